@@ -1,0 +1,285 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { GatehouseError } from './errors.ts';
+
+/**
+ * The configuration schema (DESIGN.md §10). Parsed once into a deeply frozen object; this is the only module
+ * that reads `process.env`. Unknown keys are errors so that a typo never silently weakens a policy.
+ */
+
+const id = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,39}$/,
+    'expected lower-case letters, digits and dashes (at most 40), starting with a letter or digit',
+  );
+
+const secretString = z.string().min(1, 'expected a non-empty secret');
+
+const authSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('none') }),
+  z.strictObject({
+    type: z.literal('apiKey'),
+    in: z.enum(['header', 'query']),
+    name: z.string().min(1),
+    value: secretString,
+  }),
+  z.strictObject({ type: z.literal('bearer'), token: secretString }),
+  z.strictObject({ type: z.literal('basic'), username: z.string().min(1), password: secretString }),
+  z.strictObject({
+    type: z.literal('oauth2'),
+    issuer: z.url().optional(),
+    authorizationUrl: z.url().optional(),
+    tokenUrl: z.url().optional(),
+    revocationUrl: z.url().optional(),
+    clientId: z.string().min(1),
+    clientSecret: secretString.optional(),
+    scopes: z.array(z.string().min(1)).default([]),
+    grant: z.enum(['authorization_code', 'client_credentials']).default('authorization_code'),
+    authorizeParams: z.record(z.string(), z.string()).default({}),
+    resource: z.url().optional(),
+  }),
+]);
+
+const serviceSchema = z
+  .strictObject({
+    id,
+    openapi: z.string().min(1).optional(),
+    swagger: z.string().min(1).optional(),
+    baseUrl: z.url().optional(),
+    auth: authSchema.default({ type: 'none' }),
+    timeoutMs: z.number().int().positive().max(300_000).default(30_000),
+    connectTimeoutMs: z.number().int().positive().max(60_000).default(5_000),
+    maxResponseBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(10 * 1024 * 1024),
+  })
+  .refine((s) => [s.openapi, s.swagger].filter(Boolean).length === 1, {
+    message: 'expected exactly one description source: openapi or swagger',
+  });
+
+const toolsetSchema = z.strictObject({
+  id,
+  description: z.string().optional(),
+  tools: z.array(z.string().min(1)).min(1).default(['*']),
+  exclude: z.array(z.string().min(1)).default([]),
+  access: z.enum(['read', 'write']).default('read'),
+  approval: z.union([z.enum(['none', 'destructive']), z.array(z.string().min(1))]).default('destructive'),
+  rateLimit: z
+    .strictObject({ perMinute: z.number().int().positive(), burst: z.number().int().positive().optional() })
+    .optional(),
+});
+
+const clientKeySchema = z.strictObject({
+  name: z.string().min(1).max(100),
+  key: secretString.refine((k) => k.length >= 24, 'expected at least 24 characters (use `gatehouse keys create`)'),
+  toolsets: z.array(id).min(1),
+  subject: z.string().min(1).max(200).default('shared'),
+});
+
+const tenantSchema = z
+  .strictObject({
+    id,
+    services: z.array(serviceSchema).default([]),
+    toolsets: z.array(toolsetSchema).default([]),
+    clientKeys: z.array(clientKeySchema).default([]),
+  })
+  .superRefine((t, ctx) => {
+    uniqueIds(t.services, 'services', ctx);
+    uniqueIds(t.toolsets, 'toolsets', ctx);
+    const toolsets = new Set(t.toolsets.map((s) => s.id));
+    for (const [i, k] of t.clientKeys.entries()) {
+      for (const [j, s] of k.toolsets.entries()) {
+        if (!toolsets.has(s)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clientKeys', i, 'toolsets', j],
+            message: `no toolset '${s}' in this tenant`,
+          });
+        }
+      }
+    }
+  });
+
+export const configSchema = z
+  .strictObject({
+    mode: z.enum(['development', 'production']).default('development'),
+    listen: z
+      .string()
+      .regex(/^[^:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'expected host:port')
+      .default('127.0.0.1:8787'),
+    publicUrl: z.url().optional(),
+    dataDir: z.string().default('.gatehouse'),
+    store: z.string().optional(),
+    redis: z.string().optional(),
+    adminToken: secretString.optional(),
+    masterKey: secretString.optional(),
+    masterKeyFile: z.string().optional(),
+    /** Hosts (names or literal IPs) that may resolve to private, loopback or link-local addresses. */
+    unsafeAllowPrivateUpstreams: z.array(z.string().min(1)).default([]),
+    allowedOrigins: z.array(z.string().min(1)).default([]),
+    demo: z.boolean().default(false),
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    tenants: z.array(tenantSchema).default([]),
+  })
+  .superRefine((c, ctx) => uniqueIds(c.tenants, 'tenants', ctx));
+
+function uniqueIds(items: readonly { id: string }[], field: string, ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    if (seen.has(item.id))
+      ctx.addIssue({ code: 'custom', path: [field, i, 'id'], message: `duplicate id '${item.id}'` });
+    seen.add(item.id);
+  });
+}
+
+type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+export type Config = DeepReadonly<z.output<typeof configSchema>> & {
+  readonly publicUrl: string;
+  readonly store: string;
+  /** Folder the config file lives in; relative description paths resolve against it. */
+  readonly baseDir: string;
+};
+export type TenantConfig = Config['tenants'][number];
+export type ServiceConfig = TenantConfig['services'][number];
+export type ServiceAuthConfig = ServiceConfig['auth'];
+export type ToolsetConfig = TenantConfig['toolsets'][number];
+export type ClientKeyConfig = TenantConfig['clientKeys'][number];
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** Environment variables that override top-level fields, applied before validation. */
+const envOverrides = {
+  GATEHOUSE_MODE: 'mode',
+  GATEHOUSE_LISTEN: 'listen',
+  GATEHOUSE_PUBLIC_URL: 'publicUrl',
+  GATEHOUSE_STORE: 'store',
+  GATEHOUSE_REDIS: 'redis',
+  GATEHOUSE_ADMIN_TOKEN: 'adminToken',
+  GATEHOUSE_MASTER_KEY: 'masterKey',
+  GATEHOUSE_MASTER_KEY_FILE: 'masterKeyFile',
+  GATEHOUSE_DATA_DIR: 'dataDir',
+  GATEHOUSE_LOG_LEVEL: 'logLevel',
+} as const;
+
+/** Reads and validates a YAML config file. Throws `config_invalid` naming the file and field path. */
+export function loadConfigFile(path: string, env: Environment = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new GatehouseError(
+      'config_invalid',
+      `Cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      {
+        file: path,
+      },
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (error) {
+    throw new GatehouseError('config_invalid', `${path}: invalid YAML: ${(error as Error).message.split('\n')[0]}`, {
+      file: path,
+    });
+  }
+  return parseConfig(raw ?? {}, { env, baseDir: dirname(resolve(path)), source: path });
+}
+
+/** Validates an already-parsed config tree (from YAML or built in code). */
+export function parseConfig(
+  raw: unknown,
+  options: { env?: Environment; baseDir?: string; source?: string } = {},
+): Config {
+  const env = options.env ?? process.env;
+  const source = options.source ?? 'config';
+  const substituted = substituteEnv(raw, env, [], source);
+  if (typeof substituted !== 'object' || substituted === null || Array.isArray(substituted)) {
+    throw new GatehouseError('config_invalid', `${source}: expected a mapping at the top level`, { path: '' });
+  }
+  const withEnv: Record<string, unknown> = { ...(substituted as Record<string, unknown>) };
+  for (const [variable, field] of Object.entries(envOverrides)) {
+    const value = env[variable];
+    if (value !== undefined && value !== '') withEnv[field] = value;
+  }
+  const result = configSchema.safeParse(withEnv);
+  if (!result.success) {
+    const lines = result.error.issues.map(
+      (issue) => `  ${formatPath(issue.path) || '(top level)'}: ${describeIssue(issue)}`,
+    );
+    const first = result.error.issues[0];
+    throw new GatehouseError('config_invalid', `${source}: invalid configuration\n${lines.join('\n')}`, {
+      path: first ? formatPath(first.path) : '',
+    });
+  }
+  const baseDir = options.baseDir ?? process.cwd();
+  const value = result.data;
+  const resolvePath = (p: string | undefined) => (p === undefined || isAbsolute(p) ? p : resolve(baseDir, p));
+  const config = {
+    ...value,
+    publicUrl: (value.publicUrl ?? `http://${value.listen}`).replace(/\/+$/, ''),
+    dataDir: resolvePath(value.dataDir) as string,
+    store: value.store ?? `sqlite:${resolve(resolvePath(value.dataDir) as string, 'gatehouse.db')}`,
+    masterKeyFile: resolvePath(value.masterKeyFile),
+    baseDir,
+    tenants: value.tenants.map((t) => ({
+      ...t,
+      services: t.services.map((s) => ({ ...s, openapi: resolvePath(s.openapi), swagger: resolvePath(s.swagger) })),
+    })),
+  };
+  return deepFreeze(config) as Config;
+}
+
+function substituteEnv(value: unknown, env: Environment, path: (string | number)[], source: string): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+      const found = env[name];
+      if (found === undefined) {
+        throw new GatehouseError(
+          'config_invalid',
+          `${source}: ${formatPath(path)}: environment variable ${name} is not set`,
+          { path: formatPath(path), variable: name },
+        );
+      }
+      return found;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, [...path, i], source));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, [...path, k], source)]));
+  }
+  return value;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, part) => {
+    if (typeof part === 'number') return `${out}[${part}]`;
+    return out === '' ? String(part) : `${out}.${String(part)}`;
+  }, '');
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys')
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+  if (issue.code === 'invalid_union' && 'discriminator' in issue) return issue.message;
+  // zod's messages never include the offending value, so a secret in a wrong field is not echoed.
+  return issue.message;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

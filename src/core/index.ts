@@ -1,0 +1,39 @@
+export { type Clock, systemClock } from './clock.ts';
+export {
+  type ClientKeyConfig,
+  type Config,
+  configSchema,
+  type Environment,
+  formatPath,
+  loadConfigFile,
+  parseConfig,
+  type ServiceAuthConfig,
+  type ServiceConfig,
+  type TenantConfig,
+  type ToolsetConfig,
+} from './config.ts';
+export {
+  type ErrorCode,
+  type ErrorDetails,
+  errorCodes,
+  GatehouseError,
+  httpStatusOf,
+  isGatehouseError,
+  toGatehouseError,
+} from './errors.ts';
+export { createId, createRequestId } from './ids.ts';
+export type {
+  Catalog,
+  HttpMethod,
+  ImportProblem,
+  JsonSchema,
+  NamedTool,
+  ParameterLocation,
+  ServiceCatalog,
+  Tool,
+  ToolAnnotations,
+  ToolParameter,
+  ToolRequest,
+  ToolRequestBody,
+  ToolSafety,
+} from './tool.ts';

@@ -1,0 +1,111 @@
+/**
+ * A tool is one upstream operation as a model sees it, plus the HTTP request it becomes. Catalogues produce
+ * tools; policy, upstream, shaping and the MCP binding consume them. Tools are immutable and shared by every
+ * tenant that uses the same description.
+ */
+
+/** JSON Schema (2020-12 dialect) as plain data. */
+export type JsonSchema = { readonly [keyword: string]: unknown };
+
+/** `safe` = GET/HEAD/OPTIONS (no side effects), `write` = POST/PUT/PATCH, `destructive` = DELETE. */
+export type ToolSafety = 'safe' | 'write' | 'destructive';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'OPTIONS' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'TRACE';
+
+export type ParameterLocation = 'path' | 'query' | 'header' | 'cookie';
+
+/** How one tool argument becomes part of the HTTP request (OpenAPI 3 parameter object semantics). */
+export interface ToolParameter {
+  /** Name on the wire (path template variable, query key, header or cookie name). */
+  readonly name: string;
+  /** Property name in the tool's input schema (differs from `name` when two locations share a name). */
+  readonly argument: string;
+  readonly in: ParameterLocation;
+  readonly required: boolean;
+  /** OpenAPI `style`; defaults per location: path/header `simple`, query/cookie `form`. */
+  readonly style: 'simple' | 'label' | 'matrix' | 'form' | 'spaceDelimited' | 'pipeDelimited' | 'deepObject';
+  readonly explode: boolean;
+  readonly allowReserved: boolean;
+}
+
+/** The request body, taken from the single argument `argument` (always `body`). */
+export interface ToolRequestBody {
+  readonly argument: string;
+  readonly mediaType: string;
+  readonly required: boolean;
+}
+
+export interface ToolRequest {
+  readonly method: HttpMethod;
+  /** Path template relative to the service base URL, e.g. `/repos/{owner}/{repo}`. */
+  readonly pathTemplate: string;
+  readonly parameters: readonly ToolParameter[];
+  readonly body?: ToolRequestBody;
+}
+
+/** MCP tool annotations, computed by the gateway from the method, never copied from a description. */
+export interface ToolAnnotations {
+  readonly readOnlyHint: boolean;
+  readonly destructiveHint: boolean;
+  readonly idempotentHint: boolean;
+  readonly openWorldHint: boolean;
+}
+
+export interface Tool {
+  /**
+   * The operation part of the tool name (operationId, or method + path), sanitised to `[a-zA-Z0-9_-]`, unique
+   * within its catalogue, not yet length-limited. The name a model sees is computed once per service by
+   * `toToolName(service, key)` in the catalog module.
+   */
+  readonly key: string;
+  /** The operation id (or method + path) this tool came from, for error messages and previews. */
+  readonly operation: string;
+  readonly title: string;
+  readonly description: string;
+  readonly inputSchema: JsonSchema;
+  readonly outputSchema?: JsonSchema;
+  readonly annotations: ToolAnnotations;
+  readonly safety: ToolSafety;
+  /**
+   * Required OAuth scopes as alternatives: the call is allowed when any one inner list is fully granted
+   * (OpenAPI security requirement semantics). Empty = no scope needed.
+   */
+  readonly scopes: readonly (readonly string[])[];
+  readonly tags: readonly string[];
+  readonly request: ToolRequest;
+}
+
+/** One operation a description could not turn into a tool, and why. */
+export interface ImportProblem {
+  /** Where: `GET /pets/{id}` or an operation id, or a JSON pointer into the description. */
+  readonly at: string;
+  readonly reason: string;
+}
+
+export interface Catalog {
+  /** Content hash of the description; equal descriptions share one Catalog object. */
+  readonly id: string;
+  readonly title: string;
+  /** Base URL from the description's servers (variables resolved to defaults); config may override. */
+  readonly baseUrl: string | undefined;
+  readonly tools: readonly Tool[];
+  readonly problems: readonly ImportProblem[];
+}
+
+/** A tool under the name a model sees: `{service}_{key}`, sanitised and at most 64 characters. */
+export interface NamedTool {
+  readonly name: string;
+  readonly service: string;
+  readonly tool: Tool;
+}
+
+/**
+ * A catalogue bound to a service id. Built once per (catalogue, service id) and shared by every tenant that
+ * registers the same description under the same id, so a thousand tenants cost one copy.
+ */
+export interface ServiceCatalog {
+  readonly service: string;
+  readonly catalog: Catalog;
+  readonly tools: readonly NamedTool[];
+  readonly byName: ReadonlyMap<string, NamedTool>;
+}

@@ -1,0 +1,1 @@
+export type { Caller, CallOutcome, Gateway, ListedTool } from './contract.ts';

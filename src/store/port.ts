@@ -1,0 +1,123 @@
+/**
+ * The persistence port. Domain modules depend on these interfaces only; the SQLite and PostgreSQL adapters
+ * implement them over one Kysely schema and one migration set. Every method that touches tenant-owned data
+ * takes the tenant id and filters by it.
+ */
+
+export interface ClientKeyRecord {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly name: string;
+  /** SHA-256 (hex) of the full key. The key itself is never stored. */
+  readonly hash: string;
+  /** The first characters of the key, safe to show so a person can tell keys apart. */
+  readonly prefix: string;
+  readonly toolsets: readonly string[];
+  readonly subject: string;
+  readonly createdAt: number;
+  readonly revokedAt: number | null;
+}
+
+export interface ClientKeyRepository {
+  /** Inserts or replaces the key with this (tenant, name). */
+  upsert(record: ClientKeyRecord): Promise<void>;
+  /** Looks a key up by its hash across tenants (the hash is globally unique). Revoked keys are returned too. */
+  findByHash(hash: string): Promise<ClientKeyRecord | undefined>;
+  list(tenantId: string): Promise<readonly ClientKeyRecord[]>;
+  revoke(tenantId: string, id: string, at: number): Promise<boolean>;
+}
+
+/** A data key of a tenant, wrapped (encrypted) by a master key version. */
+export interface DataKeyRecord {
+  readonly tenantId: string;
+  readonly version: number;
+  readonly masterKeyVersion: number;
+  readonly wrappedKey: Uint8Array;
+  readonly createdAt: number;
+}
+
+export interface DataKeyRepository {
+  /** Inserts a data key; returns false when (tenant, version) already exists (a racing process won). */
+  insert(record: DataKeyRecord): Promise<boolean>;
+  list(tenantId: string): Promise<readonly DataKeyRecord[]>;
+  /** Replaces the wrapping of one data key (master key rotation). */
+  rewrap(tenantId: string, version: number, masterKeyVersion: number, wrappedKey: Uint8Array): Promise<void>;
+  /** Destroys every data key of a tenant (crypto-shredding). */
+  deleteTenant(tenantId: string): Promise<void>;
+}
+
+/** An encrypted secret owned by a tenant: a static service credential, a token, a client secret. */
+export interface SecretRecord {
+  readonly tenantId: string;
+  /** What the secret belongs to, e.g. `service:petstore` or `connection:<id>`. */
+  readonly owner: string;
+  /** Which secret of the owner, e.g. `apiKey`, `access_token`. */
+  readonly field: string;
+  /** Vault envelope: version, nonce, ciphertext and tag (see vault/). */
+  readonly ciphertext: Uint8Array;
+  readonly updatedAt: number;
+}
+
+export interface SecretRepository {
+  put(record: SecretRecord): Promise<void>;
+  get(tenantId: string, owner: string, field: string): Promise<SecretRecord | undefined>;
+  listByOwner(tenantId: string, owner: string): Promise<readonly SecretRecord[]>;
+  deleteByOwner(tenantId: string, owner: string): Promise<void>;
+}
+
+export type AuditDecision = 'allow' | 'deny' | 'error';
+
+/** One audit record per tool call (and, later, per security event). A closed schema: no free-form payloads. */
+export interface AuditRecord {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly at: number;
+  readonly requestId: string;
+  readonly kind: 'tool_call';
+  readonly toolset: string;
+  readonly clientKey: string;
+  readonly subject: string;
+  readonly tool: string;
+  readonly method: string | null;
+  readonly pathTemplate: string | null;
+  readonly decision: AuditDecision;
+  /** Stable error code for denials and failures; null on success. */
+  readonly code: string | null;
+  /** Upstream HTTP status when the upstream was called. */
+  readonly upstreamStatus: number | null;
+  readonly latencyMs: number;
+}
+
+export interface AuditQuery {
+  readonly tenantId: string;
+  readonly tool?: string;
+  readonly decision?: AuditDecision;
+  readonly since?: number;
+  readonly until?: number;
+  readonly limit?: number;
+}
+
+export interface AuditRepository {
+  append(record: AuditRecord): Promise<void>;
+  query(query: AuditQuery): Promise<readonly AuditRecord[]>;
+}
+
+export interface TenantRepository {
+  /** Creates the tenant row if it does not exist. */
+  ensure(tenantId: string, at: number): Promise<void>;
+  list(): Promise<readonly string[]>;
+}
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  readonly tenants: TenantRepository;
+  readonly clientKeys: ClientKeyRepository;
+  readonly dataKeys: DataKeyRepository;
+  readonly secrets: SecretRepository;
+  readonly audit: AuditRepository;
+  /** Runs pending migrations; safe to call from several processes at once. */
+  migrate(): Promise<void>;
+  /** Throws `store_unavailable` when the database cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
