@@ -27,6 +27,7 @@ const rank: Record<string, number> = {
   ui: 4,
   http: 5,
   cli: 6,
+  demo: 4,
   '(main)': 7,
 };
 

@@ -1,0 +1,100 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfigFile, parseConfig } from './config.ts';
+import { GatehouseError } from './errors.ts';
+
+function expectConfigError(fn: () => unknown): GatehouseError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(GatehouseError);
+    expect((error as GatehouseError).code).toBe('config_invalid');
+    return error as GatehouseError;
+  }
+  throw new Error('expected a config error');
+}
+
+const minimal = {
+  tenants: [
+    {
+      id: 'acme',
+      services: [{ id: 'pets', openapi: './pets.yaml', baseUrl: 'http://127.0.0.1:9000' }],
+      toolsets: [{ id: 'support', tools: ['pets_*'] }],
+      clientKeys: [{ name: 'agent', key: 'gatehouse_sk_0123456789abcdefghijkl', toolsets: ['support'] }],
+    },
+  ],
+};
+
+describe('parseConfig', () => {
+  it('fills safe defaults and freezes the result', () => {
+    const config = parseConfig(minimal, { env: {}, baseDir: '/etc/gh' });
+    expect(config.listen).toBe('127.0.0.1:8787');
+    expect(config.mode).toBe('development');
+    expect(config.publicUrl).toBe('http://127.0.0.1:8787');
+    expect(config.tenants[0]?.toolsets[0]?.access).toBe('read');
+    expect(config.tenants[0]?.services[0]?.openapi).toBe('/etc/gh/pets.yaml');
+    expect(config.store).toBe('sqlite:/etc/gh/.gatehouse/gatehouse.db');
+    expect(Object.isFrozen(config.tenants[0]?.services[0])).toBe(true);
+  });
+
+  it('names the exact field path of a wrong value', () => {
+    const bad = structuredClone(minimal) as { tenants: { toolsets: { access: string }[] }[] };
+    bad.tenants[0]!.toolsets[0]!.access = 'admin';
+    const error = expectConfigError(() => parseConfig(bad, { env: {} }));
+    expect(error.details['path']).toBe('tenants[0].toolsets[0].access');
+  });
+
+  it('rejects unknown keys instead of ignoring them', () => {
+    const bad = structuredClone(minimal) as { tenants: { toolsets: Record<string, unknown>[] }[] };
+    bad.tenants[0]!.toolsets[0]!['acess'] = 'write';
+    const error = expectConfigError(() => parseConfig(bad, { env: {} }));
+    expect(error.details['path']).toBe('tenants[0].toolsets[0]');
+    expect(error.message).toContain("'acess'");
+  });
+
+  it('substitutes ${env:NAME} and names a missing variable with its field path', () => {
+    const withEnv = structuredClone(minimal) as { tenants: { clientKeys: { key: string }[] }[] };
+    withEnv.tenants[0]!.clientKeys[0]!.key = '${env:AGENT_KEY}';
+    const config = parseConfig(withEnv, { env: { AGENT_KEY: 'gatehouse_sk_from_environment_123456' } });
+    expect(config.tenants[0]?.clientKeys[0]?.key).toBe('gatehouse_sk_from_environment_123456');
+    const error = expectConfigError(() => parseConfig(withEnv, { env: {} }));
+    expect(error.details).toMatchObject({ variable: 'AGENT_KEY', path: 'tenants[0].clientKeys[0].key' });
+  });
+
+  it('does not echo a secret placed in a wrong field', () => {
+    const bad = structuredClone(minimal) as { tenants: { clientKeys: Record<string, unknown>[] }[] };
+    bad.tenants[0]!.clientKeys[0]!['toolsets'] = 'sk_live_SECRET_VALUE_123';
+    const error = expectConfigError(() => parseConfig(bad, { env: {} }));
+    expect(error.message).not.toContain('SECRET_VALUE');
+  });
+
+  it('rejects a client key naming a toolset the tenant does not have, and duplicate ids', () => {
+    const bad = structuredClone(minimal) as { tenants: { clientKeys: { toolsets: string[] }[] }[] };
+    bad.tenants[0]!.clientKeys[0]!.toolsets = ['nope'];
+    expect(expectConfigError(() => parseConfig(bad, { env: {} })).details['path']).toBe(
+      'tenants[0].clientKeys[0].toolsets[0]',
+    );
+    const dup = { tenants: [minimal.tenants[0], minimal.tenants[0]] };
+    expect(expectConfigError(() => parseConfig(dup, { env: {} })).details['path']).toBe('tenants[1].id');
+  });
+
+  it('lets environment variables override top-level fields', () => {
+    const config = parseConfig(minimal, { env: { GATEHOUSE_LISTEN: '127.0.0.1:9999', GATEHOUSE_MODE: 'production' } });
+    expect(config.listen).toBe('127.0.0.1:9999');
+    expect(config.mode).toBe('production');
+  });
+});
+
+describe('loadConfigFile', () => {
+  it('reports invalid YAML and unreadable files as config errors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-config-'));
+    const file = join(dir, 'gatehouse.yaml');
+    writeFileSync(file, 'tenants: [\n');
+    expectConfigError(() => loadConfigFile(file, {}));
+    expectConfigError(() => loadConfigFile(join(dir, 'missing.yaml'), {}));
+    writeFileSync(file, 'listen: 127.0.0.1:8080\n');
+    expect(loadConfigFile(file, {}).listen).toBe('127.0.0.1:8080');
+  });
+});

@@ -1,0 +1,39 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { demoApiDescription } from './demo-api-description.ts';
+import type { DemoApi } from './start-demo-api.ts';
+
+/**
+ * The demo tenant's configuration tree (validated by the config module like any file): one service, the demo
+ * tasks API, with its key in the vault; a read-write `assistant` toolset whose deletes need approval; and a
+ * `readonly` toolset. The client key is created once and kept in the data folder (0600) so the MCP client
+ * configuration survives restarts.
+ */
+export function createDemoConfig(dataDir: string, api: DemoApi, createClientKey: () => string) {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const descriptionPath = join(dataDir, 'demo-api.openapi.yaml');
+  writeFileSync(descriptionPath, demoApiDescription);
+  const keyPath = join(dataDir, 'demo-client-key');
+  if (!existsSync(keyPath)) writeFileSync(keyPath, `${createClientKey()}\n`, { mode: 0o600 });
+  chmodSync(keyPath, 0o600);
+  const clientKey = readFileSync(keyPath, 'utf8').trim();
+  return {
+    clientKey,
+    tenant: {
+      id: 'demo',
+      services: [
+        {
+          id: 'tasks',
+          openapi: descriptionPath,
+          baseUrl: api.url,
+          auth: { type: 'apiKey', in: 'header', name: 'X-Demo-Key', value: api.apiKey },
+        },
+      ],
+      toolsets: [
+        { id: 'assistant', tools: ['tasks_*'], access: 'write', approval: 'destructive' },
+        { id: 'readonly', tools: ['tasks_*'], access: 'read' },
+      ],
+      clientKeys: [{ name: 'demo-agent', key: clientKey, toolsets: ['assistant', 'readonly'], subject: 'demo-user' }],
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { type ToolResult, toToolResult, type UpstreamAnswer } from './to-tool-result.ts';
