@@ -40,14 +40,14 @@ describe('parseConfig', () => {
   });
 
   it('names the exact field path of a wrong value', () => {
-    const bad = structuredClone(minimal) as { tenants: { toolsets: { access: string }[] }[] };
+    const bad = structuredClone(minimal) as unknown as { tenants: { toolsets: { access: string }[] }[] };
     bad.tenants[0]!.toolsets[0]!.access = 'admin';
     const error = expectConfigError(() => parseConfig(bad, { env: {} }));
     expect(error.details['path']).toBe('tenants[0].toolsets[0].access');
   });
 
   it('rejects unknown keys instead of ignoring them', () => {
-    const bad = structuredClone(minimal) as { tenants: { toolsets: Record<string, unknown>[] }[] };
+    const bad = structuredClone(minimal) as unknown as { tenants: { toolsets: Record<string, unknown>[] }[] };
     bad.tenants[0]!.toolsets[0]!['acess'] = 'write';
     const error = expectConfigError(() => parseConfig(bad, { env: {} }));
     expect(error.details['path']).toBe('tenants[0].toolsets[0]');
@@ -55,7 +55,7 @@ describe('parseConfig', () => {
   });
 
   it('substitutes ${env:NAME} and names a missing variable with its field path', () => {
-    const withEnv = structuredClone(minimal) as { tenants: { clientKeys: { key: string }[] }[] };
+    const withEnv = structuredClone(minimal) as unknown as { tenants: { clientKeys: { key: string }[] }[] };
     withEnv.tenants[0]!.clientKeys[0]!.key = '${env:AGENT_KEY}';
     const config = parseConfig(withEnv, { env: { AGENT_KEY: 'gatehouse_sk_from_environment_123456' } });
     expect(config.tenants[0]?.clientKeys[0]?.key).toBe('gatehouse_sk_from_environment_123456');
@@ -64,14 +64,14 @@ describe('parseConfig', () => {
   });
 
   it('does not echo a secret placed in a wrong field', () => {
-    const bad = structuredClone(minimal) as { tenants: { clientKeys: Record<string, unknown>[] }[] };
+    const bad = structuredClone(minimal) as unknown as { tenants: { clientKeys: Record<string, unknown>[] }[] };
     bad.tenants[0]!.clientKeys[0]!['toolsets'] = 'sk_live_SECRET_VALUE_123';
     const error = expectConfigError(() => parseConfig(bad, { env: {} }));
     expect(error.message).not.toContain('SECRET_VALUE');
   });
 
   it('rejects a client key naming a toolset the tenant does not have, and duplicate ids', () => {
-    const bad = structuredClone(minimal) as { tenants: { clientKeys: { toolsets: string[] }[] }[] };
+    const bad = structuredClone(minimal) as unknown as { tenants: { clientKeys: { toolsets: string[] }[] }[] };
     bad.tenants[0]!.clientKeys[0]!.toolsets = ['nope'];
     expect(expectConfigError(() => parseConfig(bad, { env: {} })).details['path']).toBe(
       'tenants[0].clientKeys[0].toolsets[0]',

@@ -4,7 +4,13 @@ import { createTokenBuckets } from './create-token-buckets.ts';
 
 function manualClock(): Clock & { advance(ms: number): void } {
   let t = 0;
-  return { now: () => t, monotonic: () => t, advance: (ms) => void (t += ms) };
+  return {
+    now: () => t,
+    monotonic: () => t,
+    advance: (ms) => {
+      t += ms;
+    },
+  };
 }
 
 describe('createTokenBuckets', () => {
