@@ -1,0 +1,26 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { type Catalog, GatehouseError } from '../core/index.ts';
+import { importDescription } from './import-description.ts';
+
+const byContent = new Map<string, Catalog>();
+
+/**
+ * Reads a description file and imports it, memoised by the SHA-256 of its content: every tenant whose service
+ * points at the same description (same bytes, any path) shares one Catalog object. The format is detected.
+ * Throws `description_invalid` when the file cannot be read or is not a description.
+ */
+export function loadCatalog(path: string): Catalog {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new GatehouseError('description_invalid', `Description file ${path} cannot be read`, { source: path });
+  }
+  const id = createHash('sha256').update(text).digest('hex');
+  const known = byContent.get(id);
+  if (known !== undefined) return known;
+  const catalog = importDescription({ text, source: path });
+  byContent.set(catalog.id, catalog);
+  return catalog;
+}
