@@ -1,0 +1,166 @@
+import { GatehouseError, type HttpMethod, type Tool, type ToolParameter } from '../core/index.ts';
+import { encodeBody } from './encode-body.ts';
+import { serializeParameter } from './serialize-parameter.ts';
+
+/** An HTTP request ready to send, before (or after) `applyCredential`. Header names are lower-case. */
+export interface BuiltRequest {
+  readonly method: HttpMethod;
+  readonly url: URL;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: Uint8Array | string;
+  /** `Content-Type` of `body` (the client sends it as the `content-type` header). */
+  readonly contentType?: string;
+}
+
+/**
+ * Header parameters with these names are dropped, not refused: OpenAPI 3 says `Accept`, `Content-Type` and
+ * `Authorization` header parameters SHALL be ignored, and the others belong to the gateway (credential, framing,
+ * connection management). Dropping keeps tools whose description declares e.g. a required `Authorization`
+ * parameter usable; the credential is set afterwards by `applyCredential`, which also replaces any header or query
+ * parameter with the credential's own name, so the credential always wins (MC-02).
+ */
+export const reservedHeaderNames: ReadonlySet<string> = new Set([
+  'accept',
+  'authorization',
+  'connection',
+  'content-length',
+  'content-type',
+  'cookie',
+  'expect',
+  'host',
+  'keep-alive',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+const headerToken = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * Builds the HTTP request for one call of `tool` with validated `args` (pure; no I/O).
+ *
+ * - The path template is appended to the base URL's path (`https://api.x.com/v1` + `/pets` = `/v1/pets`); a query
+ *   string in the base URL is kept and the parameters are appended to it.
+ * - Parameters are serialised per their OpenAPI style (see `serializeParameter`). `null`/`undefined` optional
+ *   parameters are omitted; a missing required one, a missing path value, an empty path value or one that would
+ *   form a `.`/`..` segment is refused with `invalid_arguments` (`details.argument` names it).
+ * - Cookie parameters are joined into one `cookie` header; header values with control characters are refused.
+ * - The body comes from `tool.request.body.argument` and is encoded by `encodeBody`.
+ * - `accept: application/json, *\/*;q=0.8` is always sent.
+ *
+ * Throws `config_invalid` for a base URL that is not http(s) or carries user info.
+ */
+export function buildRequest(tool: Tool, baseUrl: string, args: Readonly<Record<string, unknown>>): BuiltRequest {
+  const url = parseBaseUrl(baseUrl);
+  const { parameters, pathTemplate, body: bodySpec, method } = tool.request;
+  const byName = new Map<string, ToolParameter>();
+  for (const parameter of parameters) if (parameter.in === 'path') byName.set(parameter.name, parameter);
+
+  const path = buildPath(pathTemplate, byName, args);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${path}`;
+
+  const query: string[] = [];
+  const cookies: string[] = [];
+  const headers: Record<string, string> = { accept: 'application/json, */*;q=0.8' };
+  for (const parameter of parameters) {
+    if (parameter.in === 'path') continue;
+    const headerName = parameter.name.toLowerCase();
+    if (parameter.in === 'header') {
+      if (!headerToken.test(parameter.name)) {
+        throw new GatehouseError('description_invalid', `Header parameter name of '${tool.operation}' is invalid`, {
+          argument: parameter.argument,
+        });
+      }
+      if (reservedHeaderNames.has(headerName)) continue;
+    }
+    const value = args[parameter.argument];
+    if (value === null || value === undefined) {
+      if (parameter.required) throw missingArgument(parameter.argument);
+      continue;
+    }
+    const serialized = serializeParameter(parameter, value);
+    if (parameter.in === 'query') query.push(...serialized);
+    else if (parameter.in === 'cookie') cookies.push(...serialized);
+    else if (serialized[0] !== undefined) headers[headerName] = serialized[0];
+  }
+  if (cookies.length > 0) headers['cookie'] = cookies.join('; ');
+  if (query.length > 0) {
+    const existing = url.search.slice(1);
+    url.search = existing ? `${existing}&${query.join('&')}` : query.join('&');
+  }
+
+  if (bodySpec === undefined) return { method, url, headers };
+  const value = args[bodySpec.argument];
+  if (value === undefined || value === null) {
+    if (bodySpec.required) throw missingArgument(bodySpec.argument);
+    return { method, url, headers };
+  }
+  const encoded = encodeBody(bodySpec.mediaType, value, bodySpec.argument);
+  return { method, url, headers, body: encoded.body, contentType: encoded.contentType };
+}
+
+function parseBaseUrl(baseUrl: string): URL {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new GatehouseError('config_invalid', 'Service base URL is not a valid URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new GatehouseError('config_invalid', 'Service base URL must use http or https', { protocol: url.protocol });
+  }
+  if (url.username !== '' || url.password !== '') {
+    // Credentials belong in the vault, not in a URL that ends up in logs and error messages.
+    throw new GatehouseError('config_invalid', 'Service base URL must not contain user info', { origin: url.origin });
+  }
+  url.hash = '';
+  return url;
+}
+
+function missingArgument(argument: string): GatehouseError {
+  return new GatehouseError('invalid_arguments', `Required argument '${argument}' is missing`, { argument });
+}
+
+const variable = /\{([^{}]+)\}/g;
+
+function buildPath(
+  template: string,
+  byName: ReadonlyMap<string, ToolParameter>,
+  args: Readonly<Record<string, unknown>>,
+) {
+  const relative = template.startsWith('/') ? template : `/${template}`;
+  return relative
+    .split('/')
+    .map((segment) => {
+      let argument: string | undefined;
+      const expanded = segment.replace(variable, (_, name: string) => {
+        const parameter = byName.get(name);
+        if (parameter === undefined) {
+          throw new GatehouseError('description_invalid', `Path variable '{${name}}' has no parameter`, {
+            argument: name,
+          });
+        }
+        argument ??= parameter.argument;
+        const value = args[parameter.argument];
+        if (value === null || value === undefined) throw missingArgument(parameter.argument);
+        const text = serializeParameter(parameter, value)[0] ?? '';
+        if (text === '') {
+          throw new GatehouseError('invalid_arguments', `Path argument '${parameter.argument}' must not be empty`, {
+            argument: parameter.argument,
+          });
+        }
+        return text;
+      });
+      // `.` and `..` would be removed or climb a level when the URL is normalised, calling another endpoint.
+      if (argument !== undefined && /^(?:\.|%2e){1,2}$/i.test(expanded)) {
+        throw new GatehouseError('invalid_arguments', `Path argument '${argument}' must not be '.' or '..'`, {
+          argument,
+        });
+      }
+      return expanded;
+    })
+    .join('/');
+}

@@ -1,0 +1,257 @@
+import { Agent, buildConnector, request } from 'undici';
+import { type Clock, GatehouseError, systemClock } from '../core/index.ts';
+import type { BuiltRequest } from './build-request.ts';
+import { createAddressGuard, type ResolveHost } from './create-address-guard.ts';
+import { toUpstreamError, type UpstreamPhase } from './to-upstream-error.ts';
+
+export interface UpstreamClientOptions {
+  /** Hosts (as written in base URLs: names or IP literals) that may resolve to private or loopback addresses. */
+  readonly allowPrivateHosts: readonly string[];
+  /** `User-Agent` sent upstream; default `Gatehouse/0.1`. */
+  readonly userAgent?: string;
+  /** Measures `durationMs`. */
+  readonly clock?: Clock;
+  /** Host name resolver; default the system resolver (`dns.lookup`, all addresses). */
+  readonly resolve?: ResolveHost;
+  /** Pooled keep-alive connections per origin; default 32. */
+  readonly connectionsPerOrigin?: number;
+}
+
+/** One call: a built request (credential applied) plus the service's limits. */
+export interface UpstreamCall extends BuiltRequest {
+  /** Total budget for connect, headers and body, including redirects -> `upstream_timeout`. */
+  readonly timeoutMs: number;
+  /** Budget for DNS + TCP (+ TLS) of a new connection -> `upstream_timeout` with `details.phase = 'connect'`. */
+  readonly connectTimeoutMs: number;
+  /** Largest body accepted -> `upstream_too_large`; the connection is destroyed, not drained. */
+  readonly maxResponseBytes: number;
+  /** The service's base URL origin; the only origin this call (and its redirects) may reach. */
+  readonly allowedOrigin: string;
+  /** Cancels the call (`upstream_error`, `details.reason = 'CANCELLED'`). */
+  readonly signal?: AbortSignal;
+}
+
+export interface UpstreamResponse {
+  readonly status: number;
+  /** Lower-case names; repeated headers joined with `, `; `set-cookie` dropped (cookies never reach a model). */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly contentType: string | undefined;
+  readonly body: Uint8Array;
+  /** Parsed body when the content type is JSON (`application/json`, `+json`) and the body parses. */
+  readonly json?: unknown;
+  /** Same-origin redirects followed to get this response. */
+  readonly redirects: number;
+  readonly durationMs: number;
+}
+
+/**
+ * Sends calls through one pooled undici Agent. This is the seam for retries, 429 handling and the circuit
+ * breaker: they wrap `send` and decide from the GatehouseError `code` and `details.phase` (`connect` = nothing was
+ * sent). Every failure is a GatehouseError from `toUpstreamError`.
+ */
+export interface UpstreamClient {
+  send(call: UpstreamCall): Promise<UpstreamResponse>;
+  /** Closes the pool after in-flight calls finish. */
+  close(): Promise<void>;
+}
+
+const maxRedirects = 3;
+const redirectStatuses = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * Creates the upstream HTTP client. Guarantees per call:
+ * - only `allowedOrigin` is called (`upstream_blocked` otherwise), and only at public addresses unless the host is
+ *   in `allowPrivateHosts` (MC-07, see `createAddressGuard`); a blocked call opens no connection;
+ * - redirects are followed manually, at most 3, only for GET/HEAD and only within `allowedOrigin`, each hop
+ *   re-checked; any other 3xx is returned as the response, so headers (credentials) never reach another origin;
+ * - only the request's own headers plus `user-agent` and `content-type` are sent (nothing inbound, MC-02);
+ * - the total timeout covers connect, headers and body; an over-size body (declared Content-Length, or counted
+ *   while streaming) destroys the connection (UP-05/06).
+ */
+export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
+  const clock = options.clock ?? systemClock;
+  const userAgent = options.userAgent ?? 'Gatehouse/0.1';
+  const guard = createAddressGuard(options.allowPrivateHosts, options.resolve);
+
+  // undici fixes the connect timeout per connector, the pool is shared, and services differ: one connector per
+  // timeout value, chosen by the origin being connected (the last timeout configured for that origin).
+  const connectTimeouts = new Map<string, number>();
+  const connectors = new Map<number, buildConnector.connector>();
+  const connect: buildConnector.connector = (connectOptions, callback) => {
+    const timeout = connectTimeouts.get(`${connectOptions.protocol}//${connectOptions.host}`) ?? 10_000;
+    let connector = connectors.get(timeout);
+    if (connector === undefined) {
+      connector = buildConnector({ timeout, lookup: guard.lookup });
+      connectors.set(timeout, connector);
+    }
+    connector(connectOptions, (error, socket) => {
+      if (error !== null) return callback(error, null);
+      try {
+        guard.checkConnected(connectOptions.hostname, socket.remoteAddress);
+      } catch (blocked) {
+        socket.destroy();
+        return callback(blocked as Error, null);
+      }
+      callback(null, socket);
+    });
+  };
+  const agent = new Agent({
+    connect,
+    connections: options.connectionsPerOrigin ?? 32,
+    pipelining: 1,
+    keepAliveTimeout: 4_000,
+    keepAliveMaxTimeout: 60_000,
+  });
+
+  async function sendOnce(call: UpstreamCall, url: URL, signal: AbortSignal, allowedOrigin: string) {
+    if (url.origin !== allowedOrigin) {
+      throw new GatehouseError('upstream_blocked', `Upstream origin ${url.origin} is not the service's origin`, {
+        origin: url.origin,
+      });
+    }
+    guard.checkUrl(url);
+    connectTimeouts.set(url.origin, call.connectTimeoutMs);
+    const headers: Record<string, string> = { ...call.headers, 'user-agent': userAgent };
+    if (call.contentType !== undefined && call.body !== undefined) headers['content-type'] = call.contentType;
+    let phase: UpstreamPhase = 'response';
+    try {
+      const response = await request(url, {
+        dispatcher: agent,
+        method: call.method,
+        headers,
+        body: call.body,
+        signal,
+        headersTimeout: call.timeoutMs,
+        bodyTimeout: call.timeoutMs,
+      });
+      phase = 'body';
+      const declared = Number(response.headers['content-length']);
+      if (call.method !== 'HEAD' && Number.isFinite(declared) && declared > call.maxResponseBytes) {
+        response.body.destroy();
+        throw tooLarge(url.origin, call.maxResponseBytes);
+      }
+      const chunks: Buffer[] = [];
+      let total = 0;
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        total += chunk.length;
+        if (total > call.maxResponseBytes) {
+          response.body.destroy();
+          throw tooLarge(url.origin, call.maxResponseBytes);
+        }
+        chunks.push(chunk);
+      }
+      return { status: response.statusCode, headers: response.headers, body: Buffer.concat(chunks) };
+    } catch (error) {
+      throw toUpstreamError(error, url.origin, phase);
+    }
+  }
+
+  async function send(call: UpstreamCall): Promise<UpstreamResponse> {
+    const started = clock.monotonic();
+    let allowedOrigin: string;
+    try {
+      allowedOrigin = new URL(call.allowedOrigin).origin;
+    } catch {
+      throw new GatehouseError('config_invalid', 'Allowed upstream origin is not a valid URL');
+    }
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), call.timeoutMs);
+    const signal = call.signal === undefined ? timeout.signal : AbortSignal.any([timeout.signal, call.signal]);
+    let url = call.url;
+    try {
+      for (let redirects = 0; ; redirects++) {
+        const raw = await sendOnce(call, url, signal, allowedOrigin);
+        const location = raw.headers['location'];
+        if (
+          redirectStatuses.has(raw.status) &&
+          typeof location === 'string' &&
+          (call.method === 'GET' || call.method === 'HEAD') &&
+          redirects < maxRedirects
+        ) {
+          const next = parseLocation(location, url);
+          if (next !== undefined && next.origin === allowedOrigin) {
+            url = next;
+            continue;
+          }
+        }
+        return toResponse(raw, redirects, clock.monotonic() - started);
+      }
+    } catch (error) {
+      const origin = url.origin;
+      if (timeout.signal.aborted) {
+        throw new GatehouseError('upstream_timeout', `Call to upstream ${origin} timed out`, {
+          origin,
+          timeoutMs: call.timeoutMs,
+          reason: 'TOTAL_TIMEOUT',
+        });
+      }
+      if (call.signal?.aborted) {
+        throw new GatehouseError('upstream_error', `Call to upstream ${origin} was cancelled`, {
+          origin,
+          reason: 'CANCELLED',
+        });
+      }
+      throw toUpstreamError(error, origin);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    send,
+    close: () => agent.close(),
+  };
+}
+
+function tooLarge(origin: string, maxResponseBytes: number): GatehouseError {
+  return new GatehouseError(
+    'upstream_too_large',
+    `Response from upstream ${origin} is over ${maxResponseBytes} bytes`,
+    {
+      origin,
+      maxResponseBytes,
+    },
+  );
+}
+
+function parseLocation(location: string, base: URL): URL | undefined {
+  try {
+    const next = new URL(location, base);
+    next.hash = '';
+    return next;
+  } catch {
+    return undefined;
+  }
+}
+
+function toResponse(
+  raw: { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer },
+  redirects: number,
+  durationMs: number,
+): UpstreamResponse {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw.headers)) {
+    const lower = name.toLowerCase();
+    if (value === undefined || lower === 'set-cookie') continue;
+    headers[lower] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  const contentType = headers['content-type'];
+  const body = new Uint8Array(raw.body.buffer, raw.body.byteOffset, raw.body.byteLength);
+  const essence = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  if ((essence === 'application/json' || essence.endsWith('+json')) && body.byteLength > 0) {
+    try {
+      return {
+        status: raw.status,
+        headers,
+        contentType,
+        body,
+        json: JSON.parse(raw.body.toString('utf8')),
+        redirects,
+        durationMs,
+      };
+    } catch {
+      // Malformed JSON is returned as bytes; the shaping step renders it as text.
+    }
+  }
+  return { status: raw.status, headers, contentType, body, redirects, durationMs };
+}

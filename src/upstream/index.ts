@@ -1,0 +1,12 @@
+export { applyCredential, listCredentialSecrets, type UpstreamCredential } from './apply-credential.ts';
+export { type BuiltRequest, buildRequest, reservedHeaderNames } from './build-request.ts';
+export type { ResolvedAddress, ResolveHost } from './create-address-guard.ts';
+export {
+  createUpstreamClient,
+  type UpstreamCall,
+  type UpstreamClient,
+  type UpstreamClientOptions,
+  type UpstreamResponse,
+} from './create-upstream-client.ts';
+export { isBlockedAddress } from './is-blocked-address.ts';
+export { toUpstreamError, type UpstreamPhase } from './to-upstream-error.ts';
