@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { spawnChild } from './spawn-child.ts';
+import type { Target } from './target.ts';
+import { toolCall } from './tool-call.ts';
+
+const readyTimeoutMs = 30_000;
+
+/**
+ * Starts the real product as `node bin/gatehouse.js serve --config <generated yaml>` in a fresh temp dir (SQLite
+ * store, random client key and master key) fronting the fake upstream, and waits until `GET /healthz` answers
+ * 200. Never throws: when the CLI does not exist yet, exits or never gets ready, the target comes back with
+ * `unavailable` set to the reason, so the other targets still run. `cleanup()` removes the temp dir (the
+ * process itself is stopped with the other children).
+ */
+export async function startGatehouse(
+  repoRoot: string,
+  upstream: { port: number; key: string },
+): Promise<{ target: Target; cleanup: () => void }> {
+  const url = 'http://127.0.0.1:0/mcp/bench/api';
+  const unavailable = (reason: string): { target: Target; cleanup: () => void } => ({
+    target: { name: 'gatehouse', url, method: 'POST', headers: {}, unavailable: reason },
+    cleanup: () => {},
+  });
+  if (!existsSync(join(repoRoot, 'src/main.ts')) && !existsSync(join(repoRoot, 'dist/main.js'))) {
+    return unavailable('src/main.ts does not exist yet');
+  }
+
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+  const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
+  const port = await findFreePort();
+  const clientKey = createClientKey();
+  const configPath = join(dir, 'gatehouse.yaml');
+  writeFileSync(configPath, stringify(createConfig({ dir, port, repoRoot, upstream, clientKey })), { mode: 0o600 });
+
+  // Only the variables a Node process needs: an inherited GATEHOUSE_* (store, listen...) must not bend the run.
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env['PATH'],
+    HOME: process.env['HOME'],
+    GATEHOUSE_MASTER_KEY: randomBytes(32).toString('base64'),
+  };
+  const child = spawnChild('gatehouse', process.execPath, ['bin/gatehouse.js', 'serve', '--config', configPath], {
+    env,
+    cwd: repoRoot,
+  });
+  const origin = `http://127.0.0.1:${port}`;
+  const ready = await waitForHealth(origin, () => child.process.exitCode !== null || child.process.signalCode !== null);
+  if (ready !== true) {
+    await child.stop();
+    cleanup();
+    return unavailable(`${ready}: ${summarizeOutput(child.stderrTail())}`);
+  }
+  return {
+    target: {
+      name: 'gatehouse',
+      url: `${origin}/mcp/bench/api`,
+      method: 'POST',
+      headers: { ...toolCall.headers, authorization: `Bearer ${clientKey}` },
+      body: toolCall.body,
+      pid: child.process.pid,
+    },
+    cleanup,
+  };
+}
+
+function createConfig(input: {
+  dir: string;
+  port: number;
+  repoRoot: string;
+  upstream: { port: number; key: string };
+  clientKey: string;
+}): Record<string, unknown> {
+  return {
+    listen: `127.0.0.1:${input.port}`,
+    store: `sqlite:${join(input.dir, 'gatehouse.db')}`,
+    dataDir: input.dir,
+    logLevel: 'warn',
+    unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+    tenants: [
+      {
+        id: 'bench',
+        services: [
+          {
+            id: 'upstream',
+            openapi: join(input.repoRoot, 'bench/fixtures/upstream.openapi.yaml'),
+            baseUrl: `http://127.0.0.1:${input.upstream.port}`,
+            auth: { type: 'apiKey', in: 'header', name: 'X-API-Key', value: input.upstream.key },
+          },
+        ],
+        toolsets: [{ id: 'api', tools: ['upstream_*'], access: 'read' }],
+        clientKeys: [{ name: 'bench', key: input.clientKey, toolsets: ['api'] }],
+      },
+    ],
+  };
+}
+
+/** `gatehouse_sk_` followed by 28 base62 characters: 40 in all. */
+function createClientKey(): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = randomBytes(28);
+  let key = 'gatehouse_sk_';
+  for (const byte of bytes) key += alphabet[byte % alphabet.length];
+  return key;
+}
+
+function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `GET /healthz` every 100 ms; true when it answered 200, else the reason it never did. */
+async function waitForHealth(origin: string, hasExited: () => boolean): Promise<true | string> {
+  const deadline = Date.now() + readyTimeoutMs;
+  while (Date.now() < deadline) {
+    if (hasExited()) return 'gatehouse exited during start-up';
+    try {
+      const res = await fetch(`${origin}/healthz`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return true;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return `GET /healthz did not answer 200 within ${readyTimeoutMs} ms`;
+}
+
+/** The lines of a crash worth showing on one line: those naming an error, else the last three; no stack frames. */
+function summarizeOutput(output: string): string {
+  const lines = output
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('at ') && line !== '}' && !line.startsWith('Node.js v'));
+  const errors = lines.filter((line) => /error/i.test(line));
+  return (errors.length > 0 ? errors.slice(0, 2) : lines.slice(-3)).join(' / ').slice(0, 400) || '(no output)';
+}

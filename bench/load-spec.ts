@@ -1,0 +1,34 @@
+/** What `load.ts` is asked to do (passed as JSON in argv[2]). All durations in seconds, all URLs on 127.0.0.1. */
+export type LoadSpec = {
+  /** `closed`: N connections each sending the next request when the previous answered (autocannon).
+   *  `open`: requests fired on a fixed timetable at `rate` per second whatever the answers do. */
+  mode: 'closed' | 'open';
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+  /** Closed loop: concurrent connections. Open loop: size of the connection pool. */
+  connections: number;
+  /** Open loop only: requests per second. */
+  rate?: number;
+  /** Load before measuring, discarded. */
+  warmupSec: number;
+  durationSec: number;
+};
+
+/** What `load.ts` prints (one JSON line on stdout). Latencies in milliseconds. */
+export type LoadResult = {
+  mode: 'closed' | 'open';
+  durationSec: number;
+  /** Answers with a 2xx status. */
+  ok: number;
+  /** Answers with another status, connection errors and timeouts. */
+  failed: number;
+  /** `ok` per second over the measured window. */
+  rps: number;
+  latency: { p50: number; p90: number; p99: number; max: number; mean: number };
+  /** Open loop only: requests still unanswered when the drain deadline passed (counted in `failed`). */
+  unanswered?: number;
+  /** Open loop only: how late requests left against their timetable (ms); large values mean the sender lagged. */
+  sendLag?: { p50: number; p99: number };
+};

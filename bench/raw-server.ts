@@ -1,0 +1,66 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent } from 'undici';
+import { listenChild } from './listen-child.ts';
+import { readUpstreamEnv } from './upstream-env.ts';
+
+/**
+ * The "raw" baseline (BENCHMARKS.md): a minimal hand-written JSON-RPC-over-HTTP server that parses a
+ * `tools/call` for `upstream_getItem`, calls the upstream through a pooled undici Agent and returns the body as an
+ * MCP tool result. No auth, no policy, no audit, no schema validation: the practical ceiling for a Node gateway.
+ */
+
+const { origin, key } = readUpstreamEnv();
+const agent = new Agent({ connections: 128, keepAliveTimeout: 60_000 });
+
+const server = createServer((req, res) => {
+  if (req.method !== 'POST') return sendJson(res, 405, { error: 'method not allowed' });
+  readBody(req).then(
+    (text) => handleMessage(text, res),
+    () => sendJson(res, 400, { error: 'unreadable body' }),
+  );
+});
+
+async function handleMessage(text: string, res: ServerResponse): Promise<void> {
+  let message: { id?: unknown; method?: unknown; params?: { name?: unknown; arguments?: { id?: unknown } } };
+  try {
+    message = JSON.parse(text);
+  } catch {
+    return sendJson(res, 400, { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } });
+  }
+  const id = message.id ?? null;
+  const itemId = message.params?.arguments?.id;
+  if (message.method !== 'tools/call' || message.params?.name !== 'upstream_getItem' || typeof itemId !== 'string') {
+    return sendJson(res, 200, { jsonrpc: '2.0', id, error: { code: -32602, message: 'Unsupported call' } });
+  }
+  try {
+    const upstream = await agent.request({
+      origin,
+      path: `/items/${encodeURIComponent(itemId)}`,
+      method: 'GET',
+      headers: { 'x-api-key': key, accept: 'application/json' },
+    });
+    const body = await upstream.body.text();
+    const isError = upstream.statusCode >= 400;
+    sendJson(res, 200, { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: body }], isError } });
+  } catch (error) {
+    const text = `upstream call failed: ${(error as Error).message}`;
+    sendJson(res, 200, { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text }], isError: true } });
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const payload = Buffer.from(JSON.stringify(value));
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': payload.length });
+  res.end(payload);
+}
+
+await listenChild(server);

@@ -1,0 +1,150 @@
+import type { S1Result } from './s1-latency.ts';
+import type { S2Result } from './s2-throughput.ts';
+import type { Target } from './target.ts';
+
+/** One line of the summary: BENCHMARKS.md's "name, our figure, baseline figure, ratio, target, pass/fail". */
+export type ReportRow = {
+  scenario: string;
+  ours: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  result: 'pass' | 'fail' | 'n/a' | 'info';
+};
+
+/**
+ * Turns scenario results into summary rows: the gated figures (gatehouse against its targets, or "not available"
+ * with n/a when the gatehouse target could not run) followed by context rows for the baselines.
+ */
+export function createReportRows(targets: readonly Target[], s1?: S1Result, s2?: S2Result): ReportRow[] {
+  const rows: ReportRow[] = [];
+  const gatehouse = targets.find((t) => t.name === 'gatehouse');
+  const missing = gatehouse?.unavailable ? 'not available' : 'no result';
+  if (s1) {
+    const direct = s1.summary.direct;
+    const gh = s1.summary.gatehouse;
+    for (const [key, limit] of [
+      ['p50', 1],
+      ['p99', 5],
+    ] as const) {
+      const added = key === 'p50' ? gh?.addedP50 : gh?.addedP99;
+      rows.push({
+        scenario: `S1 added ${key} latency, gatehouse - direct @${s1.rate}/s`,
+        ours: gh ? `gatehouse ${formatMs(gh[key])}` : `gatehouse ${missing}`,
+        baseline: direct ? `direct ${formatMs(direct[key])}` : 'direct -',
+        ratio: added === undefined ? '-' : formatAdded(added),
+        target: `<= ${limit} ms`,
+        result: added === undefined ? 'n/a' : added <= limit ? 'pass' : 'fail',
+      });
+    }
+    const raw = s1.summary.raw;
+    if (raw && direct) {
+      rows.push({
+        scenario: 'S1 context: raw - direct',
+        ours: `raw p50 ${formatMs(raw.p50)} p99 ${formatMs(raw.p99)}`,
+        baseline: `direct p50 ${formatMs(direct.p50)} p99 ${formatMs(direct.p99)}`,
+        ratio: `${formatAdded(raw.addedP50!)} / ${formatAdded(raw.addedP99!)}`,
+        target: '-',
+        result: 'info',
+      });
+    }
+  }
+  if (s2) {
+    const rps = (name: Target['name']): number | undefined => s2.summary[name]?.rps;
+    const ratioRow = (
+      scenario: string,
+      oursName: Target['name'],
+      baseName: Target['name'],
+      limit?: number,
+    ): ReportRow => {
+      const ours = rps(oursName);
+      const base = rps(baseName);
+      const ratio = ours !== undefined && base !== undefined && base > 0 ? ours / base : undefined;
+      return {
+        scenario,
+        ours:
+          ours === undefined
+            ? `${oursName} ${oursName === 'gatehouse' ? missing : '-'}`
+            : `${oursName} ${formatRps(ours)}`,
+        baseline: base === undefined ? `${baseName} -` : `${baseName} ${formatRps(base)}`,
+        ratio: ratio === undefined ? '-' : `${ratio.toFixed(2)}x`,
+        target: limit === undefined ? '-' : `>= ${limit.toFixed(1)}x`,
+        result: limit === undefined ? 'info' : ratio === undefined ? 'n/a' : ratio >= limit ? 'pass' : 'fail',
+      };
+    };
+    rows.push(ratioRow(`S2 req/s gatehouse/sdk, ${s2.connections} conns`, 'gatehouse', 'sdk', 3));
+    rows.push(ratioRow(`S2 req/s gatehouse/raw, ${s2.connections} conns`, 'gatehouse', 'raw', 0.5));
+    rows.push(ratioRow('S2 context: raw/sdk', 'raw', 'sdk'));
+    rows.push(ratioRow('S2 context: direct/raw', 'direct', 'raw'));
+  }
+  return rows;
+}
+
+/** The rows as aligned plain-text columns, one line per row. */
+export function formatRowsAsText(rows: readonly ReportRow[]): string {
+  const header: ReportRow = {
+    scenario: 'scenario',
+    ours: 'ours',
+    baseline: 'baseline',
+    ratio: 'ratio/added',
+    target: 'target',
+    result: 'pass' as const,
+  };
+  const all = [header, ...rows];
+  const columns = ['scenario', 'ours', 'baseline', 'ratio', 'target'] as const;
+  const widths = columns.map((c) => Math.max(...all.map((r) => r[c].length)));
+  return all
+    .map((row, i) => {
+      const cells = columns.map((c, j) => row[c].padEnd(widths[j]!));
+      return [...cells, i === 0 ? 'result' : row.result].join('  ');
+    })
+    .join('\n');
+}
+
+/** `bench/LATEST.md`: the rows and the absolute per-target figures of one run, with what produced them. */
+export function formatLatestMarkdown(input: {
+  rows: readonly ReportRow[];
+  targets: readonly Target[];
+  s1?: S1Result;
+  s2?: S2Result;
+  meta: { date: string; commit: string; mode: string; node: string; cpus: number; loadavg: string };
+}): string {
+  const { meta } = input;
+  const lines = [
+    '# Latest benchmark run',
+    '',
+    `${meta.date} · commit ${meta.commit} · ${meta.mode} mode · Node ${meta.node} · ${meta.cpus} CPUs · ` +
+      `load average at start ${meta.loadavg}. Produced by \`npm run bench\`; full results in \`bench/results/\` ` +
+      '(not committed). Ratios come from one interleaved run; absolute figures are context only (BENCHMARKS.md).',
+    '',
+    '| scenario | ours | baseline | ratio / added | target | result |',
+    '|---|---|---|---|---|---|',
+    ...input.rows.map((r) => `| ${r.scenario} | ${r.ours} | ${r.baseline} | ${r.ratio} | ${r.target} | ${r.result} |`),
+    '',
+    '| target | S1 p50 | S1 p99 | S2 req/s | S2 server CPU/req | note |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const target of input.targets) {
+    const l = input.s1?.summary[target.name];
+    const t = input.s2?.summary[target.name];
+    const cpu = t?.serverCpuMsPerRequest;
+    lines.push(
+      `| ${target.name} | ${l ? formatMs(l.p50) : '-'} | ${l ? formatMs(l.p99) : '-'} | ` +
+        `${t ? formatRps(t.rps) : '-'} | ${cpu === undefined ? '-' : formatMs(cpu)} | ` +
+        `${target.unavailable ? `not available: ${target.unavailable.replaceAll('|', '/').slice(0, 160)}` : ''} |`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function formatMs(ms: number): string {
+  return `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
+}
+
+function formatAdded(ms: number): string {
+  return `${ms >= 0 ? '+' : ''}${formatMs(ms)}`;
+}
+
+function formatRps(rps: number): string {
+  return `${Math.round(rps)} req/s`;
+}

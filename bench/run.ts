@@ -1,0 +1,130 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { LoadResult, LoadSpec } from './load-spec.ts';
+import { createReportRows, formatLatestMarkdown, formatRowsAsText } from './report.ts';
+import { runLoad } from './run-load.ts';
+import { type RoundOptions, runS1, type S1Result } from './s1-latency.ts';
+import { runS2, type S2Result } from './s2-throughput.ts';
+import { killChildrenNow, stopChildren } from './spawn-child.ts';
+import { startTargets } from './start-targets.ts';
+import type { Target } from './target.ts';
+
+/**
+ * `npm run bench [-- --quick] [--only S1,S2] [--rounds N]`: scenarios S1 and S2 of docs/BENCHMARKS.md against
+ * direct, raw, sdk and gatehouse, measured in one interleaved run. Prints one line per gated figure, writes the
+ * full results to bench/results/<timestamp>.json and a short table to bench/LATEST.md. Every process it starts
+ * is stopped on exit, error, Ctrl-C or the overall time limit. A measurement, not a test: the exit code is 0
+ * whatever the figures, non-zero only when the harness itself failed.
+ */
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const scenarioIds = ['S1', 'S2'] as const;
+const overallLimitMs = 30 * 60_000;
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    rounds: { type: 'string' },
+  },
+});
+const only = args.only ? args.only.toUpperCase().split(',') : [...scenarioIds];
+for (const id of only) if (!(scenarioIds as readonly string[]).includes(id)) throw new Error(`unknown scenario ${id}`);
+const rounds = args.rounds === undefined ? 3 : Number(args.rounds);
+if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error('--rounds expects 1 to 20');
+
+const settings = args.quick
+  ? { warmSec: 1, s1: { rounds, warmupSec: 0.5, durationSec: 3 }, s2: { rounds, warmupSec: 1, durationSec: 2 } }
+  : { warmSec: 2, s1: { rounds, warmupSec: 1, durationSec: 10 }, s2: { rounds, warmupSec: 1.5, durationSec: 5 } };
+
+let cleanup = (): void => {};
+const shutdown = async (code: number): Promise<never> => {
+  await stopChildren();
+  cleanup();
+  process.exit(code);
+};
+process.on('SIGINT', () => void shutdown(130));
+process.on('SIGTERM', () => void shutdown(143));
+process.on('exit', killChildrenNow);
+setTimeout(() => {
+  process.stderr.write(`bench: overall limit of ${overallLimitMs / 60_000} minutes reached, stopping\n`);
+  void shutdown(1);
+}, overallLimitMs).unref();
+
+const load = (target: Target, spec: Omit<LoadSpec, 'url' | 'method' | 'headers' | 'body'>, onMeasure?: () => void) =>
+  runLoad(
+    repoRoot,
+    { url: target.url, method: target.method, headers: target.headers, body: target.body, ...spec },
+    onMeasure,
+  ) as Promise<LoadResult>;
+
+try {
+  const startedAt = new Date();
+  const meta = {
+    date: startedAt.toISOString(),
+    commit: readCommit(),
+    mode: args.quick ? 'quick' : 'full',
+    node: process.versions.node,
+    cpus: cpus().length,
+    loadavg: loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
+  };
+  process.stderr.write(`bench: ${meta.mode} run of ${only.join(', ')}, ${rounds} rounds, commit ${meta.commit}\n`);
+  const started = await startTargets(repoRoot);
+  cleanup = started.cleanup;
+  const { targets } = started;
+  for (const target of targets) {
+    process.stderr.write(
+      `  ${target.name}: ${target.unavailable ? `not available (${target.unavailable})` : target.url}\n`,
+    );
+  }
+
+  // One closed-loop pass per target first, so JIT and connection pools are warm before any round counts.
+  for (const target of targets) {
+    if (!target.unavailable)
+      await load(target, { mode: 'closed', connections: 50, warmupSec: 0, durationSec: settings.warmSec });
+  }
+
+  let s1: S1Result | undefined;
+  let s2: S2Result | undefined;
+  if (only.includes('S1')) s1 = await runS1(targets, settings.s1 satisfies RoundOptions, load);
+  if (only.includes('S2')) s2 = await runS2(targets, settings.s2, load);
+
+  const rows = createReportRows(targets, s1, s2);
+  process.stdout.write(`\n${formatRowsAsText(rows)}\n`);
+
+  const results = {
+    ...meta,
+    finishedAt: new Date().toISOString(),
+    settings,
+    targets: targets.map(({ name, url, unavailable }) => ({ name, url, unavailable })),
+    rows,
+    s1,
+    s2,
+  };
+  const resultsDir = join(repoRoot, 'bench/results');
+  mkdirSync(resultsDir, { recursive: true });
+  const resultsPath = join(resultsDir, `${meta.date.replaceAll(':', '-')}.json`);
+  writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(repoRoot, 'bench/LATEST.md'), formatLatestMarkdown({ rows, targets, s1, s2, meta }));
+  process.stdout.write(`\nresults: ${resultsPath}\nsummary: bench/LATEST.md\n`);
+} catch (error) {
+  process.stderr.write(`bench failed: ${(error as Error).stack ?? error}\n`);
+  process.exitCode = 1;
+} finally {
+  await stopChildren();
+  cleanup();
+}
+
+function readCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
