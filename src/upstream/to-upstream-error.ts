@@ -38,7 +38,8 @@ export function toUpstreamError(error: unknown, origin?: string, phase?: Upstrea
   const where = origin === undefined ? 'upstream' : `upstream ${origin}`;
   const details: Record<string, string> = { reason };
   if (origin !== undefined) details['origin'] = origin;
-  const inferredPhase = phase ?? (connectCodes.has(reason) ? 'connect' : undefined);
+  // A connect failure is known to have sent nothing, whatever phase the caller was in.
+  const inferredPhase = connectCodes.has(reason) ? 'connect' : phase;
   if (inferredPhase !== undefined) details['phase'] = inferredPhase;
 
   if (timeoutCodes.has(reason)) return new GatehouseError('upstream_timeout', `Call to ${where} timed out`, details);
