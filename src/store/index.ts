@@ -1,3 +1,6 @@
+export { createTestSchemaName } from './create-test-schema-name.ts';
+export { type OpenStoreOptions, openStore } from './open-store.ts';
+export { parseStoreUrl, type StoreLocation } from './parse-store-url.ts';
 export type {
   AuditDecision,
   AuditQuery,
@@ -12,3 +15,4 @@ export type {
   Store,
   TenantRepository,
 } from './port.ts';
+export { redactStoreUrl } from './redact-store-url.ts';

@@ -24,6 +24,7 @@ export interface ClientKeyRepository {
   /** Looks a key up by its hash across tenants (the hash is globally unique). Revoked keys are returned too. */
   findByHash(hash: string): Promise<ClientKeyRecord | undefined>;
   list(tenantId: string): Promise<readonly ClientKeyRecord[]>;
+  /** Sets `revokedAt`; true when a key of this tenant was revoked now, false when none or already revoked. */
   revoke(tenantId: string, id: string, at: number): Promise<boolean>;
 }
 
@@ -86,18 +87,34 @@ export interface AuditRecord {
   /** Upstream HTTP status when the upstream was called. */
   readonly upstreamStatus: number | null;
   readonly latencyMs: number;
+  /**
+   * Added: position of the record in its tenant's log (1, 2, 3 ... without gaps). Assigned by the store on
+   * `append` (a value passed in is ignored) and always present on records returned by `query`.
+   */
+  readonly seq?: number;
 }
 
 export interface AuditQuery {
   readonly tenantId: string;
   readonly tool?: string;
   readonly decision?: AuditDecision;
+  /** Records with `at >= since` (inclusive). */
   readonly since?: number;
+  /** Records with `at < until` (exclusive), so consecutive windows do not overlap. */
   readonly until?: number;
+  /** At most this many records; default 1,000, capped at 10,000. */
   readonly limit?: number;
+  /** Added: order by `seq`; default `asc` (oldest first). `desc` gives the newest first. */
+  readonly order?: 'asc' | 'desc';
+  /** Added, for paging: only records with `seq > afterSeq`. */
+  readonly afterSeq?: number;
+  /** Added, for paging: only records with `seq < beforeSeq`. */
+  readonly beforeSeq?: number;
 }
 
+/** Append-only on purpose: there is no update or delete. */
 export interface AuditRepository {
+  /** Appends a record as the next `seq` of its tenant (atomic across processes). */
   append(record: AuditRecord): Promise<void>;
   query(query: AuditQuery): Promise<readonly AuditRecord[]>;
 }

@@ -1,0 +1,96 @@
+import { type Kysely, Migrator, sql } from 'kysely';
+import { GatehouseError } from '../core/index.ts';
+import { createAuditRepository } from './create-audit-repository.ts';
+import { createClientKeyRepository } from './create-client-key-repository.ts';
+import { createDataKeyRepository } from './create-data-key-repository.ts';
+import { createMigrations } from './create-migrations.ts';
+import { createSecretRepository } from './create-secret-repository.ts';
+import { createTenantRepository } from './create-tenant-repository.ts';
+import type { Store } from './port.ts';
+import type { StoreContext } from './store-context.ts';
+import type { StoreDatabase } from './store-database.ts';
+import type { StoreFeatures } from './store-features.ts';
+
+export interface KyselyStoreOptions {
+  readonly db: Kysely<StoreDatabase>;
+  readonly features: StoreFeatures;
+  /** Where the database is, for messages: a path or a URL without credentials. */
+  readonly target: string;
+  /** PostgreSQL: the schema holding Kysely's migration tables (the store's own schema). */
+  readonly migrationTableSchema?: string;
+  /** Runs a migration exclusively within this process (SQLite: one file, several connections). */
+  readonly runExclusive?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Runs after the store is marked closed and before the driver is destroyed. */
+  readonly beforeClose?: () => Promise<void>;
+}
+
+/** The Store over a Kysely instance: the shared repositories plus migrate, ping and close. */
+export function createKyselyStore(options: KyselyStoreOptions): Store {
+  const { db, features, target } = options;
+  let closed = false;
+
+  const unavailable = (operation: string, error?: unknown): GatehouseError => {
+    const code = (error as { code?: unknown } | undefined)?.code;
+    const reason = closed ? 'the store is closed' : typeof code === 'string' ? code : 'cannot reach the database';
+    return new GatehouseError(
+      'store_unavailable',
+      `Store unavailable: ${operation} on ${target} failed (${reason})`,
+      { dialect: features.dialect, operation },
+      { cause: error },
+    );
+  };
+
+  const context: StoreContext = {
+    db,
+    features,
+    async run(operation, fn) {
+      if (closed) throw unavailable(operation);
+      try {
+        return await fn();
+      } catch (error) {
+        if (closed || features.isUnavailable(error)) throw unavailable(operation, error);
+        throw error;
+      }
+    },
+  };
+
+  async function migrate(): Promise<void> {
+    const migrator = new Migrator({
+      db,
+      provider: { getMigrations: async () => createMigrations(features) },
+      ...(options.migrationTableSchema === undefined ? {} : { migrationTableSchema: options.migrationTableSchema }),
+    });
+    const { error, results } = await context.run('migrate', () => migrator.migrateToLatest());
+    if (error === undefined) return;
+    if (features.isUnavailable(error)) throw unavailable('migrate', error);
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? null;
+    throw new GatehouseError(
+      'internal',
+      `Store migration ${failed ?? '(setup)'} failed on ${target}`,
+      { dialect: features.dialect, migration: failed },
+      { cause: error },
+    );
+  }
+
+  return {
+    dialect: features.dialect,
+    tenants: createTenantRepository(context),
+    clientKeys: createClientKeyRepository(context),
+    dataKeys: createDataKeyRepository(context),
+    secrets: createSecretRepository(context),
+    audit: createAuditRepository(context),
+    migrate: () => (options.runExclusive ? options.runExclusive(migrate) : migrate()),
+    async ping() {
+      await context.run('ping', () => sql`select 1`.execute(db));
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await options.beforeClose?.();
+      } finally {
+        await db.destroy();
+      }
+    },
+  };
+}

@@ -1,0 +1,98 @@
+import type { Kysely, Migration } from 'kysely';
+import type { StoreFeatures } from './store-features.ts';
+
+/**
+ * The one ordered migration set of both dialects, keyed by name (Kysely runs them in name order). Only the
+ * column types differ per dialect. Append new migrations with the next number; never edit a released one.
+ *
+ * Every tenant-owned table has `tenant_id` first in its primary key. There are no foreign keys to `tenants`:
+ * tenants come from configuration and are ensured at start, and the vault and audit write rows keyed by the
+ * tenant id they were given; `foreign_keys=ON` is set on SQLite so that later migrations may add some.
+ */
+export function createMigrations(features: StoreFeatures): Record<string, Migration> {
+  const { millis, bytes, float } = features.columnTypes;
+  return {
+    '0001_initial': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('tenants')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('created_at', millis, (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('client_keys')
+          .addColumn('tenant_id', 'text', (c) => c.notNull())
+          .addColumn('id', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .addColumn('prefix', 'text', (c) => c.notNull())
+          .addColumn('toolsets', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('created_at', millis, (c) => c.notNull())
+          .addColumn('revoked_at', millis)
+          .addPrimaryKeyConstraint('client_keys_pk', ['tenant_id', 'id'])
+          .addUniqueConstraint('client_keys_hash_unique', ['hash'])
+          .addUniqueConstraint('client_keys_name_unique', ['tenant_id', 'name'])
+          .execute();
+
+        await db.schema
+          .createTable('data_keys')
+          .addColumn('tenant_id', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('master_key_version', 'integer', (c) => c.notNull())
+          .addColumn('wrapped_key', bytes, (c) => c.notNull())
+          .addColumn('created_at', millis, (c) => c.notNull())
+          .addPrimaryKeyConstraint('data_keys_pk', ['tenant_id', 'version'])
+          .execute();
+
+        await db.schema
+          .createTable('secrets')
+          .addColumn('tenant_id', 'text', (c) => c.notNull())
+          .addColumn('owner', 'text', (c) => c.notNull())
+          .addColumn('field', 'text', (c) => c.notNull())
+          .addColumn('ciphertext', bytes, (c) => c.notNull())
+          .addColumn('updated_at', millis, (c) => c.notNull())
+          .addPrimaryKeyConstraint('secrets_pk', ['tenant_id', 'owner', 'field'])
+          .execute();
+
+        await db.schema
+          .createTable('audit_records')
+          .addColumn('tenant_id', 'text', (c) => c.notNull())
+          .addColumn('seq', millis, (c) => c.notNull())
+          .addColumn('id', 'text', (c) => c.notNull())
+          .addColumn('at', millis, (c) => c.notNull())
+          .addColumn('request_id', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('toolset', 'text', (c) => c.notNull())
+          .addColumn('client_key', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('tool', 'text', (c) => c.notNull())
+          .addColumn('method', 'text')
+          .addColumn('path_template', 'text')
+          .addColumn('decision', 'text', (c) => c.notNull())
+          .addColumn('code', 'text')
+          .addColumn('upstream_status', 'integer')
+          .addColumn('latency_ms', float, (c) => c.notNull())
+          .addPrimaryKeyConstraint('audit_records_pk', ['tenant_id', 'seq'])
+          .execute();
+        await db.schema.createIndex('audit_records_at').on('audit_records').columns(['tenant_id', 'at']).execute();
+
+        if (features.dialect === 'postgres') {
+          // The per-tenant `seq` counter (see postgres-features.ts). SQLite needs none: its single writer makes
+          // `max(seq) + 1` in one statement atomic.
+          await db.schema
+            .createTable('audit_sequences')
+            .addColumn('tenant_id', 'text', (c) => c.primaryKey())
+            .addColumn('last_seq', 'bigint', (c) => c.notNull())
+            .execute();
+        }
+      },
+      async down(db: Kysely<unknown>) {
+        for (const table of ['audit_sequences', 'audit_records', 'secrets', 'data_keys', 'client_keys', 'tenants']) {
+          await db.schema.dropTable(table).ifExists().execute();
+        }
+      },
+    },
+  };
+}

@@ -1,0 +1,63 @@
+import type { Selectable } from 'kysely';
+import type { SecretRecord, SecretRepository } from './port.ts';
+import type { StoreContext } from './store-context.ts';
+import type { SecretsTable } from './store-database.ts';
+import { toBuffer } from './to-buffer.ts';
+
+export function createSecretRepository({ db, run }: StoreContext): SecretRepository {
+  return {
+    put: (record) =>
+      run('secrets.put', async () => {
+        const ciphertext = toBuffer(record.ciphertext);
+        await db
+          .insertInto('secrets')
+          .values({
+            tenant_id: record.tenantId,
+            owner: record.owner,
+            field: record.field,
+            ciphertext,
+            updated_at: record.updatedAt,
+          })
+          .onConflict((c) =>
+            c.columns(['tenant_id', 'owner', 'field']).doUpdateSet({ ciphertext, updated_at: record.updatedAt }),
+          )
+          .execute();
+      }),
+    get: (tenantId, owner, field) =>
+      run('secrets.get', async () => {
+        const row = await db
+          .selectFrom('secrets')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .where('owner', '=', owner)
+          .where('field', '=', field)
+          .executeTakeFirst();
+        return row && toSecretRecord(row);
+      }),
+    listByOwner: (tenantId, owner) =>
+      run('secrets.listByOwner', async () => {
+        const rows = await db
+          .selectFrom('secrets')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .where('owner', '=', owner)
+          .orderBy('field')
+          .execute();
+        return rows.map(toSecretRecord);
+      }),
+    deleteByOwner: (tenantId, owner) =>
+      run('secrets.deleteByOwner', async () => {
+        await db.deleteFrom('secrets').where('tenant_id', '=', tenantId).where('owner', '=', owner).execute();
+      }),
+  };
+}
+
+function toSecretRecord(row: Selectable<SecretsTable>): SecretRecord {
+  return {
+    tenantId: row.tenant_id,
+    owner: row.owner,
+    field: row.field,
+    ciphertext: new Uint8Array(row.ciphertext),
+    updatedAt: Number(row.updated_at),
+  };
+}

@@ -1,0 +1,76 @@
+import { Kysely, sql } from 'kysely';
+import pg from 'pg';
+import { GatehouseError } from '../../core/index.ts';
+import { createKyselyStore } from '../create-kysely-store.ts';
+import type { Store } from '../port.ts';
+import type { StoreDatabase } from '../store-database.ts';
+import { createPostgresDialect } from './create-postgres-dialect.ts';
+import { postgresFeatures } from './postgres-features.ts';
+
+export interface PostgresStoreOptions {
+  /** Schema holding the store's tables (the connections' `search_path`); default the server's default. */
+  readonly schema?: string;
+  /** Maximum pooled connections (default 10). */
+  readonly poolMax?: number;
+  /** Connect timeout in ms (default 5,000). */
+  readonly connectTimeoutMs?: number;
+  /** Drops `schema` with everything in it on close. Only for test schemas (`gh_test_...`). */
+  readonly dropSchemaOnClose?: boolean;
+}
+
+/**
+ * Opens a PostgreSQL store over a `pg` pool and checks that the database answers. Throws `store_unavailable`
+ * (with `target`, a URL without credentials, in the message) when it does not.
+ */
+export async function openPostgresStore(
+  connectionString: string,
+  target: string,
+  options: PostgresStoreOptions = {},
+): Promise<Store> {
+  const { schema } = options;
+  if (options.dropSchemaOnClose && !schema?.startsWith('gh_test_')) {
+    throw new GatehouseError('config_invalid', 'dropSchemaOnClose is only for test schemas named gh_test_...', {
+      path: 'store',
+    });
+  }
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.poolMax ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    idleTimeoutMillis: 30_000,
+    application_name: 'gatehouse',
+    ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
+  });
+  // An idle client losing its connection emits 'error' on the pool; unhandled, that would end the process.
+  // The next query reports the failure as store_unavailable instead.
+  pool.on('error', () => undefined);
+  const db = new Kysely<StoreDatabase>({ dialect: createPostgresDialect(pool) });
+
+  let migrationTableSchema: string;
+  try {
+    const result = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+    migrationTableSchema = schema ?? result.rows[0]?.schema ?? 'public';
+  } catch (error) {
+    await db.destroy().catch(() => undefined);
+    const code = (error as { code?: unknown }).code;
+    throw new GatehouseError(
+      'store_unavailable',
+      `Cannot reach the PostgreSQL store at ${target} (${typeof code === 'string' ? code : 'no answer'})`,
+      { dialect: 'postgres' },
+      { cause: error },
+    );
+  }
+
+  return createKyselyStore({
+    db,
+    features: postgresFeatures,
+    target,
+    migrationTableSchema,
+    beforeClose: options.dropSchemaOnClose
+      ? async () => {
+          // Best effort: a test's cleanup must not hide the test's own failure.
+          await sql`drop schema if exists ${sql.id(migrationTableSchema)} cascade`.execute(db).catch(() => undefined);
+        }
+      : undefined,
+  });
+}

@@ -1,0 +1,78 @@
+import type { ColumnType } from 'kysely';
+
+/**
+ * The Kysely schema shared by both dialects (snake_case, as in the migrations). Times are epoch milliseconds:
+ * `integer` on SQLite, `bigint` on PostgreSQL, which `pg` returns as a string, hence the read type.
+ */
+type Millis = ColumnType<number | string, number, number>;
+type NullableMillis = ColumnType<number | string | null, number | null, number | null>;
+/** `blob` on SQLite, `bytea` on PostgreSQL; both drivers read a Buffer and accept one. */
+type Bytes = ColumnType<Uint8Array, Uint8Array, Uint8Array>;
+
+export interface TenantsTable {
+  id: string;
+  created_at: Millis;
+}
+
+export interface ClientKeysTable {
+  tenant_id: string;
+  id: string;
+  name: string;
+  hash: string;
+  prefix: string;
+  /** JSON array of toolset ids. */
+  toolsets: string;
+  subject: string;
+  created_at: Millis;
+  revoked_at: NullableMillis;
+}
+
+export interface DataKeysTable {
+  tenant_id: string;
+  version: number;
+  master_key_version: number;
+  wrapped_key: Bytes;
+  created_at: Millis;
+}
+
+export interface SecretsTable {
+  tenant_id: string;
+  owner: string;
+  field: string;
+  ciphertext: Bytes;
+  updated_at: Millis;
+}
+
+export interface AuditRecordsTable {
+  tenant_id: string;
+  seq: ColumnType<number | string, number, number>;
+  id: string;
+  at: Millis;
+  request_id: string;
+  kind: string;
+  toolset: string;
+  client_key: string;
+  subject: string;
+  tool: string;
+  method: string | null;
+  path_template: string | null;
+  decision: string;
+  code: string | null;
+  upstream_status: number | null;
+  latency_ms: number;
+}
+
+/** PostgreSQL only: the last `seq` handed out per tenant (see postgres-features.ts). */
+export interface AuditSequencesTable {
+  tenant_id: string;
+  last_seq: ColumnType<number | string, number, number>;
+}
+
+export interface StoreDatabase {
+  tenants: TenantsTable;
+  client_keys: ClientKeysTable;
+  data_keys: DataKeysTable;
+  secrets: SecretsTable;
+  audit_records: AuditRecordsTable;
+  audit_sequences: AuditSequencesTable;
+}

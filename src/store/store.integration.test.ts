@@ -1,0 +1,356 @@
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GatehouseError } from '../core/index.ts';
+import { createTestSchemaName, type OpenStoreOptions, openStore } from './index.ts';
+import type { AuditRecord, ClientKeyRecord, Store } from './port.ts';
+
+/**
+ * One suite, every backend: SQLite in a temp folder and in memory always, PostgreSQL when
+ * GATEHOUSE_TEST_POSTGRES is set (each run in its own schema, dropped at the end).
+ */
+const postgresUrl = process.env['GATEHOUSE_TEST_POSTGRES'];
+const tempDir = mkdtempSync(join(tmpdir(), 'gh-store-'));
+afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
+
+interface Backend {
+  readonly name: string;
+  readonly enabled: boolean;
+  /** A fresh, empty database (its own file or schema); `shared` opens a second store on the same one. */
+  fresh(): { url: string; options: OpenStoreOptions; cleanup?: () => Promise<void> };
+  readonly sharesDatabase: boolean;
+}
+
+let fileCount = 0;
+const backends: Backend[] = [
+  {
+    name: 'sqlite file',
+    enabled: true,
+    sharesDatabase: true,
+    fresh: () => ({ url: `sqlite:${join(tempDir, `run-${++fileCount}`, 'nested', 'gatehouse.db')}`, options: {} }),
+  },
+  {
+    name: 'sqlite memory',
+    enabled: true,
+    sharesDatabase: false,
+    fresh: () => ({ url: 'sqlite::memory:', options: {} }),
+  },
+  {
+    name: 'postgres',
+    enabled: postgresUrl !== undefined,
+    sharesDatabase: true,
+    fresh: () => {
+      const schema = createTestSchemaName();
+      return {
+        url: postgresUrl ?? '',
+        options: { schema },
+        cleanup: async () => {
+          const store = await openStore(postgresUrl ?? '', { schema, dropSchemaOnClose: true });
+          await store.close();
+        },
+      };
+    },
+  },
+];
+
+if (postgresUrl === undefined) {
+  console.log('store suite: GATEHOUSE_TEST_POSTGRES is not set; the PostgreSQL block is skipped');
+}
+
+async function expectStoreError(promise: Promise<unknown>, code: string): Promise<GatehouseError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(GatehouseError);
+  expect((error as GatehouseError).code).toBe(code);
+  return error as GatehouseError;
+}
+
+function clientKey(tenantId: string, name: string, overrides: Partial<ClientKeyRecord> = {}): ClientKeyRecord {
+  return {
+    tenantId,
+    id: `id-${name}`,
+    name,
+    hash: `hash-${tenantId}-${name}`,
+    prefix: 'gatehouse_sk_abc',
+    toolsets: ['support', 'billing'],
+    subject: 'alice',
+    createdAt: 1_700_000_000_000,
+    revokedAt: null,
+    ...overrides,
+  };
+}
+
+function auditRecord(tenantId: string, n: number, overrides: Partial<AuditRecord> = {}): AuditRecord {
+  return {
+    tenantId,
+    id: `audit-${n}`,
+    at: 1_700_000_000_000 + n * 1000,
+    requestId: `req-${n}`,
+    kind: 'tool_call',
+    toolset: 'support',
+    clientKey: 'agent',
+    subject: 'alice',
+    tool: n % 2 === 0 ? 'pets_list' : 'pets_get',
+    method: 'GET',
+    pathTemplate: '/pets/{id}',
+    decision: n % 3 === 0 ? 'deny' : 'allow',
+    code: n % 3 === 0 ? 'tool_not_allowed' : null,
+    upstreamStatus: n % 3 === 0 ? null : 200,
+    latencyMs: 1.25 + n,
+    ...overrides,
+  };
+}
+
+for (const backend of backends) {
+  describe.skipIf(!backend.enabled)(`store on ${backend.name}`, () => {
+    let store: Store;
+    let db: ReturnType<Backend['fresh']>;
+    let tenantCount = 0;
+    // Every test uses its own tenants, so tests do not depend on each other's rows.
+    const newTenants = () => [`a${++tenantCount}`, `b${tenantCount}`] as const;
+
+    beforeAll(async () => {
+      db = backend.fresh();
+      store = await openStore(db.url, db.options);
+      await store.migrate();
+    });
+    afterAll(async () => {
+      await store?.close();
+      await db?.cleanup?.();
+    });
+
+    it('migrate() a second time is a no-op that keeps the data', async () => {
+      await store.tenants.ensure('kept', 1);
+      await store.migrate();
+      expect(await store.tenants.list()).toContain('kept');
+      expect(store.dialect).toBe(backend.name.startsWith('sqlite') ? 'sqlite' : 'postgres');
+    });
+
+    it.skipIf(!backend.sharesDatabase)(
+      'two store instances migrating one empty database at once both succeed',
+      async () => {
+        const shared = backend.fresh();
+        const one = await openStore(shared.url, shared.options);
+        const two = await openStore(shared.url, shared.options);
+        try {
+          await Promise.all([one.migrate(), two.migrate(), one.migrate()]);
+          await one.tenants.ensure('t', 1);
+          expect(await two.tenants.list()).toEqual(['t']);
+        } finally {
+          await one.close();
+          await two.close();
+          await shared.cleanup?.();
+        }
+      },
+    );
+
+    it('tenants.ensure() is idempotent and list() is sorted', async () => {
+      const [a, b] = newTenants();
+      await store.tenants.ensure(b, 2);
+      await store.tenants.ensure(a, 1);
+      await store.tenants.ensure(a, 3);
+      const list = await store.tenants.list();
+      expect(list.filter((t) => t === a || t === b)).toEqual([a, b]);
+    });
+
+    it('clientKeys: upsert by (tenant, name), findByHash across tenants, list and revoke only within the tenant', async () => {
+      const [a, b] = newTenants();
+      await store.clientKeys.upsert(clientKey(a, 'agent'));
+      await store.clientKeys.upsert(clientKey(a, 'other'));
+      await store.clientKeys.upsert(clientKey(b, 'agent'));
+      expect(await store.clientKeys.findByHash(`hash-${a}-agent`)).toEqual(clientKey(a, 'agent'));
+      expect(await store.clientKeys.findByHash('nope')).toBeUndefined();
+      expect((await store.clientKeys.list(a)).map((k) => k.name)).toEqual(['agent', 'other']);
+      expect((await store.clientKeys.list(b)).map((k) => k.tenantId)).toEqual([b]);
+
+      // Replacing a key by name: the old hash no longer finds anything.
+      await store.clientKeys.upsert(clientKey(a, 'agent', { hash: 'rotated', toolsets: ['ops'], subject: 'bob' }));
+      expect(await store.clientKeys.findByHash(`hash-${a}-agent`)).toBeUndefined();
+      expect(await store.clientKeys.findByHash('rotated')).toMatchObject({
+        tenantId: a,
+        toolsets: ['ops'],
+        subject: 'bob',
+      });
+      expect(await store.clientKeys.list(a)).toHaveLength(2);
+
+      expect(await store.clientKeys.revoke(b, 'id-other', 5)).toBe(false);
+      expect((await store.clientKeys.findByHash(`hash-${a}-other`))?.revokedAt).toBeNull();
+      expect(await store.clientKeys.revoke(a, 'id-other', 1_700_000_000_123)).toBe(true);
+      expect(await store.clientKeys.revoke(a, 'id-other', 9)).toBe(false);
+      expect((await store.clientKeys.findByHash(`hash-${a}-other`))?.revokedAt).toBe(1_700_000_000_123);
+      expect((await store.clientKeys.findByHash(`hash-${b}-agent`))?.revokedAt).toBeNull();
+    });
+
+    it('clientKeys: a hash used by another key is refused', async () => {
+      const [a, b] = newTenants();
+      await store.clientKeys.upsert(clientKey(a, 'agent', { hash: `dup-${a}` }));
+      await expect(store.clientKeys.upsert(clientKey(b, 'agent', { hash: `dup-${a}` }))).rejects.toThrow();
+      expect(await store.clientKeys.list(b)).toEqual([]);
+    });
+
+    it('dataKeys: the loser of an insert race gets false; rewrap and delete stay within the tenant', async () => {
+      const [a, b] = newTenants();
+      const key = (tenantId: string, version: number, byte: number) => ({
+        tenantId,
+        version,
+        masterKeyVersion: 1,
+        wrappedKey: new Uint8Array([byte, 0, 255, byte]),
+        createdAt: 1_700_000_000_000 + version,
+      });
+      const race = await Promise.all([store.dataKeys.insert(key(a, 1, 1)), store.dataKeys.insert(key(a, 1, 2))]);
+      expect(race.filter(Boolean)).toHaveLength(1);
+      expect(await store.dataKeys.insert(key(a, 1, 3))).toBe(false);
+      expect(await store.dataKeys.insert(key(a, 2, 4))).toBe(true);
+      expect(await store.dataKeys.insert(key(b, 1, 5))).toBe(true);
+
+      const listed = await store.dataKeys.list(a);
+      expect(listed.map((k) => k.version)).toEqual([1, 2]);
+      expect(listed[1]).toEqual(key(a, 2, 4));
+      expect([1, 2]).toContain(listed[0]?.wrappedKey[0]);
+
+      await store.dataKeys.rewrap(b, 2, 7, new Uint8Array([9]));
+      expect((await store.dataKeys.list(a))[1]?.masterKeyVersion).toBe(1);
+      await store.dataKeys.rewrap(a, 2, 2, new Uint8Array([7, 7]));
+      expect((await store.dataKeys.list(a))[1]).toMatchObject({
+        masterKeyVersion: 2,
+        wrappedKey: new Uint8Array([7, 7]),
+      });
+
+      await store.dataKeys.deleteTenant(a);
+      expect(await store.dataKeys.list(a)).toEqual([]);
+      expect(await store.dataKeys.list(b)).toEqual([key(b, 1, 5)]);
+    });
+
+    it('secrets: put, replace, get, list and delete by owner, never across tenants', async () => {
+      const [a, b] = newTenants();
+      const secret = (tenantId: string, field: string, bytes: number[], updatedAt = 1) => ({
+        tenantId,
+        owner: 'service:pets',
+        field,
+        ciphertext: new Uint8Array(bytes),
+        updatedAt,
+      });
+      await store.secrets.put(secret(a, 'apiKey', [1, 2, 3]));
+      await store.secrets.put(secret(a, 'clientSecret', [4]));
+      await store.secrets.put(secret(b, 'apiKey', [9]));
+      await store.secrets.put(secret(a, 'apiKey', [5, 6], 2));
+      expect(await store.secrets.get(a, 'service:pets', 'apiKey')).toEqual(secret(a, 'apiKey', [5, 6], 2));
+      expect(await store.secrets.get(a, 'service:other', 'apiKey')).toBeUndefined();
+      expect((await store.secrets.listByOwner(a, 'service:pets')).map((s) => s.field)).toEqual([
+        'apiKey',
+        'clientSecret',
+      ]);
+
+      await store.secrets.deleteByOwner(b, 'service:pets');
+      expect(await store.secrets.listByOwner(a, 'service:pets')).toHaveLength(2);
+      expect(await store.secrets.get(b, 'service:pets', 'apiKey')).toBeUndefined();
+      await store.secrets.deleteByOwner(a, 'service:pets');
+      expect(await store.secrets.listByOwner(a, 'service:pets')).toEqual([]);
+    });
+
+    it('audit: concurrent appends get consecutive seq per tenant; query filters and orders by seq', async () => {
+      const [a, b] = newTenants();
+      await Promise.all(Array.from({ length: 12 }, (_, i) => store.audit.append(auditRecord(a, i + 1))));
+      await store.audit.append(auditRecord(b, 1, { seq: 99 }));
+
+      const all = await store.audit.query({ tenantId: a });
+      expect(all.map((r) => r.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+      expect(new Set(all.map((r) => r.id)).size).toBe(12);
+      const one = all.find((r) => r.id === 'audit-3');
+      expect(one).toEqual({ ...auditRecord(a, 3), seq: one?.seq });
+      expect(await store.audit.query({ tenantId: b })).toEqual([{ ...auditRecord(b, 1), seq: 1 }]);
+
+      const ids = async (q: Omit<Parameters<Store['audit']['query']>[0], 'tenantId'>) =>
+        (await store.audit.query({ tenantId: a, ...q })).map((r) => Number(r.id.slice(6))).sort((x, y) => x - y);
+      expect(await ids({ tool: 'pets_list' })).toEqual([2, 4, 6, 8, 10, 12]);
+      expect(await ids({ decision: 'deny' })).toEqual([3, 6, 9, 12]);
+      expect(await ids({ tool: 'pets_get', decision: 'deny' })).toEqual([3, 9]);
+      expect(await ids({ since: auditRecord(a, 4).at, until: auditRecord(a, 7).at })).toEqual([4, 5, 6]);
+      expect(await store.audit.query({ tenantId: a, limit: 3 })).toEqual(all.slice(0, 3));
+      expect(await store.audit.query({ tenantId: a, limit: 2, order: 'desc' })).toEqual([all[11], all[10]]);
+      expect(await store.audit.query({ tenantId: a, afterSeq: 10 })).toEqual(all.slice(10));
+      expect(await store.audit.query({ tenantId: a, beforeSeq: 3, order: 'desc' })).toEqual([all[1], all[0]]);
+      expect(await store.audit.query({ tenantId: 'nobody' })).toEqual([]);
+      expect(Object.keys(store.audit).sort()).toEqual(['append', 'query']);
+    });
+
+    it('ping() answers while open; every call on a closed store throws store_unavailable', async () => {
+      const own = backend.fresh();
+      const closing = await openStore(own.url, own.options);
+      await closing.migrate();
+      await closing.ping();
+      await closing.close();
+      await closing.close();
+      await expectStoreError(closing.ping(), 'store_unavailable');
+      await expectStoreError(closing.tenants.list(), 'store_unavailable');
+      await expectStoreError(closing.audit.append(auditRecord('a', 1)), 'store_unavailable');
+      await own.cleanup?.();
+    });
+  });
+}
+
+describe('store on sqlite file: creation and failures', () => {
+  it('creates the folder and a 0600 database file on first start', async () => {
+    const path = join(tempDir, 'fresh', 'deeper', 'gatehouse.db');
+    const store = await openStore(`sqlite:${path}`);
+    try {
+      await store.migrate();
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+      expect(statSync(join(tempDir, 'fresh', 'deeper')).isDirectory()).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a path that cannot be created gives store_unavailable', async () => {
+    const file = join(tempDir, 'a-file');
+    writeFileSync(file, '');
+    await expectStoreError(openStore(`sqlite:${join(file, 'db.sqlite')}`), 'store_unavailable');
+  });
+});
+
+describe.skipIf(postgresUrl === undefined)('store on postgres: reachability and schemas', () => {
+  it('an unreachable server gives store_unavailable without the password in the message', async () => {
+    const error = await expectStoreError(
+      openStore('postgres://gatehouse:S3cret-Pa55@127.0.0.1:1/test', { connectTimeoutMs: 2_000 }),
+      'store_unavailable',
+    );
+    expect(error.message).not.toContain('S3cret-Pa55');
+    expect(JSON.stringify(error)).not.toContain('S3cret-Pa55');
+    expect(error.message).toContain('127.0.0.1:1');
+  });
+
+  it('a store in its own schema leaves other schemas alone; dropSchemaOnClose removes it', async () => {
+    const schema = createTestSchemaName();
+    const store = await openStore(`${postgresUrl}?schema=${schema}`, { dropSchemaOnClose: true });
+    const pool = new pg.Pool({ connectionString: postgresUrl, max: 1 });
+    try {
+      await store.migrate();
+      await store.tenants.ensure('x', 1);
+      const tables = await pool.query<{ table_name: string }>(
+        'select table_name from information_schema.tables where table_schema = $1 order by 1',
+        [schema],
+      );
+      expect(tables.rows.map((r) => r.table_name)).toEqual(
+        expect.arrayContaining(['audit_records', 'client_keys', 'data_keys', 'secrets', 'tenants', 'kysely_migration']),
+      );
+      await store.close();
+      const left = await pool.query('select 1 from pg_namespace where nspname = $1', [schema]);
+      expect(left.rowCount).toBe(0);
+    } finally {
+      await store.close();
+      await pool.end();
+    }
+  });
+
+  it('dropSchemaOnClose is refused for a schema that is not a test schema', async () => {
+    await expectStoreError(
+      openStore(postgresUrl ?? '', { schema: 'public', dropSchemaOnClose: true }),
+      'config_invalid',
+    );
+  });
+});
