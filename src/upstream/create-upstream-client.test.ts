@@ -392,6 +392,15 @@ describe('UP-05/06 timeouts and size cap', () => {
     }
   });
 
+  it('a caller abort cancels the call (upstream_error, reason CANCELLED), not a timeout', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    const error = await client
+      .send(getCall(`${upstream.origin}/slow-headers`, { signal: controller.signal }))
+      .catch((e) => e);
+    expect([error.code, error.details.reason]).toEqual(['upstream_error', 'CANCELLED']);
+  });
+
   it('a reset connection: upstream_unreachable', async () => {
     expect(await codeOf(client.send(getCall(`${upstream.origin}/reset`)))).toBe('upstream_unreachable');
   });

@@ -43,7 +43,7 @@ export function toUpstreamError(error: unknown, origin?: string, phase?: Upstrea
   if (inferredPhase !== undefined) details['phase'] = inferredPhase;
 
   if (timeoutCodes.has(reason)) return new GatehouseError('upstream_timeout', `Call to ${where} timed out`, details);
-  if (reason === 'UND_ERR_RESPONSE_EXCEEDED_MAX_SIZE') {
+  if (reason === 'UND_ERR_RES_EXCEEDED_MAX_SIZE' || reason === 'UND_ERR_HEADERS_OVERFLOW') {
     return new GatehouseError('upstream_too_large', `Response from ${where} is too large`, details);
   }
   if (
