@@ -95,7 +95,7 @@ class BlockYamlReader {
       if (lineIndent < indent) return map;
       if (lineIndent > indent) bail();
       const content = line.slice(indent);
-      if (isSequenceEntry(content)) return map;
+      if (isSequenceEntry(content) || (lineIndent === 0 && /^(?:---|\.\.\.)(?:\s|$)/.test(content))) return map;
       const keyEnd = findKeyEnd(content);
       if (keyEnd < 0) bail();
       const key = parseKey(content.slice(0, keyEnd));
@@ -429,8 +429,11 @@ function resolvePlain(text: string): unknown {
 /** Single-line flow collections: `[a, 'b', {c: d}]`. Anything fancier is left to the full parser. */
 class FlowReader {
   private at = 0;
+  private readonly source: string;
 
-  constructor(private readonly source: string) {}
+  constructor(source: string) {
+    this.source = source;
+  }
 
   readValue(): unknown {
     this.skipSpace();
