@@ -10,6 +10,7 @@ declare module 'autocannon' {
     pipelining?: number;
     duration?: number;
     timeout?: number;
+    verifyBody?: (body: string) => boolean;
   };
   type Result = {
     duration: number;
@@ -18,6 +19,7 @@ declare module 'autocannon' {
     errors: number;
     timeouts: number;
     non2xx: number;
+    mismatches: number;
     '2xx': number;
   };
   function autocannon(options: Options): Promise<Result>;

@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { isExpectedBody } from './is-expected-body.ts';
 import type { LoadResult, LoadSpec } from './load-spec.ts';
 
 /**
@@ -15,16 +16,18 @@ export async function runClosedLoop(spec: LoadSpec, onMeasure: () => void): Prom
     connections: spec.connections,
     pipelining: 1,
     timeout: 10,
+    verifyBody: (body: string) => isExpectedBody(body, spec.expectText),
   };
   if (spec.warmupSec > 0) await autocannon({ ...options, duration: spec.warmupSec });
   onMeasure();
   const result = await autocannon({ ...options, duration: spec.durationSec });
-  const ok = result['2xx'];
+  // autocannon counts a 2xx whose body failed `verifyBody` both in '2xx' and in 'mismatches'.
+  const ok = result['2xx'] - result.mismatches;
   return {
     mode: 'closed',
     durationSec: result.duration,
     ok,
-    failed: result.non2xx + result.errors + result.timeouts,
+    failed: result.non2xx + result.mismatches + result.errors + result.timeouts,
     rps: result.duration > 0 ? ok / result.duration : 0,
     latency: {
       p50: result.latency.p50,

@@ -7,6 +7,8 @@ export type LoadSpec = {
   method: 'GET' | 'POST';
   headers: Record<string, string>;
   body?: string;
+  /** An answer counts as ok only when its status is 2xx, its body contains this text and no `"isError":true`. */
+  expectText: string;
   /** Closed loop: concurrent connections. Open loop: size of the connection pool. */
   connections: number;
   /** Open loop only: requests per second. */
@@ -22,7 +24,7 @@ export type LoadResult = {
   durationSec: number;
   /** Answers with a 2xx status. */
   ok: number;
-  /** Answers with another status, connection errors and timeouts. */
+  /** Answers with another status or an unexpected body, connection errors and timeouts. */
   failed: number;
   /** `ok` per second over the measured window. */
   rps: number;

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
+import { isExpectedBody } from './is-expected-body.ts';
 import type { LoadResult, LoadSpec } from './load-spec.ts';
 import { percentile } from './percentile.ts';
 
@@ -42,11 +43,11 @@ export async function runOpenLoop(spec: LoadSpec, onMeasure: () => void): Promis
     pool
       .request({ path, method: spec.method, headers: spec.headers, body: spec.body })
       .then(async (res) => {
-        await res.body.dump({ limit: Number.POSITIVE_INFINITY });
-        return res.statusCode;
+        const text = await res.body.text();
+        return res.statusCode >= 200 && res.statusCode < 300 && isExpectedBody(text, spec.expectText);
       })
       .then(
-        (status) => record(index, due, status >= 200 && status < 300),
+        (success) => record(index, due, success),
         () => record(index, due, false),
       );
   };

@@ -30,7 +30,7 @@ export function createReportRows(targets: readonly Target[], s1?: S1Result, s2?:
       const added = key === 'p50' ? gh?.addedP50 : gh?.addedP99;
       rows.push({
         scenario: `S1 added ${key} latency, gatehouse - direct @${s1.rate}/s`,
-        ours: gh ? `gatehouse ${formatMs(gh[key])}` : `gatehouse ${missing}`,
+        ours: gh ? `gatehouse ${formatMs(gh[key])}${formatFailed(gh.failed)}` : `gatehouse ${missing}`,
         baseline: direct ? `direct ${formatMs(direct[key])}` : 'direct -',
         ratio: added === undefined ? '-' : formatAdded(added),
         target: `<= ${limit} ms`,
@@ -51,6 +51,7 @@ export function createReportRows(targets: readonly Target[], s1?: S1Result, s2?:
   }
   if (s2) {
     const rps = (name: Target['name']): number | undefined => s2.summary[name]?.rps;
+    const failed = (name: Target['name']): string => formatFailed(s2.summary[name]?.failed ?? 0);
     const ratioRow = (
       scenario: string,
       oursName: Target['name'],
@@ -65,8 +66,8 @@ export function createReportRows(targets: readonly Target[], s1?: S1Result, s2?:
         ours:
           ours === undefined
             ? `${oursName} ${oursName === 'gatehouse' ? missing : '-'}`
-            : `${oursName} ${formatRps(ours)}`,
-        baseline: base === undefined ? `${baseName} -` : `${baseName} ${formatRps(base)}`,
+            : `${oursName} ${formatRps(ours)}${failed(oursName)}`,
+        baseline: base === undefined ? `${baseName} -` : `${baseName} ${formatRps(base)}${failed(baseName)}`,
         ratio: ratio === undefined ? '-' : `${ratio.toFixed(2)}x`,
         target: limit === undefined ? '-' : `>= ${limit.toFixed(1)}x`,
         result: limit === undefined ? 'info' : ratio === undefined ? 'n/a' : ratio >= limit ? 'pass' : 'fail',
@@ -139,6 +140,11 @@ export function formatLatestMarkdown(input: {
 
 function formatMs(ms: number): string {
   return `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
+}
+
+/** Failed requests are excluded from every figure; saying how many keeps a fast error path from passing unseen. */
+function formatFailed(count: number): string {
+  return count > 0 ? ` (${count} failed)` : '';
 }
 
 function formatAdded(ms: number): string {

@@ -12,6 +12,7 @@ import { runS2, type S2Result } from './s2-throughput.ts';
 import { killChildrenNow, stopChildren } from './spawn-child.ts';
 import { startTargets } from './start-targets.ts';
 import type { Target } from './target.ts';
+import { toolCall } from './tool-call.ts';
 
 /**
  * `npm run bench [-- --quick] [--only S1,S2] [--rounds N]`: scenarios S1 and S2 of docs/BENCHMARKS.md against
@@ -42,12 +43,17 @@ const settings = args.quick
   : { warmSec: 2, s1: { rounds, warmupSec: 1, durationSec: 10 }, s2: { rounds, warmupSec: 1.5, durationSec: 5 } };
 
 let cleanup = (): void => {};
+let stopping = false;
 const shutdown = async (code: number): Promise<never> => {
+  stopping = true;
   await stopChildren();
   cleanup();
   process.exit(code);
 };
-process.on('SIGINT', () => void shutdown(130));
+process.on('SIGINT', () => {
+  process.stderr.write('bench: interrupted, stopping child processes\n');
+  void shutdown(130);
+});
 process.on('SIGTERM', () => void shutdown(143));
 process.on('exit', killChildrenNow);
 setTimeout(() => {
@@ -55,12 +61,23 @@ setTimeout(() => {
   void shutdown(1);
 }, overallLimitMs).unref();
 
-const load = (target: Target, spec: Omit<LoadSpec, 'url' | 'method' | 'headers' | 'body'>, onMeasure?: () => void) =>
+const load = (
+  target: Target,
+  spec: Omit<LoadSpec, 'url' | 'method' | 'headers' | 'body' | 'expectText'>,
+  onMeasure?: () => void,
+): Promise<LoadResult> =>
   runLoad(
     repoRoot,
-    { url: target.url, method: target.method, headers: target.headers, body: target.body, ...spec },
+    {
+      url: target.url,
+      method: target.method,
+      headers: target.headers,
+      body: target.body,
+      expectText: toolCall.itemId,
+      ...spec,
+    },
     onMeasure,
-  ) as Promise<LoadResult>;
+  );
 
 try {
   const startedAt = new Date();
@@ -114,7 +131,8 @@ try {
   writeFileSync(join(repoRoot, 'bench/LATEST.md'), formatLatestMarkdown({ rows, targets, s1, s2, meta }));
   process.stdout.write(`\nresults: ${resultsPath}\nsummary: bench/LATEST.md\n`);
 } catch (error) {
-  process.stderr.write(`bench failed: ${(error as Error).stack ?? error}\n`);
+  // A load process killed by Ctrl-C ends its run with an error; that is not a harness failure worth a stack.
+  if (!stopping) process.stderr.write(`bench failed: ${(error as Error).stack ?? error}\n`);
   process.exitCode = 1;
 } finally {
   await stopChildren();
