@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatehouseError } from '../core/index.ts';
@@ -147,6 +149,22 @@ for (const backend of backends) {
         }
       },
     );
+
+    it.skipIf(!backend.sharesDatabase)('three processes migrating and appending audit records at once', async () => {
+      const shared = backend.fresh();
+      const url = 'schema' in shared.options ? `${shared.url}?schema=${shared.options.schema}` : shared.url;
+      const child = join(import.meta.dirname, 'fixtures', 'migrate-and-append.ts');
+      const run = () => promisify(execFile)(process.execPath, ['--import', 'tsx', child, url, 'multi', '20']);
+      try {
+        await Promise.all([run(), run(), run()]);
+        const check = await openStore(shared.url, shared.options);
+        const records = await check.audit.query({ tenantId: 'multi' });
+        await check.close();
+        expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+      } finally {
+        await shared.cleanup?.();
+      }
+    });
 
     it('tenants.ensure() is idempotent and list() is sorted', async () => {
       const [a, b] = newTenants();
