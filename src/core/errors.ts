@@ -14,6 +14,7 @@ export const errorCodes = [
   'unauthenticated',
   'forbidden_origin',
   'not_found',
+  'method_not_allowed',
   'tool_not_found',
   // policy
   'tool_not_allowed',
@@ -72,6 +73,7 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   unauthenticated: 401,
   forbidden_origin: 403,
   not_found: 404,
+  method_not_allowed: 405,
   tool_not_found: 404,
   tool_not_allowed: 403,
   access_mode_denied: 403,

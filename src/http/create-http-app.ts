@@ -1,0 +1,163 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequestId, GatehouseError, httpStatusOf, isGatehouseError, toGatehouseError } from '../core/index.ts';
+import type { Gateway } from '../gateway/index.ts';
+import { createMcpEndpoint, writeJsonRpcError } from '../mcp/index.ts';
+import { createOriginCheck } from './create-origin-check.ts';
+import { createRouter, type HttpContext, type HttpRoute } from './create-router.ts';
+import { readBody } from './read-body.ts';
+import { writeProblem } from './write-problem.ts';
+
+/** The pino-compatible slice of a logger the HTTP layer uses. */
+export interface HttpLogger {
+  warn(details: Record<string, unknown>, message: string): void;
+  error(details: Record<string, unknown>, message: string): void;
+}
+
+export interface HttpLimits {
+  /** Largest `POST /mcp/...` body, bytes. Default 1 MiB. */
+  readonly mcpBodyBytes?: number;
+  /** Largest body for other routes without their own `bodyLimit`, bytes. Default 1 MiB. */
+  readonly bodyBytes?: number;
+}
+
+export interface HttpAppOptions {
+  readonly gateway: Gateway;
+  /** Public base URL (`https://gw.example.com`): its origin and host are the ones accepted (MC-06). */
+  readonly publicUrl: string;
+  /** Extra browser origins allowed to call the gateway. */
+  readonly allowedOrigins?: readonly string[];
+  /** The listen address, when known: loopback lets loopback Host names through (see `createOriginCheck`). */
+  readonly listenHost?: string;
+  readonly logger?: HttpLogger;
+  readonly limits?: HttpLimits;
+  /** Routes of other modules (`/oauth/callback`, `/connect/...`, `/api/v1`, `/metrics`), matched after the built-in ones. */
+  readonly routes?: readonly HttpRoute[];
+}
+
+/** A node:http request listener, plus `close()` to abort in-flight MCP exchanges on shutdown. */
+export interface HttpApp {
+  (req: IncomingMessage, res: ServerResponse): void;
+  close(): Promise<void>;
+}
+
+const mebibyte = 1024 * 1024;
+
+/**
+ * The Gatehouse HTTP app on plain node:http. Per request: an id (`x-request-id`), one route lookup, Origin/Host
+ * validation for routes that want it, then the handler. Errors thrown by handlers are rendered once, here:
+ * problem+json from GatehouseError and `httpStatusOf`, or a JSON-RPC error body on MCP routes.
+ */
+export function createHttpApp(options: HttpAppOptions): HttpApp {
+  const { gateway, logger } = options;
+  const bodyBytes = options.limits?.bodyBytes ?? mebibyte;
+  const checkOrigin = createOriginCheck({
+    publicUrl: options.publicUrl,
+    allowedOrigins: options.allowedOrigins ?? [],
+    ...(options.listenHost === undefined ? {} : { listenHost: options.listenHost }),
+  });
+  const mcp = createMcpEndpoint({
+    gateway,
+    onError: (error) => logger?.warn({ err: error }, 'MCP request rejected or failed'),
+  });
+  const routes: HttpRoute[] = [
+    {
+      method: ['POST', 'GET', 'DELETE'],
+      path: '/mcp/:tenant/:toolset',
+      bodyLimit: options.limits?.mcpBodyBytes ?? mebibyte,
+      errorFormat: 'json-rpc',
+      handle: (ctx) =>
+        mcp.handle({
+          req: ctx.req,
+          res: ctx.res,
+          tenant: ctx.params['tenant'] as string,
+          toolset: ctx.params['toolset'] as string,
+          requestId: ctx.requestId,
+          readBody: ctx.readBody,
+        }),
+    },
+    { method: 'GET', path: '/healthz', checkOrigin: false, handle: ({ res }) => writeJson(res, 200, { status: 'ok' }) },
+    {
+      method: 'GET',
+      path: '/readyz',
+      checkOrigin: false,
+      handle: async ({ res }) => {
+        const ready = await gateway.ready().catch(() => false);
+        if (!ready) throw new GatehouseError('store_unavailable', 'Store is not reachable');
+        writeJson(res, 200, { status: 'ready' });
+      },
+    },
+    ...(options.routes ?? []),
+  ];
+  const router = createRouter(routes);
+
+  async function serve(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const match = router.match(req.method ?? 'GET', query === -1 ? url : url.slice(0, query));
+    if (match.kind === 'not_found') {
+      writeProblem(res, new GatehouseError('not_found', 'No such route'));
+      return;
+    }
+    if (match.kind === 'method_not_allowed') {
+      writeProblem(res, new GatehouseError('method_not_allowed', 'Method not allowed on this route'), {
+        allow: match.allow.join(', '),
+      });
+      return;
+    }
+    const { route, params } = match;
+    try {
+      if (route.checkOrigin !== false) {
+        const forbidden = checkOrigin(req.headers);
+        if (forbidden !== undefined) throw forbidden;
+      }
+      const limit = route.bodyLimit ?? bodyBytes;
+      const context: HttpContext = {
+        req,
+        res,
+        params,
+        requestId,
+        readBody: () =>
+          readBody(req, limit).catch((error: unknown) => {
+            // The rest of an over-long body is never read, so the connection cannot be reused.
+            if (isGatehouseError(error) && error.code === 'payload_too_large') res.setHeader('connection', 'close');
+            throw error;
+          }),
+      };
+      await route.handle(context);
+    } catch (thrown) {
+      fail(res, thrown, route.errorFormat === 'json-rpc', requestId);
+    }
+  }
+
+  function fail(res: ServerResponse, thrown: unknown, jsonRpc: boolean, requestId: string): void {
+    const error = toGatehouseError(thrown);
+    if (error.code === 'internal') logger?.error({ err: thrown, requestId }, 'HTTP handler failed');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (jsonRpc) {
+      writeJsonRpcError(res, httpStatusOf[error.code], {
+        code: -32000,
+        message: error.message,
+        data: { code: error.code },
+      });
+    } else {
+      writeProblem(res, error);
+    }
+  }
+
+  const app = (req: IncomingMessage, res: ServerResponse): void => {
+    const requestId = createRequestId();
+    res.setHeader('x-request-id', requestId);
+    serve(req, res, requestId).catch((thrown: unknown) => fail(res, thrown, false, requestId));
+  };
+  app.close = () => mcp.close();
+  return app;
+}
+
+function writeJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

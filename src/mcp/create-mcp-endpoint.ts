@@ -1,0 +1,169 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type Implementation, isJsonContentType } from '@modelcontextprotocol/server';
+import { type GatehouseError, httpStatusOf, isGatehouseError, toGatehouseError } from '../core/index.ts';
+import type { Caller, Gateway } from '../gateway/index.ts';
+import { callToolSafely } from './create-tool-server.ts';
+import { readFastToolCall } from './read-fast-tool-call.ts';
+import { createSdkLeg } from './serve-with-sdk.ts';
+import { toCallToolResult, toUnknownToolMessage } from './to-call-tool-result.ts';
+import { writeJsonRpcError } from './write-json-rpc-error.ts';
+
+export interface McpEndpointOptions {
+  readonly gateway: Gateway;
+  /** Reported to clients in `initialize` / `server/discover`. */
+  readonly serverInfo?: Implementation;
+  /** Out-of-band errors and rejected requests (reporting only; never changes a response). */
+  readonly onError?: (error: Error) => void;
+}
+
+/** One HTTP exchange on `/mcp/{tenant}/{toolset}`, after the HTTP layer has checked Origin and Host. */
+export interface McpExchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly tenant: string;
+  readonly toolset: string;
+  /** The request id (also in `x-request-id`), passed to `gateway.callTool` for the audit record. */
+  readonly requestId: string;
+  /** Reads the request body; rejects with `payload_too_large` over the route's limit. */
+  readBody(): Promise<Buffer>;
+}
+
+export interface McpEndpoint {
+  handle(exchange: McpExchange): Promise<void>;
+  /** Aborts in-flight SDK exchanges. */
+  close(): Promise<void>;
+}
+
+/**
+ * How many POSTs each path answered since start. Tests read it to prove the fast path is taken; it is not part
+ * of the public surface.
+ */
+export const mcpPathCounts = { fast: 0, sdk: 0 };
+
+/** JSON-RPC code for errors raised by the HTTP binding itself (the SDK transports use the same). */
+const transportErrorCode = -32000;
+
+/**
+ * The MCP Streamable HTTP endpoint, stateless: any process can answer any request.
+ * 1. `gateway.authenticate()` first, with the raw `Authorization` header (it goes nowhere else): 401 with
+ *    `WWW-Authenticate: Bearer` for a missing or unknown key, one fixed 404 for a wrong tenant, a toolset the key
+ *    may not use and a nonexistent endpoint.
+ * 2. GET and DELETE (2025 session operations: standalone SSE stream, session end) are 405: there are no sessions.
+ * 3. POST: Content-Type must be JSON (415), body within the limit (413), valid JSON (-32700).
+ * 4. A plain 2025-era `tools/call` is answered here (see `readFastToolCall`); everything else goes to the SDK.
+ */
+export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
+  const { gateway } = options;
+  const serverInfo = options.serverInfo ?? { name: 'gatehouse', version: '0.1.0' };
+  const onError = options.onError ?? (() => {});
+  const sdk = createSdkLeg(onError);
+
+  async function authenticate(exchange: McpExchange): Promise<Caller | undefined> {
+    try {
+      return await gateway.authenticate(exchange.tenant, exchange.toolset, exchange.req.headers.authorization);
+    } catch (thrown) {
+      writeAuthError(exchange.res, toGatehouseError(thrown));
+      return undefined;
+    }
+  }
+
+  return {
+    async handle(exchange) {
+      const { req, res } = exchange;
+      const caller = await authenticate(exchange);
+      if (caller === undefined) return;
+      if (req.method !== 'POST') {
+        writeJsonRpcError(res, 405, { code: transportErrorCode, message: 'Method not allowed.' }, null, {
+          allow: 'POST',
+        });
+        return;
+      }
+      if (!isJsonContentType(req.headers['content-type'])) {
+        writeJsonRpcError(res, 415, {
+          code: transportErrorCode,
+          message: 'Unsupported Media Type: Content-Type must be application/json',
+        });
+        return;
+      }
+      let body: unknown;
+      try {
+        body = parseJson(await exchange.readBody());
+      } catch (thrown) {
+        if (isGatehouseError(thrown) && thrown.code === 'payload_too_large') {
+          writeJsonRpcError(res, 413, {
+            code: transportErrorCode,
+            message: thrown.message,
+            data: { code: thrown.code },
+          });
+          return;
+        }
+        writeJsonRpcError(res, 400, { code: -32700, message: 'Parse error: Invalid JSON' });
+        return;
+      }
+      const call = readFastToolCall(body, req.headers);
+      if (call !== undefined) {
+        mcpPathCounts.fast++;
+        const outcome = await callToolSafely(gateway, caller, call.name, call.args, exchange.requestId);
+        const message =
+          !outcome.ok && outcome.error.code === 'tool_not_found'
+            ? { jsonrpc: '2.0', id: call.id, error: { code: -32602, message: toUnknownToolMessage(call.name) } }
+            : { result: toCallToolResult(outcome), jsonrpc: '2.0', id: call.id };
+        const text = JSON.stringify(message);
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+        return;
+      }
+      if (Array.isArray(body) && !allowsBatch(req.headers['mcp-protocol-version'])) {
+        // JSON-RPC batching was removed from MCP in 2025-06-18; the SDK transport would still accept it.
+        writeJsonRpcError(res, 400, {
+          code: -32600,
+          message: 'Invalid Request: JSON-RPC batches are not supported by this protocol version',
+        });
+        return;
+      }
+      mcpPathCounts.sdk++;
+      await sdk.serve({ req, res, body, context: { gateway, caller, requestId: exchange.requestId, serverInfo } });
+    },
+    close: () => sdk.close(),
+  };
+}
+
+function parseJson(body: Buffer): unknown {
+  if (body.length === 0) throw new SyntaxError('Empty body');
+  return JSON.parse(body.toString('utf8'));
+}
+
+/**
+ * Batches are part of 2025-03-26 (and of older revisions); from 2025-06-18 on they are not. A request without
+ * `MCP-Protocol-Version` is treated as 2025-03-26, as the spec tells servers to assume.
+ */
+function allowsBatch(version: string | string[] | undefined): boolean {
+  return version === undefined || (typeof version === 'string' && version < '2025-06-18');
+}
+
+/** Same bodies for every cause of one status, so a response never tells a wrong tenant from a missing one. */
+function writeAuthError(res: ServerResponse, error: GatehouseError): void {
+  if (error.code === 'unauthenticated') {
+    writeJsonRpcError(
+      res,
+      401,
+      { code: transportErrorCode, message: 'Unauthorized: a valid client key is required', data: { code: error.code } },
+      null,
+      { 'www-authenticate': 'Bearer realm="gatehouse"' },
+    );
+    return;
+  }
+  if (error.code === 'not_found') {
+    writeJsonRpcError(res, 404, {
+      code: transportErrorCode,
+      message: 'Not found: no such MCP endpoint',
+      data: { code: error.code },
+    });
+    return;
+  }
+  writeJsonRpcError(res, httpStatusOf[error.code], {
+    code: transportErrorCode,
+    message: error.message,
+    data: { code: error.code },
+  });
+}

@@ -1,0 +1,76 @@
+import {
+  type CallToolResult,
+  type Implementation,
+  ProtocolError,
+  ProtocolErrorCode,
+  Server,
+  type Tool,
+} from '@modelcontextprotocol/server';
+import { toGatehouseError } from '../core/index.ts';
+import type { Caller, CallOutcome, Gateway, ListedTool } from '../gateway/index.ts';
+import { toCallToolResult, toUnknownToolMessage } from './to-call-tool-result.ts';
+
+/** What one SDK-served exchange knows about its request: the verified caller and the request id for audit. */
+export interface ToolServerContext {
+  readonly gateway: Gateway;
+  readonly caller: Caller;
+  readonly requestId: string;
+  readonly serverInfo: Implementation;
+}
+
+/**
+ * Builds the SDK server instance for one exchange (the SDK's stateless serving wants a fresh instance per
+ * request). It serves `tools/list` from `gateway.listTools(caller)` and `tools/call` through
+ * `gateway.callTool()`, so nothing is cached across callers. The low-level `Server` is used rather than
+ * `McpServer` because tool schemas are JSON Schema owned by the gateway (which validates arguments with
+ * precompiled validators); the SDK must not compile a validator per request.
+ */
+export function createToolServer(context: ToolServerContext): Server {
+  const { gateway, caller, requestId } = context;
+  const server = new Server(context.serverInfo, { capabilities: { tools: {} } });
+  server.setRequestHandler('tools/list', async () => {
+    try {
+      const tools = await gateway.listTools(caller);
+      return { tools: tools.map(toSdkTool) };
+    } catch (error) {
+      // A thrown message may carry internals; the client gets the GatehouseError message only.
+      throw new ProtocolError(ProtocolErrorCode.InternalError, toGatehouseError(error).message);
+    }
+  });
+  server.setRequestHandler('tools/call', async (request): Promise<CallToolResult> => {
+    const name = request.params.name;
+    const outcome = await callToolSafely(gateway, caller, name, request.params.arguments ?? {}, requestId);
+    if (!outcome.ok && outcome.error.code === 'tool_not_found') {
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, toUnknownToolMessage(name));
+    }
+    return toCallToolResult(outcome);
+  });
+  return server;
+}
+
+/** `Gateway.callTool` never throws by contract; a broken implementation still yields an `internal` tool error. */
+export async function callToolSafely(
+  gateway: Gateway,
+  caller: Caller,
+  name: string,
+  args: unknown,
+  requestId: string,
+): Promise<CallOutcome> {
+  try {
+    return await gateway.callTool(caller, name, args, requestId);
+  } catch (error) {
+    return { ok: false, error: toGatehouseError(error) };
+  }
+}
+
+function toSdkTool(tool: ListedTool): Tool {
+  const listed: Tool = {
+    name: tool.name,
+    title: tool.title,
+    description: tool.description,
+    inputSchema: tool.inputSchema as Tool['inputSchema'],
+    annotations: { ...tool.annotations },
+  };
+  if (tool.outputSchema !== undefined) listed.outputSchema = tool.outputSchema as Tool['outputSchema'];
+  return listed;
+}

@@ -1,0 +1,71 @@
+import { PROTOCOL_VERSION_META_KEY, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
+
+/** A `tools/call` the endpoint answers itself, without the SDK. */
+export interface FastToolCall {
+  readonly id: string | number;
+  readonly name: string;
+  readonly args: Readonly<Record<string, unknown>>;
+}
+
+/** The request headers the fast-path decision reads (lower-cased names, as node:http gives them). */
+export interface FastPathHeaders {
+  readonly accept?: string | undefined;
+  readonly 'mcp-protocol-version'?: string | string[] | undefined;
+}
+
+const legacyVersions: ReadonlySet<string> = new Set(SUPPORTED_PROTOCOL_VERSIONS);
+const requestKeys: ReadonlySet<string> = new Set(['jsonrpc', 'id', 'method', 'params']);
+const paramKeys: ReadonlySet<string> = new Set(['name', 'arguments', '_meta']);
+
+/**
+ * Returns the call when a parsed POST body is one the fast path may answer byte-compatibly with the SDK's
+ * stateless 2025-era transport, else `undefined` (the SDK serves it). The rules:
+ * - a single JSON-RPC request (not a batch, not a notification, not a response) with `jsonrpc: "2.0"`, an id
+ *   that is a string or a safe integer, `method: "tools/call"`, and no members beyond the JSON-RPC ones;
+ * - `params` holds only `name` (string), `arguments` (object, optional) and `_meta` (object, optional) —
+ *   anything else (a task augmentation, an unknown member) is left to the SDK;
+ * - no 2026-07-28 envelope claim (`_meta["io.modelcontextprotocol/protocolVersion"]`): the modern era carries
+ *   per-request `_meta`, header cross-checks (`Mcp-Method`, `Mcp-Name`) and result `_meta`, all owned by the SDK;
+ * - `MCP-Protocol-Version` absent (the 2025 transports then assume 2025-03-26) or one of the SDK's supported
+ *   2025-era versions; a modern or unknown value goes to the SDK, which answers it;
+ * - `Accept` absent or admitting `application/json` (the answer is a single JSON body).
+ * The Content-Type check (415) is done by the caller for every POST before the body is parsed.
+ */
+export function readFastToolCall(body: unknown, headers: FastPathHeaders): FastToolCall | undefined {
+  if (!isPlainObject(body) || body['method'] !== 'tools/call' || body['jsonrpc'] !== '2.0') return undefined;
+  const id = body['id'];
+  if (typeof id !== 'string' && !Number.isSafeInteger(id)) return undefined;
+  const params = body['params'];
+  if (!isPlainObject(params) || typeof params['name'] !== 'string') return undefined;
+  if (!hasOnlyKeys(body, requestKeys) || !hasOnlyKeys(params, paramKeys)) return undefined;
+  const args = params['arguments'] === undefined ? {} : params['arguments'];
+  if (!isPlainObject(args)) return undefined;
+  const meta = params['_meta'];
+  if (meta !== undefined && (!isPlainObject(meta) || PROTOCOL_VERSION_META_KEY in meta)) return undefined;
+  const version = headers['mcp-protocol-version'];
+  if (version !== undefined && (typeof version !== 'string' || !legacyVersions.has(version))) return undefined;
+  if (!acceptsJson(headers.accept)) return undefined;
+  return { id: id as string | number, name: params['name'], args };
+}
+
+/**
+ * Whether an `Accept` header admits a JSON body. An absent header does (curl and scripts often send none); the
+ * Streamable HTTP spec asks clients for both types, but serving JSON to a client that named neither is harmless.
+ */
+export function acceptsJson(accept: string | undefined): boolean {
+  if (accept === undefined) return true;
+  return accept.includes('application/json') || accept.includes('*/*') || accept.includes('application/*');
+}
+
+export function acceptsEventStream(accept: string | undefined): boolean {
+  return accept !== undefined && (accept.includes('text/event-stream') || accept.includes('text/*'));
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function hasOnlyKeys(value: Record<string, unknown>, allowed: ReadonlySet<string>): boolean {
+  for (const key in value) if (!allowed.has(key)) return false;
+  return true;
+}

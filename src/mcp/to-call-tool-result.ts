@@ -1,0 +1,33 @@
+import type { CallOutcome } from '../gateway/index.ts';
+
+/** The MCP `CallToolResult` Gatehouse answers a `tools/call` with (one shape for the fast path and the SDK path). */
+export type CallToolResultBody = {
+  content: { type: 'text'; text: string }[];
+  structuredContent?: Record<string, unknown>;
+  isError?: true;
+};
+
+/**
+ * Maps a gateway outcome to the MCP result. A success carries `structuredContent` (when the gateway has one)
+ * and its text rendering; a failure is a tool error (`isError: true`) whose `structuredContent.error` carries
+ * the stable `code`, the message and the non-secret details, and whose text is the message. The caller handles
+ * `tool_not_found`, which is a protocol error, not a result.
+ */
+export function toCallToolResult(outcome: CallOutcome): CallToolResultBody {
+  if (outcome.ok) {
+    const result: CallToolResultBody = { content: [{ type: 'text', text: outcome.text }] };
+    if (outcome.structuredContent !== undefined) result.structuredContent = { ...outcome.structuredContent };
+    return result;
+  }
+  const { code, message, details } = outcome.error;
+  return {
+    content: [{ type: 'text', text: message }],
+    structuredContent: { error: { code, message, details } },
+    isError: true,
+  };
+}
+
+/** The JSON-RPC error message for `tools/call` naming a tool that is not in the caller's toolset. */
+export function toUnknownToolMessage(name: string): string {
+  return `Unknown tool: ${name}`;
+}
