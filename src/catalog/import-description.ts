@@ -20,6 +20,11 @@ export interface DescriptionInput {
  * imports what it can; each skipped operation is listed in `catalog.problems`.
  */
 export function importDescription(input: DescriptionInput): Catalog {
+  return importDescriptionWithId(input, createHash('sha256').update(input.text).digest('hex'));
+}
+
+/** `importDescription` with the content hash already computed (by `loadCatalog`, over the file's bytes). */
+export function importDescriptionWithId(input: DescriptionInput, id: string): Catalog {
   let parsed: unknown;
   try {
     parsed = parseDescriptionText(input.text);
@@ -49,7 +54,6 @@ export function importDescription(input: DescriptionInput): Catalog {
       source: input.source,
     });
   }
-  const id = createHash('sha256').update(input.text).digest('hex');
   return transformOpenApiObject(root, dialect, id);
 }
 

@@ -1,0 +1,26 @@
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { expect, it } from 'vitest';
+import type { GatehouseError } from '../core/index.ts';
+import { importDescription } from './import-description.ts';
+import { loadCatalog } from './load-catalog.ts';
+
+const fixture = resolve(import.meta.dirname, 'fixtures', 'petstore.yaml');
+
+it('loadCatalog() shares one Catalog between files with the same content, with the same id as importDescription', () => {
+  const copy = join(mkdtempSync(join(tmpdir(), 'catalog-')), 'copy.yaml');
+  copyFileSync(fixture, copy);
+  const first = loadCatalog(fixture);
+  expect(loadCatalog(copy)).toBe(first);
+  expect(importDescription({ text: readFileSync(fixture, 'utf8'), source: 'x' }).id).toBe(first.id);
+});
+
+it('loadCatalog() refuses an unreadable file with description_invalid', () => {
+  try {
+    loadCatalog(join(tmpdir(), 'no-such-description.yaml'));
+    expect.unreachable();
+  } catch (error) {
+    expect((error as GatehouseError).code).toBe('description_invalid');
+  }
+});
