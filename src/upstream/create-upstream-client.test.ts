@@ -414,23 +414,39 @@ describe('UP-05/06 timeouts and size cap', () => {
   });
 
   it('UP-06 a declared Content-Length over the cap: upstream_too_large and the server sees its socket closed', async () => {
-    const code = await codeOf(client.send(getCall(`${upstream.origin}/big-declared`, { maxResponseBytes: 1_000 })));
-    expect(code).toBe('upstream_too_large');
-    const closed = await Promise.race([upstream.socketClosed(0), sleep(1_000).then(() => 'still open')]);
-    expect(closed).toBe('closed');
+    const fresh = await startUpstream(routes);
+    try {
+      const code = await codeOf(client.send(getCall(`${fresh.origin}/big-declared`, { maxResponseBytes: 1_000 })));
+      expect(code).toBe('upstream_too_large');
+      const closed = await Promise.race([fresh.socketClosed(0), sleep(1_000).then(() => 'still open')]);
+      expect(closed).toBe('closed');
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('UP-06 a streamed body crossing the cap: upstream_too_large and the server sees its socket closed', async () => {
-    const code = await codeOf(client.send(getCall(`${upstream.origin}/big-streamed`, { maxResponseBytes: 1_000 })));
-    expect(code).toBe('upstream_too_large');
-    const closed = await Promise.race([upstream.socketClosed(0), sleep(1_000).then(() => 'still open')]);
-    expect(closed).toBe('closed');
+    const fresh = await startUpstream(routes);
+    try {
+      const code = await codeOf(client.send(getCall(`${fresh.origin}/big-streamed`, { maxResponseBytes: 1_000 })));
+      expect(code).toBe('upstream_too_large');
+      const closed = await Promise.race([fresh.socketClosed(0), sleep(1_000).then(() => 'still open')]);
+      expect(closed).toBe('closed');
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('UP-06 control: after a normal response the pooled socket stays open', async () => {
-    await client.send(getCall(`${upstream.origin}/text`));
-    await sleep(100);
-    expect(upstream.socketOpen(0)).toBe(true);
+    // A fresh origin: right after an aborted response undici briefly recycles that origin's connections.
+    const fresh = await startUpstream(routes);
+    try {
+      await client.send(getCall(`${fresh.origin}/text`));
+      const state = await Promise.race([fresh.socketClosed(0), sleep(200).then(() => 'open')]);
+      expect(state).toBe('open');
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('a body exactly at the cap is accepted', async () => {
