@@ -44,9 +44,9 @@ export const fakeTools: readonly ListedTool[] = [
   },
 ];
 
-const keys: Readonly<Record<string, { tenant: string; toolsets: readonly string[] }>> = {
-  'key-t': { tenant: 't', toolsets: ['s'] },
-  'key-u': { tenant: 'u', toolsets: ['s'] },
+const keys: Readonly<Record<string, { id: string; tenant: string; toolsets: readonly string[] }>> = {
+  'key-t': { id: 'k1', tenant: 't', toolsets: ['s'] },
+  'key-u': { id: 'k2', tenant: 'u', toolsets: ['s'] },
 };
 const endpoints = new Set(['t/s', 'u/s']);
 
@@ -66,7 +66,7 @@ export function createFakeGateway(options: { anyKey?: boolean } = {}): FakeGatew
       if (!endpoints.has(`${tenant}/${toolset}`) || entry.tenant !== tenant || !entry.toolsets.includes(toolset)) {
         throw new GatehouseError('not_found', 'No such MCP endpoint');
       }
-      return callerOf(tenant, toolset, key as string);
+      return callerOf(tenant, toolset, entry.id);
     },
     async listTools() {
       return fakeTools;
