@@ -175,14 +175,14 @@ describe('MCP endpoint: fast path and SDK path', () => {
   it('answers a non-JSON-RPC body with an invalid request error', async () => {
     const response = await post({ hello: 'world' });
     expect(response.status).toBe(400);
-    expect((await response.json()).error.code).toBe(-32600);
+    expect(((await response.json()) as { error: { code: number } }).error.code).toBe(-32600);
   });
 
   it('refuses a batch under 2025-06-18 and later, serves it under 2025-03-26', async () => {
     const batch = [toolCall('echo', 1), toolCall('plain', 2)];
     const refused = await post(batch, { ...jsonHeaders, 'mcp-protocol-version': '2025-11-25' });
     expect(refused.status).toBe(400);
-    expect((await refused.json()).error.code).toBe(-32600);
+    expect(((await refused.json()) as { error: { code: number } }).error.code).toBe(-32600);
     const served = await post(batch, { ...jsonHeaders, 'mcp-protocol-version': '2025-03-26' });
     expect(served.status).toBe(200);
     const answers = (await served.json()) as { id: number }[];
@@ -206,7 +206,7 @@ describe('MCP endpoint: fast path and SDK path', () => {
   it('refuses a body over the limit with 413 payload_too_large', async () => {
     const response = await post(toolCall('x'.repeat(5000)));
     expect(response.status).toBe(413);
-    expect((await response.json()).error.data).toEqual({ code: 'payload_too_large' });
+    expect(((await response.json()) as { error: { data: unknown } }).error.data).toEqual({ code: 'payload_too_large' });
     expect(gateway.calls).toEqual([]);
   });
 });
