@@ -1,1 +1,6 @@
 export type { Caller, CallOutcome, Gateway, ListedTool } from './contract.ts';
+export { createGateway, type GatewayDependencies } from './create-gateway.ts';
+export { clientKeyPrefix, createClientKey, hashClientKey } from './hash-client-key.ts';
+export { inspectConfig, type ToolsetReport } from './inspect-config.ts';
+export { type ClientKeyRequest, issueClientKey } from './issue-client-key.ts';
+export { previewDescription } from './preview-description.ts';

@@ -1,0 +1,23 @@
+import type { Writable } from 'node:stream';
+import type { Config, Environment } from '../core/index.ts';
+import type { Store } from '../store/index.ts';
+import type { UpstreamClient } from '../upstream/index.ts';
+import type { Vault } from '../vault/index.ts';
+
+/** The concrete adapters for one config, opened (and migrated) by main.ts. */
+export interface Adapters {
+  readonly store: Store;
+  readonly vault: Vault;
+  readonly upstream: UpstreamClient;
+  close(): Promise<void>;
+}
+
+export interface CliContext {
+  readonly env: Environment;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  /** Opens store (migrated), vault and upstream client for a config. Warnings go to `warn`. */
+  openAdapters(config: Config, context: { readonly stderr: Writable }): Promise<Adapters>;
+  /** Resolves when the process is asked to stop (SIGINT/SIGTERM); tests resolve it themselves. */
+  readonly stopSignal: Promise<void>;
+}

@@ -1,0 +1,85 @@
+import { type Clock, type Config, type ConfigTree, parseConfig, systemClock } from '../core/index.ts';
+import { createDemoConfig, type DemoApi, startDemoApi } from '../demo/index.ts';
+import { createClientKey, createGateway } from '../gateway/index.ts';
+import { createHttpApp, startHttpServer } from '../http/index.ts';
+import type { Adapters, CliContext } from './cli-context.ts';
+
+/**
+ * `gatehouse serve`: validates the config, opens the adapters, builds the gateway, and serves HTTP until the
+ * stop signal. With `--demo`, the built-in demo API starts on a free loopback port and a `demo` tenant is
+ * added to the config (loopback is then allowed as an upstream, by name).
+ */
+export async function runServe(tree: ConfigTree, demo: boolean, context: CliContext): Promise<number> {
+  const parseOptions = { env: context.env, baseDir: tree.baseDir, source: tree.source };
+  let config: Config = parseConfig(tree.raw, parseOptions);
+  let demoApi: DemoApi | undefined;
+  let demoKey: string | undefined;
+  if (demo) {
+    demoApi = await startDemoApi();
+    const demoConfig = createDemoConfig(config.dataDir, demoApi, createClientKey);
+    demoKey = demoConfig.clientKey;
+    const raw = (tree.raw ?? {}) as { tenants?: unknown[]; unsafeAllowPrivateUpstreams?: string[] };
+    config = parseConfig(
+      {
+        ...raw,
+        unsafeAllowPrivateUpstreams: [...new Set([...(raw.unsafeAllowPrivateUpstreams ?? []), '127.0.0.1'])],
+        tenants: [...(raw.tenants ?? []), demoConfig.tenant],
+      },
+      parseOptions,
+    );
+  }
+  const adapters = await context.openAdapters(config, context);
+  try {
+    const server = await startGatehouse(config, adapters);
+    const out = context.stdout;
+    out.write(`Gatehouse listening on ${server.url} (store: ${describeStore(config.store)})\n`);
+    for (const tenant of config.tenants) {
+      for (const toolset of tenant.toolsets)
+        out.write(`  MCP endpoint: ${config.publicUrl}/mcp/${tenant.id}/${toolset.id}\n`);
+    }
+    if (demoApi && demoKey) {
+      out.write(
+        [
+          '',
+          'Demo tenant ready (a built-in tasks API; no internet needed):',
+          `  MCP URL:     ${config.publicUrl}/mcp/demo/assistant   (read-only: ${config.publicUrl}/mcp/demo/readonly)`,
+          `  Client key:  ${demoKey}`,
+          '               send it as "Authorization: Bearer <key>"; it is kept in .gatehouse/demo-client-key',
+          '  Try it:',
+          `    curl -s ${config.publicUrl}/mcp/demo/assistant -H "Authorization: Bearer ${demoKey}" \\`,
+          `      -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\`,
+          `      -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"tasks_listTasks","arguments":{"status":"open"}}}'`,
+          '',
+        ].join('\n'),
+      );
+    }
+    await context.stopSignal;
+    await server.close();
+    return 0;
+  } finally {
+    await adapters.close();
+    await demoApi?.close();
+  }
+}
+
+/** Builds the gateway over opened adapters and serves it on `config.listen` (port 0 picks a free port). */
+export async function startGatehouse(config: Config, adapters: Adapters, clock: Clock = systemClock) {
+  const gateway = await createGateway({ config, ...adapters, clock });
+  const [host, port] = splitListen(config.listen);
+  return startHttpServer(
+    createHttpApp({ gateway, publicUrl: config.publicUrl, allowedOrigins: config.allowedOrigins }),
+    {
+      host,
+      port,
+    },
+  );
+}
+
+function splitListen(listen: string): [string, number] {
+  const at = listen.lastIndexOf(':');
+  return [listen.slice(0, at).replace(/^\[|\]$/g, ''), Number(listen.slice(at + 1))];
+}
+
+function describeStore(url: string): string {
+  return url.startsWith('sqlite:') ? url : url.replace(/\/\/[^@/]*@/, '//***@');
+}

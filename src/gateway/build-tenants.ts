@@ -1,0 +1,91 @@
+import type { Catalog, NamedTool, ServiceCatalog, TenantConfig } from '../core/index.ts';
+import { formatPath, GatehouseError } from '../core/index.ts';
+import { compileToolsetPolicy, type ToolsetPolicy } from '../policy/index.ts';
+import type { ListedTool } from './contract.ts';
+
+/** A service of a tenant as the request path needs it. Holds no secret. */
+export interface ServiceRuntime {
+  readonly id: string;
+  readonly catalog: ServiceCatalog;
+  readonly baseUrl: string;
+  readonly allowedOrigin: string;
+  readonly auth: TenantConfig['services'][number]['auth'];
+  readonly timeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly maxResponseBytes: number;
+}
+
+export interface ToolsetRuntime {
+  readonly policy: ToolsetPolicy;
+  /** `tools/list` answer, computed once. */
+  readonly listed: readonly ListedTool[];
+}
+
+export interface TenantRuntime {
+  readonly id: string;
+  readonly services: ReadonlyMap<string, ServiceRuntime>;
+  readonly toolsets: ReadonlyMap<string, ToolsetRuntime>;
+}
+
+/** Listed form of a tool, shared by every toolset and tenant that exposes the same named tool. */
+const listedByTool = new WeakMap<NamedTool, ListedTool>();
+
+function toListedTool(named: NamedTool): ListedTool {
+  let listed = listedByTool.get(named);
+  if (listed === undefined) {
+    const { tool } = named;
+    listed = Object.freeze({
+      name: named.name,
+      title: tool.title,
+      description: tool.description,
+      inputSchema: tool.inputSchema,
+      ...(tool.outputSchema ? { outputSchema: tool.outputSchema } : {}),
+      annotations: tool.annotations,
+    });
+    listedByTool.set(named, listed);
+  }
+  return listed;
+}
+
+/**
+ * Builds the immutable runtime view of one tenant from its config: services bound to their (shared)
+ * catalogues, and each toolset's compiled policy and tool list. Config mistakes that only show once the
+ * descriptions are loaded (no base URL, a toolset matching no tool) are reported with their config path.
+ */
+export function buildTenant(
+  config: TenantConfig,
+  tenantIndex: number,
+  loadService: (service: TenantConfig['services'][number]) => { catalog: Catalog; bound: ServiceCatalog },
+): TenantRuntime {
+  const services = new Map<string, ServiceRuntime>();
+  const tenantTools = new Map<string, NamedTool>();
+  config.services.forEach((service, i) => {
+    const path = formatPath(['tenants', tenantIndex, 'services', i]);
+    const { catalog, bound } = loadService(service);
+    const baseUrl = service.baseUrl ?? catalog.baseUrl;
+    if (baseUrl === undefined) {
+      throw new GatehouseError(
+        'config_invalid',
+        `${path}.baseUrl: the description has no absolute server URL; set baseUrl`,
+        { path: `${path}.baseUrl` },
+      );
+    }
+    services.set(service.id, {
+      id: service.id,
+      catalog: bound,
+      baseUrl,
+      allowedOrigin: new URL(baseUrl).origin,
+      auth: service.auth,
+      timeoutMs: service.timeoutMs,
+      connectTimeoutMs: service.connectTimeoutMs,
+      maxResponseBytes: service.maxResponseBytes,
+    });
+    for (const tool of bound.tools) tenantTools.set(tool.name, tool);
+  });
+  const toolsets = new Map<string, ToolsetRuntime>();
+  for (const toolset of config.toolsets) {
+    const policy = compileToolsetPolicy(config.id, toolset, tenantTools);
+    toolsets.set(toolset.id, { policy, listed: Object.freeze([...policy.tools.values()].map(toListedTool)) });
+  }
+  return { id: config.id, services, toolsets };
+}

@@ -1,0 +1,188 @@
+import { type AuditLog, createAuditLog, createScrubber } from '../audit/index.ts';
+import type { Clock, Config } from '../core/index.ts';
+import { GatehouseError, toGatehouseError } from '../core/index.ts';
+import { createTokenBuckets, decideToolCall } from '../policy/index.ts';
+import { toToolResult } from '../shaping/index.ts';
+import type { ClientKeyRecord, Store } from '../store/index.ts';
+import { applyCredential, buildRequest, listCredentialSecrets, type UpstreamClient } from '../upstream/index.ts';
+import type { Vault } from '../vault/index.ts';
+import { buildTenant, type TenantRuntime } from './build-tenants.ts';
+import type { Caller, CallOutcome, Gateway } from './contract.ts';
+import { createCredentials } from './credentials.ts';
+import { hashClientKey } from './hash-client-key.ts';
+import { loadService } from './load-service.ts';
+
+export interface GatewayDependencies {
+  readonly config: Config;
+  readonly store: Store;
+  readonly vault: Vault;
+  readonly upstream: UpstreamClient;
+  readonly clock: Clock;
+  readonly onAuditFailure?: (error: unknown) => void;
+}
+
+/** How long a verified client key is trusted before it is looked up again (so a revocation takes effect). */
+const keyCacheMs = 10_000;
+
+/**
+ * Builds the gateway: the use cases behind every transport. One `tools/call` walks DESIGN.md §1 in order:
+ * inbound identity (authenticate) -> resolve tool -> policy -> credential -> upstream -> shaping -> audit.
+ */
+export async function createGateway(deps: GatewayDependencies): Promise<Gateway> {
+  const { config, store, vault, upstream, clock } = deps;
+  const tenants = new Map<string, TenantRuntime>();
+  for (const [i, tenant] of config.tenants.entries()) tenants.set(tenant.id, buildTenant(tenant, i, loadService));
+
+  const credentials = createCredentials(store, vault);
+  const audit: AuditLog = createAuditLog(store.audit, clock);
+  const takeToken = createTokenBuckets(clock);
+
+  const now = clock.now();
+  for (const tenant of config.tenants) {
+    await store.tenants.ensure(tenant.id, now);
+    for (const service of tenant.services)
+      await credentials.storeStaticSecret(tenant.id, service.id, service.auth, now);
+    for (const key of tenant.clientKeys) {
+      const hash = hashClientKey(key.key);
+      await store.clientKeys.upsert({
+        tenantId: tenant.id,
+        id: `config-${key.name}`,
+        name: key.name,
+        hash,
+        prefix: key.key.slice(0, 16),
+        toolsets: key.toolsets,
+        subject: key.subject,
+        createdAt: now,
+        revokedAt: null,
+      });
+    }
+  }
+
+  const keyCache = new Map<string, { record: ClientKeyRecord; until: number }>();
+
+  async function findKey(hash: string): Promise<ClientKeyRecord | undefined> {
+    const cached = keyCache.get(hash);
+    const at = clock.monotonic();
+    if (cached && cached.until > at) return cached.record;
+    const record = await store.clientKeys.findByHash(hash);
+    if (record === undefined || record.revokedAt !== null) {
+      keyCache.delete(hash);
+      return undefined;
+    }
+    if (keyCache.size > 10_000) keyCache.clear();
+    keyCache.set(hash, { record, until: at + keyCacheMs });
+    return record;
+  }
+
+  const gateway: Gateway = {
+    async authenticate(tenant, toolset, authorization) {
+      const match = /^Bearer[ ]+([^\s]+)[ ]*$/i.exec(authorization ?? '');
+      if (!match?.[1])
+        throw new GatehouseError('unauthenticated', 'A client key is required (Authorization: Bearer ...)');
+      const record = await findKey(hashClientKey(match[1]));
+      if (record === undefined) throw new GatehouseError('unauthenticated', 'The client key is not valid');
+      // A key of another tenant, a toolset the key may not use, and an endpoint that does not exist all look
+      // the same from outside (MT-01).
+      if (
+        record.tenantId !== tenant ||
+        !record.toolsets.includes(toolset) ||
+        !tenants.get(tenant)?.toolsets.has(toolset)
+      ) {
+        throw new GatehouseError('not_found', 'No such MCP endpoint');
+      }
+      return { tenant, toolset, keyId: record.id, keyName: record.name, subject: record.subject };
+    },
+
+    async listTools(caller) {
+      return toolsetOf(caller).listed;
+    },
+
+    async callTool(caller, name, args, requestId) {
+      const started = clock.monotonic();
+      let method: string | null = null;
+      let pathTemplate: string | null = null;
+      let upstreamStatus: number | null = null;
+      let outcome: CallOutcome;
+      try {
+        const tenant = tenants.get(caller.tenant)!;
+        const { policy } = toolsetOf(caller);
+        const decided = decideToolCall(
+          policy,
+          { name, args, limiterKey: `${caller.tenant}/${caller.toolset}` },
+          takeToken,
+        );
+        const { tool } = decided.tool;
+        method = tool.request.method;
+        pathTemplate = tool.request.pathTemplate;
+        const service = tenant.services.get(decided.tool.service)!;
+        const credential = await credentials.resolveCredential(caller.tenant, service.id, service.auth);
+        const request = applyCredential(buildRequest(tool, service.baseUrl, decided.args), credential);
+        const answer = await upstream.send({
+          ...request,
+          timeoutMs: service.timeoutMs,
+          connectTimeoutMs: service.connectTimeoutMs,
+          maxResponseBytes: service.maxResponseBytes,
+          allowedOrigin: service.allowedOrigin,
+        });
+        upstreamStatus = answer.status;
+        const result = toToolResult(answer, tool.operation, createScrubber(listCredentialSecrets(credential)));
+        outcome = { ok: true, ...result };
+      } catch (error) {
+        outcome = { ok: false, error: toGatehouseError(error) };
+      }
+      try {
+        await audit.recordToolCall({
+          tenant: caller.tenant,
+          requestId,
+          toolset: caller.toolset,
+          clientKey: caller.keyName,
+          subject: caller.subject,
+          tool: name,
+          method,
+          pathTemplate,
+          decision: outcome.ok ? 'allow' : decisionOf(outcome.error.code),
+          code: outcome.ok ? null : outcome.error.code,
+          upstreamStatus,
+          latencyMs: clock.monotonic() - started,
+        });
+      } catch (error) {
+        deps.onAuditFailure?.(error);
+      }
+      return outcome;
+    },
+
+    async ready() {
+      try {
+        await store.ping();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+
+  function toolsetOf(caller: Caller) {
+    const toolset = tenants.get(caller.tenant)?.toolsets.get(caller.toolset);
+    if (toolset === undefined) throw new GatehouseError('not_found', 'No such MCP endpoint');
+    return toolset;
+  }
+
+  return gateway;
+}
+
+const denialCodes: ReadonlySet<string> = new Set([
+  'tool_not_found',
+  'tool_not_allowed',
+  'access_mode_denied',
+  'scope_missing',
+  'approval_required',
+  'rate_limited',
+  'invalid_arguments',
+  'upstream_blocked',
+  'connection_required',
+  'reauth_required',
+]);
+
+function decisionOf(code: string): 'deny' | 'error' {
+  return denialCodes.has(code) ? 'deny' : 'error';
+}

@@ -1,0 +1,42 @@
+import type { Config, ToolSafety } from '../core/index.ts';
+import { countTokens } from '../shaping/index.ts';
+import { buildTenant } from './build-tenants.ts';
+import { loadService } from './load-service.ts';
+
+export interface ToolsetReport {
+  readonly tenant: string;
+  readonly toolset: string;
+  /** Tokens (o200k) of this toolset's whole `tools/list` answer. */
+  readonly listTokens: number;
+  readonly tools: readonly { readonly name: string; readonly safety: ToolSafety; readonly tokens: number }[];
+  readonly problems: readonly string[];
+}
+
+/**
+ * `gatehouse check`: loads every description the config names and reports each toolset's tools with their
+ * token sizes, and what looks wrong (a toolset exposing nothing, operations a description could not import).
+ */
+export function inspectConfig(config: Config): ToolsetReport[] {
+  const reports: ToolsetReport[] = [];
+  config.tenants.forEach((tenantConfig, i) => {
+    const tenant = buildTenant(tenantConfig, i, loadService);
+    const importProblems = [...tenant.services.values()].flatMap((s) =>
+      s.catalog.catalog.problems.map((p) => `service ${s.id}: skipped ${p.at}: ${p.reason}`),
+    );
+    for (const [id, toolset] of tenant.toolsets) {
+      const tools = toolset.listed.map((listed) => ({
+        name: listed.name,
+        safety: toolset.policy.tools.get(listed.name)!.tool.safety,
+        tokens: countTokens(JSON.stringify(listed)),
+      }));
+      reports.push({
+        tenant: tenant.id,
+        toolset: id,
+        listTokens: countTokens(JSON.stringify({ tools: toolset.listed })),
+        tools,
+        problems: [...(tools.length === 0 ? ['the toolset exposes no tool'] : []), ...importProblems],
+      });
+    }
+  });
+  return reports;
+}

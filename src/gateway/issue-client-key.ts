@@ -1,0 +1,49 @@
+import type { Clock, Config } from '../core/index.ts';
+import { createId, GatehouseError } from '../core/index.ts';
+import type { Store } from '../store/index.ts';
+import { createClientKey, hashClientKey } from './hash-client-key.ts';
+
+export interface ClientKeyRequest {
+  readonly tenant: string;
+  readonly toolsets: readonly string[];
+  readonly subject: string;
+  readonly name: string;
+}
+
+/**
+ * Creates a client key for toolsets of a tenant named in the config. Returns the key, which is shown once:
+ * only its SHA-256 and a short prefix are stored.
+ */
+export async function issueClientKey(
+  config: Config,
+  store: Store,
+  clock: Clock,
+  request: ClientKeyRequest,
+): Promise<string> {
+  const tenant = config.tenants.find((t) => t.id === request.tenant);
+  if (tenant === undefined)
+    throw new GatehouseError('invalid_request', `No tenant '${request.tenant}' in the config`, {
+      tenant: request.tenant,
+    });
+  for (const toolset of request.toolsets) {
+    if (!tenant.toolsets.some((t) => t.id === toolset)) {
+      throw new GatehouseError('invalid_request', `No toolset '${toolset}' in tenant ${tenant.id}`, { toolset });
+    }
+  }
+  if (request.toolsets.length === 0)
+    throw new GatehouseError('invalid_request', 'Name at least one toolset (--toolset)');
+  const key = createClientKey();
+  await store.tenants.ensure(tenant.id, clock.now());
+  await store.clientKeys.upsert({
+    tenantId: tenant.id,
+    id: createId(9),
+    name: request.name,
+    hash: hashClientKey(key),
+    prefix: key.slice(0, 16),
+    toolsets: request.toolsets,
+    subject: request.subject,
+    createdAt: clock.now(),
+    revokedAt: null,
+  });
+  return key;
+}

@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startGatehouse } from '../../src/cli/index.ts';
+import { type Config, parseConfig } from '../../src/core/index.ts';
+import { openAdapters } from '../../src/open-adapters.ts';
+
+export interface TestGateway {
+  readonly url: string;
+  readonly config: Config;
+  readonly dataDir: string;
+  readonly adapters: Awaited<ReturnType<typeof openAdapters>>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the real gateway in this process on 127.0.0.1 port 0, over the same adapters main.ts opens (SQLite in
+ * a temp folder unless `store` is given), with a fresh random master key.
+ */
+export async function startTestGateway(
+  raw: Record<string, unknown>,
+  options: { store?: string } = {},
+): Promise<TestGateway> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
+  const config = parseConfig(
+    {
+      listen: '127.0.0.1:0',
+      dataDir,
+      logLevel: 'silent',
+      masterKey: randomBytes(32).toString('base64'),
+      ...(options.store ? { store: options.store } : {}),
+      ...raw,
+    },
+    { env: {}, baseDir: process.cwd() },
+  );
+  const stderr = { write: () => true } as unknown as NodeJS.WritableStream;
+  const adapters = await openAdapters(config, { stderr });
+  const server = await startGatehouse(config, adapters);
+  return {
+    url: server.url,
+    config,
+    dataDir,
+    adapters,
+    async close() {
+      await server.close();
+      await adapters.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
