@@ -1,0 +1,27 @@
+/**
+ * The master key behind the vault's envelope encryption. The vault never sees master key bytes: it hands a
+ * provider a data key to wrap and gets wrapped bytes back, so a KMS adapter (AWS KMS, GCP KMS, Vault transit) can
+ * implement this interface with remote calls while the local provider (`createLocalMasterKeyProvider`) does
+ * AES-256-GCM in process.
+ *
+ * Contract:
+ * - Versions are positive integers. `currentVersion()` is the version new and rewrapped data keys use (the
+ *   newest); it may change while the process runs (online rotation).
+ * - `wrap(version, dataKey, aad)` encrypts and authenticates `dataKey` under master key `version`, binding `aad`.
+ * - `unwrap(version, wrappedKey, aad)` reverses it. It throws `GatehouseError('decrypt_failed')` with
+ *   `details.reason` `'unknown_master_key'` or `'authentication_failed'` when it cannot, and never puts key
+ *   material in an error. The returned buffer belongs to the caller, which zero-fills it after use.
+ */
+export interface MasterKeyProvider {
+  currentVersion(): number;
+  /** Every version the provider can unwrap with, ascending. */
+  versions(): readonly number[];
+  wrap(version: number, dataKey: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+  unwrap(version: number, wrappedKey: Uint8Array, aad: Uint8Array): Promise<Buffer>;
+}
+
+/** One version of a master key as read from a config value or key file: exactly 32 bytes. */
+export interface MasterKeyEntry {
+  readonly version: number;
+  readonly key: Buffer;
+}
