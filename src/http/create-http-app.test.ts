@@ -151,6 +151,7 @@ describe('createHttpApp() Origin and Host validation', () => {
   it.each([
     ['a foreign Origin', { origin: 'https://evil.example' }],
     ['an Origin of null', { origin: 'null' }],
+    ['a loopback Origin on another port', { origin: 'http://localhost:3000' }],
     ['a rebinding Host', { host: 'evil.example:8787' }],
     ['a rebinding Host with a matching Origin', { host: 'evil.example', origin: 'http://evil.example' }],
   ])('MC-06 %s on /mcp is 403 forbidden_origin before authentication', async (_case, headers) => {
@@ -170,6 +171,7 @@ describe('createHttpApp() Origin and Host validation', () => {
     ['the public origin', { origin: 'http://127.0.0.1:8787' }],
     ['an allowed origin', { origin: 'https://inspector.example.com' }],
     ['a localhost Host on loopback', { host: 'localhost:3000' }],
+    ['a same-origin page (Origin is the Host)', { host: 'localhost:3000', origin: 'http://localhost:3000' }],
     ['an IPv6 loopback Host', { host: '[::1]:8787' }],
   ])('accepts %s', async (_case, headers) => {
     const response = await send(server.url, '/mcp/t/s', {

@@ -13,7 +13,8 @@ export interface OriginCheckOptions {
 /**
  * Origin and Host validation against DNS rebinding and cross-site calls (MC-06; the MCP transport spec says
  * servers MUST validate `Origin`). Returns the `forbidden_origin` error to answer with, or undefined.
- * - `Origin` absent (non-browser clients) passes; present, it must be the publicUrl's origin or an allowed one.
+ * - `Origin` absent (non-browser clients) passes; present, it must be the publicUrl's origin, an allowed one, or
+ *   the origin of the (already validated) Host itself: a page this gateway served, under whichever of its names.
  * - `Host` must name the publicUrl's host; when the publicUrl or the listen address is loopback, any loopback
  *   name or address (`localhost`, `127.0.0.0/8`, `[::1]`) on any port passes as well: a rebinding page reaches
  *   the server under its own domain name, which is what this refuses.
@@ -31,12 +32,16 @@ export function createOriginCheck(
     if (host === undefined || (host !== publicHost && !(loopback && isLoopbackName(hostnameOf(host))))) {
       return new GatehouseError('forbidden_origin', 'Host header is not this gateway', { header: 'host' });
     }
-    const origin = headers.origin;
-    if (origin !== undefined && !origins.has(origin.toLowerCase())) {
+    const origin = headers.origin?.toLowerCase();
+    if (origin !== undefined && !origins.has(origin) && !isSameOrigin(origin, host)) {
       return new GatehouseError('forbidden_origin', 'Origin is not allowed', { header: 'origin' });
     }
     return undefined;
   };
+}
+
+function isSameOrigin(origin: string, host: string): boolean {
+  return origin === `http://${host}` || origin === `https://${host}`;
 }
 
 function normaliseOrigin(value: string): string {
