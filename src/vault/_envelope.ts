@@ -63,14 +63,15 @@ export function encodeDataKeyAad(tenantId: string, dataKeyVersion: number, maste
 
 /** Concatenates `prefix` and each string as uint32 length + UTF-8 bytes. */
 export function encodeAad(prefix: Uint8Array, ...fields: readonly string[]): Buffer {
-  const encoded = fields.map((field) => Buffer.from(field, 'utf8'));
-  const aad = Buffer.allocUnsafe(prefix.length + encoded.reduce((sum, field) => sum + 4 + field.length, 0));
+  let length = prefix.length;
+  for (const field of fields) length += 4 + Buffer.byteLength(field, 'utf8');
+  const aad = Buffer.allocUnsafe(length);
   aad.set(prefix, 0);
   let offset = prefix.length;
-  for (const field of encoded) {
-    offset = aad.writeUInt32BE(field.length, offset);
-    aad.set(field, offset);
-    offset += field.length;
+  for (const field of fields) {
+    const written = aad.write(field, offset + 4, 'utf8');
+    aad.writeUInt32BE(written, offset);
+    offset += 4 + written;
   }
   return aad;
 }
