@@ -77,6 +77,21 @@ export function createReportRows(targets: readonly Target[], s1?: S1Result, s2?:
     rows.push(ratioRow(`S2 req/s gatehouse/raw, ${s2.connections} conns`, 'gatehouse', 'raw', 0.5));
     rows.push(ratioRow('S2 context: raw/sdk', 'raw', 'sdk'));
     rows.push(ratioRow('S2 context: direct/raw', 'direct', 'raw'));
+    // Server CPU per request moves far less than req/s when other processes share the cores.
+    const cpu = (name: Target['name']): number | undefined => s2.summary[name]?.serverCpuMsPerRequest;
+    for (const baseName of ['sdk', 'raw'] as const) {
+      const ours = cpu('gatehouse');
+      const base = cpu(baseName);
+      if (ours === undefined || base === undefined) continue;
+      rows.push({
+        scenario: `S2 context: server CPU/req, ${baseName}/gatehouse`,
+        ours: `gatehouse ${formatMs(ours)}`,
+        baseline: `${baseName} ${formatMs(base)}`,
+        ratio: `${(base / ours).toFixed(2)}x`,
+        target: '-',
+        result: 'info',
+      });
+    }
   }
   return rows;
 }

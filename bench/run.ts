@@ -40,7 +40,7 @@ if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error('--r
 
 const settings = args.quick
   ? { warmSec: 1, s1: { rounds, warmupSec: 0.5, durationSec: 3 }, s2: { rounds, warmupSec: 1, durationSec: 2 } }
-  : { warmSec: 2, s1: { rounds, warmupSec: 1, durationSec: 10 }, s2: { rounds, warmupSec: 1.5, durationSec: 5 } };
+  : { warmSec: 3, s1: { rounds, warmupSec: 1, durationSec: 10 }, s2: { rounds, warmupSec: 1.5, durationSec: 5 } };
 
 let cleanup = (): void => {};
 let stopping = false;
