@@ -171,8 +171,15 @@ const envOverrides = {
   GATEHOUSE_LOG_LEVEL: 'logLevel',
 } as const;
 
-/** Reads and validates a YAML config file. Throws `config_invalid` naming the file and field path. */
-export function loadConfigFile(path: string, env: Environment = process.env): Config {
+/** A config file read and parsed as YAML, not yet validated (so a caller can add to it, e.g. the demo tenant). */
+export interface ConfigTree {
+  readonly raw: unknown;
+  readonly baseDir: string;
+  readonly source: string;
+}
+
+/** Reads a YAML config file into a tree. Throws `config_invalid` naming the file. */
+export function readConfigTree(path: string): ConfigTree {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -180,20 +187,26 @@ export function loadConfigFile(path: string, env: Environment = process.env): Co
     throw new GatehouseError(
       'config_invalid',
       `Cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-      {
-        file: path,
-      },
+      { file: path },
     );
   }
-  let raw: unknown;
   try {
-    raw = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+    return {
+      raw: parseYaml(text, { prettyErrors: true, uniqueKeys: true }) ?? {},
+      baseDir: dirname(resolve(path)),
+      source: path,
+    };
   } catch (error) {
     throw new GatehouseError('config_invalid', `${path}: invalid YAML: ${(error as Error).message.split('\n')[0]}`, {
       file: path,
     });
   }
-  return parseConfig(raw ?? {}, { env, baseDir: dirname(resolve(path)), source: path });
+}
+
+/** Reads and validates a YAML config file. Throws `config_invalid` naming the file and field path. */
+export function loadConfigFile(path: string, env: Environment = process.env): Config {
+  const tree = readConfigTree(path);
+  return parseConfig(tree.raw, { env, baseDir: tree.baseDir, source: tree.source });
 }
 
 /** Validates an already-parsed config tree (from YAML or built in code). */

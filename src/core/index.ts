@@ -2,11 +2,13 @@ export { type Clock, systemClock } from './clock.ts';
 export {
   type ClientKeyConfig,
   type Config,
+  type ConfigTree,
   configSchema,
   type Environment,
   formatPath,
   loadConfigFile,
   parseConfig,
+  readConfigTree,
   type ServiceAuthConfig,
   type ServiceConfig,
   type TenantConfig,
