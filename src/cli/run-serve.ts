@@ -1,7 +1,7 @@
 import { type Clock, type Config, type ConfigTree, parseConfig, systemClock } from '../core/index.ts';
 import { createDemoConfig, type DemoApi, startDemoApi } from '../demo/index.ts';
 import { createClientKey, createGateway } from '../gateway/index.ts';
-import { createHttpApp, startHttpServer } from '../http/index.ts';
+import { createAdminRoutes, createHttpApp, createTenantAdminRoutes, startHttpServer } from '../http/index.ts';
 import type { Adapters, CliContext } from './cli-context.ts';
 
 /**

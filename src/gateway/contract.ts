@@ -48,4 +48,34 @@ export interface Gateway {
   callTool(caller: Caller, name: string, args: unknown, requestId: string): Promise<CallOutcome>;
   /** Store reachable (for /readyz). */
   ready(): Promise<boolean>;
+  /** Use cases of the admin API (`/api/v1`); the HTTP layer checks the admin token before calling them. */
+  readonly admin: GatewayAdmin;
+}
+
+/** A client key as an operator sees it: never the key or its hash, only a short prefix. */
+export interface ClientKeySummary {
+  readonly id: string;
+  readonly name: string;
+  readonly prefix: string;
+  readonly toolsets: readonly string[];
+  readonly subject: string;
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+}
+
+export interface TenantSummary {
+  readonly id: string;
+  readonly services: readonly string[];
+  readonly toolsets: readonly { readonly id: string; readonly url: string; readonly tools: number }[];
+}
+
+/**
+ * Admin use cases. Every method that names a tenant answers `not_found` for a tenant that does not exist,
+ * exactly as for any other missing id (MT-01).
+ */
+export interface GatewayAdmin {
+  listTenants(): Promise<readonly TenantSummary[]>;
+  listClientKeys(tenant: string): Promise<readonly ClientKeySummary[]>;
+  /** Revokes a key; it stops working within the key cache time (10 s) on every process. */
+  revokeClientKey(tenant: string, keyId: string): Promise<void>;
 }

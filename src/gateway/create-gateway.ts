@@ -151,6 +151,39 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       return outcome;
     },
 
+    admin: {
+      async listTenants() {
+        return [...tenants.values()].map((tenant) => ({
+          id: tenant.id,
+          services: [...tenant.services.keys()],
+          toolsets: [...tenant.toolsets].map(([id, toolset]) => ({
+            id,
+            url: `${config.publicUrl}/mcp/${tenant.id}/${id}`,
+            tools: toolset.listed.length,
+          })),
+        }));
+      },
+      async listClientKeys(tenant) {
+        tenantOf(tenant);
+        return (await store.clientKeys.list(tenant)).map((key) => ({
+          id: key.id,
+          name: key.name,
+          prefix: key.prefix,
+          toolsets: key.toolsets,
+          subject: key.subject,
+          createdAt: new Date(key.createdAt).toISOString(),
+          revokedAt: key.revokedAt === null ? null : new Date(key.revokedAt).toISOString(),
+        }));
+      },
+      async revokeClientKey(tenant, keyId) {
+        tenantOf(tenant);
+        if (!(await store.clientKeys.revoke(tenant, keyId, clock.now()))) {
+          throw new GatehouseError('not_found', `No active client key ${keyId} in tenant ${tenant}`);
+        }
+        keyCache.clear();
+      },
+    },
+
     async ready() {
       try {
         await store.ping();
@@ -160,6 +193,12 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       }
     },
   };
+
+  function tenantOf(id: string): TenantRuntime {
+    const tenant = tenants.get(id);
+    if (tenant === undefined) throw new GatehouseError('not_found', `No tenant ${id}`);
+    return tenant;
+  }
 
   function toolsetOf(caller: Caller) {
     const toolset = tenants.get(caller.tenant)?.toolsets.get(caller.toolset);

@@ -1,4 +1,12 @@
-export type { Caller, CallOutcome, Gateway, ListedTool } from './contract.ts';
+export type {
+  Caller,
+  CallOutcome,
+  ClientKeySummary,
+  Gateway,
+  GatewayAdmin,
+  ListedTool,
+  TenantSummary,
+} from './contract.ts';
 export { createGateway, type GatewayDependencies } from './create-gateway.ts';
 export { clientKeyPrefix, createClientKey, hashClientKey } from './hash-client-key.ts';
 export { inspectConfig, type ToolsetReport } from './inspect-config.ts';

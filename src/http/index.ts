@@ -1,4 +1,11 @@
 export {
+  type AdminAnswer,
+  type AdminContext,
+  type AdminRoute,
+  type AdminRoutesOptions,
+  createAdminRoutes,
+} from './create-admin-routes.ts';
+export {
   createHttpApp,
   type HttpApp,
   type HttpAppOptions,
@@ -13,6 +20,7 @@ export {
   type HttpRouteMethod,
   type RouteMatch,
 } from './create-router.ts';
+export { createTenantAdminRoutes } from './create-tenant-admin-routes.ts';
 export { readBody } from './read-body.ts';
 export { type ListenOptions, type RunningHttpServer, startHttpServer } from './start-http-server.ts';
 export { writeProblem } from './write-problem.ts';

@@ -57,6 +57,11 @@ export function createFakeGateway(options: { anyKey?: boolean } = {}): FakeGatew
     calls,
     authorizations,
     isReady: true,
+    admin: {
+      listTenants: async () => [],
+      listClientKeys: async () => [],
+      revokeClientKey: async () => {},
+    },
     async authenticate(tenant, toolset, authorization) {
       authorizations.push(authorization);
       if (options.anyKey && tenant === 't' && toolset === 's') return callerOf('t', 's', 'anonymous');

@@ -1,0 +1,111 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import { GatehouseError } from '../core/index.ts';
+import type { HttpContext, HttpRoute, HttpRouteMethod } from './create-router.ts';
+
+/** One admin API operation under `/api/v1`. Handlers get the verified admin request and answer JSON. */
+export interface AdminRoute {
+  readonly method: HttpRouteMethod;
+  /** Path below `/api/v1`, e.g. `/tenants/:tenant/connections`. */
+  readonly path: string;
+  /** One line for `/api/v1/openapi.json`. */
+  readonly summary: string;
+  handle(context: AdminContext): Promise<AdminAnswer> | AdminAnswer;
+}
+
+export interface AdminContext extends HttpContext {
+  /** The request body parsed as JSON (an object); `invalid_request` when it is not. */
+  readJson(): Promise<Record<string, unknown>>;
+  readonly query: URLSearchParams;
+}
+
+/** A JSON answer, or a raw writer for streams such as NDJSON exports. */
+export type AdminAnswer =
+  | { readonly status?: number; readonly body: unknown }
+  | { readonly stream: (res: ServerResponse) => Promise<void> };
+
+export interface AdminRoutesOptions {
+  /** The admin bearer token; without one the admin API answers 401 to everything. */
+  readonly adminToken: string | undefined;
+  readonly routes: readonly AdminRoute[];
+}
+
+const prefix = '/api/v1';
+
+/**
+ * The admin API: every route, including its own description, requires `Authorization: Bearer <admin token>`
+ * (compared in constant time over SHA-256 digests, so neither length nor content leaks through timing).
+ * Admin answers never contain a stored secret; at most a fingerprint.
+ */
+export function createAdminRoutes(options: AdminRoutesOptions): HttpRoute[] {
+  const expected = options.adminToken === undefined ? undefined : digest(options.adminToken);
+  const verify = (authorization: string | undefined): void => {
+    const match = /^Bearer[ ]+(\S+)[ ]*$/i.exec(authorization ?? '');
+    if (expected === undefined || !match?.[1] || !timingSafeEqual(digest(match[1]), expected)) {
+      throw new GatehouseError('unauthenticated', 'The admin API needs Authorization: Bearer <admin token>');
+    }
+  };
+  const described: AdminRoute = {
+    method: 'GET',
+    path: '/openapi.json',
+    summary: 'This description of the admin API',
+    handle: () => ({ body: describeRoutes([described, ...options.routes]) }),
+  };
+  return [described, ...options.routes].map((route) => ({
+    method: route.method,
+    path: `${prefix}${route.path}`,
+    handle: async (context) => {
+      verify(context.req.headers.authorization);
+      const url = new URL(context.req.url ?? '/', 'http://admin');
+      const answer = await route.handle({
+        ...context,
+        query: url.searchParams,
+        readJson: async () => {
+          const text = (await context.readBody()).toString('utf8');
+          let value: unknown;
+          try {
+            value = JSON.parse(text === '' ? '{}' : text);
+          } catch {
+            throw new GatehouseError('invalid_request', 'The request body is not valid JSON');
+          }
+          if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+            throw new GatehouseError('invalid_request', 'The request body must be a JSON object');
+          }
+          return value as Record<string, unknown>;
+        },
+      });
+      if ('stream' in answer) return answer.stream(context.res);
+      const body = JSON.stringify(answer.body);
+      context.res
+        .writeHead(answer.status ?? 200, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'cache-control': 'no-store',
+        })
+        .end(body);
+    },
+  }));
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+function describeRoutes(routes: readonly AdminRoute[]) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const path = `${prefix}${route.path.replace(/:([A-Za-z]+)/g, '{$1}')}`;
+    paths[path] ??= {};
+    (paths[path] as Record<string, unknown>)[route.method.toLowerCase()] = {
+      summary: route.summary,
+      security: [{ adminToken: [] }],
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Gatehouse admin API', version: '1' },
+    components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
+    security: [{ adminToken: [] }],
+    paths,
+  };
+}
