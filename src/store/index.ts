@@ -8,11 +8,15 @@ export type {
   AuditRepository,
   ClientKeyRecord,
   ClientKeyRepository,
+  ConnectionRecord,
+  ConnectionRepository,
+  ConnectionStatus,
   DataKeyRecord,
   DataKeyRepository,
   SecretRecord,
   SecretRepository,
   Store,
   TenantRepository,
+  TokenUpdate,
 } from './port.ts';
 export { redactStoreUrl } from './redact-store-url.ts';

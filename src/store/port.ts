@@ -132,9 +132,74 @@ export interface Store {
   readonly dataKeys: DataKeyRepository;
   readonly secrets: SecretRepository;
   readonly audit: AuditRepository;
+  /** Implemented by the OAuth vault work (migration `0003_connections`); absent until then. */
+  readonly connections?: ConnectionRepository;
   /** Runs pending migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
   /** Throws `store_unavailable` when the database cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export type ConnectionStatus = 'active' | 'needs_reauth' | 'revoked';
+
+/**
+ * One authorised account at a service (DESIGN.md §2): owned by (tenant, service, subject). Tokens are vault
+ * ciphertexts (scope: tenant, owner `connection:<id>`, field `access_token` / `refresh_token`).
+ * `tokenVersion` increases by one on every token change; writes of new tokens are fenced by it (RF-03).
+ */
+export interface ConnectionRecord {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly service: string;
+  readonly subject: string;
+  readonly status: ConnectionStatus;
+  /** Scopes the authorization server granted (the token response's `scope`, else the requested ones). */
+  readonly scopes: readonly string[];
+  readonly accessToken: Uint8Array | null;
+  readonly refreshToken: Uint8Array | null;
+  /** Epoch ms when the access token expires; null when the server did not say. */
+  readonly accessExpiresAt: number | null;
+  readonly tokenVersion: number;
+  /** Consecutive failed refresh attempts (5xx, 429, timeouts) and when the next non-forced one may run. */
+  readonly refreshFailures: number;
+  readonly refreshCooldownUntil: number | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** New tokens for a connection, committed only if the stored `tokenVersion` still equals `expectedVersion`. */
+export interface TokenUpdate {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly expectedVersion: number;
+  readonly accessToken: Uint8Array;
+  /** Omit to keep the stored refresh token (a provider that does not rotate it, OA-14). */
+  readonly refreshToken?: Uint8Array | null;
+  readonly accessExpiresAt: number | null;
+  readonly scopes: readonly string[];
+  readonly at: number;
+}
+
+export interface ConnectionRepository {
+  /** Creates or replaces the connection of (tenant, service, subject) with fresh tokens (version = old + 1). */
+  upsert(
+    record: Omit<ConnectionRecord, 'tokenVersion' | 'refreshFailures' | 'refreshCooldownUntil' | 'updatedAt'>,
+  ): Promise<ConnectionRecord>;
+  get(tenantId: string, id: string): Promise<ConnectionRecord | undefined>;
+  find(tenantId: string, service: string, subject: string): Promise<ConnectionRecord | undefined>;
+  list(tenantId: string): Promise<readonly ConnectionRecord[]>;
+  /** Version-checked token write: returns the new record, or undefined when another writer got there first. */
+  commitTokens(update: TokenUpdate): Promise<ConnectionRecord | undefined>;
+  /** Sets the status (e.g. `needs_reauth`), fenced by `expectedVersion` when given. */
+  setStatus(
+    tenantId: string,
+    id: string,
+    status: ConnectionStatus,
+    at: number,
+    expectedVersion?: number,
+  ): Promise<boolean>;
+  /** Records a failed refresh and the cooldown before the next non-forced attempt. */
+  recordRefreshFailure(tenantId: string, id: string, cooldownUntil: number, at: number): Promise<void>;
+  delete(tenantId: string, id: string): Promise<boolean>;
 }
