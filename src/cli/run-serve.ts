@@ -18,10 +18,15 @@ export async function runServe(tree: ConfigTree, demo: boolean, context: CliCont
     demoApi = await startDemoApi();
     const demoConfig = createDemoConfig(config.dataDir, demoApi, createClientKey);
     demoKey = demoConfig.clientKey;
-    const raw = (tree.raw ?? {}) as { tenants?: unknown[]; unsafeAllowPrivateUpstreams?: string[] };
+    const raw = (tree.raw ?? {}) as {
+      tenants?: unknown[];
+      unsafeAllowPrivateUpstreams?: string[];
+      adminToken?: string;
+    };
     config = parseConfig(
       {
         ...raw,
+        adminToken: raw.adminToken ?? demoConfig.adminToken,
         unsafeAllowPrivateUpstreams: [...new Set([...(raw.unsafeAllowPrivateUpstreams ?? []), '127.0.0.1'])],
         tenants: [...(raw.tenants ?? []), demoConfig.tenant],
       },
@@ -45,6 +50,7 @@ export async function runServe(tree: ConfigTree, demo: boolean, context: CliCont
           `  MCP URL:     ${config.publicUrl}/mcp/demo/assistant   (read-only: ${config.publicUrl}/mcp/demo/readonly)`,
           `  Client key:  ${demoKey}`,
           '               send it as "Authorization: Bearer <key>"; it is kept in .gatehouse/demo-client-key',
+          `  Admin API:   ${config.publicUrl}/api/v1 (Authorization: Bearer <token in .gatehouse/demo-admin-token>)`,
           '  Try it:',
           `    curl -s ${config.publicUrl}/mcp/demo/assistant -H "Authorization: Bearer ${demoKey}" \\`,
           `      -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\`,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { demoApiDescription } from './demo-api-description.ts';
@@ -6,19 +7,27 @@ import type { DemoApi } from './start-demo-api.ts';
 /**
  * The demo tenant's configuration tree (validated by the config module like any file): one service, the demo
  * tasks API, with its key in the vault; a read-write `assistant` toolset whose deletes need approval; and a
- * `readonly` toolset. The client key is created once and kept in the data folder (0600) so the MCP client
- * configuration survives restarts.
+ * `readonly` toolset. The client key and an admin token (for the admin API, when the config has none) are created
+ * once and kept in the data folder (0600) so the MCP client configuration survives restarts.
  */
+function readOrCreateSecret(path: string, create: () => string): string {
+  if (!existsSync(path)) writeFileSync(path, `${create()}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return readFileSync(path, 'utf8').trim();
+}
+
 export function createDemoConfig(dataDir: string, api: DemoApi, createClientKey: () => string) {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const descriptionPath = join(dataDir, 'demo-api.openapi.yaml');
   writeFileSync(descriptionPath, demoApiDescription);
-  const keyPath = join(dataDir, 'demo-client-key');
-  if (!existsSync(keyPath)) writeFileSync(keyPath, `${createClientKey()}\n`, { mode: 0o600 });
-  chmodSync(keyPath, 0o600);
-  const clientKey = readFileSync(keyPath, 'utf8').trim();
+  const clientKey = readOrCreateSecret(join(dataDir, 'demo-client-key'), createClientKey);
+  const adminToken = readOrCreateSecret(
+    join(dataDir, 'demo-admin-token'),
+    () => `demo_admin_${randomBytes(24).toString('base64url')}`,
+  );
   return {
     clientKey,
+    adminToken,
     tenant: {
       id: 'demo',
       services: [
