@@ -57,10 +57,41 @@ const serviceSchema = z
       .int()
       .positive()
       .default(10 * 1024 * 1024),
+    /** Scope hierarchy of the provider: a broad scope and the narrower ones it implies (`repo: [public_repo]`). */
+    scopeImplies: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
   })
   .refine((s) => [s.openapi, s.swagger].filter(Boolean).length === 1, {
     message: 'expected exactly one description source: openapi or swagger',
   });
+
+/** The JSON Schema keywords a toolset may add to one argument (a stricter schema, never a looser one). */
+const argumentConstraintSchema = z
+  .strictObject({
+    const: z.union([z.string(), z.number(), z.boolean(), z.null()]).optional(),
+    enum: z
+      .array(z.union([z.string(), z.number(), z.boolean(), z.null()]))
+      .min(1)
+      .optional(),
+    maximum: z.number().optional(),
+    minimum: z.number().optional(),
+    pattern: z
+      .string()
+      .refine((p) => {
+        try {
+          new RegExp(p, 'u');
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'expected a valid regular expression')
+      .optional(),
+    maxItems: z.number().int().nonnegative().optional(),
+    maxLength: z.number().int().nonnegative().optional(),
+  })
+  .refine(
+    (c) => Object.keys(c).length > 0,
+    'expected at least one of const, enum, maximum, minimum, pattern, maxItems, maxLength',
+  );
 
 const toolsetSchema = z.strictObject({
   id,
@@ -72,6 +103,12 @@ const toolsetSchema = z.strictObject({
   rateLimit: z
     .strictObject({ perMinute: z.number().int().positive(), burst: z.number().int().positive().optional() })
     .optional(),
+  /** OAuth scopes this toolset may use; a tool needing any other is denied. Absent = no restriction. */
+  scopes: z.array(z.string().min(1)).optional(),
+  /** Per-tool argument constraints: tool glob -> argument path (`body.amount`) -> JSON Schema keywords. */
+  constraints: z.record(z.string().min(1), z.record(z.string().min(1), argumentConstraintSchema)).default({}),
+  /** Safety class overrides for descriptions that are wrong: tool glob -> class. */
+  safety: z.record(z.string().min(1), z.enum(['safe', 'write', 'destructive'])).default({}),
 });
 
 const clientKeySchema = z.strictObject({
@@ -125,6 +162,22 @@ export const configSchema = z
     demo: z.boolean().default(false),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
     tenants: z.array(tenantSchema).default([]),
+    /** Out-of-band approvals of tool calls (SC-05). */
+    approvals: z
+      .strictObject({
+        ttlMinutes: z
+          .number()
+          .positive()
+          .max(7 * 24 * 60)
+          .default(15),
+        webhookUrl: z.url().optional(),
+        webhookSecret: secretString.optional(),
+      })
+      .refine((a) => a.webhookUrl === undefined || a.webhookSecret !== undefined, {
+        message: 'expected webhookSecret with webhookUrl (the body is HMAC-signed)',
+        path: ['webhookSecret'],
+      })
+      .default({ ttlMinutes: 15 }),
   })
   .superRefine((c, ctx) => uniqueIds(c.tenants, 'tenants', ctx));
 

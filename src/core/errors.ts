@@ -22,6 +22,7 @@ export const errorCodes = [
   'scope_missing',
   'approval_required',
   'rate_limited',
+  'approval_denied',
   // credentials and vault
   'connection_required',
   'reauth_required',
@@ -79,6 +80,7 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   access_mode_denied: 403,
   scope_missing: 403,
   approval_required: 403,
+  approval_denied: 403,
   rate_limited: 429,
   connection_required: 403,
   reauth_required: 403,
