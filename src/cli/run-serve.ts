@@ -72,13 +72,18 @@ export async function runServe(tree: ConfigTree, demo: boolean, context: CliCont
 export async function startGatehouse(config: Config, adapters: Adapters, clock: Clock = systemClock) {
   const gateway = await createGateway({ config, ...adapters, clock });
   const [host, port] = splitListen(config.listen);
-  return startHttpServer(
-    createHttpApp({ gateway, publicUrl: config.publicUrl, allowedOrigins: config.allowedOrigins }),
-    {
-      host,
-      port,
-    },
-  );
+  const adminRoutes = createAdminRoutes({
+    adminToken: config.adminToken,
+    routes: [...createTenantAdminRoutes(gateway.admin)],
+  });
+  const app = createHttpApp({
+    gateway,
+    publicUrl: config.publicUrl,
+    allowedOrigins: config.allowedOrigins,
+    listenHost: host,
+    routes: adminRoutes,
+  });
+  return startHttpServer(app, { host, port });
 }
 
 function splitListen(listen: string): [string, number] {
