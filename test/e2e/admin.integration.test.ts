@@ -1,0 +1,103 @@
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
+import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
+
+const description = fileURLToPath(new URL('../fixtures/fake-api.openapi.yaml', import.meta.url));
+const adminToken = 'admin-token-for-tests-0123456789';
+const clientKey = 'gatehouse_sk_admin_suite_key_0123456789abcdef';
+const serviceSecret = 'service-secret-value-abcdef123456';
+
+let api: FakeApi;
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  api = await startFakeApi();
+  gateway = await startTestGateway({
+    adminToken,
+    unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+    tenants: [
+      {
+        id: 'acme',
+        services: [
+          {
+            id: 'fake',
+            openapi: description,
+            baseUrl: api.url,
+            auth: { type: 'bearer', token: serviceSecret },
+          },
+        ],
+        toolsets: [{ id: 'reader', tools: ['fake_*'] }],
+        clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['reader'] }],
+      },
+    ],
+  });
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await api?.close();
+});
+
+const admin = (path: string, init: RequestInit = {}, token: string | null = adminToken) =>
+  fetch(`${gateway.url}/api/v1${path}`, {
+    ...init,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers ?? {}) },
+  });
+
+describe('admin API', () => {
+  it('MC-09 answers 401 on every admin route without the admin token, and with a wrong one', async () => {
+    const description = (await (await admin('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const routes = Object.entries(description.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map(
+        (method) => [method.toUpperCase(), path.replace(/\{[^}]+\}/g, 'x').replace('/api/v1', '')] as const,
+      ),
+    );
+    expect(routes.length).toBeGreaterThanOrEqual(4);
+    for (const [method, path] of routes) {
+      expect((await admin(path, { method }, null)).status, `${method} ${path}`).toBe(401);
+      expect((await admin(path, { method }, 'wrong-token')).status, `${method} ${path}`).toBe(401);
+    }
+  });
+
+  it('lists tenants with their endpoints, and keys without any secret', async () => {
+    const tenants = (await (await admin('/tenants')).json()) as {
+      tenants: { id: string; toolsets: { url: string }[] }[];
+    };
+    expect(tenants.tenants[0]).toMatchObject({
+      id: 'acme',
+      toolsets: [{ url: `${gateway.config.publicUrl}/mcp/acme/reader` }],
+    });
+    const text = await (await admin('/tenants/acme/keys')).text();
+    expect(text).toContain('"name":"agent"');
+    expect(text).not.toContain(clientKey);
+    expect(text).not.toContain(serviceSecret);
+    expect((await admin('/tenants/nope/keys')).status).toBe(404);
+  });
+
+  it('revokes a client key so the next call is refused', async () => {
+    const call = () =>
+      fetch(`${gateway.url}/mcp/acme/reader`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${clientKey}`,
+          'content-type': 'application/json',
+          accept: 'application/json',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/call',
+          params: { name: 'fake_listItems', arguments: {} },
+        }),
+      });
+    expect((await call()).status).toBe(200);
+    const keys = (await (await admin('/tenants/acme/keys')).json()) as { keys: { id: string }[] };
+    const revoked = await admin(`/tenants/acme/keys/${keys.keys[0]?.id}`, { method: 'DELETE' });
+    expect(revoked.status).toBe(200);
+    expect((await call()).status).toBe(401);
+    expect((await admin(`/tenants/acme/keys/${keys.keys[0]?.id}`, { method: 'DELETE' })).status).toBe(404);
+  });
+});
