@@ -43,6 +43,19 @@ const authSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/** A rate limit: `perMinute` calls on average, at most `burst` at once (default: `perMinute`). */
+const rateLimitSchema = z.strictObject({
+  perMinute: z.number().int().positive().max(1_000_000),
+  burst: z.number().int().positive().max(1_000_000).optional(),
+});
+
+/** A toolset or tool rate limit, counted per toolset (default), per client key or per subject. */
+const scopedRateLimitSchema = z.strictObject({
+  perMinute: z.number().int().positive().max(1_000_000),
+  burst: z.number().int().positive().max(1_000_000).optional(),
+  per: z.enum(['toolset', 'clientKey', 'subject']).default('toolset'),
+});
+
 const serviceSchema = z
   .strictObject({
     id,
@@ -59,6 +72,13 @@ const serviceSchema = z
       .default(10 * 1024 * 1024),
     /** Scope hierarchy of the provider: a broad scope and the narrower ones it implies (`repo: [public_repo]`). */
     scopeImplies: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
+    /** Upstream 429 handling: safe calls wait up to `maxWaitSeconds` for `Retry-After`, at most `maxRetries` times. */
+    retry: z
+      .strictObject({
+        maxRetries: z.number().int().min(0).max(5).default(2),
+        maxWaitSeconds: z.number().min(0).max(300).default(10),
+      })
+      .default({ maxRetries: 2, maxWaitSeconds: 10 }),
   })
   .refine((s) => [s.openapi, s.swagger].filter(Boolean).length === 1, {
     message: 'expected exactly one description source: openapi or swagger',
@@ -100,9 +120,18 @@ const toolsetSchema = z.strictObject({
   exclude: z.array(z.string().min(1)).default([]),
   access: z.enum(['read', 'write']).default('read'),
   approval: z.union([z.enum(['none', 'destructive']), z.array(z.string().min(1))]).default('destructive'),
-  rateLimit: z
-    .strictObject({ perMinute: z.number().int().positive(), burst: z.number().int().positive().optional() })
+  rateLimit: scopedRateLimitSchema.optional(),
+  /** Per-tool rate limits: tool glob -> limit, counted per tool (the first matching glob applies). */
+  toolLimits: z.record(z.string().min(1), scopedRateLimitSchema).default({}),
+  /** Calls in flight at once: per client key (`perKey`) and per tool (`perTool`), within this toolset. */
+  concurrency: z
+    .strictObject({
+      perKey: z.number().int().positive().optional(),
+      perTool: z.number().int().positive().optional(),
+    })
     .optional(),
+  /** Cache of safe reads (GET/HEAD), off unless set; upstream `Cache-Control` can only shorten or forbid it. */
+  cache: z.strictObject({ ttlSeconds: z.number().int().positive().max(86_400) }).optional(),
   /** OAuth scopes this toolset may use; a tool needing any other is denied. Absent = no restriction. */
   scopes: z.array(z.string().min(1)).optional(),
   /** Per-tool argument constraints: tool glob -> argument path (`body.amount`) -> JSON Schema keywords. */
@@ -124,6 +153,8 @@ const tenantSchema = z
     services: z.array(serviceSchema).default([]),
     toolsets: z.array(toolsetSchema).default([]),
     clientKeys: z.array(clientKeySchema).default([]),
+    /** Rate limit over every call of the tenant, all toolsets together. */
+    rateLimit: rateLimitSchema.optional(),
   })
   .superRefine((t, ctx) => {
     uniqueIds(t.services, 'services', ctx);
@@ -162,6 +193,16 @@ export const configSchema = z
     demo: z.boolean().default(false),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
     tenants: z.array(tenantSchema).default([]),
+    /** In-memory result cache size (the Redis backend is used instead when `redis` is set). */
+    cache: z
+      .strictObject({
+        maxBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(64 * 1024 * 1024),
+      })
+      .default({ maxBytes: 64 * 1024 * 1024 }),
     /** Out-of-band approvals of tool calls (SC-05). */
     approvals: z
       .strictObject({
