@@ -1,5 +1,6 @@
 import { type Kysely, Migrator, sql } from 'kysely';
 import { GatehouseError } from '../core/index.ts';
+import { createApprovalRepository } from './create-approval-repository.ts';
 import { createAuditRepository } from './create-audit-repository.ts';
 import { createClientKeyRepository } from './create-client-key-repository.ts';
 import { createDataKeyRepository } from './create-data-key-repository.ts';
@@ -79,6 +80,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     dataKeys: createDataKeyRepository(context),
     secrets: createSecretRepository(context),
     audit: createAuditRepository(context),
+    approvals: createApprovalRepository(context),
     migrate: () => (options.runExclusive ? options.runExclusive(migrate) : migrate()),
     async ping() {
       await context.run('ping', () => sql`select 1`.execute(db));

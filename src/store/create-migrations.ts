@@ -94,5 +94,38 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
         }
       },
     },
+    '0006_approvals': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('approvals')
+          .addColumn('tenant_id', 'text', (c) => c.notNull())
+          .addColumn('id', 'text', (c) => c.notNull())
+          .addColumn('toolset', 'text', (c) => c.notNull())
+          .addColumn('tool', 'text', (c) => c.notNull())
+          .addColumn('client_key_id', 'text', (c) => c.notNull())
+          .addColumn('client_key_name', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('args_hash', 'text', (c) => c.notNull())
+          .addColumn('args_json', 'text', (c) => c.notNull())
+          .addColumn('link_token_hash', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('requested_at', millis, (c) => c.notNull())
+          .addColumn('expires_at', millis, (c) => c.notNull())
+          .addColumn('decided_by', 'text')
+          .addColumn('decided_at', millis)
+          .addColumn('consumed_at', millis)
+          .addPrimaryKeyConstraint('approvals_pk', ['tenant_id', 'id'])
+          .execute();
+        await db.schema
+          .createIndex('approvals_binding')
+          .on('approvals')
+          .columns(['tenant_id', 'args_hash', 'tool', 'client_key_id', 'subject'])
+          .execute();
+        await db.schema.createIndex('approvals_requested').on('approvals').columns(['tenant_id', 'requested_at']).execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable('approvals').ifExists().execute();
+      },
+    },
   };
 }

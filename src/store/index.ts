@@ -2,6 +2,10 @@ export { createTestSchemaName } from './create-test-schema-name.ts';
 export { type OpenStoreOptions, openStore } from './open-store.ts';
 export { parseStoreUrl, type StoreLocation } from './parse-store-url.ts';
 export type {
+  ApprovalBinding,
+  ApprovalRecord,
+  ApprovalRepository,
+  ApprovalStatus,
   AuditDecision,
   AuditQuery,
   AuditRecord,

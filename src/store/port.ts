@@ -132,6 +132,7 @@ export interface Store {
   readonly dataKeys: DataKeyRepository;
   readonly secrets: SecretRepository;
   readonly audit: AuditRepository;
+  readonly approvals: ApprovalRepository;
   /** Implemented by the OAuth vault work (migration `0003_connections`); absent until then. */
   readonly connections?: ConnectionRepository;
   /** Runs pending migrations; safe to call from several processes at once. */
@@ -202,4 +203,63 @@ export interface ConnectionRepository {
   /** Records a failed refresh and the cooldown before the next non-forced attempt. */
   recordRefreshFailure(tenantId: string, id: string, cooldownUntil: number, at: number): Promise<void>;
   delete(tenantId: string, id: string): Promise<boolean>;
+}
+
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'consumed';
+
+/**
+ * A request for a person to approve one exact tool call (SC-05). Bound to tenant, toolset, tool, client key,
+ * subject and the SHA-256 of the canonical arguments; single use (`approved` -> `consumed` once); valid until
+ * `expiresAt`. The link token is stored as its SHA-256 only.
+ */
+export interface ApprovalRecord {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly toolset: string;
+  readonly tool: string;
+  readonly clientKeyId: string;
+  readonly clientKeyName: string;
+  readonly subject: string;
+  readonly argsHash: string;
+  /** The canonical arguments as JSON, shown to the approver. */
+  readonly argsJson: string;
+  readonly linkTokenHash: string;
+  readonly status: ApprovalStatus;
+  readonly requestedAt: number;
+  readonly expiresAt: number;
+  readonly decidedBy: string | null;
+  readonly decidedAt: number | null;
+  readonly consumedAt: number | null;
+}
+
+/** Identifies the one call an approval releases. */
+export interface ApprovalBinding {
+  readonly tenantId: string;
+  readonly toolset: string;
+  readonly tool: string;
+  readonly clientKeyId: string;
+  readonly subject: string;
+  readonly argsHash: string;
+}
+
+export interface ApprovalRepository {
+  insert(record: ApprovalRecord): Promise<void>;
+  get(tenantId: string, id: string): Promise<ApprovalRecord | undefined>;
+  /** The newest approval of this exact binding that has not expired at `now` and is not consumed. */
+  findLive(binding: ApprovalBinding, now: number): Promise<ApprovalRecord | undefined>;
+  list(tenantId: string, options?: { status?: ApprovalStatus; limit?: number }): Promise<readonly ApprovalRecord[]>;
+  /**
+   * `pending` -> `approved`/`denied` when still pending and unexpired at `at`; sets who, when and the new
+   * expiry. False when another decision or expiry got there first.
+   */
+  decide(
+    tenantId: string,
+    id: string,
+    decision: 'approved' | 'denied',
+    by: string,
+    at: number,
+    expiresAt: number,
+  ): Promise<boolean>;
+  /** `approved` -> `consumed`, atomically, only when unexpired at `at`: true for exactly one caller. */
+  consume(tenantId: string, id: string, at: number): Promise<boolean>;
 }

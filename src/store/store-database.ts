@@ -68,6 +68,25 @@ export interface AuditSequencesTable {
   last_seq: ColumnType<number | string, number, number>;
 }
 
+export interface ApprovalsTable {
+  tenant_id: string;
+  id: string;
+  toolset: string;
+  tool: string;
+  client_key_id: string;
+  client_key_name: string;
+  subject: string;
+  args_hash: string;
+  args_json: string;
+  link_token_hash: string;
+  status: string;
+  requested_at: Millis;
+  expires_at: Millis;
+  decided_by: string | null;
+  decided_at: NullableMillis;
+  consumed_at: NullableMillis;
+}
+
 export interface StoreDatabase {
   tenants: TenantsTable;
   client_keys: ClientKeysTable;
@@ -75,4 +94,5 @@ export interface StoreDatabase {
   secrets: SecretsTable;
   audit_records: AuditRecordsTable;
   audit_sequences: AuditSequencesTable;
+  approvals: ApprovalsTable;
 }
