@@ -107,7 +107,7 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
           .addColumn('subject', 'text', (c) => c.notNull())
           .addColumn('args_hash', 'text', (c) => c.notNull())
           .addColumn('args_json', 'text', (c) => c.notNull())
-          .addColumn('link_token_hash', 'text', (c) => c.notNull())
+          .addColumn('sealed_link_token', bytes, (c) => c.notNull())
           .addColumn('status', 'text', (c) => c.notNull())
           .addColumn('requested_at', millis, (c) => c.notNull())
           .addColumn('expires_at', millis, (c) => c.notNull())

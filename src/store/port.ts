@@ -223,7 +223,8 @@ export interface ApprovalRecord {
   readonly argsHash: string;
   /** The canonical arguments as JSON, shown to the approver. */
   readonly argsJson: string;
-  readonly linkTokenHash: string;
+  /** The approval link's token, sealed by the vault (tenant data key); never stored in clear. */
+  readonly sealedLinkToken: Uint8Array;
   readonly status: ApprovalStatus;
   readonly requestedAt: number;
   readonly expiresAt: number;

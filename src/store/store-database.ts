@@ -78,7 +78,7 @@ export interface ApprovalsTable {
   subject: string;
   args_hash: string;
   args_json: string;
-  link_token_hash: string;
+  sealed_link_token: Bytes;
   status: string;
   requested_at: Millis;
   expires_at: Millis;
