@@ -94,6 +94,36 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
         }
       },
     },
+    '0003_connections': {
+      async up(db: Kysely<unknown>) {
+        // Tokens are vault envelopes (never plaintext). token_version fences token writes (RF-03); lock_owner and
+        // lock_until are the SQLite refresh lease (PostgreSQL locks the row in a transaction instead).
+        await db.schema
+          .createTable('connections')
+          .addColumn('tenant_id', 'text', (c) => c.notNull())
+          .addColumn('id', 'text', (c) => c.notNull())
+          .addColumn('service', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('scopes', 'text', (c) => c.notNull())
+          .addColumn('access_token', bytes)
+          .addColumn('refresh_token', bytes)
+          .addColumn('access_expires_at', millis)
+          .addColumn('token_version', millis, (c) => c.notNull())
+          .addColumn('refresh_failures', 'integer', (c) => c.notNull())
+          .addColumn('refresh_cooldown_until', millis)
+          .addColumn('lock_owner', 'text')
+          .addColumn('lock_until', millis)
+          .addColumn('created_at', millis, (c) => c.notNull())
+          .addColumn('updated_at', millis, (c) => c.notNull())
+          .addPrimaryKeyConstraint('connections_pk', ['tenant_id', 'id'])
+          .addUniqueConstraint('connections_account_unique', ['tenant_id', 'service', 'subject'])
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable('connections').ifExists().execute();
+      },
+    },
     '0006_approvals': {
       async up(db: Kysely<unknown>) {
         await db.schema

@@ -17,6 +17,8 @@ export type {
   ConnectionStatus,
   DataKeyRecord,
   DataKeyRepository,
+  LockedConnection,
+  RefreshLockOptions,
   SecretRecord,
   SecretRepository,
   Store,

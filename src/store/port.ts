@@ -133,8 +133,8 @@ export interface Store {
   readonly secrets: SecretRepository;
   readonly audit: AuditRepository;
   readonly approvals: ApprovalRepository;
-  /** Implemented by the OAuth vault work (migration `0003_connections`); absent until then. */
-  readonly connections?: ConnectionRepository;
+  /** OAuth connections and their tokens (migration `0003_connections`). */
+  readonly connections: ConnectionRepository;
   /** Runs pending migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
   /** Throws `store_unavailable` when the database cannot be reached. */
@@ -200,9 +200,51 @@ export interface ConnectionRepository {
     at: number,
     expectedVersion?: number,
   ): Promise<boolean>;
-  /** Records a failed refresh and the cooldown before the next non-forced attempt. */
-  recordRefreshFailure(tenantId: string, id: string, cooldownUntil: number, at: number): Promise<void>;
+  /**
+   * Records a failed refresh and the cooldown before the next non-forced attempt. Fenced by `expectedVersion`
+   * when given (a stale lock holder must not put a cooldown on tokens a sibling has just refreshed).
+   */
+  recordRefreshFailure(
+    tenantId: string,
+    id: string,
+    cooldownUntil: number,
+    at: number,
+    expectedVersion?: number,
+  ): Promise<void>;
   delete(tenantId: string, id: string): Promise<boolean>;
+  /**
+   * Runs `fn` holding the cross-process refresh lock of one connection and passes it the row as re-read under
+   * the lock, plus the repository to write through while holding it (writes stay fenced by `tokenVersion`).
+   * PostgreSQL: a transaction holding the row (`SELECT ... FOR UPDATE`) across `fn`, ended by the server when
+   * idle longer than `leaseMs`; `fn`'s writes commit with the transaction, before this returns. SQLite: a lease
+   * (owner, expiry) on the row, taken when free or expired and released by compare-and-delete on the owner.
+   * Throws `credential_unavailable` (`details.reason: 'refresh_busy'`) when the lock is not taken within
+   * `waitMs`, and `store_unavailable` when the store cannot be reached (then `fn` is not run).
+   */
+  withRefreshLock<T>(
+    tenantId: string,
+    id: string,
+    options: RefreshLockOptions,
+    fn: (locked: LockedConnection) => Promise<T>,
+  ): Promise<T>;
+}
+
+export interface RefreshLockOptions {
+  /** Identifies this holder (unique per attempt); a lease is released only by its owner. */
+  readonly owner: string;
+  /** How long the lock protects a holder that stops making progress. */
+  readonly leaseMs: number;
+  /** How long to wait for a sibling's lock before giving up. */
+  readonly waitMs: number;
+  /** The lease clock (epoch ms); the SQLite lease compares against it. */
+  readonly now: () => number;
+}
+
+/** A connection while its refresh lock is held: the re-read row and the repository to write through. */
+export interface LockedConnection {
+  /** The row read after the lock was taken; undefined when the connection no longer exists. */
+  readonly record: ConnectionRecord | undefined;
+  readonly connections: Pick<ConnectionRepository, 'get' | 'commitTokens' | 'setStatus' | 'recordRefreshFailure'>;
 }
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'consumed';

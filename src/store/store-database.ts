@@ -87,6 +87,27 @@ export interface ApprovalsTable {
   consumed_at: NullableMillis;
 }
 
+export interface ConnectionsTable {
+  tenant_id: string;
+  id: string;
+  service: string;
+  subject: string;
+  status: string;
+  /** JSON array of granted scopes. */
+  scopes: string;
+  access_token: ColumnType<Uint8Array | null, Uint8Array | null, Uint8Array | null>;
+  refresh_token: ColumnType<Uint8Array | null, Uint8Array | null, Uint8Array | null>;
+  access_expires_at: NullableMillis;
+  token_version: ColumnType<number | string, number, number>;
+  refresh_failures: number;
+  refresh_cooldown_until: NullableMillis;
+  /** SQLite refresh lease: who holds it and until when (PostgreSQL locks the row instead). */
+  lock_owner: string | null;
+  lock_until: NullableMillis;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
 export interface StoreDatabase {
   tenants: TenantsTable;
   client_keys: ClientKeysTable;
@@ -94,5 +115,6 @@ export interface StoreDatabase {
   secrets: SecretsTable;
   audit_records: AuditRecordsTable;
   audit_sequences: AuditSequencesTable;
+  connections: ConnectionsTable;
   approvals: ApprovalsTable;
 }

@@ -44,6 +44,9 @@ export async function openPostgresStore(
   // An idle client losing its connection emits 'error' on the pool; unhandled, that would end the process.
   // The next query reports the failure as store_unavailable instead.
   pool.on('error', () => undefined);
+  // A checked-out client can lose its session too (e.g. the refresh lease ends it: idle_in_transaction_session_timeout);
+  // the pool removes its own listener while a client is out, and an 'error' without one would end the process.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<StoreDatabase>({ dialect: createPostgresDialect(pool) });
 
   let migrationTableSchema: string;

@@ -1,0 +1,272 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import { GatehouseError } from '../core/index.ts';
+import type {
+  ConnectionRecord,
+  ConnectionRepository,
+  ConnectionStatus,
+  LockedConnection,
+  RefreshLockOptions,
+} from './port.ts';
+import type { StoreContext } from './store-context.ts';
+import type { ConnectionsTable, StoreDatabase } from './store-database.ts';
+import { toBuffer } from './to-buffer.ts';
+
+/** How often a SQLite lease is tried again while a sibling holds it. */
+const leasePollMs = 15;
+
+/**
+ * Connections over both dialects. Token writes are fenced by `token_version` (RF-03); the refresh lock is a row
+ * lock held by a transaction on PostgreSQL and a lease on the row on SQLite (see the port).
+ */
+export function createConnectionRepository(context: StoreContext): ConnectionRepository {
+  const { db, run, features } = context;
+  const plain = createQueries(db, run);
+
+  async function withPostgresLock<T>(
+    tenantId: string,
+    id: string,
+    options: RefreshLockOptions,
+    fn: (locked: LockedConnection) => Promise<T>,
+  ): Promise<T> {
+    return run('connections.withRefreshLock', () =>
+      db.transaction().execute(async (trx) => {
+        // Both settings are transaction-local. lock_timeout bounds the wait for a sibling's row lock;
+        // idle_in_transaction_session_timeout is the lease: a holder stuck longer than it (waiting on the token
+        // endpoint or paused) loses its session, its transaction rolls back, and its writes never land.
+        await sql`select set_config('lock_timeout', ${`${Math.max(1, Math.trunc(options.waitMs))}`}, true),
+          set_config('idle_in_transaction_session_timeout', ${`${Math.max(1, Math.trunc(options.leaseMs))}`}, true)`.execute(
+          trx,
+        );
+        let row: Selectable<ConnectionsTable> | undefined;
+        try {
+          row = await trx
+            .selectFrom('connections')
+            .selectAll()
+            .where('tenant_id', '=', tenantId)
+            .where('id', '=', id)
+            .forUpdate()
+            .executeTakeFirst();
+        } catch (error) {
+          if ((error as { code?: unknown }).code === '55P03') throw busy(tenantId, id);
+          throw error;
+        }
+        const inTransaction = createQueries(trx, (_operation, f) => f());
+        return fn({ record: row && toConnectionRecord(row), connections: inTransaction });
+      }),
+    );
+  }
+
+  async function withSqliteLease<T>(
+    tenantId: string,
+    id: string,
+    options: RefreshLockOptions,
+    fn: (locked: LockedConnection) => Promise<T>,
+  ): Promise<T> {
+    const deadline = options.now() + options.waitMs;
+    for (;;) {
+      const now = options.now();
+      const taken = await run('connections.withRefreshLock', () =>
+        db
+          .updateTable('connections')
+          .set({ lock_owner: options.owner, lock_until: now + options.leaseMs })
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', id)
+          .where((eb) => eb.or([eb('lock_owner', 'is', null), eb('lock_until', '<=', now)]))
+          .executeTakeFirst(),
+      );
+      if (taken.numUpdatedRows > 0n) break;
+      const exists = await plain.get(tenantId, id);
+      if (exists === undefined) return fn({ record: undefined, connections: plain });
+      if (options.now() >= deadline) throw busy(tenantId, id);
+      await new Promise((resolve) => setTimeout(resolve, leasePollMs));
+    }
+    try {
+      return await fn({ record: await plain.get(tenantId, id), connections: plain });
+    } finally {
+      // Compare-and-delete: a holder whose lease ran out must not release the lease of the sibling that took over.
+      await run('connections.releaseRefreshLock', () =>
+        db
+          .updateTable('connections')
+          .set({ lock_owner: null, lock_until: null })
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', id)
+          .where('lock_owner', '=', options.owner)
+          .execute(),
+      ).catch(() => undefined);
+    }
+  }
+
+  return {
+    ...plain,
+    upsert: (record) =>
+      run('connections.upsert', async () => {
+        const tokens = {
+          status: record.status,
+          scopes: JSON.stringify(record.scopes),
+          access_token: record.accessToken && toBuffer(record.accessToken),
+          refresh_token: record.refreshToken && toBuffer(record.refreshToken),
+          access_expires_at: record.accessExpiresAt,
+          refresh_failures: 0,
+          refresh_cooldown_until: null,
+          updated_at: record.createdAt,
+        };
+        const row = await db
+          .insertInto('connections')
+          .values({
+            tenant_id: record.tenantId,
+            id: record.id,
+            service: record.service,
+            subject: record.subject,
+            ...tokens,
+            token_version: 1,
+            lock_owner: null,
+            lock_until: null,
+            created_at: record.createdAt,
+          })
+          // The existing connection keeps its id: links, audit records and caches refer to it.
+          .onConflict((c) =>
+            c.columns(['tenant_id', 'service', 'subject']).doUpdateSet({
+              ...tokens,
+              token_version: sql<number>`connections.token_version + 1`,
+            }),
+          )
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return toConnectionRecord(row);
+      }),
+    delete: (tenantId, id) =>
+      run('connections.delete', async () => {
+        const result = await db
+          .deleteFrom('connections')
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', id)
+          .executeTakeFirst();
+        return result.numDeletedRows > 0n;
+      }),
+    withRefreshLock: (tenantId, id, options, fn) =>
+      features.dialect === 'postgres'
+        ? withPostgresLock(tenantId, id, options, fn)
+        : withSqliteLease(tenantId, id, options, fn),
+  };
+}
+
+type Run = StoreContext['run'];
+
+/** The reads and fenced writes, over the store or over a transaction that holds the row lock. */
+function createQueries(
+  db: Kysely<StoreDatabase>,
+  run: Run,
+): Pick<ConnectionRepository, 'get' | 'find' | 'list' | 'commitTokens' | 'setStatus' | 'recordRefreshFailure'> {
+  return {
+    get: (tenantId, id) =>
+      run('connections.get', async () => {
+        const row = await db
+          .selectFrom('connections')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', id)
+          .executeTakeFirst();
+        return row && toConnectionRecord(row);
+      }),
+    find: (tenantId, service, subject) =>
+      run('connections.find', async () => {
+        const row = await db
+          .selectFrom('connections')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .where('service', '=', service)
+          .where('subject', '=', subject)
+          .executeTakeFirst();
+        return row && toConnectionRecord(row);
+      }),
+    list: (tenantId) =>
+      run('connections.list', async () => {
+        const rows = await db
+          .selectFrom('connections')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .orderBy('service')
+          .orderBy('subject')
+          .execute();
+        return rows.map(toConnectionRecord);
+      }),
+    commitTokens: (update) =>
+      run('connections.commitTokens', async () => {
+        // One statement: the version check and the bump are atomic, so of two writers that read the same
+        // version exactly one succeeds (RF-03). A connection that left `active` takes no refreshed tokens.
+        const row = await db
+          .updateTable('connections')
+          .set({
+            access_token: toBuffer(update.accessToken),
+            ...(update.refreshToken === undefined
+              ? {}
+              : { refresh_token: update.refreshToken && toBuffer(update.refreshToken) }),
+            access_expires_at: update.accessExpiresAt,
+            scopes: JSON.stringify(update.scopes),
+            token_version: sql<number>`token_version + 1`,
+            refresh_failures: 0,
+            refresh_cooldown_until: null,
+            updated_at: update.at,
+          })
+          .where('tenant_id', '=', update.tenantId)
+          .where('id', '=', update.id)
+          .where('token_version', '=', update.expectedVersion)
+          .where('status', '=', 'active')
+          .returningAll()
+          .executeTakeFirst();
+        return row && toConnectionRecord(row);
+      }),
+    setStatus: (tenantId, id, status, at, expectedVersion) =>
+      run('connections.setStatus', async () => {
+        let query = db
+          .updateTable('connections')
+          .set({ status, updated_at: at })
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', id);
+        if (expectedVersion !== undefined) query = query.where('token_version', '=', expectedVersion);
+        const result = await query.executeTakeFirst();
+        return result.numUpdatedRows > 0n;
+      }),
+    recordRefreshFailure: (tenantId, id, cooldownUntil, at, expectedVersion) =>
+      run('connections.recordRefreshFailure', async () => {
+        let query = db
+          .updateTable('connections')
+          .set((eb) => ({
+            refresh_failures: eb(eb.ref('refresh_failures'), '+', 1),
+            refresh_cooldown_until: cooldownUntil,
+            updated_at: at,
+          }))
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', id);
+        if (expectedVersion !== undefined) query = query.where('token_version', '=', expectedVersion);
+        await query.execute();
+      }),
+  };
+}
+
+function busy(tenantId: string, id: string): GatehouseError {
+  return new GatehouseError(
+    'credential_unavailable',
+    `Connection ${id} of tenant ${tenantId} is being refreshed by another process; try again shortly`,
+    { reason: 'refresh_busy', connection: id },
+  );
+}
+
+function toConnectionRecord(row: Selectable<ConnectionsTable>): ConnectionRecord {
+  return {
+    tenantId: row.tenant_id,
+    id: row.id,
+    service: row.service,
+    subject: row.subject,
+    status: row.status as ConnectionStatus,
+    scopes: JSON.parse(row.scopes) as string[],
+    accessToken: row.access_token && new Uint8Array(row.access_token),
+    refreshToken: row.refresh_token && new Uint8Array(row.refresh_token),
+    accessExpiresAt: row.access_expires_at === null ? null : Number(row.access_expires_at),
+    tokenVersion: Number(row.token_version),
+    refreshFailures: Number(row.refresh_failures),
+    refreshCooldownUntil: row.refresh_cooldown_until === null ? null : Number(row.refresh_cooldown_until),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
