@@ -6,10 +6,13 @@ export type {
   ApprovalRecord,
   ApprovalRepository,
   ApprovalStatus,
+  AuditChainHead,
   AuditDecision,
+  AuditKind,
   AuditQuery,
   AuditRecord,
   AuditRepository,
+  AuditSeal,
   ClientKeyRecord,
   ClientKeyRepository,
   ConnectionRecord,
@@ -26,3 +29,17 @@ export type {
   TokenUpdate,
 } from './port.ts';
 export { redactStoreUrl } from './redact-store-url.ts';
+export { createRedisCacheBackend } from './redis/create-redis-cache-backend.ts';
+export { createRedisLimiter } from './redis/create-redis-limiter.ts';
+export { openRedis } from './redis/open-redis.ts';
+export type {
+  CacheBackend,
+  CacheLookup,
+  ConcurrencyLimitRule,
+  LimitAdmission,
+  LimitDecision,
+  Limiter,
+  LimitRefusal,
+  LimitRule,
+  RateLimitRule,
+} from './shared-state-port.ts';
