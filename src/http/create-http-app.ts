@@ -4,6 +4,7 @@ import type { Gateway } from '../gateway/index.ts';
 import { createMcpEndpoint, writeJsonRpcError } from '../mcp/index.ts';
 import { createOriginCheck } from './create-origin-check.ts';
 import { createRouter, type HttpContext, type HttpRoute } from './create-router.ts';
+import { describeRequest } from './describe-request.ts';
 import { readBody } from './read-body.ts';
 import { writeProblem } from './write-problem.ts';
 
@@ -11,6 +12,11 @@ import { writeProblem } from './write-problem.ts';
 export interface HttpLogger {
   warn(details: Record<string, unknown>, message: string): void;
   error(details: Record<string, unknown>, message: string): void;
+  /** With `isLevelEnabled('info')`: one line per finished request (`describeRequest`). */
+  info?(details: Record<string, unknown>, message: string): void;
+  /** With `isLevelEnabled('trace')`: the inbound headers (credential headers redacted by the logger). */
+  trace?(details: Record<string, unknown>, message: string): void;
+  isLevelEnabled?(level: string): boolean;
 }
 
 export interface HttpLimits {
@@ -147,9 +153,17 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     }
   }
 
+  const logRequests = logger?.info !== undefined && logger.isLevelEnabled?.('info') === true;
   const app = (req: IncomingMessage, res: ServerResponse): void => {
     const requestId = createRequestId();
     res.setHeader('x-request-id', requestId);
+    if (logRequests) {
+      const started = performance.now();
+      if (logger?.isLevelEnabled?.('trace')) logger.trace?.({ requestId, headers: req.headers }, 'request headers');
+      res.once('finish', () =>
+        logger?.info?.(describeRequest(req, res.statusCode, requestId, performance.now() - started), 'request'),
+      );
+    }
     serve(req, res, requestId).catch((thrown: unknown) => fail(res, thrown, false, requestId));
   };
   app.close = () => mcp.close();

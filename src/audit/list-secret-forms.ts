@@ -1,0 +1,41 @@
+/** Secrets shorter than this are not handled by value: replacing them would mangle ordinary text. */
+export const minimumSecretLength = 8;
+
+/**
+ * Every form in which `secret` usually shows up on its way into a body, a header echo, a log line or a file,
+ * as exact substrings to look for: raw; JSON-escaped once and twice (a JSON string inside a JSON string);
+ * URL-encoded (`encodeURIComponent`, form encoding, lower-case percent escapes); hex (both cases); and base64 /
+ * base64url at the three byte offsets at which the secret can start inside a longer encoded value (so the password
+ * inside `Basic base64(user:password)` is found whatever the user name). For an offset, only the characters that
+ * depend on the secret's bytes alone are kept. Forms shorter than `minimumSecretLength` are dropped; the list is
+ * sorted longest first so that a replacement removes a longer form whole before a shorter one matches inside it.
+ */
+export function listSecretForms(secret: string): string[] {
+  if (secret.length < minimumSecretLength) return [];
+  const forms = new Set<string>([secret]);
+  const once = JSON.stringify(secret).slice(1, -1);
+  forms.add(once);
+  forms.add(JSON.stringify(once).slice(1, -1));
+  const uri = encodeURIComponent(secret);
+  forms.add(uri);
+  forms.add(uri.replace(/%[0-9A-F]{2}/g, (percent) => percent.toLowerCase()));
+  forms.add(new URLSearchParams({ x: secret }).toString().slice(2));
+  forms.add(uri.replace(/%20/g, '+'));
+  const bytes = Buffer.from(secret, 'utf8');
+  const hex = bytes.toString('hex');
+  forms.add(hex);
+  forms.add(hex.toUpperCase());
+  forms.add(bytes.toString('base64').replace(/=+$/, ''));
+  forms.add(bytes.toString('base64url'));
+  for (const offset of [0, 1, 2] as const) {
+    const padded = Buffer.concat([Buffer.alloc(offset), bytes]);
+    const encoded = padded.toString('base64');
+    // Characters 0..start-1 mix in the padding bytes; those from `end` on mix in whatever follows the secret.
+    const start = offset === 0 ? 0 : offset === 1 ? 2 : 3;
+    const end = Math.floor((padded.length * 8) / 6);
+    const core = encoded.slice(start, end);
+    forms.add(core);
+    forms.add(core.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
+  return [...forms].filter((form) => form.length >= minimumSecretLength).sort((a, b) => b.length - a.length);
+}

@@ -1,0 +1,50 @@
+import type { IncomingMessage } from 'node:http';
+
+/** Query parameters (any case) whose values never appear in a request log line. */
+const secretParameter =
+  /^(access_token|refresh_token|id_token|code|code_verifier|client_secret|api_key|apikey|api-key|key|token|password|secret|signature|sig|state)$/i;
+
+/** What the one log line of an HTTP request says (LG-03: no `Authorization`, no `?access_token=` value). */
+export interface RequestLogEntry extends Record<string, unknown> {
+  readonly requestId: string;
+  readonly method: string;
+  /** The request target with the values of credential-like query parameters replaced. */
+  readonly path: string;
+  readonly status: number;
+  readonly latencyMs: number;
+}
+
+/** Builds the request log entry of a finished request. */
+export function describeRequest(
+  req: IncomingMessage,
+  status: number,
+  requestId: string,
+  latencyMs: number,
+): RequestLogEntry {
+  return {
+    requestId,
+    method: req.method ?? 'GET',
+    path: redactTarget(req.url ?? '/'),
+    status,
+    latencyMs: Math.round(latencyMs * 1000) / 1000,
+  };
+}
+
+/** `/x?access_token=abc&page=2` -> `/x?access_token=[REDACTED]&page=2`; the path part is kept as sent. */
+export function redactTarget(target: string): string {
+  const query = target.indexOf('?');
+  if (query === -1) return target;
+  const pairs = target
+    .slice(query + 1)
+    .split('&')
+    .map((pair) => {
+      const equals = pair.indexOf('=');
+      const rawName = equals === -1 ? pair : pair.slice(0, equals);
+      let name = rawName;
+      try {
+        name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+      } catch {}
+      return secretParameter.test(name.trim()) ? `${rawName}=[REDACTED]` : pair;
+    });
+  return `${target.slice(0, query)}?${pairs.join('&')}`;
+}
