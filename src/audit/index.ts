@@ -1,5 +1,4 @@
 export { type AuditLog, createAuditLog, type ToolCallAuditEntry } from './create-audit-log.ts';
-export { createScrubber, type Scrubber } from './create-scrubber.ts';
 export {
   createLogger,
   type LogDestination,
@@ -8,7 +7,7 @@ export {
   type LogLevel,
   scrubLine,
 } from './create-logger.ts';
-export { createScrubber, type Scrubber } from './create-scrubber.ts';
+export { createScrubber, createScrubber, type Scrubber, type Scrubber } from './create-scrubber.ts';
 export {
   createSecretRegistry,
   getSecretRegistry,
