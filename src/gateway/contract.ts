@@ -33,6 +33,12 @@ export type CallOutcome =
       readonly structuredContent?: Readonly<Record<string, unknown>>;
       /** Text rendering for MCP `content[0].text`. */
       readonly text: string;
+      /**
+       * Optional: `structuredContent` already serialised (valid JSON, equal in meaning to
+       * `JSON.stringify(structuredContent)`), so a transport can write it without serialising again. Any step that
+       * changes `structuredContent` must drop it.
+       */
+      readonly structuredJson?: string;
     }
   | { readonly ok: false; readonly error: GatehouseError };
 
