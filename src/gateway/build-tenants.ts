@@ -83,8 +83,9 @@ export function buildTenant(
     for (const tool of bound.tools) tenantTools.set(tool.name, tool);
   });
   const toolsets = new Map<string, ToolsetRuntime>();
+  const scopeImplies = new Map(config.services.map((service) => [service.id, service.scopeImplies] as const));
   for (const toolset of config.toolsets) {
-    const policy = compileToolsetPolicy(config.id, toolset, tenantTools);
+    const policy = compileToolsetPolicy(config.id, toolset, tenantTools, { scopeImplies });
     toolsets.set(toolset.id, { policy, listed: Object.freeze([...policy.tools.values()].map(toListedTool)) });
   }
   return { id: config.id, services, toolsets };

@@ -111,6 +111,9 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
           { name, args, limiterKey: `${caller.tenant}/${caller.toolset}` },
           takeToken,
         );
+        if (decided.needsApproval) {
+          throw new GatehouseError('approval_required', `Tool ${name} needs a person's approval`, { tool: name });
+        }
         const { tool } = decided.tool;
         method = tool.request.method;
         pathTemplate = tool.request.pathTemplate;

@@ -1,5 +1,6 @@
 import { GatehouseError, type NamedTool } from '../core/index.ts';
 import type { BucketDecision } from './create-token-buckets.ts';
+import { findMissingScopes } from './scope-check.ts';
 import type { ToolsetPolicy } from './toolset-policy.ts';
 import { validateArguments } from './validate-arguments.ts';
 
@@ -8,40 +9,49 @@ export interface ToolCallRequest {
   readonly args: unknown;
   /** Key the rate limiter counts under, e.g. `tenant/toolset`. */
   readonly limiterKey: string;
+  /**
+   * Scopes the caller's connection was granted at the tool's service (the stored grant, OA-13). Undefined when
+   * the service is not OAuth or has no connection yet (the credential step then asks for one).
+   */
+  readonly grantedScopes?: readonly string[] | undefined;
 }
 
 export type TakeToken = (key: string, perMinute: number, burst: number) => BucketDecision;
 
+export interface ToolCallDecision {
+  readonly tool: NamedTool;
+  readonly args: Readonly<Record<string, unknown>>;
+  /** The call may only run once a person has approved these exact arguments (step 5, done by the caller). */
+  readonly needsApproval: boolean;
+}
+
 /**
- * Decides one tool call before anything leaves the gateway, in the order of DESIGN.md §7: the tool is in the
- * toolset and allowed by its access mode; the arguments validate; the rate limit admits it; approval.
- * Returns the tool and its validated arguments, or throws a GatehouseError with a stable code. Nothing here
- * depends on what the model says about itself: only on the verified caller's toolset and the arguments.
+ * Decides one tool call before anything leaves the gateway, in the order of DESIGN.md §7: (1) the tool is in
+ * the toolset and allowed by its access mode; (2) the toolset's scopes and the connection's grant cover it;
+ * (3) the arguments validate, with the toolset's constraints; (4) the rate limit admits it; (5) whether it
+ * needs approval (the answer; the caller runs the approval step, which needs the store).
+ * Throws a GatehouseError with a stable code. Nothing here depends on what the model says about itself: only
+ * on the verified caller's toolset, its connection's grant and the arguments.
  */
 export function decideToolCall(
   policy: ToolsetPolicy,
   request: ToolCallRequest,
   takeToken: TakeToken,
-): { readonly tool: NamedTool; readonly args: Readonly<Record<string, unknown>> } {
+): ToolCallDecision {
   const tool = policy.tools.get(request.name);
-  if (tool === undefined) {
-    const known = policy.tenantTools.get(request.name);
-    if (known === undefined) {
-      throw new GatehouseError('tool_not_found', `Unknown tool: ${request.name}`, { tool: request.name });
-    }
-    if (policy.access === 'read' && known.tool.safety !== 'safe') {
+  const rules = policy.rules.get(request.name);
+  if (tool === undefined || rules === undefined) throw refuseUnexposed(policy, request.name);
+  if (request.grantedScopes !== undefined && rules.scopes.length > 0) {
+    const missing = findMissingScopes(rules.scopes, policy.heldScopesOf(tool.service, request.grantedScopes));
+    if (missing !== undefined) {
       throw new GatehouseError(
-        'access_mode_denied',
-        `Tool ${request.name} has side effects and toolset ${policy.toolset} is read-only`,
-        { tool: request.name, toolset: policy.toolset },
+        'scope_missing',
+        `Tool ${request.name} needs OAuth scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which the connection to ${tool.service} was not granted`,
+        { tool: request.name, service: tool.service, missingScopes: missing, reason: 'grant' },
       );
     }
-    throw new GatehouseError('tool_not_allowed', `Tool ${request.name} is not in toolset ${policy.toolset}`, {
-      tool: request.name,
-      toolset: policy.toolset,
-    });
   }
-  const args = validateArguments(tool.tool, request.args);
+  const args = validateArguments(tool.tool, request.args, rules.constraints);
   if (policy.rateLimit) {
     const decision = takeToken(request.limiterKey, policy.rateLimit.perMinute, policy.rateLimit.burst);
     if (!decision.admitted) {
@@ -50,13 +60,29 @@ export function decideToolCall(
       });
     }
   }
-  if (policy.requiresApproval(tool)) {
-    // The out-of-band approval flow is not built yet: a call that needs approval is refused, never run.
-    throw new GatehouseError(
-      'approval_required',
-      `Tool ${request.name} needs a person's approval, and approvals are not available on this gateway yet`,
-      { tool: request.name },
+  return { tool, args, needsApproval: rules.requiresApproval };
+}
+
+function refuseUnexposed(policy: ToolsetPolicy, name: string): GatehouseError {
+  const missing = policy.scopeDenied.get(name);
+  if (missing !== undefined) {
+    return new GatehouseError(
+      'scope_missing',
+      `Tool ${name} needs OAuth scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which toolset ${policy.toolset} does not allow`,
+      { tool: name, toolset: policy.toolset, missingScopes: missing, reason: 'toolset' },
     );
   }
-  return { tool, args };
+  if (policy.accessDenied.has(name)) {
+    return new GatehouseError(
+      'access_mode_denied',
+      `Tool ${name} has side effects and toolset ${policy.toolset} is read-only`,
+      { tool: name, toolset: policy.toolset },
+    );
+  }
+  if (!policy.tenantTools.has(name))
+    return new GatehouseError('tool_not_found', `Unknown tool: ${name}`, { tool: name });
+  return new GatehouseError('tool_not_allowed', `Tool ${name} is not in toolset ${policy.toolset}`, {
+    tool: name,
+    toolset: policy.toolset,
+  });
 }

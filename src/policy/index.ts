@@ -1,5 +1,22 @@
 export { type BucketDecision, createTokenBuckets } from './create-token-buckets.ts';
-export { decideToolCall, type TakeToken, type ToolCallRequest } from './decide-tool-call.ts';
+export {
+  type ArgumentConstraint,
+  type ArgumentConstraints,
+  compileArgumentConstraints,
+} from './compile-argument-constraints.ts';
+export {
+  decideToolCall,
+  type TakeToken,
+  type ToolCallDecision,
+  type ToolCallRequest,
+} from './decide-tool-call.ts';
+export { hashApprovalArguments } from './hash-approval-arguments.ts';
 export { matchToolGlob } from './match-tool-glob.ts';
-export { compileToolsetPolicy, type ToolsetPolicy } from './toolset-policy.ts';
+export { collectRequiredScopes, expandScopes, findMissingScopes, type ScopeImplications } from './scope-check.ts';
+export {
+  compileToolsetPolicy,
+  type ToolRules,
+  type ToolsetPolicy,
+  type ToolsetPolicyOptions,
+} from './toolset-policy.ts';
 export { type ArgumentProblem, validateArguments } from './validate-arguments.ts';

@@ -1,48 +1,172 @@
-import type { NamedTool, ToolsetConfig } from '../core/index.ts';
+import type { NamedTool, ToolSafety, ToolsetConfig } from '../core/index.ts';
+import { type ArgumentConstraints, compileArgumentConstraints } from './compile-argument-constraints.ts';
 import { matchToolGlob } from './match-tool-glob.ts';
+import { collectRequiredScopes, expandScopes, findMissingScopes, type ScopeImplications } from './scope-check.ts';
+
+/** What the policy holds per exposed tool, compiled once. */
+export interface ToolRules {
+  /** Required scope alternatives, restricted to those the toolset's `scopes` allow. */
+  readonly scopes: readonly (readonly string[])[];
+  /** The toolset's extra argument constraints for this tool, if any. */
+  readonly constraints: ArgumentConstraints | undefined;
+  readonly requiresApproval: boolean;
+}
 
 /** A toolset's policy, compiled once at start from its config and the tenant's tools. Immutable. */
 export interface ToolsetPolicy {
   readonly tenant: string;
   readonly toolset: string;
-  /** Tools this toolset exposes, by name (after allow/deny globs and the access mode). */
+  /**
+   * Tools this toolset exposes, by name (after allow/deny globs, safety overrides, the access mode and the
+   * toolset's scope restriction). Overridden tools are copies with the new safety and annotations.
+   */
   readonly tools: ReadonlyMap<string, NamedTool>;
+  readonly rules: ReadonlyMap<string, ToolRules>;
   /** Every tool of the tenant, to tell "not in this toolset" apart from "does not exist". */
   readonly tenantTools: ReadonlyMap<string, NamedTool>;
+  /** Tools the globs select but the access mode refuses. */
+  readonly accessDenied: ReadonlySet<string>;
+  /** Tools the globs select but that need a scope outside the toolset's `scopes`: name -> missing scopes (SC-01). */
+  readonly scopeDenied: ReadonlyMap<string, readonly string[]>;
   readonly access: ToolsetConfig['access'];
   readonly requiresApproval: (tool: NamedTool) => boolean;
   readonly rateLimit: { readonly perMinute: number; readonly burst: number } | undefined;
+  /** Whether any exposed tool needs OAuth scopes (only then do `tools/list` and calls depend on a grant). */
+  readonly usesScopes: boolean;
+  /**
+   * The scopes to request when connecting `service` for this toolset: enough for every exposed tool of the
+   * service and nothing more (implied scopes dropped). Used by the OAuth connect flow.
+   */
+  requiredScopesOf(service: string): readonly string[];
+  /** A connection's granted scopes at `service` expanded by the service's hierarchy (memoised). */
+  heldScopesOf(service: string, granted: readonly string[]): ReadonlySet<string>;
 }
 
+export interface ToolsetPolicyOptions {
+  /** Per service id: its `scopeImplies` hierarchy. */
+  readonly scopeImplies?: ReadonlyMap<string, ScopeImplications>;
+}
+
+const noImplications: ScopeImplications = Object.freeze({});
+/** Safety-overridden copies, shared by every toolset and tenant applying the same override to the same tool. */
+const overridden = new WeakMap<NamedTool, Map<ToolSafety, NamedTool>>();
+
 /**
- * Compiles a toolset: tools named by its `tools` globs, minus `exclude`, and with `access: read` only safe
- * operations.
+ * Compiles a toolset: tools named by its `tools` globs, minus `exclude`; safety classes overridden where the
+ * config says the description is wrong; with `access: read` only safe operations; tools needing a scope the
+ * toolset's `scopes` do not allow are withheld (and answered `scope_missing` on call); argument constraints
+ * compiled per tool.
  */
 export function compileToolsetPolicy(
   tenant: string,
   config: ToolsetConfig,
   tenantTools: ReadonlyMap<string, NamedTool>,
+  options: ToolsetPolicyOptions = {},
 ): ToolsetPolicy {
+  const impliesOf = (service: string) => options.scopeImplies?.get(service) ?? noImplications;
   const included = matchToolGlob(config.tools);
   const excluded = matchToolGlob(config.exclude);
-  const tools = new Map<string, NamedTool>();
-  for (const [name, tool] of tenantTools) {
-    if (included(name) && !excluded(name) && (config.access === 'write' || tool.tool.safety === 'safe')) {
-      tools.set(name, tool);
-    }
-  }
+  const safetyRules = Object.entries(config.safety).map(([glob, safety]) => [matchToolGlob([glob]), safety] as const);
+  const constraintRules = Object.entries(config.constraints).map(
+    ([glob, constraints]) => [matchToolGlob([glob]), constraints] as const,
+  );
   const approval = config.approval;
   const named = Array.isArray(approval) ? matchToolGlob(approval) : undefined;
+  const requiresApproval = (tool: NamedTool) =>
+    named ? named(tool.name) : approval === 'destructive' && tool.tool.safety === 'destructive';
+
+  const tools = new Map<string, NamedTool>();
+  const rules = new Map<string, ToolRules>();
+  const accessDenied = new Set<string>();
+  const scopeDenied = new Map<string, readonly string[]>();
+  const allowedByService = new Map<string, ReadonlySet<string>>();
+  for (const [name, original] of tenantTools) {
+    if (!included(name) || excluded(name)) continue;
+    const safety = safetyRules.find(([matches]) => matches(name))?.[1];
+    const tool = safety === undefined ? original : withSafety(original, safety);
+    if (config.access === 'read' && tool.tool.safety !== 'safe') {
+      accessDenied.add(name);
+      continue;
+    }
+    let scopes = tool.tool.scopes;
+    if (config.scopes !== undefined && scopes.length > 0) {
+      let allowed = allowedByService.get(tool.service);
+      if (allowed === undefined) {
+        allowed = expandScopes(config.scopes, impliesOf(tool.service));
+        allowedByService.set(tool.service, allowed);
+      }
+      const within = scopes.filter((alternative) => alternative.every((scope) => allowed.has(scope)));
+      if (within.length === 0) {
+        scopeDenied.set(name, findMissingScopes(scopes, allowed) ?? []);
+        continue;
+      }
+      scopes = within;
+    }
+    const merged: Record<string, (typeof config.constraints)[string][string]> = {};
+    for (const [matches, constraints] of constraintRules) if (matches(name)) Object.assign(merged, constraints);
+    tools.set(name, tool);
+    rules.set(name, {
+      scopes,
+      constraints: compileArgumentConstraints(merged),
+      requiresApproval: requiresApproval(tool),
+    });
+  }
+
+  const requiredByService = new Map<string, readonly string[]>();
+  for (const service of new Set([...tools.values()].map((tool) => tool.service))) {
+    const alternatives = [...tools.values()]
+      .filter((tool) => tool.service === service)
+      .map((tool) => (rules.get(tool.name) as ToolRules).scopes);
+    requiredByService.set(service, Object.freeze(collectRequiredScopes(alternatives, impliesOf(service))));
+  }
+  const held = new Map<string, ReadonlySet<string>>();
+
   return Object.freeze({
     tenant,
     toolset: config.id,
     tools,
+    rules,
     tenantTools,
+    accessDenied,
+    scopeDenied,
     access: config.access,
-    requiresApproval: (tool: NamedTool) =>
-      named ? named(tool.name) : approval === 'destructive' && tool.tool.safety === 'destructive',
+    requiresApproval,
     rateLimit: config.rateLimit
       ? { perMinute: config.rateLimit.perMinute, burst: config.rateLimit.burst ?? config.rateLimit.perMinute }
       : undefined,
+    usesScopes: [...rules.values()].some((rule) => rule.scopes.length > 0),
+    requiredScopesOf: (service: string) => requiredByService.get(service) ?? [],
+    heldScopesOf(service: string, granted: readonly string[]) {
+      const key = `${service}\u0000${granted.join(' ')}`;
+      let set = held.get(key);
+      if (set === undefined) {
+        // Bounded: distinct grants per toolset are few in practice; a flood only costs recomputation.
+        if (held.size >= 1_000) held.clear();
+        set = expandScopes(granted, impliesOf(service));
+        held.set(key, set);
+      }
+      return set;
+    },
   });
+}
+
+function withSafety(named: NamedTool, safety: ToolSafety): NamedTool {
+  if (named.tool.safety === safety) return named;
+  let copies = overridden.get(named);
+  if (copies === undefined) {
+    copies = new Map();
+    overridden.set(named, copies);
+  }
+  let copy = copies.get(safety);
+  if (copy === undefined) {
+    const annotations = {
+      ...named.tool.annotations,
+      readOnlyHint: safety === 'safe',
+      destructiveHint: safety === 'destructive',
+      idempotentHint: safety === 'safe' ? true : named.tool.annotations.idempotentHint,
+    };
+    copy = Object.freeze({ ...named, tool: Object.freeze({ ...named.tool, safety, annotations }) });
+    copies.set(safety, copy);
+  }
+  return copy;
 }

@@ -1,6 +1,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { GatehouseError, type Tool } from '../core/index.ts';
+import type { ArgumentConstraints } from './compile-argument-constraints.ts';
 
 // ajv-formats is CommonJS with `exports.default`; under NodeNext the default import is the module object.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
@@ -18,19 +19,22 @@ const ajv = new Ajv2020({
 addFormats(ajv);
 
 const validators = new WeakMap<Tool, ValidateFunction>();
+/** Stricter validators per (tool, constraint set), shared by every toolset and tenant with the same set. */
+const constrained = new WeakMap<Tool, Map<string, ValidateFunction>>();
 
 export type ArgumentProblem = { readonly argument: string; readonly problem: string };
 
 /**
- * Validates tool arguments against the tool's input schema. Throws `invalid_arguments` listing every failing
+ * Validates tool arguments against the tool's input schema and, when given, a toolset's constraints on them
+ * (compiled together once into one stricter validator). Throws `invalid_arguments` listing every failing
  * argument by its path (`body.amount`, `owner`); the message never quotes the argument values.
  */
-export function validateArguments(tool: Tool, args: unknown): Readonly<Record<string, unknown>> {
-  let validate = validators.get(tool);
-  if (validate === undefined) {
-    validate = ajv.compile(tool.inputSchema);
-    validators.set(tool, validate);
-  }
+export function validateArguments(
+  tool: Tool,
+  args: unknown,
+  constraints?: ArgumentConstraints,
+): Readonly<Record<string, unknown>> {
+  const validate = constraints === undefined ? validatorOf(tool) : constrainedValidatorOf(tool, constraints);
   const value = args ?? {};
   if (validate(value)) return value as Readonly<Record<string, unknown>>;
   const problems = (validate.errors ?? []).slice(0, 20).map(toArgumentProblem);
@@ -39,6 +43,34 @@ export function validateArguments(tool: Tool, args: unknown): Readonly<Record<st
     `Invalid arguments for ${tool.operation}: ${problems.map((p) => `${p.argument || '(arguments)'} ${p.problem}`).join('; ')}`,
     { arguments: problems.map((p) => `${p.argument || '(arguments)'}: ${p.problem}`) },
   );
+}
+
+function validatorOf(tool: Tool): ValidateFunction {
+  let validate = validators.get(tool);
+  if (validate === undefined) {
+    validate = ajv.compile(tool.inputSchema);
+    validators.set(tool, validate);
+  }
+  return validate;
+}
+
+function constrainedValidatorOf(tool: Tool, constraints: ArgumentConstraints): ValidateFunction {
+  let byKey = constrained.get(tool);
+  if (byKey === undefined) {
+    byKey = new Map();
+    constrained.set(tool, byKey);
+  }
+  let validate = byKey.get(constraints.key);
+  if (validate === undefined) {
+    // Merged at the root (not wrapped) so the tool schema's `#/$defs/...` references still resolve.
+    const base = tool.inputSchema;
+    const allOf = Array.isArray(base['allOf'])
+      ? [...(base['allOf'] as unknown[]), constraints.schema]
+      : [constraints.schema];
+    validate = ajv.compile({ ...base, allOf });
+    byKey.set(constraints.key, validate);
+  }
+  return validate;
 }
 
 function toArgumentProblem(error: ErrorObject): ArgumentProblem {
