@@ -138,6 +138,27 @@ const toolsetSchema = z.strictObject({
   constraints: z.record(z.string().min(1), z.record(z.string().min(1), argumentConstraintSchema)).default({}),
   /** Safety class overrides for descriptions that are wrong: tool glob -> class. */
   safety: z.record(z.string().min(1), z.enum(['safe', 'write', 'destructive'])).default({}),
+  /** Token budget (o200k) of one tool result; a larger one becomes a handle plus a summary. */
+  resultBudget: z.number().int().min(500).max(1_000_000).default(8_000),
+  /** Per-tool result budgets: tool glob -> tokens (the first matching glob applies). */
+  toolResultBudgets: z.record(z.string().min(1), z.number().int().min(500).max(1_000_000)).default({}),
+  /** Result handles: over-budget results are stored for `ttlSeconds`; `enabled: false` delivers them whole. */
+  resultHandles: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      ttlSeconds: z.number().int().min(10).max(86_400).default(900),
+    })
+    .prefault({}),
+  /** Follow upstream pagination within one call, up to `maxPages` pages and the result budget. */
+  autoPaginate: z.strictObject({ maxPages: z.number().int().min(2).max(20) }).optional(),
+  /** Discovery meta-tools instead of the full list, for toolsets with many tools. */
+  discovery: z
+    .strictObject({
+      mode: z.enum(['auto', 'always', 'never']).default('auto'),
+      threshold: z.number().int().min(1).max(10_000).default(40),
+      pinned: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
 });
 
 const clientKeySchema = z.strictObject({
@@ -193,6 +214,16 @@ export const configSchema = z
     demo: z.boolean().default(false),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
     tenants: z.array(tenantSchema).default([]),
+    /** Stored over-budget results (handles): in memory within `maxBytes`, or in Redis when `redis` is set. */
+    resultHandles: z
+      .strictObject({
+        maxBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(128 * 1024 * 1024),
+      })
+      .prefault({}),
     /** In-memory result cache size (the Redis backend is used instead when `redis` is set). */
     cache: z
       .strictObject({
