@@ -35,6 +35,8 @@ export const errorCodes = [
   'upstream_too_large',
   'upstream_unreachable',
   'upstream_error',
+  /** The upstream refused a token that was just refreshed (OA-16): one forced refresh and one retry are spent. */
+  'upstream_unauthorized',
   'upstream_rate_limited',
   'circuit_open',
   // internal
@@ -92,6 +94,7 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   upstream_too_large: 502,
   upstream_unreachable: 502,
   upstream_error: 502,
+  upstream_unauthorized: 502,
   upstream_rate_limited: 429,
   circuit_open: 503,
   store_unavailable: 503,
