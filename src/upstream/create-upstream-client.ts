@@ -1,5 +1,5 @@
 import { Agent, buildConnector, request } from 'undici';
-import { type Clock, GatehouseError, systemClock } from '../core/index.ts';
+import { type Clock, GatehouseError, systemClock, type ToolSafety } from '../core/index.ts';
 import type { BuiltRequest } from './build-request.ts';
 import { createAddressGuard, type ResolveHost } from './create-address-guard.ts';
 import { toUpstreamError, type UpstreamPhase } from './to-upstream-error.ts';
@@ -29,6 +29,13 @@ export interface UpstreamCall extends BuiltRequest {
   readonly allowedOrigin: string;
   /** Cancels the call (`upstream_error`, `details.reason = 'CANCELLED'`). */
   readonly signal?: AbortSignal;
+  /**
+   * The tool's safety class, for the retrying client (`createRetryingUpstream`): only `safe` calls wait out a 429,
+   * and only safe or idempotent calls are retried after a 5xx. Absent: decided by the method alone.
+   */
+  readonly safety?: ToolSafety;
+  /** The service's retry limits for the retrying client; default 2 retries, waiting at most 10 s for a 429. */
+  readonly retry?: { readonly maxRetries: number; readonly maxWaitSeconds: number };
 }
 
 export interface UpstreamResponse {

@@ -2,6 +2,13 @@ export { applyCredential, listCredentialSecrets, type UpstreamCredential } from 
 export { type BuiltRequest, buildRequest, reservedHeaderNames } from './build-request.ts';
 export type { ResolvedAddress, ResolveHost } from './create-address-guard.ts';
 export {
+  type CallOutcomeKind,
+  type CircuitBreaker,
+  type CircuitBreakerOptions,
+  createCircuitBreaker,
+} from './create-circuit-breaker.ts';
+export { createRetryingUpstream, type RetryingUpstreamOptions } from './create-retrying-upstream.ts';
+export {
   createUpstreamClient,
   type UpstreamCall,
   type UpstreamClient,
@@ -9,4 +16,5 @@ export {
   type UpstreamResponse,
 } from './create-upstream-client.ts';
 export { isBlockedAddress } from './is-blocked-address.ts';
+export { parseRetryAfter } from './parse-retry-after.ts';
 export { toUpstreamError, type UpstreamPhase } from './to-upstream-error.ts';
