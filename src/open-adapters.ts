@@ -1,3 +1,4 @@
+import { type AuditLog, createAuditLog } from './audit/index.ts';
 import type { Adapters } from './cli/index.ts';
 import { type Config, systemClock } from './core/index.ts';
 import { openStore } from './store/index.ts';
@@ -33,13 +34,48 @@ export async function openAdapters(
     await store.close();
     throw error;
   }
-  const vault = createVault({ dataKeys: store.dataKeys, masterKeys, clock: systemClock });
+  // ST-03: every failed decryption becomes a security audit record. The vault exists before the audit log (which
+  // seals its fingerprint keys with it), so the hook reaches the log through this late-bound variable.
+  let audit: AuditLog | undefined;
+  const vault = createVault({
+    dataKeys: store.dataKeys,
+    masterKeys,
+    clock: systemClock,
+    onSecurityEvent: (event) => {
+      void audit
+        ?.recordSecurityEvent({
+          tenant: event.tenantId,
+          event: 'decrypt_failed',
+          decision: 'error',
+          code: 'decrypt_failed',
+          detail: event.reason,
+          target: `${event.owner}/${event.field}`,
+        })
+        .catch(() => warn(`security audit record (decrypt_failed) of tenant ${event.tenantId} could not be written`));
+    },
+  });
+  try {
+    audit = await createAuditLog({
+      repository: store.audit,
+      clock: systemClock,
+      keys: vault,
+      tenants: config.tenants.map((t) => t.id),
+      retentionDays: config.audit.retentionDays,
+      onError: () => warn('audit retention failed; it is retried within the hour'),
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const auditLog = audit;
   const upstream = createUpstreamClient({ allowPrivateHosts: config.unsafeAllowPrivateUpstreams });
   return {
     store,
     vault,
     upstream,
+    audit: auditLog,
     async close() {
+      await auditLog.close();
       await upstream.close();
       await store.close();
     },

@@ -1,6 +1,8 @@
+import { createHmac, createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
 import type { Clock } from '../core/index.ts';
-import { createId } from '../core/index.ts';
+import { createId, GatehouseError } from '../core/index.ts';
 import type { AuditDecision, AuditRecord, AuditRepository } from '../store/index.ts';
+import { sealAuditRecord } from './seal-audit-record.ts';
 
 /** What the gateway knows about one finished tool call. */
 export interface ToolCallAuditEntry {
@@ -18,36 +20,293 @@ export interface ToolCallAuditEntry {
   readonly latencyMs: number;
 }
 
-export interface AuditLog {
-  /** Appends the one audit record of a tool call. Throws when the store refuses it. */
-  recordToolCall(entry: ToolCallAuditEntry): Promise<void>;
+/** What the gateway knows about a non-safe tool call about to reach its upstream (AU-03). */
+export type ToolIntentAuditEntry = Omit<ToolCallAuditEntry, 'decision' | 'code' | 'upstreamStatus' | 'latencyMs'>;
+
+/** The closed set of security events. */
+export type SecurityEventName =
+  | 'decrypt_failed'
+  | 'connect'
+  | 'refresh_failed'
+  | 'approval'
+  | 'key_created'
+  | 'key_revoked'
+  | 'admin_denied'
+  | 'oauth_state_rejected'
+  | 'needs_reauth'
+  | 'retention_pruned';
+
+export interface SecurityEventEntry {
+  readonly tenant: string;
+  readonly event: SecurityEventName;
+  /** `allow` for a change that happened, `deny` for a refusal, `error` for a failure. */
+  readonly decision: AuditDecision;
+  readonly requestId?: string;
+  readonly subject?: string;
+  readonly clientKey?: string;
+  readonly toolset?: string;
+  readonly tool?: string;
+  /** Stable error code, when there is one. */
+  readonly code?: string;
+  /** A short enum-like word, `[a-z0-9_]{1,64}` (e.g. a failure reason); anything else is stored as `invalid`. */
+  readonly detail?: string;
+  /** Gateway ids the event is about, `[A-Za-z0-9_.:/@-]{1,200}` (e.g. `service:pets/credential`); else `invalid`. */
+  readonly target?: string;
+  /** From `fingerprintSecret`; never the secret itself. */
+  readonly fingerprint?: string;
 }
+
+/**
+ * The encrypt/decrypt slice of the vault used to keep each tenant's fingerprint key sealed in the store
+ * (structurally the `Vault`).
+ */
+export interface AuditKeySealer {
+  encrypt(scope: { tenantId: string; owner: string; field: string }, plaintext: string): Promise<Uint8Array>;
+  decrypt(scope: { tenantId: string; owner: string; field: string }, blob: Uint8Array): Promise<string>;
+}
+
+export interface AuditLogOptions {
+  readonly repository: AuditRepository;
+  readonly clock: Clock;
+  /** Seals the per-tenant fingerprint keys; without it keys are random per process (tests only). */
+  readonly keys?: AuditKeySealer;
+  /** Tenants whose fingerprint keys are loaded at start (one vault decrypt each, never per request). */
+  readonly tenants: readonly string[];
+  /** Retention in days; undefined keeps everything. Pruning runs at start and hourly. */
+  readonly retentionDays?: number;
+  /** Most records in one transaction (default 256). */
+  readonly maxBatch?: number;
+  /** Called when background work (security events from sync hooks, retention) fails. */
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface AuditLog {
+  /**
+   * Appends the one outcome record of a tool call (AU-01). Resolves when the record is committed (its batch's
+   * transaction); rejects with `audit_unavailable` when the store refuses it.
+   */
+  recordToolCall(entry: ToolCallAuditEntry): Promise<void>;
+  /** Appends the intent record of a non-safe call before its upstream request; same promise contract (AU-03). */
+  recordToolIntent(entry: ToolIntentAuditEntry): Promise<void>;
+  /** Appends a security record; same promise contract. */
+  recordSecurityEvent(entry: SecurityEventEntry): Promise<void>;
+  /**
+   * `fp_` + the first 32 hex digits of HMAC-SHA256(tenant's audit key, secret): equal secrets of one tenant give
+   * equal fingerprints, nothing links them across tenants, and without the key a fingerprint cannot be tested
+   * against guesses. Throws `internal` for a tenant whose key was not loaded at start.
+   */
+  fingerprintSecret(tenant: string, secret: string): string;
+  /** Retention: prunes each tenant's records older than `retentionDays` (a chain prefix). Returns records removed. */
+  pruneExpired(): Promise<number>;
+  /** Resolves when everything queued so far is committed (or failed). */
+  flush(): Promise<void>;
+  /** Flushes and stops the retention timer. */
+  close(): Promise<void>;
+}
+
+interface Pending {
+  readonly record: AuditRecord;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const keyScope = (tenantId: string) => ({ tenantId, owner: 'audit', field: 'fingerprint_key' });
+const toolNamePattern = /^[a-zA-Z0-9_-]{1,64}$/;
+const detailPattern = /^[a-z0-9_]{1,64}$/;
+const targetPattern = /^[A-Za-z0-9_.:/@-]{1,200}$/;
+const dayMs = 86_400_000;
+const retentionEveryMs = 3_600_000;
 
 /**
  * The only writer of audit records. Records have a closed schema: ids, names, codes and numbers, never
  * arguments, bodies or credentials.
+ *
+ * Writes are batched: records are queued and flushed on the next turn of the event loop (or as soon as
+ * `maxBatch` are queued), one transaction per tenant per flush, one flush at a time; records queued during a
+ * flush go in the next one. Each promise settles with its batch, so an awaited record is durable. The queue order
+ * is the chain order.
  */
-export function createAuditLog(repository: AuditRepository, clock: Clock): AuditLog {
-  return {
-    recordToolCall(entry) {
-      const record: AuditRecord = {
+export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog> {
+  const { repository, clock } = options;
+  const maxBatch = options.maxBatch ?? 256;
+  const fingerprintKeys = new Map<string, KeyObject>();
+  for (const tenant of options.tenants) fingerprintKeys.set(tenant, await loadFingerprintKey(tenant));
+
+  let queue: Pending[] = [];
+  let scheduled = false;
+  let flushing: Promise<void> | undefined;
+  const idle: (() => void)[] = [];
+
+  async function loadFingerprintKey(tenant: string): Promise<KeyObject> {
+    const fresh = randomBytes(32);
+    if (options.keys === undefined) return createSecretKey(fresh);
+    const sealed = await options.keys.encrypt(keyScope(tenant), fresh.toString('base64'));
+    fresh.fill(0);
+    const stored = await repository.ensureFingerprintKey(tenant, sealed, clock.now());
+    const encoded = await options.keys.decrypt(keyScope(tenant), stored);
+    return createSecretKey(Buffer.from(encoded, 'base64'));
+  }
+
+  function schedule(): void {
+    if (scheduled || flushing !== undefined) return;
+    scheduled = true;
+    setImmediate(startFlush);
+  }
+
+  function startFlush(): void {
+    scheduled = false;
+    if (queue.length === 0) {
+      for (const done of idle.splice(0)) done();
+      return;
+    }
+    const batch = queue;
+    queue = [];
+    flushing = writeBatch(batch).finally(() => {
+      flushing = undefined;
+      if (queue.length > 0) schedule();
+      else for (const done of idle.splice(0)) done();
+    });
+  }
+
+  async function writeBatch(batch: readonly Pending[]): Promise<void> {
+    const byTenant = new Map<string, Pending[]>();
+    for (const pending of batch) {
+      const list = byTenant.get(pending.record.tenantId);
+      if (list === undefined) byTenant.set(pending.record.tenantId, [pending]);
+      else list.push(pending);
+    }
+    await Promise.all(
+      [...byTenant].map(async ([tenant, items]) => {
+        for (let i = 0; i < items.length; i += maxBatch) {
+          const chunk = items.slice(i, i + maxBatch);
+          try {
+            await repository.appendBatch(
+              tenant,
+              chunk.map((p) => p.record),
+              sealAuditRecord,
+            );
+            for (const p of chunk) p.resolve();
+          } catch (error) {
+            const failure = new GatehouseError(
+              'audit_unavailable',
+              `Audit records of tenant ${tenant} could not be written`,
+              { tenant, count: chunk.length },
+              { cause: error },
+            );
+            for (const p of chunk) p.reject(failure);
+          }
+        }
+      }),
+    );
+  }
+
+  function append(record: AuditRecord): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      queue.push({ record, resolve, reject });
+      if (queue.length >= maxBatch && !scheduled && flushing === undefined) startFlush();
+      else schedule();
+    });
+  }
+
+  function toolRecord(
+    entry: ToolIntentAuditEntry,
+    kind: 'tool_call' | 'tool_intent',
+    outcome: Pick<ToolCallAuditEntry, 'decision' | 'code' | 'upstreamStatus' | 'latencyMs'>,
+  ): AuditRecord {
+    return {
+      tenantId: entry.tenant,
+      id: createId(12),
+      at: clock.now(),
+      requestId: entry.requestId,
+      kind,
+      event: null,
+      toolset: entry.toolset,
+      clientKey: entry.clientKey,
+      subject: entry.subject,
+      // The name comes from the client: anything that cannot be a tool name is not copied into the log.
+      tool: toolNamePattern.test(entry.tool) ? entry.tool : '(invalid)',
+      method: entry.method,
+      pathTemplate: entry.pathTemplate,
+      decision: outcome.decision,
+      code: outcome.code,
+      upstreamStatus: outcome.upstreamStatus,
+      latencyMs: Math.round(outcome.latencyMs * 1000) / 1000,
+      detail: null,
+      target: null,
+      fingerprint: null,
+    };
+  }
+
+  let retentionTimer: NodeJS.Timeout | undefined;
+  const log: AuditLog = {
+    recordToolCall: (entry) => append(toolRecord(entry, 'tool_call', entry)),
+    recordToolIntent: (entry) =>
+      append(toolRecord(entry, 'tool_intent', { decision: 'allow', code: null, upstreamStatus: null, latencyMs: 0 })),
+    recordSecurityEvent(entry) {
+      return append({
         tenantId: entry.tenant,
         id: createId(12),
         at: clock.now(),
-        requestId: entry.requestId,
-        kind: 'tool_call',
-        toolset: entry.toolset,
-        clientKey: entry.clientKey,
-        subject: entry.subject,
-        tool: entry.tool.slice(0, 128),
-        method: entry.method,
-        pathTemplate: entry.pathTemplate,
+        requestId: entry.requestId ?? '',
+        kind: 'security',
+        event: entry.event,
+        toolset: entry.toolset ?? '',
+        clientKey: entry.clientKey ?? '',
+        subject: entry.subject ?? '',
+        tool: entry.tool !== undefined && toolNamePattern.test(entry.tool) ? entry.tool : '',
+        method: null,
+        pathTemplate: null,
         decision: entry.decision,
-        code: entry.code,
-        upstreamStatus: entry.upstreamStatus,
-        latencyMs: Math.round(entry.latencyMs * 1000) / 1000,
-      };
-      return repository.append(record);
+        code: entry.code ?? null,
+        upstreamStatus: null,
+        latencyMs: 0,
+        detail: entry.detail === undefined ? null : detailPattern.test(entry.detail) ? entry.detail : 'invalid',
+        target: entry.target === undefined ? null : targetPattern.test(entry.target) ? entry.target : 'invalid',
+        fingerprint: entry.fingerprint ?? null,
+      });
+    },
+    fingerprintSecret(tenant, secret) {
+      const key = fingerprintKeys.get(tenant);
+      if (key === undefined) {
+        throw new GatehouseError('internal', `No audit fingerprint key loaded for tenant ${tenant}`, { tenant });
+      }
+      return `fp_${createHmac('sha256', key).update(secret, 'utf8').digest('hex').slice(0, 32)}`;
+    },
+    async pruneExpired() {
+      if (options.retentionDays === undefined) return 0;
+      const cutoff = clock.now() - options.retentionDays * dayMs;
+      let removed = 0;
+      for (const tenant of options.tenants) {
+        const [last] = await repository.query({ tenantId: tenant, until: cutoff, order: 'desc', limit: 1 });
+        if (last?.seq === undefined) continue;
+        const count = await repository.prune(tenant, last.seq);
+        if (count === 0) continue;
+        removed += count;
+        await log.recordSecurityEvent({
+          tenant,
+          event: 'retention_pruned',
+          decision: 'allow',
+          detail: 'retention',
+          target: `through_seq:${last.seq}`,
+        });
+      }
+      return removed;
+    },
+    flush() {
+      if (queue.length === 0 && flushing === undefined && !scheduled) return Promise.resolve();
+      return new Promise<void>((resolve) => idle.push(resolve));
+    },
+    async close() {
+      if (retentionTimer !== undefined) clearInterval(retentionTimer);
+      await log.flush();
     },
   };
+
+  if (options.retentionDays !== undefined) {
+    const prune = () => void log.pruneExpired().catch((error: unknown) => options.onError?.(error));
+    prune();
+    retentionTimer = setInterval(prune, retentionEveryMs);
+    retentionTimer.unref();
+  }
+  return log;
 }

@@ -1,4 +1,13 @@
-export { type AuditLog, createAuditLog, type ToolCallAuditEntry } from './create-audit-log.ts';
+export {
+  type AuditKeySealer,
+  type AuditLog,
+  type AuditLogOptions,
+  createAuditLog,
+  type SecurityEventEntry,
+  type SecurityEventName,
+  type ToolCallAuditEntry,
+  type ToolIntentAuditEntry,
+} from './create-audit-log.ts';
 export {
   createLogger,
   type LogDestination,
@@ -7,7 +16,7 @@ export {
   type LogLevel,
   scrubLine,
 } from './create-logger.ts';
-export { createScrubber, createScrubber, type Scrubber, type Scrubber } from './create-scrubber.ts';
+export { createScrubber, type Scrubber } from './create-scrubber.ts';
 export {
   createSecretRegistry,
   getSecretRegistry,
@@ -16,4 +25,6 @@ export {
   type SecretRegistryOptions,
 } from './create-secret-registry.ts';
 export { listSecretForms, minimumSecretLength } from './list-secret-forms.ts';
+export { sealAuditRecord, toCanonicalAuditRecord } from './seal-audit-record.ts';
 export { type SafeError, toSafeError } from './to-safe-error.ts';
+export { type AuditChainProblem, type AuditChainReport, verifyAuditChain } from './verify-audit-chain.ts';

@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import type { AuditLog } from '../audit/index.ts';
 import type { Config, Environment } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 import type { UpstreamClient } from '../upstream/index.ts';
@@ -9,6 +10,8 @@ export interface Adapters {
   readonly store: Store;
   readonly vault: Vault;
   readonly upstream: UpstreamClient;
+  /** The audit log, wired to the vault's security events. */
+  readonly audit?: AuditLog;
   close(): Promise<void>;
 }
 

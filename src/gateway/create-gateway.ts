@@ -19,6 +19,8 @@ export interface GatewayDependencies {
   readonly upstream: UpstreamClient;
   readonly clock: Clock;
   readonly onAuditFailure?: (error: unknown) => void;
+  /** The audit log (built by openAdapters so vault security events reach it); created here when absent. */
+  readonly audit?: AuditLog;
 }
 
 /** How long a verified client key is trusted before it is looked up again (so a revocation takes effect). */
@@ -34,7 +36,15 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   for (const [i, tenant] of config.tenants.entries()) tenants.set(tenant.id, buildTenant(tenant, i, loadService));
 
   const credentials = createCredentials(store, vault);
-  const audit: AuditLog = createAuditLog(store.audit, clock);
+  const audit: AuditLog =
+    deps.audit ??
+    (await createAuditLog({
+      repository: store.audit,
+      clock,
+      keys: vault,
+      tenants: config.tenants.map((t) => t.id),
+      onError: deps.onAuditFailure,
+    }));
   const takeToken = createTokenBuckets(clock);
 
   const now = clock.now();
@@ -120,6 +130,19 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
         const service = tenant.services.get(decided.tool.service)!;
         const credential = await credentials.resolveCredential(caller.tenant, service.id, service.auth);
         const request = applyCredential(buildRequest(tool, service.baseUrl, decided.args), credential);
+        // AU-03: a call with side effects runs only once its intent record is committed.
+        if (tool.safety !== 'safe') {
+          await audit.recordToolIntent({
+            tenant: caller.tenant,
+            requestId,
+            toolset: caller.toolset,
+            clientKey: caller.keyName,
+            subject: caller.subject,
+            tool: name,
+            method,
+            pathTemplate,
+          });
+        }
         const answer = await upstream.send({
           ...request,
           timeoutMs: service.timeoutMs,

@@ -1,20 +1,35 @@
-import type { Selectable } from 'kysely';
-import type { AuditDecision, AuditRecord, AuditRepository } from './port.ts';
+import { type Selectable, sql } from 'kysely';
+import { GatehouseError } from '../core/index.ts';
+import type { AuditDecision, AuditKind, AuditRecord, AuditRepository } from './port.ts';
 import type { StoreContext } from './store-context.ts';
 import type { AuditRecordsTable } from './store-database.ts';
 
 const defaultLimit = 1_000;
 const maxLimit = 10_000;
+/** Largest batch of one `appendBatch` (PostgreSQL binds 22 parameters per row; the limit is 65,535). */
+const maxBatch = 1_000;
 
-/** Append-only: the port has no update or delete, and neither has this adapter. */
-export function createAuditRepository({ db, features, run }: StoreContext): AuditRepository {
+/** Append-only: records are only appended (chained) and a prefix pruned; triggers refuse the rest. */
+export function createAuditRepository({ db, run, appendAudit }: StoreContext): AuditRepository {
   return {
-    append: (record) => run('audit.append', () => features.appendAudit(db, record)),
+    appendBatch(tenantId, records, seal) {
+      if (records.length === 0) return Promise.resolve([]);
+      if (records.length > maxBatch) {
+        throw new GatehouseError('internal', `An audit batch holds at most ${maxBatch} records`, {
+          count: records.length,
+        });
+      }
+      return run('audit.append', () => appendAudit(db, tenantId, records, seal));
+    },
+
     query: (query) =>
       run('audit.query', async () => {
         let select = db.selectFrom('audit_records').selectAll().where('tenant_id', '=', query.tenantId);
+        if (query.kind !== undefined) select = select.where('kind', '=', query.kind);
         if (query.tool !== undefined) select = select.where('tool', '=', query.tool);
         if (query.decision !== undefined) select = select.where('decision', '=', query.decision);
+        if (query.subject !== undefined) select = select.where('subject', '=', query.subject);
+        if (query.status !== undefined) select = select.where('upstream_status', '=', query.status);
         if (query.since !== undefined) select = select.where('at', '>=', query.since);
         if (query.until !== undefined) select = select.where('at', '<', query.until);
         if (query.afterSeq !== undefined) select = select.where('seq', '>', query.afterSeq);
@@ -26,6 +41,65 @@ export function createAuditRepository({ db, features, run }: StoreContext): Audi
           .execute();
         return rows.map(toAuditRecord);
       }),
+
+    readHead: (tenantId) =>
+      run('audit.readHead', async () => {
+        const row = await db
+          .selectFrom('audit_heads')
+          .select(['seq', 'hash', 'anchor_seq', 'anchor_hash'])
+          .where('tenant_id', '=', tenantId)
+          .executeTakeFirst();
+        if (row === undefined) return undefined;
+        return {
+          seq: Number(row.seq),
+          hash: row.hash,
+          anchorSeq: Number(row.anchor_seq),
+          anchorHash: row.anchor_hash,
+        };
+      }),
+
+    ensureFingerprintKey: (tenantId, sealedKey, at) =>
+      run('audit.ensureFingerprintKey', async () => {
+        await db
+          .insertInto('audit_keys')
+          .values({ tenant_id: tenantId, sealed_key: sealedKey, created_at: at })
+          .onConflict((c) => c.column('tenant_id').doNothing())
+          .execute();
+        const row = await db
+          .selectFrom('audit_keys')
+          .select('sealed_key')
+          .where('tenant_id', '=', tenantId)
+          .executeTakeFirstOrThrow();
+        return new Uint8Array(row.sealed_key);
+      }),
+
+    prune: (tenantId, throughSeq) =>
+      run('audit.prune', () =>
+        db.transaction().execute(async (trx) => {
+          // The head moves first: that statement takes the write lock (SQLite) or the head's row lock
+          // (PostgreSQL), and the delete triggers allow only rows at or below the new anchor.
+          const moved = await trx
+            .updateTable('audit_heads')
+            .set({
+              anchor_seq: throughSeq,
+              anchor_hash: sql<string>`(select hash from audit_records where tenant_id = ${tenantId} and seq = ${throughSeq})`,
+            })
+            .where('tenant_id', '=', tenantId)
+            .where('anchor_seq', '<', throughSeq)
+            .where('seq', '>=', throughSeq)
+            .where(
+              sql<boolean>`exists (select 1 from audit_records where tenant_id = ${tenantId} and seq = ${throughSeq} and hash is not null)`,
+            )
+            .executeTakeFirst();
+          if (Number(moved.numUpdatedRows) === 0) return 0;
+          const deleted = await trx
+            .deleteFrom('audit_records')
+            .where('tenant_id', '=', tenantId)
+            .where('seq', '<=', throughSeq)
+            .executeTakeFirst();
+          return Number(deleted.numDeletedRows);
+        }),
+      ),
   };
 }
 
@@ -36,7 +110,8 @@ function toAuditRecord(row: Selectable<AuditRecordsTable>): AuditRecord {
     id: row.id,
     at: Number(row.at),
     requestId: row.request_id,
-    kind: row.kind as AuditRecord['kind'],
+    kind: row.kind as AuditKind,
+    event: row.event,
     toolset: row.toolset,
     clientKey: row.client_key,
     subject: row.subject,
@@ -47,5 +122,10 @@ function toAuditRecord(row: Selectable<AuditRecordsTable>): AuditRecord {
     code: row.code,
     upstreamStatus: row.upstream_status === null ? null : Number(row.upstream_status),
     latencyMs: Number(row.latency_ms),
+    detail: row.detail,
+    target: row.target,
+    fingerprint: row.fingerprint,
+    prevHash: row.prev_hash,
+    hash: row.hash,
   };
 }

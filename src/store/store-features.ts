@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { AuditRecord } from './port.ts';
+import type { AuditRecord, AuditSeal } from './port.ts';
 import type { StoreDatabase } from './store-database.ts';
 
 /**
@@ -14,8 +14,17 @@ export interface StoreFeatures {
     readonly bytes: 'blob' | 'bytea';
     readonly float: 'real' | 'double precision';
   };
-  /** Appends an audit record as the next `seq` of its tenant, atomically across processes, in one statement. */
-  appendAudit(db: Kysely<StoreDatabase>, record: AuditRecord): Promise<void>;
   /** True when an error means the database cannot be reached or used now (retryable), not a bad query. */
   isUnavailable(error: unknown): boolean;
 }
+
+/**
+ * Appends one tenant's batch of audit records to its hash chain in one transaction holding the tenant's chain head
+ * locked (see `AuditRepository.appendBatch`). Each dialect folder provides one, built over its driver.
+ */
+export type AuditAppender = (
+  db: Kysely<StoreDatabase>,
+  tenantId: string,
+  records: readonly AuditRecord[],
+  seal: AuditSeal,
+) => Promise<readonly AuditRecord[]>;

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatehouseError } from '../core/index.ts';
 import { createTestSchemaName, type OpenStoreOptions, openStore } from './index.ts';
-import type { AuditRecord, ClientKeyRecord, Store } from './port.ts';
+import type { AuditRecord, AuditSeal, ClientKeyRecord, Store } from './port.ts';
 
 /**
  * One suite, every backend: SQLite in a temp folder and in memory always, PostgreSQL when
@@ -86,9 +87,17 @@ function clientKey(tenantId: string, name: string, overrides: Partial<ClientKeyR
   };
 }
 
+/** A stand-in for audit/'s canonical seal: the store only has to call it in chain order. */
+const seal: AuditSeal = (record, prevHash) =>
+  createHash('sha256').update(`${prevHash}|${record.seq}|${record.id}`).digest('hex');
+
 function auditRecord(tenantId: string, n: number, overrides: Partial<AuditRecord> = {}): AuditRecord {
   return {
     tenantId,
+    event: null,
+    detail: null,
+    target: null,
+    fingerprint: null,
     id: `audit-${n}`,
     at: 1_700_000_000_000 + n * 1000,
     requestId: `req-${n}`,
@@ -272,15 +281,20 @@ for (const backend of backends) {
 
     it('audit: concurrent appends get consecutive seq per tenant; query filters and orders by seq', async () => {
       const [a, b] = newTenants();
-      await Promise.all(Array.from({ length: 12 }, (_, i) => store.audit.append(auditRecord(a, i + 1))));
-      await store.audit.append(auditRecord(b, 1, { seq: 99 }));
+      await Promise.all(
+        Array.from({ length: 12 }, (_, i) => store.audit.appendBatch(a, [auditRecord(a, i + 1)], seal)),
+      );
+      await store.audit.appendBatch(b, [auditRecord(b, 1, { seq: 99 })], seal);
 
       const all = await store.audit.query({ tenantId: a });
       expect(all.map((r) => r.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
       expect(new Set(all.map((r) => r.id)).size).toBe(12);
       const one = all.find((r) => r.id === 'audit-3');
-      expect(one).toEqual({ ...auditRecord(a, 3), seq: one?.seq });
-      expect(await store.audit.query({ tenantId: b })).toEqual([{ ...auditRecord(b, 1), seq: 1 }]);
+      expect(one).toEqual({ ...auditRecord(a, 3), seq: one?.seq, prevHash: one?.prevHash, hash: one?.hash });
+      const genesis = '0'.repeat(64);
+      expect(await store.audit.query({ tenantId: b })).toEqual([
+        { ...auditRecord(b, 1), seq: 1, prevHash: genesis, hash: seal({ ...auditRecord(b, 1), seq: 1 }, genesis) },
+      ]);
 
       const ids = async (q: Omit<Parameters<Store['audit']['query']>[0], 'tenantId'>) =>
         (await store.audit.query({ tenantId: a, ...q })).map((r) => Number(r.id.slice(6))).sort((x, y) => x - y);
@@ -293,7 +307,15 @@ for (const backend of backends) {
       expect(await store.audit.query({ tenantId: a, afterSeq: 10 })).toEqual(all.slice(10));
       expect(await store.audit.query({ tenantId: a, beforeSeq: 3, order: 'desc' })).toEqual([all[1], all[0]]);
       expect(await store.audit.query({ tenantId: 'nobody' })).toEqual([]);
-      expect(Object.keys(store.audit).sort()).toEqual(['append', 'query']);
+      expect(await ids({ subject: 'alice', status: 200 })).toEqual([1, 2, 4, 5, 7, 8, 10, 11]);
+      expect(await ids({ subject: 'bob' })).toEqual([]);
+      expect(Object.keys(store.audit).sort()).toEqual([
+        'appendBatch',
+        'ensureFingerprintKey',
+        'prune',
+        'query',
+        'readHead',
+      ]);
     });
 
     it('ping() answers while open; every call on a closed store throws store_unavailable', async () => {
@@ -305,7 +327,7 @@ for (const backend of backends) {
       await closing.close();
       await expectStoreError(closing.ping(), 'store_unavailable');
       await expectStoreError(closing.tenants.list(), 'store_unavailable');
-      await expectStoreError(closing.audit.append(auditRecord('a', 1)), 'store_unavailable');
+      await expectStoreError(closing.audit.appendBatch('a', [auditRecord('a', 1)], seal), 'store_unavailable');
       await own.cleanup?.();
     });
   });

@@ -1,5 +1,4 @@
 import type { StoreFeatures } from '../store-features.ts';
-import { toAuditRow } from '../to-audit-row.ts';
 
 const unavailableErrnos = new Set([
   'ECONNREFUSED',
@@ -21,26 +20,6 @@ const unavailableSqlState = /^(08|28|3D|53|57P)/;
 export const postgresFeatures: StoreFeatures = {
   dialect: 'postgres',
   columnTypes: { millis: 'bigint', bytes: 'bytea', float: 'double precision' },
-  async appendAudit(db, record) {
-    // One statement: the upsert on audit_sequences takes that tenant's counter row lock until commit, so
-    // concurrent appends from any number of processes get consecutive seq values without retries or gaps.
-    await db
-      .with('next', (qb) =>
-        qb
-          .insertInto('audit_sequences')
-          .values({ tenant_id: record.tenantId, last_seq: 1 })
-          .onConflict((c) =>
-            c.column('tenant_id').doUpdateSet({ last_seq: (eb) => eb('audit_sequences.last_seq', '+', 1) }),
-          )
-          .returning('last_seq'),
-      )
-      .insertInto('audit_records')
-      .values({
-        ...toAuditRow(record),
-        seq: (eb) => eb.selectFrom('next').select((n) => n.ref('last_seq').$castTo<number>().as('seq')),
-      })
-      .execute();
-  },
   isUnavailable(error) {
     if (!(error instanceof Error)) return false;
     const code = (error as { code?: unknown }).code;

@@ -6,6 +6,7 @@ import { GatehouseError } from '../../core/index.ts';
 import { createKyselyStore } from '../create-kysely-store.ts';
 import type { Store } from '../port.ts';
 import type { StoreDatabase } from '../store-database.ts';
+import { createSqliteAuditAppender } from './create-sqlite-audit-appender.ts';
 import { createSqliteDialect } from './create-sqlite-dialect.ts';
 import { sqliteFeatures } from './sqlite-features.ts';
 
@@ -44,6 +45,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   return createKyselyStore({
     db,
     features: sqliteFeatures,
+    appendAudit: createSqliteAuditAppender(database),
     target: path,
     // better-sqlite3 is synchronous: a second connection of this process waiting on busy_timeout would block the
     // event loop while the first holds the lock, so in-process migrations of one file are queued instead.
