@@ -3,6 +3,7 @@ import { GatehouseError } from '../core/index.ts';
 import { createApprovalRepository } from './create-approval-repository.ts';
 import { createAuditRepository } from './create-audit-repository.ts';
 import { createClientKeyRepository } from './create-client-key-repository.ts';
+import { createConnectFlowRepository } from './create-connect-flow-repository.ts';
 import { createConnectionRepository } from './create-connection-repository.ts';
 import { createDataKeyRepository } from './create-data-key-repository.ts';
 import { createMigrations } from './create-migrations.ts';
@@ -82,6 +83,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     secrets: createSecretRepository(context),
     audit: createAuditRepository(context),
     connections: createConnectionRepository(context),
+    connectFlow: createConnectFlowRepository(context),
     approvals: createApprovalRepository(context),
     migrate: () => (options.runExclusive ? options.runExclusive(migrate) : migrate()),
     async ping() {

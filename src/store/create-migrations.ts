@@ -1,4 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
+import { createConnectFlowMigration } from './create-connect-flow-migration.ts';
 import type { StoreFeatures } from './store-features.ts';
 
 /**
@@ -124,6 +125,7 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
         await db.schema.dropTable('connections').ifExists().execute();
       },
     },
+    '0004_connect_flow': createConnectFlowMigration(features),
     '0006_approvals': {
       async up(db: Kysely<unknown>) {
         await db.schema

@@ -135,6 +135,8 @@ export interface Store {
   readonly approvals: ApprovalRepository;
   /** OAuth connections and their tokens (migration `0003_connections`). */
   readonly connections: ConnectionRepository;
+  /** Connect links, pending OAuth authorizations and link-signing keys (migration `0004_connect_flow`). */
+  readonly connectFlow: ConnectFlowRepository;
   /** Runs pending migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
   /** Throws `store_unavailable` when the database cannot be reached. */
@@ -305,4 +307,54 @@ export interface ApprovalRepository {
   ): Promise<boolean>;
   /** `approved` -> `consumed`, atomically, only when unexpired at `at`: true for exactly one caller. */
   consume(tenantId: string, id: string, at: number): Promise<boolean>;
+}
+
+/** A signed, single-use link that starts the connect flow of (tenant, service, subject). Carries no secret. */
+export interface ConnectLinkRecord {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly service: string;
+  readonly subject: string;
+  /** Scopes to request (empty: the service's configured scopes). */
+  readonly scopes: readonly string[];
+  readonly expiresAt: number;
+  readonly usedAt: number | null;
+  readonly createdAt: number;
+}
+
+/**
+ * One redirect to an authorization server awaiting its callback (OA-02/03/04). Found by the SHA-256 of `state`;
+ * single use (`consumedAt`), valid until `expiresAt`, bound to the browser session whose cookie hashes to
+ * `sessionHash`. `codeVerifier` is a vault envelope (owner `authorization:<stateHash>`, field `code_verifier`).
+ */
+export interface PendingAuthorizationRecord {
+  readonly tenantId: string;
+  readonly stateHash: string;
+  readonly linkId: string;
+  readonly service: string;
+  readonly subject: string;
+  readonly scopes: readonly string[];
+  readonly codeVerifier: Uint8Array;
+  readonly sessionHash: string;
+  readonly expiresAt: number;
+  readonly consumedAt: number | null;
+  readonly createdAt: number;
+}
+
+export interface ConnectFlowRepository {
+  insertLink(record: ConnectLinkRecord): Promise<void>;
+  getLink(tenantId: string, id: string): Promise<ConnectLinkRecord | undefined>;
+  /** Marks an unused, unexpired (at `at`) link used, atomically: true for exactly one caller. */
+  useLink(tenantId: string, id: string, at: number): Promise<boolean>;
+  insertAuthorization(record: PendingAuthorizationRecord): Promise<void>;
+  getAuthorization(tenantId: string, stateHash: string): Promise<PendingAuthorizationRecord | undefined>;
+  /** Marks an unconsumed, unexpired (at `at`) authorization consumed, atomically: true for exactly one caller. */
+  consumeAuthorization(tenantId: string, stateHash: string, at: number): Promise<boolean>;
+  /**
+   * Stores `sealedKey` (a vault envelope) as the tenant's link-signing key unless one exists, and returns the
+   * stored one (so racing processes agree on one key).
+   */
+  ensureLinkKey(tenantId: string, sealedKey: Uint8Array, at: number): Promise<Uint8Array>;
+  /** Deletes links and authorizations that expired before `before`; returns how many rows went. */
+  deleteExpired(before: number): Promise<number>;
 }

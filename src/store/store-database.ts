@@ -108,6 +108,39 @@ export interface ConnectionsTable {
   updated_at: Millis;
 }
 
+export interface ConnectLinksTable {
+  tenant_id: string;
+  id: string;
+  service: string;
+  subject: string;
+  /** JSON array of scopes. */
+  scopes: string;
+  expires_at: Millis;
+  used_at: NullableMillis;
+  created_at: Millis;
+}
+
+export interface OAuthAuthorizationsTable {
+  tenant_id: string;
+  state_hash: string;
+  link_id: string;
+  service: string;
+  subject: string;
+  /** JSON array of scopes. */
+  scopes: string;
+  code_verifier: Bytes;
+  session_hash: string;
+  expires_at: Millis;
+  consumed_at: NullableMillis;
+  created_at: Millis;
+}
+
+export interface ConnectKeysTable {
+  tenant_id: string;
+  sealed_key: Bytes;
+  created_at: Millis;
+}
+
 export interface StoreDatabase {
   tenants: TenantsTable;
   client_keys: ClientKeysTable;
@@ -116,5 +149,8 @@ export interface StoreDatabase {
   audit_records: AuditRecordsTable;
   audit_sequences: AuditSequencesTable;
   connections: ConnectionsTable;
+  connect_links: ConnectLinksTable;
+  oauth_authorizations: OAuthAuthorizationsTable;
+  connect_keys: ConnectKeysTable;
   approvals: ApprovalsTable;
 }
