@@ -216,6 +216,8 @@ export const configSchema = z
     tenants: z.array(tenantSchema).default([]),
     /** Audit log: `retentionDays` prunes older records as a chain prefix (default: keep everything). */
     audit: z.strictObject({ retentionDays: z.number().int().positive().max(36_500).optional() }).default({}),
+    /** Audit log: `retentionDays` prunes older records as a chain prefix (default: keep everything). */
+    audit: z.strictObject({ retentionDays: z.number().int().positive().max(36_500).optional() }).default({}),
     /** Stored over-budget results (handles): in memory within `maxBytes`, or in Redis when `redis` is set. */
     resultHandles: z
       .strictObject({
