@@ -1,0 +1,460 @@
+import { type Clock, GatehouseError } from '../core/index.ts';
+import type { ConnectionRecord, LockedConnection, Store } from '../store/index.ts';
+import type { Vault } from '../vault/index.ts';
+import { createStoreRefreshLock, type RefreshLock } from './refresh-lock.ts';
+import type { RefreshFailureReason, SendRefresh } from './refresh-request.ts';
+
+/** An access token ready for one upstream call. Hand it to the request builder only. */
+export interface FreshToken {
+  readonly accessToken: string;
+  /** Pass back as `rejectedVersion` when the upstream answers 401 with this token. */
+  readonly tokenVersion: number;
+  readonly expiresAt: number | null;
+  readonly scopes: readonly string[];
+  readonly service: string;
+}
+
+export interface EnsureFreshOptions {
+  /** Redeem even if the token looks fresh (the upstream said 401). Skips the cooldown. */
+  readonly force?: boolean;
+  /**
+   * The version of the token the upstream rejected. When the stored version is already newer (a sibling
+   * refreshed meanwhile), that token is used and nothing is redeemed.
+   */
+  readonly rejectedVersion?: number;
+}
+
+/** Where a redemption is; the points at which a process may die (FT-08). */
+export type RefreshPhase = 'before_request' | 'after_response' | 'after_commit';
+
+/** What happened, for audit and logs. Never carries a token. */
+export type RefreshEvent =
+  | {
+      readonly kind: 'refreshed';
+      readonly tenantId: string;
+      readonly connectionId: string;
+      readonly tokenVersion: number;
+      readonly rotated: boolean;
+    }
+  | {
+      readonly kind: 'sibling_refreshed';
+      readonly tenantId: string;
+      readonly connectionId: string;
+      readonly tokenVersion: number;
+    }
+  | {
+      readonly kind: 'refresh_failed';
+      readonly tenantId: string;
+      readonly connectionId: string;
+      readonly reason: RefreshFailureReason;
+      readonly failures: number;
+      readonly cooldownUntil: number;
+    }
+  /** Security event: the stored refresh token was refused and no sibling replaced it (RF-05, FT-08). */
+  | {
+      readonly kind: 'needs_reauth';
+      readonly tenantId: string;
+      readonly connectionId: string;
+      readonly reason: 'invalid_grant';
+    }
+  /** Tokens were redeemed but could not be saved; if the server rotated, the next refresh will surface it. */
+  | {
+      readonly kind: 'commit_failed';
+      readonly tenantId: string;
+      readonly connectionId: string;
+      readonly rotated: boolean;
+    };
+
+export interface RefreshEngineDependencies {
+  readonly store: Pick<Store, 'connections'> & Partial<Pick<Store, 'tenants'>>;
+  readonly vault: Pick<Vault, 'encrypt' | 'decrypt'>;
+  readonly clock: Clock;
+  readonly sendRefresh: SendRefresh;
+  /** Cross-process lock; default the store's (`createStoreRefreshLock`). */
+  readonly lock?: RefreshLock;
+  /** Refresh this long before expiry; default 60,000 ms. */
+  readonly marginMs?: number;
+  /** Token request timeout; capped at 80% of the lock's lease. Default 10,000 ms. */
+  readonly requestTimeoutMs?: number;
+  /** Cooldown after a failed refresh: `base * 2^(failures-1)`, at most `max`. Default 1,000 / 300,000 ms. */
+  readonly cooldownBaseMs?: number;
+  readonly cooldownMaxMs?: number;
+  /** How long a connection read from the store serves the fast path; default 5,000 ms. */
+  readonly cacheMs?: number;
+  /** Proactive refresh of idle connections: sweep interval (default 30,000 ms) and per-connection jitter. */
+  readonly backgroundIntervalMs?: number;
+  readonly backgroundJitterMs?: number;
+  /** Called for every event; must not throw. */
+  readonly onEvent?: (event: RefreshEvent) => void;
+  /** Test and crash-test hook, awaited at each phase of a redemption. */
+  readonly onPhase?: (phase: RefreshPhase, tenantId: string, connectionId: string) => void | Promise<void>;
+}
+
+export interface RefreshEngine {
+  /**
+   * The access token of a connection, refreshed first when it expires within the margin (or when forced).
+   * Within one process concurrent callers share one refresh (RF-01); across processes the lock lets one redeem
+   * and the others use its committed result. Throws `connection_required` (no such connection),
+   * `reauth_required` (needs a new consent), `credential_unavailable` (token endpoint failing or sibling busy;
+   * retryable, `details.retryAfterMs` when known) and `store_unavailable` (FT-05: nothing is redeemed).
+   */
+  ensureFresh(tenantId: string, connectionId: string, options?: EnsureFreshOptions): Promise<FreshToken>;
+  /** Refreshes every active connection of these tenants that expires within the margin plus `lookaheadMs`. */
+  refreshIdle(tenantIds: Iterable<string>, lookaheadMs?: number): Promise<number>;
+  /** Starts the background sweep over `tenantIds()` (timer unref'd, jittered). */
+  start(tenantIds: () => Iterable<string> | Promise<Iterable<string>>): void;
+  /** Stops the sweep and waits for a running one. */
+  stop(): Promise<void>;
+  /** Drops the cached row of a connection (after a disconnect or reconnect in this process). */
+  forget(tenantId: string, connectionId: string): void;
+}
+
+const accessField = 'access_token';
+const refreshField = 'refresh_token';
+const ownerOf = (connectionId: string) => `connection:${connectionId}`;
+
+/**
+ * The rotation-safe refresh engine (DESIGN.md §6, SECURITY.md RF-*). The order of a redemption is fixed:
+ * read the row (a store that cannot be read is never redeemed against, FT-05) -> take the lock -> re-read (a
+ * newer version is a sibling's success) -> redeem -> commit with the version check -> only then use the token.
+ */
+export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEngine {
+  const { store, vault, clock, sendRefresh, onEvent, onPhase } = deps;
+  const connections = store.connections;
+  const lock = deps.lock ?? createStoreRefreshLock(connections, { clock });
+  const marginMs = deps.marginMs ?? 60_000;
+  const requestTimeoutMs = Math.min(deps.requestTimeoutMs ?? 10_000, Math.floor(lock.leaseMs * 0.8));
+  const cooldownBaseMs = deps.cooldownBaseMs ?? 1_000;
+  const cooldownMaxMs = deps.cooldownMaxMs ?? 300_000;
+  const cacheMs = deps.cacheMs ?? 5_000;
+  const cache = new Map<string, { record: ConnectionRecord; until: number }>();
+  const inflight = new Map<string, Promise<ConnectionRecord>>();
+  const keyOf = (tenantId: string, connectionId: string) => `${tenantId}\u0000${connectionId}`;
+
+  const emit = (event: RefreshEvent) => {
+    try {
+      onEvent?.(event);
+    } catch {
+      // An observer must not break a refresh.
+    }
+  };
+
+  const isFresh = (record: ConnectionRecord, margin: number) =>
+    record.accessToken !== null && (record.accessExpiresAt === null || record.accessExpiresAt - margin > clock.now());
+  const isUsable = (record: ConnectionRecord) => isFresh(record, 0);
+
+  function checkStatus(record: ConnectionRecord | undefined, tenantId: string, connectionId: string): ConnectionRecord {
+    if (record === undefined) {
+      throw new GatehouseError('connection_required', `No connection ${connectionId} in tenant ${tenantId}`, {
+        connection: connectionId,
+      });
+    }
+    if (record.status !== 'active') {
+      throw new GatehouseError(
+        'reauth_required',
+        `Connection ${connectionId} to ${record.service} must be authorised again (${record.status})`,
+        { connection: connectionId, service: record.service, status: record.status },
+      );
+    }
+    return record;
+  }
+
+  async function toFreshToken(record: ConnectionRecord): Promise<FreshToken> {
+    const accessToken = await vault.decrypt(
+      { tenantId: record.tenantId, owner: ownerOf(record.id), field: accessField },
+      record.accessToken as Uint8Array,
+    );
+    return {
+      accessToken,
+      tokenVersion: record.tokenVersion,
+      expiresAt: record.accessExpiresAt,
+      scopes: record.scopes,
+      service: record.service,
+    };
+  }
+
+  function unavailable(record: ConnectionRecord, reason: string, retryAfterMs?: number): GatehouseError {
+    return new GatehouseError(
+      'credential_unavailable',
+      `The access token of connection ${record.id} to ${record.service} expired and cannot be refreshed now (${reason})`,
+      {
+        reason,
+        connection: record.id,
+        service: record.service,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs: Math.max(0, Math.ceil(retryAfterMs)) }),
+      },
+    );
+  }
+
+  /** The token to use when no redemption happens now: the current one while it lasts, else a retryable error. */
+  function keepOrFail(record: ConnectionRecord, reason: string): ConnectionRecord {
+    if (isUsable(record)) return record;
+    const retryAfterMs = record.refreshCooldownUntil === null ? undefined : record.refreshCooldownUntil - clock.now();
+    throw unavailable(record, reason, retryAfterMs);
+  }
+
+  async function flow(
+    tenantId: string,
+    connectionId: string,
+    force: boolean,
+    rejectedVersion: number | undefined,
+    margin: number,
+  ): Promise<ConnectionRecord> {
+    // FT-05: this read comes first; if the store is down it throws store_unavailable and nothing is redeemed.
+    const before = checkStatus(await connections.get(tenantId, connectionId), tenantId, connectionId);
+    if (rejectedVersion !== undefined && before.tokenVersion > rejectedVersion && isUsable(before)) return before;
+    if (!force && isFresh(before, margin)) return before;
+    if (!force && before.refreshCooldownUntil !== null && before.refreshCooldownUntil > clock.now()) {
+      return keepOrFail(before, 'token_endpoint_cooldown');
+    }
+    if (before.refreshToken === null) {
+      if (!force && isUsable(before)) return before;
+      throw new GatehouseError(
+        'reauth_required',
+        `Connection ${connectionId} to ${before.service} has no refresh token; authorise it again`,
+        { connection: connectionId, service: before.service, status: before.status },
+      );
+    }
+    let committed = false;
+    const result = await lock.withLock(tenantId, connectionId, async (locked) => {
+      const current = checkStatus(locked.record, tenantId, connectionId);
+      // Re-read under the lock: a sibling may have refreshed while we waited for it.
+      if (current.tokenVersion !== before.tokenVersion && isUsable(current)) {
+        emit({ kind: 'sibling_refreshed', tenantId, connectionId, tokenVersion: current.tokenVersion });
+        return current;
+      }
+      if (!force && isFresh(current, margin)) return current;
+      const outcome = await redeem(current, locked);
+      committed = outcome.committed;
+      return outcome.record;
+    });
+    if (committed) await onPhase?.('after_commit', tenantId, connectionId);
+    return result;
+  }
+
+  async function redeem(
+    current: ConnectionRecord,
+    locked: LockedConnection,
+  ): Promise<{ record: ConnectionRecord; committed: boolean }> {
+    const { tenantId, id: connectionId } = current;
+    if (current.refreshToken === null) throw unavailable(current, 'no_refresh_token');
+    const refreshToken = await vault.decrypt(
+      { tenantId, owner: ownerOf(connectionId), field: refreshField },
+      current.refreshToken,
+    );
+    await onPhase?.('before_request', tenantId, connectionId);
+    let outcome: Awaited<ReturnType<SendRefresh>>;
+    try {
+      outcome = await sendRefresh({
+        tenantId,
+        connection: current,
+        refreshToken,
+        signal: AbortSignal.timeout(requestTimeoutMs),
+      });
+    } catch {
+      outcome = { kind: 'failed', reason: 'network' };
+    }
+    await onPhase?.('after_response', tenantId, connectionId);
+
+    if (outcome.kind === 'tokens') {
+      const scope = { tenantId, owner: ownerOf(connectionId) };
+      const accessToken = await vault.encrypt({ ...scope, field: accessField }, outcome.accessToken);
+      const rotated = outcome.refreshToken !== undefined;
+      const newRefresh =
+        outcome.refreshToken === undefined
+          ? undefined
+          : await vault.encrypt({ ...scope, field: refreshField }, outcome.refreshToken);
+      const at = clock.now();
+      let saved: ConnectionRecord | undefined;
+      try {
+        saved = await locked.connections.commitTokens({
+          tenantId,
+          id: connectionId,
+          expectedVersion: current.tokenVersion,
+          accessToken,
+          // OA-14: no refresh token in the answer keeps the stored one; OA-15: a rotated one replaces it.
+          ...(newRefresh === undefined ? {} : { refreshToken: newRefresh }),
+          accessExpiresAt: outcome.expiresInSeconds === undefined ? null : at + outcome.expiresInSeconds * 1000,
+          scopes: outcome.scope === undefined ? current.scopes : outcome.scope.split(' ').filter(Boolean),
+          at,
+        });
+      } catch (error) {
+        emit({ kind: 'commit_failed', tenantId, connectionId, rotated });
+        throw error;
+      }
+      if (saved !== undefined) {
+        emit({ kind: 'refreshed', tenantId, connectionId, tokenVersion: saved.tokenVersion, rotated });
+        return { record: saved, committed: true };
+      }
+      // RF-03: the fence refused our write, so a newer holder committed first (or the connection left
+      // `active`). Use what is stored; ours are never used.
+      const latest = checkStatus(await locked.connections.get(tenantId, connectionId), tenantId, connectionId);
+      emit({ kind: 'sibling_refreshed', tenantId, connectionId, tokenVersion: latest.tokenVersion });
+      return { record: keepOrFail(latest, 'refresh_conflict'), committed: false };
+    }
+
+    if (outcome.kind === 'invalid_grant') {
+      const latest = checkStatus(await locked.connections.get(tenantId, connectionId), tenantId, connectionId);
+      if (latest.tokenVersion !== current.tokenVersion || !sameBytes(latest.refreshToken, current.refreshToken)) {
+        // RF-04: a sibling rotated the token we sent; its tokens are the answer.
+        emit({ kind: 'sibling_refreshed', tenantId, connectionId, tokenVersion: latest.tokenVersion });
+        return { record: keepOrFail(latest, 'refresh_conflict'), committed: false };
+      }
+      // RF-05: the token we hold was refused and nobody replaced it. Fenced, so a sibling's newer commit wins.
+      const marked = await locked.connections.setStatus(
+        tenantId,
+        connectionId,
+        'needs_reauth',
+        clock.now(),
+        current.tokenVersion,
+      );
+      if (marked) emit({ kind: 'needs_reauth', tenantId, connectionId, reason: 'invalid_grant' });
+      throw new GatehouseError(
+        'reauth_required',
+        `The authorization server refused the refresh token of connection ${connectionId} to ${current.service}; authorise it again`,
+        { connection: connectionId, service: current.service, status: 'needs_reauth' },
+      );
+    }
+
+    // RF-06: keep the credential, count the failure, cool down before the next non-forced attempt.
+    const failures = current.refreshFailures + 1;
+    const backoff = Math.min(cooldownMaxMs, cooldownBaseMs * 2 ** Math.min(failures - 1, 30));
+    const cooldownUntil = clock.now() + Math.max(backoff, outcome.retryAfterMs ?? 0);
+    await locked.connections.recordRefreshFailure(
+      tenantId,
+      connectionId,
+      cooldownUntil,
+      clock.now(),
+      current.tokenVersion,
+    );
+    emit({ kind: 'refresh_failed', tenantId, connectionId, reason: outcome.reason, failures, cooldownUntil });
+    // RF-07: a token that has not expired yet keeps working while the endpoint is down.
+    if (isUsable(current)) return { record: current, committed: false };
+    throw unavailable(current, outcome.reason, cooldownUntil - clock.now());
+  }
+
+  /** One flow per connection at a time in this process; concurrent callers share its result (RF-01). */
+  function shared(
+    tenantId: string,
+    connectionId: string,
+    run: () => Promise<ConnectionRecord>,
+  ): Promise<ConnectionRecord> {
+    const key = keyOf(tenantId, connectionId);
+    const running = inflight.get(key);
+    if (running !== undefined) return running;
+    const started = run()
+      .then((record) => {
+        cache.set(key, { record, until: clock.monotonic() + cacheMs });
+        return record;
+      })
+      .finally(() => {
+        if (inflight.get(key) === started) inflight.delete(key);
+      });
+    inflight.set(key, started);
+    return started;
+  }
+
+  async function ensureRecord(
+    tenantId: string,
+    connectionId: string,
+    options: EnsureFreshOptions,
+    margin: number,
+  ): Promise<ConnectionRecord> {
+    const key = keyOf(tenantId, connectionId);
+    const force = options.force === true;
+    if (!force) {
+      const cached = cache.get(key);
+      if (cached !== undefined && cached.until > clock.monotonic() && isFresh(cached.record, margin)) {
+        return cached.record;
+      }
+    }
+    const running = inflight.get(key);
+    if (running !== undefined) {
+      const record = await running;
+      // A forced caller needs a token other than the one the upstream refused.
+      if (!force || (options.rejectedVersion !== undefined && record.tokenVersion > options.rejectedVersion)) {
+        return record;
+      }
+    }
+    return shared(tenantId, connectionId, () => flow(tenantId, connectionId, force, options.rejectedVersion, margin));
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  let sweeping: Promise<unknown> | undefined;
+  let stopped = true;
+
+  const engine: RefreshEngine = {
+    async ensureFresh(tenantId, connectionId, options = {}) {
+      return toFreshToken(await ensureRecord(tenantId, connectionId, options, marginMs));
+    },
+
+    async refreshIdle(tenantIds, lookaheadMs = deps.backgroundIntervalMs ?? 30_000) {
+      let refreshed = 0;
+      const jitterMs = deps.backgroundJitterMs ?? 0;
+      for (const tenantId of tenantIds) {
+        const due = (await connections.list(tenantId)).filter(
+          (c) =>
+            c.status === 'active' &&
+            c.refreshToken !== null &&
+            c.accessExpiresAt !== null &&
+            !isFresh(c, marginMs + lookaheadMs) &&
+            (c.refreshCooldownUntil === null || c.refreshCooldownUntil <= clock.now()),
+        );
+        await Promise.all(
+          due.map(async (c) => {
+            // Jitter spreads the replicas' sweeps; whoever comes second finds the row refreshed.
+            if (jitterMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * jitterMs));
+            try {
+              const before = c.tokenVersion;
+              const record = await ensureRecord(tenantId, c.id, {}, marginMs + lookaheadMs);
+              if (record.tokenVersion !== before) refreshed++;
+            } catch {
+              // Failures are counted on the row and reported through onEvent; the sweep goes on.
+            }
+          }),
+        );
+      }
+      return refreshed;
+    },
+
+    start(tenantIds) {
+      if (!stopped) return;
+      stopped = false;
+      const intervalMs = deps.backgroundIntervalMs ?? 30_000;
+      const schedule = () => {
+        if (stopped) return;
+        timer = setTimeout(
+          () => {
+            sweeping = Promise.resolve(tenantIds())
+              .then((ids) => engine.refreshIdle(ids, intervalMs))
+              .catch(() => undefined)
+              .finally(() => {
+                sweeping = undefined;
+                schedule();
+              });
+          },
+          intervalMs + Math.random() * (deps.backgroundJitterMs ?? intervalMs / 10),
+        );
+        timer.unref();
+      };
+      schedule();
+    },
+
+    async stop() {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      await sweeping;
+    },
+
+    forget(tenantId, connectionId) {
+      cache.delete(keyOf(tenantId, connectionId));
+    },
+  };
+  return engine;
+}
+
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
