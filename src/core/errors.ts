@@ -29,6 +29,11 @@ export const errorCodes = [
   'credential_unavailable',
   'decrypt_failed',
   'master_key_missing',
+  // OAuth connect flow (towards upstream authorization servers)
+  'oauth_state_invalid',
+  'oauth_issuer_mismatch',
+  'oauth_denied',
+  'oauth_token_failed',
   // upstream
   'upstream_blocked',
   'upstream_timeout',
@@ -89,6 +94,10 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   credential_unavailable: 503,
   decrypt_failed: 500,
   master_key_missing: 500,
+  oauth_state_invalid: 400,
+  oauth_issuer_mismatch: 400,
+  oauth_denied: 403,
+  oauth_token_failed: 502,
   upstream_blocked: 502,
   upstream_timeout: 504,
   upstream_too_large: 502,
