@@ -9,15 +9,16 @@ import { createDataKeyRepository } from './create-data-key-repository.ts';
 import { createMigrations } from './create-migrations.ts';
 import { createSecretRepository } from './create-secret-repository.ts';
 import { createTenantRepository } from './create-tenant-repository.ts';
-import { createUsageRepository } from './create-usage-repository.ts';
 import type { Store } from './port.ts';
 import type { StoreContext } from './store-context.ts';
 import type { StoreDatabase } from './store-database.ts';
-import type { StoreFeatures } from './store-features.ts';
+import type { AuditAppender, StoreFeatures } from './store-features.ts';
 
 export interface KyselyStoreOptions {
   readonly db: Kysely<StoreDatabase>;
   readonly features: StoreFeatures;
+  /** The dialect's audit chain appender. */
+  readonly appendAudit: AuditAppender;
   /** Where the database is, for messages: a path or a URL without credentials. */
   readonly target: string;
   /** PostgreSQL: the schema holding Kysely's migration tables (the store's own schema). */
@@ -47,6 +48,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
   const context: StoreContext = {
     db,
     features,
+    appendAudit: options.appendAudit,
     async run(operation, fn) {
       if (closed) throw unavailable(operation);
       try {
@@ -86,7 +88,6 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     connections: createConnectionRepository(context),
     connectFlow: createConnectFlowRepository(context),
     approvals: createApprovalRepository(context),
-    usage: createUsageRepository(context),
     migrate: () => (options.runExclusive ? options.runExclusive(migrate) : migrate()),
     async ping() {
       await context.run('ping', () => sql`select 1`.execute(db));

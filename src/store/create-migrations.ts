@@ -1,5 +1,6 @@
 import type { Kysely, Migration } from 'kysely';
 import { createConnectFlowMigration } from './create-connect-flow-migration.ts';
+import { createAuditChainMigration } from './create-audit-chain-migration.ts';
 import type { StoreFeatures } from './store-features.ts';
 
 /**
@@ -95,6 +96,7 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
         }
       },
     },
+    '0002_audit_chain': createAuditChainMigration(features),
     '0003_connections': {
       async up(db: Kysely<unknown>) {
         // Tokens are vault envelopes (never plaintext). token_version fences token writes (RF-03); lock_owner and
@@ -126,25 +128,6 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
       },
     },
     '0004_connect_flow': createConnectFlowMigration(features),
-    '0005_usage_rollups': {
-      async up(db: Kysely<unknown>) {
-        // One row per tenant, UTC day, toolset and tool; counts are added by batched upserts.
-        await db.schema
-          .createTable('usage_daily')
-          .addColumn('tenant_id', 'text', (c) => c.notNull())
-          .addColumn('day', 'text', (c) => c.notNull())
-          .addColumn('toolset', 'text', (c) => c.notNull())
-          .addColumn('tool', 'text', (c) => c.notNull())
-          .addColumn('calls', millis, (c) => c.notNull())
-          .addColumn('errors', millis, (c) => c.notNull())
-          .addColumn('denials', millis, (c) => c.notNull())
-          .addPrimaryKeyConstraint('usage_daily_pk', ['tenant_id', 'day', 'toolset', 'tool'])
-          .execute();
-      },
-      async down(db: Kysely<unknown>) {
-        await db.schema.dropTable('usage_daily').ifExists().execute();
-      },
-    },
     '0006_approvals': {
       async up(db: Kysely<unknown>) {
         await db.schema

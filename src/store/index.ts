@@ -30,8 +30,6 @@ export type {
   Store,
   TenantRepository,
   TokenUpdate,
-  UsageRepository,
-  UsageRow,
 } from './port.ts';
 export { redactStoreUrl } from './redact-store-url.ts';
 export { createRedisCacheBackend } from './redis/create-redis-cache-backend.ts';

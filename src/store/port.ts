@@ -68,13 +68,25 @@ export interface SecretRepository {
 
 export type AuditDecision = 'allow' | 'deny' | 'error';
 
-/** One audit record per tool call (and, later, per security event). A closed schema: no free-form payloads. */
+/**
+ * `tool_call`: the one outcome record of a tool call. `tool_intent`: written (and awaited) before the upstream
+ * request of a non-safe tool (AU-03), same `requestId` as its outcome. `security`: a security event (`event`).
+ */
+export type AuditKind = 'tool_call' | 'tool_intent' | 'security';
+
+/**
+ * One audit record: a closed schema of ids, names, codes and numbers; no free-form payloads, no arguments,
+ * no bodies, no credentials (a credential appears only as `fingerprint`, a keyed HMAC). Fields that do not
+ * apply to a kind are `''` (text) or null.
+ */
 export interface AuditRecord {
   readonly tenantId: string;
   readonly id: string;
   readonly at: number;
   readonly requestId: string;
-  readonly kind: 'tool_call';
+  readonly kind: AuditKind;
+  /** Security records: the event name (see audit/); null for tool records. */
+  readonly event: string | null;
   readonly toolset: string;
   readonly clientKey: string;
   readonly subject: string;
@@ -87,61 +99,88 @@ export interface AuditRecord {
   /** Upstream HTTP status when the upstream was called. */
   readonly upstreamStatus: number | null;
   readonly latencyMs: number;
+  /** A short enum-like word (`[a-z0-9_]`), e.g. a decrypt failure reason. Never text from outside. */
+  readonly detail: string | null;
+  /** What a security event is about, as gateway ids, e.g. `service:petstore/credential`, `key:agent`. */
+  readonly target: string | null;
+  /** Keyed fingerprint (HMAC-SHA256, per-tenant key) of a credential the event concerns. */
+  readonly fingerprint: string | null;
   /**
-   * Added: position of the record in its tenant's log (1, 2, 3 ... without gaps). Assigned by the store on
-   * `append` (a value passed in is ignored) and always present on records returned by `query`.
+   * Position of the record in its tenant's log (1, 2, 3 ... without gaps). Assigned by the store on
+   * `appendBatch` (a value passed in is ignored) and always present on records returned by `query`.
    */
   readonly seq?: number;
+  /** Hash chain (assigned on append): hash of the previous record (or the anchor), and of this record. Null on
+   * records written before migration `0002_audit_chain` (pre-chain). */
+  readonly prevHash?: string | null;
+  readonly hash?: string | null;
 }
 
 export interface AuditQuery {
   readonly tenantId: string;
+  readonly kind?: AuditKind;
   readonly tool?: string;
   readonly decision?: AuditDecision;
+  readonly subject?: string;
+  /** Upstream HTTP status. */
+  readonly status?: number;
   /** Records with `at >= since` (inclusive). */
   readonly since?: number;
   /** Records with `at < until` (exclusive), so consecutive windows do not overlap. */
   readonly until?: number;
   /** At most this many records; default 1,000, capped at 10,000. */
   readonly limit?: number;
-  /** Added: order by `seq`; default `asc` (oldest first). `desc` gives the newest first. */
+  /** Order by `seq`; default `asc` (oldest first). `desc` gives the newest first. */
   readonly order?: 'asc' | 'desc';
-  /** Added, for paging: only records with `seq > afterSeq`. */
+  /** For paging: only records with `seq > afterSeq`. */
   readonly afterSeq?: number;
-  /** Added, for paging: only records with `seq < beforeSeq`. */
+  /** For paging: only records with `seq < beforeSeq`. */
   readonly beforeSeq?: number;
 }
 
-/** Append-only on purpose: there is no update or delete. */
+/**
+ * The head of a tenant's chain: the last `seq` and `hash` handed out, and the anchor the chain starts from
+ * (`anchorSeq` 0 and the genesis hash for a new tenant; the last pre-chain record after `0002_audit_chain`;
+ * the last pruned record after retention).
+ */
+export interface AuditChainHead {
+  readonly seq: number;
+  readonly hash: string;
+  readonly anchorSeq: number;
+  readonly anchorHash: string;
+}
+
+/** Computes a record's hash from its content (with `seq`) and the previous hash; supplied by audit/. */
+export type AuditSeal = (record: AuditRecord & { readonly seq: number }, prevHash: string) => string;
+
+/** Append-only on purpose: there is no update; deletion only of a chain prefix (`prune`). */
 export interface AuditRepository {
-  /** Appends a record as the next `seq` of its tenant (atomic across processes). */
-  append(record: AuditRecord): Promise<void>;
+  /**
+   * Appends records of one tenant, in order, as its next `seq` values, in one transaction that holds the
+   * tenant's chain head locked (across processes): reads the head, chains the records with `seal`, inserts
+   * them and moves the head. Returns the records as stored (with seq, prevHash, hash).
+   */
+  appendBatch(tenantId: string, records: readonly AuditRecord[], seal: AuditSeal): Promise<readonly AuditRecord[]>;
   query(query: AuditQuery): Promise<readonly AuditRecord[]>;
+  /** The tenant's chain head; undefined when the tenant has never had a record. */
+  readHead(tenantId: string): Promise<AuditChainHead | undefined>;
+  /**
+   * Stores `sealedKey` (a vault envelope) as the tenant's audit fingerprint key unless one exists, and returns
+   * the stored one (so racing processes agree on one key).
+   */
+  ensureFingerprintKey(tenantId: string, sealedKey: Uint8Array, at: number): Promise<Uint8Array>;
+  /**
+   * Retention: deletes the tenant's records with `seq <= throughSeq` and moves the head's anchor to that record,
+   * in one transaction. Only a prefix can go; the rest of the chain stays verifiable from the anchor.
+   * Returns the number of records deleted.
+   */
+  prune(tenantId: string, throughSeq: number): Promise<number>;
 }
 
 export interface TenantRepository {
   /** Creates the tenant row if it does not exist. */
   ensure(tenantId: string, at: number): Promise<void>;
   list(): Promise<readonly string[]>;
-}
-
-/** Usage counters of one (tenant, day, toolset, tool). `day` is a UTC date, `YYYY-MM-DD`. */
-export interface UsageRow {
-  readonly tenantId: string;
-  readonly day: string;
-  readonly toolset: string;
-  readonly tool: string;
-  readonly calls: number;
-  readonly errors: number;
-  readonly denials: number;
-}
-
-/** Daily usage rollups (migration `0005_usage_rollups`), written in batches by audit/. */
-export interface UsageRepository {
-  /** Adds each row's counts to the stored row of its key (creating it), in one transaction. */
-  add(rows: readonly UsageRow[]): Promise<void>;
-  /** A tenant's rows with `from <= day <= to` (inclusive dates), by day, toolset, tool. */
-  query(tenantId: string, from: string, to: string): Promise<readonly UsageRow[]>;
 }
 
 export interface Store {
@@ -156,8 +195,6 @@ export interface Store {
   readonly connections: ConnectionRepository;
   /** Connect links, pending OAuth authorizations and link-signing keys (migration `0004_connect_flow`). */
   readonly connectFlow: ConnectFlowRepository;
-  /** Daily usage per tenant, toolset and tool (migration `0005_usage_rollups`). */
-  readonly usage: UsageRepository;
   /** Runs pending migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
   /** Throws `store_unavailable` when the database cannot be reached. */

@@ -60,6 +60,29 @@ export interface AuditRecordsTable {
   code: string | null;
   upstream_status: number | null;
   latency_ms: number;
+  /** Added by 0002_audit_chain (null on older rows). */
+  event: string | null;
+  detail: string | null;
+  target: string | null;
+  fingerprint: string | null;
+  prev_hash: string | null;
+  hash: string | null;
+}
+
+/** The head of each tenant's audit hash chain (0002_audit_chain), locked by every append. */
+export interface AuditHeadsTable {
+  tenant_id: string;
+  seq: ColumnType<number | string, number, number>;
+  hash: string;
+  anchor_seq: ColumnType<number | string, number, number>;
+  anchor_hash: string;
+}
+
+/** Each tenant's audit fingerprint key, sealed by the vault (0002_audit_chain). */
+export interface AuditKeysTable {
+  tenant_id: string;
+  sealed_key: Bytes;
+  created_at: Millis;
 }
 
 /** PostgreSQL only: the last `seq` handed out per tenant (see postgres-features.ts). */
@@ -141,25 +164,15 @@ export interface ConnectKeysTable {
   created_at: Millis;
 }
 
-export interface UsageDailyTable {
-  tenant_id: string;
-  /** `YYYY-MM-DD`, UTC. */
-  day: string;
-  toolset: string;
-  tool: string;
-  calls: ColumnType<number | string, number, number>;
-  errors: ColumnType<number | string, number, number>;
-  denials: ColumnType<number | string, number, number>;
-}
-
 export interface StoreDatabase {
-  usage_daily: UsageDailyTable;
   tenants: TenantsTable;
   client_keys: ClientKeysTable;
   data_keys: DataKeysTable;
   secrets: SecretsTable;
   audit_records: AuditRecordsTable;
   audit_sequences: AuditSequencesTable;
+  audit_heads: AuditHeadsTable;
+  audit_keys: AuditKeysTable;
   connections: ConnectionsTable;
   connect_links: ConnectLinksTable;
   oauth_authorizations: OAuthAuthorizationsTable;
