@@ -1,4 +1,12 @@
 export {
+  type Alert,
+  type AlertEngine,
+  type AlertEngineOptions,
+  type AlertRule,
+  type AlertThresholds,
+  createAlertEngine,
+} from './create-alert-engine.ts';
+export {
   type AuditKeySealer,
   type AuditLog,
   type AuditLogOptions,
@@ -8,6 +16,7 @@ export {
   type ToolCallAuditEntry,
   type ToolIntentAuditEntry,
 } from './create-audit-log.ts';
+export { createGatewayMetrics, type GatewayMetrics, type RefreshOutcome } from './create-gateway-metrics.ts';
 export {
   createLogger,
   type LogDestination,
@@ -16,6 +25,14 @@ export {
   type LogLevel,
   scrubLine,
 } from './create-logger.ts';
+export {
+  type Counter,
+  createMetricsRegistry,
+  type Histogram,
+  type MetricLabels,
+  type MetricsRegistry,
+  type MetricsRegistryOptions,
+} from './create-metrics-registry.ts';
 export { createScrubber, type Scrubber } from './create-scrubber.ts';
 export {
   createSecretRegistry,
@@ -24,7 +41,17 @@ export {
   type SecretRegistry,
   type SecretRegistryOptions,
 } from './create-secret-registry.ts';
+export { createTelemetry, type Telemetry, type TelemetryLogger, type TelemetryOptions } from './create-telemetry.ts';
+export { createUsageRollup, type UsageRollup, type UsageRollupOptions } from './create-usage-rollup.ts';
+export {
+  createWebhookSender,
+  signWebhook,
+  type WebhookSender,
+  type WebhookSenderOptions,
+} from './create-webhook-sender.ts';
+export { instrumentUpstreamClient, type UpstreamTraceLogger } from './instrument-upstream-client.ts';
 export { listSecretForms, minimumSecretLength } from './list-secret-forms.ts';
+export { registerConfigSecrets } from './register-config-secrets.ts';
 export { sealAuditRecord, toCanonicalAuditRecord } from './seal-audit-record.ts';
 export { type SafeError, toSafeError } from './to-safe-error.ts';
 export { type AuditChainProblem, type AuditChainReport, verifyAuditChain } from './verify-audit-chain.ts';

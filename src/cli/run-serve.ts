@@ -3,6 +3,7 @@ import { createDemoConfig, type DemoApi, startDemoApi } from '../demo/index.ts';
 import { createClientKey, createGateway } from '../gateway/index.ts';
 import { createAdminRoutes, createHttpApp, createTenantAdminRoutes, startHttpServer } from '../http/index.ts';
 import type { Adapters, CliContext } from './cli-context.ts';
+import { type ObservabilityOptions, startObservability } from './start-observability.ts';
 
 /**
  * `gatehouse serve`: validates the config, opens the adapters, builds the gateway, and serves HTTP until the
@@ -35,7 +36,7 @@ export async function runServe(tree: ConfigTree, demo: boolean, context: CliCont
   }
   const adapters = await context.openAdapters(config, context);
   try {
-    const server = await startGatehouse(config, adapters);
+    const server = await startGatehouse(config, adapters, systemClock, { logDestination: context.stdout });
     const out = context.stdout;
     out.write(`Gatehouse listening on ${server.url} (store: ${describeStore(config.store)})\n`);
     for (const tenant of config.tenants) {
@@ -69,21 +70,45 @@ export async function runServe(tree: ConfigTree, demo: boolean, context: CliCont
 }
 
 /** Builds the gateway over opened adapters and serves it on `config.listen` (port 0 picks a free port). */
-export async function startGatehouse(config: Config, adapters: Adapters, clock: Clock = systemClock) {
-  const gateway = await createGateway({ config, ...adapters, clock });
+export async function startGatehouse(
+  config: Config,
+  adapters: Adapters,
+  clock: Clock = systemClock,
+  options: ObservabilityOptions = {},
+) {
+  const observability = startObservability(config, adapters, clock, options);
+  const { telemetry } = observability;
+  const gateway = observability.traceGateway(
+    await createGateway({
+      config,
+      ...adapters,
+      upstream: observability.upstream,
+      ...(observability.audit ? { audit: observability.audit } : {}),
+      telemetry,
+      clock,
+    }),
+  );
   const [host, port] = splitListen(config.listen);
   const adminRoutes = createAdminRoutes({
     adminToken: config.adminToken,
-    routes: [...createTenantAdminRoutes(gateway.admin)],
+    routes: [...createTenantAdminRoutes(gateway.admin), ...observability.adminRoutes],
   });
   const app = createHttpApp({
     gateway,
     publicUrl: config.publicUrl,
     allowedOrigins: config.allowedOrigins,
     listenHost: host,
-    routes: adminRoutes,
+    logger: observability.logger,
+    routes: [...adminRoutes, observability.metricsRoute],
   });
-  return startHttpServer(app, { host, port });
+  const server = await startHttpServer(app, { host, port });
+  return {
+    ...server,
+    async close() {
+      await server.close();
+      await observability.close();
+    },
+  };
 }
 
 function splitListen(listen: string): [string, number] {

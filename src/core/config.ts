@@ -213,6 +213,29 @@ export const configSchema = z
     allowedOrigins: z.array(z.string().min(1)).default([]),
     demo: z.boolean().default(false),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    /** Bearer token for `GET /metrics` besides the admin token (so a scraper need not hold the admin token). */
+    metricsToken: secretString.optional(),
+    /** Alert rules and their signed webhook (docs/configuration.md, "Alerts"). */
+    alerts: z
+      .strictObject({
+        webhookUrl: z.url().optional(),
+        /** HMAC-SHA256 key of `x-gatehouse-signature`; required with `webhookUrl`. */
+        secret: secretString.optional(),
+        evaluateEveryMs: z.number().int().min(100).max(3_600_000).default(60_000),
+        dedupMs: z.number().int().min(0).max(86_400_000).default(900_000),
+        volumeFactor: z.number().min(1).default(5),
+        volumeMinCalls: z.number().int().positive().default(100),
+        upstreamErrors: z.number().int().positive().default(20),
+        denials: z.number().int().positive().default(20),
+        refreshFailures: z.number().int().positive().default(3),
+        retries: z.number().int().min(0).max(10).default(4),
+        maxQueue: z.number().int().positive().max(10_000).default(100),
+      })
+      .refine((a) => a.webhookUrl === undefined || a.secret !== undefined, {
+        message: 'expected a secret to sign webhooks with',
+        path: ['secret'],
+      })
+      .prefault({}),
     tenants: z.array(tenantSchema).default([]),
     /** Audit log: `retentionDays` prunes older records as a chain prefix (default: keep everything). */
     audit: z.strictObject({ retentionDays: z.number().int().positive().max(36_500).optional() }).default({}),
@@ -296,6 +319,7 @@ const envOverrides = {
   GATEHOUSE_MASTER_KEY_FILE: 'masterKeyFile',
   GATEHOUSE_DATA_DIR: 'dataDir',
   GATEHOUSE_LOG_LEVEL: 'logLevel',
+  GATEHOUSE_METRICS_TOKEN: 'metricsToken',
 } as const;
 
 /** A config file read and parsed as YAML, not yet validated (so a caller can add to it, e.g. the demo tenant). */

@@ -1,4 +1,4 @@
-import { type AuditLog, createAuditLog, createScrubber } from '../audit/index.ts';
+import { type AuditLog, createAuditLog, createScrubber, type Telemetry } from '../audit/index.ts';
 import type { Clock, Config } from '../core/index.ts';
 import { GatehouseError, toGatehouseError } from '../core/index.ts';
 import { createTokenBuckets, decideToolCall } from '../policy/index.ts';
@@ -19,6 +19,11 @@ export interface GatewayDependencies {
   readonly upstream: UpstreamClient;
   readonly clock: Clock;
   readonly onAuditFailure?: (error: unknown) => void;
+  /**
+   * Metrics, usage, alerts and spans (audit/): the gateway's modules report refreshes, connection status changes,
+   * cache lookups and returned tokens through it. Tool calls reach it through the audit log (startGatehouse).
+   */
+  readonly telemetry?: Telemetry;
   /** The audit log (built by openAdapters so vault security events reach it); created here when absent. */
   readonly audit?: AuditLog;
 }

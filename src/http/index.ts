@@ -12,6 +12,7 @@ export {
   type HttpLimits,
   type HttpLogger,
 } from './create-http-app.ts';
+export { createMetricsRoute, type MetricsRouteOptions } from './create-metrics-route.ts';
 export { createOriginCheck, type OriginCheckOptions } from './create-origin-check.ts';
 export {
   createRouter,
@@ -21,6 +22,8 @@ export {
   type RouteMatch,
 } from './create-router.ts';
 export { createTenantAdminRoutes } from './create-tenant-admin-routes.ts';
+export { createUsageAdminRoutes, type UsageAdminOptions } from './create-usage-admin-routes.ts';
+export { describeRequest, type RequestLogEntry, redactTarget } from './describe-request.ts';
 export { readBody } from './read-body.ts';
 export { type ListenOptions, type RunningHttpServer, startHttpServer } from './start-http-server.ts';
 export { writeProblem } from './write-problem.ts';

@@ -9,6 +9,7 @@ import { createDataKeyRepository } from './create-data-key-repository.ts';
 import { createMigrations } from './create-migrations.ts';
 import { createSecretRepository } from './create-secret-repository.ts';
 import { createTenantRepository } from './create-tenant-repository.ts';
+import { createUsageRepository } from './create-usage-repository.ts';
 import type { Store } from './port.ts';
 import type { StoreContext } from './store-context.ts';
 import type { StoreDatabase } from './store-database.ts';
@@ -88,6 +89,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     connections: createConnectionRepository(context),
     connectFlow: createConnectFlowRepository(context),
     approvals: createApprovalRepository(context),
+    usage: createUsageRepository(context),
     migrate: () => (options.runExclusive ? options.runExclusive(migrate) : migrate()),
     async ping() {
       await context.run('ping', () => sql`select 1`.execute(db));

@@ -128,6 +128,25 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
       },
     },
     '0004_connect_flow': createConnectFlowMigration(features),
+    '0005_usage_rollups': {
+      async up(db: Kysely<unknown>) {
+        // One row per tenant, UTC day, toolset and tool; counts are added by batched upserts.
+        await db.schema
+          .createTable('usage_daily')
+          .addColumn('tenant_id', 'text', (c) => c.notNull())
+          .addColumn('day', 'text', (c) => c.notNull())
+          .addColumn('toolset', 'text', (c) => c.notNull())
+          .addColumn('tool', 'text', (c) => c.notNull())
+          .addColumn('calls', millis, (c) => c.notNull())
+          .addColumn('errors', millis, (c) => c.notNull())
+          .addColumn('denials', millis, (c) => c.notNull())
+          .addPrimaryKeyConstraint('usage_daily_pk', ['tenant_id', 'day', 'toolset', 'tool'])
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable('usage_daily').ifExists().execute();
+      },
+    },
     '0006_approvals': {
       async up(db: Kysely<unknown>) {
         await db.schema

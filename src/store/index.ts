@@ -30,6 +30,8 @@ export type {
   Store,
   TenantRepository,
   TokenUpdate,
+  UsageRepository,
+  UsageRow,
 } from './port.ts';
 export { redactStoreUrl } from './redact-store-url.ts';
 export { createRedisCacheBackend } from './redis/create-redis-cache-backend.ts';

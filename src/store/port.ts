@@ -183,6 +183,25 @@ export interface TenantRepository {
   list(): Promise<readonly string[]>;
 }
 
+/** Usage counters of one (tenant, day, toolset, tool). `day` is a UTC date, `YYYY-MM-DD`. */
+export interface UsageRow {
+  readonly tenantId: string;
+  readonly day: string;
+  readonly toolset: string;
+  readonly tool: string;
+  readonly calls: number;
+  readonly errors: number;
+  readonly denials: number;
+}
+
+/** Daily usage rollups (migration `0005_usage_rollups`), written in batches by audit/. */
+export interface UsageRepository {
+  /** Adds each row's counts to the stored row of its key (creating it), in one transaction. */
+  add(rows: readonly UsageRow[]): Promise<void>;
+  /** A tenant's rows with `from <= day <= to` (inclusive dates), by day, toolset, tool. */
+  query(tenantId: string, from: string, to: string): Promise<readonly UsageRow[]>;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   readonly tenants: TenantRepository;
@@ -195,6 +214,8 @@ export interface Store {
   readonly connections: ConnectionRepository;
   /** Connect links, pending OAuth authorizations and link-signing keys (migration `0004_connect_flow`). */
   readonly connectFlow: ConnectFlowRepository;
+  /** Daily usage per tenant, toolset and tool (migration `0005_usage_rollups`). */
+  readonly usage: UsageRepository;
   /** Runs pending migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
   /** Throws `store_unavailable` when the database cannot be reached. */

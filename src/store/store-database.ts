@@ -164,7 +164,19 @@ export interface ConnectKeysTable {
   created_at: Millis;
 }
 
+export interface UsageDailyTable {
+  tenant_id: string;
+  /** `YYYY-MM-DD`, UTC. */
+  day: string;
+  toolset: string;
+  tool: string;
+  calls: ColumnType<number | string, number, number>;
+  errors: ColumnType<number | string, number, number>;
+  denials: ColumnType<number | string, number, number>;
+}
+
 export interface StoreDatabase {
+  usage_daily: UsageDailyTable;
   tenants: TenantsTable;
   client_keys: ClientKeysTable;
   data_keys: DataKeysTable;

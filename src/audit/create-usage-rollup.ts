@@ -1,0 +1,88 @@
+import type { Clock } from '../core/index.ts';
+import type { UsageRepository, UsageRow } from '../store/index.ts';
+import type { ToolCallAuditEntry } from './create-audit-log.ts';
+
+export interface UsageRollupOptions {
+  readonly repository: UsageRepository;
+  readonly clock: Clock;
+  /** How often pending counts are written, ms. Default 10,000. */
+  readonly flushEveryMs?: number;
+  /** Pending rows that trigger an early flush. Default 1,000. */
+  readonly maxPendingRows?: number;
+  /** Called when a flush fails (the counts are kept and retried with the next flush, up to a cap). */
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface UsageRollup {
+  /** Counts one finished tool call in memory; written with the next batch. Cheap: a Map update. */
+  record(entry: ToolCallAuditEntry): void;
+  /** Writes the pending counts now (one transaction). */
+  flush(): Promise<void>;
+  /** Stops the timer and flushes. */
+  close(): Promise<void>;
+}
+
+/** Pending rows kept across failed flushes before new keys are dropped (counts on existing keys still add up). */
+const maxRetainedRows = 50_000;
+
+/**
+ * Daily usage per tenant, toolset and tool (calls, errors, denials), accumulated in memory and written in
+ * batches: one transaction per flush, never one write per call. A failed flush keeps its counts for the next one.
+ * The tool of a `tool_not_found` call is counted as `_unknown`, so callers cannot create rows at will.
+ */
+export function createUsageRollup(options: UsageRollupOptions): UsageRollup {
+  const { repository, clock } = options;
+  const maxPending = options.maxPendingRows ?? 1_000;
+  let pending = new Map<string, { -readonly [K in keyof UsageRow]: UsageRow[K] }>();
+  let flushing: Promise<void> | undefined;
+
+  const flush = async (): Promise<void> => {
+    if (flushing) await flushing;
+    if (pending.size === 0) return;
+    const batch = pending;
+    pending = new Map();
+    flushing = repository
+      .add([...batch.values()])
+      .catch((error: unknown) => {
+        for (const [key, row] of batch) {
+          const current = pending.get(key);
+          if (current) {
+            current.calls += row.calls;
+            current.errors += row.errors;
+            current.denials += row.denials;
+          } else if (pending.size < maxRetainedRows) pending.set(key, row);
+        }
+        options.onError?.(error);
+      })
+      .finally(() => {
+        flushing = undefined;
+      });
+    await flushing;
+  };
+
+  const timer = setInterval(() => void flush(), options.flushEveryMs ?? 10_000);
+  timer.unref();
+
+  return {
+    record(entry) {
+      const day = new Date(clock.now()).toISOString().slice(0, 10);
+      const tool = entry.code === 'tool_not_found' ? '_unknown' : entry.tool;
+      const key = `${entry.tenant}\u0000${day}\u0000${entry.toolset}\u0000${tool}`;
+      let row = pending.get(key);
+      if (row === undefined) {
+        if (pending.size >= maxRetainedRows) return;
+        row = { tenantId: entry.tenant, day, toolset: entry.toolset, tool, calls: 0, errors: 0, denials: 0 };
+        pending.set(key, row);
+      }
+      row.calls++;
+      if (entry.decision === 'error') row.errors++;
+      if (entry.decision === 'deny') row.denials++;
+      if (pending.size >= maxPending && flushing === undefined) void flush();
+    },
+    flush,
+    async close() {
+      clearInterval(timer);
+      await flush();
+    },
+  };
+}

@@ -1,0 +1,142 @@
+import {
+  type AuditLog,
+  createAlertEngine,
+  createGatewayMetrics,
+  createLogger,
+  createTelemetry,
+  createUsageRollup,
+  createWebhookSender,
+  getSecretRegistry,
+  instrumentUpstreamClient,
+  type LogDestination,
+  type Logger,
+  registerConfigSecrets,
+  type Telemetry,
+} from '../audit/index.ts';
+import type { Clock, Config } from '../core/index.ts';
+import type { Gateway } from '../gateway/index.ts';
+import { type AdminRoute, createMetricsRoute, createUsageAdminRoutes, type HttpRoute } from '../http/index.ts';
+import type { UpstreamClient } from '../upstream/index.ts';
+import type { Adapters } from './cli-context.ts';
+
+export interface ObservabilityOptions {
+  /** Where log lines go; default standard output. */
+  readonly logDestination?: LogDestination;
+}
+
+export interface Observability {
+  readonly logger: Logger;
+  readonly telemetry: Telemetry;
+  /** The adapters to build the gateway over: the upstream client traced and timed, the audit log observed. */
+  readonly upstream: UpstreamClient;
+  readonly audit: AuditLog | undefined;
+  /** `/api/v1/tenants/:tenant/usage`. */
+  readonly adminRoutes: readonly AdminRoute[];
+  /** `GET /metrics`. */
+  readonly metricsRoute: HttpRoute;
+  /** The gateway with each `tools/call` in a `tools/call` span. */
+  traceGateway(gateway: Gateway): Gateway;
+  close(): Promise<void>;
+}
+
+/**
+ * Logging, metrics, usage rollups, alerts and spans for one gateway process (issue 5). Registers the config's
+ * secrets first, so that no log line written afterwards can contain one.
+ */
+export function startObservability(
+  config: Config,
+  adapters: Adapters,
+  clock: Clock,
+  options: ObservabilityOptions = {},
+): Observability {
+  const secrets = getSecretRegistry();
+  registerConfigSecrets(config, secrets);
+  const logger = createLogger({
+    level: config.logLevel,
+    secrets,
+    base: { service: 'gatehouse' },
+    ...(options.logDestination === undefined ? {} : { destination: options.logDestination }),
+  });
+  const metrics = createGatewayMetrics();
+  const usage = createUsageRollup({
+    repository: adapters.store.usage,
+    clock,
+    onError: (error) => logger.warn({ err: error }, 'usage rollup flush failed; counts kept for the next flush'),
+  });
+  const alertsConfig = config.alerts;
+  const webhook =
+    alertsConfig.webhookUrl !== undefined && alertsConfig.secret !== undefined
+      ? createWebhookSender({
+          url: alertsConfig.webhookUrl,
+          secret: alertsConfig.secret,
+          retries: alertsConfig.retries,
+          maxQueue: alertsConfig.maxQueue,
+          onDelivered: () => metrics.alertDeliveries.inc({ outcome: 'delivered' }),
+          onDropped: (id, reason) => {
+            metrics.alertDeliveries.inc({ outcome: reason });
+            logger.warn({ alertId: id, reason }, 'alert webhook not delivered');
+          },
+        })
+      : undefined;
+  const alerts = createAlertEngine({
+    thresholds: alertsConfig,
+    clock,
+    onAlert: (alert) => {
+      metrics.alerts.inc({ rule: alert.rule });
+      logger.warn({ alert }, 'alert');
+      webhook?.send(alert.id, { type: 'gatehouse.alert', alert });
+    },
+  });
+  alerts.start();
+  const telemetry = createTelemetry({ metrics, usage, alerts, logger });
+  const audit =
+    adapters.audit === undefined
+      ? undefined
+      : {
+          ...adapters.audit,
+          recordToolCall: async (entry: Parameters<AuditLog['recordToolCall']>[0]) => {
+            try {
+              await adapters.audit?.recordToolCall(entry);
+            } finally {
+              telemetry.toolCall(entry);
+            }
+          },
+        };
+  const tenants = new Set(config.tenants.map((t) => t.id));
+  return {
+    logger,
+    telemetry,
+    upstream: instrumentUpstreamClient(adapters.upstream, telemetry, logger),
+    audit,
+    adminRoutes: createUsageAdminRoutes({
+      hasTenant: (tenant) => tenants.has(tenant),
+      readUsage: (tenant, from, to) => adapters.store.usage.query(tenant, from, to),
+      flush: () => usage.flush(),
+      today: () => new Date(clock.now()).toISOString().slice(0, 10),
+    }),
+    metricsRoute: createMetricsRoute({
+      render: () => secrets.scrub(metrics.render()),
+      tokens: [config.adminToken, config.metricsToken],
+    }),
+    traceGateway(gateway) {
+      return {
+        ...gateway,
+        callTool: (caller, name, args, requestId) =>
+          telemetry.span(
+            'tools/call',
+            {
+              'gatehouse.tenant': caller.tenant,
+              'gatehouse.toolset': caller.toolset,
+              'gen_ai.tool.name': name.slice(0, 64),
+            },
+            () => gateway.callTool(caller, name, args, requestId),
+            (outcome) => (outcome.ok ? undefined : outcome.error.code),
+          ),
+      };
+    },
+    async close() {
+      await telemetry.close();
+      await webhook?.close();
+    },
+  };
+}
