@@ -1,7 +1,14 @@
 import { type Clock, type Config, type ConfigTree, parseConfig, systemClock } from '../core/index.ts';
 import { createDemoConfig, type DemoApi, startDemoApi } from '../demo/index.ts';
 import { createClientKey, createGateway } from '../gateway/index.ts';
-import { createAdminRoutes, createHttpApp, createTenantAdminRoutes, startHttpServer } from '../http/index.ts';
+import {
+  createAdminRoutes,
+  createApprovalAdminRoutes,
+  createApprovalPageRoutes,
+  createHttpApp,
+  createTenantAdminRoutes,
+  startHttpServer,
+} from '../http/index.ts';
 import type { Adapters, CliContext } from './cli-context.ts';
 import { type ObservabilityOptions, startObservability } from './start-observability.ts';
 
@@ -91,7 +98,7 @@ export async function startGatehouse(
   const [host, port] = splitListen(config.listen);
   const adminRoutes = createAdminRoutes({
     adminToken: config.adminToken,
-    routes: [...createTenantAdminRoutes(gateway.admin), ...observability.adminRoutes],
+    routes: [...createTenantAdminRoutes(gateway.admin), ...createApprovalAdminRoutes(gateway), ...observability.adminRoutes],
   });
   const app = createHttpApp({
     gateway,
@@ -99,7 +106,7 @@ export async function startGatehouse(
     allowedOrigins: config.allowedOrigins,
     listenHost: host,
     logger: observability.logger,
-    routes: [...adminRoutes, observability.metricsRoute],
+    routes: [...adminRoutes, ...createApprovalPageRoutes(gateway, { publicUrl: config.publicUrl }), observability.metricsRoute],
   });
   const server = await startHttpServer(app, { host, port });
   return {

@@ -1,4 +1,5 @@
 import type { GatehouseError, JsonSchema, ToolAnnotations } from '../core/index.ts';
+import type { Approvals } from './create-approvals.ts';
 
 /**
  * What the transports (mcp/, http/, cli/) see of the gateway. Every use case lives behind this surface; the
@@ -56,6 +57,8 @@ export interface Gateway {
   ready(): Promise<boolean>;
   /** Use cases of the admin API (`/api/v1`); the HTTP layer checks the admin token before calling them. */
   readonly admin: GatewayAdmin;
+  /** Out-of-band approvals (admin API and approval page only; no MCP tool reaches them). */
+  readonly approvals?: Approvals;
 }
 
 /** A client key as an operator sees it: never the key or its hash, only a short prefix. */

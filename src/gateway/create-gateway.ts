@@ -1,7 +1,7 @@
 import { type AuditLog, createAuditLog, createScrubber, type Telemetry } from '../audit/index.ts';
 import type { Clock, Config } from '../core/index.ts';
 import { GatehouseError, toGatehouseError } from '../core/index.ts';
-import { createTokenBuckets, decideToolCall } from '../policy/index.ts';
+import { createTokenBuckets } from '../policy/index.ts';
 import { toToolResult } from '../shaping/index.ts';
 import type { ClientKeyRecord, Store } from '../store/index.ts';
 import { applyCredential, buildRequest, listCredentialSecrets, type UpstreamClient } from '../upstream/index.ts';
@@ -9,6 +9,7 @@ import type { Vault } from '../vault/index.ts';
 import { buildTenant, type TenantRuntime } from './build-tenants.ts';
 import type { Caller, CallOutcome, Gateway } from './contract.ts';
 import { createCredentials } from './credentials.ts';
+import { createToolCallGuard, type MintConnectLink } from './guard-tool-call.ts';
 import { hashClientKey } from './hash-client-key.ts';
 import { loadService } from './load-service.ts';
 
@@ -19,6 +20,8 @@ export interface GatewayDependencies {
   readonly upstream: UpstreamClient;
   readonly clock: Clock;
   readonly onAuditFailure?: (error: unknown) => void;
+  /** Signed connect links for step-up consent (the OAuth connect flow); without it a scope denial carries no link. */
+  readonly mintConnectLink?: MintConnectLink;
   /**
    * Metrics, usage, alerts and spans (audit/): the gateway's modules report refreshes, connection status changes,
    * cache lookups and returned tokens through it. Tool calls reach it through the audit log (startGatehouse).
@@ -51,6 +54,26 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       onError: deps.onAuditFailure,
     }));
   const takeToken = createTokenBuckets(clock);
+  const guard = createToolCallGuard({
+    config,
+    store,
+    vault,
+    clock,
+    services: (tenant) => tenants.get(tenant)?.services,
+    ...(deps.mintConnectLink ? { mintConnectLink: deps.mintConnectLink } : {}),
+    onApprovalDecided: ({ approval, decision, channel }) =>
+      audit.recordSecurityEvent({
+        tenant: approval.tenant,
+        event: 'approval',
+        decision: decision === 'approved' ? 'allow' : 'deny',
+        subject: approval.subject,
+        clientKey: approval.clientKey,
+        toolset: approval.toolset,
+        tool: approval.tool,
+        detail: `${decision}_via_${channel}`,
+        target: `approval:${approval.id}`,
+      }),
+  });
 
   const now = clock.now();
   for (const tenant of config.tenants) {
@@ -109,7 +132,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     },
 
     async listTools(caller) {
-      return toolsetOf(caller).listed;
+      return guard.listTools(caller, toolsetOf(caller));
     },
 
     async callTool(caller, name, args, requestId) {
@@ -121,14 +144,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       try {
         const tenant = tenants.get(caller.tenant)!;
         const { policy } = toolsetOf(caller);
-        const decided = decideToolCall(
-          policy,
-          { name, args, limiterKey: `${caller.tenant}/${caller.toolset}` },
-          takeToken,
-        );
-        if (decided.needsApproval) {
-          throw new GatehouseError('approval_required', `Tool ${name} needs a person's approval`, { tool: name });
-        }
+        const decided = await guard.decide(caller, policy, name, args, takeToken);
         const { tool } = decided.tool;
         method = tool.request.method;
         pathTemplate = tool.request.pathTemplate;
@@ -181,6 +197,8 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       }
       return outcome;
     },
+
+    approvals: guard.approvals,
 
     admin: {
       async listTenants() {

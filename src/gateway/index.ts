@@ -7,7 +7,14 @@ export type {
   ListedTool,
   TenantSummary,
 } from './contract.ts';
+export {
+  type ApprovalDecisionEvent,
+  type Approvals,
+  type ApprovalView,
+  createApprovals,
+} from './create-approvals.ts';
 export { createGateway, type GatewayDependencies } from './create-gateway.ts';
+export { type ConnectLinkRequest, type MintConnectLink } from './guard-tool-call.ts';
 export { clientKeyPrefix, createClientKey, hashClientKey } from './hash-client-key.ts';
 export { inspectConfig, type ToolsetReport } from './inspect-config.ts';
 export { type ClientKeyRequest, issueClientKey } from './issue-client-key.ts';

@@ -13,6 +13,8 @@ export {
   type HttpLogger,
 } from './create-http-app.ts';
 export { createMetricsRoute, type MetricsRouteOptions } from './create-metrics-route.ts';
+export { createApprovalAdminRoutes } from './create-approval-admin-routes.ts';
+export { createApprovalPageRoutes } from './create-approval-page-routes.ts';
 export { createOriginCheck, type OriginCheckOptions } from './create-origin-check.ts';
 export {
   createRouter,
