@@ -1,0 +1,88 @@
+import { type Span, type Tracer, type TracerProvider, trace } from '@opentelemetry/api';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTelemetry } from './create-telemetry.ts';
+
+describe('createTelemetry', () => {
+  afterAll(() => trace.disable());
+
+  it('runs spans as no-ops without an SDK, and records them once a provider is registered', async () => {
+    const telemetry = createTelemetry();
+    expect(await telemetry.span('tools/call', { a: 1 }, async (span) => span.isRecording())).toBe(false);
+
+    const ended: { name: string; attributes: Record<string, unknown>; status?: unknown }[] = [];
+    const provider: TracerProvider = {
+      getTracer: () => {
+        const base = trace.wrapSpanContext({ traceId: '1'.repeat(32), spanId: '2'.repeat(16), traceFlags: 1 });
+        const start = (name: string, options?: { attributes?: Record<string, unknown> }): Span => {
+          const record: (typeof ended)[number] = { name, attributes: { ...(options?.attributes ?? {}) } };
+          return Object.assign(Object.create(base) as Span, {
+            setAttribute: (k: string, v: unknown) => {
+              record.attributes[k] = v;
+              return undefined as unknown as Span;
+            },
+            setStatus: (s: unknown) => {
+              record.status = s;
+              return undefined as unknown as Span;
+            },
+            isRecording: () => true,
+            end: () => void ended.push(record),
+          });
+        };
+        const tracer = {
+          startSpan: start,
+          startActiveSpan: (
+            name: string,
+            options: { attributes?: Record<string, unknown> },
+            fn: (s: Span) => unknown,
+          ) => fn(start(name, options)),
+        };
+        return tracer as unknown as Tracer;
+      },
+    };
+    trace.setGlobalTracerProvider(provider);
+    const outcome = await telemetry.span(
+      'tools/call',
+      { 'gatehouse.tenant': 'acme' },
+      async () => ({ ok: false as const, code: 'upstream_timeout' }),
+      (o) => o.code,
+    );
+    expect(outcome.ok).toBe(false);
+    await expect(
+      telemetry.span('upstream', {}, async () => {
+        throw Object.assign(new Error('boom'), { code: 'upstream_error' });
+      }),
+    ).rejects.toThrow('boom');
+    expect(ended.map((s) => s.name)).toEqual(['tools/call', 'upstream']);
+    expect(ended[0]).toMatchObject({
+      attributes: { 'gatehouse.tenant': 'acme' },
+      status: { code: 2, message: 'upstream_timeout' },
+    });
+    expect(ended[1]?.status).toEqual({ code: 2, message: 'upstream_error' });
+  });
+
+  it('never throws from a report, even when a sink fails', () => {
+    const warnings: string[] = [];
+    const telemetry = createTelemetry({
+      usage: {
+        record: () => {
+          throw new Error('x');
+        },
+        flush: async () => {},
+        close: async () => {},
+      },
+      logger: { warn: (_d, m) => warnings.push(m) },
+    });
+    expect(() =>
+      telemetry.toolCall({
+        tenant: 'a',
+        toolset: 's',
+        tool: 't',
+        decision: 'allow',
+        code: null,
+        upstreamStatus: 200,
+        latencyMs: 1,
+      } as never),
+    ).not.toThrow();
+    expect(warnings).toEqual(['telemetry: toolCall failed']);
+  });
+});

@@ -1,0 +1,115 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTestSchemaName, openStore, type Store, type UsageRow } from '../store/index.ts';
+import type { ToolCallAuditEntry } from './create-audit-log.ts';
+import { createUsageRollup } from './create-usage-rollup.ts';
+
+const postgresUrl = process.env['GATEHOUSE_TEST_POSTGRES'];
+const backends = [
+  { name: 'sqlite', open: () => openStore('sqlite::memory:') },
+  ...(postgresUrl
+    ? [
+        {
+          name: 'postgres',
+          open: () => openStore(postgresUrl, { schema: createTestSchemaName(), dropSchemaOnClose: true }),
+        },
+      ]
+    : []),
+];
+
+const call = (over: Partial<ToolCallAuditEntry>) =>
+  ({
+    tenant: 'acme',
+    requestId: 'r',
+    toolset: 'support',
+    clientKey: 'agent',
+    subject: 'alice',
+    tool: 'pets_listPets',
+    method: 'GET',
+    pathTemplate: '/pets',
+    decision: 'allow',
+    code: null,
+    upstreamStatus: 200,
+    latencyMs: 1,
+    ...over,
+  }) as ToolCallAuditEntry;
+
+const stores: Store[] = [];
+afterAll(async () => {
+  for (const store of stores) await store.close();
+});
+
+describe.each(backends)('usage rollups on $name', ({ open }) => {
+  it('counts calls, errors and denials per day, toolset and tool, written in batches that add up', async () => {
+    const store = await open();
+    stores.push(store);
+    await store.migrate();
+    let adds = 0;
+    const repository = {
+      add: (rows: readonly UsageRow[]) => {
+        adds++;
+        return store.usage.add(rows);
+      },
+      query: store.usage.query,
+    };
+    let now = Date.parse('2025-03-01T23:59:00Z');
+    const rollup = createUsageRollup({ repository, clock: { now: () => now, monotonic: () => now } });
+    for (let i = 0; i < 50; i++) rollup.record(call({}));
+    for (let i = 0; i < 3; i++) rollup.record(call({ decision: 'error', code: 'upstream_error' }));
+    rollup.record(call({ decision: 'deny', code: 'tool_not_found', tool: 'no_such_tool' }));
+    await rollup.flush();
+    now = Date.parse('2025-03-02T00:01:00Z');
+    for (let i = 0; i < 7; i++) rollup.record(call({ decision: 'deny', code: 'rate_limited' }));
+    rollup.record(call({ tenant: 'other' }));
+    await rollup.flush();
+    now = Date.parse('2025-03-02T10:00:00Z');
+    rollup.record(call({}));
+    await rollup.close();
+    expect(adds).toBe(3);
+    expect(await store.usage.query('acme', '2025-03-01', '2025-03-02')).toEqual([
+      { tenantId: 'acme', day: '2025-03-01', toolset: 'support', tool: '_unknown', calls: 1, errors: 0, denials: 1 },
+      {
+        tenantId: 'acme',
+        day: '2025-03-01',
+        toolset: 'support',
+        tool: 'pets_listPets',
+        calls: 53,
+        errors: 3,
+        denials: 0,
+      },
+      {
+        tenantId: 'acme',
+        day: '2025-03-02',
+        toolset: 'support',
+        tool: 'pets_listPets',
+        calls: 8,
+        errors: 0,
+        denials: 7,
+      },
+    ]);
+    expect(await store.usage.query('acme', '2025-03-02', '2025-03-02')).toHaveLength(1);
+    expect(await store.usage.query('other', '2025-01-01', '2025-12-31')).toHaveLength(1);
+  });
+
+  it('keeps the counts of a failed flush for the next one', async () => {
+    const store = await open();
+    stores.push(store);
+    await store.migrate();
+    let fail = true;
+    const errors: unknown[] = [];
+    const rollup = createUsageRollup({
+      repository: {
+        add: (rows) => (fail ? Promise.reject(new Error('down')) : store.usage.add(rows)),
+        query: store.usage.query,
+      },
+      clock: { now: () => Date.parse('2025-05-05T12:00:00Z'), monotonic: () => 0 },
+      onError: (e) => errors.push(e),
+    });
+    for (let i = 0; i < 4; i++) rollup.record(call({}));
+    await rollup.flush();
+    rollup.record(call({}));
+    fail = false;
+    await rollup.close();
+    expect(errors).toHaveLength(1);
+    expect((await store.usage.query('acme', '2025-05-05', '2025-05-05'))[0]?.calls).toBe(5);
+  });
+});
