@@ -1,6 +1,7 @@
 import type { Catalog, NamedTool, ServiceCatalog, TenantConfig } from '../core/index.ts';
 import { formatPath, GatehouseError } from '../core/index.ts';
 import { compileToolsetPolicy, type ToolsetPolicy } from '../policy/index.ts';
+import { buildToolsetMeta, type ToolsetMeta } from './build-toolset-meta.ts';
 import type { ListedTool } from './contract.ts';
 
 /** A service of a tenant as the request path needs it. Holds no secret. */
@@ -17,8 +18,10 @@ export interface ServiceRuntime {
 
 export interface ToolsetRuntime {
   readonly policy: ToolsetPolicy;
-  /** `tools/list` answer, computed once. */
+  /** `tools/list` answer, computed once (discovery meta-tools replace the full list in large toolsets). */
   readonly listed: readonly ListedTool[];
+  /** Result budgets, handles, discovery and pagination settings (see build-toolset-meta.ts). */
+  readonly meta: ToolsetMeta;
 }
 
 export interface TenantRuntime {
@@ -86,7 +89,14 @@ export function buildTenant(
   const scopeImplies = new Map(config.services.map((service) => [service.id, service.scopeImplies] as const));
   for (const toolset of config.toolsets) {
     const policy = compileToolsetPolicy(config.id, toolset, tenantTools, { scopeImplies });
-    toolsets.set(toolset.id, { policy, listed: Object.freeze([...policy.tools.values()].map(toListedTool)) });
+    const all = Object.freeze([...policy.tools.values()].map(toListedTool));
+    const meta = buildToolsetMeta(
+      toolset,
+      policy.tools,
+      [...services.values()].map((s) => s.catalog),
+      all,
+    );
+    toolsets.set(toolset.id, { policy, listed: meta.listed, meta });
   }
   return { id: config.id, services, toolsets };
 }

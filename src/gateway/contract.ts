@@ -34,6 +34,8 @@ export type CallOutcome =
       readonly structuredContent?: Readonly<Record<string, unknown>>;
       /** Text rendering for MCP `content[0].text`. */
       readonly text: string;
+      /** Tokens (o200k) of `text`: what the result costs the model's context (metrics, audit). */
+      readonly tokens?: number;
       /**
        * Optional: `structuredContent` already serialised (valid JSON, equal in meaning to
        * `JSON.stringify(structuredContent)`), so a transport can write it without serialising again. Any step that

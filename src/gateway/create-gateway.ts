@@ -1,8 +1,8 @@
 import { type AuditLog, createAuditLog, createScrubber, type Telemetry } from '../audit/index.ts';
 import type { Clock, Config } from '../core/index.ts';
 import { GatehouseError, toGatehouseError } from '../core/index.ts';
-import { createTokenBuckets } from '../policy/index.ts';
-import { toToolResult } from '../shaping/index.ts';
+import { createTokenBuckets, validateArguments } from '../policy/index.ts';
+import { createMemoryResultStore, createResultHandles, type ResultStore, toToolResult } from '../shaping/index.ts';
 import type { ClientKeyRecord, Store } from '../store/index.ts';
 import { applyCredential, buildRequest, listCredentialSecrets, type UpstreamClient } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
@@ -12,6 +12,8 @@ import { createCredentials } from './credentials.ts';
 import { createToolCallGuard, type MintConnectLink } from './guard-tool-call.ts';
 import { hashClientKey } from './hash-client-key.ts';
 import { loadService } from './load-service.ts';
+import { runMetaTool, unwrapCallTool } from './run-meta-tool.ts';
+import { shapeResultWithHandles } from './shape-result-with-handles.ts';
 
 export interface GatewayDependencies {
   readonly config: Config;
@@ -20,6 +22,8 @@ export interface GatewayDependencies {
   readonly upstream: UpstreamClient;
   readonly clock: Clock;
   readonly onAuditFailure?: (error: unknown) => void;
+  /** Where over-budget results are kept (Redis when several processes serve); in memory when absent. */
+  readonly resultStore?: ResultStore;
   /** Signed connect links for step-up consent (the OAuth connect flow); without it a scope denial carries no link. */
   readonly mintConnectLink?: MintConnectLink;
   /**
@@ -54,6 +58,10 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       onError: deps.onAuditFailure,
     }));
   const takeToken = createTokenBuckets(clock);
+  const handles = createResultHandles({
+    store: deps.resultStore ?? createMemoryResultStore({ clock, maxBytes: config.resultHandles.maxBytes }),
+    clock,
+  });
   const guard = createToolCallGuard({
     config,
     store,
@@ -143,37 +151,62 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       let outcome: CallOutcome;
       try {
         const tenant = tenants.get(caller.tenant)!;
-        const { policy } = toolsetOf(caller);
-        const decided = await guard.decide(caller, policy, name, args, takeToken);
-        const { tool } = decided.tool;
-        method = tool.request.method;
-        pathTemplate = tool.request.pathTemplate;
-        const service = tenant.services.get(decided.tool.service)!;
-        const credential = await credentials.resolveCredential(caller.tenant, service.id, service.auth);
-        const request = applyCredential(buildRequest(tool, service.baseUrl, decided.args), credential);
-        // AU-03: a call with side effects runs only once its intent record is committed.
-        if (tool.safety !== 'safe') {
-          await audit.recordToolIntent({
-            tenant: caller.tenant,
-            requestId,
-            toolset: caller.toolset,
-            clientKey: caller.keyName,
-            subject: caller.subject,
-            tool: name,
-            method,
-            pathTemplate,
+        const { policy, meta } = toolsetOf(caller);
+        // gatehouse_call_tool runs the named tool through this same path, audited under that tool's name.
+        ({ name, args } = unwrapCallTool(meta, name, args));
+        const owner = { tenant: caller.tenant, subject: caller.subject, clientKey: caller.keyId };
+        const handled = await runMetaTool(meta, handles, owner, name, args);
+        if (handled !== undefined) {
+          outcome = { ok: true, ...handled };
+        } else {
+          const decided = await guard.decide(caller, policy, name, args, takeToken);
+          const { tool } = decided.tool;
+          method = tool.request.method;
+          pathTemplate = tool.request.pathTemplate;
+          const service = tenant.services.get(decided.tool.service)!;
+          const credential = await credentials.resolveCredential(caller.tenant, service.id, service.auth);
+          const request = applyCredential(buildRequest(tool, service.baseUrl, decided.args), credential);
+          // AU-03: a call with side effects runs only once its intent record is committed.
+          if (tool.safety !== 'safe') {
+            await audit.recordToolIntent({
+              tenant: caller.tenant,
+              requestId,
+              toolset: caller.toolset,
+              clientKey: caller.keyName,
+              subject: caller.subject,
+              tool: name,
+              method,
+              pathTemplate,
+            });
+          }
+          const upstreamCall = {
+            ...request,
+            timeoutMs: service.timeoutMs,
+            connectTimeoutMs: service.connectTimeoutMs,
+            maxResponseBytes: service.maxResponseBytes,
+            allowedOrigin: service.allowedOrigin,
+          };
+          const answer = await upstream.send(upstreamCall);
+          upstreamStatus = answer.status;
+          const scrub = createScrubber(listCredentialSecrets(credential));
+          const result = toToolResult(answer, tool.operation, scrub);
+          const shaped = await shapeResultWithHandles({
+            meta,
+            handles,
+            owner,
+            tool: decided.tool,
+            args: decided.args,
+            allowedOrigin: service.allowedOrigin,
+            first: { headers: answer.headers, json: answer.json, result },
+            async fetchPage(pageArgs) {
+              const checked = validateArguments(tool, pageArgs);
+              const request = applyCredential(buildRequest(tool, service.baseUrl, checked), credential);
+              const page = await upstream.send({ ...upstreamCall, ...request });
+              return { headers: page.headers, json: page.json, result: toToolResult(page, tool.operation, scrub) };
+            },
           });
+          outcome = { ok: true, ...shaped };
         }
-        const answer = await upstream.send({
-          ...request,
-          timeoutMs: service.timeoutMs,
-          connectTimeoutMs: service.connectTimeoutMs,
-          maxResponseBytes: service.maxResponseBytes,
-          allowedOrigin: service.allowedOrigin,
-        });
-        upstreamStatus = answer.status;
-        const result = toToolResult(answer, tool.operation, createScrubber(listCredentialSecrets(credential)));
-        outcome = { ok: true, ...result };
       } catch (error) {
         outcome = { ok: false, error: toGatehouseError(error) };
       }

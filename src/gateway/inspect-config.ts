@@ -24,7 +24,7 @@ export function inspectConfig(config: Config): ToolsetReport[] {
       s.catalog.catalog.problems.map((p) => `service ${s.id}: skipped ${p.at}: ${p.reason}`),
     );
     for (const [id, toolset] of tenant.toolsets) {
-      const tools = toolset.listed.map((listed) => ({
+      const tools = [...toolset.meta.allByName.values()].map((listed) => ({
         name: listed.name,
         safety: toolset.policy.tools.get(listed.name)!.tool.safety,
         tokens: countTokens(JSON.stringify(listed)),

@@ -1,5 +1,8 @@
-export { countTokens } from './count-tokens.ts';
+export { attachNextPage, nextPageUsage } from './attach-next-page.ts';
+export { countTokens, estimateTokens, exactCountChars, measureTokens, type TokenMeasure } from './count-tokens.ts';
 export { createMemoryCacheBackend, type MemoryCacheBackendOptions } from './create-memory-cache-backend.ts';
+export { createMemoryResultStore, type MemoryResultStoreOptions } from './create-memory-result-store.ts';
+export { createRedisResultStore, type RedisCommands } from './create-redis-result-store.ts';
 export {
   type CacheHit,
   type CacheScope,
@@ -8,4 +11,32 @@ export {
   createResultCache,
   type ResultCache,
 } from './create-result-cache.ts';
+export {
+  createResultHandles,
+  type LoadedResult,
+  type ResultHandles,
+  type ResultHandlesOptions,
+  type ResultOwner,
+} from './create-result-handles.ts';
+export {
+  createToolSearchIndex,
+  searchToolIndexes,
+  type ToolSearchHit,
+  type ToolSearchIndex,
+  type ToolSearchQuery,
+  tokenize,
+} from './create-tool-search-index.ts';
+export { type ArrayLocation, describeJsonShape, type JsonShape, type ShapeOptions } from './describe-json-shape.ts';
+export { detectNextPage, type NextPageInput } from './detect-next-page.ts';
+export { type MetaTool, type MetaToolName, metaToolNames, metaTools } from './meta-tools.ts';
+export { type PageArguments, pageResult } from './page-result.ts';
+export { queryResult } from './query-result.ts';
+export type { ResultStore, StoredResult } from './result-store.ts';
+export {
+  type ShapedResult,
+  type ShapingContext,
+  shapeJsonValue,
+  shapeToolResult,
+} from './shape-tool-result.ts';
+export { type ResultSummary, type SummaryInput, summarizeResult } from './summarize-result.ts';
 export { type ToolResult, toToolResult, type UpstreamAnswer } from './to-tool-result.ts';

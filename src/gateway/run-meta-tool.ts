@@ -1,0 +1,170 @@
+import { GatehouseError } from '../core/index.ts';
+import {
+  pageResult,
+  queryResult,
+  type ResultHandles,
+  type ResultOwner,
+  type ShapedResult,
+  searchToolIndexes,
+  shapeJsonValue,
+} from '../shaping/index.ts';
+import type { ToolsetMeta } from './build-toolset-meta.ts';
+
+/** The arguments of `gatehouse_call_tool`, as the call it stands for. */
+export interface UnwrappedCall {
+  readonly name: string;
+  readonly args: unknown;
+}
+
+/**
+ * When discovery is on and `name` is `gatehouse_call_tool`, the call it stands for; else the call unchanged.
+ * The gateway then runs the inner call through the same path as a direct call (policy, credentials,
+ * upstream, shaping, one audit record under the real tool name).
+ */
+export function unwrapCallTool(meta: ToolsetMeta, name: string, args: unknown): UnwrappedCall {
+  if (name !== 'gatehouse_call_tool' || !meta.discovery) return { name, args };
+  const record = asObject(args);
+  const inner = record['name'];
+  if (typeof inner !== 'string' || inner === '' || inner.length > 64 || inner === 'gatehouse_call_tool') {
+    throw new GatehouseError('invalid_arguments', 'gatehouse_call_tool needs the name of a tool', {
+      argument: 'name',
+    });
+  }
+  const extra = Object.keys(record).filter((key) => key !== 'name' && key !== 'arguments');
+  if (extra.length > 0) {
+    throw new GatehouseError('invalid_arguments', `Unknown argument ${extra[0]} of gatehouse_call_tool`, {
+      argument: extra[0] as string,
+    });
+  }
+  return { name: inner, args: record['arguments'] ?? {} };
+}
+
+/**
+ * Answers a meta-tool of this toolset (search, describe, result query, result page), or returns undefined
+ * when `name` is not one that the toolset has on (the caller then treats it as any other tool name). Errors
+ * are GatehouseErrors: `invalid_arguments`, and `not_found` for a handle that is unknown, expired or another
+ * caller's (MC-05).
+ */
+export async function runMetaTool(
+  meta: ToolsetMeta,
+  handles: ResultHandles,
+  owner: ResultOwner,
+  name: string,
+  args: unknown,
+): Promise<ShapedResult | undefined> {
+  const budget = meta.budgetOf(name);
+  const context = { budget, owner, handles, ttlMs: meta.ttlMs };
+  if (meta.discovery && name === 'gatehouse_search_tools') {
+    const record = checkArguments(args, ['query', 'service', 'access', 'limit']);
+    const query = readString(record, 'query', true, 500) as string;
+    const service = readString(record, 'service', false, 64);
+    const access = readString(record, 'access', false, 5);
+    if (access !== undefined && access !== 'read' && access !== 'write') {
+      throw new GatehouseError('invalid_arguments', 'access must be read or write', { argument: 'access' });
+    }
+    const limit = readInteger(record, 'limit', 1, 25) ?? 8;
+    const hits = searchToolIndexes(meta.searchIndexes(), {
+      query,
+      limit,
+      allowed: (tool) => meta.allByName.has(tool),
+      ...(service === undefined ? {} : { service }),
+      ...(access === undefined ? {} : { access }),
+    });
+    return shapeJsonValue(
+      {
+        tools: hits.map(({ tool }) => ({
+          name: tool.name,
+          title: tool.tool.title,
+          summary: firstLine(tool.tool.description, tool.tool.title),
+          access: tool.tool.safety === 'safe' ? 'read' : tool.tool.safety,
+        })),
+        next: 'Read a tool\'s input schema with gatehouse_describe_tools {"names":[...]}, then run it with gatehouse_call_tool {"name":...,"arguments":{...}}.',
+      },
+      context,
+    );
+  }
+  if (meta.discovery && name === 'gatehouse_describe_tools') {
+    const record = checkArguments(args, ['names']);
+    const names = record['names'];
+    if (!Array.isArray(names) || names.length === 0 || names.length > 10 || names.some((n) => typeof n !== 'string')) {
+      throw new GatehouseError('invalid_arguments', 'names must be a list of 1 to 10 tool names', {
+        argument: 'names',
+      });
+    }
+    const tools = (names as string[]).map((n) => meta.allByName.get(n) ?? { name: n, error: 'no such tool here' });
+    return shapeJsonValue({ tools }, context);
+  }
+  if (meta.handles && name === 'gatehouse_result_query') {
+    const record = checkArguments(args, ['handle', 'expression']);
+    return queryResult(
+      {
+        handle: readString(record, 'handle', true, 64) as string,
+        expression: readString(record, 'expression', true, 2_000) as string,
+      },
+      context,
+    );
+  }
+  if (meta.handles && name === 'gatehouse_result_page') {
+    const record = checkArguments(args, ['handle', 'path', 'offset', 'limit']);
+    const path = readString(record, 'path', false, 500);
+    const offset = readInteger(record, 'offset', 0, Number.MAX_SAFE_INTEGER);
+    const limit = readInteger(record, 'limit', 1, Number.MAX_SAFE_INTEGER);
+    return pageResult(
+      {
+        handle: readString(record, 'handle', true, 64) as string,
+        ...(path === undefined ? {} : { path }),
+        ...(offset === undefined ? {} : { offset }),
+        ...(limit === undefined ? {} : { limit }),
+      },
+      context,
+    );
+  }
+  return undefined;
+}
+
+function asObject(args: unknown): Record<string, unknown> {
+  if (args === undefined) return {};
+  if (args === null || typeof args !== 'object' || Array.isArray(args)) {
+    throw new GatehouseError('invalid_arguments', 'Arguments must be an object', { argument: '' });
+  }
+  return args as Record<string, unknown>;
+}
+
+function checkArguments(args: unknown, allowed: readonly string[]): Record<string, unknown> {
+  const record = asObject(args);
+  for (const key of Object.keys(record)) {
+    if (!allowed.includes(key)) {
+      throw new GatehouseError('invalid_arguments', `Unknown argument ${key.slice(0, 64)}`, {
+        argument: key.slice(0, 64),
+      });
+    }
+  }
+  return record;
+}
+
+function readString(record: Record<string, unknown>, key: string, required: boolean, max: number) {
+  const value = record[key];
+  if (value === undefined && !required) return undefined;
+  if (typeof value !== 'string' || value === '' || value.length > max) {
+    throw new GatehouseError('invalid_arguments', `${key} must be a non-empty string of at most ${max} characters`, {
+      argument: key,
+    });
+  }
+  return value;
+}
+
+function readInteger(record: Record<string, unknown>, key: string, min: number, max: number): number | undefined {
+  const value = record[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new GatehouseError('invalid_arguments', `${key} must be an integer from ${min}`, { argument: key });
+  }
+  return value;
+}
+
+/** The first sentence of a description that says more than the title, cut at 160 characters. */
+function firstLine(description: string, title: string): string {
+  const lines = description.split('\n').map((line) => line.trim());
+  const line = lines.find((l) => l !== '' && l !== title && !l.startsWith('>')) ?? title;
+  return line.length > 160 ? `${line.slice(0, 159)}…` : line;
+}

@@ -1,0 +1,98 @@
+import type { NamedTool } from '../core/index.ts';
+import {
+  attachNextPage,
+  detectNextPage,
+  estimateTokens,
+  type ResultHandles,
+  type ResultOwner,
+  type ShapedResult,
+  shapeToolResult,
+  type ToolResult,
+} from '../shaping/index.ts';
+import type { ToolsetMeta } from './build-toolset-meta.ts';
+
+/** One upstream page as the gateway has it: the answer's headers and parsed JSON, and its tool result. */
+export interface FetchedPage {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly json: unknown;
+  readonly result: ToolResult;
+}
+
+export interface ShapeCallInput {
+  readonly meta: ToolsetMeta;
+  readonly handles: ResultHandles;
+  readonly owner: ResultOwner;
+  readonly tool: NamedTool;
+  readonly args: Readonly<Record<string, unknown>>;
+  readonly allowedOrigin: string;
+  readonly first: FetchedPage;
+  /** Fetches another page with these arguments (validated again by the caller); for `autoPaginate`. */
+  readonly fetchPage?: (args: Readonly<Record<string, unknown>>) => Promise<FetchedPage>;
+}
+
+const mainArrays = ['data', 'items', 'results', 'values', 'records', 'entries', 'nodes', 'objects'];
+
+/**
+ * The shaping step of a tool call: detects upstream pagination, follows it when the toolset has `autoPaginate`
+ * (same-origin next pages only, up to `maxPages` and the result budget, list items concatenated), applies the
+ * result budget (a handle and a summary over it), and adds the `_nextPage` hint.
+ */
+export async function shapeResultWithHandles(input: ShapeCallInput): Promise<ShapedResult> {
+  const { meta, tool } = input;
+  const budget = meta.budgetOf(tool.name);
+  const nextOf = (page: FetchedPage, args: Readonly<Record<string, unknown>>) =>
+    tool.tool.safety === 'safe'
+      ? detectNextPage({
+          tool: tool.tool,
+          args,
+          headers: page.headers,
+          value: page.json,
+          allowedOrigin: input.allowedOrigin,
+        })
+      : undefined;
+  let result = input.first.result;
+  let args = input.args;
+  let next = nextOf(input.first, args);
+  if (next !== undefined && meta.maxPages !== undefined && input.fetchPage !== undefined) {
+    let combined = input.first.json;
+    for (let page = 2; page <= meta.maxPages && next !== undefined; page++) {
+      const nextArgs = { ...args, ...next };
+      const fetched = await input.fetchPage(nextArgs);
+      const merged = mergePages(combined, fetched.json);
+      if (merged === undefined) break;
+      const text = JSON.stringify(merged);
+      if (estimateTokens(text) > budget) break;
+      combined = merged;
+      args = nextArgs;
+      result = {
+        structuredContent:
+          merged !== null && typeof merged === 'object' && !Array.isArray(merged)
+            ? (merged as Record<string, unknown>)
+            : { result: merged },
+        text,
+      };
+      next = nextOf(fetched, nextArgs);
+    }
+  }
+  const shaped = await shapeToolResult(result, {
+    budget,
+    owner: input.owner,
+    handles: meta.handles ? input.handles : undefined,
+    ttlMs: meta.ttlMs,
+  });
+  return next === undefined ? shaped : attachNextPage(shaped, next);
+}
+
+/** Concatenates two pages of a list: top-level arrays, or the main array (`data`, `items` ...) of objects. */
+function mergePages(a: unknown, b: unknown): unknown {
+  if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return undefined;
+  for (const key of mainArrays) {
+    const left = (a as Record<string, unknown>)[key];
+    const right = (b as Record<string, unknown>)[key];
+    if (Array.isArray(left) && Array.isArray(right)) {
+      return { ...(b as Record<string, unknown>), [key]: [...left, ...right] };
+    }
+  }
+  return undefined;
+}

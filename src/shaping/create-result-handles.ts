@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import { type Clock, createId, GatehouseError } from '../core/index.ts';
+import type { ResultStore } from './result-store.ts';
+
+/** Who may read a handle: exactly the tenant, subject and client key whose call produced it (MC-05). */
+export interface ResultOwner {
+  readonly tenant: string;
+  readonly subject: string;
+  readonly clientKey: string;
+}
+
+/** A stored result as navigation reads it. `value` is the parsed JSON (`kind: 'json'` only). */
+export interface LoadedResult {
+  readonly id: string;
+  readonly kind: 'json' | 'text';
+  readonly text: string;
+  readonly value: unknown;
+  readonly expiresAt: number;
+}
+
+export interface ResultHandles {
+  /**
+   * Stores a result for its owner and returns the new handle id (`rh_` + 128 random bits) and expiry time.
+   * `value` is the already-parsed JSON of `text`, if the caller has it (kept in a small per-process cache so
+   * that the next query does not parse 1 MB again). `ttlMs` overrides the default lifetime.
+   */
+  create(
+    owner: ResultOwner,
+    result: { readonly kind: 'json' | 'text'; readonly text: string; readonly value?: unknown },
+    ttlMs?: number,
+  ): Promise<{ readonly id: string; readonly expiresAt: number }>;
+  /** The result behind a handle; `not_found` when it does not exist, expired, or belongs to another owner. */
+  load(owner: ResultOwner, id: string): Promise<LoadedResult>;
+}
+
+export interface ResultHandlesOptions {
+  readonly store: ResultStore;
+  readonly clock: Clock;
+  /** Lifetime of a handle (default 15 minutes). */
+  readonly ttlMs?: number;
+}
+
+const parsedCacheSize = 4;
+const handlePattern = /^rh_[A-Za-z0-9_-]{22}$/;
+
+/**
+ * Handles for results too large for a model's context. The store key is a hash of owner and id, so a handle
+ * presented by another tenant, subject or client key looks up a key that does not exist: it is invisible, not
+ * forbidden. The owner stored with the result is compared again on read.
+ */
+export function createResultHandles(options: ResultHandlesOptions): ResultHandles {
+  const { store, clock } = options;
+  const ttlMs = options.ttlMs ?? 15 * 60_000;
+  const parsed = new Map<string, unknown>();
+
+  function remember(key: string, value: unknown): void {
+    parsed.delete(key);
+    parsed.set(key, value);
+    if (parsed.size > parsedCacheSize) parsed.delete(parsed.keys().next().value as string);
+  }
+
+  return {
+    async create(owner, result, lifetimeMs) {
+      const id = `rh_${createId(16)}`;
+      const expiresAt = clock.now() + (lifetimeMs ?? ttlMs);
+      const ownerKey = toOwnerKey(owner);
+      const key = toStoreKey(ownerKey, id);
+      await store.put(key, { owner: ownerKey, kind: result.kind, text: result.text, expiresAt });
+      if (result.kind === 'json' && result.value !== undefined) remember(key, result.value);
+      return { id, expiresAt };
+    },
+    async load(owner, id) {
+      const notFound = new GatehouseError('not_found', 'No such result handle (it may have expired)', {
+        handle: typeof id === 'string' ? id.slice(0, 40) : '',
+      });
+      if (typeof id !== 'string' || !handlePattern.test(id)) throw notFound;
+      const ownerKey = toOwnerKey(owner);
+      const key = toStoreKey(ownerKey, id);
+      const stored = await store.get(key);
+      if (stored === undefined || stored.owner !== ownerKey || stored.expiresAt <= clock.now()) {
+        parsed.delete(key);
+        throw notFound;
+      }
+      let value: unknown;
+      if (stored.kind === 'json') {
+        value = parsed.get(key);
+        if (value === undefined) {
+          value = JSON.parse(stored.text) as unknown;
+          remember(key, value);
+        }
+      }
+      return { id, kind: stored.kind, text: stored.text, value, expiresAt: stored.expiresAt };
+    },
+  };
+}
+
+function toOwnerKey(owner: ResultOwner): string {
+  return JSON.stringify([owner.tenant, owner.subject, owner.clientKey]);
+}
+
+function toStoreKey(ownerKey: string, id: string): string {
+  return createHash('sha256').update(ownerKey).update('\0').update(id).digest('base64url');
+}
