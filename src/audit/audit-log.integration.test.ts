@@ -1,0 +1,335 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type Clock, GatehouseError, systemClock } from '../core/index.ts';
+import { createTestSchemaName, openStore, type Store } from '../store/index.ts';
+import { createLocalMasterKeyProvider, createVault } from '../vault/index.ts';
+import { type AuditLog, createAuditLog, type ToolCallAuditEntry } from './create-audit-log.ts';
+import { verifyAuditChain } from './verify-audit-chain.ts';
+
+/**
+ * The audit log over real stores: SQLite files always, PostgreSQL when GATEHOUSE_TEST_POSTGRES is set (own schema
+ * per test). Tampering goes around the store by raw SQL, after dropping the append-only triggers as the owner would.
+ */
+const postgresUrl = process.env['GATEHOUSE_TEST_POSTGRES'];
+const tempDir = mkdtempSync(join(tmpdir(), 'gh-audit-'));
+afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
+
+interface Database_ {
+  readonly url: string;
+  readonly schema?: string;
+  /** Runs raw SQL as the table owner (tampering, trigger tests). */
+  raw(statement: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Backend {
+  readonly name: string;
+  readonly enabled: boolean;
+  create(): Promise<Database_>;
+}
+
+let files = 0;
+const backends: Backend[] = [
+  {
+    name: 'sqlite',
+    enabled: true,
+    async create() {
+      const path = join(tempDir, `audit-${++files}.db`);
+      return {
+        url: `sqlite:${path}`,
+        async raw(statement) {
+          const db = new Database(path);
+          try {
+            db.exec(statement);
+          } finally {
+            db.close();
+          }
+        },
+        async close() {},
+      };
+    },
+  },
+  {
+    name: 'postgres',
+    enabled: postgresUrl !== undefined,
+    async create() {
+      const schema = createTestSchemaName();
+      return {
+        url: `${postgresUrl}?schema=${schema}`,
+        schema,
+        async raw(statement) {
+          const client = new pg.Client({ connectionString: postgresUrl, options: `-c search_path=${schema}` });
+          await client.connect();
+          try {
+            await client.query(statement);
+          } finally {
+            await client.end();
+          }
+        },
+        async close() {
+          const store = await openStore(postgresUrl ?? '', { schema, dropSchemaOnClose: true });
+          await store.close();
+        },
+      };
+    },
+  },
+];
+
+function entry(tenant: string, n: number, overrides: Partial<ToolCallAuditEntry> = {}): ToolCallAuditEntry {
+  return {
+    tenant,
+    requestId: `req-${n}`,
+    toolset: 'support',
+    clientKey: 'agent',
+    subject: n % 2 === 0 ? 'alice' : 'bob',
+    tool: n % 3 === 0 ? 'pets_delete' : 'pets_list',
+    method: 'GET',
+    pathTemplate: '/pets',
+    decision: n % 3 === 0 ? 'deny' : 'allow',
+    code: n % 3 === 0 ? 'tool_not_allowed' : null,
+    upstreamStatus: n % 3 === 0 ? null : 200,
+    latencyMs: 0.125 * n,
+    ...overrides,
+  };
+}
+
+function masterKeyVault(store: Store, key: Buffer) {
+  const masterKeys = createLocalMasterKeyProvider(() => [{ version: 1, key: Buffer.from(key) }], 'test');
+  return createVault({ dataKeys: store.dataKeys, masterKeys, clock: systemClock });
+}
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(GatehouseError);
+  expect((error as GatehouseError).code).toBe(code);
+}
+
+for (const backend of backends) {
+  describe.skipIf(!backend.enabled)(`audit log on ${backend.name}`, () => {
+    async function open(tenants = ['acme'], clock: Clock = systemClock) {
+      const database = await backend.create();
+      const store = await openStore(database.url, { busyTimeoutMs: 10_000 });
+      await store.migrate();
+      const audit = await createAuditLog({ repository: store.audit, clock, tenants });
+      return {
+        database,
+        store,
+        audit,
+        async close() {
+          await audit.close();
+          await store.close();
+          await database.close();
+        },
+      };
+    }
+
+    async function writeMany(audit: AuditLog, tenant: string, count: number) {
+      await Promise.all(Array.from({ length: count }, (_, i) => audit.recordToolCall(entry(tenant, i + 1))));
+    }
+
+    it('concurrent records form one gapless chain per tenant, in few transactions', async () => {
+      const t = await open(['acme', 'beta']);
+      try {
+        let transactions = 0;
+        const appendBatch = t.store.audit.appendBatch;
+        t.store.audit.appendBatch = (...args) => {
+          transactions += 1;
+          return appendBatch(...args);
+        };
+        await Promise.all([writeMany(t.audit, 'acme', 300), writeMany(t.audit, 'beta', 5)]);
+        const records = await t.store.audit.query({ tenantId: 'acme', limit: 10_000 });
+        expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+        expect(records.map((r) => r.requestId)).toEqual(Array.from({ length: 300 }, (_, i) => `req-${i + 1}`));
+        // 300 records of one tenant in batches of at most 256: two transactions, plus one for the other tenant.
+        expect(transactions).toBe(3);
+        expect(await verifyAuditChain(t.store.audit, 'acme')).toMatchObject({ ok: true, checked: 300, headSeq: 300 });
+        expect(await verifyAuditChain(t.store.audit, 'beta')).toMatchObject({ ok: true, checked: 5 });
+        expect(await verifyAuditChain(t.store.audit, 'nobody')).toMatchObject({ ok: true, checked: 0 });
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('AU-04 verify reports the first bad seq of an edited, a deleted and a reordered record', async () => {
+      const t = await open();
+      try {
+        await writeMany(t.audit, 'acme', 12);
+        const dropTriggers =
+          backend.name === 'postgres'
+            ? 'alter table audit_records disable trigger user'
+            : 'drop trigger audit_records_no_update; drop trigger audit_records_no_delete';
+        await t.database.raw(dropTriggers);
+        expect(await verifyAuditChain(t.store.audit, 'acme')).toMatchObject({ ok: true, checked: 12 });
+
+        await t.database.raw(`update audit_records set decision = 'allow' where tenant_id = 'acme' and seq = 9`);
+        expect(await verifyAuditChain(t.store.audit, 'acme')).toMatchObject({
+          ok: false,
+          firstBadSeq: 9,
+          problem: 'hash_mismatch',
+        });
+        await t.database.raw(`delete from audit_records where tenant_id = 'acme' and seq >= 9`);
+        expect(await verifyAuditChain(t.store.audit, 'acme')).toMatchObject({
+          ok: false,
+          firstBadSeq: 9,
+          problem: 'missing_tail',
+        });
+        await t.database.raw(`delete from audit_records where tenant_id = 'acme' and seq = 5`);
+        expect(await verifyAuditChain(t.store.audit, 'acme')).toMatchObject({
+          ok: false,
+          firstBadSeq: 5,
+          problem: 'missing_record',
+        });
+        // Reorder: records 2 and 3 swap positions (seq values), content untouched.
+        await t.database.raw(`update audit_records set seq = -2 where tenant_id = 'acme' and seq = 2;
+          update audit_records set seq = 2 where tenant_id = 'acme' and seq = 3;
+          update audit_records set seq = 3 where tenant_id = 'acme' and seq = -2`);
+        expect(await verifyAuditChain(t.store.audit, 'acme')).toMatchObject({ ok: false, firstBadSeq: 2 });
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('the append-only triggers refuse UPDATE and DELETE of audit rows, even for the owner', async () => {
+      const t = await open();
+      try {
+        await writeMany(t.audit, 'acme', 3);
+        await expect(t.database.raw(`update audit_records set tool = 'x' where seq = 2`)).rejects.toThrow(
+          /append-only/,
+        );
+        await expect(t.database.raw('delete from audit_records where seq = 3')).rejects.toThrow(/append-only/);
+        await expect(t.database.raw('update audit_heads set seq = 1')).rejects.toThrow(/only move forward/);
+        await expect(t.database.raw('delete from audit_heads')).rejects.toThrow(/only move forward/);
+        if (backend.name === 'postgres') {
+          await expect(t.database.raw('truncate audit_records')).rejects.toThrow(/append-only/);
+        }
+        expect(await verifyAuditChain(t.store.audit, 'acme')).toMatchObject({ ok: true, checked: 3 });
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('several processes appending at once keep one valid, gapless chain', async () => {
+      const t = await open(['multi']);
+      try {
+        const child = join(import.meta.dirname, '..', '..', 'test', 'support', 'append-audit-records.ts');
+        const run = () =>
+          promisify(execFile)(process.execPath, ['--import', 'tsx', child, t.database.url, 'multi', '60', '15']);
+        await Promise.all([run(), run(), run()]);
+        const records = await t.store.audit.query({ tenantId: 'multi', limit: 1_000 });
+        expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 180 }, (_, i) => i + 1));
+        expect(await verifyAuditChain(t.store.audit, 'multi')).toMatchObject({ ok: true, checked: 180 });
+      } finally {
+        await t.close();
+      }
+    }, 30_000);
+
+    it('retention prunes a chain prefix, records the new anchor, and the rest still verifies', async () => {
+      let now = 1_700_000_000_000;
+      const clock: Clock = { now: () => now, monotonic: () => now };
+      const t = await open(['acme'], clock);
+      try {
+        await writeMany(t.audit, 'acme', 5);
+        now += 10 * 86_400_000;
+        await writeMany(t.audit, 'acme', 3);
+        const retained = await createAuditLog({
+          repository: t.store.audit,
+          clock,
+          tenants: ['acme'],
+          retentionDays: 5,
+        });
+        // Retention runs at start; pruneExpired is idempotent.
+        await retained.flush();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await retained.flush();
+        expect(await retained.pruneExpired()).toBe(0);
+        await retained.close();
+        const records = await t.store.audit.query({ tenantId: 'acme' });
+        expect(records.map((r) => r.seq)).toEqual([6, 7, 8, 9]);
+        expect(records.at(-1)).toMatchObject({ kind: 'security', event: 'retention_pruned', target: 'through_seq:5' });
+        expect(await verifyAuditChain(t.store.audit, 'acme')).toMatchObject({ ok: true, anchorSeq: 5, checked: 4 });
+        // The anchor moved, so the pruned prefix is gone for good; the rest stays protected.
+        await expect(t.database.raw('delete from audit_records where seq = 6')).rejects.toThrow(/append-only/);
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('AU-03 a record the store refuses rejects with audit_unavailable', async () => {
+      const t = await open();
+      try {
+        await t.store.close();
+        await expectCode(t.audit.recordToolCall(entry('acme', 1)), 'audit_unavailable');
+        await expectCode(t.audit.recordToolIntent(entry('acme', 2)), 'audit_unavailable');
+      } finally {
+        await t.audit.close();
+        await t.database.close();
+      }
+    });
+
+    it('security records keep a closed schema; fingerprints are keyed per tenant and stable across restarts', async () => {
+      const database = await backend.create();
+      const masterKey = randomBytes(32);
+      const store = await openStore(database.url);
+      try {
+        await store.migrate();
+        const vault = masterKeyVault(store, masterKey);
+        const first = await createAuditLog({
+          repository: store.audit,
+          clock: systemClock,
+          keys: vault,
+          tenants: ['a', 'b'],
+        });
+        const secret = 'ghp_0123456789abcdefghijklmnopqrstuvwxyz';
+        const fingerprint = first.fingerprintSecret('a', secret);
+        expect(fingerprint).toMatch(/^fp_[0-9a-f]{32}$/);
+        expect(first.fingerprintSecret('b', secret)).not.toBe(fingerprint);
+        expect(first.fingerprintSecret('a', `${secret}x`)).not.toBe(fingerprint);
+        expect(() => first.fingerprintSecret('c', secret)).toThrow(GatehouseError);
+        await first.recordSecurityEvent({
+          tenant: 'a',
+          event: 'key_revoked',
+          decision: 'allow',
+          target: 'key:agent',
+          detail: 'admin_api',
+          fingerprint,
+        });
+        await first.recordSecurityEvent({
+          tenant: 'a',
+          event: 'decrypt_failed',
+          decision: 'error',
+          detail: 'Bearer secret text\nforged line',
+          target: 'service:pets/credential with spaces',
+        });
+        await first.close();
+        const second = await createAuditLog({
+          repository: store.audit,
+          clock: systemClock,
+          keys: masterKeyVault(store, masterKey),
+          tenants: ['a'],
+        });
+        expect(second.fingerprintSecret('a', secret)).toBe(fingerprint);
+        await second.close();
+        const records = await store.audit.query({ tenantId: 'a', kind: 'security' });
+        expect(records.map((r) => [r.event, r.detail, r.target, r.fingerprint])).toEqual([
+          ['key_revoked', 'admin_api', 'key:agent', fingerprint],
+          ['decrypt_failed', 'invalid', 'invalid', null],
+        ]);
+        expect(JSON.stringify(records)).not.toContain(secret.slice(4, 16));
+        expect(await verifyAuditChain(store.audit, 'a')).toMatchObject({ ok: true, checked: 2 });
+      } finally {
+        await store.close();
+        await database.close();
+      }
+    });
+  });
+}
