@@ -109,6 +109,13 @@ export interface RefreshEngine {
   forget(tenantId: string, connectionId: string): void;
 }
 
+/** How a redemption under the lock ended: the record to use, or the error to throw once the lock is let go. */
+interface Settled {
+  readonly record: ConnectionRecord;
+  readonly committed: boolean;
+  readonly error?: GatehouseError;
+}
+
 const accessField = 'access_token';
 const refreshField = 'refresh_token';
 const ownerOf = (connectionId: string) => `connection:${connectionId}`;
@@ -215,29 +222,50 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
         { connection: connectionId, service: before.service, status: before.status },
       );
     }
-    let committed = false;
-    const result = await lock.withLock(tenantId, connectionId, async (locked) => {
-      const current = checkStatus(locked.record, tenantId, connectionId);
-      // Re-read under the lock: a sibling may have refreshed while we waited for it.
-      if (current.tokenVersion !== before.tokenVersion && isUsable(current)) {
-        emit({ kind: 'sibling_refreshed', tenantId, connectionId, tokenVersion: current.tokenVersion });
-        return current;
-      }
-      if (!force && isFresh(current, margin)) return current;
-      const outcome = await redeem(current, locked);
-      committed = outcome.committed;
-      return outcome.record;
-    });
-    if (committed) await onPhase?.('after_commit', tenantId, connectionId);
-    return result;
+    // Inside the lock nothing that wrote may throw: on PostgreSQL a throw rolls the transaction back, and with it
+    // a needs_reauth mark or a failure count. Outcomes are returned; events wait until the lock (and its
+    // transaction) has ended.
+    const pending: RefreshEvent[] = [];
+    const progress = { redeemed: false, rotated: false };
+    let settled: Settled;
+    try {
+      settled = await lock.withLock(tenantId, connectionId, async (locked): Promise<Settled> => {
+        const current = checkStatus(locked.record, tenantId, connectionId);
+        // Re-read under the lock: a sibling may have refreshed while we waited for it.
+        if (current.tokenVersion !== before.tokenVersion && isUsable(current)) {
+          pending.push({ kind: 'sibling_refreshed', tenantId, connectionId, tokenVersion: current.tokenVersion });
+          return { record: current, committed: false };
+        }
+        if (!force && isFresh(current, margin)) return { record: current, committed: false };
+        return redeem(current, locked, pending, progress);
+      });
+    } catch (error) {
+      if (progress.redeemed) emit({ kind: 'commit_failed', tenantId, connectionId, rotated: progress.rotated });
+      throw error;
+    }
+    for (const event of pending) emit(event);
+    if (settled.committed) await onPhase?.('after_commit', tenantId, connectionId);
+    if (settled.error !== undefined) throw settled.error;
+    return settled.record;
+  }
+
+  /** Keeps the current record or, when it has expired, settles with a retryable error (no throw inside the lock). */
+  function settleKeepOrFail(record: ConnectionRecord, reason: string): Settled {
+    try {
+      return { record: keepOrFail(record, reason), committed: false };
+    } catch (error) {
+      return { record, committed: false, error: error as GatehouseError };
+    }
   }
 
   async function redeem(
     current: ConnectionRecord,
     locked: LockedConnection,
-  ): Promise<{ record: ConnectionRecord; committed: boolean }> {
+    pending: RefreshEvent[],
+    progress: { redeemed: boolean; rotated: boolean },
+  ): Promise<Settled> {
     const { tenantId, id: connectionId } = current;
-    if (current.refreshToken === null) throw unavailable(current, 'no_refresh_token');
+    if (current.refreshToken === null) return settleKeepOrFail(current, 'no_refresh_token');
     const refreshToken = await vault.decrypt(
       { tenantId, owner: ownerOf(connectionId), field: refreshField },
       current.refreshToken,
@@ -260,45 +288,41 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
       const scope = { tenantId, owner: ownerOf(connectionId) };
       const accessToken = await vault.encrypt({ ...scope, field: accessField }, outcome.accessToken);
       const rotated = outcome.refreshToken !== undefined;
+      progress.redeemed = true;
+      progress.rotated = rotated;
       const newRefresh =
         outcome.refreshToken === undefined
           ? undefined
           : await vault.encrypt({ ...scope, field: refreshField }, outcome.refreshToken);
       const at = clock.now();
-      let saved: ConnectionRecord | undefined;
-      try {
-        saved = await locked.connections.commitTokens({
-          tenantId,
-          id: connectionId,
-          expectedVersion: current.tokenVersion,
-          accessToken,
-          // OA-14: no refresh token in the answer keeps the stored one; OA-15: a rotated one replaces it.
-          ...(newRefresh === undefined ? {} : { refreshToken: newRefresh }),
-          accessExpiresAt: outcome.expiresInSeconds === undefined ? null : at + outcome.expiresInSeconds * 1000,
-          scopes: outcome.scope === undefined ? current.scopes : outcome.scope.split(' ').filter(Boolean),
-          at,
-        });
-      } catch (error) {
-        emit({ kind: 'commit_failed', tenantId, connectionId, rotated });
-        throw error;
-      }
+      const saved = await locked.connections.commitTokens({
+        tenantId,
+        id: connectionId,
+        expectedVersion: current.tokenVersion,
+        accessToken,
+        // OA-14: no refresh token in the answer keeps the stored one; OA-15: a rotated one replaces it.
+        ...(newRefresh === undefined ? {} : { refreshToken: newRefresh }),
+        accessExpiresAt: outcome.expiresInSeconds === undefined ? null : at + outcome.expiresInSeconds * 1000,
+        scopes: outcome.scope === undefined ? current.scopes : outcome.scope.split(' ').filter(Boolean),
+        at,
+      });
       if (saved !== undefined) {
-        emit({ kind: 'refreshed', tenantId, connectionId, tokenVersion: saved.tokenVersion, rotated });
+        pending.push({ kind: 'refreshed', tenantId, connectionId, tokenVersion: saved.tokenVersion, rotated });
         return { record: saved, committed: true };
       }
       // RF-03: the fence refused our write, so a newer holder committed first (or the connection left
       // `active`). Use what is stored; ours are never used.
       const latest = checkStatus(await locked.connections.get(tenantId, connectionId), tenantId, connectionId);
-      emit({ kind: 'sibling_refreshed', tenantId, connectionId, tokenVersion: latest.tokenVersion });
-      return { record: keepOrFail(latest, 'refresh_conflict'), committed: false };
+      pending.push({ kind: 'sibling_refreshed', tenantId, connectionId, tokenVersion: latest.tokenVersion });
+      return settleKeepOrFail(latest, 'refresh_conflict');
     }
 
     if (outcome.kind === 'invalid_grant') {
       const latest = checkStatus(await locked.connections.get(tenantId, connectionId), tenantId, connectionId);
       if (latest.tokenVersion !== current.tokenVersion || !sameBytes(latest.refreshToken, current.refreshToken)) {
         // RF-04: a sibling rotated the token we sent; its tokens are the answer.
-        emit({ kind: 'sibling_refreshed', tenantId, connectionId, tokenVersion: latest.tokenVersion });
-        return { record: keepOrFail(latest, 'refresh_conflict'), committed: false };
+        pending.push({ kind: 'sibling_refreshed', tenantId, connectionId, tokenVersion: latest.tokenVersion });
+        return settleKeepOrFail(latest, 'refresh_conflict');
       }
       // RF-05: the token we hold was refused and nobody replaced it. Fenced, so a sibling's newer commit wins.
       const marked = await locked.connections.setStatus(
@@ -308,12 +332,13 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
         clock.now(),
         current.tokenVersion,
       );
-      if (marked) emit({ kind: 'needs_reauth', tenantId, connectionId, reason: 'invalid_grant' });
-      throw new GatehouseError(
+      if (marked) pending.push({ kind: 'needs_reauth', tenantId, connectionId, reason: 'invalid_grant' });
+      const error = new GatehouseError(
         'reauth_required',
         `The authorization server refused the refresh token of connection ${connectionId} to ${current.service}; authorise it again`,
         { connection: connectionId, service: current.service, status: 'needs_reauth' },
       );
+      return { record: current, committed: false, error };
     }
 
     // RF-06: keep the credential, count the failure, cool down before the next non-forced attempt.
@@ -327,10 +352,14 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
       clock.now(),
       current.tokenVersion,
     );
-    emit({ kind: 'refresh_failed', tenantId, connectionId, reason: outcome.reason, failures, cooldownUntil });
+    pending.push({ kind: 'refresh_failed', tenantId, connectionId, reason: outcome.reason, failures, cooldownUntil });
     // RF-07: a token that has not expired yet keeps working while the endpoint is down.
     if (isUsable(current)) return { record: current, committed: false };
-    throw unavailable(current, outcome.reason, cooldownUntil - clock.now());
+    return {
+      record: current,
+      committed: false,
+      error: unavailable(current, outcome.reason, cooldownUntil - clock.now()),
+    };
   }
 
   /** One flow per connection at a time in this process; concurrent callers share its result (RF-01). */
