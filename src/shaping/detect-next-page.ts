@@ -76,7 +76,8 @@ export function detectNextPage(input: NextPageInput): Record<string, unknown> | 
   const link = input.headers['link'];
   if (link !== undefined) {
     const next = /<([^>]*)>\s*;[^,]*\brel="?(?:[^",]*\s)?next(?:\s[^",]*)?"?/i.exec(link);
-    if (next?.[1] !== undefined) return fromUrl(next[1]);
+    // An API that paginates with Link headers says `rel="next"` on every page but the last.
+    return next?.[1] === undefined ? undefined : fromUrl(next[1]);
   }
 
   const body = input.value;
