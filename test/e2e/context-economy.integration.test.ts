@@ -128,7 +128,7 @@ describe('context economy through the gateway', () => {
     const bob = await connect('data', bobKey);
     const denied = await bob.call('gatehouse_result_page', { handle, offset: 0 });
     expect(denied.isError).toBe(true);
-    expect((denied.structuredContent?.['error'] as { code: string }).code).toBe('not_found');
+    expect(denied.structuredContent?.['error']).toMatchObject({ code: 'not_found' });
     await alice.client.close();
     await bob.client.close();
   });
@@ -179,7 +179,7 @@ describe('context economy through the gateway', () => {
       'gatehouse_result_page',
     ]);
     const found = await call('gatehouse_search_tools', { query: 'delete an item', access: 'write' });
-    const hits = (found.structuredContent?.['tools'] as { name: string }[]).map((t) => t.name);
+    const hits = ((found.structuredContent?.['tools'] ?? []) as { name: string }[]).map((t) => t.name);
     expect(hits[0]).toBe('items_deleteItem');
     const described = await call('gatehouse_describe_tools', { names: ['items_getItem'] });
     expect(described.structuredContent).toMatchObject({
@@ -188,7 +188,7 @@ describe('context economy through the gateway', () => {
     const viaMeta = await call('gatehouse_call_tool', { name: 'paged_getSmall', arguments: {} });
     expect(viaMeta.structuredContent).toEqual({ ok: true });
     const invalid = await call('gatehouse_call_tool', { name: 'items_getItem', arguments: {} });
-    expect((invalid.structuredContent?.['error'] as { code: string }).code).toBe('invalid_arguments');
+    expect(invalid.structuredContent?.['error']).toMatchObject({ code: 'invalid_arguments' });
     await client.close();
   });
 });
