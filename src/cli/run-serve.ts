@@ -5,6 +5,8 @@ import {
   createAdminRoutes,
   createApprovalAdminRoutes,
   createApprovalPageRoutes,
+  createConnectionAdminRoutes,
+  createConnectRoutes,
   createHttpApp,
   createTenantAdminRoutes,
   startHttpServer,
@@ -98,7 +100,7 @@ export async function startGatehouse(
   const [host, port] = splitListen(config.listen);
   const adminRoutes = createAdminRoutes({
     adminToken: config.adminToken,
-    routes: [...createTenantAdminRoutes(gateway.admin), ...createApprovalAdminRoutes(gateway), ...observability.adminRoutes],
+    routes: [...createTenantAdminRoutes(gateway.admin), ...createApprovalAdminRoutes(gateway), ...(gateway.connections ? createConnectionAdminRoutes(gateway.connections) : []), ...observability.adminRoutes],
   });
   const app = createHttpApp({
     gateway,
@@ -106,7 +108,7 @@ export async function startGatehouse(
     allowedOrigins: config.allowedOrigins,
     listenHost: host,
     logger: observability.logger,
-    routes: [...adminRoutes, ...createApprovalPageRoutes(gateway, { publicUrl: config.publicUrl }), observability.metricsRoute],
+    routes: [...adminRoutes, ...createApprovalPageRoutes(gateway, { publicUrl: config.publicUrl }), ...(gateway.connections ? createConnectRoutes(gateway.connections) : []), observability.metricsRoute],
   });
   const server = await startHttpServer(app, { host, port });
   return {

@@ -1,5 +1,6 @@
 import type { GatehouseError, JsonSchema, ToolAnnotations } from '../core/index.ts';
 import type { Approvals } from './create-approvals.ts';
+import type { GatewayConnections } from './create-gateway-connections.ts';
 
 /**
  * What the transports (mcp/, http/, cli/) see of the gateway. Every use case lives behind this surface; the
@@ -61,6 +62,8 @@ export interface Gateway {
   readonly admin: GatewayAdmin;
   /** Out-of-band approvals (admin API and approval page only; no MCP tool reaches them). */
   readonly approvals?: Approvals;
+  /** OAuth connections: the connect flow's browser routes and admin use cases (absent in transport-only fakes). */
+  readonly connections?: GatewayConnections;
 }
 
 /** A client key as an operator sees it: never the key or its hash, only a short prefix. */

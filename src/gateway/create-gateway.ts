@@ -9,6 +9,7 @@ import type { Vault } from '../vault/index.ts';
 import { buildTenant, type TenantRuntime } from './build-tenants.ts';
 import type { Caller, CallOutcome, Gateway } from './contract.ts';
 import { createCredentials } from './credentials.ts';
+import { createGatewayConnections } from './create-gateway-connections.ts';
 import { createToolCallGuard, type MintConnectLink } from './guard-tool-call.ts';
 import { hashClientKey } from './hash-client-key.ts';
 import { loadService } from './load-service.ts';
@@ -47,7 +48,12 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   const tenants = new Map<string, TenantRuntime>();
   for (const [i, tenant] of config.tenants.entries()) tenants.set(tenant.id, buildTenant(tenant, i, loadService));
 
-  const credentials = createCredentials(store, vault);
+  // The connect flow needs the credentials (client secrets) and the credentials need the flow (connect links).
+  const credentials = createCredentials(store, vault, {
+    get flow() {
+      return connect.flow;
+    },
+  });
   const audit: AuditLog =
     deps.audit ??
     (await createAuditLog({
@@ -62,13 +68,20 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     store: deps.resultStore ?? createMemoryResultStore({ clock, maxBytes: config.resultHandles.maxBytes }),
     clock,
   });
+  const connect = createGatewayConnections({ config, store, vault, clock, credentials, audit });
   const guard = createToolCallGuard({
     config,
     store,
     vault,
     clock,
     services: (tenant) => tenants.get(tenant)?.services,
-    ...(deps.mintConnectLink ? { mintConnectLink: deps.mintConnectLink } : {}),
+    mintConnectLink:
+      deps.mintConnectLink ??
+      (async (request) => {
+        const granted = (await store.connections.find(request.tenant, request.service, request.subject))?.scopes ?? [];
+        const scopes = [...new Set([...granted, ...request.scopes])];
+        return (await connect.flow.createLink({ ...request, scopes })).authorizeUrl;
+      }),
     onApprovalDecided: ({ approval, decision, channel }) =>
       audit.recordSecurityEvent({
         tenant: approval.tenant,
@@ -164,7 +177,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
           method = tool.request.method;
           pathTemplate = tool.request.pathTemplate;
           const service = tenant.services.get(decided.tool.service)!;
-          const credential = await credentials.resolveCredential(caller.tenant, service.id, service.auth);
+          const credential = await credentials.resolveCredential(caller.tenant, service.id, service.auth, caller.subject);
           const request = applyCredential(buildRequest(tool, service.baseUrl, decided.args), credential);
           // AU-03: a call with side effects runs only once its intent record is committed.
           if (tool.safety !== 'safe') {
@@ -232,6 +245,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     },
 
     approvals: guard.approvals,
+    connections: connect.connections,
 
     admin: {
       async listTenants() {

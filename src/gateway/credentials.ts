@@ -1,6 +1,7 @@
 import type { ServiceAuthConfig } from '../core/index.ts';
 import { GatehouseError } from '../core/index.ts';
-import type { Store } from '../store/index.ts';
+import type { ConnectFlow } from '../oauth/index.ts';
+import type { ConnectionRecord, Store } from '../store/index.ts';
 import type { UpstreamCredential } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
 
@@ -19,6 +20,8 @@ function secretOf(auth: ServiceAuthConfig): string | undefined {
       return auth.token;
     case 'basic':
       return auth.password;
+    case 'oauth2':
+      return auth.clientSecret;
     default:
       return undefined;
   }
@@ -29,9 +32,18 @@ function secretOf(auth: ServiceAuthConfig): string | undefined {
  * `resolveCredential`, the one function that produces the credential of an upstream call. Ciphertexts are
  * cached in memory (never plaintext), so a call costs one AES-GCM decryption and no store read.
  */
-export function createCredentials(store: Store, vault: Vault) {
+export function createCredentials(store: Store, vault: Vault, oauth?: CredentialsOAuth) {
   const ciphertexts = new Map<string, Uint8Array>();
   const key = (tenant: string, service: string) => `${tenant}\u0000${service}`;
+
+  async function cipherOf(tenant: string, service: string): Promise<Uint8Array | undefined> {
+    let ciphertext = ciphertexts.get(key(tenant, service));
+    if (ciphertext === undefined) {
+      ciphertext = (await store.secrets.get(tenant, ownerOf(service), secretField))?.ciphertext;
+      if (ciphertext !== undefined) ciphertexts.set(key(tenant, service), ciphertext);
+    }
+    return ciphertext;
+  }
 
   return {
     /** Encrypts a service's configured secret into the store (replacing an older one). */
@@ -48,27 +60,54 @@ export function createCredentials(store: Store, vault: Vault) {
       ciphertexts.set(key(tenant, service), ciphertext);
     },
 
-    /** The credential to inject into a call to `service` on behalf of `tenant`. */
-    async resolveCredential(tenant: string, service: string, auth: ServiceAuthConfig): Promise<UpstreamCredential> {
+    /** The decrypted OAuth client secret of a service (stored at start), or undefined for a public client. */
+    async readClientSecret(tenant: string, service: string): Promise<string | undefined> {
+      const ciphertext = await cipherOf(tenant, service);
+      if (ciphertext === undefined) return undefined;
+      return vault.decrypt({ tenantId: tenant, owner: ownerOf(service), field: secretField }, ciphertext);
+    },
+
+    /**
+     * The credential to inject into a call to `service` on behalf of `tenant`. For an `oauth2` service: the
+     * access token of the connection of (tenant, service, `subject`) (the caller's subject), through the refresh
+     * seam; without a usable connection `connection_required` / `reauth_required` carrying a fresh connect link
+     * in `details.connectUrl`. With `grant: client_credentials`: the service's own token (no subject).
+     */
+    async resolveCredential(
+      tenant: string,
+      service: string,
+      auth: ServiceAuthConfig,
+      subject = '',
+    ): Promise<UpstreamCredential> {
       if (auth.type === 'none') return { type: 'none' };
       if (auth.type === 'oauth2') {
-        throw new GatehouseError(
-          'connection_required',
-          `Service ${service} needs an OAuth connection, which is not available yet`,
-          {
-            service,
-          },
-        );
-      }
-      let ciphertext = ciphertexts.get(key(tenant, service));
-      if (ciphertext === undefined) {
-        ciphertext = (await store.secrets.get(tenant, ownerOf(service), secretField))?.ciphertext;
-        if (ciphertext === undefined) {
-          throw new GatehouseError('credential_unavailable', `No stored credential for service ${service}`, {
-            service,
-          });
+        if (oauth === undefined) {
+          throw new GatehouseError('connection_required', `Service ${service} needs an OAuth connection`, { service });
         }
-        ciphertexts.set(key(tenant, service), ciphertext);
+        if (auth.grant === 'client_credentials') {
+          const connection = await oauth.flow.clientCredentialsConnection(tenant, service);
+          return { type: 'bearer', token: await oauth.flow.readAccessToken(connection) };
+        }
+        const connection = await store.connections.find(tenant, service, subject);
+        if (connection === undefined || connection.status !== 'active') {
+          const code = connection === undefined ? 'connection_required' : 'reauth_required';
+          const link = await oauth.flow.createLink({ tenant, service, subject });
+          throw new GatehouseError(
+            code,
+            code === 'connection_required'
+              ? `Service ${service} is not connected for ${subject}. Ask the user to open ${link.authorizeUrl} to connect it (the link is valid for 10 minutes); then call the tool again.`
+              : `The connection to ${service} for ${subject} must be authorised again. Ask the user to open ${link.authorizeUrl} (valid for 10 minutes); then call the tool again.`,
+            { service, connectUrl: link.authorizeUrl, expiresAt: new Date(link.expiresAt).toISOString() },
+          );
+        }
+        const token = await (oauth.ensureFresh ?? ((c) => oauth.flow.readAccessToken(c)))(connection);
+        return { type: 'bearer', token };
+      }
+      const ciphertext = await cipherOf(tenant, service);
+      if (ciphertext === undefined) {
+        throw new GatehouseError('credential_unavailable', `No stored credential for service ${service}`, {
+          service,
+        });
       }
       const secret = await vault.decrypt({ tenantId: tenant, owner: ownerOf(service), field: secretField }, ciphertext);
       switch (auth.type) {
@@ -84,3 +123,13 @@ export function createCredentials(store: Store, vault: Vault) {
 }
 
 export type Credentials = ReturnType<typeof createCredentials>;
+
+/** The OAuth side of credentials: the connect flow, and the refresh engine's seam. */
+export interface CredentialsOAuth {
+  readonly flow: Pick<ConnectFlow, 'createLink' | 'clientCredentialsConnection' | 'readAccessToken'>;
+  /**
+   * The refresh seam: an access token of `connection` usable now (refreshed ahead of expiry by the refresh
+   * engine). Absent: the stored access token as is.
+   */
+  readonly ensureFresh?: (connection: ConnectionRecord) => Promise<string>;
+}

@@ -12,6 +12,8 @@ export {
   type HttpLimits,
   type HttpLogger,
 } from './create-http-app.ts';
+export { createConnectionAdminRoutes } from './create-connection-admin-routes.ts';
+export { createConnectRoutes, escapeHtml, parseCookies } from './create-connect-routes.ts';
 export { createMetricsRoute, type MetricsRouteOptions } from './create-metrics-route.ts';
 export { createApprovalAdminRoutes } from './create-approval-admin-routes.ts';
 export { createApprovalPageRoutes } from './create-approval-page-routes.ts';

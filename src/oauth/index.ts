@@ -1,3 +1,27 @@
+export {
+  type AuthorizationRequest,
+  type AuthorizationRequestInput,
+  createAuthorizationRequest,
+  reservedAuthorizeParams,
+} from './create-authorization-request.ts';
+export {
+  type CompletedConnection,
+  type ConnectFlow,
+  type ConnectFlowDependencies,
+  type ConnectionToken,
+  type ConnectLink,
+  type ConnectLinkRequest,
+  type ConnectSecurityEvent,
+  clientCredentialsSubject,
+  connectTtlMs,
+  cookieNameOf,
+  createConnectFlow,
+  type OAuthSealer,
+  type StartedAuthorization,
+} from './create-connect-flow.ts';
+export { createOAuthFetch, isLoopbackUrl, type OAuthRequestOptions } from './create-oauth-fetch.ts';
+export { isSafeReturnPath } from './is-safe-return-path.ts';
+export type { OAuthHttpOptions, OAuthServiceAuth, TokenSet } from './oauth-service.ts';
 export { refreshAndRetry } from './refresh-and-retry.ts';
 export {
   createRefreshEngine,
@@ -24,3 +48,23 @@ export {
   type SendRefresh,
   sendRefreshRequest,
 } from './refresh-request.ts';
+export {
+  discoveryRequest,
+  processDiscoveryResponse,
+  type ResolvedAuthorizationServer,
+  reasonOf,
+  resolveAuthorizationServer,
+  toConfiguredAuthorizationServer,
+} from './resolve-authorization-server.ts';
+export {
+  authorizationCodeRequest,
+  clientCredentialsRequest,
+  type OAuthClientCredentials,
+  processAuthorizationCodeResponse,
+  processClientCredentialsResponse,
+  processRevocationResponse,
+  revocationRequest,
+  selectClientAuth,
+  toTokenSet,
+} from './token-requests.ts';
+export { checkIssuer, validateCallback } from './validate-callback.ts';

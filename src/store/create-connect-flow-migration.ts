@@ -21,6 +21,7 @@ export function createConnectFlowMigration(features: StoreFeatures): Migration {
         .addColumn('service', 'text', (c) => c.notNull())
         .addColumn('subject', 'text', (c) => c.notNull())
         .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('return_to', 'text')
         .addColumn('expires_at', millis, (c) => c.notNull())
         .addColumn('used_at', millis)
         .addColumn('created_at', millis, (c) => c.notNull())

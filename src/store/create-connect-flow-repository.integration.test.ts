@@ -29,6 +29,7 @@ for (const backend of backends) {
         service: 'gh',
         subject: 'alice',
         scopes: ['repo'],
+        returnTo: null,
         expiresAt: 2_000,
         usedAt: null,
         createdAt: 1_000,

@@ -396,6 +396,8 @@ export interface ConnectLinkRecord {
   readonly subject: string;
   /** Scopes to request (empty: the service's configured scopes). */
   readonly scopes: readonly string[];
+  /** Same-origin relative path offered after the callback (checked by oauth/ `isSafeReturnPath`, OA-10). */
+  readonly returnTo: string | null;
   readonly expiresAt: number;
   readonly usedAt: number | null;
   readonly createdAt: number;

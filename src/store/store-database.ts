@@ -138,6 +138,7 @@ export interface ConnectLinksTable {
   subject: string;
   /** JSON array of scopes. */
   scopes: string;
+  return_to: string | null;
   expires_at: Millis;
   used_at: NullableMillis;
   created_at: Millis;

@@ -1,0 +1,123 @@
+import type { AuditLog } from '../audit/index.ts';
+import type { Clock, Config } from '../core/index.ts';
+import { GatehouseError } from '../core/index.ts';
+import {
+  type CompletedConnection,
+  type ConnectFlow,
+  clientCredentialsSubject,
+  createConnectFlow,
+  type OAuthServiceAuth,
+  type StartedAuthorization,
+} from '../oauth/index.ts';
+import type { Store } from '../store/index.ts';
+import type { Vault } from '../vault/index.ts';
+import type { Credentials } from './credentials.ts';
+
+/** A connection as an operator sees it: never a token, only status, grant and expiry. */
+export interface ConnectionSummary {
+  readonly id: string;
+  readonly service: string;
+  readonly subject: string;
+  readonly status: 'active' | 'needs_reauth' | 'revoked';
+  readonly scopes: readonly string[];
+  readonly accessExpiresAt: string | null;
+  readonly hasRefreshToken: boolean;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface ConnectLinkAnswer {
+  readonly authorizeUrl: string;
+  readonly expiresAt: string;
+}
+
+/**
+ * The connect flow as the transports see it: the admin API (list, link, disconnect) and the two browser routes
+ * (`/connect/<id>`, `/oauth/callback`). Every method naming a tenant answers `not_found` for an unknown one.
+ */
+export interface GatewayConnections {
+  list(tenant: string): Promise<readonly ConnectionSummary[]>;
+  createLink(
+    tenant: string,
+    request: { service: string; subject: string; scopes?: readonly string[]; returnTo?: string },
+  ): Promise<ConnectLinkAnswer>;
+  /** Revokes the tokens upstream where the server supports RFC 7009, then deletes the connection. */
+  disconnect(tenant: string, id: string): Promise<{ readonly revoked: boolean }>;
+  openLink(id: string, sig: string | null): Promise<StartedAuthorization>;
+  completeCallback(params: URLSearchParams, cookies: Readonly<Record<string, string>>): Promise<CompletedConnection>;
+  /** Whether the session cookie gets `Secure` (the public URL is https). */
+  readonly secureCookie: boolean;
+}
+
+export interface GatewayConnectionsDependencies {
+  readonly config: Config;
+  readonly store: Store;
+  readonly vault: Vault;
+  readonly clock: Clock;
+  readonly credentials: Pick<Credentials, 'readClientSecret'>;
+  readonly audit: Pick<AuditLog, 'recordSecurityEvent'>;
+}
+
+/** Builds the connect flow over the configured oauth2 services and its use cases. */
+export function createGatewayConnections(deps: GatewayConnectionsDependencies): {
+  readonly flow: ConnectFlow;
+  readonly connections: GatewayConnections;
+} {
+  const { config, store, clock } = deps;
+  const services = new Map<string, OAuthServiceAuth>();
+  for (const tenant of config.tenants) {
+    for (const service of tenant.services) {
+      if (service.auth.type === 'oauth2') services.set(`${tenant.id}\u0000${service.id}`, service.auth);
+    }
+  }
+  const tenantIds = new Set(config.tenants.map((t) => t.id));
+  const flow = createConnectFlow({
+    store,
+    sealer: deps.vault,
+    clock,
+    publicUrl: config.publicUrl,
+    findService: (tenant, service) => services.get(`${tenant}\u0000${service}`),
+    readClientSecret: (tenant, service) => deps.credentials.readClientSecret(tenant, service),
+    // The one call site of the connect flow's security events (OA-02/03/04 rejections, connects, disconnects).
+    onSecurityEvent: (event) => {
+      if (!tenantIds.has(event.tenant)) return;
+      return deps.audit.recordSecurityEvent(event);
+    },
+  });
+
+  function tenantOf(tenant: string): void {
+    if (!tenantIds.has(tenant)) throw new GatehouseError('not_found', `No tenant ${tenant}`);
+  }
+
+  const connections: GatewayConnections = {
+    secureCookie: flow.secureCookie,
+    async list(tenant) {
+      tenantOf(tenant);
+      return (await store.connections.list(tenant))
+        .filter((c) => c.subject !== clientCredentialsSubject)
+        .map((c) => ({
+          id: c.id,
+          service: c.service,
+          subject: c.subject,
+          status: c.status,
+          scopes: c.scopes,
+          accessExpiresAt: c.accessExpiresAt === null ? null : new Date(c.accessExpiresAt).toISOString(),
+          hasRefreshToken: c.refreshToken !== null,
+          createdAt: new Date(c.createdAt).toISOString(),
+          updatedAt: new Date(c.updatedAt).toISOString(),
+        }));
+    },
+    async createLink(tenant, request) {
+      tenantOf(tenant);
+      const link = await flow.createLink({ tenant, ...request });
+      return { authorizeUrl: link.authorizeUrl, expiresAt: new Date(link.expiresAt).toISOString() };
+    },
+    async disconnect(tenant, id) {
+      tenantOf(tenant);
+      return flow.disconnect(tenant, id);
+    },
+    openLink: (id, sig) => flow.openLink(id, sig),
+    completeCallback: (params, cookies) => flow.completeCallback(params, cookies),
+  };
+  return { flow, connections };
+}

@@ -1,0 +1,491 @@
+import { createHash, createHmac, createSecretKey, type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Clock } from '../core/index.ts';
+import { createId, GatehouseError } from '../core/index.ts';
+import type { ConnectionRecord, Store } from '../store/index.ts';
+import { createAuthorizationRequest } from './create-authorization-request.ts';
+import { isSafeReturnPath } from './is-safe-return-path.ts';
+import type { OAuthServiceAuth, TokenSet } from './oauth-service.ts';
+import { type ResolvedAuthorizationServer, resolveAuthorizationServer } from './resolve-authorization-server.ts';
+import {
+  authorizationCodeRequest,
+  clientCredentialsRequest,
+  type OAuthClientCredentials,
+  processAuthorizationCodeResponse,
+  processClientCredentialsResponse,
+  processRevocationResponse,
+  revocationRequest,
+} from './token-requests.ts';
+import { validateCallback } from './validate-callback.ts';
+
+/** The encrypt/decrypt slice of the vault (structurally `Vault`). */
+export interface OAuthSealer {
+  encrypt(scope: { tenantId: string; owner: string; field: string }, plaintext: string): Promise<Uint8Array>;
+  decrypt(scope: { tenantId: string; owner: string; field: string }, blob: Uint8Array): Promise<string>;
+}
+
+/** A security event of the connect flow, for the audit log (names from audit's closed set). */
+export interface ConnectSecurityEvent {
+  readonly tenant: string;
+  readonly event: 'connect' | 'oauth_state_rejected';
+  readonly decision: 'allow' | 'deny' | 'error';
+  readonly subject?: string;
+  readonly code?: string;
+  /** A short word: why a state was rejected, `connected`, `disconnected`. */
+  readonly detail?: string;
+  /** `service:<id>` or `connection:<id>`. */
+  readonly target?: string;
+}
+
+export interface ConnectFlowDependencies {
+  readonly store: Pick<Store, 'connectFlow' | 'connections'>;
+  readonly sealer: OAuthSealer;
+  readonly clock: Clock;
+  /** The gateway's public base URL without a trailing slash; the redirect URI is `{publicUrl}/oauth/callback`. */
+  readonly publicUrl: string;
+  /** The `oauth2` auth block of (tenant, service); undefined when there is no such oauth2 service. */
+  findService(tenant: string, service: string): OAuthServiceAuth | undefined;
+  /** The service's client secret, decrypted from the vault; undefined for a public client. */
+  readClientSecret(tenant: string, service: string): Promise<string | undefined>;
+  /** Called for every rejected callback and every connect/disconnect; awaited, failures propagate. */
+  onSecurityEvent?(event: ConnectSecurityEvent): Promise<void> | void;
+  /** Timeout of each request to an authorization server, ms (default 10,000). */
+  readonly timeoutMs?: number;
+}
+
+export interface ConnectLink {
+  readonly id: string;
+  /** `{publicUrl}/connect/<id>?sig=...`: signed, single use, no secret inside. */
+  readonly authorizeUrl: string;
+  readonly expiresAt: number;
+}
+
+export interface ConnectLinkRequest {
+  readonly tenant: string;
+  readonly service: string;
+  readonly subject: string;
+  /** Scopes to request instead of the configured ones (a step-up); default the service's `scopes`. */
+  readonly scopes?: readonly string[];
+  /** Same-origin relative path offered after the callback (OA-10). */
+  readonly returnTo?: string;
+}
+
+/** What `/connect/<id>` answers: the redirect to the authorization server and the session cookie to set. */
+export interface StartedAuthorization {
+  readonly redirectUrl: string;
+  readonly cookie: { readonly name: string; readonly value: string; readonly maxAgeSeconds: number };
+}
+
+export interface CompletedConnection {
+  readonly tenant: string;
+  readonly service: string;
+  readonly subject: string;
+  readonly connectionId: string;
+  readonly scopes: readonly string[];
+  readonly returnTo: string | null;
+}
+
+/** A connection token decrypted for one upstream call. */
+export interface ConnectionToken {
+  readonly connection: ConnectionRecord;
+  readonly accessToken: string;
+}
+
+/** Links and pending authorizations live this long (OA-02/03: a state older than 10 minutes is refused). */
+export const connectTtlMs = 10 * 60_000;
+/** How long discovered metadata is reused. */
+const metadataTtlMs = 60 * 60_000;
+/** Subject under which a client-credentials token of a service is kept (not a person). */
+export const clientCredentialsSubject = '@client';
+const cookiePrefix = 'gh_connect_';
+const tenantPattern = /^[a-z0-9][a-z0-9-]{0,39}$/;
+
+export type ConnectFlow = ReturnType<typeof createConnectFlow>;
+
+/**
+ * The OAuth connect flow (DESIGN.md §6): signed single-use links, the authorization code flow with PKCE S256 bound
+ * to the browser session that opened the link, the code exchange, connections with encrypted tokens, client
+ * credentials and disconnect with RFC 7009 revocation. Protocol steps are the `...Request()` /
+ * `process...Response()` pairs of this folder, over oauth4webapi.
+ */
+export function createConnectFlow(deps: ConnectFlowDependencies) {
+  const { store, sealer, clock } = deps;
+  const redirectUri = `${deps.publicUrl}/oauth/callback`;
+  const secureCookie = deps.publicUrl.startsWith('https:');
+  const servers = new Map<string, { at: number; server: Promise<ResolvedAuthorizationServer> }>();
+  const linkKeys = new Map<string, Promise<KeyObject>>();
+  const clientTokens = new Map<string, Promise<ConnectionRecord>>();
+
+  function serviceOf(tenant: string, service: string): OAuthServiceAuth {
+    const auth = deps.findService(tenant, service);
+    if (auth === undefined) throw new GatehouseError('not_found', `No OAuth service ${service} in tenant ${tenant}`);
+    return auth;
+  }
+
+  function serverOf(tenant: string, service: string, auth: OAuthServiceAuth): Promise<ResolvedAuthorizationServer> {
+    const key = `${tenant}\u0000${service}`;
+    const cached = servers.get(key);
+    if (cached !== undefined && clock.now() - cached.at < metadataTtlMs) return cached.server;
+    const server = resolveAuthorizationServer(auth, deps.timeoutMs);
+    servers.set(key, { at: clock.now(), server });
+    server.catch(() => {
+      if (servers.get(key)?.server === server) servers.delete(key);
+    });
+    return server;
+  }
+
+  async function clientOf(tenant: string, service: string, auth: OAuthServiceAuth): Promise<OAuthClientCredentials> {
+    return { clientId: auth.clientId, clientSecret: await deps.readClientSecret(tenant, service) };
+  }
+
+  function linkKeyOf(tenant: string): Promise<KeyObject> {
+    let key = linkKeys.get(tenant);
+    if (key === undefined) {
+      key = (async () => {
+        const scope = { tenantId: tenant, owner: 'connect', field: 'link_key' };
+        const candidate = await sealer.encrypt(scope, randomBytes(32).toString('base64'));
+        const stored = await store.connectFlow.ensureLinkKey(tenant, candidate, clock.now());
+        return createSecretKey(Buffer.from(await sealer.decrypt(scope, stored), 'base64'));
+      })();
+      linkKeys.set(tenant, key);
+      key.catch(() => linkKeys.delete(tenant));
+    }
+    return key;
+  }
+
+  async function signLink(tenant: string, id: string, service: string, subject: string, expiresAt: number) {
+    const message = ['gatehouse-connect-link-v1', tenant, id, service, subject, String(expiresAt)].join('\n');
+    return createHmac('sha256', await linkKeyOf(tenant))
+      .update(message)
+      .digest();
+  }
+
+  async function reject(tenant: string | undefined, detail: string, subject?: string): Promise<never> {
+    // Without a tenant (no usable state) there is no tenant log to write to; the gateway ignores unknown tenants.
+    if (tenant !== undefined) {
+      await deps.onSecurityEvent?.({
+        tenant,
+        event: 'oauth_state_rejected',
+        decision: 'deny',
+        code: 'oauth_state_invalid',
+        detail,
+        ...(subject === undefined ? {} : { subject }),
+      });
+    }
+    throw new GatehouseError('oauth_state_invalid', messageOf(detail), { reason: detail });
+  }
+
+  /** Encrypts tokens into the connection of (tenant, service, subject), keeping an existing connection's id. */
+  async function saveConnection(
+    tenant: string,
+    service: string,
+    subject: string,
+    tokens: TokenSet,
+    requestedScopes: readonly string[],
+  ): Promise<ConnectionRecord> {
+    let id = (await store.connections.find(tenant, service, subject))?.id ?? createId(16);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const owner = `connection:${id}`;
+      const accessToken = await sealer.encrypt({ tenantId: tenant, owner, field: 'access_token' }, tokens.accessToken);
+      const refreshToken =
+        tokens.refreshToken === undefined
+          ? null
+          : await sealer.encrypt({ tenantId: tenant, owner, field: 'refresh_token' }, tokens.refreshToken);
+      const saved = await store.connections.upsert({
+        tenantId: tenant,
+        id,
+        service,
+        subject,
+        status: 'active',
+        scopes: tokens.scopes ?? requestedScopes,
+        accessToken,
+        refreshToken,
+        accessExpiresAt: tokens.accessExpiresAt,
+        createdAt: clock.now(),
+      });
+      if (saved.id === id) return saved;
+      // A concurrent completion created the row first and the upsert kept its id: the ciphertexts are bound to
+      // the id (associated data), so seal them again for the stored one.
+      id = saved.id;
+    }
+    throw new GatehouseError('internal', `Connection of ${service}/${subject} kept changing while it was saved`);
+  }
+
+  return {
+    redirectUri,
+
+    /** Creates a signed, single-use connect link valid for 10 minutes. */
+    async createLink(request: ConnectLinkRequest): Promise<ConnectLink> {
+      const auth = serviceOf(request.tenant, request.service);
+      if (auth.grant !== 'authorization_code') {
+        throw new GatehouseError(
+          'invalid_request',
+          `Service ${request.service} uses client credentials; nothing to connect`,
+        );
+      }
+      if (request.subject.length === 0 || request.subject.length > 200 || request.subject.startsWith('@')) {
+        throw new GatehouseError('invalid_request', 'subject must be 1-200 characters and not start with @');
+      }
+      if (request.returnTo !== undefined && !isSafeReturnPath(request.returnTo)) {
+        throw new GatehouseError('invalid_request', 'returnTo must be a same-origin relative path', {
+          field: 'returnTo',
+        });
+      }
+      const now = clock.now();
+      const id = `${request.tenant}.${createId(16)}`;
+      const expiresAt = now + connectTtlMs;
+      await store.connectFlow.insertLink({
+        tenantId: request.tenant,
+        id,
+        service: request.service,
+        subject: request.subject,
+        scopes: request.scopes ?? [],
+        returnTo: request.returnTo ?? null,
+        expiresAt,
+        usedAt: null,
+        createdAt: now,
+      });
+      const sig = (await signLink(request.tenant, id, request.service, request.subject, expiresAt)).toString(
+        'base64url',
+      );
+      return { id, authorizeUrl: `${deps.publicUrl}/connect/${encodeURIComponent(id)}?sig=${sig}`, expiresAt };
+    },
+
+    /**
+     * `/connect/<id>?sig=`: verifies the signature, marks the link used (single use), creates the pending
+     * authorization (state hash, sealed verifier, session binding) and returns the authorization URL.
+     */
+    async openLink(id: string, sig: string | null): Promise<StartedAuthorization> {
+      const tenant = id.slice(0, id.indexOf('.'));
+      const invalid = () =>
+        new GatehouseError('not_found', 'This connect link is not valid, was already used, or has expired');
+      if (!tenantPattern.test(tenant) || sig === null || !/^[A-Za-z0-9_-]{43}$/.test(sig)) throw invalid();
+      const link = await store.connectFlow.getLink(tenant, id);
+      if (link === undefined) throw invalid();
+      const expected = await signLink(tenant, id, link.service, link.subject, link.expiresAt);
+      if (!timingSafeEqual(expected, Buffer.from(sig, 'base64url'))) throw invalid();
+      const now = clock.now();
+      if (!(await store.connectFlow.useLink(tenant, id, now))) throw invalid();
+      const auth = serviceOf(tenant, link.service);
+      const server = await serverOf(tenant, link.service, auth);
+      const scopes = link.scopes.length > 0 ? link.scopes : auth.scopes;
+      const request = await createAuthorizationRequest(server.metadata, {
+        clientId: auth.clientId,
+        redirectUri,
+        scopes,
+        resource: auth.resource,
+        extraParams: auth.authorizeParams,
+        statePrefix: tenant,
+      });
+      const stateHash = hashOf(request.state);
+      const session = randomBytes(32).toString('base64url');
+      await store.connectFlow.insertAuthorization({
+        tenantId: tenant,
+        stateHash,
+        linkId: id,
+        service: link.service,
+        subject: link.subject,
+        scopes: [...scopes],
+        codeVerifier: await sealer.encrypt(
+          { tenantId: tenant, owner: `authorization:${stateHash}`, field: 'code_verifier' },
+          request.codeVerifier,
+        ),
+        sessionHash: hashOf(session),
+        expiresAt: now + connectTtlMs,
+        consumedAt: null,
+        createdAt: now,
+      });
+      return {
+        redirectUrl: request.url.href,
+        cookie: { name: cookieNameOf(stateHash), value: session, maxAgeSeconds: connectTtlMs / 1000 },
+      };
+    },
+
+    /** Whether `Secure` belongs on the session cookie (the public URL is https). */
+    secureCookie,
+
+    /**
+     * `/oauth/callback`: finds the pending authorization by `state`, consumes it (single use), checks that this
+     * browser session started it (OA-04), validates the response (`iss`, RFC 9207), exchanges the code and stores
+     * the tokens encrypted. Any state problem is `oauth_state_invalid` with an audit event and no token request.
+     */
+    async completeCallback(
+      params: URLSearchParams,
+      cookies: Readonly<Record<string, string>>,
+    ): Promise<CompletedConnection> {
+      const states = params.getAll('state');
+      const state = states[0];
+      if (states.length !== 1 || state === undefined || state.length > 512) return reject(undefined, 'missing_state');
+      const tenant = state.slice(0, state.indexOf('.'));
+      if (!tenantPattern.test(tenant)) return reject(undefined, 'unknown_state');
+      const stateHash = hashOf(state);
+      const pending = await store.connectFlow.getAuthorization(tenant, stateHash);
+      if (pending === undefined) return reject(tenant, 'unknown_state');
+      const now = clock.now();
+      if (!(await store.connectFlow.consumeAuthorization(tenant, stateHash, now))) {
+        return reject(tenant, pending.consumedAt === null ? 'expired_state' : 'replayed_state', pending.subject);
+      }
+      const session = cookies[cookieNameOf(stateHash)];
+      if (session === undefined || !timingSafeEqual(Buffer.from(hashOf(session)), Buffer.from(pending.sessionHash))) {
+        return reject(tenant, 'session_mismatch', pending.subject);
+      }
+      const auth = serviceOf(tenant, pending.service);
+      const server = await serverOf(tenant, pending.service, auth);
+      const client = await clientOf(tenant, pending.service, auth);
+      let validated: URLSearchParams;
+      try {
+        validated = validateCallback(server, { client_id: auth.clientId }, params, state);
+      } catch (error) {
+        await deps.onSecurityEvent?.({
+          tenant,
+          event: 'oauth_state_rejected',
+          decision: 'deny',
+          subject: pending.subject,
+          code: (error as GatehouseError).code,
+          detail: String((error as GatehouseError).details?.['reason'] ?? 'invalid_response'),
+          target: `service:${pending.service}`,
+        });
+        throw error;
+      }
+      const verifier = await sealer.decrypt(
+        { tenantId: tenant, owner: `authorization:${stateHash}`, field: 'code_verifier' },
+        pending.codeVerifier,
+      );
+      const response = await authorizationCodeRequest(server.metadata, client, validated, redirectUri, verifier, {
+        resource: auth.resource,
+        ...(deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs }),
+      });
+      const tokens = await processAuthorizationCodeResponse(server.metadata, client, response, clock);
+      const link = await store.connectFlow.getLink(tenant, pending.linkId);
+      const saved = await saveConnection(tenant, pending.service, pending.subject, tokens, pending.scopes);
+      await deps.onSecurityEvent?.({
+        tenant,
+        event: 'connect',
+        decision: 'allow',
+        subject: pending.subject,
+        detail: 'connected',
+        target: `connection:${saved.id}`,
+      });
+      return {
+        tenant,
+        service: pending.service,
+        subject: pending.subject,
+        connectionId: saved.id,
+        scopes: saved.scopes,
+        returnTo: link?.returnTo ?? null,
+      };
+    },
+
+    /**
+     * Deletes a connection after revoking its tokens upstream (RFC 7009) where the server has a revocation
+     * endpoint: the refresh token first (which usually ends the grant), then the access token. A failed
+     * revocation does not keep the connection; it is reported in `revoked: false`.
+     */
+    async disconnect(tenant: string, id: string): Promise<{ revoked: boolean }> {
+      const connection = await store.connections.get(tenant, id);
+      if (connection === undefined) throw new GatehouseError('not_found', `No connection ${id} in tenant ${tenant}`);
+      let revoked = false;
+      const auth = deps.findService(tenant, connection.service);
+      if (auth !== undefined) {
+        try {
+          const server = await serverOf(tenant, connection.service, auth);
+          const client = await clientOf(tenant, connection.service, auth);
+          const owner = `connection:${id}`;
+          for (const field of ['refresh_token', 'access_token'] as const) {
+            const blob = field === 'refresh_token' ? connection.refreshToken : connection.accessToken;
+            if (blob === null) continue;
+            const token = await sealer.decrypt({ tenantId: tenant, owner, field }, blob);
+            const response = await revocationRequest(server.metadata, client, token, field, {
+              ...(deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs }),
+            });
+            if (response === undefined) break;
+            await processRevocationResponse(response);
+            revoked = true;
+          }
+        } catch {
+          revoked = false;
+        }
+      }
+      await store.connections.delete(tenant, id);
+      await deps.onSecurityEvent?.({
+        tenant,
+        event: 'connect',
+        decision: 'allow',
+        subject: connection.subject,
+        detail: revoked ? 'disconnected_revoked' : 'disconnected',
+        target: `connection:${id}`,
+      });
+      return { revoked };
+    },
+
+    /** Decrypts the access token of a connection for one upstream call. */
+    async readAccessToken(connection: ConnectionRecord): Promise<string> {
+      if (connection.accessToken === null) {
+        throw new GatehouseError('reauth_required', `Connection ${connection.id} has no access token`, {
+          service: connection.service,
+        });
+      }
+      return sealer.decrypt(
+        { tenantId: connection.tenantId, owner: `connection:${connection.id}`, field: 'access_token' },
+        connection.accessToken,
+      );
+    },
+
+    /**
+     * The client-credentials token of a service (RFC 6749 §4.4), kept encrypted as the connection of subject
+     * `@client`; a new one is requested when it is missing or expires within `marginMs`. One request per
+     * service at a time in this process.
+     */
+    async clientCredentialsConnection(tenant: string, service: string, marginMs = 30_000): Promise<ConnectionRecord> {
+      const current = await store.connections.find(tenant, service, clientCredentialsSubject);
+      if (
+        current?.status === 'active' &&
+        current.accessToken !== null &&
+        (current.accessExpiresAt === null || current.accessExpiresAt - marginMs > clock.now())
+      ) {
+        return current;
+      }
+      const key = `${tenant}\u0000${service}`;
+      let pending = clientTokens.get(key);
+      if (pending === undefined) {
+        pending = (async () => {
+          const auth = serviceOf(tenant, service);
+          const server = await serverOf(tenant, service, auth);
+          const client = await clientOf(tenant, service, auth);
+          const response = await clientCredentialsRequest(server.metadata, client, auth.scopes, {
+            resource: auth.resource,
+            ...(deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs }),
+          });
+          const tokens = await processClientCredentialsResponse(server.metadata, client, response, clock);
+          return saveConnection(tenant, service, clientCredentialsSubject, tokens, auth.scopes);
+        })().finally(() => clientTokens.delete(key));
+        clientTokens.set(key, pending);
+      }
+      return pending;
+    },
+  };
+}
+
+/** SHA-256 hex: how states and session cookies are stored (both carry 256 random bits; no salt needed). */
+function hashOf(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+/** One cookie per pending authorization, so two connect flows open in one browser do not overwrite each other. */
+export function cookieNameOf(stateHash: string): string {
+  return `${cookiePrefix}${stateHash.slice(0, 16)}`;
+}
+
+function messageOf(detail: string): string {
+  switch (detail) {
+    case 'missing_state':
+      return 'The callback has no state parameter (or more than one)';
+    case 'expired_state':
+      return 'This authorization has expired (after 10 minutes); start again from a new connect link';
+    case 'replayed_state':
+      return 'This authorization was already completed; start again from a new connect link';
+    case 'session_mismatch':
+      return 'This authorization was started in another browser session; open the connect link in this browser';
+    default:
+      return 'The callback state is not known to this gateway';
+  }
+}

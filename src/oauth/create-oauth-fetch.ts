@@ -1,0 +1,45 @@
+import * as oauth from 'oauth4webapi';
+import { GatehouseError } from '../core/index.ts';
+
+/** The options every oauth4webapi call of Gatehouse gets: timeout, no redirects, http only on loopback. */
+export interface OAuthRequestOptions {
+  readonly signal: () => AbortSignal;
+  readonly [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<string, unknown>) => Promise<Response>;
+  readonly [oauth.allowInsecureRequests]: boolean;
+}
+
+/**
+ * Request options for one authorization server. oauth4webapi already sends `redirect: 'manual'`; the fetch here
+ * also refuses any 3xx answer outright (OA-12: a token request never follows a redirect, and a redirect is never
+ * mistaken for an answer). Plain `http:` is allowed only for loopback hosts (tests, local providers); any other
+ * `http:` endpoint is refused by oauth4webapi.
+ */
+export function createOAuthFetch(endpoint: string, timeoutMs = 10_000): OAuthRequestOptions {
+  return {
+    signal: () => AbortSignal.timeout(timeoutMs),
+    [oauth.customFetch]: async (url, init) => {
+      const response = await fetch(url, { ...(init as RequestInit), redirect: 'manual' });
+      if (response.status >= 300 && response.status < 400) {
+        await response.body?.cancel();
+        throw new GatehouseError(
+          'oauth_token_failed',
+          `The authorization server answered ${response.status} (a redirect), which is never followed`,
+          { status: response.status, reason: 'redirect_refused' },
+        );
+      }
+      return response;
+    },
+    [oauth.allowInsecureRequests]: isLoopbackUrl(endpoint),
+  };
+}
+
+/** True for `http(s)://localhost`, `127.0.0.0/8` and `[::1]` URLs. */
+export function isLoopbackUrl(value: string): boolean {
+  let host: string;
+  try {
+    host = new URL(value).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
