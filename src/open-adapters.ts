@@ -1,8 +1,8 @@
 import { type AuditLog, createAuditLog } from './audit/index.ts';
 import type { Adapters } from './cli/index.ts';
-import { type Config, systemClock } from './core/index.ts';
-import { openStore } from './store/index.ts';
-import { createUpstreamClient } from './upstream/index.ts';
+import { type Config, GatehouseError, systemClock } from './core/index.ts';
+import { createRedisCacheBackend, createRedisLimiter, openRedis, openStore, redactStoreUrl } from './store/index.ts';
+import { createCircuitBreaker, createRetryingUpstream, createUpstreamClient } from './upstream/index.ts';
 import { createVault, loadMasterKeys } from './vault/index.ts';
 
 /**
@@ -68,16 +68,36 @@ export async function openAdapters(
     throw error;
   }
   const auditLog = audit;
-  const upstream = createUpstreamClient({ allowPrivateHosts: config.unsafeAllowPrivateUpstreams });
+  // Shared short-lived state (DESIGN.md §4): with `redis`, rate limits and cached reads span every process.
+  let redis: Awaited<ReturnType<typeof openRedis>> | undefined;
+  if (config.redis !== undefined) {
+    try {
+      redis = await openRedis(config.redis);
+    } catch {
+      await auditLog.close();
+      await store.close();
+      throw new GatehouseError('store_unavailable', `Cannot connect to Redis at ${redactStoreUrl(config.redis)}`);
+    }
+  }
+  const sharedRedis = redis;
+  // 429 Retry-After waits for safe calls, bounded retries for idempotent ones, a circuit breaker per host.
+  const upstream = createRetryingUpstream(
+    createUpstreamClient({ allowPrivateHosts: config.unsafeAllowPrivateUpstreams }),
+    { clock: systemClock, breaker: createCircuitBreaker({ clock: systemClock }) },
+  );
   return {
     store,
     vault,
     upstream,
     audit: auditLog,
+    ...(sharedRedis
+      ? { limiter: createRedisLimiter(sharedRedis), cacheBackend: createRedisCacheBackend(sharedRedis) }
+      : {}),
     async close() {
       await auditLog.close();
       await upstream.close();
       await store.close();
+      sharedRedis?.disconnect();
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { AuditLog } from '../audit/index.ts';
 import type { Config, Environment } from '../core/index.ts';
-import type { Store } from '../store/index.ts';
+import type { CacheBackend, Limiter, Store } from '../store/index.ts';
 import type { UpstreamClient } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
 
@@ -12,6 +12,10 @@ export interface Adapters {
   readonly upstream: UpstreamClient;
   /** The audit log, wired to the vault's security events. */
   readonly audit?: AuditLog;
+  /** Rate and concurrency limiter shared by the gateway processes (Redis, when `redis` is set). */
+  readonly limiter?: Limiter;
+  /** Safe-read cache backend shared by the gateway processes (Redis, when `redis` is set). */
+  readonly cacheBackend?: CacheBackend;
   close(): Promise<void>;
 }
 

@@ -1,13 +1,14 @@
 import { type AuditLog, createAuditLog, createScrubber, type Telemetry } from '../audit/index.ts';
 import type { Clock, Config } from '../core/index.ts';
 import { GatehouseError, toGatehouseError } from '../core/index.ts';
-import { createTokenBuckets, validateArguments } from '../policy/index.ts';
+import { validateArguments } from '../policy/index.ts';
 import { createMemoryResultStore, createResultHandles, type ResultStore, toToolResult } from '../shaping/index.ts';
-import type { ClientKeyRecord, Store } from '../store/index.ts';
+import type { CacheBackend, ClientKeyRecord, Limiter, Store } from '../store/index.ts';
 import { applyCredential, buildRequest, listCredentialSecrets, type UpstreamClient } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
 import { buildTenant, type TenantRuntime } from './build-tenants.ts';
 import type { Caller, CallOutcome, Gateway } from './contract.ts';
+import { createCallSafeguards } from './create-call-safeguards.ts';
 import { createCredentials } from './credentials.ts';
 import { createGatewayConnections } from './create-gateway-connections.ts';
 import { createToolCallGuard, type MintConnectLink } from './guard-tool-call.ts';
@@ -23,6 +24,10 @@ export interface GatewayDependencies {
   readonly upstream: UpstreamClient;
   readonly clock: Clock;
   readonly onAuditFailure?: (error: unknown) => void;
+  /** Rate and concurrency limiter shared by every process (Redis); in memory when absent. */
+  readonly limiter?: Limiter;
+  /** Backend of the safe-read cache shared by every process (Redis); a byte-bounded LRU in memory when absent. */
+  readonly cacheBackend?: CacheBackend;
   /** Where over-budget results are kept (Redis when several processes serve); in memory when absent. */
   readonly resultStore?: ResultStore;
   /** Signed connect links for step-up consent (the OAuth connect flow); without it a scope denial carries no link. */
@@ -63,7 +68,13 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       tenants: config.tenants.map((t) => t.id),
       onError: deps.onAuditFailure,
     }));
-  const takeToken = createTokenBuckets(clock);
+  const safeguards = createCallSafeguards({
+    config,
+    clock,
+    store,
+    ...(deps.limiter ? { limiter: deps.limiter } : {}),
+    ...(deps.cacheBackend ? { cacheBackend: deps.cacheBackend } : {}),
+  });
   const handles = createResultHandles({
     store: deps.resultStore ?? createMemoryResultStore({ clock, maxBytes: config.resultHandles.maxBytes }),
     clock,
@@ -162,6 +173,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       let pathTemplate: string | null = null;
       let upstreamStatus: number | null = null;
       let outcome: CallOutcome;
+      let releaseLimits: (() => void) | undefined;
       try {
         const tenant = tenants.get(caller.tenant)!;
         const { policy, meta } = toolsetOf(caller);
@@ -172,57 +184,88 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
         if (handled !== undefined) {
           outcome = { ok: true, ...handled };
         } else {
-          const decided = await guard.decide(caller, policy, name, args, takeToken);
+          const decided = await guard.decide(caller, policy, name, args, async (named) => {
+            releaseLimits = await safeguards.admitLimits(caller, named, tenant.services.get(named.service));
+          });
           const { tool } = decided.tool;
           method = tool.request.method;
           pathTemplate = tool.request.pathTemplate;
           const service = tenant.services.get(decided.tool.service)!;
-          const credential = await credentials.resolveCredential(caller.tenant, service.id, service.auth, caller.subject);
-          const request = applyCredential(buildRequest(tool, service.baseUrl, decided.args), credential);
-          // AU-03: a call with side effects runs only once its intent record is committed.
-          if (tool.safety !== 'safe') {
-            await audit.recordToolIntent({
-              tenant: caller.tenant,
-              requestId,
-              toolset: caller.toolset,
-              clientKey: caller.keyName,
-              subject: caller.subject,
-              tool: name,
-              method,
-              pathTemplate,
+          const read = await safeguards.prepareRead(caller, decided.tool, service, decided.args);
+          if (read !== undefined)
+            deps.telemetry?.cacheLookup({ tenant: caller.tenant, toolset: caller.toolset, hit: !!read.cached });
+          if (read?.cached) {
+            // A cached safe read: no credential, no upstream call; shaped again for this caller (budget, handles).
+            const shaped = await shapeResultWithHandles({
+              meta,
+              handles,
+              owner,
+              tool: decided.tool,
+              args: decided.args,
+              allowedOrigin: service.allowedOrigin,
+              first: read.cached,
             });
+            outcome = { ok: true, ...shaped };
+          } else {
+            const credential = await credentials.resolveCredential(
+              caller.tenant,
+              service.id,
+              service.auth,
+              caller.subject,
+            );
+            const request = applyCredential(buildRequest(tool, service.baseUrl, decided.args), credential);
+            // AU-03: a call with side effects runs only once its intent record is committed.
+            if (tool.safety !== 'safe') {
+              await safeguards.invalidateBeforeWrite(caller, decided.tool, service);
+              await audit.recordToolIntent({
+                tenant: caller.tenant,
+                requestId,
+                toolset: caller.toolset,
+                clientKey: caller.keyName,
+                subject: caller.subject,
+                tool: name,
+                method,
+                pathTemplate,
+              });
+            }
+            const upstreamCall = {
+              ...request,
+              timeoutMs: service.timeoutMs,
+              connectTimeoutMs: service.connectTimeoutMs,
+              maxResponseBytes: service.maxResponseBytes,
+              allowedOrigin: service.allowedOrigin,
+              ...safeguards.upstreamPolicy(caller, decided.tool),
+            };
+            // CA-03: a write drops the connection's cached reads of the service again once it was sent.
+            const answer = await upstream
+              .send(upstreamCall)
+              .finally(() => safeguards.invalidateAfterWrite(caller, decided.tool, service));
+            upstreamStatus = answer.status;
+            const scrub = createScrubber(listCredentialSecrets(credential));
+            const result = toToolResult(answer, tool.operation, scrub);
+            if (read !== undefined) await safeguards.remember(read, result, answer.headers);
+            const shaped = await shapeResultWithHandles({
+              meta,
+              handles,
+              owner,
+              tool: decided.tool,
+              args: decided.args,
+              allowedOrigin: service.allowedOrigin,
+              first: { headers: answer.headers, json: answer.json, result },
+              async fetchPage(pageArgs) {
+                const checked = validateArguments(tool, pageArgs);
+                const request = applyCredential(buildRequest(tool, service.baseUrl, checked), credential);
+                const page = await upstream.send({ ...upstreamCall, ...request });
+                return { headers: page.headers, json: page.json, result: toToolResult(page, tool.operation, scrub) };
+              },
+            });
+            outcome = { ok: true, ...shaped };
           }
-          const upstreamCall = {
-            ...request,
-            timeoutMs: service.timeoutMs,
-            connectTimeoutMs: service.connectTimeoutMs,
-            maxResponseBytes: service.maxResponseBytes,
-            allowedOrigin: service.allowedOrigin,
-          };
-          const answer = await upstream.send(upstreamCall);
-          upstreamStatus = answer.status;
-          const scrub = createScrubber(listCredentialSecrets(credential));
-          const result = toToolResult(answer, tool.operation, scrub);
-          const shaped = await shapeResultWithHandles({
-            meta,
-            handles,
-            owner,
-            tool: decided.tool,
-            args: decided.args,
-            allowedOrigin: service.allowedOrigin,
-            first: { headers: answer.headers, json: answer.json, result },
-            async fetchPage(pageArgs) {
-              const checked = validateArguments(tool, pageArgs);
-              const request = applyCredential(buildRequest(tool, service.baseUrl, checked), credential);
-              const page = await upstream.send({ ...upstreamCall, ...request });
-              return { headers: page.headers, json: page.json, result: toToolResult(page, tool.operation, scrub) };
-            },
-          });
-          outcome = { ok: true, ...shaped };
         }
       } catch (error) {
         outcome = { ok: false, error: toGatehouseError(error) };
       }
+      releaseLimits?.();
       try {
         await audit.recordToolCall({
           tenant: caller.tenant,

@@ -1,12 +1,6 @@
-import type { Clock, Config } from '../core/index.ts';
+import type { Clock, Config, NamedTool } from '../core/index.ts';
 import { GatehouseError, isGatehouseError } from '../core/index.ts';
-import {
-  decideToolCall,
-  findMissingScopes,
-  type TakeToken,
-  type ToolCallDecision,
-  type ToolsetPolicy,
-} from '../policy/index.ts';
+import { decideToolCall, findMissingScopes, type ToolCallDecision, type ToolsetPolicy } from '../policy/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
 import type { ServiceRuntime, ToolsetRuntime } from './build-tenants.ts';
@@ -46,14 +40,15 @@ export interface ToolCallGuard {
   /**
    * The whole policy of one call (DESIGN.md §7): loads the caller's granted scopes for the tool's service when
    * it is an OAuth service, runs `decideToolCall`, turns a grant shortfall into `scope_missing` carrying one
-   * step-up link for exactly the missing scopes, and runs the approval step. Throws a GatehouseError.
+   * step-up link for exactly the missing scopes, runs `admitLimits` (step 4, rate and concurrency limits), and
+   * runs the approval step. Throws a GatehouseError.
    */
   decide(
     caller: Caller,
     policy: ToolsetPolicy,
     name: string,
     args: unknown,
-    takeToken: TakeToken,
+    admitLimits: (tool: NamedTool) => Promise<void>,
   ): Promise<ToolCallDecision>;
   /** `tools/list` for this caller: the precomputed list, minus tools its connections' grants cannot cover. */
   listTools(caller: Caller, toolset: ToolsetRuntime): Promise<readonly ListedTool[]>;
@@ -98,23 +93,20 @@ export function createToolCallGuard(deps: ToolCallGuardDependencies): ToolCallGu
   return {
     approvals,
 
-    async decide(caller, policy, name, args, takeToken) {
+    async decide(caller, policy, name, args, admitLimits) {
       const named = policy.tools.get(name);
       const service = named === undefined ? undefined : deps.services(caller.tenant)?.get(named.service);
       const grantedScopes = service === undefined ? undefined : await grantOf(caller, service);
       let decided: ToolCallDecision;
       try {
-        decided = decideToolCall(
-          policy,
-          { name, args, limiterKey: `${caller.tenant}/${caller.toolset}`, grantedScopes },
-          takeToken,
-        );
+        decided = decideToolCall(policy, { name, args, grantedScopes });
       } catch (error) {
         if (isGatehouseError(error) && error.code === 'scope_missing' && error.details['reason'] === 'grant') {
           throw await withStepUpLink(error, caller);
         }
         throw error;
       }
+      await admitLimits(decided.tool);
       if (decided.needsApproval) await approvals.admit(caller, name, decided.args);
       return decided;
     },

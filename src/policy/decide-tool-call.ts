@@ -1,5 +1,4 @@
 import { GatehouseError, type NamedTool } from '../core/index.ts';
-import type { BucketDecision } from './create-token-buckets.ts';
 import { findMissingScopes } from './scope-check.ts';
 import type { ToolsetPolicy } from './toolset-policy.ts';
 import { validateArguments } from './validate-arguments.ts';
@@ -7,16 +6,12 @@ import { validateArguments } from './validate-arguments.ts';
 export interface ToolCallRequest {
   readonly name: string;
   readonly args: unknown;
-  /** Key the rate limiter counts under, e.g. `tenant/toolset`. */
-  readonly limiterKey: string;
   /**
    * Scopes the caller's connection was granted at the tool's service (the stored grant, OA-13). Undefined when
    * the service is not OAuth or has no connection yet (the credential step then asks for one).
    */
   readonly grantedScopes?: readonly string[] | undefined;
 }
-
-export type TakeToken = (key: string, perMinute: number, burst: number) => BucketDecision;
 
 export interface ToolCallDecision {
   readonly tool: NamedTool;
@@ -28,16 +23,13 @@ export interface ToolCallDecision {
 /**
  * Decides one tool call before anything leaves the gateway, in the order of DESIGN.md §7: (1) the tool is in
  * the toolset and allowed by its access mode; (2) the toolset's scopes and the connection's grant cover it;
- * (3) the arguments validate, with the toolset's constraints; (4) the rate limit admits it; (5) whether it
- * needs approval (the answer; the caller runs the approval step, which needs the store).
+ * (3) the arguments validate, with the toolset's constraints; then the caller runs (4) the rate and concurrency
+ * limits (`createCallLimits`: async, as the limiter may be shared in Redis) and (5) the approval step, which
+ * needs the store; this function only answers whether the call needs approval.
  * Throws a GatehouseError with a stable code. Nothing here depends on what the model says about itself: only
  * on the verified caller's toolset, its connection's grant and the arguments.
  */
-export function decideToolCall(
-  policy: ToolsetPolicy,
-  request: ToolCallRequest,
-  takeToken: TakeToken,
-): ToolCallDecision {
+export function decideToolCall(policy: ToolsetPolicy, request: ToolCallRequest): ToolCallDecision {
   const tool = policy.tools.get(request.name);
   const rules = policy.rules.get(request.name);
   if (tool === undefined || rules === undefined) throw refuseUnexposed(policy, request.name);
@@ -52,14 +44,6 @@ export function decideToolCall(
     }
   }
   const args = validateArguments(tool.tool, request.args, rules.constraints);
-  if (policy.rateLimit) {
-    const decision = takeToken(request.limiterKey, policy.rateLimit.perMinute, policy.rateLimit.burst);
-    if (!decision.admitted) {
-      throw new GatehouseError('rate_limited', `Rate limit of toolset ${policy.toolset} reached; retry later`, {
-        retryAfterSeconds: decision.retryAfterSeconds,
-      });
-    }
-  }
   return { tool, args, needsApproval: rules.requiresApproval };
 }
 

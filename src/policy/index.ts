@@ -1,12 +1,12 @@
-export { type BucketDecision, createTokenBuckets } from './create-token-buckets.ts';
 export {
   type ArgumentConstraint,
   type ArgumentConstraints,
   compileArgumentConstraints,
 } from './compile-argument-constraints.ts';
+export { type CallLimits, createCallLimits, type LimitedCaller, type ReleaseLimits } from './create-call-limits.ts';
+export { createMemoryLimiter } from './create-memory-limiter.ts';
 export {
   decideToolCall,
-  type TakeToken,
   type ToolCallDecision,
   type ToolCallRequest,
 } from './decide-tool-call.ts';
