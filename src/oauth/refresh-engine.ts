@@ -109,6 +109,12 @@ export interface RefreshEngine {
   forget(tenantId: string, connectionId: string): void;
 }
 
+/** One in-process refresh flow and the callers' shared view of its result. */
+interface Flight {
+  readonly record: Promise<ConnectionRecord>;
+  token(): Promise<FreshToken>;
+}
+
 /** How a redemption under the lock ended: the record to use, or the error to throw once the lock is let go. */
 interface Settled {
   readonly record: ConnectionRecord;
@@ -135,7 +141,7 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
   const cooldownMaxMs = deps.cooldownMaxMs ?? 300_000;
   const cacheMs = deps.cacheMs ?? 5_000;
   const cache = new Map<string, { record: ConnectionRecord; until: number }>();
-  const inflight = new Map<string, Promise<ConnectionRecord>>();
+  const inflight = new Map<string, Flight>();
   const keyOf = (tenantId: string, connectionId: string) => `${tenantId}\u0000${connectionId}`;
 
   const emit = (event: RefreshEvent) => {
@@ -362,26 +368,60 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
     };
   }
 
-  /** One flow per connection at a time in this process; concurrent callers share its result (RF-01). */
-  function shared(
-    tenantId: string,
-    connectionId: string,
-    run: () => Promise<ConnectionRecord>,
-  ): Promise<ConnectionRecord> {
+  /**
+   * One flow per connection at a time in this process; concurrent callers share its result (RF-01), including one
+   * decryption of the new token (a storm of callers must not queue a thousand decryptions behind the refresh).
+   * The shared plaintext lives only as long as the flight's callers hold it.
+   */
+  function shared(tenantId: string, connectionId: string, run: () => Promise<ConnectionRecord>): Flight {
     const key = keyOf(tenantId, connectionId);
     const running = inflight.get(key);
     if (running !== undefined) return running;
-    const started = run()
-      .then((record) => {
-        cache.set(key, { record, until: clock.monotonic() + cacheMs });
-        return record;
+    const record = run()
+      .then((result) => {
+        cache.set(key, { record: result, until: clock.monotonic() + cacheMs });
+        return result;
       })
       .finally(() => {
-        if (inflight.get(key) === started) inflight.delete(key);
+        if (inflight.get(key) === flight) inflight.delete(key);
       });
-    inflight.set(key, started);
-    return started;
+    let token: Promise<FreshToken> | undefined;
+    const flight: Flight = {
+      record,
+      token: () => {
+        token ??= record.then(toFreshToken);
+        return token;
+      },
+    };
+    inflight.set(key, flight);
+    return flight;
   }
+
+  /** The cached record when it serves the fast path, else the flight to join or start. */
+  function lookup(
+    tenantId: string,
+    connectionId: string,
+    options: EnsureFreshOptions,
+    margin: number,
+  ): { readonly cached: ConnectionRecord } | { readonly running: Flight | undefined } {
+    const key = keyOf(tenantId, connectionId);
+    if (options.force !== true) {
+      const cached = cache.get(key);
+      if (cached !== undefined && cached.until > clock.monotonic() && isFresh(cached.record, margin)) {
+        return { cached: cached.record };
+      }
+    }
+    return { running: inflight.get(key) };
+  }
+
+  /** A forced caller needs a token other than the one the upstream refused; anyone else takes the flight's. */
+  const satisfies = (version: number, options: EnsureFreshOptions) =>
+    options.force !== true || (options.rejectedVersion !== undefined && version > options.rejectedVersion);
+
+  const start = (tenantId: string, connectionId: string, options: EnsureFreshOptions, margin: number) =>
+    shared(tenantId, connectionId, () =>
+      flow(tenantId, connectionId, options.force === true, options.rejectedVersion, margin),
+    );
 
   async function ensureRecord(
     tenantId: string,
@@ -389,23 +429,13 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
     options: EnsureFreshOptions,
     margin: number,
   ): Promise<ConnectionRecord> {
-    const key = keyOf(tenantId, connectionId);
-    const force = options.force === true;
-    if (!force) {
-      const cached = cache.get(key);
-      if (cached !== undefined && cached.until > clock.monotonic() && isFresh(cached.record, margin)) {
-        return cached.record;
-      }
+    const found = lookup(tenantId, connectionId, options, margin);
+    if ('cached' in found) return found.cached;
+    if (found.running !== undefined) {
+      const record = await found.running.record;
+      if (satisfies(record.tokenVersion, options)) return record;
     }
-    const running = inflight.get(key);
-    if (running !== undefined) {
-      const record = await running;
-      // A forced caller needs a token other than the one the upstream refused.
-      if (!force || (options.rejectedVersion !== undefined && record.tokenVersion > options.rejectedVersion)) {
-        return record;
-      }
-    }
-    return shared(tenantId, connectionId, () => flow(tenantId, connectionId, force, options.rejectedVersion, margin));
+    return start(tenantId, connectionId, options, margin).record;
   }
 
   let timer: NodeJS.Timeout | undefined;
@@ -414,7 +444,13 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
 
   const engine: RefreshEngine = {
     async ensureFresh(tenantId, connectionId, options = {}) {
-      return toFreshToken(await ensureRecord(tenantId, connectionId, options, marginMs));
+      const found = lookup(tenantId, connectionId, options, marginMs);
+      if ('cached' in found) return toFreshToken(found.cached);
+      if (found.running !== undefined) {
+        const token = await found.running.token();
+        if (satisfies(token.tokenVersion, options)) return token;
+      }
+      return start(tenantId, connectionId, options, marginMs).token();
     },
 
     async refreshIdle(tenantIds, lookaheadMs = deps.backgroundIntervalMs ?? 30_000) {
