@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { type GatehouseError, type NamedTool, parseConfig, type Tool, type ToolSafety } from '../core/index.ts';
+import { decideToolCall } from './decide-tool-call.ts';
+import { compileToolsetPolicy } from './toolset-policy.ts';
+
+function named(name: string, safety: ToolSafety, scopes: string[][] = []): NamedTool {
+  const tool = {
+    key: name,
+    operation: name,
+    title: name,
+    description: name,
+    inputSchema: { type: 'object', properties: { id: { type: 'string' } } },
+    annotations: {
+      readOnlyHint: safety === 'safe',
+      destructiveHint: safety === 'destructive',
+      idempotentHint: false,
+      openWorldHint: true,
+    },
+    safety,
+    scopes,
+    tags: [],
+    request: { method: 'GET', pathTemplate: '/', parameters: [] },
+  } as unknown as Tool;
+  return { name, service: 'mail', tool };
+}
+
+const tenantTools = new Map(
+  [
+    named('mail_read', 'safe', [['mail.read']]),
+    named('mail_search', 'write', [['mail.read']]),
+    named('mail_send', 'write', [['mail.send'], ['mail.admin']]),
+    named('mail_purge', 'destructive', [['mail.admin']]),
+    named('mail_ping', 'safe'),
+  ].map((t) => [t.name, t] as const),
+);
+
+function toolset(raw: Record<string, unknown>) {
+  const config = parseConfig({ tenants: [{ id: 't', toolsets: [{ id: 's', ...raw }] }] }, { env: {} });
+  return compileToolsetPolicy('t', config.tenants[0]!.toolsets[0]!, tenantTools, {
+    scopeImplies: new Map([['mail', { 'mail.admin': ['mail.read', 'mail.send'] }]]),
+  });
+}
+
+const admit = () => ({ admitted: true as const });
+
+function denial(run: () => unknown): { code: string; details: Record<string, unknown> } | undefined {
+  try {
+    run();
+    return undefined;
+  } catch (error) {
+    return { code: (error as GatehouseError).code, details: (error as GatehouseError).details };
+  }
+}
+
+describe('decideToolCall', () => {
+  it('SC-01 a tool needing a scope outside the toolset is withheld and denied naming the scope', () => {
+    const policy = toolset({ access: 'write', scopes: ['mail.read', 'mail.send'] });
+    expect([...policy.tools.keys()].sort()).toEqual(['mail_ping', 'mail_read', 'mail_search', 'mail_send']);
+    expect(denial(() => decideToolCall(policy, { name: 'mail_purge', args: {}, limiterKey: 'k' }, admit))).toEqual({
+      code: 'scope_missing',
+      details: { tool: 'mail_purge', toolset: 's', missingScopes: ['mail.admin'], reason: 'toolset' },
+    });
+    // Only the alternatives inside the toolset's scopes count: mail.admin would cover send, but is not allowed.
+    expect(policy.rules.get('mail_send')?.scopes).toEqual([['mail.send']]);
+    expect(policy.requiredScopesOf('mail')).toEqual(['mail.read', 'mail.send']);
+  });
+
+  it('SC-02 a grant that does not cover the tool is denied before validation, naming every missing scope', () => {
+    const policy = toolset({ access: 'write' });
+    const call = (name: string, grantedScopes?: string[], args: unknown = {}) =>
+      denial(() => decideToolCall(policy, { name, args, limiterKey: 'k', grantedScopes }, admit));
+    expect(call('mail_send', ['mail.read'], { id: 5 })).toEqual({
+      code: 'scope_missing',
+      details: { tool: 'mail_send', service: 'mail', missingScopes: ['mail.send'], reason: 'grant' },
+    });
+    expect(call('mail_send', ['mail.admin'])).toBeUndefined(); // an alternative, and the hierarchy
+    expect(call('mail_read', ['mail.admin'])).toBeUndefined();
+    expect(call('mail_ping', [])).toBeUndefined();
+    expect(call('mail_send')).toBeUndefined(); // no connection yet: the credential step asks for one
+    expect(call('mail_read', ['mail.read'], { id: 5 })?.code).toBe('invalid_arguments');
+  });
+
+  it('access mode, allow/deny globs, safety overrides and approval follow the config', () => {
+    const read = toolset({ access: 'read', exclude: ['mail_ping'], safety: { '*_search': 'safe' } });
+    expect([...read.tools.keys()].sort()).toEqual(['mail_read', 'mail_search']);
+    expect(read.tools.get('mail_search')?.tool.annotations.readOnlyHint).toBe(true);
+    const codeOf = (name: string) =>
+      denial(() => decideToolCall(read, { name, args: {}, limiterKey: 'k' }, admit))?.code;
+    expect(codeOf('mail_send')).toBe('access_mode_denied');
+    expect(codeOf('mail_ping')).toBe('tool_not_allowed');
+    expect(codeOf('nope')).toBe('tool_not_found');
+
+    const write = toolset({ access: 'write', approval: 'destructive', safety: { mail_send: 'destructive' } });
+    const needs = (name: string) => decideToolCall(write, { name, args: {}, limiterKey: 'k' }, admit).needsApproval;
+    expect([needs('mail_purge'), needs('mail_send'), needs('mail_read')]).toEqual([true, true, false]);
+    const listed = toolset({ access: 'write', approval: ['mail_s*'] });
+    expect(decideToolCall(listed, { name: 'mail_search', args: {}, limiterKey: 'k' }, admit).needsApproval).toBe(true);
+    expect(decideToolCall(listed, { name: 'mail_purge', args: {}, limiterKey: 'k' }, admit).needsApproval).toBe(false);
+  });
+});

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { collectRequiredScopes, expandScopes, findMissingScopes } from './scope-check.ts';
+
+const implies = { repo: ['public_repo', 'repo:status'], admin: ['repo'] };
+
+describe('scope checks', () => {
+  it('expandScopes follows a hierarchy transitively and survives cycles', () => {
+    expect([...expandScopes(['admin'], implies)].sort()).toEqual(['admin', 'public_repo', 'repo', 'repo:status']);
+    expect([...expandScopes(['a'], { a: ['b'], b: ['a'] })].sort()).toEqual(['a', 'b']);
+    expect([...expandScopes(['constructor'], implies)]).toEqual(['constructor']);
+  });
+
+  it('findMissingScopes is undefined when any alternative is held, else the smallest shortfall', () => {
+    expect(findMissingScopes([], new Set())).toBeUndefined();
+    expect(findMissingScopes([['a', 'b'], ['c']], new Set(['c']))).toBeUndefined();
+    expect(
+      findMissingScopes(
+        [
+          ['a', 'b', 'x'],
+          ['c', 'd'],
+        ],
+        new Set(['a', 'b']),
+      ),
+    ).toEqual(['x']);
+    expect(findMissingScopes([['send', 'read']], new Set(['read']))).toEqual(['send']);
+    expect(findMissingScopes([['a'], ['b']], new Set())).toEqual(['a']);
+  });
+
+  it('collectRequiredScopes takes the smallest alternative per tool and drops implied scopes', () => {
+    expect(collectRequiredScopes([[['repo']], [['public_repo']], [['read:org', 'x'], ['user']]], implies)).toEqual([
+      'repo',
+      'user',
+    ]);
+    expect(collectRequiredScopes([[], [['b']], [['a']]], {})).toEqual(['a', 'b']);
+  });
+});

@@ -1,0 +1,398 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Clock, type Config, parseConfig } from '../../src/core/index.ts';
+import { type ConnectLinkRequest, createGateway, type Gateway } from '../../src/gateway/index.ts';
+import {
+  createAdminRoutes,
+  createApprovalAdminRoutes,
+  createApprovalPageRoutes,
+  createHttpApp,
+  type RunningHttpServer,
+  startHttpServer,
+} from '../../src/http/index.ts';
+import { openAdapters } from '../../src/open-adapters.ts';
+import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
+
+const description = fileURLToPath(new URL('../fixtures/scoped-api.openapi.yaml', import.meta.url));
+const clientKey = 'gatehouse_sk_policy_agent_key_0123456789abcdef';
+const otherKey = 'gatehouse_sk_policy_other_key_0123456789abcdef';
+const adminToken = 'admin-token-policy-scenario-0123456789';
+const webhookSecret = 'webhook-secret-policy-scenario';
+
+let api: FakeApi;
+let hook: { server: Server; url: string; received: { body: string; headers: Record<string, unknown> }[] };
+let server: RunningHttpServer;
+let gateway: Gateway;
+let config: Config;
+let adapters: Awaited<ReturnType<typeof openAdapters>>;
+let dataDir: string;
+const minted: ConnectLinkRequest[] = [];
+let nowMs = Date.UTC(2026, 0, 1);
+const clock: Clock = { now: () => nowMs, monotonic: () => nowMs };
+
+beforeAll(async () => {
+  api = await startFakeApi();
+  const received: { body: string; headers: Record<string, unknown> }[] = [];
+  const hookServer = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({ body: Buffer.concat(chunks).toString('utf8'), headers: req.headers });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => hookServer.listen(0, '127.0.0.1', resolve));
+  hook = { server: hookServer, url: `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hook`, received };
+  dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-policy-'));
+  config = parseConfig(
+    {
+      listen: '127.0.0.1:0',
+      dataDir,
+      logLevel: 'silent',
+      adminToken,
+      masterKey: randomBytes(32).toString('base64'),
+      unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+      approvals: { ttlMinutes: 15, webhookUrl: hook.url, webhookSecret },
+      tenants: [
+        {
+          id: 'acme',
+          services: [
+            {
+              id: 'crm',
+              openapi: description,
+              baseUrl: `${api.url}/crm`,
+              auth: {
+                type: 'oauth2',
+                clientId: 'gatehouse',
+                authorizationUrl: 'https://auth.example.com/authorize',
+                tokenUrl: 'https://auth.example.com/token',
+              },
+              scopeImplies: { admin: ['items:read', 'items:write'] },
+            },
+            {
+              id: 'ops',
+              openapi: description,
+              baseUrl: `${api.url}/ops`,
+              auth: { type: 'bearer', token: 'ops-token-0123456789' },
+            },
+          ],
+          toolsets: [
+            {
+              id: 'agent',
+              tools: ['crm_*', 'ops_*'],
+              exclude: ['ops_exportAll'],
+              access: 'write',
+              approval: 'destructive',
+              scopes: ['items:read', 'items:write', 'admin'],
+              rateLimit: { perMinute: 1, burst: 4 },
+              constraints: { ops_createItem: { 'body.amount': { maximum: 100 }, 'body.currency': { const: 'EUR' } } },
+              safety: { '*_searchItems': 'safe' },
+            },
+          ],
+          clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['agent'], subject: 'alice' }],
+        },
+        {
+          id: 'other',
+          services: [{ id: 'ops', openapi: description, baseUrl: `${api.url}/other`, auth: { type: 'none' } }],
+          toolsets: [{ id: 'agent', tools: ['*'], access: 'write', approval: 'none' }],
+          clientKeys: [{ name: 'other', key: otherKey, toolsets: ['agent'] }],
+        },
+      ],
+    },
+    { env: {}, baseDir: process.cwd() },
+  );
+  adapters = await openAdapters(config, { stderr: { write: () => true } as unknown as NodeJS.WritableStream });
+  // The connection of alice to crm was granted only items:read (a narrower grant than asked, OA-13).
+  await adapters.store.connections?.upsert({
+    tenantId: 'acme',
+    id: 'conn-alice-crm',
+    service: 'crm',
+    subject: 'alice',
+    status: 'active',
+    scopes: ['items:read'],
+    accessToken: null,
+    refreshToken: null,
+    accessExpiresAt: null,
+    createdAt: nowMs,
+  });
+  gateway = await createGateway({
+    config,
+    ...adapters,
+    clock,
+    mintConnectLink: async (request) => {
+      minted.push(request);
+      return `${config.publicUrl}/connect/step-up-${minted.length}?sig=test`;
+    },
+  });
+  const app = createHttpApp({
+    gateway,
+    publicUrl: config.publicUrl,
+    listenHost: '127.0.0.1',
+    routes: [
+      ...createAdminRoutes({ adminToken, routes: createApprovalAdminRoutes(gateway) }),
+      ...createApprovalPageRoutes(gateway, { publicUrl: config.publicUrl }),
+    ],
+  });
+  server = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await adapters?.close();
+  await api?.close();
+  await new Promise((resolve) => hook?.server.close(resolve));
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+type ToolResult = { isError?: boolean; structuredContent?: Record<string, unknown>; content: { text: string }[] };
+
+async function connect(key = clientKey, headers: Record<string, string> = {}, tenant = 'acme') {
+  const client = new Client({ name: 'policy-e2e', version: '1.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${server.url}/mcp/${tenant}/agent`), {
+      requestInit: { headers: { Authorization: `Bearer ${key}`, ...headers } },
+    }),
+  );
+  return client;
+}
+
+function errorOf(result: unknown): { code: string; details: Record<string, unknown> } {
+  const r = result as ToolResult;
+  expect(r.isError).toBe(true);
+  return (r.structuredContent as { error: { code: string; details: Record<string, unknown> } }).error;
+}
+
+async function admin(method: string, path: string, body?: unknown) {
+  const res = await fetch(`${server.url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+function pathOf(url: string): string {
+  const u = new URL(url);
+  return `${u.pathname}${u.search}`;
+}
+
+describe('policy end to end (real gateway, MCP client, fake API)', () => {
+  it('MC-11 a prompt-injected sequence is refused at every step with zero upstream requests; the approved destructive call then runs exactly once', async () => {
+    const client = await connect();
+    const before = api.received.length;
+
+    // 1. A tool outside the toolset.
+    expect(errorOf(await client.callTool({ name: 'ops_exportAll', arguments: {} })).code).toBe('tool_not_allowed');
+
+    // 2a. A tool needing a scope the toolset does not allow (SC-01).
+    const toolsetDenial = errorOf(await client.callTool({ name: 'ops_sendMessage', arguments: { body: { to: 'x' } } }));
+    expect(toolsetDenial.code).toBe('scope_missing');
+    expect(toolsetDenial.details['missingScopes']).toEqual(['messages:send']);
+
+    // 2b. A tool the connection's grant does not cover: one step-up link for exactly the missing scope (SC-02).
+    const grantDenial = errorOf(await client.callTool({ name: 'crm_createItem', arguments: { body: { name: 'x' } } }));
+    expect(grantDenial.code).toBe('scope_missing');
+    expect(grantDenial.details['missingScopes']).toEqual(['items:write']);
+    expect(grantDenial.details['stepUpUrl']).toMatch(/\/connect\/step-up-1\?sig=/);
+    expect(minted).toEqual([
+      { tenant: 'acme', service: 'crm', subject: 'alice', scopes: ['items:write'], reason: 'step_up' },
+    ]);
+
+    // 3. A destructive call without approval: not executed, approval link instead.
+    const pending = errorOf(await client.callTool({ name: 'ops_deleteItem', arguments: { itemId: '42' } }));
+    expect(pending.code).toBe('approval_required');
+    const approvalUrl = String(pending.details['approvalUrl']);
+    expect(approvalUrl).toMatch(/\/approvals\/[A-Za-z0-9_-]+\?tenant=acme&sig=[A-Za-z0-9_-]{40,}$/);
+
+    // The model retrying the same call gets the same request, not a new one.
+    const again = errorOf(await client.callTool({ name: 'ops_deleteItem', arguments: { itemId: '42' } }));
+    expect(again.details['approvalId']).toBe(pending.details['approvalId']);
+
+    // 4. Over the rate limit (burst 4: the two calls above and two more reached the limiter).
+    errorOf(await client.callTool({ name: 'ops_deleteItem', arguments: { itemId: '43' } }));
+    errorOf(await client.callTool({ name: 'ops_deleteItem', arguments: { itemId: '44' } }));
+    const limited = errorOf(await client.callTool({ name: 'ops_listItems', arguments: {} }));
+    expect(limited.code).toBe('rate_limited');
+    expect(limited.details['retryAfterSeconds']).toBeGreaterThanOrEqual(1);
+
+    expect(api.received.length).toBe(before);
+
+    // The model cannot approve: no MCP tool does, and the admin API refuses the client key.
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names.some((n) => /approv/i.test(n))).toBe(false);
+    const id = String(pending.details['approvalId']);
+    const forged = await fetch(`${server.url}/api/v1/tenants/acme/approvals/${id}/approve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${clientKey}` },
+    });
+    expect(forged.status).toBe(401);
+
+    // A person approves through the admin API.
+    const listed = await admin('GET', '/tenants/acme/approvals?status=pending');
+    const row = (
+      listed.body['approvals'] as { id: string; tool: string; arguments: unknown; clientKey: string }[]
+    ).find((a) => a.id === id);
+    expect(row).toMatchObject({ tool: 'ops_deleteItem', arguments: { itemId: '42' }, clientKey: 'agent' });
+    const approved = await admin('POST', `/tenants/acme/approvals/${id}/approve`, { by: 'bob' });
+    expect(approved.status).toBe(200);
+    expect(approved.body['approval']).toMatchObject({ status: 'approved', decidedBy: 'admin:bob' });
+    expect((await admin('POST', `/tenants/acme/approvals/${id}/approve`, {})).status).toBe(400);
+
+    nowMs += 5 * 60_000; // the limiter refills; the approval (15 minutes) is still valid
+    // A different argument set is not released by it (SC-05).
+    expect(errorOf(await client.callTool({ name: 'ops_deleteItem', arguments: { itemId: '43' } })).code).toBe(
+      'approval_required',
+    );
+    const ran = (await client.callTool({ name: 'ops_deleteItem', arguments: { itemId: '42' } })) as ToolResult;
+    expect(ran.isError).toBeFalsy();
+    const deletes = api.received.slice(before).filter((r) => r.method === 'DELETE');
+    expect(deletes.map((r) => r.path)).toEqual(['/ops/items/42']);
+
+    // Single use: the same call again needs a new approval.
+    nowMs += 2 * 60_000;
+    const second = errorOf(await client.callTool({ name: 'ops_deleteItem', arguments: { itemId: '42' } }));
+    expect(second.code).toBe('approval_required');
+    expect(second.details['approvalId']).not.toBe(id);
+    expect(api.received.slice(before).filter((r) => r.method === 'DELETE')).toHaveLength(1);
+
+    // The decision is audited with who (the request row) and when (the record).
+    const records = await adapters.store.audit.query({ tenantId: 'acme', limit: 1000 });
+    expect(
+      records.some((r) => r.event === 'approval' && r.detail === 'approved_via_admin_api' && r.decision === 'allow'),
+    ).toBe(true);
+    // Approvers were notified with an HMAC-signed body.
+    const delivered = hook.received.find((h) => h.body.includes(id));
+    expect(delivered).toBeDefined();
+    const timestamp = String(delivered?.headers['x-gatehouse-timestamp']);
+    const expected = createHmac('sha256', webhookSecret).update(`${timestamp}.${delivered?.body}`).digest('hex');
+    expect(delivered?.headers['x-gatehouse-signature']).toBe(`sha256=${expected}`);
+    await client.close();
+  });
+
+  it('SC-02 tools/list hides tools the grant cannot cover and shows those a broader grant implies', async () => {
+    const client = await connect();
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names).toContain('crm_listItems');
+    expect(names).not.toContain('crm_createItem');
+    expect(names).not.toContain('crm_deleteItem');
+    expect(names).toContain('ops_createItem');
+    expect(names).not.toContain('ops_sendMessage'); // SC-01: outside the toolset's scopes
+    expect(names).not.toContain('ops_exportAll');
+    await adapters.store.connections?.upsert({
+      tenantId: 'acme',
+      id: 'conn-alice-crm',
+      service: 'crm',
+      subject: 'alice',
+      status: 'active',
+      scopes: ['admin'],
+      accessToken: null,
+      refreshToken: null,
+      accessExpiresAt: null,
+      createdAt: nowMs,
+    });
+    const broader = (await client.listTools()).tools.map((t) => t.name);
+    expect(broader).toContain('crm_createItem'); // admin implies items:write (scopeImplies)
+    expect(broader).toContain('crm_exportAll');
+    await client.close();
+  });
+
+  it('SC-05 the approval page shows the call HTML-escaped and decides only with its CSRF token and link token', async () => {
+    nowMs += 60 * 60_000;
+    const client = await connect();
+    const args = { itemId: '<img src=x onerror=alert(1)>' };
+    const pending = errorOf(await client.callTool({ name: 'ops_deleteItem', arguments: args }));
+    const link = `${server.url}${pathOf(String(pending.details['approvalUrl']))}`;
+    const page = await fetch(link);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).not.toContain('<img src=x');
+    expect(html).toContain('&#60;img src=x onerror=alert(1)&#62;');
+    expect(html).toContain('ops_deleteItem');
+    const cookie = String(page.headers.get('set-cookie')).split(';')[0] as string;
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1] as string;
+    const sig = new URL(link).searchParams.get('sig') as string;
+    const id = String(pending.details['approvalId']);
+    const post = (form: Record<string, string>, headers: Record<string, string> = {}) =>
+      fetch(`${server.url}/approvals/${id}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams(form).toString(),
+      });
+    expect((await fetch(link.replace(/sig=[^&]+/, 'sig=AAAA'))).status).toBe(404);
+    expect((await post({ tenant: 'acme', sig, csrf, decision: 'approve' })).status).toBe(403); // no cookie
+    expect((await post({ tenant: 'acme', sig: 'forged', csrf, decision: 'approve' }, { cookie })).status).toBe(404);
+    expect(
+      (await post({ tenant: 'acme', sig, csrf, decision: 'approve' }, { cookie, origin: 'https://evil.example' }))
+        .status,
+    ).toBe(403);
+    expect((await post({ tenant: 'other', sig, csrf, decision: 'approve' }, { cookie })).status).toBe(404);
+    const ok = await post({ tenant: 'acme', sig, csrf, decision: 'approve' }, { cookie });
+    expect(ok.status).toBe(200);
+    const before = api.received.length;
+    const ran = (await client.callTool({ name: 'ops_deleteItem', arguments: args })) as ToolResult;
+    expect(ran.isError).toBeFalsy();
+    expect(api.received.length).toBe(before + 1);
+    await client.close();
+  });
+
+  it('SC-05 a denied call answers approval_denied and never runs', async () => {
+    nowMs += 60 * 60_000;
+    const client = await connect();
+    const pending = errorOf(await client.callTool({ name: 'ops_deleteItem', arguments: { itemId: '77' } }));
+    const denied = await admin('POST', `/tenants/acme/approvals/${String(pending.details['approvalId'])}/deny`, {});
+    expect(denied.body['approval']).toMatchObject({ status: 'denied', decidedBy: 'admin:admin' });
+    const before = api.received.length;
+    expect(errorOf(await client.callTool({ name: 'ops_deleteItem', arguments: { itemId: '77' } })).code).toBe(
+      'approval_denied',
+    );
+    expect(api.received.length).toBe(before);
+    await client.close();
+  });
+
+  it('constraints and safety overrides: pinned and maximum values are enforced; a POST search overridden to safe runs without approval', async () => {
+    nowMs += 60 * 60_000;
+    const client = await connect();
+    const before = api.received.length;
+    const over = errorOf(
+      await client.callTool({
+        name: 'ops_createItem',
+        arguments: { body: { name: 'a', amount: 101, currency: 'EUR' } },
+      }),
+    );
+    expect(over.code).toBe('invalid_arguments');
+    expect(
+      errorOf(await client.callTool({ name: 'ops_createItem', arguments: { body: { name: 'a', amount: 5 } } })).code,
+    ).toBe('invalid_arguments');
+    expect(api.received.length).toBe(before);
+    const created = (await client.callTool({
+      name: 'ops_createItem',
+      arguments: { body: { name: 'a', amount: 100, currency: 'EUR' } },
+    })) as ToolResult;
+    expect(created.isError).toBeFalsy();
+    const search = (await client.listTools()).tools.find((t) => t.name === 'ops_searchItems');
+    expect(search?.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
+    await client.close();
+  });
+
+  it('MT-02 a tenant id in a header or an argument never overrides the tenant of the verified key', async () => {
+    nowMs += 60 * 60_000;
+    const client = await connect(clientKey, { 'x-tenant-id': 'other', 'x-gatehouse-tenant': 'other' });
+    const before = api.received.length;
+    const result = (await client.callTool({ name: 'ops_listItems', arguments: { tenant: 'other' } })) as ToolResult;
+    // Either refused as an unknown argument or run for acme; never run against tenant other's service.
+    expect(api.received.slice(before).every((r) => r.path.startsWith('/ops/'))).toBe(true);
+    if (!result.isError) expect(api.received.length).toBe(before + 1);
+    const records = await adapters.store.audit.query({ tenantId: 'other', limit: 100 });
+    expect(records.filter((r) => r.kind === 'tool_call')).toHaveLength(0);
+    await client.close();
+    // The acme key on tenant other's endpoint: the same 404 as a nonexistent endpoint.
+    await expect(connect(clientKey, {}, 'other')).rejects.toThrow();
+  });
+});
