@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import { type ConfigTree, GatehouseError, isGatehouseError, loadConfigFile, readConfigTree } from '../core/index.ts';
 import type { CliContext } from './cli-context.ts';
 import { parseCommandLine } from './parse-command-line.ts';
+import { runAuditVerify } from './run-audit-verify.ts';
 import { runCheck } from './run-check.ts';
 import { runImport } from './run-import.ts';
 import { runKeysCreate } from './run-keys-create.ts';
@@ -16,6 +17,8 @@ Commands:
   keys create --config FILE --tenant T --toolset S [--toolset S2] [--subject U] [--name N]
                                        create a client key (printed once; only its hash is stored)
   migrate --config FILE                run pending store migrations
+  audit verify --config FILE --tenant T [--json]
+                                       check a tenant's audit hash chain (exit 1 at the first bad seq)
 
 Environment: GATEHOUSE_CONFIG, GATEHOUSE_LISTEN, GATEHOUSE_PUBLIC_URL, GATEHOUSE_STORE, GATEHOUSE_MASTER_KEY,
 GATEHOUSE_MASTER_KEY_FILE, GATEHOUSE_MODE, GATEHOUSE_DATA_DIR, GATEHOUSE_LOG_LEVEL, GATEHOUSE_ADMIN_TOKEN.
@@ -69,6 +72,10 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         if (sub !== 'create')
           throw new GatehouseError('invalid_request', `unknown keys command '${sub ?? ''}' (try: keys create)`);
         return await runKeysCreate(config(), values, context);
+      case 'audit':
+        if (sub !== 'verify')
+          throw new GatehouseError('invalid_request', `unknown audit command '${sub ?? ''}' (try: audit verify)`);
+        return await runAuditVerify(config(), values, context);
       case 'migrate': {
         const adapters = await context.openAdapters(config(), context);
         await adapters.close();

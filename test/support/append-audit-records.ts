@@ -4,9 +4,10 @@
  * processes race on the tenant's chain head.
  * Usage: node --import tsx append-audit-records.ts <store url> <tenant> <count> <burst>
  */
+
+import { createAuditLog } from '../../src/audit/index.ts';
 import { systemClock } from '../../src/core/index.ts';
 import { openStore } from '../../src/store/index.ts';
-import { createAuditLog } from '../../src/audit/index.ts';
 
 const [url = '', tenant = 't', count = '0', burst = '10'] = process.argv.slice(2);
 const store = await openStore(url, { busyTimeoutMs: 10_000 });

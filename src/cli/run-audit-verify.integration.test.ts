@@ -1,0 +1,143 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createAuditLog } from '../audit/index.ts';
+import { systemClock } from '../core/index.ts';
+import { createTestSchemaName, openStore } from '../store/index.ts';
+import type { CliContext } from './cli-context.ts';
+import { runCli } from './run-cli.ts';
+
+const postgresUrl = process.env['GATEHOUSE_TEST_POSTGRES'];
+const tempDir = mkdtempSync(join(tmpdir(), 'gh-audit-cli-'));
+afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
+
+function capture() {
+  let text = '';
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      text += String(chunk);
+      done();
+    },
+  });
+  return { stream, text: () => text };
+}
+
+async function verify(configFile: string, tenant: string) {
+  const stdout = capture();
+  const stderr = capture();
+  const context: CliContext = {
+    env: {},
+    stdout: stdout.stream,
+    stderr: stderr.stream,
+    openAdapters: () => Promise.reject(new Error('audit verify must not open the adapters')),
+    stopSignal: new Promise(() => undefined),
+  };
+  const code = await runCli(['audit', 'verify', '--config', configFile, '--tenant', tenant], context);
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+interface Target {
+  readonly name: string;
+  readonly enabled: boolean;
+  prepare(): Promise<{ store: string; raw(statement: string): Promise<void>; cleanup(): Promise<void> }>;
+}
+
+const targets: Target[] = [
+  {
+    name: 'sqlite',
+    enabled: true,
+    async prepare() {
+      const path = join(tempDir, 'cli.db');
+      return {
+        store: `sqlite:${path}`,
+        async raw(statement) {
+          const db = new Database(path);
+          try {
+            db.exec(statement);
+          } finally {
+            db.close();
+          }
+        },
+        async cleanup() {},
+      };
+    },
+  },
+  {
+    name: 'postgres',
+    enabled: postgresUrl !== undefined,
+    async prepare() {
+      const schema = createTestSchemaName();
+      return {
+        store: `${postgresUrl}?schema=${schema}`,
+        async raw(statement) {
+          const client = new pg.Client({ connectionString: postgresUrl, options: `-c search_path=${schema}` });
+          await client.connect();
+          try {
+            await client.query(statement);
+          } finally {
+            await client.end();
+          }
+        },
+        async cleanup() {
+          await (await openStore(postgresUrl ?? '', { schema, dropSchemaOnClose: true })).close();
+        },
+      };
+    },
+  },
+];
+
+for (const target of targets) {
+  describe.skipIf(!target.enabled)(`gatehouse audit verify on ${target.name}`, () => {
+    it('AU-04 exits 0 on an intact chain and 1 with the first bad seq after an edit or a deletion', async () => {
+      const db = await target.prepare();
+      try {
+        const configFile = join(tempDir, `${target.name}.yaml`);
+        writeFileSync(configFile, `dataDir: ${tempDir}\nstore: "${db.store}"\n`);
+        const store = await openStore(db.store);
+        await store.migrate();
+        const audit = await createAuditLog({ repository: store.audit, clock: systemClock, tenants: ['acme'] });
+        await Promise.all(
+          Array.from({ length: 6 }, (_, i) =>
+            audit.recordSecurityEvent({ tenant: 'acme', event: 'connect', decision: 'allow', target: `service:s${i}` }),
+          ),
+        );
+        await audit.close();
+        await store.close();
+
+        const intact = await verify(configFile, 'acme');
+        expect(intact.code).toBe(0);
+        expect(intact.stdout).toContain('intact: 6 records');
+
+        await db.raw(
+          target.name === 'postgres'
+            ? 'alter table audit_records disable trigger user'
+            : 'drop trigger audit_records_no_update; drop trigger audit_records_no_delete',
+        );
+        await db.raw(`update audit_records set target = 'service:other' where seq = 4`);
+        const edited = await verify(configFile, 'acme');
+        expect(edited.code).toBe(1);
+        expect(edited.stdout).toContain('broken at seq 4 (hash_mismatch)');
+
+        await db.raw('delete from audit_records where seq in (2, 4)');
+        const deleted = await verify(configFile, 'acme');
+        expect(deleted.code).toBe(1);
+        expect(deleted.stdout).toContain('broken at seq 2 (missing_record)');
+
+        const usage = await runCli(['audit', 'verify', '--config', configFile], {
+          env: {},
+          stdout: capture().stream,
+          stderr: capture().stream,
+          openAdapters: () => Promise.reject(new Error('unused')),
+          stopSignal: new Promise(() => undefined),
+        });
+        expect(usage).toBe(2);
+      } finally {
+        await db.cleanup();
+      }
+    });
+  });
+}
