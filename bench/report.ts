@@ -147,7 +147,7 @@ export function formatLatestMarkdown(input: {
     lines.push(
       `| ${target.name} | ${l ? formatMs(l.p50) : '-'} | ${l ? formatMs(l.p99) : '-'} | ` +
         `${t ? formatRps(t.rps) : '-'} | ${cpu === undefined ? '-' : formatMs(cpu)} | ` +
-        `${target.unavailable ? `not available: ${target.unavailable.replaceAll('|', '/').slice(0, 160)}` : ''} |`,
+        `${target.unavailable ? `not available: ${target.unavailable.replaceAll('|', '/').slice(0, 160)}` : (target.note ?? '')} |`,
     );
   }
   return `${lines.join('\n')}\n`;

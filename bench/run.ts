@@ -97,7 +97,8 @@ try {
   const { targets } = started;
   for (const target of targets) {
     process.stderr.write(
-      `  ${target.name}: ${target.unavailable ? `not available (${target.unavailable})` : target.url}\n`,
+      `  ${target.name}: ${target.unavailable ? `not available (${target.unavailable})` : target.url}` +
+        `${target.note ? ` (${target.note})` : ''}\n`,
     );
   }
 
@@ -119,7 +120,7 @@ try {
     ...meta,
     finishedAt: new Date().toISOString(),
     settings,
-    targets: targets.map(({ name, url, unavailable }) => ({ name, url, unavailable })),
+    targets: targets.map(({ name, url, unavailable, note }) => ({ name, url, unavailable, note })),
     rows,
     s1,
     s2,

@@ -12,4 +12,6 @@ export type Target = {
   /** The process serving the target, for CPU accounting; undefined for `direct`. */
   pid?: number;
   unavailable?: string;
+  /** How the target runs, when worth saying (printed and written to LATEST.md). */
+  note?: string;
 };

@@ -4,8 +4,8 @@ import { type GatehouseError, httpStatusOf, isGatehouseError, toGatehouseError }
 import type { Caller, Gateway } from '../gateway/index.ts';
 import { callToolSafely } from './create-tool-server.ts';
 import { readFastToolCall } from './read-fast-tool-call.ts';
+import { serializeToolCallResponse } from './serialize-tool-call-response.ts';
 import { createSdkLeg } from './serve-with-sdk.ts';
-import { toCallToolResult, toUnknownToolMessage } from './to-call-tool-result.ts';
 import { writeJsonRpcError } from './write-json-rpc-error.ts';
 
 export interface McpEndpointOptions {
@@ -104,11 +104,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       if (call !== undefined) {
         mcpPathCounts.fast++;
         const outcome = await callToolSafely(gateway, caller, call.name, call.args, exchange.requestId);
-        const message =
-          !outcome.ok && outcome.error.code === 'tool_not_found'
-            ? { jsonrpc: '2.0', id: call.id, error: { code: -32602, message: toUnknownToolMessage(call.name) } }
-            : { result: toCallToolResult(outcome), jsonrpc: '2.0', id: call.id };
-        const text = JSON.stringify(message);
+        const text = serializeToolCallResponse(call.id, call.name, outcome);
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
         res.end(text);
         return;

@@ -6,11 +6,18 @@ export interface UpstreamAnswer {
   readonly contentType: string | undefined;
   readonly body: Uint8Array;
   readonly json?: unknown;
+  /** The exact text `json` was parsed from, when the caller kept it (see `UpstreamResponse.jsonText`). */
+  readonly jsonText?: string;
 }
 
 export interface ToolResult {
   readonly structuredContent?: Readonly<Record<string, unknown>>;
   readonly text: string;
+  /**
+   * `structuredContent` as JSON text, when it could be had without serialising it: valid JSON (it was parsed),
+   * equal in meaning to `JSON.stringify(structuredContent)`. Transports may write it as is.
+   */
+  readonly structuredJson?: string;
 }
 
 /** How much of an upstream error body the model sees, so it can correct its call. */
@@ -30,6 +37,8 @@ export function toToolResult(answer: UpstreamAnswer, operation: string, scrub: (
     });
   }
   if (answer.json !== undefined) {
+    const reused = reuseJsonText(answer.json, answer.jsonText, scrub);
+    if (reused !== undefined) return reused;
     const raw = JSON.stringify(answer.json);
     const text = scrub(raw);
     const structured = text === raw ? answer.json : parseOrText(text);
@@ -44,6 +53,29 @@ export function toToolResult(answer: UpstreamAnswer, operation: string, scrub: (
   if (answer.body.byteLength === 0)
     return { structuredContent: { status: answer.status }, text: `HTTP ${answer.status}, no content` };
   return { text: scrub(toText(answer)) };
+}
+
+/**
+ * The fast form of a JSON answer: the upstream's own text as `text` and `structuredJson`, with no serialisation.
+ * Taken only when that text is what the slow path would scrub and show, up to insignificant whitespace:
+ * - single-line (no `\n`): pretty-printed bodies are re-serialised compactly, so the model is not charged for
+ *   indentation;
+ * - no `\u` or `\/` escapes: every other escape JSON allows (`\" \\ \b \f \n \r \t`) is written exactly as
+ *   `JSON.stringify` writes it, so a secret inside a string appears in the text in one of the forms the scrubber
+ *   looks for; a secret spelled with `\u` escapes is only visible after parsing, so such bodies take the slow path;
+ * - the scrubber finds nothing (otherwise the slow path redacts and re-parses).
+ */
+function reuseJsonText(
+  json: unknown,
+  raw: string | undefined,
+  scrub: (text: string) => string,
+): ToolResult | undefined {
+  if (raw === undefined || raw.includes('\n') || raw.includes('\\u') || raw.includes('\\/')) return undefined;
+  if (scrub(raw) !== raw) return undefined;
+  if (json !== null && typeof json === 'object' && !Array.isArray(json)) {
+    return { structuredContent: json as Record<string, unknown>, text: raw, structuredJson: raw };
+  }
+  return { structuredContent: { result: json }, text: raw, structuredJson: `{"result":${raw}}` };
 }
 
 function parseOrText(text: string): unknown {

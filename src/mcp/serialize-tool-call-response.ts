@@ -1,0 +1,21 @@
+import type { CallOutcome } from '../gateway/index.ts';
+import { toCallToolResult, toUnknownToolMessage } from './to-call-tool-result.ts';
+
+/**
+ * The JSON-RPC response body of a `tools/call` answered on the fast path: the same message the SDK path sends
+ * (`toCallToolResult`, members in the same order), or the `-32602` error for a tool that is not in the toolset.
+ * When the gateway hands over `structuredContent` already serialised (`structuredJson`, valid JSON by contract:
+ * it was parsed, never built by hand), the body is concatenated around it instead of serialising the object again.
+ */
+export function serializeToolCallResponse(id: string | number, name: string, outcome: CallOutcome): string {
+  if (!outcome.ok && outcome.error.code === 'tool_not_found') {
+    return JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32602, message: toUnknownToolMessage(name) } });
+  }
+  if (outcome.ok && outcome.structuredJson !== undefined) {
+    return (
+      `{"result":{"content":[{"type":"text","text":${JSON.stringify(outcome.text)}}],` +
+      `"structuredContent":${outcome.structuredJson}},"jsonrpc":"2.0","id":${JSON.stringify(id)}}`
+    );
+  }
+  return JSON.stringify({ result: toCallToolResult(outcome), jsonrpc: '2.0', id });
+}
