@@ -3,7 +3,7 @@ export const minimumSecretLength = 8;
 
 /**
  * Every form in which `secret` usually shows up on its way into a body, a header echo, a log line or a file,
- * as exact substrings to look for: raw; JSON-escaped once and twice (a JSON string inside a JSON string);
+ * as exact substrings to look for: raw; JSON-escaped once, twice and three times (JSON strings nested in JSON);
  * URL-encoded (`encodeURIComponent`, form encoding, lower-case percent escapes); hex (both cases); and base64 /
  * base64url at the three byte offsets at which the secret can start inside a longer encoded value (so the password
  * inside `Basic base64(user:password)` is found whatever the user name). For an offset, only the characters that
@@ -13,9 +13,12 @@ export const minimumSecretLength = 8;
 export function listSecretForms(secret: string): string[] {
   if (secret.length < minimumSecretLength) return [];
   const forms = new Set<string>([secret]);
-  const once = JSON.stringify(secret).slice(1, -1);
-  forms.add(once);
-  forms.add(JSON.stringify(once).slice(1, -1));
+  // JSON-escaped up to three levels: a JSON string holding a JSON document, itself rendered as JSON text.
+  let escaped = secret;
+  for (let level = 0; level < 3; level++) {
+    escaped = JSON.stringify(escaped).slice(1, -1);
+    forms.add(escaped);
+  }
   const uri = encodeURIComponent(secret);
   forms.add(uri);
   forms.add(uri.replace(/%[0-9A-F]{2}/g, (percent) => percent.toLowerCase()));
