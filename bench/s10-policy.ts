@@ -3,7 +3,7 @@
  * toolset is realistic: globs and excludes, a scope restriction and a provider hierarchy, a connection grant to
  * check, argument constraints (compiled with the tool's schema into one validator) and the approval flag.
  * Each round runs `--iterations` decisions over a mix of calls (a read with a grant check, a constrained write
- * with a nested body, a destructive call flagged for approval); the median of `--rounds` is the figure,
+ * with a nested body, a destructive call flagged for approval); rate limits are the limiter's own figure; the median of `--rounds` is the figure,
  * interleaved with a baseline of the bare Ajv validation of the same arguments (what any gateway pays).
  *
  *   npx tsx bench/s10-policy.ts [--iterations 200000] [--rounds 5]
@@ -53,22 +53,20 @@ const policy = compileToolsetPolicy(
   { scopeImplies: new Map([['crm', { admin: ['items:read', 'items:write'] }]]) },
 );
 const granted = ['items:read', 'items:write'];
-const admit = () => ({ admitted: true as const });
 const calls = [
-  { name: 'crm_listItems', args: { limit: 10 }, limiterKey: 'acme/agent', grantedScopes: granted },
+  { name: 'crm_listItems', args: { limit: 10 }, grantedScopes: granted },
   {
     name: 'crm_createItem',
     args: { body: { name: 'lamp', amount: 99.5, currency: 'EUR', tags: ['a', 'b'] } },
-    limiterKey: 'acme/agent',
     grantedScopes: granted,
   },
-  { name: 'crm_deleteItem', args: { itemId: '42' }, limiterKey: 'acme/agent', grantedScopes: granted },
+  { name: 'crm_deleteItem', args: { itemId: '42' }, grantedScopes: granted },
 ];
-for (const call of calls) decideToolCall(policy, call, admit); // warm: compile every validator once
+for (const call of calls) decideToolCall(policy, call); // warm: compile every validator once
 
 function timeDecisions(): number {
   const started = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) decideToolCall(policy, calls[i % 3]!, admit);
+  for (let i = 0; i < iterations; i++) decideToolCall(policy, calls[i % 3]!);
   return Number(process.hrtime.bigint() - started) / 1000 / iterations;
 }
 function timeBaseline(): number {
