@@ -4,6 +4,7 @@ import { type GatehouseError, httpStatusOf, isGatehouseError, toGatehouseError }
 import type { Caller, Gateway } from '../gateway/index.ts';
 import { callToolSafely } from './create-tool-server.ts';
 import { readFastToolCall } from './read-fast-tool-call.ts';
+import { toUrlElicitationError } from './to-url-elicitation-error.ts';
 import { serializeToolCallResponse } from './serialize-tool-call-response.ts';
 import { createSdkLeg } from './serve-with-sdk.ts';
 import { writeJsonRpcError } from './write-json-rpc-error.ts';
@@ -104,6 +105,13 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       if (call !== undefined) {
         mcpPathCounts.fast++;
         const outcome = await callToolSafely(gateway, caller, call.name, call.args, exchange.requestId);
+        const elicitation = toUrlElicitationError(outcome, call.meta);
+        if (elicitation !== undefined) {
+          const text = JSON.stringify({ jsonrpc: '2.0', id: call.id, error: elicitation });
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+          res.end(text);
+          return;
+        }
         const text = serializeToolCallResponse(call.id, call.name, outcome);
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
         res.end(text);

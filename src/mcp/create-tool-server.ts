@@ -9,6 +9,7 @@ import {
 import { toGatehouseError } from '../core/index.ts';
 import type { Caller, CallOutcome, Gateway, ListedTool } from '../gateway/index.ts';
 import { toCallToolResult, toUnknownToolMessage } from './to-call-tool-result.ts';
+import { toUrlElicitationError } from './to-url-elicitation-error.ts';
 
 /** What one SDK-served exchange knows about its request: the verified caller and the request id for audit. */
 export interface ToolServerContext {
@@ -43,6 +44,8 @@ export function createToolServer(context: ToolServerContext): Server {
     if (!outcome.ok && outcome.error.code === 'tool_not_found') {
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, toUnknownToolMessage(name));
     }
+    const elicitation = toUrlElicitationError(outcome, request.params._meta);
+    if (elicitation !== undefined) throw new ProtocolError(elicitation.code, elicitation.message, elicitation.data);
     return toCallToolResult(outcome);
   });
   return server;

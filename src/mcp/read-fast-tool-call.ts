@@ -5,6 +5,8 @@ export interface FastToolCall {
   readonly id: string | number;
   readonly name: string;
   readonly args: Readonly<Record<string, unknown>>;
+  /** The request's `params._meta`, when it has one (client capabilities may be declared there). */
+  readonly meta?: Readonly<Record<string, unknown>>;
 }
 
 /** The request headers the fast-path decision reads (lower-cased names, as node:http gives them). */
@@ -45,7 +47,7 @@ export function readFastToolCall(body: unknown, headers: FastPathHeaders): FastT
   const version = headers['mcp-protocol-version'];
   if (version !== undefined && (typeof version !== 'string' || !legacyVersions.has(version))) return undefined;
   if (!acceptsJson(headers.accept)) return undefined;
-  return { id: id as string | number, name: params['name'], args };
+  return { id: id as string | number, name: params['name'], args, ...(meta === undefined ? {} : { meta }) };
 }
 
 /**

@@ -1,0 +1,61 @@
+import { CLIENT_CAPABILITIES_META_KEY, PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/server';
+import { createId } from '../core/index.ts';
+import type { CallOutcome } from '../gateway/index.ts';
+
+/** JSON-RPC error `URLElicitationRequiredError` of MCP 2025-11-25 (URL mode elicitation). */
+export const urlElicitationRequiredCode = -32042;
+
+export interface UrlElicitationError {
+  readonly code: typeof urlElicitationRequiredCode;
+  readonly message: string;
+  readonly data: {
+    readonly elicitations: readonly {
+      readonly mode: 'url';
+      readonly elicitationId: string;
+      readonly url: string;
+      readonly message: string;
+    }[];
+  };
+}
+
+const connectCodes: ReadonlySet<string> = new Set(['connection_required', 'reauth_required']);
+
+/**
+ * The `-32042` error for a tool call that needs the user to connect (or reconnect) an account in a browser,
+ * when the request declares URL-mode elicitation (`elicitation.url`) in its client capabilities; undefined
+ * otherwise, and the caller answers the `isError` result carrying the same link.
+ *
+ * Stateless serving never sees `initialize`, so the declaration is read from the request's own `_meta`
+ * (`io.modelcontextprotocol/clientCapabilities`, the per-request form). Requests of the 2026-07-28 era (their
+ * `_meta` names a protocol version) are left alone: that era has no `-32042` on the wire.
+ */
+export function toUrlElicitationError(outcome: CallOutcome, meta: unknown): UrlElicitationError | undefined {
+  if (outcome.ok || !connectCodes.has(outcome.error.code)) return undefined;
+  const url = outcome.error.details['connectUrl'];
+  if (typeof url !== 'string' || !declaresUrlElicitation(meta)) return undefined;
+  return {
+    code: urlElicitationRequiredCode,
+    message: outcome.error.message,
+    data: {
+      elicitations: [
+        {
+          mode: 'url',
+          elicitationId: createId(16),
+          url,
+          message:
+            outcome.error.code === 'reauth_required'
+              ? `Reconnect ${String(outcome.error.details['service'])} in your browser to continue.`
+              : `Connect ${String(outcome.error.details['service'])} in your browser to continue.`,
+        },
+      ],
+    },
+  };
+}
+
+function declaresUrlElicitation(meta: unknown): boolean {
+  if (typeof meta !== 'object' || meta === null) return false;
+  const record = meta as Record<string, unknown>;
+  if (PROTOCOL_VERSION_META_KEY in record) return false;
+  const capabilities = record[CLIENT_CAPABILITIES_META_KEY] as { elicitation?: { url?: unknown } } | undefined;
+  return typeof capabilities?.elicitation?.url === 'object' && capabilities.elicitation.url !== null;
+}

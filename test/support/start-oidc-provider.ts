@@ -1,0 +1,127 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Provider from 'oidc-provider';
+
+export interface OidcProviderOptions {
+  /** Redirect URIs registered for the client, exactly. */
+  readonly redirectUris: readonly string[];
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** RFC 8707 resource the API is, and the scopes its tokens may carry. */
+  readonly resource: string;
+  readonly resourceScopes: readonly string[];
+  /** Access-token lifetime in seconds (short, so expiry is exercised). */
+  readonly accessTokenTtl?: number;
+}
+
+/** Every token endpoint answer, as sent (so tests know the exact tokens to search for). */
+export interface TokenAnswer {
+  readonly path: string;
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+export interface RunningOidcProvider {
+  readonly issuer: string;
+  readonly provider: Provider;
+  readonly tokenAnswers: TokenAnswer[];
+  /** Requests per path (`/token`, `/token/revocation` ...). */
+  readonly hits: Map<string, number>;
+  /** True when `token` is an access token the provider still considers valid, with its scopes. */
+  checkAccessToken(token: string): Promise<{ active: boolean; scope?: string }>;
+  close(): Promise<void>;
+}
+
+/**
+ * `oidc-provider` (a certified OpenID/OAuth server) as the upstream authorization server of the tests, on
+ * 127.0.0.1 port 0: authorization code with PKCE required, refresh tokens (rotating), resource indicators with a
+ * scope set, short access tokens, revocation, the development login/consent pages.
+ */
+export async function startOidcProvider(options: OidcProviderOptions): Promise<RunningOidcProvider> {
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  const hits = new Map<string, number>();
+  const tokenAnswers: TokenAnswer[] = [];
+  const server: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://as').pathname;
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    if (path === '/token') tapJson(res, (status, body) => tokenAnswers.push({ path, status, body }));
+    handler?.(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: options.clientId,
+        client_secret: options.clientSecret,
+        redirect_uris: [...options.redirectUris],
+        grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+    ],
+    findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id }) }),
+    pkce: { required: () => true },
+    ttl: { AccessToken: options.accessTokenTtl ?? 60 },
+    rotateRefreshToken: true,
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    features: {
+      devInteractions: { enabled: true },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async () => options.resource,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx, resource) => {
+          if (resource !== options.resource) throw new Error('unknown resource');
+          return { scope: options.resourceScopes.join(' '), accessTokenFormat: 'opaque' };
+        },
+      },
+    },
+    cookies: { keys: ['test-cookie-key-0123456789abcdef'] },
+  });
+  // Silence the development-feature warnings and per-request errors the tests provoke on purpose.
+  provider.on('server_error', () => {});
+  const callback = provider.callback();
+  handler = (req, res) => {
+    callback(req, res);
+  };
+  return {
+    issuer,
+    provider,
+    tokenAnswers,
+    hits,
+    async checkAccessToken(token) {
+      const found = await provider.AccessToken.find(token);
+      if (found === undefined || found.isExpired) return { active: false };
+      return { active: true, scope: found.scope ?? '' };
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Collects a JSON response body as it is written and reports it when the response ends. */
+function tapJson(res: ServerResponse, onBody: (status: number, body: Record<string, unknown>) => void): void {
+  const chunks: Buffer[] = [];
+  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.write = ((chunk: unknown, ...rest: unknown[]) => {
+    if (chunk !== undefined && typeof chunk !== 'function') chunks.push(Buffer.from(chunk as string));
+    return write(chunk, ...rest);
+  }) as typeof res.write;
+  res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+    if (chunk !== undefined && typeof chunk !== 'function') chunks.push(Buffer.from(chunk as string));
+    try {
+      onBody(res.statusCode, JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
+    } catch {
+      // not JSON
+    }
+    return end(chunk, ...rest);
+  }) as typeof res.end;
+}
