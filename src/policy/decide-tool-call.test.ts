@@ -41,8 +41,6 @@ function toolset(raw: Record<string, unknown>) {
   });
 }
 
-const admit = () => ({ admitted: true as const });
-
 function denial(run: () => unknown): { code: string; details: Record<string, unknown> } | undefined {
   try {
     run();
@@ -56,7 +54,7 @@ describe('decideToolCall', () => {
   it('SC-01 a tool needing a scope outside the toolset is withheld and denied naming the scope', () => {
     const policy = toolset({ access: 'write', scopes: ['mail.read', 'mail.send'] });
     expect([...policy.tools.keys()].sort()).toEqual(['mail_ping', 'mail_read', 'mail_search', 'mail_send']);
-    expect(denial(() => decideToolCall(policy, { name: 'mail_purge', args: {}, limiterKey: 'k' }, admit))).toEqual({
+    expect(denial(() => decideToolCall(policy, { name: 'mail_purge', args: {} }))).toEqual({
       code: 'scope_missing',
       details: { tool: 'mail_purge', toolset: 's', missingScopes: ['mail.admin'], reason: 'toolset' },
     });
@@ -68,7 +66,7 @@ describe('decideToolCall', () => {
   it('SC-02 a grant that does not cover the tool is denied before validation, naming every missing scope', () => {
     const policy = toolset({ access: 'write' });
     const call = (name: string, grantedScopes?: string[], args: unknown = {}) =>
-      denial(() => decideToolCall(policy, { name, args, limiterKey: 'k', grantedScopes }, admit));
+      denial(() => decideToolCall(policy, { name, args, grantedScopes }));
     expect(call('mail_send', ['mail.read'], { id: 5 })).toEqual({
       code: 'scope_missing',
       details: { tool: 'mail_send', service: 'mail', missingScopes: ['mail.send'], reason: 'grant' },
@@ -84,17 +82,16 @@ describe('decideToolCall', () => {
     const read = toolset({ access: 'read', exclude: ['mail_ping'], safety: { '*_search': 'safe' } });
     expect([...read.tools.keys()].sort()).toEqual(['mail_read', 'mail_search']);
     expect(read.tools.get('mail_search')?.tool.annotations.readOnlyHint).toBe(true);
-    const codeOf = (name: string) =>
-      denial(() => decideToolCall(read, { name, args: {}, limiterKey: 'k' }, admit))?.code;
+    const codeOf = (name: string) => denial(() => decideToolCall(read, { name, args: {} }))?.code;
     expect(codeOf('mail_send')).toBe('access_mode_denied');
     expect(codeOf('mail_ping')).toBe('tool_not_allowed');
     expect(codeOf('nope')).toBe('tool_not_found');
 
     const write = toolset({ access: 'write', approval: 'destructive', safety: { mail_send: 'destructive' } });
-    const needs = (name: string) => decideToolCall(write, { name, args: {}, limiterKey: 'k' }, admit).needsApproval;
+    const needs = (name: string) => decideToolCall(write, { name, args: {} }).needsApproval;
     expect([needs('mail_purge'), needs('mail_send'), needs('mail_read')]).toEqual([true, true, false]);
     const listed = toolset({ access: 'write', approval: ['mail_s*'] });
-    expect(decideToolCall(listed, { name: 'mail_search', args: {}, limiterKey: 'k' }, admit).needsApproval).toBe(true);
-    expect(decideToolCall(listed, { name: 'mail_purge', args: {}, limiterKey: 'k' }, admit).needsApproval).toBe(false);
+    expect(decideToolCall(listed, { name: 'mail_search', args: {} }).needsApproval).toBe(true);
+    expect(decideToolCall(listed, { name: 'mail_purge', args: {} }).needsApproval).toBe(false);
   });
 });
