@@ -88,12 +88,20 @@ export function createRetryingUpstream(inner: UpstreamClient, options: RetryingU
   return { send, close: () => inner.close() };
 }
 
+const origins = new Map<string, string>();
+
+/** The breaker's host key; memoised, as services are few and this runs on every call. */
 function originOf(allowedOrigin: string): string {
-  try {
-    return new URL(allowedOrigin).origin;
-  } catch {
-    return allowedOrigin;
+  let origin = origins.get(allowedOrigin);
+  if (origin === undefined) {
+    try {
+      origin = new URL(allowedOrigin).origin;
+    } catch {
+      origin = allowedOrigin;
+    }
+    if (origins.size < 10_000) origins.set(allowedOrigin, origin);
   }
+  return origin;
 }
 
 function outcomeOfError(error: unknown): CallOutcomeKind {
