@@ -11,6 +11,7 @@ import type { Caller, CallOutcome, Gateway } from './contract.ts';
 import { createCallSafeguards } from './create-call-safeguards.ts';
 import { createCredentials } from './credentials.ts';
 import { createGatewayConnections } from './create-gateway-connections.ts';
+import { createGatewayRefresh } from './create-gateway-refresh.ts';
 import { createToolCallGuard, type MintConnectLink } from './guard-tool-call.ts';
 import { hashClientKey } from './hash-client-key.ts';
 import { loadService } from './load-service.ts';
@@ -58,6 +59,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     get flow() {
       return connect.flow;
     },
+    ensureFresh: (connection) => refresh.ensureFresh(connection),
   });
   const audit: AuditLog =
     deps.audit ??
@@ -68,6 +70,14 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       tenants: config.tenants.map((t) => t.id),
       onError: deps.onAuditFailure,
     }));
+  const refresh = createGatewayRefresh({
+    store,
+    vault,
+    clock,
+    tenants,
+    readClientSecret: (tenant, service) => credentials.readClientSecret(tenant, service),
+    audit,
+  });
   const safeguards = createCallSafeguards({
     config,
     clock,
@@ -207,7 +217,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
             });
             outcome = { ok: true, ...shaped };
           } else {
-            const credential = await credentials.resolveCredential(
+            let credential = await credentials.resolveCredential(
               caller.tenant,
               service.id,
               service.auth,
@@ -237,9 +247,18 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
               ...safeguards.upstreamPolicy(caller, decided.tool),
             };
             // CA-03: a write drops the connection's cached reads of the service again once it was sent.
-            const answer = await upstream
+            let answer = await upstream
               .send(upstreamCall)
               .finally(() => safeguards.invalidateAfterWrite(caller, decided.tool, service));
+            if (answer.status === 401 && refresh.refreshesOn401(service.auth)) {
+              // OA-16: exactly one forced refresh and one retry; a second 401 is a typed error, never a loop.
+              credential = await refresh.forceCredential(caller.tenant, service.id, caller.subject);
+              answer = await upstream.send({
+                ...upstreamCall,
+                ...applyCredential(buildRequest(tool, service.baseUrl, decided.args), credential),
+              });
+              if (answer.status === 401) throw refresh.unauthorized(service.id);
+            }
             upstreamStatus = answer.status;
             const scrub = createScrubber(listCredentialSecrets(credential));
             const result = toToolResult(answer, tool.operation, scrub);

@@ -48,6 +48,7 @@ export {
   type SendRefresh,
   sendRefreshRequest,
 } from './refresh-request.ts';
+export { createServiceRefreshSender, type ServiceRefreshSenderOptions } from './refresh-service-sender.ts';
 export {
   discoveryRequest,
   processDiscoveryResponse,

@@ -10,12 +10,12 @@ import { createTestSchemaName, openStore, type Store } from '../store/index.ts';
 import { createLocalMasterKeyProvider, createVault, parseMasterKeys, type Vault } from '../vault/index.ts';
 
 /**
- * Several gateway processes (child processes running fixtures/refresh-worker.ts) over one store: RF-02 and RF-10
+ * Several gateway processes (child processes running test/support/refresh-worker.ts) over one store: RF-02 and RF-10
  * on PostgreSQL (and Redis when GATEHOUSE_TEST_REDIS is set), FT-08 crash points on SQLite and PostgreSQL.
  */
 const postgresUrl = process.env['GATEHOUSE_TEST_POSTGRES'];
 const redisUrl = process.env['GATEHOUSE_TEST_REDIS'];
-const worker = join(import.meta.dirname, 'fixtures', 'refresh-worker.ts');
+const worker = join(import.meta.dirname, '..', '..', 'test', 'support', 'refresh-worker.ts');
 const tempDir = mkdtempSync(join(tmpdir(), 'gh-refresh-'));
 afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
 if (postgresUrl === undefined) {
@@ -190,7 +190,7 @@ for (const { backend, enabled } of crashBackends) {
       } finally {
         await shared.store.close();
       }
-    }, 30_000);
+    }, 60_000);
 
     it('FT-08 killed after the response, before the commit: the lost rotation surfaces as needs_reauth with an event, no loop', async () => {
       const { shared, env } = await crash('after_response');
@@ -207,7 +207,7 @@ for (const { backend, enabled } of crashBackends) {
       } finally {
         await shared.store.close();
       }
-    }, 30_000);
+    }, 60_000);
 
     it('FT-08 killed after the commit: on restart the committed tokens are used, no second redemption', async () => {
       const { shared, before, env } = await crash('after_commit');
@@ -223,6 +223,6 @@ for (const { backend, enabled } of crashBackends) {
       } finally {
         await shared.store.close();
       }
-    }, 30_000);
+    }, 60_000);
   });
 }

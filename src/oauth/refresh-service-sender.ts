@@ -1,0 +1,53 @@
+import { isLoopbackUrl } from './create-oauth-fetch.ts';
+import type { OAuthServiceAuth } from './oauth-service.ts';
+import { createRefreshRequestSender, type SendRefresh } from './refresh-request.ts';
+import { type ResolvedAuthorizationServer, resolveAuthorizationServer } from './resolve-authorization-server.ts';
+
+export interface ServiceRefreshSenderOptions {
+  /** The `oauth2` auth block of a service; throws when the tenant has no such OAuth service. */
+  authOf(tenantId: string, service: string): OAuthServiceAuth;
+  /** The service's client secret (decrypted from the vault), undefined for a public client. */
+  readClientSecret(tenantId: string, service: string): Promise<string | undefined>;
+  /** Timeout of a discovery request, ms. */
+  readonly timeoutMs?: number;
+}
+
+/** How long resolved authorization server metadata is reused. */
+const metadataTtlMs = 3_600_000;
+
+/**
+ * The refresh engine's `SendRefresh` for configured services: the token endpoint from the service's `tokenUrl`
+ * or its issuer's discovery (cached an hour), the client id and secret of the service (client_secret_basic,
+ * or client_secret_post where the server supports only that), `resource` when configured. Plain `http:` only
+ * for loopback token URLs, as in the connect flow.
+ */
+export function createServiceRefreshSender(options: ServiceRefreshSenderOptions): SendRefresh {
+  const servers = new Map<string, { at: number; server: Promise<ResolvedAuthorizationServer> }>();
+  const serverOf = (tenantId: string, service: string, auth: OAuthServiceAuth) => {
+    const key = `${tenantId}\u0000${service}`;
+    const cached = servers.get(key);
+    if (cached !== undefined && Date.now() - cached.at < metadataTtlMs) return cached.server;
+    const server = resolveAuthorizationServer(auth, options.timeoutMs);
+    servers.set(key, { at: Date.now(), server });
+    server.catch(() => servers.delete(key));
+    return server;
+  };
+  return createRefreshRequestSender(async (tenantId, service) => {
+    const auth = options.authOf(tenantId, service);
+    const { metadata } = await serverOf(tenantId, service, auth);
+    const tokenUrl = metadata.token_endpoint ?? auth.tokenUrl ?? '';
+    const clientSecret = await options.readClientSecret(tenantId, service);
+    const methods = metadata.token_endpoint_auth_methods_supported;
+    const postOnly =
+      methods !== undefined && !methods.includes('client_secret_basic') && methods.includes('client_secret_post');
+    return {
+      tokenUrl,
+      issuer: metadata.issuer,
+      clientId: auth.clientId,
+      ...(clientSecret === undefined ? {} : { clientSecret }),
+      authMethod: clientSecret === undefined ? 'none' : postOnly ? 'client_secret_post' : 'client_secret_basic',
+      ...(auth.resource === undefined ? {} : { resource: auth.resource }),
+      unsafeAllowHttp: isLoopbackUrl(tokenUrl),
+    };
+  });
+}
