@@ -12,7 +12,7 @@ export async function readThrough(
 ) {
   const slot = cache.slotOf(s, args);
   const found = await cache.lookup(slot);
-  if (found.result) return { text: found.result.text, hit: true };
+  if (found.answer) return { text: found.answer.result.text, hit: true };
   const text = upstream();
   await cache.store(slot, found.generation, { text }, {}, 60);
   return { text, hit: false };

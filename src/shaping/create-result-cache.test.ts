@@ -85,7 +85,7 @@ describe('createResultCache', () => {
     const before = await cache.lookup(slot);
     await cache.invalidate(scope());
     await cache.store(slot, before.generation, { text: 'stale' }, {}, 60);
-    expect((await cache.lookup(slot)).result).toBeUndefined();
+    expect((await cache.lookup(slot)).answer?.result).toBeUndefined();
   });
 
   it('CA-02 private, no-store and no-cache answers are not stored; max-age shortens the TTL', async () => {
@@ -94,14 +94,17 @@ describe('createResultCache', () => {
     for (const cacheControl of ['private', 'no-store', 'no-cache', 'max-age=60, private', 'max-age=0']) {
       const slot = cache.slotOf(scope({ tool: cacheControl }), {});
       await cache.store(slot, 0, { text: 'x' }, { 'cache-control': cacheControl }, 60);
-      expect({ cacheControl, result: (await cache.lookup(slot)).result }).toEqual({ cacheControl, result: undefined });
+      expect({ cacheControl, result: (await cache.lookup(slot)).answer?.result }).toEqual({
+        cacheControl,
+        result: undefined,
+      });
     }
     const slot = cache.slotOf(scope(), {});
     await cache.store(slot, 0, { text: 'x' }, { 'cache-control': 'public, max-age=5' }, 60);
     clock.advance(4_999);
-    expect((await cache.lookup(slot)).result).toEqual({ text: 'x' });
+    expect((await cache.lookup(slot)).answer?.result).toEqual({ text: 'x' });
     clock.advance(1);
-    expect((await cache.lookup(slot)).result).toBeUndefined();
+    expect((await cache.lookup(slot)).answer?.result).toBeUndefined();
   });
 });
 

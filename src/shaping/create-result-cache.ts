@@ -23,8 +23,14 @@ export interface CacheSlot {
   readonly key: string;
 }
 
+/** A cached answer: the shaped, scrubbed result and the upstream headers later steps read (`link`, for paging). */
+export interface CachedAnswer {
+  readonly result: ToolResult;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
 export interface CacheHit {
-  readonly result: ToolResult | undefined;
+  readonly answer: CachedAnswer | undefined;
   /** Generation seen by the lookup; pass it to `store` so a write in between makes the stored answer invisible. */
   readonly generation: number;
 }
@@ -34,7 +40,7 @@ export interface ResultCache {
   lookup(slot: CacheSlot): Promise<CacheHit>;
   /**
    * Stores a read's result for `ttlSeconds`, shortened or refused by the upstream's `Cache-Control`
-   * (`cacheTtlMs`). Never throws (not caching is always safe).
+   * (`cacheTtlMs`). Of the upstream headers only `link` is kept. Never throws (not caching is always safe).
    */
   store(
     slot: CacheSlot,
@@ -75,11 +81,11 @@ export function createResultCache(backend: CacheBackend): ResultCache {
 
     async lookup(slot) {
       const found = await backend.lookup(slot.group, slot.key);
-      if (found.value === undefined) return { result: undefined, generation: found.generation };
+      if (found.value === undefined) return { answer: undefined, generation: found.generation };
       try {
-        return { result: JSON.parse(found.value) as ToolResult, generation: found.generation };
+        return { answer: JSON.parse(found.value) as CachedAnswer, generation: found.generation };
       } catch {
-        return { result: undefined, generation: found.generation };
+        return { answer: undefined, generation: found.generation };
       }
     },
 
@@ -87,7 +93,10 @@ export function createResultCache(backend: CacheBackend): ResultCache {
       const ttlMs = cacheTtlMs(headers, ttlSeconds);
       if (ttlMs <= 0) return;
       try {
-        await backend.put(slot.group, generation, slot.key, JSON.stringify(result), ttlMs);
+        const link = headers['link'];
+        const kept: Record<string, string> = link === undefined ? {} : { link };
+        const answer: CachedAnswer = { result, headers: kept };
+        await backend.put(slot.group, generation, slot.key, JSON.stringify(answer), ttlMs);
       } catch {
         // A failed put only costs a later miss.
       }

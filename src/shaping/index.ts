@@ -4,6 +4,7 @@ export { createMemoryCacheBackend, type MemoryCacheBackendOptions } from './crea
 export { createMemoryResultStore, type MemoryResultStoreOptions } from './create-memory-result-store.ts';
 export { createRedisResultStore, type RedisCommands } from './create-redis-result-store.ts';
 export {
+  type CachedAnswer,
   type CacheHit,
   type CacheScope,
   type CacheSlot,
