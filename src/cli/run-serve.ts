@@ -92,6 +92,7 @@ export async function startGatehouse(
       config,
       ...adapters,
       upstream: observability.upstream,
+      vault: observability.vault,
       ...(observability.audit ? { audit: observability.audit } : {}),
       telemetry,
       clock,

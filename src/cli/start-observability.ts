@@ -10,6 +10,7 @@ import {
   instrumentUpstreamClient,
   type LogDestination,
   type Logger,
+  observeVaultSecrets,
   registerConfigSecrets,
   type Telemetry,
 } from '../audit/index.ts';
@@ -17,6 +18,7 @@ import type { Clock, Config } from '../core/index.ts';
 import type { Gateway } from '../gateway/index.ts';
 import { type AdminRoute, createMetricsRoute, createUsageAdminRoutes, type HttpRoute } from '../http/index.ts';
 import type { UpstreamClient } from '../upstream/index.ts';
+import type { Vault } from '../vault/index.ts';
 import type { Adapters } from './cli-context.ts';
 
 export interface ObservabilityOptions {
@@ -29,6 +31,8 @@ export interface Observability {
   readonly telemetry: Telemetry;
   /** The adapters to build the gateway over: the upstream client traced and timed, the audit log observed. */
   readonly upstream: UpstreamClient;
+  /** The vault, registering every plaintext it handles as a secret to scrub (tokens when decrypted or stored). */
+  readonly vault: Vault;
   readonly audit: AuditLog | undefined;
   /** `/api/v1/tenants/:tenant/usage`. */
   readonly adminRoutes: readonly AdminRoute[];
@@ -107,6 +111,7 @@ export function startObservability(
     logger,
     telemetry,
     upstream: instrumentUpstreamClient(adapters.upstream, telemetry, logger),
+    vault: observeVaultSecrets(adapters.vault, secrets),
     audit,
     adminRoutes: createUsageAdminRoutes({
       hasTenant: (tenant) => tenants.has(tenant),
