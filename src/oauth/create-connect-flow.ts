@@ -114,6 +114,7 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
   const servers = new Map<string, { at: number; server: Promise<ResolvedAuthorizationServer> }>();
   const linkKeys = new Map<string, Promise<KeyObject>>();
   const clientTokens = new Map<string, Promise<ConnectionRecord>>();
+  let lastSweep = 0;
 
   function serviceOf(tenant: string, service: string): OAuthServiceAuth {
     const auth = deps.findService(tenant, service);
@@ -231,6 +232,11 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
         });
       }
       const now = clock.now();
+      if (now - lastSweep > connectTtlMs) {
+        // Expired links and authorizations are useless; drop them now and then (not on every link).
+        lastSweep = now;
+        await store.connectFlow.deleteExpired(now - connectTtlMs);
+      }
       const id = `${request.tenant}.${createId(16)}`;
       const expiresAt = now + connectTtlMs;
       await store.connectFlow.insertLink({
