@@ -8,6 +8,7 @@ import {
   createConnectionAdminRoutes,
   createConnectRoutes,
   createHttpApp,
+  createAuditAdminRoutes,
   createTenantAdminRoutes,
   startHttpServer,
 } from '../http/index.ts';
@@ -101,7 +102,7 @@ export async function startGatehouse(
   const [host, port] = splitListen(config.listen);
   const adminRoutes = createAdminRoutes({
     adminToken: config.adminToken,
-    routes: [...createTenantAdminRoutes(gateway.admin), ...createApprovalAdminRoutes(gateway), ...(gateway.connections ? createConnectionAdminRoutes(gateway.connections) : []), ...observability.adminRoutes],
+    routes: [...createTenantAdminRoutes(gateway.admin), ...createAuditAdminRoutes({ audit: adapters.store.audit, hasTenant: (t) => config.tenants.some((c) => c.id === t) }), ...createApprovalAdminRoutes(gateway), ...(gateway.connections ? createConnectionAdminRoutes(gateway.connections) : []), ...observability.adminRoutes],
   });
   const app = createHttpApp({
     gateway,

@@ -25,6 +25,7 @@ export {
   type HttpRouteMethod,
   type RouteMatch,
 } from './create-router.ts';
+export { type AuditAdminRoutesOptions, createAuditAdminRoutes } from './create-audit-admin-routes.ts';
 export { createTenantAdminRoutes } from './create-tenant-admin-routes.ts';
 export { createUsageAdminRoutes, type UsageAdminOptions } from './create-usage-admin-routes.ts';
 export { describeRequest, type RequestLogEntry, redactTarget } from './describe-request.ts';

@@ -1,0 +1,195 @@
+import type { ServerResponse } from 'node:http';
+import { GatehouseError } from '../core/index.ts';
+import type { AuditQuery, AuditRecord, AuditRepository } from '../store/index.ts';
+import type { AdminRoute } from './create-admin-routes.ts';
+
+export interface AuditAdminRoutesOptions {
+  readonly audit: Pick<AuditRepository, 'query'>;
+  readonly hasTenant: (tenant: string) => boolean;
+}
+
+const defaultPage = 100;
+const maxPage = 1_000;
+const exportPage = 1_000;
+const decisions = new Set(['allow', 'deny', 'error']);
+const kinds = new Set(['tool_call', 'tool_intent', 'security']);
+
+/** One audit record as the admin API shows it: times as ISO strings, the chain fields kept for offline checks. */
+function toAuditView(record: AuditRecord) {
+  return {
+    seq: record.seq,
+    id: record.id,
+    at: new Date(record.at).toISOString(),
+    requestId: record.requestId,
+    kind: record.kind,
+    event: record.event,
+    toolset: record.toolset,
+    clientKey: record.clientKey,
+    subject: record.subject,
+    tool: record.tool,
+    method: record.method,
+    pathTemplate: record.pathTemplate,
+    decision: record.decision,
+    code: record.code,
+    upstreamStatus: record.upstreamStatus,
+    latencyMs: record.latencyMs,
+    detail: record.detail,
+    target: record.target,
+    fingerprint: record.fingerprint,
+    prevHash: record.prevHash ?? null,
+    hash: record.hash ?? null,
+  };
+}
+
+/**
+ * Admin routes of the audit log:
+ * - `GET /tenants/:tenant/audit?tool=&decision=&subject=&status=&kind=&since=&until=&order=&limit=&cursor=`:
+ *   newest first by default (`order=asc` for oldest first), at most `limit` (1-1,000, default 100) records and a
+ *   `nextCursor` (opaque; pass it back unchanged with the same filters) or null at the end. `since`/`until` are ISO
+ *   times or epoch milliseconds (`since` inclusive, `until` exclusive).
+ * - `GET /tenants/:tenant/audit/export?<same filters>`: every matching record, oldest first, streamed as NDJSON.
+ * An unknown tenant is `not_found`, exactly like a missing id (MT-01).
+ */
+export function createAuditAdminRoutes(options: AuditAdminRoutesOptions): AdminRoute[] {
+  const tenantOf = (params: Readonly<Record<string, string | undefined>>): string => {
+    const tenant = params['tenant'] ?? '';
+    if (!options.hasTenant(tenant)) throw new GatehouseError('not_found', `No tenant ${tenant}`);
+    return tenant;
+  };
+  return [
+    {
+      method: 'GET',
+      path: '/tenants/:tenant/audit',
+      summary: "Query a tenant's audit log (filters, cursor paging)",
+      async handle({ params, query }) {
+        const tenantId = tenantOf(params);
+        const filters = parseFilters(query);
+        const cursor = query.get('cursor');
+        const order = cursor === null ? parseOrder(query.get('order')) : decodeCursor(cursor).order;
+        const after = cursor === null ? undefined : decodeCursor(cursor).seq;
+        const limit = parseLimit(query.get('limit'));
+        const records = await options.audit.query({
+          tenantId,
+          ...filters,
+          order,
+          limit: limit + 1,
+          ...(after === undefined ? {} : order === 'asc' ? { afterSeq: after } : { beforeSeq: after }),
+        });
+        const page = records.slice(0, limit);
+        const last = page.at(-1);
+        const nextCursor = records.length > limit && last?.seq !== undefined ? encodeCursor(last.seq, order) : null;
+        return { body: { records: page.map(toAuditView), nextCursor } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/tenants/:tenant/audit/export',
+      summary: "Export a tenant's audit log as NDJSON (streamed, oldest first)",
+      handle({ params, query }) {
+        const tenantId = tenantOf(params);
+        const filters = parseFilters(query);
+        return {
+          stream: async (res: ServerResponse) => {
+            res.writeHead(200, {
+              'content-type': 'application/x-ndjson',
+              'content-disposition': `attachment; filename="audit-${tenantId}.ndjson"`,
+              'cache-control': 'no-store',
+            });
+            let afterSeq = 0;
+            for (;;) {
+              const page = await options.audit.query({ tenantId, ...filters, afterSeq, limit: exportPage });
+              for (const record of page) {
+                if (!res.write(`${JSON.stringify(toAuditView(record))}\n`)) await waitForDrain(res);
+              }
+              const last = page.at(-1)?.seq;
+              if (page.length < exportPage || last === undefined || res.destroyed) break;
+              afterSeq = last;
+            }
+            res.end();
+          },
+        };
+      },
+    },
+  ];
+}
+
+function waitForDrain(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+type Filters = Omit<AuditQuery, 'tenantId' | 'limit' | 'order' | 'afterSeq' | 'beforeSeq'>;
+
+function parseFilters(query: URLSearchParams): Filters {
+  const filters: { -readonly [K in keyof Filters]: Filters[K] } = {};
+  const text = (name: string) => {
+    const value = query.get(name);
+    if (value === null) return undefined;
+    if (value.length === 0 || value.length > 200) invalid(name);
+    return value;
+  };
+  const tool = text('tool');
+  if (tool !== undefined) filters.tool = tool;
+  const subject = text('subject');
+  if (subject !== undefined) filters.subject = subject;
+  const decision = text('decision');
+  if (decision !== undefined) {
+    if (!decisions.has(decision)) invalid('decision');
+    filters.decision = decision as Filters['decision'];
+  }
+  const kind = text('kind');
+  if (kind !== undefined) {
+    if (!kinds.has(kind)) invalid('kind');
+    filters.kind = kind as Filters['kind'];
+  }
+  const status = text('status');
+  if (status !== undefined) {
+    if (!/^[1-5]\d\d$/.test(status)) invalid('status');
+    filters.status = Number(status);
+  }
+  const since = text('since');
+  if (since !== undefined) filters.since = parseTime(since, 'since');
+  const until = text('until');
+  if (until !== undefined) filters.until = parseTime(until, 'until');
+  return filters;
+}
+
+function parseTime(value: string, name: string): number {
+  const millis = /^\d{1,15}$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(millis)) invalid(name);
+  return millis;
+}
+
+function parseOrder(value: string | null): 'asc' | 'desc' {
+  if (value === null || value === 'desc') return 'desc';
+  if (value === 'asc') return 'asc';
+  return invalid('order');
+}
+
+function parseLimit(value: string | null): number {
+  if (value === null) return defaultPage;
+  if (!/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > maxPage) invalid('limit');
+  return Number(value);
+}
+
+/** Cursors are opaque to clients: base64url of the last seq served and the order. */
+function encodeCursor(seq: number, order: 'asc' | 'desc'): string {
+  return Buffer.from(`a1.${order}.${seq}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { seq: number; order: 'asc' | 'desc' } {
+  const match = /^a1\.(asc|desc)\.(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (match === null) return invalid('cursor');
+  return { order: match[1] as 'asc' | 'desc', seq: Number(match[2]) };
+}
+
+function invalid(name: string): never {
+  throw new GatehouseError('invalid_request', `Invalid audit query parameter: ${name}`, { parameter: name });
+}
