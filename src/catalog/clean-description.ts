@@ -8,11 +8,46 @@ const entities: Readonly<Record<string, string>> = {
 };
 
 /**
- * Turns description markdown/HTML into short plain-ish text for a model: drops images, HTML comments and tags,
- * keeps link text, squeezes blank lines, and cuts at `max` characters with an ellipsis.
+ * Paragraphs that describe authentication plumbing rather than what an operation does (GitHub appends them to
+ * most operations): which token types and scopes work, and the custom media types. The gateway holds the
+ * credentials, so a model gains nothing from them, and they cost tokens and blur tool search.
+ */
+const boilerplate = [
+  /^\*\*Fine-grained access tokens for\b/,
+  /^This endpoint works with the following (?:fine-grained )?token types/,
+  /^The fine-grained token must have the following permission/,
+  /^The fine-grained token does not require any permissions/,
+  /^This endpoint can be used without authentication or the aforementioned permissions/,
+  /^OAuth (?:app )?tokens and personal access tokens \(classic\) need\b/,
+  /^(?:GitHub )?Apps? (?:installation )?(?:access )?tokens? (?:and|can|must|are)\b/,
+  /^This endpoint supports the following custom media types\b/,
+];
+
+/** Drops boilerplate paragraphs (and the bullet lists right after them) and GitHub alert markers (`> [!NOTE]`). */
+function dropBoilerplate(text: string): string {
+  if (!text.includes('tokens') && !text.includes('media types') && !text.includes('[!')) return text;
+  const kept: string[] = [];
+  let skippingList = false;
+  for (const paragraph of text.split(/\n\s*\n/)) {
+    const trimmed = paragraph.trim();
+    if (boilerplate.some((pattern) => pattern.test(trimmed))) {
+      skippingList = true;
+      continue;
+    }
+    if (skippingList && /^(?:[*-] |\d+\. )/.test(trimmed)) continue;
+    skippingList = false;
+    kept.push(paragraph.replace(/^>\s*\[!(?:NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]\s*$/gm, '').replace(/^> ?/gm, ''));
+  }
+  return kept.join('\n\n');
+}
+
+/**
+ * Turns description markdown/HTML into short plain-ish text for a model: drops authentication boilerplate,
+ * images, HTML comments and tags, keeps link text, squeezes blank lines, and cuts at `max` characters with an
+ * ellipsis.
  */
 export function cleanDescription(text: string, max: number): string {
-  let out = text;
+  let out = dropBoilerplate(text);
   if (out.includes('<') || out.includes('](') || out.includes('&')) {
     out = out
       .replace(/<!--[\s\S]*?-->/g, '')
