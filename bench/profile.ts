@@ -13,8 +13,9 @@ import type { Target } from './target.ts';
 import { checkToolCall, toolCall } from './tool-call.ts';
 
 /**
- * `npx tsx bench/profile.ts [--seconds 5] [--rounds 3] [--cpu-prof] [--top 40]`: a developer tool, not a gated
- * benchmark. Runs the closed-loop S2 load (50 connections) against raw and gatehouse, interleaved, and prints the
+ * `npx tsx bench/profile.ts [--seconds 5] [--rounds 3] [--cpu-prof] [--top 40] [--rate N]`: a developer tool, not a
+ * gated benchmark. Runs the closed-loop S2 load (50 connections; with `--rate`, an open loop at N req/s, which
+ * compares CPU per request below saturation) against raw and gatehouse, interleaved, and prints the
  * server CPU per request of each (from /proc, more stable than req/s on a shared machine) and their ratio. With
  * `--cpu-prof` the gatehouse process runs under V8's sampling profiler and the profile is summarised by self time
  * per function and per package when it exits.
@@ -27,6 +28,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     'cpu-prof': { type: 'boolean', default: false },
     top: { type: 'string', default: '40' },
+    rate: { type: 'string' },
   },
 });
 const seconds = Number(args.seconds);
@@ -43,10 +45,17 @@ try {
     cwd: repoRoot,
   });
   const upstreamPort = await readPort(upstream);
-  const rawChild = spawnChild('raw', process.execPath, ['--import', 'tsx', 'bench/raw-server.ts'], {
-    env: { ...nodeEnv, BENCH_UPSTREAM_URL: `http://127.0.0.1:${upstreamPort}` },
-    cwd: repoRoot,
-  });
+  const profileArgs = (name: string): string[] =>
+    args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : [];
+  const rawChild = spawnChild(
+    'raw',
+    process.execPath,
+    [...profileArgs('raw'), '--import', 'tsx', 'bench/raw-server.ts'],
+    {
+      env: { ...nodeEnv, BENCH_UPSTREAM_URL: `http://127.0.0.1:${upstreamPort}` },
+      cwd: repoRoot,
+    },
+  );
   const raw: Target = {
     name: 'raw',
     url: `http://127.0.0.1:${await readPort(rawChild)}/mcp`,
@@ -55,16 +64,16 @@ try {
     body: toolCall.body,
     pid: rawChild.process.pid,
   };
-  const nodeArgs = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const started = await startGatehouse(repoRoot, { port: upstreamPort, key: upstreamKey }, nodeArgs);
+  const started = await startGatehouse(repoRoot, { port: upstreamPort, key: upstreamKey }, profileArgs('gatehouse'));
   const gatehouse = started.target;
   if (gatehouse.unavailable) throw new Error(`gatehouse: ${gatehouse.unavailable}`);
   await checkToolCall(raw);
   await checkToolCall(gatehouse);
 
   const cpu: Record<string, number[]> = { raw: [], gatehouse: [] };
-  // Measured windows of the gatehouse rounds, in V8 profile time (CLOCK_MONOTONIC microseconds on Linux).
-  const windows: [number, number][] = [];
+  // Measured windows per target, in V8 profile time (CLOCK_MONOTONIC microseconds on Linux), and answers in them.
+  const windows: Record<string, [number, number][]> = { raw: [], gatehouse: [] };
+  const answered: Record<string, number> = { raw: 0, gatehouse: 0 };
   const rps: Record<string, number[]> = { raw: [], gatehouse: [] };
   for (let round = 0; round < rounds; round++) {
     for (const target of [raw, gatehouse]) {
@@ -73,7 +82,9 @@ try {
       const result = await runLoad(
         repoRoot,
         {
-          mode: 'closed',
+          ...(args.rate === undefined
+            ? { mode: 'closed' as const }
+            : { mode: 'open' as const, rate: Number(args.rate) }),
           url: target.url,
           method: target.method,
           headers: target.headers,
@@ -89,7 +100,8 @@ try {
         },
       );
       const after = readProcessCpuMs(target.pid);
-      if (target === gatehouse) windows.push([windowStart, monotonicMicros()]);
+      windows[target.name]?.push([windowStart, monotonicMicros()]);
+      answered[target.name] = (answered[target.name] ?? 0) + result.ok;
       const perRequest = before !== undefined && after !== undefined ? (after - before) / result.ok : Number.NaN;
       cpu[target.name]?.push(perRequest);
       rps[target.name]?.push(result.rps);
@@ -110,9 +122,15 @@ try {
   );
 
   if (args['cpu-prof']) {
-    process.kill(gatehouse.pid as number, 'SIGTERM');
-    const file = await waitForProfile(profileDir, gatehouse.pid as number);
-    summarise(JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile, windows, Number(args.top));
+    const profiles: Record<string, Summary> = {};
+    for (const target of [raw, gatehouse]) {
+      process.kill(target.pid as number, 'SIGTERM');
+      const dir = join(profileDir, target.name);
+      const file = await waitForProfile(dir, target.pid as number);
+      const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
+      profiles[target.name] = summarise(profile, windows[target.name] ?? [], answered[target.name] ?? 1);
+    }
+    printSummaries(profiles['raw'] as Summary, profiles['gatehouse'] as Summary, Number(args.top));
   }
   started.cleanup();
 } finally {
@@ -149,11 +167,19 @@ function isAlive(pid: number): boolean {
   }
 }
 
+type Summary = {
+  /** Microseconds of self time per answered request, by group and by function; inclusive by project function. */
+  byGroup: Map<string, number>;
+  byFunction: Map<string, number>;
+  inclusive: Map<string, number>;
+  total: number;
+};
+
 /**
- * Prints self time per function and per package (node_modules/<pkg>, src/<folder>, node internals), counting only
- * samples inside the measured windows (start-up, warm-up and the raw rounds are left out).
+ * Self time per function and per package (node_modules/<pkg>, src/<folder>/<file>, node internals), counting only
+ * samples inside the measured windows (start-up and warm-up are left out), as microseconds per answered request.
  */
-function summarise(profile: CpuProfile, windows: readonly [number, number][], top: number): void {
+function summarise(profile: CpuProfile, windows: readonly [number, number][], requests: number): Summary {
   const byNode = new Map<number, number>();
   let at = profile.startTime;
   for (const [i, id] of profile.samples.entries()) {
@@ -161,49 +187,66 @@ function summarise(profile: CpuProfile, windows: readonly [number, number][], to
     at += delta;
     if (windows.some(([from, to]) => at >= from && at <= to)) byNode.set(id, (byNode.get(id) ?? 0) + delta);
   }
-  const total = [...byNode.values()].reduce((a, b) => a + b, 0);
-  const byFunction = new Map<string, number>();
-  const byGroup = new Map<string, number>();
-  for (const node of profile.nodes) {
-    const self = byNode.get(node.id) ?? 0;
-    if (self === 0) continue;
-    const { functionName, url, lineNumber } = node.callFrame;
-    const short = url.replace(/^file:\/\//, '').replace(repoRoot, '');
-    const key = `${functionName || '(anonymous)'} ${short ? `${short}:${lineNumber + 1}` : ''}`;
-    byFunction.set(key, (byFunction.get(key) ?? 0) + self);
-    byGroup.set(groupOf(short, functionName), (byGroup.get(groupOf(short, functionName)) ?? 0) + self);
-  }
-  const print = (title: string, map: Map<string, number>, n: number): void => {
-    process.stdout.write(`\n${title} (self time, ${Math.round(total / 1000)} ms sampled)\n`);
-    for (const [key, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, n)) {
-      process.stdout.write(`${((us / total) * 100).toFixed(1).padStart(5)}%  ${key}\n`);
-    }
+  const add = (map: Map<string, number>, key: string, us: number): void => {
+    map.set(key, (map.get(key) ?? 0) + us / requests);
   };
-  // Inclusive time: a node's self time plus its descendants', summed per function (each function once per stack).
+  const summary: Summary = { byGroup: new Map(), byFunction: new Map(), inclusive: new Map(), total: 0 };
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
-  const inclusive = new Map<string, number>();
   for (const [id, self] of byNode) {
+    const node = nodes.get(id);
+    if (node === undefined || self === 0) continue;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const short = shortUrl(url);
+    if (functionName !== '(idle)') summary.total += self / requests;
+    add(summary.byFunction, `${functionName || '(anonymous)'} ${short ? `${short}:${lineNumber + 1}` : ''}`, self);
+    add(summary.byGroup, groupOf(short, functionName), self);
+    // Inclusive time of project functions (each once per stack; synchronous stacks only).
     const seen = new Set<string>();
-    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-      const frame = nodes.get(at)?.callFrame;
-      if (frame === undefined || !frame.url.includes('/src/')) continue;
-      const key = `${frame.functionName || '(anonymous)'} ${frame.url.replace(/^file:\/\//, '').replace(repoRoot, '')}`;
+    for (let up: number | undefined = id; up !== undefined; up = parent.get(up)) {
+      const frame = nodes.get(up)?.callFrame;
+      if (frame === undefined || !/\/(src|build)\//.test(frame.url)) continue;
+      const key = `${frame.functionName || '(anonymous)'} ${shortUrl(frame.url)}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      inclusive.set(key, (inclusive.get(key) ?? 0) + self);
+      add(summary.inclusive, key, self);
     }
   }
-  print('by group', byGroup, 30);
-  print('by function', byFunction, top);
-  print('inclusive, project functions', inclusive, top);
+  return summary;
+}
+
+function printSummaries(raw: Summary, gatehouse: Summary, top: number): void {
+  const out = (line: string): boolean => process.stdout.write(`${line}\n`);
+  out(
+    `\nCPU (non-idle) per request from the profiles: raw ${raw.total.toFixed(1)} us, gatehouse ${gatehouse.total.toFixed(1)} us`,
+  );
+  out('\nby group, self time in us per request (gatehouse | raw)');
+  const groups = [...new Set([...gatehouse.byGroup.keys(), ...raw.byGroup.keys()])];
+  groups.sort((a, b) => (gatehouse.byGroup.get(b) ?? 0) - (gatehouse.byGroup.get(a) ?? 0));
+  for (const group of groups.slice(0, 40)) {
+    const g = gatehouse.byGroup.get(group) ?? 0;
+    const r = raw.byGroup.get(group) ?? 0;
+    out(`${g.toFixed(1).padStart(7)} | ${r.toFixed(1).padStart(6)}  ${group}`);
+  }
+  const print = (title: string, map: Map<string, number>): void => {
+    out(`\n${title}`);
+    for (const [key, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+      out(`${us.toFixed(1).padStart(7)}  ${key}`);
+    }
+  };
+  print('gatehouse by function, self us per request', gatehouse.byFunction);
+  print('gatehouse project functions, inclusive us per request (synchronous part)', gatehouse.inclusive);
+}
+
+function shortUrl(url: string): string {
+  return url.replace(/^file:\/\//, '').replace(repoRoot, '');
 }
 
 function groupOf(url: string, functionName: string): string {
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return nm[1] as string;
-  const src = /^src\/([^/]+)\/([^/]+)/.exec(url);
+  const src = /(?:^src|^bench\/results\/build)\/([^/]+)\/([^/]+)/.exec(url);
   if (src) return `src/${src[1]}/${src[2]}`;
   if (url.startsWith('node:')) return url.split('/').slice(0, 2).join('/');
   if (url === '') return `(native) ${functionName}`;
