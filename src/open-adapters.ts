@@ -1,6 +1,7 @@
 import { type AuditLog, createAuditLog } from './audit/index.ts';
 import type { Adapters } from './cli/index.ts';
 import { type Config, GatehouseError, systemClock } from './core/index.ts';
+import { createRedisResultStore } from './shaping/index.ts';
 import { createRedisCacheBackend, createRedisLimiter, openRedis, openStore, redactStoreUrl } from './store/index.ts';
 import { createCircuitBreaker, createRetryingUpstream, createUpstreamClient } from './upstream/index.ts';
 import { createVault, loadMasterKeys } from './vault/index.ts';
@@ -91,7 +92,11 @@ export async function openAdapters(
     upstream,
     audit: auditLog,
     ...(sharedRedis
-      ? { limiter: createRedisLimiter(sharedRedis), cacheBackend: createRedisCacheBackend(sharedRedis) }
+      ? {
+          limiter: createRedisLimiter(sharedRedis),
+          cacheBackend: createRedisCacheBackend(sharedRedis),
+          resultStore: createRedisResultStore(sharedRedis, systemClock),
+        }
       : {}),
     async close() {
       await auditLog.close();

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { AuditLog } from '../audit/index.ts';
 import type { Config, Environment } from '../core/index.ts';
+import type { ResultStore } from '../shaping/index.ts';
 import type { CacheBackend, Limiter, Store } from '../store/index.ts';
 import type { UpstreamClient } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
@@ -16,6 +17,8 @@ export interface Adapters {
   readonly limiter?: Limiter;
   /** Safe-read cache backend shared by the gateway processes (Redis, when `redis` is set). */
   readonly cacheBackend?: CacheBackend;
+  /** Where over-budget tool results (handles) live (Redis, when `redis` is set; process memory otherwise). */
+  readonly resultStore?: ResultStore;
   close(): Promise<void>;
 }
 
