@@ -4,7 +4,7 @@ import { GatehouseError } from '../../core/index.ts';
 import { createKyselyStore } from '../create-kysely-store.ts';
 import type { Store } from '../port.ts';
 import type { StoreDatabase } from '../store-database.ts';
-import { appendPostgresAudit } from './create-postgres-audit-appender.ts';
+import { createPostgresAuditAppender } from './create-postgres-audit-appender.ts';
 import { createPostgresDialect } from './create-postgres-dialect.ts';
 import { postgresFeatures } from './postgres-features.ts';
 
@@ -68,7 +68,7 @@ export async function openPostgresStore(
   return createKyselyStore({
     db,
     features: postgresFeatures,
-    appendAudit: appendPostgresAudit,
+    appendAudit: createPostgresAuditAppender(),
     target,
     migrationTableSchema,
     beforeClose: options.dropSchemaOnClose
