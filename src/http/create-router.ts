@@ -55,14 +55,16 @@ export function createRouter(routes: readonly HttpRoute[]): { match(method: stri
   return {
     match(method, path) {
       const parts = path.split('/').slice(1);
-      const allow = new Set<string>();
+      // Only a path that matches with another method needs the Allow list: no Set per ordinary request.
+      let allow: Set<string> | undefined;
       for (const entry of compiled) {
         const params = matchSegments(entry, parts);
         if (params === undefined) continue;
         if (entry.methods.has(method)) return { kind: 'found', route: entry.route, params };
+        allow ??= new Set<string>();
         for (const m of entry.methods) allow.add(m);
       }
-      return allow.size > 0 ? { kind: 'method_not_allowed', allow: [...allow] } : { kind: 'not_found' };
+      return allow !== undefined ? { kind: 'method_not_allowed', allow: [...allow] } : { kind: 'not_found' };
     },
   };
 }
