@@ -27,8 +27,9 @@ let gateway: TestGateway;
 beforeAll(async () => {
   api = await startFakeApi();
   api.handle((request, res) => {
-    const json = (status: number, body: string, headers: Record<string, string> = {}) =>
+    const json = (status: number, body: string, headers: Record<string, string> = {}): void => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body);
+    };
     if (request.path === '/api/big') return json(200, bigText);
     if (request.path === '/api/small') return json(200, '{"ok":true}');
     if (request.path === '/api/linked') {
