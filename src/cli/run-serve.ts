@@ -5,10 +5,10 @@ import {
   createAdminRoutes,
   createApprovalAdminRoutes,
   createApprovalPageRoutes,
+  createAuditAdminRoutes,
   createConnectionAdminRoutes,
   createConnectRoutes,
   createHttpApp,
-  createAuditAdminRoutes,
   createTenantAdminRoutes,
   startHttpServer,
 } from '../http/index.ts';
@@ -102,7 +102,16 @@ export async function startGatehouse(
   const [host, port] = splitListen(config.listen);
   const adminRoutes = createAdminRoutes({
     adminToken: config.adminToken,
-    routes: [...createTenantAdminRoutes(gateway.admin), ...createAuditAdminRoutes({ audit: adapters.store.audit, hasTenant: (t) => config.tenants.some((c) => c.id === t) }), ...createApprovalAdminRoutes(gateway), ...(gateway.connections ? createConnectionAdminRoutes(gateway.connections) : []), ...observability.adminRoutes],
+    routes: [
+      ...createTenantAdminRoutes(gateway.admin),
+      ...createAuditAdminRoutes({
+        audit: adapters.store.audit,
+        hasTenant: (t) => config.tenants.some((c) => c.id === t),
+      }),
+      ...createApprovalAdminRoutes(gateway),
+      ...(gateway.connections ? createConnectionAdminRoutes(gateway.connections) : []),
+      ...observability.adminRoutes,
+    ],
   });
   const app = createHttpApp({
     gateway,
@@ -110,7 +119,12 @@ export async function startGatehouse(
     allowedOrigins: config.allowedOrigins,
     listenHost: host,
     logger: observability.logger,
-    routes: [...adminRoutes, ...createApprovalPageRoutes(gateway, { publicUrl: config.publicUrl }), ...(gateway.connections ? createConnectRoutes(gateway.connections) : []), observability.metricsRoute],
+    routes: [
+      ...adminRoutes,
+      ...createApprovalPageRoutes(gateway, { publicUrl: config.publicUrl }),
+      ...(gateway.connections ? createConnectRoutes(gateway.connections) : []),
+      observability.metricsRoute,
+    ],
   });
   const server = await startHttpServer(app, { host, port });
   return {

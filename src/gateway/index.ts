@@ -14,12 +14,12 @@ export {
   createApprovals,
 } from './create-approvals.ts';
 export { createGateway, type GatewayDependencies } from './create-gateway.ts';
-export {
-  type ConnectionSummary,
-  type ConnectLinkAnswer,
-  type GatewayConnections,
+export type {
+  ConnectionSummary,
+  ConnectLinkAnswer,
+  GatewayConnections,
 } from './create-gateway-connections.ts';
-export { type ConnectLinkRequest, type MintConnectLink } from './guard-tool-call.ts';
+export type { ConnectLinkRequest, MintConnectLink } from './guard-tool-call.ts';
 export { clientKeyPrefix, createClientKey, hashClientKey } from './hash-client-key.ts';
 export { inspectConfig, type ToolsetReport } from './inspect-config.ts';
 export { type ClientKeyRequest, issueClientKey } from './issue-client-key.ts';

@@ -5,6 +5,11 @@ export {
   type AdminRoutesOptions,
   createAdminRoutes,
 } from './create-admin-routes.ts';
+export { createApprovalAdminRoutes } from './create-approval-admin-routes.ts';
+export { createApprovalPageRoutes } from './create-approval-page-routes.ts';
+export { type AuditAdminRoutesOptions, createAuditAdminRoutes } from './create-audit-admin-routes.ts';
+export { createConnectRoutes, escapeHtml, parseCookies } from './create-connect-routes.ts';
+export { createConnectionAdminRoutes } from './create-connection-admin-routes.ts';
 export {
   createHttpApp,
   type HttpApp,
@@ -12,11 +17,7 @@ export {
   type HttpLimits,
   type HttpLogger,
 } from './create-http-app.ts';
-export { createConnectionAdminRoutes } from './create-connection-admin-routes.ts';
-export { createConnectRoutes, escapeHtml, parseCookies } from './create-connect-routes.ts';
 export { createMetricsRoute, type MetricsRouteOptions } from './create-metrics-route.ts';
-export { createApprovalAdminRoutes } from './create-approval-admin-routes.ts';
-export { createApprovalPageRoutes } from './create-approval-page-routes.ts';
 export { createOriginCheck, type OriginCheckOptions } from './create-origin-check.ts';
 export {
   createRouter,
@@ -25,7 +26,6 @@ export {
   type HttpRouteMethod,
   type RouteMatch,
 } from './create-router.ts';
-export { type AuditAdminRoutesOptions, createAuditAdminRoutes } from './create-audit-admin-routes.ts';
 export { createTenantAdminRoutes } from './create-tenant-admin-routes.ts';
 export { createUsageAdminRoutes, type UsageAdminOptions } from './create-usage-admin-routes.ts';
 export { describeRequest, type RequestLogEntry, redactTarget } from './describe-request.ts';

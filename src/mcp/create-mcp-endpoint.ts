@@ -4,9 +4,9 @@ import { type GatehouseError, httpStatusOf, isGatehouseError, toGatehouseError }
 import type { Caller, Gateway } from '../gateway/index.ts';
 import { callToolSafely } from './create-tool-server.ts';
 import { readFastToolCall } from './read-fast-tool-call.ts';
-import { toUrlElicitationError } from './to-url-elicitation-error.ts';
 import { serializeToolCallResponse } from './serialize-tool-call-response.ts';
 import { createSdkLeg } from './serve-with-sdk.ts';
+import { toUrlElicitationError } from './to-url-elicitation-error.ts';
 import { writeJsonRpcError } from './write-json-rpc-error.ts';
 
 export interface McpEndpointOptions {

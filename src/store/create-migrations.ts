@@ -1,6 +1,6 @@
 import type { Kysely, Migration } from 'kysely';
-import { createConnectFlowMigration } from './create-connect-flow-migration.ts';
 import { createAuditChainMigration } from './create-audit-chain-migration.ts';
+import { createConnectFlowMigration } from './create-connect-flow-migration.ts';
 import type { StoreFeatures } from './store-features.ts';
 
 /**
@@ -174,7 +174,11 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
           .on('approvals')
           .columns(['tenant_id', 'args_hash', 'tool', 'client_key_id', 'subject'])
           .execute();
-        await db.schema.createIndex('approvals_requested').on('approvals').columns(['tenant_id', 'requested_at']).execute();
+        await db.schema
+          .createIndex('approvals_requested')
+          .on('approvals')
+          .columns(['tenant_id', 'requested_at'])
+          .execute();
       },
       async down(db: Kysely<unknown>) {
         await db.schema.dropTable('approvals').ifExists().execute();

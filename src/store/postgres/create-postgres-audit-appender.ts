@@ -13,7 +13,6 @@ const lockHead = `insert into audit_heads (tenant_id, seq, hash, anchor_seq, anc
   on conflict (tenant_id) do update set tenant_id = excluded.tenant_id returning seq, hash`;
 
 const columnList = auditColumns.join(', ');
-const width = auditColumns.length;
 /** Casts for the compare-and-swap form, whose VALUES list gives PostgreSQL no column types to infer. */
 const casts: Record<(typeof auditColumns)[number], string> = {
   tenant_id: 'text',

@@ -1,24 +1,57 @@
-import type { SqliteDatabase } from 'kysely';
-import { type Dialect, type Kysely, type MigrationLockOptions, SqliteAdapter, SqliteDialect, sql } from 'kysely';
+import type { DatabaseConnection, Driver, SqliteDatabase } from 'kysely';
+import {
+  CompiledQuery,
+  type Dialect,
+  type Kysely,
+  type MigrationLockOptions,
+  SqliteAdapter,
+  SqliteDialect,
+  SqliteDriver,
+  sql,
+} from 'kysely';
 
 /**
- * Kysely's SQLite dialect with a real migration lock. Kysely's SQLite adapter takes none, because one
- * connection is one writer; but several processes may migrate one file at once. Writing the lock row as the
- * first statement of the migration transaction takes SQLite's write lock up front (waiting up to busy_timeout),
- * so the second process reads the migration table only after the first has committed. A deferred transaction
- * that read first and wrote later would fail with SQLITE_BUSY instead of waiting.
+ * Kysely's SQLite dialect with a real migration lock, for several processes migrating one file at once.
+ *
+ * Kysely's SQLite adapter reports no transactional DDL, so its migrator runs migrations outside any transaction
+ * and its lock is a no-op: two processes could both apply one migration (seen as `duplicate column name`).
+ * SQLite does run DDL in transactions, so this adapter says so, and every transaction starts with
+ * `BEGIN IMMEDIATE`: the write lock is taken up front (waiting up to busy_timeout), so the second process reads
+ * the migration table only after the first has committed. A deferred transaction that read first and wrote later
+ * would fail with SQLITE_BUSY instead of waiting.
  */
 export function createSqliteDialect(database: SqliteDatabase): Dialect {
   return new LockingSqliteDialect({ database });
 }
 
 class LockingSqliteDialect extends SqliteDialect {
+  readonly #database: SqliteDatabase;
+
+  constructor(config: { database: SqliteDatabase }) {
+    super(config);
+    this.#database = config.database;
+  }
+
   override createAdapter(): SqliteAdapter {
     return new LockingSqliteAdapter();
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver({ database: this.#database });
+  }
+}
+
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
 }
 
 class LockingSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+
   override async acquireMigrationLock(db: Kysely<unknown>, options: MigrationLockOptions): Promise<void> {
     await sql`update ${sql.table(options.lockTable)} set is_locked = 1 where id = ${options.lockRowId}`.execute(db);
   }
