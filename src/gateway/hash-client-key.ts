@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /** Client keys start with this, so secret scanners can recognise a leaked one. */
 export const clientKeyPrefix = 'gatehouse_sk_';
@@ -8,7 +8,7 @@ export const clientKeyPrefix = 'gatehouse_sk_';
  * brute-force, and the request path needs no key derivation.
  */
 export function hashClientKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  return hash('sha256', key, 'hex');
 }
 
 /** A new client key: the prefix plus 32 random bytes, base64url. */

@@ -11,6 +11,8 @@ const pieceChars = 2_000;
 export const exactCountChars = 16_384;
 const sampleChars = 2_048;
 const samples = 4;
+/** Typical UTF-8 bytes per o200k token in API answers (JSON, English), for the cheap estimate of small texts. */
+const bytesPerTokenEstimate = 4;
 
 /** Tokens of `text` under o200k (the tokenizer of current OpenAI models; close to others' counts). */
 export function countTokens(text: string): number {
@@ -49,11 +51,17 @@ export interface TokenMeasure {
 }
 
 /**
- * Measures `text` against a token budget: exactly when small, otherwise estimated first and counted exactly
- * only when the estimate is within 25% of the budget (where the over/under decision depends on it). So a
- * 1 MB answer costs about 1 ms, not 60.
+ * Measures `text` against a token budget. At most `budget` bytes: certainly within budget, estimated from its
+ * size. Otherwise exactly when small, else estimated first and counted exactly only when the estimate is within
+ * 25% of the budget (where the over/under decision depends on it). So a 1 MB answer costs about 1 ms, not 60.
  */
 export function measureTokens(text: string, budget: number): TokenMeasure {
+  // Every o200k token covers at least one UTF-8 byte, so a text of at most `budget` bytes is within budget
+  // whatever it says: the request path then skips the tokenizer (~70 us for 2 KB) and reports an estimate.
+  if (text.length <= budget) {
+    const bytes = Buffer.byteLength(text);
+    if (bytes <= budget) return { tokens: Math.ceil(bytes / bytesPerTokenEstimate), exact: false };
+  }
   if (text.length <= exactCountChars) return { tokens: countTokens(text), exact: true };
   const estimate = estimateTokens(text);
   if (estimate >= budget * 0.75 && estimate <= budget * 1.25) return { tokens: countTokens(text), exact: true };

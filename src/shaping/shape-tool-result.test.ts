@@ -37,11 +37,22 @@ function setup() {
 }
 
 describe('shapeToolResult()', () => {
-  it('delivers a result within budget as it is, with its exact token count', async () => {
+  it('delivers a result within budget as it is; one of at most budget bytes is not tokenised', async () => {
     const { context } = setup();
     const text = JSON.stringify({ id: 1, name: 'small' });
     const shaped = await shapeToolResult({ structuredContent: { id: 1, name: 'small' }, text }, context);
     expect(shaped.text).toBe(text);
+    expect(shaped.handle).toBeUndefined();
+    // A token covers at least one byte, so this estimate is an upper bound's quarter, never above the budget.
+    expect(shaped.tokens).toBe(Math.ceil(Buffer.byteLength(text) / 4));
+  });
+
+  it('counts a result exactly when its size alone cannot prove it is within budget', async () => {
+    const { context } = setup();
+    const value = { items: Array.from({ length: 600 }, (_, i) => ({ id: i, name: `item ${i}` })) };
+    const text = JSON.stringify(value);
+    expect(Buffer.byteLength(text)).toBeGreaterThan(8_000);
+    const shaped = await shapeToolResult({ structuredContent: value, text }, context);
     expect(shaped.handle).toBeUndefined();
     expect(shaped.tokens).toBe(countTokens(text));
   });
