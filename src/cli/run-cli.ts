@@ -1,5 +1,12 @@
 import type { Writable } from 'node:stream';
-import { type ConfigTree, GatehouseError, isGatehouseError, loadConfigFile, readConfigTree } from '../core/index.ts';
+import {
+  type ConfigTree,
+  GatehouseError,
+  isGatehouseError,
+  loadConfigFile,
+  parseConfig,
+  readConfigTree,
+} from '../core/index.ts';
 import type { CliContext } from './cli-context.ts';
 import { parseCommandLine } from './parse-command-line.ts';
 import { runAuditVerify } from './run-audit-verify.ts';
@@ -17,7 +24,7 @@ Commands:
   keys create --config FILE --tenant T --toolset S [--toolset S2] [--subject U] [--name N]
                                        create a client key (printed once; only its hash is stored)
   migrate --config FILE                run pending store migrations
-  audit verify --config FILE --tenant T [--json]
+  audit verify [--config FILE] --tenant T [--json]
                                        check a tenant's audit hash chain (exit 1 at the first bad seq)
 
 Environment: GATEHOUSE_CONFIG, GATEHOUSE_LISTEN, GATEHOUSE_PUBLIC_URL, GATEHOUSE_STORE, GATEHOUSE_MASTER_KEY,
@@ -75,7 +82,12 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
       case 'audit':
         if (sub !== 'verify')
           throw new GatehouseError('invalid_request', `unknown audit command '${sub ?? ''}' (try: audit verify)`);
-        return await runAuditVerify(config(), values, context);
+        // Without a config, the default store (./.gatehouse/gatehouse.db, as `serve --demo` uses) is read.
+        return await runAuditVerify(
+          configPath === undefined ? parseConfig({}, { env: context.env }) : config(),
+          values,
+          context,
+        );
       case 'migrate': {
         const adapters = await context.openAdapters(config(), context);
         await adapters.close();
