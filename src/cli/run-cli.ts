@@ -14,6 +14,7 @@ import { runCheck } from './run-check.ts';
 import { runImport } from './run-import.ts';
 import { runKeysCreate } from './run-keys-create.ts';
 import { runServe } from './run-serve.ts';
+import { runVaultRewrap, runVaultRotate } from './run-vault.ts';
 
 const usage = `Usage: gatehouse <command> [options]
 
@@ -23,6 +24,8 @@ Commands:
   import FILE [--service ID] [--json]  preview the tools an OpenAPI/Swagger description becomes
   keys create --config FILE --tenant T --toolset S [--toolset S2] [--subject U] [--name N]
                                        create a client key (printed once; only its hash is stored)
+  vault rotate [--config FILE]         add a new master key version to the key file
+  vault rewrap [--config FILE]         re-wrap every data key with the newest master key version
   migrate --config FILE                run pending store migrations
   audit verify [--config FILE] --tenant T [--json]
                                        check a tenant's audit hash chain (exit 1 at the first bad seq)
@@ -88,6 +91,16 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
           values,
           context,
         );
+      case 'vault': {
+        // Like `audit verify`, these work on the default data folder when no config is given.
+        const vaultConfig = configPath === undefined ? parseConfig({}, { env: context.env }) : config();
+        if (sub === 'rotate') return runVaultRotate(vaultConfig, context);
+        if (sub === 'rewrap') return await runVaultRewrap(vaultConfig, context);
+        throw new GatehouseError(
+          'invalid_request',
+          `unknown vault command '${sub ?? ''}' (try: vault rotate, vault rewrap)`,
+        );
+      }
       case 'migrate': {
         const adapters = await context.openAdapters(config(), context);
         await adapters.close();
