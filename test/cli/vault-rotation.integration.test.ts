@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/index.ts';
 import { parseConfig } from '../../src/core/index.ts';
@@ -15,7 +16,7 @@ function capture() {
         text += chunk;
         return true;
       },
-    } as unknown as NodeJS.WritableStream,
+    } as unknown as Writable,
     text: () => text,
   };
 }
