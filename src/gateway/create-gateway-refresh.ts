@@ -1,4 +1,4 @@
-import type { AuditLog } from '../audit/index.ts';
+import type { AuditLog, RefreshOutcome, Telemetry } from '../audit/index.ts';
 import { type Clock, GatehouseError, type ServiceAuthConfig } from '../core/index.ts';
 import {
   createRefreshEngine,
@@ -19,6 +19,8 @@ export interface GatewayRefreshDependencies {
   readonly tenants: ReadonlyMap<string, TenantRuntime>;
   readClientSecret(tenant: string, service: string): Promise<string | undefined>;
   readonly audit?: Pick<AuditLog, 'recordSecurityEvent'>;
+  /** Refresh outcomes and `needs_reauth` transitions feed metrics and alerts. */
+  readonly telemetry?: Pick<Telemetry, 'refresh' | 'connectionStatus'>;
   /** Cross-process lock (e.g. the Redis lease); default the store's. */
   readonly lock?: RefreshLock;
   readonly marginMs?: number;
@@ -28,9 +30,18 @@ export interface GatewayRefreshDependencies {
  * The gateway's side of the refresh engine: the seam `resolveCredential` calls for an oauth2 connection, the
  * OA-16 forced refresh after an upstream 401, and refresh events written to the audit log as security events.
  */
+const refreshOutcomes = {
+  refreshed: 'success',
+  sibling_refreshed: 'sibling_rotated',
+  refresh_failed: 'failure',
+  needs_reauth: 'invalid_grant',
+  commit_failed: 'failure',
+} as const satisfies Record<RefreshEvent['kind'], RefreshOutcome>;
+
 export function createGatewayRefresh(deps: GatewayRefreshDependencies) {
   const { store, tenants } = deps;
   const record = (event: RefreshEvent) => {
+    report(event);
     if (deps.audit === undefined) return;
     const entry =
       event.kind === 'needs_reauth'
@@ -43,6 +54,27 @@ export function createGatewayRefresh(deps: GatewayRefreshDependencies) {
     if (entry === undefined) return;
     void deps.audit
       .recordSecurityEvent({ tenant: event.tenantId, ...entry, target: `connection:${event.connectionId}` })
+      .catch(() => undefined);
+  };
+  const report = (event: RefreshEvent) => {
+    const { telemetry } = deps;
+    if (telemetry === undefined) return;
+    const outcome = refreshOutcomes[event.kind];
+    // Events carry ids only; the service and subject labels come from the connection row.
+    void store.connections
+      .get(event.tenantId, event.connectionId)
+      .then((connection) => {
+        if (connection === undefined) return;
+        telemetry.refresh({ tenant: event.tenantId, service: connection.service, outcome });
+        if (event.kind === 'needs_reauth') {
+          telemetry.connectionStatus({
+            tenant: event.tenantId,
+            service: connection.service,
+            subject: connection.subject,
+            status: 'needs_reauth',
+          });
+        }
+      })
       .catch(() => undefined);
   };
   const engine: RefreshEngine = createRefreshEngine({

@@ -77,6 +77,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     tenants,
     readClientSecret: (tenant, service) => credentials.readClientSecret(tenant, service),
     audit,
+    ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
   });
   const safeguards = createCallSafeguards({
     config,
@@ -285,6 +286,9 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
         outcome = { ok: false, error: toGatehouseError(error) };
       }
       releaseLimits?.();
+      if (outcome.ok && outcome.tokens !== undefined) {
+        deps.telemetry?.tokensReturned({ tenant: caller.tenant, toolset: caller.toolset, tokens: outcome.tokens });
+      }
       try {
         await audit.recordToolCall({
           tenant: caller.tenant,
