@@ -16,6 +16,7 @@ import { createToolCallGuard, type MintConnectLink } from './guard-tool-call.ts'
 import { hashClientKey } from './hash-client-key.ts';
 import { loadService } from './load-service.ts';
 import { runMetaTool, unwrapCallTool } from './run-meta-tool.ts';
+import { selectConnectScopes } from './select-connect-scopes.ts';
 import { shapeResultWithHandles } from './shape-result-with-handles.ts';
 
 export interface GatewayDependencies {
@@ -223,6 +224,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
               service.id,
               service.auth,
               caller.subject,
+              () => selectConnectScopes(policy, service.id, service.auth.type === 'oauth2' ? service.auth.scopes : []),
             );
             const request = applyCredential(buildRequest(tool, service.baseUrl, decided.args), credential);
             // AU-03: a call with side effects runs only once its intent record is committed.

@@ -72,12 +72,15 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
      * access token of the connection of (tenant, service, `subject`) (the caller's subject), through the refresh
      * seam; without a usable connection `connection_required` / `reauth_required` carrying a fresh connect link
      * in `details.connectUrl`. With `grant: client_credentials`: the service's own token (no subject).
+     * `connectScopes` names the scopes that link asks for (the caller's toolset's needs, computed only when a
+     * link is minted); absent: the service's configured `scopes`.
      */
     async resolveCredential(
       tenant: string,
       service: string,
       auth: ServiceAuthConfig,
       subject = '',
+      connectScopes?: () => readonly string[],
     ): Promise<UpstreamCredential> {
       if (auth.type === 'none') return { type: 'none' };
       if (auth.type === 'oauth2') {
@@ -91,7 +94,12 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
         const connection = await store.connections.find(tenant, service, subject);
         if (connection === undefined || connection.status !== 'active') {
           const code = connection === undefined ? 'connection_required' : 'reauth_required';
-          const link = await oauth.flow.createLink({ tenant, service, subject });
+          const link = await oauth.flow.createLink({
+            tenant,
+            service,
+            subject,
+            ...(connectScopes ? { scopes: connectScopes() } : {}),
+          });
           throw new GatehouseError(
             code,
             code === 'connection_required'

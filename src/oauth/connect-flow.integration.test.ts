@@ -281,3 +281,151 @@ for (const backend of backends) {
     });
   });
 }
+
+const scopedDescription = fileURLToPath(new URL('../../test/fixtures/scoped-api.openapi.yaml', import.meta.url));
+const shopResource = 'https://shop.example/api';
+
+for (const backend of backends) {
+  describe.skipIf(!backend.enabled)(`connect-time scopes and a narrower grant (${backend.name})`, () => {
+    let as: RunningOidcProvider;
+    let api: FakeApi;
+    let gateway: TestGateway;
+    let schema: string | undefined;
+
+    beforeAll(async () => {
+      const port = await freePort();
+      const publicUrl = `http://127.0.0.1:${port}`;
+      // The provider knows no `items:write` for the API: its consent grants the requested scopes minus that one.
+      as = await startOidcProvider({
+        redirectUris: [`${publicUrl}/oauth/callback`],
+        clientId: 'gatehouse',
+        clientSecret,
+        resource: shopResource,
+        resourceScopes: ['items:read', 'messages:send', 'admin'],
+      });
+      api = await startFakeApi();
+      api.handle(async (request, res) => {
+        const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+        const check = token === undefined ? { active: false } : await as.checkAccessToken(token);
+        res
+          .writeHead(check.active ? 200 : 401, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ items: [], scope: check.scope }));
+      });
+      schema = backend.store === undefined ? undefined : createTestSchemaName();
+      const storeUrl =
+        backend.store === undefined
+          ? undefined
+          : `${backend.store}${backend.store.includes('?') ? '&' : '?'}schema=${schema}`;
+      gateway = await startTestGateway(
+        {
+          listen: `127.0.0.1:${port}`,
+          publicUrl,
+          adminToken,
+          unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+          tenants: [
+            {
+              id: 'acme',
+              services: [
+                {
+                  id: 'shop',
+                  openapi: scopedDescription,
+                  baseUrl: api.url,
+                  auth: {
+                    type: 'oauth2',
+                    issuer: as.issuer,
+                    clientId: 'gatehouse',
+                    clientSecret,
+                    scopes: ['items:read', 'items:write', 'messages:send', 'admin'],
+                    resource: shopResource,
+                  },
+                },
+              ],
+              toolsets: [
+                { id: 'items', tools: ['shop_listItems', 'shop_createItem'], access: 'write', approval: 'none' },
+              ],
+              clientKeys: [{ name: 'alice-agent', key: aliceKey, toolsets: ['items'], subject: 'alice' }],
+            },
+          ],
+        },
+        storeUrl === undefined ? {} : { store: storeUrl },
+      );
+    });
+
+    afterAll(async () => {
+      await gateway?.close();
+      await api?.close();
+      await as?.close();
+      if (schema !== undefined && postgresUrl !== undefined) {
+        const client = new pg.Client({ connectionString: postgresUrl });
+        await client.connect();
+        await client.query(`drop schema if exists "${schema}" cascade`);
+        await client.end();
+      }
+    });
+
+    async function rpc(method: string, params: Record<string, unknown>) {
+      const response = await fetch(`${gateway.url}/mcp/acme/items`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${aliceKey}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-11-25',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+      });
+      return (await response.json()) as {
+        result?: {
+          isError?: boolean;
+          tools?: { name: string }[];
+          structuredContent?: Record<string, unknown>;
+        };
+      };
+    }
+
+    it("a tool call's connect link asks for exactly the scopes the toolset's tools need", async () => {
+      const before = api.received.length;
+      const answer = await rpc('tools/call', { name: 'shop_listItems', arguments: {} });
+      const error = answer.result?.structuredContent?.['error'] as { code: string; details: { connectUrl: string } };
+      expect(error.code).toBe('connection_required');
+      expect(api.received.length).toBe(before);
+
+      const browser = createBrowser();
+      const login = await browser.open(error.details.connectUrl);
+      const authorize = browser.visited.find((u) => u.startsWith(`${as.issuer}/auth?`));
+      const requested = new URL(authorize ?? 'http://x').searchParams.get('scope')?.split(' ') ?? [];
+      // The configured scopes also list messages:send and admin; no tool of the toolset needs them.
+      expect(requested.sort()).toEqual(['items:read', 'items:write']);
+      const consent = await browser.submit(login, { login: 'alice@example.com', password: 'x' });
+      const done = await browser.submit(consent);
+      expect(done.html).toContain('Connected shop for alice.');
+    });
+
+    it('OA-13 oidc-provider grants fewer scopes than requested: the grant is the returned scope, a tool needing a dropped one is hidden and refused', async () => {
+      const returned = String(as.tokenAnswers.at(-1)?.body['scope']).split(' ');
+      expect(returned).toEqual(['items:read']);
+      const listed = await fetch(`${gateway.url}/api/v1/tenants/acme/connections`, {
+        headers: { authorization: `Bearer ${adminToken}` },
+      });
+      const connections = ((await listed.json()) as { connections: { scopes: string[] }[] }).connections;
+      expect(connections).toHaveLength(1);
+      expect(connections[0]?.scopes).toEqual(returned);
+
+      const tools = (await rpc('tools/list', {})).result?.tools?.map((tool) => tool.name);
+      expect(tools?.filter((name) => name.startsWith('shop_'))).toEqual(['shop_listItems']);
+
+      const before = api.received.length;
+      const denied = await rpc('tools/call', { name: 'shop_createItem', arguments: { name: 'x' } });
+      expect(denied.result?.isError).toBe(true);
+      expect(denied.result?.structuredContent?.['error']).toMatchObject({
+        code: 'scope_missing',
+        details: { missingScopes: ['items:write'] },
+      });
+      expect(api.received.length).toBe(before);
+
+      const allowed = await rpc('tools/call', { name: 'shop_listItems', arguments: {} });
+      expect(allowed.result?.isError).toBeFalsy();
+      expect(api.received.length).toBe(before + 1);
+    });
+  });
+}

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { expandScopes } from '../policy/index.ts';
+import { selectConnectScopes } from './select-connect-scopes.ts';
+
+function policyNeeding(needed: readonly string[], implies: Record<string, string[]> = {}) {
+  return {
+    requiredScopesOf: () => needed,
+    heldScopesOf: (_service: string, granted: readonly string[]) => expandScopes(granted, implies),
+  };
+}
+
+describe('selectConnectScopes', () => {
+  it('asks for the needed scopes the configuration holds, not the others', () => {
+    expect(selectConnectScopes(policyNeeding(['a:read']), 's', ['a:read', 'a:write', 'admin'])).toEqual(['a:read']);
+  });
+
+  it('keeps configured openid/offline_access (refresh tokens)', () => {
+    expect(selectConnectScopes(policyNeeding(['a:read']), 's', ['offline_access', 'a:read', 'a:write'])).toEqual([
+      'a:read',
+      'offline_access',
+    ]);
+  });
+
+  it('asks for the configured broader scope when only it covers a needed one', () => {
+    const policy = policyNeeding(['public_repo', 'read:org'], { repo: ['public_repo'] });
+    expect(selectConnectScopes(policy, 's', ['repo', 'read:org', 'gist'])).toEqual(['repo', 'read:org']);
+  });
+
+  it('does not ask for a needed scope the configuration does not cover', () => {
+    expect(selectConnectScopes(policyNeeding(['a:read', 'b:write']), 's', ['a:read'])).toEqual(['a:read']);
+  });
+
+  it('falls back to the configured scopes when the tools declare none or none is covered', () => {
+    expect(selectConnectScopes(policyNeeding([]), 's', ['x'])).toEqual(['x']);
+    expect(selectConnectScopes(policyNeeding(['y']), 's', ['x'])).toEqual(['x']);
+  });
+
+  it('without configured scopes asks for exactly the needed ones', () => {
+    expect(selectConnectScopes(policyNeeding(['a:read', 'b:read']), 's', [])).toEqual(['a:read', 'b:read']);
+  });
+});
