@@ -30,6 +30,11 @@ export interface GatewayMetrics {
   /** `gatehouse_alerts_total{rule}` and `gatehouse_alert_deliveries_total{outcome}`. */
   readonly alerts: Counter;
   readonly alertDeliveries: Counter;
+  /**
+   * `gatehouse_admin_denials_total{tenant,audited}`: admin requests refused with 401. `tenant` is a configured
+   * tenant id or `_none` (never the raw path segment), `audited` whether a security record was written.
+   */
+  readonly adminDenials: Counter;
   render(): string;
 }
 
@@ -96,6 +101,10 @@ export function createGatewayMetrics(registry: MetricsRegistry = createMetricsRe
     ]),
     alerts: registry.counter('gatehouse_alerts_total', 'Alerts raised', ['rule']),
     alertDeliveries: registry.counter('gatehouse_alert_deliveries_total', 'Alert webhook deliveries', ['outcome']),
+    adminDenials: registry.counter('gatehouse_admin_denials_total', 'Admin API requests refused with 401', [
+      'tenant',
+      'audited',
+    ]),
     render: () => registry.render(),
   };
 }

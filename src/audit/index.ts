@@ -1,4 +1,9 @@
 export {
+  type AdminDenialEvent,
+  type AdminDenialRecorderOptions,
+  createAdminDenialRecorder,
+} from './create-admin-denial-recorder.ts';
+export {
   type Alert,
   type AlertEngine,
   type AlertEngineOptions,

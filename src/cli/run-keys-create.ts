@@ -13,12 +13,18 @@ export async function runKeysCreate(
   const adapters = await context.openAdapters(config, context);
   try {
     const name = values.name ?? `key-${createId(4)}`;
-    const key = await issueClientKey(config, adapters.store, systemClock, {
-      tenant: values.tenant,
-      toolsets: values.toolset ?? [],
-      subject: values.subject ?? 'shared',
-      name,
-    });
+    const key = await issueClientKey(
+      config,
+      adapters.store,
+      systemClock,
+      {
+        tenant: values.tenant,
+        toolsets: values.toolset ?? [],
+        subject: values.subject ?? 'shared',
+        name,
+      },
+      adapters.audit,
+    );
     context.stdout.write(`${key}\n`);
     context.stderr.write(
       `Created client key '${name}' for ${values.tenant} (${(values.toolset ?? []).join(', ')}). It is shown only once.\n`,

@@ -1,3 +1,4 @@
+import type { AuditLog } from '../audit/index.ts';
 import type { Clock, Config } from '../core/index.ts';
 import { createId, GatehouseError } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
@@ -12,13 +13,15 @@ export interface ClientKeyRequest {
 
 /**
  * Creates a client key for toolsets of a tenant named in the config. Returns the key, which is shown once:
- * only its SHA-256 and a short prefix are stored.
+ * only its SHA-256 and a short prefix are stored. With an audit log, a `key_created` security record (target
+ * `client_key:<id>`, the key's keyed fingerprint, never the key) is committed before the key is returned.
  */
 export async function issueClientKey(
   config: Config,
   store: Store,
   clock: Clock,
   request: ClientKeyRequest,
+  audit?: Pick<AuditLog, 'recordSecurityEvent' | 'fingerprintSecret'>,
 ): Promise<string> {
   const tenant = config.tenants.find((t) => t.id === request.tenant);
   if (tenant === undefined)
@@ -34,9 +37,10 @@ export async function issueClientKey(
     throw new GatehouseError('invalid_request', 'Name at least one toolset (--toolset)');
   const key = createClientKey();
   await store.tenants.ensure(tenant.id, clock.now());
+  const id = createId(9);
   await store.clientKeys.upsert({
     tenantId: tenant.id,
-    id: createId(9),
+    id,
     name: request.name,
     hash: hashClientKey(key),
     prefix: key.slice(0, 16),
@@ -44,6 +48,15 @@ export async function issueClientKey(
     subject: request.subject,
     createdAt: clock.now(),
     revokedAt: null,
+  });
+  await audit?.recordSecurityEvent({
+    tenant: tenant.id,
+    event: 'key_created',
+    decision: 'allow',
+    subject: request.subject,
+    clientKey: request.name,
+    target: `client_key:${id}`,
+    fingerprint: audit.fingerprintSecret(tenant.id, key),
   });
   return key;
 }

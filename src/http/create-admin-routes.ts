@@ -28,6 +28,21 @@ export interface AdminRoutesOptions {
   /** The admin bearer token; without one the admin API answers 401 to everything. */
   readonly adminToken: string | undefined;
   readonly routes: readonly AdminRoute[];
+  /**
+   * Called for every request refused for want of a valid admin token, before the 401 is sent. Must not throw or
+   * block; `tenant` is the raw `:tenant` path segment (untrusted: the caller decides whether it is a real tenant).
+   */
+  readonly onDenied?: (denial: AdminDenial) => void;
+}
+
+/** A request the admin API refused with 401. Holds no header or token, only the route and why. */
+export interface AdminDenial {
+  readonly tenant: string | undefined;
+  readonly method: string;
+  /** The route template, e.g. `/api/v1/tenants/:tenant/audit`. */
+  readonly route: string;
+  readonly reason: 'missing_token' | 'wrong_token' | 'admin_api_disabled';
+  readonly requestId: string;
 }
 
 const prefix = '/api/v1';
@@ -39,11 +54,12 @@ const prefix = '/api/v1';
  */
 export function createAdminRoutes(options: AdminRoutesOptions): HttpRoute[] {
   const expected = options.adminToken === undefined ? undefined : digest(options.adminToken);
-  const verify = (authorization: string | undefined): void => {
+  const verify = (authorization: string | undefined): AdminDenial['reason'] | undefined => {
     const match = /^Bearer[ ]+(\S+)[ ]*$/i.exec(authorization ?? '');
-    if (expected === undefined || !match?.[1] || !timingSafeEqual(digest(match[1]), expected)) {
-      throw new GatehouseError('unauthenticated', 'The admin API needs Authorization: Bearer <admin token>');
-    }
+    if (expected === undefined) return 'admin_api_disabled';
+    if (!match?.[1]) return 'missing_token';
+    if (!timingSafeEqual(digest(match[1]), expected)) return 'wrong_token';
+    return undefined;
   };
   const described: AdminRoute = {
     method: 'GET',
@@ -55,7 +71,21 @@ export function createAdminRoutes(options: AdminRoutesOptions): HttpRoute[] {
     method: route.method,
     path: `${prefix}${route.path}`,
     handle: async (context) => {
-      verify(context.req.headers.authorization);
+      const refused = verify(context.req.headers.authorization);
+      if (refused !== undefined) {
+        try {
+          options.onDenied?.({
+            tenant: context.params['tenant'],
+            method: route.method,
+            route: `${prefix}${route.path}`,
+            reason: refused,
+            requestId: context.requestId,
+          });
+        } catch {
+          // Recording a denial never changes the answer.
+        }
+        throw new GatehouseError('unauthenticated', 'The admin API needs Authorization: Bearer <admin token>');
+      }
       const url = new URL(context.req.url ?? '/', 'http://admin');
       const answer = await route.handle({
         ...context,

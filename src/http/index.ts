@@ -1,6 +1,7 @@
 export {
   type AdminAnswer,
   type AdminContext,
+  type AdminDenial,
   type AdminRoute,
   type AdminRoutesOptions,
   createAdminRoutes,

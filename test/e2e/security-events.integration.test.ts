@@ -1,0 +1,159 @@
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/core/index.ts';
+import { issueClientKey } from '../../src/gateway/index.ts';
+import type { AuditRecord } from '../../src/store/index.ts';
+import { connectThroughGateway } from '../support/connect-through-gateway.ts';
+import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
+import {
+  type ScriptedAuthorizationServer,
+  startScriptedAuthorizationServer,
+} from '../support/start-scripted-authorization-server.ts';
+import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
+
+/**
+ * Security events of issue 5 read back through the store: key_created, key_revoked, admin_denied (tenant in the
+ * path, or only a metric), and connect after a completed OAuth connection.
+ */
+const description = fileURLToPath(new URL('../fixtures/fake-api.openapi.yaml', import.meta.url));
+const adminToken = 'admin-token-for-security-events-0123456789';
+const metricsToken = 'metrics-token-for-security-events-0123456789';
+const clientSecret = 'client-secret-for-security-events-0123456789';
+
+let api: FakeApi;
+let as: ScriptedAuthorizationServer;
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  api = await startFakeApi();
+  as = await startScriptedAuthorizationServer();
+  gateway = await startTestGateway({
+    adminToken,
+    metricsToken,
+    unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+    tenants: [
+      {
+        id: 'acme',
+        services: [
+          {
+            id: 'pets',
+            openapi: description,
+            baseUrl: api.url,
+            auth: { type: 'oauth2', issuer: as.url, clientId: 'gatehouse', clientSecret },
+          },
+        ],
+        toolsets: [{ id: 'reader', tools: ['pets_*'] }],
+      },
+    ],
+  });
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await as?.close();
+  await api?.close();
+});
+
+async function securityRecords(event: string): Promise<AuditRecord[]> {
+  await gateway.adapters.audit?.flush();
+  const records = await gateway.adapters.store.audit.query({ tenantId: 'acme', kind: 'security', limit: 1000 });
+  return records.filter((r) => r.event === event);
+}
+
+async function metrics(): Promise<string> {
+  return (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
+}
+
+describe('security events', () => {
+  it('AU-01 key_created and key_revoked: one record each, the key only as its keyed fingerprint', async () => {
+    const audit = gateway.adapters.audit!;
+    const key = await issueClientKey(
+      gateway.config,
+      gateway.adapters.store,
+      systemClock,
+      { tenant: 'acme', toolsets: ['reader'], subject: 'alice', name: 'laptop' },
+      audit,
+    );
+    const [created, ...more] = await securityRecords('key_created');
+    expect(more).toEqual([]);
+    const [stored] = (await gateway.adapters.store.clientKeys.list('acme')).filter((k) => k.name === 'laptop');
+    expect(created).toMatchObject({
+      decision: 'allow',
+      subject: 'alice',
+      clientKey: 'laptop',
+      target: `client_key:${stored?.id}`,
+      fingerprint: audit.fingerprintSecret('acme', key),
+    });
+    expect(created?.fingerprint).toMatch(/^fp_[0-9a-f]{32}$/);
+    expect(JSON.stringify(await gateway.adapters.store.audit.query({ tenantId: 'acme', limit: 1000 }))).not.toContain(
+      key.slice(16),
+    );
+
+    const revoked = await fetch(`${gateway.url}/api/v1/tenants/acme/keys/${stored?.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
+    expect(revoked.status).toBeLessThan(300);
+    const [record, ...others] = await securityRecords('key_revoked');
+    expect(others).toEqual([]);
+    expect(record).toMatchObject({
+      decision: 'allow',
+      subject: 'alice',
+      clientKey: 'laptop',
+      detail: 'admin_api',
+      target: `client_key:${stored?.id}`,
+    });
+    // A failed revocation (no such key) is not a key change.
+    await fetch(`${gateway.url}/api/v1/tenants/acme/keys/nope`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
+    expect(await securityRecords('key_revoked')).toHaveLength(1);
+  });
+
+  it('admin_denied is audited in the chain of a configured tenant named in the path', async () => {
+    const before = (await securityRecords('admin_denied')).length;
+    const missing = await fetch(`${gateway.url}/api/v1/tenants/acme/keys`);
+    const wrong = await fetch(`${gateway.url}/api/v1/tenants/acme/audit`, {
+      headers: { authorization: 'Bearer not-the-admin-token' },
+    });
+    expect([missing.status, wrong.status]).toEqual([401, 401]);
+    const records = (await securityRecords('admin_denied')).slice(before);
+    expect(records.map((r) => [r.decision, r.code, r.detail, r.target])).toEqual([
+      ['deny', 'unauthenticated', 'missing_token', 'admin:GET:/api/v1/tenants/:tenant/keys'],
+      ['deny', 'unauthenticated', 'wrong_token', 'admin:GET:/api/v1/tenants/:tenant/audit'],
+    ]);
+    expect(JSON.stringify(records)).not.toContain('not-the-admin-token');
+    expect(await metrics()).toContain('gatehouse_admin_denials_total{tenant="acme",audited="true"} 2');
+  });
+
+  it('admin_denied without a configured tenant only counts the metric (no chain is created for it)', async () => {
+    const before = (await securityRecords('admin_denied')).length;
+    for (const path of ['/tenants', '/tenants/made-up-tenant/keys', '/openapi.json']) {
+      expect((await fetch(`${gateway.url}/api/v1${path}`)).status).toBe(401);
+    }
+    expect(await securityRecords('admin_denied')).toHaveLength(before);
+    await gateway.adapters.audit?.flush();
+    expect(await gateway.adapters.store.audit.query({ tenantId: 'made-up-tenant', limit: 10 })).toEqual([]);
+    const text = await metrics();
+    expect(text).toContain('gatehouse_admin_denials_total{tenant="_none",audited="false"} 3');
+    expect(text).not.toContain('made-up-tenant');
+  });
+
+  it('connect: a completed OAuth connection writes one allow record naming the connection', async () => {
+    const done = await connectThroughGateway(gateway.url, adminToken, {
+      tenant: 'acme',
+      service: 'pets',
+      subject: 'bob',
+    });
+    expect(done.status).toBe(200);
+    const [connection] = (await gateway.adapters.store.connections.list('acme')).filter((c) => c.subject === 'bob');
+    const records = (await securityRecords('connect')).filter((r) => r.subject === 'bob');
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({
+      decision: 'allow',
+      detail: 'connected',
+      target: `connection:${connection?.id}`,
+    });
+  });
+});
