@@ -127,10 +127,12 @@ export async function startGatehouse(
     ],
   });
   const server = await startHttpServer(app, { host, port });
+  gateway.start?.();
   return {
     ...server,
     async close() {
       await server.close();
+      await gateway.close?.();
       await observability.close();
     },
   };

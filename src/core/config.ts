@@ -40,6 +40,11 @@ const authSchema = z.discriminatedUnion('type', [
     grant: z.enum(['authorization_code', 'client_credentials']).default('authorization_code'),
     authorizeParams: z.record(z.string(), z.string()).default({}),
     resource: z.url().optional(),
+    /**
+     * Refresh the access token this long before it expires; absent = 60. Optional in the output type so that
+     * hand-built auth objects stay valid; the refresh engine takes the smallest of a config.
+     */
+    refreshMarginSeconds: z.number().int().min(0).max(86_400).optional(),
   }),
 ]);
 
@@ -259,6 +264,10 @@ export const configSchema = z
           .default(64 * 1024 * 1024),
       })
       .default({ maxBytes: 64 * 1024 * 1024 }),
+    /** Proactive refresh of idle OAuth connections: how often the background sweep runs (jittered). */
+    oauthRefresh: z
+      .strictObject({ backgroundIntervalMs: z.number().int().min(50).max(3_600_000).default(30_000) })
+      .prefault({}),
     /** Out-of-band approvals of tool calls (SC-05). */
     approvals: z
       .strictObject({

@@ -64,6 +64,13 @@ export interface Gateway {
   readonly approvals?: Approvals;
   /** OAuth connections: the connect flow's browser routes and admin use cases (absent in transport-only fakes). */
   readonly connections?: GatewayConnections;
+  /**
+   * Starts background work (the proactive refresh of idle OAuth connections when a service uses
+   * `authorization_code`). Called once the server listens; absent in transport-only fakes.
+   */
+  start?(): void;
+  /** Stops background work and waits for it: no timer fires and no store query runs after it resolves. */
+  close?(): Promise<void>;
 }
 
 /** A client key as an operator sees it: never the key or its hash, only a short prefix. */

@@ -1,5 +1,5 @@
 import type { AuditLog, RefreshOutcome, Telemetry } from '../audit/index.ts';
-import { type Clock, GatehouseError, type ServiceAuthConfig } from '../core/index.ts';
+import { type Clock, type Config, GatehouseError, type ServiceAuthConfig } from '../core/index.ts';
 import {
   createRefreshEngine,
   createServiceRefreshSender,
@@ -24,6 +24,8 @@ export interface GatewayRefreshDependencies {
   /** Cross-process lock (e.g. the Redis lease); default the store's. */
   readonly lock?: RefreshLock;
   readonly marginMs?: number;
+  /** Interval of the proactive sweep over idle connections (engine default 30,000 ms). */
+  readonly backgroundIntervalMs?: number;
 }
 
 /**
@@ -40,6 +42,13 @@ const refreshOutcomes = {
 
 export function createGatewayRefresh(deps: GatewayRefreshDependencies) {
   const { store, tenants } = deps;
+  // Observer writes (audit, telemetry) run detached from the refresh; close() waits for them so that no store
+  // query runs after the gateway is closed.
+  const detached = new Set<Promise<unknown>>();
+  const track = (work: Promise<unknown>) => {
+    const settled = work.catch(() => undefined).finally(() => detached.delete(settled));
+    detached.add(settled);
+  };
   const record = (event: RefreshEvent) => {
     report(event);
     if (deps.audit === undefined) return;
@@ -52,30 +61,28 @@ export function createGatewayRefresh(deps: GatewayRefreshDependencies) {
             ? { event: 'refresh_failed' as const, decision: 'error' as const, detail: 'commit_failed' }
             : undefined;
     if (entry === undefined) return;
-    void deps.audit
-      .recordSecurityEvent({ tenant: event.tenantId, ...entry, target: `connection:${event.connectionId}` })
-      .catch(() => undefined);
+    track(
+      deps.audit.recordSecurityEvent({ tenant: event.tenantId, ...entry, target: `connection:${event.connectionId}` }),
+    );
   };
   const report = (event: RefreshEvent) => {
     const { telemetry } = deps;
     if (telemetry === undefined) return;
     const outcome = refreshOutcomes[event.kind];
     // Events carry ids only; the service and subject labels come from the connection row.
-    void store.connections
-      .get(event.tenantId, event.connectionId)
-      .then((connection) => {
-        if (connection === undefined) return;
-        telemetry.refresh({ tenant: event.tenantId, service: connection.service, outcome });
-        if (event.kind === 'needs_reauth') {
-          telemetry.connectionStatus({
-            tenant: event.tenantId,
-            service: connection.service,
-            subject: connection.subject,
-            status: 'needs_reauth',
-          });
-        }
-      })
-      .catch(() => undefined);
+    const work = store.connections.get(event.tenantId, event.connectionId).then((connection) => {
+      if (connection === undefined) return;
+      telemetry.refresh({ tenant: event.tenantId, service: connection.service, outcome });
+      if (event.kind === 'needs_reauth') {
+        telemetry.connectionStatus({
+          tenant: event.tenantId,
+          service: connection.service,
+          subject: connection.subject,
+          status: 'needs_reauth',
+        });
+      }
+    });
+    track(work);
   };
   const engine: RefreshEngine = createRefreshEngine({
     store,
@@ -83,6 +90,7 @@ export function createGatewayRefresh(deps: GatewayRefreshDependencies) {
     clock: deps.clock,
     ...(deps.lock ? { lock: deps.lock } : {}),
     ...(deps.marginMs === undefined ? {} : { marginMs: deps.marginMs }),
+    ...(deps.backgroundIntervalMs === undefined ? {} : { backgroundIntervalMs: deps.backgroundIntervalMs }),
     sendRefresh: createServiceRefreshSender({
       authOf(tenant, service) {
         const auth = tenants.get(tenant)?.services.get(service)?.auth;
@@ -96,8 +104,27 @@ export function createGatewayRefresh(deps: GatewayRefreshDependencies) {
     onEvent: record,
   });
 
+  let started = false;
   return {
     engine,
+    /**
+     * Starts the proactive refresh of idle connections (with jitter) for the tenants that have an
+     * `authorization_code` service; does nothing when none has. Idempotent.
+     */
+    start(): void {
+      const ids = [...tenants.values()]
+        .filter((t) => [...t.services.values()].some((s) => refreshesIdle(s.auth)))
+        .map((t) => t.id);
+      if (started || ids.length === 0) return;
+      started = true;
+      engine.start(() => ids);
+    },
+    /** Stops the sweep, waits for a running one and for its audit and telemetry writes. */
+    async close(): Promise<void> {
+      started = false;
+      await engine.stop();
+      while (detached.size > 0) await Promise.all([...detached]);
+    },
     /** The seam of `resolveCredential`: a usable access token of the connection, refreshed when due. */
     async ensureFresh(connection: ConnectionRecord): Promise<string> {
       return (await engine.ensureFresh(connection.tenantId, connection.id)).accessToken;
@@ -132,6 +159,33 @@ export function createGatewayRefresh(deps: GatewayRefreshDependencies) {
       );
     },
   };
+}
+
+const defaultMarginSeconds = 60;
+
+/**
+ * The engine settings of a config: the sweep interval, and the refresh margin. The engine takes one margin, so it
+ * is the smallest `refreshMarginSeconds` of the config's `authorization_code` services (a larger one would refresh
+ * the others earlier than asked; with tokens shorter-lived than the margin, on every call).
+ */
+export function refreshSettingsOf(
+  config: Config,
+  lock?: RefreshLock,
+): Pick<GatewayRefreshDependencies, 'marginMs' | 'backgroundIntervalMs' | 'lock'> {
+  const margins = config.tenants.flatMap((t) =>
+    t.services.flatMap((s) =>
+      refreshesIdle(s.auth) && s.auth.type === 'oauth2' ? [s.auth.refreshMarginSeconds ?? defaultMarginSeconds] : [],
+    ),
+  );
+  return {
+    backgroundIntervalMs: config.oauthRefresh.backgroundIntervalMs,
+    ...(margins.length === 0 ? {} : { marginMs: Math.min(...margins) * 1000 }),
+    ...(lock === undefined ? {} : { lock }),
+  };
+}
+
+function refreshesIdle(auth: ServiceAuthConfig): boolean {
+  return auth.type === 'oauth2' && auth.grant === 'authorization_code';
 }
 
 export type GatewayRefresh = ReturnType<typeof createGatewayRefresh>;

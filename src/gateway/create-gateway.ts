@@ -1,6 +1,7 @@
 import { type AuditLog, createAuditLog, createScrubber, type Telemetry } from '../audit/index.ts';
 import type { Clock, Config } from '../core/index.ts';
 import { GatehouseError, toGatehouseError } from '../core/index.ts';
+import type { RefreshLock } from '../oauth/index.ts';
 import { validateArguments } from '../policy/index.ts';
 import { createMemoryResultStore, createResultHandles, type ResultStore, toToolResult } from '../shaping/index.ts';
 import type { CacheBackend, ClientKeyRecord, Limiter, Store } from '../store/index.ts';
@@ -10,7 +11,7 @@ import { buildTenant, type TenantRuntime } from './build-tenants.ts';
 import type { Caller, CallOutcome, Gateway } from './contract.ts';
 import { createCallSafeguards } from './create-call-safeguards.ts';
 import { createGatewayConnections } from './create-gateway-connections.ts';
-import { createGatewayRefresh } from './create-gateway-refresh.ts';
+import { createGatewayRefresh, refreshSettingsOf } from './create-gateway-refresh.ts';
 import { createCredentials } from './credentials.ts';
 import { createToolCallGuard, type MintConnectLink } from './guard-tool-call.ts';
 import { hashClientKey } from './hash-client-key.ts';
@@ -41,6 +42,8 @@ export interface GatewayDependencies {
   readonly telemetry?: Telemetry;
   /** The audit log (built by openAdapters so vault security events reach it); created here when absent. */
   readonly audit?: AuditLog;
+  /** Cross-process refresh lock (the Redis lease when `redis` is set); the store's lock when absent. */
+  readonly refreshLock?: RefreshLock;
 }
 
 /** How long a verified client key is trusted before it is looked up again (so a revocation takes effect). */
@@ -79,6 +82,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     readClientSecret: (tenant, service) => credentials.readClientSecret(tenant, service),
     audit,
     ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
+    ...refreshSettingsOf(config, deps.refreshLock),
   });
   const safeguards = createCallSafeguards({
     config,
@@ -157,6 +161,8 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   }
 
   const gateway: Gateway = {
+    start: () => refresh.start(),
+    close: () => refresh.close(),
     async authenticate(tenant, toolset, authorization) {
       const match = /^Bearer[ ]+([^\s]+)[ ]*$/i.exec(authorization ?? '');
       if (!match?.[1])

@@ -1,0 +1,95 @@
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type FakeRefreshServer, startFakeRefreshServer } from '../support/start-fake-refresh-server.ts';
+import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
+
+const description = fileURLToPath(new URL('../fixtures/fake-api.openapi.yaml', import.meta.url));
+
+let as: FakeRefreshServer | undefined;
+let gateway: TestGateway | undefined;
+afterEach(async () => {
+  await gateway?.close();
+  await as?.close();
+  gateway = undefined;
+  as = undefined;
+});
+
+async function until(check: () => Promise<boolean> | boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function startWithConnection(fake: FakeRefreshServer, grant: 'authorization_code' | 'client_credentials') {
+  const started = await startTestGateway({
+    unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+    oauthRefresh: { backgroundIntervalMs: 60 },
+    tenants: [
+      {
+        id: 'acme',
+        services: [
+          {
+            id: 'fake',
+            openapi: description,
+            baseUrl: fake.url,
+            auth: {
+              type: 'oauth2',
+              grant,
+              tokenUrl: fake.tokenUrl,
+              clientId: fake.clientId,
+              clientSecret: fake.clientSecret,
+            },
+          },
+        ],
+        toolsets: [{ id: 'all', tools: ['*'], access: 'write' }],
+      },
+    ],
+  });
+  const seeded = fake.seed();
+  const { store, vault } = started.adapters;
+  const scope = { tenantId: 'acme', owner: 'connection:c1' };
+  const now = Date.now();
+  await store.connections.upsert({
+    tenantId: 'acme',
+    id: 'c1',
+    service: 'fake',
+    subject: 'alice',
+    status: 'active',
+    scopes: ['read'],
+    accessToken: await vault.encrypt({ ...scope, field: 'access_token' }, seeded.accessToken),
+    refreshToken: await vault.encrypt({ ...scope, field: 'refresh_token' }, seeded.refreshToken),
+    // Inside the default 60 s margin: due for a proactive refresh.
+    accessExpiresAt: now + 20_000,
+    createdAt: now,
+  });
+  return started;
+}
+
+describe('proactive refresh of idle connections (serve)', () => {
+  it('the background sweep refreshes a connection inside the margin without any tool call, and stops on close', async () => {
+    as = await startFakeRefreshServer({ expiresIn: 1 });
+    gateway = await startWithConnection(as, 'authorization_code');
+    const store = gateway.adapters.store;
+    await until(async () => ((await store.connections.get('acme', 'c1'))?.tokenVersion ?? 0) >= 3);
+    expect(as.tokenRequests()).toBeGreaterThanOrEqual(2);
+    expect(as.reuses()).toBe(0);
+    const stored = await store.connections.get('acme', 'c1');
+    expect(stored?.accessExpiresAt).toBeGreaterThan(Date.now() - 1_000);
+
+    await gateway.close();
+    gateway = undefined;
+    const after = as.tokenRequests();
+    // Refreshed tokens live 1 s (< margin), so a live sweep would redeem again within one interval.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(as.tokenRequests()).toBe(after);
+  });
+
+  it('does not start without an authorization_code service', async () => {
+    as = await startFakeRefreshServer({ expiresIn: 1 });
+    gateway = await startWithConnection(as, 'client_credentials');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(as.tokenRequests()).toBe(0);
+  });
+});
