@@ -1,3 +1,4 @@
+import { createAdminDenialRecorder } from '../audit/index.ts';
 import { type Clock, type Config, type ConfigTree, parseConfig, systemClock } from '../core/index.ts';
 import { createDemoConfig, type DemoApi, startDemoApi } from '../demo/index.ts';
 import { createClientKey, createGateway } from '../gateway/index.ts';
@@ -102,6 +103,12 @@ export async function startGatehouse(
   const [host, port] = splitListen(config.listen);
   const adminRoutes = createAdminRoutes({
     adminToken: config.adminToken,
+    onDenied: createAdminDenialRecorder({
+      tenants: config.tenants.map((t) => t.id),
+      audit: observability.audit ?? adapters.audit,
+      metrics: telemetry.metrics,
+      onError: (error) => observability.logger.warn({ err: error }, 'admin_denied audit record could not be written'),
+    }),
     routes: [
       ...createTenantAdminRoutes(gateway.admin),
       ...createAuditAdminRoutes({

@@ -351,6 +351,16 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
           throw new GatehouseError('not_found', `No active client key ${keyId} in tenant ${tenant}`);
         }
         keyCache.clear();
+        // The key itself is long gone (only its hash is stored): the record names it by id, like key_created.
+        const revoked = (await store.clientKeys.list(tenant)).find((key) => key.id === keyId);
+        await audit.recordSecurityEvent({
+          tenant,
+          event: 'key_revoked',
+          decision: 'allow',
+          ...(revoked ? { subject: revoked.subject, clientKey: revoked.name } : {}),
+          detail: 'admin_api',
+          target: `client_key:${keyId}`,
+        });
       },
     },
 
