@@ -1,6 +1,7 @@
 import { type AuditLog, createAuditLog } from './audit/index.ts';
 import type { Adapters } from './cli/index.ts';
 import { type Config, GatehouseError, systemClock } from './core/index.ts';
+import { createRedisRefreshLock } from './oauth/index.ts';
 import { createRedisResultStore } from './shaping/index.ts';
 import { createRedisCacheBackend, createRedisLimiter, openRedis, openStore, redactStoreUrl } from './store/index.ts';
 import { createCircuitBreaker, createRetryingUpstream, createUpstreamClient } from './upstream/index.ts';
@@ -96,6 +97,12 @@ export async function openAdapters(
           limiter: createRedisLimiter(sharedRedis),
           cacheBackend: createRedisCacheBackend(sharedRedis),
           resultStore: createRedisResultStore(sharedRedis, systemClock),
+          // RF-10 across processes: a Redis lease per connection; the version-checked commit stays the fence.
+          refreshLock: createRedisRefreshLock({
+            redis: sharedRedis,
+            connections: store.connections,
+            clock: systemClock,
+          }),
         }
       : {}),
     async close() {

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { AuditLog } from '../audit/index.ts';
 import type { Config, Environment } from '../core/index.ts';
+import type { RefreshLock } from '../oauth/index.ts';
 import type { ResultStore } from '../shaping/index.ts';
 import type { CacheBackend, Limiter, Store } from '../store/index.ts';
 import type { UpstreamClient } from '../upstream/index.ts';
@@ -19,6 +20,8 @@ export interface Adapters {
   readonly cacheBackend?: CacheBackend;
   /** Where over-budget tool results (handles) live (Redis, when `redis` is set; process memory otherwise). */
   readonly resultStore?: ResultStore;
+  /** Cross-process OAuth refresh lock: the Redis lease when `redis` is set; the store's lock when absent. */
+  readonly refreshLock?: RefreshLock;
   close(): Promise<void>;
 }
 

@@ -1,8 +1,13 @@
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeRefreshServer, startFakeRefreshServer } from '../support/start-fake-refresh-server.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 
+const redisUrl = process.env['GATEHOUSE_TEST_REDIS'];
+if (redisUrl === undefined) {
+  console.log('oauth background refresh: GATEHOUSE_TEST_REDIS is not set; the Redis refresh lease test is skipped');
+}
 const description = fileURLToPath(new URL('../fixtures/fake-api.openapi.yaml', import.meta.url));
 
 let as: FakeRefreshServer | undefined;
@@ -22,9 +27,18 @@ async function until(check: () => Promise<boolean> | boolean, timeoutMs = 5_000)
   }
 }
 
-async function startWithConnection(fake: FakeRefreshServer, grant: 'authorization_code' | 'client_credentials') {
+interface Setup {
+  readonly grant?: 'authorization_code' | 'client_credentials';
+  readonly expiresInMs?: number;
+  readonly refreshMarginSeconds?: number;
+  readonly redis?: string;
+}
+
+async function startWithConnection(fake: FakeRefreshServer, setup: Setup = {}) {
+  const grant = setup.grant ?? 'authorization_code';
   const started = await startTestGateway({
     unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+    ...(setup.redis === undefined ? {} : { redis: setup.redis }),
     oauthRefresh: { backgroundIntervalMs: 60 },
     tenants: [
       {
@@ -40,6 +54,7 @@ async function startWithConnection(fake: FakeRefreshServer, grant: 'authorizatio
               tokenUrl: fake.tokenUrl,
               clientId: fake.clientId,
               clientSecret: fake.clientSecret,
+              ...(setup.refreshMarginSeconds === undefined ? {} : { refreshMarginSeconds: setup.refreshMarginSeconds }),
             },
           },
         ],
@@ -61,7 +76,7 @@ async function startWithConnection(fake: FakeRefreshServer, grant: 'authorizatio
     accessToken: await vault.encrypt({ ...scope, field: 'access_token' }, seeded.accessToken),
     refreshToken: await vault.encrypt({ ...scope, field: 'refresh_token' }, seeded.refreshToken),
     // Inside the default 60 s margin: due for a proactive refresh.
-    accessExpiresAt: now + 20_000,
+    accessExpiresAt: now + (setup.expiresInMs ?? 20_000),
     createdAt: now,
   });
   return started;
@@ -70,7 +85,7 @@ async function startWithConnection(fake: FakeRefreshServer, grant: 'authorizatio
 describe('proactive refresh of idle connections (serve)', () => {
   it('the background sweep refreshes a connection inside the margin without any tool call, and stops on close', async () => {
     as = await startFakeRefreshServer({ expiresIn: 1 });
-    gateway = await startWithConnection(as, 'authorization_code');
+    gateway = await startWithConnection(as);
     const store = gateway.adapters.store;
     await until(async () => ((await store.connections.get('acme', 'c1'))?.tokenVersion ?? 0) >= 3);
     expect(as.tokenRequests()).toBeGreaterThanOrEqual(2);
@@ -88,8 +103,45 @@ describe('proactive refresh of idle connections (serve)', () => {
 
   it('does not start without an authorization_code service', async () => {
     as = await startFakeRefreshServer({ expiresIn: 1 });
-    gateway = await startWithConnection(as, 'client_credentials');
+    gateway = await startWithConnection(as, { grant: 'client_credentials' });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(as.tokenRequests()).toBe(0);
+  });
+});
+
+describe('refresh settings (refreshMarginSeconds, Redis lease)', () => {
+  it('refreshMarginSeconds widens the margin: a token with 90 s left is refreshed at 120 s, not at the default 60 s', async () => {
+    as = await startFakeRefreshServer();
+    gateway = await startWithConnection(as, { expiresInMs: 90_000 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(as.tokenRequests()).toBe(0);
+    await gateway.close();
+
+    gateway = await startWithConnection(as, { expiresInMs: 90_000, refreshMarginSeconds: 120 });
+    const store = gateway.adapters.store;
+    await until(async () => ((await store.connections.get('acme', 'c1'))?.tokenVersion ?? 0) >= 2);
+    expect(as.tokenRequests()).toBe(1);
+  });
+
+  it.skipIf(redisUrl === undefined)('RF-10 with redis configured, refreshes take the Redis lease', async () => {
+    as = await startFakeRefreshServer({ delayMs: 400 });
+    const prefix = 'gatehouse:refresh:';
+    const key = `${prefix}${JSON.stringify(['acme', 'c1'])}`;
+    const probe = new Redis(redisUrl as string, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await probe.connect();
+    try {
+      await probe.del(key);
+      gateway = await startWithConnection(as, { redis: redisUrl as string });
+      expect(gateway.adapters.refreshLock).toBeDefined();
+      // The token request takes 400 ms; the lease is held across it.
+      await until(async () => (await probe.get(key)) !== null, 3_000);
+      const store = gateway.adapters.store;
+      await until(async () => ((await store.connections.get('acme', 'c1'))?.tokenVersion ?? 0) >= 2, 3_000);
+      // Released by compare-and-delete after the commit.
+      await until(async () => (await probe.get(key)) === null, 1_000);
+      expect(as.tokenRequests()).toBe(1);
+    } finally {
+      probe.disconnect();
+    }
   });
 });
