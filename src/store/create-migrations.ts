@@ -1,6 +1,7 @@
 import type { Kysely, Migration } from 'kysely';
 import { createAuditChainMigration } from './create-audit-chain-migration.ts';
 import { createConnectFlowMigration } from './create-connect-flow-migration.ts';
+import { createRowLevelSecurityMigration } from './create-row-level-security-migration.ts';
 import type { StoreFeatures } from './store-features.ts';
 
 /**
@@ -184,5 +185,6 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
         await db.schema.dropTable('approvals').ifExists().execute();
       },
     },
+    '0008_row_level_security': createRowLevelSecurityMigration(features),
   };
 }

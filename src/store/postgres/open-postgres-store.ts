@@ -2,6 +2,7 @@ import { Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { GatehouseError } from '../../core/index.ts';
 import { createKyselyStore } from '../create-kysely-store.ts';
+import { tenantSetting } from '../create-row-level-security-migration.ts';
 import type { Store } from '../port.ts';
 import type { StoreDatabase } from '../store-database.ts';
 import { createPostgresAuditAppender } from './create-postgres-audit-appender.ts';
@@ -40,7 +41,9 @@ export async function openPostgresStore(
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     idleTimeoutMillis: 30_000,
     application_name: 'gatehouse',
-    ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
+    // gatehouse.tenant=*: the system value of the row-level security policies (migration 0008), so this process
+    // sees every tenant's rows even when it runs as the tables' owner without BYPASSRLS.
+    options: `${schema === undefined ? '' : `-c search_path=${schema} `}-c ${tenantSetting}=*`,
   });
   // An idle client losing its connection emits 'error' on the pool; unhandled, that would end the process.
   // The next query reports the failure as store_unavailable instead.
