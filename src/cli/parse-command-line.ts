@@ -11,6 +11,8 @@ const options = {
   toolset: { type: 'string', multiple: true },
   subject: { type: 'string' },
   name: { type: 'string' },
+  force: { type: 'boolean' },
+  'previous-config': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -25,6 +27,8 @@ export interface CommandLine {
     readonly toolset?: readonly string[];
     readonly subject?: string;
     readonly name?: string;
+    readonly force?: boolean;
+    readonly 'previous-config'?: string;
     readonly help?: boolean;
   };
 }

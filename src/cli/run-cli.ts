@@ -14,6 +14,7 @@ import { runCheck } from './run-check.ts';
 import { runImport } from './run-import.ts';
 import { runKeysCreate } from './run-keys-create.ts';
 import { runServe } from './run-serve.ts';
+import { runTenantPurge } from './run-tenant-purge.ts';
 import { runVaultRewrap, runVaultRotate } from './run-vault.ts';
 
 const usage = `Usage: gatehouse <command> [options]
@@ -27,6 +28,9 @@ Commands:
   vault rotate [--config FILE]         add a new master key version to the key file
   vault rewrap [--config FILE]         re-wrap every data key with the newest master key version
   migrate --config FILE                run pending store migrations
+  tenant purge --config FILE --tenant T [--previous-config OLD] [--force]
+                                       revoke a removed tenant's connections upstream, delete its data and
+                                       destroy its data keys (the audit log is kept)
   audit verify [--config FILE] --tenant T [--json]
                                        check a tenant's audit hash chain (exit 1 at the first bad seq)
 
@@ -99,6 +103,21 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         throw new GatehouseError(
           'invalid_request',
           `unknown vault command '${sub ?? ''}' (try: vault rotate, vault rewrap)`,
+        );
+      }
+      case 'tenant': {
+        if (sub !== 'purge')
+          throw new GatehouseError('invalid_request', `unknown tenant command '${sub ?? ''}' (try: tenant purge)`);
+        if (values.tenant === undefined) throw new GatehouseError('invalid_request', 'tenant purge needs --tenant T');
+        const previousPath = values['previous-config'];
+        return await runTenantPurge(
+          config(),
+          {
+            tenant: values.tenant,
+            force: Boolean(values.force),
+            ...(previousPath === undefined ? {} : { previous: loadConfigFile(previousPath, context.env) }),
+          },
+          context,
         );
       }
       case 'migrate': {

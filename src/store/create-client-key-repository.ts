@@ -52,6 +52,11 @@ export function createClientKeyRepository({ db, run }: StoreContext): ClientKeyR
           .executeTakeFirst();
         return result.numUpdatedRows > 0n;
       }),
+    deleteTenant: (tenantId) =>
+      run('clientKeys.deleteTenant', async () => {
+        const result = await db.deleteFrom('client_keys').where('tenant_id', '=', tenantId).executeTakeFirst();
+        return Number(result.numDeletedRows);
+      }),
   };
 }
 

@@ -49,6 +49,11 @@ export function createSecretRepository({ db, run }: StoreContext): SecretReposit
       run('secrets.deleteByOwner', async () => {
         await db.deleteFrom('secrets').where('tenant_id', '=', tenantId).where('owner', '=', owner).execute();
       }),
+    deleteTenant: (tenantId) =>
+      run('secrets.deleteTenant', async () => {
+        const result = await db.deleteFrom('secrets').where('tenant_id', '=', tenantId).executeTakeFirst();
+        return Number(result.numDeletedRows);
+      }),
   };
 }
 

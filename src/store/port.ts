@@ -26,6 +26,8 @@ export interface ClientKeyRepository {
   list(tenantId: string): Promise<readonly ClientKeyRecord[]>;
   /** Sets `revokedAt`; true when a key of this tenant was revoked now, false when none or already revoked. */
   revoke(tenantId: string, id: string, at: number): Promise<boolean>;
+  /** Deletes every key of a tenant (tenant purge); returns how many. */
+  deleteTenant(tenantId: string): Promise<number>;
 }
 
 /** A data key of a tenant, wrapped (encrypted) by a master key version. */
@@ -64,6 +66,8 @@ export interface SecretRepository {
   get(tenantId: string, owner: string, field: string): Promise<SecretRecord | undefined>;
   listByOwner(tenantId: string, owner: string): Promise<readonly SecretRecord[]>;
   deleteByOwner(tenantId: string, owner: string): Promise<void>;
+  /** Deletes every secret of a tenant, whatever the owner (tenant purge); returns how many. */
+  deleteTenant(tenantId: string): Promise<number>;
 }
 
 export type AuditDecision = 'allow' | 'deny' | 'error';

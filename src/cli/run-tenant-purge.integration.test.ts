@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type ScriptedAuthorizationServer,
+  startScriptedAuthorizationServer,
+} from '../../test/support/start-scripted-authorization-server.ts';
+import { loadConfigFile } from '../core/index.ts';
+import { openAdapters } from '../open-adapters.ts';
+import type { CliContext } from './cli-context.ts';
+import { runCli } from './run-cli.ts';
+
+let as: ScriptedAuthorizationServer;
+let dir: string;
+const masterKey = randomBytes(32).toString('base64');
+
+beforeEach(async () => {
+  as = await startScriptedAuthorizationServer();
+  dir = mkdtempSync(join(tmpdir(), 'gh-purge-'));
+});
+afterEach(async () => {
+  await as.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const tenant = (id: string) => ({
+  id,
+  services: [
+    {
+      id: 'crm',
+      openapi: fileURLToPath(new URL('../../test/fixtures/fake-api.openapi.yaml', import.meta.url)),
+      baseUrl: 'https://crm.example.com',
+      auth: {
+        type: 'oauth2',
+        authorizationUrl: `${as.url}/authorize`,
+        tokenUrl: `${as.url}/token`,
+        revocationUrl: `${as.url}/revoke`,
+        clientId: `client-${id}`,
+        clientSecret: `secret-${id}-0123456789`,
+      },
+    },
+  ],
+  toolsets: [],
+});
+
+function writeConfig(name: string, tenants: string[]): string {
+  const file = join(dir, name);
+  const raw = { dataDir: join(dir, 'data'), masterKey, logLevel: 'silent', tenants: tenants.map(tenant) };
+  writeFileSync(file, JSON.stringify(raw));
+  return file;
+}
+
+function capture() {
+  let text = '';
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      text += String(chunk);
+      done();
+    },
+  });
+  return { stream, text: () => text };
+}
+
+async function cli(argv: string[]) {
+  const stdout = capture();
+  const stderr = capture();
+  const context: CliContext = {
+    env: {},
+    stdout: stdout.stream,
+    stderr: stderr.stream,
+    openAdapters,
+    stopSignal: new Promise(() => undefined),
+  };
+  const code = await runCli(argv, context);
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+const quiet = { stderr: new Writable({ write: (_c, _e, done) => done() }) };
+
+/** Seeds a connection, a secret, a client key and an audit record for each tenant; returns the ciphertexts. */
+async function seed(configFile: string) {
+  const adapters = await openAdapters(loadConfigFile(configFile, {}), quiet);
+  try {
+    const { store, vault } = adapters;
+    const blobs = new Map<string, Uint8Array>();
+    const now = Date.now();
+    for (const id of ['acme', 'other']) {
+      await store.tenants.ensure(id, now);
+      const scope = { tenantId: id, owner: `connection:c-${id}` };
+      const refreshToken = await vault.encrypt({ ...scope, field: 'refresh_token' }, `rt-${id}`);
+      await store.connections.upsert({
+        tenantId: id,
+        id: `c-${id}`,
+        service: 'crm',
+        subject: 'alice',
+        status: 'active',
+        scopes: [],
+        accessToken: await vault.encrypt({ ...scope, field: 'access_token' }, `at-${id}`),
+        refreshToken,
+        accessExpiresAt: now + 3_600_000,
+        createdAt: now,
+      });
+      blobs.set(id, refreshToken);
+      const secret = { tenantId: id, owner: 'service:crm', field: 'clientSecret' };
+      await store.secrets.put({ ...secret, ciphertext: await vault.encrypt(secret, `s-${id}`), updatedAt: now });
+      await store.clientKeys.upsert({
+        tenantId: id,
+        id: `k-${id}`,
+        name: 'agent',
+        hash: `hash-${id}`,
+        prefix: 'gh_',
+        toolsets: [],
+        subject: 'alice',
+        createdAt: now,
+        revokedAt: null,
+      });
+      await adapters.audit?.recordSecurityEvent({
+        tenant: id,
+        event: 'connect',
+        decision: 'allow',
+        detail: 'connected',
+      });
+    }
+    return blobs;
+  } finally {
+    await adapters.close();
+  }
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  return promise.then(
+    () => undefined,
+    (error: { code?: string }) => error.code,
+  );
+}
+
+describe('gatehouse tenant purge', () => {
+  it('ST-10 purging a removed tenant revokes its tokens upstream, shreds its data keys, keeps its audit log and leaves other tenants untouched', async () => {
+    const before = writeConfig('before.yaml', ['acme', 'other']);
+    const after = writeConfig('after.yaml', ['other']);
+    const blobs = await seed(before);
+    const auditBefore = await (async () => {
+      const adapters = await openAdapters(loadConfigFile(after, {}), quiet);
+      try {
+        return (await adapters.store.audit.query({ tenantId: 'acme' })).map((r) => [r.seq, r.hash]);
+      } finally {
+        await adapters.close();
+      }
+    })();
+
+    const run = await cli(['tenant', 'purge', '--config', after, '--tenant', 'acme', '--previous-config', before]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('1 revoked upstream');
+    const revocations = as.received.filter((r) => r.path === '/revoke');
+    expect(revocations.map((r) => r.form.get('token'))).toEqual(['rt-acme', 'at-acme']);
+    expect(JSON.stringify(run)).not.toContain('rt-acme');
+
+    const adapters = await openAdapters(loadConfigFile(after, {}), quiet);
+    try {
+      const { store, vault } = adapters;
+      const acme = { tenantId: 'acme', owner: 'connection:c-acme', field: 'refresh_token' };
+      expect(await codeOf(vault.decrypt(acme, blobs.get('acme') as Uint8Array))).toBe('decrypt_failed');
+      expect(await store.connections.list('acme')).toEqual([]);
+      expect(await store.secrets.listByOwner('acme', 'service:crm')).toEqual([]);
+      expect(await store.clientKeys.list('acme')).toEqual([]);
+      expect(await store.dataKeys.list('acme')).toEqual([]);
+      // Append-only: every record from before is still there unchanged (the decrypt_failed above may follow them).
+      const auditAfter = (await store.audit.query({ tenantId: 'acme' })).map((r) => [r.seq, r.hash]);
+      expect(auditBefore.length).toBeGreaterThan(0);
+      expect(auditAfter.slice(0, auditBefore.length)).toEqual(auditBefore);
+      // The other tenant is untouched.
+      const other = { tenantId: 'other', owner: 'connection:c-other', field: 'refresh_token' };
+      expect(await vault.decrypt(other, blobs.get('other') as Uint8Array)).toBe('rt-other');
+      expect(await store.connections.list('other')).toHaveLength(1);
+      expect(await store.secrets.listByOwner('other', 'service:crm')).toHaveLength(1);
+      expect(await store.clientKeys.list('other')).toHaveLength(1);
+    } finally {
+      await adapters.close();
+    }
+  });
+
+  it('refuses a tenant still in the config unless --force, and reports a revocation it could not do', async () => {
+    const before = writeConfig('before.yaml', ['acme', 'other']);
+    const blobs = await seed(before);
+    const refused = await cli(['tenant', 'purge', '--config', before, '--tenant', 'acme']);
+    expect(refused.code).toBe(2);
+    expect(as.received.filter((r) => r.path === '/revoke')).toHaveLength(0);
+
+    // Without any definition of the tenant's services, connections are deleted unrevoked, and that is reported.
+    const after = writeConfig('after.yaml', ['other']);
+    const run = await cli(['tenant', 'purge', '--config', after, '--tenant', 'acme']);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('c-acme');
+    expect(run.stderr).toContain('not revoked upstream');
+    expect(as.received.filter((r) => r.path === '/revoke')).toHaveLength(0);
+    const adapters = await openAdapters(loadConfigFile(after, {}), quiet);
+    try {
+      const acme = { tenantId: 'acme', owner: 'connection:c-acme', field: 'refresh_token' };
+      expect(await codeOf(adapters.vault.decrypt(acme, blobs.get('acme') as Uint8Array))).toBe('decrypt_failed');
+    } finally {
+      await adapters.close();
+    }
+  });
+});
