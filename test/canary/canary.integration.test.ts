@@ -11,7 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGatehouse } from '../../src/cli/index.ts';
 import { parseConfig, systemClock } from '../../src/core/index.ts';
 import { openAdapters } from '../../src/open-adapters.ts';
+import { connectThroughGateway } from '../support/connect-through-gateway.ts';
 import { type FakeApi, type ReceivedRequest, startFakeApi } from '../support/start-fake-api.ts';
+import {
+  type AuthorizationServerRequest,
+  type ScriptedAuthorizationServer,
+  startScriptedAuthorizationServer,
+} from '../support/start-scripted-authorization-server.ts';
 import { type Canary, type CanaryFinding, createCanaries, findCanaries } from './find-canaries.ts';
 
 /**
@@ -41,10 +47,62 @@ const canaries: Canary[] = [
   { name: 'clientKey', value: gatewaySecrets.clientKey, windows: false },
 ];
 
+/**
+ * OAuth: the authorization server's client secret is a canary, and every access and refresh token it issues is a
+ * fresh canary (shapes in turn), added to `canaries` as it is issued.
+ */
+const oauthClientSecret = `ocs${createCanaries().everything}`;
+canaries.push({ name: 'oauthClientSecret', value: oauthClientSecret, windows: true });
+const oauthShapes = ['jwt', 'symbols', 'github', 'everything', 'quoted', 'slack', 'plain'] as const;
+const oauthIssued: string[] = [];
+const oauthGrants: string[] = [];
+let oauthEchoNextRefresh = false;
+
+function issueOAuthCanary(kind: string): string {
+  const value = createCanaries()[oauthShapes[oauthIssued.length % oauthShapes.length] ?? 'plain'];
+  oauthIssued.push(value);
+  canaries.push({ name: `oauth ${kind} #${oauthIssued.length}`, value, windows: true });
+  return value;
+}
+
+/** The client secret the token endpoint received (Basic, form-urlencoded inside, or in the body). */
+function clientSecretOf(request: AuthorizationServerRequest): string | undefined {
+  const authorization = request.headers.authorization ?? '';
+  if (!authorization.startsWith('Basic ')) return request.form.get('client_secret') ?? undefined;
+  const pair = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
+  return decodeURIComponent(pair.slice(pair.indexOf(':') + 1).replace(/\+/g, ' '));
+}
+
+function handleCanaryToken(request: AuthorizationServerRequest, res: ServerResponse): void {
+  const json = (status: number, value: unknown): void => {
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify(value));
+  };
+  const grant = request.form.get('grant_type') ?? '';
+  oauthGrants.push(grant);
+  if (clientSecretOf(request) !== oauthClientSecret) return json(401, { error: 'invalid_client' });
+  if (grant === 'refresh_token' && oauthEchoNextRefresh) {
+    oauthEchoNextRefresh = false;
+    // An error body echoing the whole request: the refresh token and the client secret come back to the gateway.
+    return json(400, {
+      error: 'invalid_request',
+      error_description: `bad request ${request.form.toString()} with ${request.headers.authorization ?? ''}`,
+      refresh_token: request.form.get('refresh_token'),
+    });
+  }
+  json(200, {
+    access_token: issueOAuthCanary('access token'),
+    refresh_token: issueOAuthCanary('refresh token'),
+    token_type: 'Bearer',
+    // The first token is due for refresh at once (inside the 60 s margin): the first call rotates it.
+    expires_in: grant === 'authorization_code' ? 30 : 3600,
+  });
+}
+
 const serviceIds = ['plain', 'query', 'github', 'jwt', 'basic', 'quoted', 'every', 'slow'] as const;
 const operations = ['getEcho', 'postEcho', 'getEncoded', 'getText', 'getFail500', 'getFail401', 'getRedirect'];
 
-function configFor(apiUrl: string, dataDir: string, webhookUrl: string): Record<string, unknown> {
+function configFor(apiUrl: string, dataDir: string, webhookUrl: string, asUrl: string): Record<string, unknown> {
   const service = (id: string, auth: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
     id,
     openapi: description,
@@ -82,6 +140,12 @@ function configFor(apiUrl: string, dataDir: string, webhookUrl: string): Record<
           service('quoted', { type: 'apiKey', in: 'header', name: 'X-Secret', value: c.quoted }),
           service('every', { type: 'apiKey', in: 'header', name: 'X-Api-Key', value: c.everything }),
           service('slow', { type: 'bearer', token: c.slow }, { timeoutMs: 300 }),
+          service('oauth', {
+            type: 'oauth2',
+            issuer: asUrl,
+            clientId: 'canary-client',
+            clientSecret: oauthClientSecret,
+          }),
         ],
         toolsets: [
           { id: 'all', tools: ['*'], access: 'write', approval: 'none' },
@@ -168,6 +232,7 @@ const sinks: Sink[] = [];
 const logLines: string[] = [];
 const webhookBodies: string[] = [];
 let api: FakeApi;
+let as: ScriptedAuthorizationServer;
 let webhook: Server;
 let webhookUrl: string;
 const tempDirs: string[] = [];
@@ -223,6 +288,34 @@ async function driveTraffic(url: string, label: string): Promise<string[]> {
     body: '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":',
   });
   bodies.push(`${raw.status} ${await raw.text()} (${label})`);
+  return bodies;
+}
+
+/**
+ * OAuth traffic: a connection through the connect flow (authorization_code with the canary client secret), calls
+ * with the bearer token against the echoing upstream, a proactive refresh rotating to new canary tokens, a 401 that
+ * forces a refresh (whose retry is refused again), and last a refresh whose error body echoes the refresh token and
+ * the client secret.
+ */
+async function driveOAuthTraffic(url: string): Promise<string[]> {
+  const connected = await connectThroughGateway(url, gatewaySecrets.adminToken, {
+    tenant: 'canary',
+    service: 'oauth',
+    subject: 'shared',
+  });
+  const bodies = [`connect ${connected.status} ${connected.body}`];
+  const record = async (name: string, args: unknown = {}) => {
+    const { status, text } = await mcpCall(url, 'all', name, args);
+    bodies.push(`${status} ${text}`);
+  };
+  for (const operation of operations.filter((o) => o !== 'getFail401')) {
+    await record(`oauth_${operation}`, operation === 'postEcho' ? { body: { text: 'hello' } } : {});
+  }
+  await record('oauth_getFail401');
+  await record('oauth_getEcho');
+  oauthEchoNextRefresh = true;
+  await record('oauth_getFail401');
+  await record('oauth_getEcho');
   return bodies;
 }
 
@@ -285,7 +378,7 @@ async function readRedis(): Promise<string> {
 async function runChildGateway(): Promise<{ stdout: string; stderr: string; dataDir: string; bodies: string[] }> {
   const dataDir = tempDir();
   const configPath = join(dataDir, 'gatehouse.yaml');
-  writeFileSync(configPath, JSON.stringify(configFor(api.url, dataDir, webhookUrl)));
+  writeFileSync(configPath, JSON.stringify(configFor(api.url, dataDir, webhookUrl, as.url)));
   const child: ChildProcess = spawn(process.execPath, ['bin/gatehouse.js', 'serve', '--config', configPath], {
     cwd: repoRoot,
     env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'trace', NODE_OPTIONS: '' },
@@ -340,6 +433,8 @@ async function runChildGateway(): Promise<{ stdout: string; stderr: string; data
 beforeAll(async () => {
   api = await startFakeApi();
   api.handle(handleCanaryApi);
+  as = await startScriptedAuthorizationServer();
+  as.onToken(handleCanaryToken);
   webhook = createServer(async (req: IncomingMessage, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -351,7 +446,7 @@ beforeAll(async () => {
 
   // 1. The gateway in this process, logs at trace level captured line by line.
   const dataDir = tempDir();
-  const config = parseConfig(configFor(api.url, dataDir, webhookUrl), { env: {}, baseDir: repoRoot });
+  const config = parseConfig(configFor(api.url, dataDir, webhookUrl, as.url), { env: {}, baseDir: repoRoot });
   const stderrLines: string[] = [];
   const adapters = await openAdapters(config, {
     stderr: { write: (line: string) => stderrLines.push(line) } as unknown as NodeJS.WritableStream,
@@ -361,6 +456,8 @@ beforeAll(async () => {
   });
   try {
     const bodies = await driveTraffic(server.url, 'in-process');
+    const oauthBodies = await driveOAuthTraffic(server.url);
+    if (process.env['CANARY_DEBUG']) console.log(oauthBodies.join('\n'), oauthGrants);
     const client = new Client({ name: 'canary', version: '1.0.0' });
     await client.connect(
       new StreamableHTTPClientTransport(new URL(`${server.url}/mcp/canary/all`), {
@@ -374,6 +471,7 @@ beforeAll(async () => {
     await client.close();
     await new Promise((resolve) => setTimeout(resolve, 600)); // one alert evaluation, webhook delivery
     sinks.push({ name: 'MCP responses (raw HTTP, in-process)', text: bodies.join('\n') });
+    sinks.push({ name: 'MCP responses and connect pages (OAuth, in-process)', text: oauthBodies.join('\n') });
     sinks.push({ name: 'MCP results (SDK client)', text: JSON.stringify(sdkResults) });
     sinks.push({ name: 'admin API bodies', text: (await readAdminApi(server.url)).join('\n') });
     const metrics = await fetch(`${server.url}/metrics`, {
@@ -402,6 +500,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await api?.close();
+  await as?.close();
   await new Promise<void>((resolve) => (webhook ? webhook.close(() => resolve()) : resolve()));
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
@@ -431,6 +530,17 @@ describe('canary harness', () => {
     expect(text('audit rows').length).toBeGreaterThan(1_000);
     expect(text('child stdout (logs, crash)')).toContain('"msg":"request"');
     expect(text('alert webhook bodies')).toContain('gatehouse.alert');
+    // OAuth: connected, refreshed proactively, forced by a 401, and the echoing refresh failure happened; the
+    // upstream received issued access tokens as bearer credentials.
+    const oauth = text('MCP responses and connect pages (OAuth, in-process)');
+    expect(oauth).toMatch(/^connect 200 /);
+    expect(oauth).toContain('"upstream_unauthorized"');
+    expect(oauthGrants.filter((g) => g === 'authorization_code')).toHaveLength(1);
+    expect(oauthGrants.filter((g) => g === 'refresh_token').length).toBeGreaterThanOrEqual(3);
+    const bearers = new Set(api.received.map((r) => r.headers.authorization?.slice(7)));
+    // The first access token was due at once and rotated before use; the proactive and the forced refresh's ones
+    // were sent.
+    expect([0, 2, 4].map((i) => bearers.has(oauthIssued[i]))).toEqual([false, true, true]);
   });
 
   it('LG-01 no canary appears in any sink, raw or encoded', () => {
