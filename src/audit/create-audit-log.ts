@@ -121,9 +121,10 @@ const retentionEveryMs = 3_600_000;
  * The only writer of audit records. Records have a closed schema: ids, names, codes and numbers, never
  * arguments, bodies or credentials.
  *
- * Writes are batched: records are queued and flushed on the next turn of the event loop (or as soon as
- * `maxBatch` are queued), one transaction per tenant per flush, one flush at a time; records queued during a
- * flush go in the next one. Each promise settles with its batch, so an awaited record is durable. The queue order
+ * Writes are batched: a record reaching an idle log is flushed at once (no wait for the next turn: the latency of
+ * a lone call); records queued during a flush, or in the same turn after one, are flushed together on the next turn
+ * of the event loop (or as soon as `maxBatch` are queued), one transaction per tenant per flush, one flush at a
+ * time. Each promise settles with its batch, so an awaited record is durable. The queue order
  * is the chain order.
  */
 export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog> {
@@ -135,6 +136,11 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
   let queue: Pending[] = [];
   let scheduled = false;
   let flushing: Promise<void> | undefined;
+  // True from the end of a flush until the next check phase: a record arriving then waits for that turn's batch.
+  let recentlyFlushed = false;
+  const endTurn = () => {
+    recentlyFlushed = false;
+  };
   const idle: (() => void)[] = [];
 
   async function loadFingerprintKey(tenant: string): Promise<KeyObject> {
@@ -163,6 +169,10 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
     queue = [];
     flushing = writeBatch(batch).finally(() => {
       flushing = undefined;
+      if (!recentlyFlushed) {
+        recentlyFlushed = true;
+        setImmediate(endTurn);
+      }
       if (queue.length > 0) schedule();
       else for (const done of idle.splice(0)) done();
     });
@@ -203,7 +213,10 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
   function append(record: AuditRecord): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       queue.push({ record, resolve, reject });
-      if (queue.length >= maxBatch && !scheduled && flushing === undefined) startFlush();
+      if (scheduled || flushing !== undefined) return;
+      // Idle (no flush this turn): write now rather than a turn later. Under load records arriving during a
+      // flush, or in the same turn after one, are batched into the next turn's flush.
+      if (!recentlyFlushed || queue.length >= maxBatch) startFlush();
       else schedule();
     });
   }

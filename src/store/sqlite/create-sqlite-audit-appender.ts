@@ -14,7 +14,8 @@ interface HeadRow {
  * IMMEDIATE takes the file's write lock before the head is read, so another process cannot interleave (it waits on
  * busy_timeout); a deferred transaction would read first and fail with SQLITE_BUSY when it tried to write.
  * The statements run while Kysely's connection is held (`db.connection()`), so they never land inside a Kysely
- * transaction of this process. The whole batch is synchronous: one hop off the event loop per batch, not per row.
+ * transaction of this process (or directly when no transaction is open, see below). The whole batch is synchronous:
+ * one hop off the event loop per batch, not per row.
  */
 export function createSqliteAuditAppender(database: Database.Database): AuditAppender {
   let write: ((tenantId: string, records: readonly AuditRecord[], seal: AuditSeal) => ChainedAuditRecord[]) | undefined;
@@ -53,9 +54,21 @@ export function createSqliteAuditAppender(database: Database.Database): AuditApp
       transaction.immediate(tenantId, records, seal);
   };
 
-  return (db, tenantId, records, seal) =>
-    db.connection().execute(async () => {
+  return (db, tenantId, records, seal) => {
+    // Fast path: with no transaction open on the connection (a Kysely transaction holds one from BEGIN to COMMIT),
+    // the synchronous batch cannot interleave with anything of this process, so it runs now, without the hops
+    // through Kysely's connection mutex.
+    if (!database.inTransaction) {
+      try {
+        write ??= prepare();
+        return Promise.resolve(write(tenantId, records, seal));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return db.connection().execute(async () => {
       write ??= prepare();
       return write(tenantId, records, seal);
     });
+  };
 }
