@@ -18,6 +18,10 @@ export interface AdminDenialRecorderOptions {
   readonly audit: Pick<AuditLog, 'recordSecurityEvent'> | undefined;
   readonly metrics: Pick<GatewayMetrics, 'adminDenials'>;
   readonly onError?: (error: unknown) => void;
+  /** Most `admin_denied` records per tenant per minute (default 60); refusals beyond it are only counted. */
+  readonly maxPerMinute?: number;
+  /** Milliseconds clock for the per-minute cap (default `Date.now`). */
+  readonly now?: () => number;
 }
 
 /**
@@ -26,12 +30,28 @@ export interface AdminDenialRecorderOptions {
  * (routes without a tenant such as `/api/v1/tenants`, or a made-up tenant) there is no chain it belongs to: writing
  * one would let an unauthenticated caller create chains for arbitrary names, so only the metric counts it
  * (`tenant="_none"`). The metric is counted for every refusal, audited or not.
+ *
+ * The records of a tenant are capped per minute: without a cap anyone who can reach the admin API could grow a
+ * tenant's append-only log at request rate. Refusals over the cap are counted (`audited="false"`), not recorded.
  */
 export function createAdminDenialRecorder(options: AdminDenialRecorderOptions): (denial: AdminDenialEvent) => void {
   const tenants = new Set(options.tenants);
+  const maxPerMinute = options.maxPerMinute ?? 60;
+  const now = options.now ?? Date.now;
+  const windows = new Map<string, { minute: number; count: number }>();
+  const admit = (tenant: string): boolean => {
+    const minute = Math.floor(now() / 60_000);
+    const window = windows.get(tenant);
+    if (window === undefined || window.minute !== minute) {
+      windows.set(tenant, { minute, count: 1 });
+      return true;
+    }
+    window.count++;
+    return window.count <= maxPerMinute;
+  };
   return (denial) => {
     const tenant = denial.tenant !== undefined && tenants.has(denial.tenant) ? denial.tenant : undefined;
-    const audited = tenant !== undefined && options.audit !== undefined;
+    const audited = tenant !== undefined && options.audit !== undefined && admit(tenant);
     options.metrics.adminDenials.inc({ tenant: tenant ?? '_none', audited: audited ? 'true' : 'false' });
     if (!audited) return;
     void options.audit
