@@ -261,6 +261,18 @@ describe('createRefreshEngine()', () => {
     expect(as.rejectedResourceCalls()).toBe(3);
   });
 
+  it('OA-16 a forced refresh that fails does not hand back the refused token', async () => {
+    const c = await connect(3_600_000);
+    const engine = engineWith();
+    const first = await engine.ensureFresh(tenant, c.id);
+    as.script({ status: 503 });
+    const error = await errorOf(engine.ensureFresh(tenant, c.id, { force: true, rejectedVersion: first.tokenVersion }));
+    expect(error.code).toBe('credential_unavailable');
+    expect(as.tokenRequests()).toBe(1);
+    // A caller that was not refused still gets the unexpired token (RF-07).
+    expect((await engine.ensureFresh(tenant, c.id)).accessToken).toBe(c.seededAccess);
+  });
+
   it('OA-16 concurrent 401s on one token share one forced refresh', async () => {
     const c = await connect(3_600_000);
     const engine = engineWith();

@@ -243,7 +243,9 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
           return { record: current, committed: false };
         }
         if (!force && isFresh(current, margin)) return { record: current, committed: false };
-        return redeem(current, locked, pending, progress);
+        // A forced refresh after a 401 must not hand back the token the upstream just refused (OA-16).
+        const refused = force && rejectedVersion !== undefined && current.tokenVersion <= rejectedVersion;
+        return redeem(current, locked, pending, progress, refused);
       });
     } catch (error) {
       if (progress.redeemed) emit({ kind: 'commit_failed', tenantId, connectionId, rotated: progress.rotated });
@@ -269,6 +271,7 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
     locked: LockedConnection,
     pending: RefreshEvent[],
     progress: { redeemed: boolean; rotated: boolean },
+    refused = false,
   ): Promise<Settled> {
     const { tenantId, id: connectionId } = current;
     if (current.refreshToken === null) return settleKeepOrFail(current, 'no_refresh_token');
@@ -359,8 +362,9 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
       current.tokenVersion,
     );
     pending.push({ kind: 'refresh_failed', tenantId, connectionId, reason: outcome.reason, failures, cooldownUntil });
-    // RF-07: a token that has not expired yet keeps working while the endpoint is down.
-    if (isUsable(current)) return { record: current, committed: false };
+    // RF-07: a token that has not expired yet keeps working while the endpoint is down, unless the upstream has
+    // just refused it.
+    if (isUsable(current) && !refused) return { record: current, committed: false };
     return {
       record: current,
       committed: false,
