@@ -141,6 +141,22 @@ describe('buildRequest() percent-encoding', () => {
     });
   });
 
+  it('keeps the base path, port and query; a ? or # in the template stays in the path', () => {
+    const tool = toolOf('/p?x#y/{id}', [
+      { name: 'id', in: 'path' },
+      { name: 'q', in: 'query' },
+    ]);
+    const first = buildRequest(tool, 'http://127.0.0.1:8081/v1//?a=1#frag', { id: 'x?y', q: 'a b' });
+    expect(first.url.href).toBe('http://127.0.0.1:8081/v1/p%3Fx%23y/x%3Fy?a=1&q=a%20b');
+    const plain = toolOf('/pets/{id}', [{ name: 'id', in: 'path' }]);
+    // The same base again (now parsed once and reused): a new URL object each call.
+    const a = buildRequest(plain, 'http://127.0.0.1:8081/v1//?a=1#frag', { id: 'a b' });
+    const b = buildRequest(plain, 'http://127.0.0.1:8081/v1//?a=1#frag', { id: 'c' });
+    expect(a.url.href).toBe('http://127.0.0.1:8081/v1/pets/a%20b?a=1');
+    expect(b.url.href).toBe('http://127.0.0.1:8081/v1/pets/c?a=1');
+    expect(a.url).not.toBe(b.url);
+  });
+
   it('an empty path value is refused (it would call a different route)', () => {
     const tool = toolOf('/users/{id}/delete', [{ name: 'id', in: 'path' }]);
     expect(codeOf(() => buildRequest(tool, base, { id: '' }))?.code).toBe('invalid_arguments');

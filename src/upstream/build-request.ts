@@ -54,14 +54,12 @@ const headerToken = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * Throws `config_invalid` for a base URL that is not http(s) or carries user info.
  */
 export function buildRequest(tool: Tool, baseUrl: string, args: Readonly<Record<string, unknown>>): BuiltRequest {
-  const url = parseBaseUrl(baseUrl);
+  const base = baseOf(baseUrl);
   const { parameters, pathTemplate, body: bodySpec, method } = tool.request;
   const byName = new Map<string, ToolParameter>();
   for (const parameter of parameters) if (parameter.in === 'path') byName.set(parameter.name, parameter);
 
   const path = buildPath(pathTemplate, byName, args);
-  url.pathname = `${url.pathname.replace(/\/+$/, '')}${path}`;
-
   const query: string[] = [];
   const cookies: string[] = [];
   const headers: Record<string, string> = { accept: 'application/json, */*;q=0.8' };
@@ -87,9 +85,18 @@ export function buildRequest(tool: Tool, baseUrl: string, args: Readonly<Record<
     else if (serialized[0] !== undefined) headers[headerName] = serialized[0];
   }
   if (cookies.length > 0) headers['cookie'] = cookies.join('; ');
-  if (query.length > 0) {
-    const existing = url.search.slice(1);
-    url.search = existing ? `${existing}&${query.join('&')}` : query.join('&');
+  const search =
+    query.length === 0 ? base.search : base.search ? `${base.search}&${query.join('&')}` : `?${query.join('&')}`;
+  let url: URL;
+  if (/[?#\\]/.test(path)) {
+    // Only a path template's literal text can hold these (values are percent-encoded): the pathname setter keeps
+    // them in the path, as before.
+    url = new URL(base.url);
+    url.pathname = `${base.path}${path}`;
+    url.search = search;
+  } else {
+    // One parse of the whole URL instead of a parse and two setters; the same URL for such a path.
+    url = new URL(`${base.origin}${base.path}${path}${search}`);
   }
 
   if (bodySpec === undefined) return { method, url, headers };
@@ -100,6 +107,28 @@ export function buildRequest(tool: Tool, baseUrl: string, args: Readonly<Record<
   }
   const encoded = encodeBody(bodySpec.mediaType, value, bodySpec.argument);
   return { method, url, headers, body: encoded.body, contentType: encoded.contentType };
+}
+
+/** A validated base URL, split for `buildRequest`: path without trailing slashes, search with its `?` (or ''). */
+interface ParsedBase {
+  readonly url: string;
+  readonly origin: string;
+  readonly path: string;
+  readonly search: string;
+}
+
+/** Parsed base URLs by their text: a service has one, so this is as large as the configuration. */
+const parsedBases = new Map<string, ParsedBase>();
+
+function baseOf(baseUrl: string): ParsedBase {
+  let base = parsedBases.get(baseUrl);
+  if (base === undefined) {
+    const url = parseBaseUrl(baseUrl);
+    base = { url: url.href, origin: url.origin, path: url.pathname.replace(/\/+$/, ''), search: url.search };
+    if (parsedBases.size >= 1_000) parsedBases.clear();
+    parsedBases.set(baseUrl, base);
+  }
+  return base;
 }
 
 function parseBaseUrl(baseUrl: string): URL {
