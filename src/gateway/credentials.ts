@@ -111,7 +111,8 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
         const token = await (oauth.ensureFresh ?? ((c) => oauth.flow.readAccessToken(c)))(connection);
         return { type: 'bearer', token };
       }
-      const ciphertext = await cipherOf(tenant, service);
+      // The cached ciphertext without an extra async hop (the common case); the store only on a miss.
+      const ciphertext = ciphertexts.get(key(tenant, service)) ?? (await cipherOf(tenant, service));
       if (ciphertext === undefined) {
         throw new GatehouseError('credential_unavailable', `No stored credential for service ${service}`, {
           service,
