@@ -80,15 +80,19 @@ function handleCanaryToken(request: AuthorizationServerRequest, res: ServerRespo
   };
   const grant = request.form.get('grant_type') ?? '';
   oauthGrants.push(grant);
-  if (clientSecretOf(request) !== oauthClientSecret) return json(401, { error: 'invalid_client' });
+  if (clientSecretOf(request) !== oauthClientSecret) {
+    json(401, { error: 'invalid_client' });
+    return;
+  }
   if (grant === 'refresh_token' && oauthEchoNextRefresh) {
     oauthEchoNextRefresh = false;
     // An error body echoing the whole request: the refresh token and the client secret come back to the gateway.
-    return json(400, {
+    json(400, {
       error: 'invalid_request',
       error_description: `bad request ${request.form.toString()} with ${request.headers.authorization ?? ''}`,
       refresh_token: request.form.get('refresh_token'),
     });
+    return;
   }
   json(200, {
     access_token: issueOAuthCanary('access token'),
