@@ -236,16 +236,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
             // AU-03: a call with side effects runs only once its intent record is committed.
             if (tool.safety !== 'safe') {
               await safeguards.invalidateBeforeWrite(caller, decided.tool, service);
-              await audit.recordToolIntent({
-                tenant: caller.tenant,
-                requestId,
-                toolset: caller.toolset,
-                clientKey: caller.keyName,
-                subject: caller.subject,
-                tool: name,
-                method,
-                pathTemplate,
-              });
+              await audit.recordToolIntent({ ...auditedCall(caller, name, requestId), method, pathTemplate });
             }
             const upstreamCall = {
               ...request,
@@ -299,12 +290,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       }
       try {
         await audit.recordToolCall({
-          tenant: caller.tenant,
-          requestId,
-          toolset: caller.toolset,
-          clientKey: caller.keyName,
-          subject: caller.subject,
-          tool: name,
+          ...auditedCall(caller, name, requestId),
           method,
           pathTemplate,
           decision: outcome.ok ? 'allow' : decisionOf(outcome.error.code),
@@ -387,6 +373,18 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   }
 
   return gateway;
+}
+
+/** Who called which tool: the part an intent record and the outcome record of one call share. */
+function auditedCall(caller: Caller, tool: string, requestId: string) {
+  return {
+    tenant: caller.tenant,
+    requestId,
+    toolset: caller.toolset,
+    clientKey: caller.keyName,
+    subject: caller.subject,
+    tool,
+  };
 }
 
 const denialCodes: ReadonlySet<string> = new Set([
