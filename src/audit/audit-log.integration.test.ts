@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Clock, GatehouseError, systemClock } from '../core/index.ts';
-import { createTestSchemaName, openStore, type Store } from '../store/index.ts';
+import { createTestSchemaName, openStore, type Store, withStoreSchema } from '../store/index.ts';
 import { createLocalMasterKeyProvider, createVault } from '../vault/index.ts';
 import { type AuditLog, createAuditLog, type ToolCallAuditEntry } from './create-audit-log.ts';
 import { verifyAuditChain } from './verify-audit-chain.ts';
@@ -62,7 +62,7 @@ const backends: Backend[] = [
     async create() {
       const schema = createTestSchemaName();
       return {
-        url: `${postgresUrl}?schema=${schema}`,
+        url: withStoreSchema(postgresUrl ?? '', schema),
         schema,
         async raw(statement) {
           const client = new pg.Client({ connectionString: postgresUrl, options: `-c search_path=${schema}` });

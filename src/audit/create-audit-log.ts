@@ -4,21 +4,21 @@ import { createId, GatehouseError } from '../core/index.ts';
 import type { AuditDecision, AuditRecord, AuditRepository } from '../store/index.ts';
 import { sealAuditRecord } from './seal-audit-record.ts';
 
-/** What the gateway knows about one finished tool call. */
-export interface ToolCallAuditEntry {
-  readonly tenant: string;
-  readonly requestId: string;
-  readonly toolset: string;
-  readonly clientKey: string;
-  readonly subject: string;
-  readonly tool: string;
-  readonly method: string | null;
-  readonly pathTemplate: string | null;
-  readonly decision: AuditDecision;
-  readonly code: string | null;
-  readonly upstreamStatus: number | null;
-  readonly latencyMs: number;
-}
+/** What the gateway knows about one finished tool call: the record's tool-call fields, keyed by tenant. */
+export type ToolCallAuditEntry = Pick<
+  AuditRecord,
+  | 'requestId'
+  | 'toolset'
+  | 'clientKey'
+  | 'subject'
+  | 'tool'
+  | 'method'
+  | 'pathTemplate'
+  | 'decision'
+  | 'code'
+  | 'upstreamStatus'
+  | 'latencyMs'
+> & { readonly tenant: string };
 
 /** What the gateway knows about a non-safe tool call about to reach its upstream (AU-03). */
 export type ToolIntentAuditEntry = Omit<ToolCallAuditEntry, 'decision' | 'code' | 'upstreamStatus' | 'latencyMs'>;

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAuditLog } from '../audit/index.ts';
 import { systemClock } from '../core/index.ts';
-import { createTestSchemaName, openStore } from '../store/index.ts';
+import { createTestSchemaName, openStore, withStoreSchema } from '../store/index.ts';
 import type { CliContext } from './cli-context.ts';
 import { runCli } from './run-cli.ts';
 
@@ -72,7 +72,7 @@ const targets: Target[] = [
     async prepare() {
       const schema = createTestSchemaName();
       return {
-        store: `${postgresUrl}?schema=${schema}`,
+        store: withStoreSchema(postgresUrl ?? '', schema),
         async raw(statement) {
           const client = new pg.Client({ connectionString: postgresUrl, options: `-c search_path=${schema}` });
           await client.connect();

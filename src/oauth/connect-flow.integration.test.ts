@@ -8,7 +8,7 @@ import { createBrowser } from '../../test/support/drive-browser.ts';
 import { type FakeApi, startFakeApi } from '../../test/support/start-fake-api.ts';
 import { type RunningOidcProvider, startOidcProvider } from '../../test/support/start-oidc-provider.ts';
 import { startTestGateway, type TestGateway } from '../../test/support/start-test-gateway.ts';
-import { createTestSchemaName } from '../store/index.ts';
+import { createTestSchemaName, withStoreSchema } from '../store/index.ts';
 
 /**
  * The connect flow end to end against a real authorization server (oidc-provider): admin API -> connect link ->
@@ -86,10 +86,7 @@ for (const backend of backends) {
           .end(JSON.stringify({ id: 'i1', scope: check.scope }));
       });
       schema = backend.store === undefined ? undefined : createTestSchemaName();
-      const storeUrl =
-        backend.store === undefined
-          ? undefined
-          : `${backend.store}${backend.store.includes('?') ? '&' : '?'}schema=${schema}`;
+      const storeUrl = backend.store && schema ? withStoreSchema(backend.store, schema) : undefined;
       gateway = await startTestGateway(
         {
           listen: `127.0.0.1:${port}`,
@@ -312,10 +309,7 @@ for (const backend of backends) {
           .end(JSON.stringify({ items: [], scope: check.scope }));
       });
       schema = backend.store === undefined ? undefined : createTestSchemaName();
-      const storeUrl =
-        backend.store === undefined
-          ? undefined
-          : `${backend.store}${backend.store.includes('?') ? '&' : '?'}schema=${schema}`;
+      const storeUrl = backend.store && schema ? withStoreSchema(backend.store, schema) : undefined;
       gateway = await startTestGateway(
         {
           listen: `127.0.0.1:${port}`,

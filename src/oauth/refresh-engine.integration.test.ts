@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeRefreshServer, startFakeRefreshServer } from '../../test/support/start-fake-refresh-server.ts';
 import { systemClock } from '../core/index.ts';
-import { createTestSchemaName, openStore, type Store } from '../store/index.ts';
+import { createTestSchemaName, openStore, type Store, withStoreSchema } from '../store/index.ts';
 import { createLocalMasterKeyProvider, createVault, parseMasterKeys, type Vault } from '../vault/index.ts';
 
 /**
@@ -68,7 +68,7 @@ async function openShared(backend: 'sqlite' | 'postgres'): Promise<Shared> {
     store = await openStore(url);
   } else {
     const schema = createTestSchemaName();
-    url = `${postgresUrl}${postgresUrl?.includes('?') ? '&' : '?'}schema=${schema}`;
+    url = withStoreSchema(postgresUrl ?? '', schema);
     store = await openStore(postgresUrl ?? '', { schema, dropSchemaOnClose: true });
   }
   await store.migrate();

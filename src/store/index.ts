@@ -48,3 +48,4 @@ export type {
   LimitRule,
   RateLimitRule,
 } from './shared-state-port.ts';
+export { withStoreSchema } from './with-store-schema.ts';

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatehouseError } from '../core/index.ts';
-import { createTestSchemaName, type OpenStoreOptions, openStore } from './index.ts';
+import { createTestSchemaName, type OpenStoreOptions, openStore, withStoreSchema } from './index.ts';
 import type { AuditRecord, AuditSeal, ClientKeyRecord, Store } from './port.ts';
 
 /**
@@ -366,7 +366,7 @@ describe.skipIf(postgresUrl === undefined)('store on postgres: reachability and 
 
   it('a store in its own schema leaves other schemas alone; dropSchemaOnClose removes it', async () => {
     const schema = createTestSchemaName();
-    const store = await openStore(`${postgresUrl}?schema=${schema}`, { dropSchemaOnClose: true });
+    const store = await openStore(withStoreSchema(postgresUrl ?? '', schema), { dropSchemaOnClose: true });
     const pool = new pg.Pool({ connectionString: postgresUrl, max: 1 });
     try {
       await store.migrate();
