@@ -75,8 +75,12 @@ export function createMetricsRegistry(options: MetricsRegistryOptions = {}): Met
   };
 
   const seriesOf = (f: Family, labels: MetricLabels | undefined): Series => {
-    const values = f.labelNames.map((label) => String(labels?.[label] ?? ''));
-    const key = values.join('\u0000');
+    // The lookup key by concatenation (no arrays): this runs several times per tool call.
+    let key = '';
+    for (let i = 0; i < f.labelNames.length; i++) {
+      if (i > 0) key += '\u0000';
+      key += String(labels?.[f.labelNames[i] as string] ?? '');
+    }
     let series = f.series.get(key);
     if (series !== undefined) return series;
     const overflow = f.series.size >= maxSeries;
@@ -84,7 +88,7 @@ export function createMetricsRegistry(options: MetricsRegistryOptions = {}): Met
     series = f.series.get(finalKey);
     if (series !== undefined) return series;
     const rendered = f.labelNames
-      .map((label, i) => `${label}="${escapeLabel(overflow ? '_overflow' : (values[i] as string))}"`)
+      .map((label) => `${label}="${escapeLabel(overflow ? '_overflow' : String(labels?.[label] ?? ''))}"`)
       .join(',');
     series = {
       labels: rendered,

@@ -25,6 +25,8 @@ export interface UsageRollup {
 /** Pending rows kept across failed flushes before new keys are dropped (counts on existing keys still add up). */
 const maxRetainedRows = 50_000;
 
+const dayMs = 86_400_000;
+
 /**
  * Daily usage per tenant, toolset and tool (calls, errors, denials), accumulated in memory and written in
  * batches: one transaction per flush, never one write per call. A failed flush keeps its counts for the next one.
@@ -63,9 +65,22 @@ export function createUsageRollup(options: UsageRollupOptions): UsageRollup {
   const timer = setInterval(() => void flush(), options.flushEveryMs ?? 10_000);
   timer.unref();
 
+  // The UTC day of a call, recomputed only when a call falls outside the day last seen (not a Date per call).
+  let dayStart = 0;
+  let dayEnd = 0;
+  let dayText = '';
+  const dayOf = (at: number): string => {
+    if (at < dayStart || at >= dayEnd) {
+      dayStart = at - (at % dayMs);
+      dayEnd = dayStart + dayMs;
+      dayText = new Date(dayStart).toISOString().slice(0, 10);
+    }
+    return dayText;
+  };
+
   return {
     record(entry) {
-      const day = new Date(clock.now()).toISOString().slice(0, 10);
+      const day = dayOf(clock.now());
       const tool = entry.code === 'tool_not_found' ? '_unknown' : entry.tool;
       const key = `${entry.tenant}\u0000${day}\u0000${entry.toolset}\u0000${tool}`;
       let row = pending.get(key);

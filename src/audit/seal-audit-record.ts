@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AuditRecord } from '../store/index.ts';
 
 /** Version tag of the canonical form; a new form gets a new tag so old records still verify. */
@@ -37,5 +37,6 @@ export function toCanonicalAuditRecord(record: AuditRecord & { readonly seq: num
 
 /** `hash = SHA-256(prev_hash || canonical record)`, hex. The `AuditSeal` the store calls for each record. */
 export function sealAuditRecord(record: AuditRecord & { readonly seq: number }, prevHash: string): string {
-  return createHash('sha256').update(prevHash).update(toCanonicalAuditRecord(record)).digest('hex');
+  // One-shot crypto.hash: no Hash object per record. Same bytes as updating with both strings in turn.
+  return hash('sha256', prevHash + toCanonicalAuditRecord(record), 'hex');
 }

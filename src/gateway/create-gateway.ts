@@ -1,11 +1,24 @@
-import { type AuditLog, createAuditLog, createScrubber, type Telemetry } from '../audit/index.ts';
+import {
+  type AuditLog,
+  createAuditLog,
+  createScrubber,
+  type Telemetry,
+  type ToolIntentAuditEntry,
+} from '../audit/index.ts';
 import type { Clock, Config } from '../core/index.ts';
 import { GatehouseError, toGatehouseError } from '../core/index.ts';
 import type { RefreshLock } from '../oauth/index.ts';
 import { validateArguments } from '../policy/index.ts';
 import { createMemoryResultStore, createResultHandles, type ResultStore, toToolResult } from '../shaping/index.ts';
 import type { CacheBackend, ClientKeyRecord, Limiter, Store } from '../store/index.ts';
-import { applyCredential, buildRequest, listCredentialSecrets, type UpstreamClient } from '../upstream/index.ts';
+import {
+  applyCredential,
+  type BuiltRequest,
+  buildRequest,
+  listCredentialSecrets,
+  type UpstreamCall,
+  type UpstreamClient,
+} from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
 import { buildTenant, type TenantRuntime } from './build-tenants.ts';
 import type { Caller, CallOutcome, Gateway } from './contract.ts';
@@ -236,16 +249,23 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
             // AU-03: a call with side effects runs only once its intent record is committed.
             if (tool.safety !== 'safe') {
               await safeguards.invalidateBeforeWrite(caller, decided.tool, service);
-              await audit.recordToolIntent({ ...auditedCall(caller, name, requestId), method, pathTemplate });
+              await audit.recordToolIntent(auditedCall(caller, name, requestId, method, pathTemplate));
             }
-            const upstreamCall = {
-              ...request,
+            const policyOfCall = safeguards.upstreamPolicy(caller, decided.tool);
+            const toUpstreamCall = (built: BuiltRequest): UpstreamCall => ({
+              method: built.method,
+              url: built.url,
+              headers: built.headers,
+              body: built.body,
+              contentType: built.contentType,
               timeoutMs: service.timeoutMs,
               connectTimeoutMs: service.connectTimeoutMs,
               maxResponseBytes: service.maxResponseBytes,
               allowedOrigin: service.allowedOrigin,
-              ...safeguards.upstreamPolicy(caller, decided.tool),
-            };
+              safety: policyOfCall.safety,
+              retry: policyOfCall.retry,
+            });
+            const upstreamCall = toUpstreamCall(request);
             // CA-03: a write drops the connection's cached reads of the service again once it was sent.
             let answer = await upstream
               .send(upstreamCall)
@@ -253,10 +273,9 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
             if (answer.status === 401 && refresh.refreshesOn401(service.auth)) {
               // OA-16: exactly one forced refresh and one retry; a second 401 is a typed error, never a loop.
               credential = await refresh.forceCredential(caller.tenant, service.id, caller.subject);
-              answer = await upstream.send({
-                ...upstreamCall,
-                ...applyCredential(buildRequest(tool, service.baseUrl, decided.args), credential),
-              });
+              answer = await upstream.send(
+                toUpstreamCall(applyCredential(buildRequest(tool, service.baseUrl, decided.args), credential)),
+              );
               if (answer.status === 401) throw refresh.unauthorized(service.id);
             }
             upstreamStatus = answer.status;
@@ -274,7 +293,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
               async fetchPage(pageArgs) {
                 const checked = validateArguments(tool, pageArgs);
                 const request = applyCredential(buildRequest(tool, service.baseUrl, checked), credential);
-                const page = await upstream.send({ ...upstreamCall, ...request });
+                const page = await upstream.send(toUpstreamCall(request));
                 return { headers: page.headers, json: page.json, result: toToolResult(page, tool.operation, scrub) };
               },
             });
@@ -289,10 +308,16 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
         deps.telemetry?.tokensReturned({ tenant: caller.tenant, toolset: caller.toolset, tokens: outcome.tokens });
       }
       try {
+        const call = auditedCall(caller, name, requestId, method, pathTemplate);
         await audit.recordToolCall({
-          ...auditedCall(caller, name, requestId),
-          method,
-          pathTemplate,
+          tenant: call.tenant,
+          requestId: call.requestId,
+          toolset: call.toolset,
+          clientKey: call.clientKey,
+          subject: call.subject,
+          tool: call.tool,
+          method: call.method,
+          pathTemplate: call.pathTemplate,
           decision: outcome.ok ? 'allow' : decisionOf(outcome.error.code),
           code: outcome.ok ? null : outcome.error.code,
           upstreamStatus,
@@ -375,8 +400,17 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   return gateway;
 }
 
-/** Who called which tool: the part an intent record and the outcome record of one call share. */
-function auditedCall(caller: Caller, tool: string, requestId: string) {
+/**
+ * Who called which tool, and how: the intent record of a call, and the part its outcome record shares. Built with
+ * every field written out (no spreads): objects of one shape keep the request path's property accesses monomorphic.
+ */
+function auditedCall(
+  caller: Caller,
+  tool: string,
+  requestId: string,
+  method: string | null,
+  pathTemplate: string | null,
+): ToolIntentAuditEntry {
   return {
     tenant: caller.tenant,
     requestId,
@@ -384,6 +418,8 @@ function auditedCall(caller: Caller, tool: string, requestId: string) {
     clientKey: caller.keyName,
     subject: caller.subject,
     tool,
+    method,
+    pathTemplate,
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Insertable } from 'kysely';
-import type { AuditRecord } from './port.ts';
+import type { AuditRecord, AuditSeal } from './port.ts';
 import type { AuditRecordsTable } from './store-database.ts';
 
 /** The columns of an audit row in insert order (the appenders bind parameters in this order). */
@@ -34,6 +34,45 @@ export type ChainedAuditRecord = AuditRecord & {
   readonly prevHash: string;
   readonly hash: string;
 };
+
+/**
+ * `record` as the `seq`-th of `tenantId`'s chain after `prevHash`, sealed. Every field is written out (no spreads),
+ * so the rows of a batch share one object shape.
+ */
+export function chainAuditRecord(
+  record: AuditRecord,
+  tenantId: string,
+  seq: number,
+  prevHash: string,
+  seal: AuditSeal,
+): ChainedAuditRecord {
+  const numbered = {
+    tenantId,
+    id: record.id,
+    at: record.at,
+    requestId: record.requestId,
+    kind: record.kind,
+    event: record.event,
+    toolset: record.toolset,
+    clientKey: record.clientKey,
+    subject: record.subject,
+    tool: record.tool,
+    method: record.method,
+    pathTemplate: record.pathTemplate,
+    decision: record.decision,
+    code: record.code,
+    upstreamStatus: record.upstreamStatus,
+    latencyMs: record.latencyMs,
+    detail: record.detail,
+    target: record.target,
+    fingerprint: record.fingerprint,
+    seq,
+    prevHash,
+    hash: '',
+  };
+  numbered.hash = seal(numbered, prevHash);
+  return numbered;
+}
 
 /** The row of a chained audit record, as parameters in `auditColumns` order. */
 export function toAuditValues(record: ChainedAuditRecord): unknown[] {

@@ -68,11 +68,11 @@ function requireSafe(value: string): string {
 function withHeader(request: BuiltRequest, name: string, value: string): BuiltRequest {
   const lower = name.toLowerCase();
   const headers: Record<string, string> = {};
-  for (const [key, existing] of Object.entries(request.headers)) {
-    if (key.toLowerCase() !== lower) headers[key] = existing;
+  for (const key in request.headers) {
+    if (key.toLowerCase() !== lower) headers[key] = request.headers[key] as string;
   }
   headers[lower] = value;
-  return { ...request, headers };
+  return { method: request.method, url: request.url, headers, body: request.body, contentType: request.contentType };
 }
 
 function decodeQueryName(raw: string): string {
@@ -93,5 +93,11 @@ function withQuery(request: BuiltRequest, name: string, value: string): BuiltReq
     .filter((pair) => pair !== '' && decodeQueryName(pair.split('=')[0] ?? '') !== name);
   kept.push(`${encodeURIComponent(name)}=${encodeURIComponent(value)}`);
   url.search = kept.join('&');
-  return { ...request, url };
+  return {
+    method: request.method,
+    url,
+    headers: request.headers,
+    body: request.body,
+    contentType: request.contentType,
+  };
 }

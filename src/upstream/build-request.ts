@@ -99,11 +99,12 @@ export function buildRequest(tool: Tool, baseUrl: string, args: Readonly<Record<
     url = new URL(`${base.origin}${base.path}${path}${search}`);
   }
 
-  if (bodySpec === undefined) return { method, url, headers };
+  // Every request object has the same five fields (absent ones undefined): one shape on the request path.
+  if (bodySpec === undefined) return { method, url, headers, body: undefined, contentType: undefined };
   const value = args[bodySpec.argument];
   if (value === undefined || value === null) {
     if (bodySpec.required) throw missingArgument(bodySpec.argument);
-    return { method, url, headers };
+    return { method, url, headers, body: undefined, contentType: undefined };
   }
   const encoded = encodeBody(bodySpec.mediaType, value, bodySpec.argument);
   return { method, url, headers, body: encoded.body, contentType: encoded.contentType };

@@ -3,7 +3,7 @@ import { auditGenesisHash } from '../create-audit-chain-migration.ts';
 import type { AuditRecord, AuditSeal } from '../port.ts';
 import type { StoreDatabase } from '../store-database.ts';
 import type { AuditAppender } from '../store-features.ts';
-import { auditColumns, type ChainedAuditRecord, toAuditValues } from '../to-audit-row.ts';
+import { auditColumns, type ChainedAuditRecord, chainAuditRecord, toAuditValues } from '../to-audit-row.ts';
 
 /**
  * Locks the tenant's head row (creating it on first use) and returns it, in one statement: the no-op
@@ -52,14 +52,12 @@ function chain(tenantId: string, records: readonly AuditRecord[], seal: AuditSea
   const tuples: string[] = [];
   for (const record of records) {
     seq += 1;
-    const numbered = { ...record, tenantId, seq };
-    const hash = seal(numbered, prevHash);
-    const row: ChainedAuditRecord = { ...numbered, prevHash, hash };
+    const row = chainAuditRecord(record, tenantId, seq, prevHash, seal);
     const base = offset + parameters.length;
     parameters.push(...toAuditValues(row));
     tuples.push(`(${auditColumns.map((column, i) => `$${base + i + 1}::${casts[column]}`).join(', ')})`);
     chained.push(row);
-    prevHash = hash;
+    prevHash = row.hash;
   }
   return { chained, parameters, tuples, head: { seq, hash: prevHash } };
 }

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { auditGenesisHash } from '../create-audit-chain-migration.ts';
 import type { AuditRecord, AuditSeal } from '../port.ts';
 import type { AuditAppender } from '../store-features.ts';
-import { auditColumns, type ChainedAuditRecord, toAuditValues } from '../to-audit-row.ts';
+import { auditColumns, type ChainedAuditRecord, chainAuditRecord, toAuditValues } from '../to-audit-row.ts';
 
 interface HeadRow {
   seq: number;
@@ -38,12 +38,10 @@ export function createSqliteAuditAppender(database: Database.Database): AuditApp
         const chained: ChainedAuditRecord[] = [];
         for (const record of records) {
           seq += 1;
-          const numbered = { ...record, tenantId, seq };
-          const hash = seal(numbered, prevHash);
-          const row: ChainedAuditRecord = { ...numbered, prevHash, hash };
+          const row = chainAuditRecord(record, tenantId, seq, prevHash, seal);
           insertRow.run(toAuditValues(row));
           chained.push(row);
-          prevHash = hash;
+          prevHash = row.hash;
         }
         if (head === undefined) insertHead.run(tenantId, seq, prevHash, auditGenesisHash);
         else updateHead.run(seq, prevHash, tenantId);
