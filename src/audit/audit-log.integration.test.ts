@@ -161,6 +161,33 @@ for (const backend of backends) {
       }
     });
 
+    it('an idle log writes an awaited record in the same turn, an answerFirst record only in the next', async () => {
+      const t = await open();
+      try {
+        let transactions = 0;
+        const appendBatch = t.store.audit.appendBatch;
+        t.store.audit.appendBatch = (...args) => {
+          transactions += 1;
+          return appendBatch(...args);
+        };
+        const awaited = t.audit.recordToolCall(entry('acme', 1));
+        expect(transactions).toBe(1);
+        await awaited;
+        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setImmediate(resolve));
+
+        const first = t.audit.recordToolCall(entry('acme', 2), { answerFirst: true });
+        const second = t.audit.recordToolCall(entry('acme', 3), { answerFirst: true });
+        expect(transactions).toBe(1);
+        await Promise.all([first, second]);
+        expect(transactions).toBe(2);
+        const records = await t.store.audit.query({ tenantId: 'acme', limit: 10 });
+        expect(records.map((r) => r.requestId)).toEqual(['req-1', 'req-2', 'req-3']);
+      } finally {
+        await t.close();
+      }
+    });
+
     it('AU-04 verify reports the first bad seq of an edited, a deleted and a reordered record', async () => {
       const t = await open();
       try {

@@ -83,9 +83,11 @@ export interface AuditLogOptions {
 export interface AuditLog {
   /**
    * Appends the one outcome record of a tool call (AU-01). Resolves when the record is committed (its batch's
-   * transaction); rejects with `audit_unavailable` when the store refuses it.
+   * transaction); rejects with `audit_unavailable` when the store refuses it. With `answerFirst` the caller
+   * answers before the commit: the record then always joins the batch of the next turn, so it is never written
+   * in the same turn ahead of the answer (without it, a record reaching an idle log is written at once).
    */
-  recordToolCall(entry: ToolCallAuditEntry): Promise<void>;
+  recordToolCall(entry: ToolCallAuditEntry, options?: { readonly answerFirst?: boolean }): Promise<void>;
   /** Appends the intent record of a non-safe call before its upstream request; same promise contract (AU-03). */
   recordToolIntent(entry: ToolIntentAuditEntry): Promise<void>;
   /** Appends a security record; same promise contract. */
@@ -210,13 +212,13 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
     );
   }
 
-  function append(record: AuditRecord): Promise<void> {
+  function append(record: AuditRecord, answerFirst = false): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       queue.push({ record, resolve, reject });
       if (scheduled || flushing !== undefined) return;
-      // Idle (no flush this turn): write now rather than a turn later. Under load records arriving during a
-      // flush, or in the same turn after one, are batched into the next turn's flush.
-      if (!recentlyFlushed || queue.length >= maxBatch) startFlush();
+      // Idle (no flush this turn): a record someone waits for is written now rather than a turn later. Under load
+      // records arriving during a flush, or in the same turn after one, are batched into the next turn's flush.
+      if ((!recentlyFlushed && !answerFirst) || queue.length >= maxBatch) startFlush();
       else schedule();
     });
   }
@@ -252,7 +254,7 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
 
   let retentionTimer: NodeJS.Timeout | undefined;
   const log: AuditLog = {
-    recordToolCall: (entry) => append(toolRecord(entry, 'tool_call', entry)),
+    recordToolCall: (entry, options) => append(toolRecord(entry, 'tool_call', entry), options?.answerFirst === true),
     recordToolIntent: (entry) =>
       append(toolRecord(entry, 'tool_intent', { decision: 'allow', code: null, upstreamStatus: null, latencyMs: 0 })),
     recordSecurityEvent(entry) {

@@ -98,9 +98,9 @@ export function startObservability(
       ? undefined
       : {
           ...adapters.audit,
-          recordToolCall: async (entry: Parameters<AuditLog['recordToolCall']>[0]) => {
+          recordToolCall: async (...[entry, options]: Parameters<AuditLog['recordToolCall']>) => {
             try {
-              await adapters.audit?.recordToolCall(entry);
+              await adapters.audit?.recordToolCall(entry, options);
             } finally {
               telemetry.toolCall(entry);
             }

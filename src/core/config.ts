@@ -242,8 +242,18 @@ export const configSchema = z
       })
       .prefault({}),
     tenants: z.array(tenantSchema).default([]),
-    /** Audit log: `retentionDays` prunes older records as a chain prefix (default: keep everything). */
-    audit: z.strictObject({ retentionDays: z.number().int().positive().max(36_500).optional() }).default({}),
+    /**
+     * Audit log: `retentionDays` prunes older records as a chain prefix (default: keep everything).
+     * `commitBeforeAnswer`: `writes` (default) answers a call with side effects only once its records are committed
+     * (its intent record even before the upstream request, AU-03) and answers a safe call first, committing its
+     * record in the batch right after; `all` makes every answer wait for its committed record.
+     */
+    audit: z
+      .strictObject({
+        retentionDays: z.number().int().positive().max(36_500).optional(),
+        commitBeforeAnswer: z.enum(['writes', 'all']).default('writes'),
+      })
+      .prefault({}),
     /** Stored over-budget results (handles): in memory within `maxBytes`, or in Redis when `redis` is set. */
     resultHandles: z
       .strictObject({

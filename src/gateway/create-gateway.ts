@@ -157,6 +157,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     }
   }
 
+  const commitAll = config.audit.commitBeforeAnswer === 'all';
   const keyCache = new Map<string, { record: ClientKeyRecord; until: number }>();
 
   async function findKey(hash: string): Promise<ClientKeyRecord | undefined> {
@@ -205,6 +206,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       let upstreamStatus: number | null = null;
       let outcome: CallOutcome;
       let releaseLimits: (() => void) | undefined;
+      let sideEffects = false;
       try {
         const tenant = tenants.get(caller.tenant)!;
         const { policy, meta } = toolsetOf(caller);
@@ -221,6 +223,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
           const { tool } = decided.tool;
           method = tool.request.method;
           pathTemplate = tool.request.pathTemplate;
+          sideEffects = tool.safety !== 'safe';
           const service = tenant.services.get(decided.tool.service)!;
           const read = await safeguards.prepareRead(caller, decided.tool, service, decided.args);
           if (read !== undefined)
@@ -307,9 +310,9 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       if (outcome.ok && outcome.tokens !== undefined) {
         deps.telemetry?.tokensReturned({ tenant: caller.tenant, toolset: caller.toolset, tokens: outcome.tokens });
       }
-      try {
-        const call = auditedCall(caller, name, requestId, method, pathTemplate);
-        await audit.recordToolCall({
+      const call = auditedCall(caller, name, requestId, method, pathTemplate);
+      const recorded = audit.recordToolCall(
+        {
           tenant: call.tenant,
           requestId: call.requestId,
           toolset: call.toolset,
@@ -322,9 +325,19 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
           code: outcome.ok ? null : outcome.error.code,
           upstreamStatus,
           latencyMs: clock.monotonic() - started,
-        });
-      } catch (error) {
-        deps.onAuditFailure?.(error);
+        },
+        { answerFirst: !commitAll && !sideEffects },
+      );
+      // A call that may have changed something upstream is answered once its record is committed; a safe one
+      // (or one refused before its upstream) first, its record following in the next batch (audit.commitBeforeAnswer).
+      if (commitAll || sideEffects) {
+        try {
+          await recorded;
+        } catch (error) {
+          deps.onAuditFailure?.(error);
+        }
+      } else {
+        recorded.catch((error: unknown) => deps.onAuditFailure?.(error));
       }
       return outcome;
     },
