@@ -170,11 +170,14 @@ for (const backend of backends) {
           transactions += 1;
           return appendBatch(...args);
         };
+        expect(t.audit.isIdle()).toBe(true);
         const awaited = t.audit.recordToolCall(entry('acme', 1));
         expect(transactions).toBe(1);
+        expect(t.audit.isIdle()).toBe(false);
         await awaited;
         await new Promise((resolve) => setImmediate(resolve));
         await new Promise((resolve) => setImmediate(resolve));
+        expect(t.audit.isIdle()).toBe(true);
 
         const first = t.audit.recordToolCall(entry('acme', 2), { answerFirst: true });
         const second = t.audit.recordToolCall(entry('acme', 3), { answerFirst: true });

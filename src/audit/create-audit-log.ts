@@ -88,6 +88,11 @@ export interface AuditLog {
    * in the same turn ahead of the answer (without it, a record reaching an idle log is written at once).
    */
   recordToolCall(entry: ToolCallAuditEntry, options?: { readonly answerFirst?: boolean }): Promise<void>;
+  /**
+   * True when nothing is queued or being written, and no flush ran this turn: a record appended now is written on
+   * its own. The gateway answers a safe call before its record commits only then (`audit.commitBeforeAnswer`).
+   */
+  isIdle(): boolean;
   /** Appends the intent record of a non-safe call before its upstream request; same promise contract (AU-03). */
   recordToolIntent(entry: ToolIntentAuditEntry): Promise<void>;
   /** Appends a security record; same promise contract. */
@@ -254,6 +259,7 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
 
   let retentionTimer: NodeJS.Timeout | undefined;
   const log: AuditLog = {
+    isIdle: () => queue.length === 0 && flushing === undefined && !scheduled && !recentlyFlushed,
     recordToolCall: (entry, options) => append(toolRecord(entry, 'tool_call', entry), options?.answerFirst === true),
     recordToolIntent: (entry) =>
       append(toolRecord(entry, 'tool_intent', { decision: 'allow', code: null, upstreamStatus: null, latencyMs: 0 })),

@@ -245,8 +245,8 @@ export const configSchema = z
     /**
      * Audit log: `retentionDays` prunes older records as a chain prefix (default: keep everything).
      * `commitBeforeAnswer`: `writes` (default) answers a call with side effects only once its records are committed
-     * (its intent record even before the upstream request, AU-03) and answers a safe call first, committing its
-     * record in the batch right after; `all` makes every answer wait for its committed record.
+     * (its intent record even before the upstream request, AU-03) and, while the log is idle, answers a safe call
+     * first, writing its record right after; `all` makes every answer wait for its committed record.
      */
     audit: z
       .strictObject({

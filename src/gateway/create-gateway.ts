@@ -310,6 +310,12 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       if (outcome.ok && outcome.tokens !== undefined) {
         deps.telemetry?.tokensReturned({ tenant: caller.tenant, toolset: caller.toolset, tokens: outcome.tokens });
       }
+      // When to answer (audit.commitBeforeAnswer): a call that may have changed something upstream only once its
+      // record is committed. A safe one (or one refused before its upstream) first when the log is idle: its
+      // record is then written right after the answer, in the same event-loop iteration, and the commit is off
+      // the call's latency. Under load records are batched anyway and the answers wait for their batch's commit,
+      // which sends them together: answering each at once measured about 20% fewer calls per second (S2).
+      const answerFirst = !commitAll && !sideEffects && audit.isIdle();
       const call = auditedCall(caller, name, requestId, method, pathTemplate);
       const recorded = audit.recordToolCall(
         {
@@ -326,18 +332,16 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
           upstreamStatus,
           latencyMs: clock.monotonic() - started,
         },
-        { answerFirst: !commitAll && !sideEffects },
+        { answerFirst },
       );
-      // A call that may have changed something upstream is answered once its record is committed; a safe one
-      // (or one refused before its upstream) first, its record following in the next batch (audit.commitBeforeAnswer).
-      if (commitAll || sideEffects) {
+      if (answerFirst) {
+        recorded.catch((error: unknown) => deps.onAuditFailure?.(error));
+      } else {
         try {
           await recorded;
         } catch (error) {
           deps.onAuditFailure?.(error);
         }
-      } else {
-        recorded.catch((error: unknown) => deps.onAuditFailure?.(error));
       }
       return outcome;
     },

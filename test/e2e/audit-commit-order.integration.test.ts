@@ -39,7 +39,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function startGateway(commitBeforeAnswer: 'writes' | 'all' | undefined) {
+async function startGateway(commitBeforeAnswer: 'writes' | 'all' | undefined, logBusy = false) {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-commit-order-'));
   const config = parseConfig(
     {
@@ -65,6 +65,7 @@ async function startGateway(commitBeforeAnswer: 'writes' | 'all' | undefined) {
   const held: Held[] = [];
   const holding: AuditLog = {
     ...audit,
+    isIdle: () => !logBusy && audit.isIdle(),
     async recordToolCall(entry, options) {
       let release = () => {};
       const gate = new Promise<void>((resolve) => {
@@ -102,7 +103,7 @@ function answerWithin<T>(call: Promise<T>, ms: number): Promise<T | 'pending'> {
 }
 
 describe('audit.commitBeforeAnswer', () => {
-  it('writes (default): a safe call is answered before its record commits; a write call only after', async () => {
+  it('writes (default): on an idle log a safe call is answered before its record commits, a write only after', async () => {
     const gateway = await startGateway(undefined);
 
     const read = await answerWithin(callTool(gateway.url, 'open_getItem', { itemId: 'a1' }), 2_000);
@@ -121,6 +122,16 @@ describe('audit.commitBeforeAnswer', () => {
     gateway.held[0]?.release();
     await gateway.audit.flush();
     await expect.poll(() => gateway.held[0]?.committed).toBe(true);
+  });
+
+  it('writes: while the log is busy writing batches, a safe call waits for its batch like the others', async () => {
+    const gateway = await startGateway('writes', true);
+    const read = callTool(gateway.url, 'open_getItem', { itemId: 'a1' });
+    expect(await answerWithin(read, 300)).toBe('pending');
+    expect(gateway.held[0]).toMatchObject({ tool: 'open_getItem', answerFirst: false, committed: false });
+    gateway.held[0]?.release();
+    expect((await read).status).toBe(200);
+    expect(gateway.held[0]?.committed).toBe(true);
   });
 
   it('a denied call has no side effects: answered first under writes', async () => {
