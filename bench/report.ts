@@ -1,5 +1,6 @@
 import type { S1Result } from './s1-latency.ts';
 import type { S2Result } from './s2-throughput.ts';
+import type { S4Result } from './s4-catalog.ts';
 import type { Target } from './target.ts';
 
 /** One line of the summary: BENCHMARKS.md's "name, our figure, baseline figure, ratio, target, pass/fail". */
@@ -155,6 +156,40 @@ export function formatLatestMarkdown(input: {
 
 function formatMs(ms: number): string {
   return `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
+}
+
+/** S4 rows: per description, the cold-process wall time (against read+parse as context) and the peak RSS. */
+export function createS4Rows(s4: S4Result): ReportRow[] {
+  if ('skipped' in s4) {
+    return [
+      {
+        scenario: 'S4 description to tools',
+        ours: `skipped: ${s4.skipped}`,
+        baseline: '-',
+        ratio: '-',
+        target: '-',
+        result: 'n/a',
+      },
+    ];
+  }
+  return s4.cases.flatMap((c) => [
+    {
+      scenario: `S4 ${c.service} description to ${c.tools} tools, cold process`,
+      ours: `gatehouse ${formatMs(c.ms)}`,
+      baseline: `read+parse ${formatMs(c.baselineMs)}`,
+      ratio: `${(c.ms / c.baselineMs).toFixed(2)}x`,
+      target: `<= ${c.targetMs} ms`,
+      result: c.ms <= c.targetMs ? 'pass' : 'fail',
+    },
+    {
+      scenario: `S4 ${c.service} peak RSS`,
+      ours: `${c.rssMb.toFixed(0)} MB`,
+      baseline: '-',
+      ratio: '-',
+      target: `<= ${c.targetRssMb} MB`,
+      result: c.rssMb <= c.targetRssMb ? 'pass' : 'fail',
+    },
+  ]);
 }
 
 /** Failed requests are excluded from every figure; saying how many keeps a fast error path from passing unseen. */

@@ -5,25 +5,27 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LoadResult, LoadSpec } from './load-spec.ts';
-import { createReportRows, formatLatestMarkdown, formatRowsAsText } from './report.ts';
+import { createReportRows, createS4Rows, formatLatestMarkdown, formatRowsAsText } from './report.ts';
 import { runLoad } from './run-load.ts';
 import { type RoundOptions, runS1, type S1Result } from './s1-latency.ts';
 import { runS2, type S2Result } from './s2-throughput.ts';
+import { runS4, type S4Result } from './s4-catalog.ts';
 import { killChildrenNow, stopChildren } from './spawn-child.ts';
 import { startTargets } from './start-targets.ts';
 import type { Target } from './target.ts';
 import { toolCall } from './tool-call.ts';
 
 /**
- * `npm run bench [-- --quick] [--only S1,S2] [--rounds N]`: scenarios S1 and S2 of docs/BENCHMARKS.md against
- * direct, raw, sdk and gatehouse, measured in one interleaved run. Prints one line per gated figure, writes the
+ * `npm run bench [-- --quick] [--only S1,S2,S4] [--rounds N]`: scenarios S1 and S2 of docs/BENCHMARKS.md against
+ * direct, raw, sdk and gatehouse, measured in one interleaved run, and S4 (descriptions to tools in cold
+ * processes, against a read+parse baseline). Prints one line per gated figure, writes the
  * full results to bench/results/<timestamp>.json and a short table to bench/LATEST.md. Every process it starts
  * is stopped on exit, error, Ctrl-C or the overall time limit. A measurement, not a test: the exit code is 0
  * whatever the figures, non-zero only when the harness itself failed.
  */
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const scenarioIds = ['S1', 'S2'] as const;
+const scenarioIds = ['S1', 'S2', 'S4'] as const;
 const overallLimitMs = 30 * 60_000;
 
 const { values: args } = parseArgs({
@@ -92,7 +94,14 @@ try {
       .join(' '),
   };
   process.stderr.write(`bench: ${meta.mode} run of ${only.join(', ')}, ${rounds} rounds, commit ${meta.commit}\n`);
-  const started = await startTargets(repoRoot);
+  // S4 first, on a machine not yet loaded by the servers the other scenarios start.
+  let s4: S4Result | undefined;
+  if (only.includes('S4')) {
+    process.stderr.write('  S4: cold processes converting descriptions\n');
+    s4 = runS4(rounds);
+  }
+  const needsTargets = only.includes('S1') || only.includes('S2');
+  const started = needsTargets ? await startTargets(repoRoot) : { targets: [], cleanup: () => {} };
   cleanup = started.cleanup;
   const { targets } = started;
   for (const target of targets) {
@@ -113,7 +122,7 @@ try {
   if (only.includes('S1')) s1 = await runS1(targets, settings.s1 satisfies RoundOptions, load);
   if (only.includes('S2')) s2 = await runS2(targets, settings.s2, load);
 
-  const rows = createReportRows(targets, s1, s2);
+  const rows = [...(needsTargets ? createReportRows(targets, s1, s2) : []), ...(s4 ? createS4Rows(s4) : [])];
   process.stdout.write(`\n${formatRowsAsText(rows)}\n`);
 
   const results = {
@@ -124,6 +133,7 @@ try {
     rows,
     s1,
     s2,
+    s4,
   };
   const resultsDir = join(repoRoot, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });

@@ -5,7 +5,7 @@
  * interleaved with a baseline child that only reads and parses the file (JSON.parse, or `yaml`'s parse), because
  * this machine is shared and noisy: the ratio to that baseline is the figure that holds between runs.
  *
- *   npx tsx bench/s4-catalog.ts [--rounds 5]
+ *   npx tsx bench/s4-catalog.ts [--rounds 5]   (also part of `npm run bench`)
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -60,40 +60,80 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
+export interface S4Case {
+  readonly service: string;
+  /** Median wall time of read + parse + convert + bind, in the cold child. */
+  readonly ms: number;
+  readonly runsMs: readonly number[];
+  readonly rssMb: number;
+  /** Median time of the baseline child that only reads and parses the file. */
+  readonly baselineMs: number;
+  readonly tools: number;
+  readonly problems: number;
+  readonly targetMs: number;
+  readonly targetRssMb: number;
+}
+
+export type S4Result = { readonly skipped: string } | { readonly cases: readonly S4Case[] };
+
+/** Runs S4 for every case: `rounds` cold children each, interleaved with the read+parse baseline. */
+export function runS4(rounds: number): S4Result {
+  if (!existsSync(specsDir)) return { skipped: `${specsDir} not found` };
+  const script = resolve(import.meta.dirname, 's4-catalog.ts');
+  return {
+    cases: cases.map((spec) => {
+      const runs: ChildResult[] = [];
+      const baselines: ChildResult[] = [];
+      const run = (mode: string): ChildResult =>
+        JSON.parse(
+          execFileSync(
+            process.execPath,
+            ['--import', 'tsx', script, mode, resolve(specsDir, spec.file), spec.service],
+            {
+              encoding: 'utf8',
+              cwd: resolve(import.meta.dirname, '..'),
+            },
+          ),
+        ) as ChildResult;
+      for (let i = 0; i < rounds; i++) {
+        runs.push(run('--child'));
+        baselines.push(run('--baseline'));
+      }
+      return {
+        service: spec.service,
+        ms: median(runs.map((r) => r.ms)),
+        runsMs: runs.map((r) => r.ms),
+        rssMb: median(runs.map((r) => r.rssMb)),
+        baselineMs: median(baselines.map((r) => r.ms)),
+        tools: runs[0]?.tools ?? 0,
+        problems: runs[0]?.problems ?? 0,
+        targetMs: spec.targetMs,
+        targetRssMb: spec.targetRssMb,
+      };
+    }),
+  };
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === '--child') return runChild(args[1] as string, args[2] as string);
   if (args[0] === '--baseline') return runBaseline(args[1] as string);
-  const rounds = Number(args[args.indexOf('--rounds') + 1]) || 3;
-  if (!existsSync(specsDir)) {
-    console.log(`S4 skipped: ${specsDir} not found`);
+  const result = runS4(Number(args[args.indexOf('--rounds') + 1]) || 3);
+  if ('skipped' in result) {
+    console.log(`S4 skipped: ${result.skipped}`);
     return;
   }
-  const script = resolve(import.meta.dirname, 's4-catalog.ts');
-  for (const spec of cases) {
-    const runs: ChildResult[] = [];
-    const baselines: ChildResult[] = [];
-    const run = (mode: string): ChildResult =>
-      JSON.parse(
-        execFileSync(process.execPath, ['--import', 'tsx', script, mode, resolve(specsDir, spec.file), spec.service], {
-          encoding: 'utf8',
-          cwd: resolve(import.meta.dirname, '..'),
-        }),
-      ) as ChildResult;
-    for (let i = 0; i < rounds; i++) {
-      runs.push(run('--child'));
-      baselines.push(run('--baseline'));
-    }
-    const ms = median(runs.map((r) => r.ms));
-    const rssMb = median(runs.map((r) => r.rssMb));
-    const baseMs = median(baselines.map((r) => r.ms));
-    const pass = ms <= spec.targetMs && rssMb <= spec.targetRssMb;
+  for (const c of result.cases) {
+    const pass = c.ms <= c.targetMs && c.rssMb <= c.targetRssMb;
     console.log(
-      `S4 ${spec.service}: ${ms.toFixed(0)} ms (runs ${runs.map((r) => r.ms.toFixed(0)).join('/')}), peak RSS ${rssMb.toFixed(0)} MB, ` +
-        `baseline read+parse ${baseMs.toFixed(0)} ms (ratio ${(ms / baseMs).toFixed(2)}), ` +
-        `${runs[0]?.tools} tools, ${runs[0]?.problems} problems; target <= ${spec.targetMs} ms, <= ${spec.targetRssMb} MB: ${pass ? 'pass' : 'FAIL'}`,
+      `S4 ${c.service}: ${c.ms.toFixed(0)} ms (runs ${c.runsMs.map((ms) => ms.toFixed(0)).join('/')}), peak RSS ${c.rssMb.toFixed(0)} MB, ` +
+        `baseline read+parse ${c.baselineMs.toFixed(0)} ms (ratio ${(c.ms / c.baselineMs).toFixed(2)}), ` +
+        `${c.tools} tools, ${c.problems} problems; target <= ${c.targetMs} ms, <= ${c.targetRssMb} MB: ${pass ? 'pass' : 'FAIL'}`,
     );
   }
 }
 
-await main();
+// Run as a script (the CLI and the children it starts), not when `npm run bench` imports runS4.
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.dirname, 's4-catalog.ts')) {
+  await main();
+}
