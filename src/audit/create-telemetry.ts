@@ -1,4 +1,4 @@
-import { type Span, SpanStatusCode, trace } from '@opentelemetry/api';
+import { INVALID_SPAN_CONTEXT, ProxyTracerProvider, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { AlertEngine } from './create-alert-engine.ts';
 import type { ToolCallAuditEntry } from './create-audit-log.ts';
 import { createGatewayMetrics, type GatewayMetrics, type RefreshOutcome } from './create-gateway-metrics.ts';
@@ -52,6 +52,19 @@ export interface Telemetry {
 }
 
 const tracer = trace.getTracer('gatehouse');
+/** The API's no-op provider: what the global provider delegates to until an OpenTelemetry SDK registers one. */
+const noopProvider = new ProxyTracerProvider().getDelegate();
+/** Handed to span functions while nothing records spans; accepts and ignores attributes and status. */
+const nonRecordingSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/**
+ * Whether an OpenTelemetry SDK is registered, asked per span so one registered after start is honoured. Without
+ * one, `span()` skips the API's span and context objects (a measurable share of a tool call's CPU).
+ */
+function isTracing(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== noopProvider;
+}
 
 export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
   const metrics = options.metrics ?? createGatewayMetrics();
@@ -92,6 +105,7 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
       );
     },
     span(name, attributes, fn, failed) {
+      if (!isTracing()) return fn(nonRecordingSpan);
       return tracer.startActiveSpan(name, { attributes }, async (span) => {
         try {
           const result = await fn(span);
