@@ -4,7 +4,7 @@
  *
  * Contract: returns the same value `yaml`'s `parse(text, { version: '1.2' })` would, or `undefined` when the text
  * uses anything outside the subset handled here (anchors, aliases, tags, directives, complex keys, several
- * documents, tabs in indentation, multi-line flow collections, syntax errors ...). The caller then falls back
+ * documents, tabs anywhere, duplicate keys, multi-line flow collections, syntax errors ...). The caller then falls back
  * to the full parser, so unusual YAML is never read differently, only more slowly.
  *
  * Handled: block mappings and sequences (including compact `- key: value` and sequences at a key's indent),
@@ -12,6 +12,9 @@
  * chomping indicators, single-line flow collections, comments, YAML 1.2 core schema scalars.
  */
 export function parseBlockYaml(text: string): unknown {
+  // Found by differential fuzzing: tabs are separators in some places of YAML and not in others, and JavaScript's
+  // trim() removes characters YAML does not count as white space (NBSP, U+2028 ...); a lone CR is a line break.
+  if (unusualWhitespace.test(text)) return undefined;
   try {
     return new BlockYamlReader(text).read();
   } catch (error) {
@@ -20,7 +23,18 @@ export function parseBlockYaml(text: string): unknown {
   }
 }
 
+const unusualWhitespace = /[\t\v\f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]|\r(?!\n)/;
+
 class Unsupported extends Error {}
+
+/**
+ * A duplicate key is an error for the full parser, so it is declined here (it reports it); `__proto__` is declined
+ * because assigning it would set the object's prototype instead of adding the key.
+ */
+function setKey(map: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__' || Object.hasOwn(map, key)) bail();
+  map[key] = value;
+}
 
 function bail(): never {
   throw new Unsupported();
@@ -28,10 +42,14 @@ function bail(): never {
 
 class BlockYamlReader {
   private readonly lines: string[];
+  private readonly endsWithBreak: boolean;
   private index = 0;
 
   constructor(text: string) {
     this.lines = text.split(/\r?\n/);
+    this.endsWithBreak = text.endsWith('\n');
+    // A final line break ends the last line; it does not start an empty one (which a `|+` scalar would keep).
+    if (this.lines.length > 1 && this.lines[this.lines.length - 1] === '') this.lines.pop();
   }
 
   read(): unknown {
@@ -111,7 +129,7 @@ class BlockYamlReader {
           value = this.parseSequence(indent);
         } else value = null;
       } else value = this.parseInlineValue(rest, indent);
-      map[key] = value;
+      setKey(map, key, value);
     }
   }
 
@@ -162,6 +180,8 @@ class BlockYamlReader {
     let text = stripComment(rest);
     if (text.includes(': ') || text.endsWith(':')) bail();
     const continuation = this.collectPlainContinuation(parentIndent);
+    // A comment ends a plain scalar: more lines of it after one are an error for the full parser.
+    if (continuation !== '' && rest.includes(' #')) bail();
     if (continuation !== '') text += continuation;
     return continuation === '' ? resolvePlain(text) : text;
   }
@@ -194,17 +214,22 @@ class BlockYamlReader {
       const line = this.lines[this.index];
       if (line === undefined) bail();
       if (line.trim() !== '' && this.indentOf(line) <= parentIndent) bail();
+      // An escaped line break (`\` at the end of a line) followed by an empty line folds by rules of its own:
+      // left to the full parser (found by differential fuzzing).
+      if (quote === '"' && line.trim() === '' && /\\[ ]*$/.test(source)) bail();
       source += `\n${line}`;
       this.index++;
       end = findQuoteEnd(source, quote);
     }
+    // A comment must be separated from the scalar by white space.
+    if (source.charAt(end + 1) === '#') bail();
     const after = source.slice(end + 1).trim();
     if (after !== '' && !after.startsWith('#')) bail();
     return unquote(source.slice(0, end + 1));
   }
 
   private parseBlockScalar(header: string, parentIndent: number): string {
-    const match = /^([|>])([-+]?)\s*(?:#.*)?$/.exec(header);
+    const match = /^([|>])([-+]?)(?:[ ]+(?:#.*)?)?$/.exec(header);
     if (match === null) bail();
     const folded = match[1] === '>';
     const chomping = match[2];
@@ -221,11 +246,15 @@ class BlockYamlReader {
       if (blockIndent < 0) {
         if (indent <= parentIndent) break;
         blockIndent = indent;
+        // Leading empty lines may not be longer than the indentation the first content line sets (an error).
+        if (body.some((empty) => empty.length > blockIndent)) bail();
       }
       if (indent < blockIndent) break;
       body.push(line);
       this.index++;
     }
+    // The last line of a text without a final line break has no break to keep or clip: left to the full parser.
+    if (this.index >= this.lines.length && !this.endsWithBreak) bail();
     const lines = body.map((line) =>
       line.trim() === '' && line.length <= Math.max(blockIndent, 0) ? '' : line.slice(blockIndent),
     );
@@ -279,6 +308,7 @@ function findKeyEnd(content: string): number {
   }
   if (first === '#' || first === '[' || first === '{' || first === '?' || first === '&' || first === '*') return -1;
   if (first === '!' || first === '|' || first === '>' || first === '%' || first === '@' || first === '`') return -1;
+  if (first === ',' || first === ']' || first === '}') return -1;
   for (let i = content.indexOf(':'); i >= 0; i = content.indexOf(':', i + 1)) {
     const next = content.charAt(i + 1);
     if (next === ' ' || next === '') {
@@ -448,16 +478,24 @@ class FlowReader {
       return value;
     }
     const match = /^[^,[\]{}#:]*/.exec(this.source.slice(this.at));
-    const raw = (match?.[0] ?? '').trim();
+    const text = match?.[0] ?? '';
+    const raw = text.trim();
     if (raw === '' || /^[&*!?%@`|>-]/.test(raw)) bail();
+    // `key :` in a flow mapping: `yaml` keeps the space in the key; `a:b` is one scalar, not a key and a value
+    // (both found by differential fuzzing).
+    const stop = this.source.charAt(this.at + text.length);
+    if (stop === ':' && text !== text.trimEnd()) bail();
+    if (stop === ':' && !' ,]}'.includes(this.source.charAt(this.at + text.length + 1))) bail();
     this.at += match?.[0].length ?? 0;
     return resolvePlain(raw);
   }
 
   expectEnd(): void {
+    const end = this.at;
     this.skipSpace();
     const rest = this.source.slice(this.at);
-    if (rest !== '' && !rest.startsWith('#')) bail();
+    // A comment must be separated from the collection by white space.
+    if (rest !== '' && (!rest.startsWith('#') || this.at === end)) bail();
   }
 
   private readList(): unknown[] {
@@ -496,7 +534,7 @@ class FlowReader {
       this.skipSpace();
       if (this.source.charAt(this.at) !== ':') bail();
       this.at++;
-      map[key] = this.readValue();
+      setKey(map, key, this.readValue());
       this.skipSpace();
       const c = this.source.charAt(this.at++);
       if (c === '}') return map;
