@@ -18,10 +18,17 @@ export type ToolCallAuditEntry = Pick<
   | 'code'
   | 'upstreamStatus'
   | 'latencyMs'
-> & { readonly tenant: string };
+> & {
+  readonly tenant: string;
+  /** A safe read answered from the cache (no upstream call): recorded as `detail: cached`. */
+  readonly cached?: boolean;
+};
 
 /** What the gateway knows about a non-safe tool call about to reach its upstream (AU-03). */
-export type ToolIntentAuditEntry = Omit<ToolCallAuditEntry, 'decision' | 'code' | 'upstreamStatus' | 'latencyMs'>;
+export type ToolIntentAuditEntry = Omit<
+  ToolCallAuditEntry,
+  'decision' | 'code' | 'upstreamStatus' | 'latencyMs' | 'cached'
+>;
 
 /** The closed set of security events. */
 export type SecurityEventName =
@@ -231,7 +238,7 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
   function toolRecord(
     entry: ToolIntentAuditEntry,
     kind: 'tool_call' | 'tool_intent',
-    outcome: Pick<ToolCallAuditEntry, 'decision' | 'code' | 'upstreamStatus' | 'latencyMs'>,
+    outcome: Pick<ToolCallAuditEntry, 'decision' | 'code' | 'upstreamStatus' | 'latencyMs' | 'cached'>,
   ): AuditRecord {
     return {
       tenantId: entry.tenant,
@@ -251,7 +258,7 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
       code: outcome.code,
       upstreamStatus: outcome.upstreamStatus,
       latencyMs: Math.round(outcome.latencyMs * 1000) / 1000,
-      detail: null,
+      detail: outcome.cached === true ? 'cached' : null,
       target: null,
       fingerprint: null,
     };

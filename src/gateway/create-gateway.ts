@@ -207,6 +207,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       let outcome: CallOutcome;
       let releaseLimits: (() => void) | undefined;
       let sideEffects = false;
+      let cached = false;
       try {
         const tenant = tenants.get(caller.tenant)!;
         const { policy, meta } = toolsetOf(caller);
@@ -229,6 +230,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
           if (read !== undefined)
             deps.telemetry?.cacheLookup({ tenant: caller.tenant, toolset: caller.toolset, hit: !!read.cached });
           if (read?.cached) {
+            cached = true;
             // A cached safe read: no credential, no upstream call; shaped again for this caller (budget, handles).
             const shaped = await shapeResultWithHandles({
               meta,
@@ -331,6 +333,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
           code: outcome.ok ? null : outcome.error.code,
           upstreamStatus,
           latencyMs: clock.monotonic() - started,
+          cached,
         },
         { answerFirst },
       );

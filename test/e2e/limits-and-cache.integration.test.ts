@@ -159,6 +159,18 @@ describe('limits and cache through the gateway', () => {
       ['ta', keys.bob, 'tenant-a'],
       ['tb', keys.carol, 'tenant-b'],
     ] as const;
+    const audited = async () => {
+      await gateway.adapters.audit?.flush();
+      const records = [
+        ...(await gateway.adapters.store.audit.query({ tenantId: 'ta', limit: 10_000 })),
+        ...(await gateway.adapters.store.audit.query({ tenantId: 'tb', limit: 10_000 })),
+      ].filter((r) => r.kind === 'tool_call' && r.toolset === 'cached' && r.tool === 'shop_getItem');
+      return {
+        cached: records.filter((r) => r.detail === 'cached' && r.upstreamStatus === null).length,
+        upstream: records.filter((r) => r.detail === null && r.upstreamStatus === 200).length,
+      };
+    };
+    const before = await audited();
     for (let round = 0; round < 3; round++) {
       for (const [tenant, key, expected] of callers) {
         const answer = await callTool(gateway, `${tenant}/cached`, key, 'shop_getItem', { itemId: 'ca01' });
@@ -166,6 +178,12 @@ describe('limits and cache through the gateway', () => {
       }
     }
     expect(received('GET', '/v1/items/ca01')).toBe(3);
+    // AU-01: one record per call; the six answered from the cache say so.
+    const after = await audited();
+    expect({ cached: after.cached - before.cached, upstream: after.upstream - before.upstream }).toEqual({
+      cached: 6,
+      upstream: 3,
+    });
   });
 
   it('CA-02 a Cache-Control: private answer and a POST are never served from the cache', async () => {
