@@ -57,7 +57,7 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
         signal: AbortSignal.timeout(timeoutMs),
         headers: {
           'content-type': 'application/json',
-          'user-agent': 'Gatehouse-Alerts/0.1',
+          'user-agent': 'Gatehouse-Webhooks/0.1',
           'x-gatehouse-timestamp': String(timestamp),
           'x-gatehouse-signature': signWebhook(options.secret, timestamp, body),
         },

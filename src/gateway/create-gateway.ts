@@ -176,7 +176,10 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
 
   const gateway: Gateway = {
     start: () => refresh.start(),
-    close: () => refresh.close(),
+    async close() {
+      await refresh.close();
+      await guard.close();
+    },
     async authenticate(tenant, toolset, authorization) {
       const match = /^Bearer[ ]+([^\s]+)[ ]*$/i.exec(authorization ?? '');
       if (!match?.[1])

@@ -6,7 +6,7 @@ import type { Vault } from '../vault/index.ts';
 import type { ServiceRuntime, ToolsetRuntime } from './build-tenants.ts';
 import type { Caller, ListedTool } from './contract.ts';
 import { type ApprovalDecisionEvent, type Approvals, createApprovals } from './create-approvals.ts';
-import { notifyApprovers } from './notify-approvers.ts';
+import { createApprovalNotifier } from './notify-approvers.ts';
 
 /** What a step-up (or first) connect link asks for. */
 export interface ConnectLinkRequest {
@@ -37,6 +37,8 @@ export interface ToolCallGuardDependencies {
 }
 
 export interface ToolCallGuard {
+  /** Delivers queued approval notifications (a few seconds at most). */
+  close(): Promise<void>;
   /**
    * The whole policy of one call (DESIGN.md §7): loads the caller's granted scopes for the tool's service when
    * it is an OAuth service, runs `decideToolCall`, turns a grant shortfall into `scope_missing` carrying one
@@ -59,22 +61,21 @@ export interface ToolCallGuard {
 export function createToolCallGuard(deps: ToolCallGuardDependencies): ToolCallGuard {
   const { store, clock } = deps;
   const approvalsConfig = deps.config.approvals;
+  const notifier =
+    approvalsConfig.webhookUrl !== undefined && approvalsConfig.webhookSecret !== undefined
+      ? createApprovalNotifier({
+          url: approvalsConfig.webhookUrl,
+          secret: approvalsConfig.webhookSecret,
+          ...(deps.onWebhookError ? { onError: deps.onWebhookError } : {}),
+        })
+      : undefined;
   const approvals = createApprovals({
     repository: store.approvals,
     vault: deps.vault,
     clock,
     publicUrl: deps.config.publicUrl,
     ttlMs: approvalsConfig.ttlMinutes * 60_000,
-    ...(approvalsConfig.webhookUrl !== undefined && approvalsConfig.webhookSecret !== undefined
-      ? {
-          onRequested: notifyApprovers({
-            url: approvalsConfig.webhookUrl,
-            secret: approvalsConfig.webhookSecret,
-            now: () => clock.now(),
-            ...(deps.onWebhookError ? { onError: deps.onWebhookError } : {}),
-          }),
-        }
-      : {}),
+    ...(notifier ? { onRequested: notifier.notify } : {}),
     ...(deps.onApprovalDecided ? { onDecided: deps.onApprovalDecided } : {}),
   });
   /** Filtered lists per (toolset, grants): callers with the same grants share one array. */
@@ -92,6 +93,8 @@ export function createToolCallGuard(deps: ToolCallGuardDependencies): ToolCallGu
 
   return {
     approvals,
+
+    close: async () => notifier?.close(5_000),
 
     async decide(caller, policy, name, args, admitLimits) {
       const named = policy.tools.get(name);

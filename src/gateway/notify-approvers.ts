@@ -1,42 +1,37 @@
-import { createHmac } from 'node:crypto';
+import { createWebhookSender } from '../audit/index.ts';
 import type { ApprovalView } from './create-approvals.ts';
 
 export interface ApprovalWebhookOptions {
   readonly url: string;
   /** HMAC-SHA256 key; the signature covers `{timestamp}.{body}`. */
   readonly secret: string;
-  readonly now?: () => number;
-  readonly timeoutMs?: number;
-  /** Delivery failures (reporting only; a failed notification never blocks or fails a call). */
+  /** A notification given up after its retries, or pushed out of a full queue (reporting only). */
   readonly onError?: (error: unknown) => void;
+}
+
+export interface ApprovalNotifier {
+  /** Queues the notification of a new approval request; never blocks or fails the call that asked for it. */
+  notify(approval: ApprovalView, approvalUrl: string): void;
+  /** Delivers what is queued, for at most `timeoutMs`. */
+  close(timeoutMs?: number): Promise<void>;
 }
 
 /**
  * Notifies approvers of a new approval request: `POST {url}` with JSON
- * `{ "type": "approval.requested", "approval": {...}, "approvalUrl": "..." }` and the headers
- * `x-gatehouse-timestamp` (epoch seconds) and `x-gatehouse-signature: sha256=<hex HMAC of "{timestamp}.{body}">`,
- * so a receiver can check origin and freshness. Fire and forget, one attempt, bounded by a timeout.
+ * `{ "type": "approval.requested", "approval": {...}, "approvalUrl": "..." }`, delivered and signed by the same
+ * sender as alert webhooks (`audit/createWebhookSender`): `x-gatehouse-timestamp` (epoch seconds) and
+ * `x-gatehouse-signature: v1=<hex HMAC-SHA256 of "{timestamp}.{body}">`, retried with backoff on network errors,
+ * timeouts, 429 and 5xx, from a bounded queue. One receiver code path checks both kinds of webhook.
  */
-export function notifyApprovers(
-  options: ApprovalWebhookOptions,
-): (approval: ApprovalView, approvalUrl: string) => void {
-  const now = options.now ?? Date.now;
-  return (approval, approvalUrl) => {
-    const body = JSON.stringify({ type: 'approval.requested', approval, approvalUrl });
-    const timestamp = String(Math.floor(now() / 1000));
-    const signature = createHmac('sha256', options.secret).update(`${timestamp}.${body}`).digest('hex');
-    fetch(options.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-gatehouse-timestamp': timestamp,
-        'x-gatehouse-signature': `sha256=${signature}`,
-      },
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(options.timeoutMs ?? 5_000),
-    })
-      .then((res) => res.body?.cancel())
-      .catch((error: unknown) => options.onError?.(error));
+export function createApprovalNotifier(options: ApprovalWebhookOptions): ApprovalNotifier {
+  const sender = createWebhookSender({
+    url: options.url,
+    secret: options.secret,
+    onDropped: (id, reason) =>
+      options.onError?.(new Error(`Approval notification ${id} was not delivered (${reason})`)),
+  });
+  return {
+    notify: (approval, approvalUrl) => sender.send(approval.id, { type: 'approval.requested', approval, approvalUrl }),
+    close: (timeoutMs) => sender.close(timeoutMs),
   };
 }

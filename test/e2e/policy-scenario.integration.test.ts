@@ -267,12 +267,13 @@ describe('policy end to end (real gateway, MCP client, fake API)', () => {
     expect(
       records.some((r) => r.event === 'approval' && r.detail === 'approved_via_admin_api' && r.decision === 'allow'),
     ).toBe(true);
-    // Approvers were notified with an HMAC-signed body.
+    // Approvers were notified with an HMAC-signed body, in the same format as alert webhooks.
     const delivered = hook.received.find((h) => h.body.includes(id));
     expect(delivered).toBeDefined();
     const timestamp = String(delivered?.headers['x-gatehouse-timestamp']);
     const expected = createHmac('sha256', webhookSecret).update(`${timestamp}.${delivered?.body}`).digest('hex');
-    expect(delivered?.headers['x-gatehouse-signature']).toBe(`sha256=${expected}`);
+    expect(delivered?.headers['x-gatehouse-signature']).toBe(`v1=${expected}`);
+    expect(JSON.parse(delivered?.body ?? '{}')).toMatchObject({ type: 'approval.requested', approval: { id } });
     await client.close();
   });
 
