@@ -4,7 +4,7 @@ import { type GatehouseError, httpStatusOf, isGatehouseError, toGatehouseError }
 import type { Caller, Gateway } from '../gateway/index.ts';
 import { callToolSafely } from './create-tool-server.ts';
 import { readFastToolCall } from './read-fast-tool-call.ts';
-import { serializeToolCallResponse } from './serialize-tool-call-response.ts';
+import { createModernResultMeta, serializeToolCallResponse } from './serialize-tool-call-response.ts';
 import { createSdkLeg } from './serve-with-sdk.ts';
 import { toUrlElicitationError } from './to-url-elicitation-error.ts';
 import { writeJsonRpcError } from './write-json-rpc-error.ts';
@@ -15,6 +15,11 @@ export interface McpEndpointOptions {
   readonly serverInfo?: Implementation;
   /** Out-of-band errors and rejected requests (reporting only; never changes a response). */
   readonly onError?: (error: Error) => void;
+  /**
+   * Whether plain `tools/call` requests are answered without the SDK (default true). Off, the SDK answers every
+   * request: the endpoint tests compare both paths' bytes this way.
+   */
+  readonly fastPath?: boolean;
 }
 
 /** One HTTP exchange on `/mcp/{tenant}/{toolset}`, after the HTTP layer has checked Origin and Host. */
@@ -51,13 +56,15 @@ const transportErrorCode = -32000;
  *    may not use and a nonexistent endpoint.
  * 2. GET and DELETE (2025 session operations: standalone SSE stream, session end) are 405: there are no sessions.
  * 3. POST: Content-Type must be JSON (415), body within the limit (413), valid JSON (-32700).
- * 4. A plain 2025-era `tools/call` is answered here (see `readFastToolCall`); everything else goes to the SDK.
+ * 4. A plain `tools/call` of either era is answered here (see `readFastToolCall`); everything else goes to the SDK.
  */
 export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   const { gateway } = options;
   const serverInfo = options.serverInfo ?? { name: 'gatehouse', version: '0.1.0' };
   const onError = options.onError ?? (() => {});
   const sdk = createSdkLeg(onError);
+  const fastPath = options.fastPath ?? true;
+  const modernMeta = createModernResultMeta(serverInfo);
 
   async function authenticate(exchange: McpExchange): Promise<Caller | undefined> {
     try {
@@ -101,18 +108,23 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         writeJsonRpcError(res, 400, { code: -32700, message: 'Parse error: Invalid JSON' });
         return;
       }
-      const call = readFastToolCall(body, req.headers);
+      const call = fastPath ? readFastToolCall(body, req.headers) : undefined;
       if (call !== undefined) {
         mcpPathCounts.fast++;
         const outcome = await callToolSafely(gateway, caller, call.name, call.args, exchange.requestId);
-        const elicitation = toUrlElicitationError(outcome, call.meta);
+        const elicitation = call.era === 'legacy' ? toUrlElicitationError(outcome, call.meta) : undefined;
         if (elicitation !== undefined) {
           const text = JSON.stringify({ jsonrpc: '2.0', id: call.id, error: elicitation });
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
           res.end(text);
           return;
         }
-        const text = serializeToolCallResponse(call.id, call.name, outcome);
+        const text = serializeToolCallResponse(
+          call.id,
+          call.name,
+          outcome,
+          call.era === 'modern' ? modernMeta : undefined,
+        );
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
         res.end(text);
         return;

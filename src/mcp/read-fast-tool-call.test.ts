@@ -6,10 +6,21 @@ const json = { accept: 'application/json, text/event-stream' };
 
 describe('readFastToolCall()', () => {
   it('takes a plain 2025-era tools/call', () => {
-    expect(readFastToolCall(call, json)).toEqual({ id: 7, name: 'echo', args: { a: 1 } });
+    expect(readFastToolCall(call, json)).toEqual({ id: 7, name: 'echo', args: { a: 1 }, era: 'legacy' });
     expect(readFastToolCall({ ...call, id: 'x' }, { ...json, 'mcp-protocol-version': '2025-11-25' })?.id).toBe('x');
     expect(readFastToolCall({ ...call, params: { name: 'echo' } }, {})?.args).toEqual({});
     expect(readFastToolCall({ ...call, params: { ...call.params, _meta: { progressToken: 1 } } }, json)).toBeDefined();
+  });
+
+  it('takes a plain 2026-07-28 tools/call whose headers match its envelope', () => {
+    const meta = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientCapabilities': {},
+    };
+    const modern = { ...call, params: { ...call.params, _meta: meta } };
+    const headers = { ...json, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' };
+    expect(readFastToolCall(modern, headers)).toEqual({ id: 7, name: 'echo', args: { a: 1 }, meta, era: 'modern' });
+    expect(readFastToolCall(modern, { ...headers, 'mcp-name': 'other' })).toBeUndefined();
   });
 
   it.each([

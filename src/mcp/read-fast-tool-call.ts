@@ -1,4 +1,9 @@
-import { PROTOCOL_VERSION_META_KEY, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
+  PROTOCOL_VERSION_META_KEY,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from '@modelcontextprotocol/server';
 
 /** A `tools/call` the endpoint answers itself, without the SDK. */
 export interface FastToolCall {
@@ -7,17 +12,30 @@ export interface FastToolCall {
   readonly args: Readonly<Record<string, unknown>>;
   /** The request's `params._meta`, when it has one (client capabilities may be declared there). */
   readonly meta?: Readonly<Record<string, unknown>>;
+  /** `legacy`: a 2025-era request; `modern`: a 2026-07-28 one, whose result carries `resultType` and `_meta`. */
+  readonly era: 'legacy' | 'modern';
 }
 
 /** The request headers the fast-path decision reads (lower-cased names, as node:http gives them). */
 export interface FastPathHeaders {
   readonly accept?: string | undefined;
   readonly 'mcp-protocol-version'?: string | string[] | undefined;
+  readonly 'mcp-method'?: string | string[] | undefined;
+  readonly 'mcp-name'?: string | string[] | undefined;
 }
+
+/** The one stateless-era revision the SDK speaks besides the 2025 line. */
+export const modernProtocolVersion = '2026-07-28';
 
 const legacyVersions: ReadonlySet<string> = new Set(SUPPORTED_PROTOCOL_VERSIONS);
 const requestKeys: ReadonlySet<string> = new Set(['jsonrpc', 'id', 'method', 'params']);
 const paramKeys: ReadonlySet<string> = new Set(['name', 'arguments', '_meta']);
+const envelopeKeys: ReadonlySet<string> = new Set([
+  PROTOCOL_VERSION_META_KEY,
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
+]);
+const clientInfoKeys: ReadonlySet<string> = new Set(['name', 'version', 'title']);
 
 /**
  * Returns the call when a parsed POST body is one the fast path may answer byte-compatibly with the SDK's
@@ -43,12 +61,58 @@ export function readFastToolCall(body: unknown, headers: FastPathHeaders): FastT
   const args = params['arguments'] === undefined ? {} : params['arguments'];
   if (!isPlainObject(args)) return undefined;
   const meta = params['_meta'];
-  if (meta !== undefined && (!isPlainObject(meta) || PROTOCOL_VERSION_META_KEY in meta)) return undefined;
-  const version = headers['mcp-protocol-version'];
-  if (version !== undefined && (typeof version !== 'string' || !legacyVersions.has(version))) return undefined;
+  if (meta !== undefined && !isPlainObject(meta)) return undefined;
   if (!acceptsJson(headers.accept)) return undefined;
-  return { id: id as string | number, name: params['name'], args, ...(meta === undefined ? {} : { meta }) };
+  const version = headers['mcp-protocol-version'];
+  const name = params['name'];
+  if (meta !== undefined && PROTOCOL_VERSION_META_KEY in meta) {
+    if (version !== modernProtocolVersion || !isPlainModernEnvelope(meta, name, headers)) return undefined;
+    return { id: id as string | number, name, args, meta, era: 'modern' };
+  }
+  if (version !== undefined && (typeof version !== 'string' || !legacyVersions.has(version))) return undefined;
+  return { id: id as string | number, name, args, ...(meta === undefined ? {} : { meta }), era: 'legacy' };
 }
+
+/**
+ * A 2026-07-28 request the fast path may answer: the envelope claims the header's version and carries client
+ * capabilities, nothing in `_meta` besides the envelope (no progress token, log level, trace context ...),
+ * capabilities and client info in their plainest valid form, and the `Mcp-Method` / `Mcp-Name` headers match
+ * the body. Anything else (including every malformed envelope) goes to the SDK, which owns those answers; the
+ * endpoint tests compare both paths' bytes over such requests.
+ */
+function isPlainModernEnvelope(meta: Record<string, unknown>, name: string, headers: FastPathHeaders): boolean {
+  if (meta[PROTOCOL_VERSION_META_KEY] !== modernProtocolVersion) return false;
+  if (headers['mcp-method'] !== 'tools/call' || headers['mcp-name'] !== name) return false;
+  if (!hasOnlyKeys(meta, envelopeKeys)) return false;
+  const capabilities = meta[CLIENT_CAPABILITIES_META_KEY];
+  if (!isPlainObject(capabilities)) return false;
+  for (const key in capabilities) {
+    const capability = capabilities[key];
+    if (!isPlainObject(capability)) return false;
+    if (key === 'roots') {
+      if (!hasOnlyKeys(capability, rootsKeys) || !['boolean', 'undefined'].includes(typeof capability['listChanged'])) {
+        return false;
+      }
+    } else if (!hasOnlyObjectMembers(capability)) return false;
+  }
+  const info = meta[CLIENT_INFO_META_KEY];
+  if (info === undefined) return true;
+  if (!isPlainObject(info) || !hasOnlyKeys(info, clientInfoKeys)) return false;
+  if (typeof info['name'] !== 'string' || typeof info['version'] !== 'string') return false;
+  return info['title'] === undefined || typeof info['title'] === 'string';
+}
+
+/** A capability whose members are objects of objects (e.g. `{ elicitation: { url: {} } }`). */
+function hasOnlyObjectMembers(value: Record<string, unknown>): boolean {
+  for (const key in value) {
+    const member = value[key];
+    if (!isPlainObject(member) || !hasOnlyKeys(member, noKeys)) return false;
+  }
+  return true;
+}
+
+const noKeys: ReadonlySet<string> = new Set();
+const rootsKeys: ReadonlySet<string> = new Set(['listChanged']);
 
 /**
  * Whether an `Accept` header admits a JSON body. An absent header does (curl and scripts often send none); the

@@ -1,3 +1,4 @@
+import { type Implementation, SERVER_INFO_META_KEY } from '@modelcontextprotocol/server';
 import type { CallOutcome } from '../gateway/index.ts';
 import { toCallToolResult, toUnknownToolMessage } from './to-call-tool-result.ts';
 
@@ -7,15 +8,37 @@ import { toCallToolResult, toUnknownToolMessage } from './to-call-tool-result.ts
  * When the gateway hands over `structuredContent` already serialised (`structuredJson`, valid JSON by contract:
  * it was parsed, never built by hand), the body is concatenated around it instead of serialising the object again.
  */
-export function serializeToolCallResponse(id: string | number, name: string, outcome: CallOutcome): string {
+export function serializeToolCallResponse(
+  id: string | number,
+  name: string,
+  outcome: CallOutcome,
+  modern?: ModernResultMeta,
+): string {
   if (!outcome.ok && outcome.error.code === 'tool_not_found') {
     return JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32602, message: toUnknownToolMessage(name) } });
   }
   if (outcome.ok && outcome.structuredJson !== undefined) {
     return (
       `{"result":{"content":[{"type":"text","text":${JSON.stringify(outcome.text)}}],` +
-      `"structuredContent":${outcome.structuredJson}},"jsonrpc":"2.0","id":${JSON.stringify(id)}}`
+      `"structuredContent":${outcome.structuredJson}${modern === undefined ? '' : `,${modern.members}`}},` +
+      `"jsonrpc":"2.0","id":${JSON.stringify(id)}}`
     );
   }
-  return JSON.stringify({ result: toCallToolResult(outcome), jsonrpc: '2.0', id });
+  const result = toCallToolResult(outcome);
+  if (modern === undefined) return JSON.stringify({ result, jsonrpc: '2.0', id });
+  const text = JSON.stringify(result);
+  return `{"result":${text.slice(0, -1)},${modern.members}},"jsonrpc":"2.0","id":${JSON.stringify(id)}}`;
+}
+
+/**
+ * What a 2026-07-28 result adds after the `CallToolResult` members, serialised once per endpoint:
+ * `"resultType":"complete","_meta":{"io.modelcontextprotocol/serverInfo":{...}}`, as the SDK writes it.
+ */
+export interface ModernResultMeta {
+  readonly members: string;
+}
+
+export function createModernResultMeta(serverInfo: Implementation): ModernResultMeta {
+  const members = JSON.stringify({ resultType: 'complete', _meta: { [SERVER_INFO_META_KEY]: serverInfo } });
+  return { members: members.slice(1, -1) };
 }
