@@ -288,12 +288,14 @@ export const configSchema = z
           .default(15),
         webhookUrl: z.url().optional(),
         webhookSecret: secretString.optional(),
+        /** Whether the approval link is in the tool result the agent sees; false: approvers only. */
+        linkInResult: z.boolean().default(true),
       })
       .refine((a) => a.webhookUrl === undefined || a.webhookSecret !== undefined, {
         message: 'expected webhookSecret with webhookUrl (the body is HMAC-signed)',
         path: ['webhookSecret'],
       })
-      .default({ ttlMinutes: 15 }),
+      .default({ ttlMinutes: 15, linkInResult: true }),
   })
   .superRefine((c, ctx) => uniqueIds(c.tenants, 'tenants', ctx));
 

@@ -41,6 +41,11 @@ export interface ApprovalsDependencies {
   readonly publicUrl: string;
   /** How long a request waits for a decision, and how long an approval then stays usable. */
   readonly ttlMs: number;
+  /**
+   * Whether the `approval_required` result carries the approval link (default true), so the agent can hand it to
+   * its user. False: the link goes only to approvers (webhook; the admin API decides by id), never to the model.
+   */
+  readonly linkInResult?: boolean;
   /** Called (not awaited) for every new request, e.g. to notify approvers by webhook. */
   readonly onRequested?: (approval: ApprovalView, url: string) => void;
   /** Called after every decision, before it returns (the audit record). */
@@ -81,6 +86,13 @@ export function createApprovals(deps: ApprovalsDependencies): Approvals {
     `${deps.publicUrl}/approvals/${encodeURIComponent(record.id)}?tenant=${encodeURIComponent(record.tenantId)}&sig=${token}`;
 
   function required(record: ApprovalRecord, token: string): GatehouseError {
+    if (deps.linkInResult === false) {
+      return new GatehouseError(
+        'approval_required',
+        `Tool ${record.tool} needs a person's approval of this exact call before it runs. Approvers have been asked (approval ${record.id}); tell the user, and call the tool again with the same arguments once it is approved.`,
+        { tool: record.tool, approvalId: record.id, expiresAt: new Date(record.expiresAt).toISOString() },
+      );
+    }
     const url = linkOf(record, token);
     return new GatehouseError(
       'approval_required',

@@ -75,6 +75,7 @@ export function createToolCallGuard(deps: ToolCallGuardDependencies): ToolCallGu
     clock,
     publicUrl: deps.config.publicUrl,
     ttlMs: approvalsConfig.ttlMinutes * 60_000,
+    linkInResult: approvalsConfig.linkInResult,
     ...(notifier ? { onRequested: notifier.notify } : {}),
     ...(deps.onApprovalDecided ? { onDecided: deps.onApprovalDecided } : {}),
   });
