@@ -79,9 +79,8 @@ export function createCallSafeguards(deps: CallSafeguardsDependencies) {
   ): Promise<{ id: string; scopes: readonly string[] } | undefined> {
     if (service.auth.type !== 'oauth2') return { id: `service:${service.id}`, scopes: [] };
     if (store.connections === undefined) return undefined;
-    const connection =
-      (await store.connections.find(caller.tenant, service.id, caller.subject)) ??
-      (caller.subject === 'shared' ? undefined : await store.connections.find(caller.tenant, service.id, 'shared'));
+    // The caller's own subject only, as for the credential (guard-tool-call): no borrowed `shared` account.
+    const connection = await store.connections.find(caller.tenant, service.id, caller.subject);
     return connection === undefined ? undefined : { id: connection.id, scopes: connection.scopes };
   }
 

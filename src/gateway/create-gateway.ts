@@ -252,6 +252,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
               service.auth,
               caller.subject,
               () => selectConnectScopes(policy, service.id, service.auth.type === 'oauth2' ? service.auth.scopes : []),
+              decided.connection,
             );
             const request = applyCredential(buildRequest(tool, service.baseUrl, decided.args), credential);
             // AU-03: a call with side effects runs only once its intent record is committed.

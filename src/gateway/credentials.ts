@@ -82,7 +82,8 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
      * seam; without a usable connection `connection_required` / `reauth_required` carrying a fresh connect link
      * in `details.connectUrl`. With `grant: client_credentials`: the service's own token (no subject).
      * `connectScopes` names the scopes that link asks for (the caller's toolset's needs, computed only when a
-     * link is minted); absent: the service's configured `scopes`.
+     * link is minted); absent: the service's configured `scopes`. `known`: the connection row of (tenant,
+     * service, subject) the caller already read this call (null: none), so it is not read twice.
      */
     async resolveCredential(
       tenant: string,
@@ -90,6 +91,7 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
       auth: ServiceAuthConfig,
       subject = '',
       connectScopes?: () => readonly string[],
+      known?: ConnectionRecord | null,
     ): Promise<UpstreamCredential> {
       if (auth.type === 'none') return { type: 'none' };
       if (auth.type === 'oauth2') {
@@ -100,7 +102,8 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
           const connection = await oauth.flow.clientCredentialsConnection(tenant, service);
           return { type: 'bearer', token: await oauth.flow.readAccessToken(connection) };
         }
-        const connection = await store.connections.find(tenant, service, subject);
+        const connection =
+          known === undefined ? await store.connections.find(tenant, service, subject) : (known ?? undefined);
         if (connection === undefined || connection.status !== 'active') {
           const code = connection === undefined ? 'connection_required' : 'reauth_required';
           const link = await oauth.flow.createLink({

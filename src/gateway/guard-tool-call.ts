@@ -1,7 +1,7 @@
 import type { Clock, Config, NamedTool } from '../core/index.ts';
 import { GatehouseError, isGatehouseError } from '../core/index.ts';
 import { decideToolCall, findMissingScopes, type ToolCallDecision, type ToolsetPolicy } from '../policy/index.ts';
-import type { Store } from '../store/index.ts';
+import type { ConnectionRecord, Store } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
 import type { ServiceRuntime, ToolsetRuntime } from './build-tenants.ts';
 import type { Caller, ListedTool } from './contract.ts';
@@ -51,11 +51,18 @@ export interface ToolCallGuard {
     name: string,
     args: unknown,
     admitLimits: (tool: NamedTool) => Promise<void>,
-  ): Promise<ToolCallDecision>;
+  ): Promise<GuardedToolCall>;
   /** `tools/list` for this caller: the precomputed list, minus tools its connections' grants cannot cover. */
   listTools(caller: Caller, toolset: ToolsetRuntime): Promise<readonly ListedTool[]>;
   readonly approvals: Approvals;
 }
+
+/**
+ * An admitted call, with the caller's connection at the tool's OAuth service as the policy saw it: `null` when
+ * there is none, undefined for a service without OAuth. The credential step uses the same row (one read per
+ * call, and the scopes checked are those of the token sent).
+ */
+export type GuardedToolCall = ToolCallDecision & { readonly connection?: ConnectionRecord | null };
 
 /** Builds the policy steps that need the store: connection grants, step-up links and approvals. */
 export function createToolCallGuard(deps: ToolCallGuardDependencies): ToolCallGuard {
@@ -82,14 +89,13 @@ export function createToolCallGuard(deps: ToolCallGuardDependencies): ToolCallGu
   /** Filtered lists per (toolset, grants): callers with the same grants share one array. */
   const listMemo = new WeakMap<ToolsetRuntime, Map<string, readonly ListedTool[]>>();
 
-  /** The stored grant of the caller's connection at an OAuth service; undefined when there is none (yet). */
-  async function grantOf(caller: Caller, service: ServiceRuntime): Promise<readonly string[] | undefined> {
+  /**
+   * The caller's own connection at an OAuth service (its subject's: a key never borrows another subject's
+   * account, `shared` included); null when there is none (yet), undefined for a service without OAuth.
+   */
+  async function connectionOf(caller: Caller, service: ServiceRuntime): Promise<ConnectionRecord | null | undefined> {
     if (service.auth.type !== 'oauth2' || store.connections === undefined) return undefined;
-    const own = await store.connections.find(caller.tenant, service.id, caller.subject);
-    const connection =
-      own ??
-      (caller.subject === 'shared' ? undefined : await store.connections.find(caller.tenant, service.id, 'shared'));
-    return connection?.scopes;
+    return (await store.connections.find(caller.tenant, service.id, caller.subject)) ?? null;
   }
 
   return {
@@ -100,10 +106,10 @@ export function createToolCallGuard(deps: ToolCallGuardDependencies): ToolCallGu
     async decide(caller, policy, name, args, admitLimits) {
       const named = policy.tools.get(name);
       const service = named === undefined ? undefined : deps.services(caller.tenant)?.get(named.service);
-      const grantedScopes = service === undefined ? undefined : await grantOf(caller, service);
+      const connection = service === undefined ? undefined : await connectionOf(caller, service);
       let decided: ToolCallDecision;
       try {
-        decided = decideToolCall(policy, { name, args, grantedScopes });
+        decided = decideToolCall(policy, { name, args, grantedScopes: connection?.scopes });
       } catch (error) {
         if (isGatehouseError(error) && error.code === 'scope_missing' && error.details['reason'] === 'grant') {
           throw await withStepUpLink(error, caller);
@@ -112,7 +118,7 @@ export function createToolCallGuard(deps: ToolCallGuardDependencies): ToolCallGu
       }
       await admitLimits(decided.tool);
       if (decided.needsApproval) await approvals.admit(caller, name, decided.args);
-      return decided;
+      return connection === undefined ? decided : { ...decided, connection };
     },
 
     async listTools(caller, toolset) {
@@ -122,7 +128,7 @@ export function createToolCallGuard(deps: ToolCallGuardDependencies): ToolCallGu
       const grants = new Map<string, readonly string[]>();
       for (const serviceId of new Set([...policy.tools.values()].map((tool) => tool.service))) {
         const service = services?.get(serviceId);
-        const granted = service === undefined ? undefined : await grantOf(caller, service);
+        const granted = service === undefined ? undefined : (await connectionOf(caller, service))?.scopes;
         if (granted !== undefined) grants.set(serviceId, granted);
       }
       if (grants.size === 0) return toolset.listed;
