@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { seedOAuthConnection } from '../support/seed-oauth-connection.ts';
 import { type FakeRefreshServer, startFakeRefreshServer } from '../support/start-fake-refresh-server.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 
@@ -62,22 +63,13 @@ async function startWithConnection(fake: FakeRefreshServer, setup: Setup = {}) {
       },
     ],
   });
-  const seeded = fake.seed();
-  const { store, vault } = started.adapters;
-  const scope = { tenantId: 'acme', owner: 'connection:c1' };
-  const now = Date.now();
-  await store.connections.upsert({
+  await seedOAuthConnection(started.adapters, fake, {
     tenantId: 'acme',
     id: 'c1',
     service: 'fake',
     subject: 'alice',
-    status: 'active',
-    scopes: ['read'],
-    accessToken: await vault.encrypt({ ...scope, field: 'access_token' }, seeded.accessToken),
-    refreshToken: await vault.encrypt({ ...scope, field: 'refresh_token' }, seeded.refreshToken),
     // Inside the default 60 s margin: due for a proactive refresh.
-    accessExpiresAt: now + (setup.expiresInMs ?? 20_000),
-    createdAt: now,
+    accessExpiresAt: Date.now() + (setup.expiresInMs ?? 20_000),
   });
   return started;
 }

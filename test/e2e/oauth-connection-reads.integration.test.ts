@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedOAuthConnection } from '../support/seed-oauth-connection.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
 import { type FakeRefreshServer, startFakeRefreshServer } from '../support/start-fake-refresh-server.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
@@ -43,25 +44,17 @@ beforeAll(async () => {
       },
     ],
   });
-  const { store, vault } = gateway.adapters;
-  const now = Date.now();
+  const { store } = gateway.adapters;
   for (const [id, subject] of [
     ['c-alice', 'alice'],
     ['c-shared', 'shared'],
   ] as const) {
-    const seeded = as.seed();
-    const scope = { tenantId: 'acme', owner: `connection:${id}` };
-    await store.connections.upsert({
+    await seedOAuthConnection(gateway.adapters, as, {
       tenantId: 'acme',
       id,
       service: 'fake',
       subject,
-      status: 'active',
-      scopes: ['read'],
-      accessToken: await vault.encrypt({ ...scope, field: 'access_token' }, seeded.accessToken),
-      refreshToken: await vault.encrypt({ ...scope, field: 'refresh_token' }, seeded.refreshToken),
-      accessExpiresAt: now + 3_600_000,
-      createdAt: now,
+      accessExpiresAt: Date.now() + 3_600_000,
     });
   }
   const find = store.connections.find.bind(store.connections);

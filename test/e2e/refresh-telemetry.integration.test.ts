@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedOAuthConnection } from '../support/seed-oauth-connection.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
 import { type FakeRefreshServer, startFakeRefreshServer } from '../support/start-fake-refresh-server.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
@@ -65,25 +66,17 @@ beforeAll(async () => {
       },
     ],
   });
-  const { store, vault } = gateway.adapters;
   const now = Date.now();
   for (const [id, subject, expiresAt] of [
     ['c-alice', 'alice', now + 3_600_000],
     ['c-bob', 'bob', now - 1_000],
   ] as const) {
-    const seeded = as.seed();
-    const scope = { tenantId: 'acme', owner: `connection:${id}` };
-    await store.connections.upsert({
+    await seedOAuthConnection(gateway.adapters, as, {
       tenantId: 'acme',
       id,
       service: 'fake',
       subject,
-      status: 'active',
-      scopes: ['read'],
-      accessToken: await vault.encrypt({ ...scope, field: 'access_token' }, seeded.accessToken),
-      refreshToken: await vault.encrypt({ ...scope, field: 'refresh_token' }, seeded.refreshToken),
       accessExpiresAt: expiresAt,
-      createdAt: now,
     });
   }
 });
