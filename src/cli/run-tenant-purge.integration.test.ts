@@ -11,12 +11,16 @@ import {
 } from '../../test/support/start-scripted-authorization-server.ts';
 import { loadConfigFile } from '../core/index.ts';
 import { openAdapters } from '../open-adapters.ts';
+import { createTestSchemaName, openStore, withStoreSchema } from '../store/index.ts';
 import type { CliContext } from './cli-context.ts';
 import { runCli } from './run-cli.ts';
 
 let as: ScriptedAuthorizationServer;
 let dir: string;
 const masterKey = randomBytes(32).toString('base64');
+const postgresUrl = process.env['GATEHOUSE_TEST_POSTGRES'];
+/** The store of the suite running: SQLite in the temp folder, or a fresh PostgreSQL schema per test. */
+let store: { readonly url?: string; drop(): Promise<void> } = { drop: async () => {} };
 
 beforeEach(async () => {
   as = await startScriptedAuthorizationServer();
@@ -24,8 +28,20 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await as.close();
+  await store.drop();
   rmSync(dir, { recursive: true, force: true });
 });
+
+function usePostgres(): void {
+  const schema = createTestSchemaName();
+  store = {
+    url: withStoreSchema(postgresUrl ?? '', schema),
+    async drop() {
+      await (await openStore(postgresUrl ?? '', { schema, dropSchemaOnClose: true })).close();
+      store = { drop: async () => {} };
+    },
+  };
+}
 
 const tenant = (id: string) => ({
   id,
@@ -49,7 +65,13 @@ const tenant = (id: string) => ({
 
 function writeConfig(name: string, tenants: string[]): string {
   const file = join(dir, name);
-  const raw = { dataDir: join(dir, 'data'), masterKey, logLevel: 'silent', tenants: tenants.map(tenant) };
+  const raw = {
+    dataDir: join(dir, 'data'),
+    ...(store.url === undefined ? {} : { store: store.url }),
+    masterKey,
+    logLevel: 'silent',
+    tenants: tenants.map(tenant),
+  };
   writeFileSync(file, JSON.stringify(raw));
   return file;
 }
@@ -138,7 +160,16 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   );
 }
 
-describe('gatehouse tenant purge', () => {
+describe.each([
+  ['SQLite', false],
+  ['PostgreSQL', true],
+] as const)('gatehouse tenant purge on %s', (_name, postgres) => {
+  beforeEach((context) => {
+    if (!postgres) return;
+    if (postgresUrl === undefined) return context.skip();
+    usePostgres();
+  });
+
   it('ST-10 purging a removed tenant revokes its tokens upstream, shreds its data keys, keeps its audit log and leaves other tenants untouched', async () => {
     const before = writeConfig('before.yaml', ['acme', 'other']);
     const after = writeConfig('after.yaml', ['other']);
