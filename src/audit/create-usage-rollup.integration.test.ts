@@ -99,7 +99,6 @@ describe.each(backends)('usage rollups on $name', ({ open }) => {
     const rollup = createUsageRollup({
       repository: {
         add: (rows) => (fail ? Promise.reject(new Error('down')) : store.usage.add(rows)),
-        query: store.usage.query,
       },
       clock: { now: () => Date.parse('2025-05-05T12:00:00Z'), monotonic: () => 0 },
       onError: (e) => errors.push(e),

@@ -3,7 +3,7 @@ import type { UsageRepository, UsageRow } from '../store/index.ts';
 import type { ToolCallAuditEntry } from './create-audit-log.ts';
 
 export interface UsageRollupOptions {
-  readonly repository: UsageRepository;
+  readonly repository: Pick<UsageRepository, 'add'>;
   readonly clock: Clock;
   /** How often pending counts are written, ms. Default 10,000. */
   readonly flushEveryMs?: number;

@@ -146,6 +146,27 @@ async function seed(configFile: string) {
         decision: 'allow',
         detail: 'connected',
       });
+      await store.approvals.insert({
+        tenantId: id,
+        id: `a-${id}`,
+        toolset: 'all',
+        tool: 'crm_deleteItem',
+        clientKeyId: `k-${id}`,
+        clientKeyName: 'agent',
+        subject: 'alice',
+        argsHash: 'hash',
+        argsJson: '{"itemId":"secret-argument"}',
+        sealedLinkToken: await vault.encrypt({ tenantId: id, owner: `approval:a-${id}`, field: 'link' }, 'token'),
+        status: 'pending',
+        requestedAt: now,
+        expiresAt: now + 60_000,
+        decidedBy: null,
+        decidedAt: null,
+        consumedAt: null,
+      });
+      await store.usage.add([
+        { tenantId: id, day: '2026-11-27', toolset: 'all', tool: 'crm_getItem', calls: 3, errors: 0, denials: 0 },
+      ]);
     }
     return blobs;
   } finally {
@@ -199,6 +220,8 @@ describe.each([
       expect(await store.secrets.listByOwner('acme', 'service:crm')).toEqual([]);
       expect(await store.clientKeys.list('acme')).toEqual([]);
       expect(await store.dataKeys.list('acme')).toEqual([]);
+      expect(await store.approvals.list('acme')).toEqual([]);
+      expect(await store.usage.query('acme', '2026-01-01', '2026-12-31')).toEqual([]);
       // Append-only: every record from before is still there unchanged (the decrypt_failed above may follow them).
       const auditAfter = (await store.audit.query({ tenantId: 'acme' })).map((r) => [r.seq, r.hash]);
       expect(auditBefore.length).toBeGreaterThan(0);
@@ -209,6 +232,8 @@ describe.each([
       expect(await store.connections.list('other')).toHaveLength(1);
       expect(await store.secrets.listByOwner('other', 'service:crm')).toHaveLength(1);
       expect(await store.clientKeys.list('other')).toHaveLength(1);
+      expect(await store.approvals.list('other')).toHaveLength(1);
+      expect(await store.usage.query('other', '2026-01-01', '2026-12-31')).toHaveLength(1);
     } finally {
       await adapters.close();
     }

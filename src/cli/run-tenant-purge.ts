@@ -23,11 +23,14 @@ export interface TenantPurgeReport {
   readonly notRevoked: readonly { readonly connection: string; readonly service: string; readonly reason: string }[];
   readonly secrets: number;
   readonly clientKeys: number;
+  readonly approvals: number;
+  readonly usageRows: number;
 }
 
 /**
  * `gatehouse tenant purge --tenant T` (SECURITY.md ST-10): revokes every connection of the tenant upstream (RFC 7009,
- * best effort), deletes its connections, secrets and client keys, then destroys its data keys (crypto-shredding:
+ * best effort), deletes its connections, secrets, client keys, approval requests and usage rows, then destroys its
+ * data keys (crypto-shredding:
  * any ciphertext of the tenant left anywhere, e.g. in a backup, no longer decrypts). The audit log is append-only
  * and stays as it is. Revocation comes first because it needs the tokens decrypted.
  */
@@ -55,7 +58,8 @@ export async function runTenantPurge(
     const out = context.stdout;
     out.write(
       `Purged tenant ${tenant}: ${report.connections} connection(s) (${report.revoked} revoked upstream), ` +
-        `${report.secrets} secret(s), ${report.clientKeys} client key(s); data keys destroyed; audit log kept.\n`,
+        `${report.secrets} secret(s), ${report.clientKeys} client key(s), ${report.approvals} approval request(s), ` +
+        `${report.usageRows} usage row(s); data keys destroyed; audit log kept.\n`,
     );
     for (const failure of report.notRevoked) {
       context.stderr.write(
@@ -108,6 +112,9 @@ async function purgeTenant(
   }
   const secrets = await store.secrets.deleteTenant(tenant);
   const clientKeys = await store.clientKeys.deleteTenant(tenant);
+  // Approval requests hold the arguments of the calls they were about; usage rows name toolsets and tools.
+  const approvals = await store.approvals.deleteTenant(tenant);
+  const usageRows = await store.usage.deleteTenant(tenant);
   await vault.destroyTenantKeys(tenant);
-  return { tenant, connections: connections.length, revoked, notRevoked, secrets, clientKeys };
+  return { tenant, connections: connections.length, revoked, notRevoked, secrets, clientKeys, approvals, usageRows };
 }

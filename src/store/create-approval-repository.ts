@@ -12,6 +12,11 @@ const maxLimit = 1_000;
  */
 export function createApprovalRepository({ db, run }: StoreContext): ApprovalRepository {
   return {
+    deleteTenant: (tenantId) =>
+      run('approvals.deleteTenant', async () => {
+        const result = await db.deleteFrom('approvals').where('tenant_id', '=', tenantId).executeTakeFirst();
+        return Number(result.numDeletedRows);
+      }),
     insert: (record) =>
       run('approvals.insert', async () => {
         await db

@@ -7,6 +7,11 @@ import type { StoreContext } from './store-context.ts';
  */
 export function createUsageRepository({ db, run }: StoreContext): UsageRepository {
   return {
+    deleteTenant: (tenantId) =>
+      run('usage.deleteTenant', async () => {
+        const result = await db.deleteFrom('usage_daily').where('tenant_id', '=', tenantId).executeTakeFirst();
+        return Number(result.numDeletedRows);
+      }),
     add: (rows) =>
       run('usage.add', async () => {
         if (rows.length === 0) return;

@@ -204,6 +204,8 @@ export interface UsageRepository {
   add(rows: readonly UsageRow[]): Promise<void>;
   /** A tenant's rows with `from <= day <= to` (inclusive dates), by day, toolset, tool. */
   query(tenantId: string, from: string, to: string): Promise<readonly UsageRow[]>;
+  /** Deletes every usage row of a tenant (tenant purge); returns how many. */
+  deleteTenant(tenantId: string): Promise<number>;
 }
 
 export interface Store {
@@ -390,6 +392,8 @@ export interface ApprovalRepository {
   ): Promise<boolean>;
   /** `approved` -> `consumed`, atomically, only when unexpired at `at`: true for exactly one caller. */
   consume(tenantId: string, id: string, at: number): Promise<boolean>;
+  /** Deletes every approval request of a tenant, whatever its state (tenant purge); returns how many. */
+  deleteTenant(tenantId: string): Promise<number>;
 }
 
 /** A signed, single-use link that starts the connect flow of (tenant, service, subject). Carries no secret. */
