@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readBody } from '../http/index.ts';
 import { createFakeGateway, type FakeGateway } from './_fake-gateway.ts';
 import { createMcpEndpoint, mcpPathCounts } from './create-mcp-endpoint.ts';
 
@@ -26,13 +27,7 @@ async function serve(fastPath: boolean): Promise<string> {
       tenant,
       toolset,
       requestId: 'req-1',
-      readBody: () =>
-        new Promise((resolve, reject) => {
-          const chunks: Buffer[] = [];
-          req.on('data', (chunk: Buffer) => chunks.push(chunk));
-          req.on('end', () => resolve(Buffer.concat(chunks)));
-          req.on('error', reject);
-        }),
+      readBody: () => readBody(req, 64 * 1024),
     });
   });
   servers.push(server);

@@ -89,11 +89,12 @@ function isPlainModernEnvelope(meta: Record<string, unknown>, name: string, head
   for (const key in capabilities) {
     const capability = capabilities[key];
     if (!isPlainObject(capability)) return false;
-    if (key === 'roots') {
-      if (!hasOnlyKeys(capability, rootsKeys) || !['boolean', 'undefined'].includes(typeof capability['listChanged'])) {
-        return false;
-      }
-    } else if (!hasOnlyObjectMembers(capability)) return false;
+    const listChanged = capability['listChanged'];
+    const plain =
+      key === 'roots'
+        ? hasOnlyKeys(capability, rootsKeys) && (listChanged === undefined || typeof listChanged === 'boolean')
+        : hasOnlyObjectMembers(capability);
+    if (!plain) return false;
   }
   const info = meta[CLIENT_INFO_META_KEY];
   if (info === undefined) return true;

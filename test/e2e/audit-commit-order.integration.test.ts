@@ -1,14 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditLog } from '../../src/audit/index.ts';
-import { startGatehouse } from '../../src/cli/index.ts';
-import { parseConfig } from '../../src/core/index.ts';
-import { openAdapters } from '../../src/open-adapters.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
+import { startTestGateway } from '../support/start-test-gateway.ts';
 
 /**
  * `audit.commitBeforeAnswer`: when a tools/call is answered relative to the commit of its outcome record. The
@@ -40,13 +34,10 @@ afterEach(async () => {
 });
 
 async function startGateway(commitBeforeAnswer: 'writes' | 'all' | undefined, logBusy = false) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-commit-order-'));
-  const config = parseConfig(
+  const held: Held[] = [];
+  let audit: AuditLog | undefined;
+  const gateway = await startTestGateway(
     {
-      listen: '127.0.0.1:0',
-      dataDir,
-      logLevel: 'silent',
-      masterKey: randomBytes(32).toString('base64'),
       unsafeAllowPrivateUpstreams: ['127.0.0.1'],
       ...(commitBeforeAnswer === undefined ? {} : { audit: { commitBeforeAnswer } }),
       tenants: [
@@ -58,34 +49,39 @@ async function startGateway(commitBeforeAnswer: 'writes' | 'all' | undefined, lo
         },
       ],
     },
-    { env: {}, baseDir: process.cwd() },
-  );
-  const adapters = await openAdapters(config, { stderr: { write: () => true } as unknown as NodeJS.WritableStream });
-  const audit = adapters.audit as AuditLog;
-  const held: Held[] = [];
-  const holding: AuditLog = {
-    ...audit,
-    isIdle: () => !logBusy && audit.isIdle(),
-    async recordToolCall(entry, options) {
-      let release = () => {};
-      const gate = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      const record: Held = { tool: entry.tool, answerFirst: options?.answerFirst === true, committed: false, release };
-      held.push(record);
-      await gate;
-      await audit.recordToolCall(entry, options);
-      record.committed = true;
+    {
+      serveWith(adapters) {
+        const real = adapters.audit as AuditLog;
+        audit = real;
+        const holding: AuditLog = {
+          ...real,
+          isIdle: () => !logBusy && real.isIdle(),
+          async recordToolCall(entry, options) {
+            let release = () => {};
+            const gate = new Promise<void>((resolve) => {
+              release = resolve;
+            });
+            const record: Held = {
+              tool: entry.tool,
+              answerFirst: options?.answerFirst === true,
+              committed: false,
+              release,
+            };
+            held.push(record);
+            await gate;
+            await real.recordToolCall(entry, options);
+            record.committed = true;
+          },
+        };
+        return { ...adapters, audit: holding };
+      },
     },
-  };
-  const server = await startGatehouse(config, { ...adapters, audit: holding });
+  );
   cleanups.push(async () => {
     for (const record of held) record.release();
-    await server.close();
-    await adapters.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await gateway.close();
   });
-  return { url: server.url, held, audit };
+  return { url: gateway.url, held, audit: audit as AuditLog };
 }
 
 let rpcId = 0;

@@ -20,7 +20,11 @@ export interface TestGateway {
  */
 export async function startTestGateway(
   raw: Record<string, unknown>,
-  options: { store?: string } = {},
+  options: {
+    store?: string;
+    /** Replaces parts of the opened adapters for the gateway (e.g. wraps the audit log); `adapters` stays unwrapped. */
+    serveWith?: (adapters: Awaited<ReturnType<typeof openAdapters>>) => Awaited<ReturnType<typeof openAdapters>>;
+  } = {},
 ): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const config = parseConfig(
@@ -36,7 +40,7 @@ export async function startTestGateway(
   );
   const stderr = { write: () => true } as unknown as NodeJS.WritableStream;
   const adapters = await openAdapters(config, { stderr });
-  const server = await startGatehouse(config, adapters);
+  const server = await startGatehouse(config, options.serveWith?.(adapters) ?? adapters);
   return {
     url: server.url,
     config,
