@@ -1,9 +1,8 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/start-webhook-receiver.ts';
 
 /**
  * `approvals.linkInResult: false`: the approval link never reaches the model (an agent with a browsing tool
@@ -17,28 +16,19 @@ const webhookSecret = 'approval-link-webhook-secret';
 
 let api: FakeApi;
 let gateway: TestGateway;
-let hook: Server;
-const delivered: { approvalUrl?: string; approval?: { id?: string } }[] = [];
+let hook: WebhookReceiver;
+const delivered = (): { approvalUrl?: string; approval?: { id?: string } }[] =>
+  hook.received.map((h) => JSON.parse(h.body));
 
 beforeAll(async () => {
   api = await startFakeApi();
-  hook = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => {
-      body += chunk.toString('utf8');
-    });
-    req.on('end', () => {
-      delivered.push(JSON.parse(body));
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+  hook = await startWebhookReceiver();
   gateway = await startTestGateway({
     adminToken,
     unsafeAllowPrivateUpstreams: ['127.0.0.1'],
     approvals: {
       linkInResult: false,
-      webhookUrl: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`,
+      webhookUrl: hook.url,
       webhookSecret,
     },
     tenants: [
@@ -55,7 +45,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.close();
   await api?.close();
-  await new Promise((resolve) => hook?.close(resolve));
+  await hook?.close();
 });
 
 async function deleteItem(): Promise<{ text: string; error?: { code?: string; details?: Record<string, unknown> } }> {
@@ -88,7 +78,7 @@ describe('approvals.linkInResult: false', () => {
     expect(refused.text).not.toContain('sig=');
     expect(api.received.length).toBe(before);
 
-    await expect.poll(() => delivered.find((d) => d.approval?.id === id)?.approvalUrl).toContain(`/approvals/${id}`);
+    await expect.poll(() => delivered().find((d) => d.approval?.id === id)?.approvalUrl).toContain(`/approvals/${id}`);
 
     const approved = await fetch(`${gateway.url}/api/v1/tenants/acme/approvals/${id}/approve`, {
       method: 'POST',

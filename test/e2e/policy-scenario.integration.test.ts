@@ -1,7 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +17,7 @@ import {
 } from '../../src/http/index.ts';
 import { openAdapters } from '../../src/open-adapters.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/start-webhook-receiver.ts';
 
 const description = fileURLToPath(new URL('../fixtures/scoped-api.openapi.yaml', import.meta.url));
 const clientKey = 'gatehouse_sk_policy_agent_key_0123456789abcdef';
@@ -27,7 +26,7 @@ const adminToken = 'admin-token-policy-scenario-0123456789';
 const webhookSecret = 'webhook-secret-policy-scenario';
 
 let api: FakeApi;
-let hook: { server: Server; url: string; received: { body: string; headers: Record<string, unknown> }[] };
+let hook: WebhookReceiver;
 let server: RunningHttpServer;
 let gateway: Gateway;
 let config: Config;
@@ -39,17 +38,7 @@ const clock: Clock = { now: () => nowMs, monotonic: () => nowMs };
 
 beforeAll(async () => {
   api = await startFakeApi();
-  const received: { body: string; headers: Record<string, unknown> }[] = [];
-  const hookServer = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push({ body: Buffer.concat(chunks).toString('utf8'), headers: req.headers });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => hookServer.listen(0, '127.0.0.1', resolve));
-  hook = { server: hookServer, url: `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hook`, received };
+  hook = await startWebhookReceiver();
   dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-policy-'));
   config = parseConfig(
     {
@@ -147,7 +136,7 @@ afterAll(async () => {
   await server?.close();
   await adapters?.close();
   await api?.close();
-  await new Promise((resolve) => hook?.server.close(resolve));
+  await hook?.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 

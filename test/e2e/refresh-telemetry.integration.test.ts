@@ -1,11 +1,10 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedOAuthConnection } from '../support/seed-oauth-connection.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
 import { type FakeRefreshServer, startFakeRefreshServer } from '../support/start-fake-refresh-server.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/start-webhook-receiver.ts';
 
 /**
  * Telemetry of the refresh engine through the real gateway: a failed refresh and a `needs_reauth` transition are
@@ -20,24 +19,17 @@ const bobKey = 'gatehouse_sk_refresh_telemetry_bob_0123456789ab';
 let api: FakeApi;
 let as: FakeRefreshServer;
 let gateway: TestGateway;
-let receiver: Server;
-const webhooks: { headers: Record<string, unknown>; body: string }[] = [];
+let receiver: WebhookReceiver;
 
 beforeAll(async () => {
   api = await startFakeApi();
   as = await startFakeRefreshServer();
-  receiver = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
-    webhooks.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-    res.writeHead(204).end();
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiver = await startWebhookReceiver();
   gateway = await startTestGateway({
     metricsToken,
     unsafeAllowPrivateUpstreams: ['127.0.0.1'],
     alerts: {
-      webhookUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/alerts`,
+      webhookUrl: receiver.url,
       secret: 'webhook-secret-for-refresh-telemetry-0123456789',
       evaluateEveryMs: 100,
       retries: 0,
@@ -83,7 +75,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway?.close();
-  await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+  await receiver?.close();
   await as?.close();
   await api?.close();
 });
@@ -134,7 +126,7 @@ describe('refresh telemetry', () => {
     expect(await call(bobKey, 'fake_getItem', { itemId: 'two' })).toContain('"isError":true');
     await until(async () => (await metric('gatehouse_token_refreshes_total', labels('failure'))) >= 1);
     expect((await gateway.adapters.store.connections.get('acme', 'c-bob'))?.status).toBe('active');
-    expect(webhooks.filter((w) => w.body.includes('"needs_reauth"'))).toEqual([]);
+    expect(receiver.received.filter((w) => w.body.includes('"needs_reauth"'))).toEqual([]);
 
     // 2. The grant is refused: the connection goes needs_reauth, counted and alerted at once.
     as.script({ status: 400, json: { error: 'invalid_grant' } });
@@ -148,8 +140,8 @@ describe('refresh telemetry', () => {
     await until(async () => (await metric('gatehouse_token_refreshes_total', labels('invalid_grant'))) === 1);
     expect((await gateway.adapters.store.connections.get('acme', 'c-bob'))?.status).toBe('needs_reauth');
     await until(async () => (await metric('gatehouse_alerts_total', 'rule="needs_reauth"')) === 1);
-    await until(() => webhooks.some((w) => w.body.includes('"needs_reauth"')));
-    const alert = webhooks.find((w) => w.body.includes('"needs_reauth"'));
+    await until(() => receiver.received.some((w) => w.body.includes('"needs_reauth"')));
+    const alert = receiver.received.find((w) => w.body.includes('"needs_reauth"'));
     expect(alert?.headers['x-gatehouse-signature']).toBeTruthy();
     expect(alert?.body).toContain('acme');
     // Nothing of the tokens in the alert: the seeded tokens start with at-/rt-.
