@@ -4,11 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { testDatabases } from '../../test/support/test-databases.ts';
 import { type Clock, GatehouseError, systemClock } from '../core/index.ts';
-import { createTestSchemaName, openStore, type Store, withStoreSchema } from '../store/index.ts';
+import { openStore, type Store } from '../store/index.ts';
 import { createLocalMasterKeyProvider, createVault } from '../vault/index.ts';
 import { type AuditLog, createAuditLog, type ToolCallAuditEntry } from './create-audit-log.ts';
 import { verifyAuditChain } from './verify-audit-chain.ts';
@@ -17,70 +16,10 @@ import { verifyAuditChain } from './verify-audit-chain.ts';
  * The audit log over real stores: SQLite files always, PostgreSQL when GATEHOUSE_TEST_POSTGRES is set (own schema
  * per test). Tampering goes around the store by raw SQL, after dropping the append-only triggers as the owner would.
  */
-const postgresUrl = process.env['GATEHOUSE_TEST_POSTGRES'];
 const tempDir = mkdtempSync(join(tmpdir(), 'gh-audit-'));
 afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
 
-interface Database_ {
-  readonly url: string;
-  readonly schema?: string;
-  /** Runs raw SQL as the table owner (tampering, trigger tests). */
-  raw(statement: string): Promise<void>;
-  close(): Promise<void>;
-}
-
-interface Backend {
-  readonly name: string;
-  readonly enabled: boolean;
-  create(): Promise<Database_>;
-}
-
-let files = 0;
-const backends: Backend[] = [
-  {
-    name: 'sqlite',
-    enabled: true,
-    async create() {
-      const path = join(tempDir, `audit-${++files}.db`);
-      return {
-        url: `sqlite:${path}`,
-        async raw(statement) {
-          const db = new Database(path);
-          try {
-            db.exec(statement);
-          } finally {
-            db.close();
-          }
-        },
-        async close() {},
-      };
-    },
-  },
-  {
-    name: 'postgres',
-    enabled: postgresUrl !== undefined,
-    async create() {
-      const schema = createTestSchemaName();
-      return {
-        url: withStoreSchema(postgresUrl ?? '', schema),
-        schema,
-        async raw(statement) {
-          const client = new pg.Client({ connectionString: postgresUrl, options: `-c search_path=${schema}` });
-          await client.connect();
-          try {
-            await client.query(statement);
-          } finally {
-            await client.end();
-          }
-        },
-        async close() {
-          const store = await openStore(postgresUrl ?? '', { schema, dropSchemaOnClose: true });
-          await store.close();
-        },
-      };
-    },
-  },
-];
+const backends = testDatabases(tempDir);
 
 function entry(tenant: string, n: number, overrides: Partial<ToolCallAuditEntry> = {}): ToolCallAuditEntry {
   return {
@@ -128,7 +67,7 @@ for (const backend of backends) {
         async close() {
           await audit.close();
           await store.close();
-          await database.close();
+          await database.drop();
         },
       };
     }
@@ -303,7 +242,7 @@ for (const backend of backends) {
         await expectCode(t.audit.recordToolIntent(entry('acme', 2)), 'audit_unavailable');
       } finally {
         await t.audit.close();
-        await t.database.close();
+        await t.database.drop();
       }
     });
 
@@ -359,7 +298,7 @@ for (const backend of backends) {
         expect(await verifyAuditChain(store.audit, 'a')).toMatchObject({ ok: true, checked: 2 });
       } finally {
         await store.close();
-        await database.close();
+        await database.drop();
       }
     });
   });

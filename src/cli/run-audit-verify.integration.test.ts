@@ -2,16 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { testDatabases } from '../../test/support/test-databases.ts';
 import { createAuditLog } from '../audit/index.ts';
 import { systemClock } from '../core/index.ts';
-import { createTestSchemaName, openStore, withStoreSchema } from '../store/index.ts';
+import { openStore } from '../store/index.ts';
 import type { CliContext } from './cli-context.ts';
 import { runCli } from './run-cli.ts';
 
-const postgresUrl = process.env['GATEHOUSE_TEST_POSTGRES'];
 const tempDir = mkdtempSync(join(tmpdir(), 'gh-audit-cli-'));
 afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
 
@@ -40,64 +38,16 @@ async function verify(configFile: string, tenant: string) {
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
 
-interface Target {
-  readonly name: string;
-  readonly enabled: boolean;
-  prepare(): Promise<{ store: string; raw(statement: string): Promise<void>; cleanup(): Promise<void> }>;
-}
-
-const targets: Target[] = [
-  {
-    name: 'sqlite',
-    enabled: true,
-    async prepare() {
-      const path = join(tempDir, 'cli.db');
-      return {
-        store: `sqlite:${path}`,
-        async raw(statement) {
-          const db = new Database(path);
-          try {
-            db.exec(statement);
-          } finally {
-            db.close();
-          }
-        },
-        async cleanup() {},
-      };
-    },
-  },
-  {
-    name: 'postgres',
-    enabled: postgresUrl !== undefined,
-    async prepare() {
-      const schema = createTestSchemaName();
-      return {
-        store: withStoreSchema(postgresUrl ?? '', schema),
-        async raw(statement) {
-          const client = new pg.Client({ connectionString: postgresUrl, options: `-c search_path=${schema}` });
-          await client.connect();
-          try {
-            await client.query(statement);
-          } finally {
-            await client.end();
-          }
-        },
-        async cleanup() {
-          await (await openStore(postgresUrl ?? '', { schema, dropSchemaOnClose: true })).close();
-        },
-      };
-    },
-  },
-];
+const targets = testDatabases(tempDir);
 
 for (const target of targets) {
   describe.skipIf(!target.enabled)(`gatehouse audit verify on ${target.name}`, () => {
     it('AU-04 exits 0 on an intact chain and 1 with the first bad seq after an edit or a deletion', async () => {
-      const db = await target.prepare();
+      const db = await target.create();
       try {
         const configFile = join(tempDir, `${target.name}.yaml`);
-        writeFileSync(configFile, `dataDir: ${tempDir}\nstore: "${db.store}"\n`);
-        const store = await openStore(db.store);
+        writeFileSync(configFile, `dataDir: ${tempDir}\nstore: "${db.url}"\n`);
+        const store = await openStore(db.url);
         await store.migrate();
         const audit = await createAuditLog({ repository: store.audit, clock: systemClock, tenants: ['acme'] });
         await Promise.all(
@@ -136,7 +86,7 @@ for (const target of targets) {
         });
         expect(usage).toBe(2);
       } finally {
-        await db.cleanup();
+        await db.drop();
       }
     });
   });

@@ -9,18 +9,18 @@ import {
   type ScriptedAuthorizationServer,
   startScriptedAuthorizationServer,
 } from '../../test/support/start-scripted-authorization-server.ts';
+import { type TestDatabase, testDatabases } from '../../test/support/test-databases.ts';
 import { loadConfigFile } from '../core/index.ts';
 import { openAdapters } from '../open-adapters.ts';
-import { createTestSchemaName, openStore, withStoreSchema } from '../store/index.ts';
 import type { CliContext } from './cli-context.ts';
 import { runCli } from './run-cli.ts';
 
 let as: ScriptedAuthorizationServer;
 let dir: string;
 const masterKey = randomBytes(32).toString('base64');
-const postgresUrl = process.env['GATEHOUSE_TEST_POSTGRES'];
-/** The store of the suite running: SQLite in the temp folder, or a fresh PostgreSQL schema per test. */
-let store: { readonly url?: string; drop(): Promise<void> } = { drop: async () => {} };
+const postgres = testDatabases(tmpdir()).find((kind) => kind.name === 'postgres');
+/** The PostgreSQL database of the test running, when the PostgreSQL suite runs; SQLite in the temp folder else. */
+let database: TestDatabase | undefined;
 
 beforeEach(async () => {
   as = await startScriptedAuthorizationServer();
@@ -28,20 +28,10 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await as.close();
-  await store.drop();
+  await database?.drop();
+  database = undefined;
   rmSync(dir, { recursive: true, force: true });
 });
-
-function usePostgres(): void {
-  const schema = createTestSchemaName();
-  store = {
-    url: withStoreSchema(postgresUrl ?? '', schema),
-    async drop() {
-      await (await openStore(postgresUrl ?? '', { schema, dropSchemaOnClose: true })).close();
-      store = { drop: async () => {} };
-    },
-  };
-}
 
 const tenant = (id: string) => ({
   id,
@@ -67,7 +57,7 @@ function writeConfig(name: string, tenants: string[]): string {
   const file = join(dir, name);
   const raw = {
     dataDir: join(dir, 'data'),
-    ...(store.url === undefined ? {} : { store: store.url }),
+    ...(database === undefined ? {} : { store: database.url }),
     masterKey,
     logLevel: 'silent',
     tenants: tenants.map(tenant),
@@ -184,11 +174,11 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
 describe.each([
   ['SQLite', false],
   ['PostgreSQL', true],
-] as const)('gatehouse tenant purge on %s', (_name, postgres) => {
-  beforeEach((context) => {
-    if (!postgres) return;
-    if (postgresUrl === undefined) return context.skip();
-    usePostgres();
+] as const)('gatehouse tenant purge on %s', (_name, usePostgres) => {
+  beforeEach(async (context) => {
+    if (!usePostgres) return;
+    if (!postgres?.enabled) return context.skip();
+    database = await postgres.create();
   });
 
   it('ST-10 purging a removed tenant revokes its tokens upstream, shreds its data keys, keeps its audit log and leaves other tenants untouched', async () => {
