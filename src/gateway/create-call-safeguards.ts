@@ -8,7 +8,7 @@ import {
   type ResultCache,
   type ToolResult,
 } from '../shaping/index.ts';
-import type { CacheBackend, Limiter, Store } from '../store/index.ts';
+import type { CacheBackend, ConnectionRecord, Limiter, Store } from '../store/index.ts';
 import type { ServiceRuntime } from './build-tenants.ts';
 import type { Caller } from './contract.ts';
 
@@ -72,16 +72,21 @@ export function createCallSafeguards(deps: CallSafeguardsDependencies) {
     for (const service of tenant.services) retryByService.set(`${tenant.id}/${service.id}`, service.retry);
   }
 
-  /** The credential identity a cached read belongs to, or undefined when there is no usable one (no caching). */
+  /**
+   * The credential identity a cached read belongs to, or undefined when there is no usable one (no caching).
+   * `known`: the caller's connection as the policy step read it this call (null: none), so it is not read again.
+   */
   async function connectionOf(
     caller: Caller,
     service: ServiceRuntime,
+    known: ConnectionRecord | null | undefined,
   ): Promise<{ id: string; scopes: readonly string[] } | undefined> {
     if (service.auth.type !== 'oauth2') return { id: `service:${service.id}`, scopes: [] };
     if (store.connections === undefined) return undefined;
     // The caller's own subject only, as for the credential (guard-tool-call): no borrowed `shared` account.
-    const connection = await store.connections.find(caller.tenant, service.id, caller.subject);
-    return connection === undefined ? undefined : { id: connection.id, scopes: connection.scopes };
+    const connection =
+      known === undefined ? await store.connections.find(caller.tenant, service.id, caller.subject) : known;
+    return connection ? { id: connection.id, scopes: connection.scopes } : undefined;
   }
 
   return {
@@ -106,13 +111,14 @@ export function createCallSafeguards(deps: CallSafeguardsDependencies) {
       tool: NamedTool,
       service: ServiceRuntime,
       args: Readonly<Record<string, unknown>>,
+      known?: ConnectionRecord | null,
     ): Promise<PreparedRead | undefined> {
       const ttlSeconds = ttlByToolset.get(`${caller.tenant}/${caller.toolset}`);
       const method = tool.tool.request.method;
       if (ttlSeconds === undefined || tool.tool.safety !== 'safe' || (method !== 'GET' && method !== 'HEAD')) {
         return undefined;
       }
-      const connection = await connectionOf(caller, service);
+      const connection = await connectionOf(caller, service, known);
       if (connection === undefined) return undefined;
       const slot = cache.slotOf(
         {
@@ -137,17 +143,27 @@ export function createCallSafeguards(deps: CallSafeguardsDependencies) {
      * Before a write runs: invalidates the connection's cached reads of the service (CA-03) and throws when the
      * shared cache cannot be reached, so a write never runs while stale reads could outlive it.
      */
-    async invalidateBeforeWrite(caller: Caller, tool: NamedTool, service: ServiceRuntime): Promise<void> {
+    async invalidateBeforeWrite(
+      caller: Caller,
+      tool: NamedTool,
+      service: ServiceRuntime,
+      known?: ConnectionRecord | null,
+    ): Promise<void> {
       if (!cachingTenants.has(caller.tenant) || tool.tool.safety === 'safe') return;
-      const connection = await connectionOf(caller, service);
+      const connection = await connectionOf(caller, service, known);
       if (connection !== undefined)
         await cache.invalidate({ tenant: caller.tenant, service: service.id, connection: connection.id });
     },
 
     /** After a write was sent: invalidates again, so reads that raced with the write are dropped. Never throws. */
-    async invalidateAfterWrite(caller: Caller, tool: NamedTool, service: ServiceRuntime): Promise<void> {
+    async invalidateAfterWrite(
+      caller: Caller,
+      tool: NamedTool,
+      service: ServiceRuntime,
+      known?: ConnectionRecord | null,
+    ): Promise<void> {
       try {
-        await this.invalidateBeforeWrite(caller, tool, service);
+        await this.invalidateBeforeWrite(caller, tool, service, known);
       } catch {
         // The entry TTL bounds staleness when the shared cache is gone right now.
       }

@@ -229,7 +229,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
           pathTemplate = tool.request.pathTemplate;
           sideEffects = tool.safety !== 'safe';
           const service = tenant.services.get(decided.tool.service)!;
-          const read = await safeguards.prepareRead(caller, decided.tool, service, decided.args);
+          const read = await safeguards.prepareRead(caller, decided.tool, service, decided.args, decided.connection);
           if (read !== undefined)
             deps.telemetry?.cacheLookup({ tenant: caller.tenant, toolset: caller.toolset, hit: !!read.cached });
           if (read?.cached) {
@@ -257,7 +257,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
             const request = applyCredential(buildRequest(tool, service.baseUrl, decided.args), credential);
             // AU-03: a call with side effects runs only once its intent record is committed.
             if (tool.safety !== 'safe') {
-              await safeguards.invalidateBeforeWrite(caller, decided.tool, service);
+              await safeguards.invalidateBeforeWrite(caller, decided.tool, service, decided.connection);
               await audit.recordToolIntent(auditedCall(caller, name, requestId, method, pathTemplate));
             }
             const policyOfCall = safeguards.upstreamPolicy(caller, decided.tool);
@@ -278,7 +278,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
             // CA-03: a write drops the connection's cached reads of the service again once it was sent.
             let answer = await upstream
               .send(upstreamCall)
-              .finally(() => safeguards.invalidateAfterWrite(caller, decided.tool, service));
+              .finally(() => safeguards.invalidateAfterWrite(caller, decided.tool, service, decided.connection));
             if (answer.status === 401 && refresh.refreshesOn401(service.auth)) {
               // OA-16: exactly one forced refresh and one retry; a second 401 is a typed error, never a loop.
               credential = await refresh.forceCredential(caller.tenant, service.id, caller.subject);
