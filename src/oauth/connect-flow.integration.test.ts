@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -8,7 +9,7 @@ import { createBrowser } from '../../test/support/drive-browser.ts';
 import { type FakeApi, startFakeApi } from '../../test/support/start-fake-api.ts';
 import { type RunningOidcProvider, startOidcProvider } from '../../test/support/start-oidc-provider.ts';
 import { startTestGateway, type TestGateway } from '../../test/support/start-test-gateway.ts';
-import { createTestSchemaName, withStoreSchema } from '../store/index.ts';
+import { type TestDatabase, testDatabases } from '../../test/support/test-databases.ts';
 
 /**
  * The connect flow end to end against a real authorization server (oidc-provider): admin API -> connect link ->
@@ -50,9 +51,11 @@ function containsAny(haystack: Buffer, secret: string): string | undefined {
   return formsOf(secret).find((form) => text.includes(form) || lower.includes(form.toLowerCase()));
 }
 
+// SQLite: the test gateway's own file. PostgreSQL: a fresh schema per suite.
+const postgres = testDatabases(tmpdir()).find((kind) => kind.name === 'postgres');
 const backends = [
-  { name: 'sqlite', enabled: true, store: undefined as string | undefined },
-  { name: 'postgres', enabled: postgresUrl !== undefined, store: postgresUrl },
+  { name: 'sqlite', enabled: true, create: async (): Promise<TestDatabase | undefined> => undefined },
+  { name: 'postgres', enabled: postgres?.enabled === true, create: async () => postgres?.create() },
 ];
 
 for (const backend of backends) {
@@ -60,7 +63,7 @@ for (const backend of backends) {
     let as: RunningOidcProvider;
     let api: FakeApi;
     let gateway: TestGateway;
-    let schema: string | undefined;
+    let database: TestDatabase | undefined;
 
     beforeAll(async () => {
       const port = await freePort();
@@ -85,8 +88,8 @@ for (const backend of backends) {
           .writeHead(200, { 'content-type': 'application/json' })
           .end(JSON.stringify({ id: 'i1', scope: check.scope }));
       });
-      schema = backend.store === undefined ? undefined : createTestSchemaName();
-      const storeUrl = backend.store && schema ? withStoreSchema(backend.store, schema) : undefined;
+      database = await backend.create();
+      const storeUrl = database?.url;
       gateway = await startTestGateway(
         {
           listen: `127.0.0.1:${port}`,
@@ -127,12 +130,7 @@ for (const backend of backends) {
       await gateway?.close();
       await api?.close();
       await as?.close();
-      if (schema !== undefined && postgresUrl !== undefined) {
-        const client = new pg.Client({ connectionString: postgresUrl });
-        await client.connect();
-        await client.query(`drop schema if exists "${schema}" cascade`);
-        await client.end();
-      }
+      await database?.drop();
     });
 
     async function callTool(key: string, meta?: Record<string, unknown>) {
@@ -228,7 +226,7 @@ for (const backend of backends) {
       expect(secrets.length).toBeGreaterThanOrEqual(3);
       expect(secrets.every((s) => s.length > 20)).toBe(true);
       let dump: Buffer;
-      if (backend.store === undefined) {
+      if (database?.schema === undefined) {
         const base = join(gateway.dataDir, 'gatehouse.db');
         const files = [base, `${base}-wal`].flatMap((file) => {
           try {
@@ -244,11 +242,11 @@ for (const backend of backends) {
         await client.connect();
         const tables = await client.query<{ table_name: string }>(
           'select table_name from information_schema.tables where table_schema = $1',
-          [schema],
+          [database.schema],
         );
         const parts: string[] = [];
         for (const { table_name } of tables.rows) {
-          const rows = await client.query(`select * from "${schema}"."${table_name}"`);
+          const rows = await client.query(`select * from "${database.schema}"."${table_name}"`);
           for (const row of rows.rows as Record<string, unknown>[]) {
             for (const value of Object.values(row)) {
               parts.push(Buffer.isBuffer(value) ? value.toString('latin1') : String(value));
@@ -287,7 +285,7 @@ for (const backend of backends) {
     let as: RunningOidcProvider;
     let api: FakeApi;
     let gateway: TestGateway;
-    let schema: string | undefined;
+    let database: TestDatabase | undefined;
 
     beforeAll(async () => {
       const port = await freePort();
@@ -308,8 +306,8 @@ for (const backend of backends) {
           .writeHead(check.active ? 200 : 401, { 'content-type': 'application/json' })
           .end(JSON.stringify({ items: [], scope: check.scope }));
       });
-      schema = backend.store === undefined ? undefined : createTestSchemaName();
-      const storeUrl = backend.store && schema ? withStoreSchema(backend.store, schema) : undefined;
+      database = await backend.create();
+      const storeUrl = database?.url;
       gateway = await startTestGateway(
         {
           listen: `127.0.0.1:${port}`,
@@ -349,12 +347,7 @@ for (const backend of backends) {
       await gateway?.close();
       await api?.close();
       await as?.close();
-      if (schema !== undefined && postgresUrl !== undefined) {
-        const client = new pg.Client({ connectionString: postgresUrl });
-        await client.connect();
-        await client.query(`drop schema if exists "${schema}" cascade`);
-        await client.end();
-      }
+      await database?.drop();
     });
 
     async function rpc(method: string, params: Record<string, unknown>) {

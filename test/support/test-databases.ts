@@ -6,6 +6,8 @@ import { createTestSchemaName, openStore, withStoreSchema } from '../../src/stor
 /** A fresh, empty database for one test: its store URL, raw SQL as the table owner, and its removal. */
 export interface TestDatabase {
   readonly url: string;
+  /** The PostgreSQL schema (for queries around the store); undefined for SQLite. */
+  readonly schema?: string;
   /** Runs SQL around the store, as the owner would (tampering, trigger tests). */
   raw(statement: string): Promise<void>;
   /** Drops the PostgreSQL schema (a SQLite file goes with the caller's temp folder). */
@@ -51,6 +53,7 @@ export function testDatabases(dir: string): readonly TestDatabaseKind[] {
         const schema = createTestSchemaName();
         return {
           url: withStoreSchema(postgresUrl ?? '', schema),
+          schema,
           async raw(statement) {
             const client = new pg.Client({ connectionString: postgresUrl, options: `-c search_path=${schema}` });
             await client.connect();
