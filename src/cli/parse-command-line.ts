@@ -14,6 +14,7 @@ const options = {
   force: { type: 'boolean' },
   'previous-config': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
 } as const;
 
 export interface CommandLine {
@@ -30,6 +31,7 @@ export interface CommandLine {
     readonly force?: boolean;
     readonly 'previous-config'?: string;
     readonly help?: boolean;
+    readonly version?: boolean;
   };
 }
 

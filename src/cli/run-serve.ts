@@ -45,7 +45,14 @@ export async function runServe(tree: ConfigTree, demo: boolean, context: CliCont
       parseOptions,
     );
   }
-  const adapters = await context.openAdapters(config, context);
+  let adapters: Adapters;
+  try {
+    adapters = await context.openAdapters(config, context);
+  } catch (error) {
+    // An open demo API would keep the process alive after the start-up error.
+    await demoApi?.close();
+    throw error;
+  }
   try {
     const server = await startGatehouse(config, adapters, systemClock, { logDestination: context.stdout });
     const out = context.stdout;
@@ -133,7 +140,15 @@ export async function startGatehouse(
       observability.metricsRoute,
     ],
   });
-  const server = await startHttpServer(app, { host, port });
+  let server: Awaited<ReturnType<typeof startHttpServer>>;
+  try {
+    server = await startHttpServer(app, { host, port });
+  } catch (error) {
+    // Nothing listens: stop what was started so the process can exit with the error.
+    await gateway.close?.();
+    await observability.close();
+    throw error;
+  }
   gateway.start?.();
   return {
     ...server,
