@@ -218,6 +218,8 @@ export const configSchema = z
     allowedOrigins: z.array(z.string().min(1)).default([]),
     demo: z.boolean().default(false),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    /** `json`: one JSON object per line; `pretty`: one readable line for a terminal; `auto`: pretty on a TTY. */
+    logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
     /** Bearer token for `GET /metrics` besides the admin token (so a scraper need not hold the admin token). */
     metricsToken: secretString.optional(),
     /** Alert rules and their signed webhook (docs/configuration.md, "Alerts"). */
@@ -340,6 +342,7 @@ const envOverrides = {
   GATEHOUSE_MASTER_KEY_FILE: 'masterKeyFile',
   GATEHOUSE_DATA_DIR: 'dataDir',
   GATEHOUSE_LOG_LEVEL: 'logLevel',
+  GATEHOUSE_LOG_FORMAT: 'logFormat',
   GATEHOUSE_METRICS_TOKEN: 'metricsToken',
 } as const;
 
