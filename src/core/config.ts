@@ -224,6 +224,8 @@ export const configSchema = z
      * absent = the one `npm install` built. Env: GATEHOUSE_SQLITE_NATIVE_BINDING.
      */
     sqliteNativeBinding: z.string().min(1).optional(),
+    /** `json`: one JSON object per line; `pretty`: one readable line for a terminal; `auto`: pretty on a TTY. */
+    logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
     /** Bearer token for `GET /metrics` besides the admin token (so a scraper need not hold the admin token). */
     metricsToken: secretString.optional(),
     /** Alert rules and their signed webhook (docs/configuration.md, "Alerts"). */
@@ -359,6 +361,7 @@ const envOverrides = {
   GATEHOUSE_MASTER_KEY_FILE: 'masterKeyFile',
   GATEHOUSE_DATA_DIR: 'dataDir',
   GATEHOUSE_LOG_LEVEL: 'logLevel',
+  GATEHOUSE_LOG_FORMAT: 'logFormat',
   GATEHOUSE_METRICS_TOKEN: 'metricsToken',
   GATEHOUSE_SQLITE_NATIVE_BINDING: 'sqliteNativeBinding',
 } as const;
