@@ -163,7 +163,12 @@ function reportFailure(error: unknown, stderr: Writable): number {
       ? 2
       : 1;
   }
-  // Unknown errors may carry request data in their message: print only their kind.
-  stderr.write(`gatehouse: unexpected ${(error as Error)?.name ?? 'error'}\n`);
+  // Unknown errors may carry request data in their message: print only their kind, and a system error's code and
+  // call (EACCES, open), which name the cause without data.
+  const { code, syscall } = (error ?? {}) as { code?: unknown; syscall?: unknown };
+  const cause = [code, syscall].filter((part) => typeof part === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(part));
+  stderr.write(
+    `gatehouse: unexpected ${(error as Error)?.name ?? 'error'}${cause.length > 0 ? ` (${cause.join(', ')})` : ''}\n`,
+  );
   return 1;
 }
