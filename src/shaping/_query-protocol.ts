@@ -22,3 +22,6 @@ export type QueryReply =
   | { readonly id: number; readonly kind: 'not_array' }
   | { readonly id: number; readonly kind: 'output' }
   | { readonly id: number; readonly kind: 'invalid'; readonly message: string };
+
+/** The niceness of query processes and all their threads: the lowest priority Linux has. */
+export const workerNice = 19;

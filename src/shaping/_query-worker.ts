@@ -1,24 +1,34 @@
 /**
- * Worker-thread entry of `createQueryEvaluator` (RS-02): evaluates one JMESPath expression over a stored JSON
- * result, inside a thread whose heap is capped and which the main thread terminates at its deadline. Nothing
+ * Worker-process entry of `createQueryEvaluator` (RS-02): evaluates one JMESPath expression over a stored JSON
+ * result, inside a process whose heap is capped and which the gateway kills at its deadline. Nothing
  * here is trusted to stop by itself; this file only keeps the answer within `maxOutputBytes` and caches parsed
  * handles so that a 10 MB result is not sent and parsed again for every query.
  */
-import { parentPort } from 'node:worker_threads';
+import { readdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { type JSONValue, search } from '@jmespath-community/jmespath';
-import type { QueryJob, QueryReply } from './_query-protocol.ts';
+import { type QueryJob, type QueryReply, workerNice } from './_query-protocol.ts';
 
-const port = parentPort;
-if (port === null) throw new Error('_query-worker.ts runs only as a worker thread');
+const send = process.send?.bind(process);
+if (send === undefined) throw new Error('_query-worker.ts runs only as a child process with an IPC channel');
+
+// Every thread that exists now (V8's helpers among them) at the lowest priority; the gateway set the main one.
+try {
+  for (const tid of readdirSync('/proc/self/task')) setPriority(Number(tid), workerNice);
+} catch {
+  // Not Linux, or not permitted: the deadline and the heap cap still bound the query.
+}
 
 /** Parsed handles by cache key, oldest first; their stored text length is summed against `cacheChars`. */
 const parsed = new Map<string, { value: unknown; chars: number }>();
 let cachedChars = 0;
 
-port.on('message', (job: QueryJob) => {
-  port.postMessage(run(job));
+process.on('message', (job: QueryJob) => {
+  send(run(job));
 });
-port.postMessage({ id: 0, kind: 'ready' } satisfies QueryReply);
+// The gateway is gone: nothing will ask again.
+process.on('disconnect', () => process.exit(0));
+send({ id: 0, kind: 'ready' } satisfies QueryReply);
 
 function run(job: QueryJob): QueryReply {
   let value: unknown;
