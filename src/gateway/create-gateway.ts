@@ -291,7 +291,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
             }
             upstreamStatus = answer.status;
             const scrub = createScrubber(listCredentialSecrets(credential));
-            const result = toToolResult(answer, tool.operation, scrub);
+            const result = toToolResult(answer, decided.tool.name, scrub);
             if (read !== undefined) await safeguards.remember(read, result, answer.headers);
             const shaped = await shapeResultWithHandles({
               meta,
@@ -305,7 +305,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
                 const checked = validateArguments(tool, pageArgs);
                 const request = applyCredential(buildRequest(tool, service.baseUrl, checked), credential);
                 const page = await upstream.send(toUpstreamCall(request));
-                return { headers: page.headers, json: page.json, result: toToolResult(page, tool.operation, scrub) };
+                return { headers: page.headers, json: page.json, result: toToolResult(page, decided.tool.name, scrub) };
               },
             });
             outcome = { ok: true, ...shaped };
