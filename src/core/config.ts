@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { GatehouseError } from './errors.ts';
+import { knownFieldsAt, suggestFieldName } from './suggest-field-name.ts';
 
 /**
  * The configuration schema (DESIGN.md §10). Parsed once into a deeply frozen object; this is the only module
@@ -457,8 +458,14 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys')
-    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys') {
+    const known = knownFieldsAt(configSchema, issue.path);
+    const named = issue.keys.map((key) => {
+      const suggestion = suggestFieldName(key, known);
+      return suggestion === undefined ? `'${key}'` : `'${key}' (did you mean '${suggestion}'?)`;
+    });
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${named.join(', ')}`;
+  }
   if (issue.code === 'invalid_union' && 'discriminator' in issue) return issue.message;
   // zod's messages never include the offending value, so a secret in a wrong field is not echoed.
   return issue.message;
