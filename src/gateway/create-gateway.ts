@@ -290,7 +290,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
             upstreamStatus = answer.status;
             // RS-01: each answer is scrubbed once, here; hints, merged pages and cache entries are built from that.
             const scrub = createScrubber(listCredentialSecrets(credential));
-            const first = toToolPage(answer, tool.operation, scrub);
+            const first = toToolPage(answer, decided.tool.name, scrub);
             if (read !== undefined) await safeguards.remember(read, first.result, first.headers);
             const shaped = await shapeResultWithHandles({
               meta,
@@ -303,7 +303,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
               async fetchPage(pageArgs) {
                 const checked = validateArguments(tool, pageArgs);
                 const request = applyCredential(buildRequest(tool, service.baseUrl, checked), credential);
-                return toToolPage(await upstream.send(toUpstreamCall(request)), tool.operation, scrub);
+                return toToolPage(await upstream.send(toUpstreamCall(request)), decided.tool.name, scrub);
               },
             });
             outcome = { ok: true, ...shaped };

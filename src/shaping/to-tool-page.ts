@@ -24,8 +24,8 @@ export interface ToolPage {
  * nothing new when there is nothing to scrub: an answer whose body the scrubber left alone passes its own JSON value
  * on, and an answer without a `Link` header its own headers object.
  */
-export function toToolPage(answer: UpstreamPageAnswer, operation: string, scrub: (text: string) => string): ToolPage {
-  const result = toToolResult(answer, operation, scrub);
+export function toToolPage(answer: UpstreamPageAnswer, toolName: string, scrub: (text: string) => string): ToolPage {
+  const result = toToolResult(answer, toolName, scrub);
   const link = answer.headers['link'];
   const headers = link === undefined ? answer.headers : { ...answer.headers, link: scrub(link) };
   return { headers, json: scrubbedJsonOf(answer, result), result };
