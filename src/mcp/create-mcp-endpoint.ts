@@ -1,6 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Implementation, isJsonContentType } from '@modelcontextprotocol/server';
-import { type GatehouseError, httpStatusOf, isGatehouseError, toGatehouseError } from '../core/index.ts';
+import {
+  type GatehouseError,
+  httpStatusOf,
+  isGatehouseError,
+  noteResponseOutcome,
+  toGatehouseError,
+} from '../core/index.ts';
 import type { Caller, Gateway } from '../gateway/index.ts';
 import { callToolSafely } from './create-tool-server.ts';
 import { readFastToolCall } from './read-fast-tool-call.ts';
@@ -163,27 +169,40 @@ function allowsBatch(version: string | string[] | undefined): boolean {
  * tell "sign in" from "your key is wrong": without it, OAuth-capable clients start dynamic client registration
  * against a gateway that offers none. No `resource_metadata` is advertised, because none is served.
  */
-function challengeOf(authorization: string | undefined): string {
-  if (authorization === undefined || authorization.trim() === '') return 'Bearer realm="gatehouse"';
-  if (!/^Bearer[ ]+[^\s]+[ ]*$/i.test(authorization)) {
-    return 'Bearer realm="gatehouse", error="invalid_request", error_description="Send the client key as Authorization: Bearer <key>"';
+function challengeOf(authorization: string | undefined): { header: string; reason: string } {
+  if (authorization === undefined || authorization.trim() === '') {
+    return { header: 'Bearer realm="gatehouse"', reason: 'no_credentials' };
   }
-  return 'Bearer realm="gatehouse", error="invalid_token", error_description="The client key is not valid or was revoked"';
+  if (!/^Bearer[ ]+[^\s]+[ ]*$/i.test(authorization)) {
+    return {
+      header:
+        'Bearer realm="gatehouse", error="invalid_request", error_description="Send the client key as Authorization: Bearer <key>"',
+      reason: 'invalid_request',
+    };
+  }
+  return {
+    header:
+      'Bearer realm="gatehouse", error="invalid_token", error_description="The client key is not valid or was revoked"',
+    reason: 'invalid_token',
+  };
 }
 
 /** Same bodies for every cause of one status, so a response never tells a wrong tenant from a missing one. */
 function writeAuthError(res: ServerResponse, error: GatehouseError, authorization: string | undefined): void {
   if (error.code === 'unauthenticated') {
+    const challenge = challengeOf(authorization);
+    noteResponseOutcome(res, { code: error.code, reason: challenge.reason });
     writeJsonRpcError(
       res,
       401,
       { code: transportErrorCode, message: 'Unauthorized: a valid client key is required', data: { code: error.code } },
       null,
-      { 'www-authenticate': challengeOf(authorization) },
+      { 'www-authenticate': challenge.header },
     );
     return;
   }
   if (error.code === 'not_found') {
+    noteResponseOutcome(res, { code: error.code });
     writeJsonRpcError(res, 404, {
       code: transportErrorCode,
       message: 'Not found: no such MCP endpoint',
@@ -191,6 +210,7 @@ function writeAuthError(res: ServerResponse, error: GatehouseError, authorizatio
     });
     return;
   }
+  noteResponseOutcome(res, { code: error.code });
   writeJsonRpcError(res, httpStatusOf[error.code], {
     code: transportErrorCode,
     message: error.message,
