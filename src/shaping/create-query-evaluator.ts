@@ -115,12 +115,12 @@ export function createQueryEvaluator(limits: QueryLimits = defaultQueryLimits): 
       job.reject(error);
     }
     if (!slot.ready) {
-      // A thread that cannot even load would be restarted forever: refuse what waits instead.
+      // A process that cannot even load would be restarted forever: refuse what waits instead.
       for (const queue of waiting.values()) for (const waiter of queue) waiter.reject(error);
       waiting.clear();
       return;
     }
-    // The replacement starts now, so that the next query does not wait for a thread to load.
+    // The replacement starts now, so that the next query does not wait for a process to load.
     if (!closed && job !== undefined) spawn();
     dispatch();
   }
@@ -160,7 +160,7 @@ export function createQueryEvaluator(limits: QueryLimits = defaultQueryLimits): 
       key: request.key,
       expression: request.expression,
       maxOutputBytes: limits.maxOutputBytes,
-      // A quarter of the heap for parsed results leaves the rest for the evaluation itself.
+      // A quarter of the heap for parsed results (~3 bytes of heap per character of JSON text), the rest for evaluating.
       cacheChars: Math.floor((limits.maxHeapMb * 1024 * 1024) / 4 / 3),
       ...(withText ? { text: request.text } : {}),
       ...(request.page === undefined ? {} : { page: request.page }),
