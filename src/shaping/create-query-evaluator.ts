@@ -69,7 +69,7 @@ const knownMax = 16;
  * a capped heap and the lowest CPU priority, killed and replaced at the deadline or when its heap is exhausted,
  * so that the event loop of the gateway only ever sends the stored text and parses an answer of bounded size.
  * Processes, not worker threads: threads share V8's garbage-collection helper threads with the gateway, and a
- * query that allocates hard then holds up the gateway's own collections (measured: tenant A's p50 7 -> 259 ms).
+ * query that allocates hard then holds up the gateway's own collections (measured: tenant A's p50 49 -> 259 ms).
  * One tenant uses at most `perTenant` workers; waiting jobs are taken round-robin across tenants (MT-08).
  */
 export function createQueryEvaluator(limits: QueryLimits = defaultQueryLimits): QueryEvaluator {
