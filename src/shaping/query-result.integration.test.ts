@@ -171,7 +171,8 @@ describe('queryResult and pageResult under the query budget', () => {
   });
 
   it('MT-08 one tenant holds at most perTenant workers: its extra queries wait or are refused, another tenant is served', async () => {
-    const { handles, contextOf } = setup({ timeoutMs: 1_000, workers: 2, perTenant: 1, queuePerTenant: 1 });
+    // B's worst query runs for the whole 3 s deadline: A answering well inside it shows A never waited behind B.
+    const { handles, contextOf } = setup({ timeoutMs: 3_000, workers: 2, perTenant: 1, queuePerTenant: 1 });
     const handleB = await store(handles, tenantB);
     const handleA = await store(handles, tenantA);
     // Warm both workers, so that the timing below is not a thread start.
@@ -188,7 +189,7 @@ describe('queryResult and pageResult under the query budget', () => {
     const codes = (await Promise.all(worst)).map(codeOf);
     console.log(`MT-08 tenant A's query took ${aMs.toFixed(0)} ms while B ran 3 worst queries: ${codes.join(', ')}`);
     expect(answer.structuredContent).toEqual({ result: 'item-5' });
-    expect(aMs).toBeLessThan(500);
+    expect(aMs).toBeLessThan(1_500);
     // One runs, one waits its turn, the third is refused with a retry hint.
     expect(codes.sort()).toEqual(['query_budget_exceeded', 'query_budget_exceeded', 'rate_limited']);
   });
