@@ -108,7 +108,15 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     store: deps.resultStore ?? createMemoryResultStore({ clock, maxBytes: config.resultHandles.maxBytes }),
     clock,
   });
-  const connect = createGatewayConnections({ config, store, vault, clock, credentials, audit });
+  const connect = createGatewayConnections({
+    config,
+    store,
+    vault,
+    clock,
+    credentials,
+    audit,
+    ...(deps.telemetry ? { metrics: deps.telemetry.metrics } : {}),
+  });
   const guard = createToolCallGuard({
     config,
     store,
