@@ -136,7 +136,9 @@ function writeHtml(res: ServerResponse, status: number, html: string): void {
     'content-type': 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(html),
     'cache-control': 'no-store',
-    'referrer-policy': 'no-referrer',
+    // `same-origin`, not `no-referrer`: under `no-referrer` Chromium posts the form with `Origin: null`, so the
+    // browser would not say where the post came from (CP-02). The link's token still never leaves this origin.
+    'referrer-policy': 'same-origin',
     'x-frame-options': 'DENY',
     'content-security-policy':
       "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
