@@ -52,7 +52,12 @@ export async function launchChromium(): Promise<RunningChromium> {
   });
   return {
     browser,
-    newContext: () => browser.newContext(),
+    async newContext() {
+      const context = await browser.newContext();
+      // Pages here answer in milliseconds; a missing button should fail the test quickly, not after 30 s.
+      context.setDefaultTimeout(10_000);
+      return context;
+    },
     async screenshot(page, name) {
       mkdirSync(screenshotDir, { recursive: true });
       const path = join(screenshotDir, `${name}.png`);
