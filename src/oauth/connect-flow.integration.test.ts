@@ -66,6 +66,7 @@ afterAll(async () => {
 async function connectInChromium(
   url: string,
   name: string,
+  beforeCallback?: (callbackUrl: string) => Promise<void>,
 ): Promise<{ visited: string[]; callbackStatus: number; text: string }> {
   running ??= await launchChromium();
   const context = await running.newContext();
@@ -82,6 +83,20 @@ async function connectInChromium(
     await Promise.all([page.waitForURL(/\/interaction\//), page.locator('button[type="submit"]').click()]);
     await page.locator('button[type="submit"]').waitFor();
     await running.screenshot(page, `${name}-2-consent`);
+    if (beforeCallback !== undefined) {
+      // Someone else gets the callback URL first (from a log, a shoulder, a proxy) and calls it without the cookie.
+      // Playwright routes only the first request of a redirect chain, so the consent post is followed here (in
+      // this browser context, with its cookies) up to the redirect to the callback, which the browser then takes.
+      await page.route(/\/interaction\/[^/?]+$/, async (route) => {
+        if (route.request().method() !== 'POST') return route.continue();
+        const confirmed = await route.fetch({ maxRedirects: 0 });
+        const resume = new URL(confirmed.headers()['location'] ?? '', route.request().url()).href;
+        const resumed = await context.request.get(resume, { maxRedirects: 0 });
+        const callbackUrl = new URL(resumed.headers()['location'] ?? '', resume).href;
+        await beforeCallback(callbackUrl);
+        await route.fulfill({ status: 303, headers: { location: callbackUrl } });
+      });
+    }
     const [callback] = await Promise.all([
       page.waitForResponse((response) => new URL(response.url()).pathname === '/oauth/callback'),
       page.locator('button[type="submit"]').click(),
@@ -316,6 +331,27 @@ for (const backend of backends) {
         expect((await admin('GET', '/tenants/acme/connections')).body['connections']).toEqual([]);
         const after = await callTool(aliceKey);
         expect(after.result?.structuredContent?.['error']).toMatchObject({ code: 'connection_required' });
+      });
+
+      it('OA-04 (review finding 8c) the callback URL called first without the browser cookie is refused and does not burn the state: the person then completes in Chromium', async () => {
+        const created = await admin('POST', '/tenants/acme/connections', { service: 'pets', subject: 'carol' });
+        let stolen = 0;
+        const done = await connectInChromium(
+          created.body['authorizeUrl'] as string,
+          `connect-stolen-${backend.name}`,
+          async (callbackUrl) => {
+            const answer = await fetch(callbackUrl);
+            stolen = answer.status;
+            await answer.body?.cancel();
+          },
+        );
+        console.log('VISITED', done.visited.join('\n'));
+        expect(stolen).toBe(400);
+        expect(done.callbackStatus).toBe(200);
+        expect(done.text).toContain('Connected pets for carol.');
+        const listed = await admin('GET', '/tenants/acme/connections');
+        const connections = listed.body['connections'] as { subject: string }[];
+        expect(connections.filter((c) => c.subject === 'carol')).toHaveLength(1);
       });
     },
   );
