@@ -278,6 +278,27 @@ export const configSchema = z
           .int()
           .positive()
           .default(128 * 1024 * 1024),
+        /**
+         * Budget of `gatehouse_result_query` expressions and `gatehouse_result_page` paths (RS-02, MT-08): each runs
+         * in one of `workers` threads with a heap of `maxHeapMb`, is stopped after `timeoutMs`, and may answer at
+         * most `maxOutputBytes` of JSON. A tenant has at most `perTenant` running and `queuePerTenant` waiting.
+         */
+        query: z
+          .strictObject({
+            timeoutMs: z.number().int().min(50).max(60_000).default(1_000),
+            maxHeapMb: z.number().int().min(16).max(4_096).default(128),
+            maxOutputBytes: z
+              .number()
+              .int()
+              .min(1_024)
+              .max(256 * 1024 * 1024)
+              .default(4 * 1024 * 1024),
+            maxExpressionLength: z.number().int().min(1).max(2_000).default(2_000),
+            workers: z.number().int().min(1).max(64).default(2),
+            perTenant: z.number().int().min(1).max(64).default(1),
+            queuePerTenant: z.number().int().min(0).max(1_000).default(4),
+          })
+          .prefault({}),
       })
       .prefault({}),
     /** In-memory result cache size (the Redis backend is used instead when `redis` is set). */

@@ -107,6 +107,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   const handles = createResultHandles({
     store: deps.resultStore ?? createMemoryResultStore({ clock, maxBytes: config.resultHandles.maxBytes }),
     clock,
+    query: config.resultHandles.query,
   });
   const connect = createGatewayConnections({
     config,
@@ -187,6 +188,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     async close() {
       await refresh.close();
       await guard.close();
+      await handles.close();
     },
     async authenticate(tenant, toolset, authorization) {
       const match = /^Bearer[ ]+([^\s]+)[ ]*$/i.exec(authorization ?? '');
