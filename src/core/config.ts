@@ -188,6 +188,13 @@ const tenantSchema = z
     clientKeys: z.array(clientKeySchema).default([]),
     /** Rate limit over every call of the tenant, all toolsets together. */
     rateLimit: rateLimitSchema.optional(),
+    /**
+     * What this tenant's approvers enter on the approval page to sign in (besides the admin token): a credential
+     * the agent never holds, so an approval link in a tool result cannot approve on its own (review finding 7).
+     */
+    approverToken: secretString
+      .refine((k) => k.length >= 24, 'expected at least 24 characters (e.g. `openssl rand -base64 32`)')
+      .optional(),
   })
   .superRefine((t, ctx) => {
     uniqueIds(t.services, 'services', ctx);
@@ -320,12 +327,17 @@ export const configSchema = z
         webhookSecret: secretString.optional(),
         /** Whether the approval link is in the tool result the agent sees; false: approvers only. */
         linkInResult: z.boolean().default(true),
+        /**
+         * true: whoever opens an approval link may decide, without an approver sign-in (the behaviour before
+         * review finding 7). An agent that can fetch the link from its own tool result can then approve itself.
+         */
+        unsafeLinkAloneApproves: z.boolean().default(false),
       })
       .refine((a) => a.webhookUrl === undefined || a.webhookSecret !== undefined, {
         message: 'expected webhookSecret with webhookUrl (the body is HMAC-signed)',
         path: ['webhookSecret'],
       })
-      .default({ ttlMinutes: 15, linkInResult: true }),
+      .default({ ttlMinutes: 15, linkInResult: true, unsafeLinkAloneApproves: false }),
   })
   .superRefine((c, ctx) => uniqueIds(c.tenants, 'tenants', ctx));
 

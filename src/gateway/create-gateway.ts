@@ -109,7 +109,15 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     clock,
     query: config.resultHandles.query,
   });
-  const connect = createGatewayConnections({ config, store, vault, clock, credentials, audit });
+  const connect = createGatewayConnections({
+    config,
+    store,
+    vault,
+    clock,
+    credentials,
+    audit,
+    ...(deps.telemetry ? { metrics: deps.telemetry.metrics } : {}),
+  });
   const guard = createToolCallGuard({
     config,
     store,
