@@ -47,6 +47,7 @@ export {
   type SecretRegistryOptions,
 } from './create-secret-registry.ts';
 export { createTelemetry, type Telemetry, type TelemetryLogger, type TelemetryOptions } from './create-telemetry.ts';
+export { createTenantRecordCap, type TenantRecordCapOptions } from './create-tenant-record-cap.ts';
 export { createUsageRollup, type UsageRollup, type UsageRollupOptions } from './create-usage-rollup.ts';
 export {
   createWebhookSender,
@@ -55,7 +56,7 @@ export {
   type WebhookSenderOptions,
 } from './create-webhook-sender.ts';
 export { instrumentUpstreamClient, type UpstreamTraceLogger } from './instrument-upstream-client.ts';
-export { listSecretForms, minimumSecretLength } from './list-secret-forms.ts';
+export { listSecretForms, minimumSecretLength, redactionMarker } from './list-secret-forms.ts';
 export { observeVaultSecrets, type SecretVault } from './observe-vault-secrets.ts';
 export { registerConfigSecrets } from './register-config-secrets.ts';
 export { sealAuditRecord, toCanonicalAuditRecord } from './seal-audit-record.ts';

@@ -4,6 +4,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { GatehouseError } from './errors.ts';
+import { knownFieldsAt, suggestFieldName } from './suggest-field-name.ts';
 
 /**
  * The configuration schema (DESIGN.md §10). Parsed once into a deeply frozen object; this is the only module
@@ -17,7 +18,13 @@ const id = z
     'expected lower-case letters, digits and dashes (at most 40), starting with a letter or digit',
   );
 
-const secretString = z.string().min(1, 'expected a non-empty secret');
+/**
+ * Every secret field. Shorter than 8 characters is refused (review finding 8a): the scrubbers cannot remove such a
+ * value from results and logs without mangling ordinary text, so it could reach the model or a log raw.
+ */
+const secretString = z
+  .string()
+  .min(8, 'expected a secret of at least 8 characters (shorter ones cannot be redacted from results and logs)');
 
 const authSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('none') }),
@@ -182,6 +189,13 @@ const tenantSchema = z
     clientKeys: z.array(clientKeySchema).default([]),
     /** Rate limit over every call of the tenant, all toolsets together. */
     rateLimit: rateLimitSchema.optional(),
+    /**
+     * What this tenant's approvers enter on the approval page to sign in (besides the admin token): a credential
+     * the agent never holds, so an approval link in a tool result cannot approve on its own (review finding 7).
+     */
+    approverToken: secretString
+      .refine((k) => k.length >= 24, 'expected at least 24 characters (e.g. `openssl rand -base64 32`)')
+      .optional(),
   })
   .superRefine((t, ctx) => {
     uniqueIds(t.services, 'services', ctx);
@@ -270,6 +284,27 @@ export const configSchema = z
           .int()
           .positive()
           .default(128 * 1024 * 1024),
+        /**
+         * Budget of `gatehouse_result_query` expressions and `gatehouse_result_page` paths (RS-02, MT-08): each runs
+         * in one of `workers` threads with a heap of `maxHeapMb`, is stopped after `timeoutMs`, and may answer at
+         * most `maxOutputBytes` of JSON. A tenant has at most `perTenant` running and `queuePerTenant` waiting.
+         */
+        query: z
+          .strictObject({
+            timeoutMs: z.number().int().min(50).max(60_000).default(1_000),
+            maxHeapMb: z.number().int().min(16).max(4_096).default(128),
+            maxOutputBytes: z
+              .number()
+              .int()
+              .min(1_024)
+              .max(256 * 1024 * 1024)
+              .default(4 * 1024 * 1024),
+            maxExpressionLength: z.number().int().min(1).max(2_000).default(2_000),
+            workers: z.number().int().min(1).max(64).default(2),
+            perTenant: z.number().int().min(1).max(64).default(1),
+            queuePerTenant: z.number().int().min(0).max(1_000).default(4),
+          })
+          .prefault({}),
       })
       .prefault({}),
     /** In-memory result cache size (the Redis backend is used instead when `redis` is set). */
@@ -298,12 +333,17 @@ export const configSchema = z
         webhookSecret: secretString.optional(),
         /** Whether the approval link is in the tool result the agent sees; false: approvers only. */
         linkInResult: z.boolean().default(true),
+        /**
+         * true: whoever opens an approval link may decide, without an approver sign-in (the behaviour before
+         * review finding 7). An agent that can fetch the link from its own tool result can then approve itself.
+         */
+        unsafeLinkAloneApproves: z.boolean().default(false),
       })
       .refine((a) => a.webhookUrl === undefined || a.webhookSecret !== undefined, {
         message: 'expected webhookSecret with webhookUrl (the body is HMAC-signed)',
         path: ['webhookSecret'],
       })
-      .default({ ttlMinutes: 15, linkInResult: true }),
+      .default({ ttlMinutes: 15, linkInResult: true, unsafeLinkAloneApproves: false }),
   })
   .superRefine((c, ctx) => uniqueIds(c.tenants, 'tenants', ctx));
 
@@ -532,8 +572,14 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys')
-    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys') {
+    const known = knownFieldsAt(configSchema, issue.path);
+    const named = issue.keys.map((key) => {
+      const suggestion = suggestFieldName(key, known);
+      return suggestion === undefined ? `'${key}'` : `'${key}' (did you mean '${suggestion}'?)`;
+    });
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${named.join(', ')}`;
+  }
   if (issue.code === 'invalid_union' && 'discriminator' in issue) return issue.message;
   // zod's messages never include the offending value, so a secret in a wrong field is not echoed.
   return issue.message;

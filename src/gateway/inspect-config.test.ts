@@ -1,0 +1,67 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../core/index.ts';
+import { inspectConfig } from './inspect-config.ts';
+
+const petstore = fileURLToPath(new URL('../catalog/fixtures/petstore.yaml', import.meta.url));
+
+describe('inspectConfig', () => {
+  it('warns about a glob that matches no tool of the tenant, in every field that takes tool globs', () => {
+    const config = parseConfig(
+      {
+        tenants: [
+          {
+            id: 'acme',
+            services: [{ id: 'pets', openapi: petstore, baseUrl: 'https://pets.example.com' }],
+            toolsets: [
+              {
+                id: 'support',
+                tools: ['pets_*', 'petz_*'],
+                exclude: ['pets_deletPet'],
+                access: 'write',
+                approval: ['pets_nothing'],
+              },
+            ],
+          },
+        ],
+      },
+      { env: {} },
+    );
+    const [report] = inspectConfig(config);
+    expect(report?.problems).toEqual([
+      "tools: 'petz_*' matches no tool of the tenant, so it has no effect",
+      "exclude: 'pets_deletPet' matches no tool of the tenant, so it has no effect",
+      "approval: 'pets_nothing' matches no tool of the tenant, so it has no effect",
+    ]);
+  });
+});
+
+const fixture = fileURLToPath(new URL('../../test/fixtures/fake-api.openapi.yaml', import.meta.url));
+
+function problemsOf(extra: Record<string, unknown>, tenant: Record<string, unknown> = {}): readonly string[] {
+  const config = parseConfig(
+    {
+      ...extra,
+      tenants: [
+        {
+          id: 'acme',
+          ...tenant,
+          services: [{ id: 'open', openapi: fixture, baseUrl: 'https://api.example.com', auth: { type: 'none' } }],
+          toolsets: [{ id: 'all', tools: ['*'], access: 'write', approval: 'destructive' }],
+        },
+      ],
+    },
+    { env: {}, baseDir: process.cwd() },
+  );
+  return inspectConfig(config)[0]?.problems ?? [];
+}
+
+describe('inspectConfig and approvals', () => {
+  it('17.7 (review finding 7) warns when tools need approval but no approver credential can sign in', () => {
+    const warning = (problems: readonly string[]) => problems.filter((p) => p.includes('approverToken'));
+    expect(warning(problemsOf({}))).toHaveLength(1);
+    expect(warning(problemsOf({ adminToken: 'admin-token-0123456789abcdef' }))).toEqual([]);
+    expect(warning(problemsOf({}, { approverToken: 'acme-approver-token-0123456789' }))).toEqual([]);
+    expect(warning(problemsOf({ approvals: { unsafeLinkAloneApproves: true } }))).toEqual([]);
+  });
+});
