@@ -79,6 +79,24 @@ describe('the npm package (issue 10 item 5)', () => {
       (JSON.parse(checked.stdout) as { toolsets: { tools: unknown[] }[] }).toolsets[0]?.tools.length,
     ).toBeGreaterThan(0);
 
+    // The query evaluator's worker process (a separate file) runs from dist/ too, without tsx.
+    const evaluator = join(app, 'node_modules', manifest.name, 'dist', 'shaping', 'create-query-evaluator.js');
+    const query = run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { createQueryEvaluator } = await import(${JSON.stringify(evaluator)});
+         const evaluator = createQueryEvaluator();
+         const answer = await evaluator.evaluate({ tenant: 't', key: 'k', text: '{"a":[1,2,3]}', expression: 'length(a)' });
+         await evaluator.close();
+         process.stdout.write(JSON.stringify(answer));`,
+      ],
+      app,
+    );
+    expect(query.code, query.stderr).toBe(0);
+    expect(JSON.parse(query.stdout)).toEqual({ kind: 'value', value: 3 });
+
     // serve --demo from the installed package: listening, then a clean stop on SIGTERM.
     const server = spawn(gatehouse, ['serve', '--demo'], {
       cwd: app,

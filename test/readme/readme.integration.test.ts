@@ -151,8 +151,9 @@ describe('README, followed literally', () => {
     expect(listed.isError ?? false).toBe(false);
     expect(listed.content[0]?.text).toContain('open');
 
-    // Tour step 3: APPROVALS-PLACEHOLDER. The approval clicked in Chromium (issue 10 item 1) is built by the
-    // "approvals" work: run the README's step 3 here (tasks_deleteTask, open the link, click Approve, call again).
+    // Tour step 3: APPROVALS-PLACEHOLDER. The approval clicked in Chromium (issue 10 item 1) is driven today by
+    // test/e2e/demo-approval.integration.test.ts on its own demo gateway; folding it in here means: call
+    // tasks_deleteTask, open the returned link in Chromium, paste the admin token, click Approve, call again.
 
     // Tour step 4: the audit log through the admin API, the metrics, and audit verify.
     const audit = runBlock(auditBlock as Block);
