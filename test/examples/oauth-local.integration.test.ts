@@ -104,9 +104,7 @@ describe.skipIf(missing !== undefined)('examples/oauth-local', () => {
     // Its consent page, then back to Gatehouse's callback.
     await page.click('button[type="submit"]');
     await page.waitForURL((url) => url.href.startsWith(gatehouse), { timeout: 30_000 });
-    await page.screenshot({
-      path: join(process.env['GATEHOUSE_SCREENSHOTS'] ?? folder, 'oauth-example-connected.png'),
-    });
+    await chromium!.screenshot(page, 'oauth-example-connected');
     expect(await page.textContent('body')).toMatch(/connected/i);
 
     const client = new Client({ name: 'oauth-example-test', version: '1.0.0' });
