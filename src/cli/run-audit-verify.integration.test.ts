@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { forgeAuditChain } from '../../test/support/forge-audit-chain.ts';
 import { testDatabases } from '../../test/support/test-databases.ts';
 import { createAuditLog } from '../audit/index.ts';
 import { systemClock } from '../core/index.ts';
@@ -85,6 +86,34 @@ for (const target of targets) {
           stopSignal: new Promise(() => undefined),
         });
         expect(usage).toBe(2);
+      } finally {
+        await db.drop();
+      }
+    });
+
+    it('AU-04 (mutation check, issue 17) an edited record whose hash was recomputed breaks the next link', async () => {
+      const db = await target.create();
+      try {
+        const configFile = join(tempDir, `${target.name}-link.yaml`);
+        writeFileSync(configFile, `dataDir: ${tempDir}\nstore: "${db.url}"\n`);
+        const store = await openStore(db.url);
+        await store.migrate();
+        const audit = await createAuditLog({ repository: store.audit, clock: systemClock, tenants: ['acme'] });
+        for (let i = 0; i < 6; i += 1) {
+          await audit.recordSecurityEvent({
+            tenant: 'acme',
+            event: 'connect',
+            decision: 'allow',
+            target: `service:s${i}`,
+          });
+        }
+        await audit.close();
+        await store.close();
+
+        await forgeAuditChain(db, 'acme', { seq: 4, target: 'service:other', recompute: 'record' });
+        const forged = await verify(configFile, 'acme');
+        expect(forged.code).toBe(1);
+        expect(forged.stdout).toContain('broken at seq 5 (broken_link)');
       } finally {
         await db.drop();
       }
