@@ -1,4 +1,5 @@
-import { sealAuditRecord } from '../../src/audit/seal-audit-record.ts';
+import { randomBytes } from 'node:crypto';
+import { sealAuditCheckpoint, sealAuditRecord } from '../../src/audit/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { TestDatabase } from './test-databases.ts';
 
@@ -13,6 +14,12 @@ export interface AuditForgery {
    * database would (without any key).
    */
   readonly recompute: 'record' | 'chain';
+  /**
+   * What happens to the signed checkpoints (default `keep`): `rewrite` gives every checkpoint at or after the edit
+   * the forged chain hash and a MAC under a key the forger made up (the real one needs the master key);
+   * `delete` removes them all.
+   */
+  readonly checkpoints?: 'keep' | 'rewrite' | 'delete';
 }
 
 const quote = (value: string) => `'${value.replaceAll("'", "''")}'`;
@@ -31,10 +38,16 @@ export async function forgeAuditChain(db: TestDatabase, tenant: string, forgery:
   }
   await db.raw(
     db.schema === undefined
-      ? 'drop trigger if exists audit_records_no_update; drop trigger if exists audit_records_no_delete'
-      : 'alter table audit_records disable trigger user',
+      ? [
+          'drop trigger if exists audit_records_no_update',
+          'drop trigger if exists audit_records_no_delete',
+          'drop trigger if exists audit_checkpoints_no_update',
+          'drop trigger if exists audit_checkpoints_no_delete',
+        ].join('; ')
+      : 'alter table audit_records disable trigger user; alter table audit_checkpoints disable trigger user',
   );
   const statements: string[] = [];
+  const forgedKey = randomBytes(32);
   let prevHash: string | undefined;
   for (const original of records) {
     const seq = original.seq ?? 0;
@@ -46,6 +59,16 @@ export async function forgeAuditChain(db: TestDatabase, tenant: string, forgery:
       `update audit_records set target = ${quote(record.target ?? '')}, prev_hash = ${quote(link)}, hash = ${quote(hash)} where tenant_id = ${quote(tenant)} and seq = ${seq}`,
     );
     prevHash = hash;
+    if (forgery.checkpoints === 'rewrite') {
+      const at = Date.now();
+      const mac = sealAuditCheckpoint(forgedKey, tenant, { seq, hash, at });
+      statements.push(
+        `update audit_checkpoints set hash = ${quote(hash)}, at = ${at}, mac = ${quote(mac)} where tenant_id = ${quote(tenant)} and seq = ${seq}`,
+      );
+    }
+  }
+  if (forgery.checkpoints === 'delete') {
+    statements.push(`delete from audit_checkpoints where tenant_id = ${quote(tenant)}`);
   }
   if (forgery.recompute === 'chain' && prevHash !== undefined) {
     statements.push(`update audit_heads set hash = ${quote(prevHash)} where tenant_id = ${quote(tenant)}`);
