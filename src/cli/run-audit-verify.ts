@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAuditCheckpointKey, verifyAuditChain } from '../audit/index.ts';
-import { type Config, GatehouseError, systemClock } from '../core/index.ts';
+import { type Config, GatehouseError, isGatehouseError, systemClock } from '../core/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { createVault, developmentKeyFileName, loadMasterKeys } from '../vault/index.ts';
 import type { CliContext } from './cli-context.ts';
@@ -39,7 +39,7 @@ export async function runAuditVerify(config: Config, values: CommandLine['values
       context.stdout.write(`Audit chain of tenant ${tenant} is intact: ${report.checked} records${from}.${anchored}\n`);
     } else if (report.firstBadSeq === null) {
       context.stdout.write(
-        `Audit chain of tenant ${tenant} cannot be fully verified (${report.problem}): its checkpoints need the master key (GATEHOUSE_MASTER_KEY or masterKeyFile).\n`,
+        `Audit chain of tenant ${tenant} cannot be fully verified (${report.problem}): its checkpoints need the master key (GATEHOUSE_MASTER_KEY or masterKeyFile), and the tenant's data keys (gone after tenant purge).\n`,
       );
     } else {
       context.stdout.write(
@@ -82,5 +82,15 @@ async function loadCheckpointKey(
     warn: (message) => context.stderr.write(`gatehouse: warning: ${message}\n`),
   });
   const vault = createVault({ dataKeys: store.dataKeys, masterKeys, clock: systemClock });
-  return loadAuditCheckpointKey(store.audit, vault, tenant);
+  try {
+    return await loadAuditCheckpointKey(store.audit, vault, tenant);
+  } catch (error) {
+    // After `tenant purge` (data keys destroyed, log kept), with another master key, or a tampered sealed key, the
+    // checkpoint key cannot be unsealed: the checkpoints cannot be checked, which verify reports (exit 1).
+    if (!isGatehouseError(error) || error.code !== 'decrypt_failed') throw error;
+    context.stderr.write(
+      `gatehouse: warning: the audit key of tenant ${tenant} cannot be unsealed (${String(error.details['reason'] ?? 'decrypt_failed')})\n`,
+    );
+    return undefined;
+  }
 }
