@@ -32,8 +32,9 @@ Commands:
   tenant purge --config FILE --tenant T [--previous-config OLD] [--force]
                                        revoke a removed tenant's connections upstream, delete its data and
                                        destroy its data keys (the audit log is kept)
-  audit verify [--config FILE] --tenant T [--json]
-                                       check a tenant's audit hash chain (exit 1 at the first bad seq)
+  audit verify [--config FILE] --tenant T [--checkpoint SEQ:HASH] [--json]
+                                       check a tenant's audit hash chain and signed checkpoints
+                                       (exit 1 at the first bad seq)
   --version                            print the version
 
 Environment: GATEHOUSE_CONFIG, GATEHOUSE_LISTEN, GATEHOUSE_PUBLIC_URL, GATEHOUSE_STORE, GATEHOUSE_MASTER_KEY,
@@ -111,7 +112,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
           throw new GatehouseError('invalid_request', `unknown audit command '${sub ?? ''}' (try: audit verify)`);
         // Without a config, the default store (./.gatehouse/gatehouse.db, as `serve --demo` uses) is read.
         return await runAuditVerify(
-          configShape('audit verify', ['store', 'dataDir', 'sqliteNativeBinding']),
+          configShape('audit verify', ['store', 'dataDir', 'masterKey', 'masterKeyFile', 'sqliteNativeBinding']),
           values,
           context,
         );
