@@ -13,6 +13,7 @@ import {
   createTenantAdminRoutes,
   startHttpServer,
 } from '../http/index.ts';
+import { redactStoreUrl } from '../store/index.ts';
 import type { Adapters, CliContext } from './cli-context.ts';
 import { type ObservabilityOptions, startObservability } from './start-observability.ts';
 
@@ -49,7 +50,7 @@ export async function runServe(tree: ConfigTree, demo: boolean, context: CliCont
   try {
     const server = await startGatehouse(config, adapters, systemClock, { logDestination: context.stdout });
     const out = context.stdout;
-    out.write(`Gatehouse listening on ${server.url} (store: ${describeStore(config.store)})\n`);
+    out.write(`Gatehouse listening on ${server.url} (store: ${redactStoreUrl(config.store)})\n`);
     for (const tenant of config.tenants) {
       for (const toolset of tenant.toolsets)
         out.write(`  MCP endpoint: ${config.publicUrl}/mcp/${tenant.id}/${toolset.id}\n`);
@@ -63,6 +64,8 @@ export async function runServe(tree: ConfigTree, demo: boolean, context: CliCont
           `  Client key:  ${demoKey}`,
           '               send it as "Authorization: Bearer <key>"; it is kept in .gatehouse/demo-client-key',
           `  Admin API:   ${config.publicUrl}/api/v1 (Authorization: Bearer <token in .gatehouse/demo-admin-token>)`,
+          '  Approvals:   the approval page asks for an approver token: enter the admin token in',
+          '               .gatehouse/demo-admin-token (the agent never sees it; the link alone cannot approve)',
           '  Try it:',
           `    curl -s ${config.publicUrl}/mcp/demo/assistant -H "Authorization: Bearer ${demoKey}" \\`,
           `      -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\`,
@@ -128,7 +131,12 @@ export async function startGatehouse(
     logger: observability.logger,
     routes: [
       ...adminRoutes,
-      ...createApprovalPageRoutes(gateway, { publicUrl: config.publicUrl }),
+      ...createApprovalPageRoutes(gateway, {
+        publicUrl: config.publicUrl,
+        adminToken: config.adminToken,
+        tenants: config.tenants,
+        linkAloneApproves: config.approvals.unsafeLinkAloneApproves,
+      }),
       ...(gateway.connections ? createConnectRoutes(gateway.connections) : []),
       observability.metricsRoute,
     ],
@@ -148,8 +156,4 @@ export async function startGatehouse(
 function splitListen(listen: string): [string, number] {
   const at = listen.lastIndexOf(':');
   return [listen.slice(0, at).replace(/^\[|\]$/g, ''), Number(listen.slice(at + 1))];
-}
-
-function describeStore(url: string): string {
-  return url.startsWith('sqlite:') ? url : url.replace(/\/\/[^@/]*@/, '//***@');
 }

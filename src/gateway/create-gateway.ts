@@ -107,8 +107,17 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   const handles = createResultHandles({
     store: deps.resultStore ?? createMemoryResultStore({ clock, maxBytes: config.resultHandles.maxBytes }),
     clock,
+    query: config.resultHandles.query,
   });
-  const connect = createGatewayConnections({ config, store, vault, clock, credentials, audit });
+  const connect = createGatewayConnections({
+    config,
+    store,
+    vault,
+    clock,
+    credentials,
+    audit,
+    ...(deps.telemetry ? { metrics: deps.telemetry.metrics } : {}),
+  });
   const guard = createToolCallGuard({
     config,
     store,
@@ -179,6 +188,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     async close() {
       await refresh.close();
       await guard.close();
+      await handles.close();
     },
     async authenticate(tenant, toolset, authorization) {
       const match = /^Bearer[ ]+([^\s]+)[ ]*$/i.exec(authorization ?? '');
