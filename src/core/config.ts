@@ -254,6 +254,12 @@ export const configSchema = z
         commitBeforeAnswer: z.enum(['writes', 'all']).default('writes'),
       })
       .prefault({}),
+    /**
+     * How long a process trusts a verified client key before reading it again from the store: a revocation made
+     * through another process is enforced here within this time (CP-03 asks for 2 s; 0 reads the store on every
+     * request).
+     */
+    clientKeyCache: z.strictObject({ ttlMs: z.number().int().min(0).max(60_000).default(1_000) }).prefault({}),
     /** Stored over-budget results (handles): in memory within `maxBytes`, or in Redis when `redis` is set. */
     resultHandles: z
       .strictObject({
