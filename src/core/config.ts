@@ -260,7 +260,23 @@ export const configSchema = z
      * request).
      */
     clientKeyCache: z.strictObject({ ttlMs: z.number().int().min(0).max(60_000).default(1_000) }).prefault({}),
-    /** Stored over-budget results (handles): in memory within `maxBytes`, or in Redis when `redis` is set. */
+    /**
+     * Upstream connections of this process: `connectionsPerOrigin` pooled keep-alive connections per upstream
+     * origin, of which one tenant's service may use at most `connectionsPerTenant` at a time (its further calls
+     * wait in their own queue), so one tenant's slow calls never take a host's every connection (MT-08).
+     */
+    upstreamPool: z
+      .strictObject({
+        connectionsPerOrigin: z.number().int().min(1).max(1_024).default(32),
+        connectionsPerTenant: z.number().int().min(1).max(1_024).default(8),
+      })
+      .prefault({}),
+    /**
+     * Stored over-budget results (handles): in memory within `maxBytes`, or in Redis when `redis` is set. One
+     * tenant keeps at most `maxBytesPerTenant` (default a quarter of `maxBytes`) and one subject of a tenant at most
+     * `maxBytesPerSubject` (default three quarters of the tenant's); a new result evicts only its own tenant's
+     * older results, never another tenant's (MT-08).
+     */
     resultHandles: z
       .strictObject({
         maxBytes: z
@@ -268,6 +284,8 @@ export const configSchema = z
           .int()
           .positive()
           .default(128 * 1024 * 1024),
+        maxBytesPerTenant: z.number().int().positive().optional(),
+        maxBytesPerSubject: z.number().int().positive().optional(),
       })
       .prefault({}),
     /** In-memory result cache size (the Redis backend is used instead when `redis` is set). */

@@ -9,7 +9,13 @@ import type { Clock, Config } from '../core/index.ts';
 import { GatehouseError, toGatehouseError } from '../core/index.ts';
 import type { RefreshLock } from '../oauth/index.ts';
 import { validateArguments } from '../policy/index.ts';
-import { createMemoryResultStore, createResultHandles, type ResultStore, toToolResult } from '../shaping/index.ts';
+import {
+  createMemoryResultStore,
+  createResultHandles,
+  type ResultStore,
+  resultQuotasOf,
+  toToolResult,
+} from '../shaping/index.ts';
 import type { CacheBackend, Limiter, Store } from '../store/index.ts';
 import {
   applyCredential,
@@ -102,7 +108,13 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     ...(deps.cacheBackend ? { cacheBackend: deps.cacheBackend } : {}),
   });
   const handles = createResultHandles({
-    store: deps.resultStore ?? createMemoryResultStore({ clock, maxBytes: config.resultHandles.maxBytes }),
+    store:
+      deps.resultStore ??
+      createMemoryResultStore({
+        clock,
+        ...resultQuotasOf(config.resultHandles),
+        maxBytes: config.resultHandles.maxBytes,
+      }),
     clock,
   });
   const connect = createGatewayConnections({ config, store, vault, clock, credentials, audit });
@@ -223,6 +235,8 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
             }
             const policyOfCall = safeguards.upstreamPolicy(caller, decided.tool);
             const toUpstreamCall = (built: BuiltRequest): UpstreamCall => ({
+              tenant: caller.tenant,
+              service: service.id,
               method: built.method,
               url: built.url,
               headers: built.headers,

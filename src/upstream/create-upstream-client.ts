@@ -17,10 +17,23 @@ export interface UpstreamClientOptions {
   readonly resolve?: ResolveHost;
   /** Pooled keep-alive connections per origin; default 32. */
   readonly connectionsPerOrigin?: number;
+  /**
+   * Calls one tenant's service may have in flight to one origin; default 8 (a quarter of the pool). Further
+   * calls of that tenant and service wait in their own queue (their total timeout runs), so a tenant's slow or
+   * numerous calls leave the rest of the origin's connections to other tenants (MT-08). Clamped to the pool size.
+   */
+  readonly connectionsPerTenant?: number;
 }
 
 /** One call: a built request (credential applied) plus the service's limits. */
 export interface UpstreamCall extends BuiltRequest {
+  /**
+   * The tenant and service the call is made for (MT-08): circuit breakers and the per-tenant share of an origin's
+   * connections are kept per tenant and service, so one tenant's failing or slow calls never hold up another's.
+   * Absent (calls made for no tenant): one shared scope per origin.
+   */
+  readonly tenant?: string;
+  readonly service?: string;
   /** Total budget for connect, headers and body, including redirects -> `upstream_timeout`. */
   readonly timeoutMs: number;
   /** Budget for DNS + TCP (+ TLS) of a new connection -> `upstream_timeout` with `details.phase = 'connect'`. */
@@ -109,9 +122,11 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       callback(null, socket);
     });
   };
+  const connections = options.connectionsPerOrigin ?? 32;
+  const shares = createTenantShares(Math.max(1, Math.min(connections, options.connectionsPerTenant ?? 8)));
   const agent = new Agent({
     connect,
-    connections: options.connectionsPerOrigin ?? 32,
+    connections,
     pipelining: 1,
     keepAliveTimeout: 4_000,
     keepAliveMaxTimeout: 60_000,
@@ -164,7 +179,13 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       else call.signal?.addEventListener('abort', cancel, { once: true });
     }
     let url = call.url;
+    // MT-08: one slot of the tenant's share of this origin for the whole call (redirects stay within the origin).
+    const share = `${call.tenant ?? ''}\u0000${call.service ?? ''}\u0000${allowedOrigin}`;
+    let admitted = false;
     try {
+      const waiting = shares.acquire(share, deadline);
+      if (waiting !== undefined) await waiting;
+      admitted = true;
       for (let redirects = 0; ; redirects++) {
         const raw = await sendOnce(call, url, deadline, allowedOrigin);
         const location = raw.headers['location'];
@@ -199,6 +220,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       }
       throw toUpstreamError(error, origin);
     } finally {
+      if (admitted) shares.release(share);
       clearTimeout(timer);
       if (cancel !== undefined) call.signal?.removeEventListener('abort', cancel);
     }
@@ -207,6 +229,59 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   return {
     send,
     close: () => agent.close(),
+  };
+}
+
+interface Share {
+  active: number;
+  readonly waiting: (() => void)[];
+}
+
+/**
+ * In-flight calls per share (tenant, service and origin), each at most `limit`; the rest wait first-come
+ * first-served in the share's own queue. A waiting call leaves its queue when its deadline ends (the caller
+ * then reports the timeout or cancellation). A finished call hands its slot straight to the next waiting one.
+ */
+function createTenantShares(limit: number) {
+  const shares = new Map<string, Share>();
+  return {
+    acquire(key: string, deadline: CallDeadline): Promise<void> | undefined {
+      let share = shares.get(key);
+      if (share === undefined) {
+        share = { active: 0, waiting: [] };
+        shares.set(key, share);
+      }
+      if (share.active < limit) {
+        share.active++;
+        return undefined;
+      }
+      const queue = share.waiting;
+      return new Promise<void>((resolve, reject) => {
+        const admit = (): void => {
+          deadline.off('abort', leave);
+          resolve();
+        };
+        const leave = (): void => {
+          const at = queue.indexOf(admit);
+          if (at !== -1) queue.splice(at, 1);
+          reject(new Error('Deadline ended while waiting for a connection'));
+        };
+        if (deadline.aborted) return leave();
+        queue.push(admit);
+        deadline.once('abort', leave);
+      });
+    },
+    release(key: string): void {
+      const share = shares.get(key);
+      if (share === undefined) return;
+      const next = share.waiting.shift();
+      if (next !== undefined) {
+        next();
+        return;
+      }
+      share.active--;
+      if (share.active === 0) shares.delete(key);
+    },
   };
 }
 
