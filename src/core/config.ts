@@ -262,8 +262,9 @@ export const configSchema = z
     clientKeyCache: z.strictObject({ ttlMs: z.number().int().min(0).max(60_000).default(1_000) }).prefault({}),
     /**
      * Upstream connections of this process: `connectionsPerOrigin` pooled keep-alive connections per upstream
-     * origin, of which one tenant's service may use at most `connectionsPerTenant` at a time (its further calls
-     * wait in their own queue), so one tenant's slow calls never take a host's every connection (MT-08).
+     * origin, of which `connectionsPerTenant` are kept for each tenant's service: it may always have that many
+     * calls in flight, more only while that many stay free for others (its further calls wait in their own
+     * queue), so one tenant's slow calls never take a host's every connection (MT-08).
      */
     upstreamPool: z
       .strictObject({

@@ -18,9 +18,10 @@ export interface UpstreamClientOptions {
   /** Pooled keep-alive connections per origin; default 32. */
   readonly connectionsPerOrigin?: number;
   /**
-   * Calls one tenant's service may have in flight to one origin; default 8 (a quarter of the pool). Further
-   * calls of that tenant and service wait in their own queue (their total timeout runs), so a tenant's slow or
-   * numerous calls leave the rest of the origin's connections to other tenants (MT-08). Clamped to the pool size.
+   * Connections of an origin kept for each tenant's service (MT-08); default 8 (a quarter of the pool). A service
+   * may always have this many calls in flight to the origin, and more only while this many connections stay free
+   * for other tenants (a lone tenant uses up to pool - 8 = 24). Further calls wait in the service's own queue
+   * under their total timeout, never behind another tenant's calls. Clamped to the pool size.
    */
   readonly connectionsPerTenant?: number;
 }
@@ -123,7 +124,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     });
   };
   const connections = options.connectionsPerOrigin ?? 32;
-  const shares = createTenantShares(Math.max(1, Math.min(connections, options.connectionsPerTenant ?? 8)));
+  const shares = createTenantShares(connections, Math.max(1, Math.min(connections, options.connectionsPerTenant ?? 8)));
   const agent = new Agent({
     connect,
     connections,
@@ -180,10 +181,10 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     }
     let url = call.url;
     // MT-08: one slot of the tenant's share of this origin for the whole call (redirects stay within the origin).
-    const share = `${call.tenant ?? ''}\u0000${call.service ?? ''}\u0000${allowedOrigin}`;
+    const share = `${call.tenant ?? ''}\u0000${call.service ?? ''}`;
     let admitted = false;
     try {
-      const waiting = shares.acquire(share, deadline);
+      const waiting = shares.acquire(allowedOrigin, share, deadline);
       if (waiting !== undefined) await waiting;
       admitted = true;
       for (let redirects = 0; ; redirects++) {
@@ -220,7 +221,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       }
       throw toUpstreamError(error, origin);
     } finally {
-      if (admitted) shares.release(share);
+      if (admitted) shares.release(allowedOrigin, share);
       clearTimeout(timer);
       if (cancel !== undefined) call.signal?.removeEventListener('abort', cancel);
     }
@@ -237,21 +238,53 @@ interface Share {
   readonly waiting: (() => void)[];
 }
 
+interface OriginShares {
+  active: number;
+  /** Per tenant and service; map order is the round-robin order of waking (a woken share moves to the end). */
+  readonly shares: Map<string, Share>;
+}
+
 /**
- * In-flight calls per share (tenant, service and origin), each at most `limit`; the rest wait first-come
- * first-served in the share's own queue. A waiting call leaves its queue when its deadline ends (the caller
- * then reports the timeout or cancellation). A finished call hands its slot straight to the next waiting one.
+ * Fair use of each origin's `pool` connections by tenants (MT-08), work-conserving: a share (tenant and service)
+ * may always have `reserved` calls in flight, and more only while `reserved` connections stay free for the
+ * others; nothing ever exceeds the pool, so an admitted call never queues behind other tenants' calls inside
+ * undici. Calls over their share wait first-come first-served in the share's own queue and leave it when their
+ * deadline ends (the caller then reports the timeout or cancellation). A freed slot goes first to a share below
+ * its reserve, round robin, so a newcomer waits at most for one call over another tenant's share to end.
  */
-function createTenantShares(limit: number) {
-  const shares = new Map<string, Share>();
+function createTenantShares(pool: number, reserved: number) {
+  const origins = new Map<string, OriginShares>();
+  const admits = (origin: OriginShares, share: Share): boolean =>
+    origin.active < pool && (share.active < reserved || origin.active < pool - reserved);
+
+  function wake(origin: OriginShares): void {
+    for (let pass = 0; pass < 2; pass++) {
+      for (const [key, share] of origin.shares) {
+        if (share.waiting.length === 0 || (pass === 0 && share.active >= reserved) || !admits(origin, share)) continue;
+        origin.shares.delete(key);
+        origin.shares.set(key, share);
+        origin.active++;
+        share.active++;
+        share.waiting.shift()?.();
+        return;
+      }
+    }
+  }
+
   return {
-    acquire(key: string, deadline: CallDeadline): Promise<void> | undefined {
-      let share = shares.get(key);
+    acquire(originKey: string, key: string, deadline: CallDeadline): Promise<void> | undefined {
+      let origin = origins.get(originKey);
+      if (origin === undefined) {
+        origin = { active: 0, shares: new Map() };
+        origins.set(originKey, origin);
+      }
+      let share = origin.shares.get(key);
       if (share === undefined) {
         share = { active: 0, waiting: [] };
-        shares.set(key, share);
+        origin.shares.set(key, share);
       }
-      if (share.active < limit) {
+      if (share.waiting.length === 0 && admits(origin, share)) {
+        origin.active++;
         share.active++;
         return undefined;
       }
@@ -271,16 +304,15 @@ function createTenantShares(limit: number) {
         deadline.once('abort', leave);
       });
     },
-    release(key: string): void {
-      const share = shares.get(key);
-      if (share === undefined) return;
-      const next = share.waiting.shift();
-      if (next !== undefined) {
-        next();
-        return;
-      }
+    release(originKey: string, key: string): void {
+      const origin = origins.get(originKey);
+      const share = origin?.shares.get(key);
+      if (origin === undefined || share === undefined) return;
+      origin.active--;
       share.active--;
-      if (share.active === 0) shares.delete(key);
+      wake(origin);
+      if (share.active === 0 && share.waiting.length === 0) origin.shares.delete(key);
+      if (origin.active === 0 && origin.shares.size === 0) origins.delete(originKey);
     },
   };
 }
