@@ -14,7 +14,7 @@ import {
   createResultHandles,
   type ResultStore,
   resultQuotasOf,
-  toToolResult,
+  toToolPage,
 } from '../shaping/index.ts';
 import type { CacheBackend, Limiter, Store } from '../store/index.ts';
 import {
@@ -263,9 +263,10 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
               if (answer.status === 401) throw refresh.unauthorized(service.id);
             }
             upstreamStatus = answer.status;
+            // RS-01: each answer is scrubbed once, here; hints, merged pages and cache entries are built from that.
             const scrub = createScrubber(listCredentialSecrets(credential));
-            const result = toToolResult(answer, tool.operation, scrub);
-            if (read !== undefined) await safeguards.remember(read, result, answer.headers);
+            const first = toToolPage(answer, decided.tool.name, scrub);
+            if (read !== undefined) await safeguards.remember(read, first.result, first.headers);
             const shaped = await shapeResultWithHandles({
               meta,
               handles,
@@ -273,12 +274,11 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
               tool: decided.tool,
               args: decided.args,
               allowedOrigin: service.allowedOrigin,
-              first: { headers: answer.headers, json: answer.json, result },
+              first,
               async fetchPage(pageArgs) {
                 const checked = validateArguments(tool, pageArgs);
                 const request = applyCredential(buildRequest(tool, service.baseUrl, checked), credential);
-                const page = await upstream.send(toUpstreamCall(request));
-                return { headers: page.headers, json: page.json, result: toToolResult(page, tool.operation, scrub) };
+                return toToolPage(await upstream.send(toUpstreamCall(request)), decided.tool.name, scrub);
               },
             });
             outcome = { ok: true, ...shaped };
