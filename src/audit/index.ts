@@ -47,6 +47,7 @@ export {
   type SecretRegistryOptions,
 } from './create-secret-registry.ts';
 export { createTelemetry, type Telemetry, type TelemetryLogger, type TelemetryOptions } from './create-telemetry.ts';
+export { createTenantRecordCap, type TenantRecordCapOptions } from './create-tenant-record-cap.ts';
 export { createUsageRollup, type UsageRollup, type UsageRollupOptions } from './create-usage-rollup.ts';
 export {
   createWebhookSender,

@@ -63,6 +63,8 @@ export async function runServe(tree: ConfigTree, demo: boolean, context: CliCont
           `  Client key:  ${demoKey}`,
           '               send it as "Authorization: Bearer <key>"; it is kept in .gatehouse/demo-client-key',
           `  Admin API:   ${config.publicUrl}/api/v1 (Authorization: Bearer <token in .gatehouse/demo-admin-token>)`,
+          '  Approvals:   the approval page asks for an approver token: enter the admin token in',
+          '               .gatehouse/demo-admin-token (the agent never sees it; the link alone cannot approve)',
           '  Try it:',
           `    curl -s ${config.publicUrl}/mcp/demo/assistant -H "Authorization: Bearer ${demoKey}" \\`,
           `      -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\`,
@@ -128,7 +130,12 @@ export async function startGatehouse(
     logger: observability.logger,
     routes: [
       ...adminRoutes,
-      ...createApprovalPageRoutes(gateway, { publicUrl: config.publicUrl }),
+      ...createApprovalPageRoutes(gateway, {
+        publicUrl: config.publicUrl,
+        adminToken: config.adminToken,
+        tenants: config.tenants,
+        linkAloneApproves: config.approvals.unsafeLinkAloneApproves,
+      }),
       ...(gateway.connections ? createConnectRoutes(gateway.connections) : []),
       observability.metricsRoute,
     ],

@@ -10,6 +10,8 @@ export const errorCodes = [
   'invalid_request',
   'invalid_arguments',
   'payload_too_large',
+  /** A result query or page path went over its time, memory, output or length budget (RS-02). */
+  'query_budget_exceeded',
   // inbound identity
   'unauthenticated',
   'forbidden_origin',
@@ -78,6 +80,7 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   invalid_request: 400,
   invalid_arguments: 400,
   payload_too_large: 413,
+  query_budget_exceeded: 422,
   unauthenticated: 401,
   forbidden_origin: 403,
   not_found: 404,

@@ -116,8 +116,17 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
         maxBytes: config.resultHandles.maxBytes,
       }),
     clock,
+    query: config.resultHandles.query,
   });
-  const connect = createGatewayConnections({ config, store, vault, clock, credentials, audit });
+  const connect = createGatewayConnections({
+    config,
+    store,
+    vault,
+    clock,
+    credentials,
+    audit,
+    ...(deps.telemetry ? { metrics: deps.telemetry.metrics } : {}),
+  });
   const guard = createToolCallGuard({
     config,
     store,
@@ -168,6 +177,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     async close() {
       await refresh.close();
       await guard.close();
+      await handles.close();
     },
     authenticate: (tenant, toolset, authorization) => clientKeys.authenticate(tenant, toolset, authorization),
 

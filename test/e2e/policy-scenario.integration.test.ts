@@ -126,7 +126,11 @@ beforeAll(async () => {
     listenHost: '127.0.0.1',
     routes: [
       ...createAdminRoutes({ adminToken, routes: createApprovalAdminRoutes(gateway) }),
-      ...createApprovalPageRoutes(gateway, { publicUrl: config.publicUrl }),
+      ...createApprovalPageRoutes(gateway, {
+        publicUrl: config.publicUrl,
+        adminToken,
+        tenants: config.tenants,
+      }),
     ],
   });
   server = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
@@ -293,7 +297,7 @@ describe('policy end to end (real gateway, MCP client, fake API)', () => {
     await client.close();
   });
 
-  it('SC-05 the approval page shows the call HTML-escaped and decides only with its CSRF token and link token', async () => {
+  it('SC-05 the approval page shows the call HTML-escaped and decides only with its CSRF token, link token and an approver token', async () => {
     nowMs += 60 * 60_000;
     const client = await connect();
     const args = { itemId: '<img src=x onerror=alert(1)>' };
@@ -323,7 +327,9 @@ describe('policy end to end (real gateway, MCP client, fake API)', () => {
         .status,
     ).toBe(403);
     expect((await post({ tenant: 'other', sig, csrf, decision: 'approve' }, { cookie })).status).toBe(404);
-    const ok = await post({ tenant: 'acme', sig, csrf, decision: 'approve' }, { cookie });
+    // Link, cookie and CSRF token are all the agent can have: not enough (review finding 7).
+    expect((await post({ tenant: 'acme', sig, csrf, decision: 'approve' }, { cookie })).status).toBe(401);
+    const ok = await post({ tenant: 'acme', sig, csrf, decision: 'approve', approverToken: adminToken }, { cookie });
     expect(ok.status).toBe(200);
     const before = api.received.length;
     const ran = (await client.callTool({ name: 'ops_deleteItem', arguments: args })) as ToolResult;
