@@ -103,4 +103,18 @@ describe('createClientKeys()', () => {
     const labels = (await rotated.list('acme')).map((k) => k.prefix);
     expect(labels.every((label) => /^sha256:[0-9a-f]{8}$/.test(label))).toBe(true);
   });
+
+  it('refuses a configured key whose value another stored key has (a renamed or reused key), naming the place', async () => {
+    await clientKeysOf(tenantsWith([{ name: 'agent', key }])).syncConfigured();
+    await clientKeysOf(tenantsWith([{ name: 'agent', key }])).revoke('acme', 'config-agent');
+    const renamed = clientKeysOf(tenantsWith([{ name: 'renamed', key }]));
+    const refused = renamed.syncConfigured();
+    await expect(refused).rejects.toMatchObject({
+      code: 'config_invalid',
+      details: { path: 'tenants.acme.clientKeys.0.key' },
+    });
+    await expect(refused).rejects.not.toThrow(key);
+    // The revoked value was not given a new row under the new name.
+    await expect(renamed.authenticate('acme', 'reader', bearer)).rejects.toMatchObject({ code: 'unauthenticated' });
+  });
 });

@@ -75,13 +75,25 @@ export function createClientKeys(options: ClientKeysOptions): ClientKeys {
       const now = clock.now();
       for (const tenant of options.tenants) {
         const configured = new Set<string>();
-        for (const key of tenant.clientKeys) {
+        for (const [i, key] of tenant.clientKeys.entries()) {
           configured.add(key.name);
+          const hash = hashClientKey(key.key);
+          // One key value names one stored key. A renamed configured key (same value, new name) or a value used
+          // twice would otherwise fail on the store's unique hash with a bare store error, or, worse, give a
+          // revoked value a new row; refuse it and name the place (never the key).
+          const holder = await store.clientKeys.findByHash(hash);
+          if (holder !== undefined && (holder.tenantId !== tenant.id || holder.name !== key.name)) {
+            throw new GatehouseError(
+              'config_invalid',
+              `tenants.${tenant.id}.clientKeys[${i}] ('${key.name}') has the same key as the stored key '${holder.name}'${holder.revokedAt === null ? '' : ' (revoked)'}; give it a new key`,
+              { path: `tenants.${tenant.id}.clientKeys.${i}.key` },
+            );
+          }
           await store.clientKeys.upsert({
             tenantId: tenant.id,
             id: `${configuredIdPrefix}${key.name}`,
             name: key.name,
-            hash: hashClientKey(key.key),
+            hash,
             prefix: labelClientKey(key.key),
             toolsets: key.toolsets,
             subject: key.subject,
