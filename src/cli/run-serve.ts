@@ -13,6 +13,7 @@ import {
   createTenantAdminRoutes,
   startHttpServer,
 } from '../http/index.ts';
+import { redactStoreUrl } from '../store/index.ts';
 import type { Adapters, CliContext } from './cli-context.ts';
 import { type ObservabilityOptions, startObservability } from './start-observability.ts';
 
@@ -49,7 +50,7 @@ export async function runServe(tree: ConfigTree, demo: boolean, context: CliCont
   try {
     const server = await startGatehouse(config, adapters, systemClock, { logDestination: context.stdout });
     const out = context.stdout;
-    out.write(`Gatehouse listening on ${server.url} (store: ${describeStore(config.store)})\n`);
+    out.write(`Gatehouse listening on ${server.url} (store: ${redactStoreUrl(config.store)})\n`);
     for (const tenant of config.tenants) {
       for (const toolset of tenant.toolsets)
         out.write(`  MCP endpoint: ${config.publicUrl}/mcp/${tenant.id}/${toolset.id}\n`);
@@ -155,8 +156,4 @@ export async function startGatehouse(
 function splitListen(listen: string): [string, number] {
   const at = listen.lastIndexOf(':');
   return [listen.slice(0, at).replace(/^\[|\]$/g, ''), Number(listen.slice(at + 1))];
-}
-
-function describeStore(url: string): string {
-  return url.startsWith('sqlite:') ? url : url.replace(/\/\/[^@/]*@/, '//***@');
 }

@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 import { createAuditChainMigration } from './create-audit-chain-migration.ts';
+import { createAuditCheckpointMigration } from './create-audit-checkpoint-migration.ts';
 import { createConnectFlowMigration } from './create-connect-flow-migration.ts';
 import { createRowLevelSecurityMigration } from './create-row-level-security-migration.ts';
 import type { StoreFeatures } from './store-features.ts';
@@ -186,7 +187,8 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
       },
     },
     '0008_row_level_security': createRowLevelSecurityMigration(features),
-    '0009_client_key_prefix': {
+    '0009_audit_checkpoints': createAuditCheckpointMigration(features),
+    '0010_client_key_prefix': {
       async up(db: Kysely<unknown>) {
         // Issue 17, finding 8(e): `prefix` held the first 16 characters of the key, which for an operator-supplied
         // key (the `config-<name>` rows) is a large part of the secret. Those rows now carry a short hash label

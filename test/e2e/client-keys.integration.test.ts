@@ -229,7 +229,7 @@ describe('client key prefixes stored before the fix', () => {
           }
           // What a store written before the fix holds: the 16 first characters of the operator's key.
           await database.raw(`UPDATE client_keys SET prefix = 'operator-secret-' WHERE id = 'config-old'`);
-          await database.raw(`DELETE FROM kysely_migration WHERE name = '0009_client_key_prefix'`);
+          await database.raw(`DELETE FROM kysely_migration WHERE name = '0010_client_key_prefix'`);
           const again = await openStore(database.url);
           try {
             await again.migrate();
