@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { chromiumMissing, launchChromium } from '../support/launch-chromium.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -146,14 +147,40 @@ describe('README, followed literally', () => {
     }
 
     // Tour step 2: the curl call with the demo client key.
-    const [curlDemo, auditBlock] = tour.filter((b) => b.lang === 'sh');
+    const [curlDemo, deleteBlock, auditBlock] = tour.filter((b) => b.lang === 'sh');
     const listed = toolResult(runBlock(curlDemo as Block));
     expect(listed.isError ?? false).toBe(false);
     expect(listed.content[0]?.text).toContain('open');
 
-    // Tour step 3: APPROVALS-PLACEHOLDER. The approval clicked in Chromium (issue 10 item 1) is driven today by
-    // test/e2e/demo-approval.integration.test.ts on its own demo gateway; folding it in here means: call
-    // tasks_deleteTask, open the returned link in Chromium, paste the admin token, click Approve, call again.
+    // Tour step 3: the destructive call answers with an approval link; a person opens it in Chromium, pastes the
+    // demo admin token, presses Approve, and the same call (the same block, run again) then runs once.
+    const asked = toolResult(runBlock(deleteBlock as Block)) as unknown as {
+      isError?: boolean;
+      structuredContent?: { error?: { code: string; details: { approvalUrl?: string } } };
+    };
+    expect(asked.isError).toBe(true);
+    expect(asked.structuredContent?.error?.code).toBe('approval_required');
+    const approvalUrl = String(asked.structuredContent?.error?.details.approvalUrl);
+    expect(approvalUrl.startsWith(`http://127.0.0.1:${gatewayPort}/`)).toBe(true);
+    if (chromiumMissing() === undefined) {
+      const chromium = await launchChromium();
+      try {
+        const page = await (await chromium.newContext()).newPage();
+        await page.goto(approvalUrl);
+        await page
+          .getByLabel('Approver token')
+          .fill(readFileSync(join(folder, '.gatehouse', 'demo-admin-token'), 'utf8').trim());
+        await page.getByRole('button', { name: 'Approve this call once' }).click();
+        await page.getByText(/was approved/).waitFor();
+        await chromium.screenshot(page, 'readme-tour-approved');
+      } finally {
+        await chromium.close();
+      }
+      const ran = toolResult(runBlock(deleteBlock as Block));
+      expect(ran.isError ?? false).toBe(false);
+      const again = toolResult(runBlock(deleteBlock as Block)) as unknown as { isError?: boolean };
+      expect(again.isError).toBe(true); // single use: a third call needs a new approval
+    }
 
     // Tour step 4: the audit log through the admin API, the metrics, and audit verify.
     const audit = runBlock(auditBlock as Block);
