@@ -9,6 +9,7 @@ import {
   requireResolvedEnv,
 } from '../core/index.ts';
 import type { CliContext } from './cli-context.ts';
+import { formatCommandHelp, formatUsage } from './command-help.ts';
 import { parseCommandLine } from './parse-command-line.ts';
 import { runAuditVerify } from './run-audit-verify.ts';
 import { runCheck } from './run-check.ts';
@@ -18,28 +19,7 @@ import { runServe } from './run-serve.ts';
 import { runTenantPurge } from './run-tenant-purge.ts';
 import { runVaultRewrap, runVaultRotate } from './run-vault.ts';
 
-const usage = `Usage: gatehouse <command> [options]
-
-Commands:
-  serve [--config FILE] [--demo]       start the gateway (--demo adds the built-in demo tenant and API)
-  check --config FILE [--json]         validate a config; list each toolset's tools with token sizes
-  import FILE [--service ID] [--json]  preview the tools an OpenAPI/Swagger description becomes
-  keys create --config FILE --tenant T --toolset S [--toolset S2] [--subject U] [--name N]
-                                       create a client key (printed once; only its hash is stored)
-  vault rotate [--config FILE]         add a new master key version to the key file
-  vault rewrap [--config FILE]         re-wrap every data key with the newest master key version
-  migrate --config FILE                run pending store migrations
-  tenant purge --config FILE --tenant T [--previous-config OLD] [--force]
-                                       revoke a removed tenant's connections upstream, delete its data and
-                                       destroy its data keys (the audit log is kept)
-  audit verify [--config FILE] --tenant T [--checkpoint SEQ:HASH] [--json]
-                                       check a tenant's audit hash chain and signed checkpoints
-                                       (exit 1 at the first bad seq)
-  --version                            print the version
-
-Environment: GATEHOUSE_CONFIG, GATEHOUSE_LISTEN, GATEHOUSE_PUBLIC_URL, GATEHOUSE_STORE, GATEHOUSE_MASTER_KEY,
-GATEHOUSE_MASTER_KEY_FILE, GATEHOUSE_MODE, GATEHOUSE_DATA_DIR, GATEHOUSE_LOG_LEVEL, GATEHOUSE_ADMIN_TOKEN.
-Exit codes: 0 ok, 1 failure, 2 invalid configuration or usage.`;
+const usage = formatUsage();
 
 /**
  * The `gatehouse` command. Returns the exit code; `serve` resolves only when the server has stopped.
@@ -53,8 +33,14 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
       context.stdout.write(`${context.version ?? 'unknown'}\n`);
       return 0;
     }
+    // `gatehouse keys create --help` and `gatehouse help keys create` print that command's help.
+    const asked = name === 'help' ? [sub, ...rest].filter((w): w is string => w !== undefined) : command;
     if (values.help || name === undefined || name === 'help') {
-      context.stdout.write(`${usage}\n`);
+      const help = asked.length > 0 ? formatCommandHelp(asked) : undefined;
+      if (asked.length > 0 && help === undefined) {
+        throw new GatehouseError('invalid_request', `unknown command '${asked.join(' ')}' (see gatehouse --help)`);
+      }
+      context.stdout.write(`${help ?? usage}\n`);
       return name === undefined && !values.help ? 2 : 0;
     }
     const configPath = values.config ?? context.env['GATEHOUSE_CONFIG'];
