@@ -323,7 +323,7 @@ export const configSchema = z
               .int()
               .min(1_024)
               .max(256 * 1024 * 1024)
-              .default(4 * 1024 * 1024),
+              .default(64 * 1024),
             maxExpressionLength: z.number().int().min(1).max(2_000).default(2_000),
             workers: z.number().int().min(1).max(64).default(2),
             perTenant: z.number().int().min(1).max(64).default(1),
