@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumMissing, launchChromium, type RunningChromium } from '../support/launch-chromium.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 
@@ -178,6 +179,41 @@ describe('approval page token guessing (one process)', () => {
     expect(allowed).toBeLessThanOrEqual(30);
     expect(allowed).toBeGreaterThanOrEqual(20);
     expect(statuses.filter((s) => s === 429).length).toBe(40 - allowed);
+  });
+});
+
+describe.skipIf(chromiumMissing() !== undefined)('approval page token guessing in Chromium', () => {
+  let gateway: TestGateway;
+  let chromium: RunningChromium;
+  const tenant = 'browser';
+
+  beforeAll(async () => {
+    gateway = await startTestGateway(config(tenant), { store: `sqlite:${join(dir, 'browser.db')}` });
+    chromium = await launchChromium();
+  });
+  afterAll(async () => {
+    await chromium?.close();
+    await gateway?.close();
+  });
+
+  it('CP-02 (review break of finding 7) a person on a request the agent has throttled sees why nothing was decided', async () => {
+    const { link, id } = await approvalLink(gateway, tenant, 'throttled-in-browser');
+    for (let i = 0; i < 5; i++) expect((await post(link, `agent-guess-${i}`)).status).toBe(401);
+    const context = await chromium.newContext();
+    const page = await context.newPage();
+    expect((await page.goto(link))?.status()).toBe(200);
+    await page.getByLabel('Approver token').fill(approverToken);
+    const [refused] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Approve this call once' }).click(),
+    ]);
+    expect(refused.status()).toBe(429);
+    expect(Number(refused.headers()['retry-after'])).toBeGreaterThanOrEqual(1);
+    await chromium.screenshot(page, 'approval-page-throttled');
+    expect(await page.getByRole('alert').locator('code').textContent()).toBe('rate_limited');
+    expect(await page.getByLabel('Approver token').count()).toBe(1);
+    expect(await statusOf(gateway, tenant, id)).toBe('pending');
+    await context.close();
   });
 });
 
