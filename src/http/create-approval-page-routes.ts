@@ -46,7 +46,10 @@ export interface TokenAttemptLimits {
   readonly perApprovalPerMinute: number;
   /** Per tenant, all its approval requests together, per minute (also the burst). */
   readonly perTenantPerMinute: number;
-  /** Per approval request in all: beyond it the request is locked against token attempts for a day. */
+  /**
+   * Per approval request per day: beyond it the request is locked against token attempts (one more every
+   * 1440 / lockoutAfter minutes, longer than a request lives by default).
+   */
   readonly lockoutAfter: number;
   /** Most `approver_denied` audit records per tenant per minute; further refusals are not recorded. */
   readonly auditPerMinute: number;
@@ -104,7 +107,7 @@ export function createApprovalPageRoutes(gateway: Gateway, options: ApprovalPage
         perMinute: attempts.perApprovalPerMinute,
         burst: attempts.perApprovalPerMinute,
       },
-      // The lockout: `lockoutAfter` attempts, then one a day (longer than any approval lives).
+      // The lockout: `lockoutAfter` attempts a day (then one every 72 minutes with 20).
       {
         kind: 'rate',
         key: `${base}:lock:${approval}`,
