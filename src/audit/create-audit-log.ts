@@ -41,6 +41,7 @@ export type SecurityEventName =
   | 'key_created'
   | 'key_revoked'
   | 'admin_denied'
+  | 'approver_denied'
   | 'oauth_state_rejected'
   | 'needs_reauth'
   | 'retention_pruned';

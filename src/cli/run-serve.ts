@@ -143,6 +143,11 @@ export async function startGatehouse(
         adminToken: config.adminToken,
         tenants: config.tenants,
         linkAloneApproves: config.approvals.unsafeLinkAloneApproves,
+        // One budget of approver-token attempts for every process when Redis is configured; else per process.
+        ...(adapters.limiter ? { limiter: adapters.limiter } : {}),
+        audit: observability.audit ?? adapters.audit,
+        onAuditError: (error) =>
+          observability.logger.warn({ err: error }, 'approver_denied audit record could not be written'),
       }),
       ...(gateway.connections ? createConnectRoutes(gateway.connections) : []),
       observability.metricsRoute,

@@ -104,6 +104,23 @@ describe('createClientKeys()', () => {
     expect(labels.every((label) => /^sha256:[0-9a-f]{8}$/.test(label))).toBe(true);
   });
 
+  it('CP-03 (review break: rotation then a start with the previous config) a revoked value never comes back, and the rotated one is kept', async () => {
+    const rotated = `${key}-rotated`;
+    const old = tenantsWith([{ name: 'agent', key }]);
+    const next = tenantsWith([{ name: 'agent', key: rotated }]);
+    await clientKeysOf(old).syncConfigured();
+    await clientKeysOf(old).revoke('acme', 'config-agent');
+    await clientKeysOf(next).syncConfigured();
+    const rolledBack = clientKeysOf(old);
+    await rolledBack.syncConfigured();
+    await expect(rolledBack.authenticate('acme', 'reader', bearer)).rejects.toMatchObject({ code: 'unauthenticated' });
+    await expect(rolledBack.authenticate('acme', 'reader', `Bearer ${rotated}`)).resolves.toMatchObject({
+      keyId: 'config-agent',
+    });
+    const [row] = await rolledBack.list('acme');
+    expect(row?.revokedAt).toBeNull();
+  });
+
   it('refuses a configured key whose value another stored key has (a renamed or reused key), naming the place', async () => {
     await clientKeysOf(tenantsWith([{ name: 'agent', key }])).syncConfigured();
     await clientKeysOf(tenantsWith([{ name: 'agent', key }])).revoke('acme', 'config-agent');

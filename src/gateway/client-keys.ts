@@ -30,7 +30,8 @@ export interface ListedClientKey {
 
 export interface ClientKeys {
   /**
-   * At start: writes the configured keys (a revoked one stays revoked, see `ClientKeyRepository.upsert`) and
+   * At start: writes the configured keys (a revoked value stays revoked for good, even after a rotation and a start
+   * with the previous config, and then leaves the rotated key in place: see `ClientKeyRepository.upsert`) and
    * revokes every `config-<name>` row whose name is no longer in its tenant's config (issue 17, finding 3). Keys
    * made with `gatehouse keys create` are not in the config and are left alone.
    */

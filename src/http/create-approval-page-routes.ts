@@ -1,7 +1,10 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { GatehouseError, isGatehouseError } from '../core/index.ts';
+import { type AuditLog, createTenantRecordCap } from '../audit/index.ts';
+import { GatehouseError, isGatehouseError, systemClock } from '../core/index.ts';
 import type { ApprovalView, Gateway } from '../gateway/index.ts';
+import { createMemoryLimiter } from '../policy/index.ts';
+import type { Limiter, LimitRule } from '../store/index.ts';
 import type { HttpRoute } from './create-router.ts';
 import { showInvisibles } from './show-invisibles.ts';
 
@@ -24,7 +27,40 @@ export interface ApprovalPageOptions {
   readonly linkAloneApproves?: boolean;
   /** Milliseconds clock for sessions (default `Date.now`). */
   readonly now?: () => number;
+  /**
+   * Counts approver-token attempts (review break of finding 7: the page was an unthrottled, unaudited oracle for
+   * the approver and admin tokens). The shared Redis limiter when one is configured, so every process draws on
+   * one budget; otherwise one in memory per process.
+   */
+  readonly limiter?: Pick<Limiter, 'admit'>;
+  /** Budgets of token attempts; see `defaultTokenAttempts`. */
+  readonly tokenAttempts?: Partial<TokenAttemptLimits>;
+  /** Where refused attempts are recorded (`approver_denied`, capped per tenant like `admin_denied`). */
+  readonly audit?: Pick<AuditLog, 'recordSecurityEvent'> | undefined;
+  readonly onAuditError?: (error: unknown) => void;
 }
+
+/** How many approver-token attempts the page takes without a signed-in session. */
+export interface TokenAttemptLimits {
+  /** Per approval request, per minute (also the burst). */
+  readonly perApprovalPerMinute: number;
+  /** Per tenant, all its approval requests together, per minute (also the burst). */
+  readonly perTenantPerMinute: number;
+  /**
+   * Per approval request per day: beyond it the request is locked against token attempts (one more every
+   * 1440 / lockoutAfter minutes, longer than a request lives by default).
+   */
+  readonly lockoutAfter: number;
+  /** Most `approver_denied` audit records per tenant per minute; further refusals are not recorded. */
+  readonly auditPerMinute: number;
+}
+
+export const defaultTokenAttempts: TokenAttemptLimits = {
+  perApprovalPerMinute: 5,
+  perTenantPerMinute: 30,
+  lockoutAfter: 20,
+  auditPerMinute: 60,
+};
 
 type ApproverKind = 'admin' | 'tenant';
 type PageState = 'sign_in' | 'signed_in' | 'link_alone' | 'no_approver';
@@ -45,6 +81,58 @@ export function createApprovalPageRoutes(gateway: Gateway, options: ApprovalPage
   const secure = options.publicUrl.startsWith('https:');
   const now = options.now ?? Date.now;
   const cookieFlags = `Path=/approvals/; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+  const attempts: TokenAttemptLimits = { ...defaultTokenAttempts, ...options.tokenAttempts };
+  const limiter = options.limiter ?? createMemoryLimiter(systemClock);
+  const admitRecord = createTenantRecordCap({ maxPerMinute: attempts.auditPerMinute, now });
+
+  /**
+   * Charges one token attempt on `approval` of `tenant` against every budget at once (nothing is charged when one
+   * refuses). Every attempt counts, right or wrong: the page cannot know which before comparing, and comparing is
+   * what the budget guards. A right one signs the browser in, so an approver spends one.
+   */
+  async function admitAttempt(tenant: string, approval: string) {
+    const base = `${tenant}:approval-page`;
+    const rules: LimitRule[] = [
+      {
+        kind: 'rate',
+        key: `${base}:tenant`,
+        limit: 'approval_page.tenant',
+        perMinute: attempts.perTenantPerMinute,
+        burst: attempts.perTenantPerMinute,
+      },
+      {
+        kind: 'rate',
+        key: `${base}:a:${approval}`,
+        limit: 'approval_page.approval',
+        perMinute: attempts.perApprovalPerMinute,
+        burst: attempts.perApprovalPerMinute,
+      },
+      // The lockout: `lockoutAfter` attempts a day (then one every 72 minutes with 20).
+      {
+        kind: 'rate',
+        key: `${base}:lock:${approval}`,
+        limit: 'approval_page.lockout',
+        perMinute: attempts.lockoutAfter / 1440,
+        burst: attempts.lockoutAfter,
+      },
+    ];
+    return limiter.admit(rules);
+  }
+
+  /** An `approver_denied` record, within the tenant's per-minute cap (anyone holding a link can cause them). */
+  function recordDenial(tenant: string, approval: string, code: 'unauthenticated' | 'rate_limited', detail: string) {
+    if (options.audit === undefined || !admitRecord(tenant)) return;
+    void options.audit
+      .recordSecurityEvent({
+        tenant,
+        event: 'approver_denied',
+        decision: 'deny',
+        code,
+        detail,
+        target: `approval:${approval}`,
+      })
+      .catch((error: unknown) => options.onAuditError?.(error));
+  }
 
   function credentialsOf(tenant: string): { kind: ApproverKind; token: string }[] {
     const found: { kind: ApproverKind; token: string }[] = [];
@@ -129,8 +217,31 @@ export function createApprovalPageRoutes(gateway: Gateway, options: ApprovalPage
         if (options.linkAloneApproves !== true) {
           const typed = form.get('approverToken') ?? '';
           const signedIn = sessionOf(req.headers.cookie, tenant);
+          if (signedIn === undefined && typed !== '') {
+            const admitted = await admitAttempt(tenant, id);
+            if (!admitted.admitted) {
+              recordDenial(tenant, id, 'rate_limited', admitted.limit.replace('.', '_'));
+              const csrf = randomBytes(24).toString('base64url');
+              res.setHeader('set-cookie', `${csrfCookie}=${csrf}; ${cookieFlags}; Max-Age=3600`);
+              res.setHeader('retry-after', String(admitted.retryAfterSeconds));
+              writeHtml(
+                res,
+                429,
+                renderApproval(approval, {
+                  tenant,
+                  sig,
+                  csrf,
+                  state: 'sign_in',
+                  problem: 'throttled',
+                  retryAfterSeconds: admitted.retryAfterSeconds,
+                }),
+              );
+              return;
+            }
+          }
           const kind = signedIn ?? (typed === '' ? undefined : checkToken(tenant, typed));
           if (kind === undefined) {
+            if (typed !== '') recordDenial(tenant, id, 'unauthenticated', 'wrong_token');
             // The link alone (what the agent has) does not decide: show the form again, saying what is missing.
             const csrf = randomBytes(24).toString('base64url');
             res.setHeader('set-cookie', `${csrfCookie}=${csrf}; ${cookieFlags}; Max-Age=3600`);
@@ -188,8 +299,9 @@ interface FormState {
   readonly sig: string;
   readonly csrf: string;
   readonly state: PageState;
-  /** Why the last post did not decide: no approver token, or one that is not an approver credential. */
-  readonly problem?: 'missing' | 'wrong';
+  /** Why the last post did not decide: no approver token, one that is not an approver credential, too many tries. */
+  readonly problem?: 'missing' | 'wrong' | 'throttled';
+  readonly retryAfterSeconds?: number;
 }
 
 /** A caller-supplied value for the page: HTML-escaped, invisible and bidi characters shown as marks (CP-04). */
@@ -208,8 +320,10 @@ function renderApproval(approval: ApprovalView, form: FormState): string {
       : `<p class="problem" role="alert">${
           form.problem === 'missing'
             ? 'Nothing was decided: this link alone cannot approve. Enter an approver token.'
-            : `Nothing was decided: that is not an approver token of tenant ${escapeHtml(approval.tenant)}.`
-        } <small>Code: <code>unauthenticated</code></small></p>`;
+            : form.problem === 'throttled'
+              ? `Nothing was decided: too many approver-token attempts. Try again in ${form.retryAfterSeconds ?? 60} seconds, or decide through the admin API.`
+              : `Nothing was decided: that is not an approver token of tenant ${escapeHtml(approval.tenant)}.`
+        } <small>Code: <code>${form.problem === 'throttled' ? 'rate_limited' : 'unauthenticated'}</code></small></p>`;
   let decide: string;
   if (!pending) {
     decide = '<p>This request is no longer pending.</p>';

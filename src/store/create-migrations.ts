@@ -2,7 +2,7 @@ import { type Kysely, type Migration, sql } from 'kysely';
 import { createAuditChainMigration } from './create-audit-chain-migration.ts';
 import { createAuditCheckpointMigration } from './create-audit-checkpoint-migration.ts';
 import { createConnectFlowMigration } from './create-connect-flow-migration.ts';
-import { createRowLevelSecurityMigration } from './create-row-level-security-migration.ts';
+import { createRowLevelSecurityMigration, tenantSetting } from './create-row-level-security-migration.ts';
 import type { StoreFeatures } from './store-features.ts';
 
 /**
@@ -205,6 +205,36 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
       },
       async down() {
         // The replaced characters are gone (that is the point); nothing to restore.
+      },
+    },
+    '0011_client_key_revocations': {
+      async up(db: Kysely<unknown>) {
+        // A revocation is of a key VALUE. The `client_keys` row of a configured key holds the hash of whatever
+        // value the last start wrote, so after a rotation (K1 revoked, K2 written) a start with the previous
+        // config saw K1 as a new key and wrote it active again (review break of finding 3). One tombstone per
+        // revoked hash and tenant outlives the row; a start never writes a tombstoned hash as active.
+        await db.schema
+          .createTable('client_key_revocations')
+          .addColumn('tenant_id', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .addColumn('key_id', 'text', (c) => c.notNull())
+          .addColumn('revoked_at', millis, (c) => c.notNull())
+          .addPrimaryKeyConstraint('client_key_revocations_pk', ['tenant_id', 'hash'])
+          .execute();
+        await sql`insert into client_key_revocations (tenant_id, hash, key_id, revoked_at)
+          select tenant_id, hash, id, revoked_at from client_keys where revoked_at is not null`.execute(db);
+        if (features.dialect === 'postgres') {
+          // Row-level security like every tenant table (MT-03/04).
+          const rule = `(tenant_id = current_setting('${tenantSetting}', true) or current_setting('${tenantSetting}', true) = '*')`;
+          await sql.raw('alter table client_key_revocations enable row level security').execute(db);
+          await sql.raw('alter table client_key_revocations force row level security').execute(db);
+          await sql
+            .raw(`create policy tenant_isolation on client_key_revocations using ${rule} with check ${rule}`)
+            .execute(db);
+        }
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable('client_key_revocations').ifExists().execute();
       },
     },
   };

@@ -24,15 +24,20 @@ export interface ClientKeyRecord {
 export interface ClientKeyRepository {
   /**
    * Inserts or replaces the key with this (tenant, name). The same key (same hash) keeps its `createdAt` and its
-   * `revokedAt`: writing a revoked key again never makes it valid.
+   * `revokedAt`: writing a revoked key again never makes it valid. A value revoked at any time in this tenant
+   * (a tombstone, kept even after its row was rewritten with another value) is never written active and never
+   * replaces the row the name has now: the answer is then `revoked`.
    */
-  upsert(record: ClientKeyRecord): Promise<void>;
+  upsert(record: ClientKeyRecord): Promise<'written' | 'revoked'>;
   /** Looks a key up by its hash across tenants (the hash is globally unique). Revoked keys are returned too. */
   findByHash(hash: string): Promise<ClientKeyRecord | undefined>;
   list(tenantId: string): Promise<readonly ClientKeyRecord[]>;
-  /** Sets `revokedAt`; true when a key of this tenant was revoked now, false when none or already revoked. */
+  /**
+   * Sets `revokedAt` and keeps a tombstone of the key's value (hash); true when a key of this tenant was revoked
+   * now, false when none or already revoked.
+   */
   revoke(tenantId: string, id: string, at: number): Promise<boolean>;
-  /** Deletes every key of a tenant (tenant purge); returns how many. */
+  /** Deletes every key of a tenant and its tombstones (tenant purge); returns how many keys. */
   deleteTenant(tenantId: string): Promise<number>;
 }
 

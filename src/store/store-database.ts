@@ -27,6 +27,14 @@ export interface ClientKeysTable {
   revoked_at: NullableMillis;
 }
 
+/** One row per revoked key value (hash) of a tenant: outlives the `client_keys` row that held it (migration 0011). */
+export interface ClientKeyRevocationsTable {
+  tenant_id: string;
+  hash: string;
+  key_id: string;
+  revoked_at: Millis;
+}
+
 export interface DataKeysTable {
   tenant_id: string;
   version: number;
@@ -189,6 +197,7 @@ export interface StoreDatabase {
   usage_daily: UsageDailyTable;
   tenants: TenantsTable;
   client_keys: ClientKeysTable;
+  client_key_revocations: ClientKeyRevocationsTable;
   data_keys: DataKeysTable;
   secrets: SecretsTable;
   audit_records: AuditRecordsTable;
