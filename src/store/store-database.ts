@@ -76,6 +76,8 @@ export interface AuditHeadsTable {
   hash: string;
   anchor_seq: ColumnType<number | string, number, number>;
   anchor_hash: string;
+  /** MAC of the anchor by the gateway (0011_audit_anchor_mac); null at anchor 0, `legacy` for older anchors. */
+  anchor_mac: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Each tenant's audit fingerprint key, sealed by the vault (0002_audit_chain). */
