@@ -212,9 +212,11 @@ for (const backend of backends) {
         await writeMany(t.audit, 'acme', 5);
         now += 10 * 86_400_000;
         await writeMany(t.audit, 'acme', 3);
+        const vault = masterKeyVault(t.store, randomBytes(32));
         const retained = await createAuditLog({
           repository: t.store.audit,
           clock,
+          keys: vault,
           tenants: ['acme'],
           retentionDays: 5,
         });
@@ -227,7 +229,17 @@ for (const backend of backends) {
         const records = await t.store.audit.query({ tenantId: 'acme' });
         expect(records.map((r) => r.seq)).toEqual([6, 7, 8, 9]);
         expect(records.at(-1)).toMatchObject({ kind: 'security', event: 'retention_pruned', target: 'through_seq:5' });
-        expect(await verifyAuditChain(t.store.audit, 'acme')).toMatchObject({ ok: true, anchorSeq: 5, checked: 4 });
+        // The gateway signed the anchor it moved (issue 17 review): verify proves the prune with the key ...
+        const checkpointKey = await loadAuditCheckpointKey(t.store.audit, vault, 'acme');
+        expect(
+          await verifyAuditChain(t.store.audit, 'acme', { ...(checkpointKey ? { checkpointKey } : {}) }),
+        ).toMatchObject({ ok: true, anchorSeq: 5, checked: 4, anchor: 'signed' });
+        // ... and cannot vouch for it without.
+        expect(await verifyAuditChain(t.store.audit, 'acme')).toMatchObject({
+          ok: false,
+          anchor: 'unchecked',
+          problem: 'checkpoint_key_unavailable',
+        });
         // The anchor moved, so the pruned prefix is gone for good; the rest stays protected.
         await expect(t.database.raw('delete from audit_records where seq = 6')).rejects.toThrow(/append-only/);
       } finally {

@@ -3,7 +3,7 @@ import type { Clock } from '../core/index.ts';
 import { createId, GatehouseError } from '../core/index.ts';
 import type { AuditDecision, AuditRecord, AuditRepository } from '../store/index.ts';
 import { auditKeyScope } from './load-audit-checkpoint-key.ts';
-import { deriveAuditCheckpointKey, sealAuditCheckpoint } from './seal-audit-checkpoint.ts';
+import { deriveAuditCheckpointKey, sealAuditAnchor, sealAuditCheckpoint } from './seal-audit-checkpoint.ts';
 import { sealAuditRecord } from './seal-audit-record.ts';
 
 /** What the gateway knows about one finished tool call: the record's tool-call fields, keyed by tenant. */
@@ -351,8 +351,15 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
       let removed = 0;
       for (const tenant of options.tenants) {
         const [last] = await repository.query({ tenantId: tenant, until: cutoff, order: 'desc', limit: 1 });
-        if (last?.seq === undefined) continue;
-        const count = await repository.prune(tenant, last.seq);
+        if (last?.seq == null || last.hash == null) continue;
+        // The new anchor is signed (issue 17 review): a database writer can move an anchor, not sign one, and
+        // `audit verify` refuses an unsigned anchor. Without keys (tests only) it stays unsigned.
+        const key = checkpointKeys.get(tenant);
+        const anchor = { seq: last.seq, hash: last.hash };
+        const count = await repository.prune(tenant, {
+          ...anchor,
+          mac: key === undefined ? null : sealAuditAnchor(key, tenant, anchor),
+        });
         if (count === 0) continue;
         removed += count;
         await log.recordSecurityEvent({

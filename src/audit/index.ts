@@ -62,7 +62,9 @@ export { observeVaultSecrets, type SecretVault } from './observe-vault-secrets.t
 export { registerConfigSecrets } from './register-config-secrets.ts';
 export {
   deriveAuditCheckpointKey,
+  isAuditAnchorAuthentic,
   isAuditCheckpointAuthentic,
+  sealAuditAnchor,
   sealAuditCheckpoint,
 } from './seal-audit-checkpoint.ts';
 export { sealAuditRecord, toCanonicalAuditRecord } from './seal-audit-record.ts';

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { deriveAuditCheckpointKey, isAuditCheckpointAuthentic, sealAuditCheckpoint } from './seal-audit-checkpoint.ts';
+import {
+  deriveAuditCheckpointKey,
+  isAuditAnchorAuthentic,
+  isAuditCheckpointAuthentic,
+  sealAuditAnchor,
+  sealAuditCheckpoint,
+} from './seal-audit-checkpoint.ts';
 
 const auditKey = randomBytes(32);
 const key = deriveAuditCheckpointKey(auditKey);
@@ -24,5 +30,29 @@ describe('sealAuditCheckpoint()', () => {
     expect(isAuditCheckpointAuthentic(key, 'acme', { ...checkpoint, at: taken.at + 1 })).toBe(false);
     expect(isAuditCheckpointAuthentic(key, 'acme', { ...checkpoint, mac: checkpoint.mac.slice(2) })).toBe(false);
     expect(isAuditCheckpointAuthentic(key, 'acme', { ...checkpoint, mac: 'not hex' })).toBe(false);
+  });
+});
+
+describe('sealAuditAnchor()', () => {
+  const anchor = { seq: 42, hash: 'ab'.repeat(32) };
+  const mac = sealAuditAnchor(key, 'acme', anchor);
+
+  it('AU-04 (issue 17 review: audit anchor move) an anchor verifies only under its key, for its tenant, seq and hash', () => {
+    expect(mac).toMatch(/^[0-9a-f]{64}$/);
+    expect(isAuditAnchorAuthentic(key, 'acme', { ...anchor, mac })).toBe(true);
+    expect(isAuditAnchorAuthentic(deriveAuditCheckpointKey(randomBytes(32)), 'acme', { ...anchor, mac })).toBe(false);
+    expect(isAuditAnchorAuthentic(key, 'other', { ...anchor, mac })).toBe(false);
+    expect(isAuditAnchorAuthentic(key, 'acme', { ...anchor, seq: 43, mac })).toBe(false);
+    expect(isAuditAnchorAuthentic(key, 'acme', { ...anchor, hash: 'cd'.repeat(32), mac })).toBe(false);
+    expect(isAuditAnchorAuthentic(key, 'acme', { ...anchor, mac: null })).toBe(false);
+    expect(isAuditAnchorAuthentic(key, 'acme', { ...anchor, mac: 'legacy' })).toBe(false);
+  });
+
+  it('AU-04 (issue 17 review: audit anchor move) an anchor MAC and a checkpoint MAC are not interchangeable', () => {
+    const at = 1_764_000_000_000;
+    const checkpointMac = sealAuditCheckpoint(key, 'acme', { ...anchor, at });
+    expect(mac).not.toBe(checkpointMac);
+    expect(isAuditAnchorAuthentic(key, 'acme', { ...anchor, mac: checkpointMac })).toBe(false);
+    expect(isAuditCheckpointAuthentic(key, 'acme', { ...anchor, at, mac })).toBe(false);
   });
 });

@@ -1,8 +1,10 @@
 import { createHmac, hkdfSync, type KeyObject, timingSafeEqual } from 'node:crypto';
-import type { AuditCheckpoint } from '../store/index.ts';
+import type { AuditAnchor, AuditCheckpoint } from '../store/index.ts';
 
 /** Version tag of the MAC input; a new form gets a new tag so old checkpoints still verify. */
 const checkpointVersion = 'gatehouse.audit.checkpoint.v1';
+/** The anchor MAC's own tag: an anchor MAC never verifies as a checkpoint MAC, nor the other way round. */
+const anchorVersion = 'gatehouse.audit.anchor.v1';
 
 /**
  * The tenant's checkpoint key: HKDF-SHA-256 of its audit key (32 random bytes, stored only sealed by the vault
@@ -35,4 +37,25 @@ export function isAuditCheckpointAuthentic(
   const expected = Buffer.from(sealAuditCheckpoint(key, tenant, checkpoint), 'hex');
   const given = Buffer.from(checkpoint.mac, 'hex');
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * `HMAC-SHA-256(checkpoint key, [anchor tag, tenant, seq, chain hash])`, hex: the gateway's word that it pruned the
+ * tenant's records through `seq`, whose chain hash was `hash` (issue 17 review, audit anchor move). Same key as the
+ * checkpoints, another domain tag, so neither MAC can stand in for the other.
+ */
+export function sealAuditAnchor(key: KeyObject | Buffer, tenant: string, anchor: Omit<AuditAnchor, 'mac'>): string {
+  const input = JSON.stringify([anchorVersion, tenant, anchor.seq, anchor.hash]);
+  return createHmac('sha256', key).update(input, 'utf8').digest('hex');
+}
+
+/** Whether `mac` is the anchor MAC of (`seq`, `hash`) under `key` (constant-time comparison). */
+export function isAuditAnchorAuthentic(
+  key: KeyObject | Buffer,
+  tenant: string,
+  anchor: { readonly seq: number; readonly hash: string; readonly mac: string | null },
+): boolean {
+  if (anchor.mac === null || !/^[0-9a-f]{64}$/.test(anchor.mac)) return false;
+  const expected = Buffer.from(sealAuditAnchor(key, tenant, anchor), 'hex');
+  return timingSafeEqual(Buffer.from(anchor.mac, 'hex'), expected);
 }

@@ -1,7 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import type { AuditCheckpoint, AuditRecord, AuditRepository } from '../store/index.ts';
-import { isAuditCheckpointAuthentic } from './seal-audit-checkpoint.ts';
+import { isAuditAnchorAuthentic, isAuditCheckpointAuthentic } from './seal-audit-checkpoint.ts';
 import { sealAuditRecord } from './seal-audit-record.ts';
+
+const auditGenesisHash = '0'.repeat(64);
 
 /** Why verification stopped at `firstBadSeq`. */
 export type AuditChainProblem =
@@ -19,8 +21,35 @@ export type AuditChainProblem =
   | 'checkpoint_mismatch'
   /** A checkpoint's MAC does not verify under the tenant's checkpoint key (checkpoint forged or edited). */
   | 'checkpoint_forged'
-  /** The tenant has checkpoints but no checkpoint key was given (no master key): a rewrite cannot be ruled out. */
+  /**
+   * The anchor (where the chain starts; everything at or below it is pruned or pre-chain) is not one the gateway
+   * signed: its MAC is missing or does not verify. A database writer moved it (issue 17 review, audit anchor move).
+   */
+  | 'anchor_forged'
+  /**
+   * The checkpoint kept outside (`expect`) is below the anchor and no signed anchor proves the gateway pruned past
+   * it (the anchor is a legacy one, from before anchors were signed): its records are gone, unexplained.
+   */
+  | 'checkpoint_pruned'
+  /**
+   * The tenant has checkpoints, or an anchor above 0, but no checkpoint key was given (no master key): a rewrite
+   * cannot be ruled out.
+   */
   | 'checkpoint_key_unavailable';
+
+/**
+ * How the anchor was established: `genesis` (seq 0, nothing pruned), `signed` (a prune the gateway signed; its MAC
+ * verified), `legacy` (an anchor from before `0012_audit_anchor_mac`, kept in place by triggers), `unchecked` (no
+ * key to check its MAC), `forged` (its MAC is missing or wrong).
+ */
+export type AuditAnchorStatus = 'genesis' | 'signed' | 'legacy' | 'unchecked' | 'forged';
+
+/**
+ * What became of the checkpoint kept outside (`expect`): `matched` by the chain, equal to the (signed or legacy)
+ * `anchor`, `pruned` (below a signed anchor: the gateway pruned the records it covered); null when none was given
+ * or verification failed.
+ */
+export type ExpectedCheckpointStatus = 'matched' | 'anchor' | 'pruned' | null;
 
 export interface AuditChainReport {
   readonly tenant: string;
@@ -40,6 +69,8 @@ export interface AuditChainReport {
   readonly checkpointHash: string | null;
   /** True when checkpoint MACs were checked with the tenant's key. */
   readonly checkpointsAuthenticated: boolean;
+  readonly anchor: AuditAnchorStatus;
+  readonly expected: ExpectedCheckpointStatus;
 }
 
 export interface VerifyAuditChainOptions {
@@ -73,6 +104,8 @@ export async function verifyAuditChain(
   const head = await repository.readHead(tenant);
   let checkpointCount = 0;
   let lastCheckpoint: AuditCheckpoint | undefined;
+  let anchor: AuditAnchorStatus = 'genesis';
+  let expectedStatus: ExpectedCheckpointStatus = null;
   const report = (
     checked: number,
     anchorSeq: number,
@@ -91,6 +124,8 @@ export async function verifyAuditChain(
     checkpointSeq: lastCheckpoint?.seq ?? null,
     checkpointHash: lastCheckpoint?.hash ?? null,
     checkpointsAuthenticated: key !== undefined,
+    anchor,
+    expected: problem === null ? expectedStatus : null,
   });
   if (head === undefined) {
     const any = await repository.query({ tenantId: tenant, limit: 1 });
@@ -98,8 +133,33 @@ export async function verifyAuditChain(
     if (bad === null && options.expect !== undefined) return report(0, 0, 0, options.expect.seq, 'missing_tail');
     return report(0, 0, 0, bad, bad === null ? null : 'unchained_record');
   }
+  // The anchor first: everything at or below it is unchecked, so only an anchor the gateway signed (or the genesis,
+  // or a legacy one the triggers pin) may start the chain (issue 17 review, audit anchor move).
+  if (head.anchorSeq === 0) {
+    if (head.anchorHash !== auditGenesisHash) return forgedAnchor();
+  } else if (head.anchorLegacy) anchor = 'legacy';
+  else if (key === undefined) anchor = 'unchecked';
+  else if (isAuditAnchorAuthentic(key, tenant, { seq: head.anchorSeq, hash: head.anchorHash, mac: head.anchorMac }))
+    anchor = 'signed';
+  else return forgedAnchor();
+  function forgedAnchor(): AuditChainReport {
+    anchor = 'forged';
+    return report(0, head?.anchorSeq ?? 0, head?.seq ?? 0, head?.anchorSeq ?? 0, 'anchor_forged');
+  }
+  // A checkpoint kept outside at or below the anchor is never silently ignored: at the anchor it must equal the
+  // anchor's hash; below it, only a signed anchor proves the gateway pruned the records it covered.
+  let outside = options.expect;
+  if (outside !== undefined && outside.seq <= head.anchorSeq) {
+    if (outside.seq === head.anchorSeq) {
+      if (outside.hash !== head.anchorHash)
+        return report(0, head.anchorSeq, head.seq, head.anchorSeq, 'checkpoint_mismatch');
+      expectedStatus = 'anchor';
+    } else if (anchor === 'signed') expectedStatus = 'pruned';
+    else if (anchor === 'legacy') return report(0, head.anchorSeq, head.seq, outside.seq, 'checkpoint_pruned');
+    outside = undefined;
+  } else if (outside !== undefined) expectedStatus = 'matched';
   const checkpoints = await repository.listCheckpoints(tenant, head.anchorSeq);
-  const expected = options.expect === undefined ? [] : [{ ...options.expect, at: 0, mac: '' }];
+  const expected = outside === undefined ? [] : [{ ...outside, at: 0, mac: '' }];
   let next = 0;
   let expectedSeq = head.anchorSeq + 1;
   let prevHash = head.anchorHash;
@@ -148,7 +208,7 @@ export async function verifyAuditChain(
       key !== undefined && checkpoints.includes(beyond) && !isAuditCheckpointAuthentic(key, tenant, beyond);
     return fail(beyond.seq, forged ? 'checkpoint_forged' : 'missing_tail');
   }
-  if (key === undefined && checkpoints.length > 0)
+  if (key === undefined && (checkpoints.length > 0 || anchor === 'unchecked'))
     return report(checked, head.anchorSeq, head.seq, null, 'checkpoint_key_unavailable');
   return report(checked, head.anchorSeq, head.seq, null, null);
 }

@@ -14,7 +14,9 @@ import type { CommandLine } from './parse-command-line.ts';
  * MACs need the master key (as `serve` finds it: masterKey, masterKeyFile, or the development key file when one
  * exists; none is ever generated here); without it a tenant that has checkpoints fails with
  * `checkpoint_key_unavailable`. `--checkpoint` names a checkpoint kept outside the database (an earlier report's
- * `checkpointSeq:checkpointHash`) that the chain must still hold. `--json` prints the report as JSON.
+ * `checkpointSeq:checkpointHash`) that the chain must still hold; one below the anchor passes only when the anchor
+ * is signed (retention pruned it), one above the head is `missing_tail`. An anchor without a valid MAC is
+ * `anchor_forged`. `--json` prints the report as JSON.
  */
 export async function runAuditVerify(config: Config, values: CommandLine['values'], context: CliContext) {
   const tenant = values.tenant;
@@ -32,15 +34,37 @@ export async function runAuditVerify(config: Config, values: CommandLine['values
     if (values.json) context.stdout.write(`${JSON.stringify(report)}\n`);
     else if (report.ok) {
       const from =
-        report.anchorSeq > 0 ? ` (from seq ${report.anchorSeq + 1}; earlier records are pre-chain or pruned)` : '';
+        report.anchor === 'signed'
+          ? ` (from seq ${report.anchorSeq + 1}; records through seq ${report.anchorSeq} were pruned by retention, as its signed anchor proves)`
+          : report.anchorSeq > 0
+            ? ` (from seq ${report.anchorSeq + 1}; earlier records are pre-chain or were pruned before anchors were signed)`
+            : '';
+      const outside =
+        report.expected === 'pruned'
+          ? ` The checkpoint ${expect?.seq}:… is below the anchor: the records it covered were pruned by retention.`
+          : report.expected === 'anchor'
+            ? ` The checkpoint ${expect?.seq}:… is the anchor's hash.`
+            : report.expected === 'matched'
+              ? ` The checkpoint ${expect?.seq}:… matches.`
+              : '';
       const anchored =
         report.checkpointSeq === null
           ? ' No signed checkpoint covers them yet.'
           : ` Signed checkpoints verified through seq ${report.checkpointSeq} (${report.checkpointSeq}:${report.checkpointHash}); ${report.headSeq - report.checkpointSeq} later record(s) are covered by the chain alone.`;
-      context.stdout.write(`Audit chain of tenant ${tenant} is intact: ${report.checked} records${from}.${anchored}\n`);
+      context.stdout.write(
+        `Audit chain of tenant ${tenant} is intact: ${report.checked} records${from}.${anchored}${outside}\n`,
+      );
+    } else if (report.problem === 'anchor_forged') {
+      context.stdout.write(
+        `Audit chain of tenant ${tenant} is broken: its anchor (seq ${report.anchorSeq}, where verification starts; everything at or below it is gone) was not set by the gateway (anchor_forged: its MAC is missing or wrong). Records may have been deleted or rewritten.\n`,
+      );
+    } else if (report.problem === 'checkpoint_pruned') {
+      context.stdout.write(
+        `Audit chain of tenant ${tenant}: the checkpoint at seq ${report.firstBadSeq} is below the anchor (seq ${report.anchorSeq}), and no signed anchor proves retention pruned it (checkpoint_pruned); the records it covered are gone.\n`,
+      );
     } else if (report.firstBadSeq === null) {
       context.stdout.write(
-        `Audit chain of tenant ${tenant} cannot be fully verified (${report.problem}): its checkpoints need the master key (GATEHOUSE_MASTER_KEY or masterKeyFile), and the tenant's data keys (gone after tenant purge).\n`,
+        `Audit chain of tenant ${tenant} cannot be fully verified (${report.problem}): its checkpoints and signed anchor need the master key (GATEHOUSE_MASTER_KEY or masterKeyFile), and the tenant's data keys (gone after tenant purge).\n`,
       );
     } else {
       context.stdout.write(

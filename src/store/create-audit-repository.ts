@@ -1,5 +1,6 @@
 import { type Selectable, sql } from 'kysely';
 import { GatehouseError } from '../core/index.ts';
+import { legacyAnchorMac } from './create-audit-anchor-migration.ts';
 import type { AuditDecision, AuditKind, AuditRecord, AuditRepository } from './port.ts';
 import type { StoreContext } from './store-context.ts';
 import type { AuditRecordsTable } from './store-database.ts';
@@ -46,7 +47,7 @@ export function createAuditRepository({ db, run, appendAudit }: StoreContext): A
       run('audit.readHead', async () => {
         const row = await db
           .selectFrom('audit_heads')
-          .select(['seq', 'hash', 'anchor_seq', 'anchor_hash'])
+          .select(['seq', 'hash', 'anchor_seq', 'anchor_hash', 'anchor_mac'])
           .where('tenant_id', '=', tenantId)
           .executeTakeFirst();
         if (row === undefined) return undefined;
@@ -55,6 +56,8 @@ export function createAuditRepository({ db, run, appendAudit }: StoreContext): A
           hash: row.hash,
           anchorSeq: Number(row.anchor_seq),
           anchorHash: row.anchor_hash,
+          anchorMac: row.anchor_mac === legacyAnchorMac ? null : (row.anchor_mac ?? null),
+          anchorLegacy: row.anchor_mac === legacyAnchorMac,
         };
       }),
 
@@ -104,8 +107,9 @@ export function createAuditRepository({ db, run, appendAudit }: StoreContext): A
         return rows.map((row) => ({ seq: Number(row.seq), hash: row.hash, at: Number(row.at), mac: row.mac }));
       }),
 
-    prune: (tenantId, throughSeq) =>
-      run('audit.prune', () =>
+    prune: (tenantId, anchor) => {
+      const throughSeq = anchor.seq;
+      return run('audit.prune', () =>
         db.transaction().execute(async (trx) => {
           // The head moves first: that statement takes the write lock (SQLite) or the head's row lock
           // (PostgreSQL), and the delete triggers allow only rows at or below the new anchor.
@@ -113,13 +117,14 @@ export function createAuditRepository({ db, run, appendAudit }: StoreContext): A
             .updateTable('audit_heads')
             .set({
               anchor_seq: throughSeq,
-              anchor_hash: sql<string>`(select hash from audit_records where tenant_id = ${tenantId} and seq = ${throughSeq})`,
+              anchor_hash: anchor.hash,
+              anchor_mac: anchor.mac,
             })
             .where('tenant_id', '=', tenantId)
             .where('anchor_seq', '<', throughSeq)
             .where('seq', '>=', throughSeq)
             .where(
-              sql<boolean>`exists (select 1 from audit_records where tenant_id = ${tenantId} and seq = ${throughSeq} and hash is not null)`,
+              sql<boolean>`exists (select 1 from audit_records where tenant_id = ${tenantId} and seq = ${throughSeq} and hash = ${anchor.hash})`,
             )
             .executeTakeFirst();
           if (Number(moved.numUpdatedRows) === 0) return 0;
@@ -130,7 +135,8 @@ export function createAuditRepository({ db, run, appendAudit }: StoreContext): A
             .executeTakeFirst();
           return Number(deleted.numDeletedRows);
         }),
-      ),
+      );
+    },
   };
 }
 

@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
+import { createAuditAnchorMigration } from './create-audit-anchor-migration.ts';
 import { createAuditChainMigration } from './create-audit-chain-migration.ts';
 import { createAuditCheckpointMigration } from './create-audit-checkpoint-migration.ts';
 import { createConnectFlowMigration } from './create-connect-flow-migration.ts';
@@ -237,5 +238,6 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
         await db.schema.dropTable('client_key_revocations').ifExists().execute();
       },
     },
+    '0012_audit_anchor_mac': createAuditAnchorMigration(features),
   };
 }

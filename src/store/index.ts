@@ -6,6 +6,7 @@ export type {
   ApprovalRecord,
   ApprovalRepository,
   ApprovalStatus,
+  AuditAnchor,
   AuditChainHead,
   AuditCheckpoint,
   AuditDecision,

@@ -163,6 +163,20 @@ export interface AuditChainHead {
   readonly hash: string;
   readonly anchorSeq: number;
   readonly anchorHash: string;
+  /** The gateway's MAC over the anchor (audit/ `sealAuditAnchor`, written by `prune`); null when it has none. */
+  readonly anchorMac: string | null;
+  /**
+   * True for an anchor that existed before `0012_audit_anchor_mac` (pre-chain, or pruned before anchors were
+   * signed): never signed, but its triggers keep it where that migration found it.
+   */
+  readonly anchorLegacy: boolean;
+}
+
+/** Where retention moves a tenant's anchor: the last pruned record, its chain hash, and the gateway's MAC over both. */
+export interface AuditAnchor {
+  readonly seq: number;
+  readonly hash: string;
+  readonly mac: string | null;
 }
 
 /**
@@ -202,11 +216,11 @@ export interface AuditRepository {
   /** The tenant's checkpoints with `seq > afterSeq`, oldest first. */
   listCheckpoints(tenantId: string, afterSeq: number): Promise<readonly AuditCheckpoint[]>;
   /**
-   * Retention: deletes the tenant's records with `seq <= throughSeq` and moves the head's anchor to that record,
-   * in one transaction. Only a prefix can go; the rest of the chain stays verifiable from the anchor.
-   * Returns the number of records deleted.
+   * Retention: deletes the tenant's records with `seq <= anchor.seq` and moves the head's anchor (with its MAC) to
+   * that record, in one transaction, only when that record still holds `anchor.hash`. Only a prefix can go; the
+   * rest of the chain stays verifiable from the anchor. Returns the number of records deleted.
    */
-  prune(tenantId: string, throughSeq: number): Promise<number>;
+  prune(tenantId: string, anchor: AuditAnchor): Promise<number>;
 }
 
 export interface TenantRepository {

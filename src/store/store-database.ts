@@ -27,7 +27,7 @@ export interface ClientKeysTable {
   revoked_at: NullableMillis;
 }
 
-/** One row per revoked key value (hash) of a tenant: outlives the `client_keys` row that held it (migration 0011). */
+/** One row per revoked key value (hash) of a tenant: outlives the `client_keys` row that held it (migration 0011_client_key_revocations). */
 export interface ClientKeyRevocationsTable {
   tenant_id: string;
   hash: string;
@@ -84,6 +84,8 @@ export interface AuditHeadsTable {
   hash: string;
   anchor_seq: ColumnType<number | string, number, number>;
   anchor_hash: string;
+  /** MAC of the anchor by the gateway (0012_audit_anchor_mac); null at anchor 0, `legacy` for older anchors. */
+  anchor_mac: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Each tenant's audit fingerprint key, sealed by the vault (0002_audit_chain). */

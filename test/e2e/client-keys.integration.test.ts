@@ -270,7 +270,16 @@ describe('client key prefixes stored before the fix', () => {
           }
           // What a store written before the fix holds: the 16 first characters of the operator's key.
           await database.raw(`UPDATE client_keys SET prefix = 'operator-secret-' WHERE id = 'config-old'`);
-          // Back to a store before 0010 (and so before 0011, which Kysely runs only after it).
+          // Back to a store before 0010: the later migrations undone as their down() does (Kysely runs them in
+          // order only), 0012 (the anchor MAC) and 0011 (revocation tombstones).
+          if (kind.name === 'postgres') {
+            await database.raw('DROP TRIGGER IF EXISTS audit_heads_anchor_signed ON audit_heads');
+            await database.raw('DROP FUNCTION IF EXISTS audit_heads_anchor_guard()');
+          } else {
+            await database.raw('DROP TRIGGER IF EXISTS audit_heads_anchor_no_legacy_insert');
+            await database.raw('DROP TRIGGER IF EXISTS audit_heads_anchor_no_legacy_update');
+          }
+          await database.raw('ALTER TABLE audit_heads DROP COLUMN anchor_mac');
           await database.raw(`DROP TABLE client_key_revocations`);
           await database.raw(`DELETE FROM kysely_migration WHERE name >= '0010'`);
           const again = await openStore(database.url);
