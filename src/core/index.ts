@@ -15,9 +15,12 @@ export {
   type ToolsetConfig,
 } from './config.ts';
 export {
+  decisionOf,
   type ErrorCode,
   type ErrorDetails,
+  type ErrorRule,
   errorCodes,
+  errorTable,
   GatehouseError,
   httpStatusOf,
   isGatehouseError,

@@ -6,7 +6,7 @@ import {
   type ToolIntentAuditEntry,
 } from '../audit/index.ts';
 import type { Clock, Config } from '../core/index.ts';
-import { GatehouseError, toGatehouseError } from '../core/index.ts';
+import { decisionOf, GatehouseError, toGatehouseError } from '../core/index.ts';
 import type { RefreshLock } from '../oauth/index.ts';
 import { validateArguments } from '../policy/index.ts';
 import { createMemoryResultStore, createResultHandles, type ResultStore, toToolResult } from '../shaping/index.ts';
@@ -445,21 +445,4 @@ function auditedCall(
     method,
     pathTemplate,
   };
-}
-
-const denialCodes: ReadonlySet<string> = new Set([
-  'tool_not_found',
-  'tool_not_allowed',
-  'access_mode_denied',
-  'scope_missing',
-  'approval_required',
-  'rate_limited',
-  'invalid_arguments',
-  'upstream_blocked',
-  'connection_required',
-  'reauth_required',
-]);
-
-function decisionOf(code: string): 'deny' | 'error' {
-  return denialCodes.has(code) ? 'deny' : 'error';
 }
