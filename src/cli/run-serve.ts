@@ -89,23 +89,20 @@ export async function startGatehouse(
 ) {
   const observability = startObservability(config, adapters, clock, options);
   const { telemetry } = observability;
-  const gateway = observability.traceGateway(
-    await createGateway({
-      config,
-      ...adapters,
-      upstream: observability.upstream,
-      vault: observability.vault,
-      ...(observability.audit ? { audit: observability.audit } : {}),
-      telemetry,
-      clock,
-    }),
-  );
+  const gateway = await createGateway({
+    config,
+    ...adapters,
+    upstream: observability.upstream,
+    vault: observability.vault,
+    telemetry,
+    clock,
+  });
   const [host, port] = splitListen(config.listen);
   const adminRoutes = createAdminRoutes({
     adminToken: config.adminToken,
     onDenied: createAdminDenialRecorder({
       tenants: config.tenants.map((t) => t.id),
-      audit: observability.audit ?? adapters.audit,
+      audit: adapters.audit,
       metrics: telemetry.metrics,
       onError: (error) => observability.logger.warn({ err: error }, 'admin_denied audit record could not be written'),
     }),
