@@ -17,7 +17,7 @@ import type { Clock, Config } from '../core/index.ts';
 import { type AdminRoute, createMetricsRoute, createUsageAdminRoutes, type HttpRoute } from '../http/index.ts';
 import type { UpstreamClient } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
-import type { Adapters } from './cli-context.ts';
+import type { Adapters } from './adapters.ts';
 
 export interface ObservabilityOptions {
   /** Where log lines go; default standard output. */
