@@ -82,6 +82,8 @@ export async function openGatewayUnderTest(
   options: {
     readonly upstream?: FakeUpstream;
     readonly clock?: ManualClock;
+    /** Puts real layers (the retrying client, the breaker) between the gateway and the fake upstream. */
+    readonly wrapUpstream?: (fake: FakeUpstream, clock: ManualClock) => UpstreamClient;
     readonly deps?: (adapters: Awaited<ReturnType<typeof openAdapters>>) => Partial<GatewayDependencies>;
   } = {},
 ): Promise<GatewayUnderTest> {
@@ -102,7 +104,13 @@ export async function openGatewayUnderTest(
   const clock = options.clock ?? createManualClock();
   let gateway: Gateway;
   try {
-    gateway = await createGateway({ config, ...adapters, upstream, clock, ...options.deps?.(adapters) });
+    gateway = await createGateway({
+      config,
+      ...adapters,
+      upstream: options.wrapUpstream?.(upstream, clock) ?? upstream,
+      clock,
+      ...options.deps?.(adapters),
+    });
   } catch (error) {
     await adapters.close();
     rmSync(dataDir, { recursive: true, force: true });
