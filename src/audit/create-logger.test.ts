@@ -138,4 +138,38 @@ describe('createLogger', () => {
     expect(typeof requestLine?.['requestId']).toBe('string');
     expect(typeof requestLine?.['latencyMs']).toBe('number');
   });
+
+  it('the request line of a refused MCP request says why: code and RFC 6750 reason', async () => {
+    const { createHttpApp } = await import('../http/index.ts');
+    const { createFakeGateway } = await import('../mcp/_fake-gateway.ts');
+    const sink = capture();
+    const logger = createLogger({ level: 'info', destination: sink.destination, secrets: createSecretRegistry() });
+    const app = createHttpApp({ gateway: createFakeGateway(), publicUrl: 'http://127.0.0.1', logger });
+    const server = createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const post = (authorization?: string) =>
+      fetch(`http://127.0.0.1:${port}/mcp/t/s`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          ...(authorization === undefined ? {} : { authorization }),
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+      }).then((response) => response.text());
+    try {
+      await post('Bearer not-a-key-0123456789');
+      await post();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      server.close();
+    }
+    const lines = sink.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r['msg'] === 'request');
+    expect(lines.map((line) => [line['status'], line['code'], line['reason']])).toEqual([
+      [401, 'unauthenticated', 'invalid_token'],
+      [401, 'unauthenticated', 'no_credentials'],
+    ]);
+    expect(sink.text()).not.toContain('not-a-key-0123456789');
+  });
 });

@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { getSecretRegistry, type SecretRegistry } from './create-secret-registry.ts';
+import { formatLogLine } from './format-log-line.ts';
 import { toSafeError } from './to-safe-error.ts';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -17,6 +18,8 @@ export interface LoggerOptions {
   readonly secrets?: SecretRegistry;
   /** Fields on every line (e.g. `{ service: 'gatehouse' }`). */
   readonly base?: Readonly<Record<string, unknown>>;
+  /** `pretty` writes one readable line per record (`formatLogLine`); `auto` does so when standard output is a TTY. */
+  readonly format?: 'auto' | 'json' | 'pretty';
 }
 
 /** The pino logger Gatehouse uses (a `HttpLogger` and more). */
@@ -73,9 +76,12 @@ const maxItems = 200;
 export function createLogger(options: LoggerOptions): Logger {
   const registry = options.secrets ?? getSecretRegistry();
   const target = options.destination ?? process.stdout;
+  const pretty =
+    options.format === 'pretty' || (options.format === 'auto' && target === process.stdout && process.stdout.isTTY);
   const destination = {
     write(line: string) {
-      target.write(scrubLine(line, registry));
+      const scrubbed = scrubLine(line, registry);
+      target.write(pretty ? formatLogLine(scrubbed) : scrubbed);
     },
   };
   return pino(

@@ -70,7 +70,7 @@ describe('createTelemetry', () => {
         flush: async () => {},
         close: async () => {},
       },
-      logger: { warn: (_d, m) => warnings.push(m) },
+      logger: { info: () => {}, warn: (_d, m) => warnings.push(m) },
     });
     expect(() =>
       telemetry.toolCall({
@@ -84,5 +84,44 @@ describe('createTelemetry', () => {
       } as never),
     ).not.toThrow();
     expect(warnings).toEqual(['telemetry: toolCall failed']);
+  });
+
+  it('logs one line per tool call with its outcome, and never its arguments', () => {
+    const lines: { details: Record<string, unknown>; message: string }[] = [];
+    const telemetry = createTelemetry({
+      logger: { info: (details, message) => lines.push({ details, message }), warn: () => {} },
+    });
+    telemetry.toolCall({
+      tenant: 'a',
+      requestId: 'r1',
+      toolset: 's',
+      clientKey: 'agent',
+      subject: 'alice',
+      tool: 'tasks_deleteTask',
+      method: 'DELETE',
+      pathTemplate: '/tasks/{id}',
+      decision: 'deny',
+      code: 'approval_required',
+      upstreamStatus: null,
+      latencyMs: 1.234,
+      args: { id: 'secret-argument' },
+    } as never);
+    expect(lines).toEqual([
+      {
+        message: 'tool call',
+        details: {
+          requestId: 'r1',
+          tenant: 'a',
+          toolset: 's',
+          clientKey: 'agent',
+          subject: 'alice',
+          tool: 'tasks_deleteTask',
+          decision: 'deny',
+          code: 'approval_required',
+          upstreamStatus: null,
+          latencyMs: 1.2,
+        },
+      },
+    ]);
   });
 });

@@ -6,6 +6,7 @@ import type { UsageRollup } from './create-usage-rollup.ts';
 
 /** The logger slice telemetry uses. */
 export interface TelemetryLogger {
+  info(details: Record<string, unknown>, message: string): void;
   warn(details: Record<string, unknown>, message: string): void;
 }
 
@@ -79,6 +80,23 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     metrics,
     toolCall(entry) {
       guard('toolCall', () => {
+        // One line per tool call, the operator's view of the audit record: never arguments, results or secrets.
+        options.logger?.info(
+          {
+            requestId: entry.requestId,
+            tenant: entry.tenant,
+            toolset: entry.toolset,
+            clientKey: entry.clientKey,
+            subject: entry.subject,
+            tool: entry.tool,
+            decision: entry.decision,
+            code: entry.code,
+            upstreamStatus: entry.upstreamStatus,
+            latencyMs: Math.round(entry.latencyMs * 10) / 10,
+            ...(entry.cached ? { cached: true } : {}),
+          },
+          'tool call',
+        );
         metrics.recordToolCall(entry);
         options.usage?.record(entry);
         options.alerts?.observeToolCall(entry);

@@ -33,6 +33,29 @@ describe('importDescription()', () => {
     });
   }
 
+  it.each([
+    ['a GraphQL schema by its name', 'schema.graphql', '# comment\ntype Query { a: Int }', 'GraphQL'],
+    ['a GraphQL schema by its text', 'upload', '"""The root"""\ntype Query {\n  a: Int\n}', 'GraphQL'],
+    ['a WSDL file', 'vies.wsdl', '<?xml version="1.0"?>\n<wsdl:definitions xmlns:wsdl="x"/>', 'WSDL'],
+    ['a WSDL text', 'upload', '<?xml version="1.0"?>\n<definitions name="x"></definitions>', 'WSDL'],
+    [
+      'a Google Discovery document',
+      'gmail.json',
+      '{"kind": "discovery#restDescription", "discoveryVersion": "v1"}',
+      'Google Discovery',
+    ],
+  ])('says "not supported yet" for %s, naming the format', (_title, source, text, format) => {
+    let error: unknown;
+    try {
+      importDescription({ text, source });
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(GatehouseError);
+    expect((error as GatehouseError).code).toBe('description_invalid');
+    expect((error as GatehouseError).details).toEqual({ source, format });
+  });
+
   it('names the source in the error details', () => {
     try {
       importDescription({ text: '42', source: 'uploads/bad.yaml' });

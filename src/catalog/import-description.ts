@@ -25,6 +25,8 @@ export function importDescription(input: DescriptionInput): Catalog {
 
 /** `importDescription` with the content hash already computed (by `loadCatalog`, over the file's bytes). */
 export function importDescriptionWithId(input: DescriptionInput, id: string): Catalog {
+  const unsupported = unsupportedFormatOf(input);
+  if (unsupported !== undefined) throw notSupportedYet(input.source, unsupported);
   let parsed: unknown;
   try {
     parsed = parseDescriptionText(input.text);
@@ -35,6 +37,9 @@ export function importDescriptionWithId(input: DescriptionInput, id: string): Ca
   }
   const root = asRecord(parsed);
   const dialect = root === undefined ? undefined : dialectOf(root);
+  if (root !== undefined && dialect === undefined && typeof root['discoveryVersion'] === 'string') {
+    throw notSupportedYet(input.source, 'Google Discovery');
+  }
   if (root === undefined || dialect === undefined) {
     throw new GatehouseError(
       'description_invalid',
@@ -65,4 +70,32 @@ function dialectOf(root: Record<string, unknown>): Dialect | undefined {
     return undefined;
   }
   return root['swagger'] === '2.0' || root['swagger'] === 2 ? '2.0' : undefined;
+}
+
+type UnsupportedFormat = 'GraphQL' | 'WSDL' | 'Google Discovery';
+
+/**
+ * Description formats Gatehouse will import but does not yet, recognised before parsing so that a GraphQL schema
+ * or a WSDL file gets "not supported yet" rather than "neither valid JSON nor YAML".
+ */
+function unsupportedFormatOf(input: DescriptionInput): UnsupportedFormat | undefined {
+  if (/\.(graphql|graphqls|gql)$/i.test(input.source)) return 'GraphQL';
+  if (/\.wsdl$/i.test(input.source)) return 'WSDL';
+  const start = input.text.trimStart().slice(0, 2000);
+  if (start.startsWith('<'))
+    return /<(\w+:)?definitions[\s>]|<(\w+:)?description[\s>]/.test(start) ? 'WSDL' : undefined;
+  if (
+    /^(schema\s*\{|type\s+\w+\s*(implements\b[^{]*)?\{|scalar\s+\w|directive\s+@|interface\s+\w+\s*\{|""")/m.test(start)
+  ) {
+    return 'GraphQL';
+  }
+  return undefined;
+}
+
+function notSupportedYet(source: string, format: UnsupportedFormat): GatehouseError {
+  return new GatehouseError(
+    'description_invalid',
+    `Description ${source} is a ${format} description, which Gatehouse does not import yet; OpenAPI 3.x and Swagger 2.0 (JSON or YAML) are supported`,
+    { source, format },
+  );
 }

@@ -28,7 +28,7 @@ export interface TenantPurgeReport {
 }
 
 /**
- * `gatehouse tenant purge --tenant T` (SECURITY.md ST-10): revokes every connection of the tenant upstream (RFC 7009,
+ * `gatehouse tenant purge --tenant T` (docs/requirements.md ST-10): revokes every connection of the tenant upstream (RFC 7009,
  * best effort), deletes its connections, secrets, client keys, approval requests and usage rows, then destroys its
  * data keys (crypto-shredding:
  * any ciphertext of the tenant left anywhere, e.g. in a backup, no longer decrypts). The audit log is append-only

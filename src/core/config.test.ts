@@ -54,6 +54,37 @@ describe('parseConfig', () => {
     expect(error.message).toContain("'acess'");
   });
 
+  it.each([
+    [['tenants', 0, 'toolsets', 0], 'acess', 'access'],
+    [['tenants', 0, 'toolsets', 0], 'ratelimit', 'rateLimit'],
+    [['tenants', 0, 'services', 0], 'baseURL', 'baseUrl'],
+    [['tenants', 0], 'clientkeys', 'clientKeys'],
+    [[], 'adminTokn', 'adminToken'],
+  ])('suggests the field meant by a misspelt one at %j (%s)', (path, wrong, meant) => {
+    const bad = structuredClone(minimal) as unknown as Record<string, unknown>;
+    let node = bad as Record<string | number, unknown>;
+    for (const part of path) node = node[part] as Record<string | number, unknown>;
+    node[wrong] = 'x';
+    const error = expectConfigError(() => parseConfig(bad, { env: {} }));
+    expect(error.message).toContain(`'${wrong}' (did you mean '${meant}'?)`);
+  });
+
+  it('suggests nothing for a field unlike any known one, and looks into auth variants', () => {
+    const bad = structuredClone(minimal) as unknown as { tenants: { services: Record<string, unknown>[] }[] };
+    bad.tenants[0]!.services[0]!['colour'] = 'blue';
+    bad.tenants[0]!.services[0]!['auth'] = {
+      type: 'apiKey',
+      in: 'header',
+      name: 'X-Key',
+      value: 'long-enough-key-1',
+      nmae: 1,
+    };
+    const error = expectConfigError(() => parseConfig(bad, { env: {} }));
+    expect(error.message).toContain("'colour'");
+    expect(error.message).not.toContain("'colour' (did you mean");
+    expect(error.message).toContain("'nmae' (did you mean 'name'?)");
+  });
+
   it('substitutes ${env:NAME} and names a missing variable with its field path', () => {
     const withEnv = structuredClone(minimal) as unknown as { tenants: { clientKeys: { key: string }[] }[] };
     withEnv.tenants[0]!.clientKeys[0]!.key = '${env:AGENT_KEY}';

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { GatehouseError } from './errors.ts';
+import { knownFieldsAt, suggestFieldName } from './suggest-field-name.ts';
 
 /**
  * The configuration schema (DESIGN.md §10). Parsed once into a deeply frozen object; this is the only module
@@ -218,6 +219,8 @@ export const configSchema = z
     allowedOrigins: z.array(z.string().min(1)).default([]),
     demo: z.boolean().default(false),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    /** `json`: one JSON object per line; `pretty`: one readable line for a terminal; `auto`: pretty on a TTY. */
+    logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
     /** Bearer token for `GET /metrics` besides the admin token (so a scraper need not hold the admin token). */
     metricsToken: secretString.optional(),
     /** Alert rules and their signed webhook (docs/configuration.md, "Alerts"). */
@@ -340,6 +343,7 @@ const envOverrides = {
   GATEHOUSE_MASTER_KEY_FILE: 'masterKeyFile',
   GATEHOUSE_DATA_DIR: 'dataDir',
   GATEHOUSE_LOG_LEVEL: 'logLevel',
+  GATEHOUSE_LOG_FORMAT: 'logFormat',
   GATEHOUSE_METRICS_TOKEN: 'metricsToken',
 } as const;
 
@@ -454,8 +458,14 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys')
-    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys') {
+    const known = knownFieldsAt(configSchema, issue.path);
+    const named = issue.keys.map((key) => {
+      const suggestion = suggestFieldName(key, known);
+      return suggestion === undefined ? `'${key}'` : `'${key}' (did you mean '${suggestion}'?)`;
+    });
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${named.join(', ')}`;
+  }
   if (issue.code === 'invalid_union' && 'discriminator' in issue) return issue.message;
   // zod's messages never include the offending value, so a secret in a wrong field is not echoed.
   return issue.message;

@@ -27,6 +27,7 @@ export {
   toGatehouseError,
 } from './errors.ts';
 export { createId, createRequestId } from './ids.ts';
+export { noteResponseOutcome, type ResponseOutcome, responseOutcomeOf } from './response-outcome.ts';
 export type {
   Catalog,
   HttpMethod,

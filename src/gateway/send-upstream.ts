@@ -54,7 +54,7 @@ export async function sendUpstream(deps: SendUpstreamDependencies, call: CallCon
   call.upstreamStatus = answer.status;
   const scrub = createScrubber(listCredentialSecrets(credentialOf(call)));
   call.scrub = scrub;
-  call.page = { headers: answer.headers, json: answer.json, result: toToolResult(answer, tool.tool.operation, scrub) };
+  call.page = { headers: answer.headers, json: answer.json, result: toToolResult(answer, tool.name, scrub) };
 }
 
 /**
@@ -70,7 +70,7 @@ export async function sendPage(
   const checked = validateArguments(tool.tool, pageArgs);
   const page = await deps.upstream.send(toUpstreamCall(call, checked, credentialOf(call)));
   const scrub = call.scrub ?? createScrubber(listCredentialSecrets(credentialOf(call)));
-  return { headers: page.headers, json: page.json, result: toToolResult(page, tool.tool.operation, scrub) };
+  return { headers: page.headers, json: page.json, result: toToolResult(page, tool.name, scrub) };
 }
 
 async function sendWithOneRefresh(

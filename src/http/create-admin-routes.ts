@@ -10,7 +10,18 @@ export interface AdminRoute {
   readonly path: string;
   /** One line for `/api/v1/openapi.json`. */
   readonly summary: string;
+  /** Query parameters the route reads: name -> one line (all optional), for `/api/v1/openapi.json`. */
+  readonly query?: Readonly<Record<string, string>>;
+  /** Fields of the JSON request body, for `/api/v1/openapi.json`. */
+  readonly body?: Readonly<Record<string, AdminBodyField>>;
   handle(context: AdminContext): Promise<AdminAnswer> | AdminAnswer;
+}
+
+/** One field of an admin request body as the description shows it. */
+export interface AdminBodyField {
+  readonly type: 'string' | 'string[]';
+  readonly required?: boolean;
+  readonly description: string;
 }
 
 export interface AdminContext extends HttpContext {
@@ -121,21 +132,91 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
 
+/**
+ * The admin API as an OpenAPI 3.1 document, built from the route table itself so it cannot drift: every route with
+ * its path parameters, query parameters and body fields, the admin-token security scheme, and the problem+json
+ * errors every route can answer.
+ */
 function describeRoutes(routes: readonly AdminRoute[]) {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const path = `${prefix}${route.path.replace(/:([A-Za-z]+)/g, '{$1}')}`;
+    const pathParameters = [...route.path.matchAll(/:([A-Za-z]+)/g)].map((match) => ({
+      name: match[1],
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }));
+    const queryParameters = Object.entries(route.query ?? {}).map(([name, description]) => ({
+      name,
+      in: 'query',
+      required: false,
+      description,
+      schema: { type: 'string' },
+    }));
+    const parameters = [...pathParameters, ...queryParameters];
+    const body = route.body === undefined ? undefined : toBodySchema(route.body);
     paths[path] ??= {};
     (paths[path] as Record<string, unknown>)[route.method.toLowerCase()] = {
       summary: route.summary,
+      ...(parameters.length > 0 ? { parameters } : {}),
+      ...(body === undefined
+        ? {}
+        : { requestBody: { required: true, content: { 'application/json': { schema: body } } } }),
       security: [{ adminToken: [] }],
+      responses: {
+        [route.method === 'POST' && route.body !== undefined ? '201' : '200']: { description: 'Success (JSON)' },
+        '400': { $ref: '#/components/responses/Problem' },
+        '401': { $ref: '#/components/responses/Problem' },
+        '404': { $ref: '#/components/responses/Problem' },
+      },
     };
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Gatehouse admin API', version: '1' },
-    components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
+    info: {
+      title: 'Gatehouse admin API',
+      version: '1',
+      description:
+        'Every route needs Authorization: Bearer <admin token>. Errors are application/problem+json with a stable code.',
+    },
+    components: {
+      securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } },
+      responses: {
+        Problem: {
+          description: 'An error (RFC 9457 problem details) with a stable `code`',
+          content: {
+            'application/problem+json': {
+              schema: {
+                type: 'object',
+                properties: {
+                  type: { type: 'string' },
+                  title: { type: 'string' },
+                  status: { type: 'integer' },
+                  detail: { type: 'string' },
+                  code: { type: 'string' },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
     security: [{ adminToken: [] }],
     paths,
   };
+}
+
+function toBodySchema(fields: Readonly<Record<string, AdminBodyField>>) {
+  const properties: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(fields)) {
+    properties[name] =
+      field.type === 'string[]'
+        ? { type: 'array', items: { type: 'string' }, description: field.description }
+        : { type: 'string', description: field.description };
+  }
+  const required = Object.entries(fields)
+    .filter(([, field]) => field.required === true)
+    .map(([name]) => name);
+  return { type: 'object', properties, ...(required.length > 0 ? { required } : {}), additionalProperties: false };
 }

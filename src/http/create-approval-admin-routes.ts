@@ -37,6 +37,7 @@ export function createApprovalAdminRoutes(gateway: Gateway): AdminRoute[] {
       method: 'GET',
       path: '/tenants/:tenant/approvals',
       summary: "List a tenant's approval requests, newest first (?status=pending|approved|denied|consumed)",
+      query: { status: 'Only requests in this state: pending, approved, denied or consumed' },
       handle: async ({ params, query }) => {
         const tenant = params['tenant'] as string;
         await requireTenant(tenant);

@@ -14,6 +14,17 @@ const exportPage = 1_000;
 const decisions = new Set(['allow', 'deny', 'error']);
 const kinds = new Set(['tool_call', 'tool_intent', 'security']);
 
+/** The filters both audit routes accept, as the admin API description lists them. */
+const auditFilters = {
+  tool: 'Only records of this tool name',
+  decision: 'allow, deny or error',
+  subject: 'Only records of this subject',
+  status: 'Only records with this upstream HTTP status (100-599)',
+  kind: 'tool_call, tool_intent or security',
+  since: 'From this time on (ISO 8601 or epoch milliseconds, inclusive)',
+  until: 'Before this time (ISO 8601 or epoch milliseconds, exclusive)',
+} as const;
+
 /** One audit record as the admin API shows it: times as ISO strings, the chain fields kept for offline checks. */
 function toAuditView(record: AuditRecord) {
   return {
@@ -61,6 +72,12 @@ export function createAuditAdminRoutes(options: AuditAdminRoutesOptions): AdminR
       method: 'GET',
       path: '/tenants/:tenant/audit',
       summary: "Query a tenant's audit log (filters, cursor paging)",
+      query: {
+        ...auditFilters,
+        order: 'desc (default, newest first) or asc',
+        limit: 'Records per page, 1-1,000 (default 100)',
+        cursor: 'The nextCursor of the previous page, with the same filters',
+      },
       async handle({ params, query }) {
         const tenantId = tenantOf(params);
         const filters = parseFilters(query);
@@ -85,6 +102,7 @@ export function createAuditAdminRoutes(options: AuditAdminRoutesOptions): AdminR
       method: 'GET',
       path: '/tenants/:tenant/audit/export',
       summary: "Export a tenant's audit log as NDJSON (streamed, oldest first)",
+      query: auditFilters,
       handle({ params, query }) {
         const tenantId = tenantOf(params);
         const filters = parseFilters(query);

@@ -15,6 +15,12 @@ export function createConnectionAdminRoutes(connections: GatewayConnections): Ad
       method: 'POST',
       path: '/tenants/:tenant/connections',
       summary: 'Create a signed, single-use connect link (10 minutes) for {service, subject}',
+      body: {
+        service: { type: 'string', required: true, description: 'The OAuth service id in this tenant' },
+        subject: { type: 'string', required: true, description: 'Whose account is connected (e.g. alice, or shared)' },
+        scopes: { type: 'string[]', description: "Scopes to ask for (default: what the tenant's toolsets need)" },
+        returnTo: { type: 'string', description: 'A same-origin relative path to show after consent' },
+      },
       handle: async ({ params, readJson }) => {
         const body = await readJson();
         const service = body['service'];

@@ -161,7 +161,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       const started = performance.now();
       if (logger?.isLevelEnabled?.('trace')) logger.trace?.({ requestId, headers: req.headers }, 'request headers');
       res.once('finish', () =>
-        logger?.info?.(describeRequest(req, res.statusCode, requestId, performance.now() - started), 'request'),
+        logger?.info?.(describeRequest(req, res, requestId, performance.now() - started), 'request'),
       );
     }
     serve(req, res, requestId).catch((thrown: unknown) => fail(res, thrown, false, requestId));

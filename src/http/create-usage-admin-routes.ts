@@ -26,6 +26,10 @@ export function createUsageAdminRoutes(options: UsageAdminOptions): AdminRoute[]
       method: 'GET',
       path: '/tenants/:tenant/usage',
       summary: 'Daily usage (calls, errors, denials) per toolset and tool; ?from=&to= as YYYY-MM-DD (UTC)',
+      query: {
+        from: 'First day, YYYY-MM-DD (UTC; default 29 days before to)',
+        to: 'Last day, YYYY-MM-DD (UTC; default today)',
+      },
       handle: async ({ params, query }) => {
         const tenant = params['tenant'] as string;
         if (!options.hasTenant(tenant)) throw new GatehouseError('not_found', `No tenant ${tenant}`);

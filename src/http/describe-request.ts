@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { responseOutcomeOf } from '../core/index.ts';
 
 /** Query parameters (any case) whose values never appear in a request log line. */
 const secretParameter =
@@ -12,21 +13,30 @@ export interface RequestLogEntry extends Record<string, unknown> {
   readonly path: string;
   readonly status: number;
   readonly latencyMs: number;
+  /** Why an error response was one (`unauthenticated`, `forbidden_origin` ...), when its writer noted it. */
+  readonly code?: string;
+  readonly reason?: string;
 }
 
 /** Builds the request log entry of a finished request. */
 export function describeRequest(
   req: IncomingMessage,
-  status: number,
+  res: ServerResponse,
   requestId: string,
   latencyMs: number,
 ): RequestLogEntry {
+  const outcome = res.statusCode >= 400 ? responseOutcomeOf(res) : undefined;
   return {
     requestId,
     method: req.method ?? 'GET',
     path: redactTarget(req.url ?? '/'),
-    status,
+    status: res.statusCode,
     latencyMs: Math.round(latencyMs * 1000) / 1000,
+    ...(outcome === undefined
+      ? {}
+      : outcome.reason === undefined
+        ? { code: outcome.code }
+        : { code: outcome.code, reason: outcome.reason }),
   };
 }
 

@@ -1,5 +1,5 @@
 import { type ServerResponse, STATUS_CODES } from 'node:http';
-import { type GatehouseError, httpStatusOf } from '../core/index.ts';
+import { type GatehouseError, httpStatusOf, noteResponseOutcome } from '../core/index.ts';
 
 /**
  * Writes a GatehouseError as `application/problem+json` (RFC 9457): `{type,title,status,code,detail}`, plus
@@ -11,6 +11,7 @@ export function writeProblem(
   headers: Readonly<Record<string, string>> = {},
 ): void {
   const status = httpStatusOf[error.code];
+  noteResponseOutcome(res, { code: error.code });
   const problem: Record<string, unknown> = {
     type: `urn:gatehouse:problem:${error.code}`,
     title: STATUS_CODES[status] ?? 'Error',

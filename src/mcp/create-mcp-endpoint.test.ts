@@ -213,17 +213,28 @@ describe('MCP endpoint: fast path and SDK path', () => {
 
 describe('MCP endpoint: inbound authentication', () => {
   it.each([
-    ['missing', {}],
-    ['unknown', { authorization: 'Bearer not-a-key' }],
-    ['not a bearer', { authorization: 'Basic a2V5LXQ6' }],
-  ])('MC-01 a %s key is refused with 401 and no tool call', async (_case, authorization) => {
-    const { authorization: _, ...withoutKey } = jsonHeaders;
-    const response = await post(toolCall('echo'), { ...withoutKey, ...authorization });
-    expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer\b/);
-    expect(await response.json()).toMatchObject({ jsonrpc: '2.0', error: { data: { code: 'unauthenticated' } } });
-    expect(gateway.calls).toEqual([]);
-  });
+    ['missing', {}, /^Bearer realm="gatehouse"$/],
+    [
+      'unknown',
+      { authorization: 'Bearer not-a-key' },
+      /^Bearer realm="gatehouse", error="invalid_token", error_description="[^"]+"$/,
+    ],
+    [
+      'not a bearer',
+      { authorization: 'Basic a2V5LXQ6' },
+      /^Bearer realm="gatehouse", error="invalid_request", error_description="[^"]+"$/,
+    ],
+  ])(
+    'MC-01 a %s key is refused with 401, an RFC 6750 challenge and no tool call',
+    async (_case, authorization, challenge) => {
+      const { authorization: _, ...withoutKey } = jsonHeaders;
+      const response = await post(toolCall('echo'), { ...withoutKey, ...authorization });
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toMatch(challenge);
+      expect(await response.json()).toMatchObject({ jsonrpc: '2.0', error: { data: { code: 'unauthenticated' } } });
+      expect(gateway.calls).toEqual([]);
+    },
+  );
 
   it('MC-05 another tenant’s key gets the same 404 as a nonexistent endpoint', async () => {
     const otherTenant = await post(toolCall('echo'), { ...jsonHeaders, authorization: 'Bearer key-u' });

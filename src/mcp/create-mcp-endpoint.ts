@@ -1,6 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Implementation, isJsonContentType } from '@modelcontextprotocol/server';
-import { type GatehouseError, httpStatusOf, isGatehouseError, toGatehouseError } from '../core/index.ts';
+import {
+  type GatehouseError,
+  httpStatusOf,
+  isGatehouseError,
+  noteResponseOutcome,
+  toGatehouseError,
+} from '../core/index.ts';
 import type { Caller, Gateway } from '../gateway/index.ts';
 import { callToolSafely } from './create-tool-server.ts';
 import { readFastToolCall } from './read-fast-tool-call.ts';
@@ -70,7 +76,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     try {
       return await gateway.authenticate(exchange.tenant, exchange.toolset, exchange.req.headers.authorization);
     } catch (thrown) {
-      writeAuthError(exchange.res, toGatehouseError(thrown));
+      writeAuthError(exchange.res, toGatehouseError(thrown), exchange.req.headers.authorization);
       return undefined;
     }
   }
@@ -157,19 +163,46 @@ function allowsBatch(version: string | string[] | undefined): boolean {
   return version === undefined || (typeof version === 'string' && version < '2025-06-18');
 }
 
+/**
+ * RFC 6750 §3 challenges: no credential gets a bare challenge; a header that is not `Bearer <token>` gets
+ * `invalid_request`; a bearer token that is unknown or revoked gets `invalid_token`. Clients read the error code to
+ * tell "sign in" from "your key is wrong": without it, OAuth-capable clients start dynamic client registration
+ * against a gateway that offers none. No `resource_metadata` is advertised, because none is served.
+ */
+function challengeOf(authorization: string | undefined): { header: string; reason: string } {
+  if (authorization === undefined || authorization.trim() === '') {
+    return { header: 'Bearer realm="gatehouse"', reason: 'no_credentials' };
+  }
+  if (!/^Bearer[ ]+[^\s]+[ ]*$/i.test(authorization)) {
+    return {
+      header:
+        'Bearer realm="gatehouse", error="invalid_request", error_description="Send the client key as Authorization: Bearer <key>"',
+      reason: 'invalid_request',
+    };
+  }
+  return {
+    header:
+      'Bearer realm="gatehouse", error="invalid_token", error_description="The client key is not valid or was revoked"',
+    reason: 'invalid_token',
+  };
+}
+
 /** Same bodies for every cause of one status, so a response never tells a wrong tenant from a missing one. */
-function writeAuthError(res: ServerResponse, error: GatehouseError): void {
+function writeAuthError(res: ServerResponse, error: GatehouseError, authorization: string | undefined): void {
   if (error.code === 'unauthenticated') {
+    const challenge = challengeOf(authorization);
+    noteResponseOutcome(res, { code: error.code, reason: challenge.reason });
     writeJsonRpcError(
       res,
       401,
       { code: transportErrorCode, message: 'Unauthorized: a valid client key is required', data: { code: error.code } },
       null,
-      { 'www-authenticate': 'Bearer realm="gatehouse"' },
+      { 'www-authenticate': challenge.header },
     );
     return;
   }
   if (error.code === 'not_found') {
+    noteResponseOutcome(res, { code: error.code });
     writeJsonRpcError(res, 404, {
       code: transportErrorCode,
       message: 'Not found: no such MCP endpoint',
@@ -177,6 +210,7 @@ function writeAuthError(res: ServerResponse, error: GatehouseError): void {
     });
     return;
   }
+  noteResponseOutcome(res, { code: error.code });
   writeJsonRpcError(res, httpStatusOf[error.code], {
     code: transportErrorCode,
     message: error.message,

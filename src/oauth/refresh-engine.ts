@@ -127,7 +127,7 @@ const refreshField = 'refresh_token';
 const ownerOf = (connectionId: string) => `connection:${connectionId}`;
 
 /**
- * The rotation-safe refresh engine (DESIGN.md §6, SECURITY.md RF-*). The order of a redemption is fixed:
+ * The rotation-safe refresh engine (DESIGN.md §6, docs/requirements.md RF-*). The order of a redemption is fixed:
  * read the row (a store that cannot be read is never redeemed against, FT-05) -> take the lock -> re-read (a
  * newer version is a sibling's success) -> redeem -> commit with the version check -> only then use the token.
  */

@@ -43,7 +43,7 @@ export function decideToolCall(policy: ToolsetPolicy, request: ToolCallRequest):
       );
     }
   }
-  const args = validateArguments(tool.tool, request.args, rules.constraints);
+  const args = validateArguments(tool.tool, request.args, rules.constraints, tool.name);
   return { tool, args, needsApproval: rules.requiresApproval };
 }
 

@@ -26,13 +26,15 @@ export type ArgumentProblem = { readonly argument: string; readonly problem: str
 
 /**
  * Validates tool arguments against the tool's input schema and, when given, a toolset's constraints on them
- * (compiled together once into one stricter validator). Throws `invalid_arguments` listing every failing
- * argument by its path (`body.amount`, `owner`); the message never quotes the argument values.
+ * (compiled together once into one stricter validator). Throws `invalid_arguments` naming the tool as the model
+ * knows it (`toolName`, e.g. `tasks_createTask`) and listing every failing argument by its path (`body.amount`,
+ * `owner`); the message never quotes the argument values, only what the schema allows (enum values, bounds).
  */
 export function validateArguments(
   tool: Tool,
   args: unknown,
   constraints?: ArgumentConstraints,
+  toolName: string = tool.operation,
 ): Readonly<Record<string, unknown>> {
   const validate = constraints === undefined ? validatorOf(tool) : constrainedValidatorOf(tool, constraints);
   const value = args ?? {};
@@ -40,7 +42,7 @@ export function validateArguments(
   const problems = (validate.errors ?? []).slice(0, 20).map(toArgumentProblem);
   throw new GatehouseError(
     'invalid_arguments',
-    `Invalid arguments for ${tool.operation}: ${problems.map((p) => `${p.argument || '(arguments)'} ${p.problem}`).join('; ')}`,
+    `Invalid arguments for ${toolName}: ${problems.map((p) => `${p.argument || '(arguments)'} ${p.problem}`).join('; ')}`,
     { arguments: problems.map((p) => `${p.argument || '(arguments)'}: ${p.problem}`) },
   );
 }
@@ -85,6 +87,17 @@ function toArgumentProblem(error: ErrorObject): ArgumentProblem {
       ? 'is required'
       : error.keyword === 'additionalProperties'
         ? 'is not a known argument'
-        : (error.message ?? 'is invalid');
+        : error.keyword === 'enum'
+          ? `must be one of ${listAllowed(error.params['allowedValues'])}`
+          : error.keyword === 'const'
+            ? `must be ${JSON.stringify(error.params['allowedValue'])}`
+            : (error.message ?? 'is invalid');
   return { argument: path.join('.'), problem };
+}
+
+/** The allowed values of an enum, as JSON, at most 20 of them (they come from the description, never a caller). */
+function listAllowed(values: unknown): string {
+  if (!Array.isArray(values)) return 'the allowed values';
+  const shown = values.slice(0, 20).map((value) => JSON.stringify(value));
+  return values.length > 20 ? `${shown.join(', ')} (and ${values.length - 20} more)` : shown.join(', ');
 }

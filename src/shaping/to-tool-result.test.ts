@@ -68,6 +68,18 @@ describe('toToolResult', () => {
     } catch (error) {
       expect((error as { code: string }).code).toBe('upstream_error');
       expect(JSON.stringify((error as { details: unknown }).details)).not.toContain(secret);
+      expect((error as Error).message).not.toContain(secret);
+    }
+  });
+
+  it('puts the upstream explanation of a 4xx in the text the model reads, on one line', () => {
+    const failed = { ...answer('{\n  "error": "task 7 does not exist"\n}'), status: 404 };
+    try {
+      toToolResult(failed, 'getTask', scrub);
+      expect.unreachable();
+    } catch (error) {
+      expect((error as { code: string }).code).toBe('upstream_error');
+      expect((error as Error).message).toMatch(/^Upstream answered HTTP 404 to getTask: .*task 7 does not exist/);
     }
   });
 });

@@ -22,19 +22,26 @@ export interface ToolResult {
 
 /** How much of an upstream error body the model sees, so it can correct its call. */
 const errorExcerptChars = 2_000;
+/** How much of it the error's text carries (the whole excerpt is in `details.body`). */
+const messageExcerptChars = 500;
 
 /**
  * Turns an upstream answer into a tool result: JSON first (`structuredContent` is the object, or `{ result }`
  * for arrays and scalars), text otherwise. A non-2xx answer throws `upstream_error` with the status and an
- * excerpt of the body. `scrub` removes every secret the caller knows from any text that leaves here.
+ * excerpt of the body, naming the tool as the model knows it (`toolName`). `scrub` removes every secret the caller knows from any text that leaves here.
  */
-export function toToolResult(answer: UpstreamAnswer, operation: string, scrub: (text: string) => string): ToolResult {
+export function toToolResult(answer: UpstreamAnswer, toolName: string, scrub: (text: string) => string): ToolResult {
   if (answer.status < 200 || answer.status >= 300) {
     const excerpt = scrub(toText(answer)).slice(0, errorExcerptChars);
-    throw new GatehouseError('upstream_error', `Upstream answered HTTP ${answer.status} to ${operation}`, {
-      status: answer.status,
-      body: excerpt,
-    });
+    // The text is what most clients show the model: it carries the upstream's own explanation (already scrubbed),
+    // folded to one line, so the model can correct its call without reading structuredContent.
+    const said = excerpt.replace(/\s+/g, ' ').trim();
+    const shown = said.length > messageExcerptChars ? `${said.slice(0, messageExcerptChars)}…` : said;
+    throw new GatehouseError(
+      'upstream_error',
+      `Upstream answered HTTP ${answer.status} to ${toolName}${shown === '' ? '' : `: ${shown}`}`,
+      { status: answer.status, body: excerpt },
+    );
   }
   if (answer.json !== undefined) {
     const reused = reuseJsonText(answer.json, answer.jsonText, scrub);

@@ -52,6 +52,7 @@ export function startObservability(
   registerConfigSecrets(config, secrets);
   const logger = createLogger({
     level: config.logLevel,
+    format: config.logFormat,
     secrets,
     base: { service: 'gatehouse' },
     ...(options.logDestination === undefined ? {} : { destination: options.logDestination }),

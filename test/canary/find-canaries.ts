@@ -21,7 +21,7 @@ const pick = (alphabet: string, n: number) =>
   Array.from({ length: n }, () => alphabet[randomInt(alphabet.length)]).join('');
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-/** Fresh canaries of every required shape (SECURITY.md LG-01). */
+/** Fresh canaries of every required shape (docs/requirements.md LG-01). */
 export function createCanaries() {
   return {
     plain: randomBytes(24).toString('base64url'),

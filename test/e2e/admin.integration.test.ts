@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importDescription } from '../../src/catalog/index.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 
@@ -60,6 +62,26 @@ describe('admin API', () => {
       expect((await admin(path, { method }, null)).status, `${method} ${path}`).toBe(401);
       expect((await admin(path, { method }, 'wrong-token')).status, `${method} ${path}`).toBe(401);
     }
+  });
+
+  it('describes itself as a valid OpenAPI 3.1 document, and docs/admin-api.md lists every route it describes', async () => {
+    const text = await (await admin('/openapi.json')).text();
+    const catalog = importDescription({ text, source: 'openapi.json' });
+    expect(catalog.problems).toEqual([]);
+    const description = JSON.parse(text) as {
+      paths: Record<string, Record<string, { parameters?: { name: string; in: string }[]; requestBody?: unknown }>>;
+    };
+    const audit = description.paths['/api/v1/tenants/{tenant}/audit']?.['get'];
+    expect(audit?.parameters?.map((p) => `${p.in}:${p.name}`)).toContain('query:decision');
+    expect(audit?.parameters?.map((p) => `${p.in}:${p.name}`)).toContain('path:tenant');
+    const docs = readFileSync(fileURLToPath(new URL('../../docs/admin-api.md', import.meta.url)), 'utf8');
+    const listed = new Set(
+      [...docs.matchAll(/^\| `(GET|POST|PUT|PATCH|DELETE) (\/api\/v1\/[^`]*)` \|/gm)].map((m) => `${m[1]} ${m[2]}`),
+    );
+    const described = Object.entries(description.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(described.filter((route) => !listed.has(route))).toEqual([]);
   });
 
   it('lists tenants with their endpoints, and keys without any secret', async () => {

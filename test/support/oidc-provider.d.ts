@@ -9,6 +9,7 @@ declare module 'oidc-provider' {
   interface AccessTokenModel {
     readonly isExpired: boolean;
     readonly scope?: string;
+    readonly accountId?: string;
   }
 
   export default class Provider {

@@ -12,6 +12,8 @@ export interface OidcProviderOptions {
   readonly resourceScopes: readonly string[];
   /** Access-token lifetime in seconds (short, so expiry is exercised). */
   readonly accessTokenTtl?: number;
+  /** Port on 127.0.0.1; 0 (a free one) by default. The local OAuth example uses a fixed one. */
+  readonly port?: number;
 }
 
 /** Every token endpoint answer, as sent (so tests know the exact tokens to search for). */
@@ -28,7 +30,7 @@ export interface RunningOidcProvider {
   /** Requests per path (`/token`, `/token/revocation` ...). */
   readonly hits: Map<string, number>;
   /** True when `token` is an access token the provider still considers valid, with its scopes. */
-  checkAccessToken(token: string): Promise<{ active: boolean; scope?: string }>;
+  checkAccessToken(token: string): Promise<{ active: boolean; scope?: string; subject?: string }>;
   close(): Promise<void>;
 }
 
@@ -47,7 +49,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<R
     if (path === '/token') tapJson(res, (status, body) => tokenAnswers.push({ path, status, body }));
     handler?.(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const provider = new Provider(issuer, {
     clients: [
@@ -96,7 +98,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<R
     async checkAccessToken(token) {
       const found = await provider.AccessToken.find(token);
       if (found === undefined || found.isExpired) return { active: false };
-      return { active: true, scope: found.scope ?? '' };
+      return { active: true, scope: found.scope ?? '', subject: found.accountId };
     },
     close: () =>
       new Promise((resolve) => {
