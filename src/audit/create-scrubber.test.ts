@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createScrubber } from './create-scrubber.ts';
 
+const b64 = (text: string) => Buffer.from(text, 'base64').toString('latin1');
+const percentDecoded = (text: string) =>
+  text.replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+
 describe('createScrubber', () => {
   const secret = 'sk_live_"ab\\cd/ef+gh=ij';
 
@@ -17,6 +21,35 @@ describe('createScrubber', () => {
       const out = scrub(`a ${form} b ${form} c`);
       expect(out).not.toContain(form);
       expect(out.split('[REDACTED]')).toHaveLength(3);
+    }
+  });
+
+  it('RS-01 (review finding 2b, 2c) removes a secret from a Link URL and from base64 cursors of raw, URL-encoded and JSON-escaped text', () => {
+    const symbols = 'cs0123+ab/cd=ef%gh"ij\\kl';
+    const scrub = createScrubber([symbols]);
+    const encoded = encodeURIComponent(symbols);
+    const cursors = [
+      `https://api.example.com/v1/items?page=2&api_key=${encoded}`,
+      `<https://api.example.com/v1/items?page=2&token=${encodeURIComponent(`Bearer ${symbols}`)}>; rel="next"`,
+      `https://api.example.com/v1/items?next=${encodeURIComponent(`https://api.example.com/v1/items?api_key=${encoded}`)}`,
+    ];
+    for (const prefix of ['page=2&auth=', 'page=10&auth=', 'p=2&auth=']) {
+      for (const inner of [symbols, encoded, JSON.stringify(symbols).slice(1, -1)]) {
+        cursors.push(Buffer.from(`${prefix}${inner}`).toString('base64'));
+        cursors.push(Buffer.from(`${prefix}${inner}&x=1`).toString('base64url'));
+      }
+    }
+    for (const cursor of cursors) {
+      const out = scrub(`{"next_cursor":"${cursor}"}`);
+      expect(out, cursor).toContain('[REDACTED]');
+      const left = out.slice(out.indexOf('"next_cursor":"') + 15, -2);
+      // What is left around the marker decodes to no part of the secret (no 8-character window of it).
+      for (const piece of left.split('[REDACTED]')) {
+        const decoded = [piece, percentDecoded(piece), b64(piece)];
+        for (let i = 0; i + 8 <= symbols.length; i++) {
+          for (const text of decoded) expect(text, cursor).not.toContain(symbols.slice(i, i + 8));
+        }
+      }
     }
   });
 

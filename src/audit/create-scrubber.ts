@@ -1,11 +1,9 @@
-import { listSecretForms } from './list-secret-forms.ts';
+import { listSecretForms, minimumSecretLength, redactionMarker } from './list-secret-forms.ts';
 
 /** Replaces secrets in text; the identity when there is nothing to hide. */
 export type Scrubber = (text: string) => string;
 
-const redacted = '[REDACTED]';
-/** Secrets shorter than this are not scrubbed by value: replacing them would mangle ordinary text. */
-const minimumSecretLength = 8;
+const redacted = redactionMarker;
 /**
  * Scrubbers are built per tool call from the call's credential, which is nearly always one of a few static or
  * long-lived values, so they are cached by the secret values. The cache holds derived forms of secrets that the
@@ -17,7 +15,8 @@ const identity: Scrubber = (text) => text;
 
 /**
  * Returns a scrubber for the given secrets that removes every occurrence of each, in the encodings a secret
- * usually takes on its way into a body or a message: raw, JSON-escaped, URL-encoded, base64 and base64url.
+ * usually takes on its way into a body, a header or a message (`listSecretForms`): raw, JSON-escaped, URL-encoded
+ * (once and twice), hex, base64 and base64url, also of the URL-encoded and JSON-escaped secret (cursors).
  * Longest forms are replaced first so a secret that contains another is removed whole. Pure: the same secrets
  * always give a scrubber with the same behaviour (a cached one after the first call).
  */

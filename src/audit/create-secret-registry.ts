@@ -1,4 +1,4 @@
-import { listSecretForms, minimumSecretLength } from './list-secret-forms.ts';
+import { listSecretForms, minimumSecretLength, redactionMarker } from './list-secret-forms.ts';
 
 export interface SecretRegistryOptions {
   /** Most rotating secrets (tokens) remembered at once; the least recently registered go first. Default 5,000. */
@@ -24,7 +24,7 @@ export interface SecretRegistry {
   readonly size: number;
 }
 
-const redacted = '[REDACTED]';
+const redacted = redactionMarker;
 /** Below this many forms a plain `includes` per form beats the anchor scan. */
 const linearFormLimit = 48;
 

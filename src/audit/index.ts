@@ -55,7 +55,7 @@ export {
   type WebhookSenderOptions,
 } from './create-webhook-sender.ts';
 export { instrumentUpstreamClient, type UpstreamTraceLogger } from './instrument-upstream-client.ts';
-export { listSecretForms, minimumSecretLength } from './list-secret-forms.ts';
+export { listSecretForms, minimumSecretLength, redactionMarker } from './list-secret-forms.ts';
 export { observeVaultSecrets, type SecretVault } from './observe-vault-secrets.ts';
 export { registerConfigSecrets } from './register-config-secrets.ts';
 export { sealAuditRecord, toCanonicalAuditRecord } from './seal-audit-record.ts';

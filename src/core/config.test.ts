@@ -94,6 +94,37 @@ describe('parseConfig', () => {
     expect(error.details).toMatchObject({ variable: 'AGENT_KEY', path: 'tenants[0].clientKeys[0].key' });
   });
 
+  it('(review finding 8a) refuses a secret shorter than 8 characters, naming its field, without echoing it', () => {
+    const services = [
+      {
+        id: 'pets',
+        openapi: './pets.yaml',
+        baseUrl: 'http://127.0.0.1:9000',
+        auth: { type: 'bearer', token: 'abc1234' },
+      },
+    ];
+    const error = expectConfigError(() => parseConfig({ tenants: [{ ...minimal.tenants[0], services }] }, { env: {} }));
+    expect(error.details?.['path']).toBe('tenants[0].services[0].auth.token');
+    expect(error.message).not.toContain('abc1234');
+    for (const [field, value] of [
+      ['adminToken', 'x'],
+      ['metricsToken', 'short'],
+    ] as const) {
+      expect(expectConfigError(() => parseConfig({ ...minimal, [field]: value }, { env: {} })).details?.['path']).toBe(
+        field,
+      );
+    }
+    const key = { type: 'apiKey', in: 'query', name: 'key', value: 'k' };
+    const keyed = [{ ...services[0], auth: key }];
+    expect(
+      expectConfigError(() => parseConfig({ tenants: [{ ...minimal.tenants[0], services: keyed }] }, { env: {} }))
+        .details?.['path'],
+    ).toBe('tenants[0].services[0].auth.value');
+    // Eight characters are accepted: the scrubber removes them from results and logs.
+    const ok = [{ ...services[0], auth: { type: 'bearer', token: 'abcd1234' } }];
+    expect(() => parseConfig({ tenants: [{ ...minimal.tenants[0], services: ok }] }, { env: {} })).not.toThrow();
+  });
+
   it('does not echo a secret placed in a wrong field', () => {
     const bad = structuredClone(minimal) as unknown as { tenants: { clientKeys: Record<string, unknown>[] }[] };
     bad.tenants[0]!.clientKeys[0]!['toolsets'] = 'sk_live_SECRET_VALUE_123';

@@ -17,7 +17,13 @@ const id = z
     'expected lower-case letters, digits and dashes (at most 40), starting with a letter or digit',
   );
 
-const secretString = z.string().min(1, 'expected a non-empty secret');
+/**
+ * Every secret field. Shorter than 8 characters is refused (review finding 8a): the scrubbers cannot remove such a
+ * value from results and logs without mangling ordinary text, so it could reach the model or a log raw.
+ */
+const secretString = z
+  .string()
+  .min(8, 'expected a secret of at least 8 characters (shorter ones cannot be redacted from results and logs)');
 
 const authSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('none') }),

@@ -1,4 +1,5 @@
-import type { Config, ToolSafety } from '../core/index.ts';
+import type { Config, ToolSafety, ToolsetConfig } from '../core/index.ts';
+import { matchToolGlob } from '../policy/index.ts';
 import { countTokens } from '../shaping/index.ts';
 import { buildTenant } from './build-tenants.ts';
 import { loadService } from './load-service.ts';
@@ -24,6 +25,9 @@ export function inspectConfig(config: Config): ToolsetReport[] {
       s.catalog.catalog.problems.map((p) => `service ${s.id}: skipped ${p.at}: ${p.reason}`),
     );
     for (const [id, toolset] of tenant.toolsets) {
+      const toolsetConfig = tenantConfig.toolsets.find((t) => t.id === id);
+      const unmatched =
+        toolsetConfig === undefined ? [] : findUnmatchedGlobs(toolsetConfig, [...toolset.policy.tenantTools.keys()]);
       const tools = [...toolset.meta.allByName.values()].map((listed) => ({
         name: listed.name,
         safety: toolset.policy.tools.get(listed.name)!.tool.safety,
@@ -34,9 +38,33 @@ export function inspectConfig(config: Config): ToolsetReport[] {
         toolset: id,
         listTokens: countTokens(JSON.stringify({ tools: toolset.listed })),
         tools,
-        problems: [...(tools.length === 0 ? ['the toolset exposes no tool'] : []), ...importProblems],
+        problems: [...(tools.length === 0 ? ['the toolset exposes no tool'] : []), ...unmatched, ...importProblems],
       });
     }
   });
   return reports;
+}
+
+/**
+ * Globs of a toolset that name no tool of the tenant: almost always a typo, and a silent one, since an `exclude`
+ * that matches nothing excludes nothing.
+ */
+function findUnmatchedGlobs(toolset: ToolsetConfig, toolNames: readonly string[]): string[] {
+  const fields: [string, readonly string[]][] = [
+    ['tools', toolset.tools],
+    ['exclude', toolset.exclude],
+    ['approval', Array.isArray(toolset.approval) ? toolset.approval : []],
+    ['safety', Object.keys(toolset.safety)],
+    ['constraints', Object.keys(toolset.constraints)],
+  ];
+  const problems: string[] = [];
+  for (const [field, globs] of fields) {
+    for (const glob of globs) {
+      const matches = matchToolGlob([glob]);
+      if (!toolNames.some((name) => matches(name))) {
+        problems.push(`${field}: '${glob}' matches no tool of the tenant, so it has no effect`);
+      }
+    }
+  }
+  return problems;
 }

@@ -2,7 +2,7 @@ import { type AuditLog, createScrubber } from '../audit/index.ts';
 import type { ServiceAuthConfig } from '../core/index.ts';
 import { type RefreshEngine, refreshAndRetry } from '../oauth/index.ts';
 import { validateArguments } from '../policy/index.ts';
-import { type ResultCache, toToolResult } from '../shaping/index.ts';
+import { type ResultCache, toToolPage } from '../shaping/index.ts';
 import {
   applyCredential,
   buildRequest,
@@ -34,7 +34,8 @@ export interface SendUpstreamDependencies {
  * service (CA-03) and commits the intent record (AU-03); then sends the request (built and the credential applied
  * once per send) with the one refresh-and-retry of a user connection (`refreshAndRetry`, OA-16: on a 401 one
  * forced refresh naming the refused token's version, one retry). Sets the upstream status, the call's scrubber
- * (every secret of the credential sent) and the first page, scrubbed; a non-2xx answer throws `upstream_error`.
+ * (every secret of the credential sent) and the first page, scrubbed once (`toToolPage`: body, JSON and `link`
+ * header, RS-01); a non-2xx answer throws `upstream_error`.
  */
 export async function sendUpstream(deps: SendUpstreamDependencies, call: CallContext): Promise<void> {
   const { tool } = toolOf(call);
@@ -52,9 +53,9 @@ export async function sendUpstream(deps: SendUpstreamDependencies, call: CallCon
     if (writes) await invalidateReads(deps.cache, call, true);
   }
   call.upstreamStatus = answer.status;
-  const scrub = createScrubber(listCredentialSecrets(credentialOf(call)));
-  call.scrub = scrub;
-  call.page = { headers: answer.headers, json: answer.json, result: toToolResult(answer, tool.name, scrub) };
+  // RS-01: each answer is scrubbed once, here; hints, merged pages and cache entries are built from that.
+  call.scrub = createScrubber(listCredentialSecrets(credentialOf(call)));
+  call.page = toToolPage(answer, tool.name, call.scrub);
 }
 
 /**
@@ -69,8 +70,7 @@ export async function sendPage(
   const { tool } = toolOf(call);
   const checked = validateArguments(tool.tool, pageArgs);
   const page = await deps.upstream.send(toUpstreamCall(call, checked, credentialOf(call)));
-  const scrub = call.scrub ?? createScrubber(listCredentialSecrets(credentialOf(call)));
-  return { headers: page.headers, json: page.json, result: toToolResult(page, tool.name, scrub) };
+  return toToolPage(page, tool.name, call.scrub ?? createScrubber(listCredentialSecrets(credentialOf(call))));
 }
 
 async function sendWithOneRefresh(

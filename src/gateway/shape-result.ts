@@ -7,7 +7,7 @@ import {
   type ResultOwner,
   type ShapedResult,
   shapeToolResult,
-  type ToolResult,
+  type ToolPage,
 } from '../shaping/index.ts';
 import type { UpstreamClient } from '../upstream/index.ts';
 import type { ToolsetMeta } from './build-toolset-meta.ts';
@@ -15,12 +15,11 @@ import type { CallContext } from './call-context.ts';
 import { toolOf } from './call-context.ts';
 import { sendPage } from './send-upstream.ts';
 
-/** One upstream page as the gateway has it: the answer's headers and parsed JSON, and its tool result. */
-export interface FetchedPage {
-  readonly headers: Readonly<Record<string, string>>;
-  readonly json: unknown;
-  readonly result: ToolResult;
-}
+/**
+ * One upstream page as the gateway has it, already scrubbed (`toToolPage`, or a cache entry made from one): every
+ * hint and merged page below is built from it, never from the raw answer (RS-01).
+ */
+export type FetchedPage = ToolPage;
 
 export interface ShapeCallInput {
   readonly meta: ToolsetMeta;

@@ -23,7 +23,10 @@ export interface CacheSlot {
   readonly key: string;
 }
 
-/** A cached answer: the shaped, scrubbed result and the upstream headers later steps read (`link`, for paging). */
+/**
+ * A cached answer: the scrubbed result and the upstream headers later steps read (`link`, for paging), scrubbed
+ * like the result (`toToolPage`): a cache hit builds its `_nextPage` hint from these (RS-01).
+ */
 export interface CachedAnswer {
   readonly result: ToolResult;
   readonly headers: Readonly<Record<string, string>>;
@@ -40,7 +43,8 @@ export interface ResultCache {
   lookup(slot: CacheSlot): Promise<CacheHit>;
   /**
    * Stores a read's result for `ttlSeconds`, shortened or refused by the upstream's `Cache-Control`
-   * (`cacheTtlMs`). Of the upstream headers only `link` is kept. Never throws (not caching is always safe).
+   * (`cacheTtlMs`). Of the upstream headers only `link` is kept: pass the scrubbed headers of `toToolPage`. Never
+   * throws (not caching is always safe).
    */
   store(
     slot: CacheSlot,
@@ -62,12 +66,15 @@ export interface ResultCache {
  * `cache` set); this module decides what the upstream allows.
  */
 export function createResultCache(backend: CacheBackend): ResultCache {
+  // Part of every key: entries of an older format (format 1 kept the upstream's raw `link` header) are never read.
+  const entryFormat = 2;
   const groupOf = (scope: Pick<CacheScope, 'tenant' | 'service' | 'connection'>) =>
     `${scope.tenant}:${hash(JSON.stringify([scope.service, scope.connection])).slice(0, 32)}`;
 
   return {
     slotOf(scope, args) {
       const material = JSON.stringify([
+        entryFormat,
         scope.tenant,
         scope.service,
         scope.connection,

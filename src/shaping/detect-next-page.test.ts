@@ -69,4 +69,21 @@ describe('detectNextPage()', () => {
     expect(detectNextPage({ ...base, tool, value: [1], args: { page: 4 } })).toBeUndefined();
     expect(detectNextPage({ ...base, tool, value: [] })).toBeUndefined();
   });
+  it('RS-01 (review finding 2b, 2c) never offers a value that carries a redacted secret', () => {
+    const tool = toolWith({ page: { type: 'integer' }, api_key: { type: 'string' }, token: { type: 'string' } });
+    // A Link header as the call's scrubber left it: the credential-bearing parameters are dropped, `page` stays.
+    const link = `<${origin}/things?page=2&api_key=[REDACTED]&token=Bearer%20[REDACTED]>; rel="next"`;
+    expect(detectNextPage({ ...base, tool, headers: { link }, value: [] })).toEqual({ page: 2 });
+    const onlyKey = `<${origin}/things?api_key=x-[REDACTED]>; rel="next"`;
+    expect(detectNextPage({ ...base, tool, headers: { link: onlyKey }, value: [] })).toBeUndefined();
+    // A cursor that encoded the credential (base64 of `page=2&auth=<secret>`, its secret part redacted) is refused.
+    const cursorTool = toolWith({ cursor: { type: 'string' } });
+    const value = { data: [1], next_cursor: 'cGFnZT0yJmF1dGg9[REDACTED]' };
+    expect(detectNextPage({ ...base, tool: cursorTool, value })).toBeUndefined();
+    const nested = { data: [1], meta: { next: `${origin}/things?api_key=[REDACTED]` } };
+    expect(detectNextPage({ ...base, tool, value: nested })).toBeUndefined();
+    const stripe = toolWith({ starting_after: { type: 'string' } });
+    const listed = { data: [{ id: 'obj_[REDACTED]' }], has_more: true };
+    expect(detectNextPage({ ...base, tool: stripe, value: listed })).toBeUndefined();
+  });
 });

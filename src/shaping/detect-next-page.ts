@@ -1,3 +1,4 @@
+import { redactionMarker } from '../audit/index.ts';
 import type { Tool } from '../core/index.ts';
 
 /** What a call and its answer say about pagination. */
@@ -47,8 +48,25 @@ const mainArrays = ['data', 'items', 'results', 'values', 'records', 'entries', 
  * cursor parameter; Stripe-style `has_more` with `starting_after`; or, for a tool with an integer `page`
  * parameter whose answer is a full non-empty list, `page + 1`. Undefined when there is no next page or the
  * tool cannot ask for it.
+ *
+ * RS-01: `headers` and `value` are the scrubbed ones (`toToolPage`), and a value that carries the redaction marker
+ * is never offered: a parameter that held a credential (`api_key=`, `token=Bearer …`) is dropped, since the gateway
+ * injects the credential itself; a cursor or an id that held one is not offered at all (no `_nextPage`), since a
+ * cursor with a redacted part is no longer the upstream's cursor and would fetch something else or fail.
  */
 export function detectNextPage(input: NextPageInput): Record<string, unknown> | undefined {
+  const hint = findNextPage(input);
+  if (hint === undefined) return undefined;
+  let offered: Record<string, unknown> | undefined;
+  for (const [argument, value] of Object.entries(hint)) {
+    if (typeof value === 'string' && value.includes(redactionMarker)) continue;
+    offered ??= {};
+    offered[argument] = value;
+  }
+  return offered;
+}
+
+function findNextPage(input: NextPageInput): Record<string, unknown> | undefined {
   const query = new Map(input.tool.request.parameters.filter((p) => p.in === 'query').map((p) => [p.name, p]));
   if (query.size === 0) return undefined;
   const properties = (input.tool.inputSchema['properties'] ?? {}) as Record<string, { type?: unknown }>;

@@ -14,41 +14,76 @@ describe('applyCredential()', () => {
   });
 
   it('bearer replaces any Authorization header', () => {
-    const applied = applyCredential(request, { type: 'bearer', token: 't0k' });
-    expect(applied.headers['authorization']).toBe('Bearer t0k');
+    const applied = applyCredential(request, { type: 'bearer', token: 't0k-0123' });
+    expect(applied.headers['authorization']).toBe('Bearer t0k-0123');
     expect(request.headers['authorization']).toBe('Bearer model');
   });
 
   it('basic encodes UTF-8 username:password', () => {
-    const applied = applyCredential(request, { type: 'basic', username: 'zoë', password: 'a:b' });
-    expect(applied.headers['authorization']).toBe(`Basic ${Buffer.from('zoë:a:b').toString('base64')}`);
+    const applied = applyCredential(request, { type: 'basic', username: 'zoë', password: 'a:b-0123' });
+    expect(applied.headers['authorization']).toBe(`Basic ${Buffer.from('zoë:a:b-0123').toString('base64')}`);
   });
 
   it('an apiKey header removes every header of that name in any case', () => {
     const applied = applyCredential(
       { ...request, headers: { 'X-Api-Key': 'model', 'x-api-key': 'model' } },
-      { type: 'apiKey', in: 'header', name: 'X-API-Key', value: 'secret' },
+      { type: 'apiKey', in: 'header', name: 'X-API-Key', value: 'secret-0123' },
     );
-    expect(applied.headers).toEqual({ 'x-api-key': 'secret' });
+    expect(applied.headers).toEqual({ 'x-api-key': 'secret-0123' });
   });
 
   it('an apiKey query removes same-named parameters and leaves the others byte for byte', () => {
-    const applied = applyCredential(request, { type: 'apiKey', in: 'query', name: 'api_key', value: 'a&b=c' });
-    expect(applied.url.search).toBe('?sep=a|b&list=1,2&API_KEY=x&r=a/b:c&api_key=a%26b%3Dc');
+    const applied = applyCredential(request, { type: 'apiKey', in: 'query', name: 'api_key', value: 'a&b=c-long' });
+    expect(applied.url.search).toBe('?sep=a|b&list=1,2&r=a/b:c&api_key=a%26b%3Dc-long');
     expect(request.url.search).toContain('api_key=model');
   });
 
   it('an apiKey query also removes encoded spellings of the name', () => {
     const built = { ...request, url: new URL('https://x.com/?api%5Fkey=model&api_key=m2') };
-    const applied = applyCredential(built, { type: 'apiKey', in: 'query', name: 'api_key', value: 'k' });
-    expect(applied.url.search).toBe('?api_key=k');
+    const applied = applyCredential(built, { type: 'apiKey', in: 'query', name: 'api_key', value: 'key-0123' });
+    expect(applied.url.search).toBe('?api_key=key-0123');
+  });
+
+  it('(review finding 8b) an apiKey query drops every argument-supplied variant of the credential name', () => {
+    // What object-style (form, explode) query arguments let a model add beside the injected credential.
+    const variants = [
+      'api_key%20=x',
+      'API_KEY=y',
+      'Api_Key=z',
+      '%20api_key=w',
+      'api%5Fkey%09=t',
+      'api_key+=u',
+      'API%5FKEY=v',
+      'api_key[]=a',
+      'api.key=b',
+      'api%20key=c',
+    ];
+    const built = { ...request, url: new URL(`https://x.com/?${variants.join('&')}&page=2&api_keys=kept`) };
+    const applied = applyCredential(built, { type: 'apiKey', in: 'query', name: 'api_key', value: 'key-0123' });
+    expect(applied.url.search).toBe('?page=2&api_keys=kept&api_key=key-0123');
+  });
+
+  it.each([
+    [{ type: 'bearer', token: 'short77' }],
+    [{ type: 'apiKey', in: 'header', name: 'X-Key', value: '1234567' }],
+    [{ type: 'apiKey', in: 'query', name: 'key', value: 'k' }],
+    [{ type: 'basic', username: 'svc', password: 'pw' }],
+  ] as const)('(review finding 8a) a secret too short to be scrubbed from results is never sent: %j', (credential) => {
+    try {
+      applyCredential(request, credential);
+      expect.unreachable();
+    } catch (error) {
+      const e = error as { code: string; message: string };
+      expect(e.code).toBe('credential_unavailable');
+      expect(e.message).not.toContain('short77');
+    }
   });
 
   it.each([
     [{ type: 'bearer', token: 'a\r\nX-Evil: 1' }],
     [{ type: 'bearer', token: '' }],
-    [{ type: 'apiKey', in: 'header', name: 'X-Key', value: 'a\nb' }],
-    [{ type: 'basic', username: 'a:b', password: 'c' }],
+    [{ type: 'apiKey', in: 'header', name: 'X-Key', value: 'a\nb-0123456' }],
+    [{ type: 'basic', username: 'a:b', password: 'c-01234567' }],
   ] as const)('an unusable credential is refused without echoing it: %j', (credential) => {
     try {
       applyCredential(request, credential);

@@ -9,25 +9,35 @@ export type UpstreamCredential =
   | { readonly type: 'basic'; readonly username: string; readonly password: string };
 
 /**
+ * Secrets shorter than this are refused: the scrubber cannot remove them from results without mangling ordinary
+ * text (audit's `minimumSecretLength`; the configuration refuses them too, review finding 8a).
+ */
+const minimumSecretLength = 8;
+
+/**
  * Returns a copy of `request` carrying `credential`. Call it last, after `buildRequest`: it removes every header
  * (any case) or query parameter with the credential's name before setting it, so nothing from the tool arguments
- * can override or duplicate the credential. Throws `credential_unavailable` (without the value) when the credential
- * cannot be put on the wire safely, e.g. a token containing CR/LF.
+ * can override or duplicate the credential; for a query credential that includes every spelling an upstream could
+ * read as the same name (see `isCredentialName`). Throws `credential_unavailable` (without the value) when the
+ * credential cannot be put on the wire safely, e.g. a token containing CR/LF, or one shorter than 8 characters,
+ * which no scrubber could keep out of the results (so an OAuth server issuing such a token is refused too).
  */
 export function applyCredential(request: BuiltRequest, credential: UpstreamCredential): BuiltRequest {
   switch (credential.type) {
     case 'none':
       return request;
     case 'bearer':
-      return withHeader(request, 'authorization', `Bearer ${requireSafe(credential.token)}`);
+      return withHeader(request, 'authorization', `Bearer ${requireSafe(requireLong(credential.token))}`);
     case 'basic': {
       if (credential.username.includes(':')) {
         throw new GatehouseError('credential_unavailable', 'Basic credential username must not contain a colon');
       }
+      requireLong(credential.password);
       const encoded = Buffer.from(`${credential.username}:${credential.password}`, 'utf8').toString('base64');
       return withHeader(request, 'authorization', `Basic ${encoded}`);
     }
     case 'apiKey':
+      requireLong(credential.value);
       if (credential.in === 'header') return withHeader(request, credential.name, requireSafe(credential.value));
       return withQuery(request, credential.name, credential.value);
   }
@@ -54,6 +64,16 @@ export function listCredentialSecrets(credential: UpstreamCredential): string[] 
 }
 
 const unsafeHeaderCharacter = /[^\t\x20-\x7e\x80-\xff]/;
+
+function requireLong(value: string): string {
+  if (value.length > 0 && value.length < minimumSecretLength) {
+    throw new GatehouseError(
+      'credential_unavailable',
+      `Credential is shorter than ${minimumSecretLength} characters and could not be redacted from results`,
+    );
+  }
+  return value;
+}
 
 function requireSafe(value: string): string {
   if (value === '' || unsafeHeaderCharacter.test(value)) {
@@ -83,6 +103,28 @@ function decodeQueryName(raw: string): string {
   }
 }
 
+/**
+ * A query name as lenient servers read it: decoded, without surrounding whitespace or controls, lower-case, and
+ * PHP-style (`api.key`, `api key` and `api_key[]` are all `$_GET['api_key']`).
+ */
+function canonicalQueryName(raw: string): string {
+  return decodeQueryName(raw)
+    .replace(/^[^\x21-\uffff]+|[^\x21-\uffff]+$/g, '')
+    .trim()
+    .replace(/\[[^\]]*\]$/, '')
+    .replace(/[ .[]/g, '_')
+    .toLowerCase();
+}
+
+/**
+ * Whether a query name from the tool arguments is a spelling of the credential's name (review finding 8b):
+ * object-style query arguments let a model add `api_key%20=x` or `API_KEY=y` beside the injected credential, which
+ * a case-insensitive or trimming upstream could read instead of it.
+ */
+function isCredentialName(rawName: string, credentialName: string): boolean {
+  return canonicalQueryName(rawName) === canonicalQueryName(credentialName);
+}
+
 // The query string is edited as text, not through URLSearchParams, which would re-encode every other parameter
 // and undo `allowReserved` and the delimited styles.
 function withQuery(request: BuiltRequest, name: string, value: string): BuiltRequest {
@@ -90,7 +132,7 @@ function withQuery(request: BuiltRequest, name: string, value: string): BuiltReq
   const kept = url.search
     .slice(1)
     .split('&')
-    .filter((pair) => pair !== '' && decodeQueryName(pair.split('=')[0] ?? '') !== name);
+    .filter((pair) => pair !== '' && !isCredentialName(pair.split('=')[0] ?? '', name));
   kept.push(`${encodeURIComponent(name)}=${encodeURIComponent(value)}`);
   url.search = kept.join('&');
   return {

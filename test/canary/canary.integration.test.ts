@@ -156,9 +156,15 @@ function configFor(apiUrl: string, dataDir: string, webhookUrl: string, asUrl: s
           { id: 'reader', tools: ['*'], access: 'read' },
           { id: 'guarded', tools: ['*'], access: 'write', approval: 'destructive' },
           { id: 'limited', tools: ['plain_*'], access: 'read', rateLimit: { perMinute: 1, burst: 1 } },
+          { id: 'pages', tools: ['*_list*'], access: 'read', autoPaginate: { maxPages: 3 } },
+          { id: 'cached', tools: ['*_list*'], access: 'read', cache: { ttlSeconds: 600 } },
         ],
         clientKeys: [
-          { name: 'agent', key: gatewaySecrets.clientKey, toolsets: ['all', 'reader', 'guarded', 'limited'] },
+          {
+            name: 'agent',
+            key: gatewaySecrets.clientKey,
+            toolsets: ['all', 'reader', 'guarded', 'limited', 'pages', 'cached'],
+          },
         ],
       },
     ],
@@ -218,12 +224,96 @@ function handleCanaryApi(request: ReceivedRequest, res: ServerResponse): void | 
       return new Promise<void>((resolve) => setTimeout(resolve, 1_500)).then(() => json(200, echo));
     case '/v1/items':
       return json(200, { items: [] });
+    case '/v1/pages/link':
+    case '/v1/pages/cursor':
+    case '/v1/pages/url':
+      return json(...paginatedAnswer(request, secret));
     default:
       if (request.path.startsWith('/v1/echo/')) {
         res.writeHead(204).end();
         return;
       }
       return json(404, { error: 'no route', request: echo });
+  }
+}
+
+/**
+ * RS-01: three pages of a list in each pagination mode. Every item echoes the credential (merged pages), and the way
+ * to the next page carries it: a `Link` header whose next URL has `api_key=<secret>` and `token=Bearer <secret>`
+ * (URL-encoded); a `next_cursor` that is base64 of `page=2&auth=<secret>` (then base64url of a URL-encoded one); a
+ * next URL in the body (`meta.next`) with `api_key=<secret>`.
+ */
+function paginatedAnswer(request: ReceivedRequest, secret: string): [number, unknown, Record<string, string>] {
+  const origin = `http://${request.headers.host ?? ''}`;
+  const cursor = request.query.get('cursor');
+  const page =
+    cursor === null
+      ? Number(request.query.get('page') ?? '1')
+      : Number(new URLSearchParams(Buffer.from(cursor, 'base64').toString('utf8')).get('page') ?? '1');
+  const items = [
+    { id: page * 2 - 1, auth: secret, note: `Bearer ${secret}` },
+    { id: page * 2, auth: secret },
+  ];
+  const last = page >= 3;
+  const key = encodeURIComponent(secret);
+  switch (request.path) {
+    case '/v1/pages/link': {
+      const next = `<${origin}/v1/pages/link?page=${page + 1}&api_key=${key}&token=${encodeURIComponent(`Bearer ${secret}`)}>; rel="next"`;
+      return [200, { items }, last ? {} : { link: next }];
+    }
+    case '/v1/pages/cursor': {
+      const next =
+        page === 1
+          ? Buffer.from(`page=2&auth=${secret}`).toString('base64')
+          : Buffer.from(`page=3&auth=${key}`).toString('base64url');
+      // `resume`: the same kind of cursor over the URL-encoded and the JSON-escaped secret, in the body text only.
+      const resume = [
+        Buffer.from(`page=${page + 1}&auth=${key}`).toString('base64url'),
+        Buffer.from(JSON.stringify({ page: page + 1, auth: secret })).toString('base64'),
+      ];
+      return [200, last ? { items, has_more: false } : { items, resume, next_cursor: next }, {}];
+    }
+    default:
+      return [
+        200,
+        last ? { items } : { items, meta: { next: `${origin}/v1/pages/url?page=${page + 1}&api_key=${key}` } },
+        {},
+      ];
+  }
+}
+
+const paginatedOperations = ['listLinked', 'listCursored', 'listNextUrl'] as const;
+
+/**
+ * RS-01: every pagination mode for one service: a plain call and a call following its `_nextPage` (the model
+ * paging by hand, Link header and body cursors), auto-pagination (`pages`: merged pages), and the same read twice
+ * through the cache (`cached`: the second answer and its hint come from the cache entry).
+ */
+async function drivePaginationTraffic(url: string, service: string): Promise<string[]> {
+  const bodies: string[] = [];
+  const record = async (toolset: string, name: string, args: Record<string, unknown>) => {
+    const { status, text } = await mcpCall(url, toolset, name, args);
+    bodies.push(`${status} ${toolset} ${name} ${text}`);
+    return text;
+  };
+  for (const operation of paginatedOperations) {
+    const name = `${service}_${operation}`;
+    const first = await record('all', name, {});
+    const next = nextPageOf(first);
+    if (next !== undefined) await record('all', name, next);
+    await record('pages', name, {});
+    await record('cached', name, {});
+    await record('cached', name, {});
+  }
+  return bodies;
+}
+
+function nextPageOf(text: string): Record<string, unknown> | undefined {
+  try {
+    const parsed = JSON.parse(text) as { result?: { structuredContent?: { _nextPage?: Record<string, unknown> } } };
+    return parsed.result?.structuredContent?._nextPage;
+  } catch {
+    return undefined;
   }
 }
 
@@ -461,7 +551,11 @@ beforeAll(async () => {
   try {
     const bodies = await driveTraffic(server.url, 'in-process');
     const oauthBodies = await driveOAuthTraffic(server.url);
-    if (process.env['CANARY_DEBUG']) console.log(oauthBodies.join('\n'), oauthGrants);
+    const pageBodies: string[] = [];
+    for (const service of [...serviceIds.filter((s) => s !== 'slow'), 'oauth']) {
+      pageBodies.push(...(await drivePaginationTraffic(server.url, service)));
+    }
+    if (process.env['CANARY_DEBUG']) console.log(oauthBodies.join('\n'), oauthGrants, pageBodies.join('\n'));
     const client = new Client({ name: 'canary', version: '1.0.0' });
     await client.connect(
       new StreamableHTTPClientTransport(new URL(`${server.url}/mcp/canary/all`), {
@@ -476,6 +570,7 @@ beforeAll(async () => {
     await new Promise((resolve) => setTimeout(resolve, 600)); // one alert evaluation, webhook delivery
     sinks.push({ name: 'MCP responses (raw HTTP, in-process)', text: bodies.join('\n') });
     sinks.push({ name: 'MCP responses and connect pages (OAuth, in-process)', text: oauthBodies.join('\n') });
+    sinks.push({ name: 'MCP responses (pagination, in-process)', text: pageBodies.join('\n') });
     sinks.push({ name: 'MCP results (SDK client)', text: JSON.stringify(sdkResults) });
     sinks.push({ name: 'admin API bodies', text: (await readAdminApi(server.url)).join('\n') });
     const metrics = await fetch(`${server.url}/metrics`, {
@@ -551,6 +646,23 @@ describe('canary harness', () => {
     const findings: CanaryFinding[] = sinks.flatMap((sink) => findCanaries(sink.name, sink.text, canaries));
     const report = findings.map((f) => `  ${f.canary} in ${f.sink} as ${f.encoding}: …${f.context}…`).join('\n');
     expect(findings, `canaries leaked:\n${report}`).toEqual([]);
+  });
+
+  it('RS-01 LG-01 (review finding 2) every pagination mode ran for every credential type (the search is not vacuous)', async () => {
+    const paged = sinks.find((s) => s.name === 'MCP responses (pagination, in-process)')?.text ?? '';
+    for (const service of [...serviceIds.filter((s) => s !== 'slow'), 'oauth']) {
+      for (const operation of paginatedOperations) {
+        const name = `${service}_${operation}`;
+        for (const toolset of ['all', 'pages', 'cached']) expect(paged).toContain(`200 ${toolset} ${name} {`);
+      }
+      // The Link header and the body URL were followed (auto-pagination or the model's second call): page 2 and 3
+      // reached the upstream with this service's credential.
+      const followed = api.received.filter((r) => r.path !== '/v1/pages/cursor' && r.query.get('page') === '3');
+      expect(followed.length).toBeGreaterThan(0);
+    }
+    // The second read of each cached list came from the cache: the hint on it was built from the cache entry.
+    const audit = sinks.find((s) => s.name === 'audit rows')?.text ?? '';
+    expect(audit.match(/"detail":"cached"/g)?.length ?? 0).toBeGreaterThanOrEqual(24);
   });
 
   it('MC-10 an upstream echoing headers and body back gives a tool result without the credential', () => {
