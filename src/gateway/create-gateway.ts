@@ -210,7 +210,8 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     },
 
     async listTools(caller) {
-      return listTools(store, tenantOf(caller.tenant), toolsetOf(caller), caller);
+      const toolset = toolsetOf(caller);
+      return listTools(store, tenantOf(caller.tenant), toolset, caller);
     },
 
     callTool(caller, name, args, requestId) {
