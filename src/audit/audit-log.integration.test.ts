@@ -10,6 +10,7 @@ import { type Clock, GatehouseError, systemClock } from '../core/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { createLocalMasterKeyProvider, createVault } from '../vault/index.ts';
 import { type AuditLog, createAuditLog, type ToolCallAuditEntry } from './create-audit-log.ts';
+import { loadAuditCheckpointKey } from './load-audit-checkpoint-key.ts';
 import { verifyAuditChain } from './verify-audit-chain.ts';
 
 /**
@@ -295,7 +296,15 @@ for (const backend of backends) {
           ['decrypt_failed', 'invalid', 'invalid', null],
         ]);
         expect(JSON.stringify(records)).not.toContain(secret.slice(4, 16));
-        expect(await verifyAuditChain(store.audit, 'a')).toMatchObject({ ok: true, checked: 2 });
+        // A keyed log signs checkpoints: verified with the key, refused as unverifiable without it.
+        const checkpointKey = await loadAuditCheckpointKey(store.audit, masterKeyVault(store, masterKey), 'a');
+        expect(await verifyAuditChain(store.audit, 'a', { ...(checkpointKey ? { checkpointKey } : {}) })).toMatchObject(
+          { ok: true, checked: 2, checkpoints: 1, checkpointSeq: 2, checkpointsAuthenticated: true },
+        );
+        expect(await verifyAuditChain(store.audit, 'a')).toMatchObject({
+          ok: false,
+          problem: 'checkpoint_key_unavailable',
+        });
       } finally {
         await store.close();
         await database.drop();

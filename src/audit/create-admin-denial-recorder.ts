@@ -1,5 +1,6 @@
 import type { AuditLog } from './create-audit-log.ts';
 import type { GatewayMetrics } from './create-gateway-metrics.ts';
+import { createTenantRecordCap } from './create-tenant-record-cap.ts';
 
 /** An admin request refused with 401 (structurally the http module's `AdminDenial`). */
 export interface AdminDenialEvent {
@@ -36,19 +37,10 @@ export interface AdminDenialRecorderOptions {
  */
 export function createAdminDenialRecorder(options: AdminDenialRecorderOptions): (denial: AdminDenialEvent) => void {
   const tenants = new Set(options.tenants);
-  const maxPerMinute = options.maxPerMinute ?? 60;
-  const now = options.now ?? Date.now;
-  const windows = new Map<string, { minute: number; count: number }>();
-  const admit = (tenant: string): boolean => {
-    const minute = Math.floor(now() / 60_000);
-    const window = windows.get(tenant);
-    if (window === undefined || window.minute !== minute) {
-      windows.set(tenant, { minute, count: 1 });
-      return true;
-    }
-    window.count++;
-    return window.count <= maxPerMinute;
-  };
+  const admit = createTenantRecordCap({
+    ...(options.maxPerMinute === undefined ? {} : { maxPerMinute: options.maxPerMinute }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
   return (denial) => {
     const tenant = denial.tenant !== undefined && tenants.has(denial.tenant) ? denial.tenant : undefined;
     const audited = tenant !== undefined && options.audit !== undefined && admit(tenant);

@@ -2,6 +2,8 @@ import { createHmac, createSecretKey, type KeyObject, randomBytes } from 'node:c
 import type { Clock } from '../core/index.ts';
 import { createId, GatehouseError } from '../core/index.ts';
 import type { AuditDecision, AuditRecord, AuditRepository } from '../store/index.ts';
+import { auditKeyScope } from './load-audit-checkpoint-key.ts';
+import { deriveAuditCheckpointKey, sealAuditCheckpoint } from './seal-audit-checkpoint.ts';
 import { sealAuditRecord } from './seal-audit-record.ts';
 
 /** What the gateway knows about one finished tool call: the record's tool-call fields, keyed by tenant. */
@@ -83,6 +85,13 @@ export interface AuditLogOptions {
   readonly retentionDays?: number;
   /** Most records in one transaction (default 256). */
   readonly maxBatch?: number;
+  /**
+   * Signed checkpoints of each tenant's chain (only with `keys`: the MAC key is unsealed by the vault): one after
+   * at least this many records written by this process since its last one (default 1,000), ...
+   */
+  readonly checkpointEvery?: number;
+  /** ... one at most this long after a record not yet covered was written (default 10,000 ms), and one at close. */
+  readonly checkpointIntervalMs?: number;
   /** Called when background work (security events from sync hooks, retention) fails. */
   readonly onError?: (error: unknown) => void;
 }
@@ -124,7 +133,7 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
-const keyScope = (tenantId: string) => ({ tenantId, owner: 'audit', field: 'fingerprint_key' });
+const keyScope = auditKeyScope;
 const toolNamePattern = /^[a-zA-Z0-9_-]{1,64}$/;
 const detailPattern = /^[a-z0-9_]{1,64}$/;
 const targetPattern = /^[A-Za-z0-9_.:/@-]{1,200}$/;
@@ -144,8 +153,12 @@ const retentionEveryMs = 3_600_000;
 export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog> {
   const { repository, clock } = options;
   const maxBatch = options.maxBatch ?? 256;
+  const checkpointEvery = options.checkpointEvery ?? 1_000;
   const fingerprintKeys = new Map<string, KeyObject>();
+  const checkpointKeys = new Map<string, KeyObject>();
   for (const tenant of options.tenants) fingerprintKeys.set(tenant, await loadFingerprintKey(tenant));
+  // The newest (seq, hash) this process appended per tenant, and how many of its records no checkpoint covers yet.
+  const uncovered = new Map<string, { seq: number; hash: string; count: number }>();
 
   let queue: Pending[] = [];
   let scheduled = false;
@@ -163,9 +176,33 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
     const sealed = await options.keys.encrypt(keyScope(tenant), fresh.toString('base64'));
     fresh.fill(0);
     const stored = await repository.ensureFingerprintKey(tenant, sealed, clock.now());
-    const encoded = await options.keys.decrypt(keyScope(tenant), stored);
-    return createSecretKey(Buffer.from(encoded, 'base64'));
+    const raw = Buffer.from(await options.keys.decrypt(keyScope(tenant), stored), 'base64');
+    const checkpointKey = deriveAuditCheckpointKey(raw);
+    checkpointKeys.set(tenant, createSecretKey(checkpointKey));
+    checkpointKey.fill(0);
+    return createSecretKey(raw);
   }
+
+  /**
+   * Writes a checkpoint of the newest head this process appended for `tenant`, if records are uncovered: one MAC
+   * per checkpoint, never per record. A failure is reported, not thrown: the records are committed either way, and
+   * the next checkpoint covers them too (a chain hash commits to everything before it).
+   */
+  async function checkpoint(tenant: string): Promise<void> {
+    const key = checkpointKeys.get(tenant);
+    const head = uncovered.get(tenant);
+    if (key === undefined || head === undefined) return;
+    uncovered.delete(tenant);
+    const taken = { seq: head.seq, hash: head.hash, at: clock.now() };
+    try {
+      await repository.appendCheckpoint(tenant, { ...taken, mac: sealAuditCheckpoint(key, tenant, taken) });
+    } catch (error) {
+      if (!uncovered.has(tenant)) uncovered.set(tenant, head);
+      options.onError?.(error);
+    }
+  }
+
+  const checkpointAll = () => Promise.all([...uncovered.keys()].map(checkpoint)).then(() => undefined);
 
   function schedule(): void {
     if (scheduled || flushing !== undefined) return;
@@ -204,12 +241,18 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
         for (let i = 0; i < items.length; i += maxBatch) {
           const chunk = items.slice(i, i + maxBatch);
           try {
-            await repository.appendBatch(
+            const appended = await repository.appendBatch(
               tenant,
               chunk.map((p) => p.record),
               sealAuditRecord,
             );
             for (const p of chunk) p.resolve();
+            const last = appended[appended.length - 1];
+            if (checkpointKeys.has(tenant) && last?.seq != null && last.hash != null) {
+              const count = (uncovered.get(tenant)?.count ?? 0) + appended.length;
+              uncovered.set(tenant, { seq: last.seq, hash: last.hash, count });
+              if (count >= checkpointEvery) await checkpoint(tenant);
+            }
           } catch (error) {
             const failure = new GatehouseError(
               'audit_unavailable',
@@ -265,6 +308,7 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
   }
 
   let retentionTimer: NodeJS.Timeout | undefined;
+  let checkpointTimer: NodeJS.Timeout | undefined;
   const log: AuditLog = {
     isIdle: () => queue.length === 0 && flushing === undefined && !scheduled && !recentlyFlushed,
     recordToolCall: (entry, options) => append(toolRecord(entry, 'tool_call', entry), options?.answerFirst === true),
@@ -326,10 +370,16 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
     },
     async close() {
       if (retentionTimer !== undefined) clearInterval(retentionTimer);
+      if (checkpointTimer !== undefined) clearInterval(checkpointTimer);
       await log.flush();
+      await checkpointAll();
     },
   };
 
+  if (checkpointKeys.size > 0) {
+    checkpointTimer = setInterval(() => void checkpointAll(), options.checkpointIntervalMs ?? 10_000);
+    checkpointTimer.unref();
+  }
   if (options.retentionDays !== undefined) {
     const prune = () => void log.pruneExpired().catch((error: unknown) => options.onError?.(error));
     prune();

@@ -35,6 +35,11 @@ export interface GatewayMetrics {
    * tenant id or `_none` (never the raw path segment), `audited` whether a security record was written.
    */
   readonly adminDenials: Counter;
+  /**
+   * `gatehouse_oauth_state_rejections_total{tenant,audited}`: OAuth callbacks refused for a pending authorization
+   * of a configured tenant; `audited="false"` once the tenant's per-minute record cap is reached.
+   */
+  readonly oauthStateRejections: Counter;
   render(): string;
 }
 
@@ -105,6 +110,11 @@ export function createGatewayMetrics(registry: MetricsRegistry = createMetricsRe
       'tenant',
       'audited',
     ]),
+    oauthStateRejections: registry.counter(
+      'gatehouse_oauth_state_rejections_total',
+      'OAuth callbacks refused for a pending authorization',
+      ['tenant', 'audited'],
+    ),
     render: () => registry.render(),
   };
 }

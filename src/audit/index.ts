@@ -47,6 +47,7 @@ export {
   type SecretRegistryOptions,
 } from './create-secret-registry.ts';
 export { createTelemetry, type Telemetry, type TelemetryLogger, type TelemetryOptions } from './create-telemetry.ts';
+export { createTenantRecordCap, type TenantRecordCapOptions } from './create-tenant-record-cap.ts';
 export { createUsageRollup, type UsageRollup, type UsageRollupOptions } from './create-usage-rollup.ts';
 export {
   createWebhookSender,
@@ -56,8 +57,19 @@ export {
 } from './create-webhook-sender.ts';
 export { instrumentUpstreamClient, type UpstreamTraceLogger } from './instrument-upstream-client.ts';
 export { listSecretForms, minimumSecretLength, redactionMarker } from './list-secret-forms.ts';
+export { auditKeyScope, loadAuditCheckpointKey } from './load-audit-checkpoint-key.ts';
 export { observeVaultSecrets, type SecretVault } from './observe-vault-secrets.ts';
 export { registerConfigSecrets } from './register-config-secrets.ts';
+export {
+  deriveAuditCheckpointKey,
+  isAuditCheckpointAuthentic,
+  sealAuditCheckpoint,
+} from './seal-audit-checkpoint.ts';
 export { sealAuditRecord, toCanonicalAuditRecord } from './seal-audit-record.ts';
 export { type SafeError, toSafeError } from './to-safe-error.ts';
-export { type AuditChainProblem, type AuditChainReport, verifyAuditChain } from './verify-audit-chain.ts';
+export {
+  type AuditChainProblem,
+  type AuditChainReport,
+  type VerifyAuditChainOptions,
+  verifyAuditChain,
+} from './verify-audit-chain.ts';

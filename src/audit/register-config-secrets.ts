@@ -4,7 +4,7 @@ import type { SecretRegistry } from './create-secret-registry.ts';
 /**
  * Registers, as permanent, every secret written in the config: admin and metrics tokens, the master key, the alert
  * webhook secret, each service's static credential (API key, bearer token, Basic password, OAuth client secret) and
- * each configured client key. Called once at start, before the first log line.
+ * each configured client key, each tenant's approver token. Called once at start, before the first log line.
  */
 export function registerConfigSecrets(config: Config, registry: SecretRegistry): void {
   const add = (value: string | undefined) => {
@@ -25,5 +25,6 @@ export function registerConfigSecrets(config: Config, registry: SecretRegistry):
       } else if (auth.type === 'oauth2') add(auth.clientSecret);
     }
     for (const key of tenant.clientKeys) add(key.key);
+    add(tenant.approverToken);
   }
 }

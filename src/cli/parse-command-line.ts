@@ -6,6 +6,7 @@ const options = {
   config: { type: 'string', short: 'c' },
   demo: { type: 'boolean' },
   json: { type: 'boolean' },
+  checkpoint: { type: 'string' },
   service: { type: 'string' },
   tenant: { type: 'string' },
   toolset: { type: 'string', multiple: true },
@@ -22,6 +23,7 @@ export interface CommandLine {
     readonly config?: string;
     readonly demo?: boolean;
     readonly json?: boolean;
+    readonly checkpoint?: string;
     readonly service?: string;
     readonly tenant?: string;
     readonly toolset?: readonly string[];

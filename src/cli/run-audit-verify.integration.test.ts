@@ -1,12 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { forgeAuditChain } from '../../test/support/forge-audit-chain.ts';
 import { testDatabases } from '../../test/support/test-databases.ts';
 import { createAuditLog } from '../audit/index.ts';
 import { systemClock } from '../core/index.ts';
 import { openStore } from '../store/index.ts';
+import { createVault, loadMasterKeys } from '../vault/index.ts';
 import type { CliContext } from './cli-context.ts';
 import { runCli } from './run-cli.ts';
 
@@ -24,7 +27,7 @@ function capture() {
   return { stream, text: () => text };
 }
 
-async function verify(configFile: string, tenant: string) {
+async function verify(configFile: string, tenant: string, ...options: string[]) {
   const stdout = capture();
   const stderr = capture();
   const context: CliContext = {
@@ -34,7 +37,7 @@ async function verify(configFile: string, tenant: string) {
     openAdapters: () => Promise.reject(new Error('audit verify must not open the adapters')),
     stopSignal: new Promise(() => undefined),
   };
-  const code = await runCli(['audit', 'verify', '--config', configFile, '--tenant', tenant], context);
+  const code = await runCli(['audit', 'verify', '--config', configFile, '--tenant', tenant, ...options], context);
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
 
@@ -85,6 +88,124 @@ for (const target of targets) {
           stopSignal: new Promise(() => undefined),
         });
         expect(usage).toBe(2);
+      } finally {
+        await db.drop();
+      }
+    });
+
+    it('AU-04 (mutation check, issue 17) an edited record whose hash was recomputed breaks the next link', async () => {
+      const db = await target.create();
+      try {
+        const configFile = join(tempDir, `${target.name}-link.yaml`);
+        writeFileSync(configFile, `dataDir: ${tempDir}\nstore: "${db.url}"\n`);
+        const store = await openStore(db.url);
+        await store.migrate();
+        const audit = await createAuditLog({ repository: store.audit, clock: systemClock, tenants: ['acme'] });
+        for (let i = 0; i < 6; i += 1) {
+          await audit.recordSecurityEvent({
+            tenant: 'acme',
+            event: 'connect',
+            decision: 'allow',
+            target: `service:s${i}`,
+          });
+        }
+        await audit.close();
+        await store.close();
+
+        await forgeAuditChain(db, 'acme', { seq: 4, target: 'service:other', recompute: 'record' });
+        const forged = await verify(configFile, 'acme');
+        expect(forged.code).toBe(1);
+        expect(forged.stdout).toContain('broken at seq 5 (broken_link)');
+      } finally {
+        await db.drop();
+      }
+    });
+
+    it('AU-04 (issue 17) a database writer who edits a record and recomputes every later hash and the head, without the master key, is caught by the signed checkpoints', async () => {
+      const db = await target.create();
+      try {
+        const masterKey = randomBytes(32).toString('base64');
+        const dataDir = mkdtempSync(join(tempDir, 'anchor-'));
+        const configFile = join(tempDir, `${target.name}-anchor.yaml`);
+        const keyless = join(tempDir, `${target.name}-anchor-keyless.yaml`);
+        writeFileSync(configFile, `dataDir: ${dataDir}\nstore: "${db.url}"\nmasterKey: "${masterKey}"\n`);
+        writeFileSync(keyless, `dataDir: ${dataDir}\nstore: "${db.url}"\n`);
+        const store = await openStore(db.url);
+        await store.migrate();
+        const vault = createVault({
+          dataKeys: store.dataKeys,
+          masterKeys: loadMasterKeys({ mode: 'development', masterKey, dataDir, warn: () => undefined }),
+          clock: systemClock,
+        });
+        const audit = await createAuditLog({
+          repository: store.audit,
+          clock: systemClock,
+          keys: vault,
+          tenants: ['acme'],
+          checkpointEvery: 4,
+        });
+        for (let i = 0; i < 10; i += 1) {
+          await audit.recordSecurityEvent({
+            tenant: 'acme',
+            event: 'connect',
+            decision: 'allow',
+            target: `service:s${i}`,
+          });
+        }
+        await audit.close();
+        // Checkpoints after seq 4 and 8 (every 4 records) and at close (seq 10).
+        expect((await store.audit.listCheckpoints('acme', 0)).map((c) => c.seq)).toEqual([4, 8, 10]);
+        await store.close();
+
+        const intact = await verify(configFile, 'acme', '--json');
+        expect(intact.code).toBe(0);
+        const report = JSON.parse(intact.stdout) as Record<string, unknown>;
+        expect(report).toMatchObject({ ok: true, checked: 10, checkpoints: 3, checkpointSeq: 10 });
+        expect(report['checkpointsAuthenticated']).toBe(true);
+        // The operator keeps the last checkpoint outside the database.
+        const kept = `${report['checkpointSeq']}:${report['checkpointHash']}`;
+        expect((await verify(configFile, 'acme', '--checkpoint', kept)).code).toBe(0);
+        // Without the master key the checkpoints cannot be authenticated: not reported as intact.
+        const noKey = await verify(keyless, 'acme', '--json');
+        expect(noKey.code).toBe(1);
+        expect(JSON.parse(noKey.stdout)).toMatchObject({ problem: 'checkpoint_key_unavailable', firstBadSeq: null });
+
+        // The forger rewrites seq 6 and recomputes every later hash and the head: the chain alone is consistent.
+        await forgeAuditChain(db, 'acme', { seq: 6, target: 'service:other', recompute: 'chain' });
+        const rewritten = await verify(configFile, 'acme', '--json');
+        expect(rewritten.code).toBe(1);
+        expect(JSON.parse(rewritten.stdout)).toMatchObject({
+          firstBadSeq: 8,
+          problem: 'checkpoint_mismatch',
+          checked: 7,
+        });
+
+        // ... and also rewrites the checkpoints, with a MAC under a key of its own: forged.
+        await forgeAuditChain(db, 'acme', {
+          seq: 6,
+          target: 'service:other2',
+          recompute: 'chain',
+          checkpoints: 'rewrite',
+        });
+        const forged = await verify(configFile, 'acme');
+        expect(forged.code).toBe(1);
+        expect(forged.stdout).toContain('broken at seq 8 (checkpoint_forged)');
+
+        // ... or deletes every checkpoint: what the database holds is then consistent (the documented limit, and
+        // what audit verify answered before checkpoints existed); the checkpoint kept outside still catches it.
+        await forgeAuditChain(db, 'acme', {
+          seq: 6,
+          target: 'service:other3',
+          recompute: 'chain',
+          checkpoints: 'delete',
+        });
+        const unanchored = await verify(configFile, 'acme', '--json');
+        expect(unanchored.code).toBe(0);
+        expect(JSON.parse(unanchored.stdout)).toMatchObject({ ok: true, checkpoints: 0, checkpointSeq: null });
+        const outside = await verify(configFile, 'acme', '--checkpoint', kept, '--json');
+        expect(outside.code).toBe(1);
+        expect(JSON.parse(outside.stdout)).toMatchObject({ firstBadSeq: 10, problem: 'checkpoint_mismatch' });
+        expect((await verify(configFile, 'acme', '--checkpoint', 'nonsense')).code).toBe(2);
       } finally {
         await db.drop();
       }

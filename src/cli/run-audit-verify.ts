@@ -1,25 +1,46 @@
-import { verifyAuditChain } from '../audit/index.ts';
-import { type Config, GatehouseError } from '../core/index.ts';
-import { openStore } from '../store/index.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadAuditCheckpointKey, verifyAuditChain } from '../audit/index.ts';
+import { type Config, GatehouseError, isGatehouseError, systemClock } from '../core/index.ts';
+import { openStore, type Store } from '../store/index.ts';
+import { createVault, developmentKeyFileName, loadMasterKeys } from '../vault/index.ts';
 import type { CliContext } from './cli-context.ts';
 import type { CommandLine } from './parse-command-line.ts';
 
 /**
- * `gatehouse audit verify --tenant T`: recomputes the tenant's audit hash chain (AU-04). Exit 0 when intact,
- * 1 with the first bad seq otherwise. Opens only the store, without migrating and without the master key: a
- * verification must not change the database it checks. `--json` prints the report as JSON.
+ * `gatehouse audit verify --tenant T [--checkpoint SEQ:HASH]`: recomputes the tenant's audit hash chain (AU-04)
+ * and checks its signed checkpoints. Exit 0 when intact, 1 with the first bad seq and the problem otherwise.
+ * Opens only the store, without migrating: a verification must not change the database it checks. Checkpoint
+ * MACs need the master key (as `serve` finds it: masterKey, masterKeyFile, or the development key file when one
+ * exists; none is ever generated here); without it a tenant that has checkpoints fails with
+ * `checkpoint_key_unavailable`. `--checkpoint` names a checkpoint kept outside the database (an earlier report's
+ * `checkpointSeq:checkpointHash`) that the chain must still hold. `--json` prints the report as JSON.
  */
 export async function runAuditVerify(config: Config, values: CommandLine['values'], context: CliContext) {
   const tenant = values.tenant;
   if (tenant === undefined) throw new GatehouseError('invalid_request', 'audit verify needs --tenant');
+  const expect = parseCheckpoint(values.checkpoint);
   const store = await openStore(config.store);
   try {
-    const report = await verifyAuditChain(store.audit, tenant);
+    const checkpointKey = await loadCheckpointKey(config, store, tenant, context);
+    const report = await verifyAuditChain(store.audit, tenant, {
+      ...(checkpointKey ? { checkpointKey } : {}),
+      ...(expect ? { expect } : {}),
+    });
+    checkpointKey?.fill(0);
     if (values.json) context.stdout.write(`${JSON.stringify(report)}\n`);
     else if (report.ok) {
       const from =
         report.anchorSeq > 0 ? ` (from seq ${report.anchorSeq + 1}; earlier records are pre-chain or pruned)` : '';
-      context.stdout.write(`Audit chain of tenant ${tenant} is intact: ${report.checked} records${from}.\n`);
+      const anchored =
+        report.checkpointSeq === null
+          ? ' No signed checkpoint covers them yet.'
+          : ` Signed checkpoints verified through seq ${report.checkpointSeq} (${report.checkpointSeq}:${report.checkpointHash}); ${report.headSeq - report.checkpointSeq} later record(s) are covered by the chain alone.`;
+      context.stdout.write(`Audit chain of tenant ${tenant} is intact: ${report.checked} records${from}.${anchored}\n`);
+    } else if (report.firstBadSeq === null) {
+      context.stdout.write(
+        `Audit chain of tenant ${tenant} cannot be fully verified (${report.problem}): its checkpoints need the master key (GATEHOUSE_MASTER_KEY or masterKeyFile), and the tenant's data keys (gone after tenant purge).\n`,
+      );
     } else {
       context.stdout.write(
         `Audit chain of tenant ${tenant} is broken at seq ${report.firstBadSeq} (${report.problem}); ${report.checked} records before it verified.\n`,
@@ -28,5 +49,48 @@ export async function runAuditVerify(config: Config, values: CommandLine['values
     return report.ok ? 0 : 1;
   } finally {
     await store.close();
+  }
+}
+
+function parseCheckpoint(value: string | undefined): { seq: number; hash: string } | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d{1,15}):([0-9a-f]{64})$/.exec(value);
+  if (!match) {
+    throw new GatehouseError('invalid_request', '--checkpoint must be SEQ:HASH (a seq and 64 hex digits)', {
+      option: 'checkpoint',
+    });
+  }
+  return { seq: Number(match[1]), hash: match[2] as string };
+}
+
+/** The tenant's checkpoint key, when a master key is available without generating one. */
+async function loadCheckpointKey(
+  config: Config,
+  store: Store,
+  tenant: string,
+  context: CliContext,
+): Promise<Buffer | undefined> {
+  const configured = config.masterKey !== undefined || config.masterKeyFile !== undefined;
+  if (!configured && (config.mode === 'production' || !existsSync(join(config.dataDir, developmentKeyFileName)))) {
+    return undefined;
+  }
+  const masterKeys = loadMasterKeys({
+    mode: config.mode,
+    masterKey: config.masterKey,
+    masterKeyFile: config.masterKeyFile,
+    dataDir: config.dataDir,
+    warn: (message) => context.stderr.write(`gatehouse: warning: ${message}\n`),
+  });
+  const vault = createVault({ dataKeys: store.dataKeys, masterKeys, clock: systemClock });
+  try {
+    return await loadAuditCheckpointKey(store.audit, vault, tenant);
+  } catch (error) {
+    // After `tenant purge` (data keys destroyed, log kept), with another master key, or a tampered sealed key, the
+    // checkpoint key cannot be unsealed: the checkpoints cannot be checked, which verify reports (exit 1).
+    if (!isGatehouseError(error) || error.code !== 'decrypt_failed') throw error;
+    context.stderr.write(
+      `gatehouse: warning: the audit key of tenant ${tenant} cannot be unsealed (${String(error.details['reason'] ?? 'decrypt_failed')})\n`,
+    );
+    return undefined;
   }
 }

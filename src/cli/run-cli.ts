@@ -31,8 +31,9 @@ Commands:
   tenant purge --config FILE --tenant T [--previous-config OLD] [--force]
                                        revoke a removed tenant's connections upstream, delete its data and
                                        destroy its data keys (the audit log is kept)
-  audit verify [--config FILE] --tenant T [--json]
-                                       check a tenant's audit hash chain (exit 1 at the first bad seq)
+  audit verify [--config FILE] --tenant T [--checkpoint SEQ:HASH] [--json]
+                                       check a tenant's audit hash chain and signed checkpoints
+                                       (exit 1 at the first bad seq)
 
 Environment: GATEHOUSE_CONFIG, GATEHOUSE_LISTEN, GATEHOUSE_PUBLIC_URL, GATEHOUSE_STORE, GATEHOUSE_MASTER_KEY,
 GATEHOUSE_MASTER_KEY_FILE, GATEHOUSE_MODE, GATEHOUSE_DATA_DIR, GATEHOUSE_LOG_LEVEL, GATEHOUSE_ADMIN_TOKEN.

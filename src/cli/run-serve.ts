@@ -1,6 +1,7 @@
 import { type Config, type ConfigTree, parseConfig, systemClock } from '../core/index.ts';
 import { createDemoConfig, type DemoApi, startDemoApi } from '../demo/index.ts';
 import { createClientKey } from '../gateway/index.ts';
+import { redactStoreUrl } from '../store/index.ts';
 import { startGatehouse } from '../wiring/index.ts';
 import type { CliContext } from './cli-context.ts';
 
@@ -37,7 +38,7 @@ export async function runServe(tree: ConfigTree, demo: boolean, context: CliCont
   try {
     const server = await startGatehouse(config, adapters, systemClock, { logDestination: context.stdout });
     const out = context.stdout;
-    out.write(`Gatehouse listening on ${server.url} (store: ${describeStore(config.store)})\n`);
+    out.write(`Gatehouse listening on ${server.url} (store: ${redactStoreUrl(config.store)})\n`);
     for (const tenant of config.tenants) {
       for (const toolset of tenant.toolsets)
         out.write(`  MCP endpoint: ${config.publicUrl}/mcp/${tenant.id}/${toolset.id}\n`);
@@ -51,6 +52,8 @@ export async function runServe(tree: ConfigTree, demo: boolean, context: CliCont
           `  Client key:  ${demoKey}`,
           '               send it as "Authorization: Bearer <key>"; it is kept in .gatehouse/demo-client-key',
           `  Admin API:   ${config.publicUrl}/api/v1 (Authorization: Bearer <token in .gatehouse/demo-admin-token>)`,
+          '  Approvals:   the approval page asks for an approver token: enter the admin token in',
+          '               .gatehouse/demo-admin-token (the agent never sees it; the link alone cannot approve)',
           '  Try it:',
           `    curl -s ${config.publicUrl}/mcp/demo/assistant -H "Authorization: Bearer ${demoKey}" \\`,
           `      -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\`,
@@ -66,8 +69,4 @@ export async function runServe(tree: ConfigTree, demo: boolean, context: CliCont
     await adapters.close();
     await demoApi?.close();
   }
-}
-
-function describeStore(url: string): string {
-  return url.startsWith('sqlite:') ? url : url.replace(/\/\/[^@/]*@/, '//***@');
 }

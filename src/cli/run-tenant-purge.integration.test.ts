@@ -227,6 +227,11 @@ describe.each([
     } finally {
       await adapters.close();
     }
+    // The kept log still chains, but its signed checkpoints died with the data keys: not reported as intact.
+    const purged = await cli(['audit', 'verify', '--config', before, '--tenant', 'acme', '--json']);
+    expect([purged.code, JSON.parse(purged.stdout).problem]).toEqual([1, 'checkpoint_key_unavailable']);
+    const kept = await cli(['audit', 'verify', '--config', before, '--tenant', 'other', '--json']);
+    expect([kept.code, JSON.parse(kept.stdout).checkpointsAuthenticated]).toEqual([0, true]);
   });
 
   it('refuses a tenant still in the config unless --force, and reports a revocation it could not do', async () => {

@@ -188,6 +188,13 @@ const tenantSchema = z
     clientKeys: z.array(clientKeySchema).default([]),
     /** Rate limit over every call of the tenant, all toolsets together. */
     rateLimit: rateLimitSchema.optional(),
+    /**
+     * What this tenant's approvers enter on the approval page to sign in (besides the admin token): a credential
+     * the agent never holds, so an approval link in a tool result cannot approve on its own (review finding 7).
+     */
+    approverToken: secretString
+      .refine((k) => k.length >= 24, 'expected at least 24 characters (e.g. `openssl rand -base64 32`)')
+      .optional(),
   })
   .superRefine((t, ctx) => {
     uniqueIds(t.services, 'services', ctx);
@@ -271,6 +278,27 @@ export const configSchema = z
           .int()
           .positive()
           .default(128 * 1024 * 1024),
+        /**
+         * Budget of `gatehouse_result_query` expressions and `gatehouse_result_page` paths (RS-02, MT-08): each runs
+         * in one of `workers` threads with a heap of `maxHeapMb`, is stopped after `timeoutMs`, and may answer at
+         * most `maxOutputBytes` of JSON. A tenant has at most `perTenant` running and `queuePerTenant` waiting.
+         */
+        query: z
+          .strictObject({
+            timeoutMs: z.number().int().min(50).max(60_000).default(1_000),
+            maxHeapMb: z.number().int().min(16).max(4_096).default(128),
+            maxOutputBytes: z
+              .number()
+              .int()
+              .min(1_024)
+              .max(256 * 1024 * 1024)
+              .default(4 * 1024 * 1024),
+            maxExpressionLength: z.number().int().min(1).max(2_000).default(2_000),
+            workers: z.number().int().min(1).max(64).default(2),
+            perTenant: z.number().int().min(1).max(64).default(1),
+            queuePerTenant: z.number().int().min(0).max(1_000).default(4),
+          })
+          .prefault({}),
       })
       .prefault({}),
     /** In-memory result cache size (the Redis backend is used instead when `redis` is set). */
@@ -299,12 +327,17 @@ export const configSchema = z
         webhookSecret: secretString.optional(),
         /** Whether the approval link is in the tool result the agent sees; false: approvers only. */
         linkInResult: z.boolean().default(true),
+        /**
+         * true: whoever opens an approval link may decide, without an approver sign-in (the behaviour before
+         * review finding 7). An agent that can fetch the link from its own tool result can then approve itself.
+         */
+        unsafeLinkAloneApproves: z.boolean().default(false),
       })
       .refine((a) => a.webhookUrl === undefined || a.webhookSecret !== undefined, {
         message: 'expected webhookSecret with webhookUrl (the body is HMAC-signed)',
         path: ['webhookSecret'],
       })
-      .default({ ttlMinutes: 15, linkInResult: true }),
+      .default({ ttlMinutes: 15, linkInResult: true, unsafeLinkAloneApproves: false }),
   })
   .superRefine((c, ctx) => uniqueIds(c.tenants, 'tenants', ctx));
 

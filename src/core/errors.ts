@@ -10,6 +10,8 @@ export const errorCodes = [
   'invalid_request',
   'invalid_arguments',
   'payload_too_large',
+  /** A result query or page path went over its time, memory, output or length budget (RS-02). */
+  'query_budget_exceeded',
   // inbound identity
   'unauthenticated',
   'forbidden_origin',
@@ -93,6 +95,8 @@ export const errorTable = {
   invalid_request: fails(400),
   invalid_arguments: deny(400),
   payload_too_large: fails(413),
+  /** A query or page path over its budget: refused as a failure of that query, as before the table. */
+  query_budget_exceeded: fails(422),
   unauthenticated: deny(401),
   forbidden_origin: deny(403),
   not_found: fails(404),

@@ -42,6 +42,8 @@ afterEach(async () => {
 });
 
 interface Driver {
+  /** Merged into the top level of the config. */
+  readonly config?: Record<string, unknown>;
   /** Merged into the toolset `agent` (tools `*`, access write). */
   readonly toolset?: Record<string, unknown>;
   /** Merged into the service `fake` (the fake API description, auth none). */
@@ -54,8 +56,12 @@ interface Driver {
   /** Runs before the checked call: seeds connections, makes earlier calls. */
   readonly setup?: (u: GatewayUnderTest) => Promise<void>;
   readonly tool: string;
+  /** The checked call's arguments, or a function of what `setup` made. */
   readonly args?: unknown;
 }
+
+/** The handle the query_budget_exceeded driver's setup made. */
+let handle = '';
 
 type Outcomes = { readonly [code in ErrorCode]: Driver | { readonly notAToolCallOutcome: string } };
 
@@ -95,6 +101,17 @@ const outcomes: Outcomes = {
   invalid_request: { notAToolCallOutcome: 'admin API and CLI requests (approval decisions, key requests)' },
   invalid_arguments: { tool: 'fake_getItem', args: {} },
   payload_too_large: { notAToolCallOutcome: 'the HTTP layer refuses the body before any call is parsed' },
+  query_budget_exceeded: {
+    // The length budget: refused before any query worker starts (the time and memory budgets: query-result tests).
+    config: { resultHandles: { query: { maxExpressionLength: 8 } } },
+    answer: () => jsonResponse(200, { items: Array.from({ length: 400 }, (_, i) => ({ id: `item-${i}` })) }),
+    async setup(u) {
+      const listed = await u.gateway.callTool(await u.callerOf('agent', key), 'fake_listItems', {}, 's');
+      handle = listed.ok ? String(listed.structuredContent?.['handle']) : '';
+    },
+    tool: 'gatehouse_result_query',
+    args: () => ({ handle, expression: 'items[*].id | length(@)' }),
+  },
   unauthenticated: { notAToolCallOutcome: 'authenticate() refuses the key before a call exists' },
   forbidden_origin: { notAToolCallOutcome: 'the HTTP layer refuses the Origin/Host before a call exists' },
   not_found: { tool: 'gatehouse_result_query', args: { handle: 'h_unknown', expression: '@' } },
@@ -251,6 +268,7 @@ describe('callTool outcomes (AU-01)', () => {
     const fake = createFakeUpstream(driver.answer);
     under = await openGatewayUnderTest(
       {
+        ...driver.config,
         tenants: [
           {
             id: 'acme',
@@ -287,7 +305,8 @@ describe('callTool outcomes (AU-01)', () => {
     const u = under;
     await driver.setup?.(u);
     const before = (await u.outcomes()).length;
-    const outcome = await u.gateway.callTool(await u.callerOf('agent', key), driver.tool, driver.args, 'checked');
+    const args = typeof driver.args === 'function' ? (driver.args as () => unknown)() : driver.args;
+    const outcome = await u.gateway.callTool(await u.callerOf('agent', key), driver.tool, args, 'checked');
     expect(outcome.ok ? 'ok' : outcome.error.code).toBe(code);
     const records = (await u.outcomes()).filter((r) => r.requestId === 'checked');
     expect(records.map((r) => ({ decision: r.decision, code: r.code }))).toEqual([

@@ -66,7 +66,7 @@ async function makeHandle(u: GatewayUnderTest, caller: Awaited<ReturnType<Gatewa
 }
 
 describe('limits count every call a key makes', () => {
-  it('RL-05 (review finding 4) 40 sequential query meta-tool calls on a 5/min toolset: the 6th and later are rate_limited', async () => {
+  it('RL-05 (review finding 4) 40 sequential result meta-tool calls on a 5/min toolset: the 6th and later are rate_limited', async () => {
     under = await openGatewayUnderTest(tenantWith({ resultBudget: 500, rateLimit: { perMinute: 5 } }));
     const caller = await under.callerOf('agent', key);
     const handle = await makeHandle(under, caller);
@@ -74,8 +74,8 @@ describe('limits count every call a key makes', () => {
     for (let i = 0; i < 40; i++) {
       const outcome = await under.gateway.callTool(
         caller,
-        'gatehouse_result_query',
-        { handle, expression: 'length(items)' },
+        'gatehouse_result_page',
+        { handle, offset: i, limit: 1 },
         `q${i}`,
       );
       codes.push(outcome.ok ? 'ok' : outcome.error.code);
@@ -85,16 +85,16 @@ describe('limits count every call a key makes', () => {
     expect(codes.slice(4).every((c) => c === 'rate_limited')).toBe(true);
     const denied = (await under.outcomes()).filter((r) => r.code === 'rate_limited');
     expect(denied).toHaveLength(36);
-    expect(denied.every((r) => r.decision === 'deny' && r.tool === 'gatehouse_result_query')).toBe(true);
+    expect(denied.every((r) => r.decision === 'deny' && r.tool === 'gatehouse_result_page')).toBe(true);
   });
 
-  it('RL-05 (review finding 4) 10 parallel query meta-tool calls with 1 in flight per key: the others are refused', async () => {
+  it('RL-05 (review finding 4) 10 parallel result meta-tool calls with 1 in flight per key: the others are refused', async () => {
     under = await openGatewayUnderTest(tenantWith({ resultBudget: 500, concurrency: { perKey: 1 } }));
     const caller = await under.callerOf('agent', key);
     const handle = await makeHandle(under, caller);
     const outcomes = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        under!.gateway.callTool(caller, 'gatehouse_result_query', { handle, expression: 'items[0].id' }, `p${i}`),
+        under!.gateway.callTool(caller, 'gatehouse_result_page', { handle, offset: i, limit: 1 }, `p${i}`),
       ),
     );
     const refused = outcomes.filter((o) => !o.ok && o.error.code === 'rate_limited');

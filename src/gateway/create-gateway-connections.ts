@@ -1,4 +1,4 @@
-import type { AuditLog } from '../audit/index.ts';
+import { type AuditLog, createTenantRecordCap, type GatewayMetrics } from '../audit/index.ts';
 import type { Clock, Config } from '../core/index.ts';
 import { GatehouseError } from '../core/index.ts';
 import {
@@ -56,6 +56,8 @@ export interface GatewayConnectionsDependencies {
   readonly clock: Clock;
   readonly credentials: Pick<Credentials, 'readClientSecret'>;
   readonly audit: Pick<AuditLog, 'recordSecurityEvent'>;
+  /** Counts rejected callbacks, audited or over the cap. */
+  readonly metrics?: Pick<GatewayMetrics, 'oauthStateRejections'>;
 }
 
 /** Builds the connect flow over the configured oauth2 services and its use cases. */
@@ -71,6 +73,9 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
     }
   }
   const tenantIds = new Set(config.tenants.map((t) => t.id));
+  // A rejected callback needs no credential, only a state the flow has seen: the same per-tenant cap as admin
+  // denials keeps a caller from growing a tenant's append-only log at request rate.
+  const admitRejection = createTenantRecordCap();
   const flow = createConnectFlow({
     store,
     sealer: deps.vault,
@@ -81,6 +86,11 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
     // The one call site of the connect flow's security events (OA-02/03/04 rejections, connects, disconnects).
     onSecurityEvent: (event) => {
       if (!tenantIds.has(event.tenant)) return;
+      if (event.event === 'oauth_state_rejected') {
+        const audited = admitRejection(event.tenant);
+        deps.metrics?.oauthStateRejections.inc({ tenant: event.tenant, audited: audited ? 'true' : 'false' });
+        if (!audited) return;
+      }
       return deps.audit.recordSecurityEvent(event);
     },
   });

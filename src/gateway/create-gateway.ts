@@ -94,8 +94,17 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   const handles = createResultHandles({
     store: deps.resultStore ?? createMemoryResultStore({ clock, maxBytes: config.resultHandles.maxBytes }),
     clock,
+    query: config.resultHandles.query,
   });
-  const connect = createGatewayConnections({ config, store, vault, clock, credentials, audit });
+  const connect = createGatewayConnections({
+    config,
+    store,
+    vault,
+    clock,
+    credentials,
+    audit,
+    ...(deps.telemetry ? { metrics: deps.telemetry.metrics } : {}),
+  });
   const approvalsConfig = config.approvals;
   const notifier =
     approvalsConfig.webhookUrl !== undefined && approvalsConfig.webhookSecret !== undefined
@@ -190,6 +199,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     async close() {
       await refresh.close();
       await notifier?.close(5_000);
+      await handles.close();
     },
     async authenticate(tenant, toolset, authorization) {
       const match = /^Bearer[ ]+([^\s]+)[ ]*$/i.exec(authorization ?? '');

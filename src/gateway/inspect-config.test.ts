@@ -35,3 +35,33 @@ describe('inspectConfig', () => {
     ]);
   });
 });
+
+const fixture = fileURLToPath(new URL('../../test/fixtures/fake-api.openapi.yaml', import.meta.url));
+
+function problemsOf(extra: Record<string, unknown>, tenant: Record<string, unknown> = {}): readonly string[] {
+  const config = parseConfig(
+    {
+      ...extra,
+      tenants: [
+        {
+          id: 'acme',
+          ...tenant,
+          services: [{ id: 'open', openapi: fixture, baseUrl: 'https://api.example.com', auth: { type: 'none' } }],
+          toolsets: [{ id: 'all', tools: ['*'], access: 'write', approval: 'destructive' }],
+        },
+      ],
+    },
+    { env: {}, baseDir: process.cwd() },
+  );
+  return inspectConfig(config)[0]?.problems ?? [];
+}
+
+describe('inspectConfig and approvals', () => {
+  it('17.7 (review finding 7) warns when tools need approval but no approver credential can sign in', () => {
+    const warning = (problems: readonly string[]) => problems.filter((p) => p.includes('approverToken'));
+    expect(warning(problemsOf({}))).toHaveLength(1);
+    expect(warning(problemsOf({ adminToken: 'admin-token-0123456789abcdef' }))).toEqual([]);
+    expect(warning(problemsOf({}, { approverToken: 'acme-approver-token-0123456789' }))).toEqual([]);
+    expect(warning(problemsOf({ approvals: { unsafeLinkAloneApproves: true } }))).toEqual([]);
+  });
+});

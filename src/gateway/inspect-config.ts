@@ -33,12 +33,30 @@ export function inspectConfig(config: Config): ToolsetReport[] {
         safety: toolset.policy.tools.get(listed.name)!.tool.safety,
         tokens: countTokens(JSON.stringify(listed)),
       }));
+      const needApproval = [...toolset.meta.allByName.keys()].filter(
+        (name) => toolset.policy.rules.get(name)?.requiresApproval === true,
+      );
+      // The approval page needs an approver credential (review finding 7); without one such calls never run.
+      const undecidable =
+        needApproval.length > 0 &&
+        !config.approvals.unsafeLinkAloneApproves &&
+        tenantConfig.approverToken === undefined &&
+        config.adminToken === undefined;
       reports.push({
         tenant: tenant.id,
         toolset: id,
         listTokens: countTokens(JSON.stringify({ tools: toolset.listed })),
         tools,
-        problems: [...(tools.length === 0 ? ['the toolset exposes no tool'] : []), ...unmatched, ...importProblems],
+        problems: [
+          ...(tools.length === 0 ? ['the toolset exposes no tool'] : []),
+          ...(undecidable
+            ? [
+                `${needApproval.length} tool(s) need approval, but no approver can sign in to the approval page: set this tenant's approverToken (or adminToken)`,
+              ]
+            : []),
+          ...unmatched,
+          ...importProblems,
+        ],
       });
     }
   });

@@ -1,21 +1,93 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { GatehouseError, isGatehouseError } from '../core/index.ts';
 import type { ApprovalView, Gateway } from '../gateway/index.ts';
 import type { HttpRoute } from './create-router.ts';
+import { showInvisibles } from './show-invisibles.ts';
 
 const csrfCookie = 'gatehouse_approval_csrf';
+const sessionCookiePrefix = 'gatehouse_approver_';
 const formLimit = 8 * 1024;
+/** How long an approver stays signed in on the approval page of one tenant. */
+const sessionSeconds = 15 * 60;
+
+export interface ApprovalPageOptions {
+  readonly publicUrl: string;
+  /** The admin token: it signs an approver in for every tenant. */
+  readonly adminToken?: string | undefined;
+  /** Configured tenants; a tenant's `approverToken` signs an approver in for that tenant. */
+  readonly tenants?: readonly { readonly id: string; readonly approverToken?: string | undefined }[];
+  /**
+   * `approvals.unsafeLinkAloneApproves`: whoever holds the link decides, no sign-in (review finding 7: an agent
+   * that can fetch the link from its own tool result can then approve its own call). Default false.
+   */
+  readonly linkAloneApproves?: boolean;
+  /** Milliseconds clock for sessions (default `Date.now`). */
+  readonly now?: () => number;
+}
+
+type ApproverKind = 'admin' | 'tenant';
+type PageState = 'sign_in' | 'signed_in' | 'link_alone' | 'no_approver';
 
 /**
- * The approval page behind an approval link: `GET /approvals/:id?tenant=T&sig=S` shows who asked for which
- * tool with which arguments (HTML-escaped) and offers Approve / Deny; `POST /approvals/:id` decides. The link
- * token (`sig`) is the capability: a wrong or missing one is the same 404 as an unknown id. The POST also
- * needs the CSRF token set by the GET (a SameSite=Strict cookie that must equal the form field) and passes the
- * app's Origin/Host check, so another site cannot submit the form in the approver's browser.
+ * The approval page behind an approval link: `GET /approvals/:id?tenant=T&sig=S` shows who asked for which tool
+ * with which arguments (HTML-escaped, invisible and bidi characters shown as marks, CP-04) and offers Approve /
+ * Deny; `POST /approvals/:id` decides. The link token (`sig`) opens the page: a wrong or missing one is the same 404
+ * as an unknown id. Deciding also needs an approver (review finding 7): the link travels in the agent's own tool
+ * result, so by default the POST must carry a credential the agent never holds, the tenant's `approverToken` or
+ * the admin token, typed on the page; a correct one also signs the browser in for 15 minutes (an HttpOnly,
+ * SameSite=Strict cookie, an HMAC keyed by that credential, so every process accepts it and rotating the
+ * credential ends it). The POST also needs the CSRF token set by the GET (a SameSite=Strict cookie that must equal
+ * the form field) and passes the app's Origin/Host check, so another site cannot submit the form in the
+ * approver's browser.
  */
-export function createApprovalPageRoutes(gateway: Gateway, options: { readonly publicUrl: string }): HttpRoute[] {
+export function createApprovalPageRoutes(gateway: Gateway, options: ApprovalPageOptions): HttpRoute[] {
   const secure = options.publicUrl.startsWith('https:');
+  const now = options.now ?? Date.now;
+  const cookieFlags = `Path=/approvals/; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+
+  function credentialsOf(tenant: string): { kind: ApproverKind; token: string }[] {
+    const found: { kind: ApproverKind; token: string }[] = [];
+    const own = options.tenants?.find((t) => t.id === tenant)?.approverToken;
+    if (own !== undefined) found.push({ kind: 'tenant', token: own });
+    if (options.adminToken !== undefined) found.push({ kind: 'admin', token: options.adminToken });
+    return found;
+  }
+
+  /** Which approver credential `typed` is for `tenant`, if any (compared in constant time). */
+  function checkToken(tenant: string, typed: string): ApproverKind | undefined {
+    return credentialsOf(tenant).find((c) => sameText(c.token, typed))?.kind;
+  }
+
+  function sessionMac(tenant: string, kind: ApproverKind, token: string, expires: number): string {
+    const key = createHash('sha256').update(`gatehouse-approver-session-v1\n${token}`).digest();
+    return createHmac('sha256', key).update(`${tenant}\n${kind}\n${expires}`).digest('base64url');
+  }
+
+  function newSession(tenant: string, kind: ApproverKind): string {
+    const token = credentialsOf(tenant).find((c) => c.kind === kind)?.token as string;
+    const expires = Math.floor(now() / 1000) + sessionSeconds;
+    return `${kind}.${expires}.${sessionMac(tenant, kind, token, expires)}`;
+  }
+
+  /** The approver signed in through the tenant's session cookie, if it is valid now. */
+  function sessionOf(cookieHeader: string | undefined, tenant: string): ApproverKind | undefined {
+    const value = readCookie(cookieHeader, `${sessionCookiePrefix}${tenant}`);
+    const [kind, expiresText, mac] = (value ?? '').split('.');
+    const expires = Number(expiresText);
+    const seconds = now() / 1000;
+    if (!Number.isInteger(expires) || expires <= seconds || expires > seconds + sessionSeconds) return undefined;
+    const credential = credentialsOf(tenant).find((c) => c.kind === kind);
+    if (credential === undefined || mac === undefined) return undefined;
+    return sameText(sessionMac(tenant, credential.kind, credential.token, expires), mac) ? credential.kind : undefined;
+  }
+
+  function stateOf(cookieHeader: string | undefined, tenant: string): PageState {
+    if (options.linkAloneApproves === true) return 'link_alone';
+    if (sessionOf(cookieHeader, tenant) !== undefined) return 'signed_in';
+    return credentialsOf(tenant).length > 0 ? 'sign_in' : 'no_approver';
+  }
+
   return [
     {
       method: 'GET',
@@ -26,11 +98,9 @@ export function createApprovalPageRoutes(gateway: Gateway, options: { readonly p
         const sig = url.searchParams.get('sig') ?? '';
         const approval = await open(gateway, tenant, params['id'] as string, sig);
         const csrf = randomBytes(24).toString('base64url');
-        res.setHeader(
-          'set-cookie',
-          `${csrfCookie}=${csrf}; Path=/approvals/; HttpOnly; SameSite=Strict; Max-Age=3600${secure ? '; Secure' : ''}`,
-        );
-        writeHtml(res, 200, renderApproval(approval, { tenant, sig, csrf }));
+        res.setHeader('set-cookie', `${csrfCookie}=${csrf}; ${cookieFlags}; Max-Age=3600`);
+        const state = stateOf(req.headers.cookie, tenant);
+        writeHtml(res, 200, renderApproval(approval, { tenant, sig, csrf, state }));
       },
     },
     {
@@ -48,17 +118,49 @@ export function createApprovalPageRoutes(gateway: Gateway, options: { readonly p
           );
         }
         const tenant = form.get('tenant') ?? '';
+        const sig = form.get('sig') ?? '';
         const id = params['id'] as string;
-        await open(gateway, tenant, id, form.get('sig') ?? '');
+        const approval = await open(gateway, tenant, id, sig);
         const choice = form.get('decision');
         if (choice !== 'approve' && choice !== 'deny') {
           throw new GatehouseError('invalid_request', 'decision: expected approve or deny');
+        }
+        let by = 'approval link';
+        if (options.linkAloneApproves !== true) {
+          const typed = form.get('approverToken') ?? '';
+          const signedIn = sessionOf(req.headers.cookie, tenant);
+          const kind = signedIn ?? (typed === '' ? undefined : checkToken(tenant, typed));
+          if (kind === undefined) {
+            // The link alone (what the agent has) does not decide: show the form again, saying what is missing.
+            const csrf = randomBytes(24).toString('base64url');
+            res.setHeader('set-cookie', `${csrfCookie}=${csrf}; ${cookieFlags}; Max-Age=3600`);
+            const state = credentialsOf(tenant).length > 0 ? 'sign_in' : 'no_approver';
+            writeHtml(
+              res,
+              401,
+              renderApproval(approval, {
+                tenant,
+                sig,
+                csrf,
+                state,
+                problem: typed === '' ? 'missing' : 'wrong',
+              }),
+            );
+            return;
+          }
+          if (signedIn === undefined) {
+            res.setHeader(
+              'set-cookie',
+              `${sessionCookiePrefix}${tenant}=${newSession(tenant, kind)}; ${cookieFlags}; Max-Age=${sessionSeconds}`,
+            );
+          }
+          by = kind === 'admin' ? 'approver (admin token)' : 'approver (tenant approver token)';
         }
         const decided = await gateway.approvals!.decide(
           tenant,
           id,
           choice === 'approve' ? 'approved' : 'denied',
-          'approval link',
+          by,
           'approval_page',
         );
         writeHtml(res, 200, renderDecided(decided));
@@ -81,30 +183,71 @@ async function open(gateway: Gateway, tenant: string, id: string, sig: string): 
   }
 }
 
-function renderApproval(approval: ApprovalView, form: { tenant: string; sig: string; csrf: string }): string {
+interface FormState {
+  readonly tenant: string;
+  readonly sig: string;
+  readonly csrf: string;
+  readonly state: PageState;
+  /** Why the last post did not decide: no approver token, or one that is not an approver credential. */
+  readonly problem?: 'missing' | 'wrong';
+}
+
+/** A caller-supplied value for the page: HTML-escaped, invisible and bidi characters shown as marks (CP-04). */
+function shown(text: string): string {
+  return showInvisibles(text, escapeHtml, (mark) => `<mark class="ctl">${mark}</mark>`);
+}
+
+function renderApproval(approval: ApprovalView, form: FormState): string {
   const pending = approval.status === 'pending';
   const hidden = (name: string, value: string) => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
+  const buttons = `<button type="submit" name="decision" value="approve">Approve this call once</button>
+<button type="submit" name="decision" value="deny">Deny</button>`;
+  const problem =
+    form.problem === undefined
+      ? ''
+      : `<p class="problem" role="alert">${
+          form.problem === 'missing'
+            ? 'Nothing was decided: this link alone cannot approve. Enter an approver token.'
+            : `Nothing was decided: that is not an approver token of tenant ${escapeHtml(approval.tenant)}.`
+        } <small>Code: <code>unauthenticated</code></small></p>`;
+  let decide: string;
+  if (!pending) {
+    decide = '<p>This request is no longer pending.</p>';
+  } else if (form.state === 'no_approver') {
+    decide = `<p class="problem">No approver can sign in here: tenant ${escapeHtml(approval.tenant)} has no
+<code>approverToken</code> and the gateway has no <code>adminToken</code>. Ask the operator to set one, or to decide
+through the admin API.</p>`;
+  } else {
+    const signIn =
+      form.state === 'sign_in'
+        ? `<div class="sign-in"><p><strong>Sign in as an approver to decide.</strong> The link alone cannot approve: the
+agent that asked may hold it too. Enter the approver token of tenant ${escapeHtml(approval.tenant)}, or the gateway's
+admin token. The agent never holds either.</p>
+<label for="approver-token">Approver token</label>
+<input id="approver-token" type="password" name="approverToken" autocomplete="current-password" required>
+<p class="hint">You stay signed in for this tenant for 15 minutes in this browser.</p></div>`
+        : form.state === 'signed_in'
+          ? '<p class="hint">Signed in as an approver of this tenant.</p>'
+          : '<p class="problem">Anyone holding this link can decide (approvals.unsafeLinkAloneApproves is on).</p>';
+    decide = `<form method="post" action="/approvals/${encodeURIComponent(approval.id)}">
+${hidden('tenant', form.tenant)}${hidden('sig', form.sig)}${hidden('csrf', form.csrf)}
+${signIn}
+${buttons}
+</form>`;
+  }
   return page(
     `Approve ${approval.tool}?`,
-    `<dl>
-<dt>Tenant</dt><dd>${escapeHtml(approval.tenant)}</dd>
-<dt>Toolset</dt><dd>${escapeHtml(approval.toolset)}</dd>
-<dt>Tool</dt><dd><code>${escapeHtml(approval.tool)}</code></dd>
-<dt>Asked by</dt><dd>client key ${escapeHtml(approval.clientKey)}, on behalf of ${escapeHtml(approval.subject)}</dd>
+    `${problem}<dl>
+<dt>Tenant</dt><dd>${shown(approval.tenant)}</dd>
+<dt>Toolset</dt><dd>${shown(approval.toolset)}</dd>
+<dt>Tool</dt><dd><code>${shown(approval.tool)}</code></dd>
+<dt>Asked by</dt><dd>client key ${shown(approval.clientKey)}, on behalf of ${shown(approval.subject)}</dd>
 <dt>Requested</dt><dd>${escapeHtml(approval.requestedAt)} (expires ${escapeHtml(approval.expiresAt)})</dd>
 <dt>Status</dt><dd>${escapeHtml(approval.status)}</dd>
 </dl>
 <h2>Arguments</h2>
-<pre>${escapeHtml(JSON.stringify(approval.arguments, null, 2))}</pre>
-${
-  pending
-    ? `<form method="post" action="/approvals/${encodeURIComponent(approval.id)}">
-${hidden('tenant', form.tenant)}${hidden('sig', form.sig)}${hidden('csrf', form.csrf)}
-<button type="submit" name="decision" value="approve">Approve this call once</button>
-<button type="submit" name="decision" value="deny">Deny</button>
-</form>`
-    : '<p>This request is no longer pending.</p>'
-}`,
+<pre>${shown(JSON.stringify(approval.arguments, null, 2))}</pre>
+${decide}`,
   );
 }
 
@@ -112,10 +255,10 @@ function renderDecided(approval: ApprovalView): string {
   const verb = approval.status === 'approved' ? 'approved' : 'denied';
   return page(
     `Call ${verb}`,
-    `<p>${escapeHtml(approval.tool)} was ${verb}. ${
+    `<p>${shown(approval.tool)} was ${verb}. ${
       verb === 'approved'
-        ? 'The agent may now run this exact call once, until ' + escapeHtml(approval.expiresAt) + '.'
-        : ''
+        ? `The agent may now run this exact call once, until ${escapeHtml(approval.expiresAt)}: tell it to call the tool again with the same arguments.`
+        : 'The agent is told so if it calls again.'
     }</p>`,
   );
 }
@@ -123,8 +266,8 @@ function renderDecided(approval: ApprovalView): string {
 function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>${escapeHtml(title)} - Gatehouse</title>
-<style>body{font:16px system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}dt{font-weight:600}button{font-size:1rem;margin-right:1rem;padding:.5rem 1rem}</style>
-</head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
+<style>body{font:16px system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}dt{font-weight:600}button{font-size:1rem;margin-right:1rem;padding:.5rem 1rem}mark.ctl{background:#ffd54f;color:#000;border-radius:3px;padding:0 2px;font-size:.85em}.sign-in{border:1px solid #ccc;border-radius:6px;padding:.5rem 1rem;margin:1rem 0}.sign-in input{font-size:1rem;width:100%;box-sizing:border-box;padding:.4rem;margin:.3rem 0}.problem{color:#a00000}.hint{color:#555;font-size:.9rem}</style>
+</head><body><h1>${shown(title)}</h1>${body}</body></html>`;
 }
 
 export function escapeHtml(text: string): string {
@@ -136,7 +279,9 @@ function writeHtml(res: ServerResponse, status: number, html: string): void {
     'content-type': 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(html),
     'cache-control': 'no-store',
-    'referrer-policy': 'no-referrer',
+    // `same-origin`, not `no-referrer`: under `no-referrer` Chromium posts the form with `Origin: null`, so the
+    // browser would not say where the post came from (CP-02). The link's token still never leaves this origin.
+    'referrer-policy': 'same-origin',
     'x-frame-options': 'DENY',
     'content-security-policy':
       "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",

@@ -154,6 +154,12 @@ describe('createHttpApp() Origin and Host validation', () => {
     ['a loopback Origin on another port', { origin: 'http://localhost:3000' }],
     ['a rebinding Host', { host: 'evil.example:8787' }],
     ['a rebinding Host with a matching Origin', { host: 'evil.example', origin: 'http://evil.example' }],
+    // Mutation check (issue 17): a loopback-name pattern without its end anchor let these through.
+    ['a rebinding Host that starts like a loopback address', { host: '127.0.0.1.evil.example:8787' }],
+    [
+      'a rebinding Host and Origin that start like a loopback address',
+      { host: '127.0.0.1.evil.example:8787', origin: 'http://127.0.0.1.evil.example:8787' },
+    ],
   ])('MC-06 %s on /mcp is 403 forbidden_origin before authentication', async (_case, headers) => {
     gateway.authorizations.length = 0;
     const response = await send(server.url, '/mcp/t/s', {

@@ -15,6 +15,8 @@ export interface OriginCheckOptions {
  * servers MUST validate `Origin`). Returns the `forbidden_origin` error to answer with, or undefined.
  * - `Origin` absent (non-browser clients) passes; present, it must be the publicUrl's origin, an allowed one, or
  *   the origin of the (already validated) Host itself: a page this gateway served, under whichever of its names.
+ *   `Origin: null` passes only with `Sec-Fetch-Site: same-origin` (CP-02: what Chromium sends for a form posted by
+ *   a `no-referrer` page of this gateway); from another site, a sandboxed frame or a script it is refused.
  * - `Host` must name the publicUrl's host; when the publicUrl or the listen address is loopback, any loopback
  *   name or address (`localhost`, `127.0.0.0/8`, `[::1]`) on any port passes as well: a rebinding page reaches
  *   the server under its own domain name, which is what this refuses.
@@ -33,6 +35,13 @@ export function createOriginCheck(
       return new GatehouseError('forbidden_origin', 'Host header is not this gateway', { header: 'host' });
     }
     const origin = headers.origin?.toLowerCase();
+    if (origin === 'null') {
+      // A browser sends `Origin: null` for a form its own page posts when that page's referrer policy is
+      // `no-referrer` (and from sandboxed or opaque contexts). Only the browser's own `Sec-Fetch-Site: same-origin`
+      // (a header pages cannot set) makes that a same-origin post; a null origin from anywhere else is refused.
+      if (headers['sec-fetch-site'] === 'same-origin') return undefined;
+      return new GatehouseError('forbidden_origin', 'Origin is not allowed', { header: 'origin' });
+    }
     if (origin !== undefined && !origins.has(origin) && !isSameOrigin(origin, host)) {
       return new GatehouseError('forbidden_origin', 'Origin is not allowed', { header: 'origin' });
     }

@@ -215,10 +215,32 @@ describe('callback state', () => {
     ).toBe('oauth_state_invalid');
     expect(as.tokenRequests().length).toBe(before + 1);
     expect(events.filter((e) => e.event === 'oauth_state_rejected').map((e) => e.detail)).toEqual([
-      'unknown_state',
       'replayed_state',
       'expired_state',
     ]);
+  });
+
+  it('17.6 (review finding 6) a state matching no pending authorization writes no record (anyone can send one)', async () => {
+    for (const tenant of ['acme', 'other']) {
+      expect(await codeOf(flow.completeCallback(callback(`${tenant}.${'x'.repeat(43)}`), {}))).toBe(
+        'oauth_state_invalid',
+      );
+    }
+    expect(events).toEqual([]);
+  });
+
+  it('OA-04 (review finding 8c) a callback without the browser cookie does not burn the state: the real browser then completes', async () => {
+    const mine = await start('u8c');
+    const cookies = { [mine.started.cookie.name]: mine.started.cookie.value };
+    const before = as.tokenRequests().length;
+    expect(await codeOf(flow.completeCallback(callback(mine.state), {}))).toBe('oauth_state_invalid');
+    expect(await codeOf(flow.completeCallback(callback(mine.state), { [mine.started.cookie.name]: 'wrong' }))).toBe(
+      'oauth_state_invalid',
+    );
+    expect(as.tokenRequests().length).toBe(before);
+    expect(events.map((e) => e.detail)).toEqual(['session_mismatch', 'session_mismatch']);
+    expect(await codeOf(flow.completeCallback(callback(mine.state), cookies))).toBe('resolved');
+    expect(await store.connections.find('acme', 'pets', 'u8c')).toBeDefined();
   });
 
   it('OA-04 a state completed in another browser session is rejected and no connection is created', async () => {
@@ -242,8 +264,8 @@ describe('callback state', () => {
     ).toBe('oauth_state_invalid');
     expect(as.tokenRequests().length).toBe(before);
     expect(await store.connections.find('acme', 'pets', 'u1')).toBeUndefined();
-    expect(events.at(-1)).toMatchObject({ event: 'oauth_state_rejected', detail: 'replayed_state', subject: 'u1' });
-    expect(events.filter((e) => e.detail === 'session_mismatch')).toHaveLength(2);
+    expect(events.at(-1)).toMatchObject({ event: 'oauth_state_rejected', detail: 'session_mismatch', subject: 'u1' });
+    expect(events.filter((e) => e.detail === 'session_mismatch')).toHaveLength(3);
   });
 
   it('an error answer of the authorization server becomes oauth_denied without a token request', async () => {

@@ -325,14 +325,18 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
       if (!tenantPattern.test(tenant)) return reject(undefined, 'unknown_state');
       const stateHash = hashOf(state);
       const pending = await store.connectFlow.getAuthorization(tenant, stateHash);
-      if (pending === undefined) return reject(tenant, 'unknown_state');
-      const now = clock.now();
-      if (!(await store.connectFlow.consumeAuthorization(tenant, stateHash, now))) {
-        return reject(tenant, pending.consumedAt === null ? 'expired_state' : 'replayed_state', pending.subject);
-      }
+      // No pending authorization: anyone can send a made-up state, so it is refused without a record (a record
+      // per request would let an anonymous caller grow the tenant's append-only log).
+      if (pending === undefined) return reject(undefined, 'unknown_state');
+      // The browser binding is checked before the state is consumed: a callback without the cookie of the browser
+      // that opened the link (someone who saw the URL) must not burn the state the real user is about to return with.
       const session = cookies[cookieNameOf(stateHash)];
       if (session === undefined || !timingSafeEqual(Buffer.from(hashOf(session)), Buffer.from(pending.sessionHash))) {
         return reject(tenant, 'session_mismatch', pending.subject);
+      }
+      const now = clock.now();
+      if (!(await store.connectFlow.consumeAuthorization(tenant, stateHash, now))) {
+        return reject(tenant, pending.consumedAt === null ? 'expired_state' : 'replayed_state', pending.subject);
       }
       const auth = serviceOf(tenant, pending.service);
       const server = await serverOf(tenant, pending.service, auth);

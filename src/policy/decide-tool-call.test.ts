@@ -74,6 +74,13 @@ describe('decideToolCall', () => {
     expect(call('mail_send', ['mail.admin'])).toBeUndefined(); // an alternative, and the hierarchy
     expect(call('mail_read', ['mail.admin'])).toBeUndefined();
     expect(call('mail_ping', [])).toBeUndefined();
+    // Mutation check (issue 17): an empty grant is a grant of nothing, not "no connection"; skipping the check
+    // for it let a scoped tool through.
+    expect(call('mail_read', [])).toEqual({
+      code: 'scope_missing',
+      details: { tool: 'mail_read', service: 'mail', missingScopes: ['mail.read'], reason: 'grant' },
+    });
+    expect(call('mail_send', [])?.details['missingScopes']).toEqual(['mail.send']);
     expect(call('mail_send')).toBeUndefined(); // no connection yet: the credential step asks for one
     expect(call('mail_read', ['mail.read'], { id: 5 })?.code).toBe('invalid_arguments');
   });

@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { type Clock, createId, GatehouseError } from '../core/index.ts';
-import type { ResultStore } from './result-store.ts';
+import {
+  createQueryEvaluator,
+  type QueryAnswer,
+  type QueryEvaluator,
+  type QueryLimits,
+} from './create-query-evaluator.ts';
+import type { ResultStore, StoredResult } from './result-store.ts';
 
 /** Who may read a handle: exactly the tenant, subject and client key whose call produced it (MC-05). */
 export interface ResultOwner {
@@ -31,6 +37,19 @@ export interface ResultHandles {
   ): Promise<{ readonly id: string; readonly expiresAt: number }>;
   /** The result behind a handle; `not_found` when it does not exist, expired, or belongs to another owner. */
   load(owner: ResultOwner, id: string): Promise<LoadedResult>;
+  /**
+   * Evaluates a JMESPath expression over the JSON result behind a handle, within the query budget (RS-02), off
+   * the event loop: `not_found` as `load`, `invalid_arguments` for a text result or a bad expression, and the
+   * errors of `QueryEvaluator.evaluate` (`query_budget_exceeded`, `rate_limited`).
+   */
+  query(
+    owner: ResultOwner,
+    id: string,
+    expression: string,
+    page?: { readonly offset: number; readonly limit: number },
+  ): Promise<QueryAnswer>;
+  /** Stops the query workers. */
+  close(): Promise<void>;
 }
 
 export interface ResultHandlesOptions {
@@ -38,6 +57,8 @@ export interface ResultHandlesOptions {
   readonly clock: Clock;
   /** Lifetime of a handle (default 15 minutes). */
   readonly ttlMs?: number;
+  /** Budget of queries and page paths (`resultHandles.query` of the config; its defaults when absent). */
+  readonly query?: QueryLimits;
 }
 
 const parsedCacheSize = 4;
@@ -52,11 +73,27 @@ export function createResultHandles(options: ResultHandlesOptions): ResultHandle
   const { store, clock } = options;
   const ttlMs = options.ttlMs ?? 15 * 60_000;
   const parsed = new Map<string, unknown>();
+  let evaluator: QueryEvaluator | undefined;
 
   function remember(key: string, value: unknown): void {
     parsed.delete(key);
     parsed.set(key, value);
     if (parsed.size > parsedCacheSize) parsed.delete(parsed.keys().next().value as string);
+  }
+
+  async function read(owner: ResultOwner, id: string): Promise<{ key: string; stored: StoredResult }> {
+    const notFound = new GatehouseError('not_found', 'No such result handle (it may have expired)', {
+      handle: typeof id === 'string' ? id.slice(0, 40) : '',
+    });
+    if (typeof id !== 'string' || !handlePattern.test(id)) throw notFound;
+    const ownerKey = toOwnerKey(owner);
+    const key = toStoreKey(ownerKey, id);
+    const stored = await store.get(key);
+    if (stored === undefined || stored.owner !== ownerKey || stored.expiresAt <= clock.now()) {
+      parsed.delete(key);
+      throw notFound;
+    }
+    return { key, stored };
   }
 
   return {
@@ -70,26 +107,47 @@ export function createResultHandles(options: ResultHandlesOptions): ResultHandle
       return { id, expiresAt };
     },
     async load(owner, id) {
-      const notFound = new GatehouseError('not_found', 'No such result handle (it may have expired)', {
-        handle: typeof id === 'string' ? id.slice(0, 40) : '',
+      const { key, stored } = await read(owner, id);
+      return {
+        id,
+        kind: stored.kind,
+        text: stored.text,
+        expiresAt: stored.expiresAt,
+        // Parsed only when read: paging text does not need it, and parsing 10 MB holds up the event loop.
+        get value() {
+          if (stored.kind !== 'json') return undefined;
+          let value = parsed.get(key);
+          if (value === undefined) {
+            value = JSON.parse(stored.text) as unknown;
+            remember(key, value);
+          }
+          return value;
+        },
+      };
+    },
+    async query(owner, id, expression, page) {
+      const { key, stored } = await read(owner, id);
+      if (stored.kind !== 'json') {
+        throw page === undefined
+          ? new GatehouseError('invalid_arguments', 'This result is text, not JSON; use gatehouse_result_page', {
+              handle: id,
+            })
+          : new GatehouseError('invalid_arguments', 'This result is text; page it without a path', {
+              argument: 'path',
+            });
+      }
+      evaluator ??= createQueryEvaluator(options.query);
+      return evaluator.evaluate({
+        tenant: owner.tenant,
+        key,
+        text: stored.text,
+        expression,
+        ...(page === undefined ? {} : { page }),
       });
-      if (typeof id !== 'string' || !handlePattern.test(id)) throw notFound;
-      const ownerKey = toOwnerKey(owner);
-      const key = toStoreKey(ownerKey, id);
-      const stored = await store.get(key);
-      if (stored === undefined || stored.owner !== ownerKey || stored.expiresAt <= clock.now()) {
-        parsed.delete(key);
-        throw notFound;
-      }
-      let value: unknown;
-      if (stored.kind === 'json') {
-        value = parsed.get(key);
-        if (value === undefined) {
-          value = JSON.parse(stored.text) as unknown;
-          remember(key, value);
-        }
-      }
-      return { id, kind: stored.kind, text: stored.text, value, expiresAt: stored.expiresAt };
+    },
+    async close() {
+      await evaluator?.close();
+      evaluator = undefined;
     },
   };
 }

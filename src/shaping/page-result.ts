@@ -1,4 +1,3 @@
-import { type JSONValue, search } from '@jmespath-community/jmespath';
 import { GatehouseError } from '../core/index.ts';
 import { countTokens, estimateTokens } from './count-tokens.ts';
 import type { ShapedResult, ShapingContext } from './shape-tool-result.ts';
@@ -13,6 +12,9 @@ export interface PageArguments {
   readonly limit?: number;
 }
 
+/** Most items one page can hold. */
+const pageMax = 1_000;
+
 /** Room kept in the budget for the page's own fields. */
 const envelopeTokens = 120;
 
@@ -26,10 +28,10 @@ export async function pageResult(
   args: PageArguments,
   context: ShapingContext & { readonly handles: NonNullable<ShapingContext['handles']> },
 ): Promise<ShapedResult> {
-  const loaded = await context.handles.load(context.owner, args.handle);
   const offset = args.offset ?? 0;
   const room = Math.max(200, context.budget - envelopeTokens);
   if (args.path === undefined) {
+    const loaded = await context.handles.load(context.owner, args.handle);
     const total = loaded.text.length;
     let length = Math.min(args.limit ?? total, total - Math.min(offset, total), room * 3);
     let chunk = loaded.text.slice(offset, offset + length);
@@ -45,37 +47,30 @@ export async function pageResult(
     const end = Math.min(offset + chunk.length, total);
     return toPage({ handle: args.handle, offset, end, total, nextOffset: end < total ? end : null, text: chunk });
   }
-  if (loaded.kind !== 'json') {
-    throw new GatehouseError('invalid_arguments', 'This result is text; page it without a path', {
-      argument: 'path',
-    });
-  }
-  let array: unknown;
-  try {
-    array = args.path === '@' || args.path === '' ? loaded.value : search(loaded.value as JSONValue, args.path);
-  } catch (error) {
-    throw new GatehouseError('invalid_arguments', `Invalid path: ${String((error as Error).message).slice(0, 200)}`, {
-      argument: 'path',
-    });
-  }
-  if (!Array.isArray(array)) {
+  // The path runs in a query worker within the query budget (RS-02); only the items of this page come back.
+  const wanted = Math.min(args.limit ?? pageMax, pageMax);
+  const answer = await context.handles.query(context.owner, args.handle, args.path === '' ? '@' : args.path, {
+    offset,
+    limit: wanted,
+  });
+  if (answer.kind !== 'page') {
     throw new GatehouseError('invalid_arguments', `No array at ${args.path}`, { argument: 'path' });
   }
-  const wanted = Math.min(args.limit ?? array.length, 1_000);
+  const { items: candidates, total } = answer;
   const items: unknown[] = [];
   let used = 0;
-  for (let i = offset; i < array.length && items.length < wanted; i++) {
-    const text = JSON.stringify(array[i]) ?? 'null';
+  for (let i = 0; i < candidates.length; i++) {
+    const text = JSON.stringify(candidates[i]) ?? 'null';
     const tokens = text.length <= 4_096 ? countTokens(text) : estimateTokens(text) * 1.1;
     if (used + tokens > room && items.length > 0) break;
     if (used + tokens > room) {
       throw new GatehouseError(
         'invalid_arguments',
-        `Item ${i} alone is over the budget; narrow it with gatehouse_result_query (e.g. ${args.path}[${i}].keys(@))`,
+        `Item ${offset + i} alone is over the budget; narrow it with gatehouse_result_query (e.g. ${args.path}[${offset + i}].keys(@))`,
         { argument: 'path' },
       );
     }
-    items.push(array[i]);
+    items.push(candidates[i]);
     used += tokens + 1;
   }
   const next = offset + items.length;
@@ -84,8 +79,8 @@ export async function pageResult(
     path: args.path,
     offset,
     count: items.length,
-    total: array.length,
-    nextOffset: next < array.length ? next : null,
+    total,
+    nextOffset: next < total ? next : null,
     items,
   });
 }

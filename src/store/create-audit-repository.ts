@@ -73,6 +73,37 @@ export function createAuditRepository({ db, run, appendAudit }: StoreContext): A
         return new Uint8Array(row.sealed_key);
       }),
 
+    readFingerprintKey: (tenantId) =>
+      run('audit.readFingerprintKey', async () => {
+        const row = await db
+          .selectFrom('audit_keys')
+          .select('sealed_key')
+          .where('tenant_id', '=', tenantId)
+          .executeTakeFirst();
+        return row === undefined ? undefined : new Uint8Array(row.sealed_key);
+      }),
+
+    appendCheckpoint: (tenantId, checkpoint) =>
+      run('audit.appendCheckpoint', async () => {
+        await db
+          .insertInto('audit_checkpoints')
+          .values({ tenant_id: tenantId, ...checkpoint })
+          .onConflict((c) => c.columns(['tenant_id', 'seq']).doNothing())
+          .execute();
+      }),
+
+    listCheckpoints: (tenantId, afterSeq) =>
+      run('audit.listCheckpoints', async () => {
+        const rows = await db
+          .selectFrom('audit_checkpoints')
+          .select(['seq', 'hash', 'at', 'mac'])
+          .where('tenant_id', '=', tenantId)
+          .where('seq', '>', afterSeq)
+          .orderBy('seq', 'asc')
+          .execute();
+        return rows.map((row) => ({ seq: Number(row.seq), hash: row.hash, at: Number(row.at), mac: row.mac }));
+      }),
+
     prune: (tenantId, throughSeq) =>
       run('audit.prune', () =>
         db.transaction().execute(async (trx) => {

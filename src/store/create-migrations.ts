@@ -1,5 +1,6 @@
 import type { Kysely, Migration } from 'kysely';
 import { createAuditChainMigration } from './create-audit-chain-migration.ts';
+import { createAuditCheckpointMigration } from './create-audit-checkpoint-migration.ts';
 import { createConnectFlowMigration } from './create-connect-flow-migration.ts';
 import { createRowLevelSecurityMigration } from './create-row-level-security-migration.ts';
 import type { StoreFeatures } from './store-features.ts';
@@ -186,5 +187,6 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
       },
     },
     '0008_row_level_security': createRowLevelSecurityMigration(features),
+    '0009_audit_checkpoints': createAuditCheckpointMigration(features),
   };
 }

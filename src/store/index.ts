@@ -7,6 +7,7 @@ export type {
   ApprovalRepository,
   ApprovalStatus,
   AuditChainHead,
+  AuditCheckpoint,
   AuditDecision,
   AuditKind,
   AuditQuery,

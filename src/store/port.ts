@@ -154,6 +154,17 @@ export interface AuditChainHead {
   readonly anchorHash: string;
 }
 
+/**
+ * A signed checkpoint of a tenant's chain: the chain hash at `seq`, MAC'd by audit/ under a per-tenant key that
+ * only the vault can unseal (migration `0009_audit_checkpoints`).
+ */
+export interface AuditCheckpoint {
+  readonly seq: number;
+  readonly hash: string;
+  readonly at: number;
+  readonly mac: string;
+}
+
 /** Computes a record's hash from its content (with `seq`) and the previous hash; supplied by audit/. */
 export type AuditSeal = (record: AuditRecord & { readonly seq: number }, prevHash: string) => string;
 
@@ -173,6 +184,12 @@ export interface AuditRepository {
    * the stored one (so racing processes agree on one key).
    */
   ensureFingerprintKey(tenantId: string, sealedKey: Uint8Array, at: number): Promise<Uint8Array>;
+  /** The tenant's sealed fingerprint key, or undefined; reads only (for `audit verify`). */
+  readFingerprintKey(tenantId: string): Promise<Uint8Array | undefined>;
+  /** Stores a checkpoint; one at the same seq already stored is kept (processes may race to the same head). */
+  appendCheckpoint(tenantId: string, checkpoint: AuditCheckpoint): Promise<void>;
+  /** The tenant's checkpoints with `seq > afterSeq`, oldest first. */
+  listCheckpoints(tenantId: string, afterSeq: number): Promise<readonly AuditCheckpoint[]>;
   /**
    * Retention: deletes the tenant's records with `seq <= throughSeq` and moves the head's anchor to that record,
    * in one transaction. Only a prefix can go; the rest of the chain stays verifiable from the anchor.

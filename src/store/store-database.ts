@@ -85,6 +85,15 @@ export interface AuditKeysTable {
   created_at: Millis;
 }
 
+/** Signed checkpoints of each tenant's audit chain (0009_audit_checkpoints). */
+export interface AuditCheckpointsTable {
+  tenant_id: string;
+  seq: ColumnType<number | string, number, number>;
+  hash: string;
+  at: Millis;
+  mac: string;
+}
+
 /** PostgreSQL only: the last `seq` handed out per tenant (see postgres-features.ts). */
 export interface AuditSequencesTable {
   tenant_id: string;
@@ -186,6 +195,7 @@ export interface StoreDatabase {
   audit_sequences: AuditSequencesTable;
   audit_heads: AuditHeadsTable;
   audit_keys: AuditKeysTable;
+  audit_checkpoints: AuditCheckpointsTable;
   connections: ConnectionsTable;
   connect_links: ConnectLinksTable;
   oauth_authorizations: OAuthAuthorizationsTable;

@@ -311,9 +311,12 @@ for (const backend of backends) {
       expect(await ids({ subject: 'bob' })).toEqual([]);
       expect(Object.keys(store.audit).sort()).toEqual([
         'appendBatch',
+        'appendCheckpoint',
         'ensureFingerprintKey',
+        'listCheckpoints',
         'prune',
         'query',
+        'readFingerprintKey',
         'readHead',
       ]);
     });

@@ -60,7 +60,12 @@ export async function startGatehouse(
     logger: observability.logger,
     routes: [
       ...adminRoutes,
-      ...createApprovalPageRoutes(gateway, { publicUrl: config.publicUrl }),
+      ...createApprovalPageRoutes(gateway, {
+        publicUrl: config.publicUrl,
+        adminToken: config.adminToken,
+        tenants: config.tenants,
+        linkAloneApproves: config.approvals.unsafeLinkAloneApproves,
+      }),
       ...(gateway.connections ? createConnectRoutes(gateway.connections) : []),
       observability.metricsRoute,
     ],

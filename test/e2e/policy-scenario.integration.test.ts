@@ -126,7 +126,11 @@ beforeAll(async () => {
     listenHost: '127.0.0.1',
     routes: [
       ...createAdminRoutes({ adminToken, routes: createApprovalAdminRoutes(gateway) }),
-      ...createApprovalPageRoutes(gateway, { publicUrl: config.publicUrl }),
+      ...createApprovalPageRoutes(gateway, {
+        publicUrl: config.publicUrl,
+        adminToken,
+        tenants: config.tenants,
+      }),
     ],
   });
   server = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
@@ -293,7 +297,7 @@ describe('policy end to end (real gateway, MCP client, fake API)', () => {
     await client.close();
   });
 
-  it('SC-05 the approval page shows the call HTML-escaped and decides only with its CSRF token and link token', async () => {
+  it('SC-05 the approval page shows the call HTML-escaped and decides only with its CSRF token, link token and an approver token', async () => {
     nowMs += 60 * 60_000;
     const client = await connect();
     const args = { itemId: '<img src=x onerror=alert(1)>' };
@@ -323,7 +327,9 @@ describe('policy end to end (real gateway, MCP client, fake API)', () => {
         .status,
     ).toBe(403);
     expect((await post({ tenant: 'other', sig, csrf, decision: 'approve' }, { cookie })).status).toBe(404);
-    const ok = await post({ tenant: 'acme', sig, csrf, decision: 'approve' }, { cookie });
+    // Link, cookie and CSRF token are all the agent can have: not enough (review finding 7).
+    expect((await post({ tenant: 'acme', sig, csrf, decision: 'approve' }, { cookie })).status).toBe(401);
+    const ok = await post({ tenant: 'acme', sig, csrf, decision: 'approve', approverToken: adminToken }, { cookie });
     expect(ok.status).toBe(200);
     const before = api.received.length;
     const ran = (await client.callTool({ name: 'ops_deleteItem', arguments: args })) as ToolResult;
@@ -373,14 +379,37 @@ describe('policy end to end (real gateway, MCP client, fake API)', () => {
 
   it('MT-02 a tenant id in a header or an argument never overrides the tenant of the verified key', async () => {
     nowMs += 60 * 60_000;
-    const client = await connect(clientKey, { 'x-tenant-id': 'other', 'x-gatehouse-tenant': 'other' });
+    const tenantHeaders = { 'x-tenant-id': 'other', 'x-gatehouse-tenant': 'other', 'x-tenant': 'other' };
+    const client = await connect(clientKey, tenantHeaders);
+    const otherRecordsBefore = (await adapters.store.audit.query({ tenantId: 'other', limit: 1_000 })).length;
+    // A call that runs (issue 17: the former version of this test was refused as invalid_arguments, so its
+    // assertions on upstream requests ran on an empty list): it must run for acme, with acme's credential.
     const before = api.received.length;
-    const result = (await client.callTool({ name: 'ops_listItems', arguments: { tenant: 'other' } })) as ToolResult;
-    // Either refused as an unknown argument or run for acme; never run against tenant other's service.
-    expect(api.received.slice(before).every((r) => r.path.startsWith('/ops/'))).toBe(true);
-    if (!result.isError) expect(api.received.length).toBe(before + 1);
-    const records = await adapters.store.audit.query({ tenantId: 'other', limit: 100 });
-    expect(records.filter((r) => r.kind === 'tool_call')).toHaveLength(0);
+    const listed = (await client.callTool({ name: 'ops_listItems', arguments: { limit: 5 } })) as ToolResult;
+    expect(listed.isError).toBeFalsy();
+    const searched = (await client.callTool({
+      name: 'ops_searchItems',
+      arguments: { body: { query: 'x', tenant: 'other', tenantId: 'other' } },
+    })) as ToolResult;
+    expect(searched.isError).toBeFalsy();
+    const sent = api.received.slice(before);
+    expect(sent.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /ops/items', 'POST /ops/items/search']);
+    for (const request of sent) {
+      expect(request.headers['authorization']).toBe('Bearer ops-token-0123456789');
+      for (const name of Object.keys(tenantHeaders)) expect(request.headers[name]).toBeUndefined();
+    }
+    // An argument the tool does not declare is refused, and reaches no upstream.
+    const refused = errorOf(await client.callTool({ name: 'ops_listItems', arguments: { tenant: 'other' } }));
+    expect(refused.code).toBe('invalid_arguments');
+    expect(api.received.length).toBe(before + 2);
+    await adapters.audit?.flush();
+    const acme = await adapters.store.audit.query({ tenantId: 'acme', kind: 'tool_call', order: 'desc', limit: 3 });
+    expect(acme.map((r) => [r.tool, r.decision]).reverse()).toEqual([
+      ['ops_listItems', 'allow'],
+      ['ops_searchItems', 'allow'],
+      ['ops_listItems', 'deny'],
+    ]);
+    expect(await adapters.store.audit.query({ tenantId: 'other', limit: 1_000 })).toHaveLength(otherRecordsBefore);
     await client.close();
     // The acme key on tenant other's endpoint: the same 404 as a nonexistent endpoint.
     await expect(connect(clientKey, {}, 'other')).rejects.toThrow();

@@ -44,6 +44,11 @@ beforeAll(async () => {
         ],
         toolsets: [{ id: 'reader', tools: ['pets_*'] }],
       },
+      {
+        id: 'plain',
+        services: [{ id: 'open', openapi: description, baseUrl: api.url, auth: { type: 'none' } }],
+        toolsets: [{ id: 'reader', tools: ['open_*'] }],
+      },
     ],
   });
 });
@@ -54,10 +59,24 @@ afterAll(async () => {
   await api?.close();
 });
 
-async function securityRecords(event: string): Promise<AuditRecord[]> {
+async function securityRecords(event: string, tenantId = 'acme'): Promise<AuditRecord[]> {
   await gateway.adapters.audit?.flush();
-  const records = await gateway.adapters.store.audit.query({ tenantId: 'acme', kind: 'security', limit: 1000 });
+  const records = await gateway.adapters.store.audit.query({ tenantId, kind: 'security', limit: 1000 });
   return records.filter((r) => r.event === event);
+}
+
+/** Opens a connect link the way a browser would; returns the state the authorization server would get. */
+async function pendingState(subject: string): Promise<string> {
+  const created = await fetch(`${gateway.url}/api/v1/tenants/acme/connections`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ service: 'pets', subject }),
+  });
+  const { authorizeUrl } = (await created.json()) as { authorizeUrl: string };
+  const link = new URL(authorizeUrl);
+  const opened = await fetch(`${gateway.url}${link.pathname}${link.search}`, { redirect: 'manual' });
+  await opened.body?.cancel();
+  return new URL(opened.headers.get('location') ?? 'http://x').searchParams.get('state') ?? '';
 }
 
 async function metrics(): Promise<string> {
@@ -155,5 +174,33 @@ describe('security events', () => {
       detail: 'connected',
       target: `connection:${connection?.id}`,
     });
+  });
+
+  it('17.6 (review finding 6) 300 anonymous callbacks with made-up states write no record, in an OAuth tenant or not', async () => {
+    const before = (await securityRecords('oauth_state_rejected')).length;
+    const random = () => Math.random().toString(36).slice(2).padEnd(12, '0');
+    const answers = await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        fetch(`${gateway.url}/oauth/callback?code=c&state=${i % 2 === 0 ? 'acme' : 'plain'}.${random()}${random()}`),
+      ),
+    );
+    expect(new Set(answers.map((a) => a.status))).toEqual(new Set([400]));
+    await Promise.all(answers.map((a) => a.body?.cancel()));
+    expect(await securityRecords('oauth_state_rejected')).toHaveLength(before);
+    expect(await securityRecords('oauth_state_rejected', 'plain')).toHaveLength(0);
+  });
+
+  it('17.6 (review finding 6) rejections of a real pending state are capped per tenant like admin denials', async () => {
+    const before = (await securityRecords('oauth_state_rejected')).length;
+    const state = await pendingState('mallory');
+    for (let i = 0; i < 100; i++) {
+      const answer = await fetch(`${gateway.url}/oauth/callback?code=c&state=${encodeURIComponent(state)}`);
+      expect(answer.status).toBe(400);
+      await answer.body?.cancel();
+    }
+    const written = (await securityRecords('oauth_state_rejected')).length - before;
+    expect(written).toBeGreaterThan(0);
+    expect(written).toBeLessThanOrEqual(60);
+    expect(await metrics()).toMatch(/gatehouse_oauth_state_rejections_total\{tenant="acme",audited="false"\} \d+/);
   });
 });

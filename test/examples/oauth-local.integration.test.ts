@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumMissing, launchChromium, type RunningChromium } from '../support/launch-chromium.ts';
 
 /**
  * examples/oauth-local as a person follows it: start the example's authorization server and API, serve the
@@ -15,15 +15,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  */
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const example = join(root, 'examples', 'oauth-local');
-const chromiumPath = '/usr/bin/chromium';
-const hasChromium = existsSync(chromiumPath);
+const missing = chromiumMissing();
 const adminToken = 'example-admin-token-local-only';
 const clientKey = 'gatehouse_sk_example_local_only_not_secret_0123456789';
 
 let folder: string;
 let ports: { as: number; api: number; gateway: number };
 const children: ChildProcess[] = [];
-let browser: Browser | undefined;
+let chromium: RunningChromium | undefined;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -57,7 +56,7 @@ function start(args: string[], env: Record<string, string>, ready: RegExp): Prom
 }
 
 beforeAll(async () => {
-  if (!hasChromium) return;
+  if (missing !== undefined) return;
   folder = mkdtempSync(join(tmpdir(), 'gatehouse-oauth-example-'));
   ports = { as: await freePort(), api: await freePort(), gateway: await freePort() };
   const config = readFileSync(join(example, 'gatehouse.yaml'), 'utf8')
@@ -76,28 +75,16 @@ beforeAll(async () => {
     /Press Ctrl\+C to stop/,
   );
   await start([join(root, 'src', 'main.ts'), 'serve', '--config', join(folder, 'gatehouse.yaml')], {}, /listening on/);
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  chromium = await launchChromium();
 });
 
 afterAll(async () => {
-  await browser?.close();
+  await chromium?.close();
   for (const child of children) child.kill('SIGTERM');
   if (folder) rmSync(folder, { recursive: true, force: true });
 });
 
-describe.skipIf(!hasChromium && process.env['CI'] !== 'true')('examples/oauth-local', () => {
+describe.skipIf(missing !== undefined)('examples/oauth-local', () => {
   it('connects alice through the sign-in and consent pages in Chromium, then her agent writes and reads notes', async () => {
     const gatehouse = `http://127.0.0.1:${ports.gateway}`;
     const link = await fetch(`${gatehouse}/api/v1/tenants/example/connections`, {
@@ -108,7 +95,7 @@ describe.skipIf(!hasChromium && process.env['CI'] !== 'true')('examples/oauth-lo
     expect(link.status).toBe(201);
     const { authorizeUrl } = (await link.json()) as { authorizeUrl: string };
 
-    const page = await browser!.newPage();
+    const page = await (await chromium!.newContext()).newPage();
     await page.goto(authorizeUrl);
     // oidc-provider's development sign-in page: any user name and password.
     await page.fill('input[name="login"]', 'alice');
@@ -117,9 +104,7 @@ describe.skipIf(!hasChromium && process.env['CI'] !== 'true')('examples/oauth-lo
     // Its consent page, then back to Gatehouse's callback.
     await page.click('button[type="submit"]');
     await page.waitForURL((url) => url.href.startsWith(gatehouse), { timeout: 30_000 });
-    await page.screenshot({
-      path: join(process.env['GATEHOUSE_SCREENSHOTS'] ?? folder, 'oauth-example-connected.png'),
-    });
+    await chromium!.screenshot(page, 'oauth-example-connected');
     expect(await page.textContent('body')).toMatch(/connected/i);
 
     const client = new Client({ name: 'oauth-example-test', version: '1.0.0' });
