@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
+import { findFreePort } from './find-free-port.ts';
 import { spawnChild } from './spawn-child.ts';
 import type { Target } from './target.ts';
 import { toolCall } from './tool-call.ts';
@@ -134,18 +134,6 @@ function createClientKey(): string {
   let key = 'gatehouse_sk_';
   for (const byte of bytes) key += alphabet[byte % alphabet.length];
   return key;
-}
-
-function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Polls `GET /healthz` every 100 ms; true when it answered 200, else the reason it never did. */

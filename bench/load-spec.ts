@@ -1,8 +1,9 @@
 /** What `load.ts` is asked to do (passed as JSON in argv[2]). All durations in seconds, all URLs on 127.0.0.1. */
 export type LoadSpec = {
   /** `closed`: N connections each sending the next request when the previous answered (autocannon).
-   *  `open`: requests fired on a fixed timetable at `rate` per second whatever the answers do. */
-  mode: 'closed' | 'open';
+   *  `open`: requests fired on a fixed timetable at `rate` per second whatever the answers do.
+   *  `client`: one official MCP SDK client (`client`) keeping `connections` calls in flight (S13). */
+  mode: 'closed' | 'open' | 'client';
   url: string;
   method: 'GET' | 'POST';
   headers: Record<string, string>;
@@ -13,14 +14,21 @@ export type LoadSpec = {
   connections: number;
   /** Open loop only: requests per second. */
   rate?: number;
+  /** Client mode only: which SDK client, and the tool it calls (`method`, `body` and most headers are then
+   *  the client's own; `headers` carries only what a host adds, such as `authorization`). */
+  client?: { sdk: SdkClientVersion; tool: string; arguments: Record<string, unknown> };
   /** Load before measuring, discarded. */
   warmupSec: number;
   durationSec: number;
 };
 
+/** The official TypeScript MCP client that drives a `client`-mode load: `@modelcontextprotocol/sdk` 1.x or
+ *  `@modelcontextprotocol/client` 2.x. */
+export type SdkClientVersion = '1.x' | '2.x';
+
 /** What `load.ts` prints (one JSON line on stdout). Latencies in milliseconds. */
 export type LoadResult = {
-  mode: 'closed' | 'open';
+  mode: 'closed' | 'open' | 'client';
   durationSec: number;
   /** Answers with a 2xx status. */
   ok: number;

@@ -1,6 +1,7 @@
 import { runClosedLoop } from './closed-loop.ts';
 import type { LoadSpec } from './load-spec.ts';
 import { runOpenLoop } from './open-loop.ts';
+import { runSdkClientLoop } from './sdk-client-loop.ts';
 
 /**
  * The load generator, always run as its own process so it never shares an event loop with a target:
@@ -17,6 +18,11 @@ process.stdin.resume();
 const onMeasure = (): void => {
   process.stdout.write('measure\n');
 };
-const result = spec.mode === 'open' ? await runOpenLoop(spec, onMeasure) : await runClosedLoop(spec, onMeasure);
+const result =
+  spec.mode === 'open'
+    ? await runOpenLoop(spec, onMeasure)
+    : spec.mode === 'client'
+      ? await runSdkClientLoop(spec, onMeasure)
+      : await runClosedLoop(spec, onMeasure);
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);

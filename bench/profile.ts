@@ -13,9 +13,10 @@ import type { Target } from './target.ts';
 import { checkToolCall, toolCall } from './tool-call.ts';
 
 /**
- * `npx tsx bench/profile.ts [--seconds 5] [--rounds 3] [--cpu-prof] [--top 40] [--rate N]`: a developer tool, not a
- * gated benchmark. Runs the closed-loop S2 load (50 connections; with `--rate`, an open loop at N req/s, which
- * compares CPU per request below saturation) against raw and gatehouse, interleaved, and prints the
+ * `npx tsx bench/profile.ts [--seconds 5] [--rounds 3] [--cpu-prof] [--top 40] [--connections 50] [--rate N]
+ * [--client 1.x|2.x]`: a developer tool, not a gated benchmark. Runs the closed-loop S2 load (50 connections; with
+ * `--rate`, an open loop at N req/s, which compares CPU per request below saturation; with `--client`, an official
+ * SDK client with `--connections` calls in flight, as S13) against raw and gatehouse, interleaved, and prints the
  * server CPU per request of each (from /proc, more stable than req/s on a shared machine) and their ratio. With
  * `--cpu-prof` the gatehouse process runs under V8's sampling profiler and the profile is summarised by self time
  * per function and per package when it exits.
@@ -28,9 +29,13 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     'cpu-prof': { type: 'boolean', default: false },
     top: { type: 'string', default: '40' },
+    connections: { type: 'string', default: '50' },
     rate: { type: 'string' },
+    client: { type: 'string' },
   },
 });
+if (args.client !== undefined && args.client !== '1.x' && args.client !== '2.x')
+  throw new Error('--client: 1.x or 2.x');
 const seconds = Number(args.seconds);
 const rounds = Number(args.rounds);
 process.on('exit', killChildrenNow);
@@ -82,15 +87,25 @@ try {
       const result = await runLoad(
         repoRoot,
         {
-          ...(args.rate === undefined
-            ? { mode: 'closed' as const }
-            : { mode: 'open' as const, rate: Number(args.rate) }),
+          ...(args.client !== undefined
+            ? {
+                mode: 'client' as const,
+                client: { sdk: args.client as '1.x' | '2.x', tool: toolCall.tool, arguments: { id: toolCall.itemId } },
+              }
+            : args.rate === undefined
+              ? { mode: 'closed' as const }
+              : { mode: 'open' as const, rate: Number(args.rate) }),
           url: target.url,
           method: target.method,
-          headers: target.headers,
+          headers:
+            args.client === undefined
+              ? target.headers
+              : target.headers['authorization'] === undefined
+                ? {}
+                : { authorization: target.headers['authorization'] },
           body: target.body,
           expectText: toolCall.itemId,
-          connections: 50,
+          connections: Number(args.connections),
           warmupSec: 1,
           durationSec: seconds,
         },

@@ -7,6 +7,7 @@ import { readUpstreamEnv } from './upstream-env.ts';
  * The "raw" baseline (BENCHMARKS.md): a minimal hand-written JSON-RPC-over-HTTP server that parses a
  * `tools/call` for `upstream_getItem`, calls the upstream through a pooled undici Agent and returns the body as an
  * MCP tool result. No auth, no policy, no audit, no schema validation: the practical ceiling for a Node gateway.
+ * It also answers `initialize` and notifications, just enough for an official SDK client to connect (S13).
  */
 
 const { origin, key } = readUpstreamEnv();
@@ -21,13 +22,25 @@ const server = createServer((req, res) => {
 });
 
 async function handleMessage(text: string, res: ServerResponse): Promise<void> {
-  let message: { id?: unknown; method?: unknown; params?: { name?: unknown; arguments?: { id?: unknown } } };
+  let message: {
+    id?: unknown;
+    method?: unknown;
+    params?: { name?: unknown; arguments?: { id?: unknown }; protocolVersion?: unknown };
+  };
   try {
     message = JSON.parse(text);
   } catch {
     return sendJson(res, 400, { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } });
   }
   const id = message.id ?? null;
+  // What a real client sends before its calls (S13): a fixed `initialize` answer, 202 for notifications.
+  if (message.method === 'initialize') {
+    return sendJson(res, 200, { jsonrpc: '2.0', id, result: initializeResult(message.params) });
+  }
+  if (message.id === undefined && typeof message.method === 'string') {
+    res.writeHead(202).end();
+    return;
+  }
   const itemId = message.params?.arguments?.id;
   if (message.method !== 'tools/call' || message.params?.name !== 'upstream_getItem' || typeof itemId !== 'string') {
     return sendJson(res, 200, { jsonrpc: '2.0', id, error: { code: -32602, message: 'Unsupported call' } });
@@ -46,6 +59,17 @@ async function handleMessage(text: string, res: ServerResponse): Promise<void> {
     const text = `upstream call failed: ${(error as Error).message}`;
     sendJson(res, 200, { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text }], isError: true } });
   }
+}
+
+/** The client's protocol version when it is one of the 2025 revisions, else the newest; tools only. */
+function initializeResult(params: { protocolVersion?: unknown } | undefined): Record<string, unknown> {
+  const asked = params?.protocolVersion;
+  const versions = ['2025-11-25', '2025-06-18', '2025-03-26'];
+  return {
+    protocolVersion: typeof asked === 'string' && versions.includes(asked) ? asked : versions[0],
+    capabilities: { tools: {} },
+    serverInfo: { name: 'bench-raw', version: '1.0.0' },
+  };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

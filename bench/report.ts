@@ -1,6 +1,7 @@
 import type { S1Result } from './s1-latency.ts';
 import type { S2Result } from './s2-throughput.ts';
 import type { S4Result } from './s4-catalog.ts';
+import { type S13Driver, type S13Result, s13Drivers } from './s13-sdk-client.ts';
 import type { Target } from './target.ts';
 
 /** One line of the summary: BENCHMARKS.md's "name, our figure, baseline figure, ratio, target, pass/fail". */
@@ -97,6 +98,82 @@ export function createReportRows(targets: readonly Target[], s1?: S1Result, s2?:
   return rows;
 }
 
+/**
+ * S13 rows: gatehouse's server CPU per call under each SDK client against its autocannon figure at the same 16 in
+ * flight (gated <= 1.5x) and against the peer under the same client (gated <= 0.5x); as context, the fixed body at
+ * the client's rate, raw under both drivers, raw and sdk under the client, and S2's 50-connection figure.
+ */
+export function createS13Rows(targets: readonly Target[], s13: S13Result, s2?: S2Result): ReportRow[] {
+  const rows: ReportRow[] = [];
+  const cpu = (name: Target['name'], driver: S13Driver): number | undefined =>
+    s13.summary[name]?.[driver]?.serverCpuMsPerCall;
+  const label = (name: Target['name'], driver: S13Driver): string => {
+    const value = cpu(name, driver);
+    const failed = formatFailed(s13.summary[name]?.[driver]?.failed ?? 0);
+    if (value !== undefined) return `${name} ${formatMs(value)}${failed}`;
+    return `${name} ${targets.find((t) => t.name === name)?.unavailable ? 'not available' : '-'}`;
+  };
+  const row = (
+    scenario: string,
+    ours: [Target['name'], S13Driver],
+    base: [Target['name'], S13Driver],
+    limit?: number,
+  ): ReportRow => {
+    const a = cpu(...ours);
+    const b = cpu(...base);
+    const ratio = a !== undefined && b !== undefined && b > 0 ? a / b : undefined;
+    return {
+      scenario,
+      ours: label(...ours),
+      baseline: label(...base),
+      ratio: ratio === undefined ? '-' : `${ratio.toFixed(2)}x`,
+      target: limit === undefined ? '-' : `<= ${limit}x`,
+      result: limit === undefined ? 'info' : ratio === undefined ? 'n/a' : ratio <= limit ? 'pass' : 'fail',
+    };
+  };
+  const clients = ['sdk 1.x', 'sdk 2.x'] as const;
+  for (const client of clients) {
+    rows.push(
+      row(
+        `S13 server CPU/call, gatehouse ${client} client / autocannon, ${s13.inFlight} in flight`,
+        ['gatehouse', client],
+        ['gatehouse', 'autocannon'],
+        1.5,
+      ),
+    );
+  }
+  for (const client of clients) {
+    rows.push(
+      row(`S13 server CPU/call, gatehouse/peer, ${client} client`, ['gatehouse', client], ['peer', client], 0.5),
+    );
+  }
+  // Where the difference goes: the same fixed body at the client's rate (the arrival rate's share), the
+  // minimal raw server under the same two drivers, and the baselines under the same client.
+  rows.push(
+    row(
+      'S13 context: server CPU/call, gatehouse sdk 1.x client / fixed body at its rate',
+      ['gatehouse', 'sdk 1.x'],
+      ['gatehouse', 'fixed @ client rate'],
+    ),
+    row('S13 context: server CPU/call, raw sdk 1.x client / autocannon', ['raw', 'sdk 1.x'], ['raw', 'autocannon']),
+    row('S13 context: server CPU/call, gatehouse/raw, sdk 1.x client', ['gatehouse', 'sdk 1.x'], ['raw', 'sdk 1.x']),
+    row('S13 context: server CPU/call, gatehouse/sdk, sdk 1.x client', ['gatehouse', 'sdk 1.x'], ['sdk', 'sdk 1.x']),
+  );
+  const s2Cpu = s2?.summary.gatehouse?.serverCpuMsPerRequest;
+  const viaClient = cpu('gatehouse', 'sdk 1.x');
+  if (s2Cpu !== undefined && viaClient !== undefined) {
+    rows.push({
+      scenario: `S13 context: server CPU/call, gatehouse sdk 1.x client / S2 autocannon ${s2?.connections} conns`,
+      ours: `gatehouse ${formatMs(viaClient)}`,
+      baseline: `gatehouse ${formatMs(s2Cpu)}`,
+      ratio: `${(viaClient / s2Cpu).toFixed(2)}x`,
+      target: '-',
+      result: 'info',
+    });
+  }
+  return rows;
+}
+
 /** The rows as aligned plain-text columns, one line per row. */
 export function formatRowsAsText(rows: readonly ReportRow[]): string {
   const header: ReportRow = {
@@ -124,6 +201,7 @@ export function formatLatestMarkdown(input: {
   targets: readonly Target[];
   s1?: S1Result;
   s2?: S2Result;
+  s13?: S13Result;
   meta: { date: string; commit: string; mode: string; node: string; cpus: number; loadavg: string };
 }): string {
   const { meta } = input;
@@ -142,6 +220,7 @@ export function formatLatestMarkdown(input: {
     '|---|---|---|---|---|---|',
   ];
   for (const target of input.targets) {
+    if (target.name === 'peer') continue;
     const l = input.s1?.summary[target.name];
     const t = input.s2?.summary[target.name];
     const cpu = t?.serverCpuMsPerRequest;
@@ -150,6 +229,27 @@ export function formatLatestMarkdown(input: {
         `${t ? formatRps(t.rps) : '-'} | ${cpu === undefined ? '-' : formatMs(cpu)} | ` +
         `${target.unavailable ? `not available: ${target.unavailable.replaceAll('|', '/').slice(0, 160)}` : (target.note ?? '')} |`,
     );
+  }
+  if (input.s13) {
+    const s13 = input.s13;
+    lines.push(
+      '',
+      `S13, server CPU per call and calls/s at ${s13.inFlight} in flight, by driver:`,
+      '',
+      `| target | ${s13Drivers.join(' | ')} |`,
+      `|---|${s13Drivers.map(() => '---|').join('')}`,
+    );
+    for (const target of input.targets) {
+      const byDriver = s13.summary[target.name];
+      if (byDriver === undefined) continue;
+      const cells = s13Drivers.map((driver) => {
+        const f = byDriver[driver];
+        if (f === undefined) return '-';
+        const cpu = f.serverCpuMsPerCall === undefined ? '-' : formatMs(f.serverCpuMsPerCall);
+        return `${cpu}, ${Math.round(f.rps)}/s${formatFailed(f.failed)}`;
+      });
+      lines.push(`| ${target.name} | ${cells.join(' | ')} |`);
+    }
   }
   return `${lines.join('\n')}\n`;
 }

@@ -5,19 +5,21 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LoadResult, LoadSpec } from './load-spec.ts';
-import { createReportRows, createS4Rows, formatLatestMarkdown, formatRowsAsText } from './report.ts';
+import { createReportRows, createS4Rows, createS13Rows, formatLatestMarkdown, formatRowsAsText } from './report.ts';
 import { runLoad } from './run-load.ts';
 import { type RoundOptions, runS1, type S1Result } from './s1-latency.ts';
 import { runS2, type S2Result } from './s2-throughput.ts';
 import { runS4, type S4Result } from './s4-catalog.ts';
+import { runS13, type S13Result } from './s13-sdk-client.ts';
 import { killChildrenNow, stopChildren } from './spawn-child.ts';
 import { startTargets } from './start-targets.ts';
 import type { Target } from './target.ts';
 import { toolCall } from './tool-call.ts';
 
 /**
- * `npm run bench [-- --quick] [--only S1,S2,S4] [--rounds N]`: scenarios S1 and S2 of docs/BENCHMARKS.md against
- * direct, raw, sdk and gatehouse, measured in one interleaved run, and S4 (descriptions to tools in cold
+ * `npm run bench [-- --quick] [--only S1,S2,S4,S13] [--rounds N]`: scenarios S1 and S2 of docs/BENCHMARKS.md
+ * against direct, raw, sdk and gatehouse, measured in one interleaved run, S13 (the same call driven by the
+ * official SDK clients, with the peer `@ivotoby/openapi-mcp-server`), and S4 (descriptions to tools in cold
  * processes, against a read+parse baseline). Prints one line per gated figure, writes the
  * full results to bench/results/<timestamp>.json and a short table to bench/LATEST.md. Every process it starts
  * is stopped on exit, error, Ctrl-C or the overall time limit. A measurement, not a test: the exit code is 0
@@ -25,7 +27,7 @@ import { toolCall } from './tool-call.ts';
  */
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const scenarioIds = ['S1', 'S2', 'S4'] as const;
+const scenarioIds = ['S1', 'S2', 'S4', 'S13'] as const;
 const overallLimitMs = 30 * 60_000;
 
 const { values: args } = parseArgs({
@@ -41,8 +43,18 @@ const rounds = args.rounds === undefined ? 3 : Number(args.rounds);
 if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error('--rounds expects 1 to 20');
 
 const settings = args.quick
-  ? { warmSec: 1, s1: { rounds, warmupSec: 0.5, durationSec: 3 }, s2: { rounds, warmupSec: 1, durationSec: 2 } }
-  : { warmSec: 3, s1: { rounds, warmupSec: 1, durationSec: 10 }, s2: { rounds, warmupSec: 1.5, durationSec: 5 } };
+  ? {
+      warmSec: 1,
+      s1: { rounds, warmupSec: 0.5, durationSec: 3 },
+      s2: { rounds, warmupSec: 1, durationSec: 2 },
+      s13: { rounds, warmupSec: 1, durationSec: 2 },
+    }
+  : {
+      warmSec: 3,
+      s1: { rounds, warmupSec: 1, durationSec: 10 },
+      s2: { rounds, warmupSec: 1.5, durationSec: 5 },
+      s13: { rounds, warmupSec: 1.5, durationSec: 5 },
+    };
 
 let cleanup = (): void => {};
 let stopping = false;
@@ -100,10 +112,14 @@ try {
     process.stderr.write('  S4: cold processes converting descriptions\n');
     s4 = runS4(rounds);
   }
-  const needsTargets = only.includes('S1') || only.includes('S2');
-  const started = needsTargets ? await startTargets(repoRoot) : { targets: [], cleanup: () => {} };
+  const needsTargets = only.includes('S1') || only.includes('S2') || only.includes('S13');
+  const started = needsTargets
+    ? await startTargets(repoRoot, { peer: only.includes('S13') })
+    : { targets: [], cleanup: () => {} };
   cleanup = started.cleanup;
   const { targets } = started;
+  // The peer answers only a real MCP client: S13 drives it, autocannon (S1, S2) cannot.
+  const loadTargets = targets.filter((target) => target.name !== 'peer');
   for (const target of targets) {
     process.stderr.write(
       `  ${target.name}: ${target.unavailable ? `not available (${target.unavailable})` : target.url}` +
@@ -112,17 +128,25 @@ try {
   }
 
   // One closed-loop pass per target first, so JIT and connection pools are warm before any round counts.
-  for (const target of targets) {
+  for (const target of loadTargets) {
     if (!target.unavailable)
       await load(target, { mode: 'closed', connections: 50, warmupSec: 0, durationSec: settings.warmSec });
   }
 
   let s1: S1Result | undefined;
   let s2: S2Result | undefined;
-  if (only.includes('S1')) s1 = await runS1(targets, settings.s1 satisfies RoundOptions, load);
-  if (only.includes('S2')) s2 = await runS2(targets, settings.s2, load);
+  let s13: S13Result | undefined;
+  if (only.includes('S1')) s1 = await runS1(loadTargets, settings.s1 satisfies RoundOptions, load);
+  if (only.includes('S2')) s2 = await runS2(loadTargets, settings.s2, load);
+  if (only.includes('S13')) {
+    s13 = await runS13(targets, settings.s13, (spec, onMeasure) => runLoad(repoRoot, spec, onMeasure));
+  }
 
-  const rows = [...(needsTargets ? createReportRows(targets, s1, s2) : []), ...(s4 ? createS4Rows(s4) : [])];
+  const rows = [
+    ...(only.includes('S1') || only.includes('S2') ? createReportRows(loadTargets, s1, s2) : []),
+    ...(s13 ? createS13Rows(targets, s13, s2) : []),
+    ...(s4 ? createS4Rows(s4) : []),
+  ];
   process.stdout.write(`\n${formatRowsAsText(rows)}\n`);
 
   const results = {
@@ -134,12 +158,13 @@ try {
     s1,
     s2,
     s4,
+    s13,
   };
   const resultsDir = join(repoRoot, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
   const resultsPath = join(resultsDir, `${meta.date.replaceAll(':', '-')}.json`);
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(join(repoRoot, 'bench/LATEST.md'), formatLatestMarkdown({ rows, targets, s1, s2, meta }));
+  writeFileSync(join(repoRoot, 'bench/LATEST.md'), formatLatestMarkdown({ rows, targets, s1, s2, s13, meta }));
   process.stdout.write(`\nresults: ${resultsPath}\nsummary: bench/LATEST.md\n`);
 } catch (error) {
   // A load process killed by Ctrl-C ends its run with an error; that is not a harness failure worth a stack.

@@ -1,15 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { startGatehouse } from './gatehouse-target.ts';
+import { startPeer } from './peer-target.ts';
 import { readPort, spawnChild } from './spawn-child.ts';
 import type { Target } from './target.ts';
 import { checkToolCall, toolCall } from './tool-call.ts';
 
 /**
- * Starts the fake upstream and every target process (raw, sdk, gatehouse; direct needs none), then sends each one
- * checked `tools/call`. A target that fails to start or to answer correctly comes back with `unavailable` set;
+ * Starts the fake upstream and every target process (raw, sdk, gatehouse, and with `peer` the S13 peer; direct
+ * needs none), then sends each one checked `tools/call`. A target that fails to start or to answer correctly comes back with `unavailable` set;
  * only a failing upstream throws. The caller stops the processes with `stopChildren()` and then calls `cleanup`.
  */
-export async function startTargets(repoRoot: string): Promise<{ targets: Target[]; cleanup: () => void }> {
+export async function startTargets(
+  repoRoot: string,
+  options: { peer?: boolean } = {},
+): Promise<{ targets: Target[]; cleanup: () => void }> {
   const upstreamKey = randomBytes(18).toString('base64url');
   const nodeEnv = { PATH: process.env['PATH'], HOME: process.env['HOME'], BENCH_UPSTREAM_KEY: upstreamKey };
   const upstream = spawnChild('fake-upstream', process.execPath, ['--import', 'tsx', 'bench/fake-upstream.ts'], {
@@ -39,14 +43,16 @@ export async function startTargets(repoRoot: string): Promise<{ targets: Target[
     }
     return target;
   };
-  const [raw, sdk, gatehouse] = await Promise.all([
+  const [raw, sdk, gatehouse, peer] = await Promise.all([
     startBaseline('raw'),
     startBaseline('sdk'),
     startGatehouse(repoRoot, { port: upstreamPort, key: upstreamKey }),
+    options.peer ? startPeer(repoRoot, { port: upstreamPort, key: upstreamKey }) : undefined,
   ]);
-  const targets = [direct, raw, sdk, gatehouse.target];
+  const targets = [direct, raw, sdk, gatehouse.target, ...(peer ? [peer] : [])];
   for (const target of targets) {
-    if (target.unavailable) continue;
+    // The peer answers only a real client; startPeer has checked it with one.
+    if (target.unavailable || target.name === 'peer') continue;
     try {
       await checkToolCall(target);
     } catch (error) {

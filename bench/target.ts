@@ -1,5 +1,5 @@
-/** The systems under measurement, in the order rounds visit them. */
-export const targetNames = ['direct', 'raw', 'sdk', 'gatehouse'] as const;
+/** The systems under measurement, in the order rounds visit them; `peer` only in S13 (it needs a real client). */
+export const targetNames = ['direct', 'raw', 'sdk', 'gatehouse', 'peer'] as const;
 export type TargetName = (typeof targetNames)[number];
 
 /** One system the load generator can drive; `unavailable` says why it is skipped (rows print "not available"). */
@@ -12,6 +12,8 @@ export type Target = {
   /** The process serving the target, for CPU accounting; undefined for `direct`. */
   pid?: number;
   unavailable?: string;
+  /** The tool a real MCP client calls (S13); `toolCall`'s `upstream_getItem` when not set. */
+  tool?: string;
   /** How the target runs, when worth saying (printed and written to LATEST.md). */
   note?: string;
 };

@@ -4,6 +4,7 @@
  */
 export const toolCall = {
   itemId: 'item-42',
+  tool: 'upstream_getItem',
   body: JSON.stringify({
     jsonrpc: '2.0',
     id: 1,

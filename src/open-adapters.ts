@@ -1,7 +1,7 @@
 import { type AuditLog, createAuditLog } from './audit/index.ts';
 import { type Config, GatehouseError, systemClock } from './core/index.ts';
 import { createRedisRefreshLock } from './oauth/index.ts';
-import { createRedisResultStore } from './shaping/index.ts';
+import { createRedisResultStore, resultQuotasOf } from './shaping/index.ts';
 import { createRedisCacheBackend, createRedisLimiter, openRedis, openStore, redactStoreUrl } from './store/index.ts';
 import { createCircuitBreaker, createRetryingUpstream, createUpstreamClient } from './upstream/index.ts';
 import { createVault, loadMasterKeys } from './vault/index.ts';
@@ -82,9 +82,14 @@ export async function openAdapters(
     }
   }
   const sharedRedis = redis;
-  // 429 Retry-After waits for safe calls, bounded retries for idempotent ones, a circuit breaker per host.
+  // 429 Retry-After waits for safe calls, bounded retries for idempotent ones, a circuit breaker per host, tenant
+  // and service, and a per-tenant share of each host's connections (MT-08).
   const upstream = createRetryingUpstream(
-    createUpstreamClient({ allowPrivateHosts: config.unsafeAllowPrivateUpstreams }),
+    createUpstreamClient({
+      allowPrivateHosts: config.unsafeAllowPrivateUpstreams,
+      connectionsPerOrigin: config.upstreamPool.connectionsPerOrigin,
+      connectionsPerTenant: config.upstreamPool.connectionsPerTenant,
+    }),
     { clock: systemClock, breaker: createCircuitBreaker({ clock: systemClock }) },
   );
   return {
@@ -96,7 +101,7 @@ export async function openAdapters(
       ? {
           limiter: createRedisLimiter(sharedRedis),
           cacheBackend: createRedisCacheBackend(sharedRedis),
-          resultStore: createRedisResultStore(sharedRedis, systemClock),
+          resultStore: createRedisResultStore(sharedRedis, systemClock, resultQuotasOf(config.resultHandles)),
           // RF-10 across processes: a Redis lease per connection; the version-checked commit stays the fence.
           refreshLock: createRedisRefreshLock({
             redis: sharedRedis,

@@ -270,7 +270,30 @@ export const configSchema = z
         commitBeforeAnswer: z.enum(['writes', 'all']).default('writes'),
       })
       .prefault({}),
-    /** Stored over-budget results (handles): in memory within `maxBytes`, or in Redis when `redis` is set. */
+    /**
+     * How long a process trusts a verified client key before reading it again from the store: a revocation made
+     * through another process is enforced here within this time (CP-03 asks for 2 s; 0 reads the store on every
+     * request).
+     */
+    clientKeyCache: z.strictObject({ ttlMs: z.number().int().min(0).max(60_000).default(1_000) }).prefault({}),
+    /**
+     * Upstream connections of this process: `connectionsPerOrigin` pooled keep-alive connections per upstream
+     * origin, of which `connectionsPerTenant` are kept for each tenant's service: it may always have that many
+     * calls in flight, more only while that many stay free for others (its further calls wait in their own
+     * queue), so one tenant's slow calls never take a host's every connection (MT-08).
+     */
+    upstreamPool: z
+      .strictObject({
+        connectionsPerOrigin: z.number().int().min(1).max(1_024).default(32),
+        connectionsPerTenant: z.number().int().min(1).max(1_024).default(8),
+      })
+      .prefault({}),
+    /**
+     * Stored over-budget results (handles): in memory within `maxBytes`, or in Redis when `redis` is set. One
+     * tenant keeps at most `maxBytesPerTenant` (default a quarter of `maxBytes`) and one subject of a tenant at most
+     * `maxBytesPerSubject` (default three quarters of the tenant's); a new result evicts only its own tenant's
+     * older results, never another tenant's (MT-08).
+     */
     resultHandles: z
       .strictObject({
         maxBytes: z
@@ -278,6 +301,8 @@ export const configSchema = z
           .int()
           .positive()
           .default(128 * 1024 * 1024),
+        maxBytesPerTenant: z.number().int().positive().optional(),
+        maxBytesPerSubject: z.number().int().positive().optional(),
         /**
          * Budget of `gatehouse_result_query` expressions and `gatehouse_result_page` paths (RS-02, MT-08): each runs
          * in one of `workers` threads with a heap of `maxHeapMb`, is stopped after `timeoutMs`, and may answer at

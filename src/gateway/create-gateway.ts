@@ -9,19 +9,20 @@ import {
   createResultCache,
   createResultHandles,
   type ResultStore,
+  resultQuotasOf,
 } from '../shaping/index.ts';
-import type { CacheBackend, ClientKeyRecord, Limiter, Store } from '../store/index.ts';
+import type { CacheBackend, Limiter, Store } from '../store/index.ts';
 import type { UpstreamClient } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
 import { buildTenant, type TenantRuntime } from './build-tenants.ts';
 import { type CallToolDependencies, callTool } from './call-tool.ts';
+import { createClientKeys } from './client-keys.ts';
 import type { Caller, Gateway } from './contract.ts';
 import { createApprovals } from './create-approvals.ts';
 import { createGatewayConnections } from './create-gateway-connections.ts';
 import { createGatewayRefresh, refreshSettingsOf } from './create-gateway-refresh.ts';
 import { createCredentials } from './credentials.ts';
 import type { MintConnectLink } from './decide-call.ts';
-import { hashClientKey } from './hash-client-key.ts';
 import { listTools } from './list-tools.ts';
 import { loadService } from './load-service.ts';
 import { createApprovalNotifier } from './notify-approvers.ts';
@@ -51,9 +52,6 @@ export interface GatewayDependencies {
   /** Cross-process refresh lock (the Redis lease when `redis` is set); the store's lock when absent. */
   readonly refreshLock?: RefreshLock;
 }
-
-/** How long a verified client key is trusted before it is looked up again (so a revocation takes effect). */
-const keyCacheMs = 10_000;
 
 /**
  * Builds the gateway: the use cases behind every transport, over runtime objects built once from the config
@@ -92,7 +90,13 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     ...refreshSettingsOf(config, deps.refreshLock),
   });
   const handles = createResultHandles({
-    store: deps.resultStore ?? createMemoryResultStore({ clock, maxBytes: config.resultHandles.maxBytes }),
+    store:
+      deps.resultStore ??
+      createMemoryResultStore({
+        clock,
+        ...resultQuotasOf(config.resultHandles),
+        maxBytes: config.resultHandles.maxBytes,
+      }),
     clock,
     query: config.resultHandles.query,
   });
@@ -162,37 +166,16 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     await store.tenants.ensure(tenant.id, now);
     for (const service of tenant.services)
       await credentials.storeStaticSecret(tenant.id, service.id, service.auth, now);
-    for (const key of tenant.clientKeys) {
-      const hash = hashClientKey(key.key);
-      await store.clientKeys.upsert({
-        tenantId: tenant.id,
-        id: `config-${key.name}`,
-        name: key.name,
-        hash,
-        prefix: key.key.slice(0, 16),
-        toolsets: key.toolsets,
-        subject: key.subject,
-        createdAt: now,
-        revokedAt: null,
-      });
-    }
   }
-
-  const keyCache = new Map<string, { record: ClientKeyRecord; until: number }>();
-
-  async function findKey(hash: string): Promise<ClientKeyRecord | undefined> {
-    const cached = keyCache.get(hash);
-    const at = clock.monotonic();
-    if (cached && cached.until > at) return cached.record;
-    const record = await store.clientKeys.findByHash(hash);
-    if (record === undefined || record.revokedAt !== null) {
-      keyCache.delete(hash);
-      return undefined;
-    }
-    if (keyCache.size > 10_000) keyCache.clear();
-    keyCache.set(hash, { record, until: at + keyCacheMs });
-    return record;
-  }
+  const clientKeys = createClientKeys({
+    store,
+    clock,
+    tenants: config.tenants,
+    cacheMs: config.clientKeyCache.ttlMs,
+    servesToolset: (tenant, toolset) => tenants.get(tenant)?.toolsets.has(toolset) ?? false,
+    audit,
+  });
+  await clientKeys.syncConfigured();
 
   const gateway: Gateway = {
     start: () => refresh.start(),
@@ -201,23 +184,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       await notifier?.close(5_000);
       await handles.close();
     },
-    async authenticate(tenant, toolset, authorization) {
-      const match = /^Bearer[ ]+([^\s]+)[ ]*$/i.exec(authorization ?? '');
-      if (!match?.[1])
-        throw new GatehouseError('unauthenticated', 'A client key is required (Authorization: Bearer ...)');
-      const record = await findKey(hashClientKey(match[1]));
-      if (record === undefined) throw new GatehouseError('unauthenticated', 'The client key is not valid');
-      // A key of another tenant, a toolset the key may not use, and an endpoint that does not exist all look
-      // the same from outside (MT-01).
-      if (
-        record.tenantId !== tenant ||
-        !record.toolsets.includes(toolset) ||
-        !tenants.get(tenant)?.toolsets.has(toolset)
-      ) {
-        throw new GatehouseError('not_found', 'No such MCP endpoint');
-      }
-      return { tenant, toolset, keyId: record.id, keyName: record.name, subject: record.subject };
-    },
+    authenticate: (tenant, toolset, authorization) => clientKeys.authenticate(tenant, toolset, authorization),
 
     async listTools(caller) {
       const toolset = toolsetOf(caller);
@@ -255,32 +222,11 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       },
       async listClientKeys(tenant) {
         tenantOf(tenant);
-        return (await store.clientKeys.list(tenant)).map((key) => ({
-          id: key.id,
-          name: key.name,
-          prefix: key.prefix,
-          toolsets: key.toolsets,
-          subject: key.subject,
-          createdAt: new Date(key.createdAt).toISOString(),
-          revokedAt: key.revokedAt === null ? null : new Date(key.revokedAt).toISOString(),
-        }));
+        return clientKeys.list(tenant);
       },
       async revokeClientKey(tenant, keyId) {
         tenantOf(tenant);
-        if (!(await store.clientKeys.revoke(tenant, keyId, clock.now()))) {
-          throw new GatehouseError('not_found', `No active client key ${keyId} in tenant ${tenant}`);
-        }
-        keyCache.clear();
-        // The key itself is long gone (only its hash is stored): the record names it by id, like key_created.
-        const revoked = (await store.clientKeys.list(tenant)).find((key) => key.id === keyId);
-        await audit.recordSecurityEvent({
-          tenant,
-          event: 'key_revoked',
-          decision: 'allow',
-          ...(revoked ? { subject: revoked.subject, clientKey: revoked.name } : {}),
-          detail: 'admin_api',
-          target: `client_key:${keyId}`,
-        });
+        await clientKeys.revoke(tenant, keyId);
       },
     },
 

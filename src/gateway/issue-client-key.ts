@@ -2,7 +2,7 @@ import type { AuditLog } from '../audit/index.ts';
 import type { Clock, Config } from '../core/index.ts';
 import { createId, GatehouseError } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
-import { createClientKey, hashClientKey } from './hash-client-key.ts';
+import { createClientKey, hashClientKey, labelClientKey } from './hash-client-key.ts';
 
 export interface ClientKeyRequest {
   readonly tenant: string;
@@ -13,7 +13,7 @@ export interface ClientKeyRequest {
 
 /**
  * Creates a client key for toolsets of a tenant named in the config. Returns the key, which is shown once:
- * only its SHA-256 and a short prefix are stored. With an audit log, a `key_created` security record (target
+ * only its SHA-256 and a label (`labelClientKey`) are stored. With an audit log, a `key_created` security record (target
  * `client_key:<id>`, the key's keyed fingerprint, never the key) is committed before the key is returned.
  */
 export async function issueClientKey(
@@ -43,7 +43,7 @@ export async function issueClientKey(
     id,
     name: request.name,
     hash: hashClientKey(key),
-    prefix: key.slice(0, 16),
+    prefix: labelClientKey(key),
     toolsets: request.toolsets,
     subject: request.subject,
     createdAt: clock.now(),

@@ -110,6 +110,9 @@ function toUpstreamCall(
   const { tool, service } = toolOf(call);
   const built = applyCredential(buildRequest(tool.tool, service.baseUrl, args), credential);
   return {
+    // MT-08: breakers and connection shares are kept per tenant and service.
+    tenant: call.caller.tenant,
+    service: service.id,
     method: built.method,
     url: built.url,
     headers: built.headers,

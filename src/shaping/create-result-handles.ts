@@ -102,7 +102,11 @@ export function createResultHandles(options: ResultHandlesOptions): ResultHandle
       const expiresAt = clock.now() + (lifetimeMs ?? ttlMs);
       const ownerKey = toOwnerKey(owner);
       const key = toStoreKey(ownerKey, id);
-      await store.put(key, { owner: ownerKey, kind: result.kind, text: result.text, expiresAt });
+      await store.put(
+        key,
+        { owner: ownerKey, kind: result.kind, text: result.text, expiresAt },
+        { tenant: owner.tenant, subject: owner.subject },
+      );
       if (result.kind === 'json' && result.value !== undefined) remember(key, result.value);
       return { id, expiresAt };
     },

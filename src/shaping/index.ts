@@ -32,7 +32,13 @@ export { detectNextPage, type NextPageInput } from './detect-next-page.ts';
 export { type MetaTool, type MetaToolName, metaToolNames, metaTools } from './meta-tools.ts';
 export { type PageArguments, pageResult } from './page-result.ts';
 export { queryResult } from './query-result.ts';
-export type { ResultStore, StoredResult } from './result-store.ts';
+export {
+  type ResultQuotaOwner,
+  type ResultQuotas,
+  type ResultStore,
+  resultQuotasOf,
+  type StoredResult,
+} from './result-store.ts';
 export {
   type ShapedResult,
   type ShapingContext,

@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { ClientKeyRecord, ClientKeyRepository } from './port.ts';
 import type { StoreContext } from './store-context.ts';
 import type { ClientKeysTable } from './store-database.ts';
@@ -18,11 +18,24 @@ export function createClientKeyRepository({ db, run }: StoreContext): ClientKeyR
           created_at: record.createdAt,
           revoked_at: record.revokedAt,
         };
-        const { tenant_id: _tenant, name: _name, ...replaced } = row;
+        // The same key written again (every start writes the configured keys) keeps its creation time and, above
+        // all, its revocation: a revoked key never comes back (issue 17, finding 3). A new key under the name
+        // (a rotated one) starts afresh.
+        const sameKey = sql<boolean>`client_keys.hash = excluded.hash`;
         await db
           .insertInto('client_keys')
           .values(row)
-          .onConflict((c) => c.columns(['tenant_id', 'name']).doUpdateSet(replaced))
+          .onConflict((c) =>
+            c.columns(['tenant_id', 'name']).doUpdateSet({
+              id: row.id,
+              hash: row.hash,
+              prefix: row.prefix,
+              toolsets: row.toolsets,
+              subject: row.subject,
+              created_at: sql`case when ${sameKey} then client_keys.created_at else excluded.created_at end`,
+              revoked_at: sql`case when ${sameKey} then client_keys.revoked_at else excluded.revoked_at end`,
+            }),
+          )
           .execute();
       }),
     // Deliberately across tenants: the caller learns the tenant from the key's row and compares it.

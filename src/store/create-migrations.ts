@@ -1,4 +1,4 @@
-import type { Kysely, Migration } from 'kysely';
+import { type Kysely, type Migration, sql } from 'kysely';
 import { createAuditChainMigration } from './create-audit-chain-migration.ts';
 import { createAuditCheckpointMigration } from './create-audit-checkpoint-migration.ts';
 import { createConnectFlowMigration } from './create-connect-flow-migration.ts';
@@ -188,5 +188,24 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
     },
     '0008_row_level_security': createRowLevelSecurityMigration(features),
     '0009_audit_checkpoints': createAuditCheckpointMigration(features),
+    '0010_client_key_prefix': {
+      async up(db: Kysely<unknown>) {
+        // Issue 17, finding 8(e): `prefix` held the first 16 characters of the key, which for an operator-supplied
+        // key (the `config-<name>` rows) is a large part of the secret. Those rows now carry a short hash label
+        // (what `labelClientKey` gives any key without the generated form); the next start rewrites the label of
+        // a configured key from the key itself. Generated keys (`keys create`) stored `gatehouse_sk_` plus 3
+        // random characters, within the new rule, and are cut to that form again in case one was longer.
+        await sql`update client_keys set prefix = 'sha256:' || substr(hash, 1, 8) where id like 'config-%'`.execute(db);
+        await sql`update client_keys set prefix = substr(prefix, 1, 17) where id not like 'config-%' and substr(prefix, 1, 13) = 'gatehouse_sk_'`.execute(
+          db,
+        );
+        await sql`update client_keys set prefix = 'sha256:' || substr(hash, 1, 8) where id not like 'config-%' and substr(prefix, 1, 13) <> 'gatehouse_sk_'`.execute(
+          db,
+        );
+      },
+      async down() {
+        // The replaced characters are gone (that is the point); nothing to restore.
+      },
+    },
   };
 }

@@ -10,7 +10,10 @@ export interface ClientKeyRecord {
   readonly name: string;
   /** SHA-256 (hex) of the full key. The key itself is never stored. */
   readonly hash: string;
-  /** The first characters of the key, safe to show so a person can tell keys apart. */
+  /**
+   * A label that tells keys apart without revealing them (`labelClientKey`): the public `gatehouse_sk_` marker plus
+   * 4 characters of a generated key, or a short hash of an operator-supplied one.
+   */
   readonly prefix: string;
   readonly toolsets: readonly string[];
   readonly subject: string;
@@ -19,7 +22,10 @@ export interface ClientKeyRecord {
 }
 
 export interface ClientKeyRepository {
-  /** Inserts or replaces the key with this (tenant, name). */
+  /**
+   * Inserts or replaces the key with this (tenant, name). The same key (same hash) keeps its `createdAt` and its
+   * `revokedAt`: writing a revoked key again never makes it valid.
+   */
   upsert(record: ClientKeyRecord): Promise<void>;
   /** Looks a key up by its hash across tenants (the hash is globally unique). Revoked keys are returned too. */
   findByHash(hash: string): Promise<ClientKeyRecord | undefined>;

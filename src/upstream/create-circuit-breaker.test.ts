@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../core/index.ts';
-import { type CallOutcomeKind, createCircuitBreaker } from './create-circuit-breaker.ts';
+import { breakerScopeOf, type CallOutcomeKind, createCircuitBreaker } from './create-circuit-breaker.ts';
 
 function manualClock(): Clock & { advance(ms: number): void } {
   let t = 1_000_000;
@@ -89,5 +89,21 @@ describe('createCircuitBreaker', () => {
     // A fresh window: 19 new failures are not enough.
     run(breaker, times(19, 'failure'));
     expect(breaker.state(host)).toBe('closed');
+  });
+
+  it('CB-01 MT-08 (review finding 5a) each tenant and service has its own breaker on a host', () => {
+    const clock = manualClock();
+    const breaker = createCircuitBreaker({ clock });
+    const tenantA = breakerScopeOf('a', 'api');
+    const tenantB = breakerScopeOf('b', 'api');
+    for (let i = 0; i < 20; i++) {
+      breaker.enter(host, tenantA);
+      breaker.record(host, 'failure', tenantA);
+    }
+    expect(breaker.state(host, tenantA)).toBe('open');
+    expect(() => breaker.enter(host, tenantA)).toThrow(expect.objectContaining({ code: 'circuit_open' }));
+    expect(breaker.state(host, tenantB)).toBe('closed');
+    expect(() => breaker.enter(host, tenantB)).not.toThrow();
+    expect(breaker.state(host, breakerScopeOf('a', 'other-service'))).toBe('closed');
   });
 });

@@ -17,14 +17,21 @@ export type CallOutcomeKind = 'success' | 'failure' | 'neutral';
 
 export interface CircuitBreaker {
   /**
-   * Asks to call `host`. Throws `circuit_open` (with `retryAfterSeconds`) while open. When the open time has
-   * passed, exactly one caller becomes the half-open probe; the others are refused until it reports.
+   * Asks to call `host` for `scope` (a tenant and service, see `breakerScopeOf`; MT-08): each scope has its own
+   * breaker per host, so one tenant's failures never pause another's calls. Throws `circuit_open` (with
+   * `retryAfterSeconds`) while open. When the open time has passed, exactly one caller becomes the half-open
+   * probe; the others are refused until it reports.
    */
-  enter(host: string): void;
+  enter(host: string, scope?: string): void;
   /** Reports the outcome of a call admitted by `enter`. */
-  record(host: string, outcome: CallOutcomeKind): void;
+  record(host: string, outcome: CallOutcomeKind, scope?: string): void;
   /** `closed`, `open` or `half-open`, for tests and metrics. */
-  state(host: string): 'closed' | 'open' | 'half-open';
+  state(host: string, scope?: string): 'closed' | 'open' | 'half-open';
+}
+
+/** The breaker scope of a call made for a tenant's service; calls for no tenant share the empty scope. */
+export function breakerScopeOf(tenant: string | undefined, service: string | undefined): string {
+  return tenant === undefined ? '' : `${tenant}\u0000${service ?? ''}`;
 }
 
 interface HostState {
@@ -37,7 +44,7 @@ interface HostState {
 }
 
 /**
- * A circuit breaker per upstream host (CB-01): with at least `minimumCalls` calls in the last `windowMs` and a
+ * A circuit breaker per upstream host and scope (CB-01, MT-08): with at least `minimumCalls` calls in the last `windowMs` and a
  * failure share of at least `failureRatio`, the host's breaker opens for `openMs`; calls fail fast with
  * `circuit_open`. Then one probe goes through: success closes the breaker (the window starts afresh), failure
  * opens it again. Counting uses per-second buckets, so memory per host is fixed. Times from the injected clock.
@@ -65,6 +72,10 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
     return state;
   }
 
+  function keyOf(host: string, scope: string): string {
+    return scope === '' ? host : `${scope}\u0000${host}`;
+  }
+
   function reset(state: HostState): void {
     state.seconds.fill(-1);
     state.calls.fill(0);
@@ -72,8 +83,8 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
   }
 
   return {
-    enter(host) {
-      const state = hosts.get(host);
+    enter(host, scope = '') {
+      const state = hosts.get(keyOf(host, scope));
       if (state === undefined || state.openUntil === 0) return;
       const now = clock.monotonic();
       if (now < state.openUntil || state.probing) {
@@ -87,8 +98,8 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
       state.probing = true;
     },
 
-    record(host, outcome) {
-      const state = stateOf(host);
+    record(host, outcome, scope = '') {
+      const state = stateOf(keyOf(host, scope));
       if (state.probing) {
         if (outcome === 'neutral') {
           state.probing = false;
@@ -125,8 +136,8 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
       if (calls >= minimumCalls && failures >= failureRatio * calls) state.openUntil = clock.monotonic() + openMs;
     },
 
-    state(host) {
-      const state = hosts.get(host);
+    state(host, scope = '') {
+      const state = hosts.get(keyOf(host, scope));
       if (state === undefined || state.openUntil === 0) return 'closed';
       return state.probing || clock.monotonic() >= state.openUntil ? 'half-open' : 'open';
     },

@@ -1,5 +1,5 @@
 import { type Clock, GatehouseError, type HttpMethod, isGatehouseError } from '../core/index.ts';
-import type { CallOutcomeKind, CircuitBreaker } from './create-circuit-breaker.ts';
+import { breakerScopeOf, type CallOutcomeKind, type CircuitBreaker } from './create-circuit-breaker.ts';
 import type { UpstreamCall, UpstreamClient, UpstreamResponse } from './create-upstream-client.ts';
 import { parseRetryAfter } from './parse-retry-after.ts';
 
@@ -29,7 +29,7 @@ const retriedStatuses: ReadonlySet<number> = new Set([500, 502, 503, 504]);
  *   exponential backoff. Never for POST/PATCH or a tool marked as a write (UP-03): the answer is returned.
  * - Connection failures (`details.phase = 'connect'`: nothing was sent): retried for any call; a refused or
  *   reset connection after sending only for idempotent calls. Timeouts after sending are never retried.
- * Every attempt passes the breaker of the call's origin: 5xx answers, timeouts and connection failures count
+ * Every attempt passes the breaker of the call's origin, tenant and service: 5xx answers, timeouts and connection failures count
  * as failures, every other answer (4xx included) as a success; `circuit_open` is thrown without calling.
  */
 export function createRetryingUpstream(inner: UpstreamClient, options: RetryingUpstreamOptions): UpstreamClient {
@@ -45,22 +45,24 @@ export function createRetryingUpstream(inner: UpstreamClient, options: RetryingU
     // RFC 9110 §9.2.2: safe methods plus PUT and DELETE; a GET the operator marked as a write is not idempotent.
     const idempotent = safe || call.method === 'PUT' || call.method === 'DELETE';
     const host = originOf(call.allowedOrigin);
+    // MT-08: one breaker per tenant and service on a host, so tenant A's failures never pause tenant B.
+    const scope = breakerScopeOf(call.tenant, call.service);
     const backoff = (attempt: number) => Math.min(maxWaitMs, backoffMs * 2 ** attempt) * random();
 
     for (let attempt = 0; ; attempt++) {
-      breaker?.enter(host);
+      breaker?.enter(host, scope);
       let response: UpstreamResponse;
       try {
         response = await inner.send(call);
       } catch (error) {
-        breaker?.record(host, outcomeOfError(error));
+        breaker?.record(host, outcomeOfError(error), scope);
         if (attempt < retry.maxRetries && isRetryableError(error, idempotent)) {
           await sleep(backoff(attempt), call.signal);
           continue;
         }
         throw error;
       }
-      breaker?.record(host, response.status >= 500 ? 'failure' : 'success');
+      breaker?.record(host, response.status >= 500 ? 'failure' : 'success', scope);
 
       if (response.status === 429) {
         const advised = parseRetryAfter(response.headers['retry-after'], clock.now());

@@ -17,10 +17,24 @@ export interface UpstreamClientOptions {
   readonly resolve?: ResolveHost;
   /** Pooled keep-alive connections per origin; default 32. */
   readonly connectionsPerOrigin?: number;
+  /**
+   * Connections of an origin kept for each tenant's service (MT-08); default 8 (a quarter of the pool). A service
+   * may always have this many calls in flight to the origin, and more only while this many connections stay free
+   * for other tenants (a lone tenant uses up to pool - 8 = 24). Further calls wait in the service's own queue
+   * under their total timeout, never behind another tenant's calls. Clamped to the pool size.
+   */
+  readonly connectionsPerTenant?: number;
 }
 
 /** One call: a built request (credential applied) plus the service's limits. */
 export interface UpstreamCall extends BuiltRequest {
+  /**
+   * The tenant and service the call is made for (MT-08): circuit breakers and the per-tenant share of an origin's
+   * connections are kept per tenant and service, so one tenant's failing or slow calls never hold up another's.
+   * Absent (calls made for no tenant): one shared scope per origin.
+   */
+  readonly tenant?: string;
+  readonly service?: string;
   /** Total budget for connect, headers and body, including redirects -> `upstream_timeout`. */
   readonly timeoutMs: number;
   /** Budget for DNS + TCP (+ TLS) of a new connection -> `upstream_timeout` with `details.phase = 'connect'`. */
@@ -109,9 +123,11 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       callback(null, socket);
     });
   };
+  const connections = options.connectionsPerOrigin ?? 32;
+  const shares = createTenantShares(connections, Math.max(1, Math.min(connections, options.connectionsPerTenant ?? 8)));
   const agent = new Agent({
     connect,
-    connections: options.connectionsPerOrigin ?? 32,
+    connections,
     pipelining: 1,
     keepAliveTimeout: 4_000,
     keepAliveMaxTimeout: 60_000,
@@ -164,7 +180,13 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       else call.signal?.addEventListener('abort', cancel, { once: true });
     }
     let url = call.url;
+    // MT-08: one slot of the tenant's share of this origin for the whole call (redirects stay within the origin).
+    const share = `${call.tenant ?? ''}\u0000${call.service ?? ''}`;
+    let admitted = false;
     try {
+      const waiting = shares.acquire(allowedOrigin, share, deadline);
+      if (waiting !== undefined) await waiting;
+      admitted = true;
       for (let redirects = 0; ; redirects++) {
         const raw = await sendOnce(call, url, deadline, allowedOrigin);
         const location = raw.headers['location'];
@@ -199,6 +221,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       }
       throw toUpstreamError(error, origin);
     } finally {
+      if (admitted) shares.release(allowedOrigin, share);
       clearTimeout(timer);
       if (cancel !== undefined) call.signal?.removeEventListener('abort', cancel);
     }
@@ -207,6 +230,90 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   return {
     send,
     close: () => agent.close(),
+  };
+}
+
+interface Share {
+  active: number;
+  readonly waiting: (() => void)[];
+}
+
+interface OriginShares {
+  active: number;
+  /** Per tenant and service; map order is the round-robin order of waking (a woken share moves to the end). */
+  readonly shares: Map<string, Share>;
+}
+
+/**
+ * Fair use of each origin's `pool` connections by tenants (MT-08), work-conserving: a share (tenant and service)
+ * may always have `reserved` calls in flight, and more only while `reserved` connections stay free for the
+ * others; nothing ever exceeds the pool, so an admitted call never queues behind other tenants' calls inside
+ * undici. Calls over their share wait first-come first-served in the share's own queue and leave it when their
+ * deadline ends (the caller then reports the timeout or cancellation). A freed slot goes first to a share below
+ * its reserve, round robin, so a newcomer waits at most for one call over another tenant's share to end.
+ */
+function createTenantShares(pool: number, reserved: number) {
+  const origins = new Map<string, OriginShares>();
+  const admits = (origin: OriginShares, share: Share): boolean =>
+    origin.active < pool && (share.active < reserved || origin.active < pool - reserved);
+
+  function wake(origin: OriginShares): void {
+    for (let pass = 0; pass < 2; pass++) {
+      for (const [key, share] of origin.shares) {
+        if (share.waiting.length === 0 || (pass === 0 && share.active >= reserved) || !admits(origin, share)) continue;
+        origin.shares.delete(key);
+        origin.shares.set(key, share);
+        origin.active++;
+        share.active++;
+        share.waiting.shift()?.();
+        return;
+      }
+    }
+  }
+
+  return {
+    acquire(originKey: string, key: string, deadline: CallDeadline): Promise<void> | undefined {
+      let origin = origins.get(originKey);
+      if (origin === undefined) {
+        origin = { active: 0, shares: new Map() };
+        origins.set(originKey, origin);
+      }
+      let share = origin.shares.get(key);
+      if (share === undefined) {
+        share = { active: 0, waiting: [] };
+        origin.shares.set(key, share);
+      }
+      if (share.waiting.length === 0 && admits(origin, share)) {
+        origin.active++;
+        share.active++;
+        return undefined;
+      }
+      const queue = share.waiting;
+      return new Promise<void>((resolve, reject) => {
+        const admit = (): void => {
+          deadline.off('abort', leave);
+          resolve();
+        };
+        const leave = (): void => {
+          const at = queue.indexOf(admit);
+          if (at !== -1) queue.splice(at, 1);
+          reject(new Error('Deadline ended while waiting for a connection'));
+        };
+        if (deadline.aborted) return leave();
+        queue.push(admit);
+        deadline.once('abort', leave);
+      });
+    },
+    release(originKey: string, key: string): void {
+      const origin = origins.get(originKey);
+      const share = origin?.shares.get(key);
+      if (origin === undefined || share === undefined) return;
+      origin.active--;
+      share.active--;
+      wake(origin);
+      if (share.active === 0 && share.waiting.length === 0) origin.shares.delete(key);
+      if (origin.active === 0 && origin.shares.size === 0) origins.delete(originKey);
+    },
   };
 }
 

@@ -1,0 +1,164 @@
+import type { AuditLog } from '../audit/index.ts';
+import type { Clock, TenantConfig } from '../core/index.ts';
+import { GatehouseError } from '../core/index.ts';
+import type { ClientKeyRecord, Store } from '../store/index.ts';
+import type { Caller } from './contract.ts';
+import { hashClientKey, labelClientKey } from './hash-client-key.ts';
+
+export interface ClientKeysOptions {
+  readonly store: Store;
+  readonly clock: Clock;
+  /** The configured tenants; their `clientKeys` are the `config-<name>` rows. */
+  readonly tenants: readonly TenantConfig[];
+  /** How long a verified key is trusted before it is read again (config `clientKeyCache.ttlMs`). */
+  readonly cacheMs: number;
+  /** Whether the tenant serves this toolset (a removed toolset looks like a missing endpoint). */
+  readonly servesToolset: (tenant: string, toolset: string) => boolean;
+  readonly audit: Pick<AuditLog, 'recordSecurityEvent'>;
+}
+
+/** A client key as the admin API shows it: never the key, only its label. */
+export interface ListedClientKey {
+  readonly id: string;
+  readonly name: string;
+  readonly prefix: string;
+  readonly toolsets: readonly string[];
+  readonly subject: string;
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+}
+
+export interface ClientKeys {
+  /**
+   * At start: writes the configured keys (a revoked one stays revoked, see `ClientKeyRepository.upsert`) and
+   * revokes every `config-<name>` row whose name is no longer in its tenant's config (issue 17, finding 3). Keys
+   * made with `gatehouse keys create` are not in the config and are left alone.
+   */
+  syncConfigured(): Promise<void>;
+  /** The caller of an MCP request: `unauthenticated` without a valid key, `not_found` for another tenant (MT-01). */
+  authenticate(tenant: string, toolset: string, authorization: string | undefined): Promise<Caller>;
+  list(tenant: string): Promise<readonly ListedClientKey[]>;
+  /** Revokes a key of a tenant (`not_found` when there is no active one) and records `key_revoked`. */
+  revoke(tenant: string, keyId: string): Promise<void>;
+}
+
+/** Id of a key written from the config: the name, so the same configured key keeps its row across starts. */
+const configuredIdPrefix = 'config-';
+
+/**
+ * Client keys of every tenant: configured ones synchronised at start, lookups behind a short cache, revocation.
+ * The cache is what lets one process miss another's revocation, so its lifetime is the window within which a
+ * key revoked anywhere is refused here (CP-03); a revocation through this process clears it at once.
+ */
+export function createClientKeys(options: ClientKeysOptions): ClientKeys {
+  const { store, clock, cacheMs, audit } = options;
+  const cache = new Map<string, { record: ClientKeyRecord; until: number }>();
+
+  async function findKey(hash: string): Promise<ClientKeyRecord | undefined> {
+    const at = clock.monotonic();
+    const cached = cache.get(hash);
+    if (cached && cached.until > at) return cached.record;
+    const record = await store.clientKeys.findByHash(hash);
+    if (record === undefined || record.revokedAt !== null) {
+      cache.delete(hash);
+      return undefined;
+    }
+    if (cacheMs > 0) {
+      if (cache.size > 10_000) cache.clear();
+      cache.set(hash, { record, until: at + cacheMs });
+    }
+    return record;
+  }
+
+  return {
+    async syncConfigured() {
+      const now = clock.now();
+      for (const tenant of options.tenants) {
+        const configured = new Set<string>();
+        for (const [i, key] of tenant.clientKeys.entries()) {
+          configured.add(key.name);
+          const hash = hashClientKey(key.key);
+          // One key value names one stored key. A renamed configured key (same value, new name) or a value used
+          // twice would otherwise fail on the store's unique hash with a bare store error, or, worse, give a
+          // revoked value a new row; refuse it and name the place (never the key).
+          const holder = await store.clientKeys.findByHash(hash);
+          if (holder !== undefined && (holder.tenantId !== tenant.id || holder.name !== key.name)) {
+            throw new GatehouseError(
+              'config_invalid',
+              `tenants.${tenant.id}.clientKeys[${i}] ('${key.name}') has the same key as the stored key '${holder.name}'${holder.revokedAt === null ? '' : ' (revoked)'}; give it a new key`,
+              { path: `tenants.${tenant.id}.clientKeys.${i}.key` },
+            );
+          }
+          await store.clientKeys.upsert({
+            tenantId: tenant.id,
+            id: `${configuredIdPrefix}${key.name}`,
+            name: key.name,
+            hash,
+            prefix: labelClientKey(key.key),
+            toolsets: key.toolsets,
+            subject: key.subject,
+            createdAt: now,
+            revokedAt: null,
+          });
+        }
+        for (const row of await store.clientKeys.list(tenant.id)) {
+          if (!row.id.startsWith(configuredIdPrefix) || configured.has(row.name) || row.revokedAt !== null) continue;
+          if (await store.clientKeys.revoke(tenant.id, row.id, now)) {
+            await audit.recordSecurityEvent({
+              tenant: tenant.id,
+              event: 'key_revoked',
+              decision: 'allow',
+              subject: row.subject,
+              clientKey: row.name,
+              detail: 'removed_from_config',
+              target: `client_key:${row.id}`,
+            });
+          }
+        }
+      }
+    },
+
+    async authenticate(tenant, toolset, authorization) {
+      const match = /^Bearer[ ]+([^\s]+)[ ]*$/i.exec(authorization ?? '');
+      if (!match?.[1])
+        throw new GatehouseError('unauthenticated', 'A client key is required (Authorization: Bearer ...)');
+      const record = await findKey(hashClientKey(match[1]));
+      if (record === undefined) throw new GatehouseError('unauthenticated', 'The client key is not valid');
+      // A key of another tenant, a toolset the key may not use, and an endpoint that does not exist all look
+      // the same from outside (MT-01).
+      if (record.tenantId !== tenant || !record.toolsets.includes(toolset) || !options.servesToolset(tenant, toolset)) {
+        throw new GatehouseError('not_found', 'No such MCP endpoint');
+      }
+      return { tenant, toolset, keyId: record.id, keyName: record.name, subject: record.subject };
+    },
+
+    async list(tenant) {
+      return (await store.clientKeys.list(tenant)).map((key) => ({
+        id: key.id,
+        name: key.name,
+        prefix: key.prefix,
+        toolsets: key.toolsets,
+        subject: key.subject,
+        createdAt: new Date(key.createdAt).toISOString(),
+        revokedAt: key.revokedAt === null ? null : new Date(key.revokedAt).toISOString(),
+      }));
+    },
+
+    async revoke(tenant, keyId) {
+      if (!(await store.clientKeys.revoke(tenant, keyId, clock.now()))) {
+        throw new GatehouseError('not_found', `No active client key ${keyId} in tenant ${tenant}`);
+      }
+      cache.clear();
+      // The key itself is long gone (only its hash is stored): the record names it by id, like key_created.
+      const revoked = (await store.clientKeys.list(tenant)).find((key) => key.id === keyId);
+      await audit.recordSecurityEvent({
+        tenant,
+        event: 'key_revoked',
+        decision: 'allow',
+        ...(revoked ? { subject: revoked.subject, clientKey: revoked.name } : {}),
+        detail: 'admin_api',
+        target: `client_key:${keyId}`,
+      });
+    },
+  };
+}

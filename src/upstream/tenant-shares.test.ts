@@ -1,0 +1,86 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUpstreamClient, type UpstreamCall } from './create-upstream-client.ts';
+
+/** A real upstream on 127.0.0.1: `/slow` answers after 400 ms, anything else at once; counts calls in flight. */
+let url = '';
+let inFlight = 0;
+let mostInFlight = 0;
+const server = createServer((req, res) => {
+  inFlight++;
+  mostInFlight = Math.max(mostInFlight, inFlight);
+  setTimeout(
+    () => {
+      inFlight--;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    },
+    req.url === '/slow' ? 400 : 0,
+  );
+});
+
+beforeAll(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const call = (tenant: string, path: string): UpstreamCall => ({
+  tenant,
+  service: 'api',
+  method: 'GET',
+  url: new URL(`${url}${path}`),
+  headers: {},
+  timeoutMs: 10_000,
+  connectTimeoutMs: 2_000,
+  maxResponseBytes: 1_000,
+  allowedOrigin: url,
+});
+
+describe('createUpstreamClient() shares of an origin between tenants', () => {
+  it('MT-08 (review finding 5b) a tenant saturating a host leaves another tenant a connection at once', async () => {
+    const client = createUpstreamClient({
+      allowPrivateHosts: ['127.0.0.1'],
+      connectionsPerOrigin: 4,
+      connectionsPerTenant: 1,
+    });
+    try {
+      mostInFlight = 0;
+      const slow = Array.from({ length: 12 }, () => client.send(call('a', '/slow')));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Alone, tenant A may use the pool less the one connection kept for others.
+      expect(mostInFlight).toBe(3);
+      const started = performance.now();
+      expect((await client.send(call('b', '/quick'))).status).toBe(200);
+      const waitedMs = performance.now() - started;
+      // Before the shares, B's call queued behind A's 400 ms calls.
+      expect(waitedMs).toBeLessThan(300);
+      expect((await Promise.all(slow)).every((answer) => answer.status === 200)).toBe(true);
+      expect(mostInFlight).toBeLessThanOrEqual(4);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('MT-08 a call waiting for its share still ends at its total timeout', async () => {
+    const client = createUpstreamClient({
+      allowPrivateHosts: ['127.0.0.1'],
+      connectionsPerOrigin: 2,
+      connectionsPerTenant: 1,
+    });
+    try {
+      const busy = client.send(call('a', '/slow'));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Pool 2 with 1 kept for others: A's second call waits, and its 100 ms budget runs out while waiting.
+      await expect(client.send({ ...call('a', '/slow'), timeoutMs: 100 })).rejects.toMatchObject({
+        code: 'upstream_timeout',
+      });
+      await busy;
+    } finally {
+      await client.close();
+    }
+  });
+});
