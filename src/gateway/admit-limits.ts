@@ -11,7 +11,7 @@ const metaToolLeaseMs = 35_000;
  * `rate_limited` and a retry time. The slot is released once the call has ended (`call.release`).
  */
 export async function admitLimits(limiter: Limiter, call: CallContext): Promise<void> {
-  if (call.toolset === undefined) return;
+  if (call.toolset === undefined) throw new Error('callTool: limits before resolve');
   const leaseMs = call.service?.leaseMs ?? metaToolLeaseMs;
   call.release = await admitCallLimits(limiter, call.toolset.limits, call.caller, call.name, leaseMs);
 }

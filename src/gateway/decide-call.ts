@@ -34,7 +34,8 @@ export interface DecideCallDependencies {
  * check their arguments when they run, and the limits step counts them like any call.
  */
 export async function decideCall(deps: DecideCallDependencies, call: CallContext): Promise<void> {
-  if (call.metaTool || call.tenant === undefined || call.toolset === undefined) return;
+  if (call.metaTool) return;
+  if (call.tenant === undefined || call.toolset === undefined) throw new Error('callTool: decide before resolve');
   const { policy } = call.toolset;
   const named = policy.tools.get(call.name);
   const service = named === undefined ? undefined : call.tenant.services.get(named.service);
