@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx's loader, or the compiled build when `npm run build` produced one.
+// In a checkout (src/ present) the TypeScript sources run through tsx's loader, so an old build never shadows an
+// edit; an installed package holds only the compiled dist/ and needs no TypeScript loader.
 import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
-const built = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-if (existsSync(built)) {
-  await import(pathToFileURL(built).href);
-} else {
+const source = new URL('../src/main.ts', import.meta.url);
+if (existsSync(fileURLToPath(source))) {
   const { register } = await import('tsx/esm/api');
   register();
-  await import(new URL('../src/main.ts', import.meta.url).href);
+  await import(source.href);
+} else {
+  await import(new URL('../dist/main.js', import.meta.url).href);
 }

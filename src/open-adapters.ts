@@ -29,7 +29,7 @@ export async function openAdapters(
     dataDir: config.dataDir,
     warn,
   });
-  const store = await openStore(config.store);
+  const store = await openStore(config.store, { sqliteNativeBinding: config.sqliteNativeBinding });
   try {
     await store.migrate();
   } catch (error) {

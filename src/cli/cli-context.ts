@@ -10,4 +10,6 @@ export interface CliContext {
   openAdapters(config: Config, context: { readonly stderr: Writable }): Promise<Adapters>;
   /** Resolves when the process is asked to stop (SIGINT/SIGTERM); tests resolve it themselves. */
   readonly stopSignal: Promise<void>;
+  /** The package version, for `--version` (main.ts reads it from package.json). */
+  readonly version?: string;
 }

@@ -15,6 +15,7 @@ const options = {
   force: { type: 'boolean' },
   'previous-config': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
 } as const;
 
 export interface CommandLine {
@@ -32,6 +33,7 @@ export interface CommandLine {
     readonly force?: boolean;
     readonly 'previous-config'?: string;
     readonly help?: boolean;
+    readonly version?: boolean;
   };
 }
 

@@ -20,8 +20,9 @@ export async function runAuditVerify(config: Config, values: CommandLine['values
   const tenant = values.tenant;
   if (tenant === undefined) throw new GatehouseError('invalid_request', 'audit verify needs --tenant');
   const expect = parseCheckpoint(values.checkpoint);
-  const store = await openStore(config.store);
+  const store = await openStore(config.store, { sqliteNativeBinding: config.sqliteNativeBinding });
   try {
+    await requireKnownTenant(config, store, tenant);
     const checkpointKey = await loadCheckpointKey(config, store, tenant, context);
     const report = await verifyAuditChain(store.audit, tenant, {
       ...(checkpointKey ? { checkpointKey } : {}),
@@ -93,4 +94,40 @@ async function loadCheckpointKey(
     );
     return undefined;
   }
+}
+
+/**
+ * A tenant is known when the config names it or the store holds its audit chain (a removed tenant's log is kept);
+ * anything else is most likely a typo, which must not pass as an intact, empty chain.
+ */
+async function requireKnownTenant(config: Config, store: Store, tenant: string): Promise<void> {
+  if (config.tenants.some((t) => t.id === tenant)) return;
+  // A store that was never migrated (nothing ever ran here) holds no tenant at all.
+  const orNothing = <T>(read: Promise<T>, nothing: T) => read.catch(() => nothing);
+  if ((await orNothing(store.audit.readHead(tenant), undefined)) !== undefined) return;
+  const stored = await orNothing(store.tenants.list(), []);
+  const known = [...new Set([...config.tenants.map((t) => t.id), ...stored])].sort();
+  const close = known.filter((k) => editDistance(k, tenant) <= 2);
+  throw new GatehouseError(
+    'invalid_request',
+    `Unknown tenant '${tenant}'${close.length > 0 ? ` (did you mean ${close.map((k) => `'${k}'`).join(' or ')}?)` : ''}; ` +
+      `known tenants: ${known.length > 0 ? known.join(', ') : 'none (pass --config FILE?)'}`,
+    { tenant, known },
+  );
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(
+        (previous[j] ?? 0) + 1,
+        (row[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = row;
+  }
+  return previous[b.length] ?? 0;
 }

@@ -6,8 +6,10 @@ import {
   loadConfigFile,
   parseConfig,
   readConfigTree,
+  requireResolvedEnv,
 } from '../core/index.ts';
 import type { CliContext } from './cli-context.ts';
+import { formatCommandHelp, formatUsage } from './command-help.ts';
 import { parseCommandLine } from './parse-command-line.ts';
 import { runAuditVerify } from './run-audit-verify.ts';
 import { runCheck } from './run-check.ts';
@@ -17,27 +19,7 @@ import { runServe } from './run-serve.ts';
 import { runTenantPurge } from './run-tenant-purge.ts';
 import { runVaultRewrap, runVaultRotate } from './run-vault.ts';
 
-const usage = `Usage: gatehouse <command> [options]
-
-Commands:
-  serve [--config FILE] [--demo]       start the gateway (--demo adds the built-in demo tenant and API)
-  check --config FILE [--json]         validate a config; list each toolset's tools with token sizes
-  import FILE [--service ID] [--json]  preview the tools an OpenAPI/Swagger description becomes
-  keys create --config FILE --tenant T --toolset S [--toolset S2] [--subject U] [--name N]
-                                       create a client key (printed once; only its hash is stored)
-  vault rotate [--config FILE]         add a new master key version to the key file
-  vault rewrap [--config FILE]         re-wrap every data key with the newest master key version
-  migrate --config FILE                run pending store migrations
-  tenant purge --config FILE --tenant T [--previous-config OLD] [--force]
-                                       revoke a removed tenant's connections upstream, delete its data and
-                                       destroy its data keys (the audit log is kept)
-  audit verify [--config FILE] --tenant T [--checkpoint SEQ:HASH] [--json]
-                                       check a tenant's audit hash chain and signed checkpoints
-                                       (exit 1 at the first bad seq)
-
-Environment: GATEHOUSE_CONFIG, GATEHOUSE_LISTEN, GATEHOUSE_PUBLIC_URL, GATEHOUSE_STORE, GATEHOUSE_MASTER_KEY,
-GATEHOUSE_MASTER_KEY_FILE, GATEHOUSE_MODE, GATEHOUSE_DATA_DIR, GATEHOUSE_LOG_LEVEL, GATEHOUSE_ADMIN_TOKEN.
-Exit codes: 0 ok, 1 failure, 2 invalid configuration or usage.`;
+const usage = formatUsage();
 
 /**
  * The `gatehouse` command. Returns the exit code; `serve` resolves only when the server has stopped.
@@ -47,8 +29,18 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   try {
     const { command, values } = parseCommandLine(argv);
     const [name, sub, ...rest] = command;
+    if (values.version) {
+      context.stdout.write(`${context.version ?? 'unknown'}\n`);
+      return 0;
+    }
+    // `gatehouse keys create --help` and `gatehouse help keys create` print that command's help.
+    const asked = name === 'help' ? [sub, ...rest].filter((w): w is string => w !== undefined) : command;
     if (values.help || name === undefined || name === 'help') {
-      context.stdout.write(`${usage}\n`);
+      const help = asked.length > 0 ? formatCommandHelp(asked) : undefined;
+      if (asked.length > 0 && help === undefined) {
+        throw new GatehouseError('invalid_request', `unknown command '${asked.join(' ')}' (see gatehouse --help)`);
+      }
+      context.stdout.write(`${help ?? usage}\n`);
       return name === undefined && !values.help ? 2 : 0;
     }
     const configPath = values.config ?? context.env['GATEHOUSE_CONFIG'];
@@ -60,6 +52,19 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
       }
       return loadConfigFile(configPath, context.env);
     };
+    /**
+     * The config for a command that does not use the secrets' values: an unset `${env:...}` is left unresolved
+     * (check warns about it; `serve` still refuses). `needs` names the top-level fields the command does use.
+     */
+    const configShape = (command: string, needs: readonly string[]) => {
+      const shape =
+        configPath === undefined
+          ? parseConfig({}, { env: context.env })
+          : loadConfigFile(configPath, context.env, 'defer');
+      requireResolvedEnv(shape, command, needs);
+      return shape;
+    };
+    const adapterFields = ['store', 'dataDir', 'masterKey', 'masterKeyFile', 'redis', 'sqliteNativeBinding'];
     switch (name) {
       case 'serve': {
         const tree: ConfigTree =
@@ -78,7 +83,8 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         return await runServe(tree, Boolean(values.demo), context);
       }
       case 'check':
-        return await runCheck(config(), Boolean(values.json), context);
+        if (configPath === undefined) config();
+        return await runCheck(configShape('check', []), Boolean(values.json), context);
       case 'import':
         if (sub === undefined || rest.length > 0)
           throw new GatehouseError('invalid_request', 'import takes one description file');
@@ -86,19 +92,19 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
       case 'keys':
         if (sub !== 'create')
           throw new GatehouseError('invalid_request', `unknown keys command '${sub ?? ''}' (try: keys create)`);
-        return await runKeysCreate(config(), values, context);
+        return await runKeysCreate(configShape('keys create', adapterFields), values, context);
       case 'audit':
         if (sub !== 'verify')
           throw new GatehouseError('invalid_request', `unknown audit command '${sub ?? ''}' (try: audit verify)`);
         // Without a config, the default store (./.gatehouse/gatehouse.db, as `serve --demo` uses) is read.
         return await runAuditVerify(
-          configPath === undefined ? parseConfig({}, { env: context.env }) : config(),
+          configShape('audit verify', ['store', 'dataDir', 'masterKey', 'masterKeyFile', 'sqliteNativeBinding']),
           values,
           context,
         );
       case 'vault': {
         // Like `audit verify`, these work on the default data folder when no config is given.
-        const vaultConfig = configPath === undefined ? parseConfig({}, { env: context.env }) : config();
+        const vaultConfig = configShape(`vault ${sub ?? ''}`.trim(), adapterFields);
         if (sub === 'rotate') return runVaultRotate(vaultConfig, context);
         if (sub === 'rewrap') return await runVaultRewrap(vaultConfig, context);
         throw new GatehouseError(
@@ -122,7 +128,8 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         );
       }
       case 'migrate': {
-        const adapters = await context.openAdapters(config(), context);
+        if (configPath === undefined) config();
+        const adapters = await context.openAdapters(configShape('migrate', adapterFields), context);
         await adapters.close();
         context.stdout.write('Migrations are up to date.\n');
         return 0;
@@ -137,12 +144,18 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
 
 function reportFailure(error: unknown, stderr: Writable): number {
   if (isGatehouseError(error)) {
-    stderr.write(`gatehouse: ${error.message}\n`);
+    // The code first: scripts (and tests) match on it, people read the message.
+    stderr.write(`gatehouse: ${error.code}: ${error.message}\n`);
     return error.code === 'config_invalid' || error.code === 'invalid_request' || error.code === 'description_invalid'
       ? 2
       : 1;
   }
-  // Unknown errors may carry request data in their message: print only their kind.
-  stderr.write(`gatehouse: unexpected ${(error as Error)?.name ?? 'error'}\n`);
+  // Unknown errors may carry request data in their message: print only their kind, and a system error's code and
+  // call (EACCES, open), which name the cause without data.
+  const { code, syscall } = (error ?? {}) as { code?: unknown; syscall?: unknown };
+  const cause = [code, syscall].filter((part) => typeof part === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(part));
+  stderr.write(
+    `gatehouse: unexpected ${(error as Error)?.name ?? 'error'}${cause.length > 0 ? ` (${cause.join(', ')})` : ''}\n`,
+  );
   return 1;
 }

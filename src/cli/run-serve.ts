@@ -2,6 +2,7 @@ import { type Config, type ConfigTree, parseConfig, systemClock } from '../core/
 import { createDemoConfig, type DemoApi, startDemoApi } from '../demo/index.ts';
 import { createClientKey } from '../gateway/index.ts';
 import { redactStoreUrl } from '../store/index.ts';
+import type { Adapters } from '../wiring/index.ts';
 import { startGatehouse } from '../wiring/index.ts';
 import type { CliContext } from './cli-context.ts';
 
@@ -34,7 +35,14 @@ export async function runServe(tree: ConfigTree, demo: boolean, context: CliCont
       parseOptions,
     );
   }
-  const adapters = await context.openAdapters(config, context);
+  let adapters: Adapters;
+  try {
+    adapters = await context.openAdapters(config, context);
+  } catch (error) {
+    // An open demo API would keep the process alive after the start-up error.
+    await demoApi?.close();
+    throw error;
+  }
   try {
     const server = await startGatehouse(config, adapters, systemClock, { logDestination: context.stdout });
     const out = context.stdout;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -232,6 +233,11 @@ export const configSchema = z
     allowedOrigins: z.array(z.string().min(1)).default([]),
     demo: z.boolean().default(false),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    /**
+     * Path of better-sqlite3's compiled addon (`better_sqlite3.node`), for installs that build it elsewhere;
+     * absent = the one `npm install` built. Env: GATEHOUSE_SQLITE_NATIVE_BINDING.
+     */
+    sqliteNativeBinding: z.string().min(1).optional(),
     /** `json`: one JSON object per line; `pretty`: one readable line for a terminal; `auto`: pretty on a TTY. */
     logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
     /** Bearer token for `GET /metrics` besides the admin token (so a scraper need not hold the admin token). */
@@ -381,9 +387,22 @@ type DeepReadonly<T> = T extends (infer U)[]
     ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
     : T;
 
+/** A `${env:NAME}` whose variable was not set, left unresolved because the command does not need its value. */
+export interface UnresolvedVariable {
+  /** Field path, e.g. `tenants[0].services[0].auth.value`. */
+  readonly path: string;
+  readonly variable: string;
+}
+
 export type Config = DeepReadonly<z.output<typeof configSchema>> & {
   readonly publicUrl: string;
   readonly store: string;
+  /**
+   * Variables that were not set when the config was parsed with `unresolvedEnv: 'defer'`; their fields hold a
+   * random placeholder that is no secret anyone knows. Empty when every variable was set. Commands that need one
+   * of these values call `requireResolvedEnv`.
+   */
+  readonly unresolvedEnv: readonly UnresolvedVariable[];
   /** Folder the config file lives in; relative description paths resolve against it. */
   readonly baseDir: string;
 };
@@ -409,7 +428,23 @@ const envOverrides = {
   GATEHOUSE_LOG_LEVEL: 'logLevel',
   GATEHOUSE_LOG_FORMAT: 'logFormat',
   GATEHOUSE_METRICS_TOKEN: 'metricsToken',
+  GATEHOUSE_SQLITE_NATIVE_BINDING: 'sqliteNativeBinding',
 } as const;
+
+/**
+ * What to do with a `${env:NAME}` whose variable is not set: `error` (default; `serve` and any command that uses
+ * the values) throws `config_invalid` naming the variable and field path; `defer` (commands that only read the
+ * config's shape: `check`, `keys create`, `audit verify`, ...) puts a random placeholder in its place and lists it
+ * in `config.unresolvedEnv`.
+ */
+export type UnresolvedEnvPolicy = 'error' | 'defer';
+
+export interface ParseConfigOptions {
+  readonly env?: Environment;
+  readonly baseDir?: string;
+  readonly source?: string;
+  readonly unresolvedEnv?: UnresolvedEnvPolicy;
+}
 
 /** A config file read and parsed as YAML, not yet validated (so a caller can add to it, e.g. the demo tenant). */
 export interface ConfigTree {
@@ -444,19 +479,33 @@ export function readConfigTree(path: string): ConfigTree {
 }
 
 /** Reads and validates a YAML config file. Throws `config_invalid` naming the file and field path. */
-export function loadConfigFile(path: string, env: Environment = process.env): Config {
+export function loadConfigFile(
+  path: string,
+  env: Environment = process.env,
+  unresolvedEnv: UnresolvedEnvPolicy = 'error',
+): Config {
   const tree = readConfigTree(path);
-  return parseConfig(tree.raw, { env, baseDir: tree.baseDir, source: tree.source });
+  return parseConfig(tree.raw, { env, baseDir: tree.baseDir, source: tree.source, unresolvedEnv });
 }
 
 /** Validates an already-parsed config tree (from YAML or built in code). */
-export function parseConfig(
-  raw: unknown,
-  options: { env?: Environment; baseDir?: string; source?: string } = {},
-): Config {
+export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Config {
   const env = options.env ?? process.env;
   const source = options.source ?? 'config';
-  const substituted = substituteEnv(raw, env, [], source);
+  const unresolved: UnresolvedVariable[] = [];
+  const onMissing = (variable: string, path: readonly (string | number)[]): string => {
+    if (options.unresolvedEnv !== 'defer') {
+      throw new GatehouseError(
+        'config_invalid',
+        `${source}: ${formatPath(path)}: environment variable ${variable} is not set`,
+        { path: formatPath(path), variable },
+      );
+    }
+    unresolved.push({ path: formatPath(path), variable });
+    // Long enough for every secret field's minimum length, and random: nobody can present it as a client key.
+    return `unresolved-${variable}-${randomBytes(24).toString('base64url')}`;
+  };
+  const substituted = substituteEnv(raw, env, [], onMissing);
   if (typeof substituted !== 'object' || substituted === null || Array.isArray(substituted)) {
     throw new GatehouseError('config_invalid', `${source}: expected a mapping at the top level`, { path: '' });
   }
@@ -467,9 +516,13 @@ export function parseConfig(
   }
   const result = configSchema.safeParse(withEnv);
   if (!result.success) {
-    const lines = result.error.issues.map(
-      (issue) => `  ${formatPath(issue.path) || '(top level)'}: ${describeIssue(issue)}`,
-    );
+    // A placeholder in a field with a format (a URL, an enum) fails validation: name the variable instead.
+    const missingAt = (path: string) => unresolved.find((u) => u.path === path);
+    const lines = result.error.issues.map((issue) => {
+      const path = formatPath(issue.path);
+      const missing = missingAt(path);
+      return `  ${path || '(top level)'}: ${missing ? `environment variable ${missing.variable} is not set` : describeIssue(issue)}`;
+    });
     const first = result.error.issues[0];
     throw new GatehouseError('config_invalid', `${source}: invalid configuration\n${lines.join('\n')}`, {
       path: first ? formatPath(first.path) : '',
@@ -485,6 +538,7 @@ export function parseConfig(
     store: value.store ?? `sqlite:${resolve(resolvePath(value.dataDir) as string, 'gatehouse.db')}`,
     masterKeyFile: resolvePath(value.masterKeyFile),
     baseDir,
+    unresolvedEnv: unresolved,
     tenants: value.tenants.map((t) => ({
       ...t,
       services: t.services.map((s) => ({ ...s, openapi: resolvePath(s.openapi), swagger: resolvePath(s.swagger) })),
@@ -493,25 +547,46 @@ export function parseConfig(
   return deepFreeze(config) as Config;
 }
 
-function substituteEnv(value: unknown, env: Environment, path: (string | number)[], source: string): unknown {
+type OnMissingVariable = (variable: string, path: readonly (string | number)[]) => string;
+
+function substituteEnv(
+  value: unknown,
+  env: Environment,
+  path: (string | number)[],
+  onMissing: OnMissingVariable,
+): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
-      const found = env[name];
-      if (found === undefined) {
-        throw new GatehouseError(
-          'config_invalid',
-          `${source}: ${formatPath(path)}: environment variable ${name} is not set`,
-          { path: formatPath(path), variable: name },
-        );
-      }
-      return found;
-    });
+    return value.replace(
+      /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g,
+      (_, name: string) => env[name] ?? onMissing(name, path),
+    );
   }
-  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, [...path, i], source));
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, [...path, i], onMissing));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, [...path, k], source)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, [...path, k], onMissing)]),
+    );
   }
   return value;
+}
+
+/**
+ * Throws `config_invalid` naming the variable and field path when a `${env:...}` under one of `paths` (field
+ * paths or their prefixes; absent = every field) was left unresolved; `purpose` says what needs it.
+ */
+export function requireResolvedEnv(config: Config, purpose: string, paths?: readonly string[]): void {
+  const missing = config.unresolvedEnv.find(
+    (u) =>
+      paths === undefined ||
+      paths.some((p) => u.path === p || u.path.startsWith(`${p}.`) || u.path.startsWith(`${p}[`)),
+  );
+  if (missing !== undefined) {
+    throw new GatehouseError(
+      'config_invalid',
+      `${missing.path}: environment variable ${missing.variable} is not set (${purpose} needs it)`,
+      { path: missing.path, variable: missing.variable },
+    );
+  }
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {

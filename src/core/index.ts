@@ -7,12 +7,16 @@ export {
   type Environment,
   formatPath,
   loadConfigFile,
+  type ParseConfigOptions,
   parseConfig,
   readConfigTree,
+  requireResolvedEnv,
   type ServiceAuthConfig,
   type ServiceConfig,
   type TenantConfig,
   type ToolsetConfig,
+  type UnresolvedEnvPolicy,
+  type UnresolvedVariable,
 } from './config.ts';
 export {
   decisionOf,

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GatehouseError } from '../core/index.ts';
 import type { HttpApp } from './create-http-app.ts';
 
 export interface ListenOptions {
@@ -25,9 +26,10 @@ export function startHttpServer(app: HttpApp, options: ListenOptions): Promise<R
   // Must exceed keepAliveTimeout, or a request arriving on a reused socket can be cut (node docs).
   server.headersTimeout = server.keepAliveTimeout + 1_000;
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (error: NodeJS.ErrnoException) => reject(toListenError(error, options));
+    server.once('error', fail);
     server.listen(options.port, options.host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       const { port } = server.address() as AddressInfo;
       const host = options.host.includes(':') ? `[${options.host}]` : options.host;
       resolve({
@@ -44,4 +46,24 @@ export function startHttpServer(app: HttpApp, options: ListenOptions): Promise<R
       });
     });
   });
+}
+
+/** A failed `listen` as a `config_invalid` error naming the address, the cause and the fix (`listen`). */
+function toListenError(error: NodeJS.ErrnoException, options: ListenOptions): Error {
+  const address = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
+  const why =
+    error.code === 'EADDRINUSE'
+      ? `port ${options.port} is already in use (EADDRINUSE), probably by another gateway. Stop that process, or choose another port`
+      : error.code === 'EACCES'
+        ? `permission denied (EACCES): ports below 1024 need privileges. Choose a port above 1024`
+        : error.code === 'EADDRNOTAVAIL'
+          ? `${options.host} is not an address of this machine (EADDRNOTAVAIL). Choose one it has, such as 127.0.0.1`
+          : undefined;
+  if (why === undefined) return error;
+  return new GatehouseError(
+    'config_invalid',
+    `Cannot listen on ${address}: ${why}: set listen in the config or GATEHOUSE_LISTEN, e.g. GATEHOUSE_LISTEN=${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port === 8787 ? 8788 : 8787}`,
+    { path: 'listen', cause: error.code ?? 'error', address },
+    { cause: error },
+  );
 }

@@ -16,6 +16,8 @@ export interface OpenStoreOptions {
   readonly poolMax?: number;
   /** PostgreSQL: connect timeout in ms (default 5,000). */
   readonly connectTimeoutMs?: number;
+  /** SQLite: path of better-sqlite3's compiled addon (config `sqliteNativeBinding`); absent = the installed one. */
+  readonly sqliteNativeBinding?: string | undefined;
   /** PostgreSQL tests: drop the schema, with all its tables, on `close()`. Refused unless it starts `gh_test_`. */
   readonly dropSchemaOnClose?: boolean;
 }
@@ -36,7 +38,10 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
       });
     }
     const { openSqliteStore } = await import('./sqlite/open-sqlite-store.ts');
-    return openSqliteStore(location.path, { busyTimeoutMs: options.busyTimeoutMs });
+    return openSqliteStore(location.path, {
+      busyTimeoutMs: options.busyTimeoutMs,
+      nativeBinding: options.sqliteNativeBinding,
+    });
   }
   const schema = options.schema ?? location.schema;
   if (schema !== undefined && !isValidSchemaName(schema)) {

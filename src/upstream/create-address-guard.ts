@@ -37,10 +37,13 @@ function toCanonicalHost(host: string): string {
 }
 
 function blocked(hostname: string, address: string): GatehouseError {
-  return new GatehouseError('upstream_blocked', `Upstream host ${hostname} resolves to a private or reserved address`, {
-    host: hostname,
-    address,
-  });
+  // The operator's fix, by its config key: the call-time error is often the first sign of it.
+  return new GatehouseError(
+    'upstream_blocked',
+    `Upstream host ${hostname} resolves to a private or reserved address; to allow it, list the host in the ` +
+      `gateway's unsafeAllowPrivateUpstreams setting (top-level config key)`,
+    { host: hostname, address, allowWith: 'unsafeAllowPrivateUpstreams' },
+  );
 }
 
 /**

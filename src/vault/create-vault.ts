@@ -97,9 +97,12 @@ interface TenantKeys {
 /** Thrown inside the vault and turned into `decrypt_failed` plus a security event at the boundary. */
 class DecryptFailure extends Error {
   readonly reason: DecryptFailureReason;
-  constructor(reason: DecryptFailureReason) {
+  /** Set when the tenant's data key itself did not unwrap: the master key version it was wrapped with. */
+  readonly masterKeyVersion: number | undefined;
+  constructor(reason: DecryptFailureReason, masterKeyVersion?: number) {
     super(reason);
     this.reason = reason;
+    this.masterKeyVersion = masterKeyVersion;
   }
 }
 
@@ -134,12 +137,13 @@ export function createVault(dependencies: VaultDependencies): Vault {
       if (error instanceof GatehouseError && error.code === 'decrypt_failed') {
         throw new DecryptFailure(
           error.details.reason === 'unknown_master_key' ? 'unknown_master_key' : 'authentication_failed',
+          record.masterKeyVersion,
         );
       }
       throw error;
     }
     try {
-      if (plain.length !== 32) throw new DecryptFailure('authentication_failed');
+      if (plain.length !== 32) throw new DecryptFailure('authentication_failed', record.masterKeyVersion);
       return createSecretKey(plain);
     } finally {
       plain.fill(0);
@@ -224,19 +228,30 @@ export function createVault(dependencies: VaultDependencies): Vault {
     return key;
   }
 
-  function toDecryptFailed(scope: VaultScope, reason: DecryptFailureReason): GatehouseError {
+  function toDecryptFailed(scope: VaultScope, reason: DecryptFailureReason, masterKeyVersion?: number): GatehouseError {
     const { tenantId, owner, field } = scope;
     try {
       onSecurityEvent?.({ kind: 'decrypt_failed', tenantId, owner, field, reason });
     } catch {
       // The hook must not turn a decryption failure into another error.
     }
-    return new GatehouseError('decrypt_failed', `Cannot decrypt secret ${field} of ${owner} in tenant ${tenantId}`, {
-      tenantId,
-      owner,
-      field,
-      reason,
-    });
+    const message = `Cannot decrypt secret ${field} of ${owner} in tenant ${tenantId}`;
+    if (masterKeyVersion === undefined) {
+      return new GatehouseError('decrypt_failed', message, { tenantId, owner, field, reason });
+    }
+    // The data key itself did not unwrap: the operator's master key is not the one these secrets were stored
+    // with (the first-hour mistake: a new random key on each start). Say so, where the key came from, and the fix.
+    const source = masterKeys.source ?? 'the configured master key provider';
+    const loaded = masterKeys.versions().join(', ');
+    return new GatehouseError(
+      'decrypt_failed',
+      `${message}: the tenant's data key was wrapped with master key version ${masterKeyVersion}, and the master ` +
+        `key from ${source} (version${loaded.includes(',') ? 's' : ''} ${loaded}) ${reason === 'unknown_master_key' ? 'has no such version' : 'does not open it'}. ` +
+        'The master key changed or is wrong: start with the key these secrets were stored with (a development ' +
+        'key is kept in <dataDir>/master.key). If that key is lost, the stored secrets cannot be recovered; in ' +
+        'development, delete the data folder to start over.',
+      { tenantId, owner, field, reason, masterKeyVersion, masterKeySource: source },
+    );
   }
 
   async function encrypt(scope: VaultScope, plaintext: string): Promise<Uint8Array> {
@@ -244,7 +259,7 @@ export function createVault(dependencies: VaultDependencies): Vault {
     try {
       tenant = await currentKeys(scope.tenantId);
     } catch (error) {
-      throw error instanceof DecryptFailure ? toDecryptFailed(scope, error.reason) : error;
+      throw error instanceof DecryptFailure ? toDecryptFailed(scope, error.reason, error.masterKeyVersion) : error;
     }
     const key = tenant.keys.get(tenant.current) as KeyObject;
     const header = encodeHeader(tenant.current);
@@ -263,7 +278,7 @@ export function createVault(dependencies: VaultDependencies): Vault {
     try {
       key = await keyFor(scope.tenantId, parts.dataKeyVersion);
     } catch (error) {
-      throw error instanceof DecryptFailure ? toDecryptFailed(scope, error.reason) : error;
+      throw error instanceof DecryptFailure ? toDecryptFailed(scope, error.reason, error.masterKeyVersion) : error;
     }
     const aad = encodeAad(parts.header, scope.tenantId, scope.owner, scope.field);
     const plain = openAesGcm(key, parts.nonce, parts.ciphertext, parts.tag, aad);

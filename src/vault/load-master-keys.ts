@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { GatehouseError } from '../core/index.ts';
 import { createLocalMasterKeyProvider, type LocalMasterKeyProvider } from './create-local-master-key-provider.ts';
 import { parseMasterKeys } from './parse-master-keys.ts';
@@ -38,6 +38,16 @@ export function loadMasterKeys(options: LoadMasterKeysOptions): LocalMasterKeyPr
       },
     );
   }
+  const developmentFile = join(options.dataDir, developmentKeyFileName);
+  const otherKeySet =
+    masterKey !== undefined || (masterKeyFile !== undefined && resolve(masterKeyFile) !== resolve(developmentFile));
+  if (otherKeySet && existsSync(developmentFile)) {
+    // The first-hour trap: secrets stored under the generated key do not decrypt under a key set later.
+    warn(
+      `A development master key exists at ${developmentFile}, but ${masterKey !== undefined ? 'GATEHOUSE_MASTER_KEY (masterKey)' : `masterKeyFile ${masterKeyFile}`} is set and is used instead: ` +
+        'secrets stored with the development key will not decrypt unless it is the same key',
+    );
+  }
   if (masterKey !== undefined) {
     const source = 'masterKey (GATEHOUSE_MASTER_KEY)';
     return createLocalMasterKeyProvider(() => parseMasterKeys(masterKey, source), source);
@@ -51,7 +61,7 @@ export function loadMasterKeys(options: LoadMasterKeysOptions): LocalMasterKeyPr
       'Production mode needs a master key: set GATEHOUSE_MASTER_KEY or GATEHOUSE_MASTER_KEY_FILE',
     );
   }
-  const file = join(options.dataDir, developmentKeyFileName);
+  const file = developmentFile;
   if (createDevelopmentKeyFile(file)) {
     warn(
       `!!! DEVELOPMENT MASTER KEY generated at ${file}. Every secret Gatehouse stores is encrypted with it: ` +

@@ -13,6 +13,8 @@
  *   material in an error. The returned buffer belongs to the caller, which zero-fills it after use.
  */
 export interface MasterKeyProvider {
+  /** Where the keys come from (an env var name, a file path, a KMS key id), for messages; never key material. */
+  readonly source?: string;
   currentVersion(): number;
   /** Every version the provider can unwrap with, ascending. */
   versions(): readonly number[];

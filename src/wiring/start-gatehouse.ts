@@ -70,7 +70,15 @@ export async function startGatehouse(
       observability.metricsRoute,
     ],
   });
-  const server = await startHttpServer(app, { host, port });
+  let server: Awaited<ReturnType<typeof startHttpServer>>;
+  try {
+    server = await startHttpServer(app, { host, port });
+  } catch (error) {
+    // Nothing listens: stop what was started so the process can exit with the error.
+    await gateway.close?.();
+    await observability.close();
+    throw error;
+  }
   gateway.start?.();
   return {
     ...server,

@@ -12,7 +12,9 @@ import { sqliteFeatures } from './sqlite-features.ts';
 
 export interface SqliteStoreOptions {
   /** How long a statement waits for another process's write lock, in ms (default 5,000). */
-  readonly busyTimeoutMs?: number;
+  readonly busyTimeoutMs?: number | undefined;
+  /** Path of better-sqlite3's compiled addon; absent = the one `npm install` built. */
+  readonly nativeBinding?: string | undefined;
 }
 
 /** Migrations of one file run one at a time within this process (see runExclusive below). */
@@ -27,13 +29,27 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   let database: Database.Database;
   try {
     if (path !== ':memory:') createPrivateFile(path);
-    database = new Database(path, { timeout: busyTimeoutMs });
+    database = new Database(path, {
+      timeout: busyTimeoutMs,
+      ...(options.nativeBinding === undefined ? {} : { nativeBinding: options.nativeBinding }),
+    });
     database.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
     if (path !== ':memory:') database.pragma('journal_mode = WAL');
     database.pragma('synchronous = NORMAL');
     database.pragma('foreign_keys = ON');
   } catch (error) {
     const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_DLOPEN_FAILED') {
+      // The addon is compiled for one Node.js ABI and platform; a switch of Node versions breaks it until rebuilt.
+      throw new GatehouseError(
+        'store_unavailable',
+        `Cannot load better-sqlite3's compiled addon (ERR_DLOPEN_FAILED): it was built for another Node.js ` +
+          `version or platform than this one (Node.js ${process.version}, ABI ${process.versions.modules}). ` +
+          'Fix: run `npm rebuild better-sqlite3` in the Gatehouse folder with this Node.js, then start again.',
+        { dialect: 'sqlite', cause: 'ERR_DLOPEN_FAILED' },
+        { cause: error },
+      );
+    }
     throw new GatehouseError(
       'store_unavailable',
       `Cannot open the SQLite store at ${path} (${typeof code === 'string' ? code : 'error'})`,

@@ -1,0 +1,141 @@
+/** One command of `gatehouse`, as `--help` describes it. */
+interface CommandHelp {
+  /** The words that name it: `serve`, `keys create`. */
+  readonly name: string;
+  readonly synopsis: string;
+  /** One line for the global usage. */
+  readonly summary: string;
+  /** What `gatehouse <command> --help` adds: what it does, its options, an example. */
+  readonly details: string;
+}
+
+const commands: readonly CommandHelp[] = [
+  {
+    name: 'serve',
+    synopsis: 'serve [--config FILE] [--demo]',
+    summary: 'start the gateway (--demo adds the built-in demo tenant and API)',
+    details: `Starts the gateway on the config's listen address (GATEHOUSE_LISTEN, default 127.0.0.1:8787), runs pending
+migrations, and serves the MCP endpoints, the admin API, the connect and approval pages and /metrics.
+Every \${env:NAME} the config uses must be set; a missing one names its field path.
+
+Options:
+  --config, -c FILE   the config file (or GATEHOUSE_CONFIG)
+  --demo              add the demo tenant: a built-in tasks API, a client key in .gatehouse/demo-client-key
+
+Example:
+  gatehouse serve --config gatehouse.yaml`,
+  },
+  {
+    name: 'check',
+    synopsis: 'check --config FILE [--json]',
+    summary: "validate a config; list each toolset's tools with token sizes",
+    details: `Validates the config and every description it names, then lists each toolset's tools with the tokens
+their tools/list costs. Warns about unset \${env:...} secrets (not needed to check), loopback or private upstreams
+not allowed by name, and tool globs that match nothing. Exit 2 on an invalid config.
+
+Options:
+  --config, -c FILE   the config file (or GATEHOUSE_CONFIG)
+  --json              machine-readable output`,
+  },
+  {
+    name: 'import',
+    synopsis: 'import FILE [--service ID] [--json]',
+    summary: 'preview the tools an OpenAPI/Swagger description becomes',
+    details: `Reads an OpenAPI 3.0/3.1 or Swagger 2.0 description (JSON or YAML) and prints the tools it becomes: name,
+method, path, safety and token size. Nothing is stored.
+
+Options:
+  --service ID   the service id the tool names start with (default: api)
+  --json         machine-readable output`,
+  },
+  {
+    name: 'keys create',
+    synopsis: 'keys create --config FILE --tenant T --toolset S [--toolset S2] [--subject U] [--name N]',
+    summary: 'create a client key (printed once; only its hash is stored)',
+    details: `Creates a client key for the given tenant and toolsets, acting for --subject (default: shared). The key
+is printed once on standard output; only its hash is stored.
+
+Options:
+  --config, -c FILE   the config file (or GATEHOUSE_CONFIG)
+  --tenant T          the tenant
+  --toolset S         a toolset the key may use (repeat for several)
+  --subject U         whose connections the key acts with (default: shared)
+  --name N            a name for the key, shown in the audit log (default: generated)`,
+  },
+  {
+    name: 'migrate',
+    synopsis: 'migrate --config FILE',
+    summary: 'run pending store migrations (serve also runs them)',
+    details: `Runs the pending migrations of the configured store (SQLite or PostgreSQL). Safe to run from several
+processes at once.
+
+Options:
+  --config, -c FILE   the config file (or GATEHOUSE_CONFIG)`,
+  },
+  {
+    name: 'audit verify',
+    synopsis: 'audit verify [--config FILE] --tenant T [--checkpoint SEQ:HASH] [--json]',
+    summary: "check a tenant's audit hash chain and signed checkpoints (exit 1 at the first bad seq)",
+    details: `Walks the tenant's audit log from the first record, checking every hash link and every signed checkpoint
+(which needs the master key). Exit 1 names the first bad record; exit 2 for an unknown tenant.
+Without --config, reads the default store (.gatehouse/gatehouse.db).
+
+Options:
+  --config, -c FILE        the config file (or GATEHOUSE_CONFIG)
+  --tenant T               the tenant
+  --checkpoint SEQ:HASH    also check a chain head you kept outside the database
+  --json                   machine-readable output`,
+  },
+  {
+    name: 'vault rotate',
+    synopsis: 'vault rotate [--config FILE]',
+    summary: 'add a new master key version to the key file',
+    details: `Adds a new master key version to the configured key file (masterKeyFile); new data keys are wrapped with
+it. Run 'vault rewrap' afterwards to move existing data keys to it.`,
+  },
+  {
+    name: 'vault rewrap',
+    synopsis: 'vault rewrap [--config FILE]',
+    summary: 'rewrap every data key with the newest master key version',
+    details: `Rewraps every tenant's data key with the newest master key version. Resumable: run it again after an
+interruption.`,
+  },
+  {
+    name: 'tenant purge',
+    synopsis: 'tenant purge --config FILE --tenant T [--previous-config OLD] [--force]',
+    summary: 'after removing a tenant: revoke its connections upstream, delete its data, destroy its data keys',
+    details: `For a tenant removed from the config: revokes its OAuth tokens upstream (where the provider supports
+revocation), deletes its data and destroys its data keys, so what remains can never be decrypted. The audit log is
+kept. --previous-config names the config that still had the tenant (for its OAuth services); --force purges a tenant
+that is still configured.`,
+  },
+];
+
+const footer = `Run 'gatehouse <command> --help' for a command's options.
+
+Environment: GATEHOUSE_CONFIG, GATEHOUSE_LISTEN, GATEHOUSE_PUBLIC_URL, GATEHOUSE_STORE, GATEHOUSE_MASTER_KEY,
+GATEHOUSE_MASTER_KEY_FILE, GATEHOUSE_MODE, GATEHOUSE_DATA_DIR, GATEHOUSE_LOG_LEVEL, GATEHOUSE_LOG_FORMAT,
+GATEHOUSE_ADMIN_TOKEN (all in docs/configuration.md).
+Exit codes: 0 ok, 1 failure, 2 invalid configuration or usage.`;
+
+/** The global usage: every command on one line. */
+export function formatUsage(): string {
+  const lines = commands.map((command) => {
+    const left = `  ${command.synopsis}`;
+    return left.length <= 38 ? `${left.padEnd(39)}${command.summary}` : `${left}\n${' '.repeat(39)}${command.summary}`;
+  });
+  return `Usage: gatehouse <command> [options]\n\nCommands:\n${lines.join('\n')}\n  --version                            print the version\n\n${footer}`;
+}
+
+/**
+ * The help of the command named by `words` (`['keys', 'create']`, or `['keys']` for every keys command), or
+ * undefined when no command has that name.
+ */
+export function formatCommandHelp(words: readonly string[]): string | undefined {
+  const full = words.slice(0, 2).join(' ');
+  const exact = commands.find((command) => command.name === full) ?? commands.find((c) => c.name === words[0]);
+  if (exact !== undefined) return `Usage: gatehouse ${exact.synopsis}\n\n${exact.details}`;
+  const group = commands.filter((command) => command.name.startsWith(`${words[0]} `));
+  if (group.length === 0) return undefined;
+  return group.map((command) => `Usage: gatehouse ${command.synopsis}\n\n${command.details}`).join('\n\n');
+}
