@@ -59,6 +59,7 @@ await new Promise<void>((resolve) => api.listen(apiPort, '127.0.0.1', resolve));
 
 console.log(`Authorization server: ${authorizationServer.issuer} (any user name and password signs in)
 Notes API:            http://127.0.0.1:${apiPort}/notes
+Gatehouse callback:   ${gatehouseUrl}/oauth/callback (the only redirect URI accepted; EXAMPLE_GATEHOUSE_URL changes it)
 
 Next, in another terminal from the repository's folder:
   npm run gatehouse -- serve --config examples/oauth-local/gatehouse.yaml

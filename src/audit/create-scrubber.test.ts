@@ -24,6 +24,16 @@ describe('createScrubber', () => {
     }
   });
 
+  it('MC-10 (breaker finding 6) removes a secret whose slashes the upstream escaped as \\/ (PHP json_encode)', () => {
+    const key = 'sk_live/4f9Qz+Ab/Xy7=kP2w';
+    const scrub = createScrubber([key]);
+    const echoed = `{"echo":"${key.replaceAll('/', '\\/')}"}`;
+    expect(echoed).toContain('sk_live\\/4f9Qz');
+    expect(scrub(echoed)).toBe('{"echo":"[REDACTED]"}');
+    const nested = JSON.stringify(JSON.stringify({ k: key })).replaceAll('/', '\\/');
+    expect(scrub(nested)).not.toContain('4f9Qz');
+  });
+
   it('RS-01 (review finding 2b, 2c) removes a secret from a Link URL and from base64 cursors of raw, URL-encoded and JSON-escaped text', () => {
     const symbols = 'cs0123+ab/cd=ef%gh"ij\\kl';
     const scrub = createScrubber([symbols]);

@@ -9,7 +9,8 @@ export const redactionMarker = '[REDACTED]';
 
 /**
  * Every form in which `secret` usually shows up on its way into a body, a header echo, a log line or a file,
- * as exact substrings to look for: raw; JSON-escaped once, twice and three times (JSON strings nested in JSON);
+ * as exact substrings to look for: raw; JSON-escaped once, twice and three times (JSON strings nested in JSON),
+ * also with `/` escaped as `\/`;
  * URL-encoded (`encodeURIComponent`, form encoding, lower-case percent escapes); hex (both cases); and base64 /
  * base64url at the three byte offsets at which the secret can start inside a longer encoded value (so the password
  * inside `Basic base64(user:password)` is found whatever the user name). For an offset, only the characters that
@@ -20,10 +21,16 @@ export function listSecretForms(secret: string): string[] {
   if (secret.length < minimumSecretLength) return [];
   const forms = new Set<string>([secret]);
   // JSON-escaped up to three levels: a JSON string holding a JSON document, itself rendered as JSON text.
+  // Each level also with `/` written `\/`, which JSON allows and PHP's json_encode does by default.
   let escaped = secret;
+  let slashEscaped = secret;
   for (let level = 0; level < 3; level++) {
     escaped = JSON.stringify(escaped).slice(1, -1);
     forms.add(escaped);
+    if (secret.includes('/')) {
+      slashEscaped = JSON.stringify(slashEscaped).slice(1, -1).replaceAll('/', '\\/');
+      forms.add(slashEscaped);
+    }
   }
   const uri = encodeURIComponent(secret);
   forms.add(uri);

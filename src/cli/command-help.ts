@@ -113,9 +113,10 @@ that is still configured.`,
 
 const footer = `Run 'gatehouse <command> --help' for a command's options.
 
-Environment: GATEHOUSE_CONFIG, GATEHOUSE_LISTEN, GATEHOUSE_PUBLIC_URL, GATEHOUSE_STORE, GATEHOUSE_MASTER_KEY,
-GATEHOUSE_MASTER_KEY_FILE, GATEHOUSE_MODE, GATEHOUSE_DATA_DIR, GATEHOUSE_LOG_LEVEL, GATEHOUSE_LOG_FORMAT,
-GATEHOUSE_ADMIN_TOKEN (all in docs/configuration.md).
+Environment: GATEHOUSE_CONFIG, GATEHOUSE_LISTEN, GATEHOUSE_PUBLIC_URL, GATEHOUSE_STORE, GATEHOUSE_REDIS,
+GATEHOUSE_MASTER_KEY, GATEHOUSE_MASTER_KEY_FILE, GATEHOUSE_MODE, GATEHOUSE_DATA_DIR, GATEHOUSE_LOG_LEVEL,
+GATEHOUSE_LOG_FORMAT, GATEHOUSE_ADMIN_TOKEN, GATEHOUSE_METRICS_TOKEN, GATEHOUSE_SQLITE_NATIVE_BINDING
+(all in docs/configuration.md).
 Exit codes: 0 ok, 1 failure, 2 invalid configuration or usage.`;
 
 /** The global usage: every command on one line. */
@@ -124,7 +125,7 @@ export function formatUsage(): string {
     const left = `  ${command.synopsis}`;
     return left.length <= 38 ? `${left.padEnd(39)}${command.summary}` : `${left}\n${' '.repeat(39)}${command.summary}`;
   });
-  return `Usage: gatehouse <command> [options]\n\nCommands:\n${lines.join('\n')}\n  --version                            print the version\n\n${footer}`;
+  return `Usage: gatehouse <command> [options]\n\nCommands:\n${lines.join('\n')}\n  --version, -v                        print the version\n\n${footer}`;
 }
 
 /**

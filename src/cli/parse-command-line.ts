@@ -15,7 +15,7 @@ const options = {
   force: { type: 'boolean' },
   'previous-config': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean' },
+  version: { type: 'boolean', short: 'v' },
 } as const;
 
 export interface CommandLine {

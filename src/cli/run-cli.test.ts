@@ -66,4 +66,19 @@ describe('runCli', () => {
     expect(await runCli(['help', 'frobnicate'], context)).toBe(2);
     expect(stderr.text()).toContain("unknown command 'frobnicate'");
   });
+
+  it('(issue 10 item 10) -v and --version print the version', async () => {
+    for (const flag of ['-v', '--version']) {
+      const stdout = capture();
+      const context = {
+        env: {},
+        version: '9.9.9',
+        stdout: stdout.stream,
+        stderr: capture().stream,
+        stopSignal: new Promise(() => {}),
+      } as unknown as CliContext;
+      expect(await runCli([flag], context)).toBe(0);
+      expect(stdout.text()).toBe('9.9.9\n');
+    }
+  });
 });

@@ -69,6 +69,25 @@ describe('parseConfig', () => {
     expect(error.message).toContain(`'${wrong}' (did you mean '${meant}'?)`);
   });
 
+  it('(issue 10 first-hour trial) refuses a port over 65535, and names the environment variable a bad value came from', () => {
+    expect(expectConfigError(() => parseConfig({ listen: '127.0.0.1:99999' }, { env: {} })).details['path']).toBe(
+      'listen',
+    );
+    const fromEnv = expectConfigError(() => parseConfig({}, { env: { GATEHOUSE_LISTEN: '28789' } }));
+    expect(fromEnv.message).toContain('listen (from GATEHOUSE_LISTEN): expected host:port');
+  });
+
+  it.each(['${NOTES_API_KEY}', '$NOTES_API_KEY'])(
+    '(issue 10 first-hour trial) refuses a secret written as a shell variable (%s) instead of sending it upstream',
+    (value) => {
+      const bad = structuredClone(minimal) as unknown as { tenants: { services: Record<string, unknown>[] }[] };
+      bad.tenants[0]!.services[0]!['auth'] = { type: 'bearer', token: value };
+      const error = expectConfigError(() => parseConfig(bad, { env: {} }));
+      expect(error.details['path']).toBe('tenants[0].services[0].auth.token');
+      expect(error.message).toContain('${env:NAME}');
+    },
+  );
+
   it('suggests nothing for a field unlike any known one, and looks into auth variants', () => {
     const bad = structuredClone(minimal) as unknown as { tenants: { services: Record<string, unknown>[] }[] };
     bad.tenants[0]!.services[0]!['colour'] = 'blue';

@@ -24,7 +24,12 @@ const id = z
  */
 const secretString = z
   .string()
-  .min(8, 'expected a secret of at least 8 characters (shorter ones cannot be redacted from results and logs)');
+  .min(8, 'expected a secret of at least 8 characters (shorter ones cannot be redacted from results and logs)')
+  // `${NAME}` or `$NAME` is a shell habit, not a secret: sent as is, it would reach the upstream as the credential.
+  .refine(
+    (value) => !/^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$/.test(value),
+    'looks like a shell variable; Gatehouse substitutes ${env:NAME}',
+  );
 
 const authSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('none') }),
@@ -220,6 +225,10 @@ export const configSchema = z
     listen: z
       .string()
       .regex(/^[^:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'expected host:port')
+      .refine(
+        (listen) => Number(listen.slice(listen.lastIndexOf(':') + 1)) <= 65_535,
+        'expected a port from 0 to 65535',
+      )
       .default('127.0.0.1:8787'),
     publicUrl: z.url().optional(),
     dataDir: z.string().default('.gatehouse'),
@@ -323,7 +332,7 @@ export const configSchema = z
               .int()
               .min(1_024)
               .max(256 * 1024 * 1024)
-              .default(4 * 1024 * 1024),
+              .default(64 * 1024),
             maxExpressionLength: z.number().int().min(1).max(2_000).default(2_000),
             workers: z.number().int().min(1).max(64).default(2),
             perTenant: z.number().int().min(1).max(64).default(1),
@@ -518,10 +527,15 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
   if (!result.success) {
     // A placeholder in a field with a format (a URL, an enum) fails validation: name the variable instead.
     const missingAt = (path: string) => unresolved.find((u) => u.path === path);
+    // A top-level field set by an environment variable is named with it: the file may not mention the field at all.
+    const fromEnv = (path: string) =>
+      Object.entries(envOverrides).find(([variable, field]) => field === path && (env[variable] ?? '') !== '')?.[0];
     const lines = result.error.issues.map((issue) => {
       const path = formatPath(issue.path);
       const missing = missingAt(path);
-      return `  ${path || '(top level)'}: ${missing ? `environment variable ${missing.variable} is not set` : describeIssue(issue)}`;
+      const variable = fromEnv(path);
+      const where = variable === undefined ? path || '(top level)' : `${path} (from ${variable})`;
+      return `  ${where}: ${missing ? `environment variable ${missing.variable} is not set` : describeIssue(issue)}`;
     });
     const first = result.error.issues[0];
     throw new GatehouseError('config_invalid', `${source}: invalid configuration\n${lines.join('\n')}`, {

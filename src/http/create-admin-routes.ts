@@ -95,7 +95,13 @@ export function createAdminRoutes(options: AdminRoutesOptions): HttpRoute[] {
         } catch {
           // Recording a denial never changes the answer.
         }
-        throw new GatehouseError('unauthenticated', 'The admin API needs Authorization: Bearer <admin token>');
+        // Saying that no token is configured tells a caller nothing it could use: there is nothing to guess.
+        throw new GatehouseError(
+          'unauthenticated',
+          refused === 'admin_api_disabled'
+            ? 'The admin API is disabled: no admin token is configured (set adminToken or GATEHOUSE_ADMIN_TOKEN)'
+            : 'The admin API needs Authorization: Bearer <admin token>',
+        );
       }
       const url = new URL(context.req.url ?? '/', 'http://admin');
       const answer = await route.handle({

@@ -62,7 +62,7 @@ function toListenError(error: NodeJS.ErrnoException, options: ListenOptions): Er
   if (why === undefined) return error;
   return new GatehouseError(
     'config_invalid',
-    `Cannot listen on ${address}: ${why}: set listen in the config or GATEHOUSE_LISTEN, e.g. GATEHOUSE_LISTEN=${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port === 8787 ? 8788 : 8787}`,
+    `Cannot listen on ${address}: ${why}: set listen in the config or GATEHOUSE_LISTEN, e.g. GATEHOUSE_LISTEN=${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port === 0 || options.port >= 65_535 ? 8788 : options.port + 1}`,
     { path: 'listen', cause: error.code ?? 'error', address },
     { cause: error },
   );

@@ -231,7 +231,12 @@ describe('MCP endpoint: inbound authentication', () => {
       const response = await post(toolCall('echo'), { ...withoutKey, ...authorization });
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toMatch(challenge);
-      expect(await response.json()).toMatchObject({ jsonrpc: '2.0', error: { data: { code: 'unauthenticated' } } });
+      const body = (await response.json()) as { error: { message: string; data: { code: string; reason: string } } };
+      expect(body).toMatchObject({ jsonrpc: '2.0', error: { data: { code: 'unauthenticated' } } });
+      // The body says why too, for a client (or curl -s) that never shows the WWW-Authenticate header.
+      expect(body.error.data.reason).toBe(
+        _case === 'missing' ? 'no_credentials' : _case === 'unknown' ? 'invalid_token' : 'invalid_request',
+      );
       expect(gateway.calls).toEqual([]);
     },
   );

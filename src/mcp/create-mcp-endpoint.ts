@@ -169,21 +169,27 @@ function allowsBatch(version: string | string[] | undefined): boolean {
  * tell "sign in" from "your key is wrong": without it, OAuth-capable clients start dynamic client registration
  * against a gateway that offers none. No `resource_metadata` is advertised, because none is served.
  */
-function challengeOf(authorization: string | undefined): { header: string; reason: string } {
+function challengeOf(authorization: string | undefined): { header: string; reason: string; message: string } {
   if (authorization === undefined || authorization.trim() === '') {
-    return { header: 'Bearer realm="gatehouse"', reason: 'no_credentials' };
+    return {
+      header: 'Bearer realm="gatehouse"',
+      reason: 'no_credentials',
+      message: 'Unauthorized: a client key is required (Authorization: Bearer <key>)',
+    };
   }
   if (!/^Bearer[ ]+[^\s]+[ ]*$/i.test(authorization)) {
     return {
       header:
         'Bearer realm="gatehouse", error="invalid_request", error_description="Send the client key as Authorization: Bearer <key>"',
       reason: 'invalid_request',
+      message: 'Unauthorized: send the client key as Authorization: Bearer <key>',
     };
   }
   return {
     header:
       'Bearer realm="gatehouse", error="invalid_token", error_description="The client key is not valid or was revoked"',
     reason: 'invalid_token',
+    message: 'Unauthorized: the client key is not valid or was revoked',
   };
 }
 
@@ -195,7 +201,7 @@ function writeAuthError(res: ServerResponse, error: GatehouseError, authorizatio
     writeJsonRpcError(
       res,
       401,
-      { code: transportErrorCode, message: 'Unauthorized: a valid client key is required', data: { code: error.code } },
+      { code: transportErrorCode, message: challenge.message, data: { code: error.code, reason: challenge.reason } },
       null,
       { 'www-authenticate': challenge.header },
     );

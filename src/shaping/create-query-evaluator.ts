@@ -38,7 +38,7 @@ export interface QueryEvaluator {
 export const defaultQueryLimits: QueryLimits = Object.freeze({
   timeoutMs: 1_000,
   maxHeapMb: 128,
-  maxOutputBytes: 4 * 1024 * 1024,
+  maxOutputBytes: 64 * 1024,
   maxExpressionLength: 2_000,
   workers: 2,
   perTenant: 1,

@@ -101,11 +101,16 @@ describe('shapeToolResult()', () => {
     // A query within budget answers directly; one over budget becomes a new handle, itself navigable.
     const small = await queryResult({ handle, expression: 'items[?id==`42`].full_name' }, context);
     expect(small.structuredContent).toEqual({ result: ['octo-org/repository-42'] });
-    const large = await queryResult({ handle, expression: 'items' }, context);
+    const large = await queryResult({ handle, expression: 'items[:200]' }, context);
     expect(large.handle).toMatch(/^rh_/);
     expect(large.handle).not.toBe(handle);
     const whole = await queryResult({ handle: large.handle as string, expression: 'length(@)' }, context);
-    expect(whole.structuredContent).toEqual({ result: 4000 });
+    expect(whole.structuredContent).toEqual({ result: 200 });
+    // The whole 1 MB array is over the query's output budget (64 KiB by default): refused, to be paged instead.
+    await expect(queryResult({ handle, expression: 'items' }, context)).rejects.toMatchObject({
+      code: 'query_budget_exceeded',
+      details: { budget: 'output' },
+    });
   });
 
   it('MC-05 a handle of one subject, client key or tenant is invisible to another (not_found)', async () => {
