@@ -14,8 +14,21 @@ export function loadCatalog(path: string): Catalog {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
-  } catch {
-    throw new GatehouseError('description_invalid', `Description file ${path} cannot be read`, { source: path });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a folder'
+            : code;
+    throw new GatehouseError(
+      'description_invalid',
+      `Description file ${path} cannot be read${why === undefined ? '' : ` (${why})`}`,
+      { source: path, ...(code === undefined ? {} : { cause: code }) },
+    );
   }
   // Hashing the bytes once (not the decoded string, not twice) saves ~100 ms on GitHub's 13 MB description.
   const id = createHash('sha256').update(bytes).digest('hex');

@@ -74,7 +74,11 @@ export function buildTenant(
   const tenantTools = new Map<string, NamedTool>();
   config.services.forEach((service, i) => {
     const path = formatPath(['tenants', tenantIndex, 'services', i]);
-    const { catalog, bound } = loadService(service);
+    const { catalog, bound } = loadServiceAt(
+      loadService,
+      service,
+      `${path}.${service.openapi ? 'openapi' : 'swagger'}`,
+    );
     const baseUrl = service.baseUrl ?? catalog.baseUrl;
     if (baseUrl === undefined) {
       throw new GatehouseError(
@@ -120,4 +124,24 @@ export function buildTenant(
     });
   }
   return { id: config.id, services, toolsets, caching: config.toolsets.some((t) => t.cache !== undefined) };
+}
+
+/** Loads a service's description, naming the config field that points at it when that fails. */
+function loadServiceAt<T>(
+  load: (service: TenantConfig['services'][number]) => T,
+  service: TenantConfig['services'][number],
+  field: string,
+): T {
+  try {
+    return load(service);
+  } catch (error) {
+    if (
+      error instanceof GatehouseError &&
+      error.code === 'description_invalid' &&
+      error.details['path'] === undefined
+    ) {
+      throw new GatehouseError(error.code, `${field}: ${error.message}`, { ...error.details, path: field });
+    }
+    throw error;
+  }
 }

@@ -64,4 +64,25 @@ describe('inspectConfig and approvals', () => {
     expect(warning(problemsOf({}, { approverToken: 'acme-approver-token-0123456789' }))).toEqual([]);
     expect(warning(problemsOf({ approvals: { unsafeLinkAloneApproves: true } }))).toEqual([]);
   });
+
+  it('(issue 10 first-hour trial) a description file that is missing names its config field and the cause', () => {
+    const config = parseConfig(
+      {
+        tenants: [
+          { id: 'acme', services: [{ id: 'pets', openapi: '/nowhere/pets.yaml', baseUrl: 'https://x.example' }] },
+        ],
+      },
+      { env: {} },
+    );
+    let error: unknown;
+    try {
+      inspectConfig(config);
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toMatchObject({
+      code: 'description_invalid',
+      details: { path: 'tenants[0].services[0].openapi', cause: 'ENOENT' },
+    });
+  });
 });
