@@ -26,6 +26,8 @@ const rank: Record<string, number> = {
   mcp: 4,
   ui: 4,
   http: 5,
+  // The composition root: the gateway and its HTTP app over opened adapters, with observability.
+  wiring: 5.5,
   cli: 6,
   demo: 4,
   '(main)': 7,

@@ -1,11 +1,11 @@
 import { type AuditLog, createAuditLog } from './audit/index.ts';
-import type { Adapters } from './cli/index.ts';
 import { type Config, GatehouseError, systemClock } from './core/index.ts';
 import { createRedisRefreshLock } from './oauth/index.ts';
 import { createRedisResultStore, resultQuotasOf } from './shaping/index.ts';
 import { createRedisCacheBackend, createRedisLimiter, openRedis, openStore, redactStoreUrl } from './store/index.ts';
 import { createCircuitBreaker, createRetryingUpstream, createUpstreamClient } from './upstream/index.ts';
 import { createVault, loadMasterKeys } from './vault/index.ts';
+import type { Adapters } from './wiring/index.ts';
 
 /**
  * Picks and opens the concrete adapters for a config: the store named by `store` (migrated), the master keys,

@@ -73,46 +73,73 @@ export class GatehouseError extends Error {
   }
 }
 
-/** HTTP status for each code, used by the problem+json renderer and the MCP endpoint. */
-export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
-  config_invalid: 500,
-  description_invalid: 400,
-  invalid_request: 400,
-  invalid_arguments: 400,
-  payload_too_large: 413,
-  query_budget_exceeded: 422,
-  unauthenticated: 401,
-  forbidden_origin: 403,
-  not_found: 404,
-  method_not_allowed: 405,
-  tool_not_found: 404,
-  tool_not_allowed: 403,
-  access_mode_denied: 403,
-  scope_missing: 403,
-  approval_required: 403,
-  approval_denied: 403,
-  rate_limited: 429,
-  connection_required: 403,
-  reauth_required: 403,
-  credential_unavailable: 503,
-  decrypt_failed: 500,
-  master_key_missing: 500,
-  oauth_state_invalid: 400,
-  oauth_issuer_mismatch: 400,
-  oauth_denied: 403,
-  oauth_token_failed: 502,
-  upstream_blocked: 502,
-  upstream_timeout: 504,
-  upstream_too_large: 502,
-  upstream_unreachable: 502,
-  upstream_error: 502,
-  upstream_unauthorized: 502,
-  upstream_rate_limited: 429,
-  circuit_open: 503,
-  store_unavailable: 503,
-  audit_unavailable: 503,
-  internal: 500,
-};
+/**
+ * What the gateway does with each code, in one table (STYLE.md "Errors"): the HTTP status of the problem+json
+ * and of the MCP endpoint's JSON-RPC errors, the decision an audit record of a call that ends with it carries
+ * (`deny`: refused by policy or by a person, counted by the denials alert; `error`: something failed), and
+ * whether the same call, sent again unchanged after a wait and with no action by a person, may succeed.
+ * `satisfies Record<ErrorCode, ...>`: a code added to `errorCodes` without its row does not compile.
+ */
+export interface ErrorRule {
+  readonly status: number;
+  readonly decision: 'deny' | 'error';
+  readonly retryable: boolean;
+}
+
+const deny = (status: number): ErrorRule => ({ status, decision: 'deny', retryable: false });
+const fails = (status: number, retryable = false): ErrorRule => ({ status, decision: 'error', retryable });
+
+export const errorTable = {
+  config_invalid: fails(500),
+  description_invalid: fails(400),
+  invalid_request: fails(400),
+  invalid_arguments: deny(400),
+  payload_too_large: fails(413),
+  /** A query or page path over its budget: refused as a failure of that query, as before the table. */
+  query_budget_exceeded: fails(422),
+  unauthenticated: deny(401),
+  forbidden_origin: deny(403),
+  not_found: fails(404),
+  method_not_allowed: fails(405),
+  tool_not_found: deny(404),
+  tool_not_allowed: deny(403),
+  access_mode_denied: deny(403),
+  scope_missing: deny(403),
+  approval_required: deny(403),
+  /** A person denied this exact call: a denial, not a failure (it reaches the denials alert). */
+  approval_denied: deny(403),
+  rate_limited: { status: 429, decision: 'deny', retryable: true },
+  connection_required: deny(403),
+  reauth_required: deny(403),
+  credential_unavailable: fails(503),
+  decrypt_failed: fails(500),
+  master_key_missing: fails(500),
+  oauth_state_invalid: fails(400),
+  oauth_issuer_mismatch: fails(400),
+  oauth_denied: deny(403),
+  oauth_token_failed: fails(502, true),
+  upstream_blocked: deny(502),
+  upstream_timeout: fails(504, true),
+  upstream_too_large: fails(502),
+  upstream_unreachable: fails(502, true),
+  upstream_error: fails(502, true),
+  upstream_unauthorized: fails(502),
+  upstream_rate_limited: fails(429, true),
+  circuit_open: fails(503, true),
+  store_unavailable: fails(503, true),
+  audit_unavailable: fails(503, true),
+  internal: fails(500),
+} as const satisfies Record<ErrorCode, ErrorRule>;
+
+/** HTTP status for each code (the table's `status`), used by the problem+json renderer and the MCP endpoint. */
+export const httpStatusOf: Readonly<Record<ErrorCode, number>> = Object.fromEntries(
+  errorCodes.map((code) => [code, errorTable[code].status]),
+) as Record<ErrorCode, number>;
+
+/** The audit decision of a call that ended with `code` (the table's `decision`). */
+export function decisionOf(code: ErrorCode): 'deny' | 'error' {
+  return errorTable[code].decision;
+}
 
 export function isGatehouseError(value: unknown): value is GatehouseError {
   return value instanceof GatehouseError;

@@ -19,9 +19,12 @@ export {
   type UnresolvedVariable,
 } from './config.ts';
 export {
+  decisionOf,
   type ErrorCode,
   type ErrorDetails,
+  type ErrorRule,
   errorCodes,
+  errorTable,
   GatehouseError,
   httpStatusOf,
   isGatehouseError,

@@ -1,6 +1,6 @@
 import type { Catalog, NamedTool, ServiceCatalog, TenantConfig } from '../core/index.ts';
 import { formatPath, GatehouseError } from '../core/index.ts';
-import { compileToolsetPolicy, type ToolsetPolicy } from '../policy/index.ts';
+import { compileToolsetLimits, compileToolsetPolicy, type ToolsetLimits, type ToolsetPolicy } from '../policy/index.ts';
 import { buildToolsetMeta, type ToolsetMeta } from './build-toolset-meta.ts';
 import type { ListedTool } from './contract.ts';
 
@@ -14,6 +14,10 @@ export interface ServiceRuntime {
   readonly timeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly maxResponseBytes: number;
+  /** Upstream retry limits of the retrying client (429 waits, 5xx retries). */
+  readonly retry: { readonly maxRetries: number; readonly maxWaitSeconds: number };
+  /** How long a call's concurrency slot may be held: every attempt plus the waits between them, and a margin. */
+  readonly leaseMs: number;
 }
 
 export interface ToolsetRuntime {
@@ -22,12 +26,18 @@ export interface ToolsetRuntime {
   readonly listed: readonly ListedTool[];
   /** Result budgets, handles, discovery and pagination settings (see build-toolset-meta.ts). */
   readonly meta: ToolsetMeta;
+  /** Rate and concurrency limits of the toolset (and its tenant's rate limit), compiled. */
+  readonly limits: ToolsetLimits;
+  /** Safe reads are cached this long (seconds); undefined: the toolset does not cache. */
+  readonly cacheTtlSeconds: number | undefined;
 }
 
 export interface TenantRuntime {
   readonly id: string;
   readonly services: ReadonlyMap<string, ServiceRuntime>;
   readonly toolsets: ReadonlyMap<string, ToolsetRuntime>;
+  /** Some toolset of the tenant caches reads: its writes invalidate the cached reads of their service. */
+  readonly caching: boolean;
 }
 
 /** Listed form of a tool, shared by every toolset and tenant that exposes the same named tool. */
@@ -86,6 +96,11 @@ export function buildTenant(
       timeoutMs: service.timeoutMs,
       connectTimeoutMs: service.connectTimeoutMs,
       maxResponseBytes: service.maxResponseBytes,
+      retry: service.retry,
+      leaseMs:
+        (service.retry.maxRetries + 1) * service.timeoutMs +
+        service.retry.maxRetries * service.retry.maxWaitSeconds * 1000 +
+        5_000,
     });
     for (const tool of bound.tools) tenantTools.set(tool.name, tool);
   });
@@ -100,9 +115,15 @@ export function buildTenant(
       [...services.values()].map((s) => s.catalog),
       all,
     );
-    toolsets.set(toolset.id, { policy, listed: meta.listed, meta });
+    toolsets.set(toolset.id, {
+      policy,
+      listed: meta.listed,
+      meta,
+      limits: compileToolsetLimits(config.rateLimit, toolset),
+      cacheTtlSeconds: toolset.cache?.ttlSeconds,
+    });
   }
-  return { id: config.id, services, toolsets };
+  return { id: config.id, services, toolsets, caching: config.toolsets.some((t) => t.cache !== undefined) };
 }
 
 /** Loads a service's description, naming the config field that points at it when that fails. */

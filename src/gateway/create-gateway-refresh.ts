@@ -3,12 +3,12 @@ import { type Clock, type Config, GatehouseError, type ServiceAuthConfig } from 
 import {
   createRefreshEngine,
   createServiceRefreshSender,
+  type FreshToken,
   type RefreshEngine,
   type RefreshEvent,
   type RefreshLock,
 } from '../oauth/index.ts';
 import type { ConnectionRecord, Store } from '../store/index.ts';
-import type { UpstreamCredential } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
 import type { TenantRuntime } from './build-tenants.ts';
 
@@ -30,7 +30,8 @@ export interface GatewayRefreshDependencies {
 
 /**
  * The gateway's side of the refresh engine: the seam `resolveCredential` calls for an oauth2 connection, the
- * OA-16 forced refresh after an upstream 401, and refresh events written to the audit log as security events.
+ * engine the send step's one refresh-and-retry (OA-16) uses, and refresh events written to the audit log as
+ * security events.
  */
 const refreshOutcomes = {
   refreshed: 'success',
@@ -125,38 +126,13 @@ export function createGatewayRefresh(deps: GatewayRefreshDependencies) {
       await engine.stop();
       while (detached.size > 0) await Promise.all([...detached]);
     },
-    /** The seam of `resolveCredential`: a usable access token of the connection, refreshed when due. */
-    async ensureFresh(connection: ConnectionRecord): Promise<string> {
-      return (await engine.ensureFresh(connection.tenantId, connection.id)).accessToken;
+    /** The seam of `resolveCredential`: a usable access token of the connection (and its version), refreshed when due. */
+    ensureFresh(connection: ConnectionRecord): Promise<FreshToken> {
+      return engine.ensureFresh(connection.tenantId, connection.id);
     },
     /** True for services whose 401s get one forced refresh and one retry (user connections, OA-16). */
     refreshesOn401(auth: ServiceAuthConfig): boolean {
       return auth.type === 'oauth2' && auth.grant === 'authorization_code';
-    },
-    /**
-     * After an upstream 401: one forced refresh of the caller's connection (shared with concurrent callers whose
-     * token was refused too) and the credential for the one retry.
-     */
-    async forceCredential(tenant: string, service: string, subject: string): Promise<UpstreamCredential> {
-      const connection = await store.connections.find(tenant, service, subject);
-      if (connection === undefined) {
-        throw new GatehouseError('connection_required', `Service ${service} is not connected for ${subject}`, {
-          service,
-        });
-      }
-      const token = await engine.ensureFresh(tenant, connection.id, {
-        force: true,
-        rejectedVersion: connection.tokenVersion,
-      });
-      return { type: 'bearer', token: token.accessToken };
-    },
-    /** The error of a second 401 (OA-16): no further refresh, no loop. */
-    unauthorized(service: string): GatehouseError {
-      return new GatehouseError(
-        'upstream_unauthorized',
-        `The upstream ${service} refused the refreshed token; the connection may need to be authorised again`,
-        { service, status: 401 },
-      );
     },
   };
 }

@@ -1,43 +1,31 @@
-import {
-  type AuditLog,
-  createAuditLog,
-  createScrubber,
-  type Telemetry,
-  type ToolIntentAuditEntry,
-} from '../audit/index.ts';
+import { type AuditLog, createAuditLog, type Telemetry } from '../audit/index.ts';
 import type { Clock, Config } from '../core/index.ts';
-import { GatehouseError, toGatehouseError } from '../core/index.ts';
+import { GatehouseError } from '../core/index.ts';
 import type { RefreshLock } from '../oauth/index.ts';
-import { validateArguments } from '../policy/index.ts';
+import { createMemoryLimiter } from '../policy/index.ts';
 import {
+  createMemoryCacheBackend,
   createMemoryResultStore,
+  createResultCache,
   createResultHandles,
   type ResultStore,
   resultQuotasOf,
-  toToolPage,
 } from '../shaping/index.ts';
 import type { CacheBackend, Limiter, Store } from '../store/index.ts';
-import {
-  applyCredential,
-  type BuiltRequest,
-  buildRequest,
-  listCredentialSecrets,
-  type UpstreamCall,
-  type UpstreamClient,
-} from '../upstream/index.ts';
+import type { UpstreamClient } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
 import { buildTenant, type TenantRuntime } from './build-tenants.ts';
+import { type CallToolDependencies, callTool } from './call-tool.ts';
 import { createClientKeys } from './client-keys.ts';
-import type { Caller, CallOutcome, Gateway } from './contract.ts';
-import { createCallSafeguards } from './create-call-safeguards.ts';
+import type { Caller, Gateway } from './contract.ts';
+import { createApprovals } from './create-approvals.ts';
 import { createGatewayConnections } from './create-gateway-connections.ts';
 import { createGatewayRefresh, refreshSettingsOf } from './create-gateway-refresh.ts';
 import { createCredentials } from './credentials.ts';
-import { createToolCallGuard, type MintConnectLink } from './guard-tool-call.ts';
+import type { MintConnectLink } from './decide-call.ts';
+import { listTools } from './list-tools.ts';
 import { loadService } from './load-service.ts';
-import { runMetaTool, unwrapCallTool } from './run-meta-tool.ts';
-import { selectConnectScopes } from './select-connect-scopes.ts';
-import { shapeResultWithHandles } from './shape-result-with-handles.ts';
+import { createApprovalNotifier } from './notify-approvers.ts';
 
 export interface GatewayDependencies {
   readonly config: Config;
@@ -55,8 +43,8 @@ export interface GatewayDependencies {
   /** Signed connect links for step-up consent (the OAuth connect flow); without it a scope denial carries no link. */
   readonly mintConnectLink?: MintConnectLink;
   /**
-   * Metrics, usage, alerts and spans (audit/): the gateway's modules report refreshes, connection status changes,
-   * cache lookups and returned tokens through it. Tool calls reach it through the audit log (startGatehouse).
+   * Metrics, usage, alerts and spans (audit/), wired here only: each `tools/call` runs in a span and reports its
+   * record, cache lookups and returned tokens; refreshes and connection status changes are reported too.
    */
   readonly telemetry?: Telemetry;
   /** The audit log (built by openAdapters so vault security events reach it); created here when absent. */
@@ -66,8 +54,9 @@ export interface GatewayDependencies {
 }
 
 /**
- * Builds the gateway: the use cases behind every transport. One `tools/call` walks DESIGN.md §1 in order:
- * inbound identity (authenticate) -> resolve tool -> policy -> credential -> upstream -> shaping -> audit.
+ * Builds the gateway: the use cases behind every transport, over runtime objects built once from the config
+ * (tenants, services and toolsets carrying their own settings). One `tools/call` is `callTool` (call-tool.ts):
+ * resolve -> decide -> limits -> approval -> cache -> credential -> send -> shape -> record.
  */
 export async function createGateway(deps: GatewayDependencies): Promise<Gateway> {
   const { config, store, vault, upstream, clock } = deps;
@@ -100,13 +89,6 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
     ...refreshSettingsOf(config, deps.refreshLock),
   });
-  const safeguards = createCallSafeguards({
-    config,
-    clock,
-    store,
-    ...(deps.limiter ? { limiter: deps.limiter } : {}),
-    ...(deps.cacheBackend ? { cacheBackend: deps.cacheBackend } : {}),
-  });
   const handles = createResultHandles({
     store:
       deps.resultStore ??
@@ -127,20 +109,20 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     audit,
     ...(deps.telemetry ? { metrics: deps.telemetry.metrics } : {}),
   });
-  const guard = createToolCallGuard({
-    config,
-    store,
+  const approvalsConfig = config.approvals;
+  const notifier =
+    approvalsConfig.webhookUrl !== undefined && approvalsConfig.webhookSecret !== undefined
+      ? createApprovalNotifier({ url: approvalsConfig.webhookUrl, secret: approvalsConfig.webhookSecret })
+      : undefined;
+  const approvals = createApprovals({
+    repository: store.approvals,
     vault,
     clock,
-    services: (tenant) => tenants.get(tenant)?.services,
-    mintConnectLink:
-      deps.mintConnectLink ??
-      (async (request) => {
-        const granted = (await store.connections.find(request.tenant, request.service, request.subject))?.scopes ?? [];
-        const scopes = [...new Set([...granted, ...request.scopes])];
-        return (await connect.flow.createLink({ ...request, scopes })).authorizeUrl;
-      }),
-    onApprovalDecided: ({ approval, decision, channel }) =>
+    publicUrl: config.publicUrl,
+    ttlMs: approvalsConfig.ttlMinutes * 60_000,
+    linkInResult: approvalsConfig.linkInResult,
+    ...(notifier ? { onRequested: notifier.notify } : {}),
+    onDecided: ({ approval, decision, channel }) =>
       audit.recordSecurityEvent({
         tenant: approval.tenant,
         event: 'approval',
@@ -153,6 +135,31 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
         target: `approval:${approval.id}`,
       }),
   });
+  const mintConnectLink: MintConnectLink =
+    deps.mintConnectLink ??
+    (async (request) => {
+      const granted = (await store.connections.find(request.tenant, request.service, request.subject))?.scopes ?? [];
+      const scopes = [...new Set([...granted, ...request.scopes])];
+      return (await connect.flow.createLink({ ...request, scopes })).authorizeUrl;
+    });
+  const { telemetry } = deps;
+  const calls: CallToolDependencies = {
+    tenants,
+    clock,
+    store,
+    mintConnectLink,
+    limiter: deps.limiter ?? createMemoryLimiter(clock),
+    approvals,
+    cache: createResultCache(deps.cacheBackend ?? createMemoryCacheBackend({ clock, maxBytes: config.cache.maxBytes })),
+    credentials,
+    upstream,
+    refresh,
+    audit,
+    handles,
+    commitAll: config.audit.commitBeforeAnswer === 'all',
+    ...(telemetry ? { telemetry } : {}),
+    ...(deps.onAuditFailure ? { onAuditFailure: deps.onAuditFailure } : {}),
+  };
 
   const now = clock.now();
   for (const tenant of config.tenants) {
@@ -170,175 +177,35 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   });
   await clientKeys.syncConfigured();
 
-  const commitAll = config.audit.commitBeforeAnswer === 'all';
-
   const gateway: Gateway = {
     start: () => refresh.start(),
     async close() {
       await refresh.close();
-      await guard.close();
+      await notifier?.close(5_000);
       await handles.close();
     },
     authenticate: (tenant, toolset, authorization) => clientKeys.authenticate(tenant, toolset, authorization),
 
     async listTools(caller) {
-      return guard.listTools(caller, toolsetOf(caller));
+      const toolset = toolsetOf(caller);
+      return listTools(store, tenantOf(caller.tenant), toolset, caller);
     },
 
-    async callTool(caller, name, args, requestId) {
-      const started = clock.monotonic();
-      let method: string | null = null;
-      let pathTemplate: string | null = null;
-      let upstreamStatus: number | null = null;
-      let outcome: CallOutcome;
-      let releaseLimits: (() => void) | undefined;
-      let sideEffects = false;
-      let cached = false;
-      try {
-        const tenant = tenants.get(caller.tenant)!;
-        const { policy, meta } = toolsetOf(caller);
-        // gatehouse_call_tool runs the named tool through this same path, audited under that tool's name.
-        ({ name, args } = unwrapCallTool(meta, name, args));
-        const owner = { tenant: caller.tenant, subject: caller.subject, clientKey: caller.keyId };
-        const handled = await runMetaTool(meta, handles, owner, name, args);
-        if (handled !== undefined) {
-          outcome = { ok: true, ...handled };
-        } else {
-          const decided = await guard.decide(caller, policy, name, args, async (named) => {
-            releaseLimits = await safeguards.admitLimits(caller, named, tenant.services.get(named.service));
-          });
-          const { tool } = decided.tool;
-          method = tool.request.method;
-          pathTemplate = tool.request.pathTemplate;
-          sideEffects = tool.safety !== 'safe';
-          const service = tenant.services.get(decided.tool.service)!;
-          const read = await safeguards.prepareRead(caller, decided.tool, service, decided.args, decided.connection);
-          if (read !== undefined)
-            deps.telemetry?.cacheLookup({ tenant: caller.tenant, toolset: caller.toolset, hit: !!read.cached });
-          if (read?.cached) {
-            cached = true;
-            // A cached safe read: no credential, no upstream call; shaped again for this caller (budget, handles).
-            const shaped = await shapeResultWithHandles({
-              meta,
-              handles,
-              owner,
-              tool: decided.tool,
-              args: decided.args,
-              allowedOrigin: service.allowedOrigin,
-              first: read.cached,
-            });
-            outcome = { ok: true, ...shaped };
-          } else {
-            let credential = await credentials.resolveCredential(
-              caller.tenant,
-              service.id,
-              service.auth,
-              caller.subject,
-              () => selectConnectScopes(policy, service.id, service.auth.type === 'oauth2' ? service.auth.scopes : []),
-              decided.connection,
-            );
-            const request = applyCredential(buildRequest(tool, service.baseUrl, decided.args), credential);
-            // AU-03: a call with side effects runs only once its intent record is committed.
-            if (tool.safety !== 'safe') {
-              await safeguards.invalidateBeforeWrite(caller, decided.tool, service, decided.connection);
-              await audit.recordToolIntent(auditedCall(caller, name, requestId, method, pathTemplate));
-            }
-            const policyOfCall = safeguards.upstreamPolicy(caller, decided.tool);
-            const toUpstreamCall = (built: BuiltRequest): UpstreamCall => ({
-              tenant: caller.tenant,
-              service: service.id,
-              method: built.method,
-              url: built.url,
-              headers: built.headers,
-              body: built.body,
-              contentType: built.contentType,
-              timeoutMs: service.timeoutMs,
-              connectTimeoutMs: service.connectTimeoutMs,
-              maxResponseBytes: service.maxResponseBytes,
-              allowedOrigin: service.allowedOrigin,
-              safety: policyOfCall.safety,
-              retry: policyOfCall.retry,
-            });
-            const upstreamCall = toUpstreamCall(request);
-            // CA-03: a write drops the connection's cached reads of the service again once it was sent.
-            let answer = await upstream
-              .send(upstreamCall)
-              .finally(() => safeguards.invalidateAfterWrite(caller, decided.tool, service, decided.connection));
-            if (answer.status === 401 && refresh.refreshesOn401(service.auth)) {
-              // OA-16: exactly one forced refresh and one retry; a second 401 is a typed error, never a loop.
-              credential = await refresh.forceCredential(caller.tenant, service.id, caller.subject);
-              answer = await upstream.send(
-                toUpstreamCall(applyCredential(buildRequest(tool, service.baseUrl, decided.args), credential)),
-              );
-              if (answer.status === 401) throw refresh.unauthorized(service.id);
-            }
-            upstreamStatus = answer.status;
-            // RS-01: each answer is scrubbed once, here; hints, merged pages and cache entries are built from that.
-            const scrub = createScrubber(listCredentialSecrets(credential));
-            const first = toToolPage(answer, decided.tool.name, scrub);
-            if (read !== undefined) await safeguards.remember(read, first.result, first.headers);
-            const shaped = await shapeResultWithHandles({
-              meta,
-              handles,
-              owner,
-              tool: decided.tool,
-              args: decided.args,
-              allowedOrigin: service.allowedOrigin,
-              first,
-              async fetchPage(pageArgs) {
-                const checked = validateArguments(tool, pageArgs);
-                const request = applyCredential(buildRequest(tool, service.baseUrl, checked), credential);
-                return toToolPage(await upstream.send(toUpstreamCall(request)), decided.tool.name, scrub);
-              },
-            });
-            outcome = { ok: true, ...shaped };
-          }
-        }
-      } catch (error) {
-        outcome = { ok: false, error: toGatehouseError(error) };
-      }
-      releaseLimits?.();
-      if (outcome.ok && outcome.tokens !== undefined) {
-        deps.telemetry?.tokensReturned({ tenant: caller.tenant, toolset: caller.toolset, tokens: outcome.tokens });
-      }
-      // When to answer (audit.commitBeforeAnswer): a call that may have changed something upstream only once its
-      // record is committed. A safe one (or one refused before its upstream) first when the log is idle: its
-      // record is then written right after the answer, in the same event-loop iteration, and the commit is off
-      // the call's latency. Under load records are batched anyway and the answers wait for their batch's commit,
-      // which sends them together: answering each at once measured about 20% fewer calls per second (S2).
-      const answerFirst = !commitAll && !sideEffects && audit.isIdle();
-      const call = auditedCall(caller, name, requestId, method, pathTemplate);
-      const recorded = audit.recordToolCall(
+    callTool(caller, name, args, requestId) {
+      if (telemetry === undefined) return callTool(calls, caller, name, args, requestId);
+      return telemetry.span(
+        'tools/call',
         {
-          tenant: call.tenant,
-          requestId: call.requestId,
-          toolset: call.toolset,
-          clientKey: call.clientKey,
-          subject: call.subject,
-          tool: call.tool,
-          method: call.method,
-          pathTemplate: call.pathTemplate,
-          decision: outcome.ok ? 'allow' : decisionOf(outcome.error.code),
-          code: outcome.ok ? null : outcome.error.code,
-          upstreamStatus,
-          latencyMs: clock.monotonic() - started,
-          cached,
+          'gatehouse.tenant': caller.tenant,
+          'gatehouse.toolset': caller.toolset,
+          'gen_ai.tool.name': name.slice(0, 64),
         },
-        { answerFirst },
+        () => callTool(calls, caller, name, args, requestId),
+        (outcome) => (outcome.ok ? undefined : outcome.error.code),
       );
-      if (answerFirst) {
-        recorded.catch((error: unknown) => deps.onAuditFailure?.(error));
-      } else {
-        try {
-          await recorded;
-        } catch (error) {
-          deps.onAuditFailure?.(error);
-        }
-      }
-      return outcome;
     },
 
-    approvals: guard.approvals,
+    approvals,
     connections: connect.connections,
 
     admin: {
@@ -386,44 +253,4 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   }
 
   return gateway;
-}
-
-/**
- * Who called which tool, and how: the intent record of a call, and the part its outcome record shares. Built with
- * every field written out (no spreads): objects of one shape keep the request path's property accesses monomorphic.
- */
-function auditedCall(
-  caller: Caller,
-  tool: string,
-  requestId: string,
-  method: string | null,
-  pathTemplate: string | null,
-): ToolIntentAuditEntry {
-  return {
-    tenant: caller.tenant,
-    requestId,
-    toolset: caller.toolset,
-    clientKey: caller.keyName,
-    subject: caller.subject,
-    tool,
-    method,
-    pathTemplate,
-  };
-}
-
-const denialCodes: ReadonlySet<string> = new Set([
-  'tool_not_found',
-  'tool_not_allowed',
-  'access_mode_denied',
-  'scope_missing',
-  'approval_required',
-  'rate_limited',
-  'invalid_arguments',
-  'upstream_blocked',
-  'connection_required',
-  'reauth_required',
-]);
-
-function decisionOf(code: string): 'deny' | 'error' {
-  return denialCodes.has(code) ? 'deny' : 'error';
 }

@@ -36,15 +36,15 @@ describe('static credentials', () => {
     await credentials.storeStaticSecret('acme', 'pets', first, clock.now());
     decrypts = 0;
 
-    const a = await credentials.resolveCredential('acme', 'pets', first);
-    const b = await credentials.resolveCredential('acme', 'pets', first);
+    const a = (await credentials.resolveCredential('acme', 'pets', first)).credential;
+    const b = (await credentials.resolveCredential('acme', 'pets', first)).credential;
     expect(a).toEqual({ type: 'apiKey', in: 'header', name: 'X-API-Key', value: 'first-secret-value' });
     expect(b).toBe(a);
     expect(decrypts).toBe(1);
 
     const second: ServiceAuthConfig = { type: 'bearer', token: 'second-secret-value' };
     await credentials.storeStaticSecret('acme', 'pets', second, clock.now());
-    expect(await credentials.resolveCredential('acme', 'pets', second)).toEqual({
+    expect((await credentials.resolveCredential('acme', 'pets', second)).credential).toEqual({
       type: 'bearer',
       token: 'second-secret-value',
     });
@@ -58,7 +58,7 @@ describe('static credentials', () => {
     const reader = createCredentials(store, vault);
     decrypts = 0;
     for (let i = 0; i < 3; i++) {
-      expect(await reader.resolveCredential('acme', 'billing', auth)).toEqual({
+      expect((await reader.resolveCredential('acme', 'billing', auth)).credential).toEqual({
         type: 'basic',
         username: 'svc',
         password: 'basic-secret-value',

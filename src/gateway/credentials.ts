@@ -1,6 +1,6 @@
 import type { ServiceAuthConfig } from '../core/index.ts';
 import { GatehouseError } from '../core/index.ts';
-import type { ConnectFlow } from '../oauth/index.ts';
+import type { ConnectFlow, FreshToken } from '../oauth/index.ts';
 import type { ConnectionRecord, Store } from '../store/index.ts';
 import type { UpstreamCredential } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
@@ -40,7 +40,7 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
   // open per call was about 9% of a tool call's CPU.
   const openedStatic = new Map<
     string,
-    { readonly ciphertext: Uint8Array; readonly auth: ServiceAuthConfig; readonly credential: UpstreamCredential }
+    { readonly ciphertext: Uint8Array; readonly auth: ServiceAuthConfig; readonly resolved: ResolvedCredential }
   >();
   const key = (tenant: string, service: string) => `${tenant}\u0000${service}`;
 
@@ -92,15 +92,15 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
       subject = '',
       connectScopes?: () => readonly string[],
       known?: ConnectionRecord | null,
-    ): Promise<UpstreamCredential> {
-      if (auth.type === 'none') return { type: 'none' };
+    ): Promise<ResolvedCredential> {
+      if (auth.type === 'none') return { credential: { type: 'none' } };
       if (auth.type === 'oauth2') {
         if (oauth === undefined) {
           throw new GatehouseError('connection_required', `Service ${service} needs an OAuth connection`, { service });
         }
         if (auth.grant === 'client_credentials') {
           const connection = await oauth.flow.clientCredentialsConnection(tenant, service);
-          return { type: 'bearer', token: await oauth.flow.readAccessToken(connection) };
+          return { credential: { type: 'bearer', token: await oauth.flow.readAccessToken(connection) } };
         }
         const connection =
           known === undefined ? await store.connections.find(tenant, service, subject) : (known ?? undefined);
@@ -120,8 +120,11 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
             { service, connectUrl: link.authorizeUrl, expiresAt: new Date(link.expiresAt).toISOString() },
           );
         }
-        const token = await (oauth.ensureFresh ?? ((c) => oauth.flow.readAccessToken(c)))(connection);
-        return { type: 'bearer', token };
+        if (oauth.ensureFresh === undefined) {
+          return { credential: { type: 'bearer', token: await oauth.flow.readAccessToken(connection) } };
+        }
+        const token = await oauth.ensureFresh(connection);
+        return { credential: { type: 'bearer', token: token.accessToken }, connectionId: connection.id, token };
       }
       // The cached ciphertext without an extra async hop (the common case); the store only on a miss.
       const serviceKey = key(tenant, service);
@@ -132,11 +135,11 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
         });
       }
       const opened = openedStatic.get(serviceKey);
-      if (opened !== undefined && opened.ciphertext === ciphertext && opened.auth === auth) return opened.credential;
+      if (opened !== undefined && opened.ciphertext === ciphertext && opened.auth === auth) return opened.resolved;
       const secret = await vault.decrypt({ tenantId: tenant, owner: ownerOf(service), field: secretField }, ciphertext);
-      const credential = staticCredential(auth, secret);
-      openedStatic.set(serviceKey, { ciphertext, auth, credential });
-      return credential;
+      const resolved: ResolvedCredential = { credential: staticCredential(auth, secret) };
+      openedStatic.set(serviceKey, { ciphertext, auth, resolved });
+      return resolved;
     },
   };
 }
@@ -157,12 +160,22 @@ function staticCredential(
 
 export type Credentials = ReturnType<typeof createCredentials>;
 
+/**
+ * The credential of one upstream call. For a user connection refreshed by the engine, also the connection and the
+ * token as read (its version): a 401 to that token forces a refresh naming exactly that version (OA-16, RF-04).
+ */
+export interface ResolvedCredential {
+  readonly credential: UpstreamCredential;
+  readonly connectionId?: string;
+  readonly token?: FreshToken;
+}
+
 /** The OAuth side of credentials: the connect flow, and the refresh engine's seam. */
 export interface CredentialsOAuth {
   readonly flow: Pick<ConnectFlow, 'createLink' | 'clientCredentialsConnection' | 'readAccessToken'>;
   /**
    * The refresh seam: an access token of `connection` usable now (refreshed ahead of expiry by the refresh
-   * engine). Absent: the stored access token as is.
+   * engine), with its version. Absent: the stored access token as is.
    */
-  readonly ensureFresh?: (connection: ConnectionRecord) => Promise<string>;
+  readonly ensureFresh?: (connection: ConnectionRecord) => Promise<FreshToken>;
 }

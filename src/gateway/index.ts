@@ -19,7 +19,7 @@ export type {
   ConnectLinkAnswer,
   GatewayConnections,
 } from './create-gateway-connections.ts';
-export type { ConnectLinkRequest, MintConnectLink } from './guard-tool-call.ts';
+export type { ConnectLinkRequest, MintConnectLink } from './decide-call.ts';
 export { clientKeyPrefix, createClientKey, hashClientKey } from './hash-client-key.ts';
 export { inspectConfig, type ToolsetReport } from './inspect-config.ts';
 export { type ClientKeyRequest, issueClientKey } from './issue-client-key.ts';

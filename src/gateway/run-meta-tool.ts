@@ -9,6 +9,7 @@ import {
   shapeJsonValue,
 } from '../shaping/index.ts';
 import type { ToolsetMeta } from './build-toolset-meta.ts';
+import type { CallContext } from './call-context.ts';
 
 /** The arguments of `gatehouse_call_tool`, as the call it stands for. */
 export interface UnwrappedCall {
@@ -37,6 +38,25 @@ export function unwrapCallTool(meta: ToolsetMeta, name: string, args: unknown): 
     });
   }
   return { name: inner, args: record['arguments'] ?? {} };
+}
+
+/** Whether `name` is a meta-tool this toolset has on (discovery's search and describe, the result tools). */
+export function isMetaTool(meta: ToolsetMeta, name: string): boolean {
+  return meta.discovery && (name === 'gatehouse_search_tools' || name === 'gatehouse_describe_tools')
+    ? true
+    : meta.handles && (name === 'gatehouse_result_query' || name === 'gatehouse_result_page');
+}
+
+/**
+ * The meta-tool step of `callTool` (a name `resolveTool` found to be one of the toolset's meta-tools): answers it
+ * for the call's owner. Past the limits step, like any call.
+ */
+export async function answerMetaTool(handles: ResultHandles, call: CallContext): Promise<ShapedResult> {
+  const meta = call.toolset?.meta;
+  const owner = { tenant: call.caller.tenant, subject: call.caller.subject, clientKey: call.caller.keyId };
+  const answer = meta && (await runMetaTool(meta, handles, owner, call.name, call.args));
+  if (answer === undefined) throw new GatehouseError('tool_not_found', `No tool named ${call.name.slice(0, 64)}`);
+  return answer;
 }
 
 /**

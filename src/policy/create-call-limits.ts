@@ -12,12 +12,13 @@ export interface LimitedCaller {
 
 type ScopedLimit = NonNullable<ToolsetConfig['rateLimit']>;
 
-interface ToolsetLimits {
-  readonly tenant: TenantConfig['rateLimit'];
-  readonly toolset: ScopedLimit | undefined;
-  readonly tools: readonly { readonly matches: (name: string) => boolean; readonly limit: ScopedLimit }[];
-  readonly concurrency: ToolsetConfig['concurrency'];
-  readonly empty: boolean;
+/**
+ * The limits of one toolset, compiled once at start and carried by the toolset's runtime: `plan` lists the rules
+ * one call is counted against (empty when the toolset and its tenant have no limit).
+ */
+export interface ToolsetLimits {
+  /** The rules one call of `tool` is counted against; `leaseMs` bounds a concurrency slot whose release never comes. */
+  plan(caller: LimitedCaller, tool: string, leaseMs: number): readonly LimitRule[];
 }
 
 /** Releases the concurrency slots of an admitted call. Idempotent. */
@@ -26,92 +27,101 @@ export type ReleaseLimits = () => void;
 const releaseNothing: ReleaseLimits = () => {};
 
 /**
- * Step 4 of DESIGN.md §7: the rate and concurrency limits of a tool call, from the tenant's and toolset's
- * config, decided in one atomic `Limiter.admit`. Limits (each optional):
+ * Step 4 of DESIGN.md §7, compiled for one toolset: the rate and concurrency limits of a tool call, from the
+ * tenant's and toolset's config. Limits (each optional):
  * - `tenant`: the tenant's `rateLimit`, over all its toolsets;
  * - `toolset`: the toolset's `rateLimit`, counted per toolset, client key or subject (`per`);
  * - `tool`: the first `toolLimits` glob matching the tool, counted per tool (and per client key or subject);
  * - `concurrency.perKey` / `concurrency.perTool`: calls in flight per client key / per tool in the toolset.
- *
- * A refusal throws `rate_limited` with `details.limit` naming the limit and `details.retryAfterSeconds` (>= 1).
  * Counter keys hold tenant, toolset, key id, subject (URI-encoded) and tool names only.
  */
+export function compileToolsetLimits(
+  tenantRateLimit: TenantConfig['rateLimit'],
+  toolset: Pick<ToolsetConfig, 'toolLimits' | 'rateLimit' | 'concurrency'>,
+): ToolsetLimits {
+  const tools = Object.entries(toolset.toolLimits).map(([glob, limit]) => ({ matches: matchToolGlob([glob]), limit }));
+  const { perKey, perTool } = toolset.concurrency ?? {};
+  const empty =
+    tenantRateLimit === undefined &&
+    toolset.rateLimit === undefined &&
+    tools.length === 0 &&
+    perKey === undefined &&
+    perTool === undefined;
+  return {
+    plan(caller, tool, leaseMs) {
+      if (empty) return [];
+      const rules: LimitRule[] = [];
+      const base = `${caller.tenant}:ts:${caller.toolset}`;
+      if (tenantRateLimit) {
+        const { perMinute, burst } = tenantRateLimit;
+        rules.push({ kind: 'rate', key: `${caller.tenant}:t`, limit: 'tenant', perMinute, burst: burst ?? perMinute });
+      }
+      if (toolset.rateLimit) rules.push(scopedRule(toolset.rateLimit, base, 'toolset', caller));
+      const toolLimit = tools.find((t) => t.matches(tool));
+      if (toolLimit) rules.push(scopedRule(toolLimit.limit, `${base}:tool:${tool}`, 'tool', caller));
+      if (perKey !== undefined) {
+        rules.push({
+          kind: 'concurrency',
+          key: `${base}:inflight:k:${encodeURIComponent(caller.keyId)}`,
+          limit: 'concurrency.perKey',
+          maxInFlight: perKey,
+          leaseMs,
+        });
+      }
+      if (perTool !== undefined) {
+        rules.push({
+          kind: 'concurrency',
+          key: `${base}:inflight:tool:${tool}`,
+          limit: 'concurrency.perTool',
+          maxInFlight: perTool,
+          leaseMs,
+        });
+      }
+      return rules;
+    },
+  };
+}
+
+/**
+ * Admits one call under a toolset's limits in one atomic `Limiter.admit`, or throws `rate_limited` with
+ * `details.limit` naming the limit and `details.retryAfterSeconds` (>= 1). The returned function releases the
+ * call's concurrency slots.
+ */
+export async function admitCallLimits(
+  limiter: Limiter,
+  limits: ToolsetLimits,
+  caller: LimitedCaller,
+  tool: string,
+  leaseMs: number,
+): Promise<ReleaseLimits> {
+  const rules = limits.plan(caller, tool, leaseMs);
+  if (rules.length === 0) return releaseNothing;
+  const decision = await limiter.admit(rules);
+  if (decision.admitted) return decision.release;
+  const inFlight = decision.limit.startsWith('concurrency.');
+  throw new GatehouseError(
+    'rate_limited',
+    inFlight
+      ? `Too many calls in flight (${decision.limit} of toolset ${caller.toolset}); retry in ${decision.retryAfterSeconds} s`
+      : `Rate limit '${decision.limit}' of toolset ${caller.toolset} reached; retry in ${decision.retryAfterSeconds} s`,
+    { limit: decision.limit, retryAfterSeconds: decision.retryAfterSeconds },
+  );
+}
+
+/** The limits of every toolset of a config, by tenant and toolset id (for callers that hold no runtime). */
 export function createCallLimits(tenants: readonly TenantConfig[], limiter: Limiter) {
   const byToolset = new Map<string, ToolsetLimits>();
   for (const tenant of tenants) {
     for (const toolset of tenant.toolsets) {
-      const tools = Object.entries(toolset.toolLimits).map(([glob, limit]) => ({
-        matches: matchToolGlob([glob]),
-        limit,
-      }));
-      const concurrency = toolset.concurrency;
-      byToolset.set(`${tenant.id}/${toolset.id}`, {
-        tenant: tenant.rateLimit,
-        toolset: toolset.rateLimit,
-        tools,
-        concurrency,
-        empty:
-          tenant.rateLimit === undefined &&
-          toolset.rateLimit === undefined &&
-          tools.length === 0 &&
-          concurrency?.perKey === undefined &&
-          concurrency?.perTool === undefined,
-      });
+      byToolset.set(`${tenant.id}/${toolset.id}`, compileToolsetLimits(tenant.rateLimit, toolset));
     }
   }
-
-  /** The rules one call is counted against; `leaseMs` bounds a concurrency slot whose release never comes. */
-  function plan(caller: LimitedCaller, tool: string, leaseMs: number): LimitRule[] {
-    const limits = byToolset.get(`${caller.tenant}/${caller.toolset}`);
-    if (limits === undefined || limits.empty) return [];
-    const rules: LimitRule[] = [];
-    const base = `${caller.tenant}:ts:${caller.toolset}`;
-    if (limits.tenant) {
-      const { perMinute, burst } = limits.tenant;
-      rules.push({ kind: 'rate', key: `${caller.tenant}:t`, limit: 'tenant', perMinute, burst: burst ?? perMinute });
-    }
-    if (limits.toolset) rules.push(scopedRule(limits.toolset, base, 'toolset', caller));
-    const toolLimit = limits.tools.find((t) => t.matches(tool));
-    if (toolLimit) rules.push(scopedRule(toolLimit.limit, `${base}:tool:${tool}`, 'tool', caller));
-    const { perKey, perTool } = limits.concurrency ?? {};
-    if (perKey !== undefined) {
-      rules.push({
-        kind: 'concurrency',
-        key: `${base}:inflight:k:${encodeURIComponent(caller.keyId)}`,
-        limit: 'concurrency.perKey',
-        maxInFlight: perKey,
-        leaseMs,
-      });
-    }
-    if (perTool !== undefined) {
-      rules.push({
-        kind: 'concurrency',
-        key: `${base}:inflight:tool:${tool}`,
-        limit: 'concurrency.perTool',
-        maxInFlight: perTool,
-        leaseMs,
-      });
-    }
-    return rules;
-  }
-
+  const none: ToolsetLimits = { plan: () => [] };
+  const limitsOf = (caller: LimitedCaller) => byToolset.get(`${caller.tenant}/${caller.toolset}`) ?? none;
   return {
-    plan,
-    /** Admits the call or throws `rate_limited`; the returned function releases its concurrency slots. */
-    async admit(caller: LimitedCaller, tool: string, leaseMs: number): Promise<ReleaseLimits> {
-      const rules = plan(caller, tool, leaseMs);
-      if (rules.length === 0) return releaseNothing;
-      const decision = await limiter.admit(rules);
-      if (decision.admitted) return decision.release;
-      const inFlight = decision.limit.startsWith('concurrency.');
-      throw new GatehouseError(
-        'rate_limited',
-        inFlight
-          ? `Too many calls in flight (${decision.limit} of toolset ${caller.toolset}); retry in ${decision.retryAfterSeconds} s`
-          : `Rate limit '${decision.limit}' of toolset ${caller.toolset} reached; retry in ${decision.retryAfterSeconds} s`,
-        { limit: decision.limit, retryAfterSeconds: decision.retryAfterSeconds },
-      );
-    },
+    plan: (caller: LimitedCaller, tool: string, leaseMs: number) => limitsOf(caller).plan(caller, tool, leaseMs),
+    admit: (caller: LimitedCaller, tool: string, leaseMs: number) =>
+      admitCallLimits(limiter, limitsOf(caller), caller, tool, leaseMs),
   };
 }
 

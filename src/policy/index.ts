@@ -3,7 +3,15 @@ export {
   type ArgumentConstraints,
   compileArgumentConstraints,
 } from './compile-argument-constraints.ts';
-export { type CallLimits, createCallLimits, type LimitedCaller, type ReleaseLimits } from './create-call-limits.ts';
+export {
+  admitCallLimits,
+  type CallLimits,
+  compileToolsetLimits,
+  createCallLimits,
+  type LimitedCaller,
+  type ReleaseLimits,
+  type ToolsetLimits,
+} from './create-call-limits.ts';
 export { createMemoryLimiter } from './create-memory-limiter.ts';
 export {
   decideToolCall,

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGatehouse } from '../../src/cli/index.ts';
 import { parseConfig, systemClock } from '../../src/core/index.ts';
 import { openAdapters } from '../../src/open-adapters.ts';
+import { startGatehouse } from '../../src/wiring/index.ts';
 import { connectThroughGateway } from '../support/connect-through-gateway.ts';
 import { type FakeApi, type ReceivedRequest, startFakeApi } from '../support/start-fake-api.ts';
 import {

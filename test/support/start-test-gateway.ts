@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startGatehouse } from '../../src/cli/index.ts';
 import { type Config, parseConfig } from '../../src/core/index.ts';
 import { openAdapters } from '../../src/open-adapters.ts';
+import { startGatehouse } from '../../src/wiring/index.ts';
 
 export interface TestGateway {
   readonly url: string;

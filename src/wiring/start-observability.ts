@@ -1,5 +1,4 @@
 import {
-  type AuditLog,
   createAlertEngine,
   createGatewayMetrics,
   createLogger,
@@ -15,11 +14,10 @@ import {
   type Telemetry,
 } from '../audit/index.ts';
 import type { Clock, Config } from '../core/index.ts';
-import type { Gateway } from '../gateway/index.ts';
 import { type AdminRoute, createMetricsRoute, createUsageAdminRoutes, type HttpRoute } from '../http/index.ts';
 import type { UpstreamClient } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
-import type { Adapters } from './cli-context.ts';
+import type { Adapters } from './adapters.ts';
 
 export interface ObservabilityOptions {
   /** Where log lines go; default standard output. */
@@ -29,17 +27,14 @@ export interface ObservabilityOptions {
 export interface Observability {
   readonly logger: Logger;
   readonly telemetry: Telemetry;
-  /** The adapters to build the gateway over: the upstream client traced and timed, the audit log observed. */
+  /** The upstream client to build the gateway over: traced and timed. */
   readonly upstream: UpstreamClient;
   /** The vault, registering every plaintext it handles as a secret to scrub (tokens when decrypted or stored). */
   readonly vault: Vault;
-  readonly audit: AuditLog | undefined;
   /** `/api/v1/tenants/:tenant/usage`. */
   readonly adminRoutes: readonly AdminRoute[];
   /** `GET /metrics`. */
   readonly metricsRoute: HttpRoute;
-  /** The gateway with each `tools/call` in a `tools/call` span. */
-  traceGateway(gateway: Gateway): Gateway;
   close(): Promise<void>;
 }
 
@@ -94,26 +89,12 @@ export function startObservability(
   });
   alerts.start();
   const telemetry = createTelemetry({ metrics, usage, alerts, logger });
-  const audit =
-    adapters.audit === undefined
-      ? undefined
-      : {
-          ...adapters.audit,
-          recordToolCall: async (...[entry, options]: Parameters<AuditLog['recordToolCall']>) => {
-            try {
-              await adapters.audit?.recordToolCall(entry, options);
-            } finally {
-              telemetry.toolCall(entry);
-            }
-          },
-        };
   const tenants = new Set(config.tenants.map((t) => t.id));
   return {
     logger,
     telemetry,
     upstream: instrumentUpstreamClient(adapters.upstream, telemetry, logger),
     vault: observeVaultSecrets(adapters.vault, secrets),
-    audit,
     adminRoutes: createUsageAdminRoutes({
       hasTenant: (tenant) => tenants.has(tenant),
       readUsage: (tenant, from, to) => adapters.store.usage.query(tenant, from, to),
@@ -124,22 +105,6 @@ export function startObservability(
       render: () => secrets.scrub(metrics.render()),
       tokens: [config.adminToken, config.metricsToken],
     }),
-    traceGateway(gateway) {
-      return {
-        ...gateway,
-        callTool: (caller, name, args, requestId) =>
-          telemetry.span(
-            'tools/call',
-            {
-              'gatehouse.tenant': caller.tenant,
-              'gatehouse.toolset': caller.toolset,
-              'gen_ai.tool.name': name.slice(0, 64),
-            },
-            () => gateway.callTool(caller, name, args, requestId),
-            (outcome) => (outcome.ok ? undefined : outcome.error.code),
-          ),
-      };
-    },
     async close() {
       await telemetry.close();
       await webhook?.close();

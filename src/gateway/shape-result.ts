@@ -9,7 +9,11 @@ import {
   shapeToolResult,
   type ToolPage,
 } from '../shaping/index.ts';
+import type { UpstreamClient } from '../upstream/index.ts';
 import type { ToolsetMeta } from './build-toolset-meta.ts';
+import type { CallContext } from './call-context.ts';
+import { toolOf } from './call-context.ts';
+import { sendPage } from './send-upstream.ts';
 
 /**
  * One upstream page as the gateway has it, already scrubbed (`toToolPage`, or a cache entry made from one): every
@@ -31,12 +35,42 @@ export interface ShapeCallInput {
 
 const mainArrays = ['data', 'items', 'results', 'values', 'records', 'entries', 'nodes', 'objects'];
 
+export interface ShapeResultDependencies {
+  readonly handles: ResultHandles;
+  /** Sends further pages (`autoPaginate`) with the call's credential and scrubber. */
+  readonly upstream: UpstreamClient;
+}
+
+/**
+ * Step "shape" of `callTool`: the call's first page (fresh or cached) shaped for this caller: its toolset's
+ * result budget, handles and pagination. A cached page is never followed to further pages.
+ */
+export async function shapeResult(deps: ShapeResultDependencies, call: CallContext): Promise<ShapedResult> {
+  const { tool, service } = toolOf(call);
+  if (call.toolset === undefined || call.page === undefined) throw new Error('callTool: nothing to shape');
+  return shapeResultWithHandles({
+    meta: call.toolset.meta,
+    handles: deps.handles,
+    owner: ownerOf(call),
+    tool,
+    args: call.decision?.args ?? {},
+    allowedOrigin: service.allowedOrigin,
+    first: call.page,
+    ...(call.cached ? {} : { fetchPage: (args: Readonly<Record<string, unknown>>) => sendPage(deps, call, args) }),
+  });
+}
+
+/** Who a result handle belongs to: the tenant, subject and client key of the call. */
+function ownerOf(call: CallContext): ResultOwner {
+  return { tenant: call.caller.tenant, subject: call.caller.subject, clientKey: call.caller.keyId };
+}
+
 /**
  * The shaping step of a tool call: detects upstream pagination, follows it when the toolset has `autoPaginate`
  * (same-origin next pages only, up to `maxPages` and the result budget, list items concatenated), applies the
  * result budget (a handle and a summary over it), and adds the `_nextPage` hint.
  */
-export async function shapeResultWithHandles(input: ShapeCallInput): Promise<ShapedResult> {
+async function shapeResultWithHandles(input: ShapeCallInput): Promise<ShapedResult> {
   const { meta, tool } = input;
   const budget = meta.budgetOf(tool.name);
   const nextOf = (page: FetchedPage, args: Readonly<Record<string, unknown>>) =>

@@ -1,0 +1,94 @@
+import type { AuditLog, Telemetry } from '../audit/index.ts';
+import type { Clock } from '../core/index.ts';
+import { toGatehouseError } from '../core/index.ts';
+import type { ResultHandles } from '../shaping/index.ts';
+import type { Limiter } from '../store/index.ts';
+import { admitApproval } from './admit-approval.ts';
+import { admitLimits } from './admit-limits.ts';
+import type { TenantRuntime } from './build-tenants.ts';
+import { type CallContext, openCall, toolOf } from './call-context.ts';
+import type { Caller, CallOutcome } from './contract.ts';
+import type { Approvals } from './create-approvals.ts';
+import type { Credentials } from './credentials.ts';
+import { type DecideCallDependencies, decideCall } from './decide-call.ts';
+import { type ReadCacheDependencies, readCache, rememberRead } from './read-cache.ts';
+import { type RecordOutcomeDependencies, recordOutcome } from './record-outcome.ts';
+import { resolveTool } from './resolve-tool.ts';
+import { answerMetaTool } from './run-meta-tool.ts';
+import { selectConnectScopes } from './select-connect-scopes.ts';
+import { type SendUpstreamDependencies, sendUpstream } from './send-upstream.ts';
+import { shapeResult } from './shape-result.ts';
+
+/** Everything one `tools/call` needs, built once by `createGateway`; each runtime object carries its own settings. */
+export interface CallToolDependencies
+  extends DecideCallDependencies,
+    ReadCacheDependencies,
+    SendUpstreamDependencies,
+    RecordOutcomeDependencies {
+  readonly tenants: ReadonlyMap<string, TenantRuntime>;
+  readonly clock: Clock;
+  readonly audit: Pick<AuditLog, 'recordToolIntent' | 'recordToolCall' | 'isIdle'>;
+  readonly telemetry?: Pick<Telemetry, 'cacheLookup' | 'toolCall' | 'tokensReturned'>;
+  readonly limiter: Limiter;
+  readonly approvals: Approvals;
+  readonly credentials: Pick<Credentials, 'resolveCredential'>;
+  readonly handles: ResultHandles;
+}
+
+/**
+ * The `tools/call` use case: the steps of DESIGN.md §1 in order, one call context carried through them. A refusal
+ * or failure at any step ends the call with a GatehouseError outcome; every call, whatever its end, gets exactly
+ * one outcome record. Never throws.
+ */
+export async function callTool(
+  deps: CallToolDependencies,
+  caller: Caller,
+  name: string,
+  args: unknown,
+  requestId: string,
+): Promise<CallOutcome> {
+  const call = openCall(deps.clock, caller, name, args, requestId);
+  let outcome: CallOutcome;
+  try {
+    resolveTool(deps.tenants, call);
+    await decideCall(deps, call);
+    await admitLimits(deps.limiter, call);
+    await admitApproval(deps.approvals, call);
+    call.admitted = true;
+    if (call.metaTool) {
+      outcome = { ok: true, ...(await answerMetaTool(deps.handles, call)) };
+    } else {
+      if (!(await readCache(deps, call))) {
+        await resolveCredential(deps, call);
+        await sendUpstream(deps, call);
+        await rememberRead(deps.cache, call);
+      }
+      outcome = { ok: true, ...(await shapeResult(deps, call)) };
+    }
+  } catch (error) {
+    outcome = { ok: false, error: toGatehouseError(error) };
+  }
+  call.release?.();
+  return recordOutcome(deps, call, outcome);
+}
+
+/**
+ * Step "credential": the credential of the tool's service for the caller (`resolveCredential`, the one function
+ * that produces it), from the connection row the decide step read. A missing connection answers with a connect
+ * link asking for the scopes the caller's toolset needs.
+ */
+async function resolveCredential(deps: Pick<CallToolDependencies, 'credentials'>, call: CallContext): Promise<void> {
+  const { service } = toolOf(call);
+  const policy = call.toolset?.policy;
+  call.credential = await deps.credentials.resolveCredential(
+    call.caller.tenant,
+    service.id,
+    service.auth,
+    call.caller.subject,
+    () =>
+      policy === undefined
+        ? []
+        : selectConnectScopes(policy, service.id, service.auth.type === 'oauth2' ? service.auth.scopes : []),
+    call.connection,
+  );
+}

@@ -1,0 +1,133 @@
+import { type AuditLog, createScrubber } from '../audit/index.ts';
+import type { ServiceAuthConfig } from '../core/index.ts';
+import { type RefreshEngine, refreshAndRetry } from '../oauth/index.ts';
+import { validateArguments } from '../policy/index.ts';
+import { type ResultCache, toToolPage } from '../shaping/index.ts';
+import {
+  applyCredential,
+  buildRequest,
+  listCredentialSecrets,
+  type UpstreamCall,
+  type UpstreamClient,
+  type UpstreamCredential,
+  type UpstreamResponse,
+} from '../upstream/index.ts';
+import type { CallContext } from './call-context.ts';
+import { toolOf } from './call-context.ts';
+import { invalidateReads } from './read-cache.ts';
+import { toAuditedCall } from './record-outcome.ts';
+import type { FetchedPage } from './shape-result.ts';
+
+export interface SendUpstreamDependencies {
+  readonly upstream: UpstreamClient;
+  readonly audit: Pick<AuditLog, 'recordToolIntent'>;
+  readonly cache: ResultCache;
+  readonly refresh: {
+    readonly engine: Pick<RefreshEngine, 'ensureFresh'>;
+    /** True for services whose 401s get one forced refresh and one retry (user connections, OA-16). */
+    refreshesOn401(auth: ServiceAuthConfig): boolean;
+  };
+}
+
+/**
+ * Step "send" of `callTool`: for a call with side effects, first drops the connection's cached reads of the
+ * service (CA-03) and commits the intent record (AU-03); then sends the request (built and the credential applied
+ * once per send) with the one refresh-and-retry of a user connection (`refreshAndRetry`, OA-16: on a 401 one
+ * forced refresh naming the refused token's version, one retry). Sets the upstream status, the call's scrubber
+ * (every secret of the credential sent) and the first page, scrubbed once (`toToolPage`: body, JSON and `link`
+ * header, RS-01); a non-2xx answer throws `upstream_error`.
+ */
+export async function sendUpstream(deps: SendUpstreamDependencies, call: CallContext): Promise<void> {
+  const { tool } = toolOf(call);
+  const args = call.decision?.args ?? {};
+  const writes = tool.tool.safety !== 'safe';
+  if (writes) {
+    await invalidateReads(deps.cache, call);
+    await deps.audit.recordToolIntent(toAuditedCall(call));
+  }
+  let answer: UpstreamResponse;
+  try {
+    answer = await sendWithOneRefresh(deps, call, args);
+  } finally {
+    // CA-03: reads that raced with the write are dropped again once it was sent.
+    if (writes) await invalidateReads(deps.cache, call, true);
+  }
+  call.upstreamStatus = answer.status;
+  // RS-01: each answer is scrubbed once, here; hints, merged pages and cache entries are built from that.
+  call.scrub = createScrubber(listCredentialSecrets(credentialOf(call)));
+  call.page = toToolPage(answer, tool.name, call.scrub);
+}
+
+/**
+ * Another page of the call (`autoPaginate`): the arguments validated again, sent with the call's credential (no
+ * refresh: the first page just proved the token), scrubbed with the call's scrubber.
+ */
+export async function sendPage(
+  deps: Pick<SendUpstreamDependencies, 'upstream'>,
+  call: CallContext,
+  pageArgs: Readonly<Record<string, unknown>>,
+): Promise<FetchedPage> {
+  const { tool } = toolOf(call);
+  const checked = validateArguments(tool.tool, pageArgs);
+  const page = await deps.upstream.send(toUpstreamCall(call, checked, credentialOf(call)));
+  return toToolPage(page, tool.name, call.scrub ?? createScrubber(listCredentialSecrets(credentialOf(call))));
+}
+
+async function sendWithOneRefresh(
+  deps: SendUpstreamDependencies,
+  call: CallContext,
+  args: Readonly<Record<string, unknown>>,
+): Promise<UpstreamResponse> {
+  const { service } = toolOf(call);
+  const resolved = call.credential;
+  const send = (credential: UpstreamCredential) => deps.upstream.send(toUpstreamCall(call, args, credential));
+  if (
+    resolved?.token === undefined ||
+    resolved.connectionId === undefined ||
+    !deps.refresh.refreshesOn401(service.auth)
+  )
+    return send(credentialOf(call));
+  const { connectionId } = resolved;
+  return refreshAndRetry(
+    deps.refresh.engine,
+    call.caller.tenant,
+    connectionId,
+    (token) => {
+      // The credential sent is the one the scrubber and further pages use.
+      call.credential = { credential: { type: 'bearer', token: token.accessToken }, connectionId, token };
+      return send(call.credential.credential);
+    },
+    resolved.token,
+  );
+}
+
+/** The one place a request is built and its credential applied: once per send. */
+function toUpstreamCall(
+  call: CallContext,
+  args: Readonly<Record<string, unknown>>,
+  credential: UpstreamCredential,
+): UpstreamCall {
+  const { tool, service } = toolOf(call);
+  const built = applyCredential(buildRequest(tool.tool, service.baseUrl, args), credential);
+  return {
+    // MT-08: breakers and connection shares are kept per tenant and service.
+    tenant: call.caller.tenant,
+    service: service.id,
+    method: built.method,
+    url: built.url,
+    headers: built.headers,
+    body: built.body,
+    contentType: built.contentType,
+    timeoutMs: service.timeoutMs,
+    connectTimeoutMs: service.connectTimeoutMs,
+    maxResponseBytes: service.maxResponseBytes,
+    allowedOrigin: service.allowedOrigin,
+    safety: tool.tool.safety,
+    retry: service.retry,
+  };
+}
+
+function credentialOf(call: CallContext): UpstreamCredential {
+  if (call.credential === undefined) throw new Error('callTool: no credential resolved');
+  return call.credential.credential;
+}

@@ -1,0 +1,101 @@
+import { createAdminDenialRecorder } from '../audit/index.ts';
+import { type Clock, type Config, systemClock } from '../core/index.ts';
+import { createGateway } from '../gateway/index.ts';
+import {
+  createAdminRoutes,
+  createApprovalAdminRoutes,
+  createApprovalPageRoutes,
+  createAuditAdminRoutes,
+  createConnectionAdminRoutes,
+  createConnectRoutes,
+  createHttpApp,
+  createTenantAdminRoutes,
+  startHttpServer,
+} from '../http/index.ts';
+import type { Adapters } from './adapters.ts';
+import { type ObservabilityOptions, startObservability } from './start-observability.ts';
+
+/** Builds the gateway over opened adapters and serves it on `config.listen` (port 0 picks a free port). */
+export async function startGatehouse(
+  config: Config,
+  adapters: Adapters,
+  clock: Clock = systemClock,
+  options: ObservabilityOptions = {},
+) {
+  const observability = startObservability(config, adapters, clock, options);
+  const { telemetry } = observability;
+  const gateway = await createGateway({
+    config,
+    ...adapters,
+    upstream: observability.upstream,
+    vault: observability.vault,
+    telemetry,
+    clock,
+  });
+  const [host, port] = splitListen(config.listen);
+  const adminRoutes = createAdminRoutes({
+    adminToken: config.adminToken,
+    onDenied: createAdminDenialRecorder({
+      tenants: config.tenants.map((t) => t.id),
+      audit: adapters.audit,
+      metrics: telemetry.metrics,
+      onError: (error) => observability.logger.warn({ err: error }, 'admin_denied audit record could not be written'),
+    }),
+    routes: [
+      ...createTenantAdminRoutes(gateway.admin),
+      ...createAuditAdminRoutes({
+        audit: adapters.store.audit,
+        hasTenant: (t) => config.tenants.some((c) => c.id === t),
+      }),
+      ...createApprovalAdminRoutes(gateway),
+      ...(gateway.connections ? createConnectionAdminRoutes(gateway.connections) : []),
+      ...observability.adminRoutes,
+    ],
+  });
+  const app = createHttpApp({
+    gateway,
+    publicUrl: config.publicUrl,
+    allowedOrigins: config.allowedOrigins,
+    listenHost: host,
+    logger: observability.logger,
+    routes: [
+      ...adminRoutes,
+      ...createApprovalPageRoutes(gateway, {
+        publicUrl: config.publicUrl,
+        adminToken: config.adminToken,
+        tenants: config.tenants,
+        linkAloneApproves: config.approvals.unsafeLinkAloneApproves,
+        // One budget of approver-token attempts for every process when Redis is configured; else per process.
+        ...(adapters.limiter ? { limiter: adapters.limiter } : {}),
+        audit: adapters.audit,
+        onAuditError: (error) =>
+          observability.logger.warn({ err: error }, 'approver_denied audit record could not be written'),
+      }),
+      ...(gateway.connections ? createConnectRoutes(gateway.connections) : []),
+      observability.metricsRoute,
+    ],
+  });
+  let server: Awaited<ReturnType<typeof startHttpServer>>;
+  try {
+    server = await startHttpServer(app, { host, port });
+  } catch (error) {
+    // Nothing listens: stop what was started so the process can exit with the error.
+    await gateway.close?.();
+    await observability.close();
+    throw error;
+  }
+  gateway.start?.();
+  return {
+    ...server,
+    async close() {
+      await server.close();
+      await gateway.close?.();
+      await observability.close();
+    },
+  };
+}
+
+function splitListen(listen: string): [string, number] {
+  const at = listen.lastIndexOf(':');
+  return [listen.slice(0, at).replace(/^\[|\]$/g, ''), Number(listen.slice(at + 1))];
+}
