@@ -28,9 +28,7 @@ const stopSignal = new Promise<void>((resolve) => {
   process.on('SIGTERM', onSignal);
 });
 
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
+const version = readOwnVersion();
 
 const code = await runCli(process.argv.slice(2), {
   env: process.env,
@@ -44,3 +42,22 @@ process.exitCode = code;
 // The command is over: a handle left open (a pool, a timer of a half-started component) must not keep the process
 // running. The timer is unref'd, so a process with nothing open exits at once.
 setTimeout(() => process.exit(code), exitGraceMs).unref();
+
+/**
+ * The version in the package's own package.json: one folder up from src/ or dist/, further up from a build placed
+ * elsewhere (the bench compiles into bench/results/build). `unknown` rather than a crash when none is found.
+ */
+function readOwnVersion(): string {
+  for (const up of ['../package.json', '../../package.json', '../../../package.json']) {
+    try {
+      const manifest = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (manifest.name === 'mcp-gatehouse' && typeof manifest.version === 'string') return manifest.version;
+    } catch {
+      // Not there: look one folder further up.
+    }
+  }
+  return 'unknown';
+}
