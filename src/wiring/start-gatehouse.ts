@@ -85,11 +85,26 @@ export async function startGatehouse(
     throw error;
   }
   gateway.start?.();
+  const { logger } = observability;
+  logger.info(
+    {
+      url: server.url,
+      publicUrl: config.publicUrl,
+      store: config.store.slice(0, config.store.indexOf(':')), // the kind only: the URL may carry a password
+      redis: config.redis === undefined ? 'off' : 'on',
+      tenants: config.tenants.length,
+      mode: config.mode,
+    },
+    'gatehouse started',
+  );
   return {
     ...server,
     async close() {
+      logger.info({ url: server.url }, 'gatehouse stopping');
+      const started = performance.now();
       await server.close();
       await gateway.close?.();
+      logger.info({ tookMs: Math.round(performance.now() - started) }, 'gatehouse stopped');
       await observability.close();
     },
   };
