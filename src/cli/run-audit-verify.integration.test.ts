@@ -130,6 +130,11 @@ for (const target of targets) {
         const keyless = join(tempDir, `${target.name}-anchor-keyless.yaml`);
         writeFileSync(configFile, `dataDir: ${dataDir}\nstore: "${db.url}"\nmasterKey: "${masterKey}"\n`);
         writeFileSync(keyless, `dataDir: ${dataDir}\nstore: "${db.url}"\n`);
+        const wrongKey = join(tempDir, `${target.name}-anchor-wrong-key.yaml`);
+        writeFileSync(
+          wrongKey,
+          `dataDir: ${dataDir}\nstore: "${db.url}"\nmasterKey: "${randomBytes(32).toString('base64')}"\n`,
+        );
         const store = await openStore(db.url);
         await store.migrate();
         const vault = createVault({
@@ -169,6 +174,11 @@ for (const target of targets) {
         const noKey = await verify(keyless, 'acme', '--json');
         expect(noKey.code).toBe(1);
         expect(JSON.parse(noKey.stdout)).toMatchObject({ problem: 'checkpoint_key_unavailable', firstBadSeq: null });
+        // (issue 10 first-hour trial) no key and a wrong key are told apart, each with what to do.
+        expect((await verify(keyless, 'acme')).stdout).toContain('none is configured');
+        const wrong = await verify(wrongKey, 'acme');
+        expect(wrong.code).toBe(1);
+        expect(wrong.stdout).toContain('does not unseal');
 
         // The forger rewrites seq 6 and recomputes every later hash and the head: the chain alone is consistent.
         await forgeAuditChain(db, 'acme', { seq: 6, target: 'service:other', recompute: 'chain' });

@@ -25,7 +25,7 @@ export async function runAuditVerify(config: Config, values: CommandLine['values
   const store = await openStore(config.store, { sqliteNativeBinding: config.sqliteNativeBinding });
   try {
     await requireKnownTenant(config, store, tenant);
-    const checkpointKey = await loadCheckpointKey(config, store, tenant, context);
+    const { key: checkpointKey, missing } = await loadCheckpointKey(config, store, tenant, context);
     const report = await verifyAuditChain(store.audit, tenant, {
       ...(checkpointKey ? { checkpointKey } : {}),
       ...(expect ? { expect } : {}),
@@ -64,7 +64,9 @@ export async function runAuditVerify(config: Config, values: CommandLine['values
       );
     } else if (report.firstBadSeq === null) {
       context.stdout.write(
-        `Audit chain of tenant ${tenant} cannot be fully verified (${report.problem}): its checkpoints and signed anchor need the master key (GATEHOUSE_MASTER_KEY or masterKeyFile), and the tenant's data keys (gone after tenant purge).\n`,
+        missing === 'unsealable'
+          ? `Audit chain of tenant ${tenant} cannot be fully verified (${report.problem}): the configured master key does not unseal the tenant's audit key. The key is wrong or changed (use the one this store was written with), or the tenant's data keys were destroyed by tenant purge.\n`
+          : `Audit chain of tenant ${tenant} cannot be fully verified (${report.problem}): its checkpoints and signed anchor need the master key, and none is configured (GATEHOUSE_MASTER_KEY, masterKeyFile, or the development key in the data folder).\n`,
       );
     } else {
       context.stdout.write(
@@ -94,10 +96,10 @@ async function loadCheckpointKey(
   store: Store,
   tenant: string,
   context: CliContext,
-): Promise<Buffer | undefined> {
+): Promise<{ readonly key?: Buffer; readonly missing?: 'no_master_key' | 'unsealable' }> {
   const configured = config.masterKey !== undefined || config.masterKeyFile !== undefined;
   if (!configured && (config.mode === 'production' || !existsSync(join(config.dataDir, developmentKeyFileName)))) {
-    return undefined;
+    return { missing: 'no_master_key' };
   }
   const masterKeys = loadMasterKeys({
     mode: config.mode,
@@ -108,7 +110,7 @@ async function loadCheckpointKey(
   });
   const vault = createVault({ dataKeys: store.dataKeys, masterKeys, clock: systemClock });
   try {
-    return await loadAuditCheckpointKey(store.audit, vault, tenant);
+    return { key: await loadAuditCheckpointKey(store.audit, vault, tenant) };
   } catch (error) {
     // After `tenant purge` (data keys destroyed, log kept), with another master key, or a tampered sealed key, the
     // checkpoint key cannot be unsealed: the checkpoints cannot be checked, which verify reports (exit 1).
@@ -116,7 +118,7 @@ async function loadCheckpointKey(
     context.stderr.write(
       `gatehouse: warning: the audit key of tenant ${tenant} cannot be unsealed (${String(error.details['reason'] ?? 'decrypt_failed')})\n`,
     );
-    return undefined;
+    return { missing: 'unsealable' };
   }
 }
 
