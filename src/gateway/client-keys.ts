@@ -2,7 +2,7 @@ import type { AuditLog } from '../audit/index.ts';
 import type { Clock, TenantConfig } from '../core/index.ts';
 import { GatehouseError } from '../core/index.ts';
 import type { ClientKeyRecord, Store } from '../store/index.ts';
-import type { Caller } from './contract.ts';
+import type { Caller, ClientKeySummary } from './contract.ts';
 import { hashClientKey, labelClientKey } from './hash-client-key.ts';
 
 export interface ClientKeysOptions {
@@ -17,17 +17,6 @@ export interface ClientKeysOptions {
   readonly audit: Pick<AuditLog, 'recordSecurityEvent'>;
 }
 
-/** A client key as the admin API shows it: never the key, only its label. */
-export interface ListedClientKey {
-  readonly id: string;
-  readonly name: string;
-  readonly prefix: string;
-  readonly toolsets: readonly string[];
-  readonly subject: string;
-  readonly createdAt: string;
-  readonly revokedAt: string | null;
-}
-
 export interface ClientKeys {
   /**
    * At start: writes the configured keys (a revoked value stays revoked for good, even after a rotation and a start
@@ -38,7 +27,7 @@ export interface ClientKeys {
   syncConfigured(): Promise<void>;
   /** The caller of an MCP request: `unauthenticated` without a valid key, `not_found` for another tenant (MT-01). */
   authenticate(tenant: string, toolset: string, authorization: string | undefined): Promise<Caller>;
-  list(tenant: string): Promise<readonly ListedClientKey[]>;
+  list(tenant: string): Promise<readonly ClientKeySummary[]>;
   /** Revokes a key of a tenant (`not_found` when there is no active one) and records `key_revoked`. */
   revoke(tenant: string, keyId: string): Promise<void>;
 }

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../test/support/free-port.ts';
 import { chromiumMissing, launchChromium, type RunningChromium } from '../../test/support/launch-chromium.ts';
 import { type FakeApi, startFakeApi } from '../../test/support/start-fake-api.ts';
 import { type RunningOidcProvider, startOidcProvider } from '../../test/support/start-oidc-provider.ts';
@@ -23,14 +23,6 @@ const aliceKey = 'gatehouse_sk_connect_alice_0123456789abcdef';
 const bobKey = 'gatehouse_sk_connect_bob_0123456789abcdefgh';
 const clientSecret = 'client-secret-Zq8+/x=%"\\-for-the-oidc-provider-0123';
 const resource = 'https://pets.example/api';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Every form a secret could take in a dump: raw, base64 (three offsets), base64url, hex, URL-encoded. */
 function formsOf(secret: string): string[] {
