@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAuditCheckpointKey, verifyAuditChain } from '../audit/index.ts';
-import { type Config, GatehouseError, isGatehouseError, systemClock } from '../core/index.ts';
+import { type Config, editDistance, GatehouseError, isGatehouseError, systemClock } from '../core/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { createVault, developmentKeyFileName, loadMasterKeys } from '../vault/index.ts';
 import type { CliContext } from './cli-context.ts';
@@ -140,20 +140,4 @@ async function requireKnownTenant(config: Config, store: Store, tenant: string):
       `known tenants: ${known.length > 0 ? known.join(', ') : 'none (pass --config FILE?)'}`,
     { tenant, known },
   );
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(
-        (previous[j] ?? 0) + 1,
-        (row[j - 1] ?? 0) + 1,
-        (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    previous = row;
-  }
-  return previous[b.length] ?? 0;
 }

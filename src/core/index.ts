@@ -18,6 +18,7 @@ export {
   type UnresolvedEnvPolicy,
   type UnresolvedVariable,
 } from './config.ts';
+export { editDistance } from './edit-distance.ts';
 export {
   decisionOf,
   type ErrorCode,
