@@ -7,41 +7,19 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCliInProcess } from '../../test/support/run-cli-in-process.ts';
 import { testDatabases } from '../../test/support/test-databases.ts';
 import { createAuditLog } from '../audit/index.ts';
 import type { Clock } from '../core/index.ts';
 import { openStore } from '../store/index.ts';
 import { createVault, loadMasterKeys } from '../vault/index.ts';
-import type { CliContext } from './cli-context.ts';
-import { runCli } from './run-cli.ts';
 
 const tempDir = mkdtempSync(join(tmpdir(), 'gh-anchor-'));
 afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
 
-function capture() {
-  let text = '';
-  const stream = new Writable({
-    write(chunk, _e, done) {
-      text += String(chunk);
-      done();
-    },
-  });
-  return { stream, text: () => text };
-}
-
 async function verify(configFile: string, tenant: string, ...options: string[]) {
-  const stdout = capture();
-  const context: CliContext = {
-    env: {},
-    stdout: stdout.stream,
-    stderr: capture().stream,
-    openAdapters: () => Promise.reject(new Error('unused')),
-    stopSignal: new Promise(() => undefined),
-  };
-  const code = await runCli(['audit', 'verify', '--config', configFile, '--tenant', tenant, ...options], context);
-  return { code, stdout: stdout.text() };
+  return runCliInProcess(['audit', 'verify', '--config', configFile, '--tenant', tenant, ...options]);
 }
 
 interface Report {

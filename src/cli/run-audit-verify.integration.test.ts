@@ -2,43 +2,21 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { forgeAuditChain } from '../../test/support/forge-audit-chain.ts';
+import { captureText as capture, runCliInProcess } from '../../test/support/run-cli-in-process.ts';
 import { testDatabases } from '../../test/support/test-databases.ts';
 import { createAuditLog } from '../audit/index.ts';
 import { systemClock } from '../core/index.ts';
 import { openStore } from '../store/index.ts';
 import { createVault, loadMasterKeys } from '../vault/index.ts';
-import type { CliContext } from './cli-context.ts';
 import { runCli } from './run-cli.ts';
 
 const tempDir = mkdtempSync(join(tmpdir(), 'gh-audit-cli-'));
 afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
 
-function capture() {
-  let text = '';
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      text += String(chunk);
-      done();
-    },
-  });
-  return { stream, text: () => text };
-}
-
 async function verify(configFile: string, tenant: string, ...options: string[]) {
-  const stdout = capture();
-  const stderr = capture();
-  const context: CliContext = {
-    env: {},
-    stdout: stdout.stream,
-    stderr: stderr.stream,
-    openAdapters: () => Promise.reject(new Error('audit verify must not open the adapters')),
-    stopSignal: new Promise(() => undefined),
-  };
-  const code = await runCli(['audit', 'verify', '--config', configFile, '--tenant', tenant, ...options], context);
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
+  return runCliInProcess(['audit', 'verify', '--config', configFile, '--tenant', tenant, ...options]);
 }
 
 const targets = testDatabases(tempDir);

@@ -1,21 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { captureText as capture } from '../../test/support/run-cli-in-process.ts';
 import type { CliContext } from './cli-context.ts';
 import { runCli } from './run-cli.ts';
-
-function capture() {
-  let text = '';
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      text += String(chunk);
-      done();
-    },
-  });
-  return { stream, text: () => text };
-}
 
 describe('runCli', () => {
   it('(issue 10 item 7) an unexpected system error names its code and call, never its message', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCliInProcess } from '../../test/support/run-cli-in-process.ts';
 import {
   type ScriptedAuthorizationServer,
   startScriptedAuthorizationServer,
@@ -12,8 +13,6 @@ import {
 import { type TestDatabase, testDatabases } from '../../test/support/test-databases.ts';
 import { loadConfigFile } from '../core/index.ts';
 import { openAdapters } from '../open-adapters.ts';
-import type { CliContext } from './cli-context.ts';
-import { runCli } from './run-cli.ts';
 
 let as: ScriptedAuthorizationServer;
 let dir: string;
@@ -66,29 +65,8 @@ function writeConfig(name: string, tenants: string[]): string {
   return file;
 }
 
-function capture() {
-  let text = '';
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      text += String(chunk);
-      done();
-    },
-  });
-  return { stream, text: () => text };
-}
-
 async function cli(argv: string[]) {
-  const stdout = capture();
-  const stderr = capture();
-  const context: CliContext = {
-    env: {},
-    stdout: stdout.stream,
-    stderr: stderr.stream,
-    openAdapters,
-    stopSignal: new Promise(() => undefined),
-  };
-  const code = await runCli(argv, context);
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
+  return runCliInProcess(argv, { openAdapters });
 }
 
 const quiet = { stderr: new Writable({ write: (_c, _e, done) => done() }) };
