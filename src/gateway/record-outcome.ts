@@ -33,16 +33,17 @@ export async function recordOutcome(
   }
   const sideEffects = call.admitted && call.decision !== undefined && call.decision.tool.tool.safety !== 'safe';
   const answerFirst = !deps.commitAll && !sideEffects && deps.audit.isIdle();
-  const audited = toAuditedCall(call);
+  // Every field written out from the call (no intermediate `toAuditedCall` object): one object per call, of one shape.
+  const request = call.decision?.tool.tool.request;
   const entry = {
-    tenant: audited.tenant,
-    requestId: audited.requestId,
-    toolset: audited.toolset,
-    clientKey: audited.clientKey,
-    subject: audited.subject,
-    tool: audited.tool,
-    method: audited.method,
-    pathTemplate: audited.pathTemplate,
+    tenant: call.caller.tenant,
+    requestId: call.requestId,
+    toolset: call.caller.toolset,
+    clientKey: call.caller.keyName,
+    subject: call.caller.subject,
+    tool: call.name,
+    method: request?.method ?? null,
+    pathTemplate: request?.pathTemplate ?? null,
     decision: outcome.ok ? ('allow' as const) : decisionOf(outcome.error.code),
     code: outcome.ok ? null : outcome.error.code,
     upstreamStatus: call.upstreamStatus,
