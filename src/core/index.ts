@@ -33,6 +33,7 @@ export {
 } from './errors.ts';
 export { createId, createRequestId } from './ids.ts';
 export { noteResponseOutcome, type ResponseOutcome, responseOutcomeOf } from './response-outcome.ts';
+export { knownFieldsAt, suggestFieldName } from './suggest-field-name.ts';
 export type {
   Catalog,
   HttpMethod,
