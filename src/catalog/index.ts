@@ -2,6 +2,7 @@ export { bindCatalog } from './bind-catalog.ts';
 export { type DescriptionInput, importDescription } from './import-description.ts';
 export { loadCatalog } from './load-catalog.ts';
 export { type PreviewRow, previewCatalog } from './preview-catalog.ts';
+export { createProviderExpander, expandProviderService } from './providers/expand-provider-service.ts';
 export {
   builtInCatalogRoot,
   loadProviders,

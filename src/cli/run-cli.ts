@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { createProviderExpander } from '../catalog/index.ts';
 import {
   type ConfigTree,
   GatehouseError,
@@ -20,6 +21,9 @@ import { runTenantPurge } from './run-tenant-purge.ts';
 import { runVaultRewrap, runVaultRotate } from './run-vault.ts';
 
 const usage = formatUsage();
+
+/** Services naming a catalogue `provider` are expanded from the built-in catalogue (read on first use). */
+const expandProvider = createProviderExpander();
 
 /**
  * The `gatehouse` command. Returns the exit code; `serve` resolves only when the server has stopped.
@@ -50,7 +54,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
           path: '',
         });
       }
-      return loadConfigFile(configPath, context.env);
+      return loadConfigFile(configPath, context.env, 'error', expandProvider);
     };
     /**
      * The config for a command that does not use the secrets' values: an unset `${env:...}` is left unresolved
@@ -60,7 +64,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
       const shape =
         configPath === undefined
           ? parseConfig({}, { env: context.env })
-          : loadConfigFile(configPath, context.env, 'defer');
+          : loadConfigFile(configPath, context.env, 'defer', expandProvider);
       requireResolvedEnv(shape, command, needs);
       return shape;
     };
@@ -80,7 +84,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
             },
           );
         }
-        return await runServe(tree, Boolean(values.demo), context);
+        return await runServe(tree, Boolean(values.demo), context, expandProvider);
       }
       case 'check':
         if (configPath === undefined) config();
@@ -122,7 +126,9 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
           {
             tenant: values.tenant,
             force: Boolean(values.force),
-            ...(previousPath === undefined ? {} : { previous: loadConfigFile(previousPath, context.env) }),
+            ...(previousPath === undefined
+              ? {}
+              : { previous: loadConfigFile(previousPath, context.env, 'error', expandProvider) }),
           },
           context,
         );

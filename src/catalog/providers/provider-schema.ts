@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type OAuthQuirk, oauthQuirks } from '../../core/index.ts';
 
 /**
  * The provider file format (docs/providers.md): one YAML file per provider at `catalog/providers/<id>.yaml`,
@@ -32,20 +33,9 @@ export const providerCategories = [
 ] as const;
 export type ProviderCategory = (typeof providerCategories)[number];
 
-/**
- * Provider behaviours that data alone cannot say, each a small named handler in `oauth/` (docs/providers.md lists
- * what each does). Everything else (Basic auth at the token endpoint, offline-access parameters, comma-separated
- * scopes, non-expiring or rotating tokens) is plain data.
- */
-export const providerQuirks = [
-  /** Slack: the user token is nested in the token response as `authed_user.{access_token, scope, ...}`. */
-  'slack-authed-user',
-  /** Salesforce: the token response carries `instance_url`, the account's API origin (fills `{instanceUrl}`). */
-  'salesforce-instance-url',
-  /** Atlassian: after connecting, `accessible-resources` names the account's cloud id (fills `{cloudId}`). */
-  'atlassian-cloud-id',
-] as const;
-export type ProviderQuirk = (typeof providerQuirks)[number];
+/** Provider behaviours handled by named code: the one list lives with the config's oauth2 auth (core). */
+export const providerQuirks = oauthQuirks;
+export type ProviderQuirk = OAuthQuirk;
 
 /** What a quirk fills in: the variable it provides for each connection, so a config need not set it. */
 export const quirkVariables: Readonly<Record<ProviderQuirk, string | undefined>> = {
