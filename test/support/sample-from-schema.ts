@@ -21,9 +21,19 @@ export function sampleFromSchema(
   for (const key of ['example', 'const', 'default'] as const) if (s[key] !== undefined) return s[key];
   if (Array.isArray(s['enum']) && s['enum'].length > 0) return s['enum'][0];
   if (Array.isArray(s['allOf'])) {
-    const merged: Record<string, unknown> = {};
-    for (const part of s['allOf']) Object.assign(merged, sampleFromSchema(doc, part, options, depth + 1));
-    return merged;
+    // Object parts are merged (properties and required of every part and of the schema itself).
+    const { allOf, ...rest } = s;
+    const merged = {
+      ...rest,
+      properties: { ...(rest['properties'] as object) },
+      required: [...((rest['required'] ?? []) as string[])],
+    };
+    for (const raw of allOf as unknown[]) {
+      const part = resolveRef(doc, raw) as Record<string, unknown>;
+      Object.assign(merged.properties, part['properties']);
+      merged.required.push(...((part['required'] ?? []) as string[]));
+    }
+    return sampleFromSchema(doc, { type: 'object', ...merged }, options, depth + 1);
   }
   for (const key of ['anyOf', 'oneOf'] as const) {
     if (Array.isArray(s[key]) && s[key].length > 0) return sampleFromSchema(doc, s[key][0], options, depth + 1);
