@@ -93,7 +93,9 @@ export async function startPackUpstream(
           problems.push('body is not JSON');
         }
       }
-    } else if (described?.required) problems.push('required body missing');
+    } else if (described?.required && req.headers['content-type'] === undefined) {
+      problems.push('required body missing');
+    }
     hits.push({
       pack: pack.id,
       operationId: operation.operationId,
