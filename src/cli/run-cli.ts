@@ -16,6 +16,7 @@ import { runAuditVerify } from './run-audit-verify.ts';
 import { runCheck } from './run-check.ts';
 import { runImport } from './run-import.ts';
 import { runKeysCreate } from './run-keys-create.ts';
+import { runProvidersList, runProvidersShow } from './run-providers.ts';
 import { runServe } from './run-serve.ts';
 import { runTenantPurge } from './run-tenant-purge.ts';
 import { runVaultRewrap, runVaultRotate } from './run-vault.ts';
@@ -131,6 +132,19 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
               : { previous: loadConfigFile(previousPath, context.env, 'error', expandProvider) }),
           },
           context,
+        );
+      }
+      case 'providers': {
+        if (sub === 'list' && rest.length === 0)
+          return runProvidersList(values.category, Boolean(values.json), context);
+        if (sub === 'show' && rest.length === 1) {
+          // The redirect URI comes from the config's publicUrl (or GATEHOUSE_PUBLIC_URL / the default listen).
+          const publicUrl = configShape('providers show', []).publicUrl;
+          return runProvidersShow(rest[0] as string, publicUrl, Boolean(values.json), context);
+        }
+        throw new GatehouseError(
+          'invalid_request',
+          `unknown providers command '${[sub, ...rest].join(' ')}' (try: providers list, providers show ID)`,
         );
       }
       case 'migrate': {

@@ -214,8 +214,14 @@ function buildAuth(
       // A quirk-filled variable in the authorization server's URLs cannot be known before connecting.
       const urls = [auth.authorizationUrl, auth.tokenUrl, auth.revocationUrl].filter((u) => u !== undefined);
       for (const url of urls) {
-        const left = templateVariables(fill(url));
-        if (left.length > 0) issues.push({ path: ['provider'], message: `${url} needs ${left.join(', ')}` });
+        const declared = provider.variables.map((v) => v.name);
+        const left = templateVariables(fill(url)).filter((name) => !declared.includes(name));
+        if (left.length > 0) {
+          issues.push({
+            path: ['provider'],
+            message: `${url} needs ${left.join(', ')}, which is known only after connecting`,
+          });
+        }
       }
       return {
         type: 'oauth2',
