@@ -91,6 +91,21 @@ describe('curated tool packs', () => {
         }
       });
 
+      it('every pattern is a valid u-flag regular expression (the importer drops invalid ones silently)', () => {
+        const patterns: string[] = [];
+        const collect = (node: unknown): void => {
+          if (Array.isArray(node)) node.forEach(collect);
+          else if (typeof node === 'object' && node !== null) {
+            for (const [key, value] of Object.entries(node)) {
+              if (key === 'pattern' && typeof value === 'string') patterns.push(value);
+              else collect(value);
+            }
+          }
+        };
+        collect(pack.doc);
+        for (const pattern of patterns) expect(() => new RegExp(pattern, 'u'), pattern).not.toThrow();
+      });
+
       it('every input schema compiles (Ajv 2020, formats)', () => {
         const ajv = addFormats(new Ajv2020({ strict: false, logger: false }));
         for (const { name, tool } of bindCatalog(loadCatalog(pack.file), id).tools) {
