@@ -42,8 +42,9 @@ const listBudget = 2_500;
 const operationIdPattern = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
 
 describe('curated tool packs', () => {
-  it('every pack is one of the issue list', () => {
+  it('there are at least 25 packs, all of them from the issue list', () => {
     const ids = listPackIds();
+    expect(ids.length).toBeGreaterThanOrEqual(25);
     expect(ids.filter((id) => !expectedPacks.includes(id))).toEqual([]);
   });
 
