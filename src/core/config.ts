@@ -31,6 +31,14 @@ const secretString = z
     'looks like a shell variable; Gatehouse substitutes ${env:NAME}',
   );
 
+/**
+ * Provider behaviours that data alone cannot say, each a small named handler in `oauth/` (docs/providers.md):
+ * `slack-authed-user` (the user token nested under `authed_user`), `salesforce-instance-url` (`instance_url` in the
+ * token response), `atlassian-cloud-id` (the cloud id discovered after connecting).
+ */
+export const oauthQuirks = ['slack-authed-user', 'salesforce-instance-url', 'atlassian-cloud-id'] as const;
+export type OAuthQuirk = (typeof oauthQuirks)[number];
+
 const authSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('none') }),
   z.strictObject({
@@ -38,6 +46,8 @@ const authSchema = z.discriminatedUnion('type', [
     in: z.enum(['header', 'query']),
     name: z.string().min(1),
     value: secretString,
+    /** Sent before the key (`"Token token="`); the key alone is the secret that is redacted. */
+    prefix: z.string().max(40).optional(),
   }),
   z.strictObject({ type: z.literal('bearer'), token: secretString }),
   z.strictObject({ type: z.literal('basic'), username: z.string().min(1), password: secretString }),
@@ -53,6 +63,18 @@ const authSchema = z.discriminatedUnion('type', [
     grant: z.enum(['authorization_code', 'client_credentials']).default('authorization_code'),
     authorizeParams: z.record(z.string(), z.string()).default({}),
     resource: z.url().optional(),
+    /** How the client authenticates at the token endpoint; absent = as the server's metadata suggests (basic first). */
+    tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post']).optional(),
+    /*
+     * The next three are optional in the output type too (absent = the default), so that hand-built auth objects
+     * stay valid.
+     */
+    /** Joins scopes in the authorize request and splits the granted `scope` of a token response; absent = a space. */
+    scopeSeparator: z.enum([' ', ',', '+']).optional(),
+    /** Whether to send PKCE (S256); absent = true. `false` only for providers that refuse it (docs/providers.md). */
+    pkce: z.boolean().optional(),
+    /** Provider behaviours handled by named code (docs/providers.md, "quirks"); absent = none. */
+    quirks: z.array(z.enum(oauthQuirks)).optional(),
     /**
      * Refresh the access token this long before it expires; absent = 60. Optional in the output type so that
      * hand-built auth objects stay valid; the refresh engine takes the smallest of a config.
@@ -77,6 +99,8 @@ const scopedRateLimitSchema = z.strictObject({
 const serviceSchema = z
   .strictObject({
     id,
+    /** The catalogue provider this service was expanded from (docs/providers.md); set by the expansion. */
+    provider: z.string().min(1).optional(),
     openapi: z.string().min(1).optional(),
     swagger: z.string().min(1).optional(),
     baseUrl: z.url().optional(),
@@ -460,11 +484,28 @@ const envOverrides = {
  */
 export type UnresolvedEnvPolicy = 'error' | 'defer';
 
+/** A problem found while expanding a provider service; `path` is relative to the service. */
+export interface ProviderExpansionIssue {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+/**
+ * Expands a `services` entry naming a catalogue `provider` (after `${env:...}` substitution) into a full service
+ * tree that the service schema then validates; or lists what is wrong with it. Implemented by the catalogue
+ * (`catalog/providers`), handed in by whoever parses a config (the CLI), so the config module stays free of it.
+ */
+export type ProviderExpander = (
+  service: Readonly<Record<string, unknown>>,
+) => { readonly service: Record<string, unknown> } | { readonly issues: readonly ProviderExpansionIssue[] };
+
 export interface ParseConfigOptions {
   readonly env?: Environment;
   readonly baseDir?: string;
   readonly source?: string;
   readonly unresolvedEnv?: UnresolvedEnvPolicy;
+  /** Expands services that name a `provider`; without it, such a service is a `config_invalid`. */
+  readonly expandProvider?: ProviderExpander;
 }
 
 /** A config file read and parsed as YAML, not yet validated (so a caller can add to it, e.g. the demo tenant). */
@@ -504,9 +545,16 @@ export function loadConfigFile(
   path: string,
   env: Environment = process.env,
   unresolvedEnv: UnresolvedEnvPolicy = 'error',
+  expandProvider?: ProviderExpander,
 ): Config {
   const tree = readConfigTree(path);
-  return parseConfig(tree.raw, { env, baseDir: tree.baseDir, source: tree.source, unresolvedEnv });
+  return parseConfig(tree.raw, {
+    env,
+    baseDir: tree.baseDir,
+    source: tree.source,
+    unresolvedEnv,
+    ...(expandProvider === undefined ? {} : { expandProvider }),
+  });
 }
 
 /** Validates an already-parsed config tree (from YAML or built in code). */
@@ -530,7 +578,11 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
   if (typeof substituted !== 'object' || substituted === null || Array.isArray(substituted)) {
     throw new GatehouseError('config_invalid', `${source}: expected a mapping at the top level`, { path: '' });
   }
-  const withEnv: Record<string, unknown> = { ...(substituted as Record<string, unknown>) };
+  const withEnv: Record<string, unknown> = expandProviders(
+    substituted as Record<string, unknown>,
+    source,
+    options.expandProvider,
+  );
   for (const [variable, field] of Object.entries(envOverrides)) {
     const value = env[variable];
     if (value !== undefined && value !== '') withEnv[field] = value;
@@ -571,6 +623,46 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
     })),
   };
   return deepFreeze(config) as Config;
+}
+
+/**
+ * Replaces every service that names a `provider` with its expansion. Throws `config_invalid` listing every
+ * problem with its full path (`tenants[0].services[1].scopes[0]: ...`); `details.path` is the first.
+ */
+function expandProviders(
+  root: Record<string, unknown>,
+  source: string,
+  expand: ProviderExpander | undefined,
+): Record<string, unknown> {
+  if (!Array.isArray(root['tenants'])) return { ...root };
+  const problems: { path: string; message: string }[] = [];
+  const tenants = root['tenants'].map((tenant, t) => {
+    if (tenant === null || typeof tenant !== 'object' || !Array.isArray((tenant as { services?: unknown }).services))
+      return tenant;
+    const services = (tenant as { services: unknown[] }).services.map((service, s) => {
+      if (service === null || typeof service !== 'object' || !('provider' in service)) return service;
+      const at = (path: readonly (string | number)[]) => formatPath(['tenants', t, 'services', s, ...path]);
+      if (expand === undefined) {
+        problems.push({ path: at(['provider']), message: 'the provider catalogue is not available here' });
+        return service;
+      }
+      const result = expand(service as Record<string, unknown>);
+      if ('issues' in result) {
+        for (const issue of result.issues) problems.push({ path: at(issue.path), message: issue.message });
+        return service;
+      }
+      return result.service;
+    });
+    return { ...tenant, services };
+  });
+  if (problems.length > 0) {
+    throw new GatehouseError(
+      'config_invalid',
+      `${source}: invalid configuration\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`,
+      { path: (problems[0] as { path: string }).path },
+    );
+  }
+  return { ...root, tenants };
 }
 
 type OnMissingVariable = (variable: string, path: readonly (string | number)[]) => string;

@@ -20,6 +20,13 @@ export type {
   GatewayConnections,
 } from './create-gateway-connections.ts';
 export type { ConnectLinkRequest, MintConnectLink } from './decide-call.ts';
+export {
+  describeProvider,
+  describeProviders,
+  type ProviderPack,
+  type ProviderPackTool,
+  type ProviderSummary,
+} from './describe-providers.ts';
 export { clientKeyPrefix, createClientKey, hashClientKey } from './hash-client-key.ts';
 export { inspectConfig, type ToolsetReport } from './inspect-config.ts';
 export { type ClientKeyRequest, issueClientKey } from './issue-client-key.ts';
