@@ -17,9 +17,10 @@ describe('providers with a curated tool pack', () => {
   for (const provider of withPacks) {
     const pack = readPack(provider.description?.pack as string);
 
-    it(`${provider.id}: the pack's server is the provider's base URL`, () => {
+    it(`${provider.id}: the pack's server is the provider's base URL (variable names aside)`, () => {
       const servers = (pack.doc['servers'] ?? []) as { url?: string }[];
-      expect(servers[0]?.url).toBe(provider.baseUrl);
+      const shape = (url: string | undefined) => url?.replace(/\{[^{}]*\}/g, '{}');
+      expect(shape(servers[0]?.url)).toBe(shape(provider.baseUrl));
     });
 
     it(`${provider.id}: every scope an operation needs is one the provider lists`, () => {
