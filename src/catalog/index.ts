@@ -1,3 +1,4 @@
+export { applyOverlays, type ToolOverlays } from './apply-overlays.ts';
 export { bindCatalog } from './bind-catalog.ts';
 export { type DescriptionInput, importDescription } from './import-description.ts';
 export { loadCatalog } from './load-catalog.ts';

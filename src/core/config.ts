@@ -96,36 +96,6 @@ const scopedRateLimitSchema = z.strictObject({
   per: z.enum(['toolset', 'clientKey', 'subject']).default('toolset'),
 });
 
-const serviceSchema = z
-  .strictObject({
-    id,
-    /** The catalogue provider this service was expanded from (docs/providers.md); set by the expansion. */
-    provider: z.string().min(1).optional(),
-    openapi: z.string().min(1).optional(),
-    swagger: z.string().min(1).optional(),
-    baseUrl: z.url().optional(),
-    auth: authSchema.default({ type: 'none' }),
-    timeoutMs: z.number().int().positive().max(300_000).default(30_000),
-    connectTimeoutMs: z.number().int().positive().max(60_000).default(5_000),
-    maxResponseBytes: z
-      .number()
-      .int()
-      .positive()
-      .default(10 * 1024 * 1024),
-    /** Scope hierarchy of the provider: a broad scope and the narrower ones it implies (`repo: [public_repo]`). */
-    scopeImplies: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
-    /** Upstream 429 handling: safe calls wait up to `maxWaitSeconds` for `Retry-After`, at most `maxRetries` times. */
-    retry: z
-      .strictObject({
-        maxRetries: z.number().int().min(0).max(5).default(2),
-        maxWaitSeconds: z.number().min(0).max(300).default(10),
-      })
-      .default({ maxRetries: 2, maxWaitSeconds: 10 }),
-  })
-  .refine((s) => [s.openapi, s.swagger].filter(Boolean).length === 1, {
-    message: 'expected exactly one description source: openapi or swagger',
-  });
-
 /** The JSON Schema keywords a toolset may add to one argument (a stricter schema, never a looser one). */
 const argumentConstraintSchema = z
   .strictObject({
@@ -154,6 +124,60 @@ const argumentConstraintSchema = z
     (c) => Object.keys(c).length > 0,
     'expected at least one of const, enum, maximum, minimum, pattern, maxItems, maxLength',
   );
+
+/**
+ * A tool overlay (docs/configuration.md, "Tool overlays"): how one operation of a service's description is shown
+ * to the model and called. Argument names are the tool's input schema properties, or `body.<property>`.
+ */
+const overlaySchema = z.strictObject({
+  /** The tool's new short name: the tool becomes `{service}_{name}`. */
+  name: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{1,64}$/, 'expected letters, digits, _ and - (at most 64)')
+    .optional(),
+  description: z.string().min(1).max(4_000).optional(),
+  /** Optional arguments removed from the input schema (never sent unless defaulted). */
+  hide: z.array(z.string().min(1)).default([]),
+  /** Arguments removed from the input schema and always sent with this value. */
+  fixed: z.record(z.string().min(1), z.unknown()).default({}),
+  /** Arguments sent with this value when the call leaves them out (shown as the schema's `default`). */
+  defaults: z.record(z.string().min(1), z.unknown()).default({}),
+  safety: z.enum(['safe', 'write', 'destructive']).optional(),
+  /** JSON Schema keywords added to an argument's schema (stricter only). */
+  constraints: z.record(z.string().min(1), argumentConstraintSchema).default({}),
+});
+
+const serviceSchema = z
+  .strictObject({
+    id,
+    /** The catalogue provider this service was expanded from (docs/providers.md); set by the expansion. */
+    provider: z.string().min(1).optional(),
+    openapi: z.string().min(1).optional(),
+    swagger: z.string().min(1).optional(),
+    baseUrl: z.url().optional(),
+    auth: authSchema.default({ type: 'none' }),
+    timeoutMs: z.number().int().positive().max(300_000).default(30_000),
+    connectTimeoutMs: z.number().int().positive().max(60_000).default(5_000),
+    maxResponseBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(10 * 1024 * 1024),
+    /** Tool overlays: operation (its operationId, or the tool's key) -> overlay. */
+    overlays: z.record(z.string().min(1), overlaySchema).default({}),
+    /** Scope hierarchy of the provider: a broad scope and the narrower ones it implies (`repo: [public_repo]`). */
+    scopeImplies: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
+    /** Upstream 429 handling: safe calls wait up to `maxWaitSeconds` for `Retry-After`, at most `maxRetries` times. */
+    retry: z
+      .strictObject({
+        maxRetries: z.number().int().min(0).max(5).default(2),
+        maxWaitSeconds: z.number().min(0).max(300).default(10),
+      })
+      .default({ maxRetries: 2, maxWaitSeconds: 10 }),
+  })
+  .refine((s) => [s.openapi, s.swagger].filter(Boolean).length === 1, {
+    message: 'expected exactly one description source: openapi or swagger',
+  });
 
 const toolsetSchema = z.strictObject({
   id,

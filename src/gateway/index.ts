@@ -28,6 +28,12 @@ export {
   type ProviderSummary,
 } from './describe-providers.ts';
 export { clientKeyPrefix, createClientKey, hashClientKey } from './hash-client-key.ts';
-export { inspectConfig, type ToolsetReport } from './inspect-config.ts';
+export {
+  inspectConfig,
+  inspectOverlays,
+  type OverlaidTool,
+  type OverlayReport,
+  type ToolsetReport,
+} from './inspect-config.ts';
 export { type ClientKeyRequest, issueClientKey } from './issue-client-key.ts';
 export { previewDescription } from './preview-description.ts';
