@@ -38,12 +38,6 @@ describe('importDescription()', () => {
     ['a GraphQL schema by its text', 'upload', '"""The root"""\ntype Query {\n  a: Int\n}', 'GraphQL'],
     ['a WSDL file', 'vies.wsdl', '<?xml version="1.0"?>\n<wsdl:definitions xmlns:wsdl="x"/>', 'WSDL'],
     ['a WSDL text', 'upload', '<?xml version="1.0"?>\n<definitions name="x"></definitions>', 'WSDL'],
-    [
-      'a Google Discovery document',
-      'gmail.json',
-      '{"kind": "discovery#restDescription", "discoveryVersion": "v1"}',
-      'Google Discovery',
-    ],
   ])('says "not supported yet" for %s, naming the format', (_title, source, text, format) => {
     let error: unknown;
     try {

@@ -1,5 +1,5 @@
 export { bindCatalog } from './bind-catalog.ts';
-export { type DescriptionInput, importDescription } from './import-description.ts';
+export { type DescriptionInput, type ImportOptions, importDescription } from './import-description.ts';
 export { loadCatalog } from './load-catalog.ts';
 export { type PreviewRow, previewCatalog } from './preview-catalog.ts';
 export { toolNameMax, toToolName } from './tool-name.ts';

@@ -35,6 +35,7 @@ export { createId, createRequestId } from './ids.ts';
 export { noteResponseOutcome, type ResponseOutcome, responseOutcomeOf } from './response-outcome.ts';
 export type {
   Catalog,
+  DescriptionFormat,
   HttpMethod,
   ImportProblem,
   JsonSchema,
@@ -43,8 +44,11 @@ export type {
   ServiceCatalog,
   Tool,
   ToolAnnotations,
+  ToolGraphqlRequest,
   ToolParameter,
   ToolRequest,
   ToolRequestBody,
   ToolSafety,
+  ToolSoapRequest,
+  ToolXmlElement,
 } from './tool.ts';
