@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { type Catalog, type DescriptionFormat, GatehouseError } from '../core/index.ts';
 import { transformRestDescription } from './discovery/rest-description.ts';
+import { transformGraphqlSchema } from './graphql/graphql-schema.ts';
 import { asRecord, type Dialect } from './openapi/import-context.ts';
 import { transformOpenApiObject } from './openapi/openapi-object.ts';
 import { parseDescriptionText } from './parse-description-text.ts';
+import { transformWsdlDefinitions } from './wsdl/wsdl-definitions.ts';
 
 /** How a description is imported, beside its text. */
 export interface ImportOptions {
@@ -21,7 +23,9 @@ export interface DescriptionInput extends ImportOptions {
 }
 
 /**
- * Turns an OpenAPI 3.0 / 3.1 or Swagger 2.0 description (JSON or YAML) or a Google Discovery document into a
+ * Turns an OpenAPI 3.0 / 3.1 or Swagger 2.0 description (JSON or YAML), a Google Discovery document, a GraphQL
+ * schema (SDL or introspection JSON, see `transformGraphqlSchema`) or a WSDL 1.1 file (`transformWsdlDefinitions`)
+ * into a
  * frozen Catalog whose id is the SHA-256 of the text. Throws `description_invalid` when the text is not an API
  * description at all (unparseable, no `openapi: 3.x` / `swagger: "2.0"` / `discoveryVersion`, no `paths` or
  * `resources`) or not of the expected `format`. A partly invalid description
@@ -33,8 +37,15 @@ export function importDescription(input: DescriptionInput): Catalog {
 
 /** `importDescription` with the content hash already computed (by `loadCatalog`, over the file's bytes). */
 export function importDescriptionWithId(input: DescriptionInput, id: string): Catalog {
-  const unsupported = unsupportedFormatOf(input);
-  if (unsupported !== undefined) throw notSupportedYet(input.source, unsupported);
+  const detected = input.format === 'graphql' ? 'graphql' : input.format === 'wsdl' ? 'wsdl' : textFormatOf(input);
+  if (detected === 'graphql') {
+    expectFormat(input, 'graphql');
+    return transformGraphqlSchema(input.text, input.source, id, input.selectionDepth);
+  }
+  if (detected === 'wsdl') {
+    expectFormat(input, 'wsdl');
+    return transformWsdlDefinitions(input.text, input.source, id);
+  }
   let parsed: unknown;
   try {
     parsed = parseDescriptionText(input.text);
@@ -44,6 +55,10 @@ export function importDescriptionWithId(input: DescriptionInput, id: string): Ca
     });
   }
   const root = asRecord(parsed);
+  if (root !== undefined && (asRecord(root['__schema']) ?? asRecord(asRecord(root['data'])?.['__schema']))) {
+    expectFormat(input, 'graphql');
+    return transformGraphqlSchema(input.text, input.source, id, input.selectionDepth);
+  }
   const dialect = root === undefined ? undefined : dialectOf(root);
   if (root !== undefined && dialect === undefined && typeof root['discoveryVersion'] === 'string') {
     expectFormat(input, 'discovery');
@@ -89,30 +104,22 @@ function dialectOf(root: Record<string, unknown>): Dialect | undefined {
   return root['swagger'] === '2.0' || root['swagger'] === 2 ? '2.0' : undefined;
 }
 
-type UnsupportedFormat = 'GraphQL' | 'WSDL';
+type TextFormat = 'graphql' | 'wsdl';
 
 /**
- * Description formats Gatehouse will import but does not yet, recognised before parsing so that a GraphQL schema
- * or a WSDL file gets "not supported yet" rather than "neither valid JSON nor YAML".
+ * Description formats that are not JSON or YAML, recognised by the file name or the start of the text: GraphQL SDL
+ * and WSDL (XML).
  */
-function unsupportedFormatOf(input: DescriptionInput): UnsupportedFormat | undefined {
-  if (/\.(graphql|graphqls|gql)$/i.test(input.source)) return 'GraphQL';
-  if (/\.wsdl$/i.test(input.source)) return 'WSDL';
+function textFormatOf(input: DescriptionInput): TextFormat | undefined {
+  if (/\.(graphql|graphqls|gql)$/i.test(input.source)) return 'graphql';
+  if (/\.wsdl$/i.test(input.source)) return 'wsdl';
   const start = input.text.trimStart().slice(0, 2000);
   if (start.startsWith('<'))
-    return /<(\w+:)?definitions[\s>]|<(\w+:)?description[\s>]/.test(start) ? 'WSDL' : undefined;
+    return /<(\w+:)?definitions[\s>]|<(\w+:)?description[\s>]/.test(start) ? 'wsdl' : undefined;
   if (
     /^(schema\s*\{|type\s+\w+\s*(implements\b[^{]*)?\{|scalar\s+\w|directive\s+@|interface\s+\w+\s*\{|""")/m.test(start)
   ) {
-    return 'GraphQL';
+    return 'graphql';
   }
   return undefined;
-}
-
-function notSupportedYet(source: string, format: UnsupportedFormat): GatehouseError {
-  return new GatehouseError(
-    'description_invalid',
-    `Description ${source} is a ${format} description, which Gatehouse does not import yet; OpenAPI 3.x and Swagger 2.0 (JSON or YAML) are supported`,
-    { source, format },
-  );
 }
