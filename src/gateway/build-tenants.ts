@@ -75,7 +75,12 @@ export function buildTenant(
   const tenantTools = new Map<string, NamedTool>();
   config.services.forEach((service, i) => {
     const path = formatPath(['tenants', tenantIndex, 'services', i]);
-    const { catalog, bound } = loadServiceAt(loadService, service, `${path}.${descriptionSourceOf(service).format}`);
+    const { catalog, bound } = loadServiceAt(
+      loadService,
+      service,
+      path,
+      `${path}.${descriptionSourceOf(service).format}`,
+    );
     const baseUrl = service.baseUrl ?? catalog.baseUrl;
     if (baseUrl === undefined) {
       throw new GatehouseError(
@@ -127,11 +132,22 @@ export function buildTenant(
 function loadServiceAt<T>(
   load: (service: TenantConfig['services'][number]) => T,
   service: TenantConfig['services'][number],
+  path: string,
   field: string,
 ): T {
   try {
     return load(service);
   } catch (error) {
+    // An overlay error names the service by id (loadService cannot know the config path): name the path.
+    const prefix = `services.${service.id}.`;
+    const at = error instanceof GatehouseError ? error.details['path'] : undefined;
+    if (error instanceof GatehouseError && typeof at === 'string' && at.startsWith(prefix)) {
+      const real = `${path}.${at.slice(prefix.length)}`;
+      throw new GatehouseError(error.code, `${real}${error.message.slice(at.length)}`, {
+        ...error.details,
+        path: real,
+      });
+    }
     if (
       error instanceof GatehouseError &&
       error.code === 'description_invalid' &&

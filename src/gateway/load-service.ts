@@ -1,5 +1,5 @@
-import { bindCatalog, loadCatalog } from '../catalog/index.ts';
-import type { DescriptionFormat, ServiceConfig } from '../core/index.ts';
+import { applyOverlays, bindCatalog, loadCatalog } from '../catalog/index.ts';
+import type { Catalog, DescriptionFormat, ServiceConfig } from '../core/index.ts';
 
 const formats = ['openapi', 'swagger', 'discovery', 'graphql', 'wsdl'] as const satisfies readonly DescriptionFormat[];
 
@@ -12,13 +12,21 @@ export function descriptionSourceOf(service: ServiceConfig): { format: Descripti
   throw new Error(`service ${service.id} has no description source`);
 }
 
-/** Loads a service's description (shared across tenants by content) and binds it to the service id. */
-export function loadService(service: ServiceConfig) {
+/** A service's description as imported, before overlays (shared across tenants by content and options). */
+export function loadPlainCatalog(service: ServiceConfig): Catalog {
   const { format, path } = descriptionSourceOf(service);
   // OpenAPI and Swagger are told apart by the document itself (either key takes either, as always).
-  const catalog = loadCatalog(path, {
+  return loadCatalog(path, {
     ...(format === 'openapi' || format === 'swagger' ? {} : { format }),
     ...(service.selectionDepth === undefined ? {} : { selectionDepth: service.selectionDepth }),
   });
+}
+
+/**
+ * Loads a service's description (shared across tenants by content), applies its tool overlays (shared by equal
+ * overlays) and binds it to the service id. `at` is the service's config path, for overlay errors.
+ */
+export function loadService(service: ServiceConfig, at = `services.${service.id}`) {
+  const catalog = applyOverlays(loadPlainCatalog(service), service.overlays ?? {}, `${at}.overlays`);
   return { catalog, bound: bindCatalog(catalog, service.id) };
 }
