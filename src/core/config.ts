@@ -154,6 +154,17 @@ const serviceSchema = z
     provider: z.string().min(1).optional(),
     openapi: z.string().min(1).optional(),
     swagger: z.string().min(1).optional(),
+    /** A Google Discovery REST description (JSON). */
+    discovery: z.string().min(1).optional(),
+    /** A GraphQL schema: SDL (`.graphql`) or introspection JSON; `baseUrl` is the endpoint. */
+    graphql: z.string().min(1).optional(),
+    /** A WSDL 1.1 description (document/literal SOAP 1.1 or 1.2 binding). */
+    wsdl: z.string().min(1).optional(),
+    /**
+     * GraphQL only: how deep the generated selection set goes. 1 = the scalar fields of the result, 2 (default) =
+     * and the scalar fields of each object it links to (connections as `nodes`, `pageInfo` and `totalCount`).
+     */
+    selectionDepth: z.number().int().min(1).max(4).optional(),
     baseUrl: z.url().optional(),
     auth: authSchema.default({ type: 'none' }),
     timeoutMs: z.number().int().positive().max(300_000).default(30_000),
@@ -175,8 +186,12 @@ const serviceSchema = z
       })
       .default({ maxRetries: 2, maxWaitSeconds: 10 }),
   })
-  .refine((s) => [s.openapi, s.swagger].filter(Boolean).length === 1, {
-    message: 'expected exactly one description source: openapi or swagger',
+  .refine((s) => [s.openapi, s.swagger, s.discovery, s.graphql, s.wsdl].filter(Boolean).length === 1, {
+    message: 'expected exactly one description source: openapi, swagger, discovery, graphql or wsdl',
+  })
+  .refine((s) => s.selectionDepth === undefined || s.graphql !== undefined, {
+    message: 'selectionDepth applies to graphql services only',
+    path: ['selectionDepth'],
   });
 
 const toolsetSchema = z.strictObject({
@@ -643,7 +658,14 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
     unresolvedEnv: unresolved,
     tenants: value.tenants.map((t) => ({
       ...t,
-      services: t.services.map((s) => ({ ...s, openapi: resolvePath(s.openapi), swagger: resolvePath(s.swagger) })),
+      services: t.services.map((s) => ({
+        ...s,
+        openapi: resolvePath(s.openapi),
+        swagger: resolvePath(s.swagger),
+        discovery: resolvePath(s.discovery),
+        graphql: resolvePath(s.graphql),
+        wsdl: resolvePath(s.wsdl),
+      })),
     })),
   };
   return deepFreeze(config) as Config;
