@@ -137,6 +137,7 @@ function overlayTool(tool: Tool, overlay: Overlay, where: string): Tool {
     ...(Object.keys(overlay.defaults).length === 0
       ? {}
       : { defaultArguments: { ...tool.defaultArguments, ...overlay.defaults } }),
+    ...(overlay.hide.length === 0 ? {} : { hiddenArguments: [...(tool.hiddenArguments ?? []), ...overlay.hide] }),
   });
 }
 

@@ -117,6 +117,12 @@ export interface Tool {
    */
   readonly fixedArguments?: Readonly<Record<string, unknown>>;
   readonly defaultArguments?: Readonly<Record<string, unknown>>;
+  /**
+   * Arguments an overlay hid (removed from the input schema): `buildRequest` drops any value the call sends for
+   * them (an open object body would otherwise accept it) before defaults and fixed values are put in, so a hidden
+   * argument is never sent unless defaulted, and then always with its default.
+   */
+  readonly hiddenArguments?: readonly string[];
 }
 
 /** One operation a description could not turn into a tool, and why. */

@@ -60,7 +60,7 @@ const headerToken = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 export function buildRequest(tool: Tool, baseUrl: string, given: Readonly<Record<string, unknown>>): BuiltRequest {
   const base = baseOf(baseUrl);
   const args =
-    tool.fixedArguments === undefined && tool.defaultArguments === undefined
+    tool.fixedArguments === undefined && tool.defaultArguments === undefined && tool.hiddenArguments === undefined
       ? given
       : withOverlayArguments(tool, given);
   if (tool.request.graphql !== undefined) return buildGraphqlRequest(tool.request.graphql, base, args);
@@ -121,11 +121,24 @@ export function buildRequest(tool: Tool, baseUrl: string, given: Readonly<Record
 }
 
 /**
- * The arguments with a tool overlay's defaults (where the call left them out) and fixed values (always) put in;
- * `body.<property>` goes into an object body, which is copied, never changed in place.
+ * The arguments without the values the call sent for hidden arguments (never the model's to choose), with a tool
+ * overlay's defaults (where the call left them out, or the argument is hidden) and fixed values (always) put in;
+ * `body.<property>` names a property of an object body, which is copied, never changed in place.
  */
 function withOverlayArguments(tool: Tool, given: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const args: Record<string, unknown> = { ...given };
+  for (const name of tool.hiddenArguments ?? []) {
+    const dot = name.indexOf('.');
+    if (dot < 0) {
+      delete args[name];
+      continue;
+    }
+    const head = name.slice(0, dot);
+    const current = args[head];
+    if (current === null || typeof current !== 'object' || Array.isArray(current)) continue;
+    const { [name.slice(dot + 1)]: _dropped, ...rest } = current as Record<string, unknown>;
+    args[head] = rest;
+  }
   const put = (name: string, value: unknown, always: boolean) => {
     const dot = name.indexOf('.');
     if (dot < 0) {
