@@ -1,4 +1,4 @@
-import type { OAuthQuirk } from '../core/index.ts';
+import { GatehouseError, type OAuthQuirk } from '../core/index.ts';
 
 /**
  * The small named handlers behind provider quirks (docs/providers.md, "What is data and what is a quirk"). Each is
@@ -40,9 +40,16 @@ export function splitGrantedScope(scope: string, settings: OAuthProviderSettings
  * need it; returns the response untouched otherwise. Slack (`slack-authed-user`): errors come as HTTP 200 with
  * `{ ok: false, error }` (made a 400 with `error`, so they are OAuth errors); the user token of a code exchange is
  * nested as `authed_user.{access_token, scope, refresh_token, expires_in}` beside the bot's (lifted to the top);
- * `token_type` is `user`/`bot` (made `Bearer`, which is how Slack's tokens are sent).
+ * `token_type` is `user`/`bot` (made `Bearer`, which is how Slack's tokens are sent). A code exchange
+ * (`grant: 'authorization_code'`) without `authed_user.access_token` fails with `oauth_token_failed` (reason
+ * `no_user_token`): the top-level token is the workspace's bot token, never a user's connection. A refresh
+ * answers with the user token at the top level.
  */
-export async function normalizeTokenResponse(response: Response, settings: OAuthProviderSettings): Promise<Response> {
+export async function normalizeTokenResponse(
+  response: Response,
+  settings: OAuthProviderSettings,
+  grant: 'authorization_code' | 'other' = 'other',
+): Promise<Response> {
   if (!settings.quirks?.includes('slack-authed-user') || response.status !== 200) return response;
   let body: unknown;
   try {
@@ -70,10 +77,16 @@ export async function normalizeTokenResponse(response: Response, settings: OAuth
     return json({ error: standard }, 400);
   }
   const user = record['authed_user'];
-  const source =
-    user !== null && typeof user === 'object' && typeof (user as Record<string, unknown>)['access_token'] === 'string'
-      ? (user as Record<string, unknown>)
-      : record;
+  const hasUserToken =
+    user !== null && typeof user === 'object' && typeof (user as Record<string, unknown>)['access_token'] === 'string';
+  if (!hasUserToken && grant === 'authorization_code') {
+    throw new GatehouseError(
+      'oauth_token_failed',
+      'Slack answered the code exchange without a user token (authed_user.access_token); the connection needs user scopes (user_scope), a bot token is never stored as a user connection',
+      { reason: 'no_user_token' },
+    );
+  }
+  const source = hasUserToken ? (user as Record<string, unknown>) : record;
   const lifted: Record<string, unknown> = { token_type: 'Bearer' };
   for (const field of ['access_token', 'refresh_token', 'expires_in', 'scope'] as const) {
     if (source[field] !== undefined) lifted[field] = source[field];

@@ -79,7 +79,7 @@ export async function processAuthorizationCodeResponse(
   clock: Clock,
 ): Promise<TokenSet> {
   const settings = client.provider ?? {};
-  const normalized = await normalizeTokenResponse(response, settings);
+  const normalized = await normalizeTokenResponse(response, settings, 'authorization_code');
   return toTokenSet(
     await guard(() =>
       oauth.processAuthorizationCodeResponse(as, { client_id: client.clientId }, normalized, {
