@@ -39,6 +39,25 @@ const secretString = z
 export const oauthQuirks = ['slack-authed-user', 'salesforce-instance-url', 'atlassian-cloud-id'] as const;
 export type OAuthQuirk = (typeof oauthQuirks)[number];
 
+/**
+ * Parameters a provider's `authorizeParams` may not set, in lower case (compared case-insensitively: servers differ
+ * in how they read a name's case): they carry the protocol's security. Refused at config load and again at connect.
+ */
+export const reservedAuthorizeParams: ReadonlySet<string> = new Set([
+  'response_type',
+  'client_id',
+  'redirect_uri',
+  'state',
+  'code_challenge',
+  'code_challenge_method',
+  'scope',
+  'user_scope',
+  'resource',
+  'request',
+  'request_uri',
+  'response_mode',
+]);
+
 const authSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('none') }),
   z.strictObject({
@@ -61,7 +80,16 @@ const authSchema = z.discriminatedUnion('type', [
     clientSecret: secretString.optional(),
     scopes: z.array(z.string().min(1)).default([]),
     grant: z.enum(['authorization_code', 'client_credentials']).default('authorization_code'),
-    authorizeParams: z.record(z.string(), z.string()).default({}),
+    authorizeParams: z
+      .record(z.string(), z.string())
+      .default({})
+      .superRefine((params, ctx) => {
+        for (const name of Object.keys(params)) {
+          if (reservedAuthorizeParams.has(name.toLowerCase())) {
+            ctx.addIssue({ code: 'custom', path: [name], message: `may not set the protocol parameter '${name}'` });
+          }
+        }
+      }),
     resource: z.url().optional(),
     /** How the client authenticates at the token endpoint; absent = as the server's metadata suggests (basic first). */
     tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post']).optional(),

@@ -15,6 +15,7 @@ export {
   parseConfig,
   readConfigTree,
   requireResolvedEnv,
+  reservedAuthorizeParams,
   type ServiceAuthConfig,
   type ServiceConfig,
   type TenantConfig,

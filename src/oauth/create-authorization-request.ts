@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi';
-import { createId, GatehouseError } from '../core/index.ts';
+import { createId, GatehouseError, reservedAuthorizeParams } from '../core/index.ts';
 import { joinScopes, type OAuthProviderSettings, scopeParameterOf } from './provider-quirks.ts';
 
 export interface AuthorizationRequestInput {
@@ -27,22 +27,6 @@ export interface AuthorizationRequest {
   readonly codeVerifier: string;
 }
 
-/** Parameters a provider's `authorizeParams` may not set: they carry the protocol's security. */
-export const reservedAuthorizeParams: ReadonlySet<string> = new Set([
-  'response_type',
-  'client_id',
-  'redirect_uri',
-  'state',
-  'code_challenge',
-  'code_challenge_method',
-  'scope',
-  'user_scope',
-  'resource',
-  'request',
-  'request_uri',
-  'response_mode',
-]);
-
 /**
  * Builds the authorization URL of the authorization code flow with PKCE S256 (OA-01): fresh verifier and state
  * on every call, so a retry after an error never reuses them.
@@ -60,7 +44,7 @@ export async function createAuthorizationRequest(
   const state = `${input.statePrefix}.${createId(32)}`;
   const url = new URL(as.authorization_endpoint);
   for (const [name, value] of Object.entries(input.extraParams ?? {})) {
-    if (reservedAuthorizeParams.has(name)) {
+    if (reservedAuthorizeParams.has(name.toLowerCase())) {
       throw new GatehouseError('config_invalid', `authorizeParams may not set the protocol parameter ${name}`, {
         field: 'authorizeParams',
         parameter: name,

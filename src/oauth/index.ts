@@ -2,7 +2,6 @@ export {
   type AuthorizationRequest,
   type AuthorizationRequestInput,
   createAuthorizationRequest,
-  reservedAuthorizeParams,
 } from './create-authorization-request.ts';
 export {
   type CompletedConnection,
