@@ -157,7 +157,7 @@ function readVariables(provider: Provider, given: unknown, issues: ProviderExpan
       });
       continue;
     }
-    const pattern = variable.pattern === undefined ? safeVariableValue : new RegExp(variable.pattern, 'u');
+    const pattern = variable.pattern === undefined ? safeVariableValue : new RegExp(`^(?:${variable.pattern})$`, 'u');
     if (!pattern.test(value)) {
       issues.push({ path: ['variables', variable.name], message: `expected a value matching ${pattern.source}` });
       continue;

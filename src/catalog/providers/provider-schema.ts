@@ -139,6 +139,10 @@ const variableSchema = z.strictObject({
         return false;
       }
     }, 'expected a valid regular expression')
+    .refine(
+      (p) => p.startsWith('^') && p.endsWith('$') && !p.endsWith('\\$'),
+      'expected an anchored pattern (^...$): an unanchored one lets a value carry more than it should',
+    )
     .optional(),
   default: z.string().optional(),
   example: z.string().optional(),
