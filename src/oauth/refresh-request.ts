@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import type { ConnectionRecord } from '../store/index.ts';
 import { normalizeTokenResponse, type OAuthProviderSettings, splitGrantedScope } from './provider-quirks.ts';
+import { maxExpiresInSeconds } from './token-requests.ts';
 
 /** Why a refresh failed without saying anything about the refresh token itself (the credential is kept). */
 export type RefreshFailureReason =
@@ -112,7 +113,9 @@ export async function sendRefreshRequest(
       kind: 'tokens',
       accessToken: result.access_token,
       ...(result.refresh_token === undefined ? {} : { refreshToken: result.refresh_token }),
-      ...(result.expires_in === undefined ? {} : { expiresInSeconds: result.expires_in }),
+      ...(result.expires_in === undefined
+        ? {}
+        : { expiresInSeconds: Math.min(result.expires_in, maxExpiresInSeconds) }),
       // The engine splits the stored grant on spaces; a provider's own separator is undone here.
       ...(result.scope === undefined ? {} : { scope: splitGrantedScope(result.scope, quirks).join(' ') }),
     };

@@ -155,9 +155,13 @@ export async function processRevocationResponse(response: Response): Promise<voi
   await guard(() => oauth.processRevocationResponse(response));
 }
 
+/** The longest lifetime taken from an `expires_in` (ten years): a larger one (1e308) would make the expiry infinite. */
+export const maxExpiresInSeconds = 10 * 365 * 24 * 3600;
+
 /**
  * Maps a token endpoint response; `scope` split on spaces, or as a catalogue provider writes it (OA-13: the stored
- * grant is what the server says). No `expires_in`: the token has no known expiry (`accessExpiresAt: null`).
+ * grant is what the server says). No `expires_in`: the token has no known expiry (`accessExpiresAt: null`); one above
+ * ten years counts as ten years.
  */
 export function toTokenSet(
   response: oauth.TokenEndpointResponse,
@@ -168,7 +172,10 @@ export function toTokenSet(
   return {
     accessToken: response.access_token,
     ...(typeof response.refresh_token === 'string' ? { refreshToken: response.refresh_token } : {}),
-    accessExpiresAt: typeof response.expires_in === 'number' ? clock.now() + response.expires_in * 1000 : null,
+    accessExpiresAt:
+      typeof response.expires_in === 'number'
+        ? clock.now() + Math.min(response.expires_in, maxExpiresInSeconds) * 1000
+        : null,
     ...(scope === undefined ? {} : { scopes: scope }),
   };
 }
