@@ -564,6 +564,8 @@ export interface ProviderExpansionIssue {
  */
 export type ProviderExpander = (
   service: Readonly<Record<string, unknown>>,
+  /** Hosts the config's `unsafeAllowPrivateUpstreams` allows (a host variable may name an IP literal only then). */
+  context?: { readonly allowPrivateHosts: readonly string[] },
 ) => { readonly service: Record<string, unknown> } | { readonly issues: readonly ProviderExpansionIssue[] };
 
 export interface ParseConfigOptions {
@@ -720,7 +722,10 @@ function expandProviders(
         problems.push({ path: at(['provider']), message: 'the provider catalogue is not available here' });
         return service;
       }
-      const result = expand(service as Record<string, unknown>);
+      const allowPrivateHosts = Array.isArray(root['unsafeAllowPrivateUpstreams'])
+        ? root['unsafeAllowPrivateUpstreams'].filter((h): h is string => typeof h === 'string')
+        : [];
+      const result = expand(service as Record<string, unknown>, { allowPrivateHosts });
       if ('issues' in result) {
         for (const issue of result.issues) problems.push({ path: at(issue.path), message: issue.message });
         return service;

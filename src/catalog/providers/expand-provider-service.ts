@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import {
   configSchema,
   knownFieldsAt,
@@ -25,7 +26,7 @@ const safeVariableValue = /^[A-Za-z0-9._~-]+$/;
  * `root` (default: the built-in one), loaded on first use and shared.
  */
 export function createProviderExpander(root: string = builtInCatalogRoot): ProviderExpander {
-  return (service) => expandProviderService(loadProviders(root), service);
+  return (service, context) => expandProviderService(loadProviders(root), service, context);
 }
 
 /**
@@ -39,6 +40,7 @@ export function createProviderExpander(root: string = builtInCatalogRoot): Provi
 export function expandProviderService(
   catalogue: ProviderCatalogue,
   raw: Readonly<Record<string, unknown>>,
+  context?: Parameters<ProviderExpander>[1],
 ): ReturnType<ProviderExpander> {
   const issues: ProviderExpansionIssue[] = [];
   const id = raw['provider'];
@@ -78,6 +80,7 @@ export function expandProviderService(
     });
   }
   const values = readVariables(provider, raw['variables'], issues);
+  refuseAddressHosts(provider, values, context?.allowPrivateHosts ?? [], issues);
   const fill = (template: string) =>
     template.replace(/\{([^{}]*)\}/g, (whole, name: string) => values.get(name) ?? whole);
 
@@ -165,6 +168,40 @@ function readVariables(provider: Provider, given: unknown, issues: ProviderExpan
     values.set(variable.name, value);
   }
   return values;
+}
+
+/**
+ * A variable that fills a URL's host (an Okta or Auth0 domain) must name a host, not an IP address: the gateway
+ * sends the client secret and the users' tokens there, and a literal (169.254.169.254) would reach a private
+ * network. Allowed only for a host listed in `unsafeAllowPrivateUpstreams`.
+ */
+function refuseAddressHosts(
+  provider: Provider,
+  values: ReadonlyMap<string, string>,
+  allowed: readonly string[],
+  issues: ProviderExpansionIssue[],
+): void {
+  const auth = provider.auth as { authorizationUrl?: string; tokenUrl?: string; revocationUrl?: string };
+  const templates = [provider.baseUrl, auth.authorizationUrl, auth.tokenUrl, auth.revocationUrl];
+  const refused = new Set<string>();
+  for (const template of templates) {
+    if (template === undefined) continue;
+    const authority = template.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').split(/[/?#]/)[0] ?? '';
+    for (const [, name] of authority.matchAll(/\{([^{}]*)\}/g)) {
+      if (name === undefined || refused.has(name)) continue;
+      const host = authority
+        .replace(/\{([^{}]*)\}/g, (whole, n: string) => values.get(n) ?? whole)
+        .replace(/:\d*$/, '')
+        .replace(/^\[(.*)\]$/, '$1')
+        .toLowerCase();
+      if (isIP(host) === 0 || allowed.some((a) => a.toLowerCase().replace(/^\[(.*)\]$/, '$1') === host)) continue;
+      refused.add(name);
+      issues.push({
+        path: ['variables', name],
+        message: `expected a host name, not an IP address (${host}); allow it with unsafeAllowPrivateUpstreams (top-level)`,
+      });
+    }
+  }
 }
 
 function buildAuth(
