@@ -36,7 +36,12 @@ const secretString = z
  * `slack-authed-user` (the user token nested under `authed_user`), `salesforce-instance-url` (`instance_url` in the
  * token response), `atlassian-cloud-id` (the cloud id discovered after connecting).
  */
-export const oauthQuirks = ['slack-authed-user', 'salesforce-instance-url', 'atlassian-cloud-id'] as const;
+export const oauthQuirks = [
+  'slack-authed-user',
+  'salesforce-instance-url',
+  'atlassian-cloud-id',
+  'no-token-type',
+] as const;
 export type OAuthQuirk = (typeof oauthQuirks)[number];
 
 /**

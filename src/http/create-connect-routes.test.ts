@@ -40,13 +40,26 @@ function fakeConnections(secure: boolean, seen: Record<string, string>[] = []): 
   };
 }
 
-async function serve(connections: GatewayConnections, publicUrl = 'http://127.0.0.1:8787') {
-  const app = createHttpApp({ gateway: {} as Gateway, publicUrl, routes: createConnectRoutes(connections) });
+async function serve(
+  connections: GatewayConnections,
+  publicUrl = 'http://127.0.0.1:8787',
+  onCallbackFailure?: (error: GatehouseError) => void,
+) {
+  const routes = createConnectRoutes(connections, onCallbackFailure);
+  const app = createHttpApp({ gateway: {} as Gateway, publicUrl, routes });
   server = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
   return server.url;
 }
 
 describe('connect routes', () => {
+  it('a failed callback is told to the server log hook with its code (the page alone gave no reason)', async () => {
+    const failures: GatehouseError[] = [];
+    const url = await serve(fakeConnections(false), undefined, (error) => failures.push(error));
+    const failed = await fetch(`${url}/oauth/callback?code=c&state=nope`);
+    expect(failed.status).toBe(400);
+    expect(failures.map((f) => f.code)).toEqual(['oauth_state_invalid']);
+  });
+
   it('GET /connect/:link redirects to the authorization server with an HttpOnly, SameSite=Lax session cookie', async () => {
     const url = await serve(fakeConnections(false));
     const response = await fetch(`${url}/connect/acme.link?sig=good`, { redirect: 'manual' });

@@ -11,7 +11,11 @@ import type { HttpRoute } from './create-router.ts';
  * - `GET /oauth/callback` completes the flow and answers a plain page that says whether it worked.
  * Pages are plain HTML with every value escaped, no script, no referrer, never cached, never framed.
  */
-export function createConnectRoutes(connections: GatewayConnections): HttpRoute[] {
+export function createConnectRoutes(
+  connections: GatewayConnections,
+  /** Told why a callback failed (code and details, never a token or the cause), for the server log at warn. */
+  onCallbackFailure?: (error: GatehouseError) => void,
+): HttpRoute[] {
   return [
     {
       method: 'GET',
@@ -50,7 +54,9 @@ export function createConnectRoutes(connections: GatewayConnections): HttpRoute[
             `<p>Connected ${escapeHtml(done.service)} for ${escapeHtml(done.subject)}. You can close this tab.</p>${next}`,
           );
         } catch (thrown) {
-          writeFailure(res, toGatehouseError(thrown), 'The connection could not be completed');
+          const error = toGatehouseError(thrown);
+          onCallbackFailure?.(error);
+          writeFailure(res, error, 'The connection could not be completed');
         }
       },
     },

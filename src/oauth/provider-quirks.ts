@@ -40,7 +40,8 @@ export function splitGrantedScope(scope: string, settings: OAuthProviderSettings
  * need it; returns the response untouched otherwise. Slack (`slack-authed-user`): errors come as HTTP 200 with
  * `{ ok: false, error }` (made a 400 with `error`, so they are OAuth errors); the user token of a code exchange is
  * nested as `authed_user.{access_token, scope, refresh_token, expires_in}` beside the bot's (lifted to the top);
- * `token_type` is `user`/`bot` (made `Bearer`, which is how Slack's tokens are sent). A code exchange
+ * `token_type` is `user`/`bot` (made `Bearer`, which is how Slack's tokens are sent). `no-token-type` (Shopify):
+ * a successful answer without `token_type` is read as `bearer` (oauth4webapi requires the field). A code exchange
  * (`grant: 'authorization_code'`) without `authed_user.access_token` fails with `oauth_token_failed` (reason
  * `no_user_token`): the top-level token is the workspace's bot token, never a user's connection. A refresh
  * answers with the user token at the top level.
@@ -50,7 +51,9 @@ export async function normalizeTokenResponse(
   settings: OAuthProviderSettings,
   grant: 'authorization_code' | 'other' = 'other',
 ): Promise<Response> {
-  if (!settings.quirks?.includes('slack-authed-user') || response.status !== 200) return response;
+  const slack = settings.quirks?.includes('slack-authed-user') === true;
+  const noTokenType = settings.quirks?.includes('no-token-type') === true;
+  if ((!slack && !noTokenType) || response.status !== 200) return response;
   let body: unknown;
   try {
     body = await response.json();
@@ -64,6 +67,10 @@ export async function normalizeTokenResponse(
       status,
       headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
     });
+  if (!slack) {
+    // `no-token-type` (Shopify): the answer has no token_type; its tokens are sent as bearer tokens.
+    return json(record['token_type'] === undefined ? { ...record, token_type: 'bearer' } : record, 200);
+  }
   if (record['ok'] === false) {
     const error = typeof record['error'] === 'string' ? record['error'] : 'invalid_request';
     // Slack names a bad or spent refresh token or code this way; it is the standard's invalid_grant.

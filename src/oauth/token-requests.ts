@@ -182,9 +182,21 @@ export function toTokenSet(
 
 /**
  * Runs an oauth4webapi call and turns its failures into `oauth_token_failed`: `details.error` is the server's
- * OAuth error code (`invalid_grant` ...) when it sent one, `details.reason` a short word; never a message or a
- * body, which may echo the request (a code, a secret).
+ * OAuth error code (`invalid_grant` ...) when it sent one, `details.reason` a short word, `details.validation`
+ * oauth4webapi's reason for refusing a response; never the server's message or a body, which may echo the request
+ * (a code, a secret).
  */
+/**
+ * Why oauth4webapi found a token response invalid (`"response" body "token_type" property must be a string`): its
+ * messages name fields, never values, so this carries no token or code.
+ */
+function validationOf(error: unknown): string | undefined {
+  if (!(error instanceof oauth.OperationProcessingError || error instanceof oauth.UnsupportedOperationError)) {
+    return undefined;
+  }
+  return error.message.replace(/[^\w "`.,:()-]/g, '').slice(0, 200);
+}
+
 async function guard<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
@@ -200,10 +212,15 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
       );
     }
     const status = (error as { cause?: { status?: unknown } }).cause?.status;
+    const validation = validationOf(error);
     throw new GatehouseError(
       'oauth_token_failed',
       'The token request to the authorization server failed',
-      { reason: reasonOf(error), ...(typeof status === 'number' ? { status } : {}) },
+      {
+        reason: reasonOf(error),
+        ...(typeof status === 'number' ? { status } : {}),
+        ...(validation === undefined ? {} : { validation }),
+      },
       { cause: error },
     );
   }

@@ -71,7 +71,12 @@ export async function startGatehouse(
         onAuditError: (error) =>
           observability.logger.warn({ err: error }, 'approver_denied audit record could not be written'),
       }),
-      ...(gateway.connections ? createConnectRoutes(gateway.connections) : []),
+      ...(gateway.connections
+        ? createConnectRoutes(gateway.connections, (error) =>
+            // Code and details only: the cause may hold the server's answer (a token).
+            observability.logger.warn({ code: error.code, details: error.details }, 'oauth callback failed'),
+          )
+        : []),
       observability.metricsRoute,
     ],
   });

@@ -42,6 +42,7 @@ export const quirkVariables: Readonly<Record<ProviderQuirk, string | undefined>>
   'slack-authed-user': undefined,
   'salesforce-instance-url': 'instanceUrl',
   'atlassian-cloud-id': 'cloudId',
+  'no-token-type': undefined,
 };
 
 export const providerIdPattern = /^[a-z][a-z0-9-]{1,39}$/;
