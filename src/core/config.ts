@@ -169,11 +169,14 @@ const toolsetSchema = z.strictObject({
     .prefault({}),
   /** Follow upstream pagination within one call, up to `maxPages` pages and the result budget. */
   autoPaginate: z.strictObject({ maxPages: z.number().int().min(2).max(20) }).optional(),
-  /** Discovery meta-tools instead of the full list, for toolsets with many tools. */
+  /** Discovery meta-tools instead of the full list, for toolsets whose `tools/list` would be large. */
   discovery: z
     .strictObject({
       mode: z.enum(['auto', 'always', 'never']).default('auto'),
-      threshold: z.number().int().min(1).max(10_000).default(40),
+      /** `auto` switches to discovery when the full `tools/list` would take more tokens (o200k) than this. */
+      maxListTokens: z.number().int().min(100).max(10_000_000).default(1_000),
+      /** Older count rule, kept for existing configs: `auto` also switches when the toolset has more tools. */
+      threshold: z.number().int().min(1).max(10_000).optional(),
       pinned: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
