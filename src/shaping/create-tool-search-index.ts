@@ -118,17 +118,17 @@ const weights: Readonly<Record<ToolField, number>> = {
 const conceptFields = new Set<ToolField>(['name', 'title', 'path', 'tags']);
 /** Weight of a query word's WordNet relative, by relation. */
 const relationWeights: Readonly<Record<WordRelation, number>> = {
-  synonym: 0.6,
-  derived: 0.5,
-  broader: 0.35,
-  narrower: 0.35,
-  gloss: 0.25,
+  synonym: 1,
+  derived: 0.8,
+  broader: 0.5,
+  narrower: 0.5,
+  gloss: 0.4,
 };
 /** Senses of a catalogue word WordNet relations are taken from (the first are the most frequent). */
 const wordNetSenses = 3;
 const k1 = 1.2;
 const b = 0.6;
-const descriptionChars = 400;
+const descriptionChars = 1500;
 
 const stopWords = new Set(
   'a an the of for to in on at by with from and or this that these those it its is are be was were we you us can could would should will do does did how please want need via using use into about as so now still just there here then than our your their them they he she his her some any which what who whose where when why have has had am still'.split(
@@ -195,6 +195,48 @@ const synonymGroups: readonly (readonly string[])[] = [
   ['alert', 'vulnerability'],
   ['capture', 'authorized'],
   ['detach', 'saved'],
+  // Everyday words for the things chat, media, storage and telephony APIs name in their own words.
+  ['channel', 'room', 'conversation'],
+  ['guild', 'server'],
+  ['message', 'post', 'chat', 'said', 'saying', 'announcement'],
+  ['role', 'rank', 'badge', 'moderator'],
+  ['member', 'participant', 'person', 'someone'],
+  ['track', 'song', 'music', 'tune'],
+  ['playback', 'playing', 'listen', 'player'],
+  ['pause', 'halt'],
+  ['volume', 'loud', 'louder', 'quiet', 'quieter'],
+  ['repeat', 'loop'],
+  ['seek', 'jump', 'position'],
+  ['device', 'speaker', 'phone'],
+  ['recent', 'lately', 'recently', 'history'],
+  ['top', 'biggest', 'hit', 'popular', 'best'],
+  ['subscription', 'membership', 'tier'],
+  ['balance', 'cash', 'credit'],
+  ['uncollectible', 'write'],
+  ['photo', 'avatar', 'picture'],
+  ['permalink', 'url'],
+  ['ephemeral', 'private', 'only'],
+  ['snooze', 'mute', 'dnd', 'focus', 'silence'],
+  ['pin', 'stick', 'stuck'],
+  ['upload', 'attach'],
+  ['collaboration', 'collaborator', 'share', 'sharing', 'editor'],
+  ['group', 'team'],
+  ['trash', 'restore', 'recover', 'undelete'],
+  ['watermark', 'stamp'],
+  ['task', 'assignment', 'todo'],
+  ['recording', 'audio'],
+  ['queue', 'hold', 'waiting'],
+  ['trigger', 'warn', 'notify', 'notified', 'threshold'],
+  ['validation', 'verify'],
+  ['ban', 'block', 'banned'],
+  ['prune', 'inactive'],
+  ['thread', 'discussion'],
+  ['lock', 'unlock', 'talk'],
+  ['merge', 'land', 'squash'],
+  ['readme', 'intro'],
+  ['schedule', 'later', 'tomorrow'],
+  ['usage', 'spent', 'spend'],
+  ['current', 'currently', 'now'],
 ];
 
 /** What a verb in a query says about the operation a person means. */
@@ -205,7 +247,25 @@ interface Intent {
 }
 const intents: readonly { readonly words: readonly string[]; readonly intent: Intent }[] = [
   {
-    words: ['delete', 'remove', 'destroy', 'erase', 'drop', 'unstar', 'unfollow', 'permanently'],
+    words: [
+      'delete',
+      'remove',
+      'destroy',
+      'erase',
+      'drop',
+      'unstar',
+      'unfollow',
+      'permanently',
+      'kick',
+      'nuke',
+      'kill',
+      'trash',
+      'discard',
+      'rid',
+      'throw',
+      'unshare',
+      'quit',
+    ],
     intent: { methods: new Set(['DELETE', 'POST']) },
   },
   {
@@ -226,7 +286,6 @@ const intents: readonly { readonly words: readonly string[]; readonly intent: In
       'file',
       'setup',
       'register',
-      'kick',
       'rerun',
       'approve',
       'merge',
@@ -285,6 +344,20 @@ for (const group of synonymGroups) {
     synonyms.set(s, set);
   }
 }
+
+/** Stems of the operation verbs. */
+const intentWords = new Set(intents.flatMap(({ words }) => words.map(stem)));
+
+/** The API vocabulary and operation verbs as a typo vocabulary ("muisc" -> music, "uplaod" -> upload). */
+const commonWords = (() => {
+  const frequency = new Map<string, number>();
+  for (const word of [...synonyms.keys(), ...intentWords]) if (word.length >= 4) frequency.set(word, 1);
+  const deletions = new Map<string, string[]>();
+  for (const word of frequency.keys()) {
+    for (const deleted of deletionsOf(word)) deletions.set(deleted, [...(deletions.get(deleted) ?? []), word]);
+  }
+  return { frequency, deletions };
+})();
 
 const indexes = new WeakMap<ServiceCatalog, ToolSearchIndex>();
 
@@ -469,21 +542,38 @@ export function searchToolIndexes(list: readonly ToolSearchIndex[], query: ToolS
     const base = irregular[term];
     return base === undefined ? [term] : [term, base];
   });
-  for (const word of words) {
-    for (const expansion of abbreviations[word] ?? []) want(stem(expansion), 1, { word, via: 'abbreviation' });
+  const expand = (word: string, factor: number, said: string) => {
+    const typo = said !== word ? { via: 'typo' as const } : {};
+    for (const expansion of abbreviations[word] ?? []) {
+      want(stem(expansion), factor, { word: said, via: 'abbreviation' });
+    }
     // Verbs mostly say which operation (see intentOf); the nouns say which tool.
     const verb = verbs.has(word);
-    if (intentOnly.has(word)) continue;
-    want(word, verb ? 0.6 : 1, { word });
-    for (const synonym of synonyms.get(word) ?? []) want(synonym, verb ? 0.3 : 0.5, { word, via: 'domain' });
+    if (intentOnly.has(word)) return;
+    want(word, (verb ? 0.6 : 1) * factor, { word: said, ...typo });
+    for (const synonym of synonyms.get(word) ?? []) {
+      want(synonym, (verb ? 0.3 : 0.5) * factor, { word: said, via: 'domain' });
+    }
     const known = chosen.some((index) => index.frequency.has(word));
     for (const index of chosen) {
       for (const { term, weight, relation, lemma } of index.related.get(word) ?? []) {
-        want(term, (verb ? 0.6 : 1) * weight * (known ? 0.6 : 1), { word, via: relation, lemma });
+        want(term, (verb ? 0.6 : 1) * weight * (known ? 0.6 : 1) * factor, { word: said, via: relation, lemma });
       }
-      if (!known && word.length >= 4 && !index.related.has(word) && !synonyms.has(word)) {
-        for (const term of typoCandidates(index, word)) want(term, 0.6, { word, via: 'typo' });
-      }
+    }
+  };
+  /** Words one edit from a known word, by the corrected word (for the intent of "delet", "uplaod"). */
+  const corrected = new Map<string, string>();
+  for (const word of words) {
+    if (word.length < 4 || isKnownWord(chosen, word)) {
+      expand(word, 1, word);
+      continue;
+    }
+    const corrections = new Set(typoCandidates(commonWords, word));
+    for (const index of chosen) for (const term of typoCandidates(index, word)) corrections.add(term);
+    if (corrections.size === 0) expand(word, 1, word);
+    for (const correction of corrections) {
+      if (!corrected.has(word)) corrected.set(word, correction);
+      expand(correction, 0.8, word);
     }
   }
   // Two-word lemmas ("give back", "sign up"): adjacent words, or a verb and its particle a few words on.
@@ -501,7 +591,10 @@ export function searchToolIndexes(list: readonly ToolSearchIndex[], query: ToolS
   }
   if (rawWords.some((word) => selfWords.has(word))) want(stem('authenticated'), 0.8, { word: 'me' });
   if (rawWords.includes('who')) want('user', 0.4, { word: 'who', via: 'domain' });
-  const intent = intentOf(raw, rawWords);
+  const intent = intentOf(
+    raw,
+    rawWords.map((word) => corrected.get(stem(word)) ?? word),
+  );
   if (intent?.target === 'collection' && intent.methods.has('GET')) want('list', 1, { word: 'list' });
   for (const [term, reason] of [...wanted]) {
     if (term.length < 4 || reason.via !== undefined) continue;
@@ -611,13 +704,30 @@ function reasonsOf(
   return [...best.values()].sort((x, y) => y.strength - x.strength).map(({ reason }) => reason);
 }
 
-/** Terms of an index one edit from `word` (insertion, deletion, substitution, transposition). */
-function typoCandidates(index: ToolSearchIndex, word: string): string[] {
+/** Whether an index, the API vocabulary or the operation verbs know a word (else it may be a typo). */
+function isKnownWord(chosen: readonly ToolSearchIndex[], word: string): boolean {
+  return (
+    synonyms.has(word) ||
+    verbs.has(word) ||
+    intentWords.has(word) ||
+    abbreviations[word] !== undefined ||
+    chosen.some((index) => index.frequency.has(word) || index.related.has(word))
+  );
+}
+
+/** Terms one edit from `word` (insertion, deletion, substitution, transposition) in a vocabulary. */
+function typoCandidates(
+  vocabulary: {
+    readonly frequency: ReadonlyMap<string, unknown>;
+    readonly deletions: ReadonlyMap<string, readonly string[]>;
+  },
+  word: string,
+): string[] {
   const out = new Set<string>();
-  for (const term of index.deletions.get(word) ?? []) out.add(term);
+  for (const term of vocabulary.deletions.get(word) ?? []) out.add(term);
   for (const deleted of deletionsOf(word)) {
-    if (index.frequency.has(deleted) && deleted.length >= 4) out.add(deleted);
-    for (const term of index.deletions.get(deleted) ?? []) out.add(term);
+    if (vocabulary.frequency.has(deleted) && deleted.length >= 4) out.add(deleted);
+    for (const term of vocabulary.deletions.get(deleted) ?? []) out.add(term);
   }
   return [...out].filter((term) => editDistance(term, word) <= 1);
 }
@@ -669,7 +779,7 @@ function withPrefix(index: ToolSearchIndex, prefix: string): string[] {
 /** The operation the first verb-like word of a query names, if any. */
 function intentOf(raw: string, words: readonly string[]): Intent | undefined {
   // "open a PR" creates; "open issues" lists.
-  if (/\b(?:open (?:a|an|new)|set ?up)\b/.test(raw)) return intents[1]?.intent;
+  if (/\b(?:open (?:a|an|new)|set ?up|spin up|kick off)\b/.test(raw)) return intents[1]?.intent;
   if (/\bwho am i\b|\blogged in\b/.test(raw)) return { methods: new Set(['GET']) };
   for (const word of words) {
     const stemmed = stem(word);
