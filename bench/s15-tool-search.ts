@@ -3,13 +3,14 @@
  * query is searched in a toolset of its own API (that API's index, as a toolset of one service sees it); a query
  * is a hit at k when its expected tool or an alternative is among the first k results. Prints recall@1 and
  * recall@5 overall and per API, the index build time and memory of each catalogue, and the search latency over a
- * 2,000-tool toolset (GitHub + Stripe + Twilio, every query of the split repeated), as wall clock and CPU time.
+ * 2,000-tool toolset (GitHub + Stripe + Box + Spotify, every query of the split repeated), as wall clock and CPU time.
  *
  *   npx tsx bench/s15-tool-search.ts [--split tune|holdout] [--misses]
  *
  * `--misses` prints the misses of the tune split only: the held-out split reports its figures and nothing else,
  * so nobody tunes on it.
  */
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { ServiceCatalog } from '../src/core/index.ts';
 import { createToolSearchIndex, searchToolIndexes, type ToolSearchIndex } from '../src/shaping/index.ts';
@@ -39,10 +40,12 @@ for (const api of apiIds) {
   }
   catalogs.set(api, loaded.catalog);
   (globalThis as { gc?: () => void }).gc?.();
+  (globalThis as { gc?: () => void }).gc?.();
   const before = process.memoryUsage().heapUsed;
   const t0 = performance.now();
   const index = createToolSearchIndex(loaded.catalog);
   const buildMs = performance.now() - t0;
+  (globalThis as { gc?: () => void }).gc?.();
   (globalThis as { gc?: () => void }).gc?.();
   const heapMb = (process.memoryUsage().heapUsed - before) / 2 ** 20;
   indexes.set(api, index);
@@ -92,20 +95,24 @@ for (const [api, row] of perApi) {
 }
 for (const line of build) console.log(line);
 
-// Latency over a toolset of about 2,000 tools: every query of the split against GitHub + Stripe + Twilio.
-const large = (['github', 'stripe', 'twilio'] as const).flatMap((api) => {
+// Latency over a toolset of over 2,000 tools: every query of the split against GitHub + Stripe + Box + Spotify.
+const large = (['github', 'stripe', 'box', 'spotify'] as const).flatMap((api) => {
   const index = indexes.get(api);
   return index === undefined ? [] : [index];
 });
 const toolCount = large.reduce((n, index) => n + index.documents.length, 0);
 const wall: number[] = [];
 const cpu: number[] = [];
+// Each query's fastest of the five rounds: its own cost, without the other processes of a busy machine.
+const best = new Array<number>(queries.length).fill(Number.POSITIVE_INFINITY);
 for (let round = 0; round < 5; round++) {
-  for (const q of queries) {
+  for (const [i, q] of queries.entries()) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     searchToolIndexes(large, { query: q.query, limit: 8 });
-    wall.push(performance.now() - t0);
+    const ms = performance.now() - t0;
+    wall.push(ms);
+    best[i] = Math.min(best[i] as number, ms);
     const c = process.cpuUsage(c0);
     cpu.push((c.user + c.system) / 1000);
   }
@@ -116,6 +123,6 @@ const pct = (values: number[], p: number) => {
 };
 console.log(
   `  latency over ${toolCount} tools (${wall.length} searches): wall p50 ${pct(wall, 0.5)} ms, p99 ${pct(wall, 0.99)} ms; ` +
-    `CPU p50 ${pct(cpu, 0.5)} ms, p99 ${pct(cpu, 0.99)} ms (target p99 <= 5 ms)`,
+    `CPU p50 ${pct(cpu, 0.5)} ms, p99 ${pct(cpu, 0.99)} ms; per-query best of 5 p99 ${pct(best, 0.99)} ms, max ${pct(best, 1)} ms (target p99 <= 5 ms; load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores)`,
 );
 for (const miss of misses) console.log(miss);

@@ -131,7 +131,7 @@ const b = 0.6;
 const descriptionChars = 1500;
 
 const stopWords = new Set(
-  'a an the of for to in on at by with from and or this that these those it its is are be was were we you us can could would should will do does did how please want need via using use into about as so now still just there here then than our your their them they he she his her some any which what who whose where when why have has had am still'.split(
+  'a an the of for to in on at by with from and or this that these those it its is are be was were we you us can could would should will do does did how please want need via using use into about as so now still just there here then than our your their them they he she his her some any which what who whose where when why have has had am still called named'.split(
     ' ',
   ),
 );
@@ -187,7 +187,7 @@ const synonymGroups: readonly (readonly string[])[] = [
   ['approve', 'review'],
   ['checkout', 'hosted', 'purchase'],
   ['link', 'shareable'],
-  ['dispatch', 'trigger', 'manually', 'kick'],
+  ['dispatch', 'trigger', 'manually'],
   ['release', 'publish'],
   ['label', 'triage'],
   ['profile', 'user', 'username'],
@@ -203,18 +203,18 @@ const synonymGroups: readonly (readonly string[])[] = [
   ['member', 'participant', 'person', 'someone'],
   ['track', 'song', 'music', 'tune'],
   ['playback', 'playing', 'listen', 'player'],
-  ['pause', 'halt'],
+  ['pause', 'halt', 'stop'],
   ['volume', 'loud', 'louder', 'quiet', 'quieter'],
   ['repeat', 'loop'],
   ['seek', 'jump', 'position'],
   ['device', 'speaker', 'phone'],
   ['recent', 'lately', 'recently', 'history'],
   ['top', 'biggest', 'hit', 'popular', 'best'],
-  ['subscription', 'membership', 'tier'],
+  ['subscription', 'membership', 'tier', 'month'],
   ['balance', 'cash', 'credit'],
   ['uncollectible', 'write'],
   ['photo', 'avatar', 'picture'],
-  ['permalink', 'url'],
+  ['permalink', 'url', 'link'],
   ['ephemeral', 'private', 'only'],
   ['snooze', 'mute', 'dnd', 'focus', 'silence'],
   ['pin', 'stick', 'stuck'],
@@ -344,6 +344,9 @@ for (const group of synonymGroups) {
     synonyms.set(s, set);
   }
 }
+
+/** What a person's name in a request stands for in API words. */
+const personWords = ['user', 'member', 'participant', 'collaborator'];
 
 /** Stems of the operation verbs. */
 const intentWords = new Set(intents.flatMap(({ words }) => words.map(stem)));
@@ -590,7 +593,15 @@ export function searchToolIndexes(list: readonly ToolSearchIndex[], query: ToolS
     }
   }
   if (rawWords.some((word) => selfWords.has(word))) want(stem('authenticated'), 0.8, { word: 'me' });
-  if (rawWords.includes('who')) want('user', 0.4, { word: 'who', via: 'domain' });
+  // A capitalised unknown word inside the request is most often a person ("kick Tom", "ask Ben").
+  for (const name of query.query.match(/(?<=\S\s+)\p{Lu}\p{Ll}+\b/gu) ?? []) {
+    if (isKnownWord(chosen, stem(name.toLowerCase()))) continue;
+    for (const term of personWords) want(term, 0.25, { word: name, via: 'domain' });
+  }
+  if (rawWords.includes('who')) {
+    want('user', 0.4, { word: 'who', via: 'domain' });
+    want('member', 0.4, { word: 'who', via: 'domain' });
+  }
   const intent = intentOf(
     raw,
     rawWords.map((word) => corrected.get(stem(word)) ?? word),
@@ -612,30 +623,44 @@ export function searchToolIndexes(list: readonly ToolSearchIndex[], query: ToolS
     const df = frequencyOf(term);
     if (df > 0) scored.push({ term, weight, idf: Math.log(1 + (count - df + 0.5) / (df + 0.5)) });
   }
-  const hits: { index: ToolSearchIndex; document: IndexedTool; score: number }[] = [];
+  // BM25F scores of the documents the filters admit; then only those whose score, times the largest boost,
+  // can still reach the limit-th score times the smallest boost are ranked (exact: no hit is lost).
+  const candidates: { index: ToolSearchIndex; position: number; raw: number }[] = [];
   for (const index of chosen) {
     const scores = scoreDocuments(index, scored, averageLength);
     for (let position = 0; position < scores.length; position++) {
-      let score = scores[position] as number;
-      if (score === 0) continue;
-      const document = index.documents[position] as IndexedTool;
-      const { tool } = document;
-      if (query.allowed !== undefined && !query.allowed(tool.name)) continue;
-      if (query.access !== undefined && (query.access === 'read') !== (tool.tool.safety === 'safe')) continue;
-      // A title the query explains completely ("List pull requests") beats one with concepts the query lacks
-      // ("List pull requests associated with a commit").
-      const titleTerms = document.titleTerms;
-      if (titleTerms.length > 0) {
-        let covered = 0;
-        for (let i = 0; i < titleTerms.length; i++) {
-          const term = titleTerms[i] as string;
-          if ((wanted.get(term)?.weight ?? 0) >= 0.5 || verbs.has(term)) covered++;
-        }
-        score *= 0.6 + (0.6 * covered) / titleTerms.length;
-      }
-      if (intent !== undefined) score *= intentBoost(intent, tool.tool.request.method, document.target);
-      hits.push({ index, document, score });
+      const raw = scores[position] as number;
+      if (raw === 0) continue;
+      const named = (index.documents[position] as IndexedTool).tool;
+      if (query.access !== undefined && (query.access === 'read') !== (named.tool.safety === 'safe')) continue;
+      if (query.allowed !== undefined && !query.allowed(named.name)) continue;
+      candidates.push({ index, position, raw });
     }
+  }
+  let floor = 0;
+  if (candidates.length > query.limit * 4) {
+    const raws = Float64Array.from(candidates, (candidate) => candidate.raw).sort();
+    floor = ((raws[raws.length - query.limit] as number) * minBoost) / maxBoost;
+  }
+  const hits: { index: ToolSearchIndex; document: IndexedTool; score: number }[] = [];
+  for (const { index, position, raw } of candidates) {
+    if (raw < floor) continue;
+    const document = index.documents[position] as IndexedTool;
+    const { tool } = document;
+    let score = raw;
+    // A title the query explains completely ("List pull requests") beats one with concepts the query lacks
+    // ("List pull requests associated with a commit").
+    const titleTerms = document.titleTerms;
+    if (titleTerms.length > 0) {
+      let covered = 0;
+      for (let i = 0; i < titleTerms.length; i++) {
+        const term = titleTerms[i] as string;
+        if ((wanted.get(term)?.weight ?? 0) >= 0.5 || verbs.has(term)) covered++;
+      }
+      score *= 0.6 + (0.6 * covered) / titleTerms.length;
+    }
+    if (intent !== undefined) score *= intentBoost(intent, tool.tool.request.method, document.target);
+    hits.push({ index, document, score });
   }
   hits.sort((x, y) => y.score - x.score);
   return hits.slice(0, query.limit).map(({ index, document, score }) => ({
@@ -666,6 +691,10 @@ function scoreDocuments(
   }
   return scores;
 }
+
+/** The smallest and largest factor the title coverage and intent boosts apply to a BM25F score. */
+const minBoost = 0.6 * 0.7;
+const maxBoost = 1.2 * 1.5 * 1.2;
 
 /** How much the operation a query's verb names favours a tool of this method and target (1.5x, 0.7x ...). */
 function intentBoost(intent: Intent, method: string, target: 'collection' | 'item'): number {
