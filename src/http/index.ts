@@ -31,5 +31,10 @@ export { createTenantAdminRoutes } from './create-tenant-admin-routes.ts';
 export { createUsageAdminRoutes, type UsageAdminOptions } from './create-usage-admin-routes.ts';
 export { describeRequest, type RequestLogEntry, redactTarget } from './describe-request.ts';
 export { readBody } from './read-body.ts';
-export { type ListenOptions, type RunningHttpServer, startHttpServer } from './start-http-server.ts';
+export {
+  type ListenOptions,
+  type RunningHttpServer,
+  type ShutdownOptions,
+  startHttpServer,
+} from './start-http-server.ts';
 export { writeProblem } from './write-problem.ts';
