@@ -73,6 +73,13 @@ export interface Tool {
   readonly scopes: readonly (readonly string[])[];
   readonly tags: readonly string[];
   readonly request: ToolRequest;
+  /**
+   * Arguments an overlay fixed (removed from the input schema, always sent) and defaulted (sent when the call
+   * leaves them out), by argument name; `body.<property>` names a property of an object body. Applied by
+   * `buildRequest`, after validation.
+   */
+  readonly fixedArguments?: Readonly<Record<string, unknown>>;
+  readonly defaultArguments?: Readonly<Record<string, unknown>>;
 }
 
 /** One operation a description could not turn into a tool, and why. */

@@ -77,6 +77,7 @@ export function buildTenant(
     const { catalog, bound } = loadServiceAt(
       loadService,
       service,
+      path,
       `${path}.${service.openapi ? 'openapi' : 'swagger'}`,
     );
     const baseUrl = service.baseUrl ?? catalog.baseUrl;
@@ -130,11 +131,22 @@ export function buildTenant(
 function loadServiceAt<T>(
   load: (service: TenantConfig['services'][number]) => T,
   service: TenantConfig['services'][number],
+  path: string,
   field: string,
 ): T {
   try {
     return load(service);
   } catch (error) {
+    // An overlay error names the service by id (loadService cannot know the config path): name the path.
+    const prefix = `services.${service.id}.`;
+    const at = error instanceof GatehouseError ? error.details['path'] : undefined;
+    if (error instanceof GatehouseError && typeof at === 'string' && at.startsWith(prefix)) {
+      const real = `${path}.${at.slice(prefix.length)}`;
+      throw new GatehouseError(error.code, `${real}${error.message.slice(at.length)}`, {
+        ...error.details,
+        path: real,
+      });
+    }
     if (
       error instanceof GatehouseError &&
       error.code === 'description_invalid' &&

@@ -53,8 +53,12 @@ const headerToken = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  *
  * Throws `config_invalid` for a base URL that is not http(s) or carries user info.
  */
-export function buildRequest(tool: Tool, baseUrl: string, args: Readonly<Record<string, unknown>>): BuiltRequest {
+export function buildRequest(tool: Tool, baseUrl: string, given: Readonly<Record<string, unknown>>): BuiltRequest {
   const base = baseOf(baseUrl);
+  const args =
+    tool.fixedArguments === undefined && tool.defaultArguments === undefined
+      ? given
+      : withOverlayArguments(tool, given);
   const { parameters, pathTemplate, body: bodySpec, method } = tool.request;
   const byName = new Map<string, ToolParameter>();
   for (const parameter of parameters) if (parameter.in === 'path') byName.set(parameter.name, parameter);
@@ -108,6 +112,33 @@ export function buildRequest(tool: Tool, baseUrl: string, args: Readonly<Record<
   }
   const encoded = encodeBody(bodySpec.mediaType, value, bodySpec.argument);
   return { method, url, headers, body: encoded.body, contentType: encoded.contentType };
+}
+
+/**
+ * The arguments with a tool overlay's defaults (where the call left them out) and fixed values (always) put in;
+ * `body.<property>` goes into an object body, which is copied, never changed in place.
+ */
+function withOverlayArguments(tool: Tool, given: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const args: Record<string, unknown> = { ...given };
+  const put = (name: string, value: unknown, always: boolean) => {
+    const dot = name.indexOf('.');
+    if (dot < 0) {
+      if (always || args[name] === undefined) args[name] = value;
+      return;
+    }
+    const head = name.slice(0, dot);
+    const inner = name.slice(dot + 1);
+    const current = args[head];
+    const body: Record<string, unknown> =
+      current !== null && typeof current === 'object' && !Array.isArray(current)
+        ? { ...(current as Record<string, unknown>) }
+        : {};
+    if (always || body[inner] === undefined) body[inner] = value;
+    args[head] = body;
+  };
+  for (const [name, value] of Object.entries(tool.defaultArguments ?? {})) put(name, value, false);
+  for (const [name, value] of Object.entries(tool.fixedArguments ?? {})) put(name, value, true);
+  return args;
 }
 
 /** A validated base URL, split for `buildRequest`: path without trailing slashes, search with its `?` (or ''). */
