@@ -20,7 +20,7 @@ export interface ToolsetMeta {
   budgetOf(tool: string): number;
   /** Pages fetched per call when following upstream pagination (undefined: off). */
   readonly maxPages: number | undefined;
-  /** Search indexes of the services this toolset draws on (built at start with discovery on, shared across tenants). */
+  /** Search indexes of the services this toolset draws on (built on first use, shared across tenants). */
   searchIndexes(): readonly ToolSearchIndex[];
 }
 
@@ -62,9 +62,9 @@ export function buildToolsetMeta(
     budget,
   }));
   const used = new Set([...tools.values()].map((tool) => tool.service));
-  // Built at start when discovery is on (about 0.2-0.7 s per large catalogue with WordNet), not on the first
-  // search, which would stall the event loop for everyone; shared by every toolset and tenant of the catalogue.
-  let indexes: readonly ToolSearchIndex[] | undefined = discovery ? indexesOf(services, used) : undefined;
+  // Built on the first search (0.2-0.7 s for a large catalogue with WordNet, once per bound catalogue), not at
+  // start: a start with many tenants and services would pay it for indexes nobody searches.
+  let indexes: readonly ToolSearchIndex[] | undefined;
   return Object.freeze({
     listed: Object.freeze(listed),
     allByName: new Map(all.map((tool) => [tool.name, tool])),

@@ -20,7 +20,20 @@ export type {
   GatewayConnections,
 } from './create-gateway-connections.ts';
 export type { ConnectLinkRequest, MintConnectLink } from './decide-call.ts';
+export {
+  describeProvider,
+  describeProviders,
+  type ProviderPack,
+  type ProviderPackTool,
+  type ProviderSummary,
+} from './describe-providers.ts';
 export { clientKeyPrefix, createClientKey, hashClientKey } from './hash-client-key.ts';
-export { inspectConfig, type ToolsetReport } from './inspect-config.ts';
+export {
+  inspectConfig,
+  inspectOverlays,
+  type OverlaidTool,
+  type OverlayReport,
+  type ToolsetReport,
+} from './inspect-config.ts';
 export { type ClientKeyRequest, issueClientKey } from './issue-client-key.ts';
 export { previewDescription } from './preview-description.ts';
