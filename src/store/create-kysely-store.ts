@@ -7,6 +7,7 @@ import { createConnectFlowRepository } from './create-connect-flow-repository.ts
 import { createConnectionRepository } from './create-connection-repository.ts';
 import { createDataKeyRepository } from './create-data-key-repository.ts';
 import { createMigrations } from './create-migrations.ts';
+import { createOAuthServerRepository } from './create-oauth-server-repository.ts';
 import { createSecretRepository } from './create-secret-repository.ts';
 import { createTenantRepository } from './create-tenant-repository.ts';
 import { createUsageRepository } from './create-usage-repository.ts';
@@ -90,6 +91,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     connectFlow: createConnectFlowRepository(context),
     approvals: createApprovalRepository(context),
     usage: createUsageRepository(context),
+    oauthServer: createOAuthServerRepository(context),
     migrate: () => (options.runExclusive ? options.runExclusive(migrate) : migrate()),
     async ping() {
       await context.run('ping', () => sql`select 1`.execute(db));

@@ -195,7 +195,44 @@ export interface UsageDailyTable {
   denials: ColumnType<number | string, number, number>;
 }
 
+/** Artefacts of Gatehouse's authorization server (migration 0013_oauth_server). */
+export interface OAuthServerRecordsTable {
+  tenant_id: string;
+  model: string;
+  id_hash: string;
+  payload: Bytes;
+  grant_id: string | null;
+  uid_hash: string | null;
+  aud: string | null;
+  account_id: string | null;
+  client_id: string | null;
+  expires_at: NullableMillis;
+  consumed_at: NullableMillis;
+}
+
+export interface OAuthServerKeysTable {
+  tenant_id: string;
+  sealed_keys: Bytes;
+  created_at: Millis;
+}
+
+/** Remembered consents (migration 0014_oauth_consents). */
+export interface OAuthConsentsTable {
+  tenant_id: string;
+  id: string;
+  user_id: string;
+  client_id: string;
+  client_name: string;
+  toolset: string;
+  /** JSON array. */
+  scopes: string;
+  created_at: Millis;
+}
+
 export interface StoreDatabase {
+  oauth_server_records: OAuthServerRecordsTable;
+  oauth_server_keys: OAuthServerKeysTable;
+  oauth_consents: OAuthConsentsTable;
   usage_daily: UsageDailyTable;
   tenants: TenantsTable;
   client_keys: ClientKeysTable;
