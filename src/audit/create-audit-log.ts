@@ -44,7 +44,12 @@ export type SecurityEventName =
   | 'approver_denied'
   | 'oauth_state_rejected'
   | 'needs_reauth'
-  | 'retention_pruned';
+  | 'retention_pruned'
+  // Gatehouse's own authorization server: a refused OAuth request (detail: the OAuth error code), a consent given or
+  // revoked, a refresh token reused (its grant revoked).
+  | 'oauth_denied'
+  | 'oauth_consent'
+  | 'oauth_grant_revoked';
 
 export interface SecurityEventEntry {
   readonly tenant: string;

@@ -7,6 +7,7 @@ export {
   type Environment,
   formatPath,
   loadConfigFile,
+  type OAuthServerConfig,
   type ParseConfigOptions,
   parseConfig,
   readConfigTree,

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatehouseError, JsonSchema, ToolAnnotations } from '../core/index.ts';
 import type { Approvals } from './create-approvals.ts';
 import type { GatewayConnections } from './create-gateway-connections.ts';
@@ -7,14 +8,98 @@ import type { GatewayConnections } from './create-gateway-connections.ts';
  * transports only translate protocols.
  */
 
-/** The verified caller of one request: derived from the client key, never from anything the client says. */
+/**
+ * The verified caller of one request: derived from the client key or the OAuth access token, never from anything
+ * else the client says.
+ */
 export interface Caller {
   readonly tenant: string;
   readonly toolset: string;
-  /** Id and display name of the client key. */
+  /** How the caller authenticated: a client key, or an access token of Gatehouse's authorization server. */
+  readonly authMethod: 'key' | 'oauth';
+  /**
+   * Id and display name of the credential: the client key's; for an OAuth token `oauth-grant:<grant id>` and
+   * `oauth:<client id>` (so audit records name the OAuth client).
+   */
   readonly keyId: string;
   readonly keyName: string;
+  /** Whose upstream connections calls use: the key's subject, or the signed-in user's id. */
   readonly subject: string;
+  /** OAuth only: the user the token was issued to, and the client it was issued to. */
+  readonly userId?: string;
+  readonly oauthClientId?: string;
+}
+
+/** A person signed in to Gatehouse (src/users): belongs to one tenant. */
+export interface SignedInUser {
+  readonly id: string;
+  readonly tenant: string;
+  readonly name: string;
+  readonly displayName: string;
+}
+
+/** End users (src/users): who is signed in, for the authorization server's interaction page. */
+export interface GatewayUsers {
+  /** The user of a valid, unexpired session cookie of this tenant (cookie header as received), else undefined. */
+  signedInUser(tenant: string, cookieHeader: string | undefined): Promise<SignedInUser | undefined>;
+}
+
+/** The consent page's view of one pending authorization. */
+export interface ConsentView {
+  readonly tenant: string;
+  readonly toolset: string;
+  readonly toolsetUrl: string;
+  /** From the client's metadata; `verified` only for clients registered in the config. */
+  readonly client: { readonly id: string; readonly name: string; readonly verified: boolean };
+  readonly tools: readonly { readonly name: string; readonly title: string; readonly access: 'read' | 'write' }[];
+  /** The upstream accounts calls will act as: per service, the user's own or the shared one, connected or not. */
+  readonly accounts: readonly {
+    readonly service: string;
+    readonly owner: 'you' | 'shared';
+    readonly connected: boolean;
+  }[];
+}
+
+/** A consent a user gave, as their account page lists it. */
+export interface ConsentSummary {
+  readonly id: string;
+  readonly clientId: string;
+  readonly clientName: string;
+  readonly toolset: string;
+  readonly createdAt: string;
+}
+
+/** Gatehouse as the OAuth authorization server of MCP clients (src/auth-server); absent when no toolset uses OAuth. */
+export interface GatewayOAuthServer {
+  /** Whether the tenant runs one (some toolset accepts `oauth`). */
+  serves(tenant: string): boolean;
+  /** Serves `/oauth/{tenant}{path}` (authorization, token, registration, revocation, discovery, jwks). */
+  handle(tenant: string, path: string, req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** RFC 9728 metadata of a toolset's MCP endpoint; `not_found` when the toolset does not accept OAuth. */
+  resourceMetadata(tenant: string, toolset: string): Record<string, unknown>;
+  /**
+   * The consent view of interaction `uid` for a signed-in user of its tenant, or undefined when the interaction
+   * was already answered here (a remembered consent, or a request the page cannot show: the browser was redirected).
+   */
+  openInteraction(
+    tenant: string,
+    uid: string,
+    user: SignedInUser,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<ConsentView | undefined>;
+  /** The user's answer on the consent page; redirects the browser back to the client. */
+  decideInteraction(
+    tenant: string,
+    uid: string,
+    user: SignedInUser,
+    decision: 'allow' | 'deny',
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void>;
+  consentsOf(user: SignedInUser): Promise<readonly ConsentSummary[]>;
+  /** Forgets a consent and revokes the tokens it led to; `not_found` for a consent of someone else. */
+  revokeConsent(user: SignedInUser, id: string): Promise<void>;
 }
 
 /** A tool as listed to an MCP client. */
@@ -48,9 +133,11 @@ export type CallOutcome =
 
 export interface Gateway {
   /**
-   * Verifies `Authorization: Bearer <client key>` for the endpoint `/mcp/{tenant}/{toolset}`. A key of another
-   * tenant, a key not allowed on this toolset and a nonexistent endpoint all throw the same `not_found`;
-   * a missing or unknown key throws `unauthenticated`.
+   * Verifies `Authorization: Bearer <client key or access token>` for the endpoint `/mcp/{tenant}/{toolset}`, by
+   * the toolset's `inbound` methods. A key of another tenant, a key not allowed on this toolset and a nonexistent
+   * endpoint all throw the same `not_found`; a missing or unknown credential, and an access token issued for another
+   * toolset or tenant, throw `unauthenticated` (with `details.resourceMetadata` and `details.scope` when the toolset
+   * accepts OAuth, for the `WWW-Authenticate` challenge).
    */
   authenticate(tenant: string, toolset: string, authorization: string | undefined): Promise<Caller>;
   listTools(caller: Caller): Promise<readonly ListedTool[]>;
@@ -64,6 +151,10 @@ export interface Gateway {
   readonly approvals?: Approvals;
   /** OAuth connections: the connect flow's browser routes and admin use cases (absent in transport-only fakes). */
   readonly connections?: GatewayConnections;
+  /** End users and their sessions (src/users). */
+  readonly users?: GatewayUsers;
+  /** The authorization server for MCP clients (absent when no toolset accepts `oauth`). */
+  readonly oauthServer?: GatewayOAuthServer;
   /**
    * Starts background work (the proactive refresh of idle OAuth connections when a service uses
    * `authorization_code`). Called once the server listens; absent in transport-only fakes.

@@ -2,9 +2,14 @@ export type {
   Caller,
   CallOutcome,
   ClientKeySummary,
+  ConsentSummary,
+  ConsentView,
   Gateway,
   GatewayAdmin,
+  GatewayOAuthServer,
+  GatewayUsers,
   ListedTool,
+  SignedInUser,
   TenantSummary,
 } from './contract.ts';
 export {

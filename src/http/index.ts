@@ -19,6 +19,7 @@ export {
   type HttpLogger,
 } from './create-http-app.ts';
 export { createMetricsRoute, type MetricsRouteOptions } from './create-metrics-route.ts';
+export { createOAuthServerRoutes } from './create-oauth-server-routes.ts';
 export { createOriginCheck, type OriginCheckOptions } from './create-origin-check.ts';
 export {
   createRouter,

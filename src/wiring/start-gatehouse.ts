@@ -1,6 +1,6 @@
 import { createAdminDenialRecorder } from '../audit/index.ts';
 import { type Clock, type Config, systemClock } from '../core/index.ts';
-import { createGateway } from '../gateway/index.ts';
+import { createGateway, type Gateway } from '../gateway/index.ts';
 import {
   createAdminRoutes,
   createApprovalAdminRoutes,
@@ -9,6 +9,7 @@ import {
   createConnectionAdminRoutes,
   createConnectRoutes,
   createHttpApp,
+  createOAuthServerRoutes,
   createTenantAdminRoutes,
   startHttpServer,
 } from '../http/index.ts';
@@ -20,18 +21,23 @@ export async function startGatehouse(
   config: Config,
   adapters: Adapters,
   clock: Clock = systemClock,
-  options: ObservabilityOptions = {},
+  options: ObservabilityOptions & {
+    /** Tests: extends the built gateway before it is served (e.g. an end-user surface of their own). */
+    readonly extendGateway?: (gateway: Gateway) => Gateway;
+  } = {},
 ) {
   const observability = startObservability(config, adapters, clock, options);
   const { telemetry } = observability;
-  const gateway = await createGateway({
+  const built = await createGateway({
     config,
     ...adapters,
     upstream: observability.upstream,
     vault: observability.vault,
     telemetry,
     clock,
+    onOAuthServerError: (error) => observability.logger.warn({ err: error }, 'authorization server failure'),
   });
+  const gateway = options.extendGateway?.(built) ?? built;
   const [host, port] = splitListen(config.listen);
   const adminRoutes = createAdminRoutes({
     adminToken: config.adminToken,
@@ -72,6 +78,8 @@ export async function startGatehouse(
           observability.logger.warn({ err: error }, 'approver_denied audit record could not be written'),
       }),
       ...(gateway.connections ? createConnectRoutes(gateway.connections) : []),
+      // After the connect routes: `/oauth/callback` would also match `/oauth/:tenant/*`.
+      ...createOAuthServerRoutes(gateway),
       observability.metricsRoute,
     ],
   });
