@@ -44,7 +44,14 @@ export type SecurityEventName =
   | 'approver_denied'
   | 'oauth_state_rejected'
   | 'needs_reauth'
-  | 'retention_pruned';
+  | 'retention_pruned'
+  // End users (issue 16): sign-in (allow, or deny with the reason), sign-out, user management, refused forms.
+  | 'user_sign_in'
+  | 'user_sign_out'
+  | 'user_created'
+  | 'user_disabled'
+  | 'user_password_set'
+  | 'user_request_rejected';
 
 export interface SecurityEventEntry {
   readonly tenant: string;

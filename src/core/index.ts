@@ -17,6 +17,7 @@ export {
   type ToolsetConfig,
   type UnresolvedEnvPolicy,
   type UnresolvedVariable,
+  type UsersConfig,
 } from './config.ts';
 export { editDistance } from './edit-distance.ts';
 export {

@@ -2,10 +2,18 @@ export type {
   Caller,
   CallOutcome,
   ClientKeySummary,
+  CreatedUser,
   Gateway,
   GatewayAdmin,
+  GatewayUsers,
   ListedTool,
+  SignedInUser,
+  SignInOptions,
+  StartedSso,
   TenantSummary,
+  UserRequestRejection,
+  UserSessionCookie,
+  UserSummary,
 } from './contract.ts';
 export {
   type ApprovalDecisionEvent,

@@ -10,6 +10,7 @@ import { createMigrations } from './create-migrations.ts';
 import { createSecretRepository } from './create-secret-repository.ts';
 import { createTenantRepository } from './create-tenant-repository.ts';
 import { createUsageRepository } from './create-usage-repository.ts';
+import { createUserRepository, createUserSessionRepository } from './create-user-repository.ts';
 import type { Store } from './port.ts';
 import type { StoreContext } from './store-context.ts';
 import type { StoreDatabase } from './store-database.ts';
@@ -90,6 +91,8 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     connectFlow: createConnectFlowRepository(context),
     approvals: createApprovalRepository(context),
     usage: createUsageRepository(context),
+    users: createUserRepository(context),
+    userSessions: createUserSessionRepository(context),
     migrate: () => (options.runExclusive ? options.runExclusive(migrate) : migrate()),
     async ping() {
       await context.run('ping', () => sql`select 1`.execute(db));

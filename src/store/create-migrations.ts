@@ -4,6 +4,7 @@ import { createAuditChainMigration } from './create-audit-chain-migration.ts';
 import { createAuditCheckpointMigration } from './create-audit-checkpoint-migration.ts';
 import { createConnectFlowMigration } from './create-connect-flow-migration.ts';
 import { createRowLevelSecurityMigration, tenantSetting } from './create-row-level-security-migration.ts';
+import { createUserSessionsMigration, createUsersMigration } from './create-users-migration.ts';
 import type { StoreFeatures } from './store-features.ts';
 
 /**
@@ -239,5 +240,7 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
       },
     },
     '0012_audit_anchor_mac': createAuditAnchorMigration(features),
+    '0016_users': createUsersMigration(features),
+    '0017_user_sessions': createUserSessionsMigration(features),
   };
 }

@@ -10,6 +10,7 @@ import {
   createConnectRoutes,
   createHttpApp,
   createTenantAdminRoutes,
+  createUserRoutes,
   startHttpServer,
 } from '../http/index.ts';
 import type { Adapters } from './adapters.ts';
@@ -72,6 +73,7 @@ export async function startGatehouse(
           observability.logger.warn({ err: error }, 'approver_denied audit record could not be written'),
       }),
       ...(gateway.connections ? createConnectRoutes(gateway.connections) : []),
+      ...(gateway.users ? createUserRoutes({ users: gateway.users }) : []),
       observability.metricsRoute,
     ],
   });
@@ -99,6 +101,8 @@ export async function startGatehouse(
   );
   return {
     ...server,
+    /** The gateway behind the server (the demo seeds its user through it). */
+    gateway,
     async close() {
       logger.info({ url: server.url }, 'gatehouse stopping');
       const started = performance.now();
