@@ -23,6 +23,7 @@ const rank: Record<string, number> = {
   upstream: 2,
   oauth: 2,
   'auth-server': 2.5,
+  users: 2,
   gateway: 3,
   mcp: 4,
   ui: 4,

@@ -49,7 +49,14 @@ export type SecurityEventName =
   // revoked, a refresh token reused (its grant revoked).
   | 'oauth_denied'
   | 'oauth_consent'
-  | 'oauth_grant_revoked';
+  | 'oauth_grant_revoked'
+  // End users (issue 16): sign-in (allow, or deny with the reason), sign-out, user management, refused forms.
+  | 'user_sign_in'
+  | 'user_sign_out'
+  | 'user_created'
+  | 'user_disabled'
+  | 'user_password_set'
+  | 'user_request_rejected';
 
 export interface SecurityEventEntry {
   readonly tenant: string;

@@ -223,6 +223,32 @@ const oauthServerSchema = z.strictObject({
   refreshTokenTtlDays: z.number().int().min(1).max(365).default(30),
   clients: z.array(oauthClientSchema).default([]),
 });
+/**
+ * The end users of a tenant (issue 16): local accounts (created with `gatehouse users add` or the admin API, which
+ * answer an invite link) and, optionally, single sign-on through the tenant's OpenID Connect provider.
+ */
+const usersSchema = z
+  .strictObject({
+    local: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+    /** Gatehouse is the relying party: discovery from `issuer`, code flow with PKCE, nonce and `iss` checks. */
+    sso: z
+      .strictObject({
+        issuer: z.url(),
+        clientId: z.string().min(1),
+        clientSecret: secretString,
+        scopes: z.array(z.string().min(1)).default(['openid', 'profile', 'email']),
+        /** The sign-in button says "Sign in with <label>". */
+        label: z.string().min(1).max(60).default('single sign-on'),
+      })
+      .optional(),
+    /** How long a sign-in lasts (absolute; signing out or disabling the user ends it sooner). */
+    sessionHours: z
+      .number()
+      .positive()
+      .max(24 * 30)
+      .default(12),
+  })
+  .prefault({});
 
 const tenantSchema = z
   .strictObject({
@@ -240,6 +266,7 @@ const tenantSchema = z
     approverToken: secretString
       .refine((k) => k.length >= 24, 'expected at least 24 characters (e.g. `openssl rand -base64 32`)')
       .optional(),
+    users: usersSchema,
   })
   .superRefine((t, ctx) => {
     uniqueIds(t.services, 'services', ctx);
@@ -460,6 +487,7 @@ export type ServiceAuthConfig = ServiceConfig['auth'];
 export type ToolsetConfig = TenantConfig['toolsets'][number];
 export type ClientKeyConfig = TenantConfig['clientKeys'][number];
 export type OAuthServerConfig = TenantConfig['oauthServer'];
+export type UsersConfig = TenantConfig['users'];
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 

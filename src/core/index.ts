@@ -18,6 +18,7 @@ export {
   type ToolsetConfig,
   type UnresolvedEnvPolicy,
   type UnresolvedVariable,
+  type UsersConfig,
 } from './config.ts';
 export { editDistance } from './edit-distance.ts';
 export {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatehouseError, JsonSchema, ToolAnnotations } from '../core/index.ts';
 import type { Approvals } from './create-approvals.ts';
-import type { GatewayConnections } from './create-gateway-connections.ts';
+import type { ConnectionSummary, GatewayConnections } from './create-gateway-connections.ts';
 
 /**
  * What the transports (mcp/, http/, cli/) see of the gateway. Every use case lives behind this surface; the
@@ -28,20 +28,6 @@ export interface Caller {
   /** OAuth only: the user the token was issued to, and the client it was issued to. */
   readonly userId?: string;
   readonly oauthClientId?: string;
-}
-
-/** A person signed in to Gatehouse (src/users): belongs to one tenant. */
-export interface SignedInUser {
-  readonly id: string;
-  readonly tenant: string;
-  readonly name: string;
-  readonly displayName: string;
-}
-
-/** End users (src/users): who is signed in, for the authorization server's interaction page. */
-export interface GatewayUsers {
-  /** The user of a valid, unexpired session cookie of this tenant (cookie header as received), else undefined. */
-  signedInUser(tenant: string, cookieHeader: string | undefined): Promise<SignedInUser | undefined>;
 }
 
 /** The consent page's view of one pending authorization. */
@@ -151,7 +137,7 @@ export interface Gateway {
   readonly approvals?: Approvals;
   /** OAuth connections: the connect flow's browser routes and admin use cases (absent in transport-only fakes). */
   readonly connections?: GatewayConnections;
-  /** End users and their sessions (src/users). */
+  /** End users of the tenants: sign-in, sessions, invites, their own connections (absent in transport-only fakes). */
   readonly users?: GatewayUsers;
   /** The authorization server for MCP clients (absent when no toolset accepts `oauth`). */
   readonly oauthServer?: GatewayOAuthServer;
@@ -190,4 +176,111 @@ export interface GatewayAdmin {
   listClientKeys(tenant: string): Promise<readonly ClientKeySummary[]>;
   /** Revokes a key; it stops working within the key cache time (10 s) on every process. */
   revokeClientKey(tenant: string, keyId: string): Promise<void>;
+}
+
+/** An end user signed in to one tenant (issue 16). `id` is the subject their tool calls and connections use. */
+export interface SignedInUser {
+  readonly id: string;
+  readonly tenant: string;
+  readonly name: string;
+  readonly displayName: string;
+}
+
+/** A new session: `id` is the value of the `gatehouse_session` cookie and is never shown or stored anywhere else. */
+export interface UserSessionCookie {
+  readonly id: string;
+  readonly user: SignedInUser;
+  readonly maxAgeSeconds: number;
+}
+
+/** How a tenant's users may sign in, for the sign-in page. */
+export interface SignInOptions {
+  readonly tenant: string;
+  readonly local: boolean;
+  /** Present when the tenant has single sign-on: the button's label and the provider's origin. */
+  readonly sso?: { readonly label: string; readonly origin: string };
+}
+
+/** A redirect to the tenant's identity provider, with the cookie that binds its `state` to this browser. */
+export interface StartedSso {
+  readonly redirectUrl: string;
+  readonly cookie: {
+    readonly name: string;
+    readonly value: string;
+    readonly maxAgeSeconds: number;
+    readonly path: string;
+  };
+}
+
+/** A user as an operator sees one: never the password hash or an invite token. */
+export interface UserSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly displayName: string;
+  readonly status: 'active' | 'disabled';
+  readonly signIn: readonly ('password' | 'sso')[];
+  readonly invitePending: boolean;
+  readonly createdAt: string;
+}
+
+/** A created (or re-invited) user and the invite link that sets their password (shown once). */
+export interface CreatedUser {
+  readonly user: UserSummary;
+  readonly inviteUrl: string;
+  readonly inviteExpiresAt: string;
+}
+
+/** Why a user-facing form or page refused a request (one capped security audit record each). */
+export type UserRequestRejection = 'csrf' | 'session_of_another_tenant' | 'not_own_connection' | 'return_path';
+
+/**
+ * End users of the tenants (issue 16): the sign-in routes, the account page, the admin API and the CLI call these.
+ * Every method naming a tenant answers `not_found` for one that does not exist.
+ */
+export interface GatewayUsers {
+  /** The user of a valid, unexpired session cookie of this tenant (cookie header as received), else undefined. */
+  signedInUser(tenant: string, cookieHeader: string | undefined): Promise<SignedInUser | undefined>;
+  /** The same, with the CSRF token the session's forms carry. */
+  activeSession(
+    tenant: string,
+    cookieHeader: string | undefined,
+  ): Promise<{ readonly user: SignedInUser; readonly csrfToken: string } | undefined>;
+  /** Whether `csrfToken` belongs to the session cookie in `cookieHeader`. */
+  checkCsrf(cookieHeader: string | undefined, csrfToken: string): boolean;
+  signInOptions(tenant: string): SignInOptions;
+  /**
+   * Local sign-in: a new session (rotation). Unknown name, wrong password and disabled user throw the same
+   * `unauthenticated`; too many attempts `rate_limited` (`details.retryAfterSeconds`). Each failure is audited.
+   */
+  signInWithPassword(tenant: string, name: string, password: string, address: string): Promise<UserSessionCookie>;
+  signOut(tenant: string, cookieHeader: string | undefined): Promise<void>;
+  /** Redirect to the tenant's identity provider (`not_found` when it has none). `returnTo` is already checked. */
+  startSso(tenant: string, returnTo: string): Promise<StartedSso>;
+  /**
+   * Completes single sign-on from the callback's query and the browser's cookies: `state` (bound to this browser),
+   * RFC 9207 `iss`, PKCE, ID token (`iss`, `aud`, `nonce`, expiry). A new session, and the path to return to.
+   */
+  completeSso(
+    tenant: string,
+    params: URLSearchParams,
+    cookieHeader: string | undefined,
+  ): Promise<{ readonly session: UserSessionCookie; readonly returnTo: string }>;
+  /** The user an invite link is for, while it is valid. */
+  openInvite(token: string): Promise<SignedInUser | undefined>;
+  /** Sets the password (single use) and signs the user in. */
+  acceptInvite(token: string, password: string): Promise<UserSessionCookie>;
+  /** The user's own upstream connections (subject = the user's id). */
+  connectionsOf(user: SignedInUser): Promise<readonly ConnectionSummary[]>;
+  /** Revokes one of the user's own connections; another's id is `not_found`. */
+  revokeConnection(user: SignedInUser, id: string): Promise<void>;
+  /** Records a refused user request (capped per tenant per minute; `tenant` must be configured to be recorded). */
+  reportRejected(tenant: string, reason: UserRequestRejection, subject?: string): void;
+  /** Whether session cookies get `Secure` (the public URL is https). */
+  readonly secureCookie: boolean;
+  /** The demo user (`serve --demo`): created with this password, or its password reset to it. */
+  ensureLocalUser(tenant: string, name: string, password: string): Promise<void>;
+  createUser(tenant: string, request: { name: string; displayName?: string }): Promise<CreatedUser>;
+  reinvite(tenant: string, id: string): Promise<CreatedUser>;
+  listUsers(tenant: string): Promise<readonly UserSummary[]>;
+  disableUser(tenant: string, id: string): Promise<void>;
 }

@@ -23,6 +23,7 @@ import { createApprovals } from './create-approvals.ts';
 import { createGatewayConnections } from './create-gateway-connections.ts';
 import { createGatewayOAuthServer } from './create-gateway-oauth-server.ts';
 import { createGatewayRefresh, refreshSettingsOf } from './create-gateway-refresh.ts';
+import { createGatewayUsers } from './create-gateway-users.ts';
 import { createCredentials } from './credentials.ts';
 import type { MintConnectLink } from './decide-call.ts';
 import { clientKeyPrefix, hashClientKey } from './hash-client-key.ts';
@@ -227,9 +228,28 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     }
   }
 
+  const users = createGatewayUsers({
+    config,
+    store,
+    vault,
+    clock,
+    limiter: calls.limiter,
+    audit,
+    connections: connect.connections,
+    flow: connect.flow,
+    ...(deps.onAuditFailure ? { onAuditError: deps.onAuditFailure } : {}),
+  });
+  // Expired sign-in sessions are deleted hourly (a lookup never accepts one anyway).
+  let sweep: ReturnType<typeof setInterval> | undefined;
+
   const gateway: Gateway = {
-    start: () => refresh.start(),
+    start: () => {
+      refresh.start();
+      sweep = setInterval(() => void store.userSessions.deleteExpired(clock.now()).catch(() => {}), 3_600_000);
+      sweep.unref();
+    },
     async close() {
+      clearInterval(sweep);
       await refresh.close();
       await notifier?.close(5_000);
       await handles.close();
@@ -258,6 +278,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
 
     approvals,
     connections: connect.connections,
+    users,
 
     admin: {
       async listTenants() {

@@ -30,6 +30,12 @@ export {
 } from './create-router.ts';
 export { createTenantAdminRoutes } from './create-tenant-admin-routes.ts';
 export { createUsageAdminRoutes, type UsageAdminOptions } from './create-usage-admin-routes.ts';
+export {
+  createUserRoutes,
+  type UserConsentSource,
+  type UserConsentView,
+  type UserRoutesOptions,
+} from './create-user-routes.ts';
 export { describeRequest, type RequestLogEntry, redactTarget } from './describe-request.ts';
 export { readBody } from './read-body.ts';
 export { type ListenOptions, type RunningHttpServer, startHttpServer } from './start-http-server.ts';

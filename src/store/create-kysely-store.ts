@@ -11,6 +11,7 @@ import { createOAuthServerRepository } from './create-oauth-server-repository.ts
 import { createSecretRepository } from './create-secret-repository.ts';
 import { createTenantRepository } from './create-tenant-repository.ts';
 import { createUsageRepository } from './create-usage-repository.ts';
+import { createUserRepository, createUserSessionRepository } from './create-user-repository.ts';
 import type { Store } from './port.ts';
 import type { StoreContext } from './store-context.ts';
 import type { StoreDatabase } from './store-database.ts';
@@ -92,6 +93,8 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     approvals: createApprovalRepository(context),
     usage: createUsageRepository(context),
     oauthServer: createOAuthServerRepository(context),
+    users: createUserRepository(context),
+    userSessions: createUserSessionRepository(context),
     migrate: () => (options.runExclusive ? options.runExclusive(migrate) : migrate()),
     async ping() {
       await context.run('ping', () => sql`select 1`.execute(db));

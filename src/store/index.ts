@@ -37,6 +37,11 @@ export type {
   TokenUpdate,
   UsageRepository,
   UsageRow,
+  UserRecord,
+  UserRepository,
+  UserSessionRecord,
+  UserSessionRepository,
+  UserStatus,
 } from './port.ts';
 export { redactStoreUrl } from './redact-store-url.ts';
 export { createRedisCacheBackend } from './redis/create-redis-cache-backend.ts';

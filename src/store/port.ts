@@ -266,6 +266,10 @@ export interface Store {
   readonly usage: UsageRepository;
   /** Gatehouse's own authorization server: its artefacts, keys and remembered consents (0013, 0014). */
   readonly oauthServer: OAuthServerRepository;
+  /** End users of each tenant, their password hashes and invites (migration `0016_users`). */
+  readonly users: UserRepository;
+  /** Server-side sign-in sessions of end users, by the SHA-256 of their id (migration `0017_user_sessions`). */
+  readonly userSessions: UserSessionRepository;
   /** Runs pending migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
   /** Throws `store_unavailable` when the database cannot be reached. */
@@ -490,6 +494,72 @@ export interface ConnectFlowRepository {
   ensureLinkKey(tenantId: string, sealedKey: Uint8Array, at: number): Promise<Uint8Array>;
   /** Deletes links and authorizations that expired before `before`; returns how many rows went. */
   deleteExpired(before: number): Promise<number>;
+}
+
+export type UserStatus = 'active' | 'disabled';
+
+/**
+ * An end user of a tenant (issue 16). `name` is what a local user types to sign in (unique in the tenant);
+ * `passwordHash` is a self-describing scrypt string (users/ `hashPassword`), null until the user has set one;
+ * `ssoSubject` is `<issuer> <sub>` of a user who signs in through the tenant's identity provider; an invite is
+ * stored as the SHA-256 of its token only.
+ */
+export interface UserRecord {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly name: string;
+  readonly displayName: string;
+  readonly status: UserStatus;
+  readonly passwordHash: string | null;
+  readonly ssoSubject: string | null;
+  readonly inviteHash: string | null;
+  readonly inviteExpiresAt: number | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface UserRepository {
+  /** Inserts a user; false when the tenant already has a user of this name (or of this `ssoSubject`). */
+  insert(record: UserRecord): Promise<boolean>;
+  get(tenantId: string, id: string): Promise<UserRecord | undefined>;
+  findByName(tenantId: string, name: string): Promise<UserRecord | undefined>;
+  findBySsoSubject(tenantId: string, ssoSubject: string): Promise<UserRecord | undefined>;
+  /** The unexpired (at `at`) invite whose token hashes to `inviteHash`, with its user. */
+  findByInvite(inviteHash: string, at: number): Promise<UserRecord | undefined>;
+  list(tenantId: string): Promise<readonly UserRecord[]>;
+  /** Sets the password hash. With `inviteHash`, only while that invite is still pending (single use); clears it. */
+  setPassword(tenantId: string, id: string, passwordHash: string, at: number, inviteHash?: string): Promise<boolean>;
+  /** Replaces the pending invite (a new link; the old one stops working). */
+  setInvite(tenantId: string, id: string, inviteHash: string, expiresAt: number, at: number): Promise<boolean>;
+  setStatus(tenantId: string, id: string, status: UserStatus, at: number): Promise<boolean>;
+  /** Deletes every user of a tenant (tenant purge); returns how many. */
+  deleteTenant(tenantId: string): Promise<number>;
+}
+
+/** A server-side session: the cookie carries a random id, the store only its SHA-256 (`idHash`). */
+export interface UserSessionRecord {
+  readonly tenantId: string;
+  readonly idHash: string;
+  readonly userId: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+export interface UserSessionRepository {
+  insert(record: UserSessionRecord): Promise<void>;
+  /** The unexpired (at `at`) session of this tenant with this id hash, and its user when that user is active. */
+  findActive(
+    tenantId: string,
+    idHash: string,
+    at: number,
+  ): Promise<{ readonly session: UserSessionRecord; readonly user: UserRecord } | undefined>;
+  delete(tenantId: string, idHash: string): Promise<boolean>;
+  /** Ends every session of a user (disabled, password changed); returns how many. */
+  deleteForUser(tenantId: string, userId: string): Promise<number>;
+  /** Deletes sessions that expired before `before`; returns how many. */
+  deleteExpired(before: number): Promise<number>;
+  /** Deletes every session of a tenant (tenant purge); returns how many. */
+  deleteTenant(tenantId: string): Promise<number>;
 }
 
 /**

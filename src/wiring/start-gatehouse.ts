@@ -11,6 +11,7 @@ import {
   createHttpApp,
   createOAuthServerRoutes,
   createTenantAdminRoutes,
+  createUserRoutes,
   startHttpServer,
 } from '../http/index.ts';
 import type { Adapters } from './adapters.ts';
@@ -80,6 +81,7 @@ export async function startGatehouse(
       ...(gateway.connections ? createConnectRoutes(gateway.connections) : []),
       // After the connect routes: `/oauth/callback` would also match `/oauth/:tenant/*`.
       ...createOAuthServerRoutes(gateway),
+      ...(gateway.users ? createUserRoutes({ users: gateway.users }) : []),
       observability.metricsRoute,
     ],
   });
@@ -107,6 +109,8 @@ export async function startGatehouse(
   );
   return {
     ...server,
+    /** The gateway behind the server (the demo seeds its user through it). */
+    gateway,
     async close() {
       logger.info({ url: server.url }, 'gatehouse stopping');
       const started = performance.now();

@@ -10,7 +10,7 @@ const description = fileURLToPath(new URL('../fixtures/fake-api.openapi.yaml', i
 const redirectUri = 'http://127.0.0.1:7777/callback';
 
 /** End users of the test: the cookie `test_user=<id>` is a session of that user in tenant `acme`. */
-const users: GatewayUsers = {
+const users: Pick<GatewayUsers, 'signedInUser'> = {
   async signedInUser(tenant, cookie) {
     const id = /(?:^|;\s*)test_user=([a-z0-9-]+)/.exec(cookie ?? '')?.[1];
     if (id === undefined || tenant !== 'acme') return undefined;
@@ -46,7 +46,7 @@ beforeAll(async () => {
         },
       ],
     },
-    { port, extendGateway: (g: Gateway) => ({ ...g, users }) },
+    { port, extendGateway: (g: Gateway) => ({ ...g, users: { ...(g.users as GatewayUsers), ...users } }) },
   );
   base = gateway.url;
 });
