@@ -10,6 +10,7 @@ import { createProviderAdapter } from './create-provider-adapter.ts';
 
 /** The one scope a toolset's tokens carry: the right to use the toolset's tools as the signed-in user. */
 export const toolsetScope = 'mcp';
+const oidcScopes = new Set(['openid', 'offline_access', toolsetScope]);
 
 export interface AuthServerOptions {
   /** `https://gw.example.com`: issuers are `{publicUrl}/oauth/{tenant}`, resources `{publicUrl}/mcp/{tenant}/{toolset}`. */
@@ -193,7 +194,9 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
       },
       pkce: { required: () => true },
       responseTypes: ['code'],
-      scopes: ['openid', 'offline_access'],
+      // `mcp` is listed so clients that register the scope the 401 challenge names (the MCP SDKs do) are accepted;
+      // the grant carries it both as a resource scope of the toolset and as the client's requested scope.
+      scopes: ['openid', 'offline_access', toolsetScope],
       claims: { openid: ['sub'] },
       rotateRefreshToken: true,
       // Refresh tokens for every client allowed the grant (MCP clients do not ask for offline_access), and tokens
@@ -424,8 +427,7 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
         return;
       }
       const grant = new provider.Grant({ accountId: userId, clientId: consent.client.id });
-      for (const scope of consent.scopes)
-        if (scope === 'openid' || scope === 'offline_access') grant.addOIDCScope(scope);
+      for (const scope of consent.scopes) if (oidcScopes.has(scope)) grant.addOIDCScope(scope);
       grant.addResourceScope(resourceOf(consent.tenant, consent.toolset), toolsetScope);
       const grantId = await grant.save();
       if (consent.remembered === undefined) {

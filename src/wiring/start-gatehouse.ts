@@ -13,6 +13,7 @@ import {
   createTenantAdminRoutes,
   createUserRoutes,
   startHttpServer,
+  type UserConsentSource,
 } from '../http/index.ts';
 import type { Adapters } from './adapters.ts';
 import { type ObservabilityOptions, startObservability } from './start-observability.ts';
@@ -81,7 +82,7 @@ export async function startGatehouse(
       ...(gateway.connections ? createConnectRoutes(gateway.connections) : []),
       // After the connect routes: `/oauth/callback` would also match `/oauth/:tenant/*`.
       ...createOAuthServerRoutes(gateway),
-      ...(gateway.users ? createUserRoutes({ users: gateway.users }) : []),
+      ...(gateway.users ? createUserRoutes({ users: gateway.users, ...consentsOf(gateway) }) : []),
       observability.metricsRoute,
     ],
   });
@@ -125,4 +126,22 @@ export async function startGatehouse(
 function splitListen(listen: string): [string, number] {
   const at = listen.lastIndexOf(':');
   return [listen.slice(0, at).replace(/^\[|\]$/g, ''), Number(listen.slice(at + 1))];
+}
+
+/** The account page's consent section over the authorization server (none without one). */
+function consentsOf(gateway: Gateway): { consents?: UserConsentSource } {
+  const server = gateway.oauthServer;
+  if (server === undefined) return {};
+  return {
+    consents: {
+      consentsOf: async (user) =>
+        (await server.consentsOf(user)).map((c) => ({
+          id: c.id,
+          client: c.clientName,
+          toolset: c.toolset,
+          grantedAt: c.createdAt,
+        })),
+      revokeConsent: (user, id) => server.revokeConsent(user, id),
+    },
+  };
 }
