@@ -358,6 +358,18 @@ export const configSchema = z
      */
     clientKeyCache: z.strictObject({ ttlMs: z.number().int().min(0).max(60_000).default(1_000) }).prefault({}),
     /**
+     * What `SIGTERM` (or SIGINT) does. `/readyz` answers 503 at once so a balancer stops sending; the process keeps
+     * serving for `unreadyDelayMs` (set it to the balancer's probe interval times its failure threshold), then stops
+     * accepting, and waits up to `drainTimeoutMs` for requests in flight; calls still running then have their
+     * upstream requests aborted (their audit records say so) before the audit log is flushed and the store closed.
+     */
+    shutdown: z
+      .strictObject({
+        unreadyDelayMs: z.number().int().min(0).max(300_000).default(0),
+        drainTimeoutMs: z.number().int().min(0).max(600_000).default(10_000),
+      })
+      .prefault({}),
+    /**
      * Upstream connections of this process: `connectionsPerOrigin` pooled keep-alive connections per upstream
      * origin, of which `connectionsPerTenant` are kept for each tenant's service: it may always have that many
      * calls in flight, more only while that many stay free for others (its further calls wait in their own
