@@ -55,7 +55,7 @@ async function open(cacheMs: number) {
   const gateway = await createGateway({
     config,
     ...adapters,
-    upstream: { send: () => Promise.reject(new Error('unused')), close: async () => {} },
+    upstream: { send: () => Promise.reject(new Error('unused')), close: async () => {}, abort: async () => {} },
     clock: systemClock,
   });
   const idHash = hashToken(accessToken);
