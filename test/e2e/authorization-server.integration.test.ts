@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer as createNetServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway, GatewayUsers } from '../../src/gateway/index.ts';
@@ -362,6 +363,40 @@ describe('Gatehouse as the OAuth authorization server of MCP clients', () => {
     const again = await redeem();
     expect(again.body['error']).toBe('invalid_grant');
     expect(await settled(before + 1)).toBe(before + 1);
+  });
+
+  it('fetches a Client ID Metadata Document only through the SSRF guard: a private address is never connected to', async () => {
+    // `localhost` resolves to 127.0.0.1; only the literal `127.0.0.1` is allowed (for the fake API), so the guard
+    // refuses inside the connect lookup and the listener below sees no connection at all (allowing `localhost`
+    // makes it see two: the fetch connects).
+    let connections = 0;
+    const listener = createNetServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as { port: number }).port;
+    try {
+      const clientId = `https://localhost:${port}/client.json`;
+      const before = (await securityEvents('oauth_denied')).length;
+      const { challenge } = pkce();
+      const params = new URLSearchParams({
+        client_id: clientId,
+        redirect_uri: 'https://app.example/callback',
+        response_type: 'code',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        resource: `${base}/mcp/acme/reader`,
+      });
+      const response = await fetch(`${base}/oauth/acme/auth?${params}`, { redirect: 'manual' });
+      expect(response.status).toBe(400);
+      expect(await response.text()).toContain('invalid_client');
+      expect(connections).toBe(0);
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await securityEvents('oauth_denied')).length).toBe(before + 1);
+    } finally {
+      await new Promise((resolve) => listener.close(resolve));
+    }
   });
 
   it('switches dynamic registration off per tenant', async () => {
