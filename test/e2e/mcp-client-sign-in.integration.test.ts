@@ -5,6 +5,9 @@ import {
   StreamableHTTPClientTransport,
   UnauthorizedError,
 } from '@modelcontextprotocol/client';
+import { UnauthorizedError as UnauthorizedErrorV1 } from '@modelcontextprotocol/sdk/client/auth.js';
+import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as StreamableHTTPClientTransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway/index.ts';
 import { freePort } from '../support/free-port.ts';
@@ -152,5 +155,38 @@ describe.skipIf(skip)('an MCP client signs in through Gatehouse (SDK 2.x OAuth, 
       decision: 'allow',
     });
     expect(records.at(-1)?.subject).not.toBe('shared');
+  });
+
+  it('the SDK 1.x client does the same, and a second user signs in as themselves (the subject is theirs)', async () => {
+    const password = 'another correct horse battery 7';
+    await served.users?.ensureLocalUser('acme', 'bob', password);
+    const mcpUrl = new URL(`${gateway.url}/mcp/acme/reader`);
+    let authorizationUrl: URL | undefined;
+    const provider = createProvider((url) => {
+      authorizationUrl = url;
+    });
+    const transport = new StreamableHTTPClientTransportV1(mcpUrl, { authProvider: provider as never });
+    const client = new ClientV1({ name: 'sdk1-oauth', version: '1.0.0' });
+    const refused = await client.connect(transport).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(UnauthorizedErrorV1);
+    expect(authorizationUrl?.searchParams.get('resource')).toBe(mcpUrl.href);
+    const callback = await signInAndConsent(authorizationUrl as URL, 'bob', password, 'oauth-consent-sdk1');
+    await transport.finishAuth(callback.searchParams.get('code') ?? '');
+
+    const connected = new ClientV1({ name: 'sdk1-oauth', version: '1.0.0' });
+    await connected.connect(new StreamableHTTPClientTransportV1(mcpUrl, { authProvider: provider as never }));
+    const result = await connected.callTool({ name: 'fake_listItems', arguments: {} });
+    expect(result.isError).toBeFalsy();
+    await connected.close();
+
+    const records = await gateway.adapters.store.audit.query({ tenantId: 'acme', kind: 'tool_call' });
+    const clientId = (provider.saved['client'] as { client_id: string }).client_id;
+    const bobs = records.filter((r) => r.clientKey === `oauth:${clientId}`);
+    const alices = records.filter((r) => r.clientKey !== `oauth:${clientId}`);
+    expect(bobs.length).toBeGreaterThan(0);
+    expect(alices.length).toBeGreaterThan(0);
+    // Each user's calls carry their own subject (per-user connections are looked up by it).
+    expect(new Set(bobs.map((r) => r.subject)).size).toBe(1);
+    expect(bobs[0]?.subject).not.toBe(alices[0]?.subject);
   });
 });
