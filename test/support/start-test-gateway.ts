@@ -29,13 +29,15 @@ export async function startTestGateway(
     extendGateway?: (gateway: Gateway) => Gateway;
     /** A fixed port (the public URL must be known before the server starts, e.g. for the OAuth issuer). */
     port?: number;
+    /** The public URL when it is not the listen address (several processes behind one URL). */
+    publicUrl?: string;
   } = {},
 ): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const config = parseConfig(
     {
       listen: `127.0.0.1:${options.port ?? 0}`,
-      ...(options.port === undefined ? {} : { publicUrl: `http://127.0.0.1:${options.port}` }),
+      ...(options.port === undefined ? {} : { publicUrl: options.publicUrl ?? `http://127.0.0.1:${options.port}` }),
       dataDir,
       logLevel: 'silent',
       masterKey: randomBytes(32).toString('base64'),
