@@ -115,6 +115,8 @@ async function purgeTenant(
   // Approval requests hold the arguments of the calls they were about; usage rows name toolsets and tools.
   const approvals = await store.approvals.deleteTenant(tenant);
   const usageRows = await store.usage.deleteTenant(tenant);
+  // The authorization server's sessions, grants, codes, tokens, keys and consents of this tenant.
+  await store.oauthServer.deleteTenant(tenant);
   await vault.destroyTenantKeys(tenant);
   return { tenant, connections: connections.length, revoked, notRevoked, secrets, clientKeys, approvals, usageRows };
 }
