@@ -54,6 +54,7 @@ export function createGatewayUsers(deps: GatewayUsersDependencies): GatewayUsers
       id: t.id,
       localEnabled: t.users.local.enabled,
       sessionHours: t.users.sessionHours,
+      signInAttempts: t.users.signInAttempts,
     })),
     onSecurityEvent: record,
   });

@@ -10,6 +10,7 @@ import {
   createConnectRoutes,
   createHttpApp,
   createTenantAdminRoutes,
+  createUserAdminRoutes,
   createUserRoutes,
   startHttpServer,
 } from '../http/index.ts';
@@ -50,6 +51,7 @@ export async function startGatehouse(
       }),
       ...createApprovalAdminRoutes(gateway),
       ...(gateway.connections ? createConnectionAdminRoutes(gateway.connections) : []),
+      ...(gateway.users ? createUserAdminRoutes(gateway.users) : []),
       ...observability.adminRoutes,
     ],
   });

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Config, parseConfig } from '../../src/core/index.ts';
+import type { Gateway } from '../../src/gateway/index.ts';
 import { openAdapters } from '../../src/open-adapters.ts';
 import { startGatehouse } from '../../src/wiring/index.ts';
 
@@ -11,6 +12,8 @@ export interface TestGateway {
   readonly config: Config;
   readonly dataDir: string;
   readonly adapters: Awaited<ReturnType<typeof openAdapters>>;
+  /** The gateway the server serves (its use cases, for arranging a test). */
+  readonly gateway: Gateway;
   close(): Promise<void>;
 }
 
@@ -46,6 +49,7 @@ export async function startTestGateway(
     config,
     dataDir,
     adapters,
+    gateway: server.gateway,
     async close() {
       await server.close();
       await adapters.close();
