@@ -23,13 +23,19 @@ let evil: Server;
 let evilUrl: string;
 let evilPage = '';
 
-async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+/** The admin answers these tests read. */
+interface AdminBody {
+  readonly inviteUrl: string;
+  readonly users: readonly { readonly id: string; readonly name: string }[];
+}
+
+async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: AdminBody }> {
   const response = await fetch(`${gateway.url}/api/v1${path}`, {
     method,
     headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: (await response.json()) as AdminBody };
 }
 
 async function createUser(tenant: string, name: string, password: string): Promise<string> {
@@ -419,9 +425,9 @@ describe.skipIf(missing !== undefined)('end users sign in with local accounts (C
   it('admin API: list users (no hashes), disable one (their session ends at once), new invite', async () => {
     const listed = await admin('GET', '/tenants/acme/users');
     expect(listed.status).toBe(200);
-    expect(listed.body.users.map((u: { name: string }) => u.name)).toContain('bob');
+    expect(listed.body.users.map((u) => u.name)).toContain('bob');
     expect(JSON.stringify(listed.body)).not.toMatch(/scrypt|passwordHash|invite_hash/);
-    const bob = listed.body.users.find((u: { name: string }) => u.name === 'bob');
+    const bob = listed.body.users.find((u) => u.name === 'bob') as { id: string };
     const signedIn = await postSignIn('acme', 'bob', 'bob-password-123');
     expect(signedIn.status).toBe(303);
     expect((await admin('POST', `/tenants/acme/users/${bob.id}/disable`)).status).toBe(200);
