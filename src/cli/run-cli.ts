@@ -17,6 +17,7 @@ import { runImport } from './run-import.ts';
 import { runKeysCreate } from './run-keys-create.ts';
 import { runServe } from './run-serve.ts';
 import { runTenantPurge } from './run-tenant-purge.ts';
+import { runUsers } from './run-users.ts';
 import { runVaultRewrap, runVaultRotate } from './run-vault.ts';
 
 const usage = formatUsage();
@@ -93,6 +94,8 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         if (sub !== 'create')
           throw new GatehouseError('invalid_request', `unknown keys command '${sub ?? ''}' (try: keys create)`);
         return await runKeysCreate(configShape('keys create', adapterFields), values, context);
+      case 'users':
+        return await runUsers(configShape(`users ${sub ?? ''}`.trim(), adapterFields), sub, values, context);
       case 'audit':
         if (sub !== 'verify')
           throw new GatehouseError('invalid_request', `unknown audit command '${sub ?? ''}' (try: audit verify)`);

@@ -27,6 +27,7 @@ export type {
   ConnectLinkAnswer,
   GatewayConnections,
 } from './create-gateway-connections.ts';
+export { createTenantUserAccounts } from './create-gateway-users.ts';
 export type { ConnectLinkRequest, MintConnectLink } from './decide-call.ts';
 export { clientKeyPrefix, createClientKey, hashClientKey } from './hash-client-key.ts';
 export { inspectConfig, type ToolsetReport } from './inspect-config.ts';
