@@ -441,3 +441,36 @@ describe.skipIf(missing !== undefined)('end users sign in with local accounts (C
     expect(unauthenticated.status).toBe(401);
   });
 });
+
+describe('session cookies behind an https public URL', () => {
+  it('get Secure (and keep HttpOnly, SameSite=Lax, Path=/)', async () => {
+    const port = await freePort();
+    const https = await startTestGateway({
+      listen: `127.0.0.1:${port}`,
+      publicUrl: 'https://gw.example.com',
+      tenants: [{ id: 'acme' }],
+    });
+    try {
+      const created = await https.gateway.users!.createUser('acme', { name: 'alice' });
+      await https.gateway.users!.acceptInvite(created.inviteUrl.split('/invite/')[1] as string, 'alice-password-1');
+      const local = `http://127.0.0.1:${port}`;
+      const form = await fetch(`${local}/signin/acme`);
+      const formCookie = (form.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      expect(form.headers.get('set-cookie')).toMatch(/; Secure$/);
+      const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? '';
+      const answer = await fetch(`${local}/signin/acme`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: formCookie },
+        body: new URLSearchParams({ name: 'alice', password: 'alice-password-1', csrf }).toString(),
+      });
+      expect(answer.status).toBe(303);
+      const session = answer.headers.getSetCookie().find((c) => c.startsWith('gatehouse_session='));
+      expect(session).toMatch(
+        /^gatehouse_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=43200; Secure$/,
+      );
+    } finally {
+      await https.close();
+    }
+  });
+});
