@@ -6,8 +6,11 @@ import { readFileSync } from 'node:fs';
 import { runCli } from './cli/index.ts';
 import { openAdapters } from './open-adapters.ts';
 
-/** How long a stop (first SIGINT/SIGTERM) may take before the process exits anyway. */
-const shutdownGraceMs = 10_000;
+/**
+ * How long a stop (first SIGINT/SIGTERM) may take before the process exits anyway: 10 s, or what `serve` asks for
+ * (its unready delay and drain time, plus time to flush and close).
+ */
+let shutdownGraceMs = 10_000;
 /** How long a finished command waits for open handles to close on their own before exiting anyway. */
 const exitGraceMs = 1_000;
 
@@ -36,6 +39,9 @@ const code = await runCli(process.argv.slice(2), {
   stderr: process.stderr,
   openAdapters,
   stopSignal,
+  setStopGraceMs: (ms) => {
+    shutdownGraceMs = ms;
+  },
   version,
 });
 process.exitCode = code;

@@ -52,7 +52,6 @@ export interface Telemetry {
   close(): Promise<void>;
 }
 
-const tracer = trace.getTracer('gatehouse');
 /** The API's no-op provider: what the global provider delegates to until an OpenTelemetry SDK registers one. */
 const noopProvider = new ProxyTracerProvider().getDelegate();
 /** Handed to span functions while nothing records spans; accepts and ignores attributes and status. */
@@ -62,7 +61,7 @@ const nonRecordingSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
  * Whether an OpenTelemetry SDK is registered, asked per span so one registered after start is honoured. Without
  * one, `span()` skips the API's span and context objects (a measurable share of a tool call's CPU).
  */
-function isTracing(): boolean {
+export function isTracing(): boolean {
   const provider = trace.getTracerProvider();
   return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== noopProvider;
 }
@@ -124,7 +123,9 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     },
     span(name, attributes, fn, failed) {
       if (!isTracing()) return fn(nonRecordingSpan);
-      return tracer.startActiveSpan(name, { attributes }, async (span) => {
+      // The tracer is asked for per span, not kept from start: one kept across a provider's re-registration
+      // (an SDK restarted, `trace.disable()`) would keep delegating to the old, no-op provider.
+      return trace.getTracer('gatehouse').startActiveSpan(name, { attributes }, async (span) => {
         try {
           const result = await fn(span);
           const code = failed?.(result);

@@ -60,5 +60,6 @@ export function instrumentUpstreamClient(
       );
     },
     close: () => client.close(),
+    abort: () => client.abort(),
   };
 }

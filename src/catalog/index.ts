@@ -1,5 +1,28 @@
+export { applyOverlays, type ToolOverlays } from './apply-overlays.ts';
 export { bindCatalog } from './bind-catalog.ts';
-export { type DescriptionInput, importDescription } from './import-description.ts';
+export { type DescriptionInput, type ImportOptions, importDescription } from './import-description.ts';
 export { loadCatalog } from './load-catalog.ts';
 export { type PreviewRow, previewCatalog } from './preview-catalog.ts';
+export { createProviderExpander, expandProviderService } from './providers/expand-provider-service.ts';
+export {
+  builtInCatalogRoot,
+  loadProviders,
+  type ProviderCatalogue,
+  packPath,
+  parseProviderFile,
+} from './providers/load-providers.ts';
+export {
+  type Provider,
+  type ProviderAuth,
+  type ProviderCategory,
+  type ProviderOAuth,
+  type ProviderQuirk,
+  type ProviderScope,
+  type ProviderVariable,
+  providerCategories,
+  providerQuirks,
+  providerSchema,
+  quirkVariables,
+  templateVariables,
+} from './providers/provider-schema.ts';
 export { toolNameMax, toToolName } from './tool-name.ts';

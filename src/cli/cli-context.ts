@@ -10,6 +10,8 @@ export interface CliContext {
   openAdapters(config: Config, context: { readonly stderr: Writable }): Promise<Adapters>;
   /** Resolves when the process is asked to stop (SIGINT/SIGTERM); tests resolve it themselves. */
   readonly stopSignal: Promise<void>;
+  /** How long a stop may take before the process exits anyway (`serve` sets it from `config.shutdown`). */
+  readonly setStopGraceMs?: (ms: number) => void;
   /** The package version, for `--version` (main.ts reads it from package.json). */
   readonly version?: string;
 }

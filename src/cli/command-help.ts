@@ -40,9 +40,10 @@ Options:
   {
     name: 'import',
     synopsis: 'import FILE [--service ID] [--json]',
-    summary: 'preview the tools an OpenAPI/Swagger description becomes',
-    details: `Reads an OpenAPI 3.0/3.1 or Swagger 2.0 description (JSON or YAML) and prints the tools it becomes: name,
-method, path, safety and token size. Nothing is stored.
+    summary: 'preview the tools a description becomes',
+    details: `Reads an OpenAPI 3.0/3.1 or Swagger 2.0 description (JSON or YAML), a Google Discovery document, a GraphQL
+schema (SDL or introspection JSON) or a WSDL file, and prints the tools it becomes: name, method, path, safety and
+token size. Nothing is stored.
 
 Options:
   --service ID   the service id the tool names start with (default: api)
@@ -99,6 +100,50 @@ Options:
   --config, -c FILE   the config file (or GATEHOUSE_CONFIG)
   --tenant T          the tenant
   --name N            the user's sign-in name`,
+  },
+  {
+    name: 'doctor',
+    synopsis: 'doctor [--config FILE] [--json]',
+    summary: 'check a deployment: config, store, migrations, clock, Redis, master key, public URL',
+    details: `Checks what the gateway needs before it serves, reading only (it migrates nothing and writes no key):
+the config and its unset \${env:...} secrets; the store (reachable, version, pending migrations, migrations of a
+newer release); the clock skew against PostgreSQL; Redis (reachable, version); the master key (present, not the
+development key in production, and unwrapping every data key in the store); the public URL (HTTPS expected beyond
+loopback); the admin token. Prints each finding with what to do. Exit 1 when a check failed, 0 otherwise.
+
+Options:
+  --config, -c FILE   the config file (or GATEHOUSE_CONFIG)
+  --json              machine-readable output`,
+  },
+  {
+    name: 'providers list',
+    synopsis: 'providers list [--category C] [--json]',
+    summary: 'list the built-in provider catalogue (OAuth and API-key APIs ready to use)',
+    details: `Lists every provider of the built-in catalogue: id, name, categories, auth type and the size of its
+curated tool pack. Use a provider in the config with services: [{ provider: ID, clientId, clientSecret }].
+
+Options:
+  --category C   only providers of this category (communication, crm, dev-tools, ...)
+  --json         machine-readable output
+
+Example:
+  gatehouse providers list --category calendar`,
+  },
+  {
+    name: 'providers show',
+    synopsis: 'providers show ID [--config FILE] [--json]',
+    summary: 'show a provider: auth, scopes (read/write), tool pack, the redirect URI to register',
+    details: `Shows one provider of the catalogue: its OAuth endpoints, PKCE and refresh behaviour, quirks, every scope
+with its read/write class (default scopes marked), per-connection variables, the tools of its curated pack with
+their scopes, and the config lines that use it. The redirect URI to register at the provider is
+{publicUrl}/oauth/callback, from --config (or GATEHOUSE_PUBLIC_URL, or the default listen address).
+
+Options:
+  --config, -c FILE   the config file whose publicUrl the redirect URI uses (or GATEHOUSE_CONFIG)
+  --json              machine-readable output
+
+Example:
+  gatehouse providers show slack --config gatehouse.yaml`,
   },
   {
     name: 'migrate',

@@ -4,6 +4,7 @@ import { GatehouseError } from '../core/index.ts';
 /** Options every command understands; each command reads the ones it needs. */
 const options = {
   config: { type: 'string', short: 'c' },
+  category: { type: 'string' },
   demo: { type: 'boolean' },
   json: { type: 'boolean' },
   checkpoint: { type: 'string' },
@@ -23,6 +24,7 @@ export interface CommandLine {
   readonly command: readonly string[];
   readonly values: {
     readonly config?: string;
+    readonly category?: string;
     readonly demo?: boolean;
     readonly json?: boolean;
     readonly checkpoint?: string;

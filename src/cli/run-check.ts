@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { Config } from '../core/index.ts';
-import { inspectConfig } from '../gateway/index.ts';
+import { inspectConfig, inspectOverlays } from '../gateway/index.ts';
 import { isBlockedAddress } from '../upstream/index.ts';
 import type { CliContext } from './cli-context.ts';
 import { formatTable } from './format-table.ts';
@@ -16,9 +16,10 @@ export interface CheckWarning {
 /** `gatehouse check`: the config is valid (or this never runs), then each toolset's tools and token sizes. */
 export async function runCheck(config: Config, json: boolean, context: CliContext): Promise<number> {
   const reports = inspectConfig(config);
+  const overlays = inspectOverlays(config);
   const warnings = collectCheckWarnings(config);
   if (json) {
-    context.stdout.write(`${JSON.stringify({ valid: true, warnings, toolsets: reports }, null, 2)}\n`);
+    context.stdout.write(`${JSON.stringify({ valid: true, warnings, toolsets: reports, overlays }, null, 2)}\n`);
     return 0;
   }
   context.stdout.write(`Configuration is valid: ${config.tenants.length} tenant(s).\n`);
@@ -34,6 +35,23 @@ export async function runCheck(config: Config, json: boolean, context: CliContex
       ),
     );
     for (const problem of report.problems) context.stdout.write(`  warning: ${problem}\n`);
+  }
+  if (overlays.length > 0) {
+    context.stdout.write(`\nTool overlays: ${overlays.length} tool(s), before -> after\n`);
+    context.stdout.write(
+      formatTable(
+        ['tenant/service', 'operation', 'before', 'after', 'safety', 'arguments', 'tokens'],
+        overlays.map((o) => [
+          `${o.tenant}/${o.service}`,
+          o.operation,
+          o.before.name,
+          o.after.name,
+          o.before.safety === o.after.safety ? o.after.safety : `${o.before.safety} -> ${o.after.safety}`,
+          `${o.before.arguments.length} -> ${o.after.arguments.length}`,
+          `${o.before.tokens} -> ${o.after.tokens}`,
+        ]),
+      ),
+    );
   }
   return 0;
 }

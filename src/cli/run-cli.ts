@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { createProviderExpander } from '../catalog/index.ts';
 import {
   type ConfigTree,
   GatehouseError,
@@ -13,14 +14,19 @@ import { formatCommandHelp, formatUsage } from './command-help.ts';
 import { parseCommandLine } from './parse-command-line.ts';
 import { runAuditVerify } from './run-audit-verify.ts';
 import { runCheck } from './run-check.ts';
+import { runDoctor } from './run-doctor.ts';
 import { runImport } from './run-import.ts';
 import { runKeysCreate } from './run-keys-create.ts';
+import { runProvidersList, runProvidersShow } from './run-providers.ts';
 import { runServe } from './run-serve.ts';
 import { runTenantPurge } from './run-tenant-purge.ts';
 import { runUsers } from './run-users.ts';
 import { runVaultRewrap, runVaultRotate } from './run-vault.ts';
 
 const usage = formatUsage();
+
+/** Services naming a catalogue `provider` are expanded from the built-in catalogue (read on first use). */
+const expandProvider = createProviderExpander();
 
 /**
  * The `gatehouse` command. Returns the exit code; `serve` resolves only when the server has stopped.
@@ -51,7 +57,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
           path: '',
         });
       }
-      return loadConfigFile(configPath, context.env);
+      return loadConfigFile(configPath, context.env, 'error', expandProvider);
     };
     /**
      * The config for a command that does not use the secrets' values: an unset `${env:...}` is left unresolved
@@ -61,7 +67,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
       const shape =
         configPath === undefined
           ? parseConfig({}, { env: context.env })
-          : loadConfigFile(configPath, context.env, 'defer');
+          : loadConfigFile(configPath, context.env, 'defer', expandProvider);
       requireResolvedEnv(shape, command, needs);
       return shape;
     };
@@ -81,7 +87,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
             },
           );
         }
-        return await runServe(tree, Boolean(values.demo), context);
+        return await runServe(tree, Boolean(values.demo), context, expandProvider);
       }
       case 'check':
         if (configPath === undefined) config();
@@ -96,6 +102,15 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         return await runKeysCreate(configShape('keys create', adapterFields), values, context);
       case 'users':
         return await runUsers(configShape(`users ${sub ?? ''}`.trim(), adapterFields), sub, values, context);
+      case 'doctor':
+        // Unset secrets are findings here, not a refusal: doctor reports everything it can in one run.
+        return await runDoctor(
+          configPath === undefined
+            ? parseConfig({}, { env: context.env })
+            : loadConfigFile(configPath, context.env, 'defer'),
+          values.json === true,
+          context,
+        );
       case 'audit':
         if (sub !== 'verify')
           throw new GatehouseError('invalid_request', `unknown audit command '${sub ?? ''}' (try: audit verify)`);
@@ -125,9 +140,24 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
           {
             tenant: values.tenant,
             force: Boolean(values.force),
-            ...(previousPath === undefined ? {} : { previous: loadConfigFile(previousPath, context.env) }),
+            ...(previousPath === undefined
+              ? {}
+              : { previous: loadConfigFile(previousPath, context.env, 'error', expandProvider) }),
           },
           context,
+        );
+      }
+      case 'providers': {
+        if (sub === 'list' && rest.length === 0)
+          return runProvidersList(values.category, Boolean(values.json), context);
+        if (sub === 'show' && rest.length === 1) {
+          // The redirect URI comes from the config's publicUrl (or GATEHOUSE_PUBLIC_URL / the default listen).
+          const publicUrl = configShape('providers show', []).publicUrl;
+          return runProvidersShow(rest[0] as string, publicUrl, Boolean(values.json), context);
+        }
+        throw new GatehouseError(
+          'invalid_request',
+          `unknown providers command '${[sub, ...rest].join(' ')}' (try: providers list, providers show ID)`,
         );
       }
       case 'migrate': {

@@ -1,4 +1,4 @@
-import { type Config, type ConfigTree, parseConfig, systemClock } from '../core/index.ts';
+import { type Config, type ConfigTree, type ProviderExpander, parseConfig, systemClock } from '../core/index.ts';
 import { createDemoConfig, type DemoApi, startDemoApi } from '../demo/index.ts';
 import { createClientKey } from '../gateway/index.ts';
 import { redactStoreUrl } from '../store/index.ts';
@@ -11,8 +11,18 @@ import type { CliContext } from './cli-context.ts';
  * stop signal. With `--demo`, the built-in demo API starts on a free loopback port and a `demo` tenant is
  * added to the config (loopback is then allowed as an upstream, by name).
  */
-export async function runServe(tree: ConfigTree, demo: boolean, context: CliContext): Promise<number> {
-  const parseOptions = { env: context.env, baseDir: tree.baseDir, source: tree.source };
+export async function runServe(
+  tree: ConfigTree,
+  demo: boolean,
+  context: CliContext,
+  expandProvider?: ProviderExpander,
+): Promise<number> {
+  const parseOptions = {
+    env: context.env,
+    baseDir: tree.baseDir,
+    source: tree.source,
+    ...(expandProvider === undefined ? {} : { expandProvider }),
+  };
   let config: Config = parseConfig(tree.raw, parseOptions);
   let demoApi: DemoApi | undefined;
   let demoKey: string | undefined;
@@ -47,6 +57,8 @@ export async function runServe(tree: ConfigTree, demo: boolean, context: CliCont
   }
   try {
     const server = await startGatehouse(config, adapters, systemClock, { logDestination: context.stdout });
+    // Unready delay + drain + the aborted calls' grace (2 s), and 10 s to flush the audit log and close the store.
+    context.setStopGraceMs?.(config.shutdown.unreadyDelayMs + config.shutdown.drainTimeoutMs + 12_000);
     const out = context.stdout;
     if (demoUser) await server.gateway.users?.ensureLocalUser('demo', demoUser.name, demoUser.password);
     out.write(`Gatehouse listening on ${server.url} (store: ${redactStoreUrl(config.store)})\n`);

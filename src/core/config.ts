@@ -31,6 +31,14 @@ const secretString = z
     'looks like a shell variable; Gatehouse substitutes ${env:NAME}',
   );
 
+/**
+ * Provider behaviours that data alone cannot say, each a small named handler in `oauth/` (docs/providers.md):
+ * `slack-authed-user` (the user token nested under `authed_user`), `salesforce-instance-url` (`instance_url` in the
+ * token response), `atlassian-cloud-id` (the cloud id discovered after connecting).
+ */
+export const oauthQuirks = ['slack-authed-user', 'salesforce-instance-url', 'atlassian-cloud-id'] as const;
+export type OAuthQuirk = (typeof oauthQuirks)[number];
+
 const authSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('none') }),
   z.strictObject({
@@ -38,6 +46,8 @@ const authSchema = z.discriminatedUnion('type', [
     in: z.enum(['header', 'query']),
     name: z.string().min(1),
     value: secretString,
+    /** Sent before the key (`"Token token="`); the key alone is the secret that is redacted. */
+    prefix: z.string().max(40).optional(),
   }),
   z.strictObject({ type: z.literal('bearer'), token: secretString }),
   z.strictObject({ type: z.literal('basic'), username: z.string().min(1), password: secretString }),
@@ -53,6 +63,18 @@ const authSchema = z.discriminatedUnion('type', [
     grant: z.enum(['authorization_code', 'client_credentials']).default('authorization_code'),
     authorizeParams: z.record(z.string(), z.string()).default({}),
     resource: z.url().optional(),
+    /** How the client authenticates at the token endpoint; absent = as the server's metadata suggests (basic first). */
+    tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post']).optional(),
+    /*
+     * The next three are optional in the output type too (absent = the default), so that hand-built auth objects
+     * stay valid.
+     */
+    /** Joins scopes in the authorize request and splits the granted `scope` of a token response; absent = a space. */
+    scopeSeparator: z.enum([' ', ',', '+']).optional(),
+    /** Whether to send PKCE (S256); absent = true. `false` only for providers that refuse it (docs/providers.md). */
+    pkce: z.boolean().optional(),
+    /** Provider behaviours handled by named code (docs/providers.md, "quirks"); absent = none. */
+    quirks: z.array(z.enum(oauthQuirks)).optional(),
     /**
      * Refresh the access token this long before it expires; absent = 60. Optional in the output type so that
      * hand-built auth objects stay valid; the refresh engine takes the smallest of a config.
@@ -73,34 +95,6 @@ const scopedRateLimitSchema = z.strictObject({
   burst: z.number().int().positive().max(1_000_000).optional(),
   per: z.enum(['toolset', 'clientKey', 'subject']).default('toolset'),
 });
-
-const serviceSchema = z
-  .strictObject({
-    id,
-    openapi: z.string().min(1).optional(),
-    swagger: z.string().min(1).optional(),
-    baseUrl: z.url().optional(),
-    auth: authSchema.default({ type: 'none' }),
-    timeoutMs: z.number().int().positive().max(300_000).default(30_000),
-    connectTimeoutMs: z.number().int().positive().max(60_000).default(5_000),
-    maxResponseBytes: z
-      .number()
-      .int()
-      .positive()
-      .default(10 * 1024 * 1024),
-    /** Scope hierarchy of the provider: a broad scope and the narrower ones it implies (`repo: [public_repo]`). */
-    scopeImplies: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
-    /** Upstream 429 handling: safe calls wait up to `maxWaitSeconds` for `Retry-After`, at most `maxRetries` times. */
-    retry: z
-      .strictObject({
-        maxRetries: z.number().int().min(0).max(5).default(2),
-        maxWaitSeconds: z.number().min(0).max(300).default(10),
-      })
-      .default({ maxRetries: 2, maxWaitSeconds: 10 }),
-  })
-  .refine((s) => [s.openapi, s.swagger].filter(Boolean).length === 1, {
-    message: 'expected exactly one description source: openapi or swagger',
-  });
 
 /** The JSON Schema keywords a toolset may add to one argument (a stricter schema, never a looser one). */
 const argumentConstraintSchema = z
@@ -130,6 +124,75 @@ const argumentConstraintSchema = z
     (c) => Object.keys(c).length > 0,
     'expected at least one of const, enum, maximum, minimum, pattern, maxItems, maxLength',
   );
+
+/**
+ * A tool overlay (docs/configuration.md, "Tool overlays"): how one operation of a service's description is shown
+ * to the model and called. Argument names are the tool's input schema properties, or `body.<property>`.
+ */
+const overlaySchema = z.strictObject({
+  /** The tool's new short name: the tool becomes `{service}_{name}`. */
+  name: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{1,64}$/, 'expected letters, digits, _ and - (at most 64)')
+    .optional(),
+  description: z.string().min(1).max(4_000).optional(),
+  /** Optional arguments removed from the input schema (never sent unless defaulted). */
+  hide: z.array(z.string().min(1)).default([]),
+  /** Arguments removed from the input schema and always sent with this value. */
+  fixed: z.record(z.string().min(1), z.unknown()).default({}),
+  /** Arguments sent with this value when the call leaves them out (shown as the schema's `default`). */
+  defaults: z.record(z.string().min(1), z.unknown()).default({}),
+  safety: z.enum(['safe', 'write', 'destructive']).optional(),
+  /** JSON Schema keywords added to an argument's schema (stricter only). */
+  constraints: z.record(z.string().min(1), argumentConstraintSchema).default({}),
+});
+
+const serviceSchema = z
+  .strictObject({
+    id,
+    /** The catalogue provider this service was expanded from (docs/providers.md); set by the expansion. */
+    provider: z.string().min(1).optional(),
+    openapi: z.string().min(1).optional(),
+    swagger: z.string().min(1).optional(),
+    /** A Google Discovery REST description (JSON). */
+    discovery: z.string().min(1).optional(),
+    /** A GraphQL schema: SDL (`.graphql`) or introspection JSON; `baseUrl` is the endpoint. */
+    graphql: z.string().min(1).optional(),
+    /** A WSDL 1.1 description (document/literal SOAP 1.1 or 1.2 binding). */
+    wsdl: z.string().min(1).optional(),
+    /**
+     * GraphQL only: how deep the generated selection set goes. 1 = the scalar fields of the result, 2 (default) =
+     * and the scalar fields of each object it links to (connections as `nodes`, `pageInfo` and `totalCount`).
+     */
+    selectionDepth: z.number().int().min(1).max(4).optional(),
+    baseUrl: z.url().optional(),
+    auth: authSchema.default({ type: 'none' }),
+    timeoutMs: z.number().int().positive().max(300_000).default(30_000),
+    connectTimeoutMs: z.number().int().positive().max(60_000).default(5_000),
+    maxResponseBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(10 * 1024 * 1024),
+    /** Tool overlays: operation (its operationId, or the tool's key) -> overlay. */
+    overlays: z.record(z.string().min(1), overlaySchema).default({}),
+    /** Scope hierarchy of the provider: a broad scope and the narrower ones it implies (`repo: [public_repo]`). */
+    scopeImplies: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
+    /** Upstream 429 handling: safe calls wait up to `maxWaitSeconds` for `Retry-After`, at most `maxRetries` times. */
+    retry: z
+      .strictObject({
+        maxRetries: z.number().int().min(0).max(5).default(2),
+        maxWaitSeconds: z.number().min(0).max(300).default(10),
+      })
+      .default({ maxRetries: 2, maxWaitSeconds: 10 }),
+  })
+  .refine((s) => [s.openapi, s.swagger, s.discovery, s.graphql, s.wsdl].filter(Boolean).length === 1, {
+    message: 'expected exactly one description source: openapi, swagger, discovery, graphql or wsdl',
+  })
+  .refine((s) => s.selectionDepth === undefined || s.graphql !== undefined, {
+    message: 'selectionDepth applies to graphql services only',
+    path: ['selectionDepth'],
+  });
 
 const toolsetSchema = z.strictObject({
   id,
@@ -331,6 +394,18 @@ export const configSchema = z
      */
     clientKeyCache: z.strictObject({ ttlMs: z.number().int().min(0).max(60_000).default(1_000) }).prefault({}),
     /**
+     * What `SIGTERM` (or SIGINT) does. `/readyz` answers 503 at once so a balancer stops sending; the process keeps
+     * serving for `unreadyDelayMs` (set it to the balancer's probe interval times its failure threshold), then stops
+     * accepting, and waits up to `drainTimeoutMs` for requests in flight; calls still running then have their
+     * upstream requests aborted (their audit records say so) before the audit log is flushed and the store closed.
+     */
+    shutdown: z
+      .strictObject({
+        unreadyDelayMs: z.number().int().min(0).max(300_000).default(0),
+        drainTimeoutMs: z.number().int().min(0).max(600_000).default(10_000),
+      })
+      .prefault({}),
+    /**
      * Upstream connections of this process: `connectionsPerOrigin` pooled keep-alive connections per upstream
      * origin, of which `connectionsPerTenant` are kept for each tenant's service: it may always have that many
      * calls in flight, more only while that many stay free for others (its further calls wait in their own
@@ -488,11 +563,28 @@ const envOverrides = {
  */
 export type UnresolvedEnvPolicy = 'error' | 'defer';
 
+/** A problem found while expanding a provider service; `path` is relative to the service. */
+export interface ProviderExpansionIssue {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+/**
+ * Expands a `services` entry naming a catalogue `provider` (after `${env:...}` substitution) into a full service
+ * tree that the service schema then validates; or lists what is wrong with it. Implemented by the catalogue
+ * (`catalog/providers`), handed in by whoever parses a config (the CLI), so the config module stays free of it.
+ */
+export type ProviderExpander = (
+  service: Readonly<Record<string, unknown>>,
+) => { readonly service: Record<string, unknown> } | { readonly issues: readonly ProviderExpansionIssue[] };
+
 export interface ParseConfigOptions {
   readonly env?: Environment;
   readonly baseDir?: string;
   readonly source?: string;
   readonly unresolvedEnv?: UnresolvedEnvPolicy;
+  /** Expands services that name a `provider`; without it, such a service is a `config_invalid`. */
+  readonly expandProvider?: ProviderExpander;
 }
 
 /** A config file read and parsed as YAML, not yet validated (so a caller can add to it, e.g. the demo tenant). */
@@ -532,9 +624,16 @@ export function loadConfigFile(
   path: string,
   env: Environment = process.env,
   unresolvedEnv: UnresolvedEnvPolicy = 'error',
+  expandProvider?: ProviderExpander,
 ): Config {
   const tree = readConfigTree(path);
-  return parseConfig(tree.raw, { env, baseDir: tree.baseDir, source: tree.source, unresolvedEnv });
+  return parseConfig(tree.raw, {
+    env,
+    baseDir: tree.baseDir,
+    source: tree.source,
+    unresolvedEnv,
+    ...(expandProvider === undefined ? {} : { expandProvider }),
+  });
 }
 
 /** Validates an already-parsed config tree (from YAML or built in code). */
@@ -558,7 +657,11 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
   if (typeof substituted !== 'object' || substituted === null || Array.isArray(substituted)) {
     throw new GatehouseError('config_invalid', `${source}: expected a mapping at the top level`, { path: '' });
   }
-  const withEnv: Record<string, unknown> = { ...(substituted as Record<string, unknown>) };
+  const withEnv: Record<string, unknown> = expandProviders(
+    substituted as Record<string, unknown>,
+    source,
+    options.expandProvider,
+  );
   for (const [variable, field] of Object.entries(envOverrides)) {
     const value = env[variable];
     if (value !== undefined && value !== '') withEnv[field] = value;
@@ -595,10 +698,57 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
     unresolvedEnv: unresolved,
     tenants: value.tenants.map((t) => ({
       ...t,
-      services: t.services.map((s) => ({ ...s, openapi: resolvePath(s.openapi), swagger: resolvePath(s.swagger) })),
+      services: t.services.map((s) => ({
+        ...s,
+        openapi: resolvePath(s.openapi),
+        swagger: resolvePath(s.swagger),
+        discovery: resolvePath(s.discovery),
+        graphql: resolvePath(s.graphql),
+        wsdl: resolvePath(s.wsdl),
+      })),
     })),
   };
   return deepFreeze(config) as Config;
+}
+
+/**
+ * Replaces every service that names a `provider` with its expansion. Throws `config_invalid` listing every
+ * problem with its full path (`tenants[0].services[1].scopes[0]: ...`); `details.path` is the first.
+ */
+function expandProviders(
+  root: Record<string, unknown>,
+  source: string,
+  expand: ProviderExpander | undefined,
+): Record<string, unknown> {
+  if (!Array.isArray(root['tenants'])) return { ...root };
+  const problems: { path: string; message: string }[] = [];
+  const tenants = root['tenants'].map((tenant, t) => {
+    if (tenant === null || typeof tenant !== 'object' || !Array.isArray((tenant as { services?: unknown }).services))
+      return tenant;
+    const services = (tenant as { services: unknown[] }).services.map((service, s) => {
+      if (service === null || typeof service !== 'object' || !('provider' in service)) return service;
+      const at = (path: readonly (string | number)[]) => formatPath(['tenants', t, 'services', s, ...path]);
+      if (expand === undefined) {
+        problems.push({ path: at(['provider']), message: 'the provider catalogue is not available here' });
+        return service;
+      }
+      const result = expand(service as Record<string, unknown>);
+      if ('issues' in result) {
+        for (const issue of result.issues) problems.push({ path: at(issue.path), message: issue.message });
+        return service;
+      }
+      return result.service;
+    });
+    return { ...tenant, services };
+  });
+  if (problems.length > 0) {
+    throw new GatehouseError(
+      'config_invalid',
+      `${source}: invalid configuration\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`,
+      { path: (problems[0] as { path: string }).path },
+    );
+  }
+  return { ...root, tenants };
 }
 
 type OnMissingVariable = (variable: string, path: readonly (string | number)[]) => string;

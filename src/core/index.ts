@@ -7,7 +7,11 @@ export {
   type Environment,
   formatPath,
   loadConfigFile,
+  type OAuthQuirk,
+  oauthQuirks,
   type ParseConfigOptions,
+  type ProviderExpander,
+  type ProviderExpansionIssue,
   parseConfig,
   readConfigTree,
   requireResolvedEnv,
@@ -34,8 +38,10 @@ export {
 } from './errors.ts';
 export { createId, createRequestId } from './ids.ts';
 export { noteResponseOutcome, type ResponseOutcome, responseOutcomeOf } from './response-outcome.ts';
+export { knownFieldsAt, suggestFieldName } from './suggest-field-name.ts';
 export type {
   Catalog,
+  DescriptionFormat,
   HttpMethod,
   ImportProblem,
   JsonSchema,
@@ -44,8 +50,11 @@ export type {
   ServiceCatalog,
   Tool,
   ToolAnnotations,
+  ToolGraphqlRequest,
   ToolParameter,
   ToolRequest,
   ToolRequestBody,
   ToolSafety,
+  ToolSoapRequest,
+  ToolXmlElement,
 } from './tool.ts';

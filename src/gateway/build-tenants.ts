@@ -3,6 +3,7 @@ import { formatPath, GatehouseError } from '../core/index.ts';
 import { compileToolsetLimits, compileToolsetPolicy, type ToolsetLimits, type ToolsetPolicy } from '../policy/index.ts';
 import { buildToolsetMeta, type ToolsetMeta } from './build-toolset-meta.ts';
 import type { ListedTool } from './contract.ts';
+import { descriptionSourceOf } from './load-service.ts';
 
 /** A service of a tenant as the request path needs it. Holds no secret. */
 export interface ServiceRuntime {
@@ -77,7 +78,8 @@ export function buildTenant(
     const { catalog, bound } = loadServiceAt(
       loadService,
       service,
-      `${path}.${service.openapi ? 'openapi' : 'swagger'}`,
+      path,
+      `${path}.${descriptionSourceOf(service).format}`,
     );
     const baseUrl = service.baseUrl ?? catalog.baseUrl;
     if (baseUrl === undefined) {
@@ -130,11 +132,22 @@ export function buildTenant(
 function loadServiceAt<T>(
   load: (service: TenantConfig['services'][number]) => T,
   service: TenantConfig['services'][number],
+  path: string,
   field: string,
 ): T {
   try {
     return load(service);
   } catch (error) {
+    // An overlay error names the service by id (loadService cannot know the config path): name the path.
+    const prefix = `services.${service.id}.`;
+    const at = error instanceof GatehouseError ? error.details['path'] : undefined;
+    if (error instanceof GatehouseError && typeof at === 'string' && at.startsWith(prefix)) {
+      const real = `${path}.${at.slice(prefix.length)}`;
+      throw new GatehouseError(error.code, `${real}${error.message.slice(at.length)}`, {
+        ...error.details,
+        path: real,
+      });
+    }
     if (
       error instanceof GatehouseError &&
       error.code === 'description_invalid' &&

@@ -150,7 +150,7 @@ function staticCredential(
 ): UpstreamCredential {
   switch (auth.type) {
     case 'apiKey':
-      return { type: 'apiKey', in: auth.in, name: auth.name, value: secret };
+      return { type: 'apiKey', in: auth.in, name: auth.name, value: `${auth.prefix ?? ''}${secret}` };
     case 'bearer':
       return { type: 'bearer', token: secret };
     case 'basic':

@@ -29,7 +29,20 @@ export type {
 } from './create-gateway-connections.ts';
 export { createTenantUserAccounts } from './create-gateway-users.ts';
 export type { ConnectLinkRequest, MintConnectLink } from './decide-call.ts';
+export {
+  describeProvider,
+  describeProviders,
+  type ProviderPack,
+  type ProviderPackTool,
+  type ProviderSummary,
+} from './describe-providers.ts';
 export { clientKeyPrefix, createClientKey, hashClientKey } from './hash-client-key.ts';
-export { inspectConfig, type ToolsetReport } from './inspect-config.ts';
+export {
+  inspectConfig,
+  inspectOverlays,
+  type OverlaidTool,
+  type OverlayReport,
+  type ToolsetReport,
+} from './inspect-config.ts';
 export { type ClientKeyRequest, issueClientKey } from './issue-client-key.ts';
 export { previewDescription } from './preview-description.ts';

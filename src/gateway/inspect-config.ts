@@ -1,8 +1,9 @@
-import type { Config, ToolSafety, ToolsetConfig } from '../core/index.ts';
+import { bindCatalog } from '../catalog/index.ts';
+import type { Config, NamedTool, ToolSafety, ToolsetConfig } from '../core/index.ts';
 import { matchToolGlob } from '../policy/index.ts';
 import { countTokens } from '../shaping/index.ts';
 import { buildTenant } from './build-tenants.ts';
-import { loadService } from './load-service.ts';
+import { loadPlainCatalog, loadService } from './load-service.ts';
 
 export interface ToolsetReport {
   readonly tenant: string;
@@ -61,6 +62,69 @@ export function inspectConfig(config: Config): ToolsetReport[] {
     }
   });
   return reports;
+}
+
+/** One overlaid tool, as `gatehouse check` shows it: the tool the description makes, and the one the model sees. */
+export interface OverlayReport {
+  readonly tenant: string;
+  readonly service: string;
+  readonly operation: string;
+  readonly before: OverlaidTool;
+  readonly after: OverlaidTool;
+}
+
+export interface OverlaidTool {
+  readonly name: string;
+  readonly safety: ToolSafety;
+  readonly arguments: readonly string[];
+  /** Tokens (o200k) of the tool's `tools/list` entry. */
+  readonly tokens: number;
+}
+
+/** `gatehouse check`: every service's overlaid tools, before and after their overlays. */
+export function inspectOverlays(config: Config): OverlayReport[] {
+  const reports: OverlayReport[] = [];
+  config.tenants.forEach((tenantConfig, i) => {
+    const tenant = buildTenant(tenantConfig, i, loadService);
+    for (const service of tenantConfig.services) {
+      const operations = Object.keys(service.overlays ?? {});
+      if (operations.length === 0) continue;
+      const plain = bindCatalog(loadPlainCatalog(service), service.id);
+      const overlaid = tenant.services.get(service.id)?.catalog;
+      for (const operation of operations) {
+        const find = (tools: readonly NamedTool[] | undefined) =>
+          tools?.find((t) => t.tool.operation === operation || t.tool.key === operation);
+        const before = find(plain.tools);
+        const after = overlaid?.tools.find((t) => t.tool.operation === before?.tool.operation);
+        if (before === undefined || after === undefined) continue;
+        reports.push({
+          tenant: tenantConfig.id,
+          service: service.id,
+          operation,
+          before: describe(before),
+          after: describe(after),
+        });
+      }
+    }
+  });
+  return reports;
+}
+
+function describe(named: NamedTool): OverlaidTool {
+  const { tool } = named;
+  const listed = {
+    name: named.name,
+    title: tool.title,
+    description: tool.description,
+    inputSchema: tool.inputSchema,
+    annotations: tool.annotations,
+  };
+  return {
+    name: named.name,
+    safety: tool.safety,
+    arguments: Object.keys((tool.inputSchema['properties'] ?? {}) as object),
+    tokens: countTokens(JSON.stringify(listed)),
+  };
 }
 
 /**

@@ -104,6 +104,24 @@ describe('createHttpApp() probes and errors', () => {
     expect(JSON.parse(down.body).code).toBe('store_unavailable');
   });
 
+  it('drain(): /readyz answers 503 draining while requests are still served, each with Connection: close', async () => {
+    const draining = createHttpApp({ gateway, publicUrl: 'http://127.0.0.1:8787' });
+    const running = await startHttpServer(draining, { host: '127.0.0.1', port: 0 });
+    try {
+      draining.drain();
+      const ready = await send(running.url, '/readyz');
+      expect(ready.status).toBe(503);
+      expect(JSON.parse(ready.body)).toEqual({ status: 'draining' });
+      const health = await send(running.url, '/healthz');
+      expect(health.status).toBe(200);
+      expect(health.headers.connection).toBe('close');
+      expect(draining.inFlight()).toBe(0);
+      expect(await draining.settled(10)).toBe(true);
+    } finally {
+      await running.close();
+    }
+  });
+
   it('renders an unknown route as problem+json 404', async () => {
     const response = await send(server.url, '/nowhere');
     expect(response.status).toBe(404);

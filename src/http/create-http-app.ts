@@ -40,9 +40,19 @@ export interface HttpAppOptions {
   readonly routes?: readonly HttpRoute[];
 }
 
-/** A node:http request listener, plus `close()` to abort in-flight MCP exchanges on shutdown. */
+/** A node:http request listener, plus what a graceful shutdown needs. */
 export interface HttpApp {
   (req: IncomingMessage, res: ServerResponse): void;
+  /**
+   * Starts draining: `/readyz` answers 503 (`draining`) so a balancer stops sending, and every response carries
+   * `Connection: close` so keep-alive clients move to another process. Requests are still served.
+   */
+  drain(): void;
+  /** Requests whose handler is still running. */
+  inFlight(): number;
+  /** Resolves `true` once no handler is running, or `false` after `timeoutMs` with some still running. */
+  settled(timeoutMs: number): Promise<boolean>;
+  /** Aborts in-flight MCP exchanges of the SDK leg (the last step of a shutdown). */
   close(): Promise<void>;
 }
 
@@ -87,6 +97,10 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       path: '/readyz',
       checkOrigin: false,
       handle: async ({ res }) => {
+        if (draining) {
+          writeJson(res, 503, { status: 'draining' });
+          return;
+        }
         const ready = await gateway.ready().catch(() => false);
         if (!ready) throw new GatehouseError('store_unavailable', 'Store is not reachable');
         writeJson(res, 200, { status: 'ready' });
@@ -153,10 +167,19 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     }
   }
 
+  let draining = false;
+  let running = 0;
+  let onSettled: (() => void) | undefined;
+  const finished = () => {
+    running--;
+    if (running === 0) onSettled?.();
+  };
+
   const logRequests = logger?.info !== undefined && logger.isLevelEnabled?.('info') === true;
   const app = (req: IncomingMessage, res: ServerResponse): void => {
     const requestId = createRequestId();
     res.setHeader('x-request-id', requestId);
+    if (draining) res.setHeader('connection', 'close');
     if (logRequests) {
       const started = performance.now();
       if (logger?.isLevelEnabled?.('trace')) logger.trace?.({ requestId, headers: req.headers }, 'request headers');
@@ -164,8 +187,30 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
         logger?.info?.(describeRequest(req, res, requestId, performance.now() - started), 'request'),
       );
     }
-    serve(req, res, requestId).catch((thrown: unknown) => fail(res, thrown, false, requestId));
+    running++;
+    serve(req, res, requestId).then(finished, (thrown: unknown) => {
+      fail(res, thrown, false, requestId);
+      finished();
+    });
   };
+  app.drain = () => {
+    draining = true;
+  };
+  app.inFlight = () => running;
+  app.settled = (timeoutMs: number) =>
+    running === 0
+      ? Promise.resolve(true)
+      : new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => {
+            onSettled = undefined;
+            resolve(false);
+          }, timeoutMs);
+          onSettled = () => {
+            clearTimeout(timer);
+            onSettled = undefined;
+            resolve(true);
+          };
+        });
   app.close = () => mcp.close();
   return app;
 }

@@ -38,5 +38,10 @@ export {
 } from './create-user-routes.ts';
 export { describeRequest, type RequestLogEntry, redactTarget } from './describe-request.ts';
 export { readBody } from './read-body.ts';
-export { type ListenOptions, type RunningHttpServer, startHttpServer } from './start-http-server.ts';
+export {
+  type ListenOptions,
+  type RunningHttpServer,
+  type ShutdownOptions,
+  startHttpServer,
+} from './start-http-server.ts';
 export { writeProblem } from './write-problem.ts';

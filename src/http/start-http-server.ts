@@ -15,8 +15,22 @@ export interface RunningHttpServer {
   /** `http://host:port`, with the port actually bound. */
   readonly url: string;
   readonly port: number;
-  /** Stops accepting, closes idle connections, lets in-flight requests finish (up to 5 s), closes the app. */
-  close(): Promise<void>;
+  /**
+   * Graceful stop: drains the app (`/readyz` 503) and keeps serving for `unreadyDelayMs`, then stops accepting,
+   * closes idle connections and waits up to `drainTimeoutMs` for requests in flight. Past that, `onDrainTimeout`
+   * runs (to abort the work those requests wait for) and they get `abortGraceMs` more to end before every
+   * connection is closed. Resolves once the server is closed, saying whether the drain finished in time.
+   */
+  close(options?: ShutdownOptions): Promise<{ readonly drained: boolean }>;
+}
+
+export interface ShutdownOptions {
+  readonly unreadyDelayMs?: number;
+  /** Default 5 s. */
+  readonly drainTimeoutMs?: number;
+  readonly onDrainTimeout?: (inFlight: number) => void;
+  /** Default 2 s. */
+  readonly abortGraceMs?: number;
 }
 
 /** Serves an HttpApp on node:http. Resolves once listening. */
@@ -35,13 +49,23 @@ export function startHttpServer(app: HttpApp, options: ListenOptions): Promise<R
       resolve({
         url: `http://${host}:${port}`,
         port,
-        close: async () => {
+        close: async (shutdown: ShutdownOptions = {}) => {
+          app.drain();
+          if (shutdown.unreadyDelayMs) await new Promise((done) => setTimeout(done, shutdown.unreadyDelayMs));
           const closed = new Promise<void>((done) => server.close(() => done()));
           server.closeIdleConnections();
-          const force = setTimeout(() => server.closeAllConnections(), 5_000);
+          const drained = await app.settled(shutdown.drainTimeoutMs ?? 5_000);
+          if (!drained) {
+            shutdown.onDrainTimeout?.(app.inFlight());
+            await app.settled(shutdown.abortGraceMs ?? 2_000);
+          }
+          // Idle now means answered: a connection still flushing its last response is left to finish it.
+          server.closeIdleConnections();
+          const force = setTimeout(() => server.closeAllConnections(), shutdown.abortGraceMs ?? 2_000);
           await app.close();
           await closed;
           clearTimeout(force);
+          return { drained };
         },
       });
     });

@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import { createId, GatehouseError } from '../core/index.ts';
+import { joinScopes, type OAuthProviderSettings, scopeParameterOf } from './provider-quirks.ts';
 
 export interface AuthorizationRequestInput {
   readonly clientId: string;
@@ -12,6 +13,10 @@ export interface AuthorizationRequestInput {
   readonly extraParams?: Readonly<Record<string, string>>;
   /** Put in front of the random part of `state` (the tenant id, so the callback can find its row). */
   readonly statePrefix: string;
+  /** False for a provider that refuses PKCE: no `code_challenge` is sent. Default true. */
+  readonly pkce?: boolean | undefined;
+  /** Scope separator and quirks of a catalogue provider. */
+  readonly provider?: OAuthProviderSettings;
 }
 
 export interface AuthorizationRequest {
@@ -31,6 +36,7 @@ export const reservedAuthorizeParams: ReadonlySet<string> = new Set([
   'code_challenge',
   'code_challenge_method',
   'scope',
+  'user_scope',
   'resource',
   'request',
   'request_uri',
@@ -66,9 +72,12 @@ export async function createAuthorizationRequest(
   url.searchParams.set('client_id', input.clientId);
   url.searchParams.set('redirect_uri', input.redirectUri);
   url.searchParams.set('state', state);
-  url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier));
-  url.searchParams.set('code_challenge_method', 'S256');
-  if (input.scopes.length > 0) url.searchParams.set('scope', input.scopes.join(' '));
+  if (input.pkce !== false) {
+    url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier));
+    url.searchParams.set('code_challenge_method', 'S256');
+  }
+  const settings = input.provider ?? {};
+  if (input.scopes.length > 0) url.searchParams.set(scopeParameterOf(settings), joinScopes(input.scopes, settings));
   if (input.resource !== undefined) url.searchParams.set('resource', input.resource);
   return { url, state, codeVerifier };
 }

@@ -135,7 +135,12 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
   }
 
   async function clientOf(tenant: string, service: string, auth: OAuthServiceAuth): Promise<OAuthClientCredentials> {
-    return { clientId: auth.clientId, clientSecret: await deps.readClientSecret(tenant, service) };
+    return {
+      clientId: auth.clientId,
+      clientSecret: await deps.readClientSecret(tenant, service),
+      authMethod: auth.tokenEndpointAuthMethod,
+      provider: { scopeSeparator: auth.scopeSeparator, quirks: auth.quirks },
+    };
   }
 
   function linkKeyOf(tenant: string): Promise<KeyObject> {
@@ -281,6 +286,8 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
         resource: auth.resource,
         extraParams: auth.authorizeParams,
         statePrefix: tenant,
+        pkce: auth.pkce,
+        provider: { scopeSeparator: auth.scopeSeparator, quirks: auth.quirks },
       });
       const stateHash = hashOf(request.state);
       const session = randomBytes(32).toString('base64url');
@@ -362,6 +369,7 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
       );
       const response = await authorizationCodeRequest(server.metadata, client, validated, redirectUri, verifier, {
         resource: auth.resource,
+        pkce: auth.pkce !== false,
         ...(deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs }),
       });
       const tokens = await processAuthorizationCodeResponse(server.metadata, client, response, clock);

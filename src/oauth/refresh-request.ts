@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import type { ConnectionRecord } from '../store/index.ts';
+import { normalizeTokenResponse, type OAuthProviderSettings, splitGrantedScope } from './provider-quirks.ts';
 
 /** Why a refresh failed without saying anything about the refresh token itself (the credential is kept). */
 export type RefreshFailureReason =
@@ -58,6 +59,8 @@ export interface RefreshClientSettings {
   readonly resource?: string;
   /** Allows an `http:` token URL. Only for tests and local development. */
   readonly unsafeAllowHttp?: boolean;
+  /** Scope separator and quirks of a catalogue provider. */
+  readonly provider?: OAuthProviderSettings;
 }
 
 /**
@@ -103,13 +106,15 @@ export async function sendRefreshRequest(
     };
   }
   try {
-    const result = await oauth.processRefreshTokenResponse(as, client, response);
+    const quirks = settings.provider ?? {};
+    const result = await oauth.processRefreshTokenResponse(as, client, await normalizeTokenResponse(response, quirks));
     return {
       kind: 'tokens',
       accessToken: result.access_token,
       ...(result.refresh_token === undefined ? {} : { refreshToken: result.refresh_token }),
       ...(result.expires_in === undefined ? {} : { expiresInSeconds: result.expires_in }),
-      ...(result.scope === undefined ? {} : { scope: result.scope }),
+      // The engine splits the stored grant on spaces; a provider's own separator is undone here.
+      ...(result.scope === undefined ? {} : { scope: splitGrantedScope(result.scope, quirks).join(' ') }),
     };
   } catch (error) {
     if (error instanceof oauth.ResponseBodyError) {

@@ -45,7 +45,11 @@ export function createServiceRefreshSender(options: ServiceRefreshSenderOptions)
       issuer: metadata.issuer,
       clientId: auth.clientId,
       ...(clientSecret === undefined ? {} : { clientSecret }),
-      authMethod: clientSecret === undefined ? 'none' : postOnly ? 'client_secret_post' : 'client_secret_basic',
+      authMethod:
+        clientSecret === undefined
+          ? 'none'
+          : (auth.tokenEndpointAuthMethod ?? (postOnly ? 'client_secret_post' : 'client_secret_basic')),
+      provider: { scopeSeparator: auth.scopeSeparator, quirks: auth.quirks },
       ...(auth.resource === undefined ? {} : { resource: auth.resource }),
       unsafeAllowHttp: isLoopbackUrl(tokenUrl),
     };

@@ -3,6 +3,7 @@ import type { Clock } from '../core/index.ts';
 import { GatehouseError } from '../core/index.ts';
 import { createOAuthFetch } from './create-oauth-fetch.ts';
 import type { TokenSet } from './oauth-service.ts';
+import { normalizeTokenResponse, type OAuthProviderSettings, splitGrantedScope } from './provider-quirks.ts';
 import { reasonOf } from './resolve-authorization-server.ts';
 
 /** The gateway as a client of one authorization server. */
@@ -10,14 +11,25 @@ export interface OAuthClientCredentials {
   readonly clientId: string;
   /** From the vault; undefined for a public client (PKCE only). */
   readonly clientSecret: string | undefined;
+  /** The configured token endpoint authentication; absent = as `selectClientAuth` decides from the metadata. */
+  readonly authMethod?: 'client_secret_basic' | 'client_secret_post' | undefined;
+  /** Scope separator and quirks of a catalogue provider. */
+  readonly provider?: OAuthProviderSettings | undefined;
 }
 
 /**
- * The client authentication to use: none without a secret; else `client_secret_basic` unless the server lists
- * only `client_secret_post` among its supported methods.
+ * The client authentication to use: none without a secret; else the configured `method` (a catalogue provider's
+ * `tokenEndpointAuthMethod`); else `client_secret_basic` unless the server lists only `client_secret_post` among
+ * its supported methods.
  */
-export function selectClientAuth(as: oauth.AuthorizationServer, secret: string | undefined): oauth.ClientAuth {
+export function selectClientAuth(
+  as: oauth.AuthorizationServer,
+  secret: string | undefined,
+  method?: 'client_secret_basic' | 'client_secret_post',
+): oauth.ClientAuth {
   if (secret === undefined) return oauth.None();
+  if (method === 'client_secret_post') return oauth.ClientSecretPost(secret);
+  if (method === 'client_secret_basic') return oauth.ClientSecretBasic(secret);
   const methods = as.token_endpoint_auth_methods_supported;
   if (methods !== undefined && !methods.includes('client_secret_basic') && methods.includes('client_secret_post')) {
     return oauth.ClientSecretPost(secret);
@@ -41,16 +53,16 @@ export function authorizationCodeRequest(
   callbackParams: URLSearchParams,
   redirectUri: string,
   codeVerifier: string,
-  options: { readonly resource?: string | undefined; readonly timeoutMs?: number } = {},
+  options: { readonly resource?: string | undefined; readonly timeoutMs?: number; readonly pkce?: boolean } = {},
 ): Promise<Response> {
   return guard(() =>
     oauth.authorizationCodeGrantRequest(
       as,
       { client_id: client.clientId },
-      selectClientAuth(as, client.clientSecret),
+      selectClientAuth(as, client.clientSecret, client.authMethod),
       callbackParams,
       redirectUri,
-      codeVerifier,
+      options.pkce === false ? oauth.nopkce : codeVerifier,
       {
         ...createOAuthFetch(tokenEndpointOf(as), options.timeoutMs),
         ...(options.resource === undefined ? {} : { additionalParameters: { resource: options.resource } }),
@@ -66,13 +78,16 @@ export async function processAuthorizationCodeResponse(
   response: Response,
   clock: Clock,
 ): Promise<TokenSet> {
+  const settings = client.provider ?? {};
+  const normalized = await normalizeTokenResponse(response, settings);
   return toTokenSet(
     await guard(() =>
-      oauth.processAuthorizationCodeResponse(as, { client_id: client.clientId }, response, {
+      oauth.processAuthorizationCodeResponse(as, { client_id: client.clientId }, normalized, {
         requireIdToken: false,
       }),
     ),
     clock,
+    settings,
   );
 }
 
@@ -90,7 +105,7 @@ export function clientCredentialsRequest(
     oauth.clientCredentialsGrantRequest(
       as,
       { client_id: client.clientId },
-      selectClientAuth(as, client.clientSecret),
+      selectClientAuth(as, client.clientSecret, client.authMethod),
       params,
       createOAuthFetch(tokenEndpointOf(as), options.timeoutMs),
     ),
@@ -103,9 +118,12 @@ export async function processClientCredentialsResponse(
   response: Response,
   clock: Clock,
 ): Promise<TokenSet> {
+  const settings = client.provider ?? {};
+  const normalized = await normalizeTokenResponse(response, settings);
   return toTokenSet(
-    await guard(() => oauth.processClientCredentialsResponse(as, { client_id: client.clientId }, response)),
+    await guard(() => oauth.processClientCredentialsResponse(as, { client_id: client.clientId }, normalized)),
     clock,
+    settings,
   );
 }
 
@@ -120,10 +138,16 @@ export async function revocationRequest(
   const endpoint = as.revocation_endpoint;
   if (endpoint === undefined) return undefined;
   return guard(() =>
-    oauth.revocationRequest(as, { client_id: client.clientId }, selectClientAuth(as, client.clientSecret), token, {
-      ...createOAuthFetch(endpoint, options.timeoutMs),
-      additionalParameters: { token_type_hint: tokenTypeHint },
-    }),
+    oauth.revocationRequest(
+      as,
+      { client_id: client.clientId },
+      selectClientAuth(as, client.clientSecret, client.authMethod),
+      token,
+      {
+        ...createOAuthFetch(endpoint, options.timeoutMs),
+        additionalParameters: { token_type_hint: tokenTypeHint },
+      },
+    ),
   );
 }
 
@@ -131,9 +155,16 @@ export async function processRevocationResponse(response: Response): Promise<voi
   await guard(() => oauth.processRevocationResponse(response));
 }
 
-/** Maps a token endpoint response; `scope` split on spaces (OA-13: the stored grant is what the server says). */
-export function toTokenSet(response: oauth.TokenEndpointResponse, clock: Clock): TokenSet {
-  const scope = typeof response.scope === 'string' ? response.scope.split(' ').filter(Boolean) : undefined;
+/**
+ * Maps a token endpoint response; `scope` split on spaces, or as a catalogue provider writes it (OA-13: the stored
+ * grant is what the server says). No `expires_in`: the token has no known expiry (`accessExpiresAt: null`).
+ */
+export function toTokenSet(
+  response: oauth.TokenEndpointResponse,
+  clock: Clock,
+  settings: OAuthProviderSettings = {},
+): TokenSet {
+  const scope = typeof response.scope === 'string' ? splitGrantedScope(response.scope, settings) : undefined;
   return {
     accessToken: response.access_token,
     ...(typeof response.refresh_token === 'string' ? { refreshToken: response.refresh_token } : {}),

@@ -1,4 +1,6 @@
 import { GatehouseError, type HttpMethod, type Tool, type ToolParameter } from '../core/index.ts';
+import { buildGraphqlRequest } from './build-graphql-request.ts';
+import { buildSoapRequest } from './build-soap-request.ts';
 import { encodeBody } from './encode-body.ts';
 import { serializeParameter } from './serialize-parameter.ts';
 
@@ -50,11 +52,19 @@ const headerToken = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * - Cookie parameters are joined into one `cookie` header; header values with control characters are refused.
  * - The body comes from `tool.request.body.argument` and is encoded by `encodeBody`.
  * - `accept: application/json, *\/*;q=0.8` is always sent.
+ * - A GraphQL or SOAP tool is sent to the base URL itself (the endpoint), its body built by
+ *   `buildGraphqlRequest` / `buildSoapRequest`.
  *
  * Throws `config_invalid` for a base URL that is not http(s) or carries user info.
  */
-export function buildRequest(tool: Tool, baseUrl: string, args: Readonly<Record<string, unknown>>): BuiltRequest {
+export function buildRequest(tool: Tool, baseUrl: string, given: Readonly<Record<string, unknown>>): BuiltRequest {
   const base = baseOf(baseUrl);
+  const args =
+    tool.fixedArguments === undefined && tool.defaultArguments === undefined
+      ? given
+      : withOverlayArguments(tool, given);
+  if (tool.request.graphql !== undefined) return buildGraphqlRequest(tool.request.graphql, base, args);
+  if (tool.request.soap !== undefined) return buildSoapRequest(tool.request.soap, base, args);
   const { parameters, pathTemplate, body: bodySpec, method } = tool.request;
   const byName = new Map<string, ToolParameter>();
   for (const parameter of parameters) if (parameter.in === 'path') byName.set(parameter.name, parameter);
@@ -110,8 +120,35 @@ export function buildRequest(tool: Tool, baseUrl: string, args: Readonly<Record<
   return { method, url, headers, body: encoded.body, contentType: encoded.contentType };
 }
 
+/**
+ * The arguments with a tool overlay's defaults (where the call left them out) and fixed values (always) put in;
+ * `body.<property>` goes into an object body, which is copied, never changed in place.
+ */
+function withOverlayArguments(tool: Tool, given: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const args: Record<string, unknown> = { ...given };
+  const put = (name: string, value: unknown, always: boolean) => {
+    const dot = name.indexOf('.');
+    if (dot < 0) {
+      if (always || args[name] === undefined) args[name] = value;
+      return;
+    }
+    const head = name.slice(0, dot);
+    const inner = name.slice(dot + 1);
+    const current = args[head];
+    const body: Record<string, unknown> =
+      current !== null && typeof current === 'object' && !Array.isArray(current)
+        ? { ...(current as Record<string, unknown>) }
+        : {};
+    if (always || body[inner] === undefined) body[inner] = value;
+    args[head] = body;
+  };
+  for (const [name, value] of Object.entries(tool.defaultArguments ?? {})) put(name, value, false);
+  for (const [name, value] of Object.entries(tool.fixedArguments ?? {})) put(name, value, true);
+  return args;
+}
+
 /** A validated base URL, split for `buildRequest`: path without trailing slashes, search with its `?` (or ''). */
-interface ParsedBase {
+export interface ParsedBase {
   readonly url: string;
   readonly origin: string;
   readonly path: string;

@@ -167,6 +167,7 @@ describe('createRetryingUpstream', () => {
         return inner.send(c);
       },
       close: async () => {},
+      abort: async () => {},
     };
     const retrying = createRetryingUpstream(counting, { clock, sleep: async () => {}, random: () => 0 });
     const origin = `http://127.0.0.1:${closed}`;

@@ -87,7 +87,7 @@ export function createRetryingUpstream(inner: UpstreamClient, options: RetryingU
     }
   }
 
-  return { send, close: () => inner.close() };
+  return { send, close: () => inner.close(), abort: () => inner.abort() };
 }
 
 const origins = new Map<string, string>();

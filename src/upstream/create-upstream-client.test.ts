@@ -401,6 +401,20 @@ describe('UP-05/06 timeouts and size cap', () => {
     expect([error.code, error.details.reason]).toEqual(['upstream_error', 'CANCELLED']);
   });
 
+  it('abort() (shutdown past the drain time) ends a call in flight and every later one: reason SHUTDOWN', async () => {
+    const cut = createUpstreamClient({ allowPrivateHosts: ['127.0.0.1'] });
+    const inFlight = cut.send(getCall(`${upstream.origin}/slow-headers`, { timeoutMs: 5_000 })).catch((e) => e);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    await cut.abort();
+    const error = await inFlight;
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect([error.code, error.details.reason]).toEqual(['upstream_error', 'SHUTDOWN']);
+    const later = await cut.send(getCall(`${upstream.origin}/text`)).catch((e) => e);
+    expect([later.code, later.details.reason]).toEqual(['upstream_error', 'SHUTDOWN']);
+    await cut.close();
+  });
+
   it('a reset connection: upstream_unreachable', async () => {
     expect(await codeOf(client.send(getCall(`${upstream.origin}/reset`)))).toBe('upstream_unreachable');
   });

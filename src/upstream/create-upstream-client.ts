@@ -81,6 +81,11 @@ export interface UpstreamClient {
   send(call: UpstreamCall): Promise<UpstreamResponse>;
   /** Closes the pool after in-flight calls finish. */
   close(): Promise<void>;
+  /**
+   * Ends every call in flight now, and every later one at once, with `upstream_error` (reason `SHUTDOWN`, never
+   * retried): the last step of a shutdown whose drain time ran out, so those calls still end and are audited.
+   */
+  abort(): Promise<void>;
 }
 
 const maxRedirects = 3;
@@ -169,7 +174,15 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     }
   }
 
+  let aborted: Promise<void> | undefined;
+  const shutDown = (origin: string) =>
+    new GatehouseError('upstream_error', `Call to upstream ${origin} was cut: Gatehouse is shutting down`, {
+      origin,
+      reason: 'SHUTDOWN',
+    });
+
   async function send(call: UpstreamCall): Promise<UpstreamResponse> {
+    if (aborted !== undefined) throw shutDown(call.url.origin);
     const started = clock.monotonic();
     const allowedOrigin = originOf(call.allowedOrigin);
     const deadline = new CallDeadline();
@@ -206,6 +219,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       }
     } catch (error) {
       const origin = url.origin;
+      if (aborted !== undefined) throw shutDown(origin);
       if (deadline.endedBy === 'timeout') {
         throw new GatehouseError('upstream_timeout', `Call to upstream ${origin} timed out`, {
           origin,
@@ -229,7 +243,11 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
 
   return {
     send,
-    close: () => agent.close(),
+    close: () => aborted ?? agent.close(),
+    abort: () => {
+      aborted ??= agent.destroy();
+      return aborted;
+    },
   };
 }
 

@@ -105,10 +105,21 @@ export async function startGatehouse(
     ...server,
     /** The gateway behind the server (the demo seeds its user through it). */
     gateway,
+    /**
+     * Graceful stop (`config.shutdown`): unready first, then drain; calls still running when the drain time is up
+     * have their upstream requests aborted, so they end (and are audited) before the gateway and its background
+     * work stop. The caller closes the adapters (audit flush, store) after this resolves.
+     */
     async close() {
-      logger.info({ url: server.url }, 'gatehouse stopping');
+      logger.info({ url: server.url, ...config.shutdown }, 'gatehouse stopping');
       const started = performance.now();
-      await server.close();
+      await server.close({
+        ...config.shutdown,
+        onDrainTimeout: (inFlight) => {
+          logger.warn({ inFlight, drainTimeoutMs: config.shutdown.drainTimeoutMs }, 'drain timed out');
+          void observability.upstream.abort();
+        },
+      });
       await gateway.close?.();
       logger.info({ tookMs: Math.round(performance.now() - started) }, 'gatehouse stopped');
       await observability.close();

@@ -40,6 +40,7 @@ export function createFakeUpstream(answer: FakeAnswer = () => jsonResponse(200, 
       return upstream.answer(call, upstream.calls.length - 1);
     },
     async close() {},
+    async abort() {},
   };
   return upstream;
 }

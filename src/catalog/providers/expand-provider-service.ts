@@ -1,0 +1,242 @@
+import {
+  configSchema,
+  knownFieldsAt,
+  type ProviderExpander,
+  type ProviderExpansionIssue,
+  suggestFieldName,
+} from '../../core/index.ts';
+import { builtInCatalogRoot, loadProviders, type ProviderCatalogue, packPath } from './load-providers.ts';
+import { type Provider, quirkVariables, templateVariables } from './provider-schema.ts';
+
+/** Fields of the provider form that are not service fields: they become `auth` or fill the URLs. */
+const providerFields = {
+  oauth2: ['clientId', 'clientSecret', 'scopes'],
+  apiKey: ['apiKey'],
+  bearer: ['token'],
+  basic: ['username', 'password'],
+} as const;
+const allProviderFields = ['provider', 'variables', ...Object.values(providerFields).flat()];
+
+/** A value put into a URL without a pattern of its own: nothing that could change the URL's host or path. */
+const safeVariableValue = /^[A-Za-z0-9._~-]+$/;
+
+/**
+ * The config's expander for services naming a catalogue provider (core `ProviderExpander`), over the catalogue at
+ * `root` (default: the built-in one), loaded on first use and shared.
+ */
+export function createProviderExpander(root: string = builtInCatalogRoot): ProviderExpander {
+  return (service) => expandProviderService(loadProviders(root), service);
+}
+
+/**
+ * Turns `{ provider: slack, clientId, clientSecret, scopes?, variables?, ...overrides }` into a full service:
+ * `id` (default the provider id), `openapi` (the provider's tool pack unless `openapi`/`swagger` is given),
+ * `baseUrl` with the variables filled in, `auth` built from the provider's data and the credential fields, then
+ * overridden field by field by the service's own `auth` (its `authorizeParams` merged), `scopeImplies` merged.
+ * Lists every problem (unknown provider, unknown scope, missing or malformed variable, missing credential, an
+ * unknown field) with the valid choices and a did-you-mean.
+ */
+export function expandProviderService(
+  catalogue: ProviderCatalogue,
+  raw: Readonly<Record<string, unknown>>,
+): ReturnType<ProviderExpander> {
+  const issues: ProviderExpansionIssue[] = [];
+  const id = raw['provider'];
+  const provider = typeof id === 'string' ? catalogue.byId.get(id) : undefined;
+  if (provider === undefined) {
+    const ids = [...catalogue.byId.keys()];
+    const suggestion = typeof id === 'string' ? suggestFieldName(id, ids) : undefined;
+    return {
+      issues: [
+        {
+          path: ['provider'],
+          message:
+            typeof id !== 'string'
+              ? 'expected a provider id (see `gatehouse providers list`)'
+              : `unknown provider '${id}'${suggestion === undefined ? '' : ` (did you mean '${suggestion}'?)`}; ` +
+                `${ids.length} providers: see \`gatehouse providers list\``,
+        },
+      ],
+    };
+  }
+  const serviceFields = knownFieldsAt(configSchema, ['tenants', 0, 'services', 0]).filter((f) => f !== 'provider');
+  const own: readonly string[] = providerFields[provider.auth.type];
+  const accepted = [...serviceFields, 'provider', 'variables', ...own];
+  for (const key of Object.keys(raw)) {
+    if (accepted.includes(key)) continue;
+    if (allProviderFields.includes(key)) {
+      issues.push({
+        path: [key],
+        message: `not used by ${provider.name} (auth type ${provider.auth.type}); expected ${own.join(', ')}`,
+      });
+      continue;
+    }
+    const suggestion = suggestFieldName(key, accepted);
+    issues.push({
+      path: [key],
+      message: `unknown field '${key}'${suggestion === undefined ? '' : ` (did you mean '${suggestion}'?)`}`,
+    });
+  }
+  const values = readVariables(provider, raw['variables'], issues);
+  const fill = (template: string) =>
+    template.replace(/\{([^{}]*)\}/g, (whole, name: string) => values.get(name) ?? whole);
+
+  const service: Record<string, unknown> = { ...raw, id: raw['id'] ?? provider.id, provider: provider.id };
+  for (const key of ['variables', ...allProviderFields]) if (key !== 'provider') delete service[key];
+  if (raw['baseUrl'] === undefined) service['baseUrl'] = fill(provider.baseUrl);
+  if (['openapi', 'swagger', 'discovery', 'graphql', 'wsdl'].every((format) => raw[format] === undefined)) {
+    const pack = provider.description?.pack;
+    if (pack !== undefined) service['openapi'] = packPath(catalogue.root, pack);
+    else {
+      const url = provider.description?.url;
+      issues.push({
+        path: ['openapi'],
+        message: `${provider.name} has no tool pack in the catalogue; ${
+          url === undefined ? 'give its description' : `download its description from ${url}`
+        } and set openapi: (or swagger:) to the file`,
+      });
+    }
+  }
+  const auth = buildAuth(provider, raw, fill, issues);
+  const override = raw['auth'];
+  if (override !== undefined && override !== null && typeof override === 'object') {
+    const o = override as Record<string, unknown>;
+    service['auth'] =
+      o['type'] === undefined || o['type'] === auth['type']
+        ? {
+            ...auth,
+            ...o,
+            ...(auth['authorizeParams'] !== undefined && typeof o['authorizeParams'] === 'object'
+              ? { authorizeParams: { ...(auth['authorizeParams'] as object), ...(o['authorizeParams'] as object) } }
+              : {}),
+          }
+        : o;
+  } else service['auth'] = auth;
+  if (provider.auth.type === 'oauth2') {
+    const implies = raw['scopeImplies'];
+    service['scopeImplies'] = {
+      ...provider.auth.scopeImplies,
+      ...(implies !== null && typeof implies === 'object' ? implies : {}),
+    };
+  }
+  return issues.length > 0 ? { issues } : { service };
+}
+
+function readVariables(provider: Provider, given: unknown, issues: ProviderExpansionIssue[]): Map<string, string> {
+  const values = new Map<string, string>();
+  const declared = provider.variables.map((v) => v.name);
+  if (given !== undefined && (given === null || typeof given !== 'object' || Array.isArray(given))) {
+    issues.push({ path: ['variables'], message: `expected a mapping of ${declared.join(', ') || 'no variables'}` });
+    return values;
+  }
+  const entries = Object.entries((given ?? {}) as Record<string, unknown>);
+  for (const [name, value] of entries) {
+    if (!declared.includes(name)) {
+      const suggestion = suggestFieldName(name, declared);
+      const filled = Object.values(quirkVariables).includes(name);
+      issues.push({
+        path: ['variables', name],
+        message: filled
+          ? `'${name}' is found for each connection when it connects; do not set it`
+          : `unknown variable '${name}'${suggestion === undefined ? '' : ` (did you mean '${suggestion}'?)`}; ${
+              provider.name
+            } has ${declared.length === 0 ? 'no variables' : declared.join(', ')}`,
+      });
+    } else if (typeof value !== 'string') {
+      issues.push({ path: ['variables', name], message: 'expected a string' });
+    } else values.set(name, value);
+  }
+  for (const variable of provider.variables) {
+    const value = values.get(variable.name) ?? variable.default;
+    if (value === undefined) {
+      issues.push({
+        path: ['variables', variable.name],
+        message: `missing: ${variable.description}${variable.example === undefined ? '' : ` (e.g. ${variable.example})`}; ${
+          provider.name
+        } needs ${declared.join(', ')}`,
+      });
+      continue;
+    }
+    const pattern = variable.pattern === undefined ? safeVariableValue : new RegExp(variable.pattern, 'u');
+    if (!pattern.test(value)) {
+      issues.push({ path: ['variables', variable.name], message: `expected a value matching ${pattern.source}` });
+      continue;
+    }
+    values.set(variable.name, value);
+  }
+  return values;
+}
+
+function buildAuth(
+  provider: Provider,
+  raw: Readonly<Record<string, unknown>>,
+  fill: (template: string) => string,
+  issues: ProviderExpansionIssue[],
+): Record<string, unknown> {
+  const required = (field: string, what: string) => {
+    if (raw[field] === undefined) issues.push({ path: [field], message: `missing: ${what} for ${provider.name}` });
+    return raw[field];
+  };
+  const auth = provider.auth;
+  switch (auth.type) {
+    case 'apiKey':
+      return {
+        type: 'apiKey',
+        in: auth.in,
+        name: auth.name,
+        value: required('apiKey', `the ${auth.label}`),
+        ...(auth.prefix === undefined ? {} : { prefix: auth.prefix }),
+      };
+    case 'bearer':
+      return { type: 'bearer', token: required('token', `the ${auth.label}`) };
+    case 'basic':
+      return {
+        type: 'basic',
+        username: required('username', `the ${auth.username}`),
+        password: required('password', `the ${auth.password}`),
+      };
+    case 'oauth2': {
+      const known = auth.scopes.map((s) => s.name);
+      const scopes = raw['scopes'] ?? auth.defaultScopes;
+      if (!Array.isArray(scopes)) issues.push({ path: ['scopes'], message: 'expected a list of scopes' });
+      else {
+        scopes.forEach((scope, i) => {
+          if (typeof scope === 'string' && known.includes(scope)) return;
+          const suggestion = typeof scope === 'string' ? suggestFieldName(scope, known) : undefined;
+          issues.push({
+            path: ['scopes', i],
+            message: `unknown scope '${String(scope)}' for ${provider.name}${
+              suggestion === undefined ? '' : ` (did you mean '${suggestion}'?)`
+            }; valid: ${known.join(', ')}`,
+          });
+        });
+      }
+      // A quirk-filled variable in the authorization server's URLs cannot be known before connecting.
+      const urls = [auth.authorizationUrl, auth.tokenUrl, auth.revocationUrl].filter((u) => u !== undefined);
+      for (const url of urls) {
+        const declared = provider.variables.map((v) => v.name);
+        const left = templateVariables(fill(url)).filter((name) => !declared.includes(name));
+        if (left.length > 0) {
+          issues.push({
+            path: ['provider'],
+            message: `${url} needs ${left.join(', ')}, which is known only after connecting`,
+          });
+        }
+      }
+      return {
+        type: 'oauth2',
+        authorizationUrl: fill(auth.authorizationUrl),
+        tokenUrl: fill(auth.tokenUrl),
+        ...(auth.revocationUrl === undefined ? {} : { revocationUrl: fill(auth.revocationUrl) }),
+        clientId: required('clientId', 'the OAuth client id of your app'),
+        ...(raw['clientSecret'] === undefined ? {} : { clientSecret: raw['clientSecret'] }),
+        scopes,
+        authorizeParams: auth.authorizeParams,
+        tokenEndpointAuthMethod: auth.tokenEndpointAuthMethod,
+        scopeSeparator: auth.scopeSeparator,
+        pkce: auth.pkce,
+        quirks: auth.quirks,
+      };
+    }
+  }
+}

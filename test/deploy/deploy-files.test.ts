@@ -1,0 +1,69 @@
+/**
+ * The container and orchestration files (issue 13) kept true as the config and the shutdown sequence change: the
+ * example config validates against today's schema, and every stop budget exceeds what a graceful stop may take.
+ * No Docker daemon or Helm binary is needed (neither is available in CI); docs/operations.md says what was verified.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { loadConfigFile } from '../../src/core/index.ts';
+
+const deploy = join(import.meta.dirname, '..', '..', 'deploy');
+const read = (file: string) => readFileSync(join(deploy, file), 'utf8');
+const exampleConfig = () => loadConfigFile(join(deploy, 'gatehouse.example.yaml'), {}, 'defer');
+/** What a graceful stop may take at most (docs/operations.md, "Stopping and draining"). */
+const stopBudgetMs = (shutdown: { unreadyDelayMs: number; drainTimeoutMs: number }) =>
+  shutdown.unreadyDelayMs + shutdown.drainTimeoutMs + 12_000;
+
+describe('deploy/', () => {
+  it('gatehouse.example.yaml is a valid config; its secrets are environment references only', () => {
+    const config = exampleConfig();
+    expect(config.tenants.map((t) => t.id)).toEqual(['acme']);
+    expect(config.unresolvedEnv.map((v) => v.variable).sort()).toEqual(['ACME_ASSISTANT_KEY', 'NOTES_API_TOKEN']);
+  });
+
+  it('compose.yaml: two gateway replicas on PostgreSQL + Redis behind the balancer, stopped within their grace', () => {
+    const compose = parse(read('compose.yaml'), { merge: true }) as {
+      services: Record<
+        string,
+        { environment?: Record<string, string>; stop_grace_period?: string; read_only?: boolean }
+      >;
+    };
+    const gateways = Object.entries(compose.services).filter(([name]) => name.startsWith('gateway-'));
+    expect(gateways).toHaveLength(2);
+    const graceMs = Number.parseInt(gateways[0]?.[1].stop_grace_period ?? '0', 10) * 1000;
+    expect(graceMs).toBeGreaterThan(stopBudgetMs(exampleConfig().shutdown));
+    for (const [, gateway] of gateways) {
+      expect(gateway.read_only).toBe(true);
+      expect(gateway.environment?.['GATEHOUSE_STORE']).toMatch(/^postgres:\/\/.+@postgres:5432\//);
+      expect(gateway.environment?.['GATEHOUSE_REDIS']).toBe('redis://redis:6379');
+    }
+    const nginx = read('nginx.conf');
+    for (const [name] of gateways) expect(nginx).toContain(`server ${name}:8787`);
+    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['balancer', 'postgres', 'redis']));
+  });
+
+  it('the Helm chart probes /healthz and /readyz, runs non-root read-only, and waits longer than a stop takes', () => {
+    const values = parse(read('helm/gatehouse/values.yaml')) as {
+      config: string;
+      shutdown: { terminationGracePeriodSeconds: number };
+    };
+    const chartConfig = parse(values.config) as { shutdown: { unreadyDelayMs: number; drainTimeoutMs: number } };
+    expect(values.shutdown.terminationGracePeriodSeconds * 1000).toBeGreaterThan(stopBudgetMs(chartConfig.shutdown));
+    const deployment = read('helm/gatehouse/templates/deployment.yaml');
+    expect(deployment).toContain('path: /healthz');
+    expect(deployment).toContain('path: /readyz');
+    expect(deployment).toContain('readOnlyRootFilesystem: true');
+    expect(deployment).toContain('runAsNonRoot: true');
+    expect(read('helm/gatehouse/templates/poddisruptionbudget.yaml')).toContain('kind: PodDisruptionBudget');
+  });
+
+  it('the Dockerfile is multi-stage, runs as a non-root user without dev dependencies, with a HEALTHCHECK', () => {
+    const dockerfile = readFileSync(join(deploy, '..', 'Dockerfile'), 'utf8');
+    expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
+    expect(dockerfile).toMatch(/npm prune --omit=dev/);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^HEALTHCHECK /m);
+  });
+});

@@ -1,0 +1,192 @@
+/**
+ * Issue 13, "Graceful shutdown": `SIGTERM` turns `/readyz` unready first (so a balancer drains the process), keeps
+ * serving for `shutdown.unreadyDelayMs`, then stops accepting, lets calls in flight finish within
+ * `shutdown.drainTimeoutMs`, writes their audit records, closes the store and exits 0. Run against the real
+ * `gatehouse` command as a child process.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
+
+const bin = fileURLToPath(new URL('../../bin/gatehouse.js', import.meta.url));
+const fixture = fileURLToPath(new URL('../fixtures/fake-api.openapi.yaml', import.meta.url));
+const clientKey = 'gatehouse_sk_graceful_shutdown_test_0123456789';
+const masterKey = Buffer.alloc(32, 7).toString('base64');
+
+let upstream: FakeApi;
+const folders: string[] = [];
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  upstream = await startFakeApi();
+  // `slow-N` answers after N ms; everything else at once.
+  upstream.handle(async (request, res) => {
+    const slow = /\/items\/slow-(\d+)$/.exec(request.path);
+    if (slow) await new Promise((resolve) => setTimeout(resolve, Number(slow[1])));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: request.path }));
+  });
+});
+afterAll(async () => {
+  await upstream.close();
+  for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+});
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly cwd: string;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+async function serve(shutdown: string): Promise<Running> {
+  const cwd = mkdtempSync(join(tmpdir(), 'gatehouse-shutdown-'));
+  folders.push(cwd);
+  writeFileSync(
+    join(cwd, 'gatehouse.yaml'),
+    `listen: 127.0.0.1:0
+logFormat: json
+${shutdown}
+unsafeAllowPrivateUpstreams: [127.0.0.1]
+tenants:
+  - id: acme
+    services:
+      - id: fake
+        openapi: ${fixture}
+        baseUrl: ${upstream.url}
+        auth: { type: apiKey, in: header, name: X-API-Key, value: upstream-key-not-secret-here }
+    toolsets:
+      - id: all
+        tools: ["fake_getItem"]
+    clientKeys:
+      - name: agent
+        key: ${clientKey}
+        toolsets: [all]
+`,
+  );
+  const child = spawn(process.execPath, [bin, 'serve', '--config', 'gatehouse.yaml'], {
+    cwd,
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', GATEHOUSE_MASTER_KEY: masterKey },
+  });
+  children.push(child);
+  let text = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gatehouse did not start:\n${text}`)), 30_000);
+    const look = () => {
+      const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(text);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout.on('data', look);
+    void exited.then(() => reject(new Error(`gatehouse exited:\n${text}`)));
+  });
+  return { child, url, cwd, output: () => text, exited };
+}
+
+interface Answer {
+  readonly status: number;
+  readonly isError: boolean;
+  /** The gateway's error code, for a tool error. */
+  readonly code?: string;
+}
+
+async function callTool(url: string, itemId: string): Promise<Answer> {
+  const response = await fetch(`${url}/mcp/acme/all`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${clientKey}`, 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'fake_getItem', arguments: { itemId } },
+    }),
+  });
+  const body = (await response.json()) as {
+    result?: { isError?: boolean; structuredContent?: { error?: { code?: string } } };
+  };
+  const code = body.result?.structuredContent?.error?.code;
+  return { status: response.status, isError: body.result?.isError ?? false, ...(code ? { code } : {}) };
+}
+
+async function readyz(url: string): Promise<number | 'refused'> {
+  try {
+    return (await fetch(`${url}/readyz`)).status;
+  } catch {
+    return 'refused';
+  }
+}
+
+async function auditedRecords(cwd: string): Promise<number> {
+  const child = spawn(
+    process.execPath,
+    [bin, 'audit', 'verify', '--config', 'gatehouse.yaml', '--tenant', 'acme', '--json'],
+    {
+      cwd,
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', GATEHOUSE_MASTER_KEY: masterKey },
+    },
+  );
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  expect(code, out).toBe(0);
+  return (JSON.parse(out) as { checked: number }).checked;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('graceful shutdown (issue 13)', () => {
+  it('SIGTERM: /readyz turns 503 first while calls are still served, calls in flight finish and are audited, exit 0', async () => {
+    const gatehouse = await serve('shutdown: { unreadyDelayMs: 1500, drainTimeoutMs: 8000 }');
+    expect(await readyz(gatehouse.url)).toBe(200);
+
+    const inFlight = callTool(gatehouse.url, 'slow-2500');
+    await sleep(300); // the call has reached the upstream
+    gatehouse.child.kill('SIGTERM');
+    await sleep(200);
+
+    // Unready but still serving: a balancer that has not noticed yet still gets answers.
+    expect(await readyz(gatehouse.url)).toBe(503);
+    expect(await callTool(gatehouse.url, 'fast')).toEqual({ status: 200, isError: false });
+
+    await sleep(1_800); // past the unready delay: no new connections
+    expect(await readyz(gatehouse.url)).toBe('refused');
+
+    expect(await inFlight).toEqual({ status: 200, isError: false });
+    expect(await gatehouse.exited).toBe(0);
+    expect(gatehouse.output()).toContain('"msg":"gatehouse stopped"');
+    expect(await auditedRecords(gatehouse.cwd)).toBe(2);
+  }, 60_000);
+
+  it('a call longer than drainTimeoutMs is cut at the upstream, answered with an error and audited; exit 0', async () => {
+    const gatehouse = await serve('shutdown: { unreadyDelayMs: 0, drainTimeoutMs: 1000 }');
+    const inFlight = callTool(gatehouse.url, 'slow-20000');
+    await sleep(300);
+    const stoppedAt = performance.now();
+    gatehouse.child.kill('SIGTERM');
+    expect(await gatehouse.exited).toBe(0);
+    const tookMs = performance.now() - stoppedAt;
+    expect(tookMs).toBeGreaterThanOrEqual(900);
+    expect(tookMs).toBeLessThan(6_000);
+    expect(await inFlight).toEqual({ status: 200, isError: true, code: 'upstream_error' });
+    expect(gatehouse.output()).toContain('"msg":"drain timed out"');
+    expect(await auditedRecords(gatehouse.cwd)).toBe(1);
+  }, 60_000);
+});

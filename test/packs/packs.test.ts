@@ -1,0 +1,144 @@
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { describe, expect, it } from 'vitest';
+import { bindCatalog, loadCatalog, toolNameMax } from '../../src/catalog/index.ts';
+import { parseConfig } from '../../src/core/index.ts';
+import { inspectConfig } from '../../src/gateway/index.ts';
+import { listPackIds, readPack } from '../support/read-pack.ts';
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+
+/** The curated packs issue 11 asks for; each must exist. */
+const expectedPacks = [
+  'airtable',
+  'asana',
+  'box',
+  'confluence',
+  'discord',
+  'dropbox',
+  'figma',
+  'github',
+  'gmail',
+  'google-calendar',
+  'google-drive',
+  'hubspot',
+  'intercom',
+  'jira',
+  'linear',
+  'microsoft-teams',
+  'notion',
+  'outlook',
+  'salesforce',
+  'shopify',
+  'slack',
+  'spotify',
+  'stripe',
+  'trello',
+  'twilio',
+  'zendesk',
+  'zoom',
+];
+const listBudget = 2_500;
+const operationIdPattern = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
+
+describe('curated tool packs', () => {
+  it('there are at least 25 packs, all of them from the issue list', () => {
+    const ids = listPackIds();
+    expect(ids.length).toBeGreaterThanOrEqual(25);
+    expect(ids.filter((id) => !expectedPacks.includes(id))).toEqual([]);
+  });
+
+  for (const id of listPackIds()) {
+    describe(id, () => {
+      const pack = readPack(id);
+
+      it('imports without problems, with 10-30 tools named {pack}_{operationId} within 64 characters', () => {
+        const catalog = loadCatalog(pack.file);
+        expect(catalog.problems).toEqual([]);
+        expect(catalog.tools.length).toBeGreaterThanOrEqual(10);
+        expect(catalog.tools.length).toBeLessThanOrEqual(30);
+        const bound = bindCatalog(catalog, id);
+        for (const { name, tool } of bound.tools) {
+          expect(tool.key, name).toMatch(operationIdPattern);
+          expect(name).toBe(`${id}_${tool.key}`);
+          expect(name.length).toBeLessThanOrEqual(toolNameMax);
+        }
+      });
+
+      it('every operation has a summary, a description for a model, and explicit security naming declared scopes', () => {
+        const schemes = ((pack.doc['components'] as Record<string, unknown> | undefined)?.['securitySchemes'] ??
+          {}) as Record<string, { type: string; flows?: Record<string, { scopes?: Record<string, string> }> }>;
+        expect(Object.keys(schemes).length).toBeGreaterThan(0);
+        const declared = new Map(
+          Object.entries(schemes).map(([name, scheme]) => [
+            name,
+            new Set(Object.values(scheme.flows ?? {}).flatMap((flow) => Object.keys(flow.scopes ?? {}))),
+          ]),
+        );
+        const root = pack.doc['security'];
+        for (const operation of pack.operations) {
+          const where = `${id} ${operation.operationId}`;
+          expect(String(operation.raw['summary'] ?? '').length, where).toBeGreaterThan(5);
+          expect(String(operation.raw['description'] ?? '').length, where).toBeGreaterThanOrEqual(20);
+          const security = (operation.raw['security'] ?? root) as Record<string, string[]>[] | undefined;
+          expect(Array.isArray(security), `${where}: security`).toBe(true);
+          for (const requirement of security ?? []) {
+            for (const [scheme, scopes] of Object.entries(requirement)) {
+              expect(declared.has(scheme), `${where}: scheme ${scheme}`).toBe(true);
+              for (const scope of scopes)
+                expect(declared.get(scheme)?.has(scope), `${where}: scope ${scope}`).toBe(true);
+            }
+          }
+        }
+      });
+
+      it('every pattern is a valid u-flag regular expression (the importer drops invalid ones silently)', () => {
+        const patterns: string[] = [];
+        const collect = (node: unknown): void => {
+          if (Array.isArray(node)) node.forEach(collect);
+          else if (typeof node === 'object' && node !== null) {
+            for (const [key, value] of Object.entries(node)) {
+              if (key === 'pattern' && typeof value === 'string') patterns.push(value);
+              else collect(value);
+            }
+          }
+        };
+        collect(pack.doc);
+        for (const pattern of patterns) expect(() => new RegExp(pattern, 'u'), pattern).not.toThrow();
+      });
+
+      it('every input schema compiles (Ajv 2020, formats)', () => {
+        const ajv = addFormats(new Ajv2020({ strict: false, logger: false }));
+        for (const { name, tool } of bindCatalog(loadCatalog(pack.file), id).tools) {
+          expect(() => ajv.compile(tool.inputSchema as object), name).not.toThrow();
+        }
+      });
+
+      it(`tools/list of the pack is at most ${listBudget} o200k tokens`, () => {
+        const config = parseConfig(
+          {
+            tenants: [
+              {
+                id: 't',
+                services: [{ id, openapi: pack.file, baseUrl: 'https://upstream.example' }],
+                toolsets: [
+                  {
+                    id: 'all',
+                    tools: ['*'],
+                    access: 'write',
+                    discovery: { mode: 'never' },
+                    resultHandles: { enabled: false },
+                  },
+                ],
+              },
+            ],
+          },
+          { env: {}, baseDir: process.cwd() },
+        );
+        const [report] = inspectConfig(config);
+        expect(report?.tools.length).toBe(pack.operations.length);
+        expect(report?.listTokens).toBeLessThanOrEqual(listBudget);
+      });
+    });
+  }
+});
