@@ -154,6 +154,7 @@ function toOperationSource(
         : undefined,
     security: scopes.map((scope) => ({ [googleScheme]: [scope] })),
     successDescription: typeof response === 'string' ? `a ${response} resource` : undefined,
+    declaredSafety: undefined,
   };
 }
 
