@@ -313,6 +313,17 @@ const usersSchema = z
       .positive()
       .max(24 * 30)
       .default(12),
+    /**
+     * Budgets of local sign-in attempts (IA-07), right or wrong, known name or not: per typed name per minute and
+     * per day (the lockout), and per client address per minute. Over budget: 429 with a retry time.
+     */
+    signInAttempts: z
+      .strictObject({
+        perAccountPerMinute: z.number().int().min(1).max(10_000).default(5),
+        perAccountPerDay: z.number().int().min(1).max(1_000_000).default(50),
+        perAddressPerMinute: z.number().int().min(1).max(10_000).default(20),
+      })
+      .prefault({}),
   })
   .prefault({});
 

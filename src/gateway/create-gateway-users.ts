@@ -9,6 +9,7 @@ import {
   readCookie,
   ssoCookieName,
   ssoPendingSeconds,
+  type UserAccounts,
   type UserSecurityEvent,
 } from '../users/index.ts';
 import type { Vault } from '../vault/index.ts';
@@ -44,19 +45,7 @@ export function createGatewayUsers(deps: GatewayUsersDependencies): GatewayUsers
     return deps.audit.recordSecurityEvent(event).catch((error: unknown) => deps.onAuditError?.(error));
   }
 
-  const accounts = createUserAccounts({
-    users: store.users,
-    sessions: store.userSessions,
-    clock,
-    limiter: deps.limiter,
-    publicUrl: config.publicUrl,
-    tenants: config.tenants.map((t) => ({
-      id: t.id,
-      localEnabled: t.users.local.enabled,
-      sessionHours: t.users.sessionHours,
-    })),
-    onSecurityEvent: record,
-  });
+  const accounts = createTenantUserAccounts(config, { store, clock, limiter: deps.limiter, onSecurityEvent: record });
   const sso = createSsoRelyingParty({
     publicUrl: config.publicUrl,
     settingsOf: (tenant) => config.tenants.find((t) => t.id === tenant)?.users.sso,
@@ -157,4 +146,33 @@ export function createGatewayUsers(deps: GatewayUsersDependencies): GatewayUsers
     listUsers: (tenant) => accounts.listUsers(tenant),
     disableUser: (tenant, id) => accounts.disableUser(tenant, id),
   };
+}
+
+/**
+ * The local accounts of every configured tenant (their `users` settings) over the store: what the gateway and the
+ * `gatehouse users` commands use.
+ */
+export function createTenantUserAccounts(
+  config: Config,
+  deps: {
+    readonly store: Pick<Store, 'users' | 'userSessions'>;
+    readonly clock: Clock;
+    readonly limiter: Pick<Limiter, 'admit'>;
+    readonly onSecurityEvent?: (event: UserSecurityEvent) => Promise<void> | void;
+  },
+): UserAccounts {
+  return createUserAccounts({
+    users: deps.store.users,
+    sessions: deps.store.userSessions,
+    clock: deps.clock,
+    limiter: deps.limiter,
+    publicUrl: config.publicUrl,
+    tenants: config.tenants.map((t) => ({
+      id: t.id,
+      localEnabled: t.users.local.enabled,
+      sessionHours: t.users.sessionHours,
+      signInAttempts: t.users.signInAttempts,
+    })),
+    ...(deps.onSecurityEvent ? { onSecurityEvent: deps.onSecurityEvent } : {}),
+  });
 }

@@ -30,6 +30,7 @@ export type {
   ConnectLinkAnswer,
   GatewayConnections,
 } from './create-gateway-connections.ts';
+export { createTenantUserAccounts } from './create-gateway-users.ts';
 export type { ConnectLinkRequest, MintConnectLink } from './decide-call.ts';
 export {
   describeProvider,

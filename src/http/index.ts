@@ -30,6 +30,7 @@ export {
 } from './create-router.ts';
 export { createTenantAdminRoutes } from './create-tenant-admin-routes.ts';
 export { createUsageAdminRoutes, type UsageAdminOptions } from './create-usage-admin-routes.ts';
+export { createUserAdminRoutes } from './create-user-admin-routes.ts';
 export {
   createUserRoutes,
   type UserConsentSource,

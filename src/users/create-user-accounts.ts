@@ -81,6 +81,8 @@ export interface UserTenantSettings {
   readonly id: string;
   readonly localEnabled: boolean;
   readonly sessionHours: number;
+  /** This tenant's budgets; `attempts` (or the defaults) when absent. */
+  readonly signInAttempts?: SignInAttemptLimits;
 }
 
 export interface UserAccountsDependencies {
@@ -199,28 +201,29 @@ export function createUserAccounts(deps: UserAccountsDependencies): UserAccounts
   }
 
   async function admitAttempt(tenant: string, name: string, address: string) {
+    const limits = tenants.get(tenant)?.signInAttempts ?? attempts;
     const account = `${tenant}:signin:acct:${hashSecretToken(name.toLowerCase()).slice(0, 32)}`;
     const rules: LimitRule[] = [
       {
         kind: 'rate',
         key: `${tenant}:signin:addr:${address}`,
         limit: 'sign_in.address',
-        perMinute: attempts.perAddressPerMinute,
-        burst: attempts.perAddressPerMinute,
+        perMinute: limits.perAddressPerMinute,
+        burst: limits.perAddressPerMinute,
       },
       {
         kind: 'rate',
         key: account,
         limit: 'sign_in.account',
-        perMinute: attempts.perAccountPerMinute,
-        burst: attempts.perAccountPerMinute,
+        perMinute: limits.perAccountPerMinute,
+        burst: limits.perAccountPerMinute,
       },
       {
         kind: 'rate',
         key: `${account}:day`,
         limit: 'sign_in.lockout',
-        perMinute: attempts.perAccountPerDay / 1440,
-        burst: attempts.perAccountPerDay,
+        perMinute: limits.perAccountPerDay / 1440,
+        burst: limits.perAccountPerDay,
       },
     ];
     return deps.limiter.admit(rules);

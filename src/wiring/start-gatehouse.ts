@@ -11,6 +11,7 @@ import {
   createHttpApp,
   createOAuthServerRoutes,
   createTenantAdminRoutes,
+  createUserAdminRoutes,
   createUserRoutes,
   startHttpServer,
   type UserConsentSource,
@@ -57,6 +58,7 @@ export async function startGatehouse(
       }),
       ...createApprovalAdminRoutes(gateway),
       ...(gateway.connections ? createConnectionAdminRoutes(gateway.connections) : []),
+      ...(gateway.users ? createUserAdminRoutes(gateway.users) : []),
       ...observability.adminRoutes,
     ],
   });

@@ -12,6 +12,8 @@ export interface TestGateway {
   readonly config: Config;
   readonly dataDir: string;
   readonly adapters: Awaited<ReturnType<typeof openAdapters>>;
+  /** The gateway the server serves (its use cases, for arranging a test). */
+  readonly gateway: Gateway;
   close(): Promise<void>;
 }
 
@@ -59,6 +61,7 @@ export async function startTestGateway(
     config,
     dataDir,
     adapters,
+    gateway: server.gateway,
     async close() {
       await server.close();
       await adapters.close();
