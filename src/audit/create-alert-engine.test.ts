@@ -60,6 +60,22 @@ describe('createAlertEngine', () => {
     expect(engine.evaluate()).toHaveLength(1);
   });
 
+  it('raises refresh_recovered at the first good refresh after a refresh_failures alert, and only then', () => {
+    const { engine, raised } = setup();
+    engine.observeRefresh({ tenant: 'acme', service: 'pets', ok: false });
+    engine.observeRefresh({ tenant: 'acme', service: 'pets', ok: true });
+    expect(raised).toHaveLength(0); // one failure raised nothing, so nothing recovered
+    for (let i = 0; i < 3; i++) engine.observeRefresh({ tenant: 'acme', service: 'pets', ok: false });
+    expect(engine.evaluate().map((a) => a.rule)).toEqual(['refresh_failures']);
+    engine.observeRefresh({ tenant: 'acme', service: 'other', ok: true });
+    engine.observeRefresh({ tenant: 'acme', service: 'pets', ok: true });
+    engine.observeRefresh({ tenant: 'acme', service: 'pets', ok: true });
+    expect(raised.map((a) => `${a.rule} ${a.about}`)).toEqual([
+      'refresh_failures service:pets',
+      'refresh_recovered service:pets',
+    ]);
+  });
+
   it('raises upstream_errors, policy_denials, refresh_failures over their thresholds and needs_reauth at once', () => {
     const { engine, raised } = setup();
     for (let i = 0; i < 5; i++) engine.observeToolCall(call({ decision: 'error', code: 'upstream_timeout' }));

@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../core/index.ts';
 import type { ToolCallAuditEntry } from './create-audit-log.ts';
 
-export type AlertRule = 'call_volume' | 'upstream_errors' | 'policy_denials' | 'refresh_failures' | 'needs_reauth';
+export type AlertRule =
+  | 'call_volume'
+  | 'upstream_errors'
+  | 'policy_denials'
+  | 'refresh_failures'
+  | 'refresh_recovered'
+  | 'needs_reauth';
 
 /** Thresholds (config `alerts`, see docs/configuration.md). */
 export interface AlertThresholds {
@@ -67,7 +73,8 @@ const warmupWindows = 3;
 /**
  * Alert rules over in-memory counters, evaluated per window: call volume far above the rolling baseline of a
  * (tenant, tool), bursts of upstream errors, repeated policy denials, repeated refresh failures; a connection
- * going `needs_reauth` alerts at once. Deduplication keeps one alert per (rule, tenant, subject) per `dedupMs`.
+ * going `needs_reauth` alerts at once, and a good refresh after a `refresh_failures` alert raises
+ * `refresh_recovered` (so whoever was told it broke is told it works again). Deduplication keeps one alert per (rule, tenant, subject) per `dedupMs`.
  */
 export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
   const { thresholds: t, clock } = options;
@@ -77,6 +84,8 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
   let refreshes = new Map<string, number>();
   const baseline = new Map<string, number>();
   const lastRaised = new Map<string, number>();
+  // (tenant, service) keys whose refresh_failures alert went out: their next good refresh says they recovered.
+  const failing = new Set<string>();
   let windows = 0;
   let timer: NodeJS.Timeout | undefined;
 
@@ -129,7 +138,18 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
       if (entry.decision === 'deny') bump(denials, `${entry.tenant}\u0000${entry.clientKey}`);
     },
     observeRefresh(event) {
-      if (!event.ok) bump(refreshes, `${event.tenant}\u0000${event.service}`);
+      const key = `${event.tenant}\u0000${event.service}`;
+      if (!event.ok) bump(refreshes, key);
+      else if (failing.delete(key)) {
+        raise(
+          'refresh_recovered',
+          event.tenant,
+          `service:${event.service}`,
+          1,
+          1,
+          `Token refreshes for ${event.service} succeed again`,
+        );
+      }
     },
     observeConnectionStatus(event) {
       if (event.status !== 'needs_reauth') return;
@@ -197,7 +217,8 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
       }
       for (const [key, count] of refreshes) {
         const [tenant, service] = split(key);
-        if (count >= t.refreshFailures)
+        if (count >= t.refreshFailures) {
+          if (failing.size < maxKeys) failing.add(key);
           raised.push(
             raise(
               'refresh_failures',
@@ -208,6 +229,7 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
               `${count} failed token refreshes for ${service} in one window`,
             ),
           );
+        }
       }
       volume = new Map();
       upstream = new Map();

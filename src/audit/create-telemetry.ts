@@ -62,7 +62,7 @@ const nonRecordingSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
  * Whether an OpenTelemetry SDK is registered, asked per span so one registered after start is honoured. Without
  * one, `span()` skips the API's span and context objects (a measurable share of a tool call's CPU).
  */
-function isTracing(): boolean {
+export function isTracing(): boolean {
   const provider = trace.getTracerProvider();
   return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== noopProvider;
 }

@@ -1,3 +1,4 @@
+export { continueTrace } from './continue-trace.ts';
 export {
   type AdminDenialEvent,
   type AdminDenialRecorderOptions,

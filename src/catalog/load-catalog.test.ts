@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect, it } from 'vitest';
@@ -23,4 +23,18 @@ it('loadCatalog() refuses an unreadable file with description_invalid', () => {
   } catch (error) {
     expect((error as GatehouseError).code).toBe('description_invalid');
   }
+});
+
+it('loadCatalog() reads a file once while it is unchanged, and again once it changes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'catalog-'));
+  const path = join(dir, 'api.yaml');
+  copyFileSync(fixture, path);
+  const first = loadCatalog(path);
+  expect(loadCatalog(path)).toBe(first);
+  const edited = readFileSync(fixture, 'utf8').replace('title:', 'description: edited\n  title:');
+  writeFileSync(path, edited);
+  utimesSync(path, new Date(), new Date(Date.now() + 5_000));
+  const second = loadCatalog(path);
+  expect(second).not.toBe(first);
+  expect(second.id).not.toBe(first.id);
 });

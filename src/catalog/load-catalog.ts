@@ -1,9 +1,15 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { type Catalog, GatehouseError } from '../core/index.ts';
 import { importDescriptionWithId } from './import-description.ts';
 
 const byContent = new Map<string, Catalog>();
+/**
+ * The content id last read at a path, with the file's size and modification time then: a tenant whose service
+ * names a file already read (and unchanged) skips reading and hashing it again. With 13 MB descriptions that is
+ * ~100 ms per tenant, which made a 1,000-tenant start-up take minutes.
+ */
+const byPath = new Map<string, { readonly size: number; readonly mtimeMs: number; readonly id: string }>();
 
 /**
  * Reads a description file and imports it, memoised by the SHA-256 of its content: every tenant whose service
@@ -11,8 +17,16 @@ const byContent = new Map<string, Catalog>();
  * Throws `description_invalid` when the file cannot be read or is not a description.
  */
 export function loadCatalog(path: string): Catalog {
+  const seen = byPath.get(path);
+  if (seen !== undefined) {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    const known = stat && stat.size === seen.size && stat.mtimeMs === seen.mtimeMs ? byContent.get(seen.id) : undefined;
+    if (known !== undefined) return known;
+  }
   let bytes: Buffer;
+  let stat: { size: number; mtimeMs: number } | undefined;
   try {
+    stat = statSync(path);
     bytes = readFileSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -32,6 +46,8 @@ export function loadCatalog(path: string): Catalog {
   }
   // Hashing the bytes once (not the decoded string, not twice) saves ~100 ms on GitHub's 13 MB description.
   const id = createHash('sha256').update(bytes).digest('hex');
+  // Size and time as stat saw them before the read: a file written during the read is read again next time.
+  if (stat.size === bytes.length) byPath.set(path, { size: stat.size, mtimeMs: stat.mtimeMs, id });
   const known = byContent.get(id);
   if (known !== undefined) return known;
   const catalog = importDescriptionWithId({ text: bytes.toString('utf8'), source: path }, id);

@@ -63,6 +63,20 @@ Options:
   --name N            a name for the key, shown in the audit log (default: generated)`,
   },
   {
+    name: 'doctor',
+    synopsis: 'doctor [--config FILE] [--json]',
+    summary: 'check a deployment: config, store, migrations, clock, Redis, master key, public URL',
+    details: `Checks what the gateway needs before it serves, reading only (it migrates nothing and writes no key):
+the config and its unset \${env:...} secrets; the store (reachable, version, pending migrations, migrations of a
+newer release); the clock skew against PostgreSQL; Redis (reachable, version); the master key (present, not the
+development key in production, and unwrapping every data key in the store); the public URL (HTTPS expected beyond
+loopback); the admin token. Prints each finding with what to do. Exit 1 when a check failed, 0 otherwise.
+
+Options:
+  --config, -c FILE   the config file (or GATEHOUSE_CONFIG)
+  --json              machine-readable output`,
+  },
+  {
     name: 'providers list',
     synopsis: 'providers list [--category C] [--json]',
     summary: 'list the built-in provider catalogue (OAuth and API-key APIs ready to use)',

@@ -14,6 +14,7 @@ import { formatCommandHelp, formatUsage } from './command-help.ts';
 import { parseCommandLine } from './parse-command-line.ts';
 import { runAuditVerify } from './run-audit-verify.ts';
 import { runCheck } from './run-check.ts';
+import { runDoctor } from './run-doctor.ts';
 import { runImport } from './run-import.ts';
 import { runKeysCreate } from './run-keys-create.ts';
 import { runProvidersList, runProvidersShow } from './run-providers.ts';
@@ -98,6 +99,15 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         if (sub !== 'create')
           throw new GatehouseError('invalid_request', `unknown keys command '${sub ?? ''}' (try: keys create)`);
         return await runKeysCreate(configShape('keys create', adapterFields), values, context);
+      case 'doctor':
+        // Unset secrets are findings here, not a refusal: doctor reports everything it can in one run.
+        return await runDoctor(
+          configPath === undefined
+            ? parseConfig({}, { env: context.env })
+            : loadConfigFile(configPath, context.env, 'defer'),
+          values.json === true,
+          context,
+        );
       case 'audit':
         if (sub !== 'verify')
           throw new GatehouseError('invalid_request', `unknown audit command '${sub ?? ''}' (try: audit verify)`);

@@ -117,7 +117,14 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       const call = fastPath ? readFastToolCall(body, req.headers) : undefined;
       if (call !== undefined) {
         mcpPathCounts.fast++;
-        const outcome = await callToolSafely(gateway, caller, call.name, call.args, exchange.requestId);
+        const outcome = await callToolSafely(
+          gateway,
+          caller,
+          call.name,
+          call.args,
+          exchange.requestId,
+          call.meta?.['traceparent'] ?? req.headers.traceparent,
+        );
         const elicitation = call.era === 'legacy' ? toUrlElicitationError(outcome, call.meta) : undefined;
         if (elicitation !== undefined) {
           const text = JSON.stringify({ jsonrpc: '2.0', id: call.id, error: elicitation });
@@ -144,7 +151,18 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         return;
       }
       mcpPathCounts.sdk++;
-      await sdk.serve({ req, res, body, context: { gateway, caller, requestId: exchange.requestId, serverInfo } });
+      await sdk.serve({
+        req,
+        res,
+        body,
+        context: {
+          gateway,
+          caller,
+          requestId: exchange.requestId,
+          serverInfo,
+          traceparent: req.headers.traceparent,
+        },
+      });
     },
     close: () => sdk.close(),
   };

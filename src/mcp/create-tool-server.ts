@@ -6,6 +6,7 @@ import {
   Server,
   type Tool,
 } from '@modelcontextprotocol/server';
+import { continueTrace } from '../audit/index.ts';
 import { toGatehouseError } from '../core/index.ts';
 import type { Caller, CallOutcome, Gateway, ListedTool } from '../gateway/index.ts';
 import { toCallToolResult, toUnknownToolMessage } from './to-call-tool-result.ts';
@@ -17,6 +18,8 @@ export interface ToolServerContext {
   readonly caller: Caller;
   readonly requestId: string;
   readonly serverInfo: Implementation;
+  /** The HTTP `traceparent` header, for calls whose `_meta` carries none. */
+  readonly traceparent?: string | string[] | undefined;
 }
 
 /**
@@ -40,7 +43,8 @@ export function createToolServer(context: ToolServerContext): Server {
   });
   server.setRequestHandler('tools/call', async (request): Promise<CallToolResult> => {
     const name = request.params.name;
-    const outcome = await callToolSafely(gateway, caller, name, request.params.arguments ?? {}, requestId);
+    const traceparent = request.params._meta?.['traceparent'] ?? context.traceparent;
+    const outcome = await callToolSafely(gateway, caller, name, request.params.arguments ?? {}, requestId, traceparent);
     if (!outcome.ok && outcome.error.code === 'tool_not_found') {
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, toUnknownToolMessage(name));
     }
@@ -51,16 +55,20 @@ export function createToolServer(context: ToolServerContext): Server {
   return server;
 }
 
-/** `Gateway.callTool` never throws by contract; a broken implementation still yields an `internal` tool error. */
+/**
+ * `Gateway.callTool` never throws by contract; a broken implementation still yields an `internal` tool error.
+ * The call joins the agent's trace when `traceparent` (from `_meta`, else the HTTP header) is valid.
+ */
 export async function callToolSafely(
   gateway: Gateway,
   caller: Caller,
   name: string,
   args: unknown,
   requestId: string,
+  traceparent?: unknown,
 ): Promise<CallOutcome> {
   try {
-    return await gateway.callTool(caller, name, args, requestId);
+    return await continueTrace(traceparent, () => gateway.callTool(caller, name, args, requestId));
   } catch (error) {
     return { ok: false, error: toGatehouseError(error) };
   }

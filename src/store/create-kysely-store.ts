@@ -10,7 +10,7 @@ import { createMigrations } from './create-migrations.ts';
 import { createSecretRepository } from './create-secret-repository.ts';
 import { createTenantRepository } from './create-tenant-repository.ts';
 import { createUsageRepository } from './create-usage-repository.ts';
-import type { Store } from './port.ts';
+import type { Store, StoreInspection } from './port.ts';
 import type { StoreContext } from './store-context.ts';
 import type { StoreDatabase } from './store-database.ts';
 import type { AuditAppender, StoreFeatures } from './store-features.ts';
@@ -79,6 +79,46 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     );
   }
 
+  async function inspect(): Promise<StoreInspection> {
+    const known = Object.keys(createMigrations(features));
+    const table =
+      options.migrationTableSchema === undefined
+        ? 'kysely_migration'
+        : `${options.migrationTableSchema}.kysely_migration`;
+    return context.run('inspect', async () => {
+      const ran = await sql<{ name: string }>`select name from ${sql.table(table)}`
+        .execute(db)
+        .then((result) => result.rows.map((row) => row.name))
+        .catch((error: unknown) => {
+          // A database never migrated has no migration table: everything is pending.
+          if (features.isUnavailable(error)) throw error;
+          return [] as string[];
+        });
+      const done = new Set(ran);
+      const mine = new Set(known);
+      if (features.dialect === 'postgres') {
+        const { rows } = await sql<{ version: string; now: Date }>`select version() as version, now() as now`.execute(
+          db,
+        );
+        const row = rows[0];
+        return {
+          dialect: features.dialect,
+          serverVersion: (row?.version ?? 'PostgreSQL unknown').split(' ').slice(0, 2).join(' '),
+          pendingMigrations: known.filter((name) => !done.has(name)),
+          unknownMigrations: ran.filter((name) => !mine.has(name)),
+          ...(row?.now ? { databaseTime: new Date(row.now) } : {}),
+        };
+      }
+      const { rows } = await sql<{ version: string }>`select sqlite_version() as version`.execute(db);
+      return {
+        dialect: features.dialect,
+        serverVersion: `SQLite ${rows[0]?.version ?? 'unknown'}`,
+        pendingMigrations: known.filter((name) => !done.has(name)),
+        unknownMigrations: ran.filter((name) => !mine.has(name)),
+      };
+    });
+  }
+
   return {
     dialect: features.dialect,
     tenants: createTenantRepository(context),
@@ -91,6 +131,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     approvals: createApprovalRepository(context),
     usage: createUsageRepository(context),
     migrate: () => (options.runExclusive ? options.runExclusive(migrate) : migrate()),
+    inspect,
     async ping() {
       await context.run('ping', () => sql`select 1`.execute(db));
     },

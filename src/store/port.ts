@@ -250,6 +250,19 @@ export interface UsageRepository {
   deleteTenant(tenantId: string): Promise<number>;
 }
 
+/** The database as `gatehouse doctor` sees it. */
+export interface StoreInspection {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** The database's own version, e.g. `PostgreSQL 15.19` or `SQLite 3.46.1`. */
+  readonly serverVersion: string;
+  /** Migrations of this release the database has not run yet, in order. */
+  readonly pendingMigrations: readonly string[];
+  /** Migrations the database has run that this release does not know: a newer release migrated it. */
+  readonly unknownMigrations: readonly string[];
+  /** The database server's clock (PostgreSQL), to measure skew; SQLite runs in this process's clock. */
+  readonly databaseTime?: Date;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   readonly tenants: TenantRepository;
@@ -266,6 +279,8 @@ export interface Store {
   readonly usage: UsageRepository;
   /** Runs pending migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
+  /** What `gatehouse doctor` reports of the database; reads only (migrates nothing). */
+  inspect(): Promise<StoreInspection>;
   /** Throws `store_unavailable` when the database cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -82,6 +82,13 @@ export interface Vault {
    * tenant) before removing an old master key version. */
   checkAllOnVersion(tenantIds: Iterable<string>): Promise<MasterKeyCheck>;
   /**
+   * Unwraps every data key of these tenants with the configured master keys, caching nothing: the data keys that
+   * do not unwrap (`gatehouse doctor`: the master key is not the one the store's secrets were written with).
+   */
+  verifyDataKeys(
+    tenantIds: Iterable<string>,
+  ): Promise<{ readonly checked: number; readonly failed: readonly StaleDataKey[] }>;
+  /**
    * Crypto-shredding (ST-10): deletes every data key of the tenant and forgets the cached ones, so its existing
    * envelopes can never be decrypted again (`decrypt_failed`). A later `encrypt` creates a new data key.
    */
@@ -330,6 +337,23 @@ export function createVault(dependencies: VaultDependencies): Vault {
     return { masterKeyVersion: target, checked, stale, ok: stale.length === 0 };
   }
 
+  async function verifyDataKeys(tenantIds: Iterable<string>) {
+    const failed: StaleDataKey[] = [];
+    let checked = 0;
+    for (const tenantId of tenantIds) {
+      for (const record of await dataKeys.list(tenantId)) {
+        checked++;
+        try {
+          await unwrapRecord(record);
+        } catch (error) {
+          if (!(error instanceof DecryptFailure)) throw error;
+          failed.push({ tenantId, dataKeyVersion: record.version, masterKeyVersion: record.masterKeyVersion });
+        }
+      }
+    }
+    return { checked, failed };
+  }
+
   async function destroyTenantKeys(tenantId: string): Promise<void> {
     const forget = () => {
       generations.set(tenantId, generationOf(tenantId) + 1);
@@ -342,5 +366,5 @@ export function createVault(dependencies: VaultDependencies): Vault {
     forget();
   }
 
-  return { encrypt, decrypt, rewrapDataKeys, checkAllOnVersion, destroyTenantKeys };
+  return { encrypt, decrypt, rewrapDataKeys, checkAllOnVersion, verifyDataKeys, destroyTenantKeys };
 }

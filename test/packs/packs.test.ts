@@ -42,8 +42,9 @@ const listBudget = 2_500;
 const operationIdPattern = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
 
 describe('curated tool packs', () => {
-  it('every pack is one of the issue list', () => {
+  it('there are at least 25 packs, all of them from the issue list', () => {
     const ids = listPackIds();
+    expect(ids.length).toBeGreaterThanOrEqual(25);
     expect(ids.filter((id) => !expectedPacks.includes(id))).toEqual([]);
   });
 
@@ -89,6 +90,21 @@ describe('curated tool packs', () => {
             }
           }
         }
+      });
+
+      it('every pattern is a valid u-flag regular expression (the importer drops invalid ones silently)', () => {
+        const patterns: string[] = [];
+        const collect = (node: unknown): void => {
+          if (Array.isArray(node)) node.forEach(collect);
+          else if (typeof node === 'object' && node !== null) {
+            for (const [key, value] of Object.entries(node)) {
+              if (key === 'pattern' && typeof value === 'string') patterns.push(value);
+              else collect(value);
+            }
+          }
+        };
+        collect(pack.doc);
+        for (const pattern of patterns) expect(() => new RegExp(pattern, 'u'), pattern).not.toThrow();
       });
 
       it('every input schema compiles (Ajv 2020, formats)', () => {

@@ -1,0 +1,109 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCliInProcess } from '../../test/support/run-cli-in-process.ts';
+import { testDatabases } from '../../test/support/test-databases.ts';
+import { systemClock } from '../core/index.ts';
+import { openStore } from '../store/index.ts';
+import { createLocalMasterKeyProvider, createVault, parseMasterKeys } from '../vault/index.ts';
+import type { DoctorFinding } from './run-doctor.ts';
+
+const tempDir = mkdtempSync(join(tmpdir(), 'gh-doctor-'));
+afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
+
+const keyA = Buffer.alloc(32, 1).toString('base64');
+const keyB = Buffer.alloc(32, 2).toString('base64');
+const redisUrl = process.env['GATEHOUSE_TEST_REDIS'];
+
+async function doctor(config: string, env: NodeJS.ProcessEnv = {}) {
+  const file = join(tempDir, `doctor-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, config);
+  const run = await runCliInProcess(['doctor', '--config', file, '--json'], { env });
+  const report = JSON.parse(run.stdout) as { ok: boolean; findings: DoctorFinding[] };
+  const of = (check: DoctorFinding['check']) => report.findings.find((f) => f.check === check);
+  return { code: run.code, report, of };
+}
+
+/** A migrated store with one tenant whose data key is wrapped by `masterKey`. */
+async function storeWithDataKey(url: string, masterKey: string): Promise<void> {
+  const store = await openStore(url);
+  try {
+    await store.migrate();
+    await store.tenants.ensure('acme', Date.now());
+    const masterKeys = createLocalMasterKeyProvider(() => parseMasterKeys(masterKey, 'test'), 'test');
+    const vault = createVault({ dataKeys: store.dataKeys, masterKeys, clock: systemClock });
+    await vault.encrypt({ tenantId: 'acme', owner: 'service:notes', field: 'credential' }, 'a secret');
+  } finally {
+    await store.close();
+  }
+}
+
+describe('gatehouse doctor', () => {
+  it('reads only: a fresh folder gets findings and exit 0, and no database file is created', async () => {
+    const dataDir = join(tempDir, 'fresh');
+    const { code, of } = await doctor(`dataDir: ${dataDir}\n`);
+    expect(code).toBe(0);
+    expect(of('store')?.status).toBe('ok');
+    expect(of('master key')?.status).toBe('warn');
+    expect(existsSync(join(dataDir, 'gatehouse.db'))).toBe(false);
+    expect(existsSync(join(dataDir, 'master.key'))).toBe(false);
+  });
+
+  it('fails the master key when the store was written with another key (the first-hour trap), passes with its own', async () => {
+    const db = await testDatabases(tempDir)[0]!.create();
+    await storeWithDataKey(db.url, keyA);
+    const config = `store: "${db.url}"\ndataDir: ${join(tempDir, 'keys')}\n`;
+    const wrong = await doctor(config, { GATEHOUSE_MASTER_KEY: keyB });
+    expect(wrong.code).toBe(1);
+    expect(wrong.of('master key')).toMatchObject({ status: 'fail' });
+    expect(wrong.of('master key')?.message).toContain('1 of 1 data keys do not unwrap');
+    expect(JSON.stringify(wrong.report)).not.toContain(keyB);
+    const right = await doctor(config, { GATEHOUSE_MASTER_KEY: keyA });
+    expect(right.of('master key')).toMatchObject({ status: 'ok' });
+    expect(right.of('migrations')).toMatchObject({ status: 'ok', message: 'none pending' });
+    expect(right.code).toBe(0);
+  });
+
+  it('production: no master key, the development key file, or plain HTTP beyond loopback fail', async () => {
+    const dataDir = join(tempDir, 'prod');
+    const bare = await doctor(`mode: production\ndataDir: ${dataDir}\npublicUrl: http://10.1.2.3:8787\n`);
+    expect(bare.code).toBe(1);
+    expect(bare.of('master key')?.status).toBe('fail');
+    expect(bare.of('public URL')?.status).toBe('fail');
+    const https = await doctor(
+      `mode: production\ndataDir: ${dataDir}\npublicUrl: https://gatehouse.example.com\nmasterKeyFile: ${join(dataDir, 'master.key')}\n`,
+    );
+    expect(https.of('public URL')?.status).toBe('ok');
+    expect(https.of('master key')).toMatchObject({ status: 'fail' });
+    expect(https.of('master key')?.message).toContain('development key');
+  });
+
+  it('an unreachable store and an unreachable Redis fail with what to do', async () => {
+    const { code, of } = await doctor(
+      `store: "postgres://nobody@127.0.0.1:1/none"\nredis: "redis://127.0.0.1:1"\ndataDir: ${join(tempDir, 'down')}\n`,
+    );
+    expect(code).toBe(1);
+    expect(of('store')).toMatchObject({ status: 'fail' });
+    expect(of('redis')).toMatchObject({ status: 'fail' });
+    expect(of('store')?.fix).toContain('GATEHOUSE_STORE');
+  });
+
+  const postgres = testDatabases(tempDir).find((kind) => kind.name === 'postgres');
+  it.skipIf(!postgres?.enabled || redisUrl === undefined)(
+    'PostgreSQL + Redis: versions, pending migrations and the clock skew against the database',
+    async () => {
+      const db = await postgres!.create();
+      try {
+        const { of } = await doctor(`store: "${db.url}"\nredis: "${redisUrl}"\ndataDir: ${join(tempDir, 'pg')}\n`);
+        expect(of('store')?.message).toMatch(/^PostgreSQL \d+/);
+        expect(of('migrations')?.status).toBe('warn');
+        expect(of('clock')).toMatchObject({ status: 'ok' });
+        expect(of('clock')?.message).toMatch(/differ by \d+ ms/);
+        expect(of('redis')?.message).toMatch(/^Redis \d+\./);
+      } finally {
+        await db.drop();
+      }
+    },
+  );
+});

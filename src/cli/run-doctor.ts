@@ -1,0 +1,266 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Config, isGatehouseError, systemClock } from '../core/index.ts';
+import { openRedis, openStore, parseStoreUrl, redactStoreUrl, type Store } from '../store/index.ts';
+import { createVault, developmentKeyFileName, loadMasterKeys } from '../vault/index.ts';
+import type { CliContext } from './cli-context.ts';
+
+/** One finding of `gatehouse doctor`: what was checked, how it stands, and what to do when it is not ok. */
+export interface DoctorFinding {
+  readonly check: 'config' | 'store' | 'migrations' | 'clock' | 'redis' | 'master key' | 'public URL' | 'admin';
+  readonly status: 'ok' | 'warn' | 'fail';
+  readonly message: string;
+  readonly fix?: string;
+}
+
+/** Skew between this host and the database above which tokens and expiries go wrong, in ms. */
+const clockWarnMs = 2_000;
+const clockFailMs = 30_000;
+
+/**
+ * `gatehouse doctor`: checks what a deployment needs before it serves, reading only (it migrates nothing, writes
+ * no key file): the config, the store (reachable, version, pending or unknown migrations, clock skew), Redis, the
+ * master key (present, not the development key in production, and unwrapping the store's data keys), the public
+ * URL and TLS expectations, the admin token. Exit 0 when nothing failed, 1 otherwise (warnings do not fail).
+ */
+export async function runDoctor(config: Config, json: boolean, context: CliContext): Promise<number> {
+  const findings: DoctorFinding[] = [];
+  const add = (finding: DoctorFinding) => findings.push(finding);
+
+  add(
+    config.unresolvedEnv.length === 0
+      ? { check: 'config', status: 'ok', message: `valid; ${config.tenants.length} tenant(s), mode ${config.mode}` }
+      : {
+          check: 'config',
+          status: 'fail',
+          message: `valid, but serve needs ${config.unresolvedEnv.map((v) => `${v.variable} (${v.path})`).join(', ')}`,
+          fix: 'set those environment variables where the gateway runs',
+        },
+  );
+
+  const store = await checkStore(config, add);
+  await checkRedis(config, add);
+  await checkMasterKey(config, store, add);
+  checkPublicUrl(config, add);
+  add(
+    config.adminToken === undefined
+      ? {
+          check: 'admin',
+          status: 'warn',
+          message: 'no admin token: the admin API (/api/v1) is off',
+          fix: 'set GATEHOUSE_ADMIN_TOKEN to manage tenants, connections and approvals over HTTP',
+        }
+      : { check: 'admin', status: 'ok', message: 'admin API on' },
+  );
+  await store?.close();
+
+  const failed = findings.some((f) => f.status === 'fail');
+  if (json) {
+    context.stdout.write(`${JSON.stringify({ ok: !failed, findings })}\n`);
+  } else {
+    for (const f of findings) {
+      context.stdout.write(`${f.status.padEnd(4)}  ${f.check.padEnd(10)}  ${f.message}\n`);
+      if (f.fix !== undefined) context.stdout.write(`${' '.repeat(18)}-> ${f.fix}\n`);
+    }
+    context.stdout.write(failed ? 'Some checks failed.\n' : 'No check failed.\n');
+  }
+  return failed ? 1 : 0;
+}
+
+/** The store: reachable, its version, migrations, clock skew. Returns it open (the master key check reads it). */
+async function checkStore(config: Config, add: (finding: DoctorFinding) => void): Promise<Store | undefined> {
+  const location = parseStoreUrl(config.store);
+  if (location.dialect === 'sqlite' && location.path !== ':memory:' && !existsSync(location.path)) {
+    // Opening it would create it: doctor only reads.
+    add({ check: 'store', status: 'ok', message: `${location.path} does not exist yet; serve creates it` });
+    return undefined;
+  }
+  let store: Store | undefined;
+  try {
+    store = await openStore(config.store, {
+      sqliteNativeBinding: config.sqliteNativeBinding,
+      connectTimeoutMs: 5_000,
+    });
+    const seen = await store.inspect();
+    add({ check: 'store', status: 'ok', message: `${seen.serverVersion} at ${redactStoreUrl(config.store)}` });
+    if (seen.unknownMigrations.length > 0) {
+      add({
+        check: 'migrations',
+        status: 'fail',
+        message: `the database ran migrations this release does not have: ${seen.unknownMigrations.join(', ')}`,
+        fix: 'run the release that migrated it (or newer); migrations are forward-only',
+      });
+    } else if (seen.pendingMigrations.length > 0) {
+      add({
+        check: 'migrations',
+        status: 'warn',
+        message: `${seen.pendingMigrations.length} pending: ${seen.pendingMigrations.join(', ')}`,
+        fix: 'run gatehouse migrate (serve also runs them at start)',
+      });
+    } else {
+      add({ check: 'migrations', status: 'ok', message: 'none pending' });
+    }
+    if (seen.databaseTime !== undefined) {
+      const skewMs = Math.abs(seen.databaseTime.getTime() - Date.now());
+      add({
+        check: 'clock',
+        status: skewMs > clockFailMs ? 'fail' : skewMs > clockWarnMs ? 'warn' : 'ok',
+        message: `this host and the database differ by ${skewMs} ms`,
+        ...(skewMs > clockWarnMs ? { fix: 'run NTP (chrony, systemd-timesyncd) on both hosts' } : {}),
+      });
+    }
+  } catch (error) {
+    add({
+      check: 'store',
+      status: 'fail',
+      message: isGatehouseError(error) ? error.message : `cannot open ${redactStoreUrl(config.store)}`,
+      fix: 'check the store URL (store, GATEHOUSE_STORE) and that the database accepts connections from this host',
+    });
+  }
+  return store;
+}
+
+async function checkRedis(config: Config, add: (finding: DoctorFinding) => void): Promise<void> {
+  if (config.redis === undefined) {
+    if (config.store.startsWith('postgres')) {
+      add({
+        check: 'redis',
+        status: 'warn',
+        message: 'not configured: rate limits, the response cache and refresh locks are per process',
+        fix: 'set GATEHOUSE_REDIS when several gateway processes share this store',
+      });
+    } else {
+      add({ check: 'redis', status: 'ok', message: 'not configured (one process on SQLite needs none)' });
+    }
+    return;
+  }
+  try {
+    const redis = await openRedis(config.redis);
+    try {
+      const info = await redis.info('server');
+      const version = /redis_version:([^\r\n]+)/.exec(info)?.[1] ?? 'unknown';
+      const [major = 0, minor = 0] = version.split('.').map(Number);
+      const old = major < 6 || (major === 6 && minor < 2);
+      add({
+        check: 'redis',
+        status: old ? 'warn' : 'ok',
+        message: `Redis ${version}`,
+        ...(old ? { fix: 'use Redis 6.2 or newer (tested with 7)' } : {}),
+      });
+    } finally {
+      redis.disconnect();
+    }
+  } catch {
+    add({
+      check: 'redis',
+      status: 'fail',
+      message: 'cannot connect to the configured Redis',
+      fix: 'check the Redis URL (redis, GATEHOUSE_REDIS) and that it accepts connections from this host',
+    });
+  }
+}
+
+async function checkMasterKey(
+  config: Config,
+  store: Store | undefined,
+  add: (finding: DoctorFinding) => void,
+): Promise<void> {
+  const developmentFile = join(config.dataDir, developmentKeyFileName);
+  const configured = config.masterKey !== undefined || config.masterKeyFile !== undefined;
+  if (!configured) {
+    if (config.mode === 'production') {
+      add({
+        check: 'master key',
+        status: 'fail',
+        message: 'production mode without a master key: serve refuses to start',
+        fix: 'set GATEHOUSE_MASTER_KEY or GATEHOUSE_MASTER_KEY_FILE (docs/operations.md, "The master key")',
+      });
+      return;
+    }
+    if (!existsSync(developmentFile)) {
+      add({
+        check: 'master key',
+        status: 'warn',
+        message: `none yet: serve will generate a development key at ${developmentFile}`,
+        fix: 'set GATEHOUSE_MASTER_KEY or GATEHOUSE_MASTER_KEY_FILE before storing real secrets',
+      });
+      return;
+    }
+  }
+  if (
+    config.mode === 'production' &&
+    config.masterKeyFile !== undefined &&
+    resolve(config.masterKeyFile) === resolve(developmentFile)
+  ) {
+    add({
+      check: 'master key',
+      status: 'fail',
+      message: `production uses the generated development key ${developmentFile}`,
+      fix: 'create a production key outside the data folder and rewrap (docs/operations.md, "Rotating the master key")',
+    });
+    return;
+  }
+  const warnings: string[] = [];
+  try {
+    const masterKeys = loadMasterKeys({
+      mode: config.mode,
+      masterKey: config.masterKey,
+      masterKeyFile: config.masterKeyFile,
+      dataDir: config.dataDir,
+      warn: (message) => warnings.push(message),
+    });
+    const source = configured ? 'configured' : `the development key ${developmentFile}`;
+    if (store === undefined) {
+      add({ check: 'master key', status: 'ok', message: `${source} (not checked against the store: unreachable)` });
+      return;
+    }
+    const vault = createVault({ dataKeys: store.dataKeys, masterKeys, clock: systemClock });
+    const { checked, failed } = await vault.verifyDataKeys(await store.tenants.list());
+    if (failed.length > 0) {
+      add({
+        check: 'master key',
+        status: 'fail',
+        message: `${failed.length} of ${checked} data keys do not unwrap with the ${source} key (tenants ${[...new Set(failed.map((f) => f.tenantId))].join(', ')})`,
+        fix: 'the store was written with another master key: configure that one (keep old versions in the key file while rewrapping)',
+      });
+      return;
+    }
+    add({
+      check: 'master key',
+      status: warnings.length > 0 || !configured ? 'warn' : 'ok',
+      message: `${source}; unwraps all ${checked} data keys${warnings.length > 0 ? `; ${warnings.join('; ')}` : ''}`,
+      ...(!configured ? { fix: 'set GATEHOUSE_MASTER_KEY or GATEHOUSE_MASTER_KEY_FILE before production' } : {}),
+    });
+  } catch (error) {
+    add({
+      check: 'master key',
+      status: 'fail',
+      message: isGatehouseError(error) ? error.message : 'cannot load the master key',
+      fix: 'fix the master key setting (docs/operations.md, "The master key")',
+    });
+  }
+}
+
+function checkPublicUrl(config: Config, add: (finding: DoctorFinding) => void): void {
+  const url = new URL(config.publicUrl);
+  const loopback = url.hostname === 'localhost' || url.hostname === '[::1]' || url.hostname.startsWith('127.');
+  if (url.protocol === 'https:') {
+    add({ check: 'public URL', status: 'ok', message: `${config.publicUrl} (HTTPS)` });
+  } else if (loopback) {
+    add({
+      check: 'public URL',
+      status: config.mode === 'production' ? 'warn' : 'ok',
+      message: `${config.publicUrl}: reachable from this host only`,
+      ...(config.mode === 'production'
+        ? { fix: 'set GATEHOUSE_PUBLIC_URL to the HTTPS URL clients use, behind a TLS-terminating proxy' }
+        : {}),
+    });
+  } else {
+    add({
+      check: 'public URL',
+      status: config.mode === 'production' ? 'fail' : 'warn',
+      message: `${config.publicUrl} is plain HTTP on a network address: client keys, OAuth codes and session cookies would cross the network in clear`,
+      fix: 'serve HTTPS through a TLS-terminating proxy and set GATEHOUSE_PUBLIC_URL to its https:// URL',
+    });
+  }
+}
