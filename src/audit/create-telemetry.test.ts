@@ -1,8 +1,10 @@
 import { type Span, type Tracer, type TracerProvider, trace } from '@opentelemetry/api';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTelemetry } from './create-telemetry.ts';
 
 describe('createTelemetry', () => {
+  // Unit files share a worker: start from no registered provider, and leave none.
+  beforeAll(() => trace.disable());
   afterAll(() => trace.disable());
 
   it('runs spans as no-ops without an SDK, and records them once a provider is registered', async () => {

@@ -70,9 +70,10 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await server.close();
+  // Globals first: nothing after this file in the same worker may see a registered provider, whatever the close.
   trace.disable();
   context.disable();
+  await server.close();
 });
 
 async function call(meta: Record<string, unknown> | undefined, headers: Record<string, string> = {}) {
