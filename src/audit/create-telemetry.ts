@@ -52,7 +52,6 @@ export interface Telemetry {
   close(): Promise<void>;
 }
 
-const tracer = trace.getTracer('gatehouse');
 /** The API's no-op provider: what the global provider delegates to until an OpenTelemetry SDK registers one. */
 const noopProvider = new ProxyTracerProvider().getDelegate();
 /** Handed to span functions while nothing records spans; accepts and ignores attributes and status. */
@@ -124,7 +123,9 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     },
     span(name, attributes, fn, failed) {
       if (!isTracing()) return fn(nonRecordingSpan);
-      return tracer.startActiveSpan(name, { attributes }, async (span) => {
+      // The tracer is asked of the current global provider (only while tracing): one kept from module load would
+      // stay bound to a provider that `trace.disable()` has since replaced.
+      return trace.getTracer('gatehouse').startActiveSpan(name, { attributes }, async (span) => {
         try {
           const result = await fn(span);
           const code = failed?.(result);
