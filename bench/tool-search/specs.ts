@@ -35,7 +35,7 @@ export type LoadedApi =
   | { readonly api: ApiId; readonly catalog: ServiceCatalog; readonly loadMs: number }
   | { readonly api: ApiId; readonly skipped: string };
 
-/** The bound catalogue of one API, or why the catalogue cannot import it yet (e.g. a Google Discovery document). */
+/** The bound catalogue of one API, or why the catalogue cannot import it (a description format it does not know). */
 export function loadApi(api: ApiId, dir = specsDir): LoadedApi {
   const t0 = performance.now();
   try {

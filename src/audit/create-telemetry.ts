@@ -123,8 +123,8 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     },
     span(name, attributes, fn, failed) {
       if (!isTracing()) return fn(nonRecordingSpan);
-      // The tracer is asked of the current global provider (only while tracing): one kept from module load would
-      // stay bound to a provider that `trace.disable()` has since replaced.
+      // The tracer is asked for per span, not kept from start: one kept across a provider's re-registration
+      // (an SDK restarted, `trace.disable()`) would keep delegating to the old, no-op provider.
       return trace.getTracer('gatehouse').startActiveSpan(name, { attributes }, async (span) => {
         try {
           const result = await fn(span);

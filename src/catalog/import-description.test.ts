@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { buildSchema, introspectionFromSchema } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { GatehouseError } from '../core/index.ts';
 import { importDescription } from './import-description.ts';
@@ -34,26 +35,22 @@ describe('importDescription()', () => {
   }
 
   it.each([
-    ['a GraphQL schema by its name', 'schema.graphql', '# comment\ntype Query { a: Int }', 'GraphQL'],
-    ['a GraphQL schema by its text', 'upload', '"""The root"""\ntype Query {\n  a: Int\n}', 'GraphQL'],
-    ['a WSDL file', 'vies.wsdl', '<?xml version="1.0"?>\n<wsdl:definitions xmlns:wsdl="x"/>', 'WSDL'],
-    ['a WSDL text', 'upload', '<?xml version="1.0"?>\n<definitions name="x"></definitions>', 'WSDL'],
+    ['a GraphQL schema by its name', 'schema.graphql', '# comment\ntype Query { a: Int }', 'graphql'],
+    ['a GraphQL schema by its text', 'upload', '"""The root"""\ntype Query {\n  a: Int\n}', 'graphql'],
     [
-      'a Google Discovery document',
-      'gmail.json',
-      '{"kind": "discovery#restDescription", "discoveryVersion": "v1"}',
-      'Google Discovery',
+      'GraphQL introspection JSON',
+      'upload',
+      JSON.stringify({ data: introspectionFromSchema(buildSchema('type Query { a: Int }')) }),
+      'graphql',
     ],
-  ])('says "not supported yet" for %s, naming the format', (_title, source, text, format) => {
-    let error: unknown;
-    try {
-      importDescription({ text, source });
-    } catch (thrown) {
-      error = thrown;
-    }
-    expect(error).toBeInstanceOf(GatehouseError);
-    expect((error as GatehouseError).code).toBe('description_invalid');
-    expect((error as GatehouseError).details).toEqual({ source, format });
+    [
+      'a WSDL text',
+      'upload',
+      '<?xml version="1.0"?>\n<definitions name="x" xmlns="http://schemas.xmlsoap.org/wsdl/"></definitions>',
+      'wsdl',
+    ],
+  ])('recognises %s', (_title, source, text, format) => {
+    expect(importDescription({ text, source }).format).toBe(format);
   });
 
   it('names the source in the error details', () => {

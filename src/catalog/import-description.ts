@@ -1,22 +1,34 @@
 import { createHash } from 'node:crypto';
-import { type Catalog, GatehouseError } from '../core/index.ts';
+import { type Catalog, type DescriptionFormat, GatehouseError } from '../core/index.ts';
+import { transformRestDescription } from './discovery/rest-description.ts';
+import { transformGraphqlSchema } from './graphql/graphql-schema.ts';
 import { asRecord, type Dialect } from './openapi/import-context.ts';
 import { transformOpenApiObject } from './openapi/openapi-object.ts';
 import { parseDescriptionText } from './parse-description-text.ts';
+import { transformWsdlDefinitions } from './wsdl/wsdl-definitions.ts';
 
-export interface DescriptionInput {
+/** How a description is imported, beside its text. */
+export interface ImportOptions {
+  /** What the caller expects; a description of another kind is refused. Detected when absent. */
+  readonly format?: DescriptionFormat;
+  /** GraphQL: depth of the generated selection sets (see the service config field). Default 2. */
+  readonly selectionDepth?: number;
+}
+
+export interface DescriptionInput extends ImportOptions {
   /** The description, JSON or YAML. */
   readonly text: string;
   /** Where it came from (file path, upload name), used in error messages. */
   readonly source: string;
-  /** What the caller expects; a description of the other kind is refused. Detected when absent. */
-  readonly format?: 'openapi' | 'swagger';
 }
 
 /**
- * Turns an OpenAPI 3.0 / 3.1 or Swagger 2.0 description (JSON or YAML) into a frozen Catalog whose id is the
- * SHA-256 of the text. Throws `description_invalid` when the text is not an API description at all (unparseable,
- * no `openapi: 3.x` / `swagger: "2.0"`, no `paths`) or not of the expected `format`. A partly invalid description
+ * Turns an OpenAPI 3.0 / 3.1 or Swagger 2.0 description (JSON or YAML), a Google Discovery document, a GraphQL
+ * schema (SDL or introspection JSON, see `transformGraphqlSchema`) or a WSDL 1.1 file (`transformWsdlDefinitions`)
+ * into a
+ * frozen Catalog whose id is the SHA-256 of the text. Throws `description_invalid` when the text is not an API
+ * description at all (unparseable, no `openapi: 3.x` / `swagger: "2.0"` / `discoveryVersion`, no `paths` or
+ * `resources`) or not of the expected `format`. A partly invalid description
  * imports what it can; each skipped operation is listed in `catalog.problems`.
  */
 export function importDescription(input: DescriptionInput): Catalog {
@@ -25,8 +37,15 @@ export function importDescription(input: DescriptionInput): Catalog {
 
 /** `importDescription` with the content hash already computed (by `loadCatalog`, over the file's bytes). */
 export function importDescriptionWithId(input: DescriptionInput, id: string): Catalog {
-  const unsupported = unsupportedFormatOf(input);
-  if (unsupported !== undefined) throw notSupportedYet(input.source, unsupported);
+  const detected = input.format === 'graphql' ? 'graphql' : input.format === 'wsdl' ? 'wsdl' : textFormatOf(input);
+  if (detected === 'graphql') {
+    expectFormat(input, 'graphql');
+    return transformGraphqlSchema(input.text, input.source, id, input.selectionDepth);
+  }
+  if (detected === 'wsdl') {
+    expectFormat(input, 'wsdl');
+    return transformWsdlDefinitions(input.text, input.source, id);
+  }
   let parsed: unknown;
   try {
     parsed = parseDescriptionText(input.text);
@@ -36,9 +55,19 @@ export function importDescriptionWithId(input: DescriptionInput, id: string): Ca
     });
   }
   const root = asRecord(parsed);
+  if (root !== undefined && (asRecord(root['__schema']) ?? asRecord(asRecord(root['data'])?.['__schema']))) {
+    expectFormat(input, 'graphql');
+    return transformGraphqlSchema(input.text, input.source, id, input.selectionDepth);
+  }
   const dialect = root === undefined ? undefined : dialectOf(root);
   if (root !== undefined && dialect === undefined && typeof root['discoveryVersion'] === 'string') {
-    throw notSupportedYet(input.source, 'Google Discovery');
+    expectFormat(input, 'discovery');
+    if (asRecord(root['resources']) === undefined && asRecord(root['methods']) === undefined) {
+      throw new GatehouseError('description_invalid', `Description ${input.source} has no resources or methods`, {
+        source: input.source,
+      });
+    }
+    return transformRestDescription(root, id);
   }
   if (root === undefined || dialect === undefined) {
     throw new GatehouseError(
@@ -47,19 +76,22 @@ export function importDescriptionWithId(input: DescriptionInput, id: string): Ca
       { source: input.source },
     );
   }
-  const format = dialect === '2.0' ? 'swagger' : 'openapi';
-  if (input.format !== undefined && input.format !== format) {
-    throw new GatehouseError('description_invalid', `Description ${input.source} is ${format}, not ${input.format}`, {
-      source: input.source,
-      format,
-    });
-  }
+  expectFormat(input, dialect === '2.0' ? 'swagger' : 'openapi');
   if (asRecord(root['paths']) === undefined && !(dialect === '3.1' && asRecord(root['webhooks']))) {
     throw new GatehouseError('description_invalid', `Description ${input.source} has no paths object`, {
       source: input.source,
     });
   }
   return transformOpenApiObject(root, dialect, id);
+}
+
+function expectFormat(input: DescriptionInput, format: DescriptionFormat): void {
+  if (input.format !== undefined && input.format !== format) {
+    throw new GatehouseError('description_invalid', `Description ${input.source} is ${format}, not ${input.format}`, {
+      source: input.source,
+      format,
+    });
+  }
 }
 
 function dialectOf(root: Record<string, unknown>): Dialect | undefined {
@@ -72,30 +104,22 @@ function dialectOf(root: Record<string, unknown>): Dialect | undefined {
   return root['swagger'] === '2.0' || root['swagger'] === 2 ? '2.0' : undefined;
 }
 
-type UnsupportedFormat = 'GraphQL' | 'WSDL' | 'Google Discovery';
+type TextFormat = 'graphql' | 'wsdl';
 
 /**
- * Description formats Gatehouse will import but does not yet, recognised before parsing so that a GraphQL schema
- * or a WSDL file gets "not supported yet" rather than "neither valid JSON nor YAML".
+ * Description formats that are not JSON or YAML, recognised by the file name or the start of the text: GraphQL SDL
+ * and WSDL (XML).
  */
-function unsupportedFormatOf(input: DescriptionInput): UnsupportedFormat | undefined {
-  if (/\.(graphql|graphqls|gql)$/i.test(input.source)) return 'GraphQL';
-  if (/\.wsdl$/i.test(input.source)) return 'WSDL';
+function textFormatOf(input: DescriptionInput): TextFormat | undefined {
+  if (/\.(graphql|graphqls|gql)$/i.test(input.source)) return 'graphql';
+  if (/\.wsdl$/i.test(input.source)) return 'wsdl';
   const start = input.text.trimStart().slice(0, 2000);
   if (start.startsWith('<'))
-    return /<(\w+:)?definitions[\s>]|<(\w+:)?description[\s>]/.test(start) ? 'WSDL' : undefined;
+    return /<(\w+:)?definitions[\s>]|<(\w+:)?description[\s>]/.test(start) ? 'wsdl' : undefined;
   if (
     /^(schema\s*\{|type\s+\w+\s*(implements\b[^{]*)?\{|scalar\s+\w|directive\s+@|interface\s+\w+\s*\{|""")/m.test(start)
   ) {
-    return 'GraphQL';
+    return 'graphql';
   }
   return undefined;
-}
-
-function notSupportedYet(source: string, format: UnsupportedFormat): GatehouseError {
-  return new GatehouseError(
-    'description_invalid',
-    `Description ${source} is a ${format} description, which Gatehouse does not import yet; OpenAPI 3.x and Swagger 2.0 (JSON or YAML) are supported`,
-    { source, format },
-  );
 }

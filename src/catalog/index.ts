@@ -1,6 +1,6 @@
 export { applyOverlays, type ToolOverlays } from './apply-overlays.ts';
 export { bindCatalog } from './bind-catalog.ts';
-export { type DescriptionInput, importDescription } from './import-description.ts';
+export { type DescriptionInput, type ImportOptions, importDescription } from './import-description.ts';
 export { loadCatalog } from './load-catalog.ts';
 export { type PreviewRow, previewCatalog } from './preview-catalog.ts';
 export { createProviderExpander, expandProviderService } from './providers/expand-provider-service.ts';

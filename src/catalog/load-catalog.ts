@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { type Catalog, GatehouseError } from '../core/index.ts';
-import { importDescriptionWithId } from './import-description.ts';
+import { type ImportOptions, importDescriptionWithId } from './import-description.ts';
 
 const byContent = new Map<string, Catalog>();
 /**
@@ -13,14 +13,18 @@ const byPath = new Map<string, { readonly size: number; readonly mtimeMs: number
 
 /**
  * Reads a description file and imports it, memoised by the SHA-256 of its content: every tenant whose service
- * points at the same description (same bytes, any path) shares one Catalog object. The format is detected.
+ * points at the same description (same bytes, any path) and options shares one Catalog object. The format is
+ * detected; `options.format` refuses a description of another format.
  * Throws `description_invalid` when the file cannot be read or is not a description.
  */
-export function loadCatalog(path: string): Catalog {
+export function loadCatalog(path: string, options: ImportOptions = {}): Catalog {
   const seen = byPath.get(path);
   if (seen !== undefined) {
     const stat = statSync(path, { throwIfNoEntry: false });
-    const known = stat && stat.size === seen.size && stat.mtimeMs === seen.mtimeMs ? byContent.get(seen.id) : undefined;
+    const known =
+      stat && stat.size === seen.size && stat.mtimeMs === seen.mtimeMs
+        ? byContent.get(memoKeyOf(seen.id, options))
+        : undefined;
     if (known !== undefined) return known;
   }
   let bytes: Buffer;
@@ -48,9 +52,15 @@ export function loadCatalog(path: string): Catalog {
   const id = createHash('sha256').update(bytes).digest('hex');
   // Size and time as stat saw them before the read: a file written during the read is read again next time.
   if (stat.size === bytes.length) byPath.set(path, { size: stat.size, mtimeMs: stat.mtimeMs, id });
-  const known = byContent.get(id);
+  const memoKey = memoKeyOf(id, options);
+  const known = byContent.get(memoKey);
   if (known !== undefined) return known;
-  const catalog = importDescriptionWithId({ text: bytes.toString('utf8'), source: path }, id);
-  byContent.set(catalog.id, catalog);
+  const catalog = importDescriptionWithId({ text: bytes.toString('utf8'), source: path, ...options }, id);
+  byContent.set(memoKey, catalog);
   return catalog;
+}
+
+/** Catalogues are shared by content and by the options that shape them. */
+function memoKeyOf(id: string, options: ImportOptions): string {
+  return `${id}:${options.format ?? ''}:${options.selectionDepth ?? ''}`;
 }

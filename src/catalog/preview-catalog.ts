@@ -17,7 +17,8 @@ export function previewCatalog(catalog: Catalog, service: string): PreviewRow[] 
   return bindCatalog(catalog, service).tools.map(({ name, tool }) => ({
     name,
     method: tool.request.method,
-    path: tool.request.pathTemplate,
+    // GraphQL and SOAP tools are sent to the endpoint itself: their operation says what they call.
+    path: tool.request.pathTemplate === '' ? tool.operation : tool.request.pathTemplate,
     safety: tool.safety,
     scopes: tool.scopes,
     description: tool.description,

@@ -40,9 +40,10 @@ Options:
   {
     name: 'import',
     synopsis: 'import FILE [--service ID] [--json]',
-    summary: 'preview the tools an OpenAPI/Swagger description becomes',
-    details: `Reads an OpenAPI 3.0/3.1 or Swagger 2.0 description (JSON or YAML) and prints the tools it becomes: name,
-method, path, safety and token size. Nothing is stored.
+    summary: 'preview the tools a description becomes',
+    details: `Reads an OpenAPI 3.0/3.1 or Swagger 2.0 description (JSON or YAML), a Google Discovery document, a GraphQL
+schema (SDL or introspection JSON) or a WSDL file, and prints the tools it becomes: name, method, path, safety and
+token size. Nothing is stored.
 
 Options:
   --service ID   the service id the tool names start with (default: api)

@@ -159,6 +159,17 @@ const serviceSchema = z
     provider: z.string().min(1).optional(),
     openapi: z.string().min(1).optional(),
     swagger: z.string().min(1).optional(),
+    /** A Google Discovery REST description (JSON). */
+    discovery: z.string().min(1).optional(),
+    /** A GraphQL schema: SDL (`.graphql`) or introspection JSON; `baseUrl` is the endpoint. */
+    graphql: z.string().min(1).optional(),
+    /** A WSDL 1.1 description (document/literal SOAP 1.1 or 1.2 binding). */
+    wsdl: z.string().min(1).optional(),
+    /**
+     * GraphQL only: how deep the generated selection set goes. 1 = the scalar fields of the result, 2 (default) =
+     * and the scalar fields of each object it links to (connections as `nodes`, `pageInfo` and `totalCount`).
+     */
+    selectionDepth: z.number().int().min(1).max(4).optional(),
     baseUrl: z.url().optional(),
     auth: authSchema.default({ type: 'none' }),
     timeoutMs: z.number().int().positive().max(300_000).default(30_000),
@@ -180,8 +191,12 @@ const serviceSchema = z
       })
       .default({ maxRetries: 2, maxWaitSeconds: 10 }),
   })
-  .refine((s) => [s.openapi, s.swagger].filter(Boolean).length === 1, {
-    message: 'expected exactly one description source: openapi or swagger',
+  .refine((s) => [s.openapi, s.swagger, s.discovery, s.graphql, s.wsdl].filter(Boolean).length === 1, {
+    message: 'expected exactly one description source: openapi, swagger, discovery, graphql or wsdl',
+  })
+  .refine((s) => s.selectionDepth === undefined || s.graphql !== undefined, {
+    message: 'selectionDepth applies to graphql services only',
+    path: ['selectionDepth'],
   });
 
 const toolsetSchema = z.strictObject({
@@ -222,11 +237,14 @@ const toolsetSchema = z.strictObject({
     .prefault({}),
   /** Follow upstream pagination within one call, up to `maxPages` pages and the result budget. */
   autoPaginate: z.strictObject({ maxPages: z.number().int().min(2).max(20) }).optional(),
-  /** Discovery meta-tools instead of the full list, for toolsets with many tools. */
+  /** Discovery meta-tools instead of the full list, for toolsets whose `tools/list` would be large. */
   discovery: z
     .strictObject({
       mode: z.enum(['auto', 'always', 'never']).default('auto'),
-      threshold: z.number().int().min(1).max(10_000).default(40),
+      /** `auto` switches to discovery when the full `tools/list` would take more tokens (o200k) than this. */
+      maxListTokens: z.number().int().min(100).max(10_000_000).default(1_000),
+      /** Older count rule, kept for existing configs: `auto` also switches when the toolset has more tools. */
+      threshold: z.number().int().min(1).max(10_000).optional(),
       pinned: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
@@ -648,7 +666,14 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
     unresolvedEnv: unresolved,
     tenants: value.tenants.map((t) => ({
       ...t,
-      services: t.services.map((s) => ({ ...s, openapi: resolvePath(s.openapi), swagger: resolvePath(s.swagger) })),
+      services: t.services.map((s) => ({
+        ...s,
+        openapi: resolvePath(s.openapi),
+        swagger: resolvePath(s.swagger),
+        discovery: resolvePath(s.discovery),
+        graphql: resolvePath(s.graphql),
+        wsdl: resolvePath(s.wsdl),
+      })),
     })),
   };
   return deepFreeze(config) as Config;

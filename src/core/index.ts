@@ -40,6 +40,7 @@ export { noteResponseOutcome, type ResponseOutcome, responseOutcomeOf } from './
 export { knownFieldsAt, suggestFieldName } from './suggest-field-name.ts';
 export type {
   Catalog,
+  DescriptionFormat,
   HttpMethod,
   ImportProblem,
   JsonSchema,
@@ -48,8 +49,11 @@ export type {
   ServiceCatalog,
   Tool,
   ToolAnnotations,
+  ToolGraphqlRequest,
   ToolParameter,
   ToolRequest,
   ToolRequestBody,
   ToolSafety,
+  ToolSoapRequest,
+  ToolXmlElement,
 } from './tool.ts';

@@ -41,6 +41,43 @@ export interface ToolRequest {
   readonly pathTemplate: string;
   readonly parameters: readonly ToolParameter[];
   readonly body?: ToolRequestBody;
+  /** Set for a GraphQL field: the body is `{ query, variables }` built from the arguments (see ToolGraphqlRequest). */
+  readonly graphql?: ToolGraphqlRequest;
+  /** Set for a SOAP operation: the body is an envelope built from the arguments (see ToolSoapRequest). */
+  readonly soap?: ToolSoapRequest;
+}
+
+/**
+ * A GraphQL field as a request: `POST` to the endpoint with `{ query: document, variables }`, where each variable is
+ * the tool argument of the same name. The answer's `data[field]` is the tool result; `errors` make a tool error.
+ */
+export interface ToolGraphqlRequest {
+  readonly document: string;
+  readonly field: string;
+  readonly variables: readonly string[];
+}
+
+/**
+ * One XML element of a SOAP body, as an XSD element declaration says: the tool argument `argument` (a property of
+ * the parent's object) written as `<name>` in `namespace` (absent = unqualified). An element with `children` is
+ * complex (its argument is an object); `repeated` elements take an array and are written once per item.
+ */
+export interface ToolXmlElement {
+  readonly name: string;
+  readonly namespace?: string;
+  readonly children?: readonly ToolXmlElement[];
+  readonly repeated: boolean;
+  readonly required: boolean;
+}
+
+/**
+ * A document/literal SOAP operation as a request: `POST` of an envelope whose body is the `input` element with the
+ * tool's arguments as its children, and the `SOAPAction` (1.1 header, 1.2 `action` media type parameter).
+ */
+export interface ToolSoapRequest {
+  readonly version: '1.1' | '1.2';
+  readonly action: string;
+  readonly input: ToolXmlElement;
 }
 
 /** MCP tool annotations, computed by the gateway from the method, never copied from a description. */
@@ -91,9 +128,14 @@ export interface ImportProblem {
   readonly reason: string;
 }
 
+/** The description formats a catalogue is imported from. */
+export type DescriptionFormat = 'openapi' | 'swagger' | 'discovery' | 'graphql' | 'wsdl';
+
 export interface Catalog {
   /** Content hash of the description; equal descriptions share one Catalog object. */
   readonly id: string;
+  /** The format it was imported from (absent on catalogues built by hand in tests: OpenAPI). */
+  readonly format?: DescriptionFormat;
   readonly title: string;
   /** Base URL from the description's servers (variables resolved to defaults); config may override. */
   readonly baseUrl: string | undefined;

@@ -3,6 +3,7 @@ import { formatPath, GatehouseError } from '../core/index.ts';
 import { compileToolsetLimits, compileToolsetPolicy, type ToolsetLimits, type ToolsetPolicy } from '../policy/index.ts';
 import { buildToolsetMeta, type ToolsetMeta } from './build-toolset-meta.ts';
 import type { ListedTool } from './contract.ts';
+import { descriptionSourceOf } from './load-service.ts';
 
 /** A service of a tenant as the request path needs it. Holds no secret. */
 export interface ServiceRuntime {
@@ -78,7 +79,7 @@ export function buildTenant(
       loadService,
       service,
       path,
-      `${path}.${service.openapi ? 'openapi' : 'swagger'}`,
+      `${path}.${descriptionSourceOf(service).format}`,
     );
     const baseUrl = service.baseUrl ?? catalog.baseUrl;
     if (baseUrl === undefined) {

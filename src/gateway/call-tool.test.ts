@@ -162,8 +162,8 @@ describe('one refresh-and-retry after an upstream 401', () => {
 
 describe('tool overlays in a call', () => {
   it('the renamed tool sends its default argument and answers its projection of the result (in the query workers)', async () => {
-    under = await openGatewayUnderTest(
-      tenantWith(
+    under = await openGatewayUnderTest({
+      ...tenantWith(
         {},
         {
           overlays: {
@@ -171,7 +171,9 @@ describe('tool overlays in a call', () => {
           },
         },
       ),
-    );
+      // A loaded two-core machine can take longer than the default second; over it the result would come back whole.
+      resultHandles: { query: { timeoutMs: 20_000 } },
+    });
     under.upstream.answer = () =>
       jsonResponse(200, {
         items: [

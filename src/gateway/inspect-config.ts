@@ -1,9 +1,9 @@
-import { bindCatalog, loadCatalog } from '../catalog/index.ts';
+import { bindCatalog } from '../catalog/index.ts';
 import type { Config, NamedTool, ToolSafety, ToolsetConfig } from '../core/index.ts';
 import { matchToolGlob } from '../policy/index.ts';
 import { countTokens } from '../shaping/index.ts';
 import { buildTenant } from './build-tenants.ts';
-import { loadService } from './load-service.ts';
+import { loadPlainCatalog, loadService } from './load-service.ts';
 
 export interface ToolsetReport {
   readonly tenant: string;
@@ -89,7 +89,7 @@ export function inspectOverlays(config: Config): OverlayReport[] {
     for (const service of tenantConfig.services) {
       const operations = Object.keys(service.overlays ?? {});
       if (operations.length === 0) continue;
-      const plain = bindCatalog(loadCatalog((service.openapi ?? service.swagger) as string), service.id);
+      const plain = bindCatalog(loadPlainCatalog(service), service.id);
       const overlaid = tenant.services.get(service.id)?.catalog;
       for (const operation of operations) {
         const find = (tools: readonly NamedTool[] | undefined) =>

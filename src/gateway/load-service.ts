@@ -1,15 +1,32 @@
 import { applyOverlays, bindCatalog, loadCatalog } from '../catalog/index.ts';
-import type { ServiceConfig } from '../core/index.ts';
+import type { Catalog, DescriptionFormat, ServiceConfig } from '../core/index.ts';
+
+const formats = ['openapi', 'swagger', 'discovery', 'graphql', 'wsdl'] as const satisfies readonly DescriptionFormat[];
+
+/** The config field naming a service's description (exactly one is set, the config schema checks it) and its path. */
+export function descriptionSourceOf(service: ServiceConfig): { format: DescriptionFormat; path: string } {
+  for (const format of formats) {
+    const path = service[format];
+    if (path !== undefined) return { format, path };
+  }
+  throw new Error(`service ${service.id} has no description source`);
+}
+
+/** A service's description as imported, before overlays (shared across tenants by content and options). */
+export function loadPlainCatalog(service: ServiceConfig): Catalog {
+  const { format, path } = descriptionSourceOf(service);
+  // OpenAPI and Swagger are told apart by the document itself (either key takes either, as always).
+  return loadCatalog(path, {
+    ...(format === 'openapi' || format === 'swagger' ? {} : { format }),
+    ...(service.selectionDepth === undefined ? {} : { selectionDepth: service.selectionDepth }),
+  });
+}
 
 /**
  * Loads a service's description (shared across tenants by content), applies its tool overlays (shared by equal
  * overlays) and binds it to the service id. `at` is the service's config path, for overlay errors.
  */
 export function loadService(service: ServiceConfig, at = `services.${service.id}`) {
-  const catalog = applyOverlays(
-    loadCatalog((service.openapi ?? service.swagger) as string),
-    service.overlays ?? {},
-    `${at}.overlays`,
-  );
+  const catalog = applyOverlays(loadPlainCatalog(service), service.overlays ?? {}, `${at}.overlays`);
   return { catalog, bound: bindCatalog(catalog, service.id) };
 }

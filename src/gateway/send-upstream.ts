@@ -7,6 +7,7 @@ import {
   applyCredential,
   buildRequest,
   listCredentialSecrets,
+  readProtocolAnswer,
   type UpstreamCall,
   type UpstreamClient,
   type UpstreamCredential,
@@ -35,7 +36,7 @@ export interface SendUpstreamDependencies {
  * once per send) with the one refresh-and-retry of a user connection (`refreshAndRetry`, OA-16: on a 401 one
  * forced refresh naming the refused token's version, one retry). Sets the upstream status, the call's scrubber
  * (every secret of the credential sent) and the first page, scrubbed once (`toToolPage`: body, JSON and `link`
- * header, RS-01); a non-2xx answer throws `upstream_error`.
+ * header, RS-01); a non-2xx answer, GraphQL `errors` and a SOAP Fault throw `upstream_error` (`readProtocolAnswer`).
  */
 export async function sendUpstream(deps: SendUpstreamDependencies, call: CallContext): Promise<void> {
   const { tool } = toolOf(call);
@@ -55,7 +56,7 @@ export async function sendUpstream(deps: SendUpstreamDependencies, call: CallCon
   call.upstreamStatus = answer.status;
   // RS-01: each answer is scrubbed once, here; hints, merged pages and cache entries are built from that.
   call.scrub = createScrubber(listCredentialSecrets(credentialOf(call)));
-  call.page = toToolPage(answer, tool.name, call.scrub);
+  call.page = toToolPage(readProtocolAnswer(tool.tool, answer, tool.name, call.scrub), tool.name, call.scrub);
 }
 
 /**
@@ -70,7 +71,8 @@ export async function sendPage(
   const { tool } = toolOf(call);
   const checked = validateArguments(tool.tool, pageArgs);
   const page = await deps.upstream.send(toUpstreamCall(call, checked, credentialOf(call)));
-  return toToolPage(page, tool.name, call.scrub ?? createScrubber(listCredentialSecrets(credentialOf(call))));
+  const scrub = call.scrub ?? createScrubber(listCredentialSecrets(credentialOf(call)));
+  return toToolPage(readProtocolAnswer(tool.tool, page, tool.name, scrub), tool.name, scrub);
 }
 
 async function sendWithOneRefresh(

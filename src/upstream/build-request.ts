@@ -1,4 +1,6 @@
 import { GatehouseError, type HttpMethod, type Tool, type ToolParameter } from '../core/index.ts';
+import { buildGraphqlRequest } from './build-graphql-request.ts';
+import { buildSoapRequest } from './build-soap-request.ts';
 import { encodeBody } from './encode-body.ts';
 import { serializeParameter } from './serialize-parameter.ts';
 
@@ -50,6 +52,8 @@ const headerToken = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * - Cookie parameters are joined into one `cookie` header; header values with control characters are refused.
  * - The body comes from `tool.request.body.argument` and is encoded by `encodeBody`.
  * - `accept: application/json, *\/*;q=0.8` is always sent.
+ * - A GraphQL or SOAP tool is sent to the base URL itself (the endpoint), its body built by
+ *   `buildGraphqlRequest` / `buildSoapRequest`.
  *
  * Throws `config_invalid` for a base URL that is not http(s) or carries user info.
  */
@@ -59,6 +63,8 @@ export function buildRequest(tool: Tool, baseUrl: string, given: Readonly<Record
     tool.fixedArguments === undefined && tool.defaultArguments === undefined
       ? given
       : withOverlayArguments(tool, given);
+  if (tool.request.graphql !== undefined) return buildGraphqlRequest(tool.request.graphql, base, args);
+  if (tool.request.soap !== undefined) return buildSoapRequest(tool.request.soap, base, args);
   const { parameters, pathTemplate, body: bodySpec, method } = tool.request;
   const byName = new Map<string, ToolParameter>();
   for (const parameter of parameters) if (parameter.in === 'path') byName.set(parameter.name, parameter);
@@ -142,7 +148,7 @@ function withOverlayArguments(tool: Tool, given: Readonly<Record<string, unknown
 }
 
 /** A validated base URL, split for `buildRequest`: path without trailing slashes, search with its `?` (or ''). */
-interface ParsedBase {
+export interface ParsedBase {
   readonly url: string;
   readonly origin: string;
   readonly path: string;

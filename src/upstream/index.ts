@@ -17,4 +17,5 @@ export {
 } from './create-upstream-client.ts';
 export { isBlockedAddress } from './is-blocked-address.ts';
 export { parseRetryAfter } from './parse-retry-after.ts';
+export { readProtocolAnswer } from './read-protocol-answer.ts';
 export { toUpstreamError, type UpstreamPhase } from './to-upstream-error.ts';

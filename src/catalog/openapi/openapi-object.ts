@@ -29,6 +29,7 @@ export function transformOpenApiObject(root: Record<string, unknown>, dialect: D
   const title = asRecord(root['info'])?.['title'];
   return Object.freeze({
     id,
+    format: dialect === '2.0' ? 'swagger' : 'openapi',
     title: typeof title === 'string' ? title : '',
     baseUrl:
       dialect === '2.0'

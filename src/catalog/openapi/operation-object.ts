@@ -65,7 +65,7 @@ export function transformOperationObject(ctx: ImportContext, source: OperationSo
   if (required.length > 0) inputSchema['required'] = required;
   const defs = collectDefs(ctx, refs);
   if (defs !== undefined) inputSchema['$defs'] = defs;
-  const safety = safetyOf(source.method);
+  const safety = safetyOf(source.method, source.declaredSafety);
   return Object.freeze({
     key,
     operation: source.operationId ?? `${source.method} ${source.path}`,
@@ -116,9 +116,23 @@ function describe(schema: JsonSchema | boolean, description: string | undefined,
   return { ...base, description: cleanDescription(description, max) };
 }
 
-function safetyOf(method: string): ToolSafety {
-  if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return 'safe';
-  return method === 'DELETE' ? 'destructive' : 'write';
+const strictness: Readonly<Record<ToolSafety, number>> = { safe: 0, write: 1, destructive: 2 };
+
+/**
+ * Safety from the method (GET/HEAD/OPTIONS safe, DELETE destructive, others write), raised, never lowered, by the
+ * operation's `x-gatehouse-safety`: a POST that deletes (Slack `chat.delete`) must wait for approval like a
+ * DELETE, while a description cannot make a write look safe (a toolset's `safety` does that, by the operator).
+ */
+function safetyOf(method: string, declared: unknown): ToolSafety {
+  const byMethod: ToolSafety =
+    method === 'GET' || method === 'HEAD' || method === 'OPTIONS'
+      ? 'safe'
+      : method === 'DELETE'
+        ? 'destructive'
+        : 'write';
+  if ((declared === 'write' || declared === 'destructive') && strictness[declared] > strictness[byMethod])
+    return declared;
+  return byMethod;
 }
 
 function annotationsOf(method: string, safety: ToolSafety): ToolAnnotations {

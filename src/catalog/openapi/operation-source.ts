@@ -17,6 +17,11 @@ export interface OperationSource {
   readonly security: unknown;
   /** Description of the first 2xx response, if any. */
   readonly successDescription: string | undefined;
+  /**
+   * `x-gatehouse-safety` of the operation (`write` or `destructive`): a description may make a tool stricter than
+   * its method says (a POST that deletes), never laxer (see `safetyOf`).
+   */
+  readonly declaredSafety: unknown;
 }
 
 export interface SourceParameter {

@@ -93,6 +93,7 @@ export function readOpenApiOperation(
     body,
     security: operation['security'] ?? ctx.root['security'],
     successDescription: transformResponsesObject(ctx, operation['responses']),
+    declaredSafety: operation['x-gatehouse-safety'],
   };
 }
 

@@ -62,6 +62,7 @@ export function readSwagger2Operation(
     body,
     security: operation['security'] ?? ctx.root['security'],
     successDescription: transformResponsesObject(ctx, operation['responses']),
+    declaredSafety: operation['x-gatehouse-safety'],
   };
 }
 
