@@ -145,6 +145,11 @@ const overlaySchema = z.strictObject({
   safety: z.enum(['safe', 'write', 'destructive']).optional(),
   /** JSON Schema keywords added to an argument's schema (stricter only). */
   constraints: z.record(z.string().min(1), argumentConstraintSchema).default({}),
+  /**
+   * A JMESPath expression applied to every JSON result before budgets and handles; it runs in the query workers
+   * under `resultHandles.query` (the data is the upstream's, not trusted). Over budget: the result unprojected.
+   */
+  projection: z.string().min(1).max(2_000).optional(),
 });
 
 const serviceSchema = z

@@ -117,6 +117,8 @@ export interface Tool {
    */
   readonly fixedArguments?: Readonly<Record<string, unknown>>;
   readonly defaultArguments?: Readonly<Record<string, unknown>>;
+  /** An overlay's JMESPath expression applied to every JSON result (in the query workers, within their budget). */
+  readonly projection?: string;
 }
 
 /** One operation a description could not turn into a tool, and why. */
