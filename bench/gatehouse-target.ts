@@ -23,6 +23,7 @@ export async function startGatehouse(
   repoRoot: string,
   upstream: { port: number; key: string },
   nodeArgs: readonly string[] = [],
+  settings: Readonly<Record<string, unknown>> = {},
 ): Promise<{ target: Target; cleanup: () => void }> {
   const url = 'http://127.0.0.1:0/mcp/bench/api';
   const unavailable = (reason: string): { target: Target; cleanup: () => void } => ({
@@ -38,7 +39,9 @@ export async function startGatehouse(
   const port = await findFreePort();
   const clientKey = createClientKey();
   const configPath = join(dir, 'gatehouse.yaml');
-  writeFileSync(configPath, stringify(createConfig({ dir, port, repoRoot, upstream, clientKey })), { mode: 0o600 });
+  writeFileSync(configPath, stringify({ ...createConfig({ dir, port, repoRoot, upstream, clientKey }), ...settings }), {
+    mode: 0o600,
+  });
 
   // Only the variables a Node process needs: an inherited GATEHOUSE_* (store, listen...) must not bend the run.
   const env: NodeJS.ProcessEnv = {
@@ -46,7 +49,12 @@ export async function startGatehouse(
     HOME: process.env['HOME'],
     GATEHOUSE_MASTER_KEY: randomBytes(32).toString('base64'),
   };
-  const entry = await buildProduct(repoRoot);
+  let build = builds.get(repoRoot);
+  if (build === undefined) {
+    build = buildProduct(repoRoot);
+    builds.set(repoRoot, build);
+  }
+  const entry = await build;
   const child = spawnChild('gatehouse', process.execPath, [...nodeArgs, entry.path, 'serve', '--config', configPath], {
     env,
     cwd: repoRoot,
@@ -102,6 +110,9 @@ function createConfig(input: {
     ],
   };
 }
+
+/** One build per checkout and process: a second target of the same checkout must not delete the first's files. */
+const builds = new Map<string, Promise<{ path: string; note: string }>>();
 
 /**
  * The product is measured as it ships: compiled by `tsc -p tsconfig.build.json` (what `npm run build` does) into

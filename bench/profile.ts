@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startGatehouse } from './gatehouse-target.ts';
@@ -14,12 +14,14 @@ import { checkToolCall, toolCall } from './tool-call.ts';
 
 /**
  * `npx tsx bench/profile.ts [--seconds 5] [--rounds 3] [--cpu-prof] [--top 40] [--connections 50] [--rate N]
- * [--client 1.x|2.x]`: a developer tool, not a gated benchmark. Runs the closed-loop S2 load (50 connections; with
+ * [--client 1.x|2.x] [--base <checkout>] [--variant '<json>'] [--keep]`: a developer tool, not a gated benchmark. Runs the closed-loop S2 load (50 connections; with
  * `--rate`, an open loop at N req/s, which compares CPU per request below saturation; with `--client`, an official
  * SDK client with `--connections` calls in flight, as S13) against raw and gatehouse, interleaved, and prints the
  * server CPU per request of each (from /proc, more stable than req/s on a shared machine) and their ratio. With
  * `--cpu-prof` the gatehouse process runs under V8's sampling profiler and the profile is summarised by self time
- * per function and per package when it exits.
+ * per function and per package when it exits. `--base` adds the gatehouse of another checkout (a worktree at a base
+ * commit) and `--variant` one of this checkout with other config settings, both interleaved with the rest and
+ * compared function by function; `--keep` leaves the .cpuprofile files for a closer look (e.g. callers of a function).
  */
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -32,8 +34,18 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     rate: { type: 'string' },
     client: { type: 'string' },
+    base: { type: 'string' },
+    variant: { type: 'string' },
+    keep: { type: 'boolean', default: false },
   },
 });
+/**
+ * `--variant '<json>'`: one more gatehouse of this checkout, as `variant`, with these top-level config settings
+ * (e.g. `{"upstreamPool":{"connectionsPerOrigin":64}}`), to see what one setting costs in the same window.
+ */
+const variantSettings = args.variant === undefined ? undefined : (JSON.parse(args.variant) as Record<string, unknown>);
+/** `--base <worktree>`: a second gatehouse built from another checkout (an A/B against a base commit), as `base`. */
+const baseRoot = args.base === undefined ? undefined : `${resolve(args.base)}/`;
 if (args.client !== undefined && args.client !== '1.x' && args.client !== '2.x')
   throw new Error('--client: 1.x or 2.x');
 const seconds = Number(args.seconds);
@@ -72,16 +84,33 @@ try {
   const started = await startGatehouse(repoRoot, { port: upstreamPort, key: upstreamKey }, profileArgs('gatehouse'));
   const gatehouse = started.target;
   if (gatehouse.unavailable) throw new Error(`gatehouse: ${gatehouse.unavailable}`);
-  await checkToolCall(raw);
-  await checkToolCall(gatehouse);
+  const startedBase =
+    baseRoot === undefined
+      ? undefined
+      : await startGatehouse(baseRoot, { port: upstreamPort, key: upstreamKey }, profileArgs('base'));
+  const base = startedBase === undefined ? undefined : { ...startedBase.target, name: 'base' };
+  if (base?.unavailable) throw new Error(`base: ${base.unavailable}`);
+  const startedVariant =
+    variantSettings === undefined
+      ? undefined
+      : await startGatehouse(
+          repoRoot,
+          { port: upstreamPort, key: upstreamKey },
+          profileArgs('variant'),
+          variantSettings,
+        );
+  const variant = startedVariant === undefined ? undefined : { ...startedVariant.target, name: 'variant' };
+  if (variant?.unavailable) throw new Error(`variant: ${variant.unavailable}`);
+  const targets = [raw, ...(base === undefined ? [] : [base]), gatehouse, ...(variant === undefined ? [] : [variant])];
+  for (const target of targets) await checkToolCall(target);
 
-  const cpu: Record<string, number[]> = { raw: [], gatehouse: [] };
+  const cpu: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
   // Measured windows per target, in V8 profile time (CLOCK_MONOTONIC microseconds on Linux), and answers in them.
-  const windows: Record<string, [number, number][]> = { raw: [], gatehouse: [] };
-  const answered: Record<string, number> = { raw: 0, gatehouse: 0 };
-  const rps: Record<string, number[]> = { raw: [], gatehouse: [] };
+  const windows: Record<string, [number, number][]> = Object.fromEntries(targets.map((t) => [t.name, []]));
+  const answered: Record<string, number> = Object.fromEntries(targets.map((t) => [t.name, 0]));
+  const rps: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
   for (let round = 0; round < rounds; round++) {
-    for (const target of [raw, gatehouse]) {
+    for (const target of targets) {
       let before: number | undefined;
       let windowStart = 0;
       const result = await runLoad(
@@ -135,10 +164,20 @@ try {
       `${Math.round(rpsGate)} req/s; CPU raw/gatehouse ${(cpuRaw / cpuGate).toFixed(2)}x, ` +
       `req/s gatehouse/raw ${(rpsGate / rpsRaw).toFixed(2)}x\n`,
   );
+  for (const other of [base, variant]) {
+    if (other === undefined) continue;
+    const cpuOther = median(cpu[other.name] ?? []);
+    const rpsOther = median(rps[other.name] ?? []);
+    process.stdout.write(
+      `median: ${other.name} ${cpuOther.toFixed(3)} ms/req ${Math.round(rpsOther)} req/s; CPU raw/${other.name} ` +
+        `${(cpuRaw / cpuOther).toFixed(2)}x, req/s ${other.name}/raw ${(rpsOther / rpsRaw).toFixed(2)}x; ` +
+        `CPU gatehouse/${other.name} ${(cpuGate / cpuOther).toFixed(2)}x\n`,
+    );
+  }
 
   if (args['cpu-prof']) {
     const profiles: Record<string, Summary> = {};
-    for (const target of [raw, gatehouse]) {
+    for (const target of targets) {
       process.kill(target.pid as number, 'SIGTERM');
       const dir = join(profileDir, target.name);
       const file = await waitForProfile(dir, target.pid as number);
@@ -146,11 +185,18 @@ try {
       profiles[target.name] = summarise(profile, windows[target.name] ?? [], answered[target.name] ?? 1);
     }
     printSummaries(profiles['raw'] as Summary, profiles['gatehouse'] as Summary, Number(args.top));
+    for (const other of ['base', 'variant']) {
+      const profile = profiles[other];
+      if (profile !== undefined) printComparison(other, profile, profiles['gatehouse'] as Summary, Number(args.top));
+    }
   }
   started.cleanup();
+  startedBase?.cleanup();
+  startedVariant?.cleanup();
 } finally {
   await stopChildren();
-  rmSync(profileDir, { recursive: true, force: true });
+  if (args.keep) process.stdout.write(`profiles kept in ${profileDir}\n`);
+  else rmSync(profileDir, { recursive: true, force: true });
 }
 
 function monotonicMicros(): number {
@@ -254,8 +300,30 @@ function printSummaries(raw: Summary, gatehouse: Summary, top: number): void {
   print('gatehouse project functions, inclusive us per request (synchronous part)', gatehouse.inclusive);
 }
 
+/** `base` or `variant` against this checkout: per group and per function, the difference in self time (largest growth first). */
+function printComparison(name: string, base: Summary, gatehouse: Summary, top: number): void {
+  const out = (line: string): boolean => process.stdout.write(`${line}\n`);
+  out(`\nCPU (non-idle) per request: ${name} ${base.total.toFixed(1)} us, gatehouse ${gatehouse.total.toFixed(1)} us`);
+  const diff = (title: string, a: Map<string, number>, b: Map<string, number>, limit: number): void => {
+    out(`\n${title} (gatehouse - ${name} | gatehouse | ${name}, us per request)`);
+    const keys = [...new Set([...a.keys(), ...b.keys()])];
+    const delta = (key: string): number => (b.get(key) ?? 0) - (a.get(key) ?? 0);
+    keys.sort((x, y) => Math.abs(delta(y)) - Math.abs(delta(x)));
+    for (const key of keys.slice(0, limit)) {
+      out(
+        `${delta(key).toFixed(1).padStart(7)} | ${(b.get(key) ?? 0).toFixed(1).padStart(6)} | ` +
+          `${(a.get(key) ?? 0).toFixed(1).padStart(6)}  ${key}`,
+      );
+    }
+  };
+  diff('by group, self time', base.byGroup, gatehouse.byGroup, 40);
+  diff('by function, self time', base.byFunction, gatehouse.byFunction, top);
+}
+
 function shortUrl(url: string): string {
-  return url.replace(/^file:\/\//, '').replace(repoRoot, '');
+  let short = url.replace(/^file:\/\//, '').replace(repoRoot, '');
+  if (baseRoot !== undefined) short = short.replace(baseRoot, '');
+  return short;
 }
 
 function groupOf(url: string, functionName: string): string {

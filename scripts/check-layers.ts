@@ -22,6 +22,8 @@ const rank: Record<string, number> = {
   policy: 2,
   upstream: 2,
   oauth: 2,
+  'auth-server': 2.5,
+  users: 2,
   gateway: 3,
   mcp: 4,
   ui: 4,

@@ -44,7 +44,19 @@ export type SecurityEventName =
   | 'approver_denied'
   | 'oauth_state_rejected'
   | 'needs_reauth'
-  | 'retention_pruned';
+  | 'retention_pruned'
+  // Gatehouse's own authorization server: a refused OAuth request (detail: the OAuth error code), a consent given or
+  // revoked, a refresh token reused (its grant revoked).
+  | 'oauth_denied'
+  | 'oauth_consent'
+  | 'oauth_grant_revoked'
+  // End users (issue 16): sign-in (allow, or deny with the reason), sign-out, user management, refused forms.
+  | 'user_sign_in'
+  | 'user_sign_out'
+  | 'user_created'
+  | 'user_disabled'
+  | 'user_password_set'
+  | 'user_request_rejected';
 
 export interface SecurityEventEntry {
   readonly tenant: string;

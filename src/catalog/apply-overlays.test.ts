@@ -101,6 +101,12 @@ describe('applyOverlays()', () => {
     expect(argument.message).toContain("(did you mean 'fields'?)");
   });
 
+  it('refuses a projection that is not JMESPath, naming its path', () => {
+    expect(
+      errorOf(() => applyOverlays(catalog, overlays({ getPet: { projection: 'items[?' } }), 'o')).details,
+    ).toMatchObject({ path: 'o.getPet.projection', operation: 'getPet' });
+  });
+
   it('refuses hiding a required argument and a name another tool has', () => {
     expect(
       errorOf(() => applyOverlays(catalog, overlays({ getPet: { hide: ['session'] } }), 'o')).details,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { compile } from '@jmespath-community/jmespath';
 import {
   type Catalog,
   GatehouseError,
@@ -118,6 +119,15 @@ function overlayTool(tool: Tool, overlay: Overlay, where: string): Tool {
   for (const [argument, keywords] of Object.entries(overlay.constraints)) {
     Object.assign(locate(argument, `constraints.${argument}`).property, keywords);
   }
+  if (overlay.projection !== undefined) {
+    try {
+      compile(overlay.projection);
+    } catch {
+      throw invalid(`${where}.projection`, 'expected a JMESPath expression (it does not parse)', {
+        operation: tool.operation,
+      });
+    }
+  }
   const safety: ToolSafety = overlay.safety ?? tool.safety;
   const key = overlay.name ?? tool.key;
   return deepFreeze({
@@ -134,6 +144,7 @@ function overlayTool(tool: Tool, overlay: Overlay, where: string): Tool {
     ...(Object.keys(overlay.fixed).length === 0
       ? {}
       : { fixedArguments: { ...tool.fixedArguments, ...overlay.fixed } }),
+    ...(overlay.projection === undefined ? {} : { projection: overlay.projection }),
     ...(Object.keys(overlay.defaults).length === 0
       ? {}
       : { defaultArguments: { ...tool.defaultArguments, ...overlay.defaults } }),

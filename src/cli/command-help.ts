@@ -64,6 +64,44 @@ Options:
   --name N            a name for the key, shown in the audit log (default: generated)`,
   },
   {
+    name: 'users add',
+    synopsis: 'users add --config FILE --tenant T --name N [--display-name D]',
+    summary: 'create an end user; prints the invite link that sets their password',
+    details: `Creates a local user of the tenant and prints an invite link (single use, 7 days) on standard output: the
+person opens it, chooses a password (scrypt-hashed; never stored in clear) and is signed in. The link is shown once;
+POST /api/v1/tenants/T/users/ID/invite makes a new one.
+
+Options:
+  --config, -c FILE   the config file (or GATEHOUSE_CONFIG)
+  --tenant T          the tenant
+  --name N            the sign-in name (letters, digits, . _ @ + -; unique in the tenant)
+  --display-name D    the name pages show (default: the sign-in name)`,
+  },
+  {
+    name: 'users list',
+    synopsis: 'users list --config FILE --tenant T [--json]',
+    summary: "list a tenant's end users (never a password hash)",
+    details: `Lists the tenant's users: name, id (the subject their tool calls and connections use), status, how
+they sign in (password, sso) and whether an invite is pending.
+
+Options:
+  --config, -c FILE   the config file (or GATEHOUSE_CONFIG)
+  --tenant T          the tenant
+  --json              machine-readable output`,
+  },
+  {
+    name: 'users disable',
+    synopsis: 'users disable --config FILE --tenant T --name N',
+    summary: 'disable an end user; their sessions end at once',
+    details: `Disables the user: every session of theirs ends at once and they can no longer sign in, locally or
+through single sign-on.
+
+Options:
+  --config, -c FILE   the config file (or GATEHOUSE_CONFIG)
+  --tenant T          the tenant
+  --name N            the user's sign-in name`,
+  },
+  {
     name: 'doctor',
     synopsis: 'doctor [--config FILE] [--json]',
     summary: 'check a deployment: config, store, migrations, clock, Redis, master key, public URL',

@@ -13,6 +13,7 @@ const options = {
   toolset: { type: 'string', multiple: true },
   subject: { type: 'string' },
   name: { type: 'string' },
+  'display-name': { type: 'string' },
   force: { type: 'boolean' },
   'previous-config': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -32,6 +33,7 @@ export interface CommandLine {
     readonly toolset?: readonly string[];
     readonly subject?: string;
     readonly name?: string;
+    readonly 'display-name'?: string;
     readonly force?: boolean;
     readonly 'previous-config'?: string;
     readonly help?: boolean;

@@ -20,6 +20,7 @@ import { runKeysCreate } from './run-keys-create.ts';
 import { runProvidersList, runProvidersShow } from './run-providers.ts';
 import { runServe } from './run-serve.ts';
 import { runTenantPurge } from './run-tenant-purge.ts';
+import { runUsers } from './run-users.ts';
 import { runVaultRewrap, runVaultRotate } from './run-vault.ts';
 
 const usage = formatUsage();
@@ -99,6 +100,8 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         if (sub !== 'create')
           throw new GatehouseError('invalid_request', `unknown keys command '${sub ?? ''}' (try: keys create)`);
         return await runKeysCreate(configShape('keys create', adapterFields), values, context);
+      case 'users':
+        return await runUsers(configShape(`users ${sub ?? ''}`.trim(), adapterFields), sub, values, context);
       case 'doctor':
         // Unset secrets are findings here, not a refusal: doctor reports everything it can in one run.
         return await runDoctor(

@@ -26,10 +26,12 @@ export async function runServe(
   let config: Config = parseConfig(tree.raw, parseOptions);
   let demoApi: DemoApi | undefined;
   let demoKey: string | undefined;
+  let demoUser: { name: string; password: string } | undefined;
   if (demo) {
     demoApi = await startDemoApi();
     const demoConfig = createDemoConfig(config.dataDir, demoApi, createClientKey);
     demoKey = demoConfig.clientKey;
+    demoUser = demoConfig.user;
     const raw = (tree.raw ?? {}) as {
       tenants?: unknown[];
       unsafeAllowPrivateUpstreams?: string[];
@@ -58,6 +60,7 @@ export async function runServe(
     // Unready delay + drain + the aborted calls' grace (2 s), and 10 s to flush the audit log and close the store.
     context.setStopGraceMs?.(config.shutdown.unreadyDelayMs + config.shutdown.drainTimeoutMs + 12_000);
     const out = context.stdout;
+    if (demoUser) await server.gateway.users?.ensureLocalUser('demo', demoUser.name, demoUser.password);
     out.write(`Gatehouse listening on ${server.url} (store: ${redactStoreUrl(config.store)})\n`);
     for (const tenant of config.tenants) {
       for (const toolset of tenant.toolsets)
@@ -72,6 +75,10 @@ export async function runServe(
           `  Client key:  ${demoKey}`,
           '               send it as "Authorization: Bearer <key>"; it is kept in .gatehouse/demo-client-key',
           `  Admin API:   ${config.publicUrl}/api/v1 (Authorization: Bearer <token in .gatehouse/demo-admin-token>)`,
+          `  Sign in:     ${config.publicUrl}/signin/demo   (your account page: ${config.publicUrl}/account/demo)`,
+          `  user: ${demoUser?.name ?? 'demo'}`,
+          `  password: ${demoUser?.password ?? ''}`,
+          '               kept in .gatehouse/demo-user-password',
           '  Approvals:   the approval page asks for an approver token: enter the admin token in',
           '               .gatehouse/demo-admin-token (the agent never sees it; the link alone cannot approve)',
           '  Try it:',

@@ -135,6 +135,26 @@ async function seed(configFile: string) {
       await store.usage.add([
         { tenantId: id, day: '2026-11-27', toolset: 'all', tool: 'crm_getItem', calls: 3, errors: 0, denials: 0 },
       ]);
+      await store.users.insert({
+        tenantId: id,
+        id: `usr-${id}`,
+        name: 'alice',
+        displayName: 'Alice',
+        status: 'active',
+        passwordHash: 'scrypt$N=32768,r=8,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g',
+        ssoSubject: null,
+        inviteHash: null,
+        inviteExpiresAt: null,
+        createdAt: now,
+        updatedAt: now,
+      });
+      await store.userSessions.insert({
+        tenantId: id,
+        idHash: `h-${id}`,
+        userId: `usr-${id}`,
+        createdAt: now,
+        expiresAt: now + 60_000,
+      });
     }
     return blobs;
   } finally {
@@ -190,6 +210,8 @@ describe.each([
       expect(await store.dataKeys.list('acme')).toEqual([]);
       expect(await store.approvals.list('acme')).toEqual([]);
       expect(await store.usage.query('acme', '2026-01-01', '2026-12-31')).toEqual([]);
+      expect(await store.users.list('acme')).toEqual([]);
+      expect(await store.userSessions.deleteTenant('acme')).toBe(0);
       // Append-only: every record from before is still there unchanged (the decrypt_failed above may follow them).
       const auditAfter = (await store.audit.query({ tenantId: 'acme' })).map((r) => [r.seq, r.hash]);
       expect(auditBefore.length).toBeGreaterThan(0);
@@ -202,6 +224,8 @@ describe.each([
       expect(await store.clientKeys.list('other')).toHaveLength(1);
       expect(await store.approvals.list('other')).toHaveLength(1);
       expect(await store.usage.query('other', '2026-01-01', '2026-12-31')).toHaveLength(1);
+      expect(await store.users.list('other')).toHaveLength(1);
+      expect(await store.userSessions.findActive('other', 'h-other', Date.now())).toBeDefined();
     } finally {
       await adapters.close();
     }

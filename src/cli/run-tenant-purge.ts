@@ -25,11 +25,13 @@ export interface TenantPurgeReport {
   readonly clientKeys: number;
   readonly approvals: number;
   readonly usageRows: number;
+  /** End users (with their password hashes) and their sessions. */
+  readonly users: number;
 }
 
 /**
  * `gatehouse tenant purge --tenant T` (docs/requirements.md ST-10): revokes every connection of the tenant upstream (RFC 7009,
- * best effort), deletes its connections, secrets, client keys, approval requests and usage rows, then destroys its
+ * best effort), deletes its connections, secrets, client keys, approval requests, usage rows, users and sessions, then destroys its
  * data keys (crypto-shredding:
  * any ciphertext of the tenant left anywhere, e.g. in a backup, no longer decrypts). The audit log is append-only
  * and stays as it is. Revocation comes first because it needs the tokens decrypted.
@@ -59,7 +61,7 @@ export async function runTenantPurge(
     out.write(
       `Purged tenant ${tenant}: ${report.connections} connection(s) (${report.revoked} revoked upstream), ` +
         `${report.secrets} secret(s), ${report.clientKeys} client key(s), ${report.approvals} approval request(s), ` +
-        `${report.usageRows} usage row(s); data keys destroyed; audit log kept.\n`,
+        `${report.usageRows} usage row(s), ${report.users} user(s) and their sessions; data keys destroyed; audit log kept.\n`,
     );
     for (const failure of report.notRevoked) {
       context.stderr.write(
@@ -115,6 +117,20 @@ async function purgeTenant(
   // Approval requests hold the arguments of the calls they were about; usage rows name toolsets and tools.
   const approvals = await store.approvals.deleteTenant(tenant);
   const usageRows = await store.usage.deleteTenant(tenant);
+  // The authorization server's sessions, grants, codes, tokens, keys and consents of this tenant.
+  await store.oauthServer.deleteTenant(tenant);
+  await store.userSessions.deleteTenant(tenant);
+  const users = await store.users.deleteTenant(tenant);
   await vault.destroyTenantKeys(tenant);
-  return { tenant, connections: connections.length, revoked, notRevoked, secrets, clientKeys, approvals, usageRows };
+  return {
+    tenant,
+    connections: connections.length,
+    revoked,
+    notRevoked,
+    secrets,
+    clientKeys,
+    approvals,
+    usageRows,
+    users,
+  };
 }

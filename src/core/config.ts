@@ -178,6 +178,11 @@ const overlaySchema = z.strictObject({
   safety: z.enum(['safe', 'write', 'destructive']).optional(),
   /** JSON Schema keywords added to an argument's schema (stricter only). */
   constraints: z.record(z.string().min(1), argumentConstraintSchema).default({}),
+  /**
+   * A JMESPath expression applied to every JSON result before budgets and handles; it runs in the query workers
+   * under `resultHandles.query` (the data is the upstream's, not trusted). Over budget: the result unprojected.
+   */
+  projection: z.string().min(1).max(2_000).optional(),
 });
 
 const serviceSchema = z
@@ -211,6 +216,11 @@ const serviceSchema = z
     overlays: z.record(z.string().min(1), overlaySchema).default({}),
     /** Scope hierarchy of the provider: a broad scope and the narrower ones it implies (`repo: [public_repo]`). */
     scopeImplies: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
+    /**
+     * One account for everyone: calls use the connection of subject `shared`, whoever the caller is (a signed-in
+     * user or a client key). Default false: each user (or key subject) connects their own account.
+     */
+    shared: z.boolean().default(false),
     /** Upstream 429 handling: safe calls wait up to `maxWaitSeconds` for `Retry-After`, at most `maxRetries` times. */
     retry: z
       .strictObject({
@@ -230,6 +240,15 @@ const serviceSchema = z
 const toolsetSchema = z.strictObject({
   id,
   description: z.string().optional(),
+  /**
+   * How MCP clients may authenticate at this toolset: `keys` (a client key as `Authorization: Bearer`), `oauth`
+   * (an access token from Gatehouse's authorization server, issued to a signed-in user), or both (default).
+   */
+  inbound: z
+    .array(z.enum(['keys', 'oauth']))
+    .min(1)
+    .default(['keys', 'oauth'])
+    .refine((methods) => new Set(methods).size === methods.length, 'expected each method once'),
   tools: z.array(z.string().min(1)).min(1).default(['*']),
   exclude: z.array(z.string().min(1)).default([]),
   access: z.enum(['read', 'write']).default('read'),
@@ -265,11 +284,14 @@ const toolsetSchema = z.strictObject({
     .prefault({}),
   /** Follow upstream pagination within one call, up to `maxPages` pages and the result budget. */
   autoPaginate: z.strictObject({ maxPages: z.number().int().min(2).max(20) }).optional(),
-  /** Discovery meta-tools instead of the full list, for toolsets with many tools. */
+  /** Discovery meta-tools instead of the full list, for toolsets whose `tools/list` would be large. */
   discovery: z
     .strictObject({
       mode: z.enum(['auto', 'always', 'never']).default('auto'),
-      threshold: z.number().int().min(1).max(10_000).default(40),
+      /** `auto` switches to discovery when the full `tools/list` would take more tokens (o200k) than this. */
+      maxListTokens: z.number().int().min(100).max(10_000_000).default(1_000),
+      /** Older count rule, kept for existing configs: `auto` also switches when the toolset has more tools. */
+      threshold: z.number().int().min(1).max(10_000).optional(),
       pinned: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
@@ -282,9 +304,71 @@ const clientKeySchema = z.strictObject({
   subject: z.string().min(1).max(200).default('shared'),
 });
 
+/** An OAuth client registered in the config: the only clients shown as verified on the consent page. */
+const oauthClientSchema = z.strictObject({
+  clientId: z.string().min(1).max(200),
+  /** Shown on the consent page. */
+  name: z.string().min(1).max(100),
+  /** Exact redirect URIs (loopback `http://127.0.0.1/...` ones match any port, RFC 8252). */
+  redirectUris: z.array(z.url()).min(1),
+  /** For a confidential client (`client_secret_basic`); absent = a public client (PKCE only). */
+  clientSecret: secretString.optional(),
+});
+
+/** Gatehouse as the OAuth 2.1 authorization server of this tenant's MCP clients (docs/connect-clients.md). */
+const oauthServerSchema = z.strictObject({
+  /** Dynamic Client Registration (RFC 7591) at `/oauth/{tenant}/reg`. */
+  dynamicRegistration: z.boolean().default(true),
+  /** Client ID Metadata Documents: an `https://` client id is fetched (through the SSRF guard) and used. */
+  clientIdMetadataDocuments: z.boolean().default(true),
+  /** Access token lifetime; short, since a token is checked against the store at most once per cache period. */
+  accessTokenTtlSeconds: z.number().int().min(30).max(86_400).default(600),
+  /** Refresh token lifetime (rotated at every use; a reused one revokes its whole grant). */
+  refreshTokenTtlDays: z.number().int().min(1).max(365).default(30),
+  clients: z.array(oauthClientSchema).default([]),
+});
+/**
+ * The end users of a tenant (issue 16): local accounts (created with `gatehouse users add` or the admin API, which
+ * answer an invite link) and, optionally, single sign-on through the tenant's OpenID Connect provider.
+ */
+const usersSchema = z
+  .strictObject({
+    local: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+    /** Gatehouse is the relying party: discovery from `issuer`, code flow with PKCE, nonce and `iss` checks. */
+    sso: z
+      .strictObject({
+        issuer: z.url(),
+        clientId: z.string().min(1),
+        clientSecret: secretString,
+        scopes: z.array(z.string().min(1)).default(['openid', 'profile', 'email']),
+        /** The sign-in button says "Sign in with <label>". */
+        label: z.string().min(1).max(60).default('single sign-on'),
+      })
+      .optional(),
+    /** How long a sign-in lasts (absolute; signing out or disabling the user ends it sooner). */
+    sessionHours: z
+      .number()
+      .positive()
+      .max(24 * 30)
+      .default(12),
+    /**
+     * Budgets of local sign-in attempts (IA-07), right or wrong, known name or not: per typed name per minute and
+     * per day (the lockout), and per client address per minute. Over budget: 429 with a retry time.
+     */
+    signInAttempts: z
+      .strictObject({
+        perAccountPerMinute: z.number().int().min(1).max(10_000).default(5),
+        perAccountPerDay: z.number().int().min(1).max(1_000_000).default(50),
+        perAddressPerMinute: z.number().int().min(1).max(10_000).default(20),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 const tenantSchema = z
   .strictObject({
     id,
+    oauthServer: oauthServerSchema.prefault({}),
     services: z.array(serviceSchema).default([]),
     toolsets: z.array(toolsetSchema).default([]),
     clientKeys: z.array(clientKeySchema).default([]),
@@ -297,6 +381,7 @@ const tenantSchema = z
     approverToken: secretString
       .refine((k) => k.length >= 24, 'expected at least 24 characters (e.g. `openssl rand -base64 32`)')
       .optional(),
+    users: usersSchema,
   })
   .superRefine((t, ctx) => {
     uniqueIds(t.services, 'services', ctx);
@@ -528,6 +613,8 @@ export type ServiceConfig = TenantConfig['services'][number];
 export type ServiceAuthConfig = ServiceConfig['auth'];
 export type ToolsetConfig = TenantConfig['toolsets'][number];
 export type ClientKeyConfig = TenantConfig['clientKeys'][number];
+export type OAuthServerConfig = TenantConfig['oauthServer'];
+export type UsersConfig = TenantConfig['users'];
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 

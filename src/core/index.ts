@@ -8,6 +8,7 @@ export {
   formatPath,
   loadConfigFile,
   type OAuthQuirk,
+  type OAuthServerConfig,
   oauthQuirks,
   type ParseConfigOptions,
   type ProviderExpander,
@@ -22,6 +23,7 @@ export {
   type ToolsetConfig,
   type UnresolvedEnvPolicy,
   type UnresolvedVariable,
+  type UsersConfig,
 } from './config.ts';
 export { editDistance } from './edit-distance.ts';
 export {

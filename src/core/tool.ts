@@ -123,6 +123,8 @@ export interface Tool {
    * argument is never sent unless defaulted, and then always with its default.
    */
   readonly hiddenArguments?: readonly string[];
+  /** An overlay's JMESPath expression applied to every JSON result (in the query workers, within their budget). */
+  readonly projection?: string;
 }
 
 /** One operation a description could not turn into a tool, and why. */

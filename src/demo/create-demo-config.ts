@@ -7,8 +7,8 @@ import type { DemoApi } from './start-demo-api.ts';
 /**
  * The demo tenant's configuration tree (validated by the config module like any file): one service, the demo
  * tasks API, with its key in the vault; a read-write `assistant` toolset whose deletes need approval; and a
- * `readonly` toolset. The client key and an admin token (for the admin API, when the config has none) are created
- * once and kept in the data folder (0600) so the MCP client configuration survives restarts.
+ * `readonly` toolset. The client key, an admin token (for the admin API, when the config has none) and the demo
+ * user's password are created once and kept in the data folder (0600) so they survive restarts.
  */
 function readOrCreateSecret(path: string, create: () => string): string {
   if (!existsSync(path)) writeFileSync(path, `${create()}\n`, { mode: 0o600 });
@@ -25,9 +25,14 @@ export function createDemoConfig(dataDir: string, api: DemoApi, createClientKey:
     join(dataDir, 'demo-admin-token'),
     () => `demo_admin_${randomBytes(24).toString('base64url')}`,
   );
+  // The demo user's password, kept like the key: `npm start` prints it, and it works again after a restart.
+  const userPassword = readOrCreateSecret(join(dataDir, 'demo-user-password'), () =>
+    randomBytes(15).toString('base64url'),
+  );
   return {
     clientKey,
     adminToken,
+    user: { name: 'demo', password: userPassword },
     tenant: {
       id: 'demo',
       services: [

@@ -12,6 +12,8 @@ export interface ServiceRuntime {
   readonly baseUrl: string;
   readonly allowedOrigin: string;
   readonly auth: TenantConfig['services'][number]['auth'];
+  /** Calls use the connection of subject `shared`, whoever calls (config `shared: true`). */
+  readonly shared: boolean;
   readonly timeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly maxResponseBytes: number;
@@ -95,6 +97,7 @@ export function buildTenant(
       baseUrl,
       allowedOrigin: new URL(baseUrl).origin,
       auth: service.auth,
+      shared: service.shared,
       timeoutMs: service.timeoutMs,
       connectTimeoutMs: service.connectTimeoutMs,
       maxResponseBytes: service.maxResponseBytes,

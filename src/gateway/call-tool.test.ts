@@ -159,3 +159,51 @@ describe('one refresh-and-retry after an upstream 401', () => {
     expect([...as.redemptions().values()].every((n) => n <= 1)).toBe(true);
   });
 });
+
+describe('tool overlays in a call', () => {
+  it('the renamed tool sends its default argument and answers its projection of the result (in the query workers)', async () => {
+    under = await openGatewayUnderTest({
+      ...tenantWith(
+        {},
+        {
+          overlays: {
+            listItems: { name: 'list', defaults: { limit: 5 }, projection: 'items[].id', safety: 'safe' },
+          },
+        },
+      ),
+      // A loaded two-core machine can take longer than the default second; over it the result would come back whole.
+      resultHandles: { query: { timeoutMs: 20_000 } },
+    });
+    under.upstream.answer = () =>
+      jsonResponse(200, {
+        items: [
+          { id: 'a', name: 'A', secretish: 'x' },
+          { id: 'b', name: 'B' },
+        ],
+      });
+    const caller = await under.callerOf('agent', key);
+    const old = await under.gateway.callTool(caller, 'fake_listItems', {}, 'o1');
+    expect(old.ok ? undefined : old.error.code).toBe('tool_not_found');
+    const outcome = await under.gateway.callTool(caller, 'fake_list', {}, 'o2');
+    if (!outcome.ok) throw outcome.error;
+    expect(outcome.structuredContent).toEqual({ result: ['a', 'b'] });
+    expect(outcome.text).toBe('["a","b"]');
+    expect(new URL(under.upstream.calls.at(-1)?.url ?? 'http://x').searchParams.get('limit')).toBe('5');
+    const given = await under.gateway.callTool(caller, 'fake_list', { limit: 2 }, 'o3');
+    expect(given.ok).toBe(true);
+    expect(new URL(under.upstream.calls.at(-1)?.url ?? 'http://x').searchParams.get('limit')).toBe('2');
+  });
+
+  it('a projection over the query budget leaves the result whole (never an error for the model)', async () => {
+    under = await openGatewayUnderTest({
+      ...tenantWith({}, { overlays: { listItems: { projection: 'items[].{id: id, name: name}' } } }),
+      resultHandles: { query: { maxOutputBytes: 1_024 } },
+    });
+    const items = Array.from({ length: 100 }, (_, i) => ({ id: `item-${i}`, name: `Item number ${i}` }));
+    under.upstream.answer = () => jsonResponse(200, { items });
+    const caller = await under.callerOf('agent', key);
+    const outcome = await under.gateway.callTool(caller, 'fake_listItems', {}, 'p1');
+    if (!outcome.ok) throw outcome.error;
+    expect(outcome.structuredContent).toEqual({ items });
+  });
+});

@@ -7,6 +7,7 @@ import { admitApproval } from './admit-approval.ts';
 import { admitLimits } from './admit-limits.ts';
 import type { TenantRuntime } from './build-tenants.ts';
 import { type CallContext, openCall, toolOf } from './call-context.ts';
+import { subjectAt } from './connection-of.ts';
 import type { Caller, CallOutcome } from './contract.ts';
 import type { Approvals } from './create-approvals.ts';
 import type { Credentials } from './credentials.ts';
@@ -84,7 +85,7 @@ async function resolveCredential(deps: Pick<CallToolDependencies, 'credentials'>
     call.caller.tenant,
     service.id,
     service.auth,
-    call.caller.subject,
+    subjectAt(call.caller, service),
     () =>
       policy === undefined
         ? []

@@ -119,7 +119,7 @@ export function createClientKeys(options: ClientKeysOptions): ClientKeys {
       if (record.tenantId !== tenant || !record.toolsets.includes(toolset) || !options.servesToolset(tenant, toolset)) {
         throw new GatehouseError('not_found', 'No such MCP endpoint');
       }
-      return { tenant, toolset, keyId: record.id, keyName: record.name, subject: record.subject };
+      return { tenant, toolset, authMethod: 'key', keyId: record.id, keyName: record.name, subject: record.subject };
     },
 
     async list(tenant) {

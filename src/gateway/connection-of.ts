@@ -14,5 +14,10 @@ export async function connectionOf(
   service: ServiceRuntime,
 ): Promise<ConnectionRecord | null | undefined> {
   if (service.auth.type !== 'oauth2' || store.connections === undefined) return undefined;
-  return (await store.connections.find(caller.tenant, service.id, caller.subject)) ?? null;
+  return (await store.connections.find(caller.tenant, service.id, subjectAt(caller, service))) ?? null;
+}
+
+/** Whose connection a call uses at a service: the caller's subject, or `shared` for a service marked shared. */
+export function subjectAt(caller: Pick<Caller, 'subject'>, service: Pick<ServiceRuntime, 'shared'>): string {
+  return service.shared ? 'shared' : caller.subject;
 }

@@ -1,20 +1,91 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatehouseError, JsonSchema, ToolAnnotations } from '../core/index.ts';
 import type { Approvals } from './create-approvals.ts';
-import type { GatewayConnections } from './create-gateway-connections.ts';
+import type { ConnectionSummary, GatewayConnections } from './create-gateway-connections.ts';
 
 /**
  * What the transports (mcp/, http/, cli/) see of the gateway. Every use case lives behind this surface; the
  * transports only translate protocols.
  */
 
-/** The verified caller of one request: derived from the client key, never from anything the client says. */
+/**
+ * The verified caller of one request: derived from the client key or the OAuth access token, never from anything
+ * else the client says.
+ */
 export interface Caller {
   readonly tenant: string;
   readonly toolset: string;
-  /** Id and display name of the client key. */
+  /** How the caller authenticated: a client key, or an access token of Gatehouse's authorization server. */
+  readonly authMethod: 'key' | 'oauth';
+  /**
+   * Id and display name of the credential: the client key's; for an OAuth token `oauth-grant:<grant id>` and
+   * `oauth:<client id>` (so audit records name the OAuth client).
+   */
   readonly keyId: string;
   readonly keyName: string;
+  /** Whose upstream connections calls use: the key's subject, or the signed-in user's id. */
   readonly subject: string;
+  /** OAuth only: the user the token was issued to, and the client it was issued to. */
+  readonly userId?: string;
+  readonly oauthClientId?: string;
+}
+
+/** The consent page's view of one pending authorization. */
+export interface ConsentView {
+  readonly tenant: string;
+  readonly toolset: string;
+  readonly toolsetUrl: string;
+  /** From the client's metadata; `verified` only for clients registered in the config. */
+  readonly client: { readonly id: string; readonly name: string; readonly verified: boolean };
+  readonly tools: readonly { readonly name: string; readonly title: string; readonly access: 'read' | 'write' }[];
+  /** The upstream accounts calls will act as: per service, the user's own or the shared one, connected or not. */
+  readonly accounts: readonly {
+    readonly service: string;
+    readonly owner: 'you' | 'shared';
+    readonly connected: boolean;
+  }[];
+}
+
+/** A consent a user gave, as their account page lists it. */
+export interface ConsentSummary {
+  readonly id: string;
+  readonly clientId: string;
+  readonly clientName: string;
+  readonly toolset: string;
+  readonly createdAt: string;
+}
+
+/** Gatehouse as the OAuth authorization server of MCP clients (src/auth-server); absent when no toolset uses OAuth. */
+export interface GatewayOAuthServer {
+  /** Whether the tenant runs one (some toolset accepts `oauth`). */
+  serves(tenant: string): boolean;
+  /** Serves `/oauth/{tenant}{path}` (authorization, token, registration, revocation, discovery, jwks). */
+  handle(tenant: string, path: string, req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** RFC 9728 metadata of a toolset's MCP endpoint; `not_found` when the toolset does not accept OAuth. */
+  resourceMetadata(tenant: string, toolset: string): Record<string, unknown>;
+  /**
+   * The consent view of interaction `uid` for a signed-in user of its tenant, or undefined when the interaction
+   * was already answered here (a remembered consent, or a request the page cannot show: the browser was redirected).
+   */
+  openInteraction(
+    tenant: string,
+    uid: string,
+    user: SignedInUser,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<ConsentView | undefined>;
+  /** The user's answer on the consent page; redirects the browser back to the client. */
+  decideInteraction(
+    tenant: string,
+    uid: string,
+    user: SignedInUser,
+    decision: 'allow' | 'deny',
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void>;
+  consentsOf(user: SignedInUser): Promise<readonly ConsentSummary[]>;
+  /** Forgets a consent and revokes the tokens it led to; `not_found` for a consent of someone else. */
+  revokeConsent(user: SignedInUser, id: string): Promise<void>;
 }
 
 /** A tool as listed to an MCP client. */
@@ -48,9 +119,11 @@ export type CallOutcome =
 
 export interface Gateway {
   /**
-   * Verifies `Authorization: Bearer <client key>` for the endpoint `/mcp/{tenant}/{toolset}`. A key of another
-   * tenant, a key not allowed on this toolset and a nonexistent endpoint all throw the same `not_found`;
-   * a missing or unknown key throws `unauthenticated`.
+   * Verifies `Authorization: Bearer <client key or access token>` for the endpoint `/mcp/{tenant}/{toolset}`, by
+   * the toolset's `inbound` methods. A key of another tenant, a key not allowed on this toolset and a nonexistent
+   * endpoint all throw the same `not_found`; a missing or unknown credential, and an access token issued for another
+   * toolset or tenant, throw `unauthenticated` (with `details.resourceMetadata` and `details.scope` when the toolset
+   * accepts OAuth, for the `WWW-Authenticate` challenge).
    */
   authenticate(tenant: string, toolset: string, authorization: string | undefined): Promise<Caller>;
   listTools(caller: Caller): Promise<readonly ListedTool[]>;
@@ -64,6 +137,10 @@ export interface Gateway {
   readonly approvals?: Approvals;
   /** OAuth connections: the connect flow's browser routes and admin use cases (absent in transport-only fakes). */
   readonly connections?: GatewayConnections;
+  /** End users of the tenants: sign-in, sessions, invites, their own connections (absent in transport-only fakes). */
+  readonly users?: GatewayUsers;
+  /** The authorization server for MCP clients (absent when no toolset accepts `oauth`). */
+  readonly oauthServer?: GatewayOAuthServer;
   /**
    * Starts background work (the proactive refresh of idle OAuth connections when a service uses
    * `authorization_code`). Called once the server listens; absent in transport-only fakes.
@@ -99,4 +176,111 @@ export interface GatewayAdmin {
   listClientKeys(tenant: string): Promise<readonly ClientKeySummary[]>;
   /** Revokes a key; it stops working within the key cache time (10 s) on every process. */
   revokeClientKey(tenant: string, keyId: string): Promise<void>;
+}
+
+/** An end user signed in to one tenant (issue 16). `id` is the subject their tool calls and connections use. */
+export interface SignedInUser {
+  readonly id: string;
+  readonly tenant: string;
+  readonly name: string;
+  readonly displayName: string;
+}
+
+/** A new session: `id` is the value of the `gatehouse_session` cookie and is never shown or stored anywhere else. */
+export interface UserSessionCookie {
+  readonly id: string;
+  readonly user: SignedInUser;
+  readonly maxAgeSeconds: number;
+}
+
+/** How a tenant's users may sign in, for the sign-in page. */
+export interface SignInOptions {
+  readonly tenant: string;
+  readonly local: boolean;
+  /** Present when the tenant has single sign-on: the button's label and the provider's origin. */
+  readonly sso?: { readonly label: string; readonly origin: string };
+}
+
+/** A redirect to the tenant's identity provider, with the cookie that binds its `state` to this browser. */
+export interface StartedSso {
+  readonly redirectUrl: string;
+  readonly cookie: {
+    readonly name: string;
+    readonly value: string;
+    readonly maxAgeSeconds: number;
+    readonly path: string;
+  };
+}
+
+/** A user as an operator sees one: never the password hash or an invite token. */
+export interface UserSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly displayName: string;
+  readonly status: 'active' | 'disabled';
+  readonly signIn: readonly ('password' | 'sso')[];
+  readonly invitePending: boolean;
+  readonly createdAt: string;
+}
+
+/** A created (or re-invited) user and the invite link that sets their password (shown once). */
+export interface CreatedUser {
+  readonly user: UserSummary;
+  readonly inviteUrl: string;
+  readonly inviteExpiresAt: string;
+}
+
+/** Why a user-facing form or page refused a request (one capped security audit record each). */
+export type UserRequestRejection = 'csrf' | 'session_of_another_tenant' | 'not_own_connection' | 'return_path';
+
+/**
+ * End users of the tenants (issue 16): the sign-in routes, the account page, the admin API and the CLI call these.
+ * Every method naming a tenant answers `not_found` for one that does not exist.
+ */
+export interface GatewayUsers {
+  /** The user of a valid, unexpired session cookie of this tenant (cookie header as received), else undefined. */
+  signedInUser(tenant: string, cookieHeader: string | undefined): Promise<SignedInUser | undefined>;
+  /** The same, with the CSRF token the session's forms carry. */
+  activeSession(
+    tenant: string,
+    cookieHeader: string | undefined,
+  ): Promise<{ readonly user: SignedInUser; readonly csrfToken: string } | undefined>;
+  /** Whether `csrfToken` belongs to the session cookie in `cookieHeader`. */
+  checkCsrf(cookieHeader: string | undefined, csrfToken: string): boolean;
+  signInOptions(tenant: string): SignInOptions;
+  /**
+   * Local sign-in: a new session (rotation). Unknown name, wrong password and disabled user throw the same
+   * `unauthenticated`; too many attempts `rate_limited` (`details.retryAfterSeconds`). Each failure is audited.
+   */
+  signInWithPassword(tenant: string, name: string, password: string, address: string): Promise<UserSessionCookie>;
+  signOut(tenant: string, cookieHeader: string | undefined): Promise<void>;
+  /** Redirect to the tenant's identity provider (`not_found` when it has none). `returnTo` is already checked. */
+  startSso(tenant: string, returnTo: string): Promise<StartedSso>;
+  /**
+   * Completes single sign-on from the callback's query and the browser's cookies: `state` (bound to this browser),
+   * RFC 9207 `iss`, PKCE, ID token (`iss`, `aud`, `nonce`, expiry). A new session, and the path to return to.
+   */
+  completeSso(
+    tenant: string,
+    params: URLSearchParams,
+    cookieHeader: string | undefined,
+  ): Promise<{ readonly session: UserSessionCookie; readonly returnTo: string }>;
+  /** The user an invite link is for, while it is valid. */
+  openInvite(token: string): Promise<SignedInUser | undefined>;
+  /** Sets the password (single use) and signs the user in. */
+  acceptInvite(token: string, password: string): Promise<UserSessionCookie>;
+  /** The user's own upstream connections (subject = the user's id). */
+  connectionsOf(user: SignedInUser): Promise<readonly ConnectionSummary[]>;
+  /** Revokes one of the user's own connections; another's id is `not_found`. */
+  revokeConnection(user: SignedInUser, id: string): Promise<void>;
+  /** Records a refused user request (capped per tenant per minute; `tenant` must be configured to be recorded). */
+  reportRejected(tenant: string, reason: UserRequestRejection, subject?: string): void;
+  /** Whether session cookies get `Secure` (the public URL is https). */
+  readonly secureCookie: boolean;
+  /** The demo user (`serve --demo`): created with this password, or its password reset to it. */
+  ensureLocalUser(tenant: string, name: string, password: string): Promise<void>;
+  createUser(tenant: string, request: { name: string; displayName?: string }): Promise<CreatedUser>;
+  reinvite(tenant: string, id: string): Promise<CreatedUser>;
+  listUsers(tenant: string): Promise<readonly UserSummary[]>;
+  disableUser(tenant: string, id: string): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { type AuditLog, createAuditLog, type Telemetry } from '../audit/index.ts';
+import type { GuardedFetch } from '../auth-server/index.ts';
 import type { Clock, Config } from '../core/index.ts';
-import { GatehouseError } from '../core/index.ts';
+import { GatehouseError, isGatehouseError } from '../core/index.ts';
 import type { RefreshLock } from '../oauth/index.ts';
 import { createMemoryLimiter } from '../policy/index.ts';
 import {
@@ -20,9 +21,12 @@ import { createClientKeys } from './client-keys.ts';
 import type { Caller, Gateway } from './contract.ts';
 import { createApprovals } from './create-approvals.ts';
 import { createGatewayConnections } from './create-gateway-connections.ts';
+import { createGatewayOAuthServer } from './create-gateway-oauth-server.ts';
 import { createGatewayRefresh, refreshSettingsOf } from './create-gateway-refresh.ts';
+import { createGatewayUsers } from './create-gateway-users.ts';
 import { createCredentials } from './credentials.ts';
 import type { MintConnectLink } from './decide-call.ts';
+import { clientKeyPrefix, hashClientKey } from './hash-client-key.ts';
 import { listTools } from './list-tools.ts';
 import { loadService } from './load-service.ts';
 import { createApprovalNotifier } from './notify-approvers.ts';
@@ -51,6 +55,10 @@ export interface GatewayDependencies {
   readonly audit?: AuditLog;
   /** Cross-process refresh lock (the Redis lease when `redis` is set); the store's lock when absent. */
   readonly refreshLock?: RefreshLock;
+  /** Fetch of OAuth Client ID Metadata Documents (tests); the SSRF-guarded one by default. */
+  readonly clientMetadataFetch?: GuardedFetch;
+  /** Failures of the authorization server (for the log). */
+  readonly onOAuthServerError?: (error: unknown) => void;
 }
 
 /**
@@ -176,15 +184,78 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     audit,
   });
   await clientKeys.syncConfigured();
+  const oauth = createGatewayOAuthServer({
+    config,
+    tenants,
+    store,
+    vault,
+    clock,
+    audit,
+    ...(deps.clientMetadataFetch ? { fetch: deps.clientMetadataFetch } : {}),
+    ...(deps.onOAuthServerError ? { onError: deps.onOAuthServerError } : {}),
+  });
+  const inbound = new Map(
+    config.tenants.flatMap((t) => t.toolsets.map((s) => [`${t.id}/${s.id}`, s.inbound] as const)),
+  );
+
+  /**
+   * A client key or an access token, as the toolset's `inbound` allows. Generated client keys carry their prefix,
+   * so they never cost an access-token lookup; anything else is tried as an access token first (a cache hit is
+   * one hash and one map lookup, like a cached key) and then as a key.
+   */
+  async function authenticate(tenant: string, toolset: string, authorization: string | undefined): Promise<Caller> {
+    const methods = inbound.get(`${tenant}/${toolset}`);
+    try {
+      const token = /^Bearer[ ]+([^\s]+)[ ]*$/i.exec(authorization ?? '')?.[1];
+      if (
+        oauth !== undefined &&
+        token !== undefined &&
+        methods?.includes('oauth') &&
+        !token.startsWith(clientKeyPrefix)
+      ) {
+        const caller = await oauth.callerOf(tenant, toolset, hashClientKey(token));
+        if (caller !== undefined) return caller;
+      }
+      if (methods === undefined || methods.includes('keys'))
+        return await clientKeys.authenticate(tenant, toolset, authorization);
+      throw new GatehouseError('unauthenticated', 'An OAuth access token is required (Authorization: Bearer ...)');
+    } catch (error) {
+      const challenge = oauth?.challengeOf(tenant, toolset);
+      if (challenge !== undefined && isGatehouseError(error) && error.code === 'unauthenticated') {
+        throw new GatehouseError(error.code, error.message, { ...error.details, ...challenge });
+      }
+      throw error;
+    }
+  }
+
+  const users = createGatewayUsers({
+    config,
+    store,
+    vault,
+    clock,
+    limiter: calls.limiter,
+    audit,
+    connections: connect.connections,
+    flow: connect.flow,
+    ...(deps.onAuditFailure ? { onAuditError: deps.onAuditFailure } : {}),
+  });
+  // Expired sign-in sessions are deleted hourly (a lookup never accepts one anyway).
+  let sweep: ReturnType<typeof setInterval> | undefined;
 
   const gateway: Gateway = {
-    start: () => refresh.start(),
+    start: () => {
+      refresh.start();
+      sweep = setInterval(() => void store.userSessions.deleteExpired(clock.now()).catch(() => {}), 3_600_000);
+      sweep.unref();
+    },
     async close() {
+      clearInterval(sweep);
       await refresh.close();
       await notifier?.close(5_000);
       await handles.close();
     },
-    authenticate: (tenant, toolset, authorization) => clientKeys.authenticate(tenant, toolset, authorization),
+    authenticate,
+    ...(oauth === undefined ? {} : { oauthServer: oauth.surface }),
 
     async listTools(caller) {
       const toolset = toolsetOf(caller);
@@ -207,6 +278,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
 
     approvals,
     connections: connect.connections,
+    users,
 
     admin: {
       async listTenants() {

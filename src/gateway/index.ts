@@ -2,10 +2,21 @@ export type {
   Caller,
   CallOutcome,
   ClientKeySummary,
+  ConsentSummary,
+  ConsentView,
+  CreatedUser,
   Gateway,
   GatewayAdmin,
+  GatewayOAuthServer,
+  GatewayUsers,
   ListedTool,
+  SignedInUser,
+  SignInOptions,
+  StartedSso,
   TenantSummary,
+  UserRequestRejection,
+  UserSessionCookie,
+  UserSummary,
 } from './contract.ts';
 export {
   type ApprovalDecisionEvent,
@@ -19,6 +30,7 @@ export type {
   ConnectLinkAnswer,
   GatewayConnections,
 } from './create-gateway-connections.ts';
+export { createTenantUserAccounts } from './create-gateway-users.ts';
 export type { ConnectLinkRequest, MintConnectLink } from './decide-call.ts';
 export {
   describeProvider,

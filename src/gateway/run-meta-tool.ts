@@ -7,6 +7,7 @@ import {
   type ShapedResult,
   searchToolIndexes,
   shapeJsonValue,
+  type ToolMatchReason,
 } from '../shaping/index.ts';
 import type { ToolsetMeta } from './build-toolset-meta.ts';
 import type { CallContext } from './call-context.ts';
@@ -76,7 +77,7 @@ export async function runMetaTool(
   const context = { budget, owner, handles, ttlMs: meta.ttlMs };
   if (meta.discovery && name === 'gatehouse_search_tools') {
     const record = checkArguments(args, ['query', 'service', 'access', 'limit']);
-    const query = readString(record, 'query', true, 500) as string;
+    const query = readQuery(record);
     const service = readString(record, 'service', false, 64);
     const access = readString(record, 'access', false, 5);
     if (access !== undefined && access !== 'read' && access !== 'write') {
@@ -92,13 +93,14 @@ export async function runMetaTool(
     });
     return shapeJsonValue(
       {
-        tools: hits.map(({ tool }) => ({
+        tools: hits.map(({ tool, reasons }) => ({
           name: tool.name,
-          title: tool.tool.title,
-          summary: firstLine(tool.tool.description, tool.tool.title),
+          purpose: firstLine(tool.tool.description, tool.tool.title),
           access: tool.tool.safety === 'safe' ? 'read' : tool.tool.safety,
+          required: requiredArgumentsOf(tool.tool.inputSchema),
+          why: explain(reasons),
         })),
-        next: 'Read a tool\'s input schema with gatehouse_describe_tools {"names":[...]}, then run it with gatehouse_call_tool {"name":...,"arguments":{...}}.',
+        next: 'Call a tool with gatehouse_call_tool {"name":...,"arguments":{...}}; read its full input schema first with gatehouse_describe_tools {"names":[...]} when the required arguments are not enough.',
       },
       context,
     );
@@ -180,6 +182,60 @@ function readInteger(record: Record<string, unknown>, key: string, min: number, 
     throw new GatehouseError('invalid_arguments', `${key} must be an integer from ${min}`, { argument: key });
   }
   return value;
+}
+
+/** Longest search query accepted, in characters: a task request, not a document. */
+export const maxQueryChars = 2_000;
+
+/**
+ * The `query` argument of `gatehouse_search_tools`: a string with at least one letter or digit (any script), at
+ * most 2,000 characters, without control characters (binary data is not a request). A query in another language
+ * or with typos is a query: it gets the best matches there are.
+ */
+function readQuery(record: Record<string, unknown>): string {
+  const value = record['query'];
+  const invalid = (reason: string) => new GatehouseError('invalid_arguments', `query ${reason}`, { argument: 'query' });
+  if (typeof value !== 'string') throw invalid('must be a string: what you want to do, in plain words');
+  if (value.length > maxQueryChars) throw invalid(`must be at most ${maxQueryChars} characters`);
+  // Tabs and line breaks are text; other control characters and U+FFFD (undecodable bytes) are not.
+  if (/[\p{Cc}\ufffd]/u.test(value.replace(/[\t\n\r]/g, ' '))) throw invalid('must be text');
+  if (!/[\p{L}\p{N}]/u.test(value)) throw invalid('must not be empty: say what you want to do');
+  return value;
+}
+
+/** Names of the required arguments (`body.amount` for a required field of a required body). */
+function requiredArgumentsOf(schema: Readonly<Record<string, unknown>>): string[] {
+  const required = Array.isArray(schema['required']) ? (schema['required'] as unknown[]) : [];
+  const properties = (schema['properties'] ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const out: string[] = [];
+  for (const name of required) {
+    if (typeof name !== 'string') continue;
+    let inner = properties[name];
+    const ref = inner?.['$ref'];
+    if (typeof ref === 'string' && ref.startsWith('#/$defs/')) {
+      inner = (schema['$defs'] as Record<string, Record<string, unknown>> | undefined)?.[ref.slice(8)];
+    }
+    const nested = Array.isArray(inner?.['required']) ? (inner?.['required'] as unknown[]) : [];
+    if (inner?.['type'] === 'object' && nested.length > 0) {
+      for (const field of nested) if (typeof field === 'string') out.push(`${name}.${field}`);
+    } else out.push(name);
+  }
+  return out;
+}
+
+/** Why a hit matched, in a few words: `money back -> refund (title, name; WordNet gloss)`. */
+function explain(reasons: readonly ToolMatchReason[]): string {
+  return reasons
+    .slice(0, 3)
+    .map(({ word, term, fields, via }) => {
+      const where = fields.filter((field) => field !== 'method' && field !== 'service').slice(0, 2);
+      const how =
+        via === undefined
+          ? ''
+          : `; ${via === 'domain' ? 'API vocabulary' : ['typo', 'prefix', 'abbreviation'].includes(via) ? via : `WordNet ${via}`}`;
+      return `${word === term ? word : `${word} -> ${term}`} (${(where.length > 0 ? where : fields).join(', ')}${how})`;
+    })
+    .join('; ');
 }
 
 /** The first sentence of a description that says more than the title, cut at 160 characters. */

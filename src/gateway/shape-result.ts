@@ -107,6 +107,9 @@ async function shapeResultWithHandles(input: ShapeCallInput): Promise<ShapedResu
       next = nextOf(fetched, nextArgs);
     }
   }
+  if (tool.tool.projection !== undefined && result.structuredContent !== undefined) {
+    result = await project(input, tool.tool.projection, result);
+  }
   const shaped = await shapeToolResult(result, {
     budget,
     owner: input.owner,
@@ -115,6 +118,29 @@ async function shapeResultWithHandles(input: ShapeCallInput): Promise<ShapedResu
   });
   return next === undefined ? shaped : attachNextPage(shaped, next);
 }
+
+/**
+ * A tool overlay's projection of a JSON result, in the query workers within the query budget. A result the
+ * projection cannot be applied to within it (too slow, too large, the tenant's query slots busy) is kept whole:
+ * budgets and handles still apply to it, and the model is never refused for the operator's expression.
+ */
+async function project(input: ShapeCallInput, expression: string, result: ShapedInput): Promise<ShapedInput> {
+  let value: unknown;
+  try {
+    value = await input.handles.project(input.owner.tenant, result.text, expression);
+  } catch {
+    return result;
+  }
+  return {
+    structuredContent:
+      value !== null && typeof value === 'object' && !Array.isArray(value)
+        ? (value as Record<string, unknown>)
+        : { result: value },
+    text: JSON.stringify(value),
+  };
+}
+
+type ShapedInput = Parameters<typeof shapeToolResult>[0];
 
 /** Concatenates two pages of a list: top-level arrays, or the main array (`data`, `items` ...) of objects. */
 function mergePages(a: unknown, b: unknown): unknown {

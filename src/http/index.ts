@@ -19,6 +19,7 @@ export {
   type HttpLogger,
 } from './create-http-app.ts';
 export { createMetricsRoute, type MetricsRouteOptions } from './create-metrics-route.ts';
+export { createOAuthServerRoutes } from './create-oauth-server-routes.ts';
 export { createOriginCheck, type OriginCheckOptions } from './create-origin-check.ts';
 export {
   createRouter,
@@ -29,6 +30,13 @@ export {
 } from './create-router.ts';
 export { createTenantAdminRoutes } from './create-tenant-admin-routes.ts';
 export { createUsageAdminRoutes, type UsageAdminOptions } from './create-usage-admin-routes.ts';
+export { createUserAdminRoutes } from './create-user-admin-routes.ts';
+export {
+  createUserRoutes,
+  type UserConsentSource,
+  type UserConsentView,
+  type UserRoutesOptions,
+} from './create-user-routes.ts';
 export { describeRequest, type RequestLogEntry, redactTarget } from './describe-request.ts';
 export { readBody } from './read-body.ts';
 export {

@@ -98,5 +98,5 @@ export function createFakeGateway(options: { anyKey?: boolean } = {}): FakeGatew
 }
 
 function callerOf(tenant: string, toolset: string, keyId: string): Caller {
-  return { tenant, toolset, keyId, keyName: keyId, subject: 'alice' };
+  return { tenant, toolset, authMethod: 'key', keyId, keyName: keyId, subject: 'alice' };
 }

@@ -183,38 +183,47 @@ function allowsBatch(version: string | string[] | undefined): boolean {
 
 /**
  * RFC 6750 §3 challenges: no credential gets a bare challenge; a header that is not `Bearer <token>` gets
- * `invalid_request`; a bearer token that is unknown or revoked gets `invalid_token`. Clients read the error code to
- * tell "sign in" from "your key is wrong": without it, OAuth-capable clients start dynamic client registration
- * against a gateway that offers none. No `resource_metadata` is advertised, because none is served.
+ * `invalid_request`; a bearer token that is unknown, expired, revoked or issued for another endpoint gets
+ * `invalid_token`. Clients read the error code to tell "sign in" from "your credential is wrong". A toolset that
+ * accepts OAuth adds `resource_metadata` (RFC 9728 §5.1: where its Protected Resource Metadata is) and `scope`, so
+ * an MCP client can discover Gatehouse's authorization server; one that accepts only client keys advertises none.
  */
-function challengeOf(authorization: string | undefined): { header: string; reason: string; message: string } {
+function challengeOf(
+  authorization: string | undefined,
+  oauth: { resourceMetadata: string; scope: string } | undefined,
+): { header: string; reason: string; message: string } {
+  const extra = oauth === undefined ? '' : `, resource_metadata="${oauth.resourceMetadata}", scope="${oauth.scope}"`;
+  const what = oauth === undefined ? 'a client key' : 'a client key or an OAuth access token';
   if (authorization === undefined || authorization.trim() === '') {
     return {
-      header: 'Bearer realm="gatehouse"',
+      header: `Bearer realm="gatehouse"${extra}`,
       reason: 'no_credentials',
-      message: 'Unauthorized: a client key is required (Authorization: Bearer <key>)',
+      message: `Unauthorized: ${what} is required (Authorization: Bearer ...)`,
     };
   }
   if (!/^Bearer[ ]+[^\s]+[ ]*$/i.test(authorization)) {
     return {
-      header:
-        'Bearer realm="gatehouse", error="invalid_request", error_description="Send the client key as Authorization: Bearer <key>"',
+      header: `Bearer realm="gatehouse", error="invalid_request", error_description="Send the credential as Authorization: Bearer <token>"${extra}`,
       reason: 'invalid_request',
-      message: 'Unauthorized: send the client key as Authorization: Bearer <key>',
+      message: 'Unauthorized: send the credential as Authorization: Bearer <token>',
     };
   }
   return {
-    header:
-      'Bearer realm="gatehouse", error="invalid_token", error_description="The client key is not valid or was revoked"',
+    header: `Bearer realm="gatehouse", error="invalid_token", error_description="The credential is not valid here, expired or was revoked"${extra}`,
     reason: 'invalid_token',
-    message: 'Unauthorized: the client key is not valid or was revoked',
+    message: `Unauthorized: the credential is not valid here, expired or was revoked`,
   };
+}
+
+function oauthChallengeOf(error: GatehouseError): { resourceMetadata: string; scope: string } | undefined {
+  const { resourceMetadata, scope } = error.details as { resourceMetadata?: unknown; scope?: unknown };
+  return typeof resourceMetadata === 'string' && typeof scope === 'string' ? { resourceMetadata, scope } : undefined;
 }
 
 /** Same bodies for every cause of one status, so a response never tells a wrong tenant from a missing one. */
 function writeAuthError(res: ServerResponse, error: GatehouseError, authorization: string | undefined): void {
   if (error.code === 'unauthenticated') {
-    const challenge = challengeOf(authorization);
+    const challenge = challengeOf(authorization, oauthChallengeOf(error));
     noteResponseOutcome(res, { code: error.code, reason: challenge.reason });
     writeJsonRpcError(
       res,

@@ -48,6 +48,12 @@ export interface ResultHandles {
     expression: string,
     page?: { readonly offset: number; readonly limit: number },
   ): Promise<QueryAnswer>;
+  /**
+   * Evaluates a configured projection (a tool overlay's JMESPath) over one JSON result, within the same query
+   * budget and workers as `query`, counted against `tenant`: the result is the upstream's (untrusted size), so it
+   * is never evaluated on the event loop. Errors as `QueryEvaluator.evaluate`.
+   */
+  project(tenant: string, text: string, expression: string): Promise<unknown>;
   /** Stops the query workers. */
   close(): Promise<void>;
 }
@@ -148,6 +154,12 @@ export function createResultHandles(options: ResultHandlesOptions): ResultHandle
         expression,
         ...(page === undefined ? {} : { page }),
       });
+    },
+    async project(tenant, text, expression) {
+      evaluator ??= createQueryEvaluator(options.query);
+      const key = `projection:${createHash('sha256').update(text).digest('hex')}`;
+      const answer = await evaluator.evaluate({ tenant, key, text, expression });
+      return answer.kind === 'value' ? answer.value : null;
     },
     async close() {
       await evaluator?.close();

@@ -3,9 +3,16 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bindCatalog, loadCatalog } from '../catalog/index.ts';
 import type { Catalog, NamedTool, Tool } from '../core/index.ts';
+import { openWordNet } from './_wordnet.ts';
 import { createToolSearchIndex, searchToolIndexes } from './create-tool-search-index.ts';
 
-function toolOf(key: string, title: string, method: Tool['request']['method'], path: string): Tool {
+function toolOf(
+  key: string,
+  title: string,
+  method: Tool['request']['method'],
+  path: string,
+  extra: Partial<Tool> = {},
+): Tool {
   return {
     key,
     operation: key,
@@ -22,6 +29,7 @@ function toolOf(key: string, title: string, method: Tool['request']['method'], p
     scopes: [],
     tags: [],
     request: { method, pathTemplate: path, parameters: [] },
+    ...extra,
   };
 }
 
@@ -51,6 +59,75 @@ describe('searchToolIndexes()', () => {
       'pets_listPets',
     );
     expect(top({ query: 'pets', service: 'other', limit: 5 })).toEqual([]);
+  });
+});
+
+const shop: Catalog = {
+  id: 'shop',
+  title: 'Shop',
+  baseUrl: undefined,
+  problems: [],
+  tools: [
+    toolOf('PostRefunds', 'Create a refund', 'POST', '/v1/refunds'),
+    toolOf('GetOrders', 'List orders', 'GET', '/v1/orders'),
+    toolOf('GetAccount', 'Retrieve account', 'GET', '/v1/account', {
+      outputSchema: { type: 'object', properties: { balance: { type: 'integer' } } },
+    }),
+    toolOf('DeleteMember', 'Remove', 'DELETE', '/v1/boards/{board}/members/{member}'),
+    toolOf('PostSnooze', 'Snooze', 'POST', '/v1/dnd', { tags: ['notifications'] }),
+  ],
+};
+
+describe('searchToolIndexes() bridges words and says why', () => {
+  const index = createToolSearchIndex(bindCatalog(shop, 'shop'));
+  const search = (query: string) => searchToolIndexes([index], { query, limit: 3 });
+
+  it('reaches a tool through WordNet (a phrasal verb and a gloss) and names the relation', () => {
+    const [hit] = search('give the customer her money back');
+    expect(hit?.tool.name).toBe('shop_PostRefunds');
+    expect(hit?.reasons).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ word: 'give back', term: 'refunds', via: 'synonym', lemma: 'refund' }),
+      ]),
+    );
+    expect(hit?.reasons[0]?.fields).toEqual(expect.arrayContaining(['name', 'title', 'path']));
+  });
+
+  it('matches path segments, tags and response fields, and corrects one-letter typos', () => {
+    expect(search('kick someone off the board')[0]?.tool.name).toBe('shop_DeleteMember');
+    expect(search('kick someone off the board')[0]?.reasons).toEqual(
+      expect.arrayContaining([expect.objectContaining({ word: 'board', fields: ['path'] })]),
+    );
+    expect(search('pause my notifications')[0]?.tool.name).toBe('shop_PostSnooze');
+    const [balance] = search('what is my balance');
+    expect(balance?.tool.name).toBe('shop_GetAccount');
+    expect(balance?.reasons[0]).toMatchObject({ word: 'balanc', fields: ['response'] });
+    const [typo] = search('list ordres');
+    expect(typo?.tool.name).toBe('shop_GetOrders');
+    expect(typo?.reasons).toEqual(expect.arrayContaining([expect.objectContaining({ via: 'typo', term: 'orders' })]));
+  });
+
+  it('answers queries in other scripts and nonsense with the best it has, never an error', () => {
+    expect(() => search('返金してください')).not.toThrow();
+    expect(search('zzzz qqqq')).toEqual([]);
+  });
+});
+
+describe('openWordNet()', () => {
+  it('finds lemmas by WordNet detachment rules and relates words through synsets', () => {
+    const wordNet = openWordNet();
+    expect(wordNet).toBeDefined();
+    expect(wordNet?.lemmasOf('kicked')).toContain('kick');
+    expect(wordNet?.lemmasOf('boards')).toContain('board');
+    expect(wordNet?.lemmasOf('qqqq')).toEqual([]);
+    const related = wordNet?.relatedTo('refund', 3) ?? [];
+    expect(related).toEqual(
+      expect.arrayContaining([
+        { lemma: 'give back', relation: 'synonym' },
+        { lemma: 'payment', relation: 'broader' },
+        { lemma: 'money', relation: 'gloss' },
+      ]),
+    );
   });
 });
 

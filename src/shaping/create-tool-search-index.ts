@@ -1,9 +1,49 @@
-import type { NamedTool, ServiceCatalog } from '../core/index.ts';
+import { editDistance, type NamedTool, type ServiceCatalog } from '../core/index.ts';
+import { openWordNet, type WordNet, type WordRelation } from './_wordnet.ts';
+
+/** The parts of a tool description a query word can match. */
+export type ToolField =
+  | 'name'
+  | 'title'
+  | 'path'
+  | 'tags'
+  | 'parameters'
+  | 'response'
+  | 'description'
+  | 'method'
+  | 'service';
+const fieldNames: readonly ToolField[] = [
+  'name',
+  'title',
+  'path',
+  'tags',
+  'parameters',
+  'response',
+  'description',
+  'method',
+  'service',
+];
+
+/**
+ * Why a hit matched: a query word (or two-word phrase) reached a word of the tool, found in these fields, directly or
+ * through `via` (`synonym`, `derived`, `broader`, `narrower`, `gloss`: a WordNet relation to `lemma`; `domain`: the
+ * API vocabulary list; `abbreviation`; `typo`; `prefix`).
+ */
+export interface ToolMatchReason {
+  readonly word: string;
+  readonly term: string;
+  readonly fields: readonly ToolField[];
+  readonly via?: WordRelation | 'domain' | 'abbreviation' | 'typo' | 'prefix';
+  /** The catalogue word WordNet related the query word to. */
+  readonly lemma?: string;
+}
 
 /** One search hit. */
 export interface ToolSearchHit {
   readonly tool: NamedTool;
   readonly score: number;
+  /** The query words that matched, strongest first. */
+  readonly reasons: readonly ToolMatchReason[];
 }
 
 export interface ToolSearchQuery {
@@ -17,19 +57,44 @@ export interface ToolSearchQuery {
   readonly limit: number;
 }
 
+/** A catalogue term a query word reaches through WordNet. */
+interface RelatedTerm {
+  readonly term: string;
+  readonly weight: number;
+  readonly relation: WordRelation;
+  readonly lemma: string;
+}
+
+/** One document of a term's posting list: the weighted term frequency and the fields (bit set) it occurs in. */
+interface Posting {
+  readonly document: number;
+  readonly tf: number;
+  readonly fields: number;
+}
+
 /** The BM25F index of one bound catalogue. Immutable; shared by every tenant and toolset. */
 export interface ToolSearchIndex {
   readonly service: string;
   readonly documents: readonly IndexedTool[];
   /** Documents containing each term. */
   readonly frequency: ReadonlyMap<string, number>;
+  readonly postings: ReadonlyMap<string, readonly Posting[]>;
   readonly totalLength: number;
+  /** WordNet relations precomputed for this catalogue: a word's stem -> catalogue terms it relates to. */
+  readonly related: ReadonlyMap<string, readonly RelatedTerm[]>;
+  /** Typo lookup: each one-character deletion of a term's stem -> the terms (SymSpell, distance 1). */
+  readonly deletions: ReadonlyMap<string, readonly string[]>;
+  /** A word of the catalogue for each term (its stem is the term), to explain matches in the API's words. */
+  readonly surface: ReadonlyMap<string, string>;
+  /** Milliseconds the build took (WordNet included). */
+  readonly buildMs: number;
   search(query: ToolSearchQuery): ToolSearchHit[];
 }
 
 interface IndexedTool {
   readonly tool: NamedTool;
-  readonly terms: ReadonlyMap<string, number>;
+  /** Weighted frequency and field bit set of each term. */
+  readonly terms: ReadonlyMap<string, { readonly tf: number; readonly fields: number }>;
   readonly length: number;
   /** `collection` (POST /things, GET /things) or `item` (anything on /things/{id}). */
   readonly target: 'collection' | 'item';
@@ -38,13 +103,35 @@ interface IndexedTool {
 }
 
 /** Field weights of BM25F: a word in a tool's name or title says more than one deep in its description. */
-const weights = { name: 2, title: 3, tags: 1, parameters: 0.2, description: 0.3 } as const;
+const weights: Readonly<Record<ToolField, number>> = {
+  name: 2,
+  title: 3,
+  path: 0.5,
+  tags: 1,
+  parameters: 0.2,
+  response: 0.15,
+  description: 0.3,
+  method: 0.3,
+  service: 0.5,
+};
+/** Fields whose words WordNet expands and typos are corrected towards (what the tool is about). */
+const conceptFields = new Set<ToolField>(['name', 'title', 'path', 'tags']);
+/** Weight of a query word's WordNet relative, by relation. */
+const relationWeights: Readonly<Record<WordRelation, number>> = {
+  synonym: 1,
+  derived: 0.8,
+  broader: 0.5,
+  narrower: 0.5,
+  gloss: 0.4,
+};
+/** Senses of a catalogue word WordNet relations are taken from (the first are the most frequent). */
+const wordNetSenses = 3;
 const k1 = 1.2;
 const b = 0.6;
-const descriptionChars = 400;
+const descriptionChars = 1500;
 
 const stopWords = new Set(
-  'a an the of for to in on at by with from and or this that these those it its is are be was were we you us can could would should will do does did how please want need via using use into about as so now still just there here then than our your their them they he she his her some any which what who whose where when why have has had am still'.split(
+  'a an the of for to in on at by with from and or this that these those it its is are be was were we you us can could would should will do does did how please want need via using use into about as so now still just there here then than our your their them they he she his her some any which what who whose where when why have has had am still called named'.split(
     ' ',
   ),
 );
@@ -100,7 +187,7 @@ const synonymGroups: readonly (readonly string[])[] = [
   ['approve', 'review'],
   ['checkout', 'hosted', 'purchase'],
   ['link', 'shareable'],
-  ['dispatch', 'trigger', 'manually', 'kick'],
+  ['dispatch', 'trigger', 'manually'],
   ['release', 'publish'],
   ['label', 'triage'],
   ['profile', 'user', 'username'],
@@ -108,6 +195,49 @@ const synonymGroups: readonly (readonly string[])[] = [
   ['alert', 'vulnerability'],
   ['capture', 'authorized'],
   ['detach', 'saved'],
+  // Everyday words for the things chat, media, storage and telephony APIs name in their own words.
+  ['channel', 'room', 'conversation'],
+  ['guild', 'server'],
+  ['message', 'post', 'chat', 'said', 'saying', 'announcement'],
+  ['role', 'rank', 'badge', 'moderator'],
+  ['member', 'participant', 'person', 'someone'],
+  ['track', 'song', 'music', 'tune'],
+  ['playback', 'playing', 'listen', 'player'],
+  ['pause', 'halt', 'stop'],
+  ['volume', 'loud', 'louder', 'quiet', 'quieter'],
+  ['repeat', 'loop'],
+  ['seek', 'jump', 'position'],
+  ['device', 'speaker', 'phone'],
+  ['recent', 'lately', 'recently', 'history'],
+  ['top', 'biggest', 'hit', 'popular', 'best'],
+  ['subscription', 'membership', 'tier', 'month'],
+  ['balance', 'cash', 'credit'],
+  ['uncollectible', 'write'],
+  ['photo', 'avatar', 'picture'],
+  ['permalink', 'url', 'link'],
+  ['ephemeral', 'private', 'only'],
+  ['snooze', 'mute', 'dnd', 'focus', 'silence'],
+  ['pin', 'stick', 'stuck'],
+  ['upload', 'attach'],
+  ['collaboration', 'collaborator', 'share', 'sharing', 'editor'],
+  ['group', 'team'],
+  ['trash', 'restore', 'recover', 'undelete'],
+  ['watermark', 'stamp'],
+  ['task', 'assignment', 'todo'],
+  ['recording', 'audio'],
+  ['queue', 'hold', 'waiting'],
+  ['trigger', 'warn', 'notify', 'notified', 'threshold'],
+  ['validation', 'verify'],
+  ['ban', 'block', 'banned'],
+  ['unban', 'lift', 'unblock'],
+  ['prune', 'inactive'],
+  ['thread', 'discussion'],
+  ['lock', 'unlock', 'talk'],
+  ['merge', 'land', 'squash'],
+  ['readme', 'intro'],
+  ['schedule', 'later', 'tomorrow'],
+  ['usage', 'spent', 'spend'],
+  ['current', 'currently', 'now'],
 ];
 
 /** What a verb in a query says about the operation a person means. */
@@ -118,7 +248,25 @@ interface Intent {
 }
 const intents: readonly { readonly words: readonly string[]; readonly intent: Intent }[] = [
   {
-    words: ['delete', 'remove', 'destroy', 'erase', 'drop', 'unstar', 'unfollow', 'permanently'],
+    words: [
+      'delete',
+      'remove',
+      'destroy',
+      'erase',
+      'drop',
+      'unstar',
+      'unfollow',
+      'permanently',
+      'kick',
+      'nuke',
+      'kill',
+      'trash',
+      'discard',
+      'rid',
+      'throw',
+      'unshare',
+      'quit',
+    ],
     intent: { methods: new Set(['DELETE', 'POST']) },
   },
   {
@@ -139,7 +287,6 @@ const intents: readonly { readonly words: readonly string[]; readonly intent: In
       'file',
       'setup',
       'register',
-      'kick',
       'rerun',
       'approve',
       'merge',
@@ -159,7 +306,23 @@ const intents: readonly { readonly words: readonly string[]; readonly intent: In
   },
   { words: ['cancel', 'stop', 'abort', 'terminate'], intent: { methods: new Set(['POST', 'DELETE']) } },
   {
-    words: ['update', 'edit', 'change', 'modify', 'rename', 'set', 'replace', 'close', 'reopen', 'lock'],
+    words: [
+      'update',
+      'edit',
+      'change',
+      'modify',
+      'rename',
+      'set',
+      'replace',
+      'close',
+      'reopen',
+      'lock',
+      'upgrade',
+      'downgrade',
+      'switch',
+      'turn',
+      'mark',
+    ],
     intent: { methods: new Set(['PATCH', 'PUT', 'POST']), target: 'item' },
   },
   {
@@ -199,64 +362,177 @@ for (const group of synonymGroups) {
   }
 }
 
+/** What a person's name in a request stands for in API words. */
+const personWords = ['user', 'member', 'participant', 'collaborator'];
+
+/** Stems of the operation verbs. */
+const intentWords = new Set(intents.flatMap(({ words }) => words.map(stem)));
+
+/** The API vocabulary and operation verbs as a typo vocabulary ("muisc" -> music, "uplaod" -> upload). */
+const commonWords = (() => {
+  const frequency = new Map<string, number>();
+  for (const word of [...synonyms.keys(), ...intentWords]) if (word.length >= 4) frequency.set(word, 1);
+  const deletions = new Map<string, string[]>();
+  for (const word of frequency.keys()) {
+    for (const deleted of deletionsOf(word)) deletions.set(deleted, [...(deletions.get(deleted) ?? []), word]);
+  }
+  return { frequency, deletions };
+})();
+
 const indexes = new WeakMap<ServiceCatalog, ToolSearchIndex>();
 
 /**
  * The BM25F search index of one bound catalogue, built once per (catalogue, service) and shared by every tenant
- * and toolset (filters apply at query time). Fields: name, title, tags, parameter names, description, and the
- * service id.
+ * and toolset (filters apply at query time). Fields: name, title, path segments, tags, parameter and request body
+ * field names, response field names, description, the meaning of the HTTP method (list, get, create, update,
+ * delete) and the service id. WordNet relations of the catalogue's concept words (name, title, path, tags) are
+ * precomputed here, so a query only looks words up.
  */
 export function createToolSearchIndex(catalog: ServiceCatalog): ToolSearchIndex {
   const known = indexes.get(catalog);
   if (known !== undefined) return known;
+  const started = performance.now();
   const documents: IndexedTool[] = [];
   const frequency = new Map<string, number>();
+  const postingLists = new Map<string, Posting[]>();
+  /** Surface words of concept fields by their stem, for WordNet. */
+  const conceptWords = new Map<string, Set<string>>();
+  const surface = new Map<string, string>();
   let totalLength = 0;
   for (const named of catalog.tools) {
-    const terms = new Map<string, number>();
+    const terms = new Map<string, { tf: number; fields: number }>();
     let length = 0;
-    const add = (text: string, weight: number) => {
-      for (const term of tokenize(text)) {
-        terms.set(term, (terms.get(term) ?? 0) + weight);
+    const add = (text: string, field: ToolField) => {
+      const weight = weights[field];
+      const bit = 1 << fieldNames.indexOf(field);
+      for (const word of wordsOf(text)) {
+        const term = stem(word);
+        if (!surface.has(term)) surface.set(term, word);
+        const entry = terms.get(term);
+        if (entry === undefined) terms.set(term, { tf: weight, fields: bit });
+        else terms.set(term, { tf: entry.tf + weight, fields: entry.fields | bit });
         length += weight;
+        if (conceptFields.has(field) && word.length > 2 && !/\d/.test(word)) {
+          const surface = conceptWords.get(term) ?? new Set<string>();
+          surface.add(word);
+          conceptWords.set(term, surface);
+        }
       }
     };
     const { tool } = named;
-    add(tool.key.replace(/[_/-]+/g, ' '), weights.name);
-    add(tool.title, weights.title);
-    add(tool.tags.join(' '), weights.tags);
+    const target = /\}\/?$/.test(tool.request.pathTemplate) ? 'item' : 'collection';
+    add(tool.key.replace(/[_/-]+/g, ' '), 'name');
+    add(tool.title, 'title');
+    add(tool.request.pathTemplate.replace(/\{[^}]*\}/g, ' '), 'path');
+    add(tool.tags.join(' '), 'tags');
     const properties = tool.inputSchema['properties'];
     if (properties !== null && typeof properties === 'object') {
-      add(Object.keys(properties).join(' '), weights.parameters);
-      add(
-        bodyFieldsOf(tool.inputSchema, (properties as Record<string, unknown>)['body']).join(' '),
-        weights.parameters,
-      );
+      add(Object.keys(properties).join(' '), 'parameters');
+      add(bodyFieldsOf(tool.inputSchema, (properties as Record<string, unknown>)['body']).join(' '), 'parameters');
     }
-    add(tool.description.slice(0, descriptionChars), weights.description);
-    add(catalog.service, 0.5);
-    for (const term of terms.keys()) frequency.set(term, (frequency.get(term) ?? 0) + 1);
-    const target = /\}\/?$/.test(tool.request.pathTemplate) ? 'item' : 'collection';
+    if (tool.outputSchema !== undefined) add(responseFieldsOf(tool.outputSchema).join(' '), 'response');
+    add(tool.description.slice(0, descriptionChars), 'description');
+    add(methodMeaning(tool.request.method, target), 'method');
+    add(catalog.service, 'service');
+    const document = documents.length;
+    for (const [term, { tf, fields }] of terms) {
+      frequency.set(term, (frequency.get(term) ?? 0) + 1);
+      let list = postingLists.get(term);
+      if (list === undefined) {
+        list = [];
+        postingLists.set(term, list);
+      }
+      list.push({ document, tf, fields });
+    }
     const titleTerms = [...new Set(tokenize(tool.title))];
     documents.push({ tool: named, terms, length, target, titleTerms });
     totalLength += length;
+  }
+  const related = relateWithWordNet(conceptWords);
+  const deletions = new Map<string, string[]>();
+  for (const term of conceptWords.keys()) {
+    if (term.length < 4) continue;
+    for (const deleted of deletionsOf(term)) {
+      const list = deletions.get(deleted) ?? [];
+      if (!list.includes(term)) list.push(term);
+      deletions.set(deleted, list);
+    }
   }
   const index: ToolSearchIndex = {
     service: catalog.service,
     documents,
     frequency,
+    postings: postingLists,
     totalLength,
+    related,
+    deletions,
+    surface,
+    buildMs: performance.now() - started,
     search: (query) => searchToolIndexes([index], query),
   };
   indexes.set(catalog, index);
   return index;
 }
 
+/** What an HTTP method does to a collection or an item, in the words people use for it. */
+function methodMeaning(method: string, target: 'collection' | 'item'): string {
+  if (method === 'GET') return target === 'collection' ? 'list' : 'get';
+  if (method === 'DELETE') return 'delete';
+  if (method === 'PUT' || method === 'PATCH') return 'update';
+  if (method === 'POST' && target === 'collection') return 'create';
+  return '';
+}
+
+/**
+ * For each stem WordNet relates to a concept word of the catalogue: the catalogue terms it reaches, with the
+ * weight of the relation (the strongest when several). Built once per catalogue; the database is dropped after.
+ */
+function relateWithWordNet(conceptWords: ReadonlyMap<string, ReadonlySet<string>>): Map<string, RelatedTerm[]> {
+  const related = new Map<string, RelatedTerm[]>();
+  const wordNet: WordNet | undefined = openWordNet();
+  if (wordNet === undefined) return related;
+  for (const [term, surfaces] of conceptWords) {
+    // The generic verbs of operations are matched by intent (see intentOf), not by their relatives.
+    if (verbs.has(term)) continue;
+    const lemmas = new Set<string>();
+    for (const surface of surfaces) for (const lemma of wordNet.lemmasOf(surface)) lemmas.add(lemma);
+    for (const lemma of lemmas) {
+      for (const { lemma: other, relation } of wordNet.relatedTo(lemma, wordNetSenses)) {
+        const key = other.split(' ').map(stem).join(' ');
+        if (key === term || key === '') continue;
+        const weight = relationWeights[relation];
+        const list = related.get(key) ?? [];
+        const existing = list.findIndex((entry) => entry.term === term);
+        if (existing === -1) list.push({ term, weight, relation, lemma });
+        else if ((list[existing] as RelatedTerm).weight < weight) list[existing] = { term, weight, relation, lemma };
+        related.set(key, list);
+      }
+    }
+  }
+  return related;
+}
+
+function deletionsOf(word: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < word.length; i++) out.push(word.slice(0, i) + word.slice(i + 1));
+  return out;
+}
+
+/** What the query wants of each term: its weight and how a query word reached it. */
+interface Wanted {
+  readonly weight: number;
+  readonly word: string;
+  readonly via?: ToolMatchReason['via'];
+  readonly lemma?: string;
+}
+
 /**
  * Searches several services' indexes as one collection: document frequencies and lengths are summed at query
- * time, so scores are comparable across services. Query words are expanded with synonyms and vocabulary
- * prefixes (`assign` finds `assignees`); verbs that name an operation ("delete", "add", "which ...") favour tools
- * with that method, and creations/listings favour collection paths over item paths.
+ * time, so scores are comparable across services. Query words are expanded with the API vocabulary list,
+ * abbreviations, WordNet relatives precomputed per catalogue, vocabulary prefixes (`assign` finds `assignees`) and
+ * typo corrections (one edit); verbs that name an operation ("delete", "add", "which ...") favour tools with that
+ * method, and creations/listings favour collection paths over item paths. Each hit says which query words matched
+ * which fields, and through what.
  */
 export function searchToolIndexes(list: readonly ToolSearchIndex[], query: ToolSearchQuery): ToolSearchHit[] {
   const chosen = list.filter((index) => query.service === undefined || index.service === query.service);
@@ -271,76 +547,243 @@ export function searchToolIndexes(list: readonly ToolSearchIndex[], query: ToolS
   const frequencyOf = (term: string) => chosen.reduce((n, index) => n + (index.frequency.get(term) ?? 0), 0);
 
   // Identifiers (owner/repo, emails, numbers, versions) name things, not tools.
-  const raw = query.query.toLowerCase().replace(/\S+\/\S+|\S+@\S+|\bv?\d[\w.-]*/g, ' ');
+  const raw = query.query
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/\S+\/\S+|\S+@\S+|\bv?\d[\w.-]*/g, ' ');
   const rawWords = raw.split(/[^a-z0-9]+/).filter(Boolean);
-  const weightsOf = new Map<string, number>();
-  const want = (term: string, weight: number) => weightsOf.set(term, Math.max(weightsOf.get(term) ?? 0, weight));
-  for (const word of tokenize(raw)) {
-    for (const expansion of abbreviations[word] ?? []) want(stem(expansion), 1);
+  const wanted = new Map<string, Wanted>();
+  const want = (term: string, weight: number, reason: Omit<Wanted, 'weight'>) => {
+    const known = wanted.get(term);
+    if (known === undefined || known.weight < weight) wanted.set(term, { weight, ...reason });
+  };
+  const words = tokenize(raw).flatMap((term) => {
+    const base = irregular[term];
+    return base === undefined ? [term] : [term, base];
+  });
+  const expand = (word: string, factor: number, said: string) => {
+    const typo = said !== word ? { via: 'typo' as const } : {};
+    for (const expansion of abbreviations[word] ?? []) {
+      want(stem(expansion), factor, { word: said, via: 'abbreviation' });
+    }
     // Verbs mostly say which operation (see intentOf); the nouns say which tool.
     const verb = verbs.has(word);
-    if (intentOnly.has(word)) continue;
-    want(word, verb ? 0.6 : 1);
-    for (const synonym of synonyms.get(word) ?? []) want(synonym, verb ? 0.3 : 0.5);
+    if (intentOnly.has(word)) return;
+    want(word, (verb ? 0.6 : 1) * factor, { word: said, ...typo });
+    for (const synonym of synonyms.get(word) ?? []) {
+      want(synonym, (verb ? 0.3 : 0.5) * factor, { word: said, via: 'domain' });
+    }
+    const known = chosen.some((index) => index.frequency.has(word));
+    for (const index of chosen) {
+      for (const { term, weight, relation, lemma } of index.related.get(word) ?? []) {
+        want(term, (verb ? 0.6 : 1) * weight * (known ? 0.6 : 1) * factor, { word: said, via: relation, lemma });
+      }
+    }
+  };
+  /** Words one edit from a known word, by the corrected word (for the intent of "delet", "uplaod"). */
+  const corrected = new Map<string, string>();
+  for (const word of words) {
+    if (word.length < 4 || isKnownWord(chosen, word)) {
+      expand(word, 1, word);
+      continue;
+    }
+    const corrections = new Set(typoCandidates(commonWords, word));
+    for (const index of chosen) for (const term of typoCandidates(index, word)) corrections.add(term);
+    if (corrections.size === 0) expand(word, 1, word);
+    for (const correction of corrections) {
+      if (!corrected.has(word)) corrected.set(word, correction);
+      expand(correction, 0.8, word);
+    }
   }
-  if (rawWords.some((word) => selfWords.has(word))) want(stem('authenticated'), 0.8);
-  if (rawWords.includes('who')) want('user', 0.4);
-  const intent = intentOf(raw, rawWords);
-  if (intent?.target === 'collection' && intent.methods.has('GET')) want('list', 1);
-  for (const [term, weight] of [...weightsOf]) {
-    if (term.length < 4) continue;
+  // Two-word lemmas ("give back", "sign up"): adjacent words, or a verb and its particle a few words on.
+  for (let i = 0; i < rawWords.length; i++) {
+    for (let j = i + 1; j < Math.min(rawWords.length, i + 6); j++) {
+      if (j > i + 1 && !particles.has(rawWords[j] as string)) continue;
+      const first = irregular[stem(rawWords[i] as string)] ?? stem(rawWords[i] as string);
+      const phrase = `${first} ${stem(rawWords[j] as string)}`;
+      for (const index of chosen) {
+        for (const { term, weight, relation, lemma } of index.related.get(phrase) ?? []) {
+          want(term, weight * 1.2, { word: `${rawWords[i]} ${rawWords[j]}`, via: relation, lemma });
+        }
+      }
+    }
+  }
+  if (rawWords.some((word) => selfWords.has(word))) want(stem('authenticated'), 0.8, { word: 'me' });
+  // A capitalised unknown word inside the request is most often a person ("kick Tom", "ask Ben").
+  for (const name of query.query.match(/(?<=\S\s+)\p{Lu}\p{Ll}+\b/gu) ?? []) {
+    if (isKnownWord(chosen, stem(name.toLowerCase()))) continue;
+    for (const term of personWords) want(term, 0.25, { word: name, via: 'domain' });
+  }
+  if (rawWords.includes('who')) {
+    want('user', 0.4, { word: 'who', via: 'domain' });
+    want('member', 0.4, { word: 'who', via: 'domain' });
+  }
+  const intent = intentOf(
+    raw,
+    rawWords.map((word) => corrected.get(stem(word)) ?? word),
+  );
+  if (intent?.target === 'collection' && intent.methods.has('GET')) want('list', 1, { word: 'list' });
+  for (const [term, reason] of [...wanted]) {
+    if (term.length < 4 || reason.via !== undefined) continue;
     for (const index of chosen) {
       for (const candidate of withPrefix(index, term)) {
-        if (candidate !== term && candidate.length - term.length <= 4) want(candidate, weight * 0.6);
+        if (candidate !== term && candidate.length - term.length <= 4) {
+          want(candidate, reason.weight * 0.6, { word: reason.word, via: 'prefix' });
+        }
       }
     }
   }
 
-  const idf = new Map<string, number>();
-  for (const term of weightsOf.keys()) {
+  const scored: { term: string; weight: number; idf: number }[] = [];
+  for (const [term, { weight }] of wanted) {
     const df = frequencyOf(term);
-    if (df > 0) idf.set(term, Math.log(1 + (count - df + 0.5) / (df + 0.5)));
+    if (df > 0) scored.push({ term, weight, idf: Math.log(1 + (count - df + 0.5) / (df + 0.5)) });
   }
-  const hits: ToolSearchHit[] = [];
+  // BM25F scores of the documents the filters admit; then only those whose score, times the largest boost,
+  // can still reach the limit-th score times the smallest boost are ranked (exact: no hit is lost).
+  const candidates: { index: ToolSearchIndex; position: number; raw: number }[] = [];
   for (const index of chosen) {
-    for (const document of index.documents) {
-      const { tool } = document;
-      if (query.allowed !== undefined && !query.allowed(tool.name)) continue;
-      if (query.access !== undefined && (query.access === 'read') !== (tool.tool.safety === 'safe')) continue;
-      let score = 0;
-      for (const [term, weight] of weightsOf) {
-        const tf = document.terms.get(term);
-        if (tf === undefined) continue;
-        const norm = tf + k1 * (1 - b + (b * document.length) / averageLength);
-        score += weight * (idf.get(term) ?? 0) * ((tf * (k1 + 1)) / norm);
-      }
-      if (score === 0) continue;
-      // A title the query explains completely ("List pull requests") beats one with concepts the query lacks
-      // ("List pull requests associated with a commit").
-      if (document.titleTerms.length > 0) {
-        let covered = 0;
-        for (const term of document.titleTerms) if ((weightsOf.get(term) ?? 0) >= 0.5 || verbs.has(term)) covered++;
-        score *= 0.6 + (0.6 * covered) / document.titleTerms.length;
-      }
-      if (intent !== undefined) {
-        const method = tool.tool.request.method;
-        if (intent.methods.has(method)) {
-          score *= 1.5;
-          if (intent.target !== undefined && intent.target === document.target) score *= 1.2;
-          if (
-            intent.target === undefined &&
-            method !== 'GET' &&
-            method !== 'DELETE' &&
-            document.target === 'collection'
-          )
-            score *= 1.15;
-        } else score *= 0.7;
-      }
-      hits.push({ tool, score });
+    const scores = scoreDocuments(index, scored, averageLength);
+    for (let position = 0; position < scores.length; position++) {
+      const raw = scores[position] as number;
+      if (raw === 0) continue;
+      const named = (index.documents[position] as IndexedTool).tool;
+      if (query.access !== undefined && (query.access === 'read') !== (named.tool.safety === 'safe')) continue;
+      if (query.allowed !== undefined && !query.allowed(named.name)) continue;
+      candidates.push({ index, position, raw });
     }
   }
+  let floor = 0;
+  if (candidates.length > query.limit * 4) {
+    const raws = Float64Array.from(candidates, (candidate) => candidate.raw).sort();
+    floor = ((raws[raws.length - query.limit] as number) * minBoost) / maxBoost;
+  }
+  const hits: { index: ToolSearchIndex; document: IndexedTool; score: number }[] = [];
+  for (const { index, position, raw } of candidates) {
+    if (raw < floor) continue;
+    const document = index.documents[position] as IndexedTool;
+    const { tool } = document;
+    let score = raw;
+    // A title the query explains completely ("List pull requests") beats one with concepts the query lacks
+    // ("List pull requests associated with a commit").
+    const titleTerms = document.titleTerms;
+    if (titleTerms.length > 0) {
+      let covered = 0;
+      for (let i = 0; i < titleTerms.length; i++) {
+        const term = titleTerms[i] as string;
+        if ((wanted.get(term)?.weight ?? 0) >= 0.5 || verbs.has(term)) covered++;
+      }
+      score *= 0.6 + (0.6 * covered) / titleTerms.length;
+    }
+    if (intent !== undefined) score *= intentBoost(intent, tool.tool.request.method, document.target);
+    hits.push({ index, document, score });
+  }
   hits.sort((x, y) => y.score - x.score);
-  return hits.slice(0, query.limit);
+  return hits.slice(0, query.limit).map(({ index, document, score }) => ({
+    tool: document.tool,
+    score,
+    reasons: reasonsOf(index, document, wanted),
+  }));
+}
+
+/** BM25F scores of every document of an index for the weighted query terms (0: no term matched). */
+function scoreDocuments(
+  index: ToolSearchIndex,
+  scored: readonly { readonly term: string; readonly weight: number; readonly idf: number }[],
+  averageLength: number,
+): Float64Array {
+  const scores = new Float64Array(index.documents.length);
+  const documents = index.documents;
+  for (let t = 0; t < scored.length; t++) {
+    const { term, weight, idf } = scored[t] as { term: string; weight: number; idf: number };
+    const postings = index.postings.get(term);
+    if (postings === undefined) continue;
+    for (let p = 0; p < postings.length; p++) {
+      const posting = postings[p] as Posting;
+      const tf = posting.tf;
+      const norm = tf + k1 * (1 - b + (b * (documents[posting.document] as IndexedTool).length) / averageLength);
+      scores[posting.document] = (scores[posting.document] as number) + weight * idf * ((tf * (k1 + 1)) / norm);
+    }
+  }
+  return scores;
+}
+
+/** The smallest and largest factor the title coverage and intent boosts apply to a BM25F score. */
+const minBoost = 0.6 * 0.7;
+const maxBoost = 1.2 * 1.5 * 1.2;
+
+/** How much the operation a query's verb names favours a tool of this method and target (1.5x, 0.7x ...). */
+function intentBoost(intent: Intent, method: string, target: 'collection' | 'item'): number {
+  if (!intent.methods.has(method)) return 0.7;
+  let boost = 1.5;
+  if (intent.target !== undefined && intent.target === target) boost *= 1.2;
+  if (intent.target === undefined && method !== 'GET' && method !== 'DELETE' && target === 'collection') boost *= 1.15;
+  return boost;
+}
+
+/** The query words that matched a document, strongest first, one reason per query word. */
+function reasonsOf(
+  index: ToolSearchIndex,
+  document: IndexedTool,
+  wanted: ReadonlyMap<string, Wanted>,
+): ToolMatchReason[] {
+  const best = new Map<string, { strength: number; reason: ToolMatchReason }>();
+  for (const [term, { weight, word, via, lemma }] of wanted) {
+    const entry = document.terms.get(term);
+    if (entry === undefined) continue;
+    const strength = weight * entry.tf;
+    const known = best.get(word);
+    if (known !== undefined && known.strength >= strength) continue;
+    const fields = fieldNames.filter((_, bit) => (entry.fields & (1 << bit)) !== 0);
+    best.set(word, {
+      strength,
+      reason: {
+        word,
+        term: index.surface.get(term) ?? term,
+        fields,
+        ...(via === undefined ? {} : { via }),
+        ...(lemma === undefined ? {} : { lemma }),
+      },
+    });
+  }
+  return [...best.values()].sort((x, y) => y.strength - x.strength).map(({ reason }) => reason);
+}
+
+/** Whether an index, the API vocabulary or the operation verbs know a word (else it may be a typo). */
+function isKnownWord(chosen: readonly ToolSearchIndex[], word: string): boolean {
+  return (
+    synonyms.has(word) ||
+    verbs.has(word) ||
+    intentWords.has(word) ||
+    abbreviations[word] !== undefined ||
+    chosen.some((index) => index.frequency.has(word) || index.related.has(word))
+  );
+}
+
+/** Terms one edit from `word` (insertion, deletion, substitution, transposition) in a vocabulary. */
+function typoCandidates(
+  vocabulary: {
+    readonly frequency: ReadonlyMap<string, unknown>;
+    readonly deletions: ReadonlyMap<string, readonly string[]>;
+  },
+  word: string,
+): string[] {
+  const out = new Set<string>();
+  for (const term of vocabulary.deletions.get(word) ?? []) out.add(term);
+  for (const deleted of deletionsOf(word)) {
+    if (vocabulary.frequency.has(deleted) && deleted.length >= 4) out.add(deleted);
+    for (const term of vocabulary.deletions.get(deleted) ?? []) out.add(term);
+  }
+  return [...out].filter((term) => editDistance(term, word) <= 1);
+}
+
+/** Property names of a response schema (top level, and of the items of a top-level array). */
+function responseFieldsOf(schema: Readonly<Record<string, unknown>>): string[] {
+  const items = schema['items'];
+  const target = (items !== null && typeof items === 'object' ? items : schema) as Record<string, unknown>;
+  const properties = target['properties'];
+  return properties !== null && typeof properties === 'object' ? Object.keys(properties).slice(0, 40) : [];
 }
 
 /** Top-level property names of the request body (following one local `$ref`), e.g. Stripe's `email`, `name`. */
@@ -382,7 +825,7 @@ function withPrefix(index: ToolSearchIndex, prefix: string): string[] {
 /** The operation the first verb-like word of a query names, if any. */
 function intentOf(raw: string, words: readonly string[]): Intent | undefined {
   // "open a PR" creates; "open issues" lists.
-  if (/\b(?:open (?:a|an|new)|set ?up)\b/.test(raw)) return intents[1]?.intent;
+  if (/\b(?:open (?:a|an|new)|set ?up|spin up|kick off)\b/.test(raw)) return intents[1]?.intent;
   if (/\bwho am i\b|\blogged in\b/.test(raw)) return { methods: new Set(['GET']) };
   for (const word of words) {
     const stemmed = stem(word);
@@ -403,17 +846,33 @@ function intentOf(raw: string, words: readonly string[]): Intent | undefined {
 
 /** Lower-cased words of a text, camelCase split, stop words dropped, lightly stemmed. */
 export function tokenize(text: string): string[] {
+  return wordsOf(text).map(stem);
+}
+
+/** Lower-cased words of a text, camelCase split, stop words dropped. */
+function wordsOf(text: string): string[] {
   const words = text
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .toLowerCase()
     .split(/[^a-z0-9]+/);
-  const out: string[] = [];
-  for (const word of words) {
-    if (word === '' || stopWords.has(word) || selfWords.has(word)) continue;
-    out.push(stem(word));
-  }
-  return out;
+  return words.filter((word) => word !== '' && !stopWords.has(word) && !selfWords.has(word));
 }
+
+/** Irregular verb forms people write ("paid", "sent"), by stem -> the stem of the base form. */
+const irregular: Readonly<Record<string, string>> = Object.fromEntries(
+  (
+    'paid:pay sent:send gave:give given:give took:take taken:take made:make left:leave got:get gotten:get sold:sell ' +
+    'bought:buy ran:run wrote:write written:write began:begin begun:begin told:tell kept:keep met:meet ' +
+    'found:find lost:lose spent:spend brought:bring thought:think held:hold stolen:steal stole:steal ' +
+    'froze:freeze frozen:freeze chose:choose chosen:choose went:go gone:go did:do done:do saw:see seen:see ' +
+    'shut:shut hid:hide hidden:hide knew:know known:know forgot:forget forgotten:forget'
+  )
+    .split(' ')
+    .map((pair) => pair.split(':').map(stem) as [string, string]),
+);
+
+/** Particles of phrasal verbs ("give ... back", "kick ... off"), looked up with their verb as one lemma. */
+const particles = new Set(['back', 'up', 'off', 'out', 'down', 'in', 'on', 'over', 'away', 'through']);
 
 function stem(word: string): string {
   let w = word;

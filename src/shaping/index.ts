@@ -22,6 +22,8 @@ export {
 export {
   createToolSearchIndex,
   searchToolIndexes,
+  type ToolField,
+  type ToolMatchReason,
   type ToolSearchHit,
   type ToolSearchIndex,
   type ToolSearchQuery,

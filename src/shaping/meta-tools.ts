@@ -35,11 +35,11 @@ export const metaTools: Readonly<Record<MetaToolName, MetaTool>> = Object.freeze
     name: 'gatehouse_search_tools',
     title: 'Search tools',
     description:
-      'Finds tools of this endpoint by what you want to do (e.g. "open a pull request", "refund a payment"). This endpoint has more tools than are listed: search, then read the full input schema with gatehouse_describe_tools and run a tool with gatehouse_call_tool. Returns names, titles and one-line descriptions, best match first.',
+      'Finds tools of this endpoint by what you want to do, in plain words (e.g. "refund a payment", "kick Tom off the board"). This endpoint has more tools than are listed. Each hit has the tool name, purpose, read/write access, required arguments and why it matched, best first; then run one with gatehouse_call_tool (gatehouse_describe_tools gives a full input schema).',
     inputSchema: {
       type: 'object',
       properties: {
-        query: { type: 'string', minLength: 1, maxLength: 500, description: 'What you want to do, in plain words.' },
+        query: { type: 'string', minLength: 1, maxLength: 2000, description: 'What you want to do.' },
         service: { type: 'string', description: 'Only tools of this service (the part of a tool name before `_`).' },
         access: {
           type: 'string',

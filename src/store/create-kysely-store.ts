@@ -7,9 +7,11 @@ import { createConnectFlowRepository } from './create-connect-flow-repository.ts
 import { createConnectionRepository } from './create-connection-repository.ts';
 import { createDataKeyRepository } from './create-data-key-repository.ts';
 import { createMigrations } from './create-migrations.ts';
+import { createOAuthServerRepository } from './create-oauth-server-repository.ts';
 import { createSecretRepository } from './create-secret-repository.ts';
 import { createTenantRepository } from './create-tenant-repository.ts';
 import { createUsageRepository } from './create-usage-repository.ts';
+import { createUserRepository, createUserSessionRepository } from './create-user-repository.ts';
 import type { Store, StoreInspection } from './port.ts';
 import type { StoreContext } from './store-context.ts';
 import type { StoreDatabase } from './store-database.ts';
@@ -130,6 +132,9 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     connectFlow: createConnectFlowRepository(context),
     approvals: createApprovalRepository(context),
     usage: createUsageRepository(context),
+    oauthServer: createOAuthServerRepository(context),
+    users: createUserRepository(context),
+    userSessions: createUserSessionRepository(context),
     migrate: () => (options.runExclusive ? options.runExclusive(migrate) : migrate()),
     inspect,
     async ping() {

@@ -3,7 +3,9 @@ import { createAuditAnchorMigration } from './create-audit-anchor-migration.ts';
 import { createAuditChainMigration } from './create-audit-chain-migration.ts';
 import { createAuditCheckpointMigration } from './create-audit-checkpoint-migration.ts';
 import { createConnectFlowMigration } from './create-connect-flow-migration.ts';
+import { createOAuthConsentMigration, createOAuthServerMigration } from './create-oauth-server-migration.ts';
 import { createRowLevelSecurityMigration, tenantSetting } from './create-row-level-security-migration.ts';
+import { createUserSessionsMigration, createUsersMigration } from './create-users-migration.ts';
 import type { StoreFeatures } from './store-features.ts';
 
 /**
@@ -239,5 +241,9 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
       },
     },
     '0012_audit_anchor_mac': createAuditAnchorMigration(features),
+    '0013_oauth_server': createOAuthServerMigration(features),
+    '0014_oauth_consents': createOAuthConsentMigration(features),
+    '0016_users': createUsersMigration(features),
+    '0017_user_sessions': createUserSessionsMigration(features),
   };
 }

@@ -25,6 +25,9 @@ export type {
   DataKeyRecord,
   DataKeyRepository,
   LockedConnection,
+  OAuthConsentRecord,
+  OAuthServerRecord,
+  OAuthServerRepository,
   PendingAuthorizationRecord,
   RefreshLockOptions,
   SecretRecord,
@@ -34,6 +37,11 @@ export type {
   TokenUpdate,
   UsageRepository,
   UsageRow,
+  UserRecord,
+  UserRepository,
+  UserSessionRecord,
+  UserSessionRepository,
+  UserStatus,
 } from './port.ts';
 export { redactStoreUrl } from './redact-store-url.ts';
 export { createRedisCacheBackend } from './redis/create-redis-cache-backend.ts';

@@ -277,6 +277,12 @@ export interface Store {
   readonly connectFlow: ConnectFlowRepository;
   /** Daily usage per tenant, toolset and tool (migration `0005_usage_rollups`). */
   readonly usage: UsageRepository;
+  /** Gatehouse's own authorization server: its artefacts, keys and remembered consents (0013, 0014). */
+  readonly oauthServer: OAuthServerRepository;
+  /** End users of each tenant, their password hashes and invites (migration `0016_users`). */
+  readonly users: UserRepository;
+  /** Server-side sign-in sessions of end users, by the SHA-256 of their id (migration `0017_user_sessions`). */
+  readonly userSessions: UserSessionRepository;
   /** Runs pending migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
   /** What `gatehouse doctor` reports of the database; reads only (migrates nothing). */
@@ -503,4 +509,138 @@ export interface ConnectFlowRepository {
   ensureLinkKey(tenantId: string, sealedKey: Uint8Array, at: number): Promise<Uint8Array>;
   /** Deletes links and authorizations that expired before `before`; returns how many rows went. */
   deleteExpired(before: number): Promise<number>;
+}
+
+export type UserStatus = 'active' | 'disabled';
+
+/**
+ * An end user of a tenant (issue 16). `name` is what a local user types to sign in (unique in the tenant);
+ * `passwordHash` is a self-describing scrypt string (users/ `hashPassword`), null until the user has set one;
+ * `ssoSubject` is `<issuer> <sub>` of a user who signs in through the tenant's identity provider; an invite is
+ * stored as the SHA-256 of its token only.
+ */
+export interface UserRecord {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly name: string;
+  readonly displayName: string;
+  readonly status: UserStatus;
+  readonly passwordHash: string | null;
+  readonly ssoSubject: string | null;
+  readonly inviteHash: string | null;
+  readonly inviteExpiresAt: number | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface UserRepository {
+  /** Inserts a user; false when the tenant already has a user of this name (or of this `ssoSubject`). */
+  insert(record: UserRecord): Promise<boolean>;
+  get(tenantId: string, id: string): Promise<UserRecord | undefined>;
+  findByName(tenantId: string, name: string): Promise<UserRecord | undefined>;
+  findBySsoSubject(tenantId: string, ssoSubject: string): Promise<UserRecord | undefined>;
+  /** The unexpired (at `at`) invite whose token hashes to `inviteHash`, with its user. */
+  findByInvite(inviteHash: string, at: number): Promise<UserRecord | undefined>;
+  list(tenantId: string): Promise<readonly UserRecord[]>;
+  /** Sets the password hash. With `inviteHash`, only while that invite is still pending (single use); clears it. */
+  setPassword(tenantId: string, id: string, passwordHash: string, at: number, inviteHash?: string): Promise<boolean>;
+  /** Replaces the pending invite (a new link; the old one stops working). */
+  setInvite(tenantId: string, id: string, inviteHash: string, expiresAt: number, at: number): Promise<boolean>;
+  setStatus(tenantId: string, id: string, status: UserStatus, at: number): Promise<boolean>;
+  /** Deletes every user of a tenant (tenant purge); returns how many. */
+  deleteTenant(tenantId: string): Promise<number>;
+}
+
+/** A server-side session: the cookie carries a random id, the store only its SHA-256 (`idHash`). */
+export interface UserSessionRecord {
+  readonly tenantId: string;
+  readonly idHash: string;
+  readonly userId: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+export interface UserSessionRepository {
+  insert(record: UserSessionRecord): Promise<void>;
+  /** The unexpired (at `at`) session of this tenant with this id hash, and its user when that user is active. */
+  findActive(
+    tenantId: string,
+    idHash: string,
+    at: number,
+  ): Promise<{ readonly session: UserSessionRecord; readonly user: UserRecord } | undefined>;
+  delete(tenantId: string, idHash: string): Promise<boolean>;
+  /** Ends every session of a user (disabled, password changed); returns how many. */
+  deleteForUser(tenantId: string, userId: string): Promise<number>;
+  /** Deletes sessions that expired before `before`; returns how many. */
+  deleteExpired(before: number): Promise<number>;
+  /** Deletes every session of a tenant (tenant purge); returns how many. */
+  deleteTenant(tenantId: string): Promise<number>;
+}
+
+/**
+ * One artefact of the authorization server (an `oidc-provider` model instance: Session, Interaction, Grant,
+ * AuthorizationCode, AccessToken, RefreshToken, Client ...). Keyed by the SHA-256 of its id, because the id of a
+ * code or token is the credential itself; `payload` is a vault envelope of the provider's JSON. The other
+ * columns are non-secret facts copied out of the payload for lookups and for checking a bearer token without
+ * decrypting anything.
+ */
+export interface OAuthServerRecord {
+  readonly tenantId: string;
+  readonly model: string;
+  readonly idHash: string;
+  readonly payload: Uint8Array;
+  readonly grantId: string | null;
+  /** SHA-256 of a Session's `uid` (the provider looks sessions up by it). */
+  readonly uidHash: string | null;
+  /** The resource (RFC 8707) an access token is bound to. */
+  readonly aud: string | null;
+  readonly accountId: string | null;
+  readonly clientId: string | null;
+  /** Epoch ms; null = no expiry. */
+  readonly expiresAt: number | null;
+  /** Epoch ms when a code or refresh token was used (the provider's `consume`). */
+  readonly consumedAt: number | null;
+}
+
+/** A consent a user gave an OAuth client for one toolset, remembered so it is asked once. */
+export interface OAuthConsentRecord {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly userId: string;
+  readonly clientId: string;
+  readonly clientName: string;
+  readonly toolset: string;
+  readonly scopes: readonly string[];
+  readonly createdAt: number;
+}
+
+export interface OAuthServerRepository {
+  /** Inserts or replaces the artefact (tenant, model, idHash). */
+  upsert(record: OAuthServerRecord): Promise<void>;
+  find(tenantId: string, model: string, idHash: string): Promise<OAuthServerRecord | undefined>;
+  findByUid(tenantId: string, model: string, uidHash: string): Promise<OAuthServerRecord | undefined>;
+  /** Sets `consumedAt` once (a second consume keeps the first time). */
+  consume(tenantId: string, model: string, idHash: string, at: number): Promise<void>;
+  destroy(tenantId: string, model: string, idHash: string): Promise<void>;
+  /** Deletes every artefact of a grant (codes, tokens, the grant): refresh-token reuse and revocation. */
+  revokeByGrantId(tenantId: string, grantId: string): Promise<number>;
+  /** Deletes every artefact a user's grants to one client left (tokens, codes, grants): consent revoked. */
+  revokeByAccountAndClient(tenantId: string, accountId: string, clientId: string): Promise<number>;
+  /** Stores `sealed` as the tenant's keys unless some exist, and returns the stored ones (racing processes agree). */
+  ensureKeys(tenantId: string, sealed: Uint8Array, at: number): Promise<Uint8Array>;
+  /** Deletes artefacts that expired before `before`; returns how many. */
+  deleteExpired(before: number): Promise<number>;
+  /** Inserts the consent, or refreshes the scopes and client name of the one of (tenant, user, client, toolset). */
+  upsertConsent(record: OAuthConsentRecord): Promise<OAuthConsentRecord>;
+  findConsent(
+    tenantId: string,
+    userId: string,
+    clientId: string,
+    toolset: string,
+  ): Promise<OAuthConsentRecord | undefined>;
+  listConsents(tenantId: string, userId: string): Promise<readonly OAuthConsentRecord[]>;
+  /** Deletes the user's consent `id`; returns it (undefined when the user has none with that id). */
+  deleteConsent(tenantId: string, userId: string, id: string): Promise<OAuthConsentRecord | undefined>;
+  /** Deletes every artefact, key and consent of a tenant (tenant purge); returns how many rows. */
+  deleteTenant(tenantId: string): Promise<number>;
 }

@@ -195,7 +195,70 @@ export interface UsageDailyTable {
   denials: ColumnType<number | string, number, number>;
 }
 
+/** End users (0016_users). */
+export interface UsersTable {
+  tenant_id: string;
+  id: string;
+  name: string;
+  display_name: string;
+  status: string;
+  password_hash: string | null;
+  sso_subject: string | null;
+  invite_hash: string | null;
+  invite_expires_at: NullableMillis;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+/** Server-side sessions of end users, keyed by the SHA-256 of the cookie's id (0017_user_sessions). */
+export interface UserSessionsTable {
+  tenant_id: string;
+  id_hash: string;
+  user_id: string;
+  created_at: Millis;
+  expires_at: Millis;
+}
+
+/** Artefacts of Gatehouse's authorization server (migration 0013_oauth_server). */
+export interface OAuthServerRecordsTable {
+  tenant_id: string;
+  model: string;
+  id_hash: string;
+  payload: Bytes;
+  grant_id: string | null;
+  uid_hash: string | null;
+  aud: string | null;
+  account_id: string | null;
+  client_id: string | null;
+  expires_at: NullableMillis;
+  consumed_at: NullableMillis;
+}
+
+export interface OAuthServerKeysTable {
+  tenant_id: string;
+  sealed_keys: Bytes;
+  created_at: Millis;
+}
+
+/** Remembered consents (migration 0014_oauth_consents). */
+export interface OAuthConsentsTable {
+  tenant_id: string;
+  id: string;
+  user_id: string;
+  client_id: string;
+  client_name: string;
+  toolset: string;
+  /** JSON array. */
+  scopes: string;
+  created_at: Millis;
+}
+
 export interface StoreDatabase {
+  oauth_server_records: OAuthServerRecordsTable;
+  oauth_server_keys: OAuthServerKeysTable;
+  oauth_consents: OAuthConsentsTable;
+  users: UsersTable;
+  user_sessions: UserSessionsTable;
   usage_daily: UsageDailyTable;
   tenants: TenantsTable;
   client_keys: ClientKeysTable;

@@ -55,9 +55,19 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
   const minimumCalls = options.minimumCalls ?? 20;
   const failureRatio = options.failureRatio ?? 0.5;
   const openMs = options.openMs ?? 30_000;
-  const hosts = new Map<string, HostState>();
+  // By scope, then host: both keys are strings the caller already holds (no key built per call).
+  const scopes = new Map<string, Map<string, HostState>>();
 
-  function stateOf(host: string): HostState {
+  function find(host: string, scope: string): HostState | undefined {
+    return scopes.get(scope)?.get(host);
+  }
+
+  function stateOf(host: string, scope: string): HostState {
+    let hosts = scopes.get(scope);
+    if (hosts === undefined) {
+      hosts = new Map();
+      scopes.set(scope, hosts);
+    }
     let state = hosts.get(host);
     if (state === undefined) {
       state = {
@@ -72,10 +82,6 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
     return state;
   }
 
-  function keyOf(host: string, scope: string): string {
-    return scope === '' ? host : `${scope}\u0000${host}`;
-  }
-
   function reset(state: HostState): void {
     state.seconds.fill(-1);
     state.calls.fill(0);
@@ -84,7 +90,7 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
 
   return {
     enter(host, scope = '') {
-      const state = hosts.get(keyOf(host, scope));
+      const state = find(host, scope);
       if (state === undefined || state.openUntil === 0) return;
       const now = clock.monotonic();
       if (now < state.openUntil || state.probing) {
@@ -99,7 +105,7 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
     },
 
     record(host, outcome, scope = '') {
-      const state = stateOf(keyOf(host, scope));
+      const state = stateOf(host, scope);
       if (state.probing) {
         if (outcome === 'neutral') {
           state.probing = false;
@@ -137,7 +143,7 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
     },
 
     state(host, scope = '') {
-      const state = hosts.get(keyOf(host, scope));
+      const state = find(host, scope);
       if (state === undefined || state.openUntil === 0) return 'closed';
       return state.probing || clock.monotonic() >= state.openUntil ? 'half-open' : 'open';
     },

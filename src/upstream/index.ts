@@ -1,6 +1,11 @@
 export { applyCredential, listCredentialSecrets, type UpstreamCredential } from './apply-credential.ts';
 export { type BuiltRequest, buildRequest, reservedHeaderNames } from './build-request.ts';
-export type { ResolvedAddress, ResolveHost } from './create-address-guard.ts';
+export {
+  type AddressGuard,
+  createAddressGuard,
+  type ResolvedAddress,
+  type ResolveHost,
+} from './create-address-guard.ts';
 export {
   type CallOutcomeKind,
   type CircuitBreaker,

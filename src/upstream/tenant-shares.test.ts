@@ -83,4 +83,37 @@ describe('createUpstreamClient() shares of an origin between tenants', () => {
       await client.close();
     }
   });
+
+  it('MT-08 calls that left the queue (timeout, cancellation) hold no slot; the others are admitted in order', async () => {
+    const client = createUpstreamClient({
+      allowPrivateHosts: ['127.0.0.1'],
+      connectionsPerOrigin: 2,
+      connectionsPerTenant: 1,
+    });
+    try {
+      mostInFlight = 0;
+      // Alone on a pool of 2 with 1 kept for others, tenant A has one call in flight; the rest queue.
+      const busy = client.send(call('a', '/slow'));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const order: string[] = [];
+      const timedOut = client.send({ ...call('a', '/slow'), timeoutMs: 100 });
+      const cancel = new AbortController();
+      const cancelled = client.send({ ...call('a', '/slow'), signal: cancel.signal });
+      const queued = ['first', 'second', 'third'].map((name) =>
+        client.send(call('a', '/quick')).then(() => order.push(name)),
+      );
+      cancel.abort();
+      await expect(cancelled).rejects.toMatchObject({ code: 'upstream_error', details: { reason: 'CANCELLED' } });
+      await expect(timedOut).rejects.toMatchObject({ code: 'upstream_timeout' });
+      await Promise.all([busy, ...queued]);
+      expect(order).toEqual(['first', 'second', 'third']);
+      expect(mostInFlight).toBe(1);
+      // Every slot came back: a second tenant and A again each get one at once.
+      const started = performance.now();
+      await Promise.all([client.send(call('b', '/quick')), client.send(call('a', '/quick'))]);
+      expect(performance.now() - started).toBeLessThan(300);
+    } finally {
+      await client.close();
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import { createAdminDenialRecorder } from '../audit/index.ts';
 import { type Clock, type Config, systemClock } from '../core/index.ts';
-import { createGateway } from '../gateway/index.ts';
+import { createGateway, type Gateway } from '../gateway/index.ts';
 import {
   createAdminRoutes,
   createApprovalAdminRoutes,
@@ -9,8 +9,12 @@ import {
   createConnectionAdminRoutes,
   createConnectRoutes,
   createHttpApp,
+  createOAuthServerRoutes,
   createTenantAdminRoutes,
+  createUserAdminRoutes,
+  createUserRoutes,
   startHttpServer,
+  type UserConsentSource,
 } from '../http/index.ts';
 import type { Adapters } from './adapters.ts';
 import { type ObservabilityOptions, startObservability } from './start-observability.ts';
@@ -20,18 +24,23 @@ export async function startGatehouse(
   config: Config,
   adapters: Adapters,
   clock: Clock = systemClock,
-  options: ObservabilityOptions = {},
+  options: ObservabilityOptions & {
+    /** Tests: extends the built gateway before it is served (e.g. an end-user surface of their own). */
+    readonly extendGateway?: (gateway: Gateway) => Gateway;
+  } = {},
 ) {
   const observability = startObservability(config, adapters, clock, options);
   const { telemetry } = observability;
-  const gateway = await createGateway({
+  const built = await createGateway({
     config,
     ...adapters,
     upstream: observability.upstream,
     vault: observability.vault,
     telemetry,
     clock,
+    onOAuthServerError: (error) => observability.logger.warn({ err: error }, 'authorization server failure'),
   });
+  const gateway = options.extendGateway?.(built) ?? built;
   const [host, port] = splitListen(config.listen);
   const adminRoutes = createAdminRoutes({
     adminToken: config.adminToken,
@@ -49,6 +58,7 @@ export async function startGatehouse(
       }),
       ...createApprovalAdminRoutes(gateway),
       ...(gateway.connections ? createConnectionAdminRoutes(gateway.connections) : []),
+      ...(gateway.users ? createUserAdminRoutes(gateway.users) : []),
       ...observability.adminRoutes,
     ],
   });
@@ -77,6 +87,9 @@ export async function startGatehouse(
             observability.logger.warn({ code: error.code, details: error.details }, 'oauth callback failed'),
           )
         : []),
+      // After the connect routes: `/oauth/callback` would also match `/oauth/:tenant/*`.
+      ...createOAuthServerRoutes(gateway),
+      ...(gateway.users ? createUserRoutes({ users: gateway.users, ...consentsOf(gateway) }) : []),
       observability.metricsRoute,
     ],
   });
@@ -104,6 +117,8 @@ export async function startGatehouse(
   );
   return {
     ...server,
+    /** The gateway behind the server (the demo seeds its user through it). */
+    gateway,
     /**
      * Graceful stop (`config.shutdown`): unready first, then drain; calls still running when the drain time is up
      * have their upstream requests aborted, so they end (and are audited) before the gateway and its background
@@ -129,4 +144,22 @@ export async function startGatehouse(
 function splitListen(listen: string): [string, number] {
   const at = listen.lastIndexOf(':');
   return [listen.slice(0, at).replace(/^\[|\]$/g, ''), Number(listen.slice(at + 1))];
+}
+
+/** The account page's consent section over the authorization server (none without one). */
+function consentsOf(gateway: Gateway): { consents?: UserConsentSource } {
+  const server = gateway.oauthServer;
+  if (server === undefined) return {};
+  return {
+    consents: {
+      consentsOf: async (user) =>
+        (await server.consentsOf(user)).map((c) => ({
+          id: c.id,
+          client: c.clientName,
+          toolset: c.toolset,
+          grantedAt: c.createdAt,
+        })),
+      revokeConsent: (user, id) => server.revokeConsent(user, id),
+    },
+  };
 }

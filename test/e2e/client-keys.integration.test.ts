@@ -281,6 +281,16 @@ describe('client key prefixes stored before the fix', () => {
           }
           await database.raw('ALTER TABLE audit_heads DROP COLUMN anchor_mac');
           await database.raw(`DROP TABLE client_key_revocations`);
+          // 0013_oauth_server, 0014_oauth_consents, 0016_users and 0017_user_sessions.
+          for (const table of [
+            'oauth_server_records',
+            'oauth_server_keys',
+            'oauth_consents',
+            'user_sessions',
+            'users',
+          ]) {
+            await database.raw(`DROP TABLE IF EXISTS ${table}`);
+          }
           await database.raw(`DELETE FROM kysely_migration WHERE name >= '0010'`);
           const again = await openStore(database.url);
           try {

@@ -182,6 +182,23 @@ describe('context economy through the gateway', () => {
     const found = await call('gatehouse_search_tools', { query: 'delete an item', access: 'write' });
     const hits = ((found.structuredContent?.['tools'] ?? []) as { name: string }[]).map((t) => t.name);
     expect(hits[0]).toBe('items_deleteItem');
+    // A hit a model can act on: purpose, access, required arguments and why it matched.
+    const [first] = (found.structuredContent?.['tools'] ?? []) as Record<string, unknown>[];
+    expect(first).toMatchObject({ name: 'items_deleteItem', access: 'destructive', required: ['itemId'] });
+    expect(first?.['why']).toEqual(expect.stringContaining('item'));
+    // Bad input names the argument; other languages and typos get the best matches, never an error.
+    for (const query of ['', '   ', 'x'.repeat(5_000), 'abc\u0000\u0001def', 42]) {
+      const bad = await call('gatehouse_search_tools', { query });
+      expect(bad.structuredContent?.['error']).toMatchObject({ code: 'invalid_arguments' });
+      expect(JSON.stringify(bad.structuredContent)).toContain('query');
+    }
+    for (const query of ['supprimer un élément', 'delet an itme', '项目を削除']) {
+      const fine = await call('gatehouse_search_tools', { query });
+      expect(fine.isError ?? false).toBe(false);
+      expect(fine.structuredContent?.['tools']).toEqual(expect.any(Array));
+    }
+    const typo = await call('gatehouse_search_tools', { query: 'delet an itme' });
+    expect(((typo.structuredContent?.['tools'] ?? []) as { name: string }[])[0]?.name).toBe('items_deleteItem');
     const described = await call('gatehouse_describe_tools', { names: ['items_getItem'] });
     expect(described.structuredContent).toMatchObject({
       tools: [{ name: 'items_getItem', inputSchema: { type: 'object' } }],

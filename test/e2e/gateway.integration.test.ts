@@ -40,9 +40,10 @@ beforeAll(async () => {
           service('basic', { type: 'basic', username: 'svc', password: secrets.password }),
         ],
         toolsets: [
-          { id: 'all', tools: ['*'], access: 'write', approval: 'none' },
-          { id: 'reader', tools: ['*'], access: 'read' },
-          { id: 'guarded', tools: ['open_*'], access: 'write', approval: 'destructive' },
+          // These tests check the direct tools/list, so it stays direct whatever its size.
+          { id: 'all', tools: ['*'], access: 'write', approval: 'none', discovery: { mode: 'never' } },
+          { id: 'reader', tools: ['*'], access: 'read', discovery: { mode: 'never' } },
+          { id: 'guarded', tools: ['open_*'], access: 'write', approval: 'destructive', discovery: { mode: 'never' } },
         ],
         clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all', 'reader', 'guarded'], subject: 'alice' }],
       },

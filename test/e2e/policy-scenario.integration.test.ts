@@ -83,6 +83,8 @@ beforeAll(async () => {
               rateLimit: { perMinute: 1, burst: 4 },
               constraints: { ops_createItem: { 'body.amount': { maximum: 100 }, 'body.currency': { const: 'EUR' } } },
               safety: { '*_searchItems': 'safe' },
+              // These scenarios check what tools/list shows, so the list stays direct whatever its size.
+              discovery: { mode: 'never' },
             },
           ],
           clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['agent'], subject: 'alice' }],

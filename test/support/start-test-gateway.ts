@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Config, parseConfig } from '../../src/core/index.ts';
+import type { Gateway } from '../../src/gateway/index.ts';
 import { openAdapters } from '../../src/open-adapters.ts';
 import { startGatehouse } from '../../src/wiring/index.ts';
 
@@ -11,6 +12,8 @@ export interface TestGateway {
   readonly config: Config;
   readonly dataDir: string;
   readonly adapters: Awaited<ReturnType<typeof openAdapters>>;
+  /** The gateway the server serves (its use cases, for arranging a test). */
+  readonly gateway: Gateway;
   close(): Promise<void>;
 }
 
@@ -24,12 +27,19 @@ export async function startTestGateway(
     store?: string;
     /** Replaces parts of the opened adapters for the gateway (e.g. wraps the audit log); `adapters` stays unwrapped. */
     serveWith?: (adapters: Awaited<ReturnType<typeof openAdapters>>) => Awaited<ReturnType<typeof openAdapters>>;
+    /** Extends the built gateway before it is served (e.g. an end-user surface). */
+    extendGateway?: (gateway: Gateway) => Gateway;
+    /** A fixed port (the public URL must be known before the server starts, e.g. for the OAuth issuer). */
+    port?: number;
+    /** The public URL when it is not the listen address (several processes behind one URL). */
+    publicUrl?: string;
   } = {},
 ): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const config = parseConfig(
     {
-      listen: '127.0.0.1:0',
+      listen: `127.0.0.1:${options.port ?? 0}`,
+      ...(options.port === undefined ? {} : { publicUrl: options.publicUrl ?? `http://127.0.0.1:${options.port}` }),
       dataDir,
       logLevel: 'silent',
       masterKey: randomBytes(32).toString('base64'),
@@ -40,12 +50,18 @@ export async function startTestGateway(
   );
   const stderr = { write: () => true } as unknown as NodeJS.WritableStream;
   const adapters = await openAdapters(config, { stderr });
-  const server = await startGatehouse(config, options.serveWith?.(adapters) ?? adapters);
+  const server = await startGatehouse(
+    config,
+    options.serveWith?.(adapters) ?? adapters,
+    undefined,
+    options.extendGateway ? { extendGateway: options.extendGateway } : {},
+  );
   return {
     url: server.url,
     config,
     dataDir,
     adapters,
+    gateway: server.gateway,
     async close() {
       await server.close();
       await adapters.close();

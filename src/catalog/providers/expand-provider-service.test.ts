@@ -50,6 +50,26 @@ description: { url: https://keyed.example/openapi.json }
 `,
 );
 
+writeFileSync(
+  join(root, 'providers', 'atl.yaml'),
+  `id: atl
+name: Atl
+categories: [project-management]
+docs: https://atl.example/docs
+auth:
+  type: oauth2
+  authorizationUrl: https://auth.atl.example/authorize
+  tokenUrl: https://auth.atl.example/oauth/token
+  pkce: true
+  scopes: [{ name: "read:jira-work", description: Read issues, access: read }]
+  defaultScopes: ["read:jira-work"]
+  authorizeParams: { audience: api.atlassian.com }
+  quirks: [atlassian-cloud-id]
+baseUrl: https://api.atlassian.com/ex/jira/{cloudId}/rest/api/3
+description: { pack: zen }
+`,
+);
+
 const expandProvider = createProviderExpander(root);
 
 function parse(service: Record<string, unknown>) {
@@ -198,6 +218,22 @@ describe('a service naming a provider', () => {
     expect(failure({ provider: 'keyed', apiKey: 'keyed-api-key-0123456789' }).lines).toEqual([
       'tenants[0].services[0].openapi: Keyed has no tool pack in the catalogue; download its description from https://keyed.example/openapi.json and set openapi: (or swagger:) to the file',
     ]);
+  });
+
+  it('a variable a quirk finds per connection may be given for the one site; missing or malformed, it is named', () => {
+    const cloudId = '11111111-2222-3333-4444-555555555555';
+    const service = parse({ provider: 'atl', clientId: 'c', variables: { cloudId } }).tenants[0]?.services[0];
+    expect(service?.baseUrl).toBe(`https://api.atlassian.com/ex/jira/${cloudId}/rest/api/3`);
+    expect(service?.auth).toMatchObject({
+      authorizeParams: { audience: 'api.atlassian.com' },
+      quirks: ['atlassian-cloud-id'],
+    });
+    expect(failure({ provider: 'atl', clientId: 'c' }).lines[0]).toMatch(
+      /^tenants\[0\]\.services\[0\]\.variables\.cloudId: missing: the id of your Atlassian site/,
+    );
+    expect(failure({ provider: 'atl', clientId: 'c', variables: { cloudId: 'x/../../evil' } }).path).toBe(
+      'tenants[0].services[0].variables.cloudId',
+    );
   });
 
   it('without a catalogue a provider service is config_invalid', () => {

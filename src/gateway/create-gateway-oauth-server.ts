@@ -1,0 +1,186 @@
+import type { AuditLog } from '../audit/index.ts';
+import {
+  type AuthServer,
+  createAuthServer,
+  createGuardedFetch,
+  type GuardedFetch,
+  toolsetScope,
+} from '../auth-server/index.ts';
+import { type Clock, type Config, GatehouseError } from '../core/index.ts';
+import type { Store } from '../store/index.ts';
+import type { Vault } from '../vault/index.ts';
+import type { TenantRuntime } from './build-tenants.ts';
+import type { Caller, ConsentView, GatewayOAuthServer, SignedInUser } from './contract.ts';
+
+export interface GatewayOAuthServerOptions {
+  readonly config: Config;
+  readonly tenants: ReadonlyMap<string, TenantRuntime>;
+  readonly store: Store;
+  readonly vault: Vault;
+  readonly clock: Clock;
+  readonly audit: AuditLog;
+  /** Fetch of Client ID Metadata Documents; the SSRF-guarded one over `unsafeAllowPrivateUpstreams` by default. */
+  readonly fetch?: GuardedFetch;
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface GatewayOAuth {
+  readonly surface: GatewayOAuthServer;
+  /**
+   * The caller of an access token at `/mcp/{tenant}/{toolset}` (by the SHA-256 of the token), or undefined when it
+   * is not a valid token of this tenant. A token issued for another toolset throws `unauthenticated`.
+   */
+  callerOf(tenant: string, toolset: string, tokenHash: string): Promise<Caller | undefined>;
+  /** The challenge details of a toolset accepting OAuth (RFC 9728 `resource_metadata`, scope). */
+  challengeOf(tenant: string, toolset: string): { resourceMetadata: string; scope: string } | undefined;
+}
+
+/**
+ * The gateway's side of its authorization server: the surface the HTTP layer serves (provider endpoints, RFC 9728
+ * metadata, the consent page's view built from the toolset's tools and the user's connections, consents), and the
+ * bearer check `authenticate()` runs for access tokens.
+ */
+export function createGatewayOAuthServer(options: GatewayOAuthServerOptions): GatewayOAuth | undefined {
+  const { config, tenants, store } = options;
+  if (!config.tenants.some((t) => t.toolsets.some((s) => s.inbound.includes('oauth')))) return undefined;
+  const server: AuthServer = createAuthServer({
+    publicUrl: config.publicUrl,
+    tenants: config.tenants,
+    repository: store.oauthServer,
+    vault: options.vault,
+    clock: options.clock,
+    audit: options.audit,
+    fetch: options.fetch ?? createGuardedFetch({ allowPrivateHosts: config.unsafeAllowPrivateUpstreams }),
+    cacheMs: config.clientKeyCache.ttlMs,
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+  const sharedServices = new Set(
+    config.tenants.flatMap((t) => t.services.filter((s) => s.shared).map((s) => `${t.id}/${s.id}`)),
+  );
+
+  function acceptsOAuth(tenant: string, toolset: string): boolean {
+    return (
+      config.tenants
+        .find((t) => t.id === tenant)
+        ?.toolsets.find((s) => s.id === toolset)
+        ?.inbound.includes('oauth') ?? false
+    );
+  }
+
+  function assertUserOf(tenant: string, user: SignedInUser): void {
+    // A session of another tenant never answers for this one (MT-01).
+    if (user.tenant !== tenant) throw new GatehouseError('not_found', 'No such sign-in request');
+  }
+
+  async function viewOf(
+    tenant: string,
+    toolset: string,
+    client: ConsentView['client'],
+    user: SignedInUser,
+  ): Promise<ConsentView> {
+    const runtime = tenants.get(tenant)?.toolsets.get(toolset);
+    const tools = [...(runtime?.policy.tools.values() ?? [])];
+    const services = [...new Set(tools.map((t) => t.service))];
+    const accounts: ConsentView['accounts'][number][] = [];
+    for (const service of services) {
+      const auth = tenants.get(tenant)?.services.get(service)?.auth;
+      if (auth?.type !== 'oauth2') continue;
+      const shared = sharedServices.has(`${tenant}/${service}`);
+      const subject = shared ? 'shared' : user.id;
+      const connection = await store.connections.find(tenant, service, subject);
+      accounts.push({ service, owner: shared ? 'shared' : 'you', connected: connection?.status === 'active' });
+    }
+    return {
+      tenant,
+      toolset,
+      toolsetUrl: server.resourceOf(tenant, toolset),
+      client,
+      tools: tools.map((t) => ({
+        name: t.name,
+        title: t.tool.title,
+        access: t.tool.safety === 'safe' ? ('read' as const) : ('write' as const),
+      })),
+      accounts,
+    };
+  }
+
+  const surface: GatewayOAuthServer = {
+    serves: (tenant) => server.serves(tenant),
+    handle: (tenant, path, req, res) => server.handle(tenant, path, req, res),
+
+    resourceMetadata(tenant, toolset) {
+      if (!acceptsOAuth(tenant, toolset) || tenants.get(tenant)?.toolsets.get(toolset) === undefined) {
+        throw new GatehouseError('not_found', 'No such MCP endpoint');
+      }
+      return {
+        resource: server.resourceOf(tenant, toolset),
+        authorization_servers: [server.issuerOf(tenant)],
+        scopes_supported: [toolsetScope],
+        bearer_methods_supported: ['header'],
+        resource_name: `Gatehouse ${tenant}/${toolset}`,
+      };
+    },
+
+    async openInteraction(tenant, uid, user, req, res) {
+      assertUserOf(tenant, user);
+      const pending = await server.openInteraction(tenant, uid, req, res, user.id);
+      if (pending === undefined) return undefined;
+      if (pending.remembered !== undefined) {
+        await server.decideInteraction(pending, 'allow', user.id, req, res);
+        return undefined;
+      }
+      return viewOf(tenant, pending.toolset, pending.client, user);
+    },
+
+    async decideInteraction(tenant, uid, user, decision, req, res) {
+      assertUserOf(tenant, user);
+      const pending = await server.openInteraction(tenant, uid, req, res, user.id);
+      if (pending === undefined) return;
+      await server.decideInteraction(pending, decision, user.id, req, res);
+    },
+
+    async consentsOf(user) {
+      return (await server.consentsOf(user.tenant, user.id)).map((c) => ({
+        id: c.id,
+        clientId: c.clientId,
+        clientName: c.clientName,
+        toolset: c.toolset,
+        createdAt: new Date(c.createdAt).toISOString(),
+      }));
+    },
+
+    revokeConsent: (user, id) => server.revokeConsent(user.tenant, user.id, id),
+  };
+
+  return {
+    surface,
+    async callerOf(tenant, toolset, tokenHash) {
+      const token = await server.verifyAccessToken(tenant, tokenHash);
+      if (token === undefined) return undefined;
+      if (token.toolset !== toolset) {
+        // RFC 8707 audience: a token is good at exactly the toolset it was issued for.
+        throw new GatehouseError('unauthenticated', 'The access token was issued for another MCP endpoint', {
+          reason: 'wrong_resource',
+        });
+      }
+      return {
+        tenant,
+        toolset,
+        authMethod: 'oauth',
+        keyId: `oauth-grant:${token.grantId}`,
+        keyName: `oauth:${token.clientId}`,
+        subject: token.userId,
+        userId: token.userId,
+        oauthClientId: token.clientId,
+      };
+    },
+    challengeOf(tenant, toolset) {
+      if (!acceptsOAuth(tenant, toolset)) return undefined;
+      const path = new URL(server.resourceOf(tenant, toolset));
+      return {
+        resourceMetadata: `${path.origin}/.well-known/oauth-protected-resource${path.pathname}`,
+        scope: toolsetScope,
+      };
+    },
+  };
+}

@@ -1,0 +1,236 @@
+import type { Selectable } from 'kysely';
+import type { OAuthConsentRecord, OAuthServerRecord, OAuthServerRepository } from './port.ts';
+import type { StoreContext } from './store-context.ts';
+import type { OAuthConsentsTable, OAuthServerRecordsTable } from './store-database.ts';
+import { toBuffer } from './to-buffer.ts';
+
+/** The authorization server's artefacts, keys and consents; every query filters by tenant. */
+export function createOAuthServerRepository({ db, run }: StoreContext): OAuthServerRepository {
+  return {
+    upsert: (record) =>
+      run('oauthServer.upsert', async () => {
+        const values = {
+          tenant_id: record.tenantId,
+          model: record.model,
+          id_hash: record.idHash,
+          payload: toBuffer(record.payload),
+          grant_id: record.grantId,
+          uid_hash: record.uidHash,
+          aud: record.aud,
+          account_id: record.accountId,
+          client_id: record.clientId,
+          expires_at: record.expiresAt,
+          consumed_at: record.consumedAt,
+        };
+        await db
+          .insertInto('oauth_server_records')
+          .values(values)
+          .onConflict((c) =>
+            c.columns(['tenant_id', 'model', 'id_hash']).doUpdateSet({
+              payload: values.payload,
+              grant_id: values.grant_id,
+              uid_hash: values.uid_hash,
+              aud: values.aud,
+              account_id: values.account_id,
+              client_id: values.client_id,
+              expires_at: values.expires_at,
+            }),
+          )
+          .execute();
+      }),
+    find: (tenantId, model, idHash) =>
+      run('oauthServer.find', async () => {
+        const row = await db
+          .selectFrom('oauth_server_records')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .where('model', '=', model)
+          .where('id_hash', '=', idHash)
+          .executeTakeFirst();
+        return row && toRecord(row);
+      }),
+    findByUid: (tenantId, model, uidHash) =>
+      run('oauthServer.findByUid', async () => {
+        const row = await db
+          .selectFrom('oauth_server_records')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .where('model', '=', model)
+          .where('uid_hash', '=', uidHash)
+          .executeTakeFirst();
+        return row && toRecord(row);
+      }),
+    consume: (tenantId, model, idHash, at) =>
+      run('oauthServer.consume', async () => {
+        await db
+          .updateTable('oauth_server_records')
+          .set({ consumed_at: at })
+          .where('tenant_id', '=', tenantId)
+          .where('model', '=', model)
+          .where('id_hash', '=', idHash)
+          .where('consumed_at', 'is', null)
+          .execute();
+      }),
+    destroy: (tenantId, model, idHash) =>
+      run('oauthServer.destroy', async () => {
+        await db
+          .deleteFrom('oauth_server_records')
+          .where('tenant_id', '=', tenantId)
+          .where('model', '=', model)
+          .where('id_hash', '=', idHash)
+          .execute();
+      }),
+    revokeByGrantId: (tenantId, grantId) =>
+      run('oauthServer.revokeByGrantId', async () => {
+        const result = await db
+          .deleteFrom('oauth_server_records')
+          .where('tenant_id', '=', tenantId)
+          .where('grant_id', '=', grantId)
+          .executeTakeFirst();
+        return Number(result.numDeletedRows);
+      }),
+    revokeByAccountAndClient: (tenantId, accountId, clientId) =>
+      run('oauthServer.revokeByAccountAndClient', async () => {
+        const result = await db
+          .deleteFrom('oauth_server_records')
+          .where('tenant_id', '=', tenantId)
+          .where('account_id', '=', accountId)
+          .where('client_id', '=', clientId)
+          .where('model', '!=', 'Session')
+          .executeTakeFirst();
+        return Number(result.numDeletedRows);
+      }),
+    ensureKeys: (tenantId, sealed, at) =>
+      run('oauthServer.ensureKeys', async () => {
+        await db
+          .insertInto('oauth_server_keys')
+          .values({ tenant_id: tenantId, sealed_keys: toBuffer(sealed), created_at: at })
+          .onConflict((c) => c.column('tenant_id').doNothing())
+          .execute();
+        const row = await db
+          .selectFrom('oauth_server_keys')
+          .select('sealed_keys')
+          .where('tenant_id', '=', tenantId)
+          .executeTakeFirstOrThrow();
+        return new Uint8Array(row.sealed_keys);
+      }),
+    deleteExpired: (before) =>
+      run('oauthServer.deleteExpired', async () => {
+        const result = await db
+          .deleteFrom('oauth_server_records')
+          .where('expires_at', 'is not', null)
+          .where('expires_at', '<', before)
+          .executeTakeFirst();
+        return Number(result.numDeletedRows);
+      }),
+    upsertConsent: (record) =>
+      run('oauthServer.upsertConsent', async () => {
+        await db
+          .insertInto('oauth_consents')
+          .values({
+            tenant_id: record.tenantId,
+            id: record.id,
+            user_id: record.userId,
+            client_id: record.clientId,
+            client_name: record.clientName,
+            toolset: record.toolset,
+            scopes: JSON.stringify(record.scopes),
+            created_at: record.createdAt,
+          })
+          .onConflict((c) =>
+            c
+              .columns(['tenant_id', 'user_id', 'client_id', 'toolset'])
+              .doUpdateSet({ scopes: JSON.stringify(record.scopes), client_name: record.clientName }),
+          )
+          .execute();
+        const row = await db
+          .selectFrom('oauth_consents')
+          .selectAll()
+          .where('tenant_id', '=', record.tenantId)
+          .where('user_id', '=', record.userId)
+          .where('client_id', '=', record.clientId)
+          .where('toolset', '=', record.toolset)
+          .executeTakeFirstOrThrow();
+        return toConsent(row);
+      }),
+    findConsent: (tenantId, userId, clientId, toolset) =>
+      run('oauthServer.findConsent', async () => {
+        const row = await db
+          .selectFrom('oauth_consents')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .where('user_id', '=', userId)
+          .where('client_id', '=', clientId)
+          .where('toolset', '=', toolset)
+          .executeTakeFirst();
+        return row && toConsent(row);
+      }),
+    listConsents: (tenantId, userId) =>
+      run('oauthServer.listConsents', async () => {
+        const rows = await db
+          .selectFrom('oauth_consents')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .where('user_id', '=', userId)
+          .orderBy('created_at')
+          .execute();
+        return rows.map(toConsent);
+      }),
+    deleteConsent: (tenantId, userId, id) =>
+      run('oauthServer.deleteConsent', async () => {
+        const row = await db
+          .selectFrom('oauth_consents')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .where('user_id', '=', userId)
+          .where('id', '=', id)
+          .executeTakeFirst();
+        if (row === undefined) return undefined;
+        await db
+          .deleteFrom('oauth_consents')
+          .where('tenant_id', '=', tenantId)
+          .where('user_id', '=', userId)
+          .where('id', '=', id)
+          .execute();
+        return toConsent(row);
+      }),
+    deleteTenant: (tenantId) =>
+      run('oauthServer.deleteTenant', async () => {
+        let rows = 0;
+        for (const table of ['oauth_server_records', 'oauth_server_keys', 'oauth_consents'] as const) {
+          const result = await db.deleteFrom(table).where('tenant_id', '=', tenantId).executeTakeFirst();
+          rows += Number(result.numDeletedRows);
+        }
+        return rows;
+      }),
+  };
+}
+
+function toRecord(row: Selectable<OAuthServerRecordsTable>): OAuthServerRecord {
+  return {
+    tenantId: row.tenant_id,
+    model: row.model,
+    idHash: row.id_hash,
+    payload: new Uint8Array(row.payload),
+    grantId: row.grant_id,
+    uidHash: row.uid_hash,
+    aud: row.aud,
+    accountId: row.account_id,
+    clientId: row.client_id,
+    expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+    consumedAt: row.consumed_at === null ? null : Number(row.consumed_at),
+  };
+}
+
+function toConsent(row: Selectable<OAuthConsentsTable>): OAuthConsentRecord {
+  return {
+    tenantId: row.tenant_id,
+    id: row.id,
+    userId: row.user_id,
+    clientId: row.client_id,
+    clientName: row.client_name,
+    toolset: row.toolset,
+    scopes: JSON.parse(row.scopes) as string[],
+    createdAt: Number(row.created_at),
+  };
+}

@@ -1,0 +1,74 @@
+import { type Kysely, type Migration, sql } from 'kysely';
+import { tenantSetting } from './create-row-level-security-migration.ts';
+import type { StoreFeatures } from './store-features.ts';
+
+/** Row-level security like every tenant table (MT-03/04), for a table added after `0008_row_level_security`. */
+async function enableRowLevelSecurity(db: Kysely<unknown>, features: StoreFeatures, table: string): Promise<void> {
+  if (features.dialect !== 'postgres') return;
+  const rule = `(tenant_id = current_setting('${tenantSetting}', true) or current_setting('${tenantSetting}', true) = '*')`;
+  await sql.raw(`alter table ${table} enable row level security`).execute(db);
+  await sql.raw(`alter table ${table} force row level security`).execute(db);
+  await sql.raw(`create policy tenant_isolation on ${table} using ${rule} with check ${rule}`).execute(db);
+}
+
+/**
+ * Migration `0016_users`: the end users of each tenant (issue 16). A local user's password is a self-describing
+ * scrypt hash (never the password); an SSO user is keyed by `<issuer> <sub>`; a pending invite is the SHA-256 of
+ * its token and an expiry.
+ */
+export function createUsersMigration(features: StoreFeatures): Migration {
+  const { millis } = features.columnTypes;
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('users')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('display_name', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('password_hash', 'text')
+        .addColumn('sso_subject', 'text')
+        .addColumn('invite_hash', 'text')
+        .addColumn('invite_expires_at', millis)
+        .addColumn('created_at', millis, (c) => c.notNull())
+        .addColumn('updated_at', millis, (c) => c.notNull())
+        .addPrimaryKeyConstraint('users_pk', ['tenant_id', 'id'])
+        .addUniqueConstraint('users_name_unique', ['tenant_id', 'name'])
+        .addUniqueConstraint('users_sso_subject_unique', ['tenant_id', 'sso_subject'])
+        .execute();
+      await db.schema.createIndex('users_invite').on('users').columns(['invite_hash']).execute();
+      await enableRowLevelSecurity(db, features, 'users');
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('users').ifExists().execute();
+    },
+  };
+}
+
+/**
+ * Migration `0017_user_sessions`: server-side sign-in sessions. The browser's cookie holds a random id; the row is
+ * keyed by its SHA-256, so a copy of the table signs nobody in.
+ */
+export function createUserSessionsMigration(features: StoreFeatures): Migration {
+  const { millis } = features.columnTypes;
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('user_sessions')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('id_hash', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', millis, (c) => c.notNull())
+        .addColumn('expires_at', millis, (c) => c.notNull())
+        .addPrimaryKeyConstraint('user_sessions_pk', ['tenant_id', 'id_hash'])
+        .execute();
+      await db.schema.createIndex('user_sessions_user').on('user_sessions').columns(['tenant_id', 'user_id']).execute();
+      await db.schema.createIndex('user_sessions_expiry').on('user_sessions').columns(['expires_at']).execute();
+      await enableRowLevelSecurity(db, features, 'user_sessions');
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('user_sessions').ifExists().execute();
+    },
+  };
+}

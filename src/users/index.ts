@@ -1,0 +1,34 @@
+export {
+  createSsoRelyingParty,
+  type SsoIdentity,
+  type SsoRelyingParty,
+  type SsoSealer,
+  type SsoSettings,
+  ssoCookieName,
+  ssoPendingSeconds,
+} from './create-sso-relying-party.ts';
+export {
+  type ActiveSession,
+  type CreatedUser,
+  createUserAccounts,
+  defaultSignInAttempts,
+  type IssuedSession,
+  readCookie,
+  type SignedInUser,
+  type SignInAttemptLimits,
+  sessionCookieName,
+  type UserAccounts,
+  type UserAccountsDependencies,
+  type UserSecurityEvent,
+  type UserSummary,
+  type UserTenantSettings,
+} from './create-user-accounts.ts';
+export {
+  hashPassword,
+  type PasswordHashParameters,
+  passwordHashParameters,
+  passwordLength,
+  passwordNeedsRehash,
+  verifyPassword,
+} from './hash-password.ts';
+export { createSecretToken, csrfTokenOf, hashSecretToken, sameToken } from './session-token.ts';
