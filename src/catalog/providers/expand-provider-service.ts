@@ -215,15 +215,20 @@ function refuseAddressHosts(
   const refused = new Set<string>();
   for (const template of templates) {
     if (template === undefined) continue;
+    // The variables before the path: `https://{domain}/...`, or a whole origin (`{instanceUrl}/services/...`).
     const authority = template.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').split(/[/?#]/)[0] ?? '';
-    for (const [, name] of authority.matchAll(/\{([^{}]*)\}/g)) {
-      if (name === undefined || refused.has(name)) continue;
-      const host = authority
-        .replace(/\{([^{}]*)\}/g, (whole, n: string) => values.get(n) ?? whole)
-        .replace(/:\d*$/, '')
-        .replace(/^\[(.*)\]$/, '$1')
-        .toLowerCase();
-      if (isIP(host) === 0 || allowed.some((a) => a.toLowerCase().replace(/^\[(.*)\]$/, '$1') === host)) continue;
+    const names = [...authority.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1] as string).filter((n) => values.has(n));
+    if (names.length === 0) continue;
+    let host: string;
+    try {
+      host = new URL(template.replace(/\{([^{}]*)\}/g, (whole, n: string) => values.get(n) ?? whole)).hostname;
+    } catch {
+      continue; // not a URL once filled: the config's own URL check names it
+    }
+    host = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+    if (isIP(host) === 0 || allowed.some((a) => a.toLowerCase().replace(/^\[(.*)\]$/, '$1') === host)) continue;
+    for (const name of names) {
+      if (refused.has(name)) continue;
       refused.add(name);
       issues.push({
         path: ['variables', name],

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../core/index.ts';
 import { createProviderExpander } from '../index.ts';
@@ -34,6 +37,35 @@ describe('breaker11 I: host variables', () => {
       expect(load(value)).toThrow(expect.objectContaining({ code: 'config_invalid' }));
       expect(load(value)).toThrow(/variables\.oktaDomain/);
     }
+  });
+
+  it('a whole-origin variable ({origin}/api) naming an IP literal is refused too', () => {
+    const root = mkdtempSync(join(tmpdir(), 'b11-'));
+    mkdirSync(join(root, 'providers'));
+    mkdirSync(join(root, 'packs'));
+    writeFileSync(
+      join(root, 'packs', 'zen.openapi.yaml'),
+      'openapi: 3.1.0\ninfo: { title: Zen, version: "1" }\npaths: {}\n',
+    );
+    writeFileSync(
+      join(root, 'providers', 'zen.yaml'),
+      `id: zen
+name: Zen
+categories: [support]
+docs: https://zen.example/docs
+auth: { type: bearer }
+baseUrl: "{origin}/api"
+variables:
+  - { name: origin, description: Origin, pattern: "^https://[a-z0-9.-]+$" }
+description: { pack: zen }
+`,
+    );
+    const expand = createProviderExpander(root);
+    const service = { provider: 'zen', token: 'tok-12345678' };
+    expect(expand({ ...service, variables: { origin: 'https://169.254.169.254' } })).toMatchObject({
+      issues: [{ path: ['variables', 'origin'] }],
+    });
+    expect(expand({ ...service, variables: { origin: 'https://acme.zen.example' } })).toHaveProperty('service');
   });
 
   it('allowed when unsafeAllowPrivateUpstreams lists the host; a host name loads', () => {
