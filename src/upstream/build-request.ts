@@ -89,7 +89,9 @@ export function buildRequest(tool: Tool, baseUrl: string, given: Readonly<Record
       if (parameter.required) throw missingArgument(parameter.argument);
       continue;
     }
-    const serialized = serializeParameter(parameter, value);
+    const serialized = serializeParameter(parameter, value, (name) =>
+      isOtherQueryName(parameters, parameter, base.search, name),
+    );
     if (parameter.in === 'query') query.push(...serialized);
     else if (parameter.in === 'cookie') cookies.push(...serialized);
     else if (serialized[0] !== undefined) headers[headerName] = serialized[0];
@@ -243,4 +245,15 @@ function buildPath(
       return expanded;
     })
     .join('/');
+}
+
+/** Whether `name` is another query parameter of the tool, or one the server URL already carries. */
+function isOtherQueryName(
+  parameters: readonly ToolParameter[],
+  parameter: ToolParameter,
+  baseSearch: string,
+  name: string,
+): boolean {
+  if (parameters.some((p) => p !== parameter && p.in === 'query' && p.name === name)) return true;
+  return baseSearch !== '' && new URLSearchParams(baseSearch).has(name);
 }

@@ -12,12 +12,16 @@ import { GatehouseError, type ToolParameter } from '../core/index.ts';
  * sent as its JSON text. Path, query and cookie components use `encodeURIComponent` semantics, so a `/`, `&`, `;`
  * or `#` inside a value can never start a new path segment, parameter or cookie.
  */
-export function serializeParameter(parameter: ToolParameter, value: unknown): string[] {
+export function serializeParameter(
+  parameter: ToolParameter,
+  value: unknown,
+  isTakenQueryName: (name: string) => boolean = () => false,
+): string[] {
   switch (parameter.in) {
     case 'path':
       return [serializePath(parameter, value)];
     case 'query':
-      return serializeQuery(parameter, value);
+      return serializeQuery(parameter, value, isTakenQueryName);
     case 'header':
       return [serializeHeader(parameter, value)];
     case 'cookie':
@@ -96,7 +100,16 @@ function encodeAllowReserved(text: string): string {
   );
 }
 
-function serializeQuery(parameter: ToolParameter, value: unknown): string[] {
+/**
+ * An exploded object (`form`, the OpenAPI default for objects) becomes one `key=value` per property: a property
+ * named like another query parameter of the request (`isTakenQueryName`) is dropped, so a model cannot send a
+ * second copy of a parameter an overlay fixed or the server URL carries (many servers read the first copy).
+ */
+function serializeQuery(
+  parameter: ToolParameter,
+  value: unknown,
+  isTakenQueryName: (name: string) => boolean,
+): string[] {
   const shape = toShape(value);
   const e = parameter.allowReserved ? encodeAllowReserved : encodeURIComponent;
   const name = encodeURIComponent(parameter.name);
@@ -105,7 +118,7 @@ function serializeQuery(parameter: ToolParameter, value: unknown): string[] {
   const delimiter = parameter.style === 'spaceDelimited' ? '%20' : parameter.style === 'pipeDelimited' ? '%7C' : ',';
   if (parameter.explode) {
     if (shape.kind === 'array') return shape.items.map((item) => `${name}=${e(item)}`);
-    return shape.entries.map(([k, v]) => `${encodeURIComponent(k)}=${e(v)}`);
+    return shape.entries.filter(([k]) => !isTakenQueryName(k)).map(([k, v]) => `${encodeURIComponent(k)}=${e(v)}`);
   }
   const parts = shape.kind === 'array' ? shape.items : shape.entries.flat();
   return [`${name}=${parts.map(e).join(delimiter)}`];
