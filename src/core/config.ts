@@ -129,6 +129,16 @@ const scopedRateLimitSchema = z.strictObject({
   per: z.enum(['toolset', 'clientKey', 'subject']).default('toolset'),
 });
 
+/** A string that compiles as a JavaScript regular expression with the `u` flag (JSON Schema `pattern`). */
+export const regularExpression = z.string().refine((p) => {
+  try {
+    new RegExp(p, 'u');
+    return true;
+  } catch {
+    return false;
+  }
+}, 'expected a valid regular expression');
+
 /** The JSON Schema keywords a toolset may add to one argument (a stricter schema, never a looser one). */
 const argumentConstraintSchema = z
   .strictObject({
@@ -139,17 +149,7 @@ const argumentConstraintSchema = z
       .optional(),
     maximum: z.number().optional(),
     minimum: z.number().optional(),
-    pattern: z
-      .string()
-      .refine((p) => {
-        try {
-          new RegExp(p, 'u');
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'expected a valid regular expression')
-      .optional(),
+    pattern: regularExpression.optional(),
     maxItems: z.number().int().nonnegative().optional(),
     maxLength: z.number().int().nonnegative().optional(),
   })

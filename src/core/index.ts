@@ -15,6 +15,7 @@ export {
   type ProviderExpansionIssue,
   parseConfig,
   readConfigTree,
+  regularExpression,
   requireResolvedEnv,
   reservedAuthorizeParams,
   type ServiceAuthConfig,

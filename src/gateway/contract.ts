@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatehouseError, JsonSchema, ToolAnnotations } from '../core/index.ts';
+import type { CreatedUser, UserSummary } from '../users/index.ts';
 import type { Approvals } from './create-approvals.ts';
 import type { ConnectionSummary, GatewayConnections } from './create-gateway-connections.ts';
 
@@ -212,24 +213,6 @@ export interface StartedSso {
   };
 }
 
-/** A user as an operator sees one: never the password hash or an invite token. */
-export interface UserSummary {
-  readonly id: string;
-  readonly name: string;
-  readonly displayName: string;
-  readonly status: 'active' | 'disabled';
-  readonly signIn: readonly ('password' | 'sso')[];
-  readonly invitePending: boolean;
-  readonly createdAt: string;
-}
-
-/** A created (or re-invited) user and the invite link that sets their password (shown once). */
-export interface CreatedUser {
-  readonly user: UserSummary;
-  readonly inviteUrl: string;
-  readonly inviteExpiresAt: string;
-}
-
 /** Why a user-facing form or page refused a request (one capped security audit record each). */
 export type UserRequestRejection = 'csrf' | 'session_of_another_tenant' | 'not_own_connection' | 'return_path';
 
@@ -284,3 +267,6 @@ export interface GatewayUsers {
   listUsers(tenant: string): Promise<readonly UserSummary[]>;
   disableUser(tenant: string, id: string): Promise<void>;
 }
+
+/** Users as an operator sees them: defined by the users module, the one home of the concept. */
+export type { CreatedUser, UserSummary };

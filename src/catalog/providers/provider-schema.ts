@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type OAuthQuirk, oauthQuirks } from '../../core/index.ts';
+import { type OAuthQuirk, oauthQuirks, regularExpression } from '../../core/index.ts';
 
 /**
  * The provider file format (docs/providers.md): one YAML file per provider at `catalog/providers/<id>.yaml`,
@@ -130,16 +130,7 @@ const variableSchema = z.strictObject({
   name: z.string().regex(variableNamePattern, 'expected a name of letters, digits and _ starting with a letter'),
   description: z.string().min(1).max(300),
   /** Anchored regular expression the value must match (a guard against a value that changes the URL's host). */
-  pattern: z
-    .string()
-    .refine((p) => {
-      try {
-        new RegExp(p, 'u');
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'expected a valid regular expression')
+  pattern: regularExpression
     .refine(
       (p) => p.startsWith('^') && p.endsWith('$') && !p.endsWith('\\$'),
       'expected an anchored pattern (^...$): an unanchored one lets a value carry more than it should',
