@@ -67,6 +67,9 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     const migrator = new Migrator({
       db,
       provider: { getMigrations: async () => createMigrations(features) },
+      // A database that missed one migration (restored from before it, or a branch that landed a lower number
+      // later) runs it instead of refusing to start; one that ran a migration this release lacks is still refused.
+      allowUnorderedMigrations: true,
       ...(options.migrationTableSchema === undefined ? {} : { migrationTableSchema: options.migrationTableSchema }),
     });
     const { error, results } = await context.run('migrate', () => migrator.migrateToLatest());

@@ -44,14 +44,16 @@ beforeAll(async () => {
           ...(vies === undefined ? [] : [{ id: 'vies', wsdl: vies, baseUrl: `${api.url}/soap/vies` }]),
         ],
         toolsets: [
-          { id: 'all', tools: ['*'], access: 'write', approval: 'none' },
-          { id: 'reader', tools: ['*'], access: 'read' },
+          // The tools themselves are listed (not the discovery trio) whatever their listing's token size.
+          { id: 'all', tools: ['*'], access: 'write', approval: 'none', discovery: { mode: 'never' } },
+          { id: 'reader', tools: ['*'], access: 'read', discovery: { mode: 'never' } },
           {
             id: 'readscope',
             tools: ['*'],
             access: 'write',
             approval: 'none',
             scopes: ['https://mail.example.com/auth/mail.readonly'],
+            discovery: { mode: 'never' },
           },
         ],
         clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all', 'reader', 'readscope'], subject: 'alice' }],
