@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Clock } from '../core/index.ts';
 import { countTokens } from './count-tokens.ts';
 import { createMemoryResultStore } from './create-memory-result-store.ts';
+import { defaultQueryLimits } from './create-query-evaluator.ts';
 import { createResultHandles, type ResultOwner } from './create-result-handles.ts';
 import { pageResult } from './page-result.ts';
 import { queryResult } from './query-result.ts';
@@ -32,7 +33,9 @@ const alice: ResultOwner = { tenant: 'acme', subject: 'alice', clientKey: 'key-1
 function setup() {
   const clock = createClock();
   const store = createMemoryResultStore({ clock, maxBytes: 64 * 1024 * 1024 });
-  const handles = createResultHandles({ store, clock });
+  // A generous time budget: these tests are about shaping, and the 1 s default is a wall-clock limit that a
+  // loaded machine (a type check running beside the tests) can exceed; the budget itself is tested elsewhere.
+  const handles = createResultHandles({ store, clock, query: { ...defaultQueryLimits, timeoutMs: 30_000 } });
   return { clock, handles, context: { budget: 8_000, owner: alice, handles } };
 }
 
