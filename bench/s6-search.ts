@@ -11,9 +11,10 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bindCatalog, loadCatalog } from '../src/catalog/index.ts';
 import { createToolSearchIndex, searchToolIndexes } from '../src/shaping/index.ts';
+import { sharedSpecsDir } from '../test/support/shared-specs-dir.ts';
 
 const { values: args } = parseArgs({ options: { verbose: { type: 'boolean', default: false } } });
-const specs = process.env['GATEHOUSE_SPECS_DIR'] ?? resolve(import.meta.dirname, '..', '..', 'shared', 'specs');
+const specs = sharedSpecsDir;
 const files = { github: 'github.api.github.com.json', stripe: 'stripe.spec3.2023-09-12.yaml' } as const;
 if (!Object.values(files).every((file) => existsSync(resolve(specs, file)))) {
   console.log('S6 skipped: ../shared/specs not found');

@@ -12,9 +12,10 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { sharedSpecsDir } from '../test/support/shared-specs-dir.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -25,7 +26,7 @@ const { values: args } = parseArgs({
     services: { type: 'string' },
   },
 });
-const specsDir = process.env['GATEHOUSE_SPECS_DIR'] ?? resolve(import.meta.dirname, '..', '..', 'shared', 'specs');
+const specsDir = sharedSpecsDir;
 const github = join(specsDir, 'github.api.github.com.json');
 
 if (args.child !== undefined) {
@@ -109,7 +110,7 @@ async function runChild(kind: 'heap' | 'startup', count: number, services: numbe
   const upstream = createFakeUpstream();
   const gateway = await createGateway({ config, ...adapters, upstream, clock: systemClock });
   const buildMs = performance.now() - started;
-  if (kind === 'heap' && process.env['S8_NO_CALLS'] === undefined) {
+  if (kind === 'heap') {
     for (let i = 0; i < count; i++) {
       const caller = await gateway.authenticate(`t${i}`, 'agent', `Bearer ${key(i)}`);
       const outcome = await gateway.callTool(caller, `gh${i % services}_repos_get`, { owner: 'o', repo: 'r' }, `r${i}`);

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { bindCatalog, loadCatalog, toToolName } from '../../src/catalog/index.ts';
+import { bindCatalog, loadCatalog } from '../../src/catalog/index.ts';
 import type { ServiceCatalog } from '../../src/core/index.ts';
+import { sharedSpecsDir } from '../../test/support/shared-specs-dir.ts';
 
 /**
  * The nine API descriptions of ../shared/specs that the issue-15 query sets are written over, with the service id
@@ -22,9 +23,8 @@ export const apiFiles = {
 export type ApiId = keyof typeof apiFiles;
 export const apiIds = Object.keys(apiFiles) as ApiId[];
 
-/** `../shared/specs` beside the repository, or `GATEHOUSE_SPECS_DIR` (a git worktree elsewhere has no `../shared`). */
-export const specsDir =
-  process.env.GATEHOUSE_SPECS_DIR ?? resolve(import.meta.dirname, '..', '..', '..', 'shared', 'specs');
+/** `../shared/specs` beside the repository, or `GATEHOUSE_SPECS_DIR`. */
+export const specsDir = sharedSpecsDir;
 
 /** Whether every description is present (a fresh clone has no ../shared). */
 export function specsPresent(dir = specsDir): boolean {
@@ -49,30 +49,8 @@ export function loadApi(api: ApiId, dir = specsDir): LoadedApi {
   }
 }
 
-/**
- * Tool name -> operation summary for one API: the catalogue's tool titles; for a Google Discovery document the
- * catalogue cannot import yet (issue 12), the method id as the operation (`{service}_{method id}`, the same
- * naming as any other description) and the first sentence of the method's description as its summary.
- */
-export function operationSummaries(loaded: LoadedApi, dir = specsDir): Map<string, string> {
-  if ('catalog' in loaded) return new Map(loaded.catalog.tools.map((named) => [named.name, named.tool.title]));
-  const document = JSON.parse(readFileSync(resolve(dir, apiFiles[loaded.api]), 'utf8')) as DiscoveryResource;
-  const out = new Map<string, string>();
-  const walk = (resource: DiscoveryResource): void => {
-    for (const method of Object.values(resource.methods ?? {}))
-      out.set(toToolName(loaded.api, method.id), firstSentence(method.description ?? ''));
-    for (const child of Object.values(resource.resources ?? {})) walk(child);
-  };
-  walk(document);
-  return out;
-}
-
-interface DiscoveryResource {
-  readonly methods?: Record<string, { readonly id: string; readonly description?: string }>;
-  readonly resources?: Record<string, DiscoveryResource>;
-}
-
-function firstSentence(text: string): string {
-  const match = /^(.*?\.)(\s+[A-Z]|$)/s.exec(text.trim());
-  return (match ? match[1]! : text).replace(/\s+/g, ' ').trim();
+/** Tool name -> operation summary (the catalogue's tool title) for one API; an API that did not import throws. */
+export function operationSummaries(loaded: LoadedApi): Map<string, string> {
+  if (!('catalog' in loaded)) throw new Error(`${loaded.api}: ${loaded.skipped}`);
+  return new Map(loaded.catalog.tools.map((named) => [named.name, named.tool.title]));
 }
