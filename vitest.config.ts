@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // Two projects: `unit` (fast, no services, run by `npm run check`) and `integration` (real processes, PostgreSQL,
@@ -18,8 +17,6 @@ export default defineConfig({
           // orders).
           pool: 'threads',
           isolate: false,
-          // Vitest's default for `run` is one worker less than the cores: one worker on a two-core machine.
-          maxWorkers: Math.max(2, availableParallelism() - 1),
         },
       },
       {
