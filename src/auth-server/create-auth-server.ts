@@ -79,7 +79,10 @@ export interface AuthServer {
     res: ServerResponse,
   ): Promise<void>;
   consentsOf(tenant: string, userId: string): Promise<readonly OAuthConsentRecord[]>;
-  /** Forgets the consent and revokes every code and token the user's grants to that client left. */
+  /**
+   * Forgets the consent (user, client, toolset) and revokes the grants it led to: every code, access and refresh
+   * token the client holds for that toolset as that user. The client's grants for other toolsets stay.
+   */
   revokeConsent(tenant: string, userId: string, consentId: string): Promise<void>;
 }
 
@@ -462,7 +465,7 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
     async revokeConsent(tenant, userId, consentId) {
       const removed = await repository.deleteConsent(tenant, userId, consentId);
       if (removed === undefined) throw new GatehouseError('not_found', `No consent ${consentId}`);
-      await repository.revokeByAccountAndClient(tenant, userId, removed.clientId);
+      await repository.revokeGrantsFor(tenant, userId, removed.clientId, resourceOf(tenant, removed.toolset));
       tokenCache.clear();
       record(tenant, 'oauth_consent', {
         decision: 'allow',
