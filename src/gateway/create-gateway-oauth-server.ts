@@ -131,6 +131,16 @@ export function createGatewayOAuthServer(options: GatewayOAuthServerOptions): Ga
       };
     },
 
+    rootResourceMetadata() {
+      return {
+        resource: config.publicUrl,
+        authorization_servers: config.tenants.filter((t) => server.serves(t.id)).map((t) => server.issuerOf(t.id)),
+        scopes_supported: [toolsetScope],
+        bearer_methods_supported: ['header'],
+        resource_name: 'Gatehouse',
+      };
+    },
+
     async openInteraction(tenant, uid, user, req, res) {
       assertUserOf(tenant, user);
       const pending = await server.openInteraction(tenant, uid, req, res, user.id);

@@ -77,11 +77,12 @@ const pkce = () => {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 };
 
-async function register(tenant = 'acme', redirect = redirectUri): Promise<string> {
+async function register(tenant = 'acme', redirect = redirectUri, extra: Record<string, unknown> = {}): Promise<string> {
   const response = await fetch(`${base}/oauth/${tenant}/reg`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
+      ...extra,
       redirect_uris: [redirect],
       token_endpoint_auth_method: 'none',
       grant_types: ['authorization_code', 'refresh_token'],
@@ -96,13 +97,14 @@ async function register(tenant = 'acme', redirect = redirectUri): Promise<string
 /** Authorization request -> sign-in -> consent -> code, as a browser would follow it. */
 async function authorize(
   clientId: string,
-  options: { user?: string; resource?: string | null; toolset?: string } = {},
+  options: { user?: string; resource?: string | null; toolset?: string; redirect?: string } = {},
 ) {
   const jar = createJar();
   const { verifier, challenge } = pkce();
+  const redirect = options.redirect ?? redirectUri;
   const params = new URLSearchParams({
     client_id: clientId,
-    redirect_uri: redirectUri,
+    redirect_uri: redirect,
     response_type: 'code',
     code_challenge: challenge,
     code_challenge_method: 'S256',
@@ -116,7 +118,7 @@ async function authorize(
   jar.take(response);
   let location = response.headers.get('location') ?? '';
   const user = `test_user=${options.user ?? 'alice'}`;
-  for (let hop = 0; hop < 6 && !location.startsWith(redirectUri); hop++) {
+  for (let hop = 0; hop < 6 && !location.startsWith(redirect); hop++) {
     const url = new URL(location, base);
     if (url.pathname.includes('/interaction/')) {
       response = await fetch(url, { headers: { cookie: `${jar.header()}; ${user}` }, redirect: 'manual' });
@@ -156,14 +158,14 @@ async function token(body: Record<string, string>) {
   return { status: response.status, body: (await response.json()) as Record<string, string> };
 }
 
-async function signIn(clientId: string, toolset = 'reader', user = 'alice') {
-  const { callback, verifier, resource } = await authorize(clientId, { toolset, user });
+async function signIn(clientId: string, toolset = 'reader', user = 'alice', redirect = redirectUri) {
+  const { callback, verifier, resource } = await authorize(clientId, { toolset, user, redirect });
   const code = callback.searchParams.get('code') ?? '';
   const answer = await token({
     grant_type: 'authorization_code',
     code,
     code_verifier: verifier,
-    redirect_uri: redirectUri,
+    redirect_uri: redirect,
     client_id: clientId,
     resource: resource ?? '',
   });
@@ -397,6 +399,92 @@ describe('Gatehouse as the OAuth authorization server of MCP clients', () => {
     } finally {
       await new Promise((resolve) => listener.close(resolve));
     }
+  });
+
+  it('serves Protected Resource Metadata at the root too (RFC 9728 §3), naming every tenant issuer', async () => {
+    const response = await fetch(`${base}/.well-known/oauth-protected-resource`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('application/json');
+    const root = (await response.json()) as Record<string, unknown>;
+    // The resource is the one the well-known suffix was inserted into: the gateway's public URL (RFC 9728 §3.3).
+    expect(root['resource']).toBe(base);
+    expect(root['authorization_servers']).toEqual([`${base}/oauth/acme`, `${base}/oauth/globex`]);
+    expect(root['scopes_supported']).toEqual(['mcp']);
+    expect(root['bearer_methods_supported']).toEqual(['header']);
+  });
+
+  it('accepts a loopback redirect URI on any port (RFC 8252 §7.3) and refuses another port elsewhere', async () => {
+    // A native client registers its loopback callback without a port; the browser comes back on whichever port
+    // the app listened on this time.
+    const native = await register('acme', 'http://127.0.0.1/callback', { application_type: 'native' });
+    const tokens = await signIn(native, 'reader', 'alice', 'http://127.0.0.1:54321/callback');
+    expect((await listTools('reader', tokens['access_token'] as string)).status).toBe(200);
+    const localhost = await register('acme', 'http://localhost:3000/oauth/callback', { application_type: 'native' });
+    const { callback } = await authorize(localhost, { redirect: 'http://localhost:61234/oauth/callback' });
+    expect(callback.searchParams.get('code')).toBeTruthy();
+
+    const refused = async (clientId: string, redirect: string) => {
+      const { challenge } = pkce();
+      const params = new URLSearchParams({
+        client_id: clientId,
+        redirect_uri: redirect,
+        response_type: 'code',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        resource: `${base}/mcp/acme/reader`,
+      });
+      const response = await fetch(`${base}/oauth/acme/auth?${params}`, { redirect: 'manual' });
+      expect(response.status).toBe(400); // never redirected: the URI is not the client's
+      expect(response.headers.get('location')).toBeNull();
+      return response.text();
+    };
+    // Only the port may differ: another path, or another host, is another URI.
+    expect(await refused(native, 'http://127.0.0.1:54321/elsewhere')).toContain('redirect_uri');
+    expect(await refused(native, 'http://127.0.0.2:54321/callback')).toContain('redirect_uri');
+    // A non-loopback (web) redirect URI must match exactly, port included.
+    const web = await register('acme', 'https://app.example:8443/callback');
+    expect(await refused(web, 'https://app.example:9443/callback')).toContain('redirect_uri');
+    expect(await refused(web, 'https://app.example/callback')).toContain('redirect_uri');
+  });
+
+  it("revoking a consent ends that client's access to that toolset as that user, and nothing else", async () => {
+    const clientId = await register();
+    const reader = await signIn(clientId, 'reader', 'carol');
+    const other = await signIn(clientId, 'other', 'carol');
+    const dave = await signIn(clientId, 'reader', 'dave');
+    const consents = await gateway.adapters.store.oauthServer.listConsents('acme', 'carol');
+    const consent = consents.find((c) => c.clientId === clientId && c.toolset === 'reader');
+    expect(consent).toBeDefined();
+    const server = gateway.gateway.oauthServer;
+    await server?.revokeConsent(
+      { id: 'carol', tenant: 'acme', name: 'carol', displayName: 'Carol' },
+      consent?.id ?? '',
+    );
+    await new Promise((r) => setTimeout(r, 1_100)); // the verified-token cache (clientKeyCache.ttlMs, 1 s)
+
+    // The access token and the refresh token of (carol, client, reader) are gone ...
+    expect((await listTools('reader', reader['access_token'] as string)).status).toBe(401);
+    const refresh = await token({
+      grant_type: 'refresh_token',
+      refresh_token: reader['refresh_token'] as string,
+      client_id: clientId,
+      resource: `${base}/mcp/acme/reader`,
+    });
+    expect(refresh.body['error']).toBe('invalid_grant');
+    // ... the same client's access to another toolset, and another user's, are untouched.
+    expect((await listTools('other', other['access_token'] as string)).status).toBe(200);
+    expect((await listTools('reader', dave['access_token'] as string)).status).toBe(200);
+    const left = await gateway.adapters.store.oauthServer.listConsents('acme', 'carol');
+    expect(left.map((c) => c.toolset)).toEqual(['other']);
+    const carols = async (detail: string) =>
+      (await securityEvents('oauth_consent')).filter((r) => r.detail === detail && r.subject === 'carol').length;
+    expect(await carols('revoked')).toBe(1);
+    // The next authorization asks again: the consent page is shown (a new consent is recorded), not skipped.
+    const granted = await carols('granted');
+    const again = await authorize(clientId, { user: 'carol' });
+    expect(again.callback.searchParams.get('code')).toBeTruthy();
+    for (let i = 0; i < 40 && (await carols('granted')) === granted; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await carols('granted')).toBe(granted + 1);
   });
 
   it('switches dynamic registration off per tenant', async () => {
