@@ -7,6 +7,7 @@ import type { OAuthConsentRecord, OAuthServerRepository } from '../store/index.t
 import type { Vault } from '../vault/index.ts';
 import type { GuardedFetch } from './create-guarded-fetch.ts';
 import { createProviderAdapter } from './create-provider-adapter.ts';
+import { errorPageHeaders, renderErrorPage } from './render-error-page.ts';
 
 /** The one scope a toolset's tokens carry: the right to use the toolset's tools as the signed-in user. */
 export const toolsetScope = 'mcp';
@@ -246,6 +247,12 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
             };
           },
         },
+      },
+      // Gatehouse's own page instead of the provider's default (which loads a web font from a third party).
+      renderError: async (ctx, out) => {
+        for (const [name, value] of Object.entries(errorPageHeaders)) ctx.set(name, value);
+        ctx.type = 'html';
+        ctx.body = renderErrorPage(out);
       },
       fetch: options.fetch,
       fetchResponseBodyLimits: { 'client_id metadata document': 5 * 1024 },
