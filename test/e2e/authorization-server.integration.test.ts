@@ -2,9 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer as createNetServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGuardedFetch } from '../../src/auth-server/index.ts';
 import type { Gateway, GatewayUsers } from '../../src/gateway/index.ts';
 import { freePort } from '../support/free-port.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
+import { type HttpsFixture, startHttpsFixture } from '../support/start-https-fixture.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 
 const description = fileURLToPath(new URL('../fixtures/fake-api.openapi.yaml', import.meta.url));
@@ -22,9 +24,12 @@ const users: Pick<GatewayUsers, 'signedInUser'> = {
 let api: FakeApi;
 let gateway: TestGateway;
 let base: string;
+/** Where Client ID Metadata Documents are served: HTTPS on 127.0.0.1 with a certificate made for this run. */
+let documents: HttpsFixture;
 
 beforeAll(async () => {
   api = await startFakeApi();
+  documents = await startHttpsFixture();
   const port = await freePort();
   gateway = await startTestGateway(
     {
@@ -47,7 +52,12 @@ beforeAll(async () => {
         },
       ],
     },
-    { port, extendGateway: (g: Gateway) => ({ ...g, users: { ...(g.users as GatewayUsers), ...users } }) },
+    {
+      port,
+      extendGateway: (g: Gateway) => ({ ...g, users: { ...(g.users as GatewayUsers), ...users } }),
+      // The SSRF guard as production builds it, told (here only) to trust this run's CA and allow 127.0.0.1.
+      clientMetadataFetch: createGuardedFetch({ allowPrivateHosts: ['127.0.0.1'], tls: { ca: documents.ca } }),
+    },
   );
   base = gateway.url;
 });
@@ -55,6 +65,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.close();
   await api?.close();
+  await documents?.close();
 });
 
 /** A tiny cookie jar for the browser steps (the consent page itself is clicked in the Chromium suite). */
@@ -485,6 +496,103 @@ describe('Gatehouse as the OAuth authorization server of MCP clients', () => {
     expect(again.callback.searchParams.get('code')).toBeTruthy();
     for (let i = 0; i < 40 && (await carols('granted')) === granted; i++) await new Promise((r) => setTimeout(r, 50));
     expect(await carols('granted')).toBe(granted + 1);
+  });
+
+  it('signs in a client whose id is its metadata document URL (CIMD): fetched over HTTPS, cached per Cache-Control, redirect_uris exact', async () => {
+    const clientId = `${documents.url}/clients/app.json`;
+    documents.route('/clients/app.json', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=600' });
+      res.end(
+        JSON.stringify({
+          client_id: clientId,
+          client_name: 'Test MCP client (metadata document)',
+          redirect_uris: [redirectUri],
+          token_endpoint_auth_method: 'none',
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+        }),
+      );
+    });
+    const tokens = await signIn(clientId);
+    expect((await listTools('reader', tokens['access_token'] as string)).status).toBe(200);
+    const records = await gateway.adapters.store.oauthServer.listConsents('acme', 'alice');
+    expect(records.find((c) => c.clientId === clientId)?.clientName).toBe('Test MCP client (metadata document)');
+    const fetched = documents.hits.get('/clients/app.json');
+    expect(fetched).toBeGreaterThanOrEqual(1);
+    // Within max-age the document is not fetched again.
+    await signIn(clientId, 'other');
+    expect(documents.hits.get('/clients/app.json')).toBe(fetched);
+    // Only the document's own redirect URIs, exactly.
+    const { challenge } = pkce();
+    const wrong = await fetch(
+      `${base}/oauth/acme/auth?${new URLSearchParams({
+        client_id: clientId,
+        redirect_uri: 'http://127.0.0.1:7777/callback/other',
+        response_type: 'code',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        resource: `${base}/mcp/acme/reader`,
+      })}`,
+      { redirect: 'manual' },
+    );
+    expect(wrong.status).toBe(400);
+    expect(wrong.headers.get('location')).toBeNull();
+  });
+
+  it('refuses a metadata document whose client_id is not its URL, one too big, one too slow: invalid_client, one record each', async () => {
+    const document = (clientId: string, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        client_id: clientId,
+        redirect_uris: [redirectUri],
+        token_endpoint_auth_method: 'none',
+        ...extra,
+      });
+    documents.route('/clients/liar.json', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(document(`${documents.url}/clients/app.json`));
+    });
+    documents.route('/clients/big.json', (_req, res) => {
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(document(`${documents.url}/clients/big.json`, { client_name: 'x'.repeat(6 * 1024) }));
+    });
+    let slowTimer: NodeJS.Timeout | undefined;
+    documents.route('/clients/slow.json', (_req, res) => {
+      slowTimer = setTimeout(
+        () =>
+          res
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(document(`${documents.url}/clients/slow.json`)),
+        6_000,
+      );
+    });
+    const count = async () => (await securityEvents('oauth_denied')).length;
+    try {
+      for (const name of ['liar', 'big', 'slow']) {
+        const before = await count();
+        const { challenge } = pkce();
+        const response = await fetch(
+          `${base}/oauth/acme/auth?${new URLSearchParams({
+            client_id: `${documents.url}/clients/${name}.json`,
+            redirect_uri: redirectUri,
+            response_type: 'code',
+            code_challenge: challenge,
+            code_challenge_method: 'S256',
+            resource: `${base}/mcp/acme/reader`,
+          })}`,
+          { redirect: 'manual' },
+        );
+        expect(response.status, name).toBe(400);
+        expect(response.headers.get('location'), name).toBeNull(); // never sent to the document's redirect URI
+        expect(await response.text(), name).toMatch(/invalid_client/);
+        for (let i = 0; i < 40 && (await count()) === before; i++) await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 150));
+        expect(await count(), name).toBe(before + 1);
+        // Fetched (the refusal is about the document, not the connection); a refused document is not cached.
+        expect(documents.hits.get(`/clients/${name}.json`), name).toBeGreaterThanOrEqual(1);
+      }
+    } finally {
+      clearTimeout(slowTimer);
+    }
   });
 
   it('switches dynamic registration off per tenant', async () => {
