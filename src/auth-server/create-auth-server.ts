@@ -189,6 +189,23 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
         token_endpoint_auth_method: 'none',
         id_token_signed_response_alg: 'ES256',
       },
+      // RFC 7591 allows a registration without `application_type` (then `web`), and oidc-provider lets only native
+      // clients use a loopback redirect on another port (RFC 8252 §7.3). VS Code registers `http://127.0.0.1/`
+      // (beside https ones) that way and comes back on whatever port was free: a registration that did not say, has
+      // a loopback redirect URI and no other `http:` one, is taken as the native app it is. (`software_id`, an
+      // RFC 7591 field stored as is, is listed only because the hook runs for listed properties.)
+      extraClientMetadata: {
+        properties: ['software_id'],
+        validator: (ctx: unknown, _key: string, _value: unknown, metadata: Record<string, unknown>) => {
+          const oidc = (ctx as { oidc?: { route?: string; body?: Record<string, unknown> } } | undefined)?.oidc;
+          if (oidc?.route !== 'registration' || oidc.body?.['application_type'] !== undefined) return;
+          const uris = metadata['redirect_uris'];
+          const http = Array.isArray(uris) ? uris.map(String).filter((uri) => uri.startsWith('http:')) : [];
+          if (http.length > 0 && http.every(isLoopbackRedirect)) {
+            metadata['application_type'] = 'native';
+          }
+        },
+      },
       findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id }) }),
       jwks: { keys: [keys.jwk] },
       cookies: {
@@ -483,4 +500,10 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
       });
     },
   };
+}
+
+/** An `http` redirect URI on a loopback host (RFC 8252 §7.3), which only an app on the user's machine receives. */
+function isLoopbackRedirect(uri: string): boolean {
+  const url = URL.parse(uri);
+  return url?.protocol === 'http:' && ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
 }

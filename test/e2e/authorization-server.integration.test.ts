@@ -434,6 +434,24 @@ describe('Gatehouse as the OAuth authorization server of MCP clients', () => {
     const { callback } = await authorize(localhost, { redirect: 'http://localhost:61234/oauth/callback' });
     expect(callback.searchParams.get('code')).toBeTruthy();
 
+    // VS Code registers without application_type, its loopback URI beside https ones, and then uses a free port.
+    const vscodeLike = await fetch(`${base}/oauth/acme/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_name: 'Test MCP client (VS Code-like)',
+        redirect_uris: ['https://vscode.dev/redirect', 'http://127.0.0.1/', 'http://127.0.0.1:33418/'],
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+      }),
+    });
+    expect(vscodeLike.status).toBe(201);
+    const vscode = (await vscodeLike.json()) as { client_id: string; application_type: string };
+    expect(vscode.application_type).toBe('native');
+    const busyPort = await authorize(vscode.client_id, { redirect: 'http://127.0.0.1:59656/' });
+    expect(busyPort.callback.searchParams.get('code')).toBeTruthy();
+
     const refused = async (clientId: string, redirect: string) => {
       const { challenge } = pkce();
       const params = new URLSearchParams({
