@@ -63,6 +63,63 @@ export const reservedAuthorizeParams: ReadonlySet<string> = new Set([
   'response_mode',
 ]);
 
+/** An HTTP header name (RFC 9110 token). */
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/, 'expected an HTTP header name');
+
+/**
+ * Headers a service's fixed `headers` may not set, in lower case: the credential's slot, and the ones the HTTP
+ * client owns (framing, host, connection) or the request builder sets from the body.
+ */
+export const reservedFixedHeaders: ReadonlySet<string> = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'host',
+  'content-length',
+  'content-type',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+]);
+
+/** A header value without control characters (a CR/LF would split the request). */
+const headerValue = z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'expected printable characters only (no CR, LF)');
+
+/** Fixed request headers (`Notion-Version: 2022-06-28`): sent with every call, never set by a tool argument. */
+export const fixedHeadersSchema = z.record(headerName, headerValue.max(1_000)).superRefine((headers, ctx) => {
+  const seen = new Set<string>();
+  for (const name of Object.keys(headers)) {
+    const lower = name.toLowerCase();
+    if (reservedFixedHeaders.has(lower)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `may not set '${name}' (the credential or the HTTP client sets it)`,
+      });
+    }
+    if (seen.has(lower))
+      ctx.addIssue({ code: 'custom', path: [name], message: `'${name}' is given twice (header names ignore case)` });
+    seen.add(lower);
+  }
+});
+
+/**
+ * Where an OAuth access token goes when not `Authorization: Bearer <token>`: the header `name` and the `prefix`
+ * before the token (`{ name: X-Shopify-Access-Token, prefix: "" }`, `{ name: Authorization, prefix: "Zoho-oauthtoken " }`).
+ */
+export const tokenHeaderSchema = z.strictObject({
+  name: headerName.refine(
+    (name) => !reservedFixedHeaders.has(name.toLowerCase()) || name.toLowerCase() === 'authorization',
+    'expected a header the credential may use (not Cookie, Host or a framing header)',
+  ),
+  prefix: headerValue.max(40).default(''),
+});
+
 const authSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('none') }),
   z.strictObject({
@@ -108,6 +165,8 @@ const authSchema = z.discriminatedUnion('type', [
     pkce: z.boolean().optional(),
     /** Provider behaviours handled by named code (docs/providers.md, "quirks"); absent = none. */
     quirks: z.array(z.enum(oauthQuirks)).optional(),
+    /** Where the access token goes in an API call; absent = `Authorization: Bearer <token>`. */
+    tokenHeader: tokenHeaderSchema.optional(),
     /**
      * Refresh the access token this long before it expires; absent = 60. Optional in the output type so that
      * hand-built auth objects stay valid; the refresh engine takes the smallest of a config.
@@ -205,6 +264,11 @@ const serviceSchema = z
     selectionDepth: z.number().int().min(1).max(4).optional(),
     baseUrl: z.url().optional(),
     auth: authSchema.default({ type: 'none' }),
+    /**
+     * Headers sent with every call of the service (`Notion-Version`, `anthropic-version`, `X-GitHub-Api-Version`);
+     * a tool argument of the same name is replaced, so the model can never change them.
+     */
+    headers: fixedHeadersSchema.default({}),
     timeoutMs: z.number().int().positive().max(300_000).default(30_000),
     connectTimeoutMs: z.number().int().positive().max(60_000).default(5_000),
     maxResponseBytes: z
@@ -235,6 +299,20 @@ const serviceSchema = z
   .refine((s) => s.selectionDepth === undefined || s.graphql !== undefined, {
     message: 'selectionDepth applies to graphql services only',
     path: ['selectionDepth'],
+  })
+  .superRefine((s, ctx) => {
+    // A fixed header in the credential's own header would be replaced by the credential on every call.
+    const credentialHeader =
+      s.auth.type === 'apiKey' && s.auth.in === 'header'
+        ? s.auth.name
+        : s.auth.type === 'oauth2'
+          ? s.auth.tokenHeader?.name
+          : undefined;
+    for (const name of Object.keys(s.headers)) {
+      if (name.toLowerCase() === credentialHeader?.toLowerCase()) {
+        ctx.addIssue({ code: 'custom', path: ['headers', name], message: `'${name}' carries the credential (auth)` });
+      }
+    }
   });
 
 const toolsetSchema = z.strictObject({

@@ -12,6 +12,8 @@ export interface ServiceRuntime {
   readonly baseUrl: string;
   readonly allowedOrigin: string;
   readonly auth: TenantConfig['services'][number]['auth'];
+  /** Fixed request headers of every call (config `headers`), applied over the tool arguments' headers. */
+  readonly headers: Readonly<Record<string, string>>;
   /** Calls use the connection of subject `shared`, whoever calls (config `shared: true`). */
   readonly shared: boolean;
   readonly timeoutMs: number;
@@ -97,6 +99,7 @@ export function buildTenant(
       baseUrl,
       allowedOrigin: new URL(baseUrl).origin,
       auth: service.auth,
+      headers: service.headers,
       shared: service.shared,
       timeoutMs: service.timeoutMs,
       connectTimeoutMs: service.connectTimeoutMs,

@@ -100,7 +100,7 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
         }
         if (auth.grant === 'client_credentials') {
           const connection = await oauth.flow.clientCredentialsConnection(tenant, service);
-          return { credential: { type: 'bearer', token: await oauth.flow.readAccessToken(connection) } };
+          return { credential: toOAuthCredential(auth, await oauth.flow.readAccessToken(connection)) };
         }
         const connection =
           known === undefined ? await store.connections.find(tenant, service, subject) : (known ?? undefined);
@@ -121,10 +121,10 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
           );
         }
         if (oauth.ensureFresh === undefined) {
-          return { credential: { type: 'bearer', token: await oauth.flow.readAccessToken(connection) } };
+          return { credential: toOAuthCredential(auth, await oauth.flow.readAccessToken(connection)) };
         }
         const token = await oauth.ensureFresh(connection);
-        return { credential: { type: 'bearer', token: token.accessToken }, connectionId: connection.id, token };
+        return { credential: toOAuthCredential(auth, token.accessToken), connectionId: connection.id, token };
       }
       // The cached ciphertext without an extra async hop (the common case); the store only on a miss.
       const serviceKey = key(tenant, service);
@@ -144,13 +144,19 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
   };
 }
 
+/** An OAuth access token as sent: `Authorization: Bearer`, or where the service's `tokenHeader` puts it. */
+export function toOAuthCredential(auth: ServiceAuthConfig, accessToken: string): UpstreamCredential {
+  const placement = auth.type === 'oauth2' ? auth.tokenHeader : undefined;
+  return { type: 'bearer', token: accessToken, ...(placement === undefined ? {} : { placement }) };
+}
+
 function staticCredential(
   auth: Extract<ServiceAuthConfig, { type: 'apiKey' | 'bearer' | 'basic' }>,
   secret: string,
 ): UpstreamCredential {
   switch (auth.type) {
     case 'apiKey':
-      return { type: 'apiKey', in: auth.in, name: auth.name, value: `${auth.prefix ?? ''}${secret}` };
+      return { type: 'apiKey', in: auth.in, name: auth.name, value: secret, prefix: auth.prefix };
     case 'bearer':
       return { type: 'bearer', token: secret };
     case 'basic':

@@ -5,6 +5,7 @@ import { validateArguments } from '../policy/index.ts';
 import { type ResultCache, toToolPage } from '../shaping/index.ts';
 import {
   applyCredential,
+  applyFixedHeaders,
   buildRequest,
   listCredentialSecrets,
   readProtocolAnswer,
@@ -15,6 +16,7 @@ import {
 } from '../upstream/index.ts';
 import type { CallContext } from './call-context.ts';
 import { toolOf } from './call-context.ts';
+import { toOAuthCredential } from './credentials.ts';
 import { invalidateReads } from './read-cache.ts';
 import { toAuditedCall } from './record-outcome.ts';
 import type { FetchedPage } from './shape-result.ts';
@@ -96,7 +98,7 @@ async function sendWithOneRefresh(
     connectionId,
     (token) => {
       // The credential sent is the one the scrubber and further pages use.
-      call.credential = { credential: { type: 'bearer', token: token.accessToken }, connectionId, token };
+      call.credential = { credential: toOAuthCredential(service.auth, token.accessToken), connectionId, token };
       return send(call.credential.credential);
     },
     resolved.token,
@@ -110,7 +112,10 @@ function toUpstreamCall(
   credential: UpstreamCredential,
 ): UpstreamCall {
   const { tool, service } = toolOf(call);
-  const built = applyCredential(buildRequest(tool.tool, service.baseUrl, args), credential);
+  const built = applyCredential(
+    applyFixedHeaders(buildRequest(tool.tool, service.baseUrl, args), service.headers),
+    credential,
+  );
   return {
     // MT-08: breakers and connection shares are kept per tenant and service.
     tenant: call.caller.tenant,

@@ -115,6 +115,16 @@ export function expandProviderService(
       });
     }
   }
+  const ownHeaders = raw['headers'];
+  if (Object.keys(provider.headers).length > 0) {
+    // The service's own value wins, whatever the case of its name.
+    const own = ownHeaders !== null && typeof ownHeaders === 'object' ? (ownHeaders as Record<string, unknown>) : {};
+    const overridden = new Set(Object.keys(own).map((name) => name.toLowerCase()));
+    service['headers'] = {
+      ...Object.fromEntries(Object.entries(provider.headers).filter(([name]) => !overridden.has(name.toLowerCase()))),
+      ...own,
+    };
+  }
   const auth = buildAuth(provider, raw, fill, issues);
   const override = raw['auth'];
   if (override !== undefined && override !== null && typeof override === 'object') {
@@ -307,6 +317,7 @@ function buildAuth(
         scopeSeparator: auth.scopeSeparator,
         pkce: auth.pkce,
         quirks: auth.quirks,
+        ...(auth.tokenHeader === undefined ? {} : { tokenHeader: auth.tokenHeader }),
       };
     }
   }
