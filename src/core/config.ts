@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { connectionVariableRules, isConnectionVariable, placeholdersOf } from './connection-variables.ts';
 import { GatehouseError } from './errors.ts';
 import { knownFieldsAt, suggestFieldName } from './suggest-field-name.ts';
 
@@ -168,6 +169,11 @@ const authSchema = z.discriminatedUnion('type', [
     /** Where the access token goes in an API call; absent = `Authorization: Bearer <token>`. */
     tokenHeader: tokenHeaderSchema.optional(),
     /**
+     * Quirk `atlassian-cloud-id`: where the site list is read after connecting; absent = Atlassian's
+     * (https://api.atlassian.com/oauth/token/accessible-resources). Tests point it at a fake.
+     */
+    accessibleResourcesUrl: z.url().optional(),
+    /**
      * Refresh the access token this long before it expires; absent = 60. Optional in the output type so that
      * hand-built auth objects stay valid; the refresh engine takes the smallest of a config.
      */
@@ -262,7 +268,20 @@ const serviceSchema = z
      * and the scalar fields of each object it links to (connections as `nodes`, `pageInfo` and `totalCount`).
      */
     selectionDepth: z.number().int().min(1).max(4).optional(),
-    baseUrl: z.url().optional(),
+    /**
+     * Overrides the description's server URL. May hold per-connection variables (`{instanceUrl}/services/...`,
+     * `.../ex/jira/{cloudId}/...`) that a provider quirk fills for each connection (docs/providers.md).
+     */
+    baseUrl: z
+      .string()
+      .refine((value) => {
+        // Each placeholder stands for its example value here; the service check below names unknown ones.
+        const filled = value.replace(/\{([^{}]*)\}/g, (whole, name: string) =>
+          isConnectionVariable(name) ? connectionVariableRules[name].example : whole,
+        );
+        return z.url().safeParse(filled.replace(/\{[^{}]*\}/g, 'x')).success;
+      }, 'Invalid URL')
+      .optional(),
     auth: authSchema.default({ type: 'none' }),
     /**
      * Headers sent with every call of the service (`Notion-Version`, `anthropic-version`, `X-GitHub-Api-Version`);
@@ -301,6 +320,22 @@ const serviceSchema = z
     path: ['selectionDepth'],
   })
   .superRefine((s, ctx) => {
+    const quirks: readonly string[] = s.auth.type === 'oauth2' ? (s.auth.quirks ?? []) : [];
+    for (const name of placeholdersOf(s.baseUrl ?? '')) {
+      if (!isConnectionVariable(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['baseUrl'],
+          message: `uses {${name}}, which is not a per-connection variable (${Object.keys(connectionVariableRules).join(', ')})`,
+        });
+      } else if (!quirks.includes(connectionVariableRules[name].quirk)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['baseUrl'],
+          message: `uses {${name}}, which only an oauth2 auth with quirk ${connectionVariableRules[name].quirk} fills`,
+        });
+      }
+    }
     // A fixed header in the credential's own header would be replaced by the credential on every call.
     const credentialHeader =
       s.auth.type === 'apiKey' && s.auth.in === 'header'

@@ -28,6 +28,13 @@ export {
   type UnresolvedVariable,
   type UsersConfig,
 } from './config.ts';
+export {
+  type ConnectionVariable,
+  connectionVariableRules,
+  fillConnectionVariables,
+  isConnectionVariable,
+  placeholdersOf,
+} from './connection-variables.ts';
 export { editDistance } from './edit-distance.ts';
 export {
   decisionOf,

@@ -14,6 +14,7 @@ import {
   type UpstreamCredential,
   type UpstreamResponse,
 } from '../upstream/index.ts';
+import { endpointOf } from './build-tenants.ts';
 import type { CallContext } from './call-context.ts';
 import { toolOf } from './call-context.ts';
 import { toOAuthCredential } from './credentials.ts';
@@ -98,7 +99,12 @@ async function sendWithOneRefresh(
     connectionId,
     (token) => {
       // The credential sent is the one the scrubber and further pages use.
-      call.credential = { credential: toOAuthCredential(service.auth, token.accessToken), connectionId, token };
+      call.credential = {
+        credential: toOAuthCredential(service.auth, token.accessToken),
+        connectionId,
+        token,
+        variables: token.variables,
+      };
       return send(call.credential.credential);
     },
     resolved.token,
@@ -112,8 +118,9 @@ function toUpstreamCall(
   credential: UpstreamCredential,
 ): UpstreamCall {
   const { tool, service } = toolOf(call);
+  const endpoint = endpointOf(service, call.credential?.variables);
   const built = applyCredential(
-    applyFixedHeaders(buildRequest(tool.tool, service.baseUrl, args), service.headers),
+    applyFixedHeaders(buildRequest(tool.tool, endpoint.baseUrl, args), service.headers),
     credential,
   );
   return {
@@ -128,7 +135,7 @@ function toUpstreamCall(
     timeoutMs: service.timeoutMs,
     connectTimeoutMs: service.connectTimeoutMs,
     maxResponseBytes: service.maxResponseBytes,
-    allowedOrigin: service.allowedOrigin,
+    allowedOrigin: endpoint.allowedOrigin,
     safety: tool.tool.safety,
     retry: service.retry,
   };
