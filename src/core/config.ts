@@ -214,6 +214,12 @@ const serviceSchema = z
       .default(10 * 1024 * 1024),
     /** Tool overlays: operation (its operationId, or the tool's key) -> overlay. */
     overlays: z.record(z.string().min(1), overlaySchema).default({}),
+    /**
+     * Tools declare an `outputSchema` (compact, from the description's 2xx response schema) and results carry
+     * `structuredContent` that validates against it (docs/configuration.md, "Structured output"). Absent = on,
+     * except for catalogue providers (`provider:`), whose packs keep `tools/list` small; `false` = off.
+     */
+    structuredOutput: z.boolean().optional(),
     /** Scope hierarchy of the provider: a broad scope and the narrower ones it implies (`repo: [public_repo]`). */
     scopeImplies: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
     /**
@@ -271,6 +277,11 @@ const toolsetSchema = z.strictObject({
   constraints: z.record(z.string().min(1), z.record(z.string().min(1), argumentConstraintSchema)).default({}),
   /** Safety class overrides for descriptions that are wrong: tool glob -> class. */
   safety: z.record(z.string().min(1), z.enum(['safe', 'write', 'destructive'])).default({}),
+  /**
+   * List the tools' output schemas and validate results against them (where the service keeps structured output
+   * on); `false` lists no output schema, for clients or models that pay for them in context.
+   */
+  structuredOutput: z.boolean().default(true),
   /** Token budget (o200k) of one tool result; a larger one becomes a handle plus a summary. */
   resultBudget: z.number().int().min(500).max(1_000_000).default(8_000),
   /** Per-tool result budgets: tool glob -> tokens (the first matching glob applies). */
