@@ -4,10 +4,10 @@ import {
   conformToOutput,
   detectNextPage,
   estimateTokens,
+  matchesOutputSchema,
   type ResultHandles,
   type ResultOwner,
   type ShapedResult,
-  matchesOutputSchema,
   shapeToolResult,
   type ToolPage,
 } from '../shaping/index.ts';

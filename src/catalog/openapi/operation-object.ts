@@ -9,8 +9,8 @@ import type {
 import { cleanDescription } from '../clean-description.ts';
 import { type ImportContext, ImportIssue } from './import-context.ts';
 import type { OperationSource, SourceParameter } from './operation-source.ts';
-import { parameterLocations } from './parameter-object.ts';
 import { toOutputSchema } from './output-schema.ts';
+import { parameterLocations } from './parameter-object.ts';
 import { collectDefs, transformSchemaObject } from './schema-object.ts';
 import { transformSecurityRequirements } from './security-requirement-object.ts';
 
