@@ -130,11 +130,17 @@ export function buildTenant(
   });
   const toolsets = new Map<string, ToolsetRuntime>();
   const scopeImplies = new Map(config.services.map((service) => [service.id, service.scopeImplies] as const));
+  const serviceScopes = new Map<string, readonly string[]>();
+  for (const service of config.services) {
+    if (service.auth.type === 'oauth2' && service.auth.scopes.length > 0) {
+      serviceScopes.set(service.id, service.auth.scopes);
+    }
+  }
   const structuredOutput = new Map(
     config.services.map((service) => [service.id, service.structuredOutput ?? service.provider === undefined] as const),
   );
   for (const toolset of config.toolsets) {
-    const policy = compileToolsetPolicy(config.id, toolset, tenantTools, { scopeImplies });
+    const policy = compileToolsetPolicy(config.id, toolset, tenantTools, { scopeImplies, serviceScopes });
     const all = Object.freeze(
       [...policy.tools.values()].map((tool) =>
         toListedTool(tool, declaresOutput(tool, toolset.structuredOutput, structuredOutput)),
