@@ -100,7 +100,7 @@ export function buildTenant(
       loadService,
       service,
       path,
-      `${path}.${descriptionSourceOf(service).format}`,
+      `${path}.${descriptionSourceOf(service).field}`,
     );
     const baseUrl = service.baseUrl ?? catalog.baseUrl;
     if (baseUrl === undefined) {
@@ -117,12 +117,12 @@ export function buildTenant(
       allowedOrigin: new URL(baseUrl).origin,
       auth: service.auth,
       shared: service.shared,
-      timeoutMs: service.timeoutMs,
-      connectTimeoutMs: service.connectTimeoutMs,
+      timeoutMs: service.timeoutSeconds * 1000,
+      connectTimeoutMs: service.connectTimeoutSeconds * 1000,
       maxResponseBytes: service.maxResponseBytes,
       retry: service.retry,
       leaseMs:
-        (service.retry.maxRetries + 1) * service.timeoutMs +
+        (service.retry.maxRetries + 1) * service.timeoutSeconds * 1000 +
         service.retry.maxRetries * service.retry.maxWaitSeconds * 1000 +
         5_000,
     });
@@ -143,7 +143,7 @@ export function buildTenant(
     const policy = compileToolsetPolicy(config.id, toolset, tenantTools, { scopeImplies, serviceScopes });
     const all = Object.freeze(
       [...policy.tools.values()].map((tool) =>
-        toListedTool(tool, declaresOutput(tool, toolset.structuredOutput, structuredOutput)),
+        toListedTool(tool, declaresOutput(tool, toolset.results.structuredOutput, structuredOutput)),
       ),
     );
     const meta = buildToolsetMeta(
@@ -157,10 +157,10 @@ export function buildTenant(
       listed: meta.listed,
       meta,
       limits: compileToolsetLimits(config.rateLimit, toolset),
-      cacheTtlSeconds: toolset.cache?.ttlSeconds,
+      cacheTtlSeconds: toolset.results.cache?.ttlSeconds,
     });
   }
-  return { id: config.id, services, toolsets, caching: config.toolsets.some((t) => t.cache !== undefined) };
+  return { id: config.id, services, toolsets, caching: config.toolsets.some((t) => t.results.cache !== undefined) };
 }
 
 /** Loads a service's description, naming the config field that points at it when that fails. */

@@ -77,8 +77,7 @@ beforeAll(async () => {
     access,
     approval: 'none',
     discovery: { mode: 'never' },
-    resultHandles: { enabled: false },
-    structuredOutput: access === 'read',
+    results: { handles: { enabled: false }, structuredOutput: access === 'read' },
   });
   gateway = await startTestGateway({
     unsafeAllowPrivateUpstreams: ['127.0.0.1'],

@@ -78,13 +78,12 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gatehouse-structured-'));
   const file = join(dir, 'pets.openapi.yaml');
   writeFileSync(file, description);
-  const toolset = (id: string, extra: Record<string, unknown> = {}) => ({
+  const toolset = (id: string, structuredOutput: boolean) => ({
     id,
     tools: ['*'],
     access: 'read',
     discovery: { mode: 'never' },
-    resultBudget: 500,
-    ...extra,
+    results: { budget: 500, structuredOutput },
   });
   gateway = await startTestGateway({
     unsafeAllowPrivateUpstreams: ['127.0.0.1'],
@@ -96,7 +95,7 @@ beforeAll(async () => {
           // The same operations with a projection on getPet: its results no longer have the response's shape.
           { id: 'named', openapi: file, baseUrl, overlays: { getPet: { projection: 'name' } } },
         ],
-        toolsets: [toolset('all'), toolset('plain', { structuredOutput: false })],
+        toolsets: [toolset('all', true), toolset('plain', false)],
         clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all', 'plain'], subject: 'ada' }],
       },
     ],
