@@ -304,6 +304,12 @@ const serviceSchema = z
       .default(10 * 1024 * 1024),
     /** Tool overlays: operation (its operationId, or the tool's key) -> overlay. */
     overlays: z.record(z.string().min(1), overlaySchema).default({}),
+    /**
+     * Tools declare an `outputSchema` (compact, from the description's 2xx response schema) and results carry
+     * `structuredContent` that validates against it (docs/configuration.md, "Structured output"). Absent = on,
+     * except for catalogue providers (`provider:`), whose packs keep `tools/list` small; `false` = off.
+     */
+    structuredOutput: z.boolean().optional(),
     /** Scope hierarchy of the provider: a broad scope and the narrower ones it implies (`repo: [public_repo]`). */
     scopeImplies: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
     /**
@@ -419,6 +425,11 @@ const toolsetSchema = z.strictObject({
           ttlSeconds: z.number().int().min(10).max(86_400).default(900),
         })
         .prefault({}),
+      /**
+       * List the tools' output schemas and validate results against them (where the service keeps structured
+       * output on); `false` lists no output schema, for clients or models that pay for them in context.
+       */
+      structuredOutput: z.boolean().default(true),
       /** Follow upstream pagination within one call, up to `maxPages` pages and the result budget. */
       autoPaginate: z.strictObject({ maxPages: z.number().int().min(2).max(20) }).optional(),
       /** Cache of safe reads (GET/HEAD), off unless set; upstream `Cache-Control` can only shorten or forbid it. */
