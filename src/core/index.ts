@@ -5,6 +5,7 @@ export {
   type ConfigTree,
   configSchema,
   type Environment,
+  fixedHeadersSchema,
   formatPath,
   loadConfigFile,
   type OAuthQuirk,
@@ -22,10 +23,18 @@ export {
   type ServiceConfig,
   type TenantConfig,
   type ToolsetConfig,
+  tokenHeaderSchema,
   type UnresolvedEnvPolicy,
   type UnresolvedVariable,
   type UsersConfig,
 } from './config.ts';
+export {
+  type ConnectionVariable,
+  connectionVariableRules,
+  fillConnectionVariables,
+  isConnectionVariable,
+  placeholdersOf,
+} from './connection-variables.ts';
 export { editDistance } from './edit-distance.ts';
 export {
   decisionOf,

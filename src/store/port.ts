@@ -315,6 +315,11 @@ export interface ConnectionRecord {
   /** Consecutive failed refresh attempts (5xx, 429, timeouts) and when the next non-forced one may run. */
   readonly refreshFailures: number;
   readonly refreshCooldownUntil: number | null;
+  /**
+   * Base URL variables this connection filled when it connected (Salesforce `instanceUrl`, Atlassian `cloudId`),
+   * checked by their rule before they were stored; `{}` when none.
+   */
+  readonly variables: Readonly<Record<string, string>>;
   readonly createdAt: number;
   readonly updatedAt: number;
 }
@@ -329,13 +334,18 @@ export interface TokenUpdate {
   readonly refreshToken?: Uint8Array | null;
   readonly accessExpiresAt: number | null;
   readonly scopes: readonly string[];
+  /** Replaces the stored variables (the refresh engine merges what a refresh answer brought over them); omit to keep. */
+  readonly variables?: Readonly<Record<string, string>>;
   readonly at: number;
 }
 
 export interface ConnectionRepository {
   /** Creates or replaces the connection of (tenant, service, subject) with fresh tokens (version = old + 1). */
   upsert(
-    record: Omit<ConnectionRecord, 'tokenVersion' | 'refreshFailures' | 'refreshCooldownUntil' | 'updatedAt'>,
+    record: Omit<
+      ConnectionRecord,
+      'tokenVersion' | 'refreshFailures' | 'refreshCooldownUntil' | 'updatedAt' | 'variables'
+    > & { readonly variables?: Readonly<Record<string, string>> },
   ): Promise<ConnectionRecord>;
   get(tenantId: string, id: string): Promise<ConnectionRecord | undefined>;
   find(tenantId: string, service: string, subject: string): Promise<ConnectionRecord | undefined>;
