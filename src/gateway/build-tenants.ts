@@ -1,5 +1,13 @@
 import type { Catalog, NamedTool, ServiceCatalog, TenantConfig } from '../core/index.ts';
-import { formatPath, GatehouseError } from '../core/index.ts';
+import {
+  type ConnectionVariable,
+  connectionVariableRules,
+  fillConnectionVariables,
+  formatPath,
+  GatehouseError,
+  isConnectionVariable,
+  placeholdersOf,
+} from '../core/index.ts';
 import { compileToolsetLimits, compileToolsetPolicy, type ToolsetLimits, type ToolsetPolicy } from '../policy/index.ts';
 import { buildToolsetMeta, type ToolsetMeta } from './build-toolset-meta.ts';
 import type { ListedTool } from './contract.ts';
@@ -9,9 +17,15 @@ import { descriptionSourceOf } from './load-service.ts';
 export interface ServiceRuntime {
   readonly id: string;
   readonly catalog: ServiceCatalog;
+  /** The base URL; with `connectionVariables`, a template filled for each call (`endpointOf`). */
   readonly baseUrl: string;
+  /** The one origin calls may reach; '' when the origin itself is per connection (`endpointOf`). */
   readonly allowedOrigin: string;
+  /** Variables of `baseUrl` each connection fills (Salesforce `instanceUrl`, Atlassian `cloudId`); often none. */
+  readonly connectionVariables: readonly ConnectionVariable[];
   readonly auth: TenantConfig['services'][number]['auth'];
+  /** Fixed request headers of every call (config `headers`), applied over the tool arguments' headers. */
+  readonly headers: Readonly<Record<string, string>>;
   /** Calls use the connection of subject `shared`, whoever calls (config `shared: true`). */
   readonly shared: boolean;
   readonly timeoutMs: number;
@@ -110,12 +124,15 @@ export function buildTenant(
         { path: `${path}.baseUrl` },
       );
     }
+    const connectionVariables = placeholdersOf(baseUrl).filter(isConnectionVariable);
     services.set(service.id, {
       id: service.id,
       catalog: bound,
       baseUrl,
-      allowedOrigin: new URL(baseUrl).origin,
+      allowedOrigin: originOfTemplate(baseUrl),
+      connectionVariables,
       auth: service.auth,
+      headers: service.headers,
       shared: service.shared,
       timeoutMs: service.timeoutSeconds * 1000,
       connectTimeoutMs: service.connectTimeoutSeconds * 1000,
@@ -161,6 +178,29 @@ export function buildTenant(
     });
   }
   return { id: config.id, services, toolsets, caching: config.toolsets.some((t) => t.results.cache !== undefined) };
+}
+
+/** The origin of a base URL whose per-connection variables (if any) are all after the origin; else ''. */
+function originOfTemplate(baseUrl: string): string {
+  const example = baseUrl.replace(/\{([^{}]*)\}/g, (whole, name: string) =>
+    isConnectionVariable(name) ? connectionVariableRules[name].example : whole,
+  );
+  const origin = new URL(example).origin;
+  return baseUrl.startsWith(origin) ? origin : '';
+}
+
+/**
+ * Where a call to `service` goes for a connection with `variables`: the base URL with the connection's variables
+ * filled (each checked against its rule again: a stored value is not trusted blindly) and the origin the call
+ * may reach. Without per-connection variables: the service's own.
+ */
+export function endpointOf(
+  service: Pick<ServiceRuntime, 'baseUrl' | 'allowedOrigin' | 'connectionVariables'>,
+  variables: Readonly<Record<string, string>> = {},
+): { readonly baseUrl: string; readonly allowedOrigin: string } {
+  if (service.connectionVariables.length === 0) return service;
+  const baseUrl = fillConnectionVariables(service.baseUrl, variables);
+  return { baseUrl, allowedOrigin: service.allowedOrigin === '' ? new URL(baseUrl).origin : service.allowedOrigin };
 }
 
 /** Loads a service's description, naming the config field that points at it when that fails. */

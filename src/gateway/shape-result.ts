@@ -12,6 +12,7 @@ import {
   type ToolPage,
 } from '../shaping/index.ts';
 import type { UpstreamClient } from '../upstream/index.ts';
+import { endpointOf } from './build-tenants.ts';
 import type { ToolsetMeta } from './build-toolset-meta.ts';
 import type { CallContext } from './call-context.ts';
 import { toolOf } from './call-context.ts';
@@ -58,7 +59,8 @@ export async function shapeResult(deps: ShapeResultDependencies, call: CallConte
     owner: ownerOf(call),
     tool,
     args: call.decision?.args ?? {},
-    allowedOrigin: service.allowedOrigin,
+    // A cached page has no credential resolved: the connection the decide step read has the same variables.
+    allowedOrigin: endpointOf(service, call.credential?.variables ?? call.connection?.variables).allowedOrigin,
     first: call.page,
     declaresOutput: call.toolset.meta.allByName.get(tool.name)?.outputSchema !== undefined,
     ...(call.cached ? {} : { fetchPage: (args: Readonly<Record<string, unknown>>) => sendPage(deps, call, args) }),
