@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createProviderExpander } from '../../src/catalog/index.ts';
 import { type Config, parseConfig } from '../../src/core/index.ts';
 import type { Gateway } from '../../src/gateway/index.ts';
 import { openAdapters } from '../../src/open-adapters.ts';
@@ -46,7 +47,8 @@ export async function startTestGateway(
       ...(options.store ? { store: options.store } : {}),
       ...raw,
     },
-    { env: {}, baseDir: process.cwd() },
+    // The built-in provider catalogue, as the CLI passes it (`provider: slack` services).
+    { env: {}, baseDir: process.cwd(), expandProvider: createProviderExpander() },
   );
   const stderr = { write: () => true } as unknown as NodeJS.WritableStream;
   const adapters = await openAdapters(config, { stderr });
