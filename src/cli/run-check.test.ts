@@ -7,7 +7,11 @@ import { runCheck } from './run-check.ts';
 async function warningsOf(tenant: Record<string, unknown>) {
   const config = parseConfig({ tenants: [tenant] }, { env: {}, expandProvider: createProviderExpander() });
   let out = '';
-  const context = { stdout: { write: (text: string) => ((out += text), true) } } as never;
+  const write = (text: string) => {
+    out += text;
+    return true;
+  };
+  const context = { stdout: { write } } as never;
   expect(await runCheck(config, true, context)).toBe(0);
   return (JSON.parse(out) as { warnings: { code: string; path: string; message: string }[] }).warnings;
 }
@@ -25,12 +29,14 @@ describe('gatehouse check warnings (issue 11)', () => {
           overlays: { post_message: { safety: 'safe' }, list_channels: { safety: 'safe' } },
         },
       ],
-      toolsets: [{ id: 'chat', tools: ['slack_*'], safety: { 'slack_delete*': 'safe', 'slack_list*': 'safe' } }],
+      toolsets: [
+        { id: 'chat', tools: ['slack_*'], policy: { safety: { 'slack_delete*': 'safe', 'slack_list*': 'safe' } } },
+      ],
     });
     const safeWrites = warnings.filter((w) => w.code === 'safe_write');
     expect(safeWrites.map((w) => w.path)).toEqual([
       'tenants[0].services[0].overlays.post_message.safety',
-      'tenants[0].toolsets[0].safety.slack_delete*',
+      'tenants[0].toolsets[0].policy.safety.slack_delete*',
     ]);
     expect(safeWrites[0]?.message).toContain('POST /chat.postMessage');
   });

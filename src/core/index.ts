@@ -48,6 +48,7 @@ export {
   isGatehouseError,
   toGatehouseError,
 } from './errors.ts';
+export { escapeHtml } from './escape-html.ts';
 export { createId, createRequestId } from './ids.ts';
 export { noteResponseOutcome, type ResponseOutcome, responseOutcomeOf } from './response-outcome.ts';
 export { knownFieldsAt, suggestFieldName } from './suggest-field-name.ts';

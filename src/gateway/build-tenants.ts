@@ -57,11 +57,16 @@ export interface TenantRuntime {
   readonly caching: boolean;
 }
 
-/** Listed form of a tool, shared by every toolset and tenant that exposes the same named tool. */
+/**
+ * Listed forms of a tool, with and without its output schema, shared by every toolset and tenant that exposes the
+ * same named tool.
+ */
 const listedByTool = new WeakMap<NamedTool, ListedTool>();
+const listedWithoutOutput = new WeakMap<NamedTool, ListedTool>();
 
-function toListedTool(named: NamedTool): ListedTool {
-  let listed = listedByTool.get(named);
+function toListedTool(named: NamedTool, declaresOutput: boolean): ListedTool {
+  const memo = declaresOutput ? listedByTool : listedWithoutOutput;
+  let listed = memo.get(named);
   if (listed === undefined) {
     const { tool } = named;
     listed = Object.freeze({
@@ -69,12 +74,26 @@ function toListedTool(named: NamedTool): ListedTool {
       title: tool.title,
       description: tool.description,
       inputSchema: tool.inputSchema,
-      ...(tool.outputSchema ? { outputSchema: tool.outputSchema } : {}),
+      ...(declaresOutput && tool.outputSchema ? { outputSchema: tool.outputSchema } : {}),
       annotations: tool.annotations,
     });
-    listedByTool.set(named, listed);
+    memo.set(named, listed);
   }
   return listed;
+}
+
+/**
+ * Whether a toolset lists a tool's output schema (and its results conform to it): the tool has one, no overlay
+ * projection reshapes its results, and neither the toolset nor the service turned structured output off (a
+ * catalogue provider's service has it off unless it says `structuredOutput: true`: its pack's list stays small).
+ */
+function declaresOutput(named: NamedTool, toolsetOn: boolean, serviceOn: ReadonlyMap<string, boolean>): boolean {
+  return (
+    toolsetOn &&
+    named.tool.outputSchema !== undefined &&
+    named.tool.projection === undefined &&
+    serviceOn.get(named.service) === true
+  );
 }
 
 /**
@@ -95,7 +114,7 @@ export function buildTenant(
       loadService,
       service,
       path,
-      `${path}.${descriptionSourceOf(service).format}`,
+      `${path}.${descriptionSourceOf(service).field}`,
     );
     const baseUrl = service.baseUrl ?? catalog.baseUrl;
     if (baseUrl === undefined) {
@@ -115,12 +134,12 @@ export function buildTenant(
       auth: service.auth,
       headers: service.headers,
       shared: service.shared,
-      timeoutMs: service.timeoutMs,
-      connectTimeoutMs: service.connectTimeoutMs,
+      timeoutMs: service.timeoutSeconds * 1000,
+      connectTimeoutMs: service.connectTimeoutSeconds * 1000,
       maxResponseBytes: service.maxResponseBytes,
       retry: service.retry,
       leaseMs:
-        (service.retry.maxRetries + 1) * service.timeoutMs +
+        (service.retry.maxRetries + 1) * service.timeoutSeconds * 1000 +
         service.retry.maxRetries * service.retry.maxWaitSeconds * 1000 +
         5_000,
     });
@@ -128,9 +147,22 @@ export function buildTenant(
   });
   const toolsets = new Map<string, ToolsetRuntime>();
   const scopeImplies = new Map(config.services.map((service) => [service.id, service.scopeImplies] as const));
+  const serviceScopes = new Map<string, readonly string[]>();
+  for (const service of config.services) {
+    if (service.auth.type === 'oauth2' && service.auth.scopes.length > 0) {
+      serviceScopes.set(service.id, service.auth.scopes);
+    }
+  }
+  const structuredOutput = new Map(
+    config.services.map((service) => [service.id, service.structuredOutput ?? service.provider === undefined] as const),
+  );
   for (const toolset of config.toolsets) {
-    const policy = compileToolsetPolicy(config.id, toolset, tenantTools, { scopeImplies });
-    const all = Object.freeze([...policy.tools.values()].map(toListedTool));
+    const policy = compileToolsetPolicy(config.id, toolset, tenantTools, { scopeImplies, serviceScopes });
+    const all = Object.freeze(
+      [...policy.tools.values()].map((tool) =>
+        toListedTool(tool, declaresOutput(tool, toolset.results.structuredOutput, structuredOutput)),
+      ),
+    );
     const meta = buildToolsetMeta(
       toolset,
       policy.tools,
@@ -142,10 +174,10 @@ export function buildTenant(
       listed: meta.listed,
       meta,
       limits: compileToolsetLimits(config.rateLimit, toolset),
-      cacheTtlSeconds: toolset.cache?.ttlSeconds,
+      cacheTtlSeconds: toolset.results.cache?.ttlSeconds,
     });
   }
-  return { id: config.id, services, toolsets, caching: config.toolsets.some((t) => t.cache !== undefined) };
+  return { id: config.id, services, toolsets, caching: config.toolsets.some((t) => t.results.cache !== undefined) };
 }
 
 /** The origin of a base URL whose per-connection variables (if any) are all after the origin; else ''. */

@@ -56,12 +56,32 @@ export function inspectConfig(config: Config): ToolsetReport[] {
               ]
             : []),
           ...unmatched,
+          ...describeUncoveredTools(toolset.policy.serviceScopeDenied, toolset.policy.tenantTools),
           ...importProblems,
         ],
       });
     }
   });
   return reports;
+}
+
+/**
+ * The tools a toolset hides because their service's configured `scopes` cannot cover them (a connect link never
+ * asks for more than those), one line per service: which tools, which scopes each lacks, and the fix.
+ */
+function describeUncoveredTools(
+  uncovered: ReadonlyMap<string, readonly string[]>,
+  tenantTools: ReadonlyMap<string, NamedTool>,
+): string[] {
+  const byService = new Map<string, string[]>();
+  for (const [name, missing] of uncovered) {
+    const service = tenantTools.get(name)?.service ?? '?';
+    byService.set(service, [...(byService.get(service) ?? []), `${name} (needs ${missing.join(' ')})`]);
+  }
+  return [...byService].map(
+    ([service, tools]) =>
+      `${tools.length} tool(s) hidden: service ${service}'s configured scopes cannot cover them: ${tools.join(', ')}; add the scopes to the service's scopes to list them`,
+  );
 }
 
 /** One overlaid tool, as `gatehouse check` shows it: the tool the description makes, and the one the model sees. */
@@ -136,8 +156,10 @@ function findUnmatchedGlobs(toolset: ToolsetConfig, toolNames: readonly string[]
     ['tools', toolset.tools],
     ['exclude', toolset.exclude],
     ['approval', Array.isArray(toolset.approval) ? toolset.approval : []],
-    ['safety', Object.keys(toolset.safety)],
-    ['constraints', Object.keys(toolset.constraints)],
+    ['policy.safety', Object.keys(toolset.policy.safety)],
+    ['policy.constraints', Object.keys(toolset.policy.constraints)],
+    ['limits.toolRateLimits', Object.keys(toolset.limits.toolRateLimits)],
+    ['results.toolBudgets', Object.keys(toolset.results.toolBudgets)],
   ];
   const problems: string[] = [];
   for (const [field, globs] of fields) {
@@ -184,13 +206,13 @@ export function inspectSafeWrites(config: Config): ConfigWarning[] {
       }
     });
     tenantConfig.toolsets.forEach((toolset, k) => {
-      for (const [glob, safety] of Object.entries(toolset.safety)) {
+      for (const [glob, safety] of Object.entries(toolset.policy.safety)) {
         if (safety !== 'safe') continue;
         const matches = matchToolGlob([glob]);
         const marked = plainTools.filter((tool) => matches(tool.name) && changes(tool));
         if (marked.length === 0) continue;
         warnings.push({
-          path: `tenants[${t}].toolsets[${k}].safety.${glob}`,
+          path: `tenants[${t}].toolsets[${k}].policy.safety.${glob}`,
           message: `marks ${marked.length} POST/PUT/PATCH/DELETE tool(s) safe (${marked
             .slice(0, 3)
             .map((tool) => tool.name)

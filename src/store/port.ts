@@ -634,12 +634,18 @@ export interface OAuthServerRepository {
   destroy(tenantId: string, model: string, idHash: string): Promise<void>;
   /** Deletes every artefact of a grant (codes, tokens, the grant): refresh-token reuse and revocation. */
   revokeByGrantId(tenantId: string, grantId: string): Promise<number>;
-  /** Deletes every artefact a user's grants to one client left (tokens, codes, grants): consent revoked. */
-  revokeByAccountAndClient(tenantId: string, accountId: string, clientId: string): Promise<number>;
+  /**
+   * Deletes every artefact (grant, codes, access and refresh tokens) of the user's grants to one client for one
+   * resource (a toolset's MCP URL): that consent was revoked. Grants of the client for other toolsets stay.
+   */
+  revokeGrantsFor(tenantId: string, accountId: string, clientId: string, resource: string): Promise<number>;
   /** Stores `sealed` as the tenant's keys unless some exist, and returns the stored ones (racing processes agree). */
   ensureKeys(tenantId: string, sealed: Uint8Array, at: number): Promise<Uint8Array>;
-  /** Deletes artefacts that expired before `before`; returns how many. */
-  deleteExpired(before: number): Promise<number>;
+  /**
+   * Deletes at most `limit` artefacts (codes, tokens, grants, sessions, interactions) that expired before `before`,
+   * oldest first; returns how many (a full batch means more may be left).
+   */
+  deleteExpired(before: number, limit: number): Promise<number>;
   /** Inserts the consent, or refreshes the scopes and client name of the one of (tenant, user, client, toolset). */
   upsertConsent(record: OAuthConsentRecord): Promise<OAuthConsentRecord>;
   findConsent(

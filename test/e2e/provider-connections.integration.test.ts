@@ -36,16 +36,14 @@ beforeAll(async () => {
   as.onToken((request, res) => {
     const token = `at-${++issued}-${'t'.repeat(24)}`;
     userOfToken.set(token, request.form.get('code') ?? '');
-    res
-      .writeHead(200, { 'content-type': 'application/json' })
-      .end(
-        JSON.stringify({
-          access_token: token,
-          token_type: 'Bearer',
-          refresh_token: `rt-${issued}-${'r'.repeat(24)}`,
-          expires_in: 3600,
-        }),
-      );
+    res.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        access_token: token,
+        token_type: 'Bearer',
+        refresh_token: `rt-${issued}-${'r'.repeat(24)}`,
+        expires_in: 3600,
+      }),
+    );
   });
   upstream.handle((request, res) => {
     if (request.path === '/oauth/token/accessible-resources') {
