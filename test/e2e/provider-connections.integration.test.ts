@@ -18,6 +18,7 @@ import { startTestGateway, type TestGateway } from '../support/start-test-gatewa
 const adminToken = 'admin-token-provider-connections-0123456789';
 const clientKey = 'gatehouse_sk_provider_connections_0123456789';
 const notionToken = 'secret_notion-integration-token-0123456789';
+const discordBotToken = 'MTk4NjIyNDgzNDcxOTI1MjQ4.discord-bot-token-0123456789';
 const cloudOf: Record<string, string> = {
   ada: '11111111-2222-4333-8444-555555555555',
   bob: '66666666-7777-4888-8999-aaaaaaaaaaaa',
@@ -79,6 +80,7 @@ beforeAll(async () => {
             auth: { ...endpoints, accessibleResourcesUrl: `${upstream.url}/oauth/token/accessible-resources` },
           },
           { provider: 'notion', token: notionToken, baseUrl: `${upstream.url}/notion` },
+          { provider: 'discord', apiKey: discordBotToken, baseUrl: `${upstream.url}/discord` },
           {
             // The token endpoint's host is a name (localhost) that resolves to 127.0.0.1, which is not allowed.
             provider: 'github',
@@ -148,6 +150,16 @@ describe('catalogue providers through the gateway (issue 11)', () => {
     const hit = upstream.received.filter((r) => r.path.startsWith('/notion/')).at(-1);
     expect(hit?.headers['notion-version']).toBe('2022-06-28');
     expect(hit?.headers.authorization).toBe(`Bearer ${notionToken}`);
+    await client.close();
+  });
+
+  it('Discord: the pack runs as the bot, its token sent as Authorization: Bot <token> (otherAuth)', async () => {
+    const client = await clientOf(clientKey);
+    const result = (await client.callTool({ name: 'discord_list_servers', arguments: {} })) as ToolResult;
+    expect(result.isError, result.content[0]?.text).toBeFalsy();
+    const hit = upstream.received.filter((r) => r.path.startsWith('/discord/')).at(-1);
+    expect(hit?.headers.authorization).toBe(`Bot ${discordBotToken}`);
+    expect(result.content[0]?.text).not.toContain(discordBotToken);
     await client.close();
   });
 
