@@ -1,13 +1,14 @@
 import { isIP } from 'node:net';
+import { builtInCatalogRoot, loadProviders } from '../catalog/index.ts';
 import type { Config } from '../core/index.ts';
-import { inspectConfig, inspectOverlays } from '../gateway/index.ts';
+import { inspectConfig, inspectOverlays, inspectSafeWrites } from '../gateway/index.ts';
 import { isBlockedAddress } from '../upstream/index.ts';
 import type { CliContext } from './cli-context.ts';
 import { formatTable } from './format-table.ts';
 
 /** Something `check` found that is valid but will not work as the operator probably expects. */
 export interface CheckWarning {
-  readonly code: 'env_unset' | 'private_upstream';
+  readonly code: 'env_unset' | 'private_upstream' | 'safe_write' | 'write_default_scope';
   /** Field path, e.g. `tenants[0].services[0].baseUrl`. */
   readonly path: string;
   readonly message: string;
@@ -17,7 +18,10 @@ export interface CheckWarning {
 export async function runCheck(config: Config, json: boolean, context: CliContext): Promise<number> {
   const reports = inspectConfig(config);
   const overlays = inspectOverlays(config);
-  const warnings = collectCheckWarnings(config);
+  const warnings = [
+    ...collectCheckWarnings(config),
+    ...inspectSafeWrites(config).map((w) => ({ code: 'safe_write' as const, ...w })),
+  ];
   if (json) {
     context.stdout.write(`${JSON.stringify({ valid: true, warnings, toolsets: reports, overlays }, null, 2)}\n`);
     return 0;
@@ -84,6 +88,33 @@ export function collectCheckWarnings(config: Config): CheckWarning[] {
       });
     });
   });
+  warnings.push(...collectWriteDefaultScopes(config));
+  return warnings;
+}
+
+/**
+ * Provider services that ask for the provider's default scopes (no `scopes:` of their own) where those include a
+ * write scope: the connection could then change data even when every toolset is read-only.
+ */
+function collectWriteDefaultScopes(config: Config): CheckWarning[] {
+  const warnings: CheckWarning[] = [];
+  const services = config.tenants.flatMap((tenant, t) => tenant.services.map((service, s) => ({ service, t, s })));
+  if (!services.some(({ service }) => service.provider !== undefined)) return warnings;
+  const catalogue = loadProviders(builtInCatalogRoot);
+  for (const { service, t, s } of services) {
+    const provider = service.provider === undefined ? undefined : catalogue.byId.get(service.provider);
+    if (provider?.auth.type !== 'oauth2' || service.auth.type !== 'oauth2') continue;
+    const defaults = provider.auth.defaultScopes;
+    const requested = service.auth.scopes;
+    if (requested.length !== defaults.length || !defaults.every((scope) => requested.includes(scope))) continue;
+    const writes = provider.auth.scopes.filter((scope) => scope.access === 'write' && defaults.includes(scope.name));
+    if (writes.length === 0) continue;
+    warnings.push({
+      code: 'write_default_scope',
+      path: `tenants[${t}].services[${s}].scopes`,
+      message: `${provider.name}'s default scopes include write scope(s) ${writes.map((w) => w.name).join(', ')}; set scopes: to ask only for what the toolsets need`,
+    });
+  }
   return warnings;
 }
 

@@ -268,6 +268,8 @@ describe('callTool outcomes (AU-01)', () => {
     const fake = createFakeUpstream(driver.answer);
     under = await openGatewayUnderTest(
       {
+        // The fake authorization server is on 127.0.0.1; token requests pass the SSRF guard like upstream calls.
+        unsafeAllowPrivateUpstreams: ['127.0.0.1'],
         ...driver.config,
         tenants: [
           {

@@ -41,8 +41,10 @@ export {
 } from './describe-providers.ts';
 export { clientKeyPrefix, createClientKey, hashClientKey } from './hash-client-key.ts';
 export {
+  type ConfigWarning,
   inspectConfig,
   inspectOverlays,
+  inspectSafeWrites,
   type OverlaidTool,
   type OverlayReport,
   type ToolsetReport,

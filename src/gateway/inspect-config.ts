@@ -172,3 +172,56 @@ function findUnmatchedGlobs(toolset: ToolsetConfig, toolNames: readonly string[]
   }
   return problems;
 }
+
+/** Methods that change something: an operation with one of them is never `safe` unless an operator says so. */
+const changingMethods: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Something `check` warns about, by the config field that causes it. */
+export interface ConfigWarning {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * `gatehouse check`: POST/PUT/PATCH/DELETE operations that a service overlay or a toolset's `safety` marks `safe`.
+ * Valid (an RPC-style read such as a search), but a `safe` tool is retried after a 503, cached and skips its intent
+ * record, so a mistaken one can repeat a payment or lose its audit trail: the operator should know.
+ */
+export function inspectSafeWrites(config: Config): ConfigWarning[] {
+  const warnings: ConfigWarning[] = [];
+  const changes = (tool: NamedTool) => changingMethods.has(tool.tool.request.method) && tool.tool.safety !== 'safe';
+  config.tenants.forEach((tenantConfig, t) => {
+    const plainTools: NamedTool[] = [];
+    tenantConfig.services.forEach((service, s) => {
+      const plain = bindCatalog(loadPlainCatalog(service), service.id);
+      plainTools.push(...plain.tools);
+      for (const [operation, overlay] of Object.entries(service.overlays ?? {})) {
+        if (overlay.safety !== 'safe') continue;
+        const tool = plain.tools.find((n) => n.tool.key === operation || n.tool.operation === operation);
+        if (tool === undefined || !changes(tool)) continue;
+        warnings.push({
+          path: `tenants[${t}].services[${s}].overlays.${operation}.safety`,
+          message: `marks ${tool.tool.request.method} ${tool.tool.request.pathTemplate} safe: it is then retried after a 503 and cached, and writes no intent record`,
+        });
+      }
+    });
+    tenantConfig.toolsets.forEach((toolset, k) => {
+      for (const [glob, safety] of Object.entries(toolset.policy.safety)) {
+        if (safety !== 'safe') continue;
+        const matches = matchToolGlob([glob]);
+        const marked = plainTools.filter((tool) => matches(tool.name) && changes(tool));
+        if (marked.length === 0) continue;
+        warnings.push({
+          path: `tenants[${t}].toolsets[${k}].policy.safety.${glob}`,
+          message: `marks ${marked.length} POST/PUT/PATCH/DELETE tool(s) safe (${marked
+            .slice(0, 3)
+            .map((tool) => tool.name)
+            .join(
+              ', ',
+            )}${marked.length > 3 ? ', ...' : ''}): they are then retried after a 503 and cached, and write no intent record`,
+        });
+      }
+    });
+  });
+  return warnings;
+}

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GuardedFetch } from '../../src/auth-server/index.ts';
+import { createProviderExpander } from '../../src/catalog/index.ts';
 import { type Config, parseConfig } from '../../src/core/index.ts';
 import type { Gateway } from '../../src/gateway/index.ts';
 import { openAdapters } from '../../src/open-adapters.ts';
@@ -49,7 +50,8 @@ export async function startTestGateway(
       ...(options.store ? { store: options.store } : {}),
       ...raw,
     },
-    { env: {}, baseDir: process.cwd() },
+    // The built-in provider catalogue, as the CLI passes it (`provider: slack` services).
+    { env: {}, baseDir: process.cwd(), expandProvider: createProviderExpander() },
   );
   const stderr = { write: () => true } as unknown as NodeJS.WritableStream;
   const adapters = await openAdapters(config, { stderr });

@@ -47,8 +47,8 @@ export function expandProviderService(
 ): ReturnType<ProviderExpander> {
   const issues: ProviderExpansionIssue[] = [];
   const id = raw['provider'];
-  const provider = typeof id === 'string' ? catalogue.byId.get(id) : undefined;
-  if (provider === undefined) {
+  const listed = typeof id === 'string' ? catalogue.byId.get(id) : undefined;
+  if (listed === undefined) {
     const ids = [...catalogue.byId.keys()];
     const suggestion = typeof id === 'string' ? suggestFieldName(id, ids) : undefined;
     return {
@@ -64,6 +64,15 @@ export function expandProviderService(
       ],
     };
   }
+  // The provider's other way in (Discord's bot token), chosen by giving its credential field instead of a client id.
+  const other = listed.otherAuth;
+  const provider: Provider =
+    other !== undefined &&
+    listed.auth.type === 'oauth2' &&
+    raw['clientId'] === undefined &&
+    providerFields[other.type].some((field) => raw[field] !== undefined)
+      ? { ...listed, auth: other }
+      : listed;
   const serviceFields = knownFieldsAt(configSchema, ['tenants', 0, 'services', 0]).filter((f) => f !== 'provider');
   const own: readonly string[] = providerFields[provider.auth.type];
   const accepted = [...serviceFields, 'provider', 'variables', ...own];

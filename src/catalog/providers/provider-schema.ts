@@ -171,6 +171,11 @@ export const providerSchema = z
     categories: z.array(z.enum(providerCategories)).min(1),
     docs: plainUrl,
     auth: z.discriminatedUnion('type', [oauth2Schema, apiKeySchema, basicSchema, bearerSchema]),
+    /**
+     * A second way in beside an OAuth `auth`, for operations a user token cannot do (Discord's bot token, sent as
+     * `Authorization: Bot <token>`): a service chooses it by giving that credential (`apiKey:`) instead of `clientId`.
+     */
+    otherAuth: z.discriminatedUnion('type', [apiKeySchema, bearerSchema]).optional(),
     baseUrl: urlTemplate,
     /** Headers every call needs (`Notion-Version: 2022-06-28`); a service may override the value, a tool never. */
     headers: fixedHeadersSchema.default({}),
@@ -179,6 +184,9 @@ export const providerSchema = z
     notes: z.string().max(500).optional(),
   })
   .superRefine((p, ctx) => {
+    if (p.otherAuth !== undefined && p.auth.type !== 'oauth2') {
+      ctx.addIssue({ code: 'custom', path: ['otherAuth'], message: 'only beside an oauth2 auth' });
+    }
     const declared = new Set(p.variables.map((v) => v.name));
     const provided = new Set(
       (p.auth.type === 'oauth2' ? p.auth.quirks : []).map((q) => quirkVariables[q]).filter((v) => v !== undefined),

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { createProviderExpander } from '../catalog/index.ts';
+import { parseConfig } from '../core/index.ts';
+import { runCheck } from './run-check.ts';
+
+/** `gatehouse check --json` of a config given as an object, with the built-in catalogue. */
+async function warningsOf(tenant: Record<string, unknown>) {
+  const config = parseConfig({ tenants: [tenant] }, { env: {}, expandProvider: createProviderExpander() });
+  let out = '';
+  const write = (text: string) => {
+    out += text;
+    return true;
+  };
+  const context = { stdout: { write } } as never;
+  expect(await runCheck(config, true, context)).toBe(0);
+  return (JSON.parse(out) as { warnings: { code: string; path: string; message: string }[] }).warnings;
+}
+
+describe('gatehouse check warnings (issue 11)', () => {
+  it('warns when an overlay or a toolset marks a POST/PUT/PATCH/DELETE operation safe, naming the field', async () => {
+    const warnings = await warningsOf({
+      id: 'acme',
+      services: [
+        {
+          provider: 'slack',
+          clientId: 'slack-client',
+          clientSecret: 'slack-client-secret',
+          scopes: ['channels:read', 'chat:write'],
+          overlays: { post_message: { safety: 'safe' }, list_channels: { safety: 'safe' } },
+        },
+      ],
+      toolsets: [
+        { id: 'chat', tools: ['slack_*'], policy: { safety: { 'slack_delete*': 'safe', 'slack_list*': 'safe' } } },
+      ],
+    });
+    const safeWrites = warnings.filter((w) => w.code === 'safe_write');
+    expect(safeWrites.map((w) => w.path)).toEqual([
+      'tenants[0].services[0].overlays.post_message.safety',
+      'tenants[0].toolsets[0].policy.safety.slack_delete*',
+    ]);
+    expect(safeWrites[0]?.message).toContain('POST /chat.postMessage');
+  });
+
+  it("warns when a provider service asks for the provider's default scopes and they include a write scope", async () => {
+    const defaults = await warningsOf({
+      id: 'acme',
+      services: [{ provider: 'salesforce', clientId: 'sf-client', clientSecret: 'sf-client-secret' }],
+    });
+    expect(defaults.filter((w) => w.code === 'write_default_scope')).toEqual([
+      expect.objectContaining({ path: 'tenants[0].services[0].scopes', message: expect.stringContaining('api') }),
+    ]);
+    const chosen = await warningsOf({
+      id: 'acme',
+      services: [
+        { provider: 'salesforce', clientId: 'sf-client', clientSecret: 'sf-client-secret', scopes: ['refresh_token'] },
+      ],
+    });
+    expect(chosen.filter((w) => w.code === 'write_default_scope')).toEqual([]);
+  });
+});
