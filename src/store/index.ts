@@ -1,4 +1,5 @@
 export { createTestSchemaName } from './create-test-schema-name.ts';
+export { migrateWithOwner } from './migrate-with-owner.ts';
 export { type OpenStoreOptions, openStore } from './open-store.ts';
 export { parseStoreUrl, type StoreLocation } from './parse-store-url.ts';
 export type {
@@ -25,6 +26,7 @@ export type {
   DataKeyRecord,
   DataKeyRepository,
   LockedConnection,
+  MigrateOptions,
   OAuthConsentRecord,
   OAuthServerRecord,
   OAuthServerRepository,
@@ -33,6 +35,7 @@ export type {
   SecretRecord,
   SecretRepository,
   Store,
+  StoreInspection,
   TenantRepository,
   TokenUpdate,
   UsageRepository,
