@@ -39,8 +39,15 @@ export async function openAdapters(
   const store = await openStore(config.store, { sqliteNativeBinding: config.sqliteNativeBinding });
   try {
     // With migrationStore, the owner role migrates and `store` serves as the non-owner application role.
-    if (config.migrationStore === undefined) await store.migrate();
-    else await migrateWithOwner(store, config.store, config.migrationStore);
+    const migrated =
+      config.migrationStore === undefined
+        ? await store.migrate()
+        : await migrateWithOwner(store, config.store, config.migrationStore);
+    if (migrated.newerMigrations.length > 0) {
+      warn(
+        `the store was migrated by a newer release (${migrated.newerMigrations.join(', ')}); serving on it (expand-only schema, docs/operations.md "Upgrading")`,
+      );
+    }
   } catch (error) {
     await store.close();
     throw error;

@@ -12,7 +12,7 @@ import { createSecretRepository } from './create-secret-repository.ts';
 import { createTenantRepository } from './create-tenant-repository.ts';
 import { createUsageRepository } from './create-usage-repository.ts';
 import { createUserRepository, createUserSessionRepository } from './create-user-repository.ts';
-import type { MigrateOptions, Store, StoreInspection } from './port.ts';
+import type { MigrateOptions, MigrationOutcome, Store, StoreInspection } from './port.ts';
 import type { ScopedRun, StoreContext, TenantScope } from './store-context.ts';
 import type { StoreDatabase } from './store-database.ts';
 import type { AuditAppender, StoreFeatures } from './store-features.ts';
@@ -92,11 +92,32 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
       : (operation, _scope, fn) => guard(operation, () => db.transaction().execute(fn)),
   };
 
-  async function migrate(migrateOptions: MigrateOptions = {}): Promise<void> {
+  async function grant(migrateOptions: MigrateOptions): Promise<void> {
+    const role = migrateOptions.applicationRole;
+    if (role !== undefined) await guard('grant', () => options.grantApplicationRole?.(db, role) ?? Promise.resolve());
+  }
+
+  async function migrate(migrateOptions: MigrateOptions = {}): Promise<MigrationOutcome> {
     if (migrateOptions.applicationRole !== undefined && options.grantApplicationRole === undefined) {
       throw new GatehouseError('config_invalid', 'An application role applies to PostgreSQL stores only', {
         path: 'migrationStore',
       });
+    }
+    // Upgrades (docs/operations.md "Upgrading"): while a rolling deploy runs, a process of the previous release
+    // may (re)start on a database the new release has already migrated. Migrations are expand-only, so it serves
+    // on that schema instead of refusing; it only refuses when it would have to run migrations of its own too
+    // (then the database is not one release ahead but on another branch of history).
+    const seen = migrateOptions.through === undefined ? await inspect() : undefined;
+    if (seen !== undefined && seen.unknownMigrations.length > 0) {
+      if (seen.pendingMigrations.length > 0) {
+        throw new GatehouseError(
+          'internal',
+          `The store at ${target} ran migrations this release lacks (${seen.unknownMigrations.join(', ')}) but not ${seen.pendingMigrations.join(', ')} of this release; run the release that migrated it`,
+          { dialect: features.dialect },
+        );
+      }
+      await grant(migrateOptions);
+      return { newerMigrations: seen.unknownMigrations };
     }
     const onConnection = options.onMigrationConnection ?? ((on, fn) => fn(on));
     const migrateOn = (on: Kysely<StoreDatabase>) => {
@@ -114,9 +135,8 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     };
     const { error, results } = await guard('migrate', () => onConnection(db, migrateOn));
     if (error === undefined) {
-      const role = migrateOptions.applicationRole;
-      if (role !== undefined) await guard('grant', () => options.grantApplicationRole?.(db, role) ?? Promise.resolve());
-      return;
+      await grant(migrateOptions);
+      return { newerMigrations: [] };
     }
     if (features.isUnavailable(error)) throw unavailable('migrate', error);
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? null;

@@ -27,6 +27,7 @@ export type {
   DataKeyRepository,
   LockedConnection,
   MigrateOptions,
+  MigrationOutcome,
   OAuthConsentRecord,
   OAuthServerRecord,
   OAuthServerRepository,

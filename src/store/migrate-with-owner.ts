@@ -1,7 +1,7 @@
 import { GatehouseError } from '../core/index.ts';
 import { openStore } from './open-store.ts';
 import { parseStoreUrl } from './parse-store-url.ts';
-import type { Store } from './port.ts';
+import type { MigrationOutcome, Store } from './port.ts';
 
 /**
  * Migrates `store` (opened as the gateway's application role) through a second, short-lived connection as the
@@ -9,7 +9,7 @@ import type { Store } from './port.ts';
  * connection is closed before serving starts: the serving process keeps no DDL rights. The owner URL takes the
  * schema of `storeUrl` unless it names its own.
  */
-export async function migrateWithOwner(store: Store, storeUrl: string, ownerUrl: string): Promise<void> {
+export async function migrateWithOwner(store: Store, storeUrl: string, ownerUrl: string): Promise<MigrationOutcome> {
   const role = (await store.inspect()).role;
   if (role === undefined) {
     throw new GatehouseError('config_invalid', 'migrationStore applies to PostgreSQL stores only', {
@@ -24,7 +24,7 @@ export async function migrateWithOwner(store: Store, storeUrl: string, ownerUrl:
     poolMax: 1,
   });
   try {
-    await owner.migrate({ applicationRole: role.name });
+    return await owner.migrate({ applicationRole: role.name });
   } finally {
     await owner.close();
   }

@@ -273,6 +273,15 @@ export interface StoreInspection {
   };
 }
 
+export interface MigrationOutcome {
+  /**
+   * Migrations the database has run that this release does not know (a newer release migrated it during a
+   * rolling upgrade): nothing was migrated and this release serves on the newer, expand-only schema. Empty
+   * normally.
+   */
+  readonly newerMigrations: readonly string[];
+}
+
 export interface MigrateOptions {
   /**
    * PostgreSQL: the non-owner role the gateway serves as (config `store`, while `migrationStore` names the owner).
@@ -308,7 +317,7 @@ export interface Store {
    * Runs pending migrations; safe to call from several processes at once. On PostgreSQL they run with
    * `gatehouse.tenant=*` on their session, so a data migration sees every tenant's rows.
    */
-  migrate(options?: MigrateOptions): Promise<void>;
+  migrate(options?: MigrateOptions): Promise<MigrationOutcome>;
   /** What `gatehouse doctor` reports of the database; reads only (migrates nothing). */
   inspect(): Promise<StoreInspection>;
   /** Throws `store_unavailable` when the database cannot be reached. */

@@ -31,7 +31,7 @@ interface FreshDatabase {
   readonly url: string;
   readonly options: OpenStoreOptions;
   /** How this backend migrates a store on it (default `store.migrate()`). */
-  readonly migrate?: (store: Store) => Promise<void>;
+  readonly migrate?: (store: Store) => Promise<unknown>;
   readonly cleanup?: () => Promise<void>;
 }
 
