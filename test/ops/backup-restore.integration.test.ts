@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { asRole, createRoleSchema, ownerRole, type RoleSchema } from '../support
 import { runCliInProcess } from '../support/run-cli-in-process.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
 import { startTestGateway } from '../support/start-test-gateway.ts';
+import { callGetItem, requireUpstreamKey, staticKeyTenant } from '../support/static-key-tenant.ts';
 
 /**
  * Issue 13, backups (docs/operations.md "Backup and restore"): the store is backed up with the database's own
@@ -25,9 +25,6 @@ import { startTestGateway } from '../support/start-test-gateway.ts';
  */
 const run = promisify(execFile);
 const postgresUrl = process.env['GATEHOUSE_TEST_POSTGRES'];
-const description = fileURLToPath(new URL('../fixtures/fake-api.openapi.yaml', import.meta.url));
-const clientKey = 'backup-test-client-key-0123456789abcdef';
-const upstreamKey = 'upstream-api-key-0123456789';
 const storedToken = 'a-token-that-lives-only-in-the-store';
 const tokenScope = { tenantId: 'acme', owner: 'connection:backup', field: 'access_token' } as const;
 const quiet = { write: () => true } as unknown as NodeJS.WritableStream;
@@ -48,11 +45,7 @@ let dir: string;
 
 beforeAll(async () => {
   api = await startFakeApi();
-  api.handle((request, res) => {
-    const ok = request.headers['x-api-key'] === upstreamKey;
-    res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(ok ? { id: request.path.split('/').pop() } : { error: 'no key' }));
-  });
+  requireUpstreamKey(api);
   dir = mkdtempSync(join(tmpdir(), 'gatehouse-backup-'));
 });
 
@@ -60,47 +53,6 @@ afterAll(async () => {
   await api?.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-function settings(store: { store: string; migrationStore?: string }, masterKey: string) {
-  return {
-    ...store,
-    masterKey,
-    unsafeAllowPrivateUpstreams: ['127.0.0.1'],
-    tenants: [
-      {
-        id: 'acme',
-        services: [
-          {
-            id: 'fake',
-            openapi: description,
-            baseUrl: api.url,
-            auth: { type: 'apiKey', in: 'header', name: 'X-API-Key', value: upstreamKey },
-          },
-        ],
-        toolsets: [{ id: 'reader', tools: ['fake_getItem'] }],
-        clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['reader'] }],
-      },
-    ],
-  };
-}
-
-async function callTool(url: string): Promise<{ status: number; text: string }> {
-  const response = await fetch(`${url}/mcp/acme/reader`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${clientKey}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: { name: 'fake_getItem', arguments: { itemId: '42' } },
-    }),
-  });
-  return { status: response.status, text: await response.text() };
-}
 
 const kinds: { name: string; enabled: boolean; create: () => Promise<Backup> }[] = [
   {
@@ -190,14 +142,14 @@ for (const kind of kinds) {
       const masterKey = randomBytes(32).toString('base64');
       const backup = await kind.create();
       try {
-        const before = await startTestGateway(settings(backup.original, masterKey));
+        const before = await startTestGateway(staticKeyTenant(api, backup.original, masterKey));
         try {
           await before.adapters.store.secrets.put({
             ...tokenScope,
             ciphertext: await before.adapters.vault.encrypt(tokenScope, storedToken),
             updatedAt: Date.now(),
           });
-          const first = await callTool(before.url);
+          const first = await callGetItem(before.url, '42');
           expect(first.status).toBe(200);
           expect(first.text).toContain('42');
           await before.adapters.audit?.flush();
@@ -209,7 +161,7 @@ for (const kind of kinds) {
         if (!backup.original.store.startsWith('sqlite')) await backup.backup();
 
         const restored = await backup.restore();
-        const after = await startTestGateway(settings(restored, masterKey));
+        const after = await startTestGateway(staticKeyTenant(api, restored, masterKey));
         try {
           const secret = await after.adapters.store.secrets.get(
             tokenScope.tenantId,
@@ -220,7 +172,7 @@ for (const kind of kinds) {
           expect(await after.adapters.vault.decrypt(tokenScope, secret?.ciphertext ?? new Uint8Array())).toBe(
             storedToken,
           );
-          const second = await callTool(after.url);
+          const second = await callGetItem(after.url, '42');
           expect(second.status).toBe(200);
           expect(second.text).toContain('42');
           const outcomes = await after.adapters.store.audit.query({ tenantId: 'acme', kind: 'tool_call' });
@@ -229,7 +181,7 @@ for (const kind of kinds) {
           await after.close();
         }
         const configFile = join(dir, `verify-${randomBytes(4).toString('hex')}.yaml`);
-        writeFileSync(configFile, stringify(settings(restored, masterKey)), { mode: 0o600 });
+        writeFileSync(configFile, stringify(staticKeyTenant(api, restored, masterKey)), { mode: 0o600 });
         const verify = await runCliInProcess(['audit', 'verify', '--tenant', 'acme', '--config', configFile], {
           openAdapters,
         });
@@ -240,7 +192,7 @@ for (const kind of kinds) {
         // Without the master key it was written with: nothing decrypts, the start is refused, nothing changes.
         const unchanged = await backup.snapshot();
         const config = parseConfig(
-          { ...settings(restored, randomBytes(32).toString('base64')), dataDir: dir, logLevel: 'silent' },
+          { ...staticKeyTenant(api, restored, randomBytes(32).toString('base64')), dataDir: dir, logLevel: 'silent' },
           { env: {}, baseDir: dir },
         );
         const refused = await openAdapters(config, { stderr: quiet }).then(
