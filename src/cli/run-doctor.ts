@@ -7,7 +7,16 @@ import type { CliContext } from './cli-context.ts';
 
 /** One finding of `gatehouse doctor`: what was checked, how it stands, and what to do when it is not ok. */
 export interface DoctorFinding {
-  readonly check: 'config' | 'store' | 'store role' | 'migrations' | 'clock' | 'redis' | 'master key' | 'public URL' | 'admin';
+  readonly check:
+    | 'config'
+    | 'store'
+    | 'store role'
+    | 'migrations'
+    | 'clock'
+    | 'redis'
+    | 'master key'
+    | 'public URL'
+    | 'admin';
   readonly status: 'ok' | 'warn' | 'fail';
   readonly message: string;
   readonly fix?: string;
