@@ -2,7 +2,14 @@ import { type AuditLog, createAuditLog } from './audit/index.ts';
 import { type Config, GatehouseError, systemClock } from './core/index.ts';
 import { createRedisRefreshLock } from './oauth/index.ts';
 import { createRedisResultStore, resultQuotasOf } from './shaping/index.ts';
-import { createRedisCacheBackend, createRedisLimiter, openRedis, openStore, redactStoreUrl } from './store/index.ts';
+import {
+  createRedisCacheBackend,
+  createRedisLimiter,
+  migrateWithOwner,
+  openRedis,
+  openStore,
+  redactStoreUrl,
+} from './store/index.ts';
 import { createCircuitBreaker, createRetryingUpstream, createUpstreamClient } from './upstream/index.ts';
 import { createVault, loadMasterKeys } from './vault/index.ts';
 import type { Adapters } from './wiring/index.ts';
@@ -31,7 +38,16 @@ export async function openAdapters(
   });
   const store = await openStore(config.store, { sqliteNativeBinding: config.sqliteNativeBinding });
   try {
-    await store.migrate();
+    // With migrationStore, the owner role migrates and `store` serves as the non-owner application role.
+    const migrated =
+      config.migrationStore === undefined
+        ? await store.migrate()
+        : await migrateWithOwner(store, config.store, config.migrationStore);
+    if (migrated.newerMigrations.length > 0) {
+      warn(
+        `the store was migrated by a newer release (${migrated.newerMigrations.join(', ')}); serving on it (expand-only schema, docs/operations.md "Upgrading")`,
+      );
+    }
   } catch (error) {
     await store.close();
     throw error;

@@ -71,7 +71,15 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
       requireResolvedEnv(shape, command, needs);
       return shape;
     };
-    const adapterFields = ['store', 'dataDir', 'masterKey', 'masterKeyFile', 'redis', 'sqliteNativeBinding'];
+    const adapterFields = [
+      'store',
+      'migrationStore',
+      'dataDir',
+      'masterKey',
+      'masterKeyFile',
+      'redis',
+      'sqliteNativeBinding',
+    ];
     switch (name) {
       case 'serve': {
         const tree: ConfigTree =

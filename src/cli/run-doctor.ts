@@ -7,7 +7,16 @@ import type { CliContext } from './cli-context.ts';
 
 /** One finding of `gatehouse doctor`: what was checked, how it stands, and what to do when it is not ok. */
 export interface DoctorFinding {
-  readonly check: 'config' | 'store' | 'migrations' | 'clock' | 'redis' | 'master key' | 'public URL' | 'admin';
+  readonly check:
+    | 'config'
+    | 'store'
+    | 'store role'
+    | 'migrations'
+    | 'clock'
+    | 'redis'
+    | 'master key'
+    | 'public URL'
+    | 'admin';
   readonly status: 'ok' | 'warn' | 'fail';
   readonly message: string;
   readonly fix?: string;
@@ -83,12 +92,42 @@ async function checkStore(config: Config, add: (finding: DoctorFinding) => void)
     });
     const seen = await store.inspect();
     add({ check: 'store', status: 'ok', message: `${seen.serverVersion} at ${redactStoreUrl(config.store)}` });
+    if (seen.role !== undefined) {
+      const fix =
+        'serve as a non-owner application role: store = its URL, migrationStore = the owner role\'s (docs/operations.md "Tenant isolation")';
+      add(
+        !seen.role.boundByRowLevelSecurity
+          ? {
+              check: 'store role',
+              status: 'warn',
+              message: `${seen.role.name} bypasses row-level security (superuser or BYPASSRLS): tenants are kept apart by the gateway's queries alone`,
+              fix,
+            }
+          : seen.role.ownsTables
+            ? {
+                check: 'store role',
+                status: 'warn',
+                message: `${seen.role.name} owns the tables: row-level security binds it, but it could drop the policies`,
+                fix,
+              }
+            : {
+                check: 'store role',
+                status: 'ok',
+                message: `${seen.role.name}, bound by row-level security, owns no table`,
+              },
+      );
+    }
     if (seen.unknownMigrations.length > 0) {
+      // One release ahead during a rolling upgrade is served (expand-only migrations); with migrations of this
+      // release still pending it is another branch of history, which serve refuses.
+      const ahead = seen.pendingMigrations.length === 0;
       add({
         check: 'migrations',
-        status: 'fail',
-        message: `the database ran migrations this release does not have: ${seen.unknownMigrations.join(', ')}`,
-        fix: 'run the release that migrated it (or newer); migrations are forward-only',
+        status: ahead ? 'warn' : 'fail',
+        message: `the database ran migrations this release does not have: ${seen.unknownMigrations.join(', ')}${ahead ? ' (a newer release migrated it; this one serves on it)' : ''}`,
+        fix: ahead
+          ? 'finish the rolling upgrade: replace the processes of this release with the newer one'
+          : 'run the release that migrated it (or newer); migrations are forward-only',
       });
     } else if (seen.pendingMigrations.length > 0) {
       add({

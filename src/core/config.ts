@@ -572,6 +572,16 @@ export const configSchema = z
     publicUrl: z.url().optional(),
     dataDir: z.string().default('.gatehouse'),
     store: z.string().optional(),
+    /**
+     * PostgreSQL: the URL of the role that owns the store's tables, used only to run migrations (and grant the
+     * role of `store` what serving needs); `store` then connects as that non-owner application role, bound by
+     * row-level security (docs/operations.md "Tenant isolation"). Absent: `store` migrates and serves.
+     * Env: GATEHOUSE_MIGRATION_STORE.
+     */
+    migrationStore: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
+      .optional(),
     redis: z.string().optional(),
     adminToken: secretString.optional(),
     masterKey: secretString.optional(),
@@ -732,7 +742,16 @@ export const configSchema = z
       })
       .default({ ttlSeconds: 900, linkInResult: true, unsafeLinkAloneApproves: false }),
   })
-  .superRefine((c, ctx) => uniqueIds(c.tenants, 'tenants', ctx));
+  .superRefine((c, ctx) => {
+    uniqueIds(c.tenants, 'tenants', ctx);
+    if (c.migrationStore !== undefined && !/^postgres(ql)?:\/\//.test(c.store ?? '')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['migrationStore'],
+        message: 'applies only when store is a postgres:// URL (the application role)',
+      });
+    }
+  });
 
 function uniqueIds(items: readonly { id: string }[], field: string, ctx: z.RefinementCtx): void {
   const seen = new Set<string>();
@@ -784,6 +803,7 @@ const envOverrides = {
   GATEHOUSE_LISTEN: 'listen',
   GATEHOUSE_PUBLIC_URL: 'publicUrl',
   GATEHOUSE_STORE: 'store',
+  GATEHOUSE_MIGRATION_STORE: 'migrationStore',
   GATEHOUSE_REDIS: 'redis',
   GATEHOUSE_ADMIN_TOKEN: 'adminToken',
   GATEHOUSE_MASTER_KEY: 'masterKey',

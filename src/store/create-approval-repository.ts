@@ -10,15 +10,15 @@ const maxLimit = 1_000;
  * Approvals of tool calls. State changes are single conditional UPDATEs (`where status = ...`), so across
  * processes exactly one decision wins and exactly one call consumes an approval.
  */
-export function createApprovalRepository({ db, run }: StoreContext): ApprovalRepository {
+export function createApprovalRepository({ run }: StoreContext): ApprovalRepository {
   return {
     deleteTenant: (tenantId) =>
-      run('approvals.deleteTenant', async () => {
+      run('approvals.deleteTenant', tenantId, async (db) => {
         const result = await db.deleteFrom('approvals').where('tenant_id', '=', tenantId).executeTakeFirst();
         return Number(result.numDeletedRows);
       }),
     insert: (record) =>
-      run('approvals.insert', async () => {
+      run('approvals.insert', record.tenantId, async (db) => {
         await db
           .insertInto('approvals')
           .values({
@@ -42,7 +42,7 @@ export function createApprovalRepository({ db, run }: StoreContext): ApprovalRep
           .execute();
       }),
     get: (tenantId, id) =>
-      run('approvals.get', async () => {
+      run('approvals.get', tenantId, async (db) => {
         const row = await db
           .selectFrom('approvals')
           .selectAll()
@@ -52,7 +52,7 @@ export function createApprovalRepository({ db, run }: StoreContext): ApprovalRep
         return row && toApprovalRecord(row);
       }),
     findLive: (binding, now) =>
-      run('approvals.findLive', async () => {
+      run('approvals.findLive', binding.tenantId, async (db) => {
         const row = await db
           .selectFrom('approvals')
           .selectAll()
@@ -70,7 +70,7 @@ export function createApprovalRepository({ db, run }: StoreContext): ApprovalRep
         return row && toApprovalRecord(row);
       }),
     list: (tenantId, options = {}) =>
-      run('approvals.list', async () => {
+      run('approvals.list', tenantId, async (db) => {
         let select = db.selectFrom('approvals').selectAll().where('tenant_id', '=', tenantId);
         if (options.status !== undefined) select = select.where('status', '=', options.status);
         const limit = Math.max(0, Math.min(Math.trunc(options.limit ?? defaultLimit), maxLimit));
@@ -78,7 +78,7 @@ export function createApprovalRepository({ db, run }: StoreContext): ApprovalRep
         return rows.map(toApprovalRecord);
       }),
     decide: (tenantId, id, decision, by, at, expiresAt) =>
-      run('approvals.decide', async () => {
+      run('approvals.decide', tenantId, async (db) => {
         const result = await db
           .updateTable('approvals')
           .set({ status: decision, decided_by: by, decided_at: at, expires_at: expiresAt })
@@ -90,7 +90,7 @@ export function createApprovalRepository({ db, run }: StoreContext): ApprovalRep
         return result.numUpdatedRows > 0n;
       }),
     consume: (tenantId, id, at) =>
-      run('approvals.consume', async () => {
+      run('approvals.consume', tenantId, async (db) => {
         const result = await db
           .updateTable('approvals')
           .set({ status: 'consumed', consumed_at: at })

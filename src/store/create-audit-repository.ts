@@ -11,7 +11,7 @@ const maxLimit = 10_000;
 const maxBatch = 1_000;
 
 /** Append-only: records are only appended (chained) and a prefix pruned; triggers refuse the rest. */
-export function createAuditRepository({ db, run, appendAudit }: StoreContext): AuditRepository {
+export function createAuditRepository({ run, transaction, appendAudit }: StoreContext): AuditRepository {
   return {
     appendBatch(tenantId, records, seal) {
       if (records.length === 0) return Promise.resolve([]);
@@ -20,11 +20,11 @@ export function createAuditRepository({ db, run, appendAudit }: StoreContext): A
           count: records.length,
         });
       }
-      return run('audit.append', () => appendAudit(db, tenantId, records, seal));
+      return run('audit.append', tenantId, (db) => appendAudit(db, tenantId, records, seal));
     },
 
     query: (query) =>
-      run('audit.query', async () => {
+      run('audit.query', query.tenantId, async (db) => {
         let select = db.selectFrom('audit_records').selectAll().where('tenant_id', '=', query.tenantId);
         if (query.kind !== undefined) select = select.where('kind', '=', query.kind);
         if (query.tool !== undefined) select = select.where('tool', '=', query.tool);
@@ -44,7 +44,7 @@ export function createAuditRepository({ db, run, appendAudit }: StoreContext): A
       }),
 
     readHead: (tenantId) =>
-      run('audit.readHead', async () => {
+      run('audit.readHead', tenantId, async (db) => {
         const row = await db
           .selectFrom('audit_heads')
           .select(['seq', 'hash', 'anchor_seq', 'anchor_hash', 'anchor_mac'])
@@ -62,7 +62,7 @@ export function createAuditRepository({ db, run, appendAudit }: StoreContext): A
       }),
 
     ensureFingerprintKey: (tenantId, sealedKey, at) =>
-      run('audit.ensureFingerprintKey', async () => {
+      run('audit.ensureFingerprintKey', tenantId, async (db) => {
         await db
           .insertInto('audit_keys')
           .values({ tenant_id: tenantId, sealed_key: sealedKey, created_at: at })
@@ -77,7 +77,7 @@ export function createAuditRepository({ db, run, appendAudit }: StoreContext): A
       }),
 
     readFingerprintKey: (tenantId) =>
-      run('audit.readFingerprintKey', async () => {
+      run('audit.readFingerprintKey', tenantId, async (db) => {
         const row = await db
           .selectFrom('audit_keys')
           .select('sealed_key')
@@ -87,7 +87,7 @@ export function createAuditRepository({ db, run, appendAudit }: StoreContext): A
       }),
 
     appendCheckpoint: (tenantId, checkpoint) =>
-      run('audit.appendCheckpoint', async () => {
+      run('audit.appendCheckpoint', tenantId, async (db) => {
         await db
           .insertInto('audit_checkpoints')
           .values({ tenant_id: tenantId, ...checkpoint })
@@ -96,7 +96,7 @@ export function createAuditRepository({ db, run, appendAudit }: StoreContext): A
       }),
 
     listCheckpoints: (tenantId, afterSeq) =>
-      run('audit.listCheckpoints', async () => {
+      run('audit.listCheckpoints', tenantId, async (db) => {
         const rows = await db
           .selectFrom('audit_checkpoints')
           .select(['seq', 'hash', 'at', 'mac'])
@@ -109,33 +109,31 @@ export function createAuditRepository({ db, run, appendAudit }: StoreContext): A
 
     prune: (tenantId, anchor) => {
       const throughSeq = anchor.seq;
-      return run('audit.prune', () =>
-        db.transaction().execute(async (trx) => {
-          // The head moves first: that statement takes the write lock (SQLite) or the head's row lock
-          // (PostgreSQL), and the delete triggers allow only rows at or below the new anchor.
-          const moved = await trx
-            .updateTable('audit_heads')
-            .set({
-              anchor_seq: throughSeq,
-              anchor_hash: anchor.hash,
-              anchor_mac: anchor.mac,
-            })
-            .where('tenant_id', '=', tenantId)
-            .where('anchor_seq', '<', throughSeq)
-            .where('seq', '>=', throughSeq)
-            .where(
-              sql<boolean>`exists (select 1 from audit_records where tenant_id = ${tenantId} and seq = ${throughSeq} and hash = ${anchor.hash})`,
-            )
-            .executeTakeFirst();
-          if (Number(moved.numUpdatedRows) === 0) return 0;
-          const deleted = await trx
-            .deleteFrom('audit_records')
-            .where('tenant_id', '=', tenantId)
-            .where('seq', '<=', throughSeq)
-            .executeTakeFirst();
-          return Number(deleted.numDeletedRows);
-        }),
-      );
+      return transaction('audit.prune', tenantId, async (trx) => {
+        // The head moves first: that statement takes the write lock (SQLite) or the head's row lock
+        // (PostgreSQL), and the delete triggers allow only rows at or below the new anchor.
+        const moved = await trx
+          .updateTable('audit_heads')
+          .set({
+            anchor_seq: throughSeq,
+            anchor_hash: anchor.hash,
+            anchor_mac: anchor.mac,
+          })
+          .where('tenant_id', '=', tenantId)
+          .where('anchor_seq', '<', throughSeq)
+          .where('seq', '>=', throughSeq)
+          .where(
+            sql<boolean>`exists (select 1 from audit_records where tenant_id = ${tenantId} and seq = ${throughSeq} and hash = ${anchor.hash})`,
+          )
+          .executeTakeFirst();
+        if (Number(moved.numUpdatedRows) === 0) return 0;
+        const deleted = await trx
+          .deleteFrom('audit_records')
+          .where('tenant_id', '=', tenantId)
+          .where('seq', '<=', throughSeq)
+          .executeTakeFirst();
+        return Number(deleted.numDeletedRows);
+      });
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { ConnectFlowRepository, ConnectLinkRecord, PendingAuthorizationRecord } from './port.ts';
-import type { StoreContext } from './store-context.ts';
+import { allTenants, type StoreContext } from './store-context.ts';
 import type { ConnectLinksTable, OAuthAuthorizationsTable } from './store-database.ts';
 import { toBuffer } from './to-buffer.ts';
 
@@ -8,10 +8,10 @@ import { toBuffer } from './to-buffer.ts';
  * Connect links, pending authorizations and link keys. Single use is one conditional UPDATE
  * (`where used_at is null and expires_at > at`), so across processes exactly one caller wins.
  */
-export function createConnectFlowRepository({ db, run }: StoreContext): ConnectFlowRepository {
+export function createConnectFlowRepository({ run }: StoreContext): ConnectFlowRepository {
   return {
     insertLink: (record) =>
-      run('connectFlow.insertLink', async () => {
+      run('connectFlow.insertLink', record.tenantId, async (db) => {
         await db
           .insertInto('connect_links')
           .values({
@@ -28,7 +28,7 @@ export function createConnectFlowRepository({ db, run }: StoreContext): ConnectF
           .execute();
       }),
     getLink: (tenantId, id) =>
-      run('connectFlow.getLink', async () => {
+      run('connectFlow.getLink', tenantId, async (db) => {
         const row = await db
           .selectFrom('connect_links')
           .selectAll()
@@ -38,7 +38,7 @@ export function createConnectFlowRepository({ db, run }: StoreContext): ConnectF
         return row && toLinkRecord(row);
       }),
     useLink: (tenantId, id, at) =>
-      run('connectFlow.useLink', async () => {
+      run('connectFlow.useLink', tenantId, async (db) => {
         const result = await db
           .updateTable('connect_links')
           .set({ used_at: at })
@@ -50,7 +50,7 @@ export function createConnectFlowRepository({ db, run }: StoreContext): ConnectF
         return result.numUpdatedRows > 0n;
       }),
     insertAuthorization: (record) =>
-      run('connectFlow.insertAuthorization', async () => {
+      run('connectFlow.insertAuthorization', record.tenantId, async (db) => {
         await db
           .insertInto('oauth_authorizations')
           .values({
@@ -69,7 +69,7 @@ export function createConnectFlowRepository({ db, run }: StoreContext): ConnectF
           .execute();
       }),
     getAuthorization: (tenantId, stateHash) =>
-      run('connectFlow.getAuthorization', async () => {
+      run('connectFlow.getAuthorization', tenantId, async (db) => {
         const row = await db
           .selectFrom('oauth_authorizations')
           .selectAll()
@@ -79,7 +79,7 @@ export function createConnectFlowRepository({ db, run }: StoreContext): ConnectF
         return row && toAuthorizationRecord(row);
       }),
     consumeAuthorization: (tenantId, stateHash, at) =>
-      run('connectFlow.consumeAuthorization', async () => {
+      run('connectFlow.consumeAuthorization', tenantId, async (db) => {
         const result = await db
           .updateTable('oauth_authorizations')
           .set({ consumed_at: at })
@@ -91,7 +91,7 @@ export function createConnectFlowRepository({ db, run }: StoreContext): ConnectF
         return result.numUpdatedRows > 0n;
       }),
     ensureLinkKey: (tenantId, sealedKey, at) =>
-      run('connectFlow.ensureLinkKey', async () => {
+      run('connectFlow.ensureLinkKey', tenantId, async (db) => {
         await db
           .insertInto('connect_keys')
           .values({ tenant_id: tenantId, sealed_key: toBuffer(sealedKey), created_at: at })
@@ -105,7 +105,7 @@ export function createConnectFlowRepository({ db, run }: StoreContext): ConnectF
         return new Uint8Array(row.sealed_key);
       }),
     deleteExpired: (before) =>
-      run('connectFlow.deleteExpired', async () => {
+      run('connectFlow.deleteExpired', allTenants, async (db) => {
         const links = await db.deleteFrom('connect_links').where('expires_at', '<', before).executeTakeFirst();
         const authorizations = await db
           .deleteFrom('oauth_authorizations')

@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import { GatehouseError } from '../core/index.ts';
 import type {
   ConnectionRecord,
@@ -7,8 +7,8 @@ import type {
   LockedConnection,
   RefreshLockOptions,
 } from './port.ts';
-import type { StoreContext } from './store-context.ts';
-import type { ConnectionsTable, StoreDatabase } from './store-database.ts';
+import type { ScopedRun, StoreContext } from './store-context.ts';
+import type { ConnectionsTable } from './store-database.ts';
 import { toBuffer } from './to-buffer.ts';
 
 /** How often a SQLite lease is tried again while a sibling holds it. */
@@ -19,8 +19,8 @@ const leasePollMs = 15;
  * lock held by a transaction on PostgreSQL and a lease on the row on SQLite (see the port).
  */
 export function createConnectionRepository(context: StoreContext): ConnectionRepository {
-  const { db, run, features } = context;
-  const plain = createQueries(db, run);
+  const { run, transaction, features } = context;
+  const plain = createQueries(run);
 
   async function withPostgresLock<T>(
     tenantId: string,
@@ -28,32 +28,30 @@ export function createConnectionRepository(context: StoreContext): ConnectionRep
     options: RefreshLockOptions,
     fn: (locked: LockedConnection) => Promise<T>,
   ): Promise<T> {
-    return run('connections.withRefreshLock', () =>
-      db.transaction().execute(async (trx) => {
-        // Both settings are transaction-local. lock_timeout bounds the wait for a sibling's row lock;
-        // idle_in_transaction_session_timeout is the lease: a holder stuck longer than it (waiting on the token
-        // endpoint or paused) loses its session, its transaction rolls back, and its writes never land.
-        await sql`select set_config('lock_timeout', ${`${Math.max(1, Math.trunc(options.waitMs))}`}, true),
+    return transaction('connections.withRefreshLock', tenantId, async (trx) => {
+      // Both settings are transaction-local. lock_timeout bounds the wait for a sibling's row lock;
+      // idle_in_transaction_session_timeout is the lease: a holder stuck longer than it (waiting on the token
+      // endpoint or paused) loses its session, its transaction rolls back, and its writes never land.
+      await sql`select set_config('lock_timeout', ${`${Math.max(1, Math.trunc(options.waitMs))}`}, true),
           set_config('idle_in_transaction_session_timeout', ${`${Math.max(1, Math.trunc(options.leaseMs))}`}, true)`.execute(
-          trx,
-        );
-        let row: Selectable<ConnectionsTable> | undefined;
-        try {
-          row = await trx
-            .selectFrom('connections')
-            .selectAll()
-            .where('tenant_id', '=', tenantId)
-            .where('id', '=', id)
-            .forUpdate()
-            .executeTakeFirst();
-        } catch (error) {
-          if ((error as { code?: unknown }).code === '55P03') throw busy(tenantId, id);
-          throw error;
-        }
-        const inTransaction = createQueries(trx, (_operation, f) => f());
-        return fn({ record: row && toConnectionRecord(row), connections: inTransaction });
-      }),
-    );
+        trx,
+      );
+      let row: Selectable<ConnectionsTable> | undefined;
+      try {
+        row = await trx
+          .selectFrom('connections')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', id)
+          .forUpdate()
+          .executeTakeFirst();
+      } catch (error) {
+        if ((error as { code?: unknown }).code === '55P03') throw busy(tenantId, id);
+        throw error;
+      }
+      const inTransaction = createQueries((_operation, _scope, f) => f(trx));
+      return fn({ record: row && toConnectionRecord(row), connections: inTransaction });
+    });
   }
 
   async function withSqliteLease<T>(
@@ -65,7 +63,7 @@ export function createConnectionRepository(context: StoreContext): ConnectionRep
     const deadline = options.now() + options.waitMs;
     for (;;) {
       const now = options.now();
-      const taken = await run('connections.withRefreshLock', () =>
+      const taken = await run('connections.withRefreshLock', tenantId, (db) =>
         db
           .updateTable('connections')
           .set({ lock_owner: options.owner, lock_until: now + options.leaseMs })
@@ -84,7 +82,7 @@ export function createConnectionRepository(context: StoreContext): ConnectionRep
       return await fn({ record: await plain.get(tenantId, id), connections: plain });
     } finally {
       // Compare-and-delete: a holder whose lease ran out must not release the lease of the sibling that took over.
-      await run('connections.releaseRefreshLock', () =>
+      await run('connections.releaseRefreshLock', tenantId, (db) =>
         db
           .updateTable('connections')
           .set({ lock_owner: null, lock_until: null })
@@ -99,7 +97,7 @@ export function createConnectionRepository(context: StoreContext): ConnectionRep
   return {
     ...plain,
     upsert: (record) =>
-      run('connections.upsert', async () => {
+      run('connections.upsert', record.tenantId, async (db) => {
         const tokens = {
           status: record.status,
           scopes: JSON.stringify(record.scopes),
@@ -137,7 +135,7 @@ export function createConnectionRepository(context: StoreContext): ConnectionRep
         return toConnectionRecord(row);
       }),
     delete: (tenantId, id) =>
-      run('connections.delete', async () => {
+      run('connections.delete', tenantId, async (db) => {
         const result = await db
           .deleteFrom('connections')
           .where('tenant_id', '=', tenantId)
@@ -152,16 +150,13 @@ export function createConnectionRepository(context: StoreContext): ConnectionRep
   };
 }
 
-type Run = StoreContext['run'];
-
 /** The reads and fenced writes, over the store or over a transaction that holds the row lock. */
 function createQueries(
-  db: Kysely<StoreDatabase>,
-  run: Run,
+  run: ScopedRun,
 ): Pick<ConnectionRepository, 'get' | 'find' | 'list' | 'commitTokens' | 'setStatus' | 'recordRefreshFailure'> {
   return {
     get: (tenantId, id) =>
-      run('connections.get', async () => {
+      run('connections.get', tenantId, async (db) => {
         const row = await db
           .selectFrom('connections')
           .selectAll()
@@ -171,7 +166,7 @@ function createQueries(
         return row && toConnectionRecord(row);
       }),
     find: (tenantId, service, subject) =>
-      run('connections.find', async () => {
+      run('connections.find', tenantId, async (db) => {
         const row = await db
           .selectFrom('connections')
           .selectAll()
@@ -182,7 +177,7 @@ function createQueries(
         return row && toConnectionRecord(row);
       }),
     list: (tenantId) =>
-      run('connections.list', async () => {
+      run('connections.list', tenantId, async (db) => {
         const rows = await db
           .selectFrom('connections')
           .selectAll()
@@ -193,7 +188,7 @@ function createQueries(
         return rows.map(toConnectionRecord);
       }),
     commitTokens: (update) =>
-      run('connections.commitTokens', async () => {
+      run('connections.commitTokens', update.tenantId, async (db) => {
         // One statement: the version check and the bump are atomic, so of two writers that read the same
         // version exactly one succeeds (RF-03). A connection that left `active` takes no refreshed tokens.
         const row = await db
@@ -220,7 +215,7 @@ function createQueries(
         return row && toConnectionRecord(row);
       }),
     setStatus: (tenantId, id, status, at, expectedVersion) =>
-      run('connections.setStatus', async () => {
+      run('connections.setStatus', tenantId, async (db) => {
         let query = db
           .updateTable('connections')
           .set({ status, updated_at: at })
@@ -231,7 +226,7 @@ function createQueries(
         return result.numUpdatedRows > 0n;
       }),
     recordRefreshFailure: (tenantId, id, cooldownUntil, at, expectedVersion) =>
-      run('connections.recordRefreshFailure', async () => {
+      run('connections.recordRefreshFailure', tenantId, async (db) => {
         let query = db
           .updateTable('connections')
           .set((eb) => ({

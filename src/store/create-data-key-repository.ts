@@ -4,10 +4,10 @@ import type { StoreContext } from './store-context.ts';
 import type { DataKeysTable } from './store-database.ts';
 import { toBuffer } from './to-buffer.ts';
 
-export function createDataKeyRepository({ db, run }: StoreContext): DataKeyRepository {
+export function createDataKeyRepository({ run }: StoreContext): DataKeyRepository {
   return {
     insert: (record) =>
-      run('dataKeys.insert', async () => {
+      run('dataKeys.insert', record.tenantId, async (db) => {
         const result = await db
           .insertInto('data_keys')
           .values({
@@ -22,7 +22,7 @@ export function createDataKeyRepository({ db, run }: StoreContext): DataKeyRepos
         return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
       }),
     list: (tenantId) =>
-      run('dataKeys.list', async () => {
+      run('dataKeys.list', tenantId, async (db) => {
         const rows = await db
           .selectFrom('data_keys')
           .selectAll()
@@ -32,7 +32,7 @@ export function createDataKeyRepository({ db, run }: StoreContext): DataKeyRepos
         return rows.map(toDataKeyRecord);
       }),
     rewrap: (tenantId, version, masterKeyVersion, wrappedKey) =>
-      run('dataKeys.rewrap', async () => {
+      run('dataKeys.rewrap', tenantId, async (db) => {
         await db
           .updateTable('data_keys')
           .set({ master_key_version: masterKeyVersion, wrapped_key: toBuffer(wrappedKey) })
@@ -41,7 +41,7 @@ export function createDataKeyRepository({ db, run }: StoreContext): DataKeyRepos
           .execute();
       }),
     deleteTenant: (tenantId) =>
-      run('dataKeys.deleteTenant', async () => {
+      run('dataKeys.deleteTenant', tenantId, async (db) => {
         await db.deleteFrom('data_keys').where('tenant_id', '=', tenantId).execute();
       }),
   };

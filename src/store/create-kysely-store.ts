@@ -12,8 +12,8 @@ import { createSecretRepository } from './create-secret-repository.ts';
 import { createTenantRepository } from './create-tenant-repository.ts';
 import { createUsageRepository } from './create-usage-repository.ts';
 import { createUserRepository, createUserSessionRepository } from './create-user-repository.ts';
-import type { Store, StoreInspection } from './port.ts';
-import type { StoreContext } from './store-context.ts';
+import type { MigrateOptions, MigrationOutcome, Store, StoreInspection } from './port.ts';
+import type { ScopedRun, StoreContext, TenantScope } from './store-context.ts';
 import type { StoreDatabase } from './store-database.ts';
 import type { AuditAppender, StoreFeatures } from './store-features.ts';
 
@@ -28,6 +28,27 @@ export interface KyselyStoreOptions {
   readonly migrationTableSchema?: string;
   /** Runs a migration exclusively within this process (SQLite: one file, several connections). */
   readonly runExclusive?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /**
+   * PostgreSQL: runs `fn` in a transaction scoped to one tenant (row-level security). Absent (SQLite): `fn` gets
+   * the store's builder as is.
+   */
+  readonly inTenantTransaction?: <T>(
+    db: Kysely<StoreDatabase>,
+    scope: TenantScope,
+    fn: (db: Kysely<StoreDatabase>) => Promise<T>,
+  ) => Promise<T>;
+  /**
+   * PostgreSQL: runs the migrator on one connection whose session sees every tenant (`gatehouse.tenant=*`), so a
+   * data migration is not filtered by row-level security; then grants the application role its privileges.
+   */
+  readonly onMigrationConnection?: <T>(
+    db: Kysely<StoreDatabase>,
+    fn: (db: Kysely<StoreDatabase>) => Promise<T>,
+  ) => Promise<T>;
+  /** PostgreSQL: grants a non-owner application role what serving needs (see `MigrateOptions.applicationRole`). */
+  readonly grantApplicationRole?: (db: Kysely<StoreDatabase>, role: string) => Promise<void>;
+  /** PostgreSQL: the session's role and whether row-level security binds it (for `inspect`). */
+  readonly inspectRole?: (db: Kysely<StoreDatabase>) => Promise<NonNullable<StoreInspection['role']>>;
   /** Runs after the store is marked closed and before the driver is destroyed. */
   readonly beforeClose?: () => Promise<void>;
 }
@@ -48,32 +69,75 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     );
   };
 
+  async function guard<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    if (closed) throw unavailable(operation);
+    try {
+      return await fn();
+    } catch (error) {
+      if (closed || features.isUnavailable(error)) throw unavailable(operation, error);
+      throw error;
+    }
+  }
+
+  const { inTenantTransaction } = options;
+  const run: ScopedRun = inTenantTransaction
+    ? (operation, scope, fn) => guard(operation, () => inTenantTransaction(db, scope, fn))
+    : (operation, _scope, fn) => guard(operation, () => fn(db));
   const context: StoreContext = {
-    db,
     features,
     appendAudit: options.appendAudit,
-    async run(operation, fn) {
-      if (closed) throw unavailable(operation);
-      try {
-        return await fn();
-      } catch (error) {
-        if (closed || features.isUnavailable(error)) throw unavailable(operation, error);
-        throw error;
-      }
-    },
+    run,
+    transaction: inTenantTransaction
+      ? run
+      : (operation, _scope, fn) => guard(operation, () => db.transaction().execute(fn)),
   };
 
-  async function migrate(): Promise<void> {
-    const migrator = new Migrator({
-      db,
-      provider: { getMigrations: async () => createMigrations(features) },
-      // A database that missed one migration (restored from before it, or a branch that landed a lower number
-      // later) runs it instead of refusing to start; one that ran a migration this release lacks is still refused.
-      allowUnorderedMigrations: true,
-      ...(options.migrationTableSchema === undefined ? {} : { migrationTableSchema: options.migrationTableSchema }),
-    });
-    const { error, results } = await context.run('migrate', () => migrator.migrateToLatest());
-    if (error === undefined) return;
+  async function grant(migrateOptions: MigrateOptions): Promise<void> {
+    const role = migrateOptions.applicationRole;
+    if (role !== undefined) await guard('grant', () => options.grantApplicationRole?.(db, role) ?? Promise.resolve());
+  }
+
+  async function migrate(migrateOptions: MigrateOptions = {}): Promise<MigrationOutcome> {
+    if (migrateOptions.applicationRole !== undefined && options.grantApplicationRole === undefined) {
+      throw new GatehouseError('config_invalid', 'An application role applies to PostgreSQL stores only', {
+        path: 'migrationStore',
+      });
+    }
+    // Upgrades (docs/operations.md "Upgrading"): while a rolling deploy runs, a process of the previous release
+    // may (re)start on a database the new release has already migrated. Migrations are expand-only, so it serves
+    // on that schema instead of refusing; it only refuses when it would have to run migrations of its own too
+    // (then the database is not one release ahead but on another branch of history).
+    const seen = migrateOptions.through === undefined ? await inspect() : undefined;
+    if (seen !== undefined && seen.unknownMigrations.length > 0) {
+      if (seen.pendingMigrations.length > 0) {
+        throw new GatehouseError(
+          'internal',
+          `The store at ${target} ran migrations this release lacks (${seen.unknownMigrations.join(', ')}) but not ${seen.pendingMigrations.join(', ')} of this release; run the release that migrated it`,
+          { dialect: features.dialect },
+        );
+      }
+      await grant(migrateOptions);
+      return { newerMigrations: seen.unknownMigrations };
+    }
+    const onConnection = options.onMigrationConnection ?? ((on, fn) => fn(on));
+    const migrateOn = (on: Kysely<StoreDatabase>) => {
+      const migrator = new Migrator({
+        db: on,
+        provider: { getMigrations: async () => createMigrations(features) },
+        // A database that missed one migration (restored from before it, or a branch that landed a lower number
+        // later) runs it instead of refusing to start; one that ran a migration this release lacks is still refused.
+        allowUnorderedMigrations: true,
+        ...(options.migrationTableSchema === undefined ? {} : { migrationTableSchema: options.migrationTableSchema }),
+      });
+      return migrateOptions.through === undefined
+        ? migrator.migrateToLatest()
+        : migrator.migrateTo(migrateOptions.through);
+    };
+    const { error, results } = await guard('migrate', () => onConnection(db, migrateOn));
+    if (error === undefined) {
+      await grant(migrateOptions);
+      return { newerMigrations: [] };
+    }
     if (features.isUnavailable(error)) throw unavailable('migrate', error);
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? null;
     throw new GatehouseError(
@@ -90,7 +154,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
       options.migrationTableSchema === undefined
         ? 'kysely_migration'
         : `${options.migrationTableSchema}.kysely_migration`;
-    return context.run('inspect', async () => {
+    return guard('inspect', async () => {
       const ran = await sql<{ name: string }>`select name from ${sql.table(table)}`
         .execute(db)
         .then((result) => result.rows.map((row) => row.name))
@@ -112,6 +176,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
           pendingMigrations: known.filter((name) => !done.has(name)),
           unknownMigrations: ran.filter((name) => !mine.has(name)),
           ...(row?.now ? { databaseTime: new Date(row.now) } : {}),
+          ...(options.inspectRole ? { role: await options.inspectRole(db) } : {}),
         };
       }
       const { rows } = await sql<{ version: string }>`select sqlite_version() as version`.execute(db);
@@ -138,10 +203,11 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     oauthServer: createOAuthServerRepository(context),
     users: createUserRepository(context),
     userSessions: createUserSessionRepository(context),
-    migrate: () => (options.runExclusive ? options.runExclusive(migrate) : migrate()),
+    migrate: (migrateOptions) =>
+      options.runExclusive ? options.runExclusive(() => migrate(migrateOptions)) : migrate(migrateOptions),
     inspect,
     async ping() {
-      await context.run('ping', () => sql`select 1`.execute(db));
+      await guard('ping', () => sql`select 1`.execute(db));
     },
     async close() {
       if (closed) return;

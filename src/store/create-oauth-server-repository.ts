@@ -1,14 +1,14 @@
 import type { Selectable } from 'kysely';
 import type { OAuthConsentRecord, OAuthServerRecord, OAuthServerRepository } from './port.ts';
-import type { StoreContext } from './store-context.ts';
+import { allTenants, type StoreContext } from './store-context.ts';
 import type { OAuthConsentsTable, OAuthServerRecordsTable } from './store-database.ts';
 import { toBuffer } from './to-buffer.ts';
 
 /** The authorization server's artefacts, keys and consents; every query filters by tenant. */
-export function createOAuthServerRepository({ db, run }: StoreContext): OAuthServerRepository {
+export function createOAuthServerRepository({ run }: StoreContext): OAuthServerRepository {
   return {
     upsert: (record) =>
-      run('oauthServer.upsert', async () => {
+      run('oauthServer.upsert', record.tenantId, async (db) => {
         const values = {
           tenant_id: record.tenantId,
           model: record.model,
@@ -39,7 +39,7 @@ export function createOAuthServerRepository({ db, run }: StoreContext): OAuthSer
           .execute();
       }),
     find: (tenantId, model, idHash) =>
-      run('oauthServer.find', async () => {
+      run('oauthServer.find', tenantId, async (db) => {
         const row = await db
           .selectFrom('oauth_server_records')
           .selectAll()
@@ -50,7 +50,7 @@ export function createOAuthServerRepository({ db, run }: StoreContext): OAuthSer
         return row && toRecord(row);
       }),
     findByUid: (tenantId, model, uidHash) =>
-      run('oauthServer.findByUid', async () => {
+      run('oauthServer.findByUid', tenantId, async (db) => {
         const row = await db
           .selectFrom('oauth_server_records')
           .selectAll()
@@ -61,7 +61,7 @@ export function createOAuthServerRepository({ db, run }: StoreContext): OAuthSer
         return row && toRecord(row);
       }),
     consume: (tenantId, model, idHash, at) =>
-      run('oauthServer.consume', async () => {
+      run('oauthServer.consume', tenantId, async (db) => {
         await db
           .updateTable('oauth_server_records')
           .set({ consumed_at: at })
@@ -72,7 +72,7 @@ export function createOAuthServerRepository({ db, run }: StoreContext): OAuthSer
           .execute();
       }),
     destroy: (tenantId, model, idHash) =>
-      run('oauthServer.destroy', async () => {
+      run('oauthServer.destroy', tenantId, async (db) => {
         await db
           .deleteFrom('oauth_server_records')
           .where('tenant_id', '=', tenantId)
@@ -81,7 +81,7 @@ export function createOAuthServerRepository({ db, run }: StoreContext): OAuthSer
           .execute();
       }),
     revokeByGrantId: (tenantId, grantId) =>
-      run('oauthServer.revokeByGrantId', async () => {
+      run('oauthServer.revokeByGrantId', tenantId, async (db) => {
         const result = await db
           .deleteFrom('oauth_server_records')
           .where('tenant_id', '=', tenantId)
@@ -90,7 +90,7 @@ export function createOAuthServerRepository({ db, run }: StoreContext): OAuthSer
         return Number(result.numDeletedRows);
       }),
     revokeGrantsFor: (tenantId, accountId, clientId, resource) =>
-      run('oauthServer.revokeGrantsFor', async () => {
+      run('oauthServer.revokeGrantsFor', tenantId, async (db) => {
         // Grants stored before their resource was a column (aud null) go too: revoking more is the safe side.
         const grants = db
           .selectFrom('oauth_server_records')
@@ -108,7 +108,7 @@ export function createOAuthServerRepository({ db, run }: StoreContext): OAuthSer
         return Number(result.numDeletedRows);
       }),
     ensureKeys: (tenantId, sealed, at) =>
-      run('oauthServer.ensureKeys', async () => {
+      run('oauthServer.ensureKeys', tenantId, async (db) => {
         await db
           .insertInto('oauth_server_keys')
           .values({ tenant_id: tenantId, sealed_keys: toBuffer(sealed), created_at: at })
@@ -122,7 +122,7 @@ export function createOAuthServerRepository({ db, run }: StoreContext): OAuthSer
         return new Uint8Array(row.sealed_keys);
       }),
     deleteExpired: (before, limit) =>
-      run('oauthServer.deleteExpired', async () => {
+      run('oauthServer.deleteExpired', allTenants, async (db) => {
         // At most `limit` rows, oldest expiry first, so one sweep never holds a long delete over a large backlog.
         const expired = db
           .selectFrom('oauth_server_records')
@@ -139,7 +139,7 @@ export function createOAuthServerRepository({ db, run }: StoreContext): OAuthSer
         return Number(result.numDeletedRows);
       }),
     upsertConsent: (record) =>
-      run('oauthServer.upsertConsent', async () => {
+      run('oauthServer.upsertConsent', record.tenantId, async (db) => {
         await db
           .insertInto('oauth_consents')
           .values({
@@ -169,7 +169,7 @@ export function createOAuthServerRepository({ db, run }: StoreContext): OAuthSer
         return toConsent(row);
       }),
     findConsent: (tenantId, userId, clientId, toolset) =>
-      run('oauthServer.findConsent', async () => {
+      run('oauthServer.findConsent', tenantId, async (db) => {
         const row = await db
           .selectFrom('oauth_consents')
           .selectAll()
@@ -181,7 +181,7 @@ export function createOAuthServerRepository({ db, run }: StoreContext): OAuthSer
         return row && toConsent(row);
       }),
     listConsents: (tenantId, userId) =>
-      run('oauthServer.listConsents', async () => {
+      run('oauthServer.listConsents', tenantId, async (db) => {
         const rows = await db
           .selectFrom('oauth_consents')
           .selectAll()
@@ -192,7 +192,7 @@ export function createOAuthServerRepository({ db, run }: StoreContext): OAuthSer
         return rows.map(toConsent);
       }),
     deleteConsent: (tenantId, userId, id) =>
-      run('oauthServer.deleteConsent', async () => {
+      run('oauthServer.deleteConsent', tenantId, async (db) => {
         const row = await db
           .selectFrom('oauth_consents')
           .selectAll()
@@ -210,7 +210,7 @@ export function createOAuthServerRepository({ db, run }: StoreContext): OAuthSer
         return toConsent(row);
       }),
     deleteTenant: (tenantId) =>
-      run('oauthServer.deleteTenant', async () => {
+      run('oauthServer.deleteTenant', tenantId, async (db) => {
         let rows = 0;
         for (const table of ['oauth_server_records', 'oauth_server_keys', 'oauth_consents'] as const) {
           const result = await db.deleteFrom(table).where('tenant_id', '=', tenantId).executeTakeFirst();

@@ -4,10 +4,10 @@ import type { StoreContext } from './store-context.ts';
 import type { SecretsTable } from './store-database.ts';
 import { toBuffer } from './to-buffer.ts';
 
-export function createSecretRepository({ db, run }: StoreContext): SecretRepository {
+export function createSecretRepository({ run }: StoreContext): SecretRepository {
   return {
     put: (record) =>
-      run('secrets.put', async () => {
+      run('secrets.put', record.tenantId, async (db) => {
         const ciphertext = toBuffer(record.ciphertext);
         await db
           .insertInto('secrets')
@@ -24,7 +24,7 @@ export function createSecretRepository({ db, run }: StoreContext): SecretReposit
           .execute();
       }),
     get: (tenantId, owner, field) =>
-      run('secrets.get', async () => {
+      run('secrets.get', tenantId, async (db) => {
         const row = await db
           .selectFrom('secrets')
           .selectAll()
@@ -35,7 +35,7 @@ export function createSecretRepository({ db, run }: StoreContext): SecretReposit
         return row && toSecretRecord(row);
       }),
     listByOwner: (tenantId, owner) =>
-      run('secrets.listByOwner', async () => {
+      run('secrets.listByOwner', tenantId, async (db) => {
         const rows = await db
           .selectFrom('secrets')
           .selectAll()
@@ -46,11 +46,11 @@ export function createSecretRepository({ db, run }: StoreContext): SecretReposit
         return rows.map(toSecretRecord);
       }),
     deleteByOwner: (tenantId, owner) =>
-      run('secrets.deleteByOwner', async () => {
+      run('secrets.deleteByOwner', tenantId, async (db) => {
         await db.deleteFrom('secrets').where('tenant_id', '=', tenantId).where('owner', '=', owner).execute();
       }),
     deleteTenant: (tenantId) =>
-      run('secrets.deleteTenant', async () => {
+      run('secrets.deleteTenant', tenantId, async (db) => {
         const result = await db.deleteFrom('secrets').where('tenant_id', '=', tenantId).executeTakeFirst();
         return Number(result.numDeletedRows);
       }),

@@ -1,10 +1,10 @@
 import type { TenantRepository } from './port.ts';
-import type { StoreContext } from './store-context.ts';
+import { allTenants, type StoreContext } from './store-context.ts';
 
-export function createTenantRepository({ db, run }: StoreContext): TenantRepository {
+export function createTenantRepository({ run }: StoreContext): TenantRepository {
   return {
     ensure: (tenantId, at) =>
-      run('tenants.ensure', async () => {
+      run('tenants.ensure', tenantId, async (db) => {
         await db
           .insertInto('tenants')
           .values({ id: tenantId, created_at: at })
@@ -12,7 +12,7 @@ export function createTenantRepository({ db, run }: StoreContext): TenantReposit
           .execute();
       }),
     list: () =>
-      run('tenants.list', async () => {
+      run('tenants.list', allTenants, async (db) => {
         const rows = await db.selectFrom('tenants').select('id').orderBy('id').execute();
         return rows.map((r) => r.id);
       }),

@@ -5,18 +5,24 @@ import type { StoreContext } from './store-context.ts';
  * Daily usage counters. `add` is an upsert that adds to the stored counts (`calls = calls + excluded.calls`), so
  * several processes can flush their batches into the same rows without reading them first.
  */
-export function createUsageRepository({ db, run }: StoreContext): UsageRepository {
+export function createUsageRepository({ run, transaction }: StoreContext): UsageRepository {
   return {
     deleteTenant: (tenantId) =>
-      run('usage.deleteTenant', async () => {
+      run('usage.deleteTenant', tenantId, async (db) => {
         const result = await db.deleteFrom('usage_daily').where('tenant_id', '=', tenantId).executeTakeFirst();
         return Number(result.numDeletedRows);
       }),
-    add: (rows) =>
-      run('usage.add', async () => {
-        if (rows.length === 0) return;
-        await db.transaction().execute(async (trx) => {
-          for (const row of rows) {
+    // One transaction per tenant of the batch (a flush may carry several): each is scoped to its tenant.
+    add: async (rows) => {
+      const byTenant = new Map<string, UsageRow[]>();
+      for (const row of rows) {
+        const group = byTenant.get(row.tenantId);
+        if (group === undefined) byTenant.set(row.tenantId, [row]);
+        else group.push(row);
+      }
+      for (const [tenantId, group] of byTenant) {
+        await transaction('usage.add', tenantId, async (trx) => {
+          for (const row of group) {
             await trx
               .insertInto('usage_daily')
               .values({
@@ -38,9 +44,10 @@ export function createUsageRepository({ db, run }: StoreContext): UsageRepositor
               .execute();
           }
         });
-      }),
+      }
+    },
     query: (tenantId, from, to) =>
-      run('usage.query', async () => {
+      run('usage.query', tenantId, async (db) => {
         const rows = await db
           .selectFrom('usage_daily')
           .selectAll()

@@ -1,13 +1,13 @@
 import type { Selectable } from 'kysely';
 import type { UserRecord, UserRepository, UserSessionRepository, UserStatus } from './port.ts';
-import type { StoreContext } from './store-context.ts';
+import { allTenants, type StoreContext } from './store-context.ts';
 import type { UsersTable } from './store-database.ts';
 
 /** End users (migration `0016_users`). A duplicate name is a unique-constraint conflict, answered as `false`. */
-export function createUserRepository({ db, run }: StoreContext): UserRepository {
+export function createUserRepository({ run }: StoreContext): UserRepository {
   return {
     insert: (record) =>
-      run('users.insert', async () => {
+      run('users.insert', record.tenantId, async (db) => {
         const result = await db
           .insertInto('users')
           .values({
@@ -28,7 +28,7 @@ export function createUserRepository({ db, run }: StoreContext): UserRepository 
         return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
       }),
     get: (tenantId, id) =>
-      run('users.get', async () => {
+      run('users.get', tenantId, async (db) => {
         const row = await db
           .selectFrom('users')
           .selectAll()
@@ -38,7 +38,7 @@ export function createUserRepository({ db, run }: StoreContext): UserRepository 
         return row && toUserRecord(row);
       }),
     findByName: (tenantId, name) =>
-      run('users.findByName', async () => {
+      run('users.findByName', tenantId, async (db) => {
         const row = await db
           .selectFrom('users')
           .selectAll()
@@ -48,7 +48,7 @@ export function createUserRepository({ db, run }: StoreContext): UserRepository 
         return row && toUserRecord(row);
       }),
     findBySsoSubject: (tenantId, ssoSubject) =>
-      run('users.findBySsoSubject', async () => {
+      run('users.findBySsoSubject', tenantId, async (db) => {
         const row = await db
           .selectFrom('users')
           .selectAll()
@@ -58,7 +58,7 @@ export function createUserRepository({ db, run }: StoreContext): UserRepository 
         return row && toUserRecord(row);
       }),
     findByInvite: (inviteHash, at) =>
-      run('users.findByInvite', async () => {
+      run('users.findByInvite', allTenants, async (db) => {
         const row = await db
           .selectFrom('users')
           .selectAll()
@@ -68,7 +68,7 @@ export function createUserRepository({ db, run }: StoreContext): UserRepository 
         return row && toUserRecord(row);
       }),
     list: (tenantId) =>
-      run('users.list', async () => {
+      run('users.list', tenantId, async (db) => {
         const rows = await db
           .selectFrom('users')
           .selectAll()
@@ -78,7 +78,7 @@ export function createUserRepository({ db, run }: StoreContext): UserRepository 
         return rows.map(toUserRecord);
       }),
     setPassword: (tenantId, id, passwordHash, at, inviteHash) =>
-      run('users.setPassword', async () => {
+      run('users.setPassword', tenantId, async (db) => {
         let query = db
           .updateTable('users')
           .set({ password_hash: passwordHash, invite_hash: null, invite_expires_at: null, updated_at: at })
@@ -91,7 +91,7 @@ export function createUserRepository({ db, run }: StoreContext): UserRepository 
         return result.numUpdatedRows > 0n;
       }),
     setInvite: (tenantId, id, inviteHash, expiresAt, at) =>
-      run('users.setInvite', async () => {
+      run('users.setInvite', tenantId, async (db) => {
         const result = await db
           .updateTable('users')
           .set({ invite_hash: inviteHash, invite_expires_at: expiresAt, updated_at: at })
@@ -101,7 +101,7 @@ export function createUserRepository({ db, run }: StoreContext): UserRepository 
         return result.numUpdatedRows > 0n;
       }),
     setStatus: (tenantId, id, status, at) =>
-      run('users.setStatus', async () => {
+      run('users.setStatus', tenantId, async (db) => {
         const result = await db
           .updateTable('users')
           .set({ status, updated_at: at })
@@ -111,7 +111,7 @@ export function createUserRepository({ db, run }: StoreContext): UserRepository 
         return result.numUpdatedRows > 0n;
       }),
     deleteTenant: (tenantId) =>
-      run('users.deleteTenant', async () => {
+      run('users.deleteTenant', tenantId, async (db) => {
         const result = await db.deleteFrom('users').where('tenant_id', '=', tenantId).executeTakeFirst();
         return Number(result.numDeletedRows);
       }),
@@ -119,10 +119,10 @@ export function createUserRepository({ db, run }: StoreContext): UserRepository 
 }
 
 /** Sessions (migration `0017_user_sessions`); a lookup returns the session only with its active user. */
-export function createUserSessionRepository({ db, run }: StoreContext): UserSessionRepository {
+export function createUserSessionRepository({ run }: StoreContext): UserSessionRepository {
   return {
     insert: (record) =>
-      run('userSessions.insert', async () => {
+      run('userSessions.insert', record.tenantId, async (db) => {
         await db
           .insertInto('user_sessions')
           .values({
@@ -135,7 +135,7 @@ export function createUserSessionRepository({ db, run }: StoreContext): UserSess
           .execute();
       }),
     findActive: (tenantId, idHash, at) =>
-      run('userSessions.findActive', async () => {
+      run('userSessions.findActive', tenantId, async (db) => {
         const row = await db
           .selectFrom('user_sessions as s')
           .innerJoin('users as u', (join) =>
@@ -165,7 +165,7 @@ export function createUserSessionRepository({ db, run }: StoreContext): UserSess
         };
       }),
     delete: (tenantId, idHash) =>
-      run('userSessions.delete', async () => {
+      run('userSessions.delete', tenantId, async (db) => {
         const result = await db
           .deleteFrom('user_sessions')
           .where('tenant_id', '=', tenantId)
@@ -174,7 +174,7 @@ export function createUserSessionRepository({ db, run }: StoreContext): UserSess
         return result.numDeletedRows > 0n;
       }),
     deleteForUser: (tenantId, userId) =>
-      run('userSessions.deleteForUser', async () => {
+      run('userSessions.deleteForUser', tenantId, async (db) => {
         const result = await db
           .deleteFrom('user_sessions')
           .where('tenant_id', '=', tenantId)
@@ -183,12 +183,12 @@ export function createUserSessionRepository({ db, run }: StoreContext): UserSess
         return Number(result.numDeletedRows);
       }),
     deleteExpired: (before) =>
-      run('userSessions.deleteExpired', async () => {
+      run('userSessions.deleteExpired', allTenants, async (db) => {
         const result = await db.deleteFrom('user_sessions').where('expires_at', '<', before).executeTakeFirst();
         return Number(result.numDeletedRows);
       }),
     deleteTenant: (tenantId) =>
-      run('userSessions.deleteTenant', async () => {
+      run('userSessions.deleteTenant', tenantId, async (db) => {
         const result = await db.deleteFrom('user_sessions').where('tenant_id', '=', tenantId).executeTakeFirst();
         return Number(result.numDeletedRows);
       }),

@@ -1,4 +1,5 @@
 export { createTestSchemaName } from './create-test-schema-name.ts';
+export { migrateWithOwner } from './migrate-with-owner.ts';
 export { type OpenStoreOptions, openStore } from './open-store.ts';
 export { parseStoreUrl, type StoreLocation } from './parse-store-url.ts';
 export type {
@@ -25,6 +26,8 @@ export type {
   DataKeyRecord,
   DataKeyRepository,
   LockedConnection,
+  MigrateOptions,
+  MigrationOutcome,
   OAuthConsentRecord,
   OAuthServerRecord,
   OAuthServerRepository,
@@ -33,6 +36,7 @@ export type {
   SecretRecord,
   SecretRepository,
   Store,
+  StoreInspection,
   TenantRepository,
   TokenUpdate,
   UsageRepository,

@@ -242,7 +242,7 @@ export interface UsageRow {
 
 /** Daily usage rollups (migration `0005_usage_rollups`), written in batches by audit/. */
 export interface UsageRepository {
-  /** Adds each row's counts to the stored row of its key (creating it), in one transaction. */
+  /** Adds each row's counts to the stored row of its key (creating it), in one transaction per tenant. */
   add(rows: readonly UsageRow[]): Promise<void>;
   /** A tenant's rows with `from <= day <= to` (inclusive dates), by day, toolset, tool. */
   query(tenantId: string, from: string, to: string): Promise<readonly UsageRow[]>;
@@ -261,6 +261,36 @@ export interface StoreInspection {
   readonly unknownMigrations: readonly string[];
   /** The database server's clock (PostgreSQL), to measure skew; SQLite runs in this process's clock. */
   readonly databaseTime?: Date;
+  /**
+   * PostgreSQL: the role this store connects as, and whether row-level security binds it (false for a superuser,
+   * a role with BYPASSRLS, or one owning the tables without FORCE: docs/operations.md "Tenant isolation").
+   */
+  readonly role?: {
+    readonly name: string;
+    readonly boundByRowLevelSecurity: boolean;
+    /** True when it owns the store's tables (it could then drop the policies): a gateway should not. */
+    readonly ownsTables: boolean;
+  };
+}
+
+export interface MigrationOutcome {
+  /**
+   * Migrations the database has run that this release does not know (a newer release migrated it during a
+   * rolling upgrade): nothing was migrated and this release serves on the newer, expand-only schema. Empty
+   * normally.
+   */
+  readonly newerMigrations: readonly string[];
+}
+
+export interface MigrateOptions {
+  /**
+   * PostgreSQL: the non-owner role the gateway serves as (config `store`, while `migrationStore` names the owner).
+   * After migrating, it is granted use of the schema and reading and writing of the tables; it gets no DDL, and
+   * on the migration bookkeeping tables only reading. Row-level security binds it.
+   */
+  readonly applicationRole?: string;
+  /** Stops after this migration (upgrade tests run the previous release's schema); default: all of them. */
+  readonly through?: string;
 }
 
 export interface Store {
@@ -283,8 +313,11 @@ export interface Store {
   readonly users: UserRepository;
   /** Server-side sign-in sessions of end users, by the SHA-256 of their id (migration `0017_user_sessions`). */
   readonly userSessions: UserSessionRepository;
-  /** Runs pending migrations; safe to call from several processes at once. */
-  migrate(): Promise<void>;
+  /**
+   * Runs pending migrations; safe to call from several processes at once. On PostgreSQL they run with
+   * `gatehouse.tenant=*` on their session, so a data migration sees every tenant's rows.
+   */
+  migrate(options?: MigrateOptions): Promise<MigrationOutcome>;
   /** What `gatehouse doctor` reports of the database; reads only (migrates nothing). */
   inspect(): Promise<StoreInspection>;
   /** Throws `store_unavailable` when the database cannot be reached. */

@@ -2,15 +2,40 @@ import type { Kysely } from 'kysely';
 import type { StoreDatabase } from './store-database.ts';
 import type { AuditAppender, StoreFeatures } from './store-features.ts';
 
-/** What the shared repositories get: the query builder, the dialect's differences and the error guard. */
+/**
+ * The scope every store operation names (DESIGN.md §5, docs/operations.md "Tenant isolation"): a tenant id, whose
+ * rows alone PostgreSQL's row-level security then lets the operation see and write, or `allTenants`, the explicit
+ * bypass for the few cross-tenant operations (a client key found by its hash, the tenant list, expiry sweeps, an
+ * invite found by its hash). SQLite has no row-level security: there the scope changes nothing.
+ */
+export type TenantScope = string;
+
+/** The value of `gatehouse.tenant` that the policies read as "every tenant" (migration 0008). */
+export const allTenants: TenantScope = '*';
+
+/** Runs `fn` with the query builder of one tenant scope (PostgreSQL: a transaction with the tenant set locally). */
+export type ScopedRun = <T>(
+  operation: string,
+  scope: TenantScope,
+  fn: (db: Kysely<StoreDatabase>) => Promise<T>,
+) => Promise<T>;
+
+/**
+ * What the shared repositories get: the dialect's differences, the error guard and the scoped query builder.
+ * There is deliberately no bare `db` here: a repository reaches the database only through `run` or `transaction`,
+ * so no query can run without naming its tenant.
+ */
 export interface StoreContext {
-  readonly db: Kysely<StoreDatabase>;
   readonly features: StoreFeatures;
   /** The dialect's audit chain appender (over its driver). */
   readonly appendAudit: AuditAppender;
   /**
-   * Runs one store operation. A closed store or an unreachable database becomes `store_unavailable`
-   * (retryable); any other failure (a constraint violation, a bug) is rethrown as is.
+   * Runs one store operation in a tenant scope. A closed store or an unreachable database becomes
+   * `store_unavailable` (retryable); any other failure (a constraint violation, a bug) is rethrown as is.
+   * PostgreSQL: `fn` runs in one transaction that set `gatehouse.tenant` with `set_config(..., true)` (local to
+   * it); SQLite: `fn` gets the store's builder, outside any transaction (as before row-level security).
    */
-  run<T>(operation: string, fn: () => Promise<T>): Promise<T>;
+  readonly run: ScopedRun;
+  /** Like `run`, but `fn` runs in a transaction on both dialects (PostgreSQL: the same tenant transaction). */
+  readonly transaction: ScopedRun;
 }

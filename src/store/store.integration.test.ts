@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRoleSchema, type RoleSchema } from '../../test/support/postgres-roles.ts';
 import { GatehouseError } from '../core/index.ts';
-import { createTestSchemaName, type OpenStoreOptions, openStore, withStoreSchema } from './index.ts';
+import { createTestSchemaName, migrateWithOwner, type OpenStoreOptions, openStore, withStoreSchema } from './index.ts';
 import type { AuditRecord, AuditSeal, ClientKeyRecord, Store } from './port.ts';
 
 /**
@@ -22,9 +23,19 @@ interface Backend {
   readonly name: string;
   readonly enabled: boolean;
   /** A fresh, empty database (its own file or schema); `shared` opens a second store on the same one. */
-  fresh(): { url: string; options: OpenStoreOptions; cleanup?: () => Promise<void> };
+  fresh(): Promise<FreshDatabase>;
   readonly sharesDatabase: boolean;
 }
+
+interface FreshDatabase {
+  readonly url: string;
+  readonly options: OpenStoreOptions;
+  /** How this backend migrates a store on it (default `store.migrate()`). */
+  readonly migrate?: (store: Store) => Promise<unknown>;
+  readonly cleanup?: () => Promise<void>;
+}
+
+const migrate = (db: FreshDatabase, store: Store) => (db.migrate ? db.migrate(store) : store.migrate());
 
 let fileCount = 0;
 const backends: Backend[] = [
@@ -32,19 +43,22 @@ const backends: Backend[] = [
     name: 'sqlite file',
     enabled: true,
     sharesDatabase: true,
-    fresh: () => ({ url: `sqlite:${join(tempDir, `run-${++fileCount}`, 'nested', 'gatehouse.db')}`, options: {} }),
+    fresh: async () => ({
+      url: `sqlite:${join(tempDir, `run-${++fileCount}`, 'nested', 'gatehouse.db')}`,
+      options: {},
+    }),
   },
   {
     name: 'sqlite memory',
     enabled: true,
     sharesDatabase: false,
-    fresh: () => ({ url: 'sqlite::memory:', options: {} }),
+    fresh: async () => ({ url: 'sqlite::memory:', options: {} }),
   },
   {
     name: 'postgres',
     enabled: postgresUrl !== undefined,
     sharesDatabase: true,
-    fresh: () => {
+    fresh: async () => {
       const schema = createTestSchemaName();
       return {
         url: postgresUrl ?? '',
@@ -53,6 +67,23 @@ const backends: Backend[] = [
           const store = await openStore(postgresUrl ?? '', { schema, dropSchemaOnClose: true });
           await store.close();
         },
+      };
+    },
+  },
+  {
+    // The production layout (docs/operations.md "Tenant isolation"): the owner role migrates, the store serves as
+    // a non-owner application role that row-level security binds, so a repository call that named the wrong
+    // tenant scope (or none) would read nothing here and fail this suite.
+    name: 'postgres as the application role',
+    enabled: postgresUrl !== undefined,
+    sharesDatabase: false,
+    fresh: async () => {
+      const roles: RoleSchema = await createRoleSchema(postgresUrl ?? '');
+      return {
+        url: roles.appUrl,
+        options: {},
+        migrate: (store) => migrateWithOwner(store, roles.appUrl, roles.ownerUrl),
+        cleanup: () => roles.drop(),
       };
     },
   },
@@ -119,15 +150,15 @@ function auditRecord(tenantId: string, n: number, overrides: Partial<AuditRecord
 for (const backend of backends) {
   describe.skipIf(!backend.enabled)(`store on ${backend.name}`, () => {
     let store: Store;
-    let db: ReturnType<Backend['fresh']>;
+    let db: FreshDatabase;
     let tenantCount = 0;
     // Every test uses its own tenants, so tests do not depend on each other's rows.
     const newTenants = () => [`a${++tenantCount}`, `b${tenantCount}`] as const;
 
     beforeAll(async () => {
-      db = backend.fresh();
+      db = await backend.fresh();
       store = await openStore(db.url, db.options);
-      await store.migrate();
+      await migrate(db, store);
     });
     afterAll(async () => {
       await store?.close();
@@ -136,7 +167,7 @@ for (const backend of backends) {
 
     it('migrate() a second time is a no-op that keeps the data', async () => {
       await store.tenants.ensure('kept', 1);
-      await store.migrate();
+      await migrate(db, store);
       expect(await store.tenants.list()).toContain('kept');
       expect(store.dialect).toBe(backend.name.startsWith('sqlite') ? 'sqlite' : 'postgres');
     });
@@ -144,7 +175,7 @@ for (const backend of backends) {
     it.skipIf(!backend.sharesDatabase)(
       'two store instances migrating one empty database at once both succeed',
       async () => {
-        const shared = backend.fresh();
+        const shared = await backend.fresh();
         const one = await openStore(shared.url, shared.options);
         const two = await openStore(shared.url, shared.options);
         try {
@@ -160,7 +191,7 @@ for (const backend of backends) {
     );
 
     it.skipIf(!backend.sharesDatabase)('three processes migrating and appending audit records at once', async () => {
-      const shared = backend.fresh();
+      const shared = await backend.fresh();
       const url = 'schema' in shared.options ? `${shared.url}?schema=${shared.options.schema}` : shared.url;
       const child = join(import.meta.dirname, 'fixtures', 'migrate-and-append.ts');
       const run = () => promisify(execFile)(process.execPath, ['--import', 'tsx', child, url, 'multi', '20']);
@@ -322,9 +353,9 @@ for (const backend of backends) {
     });
 
     it('ping() answers while open; every call on a closed store throws store_unavailable', async () => {
-      const own = backend.fresh();
+      const own = await backend.fresh();
       const closing = await openStore(own.url, own.options);
-      await closing.migrate();
+      await migrate(own, closing);
       await closing.ping();
       await closing.close();
       await closing.close();

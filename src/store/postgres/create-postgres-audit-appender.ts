@@ -66,11 +66,14 @@ function chain(tenantId: string, records: readonly AuditRecord[], seal: AuditSea
  * The PostgreSQL audit appender. Every batch is one chain step of the tenant's head row, which serialises appends
  * of all processes, so the chain stays gapless and linear.
  *
- * Fast path (one round trip, no explicit transaction): with the head this process last wrote or read, one
- * statement moves the head only if it is still there (`where seq = $ and hash = $`, which waits for and re-checks
- * a concurrent writer's row lock) and inserts the rows only if the head moved. Zero rows means another process
- * appended in between: the slow path then runs, a transaction that locks the head row, reads it, inserts and moves
- * it. SQL text is built by hand with numbered parameters: no query builder on the request path.
+ Both paths run inside the tenant transaction the store opened for the batch (`db` is its connection; row-level
+ * security scopes it to the tenant).
+ *
+ * Fast path (one statement): with the head this process last wrote or read, one statement moves the head only if
+ * it is still there (`where seq = $ and hash = $`, which waits for and re-checks a concurrent writer's row lock)
+ * and inserts the rows only if the head moved. Zero rows means another process appended in between: the slow path
+ * then runs in the same transaction: it locks the head row, reads it, inserts and moves it. SQL text is built by
+ * hand with numbered parameters: no query builder on the request path.
  */
 export function createPostgresAuditAppender(): AuditAppender {
   const heads = new Map<string, Head>();
@@ -103,24 +106,22 @@ export function createPostgresAuditAppender(): AuditAppender {
     records: readonly AuditRecord[],
     seal: AuditSeal,
   ): Promise<readonly ChainedAuditRecord[]> {
-    return db.transaction().execute(async (trx) => {
-      const locked = await trx.executeQuery<{ seq: string | number; hash: string }>(
-        CompiledQuery.raw(lockHead, [tenantId, auditGenesisHash]),
-      );
-      const row = locked.rows[0];
-      const head = { seq: Number(row?.seq ?? 0), hash: row?.hash ?? auditGenesisHash };
-      const n = 3;
-      const step = chain(tenantId, records, seal, head, n);
-      await trx.executeQuery(
-        CompiledQuery.raw(
-          `with inserted as (insert into audit_records (${columnList}) values ${step.tuples.join(', ')})
-           update audit_heads set seq = $1, hash = $2 where tenant_id = $3`,
-          [step.head.seq, step.head.hash, tenantId, ...step.parameters],
-        ),
-      );
-      heads.set(tenantId, step.head);
-      return step.chained;
-    });
+    const locked = await db.executeQuery<{ seq: string | number; hash: string }>(
+      CompiledQuery.raw(lockHead, [tenantId, auditGenesisHash]),
+    );
+    const row = locked.rows[0];
+    const head = { seq: Number(row?.seq ?? 0), hash: row?.hash ?? auditGenesisHash };
+    const n = 3;
+    const step = chain(tenantId, records, seal, head, n);
+    await db.executeQuery(
+      CompiledQuery.raw(
+        `with inserted as (insert into audit_records (${columnList}) values ${step.tuples.join(', ')})
+         update audit_heads set seq = $1, hash = $2 where tenant_id = $3`,
+        [step.head.seq, step.head.hash, tenantId, ...step.parameters],
+      ),
+    );
+    heads.set(tenantId, step.head);
+    return step.chained;
   }
 
   return async (db, tenantId, records, seal) => {

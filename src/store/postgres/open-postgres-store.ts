@@ -2,12 +2,13 @@ import { Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { GatehouseError } from '../../core/index.ts';
 import { createKyselyStore } from '../create-kysely-store.ts';
-import { tenantSetting } from '../create-row-level-security-migration.ts';
 import type { Store } from '../port.ts';
 import type { StoreDatabase } from '../store-database.ts';
 import { createPostgresAuditAppender } from './create-postgres-audit-appender.ts';
 import { createPostgresDialect } from './create-postgres-dialect.ts';
 import { postgresFeatures } from './postgres-features.ts';
+import { grantApplicationRole, inspectRole, onMigrationConnection } from './postgres-roles.ts';
+import { runInTenantTransaction } from './run-in-tenant-transaction.ts';
 
 export interface PostgresStoreOptions {
   /** Schema holding the store's tables (the connections' `search_path`); default the server's default. */
@@ -41,9 +42,9 @@ export async function openPostgresStore(
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     idleTimeoutMillis: 30_000,
     application_name: 'gatehouse',
-    // gatehouse.tenant=*: the system value of the row-level security policies (migration 0008), so this process
-    // sees every tenant's rows even when it runs as the tables' owner without BYPASSRLS.
-    options: `${schema === undefined ? '' : `-c search_path=${schema} `}-c ${tenantSetting}=*`,
+    // No gatehouse.tenant here: every store operation sets it locally in its own transaction
+    // (run-in-tenant-transaction.ts), so a connection outside one sees no tenant rows (row-level security, 0008).
+    ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
   });
   // An idle client losing its connection emits 'error' on the pool; unhandled, that would end the process.
   // The next query reports the failure as store_unavailable instead.
@@ -74,6 +75,10 @@ export async function openPostgresStore(
     appendAudit: createPostgresAuditAppender(),
     target,
     migrationTableSchema,
+    inTenantTransaction: runInTenantTransaction,
+    onMigrationConnection,
+    grantApplicationRole: (on, role) => grantApplicationRole(on, migrationTableSchema, role),
+    inspectRole,
     beforeClose: options.dropSchemaOnClose
       ? async () => {
           // Best effort: a test's cleanup must not hide the test's own failure.

@@ -1,0 +1,67 @@
+import { type Kysely, sql } from 'kysely';
+import { GatehouseError } from '../../core/index.ts';
+import { tenantSetting } from '../create-row-level-security-migration.ts';
+import type { StoreInspection } from '../port.ts';
+import { allTenants } from '../store-context.ts';
+import type { StoreDatabase } from '../store-database.ts';
+
+/**
+ * Runs `fn` (the migrator) on one connection whose session names every tenant: migrations run as the owner, and
+ * FORCE row-level security binds the owner too, so without this a data migration (0010, 0011) would see no rows.
+ * The setting is cleared before the connection goes back to the pool.
+ */
+export function onMigrationConnection<T>(
+  db: Kysely<StoreDatabase>,
+  fn: (db: Kysely<StoreDatabase>) => Promise<T>,
+): Promise<T> {
+  return db.connection().execute(async (connection) => {
+    await sql`select set_config(${tenantSetting}, ${allTenants}, false)`.execute(connection);
+    try {
+      return await fn(connection);
+    } finally {
+      await sql`select set_config(${tenantSetting}, '', false)`.execute(connection).catch(() => undefined);
+    }
+  });
+}
+
+/**
+ * Grants the gateway's application role what serving needs in the store's schema, run by the owner after
+ * migrating (idempotent, so every start repeats it and tables of new migrations are covered): use of the schema,
+ * reading and writing of rows, reading of the migration bookkeeping (doctor). No DDL, no ownership: it cannot
+ * drop or alter the row-level security policies. Refuses the owner itself (it would gain nothing and the
+ * isolation would rest on FORCE alone).
+ */
+export async function grantApplicationRole(db: Kysely<StoreDatabase>, schema: string, role: string): Promise<void> {
+  const { rows } = await sql<{ owner: string; exists: boolean }>`select current_user as owner,
+    exists (select 1 from pg_roles where rolname = ${role}) as exists`.execute(db);
+  if (rows[0]?.exists !== true) {
+    throw new GatehouseError('config_invalid', `The application role ${role} does not exist in the database`, {
+      path: 'store',
+    });
+  }
+  if (rows[0].owner === role) {
+    throw new GatehouseError(
+      'config_invalid',
+      `The application role ${role} is the role that runs migrations: give migrationStore the owner role and store a separate one`,
+      { path: 'store' },
+    );
+  }
+  const target = sql.id(role);
+  const inSchema = sql.id(schema);
+  await sql`grant usage on schema ${inSchema} to ${target}`.execute(db);
+  await sql`grant select, insert, update, delete on all tables in schema ${inSchema} to ${target}`.execute(db);
+  await sql`revoke insert, update, delete on ${sql.id(schema, 'kysely_migration')}, ${sql.id(schema, 'kysely_migration_lock')} from ${target}`.execute(
+    db,
+  );
+}
+
+/** The session's role and whether row-level security binds it (neither superuser nor BYPASSRLS). */
+export async function inspectRole(db: Kysely<StoreDatabase>): Promise<NonNullable<StoreInspection['role']>> {
+  const { rows } = await sql<{ name: string; bound: boolean; owns: boolean }>`select current_user as name,
+      not (r.rolsuper or r.rolbypassrls) as bound,
+      exists (select 1 from pg_tables t where t.schemaname = current_schema() and t.tablename = 'connections'
+        and t.tableowner = current_user) as owns
+    from pg_roles r where r.rolname = current_user`.execute(db);
+  const row = rows[0];
+  return { name: row?.name ?? 'unknown', boundByRowLevelSecurity: row?.bound === true, ownsTables: row?.owns === true };
+}

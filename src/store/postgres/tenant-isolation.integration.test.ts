@@ -1,0 +1,196 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  applicationRole,
+  asRole,
+  createRoleSchema,
+  ownerRole,
+  type RoleSchema,
+} from '../../../test/support/postgres-roles.ts';
+import { GatehouseError } from '../../core/index.ts';
+import { tenantTables } from '../create-row-level-security-migration.ts';
+import { migrateWithOwner } from '../migrate-with-owner.ts';
+import { openStore } from '../open-store.ts';
+import type { Store } from '../port.ts';
+
+/**
+ * Issue 13, "tenants isolated by the database too" (MT-03/04): the gateway serves as a non-owner application role
+ * and names its tenant per transaction. Every table with a tenant column is found in the catalogue (not taken
+ * from a list), so a table added by a later migration is tested without anyone remembering to add it.
+ */
+const postgresUrl = process.env['GATEHOUSE_TEST_POSTGRES'];
+
+interface TenantTable {
+  readonly table: string;
+  readonly column: string;
+}
+
+interface Column {
+  readonly column_name: string;
+  readonly data_type: string;
+  readonly is_nullable: 'YES' | 'NO';
+}
+
+/** A value of a column's type; text carries the tenant, so per-table unique columns never collide across rows. */
+function sampleValue(column: Column, tenant: string): unknown {
+  if (column.is_nullable === 'YES') return null;
+  switch (column.data_type) {
+    case 'text':
+    case 'character varying':
+      return `${tenant}-${column.column_name}`;
+    case 'bytea':
+      return Buffer.from([1]);
+    case 'boolean':
+      return false;
+    default:
+      return 1; // integer, bigint, double precision
+  }
+}
+
+describe.skipIf(postgresUrl === undefined)('tenant isolation by the database (postgres, application role)', () => {
+  let roles: RoleSchema;
+  let store: Store;
+  let tables: readonly TenantTable[];
+  let app: pg.Client;
+
+  beforeAll(async () => {
+    roles = await createRoleSchema(postgresUrl ?? '');
+    store = await openStore(roles.appUrl);
+    await migrateWithOwner(store, roles.appUrl, roles.ownerUrl);
+    const found = await roles.admin(
+      `select table_name, column_name from information_schema.columns
+        where table_schema = $1 and (column_name = 'tenant_id' or (table_name = 'tenants' and column_name = 'id'))
+        order by table_name`,
+      [roles.schema],
+    );
+    tables = found.rows.map((row) => ({ table: row.table_name as string, column: row.column_name as string }));
+    // Two rows in every tenant table, one per tenant, written around row-level security (as a superuser).
+    for (const { table, column } of tables) {
+      const columns = (
+        await roles.admin(
+          `select column_name, data_type, is_nullable from information_schema.columns
+            where table_schema = $1 and table_name = $2 order by ordinal_position`,
+          [roles.schema, table],
+        )
+      ).rows as Column[];
+      for (const tenant of ['acme', 'globex']) {
+        const values = columns.map((c) => (c.column_name === column ? tenant : sampleValue(c, tenant)));
+        await roles.admin(
+          `insert into ${table} (${columns.map((c) => c.column_name).join(', ')})
+            values (${columns.map((_, i) => `$${i + 1}`).join(', ')})`,
+          values,
+        );
+      }
+    }
+    app = new pg.Client({
+      connectionString: asRole(postgresUrl ?? '', applicationRole),
+      options: `-c search_path=${roles.schema}`,
+    });
+    await app.connect();
+  });
+
+  afterAll(async () => {
+    await app?.end();
+    await store?.close();
+    await roles?.drop();
+  });
+
+  it('finds every tenant table of the schema, the listed ones among them', () => {
+    const names = tables.map((t) => t.table);
+    for (const [table] of tenantTables) expect(names).toContain(table);
+    // audit_sequences is PostgreSQL's old per-tenant counter; any other table is new since 0008 and tested below.
+    expect(names.length).toBeGreaterThanOrEqual(tenantTables.length);
+  });
+
+  it('a query for tenant A in a transaction of tenant B returns no rows, in every tenant table', async () => {
+    for (const { table, column } of tables) {
+      await app.query('begin');
+      try {
+        await app.query(`select set_config('gatehouse.tenant', 'globex', true)`);
+        const other = await app.query(`select * from ${table} where ${column} = 'acme'`);
+        expect(other.rows, `${table}: acme's rows seen by globex`).toHaveLength(0);
+        const all = await app.query<{ tenant: string }>(`select ${column} as tenant from ${table}`);
+        expect(
+          all.rows.map((row) => row.tenant),
+          `${table}: globex sees its own row only`,
+        ).toEqual(['globex']);
+        const updated = await app.query(`update ${table} set ${column} = ${column} where ${column} = 'acme'`);
+        expect(updated.rowCount, `${table}: update of acme's row`).toBe(0);
+        const deleted = await app.query(`delete from ${table} where ${column} = 'acme'`);
+        expect(deleted.rowCount, `${table}: delete of acme's row`).toBe(0);
+        // Moving its own row to another tenant is refused by the policy's WITH CHECK.
+        await expect(
+          app.query(`update ${table} set ${column} = 'acme' where ${column} = 'globex'`),
+          `${table}: row moved to acme`,
+        ).rejects.toMatchObject({ code: '42501' });
+      } finally {
+        await app.query('rollback');
+      }
+    }
+  });
+
+  it('outside a tenant transaction the application role sees no tenant rows and writes none', async () => {
+    for (const { table, column } of tables) {
+      const seen = await app.query(`select * from ${table}`);
+      expect(seen.rows, table).toHaveLength(0);
+      const updated = await app.query(`update ${table} set ${column} = ${column}`);
+      expect(updated.rowCount, table).toBe(0);
+    }
+    // And a transaction's setting does not outlive it on the pooled session.
+    await app.query('begin');
+    await app.query(`select set_config('gatehouse.tenant', 'acme', true)`);
+    expect((await app.query('select * from secrets')).rows).toHaveLength(1);
+    await app.query('commit');
+    expect((await app.query('select * from secrets')).rows).toHaveLength(0);
+  });
+
+  it('the application role cannot lift the isolation: no DDL on the tables, no writes to the migration log', async () => {
+    for (const statement of [
+      'alter table secrets disable row level security',
+      'alter table secrets no force row level security',
+      'drop policy tenant_isolation on secrets',
+      `create policy everything on secrets using (true)`,
+      `insert into kysely_migration (name, timestamp) values ('9999_x', 'now')`,
+    ]) {
+      await expect(app.query(statement), statement).rejects.toMatchObject({ code: '42501' });
+    }
+  });
+
+  it('the store serves through the application role: each tenant reads its own rows only', async () => {
+    const inspection = await store.inspect();
+    expect(inspection.role).toEqual({ name: applicationRole, boundByRowLevelSecurity: true, ownsTables: false });
+    expect(inspection.pendingMigrations).toEqual([]);
+    expect(await store.tenants.list()).toEqual(['acme', 'globex']);
+    expect((await store.secrets.listByOwner('acme', 'acme-owner')).map((s) => s.tenantId)).toEqual(['acme']);
+    expect(await store.secrets.listByOwner('acme', 'globex-owner')).toEqual([]);
+    // (The sample rows above are not valid client keys; a real one of a third tenant.)
+    await store.tenants.ensure('initech', 1);
+    await store.clientKeys.upsert({
+      tenantId: 'initech',
+      id: 'k',
+      name: 'k',
+      hash: 'initech-key-hash',
+      prefix: 'p',
+      toolsets: ['t'],
+      subject: 's',
+      createdAt: 1,
+      revokedAt: null,
+    });
+    expect((await store.clientKeys.findByHash('initech-key-hash'))?.tenantId).toBe('initech');
+    expect((await store.clientKeys.list('initech')).map((k) => k.tenantId)).toEqual(['initech']);
+    expect(await store.tenants.list()).toEqual(['acme', 'globex', 'initech']);
+  });
+
+  it('refuses an application role that is the owner itself, naming migrationStore', async () => {
+    const owner = await openStore(roles.ownerUrl);
+    try {
+      expect((await owner.inspect()).role).toMatchObject({ name: ownerRole, ownsTables: true });
+      const error = await migrateWithOwner(owner, roles.ownerUrl, roles.ownerUrl).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(GatehouseError);
+      expect((error as GatehouseError).code).toBe('config_invalid');
+      expect((error as GatehouseError).message).toMatch(/migrationStore/);
+    } finally {
+      await owner.close();
+    }
+  });
+});
