@@ -37,6 +37,7 @@ export {
   GatehouseError,
   httpStatusOf,
   isGatehouseError,
+  RevisionConflictError,
   toGatehouseError,
 } from './errors.ts';
 export { createId, createRequestId } from './ids.ts';
