@@ -83,10 +83,9 @@ describe('gatehouse apply and export (issue 14)', () => {
     try {
       const stored = await store.tenantConfigs.read('acme');
       expect(stored?.revision).toBe(2);
-      expect((stored?.document as { toolsets: { id: string }[] }).toolsets.map((t) => t.id)).toEqual([
-        'support',
-        'writers',
-      ]);
+      expect(((stored?.document ?? {}) as unknown as { toolsets: { id: string }[] }).toolsets.map((t) => t.id)).toEqual(
+        ['support', 'writers'],
+      );
       const history = await store.tenantConfigs.history('acme');
       expect(history.map((h) => h.actor)).toEqual(['apply', 'apply']);
       const records = await store.audit.query({ tenantId: 'acme', kind: 'security' });

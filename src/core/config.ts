@@ -901,7 +901,7 @@ export function findLiteralSecrets(document: unknown): string[] {
     }
     const [part, ...rest] = parts as [string, ...string[]];
     if (part === '*') {
-      if (Array.isArray(node)) node.forEach((item, i) => visit(item, rest, [...path, i]));
+      if (Array.isArray(node)) for (const [i, item] of node.entries()) visit(item, rest, [...path, i]);
     } else if (node !== null && typeof node === 'object' && part in node) {
       visit((node as Record<string, unknown>)[part], rest, [...path, part]);
     }
