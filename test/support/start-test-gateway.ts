@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Config, parseConfig } from '../../src/core/index.ts';
+import { type Config, parseConfig, parseTenantDocument, type TenantDocument } from '../../src/core/index.ts';
 import type { Gateway } from '../../src/gateway/index.ts';
 import { openAdapters } from '../../src/open-adapters.ts';
 import { startGatehouse } from '../../src/wiring/index.ts';
@@ -33,6 +33,13 @@ export async function startTestGateway(
     port?: number;
     /** The public URL when it is not the listen address (several processes behind one URL). */
     publicUrl?: string;
+    /** Environment for `${env:...}` in `raw` (default none). */
+    env?: Record<string, string>;
+    /**
+     * Issue 14: reconcile the store to `raw.tenants` at start and follow the stored configurations live, checking
+     * the revisions every `liveCheckMs` besides the store's notices.
+     */
+    live?: { liveCheckMs?: number };
   } = {},
 ): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
@@ -46,7 +53,7 @@ export async function startTestGateway(
       ...(options.store ? { store: options.store } : {}),
       ...raw,
     },
-    { env: {}, baseDir: process.cwd() },
+    { env: options.env ?? {}, baseDir: process.cwd() },
   );
   const stderr = { write: () => true } as unknown as NodeJS.WritableStream;
   const adapters = await openAdapters(config, { stderr });
@@ -54,7 +61,17 @@ export async function startTestGateway(
     config,
     options.serveWith?.(adapters) ?? adapters,
     undefined,
-    options.extendGateway ? { extendGateway: options.extendGateway } : {},
+    {
+      ...(options.extendGateway ? { extendGateway: options.extendGateway } : {}),
+      ...(options.live
+        ? {
+            tenantDocuments: (raw['tenants'] ?? []) as TenantDocument[],
+            parseTenant: (document: TenantDocument) =>
+              parseTenantDocument(document, { env: options.env ?? {}, baseDir: process.cwd() }),
+            ...(options.live.liveCheckMs === undefined ? {} : { tenantConfigCheckMs: options.live.liveCheckMs }),
+          }
+        : {}),
+    },
   );
   return {
     url: server.url,
