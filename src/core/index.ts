@@ -6,6 +6,7 @@ export {
   configSchema,
   type Environment,
   findLiteralSecrets,
+  fixedHeadersSchema,
   formatPath,
   loadConfigFile,
   type OAuthQuirk,
@@ -26,10 +27,18 @@ export {
   type TenantConfig,
   type TenantDocument,
   type ToolsetConfig,
+  tokenHeaderSchema,
   type UnresolvedEnvPolicy,
   type UnresolvedVariable,
   type UsersConfig,
 } from './config.ts';
+export {
+  type ConnectionVariable,
+  connectionVariableRules,
+  fillConnectionVariables,
+  isConnectionVariable,
+  placeholdersOf,
+} from './connection-variables.ts';
 export { editDistance } from './edit-distance.ts';
 export {
   decisionOf,
@@ -44,6 +53,7 @@ export {
   RevisionConflictError,
   toGatehouseError,
 } from './errors.ts';
+export { escapeHtml } from './escape-html.ts';
 export { createId, createRequestId } from './ids.ts';
 export { noteResponseOutcome, type ResponseOutcome, responseOutcomeOf } from './response-outcome.ts';
 export { knownFieldsAt, suggestFieldName } from './suggest-field-name.ts';

@@ -42,6 +42,12 @@ export async function startGatehouse(
     readonly parseTenant?: (document: TenantDocument) => TenantConfig;
     /** How often each process checks the stored revisions besides the store's notices (default 1,000 ms). */
     readonly tenantConfigCheckMs?: number;
+    /**
+     * Tests: the fetch of Client ID Metadata Documents, e.g. a guarded fetch that trusts a test CA and allows
+     * 127.0.0.1 (a local HTTPS fixture). Production never sets it: the default trusts the system CAs and allows
+     * only `unsafeAllowPrivateUpstreams`.
+     */
+    readonly clientMetadataFetch?: Parameters<typeof createGateway>[0]['clientMetadataFetch'];
   } = {},
 ) {
   const observability = startObservability(config, adapters, clock, options);
@@ -55,6 +61,7 @@ export async function startGatehouse(
     clock,
     onOAuthServerError: (error) => observability.logger.warn({ err: error }, 'authorization server failure'),
     ...(options.parseTenant ? { parseTenant: options.parseTenant } : {}),
+    ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
   });
   const gateway = options.extendGateway?.(built) ?? built;
   const [host, port] = splitListen(config.listen);

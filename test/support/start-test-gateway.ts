@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { GuardedFetch } from '../../src/auth-server/index.ts';
 import { type Config, parseConfig, parseTenantDocument, type TenantDocument } from '../../src/core/index.ts';
 import type { Gateway } from '../../src/gateway/index.ts';
 import { openAdapters } from '../../src/open-adapters.ts';
@@ -40,6 +41,8 @@ export async function startTestGateway(
      * the revisions every `liveCheckMs` besides the store's notices.
      */
     live?: { liveCheckMs?: number };
+    /** The fetch of Client ID Metadata Documents (a guarded fetch trusting a test CA). */
+    clientMetadataFetch?: GuardedFetch;
   } = {},
 ): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
@@ -57,22 +60,18 @@ export async function startTestGateway(
   );
   const stderr = { write: () => true } as unknown as NodeJS.WritableStream;
   const adapters = await openAdapters(config, { stderr });
-  const server = await startGatehouse(
-    config,
-    options.serveWith?.(adapters) ?? adapters,
-    undefined,
-    {
-      ...(options.extendGateway ? { extendGateway: options.extendGateway } : {}),
-      ...(options.live
-        ? {
-            tenantDocuments: (raw['tenants'] ?? []) as TenantDocument[],
-            parseTenant: (document: TenantDocument) =>
-              parseTenantDocument(document, { env: options.env ?? {}, baseDir: process.cwd() }),
-            ...(options.live.liveCheckMs === undefined ? {} : { tenantConfigCheckMs: options.live.liveCheckMs }),
-          }
-        : {}),
-    },
-  );
+  const server = await startGatehouse(config, options.serveWith?.(adapters) ?? adapters, undefined, {
+    ...(options.extendGateway ? { extendGateway: options.extendGateway } : {}),
+    ...(options.live
+      ? {
+          tenantDocuments: (raw['tenants'] ?? []) as TenantDocument[],
+          parseTenant: (document: TenantDocument) =>
+            parseTenantDocument(document, { env: options.env ?? {}, baseDir: process.cwd() }),
+          ...(options.live.liveCheckMs === undefined ? {} : { tenantConfigCheckMs: options.live.liveCheckMs }),
+        }
+      : {}),
+    ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
+  });
   return {
     url: server.url,
     config,
