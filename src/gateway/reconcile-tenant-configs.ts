@@ -1,4 +1,10 @@
+import { isDeepStrictEqual } from 'node:util';
 import { findLiteralSecrets, RevisionConflictError, type TenantDocument } from '../core/index.ts';
+import type { Store } from '../store/index.ts';
+
+/** The actors that write a config file's tenants: `gatehouse apply` and the reconcile at start. */
+export const fileActors = ['apply', 'config-file'] as const;
+
 import type { TenantConfigs } from './create-tenant-configs.ts';
 import type { ResourceChange } from './diff-tenant-documents.ts';
 
@@ -22,7 +28,16 @@ export interface ReconcileReport {
 export async function reconcileTenantConfigs(
   tenantConfigs: TenantConfigs,
   documents: readonly TenantDocument[],
-  options: { readonly actor: string; readonly strictSecrets?: boolean; readonly validate: (d: TenantDocument) => void },
+  options: {
+    readonly actor: string;
+    readonly validate: (d: TenantDocument) => void;
+    /**
+     * At start: write only the tenants whose file entry changed since the file was last written to the store (by
+     * `apply` or a start), and remove none, so changes made through the admin API since then survive a restart.
+     * `apply` leaves it off: the store then equals the file.
+     */
+    readonly onlyChangedSinceFile?: { readonly store: Pick<Store, 'tenantConfigs'> };
+  },
 ): Promise<ReconcileReport> {
   const notStored: { tenantId: string; paths: string[] }[] = [];
   const storable: TenantDocument[] = [];
@@ -36,11 +51,23 @@ export async function reconcileTenantConfigs(
   const revisions = new Map<string, number>();
   for (const document of storable) {
     const tenantId = String(document.id);
+    const since = options.onlyChangedSinceFile;
+    if (since !== undefined) {
+      const [current, lastFromFile] = await Promise.all([
+        tenantConfigs.read(tenantId),
+        since.store.tenantConfigs.lastWrittenBy(tenantId, fileActors),
+      ]);
+      if (current !== undefined && isDeepStrictEqual(lastFromFile, JSON.parse(JSON.stringify(document)))) {
+        revisions.set(tenantId, current.revision);
+        continue;
+      }
+    }
     const result = await writeLatest(tenantConfigs, tenantId, document, options.actor);
     if (result.changes.length > 0) changed.set(tenantId, result.changes);
     revisions.set(tenantId, result.revision);
   }
   const inFile = new Set(documents.map((d) => String(d.id)));
+  if (options.onlyChangedSinceFile !== undefined) return { changed, revisions, notStored };
   for (const { tenantId, revision } of await tenantConfigs.list()) {
     if (inFile.has(tenantId)) continue;
     await tenantConfigs.delete(tenantId, { expectedRevision: revision, actor: options.actor });

@@ -163,6 +163,20 @@ export function createTenantConfigRepository(
         }));
       }),
 
+    lastWrittenBy: (tenantId, actors) =>
+      run('tenantConfigs.lastWrittenBy', async () => {
+        if (actors.length === 0) return undefined;
+        const row = await db
+          .selectFrom('tenant_config_revisions')
+          .select('document')
+          .where('tenant_id', '=', tenantId)
+          .where('actor', 'in', [...actors])
+          .orderBy('revision', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+        return row?.document == null ? undefined : (JSON.parse(row.document) as Record<string, unknown>);
+      }),
+
     subscribe: (listener) => notifier.listen(listener),
   };
 }

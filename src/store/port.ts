@@ -281,6 +281,8 @@ export interface TenantConfigRepository {
       readonly deleted: boolean;
     }[]
   >;
+  /** The document of the newest revision written by one of `actors` (e.g. the config file's), if any. */
+  lastWrittenBy(tenantId: string, actors: readonly string[]): Promise<Readonly<Record<string, unknown>> | undefined>;
   /**
    * Calls `listener` with the tenant id after a change made by any process (this one included), as soon as the
    * database tells; resolves once listening. Returns the function that stops it. A store that cannot notify

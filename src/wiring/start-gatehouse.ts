@@ -193,6 +193,7 @@ async function followStoredTenants(
   const report = await reconcileTenantConfigs(tenantConfigs, options.tenantDocuments, {
     actor: 'config-file',
     validate: (document) => void live.parseTenant(document),
+    onlyChangedSinceFile: { store: adapters.store },
   });
   for (const { tenantId, paths } of report.notStored) {
     logger.warn(
