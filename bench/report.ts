@@ -2,6 +2,7 @@ import type { S1Result } from './s1-latency.ts';
 import type { S2Result } from './s2-throughput.ts';
 import type { S4Result } from './s4-catalog.ts';
 import { type S13Driver, type S13Result, s13Drivers } from './s13-sdk-client.ts';
+import type { S15Result } from './s15-config-propagation.ts';
 import type { Target } from './target.ts';
 
 /** One line of the summary: BENCHMARKS.md's "name, our figure, baseline figure, ratio, target, pass/fail". */
@@ -313,4 +314,30 @@ function formatAdded(ms: number): string {
 
 function formatRps(rps: number): string {
   return `${Math.round(rps)} req/s`;
+}
+
+/** S15: p50 and p99 of the time until three gateways serve a configuration change (target p99 <= 2 s). */
+export function createS15Rows(s15: S15Result): ReportRow[] {
+  if ('skipped' in s15) {
+    return [
+      {
+        scenario: 'S15 config change seen by 3 gateways',
+        ours: `skipped: ${s15.skipped}`,
+        baseline: '-',
+        ratio: '-',
+        target: '-',
+        result: 'n/a',
+      },
+    ];
+  }
+  return [
+    {
+      scenario: `S15 config change seen by 3 gateways (${s15.changes} changes)`,
+      ours: `p99 ${formatMs(s15.p99Ms)} (p50 ${formatMs(s15.p50Ms)})`,
+      baseline: '-',
+      ratio: '-',
+      target: '<= 2000 ms p99',
+      result: s15.p99Ms <= 2_000 ? 'pass' : 'fail',
+    },
+  ];
 }

@@ -5,30 +5,39 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LoadResult, LoadSpec } from './load-spec.ts';
-import { createReportRows, createS4Rows, createS13Rows, formatLatestMarkdown, formatRowsAsText } from './report.ts';
+import {
+  createReportRows,
+  createS4Rows,
+  createS13Rows,
+  createS15Rows,
+  formatLatestMarkdown,
+  formatRowsAsText,
+} from './report.ts';
 import { runLoad } from './run-load.ts';
 import { type RoundOptions, runS1, type S1Result } from './s1-latency.ts';
 import { runS2, type S2Result } from './s2-throughput.ts';
 import { runS4, type S4Result } from './s4-catalog.ts';
 import { runS13, type S13Result } from './s13-sdk-client.ts';
+import { runS15, type S15Result } from './s15-config-propagation.ts';
 import { killChildrenNow, stopChildren } from './spawn-child.ts';
 import { startTargets } from './start-targets.ts';
 import type { Target } from './target.ts';
 import { toolCall } from './tool-call.ts';
 
 /**
- * `npm run bench [-- --quick] [--only S1,S2,S4,S13] [--rounds N]`: scenarios S1 and S2 of docs/BENCHMARKS.md
+ * `npm run bench [-- --quick] [--only S1,S2,S4,S13,S15] [--rounds N]`: scenarios S1 and S2 of docs/BENCHMARKS.md
  * against direct, raw, sdk and gatehouse (with its client key, and as `gatehouse-oauth` with an OAuth access token
  * obtained through its own sign-in and consent pages), measured in one interleaved run, S13 (the same call driven by the
  * official SDK clients, with the peer `@ivotoby/openapi-mcp-server`), and S4 (descriptions to tools in cold
- * processes, against a read+parse baseline). Prints one line per gated figure, writes the
+ * processes, against a read+parse baseline), S15 (a configuration change seen by three gateways; needs
+ * GATEHOUSE_BENCH_POSTGRES or GATEHOUSE_TEST_POSTGRES, else its row says skipped). Prints one line per gated figure, writes the
  * full results to bench/results/<timestamp>.json and a short table to bench/LATEST.md. Every process it starts
  * is stopped on exit, error, Ctrl-C or the overall time limit. A measurement, not a test: the exit code is 0
  * whatever the figures, non-zero only when the harness itself failed.
  */
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const scenarioIds = ['S1', 'S2', 'S4', 'S13'] as const;
+const scenarioIds = ['S1', 'S2', 'S4', 'S13', 'S15'] as const;
 const overallLimitMs = 30 * 60_000;
 
 const { values: args } = parseArgs({
@@ -113,6 +122,12 @@ try {
     process.stderr.write('  S4: cold processes converting descriptions\n');
     s4 = runS4(rounds);
   }
+  // S15 next, before the load targets start: three gateways on PostgreSQL following 100 configuration changes.
+  let s15: S15Result | undefined;
+  if (only.includes('S15')) {
+    process.stderr.write('  S15: a configuration change seen by three gateways (PostgreSQL)\n');
+    s15 = await runS15(args.quick ? 20 : 100);
+  }
   const needsTargets = only.includes('S1') || only.includes('S2') || only.includes('S13');
   const started = needsTargets
     ? await startTargets(repoRoot, { peer: only.includes('S13') })
@@ -147,6 +162,7 @@ try {
     ...(only.includes('S1') || only.includes('S2') ? createReportRows(loadTargets, s1, s2) : []),
     ...(s13 ? createS13Rows(targets, s13, s2) : []),
     ...(s4 ? createS4Rows(s4) : []),
+    ...(s15 ? createS15Rows(s15) : []),
   ];
   process.stdout.write(`\n${formatRowsAsText(rows)}\n`);
 
@@ -160,6 +176,7 @@ try {
     s2,
     s4,
     s13,
+    s15,
   };
   const resultsDir = join(repoRoot, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });

@@ -101,6 +101,7 @@ const outcomes: Outcomes = {
   invalid_request: { notAToolCallOutcome: 'admin API and CLI requests (approval decisions, key requests)' },
   invalid_arguments: { tool: 'fake_getItem', args: {} },
   payload_too_large: { notAToolCallOutcome: 'the HTTP layer refuses the body before any call is parsed' },
+  revision_conflict: { notAToolCallOutcome: 'only writes of a stored tenant configuration end with it' },
   query_budget_exceeded: {
     // The length budget: refused before any query worker starts (the time and memory budgets: query-result tests).
     config: { resultHandles: { query: { maxExpressionLength: 8 } } },

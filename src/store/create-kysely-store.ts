@@ -9,6 +9,7 @@ import { createDataKeyRepository } from './create-data-key-repository.ts';
 import { createMigrations } from './create-migrations.ts';
 import { createOAuthServerRepository } from './create-oauth-server-repository.ts';
 import { createSecretRepository } from './create-secret-repository.ts';
+import { createTenantConfigRepository, type TenantConfigNotifier } from './create-tenant-config-repository.ts';
 import { createTenantRepository } from './create-tenant-repository.ts';
 import { createUsageRepository } from './create-usage-repository.ts';
 import { createUserRepository, createUserSessionRepository } from './create-user-repository.ts';
@@ -49,6 +50,8 @@ export interface KyselyStoreOptions {
   readonly grantApplicationRole?: (db: Kysely<StoreDatabase>, role: string) => Promise<void>;
   /** PostgreSQL: the session's role and whether row-level security binds it (for `inspect`). */
   readonly inspectRole?: (db: Kysely<StoreDatabase>) => Promise<NonNullable<StoreInspection['role']>>;
+  /** How tenant configuration changes reach other processes (PostgreSQL); absent = readers poll (SQLite). */
+  readonly tenantConfigNotifier?: TenantConfigNotifier;
   /** Runs after the store is marked closed and before the driver is destroyed. */
   readonly beforeClose?: () => Promise<void>;
 }
@@ -203,6 +206,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     oauthServer: createOAuthServerRepository(context),
     users: createUserRepository(context),
     userSessions: createUserSessionRepository(context),
+    tenantConfigs: createTenantConfigRepository(context, options.tenantConfigNotifier),
     migrate: (migrateOptions) =>
       options.runExclusive ? options.runExclusive(() => migrate(migrateOptions)) : migrate(migrateOptions),
     inspect,

@@ -5,6 +5,7 @@ import { createAuditCheckpointMigration } from './create-audit-checkpoint-migrat
 import { createConnectFlowMigration } from './create-connect-flow-migration.ts';
 import { createOAuthConsentMigration, createOAuthServerMigration } from './create-oauth-server-migration.ts';
 import { createRowLevelSecurityMigration, tenantSetting } from './create-row-level-security-migration.ts';
+import { createTenantConfigMigration } from './create-tenant-config-migration.ts';
 import { createUserSessionsMigration, createUsersMigration } from './create-users-migration.ts';
 import type { StoreFeatures } from './store-features.ts';
 
@@ -255,5 +256,6 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
         await db.schema.alterTable('connections').dropColumn('variables').execute();
       },
     },
+    '0024_tenant_configs': createTenantConfigMigration(features),
   };
 }

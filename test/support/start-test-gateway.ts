@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GuardedFetch } from '../../src/auth-server/index.ts';
 import { createProviderExpander } from '../../src/catalog/index.ts';
-import { type Config, parseConfig } from '../../src/core/index.ts';
+import { type Config, parseConfig, parseTenantDocument, type TenantDocument } from '../../src/core/index.ts';
 import type { Gateway } from '../../src/gateway/index.ts';
 import { openAdapters } from '../../src/open-adapters.ts';
 import { startGatehouse } from '../../src/wiring/index.ts';
@@ -35,6 +35,13 @@ export async function startTestGateway(
     port?: number;
     /** The public URL when it is not the listen address (several processes behind one URL). */
     publicUrl?: string;
+    /** Environment for `${env:...}` in `raw` (default none). */
+    env?: Record<string, string>;
+    /**
+     * Issue 14: reconcile the store to `raw.tenants` at start and follow the stored configurations live, checking
+     * the revisions every `liveCheckMs` besides the store's notices.
+     */
+    live?: { liveCheckMs?: number };
     /** The fetch of Client ID Metadata Documents (a guarded fetch trusting a test CA). */
     clientMetadataFetch?: GuardedFetch;
   } = {},
@@ -51,12 +58,20 @@ export async function startTestGateway(
       ...raw,
     },
     // The built-in provider catalogue, as the CLI passes it (`provider: slack` services).
-    { env: {}, baseDir: process.cwd(), expandProvider: createProviderExpander() },
+    { env: options.env ?? {}, baseDir: process.cwd(), expandProvider: createProviderExpander() },
   );
   const stderr = { write: () => true } as unknown as NodeJS.WritableStream;
   const adapters = await openAdapters(config, { stderr });
   const server = await startGatehouse(config, options.serveWith?.(adapters) ?? adapters, undefined, {
     ...(options.extendGateway ? { extendGateway: options.extendGateway } : {}),
+    ...(options.live
+      ? {
+          tenantDocuments: (raw['tenants'] ?? []) as TenantDocument[],
+          parseTenant: (document: TenantDocument) =>
+            parseTenantDocument(document, { env: options.env ?? {}, baseDir: process.cwd() }),
+          ...(options.live.liveCheckMs === undefined ? {} : { tenantConfigCheckMs: options.live.liveCheckMs }),
+        }
+      : {}),
     ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
   });
   return {

@@ -6,6 +6,7 @@ import type { Store } from '../port.ts';
 import type { StoreDatabase } from '../store-database.ts';
 import { createPostgresAuditAppender } from './create-postgres-audit-appender.ts';
 import { createPostgresDialect } from './create-postgres-dialect.ts';
+import { createPostgresNotifier } from './create-postgres-notifier.ts';
 import { postgresFeatures } from './postgres-features.ts';
 import { grantApplicationRole, inspectRole, onMigrationConnection } from './postgres-roles.ts';
 import { runInTenantTransaction } from './run-in-tenant-transaction.ts';
@@ -79,6 +80,7 @@ export async function openPostgresStore(
     onMigrationConnection,
     grantApplicationRole: (on, role) => grantApplicationRole(on, migrationTableSchema, role),
     inspectRole,
+    tenantConfigNotifier: createPostgresNotifier(pool, migrationTableSchema),
     beforeClose: options.dropSchemaOnClose
       ? async () => {
           // Best effort: a test's cleanup must not hide the test's own failure.
