@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatehouseError, JsonSchema, ToolAnnotations } from '../core/index.ts';
-import type { CreatedUser, UserSummary } from '../users/index.ts';
+import type { CreatedUser, UserRoles, UserSummary } from '../users/index.ts';
 import type { Approvals } from './create-approvals.ts';
 import type { ConnectionSummary, GatewayConnections } from './create-gateway-connections.ts';
 
@@ -266,6 +266,8 @@ export interface GatewayUsers {
   reinvite(tenant: string, id: string): Promise<CreatedUser>;
   listUsers(tenant: string): Promise<readonly UserSummary[]>;
   disableUser(tenant: string, id: string): Promise<void>;
+  /** Users' roles in their tenant and their personal API tokens (issue 14): the admin API's callers. */
+  readonly roles: UserRoles;
 }
 
 /** Users as an operator sees them: defined by the users module, the one home of the concept. */

@@ -12,6 +12,7 @@ import { createSecretRepository } from './create-secret-repository.ts';
 import { createTenantRepository } from './create-tenant-repository.ts';
 import { createUsageRepository } from './create-usage-repository.ts';
 import { createUserRepository, createUserSessionRepository } from './create-user-repository.ts';
+import { createApiTokenRepository, createUserRoleRepository } from './create-user-role-repository.ts';
 import type { Store, StoreInspection } from './port.ts';
 import type { StoreContext } from './store-context.ts';
 import type { StoreDatabase } from './store-database.ts';
@@ -138,6 +139,8 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     oauthServer: createOAuthServerRepository(context),
     users: createUserRepository(context),
     userSessions: createUserSessionRepository(context),
+    userRoles: createUserRoleRepository(context),
+    apiTokens: createApiTokenRepository(context),
     migrate: () => (options.runExclusive ? options.runExclusive(migrate) : migrate()),
     inspect,
     async ping() {

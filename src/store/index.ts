@@ -2,6 +2,8 @@ export { createTestSchemaName } from './create-test-schema-name.ts';
 export { type OpenStoreOptions, openStore } from './open-store.ts';
 export { parseStoreUrl, type StoreLocation } from './parse-store-url.ts';
 export type {
+  ApiTokenRecord,
+  ApiTokenRepository,
   ApprovalBinding,
   ApprovalRecord,
   ApprovalRepository,
@@ -39,6 +41,8 @@ export type {
   UsageRow,
   UserRecord,
   UserRepository,
+  UserRoleRecord,
+  UserRoleRepository,
   UserSessionRecord,
   UserSessionRepository,
   UserStatus,

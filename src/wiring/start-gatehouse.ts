@@ -42,8 +42,18 @@ export async function startGatehouse(
   });
   const gateway = options.extendGateway?.(built) ?? built;
   const [host, port] = splitListen(config.listen);
+  const users = gateway.users;
   const adminRoutes = createAdminRoutes({
     adminToken: config.adminToken,
+    ...(users
+      ? {
+          users: {
+            authenticateApiToken: (token) => users.roles.authenticateApiToken(token),
+            activeSession: (tenant, cookie) => users.activeSession(tenant, cookie),
+            rolesOf: (tenant, userId) => users.roles.rolesOf(tenant, userId),
+          },
+        }
+      : {}),
     onDenied: createAdminDenialRecorder({
       tenants: config.tenants.map((t) => t.id),
       audit: adapters.audit,
