@@ -22,6 +22,7 @@ export {
   type ServiceConfig,
   type TenantConfig,
   type ToolsetConfig,
+  tenantResourceSchemas,
   type UnresolvedEnvPolicy,
   type UnresolvedVariable,
   type UsersConfig,

@@ -177,6 +177,14 @@ export interface GatewayAdmin {
   listClientKeys(tenant: string): Promise<readonly ClientKeySummary[]>;
   /** Revokes a key; it stops working within the key cache time (10 s) on every process. */
   revokeClientKey(tenant: string, keyId: string): Promise<void>;
+  /**
+   * Creates a client key for toolsets of the tenant, answered once with the key (only its hash is stored);
+   * `resource_conflict` when the name is taken, `invalid_request` naming an unknown toolset. Audited (`key_created`).
+   */
+  createClientKey(
+    tenant: string,
+    request: { readonly name: string; readonly toolsets: readonly string[]; readonly subject: string },
+  ): Promise<ClientKeySummary & { readonly key: string }>;
 }
 
 /** An end user signed in to one tenant (issue 16). `id` is the subject their tool calls and connections use. */

@@ -11,9 +11,11 @@ import {
   createHttpApp,
   createOAuthServerRoutes,
   createTenantAdminRoutes,
+  createTenantResourceRoutes,
   createUserAdminRoutes,
   createUserRoutes,
   startHttpServer,
+  type TenantResourceRoutesOptions,
   type UserConsentSource,
 } from '../http/index.ts';
 import type { Adapters } from './adapters.ts';
@@ -27,6 +29,12 @@ export async function startGatehouse(
   options: ObservabilityOptions & {
     /** Tests: extends the built gateway before it is served (e.g. an end-user surface of their own). */
     readonly extendGateway?: (gateway: Gateway) => Gateway;
+    /**
+     * The stored tenant configuration documents behind the admin API's resource routes (services, toolsets,
+     * approval rules, limits). Absent: those routes are not served. TODO(issue 14): main passes the store's tenant
+     * config repository once it exists; until then only tests pass one.
+     */
+    readonly tenantConfigs?: TenantResourceRoutesOptions;
   } = {},
 ) {
   const observability = startObservability(config, adapters, clock, options);
@@ -69,6 +77,7 @@ export async function startGatehouse(
       ...createApprovalAdminRoutes(gateway),
       ...(gateway.connections ? createConnectionAdminRoutes(gateway.connections) : []),
       ...(gateway.users ? createUserAdminRoutes(gateway.users) : []),
+      ...(options.tenantConfigs ? createTenantResourceRoutes(options.tenantConfigs) : []),
       ...observability.adminRoutes,
     ],
   });

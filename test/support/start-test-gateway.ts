@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Config, parseConfig } from '../../src/core/index.ts';
 import type { Gateway } from '../../src/gateway/index.ts';
+import type { TenantResourceRoutesOptions } from '../../src/http/index.ts';
 import { openAdapters } from '../../src/open-adapters.ts';
 import { startGatehouse } from '../../src/wiring/index.ts';
 
@@ -33,6 +34,8 @@ export async function startTestGateway(
     port?: number;
     /** The public URL when it is not the listen address (several processes behind one URL). */
     publicUrl?: string;
+    /** Stored tenant documents for the admin API's resource routes (see `createMemoryTenantConfigs`). */
+    tenantConfigs?: TenantResourceRoutesOptions;
   } = {},
 ): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
@@ -50,12 +53,10 @@ export async function startTestGateway(
   );
   const stderr = { write: () => true } as unknown as NodeJS.WritableStream;
   const adapters = await openAdapters(config, { stderr });
-  const server = await startGatehouse(
-    config,
-    options.serveWith?.(adapters) ?? adapters,
-    undefined,
-    options.extendGateway ? { extendGateway: options.extendGateway } : {},
-  );
+  const server = await startGatehouse(config, options.serveWith?.(adapters) ?? adapters, undefined, {
+    ...(options.extendGateway ? { extendGateway: options.extendGateway } : {}),
+    ...(options.tenantConfigs ? { tenantConfigs: options.tenantConfigs } : {}),
+  });
   return {
     url: server.url,
     config,
