@@ -22,7 +22,7 @@ export interface AuthServerOptions {
   readonly audit: Pick<AuditLog, 'recordSecurityEvent'>;
   /** Fetches Client ID Metadata Documents (through the SSRF guard). */
   readonly fetch: GuardedFetch;
-  /** How long a verified access token is trusted before the store is read again (config `clientKeyCache.ttlMs`). */
+  /** How long a verified access token is trusted before the store is read again (config `clientKeyCache.ttlSeconds`). */
   readonly cacheMs: number;
   /** Provider failures (`server_error`), for the log. */
   readonly onError?: (error: unknown) => void;
@@ -215,8 +215,8 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
         IdToken: 600,
         Interaction: 600,
         Session: 600,
-        Grant: config.refreshTokenTtlDays * 86_400,
-        RefreshToken: config.refreshTokenTtlDays * 86_400,
+        Grant: config.refreshTokenTtlSeconds,
+        RefreshToken: config.refreshTokenTtlSeconds,
       },
       interactions: {
         url: (_ctx: unknown, interaction: { uid: string }) => `${issuerPath}/interaction/${interaction.uid}`,

@@ -16,6 +16,8 @@ export const errorCodes = [
   /** `If-Match` names a version of the resource that is no longer current (someone else changed it). */
   'precondition_failed',
   'payload_too_large',
+  /** A write named a revision of a stored configuration that is no longer the current one (issue 14). */
+  'revision_conflict',
   /** A result query or page path went over its time, memory, output or length budget (RS-02). */
   'query_budget_exceeded',
   // inbound identity
@@ -82,6 +84,22 @@ export class GatehouseError extends Error {
 }
 
 /**
+ * A write of a tenant's stored configuration named a revision that is no longer the current one (another write
+ * came first): nothing was written. `currentRevision` is null when the configuration does not exist (any more).
+ */
+export class RevisionConflictError extends GatehouseError {
+  constructor(tenant: string, expectedRevision: number | null, currentRevision: number | null) {
+    super(
+      'revision_conflict',
+      expectedRevision === null
+        ? `The configuration of tenant ${tenant} already exists (revision ${currentRevision})`
+        : `The configuration of tenant ${tenant} changed: revision ${expectedRevision} was read, ${currentRevision ?? 'none'} is current`,
+      { tenant, expectedRevision, currentRevision },
+    );
+  }
+}
+
+/**
  * What the gateway does with each code, in one table (STYLE.md "Errors"): the HTTP status of the problem+json
  * and of the MCP endpoint's JSON-RPC errors, the decision an audit record of a call that ends with it carries
  * (`deny`: refused by policy or by a person, counted by the denials alert; `error`: something failed), and
@@ -106,6 +124,8 @@ export const errorTable = {
   resource_conflict: fails(409),
   precondition_failed: fails(412),
   payload_too_large: fails(413),
+  /** Read the resource again and redo the change: `412 Precondition Failed`, as for a stale `If-Match`. */
+  revision_conflict: fails(412),
   /** A query or page path over its budget: refused as a failure of that query, as before the table. */
   query_budget_exceeded: fails(422),
   unauthenticated: deny(401),

@@ -38,6 +38,7 @@ export {
   GatehouseError,
   httpStatusOf,
   isGatehouseError,
+  RevisionConflictError,
   toGatehouseError,
 } from './errors.ts';
 export { createId, createRequestId } from './ids.ts';

@@ -81,7 +81,7 @@ export function buildTenant(
       loadService,
       service,
       path,
-      `${path}.${descriptionSourceOf(service).format}`,
+      `${path}.${descriptionSourceOf(service).field}`,
     );
     const baseUrl = service.baseUrl ?? catalog.baseUrl;
     if (baseUrl === undefined) {
@@ -98,12 +98,12 @@ export function buildTenant(
       allowedOrigin: new URL(baseUrl).origin,
       auth: service.auth,
       shared: service.shared,
-      timeoutMs: service.timeoutMs,
-      connectTimeoutMs: service.connectTimeoutMs,
+      timeoutMs: service.timeoutSeconds * 1000,
+      connectTimeoutMs: service.connectTimeoutSeconds * 1000,
       maxResponseBytes: service.maxResponseBytes,
       retry: service.retry,
       leaseMs:
-        (service.retry.maxRetries + 1) * service.timeoutMs +
+        (service.retry.maxRetries + 1) * service.timeoutSeconds * 1000 +
         service.retry.maxRetries * service.retry.maxWaitSeconds * 1000 +
         5_000,
     });
@@ -125,10 +125,10 @@ export function buildTenant(
       listed: meta.listed,
       meta,
       limits: compileToolsetLimits(config.rateLimit, toolset),
-      cacheTtlSeconds: toolset.cache?.ttlSeconds,
+      cacheTtlSeconds: toolset.results.cache?.ttlSeconds,
     });
   }
-  return { id: config.id, services, toolsets, caching: config.toolsets.some((t) => t.cache !== undefined) };
+  return { id: config.id, services, toolsets, caching: config.toolsets.some((t) => t.results.cache !== undefined) };
 }
 
 /** Loads a service's description, naming the config field that points at it when that fails. */

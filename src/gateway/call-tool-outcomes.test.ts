@@ -105,6 +105,7 @@ const outcomes: Outcomes = {
   precondition_failed: { notAToolCallOutcome: 'admin API writes with a stale If-Match' },
   forbidden: { notAToolCallOutcome: 'admin API callers whose role does not allow the route' },
   payload_too_large: { notAToolCallOutcome: 'the HTTP layer refuses the body before any call is parsed' },
+  revision_conflict: { notAToolCallOutcome: 'only writes of a stored tenant configuration end with it' },
   query_budget_exceeded: {
     // The length budget: refused before any query worker starts (the time and memory budgets: query-result tests).
     config: { resultHandles: { query: { maxExpressionLength: 8 } } },
@@ -286,7 +287,14 @@ describe('callTool outcomes (AU-01)', () => {
               },
             ],
             toolsets: [
-              { id: 'agent', tools: ['*'], access: 'write', approval: 'none', resultBudget: 500, ...driver.toolset },
+              {
+                id: 'agent',
+                tools: ['*'],
+                access: 'write',
+                approval: 'none',
+                results: { budget: 500 },
+                ...driver.toolset,
+              },
             ],
             clientKeys: [{ name: 'agent', key, toolsets: ['agent'], subject: 'alice' }],
           },

@@ -51,7 +51,7 @@ export function createGatewayOAuthServer(options: GatewayOAuthServerOptions): Ga
     clock: options.clock,
     audit: options.audit,
     fetch: options.fetch ?? createGuardedFetch({ allowPrivateHosts: config.unsafeAllowPrivateUpstreams }),
-    cacheMs: config.clientKeyCache.ttlMs,
+    cacheMs: config.clientKeyCache.ttlSeconds * 1000,
     ...(options.onError ? { onError: options.onError } : {}),
   });
   const sharedServices = new Set(

@@ -154,7 +154,7 @@ export function refreshSettingsOf(
     ),
   );
   return {
-    backgroundIntervalMs: config.oauthRefresh.backgroundIntervalMs,
+    backgroundIntervalMs: config.oauthRefresh.backgroundIntervalSeconds * 1000,
     ...(margins.length === 0 ? {} : { marginMs: Math.min(...margins) * 1000 }),
     ...(lock === undefined ? {} : { lock }),
   };

@@ -128,7 +128,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     vault,
     clock,
     publicUrl: config.publicUrl,
-    ttlMs: approvalsConfig.ttlMinutes * 60_000,
+    ttlMs: approvalsConfig.ttlSeconds * 1000,
     linkInResult: approvalsConfig.linkInResult,
     ...(notifier ? { onRequested: notifier.notify } : {}),
     onDecided: ({ approval, decision, channel }) =>
@@ -180,7 +180,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     store,
     clock,
     tenants: config.tenants,
-    cacheMs: config.clientKeyCache.ttlMs,
+    cacheMs: config.clientKeyCache.ttlSeconds * 1000,
     servesToolset: (tenant, toolset) => tenants.get(tenant)?.toolsets.has(toolset) ?? false,
     audit,
   });

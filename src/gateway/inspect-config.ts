@@ -136,8 +136,10 @@ function findUnmatchedGlobs(toolset: ToolsetConfig, toolNames: readonly string[]
     ['tools', toolset.tools],
     ['exclude', toolset.exclude],
     ['approval', Array.isArray(toolset.approval) ? toolset.approval : []],
-    ['safety', Object.keys(toolset.safety)],
-    ['constraints', Object.keys(toolset.constraints)],
+    ['policy.safety', Object.keys(toolset.policy.safety)],
+    ['policy.constraints', Object.keys(toolset.policy.constraints)],
+    ['limits.toolRateLimits', Object.keys(toolset.limits.toolRateLimits)],
+    ['results.toolBudgets', Object.keys(toolset.results.toolBudgets)],
   ];
   const problems: string[] = [];
   for (const [field, globs] of fields) {

@@ -76,8 +76,8 @@ const fieldGroups: readonly FieldGroupResource[] = [
     path: '/tenants/:tenant/toolsets/:toolset/limits',
     name: 'toolset limits',
     owner: 'toolset',
-    fields: ['rateLimit'],
-    schema: z.strictObject({ rateLimit: toolset.shape.rateLimit }),
+    fields: ['rateLimit', 'limits'],
+    schema: z.strictObject({ rateLimit: toolset.shape.rateLimit, limits: toolset.shape.limits.optional() }),
     roles: adminRoleSets.configure,
   },
   {

@@ -52,7 +52,7 @@ function denial(run: () => unknown): { code: string; details: Record<string, unk
 
 describe('decideToolCall', () => {
   it('SC-01 a tool needing a scope outside the toolset is withheld and denied naming the scope', () => {
-    const policy = toolset({ access: 'write', scopes: ['mail.read', 'mail.send'] });
+    const policy = toolset({ access: 'write', policy: { scopes: ['mail.read', 'mail.send'] } });
     expect([...policy.tools.keys()].sort()).toEqual(['mail_ping', 'mail_read', 'mail_search', 'mail_send']);
     expect(denial(() => decideToolCall(policy, { name: 'mail_purge', args: {} }))).toEqual({
       code: 'scope_missing',
@@ -86,7 +86,7 @@ describe('decideToolCall', () => {
   });
 
   it('access mode, allow/deny globs, safety overrides and approval follow the config', () => {
-    const read = toolset({ access: 'read', exclude: ['mail_ping'], safety: { '*_search': 'safe' } });
+    const read = toolset({ access: 'read', exclude: ['mail_ping'], policy: { safety: { '*_search': 'safe' } } });
     expect([...read.tools.keys()].sort()).toEqual(['mail_read', 'mail_search']);
     expect(read.tools.get('mail_search')?.tool.annotations.readOnlyHint).toBe(true);
     const codeOf = (name: string) => denial(() => decideToolCall(read, { name, args: {} }))?.code;
@@ -94,7 +94,11 @@ describe('decideToolCall', () => {
     expect(codeOf('mail_ping')).toBe('tool_not_allowed');
     expect(codeOf('nope')).toBe('tool_not_found');
 
-    const write = toolset({ access: 'write', approval: 'destructive', safety: { mail_send: 'destructive' } });
+    const write = toolset({
+      access: 'write',
+      approval: 'destructive',
+      policy: { safety: { mail_send: 'destructive' } },
+    });
     const needs = (name: string) => decideToolCall(write, { name, args: {} }).needsApproval;
     expect([needs('mail_purge'), needs('mail_send'), needs('mail_read')]).toEqual([true, true, false]);
     const listed = toolset({ access: 'write', approval: ['mail_s*'] });

@@ -1,6 +1,7 @@
 import type { NamedTool, ToolSafety, ToolsetConfig } from '../core/index.ts';
 import { type ArgumentConstraints, compileArgumentConstraints } from './compile-argument-constraints.ts';
 import { matchToolGlob } from './match-tool-glob.ts';
+import { mostSpecificByGlob, pickByGlob } from './pick-by-glob.ts';
 import { collectRequiredScopes, expandScopes, findMissingScopes, type ScopeImplications } from './scope-check.ts';
 
 /** What the policy holds per exposed tool, compiled once. */
@@ -66,10 +67,8 @@ export function compileToolsetPolicy(
   const impliesOf = (service: string) => options.scopeImplies?.get(service) ?? noImplications;
   const included = matchToolGlob(config.tools);
   const excluded = matchToolGlob(config.exclude);
-  const safetyRules = Object.entries(config.safety).map(([glob, safety]) => [matchToolGlob([glob]), safety] as const);
-  const constraintRules = Object.entries(config.constraints).map(
-    ([glob, constraints]) => [matchToolGlob([glob]), constraints] as const,
-  );
+  const safetyOf = mostSpecificByGlob(config.policy.safety);
+  const constraintsOf = pickByGlob(config.policy.constraints);
   const approval = config.approval;
   const named = Array.isArray(approval) ? matchToolGlob(approval) : undefined;
   const requiresApproval = (tool: NamedTool) =>
@@ -82,17 +81,17 @@ export function compileToolsetPolicy(
   const allowedByService = new Map<string, ReadonlySet<string>>();
   for (const [name, original] of tenantTools) {
     if (!included(name) || excluded(name)) continue;
-    const safety = safetyRules.find(([matches]) => matches(name))?.[1];
+    const safety = safetyOf(name);
     const tool = safety === undefined ? original : withSafety(original, safety);
     if (config.access === 'read' && tool.tool.safety !== 'safe') {
       accessDenied.add(name);
       continue;
     }
     let scopes = tool.tool.scopes;
-    if (config.scopes !== undefined && scopes.length > 0) {
+    if (config.policy.scopes !== undefined && scopes.length > 0) {
       let allowed = allowedByService.get(tool.service);
       if (allowed === undefined) {
-        allowed = expandScopes(config.scopes, impliesOf(tool.service));
+        allowed = expandScopes(config.policy.scopes, impliesOf(tool.service));
         allowedByService.set(tool.service, allowed);
       }
       const within = scopes.filter((alternative) => alternative.every((scope) => allowed.has(scope)));
@@ -102,8 +101,9 @@ export function compileToolsetPolicy(
       }
       scopes = within;
     }
-    const merged: Record<string, (typeof config.constraints)[string][string]> = {};
-    for (const [matches, constraints] of constraintRules) if (matches(name)) Object.assign(merged, constraints);
+    // Every matching glob contributes; a more specific one overrides an argument's keywords (pickByGlob's order).
+    const merged: Record<string, (typeof config.policy.constraints)[string][string]> = {};
+    for (const constraints of constraintsOf(name)) Object.assign(merged, constraints);
     tools.set(name, tool);
     rules.set(name, {
       scopes,

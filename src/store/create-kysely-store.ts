@@ -9,6 +9,7 @@ import { createDataKeyRepository } from './create-data-key-repository.ts';
 import { createMigrations } from './create-migrations.ts';
 import { createOAuthServerRepository } from './create-oauth-server-repository.ts';
 import { createSecretRepository } from './create-secret-repository.ts';
+import { createTenantConfigRepository, type TenantConfigNotifier } from './create-tenant-config-repository.ts';
 import { createTenantRepository } from './create-tenant-repository.ts';
 import { createUsageRepository } from './create-usage-repository.ts';
 import { createUserRepository, createUserSessionRepository } from './create-user-repository.ts';
@@ -29,6 +30,8 @@ export interface KyselyStoreOptions {
   readonly migrationTableSchema?: string;
   /** Runs a migration exclusively within this process (SQLite: one file, several connections). */
   readonly runExclusive?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** How tenant configuration changes reach other processes (PostgreSQL); absent = readers poll (SQLite). */
+  readonly tenantConfigNotifier?: TenantConfigNotifier;
   /** Runs after the store is marked closed and before the driver is destroyed. */
   readonly beforeClose?: () => Promise<void>;
 }
@@ -141,6 +144,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     userSessions: createUserSessionRepository(context),
     userRoles: createUserRoleRepository(context),
     apiTokens: createApiTokenRepository(context),
+    tenantConfigs: createTenantConfigRepository(context, options.tenantConfigNotifier),
     migrate: () => (options.runExclusive ? options.runExclusive(migrate) : migrate()),
     inspect,
     async ping() {

@@ -5,6 +5,7 @@ import { createAuditCheckpointMigration } from './create-audit-checkpoint-migrat
 import { createConnectFlowMigration } from './create-connect-flow-migration.ts';
 import { createOAuthConsentMigration, createOAuthServerMigration } from './create-oauth-server-migration.ts';
 import { createRowLevelSecurityMigration, tenantSetting } from './create-row-level-security-migration.ts';
+import { createTenantConfigMigration } from './create-tenant-config-migration.ts';
 import {
   createUserApiTokensMigration,
   createUserRolesMigration,
@@ -250,6 +251,7 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
     '0014_oauth_consents': createOAuthConsentMigration(features),
     '0016_users': createUsersMigration(features),
     '0017_user_sessions': createUserSessionsMigration(features),
+    '0024_tenant_configs': createTenantConfigMigration(features),
     '0027_user_roles': createUserRolesMigration(features),
     '0028_user_api_tokens': createUserApiTokensMigration(features),
   };

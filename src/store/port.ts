@@ -229,6 +229,66 @@ export interface TenantRepository {
   list(): Promise<readonly string[]>;
 }
 
+/**
+ * A tenant's stored configuration (migration `0024_tenant_configs`): the tenant entry of the config file as written,
+ * as a JSON object (secrets stay `${env:...}` references), and its revision (1 for the first write, +1 per write).
+ */
+export interface TenantConfigRecord {
+  readonly tenantId: string;
+  readonly revision: number;
+  readonly document: Readonly<Record<string, unknown>>;
+  readonly updatedAt: number;
+  readonly updatedBy: string;
+}
+
+/** What a write or delete of a tenant's configuration needs besides the document. */
+export interface TenantConfigChange {
+  /** The revision the change was based on; null = the configuration must not exist yet (a create). */
+  readonly expectedRevision: number | null;
+  /** Who changes it (`admin`, `apply`, a user id), kept in the history. */
+  readonly actor: string;
+  /** One line saying what changed (resource kinds and ids, never a value). */
+  readonly summary: string;
+  readonly at: number;
+}
+
+/**
+ * The stored tenant configurations. Validation and audit happen above (the gateway's tenant configs); this is the
+ * versioned storage: a write or delete with a stale `expectedRevision` throws `RevisionConflictError` and changes
+ * nothing (compare-and-set in one statement, safe across processes), and every change is announced to
+ * `subscribe`rs of every process sharing the database (PostgreSQL `NOTIFY`; SQLite: none, readers poll `list`).
+ */
+export interface TenantConfigRepository {
+  read(tenantId: string): Promise<TenantConfigRecord | undefined>;
+  /** Every stored tenant with its current revision, by tenant id: cheap enough to poll every second. */
+  list(): Promise<readonly { readonly tenantId: string; readonly revision: number }[]>;
+  write(
+    tenantId: string,
+    document: Readonly<Record<string, unknown>>,
+    change: TenantConfigChange,
+  ): Promise<{ readonly revision: number }>;
+  delete(tenantId: string, change: TenantConfigChange): Promise<void>;
+  /** Revisions of a tenant, newest first (`document` undefined: deleted at that revision). */
+  history(
+    tenantId: string,
+    limit?: number,
+  ): Promise<
+    readonly {
+      readonly revision: number;
+      readonly actor: string;
+      readonly summary: string;
+      readonly at: number;
+      readonly deleted: boolean;
+    }[]
+  >;
+  /**
+   * Calls `listener` with the tenant id after a change made by any process (this one included), as soon as the
+   * database tells; resolves once listening. Returns the function that stops it. A store that cannot notify
+   * (SQLite) resolves at once and never calls: its readers rely on polling `list`.
+   */
+  subscribe(listener: (tenantId: string) => void): Promise<() => Promise<void>>;
+}
+
 /** Usage counters of one (tenant, day, toolset, tool). `day` is a UTC date, `YYYY-MM-DD`. */
 export interface UsageRow {
   readonly tenantId: string;
@@ -287,6 +347,8 @@ export interface Store {
   readonly userRoles: UserRoleRepository;
   /** Personal API tokens of end users, by SHA-256 (migration `0028_user_api_tokens`). */
   readonly apiTokens: ApiTokenRepository;
+  /** Each tenant's configuration as one versioned document (migration `0024_tenant_configs`, issue 14). */
+  readonly tenantConfigs: TenantConfigRepository;
   /** Runs pending migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
   /** What `gatehouse doctor` reports of the database; reads only (migrates nothing). */

@@ -275,7 +275,28 @@ export interface OAuthConsentsTable {
   created_at: Millis;
 }
 
+/** One tenant's configuration document (migration `0024_tenant_configs`). */
+export interface TenantConfigsTable {
+  tenant_id: string;
+  revision: number;
+  document: string;
+  updated_at: Millis;
+  updated_by: string;
+}
+
+/** Every revision of a tenant's configuration; `document` null = deleted at that revision. */
+export interface TenantConfigRevisionsTable {
+  tenant_id: string;
+  revision: number;
+  document: string | null;
+  actor: string;
+  summary: string;
+  created_at: Millis;
+}
+
 export interface StoreDatabase {
+  tenant_configs: TenantConfigsTable;
+  tenant_config_revisions: TenantConfigRevisionsTable;
   oauth_server_records: OAuthServerRecordsTable;
   oauth_server_keys: OAuthServerKeysTable;
   oauth_consents: OAuthConsentsTable;

@@ -147,9 +147,10 @@ export async function startGatehouse(
       logger.info({ url: server.url, ...config.shutdown }, 'gatehouse stopping');
       const started = performance.now();
       await server.close({
-        ...config.shutdown,
+        unreadyDelayMs: config.shutdown.unreadyDelaySeconds * 1000,
+        drainTimeoutMs: config.shutdown.drainTimeoutSeconds * 1000,
         onDrainTimeout: (inFlight) => {
-          logger.warn({ inFlight, drainTimeoutMs: config.shutdown.drainTimeoutMs }, 'drain timed out');
+          logger.warn({ inFlight, drainTimeoutSeconds: config.shutdown.drainTimeoutSeconds }, 'drain timed out');
           void observability.upstream.abort();
         },
       });

@@ -288,7 +288,7 @@ describe('Gatehouse as the OAuth authorization server of MCP clients', () => {
       body: new URLSearchParams({ token: tokens['access_token'] as string, client_id: clientId }),
     });
     expect(response.status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1_100)); // the verified-token cache (clientKeyCache.ttlMs, 1 s)
+    await new Promise((r) => setTimeout(r, 1_100)); // the verified-token cache (clientKeyCache.ttlSeconds, 1 s)
     expect((await listTools('reader', tokens['access_token'] as string)).status).toBe(401);
   });
 

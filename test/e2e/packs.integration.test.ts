@@ -75,7 +75,7 @@ beforeAll(async () => {
     access,
     approval: 'none',
     discovery: { mode: 'never' },
-    resultHandles: { enabled: false },
+    results: { handles: { enabled: false } },
   });
   gateway = await startTestGateway({
     unsafeAllowPrivateUpstreams: ['127.0.0.1'],

@@ -127,7 +127,7 @@ describe('curated tool packs', () => {
                     tools: ['*'],
                     access: 'write',
                     discovery: { mode: 'never' },
-                    resultHandles: { enabled: false },
+                    results: { handles: { enabled: false } },
                   },
                 ],
               },

@@ -136,13 +136,13 @@ describe('a service naming a provider', () => {
       baseUrl: 'https://proxy.example/zen',
       openapi: '/tmp/own.yaml',
       auth: { authorizeParams: { login_hint: 'x' }, pkce: true },
-      timeoutMs: 5_000,
+      timeoutSeconds: 5,
     }).tenants[0]?.services[0];
     expect(service).toMatchObject({
       id: 'helpdesk',
       baseUrl: 'https://proxy.example/zen',
       openapi: '/tmp/own.yaml',
-      timeoutMs: 5_000,
+      timeoutSeconds: 5,
       auth: { scopes: ['tickets:write'], authorizeParams: { prompt: 'consent', login_hint: 'x' }, pkce: true },
     });
   });

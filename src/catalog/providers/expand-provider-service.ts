@@ -102,7 +102,7 @@ export function expandProviderService(
   const service: Record<string, unknown> = { ...raw, id: raw['id'] ?? provider.id, provider: provider.id };
   for (const key of ['variables', ...allProviderFields]) if (key !== 'provider') delete service[key];
   if (raw['baseUrl'] === undefined) service['baseUrl'] = fill(provider.baseUrl);
-  if (['openapi', 'swagger', 'discovery', 'graphql', 'wsdl'].every((format) => raw[format] === undefined)) {
+  if (['openapi', 'swagger', 'googleDiscovery', 'graphql', 'wsdl'].every((format) => raw[format] === undefined)) {
     const pack = provider.description?.pack;
     if (pack !== undefined) service['openapi'] = packPath(catalogue.root, pack);
     else {

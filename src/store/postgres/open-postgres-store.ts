@@ -7,6 +7,7 @@ import type { Store } from '../port.ts';
 import type { StoreDatabase } from '../store-database.ts';
 import { createPostgresAuditAppender } from './create-postgres-audit-appender.ts';
 import { createPostgresDialect } from './create-postgres-dialect.ts';
+import { createPostgresNotifier } from './create-postgres-notifier.ts';
 import { postgresFeatures } from './postgres-features.ts';
 
 export interface PostgresStoreOptions {
@@ -74,6 +75,7 @@ export async function openPostgresStore(
     appendAudit: createPostgresAuditAppender(),
     target,
     migrationTableSchema,
+    tenantConfigNotifier: createPostgresNotifier(pool, migrationTableSchema),
     beforeClose: options.dropSchemaOnClose
       ? async () => {
           // Best effort: a test's cleanup must not hide the test's own failure.

@@ -1,0 +1,48 @@
+import { type Kysely, type Migration, sql } from 'kysely';
+import { tenantSetting } from './create-row-level-security-migration.ts';
+import type { StoreFeatures } from './store-features.ts';
+
+/**
+ * Migration `0024_tenant_configs` (issue 14): each tenant's configuration as one versioned document, the tenant
+ * entry of the config file as written (JSON; secrets stay `${env:...}` references), and the history of every
+ * revision with who wrote it and a one-line summary. `revision` grows by one per write; a write names the revision
+ * it read, so of two concurrent edits the second is refused instead of silently undoing the first.
+ */
+export function createTenantConfigMigration(features: StoreFeatures): Migration {
+  const { millis } = features.columnTypes;
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('tenant_configs')
+        .addColumn('tenant_id', 'text', (c) => c.notNull().primaryKey())
+        .addColumn('revision', 'integer', (c) => c.notNull())
+        .addColumn('document', 'text', (c) => c.notNull())
+        .addColumn('updated_at', millis, (c) => c.notNull())
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('tenant_config_revisions')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('revision', 'integer', (c) => c.notNull())
+        // null: the tenant's configuration was deleted at this revision.
+        .addColumn('document', 'text')
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('summary', 'text', (c) => c.notNull())
+        .addColumn('created_at', millis, (c) => c.notNull())
+        .addPrimaryKeyConstraint('tenant_config_revisions_pk', ['tenant_id', 'revision'])
+        .execute();
+      if (features.dialect === 'postgres') {
+        const rule = `(tenant_id = current_setting('${tenantSetting}', true) or current_setting('${tenantSetting}', true) = '*')`;
+        for (const table of ['tenant_configs', 'tenant_config_revisions']) {
+          await sql.raw(`alter table ${table} enable row level security`).execute(db);
+          await sql.raw(`alter table ${table} force row level security`).execute(db);
+          await sql.raw(`create policy tenant_isolation on ${table} using ${rule} with check ${rule}`).execute(db);
+        }
+      }
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('tenant_config_revisions').ifExists().execute();
+      await db.schema.dropTable('tenant_configs').ifExists().execute();
+    },
+  };
+}
