@@ -59,7 +59,7 @@ describe('admin API resources (issue 14)', () => {
     const etag = created.headers.get('etag');
     expect(etag).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
     // Defaults of the config file's schema are applied, as for a service in the file.
-    expect(await created.json()).toMatchObject({ id: 'pets', timeoutMs: 30_000, auth: { type: 'none' } });
+    expect(await created.json()).toMatchObject({ id: 'pets', timeoutSeconds: 30, auth: { type: 'none' } });
 
     const read = await api('/services/pets');
     expect(read.headers.get('etag')).toBe(etag);
@@ -67,10 +67,10 @@ describe('admin API resources (issue 14)', () => {
     const replaced = await api('/services/pets', {
       method: 'PUT',
       headers: { 'if-match': etag ?? '' },
-      body: JSON.stringify(service('pets', { timeoutMs: 5_000 })),
+      body: JSON.stringify(service('pets', { timeoutSeconds: 5 })),
     });
     expect(replaced.status).toBe(200);
-    expect(((await replaced.json()) as { timeoutMs: number }).timeoutMs).toBe(5_000);
+    expect(((await replaced.json()) as { timeoutSeconds: number }).timeoutSeconds).toBe(5);
     expect(replaced.headers.get('etag')).not.toBe(etag);
 
     expect((await api('/services/pets', { method: 'DELETE' })).status).toBe(200);
@@ -110,8 +110,8 @@ describe('admin API resources (issue 14)', () => {
     const revision = configs.documentOf('acme')?.revision;
     const cases: [string, RequestInit, string][] = [
       ['/services', { method: 'POST', body: JSON.stringify(service('bad', { baseUrl: 'not a url' })) }, 'baseUrl'],
-      ['/services', { method: 'POST', body: JSON.stringify(service('bad', { timeoutMs: -1 })) }, 'timeoutMs'],
-      ['/services', { method: 'POST', body: JSON.stringify(service('bad', { tiemoutMs: 5 })) }, 'tiemoutMs'],
+      ['/services', { method: 'POST', body: JSON.stringify(service('bad', { timeoutSeconds: -1 })) }, 'timeoutSeconds'],
+      ['/services', { method: 'POST', body: JSON.stringify(service('bad', { tiemoutSeconds: 5 })) }, 'tiemoutSeconds'],
       ['/toolsets/reader', { method: 'PUT', body: JSON.stringify({ id: 'reader', access: 'all' }) }, 'access'],
       ['/toolsets/reader', { method: 'PUT', body: JSON.stringify({ id: 'other' }) }, 'id'],
       ['/toolsets/reader/approval', { method: 'PUT', body: '{"approval":"sometimes"}' }, 'approval'],
@@ -193,6 +193,6 @@ describe('admin API resources (issue 14)', () => {
     });
     expect(schemaOf('/toolsets', 'post')).toEqual(toolset);
     expect(schemaOf('/toolsets/{toolset}', 'put')).toEqual(toolset);
-    expect(JSON.stringify(schemaOf('/services', 'post'))).toContain('"timeoutMs"');
+    expect(JSON.stringify(schemaOf('/services', 'post'))).toContain('"timeoutSeconds"');
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryTenantConfigs } from '../support/create-memory-tenant-configs.ts';
@@ -146,6 +147,12 @@ describe('admin API roles (issue 14)', () => {
     for (const [route, operation] of described) {
       expect(operation['x-gatehouse-roles'], route).toEqual(['operator', ...(expectedRoles[route] ?? [])]);
     }
+    // docs/admin-api.md lists every route too, resource routes included.
+    const docs = readFileSync(fileURLToPath(new URL('../../docs/admin-api.md', import.meta.url)), 'utf8');
+    const listed = new Set(
+      [...docs.matchAll(/^\| `(GET|POST|PUT|PATCH|DELETE) (\/api\/v1\/[^`]*)` \|/gm)].map((m) => `${m[1]} ${m[2]}`),
+    );
+    expect(described.map(([route]) => route).filter((route) => !listed.has(route))).toEqual([]);
   });
 
   it('runs every route of the document as every role: 403 exactly where the role is not allowed', async () => {
