@@ -391,6 +391,19 @@ export function describeAdminRoutes(routes: readonly AdminRoute[]) {
   };
 }
 
+/**
+ * A JSON request body checked against the route's `requestSchema`: the parsed value, or `invalid_request` (400)
+ * naming the first wrong field in `details.field` (zod's messages never include the value, so nothing is echoed).
+ */
+export function parseAdminBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0] as z.core.$ZodIssue;
+  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0] as string] : issue.path;
+  const field = path.map(String).join('.') || '(body)';
+  throw new GatehouseError('invalid_request', `${field}: ${issue.message}`, { field });
+}
+
 /** A zod schema as JSON Schema 2020-12 (OpenAPI 3.1's dialect); what zod cannot express becomes `{}`. */
 function toJsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
   const json = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<

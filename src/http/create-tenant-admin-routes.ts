@@ -1,6 +1,12 @@
-import { GatehouseError } from '../core/index.ts';
+import { z } from 'zod';
 import type { GatewayAdmin } from '../gateway/index.ts';
-import { type AdminRoute, adminRoleSets } from './create-admin-routes.ts';
+import { type AdminRoute, adminRoleSets, parseAdminBody } from './create-admin-routes.ts';
+
+const clientKeyRequest = z.strictObject({
+  name: z.string().min(1).max(100).describe('Unique in the tenant, e.g. support-agent'),
+  toolsets: z.array(z.string().min(1)).min(1).describe('Toolsets the key may call'),
+  subject: z.string().min(1).max(200).default('shared').describe('Whose connections its calls use'),
+});
 
 /** Admin routes for tenants and their client keys. */
 export function createTenantAdminRoutes(admin: GatewayAdmin): AdminRoute[] {
@@ -29,25 +35,9 @@ export function createTenantAdminRoutes(admin: GatewayAdmin): AdminRoute[] {
       path: '/tenants/:tenant/keys',
       summary: 'Create a client key for toolsets of the tenant; the key is in the answer once, never again',
       roles: adminRoleSets.configure,
-      body: {
-        name: { type: 'string', required: true, description: 'Unique in the tenant, e.g. support-agent' },
-        toolsets: { type: 'string[]', required: true, description: 'Toolsets the key may call' },
-        subject: { type: 'string', description: 'Whose connections its calls use (default shared)' },
-      },
+      requestSchema: clientKeyRequest,
       handle: async ({ params, readJson }) => {
-        const body = await readJson();
-        const { name, toolsets, subject = 'shared' } = body;
-        if (typeof name !== 'string' || !/^.{1,100}$/u.test(name)) {
-          throw new GatehouseError('invalid_request', 'name: expected 1-100 characters', { field: 'name' });
-        }
-        if (!Array.isArray(toolsets) || toolsets.length === 0 || !toolsets.every((t) => typeof t === 'string')) {
-          throw new GatehouseError('invalid_request', 'toolsets: expected a non-empty array of toolset ids', {
-            field: 'toolsets',
-          });
-        }
-        if (typeof subject !== 'string' || !/^.{1,200}$/u.test(subject)) {
-          throw new GatehouseError('invalid_request', 'subject: expected 1-200 characters', { field: 'subject' });
-        }
+        const { name, toolsets, subject } = parseAdminBody(clientKeyRequest, await readJson());
         const created = await admin.createClientKey(params['tenant'] as string, { name, toolsets, subject });
         return { status: 201, body: created };
       },

@@ -1,6 +1,12 @@
+import { z } from 'zod';
 import { GatehouseError } from '../core/index.ts';
 import type { GatewayUsers } from '../gateway/index.ts';
-import { type AdminCaller, type AdminRoute, adminRoleSets } from './create-admin-routes.ts';
+import { type AdminCaller, type AdminRoute, adminRoleSets, parseAdminBody } from './create-admin-routes.ts';
+
+const apiTokenRequest = z.strictObject({
+  name: z.string().describe('What the token is for, unique per user'),
+  expiresInDays: z.number().int().min(1).max(366).optional().describe('Days until it stops working (default: never)'),
+});
 
 /**
  * Only an owner (or the operator) grants or revokes `owner`: an admin cannot make themselves, or anyone, owner.
@@ -126,24 +132,13 @@ export function createUserAdminRoutes(users: GatewayUsers): AdminRoute[] {
       path: '/tenants/:tenant/users/:user/api-tokens',
       summary: 'Create a personal API token for a user (shown once); anyone may create their own',
       roles: adminRoleSets.anyRole,
-      body: {
-        name: { type: 'string', required: true, description: 'What the token is for, unique per user' },
-        expiresInDays: { type: 'integer', description: 'Days until it stops working, 1-366 (default: never)' },
-      },
+      requestSchema: apiTokenRequest,
       handle: async ({ params, readJson, caller, actor }) => {
         const user = params['user'] as string;
         if (!managesOthers(caller) && caller.kind === 'user' && caller.userId !== user) {
           throw new GatehouseError('forbidden', 'You can create API tokens for yourself only', { field: 'user' });
         }
-        const body = await readJson();
-        const name = body['name'];
-        const expiresInDays = body['expiresInDays'];
-        if (typeof name !== 'string') {
-          throw new GatehouseError('invalid_request', 'Expected {"name": string}', { field: 'name' });
-        }
-        if (expiresInDays !== undefined && typeof expiresInDays !== 'number') {
-          throw new GatehouseError('invalid_request', 'expiresInDays must be a number', { field: 'expiresInDays' });
-        }
+        const { name, expiresInDays } = parseAdminBody(apiTokenRequest, await readJson());
         const created = await users.roles.createApiToken(
           params['tenant'] as string,
           user,

@@ -178,6 +178,27 @@ describe('admin API resources (issue 14)', () => {
     expect((await api('/services?cursor=garbage')).status).toBe(400);
   });
 
+  it('creates a client key shown once (409 for a taken name, 400 naming a bad field), listed by prefix only', async () => {
+    const body = JSON.stringify({ name: 'api-made', toolsets: ['reader'], subject: 'alice' });
+    const created = await api('/keys', { method: 'POST', body });
+    expect(created.status).toBe(201);
+    const key = ((await created.json()) as { key: string }).key;
+    expect(key).toMatch(/^gatehouse_sk_/);
+    const listed = await (await api('/keys')).text();
+    expect(listed).toContain('"name":"api-made"');
+    expect(listed).not.toContain(key);
+    expect((await api('/keys', { method: 'POST', body })).status).toBe(409);
+    const bad = await api('/keys', { method: 'POST', body: JSON.stringify({ name: 'x', toolsets: [] }) });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { details: { field: string } }).details.field).toBe('toolsets');
+    const listing = await fetch(`${gateway.url}/mcp/acme/reader`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+    });
+    expect(listing.status).toBe(200);
+  });
+
   it('describes request bodies with the JSON Schema of the config file schema itself', async () => {
     const document = (await (
       await fetch(`${gateway.url}/api/v1/openapi.json`, { headers: { authorization: `Bearer ${adminToken}` } })
