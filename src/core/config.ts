@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { connectionVariableRules, isConnectionVariable, placeholdersOf } from './connection-variables.ts';
 import { GatehouseError } from './errors.ts';
 import { knownFieldsAt, suggestFieldName } from './suggest-field-name.ts';
 
@@ -70,6 +71,63 @@ export const reservedAuthorizeParams: ReadonlySet<string> = new Set([
   'response_mode',
 ]);
 
+/** An HTTP header name (RFC 9110 token). */
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/, 'expected an HTTP header name');
+
+/**
+ * Headers a service's fixed `headers` may not set, in lower case: the credential's slot, and the ones the HTTP
+ * client owns (framing, host, connection) or the request builder sets from the body.
+ */
+export const reservedFixedHeaders: ReadonlySet<string> = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'host',
+  'content-length',
+  'content-type',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+]);
+
+/** A header value without control characters (a CR/LF would split the request). */
+const headerValue = z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'expected printable characters only (no CR, LF)');
+
+/** Fixed request headers (`Notion-Version: 2022-06-28`): sent with every call, never set by a tool argument. */
+export const fixedHeadersSchema = z.record(headerName, headerValue.max(1_000)).superRefine((headers, ctx) => {
+  const seen = new Set<string>();
+  for (const name of Object.keys(headers)) {
+    const lower = name.toLowerCase();
+    if (reservedFixedHeaders.has(lower)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `may not set '${name}' (the credential or the HTTP client sets it)`,
+      });
+    }
+    if (seen.has(lower))
+      ctx.addIssue({ code: 'custom', path: [name], message: `'${name}' is given twice (header names ignore case)` });
+    seen.add(lower);
+  }
+});
+
+/**
+ * Where an OAuth access token goes when not `Authorization: Bearer <token>`: the header `name` and the `prefix`
+ * before the token (`{ name: X-Shopify-Access-Token, prefix: "" }`, `{ name: Authorization, prefix: "Zoho-oauthtoken " }`).
+ */
+export const tokenHeaderSchema = z.strictObject({
+  name: headerName.refine(
+    (name) => !reservedFixedHeaders.has(name.toLowerCase()) || name.toLowerCase() === 'authorization',
+    'expected a header the credential may use (not Cookie, Host or a framing header)',
+  ),
+  prefix: headerValue.max(40).default(''),
+});
+
 const authSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('none') }),
   z.strictObject({
@@ -115,6 +173,13 @@ const authSchema = z.discriminatedUnion('type', [
     pkce: z.boolean().optional(),
     /** Provider behaviours handled by named code (docs/providers.md, "quirks"); absent = none. */
     quirks: z.array(z.enum(oauthQuirks)).optional(),
+    /** Where the access token goes in an API call; absent = `Authorization: Bearer <token>`. */
+    tokenHeader: tokenHeaderSchema.optional(),
+    /**
+     * Quirk `atlassian-cloud-id`: where the site list is read after connecting; absent = Atlassian's
+     * (https://api.atlassian.com/oauth/token/accessible-resources). Tests point it at a fake.
+     */
+    accessibleResourcesUrl: z.url().optional(),
     /**
      * Refresh the access token this long before it expires; absent = 60. Optional in the output type so that
      * hand-built auth objects stay valid; the refresh engine takes the smallest of a config.
@@ -210,10 +275,28 @@ const serviceSchema = z
      * and the scalar fields of each object it links to (connections as `nodes`, `pageInfo` and `totalCount`).
      */
     selectionDepth: z.number().int().min(1).max(4).optional(),
-    baseUrl: z.url().optional(),
+    /**
+     * Overrides the description's server URL. May hold per-connection variables (`{instanceUrl}/services/...`,
+     * `.../ex/jira/{cloudId}/...`) that a provider quirk fills for each connection (docs/providers.md).
+     */
+    baseUrl: z
+      .string()
+      .refine((value) => {
+        // Each placeholder stands for its example value here; the service check below names unknown ones.
+        const filled = value.replace(/\{([^{}]*)\}/g, (whole, name: string) =>
+          isConnectionVariable(name) ? connectionVariableRules[name].example : whole,
+        );
+        return z.url().safeParse(filled.replace(/\{[^{}]*\}/g, 'x')).success;
+      }, 'Invalid URL')
+      .optional(),
     auth: authSchema.default({ type: 'none' }),
     timeoutSeconds: seconds.positive().max(300).default(30),
     connectTimeoutSeconds: seconds.positive().max(60).default(5),
+    /**
+     * Headers sent with every call of the service (`Notion-Version`, `anthropic-version`, `X-GitHub-Api-Version`);
+     * a tool argument of the same name is replaced, so the model can never change them.
+     */
+    headers: fixedHeadersSchema.default({}),
     maxResponseBytes: z
       .number()
       .int()
@@ -221,6 +304,12 @@ const serviceSchema = z
       .default(10 * 1024 * 1024),
     /** Tool overlays: operation (its operationId, or the tool's key) -> overlay. */
     overlays: z.record(z.string().min(1), overlaySchema).default({}),
+    /**
+     * Tools declare an `outputSchema` (compact, from the description's 2xx response schema) and results carry
+     * `structuredContent` that validates against it (docs/configuration.md, "Structured output"). Absent = on,
+     * except for catalogue providers (`provider:`), whose packs keep `tools/list` small; `false` = off.
+     */
+    structuredOutput: z.boolean().optional(),
     /** Scope hierarchy of the provider: a broad scope and the narrower ones it implies (`repo: [public_repo]`). */
     scopeImplies: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
     /**
@@ -242,6 +331,36 @@ const serviceSchema = z
   .refine((s) => s.selectionDepth === undefined || s.graphql !== undefined, {
     message: 'selectionDepth applies to graphql services only',
     path: ['selectionDepth'],
+  })
+  .superRefine((s, ctx) => {
+    const quirks: readonly string[] = s.auth.type === 'oauth2' ? (s.auth.quirks ?? []) : [];
+    for (const name of placeholdersOf(s.baseUrl ?? '')) {
+      if (!isConnectionVariable(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['baseUrl'],
+          message: `uses {${name}}, which is not a per-connection variable (${Object.keys(connectionVariableRules).join(', ')})`,
+        });
+      } else if (!quirks.includes(connectionVariableRules[name].quirk)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['baseUrl'],
+          message: `uses {${name}}, which only an oauth2 auth with quirk ${connectionVariableRules[name].quirk} fills`,
+        });
+      }
+    }
+    // A fixed header in the credential's own header would be replaced by the credential on every call.
+    const credentialHeader =
+      s.auth.type === 'apiKey' && s.auth.in === 'header'
+        ? s.auth.name
+        : s.auth.type === 'oauth2'
+          ? s.auth.tokenHeader?.name
+          : undefined;
+    for (const name of Object.keys(s.headers)) {
+      if (name.toLowerCase() === credentialHeader?.toLowerCase()) {
+        ctx.addIssue({ code: 'custom', path: ['headers', name], message: `'${name}' carries the credential (auth)` });
+      }
+    }
   });
 
 /**
@@ -306,6 +425,11 @@ const toolsetSchema = z.strictObject({
           ttlSeconds: z.number().int().min(10).max(86_400).default(900),
         })
         .prefault({}),
+      /**
+       * List the tools' output schemas and validate results against them (where the service keeps structured
+       * output on); `false` lists no output schema, for clients or models that pay for them in context.
+       */
+      structuredOutput: z.boolean().default(true),
       /** Follow upstream pagination within one call, up to `maxPages` pages and the result budget. */
       autoPaginate: z.strictObject({ maxPages: z.number().int().min(2).max(20) }).optional(),
       /** Cache of safe reads (GET/HEAD), off unless set; upstream `Cache-Control` can only shorten or forbid it. */

@@ -5,6 +5,7 @@ export {
   type ConfigTree,
   configSchema,
   type Environment,
+  fixedHeadersSchema,
   formatPath,
   loadConfigFile,
   type OAuthQuirk,
@@ -23,10 +24,18 @@ export {
   type TenantConfig,
   type ToolsetConfig,
   tenantResourceSchemas,
+  tokenHeaderSchema,
   type UnresolvedEnvPolicy,
   type UnresolvedVariable,
   type UsersConfig,
 } from './config.ts';
+export {
+  type ConnectionVariable,
+  connectionVariableRules,
+  fillConnectionVariables,
+  isConnectionVariable,
+  placeholdersOf,
+} from './connection-variables.ts';
 export { editDistance } from './edit-distance.ts';
 export {
   decisionOf,
@@ -41,6 +50,7 @@ export {
   RevisionConflictError,
   toGatehouseError,
 } from './errors.ts';
+export { escapeHtml } from './escape-html.ts';
 export { createId, createRequestId } from './ids.ts';
 export { noteResponseOutcome, type ResponseOutcome, responseOutcomeOf } from './response-outcome.ts';
 export { knownFieldsAt, suggestFieldName } from './suggest-field-name.ts';

@@ -63,6 +63,31 @@ describe('decideToolCall', () => {
     expect(policy.requiredScopesOf('mail')).toEqual(['mail.read', 'mail.send']);
   });
 
+  it("a tool its service's configured scopes cannot cover is withheld before any connection, denied naming them", () => {
+    const config = parseConfig({ tenants: [{ id: 't', toolsets: [{ id: 's', access: 'write' }] }] }, { env: {} });
+    const policy = compileToolsetPolicy('t', config.tenants[0]!.toolsets[0]!, tenantTools, {
+      scopeImplies: new Map([['mail', { 'mail.admin': ['mail.read', 'mail.send'] }]]),
+      serviceScopes: new Map([['mail', ['mail.read']]]),
+    });
+    // A connect link asks for mail.read at most: send and purge could never be granted, so they are not listed.
+    expect([...policy.tools.keys()].sort()).toEqual(['mail_ping', 'mail_read', 'mail_search']);
+    expect(Object.fromEntries(policy.serviceScopeDenied)).toEqual({
+      mail_send: ['mail.send'],
+      mail_purge: ['mail.admin'],
+    });
+    expect(denial(() => decideToolCall(policy, { name: 'mail_send', args: {} }))).toEqual({
+      code: 'scope_missing',
+      details: { tool: 'mail_send', toolset: 's', missingScopes: ['mail.send'], reason: 'service' },
+    });
+    expect(policy.requiredScopesOf('mail')).toEqual(['mail.read']);
+    // A configured broader scope covers the narrower ones it implies.
+    const broad = compileToolsetPolicy('t', config.tenants[0]!.toolsets[0]!, tenantTools, {
+      scopeImplies: new Map([['mail', { 'mail.admin': ['mail.read', 'mail.send'] }]]),
+      serviceScopes: new Map([['mail', ['mail.admin']]]),
+    });
+    expect(broad.serviceScopeDenied.size).toBe(0);
+  });
+
   it('SC-02 a grant that does not cover the tool is denied before validation, naming every missing scope', () => {
     const policy = toolset({ access: 'write' });
     const call = (name: string, grantedScopes?: string[], args: unknown = {}) =>

@@ -29,6 +29,11 @@ export interface ToolsetPolicy {
   readonly accessDenied: ReadonlySet<string>;
   /** Tools the globs select but that need a scope outside the toolset's `scopes`: name -> missing scopes (SC-01). */
   readonly scopeDenied: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Tools the globs select but that need a scope outside their service's configured `scopes` (the most a connect
+   * link asks for, so no connection could ever cover them): name -> missing scopes. Hidden like `scopeDenied`.
+   */
+  readonly serviceScopeDenied: ReadonlyMap<string, readonly string[]>;
   readonly access: ToolsetConfig['access'];
   readonly requiresApproval: (tool: NamedTool) => boolean;
   readonly rateLimit: { readonly perMinute: number; readonly burst: number } | undefined;
@@ -46,6 +51,11 @@ export interface ToolsetPolicy {
 export interface ToolsetPolicyOptions {
   /** Per service id: its `scopeImplies` hierarchy. */
   readonly scopeImplies?: ReadonlyMap<string, ScopeImplications>;
+  /**
+   * Per OAuth service id with configured `scopes`: that list, the ceiling of what its connections are asked for
+   * (`selectConnectScopes`). Absent for a service: no ceiling (connect links ask for what the tools need).
+   */
+  readonly serviceScopes?: ReadonlyMap<string, readonly string[]>;
 }
 
 const noImplications: ScopeImplications = Object.freeze({});
@@ -55,7 +65,8 @@ const overridden = new WeakMap<NamedTool, Map<ToolSafety, NamedTool>>();
 /**
  * Compiles a toolset: tools named by its `tools` globs, minus `exclude`; safety classes overridden where the
  * config says the description is wrong; with `access: read` only safe operations; tools needing a scope the
- * toolset's `scopes` do not allow are withheld (and answered `scope_missing` on call); argument constraints
+ * toolset's `scopes` do not allow, or that their service's configured `scopes` cannot cover, are withheld (and
+ * answered `scope_missing` on call); argument constraints
  * compiled per tool.
  */
 export function compileToolsetPolicy(
@@ -78,7 +89,16 @@ export function compileToolsetPolicy(
   const rules = new Map<string, ToolRules>();
   const accessDenied = new Set<string>();
   const scopeDenied = new Map<string, readonly string[]>();
+  const serviceScopeDenied = new Map<string, readonly string[]>();
   const allowedByService = new Map<string, ReadonlySet<string>>();
+  const ceilingByService = new Map<string, ReadonlySet<string> | undefined>();
+  const ceilingOf = (service: string) => {
+    if (!ceilingByService.has(service)) {
+      const configured = options.serviceScopes?.get(service);
+      ceilingByService.set(service, configured && expandScopes(configured, impliesOf(service)));
+    }
+    return ceilingByService.get(service);
+  };
   for (const [name, original] of tenantTools) {
     if (!included(name) || excluded(name)) continue;
     const safety = safetyOf(name);
@@ -97,6 +117,15 @@ export function compileToolsetPolicy(
       const within = scopes.filter((alternative) => alternative.every((scope) => allowed.has(scope)));
       if (within.length === 0) {
         scopeDenied.set(name, findMissingScopes(scopes, allowed) ?? []);
+        continue;
+      }
+      scopes = within;
+    }
+    const ceiling = scopes.length > 0 ? ceilingOf(tool.service) : undefined;
+    if (ceiling !== undefined) {
+      const within = scopes.filter((alternative) => alternative.every((scope) => ceiling.has(scope)));
+      if (within.length === 0) {
+        serviceScopeDenied.set(name, findMissingScopes(scopes, ceiling) ?? []);
         continue;
       }
       scopes = within;
@@ -129,6 +158,7 @@ export function compileToolsetPolicy(
     tenantTools,
     accessDenied,
     scopeDenied,
+    serviceScopeDenied,
     access: config.access,
     requiresApproval,
     rateLimit: config.rateLimit

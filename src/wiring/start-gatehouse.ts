@@ -35,6 +35,12 @@ export async function startGatehouse(
      * config repository once it exists; until then only tests pass one.
      */
     readonly tenantConfigs?: TenantResourceRoutesOptions;
+    /**
+     * Tests: the fetch of Client ID Metadata Documents, e.g. a guarded fetch that trusts a test CA and allows
+     * 127.0.0.1 (a local HTTPS fixture). Production never sets it: the default trusts the system CAs and allows
+     * only `unsafeAllowPrivateUpstreams`.
+     */
+    readonly clientMetadataFetch?: Parameters<typeof createGateway>[0]['clientMetadataFetch'];
   } = {},
 ) {
   const observability = startObservability(config, adapters, clock, options);
@@ -47,6 +53,7 @@ export async function startGatehouse(
     telemetry,
     clock,
     onOAuthServerError: (error) => observability.logger.warn({ err: error }, 'authorization server failure'),
+    ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
   });
   const gateway = options.extendGateway?.(built) ?? built;
   const [host, port] = splitListen(config.listen);

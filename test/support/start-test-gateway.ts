@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { GuardedFetch } from '../../src/auth-server/index.ts';
 import { type Config, parseConfig } from '../../src/core/index.ts';
 import type { Gateway } from '../../src/gateway/index.ts';
 import type { TenantResourceRoutesOptions } from '../../src/http/index.ts';
@@ -36,6 +37,8 @@ export async function startTestGateway(
     publicUrl?: string;
     /** Stored tenant documents for the admin API's resource routes (see `createMemoryTenantConfigs`). */
     tenantConfigs?: TenantResourceRoutesOptions;
+    /** The fetch of Client ID Metadata Documents (a guarded fetch trusting a test CA). */
+    clientMetadataFetch?: GuardedFetch;
   } = {},
 ): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
@@ -56,6 +59,7 @@ export async function startTestGateway(
   const server = await startGatehouse(config, options.serveWith?.(adapters) ?? adapters, undefined, {
     ...(options.extendGateway ? { extendGateway: options.extendGateway } : {}),
     ...(options.tenantConfigs ? { tenantConfigs: options.tenantConfigs } : {}),
+    ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
   });
   return {
     url: server.url,
