@@ -50,6 +50,9 @@ export type SecurityEventName =
   | 'oauth_state_rejected'
   | 'needs_reauth'
   | 'retention_pruned'
+  // A stored tenant configuration changed (issue 14): one record per resource, detail added/changed/removed,
+  // target `<kind>:<id>`, subject the actor.
+  | 'config_changed'
   // Gatehouse's own authorization server: a refused OAuth request (detail: the OAuth error code), a consent given or
   // revoked, a refresh token reused (its grant revoked).
   | 'oauth_denied'

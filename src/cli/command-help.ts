@@ -146,6 +146,34 @@ Example:
   gatehouse providers show slack --config gatehouse.yaml`,
   },
   {
+    name: 'apply',
+    synopsis: 'apply --config FILE',
+    summary: 'make the stored tenant configurations equal to the file and print what changed',
+    details: `Reconciles the store to the file's tenants (issue 14): each tenant written where it differs, each
+stored tenant the file lacks removed; prints every added, changed and removed resource. Running processes serve
+the change within about a second, without a restart. The whole file is validated first and secret fields must be
+\${env:NAME} references: a broken file changes nothing and exits 2 naming the field path.
+
+Options:
+  --config, -c FILE   the config file (or GATEHOUSE_CONFIG)
+
+Example:
+  gatehouse apply --config gatehouse.yaml`,
+  },
+  {
+    name: 'export',
+    synopsis: 'export --config FILE',
+    summary: 'print the stored tenant configurations as YAML that apply accepts',
+    details: `Writes the stored tenants (as changed through the admin API or apply) as a config file's tenants, to
+standard output. Secrets are the \${env:NAME} references they were stored as, never values.
+
+Options:
+  --config, -c FILE   the config file naming the store (or GATEHOUSE_CONFIG)
+
+Example:
+  gatehouse export --config gatehouse.yaml > tenants.yaml`,
+  },
+  {
     name: 'migrate',
     synopsis: 'migrate --config FILE',
     summary: 'run pending store migrations (serve also runs them)',

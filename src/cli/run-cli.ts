@@ -12,6 +12,7 @@ import {
 import type { CliContext } from './cli-context.ts';
 import { formatCommandHelp, formatUsage } from './command-help.ts';
 import { parseCommandLine } from './parse-command-line.ts';
+import { runApply, runExport } from './run-apply.ts';
 import { runAuditVerify } from './run-audit-verify.ts';
 import { runCheck } from './run-check.ts';
 import { runDoctor } from './run-doctor.ts';
@@ -159,6 +160,18 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
           'invalid_request',
           `unknown providers command '${[sub, ...rest].join(' ')}' (try: providers list, providers show ID)`,
         );
+      }
+      case 'apply': {
+        if (configPath === undefined) config();
+        const tree = readConfigTree(configPath as string);
+        const parseOptions = { env: context.env, baseDir: tree.baseDir, source: tree.source, expandProvider };
+        // The whole file is validated before anything is opened: a broken file changes nothing (exit 2).
+        const shape = configShape('apply', adapterFields);
+        return await runApply(shape, tree, parseOptions, context);
+      }
+      case 'export': {
+        if (configPath === undefined) config();
+        return await runExport(configShape('export', adapterFields), context);
       }
       case 'migrate': {
         if (configPath === undefined) config();

@@ -1,4 +1,13 @@
-import { type Config, type ConfigTree, type ProviderExpander, parseConfig, systemClock } from '../core/index.ts';
+import {
+  type Config,
+  type ConfigTree,
+  type ProviderExpander,
+  parseConfig,
+  parseTenantDocument,
+  resolveTenantDocumentPaths,
+  systemClock,
+  type TenantDocument,
+} from '../core/index.ts';
 import { createDemoConfig, type DemoApi, startDemoApi } from '../demo/index.ts';
 import { createClientKey } from '../gateway/index.ts';
 import { redactStoreUrl } from '../store/index.ts';
@@ -56,7 +65,15 @@ export async function runServe(
     throw error;
   }
   try {
-    const server = await startGatehouse(config, adapters, systemClock, { logDestination: context.stdout });
+    const fileTenants = ((tree.raw as { tenants?: unknown } | null)?.tenants ?? []) as TenantDocument[];
+    const server = await startGatehouse(config, adapters, systemClock, {
+      logDestination: context.stdout,
+      // Issue 14: the store is reconciled to the file's tenants, then every process follows the stored ones.
+      tenantDocuments: Array.isArray(fileTenants)
+        ? fileTenants.map((tenant) => resolveTenantDocumentPaths(tenant, tree.baseDir))
+        : [],
+      parseTenant: (document) => parseTenantDocument(document, parseOptions),
+    });
     // Unready delay + drain + the aborted calls' grace (2 s), and 10 s to flush the audit log and close the store.
     context.setStopGraceMs?.(
       (config.shutdown.unreadyDelaySeconds + config.shutdown.drainTimeoutSeconds) * 1000 + 12_000,

@@ -769,6 +769,11 @@ export type Config = DeepReadonly<z.output<typeof configSchema>> & {
   readonly baseDir: string;
 };
 export type TenantConfig = Config['tenants'][number];
+/**
+ * A tenant's configuration as written (the tenant entry of the config file, before `${env:...}` substitution and
+ * defaults): what the store keeps and `gatehouse export` writes.
+ */
+export type TenantDocument = z.input<typeof tenantSchema>;
 export type ServiceConfig = TenantConfig['services'][number];
 export type ServiceAuthConfig = ServiceConfig['auth'];
 export type ToolsetConfig = TenantConfig['toolsets'][number];
@@ -951,6 +956,82 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
     })),
   };
   return deepFreeze(config) as Config;
+}
+
+/**
+ * Validates one tenant's stored document as the config file's tenant entry (same schema, `${env:...}` substituted
+ * from `options.env`, providers expanded) and returns it parsed. Errors are `config_invalid` with paths relative
+ * to the tenant (`toolsets[1].access`); `details.path` is the first.
+ */
+export function parseTenantDocument(document: unknown, options: ParseConfigOptions = {}): TenantConfig {
+  try {
+    const config = parseConfig({ tenants: [document] }, { ...options, source: options.source ?? 'tenant' });
+    return config.tenants[0] as TenantConfig;
+  } catch (error) {
+    if (!(error instanceof GatehouseError)) throw error;
+    const relative = (text: string) => text.replaceAll(/tenants\[0\]\.?/g, '');
+    throw new GatehouseError('config_invalid', relative(error.message), {
+      ...error.details,
+      ...(typeof error.details['path'] === 'string' ? { path: relative(error.details['path']) } : {}),
+    });
+  }
+}
+
+/**
+ * A tenant document with its services' relative description paths made absolute against `baseDir` (the config
+ * file's folder), so a stored document means the same file to every process, wherever its config lives.
+ */
+export function resolveTenantDocumentPaths(document: TenantDocument, baseDir: string): TenantDocument {
+  const services = (document as { services?: unknown }).services;
+  if (!Array.isArray(services)) return document;
+  const sources = ['openapi', 'swagger', 'googleDiscovery', 'graphql', 'wsdl'];
+  return {
+    ...document,
+    services: services.map((service: unknown) => {
+      if (service === null || typeof service !== 'object') return service;
+      const copy: Record<string, unknown> = { ...(service as Record<string, unknown>) };
+      for (const key of sources) {
+        const path = copy[key];
+        if (typeof path === 'string' && !isAbsolute(path) && !path.includes('${')) copy[key] = resolve(baseDir, path);
+      }
+      return copy;
+    }),
+  } as TenantDocument;
+}
+
+/** The secret fields of a tenant document, relative to the tenant (`*` = any array index). */
+const tenantSecretFields = [
+  'approverToken',
+  'services.*.auth.value',
+  'services.*.auth.token',
+  'services.*.auth.password',
+  'services.*.auth.clientSecret',
+  'services.*.clientSecret',
+  'clientKeys.*.key',
+  'users.sso.clientSecret',
+] as const;
+
+/**
+ * Paths of the secret fields of a tenant document that hold a value instead of a `${env:NAME}` reference. A stored
+ * configuration (issue 14) keeps references only: the database, its backups and `gatehouse export` never hold a
+ * secret.
+ */
+export function findLiteralSecrets(document: unknown): string[] {
+  const found: string[] = [];
+  const visit = (node: unknown, parts: readonly string[], path: (string | number)[]) => {
+    if (parts.length === 0) {
+      if (typeof node === 'string' && !/^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$/.test(node)) found.push(formatPath(path));
+      return;
+    }
+    const [part, ...rest] = parts as [string, ...string[]];
+    if (part === '*') {
+      if (Array.isArray(node)) for (const [i, item] of node.entries()) visit(item, rest, [...path, i]);
+    } else if (node !== null && typeof node === 'object' && part in node) {
+      visit((node as Record<string, unknown>)[part], rest, [...path, part]);
+    }
+  };
+  for (const field of tenantSecretFields) visit(document, field.split('.'), []);
+  return found;
 }
 
 /**

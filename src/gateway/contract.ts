@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { GatehouseError, JsonSchema, ToolAnnotations } from '../core/index.ts';
+import type { GatehouseError, JsonSchema, TenantConfig, TenantDocument, ToolAnnotations } from '../core/index.ts';
 import type { CreatedUser, UserRoles, UserSummary } from '../users/index.ts';
 import type { Approvals } from './create-approvals.ts';
 import type { ConnectionSummary, GatewayConnections } from './create-gateway-connections.ts';
+import type { TenantConfigs } from './create-tenant-configs.ts';
 
 /**
  * What the transports (mcp/, http/, cli/) see of the gateway. Every use case lives behind this surface; the
@@ -148,6 +149,15 @@ export interface Gateway {
   readonly users?: GatewayUsers;
   /** The authorization server for MCP clients (absent when no toolset accepts `oauth`). */
   readonly oauthServer?: GatewayOAuthServer;
+  /** Each tenant's configuration as one versioned document in the store (issue 14; absent in transport fakes). */
+  readonly tenantConfigs?: TenantConfigs;
+  /** Live changes of a tenant's runtime (issue 14): what `watchTenantConfigs` drives in every process. */
+  readonly live?: {
+    readonly parseTenant: (document: TenantDocument) => TenantConfig;
+    /** Serves `tenant` from the next call on; calls in flight finish on the runtime they began with. */
+    replaceTenant(tenant: TenantConfig): void;
+    removeTenant(tenantId: string): void;
+  };
   /**
    * Starts background work (the proactive refresh of idle OAuth connections when a service uses
    * `authorization_code`). Called once the server listens; absent in transport-only fakes.

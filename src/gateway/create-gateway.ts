@@ -1,7 +1,7 @@
 import { type AuditLog, createAuditLog, type Telemetry } from '../audit/index.ts';
 import { createGuardedFetch, type GuardedFetch } from '../auth-server/index.ts';
-import type { Clock, Config } from '../core/index.ts';
-import { GatehouseError, isGatehouseError } from '../core/index.ts';
+import type { Clock, Config, TenantConfig, TenantDocument } from '../core/index.ts';
+import { GatehouseError, isGatehouseError, parseTenantDocument } from '../core/index.ts';
 import type { RefreshLock } from '../oauth/index.ts';
 import { createMemoryLimiter } from '../policy/index.ts';
 import {
@@ -24,6 +24,7 @@ import { createGatewayConnections } from './create-gateway-connections.ts';
 import { createGatewayOAuthServer } from './create-gateway-oauth-server.ts';
 import { createGatewayRefresh, refreshSettingsOf } from './create-gateway-refresh.ts';
 import { createGatewayUsers } from './create-gateway-users.ts';
+import { createTenantConfigs } from './create-tenant-configs.ts';
 import { createCredentials } from './credentials.ts';
 import type { MintConnectLink } from './decide-call.ts';
 import { clientKeyPrefix, hashClientKey } from './hash-client-key.ts';
@@ -60,6 +61,11 @@ export interface GatewayDependencies {
   readonly clientMetadataFetch?: GuardedFetch;
   /** Failures of the authorization server (for the log). */
   readonly onOAuthServerError?: (error: unknown) => void;
+  /**
+   * Parses a stored tenant document (issue 14) as the config file's tenant entry; absent = `parseTenantDocument`
+   * against the config's folder, without the provider catalogue.
+   */
+  readonly parseTenant?: (document: TenantDocument) => TenantConfig;
 }
 
 /**
@@ -71,6 +77,8 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   const { config, store, vault, upstream, clock } = deps;
   const tenants = new Map<string, TenantRuntime>();
   for (const [i, tenant] of config.tenants.entries()) tenants.set(tenant.id, buildTenant(tenant, i, loadService));
+  const parseTenant =
+    deps.parseTenant ?? ((document: TenantDocument) => parseTenantDocument(document, { baseDir: config.baseDir }));
 
   // The connect flow needs the credentials (client secrets) and the credentials need the flow (connect links).
   const credentials = createCredentials(store, vault, {
@@ -206,6 +214,20 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   const inbound = new Map(
     config.tenants.flatMap((t) => t.toolsets.map((s) => [`${t.id}/${s.id}`, s.inbound] as const)),
   );
+  const tenantConfigs = createTenantConfigs({ store, audit, clock, parse: parseTenant });
+
+  /**
+   * Swaps a tenant's runtime for one built from `tenant` (issue 14, a stored configuration changed). A call in
+   * flight keeps the runtime it resolved (its toolset, policy and services), so it finishes as it began; the next
+   * call resolves the new one. A description that fails to load throws and leaves the old runtime serving.
+   */
+  function replaceTenant(tenant: TenantConfig): void {
+    const index = config.tenants.findIndex((t) => t.id === tenant.id);
+    const runtime = buildTenant(tenant, index === -1 ? config.tenants.length : index, loadService);
+    for (const key of [...inbound.keys()]) if (key.startsWith(`${tenant.id}/`)) inbound.delete(key);
+    for (const toolset of tenant.toolsets) inbound.set(`${tenant.id}/${toolset.id}`, toolset.inbound);
+    tenants.set(tenant.id, runtime);
+  }
 
   /**
    * A client key or an access token, as the toolset's `inbound` allows. Generated client keys carry their prefix,
@@ -272,6 +294,15 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     },
     authenticate,
     ...(oauth === undefined ? {} : { oauthServer: oauth.surface }),
+    tenantConfigs,
+    live: {
+      parseTenant,
+      replaceTenant,
+      removeTenant(id) {
+        tenants.delete(id);
+        for (const key of [...inbound.keys()]) if (key.startsWith(`${id}/`)) inbound.delete(key);
+      },
+    },
 
     async listTools(caller) {
       const toolset = toolsetOf(caller);

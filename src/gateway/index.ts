@@ -31,6 +31,7 @@ export type {
   GatewayConnections,
 } from './create-gateway-connections.ts';
 export { createTenantUserAccounts } from './create-gateway-users.ts';
+export { createTenantConfigs, type TenantConfigs, type TenantConfigWrite } from './create-tenant-configs.ts';
 export type { ConnectLinkRequest, MintConnectLink } from './decide-call.ts';
 export {
   describeProvider,
@@ -39,6 +40,7 @@ export {
   type ProviderPackTool,
   type ProviderSummary,
 } from './describe-providers.ts';
+export { diffTenantDocuments, type ResourceChange, summarizeChanges } from './diff-tenant-documents.ts';
 export { clientKeyPrefix, createClientKey, hashClientKey } from './hash-client-key.ts';
 export {
   inspectConfig,
@@ -49,3 +51,5 @@ export {
 } from './inspect-config.ts';
 export { type ClientKeyRequest, issueClientKey } from './issue-client-key.ts';
 export { previewDescription } from './preview-description.ts';
+export { type ReconcileReport, reconcileTenantConfigs } from './reconcile-tenant-configs.ts';
+export { type TenantConfigWatch, watchTenantConfigs } from './watch-tenant-configs.ts';

@@ -1,6 +1,12 @@
 import { createAdminDenialRecorder } from '../audit/index.ts';
-import { type Clock, type Config, systemClock } from '../core/index.ts';
-import { createGateway, type Gateway } from '../gateway/index.ts';
+import { type Clock, type Config, systemClock, type TenantConfig, type TenantDocument } from '../core/index.ts';
+import {
+  createGateway,
+  type Gateway,
+  reconcileTenantConfigs,
+  type TenantConfigWatch,
+  watchTenantConfigs,
+} from '../gateway/index.ts';
 import {
   createAdminRoutes,
   createApprovalAdminRoutes,
@@ -36,6 +42,15 @@ export async function startGatehouse(
      */
     readonly tenantConfigs?: TenantResourceRoutesOptions;
     /**
+     * The config file's tenants as written (issue 14): the store is reconciled to them at start, and every
+     * process then follows the stored configurations live. Absent: the file alone configures the tenants.
+     */
+    readonly tenantDocuments?: readonly TenantDocument[];
+    /** Parses a stored tenant document (with the provider catalogue); see `GatewayDependencies.parseTenant`. */
+    readonly parseTenant?: (document: TenantDocument) => TenantConfig;
+    /** How often each process checks the stored revisions besides the store's notices (default 1,000 ms). */
+    readonly tenantConfigCheckMs?: number;
+    /**
      * Tests: the fetch of Client ID Metadata Documents, e.g. a guarded fetch that trusts a test CA and allows
      * 127.0.0.1 (a local HTTPS fixture). Production never sets it: the default trusts the system CAs and allows
      * only `unsafeAllowPrivateUpstreams`.
@@ -53,6 +68,7 @@ export async function startGatehouse(
     telemetry,
     clock,
     onOAuthServerError: (error) => observability.logger.warn({ err: error }, 'authorization server failure'),
+    ...(options.parseTenant ? { parseTenant: options.parseTenant } : {}),
     ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
   });
   const gateway = options.extendGateway?.(built) ?? built;
@@ -130,6 +146,15 @@ export async function startGatehouse(
   }
   gateway.start?.();
   const { logger } = observability;
+  let watch: TenantConfigWatch | undefined;
+  try {
+    watch = await followStoredTenants(gateway, adapters, options, logger);
+  } catch (error) {
+    await server.close({ drainTimeoutMs: 0 });
+    await gateway.close?.();
+    await observability.close();
+    throw error;
+  }
   logger.info(
     {
       url: server.url,
@@ -161,11 +186,68 @@ export async function startGatehouse(
           void observability.upstream.abort();
         },
       });
+      await watch?.stop();
       await gateway.close?.();
       logger.info({ tookMs: Math.round(performance.now() - started) }, 'gatehouse stopped');
       await observability.close();
     },
   };
+}
+
+/**
+ * Issue 14: reconciles the store to the file's tenants (the file wins at start), then follows the stored
+ * configurations: a change written by any process (admin API, `gatehouse apply`) rebuilds that tenant here.
+ */
+async function followStoredTenants(
+  gateway: Gateway,
+  adapters: Adapters,
+  options: {
+    readonly tenantDocuments?: readonly TenantDocument[];
+    readonly tenantConfigCheckMs?: number;
+  },
+  logger: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void },
+): Promise<TenantConfigWatch | undefined> {
+  const { tenantConfigs, live } = gateway;
+  if (options.tenantDocuments === undefined || tenantConfigs === undefined || live === undefined) return undefined;
+  const report = await reconcileTenantConfigs(tenantConfigs, options.tenantDocuments, {
+    actor: 'config-file',
+    validate: (document) => void live.parseTenant(document),
+  });
+  for (const { tenantId, paths } of report.notStored) {
+    logger.warn(
+      { tenant: tenantId, fields: paths },
+      'tenant not stored: a secret field holds a value, not an ${env:...} reference; the file alone configures it (no live changes)',
+    );
+  }
+  for (const [tenant, changes] of report.changed) {
+    logger.info(
+      { tenant, changes: changes.map((c) => `${c.kind} ${c.id} ${c.change}`) },
+      'stored tenant configuration reconciled to the file',
+    );
+  }
+  return watchTenantConfigs({
+    store: adapters.store,
+    parse: live.parseTenant,
+    known: report.revisions,
+    ...(options.tenantConfigCheckMs === undefined ? {} : { intervalMs: options.tenantConfigCheckMs }),
+    onChange: (tenant, revision) => {
+      try {
+        live.replaceTenant(tenant);
+        logger.info({ tenant: tenant.id, revision }, 'tenant configuration changed; serving the new revision');
+      } catch (error) {
+        logger.warn(
+          { tenant: tenant.id, revision, err: error },
+          'tenant configuration not applied; the previous one stays',
+        );
+      }
+    },
+    onRemove: (tenantId) => {
+      live.removeTenant(tenantId);
+      logger.info({ tenant: tenantId }, 'tenant configuration removed');
+    },
+    onError: (tenantId, error) =>
+      logger.warn({ tenant: tenantId, err: error }, 'stored tenant configuration not applied; the previous one stays'),
+  });
 }
 
 function splitListen(listen: string): [string, number] {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GuardedFetch } from '../../src/auth-server/index.ts';
-import { type Config, parseConfig } from '../../src/core/index.ts';
+import { type Config, parseConfig, parseTenantDocument, type TenantDocument } from '../../src/core/index.ts';
 import type { Gateway } from '../../src/gateway/index.ts';
 import type { TenantResourceRoutesOptions } from '../../src/http/index.ts';
 import { openAdapters } from '../../src/open-adapters.ts';
@@ -37,6 +37,13 @@ export async function startTestGateway(
     publicUrl?: string;
     /** Stored tenant documents for the admin API's resource routes (see `createMemoryTenantConfigs`). */
     tenantConfigs?: TenantResourceRoutesOptions;
+    /** Environment for `${env:...}` in `raw` (default none). */
+    env?: Record<string, string>;
+    /**
+     * Issue 14: reconcile the store to `raw.tenants` at start and follow the stored configurations live, checking
+     * the revisions every `liveCheckMs` besides the store's notices.
+     */
+    live?: { liveCheckMs?: number };
     /** The fetch of Client ID Metadata Documents (a guarded fetch trusting a test CA). */
     clientMetadataFetch?: GuardedFetch;
   } = {},
@@ -52,13 +59,21 @@ export async function startTestGateway(
       ...(options.store ? { store: options.store } : {}),
       ...raw,
     },
-    { env: {}, baseDir: process.cwd() },
+    { env: options.env ?? {}, baseDir: process.cwd() },
   );
   const stderr = { write: () => true } as unknown as NodeJS.WritableStream;
   const adapters = await openAdapters(config, { stderr });
   const server = await startGatehouse(config, options.serveWith?.(adapters) ?? adapters, undefined, {
     ...(options.extendGateway ? { extendGateway: options.extendGateway } : {}),
     ...(options.tenantConfigs ? { tenantConfigs: options.tenantConfigs } : {}),
+    ...(options.live
+      ? {
+          tenantDocuments: (raw['tenants'] ?? []) as TenantDocument[],
+          parseTenant: (document: TenantDocument) =>
+            parseTenantDocument(document, { env: options.env ?? {}, baseDir: process.cwd() }),
+          ...(options.live.liveCheckMs === undefined ? {} : { tenantConfigCheckMs: options.live.liveCheckMs }),
+        }
+      : {}),
     ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
   });
   return {

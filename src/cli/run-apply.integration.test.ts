@@ -1,0 +1,98 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCliInProcess } from '../../test/support/run-cli-in-process.ts';
+import { openAdapters } from '../open-adapters.ts';
+import { openStore } from '../store/index.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'gh-apply-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const description = join(dir, 'pets.yaml');
+writeFileSync(
+  description,
+  'openapi: 3.0.3\ninfo: { title: Pets, version: "1" }\nservers: [{ url: "https://pets.example" }]\npaths:\n  /pets:\n    get: { operationId: listPets, responses: { "200": { description: ok } } }\n',
+);
+const env = { GATEHOUSE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), PETS_TOKEN: 'pets-token-0123456789' };
+const run = (argv: string[]) =>
+  runCliInProcess(argv, { env, openAdapters: (config, context) => openAdapters(config, context) });
+
+function configFile(name: string, toolsets: string, extra = ''): string {
+  const path = join(dir, name);
+  writeFileSync(
+    path,
+    `store: sqlite:${join(dir, 'gatehouse.db')}
+tenants:
+  - id: acme
+    services:
+      - id: pets
+        openapi: ./pets.yaml
+        auth: { type: bearer, token: "\${env:PETS_TOKEN}" }
+    toolsets:
+${toolsets}${extra}`,
+  );
+  return path;
+}
+
+describe('gatehouse apply and export (issue 14)', () => {
+  it('applies a file, prints what changed, exports YAML that apply accepts unchanged, and a broken file changes nothing (exit 2 with the field path)', async () => {
+    const first = configFile('first.yaml', '      - id: support\n        tools: ["pets_*"]\n');
+    const applied = await run(['apply', '--config', first]);
+    expect(applied.stderr).toBe('');
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toMatch(/tenant acme \(revision 1\):\n {2}added +tenant acme/);
+
+    const second = configFile(
+      'second.yaml',
+      '      - id: support\n        tools: ["pets_*"]\n        results: { budget: 900 }\n      - id: writers\n        access: write\n',
+    );
+    const changed = await run(['apply', '--config', second]);
+    expect(changed.code).toBe(0);
+    expect(changed.stdout).toContain('tenant acme (revision 2):');
+    expect(changed.stdout).toMatch(/changed +toolset support/);
+    expect(changed.stdout).toMatch(/added +toolset writers/);
+    expect((await run(['apply', '--config', second])).stdout).toContain('No change');
+
+    const exported = await run(['export', '--config', second]);
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).toContain('${env:PETS_TOKEN}');
+    expect(exported.stdout).not.toContain('pets-token-0123456789');
+    const roundTrip = join(dir, 'exported.yaml');
+    writeFileSync(roundTrip, `store: sqlite:${join(dir, 'gatehouse.db')}\n${exported.stdout}`);
+    expect((await run(['apply', '--config', roundTrip])).stdout).toContain('No change');
+
+    const broken = configFile('broken.yaml', '      - id: support\n        access: admin\n');
+    const refused = await run(['apply', '--config', broken]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('tenants[0].toolsets[0].access');
+    const oldKey = configFile('old-key.yaml', '      - id: support\n        resultBudget: 900\n');
+    const moved = await run(['apply', '--config', oldKey]);
+    expect(moved.code).toBe(2);
+    expect(moved.stderr).toContain("'resultBudget' moved to results.budget");
+    const literal = configFile(
+      'literal.yaml',
+      '      - id: support\n',
+      '    approverToken: a-literal-approver-token-0123456789\n',
+    );
+    const secret = await run(['apply', '--config', literal]);
+    expect(secret.code).toBe(2);
+    expect(secret.stderr).toContain('tenants[0].approverToken');
+    expect(secret.stderr).not.toContain('a-literal-approver-token');
+
+    const store = await openStore(`sqlite:${join(dir, 'gatehouse.db')}`);
+    try {
+      const stored = await store.tenantConfigs.read('acme');
+      expect(stored?.revision).toBe(2);
+      expect(((stored?.document ?? {}) as unknown as { toolsets: { id: string }[] }).toolsets.map((t) => t.id)).toEqual(
+        ['support', 'writers'],
+      );
+      const history = await store.tenantConfigs.history('acme');
+      expect(history.map((h) => h.actor)).toEqual(['apply', 'apply']);
+      const records = await store.audit.query({ tenantId: 'acme', kind: 'security' });
+      const changes = records.filter((r) => r.event === 'config_changed').map((r) => `${r.detail} ${r.target}`);
+      expect(changes).toEqual(['added tenant:acme', 'changed toolset:support', 'added toolset:writers']);
+    } finally {
+      await store.close();
+    }
+  });
+});

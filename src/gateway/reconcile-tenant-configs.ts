@@ -1,0 +1,62 @@
+import { findLiteralSecrets, RevisionConflictError, type TenantDocument } from '../core/index.ts';
+import type { TenantConfigs } from './create-tenant-configs.ts';
+import type { ResourceChange } from './diff-tenant-documents.ts';
+
+/** What reconciling the store to a config file did, tenant by tenant. */
+export interface ReconcileReport {
+  /** Tenant id -> its changed resources (tenants left as they were are absent). */
+  readonly changed: ReadonlyMap<string, readonly ResourceChange[]>;
+  /** Tenant id -> revision now in force, for every stored tenant of the file. */
+  readonly revisions: ReadonlyMap<string, number>;
+  /** Tenants of the file not stored because a secret field holds a value (the file alone configures them). */
+  readonly notStored: readonly { readonly tenantId: string; readonly paths: readonly string[] }[];
+}
+
+/**
+ * Makes the stored tenant configurations equal to a config file's tenants (issue 14: the file is the declarative
+ * way in; at start and with `gatehouse apply` the file wins): each tenant of the file written where it differs,
+ * each stored tenant the file does not have removed. `validate` runs on every document first, so a broken file
+ * changes nothing. A tenant whose secrets are values rather than `${env:...}` references is not stored (`prune`
+ * then keeps any stored copy too); `strictSecrets` makes that an error instead (`apply`).
+ */
+export async function reconcileTenantConfigs(
+  tenantConfigs: TenantConfigs,
+  documents: readonly TenantDocument[],
+  options: { readonly actor: string; readonly strictSecrets?: boolean; readonly validate: (d: TenantDocument) => void },
+): Promise<ReconcileReport> {
+  const notStored: { tenantId: string; paths: string[] }[] = [];
+  const storable: TenantDocument[] = [];
+  for (const document of documents) {
+    options.validate(document);
+    const paths = findLiteralSecrets(document);
+    if (paths.length === 0) storable.push(document);
+    else notStored.push({ tenantId: String(document.id), paths });
+  }
+  const changed = new Map<string, readonly ResourceChange[]>();
+  const revisions = new Map<string, number>();
+  for (const document of storable) {
+    const tenantId = String(document.id);
+    const result = await writeLatest(tenantConfigs, tenantId, document, options.actor);
+    if (result.changes.length > 0) changed.set(tenantId, result.changes);
+    revisions.set(tenantId, result.revision);
+  }
+  const inFile = new Set(documents.map((d) => String(d.id)));
+  for (const { tenantId, revision } of await tenantConfigs.list()) {
+    if (inFile.has(tenantId)) continue;
+    await tenantConfigs.delete(tenantId, { expectedRevision: revision, actor: options.actor });
+    changed.set(tenantId, [{ kind: 'tenant', id: tenantId, change: 'removed' }]);
+  }
+  return { changed, revisions, notStored };
+}
+
+/** Writes over whatever revision is current: several processes starting at once race on the same tenants. */
+async function writeLatest(tenantConfigs: TenantConfigs, tenantId: string, document: TenantDocument, actor: string) {
+  for (let attempt = 1; ; attempt++) {
+    const current = await tenantConfigs.read(tenantId);
+    try {
+      return await tenantConfigs.write(tenantId, document, { expectedRevision: current?.revision ?? null, actor });
+    } catch (error) {
+      if (!(error instanceof RevisionConflictError) || attempt === 5) throw error;
+    }
+  }
+}
