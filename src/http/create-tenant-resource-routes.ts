@@ -1,20 +1,27 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { formatPath, GatehouseError, type TenantConfig, tenantResourceSchemas } from '../core/index.ts';
+import {
+  formatPath,
+  GatehouseError,
+  isGatehouseError,
+  type TenantDocument,
+  tenantResourceSchemas,
+} from '../core/index.ts';
 import type { TenantRole } from '../users/index.ts';
 import { type AdminContext, type AdminRoute, adminRoleSets } from './create-admin-routes.ts';
 
 /**
- * The stored tenant documents: one versioned configuration document per tenant (structurally the store's tenant
- * config repository, issue 14). `writeTenantConfig` refuses a stale `expectedRevision`, bumps the revision, writes the
- * security audit record naming `actor` and `summary`, and tells every process.
+ * The stored tenant documents: one versioned configuration document per tenant, as written (structurally the
+ * gateway's `tenantConfigs`, issue 14). `write` validates the whole tenant (`config_invalid` with `details.path`),
+ * refuses a stale `expectedRevision`, bumps the revision, audits each changed resource naming `actor`, and tells
+ * every process.
  */
 export interface TenantConfigDocuments {
-  readTenantConfig(tenantId: string): Promise<{ readonly config: TenantConfig; readonly revision: number } | undefined>;
-  writeTenantConfig(
+  read(tenantId: string): Promise<{ readonly config: TenantDocument; readonly revision: number } | undefined>;
+  write(
     tenantId: string,
-    config: TenantConfig,
-    options: { readonly expectedRevision: number | null; readonly actor: string; readonly summary: string },
+    config: TenantDocument,
+    options: { readonly expectedRevision: number | null; readonly actor: string; readonly summary?: string },
   ): Promise<{ readonly revision: number }>;
 }
 
@@ -105,7 +112,7 @@ export function createTenantResourceRoutes(options: TenantResourceRoutesOptions)
   const { documents } = options;
 
   async function read(tenantId: string) {
-    const found = await documents.readTenantConfig(tenantId);
+    const found = await documents.read(tenantId);
     if (found === undefined) throw new GatehouseError('not_found', `No tenant ${tenantId}`);
     return { document: found.config as unknown as Document, revision: found.revision };
   }
@@ -123,16 +130,18 @@ export function createTenantResourceRoutes(options: TenantResourceRoutesOptions)
     for (let attempt = 1; ; attempt++) {
       const { document, revision } = await read(tenantId);
       const { next, location } = change(document);
+      // The config file's schema first, so a bad field is named relative to the body; the store validates again.
       const parsed = tenant.safeParse(next);
-      if (!parsed.success) throw invalid(parsed.error.issues, location);
+      if (!parsed.success && !hasProviderServices(next)) throw invalid(parsed.error.issues, location);
       try {
-        await documents.writeTenantConfig(tenantId, parsed.data as TenantConfig, {
+        await documents.write(tenantId, next as TenantDocument, {
           expectedRevision: revision,
           actor: context.actor,
           summary,
         });
-        return parsed.data as Document;
+        return next;
       } catch (error) {
+        if (isGatehouseError(error) && error.code === 'config_invalid') throw invalidDocument(error, location);
         if (!options.isRevisionConflict(error)) throw error;
         if (attempt >= maxWriteAttempts) {
           throw new GatehouseError(
@@ -388,6 +397,20 @@ function invalid(issues: readonly z.core.$ZodIssue[], location: readonly (string
   const field = formatPath(inside ? path.slice(location.length) : path) || '(body)';
   // zod's messages never include the offending value, so a secret in a wrong field is not echoed.
   return new GatehouseError('resource_invalid', `${field}: ${issue.message}`, { field });
+}
+
+/** Services from the provider catalogue are expanded by the store's parse, not by the bare schema. */
+function hasProviderServices(document: Document): boolean {
+  return ((document['services'] ?? []) as readonly Resource[]).some((s) => s['provider'] !== undefined);
+}
+
+/** The document's own validation failure (`details.path`) as a 422 naming the field relative to the body. */
+function invalidDocument(error: GatehouseError, location: readonly (string | number)[]): GatehouseError {
+  const path = typeof error.details['path'] === 'string' ? error.details['path'] : '';
+  const prefix = formatPath(location);
+  const field =
+    prefix !== '' && path.startsWith(`${prefix}.`) ? path.slice(prefix.length + 1) : path === '' ? '(body)' : path;
+  return new GatehouseError('resource_invalid', error.message, { field });
 }
 
 /** Credentials are references to the environment: a value sent in their place is refused, naming the field. */

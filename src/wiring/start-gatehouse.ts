@@ -1,5 +1,12 @@
 import { createAdminDenialRecorder } from '../audit/index.ts';
-import { type Clock, type Config, systemClock, type TenantConfig, type TenantDocument } from '../core/index.ts';
+import {
+  type Clock,
+  type Config,
+  RevisionConflictError,
+  systemClock,
+  type TenantConfig,
+  type TenantDocument,
+} from '../core/index.ts';
 import {
   createGateway,
   type Gateway,
@@ -36,9 +43,8 @@ export async function startGatehouse(
     /** Tests: extends the built gateway before it is served (e.g. an end-user surface of their own). */
     readonly extendGateway?: (gateway: Gateway) => Gateway;
     /**
-     * The stored tenant configuration documents behind the admin API's resource routes (services, toolsets,
-     * approval rules, limits). Absent: those routes are not served. TODO(issue 14): main passes the store's tenant
-     * config repository once it exists; until then only tests pass one.
+     * Tests: other tenant documents behind the admin API's resource routes (services, toolsets, approval rules,
+     * limits). Absent: the gateway's stored configurations, when the tenants follow them (`tenantDocuments`).
      */
     readonly tenantConfigs?: TenantResourceRoutesOptions;
     /**
@@ -100,7 +106,7 @@ export async function startGatehouse(
       ...createApprovalAdminRoutes(gateway),
       ...(gateway.connections ? createConnectionAdminRoutes(gateway.connections) : []),
       ...(gateway.users ? createUserAdminRoutes(gateway.users) : []),
-      ...(options.tenantConfigs ? createTenantResourceRoutes(options.tenantConfigs) : []),
+      ...(resourceRoutesOf(gateway, options) ?? []),
       ...observability.adminRoutes,
     ],
   });
@@ -271,4 +277,20 @@ function consentsOf(gateway: Gateway): { consents?: UserConsentSource } {
       revokeConsent: (user, id) => server.revokeConsent(user, id),
     },
   };
+}
+
+/**
+ * The admin API's routes over the tenants' stored configurations: served where changes take effect, that is where
+ * the gateway follows the stored configurations (`tenantDocuments`); with the file alone there is nothing to edit.
+ */
+function resourceRoutesOf(
+  gateway: Gateway,
+  options: { readonly tenantConfigs?: TenantResourceRoutesOptions; readonly tenantDocuments?: unknown },
+) {
+  if (options.tenantConfigs) return createTenantResourceRoutes(options.tenantConfigs);
+  if (options.tenantDocuments === undefined || gateway.tenantConfigs === undefined) return undefined;
+  return createTenantResourceRoutes({
+    documents: gateway.tenantConfigs,
+    isRevisionConflict: (error) => error instanceof RevisionConflictError,
+  });
 }

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemoryTenantConfigs } from '../support/create-memory-tenant-configs.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 
 /**
@@ -112,10 +111,8 @@ beforeAll(async () => {
     },
     { id: 'beta', toolsets: [{ id: 'other', tools: ['*'] }] },
   ];
-  const probe = await startTestGateway({ adminToken, tenants });
-  const configs = createMemoryTenantConfigs(probe.config);
-  await probe.close();
-  gateway = await startTestGateway({ adminToken, tenants }, { tenantConfigs: configs.options });
+  // The gateway follows its stored configurations (issue 14): the resource routes run on the real store.
+  gateway = await startTestGateway({ adminToken, tenants }, { live: {} });
   for (const role of all) await userWithToken('acme', role, role);
   await userWithToken('acme', 'nobody', undefined);
   await userWithToken('beta', 'beta-owner', 'owner');

@@ -1,4 +1,4 @@
-import type { Config, TenantConfig } from '../../src/core/index.ts';
+import type { Config, TenantDocument } from '../../src/core/index.ts';
 import type { TenantResourceRoutesOptions } from '../../src/http/index.ts';
 
 /** What the in-memory documents remember of each write, as the store's repository audits it. */
@@ -14,25 +14,25 @@ export class MemoryRevisionConflict extends Error {
 }
 
 /**
- * Tenant configuration documents in memory, with the store repository's contract (issue 14, contract-14): a write
+ * Tenant configuration documents in memory, with the contract of the gateway's `tenantConfigs` (issue 14): a write
  * with a stale `expectedRevision` is refused, every write bumps the revision and is remembered with its actor.
- * Unit and admin API tests only, until the store's repository is merged. `beforeWrite` lets a test slip another
+ * For admin API tests that look at each write or slip another one in; the real store is tested through `live`. `beforeWrite` lets a test slip another
  * write in between a route's read and its write.
  */
 export function createMemoryTenantConfigs(config: Config) {
-  const documents = new Map<string, { config: TenantConfig; revision: number }>(
-    config.tenants.map((t) => [t.id, { config: structuredClone(t) as TenantConfig, revision: 1 }]),
+  const documents = new Map<string, { config: TenantDocument; revision: number }>(
+    config.tenants.map((t) => [t.id, { config: structuredClone(t) as unknown as TenantDocument, revision: 1 }]),
   );
   const writes: MemoryTenantConfigWrite[] = [];
   let beforeWrite: ((tenantId: string) => void) | undefined;
   const options: TenantResourceRoutesOptions = {
     isRevisionConflict: (error) => error instanceof MemoryRevisionConflict,
     documents: {
-      async readTenantConfig(tenantId) {
+      async read(tenantId) {
         const found = documents.get(tenantId);
         return found && { config: structuredClone(found.config), revision: found.revision };
       },
-      async writeTenantConfig(tenantId, next, { expectedRevision, actor, summary }) {
+      async write(tenantId, next, { expectedRevision, actor, summary = '' }) {
         const hook = beforeWrite;
         beforeWrite = undefined;
         hook?.(tenantId);
@@ -50,7 +50,7 @@ export function createMemoryTenantConfigs(config: Config) {
     writes,
     documentOf: (tenantId: string) => documents.get(tenantId),
     /** Another writer's change, made once, right before the next write is checked. */
-    interleave(change: (document: TenantConfig) => TenantConfig) {
+    interleave(change: (document: TenantDocument) => TenantDocument) {
       beforeWrite = (tenantId) => {
         const current = documents.get(tenantId);
         if (current === undefined) return;
