@@ -2,7 +2,7 @@ import type { AuditLog } from './create-audit-log.ts';
 import type { GatewayMetrics } from './create-gateway-metrics.ts';
 import { createTenantRecordCap } from './create-tenant-record-cap.ts';
 
-/** An admin request refused with 401 (structurally the http module's `AdminDenial`). */
+/** An admin request refused with 401 or 403 (structurally the http module's `AdminDenial`). */
 export interface AdminDenialEvent {
   /** The raw `:tenant` path segment, if the route has one: untrusted, chosen by whoever sent the request. */
   readonly tenant: string | undefined;
@@ -10,6 +10,10 @@ export interface AdminDenialEvent {
   /** The route template (`/api/v1/tenants/:tenant/audit`), never the request's own path. */
   readonly route: string;
   readonly reason: string;
+  /** `unauthenticated` (401, the default) or `forbidden` (403: a user whose roles do not allow the route). */
+  readonly code?: string;
+  /** The refused user (`user:<id>`), for a 403. */
+  readonly subject?: string;
   readonly requestId: string;
 }
 
@@ -52,7 +56,8 @@ export function createAdminDenialRecorder(options: AdminDenialRecorderOptions): 
         event: 'admin_denied',
         decision: 'deny',
         requestId: denial.requestId,
-        code: 'unauthenticated',
+        code: denial.code ?? 'unauthenticated',
+        ...(denial.subject === undefined ? {} : { subject: denial.subject }),
         detail: denial.reason,
         target: `admin:${denial.method}:${denial.route}`,
       })

@@ -64,7 +64,12 @@ export type SecurityEventName =
   | 'user_created'
   | 'user_disabled'
   | 'user_password_set'
-  | 'user_request_rejected';
+  | 'user_request_rejected'
+  // Roles and personal API tokens of users (issue 14): subject is who made the change, target what changed.
+  | 'role_granted'
+  | 'role_revoked'
+  | 'api_token_created'
+  | 'api_token_revoked';
 
 export interface SecurityEventEntry {
   readonly tenant: string;

@@ -120,6 +120,8 @@ async function purgeTenant(
   // The authorization server's sessions, grants, codes, tokens, keys and consents of this tenant.
   await store.oauthServer.deleteTenant(tenant);
   await store.userSessions.deleteTenant(tenant);
+  await store.userRoles.deleteTenant(tenant);
+  await store.apiTokens.deleteTenant(tenant);
   const users = await store.users.deleteTenant(tenant);
   await vault.destroyTenantKeys(tenant);
   return {

@@ -1220,3 +1220,14 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+/**
+ * The schemas of a tenant and of the resources in it, exactly as the config file validates them: the admin API
+ * validates what it stores with these and describes its request bodies from them (issue 14: one schema).
+ */
+export const tenantResourceSchemas = {
+  tenant: tenantSchema,
+  service: serviceSchema,
+  toolset: toolsetSchema,
+  clientKey: clientKeySchema,
+} as const;

@@ -9,6 +9,12 @@ export const errorCodes = [
   'description_invalid',
   'invalid_request',
   'invalid_arguments',
+  /** A resource sent to the admin API fails its schema (the config file's); `details.field` names the path. */
+  'resource_invalid',
+  /** The resource already exists (a create with an id in use). */
+  'resource_conflict',
+  /** `If-Match` names a version of the resource that is no longer current (someone else changed it). */
+  'precondition_failed',
   'payload_too_large',
   /** A write named a revision of a stored configuration that is no longer the current one (issue 14). */
   'revision_conflict',
@@ -17,6 +23,8 @@ export const errorCodes = [
   // inbound identity
   'unauthenticated',
   'forbidden_origin',
+  /** Authenticated, but none of the caller's roles in this tenant allows the route. */
+  'forbidden',
   'not_found',
   'method_not_allowed',
   'tool_not_found',
@@ -112,6 +120,9 @@ export const errorTable = {
   description_invalid: fails(400),
   invalid_request: fails(400),
   invalid_arguments: deny(400),
+  resource_invalid: fails(422),
+  resource_conflict: fails(409),
+  precondition_failed: fails(412),
   payload_too_large: fails(413),
   /** Read the resource again and redo the change: `412 Precondition Failed`, as for a stale `If-Match`. */
   revision_conflict: fails(412),
@@ -119,6 +130,7 @@ export const errorTable = {
   query_budget_exceeded: fails(422),
   unauthenticated: deny(401),
   forbidden_origin: deny(403),
+  forbidden: deny(403),
   not_found: fails(404),
   method_not_allowed: fails(405),
   tool_not_found: deny(404),

@@ -27,6 +27,7 @@ export {
   type TenantConfig,
   type TenantDocument,
   type ToolsetConfig,
+  tenantResourceSchemas,
   tokenHeaderSchema,
   type UnresolvedEnvPolicy,
   type UnresolvedVariable,

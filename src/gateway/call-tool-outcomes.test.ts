@@ -100,6 +100,10 @@ const outcomes: Outcomes = {
   description_invalid: { notAToolCallOutcome: 'descriptions are imported at start or by the import command' },
   invalid_request: { notAToolCallOutcome: 'admin API and CLI requests (approval decisions, key requests)' },
   invalid_arguments: { tool: 'fake_getItem', args: {} },
+  resource_invalid: { notAToolCallOutcome: 'admin API writes of tenant resources' },
+  resource_conflict: { notAToolCallOutcome: 'admin API creates of tenant resources' },
+  precondition_failed: { notAToolCallOutcome: 'admin API writes with a stale If-Match' },
+  forbidden: { notAToolCallOutcome: 'admin API callers whose role does not allow the route' },
   payload_too_large: { notAToolCallOutcome: 'the HTTP layer refuses the body before any call is parsed' },
   revision_conflict: { notAToolCallOutcome: 'only writes of a stored tenant configuration end with it' },
   query_budget_exceeded: {

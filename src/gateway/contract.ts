@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatehouseError, JsonSchema, TenantConfig, TenantDocument, ToolAnnotations } from '../core/index.ts';
-import type { CreatedUser, UserSummary } from '../users/index.ts';
+import type { CreatedUser, UserRoles, UserSummary } from '../users/index.ts';
 import type { Approvals } from './create-approvals.ts';
 import type { ConnectionSummary, GatewayConnections } from './create-gateway-connections.ts';
 import type { TenantConfigs } from './create-tenant-configs.ts';
@@ -193,6 +193,14 @@ export interface GatewayAdmin {
   listClientKeys(tenant: string): Promise<readonly ClientKeySummary[]>;
   /** Revokes a key; it stops working within the key cache time (10 s) on every process. */
   revokeClientKey(tenant: string, keyId: string): Promise<void>;
+  /**
+   * Creates a client key for toolsets of the tenant, answered once with the key (only its hash is stored);
+   * `resource_conflict` when the name is taken, `invalid_request` naming an unknown toolset. Audited (`key_created`).
+   */
+  createClientKey(
+    tenant: string,
+    request: { readonly name: string; readonly toolsets: readonly string[]; readonly subject: string },
+  ): Promise<ClientKeySummary & { readonly key: string }>;
 }
 
 /** An end user signed in to one tenant (issue 16). `id` is the subject their tool calls and connections use. */
@@ -282,6 +290,8 @@ export interface GatewayUsers {
   reinvite(tenant: string, id: string): Promise<CreatedUser>;
   listUsers(tenant: string): Promise<readonly UserSummary[]>;
   disableUser(tenant: string, id: string): Promise<void>;
+  /** Users' roles in their tenant and their personal API tokens (issue 14): the admin API's callers. */
+  readonly roles: UserRoles;
 }
 
 /** Users as an operator sees them: defined by the users module, the one home of the concept. */

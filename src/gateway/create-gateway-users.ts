@@ -6,6 +6,7 @@ import type { Limiter, Store } from '../store/index.ts';
 import {
   createSsoRelyingParty,
   createUserAccounts,
+  createUserRoles,
   readCookie,
   ssoCookieName,
   ssoPendingSeconds,
@@ -145,6 +146,13 @@ export function createGatewayUsers(deps: GatewayUsersDependencies): GatewayUsers
     reinvite: (tenant, id) => accounts.reinvite(tenant, id),
     listUsers: (tenant) => accounts.listUsers(tenant),
     disableUser: (tenant, id) => accounts.disableUser(tenant, id),
+    roles: createUserRoles({
+      users: store.users,
+      roles: store.userRoles,
+      tokens: store.apiTokens,
+      clock,
+      onSecurityEvent: (event) => record(event),
+    }),
   };
 }
 

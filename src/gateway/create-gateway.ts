@@ -28,6 +28,7 @@ import { createTenantConfigs } from './create-tenant-configs.ts';
 import { createCredentials } from './credentials.ts';
 import type { MintConnectLink } from './decide-call.ts';
 import { clientKeyPrefix, hashClientKey } from './hash-client-key.ts';
+import { issueClientKey } from './issue-client-key.ts';
 import { listTools } from './list-tools.ts';
 import { loadService } from './load-service.ts';
 import { createApprovalNotifier } from './notify-approvers.ts';
@@ -345,6 +346,22 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       async revokeClientKey(tenant, keyId) {
         tenantOf(tenant);
         await clientKeys.revoke(tenant, keyId);
+      },
+      async createClientKey(tenant, request) {
+        tenantOf(tenant);
+        if ((await clientKeys.list(tenant)).some((k) => k.name === request.name)) {
+          throw new GatehouseError(
+            'resource_conflict',
+            `name: tenant ${tenant} already has a client key '${request.name}'`,
+            {
+              field: 'name',
+            },
+          );
+        }
+        const key = await issueClientKey(config, store, clock, { tenant, ...request }, audit);
+        const created = (await clientKeys.list(tenant)).find((k) => k.name === request.name);
+        if (created === undefined) throw new GatehouseError('internal', 'The new client key was not stored');
+        return { ...created, key };
       },
     },
 

@@ -1,6 +1,6 @@
 import { GatehouseError } from '../core/index.ts';
 import type { Gateway } from '../gateway/index.ts';
-import type { AdminRoute } from './create-admin-routes.ts';
+import { type AdminRoute, adminRoleSets } from './create-admin-routes.ts';
 
 const statuses = new Set(['pending', 'approved', 'denied', 'consumed']);
 
@@ -37,6 +37,7 @@ export function createApprovalAdminRoutes(gateway: Gateway): AdminRoute[] {
       method: 'GET',
       path: '/tenants/:tenant/approvals',
       summary: "List a tenant's approval requests, newest first (?status=pending|approved|denied|consumed)",
+      roles: adminRoleSets.decideApprovals,
       query: { status: 'Only requests in this state: pending, approved, denied or consumed' },
       handle: async ({ params, query }) => {
         const tenant = params['tenant'] as string;
@@ -56,12 +57,14 @@ export function createApprovalAdminRoutes(gateway: Gateway): AdminRoute[] {
       method: 'POST',
       path: '/tenants/:tenant/approvals/:id/approve',
       summary: 'Approve one pending tool call (it may then run exactly once, until the approval expires)',
+      roles: adminRoleSets.decideApprovals,
       handle: decide('approved'),
     },
     {
       method: 'POST',
       path: '/tenants/:tenant/approvals/:id/deny',
       summary: 'Deny one pending tool call',
+      roles: adminRoleSets.decideApprovals,
       handle: decide('denied'),
     },
   ];

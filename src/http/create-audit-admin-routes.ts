@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { GatehouseError } from '../core/index.ts';
 import type { AuditQuery, AuditRecord, AuditRepository } from '../store/index.ts';
-import type { AdminRoute } from './create-admin-routes.ts';
+import { type AdminRoute, adminRoleSets } from './create-admin-routes.ts';
 
 export interface AuditAdminRoutesOptions {
   readonly audit: Pick<AuditRepository, 'query'>;
@@ -72,6 +72,7 @@ export function createAuditAdminRoutes(options: AuditAdminRoutesOptions): AdminR
       method: 'GET',
       path: '/tenants/:tenant/audit',
       summary: "Query a tenant's audit log (filters, cursor paging)",
+      roles: adminRoleSets.readAudit,
       query: {
         ...auditFilters,
         order: 'desc (default, newest first) or asc',
@@ -102,6 +103,7 @@ export function createAuditAdminRoutes(options: AuditAdminRoutesOptions): AdminR
       method: 'GET',
       path: '/tenants/:tenant/audit/export',
       summary: "Export a tenant's audit log as NDJSON (streamed, oldest first)",
+      roles: adminRoleSets.readAudit,
       query: auditFilters,
       handle({ params, query }) {
         const tenantId = tenantOf(params);

@@ -1,6 +1,15 @@
 import { GatehouseError } from '../core/index.ts';
 import type { GatewayConnections } from '../gateway/index.ts';
-import type { AdminRoute } from './create-admin-routes.ts';
+import { type AdminCaller, type AdminRoute, adminRoleSets } from './create-admin-routes.ts';
+
+/**
+ * The subject a caller's connections are limited to: a member (without owner or admin) manages only their own
+ * (subject = their user id); everyone else any subject of the tenant.
+ */
+function ownSubjectOf(caller: AdminCaller): string | undefined {
+  if (caller.kind === 'operator' || caller.roles.includes('owner') || caller.roles.includes('admin')) return undefined;
+  return caller.userId;
+}
 
 /** Admin routes of OAuth connections: list (never a token), create a connect link, disconnect. */
 export function createConnectionAdminRoutes(connections: GatewayConnections): AdminRoute[] {
@@ -8,20 +17,26 @@ export function createConnectionAdminRoutes(connections: GatewayConnections): Ad
     {
       method: 'GET',
       path: '/tenants/:tenant/connections',
-      summary: "List a tenant's OAuth connections (status, scopes, expiry; never a token)",
-      handle: async ({ params }) => ({ body: { connections: await connections.list(params['tenant'] as string) } }),
+      summary: "List a tenant's OAuth connections (status, scopes, expiry; never a token); a member sees their own",
+      roles: adminRoleSets.connections,
+      handle: async ({ params, caller }) => {
+        const own = ownSubjectOf(caller);
+        const all = await connections.list(params['tenant'] as string);
+        return { body: { connections: own === undefined ? all : all.filter((c) => c.subject === own) } };
+      },
     },
     {
       method: 'POST',
       path: '/tenants/:tenant/connections',
-      summary: 'Create a signed, single-use connect link (10 minutes) for {service, subject}',
+      summary: 'Create a signed, single-use connect link (10 minutes) for {service, subject}; a member for themselves',
+      roles: adminRoleSets.connections,
       body: {
         service: { type: 'string', required: true, description: 'The OAuth service id in this tenant' },
         subject: { type: 'string', required: true, description: 'Whose account is connected (e.g. alice, or shared)' },
         scopes: { type: 'string[]', description: "Scopes to ask for (default: what the tenant's toolsets need)" },
         returnTo: { type: 'string', description: 'A same-origin relative path to show after consent' },
       },
-      handle: async ({ params, readJson }) => {
+      handle: async ({ params, readJson, caller }) => {
         const body = await readJson();
         const service = body['service'];
         const subject = body['subject'];
@@ -29,6 +44,12 @@ export function createConnectionAdminRoutes(connections: GatewayConnections): Ad
         const returnTo = body['returnTo'];
         if (typeof service !== 'string' || typeof subject !== 'string') {
           throw new GatehouseError('invalid_request', 'Expected {"service": string, "subject": string}');
+        }
+        const own = ownSubjectOf(caller);
+        if (own !== undefined && subject !== own) {
+          throw new GatehouseError('forbidden', 'subject: a member connects their own account only', {
+            field: 'subject',
+          });
         }
         if (scopes !== undefined && (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string'))) {
           throw new GatehouseError('invalid_request', 'scopes must be an array of strings', { field: 'scopes' });
@@ -49,9 +70,17 @@ export function createConnectionAdminRoutes(connections: GatewayConnections): Ad
       method: 'DELETE',
       path: '/tenants/:tenant/connections/:connection',
       summary: 'Disconnect: revoke the tokens upstream (RFC 7009, where supported) and delete the connection',
-      handle: async ({ params }) => ({
-        body: await connections.disconnect(params['tenant'] as string, params['connection'] as string),
-      }),
+      roles: adminRoleSets.connections,
+      handle: async ({ params, caller }) => {
+        const tenant = params['tenant'] as string;
+        const id = params['connection'] as string;
+        const own = ownSubjectOf(caller);
+        if (own !== undefined && !(await connections.list(tenant)).some((c) => c.id === id && c.subject === own)) {
+          // Another person's connection answers like a missing one: a member learns nothing about it.
+          throw new GatehouseError('not_found', `No connection ${id}`);
+        }
+        return { body: await connections.disconnect(tenant, id) };
+      },
     },
   ];
 }

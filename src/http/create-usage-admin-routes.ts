@@ -1,6 +1,6 @@
 import { GatehouseError } from '../core/index.ts';
 import type { UsageRow } from '../store/index.ts';
-import type { AdminRoute } from './create-admin-routes.ts';
+import { type AdminRoute, adminRoleSets } from './create-admin-routes.ts';
 
 export interface UsageAdminOptions {
   /** True when the tenant exists (an unknown tenant answers the same 404 as any missing id, MT-01). */
@@ -26,6 +26,7 @@ export function createUsageAdminRoutes(options: UsageAdminOptions): AdminRoute[]
       method: 'GET',
       path: '/tenants/:tenant/usage',
       summary: 'Daily usage (calls, errors, denials) per toolset and tool; ?from=&to= as YYYY-MM-DD (UTC)',
+      roles: adminRoleSets.readUsage,
       query: {
         from: 'First day, YYYY-MM-DD (UTC; default 29 days before to)',
         to: 'Last day, YYYY-MM-DD (UTC; default today)',

@@ -1,6 +1,31 @@
+import { z } from 'zod';
 import { GatehouseError } from '../core/index.ts';
 import type { GatewayUsers } from '../gateway/index.ts';
-import type { AdminRoute } from './create-admin-routes.ts';
+import { type AdminCaller, type AdminRoute, adminRoleSets, parseAdminBody } from './create-admin-routes.ts';
+
+const apiTokenRequest = z.strictObject({
+  name: z.string().describe('What the token is for, unique per user'),
+  expiresInDays: z.number().int().min(1).max(366).optional().describe('Days until it stops working (default: never)'),
+});
+
+/**
+ * Only an owner (or the operator) grants or revokes `owner`: an admin cannot make themselves, or anyone, owner.
+ * A user may not change their own roles either (no self-promotion, no locking oneself out by accident).
+ */
+function checkRoleChange(caller: AdminCaller, userId: string, role: string): void {
+  if (caller.kind === 'operator') return;
+  if (caller.userId === userId) {
+    throw new GatehouseError('forbidden', 'You cannot change your own roles', { field: 'user' });
+  }
+  if (role === 'owner' && !caller.roles.includes('owner')) {
+    throw new GatehouseError('forbidden', 'Only an owner grants or revokes the owner role', { field: 'role' });
+  }
+}
+
+/** Whether the caller may manage another user's API tokens (owners, admins, the operator), not only their own. */
+function managesOthers(caller: AdminCaller): boolean {
+  return caller.kind === 'operator' || caller.roles.includes('owner') || caller.roles.includes('admin');
+}
 
 /** Admin routes of end users: list (never a hash), create (answers an invite link), disable, new invite link. */
 export function createUserAdminRoutes(users: GatewayUsers): AdminRoute[] {
@@ -9,12 +34,14 @@ export function createUserAdminRoutes(users: GatewayUsers): AdminRoute[] {
       method: 'GET',
       path: '/tenants/:tenant/users',
       summary: "List a tenant's users (name, status, how they sign in; never a password hash or invite)",
+      roles: adminRoleSets.configure,
       handle: async ({ params }) => ({ body: { users: await users.listUsers(params['tenant'] as string) } }),
     },
     {
       method: 'POST',
       path: '/tenants/:tenant/users',
       summary: 'Create a local user; answers an invite link (7 days, single use) that sets their password',
+      roles: adminRoleSets.configure,
       body: {
         name: { type: 'string', required: true, description: 'Sign-in name, unique in the tenant' },
         displayName: { type: 'string', description: 'Shown on pages (default: the name)' },
@@ -40,6 +67,7 @@ export function createUserAdminRoutes(users: GatewayUsers): AdminRoute[] {
       method: 'POST',
       path: '/tenants/:tenant/users/:user/disable',
       summary: 'Disable a user: every session of theirs ends at once and they cannot sign in',
+      roles: adminRoleSets.configure,
       handle: async ({ params }) => {
         await users.disableUser(params['tenant'] as string, params['user'] as string);
         return { body: { disabled: true } };
@@ -49,10 +77,92 @@ export function createUserAdminRoutes(users: GatewayUsers): AdminRoute[] {
       method: 'POST',
       path: '/tenants/:tenant/users/:user/invite',
       summary: 'A new invite link for a user (sets a new password; the previous link stops working)',
+      roles: adminRoleSets.configure,
       handle: async ({ params }) => ({
         status: 201,
         body: await users.reinvite(params['tenant'] as string, params['user'] as string),
       }),
+    },
+    {
+      method: 'GET',
+      path: '/tenants/:tenant/roles',
+      summary: "List the tenant's role grants: user, role, when and by whom",
+      roles: adminRoleSets.configure,
+      handle: async ({ params }) => ({ body: { roles: await users.roles.listRoles(params['tenant'] as string) } }),
+    },
+    {
+      method: 'PUT',
+      path: '/tenants/:tenant/users/:user/roles/:role',
+      summary: 'Grant a role (owner, admin, approver, member, auditor); only an owner grants owner',
+      roles: adminRoleSets.configure,
+      handle: async ({ params, caller, actor }) => {
+        const [tenant, user, role] = [params['tenant'] as string, params['user'] as string, params['role'] as string];
+        checkRoleChange(caller, user, role);
+        return { body: await users.roles.grantRole(tenant, user, role, actor) };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/tenants/:tenant/users/:user/roles/:role',
+      summary: 'Revoke a role; only an owner revokes owner',
+      roles: adminRoleSets.configure,
+      handle: async ({ params, caller, actor }) => {
+        const [tenant, user, role] = [params['tenant'] as string, params['user'] as string, params['role'] as string];
+        checkRoleChange(caller, user, role);
+        await users.roles.revokeRole(tenant, user, role, actor);
+        return { body: { revoked: true } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/tenants/:tenant/api-tokens',
+      summary: 'List personal API tokens (prefixes only; never a token); a user without admin sees their own',
+      roles: adminRoleSets.anyRole,
+      handle: async ({ params, caller }) => ({
+        body: {
+          tokens: await users.roles.listApiTokens(
+            params['tenant'] as string,
+            managesOthers(caller) || caller.kind === 'operator' ? undefined : caller.userId,
+          ),
+        },
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/tenants/:tenant/users/:user/api-tokens',
+      summary: 'Create a personal API token for a user (shown once); anyone may create their own',
+      roles: adminRoleSets.anyRole,
+      requestSchema: apiTokenRequest,
+      handle: async ({ params, readJson, caller, actor }) => {
+        const user = params['user'] as string;
+        if (!managesOthers(caller) && caller.kind === 'user' && caller.userId !== user) {
+          throw new GatehouseError('forbidden', 'You can create API tokens for yourself only', { field: 'user' });
+        }
+        const { name, expiresInDays } = parseAdminBody(apiTokenRequest, await readJson());
+        const created = await users.roles.createApiToken(
+          params['tenant'] as string,
+          user,
+          { name, ...(expiresInDays === undefined ? {} : { expiresInDays }) },
+          actor,
+        );
+        return { status: 201, body: created };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/tenants/:tenant/api-tokens/:token',
+      summary: 'Revoke a personal API token (at once, on every process); anyone may revoke their own',
+      roles: adminRoleSets.anyRole,
+      handle: async ({ params, caller, actor }) => {
+        const tenant = params['tenant'] as string;
+        const id = params['token'] as string;
+        if (!managesOthers(caller) && caller.kind === 'user') {
+          const own = await users.roles.listApiTokens(tenant, caller.userId);
+          if (!own.some((t) => t.id === id)) throw new GatehouseError('not_found', `No active API token ${id}`);
+        }
+        await users.roles.revokeApiToken(tenant, id, actor);
+        return { body: { revoked: true } };
+      },
     },
   ];
 }

@@ -1,10 +1,14 @@
 export {
   type AdminAnswer,
+  type AdminCaller,
   type AdminContext,
   type AdminDenial,
   type AdminRoute,
   type AdminRoutesOptions,
+  type AdminUserAuthentication,
+  adminRoleSets,
   createAdminRoutes,
+  describeAdminRoutes,
 } from './create-admin-routes.ts';
 export { createApprovalAdminRoutes } from './create-approval-admin-routes.ts';
 export { createApprovalPageRoutes } from './create-approval-page-routes.ts';
@@ -29,6 +33,12 @@ export {
   type RouteMatch,
 } from './create-router.ts';
 export { createTenantAdminRoutes } from './create-tenant-admin-routes.ts';
+export {
+  createTenantResourceRoutes,
+  etagOf,
+  type TenantConfigDocuments,
+  type TenantResourceRoutesOptions,
+} from './create-tenant-resource-routes.ts';
 export { createUsageAdminRoutes, type UsageAdminOptions } from './create-usage-admin-routes.ts';
 export { createUserAdminRoutes } from './create-user-admin-routes.ts';
 export {

@@ -61,6 +61,9 @@ export function createFakeGateway(options: { anyKey?: boolean } = {}): FakeGatew
       listTenants: async () => [],
       listClientKeys: async () => [],
       revokeClientKey: async () => {},
+      createClientKey: async () => {
+        throw new Error('not used by the MCP tests');
+      },
     },
     async authenticate(tenant, toolset, authorization) {
       authorizations.push(authorization);

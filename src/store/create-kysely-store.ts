@@ -13,6 +13,7 @@ import { createTenantConfigRepository, type TenantConfigNotifier } from './creat
 import { createTenantRepository } from './create-tenant-repository.ts';
 import { createUsageRepository } from './create-usage-repository.ts';
 import { createUserRepository, createUserSessionRepository } from './create-user-repository.ts';
+import { createApiTokenRepository, createUserRoleRepository } from './create-user-role-repository.ts';
 import type { MigrateOptions, MigrationOutcome, Store, StoreInspection } from './port.ts';
 import type { ScopedRun, StoreContext, TenantScope } from './store-context.ts';
 import type { StoreDatabase } from './store-database.ts';
@@ -206,6 +207,8 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     oauthServer: createOAuthServerRepository(context),
     users: createUserRepository(context),
     userSessions: createUserSessionRepository(context),
+    userRoles: createUserRoleRepository(context),
+    apiTokens: createApiTokenRepository(context),
     tenantConfigs: createTenantConfigRepository(context, options.tenantConfigNotifier),
     migrate: (migrateOptions) =>
       options.runExclusive ? options.runExclusive(() => migrate(migrateOptions)) : migrate(migrateOptions),

@@ -6,7 +6,12 @@ import { createConnectFlowMigration } from './create-connect-flow-migration.ts';
 import { createOAuthConsentMigration, createOAuthServerMigration } from './create-oauth-server-migration.ts';
 import { createRowLevelSecurityMigration, tenantSetting } from './create-row-level-security-migration.ts';
 import { createTenantConfigMigration } from './create-tenant-config-migration.ts';
-import { createUserSessionsMigration, createUsersMigration } from './create-users-migration.ts';
+import {
+  createUserApiTokensMigration,
+  createUserRolesMigration,
+  createUserSessionsMigration,
+  createUsersMigration,
+} from './create-users-migration.ts';
 import type { StoreFeatures } from './store-features.ts';
 
 /**
@@ -257,5 +262,7 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
       },
     },
     '0024_tenant_configs': createTenantConfigMigration(features),
+    '0027_user_roles': createUserRolesMigration(features),
+    '0028_user_api_tokens': createUserApiTokensMigration(features),
   };
 }

@@ -72,3 +72,60 @@ export function createUserSessionsMigration(features: StoreFeatures): Migration 
     },
   };
 }
+
+/**
+ * Migration `0027_user_roles`: the roles a user holds in their tenant (`owner`, `admin`, `approver`, `member`,
+ * `auditor`; users/ owns the list). One row per grant, with who granted it and when.
+ */
+export function createUserRolesMigration(features: StoreFeatures): Migration {
+  const { millis } = features.columnTypes;
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('user_roles')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('granted_at', millis, (c) => c.notNull())
+        .addColumn('granted_by', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('user_roles_pk', ['tenant_id', 'user_id', 'role'])
+        .execute();
+      await enableRowLevelSecurity(db, features, 'user_roles');
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('user_roles').ifExists().execute();
+    },
+  };
+}
+
+/**
+ * Migration `0028_user_api_tokens`: personal API tokens for scripts calling the admin API as a user. Only the
+ * SHA-256 of a token is kept (the token is shown once); looked up by (tenant, hash), the tenant being part of the
+ * token, so row-level security holds for the lookup too.
+ */
+export function createUserApiTokensMigration(features: StoreFeatures): Migration {
+  const { millis } = features.columnTypes;
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('user_api_tokens')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addColumn('prefix', 'text', (c) => c.notNull())
+        .addColumn('created_at', millis, (c) => c.notNull())
+        .addColumn('expires_at', millis)
+        .addColumn('revoked_at', millis)
+        .addPrimaryKeyConstraint('user_api_tokens_pk', ['tenant_id', 'id'])
+        .addUniqueConstraint('user_api_tokens_hash_unique', ['tenant_id', 'hash'])
+        .addUniqueConstraint('user_api_tokens_name_unique', ['tenant_id', 'user_id', 'name'])
+        .execute();
+      await enableRowLevelSecurity(db, features, 'user_api_tokens');
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('user_api_tokens').ifExists().execute();
+    },
+  };
+}

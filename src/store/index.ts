@@ -3,6 +3,8 @@ export { migrateWithOwner } from './migrate-with-owner.ts';
 export { type OpenStoreOptions, openStore } from './open-store.ts';
 export { parseStoreUrl, type StoreLocation } from './parse-store-url.ts';
 export type {
+  ApiTokenRecord,
+  ApiTokenRepository,
   ApprovalBinding,
   ApprovalRecord,
   ApprovalRepository,
@@ -46,6 +48,8 @@ export type {
   UsageRow,
   UserRecord,
   UserRepository,
+  UserRoleRecord,
+  UserRoleRepository,
   UserSessionRecord,
   UserSessionRepository,
   UserStatus,

@@ -375,6 +375,10 @@ export interface Store {
   readonly users: UserRepository;
   /** Server-side sign-in sessions of end users, by the SHA-256 of their id (migration `0017_user_sessions`). */
   readonly userSessions: UserSessionRepository;
+  /** Roles of end users in their tenant (migration `0027_user_roles`). */
+  readonly userRoles: UserRoleRepository;
+  /** Personal API tokens of end users, by SHA-256 (migration `0028_user_api_tokens`). */
+  readonly apiTokens: ApiTokenRepository;
   /** Each tenant's configuration as one versioned document (migration `0024_tenant_configs`, issue 14). */
   readonly tenantConfigs: TenantConfigRepository;
   /**
@@ -755,5 +759,64 @@ export interface OAuthServerRepository {
   /** Deletes the user's consent `id`; returns it (undefined when the user has none with that id). */
   deleteConsent(tenantId: string, userId: string, id: string): Promise<OAuthConsentRecord | undefined>;
   /** Deletes every artefact, key and consent of a tenant (tenant purge); returns how many rows. */
+  deleteTenant(tenantId: string): Promise<number>;
+}
+
+/**
+ * One role a user holds in their tenant (migration `0027_user_roles`). The store keeps the role's name; users/
+ * owns the list of roles and what each allows.
+ */
+export interface UserRoleRecord {
+  readonly tenantId: string;
+  readonly userId: string;
+  readonly role: string;
+  readonly grantedAt: number;
+  /** Who granted it: `admin` (the operator's token), `user:<id>`, or `config`. */
+  readonly grantedBy: string;
+}
+
+export interface UserRoleRepository {
+  /** The roles of one user, sorted by name. */
+  list(tenantId: string, userId: string): Promise<readonly string[]>;
+  /** Every role grant of a tenant, by user then role. */
+  listTenant(tenantId: string): Promise<readonly UserRoleRecord[]>;
+  /** Grants a role; false when the user already holds it. */
+  grant(record: UserRoleRecord): Promise<boolean>;
+  /** Revokes a role; false when the user did not hold it. */
+  revoke(tenantId: string, userId: string, role: string): Promise<boolean>;
+  /** Deletes every grant of a tenant (tenant purge); returns how many. */
+  deleteTenant(tenantId: string): Promise<number>;
+}
+
+/**
+ * A personal API token of a user, for scripts calling the admin API (migration `0028_user_api_tokens`). Only the
+ * SHA-256 of the token is stored; `prefix` is a non-secret label shown in lists.
+ */
+export interface ApiTokenRecord {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly userId: string;
+  readonly name: string;
+  readonly hash: string;
+  readonly prefix: string;
+  readonly createdAt: number;
+  readonly expiresAt: number | null;
+  readonly revokedAt: number | null;
+}
+
+export interface ApiTokenRepository {
+  /** Inserts a token; false when the user already has a token of this name. */
+  insert(record: ApiTokenRecord): Promise<boolean>;
+  /** The unrevoked, unexpired (at `at`) token of this tenant with this hash, and its user when that user is active. */
+  findActive(
+    tenantId: string,
+    hash: string,
+    at: number,
+  ): Promise<{ readonly token: ApiTokenRecord; readonly user: UserRecord } | undefined>;
+  /** A tenant's tokens (revoked ones too), or one user's, newest first. */
+  list(tenantId: string, userId?: string): Promise<readonly ApiTokenRecord[]>;
+  /** Sets `revokedAt`; false when no such token of this tenant or already revoked. */
+  revoke(tenantId: string, id: string, at: number): Promise<boolean>;
+  /** Deletes every token of a tenant (tenant purge); returns how many. */
   deleteTenant(tenantId: string): Promise<number>;
 }

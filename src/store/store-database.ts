@@ -221,6 +221,28 @@ export interface UserSessionsTable {
   expires_at: Millis;
 }
 
+/** Roles of end users in their tenant (0027_user_roles). */
+export interface UserRolesTable {
+  tenant_id: string;
+  user_id: string;
+  role: string;
+  granted_at: Millis;
+  granted_by: string;
+}
+
+/** Personal API tokens of end users, keyed by SHA-256 (0028_user_api_tokens). */
+export interface UserApiTokensTable {
+  tenant_id: string;
+  id: string;
+  user_id: string;
+  name: string;
+  hash: string;
+  prefix: string;
+  created_at: Millis;
+  expires_at: NullableMillis;
+  revoked_at: NullableMillis;
+}
+
 /** Artefacts of Gatehouse's authorization server (migration 0013_oauth_server). */
 export interface OAuthServerRecordsTable {
   tenant_id: string;
@@ -282,6 +304,8 @@ export interface StoreDatabase {
   oauth_consents: OAuthConsentsTable;
   users: UsersTable;
   user_sessions: UserSessionsTable;
+  user_roles: UserRolesTable;
+  user_api_tokens: UserApiTokensTable;
   usage_daily: UsageDailyTable;
   tenants: TenantsTable;
   client_keys: ClientKeysTable;

@@ -24,6 +24,16 @@ export {
   type UserTenantSettings,
 } from './create-user-accounts.ts';
 export {
+  type ApiTokenCaller,
+  type ApiTokenSummary,
+  type CreatedApiToken,
+  createUserRoles,
+  type RoleGrant,
+  type RoleSecurityEvent,
+  type UserRoles,
+  type UserRolesDependencies,
+} from './create-user-roles.ts';
+export {
   hashPassword,
   type PasswordHashParameters,
   passwordHashParameters,
@@ -32,3 +42,4 @@ export {
   verifyPassword,
 } from './hash-password.ts';
 export { createSecretToken, csrfTokenOf, hashSecretToken, sameToken } from './session-token.ts';
+export { isTenantRole, type TenantRole, tenantRoles } from './tenant-roles.ts';

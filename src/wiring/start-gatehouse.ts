@@ -1,5 +1,12 @@
 import { createAdminDenialRecorder } from '../audit/index.ts';
-import { type Clock, type Config, systemClock, type TenantConfig, type TenantDocument } from '../core/index.ts';
+import {
+  type Clock,
+  type Config,
+  RevisionConflictError,
+  systemClock,
+  type TenantConfig,
+  type TenantDocument,
+} from '../core/index.ts';
 import {
   createGateway,
   type Gateway,
@@ -17,9 +24,11 @@ import {
   createHttpApp,
   createOAuthServerRoutes,
   createTenantAdminRoutes,
+  createTenantResourceRoutes,
   createUserAdminRoutes,
   createUserRoutes,
   startHttpServer,
+  type TenantResourceRoutesOptions,
   type UserConsentSource,
 } from '../http/index.ts';
 import type { Adapters } from './adapters.ts';
@@ -33,6 +42,11 @@ export async function startGatehouse(
   options: ObservabilityOptions & {
     /** Tests: extends the built gateway before it is served (e.g. an end-user surface of their own). */
     readonly extendGateway?: (gateway: Gateway) => Gateway;
+    /**
+     * Tests: other tenant documents behind the admin API's resource routes (services, toolsets, approval rules,
+     * limits). Absent: the gateway's stored configurations, when the tenants follow them (`tenantDocuments`).
+     */
+    readonly tenantConfigs?: TenantResourceRoutesOptions;
     /**
      * The config file's tenants as written (issue 14): the store is reconciled to them at start, and every
      * process then follows the stored configurations live. Absent: the file alone configures the tenants.
@@ -65,8 +79,18 @@ export async function startGatehouse(
   });
   const gateway = options.extendGateway?.(built) ?? built;
   const [host, port] = splitListen(config.listen);
+  const users = gateway.users;
   const adminRoutes = createAdminRoutes({
     adminToken: config.adminToken,
+    ...(users
+      ? {
+          users: {
+            authenticateApiToken: (token) => users.roles.authenticateApiToken(token),
+            activeSession: (tenant, cookie) => users.activeSession(tenant, cookie),
+            rolesOf: (tenant, userId) => users.roles.rolesOf(tenant, userId),
+          },
+        }
+      : {}),
     onDenied: createAdminDenialRecorder({
       tenants: config.tenants.map((t) => t.id),
       audit: adapters.audit,
@@ -82,6 +106,7 @@ export async function startGatehouse(
       ...createApprovalAdminRoutes(gateway),
       ...(gateway.connections ? createConnectionAdminRoutes(gateway.connections) : []),
       ...(gateway.users ? createUserAdminRoutes(gateway.users) : []),
+      ...(resourceRoutesOf(gateway, options) ?? []),
       ...observability.adminRoutes,
     ],
   });
@@ -253,4 +278,20 @@ function consentsOf(gateway: Gateway): { consents?: UserConsentSource } {
       revokeConsent: (user, id) => server.revokeConsent(user, id),
     },
   };
+}
+
+/**
+ * The admin API's routes over the tenants' stored configurations: served where changes take effect, that is where
+ * the gateway follows the stored configurations (`tenantDocuments`); with the file alone there is nothing to edit.
+ */
+function resourceRoutesOf(
+  gateway: Gateway,
+  options: { readonly tenantConfigs?: TenantResourceRoutesOptions; readonly tenantDocuments?: unknown },
+) {
+  if (options.tenantConfigs) return createTenantResourceRoutes(options.tenantConfigs);
+  if (options.tenantDocuments === undefined || gateway.tenantConfigs === undefined) return undefined;
+  return createTenantResourceRoutes({
+    documents: gateway.tenantConfigs,
+    isRevisionConflict: (error) => error instanceof RevisionConflictError,
+  });
 }

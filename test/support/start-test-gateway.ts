@@ -6,6 +6,7 @@ import type { GuardedFetch } from '../../src/auth-server/index.ts';
 import { createProviderExpander } from '../../src/catalog/index.ts';
 import { type Config, parseConfig, parseTenantDocument, type TenantDocument } from '../../src/core/index.ts';
 import type { Gateway } from '../../src/gateway/index.ts';
+import type { TenantResourceRoutesOptions } from '../../src/http/index.ts';
 import { openAdapters } from '../../src/open-adapters.ts';
 import { startGatehouse } from '../../src/wiring/index.ts';
 
@@ -35,6 +36,8 @@ export async function startTestGateway(
     port?: number;
     /** The public URL when it is not the listen address (several processes behind one URL). */
     publicUrl?: string;
+    /** Stored tenant documents for the admin API's resource routes (see `createMemoryTenantConfigs`). */
+    tenantConfigs?: TenantResourceRoutesOptions;
     /** Environment for `${env:...}` in `raw` (default none). */
     env?: Record<string, string>;
     /**
@@ -64,6 +67,7 @@ export async function startTestGateway(
   const adapters = await openAdapters(config, { stderr });
   const server = await startGatehouse(config, options.serveWith?.(adapters) ?? adapters, undefined, {
     ...(options.extendGateway ? { extendGateway: options.extendGateway } : {}),
+    ...(options.tenantConfigs ? { tenantConfigs: options.tenantConfigs } : {}),
     ...(options.live
       ? {
           tenantDocuments: (raw['tenants'] ?? []) as TenantDocument[],
