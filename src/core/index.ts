@@ -54,6 +54,7 @@ export type {
   Tool,
   ToolAnnotations,
   ToolGraphqlRequest,
+  ToolMcpRequest,
   ToolParameter,
   ToolRequest,
   ToolRequestBody,

@@ -13,13 +13,14 @@ import {
   resultQuotasOf,
 } from '../shaping/index.ts';
 import type { CacheBackend, Limiter, Store } from '../store/index.ts';
-import type { UpstreamClient } from '../upstream/index.ts';
+import { createMcpUpstream, type McpUpstream, type UpstreamClient } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
 import { buildTenant, type TenantRuntime } from './build-tenants.ts';
 import { type CallToolDependencies, callTool } from './call-tool.ts';
 import { createClientKeys } from './client-keys.ts';
 import type { Caller, Gateway } from './contract.ts';
 import { createApprovals } from './create-approvals.ts';
+import { createFederation } from './create-federation.ts';
 import { createGatewayConnections } from './create-gateway-connections.ts';
 import { createGatewayOAuthServer } from './create-gateway-oauth-server.ts';
 import { createGatewayRefresh, refreshSettingsOf } from './create-gateway-refresh.ts';
@@ -59,6 +60,10 @@ export interface GatewayDependencies {
   readonly clientMetadataFetch?: GuardedFetch;
   /** Failures of the authorization server (for the log). */
   readonly onOAuthServerError?: (error: unknown) => void;
+  /** The MCP client of federated (`mcp:`) services; one is created (and closed with the gateway) when absent. */
+  readonly mcpUpstream?: McpUpstream;
+  /** A federated service's listing failed or broke the config (for the log). */
+  readonly onFederationError?: (tenant: string, service: string, error: unknown) => void;
 }
 
 /**
@@ -69,7 +74,51 @@ export interface GatewayDependencies {
 export async function createGateway(deps: GatewayDependencies): Promise<Gateway> {
   const { config, store, vault, upstream, clock } = deps;
   const tenants = new Map<string, TenantRuntime>();
-  for (const [i, tenant] of config.tenants.entries()) tenants.set(tenant.id, buildTenant(tenant, i, loadService));
+  const federates = config.tenants.some((tenant) => tenant.services.some((service) => service.mcp !== undefined));
+  const ownMcpUpstream =
+    deps.mcpUpstream === undefined && federates
+      ? createMcpUpstream({ allowPrivateHosts: config.unsafeAllowPrivateUpstreams })
+      : undefined;
+  const mcpUpstream = deps.mcpUpstream ?? ownMcpUpstream;
+  const federation =
+    mcpUpstream === undefined
+      ? undefined
+      : createFederation({
+          config,
+          upstream: mcpUpstream,
+          credentialOf: async (tenant, service) => {
+            // A per-user OAuth service is listed with its shared account's connection (never a link minted here).
+            const known =
+              service.auth.type === 'oauth2' && service.auth.grant === 'authorization_code'
+                ? await store.connections.find(tenant, service.id, 'shared')
+                : undefined;
+            if (known === undefined && service.auth.type === 'oauth2' && service.auth.grant === 'authorization_code') {
+              throw new GatehouseError(
+                'connection_required',
+                `Listing the tools of ${service.id} needs a connection of subject shared`,
+                { service: service.id },
+              );
+            }
+            return (await credentials.resolveCredential(tenant, service.id, service.auth, 'shared', undefined, known))
+              .credential;
+          },
+          onChanged: (tenant) => rebuildTenant(tenant),
+          ...(deps.onFederationError ? { onError: deps.onFederationError } : {}),
+        });
+  /** A tenant's runtime from its config; `mcp:` services with the tools their servers listed last. */
+  const buildTenantAt = (i: number) => {
+    const tenant = config.tenants[i] as Config['tenants'][number];
+    return buildTenant(tenant, i, (service) =>
+      service.mcp !== undefined && federation !== undefined
+        ? federation.load(tenant.id, service)
+        : loadService(service),
+    );
+  };
+  function rebuildTenant(id: string): void {
+    const i = config.tenants.findIndex((tenant) => tenant.id === id);
+    if (i >= 0) tenants.set(id, buildTenantAt(i));
+  }
+  for (const [i, tenant] of config.tenants.entries()) tenants.set(tenant.id, buildTenantAt(i));
 
   // The connect flow needs the credentials (client secrets) and the credentials need the flow (connect links).
   const credentials = createCredentials(store, vault, {
@@ -161,6 +210,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     cache: createResultCache(deps.cacheBackend ?? createMemoryCacheBackend({ clock, maxBytes: config.cache.maxBytes })),
     credentials,
     upstream,
+    ...(mcpUpstream ? { mcpUpstream } : {}),
     refresh,
     audit,
     handles,
@@ -174,6 +224,14 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     await store.tenants.ensure(tenant.id, now);
     for (const service of tenant.services)
       await credentials.storeStaticSecret(tenant.id, service.id, service.auth, now);
+  }
+  if (federation !== undefined) {
+    // The static credentials are in the vault now: list the federated servers, then build with their tools (a name
+    // collision among them is a config error at start, as for any other service).
+    await federation.start();
+    for (const [i, tenant] of config.tenants.entries()) {
+      if (tenant.services.some((service) => service.mcp !== undefined)) tenants.set(tenant.id, buildTenantAt(i));
+    }
   }
   const clientKeys = createClientKeys({
     store,
@@ -250,12 +308,15 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     },
     async close() {
       clearInterval(sweep);
+      federation?.close();
+      await ownMcpUpstream?.close();
       await refresh.close();
       await notifier?.close(5_000);
       await handles.close();
     },
     authenticate,
     ...(oauth === undefined ? {} : { oauthServer: oauth.surface }),
+    ...(federation === undefined ? {} : { federation: { status: () => federation.status() } }),
 
     async listTools(caller) {
       const toolset = toolsetOf(caller);

@@ -1,7 +1,14 @@
-import { applyOverlays, bindCatalog, loadCatalog } from '../catalog/index.ts';
+import { applyOverlays, bindCatalog, loadCatalog, transformMcpTools } from '../catalog/index.ts';
 import type { Catalog, DescriptionFormat, ServiceConfig } from '../core/index.ts';
 
-const formats = ['openapi', 'swagger', 'discovery', 'graphql', 'wsdl'] as const satisfies readonly DescriptionFormat[];
+const formats = [
+  'openapi',
+  'swagger',
+  'discovery',
+  'graphql',
+  'wsdl',
+  'mcp',
+] as const satisfies readonly DescriptionFormat[];
 
 /** The config field naming a service's description (exactly one is set, the config schema checks it) and its path. */
 export function descriptionSourceOf(service: ServiceConfig): { format: DescriptionFormat; path: string } {
@@ -15,6 +22,8 @@ export function descriptionSourceOf(service: ServiceConfig): { format: Descripti
 /** A service's description as imported, before overlays (shared across tenants by content and options). */
 export function loadPlainCatalog(service: ServiceConfig): Catalog {
   const { format, path } = descriptionSourceOf(service);
+  // A remote MCP server's tools are listed from it when the gateway starts (create-federation.ts), not read here.
+  if (format === 'mcp') return unlistedMcpCatalog(path);
   // OpenAPI and Swagger are told apart by the document itself (either key takes either, as always).
   return loadCatalog(path, {
     ...(format === 'openapi' || format === 'swagger' ? {} : { format }),
@@ -29,4 +38,9 @@ export function loadPlainCatalog(service: ServiceConfig): Catalog {
 export function loadService(service: ServiceConfig, at = `services.${service.id}`) {
   const catalog = applyOverlays(loadPlainCatalog(service), service.overlays ?? {}, `${at}.overlays`);
   return { catalog, bound: bindCatalog(catalog, service.id) };
+}
+
+/** The catalogue of an MCP service before (or without) its listing: no tools yet. */
+export function unlistedMcpCatalog(url: string): Catalog {
+  return transformMcpTools([], url);
 }

@@ -12,6 +12,15 @@ export {
   type CircuitBreakerOptions,
   createCircuitBreaker,
 } from './create-circuit-breaker.ts';
+export {
+  createMcpUpstream,
+  type McpCallAnswer,
+  type McpCallOptions,
+  type McpTarget,
+  type McpUpstream,
+  type McpUpstreamOptions,
+  toMcpUpstreamError,
+} from './create-mcp-upstream.ts';
 export { createRetryingUpstream, type RetryingUpstreamOptions } from './create-retrying-upstream.ts';
 export {
   createUpstreamClient,
