@@ -18,7 +18,7 @@ export interface FixtureTool {
 
 export interface LegacyMcpUpstream {
   readonly url: string;
-  /** Tools listed, two per `tools/list` page (so listing must follow `nextCursor`); editable, then `notifyChanged`. */
+  /** Tools listed, `pageSize` per `tools/list` page (listing must follow `nextCursor`); editable, then `notifyChanged`. */
   readonly tools: FixtureTool[];
   /** Every `tools/call` received: tool name, arguments and the `Authorization` header it came with. */
   readonly calls: { name: string; args: unknown; authorization: string | undefined }[];
@@ -33,10 +33,14 @@ export interface LegacyMcpUpstream {
 
 /**
  * A 2025-era MCP server on 127.0.0.1 built with the official SDK 1.x: stateful Streamable HTTP sessions (a session
- * id per `initialize`, 404 for an unknown one), a bearer token it requires when `token` is given, tools listed two
- * per page, and calls answered by the fixture tools.
+ * id per `initialize`, 404 for an unknown one), a bearer token it requires when `token` is given, tools listed
+ * `pageSize` per page, and calls answered by the fixture tools.
  */
-export async function startLegacyMcpUpstream(tools: FixtureTool[], token?: string): Promise<LegacyMcpUpstream> {
+export async function startLegacyMcpUpstream(
+  tools: FixtureTool[],
+  token?: string,
+  pageSize = 2,
+): Promise<LegacyMcpUpstream> {
   type Session = { current: IncomingMessage; transport: StreamableHTTPServerTransport; server: Server };
   const sessions = new Map<string, Session>();
   const calls: LegacyMcpUpstream['calls'] = [];
@@ -49,11 +53,12 @@ export async function startLegacyMcpUpstream(tools: FixtureTool[], token?: strin
     );
     server.setRequestHandler(ListToolsRequestSchema, async (request) => {
       const start = Number(request.params?.cursor ?? '0');
-      const page = tools.slice(start, start + 2).map(({ call: _call, ...listed }) => ({
+      const page = tools.slice(start, start + pageSize).map(({ call: _call, ...listed }) => ({
         inputSchema: { type: 'object', properties: {} },
         ...listed,
       }));
-      return { tools: page, ...(start + 2 < tools.length ? { nextCursor: String(start + 2) } : {}) } as never;
+      const next = start + pageSize;
+      return { tools: page, ...(next < tools.length ? { nextCursor: String(next) } : {}) } as never;
     });
     server.setRequestHandler(CallToolRequestSchema, async (request) => {
       calls.push({ name: request.params.name, args: request.params.arguments, authorization: authorization() });
