@@ -23,7 +23,8 @@ export async function startGatehouse(
   repoRoot: string,
   upstream: { port: number; key: string },
   nodeArgs: readonly string[] = [],
-  settings: Readonly<Record<string, unknown>> = {},
+  /** Top-level config keys replacing the generated ones; a function gets the run's client key (to configure it). */
+  settings: Readonly<Record<string, unknown>> | ((clientKey: string) => Readonly<Record<string, unknown>>) = {},
 ): Promise<{ target: Target; cleanup: () => void }> {
   const url = 'http://127.0.0.1:0/mcp/bench/api';
   const unavailable = (reason: string): { target: Target; cleanup: () => void } => ({
@@ -39,7 +40,8 @@ export async function startGatehouse(
   const port = await findFreePort();
   const clientKey = createClientKey();
   const configPath = join(dir, 'gatehouse.yaml');
-  writeFileSync(configPath, stringify({ ...createConfig({ dir, port, repoRoot, upstream, clientKey }), ...settings }), {
+  const extra = typeof settings === 'function' ? settings(clientKey) : settings;
+  writeFileSync(configPath, stringify({ ...createConfig({ dir, port, repoRoot, upstream, clientKey }), ...extra }), {
     mode: 0o600,
   });
 
