@@ -8,10 +8,10 @@ import {
   SdkHttpError,
   StreamableHTTPClientTransport,
 } from '@modelcontextprotocol/client';
-import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { GatehouseError, isGatehouseError } from '../core/index.ts';
 import { applyCredential, type UpstreamCredential } from './apply-credential.ts';
-import { createAddressGuard, type ResolveHost } from './create-address-guard.ts';
+import { createAddressGuard, createGuardedConnector, type ResolveHost } from './create-address-guard.ts';
 
 /** Where one federated call or listing goes: a service's MCP endpoint, with the credential to present there. */
 export interface McpTarget {
@@ -83,26 +83,8 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
   const guard = createAddressGuard(options.allowPrivateHosts, options.resolve);
   const maxSessions = options.maxSessions ?? 256;
   const clientInfo = options.clientInfo ?? { name: 'gatehouse', version: '0.1.0' };
-  const connectors = new Map<number, buildConnector.connector>();
   const agent = new Agent({
-    connect: (connectOptions, callback) => {
-      const timeout = connectTimeoutOf(connectOptions.hostname);
-      let connector = connectors.get(timeout);
-      if (connector === undefined) {
-        connector = buildConnector({ timeout, lookup: guard.lookup });
-        connectors.set(timeout, connector);
-      }
-      connector(connectOptions, (error, socket) => {
-        if (error !== null) return callback(error, null);
-        try {
-          guard.checkConnected(connectOptions.hostname, socket.remoteAddress);
-        } catch (blocked) {
-          socket.destroy();
-          return callback(blocked as Error, null);
-        }
-        callback(null, socket);
-      });
-    },
+    connect: createGuardedConnector(guard, (connectOptions) => connectTimeoutOf(connectOptions.hostname)),
     keepAliveTimeout: 4_000,
   });
   const connectTimeouts = new Map<string, number>();
@@ -275,10 +257,16 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
  * SDK's errors name no header), and the upstream's own text is cut short.
  */
 export function toMcpUpstreamError(error: unknown, target: Pick<McpTarget, 'service'>): GatehouseError {
-  if (isGatehouseError(error)) return error;
-  const cause = error instanceof Error && isGatehouseError(error.cause) ? error.cause : undefined;
-  if (cause !== undefined) return cause;
   const service = target.service;
+  // The SDK wraps transport failures (`fetch failed`, and under it the guard's refusal or the socket error).
+  let networkFailure = false;
+  for (let cause: unknown = error, depth = 0; cause instanceof Error && depth < 6; cause = cause.cause, depth++) {
+    if (isGatehouseError(cause)) return cause;
+    if (cause instanceof TypeError && cause.message === 'fetch failed') networkFailure = true;
+  }
+  if (networkFailure) {
+    return new GatehouseError('upstream_unreachable', `The MCP server of ${service} cannot be reached`, { service });
+  }
   if (error instanceof ProtocolError) {
     return new GatehouseError(
       'upstream_error',

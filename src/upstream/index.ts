@@ -2,7 +2,9 @@ export { applyCredential, listCredentialSecrets, type UpstreamCredential } from 
 export { type BuiltRequest, buildRequest, reservedHeaderNames } from './build-request.ts';
 export {
   type AddressGuard,
+  checkConnections,
   createAddressGuard,
+  createGuardedConnector,
   type ResolvedAddress,
   type ResolveHost,
 } from './create-address-guard.ts';

@@ -2,6 +2,7 @@ import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort as closedPort } from '../support/free-port.ts';
 import {
   type FixtureTool,
   type LegacyMcpUpstream,
@@ -85,7 +86,7 @@ beforeAll(async () => {
           { id: 'linear', mcp: legacy.url, auth: { type: 'bearer', token: upstreamToken } },
           { id: 'modern', mcp: modern.url },
           // A server that is down: the gateway still starts and serves the others.
-          { id: 'down', mcp: 'http://127.0.0.1:9/mcp', connectTimeoutMs: 2_000, timeoutMs: 5_000 },
+          { id: 'down', mcp: `http://127.0.0.1:${await closedPort()}/mcp`, connectTimeoutMs: 2_000, timeoutMs: 5_000 },
         ],
         toolsets: [
           { id: 'all', tools: ['*'], access: 'write', approval: 'none', discovery: { mode: 'never' } },
