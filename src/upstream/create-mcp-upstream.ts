@@ -104,15 +104,33 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       guard.checkUrl(url);
       connectTimeouts.set(url.hostname, target.connectTimeoutMs);
       const response = await undiciFetch(url, { ...(init as object), dispatcher: agent, redirect: 'manual' });
-      const length = Number(response.headers.get('content-length') ?? '0');
-      if (length > target.maxResponseBytes) {
-        await response.body?.cancel().catch(() => {});
-        throw new GatehouseError('upstream_too_large', `The MCP server's answer is larger than the service's limit`, {
+      const tooLarge = () =>
+        new GatehouseError('upstream_too_large', `The MCP server's answer is larger than the service's limit`, {
           service: target.service,
           maxResponseBytes: target.maxResponseBytes,
         });
+      if (Number(response.headers.get('content-length') ?? '0') > target.maxResponseBytes) {
+        await response.body?.cancel().catch(() => {});
+        throw tooLarge();
       }
-      return response as unknown as Response;
+      // The answer to one request (JSON, or an SSE stream that ends with its result) is counted while it streams;
+      // the long-lived GET stream of server notifications is not one answer and is not capped.
+      if (init?.method !== 'POST' || response.body === null) return response as unknown as Response;
+      let seen = 0;
+      const limited = (response.body as unknown as ReadableStream<Uint8Array>).pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            seen += chunk.byteLength;
+            if (seen > target.maxResponseBytes) controller.error(tooLarge());
+            else controller.enqueue(chunk);
+          },
+        }),
+      );
+      return new Response(limited, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers as unknown as Headers,
+      });
     };
   }
 

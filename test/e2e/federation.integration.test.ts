@@ -62,6 +62,12 @@ const tools: FixtureTool[] = [
     call: () => ({ content: [{ type: 'text', text: 'the tool failed on purpose' }], isError: true }),
   },
   {
+    name: 'big',
+    description: 'A large answer',
+    annotations: { destructiveHint: false },
+    call: () => ({ content: [{ type: 'text', text: 'x'.repeat(40_000) }] }),
+  },
+  {
     name: 'delete_item',
     description: 'Deletes an item',
     inputSchema: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
@@ -85,6 +91,8 @@ beforeAll(async () => {
         services: [
           { id: 'linear', mcp: legacy.url, auth: { type: 'bearer', token: upstreamToken } },
           { id: 'modern', mcp: modern.url },
+          // The same server with a small answer cap: a large result is refused while it streams.
+          { id: 'tiny', mcp: legacy.url, auth: { type: 'bearer', token: upstreamToken }, maxResponseBytes: 8_000 },
           // A server that is down: the gateway still starts and serves the others.
           { id: 'down', mcp: `http://127.0.0.1:${await closedPort()}/mcp`, connectTimeoutMs: 2_000, timeoutMs: 5_000 },
         ],
@@ -147,8 +155,14 @@ describe('remote MCP servers as services', () => {
   it('lists every page of a 2025-era server and a 2026-era server as prefixed tools, schemas and hints intact', async () => {
     const client = await connectV2('all');
     const listed = (await client.listTools()).tools.filter((t) => !t.name.startsWith('gatehouse_'));
-    expect(listed.map((t) => t.name).sort()).toEqual(
+    expect(
+      listed
+        .map((t) => t.name)
+        .filter((name) => !name.startsWith('tiny_'))
+        .sort(),
+    ).toEqual(
       [
+        'linear_big',
         'linear_delete_item',
         'linear_echo',
         'linear_fail',
@@ -272,6 +286,16 @@ describe('remote MCP servers as services', () => {
     const after = (await client.callTool({ name: 'linear_echo', arguments: { text: 'three' } })) as Result;
     expect(after.content).toEqual([{ type: 'text', text: 'echo: three' }]);
     expect(legacy.sessionsOpened()).toBe(opened + 1);
+    await client.close();
+  });
+
+  it('refuses an answer over the service maxResponseBytes with upstream_too_large', async () => {
+    const client = await connectV2('all');
+    const capped = (await client.callTool({ name: 'tiny_big', arguments: {} })) as Result;
+    expect(capped.isError).toBe(true);
+    expect(JSON.stringify(capped.structuredContent)).toContain('upstream_too_large');
+    const whole = (await client.callTool({ name: 'linear_big', arguments: {} })) as Result;
+    expect(whole.isError).toBeFalsy();
     await client.close();
   });
 
