@@ -58,7 +58,7 @@ export async function runS16(
             unprefixed: ['remote'],
             access: 'read',
             // The remote tool's hints are not trusted; the operator vouches for this read.
-            safety: { upstream_getItem: 'safe' },
+            policy: { safety: { upstream_getItem: 'safe' } },
           },
         ],
         clientKeys: [{ name: 'bench', key: clientKey, toolsets: ['api'] }],

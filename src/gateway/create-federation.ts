@@ -98,8 +98,8 @@ export function createFederation(deps: FederationDependencies): Federation {
           service: entry.service.id,
           url,
           credential,
-          timeoutMs: entry.service.timeoutMs,
-          connectTimeoutMs: entry.service.connectTimeoutMs,
+          timeoutMs: entry.service.timeoutSeconds * 1000,
+          connectTimeoutMs: entry.service.connectTimeoutSeconds * 1000,
           maxResponseBytes: entry.service.maxResponseBytes,
         });
         const catalog = transformMcpTools(tools, url);

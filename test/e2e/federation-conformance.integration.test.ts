@@ -137,7 +137,7 @@ beforeAll(async () => {
             access: 'write',
             approval: 'none',
             discovery: { mode: 'never' },
-            resultHandles: { enabled: false },
+            results: { handles: { enabled: false } },
           },
         ],
         clientKeys: [{ name: 'suite', key: clientKey, toolsets: ['conformance'], subject: 'suite' }],

@@ -94,7 +94,12 @@ beforeAll(async () => {
           // The same server with a small answer cap: a large result is refused while it streams.
           { id: 'tiny', mcp: legacy.url, auth: { type: 'bearer', token: upstreamToken }, maxResponseBytes: 8_000 },
           // A server that is down: the gateway still starts and serves the others.
-          { id: 'down', mcp: `http://127.0.0.1:${await closedPort()}/mcp`, connectTimeoutMs: 2_000, timeoutMs: 5_000 },
+          {
+            id: 'down',
+            mcp: `http://127.0.0.1:${await closedPort()}/mcp`,
+            connectTimeoutSeconds: 2,
+            timeoutSeconds: 5,
+          },
         ],
         toolsets: [
           { id: 'all', tools: ['*'], access: 'write', approval: 'none', discovery: { mode: 'never' } },
@@ -102,7 +107,7 @@ beforeAll(async () => {
             id: 'reader',
             tools: ['*'],
             access: 'read',
-            safety: { linear_lookup_weather: 'safe' },
+            policy: { safety: { linear_lookup_weather: 'safe' } },
             discovery: { mode: 'never' },
           },
           { id: 'bare', tools: ['*'], unprefixed: ['linear'], access: 'write', discovery: { mode: 'never' } },
