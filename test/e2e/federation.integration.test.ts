@@ -23,7 +23,13 @@ const tools: FixtureTool[] = [
   {
     name: 'echo',
     description: 'Echoes text',
-    inputSchema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
+    // As zod-made schemas of SDK servers declare it: draft-07 (the gateway's validator is 2020-12).
+    inputSchema: {
+      $schema: 'http://json-schema.org/draft-07/schema#',
+      type: 'object',
+      properties: { text: { type: 'string' } },
+      required: ['text'],
+    },
     call: (args) => ({ content: [{ type: 'text', text: `echo: ${String(args['text'])}` }] }),
   },
   {
@@ -244,6 +250,8 @@ describe('remote MCP servers as services', () => {
     const listed = (await client.listTools()).tools.map((t) => t.name).filter((name) => !name.startsWith('gatehouse_'));
     // modern_whoami says readOnlyHint too, but nobody vouched for it.
     expect(listed).toEqual(['linear_lookup_weather']);
+    const read = (await client.callTool({ name: 'linear_lookup_weather', arguments: { city: 'Rome' } })) as Result;
+    expect(read.structuredContent).toEqual({ city: 'Rome', celsius: 21 });
     const denied = (await client.callTool({ name: 'linear_echo', arguments: { text: 'x' } })) as Result;
     expect(denied.isError).toBe(true);
     expect(JSON.stringify(denied.structuredContent)).toContain('access_mode_denied');
