@@ -24,7 +24,8 @@ export async function startGatehouse(
   repoRoot: string,
   upstream: { port: number; key: string },
   nodeArgs: readonly string[] = [],
-  settings: Readonly<Record<string, unknown>> = {},
+  /** Top-level config keys replacing the generated ones; a function gets the run's client key (to configure it). */
+  settings: Readonly<Record<string, unknown>> | ((clientKey: string) => Readonly<Record<string, unknown>>) = {},
 ): Promise<{ target: Target; oauthTarget: Target; cleanup: () => void }> {
   const url = 'http://127.0.0.1:0/mcp/bench/api';
   const unavailable = (reason: string): { target: Target; oauthTarget: Target; cleanup: () => void } => ({
@@ -42,9 +43,10 @@ export async function startGatehouse(
   const clientKey = createClientKey();
   const adminToken = randomBytes(24).toString('base64url');
   const configPath = join(dir, 'gatehouse.yaml');
+  const extra = typeof settings === 'function' ? settings(clientKey) : settings;
   writeFileSync(
     configPath,
-    stringify({ ...createConfig({ dir, port, repoRoot, upstream, clientKey, adminToken }), ...settings }),
+    stringify({ ...createConfig({ dir, port, repoRoot, upstream, clientKey, adminToken }), ...extra }),
     {
       mode: 0o600,
     },

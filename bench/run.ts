@@ -19,13 +19,14 @@ import { runS2, type S2Result } from './s2-throughput.ts';
 import { runS4, type S4Result } from './s4-catalog.ts';
 import { runS13, type S13Result } from './s13-sdk-client.ts';
 import { runS15, type S15Result } from './s15-config-propagation.ts';
+import { createS16Rows, runS16, type S16Result } from './s16-federation.ts';
 import { killChildrenNow, stopChildren } from './spawn-child.ts';
 import { startTargets } from './start-targets.ts';
 import type { Target } from './target.ts';
 import { toolCall } from './tool-call.ts';
 
 /**
- * `npm run bench [-- --quick] [--only S1,S2,S4,S13,S15] [--rounds N]`: scenarios S1 and S2 of docs/BENCHMARKS.md
+ * `npm run bench [-- --quick] [--only S1,S2,S4,S13,S15,S16] [--rounds N]`: scenarios S1 and S2 of docs/BENCHMARKS.md
  * against direct, raw, sdk and gatehouse (with its client key, and as `gatehouse-oauth` with an OAuth access token
  * obtained through its own sign-in and consent pages), measured in one interleaved run, S13 (the same call driven by the
  * official SDK clients, with the peer `@ivotoby/openapi-mcp-server`), and S4 (descriptions to tools in cold
@@ -37,7 +38,7 @@ import { toolCall } from './tool-call.ts';
  */
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const scenarioIds = ['S1', 'S2', 'S4', 'S13', 'S15'] as const;
+const scenarioIds = ['S1', 'S2', 'S4', 'S13', 'S15', 'S16'] as const;
 const overallLimitMs = 30 * 60_000;
 
 const { values: args } = parseArgs({
@@ -58,12 +59,14 @@ const settings = args.quick
       s1: { rounds, warmupSec: 0.5, durationSec: 3 },
       s2: { rounds, warmupSec: 1, durationSec: 2 },
       s13: { rounds, warmupSec: 1, durationSec: 2 },
+      s16: { rounds, warmupSec: 0.5, durationSec: 3 },
     }
   : {
       warmSec: 3,
       s1: { rounds, warmupSec: 1, durationSec: 10 },
       s2: { rounds, warmupSec: 1.5, durationSec: 5 },
       s13: { rounds, warmupSec: 1.5, durationSec: 5 },
+      s16: { rounds, warmupSec: 1, durationSec: 10 },
     };
 
 let cleanup = (): void => {};
@@ -128,7 +131,7 @@ try {
     process.stderr.write('  S15: a configuration change seen by three gateways (PostgreSQL)\n');
     s15 = await runS15(args.quick ? 20 : 100);
   }
-  const needsTargets = only.includes('S1') || only.includes('S2') || only.includes('S13');
+  const needsTargets = only.includes('S1') || only.includes('S2') || only.includes('S13') || only.includes('S16');
   const started = needsTargets
     ? await startTargets(repoRoot, { peer: only.includes('S13') })
     : { targets: [], cleanup: () => {} };
@@ -157,12 +160,24 @@ try {
   if (only.includes('S13')) {
     s13 = await runS13(targets, settings.s13, (spec, onMeasure) => runLoad(repoRoot, spec, onMeasure));
   }
+  let s16: S16Result | undefined;
+  if (only.includes('S16')) {
+    process.stderr.write('  S16: a federated remote MCP tools/call against the remote server\n');
+    const ran = await runS16(repoRoot, loadTargets, settings.s16, load);
+    const previous = cleanup;
+    cleanup = () => {
+      ran.cleanup();
+      previous();
+    };
+    s16 = ran.result;
+  }
 
   const rows = [
     ...(only.includes('S1') || only.includes('S2') ? createReportRows(loadTargets, s1, s2) : []),
     ...(s13 ? createS13Rows(targets, s13, s2) : []),
     ...(s4 ? createS4Rows(s4) : []),
     ...(s15 ? createS15Rows(s15) : []),
+    ...(s16 ? createS16Rows(s16) : []),
   ];
   process.stdout.write(`\n${formatRowsAsText(rows)}\n`);
 
@@ -177,6 +192,7 @@ try {
     s4,
     s13,
     s15,
+    s16,
   };
   const resultsDir = join(repoRoot, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });

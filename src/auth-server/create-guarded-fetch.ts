@@ -1,6 +1,6 @@
 import type { ConnectionOptions } from 'node:tls';
 import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
-import { type AddressGuard, createAddressGuard, type ResolveHost } from '../upstream/index.ts';
+import { type AddressGuard, checkConnections, createAddressGuard, type ResolveHost } from '../upstream/index.ts';
 
 export interface GuardedFetchOptions {
   /** Hosts that may resolve to private addresses (the gateway's `unsafeAllowPrivateUpstreams`). */
@@ -29,19 +29,7 @@ export function createGuardedFetch(options: GuardedFetchOptions): GuardedFetch {
     lookup: guard.lookup,
     ...(options.tls?.ca === undefined ? {} : { ca: options.tls.ca }),
   });
-  const agent = new Agent({
-    connect: (connectOptions, callback) =>
-      connector(connectOptions, (error, socket) => {
-        if (error !== null) return callback(error, null);
-        try {
-          guard.checkConnected(connectOptions.hostname, socket.remoteAddress);
-        } catch (blocked) {
-          socket.destroy();
-          return callback(blocked as Error, null);
-        }
-        callback(null, socket);
-      }),
-  });
+  const agent = new Agent({ connect: checkConnections(guard, connector) });
   return async (url, init) => {
     guard.checkUrl(new URL(url));
     const { dispatcher: _ignored, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };

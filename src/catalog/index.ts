@@ -2,6 +2,7 @@ export { applyOverlays, type ToolOverlays } from './apply-overlays.ts';
 export { bindCatalog } from './bind-catalog.ts';
 export { type DescriptionInput, type ImportOptions, importDescription } from './import-description.ts';
 export { loadCatalog } from './load-catalog.ts';
+export { type McpListedTool, mcpToolsMax, transformMcpTools } from './mcp/mcp-tools.ts';
 export { type PreviewRow, previewCatalog } from './preview-catalog.ts';
 export { createProviderExpander, expandProviderService } from './providers/expand-provider-service.ts';
 export {
@@ -25,4 +26,4 @@ export {
   quirkVariables,
   templateVariables,
 } from './providers/provider-schema.ts';
-export { toolNameMax, toToolName } from './tool-name.ts';
+export { toolNameMax, toToolName, toUnprefixedToolName } from './tool-name.ts';

@@ -10,7 +10,16 @@ const hashLength = 8;
  * the SHA-256 of the full name, so it is readable, deterministic and practically unique.
  */
 export function toToolName(service: string, key: string): string {
-  const full = `${service}_${key}`.replace(/[^a-zA-Z0-9_-]/g, '_');
+  return toModelName(`${service}_${key}`);
+}
+
+/** A tool's name in a toolset that exposes its service unprefixed (`unprefixed`): its key, by the same rule. */
+export function toUnprefixedToolName(key: string): string {
+  return toModelName(key);
+}
+
+function toModelName(name: string): string {
+  const full = name.replace(/[^a-zA-Z0-9_-]/g, '_');
   if (full.length <= toolNameMax) return full;
   const hash = createHash('sha256').update(full).digest('hex').slice(0, hashLength);
   return `${full.slice(0, toolNameMax - hashLength - 1)}_${hash}`;

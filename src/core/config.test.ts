@@ -39,6 +39,33 @@ describe('parseConfig', () => {
     expect(Object.isFrozen(config.tenants[0]?.services[0])).toBe(true);
   });
 
+  it('takes a remote MCP server as a service, and refuses a second source, a non-HTTP URL and a stray TTL', () => {
+    const withService = (service: Record<string, unknown>) => ({
+      tenants: [{ ...minimal.tenants[0], services: [service] }],
+    });
+    const config = parseConfig(withService({ id: 'linear', mcp: 'https://mcp.example.com/mcp', toolsTtlSeconds: 60 }), {
+      env: {},
+    });
+    expect(config.tenants[0]?.services[0]?.mcp).toBe('https://mcp.example.com/mcp');
+    expect(config.tenants[0]?.toolsets[0]?.unprefixed).toEqual([]);
+    expect(
+      expectConfigError(() =>
+        parseConfig(withService({ id: 'linear', mcp: 'https://mcp.example.com/mcp', openapi: './a.yaml' }), {
+          env: {},
+        }),
+      ).message,
+    ).toContain('exactly one description source');
+    expect(
+      expectConfigError(() => parseConfig(withService({ id: 'linear', mcp: 'ftp://mcp.example.com/mcp' }), { env: {} }))
+        .details['path'],
+    ).toBe('tenants[0].services[0].mcp');
+    expect(
+      expectConfigError(() =>
+        parseConfig(withService({ id: 'pets', openapi: './a.yaml', toolsTtlSeconds: 60 }), { env: {} }),
+      ).details['path'],
+    ).toBe('tenants[0].services[0].toolsTtlSeconds');
+  });
+
   it('names the exact field path of a wrong value', () => {
     const bad = structuredClone(minimal) as unknown as { tenants: { toolsets: { access: string }[] }[] };
     bad.tenants[0]!.toolsets[0]!.access = 'admin';

@@ -271,6 +271,16 @@ const serviceSchema = z
     /** A WSDL 1.1 description (document/literal SOAP 1.1 or 1.2 binding). */
     wsdl: z.string().min(1).optional(),
     /**
+     * A remote MCP server (Streamable HTTP, either protocol era) whose tools are federated: listed from the server
+     * and called through it. `auth` supplies its static headers (docs/configuration.md, "Remote MCP servers").
+     */
+    mcp: z
+      .url()
+      .refine((url) => /^https?:\/\//i.test(url), 'expected an http or https URL')
+      .optional(),
+    /** MCP services only: how long a tool listing is used before it is listed again (a change notice lists at once). */
+    toolsTtlSeconds: z.number().int().min(10).max(86_400).optional(),
+    /**
      * GraphQL only: how deep the generated selection set goes. 1 = the scalar fields of the result, 2 (default) =
      * and the scalar fields of each object it links to (connections as `nodes`, `pageInfo` and `totalCount`).
      */
@@ -325,8 +335,12 @@ const serviceSchema = z
       })
       .default({ maxRetries: 2, maxWaitSeconds: 10 }),
   })
-  .refine((s) => [s.openapi, s.swagger, s.googleDiscovery, s.graphql, s.wsdl].filter(Boolean).length === 1, {
-    message: 'expected exactly one description source: openapi, swagger, googleDiscovery, graphql or wsdl',
+  .refine((s) => [s.openapi, s.swagger, s.googleDiscovery, s.graphql, s.wsdl, s.mcp].filter(Boolean).length === 1, {
+    message: 'expected exactly one description source: openapi, swagger, googleDiscovery, graphql, wsdl or mcp',
+  })
+  .refine((s) => s.toolsTtlSeconds === undefined || s.mcp !== undefined, {
+    message: 'toolsTtlSeconds applies to mcp services only',
+    path: ['toolsTtlSeconds'],
   })
   .refine((s) => s.selectionDepth === undefined || s.graphql !== undefined, {
     message: 'selectionDepth applies to graphql services only',
@@ -383,6 +397,12 @@ const toolsetSchema = z.strictObject({
     .refine((methods) => new Set(methods).size === methods.length, 'expected each method once'),
   tools: z.array(z.string().min(1)).min(1).default(['*']),
   exclude: z.array(z.string().min(1)).default([]),
+  /**
+   * Services whose tools this toolset exposes under their own names, without the `{service}_` prefix (for a
+   * federated MCP server, its tools' names as the server lists them). Globs match the names the toolset exposes.
+   * Two tools that would then share a name are a config error naming both.
+   */
+  unprefixed: z.array(id).default([]),
   access: z.enum(['read', 'write']).default('read'),
   approval: z.union([z.enum(['none', 'destructive']), z.array(z.string().min(1))]).default('destructive'),
   rateLimit: scopedRateLimitSchema.optional(),

@@ -70,6 +70,7 @@ export type {
   Tool,
   ToolAnnotations,
   ToolGraphqlRequest,
+  ToolMcpRequest,
   ToolParameter,
   ToolRequest,
   ToolRequestBody,

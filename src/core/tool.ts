@@ -45,6 +45,16 @@ export interface ToolRequest {
   readonly graphql?: ToolGraphqlRequest;
   /** Set for a SOAP operation: the body is an envelope built from the arguments (see ToolSoapRequest). */
   readonly soap?: ToolSoapRequest;
+  /** Set for a tool of a remote MCP server: the call is a `tools/call` of `tool` there (see ToolMcpRequest). */
+  readonly mcp?: ToolMcpRequest;
+}
+
+/**
+ * A federated MCP tool as a request: `tools/call` of `tool` (the name the remote server lists) on the service's MCP
+ * endpoint, with the checked arguments as they are. `method` is `POST` and `pathTemplate` names the tool, for audit.
+ */
+export interface ToolMcpRequest {
+  readonly tool: string;
 }
 
 /**
@@ -142,7 +152,7 @@ export interface ImportProblem {
 }
 
 /** The description formats a catalogue is imported from. */
-export type DescriptionFormat = 'openapi' | 'swagger' | 'discovery' | 'graphql' | 'wsdl';
+export type DescriptionFormat = 'openapi' | 'swagger' | 'discovery' | 'graphql' | 'wsdl' | 'mcp';
 
 export interface Catalog {
   /** Content hash of the description; equal descriptions share one Catalog object. */

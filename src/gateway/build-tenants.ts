@@ -1,3 +1,4 @@
+import { toUnprefixedToolName } from '../catalog/index.ts';
 import type { Catalog, NamedTool, ServiceCatalog, TenantConfig } from '../core/index.ts';
 import {
   type ConnectionVariable,
@@ -156,8 +157,11 @@ export function buildTenant(
   const structuredOutput = new Map(
     config.services.map((service) => [service.id, service.structuredOutput ?? service.provider === undefined] as const),
   );
-  for (const toolset of config.toolsets) {
-    const policy = compileToolsetPolicy(config.id, toolset, tenantTools, { scopeImplies, serviceScopes });
+  for (const [j, toolset] of config.toolsets.entries()) {
+    const at = `${formatPath(['tenants', tenantIndex, 'toolsets', j])}.unprefixed`;
+    const exposed =
+      toolset.unprefixed.length === 0 ? tenantTools : unprefix(tenantTools, toolset.unprefixed, services, at);
+    const policy = compileToolsetPolicy(config.id, toolset, exposed, { scopeImplies, serviceScopes });
     const all = Object.freeze(
       [...policy.tools.values()].map((tool) =>
         toListedTool(tool, declaresOutput(tool, toolset.results.structuredOutput, structuredOutput)),
@@ -201,6 +205,49 @@ export function endpointOf(
   if (service.connectionVariables.length === 0) return service;
   const baseUrl = fillConnectionVariables(service.baseUrl, variables);
   return { baseUrl, allowedOrigin: service.allowedOrigin === '' ? new URL(baseUrl).origin : service.allowedOrigin };
+}
+
+/** Unprefixed copies, shared by every toolset and tenant exposing the same tool without its prefix. */
+const unprefixedByTool = new WeakMap<NamedTool, NamedTool>();
+
+/**
+ * The tenant's tools as a toolset with `unprefixed` services sees them: those services' tools under their own keys
+ * (`toUnprefixedToolName`), every other tool as it is. A name two tools would share is a config error naming both
+ * (at `at`, the toolset's `unprefixed` field), as is a service id the tenant does not have.
+ */
+function unprefix(
+  tools: ReadonlyMap<string, NamedTool>,
+  unprefixed: readonly string[],
+  services: ReadonlyMap<string, ServiceRuntime>,
+  at: string,
+): ReadonlyMap<string, NamedTool> {
+  for (const [i, service] of unprefixed.entries()) {
+    if (!services.has(service)) {
+      throw new GatehouseError('config_invalid', `${at}[${i}]: the tenant has no service ${service}`, {
+        path: `${at}[${i}]`,
+      });
+    }
+  }
+  const bare = new Set(unprefixed);
+  const exposed = new Map<string, NamedTool>();
+  for (const tool of tools.values()) {
+    let named = tool;
+    if (bare.has(tool.service)) {
+      named = unprefixedByTool.get(tool) ?? Object.freeze({ ...tool, name: toUnprefixedToolName(tool.tool.key) });
+      unprefixedByTool.set(tool, named);
+    }
+    const other = exposed.get(named.name);
+    if (other !== undefined) {
+      throw new GatehouseError(
+        'config_invalid',
+        `${at}: tool ${tool.tool.operation} of service ${tool.service} and tool ${other.tool.operation} of service ` +
+          `${other.service} would both be named ${named.name}; prefix one of the services`,
+        { path: at, tool: named.name },
+      );
+    }
+    exposed.set(named.name, named);
+  }
+  return exposed;
 }
 
 /** Loads a service's description, naming the config field that points at it when that fails. */

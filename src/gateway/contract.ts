@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatehouseError, JsonSchema, TenantConfig, TenantDocument, ToolAnnotations } from '../core/index.ts';
 import type { CreatedUser, UserRoles, UserSummary } from '../users/index.ts';
 import type { Approvals } from './create-approvals.ts';
+import type { FederatedServiceStatus } from './create-federation.ts';
 import type { ConnectionSummary, GatewayConnections } from './create-gateway-connections.ts';
 import type { TenantConfigs } from './create-tenant-configs.ts';
 
@@ -122,6 +123,12 @@ export type CallOutcome =
        * changes `structuredContent` must drop it.
        */
       readonly structuredJson?: string;
+      /** A federated MCP tool's own content blocks, delivered instead of one text block of `text`. */
+      readonly content?: readonly Readonly<Record<string, unknown>>[];
+      /** A federated result's `_meta` (gateway-owned keys removed). */
+      readonly meta?: Readonly<Record<string, unknown>>;
+      /** A federated tool reported its own failure (`isError: true`); its content says what went wrong. */
+      readonly isError?: boolean;
     }
   | { readonly ok: false; readonly error: GatehouseError };
 
@@ -139,6 +146,11 @@ export interface Gateway {
   callTool(caller: Caller, name: string, args: unknown, requestId: string): Promise<CallOutcome>;
   /** Store reachable (for /readyz). */
   ready(): Promise<boolean>;
+  /**
+   * Federated (`mcp:`) services and whether their last listing worked; absent when the config has none. A degraded
+   * service never makes the gateway unready: `/readyz` names it and stays 200.
+   */
+  readonly federation?: { status(): readonly FederatedServiceStatus[] };
   /** Use cases of the admin API (`/api/v1`); the HTTP layer checks the admin token before calling them. */
   readonly admin: GatewayAdmin;
   /** Out-of-band approvals (admin API and approval page only; no MCP tool reaches them). */

@@ -13,13 +13,14 @@ import {
   resultQuotasOf,
 } from '../shaping/index.ts';
 import type { CacheBackend, Limiter, Store } from '../store/index.ts';
-import type { UpstreamClient } from '../upstream/index.ts';
+import { createMcpUpstream, type McpUpstream, type UpstreamClient } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
 import { buildTenant, type TenantRuntime } from './build-tenants.ts';
 import { type CallToolDependencies, callTool } from './call-tool.ts';
 import { createClientKeys } from './client-keys.ts';
 import type { Caller, Gateway } from './contract.ts';
 import { createApprovals } from './create-approvals.ts';
+import { createFederation } from './create-federation.ts';
 import { createGatewayConnections } from './create-gateway-connections.ts';
 import { createGatewayOAuthServer } from './create-gateway-oauth-server.ts';
 import { createGatewayRefresh, refreshSettingsOf } from './create-gateway-refresh.ts';
@@ -66,6 +67,10 @@ export interface GatewayDependencies {
    * against the config's folder, without the provider catalogue.
    */
   readonly parseTenant?: (document: TenantDocument) => TenantConfig;
+  /** The MCP client of federated (`mcp:`) services; one is created (and closed with the gateway) when absent. */
+  readonly mcpUpstream?: McpUpstream;
+  /** A federated service's listing failed or broke the config (for the log). */
+  readonly onFederationError?: (tenant: string, service: string, error: unknown) => void;
 }
 
 /**
@@ -76,7 +81,51 @@ export interface GatewayDependencies {
 export async function createGateway(deps: GatewayDependencies): Promise<Gateway> {
   const { config, store, vault, upstream, clock } = deps;
   const tenants = new Map<string, TenantRuntime>();
-  for (const [i, tenant] of config.tenants.entries()) tenants.set(tenant.id, buildTenant(tenant, i, loadService));
+  const federates = config.tenants.some((tenant) => tenant.services.some((service) => service.mcp !== undefined));
+  const ownMcpUpstream =
+    deps.mcpUpstream === undefined && federates
+      ? createMcpUpstream({ allowPrivateHosts: config.unsafeAllowPrivateUpstreams })
+      : undefined;
+  const mcpUpstream = deps.mcpUpstream ?? ownMcpUpstream;
+  const federation =
+    mcpUpstream === undefined
+      ? undefined
+      : createFederation({
+          config,
+          upstream: mcpUpstream,
+          credentialOf: async (tenant, service) => {
+            // A per-user OAuth service is listed with its shared account's connection (never a link minted here).
+            const known =
+              service.auth.type === 'oauth2' && service.auth.grant === 'authorization_code'
+                ? await store.connections.find(tenant, service.id, 'shared')
+                : undefined;
+            if (known === undefined && service.auth.type === 'oauth2' && service.auth.grant === 'authorization_code') {
+              throw new GatehouseError(
+                'connection_required',
+                `Listing the tools of ${service.id} needs a connection of subject shared`,
+                { service: service.id },
+              );
+            }
+            return (await credentials.resolveCredential(tenant, service.id, service.auth, 'shared', undefined, known))
+              .credential;
+          },
+          onChanged: (tenant) => rebuildTenant(tenant),
+          ...(deps.onFederationError ? { onError: deps.onFederationError } : {}),
+        });
+  /** A tenant's runtime from its config; `mcp:` services with the tools their servers listed last. */
+  const buildTenantAt = (i: number) => {
+    const tenant = config.tenants[i] as Config['tenants'][number];
+    return buildTenant(tenant, i, (service) =>
+      service.mcp !== undefined && federation !== undefined
+        ? federation.load(tenant.id, service)
+        : loadService(service),
+    );
+  };
+  function rebuildTenant(id: string): void {
+    const i = config.tenants.findIndex((tenant) => tenant.id === id);
+    if (i >= 0) tenants.set(id, buildTenantAt(i));
+  }
+  for (const [i, tenant] of config.tenants.entries()) tenants.set(tenant.id, buildTenantAt(i));
   const parseTenant =
     deps.parseTenant ?? ((document: TenantDocument) => parseTenantDocument(document, { baseDir: config.baseDir }));
 
@@ -178,6 +227,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     cache: createResultCache(deps.cacheBackend ?? createMemoryCacheBackend({ clock, maxBytes: config.cache.maxBytes })),
     credentials,
     upstream,
+    ...(mcpUpstream ? { mcpUpstream } : {}),
     refresh,
     audit,
     handles,
@@ -191,6 +241,14 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     await store.tenants.ensure(tenant.id, now);
     for (const service of tenant.services)
       await credentials.storeStaticSecret(tenant.id, service.id, service.auth, now);
+  }
+  if (federation !== undefined) {
+    // The static credentials are in the vault now: list the federated servers, then build with their tools (a name
+    // collision among them is a config error at start, as for any other service).
+    await federation.start();
+    for (const [i, tenant] of config.tenants.entries()) {
+      if (tenant.services.some((service) => service.mcp !== undefined)) tenants.set(tenant.id, buildTenantAt(i));
+    }
   }
   const clientKeys = createClientKeys({
     store,
@@ -223,7 +281,12 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
    */
   function replaceTenant(tenant: TenantConfig): void {
     const index = config.tenants.findIndex((t) => t.id === tenant.id);
-    const runtime = buildTenant(tenant, index === -1 ? config.tenants.length : index, loadService);
+    // A federated (`mcp:`) service keeps the tools its server listed last (a service new here is listed on its next refresh).
+    const runtime = buildTenant(tenant, index === -1 ? config.tenants.length : index, (service) =>
+      service.mcp !== undefined && federation !== undefined
+        ? federation.load(tenant.id, service)
+        : loadService(service),
+    );
     for (const key of [...inbound.keys()]) if (key.startsWith(`${tenant.id}/`)) inbound.delete(key);
     for (const toolset of tenant.toolsets) inbound.set(`${tenant.id}/${toolset.id}`, toolset.inbound);
     tenants.set(tenant.id, runtime);
@@ -288,6 +351,8 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     async close() {
       clearInterval(sweep);
       clearInterval(oauthSweep);
+      federation?.close();
+      await ownMcpUpstream?.close();
       await refresh.close();
       await notifier?.close(5_000);
       await handles.close();
@@ -303,6 +368,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
         for (const key of [...inbound.keys()]) if (key.startsWith(`${id}/`)) inbound.delete(key);
       },
     },
+    ...(federation === undefined ? {} : { federation: { status: () => federation.status() } }),
 
     async listTools(caller) {
       const toolset = toolsetOf(caller);

@@ -24,6 +24,7 @@ export {
   type ApprovalView,
   createApprovals,
 } from './create-approvals.ts';
+export type { FederatedServiceStatus } from './create-federation.ts';
 export { createGateway, type GatewayDependencies } from './create-gateway.ts';
 export type {
   ConnectionSummary,

@@ -1,4 +1,4 @@
-import { applyOverlays, bindCatalog, loadCatalog } from '../catalog/index.ts';
+import { applyOverlays, bindCatalog, loadCatalog, transformMcpTools } from '../catalog/index.ts';
 import type { Catalog, DescriptionFormat, ServiceConfig } from '../core/index.ts';
 
 /** The config field of each description format. */
@@ -8,6 +8,7 @@ const sourceFields = [
   ['googleDiscovery', 'discovery'],
   ['graphql', 'graphql'],
   ['wsdl', 'wsdl'],
+  ['mcp', 'mcp'],
 ] as const satisfies readonly (readonly [keyof ServiceConfig, DescriptionFormat])[];
 
 /** The config field naming a service's description (exactly one is set, the config schema checks it) and its path. */
@@ -26,6 +27,8 @@ export function descriptionSourceOf(service: ServiceConfig): {
 /** A service's description as imported, before overlays (shared across tenants by content and options). */
 export function loadPlainCatalog(service: ServiceConfig): Catalog {
   const { format, path } = descriptionSourceOf(service);
+  // A remote MCP server's tools are listed from it when the gateway starts (create-federation.ts), not read here.
+  if (format === 'mcp') return unlistedMcpCatalog(path);
   // OpenAPI and Swagger are told apart by the document itself (either key takes either, as always).
   return loadCatalog(path, {
     ...(format === 'openapi' || format === 'swagger' ? {} : { format }),
@@ -40,4 +43,9 @@ export function loadPlainCatalog(service: ServiceConfig): Catalog {
 export function loadService(service: ServiceConfig, at = `services.${service.id}`) {
   const catalog = applyOverlays(loadPlainCatalog(service), service.overlays ?? {}, `${at}.overlays`);
   return { catalog, bound: bindCatalog(catalog, service.id) };
+}
+
+/** The catalogue of an MCP service before (or without) its listing: no tools yet. */
+export function unlistedMcpCatalog(url: string): Catalog {
+  return transformMcpTools([], url);
 }

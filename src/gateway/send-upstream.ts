@@ -1,13 +1,14 @@
 import { type AuditLog, createScrubber } from '../audit/index.ts';
-import type { ServiceAuthConfig } from '../core/index.ts';
+import { GatehouseError, type ServiceAuthConfig } from '../core/index.ts';
 import { type RefreshEngine, refreshAndRetry } from '../oauth/index.ts';
 import { validateArguments } from '../policy/index.ts';
-import { type ResultCache, toToolPage } from '../shaping/index.ts';
+import { type ResultCache, toFederatedPage, toToolPage } from '../shaping/index.ts';
 import {
   applyCredential,
   applyFixedHeaders,
   buildRequest,
   listCredentialSecrets,
+  type McpUpstream,
   readProtocolAnswer,
   type UpstreamCall,
   type UpstreamClient,
@@ -24,6 +25,8 @@ import type { FetchedPage } from './shape-result.ts';
 
 export interface SendUpstreamDependencies {
   readonly upstream: UpstreamClient;
+  /** The MCP client of federated services (`mcp:`); absent in gateways built without one (tests). */
+  readonly mcpUpstream?: Pick<McpUpstream, 'callTool'>;
   readonly audit: Pick<AuditLog, 'recordToolIntent'>;
   readonly cache: ResultCache;
   readonly refresh: {
@@ -51,7 +54,13 @@ export async function sendUpstream(deps: SendUpstreamDependencies, call: CallCon
   }
   let answer: UpstreamResponse;
   try {
-    answer = await sendWithOneRefresh(deps, call, args);
+    if (tool.tool.request.mcp !== undefined) {
+      await sendFederated(deps, call, tool.tool.request.mcp.tool, args);
+      return;
+    }
+    answer = await sendWithOneRefresh(deps, call, (credential) =>
+      deps.upstream.send(toUpstreamCall(call, args, credential)),
+    );
   } finally {
     // CA-03: reads that raced with the write are dropped again once it was sent.
     if (writes) await invalidateReads(deps.cache, call, true);
@@ -78,14 +87,54 @@ export async function sendPage(
   return toToolPage(readProtocolAnswer(tool.tool, page, tool.name, scrub), tool.name, scrub);
 }
 
-async function sendWithOneRefresh(
+/**
+ * The send of a federated MCP tool: a `tools/call` of the remote tool with the checked arguments, on the session of
+ * the call's credential (one refresh and retry on a 401, as for HTTP tools); the result is scrubbed once and kept
+ * as the server sent it (`toFederatedPage`). A refused static credential is an `upstream_error` naming the status.
+ */
+async function sendFederated(
   deps: SendUpstreamDependencies,
   call: CallContext,
+  remoteTool: string,
   args: Readonly<Record<string, unknown>>,
-): Promise<UpstreamResponse> {
+): Promise<void> {
+  const { tool, service } = toolOf(call);
+  const mcp = deps.mcpUpstream;
+  if (mcp === undefined) throw new Error('callTool: a federated tool needs the MCP upstream client');
+  const answer = await sendWithOneRefresh(deps, call, (credential) =>
+    mcp.callTool(
+      {
+        tenant: call.caller.tenant,
+        service: service.id,
+        url: service.baseUrl,
+        credential,
+        timeoutMs: service.timeoutMs,
+        connectTimeoutMs: service.connectTimeoutMs,
+        maxResponseBytes: service.maxResponseBytes,
+      },
+      remoteTool,
+      args,
+    ),
+  );
+  call.upstreamStatus = answer.status;
+  if (answer.result === undefined) {
+    throw new GatehouseError('upstream_error', `The MCP server of ${service.id} refused the gateway's credential`, {
+      service: service.id,
+      status: answer.status,
+    });
+  }
+  call.scrub = createScrubber(listCredentialSecrets(credentialOf(call)));
+  call.page = toFederatedPage(answer.result, tool.name, call.scrub);
+}
+
+/** Sends with the call's credential; a user connection's 401 gets one forced refresh and one retry (OA-16). */
+async function sendWithOneRefresh<T extends { readonly status: number }>(
+  deps: SendUpstreamDependencies,
+  call: CallContext,
+  send: (credential: UpstreamCredential) => Promise<T>,
+): Promise<T> {
   const { service } = toolOf(call);
   const resolved = call.credential;
-  const send = (credential: UpstreamCredential) => deps.upstream.send(toUpstreamCall(call, args, credential));
   if (
     resolved?.token === undefined ||
     resolved.connectionId === undefined ||

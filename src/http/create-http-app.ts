@@ -103,7 +103,11 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
         }
         const ready = await gateway.ready().catch(() => false);
         if (!ready) throw new GatehouseError('store_unavailable', 'Store is not reachable');
-        writeJson(res, 200, { status: 'ready' });
+        // A federated MCP server that is down degrades its own service only (its tools answer errors meanwhile).
+        const degraded = (gateway.federation?.status() ?? [])
+          .filter((service) => service.state === 'degraded')
+          .map(({ tenant, service }) => ({ tenant, service }));
+        writeJson(res, 200, degraded.length === 0 ? { status: 'ready' } : { status: 'ready', degraded });
       },
     },
     ...(options.routes ?? []),

@@ -50,7 +50,8 @@ export function createToolServer(context: ToolServerContext): Server {
     }
     const elicitation = toUrlElicitationError(outcome, request.params._meta);
     if (elicitation !== undefined) throw new ProtocolError(elicitation.code, elicitation.message, elicitation.data);
-    return toCallToolResult(outcome);
+    // Federated content blocks were checked by the SDK client that received them; the rest is built here.
+    return toCallToolResult(outcome) as CallToolResult;
   });
   return server;
 }

@@ -26,6 +26,11 @@ export function serializeToolCallResponse(
   }
   const result = toCallToolResult(outcome);
   if (modern === undefined) return JSON.stringify({ result, jsonrpc: '2.0', id });
+  if (result._meta !== undefined) {
+    // A federated result's own `_meta` joins the server info under one `_meta` member.
+    const members = { resultType: 'complete', _meta: { ...result._meta, ...modern.meta } };
+    return JSON.stringify({ result: { ...result, ...members }, jsonrpc: '2.0', id });
+  }
   const text = JSON.stringify(result);
   return `{"result":${text.slice(0, -1)},${modern.members}},"jsonrpc":"2.0","id":${JSON.stringify(id)}}`;
 }
@@ -36,9 +41,12 @@ export function serializeToolCallResponse(
  */
 export interface ModernResultMeta {
   readonly members: string;
+  /** The `_meta` object of those members. */
+  readonly meta: Readonly<Record<string, unknown>>;
 }
 
 export function createModernResultMeta(serverInfo: Implementation): ModernResultMeta {
-  const members = JSON.stringify({ resultType: 'complete', _meta: { [SERVER_INFO_META_KEY]: serverInfo } });
-  return { members: members.slice(1, -1) };
+  const meta = { [SERVER_INFO_META_KEY]: serverInfo };
+  const members = JSON.stringify({ resultType: 'complete', _meta: meta });
+  return { members: members.slice(1, -1), meta };
 }

@@ -2,9 +2,10 @@ import type { CallOutcome } from '../gateway/index.ts';
 
 /** The MCP `CallToolResult` Gatehouse answers a `tools/call` with (one shape for the fast path and the SDK path). */
 export type CallToolResultBody = {
-  content: { type: 'text'; text: string }[];
+  content: ({ type: 'text'; text: string } | Readonly<Record<string, unknown>>)[];
   structuredContent?: Record<string, unknown>;
   isError?: true;
+  _meta?: Record<string, unknown>;
 };
 
 /**
@@ -15,8 +16,13 @@ export type CallToolResultBody = {
  */
 export function toCallToolResult(outcome: CallOutcome): CallToolResultBody {
   if (outcome.ok) {
-    const result: CallToolResultBody = { content: [{ type: 'text', text: outcome.text }] };
+    // A federated tool's own content blocks, as its server sent them (scrubbed), when the result was not shaped.
+    const result: CallToolResultBody = {
+      content: outcome.content === undefined ? [{ type: 'text', text: outcome.text }] : [...outcome.content],
+    };
     if (outcome.structuredContent !== undefined) result.structuredContent = { ...outcome.structuredContent };
+    if (outcome.isError === true) result.isError = true;
+    if (outcome.meta !== undefined) result._meta = { ...outcome.meta };
     return result;
   }
   const { code, message, details } = outcome.error;

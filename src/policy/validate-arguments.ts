@@ -47,10 +47,21 @@ export function validateArguments(
   );
 }
 
+/**
+ * The schema as this process's Ajv compiles it: without the root `$schema` (a remote MCP server's zod-made schemas
+ * declare draft-07, which a 2020-12 Ajv refuses to compile; the keywords tools use mean the same) and without the
+ * root `$id` (two tools with the same id would collide in the one Ajv instance). Listings keep both.
+ */
+function compilable(schema: Tool['inputSchema']): Tool['inputSchema'] {
+  if (!('$schema' in schema) && !('$id' in schema)) return schema;
+  const { $schema: _dialect, $id: _id, ...rest } = schema;
+  return rest;
+}
+
 function validatorOf(tool: Tool): ValidateFunction {
   let validate = validators.get(tool);
   if (validate === undefined) {
-    validate = ajv.compile(tool.inputSchema);
+    validate = ajv.compile(compilable(tool.inputSchema));
     validators.set(tool, validate);
   }
   return validate;
@@ -65,7 +76,7 @@ function constrainedValidatorOf(tool: Tool, constraints: ArgumentConstraints): V
   let validate = byKey.get(constraints.key);
   if (validate === undefined) {
     // Merged at the root (not wrapped) so the tool schema's `#/$defs/...` references still resolve.
-    const base = tool.inputSchema;
+    const base = compilable(tool.inputSchema);
     const allOf = Array.isArray(base['allOf'])
       ? [...(base['allOf'] as unknown[]), constraints.schema]
       : [constraints.schema];

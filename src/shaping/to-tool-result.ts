@@ -18,6 +18,16 @@ export interface ToolResult {
    * equal in meaning to `JSON.stringify(structuredContent)`. Transports may write it as is.
    */
   readonly structuredJson?: string;
+  /**
+   * A federated MCP tool's own content blocks (text, image, audio, resource links, embedded resources), delivered
+   * as they are instead of the single text block built from `text`; `text` is then what budgets measure. A result
+   * over budget becomes a handle and loses them (the summary replaces the whole result).
+   */
+  readonly content?: readonly Readonly<Record<string, unknown>>[];
+  /** A federated result's `_meta`, without the keys the gateway owns. */
+  readonly meta?: Readonly<Record<string, unknown>>;
+  /** A federated tool answered with `isError: true`: its content is the tool's own error report. */
+  readonly isError?: boolean;
 }
 
 /** How much of an upstream error body the model sees, so it can correct its call. */

@@ -1,5 +1,6 @@
 import { lookup as lookupDns } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
+import { buildConnector } from 'undici';
 import { GatehouseError } from '../core/index.ts';
 import { isBlockedAddress } from './is-blocked-address.ts';
 
@@ -97,5 +98,44 @@ export function createAddressGuard(
         throw blocked(hostname, remoteAddress ?? 'unknown');
       }
     },
+  };
+}
+
+/**
+ * `connector` with the guard's last line: a socket whose remote address is blocked (for a host not allowed) is
+ * destroyed and the connect fails with `upstream_blocked`. The one wrapping every guarded undici Agent uses.
+ */
+export function checkConnections(guard: AddressGuard, connector: buildConnector.connector): buildConnector.connector {
+  return (connectOptions, callback) =>
+    connector(connectOptions, (error, socket) => {
+      if (error !== null) return callback(error, null);
+      try {
+        guard.checkConnected(connectOptions.hostname, socket.remoteAddress);
+      } catch (blocked) {
+        socket.destroy();
+        return callback(blocked as Error, null);
+      }
+      callback(null, socket);
+    });
+}
+
+/**
+ * A guarded undici connector whose connect timeout is chosen per connection (`timeoutOf`): undici fixes the
+ * timeout per connector, so there is one connector per timeout value, each resolving through the guard's lookup
+ * and checking the connected address (`checkConnections`).
+ */
+export function createGuardedConnector(
+  guard: AddressGuard,
+  timeoutOf: (options: buildConnector.Options) => number,
+): buildConnector.connector {
+  const connectors = new Map<number, buildConnector.connector>();
+  return (connectOptions, callback) => {
+    const timeout = timeoutOf(connectOptions);
+    let connector = connectors.get(timeout);
+    if (connector === undefined) {
+      connector = checkConnections(guard, buildConnector({ timeout, lookup: guard.lookup }));
+      connectors.set(timeout, connector);
+    }
+    connector(connectOptions, callback);
   };
 }

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
-import { Agent, buildConnector } from 'undici';
+import { Agent } from 'undici';
 import { type Clock, GatehouseError, systemClock, type ToolSafety } from '../core/index.ts';
 import type { BuiltRequest } from './build-request.ts';
-import { createAddressGuard, type ResolveHost } from './create-address-guard.ts';
+import { createAddressGuard, createGuardedConnector, type ResolveHost } from './create-address-guard.ts';
 import { toUpstreamError, type UpstreamPhase } from './to-upstream-error.ts';
 
 export interface UpstreamClientOptions {
@@ -109,25 +109,10 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   // undici fixes the connect timeout per connector, the pool is shared, and services differ: one connector per
   // timeout value, chosen by the origin being connected (the last timeout configured for that origin).
   const connectTimeouts = new Map<string, number>();
-  const connectors = new Map<number, buildConnector.connector>();
-  const connect: buildConnector.connector = (connectOptions, callback) => {
-    const timeout = connectTimeouts.get(`${connectOptions.protocol}//${connectOptions.host}`) ?? 10_000;
-    let connector = connectors.get(timeout);
-    if (connector === undefined) {
-      connector = buildConnector({ timeout, lookup: guard.lookup });
-      connectors.set(timeout, connector);
-    }
-    connector(connectOptions, (error, socket) => {
-      if (error !== null) return callback(error, null);
-      try {
-        guard.checkConnected(connectOptions.hostname, socket.remoteAddress);
-      } catch (blocked) {
-        socket.destroy();
-        return callback(blocked as Error, null);
-      }
-      callback(null, socket);
-    });
-  };
+  const connect = createGuardedConnector(
+    guard,
+    (connectOptions) => connectTimeouts.get(`${connectOptions.protocol}//${connectOptions.host}`) ?? 10_000,
+  );
   const connections = options.connectionsPerOrigin ?? 32;
   const shares = createTenantShares(connections, Math.max(1, Math.min(connections, options.connectionsPerTenant ?? 8)));
   const agent = new Agent({

@@ -8,7 +8,9 @@ export {
 export { type BuiltRequest, buildRequest, reservedHeaderNames } from './build-request.ts';
 export {
   type AddressGuard,
+  checkConnections,
   createAddressGuard,
+  createGuardedConnector,
   type ResolvedAddress,
   type ResolveHost,
 } from './create-address-guard.ts';
@@ -18,6 +20,15 @@ export {
   type CircuitBreakerOptions,
   createCircuitBreaker,
 } from './create-circuit-breaker.ts';
+export {
+  createMcpUpstream,
+  type McpCallAnswer,
+  type McpCallOptions,
+  type McpTarget,
+  type McpUpstream,
+  type McpUpstreamOptions,
+  toMcpUpstreamError,
+} from './create-mcp-upstream.ts';
 export { createRetryingUpstream, type RetryingUpstreamOptions } from './create-retrying-upstream.ts';
 export {
   createUpstreamClient,

@@ -1,0 +1,163 @@
+import { applyOverlays, bindCatalog, transformMcpTools } from '../catalog/index.ts';
+import type { Catalog, Config, ServiceCatalog, ServiceConfig } from '../core/index.ts';
+import { toGatehouseError } from '../core/index.ts';
+import type { McpUpstream, UpstreamCredential } from '../upstream/index.ts';
+import { unlistedMcpCatalog } from './load-service.ts';
+
+/** The listing state of one federated service of a tenant, for `/readyz` and the admin API. */
+export interface FederatedServiceStatus {
+  readonly tenant: string;
+  readonly service: string;
+  /** `degraded`: the last listing failed; the tools of the listing before it (or none) are served. */
+  readonly state: 'listed' | 'degraded' | 'unlisted';
+  readonly tools: number;
+  /** Why the last listing failed (a GatehouseError message: never a credential). */
+  readonly problem?: string;
+}
+
+export interface Federation {
+  /** The current catalogue of an `mcp:` service of a tenant, overlays applied and bound to the service id. */
+  load(tenant: string, service: ServiceConfig): { catalog: Catalog; bound: ServiceCatalog };
+  /** Lists every federated service (in parallel, each within its timeout), then keeps the listings fresh. */
+  start(): Promise<void>;
+  /** Lists one service again now (a `tools/list_changed` notice does this). */
+  refresh(tenant: string, service: string): Promise<void>;
+  status(): readonly FederatedServiceStatus[];
+  close(): void;
+}
+
+export interface FederationDependencies {
+  readonly config: Config;
+  readonly upstream: Pick<McpUpstream, 'listTools' | 'onToolsChanged'>;
+  /** The credential a listing presents: the service's static one, or its `shared` connection. */
+  credentialOf(tenant: string, service: ServiceConfig): Promise<UpstreamCredential>;
+  /** A tenant's federated tools changed: rebuild its runtime. Throws to keep the old one (a config error). */
+  onChanged(tenant: string): void;
+  /** A listing or rebuild failed (for the log; the message carries no credential). */
+  onError?(tenant: string, service: string, error: unknown): void;
+}
+
+/** A failed listing is tried again after this long (a listing that worked waits the service's `toolsTtlSeconds`). */
+const retryMs = 30_000;
+const defaultTtlSeconds = 300;
+
+interface Entry {
+  readonly tenant: string;
+  readonly service: ServiceConfig;
+  catalog: Catalog;
+  state: FederatedServiceStatus['state'];
+  problem?: string;
+  timer?: ReturnType<typeof setTimeout>;
+  listing?: Promise<void>;
+}
+
+/**
+ * Remote MCP servers as services (DESIGN.md §11): each `mcp:` service's tools are listed from its server (every
+ * page) and become a catalogue like any other, named, filtered and governed by the same toolsets and policy. A
+ * listing is repeated after `toolsTtlSeconds` (default 300), at once on `notifications/tools/list_changed`, and
+ * after 30 s when it failed; a changed listing rebuilds the tenant's runtime. A server that is down keeps its last
+ * tools (none at first) and its status `degraded`; the other services are never held up by it.
+ */
+export function createFederation(deps: FederationDependencies): Federation {
+  const entries = new Map<string, Entry>();
+  const keyOf = (tenant: string, service: string) => `${tenant}\u0000${service}`;
+  for (const tenant of deps.config.tenants) {
+    for (const service of tenant.services) {
+      if (service.mcp === undefined) continue;
+      entries.set(keyOf(tenant.id, service.id), {
+        tenant: tenant.id,
+        service,
+        catalog: unlistedMcpCatalog(service.mcp),
+        state: 'unlisted',
+      });
+    }
+  }
+  let closed = false;
+
+  deps.upstream.onToolsChanged((tenant, service) => {
+    const entry = entries.get(keyOf(tenant, service));
+    if (entry !== undefined) void list(entry, true);
+  });
+
+  function schedule(entry: Entry, ms: number): void {
+    clearTimeout(entry.timer);
+    if (closed) return;
+    entry.timer = setTimeout(() => void list(entry, true), ms);
+    entry.timer.unref();
+  }
+
+  /** Lists one service; `rebuild`: tell the gateway when its tools changed (not at start, which builds once). */
+  function list(entry: Entry, rebuild: boolean): Promise<void> {
+    // One listing at a time per service; a notice during a listing is answered by that listing.
+    entry.listing ??= (async () => {
+      const url = entry.service.mcp as string;
+      try {
+        const credential = await deps.credentialOf(entry.tenant, entry.service);
+        const tools = await deps.upstream.listTools({
+          tenant: entry.tenant,
+          service: entry.service.id,
+          url,
+          credential,
+          timeoutMs: entry.service.timeoutSeconds * 1000,
+          connectTimeoutMs: entry.service.connectTimeoutSeconds * 1000,
+          maxResponseBytes: entry.service.maxResponseBytes,
+        });
+        const catalog = transformMcpTools(tools, url);
+        const changed = catalog.id !== entry.catalog.id;
+        const before = entry.catalog;
+        entry.catalog = catalog;
+        entry.state = 'listed';
+        delete entry.problem;
+        if (changed && rebuild) {
+          try {
+            deps.onChanged(entry.tenant);
+          } catch (error) {
+            // The new listing breaks the config (e.g. an unprefixed name now collides): keep serving the old one.
+            entry.catalog = before;
+            entry.state = 'degraded';
+            entry.problem = toGatehouseError(error).message;
+            deps.onError?.(entry.tenant, entry.service.id, error);
+          }
+        }
+        schedule(entry, (entry.service.toolsTtlSeconds ?? defaultTtlSeconds) * 1000);
+      } catch (error) {
+        entry.state = 'degraded';
+        entry.problem = toGatehouseError(error).message;
+        deps.onError?.(entry.tenant, entry.service.id, error);
+        schedule(entry, retryMs);
+      }
+    })().finally(() => {
+      delete entry.listing;
+    });
+    return entry.listing;
+  }
+
+  return {
+    load(tenant, service) {
+      const entry = entries.get(keyOf(tenant, service.id));
+      const plain = entry?.catalog ?? unlistedMcpCatalog(service.mcp as string);
+      const catalog = applyOverlays(plain, service.overlays ?? {}, `services.${service.id}.overlays`);
+      return { catalog, bound: bindCatalog(catalog, service.id) };
+    },
+    async start() {
+      await Promise.all([...entries.values()].map((entry) => list(entry, false)));
+    },
+    async refresh(tenant, service) {
+      const entry = entries.get(keyOf(tenant, service));
+      if (entry !== undefined) await list(entry, true);
+    },
+    status() {
+      return [...entries.values()].map((entry) => ({
+        tenant: entry.tenant,
+        service: entry.service.id,
+        state: entry.state,
+        tools: entry.catalog.tools.length,
+        ...(entry.problem === undefined ? {} : { problem: entry.problem }),
+      }));
+    },
+    close() {
+      closed = true;
+      for (const entry of entries.values()) clearTimeout(entry.timer);
+    },
+  };
+}

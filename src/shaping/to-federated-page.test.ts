@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { createScrubber } from '../audit/index.ts';
+import { toFederatedPage } from './to-federated-page.ts';
+
+const noScrub = (text: string) => text;
+
+describe('toFederatedPage()', () => {
+  it('keeps content blocks, structuredContent and isError as sent; budgets measure the structured JSON', () => {
+    const content = [
+      { type: 'text', text: 'see image' },
+      { type: 'image', data: 'iVBORw0KGgo=', mimeType: 'image/png' },
+      { type: 'resource_link', uri: 'file:///a.txt', name: 'a' },
+    ];
+    const page = toFederatedPage({ content, structuredContent: { total: 2 }, isError: true }, 'svc_tool', noScrub);
+    expect(page.result.content).toEqual(content);
+    expect(page.result.structuredContent).toEqual({ total: 2 });
+    expect(page.result.isError).toBe(true);
+    expect(page.result.text).toBe('{"total":2}');
+    expect(page.json).toBeUndefined();
+  });
+
+  it('measures the text blocks when there is no structured content', () => {
+    const page = toFederatedPage(
+      {
+        content: [
+          { type: 'text', text: 'one' },
+          { type: 'audio', data: 'AAAA', mimeType: 'audio/wav' },
+          { type: 'text', text: 'two' },
+        ],
+      },
+      'svc_tool',
+      noScrub,
+    );
+    expect(page.result.text).toBe('one\ntwo');
+  });
+
+  it('drops gateway-owned _meta keys and keeps the others', () => {
+    const page = toFederatedPage(
+      {
+        content: [],
+        _meta: {
+          'io.modelcontextprotocol/serverInfo': { name: 'remote' },
+          'gatehouse/handle': 'forged',
+          'example.com/trace': 'abc',
+        },
+      },
+      'svc_tool',
+      noScrub,
+    );
+    expect(page.result.meta).toEqual({ 'example.com/trace': 'abc' });
+  });
+
+  it('scrubs the credential from every block', () => {
+    const secret = 'upstream-secret-0123456789';
+    const page = toFederatedPage(
+      {
+        content: [
+          { type: 'text', text: `token ${secret}` },
+          { type: 'resource', resource: { uri: 'x:1', text: secret } },
+        ],
+        structuredContent: { echoed: secret },
+      },
+      'svc_tool',
+      createScrubber([secret]),
+    );
+    expect(JSON.stringify(page.result)).not.toContain(secret);
+  });
+
+  it('refuses an answer that is not a tool result, naming the tool', () => {
+    expect(() => toFederatedPage({ content: 'text' }, 'svc_tool', noScrub)).toThrow(/svc_tool is not a tool result/);
+    expect(() => toFederatedPage(null, 'svc_tool', noScrub)).toThrow(/not a tool result/);
+  });
+});

@@ -1,0 +1,58 @@
+import { GatehouseError } from '../core/index.ts';
+import type { ToolPage } from './to-tool-page.ts';
+
+/**
+ * `_meta` keys a federated result may not carry to the client: the protocol's reserved namespace (the gateway
+ * answers with its own server info and protocol keys) and the gateway's own.
+ */
+const gatewayOwnedMeta = /^(io\.modelcontextprotocol\/|modelcontextprotocol\.io\/|gatehouse[./])/;
+
+/**
+ * A remote MCP server's `CallToolResult` as a tool page, scrubbed once (RS-01): content blocks, `structuredContent`
+ * and `isError` as the server sent them, `_meta` without gateway-owned keys. `text` (what budgets measure and a
+ * handle stores) is the structured content as JSON when there is some, else the text blocks joined; other blocks
+ * (images, audio, resources) are delivered as they are. A result that is not a `CallToolResult` throws
+ * `upstream_error` naming the tool.
+ */
+export function toFederatedPage(result: unknown, toolName: string, scrub: (text: string) => string): ToolPage {
+  const raw = JSON.stringify(result ?? null);
+  const scrubbed = scrub(raw);
+  const value = (scrubbed === raw ? result : JSON.parse(scrubbed)) as Record<string, unknown> | null;
+  const content = value?.['content'];
+  if (value === null || typeof value !== 'object' || !Array.isArray(content) || !content.every(isObject)) {
+    throw new GatehouseError('upstream_error', `The MCP server's answer to ${toolName} is not a tool result`, {
+      tool: toolName,
+    });
+  }
+  const structured = value['structuredContent'];
+  const structuredContent = isObject(structured) ? structured : undefined;
+  const meta = isObject(value['_meta']) ? withoutGatewayKeys(value['_meta']) : undefined;
+  const text =
+    structuredContent !== undefined
+      ? JSON.stringify(structuredContent)
+      : content
+          .filter((block) => block['type'] === 'text' && typeof block['text'] === 'string')
+          .map((block) => block['text'] as string)
+          .join('\n');
+  return {
+    headers: {},
+    // Upstream pagination conventions are HTTP ones; a federated result is never followed to another page.
+    json: undefined,
+    result: {
+      text,
+      content,
+      ...(structuredContent === undefined ? {} : { structuredContent }),
+      ...(meta === undefined ? {} : { meta }),
+      ...(value['isError'] === true ? { isError: true } : {}),
+    },
+  };
+}
+
+function withoutGatewayKeys(meta: Record<string, unknown>): Record<string, unknown> | undefined {
+  const kept = Object.entries(meta).filter(([key]) => !gatewayOwnedMeta.test(key));
+  return kept.length === 0 ? undefined : Object.fromEntries(kept);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}

@@ -1,0 +1,58 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort as closedPort } from '../../test/support/free-port.ts';
+import { isGatehouseError } from '../core/index.ts';
+import { createMcpUpstream, type McpUpstream } from './create-mcp-upstream.ts';
+
+const target = (url: string) => ({
+  tenant: 't',
+  service: 'remote',
+  url,
+  credential: { type: 'bearer' as const, token: 'secret-token-0123456789' },
+  timeoutMs: 5_000,
+  connectTimeoutMs: 2_000,
+  maxResponseBytes: 1_000_000,
+});
+
+let upstream: McpUpstream | undefined;
+afterEach(async () => {
+  await upstream?.close();
+  upstream = undefined;
+});
+
+async function failureOf(promise: Promise<unknown>) {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!isGatehouseError(error)) throw new Error(`expected a GatehouseError, got ${String(error)}`);
+  return error;
+}
+
+describe('createMcpUpstream()', () => {
+  it('refuses a private address that is not allowed (SSRF guard), before connecting', async () => {
+    upstream = createMcpUpstream({ allowPrivateHosts: [] });
+    for (const url of ['http://127.0.0.1:9/mcp', 'http://[::1]:9/mcp', 'http://169.254.169.254/mcp']) {
+      const error = await failureOf(upstream.listTools(target(url)));
+      expect(error.code).toBe('upstream_blocked');
+      expect(error.message).not.toContain('secret-token');
+    }
+    expect(upstream.sessionCount()).toBe(0);
+  });
+
+  it('refuses a name that resolves to a private address, checked at connect time', async () => {
+    upstream = createMcpUpstream({
+      allowPrivateHosts: [],
+      resolve: async () => [{ address: '10.0.0.7', family: 4 }],
+    });
+    const error = await failureOf(upstream.callTool(target('http://mcp.example.com/mcp'), 'x', {}));
+    expect(error.code).toBe('upstream_blocked');
+  });
+
+  it('answers upstream_unreachable for a server that is down, naming the service and never the credential', async () => {
+    upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+    const error = await failureOf(upstream.callTool(target(`http://127.0.0.1:${await closedPort()}/mcp`), 'x', {}));
+    expect(error.code).toBe('upstream_unreachable');
+    expect(error.message).toContain('remote');
+    expect(JSON.stringify(error.details)).not.toContain('secret-token');
+  });
+});

@@ -1,0 +1,312 @@
+import { createHash } from 'node:crypto';
+import {
+  Client,
+  type FetchLike,
+  ProtocolError,
+  SdkError,
+  SdkErrorCode,
+  SdkHttpError,
+  StreamableHTTPClientTransport,
+} from '@modelcontextprotocol/client';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { GatehouseError, isGatehouseError } from '../core/index.ts';
+import { applyCredential, type UpstreamCredential } from './apply-credential.ts';
+import { createAddressGuard, createGuardedConnector, type ResolveHost } from './create-address-guard.ts';
+
+/** Where one federated call or listing goes: a service's MCP endpoint, with the credential to present there. */
+export interface McpTarget {
+  readonly tenant: string;
+  readonly service: string;
+  readonly url: string;
+  readonly credential: UpstreamCredential;
+  readonly timeoutMs: number;
+  readonly connectTimeoutMs: number;
+  /** An answer declaring a larger `Content-Length` is refused (`upstream_too_large`). */
+  readonly maxResponseBytes: number;
+}
+
+/** A `tools/call` answer: `status` 401 when the server refused the credential (the caller may refresh and retry). */
+export interface McpCallAnswer {
+  readonly status: number;
+  /** The server's `CallToolResult`, untouched (scrubbing and shaping happen in the gateway). */
+  readonly result?: Readonly<Record<string, unknown>>;
+}
+
+export interface McpCallOptions {
+  /** `_meta` of the request as the gateway forwards it (the client's own keys, never the gateway's). */
+  readonly meta?: Readonly<Record<string, unknown>>;
+  readonly signal?: AbortSignal;
+}
+
+export interface McpUpstream {
+  /** Every tool the server lists, following `nextCursor` (at most `maxListPages` pages). */
+  listTools(target: McpTarget): Promise<readonly Record<string, unknown>[]>;
+  callTool(
+    target: McpTarget,
+    name: string,
+    args: Readonly<Record<string, unknown>>,
+    options?: McpCallOptions,
+  ): Promise<McpCallAnswer>;
+  /** `listener(tenant, service)` runs when a session of that service receives `notifications/tools/list_changed`. */
+  onToolsChanged(listener: (tenant: string, service: string) => void): void;
+  /** Open sessions (for tests and metrics). */
+  sessionCount(): number;
+  close(): Promise<void>;
+}
+
+export interface McpUpstreamOptions {
+  /** Hosts (as written in URLs) that may resolve to private or loopback addresses (the SSRF guard, MC-07). */
+  readonly allowPrivateHosts: readonly string[];
+  readonly resolve?: ResolveHost;
+  /** Sessions kept open at once (least recently used closed first); default 256. */
+  readonly maxSessions?: number;
+  readonly clientInfo?: { readonly name: string; readonly version: string };
+}
+
+const maxListPages = 50;
+
+interface Session {
+  readonly key: string;
+  readonly client: Client;
+  readonly ready: Promise<void>;
+}
+
+/**
+ * The gateway as an MCP client of federated services (the official SDK client, Streamable HTTP, both protocol eras:
+ * `server/discover` is probed first and a 2025-era server gets the plain `initialize`). One session per (tenant,
+ * service, credential), reused by every call with that credential and bounded in number; a session the server has
+ * forgotten (HTTP 404) is opened again once. Every request goes through the SSRF guard (private addresses refused
+ * unless allowed, checked at connect time against the addresses actually used), follows no redirect to another
+ * origin, and carries only the service's credential: nothing from the inbound request.
+ */
+export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
+  const guard = createAddressGuard(options.allowPrivateHosts, options.resolve);
+  const maxSessions = options.maxSessions ?? 256;
+  const clientInfo = options.clientInfo ?? { name: 'gatehouse', version: '0.1.0' };
+  const agent = new Agent({
+    connect: createGuardedConnector(guard, (connectOptions) => connectTimeoutOf(connectOptions.hostname)),
+    keepAliveTimeout: 4_000,
+  });
+  const connectTimeouts = new Map<string, number>();
+  const connectTimeoutOf = (hostname: string) => connectTimeouts.get(hostname) ?? 10_000;
+  const sessions = new Map<string, Session>();
+  const listeners: ((tenant: string, service: string) => void)[] = [];
+
+  function fetchFor(target: McpTarget): FetchLike {
+    const origin = new URL(target.url).origin;
+    return async (input, init) => {
+      const url = new URL(String(input));
+      if (url.origin !== origin) {
+        throw new GatehouseError('upstream_blocked', `Upstream origin ${url.origin} is not the service's origin`, {
+          origin: url.origin,
+        });
+      }
+      guard.checkUrl(url);
+      connectTimeouts.set(url.hostname, target.connectTimeoutMs);
+      const response = await undiciFetch(url, { ...(init as object), dispatcher: agent, redirect: 'manual' });
+      const tooLarge = () =>
+        new GatehouseError('upstream_too_large', `The MCP server's answer is larger than the service's limit`, {
+          service: target.service,
+          maxResponseBytes: target.maxResponseBytes,
+        });
+      if (Number(response.headers.get('content-length') ?? '0') > target.maxResponseBytes) {
+        await response.body?.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      // The answer to one request (JSON, or an SSE stream that ends with its result) is counted while it streams;
+      // the long-lived GET stream of server notifications is not one answer and is not capped.
+      if (init?.method !== 'POST' || response.body === null) return response as unknown as Response;
+      let seen = 0;
+      const limited = (response.body as unknown as ReadableStream<Uint8Array>).pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            seen += chunk.byteLength;
+            if (seen > target.maxResponseBytes) controller.error(tooLarge());
+            else controller.enqueue(chunk);
+          },
+        }),
+      );
+      return new Response(limited, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers as unknown as Headers,
+      });
+    };
+  }
+
+  function keyOf(target: McpTarget): string {
+    const credential = createHash('sha256').update(JSON.stringify(target.credential)).digest('base64url');
+    return `${target.tenant}\u0000${target.service}\u0000${target.url}\u0000${credential}`;
+  }
+
+  function open(target: McpTarget, key: string): Session {
+    // The credential is applied the way every upstream request gets it (a query API key goes into the URL).
+    const built = applyCredential({ method: 'POST', url: new URL(target.url), headers: {} }, target.credential);
+    const client = new Client(clientInfo, { versionNegotiation: { mode: 'auto' } });
+    client.setNotificationHandler('notifications/tools/list_changed', () => {
+      for (const listener of listeners) listener(target.tenant, target.service);
+    });
+    client.onerror = () => {};
+    const transport = new StreamableHTTPClientTransport(built.url, {
+      requestInit: { headers: { ...built.headers } },
+      fetch: fetchFor(target),
+      redirectPolicy: 'same-origin',
+      reconnectionOptions: {
+        maxReconnectionDelay: 30_000,
+        initialReconnectionDelay: 1_000,
+        reconnectionDelayGrowFactor: 2,
+        maxRetries: 2,
+      },
+    });
+    const session: Session = {
+      key,
+      client,
+      ready: client.connect(transport, { timeout: target.timeoutMs }),
+    };
+    session.ready.catch(() => drop(session));
+    return session;
+  }
+
+  function drop(session: Session): void {
+    if (sessions.get(session.key) === session) sessions.delete(session.key);
+    void session.client.close().catch(() => {});
+  }
+
+  async function sessionOf(target: McpTarget): Promise<Session> {
+    const key = keyOf(target);
+    let session = sessions.get(key);
+    if (session === undefined) {
+      while (sessions.size >= maxSessions) {
+        const oldest = sessions.values().next().value as Session;
+        drop(oldest);
+      }
+      session = open(target, key);
+      sessions.set(key, session);
+    } else {
+      // Least recently used first: re-insert at the end.
+      sessions.delete(key);
+      sessions.set(key, session);
+    }
+    await session.ready;
+    return session;
+  }
+
+  /** Runs `use` on the target's session; a session the server forgot (404) is opened again, once. */
+  async function withSession<T>(target: McpTarget, use: (client: Client) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const session = await sessionOf(target).catch((error: unknown) => {
+        throw toMcpUpstreamError(error, target);
+      });
+      try {
+        return await use(session.client);
+      } catch (error) {
+        if (attempt === 0 && error instanceof SdkHttpError && error.status === 404) {
+          drop(session);
+          continue;
+        }
+        if (!(error instanceof ProtocolError)) drop(session);
+        throw error;
+      }
+    }
+  }
+
+  return {
+    async listTools(target) {
+      return withSession(target, async (client) => {
+        const tools: Record<string, unknown>[] = [];
+        let cursor: string | undefined;
+        for (let page = 0; page < maxListPages; page++) {
+          const listed = await client
+            .listTools(cursor === undefined ? {} : { cursor }, { timeout: target.timeoutMs, cacheMode: 'bypass' })
+            .catch((error: unknown) => {
+              throw toMcpUpstreamError(error, target);
+            });
+          tools.push(...(listed.tools as unknown as Record<string, unknown>[]));
+          cursor = listed.nextCursor;
+          if (cursor === undefined) return tools;
+        }
+        throw new GatehouseError(
+          'upstream_error',
+          `The MCP server of ${target.service} lists more than ${maxListPages} pages of tools`,
+          {
+            service: target.service,
+          },
+        );
+      });
+    },
+
+    async callTool(target, name, args, callOptions = {}) {
+      try {
+        return await withSession(target, async (client) => {
+          const result = await client.callTool(
+            {
+              name,
+              arguments: { ...args },
+              ...(callOptions.meta === undefined ? {} : { _meta: { ...callOptions.meta } }),
+            },
+            { timeout: target.timeoutMs, ...(callOptions.signal ? { signal: callOptions.signal } : {}) },
+          );
+          return { status: 200, result: result as unknown as Record<string, unknown> };
+        });
+      } catch (error) {
+        if (error instanceof SdkHttpError && error.status === 401) return { status: 401 };
+        throw toMcpUpstreamError(error, target);
+      }
+    },
+
+    onToolsChanged(listener) {
+      listeners.push(listener);
+    },
+
+    sessionCount: () => sessions.size,
+
+    async close() {
+      const open = [...sessions.values()];
+      sessions.clear();
+      await Promise.all(open.map((session) => session.client.close().catch(() => {})));
+      await agent.close();
+    },
+  };
+}
+
+/**
+ * An MCP client failure as a GatehouseError: the server's JSON-RPC error (its code and a bounded excerpt of its
+ * message), a timeout, an unreachable server, or an HTTP refusal. The message never carries the credential (the
+ * SDK's errors name no header), and the upstream's own text is cut short.
+ */
+export function toMcpUpstreamError(error: unknown, target: Pick<McpTarget, 'service'>): GatehouseError {
+  const service = target.service;
+  // The SDK wraps transport failures (`fetch failed`, and under it the guard's refusal or the socket error).
+  let networkFailure = false;
+  for (let cause: unknown = error, depth = 0; cause instanceof Error && depth < 6; cause = cause.cause, depth++) {
+    if (isGatehouseError(cause)) return cause;
+    if (cause instanceof TypeError && cause.message === 'fetch failed') networkFailure = true;
+  }
+  if (networkFailure) {
+    return new GatehouseError('upstream_unreachable', `The MCP server of ${service} cannot be reached`, { service });
+  }
+  if (error instanceof ProtocolError) {
+    return new GatehouseError(
+      'upstream_error',
+      `The MCP server of ${service} answered error ${error.code}: ${String(error.message).slice(0, 500)}`,
+      { service, rpcCode: error.code },
+    );
+  }
+  if (error instanceof SdkHttpError) {
+    const code = error.status === 429 ? 'upstream_rate_limited' : 'upstream_error';
+    return new GatehouseError(code, `The MCP server of ${service} answered HTTP ${error.status}`, {
+      service,
+      status: error.status,
+    });
+  }
+  if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) {
+    return new GatehouseError('upstream_timeout', `The MCP server of ${service} did not answer in time`, { service });
+  }
+  if (error instanceof SdkError) {
+    return new GatehouseError('upstream_error', `The MCP server of ${service} failed: ${error.code}`, {
+      service,
+      sdkCode: error.code,
+    });
+  }
+  return new GatehouseError('upstream_unreachable', `The MCP server of ${service} cannot be reached`, { service });
+}

@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+
+/** A tool of the legacy fixture server: its listing and what a call answers. */
+export interface FixtureTool {
+  readonly name: string;
+  readonly description?: string;
+  readonly inputSchema?: Record<string, unknown>;
+  readonly outputSchema?: Record<string, unknown>;
+  readonly annotations?: Record<string, unknown>;
+  call(args: Record<string, unknown>): Record<string, unknown> | Promise<Record<string, unknown>>;
+}
+
+export interface LegacyMcpUpstream {
+  readonly url: string;
+  /** Tools listed, `pageSize` per `tools/list` page (listing must follow `nextCursor`); editable, then `notifyChanged`. */
+  readonly tools: FixtureTool[];
+  /** Every `tools/call` received: tool name, arguments and the `Authorization` header it came with. */
+  readonly calls: { name: string; args: unknown; authorization: string | undefined }[];
+  /** Sessions initialised so far. */
+  sessionsOpened(): number;
+  /** Forgets every session: the next request with an old session id gets 404 (session expiry). */
+  expireSessions(): void;
+  /** Sends `notifications/tools/list_changed` on every open session. */
+  notifyChanged(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A 2025-era MCP server on 127.0.0.1 built with the official SDK 1.x: stateful Streamable HTTP sessions (a session
+ * id per `initialize`, 404 for an unknown one), a bearer token it requires when `token` is given, tools listed
+ * `pageSize` per page, and calls answered by the fixture tools.
+ */
+export async function startLegacyMcpUpstream(
+  tools: FixtureTool[],
+  token?: string,
+  pageSize = 2,
+): Promise<LegacyMcpUpstream> {
+  type Session = { current: IncomingMessage; transport: StreamableHTTPServerTransport; server: Server };
+  const sessions = new Map<string, Session>();
+  const calls: LegacyMcpUpstream['calls'] = [];
+  let opened = 0;
+
+  function createSessionServer(authorization: () => string | undefined): Server {
+    const server = new Server(
+      { name: 'fixture-legacy', version: '1.0.0' },
+      { capabilities: { tools: { listChanged: true } } },
+    );
+    server.setRequestHandler(ListToolsRequestSchema, async (request) => {
+      const start = Number(request.params?.cursor ?? '0');
+      const page = tools.slice(start, start + pageSize).map(({ call: _call, ...listed }) => ({
+        inputSchema: { type: 'object', properties: {} },
+        ...listed,
+      }));
+      const next = start + pageSize;
+      return { tools: page, ...(next < tools.length ? { nextCursor: String(next) } : {}) } as never;
+    });
+    server.setRequestHandler(CallToolRequestSchema, async (request) => {
+      calls.push({ name: request.params.name, args: request.params.arguments, authorization: authorization() });
+      const tool = tools.find((t) => t.name === request.params.name);
+      if (tool === undefined) return { content: [{ type: 'text', text: 'no such tool' }], isError: true };
+      return (await tool.call(request.params.arguments ?? {})) as never;
+    });
+    return server;
+  }
+
+  const http = createServer((req, res) => {
+    void (async () => {
+      if (token !== undefined && req.headers.authorization !== `Bearer ${token}`) {
+        res.writeHead(401, { 'www-authenticate': 'Bearer' }).end();
+        return;
+      }
+      const body = req.method === 'POST' ? await readJson(req) : undefined;
+      const id = req.headers['mcp-session-id'];
+      const known = typeof id === 'string' ? sessions.get(id) : undefined;
+      if (typeof id === 'string' && known === undefined) {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }));
+        return;
+      }
+      if (known !== undefined) {
+        known.current = req;
+        await known.transport.handleRequest(req, res, body);
+        return;
+      }
+      const entry = { current: req } as Session;
+      entry.transport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (sessionId) => {
+          opened++;
+          sessions.set(sessionId, entry);
+        },
+      });
+      entry.server = createSessionServer(() => entry.current.headers.authorization);
+      await entry.server.connect(entry.transport);
+      await entry.transport.handleRequest(req, res, body);
+    })().catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  const url = await listen(http);
+  return {
+    url: `${url}/mcp`,
+    tools,
+    calls,
+    sessionsOpened: () => opened,
+    expireSessions() {
+      for (const { transport } of sessions.values()) void transport.close();
+      sessions.clear();
+    },
+    async notifyChanged() {
+      await Promise.all([...sessions.values()].map(({ server }) => server.sendToolListChanged()));
+    },
+    async close() {
+      for (const { transport } of sessions.values()) await transport.close().catch(() => {});
+      await closeServer(http);
+    },
+  };
+}
+
+/**
+ * A 2026-07-28 MCP server (SDK 2.x `createMcpHandler`, legacy requests refused), so a client must speak the
+ * modern era to use it: one tool, `whoami`, answering with structured content.
+ */
+export async function startModernMcpUpstream(): Promise<{ url: string; close(): Promise<void> }> {
+  const handler = createMcpHandler(
+    () => {
+      const server = new McpServer({ name: 'fixture-modern', version: '2.0.0' });
+      server.registerTool(
+        'whoami',
+        {
+          description: 'Who the server is',
+          inputSchema: z.object({ greeting: z.string() }),
+          outputSchema: z.object({ server: z.string(), greeting: z.string() }),
+          annotations: { readOnlyHint: true },
+        },
+        async ({ greeting }) => ({
+          content: [{ type: 'text', text: `modern says ${greeting}` }],
+          structuredContent: { server: 'modern', greeting },
+        }),
+      );
+      return server;
+    },
+    { legacy: 'reject' },
+  );
+  const http = createServer((req, res) => {
+    void (async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
+      const response = await handler.fetch(
+        new Request(`http://127.0.0.1${req.url}`, {
+          method: req.method ?? 'POST',
+          headers,
+          ...(req.method === 'POST' ? { body: Buffer.concat(chunks) } : {}),
+        }),
+      );
+      const out: Record<string, string> = {};
+      response.headers.forEach((value, name) => {
+        out[name] = value;
+      });
+      res.writeHead(response.status, out);
+      res.end(Buffer.from(await response.arrayBuffer()));
+    })().catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  const url = await listen(http);
+  return {
+    url: `${url}/mcp`,
+    async close() {
+      await handler.close();
+      await closeServer(http);
+    },
+  };
+}
+
+function readJson(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      try {
+        resolve(chunks.length === 0 ? undefined : JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch (error) {
+        reject(error);
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+function listen(server: HttpServer): Promise<string> {
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve(`http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`);
+    });
+  });
+}
+
+function closeServer(server: HttpServer): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
