@@ -170,6 +170,43 @@ for (const backend of backends) {
       }
     });
 
+    it('verify on a live log (issue 13, a fleet under load): records appended after the head was read are not a broken chain; a head moved back still is', async () => {
+      const t = await open();
+      try {
+        await writeMany(t.audit, 'acme', 5);
+        // Another process appends right after verify has read the head (the fleet suite saw broken_link here).
+        const live = {
+          ...t.store.audit,
+          query: t.store.audit.query.bind(t.store.audit),
+          listCheckpoints: t.store.audit.listCheckpoints.bind(t.store.audit),
+          readHead: async (tenant: string) => {
+            const head = await t.store.audit.readHead(tenant);
+            live.readHead = t.store.audit.readHead.bind(t.store.audit);
+            await Promise.all([6, 7, 8].map((n) => t.audit.recordToolCall(entry('acme', n))));
+            return head;
+          },
+        };
+        expect(await verifyAuditChain(live, 'acme')).toMatchObject({ ok: true, problem: null, headSeq: 5 });
+        expect(await verifyAuditChain(t.store.audit, 'acme')).toMatchObject({ ok: true, checked: 8 });
+
+        // The same shape at rest is tampering: the head moved back behind its records.
+        await t.database.raw(
+          backend.name === 'postgres'
+            ? 'alter table audit_heads disable trigger user'
+            : 'drop trigger audit_heads_forward_only; drop trigger audit_heads_anchor_no_legacy_update',
+        );
+        const [record6] = await t.store.audit.query({ tenantId: 'acme', afterSeq: 5, limit: 1 });
+        await t.database.raw(`update audit_heads set seq = 6, hash = '${record6?.hash}' where tenant_id = 'acme'`);
+        expect(await verifyAuditChain(t.store.audit, 'acme')).toMatchObject({
+          ok: false,
+          firstBadSeq: 7,
+          problem: 'broken_link',
+        });
+      } finally {
+        await t.close();
+      }
+    });
+
     it('the append-only triggers refuse UPDATE and DELETE of audit rows, even for the owner', async () => {
       const t = await open();
       try {
