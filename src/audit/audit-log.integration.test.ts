@@ -207,6 +207,44 @@ for (const backend of backends) {
       }
     });
 
+    it('a batch whose connection was lost is written once: retried when it did not commit, not rewritten when only its reply was lost (issue 13)', async () => {
+      // Found by the fleet fault suite: terminating PostgreSQL's backends lost the records of reads already answered.
+      const t = await open();
+      try {
+        let failures = ['before', 'after'];
+        const lost = () => Object.assign(new Error('Connection terminated unexpectedly'), { code: '57P01' });
+        const flaky = {
+          ...t.store.audit,
+          query: t.store.audit.query.bind(t.store.audit),
+          readHead: t.store.audit.readHead.bind(t.store.audit),
+          containsRecord: t.store.audit.containsRecord.bind(t.store.audit),
+          ensureFingerprintKey: t.store.audit.ensureFingerprintKey.bind(t.store.audit),
+          appendBatch: async (...args: Parameters<Store['audit']['appendBatch']>) => {
+            const failure = failures.shift();
+            if (failure === 'before') throw lost();
+            const appended = await t.store.audit.appendBatch(...args);
+            if (failure === 'after') throw lost();
+            return appended;
+          },
+        };
+        const audit = await createAuditLog({ repository: flaky, clock: systemClock, tenants: ['acme'] });
+        await audit.recordToolCall(entry('acme', 1)); // fails before the commit, then written
+        await audit.recordToolCall(entry('acme', 2)); // committed, its reply lost: not written again
+        await audit.close();
+        const records = await t.store.audit.query({ tenantId: 'acme' });
+        expect(records.map((r) => r.requestId)).toEqual(['req-1', 'req-2']);
+        expect(await verifyAuditChain(t.store.audit, 'acme')).toMatchObject({ ok: true, checked: 2 });
+
+        // A store that stays down still rejects, with audit_unavailable (AU-03).
+        failures = ['before', 'before', 'before', 'before'];
+        const down = await createAuditLog({ repository: flaky, clock: systemClock, tenants: ['acme'] });
+        await expectCode(down.recordToolCall(entry('acme', 3)), 'audit_unavailable');
+        await down.close();
+      } finally {
+        await t.close();
+      }
+    });
+
     it('the append-only triggers refuse UPDATE and DELETE of audit rows, even for the owner', async () => {
       const t = await open();
       try {
