@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { findFreePort } from './find-free-port.ts';
+import { createOAuthAccessToken } from './oauth-access-token.ts';
 import { spawnChild } from './spawn-child.ts';
 import type { Target } from './target.ts';
 import { toolCall } from './tool-call.ts';
@@ -24,10 +25,11 @@ export async function startGatehouse(
   upstream: { port: number; key: string },
   nodeArgs: readonly string[] = [],
   settings: Readonly<Record<string, unknown>> = {},
-): Promise<{ target: Target; cleanup: () => void }> {
+): Promise<{ target: Target; oauthTarget: Target; cleanup: () => void }> {
   const url = 'http://127.0.0.1:0/mcp/bench/api';
-  const unavailable = (reason: string): { target: Target; cleanup: () => void } => ({
+  const unavailable = (reason: string): { target: Target; oauthTarget: Target; cleanup: () => void } => ({
     target: { name: 'gatehouse', url, method: 'POST', headers: {}, unavailable: reason },
+    oauthTarget: { name: 'gatehouse-oauth', url, method: 'POST', headers: {}, unavailable: reason },
     cleanup: () => {},
   });
   if (!existsSync(join(repoRoot, 'src/main.ts')) && !existsSync(join(repoRoot, 'dist/main.js'))) {
@@ -38,10 +40,15 @@ export async function startGatehouse(
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
   const port = await findFreePort();
   const clientKey = createClientKey();
+  const adminToken = randomBytes(24).toString('base64url');
   const configPath = join(dir, 'gatehouse.yaml');
-  writeFileSync(configPath, stringify({ ...createConfig({ dir, port, repoRoot, upstream, clientKey }), ...settings }), {
-    mode: 0o600,
-  });
+  writeFileSync(
+    configPath,
+    stringify({ ...createConfig({ dir, port, repoRoot, upstream, clientKey, adminToken }), ...settings }),
+    {
+      mode: 0o600,
+    },
+  );
 
   // Only the variables a Node process needs: an inherited GATEHOUSE_* (store, listen...) must not bend the run.
   const env: NodeJS.ProcessEnv = {
@@ -66,18 +73,28 @@ export async function startGatehouse(
     cleanup();
     return unavailable(`${ready}: ${summarizeOutput(child.stderrTail())}`);
   }
-  return {
-    target: {
-      name: 'gatehouse',
-      url: `${origin}/mcp/bench/api`,
-      method: 'POST',
-      headers: { ...toolCall.headers, authorization: `Bearer ${clientKey}` },
-      body: toolCall.body,
-      pid: child.process.pid,
-      note: entry.note,
-    },
-    cleanup,
+  const target: Target = {
+    name: 'gatehouse',
+    url: `${origin}/mcp/bench/api`,
+    method: 'POST',
+    headers: { ...toolCall.headers, authorization: `Bearer ${clientKey}` },
+    body: toolCall.body,
+    pid: child.process.pid,
+    note: entry.note,
   };
+  // The same process and call, authenticated by an OAuth access token instead of the client key.
+  let oauthTarget: Target;
+  try {
+    const accessToken = await createOAuthAccessToken({ origin, tenant: 'bench', toolset: 'api', adminToken });
+    oauthTarget = {
+      ...target,
+      name: 'gatehouse-oauth',
+      headers: { ...target.headers, authorization: `Bearer ${accessToken}` },
+    };
+  } catch (error) {
+    oauthTarget = { ...target, name: 'gatehouse-oauth', unavailable: `no access token: ${(error as Error).message}` };
+  }
+  return { target, oauthTarget, cleanup };
 }
 
 function createConfig(input: {
@@ -86,9 +103,12 @@ function createConfig(input: {
   repoRoot: string;
   upstream: { port: number; key: string };
   clientKey: string;
+  adminToken: string;
 }): Record<string, unknown> {
   return {
     listen: `127.0.0.1:${input.port}`,
+    publicUrl: `http://127.0.0.1:${input.port}`,
+    adminToken: input.adminToken,
     store: `sqlite:${join(input.dir, 'gatehouse.db')}`,
     dataDir: input.dir,
     logLevel: 'warn',
@@ -104,8 +124,11 @@ function createConfig(input: {
             auth: { type: 'apiKey', in: 'header', name: 'X-API-Key', value: input.upstream.key },
           },
         ],
-        toolsets: [{ id: 'api', tools: ['upstream_*'], access: 'read' }],
+        // Client keys and OAuth access tokens both: S1/S2 measure each (targets gatehouse, gatehouse-oauth).
+        toolsets: [{ id: 'api', tools: ['upstream_*'], access: 'read', inbound: ['keys', 'oauth'] }],
         clientKeys: [{ name: 'bench', key: input.clientKey, toolsets: ['api'] }],
+        // One token lasts the whole run.
+        oauthServer: { accessTokenTtlSeconds: 86_400 },
       },
     ],
   };

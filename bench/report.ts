@@ -24,15 +24,19 @@ export function createReportRows(targets: readonly Target[], s1?: S1Result, s2?:
   const missing = gatehouse?.unavailable ? 'not available' : 'no result';
   if (s1) {
     const direct = s1.summary.direct;
-    const gh = s1.summary.gatehouse;
-    for (const [key, limit] of [
-      ['p50', 1],
-      ['p99', 5],
+    // The client key, then the same call with an OAuth access token (its check must cost no more).
+    for (const [name, key, limit] of [
+      ['gatehouse', 'p50', 1],
+      ['gatehouse', 'p99', 5],
+      ['gatehouse-oauth', 'p50', 1],
+      ['gatehouse-oauth', 'p99', 5],
     ] as const) {
+      const gh = s1.summary[name];
+      if (name === 'gatehouse-oauth' && !targets.some((t) => t.name === name)) continue;
       const added = key === 'p50' ? gh?.addedP50 : gh?.addedP99;
       rows.push({
-        scenario: `S1 added ${key} latency, gatehouse - direct @${s1.rate}/s`,
-        ours: gh ? `gatehouse ${formatMs(gh[key])}${formatFailed(gh.failed)}` : `gatehouse ${missing}`,
+        scenario: `S1 added ${key} latency, ${name} - direct @${s1.rate}/s`,
+        ours: gh ? `${name} ${formatMs(gh[key])}${formatFailed(gh.failed)}` : `${name} ${missing}`,
         baseline: direct ? `direct ${formatMs(direct[key])}` : 'direct -',
         ratio: added === undefined ? '-' : formatAdded(added),
         target: `<= ${limit} ms`,
@@ -67,7 +71,7 @@ export function createReportRows(targets: readonly Target[], s1?: S1Result, s2?:
         scenario,
         ours:
           ours === undefined
-            ? `${oursName} ${oursName === 'gatehouse' ? missing : '-'}`
+            ? `${oursName} ${oursName.startsWith('gatehouse') ? missing : '-'}`
             : `${oursName} ${formatRps(ours)}${failed(oursName)}`,
         baseline: base === undefined ? `${baseName} -` : `${baseName} ${formatRps(base)}${failed(baseName)}`,
         ratio: ratio === undefined ? '-' : `${ratio.toFixed(2)}x`,
@@ -77,6 +81,12 @@ export function createReportRows(targets: readonly Target[], s1?: S1Result, s2?:
     };
     rows.push(ratioRow(`S2 req/s gatehouse/sdk, ${s2.connections} conns`, 'gatehouse', 'sdk', 3));
     rows.push(ratioRow(`S2 req/s gatehouse/raw, ${s2.connections} conns`, 'gatehouse', 'raw', 0.5));
+    if (targets.some((t) => t.name === 'gatehouse-oauth')) {
+      // Same process, same call: an access token instead of a client key (issue 16: no dearer than a key).
+      rows.push(
+        ratioRow(`S2 req/s gatehouse-oauth/gatehouse, ${s2.connections} conns`, 'gatehouse-oauth', 'gatehouse', 0.9),
+      );
+    }
     rows.push(ratioRow('S2 context: raw/sdk', 'raw', 'sdk'));
     rows.push(ratioRow('S2 context: direct/raw', 'direct', 'raw'));
     // Server CPU per request moves far less than req/s when other processes share the cores.

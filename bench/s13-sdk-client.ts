@@ -47,7 +47,8 @@ export async function runS13(
   options: RoundOptions,
   load: (spec: LoadSpec, onMeasure: () => void) => Promise<LoadResult>,
 ): Promise<S13Result> {
-  const measured = targets.filter((t) => t.name !== 'direct' && !t.unavailable);
+  // S13 compares servers under real clients; the OAuth variant of gatehouse is S1/S2's.
+  const measured = targets.filter((t) => t.name !== 'direct' && t.name !== 'gatehouse-oauth' && !t.unavailable);
   // One unmeasured client pass per target first: the peer has had no autocannon warm-up, and the client paths
   // (initialize, the session, the SDK server's per-request objects) must be compiled before a round counts.
   for (const target of measured) {

@@ -2,9 +2,9 @@
  * S14 (BENCHMARKS.md), authentication half: what `gateway.authenticate()` costs per request for an OAuth access
  * token of Gatehouse's own authorization server against a client key, in one run, interleaved (key, token, key,
  * token ...), median of `--rounds`. Two cases:
- * - steady state (the verified-credential cache of `clientKeyCache.ttlMs`, default 1 s, holds the credential):
+ * - steady state (the verified-credential cache of `clientKeyCache.ttlSeconds`, default 1 s, holds the credential):
  *   one SHA-256 and one map lookup for either;
- * - cold (cache off, `clientKeyCache.ttlMs: 0`): one indexed store read each (SQLite), no decryption, no KDF.
+ * - cold (cache off, `clientKeyCache.ttlSeconds: 0`): one indexed store read each (SQLite), no decryption, no KDF.
  * The token is written to the store as the authorization server writes it (hashed id, sealed payload, the
  * columns the bearer check reads), so the check runs exactly the production code.
  *
@@ -39,7 +39,7 @@ async function open(cacheMs: number) {
       dataDir,
       logLevel: 'silent',
       masterKey: randomBytes(32).toString('base64'),
-      clientKeyCache: { ttlMs: cacheMs },
+      clientKeyCache: { ttlSeconds: cacheMs / 1000 },
       tenants: [
         {
           id: 'acme',

@@ -49,7 +49,7 @@ export async function startTargets(
     startGatehouse(repoRoot, { port: upstreamPort, key: upstreamKey }),
     options.peer ? startPeer(repoRoot, { port: upstreamPort, key: upstreamKey }) : undefined,
   ]);
-  const targets = [direct, raw, sdk, gatehouse.target, ...(peer ? [peer] : [])];
+  const targets = [direct, raw, sdk, gatehouse.target, gatehouse.oauthTarget, ...(peer ? [peer] : [])];
   for (const target of targets) {
     // The peer answers only a real client; startPeer has checked it with one.
     if (target.unavailable || target.name === 'peer') continue;

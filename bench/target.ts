@@ -1,5 +1,8 @@
-/** The systems under measurement, in the order rounds visit them; `peer` only in S13 (it needs a real client). */
-export const targetNames = ['direct', 'raw', 'sdk', 'gatehouse', 'peer'] as const;
+/**
+ * The systems under measurement, in the order rounds visit them; `peer` only in S13 (it needs a real client);
+ * `gatehouse-oauth` is the gatehouse process called with an OAuth access token instead of its client key.
+ */
+export const targetNames = ['direct', 'raw', 'sdk', 'gatehouse', 'gatehouse-oauth', 'peer'] as const;
 export type TargetName = (typeof targetNames)[number];
 
 /** One system the load generator can drive; `unavailable` says why it is skipped (rows print "not available"). */

@@ -24,12 +24,17 @@ export type ToolCallAuditEntry = Pick<
   readonly tenant: string;
   /** A safe read answered from the cache (no upstream call): recorded as `detail: cached`. */
   readonly cached?: boolean;
+  /**
+   * The answer did not match the tool's declared output schema (it was delivered as text): recorded as
+   * `detail: output_unmatched` (`cached_output_unmatched` for a cached one).
+   */
+  readonly outputUnmatched?: boolean;
 };
 
 /** What the gateway knows about a non-safe tool call about to reach its upstream (AU-03). */
 export type ToolIntentAuditEntry = Omit<
   ToolCallAuditEntry,
-  'decision' | 'code' | 'upstreamStatus' | 'latencyMs' | 'cached'
+  'decision' | 'code' | 'upstreamStatus' | 'latencyMs' | 'cached' | 'outputUnmatched'
 >;
 
 /** The closed set of security events. */
@@ -316,7 +321,10 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
   function toolRecord(
     entry: ToolIntentAuditEntry,
     kind: 'tool_call' | 'tool_intent',
-    outcome: Pick<ToolCallAuditEntry, 'decision' | 'code' | 'upstreamStatus' | 'latencyMs' | 'cached'>,
+    outcome: Pick<
+      ToolCallAuditEntry,
+      'decision' | 'code' | 'upstreamStatus' | 'latencyMs' | 'cached' | 'outputUnmatched'
+    >,
   ): AuditRecord {
     return {
       tenantId: entry.tenant,
@@ -336,7 +344,7 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
       code: outcome.code,
       upstreamStatus: outcome.upstreamStatus,
       latencyMs: Math.round(outcome.latencyMs * 1000) / 1000,
-      detail: outcome.cached === true ? 'cached' : null,
+      detail: toolCallDetailOf(outcome.cached === true, outcome.outputUnmatched === true),
       target: null,
       fingerprint: null,
     };
@@ -429,4 +437,10 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
     retentionTimer.unref();
   }
   return log;
+}
+
+/** The `detail` of a tool-call record: how it was answered, when that is not the plain way. */
+function toolCallDetailOf(cached: boolean, outputUnmatched: boolean): string | null {
+  if (outputUnmatched) return cached ? 'cached_output_unmatched' : 'output_unmatched';
+  return cached ? 'cached' : null;
 }

@@ -13,7 +13,7 @@ export function registerConfigSecrets(config: Config, registry: SecretRegistry):
   add(config.adminToken);
   add(config.metricsToken);
   add(config.masterKey);
-  add(config.alerts.secret);
+  add(config.alerts.webhookSecret);
   for (const tenant of config.tenants) {
     for (const service of tenant.services) {
       const auth = service.auth;

@@ -7,6 +7,7 @@ import type { OAuthConsentRecord, OAuthServerRepository } from '../store/index.t
 import type { Vault } from '../vault/index.ts';
 import type { GuardedFetch } from './create-guarded-fetch.ts';
 import { createProviderAdapter } from './create-provider-adapter.ts';
+import { errorPageHeaders, renderErrorPage } from './render-error-page.ts';
 
 /** The one scope a toolset's tokens carry: the right to use the toolset's tools as the signed-in user. */
 export const toolsetScope = 'mcp';
@@ -22,7 +23,7 @@ export interface AuthServerOptions {
   readonly audit: Pick<AuditLog, 'recordSecurityEvent'>;
   /** Fetches Client ID Metadata Documents (through the SSRF guard). */
   readonly fetch: GuardedFetch;
-  /** How long a verified access token is trusted before the store is read again (config `clientKeyCache.ttlMs`). */
+  /** How long a verified access token is trusted before the store is read again (config `clientKeyCache.ttlSeconds`). */
   readonly cacheMs: number;
   /** Provider failures (`server_error`), for the log. */
   readonly onError?: (error: unknown) => void;
@@ -79,7 +80,10 @@ export interface AuthServer {
     res: ServerResponse,
   ): Promise<void>;
   consentsOf(tenant: string, userId: string): Promise<readonly OAuthConsentRecord[]>;
-  /** Forgets the consent and revokes every code and token the user's grants to that client left. */
+  /**
+   * Forgets the consent (user, client, toolset) and revokes the grants it led to: every code, access and refresh
+   * token the client holds for that toolset as that user. The client's grants for other toolsets stay.
+   */
   revokeConsent(tenant: string, userId: string, consentId: string): Promise<void>;
 }
 
@@ -185,6 +189,23 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
         token_endpoint_auth_method: 'none',
         id_token_signed_response_alg: 'ES256',
       },
+      // RFC 7591 allows a registration without `application_type` (then `web`), and oidc-provider lets only native
+      // clients use a loopback redirect on another port (RFC 8252 §7.3). VS Code registers `http://127.0.0.1/`
+      // (beside https ones) that way and comes back on whatever port was free: a registration that did not say, has
+      // a loopback redirect URI and no other `http:` one, is taken as the native app it is. (`software_id`, an
+      // RFC 7591 field stored as is, is listed only because the hook runs for listed properties.)
+      extraClientMetadata: {
+        properties: ['software_id'],
+        validator: (ctx: unknown, _key: string, _value: unknown, metadata: Record<string, unknown>) => {
+          const oidc = (ctx as { oidc?: { route?: string; body?: Record<string, unknown> } } | undefined)?.oidc;
+          if (oidc?.route !== 'registration' || oidc.body?.['application_type'] !== undefined) return;
+          const uris = metadata['redirect_uris'];
+          const http = Array.isArray(uris) ? uris.map(String).filter((uri) => uri.startsWith('http:')) : [];
+          if (http.length > 0 && http.every(isLoopbackRedirect)) {
+            metadata['application_type'] = 'native';
+          }
+        },
+      },
       findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id }) }),
       jwks: { keys: [keys.jwk] },
       cookies: {
@@ -215,8 +236,8 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
         IdToken: 600,
         Interaction: 600,
         Session: 600,
-        Grant: config.refreshTokenTtlDays * 86_400,
-        RefreshToken: config.refreshTokenTtlDays * 86_400,
+        Grant: config.refreshTokenTtlSeconds,
+        RefreshToken: config.refreshTokenTtlSeconds,
       },
       interactions: {
         url: (_ctx: unknown, interaction: { uid: string }) => `${issuerPath}/interaction/${interaction.uid}`,
@@ -243,6 +264,12 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
             };
           },
         },
+      },
+      // Gatehouse's own page instead of the provider's default (which loads a web font from a third party).
+      renderError: async (ctx, out) => {
+        for (const [name, value] of Object.entries(errorPageHeaders)) ctx.set(name, value);
+        ctx.type = 'html';
+        ctx.body = renderErrorPage(out);
       },
       fetch: options.fetch,
       fetchResponseBodyLimits: { 'client_id metadata document': 5 * 1024 },
@@ -462,7 +489,7 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
     async revokeConsent(tenant, userId, consentId) {
       const removed = await repository.deleteConsent(tenant, userId, consentId);
       if (removed === undefined) throw new GatehouseError('not_found', `No consent ${consentId}`);
-      await repository.revokeByAccountAndClient(tenant, userId, removed.clientId);
+      await repository.revokeGrantsFor(tenant, userId, removed.clientId, resourceOf(tenant, removed.toolset));
       tokenCache.clear();
       record(tenant, 'oauth_consent', {
         decision: 'allow',
@@ -473,4 +500,10 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
       });
     },
   };
+}
+
+/** An `http` redirect URI on a loopback host (RFC 8252 §7.3), which only an app on the user's machine receives. */
+function isLoopbackRedirect(uri: string): boolean {
+  const url = URL.parse(uri);
+  return url?.protocol === 'http:' && ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
 }

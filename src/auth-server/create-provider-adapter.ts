@@ -40,7 +40,7 @@ export function createProviderAdapter(options: ProviderAdapterOptions): AdapterC
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       const idHash = hashToken(id);
-      const aud = Array.isArray(payload.aud) ? payload.aud[0] : payload.aud;
+      const aud = Array.isArray(payload.aud) ? payload.aud[0] : (payload.aud ?? resourceOfGrant(payload));
       await repository.upsert({
         tenantId,
         model: this.model,
@@ -82,4 +82,11 @@ export function createProviderAdapter(options: ProviderAdapterOptions): AdapterC
       await repository.revokeByGrantId(tenantId, grantId);
     }
   };
+}
+
+/** A grant's one resource (the toolset it was given for), so revoking a consent finds it; else undefined. */
+function resourceOfGrant(payload: AdapterPayload): string | undefined {
+  const resources = (payload as { resources?: Record<string, string> }).resources;
+  const keys = resources === undefined ? [] : Object.keys(resources);
+  return keys.length === 1 ? keys[0] : undefined;
 }

@@ -97,6 +97,12 @@ declare module 'oidc-provider' {
           id: string,
         ) => Promise<{ accountId: string; claims: () => Promise<Record<string, unknown>> }>;
         issueRefreshToken?: (ctx: unknown, client: ProviderClient) => Promise<boolean>;
+        /** Renders the HTML error page (a Koa context: `set`, `type`, `body`). */
+        renderError?: (
+          ctx: { set(name: string, value: string): void; type: string; body: unknown },
+          out: { readonly error?: string; readonly error_description?: string },
+          error: unknown,
+        ) => Promise<void>;
         features?: Record<
           string,
           Record<string, unknown> & {

@@ -71,7 +71,8 @@ export function collectCheckWarnings(config: Config): CheckWarning[] {
   const allowed = new Set(config.unsafeAllowPrivateUpstreams.map(toBareHost));
   config.tenants.forEach((tenant, t) => {
     tenant.services.forEach((service, s) => {
-      if (service.baseUrl === undefined) return;
+      // A per-connection origin (`{instanceUrl}/...`) is known only once an account connects.
+      if (service.baseUrl === undefined || !URL.canParse(service.baseUrl)) return;
       const host = toBareHost(new URL(service.baseUrl).hostname);
       if (allowed.has(host) || !isPrivateHost(host)) return;
       warnings.push({

@@ -58,7 +58,9 @@ export async function runServe(
   try {
     const server = await startGatehouse(config, adapters, systemClock, { logDestination: context.stdout });
     // Unready delay + drain + the aborted calls' grace (2 s), and 10 s to flush the audit log and close the store.
-    context.setStopGraceMs?.(config.shutdown.unreadyDelayMs + config.shutdown.drainTimeoutMs + 12_000);
+    context.setStopGraceMs?.(
+      (config.shutdown.unreadyDelaySeconds + config.shutdown.drainTimeoutSeconds) * 1000 + 12_000,
+    );
     const out = context.stdout;
     if (demoUser) await server.gateway.users?.ensureLocalUser('demo', demoUser.name, demoUser.password);
     out.write(`Gatehouse listening on ${server.url} (store: ${redactStoreUrl(config.store)})\n`);

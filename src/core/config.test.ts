@@ -88,6 +88,75 @@ describe('parseConfig', () => {
     },
   );
 
+  it.each([
+    [['tenants', 0, 'toolsets', 0], 'resultBudget', 'results.budget'],
+    [['tenants', 0, 'toolsets', 0], 'toolResultBudgets', 'results.toolBudgets'],
+    [['tenants', 0, 'toolsets', 0], 'resultHandles', 'results.handles'],
+    [['tenants', 0, 'toolsets', 0], 'autoPaginate', 'results.autoPaginate'],
+    [['tenants', 0, 'toolsets', 0], 'cache', 'results.cache'],
+    [['tenants', 0, 'toolsets', 0], 'scopes', 'policy.scopes'],
+    [['tenants', 0, 'toolsets', 0], 'constraints', 'policy.constraints'],
+    [['tenants', 0, 'toolsets', 0], 'safety', 'policy.safety'],
+    [['tenants', 0, 'toolsets', 0], 'toolLimits', 'limits.toolRateLimits'],
+    [['tenants', 0, 'toolsets', 0], 'concurrency', 'limits.concurrency'],
+    [['tenants', 0, 'services', 0], 'timeoutMs', 'timeoutSeconds (in seconds)'],
+    [['tenants', 0, 'services', 0], 'discovery', 'googleDiscovery'],
+    [['approvals'], 'ttlMinutes', 'ttlSeconds (in seconds)'],
+    [['alerts'], 'secret', 'webhookSecret'],
+    [['shutdown'], 'drainTimeoutMs', 'drainTimeoutSeconds (in seconds)'],
+  ])('(issue 14) refuses an old key at %j (%s), naming its new place', (path, old, place) => {
+    const bad = structuredClone(minimal) as unknown as Record<string, unknown>;
+    let node = bad as Record<string | number, unknown>;
+    for (const part of path) {
+      node[part] ??= {};
+      node = node[part] as Record<string | number, unknown>;
+    }
+    node[old] = 1;
+    const error = expectConfigError(() => parseConfig(bad, { env: {} }));
+    expect(error.details['path']).toBe(
+      path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`))
+        .join('')
+        .replace(/^\./, ''),
+    );
+    expect(error.message).toContain(`'${old}' moved to ${place}`);
+  });
+
+  it('(issue 14) reads the regrouped toolset keys and their defaults', () => {
+    const config = parseConfig(
+      {
+        tenants: [
+          {
+            id: 'acme',
+            toolsets: [
+              {
+                id: 'a',
+                policy: { scopes: ['read'], safety: { 'x_*': 'safe' } },
+                limits: { toolRateLimits: { 'x_*': { perMinute: 5 } }, concurrency: { perKey: 2 } },
+                results: { budget: 900, toolBudgets: { x_big: 4_000 }, cache: { ttlSeconds: 60 } },
+              },
+              { id: 'b' },
+            ],
+          },
+        ],
+      },
+      { env: {} },
+    );
+    const [a, b] = config.tenants[0]!.toolsets;
+    expect(a?.policy.scopes).toEqual(['read']);
+    expect(a?.limits.concurrency?.perKey).toBe(2);
+    expect(a?.results).toMatchObject({
+      budget: 900,
+      handles: { enabled: true, ttlSeconds: 900 },
+      cache: { ttlSeconds: 60 },
+    });
+    expect(b?.results.budget).toBe(8_000);
+    expect(b?.policy).toEqual({ constraints: {}, safety: {} });
+    expect(b?.limits).toEqual({ toolRateLimits: {} });
+    expect(config.approvals.ttlSeconds).toBe(900);
+    expect(config.shutdown).toEqual({ unreadyDelaySeconds: 0, drainTimeoutSeconds: 10 });
+  });
+
   it('suggests nothing for a field unlike any known one, and looks into auth variants', () => {
     const bad = structuredClone(minimal) as unknown as { tenants: { services: Record<string, unknown>[] }[] };
     bad.tenants[0]!.services[0]!['colour'] = 'blue';

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { connectionVariableRules, isConnectionVariable, placeholdersOf } from './connection-variables.ts';
 import { GatehouseError } from './errors.ts';
 import { knownFieldsAt, suggestFieldName } from './suggest-field-name.ts';
 
@@ -10,6 +11,13 @@ import { knownFieldsAt, suggestFieldName } from './suggest-field-name.ts';
  * The configuration schema (DESIGN.md §10). Parsed once into a deeply frozen object; this is the only module
  * that reads `process.env`. Unknown keys are errors so that a typo never silently weakens a policy.
  */
+
+/**
+ * Every duration in the config is a number of seconds in a key ending in `Seconds` (fractions where less than a
+ * second makes sense), as Kubernetes does (`terminationGracePeriodSeconds`): one unit to remember.
+ */
+const seconds = z.number().finite();
+const day = 86_400;
 
 const id = z
   .string()
@@ -63,6 +71,63 @@ export const reservedAuthorizeParams: ReadonlySet<string> = new Set([
   'response_mode',
 ]);
 
+/** An HTTP header name (RFC 9110 token). */
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/, 'expected an HTTP header name');
+
+/**
+ * Headers a service's fixed `headers` may not set, in lower case: the credential's slot, and the ones the HTTP
+ * client owns (framing, host, connection) or the request builder sets from the body.
+ */
+export const reservedFixedHeaders: ReadonlySet<string> = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'host',
+  'content-length',
+  'content-type',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+]);
+
+/** A header value without control characters (a CR/LF would split the request). */
+const headerValue = z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'expected printable characters only (no CR, LF)');
+
+/** Fixed request headers (`Notion-Version: 2022-06-28`): sent with every call, never set by a tool argument. */
+export const fixedHeadersSchema = z.record(headerName, headerValue.max(1_000)).superRefine((headers, ctx) => {
+  const seen = new Set<string>();
+  for (const name of Object.keys(headers)) {
+    const lower = name.toLowerCase();
+    if (reservedFixedHeaders.has(lower)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `may not set '${name}' (the credential or the HTTP client sets it)`,
+      });
+    }
+    if (seen.has(lower))
+      ctx.addIssue({ code: 'custom', path: [name], message: `'${name}' is given twice (header names ignore case)` });
+    seen.add(lower);
+  }
+});
+
+/**
+ * Where an OAuth access token goes when not `Authorization: Bearer <token>`: the header `name` and the `prefix`
+ * before the token (`{ name: X-Shopify-Access-Token, prefix: "" }`, `{ name: Authorization, prefix: "Zoho-oauthtoken " }`).
+ */
+export const tokenHeaderSchema = z.strictObject({
+  name: headerName.refine(
+    (name) => !reservedFixedHeaders.has(name.toLowerCase()) || name.toLowerCase() === 'authorization',
+    'expected a header the credential may use (not Cookie, Host or a framing header)',
+  ),
+  prefix: headerValue.max(40).default(''),
+});
+
 const authSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('none') }),
   z.strictObject({
@@ -108,6 +173,13 @@ const authSchema = z.discriminatedUnion('type', [
     pkce: z.boolean().optional(),
     /** Provider behaviours handled by named code (docs/providers.md, "quirks"); absent = none. */
     quirks: z.array(z.enum(oauthQuirks)).optional(),
+    /** Where the access token goes in an API call; absent = `Authorization: Bearer <token>`. */
+    tokenHeader: tokenHeaderSchema.optional(),
+    /**
+     * Quirk `atlassian-cloud-id`: where the site list is read after connecting; absent = Atlassian's
+     * (https://api.atlassian.com/oauth/token/accessible-resources). Tests point it at a fake.
+     */
+    accessibleResourcesUrl: z.url().optional(),
     /**
      * Refresh the access token this long before it expires; absent = 60. Optional in the output type so that
      * hand-built auth objects stay valid; the refresh engine takes the smallest of a config.
@@ -193,7 +265,7 @@ const serviceSchema = z
     openapi: z.string().min(1).optional(),
     swagger: z.string().min(1).optional(),
     /** A Google Discovery REST description (JSON). */
-    discovery: z.string().min(1).optional(),
+    googleDiscovery: z.string().min(1).optional(),
     /** A GraphQL schema: SDL (`.graphql`) or introspection JSON; `baseUrl` is the endpoint. */
     graphql: z.string().min(1).optional(),
     /** A WSDL 1.1 description (document/literal SOAP 1.1 or 1.2 binding). */
@@ -203,10 +275,28 @@ const serviceSchema = z
      * and the scalar fields of each object it links to (connections as `nodes`, `pageInfo` and `totalCount`).
      */
     selectionDepth: z.number().int().min(1).max(4).optional(),
-    baseUrl: z.url().optional(),
+    /**
+     * Overrides the description's server URL. May hold per-connection variables (`{instanceUrl}/services/...`,
+     * `.../ex/jira/{cloudId}/...`) that a provider quirk fills for each connection (docs/providers.md).
+     */
+    baseUrl: z
+      .string()
+      .refine((value) => {
+        // Each placeholder stands for its example value here; the service check below names unknown ones.
+        const filled = value.replace(/\{([^{}]*)\}/g, (whole, name: string) =>
+          isConnectionVariable(name) ? connectionVariableRules[name].example : whole,
+        );
+        return z.url().safeParse(filled.replace(/\{[^{}]*\}/g, 'x')).success;
+      }, 'Invalid URL')
+      .optional(),
     auth: authSchema.default({ type: 'none' }),
-    timeoutMs: z.number().int().positive().max(300_000).default(30_000),
-    connectTimeoutMs: z.number().int().positive().max(60_000).default(5_000),
+    timeoutSeconds: seconds.positive().max(300).default(30),
+    connectTimeoutSeconds: seconds.positive().max(60).default(5),
+    /**
+     * Headers sent with every call of the service (`Notion-Version`, `anthropic-version`, `X-GitHub-Api-Version`);
+     * a tool argument of the same name is replaced, so the model can never change them.
+     */
+    headers: fixedHeadersSchema.default({}),
     maxResponseBytes: z
       .number()
       .int()
@@ -214,6 +304,12 @@ const serviceSchema = z
       .default(10 * 1024 * 1024),
     /** Tool overlays: operation (its operationId, or the tool's key) -> overlay. */
     overlays: z.record(z.string().min(1), overlaySchema).default({}),
+    /**
+     * Tools declare an `outputSchema` (compact, from the description's 2xx response schema) and results carry
+     * `structuredContent` that validates against it (docs/configuration.md, "Structured output"). Absent = on,
+     * except for catalogue providers (`provider:`), whose packs keep `tools/list` small; `false` = off.
+     */
+    structuredOutput: z.boolean().optional(),
     /** Scope hierarchy of the provider: a broad scope and the narrower ones it implies (`repo: [public_repo]`). */
     scopeImplies: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
     /**
@@ -229,13 +325,49 @@ const serviceSchema = z
       })
       .default({ maxRetries: 2, maxWaitSeconds: 10 }),
   })
-  .refine((s) => [s.openapi, s.swagger, s.discovery, s.graphql, s.wsdl].filter(Boolean).length === 1, {
-    message: 'expected exactly one description source: openapi, swagger, discovery, graphql or wsdl',
+  .refine((s) => [s.openapi, s.swagger, s.googleDiscovery, s.graphql, s.wsdl].filter(Boolean).length === 1, {
+    message: 'expected exactly one description source: openapi, swagger, googleDiscovery, graphql or wsdl',
   })
   .refine((s) => s.selectionDepth === undefined || s.graphql !== undefined, {
     message: 'selectionDepth applies to graphql services only',
     path: ['selectionDepth'],
+  })
+  .superRefine((s, ctx) => {
+    const quirks: readonly string[] = s.auth.type === 'oauth2' ? (s.auth.quirks ?? []) : [];
+    for (const name of placeholdersOf(s.baseUrl ?? '')) {
+      if (!isConnectionVariable(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['baseUrl'],
+          message: `uses {${name}}, which is not a per-connection variable (${Object.keys(connectionVariableRules).join(', ')})`,
+        });
+      } else if (!quirks.includes(connectionVariableRules[name].quirk)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['baseUrl'],
+          message: `uses {${name}}, which only an oauth2 auth with quirk ${connectionVariableRules[name].quirk} fills`,
+        });
+      }
+    }
+    // A fixed header in the credential's own header would be replaced by the credential on every call.
+    const credentialHeader =
+      s.auth.type === 'apiKey' && s.auth.in === 'header'
+        ? s.auth.name
+        : s.auth.type === 'oauth2'
+          ? s.auth.tokenHeader?.name
+          : undefined;
+    for (const name of Object.keys(s.headers)) {
+      if (name.toLowerCase() === credentialHeader?.toLowerCase()) {
+        ctx.addIssue({ code: 'custom', path: ['headers', name], message: `'${name}' carries the credential (auth)` });
+      }
+    }
   });
+
+/**
+ * A map keyed by tool globs (`github_*`): the most specific matching glob wins, whatever the order of the keys
+ * (an exact name over any glob; then more literal characters; then fewer wildcards). See `policy/pick-by-glob.ts`.
+ */
+const globMap = <T extends z.ZodType>(value: T) => z.record(z.string().min(1), value);
 
 const toolsetSchema = z.strictObject({
   id,
@@ -254,36 +386,56 @@ const toolsetSchema = z.strictObject({
   access: z.enum(['read', 'write']).default('read'),
   approval: z.union([z.enum(['none', 'destructive']), z.array(z.string().min(1))]).default('destructive'),
   rateLimit: scopedRateLimitSchema.optional(),
-  /** Per-tool rate limits: tool glob -> limit, counted per tool (the first matching glob applies). */
-  toolLimits: z.record(z.string().min(1), scopedRateLimitSchema).default({}),
-  /** Calls in flight at once: per client key (`perKey`) and per tool (`perTool`), within this toolset. */
-  concurrency: z
+  /** What a tool may do: the scopes it may use, stricter argument schemas, corrected safety classes. */
+  policy: z
     .strictObject({
-      perKey: z.number().int().positive().optional(),
-      perTool: z.number().int().positive().optional(),
-    })
-    .optional(),
-  /** Cache of safe reads (GET/HEAD), off unless set; upstream `Cache-Control` can only shorten or forbid it. */
-  cache: z.strictObject({ ttlSeconds: z.number().int().positive().max(86_400) }).optional(),
-  /** OAuth scopes this toolset may use; a tool needing any other is denied. Absent = no restriction. */
-  scopes: z.array(z.string().min(1)).optional(),
-  /** Per-tool argument constraints: tool glob -> argument path (`body.amount`) -> JSON Schema keywords. */
-  constraints: z.record(z.string().min(1), z.record(z.string().min(1), argumentConstraintSchema)).default({}),
-  /** Safety class overrides for descriptions that are wrong: tool glob -> class. */
-  safety: z.record(z.string().min(1), z.enum(['safe', 'write', 'destructive'])).default({}),
-  /** Token budget (o200k) of one tool result; a larger one becomes a handle plus a summary. */
-  resultBudget: z.number().int().min(500).max(1_000_000).default(8_000),
-  /** Per-tool result budgets: tool glob -> tokens (the first matching glob applies). */
-  toolResultBudgets: z.record(z.string().min(1), z.number().int().min(500).max(1_000_000)).default({}),
-  /** Result handles: over-budget results are stored for `ttlSeconds`; `enabled: false` delivers them whole. */
-  resultHandles: z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      ttlSeconds: z.number().int().min(10).max(86_400).default(900),
+      /** OAuth scopes this toolset may use; a tool needing any other is denied. Absent = no restriction. */
+      scopes: z.array(z.string().min(1)).optional(),
+      /** Per-tool argument constraints: tool glob -> argument path (`body.amount`) -> JSON Schema keywords. */
+      constraints: globMap(z.record(z.string().min(1), argumentConstraintSchema)).default({}),
+      /** Safety class overrides for descriptions that are wrong: tool glob -> class. */
+      safety: globMap(z.enum(['safe', 'write', 'destructive'])).default({}),
     })
     .prefault({}),
-  /** Follow upstream pagination within one call, up to `maxPages` pages and the result budget. */
-  autoPaginate: z.strictObject({ maxPages: z.number().int().min(2).max(20) }).optional(),
+  /** How much: per-tool rate limits and calls in flight (the toolset's own rate limit is `rateLimit`). */
+  limits: z
+    .strictObject({
+      /** Per-tool rate limits: tool glob -> limit, counted per tool. */
+      toolRateLimits: globMap(scopedRateLimitSchema).default({}),
+      /** Calls in flight at once: per client key (`perKey`) and per tool (`perTool`), within this toolset. */
+      concurrency: z
+        .strictObject({
+          perKey: z.number().int().positive().optional(),
+          perTool: z.number().int().positive().optional(),
+        })
+        .optional(),
+    })
+    .prefault({}),
+  /** What a result may cost the model's context, and what happens to the rest. */
+  results: z
+    .strictObject({
+      /** Token budget (o200k) of one tool result; a larger one becomes a handle plus a summary. */
+      budget: z.number().int().min(500).max(1_000_000).default(8_000),
+      /** Per-tool result budgets: tool glob -> tokens. */
+      toolBudgets: globMap(z.number().int().min(500).max(1_000_000)).default({}),
+      /** Result handles: over-budget results are stored for `ttlSeconds`; `enabled: false` delivers them whole. */
+      handles: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          ttlSeconds: z.number().int().min(10).max(86_400).default(900),
+        })
+        .prefault({}),
+      /**
+       * List the tools' output schemas and validate results against them (where the service keeps structured
+       * output on); `false` lists no output schema, for clients or models that pay for them in context.
+       */
+      structuredOutput: z.boolean().default(true),
+      /** Follow upstream pagination within one call, up to `maxPages` pages and the result budget. */
+      autoPaginate: z.strictObject({ maxPages: z.number().int().min(2).max(20) }).optional(),
+      /** Cache of safe reads (GET/HEAD), off unless set; upstream `Cache-Control` can only shorten or forbid it. */
+      cache: z.strictObject({ ttlSeconds: z.number().int().positive().max(86_400) }).optional(),
+    })
+    .prefault({}),
   /** Discovery meta-tools instead of the full list, for toolsets whose `tools/list` would be large. */
   discovery: z
     .strictObject({
@@ -323,8 +475,13 @@ const oauthServerSchema = z.strictObject({
   clientIdMetadataDocuments: z.boolean().default(true),
   /** Access token lifetime; short, since a token is checked against the store at most once per cache period. */
   accessTokenTtlSeconds: z.number().int().min(30).max(86_400).default(600),
-  /** Refresh token lifetime (rotated at every use; a reused one revokes its whole grant). */
-  refreshTokenTtlDays: z.number().int().min(1).max(365).default(30),
+  /** Refresh token lifetime (rotated at every use; a reused one revokes its whole grant); default 30 days. */
+  refreshTokenTtlSeconds: z
+    .number()
+    .int()
+    .min(3_600)
+    .max(365 * day)
+    .default(30 * day),
   clients: z.array(oauthClientSchema).default([]),
 });
 /**
@@ -345,12 +502,13 @@ const usersSchema = z
         label: z.string().min(1).max(60).default('single sign-on'),
       })
       .optional(),
-    /** How long a sign-in lasts (absolute; signing out or disabling the user ends it sooner). */
-    sessionHours: z
+    /** How long a sign-in lasts (absolute; signing out or disabling the user ends it sooner); default 12 hours. */
+    sessionTtlSeconds: z
       .number()
-      .positive()
-      .max(24 * 30)
-      .default(12),
+      .int()
+      .min(60)
+      .max(30 * day)
+      .default(12 * 3_600),
     /**
      * Budgets of local sign-in attempts (IA-07), right or wrong, known name or not: per typed name per minute and
      * per day (the lockout), and per client address per minute. Over budget: 429 with a retry time.
@@ -437,9 +595,9 @@ export const configSchema = z
       .strictObject({
         webhookUrl: z.url().optional(),
         /** HMAC-SHA256 key of `x-gatehouse-signature`; required with `webhookUrl`. */
-        secret: secretString.optional(),
-        evaluateEveryMs: z.number().int().min(100).max(3_600_000).default(60_000),
-        dedupMs: z.number().int().min(0).max(86_400_000).default(900_000),
+        webhookSecret: secretString.optional(),
+        evaluateEverySeconds: seconds.min(0.1).max(3_600).default(60),
+        dedupSeconds: seconds.min(0).max(day).default(900),
         volumeFactor: z.number().min(1).default(5),
         volumeMinCalls: z.number().int().positive().default(100),
         upstreamErrors: z.number().int().positive().default(20),
@@ -448,21 +606,26 @@ export const configSchema = z
         retries: z.number().int().min(0).max(10).default(4),
         maxQueue: z.number().int().positive().max(10_000).default(100),
       })
-      .refine((a) => a.webhookUrl === undefined || a.secret !== undefined, {
-        message: 'expected a secret to sign webhooks with',
-        path: ['secret'],
+      .refine((a) => a.webhookUrl === undefined || a.webhookSecret !== undefined, {
+        message: 'expected webhookSecret with webhookUrl (the body is HMAC-signed)',
+        path: ['webhookSecret'],
       })
       .prefault({}),
     tenants: z.array(tenantSchema).default([]),
     /**
-     * Audit log: `retentionDays` prunes older records as a chain prefix (default: keep everything).
+     * Audit log: `retentionSeconds` prunes older records as a chain prefix (default: keep everything).
      * `commitBeforeAnswer`: `writes` (default) answers a call with side effects only once its records are committed
      * (its intent record even before the upstream request, AU-03) and, while the log is idle, answers a safe call
      * first, writing its record right after; `all` makes every answer wait for its committed record.
      */
     audit: z
       .strictObject({
-        retentionDays: z.number().int().positive().max(36_500).optional(),
+        retentionSeconds: z
+          .number()
+          .int()
+          .min(3_600)
+          .max(36_500 * day)
+          .optional(),
         commitBeforeAnswer: z.enum(['writes', 'all']).default('writes'),
       })
       .prefault({}),
@@ -471,17 +634,17 @@ export const configSchema = z
      * through another process is enforced here within this time (CP-03 asks for 2 s; 0 reads the store on every
      * request).
      */
-    clientKeyCache: z.strictObject({ ttlMs: z.number().int().min(0).max(60_000).default(1_000) }).prefault({}),
+    clientKeyCache: z.strictObject({ ttlSeconds: seconds.min(0).max(60).default(1) }).prefault({}),
     /**
      * What `SIGTERM` (or SIGINT) does. `/readyz` answers 503 at once so a balancer stops sending; the process keeps
-     * serving for `unreadyDelayMs` (set it to the balancer's probe interval times its failure threshold), then stops
-     * accepting, and waits up to `drainTimeoutMs` for requests in flight; calls still running then have their
+     * serving for `unreadyDelaySeconds` (set it to the balancer's probe interval times its failure threshold), then stops
+     * accepting, and waits up to `drainTimeoutSeconds` for requests in flight; calls still running then have their
      * upstream requests aborted (their audit records say so) before the audit log is flushed and the store closed.
      */
     shutdown: z
       .strictObject({
-        unreadyDelayMs: z.number().int().min(0).max(300_000).default(0),
-        drainTimeoutMs: z.number().int().min(0).max(600_000).default(10_000),
+        unreadyDelaySeconds: seconds.min(0).max(300).default(0),
+        drainTimeoutSeconds: seconds.min(0).max(600).default(10),
       })
       .prefault({}),
     /**
@@ -513,12 +676,12 @@ export const configSchema = z
         maxBytesPerSubject: z.number().int().positive().optional(),
         /**
          * Budget of `gatehouse_result_query` expressions and `gatehouse_result_page` paths (RS-02, MT-08): each runs
-         * in one of `workers` threads with a heap of `maxHeapMb`, is stopped after `timeoutMs`, and may answer at
+         * in one of `workers` threads with a heap of `maxHeapMb`, is stopped after `timeoutSeconds`, and may answer at
          * most `maxOutputBytes` of JSON. A tenant has at most `perTenant` running and `queuePerTenant` waiting.
          */
         query: z
           .strictObject({
-            timeoutMs: z.number().int().min(50).max(60_000).default(1_000),
+            timeoutSeconds: seconds.min(0.05).max(60).default(1),
             maxHeapMb: z.number().int().min(16).max(4_096).default(128),
             maxOutputBytes: z
               .number()
@@ -545,17 +708,14 @@ export const configSchema = z
       })
       .default({ maxBytes: 64 * 1024 * 1024 }),
     /** Proactive refresh of idle OAuth connections: how often the background sweep runs (jittered). */
-    oauthRefresh: z
-      .strictObject({ backgroundIntervalMs: z.number().int().min(50).max(3_600_000).default(30_000) })
-      .prefault({}),
+    oauthRefresh: z.strictObject({ backgroundIntervalSeconds: seconds.min(0.05).max(3_600).default(30) }).prefault({}),
     /** Out-of-band approvals of tool calls (SC-05). */
     approvals: z
       .strictObject({
-        ttlMinutes: z
-          .number()
-          .positive()
-          .max(7 * 24 * 60)
-          .default(15),
+        ttlSeconds: seconds
+          .min(1)
+          .max(7 * day)
+          .default(900),
         webhookUrl: z.url().optional(),
         webhookSecret: secretString.optional(),
         /** Whether the approval link is in the tool result the agent sees; false: approvers only. */
@@ -570,7 +730,7 @@ export const configSchema = z
         message: 'expected webhookSecret with webhookUrl (the body is HMAC-signed)',
         path: ['webhookSecret'],
       })
-      .default({ ttlMinutes: 15, linkInResult: true, unsafeLinkAloneApproves: false }),
+      .default({ ttlSeconds: 900, linkInResult: true, unsafeLinkAloneApproves: false }),
   })
   .superRefine((c, ctx) => uniqueIds(c.tenants, 'tenants', ctx));
 
@@ -784,7 +944,7 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
         ...s,
         openapi: resolvePath(s.openapi),
         swagger: resolvePath(s.swagger),
-        discovery: resolvePath(s.discovery),
+        googleDiscovery: resolvePath(s.googleDiscovery),
         graphql: resolvePath(s.graphql),
         wsdl: resolvePath(s.wsdl),
       })),
@@ -885,10 +1045,63 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }, '');
 }
 
+/**
+ * Keys that moved when the schema was regrouped (issue 14), by where they were (`*` = any array index): an old key
+ * is refused with its new place, relative to the same object, and its new unit where that changed.
+ */
+const movedFields: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  'tenants.*.services.*': {
+    discovery: 'googleDiscovery',
+    timeoutMs: 'timeoutSeconds (in seconds)',
+    connectTimeoutMs: 'connectTimeoutSeconds (in seconds)',
+  },
+  'tenants.*.toolsets.*': {
+    scopes: 'policy.scopes',
+    constraints: 'policy.constraints',
+    safety: 'policy.safety',
+    toolLimits: 'limits.toolRateLimits',
+    concurrency: 'limits.concurrency',
+    resultBudget: 'results.budget',
+    toolResultBudgets: 'results.toolBudgets',
+    resultHandles: 'results.handles',
+    autoPaginate: 'results.autoPaginate',
+    cache: 'results.cache',
+  },
+  'tenants.*.oauthServer': { refreshTokenTtlDays: 'refreshTokenTtlSeconds (in seconds)' },
+  'tenants.*.users': { sessionHours: 'sessionTtlSeconds (in seconds)' },
+  alerts: {
+    secret: 'webhookSecret',
+    evaluateEveryMs: 'evaluateEverySeconds (in seconds)',
+    dedupMs: 'dedupSeconds (in seconds)',
+  },
+  approvals: { ttlMinutes: 'ttlSeconds (in seconds)' },
+  audit: { retentionDays: 'retentionSeconds (in seconds)' },
+  clientKeyCache: { ttlMs: 'ttlSeconds (in seconds)' },
+  shutdown: {
+    unreadyDelayMs: 'unreadyDelaySeconds (in seconds)',
+    drainTimeoutMs: 'drainTimeoutSeconds (in seconds)',
+  },
+  'resultHandles.query': { timeoutMs: 'timeoutSeconds (in seconds)' },
+  oauthRefresh: { backgroundIntervalMs: 'backgroundIntervalSeconds (in seconds)' },
+};
+
+/** Where an old key now lives, if it moved (see `movedFields`). */
+export function movedFieldOf(path: readonly PropertyKey[], key: string): string | undefined {
+  const at = path.map((part) => (typeof part === 'number' ? '*' : String(part))).join('.');
+  return movedFields[at]?.[key];
+}
+
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') {
+    const moved = issue.keys.flatMap((key) => {
+      const place = movedFieldOf(issue.path, key);
+      return place === undefined ? [] : [`'${key}' moved to ${place}`];
+    });
+    if (moved.length === issue.keys.length) return moved.join('; ');
     const known = knownFieldsAt(configSchema, issue.path);
     const named = issue.keys.map((key) => {
+      const place = movedFieldOf(issue.path, key);
+      if (place !== undefined) return `'${key}' (moved to ${place})`;
       const suggestion = suggestFieldName(key, known);
       return suggestion === undefined ? `'${key}'` : `'${key}' (did you mean '${suggestion}'?)`;
     });

@@ -5,6 +5,7 @@ export {
   type ConfigTree,
   configSchema,
   type Environment,
+  fixedHeadersSchema,
   formatPath,
   loadConfigFile,
   type OAuthQuirk,
@@ -22,10 +23,18 @@ export {
   type ServiceConfig,
   type TenantConfig,
   type ToolsetConfig,
+  tokenHeaderSchema,
   type UnresolvedEnvPolicy,
   type UnresolvedVariable,
   type UsersConfig,
 } from './config.ts';
+export {
+  type ConnectionVariable,
+  connectionVariableRules,
+  fillConnectionVariables,
+  isConnectionVariable,
+  placeholdersOf,
+} from './connection-variables.ts';
 export { editDistance } from './edit-distance.ts';
 export {
   decisionOf,
@@ -39,6 +48,7 @@ export {
   isGatehouseError,
   toGatehouseError,
 } from './errors.ts';
+export { escapeHtml } from './escape-html.ts';
 export { createId, createRequestId } from './ids.ts';
 export { noteResponseOutcome, type ResponseOutcome, responseOutcomeOf } from './response-outcome.ts';
 export { knownFieldsAt, suggestFieldName } from './suggest-field-name.ts';

@@ -100,7 +100,14 @@ export interface Tool {
   readonly title: string;
   readonly description: string;
   readonly inputSchema: JsonSchema;
+  /**
+   * What a successful result's `structuredContent` holds, compact (see `toOutputSchema` in catalog/openapi): from
+   * the description's 2xx response schema. Declared to clients only where the toolset and service keep structured
+   * output on and no projection reshapes the result; every result is validated against it before it is sent.
+   */
   readonly outputSchema?: JsonSchema;
+  /** `outputSchema` wraps a non-object answer as `{ result }` (the answer is an array or a scalar). */
+  readonly outputWrapped?: boolean;
   readonly annotations: ToolAnnotations;
   readonly safety: ToolSafety;
   /**

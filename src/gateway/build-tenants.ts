@@ -1,5 +1,13 @@
 import type { Catalog, NamedTool, ServiceCatalog, TenantConfig } from '../core/index.ts';
-import { formatPath, GatehouseError } from '../core/index.ts';
+import {
+  type ConnectionVariable,
+  connectionVariableRules,
+  fillConnectionVariables,
+  formatPath,
+  GatehouseError,
+  isConnectionVariable,
+  placeholdersOf,
+} from '../core/index.ts';
 import { compileToolsetLimits, compileToolsetPolicy, type ToolsetLimits, type ToolsetPolicy } from '../policy/index.ts';
 import { buildToolsetMeta, type ToolsetMeta } from './build-toolset-meta.ts';
 import type { ListedTool } from './contract.ts';
@@ -9,9 +17,15 @@ import { descriptionSourceOf } from './load-service.ts';
 export interface ServiceRuntime {
   readonly id: string;
   readonly catalog: ServiceCatalog;
+  /** The base URL; with `connectionVariables`, a template filled for each call (`endpointOf`). */
   readonly baseUrl: string;
+  /** The one origin calls may reach; '' when the origin itself is per connection (`endpointOf`). */
   readonly allowedOrigin: string;
+  /** Variables of `baseUrl` each connection fills (Salesforce `instanceUrl`, Atlassian `cloudId`); often none. */
+  readonly connectionVariables: readonly ConnectionVariable[];
   readonly auth: TenantConfig['services'][number]['auth'];
+  /** Fixed request headers of every call (config `headers`), applied over the tool arguments' headers. */
+  readonly headers: Readonly<Record<string, string>>;
   /** Calls use the connection of subject `shared`, whoever calls (config `shared: true`). */
   readonly shared: boolean;
   readonly timeoutMs: number;
@@ -43,11 +57,16 @@ export interface TenantRuntime {
   readonly caching: boolean;
 }
 
-/** Listed form of a tool, shared by every toolset and tenant that exposes the same named tool. */
+/**
+ * Listed forms of a tool, with and without its output schema, shared by every toolset and tenant that exposes the
+ * same named tool.
+ */
 const listedByTool = new WeakMap<NamedTool, ListedTool>();
+const listedWithoutOutput = new WeakMap<NamedTool, ListedTool>();
 
-function toListedTool(named: NamedTool): ListedTool {
-  let listed = listedByTool.get(named);
+function toListedTool(named: NamedTool, declaresOutput: boolean): ListedTool {
+  const memo = declaresOutput ? listedByTool : listedWithoutOutput;
+  let listed = memo.get(named);
   if (listed === undefined) {
     const { tool } = named;
     listed = Object.freeze({
@@ -55,12 +74,26 @@ function toListedTool(named: NamedTool): ListedTool {
       title: tool.title,
       description: tool.description,
       inputSchema: tool.inputSchema,
-      ...(tool.outputSchema ? { outputSchema: tool.outputSchema } : {}),
+      ...(declaresOutput && tool.outputSchema ? { outputSchema: tool.outputSchema } : {}),
       annotations: tool.annotations,
     });
-    listedByTool.set(named, listed);
+    memo.set(named, listed);
   }
   return listed;
+}
+
+/**
+ * Whether a toolset lists a tool's output schema (and its results conform to it): the tool has one, no overlay
+ * projection reshapes its results, and neither the toolset nor the service turned structured output off (a
+ * catalogue provider's service has it off unless it says `structuredOutput: true`: its pack's list stays small).
+ */
+function declaresOutput(named: NamedTool, toolsetOn: boolean, serviceOn: ReadonlyMap<string, boolean>): boolean {
+  return (
+    toolsetOn &&
+    named.tool.outputSchema !== undefined &&
+    named.tool.projection === undefined &&
+    serviceOn.get(named.service) === true
+  );
 }
 
 /**
@@ -81,7 +114,7 @@ export function buildTenant(
       loadService,
       service,
       path,
-      `${path}.${descriptionSourceOf(service).format}`,
+      `${path}.${descriptionSourceOf(service).field}`,
     );
     const baseUrl = service.baseUrl ?? catalog.baseUrl;
     if (baseUrl === undefined) {
@@ -91,19 +124,22 @@ export function buildTenant(
         { path: `${path}.baseUrl` },
       );
     }
+    const connectionVariables = placeholdersOf(baseUrl).filter(isConnectionVariable);
     services.set(service.id, {
       id: service.id,
       catalog: bound,
       baseUrl,
-      allowedOrigin: new URL(baseUrl).origin,
+      allowedOrigin: originOfTemplate(baseUrl),
+      connectionVariables,
       auth: service.auth,
+      headers: service.headers,
       shared: service.shared,
-      timeoutMs: service.timeoutMs,
-      connectTimeoutMs: service.connectTimeoutMs,
+      timeoutMs: service.timeoutSeconds * 1000,
+      connectTimeoutMs: service.connectTimeoutSeconds * 1000,
       maxResponseBytes: service.maxResponseBytes,
       retry: service.retry,
       leaseMs:
-        (service.retry.maxRetries + 1) * service.timeoutMs +
+        (service.retry.maxRetries + 1) * service.timeoutSeconds * 1000 +
         service.retry.maxRetries * service.retry.maxWaitSeconds * 1000 +
         5_000,
     });
@@ -111,9 +147,22 @@ export function buildTenant(
   });
   const toolsets = new Map<string, ToolsetRuntime>();
   const scopeImplies = new Map(config.services.map((service) => [service.id, service.scopeImplies] as const));
+  const serviceScopes = new Map<string, readonly string[]>();
+  for (const service of config.services) {
+    if (service.auth.type === 'oauth2' && service.auth.scopes.length > 0) {
+      serviceScopes.set(service.id, service.auth.scopes);
+    }
+  }
+  const structuredOutput = new Map(
+    config.services.map((service) => [service.id, service.structuredOutput ?? service.provider === undefined] as const),
+  );
   for (const toolset of config.toolsets) {
-    const policy = compileToolsetPolicy(config.id, toolset, tenantTools, { scopeImplies });
-    const all = Object.freeze([...policy.tools.values()].map(toListedTool));
+    const policy = compileToolsetPolicy(config.id, toolset, tenantTools, { scopeImplies, serviceScopes });
+    const all = Object.freeze(
+      [...policy.tools.values()].map((tool) =>
+        toListedTool(tool, declaresOutput(tool, toolset.results.structuredOutput, structuredOutput)),
+      ),
+    );
     const meta = buildToolsetMeta(
       toolset,
       policy.tools,
@@ -125,10 +174,33 @@ export function buildTenant(
       listed: meta.listed,
       meta,
       limits: compileToolsetLimits(config.rateLimit, toolset),
-      cacheTtlSeconds: toolset.cache?.ttlSeconds,
+      cacheTtlSeconds: toolset.results.cache?.ttlSeconds,
     });
   }
-  return { id: config.id, services, toolsets, caching: config.toolsets.some((t) => t.cache !== undefined) };
+  return { id: config.id, services, toolsets, caching: config.toolsets.some((t) => t.results.cache !== undefined) };
+}
+
+/** The origin of a base URL whose per-connection variables (if any) are all after the origin; else ''. */
+function originOfTemplate(baseUrl: string): string {
+  const example = baseUrl.replace(/\{([^{}]*)\}/g, (whole, name: string) =>
+    isConnectionVariable(name) ? connectionVariableRules[name].example : whole,
+  );
+  const origin = new URL(example).origin;
+  return baseUrl.startsWith(origin) ? origin : '';
+}
+
+/**
+ * Where a call to `service` goes for a connection with `variables`: the base URL with the connection's variables
+ * filled (each checked against its rule again: a stored value is not trusted blindly) and the origin the call
+ * may reach. Without per-connection variables: the service's own.
+ */
+export function endpointOf(
+  service: Pick<ServiceRuntime, 'baseUrl' | 'allowedOrigin' | 'connectionVariables'>,
+  variables: Readonly<Record<string, string>> = {},
+): { readonly baseUrl: string; readonly allowedOrigin: string } {
+  if (service.connectionVariables.length === 0) return service;
+  const baseUrl = fillConnectionVariables(service.baseUrl, variables);
+  return { baseUrl, allowedOrigin: service.allowedOrigin === '' ? new URL(baseUrl).origin : service.allowedOrigin };
 }
 
 /** Loads a service's description, naming the config field that points at it when that fails. */

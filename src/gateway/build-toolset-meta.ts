@@ -1,5 +1,5 @@
 import type { NamedTool, ServiceCatalog, ToolsetConfig } from '../core/index.ts';
-import { matchToolGlob } from '../policy/index.ts';
+import { matchToolGlob, mostSpecificByGlob } from '../policy/index.ts';
 import { createToolSearchIndex, measureTokens, metaTools, type ToolSearchIndex } from '../shaping/index.ts';
 import type { ListedTool } from './contract.ts';
 
@@ -16,7 +16,7 @@ export interface ToolsetMeta {
   /** Over-budget results become handles (and the result tools are listed). */
   readonly handles: boolean;
   readonly ttlMs: number;
-  /** Result budget (tokens) of a tool: the first matching `toolResultBudgets` glob, else `resultBudget`. */
+  /** Result budget (tokens) of a tool: the most specific matching `results.toolBudgets` glob, else `results.budget`. */
   budgetOf(tool: string): number;
   /** Pages fetched per call when following upstream pagination (undefined: off). */
   readonly maxPages: number | undefined;
@@ -39,7 +39,7 @@ export function buildToolsetMeta(
   all: readonly ListedTool[],
 ): ToolsetMeta {
   const { discovery: settings } = config;
-  const handles = config.resultHandles.enabled;
+  const handles = config.results.handles.enabled;
   const fullList = handles ? [...all, metaTools.gatehouse_result_query, metaTools.gatehouse_result_page] : all;
   const fullListTokens = measureTokens(JSON.stringify({ tools: fullList }), settings.maxListTokens).tokens;
   const discovery =
@@ -57,10 +57,7 @@ export function buildToolsetMeta(
       ]
     : [...all];
   if (handles) listed.push(metaTools.gatehouse_result_query, metaTools.gatehouse_result_page);
-  const budgets = Object.entries(config.toolResultBudgets).map(([glob, budget]) => ({
-    match: matchToolGlob([glob]),
-    budget,
-  }));
+  const toolBudgetOf = mostSpecificByGlob(config.results.toolBudgets);
   const used = new Set([...tools.values()].map((tool) => tool.service));
   // Built on the first search (0.2-0.7 s for a large catalogue with WordNet, once per bound catalogue), not at
   // start: a start with many tenants and services would pay it for indexes nobody searches.
@@ -71,12 +68,11 @@ export function buildToolsetMeta(
     discovery,
     fullListTokens,
     handles,
-    ttlMs: config.resultHandles.ttlSeconds * 1000,
+    ttlMs: config.results.handles.ttlSeconds * 1000,
     budgetOf(tool: string) {
-      for (const entry of budgets) if (entry.match(tool)) return entry.budget;
-      return config.resultBudget;
+      return toolBudgetOf(tool) ?? config.results.budget;
     },
-    maxPages: config.autoPaginate?.maxPages,
+    maxPages: config.results.autoPaginate?.maxPages,
     searchIndexes() {
       indexes ??= indexesOf(services, used);
       return indexes;

@@ -42,6 +42,8 @@ export interface CallContext {
   scrub?: (text: string) => string;
   upstreamStatus: number | null;
   cached: boolean;
+  /** shape: the answer did not match the tool's declared output schema (noted in the audit record's detail). */
+  outputUnmatched: boolean;
 }
 
 /** The context of a call about to start. */
@@ -56,6 +58,7 @@ export function openCall(clock: Clock, caller: Caller, name: string, args: unkno
     admitted: false,
     upstreamStatus: null,
     cached: false,
+    outputUnmatched: false,
   };
 }
 

@@ -282,7 +282,14 @@ describe('callTool outcomes (AU-01)', () => {
               },
             ],
             toolsets: [
-              { id: 'agent', tools: ['*'], access: 'write', approval: 'none', resultBudget: 500, ...driver.toolset },
+              {
+                id: 'agent',
+                tools: ['*'],
+                access: 'write',
+                approval: 'none',
+                results: { budget: 500 },
+                ...driver.toolset,
+              },
             ],
             clientKeys: [{ name: 'agent', key, toolsets: ['agent'], subject: 'alice' }],
           },

@@ -67,7 +67,7 @@ async function makeHandle(u: GatewayUnderTest, caller: Awaited<ReturnType<Gatewa
 
 describe('limits count every call a key makes', () => {
   it('RL-05 (review finding 4) 40 sequential result meta-tool calls on a 5/min toolset: the 6th and later are rate_limited', async () => {
-    under = await openGatewayUnderTest(tenantWith({ resultBudget: 500, rateLimit: { perMinute: 5 } }));
+    under = await openGatewayUnderTest(tenantWith({ results: { budget: 500 }, rateLimit: { perMinute: 5 } }));
     const caller = await under.callerOf('agent', key);
     const handle = await makeHandle(under, caller);
     const codes: string[] = [];
@@ -89,7 +89,9 @@ describe('limits count every call a key makes', () => {
   });
 
   it('RL-05 (review finding 4) 10 parallel result meta-tool calls with 1 in flight per key: the others are refused', async () => {
-    under = await openGatewayUnderTest(tenantWith({ resultBudget: 500, concurrency: { perKey: 1 } }));
+    under = await openGatewayUnderTest(
+      tenantWith({ results: { budget: 500 }, limits: { concurrency: { perKey: 1 } } }),
+    );
     const caller = await under.callerOf('agent', key);
     const handle = await makeHandle(under, caller);
     const outcomes = await Promise.all(
@@ -172,7 +174,7 @@ describe('tool overlays in a call', () => {
         },
       ),
       // A loaded two-core machine can take longer than the default second; over it the result would come back whole.
-      resultHandles: { query: { timeoutMs: 20_000 } },
+      resultHandles: { query: { timeoutSeconds: 20 } },
     });
     under.upstream.answer = () =>
       jsonResponse(200, {

@@ -91,5 +91,6 @@ async function resolveCredential(deps: Pick<CallToolDependencies, 'credentials'>
         ? []
         : selectConnectScopes(policy, service.id, service.auth.type === 'oauth2' ? service.auth.scopes : []),
     call.connection,
+    service.connectionVariables,
   );
 }

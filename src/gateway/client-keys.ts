@@ -10,7 +10,7 @@ export interface ClientKeysOptions {
   readonly clock: Clock;
   /** The configured tenants; their `clientKeys` are the `config-<name>` rows. */
   readonly tenants: readonly TenantConfig[];
-  /** How long a verified key is trusted before it is read again (config `clientKeyCache.ttlMs`). */
+  /** How long a verified key is trusted before it is read again (config `clientKeyCache.ttlSeconds`). */
   readonly cacheMs: number;
   /** Whether the tenant serves this toolset (a removed toolset looks like a missing endpoint). */
   readonly servesToolset: (tenant: string, toolset: string) => boolean;

@@ -65,6 +65,12 @@ export interface GatewayOAuthServer {
   /** RFC 9728 metadata of a toolset's MCP endpoint; `not_found` when the toolset does not accept OAuth. */
   resourceMetadata(tenant: string, toolset: string): Record<string, unknown>;
   /**
+   * RFC 9728 metadata at the root (`/.well-known/oauth-protected-resource`), for clients that look there first:
+   * resource = the public URL, every issuer of a tenant that serves OAuth. Tokens are still issued per toolset
+   * (the authorization request names the toolset's MCP URL as `resource`).
+   */
+  rootResourceMetadata(): Record<string, unknown>;
+  /**
    * The consent view of interaction `uid` for a signed-in user of its tenant, or undefined when the interaction
    * was already answered here (a remembered consent, or a request the page cannot show: the browser was redirected).
    */

@@ -6,6 +6,7 @@ import {
   type ConnectFlow,
   clientCredentialsSubject,
   createConnectFlow,
+  type OAuthFetch,
   type OAuthServiceAuth,
   type StartedAuthorization,
 } from '../oauth/index.ts';
@@ -58,6 +59,8 @@ export interface GatewayConnectionsDependencies {
   readonly audit: Pick<AuditLog, 'recordSecurityEvent'>;
   /** Counts rejected callbacks, audited or over the cap. */
   readonly metrics?: Pick<GatewayMetrics, 'oauthStateRejections'>;
+  /** Sends every request to an authorization server (the gateway's SSRF-guarded fetch); default `fetch`. */
+  readonly fetch?: OAuthFetch;
 }
 
 /** Builds the connect flow over the configured oauth2 services and its use cases. */
@@ -83,6 +86,7 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
     publicUrl: config.publicUrl,
     findService: (tenant, service) => services.get(`${tenant}\u0000${service}`),
     readClientSecret: (tenant, service) => deps.credentials.readClientSecret(tenant, service),
+    ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
     // The one call site of the connect flow's security events (OA-02/03/04 rejections, connects, disconnects).
     onSecurityEvent: (event) => {
       if (!tenantIds.has(event.tenant)) return;

@@ -33,7 +33,17 @@ export interface GatewayOAuth {
   callerOf(tenant: string, toolset: string, tokenHash: string): Promise<Caller | undefined>;
   /** The challenge details of a toolset accepting OAuth (RFC 9728 `resource_metadata`, scope). */
   challengeOf(tenant: string, toolset: string): { resourceMetadata: string; scope: string } | undefined;
+  /**
+   * Deletes expired authorization-server rows (codes, tokens, grants, provider sessions, interactions) of every
+   * tenant: batches of `sweepBatch`, at most `sweepBatches` per call, so one sweep's work is bounded whatever the
+   * backlog (the next sweep goes on). Returns how many rows went. Lookups never accept an expired row anyway.
+   */
+  sweepExpired(): Promise<number>;
 }
+
+/** Rows per delete statement of the expiry sweep, and statements per sweep (at most 5,000 rows per sweep). */
+export const sweepBatch = 500;
+export const sweepBatches = 10;
 
 /**
  * The gateway's side of its authorization server: the surface the HTTP layer serves (provider endpoints, RFC 9728
@@ -51,7 +61,7 @@ export function createGatewayOAuthServer(options: GatewayOAuthServerOptions): Ga
     clock: options.clock,
     audit: options.audit,
     fetch: options.fetch ?? createGuardedFetch({ allowPrivateHosts: config.unsafeAllowPrivateUpstreams }),
-    cacheMs: config.clientKeyCache.ttlMs,
+    cacheMs: config.clientKeyCache.ttlSeconds * 1000,
     ...(options.onError ? { onError: options.onError } : {}),
   });
   const sharedServices = new Set(
@@ -121,6 +131,16 @@ export function createGatewayOAuthServer(options: GatewayOAuthServerOptions): Ga
       };
     },
 
+    rootResourceMetadata() {
+      return {
+        resource: config.publicUrl,
+        authorization_servers: config.tenants.filter((t) => server.serves(t.id)).map((t) => server.issuerOf(t.id)),
+        scopes_supported: [toolsetScope],
+        bearer_methods_supported: ['header'],
+        resource_name: 'Gatehouse',
+      };
+    },
+
     async openInteraction(tenant, uid, user, req, res) {
       assertUserOf(tenant, user);
       const pending = await server.openInteraction(tenant, uid, req, res, user.id);
@@ -173,6 +193,15 @@ export function createGatewayOAuthServer(options: GatewayOAuthServerOptions): Ga
         userId: token.userId,
         oauthClientId: token.clientId,
       };
+    },
+    async sweepExpired() {
+      let deleted = 0;
+      for (let batch = 0; batch < sweepBatches; batch++) {
+        const rows = await store.oauthServer.deleteExpired(options.clock.now(), sweepBatch);
+        deleted += rows;
+        if (rows < sweepBatch) break;
+      }
+      return deleted;
     },
     challengeOf(tenant, toolset) {
       if (!acceptsOAuth(tenant, toolset)) return undefined;

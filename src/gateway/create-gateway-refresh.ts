@@ -4,6 +4,7 @@ import {
   createRefreshEngine,
   createServiceRefreshSender,
   type FreshToken,
+  type OAuthFetch,
   type RefreshEngine,
   type RefreshEvent,
   type RefreshLock,
@@ -26,6 +27,8 @@ export interface GatewayRefreshDependencies {
   readonly marginMs?: number;
   /** Interval of the proactive sweep over idle connections (engine default 30,000 ms). */
   readonly backgroundIntervalMs?: number;
+  /** Sends discovery and refresh requests (the gateway's SSRF-guarded fetch); default `fetch`. */
+  readonly fetch?: OAuthFetch;
 }
 
 /**
@@ -101,6 +104,7 @@ export function createGatewayRefresh(deps: GatewayRefreshDependencies) {
         return auth;
       },
       readClientSecret: deps.readClientSecret,
+      ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
     }),
     onEvent: record,
   });
@@ -154,7 +158,7 @@ export function refreshSettingsOf(
     ),
   );
   return {
-    backgroundIntervalMs: config.oauthRefresh.backgroundIntervalMs,
+    backgroundIntervalMs: config.oauthRefresh.backgroundIntervalSeconds * 1000,
     ...(margins.length === 0 ? {} : { marginMs: Math.min(...margins) * 1000 }),
     ...(lock === undefined ? {} : { lock }),
   };

@@ -170,7 +170,7 @@ export function createTenantUserAccounts(
     tenants: config.tenants.map((t) => ({
       id: t.id,
       localEnabled: t.users.local.enabled,
-      sessionHours: t.users.sessionHours,
+      sessionHours: t.users.sessionTtlSeconds / 3_600,
       signInAttempts: t.users.signInAttempts,
     })),
     ...(deps.onSecurityEvent ? { onSecurityEvent: deps.onSecurityEvent } : {}),

@@ -1,5 +1,5 @@
 import { type AuditLog, createAuditLog, type Telemetry } from '../audit/index.ts';
-import type { GuardedFetch } from '../auth-server/index.ts';
+import { createGuardedFetch, type GuardedFetch } from '../auth-server/index.ts';
 import type { Clock, Config } from '../core/index.ts';
 import { GatehouseError, isGatehouseError } from '../core/index.ts';
 import type { RefreshLock } from '../oauth/index.ts';
@@ -87,7 +87,14 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       tenants: config.tenants.map((t) => t.id),
       onError: deps.onAuditFailure,
     }));
+  // Token, discovery and post-connect requests pass the same SSRF guard as upstream calls: a provider host that
+  // resolves to a private address is refused unless listed in unsafeAllowPrivateUpstreams.
+  const oauthFetch = createGuardedFetch({
+    allowPrivateHosts: config.unsafeAllowPrivateUpstreams,
+    connectTimeoutMs: 5_000,
+  });
   const refresh = createGatewayRefresh({
+    fetch: oauthFetch,
     store,
     vault,
     clock,
@@ -109,6 +116,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     query: config.resultHandles.query,
   });
   const connect = createGatewayConnections({
+    fetch: oauthFetch,
     config,
     store,
     vault,
@@ -127,7 +135,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     vault,
     clock,
     publicUrl: config.publicUrl,
-    ttlMs: approvalsConfig.ttlMinutes * 60_000,
+    ttlMs: approvalsConfig.ttlSeconds * 1000,
     linkInResult: approvalsConfig.linkInResult,
     ...(notifier ? { onRequested: notifier.notify } : {}),
     onDecided: ({ approval, decision, channel }) =>
@@ -179,7 +187,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     store,
     clock,
     tenants: config.tenants,
-    cacheMs: config.clientKeyCache.ttlMs,
+    cacheMs: config.clientKeyCache.ttlSeconds * 1000,
     servesToolset: (tenant, toolset) => tenants.get(tenant)?.toolsets.has(toolset) ?? false,
     audit,
   });
@@ -239,17 +247,24 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     flow: connect.flow,
     ...(deps.onAuditFailure ? { onAuditError: deps.onAuditFailure } : {}),
   });
-  // Expired sign-in sessions are deleted hourly (a lookup never accepts one anyway).
+  // Expired sign-in sessions are deleted hourly, expired authorization-server rows every ten minutes in bounded
+  // batches (a lookup never accepts an expired row anyway; the sweeps keep the tables small).
   let sweep: ReturnType<typeof setInterval> | undefined;
+  let oauthSweep: ReturnType<typeof setInterval> | undefined;
 
   const gateway: Gateway = {
     start: () => {
       refresh.start();
       sweep = setInterval(() => void store.userSessions.deleteExpired(clock.now()).catch(() => {}), 3_600_000);
       sweep.unref();
+      if (oauth !== undefined) {
+        oauthSweep = setInterval(() => void oauth.sweepExpired().catch(() => {}), 600_000);
+        oauthSweep.unref();
+      }
     },
     async close() {
       clearInterval(sweep);
+      clearInterval(oauthSweep);
       await refresh.close();
       await notifier?.close(5_000);
       await handles.close();

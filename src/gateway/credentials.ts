@@ -83,7 +83,9 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
      * in `details.connectUrl`. With `grant: client_credentials`: the service's own token (no subject).
      * `connectScopes` names the scopes that link asks for (the caller's toolset's needs, computed only when a
      * link is minted); absent: the service's configured `scopes`. `known`: the connection row of (tenant,
-     * service, subject) the caller already read this call (null: none), so it is not read twice.
+     * service, subject) the caller already read this call (null: none), so it is not read twice. `variables`: the
+     * per-connection variables the service's base URL needs; a connection without one of them (made before the
+     * gateway discovered them) must be authorised again.
      */
     async resolveCredential(
       tenant: string,
@@ -92,6 +94,7 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
       subject = '',
       connectScopes?: () => readonly string[],
       known?: ConnectionRecord | null,
+      variables: readonly string[] = [],
     ): Promise<ResolvedCredential> {
       if (auth.type === 'none') return { credential: { type: 'none' } };
       if (auth.type === 'oauth2') {
@@ -100,11 +103,13 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
         }
         if (auth.grant === 'client_credentials') {
           const connection = await oauth.flow.clientCredentialsConnection(tenant, service);
-          return { credential: { type: 'bearer', token: await oauth.flow.readAccessToken(connection) } };
+          return { credential: toOAuthCredential(auth, await oauth.flow.readAccessToken(connection)) };
         }
         const connection =
           known === undefined ? await store.connections.find(tenant, service, subject) : (known ?? undefined);
-        if (connection === undefined || connection.status !== 'active') {
+        const usable =
+          connection?.status === 'active' && variables.every((name) => Object.hasOwn(connection.variables, name));
+        if (connection === undefined || !usable) {
           const code = connection === undefined ? 'connection_required' : 'reauth_required';
           const link = await oauth.flow.createLink({
             tenant,
@@ -121,10 +126,18 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
           );
         }
         if (oauth.ensureFresh === undefined) {
-          return { credential: { type: 'bearer', token: await oauth.flow.readAccessToken(connection) } };
+          return {
+            credential: toOAuthCredential(auth, await oauth.flow.readAccessToken(connection)),
+            variables: connection.variables,
+          };
         }
         const token = await oauth.ensureFresh(connection);
-        return { credential: { type: 'bearer', token: token.accessToken }, connectionId: connection.id, token };
+        return {
+          credential: toOAuthCredential(auth, token.accessToken),
+          connectionId: connection.id,
+          token,
+          variables: token.variables ?? connection.variables,
+        };
       }
       // The cached ciphertext without an extra async hop (the common case); the store only on a miss.
       const serviceKey = key(tenant, service);
@@ -144,13 +157,19 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
   };
 }
 
+/** An OAuth access token as sent: `Authorization: Bearer`, or where the service's `tokenHeader` puts it. */
+export function toOAuthCredential(auth: ServiceAuthConfig, accessToken: string): UpstreamCredential {
+  const placement = auth.type === 'oauth2' ? auth.tokenHeader : undefined;
+  return { type: 'bearer', token: accessToken, ...(placement === undefined ? {} : { placement }) };
+}
+
 function staticCredential(
   auth: Extract<ServiceAuthConfig, { type: 'apiKey' | 'bearer' | 'basic' }>,
   secret: string,
 ): UpstreamCredential {
   switch (auth.type) {
     case 'apiKey':
-      return { type: 'apiKey', in: auth.in, name: auth.name, value: `${auth.prefix ?? ''}${secret}` };
+      return { type: 'apiKey', in: auth.in, name: auth.name, value: secret, prefix: auth.prefix };
     case 'bearer':
       return { type: 'bearer', token: secret };
     case 'basic':
@@ -168,6 +187,8 @@ export interface ResolvedCredential {
   readonly credential: UpstreamCredential;
   readonly connectionId?: string;
   readonly token?: FreshToken;
+  /** The connection's base URL variables (Salesforce `instanceUrl`, Atlassian `cloudId`), as the token was read. */
+  readonly variables?: Readonly<Record<string, string>>;
 }
 
 /** The OAuth side of credentials: the connect flow, and the refresh engine's seam. */

@@ -86,3 +86,45 @@ describe('inspectConfig and approvals', () => {
     });
   });
 });
+
+describe("inspectConfig: tools the service's configured scopes cannot cover", () => {
+  const scoped = fileURLToPath(new URL('../../test/fixtures/scoped-api.openapi.yaml', import.meta.url));
+
+  it('lists them hidden, per service, with the scopes each lacks and the fix', () => {
+    const config = parseConfig(
+      {
+        tenants: [
+          {
+            id: 'acme',
+            services: [
+              {
+                id: 'work',
+                openapi: scoped,
+                baseUrl: 'https://api.example.com',
+                auth: {
+                  type: 'oauth2',
+                  authorizationUrl: 'https://as.example.com/a',
+                  tokenUrl: 'https://as.example.com/t',
+                  clientId: 'c',
+                  scopes: ['items:read', 'items:write'],
+                },
+              },
+            ],
+            toolsets: [{ id: 'all', tools: ['*'], access: 'write' }],
+          },
+        ],
+      },
+      { env: {} },
+    );
+    const [report] = inspectConfig(config);
+    expect(report?.tools.map((tool) => tool.name)).toEqual([
+      'work_listItems',
+      'work_createItem',
+      'work_searchItems',
+      'work_deleteItem',
+    ]);
+    expect(report?.problems.filter((problem) => problem.includes('hidden'))).toEqual([
+      "2 tool(s) hidden: service work's configured scopes cannot cover them: work_sendMessage (needs messages:send), work_exportAll (needs admin); add the scopes to the service's scopes to list them",
+    ]);
+  });
+});

@@ -56,12 +56,32 @@ export function inspectConfig(config: Config): ToolsetReport[] {
               ]
             : []),
           ...unmatched,
+          ...describeUncoveredTools(toolset.policy.serviceScopeDenied, toolset.policy.tenantTools),
           ...importProblems,
         ],
       });
     }
   });
   return reports;
+}
+
+/**
+ * The tools a toolset hides because their service's configured `scopes` cannot cover them (a connect link never
+ * asks for more than those), one line per service: which tools, which scopes each lacks, and the fix.
+ */
+function describeUncoveredTools(
+  uncovered: ReadonlyMap<string, readonly string[]>,
+  tenantTools: ReadonlyMap<string, NamedTool>,
+): string[] {
+  const byService = new Map<string, string[]>();
+  for (const [name, missing] of uncovered) {
+    const service = tenantTools.get(name)?.service ?? '?';
+    byService.set(service, [...(byService.get(service) ?? []), `${name} (needs ${missing.join(' ')})`]);
+  }
+  return [...byService].map(
+    ([service, tools]) =>
+      `${tools.length} tool(s) hidden: service ${service}'s configured scopes cannot cover them: ${tools.join(', ')}; add the scopes to the service's scopes to list them`,
+  );
 }
 
 /** One overlaid tool, as `gatehouse check` shows it: the tool the description makes, and the one the model sees. */
@@ -136,8 +156,10 @@ function findUnmatchedGlobs(toolset: ToolsetConfig, toolNames: readonly string[]
     ['tools', toolset.tools],
     ['exclude', toolset.exclude],
     ['approval', Array.isArray(toolset.approval) ? toolset.approval : []],
-    ['safety', Object.keys(toolset.safety)],
-    ['constraints', Object.keys(toolset.constraints)],
+    ['policy.safety', Object.keys(toolset.policy.safety)],
+    ['policy.constraints', Object.keys(toolset.policy.constraints)],
+    ['limits.toolRateLimits', Object.keys(toolset.limits.toolRateLimits)],
+    ['results.toolBudgets', Object.keys(toolset.results.toolBudgets)],
   ];
   const problems: string[] = [];
   for (const [field, globs] of fields) {

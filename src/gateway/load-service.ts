@@ -1,13 +1,24 @@
 import { applyOverlays, bindCatalog, loadCatalog } from '../catalog/index.ts';
 import type { Catalog, DescriptionFormat, ServiceConfig } from '../core/index.ts';
 
-const formats = ['openapi', 'swagger', 'discovery', 'graphql', 'wsdl'] as const satisfies readonly DescriptionFormat[];
+/** The config field of each description format. */
+const sourceFields = [
+  ['openapi', 'openapi'],
+  ['swagger', 'swagger'],
+  ['googleDiscovery', 'discovery'],
+  ['graphql', 'graphql'],
+  ['wsdl', 'wsdl'],
+] as const satisfies readonly (readonly [keyof ServiceConfig, DescriptionFormat])[];
 
 /** The config field naming a service's description (exactly one is set, the config schema checks it) and its path. */
-export function descriptionSourceOf(service: ServiceConfig): { format: DescriptionFormat; path: string } {
-  for (const format of formats) {
-    const path = service[format];
-    if (path !== undefined) return { format, path };
+export function descriptionSourceOf(service: ServiceConfig): {
+  field: (typeof sourceFields)[number][0];
+  format: DescriptionFormat;
+  path: string;
+} {
+  for (const [field, format] of sourceFields) {
+    const path = service[field];
+    if (path !== undefined) return { field, format, path };
   }
   throw new Error(`service ${service.id} has no description source`);
 }

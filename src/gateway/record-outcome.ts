@@ -49,6 +49,7 @@ export async function recordOutcome(
     upstreamStatus: call.upstreamStatus,
     latencyMs: deps.clock.monotonic() - call.started,
     cached: call.cached,
+    outputUnmatched: call.outputUnmatched,
   };
   const recorded = deps.audit.recordToolCall(entry, { answerFirst }).then(
     () => telemetry?.toolCall(entry),

@@ -5,6 +5,7 @@ import { validateArguments } from '../policy/index.ts';
 import { type ResultCache, toToolPage } from '../shaping/index.ts';
 import {
   applyCredential,
+  applyFixedHeaders,
   buildRequest,
   listCredentialSecrets,
   readProtocolAnswer,
@@ -13,8 +14,10 @@ import {
   type UpstreamCredential,
   type UpstreamResponse,
 } from '../upstream/index.ts';
+import { endpointOf } from './build-tenants.ts';
 import type { CallContext } from './call-context.ts';
 import { toolOf } from './call-context.ts';
+import { toOAuthCredential } from './credentials.ts';
 import { invalidateReads } from './read-cache.ts';
 import { toAuditedCall } from './record-outcome.ts';
 import type { FetchedPage } from './shape-result.ts';
@@ -96,7 +99,12 @@ async function sendWithOneRefresh(
     connectionId,
     (token) => {
       // The credential sent is the one the scrubber and further pages use.
-      call.credential = { credential: { type: 'bearer', token: token.accessToken }, connectionId, token };
+      call.credential = {
+        credential: toOAuthCredential(service.auth, token.accessToken),
+        connectionId,
+        token,
+        variables: token.variables,
+      };
       return send(call.credential.credential);
     },
     resolved.token,
@@ -110,7 +118,11 @@ function toUpstreamCall(
   credential: UpstreamCredential,
 ): UpstreamCall {
   const { tool, service } = toolOf(call);
-  const built = applyCredential(buildRequest(tool.tool, service.baseUrl, args), credential);
+  const endpoint = endpointOf(service, call.credential?.variables);
+  const built = applyCredential(
+    applyFixedHeaders(buildRequest(tool.tool, endpoint.baseUrl, args), service.headers),
+    credential,
+  );
   return {
     // MT-08: breakers and connection shares are kept per tenant and service.
     tenant: call.caller.tenant,
@@ -123,7 +135,7 @@ function toUpstreamCall(
     timeoutMs: service.timeoutMs,
     connectTimeoutMs: service.connectTimeoutMs,
     maxResponseBytes: service.maxResponseBytes,
-    allowedOrigin: service.allowedOrigin,
+    allowedOrigin: endpoint.allowedOrigin,
     safety: tool.tool.safety,
     retry: service.retry,
   };

@@ -1,8 +1,10 @@
 import type { NamedTool } from '../core/index.ts';
 import {
   attachNextPage,
+  conformToOutput,
   detectNextPage,
   estimateTokens,
+  matchesOutputSchema,
   type ResultHandles,
   type ResultOwner,
   type ShapedResult,
@@ -10,6 +12,7 @@ import {
   type ToolPage,
 } from '../shaping/index.ts';
 import type { UpstreamClient } from '../upstream/index.ts';
+import { endpointOf } from './build-tenants.ts';
 import type { ToolsetMeta } from './build-toolset-meta.ts';
 import type { CallContext } from './call-context.ts';
 import { toolOf } from './call-context.ts';
@@ -29,6 +32,8 @@ export interface ShapeCallInput {
   readonly args: Readonly<Record<string, unknown>>;
   readonly allowedOrigin: string;
   readonly first: FetchedPage;
+  /** The toolset lists the tool's output schema: the result must conform to it (`conformToOutput`). */
+  readonly declaresOutput: boolean;
   /** Fetches another page with these arguments (validated again by the caller); for `autoPaginate`. */
   readonly fetchPage?: (args: Readonly<Record<string, unknown>>) => Promise<FetchedPage>;
 }
@@ -48,16 +53,20 @@ export interface ShapeResultDependencies {
 export async function shapeResult(deps: ShapeResultDependencies, call: CallContext): Promise<ShapedResult> {
   const { tool, service } = toolOf(call);
   if (call.toolset === undefined || call.page === undefined) throw new Error('callTool: nothing to shape');
-  return shapeResultWithHandles({
+  const shaped = await shapeResultWithHandles({
     meta: call.toolset.meta,
     handles: deps.handles,
     owner: ownerOf(call),
     tool,
     args: call.decision?.args ?? {},
-    allowedOrigin: service.allowedOrigin,
+    // A cached page has no credential resolved: the connection the decide step read has the same variables.
+    allowedOrigin: endpointOf(service, call.credential?.variables ?? call.connection?.variables).allowedOrigin,
     first: call.page,
+    declaresOutput: call.toolset.meta.allByName.get(tool.name)?.outputSchema !== undefined,
     ...(call.cached ? {} : { fetchPage: (args: Readonly<Record<string, unknown>>) => sendPage(deps, call, args) }),
   });
+  call.outputUnmatched = shaped.outputUnmatched;
+  return shaped.result;
 }
 
 /** Who a result handle belongs to: the tenant, subject and client key of the call. */
@@ -68,9 +77,12 @@ function ownerOf(call: CallContext): ResultOwner {
 /**
  * The shaping step of a tool call: detects upstream pagination, follows it when the toolset has `autoPaginate`
  * (same-origin next pages only, up to `maxPages` and the result budget, list items concatenated), applies the
- * result budget (a handle and a summary over it), and adds the `_nextPage` hint.
+ * result budget (a handle and a summary over it), and adds the `_nextPage` hint. A tool with a listed output schema
+ * has its (merged) answer checked against it before budgets apply, and is delivered in a form the schema admits.
  */
-async function shapeResultWithHandles(input: ShapeCallInput): Promise<ShapedResult> {
+async function shapeResultWithHandles(
+  input: ShapeCallInput,
+): Promise<{ readonly result: ShapedResult; readonly outputUnmatched: boolean }> {
   const { meta, tool } = input;
   const budget = meta.budgetOf(tool.name);
   const nextOf = (page: FetchedPage, args: Readonly<Record<string, unknown>>) =>
@@ -110,13 +122,16 @@ async function shapeResultWithHandles(input: ShapeCallInput): Promise<ShapedResu
   if (tool.tool.projection !== undefined && result.structuredContent !== undefined) {
     result = await project(input, tool.tool.projection, result);
   }
+  const matched = input.declaresOutput && matchesOutputSchema(tool.tool, result);
   const shaped = await shapeToolResult(result, {
     budget,
     owner: input.owner,
     handles: meta.handles ? input.handles : undefined,
     ttlMs: meta.ttlMs,
   });
-  return next === undefined ? shaped : attachNextPage(shaped, next);
+  const paged = next === undefined ? shaped : attachNextPage(shaped, next);
+  if (!input.declaresOutput) return { result: paged, outputUnmatched: false };
+  return { result: conformToOutput(paged, matched), outputUnmatched: !matched };
 }
 
 /**

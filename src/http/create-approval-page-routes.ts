@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { type AuditLog, createTenantRecordCap } from '../audit/index.ts';
-import { GatehouseError, isGatehouseError, systemClock } from '../core/index.ts';
+import { escapeHtml, GatehouseError, isGatehouseError, systemClock } from '../core/index.ts';
 import type { ApprovalView, Gateway } from '../gateway/index.ts';
 import { createMemoryLimiter } from '../policy/index.ts';
 import type { Limiter, LimitRule } from '../store/index.ts';
@@ -382,10 +382,6 @@ function page(title: string, body: string): string {
 <title>${escapeHtml(title)} - Gatehouse</title>
 <style>body{font:16px system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}dt{font-weight:600}button{font-size:1rem;margin-right:1rem;padding:.5rem 1rem}mark.ctl{background:#ffd54f;color:#000;border-radius:3px;padding:0 2px;font-size:.85em}.sign-in{border:1px solid #ccc;border-radius:6px;padding:.5rem 1rem;margin:1rem 0}.sign-in input{font-size:1rem;width:100%;box-sizing:border-box;padding:.4rem;margin:.3rem 0}.problem{color:#a00000}.hint{color:#555;font-size:.9rem}</style>
 </head><body><h1>${shown(title)}</h1>${body}</body></html>`;
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
 function writeHtml(res: ServerResponse, status: number, html: string): void {

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { type GatehouseError, httpStatusOf, toGatehouseError } from '../core/index.ts';
+import { escapeHtml, type GatehouseError, httpStatusOf, toGatehouseError } from '../core/index.ts';
 import type { GatewayConnections } from '../gateway/index.ts';
 import type { HttpRoute } from './create-router.ts';
 
@@ -93,9 +93,8 @@ function writePage(res: ServerResponse, status: number, title: string, body: str
   res.end(html);
 }
 
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+/** One escaping for every page (core); re-exported for the http pages that import it from here. */
+export { escapeHtml } from '../core/index.ts';
 
 /** `Cookie` header -> name/value pairs (first wins; values are opaque, not decoded). */
 export function parseCookies(header: string | undefined): Record<string, string> {

@@ -27,6 +27,12 @@ export function createOAuthServerRoutes(gateway: Gateway): HttpRoute[] {
   return [
     {
       method: 'GET',
+      path: '/.well-known/oauth-protected-resource',
+      checkOrigin: false,
+      handle: ({ res }) => writeJson(res, server.rootResourceMetadata()),
+    },
+    {
+      method: 'GET',
       path: '/.well-known/oauth-protected-resource/mcp/:tenant/:toolset',
       checkOrigin: false,
       handle: ({ res, params }) =>

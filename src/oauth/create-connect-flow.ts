@@ -2,7 +2,13 @@ import { createHash, createHmac, createSecretKey, type KeyObject, randomBytes, t
 import type { Clock } from '../core/index.ts';
 import { createId, GatehouseError } from '../core/index.ts';
 import type { ConnectionRecord, Store } from '../store/index.ts';
+import {
+  accessibleResourcesRequest,
+  atlassianAccessibleResourcesUrl,
+  processAccessibleResourcesResponse,
+} from './accessible-resources.ts';
 import { createAuthorizationRequest } from './create-authorization-request.ts';
+import type { OAuthFetch } from './create-oauth-fetch.ts';
 import { isSafeReturnPath } from './is-safe-return-path.ts';
 import type { OAuthServiceAuth, TokenSet } from './oauth-service.ts';
 import { type ResolvedAuthorizationServer, resolveAuthorizationServer } from './resolve-authorization-server.ts';
@@ -50,6 +56,8 @@ export interface ConnectFlowDependencies {
   onSecurityEvent?(event: ConnectSecurityEvent): Promise<void> | void;
   /** Timeout of each request to an authorization server, ms (default 10,000). */
   readonly timeoutMs?: number;
+  /** Sends every request to an authorization server (the SSRF-guarded fetch in the gateway); default `fetch`. */
+  readonly fetch?: OAuthFetch;
 }
 
 export interface ConnectLink {
@@ -114,6 +122,10 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
   const servers = new Map<string, { at: number; server: Promise<ResolvedAuthorizationServer> }>();
   const linkKeys = new Map<string, Promise<KeyObject>>();
   const clientTokens = new Map<string, Promise<ConnectionRecord>>();
+  const requestOptions = {
+    ...(deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs }),
+    ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
+  };
   let lastSweep = 0;
 
   function serviceOf(tenant: string, service: string): OAuthServiceAuth {
@@ -126,7 +138,7 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
     const key = `${tenant}\u0000${service}`;
     const cached = servers.get(key);
     if (cached !== undefined && clock.now() - cached.at < metadataTtlMs) return cached.server;
-    const server = resolveAuthorizationServer(auth, deps.timeoutMs);
+    const server = resolveAuthorizationServer(auth, deps.timeoutMs, deps.fetch);
     servers.set(key, { at: clock.now(), server });
     server.catch(() => {
       if (servers.get(key)?.server === server) servers.delete(key);
@@ -206,6 +218,7 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
         accessToken,
         refreshToken,
         accessExpiresAt: tokens.accessExpiresAt,
+        ...(tokens.variables === undefined ? {} : { variables: tokens.variables }),
         createdAt: clock.now(),
       });
       if (saved.id === id) return saved;
@@ -214,6 +227,22 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
       id = saved.id;
     }
     throw new GatehouseError('internal', `Connection of ${service}/${subject} kept changing while it was saved`);
+  }
+
+  /** Quirk `atlassian-cloud-id`: the site's cloud id, read with the new token before the connection is saved. */
+  async function discoverVariables(
+    auth: OAuthServiceAuth,
+    tokens: TokenSet,
+    requestedScopes: readonly string[],
+  ): Promise<TokenSet> {
+    if (auth.quirks?.includes('atlassian-cloud-id') !== true) return tokens;
+    const answer = await accessibleResourcesRequest(
+      auth.accessibleResourcesUrl ?? atlassianAccessibleResourcesUrl,
+      tokens.accessToken,
+      requestOptions,
+    );
+    const { cloudId } = await processAccessibleResourcesResponse(answer, tokens.scopes ?? requestedScopes);
+    return { ...tokens, variables: { ...tokens.variables, cloudId } };
   }
 
   return {
@@ -370,9 +399,13 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
       const response = await authorizationCodeRequest(server.metadata, client, validated, redirectUri, verifier, {
         resource: auth.resource,
         pkce: auth.pkce !== false,
-        ...(deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs }),
+        ...requestOptions,
       });
-      const tokens = await processAuthorizationCodeResponse(server.metadata, client, response, clock);
+      const tokens = await discoverVariables(
+        auth,
+        await processAuthorizationCodeResponse(server.metadata, client, response, clock),
+        pending.scopes,
+      );
       const link = await store.connectFlow.getLink(tenant, pending.linkId);
       const saved = await saveConnection(tenant, pending.service, pending.subject, tokens, pending.scopes);
       await deps.onSecurityEvent?.({
@@ -413,7 +446,7 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
             if (blob === null) continue;
             const token = await sealer.decrypt({ tenantId: tenant, owner, field }, blob);
             const response = await revocationRequest(server.metadata, client, token, field, {
-              ...(deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs }),
+              ...requestOptions,
             });
             if (response === undefined) break;
             await processRevocationResponse(response);
@@ -471,7 +504,7 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
           const client = await clientOf(tenant, service, auth);
           const response = await clientCredentialsRequest(server.metadata, client, auth.scopes, {
             resource: auth.resource,
-            ...(deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs }),
+            ...requestOptions,
           });
           const tokens = await processClientCredentialsResponse(server.metadata, client, response, clock);
           return saveConnection(tenant, service, clientCredentialsSubject, tokens, auth.scopes);

@@ -1,6 +1,13 @@
 import * as oauth from 'oauth4webapi';
 import { GatehouseError } from '../core/index.ts';
 
+/**
+ * How requests to an authorization server are sent: the gateway passes one whose connections go through the SSRF
+ * guard (a provider host that resolves to a private address is refused unless allowed by name); tests and tools
+ * without one use the global `fetch`.
+ */
+export type OAuthFetch = (url: string, init: RequestInit) => Promise<Response>;
+
 /** The options every oauth4webapi call of Gatehouse gets: timeout, no redirects, http only on loopback. */
 export interface OAuthRequestOptions {
   readonly signal: () => AbortSignal;
@@ -14,11 +21,11 @@ export interface OAuthRequestOptions {
  * mistaken for an answer). Plain `http:` is allowed only for loopback hosts (tests, local providers); any other
  * `http:` endpoint is refused by oauth4webapi.
  */
-export function createOAuthFetch(endpoint: string, timeoutMs = 10_000): OAuthRequestOptions {
+export function createOAuthFetch(endpoint: string, timeoutMs = 10_000, send: OAuthFetch = fetch): OAuthRequestOptions {
   return {
     signal: () => AbortSignal.timeout(timeoutMs),
     [oauth.customFetch]: async (url, init) => {
-      const response = await fetch(url, { ...(init as RequestInit), redirect: 'manual' });
+      const response = await send(url, { ...(init as RequestInit), redirect: 'manual' });
       if (response.status >= 300 && response.status < 400) {
         await response.body?.cancel();
         throw new GatehouseError(

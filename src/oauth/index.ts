@@ -18,7 +18,12 @@ export {
   type OAuthSealer,
   type StartedAuthorization,
 } from './create-connect-flow.ts';
-export { createOAuthFetch, isLoopbackUrl, type OAuthRequestOptions } from './create-oauth-fetch.ts';
+export {
+  createOAuthFetch,
+  isLoopbackUrl,
+  type OAuthFetch,
+  type OAuthRequestOptions,
+} from './create-oauth-fetch.ts';
 export { isSafeReturnPath } from './is-safe-return-path.ts';
 export type { OAuthHttpOptions, OAuthServiceAuth, TokenSet } from './oauth-service.ts';
 export { refreshAndRetry } from './refresh-and-retry.ts';

@@ -18,4 +18,6 @@ export interface TokenSet {
   readonly accessExpiresAt: number | null;
   /** The response's `scope` split on spaces; undefined when the response had no `scope` (OA-13). */
   readonly scopes?: readonly string[];
+  /** Base URL variables of the connection (Salesforce `instanceUrl`, Atlassian `cloudId`), checked by their rule. */
+  readonly variables?: Readonly<Record<string, string>>;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -257,5 +258,101 @@ describe('provider quirks against a fake authorization server', () => {
       accessToken: 'google-next-0123456789',
       expiresInSeconds: 3599,
     });
+  });
+});
+
+describe('per-connection base URL variables (issue 11)', () => {
+  it('Salesforce: the instance_url of the token response is stored as the connection variable instanceUrl', async () => {
+    const auth = authOf('salesforce');
+    as.onToken(
+      answer({
+        access_token: '00Dxx0000001gPL!AR8AQ-salesforce-token',
+        refresh_token: '5Aep861-salesforce-refresh',
+        token_type: 'Bearer',
+        instance_url: 'https://acme.my.salesforce.com',
+        id: 'https://login.salesforce.com/id/00Dxx0000001gPLEAY/005xx000001SwiUAAS',
+        issued_at: '1278448832702',
+      }),
+    );
+    const { connection } = await connect(auth, 'sf-user');
+    expect(connection?.variables).toEqual({ instanceUrl: 'https://acme.my.salesforce.com' });
+  });
+
+  it.each([
+    'https://evil.example.com',
+    'https://acme.my.salesforce.com.evil.com',
+    'https://127.0.0.1',
+    'https://169.254.169.254',
+    'https://acme.my.salesforce.com:8443',
+    'https://user@acme.my.salesforce.com',
+    'https://acme.my.salesforce.com/path',
+    'http://acme.my.salesforce.com',
+    'https://acme.my.salesforce.com#',
+  ])('Salesforce: a forged instance_url (%s) fails the connect and is never stored or echoed', async (forged) => {
+    const auth = authOf('salesforce');
+    as.onToken(answer({ access_token: 'sf-token-0123456789', token_type: 'Bearer', instance_url: forged }));
+    const subject = `sf-forged-${forged.length}-${forged.charCodeAt(10)}`;
+    const error = (await connect(auth, subject).catch((e: unknown) => e)) as GatehouseError;
+    expect(error.code).toBe('oauth_token_failed');
+    expect(error.details['reason']).toBe('invalid_instance_url');
+    expect(`${error.message} ${JSON.stringify(error.details)}`).not.toContain(forged);
+    expect(await store.connections.find('acme', 'svc', subject)).toBeUndefined();
+  });
+
+  it('Salesforce: a refresh that names another instance_url moves the connection; a forged one is malformed', async () => {
+    const auth = authOf('salesforce');
+    as.onToken(
+      answer({
+        access_token: 'sf-refreshed-0123456789',
+        token_type: 'Bearer',
+        instance_url: 'https://acme2.my.salesforce.com',
+      }),
+    );
+    expect(await refreshWith(auth)).toMatchObject({
+      kind: 'tokens',
+      variables: { instanceUrl: 'https://acme2.my.salesforce.com' },
+    });
+    as.onToken(answer({ access_token: 'sf-refreshed-0123456789', token_type: 'Bearer' }));
+    const plain = await refreshWith(auth);
+    expect(plain.kind === 'tokens' && plain.variables).toBe(undefined);
+    as.onToken(
+      answer({ access_token: 'sf-refreshed-0123456789', token_type: 'Bearer', instance_url: 'https://evil.com' }),
+    );
+    expect(await refreshWith(auth)).toMatchObject({ kind: 'failed', reason: 'malformed' });
+  });
+
+  it('Atlassian: the cloud id comes from accessible-resources, read with the new token, of a site the grant covers', async () => {
+    const cloudJira = '11111111-2222-4333-8444-555555555555';
+    const seen: { authorization?: string | undefined }[] = [];
+    let sites: unknown = [
+      { id: '99999999-2222-4333-8444-555555555555', name: 'wiki only', scopes: ['read:confluence-content.all'] },
+      { id: cloudJira, name: 'acme', url: 'https://acme.atlassian.net', scopes: ['read:jira-work', 'read:jira-user'] },
+    ];
+    const resources = createServer((req, res) => {
+      seen.push({ authorization: req.headers.authorization });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(sites));
+    });
+    await new Promise<void>((done) => resources.listen(0, '127.0.0.1', done));
+    const resourcesUrl = `http://127.0.0.1:${(resources.address() as AddressInfo).port}/oauth/token/accessible-resources`;
+    try {
+      const auth = {
+        ...authOf('jira', { scopes: ['read:jira-work', 'offline_access'] }),
+        accessibleResourcesUrl: resourcesUrl,
+      };
+      as.onToken(
+        answer({ access_token: 'atl-token-0123456789', token_type: 'Bearer', scope: 'read:jira-work offline_access' }),
+      );
+      const { connection } = await connect(auth, 'atl-user');
+      expect(connection?.variables).toEqual({ cloudId: cloudJira });
+      expect(seen.at(-1)?.authorization).toBe('Bearer atl-token-0123456789');
+      // A site id that could change the call's path is never taken; without a valid site the connect fails.
+      sites = [{ id: '../../admin', scopes: ['read:jira-work'] }];
+      const error = (await connect(auth, 'atl-forged').catch((e: unknown) => e)) as GatehouseError;
+      expect(error.code).toBe('oauth_token_failed');
+      expect(error.details['reason']).toBe('no_accessible_resource');
+      expect(await store.connections.find('acme', 'svc', 'atl-forged')).toBeUndefined();
+    } finally {
+      await new Promise((done) => resources.close(done));
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { GatehouseError, type OAuthQuirk } from '../core/index.ts';
+import { connectionVariableRules, GatehouseError, type OAuthQuirk } from '../core/index.ts';
 
 /**
  * The small named handlers behind provider quirks (docs/providers.md, "What is data and what is a quirk"). Each is
@@ -99,4 +99,35 @@ export async function normalizeTokenResponse(
     if (source[field] !== undefined) lifted[field] = source[field];
   }
   return json(lifted, 200);
+}
+
+/**
+ * The connection variables a token response carries (`salesforce-instance-url`: `instance_url`, the org's API
+ * origin, as `instanceUrl`); undefined when the quirk does not apply or (`required: false`, a refresh) the answer
+ * has none. A value that breaks its rule (`connectionVariableRules`: an https origin under salesforce.com or
+ * force.com, no IP literal, port or path) fails with `oauth_token_failed`, reason `invalid_instance_url`, never
+ * echoing it: a forged answer must not move the users' calls to another host. A code exchange without one fails
+ * with reason `no_instance_url`.
+ */
+export function readTokenVariables(
+  response: Readonly<Record<string, unknown>>,
+  settings: OAuthProviderSettings,
+  required: boolean,
+): Record<string, string> | undefined {
+  if (settings.quirks?.includes('salesforce-instance-url') !== true) return undefined;
+  const value = response['instance_url'];
+  if (value === undefined && !required) return undefined;
+  if (typeof value !== 'string') {
+    throw new GatehouseError('oauth_token_failed', 'The token response has no instance_url (Salesforce)', {
+      reason: 'no_instance_url',
+    });
+  }
+  if (!connectionVariableRules.instanceUrl.pattern.test(value)) {
+    throw new GatehouseError(
+      'oauth_token_failed',
+      'The token response names an instance_url that is not a Salesforce org origin (https://*.salesforce.com or *.force.com)',
+      { reason: 'invalid_instance_url' },
+    );
+  }
+  return { instanceUrl: value };
 }

@@ -12,6 +12,8 @@ export interface FreshToken {
   readonly expiresAt: number | null;
   readonly scopes: readonly string[];
   readonly service: string;
+  /** The connection's base URL variables as stored with this token (a refresh may have moved them). */
+  readonly variables: Readonly<Record<string, string>>;
 }
 
 export interface EnsureFreshOptions {
@@ -185,6 +187,7 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
       expiresAt: record.accessExpiresAt,
       scopes: record.scopes,
       service: record.service,
+      variables: record.variables,
     };
   }
 
@@ -319,6 +322,8 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
         ...(newRefresh === undefined ? {} : { refreshToken: newRefresh }),
         accessExpiresAt: outcome.expiresInSeconds === undefined ? null : at + outcome.expiresInSeconds * 1000,
         scopes: outcome.scope === undefined ? current.scopes : outcome.scope.split(' ').filter(Boolean),
+        // A provider that moved the account (Salesforce's instance_url) says so in the refresh answer.
+        ...(outcome.variables === undefined ? {} : { variables: { ...current.variables, ...outcome.variables } }),
         at,
       });
       if (saved !== undefined) {

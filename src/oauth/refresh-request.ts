@@ -1,6 +1,12 @@
 import * as oauth from 'oauth4webapi';
 import type { ConnectionRecord } from '../store/index.ts';
-import { normalizeTokenResponse, type OAuthProviderSettings, splitGrantedScope } from './provider-quirks.ts';
+import type { OAuthFetch } from './create-oauth-fetch.ts';
+import {
+  normalizeTokenResponse,
+  type OAuthProviderSettings,
+  readTokenVariables,
+  splitGrantedScope,
+} from './provider-quirks.ts';
 import { maxExpiresInSeconds } from './token-requests.ts';
 
 /** Why a refresh failed without saying anything about the refresh token itself (the credential is kept). */
@@ -26,6 +32,8 @@ export type RefreshOutcome =
       readonly expiresInSeconds?: number;
       /** The granted scope string of the response, when it has one. */
       readonly scope?: string;
+      /** Connection variables the answer brought (a new Salesforce `instance_url`), checked by their rule. */
+      readonly variables?: Readonly<Record<string, string>>;
     }
   | { readonly kind: 'invalid_grant' }
   | {
@@ -62,6 +70,8 @@ export interface RefreshClientSettings {
   readonly unsafeAllowHttp?: boolean;
   /** Scope separator and quirks of a catalogue provider. */
   readonly provider?: OAuthProviderSettings;
+  /** Sends the request (the SSRF-guarded fetch in the gateway); default `fetch`. */
+  readonly fetch?: OAuthFetch;
 }
 
 /**
@@ -92,6 +102,7 @@ export async function sendRefreshRequest(
       signal,
       ...(settings.resource === undefined ? {} : { additionalParameters: { resource: settings.resource } }),
       [oauth.allowInsecureRequests]: settings.unsafeAllowHttp === true,
+      ...(settings.fetch === undefined ? {} : { [oauth.customFetch]: settings.fetch }),
     });
   } catch (error) {
     return { kind: 'failed', reason: isTimeout(error, signal) ? 'timeout' : 'network' };
@@ -109,7 +120,10 @@ export async function sendRefreshRequest(
   try {
     const quirks = settings.provider ?? {};
     const result = await oauth.processRefreshTokenResponse(as, client, await normalizeTokenResponse(response, quirks));
+    // A forged instance_url makes the whole answer malformed: the stored credential and variables are kept.
+    const variables = readTokenVariables(result, quirks, false);
     return {
+      ...(variables === undefined ? {} : { variables }),
       kind: 'tokens',
       accessToken: result.access_token,
       ...(result.refresh_token === undefined ? {} : { refreshToken: result.refresh_token }),

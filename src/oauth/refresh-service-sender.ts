@@ -1,4 +1,4 @@
-import { isLoopbackUrl } from './create-oauth-fetch.ts';
+import { isLoopbackUrl, type OAuthFetch } from './create-oauth-fetch.ts';
 import type { OAuthServiceAuth } from './oauth-service.ts';
 import { createRefreshRequestSender, type SendRefresh } from './refresh-request.ts';
 import { type ResolvedAuthorizationServer, resolveAuthorizationServer } from './resolve-authorization-server.ts';
@@ -10,6 +10,8 @@ export interface ServiceRefreshSenderOptions {
   readClientSecret(tenantId: string, service: string): Promise<string | undefined>;
   /** Timeout of a discovery request, ms. */
   readonly timeoutMs?: number;
+  /** Sends discovery and refresh requests (the SSRF-guarded fetch in the gateway); default `fetch`. */
+  readonly fetch?: OAuthFetch;
 }
 
 /** How long resolved authorization server metadata is reused. */
@@ -27,7 +29,7 @@ export function createServiceRefreshSender(options: ServiceRefreshSenderOptions)
     const key = `${tenantId}\u0000${service}`;
     const cached = servers.get(key);
     if (cached !== undefined && Date.now() - cached.at < metadataTtlMs) return cached.server;
-    const server = resolveAuthorizationServer(auth, options.timeoutMs);
+    const server = resolveAuthorizationServer(auth, options.timeoutMs, options.fetch);
     servers.set(key, { at: Date.now(), server });
     server.catch(() => servers.delete(key));
     return server;
@@ -52,6 +54,7 @@ export function createServiceRefreshSender(options: ServiceRefreshSenderOptions)
       provider: { scopeSeparator: auth.scopeSeparator, quirks: auth.quirks },
       ...(auth.resource === undefined ? {} : { resource: auth.resource }),
       unsafeAllowHttp: isLoopbackUrl(tokenUrl),
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     };
   });
 }

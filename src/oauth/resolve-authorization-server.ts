@@ -1,6 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import { GatehouseError } from '../core/index.ts';
-import { createOAuthFetch } from './create-oauth-fetch.ts';
+import { createOAuthFetch, type OAuthFetch } from './create-oauth-fetch.ts';
 import type { OAuthServiceAuth } from './oauth-service.ts';
 
 /** Authorization server metadata plus whether its issuer identifier is known (configured or discovered). */
@@ -14,8 +14,8 @@ export interface ResolvedAuthorizationServer {
  * Sends the discovery request of `issuer`: OpenID Connect (`/.well-known/openid-configuration`) first, and on a
  * 404 the RFC 8414 form (`/.well-known/oauth-authorization-server` inserted before the path).
  */
-export async function discoveryRequest(issuer: URL, timeoutMs?: number): Promise<Response> {
-  const options = createOAuthFetch(issuer.href, timeoutMs);
+export async function discoveryRequest(issuer: URL, timeoutMs?: number, send?: OAuthFetch): Promise<Response> {
+  const options = createOAuthFetch(issuer.href, timeoutMs, send);
   const oidc = await oauth.discoveryRequest(issuer, { ...options, algorithm: 'oidc' });
   if (oidc.status !== 404) return oidc;
   await oidc.body?.cancel();
@@ -61,11 +61,12 @@ export function toConfiguredAuthorizationServer(auth: OAuthServiceAuth): Resolve
 export async function resolveAuthorizationServer(
   auth: OAuthServiceAuth,
   timeoutMs?: number,
+  send?: OAuthFetch,
 ): Promise<ResolvedAuthorizationServer> {
   if (auth.issuer === undefined) return toConfiguredAuthorizationServer(auth);
   let response: Response;
   try {
-    response = await discoveryRequest(new URL(auth.issuer), timeoutMs);
+    response = await discoveryRequest(new URL(auth.issuer), timeoutMs, send);
   } catch (error) {
     if (error instanceof GatehouseError) throw error;
     throw new GatehouseError(

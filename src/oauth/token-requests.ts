@@ -1,9 +1,14 @@
 import * as oauth from 'oauth4webapi';
 import type { Clock } from '../core/index.ts';
 import { GatehouseError } from '../core/index.ts';
-import { createOAuthFetch } from './create-oauth-fetch.ts';
+import { createOAuthFetch, type OAuthFetch } from './create-oauth-fetch.ts';
 import type { TokenSet } from './oauth-service.ts';
-import { normalizeTokenResponse, type OAuthProviderSettings, splitGrantedScope } from './provider-quirks.ts';
+import {
+  normalizeTokenResponse,
+  type OAuthProviderSettings,
+  readTokenVariables,
+  splitGrantedScope,
+} from './provider-quirks.ts';
 import { reasonOf } from './resolve-authorization-server.ts';
 
 /** The gateway as a client of one authorization server. */
@@ -53,7 +58,12 @@ export function authorizationCodeRequest(
   callbackParams: URLSearchParams,
   redirectUri: string,
   codeVerifier: string,
-  options: { readonly resource?: string | undefined; readonly timeoutMs?: number; readonly pkce?: boolean } = {},
+  options: {
+    readonly resource?: string | undefined;
+    readonly timeoutMs?: number;
+    readonly pkce?: boolean;
+    readonly fetch?: OAuthFetch;
+  } = {},
 ): Promise<Response> {
   return guard(() =>
     oauth.authorizationCodeGrantRequest(
@@ -64,7 +74,7 @@ export function authorizationCodeRequest(
       redirectUri,
       options.pkce === false ? oauth.nopkce : codeVerifier,
       {
-        ...createOAuthFetch(tokenEndpointOf(as), options.timeoutMs),
+        ...createOAuthFetch(tokenEndpointOf(as), options.timeoutMs, options.fetch),
         ...(options.resource === undefined ? {} : { additionalParameters: { resource: options.resource } }),
       },
     ),
@@ -96,7 +106,7 @@ export function clientCredentialsRequest(
   as: oauth.AuthorizationServer,
   client: OAuthClientCredentials,
   scopes: readonly string[],
-  options: { readonly resource?: string | undefined; readonly timeoutMs?: number } = {},
+  options: { readonly resource?: string | undefined; readonly timeoutMs?: number; readonly fetch?: OAuthFetch } = {},
 ): Promise<Response> {
   const params = new URLSearchParams();
   if (scopes.length > 0) params.set('scope', scopes.join(' '));
@@ -107,7 +117,7 @@ export function clientCredentialsRequest(
       { client_id: client.clientId },
       selectClientAuth(as, client.clientSecret, client.authMethod),
       params,
-      createOAuthFetch(tokenEndpointOf(as), options.timeoutMs),
+      createOAuthFetch(tokenEndpointOf(as), options.timeoutMs, options.fetch),
     ),
   );
 }
@@ -133,7 +143,7 @@ export async function revocationRequest(
   client: OAuthClientCredentials,
   token: string,
   tokenTypeHint: 'access_token' | 'refresh_token',
-  options: { readonly timeoutMs?: number } = {},
+  options: { readonly timeoutMs?: number; readonly fetch?: OAuthFetch } = {},
 ): Promise<Response | undefined> {
   const endpoint = as.revocation_endpoint;
   if (endpoint === undefined) return undefined;
@@ -144,7 +154,7 @@ export async function revocationRequest(
       selectClientAuth(as, client.clientSecret, client.authMethod),
       token,
       {
-        ...createOAuthFetch(endpoint, options.timeoutMs),
+        ...createOAuthFetch(endpoint, options.timeoutMs, options.fetch),
         additionalParameters: { token_type_hint: tokenTypeHint },
       },
     ),
@@ -169,7 +179,9 @@ export function toTokenSet(
   settings: OAuthProviderSettings = {},
 ): TokenSet {
   const scope = typeof response.scope === 'string' ? splitGrantedScope(response.scope, settings) : undefined;
+  const variables = readTokenVariables(response, settings, true);
   return {
+    ...(variables === undefined ? {} : { variables }),
     accessToken: response.access_token,
     ...(typeof response.refresh_token === 'string' ? { refreshToken: response.refresh_token } : {}),
     accessExpiresAt:

@@ -21,12 +21,14 @@ describe('createCallLimits', () => {
     expect(limitsFor({}).plan(alice, 'pets_list', 1_000)).toEqual([]);
   });
 
-  it('plans tenant, toolset (per client key), first matching tool glob and concurrency rules with secret-free keys', () => {
+  it('plans tenant, toolset (per client key), most specific tool glob and concurrency rules with secret-free keys', () => {
     const limits = limitsFor(
       {
         rateLimit: { perMinute: 60, per: 'clientKey' },
-        toolLimits: { 'pets_*': { perMinute: 6, burst: 2, per: 'subject' }, '*': { perMinute: 1 } },
-        concurrency: { perKey: 2, perTool: 3 },
+        limits: {
+          toolRateLimits: { 'pets_*': { perMinute: 6, burst: 2, per: 'subject' }, '*': { perMinute: 1 } },
+          concurrency: { perKey: 2, perTool: 3 },
+        },
       },
       { rateLimit: { perMinute: 600, burst: 50 } },
     );
@@ -72,7 +74,7 @@ describe('createCallLimits', () => {
   });
 
   it('a released concurrency slot admits the next call', async () => {
-    const limits = limitsFor({ concurrency: { perTool: 1 } });
+    const limits = limitsFor({ limits: { concurrency: { perTool: 1 } } });
     const release = await limits.admit(alice, 'x', 1_000);
     await expect(limits.admit(bob, 'x', 1_000)).rejects.toMatchObject({
       code: 'rate_limited',

@@ -1,6 +1,6 @@
 import { GatehouseError, type TenantConfig, type ToolsetConfig } from '../core/index.ts';
 import type { Limiter, LimitRule } from '../store/index.ts';
-import { matchToolGlob } from './match-tool-glob.ts';
+import { mostSpecificByGlob } from './pick-by-glob.ts';
 
 /** Who is calling, as the limits count it: ids and names from the verified client key, never a secret. */
 export interface LimitedCaller {
@@ -31,20 +31,21 @@ const releaseNothing: ReleaseLimits = () => {};
  * tenant's and toolset's config. Limits (each optional):
  * - `tenant`: the tenant's `rateLimit`, over all its toolsets;
  * - `toolset`: the toolset's `rateLimit`, counted per toolset, client key or subject (`per`);
- * - `tool`: the first `toolLimits` glob matching the tool, counted per tool (and per client key or subject);
- * - `concurrency.perKey` / `concurrency.perTool`: calls in flight per client key / per tool in the toolset.
+ * - `tool`: the most specific `limits.toolRateLimits` glob matching the tool (`pickByGlob`), counted per tool (and
+ *   per client key or subject);
+ * - `limits.concurrency.perKey` / `.perTool`: calls in flight per client key / per tool in the toolset.
  * Counter keys hold tenant, toolset, key id, subject (URI-encoded) and tool names only.
  */
 export function compileToolsetLimits(
   tenantRateLimit: TenantConfig['rateLimit'],
-  toolset: Pick<ToolsetConfig, 'toolLimits' | 'rateLimit' | 'concurrency'>,
+  toolset: Pick<ToolsetConfig, 'limits' | 'rateLimit'>,
 ): ToolsetLimits {
-  const tools = Object.entries(toolset.toolLimits).map(([glob, limit]) => ({ matches: matchToolGlob([glob]), limit }));
-  const { perKey, perTool } = toolset.concurrency ?? {};
+  const toolRateLimitOf = mostSpecificByGlob(toolset.limits.toolRateLimits);
+  const { perKey, perTool } = toolset.limits.concurrency ?? {};
   const empty =
     tenantRateLimit === undefined &&
     toolset.rateLimit === undefined &&
-    tools.length === 0 &&
+    Object.keys(toolset.limits.toolRateLimits).length === 0 &&
     perKey === undefined &&
     perTool === undefined;
   return {
@@ -57,8 +58,8 @@ export function compileToolsetLimits(
         rules.push({ kind: 'rate', key: `${caller.tenant}:t`, limit: 'tenant', perMinute, burst: burst ?? perMinute });
       }
       if (toolset.rateLimit) rules.push(scopedRule(toolset.rateLimit, base, 'toolset', caller));
-      const toolLimit = tools.find((t) => t.matches(tool));
-      if (toolLimit) rules.push(scopedRule(toolLimit.limit, `${base}:tool:${tool}`, 'tool', caller));
+      const toolLimit = toolRateLimitOf(tool);
+      if (toolLimit) rules.push(scopedRule(toolLimit, `${base}:tool:${tool}`, 'tool', caller));
       if (perKey !== undefined) {
         rules.push({
           kind: 'concurrency',

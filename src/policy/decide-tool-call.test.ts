@@ -52,7 +52,7 @@ function denial(run: () => unknown): { code: string; details: Record<string, unk
 
 describe('decideToolCall', () => {
   it('SC-01 a tool needing a scope outside the toolset is withheld and denied naming the scope', () => {
-    const policy = toolset({ access: 'write', scopes: ['mail.read', 'mail.send'] });
+    const policy = toolset({ access: 'write', policy: { scopes: ['mail.read', 'mail.send'] } });
     expect([...policy.tools.keys()].sort()).toEqual(['mail_ping', 'mail_read', 'mail_search', 'mail_send']);
     expect(denial(() => decideToolCall(policy, { name: 'mail_purge', args: {} }))).toEqual({
       code: 'scope_missing',
@@ -61,6 +61,31 @@ describe('decideToolCall', () => {
     // Only the alternatives inside the toolset's scopes count: mail.admin would cover send, but is not allowed.
     expect(policy.rules.get('mail_send')?.scopes).toEqual([['mail.send']]);
     expect(policy.requiredScopesOf('mail')).toEqual(['mail.read', 'mail.send']);
+  });
+
+  it("a tool its service's configured scopes cannot cover is withheld before any connection, denied naming them", () => {
+    const config = parseConfig({ tenants: [{ id: 't', toolsets: [{ id: 's', access: 'write' }] }] }, { env: {} });
+    const policy = compileToolsetPolicy('t', config.tenants[0]!.toolsets[0]!, tenantTools, {
+      scopeImplies: new Map([['mail', { 'mail.admin': ['mail.read', 'mail.send'] }]]),
+      serviceScopes: new Map([['mail', ['mail.read']]]),
+    });
+    // A connect link asks for mail.read at most: send and purge could never be granted, so they are not listed.
+    expect([...policy.tools.keys()].sort()).toEqual(['mail_ping', 'mail_read', 'mail_search']);
+    expect(Object.fromEntries(policy.serviceScopeDenied)).toEqual({
+      mail_send: ['mail.send'],
+      mail_purge: ['mail.admin'],
+    });
+    expect(denial(() => decideToolCall(policy, { name: 'mail_send', args: {} }))).toEqual({
+      code: 'scope_missing',
+      details: { tool: 'mail_send', toolset: 's', missingScopes: ['mail.send'], reason: 'service' },
+    });
+    expect(policy.requiredScopesOf('mail')).toEqual(['mail.read']);
+    // A configured broader scope covers the narrower ones it implies.
+    const broad = compileToolsetPolicy('t', config.tenants[0]!.toolsets[0]!, tenantTools, {
+      scopeImplies: new Map([['mail', { 'mail.admin': ['mail.read', 'mail.send'] }]]),
+      serviceScopes: new Map([['mail', ['mail.admin']]]),
+    });
+    expect(broad.serviceScopeDenied.size).toBe(0);
   });
 
   it('SC-02 a grant that does not cover the tool is denied before validation, naming every missing scope', () => {
@@ -86,7 +111,7 @@ describe('decideToolCall', () => {
   });
 
   it('access mode, allow/deny globs, safety overrides and approval follow the config', () => {
-    const read = toolset({ access: 'read', exclude: ['mail_ping'], safety: { '*_search': 'safe' } });
+    const read = toolset({ access: 'read', exclude: ['mail_ping'], policy: { safety: { '*_search': 'safe' } } });
     expect([...read.tools.keys()].sort()).toEqual(['mail_read', 'mail_search']);
     expect(read.tools.get('mail_search')?.tool.annotations.readOnlyHint).toBe(true);
     const codeOf = (name: string) => denial(() => decideToolCall(read, { name, args: {} }))?.code;
@@ -94,7 +119,11 @@ describe('decideToolCall', () => {
     expect(codeOf('mail_ping')).toBe('tool_not_allowed');
     expect(codeOf('nope')).toBe('tool_not_found');
 
-    const write = toolset({ access: 'write', approval: 'destructive', safety: { mail_send: 'destructive' } });
+    const write = toolset({
+      access: 'write',
+      approval: 'destructive',
+      policy: { safety: { mail_send: 'destructive' } },
+    });
     const needs = (name: string) => decideToolCall(write, { name, args: {} }).needsApproval;
     expect([needs('mail_purge'), needs('mail_send'), needs('mail_read')]).toEqual([true, true, false]);
     const listed = toolset({ access: 'write', approval: ['mail_s*'] });

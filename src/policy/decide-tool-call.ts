@@ -56,6 +56,15 @@ function refuseUnexposed(policy: ToolsetPolicy, name: string): GatehouseError {
       { tool: name, toolset: policy.toolset, missingScopes: missing, reason: 'toolset' },
     );
   }
+  const uncovered = policy.serviceScopeDenied.get(name);
+  if (uncovered !== undefined) {
+    const service = policy.tenantTools.get(name)?.service;
+    return new GatehouseError(
+      'scope_missing',
+      `Tool ${name} needs OAuth scope${uncovered.length > 1 ? 's' : ''} ${uncovered.join(', ')}, which service ${service} does not ask for (its configured scopes)`,
+      { tool: name, toolset: policy.toolset, missingScopes: uncovered, reason: 'service' },
+    );
+  }
   if (policy.accessDenied.has(name)) {
     return new GatehouseError(
       'access_mode_denied',

@@ -20,6 +20,7 @@ export {
 } from './decide-tool-call.ts';
 export { hashApprovalArguments } from './hash-approval-arguments.ts';
 export { matchToolGlob } from './match-tool-glob.ts';
+export { mostSpecificByGlob, pickByGlob } from './pick-by-glob.ts';
 export { collectRequiredScopes, expandScopes, findMissingScopes, type ScopeImplications } from './scope-check.ts';
 export {
   compileToolsetPolicy,

@@ -1,6 +1,7 @@
 import type { NamedTool, ToolSafety, ToolsetConfig } from '../core/index.ts';
 import { type ArgumentConstraints, compileArgumentConstraints } from './compile-argument-constraints.ts';
 import { matchToolGlob } from './match-tool-glob.ts';
+import { mostSpecificByGlob, pickByGlob } from './pick-by-glob.ts';
 import { collectRequiredScopes, expandScopes, findMissingScopes, type ScopeImplications } from './scope-check.ts';
 
 /** What the policy holds per exposed tool, compiled once. */
@@ -28,6 +29,11 @@ export interface ToolsetPolicy {
   readonly accessDenied: ReadonlySet<string>;
   /** Tools the globs select but that need a scope outside the toolset's `scopes`: name -> missing scopes (SC-01). */
   readonly scopeDenied: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Tools the globs select but that need a scope outside their service's configured `scopes` (the most a connect
+   * link asks for, so no connection could ever cover them): name -> missing scopes. Hidden like `scopeDenied`.
+   */
+  readonly serviceScopeDenied: ReadonlyMap<string, readonly string[]>;
   readonly access: ToolsetConfig['access'];
   readonly requiresApproval: (tool: NamedTool) => boolean;
   readonly rateLimit: { readonly perMinute: number; readonly burst: number } | undefined;
@@ -45,6 +51,11 @@ export interface ToolsetPolicy {
 export interface ToolsetPolicyOptions {
   /** Per service id: its `scopeImplies` hierarchy. */
   readonly scopeImplies?: ReadonlyMap<string, ScopeImplications>;
+  /**
+   * Per OAuth service id with configured `scopes`: that list, the ceiling of what its connections are asked for
+   * (`selectConnectScopes`). Absent for a service: no ceiling (connect links ask for what the tools need).
+   */
+  readonly serviceScopes?: ReadonlyMap<string, readonly string[]>;
 }
 
 const noImplications: ScopeImplications = Object.freeze({});
@@ -54,7 +65,8 @@ const overridden = new WeakMap<NamedTool, Map<ToolSafety, NamedTool>>();
 /**
  * Compiles a toolset: tools named by its `tools` globs, minus `exclude`; safety classes overridden where the
  * config says the description is wrong; with `access: read` only safe operations; tools needing a scope the
- * toolset's `scopes` do not allow are withheld (and answered `scope_missing` on call); argument constraints
+ * toolset's `scopes` do not allow, or that their service's configured `scopes` cannot cover, are withheld (and
+ * answered `scope_missing` on call); argument constraints
  * compiled per tool.
  */
 export function compileToolsetPolicy(
@@ -66,10 +78,8 @@ export function compileToolsetPolicy(
   const impliesOf = (service: string) => options.scopeImplies?.get(service) ?? noImplications;
   const included = matchToolGlob(config.tools);
   const excluded = matchToolGlob(config.exclude);
-  const safetyRules = Object.entries(config.safety).map(([glob, safety]) => [matchToolGlob([glob]), safety] as const);
-  const constraintRules = Object.entries(config.constraints).map(
-    ([glob, constraints]) => [matchToolGlob([glob]), constraints] as const,
-  );
+  const safetyOf = mostSpecificByGlob(config.policy.safety);
+  const constraintsOf = pickByGlob(config.policy.constraints);
   const approval = config.approval;
   const named = Array.isArray(approval) ? matchToolGlob(approval) : undefined;
   const requiresApproval = (tool: NamedTool) =>
@@ -79,20 +89,29 @@ export function compileToolsetPolicy(
   const rules = new Map<string, ToolRules>();
   const accessDenied = new Set<string>();
   const scopeDenied = new Map<string, readonly string[]>();
+  const serviceScopeDenied = new Map<string, readonly string[]>();
   const allowedByService = new Map<string, ReadonlySet<string>>();
+  const ceilingByService = new Map<string, ReadonlySet<string> | undefined>();
+  const ceilingOf = (service: string) => {
+    if (!ceilingByService.has(service)) {
+      const configured = options.serviceScopes?.get(service);
+      ceilingByService.set(service, configured && expandScopes(configured, impliesOf(service)));
+    }
+    return ceilingByService.get(service);
+  };
   for (const [name, original] of tenantTools) {
     if (!included(name) || excluded(name)) continue;
-    const safety = safetyRules.find(([matches]) => matches(name))?.[1];
+    const safety = safetyOf(name);
     const tool = safety === undefined ? original : withSafety(original, safety);
     if (config.access === 'read' && tool.tool.safety !== 'safe') {
       accessDenied.add(name);
       continue;
     }
     let scopes = tool.tool.scopes;
-    if (config.scopes !== undefined && scopes.length > 0) {
+    if (config.policy.scopes !== undefined && scopes.length > 0) {
       let allowed = allowedByService.get(tool.service);
       if (allowed === undefined) {
-        allowed = expandScopes(config.scopes, impliesOf(tool.service));
+        allowed = expandScopes(config.policy.scopes, impliesOf(tool.service));
         allowedByService.set(tool.service, allowed);
       }
       const within = scopes.filter((alternative) => alternative.every((scope) => allowed.has(scope)));
@@ -102,8 +121,18 @@ export function compileToolsetPolicy(
       }
       scopes = within;
     }
-    const merged: Record<string, (typeof config.constraints)[string][string]> = {};
-    for (const [matches, constraints] of constraintRules) if (matches(name)) Object.assign(merged, constraints);
+    const ceiling = scopes.length > 0 ? ceilingOf(tool.service) : undefined;
+    if (ceiling !== undefined) {
+      const within = scopes.filter((alternative) => alternative.every((scope) => ceiling.has(scope)));
+      if (within.length === 0) {
+        serviceScopeDenied.set(name, findMissingScopes(scopes, ceiling) ?? []);
+        continue;
+      }
+      scopes = within;
+    }
+    // Every matching glob contributes; a more specific one overrides an argument's keywords (pickByGlob's order).
+    const merged: Record<string, (typeof config.policy.constraints)[string][string]> = {};
+    for (const constraints of constraintsOf(name)) Object.assign(merged, constraints);
     tools.set(name, tool);
     rules.set(name, {
       scopes,
@@ -129,6 +158,7 @@ export function compileToolsetPolicy(
     tenantTools,
     accessDenied,
     scopeDenied,
+    serviceScopeDenied,
     access: config.access,
     requiresApproval,
     rateLimit: config.rateLimit

@@ -36,7 +36,7 @@ export interface QueryEvaluator {
 }
 
 export const defaultQueryLimits: QueryLimits = Object.freeze({
-  timeoutMs: 1_000,
+  timeoutSeconds: 1,
   maxHeapMb: 128,
   maxOutputBytes: 64 * 1024,
   maxExpressionLength: 2_000,
@@ -73,6 +73,7 @@ const knownMax = 16;
  * One tenant uses at most `perTenant` workers; waiting jobs are taken round-robin across tenants (MT-08).
  */
 export function createQueryEvaluator(limits: QueryLimits = defaultQueryLimits): QueryEvaluator {
+  const timeoutMs = limits.timeoutSeconds * 1000;
   const slots: Slot[] = [];
   const waiting = new Map<string, Job[]>();
   const running = new Map<string, number>();
@@ -177,8 +178,8 @@ export function createQueryEvaluator(limits: QueryLimits = defaultQueryLimits): 
     slot.job = job;
     running.set(job.request.tenant, (running.get(job.request.tenant) ?? 0) + 1);
     slot.timer = setTimeout(() => {
-      fail(slot, overBudget('time', limits.timeoutMs, `The query ran longer than ${limits.timeoutMs} ms`));
-    }, limits.timeoutMs);
+      fail(slot, overBudget('time', timeoutMs, `The query ran longer than ${timeoutMs} ms`));
+    }, timeoutMs);
     send(slot, job, !slot.known.has(job.request.key));
   }
 
@@ -231,7 +232,7 @@ export function createQueryEvaluator(limits: QueryLimits = defaultQueryLimits): 
       }
       const queued = waiting.get(request.tenant)?.length ?? 0;
       if ((running.get(request.tenant) ?? 0) >= limits.perTenant && queued >= limits.queuePerTenant) {
-        const retryAfterSeconds = Math.max(1, Math.ceil(limits.timeoutMs / 1000));
+        const retryAfterSeconds = Math.max(1, Math.ceil(limits.timeoutSeconds));
         return Promise.reject(
           new GatehouseError(
             'rate_limited',

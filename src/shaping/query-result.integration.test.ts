@@ -79,7 +79,7 @@ function codeOf(outcome: unknown): string {
 
 describe('queryResult and pageResult under the query budget', () => {
   it('RS-02 (review finding 1) a nested map() query over a 2,000-item handle is refused within its budget', async () => {
-    const { handles, contextOf } = setup({ timeoutMs: 1_000, maxHeapMb: 128 });
+    const { handles, contextOf } = setup({ timeoutSeconds: 1, maxHeapMb: 128 });
     const handle = await store(handles, tenantB);
     await warm(handles, tenantB, handle);
     const heapBefore = process.memoryUsage().heapUsed;
@@ -96,7 +96,7 @@ describe('queryResult and pageResult under the query budget', () => {
   });
 
   it('RS-02 (review finding 1) twelve [@,@] doublings are refused within the budget without building the answer', async () => {
-    const { handles, contextOf } = setup({ timeoutMs: 1_000 });
+    const { handles, contextOf } = setup({ timeoutSeconds: 1 });
     const handle = await store(handles, tenantB);
     await warm(handles, tenantB, handle);
     const heapBefore = process.memoryUsage().heapUsed;
@@ -112,7 +112,7 @@ describe('queryResult and pageResult under the query budget', () => {
   });
 
   it('RS-02 (review finding 1) the page tool path runs under the same budget', async () => {
-    const { handles, contextOf } = setup({ timeoutMs: 1_000 });
+    const { handles, contextOf } = setup({ timeoutSeconds: 1 });
     const handle = await store(handles, tenantB);
     for (const path of [nestedMap.replace(' | length(@)', ''), doubling]) {
       // After the first path, this waits for the replacement of the worker killed at its deadline.
@@ -130,7 +130,7 @@ describe('queryResult and pageResult under the query budget', () => {
   });
 
   it('RS-02 a query that fills its worker heap before the deadline is refused as memory, and the pool recovers', async () => {
-    const { handles, contextOf } = setup({ timeoutMs: 30_000, maxHeapMb: 32 });
+    const { handles, contextOf } = setup({ timeoutSeconds: 30, maxHeapMb: 32 });
     const handle = await store(handles, tenantB);
     await warm(handles, tenantB, handle);
     const run = await withLoopWatch(() => queryResult({ handle, expression: nestedMap }, contextOf(tenantB)));
@@ -172,7 +172,7 @@ describe('queryResult and pageResult under the query budget', () => {
 
   it('MT-08 one tenant holds at most perTenant workers: its extra queries wait or are refused, another tenant is served', async () => {
     // B's worst query runs for the whole 3 s deadline: A answering well inside it shows A never waited behind B.
-    const { handles, contextOf } = setup({ timeoutMs: 3_000, workers: 2, perTenant: 1, queuePerTenant: 1 });
+    const { handles, contextOf } = setup({ timeoutSeconds: 3, workers: 2, perTenant: 1, queuePerTenant: 1 });
     const handleB = await store(handles, tenantB);
     const handleA = await store(handles, tenantA);
     // Warm both workers, so that the timing below is not a thread start.

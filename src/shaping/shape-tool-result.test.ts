@@ -35,7 +35,7 @@ function setup() {
   const store = createMemoryResultStore({ clock, maxBytes: 64 * 1024 * 1024 });
   // A generous time budget: these tests are about shaping, and the 1 s default is a wall-clock limit that a
   // loaded machine (a type check running beside the tests) can exceed; the budget itself is tested elsewhere.
-  const handles = createResultHandles({ store, clock, query: { ...defaultQueryLimits, timeoutMs: 30_000 } });
+  const handles = createResultHandles({ store, clock, query: { ...defaultQueryLimits, timeoutSeconds: 30 } });
   return { clock, handles, context: { budget: 8_000, owner: alice, handles } };
 }
 

@@ -108,6 +108,8 @@ export function createConnectionRepository(context: StoreContext): ConnectionRep
           access_expires_at: record.accessExpiresAt,
           refresh_failures: 0,
           refresh_cooldown_until: null,
+          // A new consent replaces what the old one discovered (another org or site may have been chosen).
+          variables: toVariablesColumn(record.variables),
           updated_at: record.createdAt,
         };
         const row = await db
@@ -203,6 +205,7 @@ function createQueries(
               : { refresh_token: update.refreshToken && toBuffer(update.refreshToken) }),
             access_expires_at: update.accessExpiresAt,
             scopes: JSON.stringify(update.scopes),
+            ...(update.variables === undefined ? {} : { variables: toVariablesColumn(update.variables) }),
             token_version: sql<number>`token_version + 1`,
             refresh_failures: 0,
             refresh_cooldown_until: null,
@@ -252,6 +255,10 @@ function busy(tenantId: string, id: string): GatehouseError {
   );
 }
 
+function toVariablesColumn(variables: Readonly<Record<string, string>> | undefined): string | null {
+  return variables === undefined || Object.keys(variables).length === 0 ? null : JSON.stringify(variables);
+}
+
 function toConnectionRecord(row: Selectable<ConnectionsTable>): ConnectionRecord {
   return {
     tenantId: row.tenant_id,
@@ -266,6 +273,7 @@ function toConnectionRecord(row: Selectable<ConnectionsTable>): ConnectionRecord
     tokenVersion: Number(row.token_version),
     refreshFailures: Number(row.refresh_failures),
     refreshCooldownUntil: row.refresh_cooldown_until === null ? null : Number(row.refresh_cooldown_until),
+    variables: row.variables === null ? {} : (JSON.parse(row.variables) as Record<string, string>),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };

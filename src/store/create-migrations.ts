@@ -245,5 +245,15 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
     '0014_oauth_consents': createOAuthConsentMigration(features),
     '0016_users': createUsersMigration(features),
     '0017_user_sessions': createUserSessionsMigration(features),
+    '0018_connection_variables': {
+      async up(db: Kysely<unknown>) {
+        // Per-connection base URL variables (Salesforce instanceUrl, Atlassian cloudId) as a JSON object; not
+        // secret. Null on rows made before: a service that needs a variable asks such a connection to reconnect.
+        await db.schema.alterTable('connections').addColumn('variables', 'text').execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.alterTable('connections').dropColumn('variables').execute();
+      },
+    },
   };
 }

@@ -89,14 +89,21 @@ export function createOAuthServerRepository({ db, run }: StoreContext): OAuthSer
           .executeTakeFirst();
         return Number(result.numDeletedRows);
       }),
-    revokeByAccountAndClient: (tenantId, accountId, clientId) =>
-      run('oauthServer.revokeByAccountAndClient', async () => {
+    revokeGrantsFor: (tenantId, accountId, clientId, resource) =>
+      run('oauthServer.revokeGrantsFor', async () => {
+        // Grants stored before their resource was a column (aud null) go too: revoking more is the safe side.
+        const grants = db
+          .selectFrom('oauth_server_records')
+          .select('grant_id')
+          .where('tenant_id', '=', tenantId)
+          .where('model', '=', 'Grant')
+          .where('account_id', '=', accountId)
+          .where('client_id', '=', clientId)
+          .where((eb) => eb.or([eb('aud', '=', resource), eb('aud', 'is', null)]));
         const result = await db
           .deleteFrom('oauth_server_records')
           .where('tenant_id', '=', tenantId)
-          .where('account_id', '=', accountId)
-          .where('client_id', '=', clientId)
-          .where('model', '!=', 'Session')
+          .where('grant_id', 'in', grants)
           .executeTakeFirst();
         return Number(result.numDeletedRows);
       }),
@@ -114,12 +121,20 @@ export function createOAuthServerRepository({ db, run }: StoreContext): OAuthSer
           .executeTakeFirstOrThrow();
         return new Uint8Array(row.sealed_keys);
       }),
-    deleteExpired: (before) =>
+    deleteExpired: (before, limit) =>
       run('oauthServer.deleteExpired', async () => {
-        const result = await db
-          .deleteFrom('oauth_server_records')
+        // At most `limit` rows, oldest expiry first, so one sweep never holds a long delete over a large backlog.
+        const expired = db
+          .selectFrom('oauth_server_records')
+          .select(['tenant_id', 'model', 'id_hash'])
           .where('expires_at', 'is not', null)
           .where('expires_at', '<', before)
+          .orderBy('expires_at')
+          .limit(limit)
+          .$asTuple('tenant_id', 'model', 'id_hash');
+        const result = await db
+          .deleteFrom('oauth_server_records')
+          .where(({ eb, refTuple }) => eb(refTuple('tenant_id', 'model', 'id_hash'), 'in', expired))
           .executeTakeFirst();
         return Number(result.numDeletedRows);
       }),

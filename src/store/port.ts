@@ -320,6 +320,11 @@ export interface ConnectionRecord {
   /** Consecutive failed refresh attempts (5xx, 429, timeouts) and when the next non-forced one may run. */
   readonly refreshFailures: number;
   readonly refreshCooldownUntil: number | null;
+  /**
+   * Base URL variables this connection filled when it connected (Salesforce `instanceUrl`, Atlassian `cloudId`),
+   * checked by their rule before they were stored; `{}` when none.
+   */
+  readonly variables: Readonly<Record<string, string>>;
   readonly createdAt: number;
   readonly updatedAt: number;
 }
@@ -334,13 +339,18 @@ export interface TokenUpdate {
   readonly refreshToken?: Uint8Array | null;
   readonly accessExpiresAt: number | null;
   readonly scopes: readonly string[];
+  /** Replaces the stored variables (the refresh engine merges what a refresh answer brought over them); omit to keep. */
+  readonly variables?: Readonly<Record<string, string>>;
   readonly at: number;
 }
 
 export interface ConnectionRepository {
   /** Creates or replaces the connection of (tenant, service, subject) with fresh tokens (version = old + 1). */
   upsert(
-    record: Omit<ConnectionRecord, 'tokenVersion' | 'refreshFailures' | 'refreshCooldownUntil' | 'updatedAt'>,
+    record: Omit<
+      ConnectionRecord,
+      'tokenVersion' | 'refreshFailures' | 'refreshCooldownUntil' | 'updatedAt' | 'variables'
+    > & { readonly variables?: Readonly<Record<string, string>> },
   ): Promise<ConnectionRecord>;
   get(tenantId: string, id: string): Promise<ConnectionRecord | undefined>;
   find(tenantId: string, service: string, subject: string): Promise<ConnectionRecord | undefined>;
@@ -629,12 +639,18 @@ export interface OAuthServerRepository {
   destroy(tenantId: string, model: string, idHash: string): Promise<void>;
   /** Deletes every artefact of a grant (codes, tokens, the grant): refresh-token reuse and revocation. */
   revokeByGrantId(tenantId: string, grantId: string): Promise<number>;
-  /** Deletes every artefact a user's grants to one client left (tokens, codes, grants): consent revoked. */
-  revokeByAccountAndClient(tenantId: string, accountId: string, clientId: string): Promise<number>;
+  /**
+   * Deletes every artefact (grant, codes, access and refresh tokens) of the user's grants to one client for one
+   * resource (a toolset's MCP URL): that consent was revoked. Grants of the client for other toolsets stay.
+   */
+  revokeGrantsFor(tenantId: string, accountId: string, clientId: string, resource: string): Promise<number>;
   /** Stores `sealed` as the tenant's keys unless some exist, and returns the stored ones (racing processes agree). */
   ensureKeys(tenantId: string, sealed: Uint8Array, at: number): Promise<Uint8Array>;
-  /** Deletes artefacts that expired before `before`; returns how many. */
-  deleteExpired(before: number): Promise<number>;
+  /**
+   * Deletes at most `limit` artefacts (codes, tokens, grants, sessions, interactions) that expired before `before`,
+   * oldest first; returns how many (a full batch means more may be left).
+   */
+  deleteExpired(before: number, limit: number): Promise<number>;
   /** Inserts the consent, or refreshes the scopes and client name of the one of (tenant, user, client, toolset). */
   upsertConsent(record: OAuthConsentRecord): Promise<OAuthConsentRecord>;
   findConsent(

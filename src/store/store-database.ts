@@ -143,6 +143,8 @@ export interface ConnectionsTable {
   token_version: ColumnType<number | string, number, number>;
   refresh_failures: number;
   refresh_cooldown_until: NullableMillis;
+  /** JSON object of per-connection base URL variables (migration 0018); null: none. */
+  variables: ColumnType<string | null, string | null | undefined, string | null>;
   /** SQLite refresh lease: who holds it and until when (PostgreSQL locks the row instead). */
   lock_owner: string | null;
   lock_until: NullableMillis;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyCredential, listCredentialSecrets } from './apply-credential.ts';
+import { applyCredential, applyFixedHeaders, listCredentialSecrets } from './apply-credential.ts';
 import type { BuiltRequest } from './build-request.ts';
 
 const request: BuiltRequest = {
@@ -104,5 +104,53 @@ describe('listCredentialSecrets()', () => {
     ]);
     expect(listCredentialSecrets({ type: 'apiKey', in: 'query', name: 'k', value: 'a/b' })).toEqual(['a/b', 'a%2Fb']);
     expect(listCredentialSecrets({ type: 'none' })).toEqual([]);
+  });
+});
+
+describe('token placement and fixed headers', () => {
+  it('an OAuth token goes in the header and after the prefix the provider names (Shopify, Zoho)', () => {
+    const shopify = applyCredential(request, {
+      type: 'bearer',
+      token: 'shpat_0123456789',
+      placement: { name: 'X-Shopify-Access-Token', prefix: '' },
+    });
+    expect(shopify.headers['x-shopify-access-token']).toBe('shpat_0123456789');
+    // The model-supplied Authorization header is not a credential slot here; it is dropped all the same.
+    expect(shopify.headers['authorization']).toBeUndefined();
+    const zoho = applyCredential(request, {
+      type: 'bearer',
+      token: '1000.abcdef0123',
+      placement: { name: 'Authorization', prefix: 'Zoho-oauthtoken ' },
+    });
+    expect(zoho.headers['authorization']).toBe('Zoho-oauthtoken 1000.abcdef0123');
+  });
+
+  it('the scrubber gets the bare token whatever its placement', () => {
+    expect(
+      listCredentialSecrets({
+        type: 'bearer',
+        token: 'shpat_0123456789',
+        placement: { name: 'X-Shopify-Access-Token', prefix: '' },
+      }),
+    ).toContain('shpat_0123456789');
+  });
+
+  it('an apiKey with a prefix gives the scrubber the bare key, not only prefix + key', () => {
+    const credential = {
+      type: 'apiKey',
+      in: 'header',
+      name: 'Authorization',
+      prefix: 'Bot ',
+      value: 'bot-0123456789',
+    } as const;
+    expect(applyCredential(request, credential).headers['authorization']).toBe('Bot bot-0123456789');
+    expect(listCredentialSecrets(credential)).toContain('bot-0123456789');
+  });
+
+  it('fixed headers replace a header of the same name from the tool arguments, in any case', () => {
+    const built = { ...request, headers: { 'notion-version': '1999-01-01', 'NOTION-VERSION': 'x', accept: 'a/b' } };
+    const fixed = applyFixedHeaders(built, { 'Notion-Version': '2022-06-28' });
+    expect(fixed.headers).toEqual({ accept: 'a/b', 'notion-version': '2022-06-28' });
+    expect(applyFixedHeaders(built, {})).toBe(built);
   });
 });

@@ -1,11 +1,31 @@
 import { GatehouseError } from '../core/index.ts';
 import type { BuiltRequest } from './build-request.ts';
 
-/** The credential for one upstream call, as resolved from the vault (OAuth access tokens arrive as `bearer`). */
+/**
+ * Where a token goes when it is not `Authorization: Bearer <token>`: the header `name` and what precedes the token
+ * in its value (Shopify `X-Shopify-Access-Token: <token>`, Zoho `Authorization: Zoho-oauthtoken <token>`).
+ */
+export interface TokenPlacement {
+  readonly name: string;
+  readonly prefix: string;
+}
+
+/**
+ * The credential for one upstream call, as resolved from the vault (OAuth access tokens arrive as `bearer`, with
+ * the provider's `placement` when it has one). `value`, `token` and `password` are the bare secrets: a `prefix`
+ * is kept apart so that the scrubber removes the secret however an upstream echoes it.
+ */
 export type UpstreamCredential =
   | { readonly type: 'none' }
-  | { readonly type: 'apiKey'; readonly in: 'header' | 'query'; readonly name: string; readonly value: string }
-  | { readonly type: 'bearer'; readonly token: string }
+  | {
+      readonly type: 'apiKey';
+      readonly in: 'header' | 'query';
+      readonly name: string;
+      readonly value: string;
+      /** Sent before the key (`"Bot "`, `"Token token="`). */
+      readonly prefix?: string | undefined;
+    }
+  | { readonly type: 'bearer'; readonly token: string; readonly placement?: TokenPlacement | undefined }
   | { readonly type: 'basic'; readonly username: string; readonly password: string };
 
 /**
@@ -26,8 +46,13 @@ export function applyCredential(request: BuiltRequest, credential: UpstreamCrede
   switch (credential.type) {
     case 'none':
       return request;
-    case 'bearer':
-      return withHeader(request, 'authorization', `Bearer ${requireSafe(requireLong(credential.token))}`);
+    case 'bearer': {
+      const token = requireSafe(requireLong(credential.token));
+      const placement = credential.placement;
+      if (placement === undefined) return withHeader(request, 'authorization', `Bearer ${token}`);
+      // An Authorization header from the tool arguments is dropped too: it is a credential slot of every API.
+      return withHeader(withHeader(request, 'authorization', undefined), placement.name, `${placement.prefix}${token}`);
+    }
     case 'basic': {
       if (credential.username.includes(':')) {
         throw new GatehouseError('credential_unavailable', 'Basic credential username must not contain a colon');
@@ -36,11 +61,24 @@ export function applyCredential(request: BuiltRequest, credential: UpstreamCrede
       const encoded = Buffer.from(`${credential.username}:${credential.password}`, 'utf8').toString('base64');
       return withHeader(request, 'authorization', `Basic ${encoded}`);
     }
-    case 'apiKey':
+    case 'apiKey': {
       requireLong(credential.value);
-      if (credential.in === 'header') return withHeader(request, credential.name, requireSafe(credential.value));
-      return withQuery(request, credential.name, credential.value);
+      const value = `${credential.prefix ?? ''}${credential.value}`;
+      if (credential.in === 'header') return withHeader(request, credential.name, requireSafe(value));
+      return withQuery(request, credential.name, value);
+    }
   }
+}
+
+/**
+ * Returns a copy of `request` carrying a service's fixed headers (`Notion-Version`, `anthropic-version`): each
+ * replaces every header of its name (any case) that the tool arguments produced, so a model can never change
+ * them. Call it after `buildRequest` and before `applyCredential` (the credential's header wins over any).
+ */
+export function applyFixedHeaders(request: BuiltRequest, headers: Readonly<Record<string, string>>): BuiltRequest {
+  let applied = request;
+  for (const name in headers) applied = withHeader(applied, name, headers[name] as string);
+  return applied;
 }
 
 /**
@@ -58,8 +96,10 @@ export function listCredentialSecrets(credential: UpstreamCredential): string[] 
         credential.password,
         Buffer.from(`${credential.username}:${credential.password}`, 'utf8').toString('base64'),
       ];
-    case 'apiKey':
-      return [credential.value, encodeURIComponent(credential.value)];
+    case 'apiKey': {
+      const sent = `${credential.prefix ?? ''}${credential.value}`;
+      return [credential.value, encodeURIComponent(credential.value), ...(sent === credential.value ? [] : [sent])];
+    }
   }
 }
 
@@ -85,13 +125,14 @@ function requireSafe(value: string): string {
   return value;
 }
 
-function withHeader(request: BuiltRequest, name: string, value: string): BuiltRequest {
+/** A copy of `request` without any header named `name` (any case), then with `value` under it unless undefined. */
+function withHeader(request: BuiltRequest, name: string, value: string | undefined): BuiltRequest {
   const lower = name.toLowerCase();
   const headers: Record<string, string> = {};
   for (const key in request.headers) {
     if (key.toLowerCase() !== lower) headers[key] = request.headers[key] as string;
   }
-  headers[lower] = value;
+  if (value !== undefined) headers[lower] = value;
   return { method: request.method, url: request.url, headers, body: request.body, contentType: request.contentType };
 }
 

@@ -1,4 +1,10 @@
-export { applyCredential, listCredentialSecrets, type UpstreamCredential } from './apply-credential.ts';
+export {
+  applyCredential,
+  applyFixedHeaders,
+  listCredentialSecrets,
+  type TokenPlacement,
+  type UpstreamCredential,
+} from './apply-credential.ts';
 export { type BuiltRequest, buildRequest, reservedHeaderNames } from './build-request.ts';
 export {
   type AddressGuard,

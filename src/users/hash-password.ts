@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { GatehouseError } from '../core/index.ts';
 
 /**
  * scrypt cost parameters (RFC 7914). Memory is 128 * N * r bytes: 32 MiB at the defaults, which is what makes a
@@ -21,7 +22,48 @@ const prefix = 'scrypt';
 /** Shortest and longest password accepted when one is set (NIST SP 800-63B: at least 8; we ask for 12). */
 export const passwordLength = { min: 12, max: 512 } as const;
 
+/**
+ * How many scrypt derivations run at once, and how many may wait. scrypt runs on libuv's thread pool (4 threads
+ * unless UV_THREADPOOL_SIZE says otherwise), which file reads, DNS lookups and the vault's crypto share: a flood
+ * of sign-ins must not take every thread, so at most `running` derive at once and the others wait their turn.
+ * Past `waiting`, a derivation is refused at once (`rate_limited`) rather than queued for seconds.
+ */
+export const passwordHashConcurrency = { running: 2, waiting: 64 } as const;
+
+let running = 0;
+const queue: (() => void)[] = [];
+
+/** Derivations running and waiting now (for tests and metrics). */
+export function passwordHashLoad(): { running: number; waiting: number } {
+  return { running, waiting: queue.length };
+}
+
+async function withDerivationSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= passwordHashConcurrency.running) {
+    if (queue.length >= passwordHashConcurrency.waiting) {
+      throw new GatehouseError('rate_limited', 'Too many sign-ins at once; try again in a moment', {
+        retryAfterSeconds: 1,
+      });
+    }
+    await new Promise<void>((resolve) => queue.push(resolve));
+  } else {
+    running++;
+  }
+  try {
+    return await work();
+  } finally {
+    // The slot passes straight to the next waiter (running stays the same), or is given back.
+    const next = queue.shift();
+    if (next === undefined) running--;
+    else next();
+  }
+}
+
 function derive(password: string, salt: Buffer, params: PasswordHashParameters): Promise<Buffer> {
+  return withDerivationSlot(() => deriveNow(password, salt, params));
+}
+
+function deriveNow(password: string, salt: Buffer, params: PasswordHashParameters): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     scrypt(
       password.normalize('NFKC'),

@@ -27,6 +27,12 @@ export async function startGatehouse(
   options: ObservabilityOptions & {
     /** Tests: extends the built gateway before it is served (e.g. an end-user surface of their own). */
     readonly extendGateway?: (gateway: Gateway) => Gateway;
+    /**
+     * Tests: the fetch of Client ID Metadata Documents, e.g. a guarded fetch that trusts a test CA and allows
+     * 127.0.0.1 (a local HTTPS fixture). Production never sets it: the default trusts the system CAs and allows
+     * only `unsafeAllowPrivateUpstreams`.
+     */
+    readonly clientMetadataFetch?: Parameters<typeof createGateway>[0]['clientMetadataFetch'];
   } = {},
 ) {
   const observability = startObservability(config, adapters, clock, options);
@@ -39,6 +45,7 @@ export async function startGatehouse(
     telemetry,
     clock,
     onOAuthServerError: (error) => observability.logger.warn({ err: error }, 'authorization server failure'),
+    ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
   });
   const gateway = options.extendGateway?.(built) ?? built;
   const [host, port] = splitListen(config.listen);
@@ -128,9 +135,10 @@ export async function startGatehouse(
       logger.info({ url: server.url, ...config.shutdown }, 'gatehouse stopping');
       const started = performance.now();
       await server.close({
-        ...config.shutdown,
+        unreadyDelayMs: config.shutdown.unreadyDelaySeconds * 1000,
+        drainTimeoutMs: config.shutdown.drainTimeoutSeconds * 1000,
         onDrainTimeout: (inFlight) => {
-          logger.warn({ inFlight, drainTimeoutMs: config.shutdown.drainTimeoutMs }, 'drain timed out');
+          logger.warn({ inFlight, drainTimeoutSeconds: config.shutdown.drainTimeoutSeconds }, 'drain timed out');
           void observability.upstream.abort();
         },
       });

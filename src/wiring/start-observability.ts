@@ -65,10 +65,10 @@ export function startObservability(
   });
   const alertsConfig = config.alerts;
   const webhook =
-    alertsConfig.webhookUrl !== undefined && alertsConfig.secret !== undefined
+    alertsConfig.webhookUrl !== undefined && alertsConfig.webhookSecret !== undefined
       ? createWebhookSender({
           url: alertsConfig.webhookUrl,
-          secret: alertsConfig.secret,
+          secret: alertsConfig.webhookSecret,
           retries: alertsConfig.retries,
           maxQueue: alertsConfig.maxQueue,
           onDelivered: () => metrics.alertDeliveries.inc({ outcome: 'delivered' }),
@@ -79,7 +79,11 @@ export function startObservability(
         })
       : undefined;
   const alerts = createAlertEngine({
-    thresholds: alertsConfig,
+    thresholds: {
+      ...alertsConfig,
+      evaluateEveryMs: alertsConfig.evaluateEverySeconds * 1000,
+      dedupMs: alertsConfig.dedupSeconds * 1000,
+    },
     clock,
     onAlert: (alert) => {
       metrics.alerts.inc({ rule: alert.rule });

@@ -125,9 +125,9 @@ function configFor(apiUrl: string, dataDir: string, webhookUrl: string, asUrl: s
     ...(redisUrl ? { redis: redisUrl } : {}),
     alerts: {
       webhookUrl,
-      secret: gatewaySecrets.webhookSecret,
-      evaluateEveryMs: 200,
-      dedupMs: 60_000,
+      webhookSecret: gatewaySecrets.webhookSecret,
+      evaluateEverySeconds: 0.2,
+      dedupSeconds: 60,
       upstreamErrors: 2,
       denials: 2,
       retries: 0,
@@ -143,7 +143,7 @@ function configFor(apiUrl: string, dataDir: string, webhookUrl: string, asUrl: s
           service('basic', { type: 'basic', username: 'svc', password: c.slack }),
           service('quoted', { type: 'apiKey', in: 'header', name: 'X-Secret', value: c.quoted }),
           service('every', { type: 'apiKey', in: 'header', name: 'X-Api-Key', value: c.everything }),
-          service('slow', { type: 'bearer', token: c.slow }, { timeoutMs: 300 }),
+          service('slow', { type: 'bearer', token: c.slow }, { timeoutSeconds: 0.3 }),
           service('oauth', {
             type: 'oauth2',
             issuer: asUrl,
@@ -156,8 +156,8 @@ function configFor(apiUrl: string, dataDir: string, webhookUrl: string, asUrl: s
           { id: 'reader', tools: ['*'], access: 'read' },
           { id: 'guarded', tools: ['*'], access: 'write', approval: 'destructive' },
           { id: 'limited', tools: ['plain_*'], access: 'read', rateLimit: { perMinute: 1, burst: 1 } },
-          { id: 'pages', tools: ['*_list*'], access: 'read', autoPaginate: { maxPages: 3 } },
-          { id: 'cached', tools: ['*_list*'], access: 'read', cache: { ttlSeconds: 600 } },
+          { id: 'pages', tools: ['*_list*'], access: 'read', results: { autoPaginate: { maxPages: 3 } } },
+          { id: 'cached', tools: ['*_list*'], access: 'read', results: { cache: { ttlSeconds: 600 } } },
         ],
         clientKeys: [
           {

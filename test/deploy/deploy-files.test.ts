@@ -13,8 +13,8 @@ const deploy = join(import.meta.dirname, '..', '..', 'deploy');
 const read = (file: string) => readFileSync(join(deploy, file), 'utf8');
 const exampleConfig = () => loadConfigFile(join(deploy, 'gatehouse.example.yaml'), {}, 'defer');
 /** What a graceful stop may take at most (docs/operations.md, "Stopping and draining"). */
-const stopBudgetMs = (shutdown: { unreadyDelayMs: number; drainTimeoutMs: number }) =>
-  shutdown.unreadyDelayMs + shutdown.drainTimeoutMs + 12_000;
+const stopBudgetMs = (shutdown: { unreadyDelaySeconds: number; drainTimeoutSeconds: number }) =>
+  (shutdown.unreadyDelaySeconds + shutdown.drainTimeoutSeconds) * 1000 + 12_000;
 
 describe('deploy/', () => {
   it('gatehouse.example.yaml is a valid config; its secrets are environment references only', () => {
@@ -49,7 +49,9 @@ describe('deploy/', () => {
       config: string;
       shutdown: { terminationGracePeriodSeconds: number };
     };
-    const chartConfig = parse(values.config) as { shutdown: { unreadyDelayMs: number; drainTimeoutMs: number } };
+    const chartConfig = parse(values.config) as {
+      shutdown: { unreadyDelaySeconds: number; drainTimeoutSeconds: number };
+    };
     expect(values.shutdown.terminationGracePeriodSeconds * 1000).toBeGreaterThan(stopBudgetMs(chartConfig.shutdown));
     const deployment = read('helm/gatehouse/templates/deployment.yaml');
     expect(deployment).toContain('path: /healthz');

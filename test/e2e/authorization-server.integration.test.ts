@@ -2,9 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer as createNetServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGuardedFetch } from '../../src/auth-server/index.ts';
 import type { Gateway, GatewayUsers } from '../../src/gateway/index.ts';
 import { freePort } from '../support/free-port.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
+import { type HttpsFixture, startHttpsFixture } from '../support/start-https-fixture.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 
 const description = fileURLToPath(new URL('../fixtures/fake-api.openapi.yaml', import.meta.url));
@@ -22,9 +24,12 @@ const users: Pick<GatewayUsers, 'signedInUser'> = {
 let api: FakeApi;
 let gateway: TestGateway;
 let base: string;
+/** Where Client ID Metadata Documents are served: HTTPS on 127.0.0.1 with a certificate made for this run. */
+let documents: HttpsFixture;
 
 beforeAll(async () => {
   api = await startFakeApi();
+  documents = await startHttpsFixture();
   const port = await freePort();
   gateway = await startTestGateway(
     {
@@ -47,7 +52,12 @@ beforeAll(async () => {
         },
       ],
     },
-    { port, extendGateway: (g: Gateway) => ({ ...g, users: { ...(g.users as GatewayUsers), ...users } }) },
+    {
+      port,
+      extendGateway: (g: Gateway) => ({ ...g, users: { ...(g.users as GatewayUsers), ...users } }),
+      // The SSRF guard as production builds it, told (here only) to trust this run's CA and allow 127.0.0.1.
+      clientMetadataFetch: createGuardedFetch({ allowPrivateHosts: ['127.0.0.1'], tls: { ca: documents.ca } }),
+    },
   );
   base = gateway.url;
 });
@@ -55,6 +65,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.close();
   await api?.close();
+  await documents?.close();
 });
 
 /** A tiny cookie jar for the browser steps (the consent page itself is clicked in the Chromium suite). */
@@ -77,11 +88,12 @@ const pkce = () => {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 };
 
-async function register(tenant = 'acme', redirect = redirectUri): Promise<string> {
+async function register(tenant = 'acme', redirect = redirectUri, extra: Record<string, unknown> = {}): Promise<string> {
   const response = await fetch(`${base}/oauth/${tenant}/reg`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
+      ...extra,
       redirect_uris: [redirect],
       token_endpoint_auth_method: 'none',
       grant_types: ['authorization_code', 'refresh_token'],
@@ -96,13 +108,14 @@ async function register(tenant = 'acme', redirect = redirectUri): Promise<string
 /** Authorization request -> sign-in -> consent -> code, as a browser would follow it. */
 async function authorize(
   clientId: string,
-  options: { user?: string; resource?: string | null; toolset?: string } = {},
+  options: { user?: string; resource?: string | null; toolset?: string; redirect?: string } = {},
 ) {
   const jar = createJar();
   const { verifier, challenge } = pkce();
+  const redirect = options.redirect ?? redirectUri;
   const params = new URLSearchParams({
     client_id: clientId,
-    redirect_uri: redirectUri,
+    redirect_uri: redirect,
     response_type: 'code',
     code_challenge: challenge,
     code_challenge_method: 'S256',
@@ -116,7 +129,7 @@ async function authorize(
   jar.take(response);
   let location = response.headers.get('location') ?? '';
   const user = `test_user=${options.user ?? 'alice'}`;
-  for (let hop = 0; hop < 6 && !location.startsWith(redirectUri); hop++) {
+  for (let hop = 0; hop < 6 && !location.startsWith(redirect); hop++) {
     const url = new URL(location, base);
     if (url.pathname.includes('/interaction/')) {
       response = await fetch(url, { headers: { cookie: `${jar.header()}; ${user}` }, redirect: 'manual' });
@@ -156,14 +169,14 @@ async function token(body: Record<string, string>) {
   return { status: response.status, body: (await response.json()) as Record<string, string> };
 }
 
-async function signIn(clientId: string, toolset = 'reader', user = 'alice') {
-  const { callback, verifier, resource } = await authorize(clientId, { toolset, user });
+async function signIn(clientId: string, toolset = 'reader', user = 'alice', redirect = redirectUri) {
+  const { callback, verifier, resource } = await authorize(clientId, { toolset, user, redirect });
   const code = callback.searchParams.get('code') ?? '';
   const answer = await token({
     grant_type: 'authorization_code',
     code,
     code_verifier: verifier,
-    redirect_uri: redirectUri,
+    redirect_uri: redirect,
     client_id: clientId,
     resource: resource ?? '',
   });
@@ -288,7 +301,7 @@ describe('Gatehouse as the OAuth authorization server of MCP clients', () => {
       body: new URLSearchParams({ token: tokens['access_token'] as string, client_id: clientId }),
     });
     expect(response.status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1_100)); // the verified-token cache (clientKeyCache.ttlMs, 1 s)
+    await new Promise((r) => setTimeout(r, 1_100)); // the verified-token cache (clientKeyCache.ttlSeconds, 1 s)
     expect((await listTools('reader', tokens['access_token'] as string)).status).toBe(401);
   });
 
@@ -396,6 +409,207 @@ describe('Gatehouse as the OAuth authorization server of MCP clients', () => {
       expect((await securityEvents('oauth_denied')).length).toBe(before + 1);
     } finally {
       await new Promise((resolve) => listener.close(resolve));
+    }
+  });
+
+  it('serves Protected Resource Metadata at the root too (RFC 9728 §3), naming every tenant issuer', async () => {
+    const response = await fetch(`${base}/.well-known/oauth-protected-resource`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('application/json');
+    const root = (await response.json()) as Record<string, unknown>;
+    // The resource is the one the well-known suffix was inserted into: the gateway's public URL (RFC 9728 §3.3).
+    expect(root['resource']).toBe(base);
+    expect(root['authorization_servers']).toEqual([`${base}/oauth/acme`, `${base}/oauth/globex`]);
+    expect(root['scopes_supported']).toEqual(['mcp']);
+    expect(root['bearer_methods_supported']).toEqual(['header']);
+  });
+
+  it('accepts a loopback redirect URI on any port (RFC 8252 §7.3) and refuses another port elsewhere', async () => {
+    // A native client registers its loopback callback without a port; the browser comes back on whichever port
+    // the app listened on this time.
+    const native = await register('acme', 'http://127.0.0.1/callback', { application_type: 'native' });
+    const tokens = await signIn(native, 'reader', 'alice', 'http://127.0.0.1:54321/callback');
+    expect((await listTools('reader', tokens['access_token'] as string)).status).toBe(200);
+    const localhost = await register('acme', 'http://localhost:3000/oauth/callback', { application_type: 'native' });
+    const { callback } = await authorize(localhost, { redirect: 'http://localhost:61234/oauth/callback' });
+    expect(callback.searchParams.get('code')).toBeTruthy();
+
+    // VS Code registers without application_type, its loopback URI beside https ones, and then uses a free port.
+    const vscodeLike = await fetch(`${base}/oauth/acme/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_name: 'Test MCP client (VS Code-like)',
+        redirect_uris: ['https://vscode.dev/redirect', 'http://127.0.0.1/', 'http://127.0.0.1:33418/'],
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+      }),
+    });
+    expect(vscodeLike.status).toBe(201);
+    const vscode = (await vscodeLike.json()) as { client_id: string; application_type: string };
+    expect(vscode.application_type).toBe('native');
+    const busyPort = await authorize(vscode.client_id, { redirect: 'http://127.0.0.1:59656/' });
+    expect(busyPort.callback.searchParams.get('code')).toBeTruthy();
+
+    const refused = async (clientId: string, redirect: string) => {
+      const { challenge } = pkce();
+      const params = new URLSearchParams({
+        client_id: clientId,
+        redirect_uri: redirect,
+        response_type: 'code',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        resource: `${base}/mcp/acme/reader`,
+      });
+      const response = await fetch(`${base}/oauth/acme/auth?${params}`, { redirect: 'manual' });
+      expect(response.status).toBe(400); // never redirected: the URI is not the client's
+      expect(response.headers.get('location')).toBeNull();
+      return response.text();
+    };
+    // Only the port may differ: another path, or another host, is another URI.
+    expect(await refused(native, 'http://127.0.0.1:54321/elsewhere')).toContain('redirect_uri');
+    expect(await refused(native, 'http://127.0.0.2:54321/callback')).toContain('redirect_uri');
+    // A non-loopback (web) redirect URI must match exactly, port included.
+    const web = await register('acme', 'https://app.example:8443/callback');
+    expect(await refused(web, 'https://app.example:9443/callback')).toContain('redirect_uri');
+    expect(await refused(web, 'https://app.example/callback')).toContain('redirect_uri');
+  });
+
+  it("revoking a consent ends that client's access to that toolset as that user, and nothing else", async () => {
+    const clientId = await register();
+    const reader = await signIn(clientId, 'reader', 'carol');
+    const other = await signIn(clientId, 'other', 'carol');
+    const dave = await signIn(clientId, 'reader', 'dave');
+    const consents = await gateway.adapters.store.oauthServer.listConsents('acme', 'carol');
+    const consent = consents.find((c) => c.clientId === clientId && c.toolset === 'reader');
+    expect(consent).toBeDefined();
+    const server = gateway.gateway.oauthServer;
+    await server?.revokeConsent(
+      { id: 'carol', tenant: 'acme', name: 'carol', displayName: 'Carol' },
+      consent?.id ?? '',
+    );
+    await new Promise((r) => setTimeout(r, 1_100)); // the verified-token cache (clientKeyCache.ttlMs, 1 s)
+
+    // The access token and the refresh token of (carol, client, reader) are gone ...
+    expect((await listTools('reader', reader['access_token'] as string)).status).toBe(401);
+    const refresh = await token({
+      grant_type: 'refresh_token',
+      refresh_token: reader['refresh_token'] as string,
+      client_id: clientId,
+      resource: `${base}/mcp/acme/reader`,
+    });
+    expect(refresh.body['error']).toBe('invalid_grant');
+    // ... the same client's access to another toolset, and another user's, are untouched.
+    expect((await listTools('other', other['access_token'] as string)).status).toBe(200);
+    expect((await listTools('reader', dave['access_token'] as string)).status).toBe(200);
+    const left = await gateway.adapters.store.oauthServer.listConsents('acme', 'carol');
+    expect(left.map((c) => c.toolset)).toEqual(['other']);
+    const carols = async (detail: string) =>
+      (await securityEvents('oauth_consent')).filter((r) => r.detail === detail && r.subject === 'carol').length;
+    expect(await carols('revoked')).toBe(1);
+    // The next authorization asks again: the consent page is shown (a new consent is recorded), not skipped.
+    const granted = await carols('granted');
+    const again = await authorize(clientId, { user: 'carol' });
+    expect(again.callback.searchParams.get('code')).toBeTruthy();
+    for (let i = 0; i < 40 && (await carols('granted')) === granted; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await carols('granted')).toBe(granted + 1);
+  });
+
+  it('signs in a client whose id is its metadata document URL (CIMD): fetched over HTTPS, cached per Cache-Control, redirect_uris exact', async () => {
+    const clientId = `${documents.url}/clients/app.json`;
+    documents.route('/clients/app.json', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=600' });
+      res.end(
+        JSON.stringify({
+          client_id: clientId,
+          client_name: 'Test MCP client (metadata document)',
+          redirect_uris: [redirectUri],
+          token_endpoint_auth_method: 'none',
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+        }),
+      );
+    });
+    const tokens = await signIn(clientId);
+    expect((await listTools('reader', tokens['access_token'] as string)).status).toBe(200);
+    const records = await gateway.adapters.store.oauthServer.listConsents('acme', 'alice');
+    expect(records.find((c) => c.clientId === clientId)?.clientName).toBe('Test MCP client (metadata document)');
+    const fetched = documents.hits.get('/clients/app.json');
+    expect(fetched).toBeGreaterThanOrEqual(1);
+    // Within max-age the document is not fetched again.
+    await signIn(clientId, 'other');
+    expect(documents.hits.get('/clients/app.json')).toBe(fetched);
+    // Only the document's own redirect URIs, exactly.
+    const { challenge } = pkce();
+    const wrong = await fetch(
+      `${base}/oauth/acme/auth?${new URLSearchParams({
+        client_id: clientId,
+        redirect_uri: 'http://127.0.0.1:7777/callback/other',
+        response_type: 'code',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        resource: `${base}/mcp/acme/reader`,
+      })}`,
+      { redirect: 'manual' },
+    );
+    expect(wrong.status).toBe(400);
+    expect(wrong.headers.get('location')).toBeNull();
+  });
+
+  it('refuses a metadata document whose client_id is not its URL, one too big, one too slow: invalid_client, one record each', async () => {
+    const document = (clientId: string, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        client_id: clientId,
+        redirect_uris: [redirectUri],
+        token_endpoint_auth_method: 'none',
+        ...extra,
+      });
+    documents.route('/clients/liar.json', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(document(`${documents.url}/clients/app.json`));
+    });
+    documents.route('/clients/big.json', (_req, res) => {
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(document(`${documents.url}/clients/big.json`, { client_name: 'x'.repeat(6 * 1024) }));
+    });
+    let slowTimer: NodeJS.Timeout | undefined;
+    documents.route('/clients/slow.json', (_req, res) => {
+      slowTimer = setTimeout(
+        () =>
+          res
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(document(`${documents.url}/clients/slow.json`)),
+        6_000,
+      );
+    });
+    const count = async () => (await securityEvents('oauth_denied')).length;
+    try {
+      for (const name of ['liar', 'big', 'slow']) {
+        const before = await count();
+        const { challenge } = pkce();
+        const response = await fetch(
+          `${base}/oauth/acme/auth?${new URLSearchParams({
+            client_id: `${documents.url}/clients/${name}.json`,
+            redirect_uri: redirectUri,
+            response_type: 'code',
+            code_challenge: challenge,
+            code_challenge_method: 'S256',
+            resource: `${base}/mcp/acme/reader`,
+          })}`,
+          { redirect: 'manual' },
+        );
+        expect(response.status, name).toBe(400);
+        expect(response.headers.get('location'), name).toBeNull(); // never sent to the document's redirect URI
+        expect(await response.text(), name).toMatch(/invalid_client/);
+        for (let i = 0; i < 40 && (await count()) === before; i++) await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 150));
+        expect(await count(), name).toBe(before + 1);
+        // Fetched (the refusal is about the document, not the connection); a refused document is not cached.
+        expect(documents.hits.get(`/clients/${name}.json`), name).toBeGreaterThanOrEqual(1);
+      }
+    } finally {
+      clearTimeout(slowTimer);
     }
   });
 

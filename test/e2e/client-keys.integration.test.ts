@@ -148,7 +148,7 @@ for (const kind of testDatabases(databaseDir).filter((k) => k.enabled)) {
 
     it('CP-03 (review: key cache that never expires) a key revoked through one gateway is refused by a second gateway on the same store within the key cache window', async () => {
       const key = `${kept}-two-processes`;
-      const config = { ...tenantConfig([{ name: 'shared-key', key }]), clientKeyCache: { ttlMs: 1_000 } };
+      const config = { ...tenantConfig([{ name: 'shared-key', key }]), clientKeyCache: { ttlSeconds: 1 } };
       const one = await startTestGateway(config, { store: database.url });
       const two = await startTestGateway(config, { store: database.url });
       try {

@@ -56,9 +56,9 @@ beforeAll(async () => {
           { id: 'items', openapi: items, baseUrl: `${api.url}/api` },
         ],
         toolsets: [
-          { id: 'data', tools: ['paged_*'], toolResultBudgets: { paged_getSmall: 500 } },
-          { id: 'whole', tools: ['paged_*'], resultHandles: { enabled: false } },
-          { id: 'pages', tools: ['paged_*'], autoPaginate: { maxPages: 5 } },
+          { id: 'data', tools: ['paged_*'], results: { toolBudgets: { paged_getSmall: 500 } } },
+          { id: 'whole', tools: ['paged_*'], results: { handles: { enabled: false } } },
+          { id: 'pages', tools: ['paged_*'], results: { autoPaginate: { maxPages: 5 } } },
           {
             id: 'found',
             tools: ['*'],

@@ -30,7 +30,7 @@ beforeAll(async () => {
         services: [
           {
             id: 'mail',
-            discovery: fixture('mail.discovery.json'),
+            googleDiscovery: fixture('mail.discovery.json'),
             baseUrl: `${api.url}/mail/v1/`,
             auth: { type: 'bearer', token: upstreamToken },
           },

@@ -1,7 +1,7 @@
 /**
  * Issue 13, "Graceful shutdown": `SIGTERM` turns `/readyz` unready first (so a balancer drains the process), keeps
- * serving for `shutdown.unreadyDelayMs`, then stops accepting, lets calls in flight finish within
- * `shutdown.drainTimeoutMs`, writes their audit records, closes the store and exits 0. Run against the real
+ * serving for `shutdown.unreadyDelaySeconds`, then stops accepting, lets calls in flight finish within
+ * `shutdown.drainTimeoutSeconds`, writes their audit records, closes the store and exits 0. Run against the real
  * `gatehouse` command as a child process.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -154,7 +154,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('graceful shutdown (issue 13)', () => {
   it('SIGTERM: /readyz turns 503 first while calls are still served, calls in flight finish and are audited, exit 0', async () => {
-    const gatehouse = await serve('shutdown: { unreadyDelayMs: 1500, drainTimeoutMs: 8000 }');
+    const gatehouse = await serve('shutdown: { unreadyDelaySeconds: 1.5, drainTimeoutSeconds: 8 }');
     expect(await readyz(gatehouse.url)).toBe(200);
 
     const inFlight = callTool(gatehouse.url, 'slow-2500');
@@ -175,8 +175,8 @@ describe('graceful shutdown (issue 13)', () => {
     expect(await auditedRecords(gatehouse.cwd)).toBe(2);
   }, 60_000);
 
-  it('a call longer than drainTimeoutMs is cut at the upstream, answered with an error and audited; exit 0', async () => {
-    const gatehouse = await serve('shutdown: { unreadyDelayMs: 0, drainTimeoutMs: 1000 }');
+  it('a call longer than drainTimeoutSeconds is cut at the upstream, answered with an error and audited; exit 0', async () => {
+    const gatehouse = await serve('shutdown: { unreadyDelaySeconds: 0, drainTimeoutSeconds: 1 }');
     const inFlight = callTool(gatehouse.url, 'slow-20000');
     await sleep(300);
     const stoppedAt = performance.now();

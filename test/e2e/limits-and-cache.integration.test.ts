@@ -74,8 +74,8 @@ function tenantConfig(
     ],
     toolsets: [
       { id: 'limited', access: 'read', rateLimit: { perMinute: 10, burst: 10 } },
-      { id: 'narrow', access: 'read', concurrency: { perKey: 1 } },
-      { id: 'cached', access: 'write', approval: 'none', cache: { ttlSeconds: 60 } },
+      { id: 'narrow', access: 'read', limits: { concurrency: { perKey: 1 } } },
+      { id: 'cached', access: 'write', approval: 'none', results: { cache: { ttlSeconds: 60 } } },
       { id: 'open', access: 'read' },
     ],
     clientKeys,

@@ -40,7 +40,7 @@ async function startWithConnection(fake: FakeRefreshServer, setup: Setup = {}) {
   const started = await startTestGateway({
     unsafeAllowPrivateUpstreams: ['127.0.0.1'],
     ...(setup.redis === undefined ? {} : { redis: setup.redis }),
-    oauthRefresh: { backgroundIntervalMs: 60 },
+    oauthRefresh: { backgroundIntervalSeconds: 0.06 },
     tenants: [
       {
         id: 'acme',

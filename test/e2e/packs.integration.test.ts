@@ -69,13 +69,15 @@ let gateway: TestGateway;
 
 beforeAll(async () => {
   upstream = await startPackUpstream(packs, hasCredential);
+  // The write toolset lists the pack as `provider:` serves it (no output schemas, within 2,500 tokens); the read
+  // toolset lists output schemas, so the SDK client validates every read result's structuredContent against them.
   const toolset = (id: string, pack: string, access: 'read' | 'write') => ({
     id,
     tools: [`${pack}_*`],
     access,
     approval: 'none',
     discovery: { mode: 'never' },
-    resultHandles: { enabled: false },
+    results: { handles: { enabled: false }, structuredOutput: access === 'read' },
   });
   gateway = await startTestGateway({
     unsafeAllowPrivateUpstreams: ['127.0.0.1'],
@@ -114,7 +116,11 @@ async function connect(toolset: string): Promise<Client> {
   return client;
 }
 
-type ToolResult = { isError?: boolean; content: { type: string; text?: string }[] };
+type ToolResult = {
+  isError?: boolean;
+  content: { type: string; text?: string }[];
+  structuredContent?: Record<string, unknown>;
+};
 
 describe.each(packs.map((pack) => [pack.id, pack] as const))('curated pack %s through the gateway', (_, pack) => {
   it('lists every tool within 2,500 tokens and calls each read tool once with valid arguments', async () => {
@@ -135,6 +141,8 @@ describe.each(packs.map((pack) => [pack.id, pack] as const))('curated pack %s th
       const before = upstream.hits.length;
       const result = (await reader.callTool({ name: tool.name, arguments: args })) as ToolResult;
       expect(result.isError, `${tool.name}: ${result.content[0]?.text}`).toBeFalsy();
+      // An answer generated from the response schema matches the output schema declared from it.
+      if (tool.outputSchema !== undefined) expect(result.structuredContent?.['_gatehouse'], tool.name).toBeUndefined();
       const hits = upstream.hits.slice(before);
       expect(hits.map((h) => [h.pack, h.operationId, h.problems])).toEqual([
         [pack.id, tool.name.slice(pack.id.length + 1), []],

@@ -48,7 +48,7 @@ beforeAll(async () => {
       adminToken,
       masterKey: randomBytes(32).toString('base64'),
       unsafeAllowPrivateUpstreams: ['127.0.0.1'],
-      approvals: { ttlMinutes: 15, webhookUrl: hook.url, webhookSecret },
+      approvals: { ttlSeconds: 900, webhookUrl: hook.url, webhookSecret },
       tenants: [
         {
           id: 'acme',
@@ -79,10 +79,12 @@ beforeAll(async () => {
               exclude: ['ops_exportAll'],
               access: 'write',
               approval: 'destructive',
-              scopes: ['items:read', 'items:write', 'admin'],
               rateLimit: { perMinute: 1, burst: 4 },
-              constraints: { ops_createItem: { 'body.amount': { maximum: 100 }, 'body.currency': { const: 'EUR' } } },
-              safety: { '*_searchItems': 'safe' },
+              policy: {
+                scopes: ['items:read', 'items:write', 'admin'],
+                constraints: { ops_createItem: { 'body.amount': { maximum: 100 }, 'body.currency': { const: 'EUR' } } },
+                safety: { '*_searchItems': 'safe' },
+              },
               // These scenarios check what tools/list shows, so the list stays direct whatever its size.
               discovery: { mode: 'never' },
             },

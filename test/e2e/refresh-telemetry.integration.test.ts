@@ -30,8 +30,8 @@ beforeAll(async () => {
     unsafeAllowPrivateUpstreams: ['127.0.0.1'],
     alerts: {
       webhookUrl: receiver.url,
-      secret: 'webhook-secret-for-refresh-telemetry-0123456789',
-      evaluateEveryMs: 100,
+      webhookSecret: 'webhook-secret-for-refresh-telemetry-0123456789',
+      evaluateEverySeconds: 0.1,
       retries: 0,
     },
     tenants: [

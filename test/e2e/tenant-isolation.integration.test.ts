@@ -29,7 +29,7 @@ function tenant(id: string, token: string, key: string) {
   return {
     id,
     services: [{ id: 'fake', openapi: description, baseUrl: api.url, auth: { type: 'bearer', token } }],
-    toolsets: [{ id: 'reader', tools: ['fake_*'], resultBudget: 500 }],
+    toolsets: [{ id: 'reader', tools: ['fake_*'], results: { budget: 500 } }],
     clientKeys: [{ name: `${id}-agent`, key, toolsets: ['reader'], subject: `${id}-user` }],
   };
 }

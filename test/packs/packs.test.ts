@@ -120,14 +120,15 @@ describe('curated tool packs', () => {
             tenants: [
               {
                 id: 't',
-                services: [{ id, openapi: pack.file, baseUrl: 'https://upstream.example' }],
+                // As `provider:` serves a pack: without output schemas (structured output is opt-in for packs).
+                services: [{ id, openapi: pack.file, baseUrl: 'https://upstream.example', structuredOutput: false }],
                 toolsets: [
                   {
                     id: 'all',
                     tools: ['*'],
                     access: 'write',
                     discovery: { mode: 'never' },
-                    resultHandles: { enabled: false },
+                    results: { handles: { enabled: false } },
                   },
                 ],
               },

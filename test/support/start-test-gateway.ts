@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { GuardedFetch } from '../../src/auth-server/index.ts';
 import { type Config, parseConfig } from '../../src/core/index.ts';
 import type { Gateway } from '../../src/gateway/index.ts';
 import { openAdapters } from '../../src/open-adapters.ts';
@@ -33,6 +34,8 @@ export async function startTestGateway(
     port?: number;
     /** The public URL when it is not the listen address (several processes behind one URL). */
     publicUrl?: string;
+    /** The fetch of Client ID Metadata Documents (a guarded fetch trusting a test CA). */
+    clientMetadataFetch?: GuardedFetch;
   } = {},
 ): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
@@ -50,12 +53,10 @@ export async function startTestGateway(
   );
   const stderr = { write: () => true } as unknown as NodeJS.WritableStream;
   const adapters = await openAdapters(config, { stderr });
-  const server = await startGatehouse(
-    config,
-    options.serveWith?.(adapters) ?? adapters,
-    undefined,
-    options.extendGateway ? { extendGateway: options.extendGateway } : {},
-  );
+  const server = await startGatehouse(config, options.serveWith?.(adapters) ?? adapters, undefined, {
+    ...(options.extendGateway ? { extendGateway: options.extendGateway } : {}),
+    ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
+  });
   return {
     url: server.url,
     config,

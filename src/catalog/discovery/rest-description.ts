@@ -154,6 +154,7 @@ function toOperationSource(
         : undefined,
     security: scopes.map((scope) => ({ [googleScheme]: [scope] })),
     successDescription: typeof response === 'string' ? `a ${response} resource` : undefined,
+    successSchema: typeof response === 'string' ? { $ref: schemaRef(response) } : undefined,
     declaredSafety: undefined,
   };
 }

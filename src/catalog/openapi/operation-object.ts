@@ -9,6 +9,7 @@ import type {
 import { cleanDescription } from '../clean-description.ts';
 import { type ImportContext, ImportIssue } from './import-context.ts';
 import type { OperationSource, SourceParameter } from './operation-source.ts';
+import { toOutputSchema } from './output-schema.ts';
 import { parameterLocations } from './parameter-object.ts';
 import { collectDefs, transformSchemaObject } from './schema-object.ts';
 import { transformSecurityRequirements } from './security-requirement-object.ts';
@@ -66,12 +67,14 @@ export function transformOperationObject(ctx: ImportContext, source: OperationSo
   const defs = collectDefs(ctx, refs);
   if (defs !== undefined) inputSchema['$defs'] = defs;
   const safety = safetyOf(source.method, source.declaredSafety);
+  const output = toOutputSchema(ctx, source.successSchema);
   return Object.freeze({
     key,
     operation: source.operationId ?? `${source.method} ${source.path}`,
     title: titleOf(source, key),
     description: descriptionOf(source),
     inputSchema: Object.freeze(inputSchema),
+    ...(output === undefined ? {} : { outputSchema: output.schema, outputWrapped: output.wrapped }),
     annotations: annotationsOf(source.method, safety),
     safety,
     scopes: Object.freeze(transformSecurityRequirements(ctx, source.security).map((list) => Object.freeze(list))),

@@ -17,6 +17,8 @@ export interface OperationSource {
   readonly security: unknown;
   /** Description of the first 2xx response, if any. */
   readonly successDescription: string | undefined;
+  /** Raw schema of the first 2xx response's JSON body, if any (becomes the tool's `outputSchema`). */
+  readonly successSchema: unknown;
   /**
    * `x-gatehouse-safety` of the operation (`write` or `destructive`): a description may make a tool stricter than
    * its method says (a POST that deletes), never laxer (see `safetyOf`).

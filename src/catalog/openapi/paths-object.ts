@@ -3,7 +3,7 @@ import { asRecord, type ImportContext, ImportIssue, resolveObject } from './impo
 import { type OperationSource, operationMethods, type SourceParameter } from './operation-source.ts';
 import { transformParameterObject } from './parameter-object.ts';
 import { transformRequestBodyObject } from './request-body-object.ts';
-import { transformResponsesObject } from './responses-object.ts';
+import { successSchemaOf, transformResponsesObject } from './responses-object.ts';
 
 /** One operation found in a Paths Object; `read` builds its internal form and may throw an ImportIssue. */
 export interface OperationEntry {
@@ -93,6 +93,7 @@ export function readOpenApiOperation(
     body,
     security: operation['security'] ?? ctx.root['security'],
     successDescription: transformResponsesObject(ctx, operation['responses']),
+    successSchema: successSchemaOf(ctx, operation['responses']),
     declaredSafety: operation['x-gatehouse-safety'],
   };
 }

@@ -3,7 +3,7 @@ import { type ImportContext, ImportIssue } from './import-context.ts';
 import { pickMediaType } from './media-type.ts';
 import type { OperationSource, SourceBody, SourceParameter } from './operation-source.ts';
 import { stringOf } from './paths-object.ts';
-import { transformResponsesObject } from './responses-object.ts';
+import { successSchemaOf, transformResponsesObject } from './responses-object.ts';
 import { transformSwagger2ParameterObject } from './swagger2-parameter-object.ts';
 
 /**
@@ -62,6 +62,7 @@ export function readSwagger2Operation(
     body,
     security: operation['security'] ?? ctx.root['security'],
     successDescription: transformResponsesObject(ctx, operation['responses']),
+    successSchema: successSchemaOf(ctx, operation['responses'], operation['produces'] ?? ctx.root['produces']),
     declaredSafety: operation['x-gatehouse-safety'],
   };
 }

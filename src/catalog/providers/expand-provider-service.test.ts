@@ -136,13 +136,13 @@ describe('a service naming a provider', () => {
       baseUrl: 'https://proxy.example/zen',
       openapi: '/tmp/own.yaml',
       auth: { authorizeParams: { login_hint: 'x' }, pkce: true },
-      timeoutMs: 5_000,
+      timeoutSeconds: 5,
     }).tenants[0]?.services[0];
     expect(service).toMatchObject({
       id: 'helpdesk',
       baseUrl: 'https://proxy.example/zen',
       openapi: '/tmp/own.yaml',
-      timeoutMs: 5_000,
+      timeoutSeconds: 5,
       auth: { scopes: ['tickets:write'], authorizeParams: { prompt: 'consent', login_hint: 'x' }, pkce: true },
     });
   });
@@ -220,7 +220,7 @@ describe('a service naming a provider', () => {
     ]);
   });
 
-  it('a variable a quirk finds per connection may be given for the one site; missing or malformed, it is named', () => {
+  it('a variable a quirk finds per connection may pin one site; left out, it stays for each connection to fill', () => {
     const cloudId = '11111111-2222-3333-4444-555555555555';
     const service = parse({ provider: 'atl', clientId: 'c', variables: { cloudId } }).tenants[0]?.services[0];
     expect(service?.baseUrl).toBe(`https://api.atlassian.com/ex/jira/${cloudId}/rest/api/3`);
@@ -228,8 +228,9 @@ describe('a service naming a provider', () => {
       authorizeParams: { audience: 'api.atlassian.com' },
       quirks: ['atlassian-cloud-id'],
     });
-    expect(failure({ provider: 'atl', clientId: 'c' }).lines[0]).toMatch(
-      /^tenants\[0\]\.services\[0\]\.variables\.cloudId: missing: the id of your Atlassian site/,
+    // Issue 11: `provider: jira` alone is valid; each connection discovers its site after connecting.
+    expect(parse({ provider: 'atl', clientId: 'c' }).tenants[0]?.services[0]?.baseUrl).toBe(
+      'https://api.atlassian.com/ex/jira/{cloudId}/rest/api/3',
     );
     expect(failure({ provider: 'atl', clientId: 'c', variables: { cloudId: 'x/../../evil' } }).path).toBe(
       'tenants[0].services[0].variables.cloudId',

@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import {
   configSchema,
+  connectionVariableRules,
+  isConnectionVariable,
   knownFieldsAt,
   type ProviderExpander,
   type ProviderExpansionIssue,
@@ -17,21 +19,6 @@ const providerFields = {
   basic: ['username', 'password'],
 } as const;
 const allProviderFields = ['provider', 'variables', ...Object.values(providerFields).flat()];
-
-/**
- * Variables a quirk fills for each connection once connected. Until the gateway does that discovery itself, the
- * config may give the value for the one account (site, org) the service is for; `how` says where to find it.
- */
-const quirkFilled: Readonly<Record<string, { readonly pattern: RegExp; readonly how: string }>> = {
-  cloudId: {
-    pattern: /^[0-9a-fA-F-]{36}$/,
-    how: 'the id of your Atlassian site (GET https://api.atlassian.com/oauth/token/accessible-resources with a token)',
-  },
-  instanceUrl: {
-    pattern: /^https:\/\/[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.(salesforce|force)\.com$/,
-    how: "your org's instance URL, e.g. https://acme.my.salesforce.com (the instance_url of a token response)",
-  },
-};
 
 /** A value put into a URL without a pattern of its own: nothing that could change the URL's host or path. */
 const safeVariableValue = /^[A-Za-z0-9._~-]+$/;
@@ -102,7 +89,7 @@ export function expandProviderService(
   const service: Record<string, unknown> = { ...raw, id: raw['id'] ?? provider.id, provider: provider.id };
   for (const key of ['variables', ...allProviderFields]) if (key !== 'provider') delete service[key];
   if (raw['baseUrl'] === undefined) service['baseUrl'] = fill(provider.baseUrl);
-  if (['openapi', 'swagger', 'discovery', 'graphql', 'wsdl'].every((format) => raw[format] === undefined)) {
+  if (['openapi', 'swagger', 'googleDiscovery', 'graphql', 'wsdl'].every((format) => raw[format] === undefined)) {
     const pack = provider.description?.pack;
     if (pack !== undefined) service['openapi'] = packPath(catalogue.root, pack);
     else {
@@ -114,6 +101,16 @@ export function expandProviderService(
         } and set openapi: (or swagger:) to the file`,
       });
     }
+  }
+  const ownHeaders = raw['headers'];
+  if (Object.keys(provider.headers).length > 0) {
+    // The service's own value wins, whatever the case of its name.
+    const own = ownHeaders !== null && typeof ownHeaders === 'object' ? (ownHeaders as Record<string, unknown>) : {};
+    const overridden = new Set(Object.keys(own).map((name) => name.toLowerCase()));
+    service['headers'] = {
+      ...Object.fromEntries(Object.entries(provider.headers).filter(([name]) => !overridden.has(name.toLowerCase()))),
+      ...own,
+    };
   }
   const auth = buildAuth(provider, raw, fill, issues);
   const override = raw['auth'];
@@ -153,9 +150,9 @@ function readVariables(provider: Provider, given: unknown, issues: ProviderExpan
     .filter((v): v is string => v !== undefined && templateVariables(provider.baseUrl).includes(v));
   for (const [name, value] of entries) {
     if (filledHere.includes(name) && typeof value === 'string') {
-      const rule = quirkFilled[name];
-      if (rule !== undefined && !rule.pattern.test(value)) {
-        issues.push({ path: ['variables', name], message: `expected ${rule.how}` });
+      // Pins one org or site for every connection; checked by the same rule as a discovered value.
+      if (isConnectionVariable(name) && !connectionVariableRules[name].pattern.test(value)) {
+        issues.push({ path: ['variables', name], message: `expected ${connectionVariableRules[name].how}` });
       } else values.set(name, value);
       continue;
     }
@@ -170,13 +167,6 @@ function readVariables(provider: Provider, given: unknown, issues: ProviderExpan
     } else if (typeof value !== 'string') {
       issues.push({ path: ['variables', name], message: 'expected a string' });
     } else values.set(name, value);
-  }
-  for (const name of filledHere) {
-    if (values.has(name)) continue;
-    issues.push({
-      path: ['variables', name],
-      message: `missing: ${quirkFilled[name]?.how ?? name}; Gatehouse does not yet discover it for each connection`,
-    });
   }
   for (const variable of provider.variables) {
     const value = values.get(variable.name) ?? variable.default;
@@ -307,6 +297,7 @@ function buildAuth(
         scopeSeparator: auth.scopeSeparator,
         pkce: auth.pkce,
         quirks: auth.quirks,
+        ...(auth.tokenHeader === undefined ? {} : { tokenHeader: auth.tokenHeader }),
       };
     }
   }

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { type OAuthQuirk, oauthQuirks, regularExpression } from '../../core/index.ts';
+import {
+  fixedHeadersSchema,
+  type OAuthQuirk,
+  oauthQuirks,
+  regularExpression,
+  tokenHeaderSchema,
+} from '../../core/index.ts';
 
 /**
  * The provider file format (docs/providers.md): one YAML file per provider at `catalog/providers/<id>.yaml`,
@@ -100,6 +106,8 @@ const oauth2Schema = z.strictObject({
   authorizeParams: z.record(z.string().min(1), z.string()).default({}),
   refresh: refreshSchema.prefault({}),
   quirks: z.array(z.enum(providerQuirks)).default([]),
+  /** Where the access token goes, when not `Authorization: Bearer` (Shopify: `{ name: X-Shopify-Access-Token }`). */
+  tokenHeader: tokenHeaderSchema.optional(),
 });
 
 const apiKeySchema = z.strictObject({
@@ -164,6 +172,8 @@ export const providerSchema = z
     docs: plainUrl,
     auth: z.discriminatedUnion('type', [oauth2Schema, apiKeySchema, basicSchema, bearerSchema]),
     baseUrl: urlTemplate,
+    /** Headers every call needs (`Notion-Version: 2022-06-28`); a service may override the value, a tool never. */
+    headers: fixedHeadersSchema.default({}),
     variables: z.array(variableSchema).default([]),
     description: descriptionSchema.optional(),
     notes: z.string().max(500).optional(),

@@ -1,0 +1,83 @@
+import * as oauth from 'oauth4webapi';
+import { connectionVariableRules, GatehouseError } from '../core/index.ts';
+import { createOAuthFetch, type OAuthFetch } from './create-oauth-fetch.ts';
+
+/** Atlassian's list of the sites a token may reach (the `atlassian-cloud-id` quirk). */
+export const atlassianAccessibleResourcesUrl = 'https://api.atlassian.com/oauth/token/accessible-resources';
+
+/**
+ * Sends Atlassian's post-connect call: `GET accessible-resources` with the new access token (no redirects, the
+ * request timeout, and the given fetch: the SSRF-guarded one in the gateway).
+ */
+export async function accessibleResourcesRequest(
+  url: string,
+  accessToken: string,
+  options: { readonly timeoutMs?: number; readonly fetch?: OAuthFetch } = {},
+): Promise<Response> {
+  const request = createOAuthFetch(url, options.timeoutMs, options.fetch);
+  try {
+    return await request[oauth.customFetch](url, {
+      method: 'GET',
+      headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+      signal: request.signal(),
+      redirect: 'manual',
+      body: undefined,
+    });
+  } catch (error) {
+    if (error instanceof GatehouseError) throw error;
+    throw new GatehouseError(
+      'oauth_token_failed',
+      'The accessible-resources request (Atlassian) failed',
+      { reason: 'accessible_resources_failed' },
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * The connection's `cloudId` from an accessible-resources answer: the first site whose `scopes` share one with
+ * `granted` (a Jira connection picks a Jira site when the account also has Confluence-only sites), else the first
+ * site. Each `id` must pass the cloudId rule (a UUID): it becomes part of every call's path. No site, or an answer
+ * that is not a JSON list of sites, fails with `oauth_token_failed` (reason `no_accessible_resource` /
+ * `accessible_resources_failed`), echoing nothing of the answer.
+ */
+export async function processAccessibleResourcesResponse(
+  response: Response,
+  granted: readonly string[],
+): Promise<{ cloudId: string }> {
+  const failed = (reason: string, message: string) =>
+    new GatehouseError('oauth_token_failed', message, { reason, status: response.status });
+  if (response.status !== 200) {
+    await response.body?.cancel().catch(() => undefined);
+    throw failed(
+      'accessible_resources_failed',
+      `The accessible-resources request (Atlassian) answered ${response.status}`,
+    );
+  }
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch {
+    throw failed('accessible_resources_failed', 'The accessible-resources answer (Atlassian) is not JSON');
+  }
+  if (!Array.isArray(body)) {
+    throw failed('accessible_resources_failed', 'The accessible-resources answer (Atlassian) is not a list of sites');
+  }
+  const sites = body.filter(
+    (site): site is { id: string; scopes?: unknown } =>
+      site !== null &&
+      typeof site === 'object' &&
+      typeof (site as { id?: unknown }).id === 'string' &&
+      connectionVariableRules.cloudId.pattern.test((site as { id: string }).id),
+  );
+  const sharesScope = (site: { scopes?: unknown }) =>
+    Array.isArray(site.scopes) && site.scopes.some((scope) => granted.includes(scope as string));
+  const site = sites.find(sharesScope) ?? sites[0];
+  if (site === undefined) {
+    throw failed(
+      'no_accessible_resource',
+      'The account has no Atlassian site this app may reach (accessible-resources listed none with a valid id)',
+    );
+  }
+  return { cloudId: site.id };
+}

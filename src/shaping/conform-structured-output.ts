@@ -1,0 +1,70 @@
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { JsonSchema, Tool } from '../core/index.ts';
+import type { ShapedResult } from './shape-tool-result.ts';
+import type { ToolResult } from './to-tool-result.ts';
+
+/**
+ * One Ajv instance for the process. Output schemas hold only `type`, `properties` and `items` (no formats), so no
+ * format plugin; each is compiled once, on first use, and shared by every tenant and toolset whose tool declares it
+ * (tools, and so their schemas, are shared per catalogue).
+ */
+const ajv = new Ajv2020({ strict: false, allErrors: false, coerceTypes: false, useDefaults: false });
+const validators = new WeakMap<JsonSchema, ValidateFunction>();
+
+/** Why a result of a tool with an output schema is delivered in the `_gatehouse` form (see `conformToOutput`). */
+export type OutputFallbackReason = 'over_budget' | 'unmatched';
+
+/**
+ * Whether a result, before budgets and handles, is what the tool's `outputSchema` declares: a JSON answer of the
+ * declared kind (an object; or, for a `wrapped` schema, an array or scalar delivered as `{ result }`) whose
+ * `structuredContent` validates. A text or empty answer never matches.
+ */
+export function matchesOutputSchema(tool: Pick<Tool, 'outputSchema' | 'outputWrapped'>, result: ToolResult): boolean {
+  const { outputSchema } = tool;
+  const structured = result.structuredContent;
+  if (outputSchema === undefined || structured === undefined) return false;
+  const isObject = result.text.charCodeAt(0) === 123; /* { */
+  if (tool.outputWrapped === true ? isObject || !Object.hasOwn(structured, 'result') : !isObject) return false;
+  return validatorOf(outputSchema)(structured);
+}
+
+/**
+ * The result as a tool with an output schema delivers it. A result that matched (`matchesOutputSchema`) and is
+ * delivered whole goes as it is (a `_nextPage` hint included: the schema never declares it and allows extra
+ * members). Otherwise its `structuredContent` becomes `{ _gatehouse: { reason, ... } }` (plus `_nextPage`),
+ * which every output schema admits (no root member is required, `_gatehouse` is never declared), so an SDK client
+ * never refuses the call; the text is unchanged and carries the answer (or its summary):
+ * - `over_budget`: the result became a handle; `summary` is the summary the text holds;
+ * - `unmatched`: the answer does not match the schema (the call's audit record notes it).
+ */
+export function conformToOutput(result: ShapedResult, matched: boolean): ShapedResult {
+  if (matched && result.handle === undefined) return result;
+  const reason: OutputFallbackReason = result.handle !== undefined ? 'over_budget' : 'unmatched';
+  const next = result.structuredContent?.['_nextPage'];
+  const note =
+    reason === 'over_budget'
+      ? { reason, summary: withoutNextPage(result.structuredContent) }
+      : { reason, note: 'The answer does not match the declared output schema; it is in the text content.' };
+  const { structuredJson: _stale, ...rest } = result;
+  return {
+    ...rest,
+    structuredContent: next === undefined ? { _gatehouse: note } : { _gatehouse: note, _nextPage: next },
+  };
+}
+
+function withoutNextPage(
+  structured: Readonly<Record<string, unknown>> | undefined,
+): Readonly<Record<string, unknown>> | undefined {
+  if (structured === undefined || !Object.hasOwn(structured, '_nextPage')) return structured;
+  const { _nextPage: _hint, ...rest } = structured;
+  return rest;
+}
+
+function validatorOf(schema: JsonSchema): ValidateFunction {
+  let validate = validators.get(schema);
+  if (validate === undefined) {
+    validate = ajv.compile(schema as object);
+    validators.set(schema, validate);
+  }
+  return validate;
+}
