@@ -30,8 +30,8 @@ import {
   startFleetLoad,
   throughput,
 } from '../support/fleet-load.ts';
+import { fleetServicesYaml, seedFleetConnection } from '../support/fleet-services.ts';
 import { freePort } from '../support/free-port.ts';
-import { seedOAuthConnection } from '../support/seed-oauth-connection.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
 import { type FakeRefreshServer, startFakeRefreshServer } from '../support/start-fake-refresh-server.ts';
 import {
@@ -60,8 +60,6 @@ if (missing.length > 0 && process.env['CI'] === 'true') {
 if (missing.length > 0) console.warn(`skipping the fleet fault suite: ${missing.join('; ')}`);
 
 const bin = fileURLToPath(new URL('../../bin/gatehouse.js', import.meta.url));
-const fakeApi = fileURLToPath(new URL('../fixtures/fake-api.openapi.yaml', import.meta.url));
-const oauthApi = fileURLToPath(new URL('../fixtures/fleet-oauth.openapi.yaml', import.meta.url));
 const masterKey = Buffer.alloc(32, 13).toString('base64');
 const adminToken = 'fleet-admin-token-0123456789abcdef';
 const clientKey = 'gatehouse_sk_fleet_agent_0123456789abcdef';
@@ -97,25 +95,13 @@ redis: ${redis.url}
 adminToken: ${adminToken}
 logFormat: json
 logLevel: warn
-shutdown: { unreadyDelayMs: 3000, drainTimeoutMs: 8000 }
-oauthRefresh: { backgroundIntervalMs: 500 }
+shutdown: { unreadyDelaySeconds: 3, drainTimeoutSeconds: 8 }
+oauthRefresh: { backgroundIntervalSeconds: 0.5 }
 unsafeAllowPrivateUpstreams: [127.0.0.1]
 tenants:
   - id: acme
     services:
-      - id: fake
-        openapi: ${fakeApi}
-        baseUrl: ${upstream.url}
-        auth: { type: apiKey, in: header, name: X-API-Key, value: upstream-key-for-the-fleet }
-      - id: oauth
-        openapi: ${oauthApi}
-        baseUrl: ${as.url}
-        auth:
-          type: oauth2
-          tokenUrl: ${as.tokenUrl}
-          clientId: ${as.clientId}
-          clientSecret: ${as.clientSecret}
-          refreshMarginSeconds: 1
+${fleetServicesYaml(upstream.url, as, 1)}
     toolsets:
       - { id: reads, tools: [fake_getItem] }
       - { id: writes, tools: [fake_createItem], access: write, approval: [fake_createItem] }
@@ -263,23 +249,14 @@ describe.skipIf(missing.length > 0)('a fleet of three gateways under load, with 
     writeFileSync(join(dir, 'gatehouse.yaml'), gatewayConfig(lbPort));
 
     // The schema and the OAuth connection exist before the fleet starts, as after a completed consent.
-    const store = await openStore(database.url);
-    try {
-      await store.migrate();
-      const masterKeys = loadMasterKeys({ mode: 'development', masterKey, dataDir: dir, warn: () => undefined });
-      const vault = createVault({ dataKeys: store.dataKeys, masterKeys, clock: systemClock });
-      const seeded = await seedOAuthConnection({ store, vault }, as, {
-        tenantId: 'acme',
-        id: 'c-alice',
-        service: 'oauth',
-        subject: 'alice',
-        accessExpiresAt: Date.now() + 3_000,
-        scopes: ['read', 'write'],
-      });
-      seededRefreshToken = seeded.refreshToken;
-    } finally {
-      await store.close();
-    }
+    seededRefreshToken = await seedFleetConnection({
+      store: database.url,
+      dataDir: dir,
+      masterKey,
+      as,
+      tenantId: 'acme',
+      accessExpiresInMs: 3_000,
+    });
 
     balancer = await startHaproxy(dir, lbPort, ports);
     await Promise.all(['g1', 'g2', 'g3'].map(startGateway));

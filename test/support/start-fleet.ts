@@ -19,7 +19,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
     await sleep(50);
   }
@@ -255,7 +255,12 @@ export async function startGatewayProcess(options: {
     `gatehouse ${options.name}`,
     async () => {
       if (gone) throw new Error(`gatehouse ${options.name} exited:\n${text}`);
-      return (await fetch(`http://127.0.0.1:${options.port}/readyz`)).status === 200;
+      return (
+        (await fetch(`http://127.0.0.1:${options.port}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        )) === 200
+      );
     },
     // A cold start compiles the sources (tsx): about 20 s on a 2-core machine at load 20, more with three at once.
     180_000,
