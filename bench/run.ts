@@ -19,7 +19,8 @@ import { toolCall } from './tool-call.ts';
 
 /**
  * `npm run bench [-- --quick] [--only S1,S2,S4,S13] [--rounds N]`: scenarios S1 and S2 of docs/BENCHMARKS.md
- * against direct, raw, sdk and gatehouse, measured in one interleaved run, S13 (the same call driven by the
+ * against direct, raw, sdk and gatehouse (with its client key, and as `gatehouse-oauth` with an OAuth access token
+ * obtained through its own sign-in and consent pages), measured in one interleaved run, S13 (the same call driven by the
  * official SDK clients, with the peer `@ivotoby/openapi-mcp-server`), and S4 (descriptions to tools in cold
  * processes, against a read+parse baseline). Prints one line per gated figure, writes the
  * full results to bench/results/<timestamp>.json and a short table to bench/LATEST.md. Every process it starts

@@ -191,17 +191,20 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
       },
       // RFC 7591 allows a registration without `application_type` (then `web`), and oidc-provider lets only native
       // clients use a loopback redirect on another port (RFC 8252 §7.3). VS Code registers `http://127.0.0.1/`
-      // (beside https ones) that way and comes back on whatever port was free: a registration that did not say, has
-      // a loopback redirect URI and no other `http:` one, is taken as the native app it is. (`software_id`, an
-      // RFC 7591 field stored as is, is listed only because the hook runs for listed properties.)
+      // (beside https ones) that way and comes back on whatever port was free; Cursor registers a private-use scheme
+      // (`cursor://...`), which a web client may not have at all. A registration that did not say, has a loopback or
+      // private-use redirect URI and no non-loopback `http:` one, is taken as the native app it is. (`software_id`,
+      // an RFC 7591 field stored as is, is listed only because the hook runs for listed properties.)
       extraClientMetadata: {
         properties: ['software_id'],
         validator: (ctx: unknown, _key: string, _value: unknown, metadata: Record<string, unknown>) => {
           const oidc = (ctx as { oidc?: { route?: string; body?: Record<string, unknown> } } | undefined)?.oidc;
           if (oidc?.route !== 'registration' || oidc.body?.['application_type'] !== undefined) return;
           const uris = metadata['redirect_uris'];
-          const http = Array.isArray(uris) ? uris.map(String).filter((uri) => uri.startsWith('http:')) : [];
-          if (http.length > 0 && http.every(isLoopbackRedirect)) {
+          const list = Array.isArray(uris) ? uris.map(String) : [];
+          const onlyNativeCanReceive = list.some((uri) => isLoopbackRedirect(uri) || !/^https?:/i.test(uri));
+          const nativeMayUse = list.every((uri) => !/^http:/i.test(uri) || isLoopbackRedirect(uri));
+          if (onlyNativeCanReceive && nativeMayUse) {
             metadata['application_type'] = 'native';
           }
         },

@@ -131,7 +131,7 @@ async function shapeResultWithHandles(
   });
   const paged = next === undefined ? shaped : attachNextPage(shaped, next);
   if (!input.declaresOutput) return { result: paged, outputUnmatched: false };
-  return { result: conformToOutput(paged, matched), outputUnmatched: !matched };
+  return { result: conformToOutput(tool.tool, paged, matched), outputUnmatched: !matched };
 }
 
 /**

@@ -45,11 +45,12 @@ describe('matchesOutputSchema', () => {
 describe('conformToOutput', () => {
   it('keeps a matched result whole, its _nextPage hint and pre-serialised JSON included', () => {
     const result = { ...shaped({ id: 1, _nextPage: { page: 2 } }, '{"id":1}'), structuredJson: '{"id":1}' };
-    expect(conformToOutput(result, true)).toBe(result);
+    expect(conformToOutput(object, result, true)).toBe(result);
   });
 
   it('replaces an unmatched answer by a _gatehouse note (keeping _nextPage), the text unchanged', () => {
     const out = conformToOutput(
+      object,
       { ...shaped({ id: 'x', _nextPage: { page: 2 } }, '{"id":"x"}'), structuredJson: '{}' },
       false,
     );
@@ -61,12 +62,19 @@ describe('conformToOutput', () => {
     expect('structuredJson' in out).toBe(false);
   });
 
-  it('puts the summary of a result stored as a handle under _gatehouse, matched or not', () => {
+  it('keeps the summary of a result stored as a handle at the root, marked over_budget, matched or not', () => {
     const summary = { handle: 'rh_1', note: 'query it' };
     for (const matched of [true, false]) {
-      const out = conformToOutput(shaped(summary, JSON.stringify(summary), 'rh_1'), matched);
-      expect(out.structuredContent).toEqual({ _gatehouse: { reason: 'over_budget', summary } });
+      const out = conformToOutput(object, shaped(summary, JSON.stringify(summary), 'rh_1'), matched);
+      expect(out.structuredContent).toEqual({ ...summary, _gatehouse: { reason: 'over_budget' } });
       expect(out.handle).toBe('rh_1');
     }
+  });
+
+  it('moves the summary under _gatehouse when one of its members collides with a declared property', () => {
+    const declaresNote = { outputSchema: { type: 'object', properties: { note: { type: 'integer' } } } };
+    const summary = { handle: 'rh_1', note: 'query it' };
+    const out = conformToOutput(declaresNote, shaped(summary, JSON.stringify(summary), 'rh_1'), true);
+    expect(out.structuredContent).toEqual({ _gatehouse: { reason: 'over_budget', summary } });
   });
 });

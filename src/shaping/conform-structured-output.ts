@@ -11,9 +11,6 @@ import type { ToolResult } from './to-tool-result.ts';
 const ajv = new Ajv2020({ strict: false, allErrors: false, coerceTypes: false, useDefaults: false });
 const validators = new WeakMap<JsonSchema, ValidateFunction>();
 
-/** Why a result of a tool with an output schema is delivered in the `_gatehouse` form (see `conformToOutput`). */
-export type OutputFallbackReason = 'over_budget' | 'unmatched';
-
 /**
  * Whether a result, before budgets and handles, is what the tool's `outputSchema` declares: a JSON answer of the
  * declared kind (an object; or, for a `wrapped` schema, an array or scalar delivered as `{ result }`) whose
@@ -31,21 +28,35 @@ export function matchesOutputSchema(tool: Pick<Tool, 'outputSchema' | 'outputWra
 /**
  * The result as a tool with an output schema delivers it. A result that matched (`matchesOutputSchema`) and is
  * delivered whole goes as it is (a `_nextPage` hint included: the schema never declares it and allows extra
- * members). Otherwise its `structuredContent` becomes `{ _gatehouse: { reason, ... } }` (plus `_nextPage`),
- * which every output schema admits (no root member is required, `_gatehouse` is never declared), so an SDK client
- * never refuses the call; the text is unchanged and carries the answer (or its summary):
- * - `over_budget`: the result became a handle; `summary` is the summary the text holds;
- * - `unmatched`: the answer does not match the schema (the call's audit record notes it).
+ * members). Otherwise `structuredContent` takes a form every output schema admits (no root member is required and
+ * `_gatehouse`, like `_nextPage`, is never declared), so an SDK client never refuses the call; the text is
+ * unchanged and carries the answer (or its summary):
+ * - over the budget (a handle): the summary as always (`handle`, `preview` ...) plus `_gatehouse: { reason:
+ *   'over_budget' }`; when a summary member collides with a declared property of another type, the summary moves
+ *   to `_gatehouse.summary`;
+ * - `unmatched`: `{ _gatehouse: { reason, note } }` (the call's audit record notes it).
  */
-export function conformToOutput(result: ShapedResult, matched: boolean): ShapedResult {
+export function conformToOutput(
+  tool: Pick<Tool, 'outputSchema'>,
+  result: ShapedResult,
+  matched: boolean,
+): ShapedResult {
   if (matched && result.handle === undefined) return result;
-  const reason: OutputFallbackReason = result.handle !== undefined ? 'over_budget' : 'unmatched';
+  const { structuredJson: _stale, ...rest } = result;
+  if (result.handle !== undefined) {
+    const marked = { ...result.structuredContent, _gatehouse: { reason: 'over_budget' } };
+    if (tool.outputSchema !== undefined && validatorOf(tool.outputSchema)(marked)) {
+      return { ...rest, structuredContent: marked };
+    }
+  }
   const next = result.structuredContent?.['_nextPage'];
   const note =
-    reason === 'over_budget'
-      ? { reason, summary: withoutNextPage(result.structuredContent) }
-      : { reason, note: 'The answer does not match the declared output schema; it is in the text content.' };
-  const { structuredJson: _stale, ...rest } = result;
+    result.handle !== undefined
+      ? { reason: 'over_budget', summary: withoutNextPage(result.structuredContent) }
+      : {
+          reason: 'unmatched',
+          note: 'The answer does not match the declared output schema; it is in the text content.',
+        };
   return {
     ...rest,
     structuredContent: next === undefined ? { _gatehouse: note } : { _gatehouse: note, _nextPage: next },

@@ -1,9 +1,5 @@
 export { attachNextPage, nextPageUsage } from './attach-next-page.ts';
-export {
-  conformToOutput,
-  matchesOutputSchema,
-  type OutputFallbackReason,
-} from './conform-structured-output.ts';
+export { conformToOutput, matchesOutputSchema } from './conform-structured-output.ts';
 export { countTokens, estimateTokens, exactCountChars, measureTokens, type TokenMeasure } from './count-tokens.ts';
 export { createMemoryCacheBackend, type MemoryCacheBackendOptions } from './create-memory-cache-backend.ts';
 export { createMemoryResultStore, type MemoryResultStoreOptions } from './create-memory-result-store.ts';

@@ -55,7 +55,8 @@ describe('hashPassword()', () => {
     expect(await verifyPassword('correct horse battery', a)).toBe(true);
     expect(await verifyPassword('correct horse batterz', a)).toBe(false);
     expect(await verifyPassword('x', 'not a hash')).toBe(false);
-  });
+    // Five derivations at the real cost: seconds on a loaded two-core machine.
+  }, 60_000);
 
   it('an older, weaker hash still verifies and asks to be replaced', async () => {
     const weak = await hashPassword('correct horse battery', { N: 2 ** 14, r: 8, p: 1 });

@@ -452,6 +452,11 @@ describe('Gatehouse as the OAuth authorization server of MCP clients', () => {
     const busyPort = await authorize(vscode.client_id, { redirect: 'http://127.0.0.1:59656/' });
     expect(busyPort.callback.searchParams.get('code')).toBeTruthy();
 
+    // Cursor (older desktop builds) registers a private-use scheme, also without application_type.
+    const cursorLike = await register('acme', 'cursor://anysphere.cursor-mcp/oauth/callback');
+    const cursorCode = await authorize(cursorLike, { redirect: 'cursor://anysphere.cursor-mcp/oauth/callback' });
+    expect(cursorCode.callback.searchParams.get('code')).toBeTruthy();
+
     const refused = async (clientId: string, redirect: string) => {
       const { challenge } = pkce();
       const params = new URLSearchParams({

@@ -8,6 +8,7 @@ import {
   type ProviderExpansionIssue,
   suggestFieldName,
 } from '../../core/index.ts';
+import { loadCatalog } from '../load-catalog.ts';
 import { builtInCatalogRoot, loadProviders, type ProviderCatalogue, packPath } from './load-providers.ts';
 import { type Provider, quirkVariables, templateVariables } from './provider-schema.ts';
 
@@ -113,6 +114,13 @@ export function expandProviderService(
     };
   }
   const auth = buildAuth(provider, raw, fill, issues);
+  if (provider.auth.type === 'oauth2' && raw['scopes'] === undefined && provider.description?.pack !== undefined) {
+    if (service['openapi'] === packPath(catalogue.root, provider.description.pack)) {
+      // The configured scopes are a ceiling (tools beyond them are hidden); with none named, the pack's own scopes
+      // join the defaults, and a connect link asks for what the toolset's tools need of them (selectConnectScopes).
+      auth['scopes'] = [...new Set([...provider.auth.defaultScopes, ...scopesOfPack(service['openapi'])])];
+    }
+  }
   const override = raw['auth'];
   if (override !== undefined && override !== null && typeof override === 'object') {
     const o = override as Record<string, unknown>;
@@ -301,4 +309,9 @@ function buildAuth(
       };
     }
   }
+}
+
+/** Every scope the tools of a pack need, in the pack's order. */
+function scopesOfPack(file: string): string[] {
+  return [...new Set(loadCatalog(file).tools.flatMap((tool) => tool.scopes.flat()))];
 }
