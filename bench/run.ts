@@ -20,6 +20,7 @@ import { runS4, type S4Result } from './s4-catalog.ts';
 import { runS13, type S13Result } from './s13-sdk-client.ts';
 import { runS15, type S15Result } from './s15-config-propagation.ts';
 import { createS16Rows, runS16, type S16Result } from './s16-federation.ts';
+import { formatSoak, runSoak } from './soak.ts';
 import { killChildrenNow, stopChildren } from './spawn-child.ts';
 import { startTargets } from './start-targets.ts';
 import type { Target } from './target.ts';
@@ -35,19 +36,26 @@ import { toolCall } from './tool-call.ts';
  * full results to bench/results/<timestamp>.json and a short table to bench/LATEST.md. Every process it starts
  * is stopped on exit, error, Ctrl-C or the overall time limit. A measurement, not a test: the exit code is 0
  * whatever the figures, non-zero only when the harness itself failed.
+ *
+ * `npm run bench -- --soak [--soak-minutes 30]` runs only the soak (bench/soak.ts: memory and fd slopes, p99 per
+ * minute under constant load with OAuth refreshes) and writes bench/results/soak-<timestamp>.json.
  */
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const scenarioIds = ['S1', 'S2', 'S4', 'S13', 'S15', 'S16'] as const;
-const overallLimitMs = 30 * 60_000;
 
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     rounds: { type: 'string' },
+    soak: { type: 'boolean', default: false },
+    'soak-minutes': { type: 'string', default: '30' },
   },
 });
+const soakMinutes = Number(args['soak-minutes']);
+if (!(soakMinutes > 0 && soakMinutes <= 24 * 60)) throw new Error('--soak-minutes expects 1 to 1440');
+const overallLimitMs = (args.soak ? soakMinutes + 10 : 30) * 60_000;
 const only = args.only ? args.only.toUpperCase().split(',') : [...scenarioIds];
 for (const id of only) if (!(scenarioIds as readonly string[]).includes(id)) throw new Error(`unknown scenario ${id}`);
 const rounds = args.rounds === undefined ? 3 : Number(args.rounds);
@@ -107,6 +115,30 @@ const load = (
   );
 
 try {
+  if (args.soak) await soak();
+  else await scenarios();
+} catch (error) {
+  // A load process killed by Ctrl-C ends its run with an error; that is not a harness failure worth a stack.
+  if (!stopping) process.stderr.write(`bench failed: ${(error as Error).stack ?? error}\n`);
+  process.exitCode = 1;
+} finally {
+  await stopChildren();
+  cleanup();
+}
+
+async function soak(): Promise<void> {
+  const date = new Date().toISOString();
+  const result = await runSoak({ minutes: soakMinutes, log: (line) => process.stderr.write(`${line}\n`) });
+  process.stdout.write(`${formatSoak(result)}\n`);
+  const resultsDir = join(repoRoot, 'bench/results');
+  mkdirSync(resultsDir, { recursive: true });
+  const resultsPath = join(resultsDir, `soak-${date.replaceAll(':', '-')}.json`);
+  const meta = { date, commit: readCommit(), node: process.versions.node, cpus: cpus().length, loadavg: loadavg() };
+  writeFileSync(resultsPath, `${JSON.stringify({ ...meta, result }, null, 2)}\n`);
+  process.stdout.write(`results: ${resultsPath}\n`);
+}
+
+async function scenarios(): Promise<void> {
   const startedAt = new Date();
   const meta = {
     date: startedAt.toISOString(),
@@ -200,13 +232,6 @@ try {
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(repoRoot, 'bench/LATEST.md'), formatLatestMarkdown({ rows, targets, s1, s2, s13, meta }));
   process.stdout.write(`\nresults: ${resultsPath}\nsummary: bench/LATEST.md\n`);
-} catch (error) {
-  // A load process killed by Ctrl-C ends its run with an error; that is not a harness failure worth a stack.
-  if (!stopping) process.stderr.write(`bench failed: ${(error as Error).stack ?? error}\n`);
-  process.exitCode = 1;
-} finally {
-  await stopChildren();
-  cleanup();
 }
 
 function readCommit(): string {

@@ -170,6 +170,81 @@ for (const backend of backends) {
       }
     });
 
+    it('verify on a live log (issue 13, a fleet under load): records appended after the head was read are not a broken chain; a head moved back still is', async () => {
+      const t = await open();
+      try {
+        await writeMany(t.audit, 'acme', 5);
+        // Another process appends right after verify has read the head (the fleet suite saw broken_link here).
+        const live = {
+          ...t.store.audit,
+          query: t.store.audit.query.bind(t.store.audit),
+          listCheckpoints: t.store.audit.listCheckpoints.bind(t.store.audit),
+          readHead: async (tenant: string) => {
+            const head = await t.store.audit.readHead(tenant);
+            live.readHead = t.store.audit.readHead.bind(t.store.audit);
+            await Promise.all([6, 7, 8].map((n) => t.audit.recordToolCall(entry('acme', n))));
+            return head;
+          },
+        };
+        expect(await verifyAuditChain(live, 'acme')).toMatchObject({ ok: true, problem: null, headSeq: 5 });
+        expect(await verifyAuditChain(t.store.audit, 'acme')).toMatchObject({ ok: true, checked: 8 });
+
+        // The same shape at rest is tampering: the head moved back behind its records.
+        await t.database.raw(
+          backend.name === 'postgres'
+            ? 'alter table audit_heads disable trigger user'
+            : 'drop trigger audit_heads_forward_only; drop trigger audit_heads_anchor_no_legacy_update',
+        );
+        const [record6] = await t.store.audit.query({ tenantId: 'acme', afterSeq: 5, limit: 1 });
+        await t.database.raw(`update audit_heads set seq = 6, hash = '${record6?.hash}' where tenant_id = 'acme'`);
+        expect(await verifyAuditChain(t.store.audit, 'acme')).toMatchObject({
+          ok: false,
+          firstBadSeq: 7,
+          problem: 'broken_link',
+        });
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('a batch whose connection was lost is written once: retried when it did not commit, not rewritten when only its reply was lost (issue 13)', async () => {
+      // Found by the fleet fault suite: terminating PostgreSQL's backends lost the records of reads already answered.
+      const t = await open();
+      try {
+        let failures = ['before', 'after'];
+        const lost = () => Object.assign(new Error('Connection terminated unexpectedly'), { code: '57P01' });
+        const flaky = {
+          ...t.store.audit,
+          query: t.store.audit.query.bind(t.store.audit),
+          readHead: t.store.audit.readHead.bind(t.store.audit),
+          containsRecord: t.store.audit.containsRecord.bind(t.store.audit),
+          ensureFingerprintKey: t.store.audit.ensureFingerprintKey.bind(t.store.audit),
+          appendBatch: async (...args: Parameters<Store['audit']['appendBatch']>) => {
+            const failure = failures.shift();
+            if (failure === 'before') throw lost();
+            const appended = await t.store.audit.appendBatch(...args);
+            if (failure === 'after') throw lost();
+            return appended;
+          },
+        };
+        const audit = await createAuditLog({ repository: flaky, clock: systemClock, tenants: ['acme'] });
+        await audit.recordToolCall(entry('acme', 1)); // fails before the commit, then written
+        await audit.recordToolCall(entry('acme', 2)); // committed, its reply lost: not written again
+        await audit.close();
+        const records = await t.store.audit.query({ tenantId: 'acme' });
+        expect(records.map((r) => r.requestId)).toEqual(['req-1', 'req-2']);
+        expect(await verifyAuditChain(t.store.audit, 'acme')).toMatchObject({ ok: true, checked: 2 });
+
+        // A store that stays down still rejects, with audit_unavailable (AU-03).
+        failures = ['before', 'before', 'before', 'before'];
+        const down = await createAuditLog({ repository: flaky, clock: systemClock, tenants: ['acme'] });
+        await expectCode(down.recordToolCall(entry('acme', 3)), 'audit_unavailable');
+        await down.close();
+      } finally {
+        await t.close();
+      }
+    });
+
     it('the append-only triggers refuse UPDATE and DELETE of audit rows, even for the owner', async () => {
       const t = await open();
       try {

@@ -164,6 +164,9 @@ const toolNamePattern = /^[a-zA-Z0-9_-]{1,64}$/;
 const detailPattern = /^[a-z0-9_]{1,64}$/;
 const targetPattern = /^[A-Za-z0-9_.:/@-]{1,200}$/;
 const dayMs = 86_400_000;
+/** Attempts of one batch append, and the pause before the n-th retry (n times this). */
+const appendAttempts = 4;
+const retryDelayMs = 100;
 const retentionEveryMs = 3_600_000;
 
 /**
@@ -255,6 +258,26 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
     });
   }
 
+  /**
+   * Appends one batch; when the store fails (a connection lost to a database restart or a killed backend) it tries
+   * again, up to `appendAttempts` times, first asking whether the failed attempt committed after all (its reply
+   * lost): a batch is stored whole or not at all, so its first record tells. The records of reads answered before
+   * their commit would otherwise be lost while the client holds a successful answer (issue 13, fleet faults).
+   */
+  async function appendWithRetry(tenant: string, records: readonly AuditRecord[]): Promise<readonly AuditRecord[]> {
+    const first = records[0] as AuditRecord;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await repository.appendBatch(tenant, records, sealAuditRecord);
+      } catch (error) {
+        if (attempt >= appendAttempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, retryDelayMs * attempt));
+        // Committed, reply lost: written, but without the chain positions (no checkpoint bookkeeping for it).
+        if (await repository.containsRecord(tenant, first).catch(() => false)) return [];
+      }
+    }
+  }
+
   async function writeBatch(batch: readonly Pending[]): Promise<void> {
     const byTenant = new Map<string, Pending[]>();
     for (const pending of batch) {
@@ -267,10 +290,9 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
         for (let i = 0; i < items.length; i += maxBatch) {
           const chunk = items.slice(i, i + maxBatch);
           try {
-            const appended = await repository.appendBatch(
+            const appended = await appendWithRetry(
               tenant,
               chunk.map((p) => p.record),
-              sealAuditRecord,
             );
             for (const p of chunk) p.resolve();
             const last = appended[appended.length - 1];

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import type { AuditCheckpoint, AuditRecord, AuditRepository } from '../store/index.ts';
+import type { AuditChainHead, AuditCheckpoint, AuditRecord, AuditRepository } from '../store/index.ts';
 import { isAuditAnchorAuthentic, isAuditCheckpointAuthentic } from './seal-audit-checkpoint.ts';
 import { sealAuditRecord } from './seal-audit-record.ts';
 
@@ -178,7 +178,15 @@ export async function verifyAuditChain(
     for (const outside of expected) if (outside.seq === seq && outside.hash !== hash) return 'checkpoint_mismatch';
     return undefined;
   };
-  for (;;) {
+  // A running fleet appends while this reads: records (and checkpoints) past the head read above were appended
+  // since, unless the head read again is still behind them (a head moved back, hiding a tail: tampering).
+  let pastHead: number | undefined;
+  let liveHead: Promise<AuditChainHead | undefined> | undefined;
+  const appendedSince = async (seq: number) => {
+    liveHead ??= repository.readHead(tenant);
+    return ((await liveHead)?.seq ?? 0) >= seq;
+  };
+  reading: for (;;) {
     const page: readonly AuditRecord[] = await repository.query({
       tenantId: tenant,
       afterSeq: expectedSeq - 1,
@@ -186,6 +194,10 @@ export async function verifyAuditChain(
     });
     for (const record of page) {
       const seq = record.seq ?? -1;
+      if (seq > head.seq && seq === expectedSeq) {
+        pastHead = seq;
+        break reading;
+      }
       if (seq !== expectedSeq) return fail(expectedSeq, 'missing_record');
       if (record.hash == null || record.prevHash == null) return fail(seq, 'unchained_record');
       if (record.prevHash !== prevHash) return fail(seq, 'broken_link');
@@ -199,10 +211,14 @@ export async function verifyAuditChain(
     if (page.length < pageSize) break;
   }
   if (expectedSeq - 1 < head.seq) return fail(expectedSeq, 'missing_tail');
-  if (expectedSeq - 1 > head.seq) return fail(head.seq + 1, 'broken_link');
+  if (pastHead !== undefined && !(await appendedSince(pastHead))) return fail(head.seq + 1, 'broken_link');
   if (prevHash !== head.hash) return fail(head.seq, 'broken_link');
-  // A checkpoint (or the one kept outside) beyond the last record: records it vouched for are gone.
-  const beyond = [...checkpoints.slice(next), ...expected].find((c) => c.seq > head.seq);
+  // A checkpoint (or the one kept outside) beyond the last record: records it vouched for are gone (a stored
+  // checkpoint written after the head was read is not: the head has moved past it since).
+  const storedBeyond = checkpoints.slice(next).filter((c) => c.seq > head.seq);
+  const lastStored = storedBeyond[storedBeyond.length - 1];
+  const written = lastStored === undefined || (await appendedSince(lastStored.seq));
+  const beyond = [...(written ? [] : storedBeyond), ...expected].find((c) => c.seq > head.seq);
   if (beyond !== undefined) {
     const forged =
       key !== undefined && checkpoints.includes(beyond) && !isAuditCheckpointAuthentic(key, tenant, beyond);

@@ -245,6 +245,27 @@ describe('createRefreshEngine()', () => {
     expect((await store.connections.get(tenant, c.id))?.refreshFailures).toBe(1);
   });
 
+  it('a token inside the margin keeps working while the refresh lock cannot be taken (Redis down); an expired one fails retryably', async () => {
+    // Found by the fleet fault suite (issue 13): during a Redis restart every OAuth call inside the margin failed.
+    const redisDown: RefreshLock = {
+      leaseMs: 15_000,
+      withLock: () =>
+        Promise.reject(
+          new GatehouseError('credential_unavailable', 'Cannot take the refresh lock: Redis is unavailable', {
+            reason: 'lock_unavailable',
+          }),
+        ),
+    };
+    const engine = engineWith({ marginMs: 60_000, lock: redisDown });
+    const inMargin = await connect(20_000);
+    expect((await engine.ensureFresh(tenant, inMargin.id)).accessToken).toBe(inMargin.seededAccess);
+    const expired = await connect(-1_000);
+    const error = await errorOf(engine.ensureFresh(tenant, expired.id));
+    expect(error.code).toBe('credential_unavailable');
+    expect(error.details).toMatchObject({ reason: 'lock_unavailable' });
+    expect(as.tokenRequests()).toBe(0);
+  });
+
   it('OA-16 a 401 on a token believed fresh: one forced refresh and one retry; a second 401 is a typed error', async () => {
     const c = await connect(3_600_000);
     const engine = engineWith();

@@ -157,6 +157,8 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
   const isFresh = (record: ConnectionRecord, margin: number) =>
     record.accessToken !== null && (record.accessExpiresAt === null || record.accessExpiresAt - margin > clock.now());
   const isUsable = (record: ConnectionRecord) => isFresh(record, 0);
+  const lockUnavailable = (error: unknown) =>
+    error instanceof GatehouseError && error.details?.['reason'] === 'lock_unavailable';
 
   function checkStatus(record: ConnectionRecord | undefined, tenantId: string, connectionId: string): ConnectionRecord {
     if (record === undefined) {
@@ -252,6 +254,10 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
       });
     } catch (error) {
       if (progress.redeemed) emit({ kind: 'commit_failed', tenantId, connectionId, rotated: progress.rotated });
+      // The lock could not be taken (Redis down, nothing redeemed): like a token endpoint that is down (RF-07), a
+      // token that has not expired yet keeps working; refreshing without the lock could redeem a refresh token a
+      // sibling is redeeming, which a reuse-detecting server answers by revoking the whole family.
+      if (!force && lockUnavailable(error)) return keepOrFail(before, 'lock_unavailable');
       throw error;
     }
     for (const event of pending) emit(event);

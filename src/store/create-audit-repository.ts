@@ -43,6 +43,19 @@ export function createAuditRepository({ run, transaction, appendAudit }: StoreCo
         return rows.map(toAuditRecord);
       }),
 
+    containsRecord: (tenantId, record) =>
+      run('audit.containsRecord', tenantId, async (db) => {
+        // `at` first: the (tenant_id, at) index finds the record without scanning the tenant's log.
+        const row = await db
+          .selectFrom('audit_records')
+          .select('seq')
+          .where('tenant_id', '=', tenantId)
+          .where('at', '=', record.at)
+          .where('id', '=', record.id)
+          .executeTakeFirst();
+        return row !== undefined;
+      }),
+
     readHead: (tenantId) =>
       run('audit.readHead', tenantId, async (db) => {
         const row = await db

@@ -202,6 +202,11 @@ export interface AuditRepository {
    */
   appendBatch(tenantId: string, records: readonly AuditRecord[], seal: AuditSeal): Promise<readonly AuditRecord[]>;
   query(query: AuditQuery): Promise<readonly AuditRecord[]>;
+  /**
+   * Whether the record with this `id` and `at` was stored: after an append failed with a lost connection, tells
+   * a batch that committed (its reply lost) from one that did not. A batch is stored whole or not at all.
+   */
+  containsRecord(tenantId: string, record: Pick<AuditRecord, 'id' | 'at'>): Promise<boolean>;
   /** The tenant's chain head; undefined when the tenant has never had a record. */
   readHead(tenantId: string): Promise<AuditChainHead | undefined>;
   /**
