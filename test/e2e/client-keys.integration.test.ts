@@ -281,8 +281,14 @@ describe('client key prefixes stored before the fix', () => {
           }
           await database.raw('ALTER TABLE audit_heads DROP COLUMN anchor_mac');
           await database.raw(`DROP TABLE client_key_revocations`);
-          // 0013_oauth_server, 0014_oauth_consents, 0016_users and 0017_user_sessions.
+          // 0013_oauth_server, 0014_oauth_consents, 0016_users, 0017_user_sessions, 0018_connection_variables,
+          // 0024_tenant_configs, 0027_user_roles and 0028_user_api_tokens.
+          await database.raw('ALTER TABLE connections DROP COLUMN variables');
           for (const table of [
+            'user_api_tokens',
+            'user_roles',
+            'tenant_config_revisions',
+            'tenant_configs',
             'oauth_server_records',
             'oauth_server_keys',
             'oauth_consents',

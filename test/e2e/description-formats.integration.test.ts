@@ -52,7 +52,7 @@ beforeAll(async () => {
             tools: ['*'],
             access: 'write',
             approval: 'none',
-            scopes: ['https://mail.example.com/auth/mail.readonly'],
+            policy: { scopes: ['https://mail.example.com/auth/mail.readonly'] },
             discovery: { mode: 'never' },
           },
         ],
