@@ -618,6 +618,40 @@ describe('Gatehouse as the OAuth authorization server of MCP clients', () => {
     }
   });
 
+  const registerRaw = (metadata: Record<string, unknown>) =>
+    fetch(`${base}/oauth/acme/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        redirect_uris: [redirectUri],
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        ...metadata,
+      }),
+    });
+
+  it('breaker finding 1: a client_name over 100 characters is refused at registration, naming the field', async () => {
+    const response = await registerRaw({ client_name: 'x'.repeat(101) });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: string; error_description: string };
+    expect(body.error).toBe('invalid_client_metadata');
+    expect(body.error_description).toContain('client_name');
+    expect((await registerRaw({ client_name: 'x'.repeat(100) })).status).toBe(201);
+  });
+
+  it('breaker finding 2: a plain http redirect URI off loopback is refused at registration (OAuth 2.1)', async () => {
+    for (const extra of [{}, { application_type: 'web' }, { application_type: 'native' }]) {
+      const response = await registerRaw({ ...extra, redirect_uris: ['http://app.example.com/callback'] });
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as { error: string; error_description: string };
+      expect(body.error).toBe('invalid_redirect_uri');
+      expect(body.error_description).toContain('http://app.example.com/callback');
+    }
+    expect((await registerRaw({ redirect_uris: ['https://app.example.com/callback'] })).status).toBe(201);
+    expect((await registerRaw({ redirect_uris: ['http://[::1]/callback'] })).status).toBe(201);
+  });
+
   it('switches dynamic registration off per tenant', async () => {
     const response = await fetch(`${base}/oauth/globex/reg`, {
       method: 'POST',
