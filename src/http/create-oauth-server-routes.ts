@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { GatehouseError } from '../core/index.ts';
 import type { ConsentView, Gateway } from '../gateway/index.ts';
 import { escapeHtml } from './create-connect-routes.ts';
@@ -106,7 +106,9 @@ export function createOAuthServerRoutes(gateway: Gateway): HttpRoute[] {
       handle: ({ req, res, params }) => {
         const tenant = params['tenant'] as string;
         if (!server.serves(tenant)) throw new GatehouseError('not_found', 'No such route');
-        return server.handle(tenant, `/${params['*'] ?? ''}`, req, res);
+        const path = `/${params['*'] ?? ''}`;
+        if (req.method === 'POST' && path === '/reg') assertRegistrationSize(req.headers);
+        return server.handle(tenant, path, req, res);
       },
     },
   ];
@@ -159,6 +161,22 @@ function writePage(res: ServerResponse, status: number, title: string, body: str
     'content-length': Buffer.byteLength(html),
   });
   res.end(html);
+}
+
+/**
+ * Largest dynamic registration body (RFC 7591 metadata), bytes: unauthenticated, and stored for every client.
+ * The provider reads exactly `Content-Length` bytes, so requiring it (no chunked body) makes it the real cap.
+ */
+export const maxRegistrationBytes = 8 * 1024;
+
+function assertRegistrationSize(headers: IncomingHttpHeaders): void {
+  const declared = headers['content-length'];
+  if (declared === undefined) {
+    throw new GatehouseError('payload_too_large', 'A client registration needs a Content-Length header');
+  }
+  if (Number(declared) > maxRegistrationBytes) {
+    throw new GatehouseError('payload_too_large', `Client registration metadata is over ${maxRegistrationBytes} bytes`);
+  }
 }
 
 const shown = (text: string) => shownOnPage(text, escapeHtml);
