@@ -193,18 +193,29 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
       // clients use a loopback redirect on another port (RFC 8252 §7.3). VS Code registers `http://127.0.0.1/`
       // (beside https ones) that way and comes back on whatever port was free; Cursor registers a private-use scheme
       // (`cursor://...`), which a web client may not have at all. A registration that did not say, has a loopback or
-      // private-use redirect URI and no non-loopback `http:` one, is taken as the native app it is. (`software_id`,
+      // private-use redirect URI, is taken as the native app it is. (`software_id`,
       // an RFC 7591 field stored as is, is listed only because the hook runs for listed properties.)
       extraClientMetadata: {
         properties: ['software_id'],
         validator: (ctx: unknown, _key: string, _value: unknown, metadata: Record<string, unknown>) => {
           const oidc = (ctx as { oidc?: { route?: string; body?: Record<string, unknown> } } | undefined)?.oidc;
-          if (oidc?.route !== 'registration' || oidc.body?.['application_type'] !== undefined) return;
+          if (oidc?.route !== 'registration') return;
+          const name = metadata['client_name'];
+          if (typeof name === 'string' && name.length > maxClientNameLength) {
+            throw new errors.InvalidClientMetadata(`client_name is longer than ${maxClientNameLength} characters`);
+          }
           const uris = metadata['redirect_uris'];
           const list = Array.isArray(uris) ? uris.map(String) : [];
-          const onlyNativeCanReceive = list.some((uri) => isLoopbackRedirect(uri) || !/^https?:/i.test(uri));
-          const nativeMayUse = list.every((uri) => !/^http:/i.test(uri) || isLoopbackRedirect(uri));
-          if (onlyNativeCanReceive && nativeMayUse) {
+          // OAuth 2.1 §2.3.1 / MCP authorization: a redirect URI is https, loopback http, or a private-use scheme;
+          // a plain http one elsewhere would hand the code to anyone on the path.
+          const plainHttp = list.find((uri) => /^http:/i.test(uri) && !isLoopbackRedirect(uri));
+          if (plainHttp !== undefined) {
+            throw new errors.InvalidClientMetadata(
+              `redirect_uris: ${plainHttp} must use https unless on a loopback host (127.0.0.1, [::1], localhost)`,
+            );
+          }
+          if (oidc.body?.['application_type'] !== undefined) return;
+          if (list.some((uri) => isLoopbackRedirect(uri) || !/^https?:/i.test(uri))) {
             metadata['application_type'] = 'native';
           }
         },
@@ -504,6 +515,9 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
     },
   };
 }
+
+/** Longest `client_name` a registration may give: the consent page shows it, and DCR is unauthenticated. */
+export const maxClientNameLength = 100;
 
 /** An `http` redirect URI on a loopback host (RFC 8252 §7.3), which only an app on the user's machine receives. */
 function isLoopbackRedirect(uri: string): boolean {

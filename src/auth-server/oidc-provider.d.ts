@@ -84,6 +84,10 @@ declare module 'oidc-provider' {
     readonly InvalidTarget: new (description?: string) => OIDCProviderError;
     readonly InvalidRequest: new (description?: string) => OIDCProviderError;
     readonly InvalidClient: new (description?: string) => OIDCProviderError;
+    /** `invalid_client_metadata`, or `invalid_redirect_uri` when the description starts with `redirect_uris`. */
+    readonly InvalidClientMetadata: new (
+      description: string,
+    ) => OIDCProviderError;
     readonly AccessDenied: new (description?: string) => OIDCProviderError;
   };
 

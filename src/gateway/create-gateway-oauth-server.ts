@@ -7,7 +7,7 @@ import {
   toolsetScope,
 } from '../auth-server/index.ts';
 import { type Clock, type Config, GatehouseError } from '../core/index.ts';
-import type { Store } from '../store/index.ts';
+import type { Limiter, Store } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
 import type { TenantRuntime } from './build-tenants.ts';
 import type { Caller, ConsentView, GatewayOAuthServer, SignedInUser } from './contract.ts';
@@ -21,6 +21,8 @@ export interface GatewayOAuthServerOptions {
   readonly audit: AuditLog;
   /** Fetch of Client ID Metadata Documents; the SSRF-guarded one over `unsafeAllowPrivateUpstreams` by default. */
   readonly fetch?: GuardedFetch;
+  /** Bounds unauthenticated dynamic registration (per address and per tenant); the gateway's shared limiter. */
+  readonly limiter: Pick<Limiter, 'admit'>;
   readonly onError?: (error: unknown) => void;
 }
 
@@ -40,6 +42,12 @@ export interface GatewayOAuth {
    */
   sweepExpired(): Promise<number>;
 }
+
+/**
+ * Dynamic registration (RFC 7591) needs no credential, so it is bounded: per client address and per tenant, as
+ * token buckets refilled over an hour (a burst of the whole hour's budget, then one at a time as it refills).
+ */
+export const registrationLimits = { perAddressPerHour: 30, perTenantPerHour: 300 } as const;
 
 /** Rows per delete statement of the expiry sweep, and statements per sweep (at most 5,000 rows per sweep). */
 export const sweepBatch = 500;
@@ -116,7 +124,35 @@ export function createGatewayOAuthServer(options: GatewayOAuthServerOptions): Ga
 
   const surface: GatewayOAuthServer = {
     serves: (tenant) => server.serves(tenant),
-    handle: (tenant, path, req, res) => server.handle(tenant, path, req, res),
+    async handle(tenant, path, req, res) {
+      if (req.method === 'POST' && path === '/reg' && server.serves(tenant)) {
+        const address = req.socket.remoteAddress ?? 'unknown';
+        const decision = await options.limiter.admit([
+          {
+            kind: 'rate',
+            key: `${tenant}:oauth_reg:addr:${address}`,
+            limit: 'oauth_registration.address',
+            perMinute: registrationLimits.perAddressPerHour / 60,
+            burst: registrationLimits.perAddressPerHour,
+          },
+          {
+            kind: 'rate',
+            key: `${tenant}:oauth_reg:tenant`,
+            limit: 'oauth_registration.tenant',
+            perMinute: registrationLimits.perTenantPerHour / 60,
+            burst: registrationLimits.perTenantPerHour,
+          },
+        ]);
+        if (!decision.admitted) {
+          res.setHeader('retry-after', String(decision.retryAfterSeconds));
+          throw new GatehouseError('rate_limited', 'Too many client registrations; try again later', {
+            limit: decision.limit,
+            retryAfterSeconds: decision.retryAfterSeconds,
+          });
+        }
+      }
+      return server.handle(tenant, path, req, res);
+    },
 
     resourceMetadata(tenant, toolset) {
       if (!acceptsOAuth(tenant, toolset) || tenants.get(tenant)?.toolsets.get(toolset) === undefined) {

@@ -266,6 +266,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     vault,
     clock,
     audit,
+    limiter: calls.limiter,
     ...(deps.clientMetadataFetch ? { fetch: deps.clientMetadataFetch } : {}),
     ...(deps.onOAuthServerError ? { onError: deps.onOAuthServerError } : {}),
   });

@@ -31,6 +31,7 @@ export type {
   ConnectLinkAnswer,
   GatewayConnections,
 } from './create-gateway-connections.ts';
+export { registrationLimits } from './create-gateway-oauth-server.ts';
 export { createTenantUserAccounts } from './create-gateway-users.ts';
 export { createTenantConfigs, type TenantConfigs, type TenantConfigWrite } from './create-tenant-configs.ts';
 export type { ConnectLinkRequest, MintConnectLink } from './decide-call.ts';

@@ -6,7 +6,7 @@ import type { ApprovalView, Gateway } from '../gateway/index.ts';
 import { createMemoryLimiter } from '../policy/index.ts';
 import type { Limiter, LimitRule } from '../store/index.ts';
 import type { HttpRoute } from './create-router.ts';
-import { showInvisibles } from './show-invisibles.ts';
+import { shownOnPage } from './show-invisibles.ts';
 
 const csrfCookie = 'gatehouse_approval_csrf';
 const sessionCookiePrefix = 'gatehouse_approver_';
@@ -306,7 +306,7 @@ interface FormState {
 
 /** A caller-supplied value for the page: HTML-escaped, invisible and bidi characters shown as marks (CP-04). */
 function shown(text: string): string {
-  return showInvisibles(text, escapeHtml, (mark) => `<mark class="ctl">${mark}</mark>`);
+  return shownOnPage(text, escapeHtml);
 }
 
 function renderApproval(approval: ApprovalView, form: FormState): string {

@@ -1,8 +1,9 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { GatehouseError } from '../core/index.ts';
 import type { ConsentView, Gateway } from '../gateway/index.ts';
 import { escapeHtml } from './create-connect-routes.ts';
 import type { HttpRoute } from './create-router.ts';
+import { shownOnPage } from './show-invisibles.ts';
 
 /**
  * Gatehouse as the authorization server of MCP clients (src/auth-server), over HTTP:
@@ -83,7 +84,7 @@ export function createOAuthServerRoutes(gateway: Gateway): HttpRoute[] {
           }
           const view = await server.openInteraction(tenant, uid, user, req, res);
           if (view === undefined) return;
-          writePage(res, 200, `Allow ${view.client.name}?`, consentBody(view, user.displayName || user.name));
+          writePage(res, 200, `Allow ${view.client.name}?`, renderConsentBody(view, user.displayName || user.name));
         } catch (thrown) {
           if (res.headersSent) throw thrown;
           const error = thrown instanceof GatehouseError ? thrown : undefined;
@@ -105,15 +106,21 @@ export function createOAuthServerRoutes(gateway: Gateway): HttpRoute[] {
       handle: ({ req, res, params }) => {
         const tenant = params['tenant'] as string;
         if (!server.serves(tenant)) throw new GatehouseError('not_found', 'No such route');
-        return server.handle(tenant, `/${params['*'] ?? ''}`, req, res);
+        const path = `/${params['*'] ?? ''}`;
+        if (req.method === 'POST' && path === '/reg') assertRegistrationSize(req.headers);
+        return server.handle(tenant, path, req, res);
       },
     },
   ];
 }
 
-/** The consent page: who asks (verified or not), for which toolset, which tools (read/write), as which accounts. */
-function consentBody(view: ConsentView, who: string): string {
-  const client = `<strong>${escapeHtml(view.client.name)}</strong> ${
+/**
+ * The consent page: who asks (verified or not), for which toolset, which tools (read/write), as which accounts.
+ * Every client-supplied text goes through `shown`: a bidi override in a self-described `client_name` would
+ * otherwise reverse the "unverified" warning beside it (CP-04).
+ */
+export function renderConsentBody(view: ConsentView, who: string): string {
+  const client = `<strong>${shown(view.client.name)}</strong> ${
     view.client.verified ? '(registered by your administrator)' : '<em>(unverified: the app describes itself)</em>'
   }`;
   const tools = view.tools
@@ -132,7 +139,7 @@ function consentBody(view: ConsentView, who: string): string {
           )
           .join('')}</ul>`;
   return `<p>Signed in as ${escapeHtml(who)}.</p>
-<p>${client} (client id <code>${escapeHtml(view.client.id)}</code>) asks to use the toolset <strong>${escapeHtml(view.toolset)}</strong> (<code>${escapeHtml(view.toolsetUrl)}</code>) on your behalf.</p>
+<p>${client} (client id <code>${shown(view.client.id)}</code>) asks to use the toolset <strong>${escapeHtml(view.toolset)}</strong> (<code>${escapeHtml(view.toolsetUrl)}</code>) on your behalf.</p>
 <h2>Tools</h2><ul>${tools}</ul>
 <h2>Accounts it will act as</h2>${accounts}
 <form method="post"><button type="submit" name="decision" value="allow">Allow</button> <button type="submit" name="decision" value="deny">Deny</button></form>`;
@@ -147,7 +154,7 @@ const pageHeaders = {
 };
 
 function writePage(res: ServerResponse, status: number, title: string, body: string): void {
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} - Gatehouse</title></head><body style="font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto"><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} - Gatehouse</title></head><body style="font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto"><style>mark.ctl{background:#ffd54f;color:#000;border-radius:3px;padding:0 2px;font-size:.85em}</style><h1>${shown(title)}</h1>${body}</body></html>`;
   res.writeHead(status, {
     ...pageHeaders,
     'content-type': 'text/html; charset=utf-8',
@@ -155,6 +162,24 @@ function writePage(res: ServerResponse, status: number, title: string, body: str
   });
   res.end(html);
 }
+
+/**
+ * Largest dynamic registration body (RFC 7591 metadata), bytes: unauthenticated, and stored for every client.
+ * The provider reads exactly `Content-Length` bytes, so requiring it (no chunked body) makes it the real cap.
+ */
+export const maxRegistrationBytes = 8 * 1024;
+
+function assertRegistrationSize(headers: IncomingHttpHeaders): void {
+  const declared = headers['content-length'];
+  if (declared === undefined) {
+    throw new GatehouseError('payload_too_large', 'A client registration needs a Content-Length header');
+  }
+  if (Number(declared) > maxRegistrationBytes) {
+    throw new GatehouseError('payload_too_large', `Client registration metadata is over ${maxRegistrationBytes} bytes`);
+  }
+}
+
+const shown = (text: string) => shownOnPage(text, escapeHtml);
 
 function writeJson(res: ServerResponse, value: unknown): void {
   const body = JSON.stringify(value);

@@ -5,7 +5,7 @@ import type { ConnectionSummary, GatewayUsers, SignedInUser, UserSessionCookie }
 import { isSafeReturnPath } from '../oauth/index.ts';
 import { escapeHtml, parseCookies } from './create-connect-routes.ts';
 import type { HttpRoute } from './create-router.ts';
-import { showInvisibles } from './show-invisibles.ts';
+import { shownOnPage } from './show-invisibles.ts';
 
 /** A consent a user gave an MCP client (the authorization server's, when one is built in). */
 export interface UserConsentView {
@@ -438,7 +438,7 @@ function renderAccount(
 
 /** A caller-supplied value for the page: HTML-escaped, invisible and bidi characters shown as marks (CP-04). */
 function shown(text: string): string {
-  return showInvisibles(text, escapeHtml, (mark) => `<mark class="ctl">${mark}</mark>`);
+  return shownOnPage(text, escapeHtml);
 }
 
 function redirect(res: ServerResponse, location: string): void {

@@ -40,8 +40,15 @@ export function describeRequest(
   };
 }
 
-/** `/x?access_token=abc&page=2` -> `/x?access_token=[REDACTED]&page=2`; the path part is kept as sent. */
-export function redactTarget(target: string): string {
+/** Paths whose segment after the prefix is a bearer credential (an invite link is the invite). */
+const secretPathSegment = /^(\/invite\/)[^/?#]+/i;
+
+/**
+ * `/x?access_token=abc&page=2` -> `/x?access_token=[REDACTED]&page=2`; `/invite/<token>` -> `/invite/[REDACTED]`;
+ * the rest of the path is kept as sent.
+ */
+export function redactTarget(sent: string): string {
+  const target = sent.replace(secretPathSegment, '$1[REDACTED]');
   const query = target.indexOf('?');
   if (query === -1) return target;
   const pairs = target

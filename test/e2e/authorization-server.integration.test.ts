@@ -3,7 +3,7 @@ import { createServer as createNetServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGuardedFetch } from '../../src/auth-server/index.ts';
-import type { Gateway, GatewayUsers } from '../../src/gateway/index.ts';
+import { type Gateway, type GatewayUsers, registrationLimits } from '../../src/gateway/index.ts';
 import { freePort } from '../support/free-port.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
 import { type HttpsFixture, startHttpsFixture } from '../support/start-https-fixture.ts';
@@ -616,6 +616,65 @@ describe('Gatehouse as the OAuth authorization server of MCP clients', () => {
     } finally {
       clearTimeout(slowTimer);
     }
+  });
+
+  const registerRaw = (metadata: Record<string, unknown>) =>
+    fetch(`${base}/oauth/acme/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        redirect_uris: [redirectUri],
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        ...metadata,
+      }),
+    });
+
+  it('breaker finding 1: a client_name over 100 characters is refused at registration, naming the field', async () => {
+    const response = await registerRaw({ client_name: 'x'.repeat(101) });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: string; error_description: string };
+    expect(body.error).toBe('invalid_client_metadata');
+    expect(body.error_description).toContain('client_name');
+    expect((await registerRaw({ client_name: 'x'.repeat(100) })).status).toBe(201);
+  });
+
+  it('breaker finding 2: a plain http redirect URI off loopback is refused at registration (OAuth 2.1)', async () => {
+    for (const extra of [{}, { application_type: 'web' }, { application_type: 'native' }]) {
+      const response = await registerRaw({ ...extra, redirect_uris: ['http://app.example.com/callback'] });
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as { error: string; error_description: string };
+      expect(body.error).toBe('invalid_redirect_uri');
+      expect(body.error_description).toContain('http://app.example.com/callback');
+    }
+    expect((await registerRaw({ redirect_uris: ['https://app.example.com/callback'] })).status).toBe(201);
+    expect((await registerRaw({ redirect_uris: ['http://[::1]/callback'] })).status).toBe(201);
+  });
+
+  it('breaker finding 3: registration metadata over 8 KiB is refused before the provider stores anything', async () => {
+    const huge = await registerRaw({ client_name: 'x'.repeat(50 * 1024) });
+    expect(huge.status).toBe(413);
+    expect(((await huge.json()) as { code: string }).code).toBe('payload_too_large');
+    const justOver = await registerRaw({ software_id: 'y'.repeat(8 * 1024) });
+    expect(justOver.status).toBe(413);
+  });
+
+  // Last of the tests registering on acme from this address: it spends the address's hourly budget.
+  it('breaker finding 3: unauthenticated registration is rate limited per address (429, Retry-After)', async () => {
+    let refused: Response | undefined;
+    let attempts = 0;
+    while (refused === undefined && attempts <= registrationLimits.perAddressPerHour) {
+      attempts += 1;
+      const response = await registerRaw({ client_name: `flood ${attempts}` });
+      if (response.status === 429) refused = response;
+      else expect(response.status).toBe(201);
+    }
+    expect(refused?.status).toBe(429);
+    expect(Number(refused?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    const problem = (await refused?.json()) as { code: string; details: { limit: string } };
+    expect(problem.code).toBe('rate_limited');
+    expect(problem.details.limit).toBe('oauth_registration.address');
   });
 
   it('switches dynamic registration off per tenant', async () => {
