@@ -116,7 +116,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         return await runDoctor(
           configPath === undefined
             ? parseConfig({}, { env: context.env })
-            : loadConfigFile(configPath, context.env, 'defer'),
+            : loadConfigFile(configPath, context.env, 'defer', expandProvider),
           values.json === true,
           context,
         );
