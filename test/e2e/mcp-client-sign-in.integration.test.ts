@@ -317,6 +317,10 @@ describe.skipIf(skip)('a signed-in user without an upstream connection (SDK 2.x 
     const error = (plain.structuredContent as { error: { code: string; details: { connectUrl: string } } }).error;
     expect(error.code).toBe('connection_required');
     expect(error.details.connectUrl).toMatch(new RegExp(`^${gateway.url}/connect/acme\\.[^?]+\\?sig=`));
+    // The model reads whom to ask by name, never the internal user id.
+    const told = JSON.stringify(plain.content);
+    expect(told).toContain('is not connected for user frank.');
+    expect(told).not.toContain(frank?.id as string);
     // The link connects frank's own account (per-user service): the link is his.
     const linkId = decodeURIComponent(/\/connect\/(acme\.[^?]+)\?/.exec(error.details.connectUrl)?.[1] ?? '');
     expect((await gateway.adapters.store.connectFlow.getLink('acme', linkId))?.subject).toBe(frank?.id);
