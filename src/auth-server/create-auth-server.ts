@@ -45,6 +45,8 @@ export interface PendingConsent {
   readonly toolset: string;
   readonly client: { readonly id: string; readonly name: string; readonly verified: boolean };
   readonly scopes: readonly string[];
+  /** Where the browser goes back to with the answer (checked against the client's registration by the provider). */
+  readonly redirectUri: string;
   /** The consent the user gave this client for this toolset before, if any. */
   readonly remembered: OAuthConsentRecord | undefined;
 }
@@ -80,6 +82,11 @@ export interface AuthServer {
     res: ServerResponse,
   ): Promise<void>;
   consentsOf(tenant: string, userId: string): Promise<readonly OAuthConsentRecord[]>;
+  /**
+   * The client of a pending authorization request, by its interaction id (what the sign-in page shows before
+   * anyone is signed in); undefined when there is no such request (expired, or not this tenant's).
+   */
+  clientOfInteraction(tenant: string, uid: string): Promise<PendingConsent['client'] | undefined>;
   /**
    * Forgets the consent (user, client, toolset) and revokes the grants it led to: every code, access and refresh
    * token the client holds for that toolset as that user. The client's grants for other toolsets stay.
@@ -399,6 +406,16 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
       return token;
     },
 
+    async clientOfInteraction(tenant, uid) {
+      if (!serves(tenant)) return undefined;
+      const provider = await providerOf(tenant);
+      const clientId = (await provider.Interaction.find(uid))?.params['client_id'];
+      if (typeof clientId !== 'string') return undefined;
+      const client = await provider.Client.find(clientId);
+      const verified = tenants.get(tenant)?.oauthServer.clients.some((c) => c.clientId === clientId) ?? false;
+      return { id: clientId, name: client?.clientName ?? clientId, verified };
+    },
+
     async openInteraction(tenant, uid, req, res, userId) {
       const provider = await providerOf(tenant);
       let details: InteractionDetails;
@@ -445,6 +462,7 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
         toolset,
         client: { id: clientId, name: client?.clientName ?? clientId, verified },
         scopes: (details.params.scope ?? '').split(' ').filter(Boolean),
+        redirectUri: typeof details.params.redirect_uri === 'string' ? details.params.redirect_uri : '',
         remembered: await repository.findConsent(tenant, userId, clientId, toolset),
       };
     },

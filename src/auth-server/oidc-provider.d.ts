@@ -132,6 +132,7 @@ declare module 'oidc-provider' {
     ): Promise<void>;
     readonly AccessToken: { find(token: string): Promise<AccessTokenModel | undefined> };
     readonly Client: { find(id: string): Promise<ProviderClient | undefined> };
+    readonly Interaction: { find(uid: string): Promise<{ readonly params: Record<string, unknown> } | undefined> };
     readonly Grant: (new (init: {
       accountId: string;
       clientId: string;

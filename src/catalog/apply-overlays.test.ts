@@ -90,6 +90,8 @@ describe('applyOverlays()', () => {
     expect(operation.code).toBe('config_invalid');
     expect(operation.details).toMatchObject({ path: 'services.pets.overlays.getPt', operation: 'getPt' });
     expect(operation.message).toContain("(did you mean 'getPet'?)");
+    expect(operation.message).toContain('its operations: ');
+    expect(operation.message).toContain('getPet');
     const argument = errorOf(() =>
       applyOverlays(catalog, overlays({ getPet: { hide: ['feilds'] } }), 'services.pets.overlays'),
     );

@@ -13,6 +13,9 @@ import {
 export type ToolOverlays = ServiceConfig['overlays'];
 type Overlay = ToolOverlays[string];
 
+/** How many operation ids an error about an unknown operation lists. */
+const maxListedOperations = 40;
+
 const applied = new WeakMap<Catalog, Map<string, Catalog>>();
 
 /**
@@ -47,9 +50,14 @@ export function applyOverlays(catalog: Catalog, overlays: ToolOverlays, at: stri
     const tool = byOperation.get(operation);
     if (tool === undefined) {
       const suggestion = suggestFieldName(operation, [...byOperation.keys()]);
+      // The valid names too: a guess that is far from every name gets no suggestion, and a reader copying an
+      // example needs to see what the description calls its operations. Capped: a large API has a thousand.
+      const operations = catalog.tools.map((t) => t.operation);
+      const shown = operations.slice(0, maxListedOperations).join(', ');
+      const more = operations.length > maxListedOperations ? `, ... (${operations.length} in all)` : '';
       throw invalid(
         where,
-        `no operation '${operation}' in the description${suggestion === undefined ? '' : ` (did you mean '${suggestion}'?)`}`,
+        `no operation '${operation}' in the description${suggestion === undefined ? '' : ` (did you mean '${suggestion}'?)`}; its operations: ${shown || 'none'}${more}`,
         { operation },
       );
     }

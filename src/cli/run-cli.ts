@@ -110,13 +110,19 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
           throw new GatehouseError('invalid_request', `unknown keys command '${sub ?? ''}' (try: keys create)`);
         return await runKeysCreate(configShape('keys create', adapterFields), values, context);
       case 'users':
-        return await runUsers(configShape(`users ${sub ?? ''}`.trim(), adapterFields), sub, values, context);
+        return await runUsers(
+          configShape(`users ${sub ?? ''}`.trim(), adapterFields),
+          sub,
+          values,
+          context,
+          configPath,
+        );
       case 'doctor':
         // Unset secrets are findings here, not a refusal: doctor reports everything it can in one run.
         return await runDoctor(
           configPath === undefined
             ? parseConfig({}, { env: context.env })
-            : loadConfigFile(configPath, context.env, 'defer'),
+            : loadConfigFile(configPath, context.env, 'defer', expandProvider),
           values.json === true,
           context,
         );

@@ -65,6 +65,16 @@ describe('gatehouse doctor', () => {
     expect(right.code).toBe(0);
   });
 
+  it('expands a catalogue provider service like check and serve do (it used to refuse every such config)', async () => {
+    const dataDir = join(tempDir, 'provider');
+    const { code, of } = await doctor(
+      `dataDir: ${dataDir}\ntenants:\n  - id: acme\n    services:\n      - { provider: slack, clientId: c, clientSecret: "\${env:SLACK_SECRET}" }\n`,
+      { SLACK_SECRET: 'a-slack-client-secret' },
+    );
+    expect(of('config')).toMatchObject({ status: 'ok', message: 'valid; 1 tenant(s), mode development' });
+    expect(code).toBe(0);
+  });
+
   it('production: no master key, the development key file, or plain HTTP beyond loopback fail', async () => {
     const dataDir = join(tempDir, 'prod');
     const bare = await doctor(`mode: production\ndataDir: ${dataDir}\npublicUrl: http://10.1.2.3:8787\n`);

@@ -14,6 +14,8 @@ export async function runUsers(
   action: string | undefined,
   values: CommandLine['values'],
   context: CliContext,
+  /** The config file read (`--config` or GATEHOUSE_CONFIG); undefined when none was given. */
+  configPath?: string,
 ): Promise<number> {
   if (action !== 'add' && action !== 'list' && action !== 'disable') {
     throw new GatehouseError(
@@ -24,7 +26,12 @@ export async function runUsers(
   const tenant = values.tenant;
   if (tenant === undefined) throw new GatehouseError('invalid_request', `users ${action} needs --tenant T`);
   if (!config.tenants.some((t) => t.id === tenant)) {
-    throw new GatehouseError('not_found', `No tenant ${tenant} in the config`, { field: 'tenant' });
+    // The usual cause is a forgotten --config: say which file was read, so the reader sees it was not theirs.
+    const read =
+      configPath === undefined
+        ? 'no config file was given (only the defaults were read): pass --config FILE or set GATEHOUSE_CONFIG'
+        : `read ${configPath}; pass --config with the file that defines tenant ${tenant}`;
+    throw new GatehouseError('not_found', `No tenant ${tenant} in the config: ${read}`, { field: 'tenant' });
   }
   if (action !== 'list' && values.name === undefined) {
     throw new GatehouseError('invalid_request', `users ${action} needs --name N`, { field: 'name' });

@@ -40,6 +40,8 @@ export interface ConsentView {
   readonly toolsetUrl: string;
   /** From the client's metadata; `verified` only for clients registered in the config. */
   readonly client: { readonly id: string; readonly name: string; readonly verified: boolean };
+  /** Where the browser goes back to after the choice: the redirect URI's scheme and host (`https://claude.ai`). */
+  readonly returnsTo: string;
   readonly tools: readonly { readonly name: string; readonly title: string; readonly access: 'read' | 'write' }[];
   /** The upstream accounts calls will act as: per service, the user's own or the shared one, connected or not. */
   readonly accounts: readonly {
@@ -93,6 +95,8 @@ export interface GatewayOAuthServer {
     res: ServerResponse,
   ): Promise<void>;
   consentsOf(user: SignedInUser): Promise<readonly ConsentSummary[]>;
+  /** The app asking in a pending authorization request (for the sign-in page); undefined when none is pending. */
+  clientOfInteraction(tenant: string, uid: string): Promise<ConsentView['client'] | undefined>;
   /** Forgets a consent and revokes the tokens it led to; `not_found` for a consent of someone else. */
   revokeConsent(user: SignedInUser, id: string): Promise<void>;
 }

@@ -94,6 +94,7 @@ export function createGatewayOAuthServer(options: GatewayOAuthServerOptions): Ga
     tenant: string,
     toolset: string,
     client: ConsentView['client'],
+    redirectUri: string,
     user: SignedInUser,
   ): Promise<ConsentView> {
     const runtime = tenants.get(tenant)?.toolsets.get(toolset);
@@ -113,6 +114,7 @@ export function createGatewayOAuthServer(options: GatewayOAuthServerOptions): Ga
       toolset,
       toolsetUrl: server.resourceOf(tenant, toolset),
       client,
+      returnsTo: originOf(redirectUri),
       tools: tools.map((t) => ({
         name: t.name,
         title: t.tool.title,
@@ -185,7 +187,7 @@ export function createGatewayOAuthServer(options: GatewayOAuthServerOptions): Ga
         await server.decideInteraction(pending, 'allow', user.id, req, res);
         return undefined;
       }
-      return viewOf(tenant, pending.toolset, pending.client, user);
+      return viewOf(tenant, pending.toolset, pending.client, pending.redirectUri, user);
     },
 
     async decideInteraction(tenant, uid, user, decision, req, res) {
@@ -206,6 +208,7 @@ export function createGatewayOAuthServer(options: GatewayOAuthServerOptions): Ga
     },
 
     revokeConsent: (user, id) => server.revokeConsent(user.tenant, user.id, id),
+    clientOfInteraction: (tenant, uid) => server.clientOfInteraction(tenant, uid),
   };
 
   return {
@@ -248,4 +251,17 @@ export function createGatewayOAuthServer(options: GatewayOAuthServerOptions): Ga
       };
     },
   };
+}
+
+/**
+ * The scheme and host of a redirect URI, what the consent page names as where the browser goes back to: enough to
+ * tell `https://claude.ai` from a look-alike, without the path and query a client may fill with noise.
+ */
+function originOf(redirectUri: string): string {
+  try {
+    const url = new URL(redirectUri);
+    return `${url.protocol}//${url.host}`;
+  } catch {
+    return redirectUri;
+  }
 }

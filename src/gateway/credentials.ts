@@ -44,6 +44,16 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
   >();
   const key = (tenant: string, service: string) => `${tenant}\u0000${service}`;
 
+  /**
+   * Whom a connection is for, as the model (and through it the person) reads it: a signed-in user by their name,
+   * never the internal `usr_...` id; the shared account as such; a client key's subject as configured.
+   */
+  async function subjectLabel(tenant: string, subject: string): Promise<string> {
+    if (subject === 'shared') return 'the shared account';
+    const user = subject.startsWith('usr_') ? await store.users.get(tenant, subject) : undefined;
+    return user === undefined ? subject : `user ${user.name}`;
+  }
+
   async function cipherOf(tenant: string, service: string): Promise<Uint8Array | undefined> {
     let ciphertext = ciphertexts.get(key(tenant, service));
     if (ciphertext === undefined) {
@@ -117,11 +127,12 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
             subject,
             ...(connectScopes ? { scopes: connectScopes() } : {}),
           });
+          const whose = await subjectLabel(tenant, subject);
           throw new GatehouseError(
             code,
             code === 'connection_required'
-              ? `Service ${service} is not connected for ${subject}. Ask the user to open ${link.authorizeUrl} to connect it (the link is valid for 10 minutes); then call the tool again.`
-              : `The connection to ${service} for ${subject} must be authorised again. Ask the user to open ${link.authorizeUrl} (valid for 10 minutes); then call the tool again.`,
+              ? `Service ${service} is not connected for ${whose}. Ask the user to open ${link.authorizeUrl} to connect it (the link is valid for 10 minutes); then call the tool again.`
+              : `The connection to ${service} for ${whose} must be authorised again. Ask the user to open ${link.authorizeUrl} (valid for 10 minutes); then call the tool again.`,
             { service, connectUrl: link.authorizeUrl, expiresAt: new Date(link.expiresAt).toISOString() },
           );
         }

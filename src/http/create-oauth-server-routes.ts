@@ -142,6 +142,8 @@ export function renderConsentBody(view: ConsentView, who: string): string {
 <p>${client} (client id <code>${shown(view.client.id)}</code>) asks to use the toolset <strong>${escapeHtml(view.toolset)}</strong> (<code>${escapeHtml(view.toolsetUrl)}</code>) on your behalf.</p>
 <h2>Tools</h2><ul>${tools}</ul>
 <h2>Accounts it will act as</h2>${accounts}
+<p>After you choose, your browser goes back to <strong><code>${escapeHtml(view.returnsTo)}</code></strong>. Allow only if that is the app you are using.</p>
+<p>You can revoke this access at any time on your <a href="/account/${encodeURIComponent(view.tenant)}">account page</a>.</p>
 <form method="post"><button type="submit" name="decision" value="allow">Allow</button> <button type="submit" name="decision" value="deny">Deny</button></form>`;
 }
 

@@ -20,6 +20,8 @@ export interface UserConsentView {
 export interface UserConsentSource {
   consentsOf(user: SignedInUser): Promise<readonly UserConsentView[]>;
   revokeConsent(user: SignedInUser, id: string): Promise<void>;
+  /** The app asking in the pending authorization request `uid` (the sign-in page names it); undefined: none. */
+  appAsking?(tenant: string, uid: string): Promise<{ readonly name: string; readonly verified: boolean } | undefined>;
 }
 
 export interface UserRoutesOptions {
@@ -79,13 +81,32 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
     return new URLSearchParams((await readBody()).toString('utf8'));
   }
 
-  function signInPage(
+  /**
+   * "Claude asks to use ..." above the form when the return path is an authorization request of this tenant
+   * (`/oauth/{tenant}/interaction/{uid}`, where the authorization server sends the browser). The name comes from
+   * the pending request, never from the URL, so a crafted link cannot make the page name another app.
+   */
+  async function appLine(tenant: string, returnTo: string): Promise<string> {
+    const match = /^\/oauth\/([^/?#]+)\/interaction\/([^/?#]+)$/.exec(returnTo);
+    if (
+      match === null ||
+      decodeURIComponent(match[1] as string) !== tenant ||
+      options.consents?.appAsking === undefined
+    )
+      return '';
+    const app = await options.consents.appAsking(tenant, decodeURIComponent(match[2] as string)).catch(() => undefined);
+    if (app === undefined) return '';
+    const how = app.verified ? '(registered by your administrator)' : '<em>(unverified: the app describes itself)</em>';
+    return `<p><strong>${escapeHtml(app.name)}</strong> ${how} asks to connect to your Gatehouse account. Sign in to see what it asks for; you choose on the next page.</p>`;
+  }
+
+  async function signInPage(
     res: ServerResponse,
     status: number,
     tenant: string,
     returnTo: string,
     problem?: { text: string; code: string },
-  ): void {
+  ): Promise<void> {
     const options = users.signInOptions(tenant);
     const csrf = newFormCsrf(res, '/signin/');
     const action = `/signin/${encodeURIComponent(tenant)}`;
@@ -108,7 +129,8 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
         ? ''
         : `<p class="problem" role="alert">${escapeHtml(problem.text)} <small>Code: <code>${escapeHtml(problem.code)}</code></small></p>`;
     // The SSO form's answer redirects to the provider, which CSP `form-action` must allow (Chromium checks redirects).
-    writeHtml(res, status, `Sign in to ${tenant}`, `${alert}${local}${sso}${none}`, options.sso?.origin);
+    const app = await appLine(tenant, returnTo);
+    writeHtml(res, status, `Sign in to ${tenant}`, `${app}${alert}${local}${sso}${none}`, options.sso?.origin);
   }
 
   return [
@@ -135,7 +157,7 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
           users.signInOptions(tenant);
           if (!formCsrfValid(req, form)) {
             users.reportRejected(tenant, 'csrf');
-            signInPage(res, 403, tenant, returnTo, {
+            await signInPage(res, 403, tenant, returnTo, {
               text: 'The sign-in form expired or came from another page. Nothing was checked; sign in again.',
               code: 'forbidden_origin',
             });
@@ -154,14 +176,17 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
             if (error.code === 'rate_limited') {
               const retry = Number(error.details['retryAfterSeconds'] ?? 60);
               res.setHeader('retry-after', String(retry));
-              signInPage(res, 429, tenant, returnTo, {
+              await signInPage(res, 429, tenant, returnTo, {
                 text: `Too many sign-in attempts. Try again in ${retry} seconds.`,
                 code: 'rate_limited',
               });
               return;
             }
             if (error.code === 'unauthenticated') {
-              signInPage(res, 401, tenant, returnTo, { text: 'Wrong name or password.', code: 'unauthenticated' });
+              await signInPage(res, 401, tenant, returnTo, {
+                text: 'Wrong name or password.',
+                code: 'unauthenticated',
+              });
               return;
             }
             throw thrown;
@@ -185,7 +210,7 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
           users.signInOptions(tenant);
           if (!formCsrfValid(req, form)) {
             users.reportRejected(tenant, 'csrf');
-            signInPage(res, 403, tenant, returnTo, {
+            await signInPage(res, 403, tenant, returnTo, {
               text: 'The sign-in form expired or came from another page; sign in again.',
               code: 'forbidden_origin',
             });

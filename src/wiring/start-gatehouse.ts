@@ -276,6 +276,7 @@ function consentsOf(gateway: Gateway): { consents?: UserConsentSource } {
           grantedAt: c.createdAt,
         })),
       revokeConsent: (user, id) => server.revokeConsent(user, id),
+      appAsking: (tenant, uid) => server.clientOfInteraction(tenant, uid),
     },
   };
 }

@@ -24,6 +24,21 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('gatehouse users', () => {
+  it('a tenant missing from the config read names that file, or that none was given, and says to pass --config', async () => {
+    const withoutConfig = await runCliInProcess(['users', 'add', '--tenant', 'acme', '--name', 'bob'], {
+      env: { ...env, GATEHOUSE_DATA_DIR: dir },
+      openAdapters,
+    });
+    expect(withoutConfig.code).not.toBe(0);
+    expect(withoutConfig.stderr).toContain('No tenant acme in the config: no config file was given');
+    expect(withoutConfig.stderr).toContain('pass --config FILE');
+    const other = join(dir, 'other.yaml');
+    writeFileSync(other, `dataDir: ${dir}\nstore: sqlite:${join(dir, 'other.db')}\nlogLevel: silent\n`);
+    const wrongFile = await cli(['users', 'add', '--config', other, '--tenant', 'acme', '--name', 'bob']);
+    expect(wrongFile.code).not.toBe(0);
+    expect(wrongFile.stderr).toContain(`No tenant acme in the config: read ${other}; pass --config`);
+  });
+
   it('add prints an invite link once; list shows the user (no hash); disable ends them', async () => {
     const added = await cli([
       'users',

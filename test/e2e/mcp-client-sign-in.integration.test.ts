@@ -135,10 +135,18 @@ async function signInAndConsent(
     });
   }
   await page.goto(authorizationUrl.href);
+  // The sign-in page of an authorization request names the app asking (from the pending request, not the URL).
+  expect(await page.textContent('body')).toMatch(/\S+ \(unverified: the app describes itself\) asks to connect/);
+  await chromium.screenshot(page, `${screenshot}-sign-in`);
   await page.fill('#name', name);
   await page.fill('#password', password);
   await page.click('button[type=submit]');
   await page.waitForSelector('button[value=allow]');
+  // The consent page says where the answer goes (the redirect URI's origin) and where access is revoked later.
+  const consent = (await page.textContent('body')) ?? '';
+  expect(consent).toContain(`your browser goes back to ${new URL(prefix).origin}.`);
+  expect(consent).toContain('revoke this access at any time on your account page');
+  expect(await page.getAttribute('a[href^="/account/"]', 'href')).toBe('/account/acme');
   await chromium.screenshot(page, screenshot);
   await page.click('button[value=allow]');
   await page.waitForURL((url) => url.href.startsWith(prefix));
@@ -317,6 +325,10 @@ describe.skipIf(skip)('a signed-in user without an upstream connection (SDK 2.x 
     const error = (plain.structuredContent as { error: { code: string; details: { connectUrl: string } } }).error;
     expect(error.code).toBe('connection_required');
     expect(error.details.connectUrl).toMatch(new RegExp(`^${gateway.url}/connect/acme\\.[^?]+\\?sig=`));
+    // The model reads whom to ask by name, never the internal user id.
+    const told = JSON.stringify(plain.content);
+    expect(told).toContain('is not connected for user frank.');
+    expect(told).not.toContain(frank?.id as string);
     // The link connects frank's own account (per-user service): the link is his.
     const linkId = decodeURIComponent(/\/connect\/(acme\.[^?]+)\?/.exec(error.details.connectUrl)?.[1] ?? '');
     expect((await gateway.adapters.store.connectFlow.getLink('acme', linkId))?.subject).toBe(frank?.id);
