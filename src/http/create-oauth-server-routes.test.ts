@@ -11,6 +11,7 @@ describe('the consent page', () => {
         client: { id: 'c1', name: 'Good app \u202E(deifirev)', verified: false },
         tools: [],
         accounts: [],
+        returnsTo: 'https://app.example.com',
       },
       'Alice',
     );
