@@ -343,6 +343,7 @@ for (const backend of backends) {
       expect(Object.keys(store.audit).sort()).toEqual([
         'appendBatch',
         'appendCheckpoint',
+        'containsRecord',
         'ensureFingerprintKey',
         'listCheckpoints',
         'prune',
