@@ -112,15 +112,17 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
           onChanged: (tenant) => rebuildTenant(tenant),
           ...(deps.onFederationError ? { onError: deps.onFederationError } : {}),
         });
-  /** A tenant's runtime from its config; `mcp:` services with the tools their servers listed last. */
-  const buildTenantAt = (i: number) => {
-    const tenant = config.tenants[i] as Config['tenants'][number];
-    return buildTenant(tenant, i, (service) =>
+  /**
+   * A tenant's runtime from its config; `mcp:` services with the tools their servers listed last (a service new to
+   * a replaced tenant is listed on its next refresh).
+   */
+  const buildTenantRuntime = (tenant: TenantConfig, i: number) =>
+    buildTenant(tenant, i, (service) =>
       service.mcp !== undefined && federation !== undefined
         ? federation.load(tenant.id, service)
         : loadService(service),
     );
-  };
+  const buildTenantAt = (i: number) => buildTenantRuntime(config.tenants[i] as Config['tenants'][number], i);
   function rebuildTenant(id: string): void {
     const i = config.tenants.findIndex((tenant) => tenant.id === id);
     if (i >= 0) tenants.set(id, buildTenantAt(i));
@@ -282,12 +284,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
    */
   function replaceTenant(tenant: TenantConfig): void {
     const index = config.tenants.findIndex((t) => t.id === tenant.id);
-    // A federated (`mcp:`) service keeps the tools its server listed last (a service new here is listed on its next refresh).
-    const runtime = buildTenant(tenant, index === -1 ? config.tenants.length : index, (service) =>
-      service.mcp !== undefined && federation !== undefined
-        ? federation.load(tenant.id, service)
-        : loadService(service),
-    );
+    const runtime = buildTenantRuntime(tenant, index === -1 ? config.tenants.length : index);
     for (const key of [...inbound.keys()]) if (key.startsWith(`${tenant.id}/`)) inbound.delete(key);
     for (const toolset of tenant.toolsets) inbound.set(`${tenant.id}/${toolset.id}`, toolset.inbound);
     tenants.set(tenant.id, runtime);

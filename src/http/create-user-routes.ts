@@ -73,6 +73,21 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
     return cookie !== undefined && cookie.length >= 16 && cookie === field;
   }
 
+  /** A sign-in form without its CSRF token (expired, or posted from another page): recorded, the page again (403). */
+  async function refusedSignInForm(
+    req: IncomingMessage,
+    res: ServerResponse,
+    form: URLSearchParams,
+    tenant: string,
+    returnTo: string,
+    text: string,
+  ): Promise<boolean> {
+    if (formCsrfValid(req, form)) return false;
+    users.reportRejected(tenant, 'csrf');
+    await signInPage(res, 403, tenant, returnTo, { text, code: 'forbidden_origin' });
+    return true;
+  }
+
   function returnOf(value: string | null, tenant: string): string {
     return value !== null && isSafeReturnPath(value) ? value : `/account/${encodeURIComponent(tenant)}`;
   }
@@ -155,14 +170,8 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
         const returnTo = returnOf(form.get('return'), tenant);
         await pageOrFailure(res, async () => {
           users.signInOptions(tenant);
-          if (!formCsrfValid(req, form)) {
-            users.reportRejected(tenant, 'csrf');
-            await signInPage(res, 403, tenant, returnTo, {
-              text: 'The sign-in form expired or came from another page. Nothing was checked; sign in again.',
-              code: 'forbidden_origin',
-            });
-            return;
-          }
+          const expired = 'The sign-in form expired or came from another page. Nothing was checked; sign in again.';
+          if (await refusedSignInForm(req, res, form, tenant, returnTo, expired)) return;
           let session: UserSessionCookie;
           try {
             session = await users.signInWithPassword(
@@ -208,14 +217,8 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
         const returnTo = returnOf(form.get('return'), tenant);
         await pageOrFailure(res, async () => {
           users.signInOptions(tenant);
-          if (!formCsrfValid(req, form)) {
-            users.reportRejected(tenant, 'csrf');
-            await signInPage(res, 403, tenant, returnTo, {
-              text: 'The sign-in form expired or came from another page; sign in again.',
-              code: 'forbidden_origin',
-            });
-            return;
-          }
+          const expired = 'The sign-in form expired or came from another page; sign in again.';
+          if (await refusedSignInForm(req, res, form, tenant, returnTo, expired)) return;
           const started = await users.startSso(tenant, returnTo);
           const { cookie } = started;
           res.appendHeader(
