@@ -1,19 +1,11 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type GatehouseError, parseConfig } from '../../core/index.ts';
 import { createProviderExpander } from './expand-provider-service.ts';
+import { writeProviderRoot } from './write-provider-root.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'expand-'));
-mkdirSync(join(root, 'providers'));
-mkdirSync(join(root, 'packs'));
-writeFileSync(
-  join(root, 'packs', 'zen.openapi.yaml'),
-  'openapi: 3.1.0\ninfo: { title: Zen, version: "1" }\npaths: {}\n',
-);
-writeFileSync(
-  join(root, 'providers', 'zen.yaml'),
+const root = writeProviderRoot(
   `id: zen
 name: Zen
 categories: [support]

@@ -1,9 +1,7 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../core/index.ts';
 import { createProviderExpander } from '../index.ts';
+import { writeProviderRoot } from './write-provider-root.ts';
 
 // Breaker 11, finding I: a host-valued variable (the Okta domain) could point the token request, which carries the
 // client secret, at a link-local IP literal.
@@ -40,15 +38,7 @@ describe('breaker11 I: host variables', () => {
   });
 
   it('a whole-origin variable ({origin}/api) naming an IP literal is refused too', () => {
-    const root = mkdtempSync(join(tmpdir(), 'b11-'));
-    mkdirSync(join(root, 'providers'));
-    mkdirSync(join(root, 'packs'));
-    writeFileSync(
-      join(root, 'packs', 'zen.openapi.yaml'),
-      'openapi: 3.1.0\ninfo: { title: Zen, version: "1" }\npaths: {}\n',
-    );
-    writeFileSync(
-      join(root, 'providers', 'zen.yaml'),
+    const root = writeProviderRoot(
       `id: zen
 name: Zen
 categories: [support]

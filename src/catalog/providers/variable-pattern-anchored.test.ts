@@ -1,20 +1,10 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createProviderExpander } from '../index.ts';
+import { writeProviderRoot } from './write-provider-root.ts';
 
 // Breaker 11, finding G: an unanchored variable pattern let a value move the base URL's host.
 function providerRoot(pattern: string): string {
-  const root = mkdtempSync(join(tmpdir(), 'b11-'));
-  mkdirSync(join(root, 'providers'));
-  mkdirSync(join(root, 'packs'));
-  writeFileSync(
-    join(root, 'packs', 'zen.openapi.yaml'),
-    'openapi: 3.1.0\ninfo: { title: Zen, version: "1" }\npaths: {}\n',
-  );
-  writeFileSync(
-    join(root, 'providers', 'zen.yaml'),
+  const root = writeProviderRoot(
     `id: zen
 name: Zen
 categories: [support]
