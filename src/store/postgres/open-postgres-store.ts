@@ -42,7 +42,8 @@ export async function openPostgresStore(
     max: options.poolMax ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     idleTimeoutMillis: 30_000,
-    application_name: 'gatehouse',
+    // The process id names each backend in pg_stat_activity: which gateway of a fleet holds which connection.
+    application_name: `gatehouse/${process.pid}`,
     // No gatehouse.tenant here: every store operation sets it locally in its own transaction
     // (run-in-tenant-transaction.ts), so a connection outside one sees no tenant rows (row-level security, 0008).
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
