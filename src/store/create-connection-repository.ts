@@ -193,8 +193,11 @@ function createQueries(
           .execute();
         return rows.map(toConnectionRecord);
       }),
+    // Run again after a lost connection: fenced by the version, a second run after a commit whose answer was lost
+    // finds the version moved and changes nothing (the engine then reads its own commit back); one whose first
+    // run never committed saves tokens the authorization server has already rotated (else they are lost).
     commitTokens: (update) =>
-      run('connections.commitTokens', update.tenantId, async (db) => {
+      read('connections.commitTokens', update.tenantId, async (db) => {
         // One statement: the version check and the bump are atomic, so of two writers that read the same
         // version exactly one succeeds (RF-03). A connection that left `active` takes no refreshed tokens.
         const row = await db
