@@ -1,7 +1,8 @@
 /**
  * Cost of tenant isolation by the database (issue 13): every PostgreSQL store operation now runs in a transaction
- * that names its tenant (`begin; select set_config('gatehouse.tenant', $t, true)` in one round trip, the
- * statement, `commit`) as the non-owner application role, where it ran as one statement before. This measures
+ * that names its tenant (`begin` and `select set_config('gatehouse.tenant', $t, true)` pipelined with the
+ * statement in one round trip, then `commit`) as the non-owner application role, where it ran as one statement
+ * before. This measures
  * that difference on the operation the request path repeats most (the connection row read of an OAuth call, a
  * primary-key lookup) and on the audit append (one record per batch, the worst case: no batching), against the
  * same statement sent alone on the same pool (the previous path), sequentially and with 50 callers.
