@@ -401,6 +401,8 @@ describe.skipIf(optedOut || missing.length > 0)('a fleet of three gateways under
     const results = load.results;
     /** Reuses of a refresh token the SIGKILL lost with the lease holder (at most one, see afterLostLease). */
     let explainedReuses = 0;
+    /** Reads the killed process answered in the second before its SIGKILL: their records may be lost with it. */
+    const unrecordedReads = new Set<string>();
     let killedLeaseHolder = false;
 
     async function runPhase(phase: (typeof phases)[number], inject: () => Promise<Fault>): Promise<void> {
@@ -447,8 +449,10 @@ describe.skipIf(optedOut || missing.length > 0)('a fleet of three gateways under
 
       // Every call answered as successful has exactly one outcome record; no call has two.
       // Records of reads answered first are written right after their answers: a loaded machine may take a while.
+      // The one documented exception (docs/audit.md, `commitBeforeAnswer: writes`): a read the killed process
+      // answered just before the SIGKILL, whose record it had not written yet, has none (never two).
       const answered = results
-        .filter((r) => r.outcome === 'success')
+        .filter((r) => r.outcome === 'success' && !(r.requestId && unrecordedReads.has(r.requestId)))
         .concat(burst.filter((r) => r.outcome === 'success'));
       let records = await outcomeRecords();
       let withoutRecord = answered.filter((r) => r.requestId === undefined || records.get(r.requestId) !== 1);
@@ -518,6 +522,11 @@ describe.skipIf(optedOut || missing.length > 0)('a fleet of three gateways under
       const { heldLease, atKill } = await killFrozen(victim);
       killedLeaseHolder = heldLease;
       const died = performance.now();
+      for (const r of results) {
+        if (r.kind === 'read' && r.backend === 'g1' && r.requestId && r.endedAt >= start - 1_000 && r.endedAt <= died) {
+          unrecordedReads.add(r.requestId);
+        }
+      }
       const lostLease = killedLeaseHolder ? await afterLostLease(atKill) : [];
       explainedReuses = as.reuses();
       const end = performance.now();
@@ -595,6 +604,8 @@ describe.skipIf(optedOut || missing.length > 0)('a fleet of three gateways under
     });
 
     await load.stop();
+    const finalRecords = await outcomeRecords();
+    const lostReads = [...unrecordedReads].filter((id) => !finalRecords.has(id)).length;
     const command = await auditVerifyCommand();
     if (command.code !== 0) problems.push(`gatehouse audit verify exited ${command.code}: ${command.output}`);
     const approvalFailures = load.approvalFailures();
@@ -606,6 +617,7 @@ describe.skipIf(optedOut || missing.length > 0)('a fleet of three gateways under
           (f) =>
             `  ${f.phase.padEnd(8)} calls ${f.calls}, successes ${f.successes}, errors ${f.errors} (unexpected ${f.unexpectedErrors}), fault ${f.faultMs} ms, back to ${fullThroughput * 100}% of ${f.before}/s after ${f.recoveryMs ?? 'never'} ms, limit admitted ${f.limitAdmitted}/${limitBurst}, token requests ${f.tokenRequests}`,
         ),
+        `  reads answered by the killed process in its last second: ${unrecordedReads.size}, of which without a record: ${lostReads}`,
         `  refresh: ${as.tokenRequests()} token requests, ${as.reuses()} reuses (the SIGKILL ${killedLeaseHolder ? 'hit the refresh lease holder' : 'did not hit the refresh lease holder'}); Redis down: ${downCalls.map((r) => r.code).join(',')}`,
       ].join('\n'),
     );
