@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer as createNetServer } from 'node:net';
-import providerRequestStorage from 'oidc-provider/lib/helpers/als.js';
 import { fileURLToPath } from 'node:url';
+import providerRequestStorage from 'oidc-provider/lib/helpers/als.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGuardedFetch } from '../../src/auth-server/index.ts';
 import { type Gateway, type GatewayUsers, registrationLimits } from '../../src/gateway/index.ts';
