@@ -20,7 +20,7 @@ const silentNotifier: TenantConfigNotifier = {
 };
 
 export function createTenantConfigRepository(
-  { run, read, transaction }: StoreContext,
+  { read, transaction }: StoreContext,
   notifier: TenantConfigNotifier = silentNotifier,
 ): TenantConfigRepository {
   const currentRevision = async (q: Kysely<StoreDatabase>, tenantId: string) =>

@@ -1,7 +1,7 @@
 import type { TenantRepository } from './port.ts';
 import { allTenants, type StoreContext } from './store-context.ts';
 
-export function createTenantRepository({ run, read }: StoreContext): TenantRepository {
+export function createTenantRepository({ read }: StoreContext): TenantRepository {
   return {
     ensure: (tenantId, at) =>
       read('tenants.ensure', tenantId, async (db) => {
