@@ -316,8 +316,8 @@ const serviceSchema = z
     overlays: z.record(z.string().min(1), overlaySchema).default({}),
     /**
      * Tools declare an `outputSchema` (compact, from the description's 2xx response schema) and results carry
-     * `structuredContent` that validates against it (docs/configuration.md, "Structured output"). Absent = on,
-     * except for catalogue providers (`provider:`), whose packs keep `tools/list` small; `false` = off.
+     * `structuredContent` that validates against it (docs/configuration.md, "Structured output"). Absent = on
+     * (a toolset whose list would be over its bound with them drops the largest first); `false` = off.
      */
     structuredOutput: z.boolean().optional(),
     /** Scope hierarchy of the provider: a broad scope and the narrower ones it implies (`repo: [public_repo]`). */

@@ -85,8 +85,8 @@ function toListedTool(named: NamedTool, declaresOutput: boolean): ListedTool {
 
 /**
  * Whether a toolset lists a tool's output schema (and its results conform to it): the tool has one, no overlay
- * projection reshapes its results, and neither the toolset nor the service turned structured output off (a
- * catalogue provider's service has it off unless it says `structuredOutput: true`: its pack's list stays small).
+ * projection reshapes its results, and neither the toolset nor the service turned structured output off. (A toolset
+ * whose list would be over its bound with every schema drops the largest first: see build-toolset-meta.ts.)
  */
 function declaresOutput(named: NamedTool, toolsetOn: boolean, serviceOn: ReadonlyMap<string, boolean>): boolean {
   return (
@@ -155,7 +155,7 @@ export function buildTenant(
     }
   }
   const structuredOutput = new Map(
-    config.services.map((service) => [service.id, service.structuredOutput ?? service.provider === undefined] as const),
+    config.services.map((service) => [service.id, service.structuredOutput ?? true] as const),
   );
   for (const [j, toolset] of config.toolsets.entries()) {
     const at = `${formatPath(['tenants', tenantIndex, 'toolsets', j])}.unprefixed`;
@@ -172,6 +172,7 @@ export function buildTenant(
       policy.tools,
       [...services.values()].map((s) => s.catalog),
       all,
+      (listed) => toListedTool(policy.tools.get(listed.name)!, false),
     );
     toolsets.set(toolset.id, {
       policy,
