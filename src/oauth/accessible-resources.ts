@@ -47,24 +47,7 @@ export async function processAccessibleResourcesResponse(
   response: Response,
   granted: readonly string[],
 ): Promise<{ cloudId: string }> {
-  const failed = (reason: string, message: string) =>
-    new GatehouseError('oauth_token_failed', message, { reason, status: response.status });
-  if (response.status !== 200) {
-    await response.body?.cancel().catch(() => undefined);
-    throw failed(
-      'accessible_resources_failed',
-      `The accessible-resources request (Atlassian) answered ${response.status}`,
-    );
-  }
-  let body: unknown;
-  try {
-    body = await response.json();
-  } catch {
-    throw failed('accessible_resources_failed', 'The accessible-resources answer (Atlassian) is not JSON');
-  }
-  if (!Array.isArray(body)) {
-    throw failed('accessible_resources_failed', 'The accessible-resources answer (Atlassian) is not a list of sites');
-  }
+  const body = await readDiscoveryList(response, 'accessible-resources', 'Atlassian', 'sites');
   const sites = body.filter(
     (site): site is { id: string; scopes?: unknown } =>
       site !== null &&
@@ -76,7 +59,8 @@ export async function processAccessibleResourcesResponse(
     Array.isArray(site.scopes) && site.scopes.some((scope) => granted.includes(scope as string));
   const site = sites.find(sharesScope) ?? sites[0];
   if (site === undefined) {
-    throw failed(
+    throw discoveryFailed(
+      response,
       'no_accessible_resource',
       'The account has no Atlassian site this app may reach (accessible-resources listed none with a valid id)',
     );
@@ -94,21 +78,7 @@ export const xeroConnectionsUrl = 'https://api.xero.com/connections';
  * `accessible_resources_failed`), echoing nothing of the answer.
  */
 export async function processXeroConnectionsResponse(response: Response): Promise<{ tenantId: string }> {
-  const failed = (reason: string, message: string) =>
-    new GatehouseError('oauth_token_failed', message, { reason, status: response.status });
-  if (response.status !== 200) {
-    await response.body?.cancel().catch(() => undefined);
-    throw failed('accessible_resources_failed', `The connections request (Xero) answered ${response.status}`);
-  }
-  let body: unknown;
-  try {
-    body = await response.json();
-  } catch {
-    throw failed('accessible_resources_failed', 'The connections answer (Xero) is not JSON');
-  }
-  if (!Array.isArray(body)) {
-    throw failed('accessible_resources_failed', 'The connections answer (Xero) is not a list of organisations');
-  }
+  const body = await readDiscoveryList(response, 'connections', 'Xero', 'organisations');
   const organisation = body.find(
     (entry): entry is { tenantId: string } =>
       entry !== null &&
@@ -118,7 +88,49 @@ export async function processXeroConnectionsResponse(response: Response): Promis
       connectionVariableRules.tenantId.pattern.test((entry as { tenantId: string }).tenantId),
   );
   if (organisation === undefined) {
-    throw failed('no_accessible_resource', 'The account has connected no Xero organisation this app may reach');
+    throw discoveryFailed(
+      response,
+      'no_accessible_resource',
+      'The account has connected no Xero organisation this app may reach',
+    );
   }
   return { tenantId: organisation.tenantId };
+}
+
+/**
+ * The JSON list a post-connect discovery call answered (`what` of `provider`, a list of `items`); anything else
+ * fails with `oauth_token_failed` (reason `accessible_resources_failed`), echoing nothing of the answer.
+ */
+async function readDiscoveryList(
+  response: Response,
+  what: string,
+  provider: string,
+  items: string,
+): Promise<unknown[]> {
+  if (response.status !== 200) {
+    await response.body?.cancel().catch(() => undefined);
+    throw discoveryFailed(
+      response,
+      'accessible_resources_failed',
+      `The ${what} request (${provider}) answered ${response.status}`,
+    );
+  }
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch {
+    throw discoveryFailed(response, 'accessible_resources_failed', `The ${what} answer (${provider}) is not JSON`);
+  }
+  if (!Array.isArray(body)) {
+    throw discoveryFailed(
+      response,
+      'accessible_resources_failed',
+      `The ${what} answer (${provider}) is not a list of ${items}`,
+    );
+  }
+  return body;
+}
+
+function discoveryFailed(response: Response, reason: string, message: string): GatehouseError {
+  return new GatehouseError('oauth_token_failed', message, { reason, status: response.status });
 }
