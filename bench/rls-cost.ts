@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { toolCallAuditRecord } from '../src/store/fixtures/tool-call-audit-record.ts';
 import { type AuditSeal, migrateWithOwner, openStore } from '../src/store/index.ts';
 import { createRoleSchema } from '../test/support/postgres-roles.ts';
 
@@ -63,27 +64,7 @@ try {
         .executeTakeFirst(),
   };
   let n = 0;
-  const record = () => ({
-    tenantId: 'bench',
-    id: `r${++n}`,
-    at: Date.now(),
-    requestId: `q${n}`,
-    kind: 'tool_call' as const,
-    event: null,
-    toolset: 't',
-    clientKey: 'k',
-    subject: 's',
-    tool: 'x',
-    method: 'GET',
-    pathTemplate: '/x',
-    decision: 'allow' as const,
-    code: null,
-    upstreamStatus: 200,
-    latencyMs: 1,
-    detail: null,
-    target: null,
-    fingerprint: null,
-  });
+  const record = () => toolCallAuditRecord('bench', `r${++n}`);
 
   async function time(fn: () => Promise<unknown>, callers: number): Promise<number> {
     let left = operations;

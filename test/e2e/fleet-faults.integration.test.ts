@@ -275,6 +275,10 @@ async function refreshLeaseOwner(): Promise<string | null> {
   }
 }
 
+/** One OAuth call through the balancer, as the load's OAuth caller makes them. */
+const oauthCall = () =>
+  callTool(balancer.url, { kind: 'oauth', toolset: 'oauth', clientKey, tool: 'oauth_getResource', arguments: {} });
+
 interface KillState {
   readonly tokenVersion: number;
   readonly reuses: number;
@@ -329,13 +333,7 @@ async function afterLostLease(atKill: KillState): Promise<string[]> {
     records = rows[0]?.n ?? 0;
   }
   if (records !== 1) problems.push(`${records} needs_reauth security records, want 1`);
-  const call = await callTool(balancer.url, {
-    kind: 'oauth',
-    toolset: 'oauth',
-    clientKey,
-    tool: 'oauth_getResource',
-    arguments: {},
-  });
+  const call = await oauthCall();
   if (call.code !== 'reauth_required' || typeof call.details?.['connectUrl'] !== 'string') {
     problems.push(`a call after the reuse answered ${call.code ?? call.outcome}, want reauth_required with a link`);
   }
@@ -643,13 +641,6 @@ describe.skipIf(optedOut || missing.length > 0)('a fleet of three gateways under
     // afterLostLease checked the outcome only when a reuse happened: here it must have.
     expect(as.reuses()).toBe(atKill.reuses + 1);
     // The person connected again: the new family refreshes.
-    const call = await callTool(balancer.url, {
-      kind: 'oauth',
-      toolset: 'oauth',
-      clientKey,
-      tool: 'oauth_getResource',
-      arguments: {},
-    });
-    expect(call.outcome).toBe('success');
+    expect((await oauthCall()).outcome).toBe('success');
   }, 120_000);
 });

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestSchemaName } from '../create-test-schema-name.ts';
+import { toolCallAuditRecord } from '../fixtures/tool-call-audit-record.ts';
 import { openStore } from '../open-store.ts';
-import type { AuditRecord, AuditSeal, Store } from '../port.ts';
+import type { AuditSeal, Store } from '../port.ts';
 
 /**
  * Issue 13, "PostgreSQL backends killed": a store operation whose connection the server ended (pg_terminate_backend,
@@ -85,27 +86,7 @@ describe.skipIf(postgresUrl === undefined)('a store operation on a connection th
   });
 
   it('an audit append (not idempotent) whose connection was terminated is not retried: store_unavailable, no record', async () => {
-    const record: AuditRecord = {
-      tenantId: 'acme',
-      id: 'lost-append',
-      at: Date.now(),
-      requestId: 'q1',
-      kind: 'tool_call',
-      event: null,
-      toolset: 't',
-      clientKey: 'k',
-      subject: 's',
-      tool: 'x',
-      method: 'GET',
-      pathTemplate: '/x',
-      decision: 'allow',
-      code: null,
-      upstreamStatus: 200,
-      latencyMs: 1,
-      detail: null,
-      target: null,
-      fingerprint: null,
-    };
+    const record = toolCallAuditRecord('acme', 'lost-append');
     const { outcome, terminated } = await terminatedMidQuery('audit_heads', () =>
       store.audit.appendBatch('acme', [record], seal),
     );
