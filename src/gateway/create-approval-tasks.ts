@@ -32,7 +32,7 @@ export interface ApprovalTasksDependencies {
     requestId: string,
     options: CallToolOptions,
   ) => Promise<CallOutcome>;
-  /** How long a task is kept: the approval's wait plus the time an approval stays usable. */
+  /** How long a task is kept (then it is unknown, and deleted): the approval's wait plus the time it stays usable. */
   readonly ttlMs: number;
   /** Between two reads of the store while `result` waits (default 500 ms). */
   readonly pollIntervalMs?: number;
@@ -92,6 +92,7 @@ export function createApprovalTasks(deps: ApprovalTasksDependencies): ApprovalTa
     const record = await repository.get(caller.tenant, id);
     if (
       record === undefined ||
+      record.expiresAt <= clock.now() ||
       record.toolset !== caller.toolset ||
       record.clientKeyId !== caller.keyId ||
       record.subject !== caller.subject
@@ -195,6 +196,8 @@ export function createApprovalTasks(deps: ApprovalTasksDependencies): ApprovalTa
         const status = outcome.ok && outcome.isError !== true ? 'completed' : 'failed';
         record = { ...base, status, sealedOutcome: await sealOutcome(base, outcome) };
       }
+      // Tasks past their time are removed as new ones come: the table holds each tenant's live tasks only.
+      await repository.deleteExpired(caller.tenant, now);
       await repository.insert(record);
       const view = await viewOf(record);
       if (!waits) return view;

@@ -57,6 +57,15 @@ export function createApprovalTaskRepository({ run }: StoreContext): ApprovalTas
           .executeTakeFirst();
         return result.numUpdatedRows > 0n;
       }),
+    deleteExpired: (tenantId, now) =>
+      run('approvalTasks.deleteExpired', tenantId, async (db) => {
+        const result = await db
+          .deleteFrom('approval_tasks')
+          .where('tenant_id', '=', tenantId)
+          .where('expires_at', '<=', now)
+          .executeTakeFirst();
+        return Number(result.numDeletedRows);
+      }),
     deleteTenant: (tenantId) =>
       run('approvalTasks.deleteTenant', tenantId, async (db) => {
         const result = await db.deleteFrom('approval_tasks').where('tenant_id', '=', tenantId).executeTakeFirst();

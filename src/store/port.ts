@@ -627,6 +627,8 @@ export interface ApprovalTaskRepository {
       readonly sealedOutcome?: Uint8Array;
     },
   ): Promise<boolean>;
+  /** Deletes the tenant's tasks kept past `expiresAt` at `now`; returns how many. */
+  deleteExpired(tenantId: string, now: number): Promise<number>;
   /** Deletes every task of a tenant (tenant purge); returns how many. */
   deleteTenant(tenantId: string): Promise<number>;
 }
