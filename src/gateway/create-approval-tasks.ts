@@ -1,3 +1,4 @@
+import { setTimeout as wait } from 'node:timers/promises';
 import { type Clock, createId, GatehouseError } from '../core/index.ts';
 import type { ApprovalTaskRecord, ApprovalTaskRepository, ApprovalTaskStatus } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
@@ -63,6 +64,8 @@ export interface ApprovalTasks {
 }
 
 const defaultPollIntervalMs = 500;
+/** A task claimed longer ago than this lost its process (a call ends long before: upstream timeouts are shorter). */
+const staleRunMs = 5 * 60_000;
 
 /**
  * Tool calls that wait for a person's approval as MCP tasks (issue 14). The approval itself stays out of band
@@ -148,7 +151,15 @@ export function createApprovalTasks(deps: ApprovalTasksDependencies): ApprovalTa
   }
 
   /** Moves a waiting task on when its approval was decided or expired; one process wins the claim and runs it. */
-  async function advance(caller: Caller, record: ApprovalTaskRecord): Promise<ApprovalTaskRecord> {
+  async function advance(caller: Caller, given: ApprovalTaskRecord): Promise<ApprovalTaskRecord> {
+    let record = given;
+    if (record.status === 'running' && clock.now() - record.updatedAt > staleRunMs) {
+      // The process that claimed it died before the end. Safe to take up again: the approval it ran on is consumed,
+      // so the call runs again only after a new approval (the task then waits for that one).
+      if (await repository.transition(record.tenantId, record.id, 'running', { status: 'working', at: clock.now() })) {
+        record = { ...record, status: 'working' };
+      }
+    }
     if (record.status !== 'working') return record;
     const approval = await approvals.view(record.tenantId, record.approvalId);
     if (approval.status === 'pending') return record;
@@ -217,7 +228,11 @@ export function createApprovalTasks(deps: ApprovalTasksDependencies): ApprovalTa
         if (record.status !== 'working' && record.status !== 'running') {
           return { task: await viewOf(record), outcome: await outcomeOf(record) };
         }
-        await sleep(pollIntervalMs, signal);
+        try {
+          await wait(pollIntervalMs, undefined, signal === undefined ? {} : { signal });
+        } catch {
+          throw new GatehouseError('internal', 'The client stopped waiting for the task');
+        }
       }
     },
 
@@ -295,22 +310,4 @@ function fromStoredOutcome(stored: StoredOutcome): CallOutcome {
   if (stored.ok) return stored;
   const error = new GatehouseError(stored.code as GatehouseError['code'], stored.message, stored.details);
   return { ok: false, error };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted === true) {
-      reject(new GatehouseError('internal', 'The client stopped waiting for the task'));
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new GatehouseError('internal', 'The client stopped waiting for the task'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
