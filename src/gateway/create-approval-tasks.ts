@@ -108,7 +108,7 @@ export function createApprovalTasks(deps: ApprovalTasksDependencies): ApprovalTa
   async function viewOf(record: ApprovalTaskRecord): Promise<ApprovalTaskView> {
     let statusMessage: string;
     if (record.status === 'working' || record.status === 'running') {
-      statusMessage = await waitingMessage(record);
+      statusMessage = waitingMessage(record);
     } else {
       const outcome = await outcomeOf(record);
       statusMessage = outcome.ok ? `The call of ${record.tool} ran.` : outcome.error.message;
@@ -124,7 +124,7 @@ export function createApprovalTasks(deps: ApprovalTasksDependencies): ApprovalTa
     };
   }
 
-  async function waitingMessage(record: ApprovalTaskRecord): Promise<string> {
+  function waitingMessage(record: ApprovalTaskRecord): string {
     if (record.status === 'running') return `Approved; the call of ${record.tool} is running.`;
     return `Waiting for a person to approve this call of ${record.tool} (approval ${record.approvalId}).`;
   }
