@@ -110,6 +110,17 @@ describe('approvals through URL elicitation', () => {
       expect(asked[0]?.message).toMatch(/opening it approves nothing/);
       expect(deletes('e1')).toBe(1);
       expect((await pendingFor('e1')).status).toBe('consumed');
+      // Each round is a tools/call of its own with one outcome record: the one that asked, the one that ran.
+      await expect
+        .poll(async () => {
+          const response = await admin('GET', '/tenants/acme/audit?kind=tool_call&tool=open_deleteItem&limit=10');
+          const { records } = (await response.json()) as { records: { decision: string; code: string | null }[] };
+          return records.map((r) => [r.decision, r.code]);
+        })
+        .toEqual([
+          ['allow', null],
+          ['deny', 'approval_required'],
+        ]);
     } finally {
       await client.close();
     }
