@@ -48,6 +48,17 @@ async function modernClient(
   return client;
 }
 
+/** A client that declares neither tasks nor elicitation (2025 era); a call can still declare URL elicitation in its `_meta`. */
+async function legacyClient(): Promise<Client> {
+  const client = new Client({ name: 'approval-elicitation-legacy', version: '1.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp/acme/all`), {
+      requestInit: { headers: { authorization: `Bearer ${agentKey}` } },
+    }),
+  );
+  return client;
+}
+
 async function admin(method: string, path: string): Promise<Response> {
   return fetch(`${gateway.url}/api/v1${path}`, { method, headers: { authorization: `Bearer ${adminToken}` } });
 }
@@ -160,12 +171,7 @@ describe('approvals through URL elicitation', () => {
   });
 
   it('2025-11-25: a request declaring URL elicitation gets -32042 with the approval page; once approved, the call again runs', async () => {
-    const client = new Client({ name: 'approval-elicitation-legacy', version: '1.0.0' });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp/acme/all`), {
-        requestInit: { headers: { authorization: `Bearer ${agentKey}` } },
-      }),
-    );
+    const client = await legacyClient();
     const call = () =>
       client.callTool({
         name: 'open_deleteItem',
@@ -191,12 +197,7 @@ describe('approvals through URL elicitation', () => {
   });
 
   it('a client that declares neither tasks nor URL elicitation keeps today’s approval_required answer', async () => {
-    const client = new Client({ name: 'approval-plain', version: '1.0.0' });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp/acme/all`), {
-        requestInit: { headers: { authorization: `Bearer ${agentKey}` } },
-      }),
-    );
+    const client = await legacyClient();
     try {
       const result = await client.callTool({ name: 'open_deleteItem', arguments: { itemId: 'e5' } });
       expect(result.isError).toBe(true);
