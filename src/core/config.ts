@@ -974,7 +974,9 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
   }
   const baseDir = options.baseDir ?? process.cwd();
   const value = result.data;
-  const resolvePath = (p: string | undefined) => (p === undefined || isAbsolute(p) ? p : resolve(baseDir, p));
+  // `stored:<sha256>` names a description stored through the admin API, not a file.
+  const resolvePath = (p: string | undefined) =>
+    p === undefined || isAbsolute(p) || p.startsWith('stored:') ? p : resolve(baseDir, p);
   const config = {
     ...value,
     publicUrl: (value.publicUrl ?? `http://${value.listen}`).replace(/\/+$/, ''),
@@ -1032,7 +1034,8 @@ export function resolveTenantDocumentPaths(document: TenantDocument, baseDir: st
       const copy: Record<string, unknown> = { ...(service as Record<string, unknown>) };
       for (const key of sources) {
         const path = copy[key];
-        if (typeof path === 'string' && !isAbsolute(path) && !path.includes('${')) copy[key] = resolve(baseDir, path);
+        if (typeof path === 'string' && !isAbsolute(path) && !path.includes('${') && !path.startsWith('stored:'))
+          copy[key] = resolve(baseDir, path);
       }
       return copy;
     }),

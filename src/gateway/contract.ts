@@ -3,6 +3,7 @@ import type { GatehouseError, JsonSchema, TenantConfig, TenantDocument, ToolAnno
 import type { CreatedUser, UserRoles, UserSummary } from '../users/index.ts';
 import type { Approvals } from './create-approvals.ts';
 import type { FederatedServiceStatus } from './create-federation.ts';
+import type { ServiceDescriptions } from './service-descriptions.ts';
 import type { ConnectionSummary, GatewayConnections } from './create-gateway-connections.ts';
 import type { TenantConfigs } from './create-tenant-configs.ts';
 
@@ -167,9 +168,13 @@ export interface Gateway {
   readonly oauthServer?: GatewayOAuthServer;
   /** Each tenant's configuration as one versioned document in the store (issue 14; absent in transport fakes). */
   readonly tenantConfigs?: TenantConfigs;
+  /** Service descriptions uploaded or fetched through the admin API: preview, fetch, store (issue 14). */
+  readonly descriptions?: ServiceDescriptions;
   /** Live changes of a tenant's runtime (issue 14): what `watchTenantConfigs` drives in every process. */
   readonly live?: {
     readonly parseTenant: (document: TenantDocument) => TenantConfig;
+    /** Reads what a document needs from the store before it is parsed and built (its stored descriptions). */
+    prepareTenant(document: TenantDocument): Promise<void>;
     /** Serves `tenant` from the next call on; calls in flight finish on the runtime they began with. */
     replaceTenant(tenant: TenantConfig): void;
     removeTenant(tenantId: string): void;

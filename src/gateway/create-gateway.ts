@@ -32,6 +32,7 @@ import { clientKeyPrefix, hashClientKey } from './hash-client-key.ts';
 import { issueClientKey } from './issue-client-key.ts';
 import { listTools } from './list-tools.ts';
 import { loadService } from './load-service.ts';
+import { createServiceDescriptions } from './service-descriptions.ts';
 import { createApprovalNotifier } from './notify-approvers.ts';
 
 export interface GatewayDependencies {
@@ -67,6 +68,8 @@ export interface GatewayDependencies {
    * against the config's folder, without the provider catalogue.
    */
   readonly parseTenant?: (document: TenantDocument) => TenantConfig;
+  /** Fetch of descriptions added by URL through the admin API (tests); the SSRF-guarded one by default. */
+  readonly descriptionFetch?: GuardedFetch;
   /** The MCP client of federated (`mcp:`) services; one is created (and closed with the gateway) when absent. */
   readonly mcpUpstream?: McpUpstream;
   /** A federated service's listing failed or broke the config (for the log). */
@@ -120,8 +123,15 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     buildTenant(tenant, i, (service) =>
       service.mcp !== undefined && federation !== undefined
         ? federation.load(tenant.id, service)
-        : loadService(service),
+        : loadService(service, undefined, (digest) => descriptions.textOf(tenant.id, digest)),
     );
+  // Descriptions stored through the admin API are read before any tenant is built (the build is synchronous).
+  const descriptions = createServiceDescriptions({
+    store,
+    clock,
+    fetch: deps.descriptionFetch ?? createGuardedFetch({ allowPrivateHosts: config.unsafeAllowPrivateUpstreams }),
+  });
+  for (const tenant of config.tenants) await descriptions.loadFor(tenant.id, tenant.services);
   const buildTenantAt = (i: number) => buildTenantRuntime(config.tenants[i] as Config['tenants'][number], i);
   function rebuildTenant(id: string): void {
     const i = config.tenants.findIndex((tenant) => tenant.id === id);
@@ -358,8 +368,14 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     authenticate,
     ...(oauth === undefined ? {} : { oauthServer: oauth.surface }),
     tenantConfigs,
+    descriptions,
     live: {
       parseTenant,
+      prepareTenant: async (document) =>
+        descriptions.loadFor(
+          String(document.id),
+          (Array.isArray(document['services']) ? document['services'] : []) as Record<string, unknown>[],
+        ),
       replaceTenant,
       removeTenant(id) {
         tenants.delete(id);

@@ -9,6 +9,7 @@ import { createDataKeyRepository } from './create-data-key-repository.ts';
 import { createMigrations } from './create-migrations.ts';
 import { createOAuthServerRepository } from './create-oauth-server-repository.ts';
 import { createSecretRepository } from './create-secret-repository.ts';
+import { createServiceDescriptionRepository } from './create-service-description-repository.ts';
 import { createTenantConfigRepository, type TenantConfigNotifier } from './create-tenant-config-repository.ts';
 import { createTenantRepository } from './create-tenant-repository.ts';
 import { createUsageRepository } from './create-usage-repository.ts';
@@ -210,6 +211,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     userRoles: createUserRoleRepository(context),
     apiTokens: createApiTokenRepository(context),
     tenantConfigs: createTenantConfigRepository(context, options.tenantConfigNotifier),
+    serviceDescriptions: createServiceDescriptionRepository(context),
     migrate: (migrateOptions) =>
       options.runExclusive ? options.runExclusive(() => migrate(migrateOptions)) : migrate(migrateOptions),
     inspect,

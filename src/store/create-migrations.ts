@@ -5,6 +5,7 @@ import { createAuditCheckpointMigration } from './create-audit-checkpoint-migrat
 import { createConnectFlowMigration } from './create-connect-flow-migration.ts';
 import { createOAuthConsentMigration, createOAuthServerMigration } from './create-oauth-server-migration.ts';
 import { createRowLevelSecurityMigration, tenantSetting } from './create-row-level-security-migration.ts';
+import { createServiceDescriptionMigration } from './create-service-description-migration.ts';
 import { createTenantConfigMigration } from './create-tenant-config-migration.ts';
 import {
   createUserApiTokensMigration,
@@ -264,5 +265,6 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
     '0024_tenant_configs': createTenantConfigMigration(features),
     '0027_user_roles': createUserRolesMigration(features),
     '0028_user_api_tokens': createUserApiTokensMigration(features),
+    '0030_service_descriptions': createServiceDescriptionMigration(features),
   };
 }

@@ -42,6 +42,8 @@ export type {
   TenantConfigChange,
   TenantConfigRecord,
   TenantConfigRepository,
+  ServiceDescriptionRepository,
+  StoredServiceDescription,
   TenantRepository,
   TokenUpdate,
   UsageRepository,

@@ -296,6 +296,26 @@ export interface TenantConfigRepository {
   subscribe(listener: (tenantId: string) => void): Promise<() => Promise<void>>;
 }
 
+/** A service description added through the admin API: its text, keyed by its SHA-256 (hex). */
+export interface StoredServiceDescription {
+  readonly digest: string;
+  readonly text: string;
+  /** `upload`, or the URL it was fetched from. */
+  readonly source: string;
+}
+
+/**
+ * Description texts of services added through the admin API (migration `0030_service_descriptions`), per tenant,
+ * by content: a stored tenant document names one as `stored:<sha256>`. Rows are written once and never changed.
+ */
+export interface ServiceDescriptionRepository {
+  put(
+    tenantId: string,
+    description: StoredServiceDescription & { readonly at: number; readonly actor: string },
+  ): Promise<void>;
+  get(tenantId: string, digest: string): Promise<StoredServiceDescription | undefined>;
+}
+
 /** Usage counters of one (tenant, day, toolset, tool). `day` is a UTC date, `YYYY-MM-DD`. */
 export interface UsageRow {
   readonly tenantId: string;
@@ -386,6 +406,8 @@ export interface Store {
   readonly apiTokens: ApiTokenRepository;
   /** Each tenant's configuration as one versioned document (migration `0024_tenant_configs`, issue 14). */
   readonly tenantConfigs: TenantConfigRepository;
+  /** Description texts of services added through the admin API (migration `0030_service_descriptions`). */
+  readonly serviceDescriptions: ServiceDescriptionRepository;
   /**
    * Runs pending migrations; safe to call from several processes at once. On PostgreSQL they run with
    * `gatehouse.tenant=*` on their session, so a data migration sees every tenant's rows.

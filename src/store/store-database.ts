@@ -296,8 +296,20 @@ export interface TenantConfigRevisionsTable {
   created_at: Millis;
 }
 
+/** A service's description text, by tenant and SHA-256 (migration `0030_service_descriptions`). */
+export interface ServiceDescriptionsTable {
+  tenant_id: string;
+  digest: string;
+  text: string;
+  /** Where it came from: `upload` or the URL it was fetched from. */
+  source: string;
+  created_at: Millis;
+  created_by: string;
+}
+
 export interface StoreDatabase {
   tenant_configs: TenantConfigsTable;
+  service_descriptions: ServiceDescriptionsTable;
   tenant_config_revisions: TenantConfigRevisionsTable;
   oauth_server_records: OAuthServerRecordsTable;
   oauth_server_keys: OAuthServerKeysTable;

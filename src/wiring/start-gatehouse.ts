@@ -235,6 +235,7 @@ async function followStoredTenants(
   return watchTenantConfigs({
     store: adapters.store,
     parse: live.parseTenant,
+    prepare: live.prepareTenant,
     known: report.revisions,
     ...(options.tenantConfigCheckMs === undefined ? {} : { intervalMs: options.tenantConfigCheckMs }),
     onChange: (tenant, revision) => {
