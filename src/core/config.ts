@@ -1050,6 +1050,10 @@ const tenantSecretFields = [
   'services.*.auth.password',
   'services.*.auth.clientSecret',
   'services.*.clientSecret',
+  // A catalogue provider's service holds its credential at the top (`provider: stripe`, `apiKey: ...`).
+  'services.*.apiKey',
+  'services.*.token',
+  'services.*.password',
   'clientKeys.*.key',
   'users.sso.clientSecret',
 ] as const;

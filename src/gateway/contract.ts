@@ -3,9 +3,9 @@ import type { GatehouseError, JsonSchema, TenantConfig, TenantDocument, ToolAnno
 import type { CreatedUser, UserRoles, UserSummary } from '../users/index.ts';
 import type { Approvals } from './create-approvals.ts';
 import type { FederatedServiceStatus } from './create-federation.ts';
-import type { ServiceDescriptions } from './service-descriptions.ts';
 import type { ConnectionSummary, GatewayConnections } from './create-gateway-connections.ts';
 import type { TenantConfigs } from './create-tenant-configs.ts';
+import type { ServiceDescriptions } from './service-descriptions.ts';
 
 /**
  * What the transports (mcp/, http/, cli/) see of the gateway. Every use case lives behind this surface; the

@@ -32,8 +32,8 @@ import { clientKeyPrefix, hashClientKey } from './hash-client-key.ts';
 import { issueClientKey } from './issue-client-key.ts';
 import { listTools } from './list-tools.ts';
 import { loadService } from './load-service.ts';
-import { createServiceDescriptions } from './service-descriptions.ts';
 import { createApprovalNotifier } from './notify-approvers.ts';
+import { createServiceDescriptions } from './service-descriptions.ts';
 
 export interface GatewayDependencies {
   readonly config: Config;

@@ -56,4 +56,12 @@ export {
 export { type ClientKeyRequest, issueClientKey } from './issue-client-key.ts';
 export { previewDescription } from './preview-description.ts';
 export { type ReconcileReport, reconcileTenantConfigs } from './reconcile-tenant-configs.ts';
+export {
+  createServiceDescriptions,
+  type DescriptionPreview,
+  descriptionFieldOf,
+  type PreviewTool,
+  type ServiceDescriptions,
+  uploadFormats,
+} from './service-descriptions.ts';
 export { type TenantConfigWatch, watchTenantConfigs } from './watch-tenant-configs.ts';

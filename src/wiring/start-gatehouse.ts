@@ -294,6 +294,7 @@ function resourceRoutesOf(
   if (options.tenantDocuments === undefined || gateway.tenantConfigs === undefined) return undefined;
   return createTenantResourceRoutes({
     documents: gateway.tenantConfigs,
+    ...(gateway.descriptions === undefined ? {} : { descriptions: gateway.descriptions }),
     isRevisionConflict: (error) => error instanceof RevisionConflictError,
   });
 }
