@@ -1,5 +1,6 @@
 import { type Kysely, Migrator, sql } from 'kysely';
 import { GatehouseError } from '../core/index.ts';
+import { createAlertDeliveryRepository } from './create-alert-delivery-repository.ts';
 import { createApprovalRepository } from './create-approval-repository.ts';
 import { createAuditRepository } from './create-audit-repository.ts';
 import { createClientKeyRepository } from './create-client-key-repository.ts';
@@ -212,6 +213,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     apiTokens: createApiTokenRepository(context),
     tenantConfigs: createTenantConfigRepository(context, options.tenantConfigNotifier),
     serviceDescriptions: createServiceDescriptionRepository(context),
+    alertDeliveries: createAlertDeliveryRepository(context),
     migrate: (migrateOptions) =>
       options.runExclusive ? options.runExclusive(() => migrate(migrateOptions)) : migrate(migrateOptions),
     inspect,

@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
+import { createAlertDeliveryMigration } from './create-alert-delivery-migration.ts';
 import { createAuditAnchorMigration } from './create-audit-anchor-migration.ts';
 import { createAuditChainMigration } from './create-audit-chain-migration.ts';
 import { createAuditCheckpointMigration } from './create-audit-checkpoint-migration.ts';
@@ -266,5 +267,6 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
     '0027_user_roles': createUserRolesMigration(features),
     '0028_user_api_tokens': createUserApiTokensMigration(features),
     '0030_service_descriptions': createServiceDescriptionMigration(features),
+    '0031_alert_deliveries': createAlertDeliveryMigration(features),
   };
 }

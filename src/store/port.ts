@@ -316,6 +316,36 @@ export interface ServiceDescriptionRepository {
   get(tenantId: string, digest: string): Promise<StoredServiceDescription | undefined>;
 }
 
+/**
+ * What became of an alert: `logged` (no webhook configured), `queued` (waiting for the webhook), `delivered`,
+ * `failed` (every retry failed) or `dropped` (the queue was full).
+ */
+export type AlertOutcome = 'logged' | 'queued' | 'delivered' | 'failed' | 'dropped';
+
+/** One alert a tenant raised, as the admin API lists it. Ids and counts only. */
+export interface AlertDelivery {
+  readonly alertId: string;
+  readonly rule: string;
+  readonly about: string;
+  readonly summary: string;
+  readonly observed: number;
+  readonly threshold: number;
+  readonly raisedAt: number;
+  readonly outcome: AlertOutcome | string;
+  readonly updatedAt: number;
+}
+
+/** Alerts raised per tenant and their delivery outcome (migration `0031_alert_deliveries`). */
+export interface AlertDeliveryRepository {
+  record(
+    tenantId: string,
+    delivery: Omit<AlertDelivery, 'updatedAt'> & { readonly outcome: AlertOutcome },
+  ): Promise<void>;
+  setOutcome(tenantId: string, alertId: string, outcome: AlertOutcome, at: number): Promise<void>;
+  /** The newest first. */
+  recent(tenantId: string, limit: number): Promise<readonly AlertDelivery[]>;
+}
+
 /** Usage counters of one (tenant, day, toolset, tool). `day` is a UTC date, `YYYY-MM-DD`. */
 export interface UsageRow {
   readonly tenantId: string;
@@ -408,6 +438,8 @@ export interface Store {
   readonly tenantConfigs: TenantConfigRepository;
   /** Description texts of services added through the admin API (migration `0030_service_descriptions`). */
   readonly serviceDescriptions: ServiceDescriptionRepository;
+  /** Alerts raised per tenant and what became of them (migration `0031_alert_deliveries`). */
+  readonly alertDeliveries: AlertDeliveryRepository;
   /**
    * Runs pending migrations; safe to call from several processes at once. On PostgreSQL they run with
    * `gatehouse.tenant=*` on their session, so a data migration sees every tenant's rows.

@@ -307,8 +307,23 @@ export interface ServiceDescriptionsTable {
   created_by: string;
 }
 
+/** An alert a tenant raised and its delivery outcome (migration `0031_alert_deliveries`). */
+export interface AlertDeliveriesTable {
+  tenant_id: string;
+  alert_id: string;
+  rule: string;
+  about: string;
+  summary: string;
+  observed: number;
+  threshold: number;
+  raised_at: Millis;
+  outcome: string;
+  updated_at: Millis;
+}
+
 export interface StoreDatabase {
   tenant_configs: TenantConfigsTable;
+  alert_deliveries: AlertDeliveriesTable;
   service_descriptions: ServiceDescriptionsTable;
   tenant_config_revisions: TenantConfigRevisionsTable;
   oauth_server_records: OAuthServerRecordsTable;

@@ -60,6 +60,8 @@ const expectedRoles: Record<string, readonly string[]> = {
   'GET /api/v1/tenants/{tenant}/toolsets/{toolset}/approval': configure,
   'PUT /api/v1/tenants/{tenant}/toolsets/{toolset}/approval': configure,
   'GET /api/v1/tenants/{tenant}/usage': ['owner', 'admin', 'auditor'],
+  'GET /api/v1/tenants/{tenant}/alerts/rules': ['owner', 'admin', 'auditor'],
+  'GET /api/v1/tenants/{tenant}/alerts/deliveries': ['owner', 'admin', 'auditor'],
 };
 
 type Operation = { 'x-gatehouse-roles': string[] };
