@@ -1,4 +1,13 @@
 export {
+  type ConsoleDependencies,
+  type ConsolePage,
+  type ConsolePageContext,
+  type ConsolePageResult,
+  type ConsoleRoutesOptions,
+  type ConsoleSection,
+  createConsoleRoutes,
+} from './console/index.ts';
+export {
   type AdminAnswer,
   type AdminCaller,
   type AdminContext,

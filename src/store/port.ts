@@ -153,6 +153,31 @@ export interface AuditQuery {
   readonly beforeSeq?: number;
 }
 
+export interface AuditSummaryQuery {
+  readonly tenantId: string;
+  readonly since: number;
+  readonly until: number;
+  /** Bucket length in milliseconds, e.g. 3,600,000 for hours. */
+  readonly bucketMs: number;
+  /** How many of the most called tools to list. */
+  readonly topTools: number;
+}
+
+/** Calls, errors and denials of one time bucket or one tool; `latencyMs` the mean over its calls. */
+export interface AuditCounts {
+  readonly calls: number;
+  readonly errors: number;
+  readonly denials: number;
+  readonly latencyMs: number;
+}
+
+export interface AuditSummary {
+  /** Oldest first; `start` is the bucket's first millisecond. */
+  readonly buckets: readonly (AuditCounts & { readonly start: number })[];
+  /** Most calls first. */
+  readonly tools: readonly (AuditCounts & { readonly tool: string })[];
+}
+
 /**
  * The head of a tenant's chain: the last `seq` and `hash` handed out, and the anchor the chain starts from
  * (`anchorSeq` 0 and the genesis hash for a new tenant; the last pre-chain record after `0002_audit_chain`;
@@ -202,6 +227,12 @@ export interface AuditRepository {
    */
   appendBatch(tenantId: string, records: readonly AuditRecord[], seal: AuditSeal): Promise<readonly AuditRecord[]>;
   query(query: AuditQuery): Promise<readonly AuditRecord[]>;
+  /**
+   * Tool calls (`kind = tool_call`) of a tenant with `since <= at < until`, counted per time bucket of
+   * `bucketMs` (buckets start at multiples of `bucketMs` since the epoch; empty ones are left out) and per tool
+   * (the `topTools` most called). Aggregated by the database, so a day of a busy tenant is one indexed scan.
+   */
+  summarize(query: AuditSummaryQuery): Promise<AuditSummary>;
   /**
    * Whether the record with this `id` and `at` was stored: after an append failed with a lost connection, tells
    * a batch that committed (its reply lost) from one that did not. A batch is stored whole or not at all.

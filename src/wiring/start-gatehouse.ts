@@ -1,7 +1,8 @@
-import { createAdminDenialRecorder } from '../audit/index.ts';
+import { createAdminDenialRecorder, loadAuditCheckpointKey, verifyAuditChain } from '../audit/index.ts';
 import {
   type Clock,
   type Config,
+  isGatehouseError,
   RevisionConflictError,
   systemClock,
   type TenantConfig,
@@ -21,6 +22,7 @@ import {
   createAuditAdminRoutes,
   createConnectionAdminRoutes,
   createConnectRoutes,
+  createConsoleRoutes,
   createHttpApp,
   createOAuthServerRoutes,
   createTenantAdminRoutes,
@@ -138,6 +140,19 @@ export async function startGatehouse(
       // After the connect routes: `/oauth/callback` would also match `/oauth/:tenant/*`.
       ...createOAuthServerRoutes(gateway),
       ...(gateway.users ? createUserRoutes({ users: gateway.users, ...consentsOf(gateway) }) : []),
+      ...(users
+        ? createConsoleRoutes({
+            deps: {
+              gateway: { ...gateway, users },
+              audit: adapters.store.audit,
+              verifyAudit: async (tenant) =>
+                verifyAuditChain(adapters.store.audit, tenant, {
+                  ...(await checkpointKeyOf(adapters, tenant)),
+                }),
+              now: () => clock.now(),
+            },
+          })
+        : []),
       observability.metricsRoute,
     ],
   });
@@ -261,6 +276,20 @@ async function followStoredTenants(
 function splitListen(listen: string): [string, number] {
   const at = listen.lastIndexOf(':');
   return [listen.slice(0, at).replace(/^\[|\]$/g, ''), Number(listen.slice(at + 1))];
+}
+
+/**
+ * The tenant's audit checkpoint key for the console's "verify the chain" (as `gatehouse audit verify` loads it);
+ * none when the tenant never had a keyed log or the key cannot be unsealed (the report then says unchecked).
+ */
+async function checkpointKeyOf(adapters: Adapters, tenant: string): Promise<{ checkpointKey?: Buffer }> {
+  try {
+    const key = await loadAuditCheckpointKey(adapters.store.audit, adapters.vault, tenant);
+    return key === undefined ? {} : { checkpointKey: key };
+  } catch (error) {
+    if (isGatehouseError(error) && error.code === 'decrypt_failed') return {};
+    throw error;
+  }
 }
 
 /** The account page's consent section over the authorization server (none without one). */
