@@ -5,6 +5,7 @@ import type { Approvals } from './create-approvals.ts';
 import type { FederatedServiceStatus } from './create-federation.ts';
 import type { ConnectionSummary, GatewayConnections } from './create-gateway-connections.ts';
 import type { TenantConfigs } from './create-tenant-configs.ts';
+import type { TenantInspection } from './inspect-tenant.ts';
 import type { ServiceDescriptions } from './service-descriptions.ts';
 
 /**
@@ -173,6 +174,8 @@ export interface Gateway {
   /** Live changes of a tenant's runtime (issue 14): what `watchTenantConfigs` drives in every process. */
   readonly live?: {
     readonly parseTenant: (document: TenantDocument) => TenantConfig;
+    /** The services and toolsets the tenant serves now, with each toolset's `tools/list` token size. */
+    inspectTenant(tenantId: string): TenantInspection | undefined;
     /** Reads what a document needs from the store before it is parsed and built (its stored descriptions). */
     prepareTenant(document: TenantDocument): Promise<void>;
     /** Serves `tenant` from the next call on; calls in flight finish on the runtime they began with. */

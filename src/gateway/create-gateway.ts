@@ -29,6 +29,7 @@ import { createTenantConfigs } from './create-tenant-configs.ts';
 import { createCredentials } from './credentials.ts';
 import type { MintConnectLink } from './decide-call.ts';
 import { clientKeyPrefix, hashClientKey } from './hash-client-key.ts';
+import { inspectTenant } from './inspect-tenant.ts';
 import { issueClientKey } from './issue-client-key.ts';
 import { listTools } from './list-tools.ts';
 import { loadService } from './load-service.ts';
@@ -371,6 +372,10 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     descriptions,
     live: {
       parseTenant,
+      inspectTenant: (id) => {
+        const runtime = tenants.get(id);
+        return runtime === undefined ? undefined : inspectTenant(runtime);
+      },
       prepareTenant: async (document) =>
         descriptions.loadFor(
           String(document.id),
@@ -438,7 +443,14 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
             },
           );
         }
-        const key = await issueClientKey(config, store, clock, { tenant, ...request }, audit);
+        // The toolsets served now: a toolset added through the admin API since the start takes keys too.
+        const served = {
+          tenants: [...tenants.values()].map((t) => ({
+            id: t.id,
+            toolsets: [...t.toolsets.keys()].map((id) => ({ id })),
+          })),
+        };
+        const key = await issueClientKey(served, store, clock, { tenant, ...request }, audit);
         const created = (await clientKeys.list(tenant)).find((k) => k.name === request.name);
         if (created === undefined) throw new GatehouseError('internal', 'The new client key was not stored');
         return { ...created, key };

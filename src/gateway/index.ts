@@ -53,6 +53,7 @@ export {
   type OverlayReport,
   type ToolsetReport,
 } from './inspect-config.ts';
+export type { TenantInspection } from './inspect-tenant.ts';
 export { type ClientKeyRequest, issueClientKey } from './issue-client-key.ts';
 export { previewDescription } from './preview-description.ts';
 export { type ReconcileReport, reconcileTenantConfigs } from './reconcile-tenant-configs.ts';

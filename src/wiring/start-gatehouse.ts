@@ -150,6 +150,7 @@ export async function startGatehouse(
                   ...(await checkpointKeyOf(adapters, tenant)),
                 }),
               now: () => clock.now(),
+              alerts: observability.alertsView,
             },
           })
         : []),

@@ -16,6 +16,7 @@ import {
 import type { Clock, Config } from '../core/index.ts';
 import {
   type AdminRoute,
+  type AlertAdminOptions,
   type AlertRuleView,
   createAlertAdminRoutes,
   createMetricsRoute,
@@ -38,8 +39,10 @@ export interface Observability {
   readonly upstream: UpstreamClient;
   /** The vault, registering every plaintext it handles as a secret to scrub (tokens when decrypted or stored). */
   readonly vault: Vault;
-  /** `/api/v1/tenants/:tenant/usage`. */
+  /** `/api/v1/tenants/:tenant/usage` and `/alerts/...`. */
   readonly adminRoutes: readonly AdminRoute[];
+  /** The alert rules in force and each tenant's raised alerts (the admin API and the console's Alerts page). */
+  readonly alertsView: AlertAdminOptions;
   /** `GET /metrics`. */
   readonly metricsRoute: HttpRoute;
   close(): Promise<void>;
@@ -129,6 +132,14 @@ export function startObservability(
   });
   alerts.start();
   const telemetry = createTelemetry({ metrics, usage, alerts, logger });
+  const alertsView: AlertAdminOptions = {
+    hasTenant: (tenant) => config.tenants.some((t) => t.id === tenant),
+    rules: alertRulesOf(alertsConfig),
+    windowSeconds: alertsConfig.evaluateEverySeconds,
+    dedupSeconds: alertsConfig.dedupSeconds,
+    webhookOrigin: alertsConfig.webhookUrl === undefined ? null : new URL(alertsConfig.webhookUrl).origin,
+    recent: (tenant, limit) => deliveries.recent(tenant, limit),
+  };
   const tenants = new Set(config.tenants.map((t) => t.id));
   return {
     logger,
@@ -142,15 +153,9 @@ export function startObservability(
         flush: () => usage.flush(),
         today: () => new Date(clock.now()).toISOString().slice(0, 10),
       }),
-      ...createAlertAdminRoutes({
-        hasTenant: (tenant) => tenants.has(tenant),
-        rules: alertRulesOf(alertsConfig),
-        windowSeconds: alertsConfig.evaluateEverySeconds,
-        dedupSeconds: alertsConfig.dedupSeconds,
-        webhookOrigin: alertsConfig.webhookUrl === undefined ? null : new URL(alertsConfig.webhookUrl).origin,
-        recent: (tenant, limit) => deliveries.recent(tenant, limit),
-      }),
+      ...createAlertAdminRoutes(alertsView),
     ],
+    alertsView,
     metricsRoute: createMetricsRoute({
       render: () => secrets.scrub(metrics.render()),
       tokens: [config.adminToken, config.metricsToken],
