@@ -124,7 +124,7 @@ export function createServiceDescriptions(options: ServiceDescriptionsOptions): 
     preview({ text, service, format }) {
       const catalog = importDescription({
         text,
-        source: 'the description',
+        source: '(uploaded)',
         ...(format === undefined || format === 'swagger' ? {} : { format }),
       });
       const { tools, tokens } = previewTools(catalog, service);

@@ -29,7 +29,7 @@ export const alertsPage: ConsolePage = {
         : `Alerts are sent, signed, to the webhook at <code>${escapeHtml(alerts.webhookOrigin)}</code> and written to the log.`;
     const deliveries =
       recent.length === 0
-        ? `<p class="empty">No alerts raised yet. An alert appears here when a rule above is crossed within one ${alerts.windowSeconds}-second window (or at once for a connection that needs its user to connect again).</p>`
+        ? `<p class="empty">No alerts raised yet. An alert appears here when a rule below is crossed within one ${alerts.windowSeconds}-second window (or at once for a connection that needs its user to connect again).</p>`
         : `<div class="scroll"><table class="stack-on-phone" id="alert-deliveries"><thead><tr><th>Raised</th><th>Rule</th><th>About</th><th>What happened</th><th class="num">Seen / threshold</th><th>Outcome</th></tr></thead><tbody>${recent
             .map(
               (d) =>

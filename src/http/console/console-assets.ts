@@ -77,6 +77,7 @@ svg.chart text{font-size:10px;fill:#555}
 .legend .calls::before{background:#4a78c2}.legend .errors::before{background:#d9822b}.legend .denials::before{background:#b3261e}.legend .latency::before{background:#6b3fa0}
 textarea{font:inherit;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em;padding:.35rem .5rem;border:1px solid #b8c0cc;border-radius:4px;width:100%}
 form.stack label.wide{flex-basis:100%}
+main>.scroll{margin-bottom:1rem}
 .progress{display:flex;align-items:center;gap:.6rem;margin:.4rem 0 0;flex-basis:100%}
 .progress[hidden]{display:none}
 table.facts{width:auto;margin-bottom:.6rem}

@@ -1,4 +1,4 @@
-import { escapeHtml, GatehouseError } from '../../core/index.ts';
+import { escapeHtml, GatehouseError, httpStatusOf, isGatehouseError } from '../../core/index.ts';
 import {
   type DescriptionPreview,
   describeProviders,
@@ -36,6 +36,19 @@ export const servicesPage: ConsolePage = {
   bodyLimit: descriptionFormLimit,
   get: async (context) => render(context),
   post: async (context) => {
+    try {
+      return await post(context);
+    } catch (error) {
+      // Shown with the form as it was sent: a pasted description is not lost to a typo in the id.
+      if (!isGatehouseError(error) || error.code === 'internal' || error.code === 'store_unavailable') throw error;
+      const page = await render(context, undefined, { kind: 'error', text: error.message });
+      return { ...page, status: httpStatusOf[error.code] } as ConsolePageResult;
+    }
+  },
+};
+
+async function post(context: ConsolePageContext): Promise<ConsolePageResult> {
+  {
     const { form } = context;
     const action = form.get('action');
     if (action === 'preview') return render(context, await previewOf(context));
@@ -80,8 +93,8 @@ export const servicesPage: ConsolePage = {
       };
     }
     throw new GatehouseError('invalid_request', 'Unknown action');
-  },
-};
+  }
+}
 
 function descriptionsOf(context: ConsolePageContext) {
   const descriptions = context.deps.gateway.descriptions;
@@ -179,6 +192,7 @@ function sourceOf(service: Record<string, unknown>): string {
 async function render(
   context: ConsolePageContext,
   previewed?: { id: string; text: string; preview: DescriptionPreview },
+  failed?: { readonly kind: 'error'; readonly text: string },
 ): Promise<ConsolePageResult> {
   const document = await readTenantDocument(context);
   const inspection = context.deps.gateway.live?.inspectTenant(context.tenant);
@@ -188,11 +202,13 @@ async function render(
   const addedId = context.query.get('added');
   const deletedId = context.query.get('deleted');
   const notice =
-    addedId !== null
-      ? { kind: 'ok' as const, text: `Service ${addedId} added. Add its tools to a toolset on the Toolsets page.` }
-      : deletedId !== null
-        ? { kind: 'ok' as const, text: `Service ${deletedId} removed.` }
-        : undefined;
+    failed !== undefined
+      ? failed
+      : addedId !== null
+        ? { kind: 'ok' as const, text: `Service ${addedId} added. Add its tools to a toolset on the Toolsets page.` }
+        : deletedId !== null
+          ? { kind: 'ok' as const, text: `Service ${deletedId} removed.` }
+          : undefined;
 
   if (document === undefined) {
     return {
@@ -215,19 +231,20 @@ async function render(
       ? `<p class="empty">No services yet. Add the first one below: pick a provider from the catalogue, or upload the API's description (OpenAPI, Swagger, Google Discovery, GraphQL or WSDL), or give the URL it is published at. Then make a toolset of its tools on the Toolsets page.</p>`
       : `<div class="scroll"><table class="stack-on-phone"><thead><tr><th>Service</th><th>Description</th><th>Base URL</th><th class="num">Tools</th><th class="num">Read / write</th><th></th></tr></thead><tbody>${rows}</tbody></table></div>`;
 
-  const form = context.form;
-  const value = (name: string) => escapeHtml(previewed === undefined ? '' : (form.get(name) ?? ''));
+  // The description form as it was sent (a preview, or a refusal), empty on a plain visit.
+  const form = context.form.get('action') === 'provider' ? new URLSearchParams() : context.form;
+  const value = (name: string) => escapeHtml(form.get(name) ?? '');
   const formats = ['', ...uploadFormats]
     .map(
       (f) =>
-        `<option value="${f}"${form.get('format') === f && previewed ? ' selected' : ''}>${f === '' ? 'detect' : f}</option>`,
+        `<option value="${f}"${(form.get('format') ?? '') === f ? ' selected' : ''}>${f === '' ? 'detect' : f}</option>`,
     )
     .join('');
   const upload = `<section class="panel" aria-labelledby="upload-title"><h2 id="upload-title">Add from a description</h2>
 <form method="post" class="stack" data-progress="Reading the description and building its tools…">${csrf}
 <label>Service id <input name="id" required pattern="[A-Za-z0-9_\\-]+" value="${value('id')}" placeholder="pets"></label>
 <label>Description file <input type="file" data-file-into="description-text" accept=".json,.yaml,.yml,.graphql,.gql,.wsdl,.xml"></label>
-<label class="wide">or paste it <textarea id="description-text" name="text" rows="4" spellcheck="false">${previewed === undefined ? '' : escapeHtml(previewed.text)}</textarea></label>
+<label class="wide">or paste it <textarea id="description-text" name="text" rows="4" spellcheck="false">${value('text')}</textarea></label>
 <label>or its URL <input name="url" type="url" value="${value('url')}" placeholder="https://example.com/openapi.json"></label>
 <label>Format <select name="format">${formats}</select></label>
 <label>Base URL (optional) <input name="baseUrl" value="${value('baseUrl')}" placeholder="from the description"></label>
