@@ -81,7 +81,7 @@ for (const backend of backends) {
       const hour = 3_600_000;
       const base = Date.UTC(2026, 11, 3, 10);
       let at = base;
-      const t = await open(['acme', 'beta'], { now: () => at });
+      const t = await open(['acme', 'beta'], { now: () => at, monotonic: () => performance.now() });
       try {
         const calls: [number, Partial<ToolCallAuditEntry>][] = [
           [base - 1, { tool: 'before_window' }],

@@ -49,6 +49,8 @@ export type {
   TokenUpdate,
   UsageRepository,
   UsageRow,
+  UsageSummary,
+  UsageTotals,
   UserRecord,
   UserRepository,
   UserRoleRecord,

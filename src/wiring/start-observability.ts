@@ -31,6 +31,8 @@ export interface Observability {
   readonly upstream: UpstreamClient;
   /** The vault, registering every plaintext it handles as a secret to scrub (tokens when decrypted or stored). */
   readonly vault: Vault;
+  /** Writes the pending daily usage counts now (before a page reads them). */
+  flushUsage(): Promise<void>;
   /** `/api/v1/tenants/:tenant/usage`. */
   readonly adminRoutes: readonly AdminRoute[];
   /** `GET /metrics`. */
@@ -99,6 +101,7 @@ export function startObservability(
     telemetry,
     upstream: instrumentUpstreamClient(adapters.upstream, telemetry, logger),
     vault: observeVaultSecrets(adapters.vault, secrets),
+    flushUsage: () => usage.flush(),
     adminRoutes: createUsageAdminRoutes({
       hasTenant: (tenant) => tenants.has(tenant),
       readUsage: (tenant, from, to) => adapters.store.usage.query(tenant, from, to),

@@ -127,7 +127,7 @@ describe.skipIf(missing !== undefined)('the console in Chromium', () => {
     for (let i = 0; i < 3; i++) expect((await call(client, 'open_listItems', { limit: 5 })).isError).toBeFalsy();
     expect((await call(client, 'open_getItem', { itemId: 'i1' })).isError).toBeFalsy();
     await client.close();
-    await gateway.adapters.audit.flush?.();
+    await gateway.adapters.audit?.flush();
 
     await page.goto(`${gateway.url}/console/acme`);
     expect(new URL(page.url()).pathname).toBe('/signin/acme');
@@ -170,7 +170,9 @@ describe.skipIf(missing !== undefined)('the console in Chromium', () => {
       page.waitForEvent('download'),
       page.getByRole('link', { name: /Export NDJSON/ }).click(),
     ]);
-    const lines = readFileSync((await download.path()) as string, 'utf8').trim().split('\n');
+    const lines = readFileSync((await download.path()) as string, 'utf8')
+      .trim()
+      .split('\n');
     const records = lines.map((line) => JSON.parse(line) as { tool: string; kind: string });
     expect(records.length).toBeGreaterThan(0);
     expect(records.every((r) => r.tool === 'open_getItem')).toBe(true);

@@ -104,7 +104,7 @@ function rowOf(record: AuditRecord): string[] {
     badge(record.decision),
     record.code === null ? '' : `<code>${escapeHtml(record.code)}</code>`,
     record.upstreamStatus === null ? '' : String(record.upstreamStatus),
-    String(record.latencyMs),
+    String(Math.round(record.latencyMs)),
     shown(record.toolset),
   ];
 }

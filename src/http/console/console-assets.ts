@@ -53,7 +53,7 @@ form.stack{display:flex;flex-wrap:wrap;gap:.6rem;align-items:flex-end}
 input,select,button{font:inherit}
 fieldset{border:1px solid #dde1e6;border-radius:6px;padding:.3rem .7rem .5rem;margin:0;display:flex;flex-wrap:wrap;gap:.3rem .9rem}
 legend{font-size:.85rem;color:#333}
-label.check{display:inline-flex;flex-direction:row;align-items:center;gap:.3rem;font-size:.95rem}
+form.stack label.check,label.check{display:inline-flex;flex-direction:row;align-items:center;gap:.3rem;font-size:.95rem}
 input,select{padding:.35rem .5rem;border:1px solid #b8c0cc;border-radius:4px;background:#fff;min-width:0}
 button{padding:.4rem .9rem;border:1px solid #0b57d0;border-radius:4px;background:#0b57d0;color:#fff;cursor:pointer}
 button.secondary{background:#fff;color:#0b57d0}
@@ -65,7 +65,7 @@ a.button-link{display:inline-block;padding:.4rem .9rem;border:1px solid #0b57d0;
 .approval dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem .8rem;margin:.4rem 0}
 .approval dt{color:#555}
 .approval dd{margin:0;min-width:0}
-.actions{display:flex;flex-wrap:wrap;gap:.4rem}
+.actions{display:flex;flex-wrap:wrap;gap:.4rem;margin-bottom:.8rem}
 .pager{display:flex;gap:1rem;margin-top:.8rem}
 .badge{display:inline-block;border-radius:10px;padding:0 .5rem;font-size:.8rem;background:#e8eaed}
 .badge-allow,.badge-active,.badge-approved,.badge-ok{background:#d5f0de}

@@ -1,5 +1,5 @@
 import { escapeHtml } from '../../core/index.ts';
-import type { AuditCounts } from '../../store/index.ts';
+import type { AuditCounts, UsageSummary, UsageTotals } from '../../store/index.ts';
 import { adminRoleSets } from '../create-admin-routes.ts';
 import { attentionOf } from './connections-page.ts';
 import { emptyState, table } from './console-html.ts';
@@ -10,13 +10,14 @@ import { consoleHref, shown } from './render-console-page.ts';
 const hourMs = 3_600_000;
 const dayMs = 24 * hourMs;
 const days = 14;
-const hours = 48;
+const hours = 24;
 const topTools = 10;
 
 /**
  * The overview (roles that read usage): tool calls, errors, denials and mean latency of the last 14 days per day
- * and of the last 48 hours per hour, as charts drawn on the server from the audit log (aggregated by the
- * database); the most called tools; connections that need a person; calls waiting for approval.
+ * (from the daily usage rollup) and of the last 24 hours per hour (aggregated by the database from the audit log),
+ * as charts drawn on the server; the most called tools of the 14 days; connections that need a person; calls
+ * waiting for approval.
  */
 export const overviewPage: ConsolePage = {
   section: 'overview',
@@ -27,13 +28,15 @@ export const overviewPage: ConsolePage = {
     const now = deps.now();
     const dayStart = Math.floor(now / dayMs) * dayMs - (days - 1) * dayMs;
     const hourStart = Math.floor(now / hourMs) * hourMs - (hours - 1) * hourMs;
-    const [daily, hourly, connections, pending, tenants] = await Promise.all([
-      deps.audit.summarize({ tenantId: tenant, since: dayStart, until: now + 1, bucketMs: dayMs, topTools }),
+    await deps.usage.flush();
+    const [usage, hourly, connections, pending, tenants] = await Promise.all([
+      deps.usage.summarize(tenant, dayOf(dayStart), dayOf(now), topTools),
       deps.audit.summarize({ tenantId: tenant, since: hourStart, until: now + 1, bucketMs: hourMs, topTools: 0 }),
       deps.gateway.connections?.list(tenant) ?? [],
       deps.gateway.approvals?.list(tenant, 'pending') ?? [],
       deps.gateway.admin.listTenants(),
     ]);
+    const daily = summarizeUsage(usage);
     const dayBuckets = fill(daily.buckets, dayStart, dayMs, days, (at) => {
       const iso = new Date(at).toISOString();
       return { label: iso.slice(5, 10), title: iso.slice(0, 10) };
@@ -114,6 +117,30 @@ export const overviewPage: ConsolePage = {
     };
   },
 };
+
+/** The daily rollup's sums as buckets per day and the most called tools, with mean latencies. */
+function summarizeUsage(summary: UsageSummary): {
+  buckets: (AuditCounts & { start: number })[];
+  tools: (AuditCounts & { tool: string })[];
+} {
+  return {
+    buckets: summary.days.map((d) => ({ start: Date.parse(`${d.day}T00:00:00Z`), ...meanOf(d) })),
+    tools: summary.tools.map((t) => ({ tool: t.tool, ...meanOf(t) })),
+  };
+}
+
+function meanOf(t: UsageTotals): AuditCounts {
+  return {
+    calls: t.calls,
+    errors: t.errors,
+    denials: t.denials,
+    latencyMs: t.calls === 0 ? 0 : Math.round(t.latencyMsTotal / t.calls),
+  };
+}
+
+function dayOf(at: number): string {
+  return new Date(at).toISOString().slice(0, 10);
+}
 
 /** Every bucket of the window, oldest first, the empty ones as zeros. */
 function fill(
