@@ -29,7 +29,7 @@ export interface ApprovalView {
 export interface ApprovalDecisionEvent {
   readonly approval: ApprovalView;
   readonly decision: 'approved' | 'denied';
-  readonly channel: 'admin_api' | 'approval_page';
+  readonly channel: 'admin_api' | 'approval_page' | 'console';
 }
 
 export interface ApprovalsDependencies {

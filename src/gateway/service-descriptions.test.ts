@@ -38,7 +38,7 @@ afterAll(async () => {
 const descriptions = (allow: string[] = ['127.0.0.1']) =>
   createServiceDescriptions({
     store: { serviceDescriptions: { put: async () => {}, get: async () => undefined } },
-    clock: { now: () => 0 },
+    clock: { now: () => 0, monotonic: () => 0 },
     fetch: createGuardedFetch({ allowPrivateHosts: allow }),
     maxBytes: 4_000,
     fetchTimeoutMs: 500,

@@ -58,8 +58,8 @@ export function createAuditRepository({ run, transaction, appendAudit }: StoreCo
           denials: sql<number | string>`sum(case when decision = 'deny' then 1 else 0 end)`.as('denials'),
           latencyMs: sql<number | string | null>`avg(latency_ms)`.as('latency_ms'),
         };
-        // Integer division on both dialects (`at` is an integer column), so a bucket is a multiple of bucketMs.
-        const bucket = sql<number | string>`(at / ${bucketMs}) * ${bucketMs}`;
+        // Truncated to a whole bucket on both dialects (SQLite may divide as reals, depending on how `at` was bound).
+        const bucket = sql<number | string>`cast(at / ${bucketMs} as bigint) * ${bucketMs}`;
         // One after the other: on PostgreSQL both run on the one connection of the tenant's transaction.
         const buckets = await window
           .select([bucket.as('start'), counts.calls, counts.errors, counts.denials, counts.latencyMs])

@@ -54,6 +54,8 @@ export type {
   TokenUpdate,
   UsageRepository,
   UsageRow,
+  UsageSummary,
+  UsageTotals,
   UserRecord,
   UserRepository,
   UserRoleRecord,

@@ -386,6 +386,21 @@ export interface UsageRow {
   readonly calls: number;
   readonly errors: number;
   readonly denials: number;
+  /** The sum of the latencies of its calls, in milliseconds (for the mean); 0 when not counted. */
+  readonly latencyMsTotal?: number;
+}
+
+/** Summed usage: `latencyMsTotal` over `calls` is the mean latency. */
+export interface UsageTotals {
+  readonly calls: number;
+  readonly errors: number;
+  readonly denials: number;
+  readonly latencyMsTotal: number;
+}
+
+export interface UsageSummary {
+  readonly days: readonly (UsageTotals & { readonly day: string })[];
+  readonly tools: readonly (UsageTotals & { readonly tool: string })[];
 }
 
 /** Daily usage rollups (migration `0005_usage_rollups`), written in batches by audit/. */
@@ -394,6 +409,11 @@ export interface UsageRepository {
   add(rows: readonly UsageRow[]): Promise<void>;
   /** A tenant's rows with `from <= day <= to` (inclusive dates), by day, toolset, tool. */
   query(tenantId: string, from: string, to: string): Promise<readonly UsageRow[]>;
+  /**
+   * A tenant's counts with `from <= day <= to` summed per day (oldest first) and per tool (the `topTools` most
+   * called), by the database: a page reads a few dozen rows, not one per day and tool.
+   */
+  summarize(tenantId: string, from: string, to: string, topTools: number): Promise<UsageSummary>;
   /** Deletes every usage row of a tenant (tenant purge); returns how many. */
   deleteTenant(tenantId: string): Promise<number>;
 }

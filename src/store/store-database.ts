@@ -195,6 +195,8 @@ export interface UsageDailyTable {
   calls: ColumnType<number | string, number, number>;
   errors: ColumnType<number | string, number, number>;
   denials: ColumnType<number | string, number, number>;
+  /** Added by `0029_audit_console_indexes`. */
+  latency_ms_total: ColumnType<number | string, number | undefined, number>;
 }
 
 /** End users (0016_users). */

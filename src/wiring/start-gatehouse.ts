@@ -145,6 +145,10 @@ export async function startGatehouse(
             deps: {
               gateway: { ...gateway, users },
               audit: adapters.store.audit,
+              usage: {
+                summarize: (t, from, to, top) => adapters.store.usage.summarize(t, from, to, top),
+                flush: observability.flushUsage,
+              },
               verifyAudit: async (tenant) =>
                 verifyAuditChain(adapters.store.audit, tenant, {
                   ...(await checkpointKeyOf(adapters, tenant)),

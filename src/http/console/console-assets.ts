@@ -38,7 +38,8 @@ h2{font-size:1.15rem;margin:1.6rem 0 .6rem}
 .card .value{font-size:1.6rem;font-weight:650}
 .card .label{color:#555;font-size:.85rem}
 .panel{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:.8rem 1rem;margin-bottom:1rem}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:.8rem}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(26rem,100%),1fr));gap:.8rem}
+.panel h2{margin-top:0}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{border-bottom:1px solid #e3e6ea;padding:.45rem .5rem;text-align:left;vertical-align:top}
@@ -51,12 +52,21 @@ form.filters{display:flex;flex-wrap:wrap;gap:.6rem;align-items:flex-end;margin-b
 form.filters label,form.stack label{display:flex;flex-direction:column;font-size:.85rem;color:#333;gap:.2rem}
 form.stack{display:flex;flex-wrap:wrap;gap:.6rem;align-items:flex-end}
 input,select,button{font:inherit}
+fieldset{border:1px solid #dde1e6;border-radius:6px;padding:.3rem .7rem .5rem;margin:0;display:flex;flex-wrap:wrap;gap:.3rem .9rem}
+legend{font-size:.85rem;color:#333}
+form.stack label.check,label.check{display:inline-flex;flex-direction:row;align-items:center;gap:.3rem;font-size:.95rem}
 input,select{padding:.35rem .5rem;border:1px solid #b8c0cc;border-radius:4px;background:#fff;min-width:0}
 button{padding:.4rem .9rem;border:1px solid #0b57d0;border-radius:4px;background:#0b57d0;color:#fff;cursor:pointer}
 button.secondary{background:#fff;color:#0b57d0}
 button.danger{background:#b3261e;border-color:#b3261e}
 form.inline{display:inline}
-.actions{display:flex;flex-wrap:wrap;gap:.4rem}
+a.button-link{display:inline-block;padding:.4rem .9rem;border:1px solid #0b57d0;border-radius:4px;color:#0b57d0;background:#fff;text-decoration:none}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.approval{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:.8rem 1rem;margin-bottom:.8rem}
+.approval dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem .8rem;margin:.4rem 0}
+.approval dt{color:#555}
+.approval dd{margin:0;min-width:0}
+.actions{display:flex;flex-wrap:wrap;gap:.4rem;margin-bottom:.8rem}
 .pager{display:flex;gap:1rem;margin-top:.8rem}
 .badge{display:inline-block;border-radius:10px;padding:0 .5rem;font-size:.8rem;background:#e8eaed}
 .badge-allow,.badge-active,.badge-approved,.badge-ok{background:#d5f0de}
@@ -71,7 +81,7 @@ svg.chart .bar-errors{fill:#d9822b}
 svg.chart .bar-denials{fill:#b3261e}
 svg.chart .line-latency{fill:none;stroke:#6b3fa0;stroke-width:2}
 svg.chart .axis{stroke:#9aa3ad;stroke-width:1}
-svg.chart text{font-size:10px;fill:#555}
+svg.chart text{font-size:11px;fill:#444}
 .legend{display:flex;flex-wrap:wrap;gap:.8rem;font-size:.85rem;margin:.2rem 0 .4rem}
 .legend span::before{content:"";display:inline-block;width:.8rem;height:.8rem;border-radius:2px;margin-right:.3rem;vertical-align:-1px}
 .legend .calls::before{background:#4a78c2}.legend .errors::before{background:#d9822b}.legend .denials::before{background:#b3261e}.legend .latency::before{background:#6b3fa0}

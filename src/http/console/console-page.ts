@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { AuditChainReport } from '../../audit/index.ts';
 import type { Gateway, SignedInUser } from '../../gateway/index.ts';
-import type { AuditRepository } from '../../store/index.ts';
+import type { AuditRepository, UsageRepository } from '../../store/index.ts';
 import type { TenantRole } from '../../users/index.ts';
 import type { AlertAdminOptions } from '../create-alert-admin-routes.ts';
 import type { ConsoleSection } from './render-console-page.ts';
@@ -12,6 +12,8 @@ export interface ConsoleDependencies {
   readonly gateway: Gateway & { readonly users: NonNullable<Gateway['users']> };
   /** The tenant's audit log: records for the audit page, aggregates for the overview. */
   readonly audit: Pick<AuditRepository, 'query' | 'summarize'>;
+  /** The daily usage rollup (calls, errors, denials, latency per day and tool); `flush` writes pending counts. */
+  readonly usage: Pick<UsageRepository, 'summarize'> & { flush(): Promise<void> };
   /** Recomputes a tenant's audit hash chain (with its checkpoint key when the vault has one). */
   verifyAudit(tenant: string): Promise<AuditChainReport>;
   /** Epoch milliseconds (the overview's windows). */

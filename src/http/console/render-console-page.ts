@@ -73,6 +73,7 @@ export function renderConsolePage(view: ConsolePageView): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${shown(view.title)} · ${shown(view.tenant)} · Gatehouse console</title>
 <link rel="stylesheet" href="/console/assets/console.css">
+<link rel="icon" href="data:,">
 <script src="/console/assets/console.js" defer></script>
 </head><body>
 <a class="skip" href="#main">Skip to content</a>
