@@ -57,7 +57,7 @@ export interface DescriptionPreview {
   readonly format: UploadFormat;
   readonly baseUrl: string | null;
   readonly tools: readonly PreviewTool[];
-  /** o200k tokens of the whole `tools/list` answer these tools make. */
+  /** o200k tokens of the whole list of these tools, as `tools/list` carries it. */
   readonly tokens: number;
   /** Operations that could not be imported, and why. */
   readonly warnings: readonly { readonly at: string; readonly reason: string }[];
@@ -79,7 +79,8 @@ export function previewTools(catalog: Catalog, service: string): { tools: Previe
     access: row.safety === 'safe' ? ('read' as const) : ('write' as const),
     tokens: sizes.get(row.name) ?? 0,
   }));
-  return { tools, tokens: countTokens(JSON.stringify({ tools: listed })) };
+  // The list as the tools array (what a provider pack's cost has always been measured on).
+  return { tools, tokens: countTokens(JSON.stringify(listed)) };
 }
 
 export interface ServiceDescriptionsOptions {

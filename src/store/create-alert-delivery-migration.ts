@@ -1,5 +1,5 @@
-import { type Kysely, type Migration, sql } from 'kysely';
-import { tenantSetting } from './create-row-level-security-migration.ts';
+import type { Kysely, Migration } from 'kysely';
+import { isolateTenantTable } from './create-row-level-security-migration.ts';
 import type { StoreFeatures } from './store-features.ts';
 
 /**
@@ -30,14 +30,7 @@ export function createAlertDeliveryMigration(features: StoreFeatures): Migration
         .on('alert_deliveries')
         .columns(['tenant_id', 'raised_at'])
         .execute();
-      if (features.dialect === 'postgres') {
-        const rule = `(tenant_id = current_setting('${tenantSetting}', true) or current_setting('${tenantSetting}', true) = '*')`;
-        await sql.raw('alter table alert_deliveries enable row level security').execute(db);
-        await sql.raw('alter table alert_deliveries force row level security').execute(db);
-        await sql
-          .raw(`create policy tenant_isolation on alert_deliveries using ${rule} with check ${rule}`)
-          .execute(db);
-      }
+      if (features.dialect === 'postgres') await isolateTenantTable(db, 'alert_deliveries');
     },
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('alert_deliveries').ifExists().execute();

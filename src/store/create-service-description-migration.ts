@@ -1,5 +1,5 @@
-import { type Kysely, type Migration, sql } from 'kysely';
-import { tenantSetting } from './create-row-level-security-migration.ts';
+import type { Kysely, Migration } from 'kysely';
+import { isolateTenantTable } from './create-row-level-security-migration.ts';
 import type { StoreFeatures } from './store-features.ts';
 
 /**
@@ -22,14 +22,7 @@ export function createServiceDescriptionMigration(features: StoreFeatures): Migr
         .addColumn('created_by', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('service_descriptions_pk', ['tenant_id', 'digest'])
         .execute();
-      if (features.dialect === 'postgres') {
-        const rule = `(tenant_id = current_setting('${tenantSetting}', true) or current_setting('${tenantSetting}', true) = '*')`;
-        await sql.raw('alter table service_descriptions enable row level security').execute(db);
-        await sql.raw('alter table service_descriptions force row level security').execute(db);
-        await sql
-          .raw(`create policy tenant_isolation on service_descriptions using ${rule} with check ${rule}`)
-          .execute(db);
-      }
+      if (features.dialect === 'postgres') await isolateTenantTable(db, 'service_descriptions');
     },
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('service_descriptions').ifExists().execute();
