@@ -252,11 +252,14 @@ async function followStoredTenants(
       'stored tenant configuration reconciled to the file',
     );
   }
-  return watchTenantConfigs({
+  // A tenant changed through the admin API since the file was written is served as stored, not as in the file.
+  const known = new Map(report.revisions);
+  for (const tenantId of report.keptFromStore) known.delete(tenantId);
+  const watch = await watchTenantConfigs({
     store: adapters.store,
     parse: live.parseTenant,
     prepare: live.prepareTenant,
-    known: report.revisions,
+    known,
     ...(options.tenantConfigCheckMs === undefined ? {} : { intervalMs: options.tenantConfigCheckMs }),
     onChange: (tenant, revision) => {
       try {
@@ -276,6 +279,8 @@ async function followStoredTenants(
     onError: (tenantId, error) =>
       logger.warn({ tenant: tenantId, err: error }, 'stored tenant configuration not applied; the previous one stays'),
   });
+  if (report.keptFromStore.length > 0) await watch.check();
+  return watch;
 }
 
 function splitListen(listen: string): [string, number] {

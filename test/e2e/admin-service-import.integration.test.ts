@@ -227,3 +227,56 @@ describe('adding services from descriptions (issue 14)', () => {
     expect(await revision()).toBe(before);
   });
 });
+
+describe('a service added through the admin API after a restart (issue 14)', () => {
+  it('finding: is served again when the gateway restarts with the config file unchanged', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const folder = mkdtempSync(join(tmpdir(), 'gatehouse-restart-'));
+    const store = `sqlite:${join(folder, 'gatehouse.db')}`;
+    const raw = {
+      adminToken,
+      masterKey: Buffer.alloc(32, 7).toString('base64'),
+      unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+      tenants: [
+        {
+          id: 'acme',
+          services: [],
+          toolsets: [{ id: 'imported', tools: ['pets_*'], discovery: { mode: 'never' } }],
+          clientKeys: [{ name: 'agent', key: '${env:AGENT_KEY}', toolsets: ['imported'] }],
+        },
+      ],
+    };
+    const options = { store, live: { liveCheckMs: 100 }, env: { AGENT_KEY: clientKey } };
+    const first = await startTestGateway(raw, options);
+    const created = await fetch(`${first.url}/api/v1/tenants/acme/services/import`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ text, service: { id: 'pets', baseUrl: upstream.url } }),
+    });
+    expect(created.status).toBe(201);
+    await first.close();
+
+    const second = await startTestGateway(raw, options);
+    try {
+      const names = async () => {
+        const response = await fetch(`${second.url}/mcp/acme/imported`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${clientKey}`,
+            'content-type': 'application/json',
+            accept: 'application/json',
+          },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+        });
+        const body = (await response.json()) as { result?: { tools?: { name: string }[] } };
+        return (body.result?.tools ?? []).map((t) => t.name);
+      };
+      await expect.poll(names, { timeout: 5_000, interval: 100 }).toContain('pets_getItem');
+    } finally {
+      await second.close();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
