@@ -66,7 +66,16 @@ describe.each(backends)('usage rollups on $name', ({ open }) => {
     await rollup.close();
     expect(adds).toBe(3);
     expect(await store.usage.query('acme', '2025-03-01', '2025-03-02')).toEqual([
-      { tenantId: 'acme', day: '2025-03-01', toolset: 'support', tool: '_unknown', calls: 1, errors: 0, denials: 1, latencyMsTotal: 1 },
+      {
+        tenantId: 'acme',
+        day: '2025-03-01',
+        toolset: 'support',
+        tool: '_unknown',
+        calls: 1,
+        errors: 0,
+        denials: 1,
+        latencyMsTotal: 1,
+      },
       {
         tenantId: 'acme',
         day: '2025-03-01',
