@@ -264,7 +264,7 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
     '0024_tenant_configs': createTenantConfigMigration(features),
     '0027_user_roles': createUserRolesMigration(features),
     '0028_user_api_tokens': createUserApiTokensMigration(features),
-    '0029_audit_console_indexes': {
+    '0029_console_overview': {
       async up(db: Kysely<unknown>) {
         // The overview's mean latency per day comes from the daily rollup, not from 14 days of audit records.
         await db.schema

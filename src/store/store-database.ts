@@ -195,7 +195,7 @@ export interface UsageDailyTable {
   calls: ColumnType<number | string, number, number>;
   errors: ColumnType<number | string, number, number>;
   denials: ColumnType<number | string, number, number>;
-  /** Added by `0029_audit_console_indexes`. */
+  /** Added by `0029_console_overview`. */
   latency_ms_total: ColumnType<number | string, number | undefined, number>;
 }
 
