@@ -1,6 +1,7 @@
 export type {
   Caller,
   CallOutcome,
+  CallToolOptions,
   ClientKeySummary,
   ConsentSummary,
   ConsentView,
@@ -18,6 +19,7 @@ export type {
   UserSessionCookie,
   UserSummary,
 } from './contract.ts';
+export type { ApprovalTasks, ApprovalTaskView } from './create-approval-tasks.ts';
 export {
   type ApprovalDecisionEvent,
   type Approvals,
