@@ -1,10 +1,12 @@
 import { type Kysely, type Migration, sql } from 'kysely';
+import { createAlertDeliveryMigration } from './create-alert-delivery-migration.ts';
 import { createAuditAnchorMigration } from './create-audit-anchor-migration.ts';
 import { createAuditChainMigration } from './create-audit-chain-migration.ts';
 import { createAuditCheckpointMigration } from './create-audit-checkpoint-migration.ts';
 import { createConnectFlowMigration } from './create-connect-flow-migration.ts';
 import { createOAuthConsentMigration, createOAuthServerMigration } from './create-oauth-server-migration.ts';
 import { createRowLevelSecurityMigration, tenantSetting } from './create-row-level-security-migration.ts';
+import { createServiceDescriptionMigration } from './create-service-description-migration.ts';
 import { createTenantConfigMigration } from './create-tenant-config-migration.ts';
 import {
   createUserApiTokensMigration,
@@ -264,7 +266,7 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
     '0024_tenant_configs': createTenantConfigMigration(features),
     '0027_user_roles': createUserRolesMigration(features),
     '0028_user_api_tokens': createUserApiTokensMigration(features),
-    '0029_console_overview': {
+    '0029_audit_console_indexes': {
       async up(db: Kysely<unknown>) {
         // The overview's mean latency per day comes from the daily rollup, not from 14 days of audit records.
         await db.schema
@@ -291,6 +293,8 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
         await db.schema.alterTable('usage_daily').dropColumn('latency_ms_total').execute();
       },
     },
+    '0030_service_descriptions': createServiceDescriptionMigration(features),
+    '0031_alert_deliveries': createAlertDeliveryMigration(features),
     '0032_approval_tasks': {
       async up(db: Kysely<unknown>) {
         await db.schema

@@ -3,6 +3,9 @@ export { migrateWithOwner } from './migrate-with-owner.ts';
 export { type OpenStoreOptions, openStore } from './open-store.ts';
 export { parseStoreUrl, type StoreLocation } from './parse-store-url.ts';
 export type {
+  AlertDelivery,
+  AlertDeliveryRepository,
+  AlertOutcome,
   ApiTokenRecord,
   ApiTokenRepository,
   ApprovalBinding,
@@ -43,7 +46,9 @@ export type {
   RefreshLockOptions,
   SecretRecord,
   SecretRepository,
+  ServiceDescriptionRepository,
   Store,
+  StoredServiceDescription,
   StoreInspection,
   TenantConfigChange,
   TenantConfigRecord,

@@ -226,7 +226,7 @@ export interface AuditRepository {
   /**
    * Tool calls (`kind = tool_call`) of a tenant with `since <= at < until`, counted per time bucket of
    * `bucketMs` (buckets start at multiples of `bucketMs` since the epoch; empty ones are left out). Aggregated by
-   * the database over an index holding every column it reads (`0029_console_overview`). Longer windows per day and
+   * the database over an index holding every column it reads (`0029_audit_console_indexes`). Longer windows per day and
    * per tool come from the usage rollup (`UsageRepository.summarize`).
    */
   summarize(query: AuditSummaryQuery): Promise<AuditSummary>;
@@ -322,6 +322,56 @@ export interface TenantConfigRepository {
    * (SQLite) resolves at once and never calls: its readers rely on polling `list`.
    */
   subscribe(listener: (tenantId: string) => void): Promise<() => Promise<void>>;
+}
+
+/** A service description added through the admin API: its text, keyed by its SHA-256 (hex). */
+export interface StoredServiceDescription {
+  readonly digest: string;
+  readonly text: string;
+  /** `upload`, or the URL it was fetched from. */
+  readonly source: string;
+}
+
+/**
+ * Description texts of services added through the admin API (migration `0030_service_descriptions`), per tenant,
+ * by content: a stored tenant document names one as `stored:<sha256>`. Rows are written once and never changed.
+ */
+export interface ServiceDescriptionRepository {
+  put(
+    tenantId: string,
+    description: StoredServiceDescription & { readonly at: number; readonly actor: string },
+  ): Promise<void>;
+  get(tenantId: string, digest: string): Promise<StoredServiceDescription | undefined>;
+}
+
+/**
+ * What became of an alert: `logged` (no webhook configured), `queued` (waiting for the webhook), `delivered`,
+ * `failed` (every retry failed) or `dropped` (the queue was full).
+ */
+export type AlertOutcome = 'logged' | 'queued' | 'delivered' | 'failed' | 'dropped';
+
+/** One alert a tenant raised, as the admin API lists it. Ids and counts only. */
+export interface AlertDelivery {
+  readonly alertId: string;
+  readonly rule: string;
+  readonly about: string;
+  readonly summary: string;
+  readonly observed: number;
+  readonly threshold: number;
+  readonly raisedAt: number;
+  readonly outcome: AlertOutcome | string;
+  readonly updatedAt: number;
+}
+
+/** Alerts raised per tenant and their delivery outcome (migration `0031_alert_deliveries`). */
+export interface AlertDeliveryRepository {
+  record(
+    tenantId: string,
+    delivery: Omit<AlertDelivery, 'updatedAt'> & { readonly outcome: AlertOutcome },
+  ): Promise<void>;
+  setOutcome(tenantId: string, alertId: string, outcome: AlertOutcome, at: number): Promise<void>;
+  /** The newest first. */
+  recent(tenantId: string, limit: number): Promise<readonly AlertDelivery[]>;
 }
 
 /** Usage counters of one (tenant, day, toolset, tool). `day` is a UTC date, `YYYY-MM-DD`. */
@@ -436,6 +486,10 @@ export interface Store {
   readonly apiTokens: ApiTokenRepository;
   /** Each tenant's configuration as one versioned document (migration `0024_tenant_configs`, issue 14). */
   readonly tenantConfigs: TenantConfigRepository;
+  /** Description texts of services added through the admin API (migration `0030_service_descriptions`). */
+  readonly serviceDescriptions: ServiceDescriptionRepository;
+  /** Alerts raised per tenant and what became of them (migration `0031_alert_deliveries`). */
+  readonly alertDeliveries: AlertDeliveryRepository;
   /**
    * Runs pending migrations; safe to call from several processes at once. On PostgreSQL they run with
    * `gatehouse.tenant=*` on their session, so a data migration sees every tenant's rows.

@@ -154,6 +154,7 @@ export async function startGatehouse(
                   ...(await checkpointKeyOf(adapters, tenant)),
                 }),
               now: () => clock.now(),
+              alerts: observability.alertsView,
             },
           })
         : []),
@@ -251,10 +252,14 @@ async function followStoredTenants(
       'stored tenant configuration reconciled to the file',
     );
   }
-  return watchTenantConfigs({
+  // A tenant changed through the admin API since the file was written is served as stored, not as in the file.
+  const known = new Map(report.revisions);
+  for (const tenantId of report.keptFromStore) known.delete(tenantId);
+  const watch = await watchTenantConfigs({
     store: adapters.store,
     parse: live.parseTenant,
-    known: report.revisions,
+    prepare: live.prepareTenant,
+    known,
     ...(options.tenantConfigCheckMs === undefined ? {} : { intervalMs: options.tenantConfigCheckMs }),
     onChange: (tenant, revision) => {
       try {
@@ -274,6 +279,8 @@ async function followStoredTenants(
     onError: (tenantId, error) =>
       logger.warn({ tenant: tenantId, err: error }, 'stored tenant configuration not applied; the previous one stays'),
   });
+  if (report.keptFromStore.length > 0) await watch.check();
+  return watch;
 }
 
 function splitListen(listen: string): [string, number] {
@@ -326,6 +333,7 @@ function resourceRoutesOf(
   if (options.tenantDocuments === undefined || gateway.tenantConfigs === undefined) return undefined;
   return createTenantResourceRoutes({
     documents: gateway.tenantConfigs,
+    ...(gateway.descriptions === undefined ? {} : { descriptions: gateway.descriptions }),
     isRevisionConflict: (error) => error instanceof RevisionConflictError,
   });
 }

@@ -1,7 +1,8 @@
 /**
  * The console's stylesheet and its one small script, served by the gateway at `/console/assets/<name>` (the CSP
  * allows styles and scripts from the gateway only: nothing inline, no CDN). Pages work without the script; it
- * only adds a confirmation before destructive buttons (`data-confirm`) and copy buttons (`data-copy`).
+ * only adds a confirmation before destructive buttons (`data-confirm`), copy buttons (`data-copy`), a chosen file
+ * read into a text area (`data-file-into`) and a progress bar while a large form is sent (`data-progress`).
  */
 export const consoleAssets: Readonly<Record<string, { readonly type: string; readonly body: string }>> = {
   'console.css': {
@@ -84,6 +85,25 @@ svg.chart text{font-size:11px;fill:#444}
 .legend{display:flex;flex-wrap:wrap;gap:.8rem;font-size:.85rem;margin:.2rem 0 .4rem}
 .legend span::before{content:"";display:inline-block;width:.8rem;height:.8rem;border-radius:2px;margin-right:.3rem;vertical-align:-1px}
 .legend .calls::before{background:#4a78c2}.legend .errors::before{background:#d9822b}.legend .denials::before{background:#b3261e}.legend .latency::before{background:#6b3fa0}
+textarea{font:inherit;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em;padding:.35rem .5rem;border:1px solid #b8c0cc;border-radius:4px;width:100%}
+form.stack label.wide{flex-basis:100%}
+main>.scroll{margin-bottom:1rem}
+.progress{display:flex;align-items:center;gap:.6rem;margin:.4rem 0 0;flex-basis:100%}
+.progress[hidden]{display:none}
+table.facts{width:auto;margin-bottom:.6rem}
+table.facts th{background:none;font-weight:600;color:#333}
+fieldset{border:1px solid #dde1e6;border-radius:6px;margin:0 0 .6rem;padding:.4rem .8rem;background:#fbfcfd}
+legend{font-weight:600;padding:0 .3rem}
+.pickers{flex-basis:100%}
+ul.tools{list-style:none;margin:.3rem 0 0;padding:0 0 0 1.2rem;columns:2 22rem}
+label.check{display:flex!important;flex-direction:row!important;align-items:center;gap:.4rem;font-size:.9rem!important}
+label.check small{color:#555}
+details.connect-clients{margin:.6rem 0}
+details.connect-clients summary{cursor:pointer;font-weight:600;color:#0b57d0}
+.connect{margin:.5rem 0}
+.connect h3{font-size:1rem;margin:.6rem 0 .2rem}
+.connect pre{background:#f6f8fa;border:1px solid #e3e6ea;border-radius:4px;padding:.4rem .6rem;white-space:pre-wrap;word-break:break-all;margin:.2rem 0}
+ul.warnings{max-height:14rem;overflow:auto}
 @media (max-width:760px){
 body{display:block}
 nav{border-right:0;border-bottom:1px solid #dde1e6;padding:0}
@@ -106,6 +126,28 @@ document.addEventListener('submit', function (event) {
   var button = event.submitter;
   var message = (button && button.getAttribute('data-confirm')) || event.target.getAttribute('data-confirm');
   if (message && !window.confirm(message)) event.preventDefault();
+});
+document.addEventListener('submit', function (event) {
+  var form = event.target;
+  if (event.defaultPrevented || !form.hasAttribute('data-progress')) return;
+  var box = form.querySelector('.progress');
+  if (!box) return;
+  box.hidden = false;
+  var label = box.querySelector('span');
+  if (label) label.textContent = form.getAttribute('data-progress');
+  var text = form.querySelector('textarea[name=text]');
+  // The bar stays indeterminate: the import's own time is not known in advance; the size says what is under way.
+  if (label && text && text.value.length > 0) {
+    label.textContent += ' (' + (text.value.length / 1048576).toFixed(1) + ' MB)';
+  }
+});
+document.addEventListener('change', function (event) {
+  var input = event.target;
+  if (!input.hasAttribute || !input.hasAttribute('data-file-into') || !input.files || !input.files[0]) return;
+  var target = document.getElementById(input.getAttribute('data-file-into'));
+  var reader = new FileReader();
+  reader.onload = function () { if (target) target.value = String(reader.result); };
+  reader.readAsText(input.files[0]);
 });
 document.addEventListener('click', function (event) {
   var button = event.target.closest && event.target.closest('button[data-copy]');

@@ -3,6 +3,7 @@ import type { AuditChainReport } from '../../audit/index.ts';
 import type { Gateway, SignedInUser } from '../../gateway/index.ts';
 import type { AuditRepository, UsageRepository } from '../../store/index.ts';
 import type { TenantRole } from '../../users/index.ts';
+import type { AlertAdminOptions } from '../create-alert-admin-routes.ts';
 import type { ConsoleSection } from './render-console-page.ts';
 
 /** What the console's pages read and change: the gateway's use cases, plus the audit log and its verification. */
@@ -17,6 +18,8 @@ export interface ConsoleDependencies {
   verifyAudit(tenant: string): Promise<AuditChainReport>;
   /** Epoch milliseconds (the overview's windows). */
   now(): number;
+  /** The alert rules in force and each tenant's raised alerts (absent: the Alerts page says so). */
+  readonly alerts?: Pick<AlertAdminOptions, 'rules' | 'windowSeconds' | 'dedupSeconds' | 'webhookOrigin' | 'recent'>;
 }
 
 /** One request to a console page, after sign-in, the role check and (for POST) the CSRF check have passed. */
@@ -73,6 +76,8 @@ export type ConsolePageResult =
 export interface ConsolePage {
   readonly section: ConsoleSection;
   readonly path: string;
+  /** Largest form a POST may carry, bytes (default 64 KiB; a pasted or uploaded description is larger). */
+  readonly bodyLimit?: number;
   readonly roles: readonly TenantRole[];
   get(context: ConsolePageContext): Promise<ConsolePageResult>;
   post?(context: ConsolePageContext): Promise<ConsolePageResult>;

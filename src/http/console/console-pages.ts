@@ -1,10 +1,11 @@
-import { adminRoleSets } from '../create-admin-routes.ts';
+import { alertsPage } from './alerts-page.ts';
 import { approvalsPage } from './approvals-page.ts';
 import { auditExportPage, auditPage } from './audit-page.ts';
 import { connectionsPage } from './connections-page.ts';
 import type { ConsolePage } from './console-page.ts';
-import { notBuiltPage } from './not-built-page.ts';
 import { overviewPage } from './overview-page.ts';
+import { servicesPage } from './services-page.ts';
+import { toolsetsPage } from './toolsets-page.ts';
 import { usersPage } from './users-page.ts';
 
 /**
@@ -13,20 +14,12 @@ import { usersPage } from './users-page.ts';
  */
 export const consolePages: readonly ConsolePage[] = [
   overviewPage,
-  notBuiltPage(
-    'services',
-    adminRoleSets.configure,
-    'add and edit services with <code>/api/v1/tenants/{tenant}/services</code> (see docs/admin-api.md).',
-  ),
-  notBuiltPage(
-    'toolsets',
-    adminRoleSets.configure,
-    'edit toolsets with <code>/api/v1/tenants/{tenant}/toolsets</code> (see docs/admin-api.md).',
-  ),
+  servicesPage,
+  toolsetsPage,
   connectionsPage,
   approvalsPage,
   auditPage,
   auditExportPage,
   usersPage,
-  notBuiltPage('alerts', adminRoleSets.configure, 'alerts are set in the config file (<code>alerts:</code>).'),
+  alertsPage,
 ];

@@ -176,7 +176,7 @@ export function createConsoleRoutes(options: ConsoleRoutesOptions): HttpRoute[] 
     const path = page.path === '/' ? '/console/:tenant' : `/console/:tenant${page.path}`;
     routes.push({ method: 'GET', path, handle: handlerOf(page, 'GET') });
     if (page.post !== undefined) {
-      routes.push({ method: 'POST', path, bodyLimit: formLimit, handle: handlerOf(page, 'POST') });
+      routes.push({ method: 'POST', path, bodyLimit: page.bodyLimit ?? formLimit, handle: handlerOf(page, 'POST') });
     }
   }
   return routes;
