@@ -60,18 +60,10 @@ export function createAuditRepository({ run, read, transaction, appendAudit }: S
         };
         // Truncated to a whole bucket on both dialects (SQLite may divide as reals, depending on how `at` was bound).
         const bucket = sql<number | string>`cast(at / ${bucketMs} as bigint) * ${bucketMs}`;
-        // One after the other: on PostgreSQL both run on the one connection of the tenant's transaction.
         const buckets = await window
           .select([bucket.as('start'), counts.calls, counts.errors, counts.denials, counts.latencyMs])
           .groupBy(sql`1`)
           .orderBy(sql`1`)
-          .execute();
-        const tools = await window
-          .select(['tool', counts.calls, counts.errors, counts.denials, counts.latencyMs])
-          .groupBy('tool')
-          .orderBy(sql`count(*)`, 'desc')
-          .orderBy('tool')
-          .limit(Math.max(0, Math.trunc(query.topTools)))
           .execute();
         const toCounts = (row: {
           calls: number | string;
@@ -86,7 +78,6 @@ export function createAuditRepository({ run, read, transaction, appendAudit }: S
         });
         return {
           buckets: buckets.map((row) => ({ start: Number(row.start), ...toCounts(row) })),
-          tools: tools.map((row) => ({ tool: row.tool, ...toCounts(row) })),
         };
       }),
 
