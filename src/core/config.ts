@@ -658,6 +658,16 @@ export const configSchema = z
     masterKeyFile: z.string().optional(),
     /** Hosts (names or literal IPs) that may resolve to private, loopback or link-local addresses. */
     unsafeAllowPrivateUpstreams: z.array(z.string().min(1)).default([]),
+    /**
+     * The `${env:NAME}` names each tenant's users (admin API, console) may add to its stored configuration: names or
+     * prefixes ending in `*`, by tenant id. A tenant not listed: `GATEHOUSE_TENANT_<ID>_*` (docs/security.md).
+     */
+    tenantEnv: z
+      .record(
+        z.string(),
+        z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'expected a variable name, or a prefix ending in *')),
+      )
+      .default({}),
     allowedOrigins: z.array(z.string().min(1)).default([]),
     demo: z.boolean().default(false),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),

@@ -79,3 +79,4 @@ export type {
   ToolSoapRequest,
   ToolXmlElement,
 } from './tool.ts';
+export { findEnvReferences, refuseForeignEnvReferences, tenantEnvPatterns } from './tenant-env-references.ts';

@@ -3,7 +3,9 @@ import {
   type Clock,
   findLiteralSecrets,
   GatehouseError,
+  refuseForeignEnvReferences,
   type TenantConfig,
+  tenantEnvPatterns,
   type TenantDocument,
 } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
@@ -15,6 +17,11 @@ export interface TenantConfigWrite {
   readonly actor: string;
   /** One line for the history; absent = the list of changed resources. */
   readonly summary?: string;
+  /**
+   * The writer is a user of the tenant (a role, a personal API token, the console), not the operator (admin token,
+   * `apply`): it may add only the `${env:NAME}` names the tenant may read (`refuseForeignEnvReferences`).
+   */
+  readonly byTenantUser?: boolean;
 }
 
 /**
@@ -41,6 +48,8 @@ export interface TenantConfigsDependencies {
   readonly clock: Clock;
   /** Parses a document as the config file's tenant entry (env references substituted, providers expanded). */
   readonly parse: (document: TenantDocument) => TenantConfig;
+  /** The config's `tenantEnv`: the env names each tenant's users may reference; absent = the default prefix. */
+  readonly tenantEnv?: Readonly<Record<string, readonly string[]>>;
 }
 
 export function createTenantConfigs(deps: TenantConfigsDependencies): TenantConfigs {
@@ -85,8 +94,11 @@ export function createTenantConfigs(deps: TenantConfigsDependencies): TenantConf
           { path: literal[0] as string },
         );
       }
-      deps.parse(config);
       const current = await store.tenantConfigs.read(tenantId);
+      // Before `parse` reads the environment, so an unset name answers as a set one does (nothing to probe).
+      if (options.byTenantUser === true)
+        refuseForeignEnvReferences(tenantId, config, current?.document, tenantEnvPatterns(tenantId, deps.tenantEnv));
+      deps.parse(config);
       const changes = diffTenantDocuments(tenantId, current?.document, config);
       if (current !== undefined && changes.length === 0 && options.expectedRevision === current.revision) {
         return { revision: current.revision, changes };

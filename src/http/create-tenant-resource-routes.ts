@@ -23,7 +23,13 @@ export interface TenantConfigDocuments {
   write(
     tenantId: string,
     config: TenantDocument,
-    options: { readonly expectedRevision: number | null; readonly actor: string; readonly summary?: string },
+    options: {
+      readonly expectedRevision: number | null;
+      readonly actor: string;
+      readonly summary?: string;
+      /** A user of the tenant, not the operator: only the tenant's own `${env:NAME}` names may be added. */
+      readonly byTenantUser?: boolean;
+    },
   ): Promise<{ readonly revision: number }>;
 }
 
@@ -144,6 +150,7 @@ export function createTenantResourceRoutes(options: TenantResourceRoutesOptions)
           expectedRevision: revision,
           actor: context.actor,
           summary,
+          byTenantUser: context.caller.kind === 'user',
         });
         return next;
       } catch (error) {

@@ -32,6 +32,8 @@ export async function changeTenantDocument(
       expectedRevision: stored.revision,
       actor: context.actor,
       summary,
+      // Every console session is a user of this tenant, never the operator.
+      byTenantUser: true,
     });
   } catch (error) {
     // The schema's message names the field (`services[2].baseUrl: ...`); shown to the person as a 400.
