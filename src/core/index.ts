@@ -59,6 +59,7 @@ export { escapeHtml } from './escape-html.ts';
 export { createId, createRequestId } from './ids.ts';
 export { noteResponseOutcome, type ResponseOutcome, responseOutcomeOf } from './response-outcome.ts';
 export { knownFieldsAt, suggestFieldName } from './suggest-field-name.ts';
+export { findEnvReferences, refuseForeignEnvReferences, tenantEnvPatterns } from './tenant-env-references.ts';
 export type {
   Catalog,
   DescriptionFormat,
@@ -79,4 +80,3 @@ export type {
   ToolSoapRequest,
   ToolXmlElement,
 } from './tool.ts';
-export { findEnvReferences, refuseForeignEnvReferences, tenantEnvPatterns } from './tenant-env-references.ts';

@@ -5,8 +5,8 @@ import {
   GatehouseError,
   refuseForeignEnvReferences,
   type TenantConfig,
-  tenantEnvPatterns,
   type TenantDocument,
+  tenantEnvPatterns,
 } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 import { diffTenantDocuments, type ResourceChange, summarizeChanges } from './diff-tenant-documents.ts';
