@@ -86,7 +86,10 @@ describe.skipIf(missing !== undefined)('console: services, toolsets and alerts (
       },
       {
         live: { liveCheckMs: 100 },
-        env: { SLACK_CLIENT_ID: 'slack-client-id', SLACK_CLIENT_SECRET: 'slack-secret-0123' },
+        env: {
+          GATEHOUSE_TENANT_ACME_SLACK_CLIENT_ID: 'slack-client-id',
+          GATEHOUSE_TENANT_ACME_SLACK_CLIENT_SECRET: 'slack-secret-0123',
+        },
       },
     );
     const users = gateway.gateway.users!;
@@ -171,7 +174,7 @@ describe.skipIf(missing !== undefined)('console: services, toolsets and alerts (
   it('adds a catalogue provider with its secrets as environment variable names; a value is refused', async () => {
     await page.goto(`${gateway.url}/console/acme/services`);
     await page.getByLabel('Provider').selectOption('slack');
-    await page.getByLabel('Client id variable').fill('SLACK_CLIENT_ID');
+    await page.getByLabel('Client id variable').fill('GATEHOUSE_TENANT_ACME_SLACK_CLIENT_ID');
     await page.getByLabel('Client secret variable').fill('xoxp-a-literal-secret');
     expectedRefusals++;
     await page.getByRole('button', { name: 'Add provider' }).click();
@@ -179,9 +182,21 @@ describe.skipIf(missing !== undefined)('console: services, toolsets and alerts (
     expect(await page.locator('.notice-error').textContent()).toContain('clientSecret');
     expect(await page.content()).not.toContain('xoxp-a-literal-secret');
 
+    // Finding (tenant admin env references): a variable outside the tenant's names is refused, set or not.
     await page.getByLabel('Provider').selectOption('slack');
-    await page.getByLabel('Client id variable').fill('SLACK_CLIENT_ID');
-    await page.getByLabel('Client secret variable').fill('SLACK_CLIENT_SECRET');
+    await page.getByLabel('Client id variable').fill('GATEHOUSE_MASTER_KEY');
+    await page.getByLabel('Client secret variable').fill('GATEHOUSE_TENANT_ACME_SLACK_CLIENT_SECRET');
+    expectedRefusals++;
+    await page.getByRole('button', { name: 'Add provider' }).click();
+    await page.waitForSelector('.notice-error');
+    expect(await page.locator('.notice-error').textContent()).toContain(
+      'clientId: ${env:GATEHOUSE_MASTER_KEY} is not allowed for tenant acme',
+    );
+    await chromium!.screenshot(page, 'console-services-env-refused');
+
+    await page.getByLabel('Provider').selectOption('slack');
+    await page.getByLabel('Client id variable').fill('GATEHOUSE_TENANT_ACME_SLACK_CLIENT_ID');
+    await page.getByLabel('Client secret variable').fill('GATEHOUSE_TENANT_ACME_SLACK_CLIENT_SECRET');
     await Promise.all([
       page.waitForURL((url) => url.searchParams.get('added') === 'slack'),
       page.getByRole('button', { name: 'Add provider' }).click(),
@@ -191,8 +206,8 @@ describe.skipIf(missing !== undefined)('console: services, toolsets and alerts (
     expect(stored.services).toContainEqual({
       provider: 'slack',
       id: 'slack',
-      clientId: '${env:SLACK_CLIENT_ID}',
-      clientSecret: '${env:SLACK_CLIENT_SECRET}',
+      clientId: '${env:GATEHOUSE_TENANT_ACME_SLACK_CLIENT_ID}',
+      clientSecret: '${env:GATEHOUSE_TENANT_ACME_SLACK_CLIENT_SECRET}',
     });
   });
 

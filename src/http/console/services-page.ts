@@ -1,4 +1,4 @@
-import { escapeHtml, GatehouseError, httpStatusOf, isGatehouseError } from '../../core/index.ts';
+import { escapeHtml, GatehouseError, httpStatusOf, isGatehouseError, tenantEnvPatterns } from '../../core/index.ts';
 import {
   type DescriptionPreview,
   describeProviders,
@@ -260,7 +260,7 @@ async function render(
     })
     .join('');
   const fromCatalogue = `<section class="panel" aria-labelledby="catalogue-title"><h2 id="catalogue-title">Add from the catalogue</h2>
-<p>Secrets are given as the name of the environment variable that holds them on every gateway process; their values are never stored. Register <code>{publicUrl}/oauth/callback</code> as the redirect URI at the provider.</p>
+<p>Secrets are given as the name of the environment variable that holds them on every gateway process; their values are never stored. This tenant may name only the variables the operator allows it: by default those starting with <code>${escapeHtml(tenantEnvPatterns(context.tenant, undefined)[0]?.slice(0, -1) ?? '')}</code>. Register <code>{publicUrl}/oauth/callback</code> as the redirect URI at the provider.</p>
 <form method="post" class="stack">${csrf}<input type="hidden" name="action" value="provider">
 <label>Provider <select name="provider">${options}</select></label>
 <label>Service id (optional) <input name="id" pattern="[A-Za-z0-9_\\-]*" placeholder="the provider id"></label>
