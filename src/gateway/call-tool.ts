@@ -92,7 +92,9 @@ async function resolveCredential(deps: Pick<CallToolDependencies, 'credentials'>
     () =>
       policy === undefined
         ? []
-        : selectConnectScopes(policy, service.id, service.auth.type === 'oauth2' ? service.auth.scopes : []),
+        : service.auth.type === 'oauth2'
+          ? selectConnectScopes(policy, service.id, service.auth.scopes, service.auth.refreshScope)
+          : selectConnectScopes(policy, service.id, []),
     call.connection,
     service.connectionVariables,
   );
