@@ -50,9 +50,11 @@ export {
   type ConfigWarning,
   inspectConfig,
   inspectOverlays,
+  inspectReadOnlyLinkScopes,
   inspectSafeWrites,
   type OverlaidTool,
   type OverlayReport,
+  type ReadOnlyLinkScopes,
   type ToolsetReport,
 } from './inspect-config.ts';
 export { type ClientKeyRequest, issueClientKey } from './issue-client-key.ts';
