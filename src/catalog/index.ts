@@ -1,5 +1,6 @@
 export { applyOverlays, type ToolOverlays } from './apply-overlays.ts';
 export { bindCatalog } from './bind-catalog.ts';
+export { dropFixedHeaderArguments } from './drop-fixed-header-arguments.ts';
 export { type DescriptionInput, type ImportOptions, importDescription } from './import-description.ts';
 export { loadCatalog } from './load-catalog.ts';
 export { type McpListedTool, mcpToolsMax, transformMcpTools } from './mcp/mcp-tools.ts';

@@ -1,4 +1,10 @@
-import { applyOverlays, bindCatalog, loadCatalog, transformMcpTools } from '../catalog/index.ts';
+import {
+  applyOverlays,
+  bindCatalog,
+  dropFixedHeaderArguments,
+  loadCatalog,
+  transformMcpTools,
+} from '../catalog/index.ts';
 import type { Catalog, DescriptionFormat, ServiceConfig } from '../core/index.ts';
 
 /** The config field of each description format. */
@@ -38,10 +44,12 @@ export function loadPlainCatalog(service: ServiceConfig): Catalog {
 
 /**
  * Loads a service's description (shared across tenants by content), applies its tool overlays (shared by equal
- * overlays) and binds it to the service id. `at` is the service's config path, for overlay errors.
+ * overlays), drops the header arguments its fixed `headers` supply, and binds it to the service id. `at` is the
+ * service's config path, for overlay errors.
  */
 export function loadService(service: ServiceConfig, at = `services.${service.id}`) {
-  const catalog = applyOverlays(loadPlainCatalog(service), service.overlays ?? {}, `${at}.overlays`);
+  const overlaid = applyOverlays(loadPlainCatalog(service), service.overlays ?? {}, `${at}.overlays`);
+  const catalog = dropFixedHeaderArguments(overlaid, Object.keys(service.headers ?? {}));
   return { catalog, bound: bindCatalog(catalog, service.id) };
 }
 
