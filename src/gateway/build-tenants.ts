@@ -1,4 +1,4 @@
-import { toUnprefixedToolName } from '../catalog/index.ts';
+import { type McpFeatures, toUnprefixedToolName } from '../catalog/index.ts';
 import type { Catalog, NamedTool, ServiceCatalog, TenantConfig } from '../core/index.ts';
 import {
   type ConnectionVariable,
@@ -12,6 +12,7 @@ import {
 import { compileToolsetLimits, compileToolsetPolicy, type ToolsetLimits, type ToolsetPolicy } from '../policy/index.ts';
 import { buildToolsetMeta, type ToolsetMeta } from './build-toolset-meta.ts';
 import type { ListedTool } from './contract.ts';
+import { type ExposedFeatures, exposeMcpFeatures } from './expose-mcp-features.ts';
 import { descriptionSourceOf } from './load-service.ts';
 
 /** A service of a tenant as the request path needs it. Holds no secret. */
@@ -36,6 +37,8 @@ export interface ServiceRuntime {
   readonly retry: { readonly maxRetries: number; readonly maxWaitSeconds: number };
   /** How long a call's concurrency slot may be held: every attempt plus the waits between them, and a margin. */
   readonly leaseMs: number;
+  /** An `mcp:` service: the resources, resource templates and prompts its server listed last. */
+  readonly features?: McpFeatures;
 }
 
 export interface ToolsetRuntime {
@@ -48,6 +51,8 @@ export interface ToolsetRuntime {
   readonly limits: ToolsetLimits;
   /** Safe reads are cached this long (seconds); undefined: the toolset does not cache. */
   readonly cacheTtlSeconds: number | undefined;
+  /** The federated resources and prompts the toolset exposes. */
+  readonly features: ExposedFeatures;
 }
 
 export interface TenantRuntime {
@@ -105,13 +110,17 @@ function declaresOutput(named: NamedTool, toolsetOn: boolean, serviceOn: Readonl
 export function buildTenant(
   config: TenantConfig,
   tenantIndex: number,
-  loadService: (service: TenantConfig['services'][number]) => { catalog: Catalog; bound: ServiceCatalog },
+  loadService: (service: TenantConfig['services'][number]) => {
+    catalog: Catalog;
+    bound: ServiceCatalog;
+    features?: McpFeatures;
+  },
 ): TenantRuntime {
   const services = new Map<string, ServiceRuntime>();
   const tenantTools = new Map<string, NamedTool>();
   config.services.forEach((service, i) => {
     const path = formatPath(['tenants', tenantIndex, 'services', i]);
-    const { catalog, bound } = loadServiceAt(
+    const { catalog, bound, features } = loadServiceAt(
       loadService,
       service,
       path,
@@ -143,6 +152,7 @@ export function buildTenant(
         (service.retry.maxRetries + 1) * service.timeoutSeconds * 1000 +
         service.retry.maxRetries * service.retry.maxWaitSeconds * 1000 +
         5_000,
+      ...(features === undefined ? {} : { features }),
     });
     for (const tool of bound.tools) tenantTools.set(tool.name, tool);
   });
@@ -159,6 +169,7 @@ export function buildTenant(
   );
   for (const [j, toolset] of config.toolsets.entries()) {
     const at = `${formatPath(['tenants', tenantIndex, 'toolsets', j])}.unprefixed`;
+    const features = exposeMcpFeatures(toolset, [...services.values()], at);
     const exposed =
       toolset.unprefixed.length === 0 ? tenantTools : unprefix(tenantTools, toolset.unprefixed, services, at);
     const policy = compileToolsetPolicy(config.id, toolset, exposed, { scopeImplies, serviceScopes });
@@ -179,6 +190,7 @@ export function buildTenant(
       meta,
       limits: compileToolsetLimits(config.rateLimit, toolset),
       cacheTtlSeconds: toolset.results.cache?.ttlSeconds,
+      features,
     });
   }
   return { id: config.id, services, toolsets, caching: config.toolsets.some((t) => t.results.cache !== undefined) };

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { McpPromptArgument, McpResource, McpResourceTemplate } from '../catalog/index.ts';
 import type { GatehouseError, JsonSchema, TenantConfig, TenantDocument, ToolAnnotations } from '../core/index.ts';
 import type { CreatedUser, UserRoles, UserSummary } from '../users/index.ts';
 import type { Approvals } from './create-approvals.ts';
@@ -111,6 +112,30 @@ export interface ListedTool {
   readonly annotations: ToolAnnotations;
 }
 
+/** A federated resource, resource template or prompt as listed to an MCP client (the server's fields, checked). */
+export type ListedResource = McpResource;
+export type ListedResourceTemplate = McpResourceTemplate;
+export interface ListedPrompt {
+  readonly name: string;
+  readonly title?: string;
+  readonly description?: string;
+  readonly arguments?: readonly McpPromptArgument[];
+}
+
+/** What a toolset's federated services offer besides tools: what its MCP endpoint declares. */
+export interface FederatedCapabilities {
+  readonly resources: boolean;
+  readonly prompts: boolean;
+}
+
+/**
+ * The result of a federated `resources/read` or `prompts/get`: the server's result (scrubbed, budgeted), or why
+ * not (`not_found` for a resource or prompt the toolset does not reach, `invalid_arguments`, upstream errors).
+ */
+export type FederatedOutcome =
+  | { readonly ok: true; readonly result: Readonly<Record<string, unknown>> }
+  | { readonly ok: false; readonly error: GatehouseError };
+
 /** The result of a `tools/call`. A failure is still a result (MCP `isError`), except `tool_not_found`. */
 export type CallOutcome =
   | {
@@ -148,6 +173,17 @@ export interface Gateway {
   listTools(caller: Caller): Promise<readonly ListedTool[]>;
   /** Runs one tool call through policy, credentials, upstream, shaping and audit. Never throws. */
   callTool(caller: Caller, name: string, args: unknown, requestId: string): Promise<CallOutcome>;
+  /**
+   * Federated resources and prompts (remote MCP servers, `mcp:` services) the caller's toolset exposes: what its
+   * endpoint declares, the lists (every item; the transport pages them), and one read or get each, audited like a
+   * tool call. Absent in transport-only fakes.
+   */
+  federatedCapabilities?(caller: Caller): FederatedCapabilities;
+  listResources?(caller: Caller): readonly ListedResource[];
+  listResourceTemplates?(caller: Caller): readonly ListedResourceTemplate[];
+  listPrompts?(caller: Caller): readonly ListedPrompt[];
+  readResource?(caller: Caller, uri: string, requestId: string): Promise<FederatedOutcome>;
+  getPrompt?(caller: Caller, name: string, args: unknown, requestId: string): Promise<FederatedOutcome>;
   /** Store reachable (for /readyz). */
   ready(): Promise<boolean>;
   /**

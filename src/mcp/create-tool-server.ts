@@ -9,6 +9,7 @@ import {
 import { continueTrace } from '../audit/index.ts';
 import { toGatehouseError } from '../core/index.ts';
 import type { Caller, CallOutcome, Gateway, ListedTool } from '../gateway/index.ts';
+import { federatedCapabilitiesOf, serveFederatedFeatures } from './serve-federated-features.ts';
 import { toCallToolResult, toUnknownToolMessage } from './to-call-tool-result.ts';
 import { toUrlElicitationError } from './to-url-elicitation-error.ts';
 
@@ -25,13 +26,16 @@ export interface ToolServerContext {
 /**
  * Builds the SDK server instance for one exchange (the SDK's stateless serving wants a fresh instance per
  * request). It serves `tools/list` from `gateway.listTools(caller)` and `tools/call` through
- * `gateway.callTool()`, so nothing is cached across callers. The low-level `Server` is used rather than
+ * `gateway.callTool()`, so nothing is cached across callers; and the federated resources and prompts of the
+ * caller's toolset when it has some (`serveFederatedFeatures`). The low-level `Server` is used rather than
  * `McpServer` because tool schemas are JSON Schema owned by the gateway (which validates arguments with
  * precompiled validators); the SDK must not compile a validator per request.
  */
 export function createToolServer(context: ToolServerContext): Server {
   const { gateway, caller, requestId } = context;
-  const server = new Server(context.serverInfo, { capabilities: { tools: {} } });
+  const federated = federatedCapabilitiesOf(gateway, caller);
+  const server = new Server(context.serverInfo, { capabilities: { tools: {}, ...federated } });
+  serveFederatedFeatures(server, context, federated);
   server.setRequestHandler('tools/list', async () => {
     try {
       const tools = await gateway.listTools(caller);

@@ -4,6 +4,7 @@ import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextproto
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort as closedPort } from '../support/free-port.ts';
 import {
+  type FixtureFeatures,
   type FixtureTool,
   type LegacyMcpUpstream,
   startLegacyMcpUpstream,
@@ -82,12 +83,69 @@ const tools: FixtureTool[] = [
   },
 ];
 
+const words = 'lorem ipsum dolor sit amet '.repeat(4_000);
+const features: FixtureFeatures = {
+  resources: [
+    ...['alpha', 'beta', 'gamma'].map((name) => ({
+      uri: `docs://${name}`,
+      name,
+      mimeType: 'text/plain',
+      read: (uri: string) =>
+        uri === `docs://${name}` ? [{ uri, mimeType: 'text/plain', text: `the ${name} document` }] : undefined,
+    })),
+    {
+      uri: 'docs://secret',
+      name: 'secret',
+      read: (uri) => (uri === 'docs://secret' ? [{ uri, text: `the token is ${upstreamToken}` }] : undefined),
+    },
+    {
+      uri: 'docs://big',
+      name: 'big',
+      read: (uri) => (uri === 'docs://big' ? [{ uri, mimeType: 'text/plain', text: words }] : undefined),
+    },
+    {
+      uri: 'docs://logo',
+      name: 'logo',
+      mimeType: 'image/png',
+      read: (uri) => (uri === 'docs://logo' ? [{ uri, mimeType: 'image/png', blob: 'iVBORw0KGgo=' }] : undefined),
+    },
+    {
+      uriTemplate: 'issues://{id}',
+      name: 'issue',
+      read: (uri) => {
+        const id = /^issues:\/\/(\d+)$/.exec(uri)?.[1];
+        return id === undefined ? undefined : [{ uri, mimeType: 'application/json', text: `{"issue":${id}}` }];
+      },
+    },
+  ],
+  prompts: [
+    {
+      name: 'summarize',
+      description: 'Summarise a topic',
+      arguments: [{ name: 'topic', description: 'What to summarise', required: true }],
+      get: (args) => [{ role: 'user', content: { type: 'text', text: `Summarise ${args['topic']}` } }],
+    },
+    {
+      name: 'review.code',
+      description: 'Review code',
+      get: () => [
+        { role: 'user', content: { type: 'text', text: 'Review this' } },
+        { role: 'user', content: { type: 'image', data: 'iVBORw0KGgo=', mimeType: 'image/png' } },
+      ],
+    },
+    {
+      name: 'leaky',
+      get: () => [{ role: 'assistant', content: { type: 'text', text: `I was sent ${upstreamToken}` } }],
+    },
+  ],
+};
+
 let legacy: LegacyMcpUpstream;
 let modern: { url: string; close(): Promise<void> };
 let gateway: TestGateway;
 
 beforeAll(async () => {
-  legacy = await startLegacyMcpUpstream(tools, upstreamToken);
+  legacy = await startLegacyMcpUpstream(tools, upstreamToken, 2, features);
   modern = await startModernMcpUpstream();
   gateway = await startTestGateway({
     unsafeAllowPrivateUpstreams: ['127.0.0.1'],
@@ -117,8 +175,17 @@ beforeAll(async () => {
             discovery: { mode: 'never' },
           },
           { id: 'bare', tools: ['*'], unprefixed: ['linear'], access: 'write', discovery: { mode: 'never' } },
+          {
+            id: 'narrow',
+            tools: ['*'],
+            exclude: ['linear_resources', 'linear_summarize', 'modern_*'],
+            access: 'read',
+            discovery: { mode: 'never' },
+          },
         ],
-        clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all', 'reader', 'bare'], subject: 'alice' }],
+        clientKeys: [
+          { name: 'agent', key: clientKey, toolsets: ['all', 'reader', 'bare', 'narrow'], subject: 'alice' },
+        ],
       },
     ],
   });
@@ -338,6 +405,169 @@ describe('remote MCP servers as services', () => {
     expect(names).toContain('linear_added_later');
     const result = (await client.callTool({ name: 'linear_added_later', arguments: {} })) as Result;
     expect(result.content).toEqual([{ type: 'text', text: 'new' }]);
+    await client.close();
+  });
+});
+
+async function records(method: string): Promise<{ tool: string; decision: string; pathTemplate: string | null }[]> {
+  await gateway.adapters.audit?.flush();
+  return (await gateway.adapters.store.audit.query({ tenantId: 'acme', kind: 'tool_call', limit: 10_000 }))
+    .filter((record) => record.method === method)
+    .map((record) => ({ tool: record.tool, decision: record.decision, pathTemplate: record.pathTemplate }));
+}
+
+describe('federated resources and prompts', () => {
+  it('lists every page of resources, templates and prompts of both servers, prompts prefixed, to clients of both eras', async () => {
+    for (const client of [await connectV2('all'), await connectV1('all')]) {
+      expect(client.getServerCapabilities()).toMatchObject({ resources: {}, prompts: {} });
+      const resources = (await client.listResources()).resources.map((r) => r.uri);
+      // linear and tiny are one server under two service ids: its URIs are listed once per service.
+      expect([...new Set(resources.filter((uri) => uri.startsWith('docs://')))]).toEqual(
+        ['alpha', 'beta', 'gamma', 'secret', 'big', 'logo'].map((name) => `docs://${name}`),
+      );
+      expect(resources).toContain('modern://motd');
+      const templates = (await client.listResourceTemplates()).resourceTemplates;
+      expect(templates.map((t) => t.uriTemplate)).toContain('issues://{id}');
+      const prompts = (await client.listPrompts()).prompts;
+      expect(prompts.map((p) => p.name).sort()).toEqual(
+        [
+          'linear_leaky',
+          'linear_review_code',
+          'linear_summarize',
+          'modern_greet',
+          'tiny_leaky',
+          'tiny_review_code',
+          'tiny_summarize',
+        ].sort(),
+      );
+      expect(prompts.find((p) => p.name === 'linear_summarize')).toMatchObject({
+        description: 'Summarise a topic',
+        arguments: [{ name: 'topic', description: 'What to summarise', required: true }],
+      });
+      await client.close();
+    }
+  });
+
+  it('reads listed and templated resources with the service credential, one audit record per read', async () => {
+    const client = await connectV2('all');
+    const before = (await records('resources/read')).length;
+    const text = await client.readResource({ uri: 'docs://beta' });
+    expect(text.contents).toEqual([{ uri: 'docs://beta', mimeType: 'text/plain', text: 'the beta document' }]);
+    expect(legacy.reads.at(-1)).toEqual({
+      method: 'resources/read',
+      target: 'docs://beta',
+      authorization: `Bearer ${upstreamToken}`,
+    });
+    const templated = await client.readResource({ uri: 'issues://42' });
+    expect(templated.contents).toEqual([{ uri: 'issues://42', mimeType: 'application/json', text: '{"issue":42}' }]);
+    const binary = await client.readResource({ uri: 'docs://logo' });
+    expect(binary.contents).toEqual([{ uri: 'docs://logo', mimeType: 'image/png', blob: 'iVBORw0KGgo=' }]);
+    const modern = await client.readResource({ uri: 'modern://motd' });
+    expect(modern.contents[0]).toMatchObject({ text: 'modern message of the day' });
+    const audited = (await records('resources/read')).slice(before);
+    expect(audited).toEqual(
+      expect.arrayContaining([
+        { tool: 'linear_resources', decision: 'allow', pathTemplate: 'docs://beta' },
+        { tool: 'linear_resources', decision: 'allow', pathTemplate: 'issues://42' },
+        { tool: 'modern_resources', decision: 'allow', pathTemplate: 'modern://motd' },
+      ]),
+    );
+    expect(audited).toHaveLength(4);
+    await client.close();
+  });
+
+  it('scrubs the service credential from resources and prompts', async () => {
+    const client = await connectV1('all');
+    const read = await client.readResource({ uri: 'docs://secret' });
+    expect(JSON.stringify(read)).not.toContain(upstreamToken);
+    expect(JSON.stringify(read)).toContain('the token is');
+    const prompt = await client.getPrompt({ name: 'linear_leaky' });
+    expect(JSON.stringify(prompt)).not.toContain(upstreamToken);
+    await client.close();
+  });
+
+  it('gets prompts by their prefixed name with arguments, and refuses a missing argument or unknown prompt', async () => {
+    for (const client of [await connectV2('all'), await connectV1('all')]) {
+      const before = (await records('prompts/get')).length;
+      const got = await client.getPrompt({ name: 'linear_summarize', arguments: { topic: 'federation' } });
+      expect(got.messages).toEqual([{ role: 'user', content: { type: 'text', text: 'Summarise federation' } }]);
+      expect(legacy.reads.at(-1)).toMatchObject({ method: 'prompts/get', target: 'summarize' });
+      const dotted = await client.getPrompt({ name: 'linear_review_code' });
+      expect(dotted.messages[1]).toEqual({
+        role: 'user',
+        content: { type: 'image', data: 'iVBORw0KGgo=', mimeType: 'image/png' },
+      });
+      const modern = await client.getPrompt({ name: 'modern_greet', arguments: { who: 'Ada' } });
+      expect(modern.messages[0]?.content).toEqual({ type: 'text', text: 'Greet Ada' });
+      const calls = legacy.reads.length;
+      await expect(client.getPrompt({ name: 'linear_summarize' })).rejects.toThrow(/arguments.topic: required/);
+      await expect(client.getPrompt({ name: 'linear_nothing' })).rejects.toThrow(/Unknown prompt: linear_nothing/);
+      expect(legacy.reads.length).toBe(calls);
+      const audited = (await records('prompts/get')).slice(before);
+      expect(audited.map((r) => [r.tool, r.decision])).toEqual([
+        ['linear_summarize', 'allow'],
+        ['linear_review_code', 'allow'],
+        ['modern_greet', 'allow'],
+        ['linear_summarize', expect.not.stringMatching(/^allow$/)],
+        ['linear_nothing', expect.not.stringMatching(/^allow$/)],
+      ]);
+      await client.close();
+    }
+  });
+
+  it('keeps to the toolset allow-lists: {service}_resources and prompt names under tools/exclude', async () => {
+    const client = await connectV2('narrow');
+    const resources = (await client.listResources()).resources.map((r) => r.uri);
+    // tiny is the same server under another service id: its resources are not excluded, linear's and modern's are.
+    expect(resources).not.toContain('modern://motd');
+    expect(resources.filter((uri) => uri.startsWith('docs://'))).toHaveLength(6);
+    expect((await client.listResourceTemplates()).resourceTemplates.map((t) => t.name)).toEqual(['issue']);
+    const prompts = (await client.listPrompts()).prompts.map((p) => p.name);
+    expect(prompts).toContain('linear_leaky');
+    expect(prompts).not.toContain('linear_summarize');
+    expect(prompts).not.toContain('modern_greet');
+    const reads = legacy.reads.length;
+    // docs://beta is listed by tiny too: it is served there, never by the excluded linear.
+    await client.readResource({ uri: 'docs://beta' });
+    await expect(client.readResource({ uri: 'modern://motd' })).rejects.toThrow(/Resource not found/);
+    await expect(client.getPrompt({ name: 'linear_summarize', arguments: { topic: 'x' } })).rejects.toThrow(
+      /Unknown prompt/,
+    );
+    // modern://motd went to tiny, the toolset's only resource service (as a resource link's URI would), which has none.
+    expect(legacy.reads.slice(reads).map((read) => read.target)).toEqual(['docs://beta', 'modern://motd']);
+    await client.close();
+  });
+
+  it('holds a large resource to the result budget: a handle and a summary instead', async () => {
+    const client = await connectV2('all');
+    const read = await client.readResource({ uri: 'docs://big' });
+    expect(read.contents).toHaveLength(1);
+    const text = (read.contents[0] as { text: string }).text;
+    expect(text.length).toBeLessThan(words.length / 4);
+    expect(text).toMatch(/handle/i);
+    await client.close();
+  });
+
+  it('lists prompts and resources again on their list_changed notices', async () => {
+    legacy.features.prompts.push({
+      name: 'added_prompt',
+      get: () => [{ role: 'user', content: { type: 'text', text: 'added' } }],
+    });
+    legacy.features.resources.push({
+      uri: 'docs://added',
+      name: 'added',
+      read: (uri) => (uri === 'docs://added' ? [{ uri, text: 'added document' }] : undefined),
+    });
+    await legacy.notifyChanged();
+    const client = await connectV2('all');
+    let names: string[] = [];
+    for (let i = 0; i < 100 && !names.includes('linear_added_prompt'); i++) {
+      names = (await client.listPrompts()).prompts.map((p) => p.name);
+      if (!names.includes('linear_added_prompt')) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(names).toContain('linear_added_prompt');
+    expect((await client.listResources()).resources.map((r) => r.uri)).toContain('docs://added');
+    expect((await client.readResource({ uri: 'docs://added' })).contents[0]).toMatchObject({ text: 'added document' });
     await client.close();
   });
 });
