@@ -8,7 +8,7 @@ import { admitLimits } from './admit-limits.ts';
 import type { TenantRuntime } from './build-tenants.ts';
 import { type CallContext, openCall, toolOf } from './call-context.ts';
 import { subjectAt } from './connection-of.ts';
-import type { Caller, CallOutcome } from './contract.ts';
+import type { Caller, CallOutcome, CallRelay } from './contract.ts';
 import type { Approvals } from './create-approvals.ts';
 import type { Credentials } from './credentials.ts';
 import { type DecideCallDependencies, decideCall } from './decide-call.ts';
@@ -47,8 +47,9 @@ export async function callTool(
   name: string,
   args: unknown,
   requestId: string,
+  relay?: CallRelay,
 ): Promise<CallOutcome> {
-  const call = openCall(deps.clock, caller, name, args, requestId);
+  const call = openCall(deps.clock, caller, name, args, requestId, relay);
   let outcome: CallOutcome;
   try {
     resolveTool(deps.tenants, call);

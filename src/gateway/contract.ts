@@ -136,6 +136,19 @@ export type FederatedOutcome =
   | { readonly ok: true; readonly result: Readonly<Record<string, unknown>> }
   | { readonly ok: false; readonly error: GatehouseError };
 
+/**
+ * What a transport relays between its client and a federated tool's server during one call: the client's
+ * cancellation (the upstream request is cancelled) and the server's progress (to the client's progress token).
+ */
+export interface CallRelay {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: {
+    readonly progress: number;
+    readonly total?: number;
+    readonly message?: string;
+  }) => void;
+}
+
 /** The result of a `tools/call`. A failure is still a result (MCP `isError`), except `tool_not_found`. */
 export type CallOutcome =
   | {
@@ -171,8 +184,11 @@ export interface Gateway {
    */
   authenticate(tenant: string, toolset: string, authorization: string | undefined): Promise<Caller>;
   listTools(caller: Caller): Promise<readonly ListedTool[]>;
-  /** Runs one tool call through policy, credentials, upstream, shaping and audit. Never throws. */
-  callTool(caller: Caller, name: string, args: unknown, requestId: string): Promise<CallOutcome>;
+  /**
+   * Runs one tool call through policy, credentials, upstream, shaping and audit. Never throws. `relay`: the
+   * client's cancellation and progress token, relayed to and from a federated tool's server.
+   */
+  callTool(caller: Caller, name: string, args: unknown, requestId: string, relay?: CallRelay): Promise<CallOutcome>;
   /**
    * Federated resources and prompts (remote MCP servers, `mcp:` services) the caller's toolset exposes: what its
    * endpoint declares, the lists (every item; the transport pages them), and one read or get each, audited like a

@@ -400,8 +400,8 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     readResource: (caller, uri, requestId) => readResource(reads, caller, uri, requestId),
     getPrompt: (caller, name, args, requestId) => getPrompt(reads, caller, name, args, requestId),
 
-    callTool(caller, name, args, requestId) {
-      if (telemetry === undefined) return callTool(calls, caller, name, args, requestId);
+    callTool(caller, name, args, requestId, relay) {
+      if (telemetry === undefined) return callTool(calls, caller, name, args, requestId, relay);
       return telemetry.span(
         'tools/call',
         {
@@ -409,7 +409,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
           'gatehouse.toolset': caller.toolset,
           'gen_ai.tool.name': name.slice(0, 64),
         },
-        () => callTool(calls, caller, name, args, requestId),
+        () => callTool(calls, caller, name, args, requestId, relay),
         (outcome) => (outcome.ok ? undefined : outcome.error.code),
       );
     },

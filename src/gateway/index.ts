@@ -1,6 +1,7 @@
 export type {
   Caller,
   CallOutcome,
+  CallRelay,
   ClientKeySummary,
   ConsentSummary,
   ConsentView,

@@ -114,6 +114,7 @@ async function sendFederated(
       },
       remoteTool,
       args,
+      call.relay,
     ),
   );
   call.upstreamStatus = answer.status;

@@ -8,7 +8,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { continueTrace } from '../audit/index.ts';
 import { toGatehouseError } from '../core/index.ts';
-import type { Caller, CallOutcome, Gateway, ListedTool } from '../gateway/index.ts';
+import type { Caller, CallOutcome, CallRelay, Gateway, ListedTool } from '../gateway/index.ts';
 import { federatedCapabilitiesOf, serveFederatedFeatures } from './serve-federated-features.ts';
 import { toCallToolResult, toUnknownToolMessage } from './to-call-tool-result.ts';
 import { toUrlElicitationError } from './to-url-elicitation-error.ts';
@@ -21,6 +21,8 @@ export interface ToolServerContext {
   readonly serverInfo: Implementation;
   /** The HTTP `traceparent` header, for calls whose `_meta` carries none. */
   readonly traceparent?: string | string[] | undefined;
+  /** Aborted when the client cancels this exchange's call (`notifications/cancelled` in another POST, or it left). */
+  readonly cancel?: AbortSignal;
 }
 
 /**
@@ -45,10 +47,31 @@ export function createToolServer(context: ToolServerContext): Server {
       throw new ProtocolError(ProtocolErrorCode.InternalError, toGatehouseError(error).message);
     }
   });
-  server.setRequestHandler('tools/call', async (request): Promise<CallToolResult> => {
+  server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult> => {
     const name = request.params.name;
     const traceparent = request.params._meta?.['traceparent'] ?? context.traceparent;
-    const outcome = await callToolSafely(gateway, caller, name, request.params.arguments ?? {}, requestId, traceparent);
+    const progressToken = request.params._meta?.progressToken;
+    const relay: CallRelay = {
+      signal: context.cancel === undefined ? ctx.mcpReq.signal : AbortSignal.any([ctx.mcpReq.signal, context.cancel]),
+      ...(progressToken === undefined
+        ? {}
+        : {
+            onProgress: (progress) => {
+              ctx.mcpReq
+                .notify({ method: 'notifications/progress', params: { progressToken, ...progress } })
+                .catch(() => {});
+            },
+          }),
+    };
+    const outcome = await callToolSafely(
+      gateway,
+      caller,
+      name,
+      request.params.arguments ?? {},
+      requestId,
+      traceparent,
+      relay,
+    );
     if (!outcome.ok && outcome.error.code === 'tool_not_found') {
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, toUnknownToolMessage(name));
     }
@@ -62,7 +85,8 @@ export function createToolServer(context: ToolServerContext): Server {
 
 /**
  * `Gateway.callTool` never throws by contract; a broken implementation still yields an `internal` tool error.
- * The call joins the agent's trace when `traceparent` (from `_meta`, else the HTTP header) is valid.
+ * The call joins the agent's trace when `traceparent` (from `_meta`, else the HTTP header) is valid. `relay`: the
+ * client's cancellation and progress token (relayed to a federated tool's server).
  */
 export async function callToolSafely(
   gateway: Gateway,
@@ -71,9 +95,10 @@ export async function callToolSafely(
   args: unknown,
   requestId: string,
   traceparent?: unknown,
+  relay?: CallRelay,
 ): Promise<CallOutcome> {
   try {
-    return await continueTrace(traceparent, () => gateway.callTool(caller, name, args, requestId));
+    return await continueTrace(traceparent, () => gateway.callTool(caller, name, args, requestId, relay));
   } catch (error) {
     return { ok: false, error: toGatehouseError(error) };
   }

@@ -45,7 +45,10 @@ export interface McpFeatureListing {
 export interface McpCallOptions {
   /** `_meta` of the request as the gateway forwards it (the client's own keys, never the gateway's). */
   readonly meta?: Readonly<Record<string, unknown>>;
+  /** Cancels the request: the server is told (`notifications/cancelled`, or the 2026 era's closed stream). */
   readonly signal?: AbortSignal;
+  /** Asks the server for progress (a progress token of the gateway's own) and receives each notice. */
+  readonly onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
 }
 
 export interface McpUpstream {
@@ -236,8 +239,15 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     return session;
   }
 
-  /** Runs `use` on the target's session; a session the server forgot (404) is opened again, once. */
-  async function withSession<T>(target: McpTarget, use: (client: Client) => Promise<T>): Promise<T> {
+  /**
+   * Runs `use` on the target's session; a session the server forgot (404) is opened again, once. A session whose
+   * request failed below the protocol is closed, unless the request was cancelled (`signal`): the session is fine.
+   */
+  async function withSession<T>(
+    target: McpTarget,
+    use: (client: Client) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const session = await sessionOf(target).catch((error: unknown) => {
         throw toMcpUpstreamError(error, target);
@@ -249,7 +259,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
           drop(session);
           continue;
         }
-        if (!(error instanceof ProtocolError)) drop(session);
+        if (!(error instanceof ProtocolError) && signal?.aborted !== true) drop(session);
         throw error;
       }
     }
@@ -284,22 +294,46 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
   }
 
   /** One request answered with its result; a refused credential is `status: 401` (the caller may refresh). */
-  async function answer(target: McpTarget, use: (client: Client) => Promise<unknown>): Promise<McpCallAnswer> {
+  async function answer(
+    target: McpTarget,
+    use: (client: Client) => Promise<unknown>,
+    signal?: AbortSignal,
+  ): Promise<McpCallAnswer> {
     try {
-      return await withSession(target, async (client) => ({
-        status: 200,
-        result: (await use(client)) as Record<string, unknown>,
-      }));
+      return await withSession(
+        target,
+        async (client) => ({ status: 200, result: (await use(client)) as Record<string, unknown> }),
+        signal,
+      );
     } catch (error) {
       if (error instanceof SdkHttpError && error.status === 401) return { status: 401 };
+      if (signal?.aborted === true) {
+        throw new GatehouseError('upstream_error', `The call to the MCP server of ${target.service} was cancelled`, {
+          service: target.service,
+          cancelled: true,
+        });
+      }
       throw toMcpUpstreamError(error, target);
     }
   }
 
-  const optionsOf = (target: McpTarget, callOptions: McpCallOptions) => ({
-    timeout: target.timeoutMs,
-    ...(callOptions.signal ? { signal: callOptions.signal } : {}),
-  });
+  const optionsOf = (target: McpTarget, callOptions: McpCallOptions) => {
+    const { onProgress } = callOptions;
+    return {
+      timeout: target.timeoutMs,
+      ...(callOptions.signal ? { signal: callOptions.signal } : {}),
+      ...(onProgress
+        ? {
+            onprogress: ({ progress, total, message }: { progress: number; total?: number; message?: string }) =>
+              onProgress({
+                progress,
+                ...(total === undefined ? {} : { total }),
+                ...(message === undefined ? {} : { message }),
+              }),
+          }
+        : {}),
+    };
+  };
   const metaOf = (callOptions: McpCallOptions) =>
     callOptions.meta === undefined ? {} : { _meta: { ...callOptions.meta } };
 
@@ -318,8 +352,11 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     },
 
     callTool(target, name, args, callOptions = {}) {
-      return answer(target, (client) =>
-        client.callTool({ name, arguments: { ...args }, ...metaOf(callOptions) }, optionsOf(target, callOptions)),
+      return answer(
+        target,
+        (client) =>
+          client.callTool({ name, arguments: { ...args }, ...metaOf(callOptions) }, optionsOf(target, callOptions)),
+        callOptions.signal,
       );
     },
 

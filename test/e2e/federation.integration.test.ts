@@ -20,6 +20,9 @@ import { startTestGateway, type TestGateway } from '../support/start-test-gatewa
 const clientKey = 'gatehouse_sk_federation_agent_key_0123456789ab';
 const upstreamToken = 'upstream-mcp-bearer-0123456789abcdef';
 
+/** Calls of the `wait` tool whose upstream request was cancelled (by the gateway relaying the client's cancel). */
+const cancelledUpstream: string[] = [];
+
 const tools: FixtureTool[] = [
   {
     name: 'echo',
@@ -73,6 +76,33 @@ const tools: FixtureTool[] = [
     description: 'A large answer',
     annotations: { destructiveHint: false },
     call: () => ({ content: [{ type: 'text', text: 'x'.repeat(40_000) }] }),
+  },
+  {
+    name: 'progress',
+    description: 'Reports progress three times',
+    annotations: { destructiveHint: false },
+    call: async (_args, request) => {
+      for (let step = 1; step <= 3; step++) await request?.progress(step, 3, `step ${step}`);
+      return {
+        content: [{ type: 'text', text: `progress token ${request?.progressToken === undefined ? 'absent' : 'sent'}` }],
+      };
+    },
+  },
+  {
+    name: 'wait',
+    description: 'Waits until cancelled',
+    inputSchema: { type: 'object', properties: { label: { type: 'string' } }, required: ['label'] },
+    annotations: { destructiveHint: false },
+    call: (args, request) =>
+      new Promise((resolve) => {
+        const done = () => {
+          cancelledUpstream.push(String(args['label']));
+          resolve({ content: [{ type: 'text', text: 'cancelled' }] });
+        };
+        if (request?.signal.aborted) done();
+        else request?.signal.addEventListener('abort', done, { once: true });
+        setTimeout(() => resolve({ content: [{ type: 'text', text: 'never cancelled' }] }), 20_000).unref();
+      }),
   },
   {
     name: 'delete_item',
@@ -247,6 +277,8 @@ describe('remote MCP servers as services', () => {
         'linear_leak',
         'linear_lookup_weather',
         'linear_media',
+        'linear_progress',
+        'linear_wait',
         'modern_whoami',
       ].sort(),
     );
@@ -569,6 +601,65 @@ describe('federated resources and prompts', () => {
     expect((await client.listResources()).resources.map((r) => r.uri)).toContain('docs://added');
     expect((await client.readResource({ uri: 'docs://added' })).contents[0]).toMatchObject({ text: 'added document' });
     await client.close();
+  });
+});
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  if (!condition()) throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('progress and cancellation through a federated server', () => {
+  it('relays the upstream progress to the client progress token (clients of both eras)', async () => {
+    const v2 = await connectV2('all');
+    const seen2: { progress: number; total?: number; message?: string }[] = [];
+    const result2 = (await v2.callTool(
+      { name: 'linear_progress', arguments: {} },
+      { onprogress: (progress) => seen2.push(progress) },
+    )) as Result;
+    expect(result2.content).toEqual([{ type: 'text', text: 'progress token sent' }]);
+    expect(seen2).toEqual([1, 2, 3].map((step) => ({ progress: step, total: 3, message: `step ${step}` })));
+    await v2.close();
+
+    const v1 = await connectV1('all');
+    const seen1: { progress: number; total?: number; message?: string }[] = [];
+    const result1 = (await v1.callTool({ name: 'linear_progress', arguments: {} }, undefined, {
+      onprogress: (progress) => seen1.push(progress),
+    })) as Result;
+    expect(result1.content).toEqual([{ type: 'text', text: 'progress token sent' }]);
+    expect(seen1).toEqual([1, 2, 3].map((step) => ({ progress: step, total: 3, message: `step ${step}` })));
+    await v1.close();
+  });
+
+  it('asks the upstream for no progress when the client did not', async () => {
+    const client = await connectV1('all');
+    const result = (await client.callTool({ name: 'linear_progress', arguments: {} })) as Result;
+    expect(result.content).toEqual([{ type: 'text', text: 'progress token absent' }]);
+    await client.close();
+  });
+
+  it('cancels the upstream request when the client cancels (clients of both eras)', async () => {
+    for (const [era, client] of [
+      ['modern', await connectV2('all')],
+      ['legacy', await connectV1('all')],
+    ] as const) {
+      const label = `cancel-${era}`;
+      const abort = new AbortController();
+      const calls = legacy.calls.length;
+      const pending =
+        client instanceof ClientV2
+          ? client.callTool({ name: 'linear_wait', arguments: { label } }, { signal: abort.signal })
+          : client.callTool({ name: 'linear_wait', arguments: { label } }, undefined, { signal: abort.signal });
+      const settled = pending.then(
+        () => 'answered',
+        () => 'rejected',
+      );
+      await until(() => legacy.calls.length > calls, 'the upstream call');
+      abort.abort('the user stopped it');
+      expect(await settled).toBe('rejected');
+      await until(() => cancelledUpstream.includes(label), `the upstream cancellation (${era})`);
+      await client.close();
+    }
   });
 });
 

@@ -22,7 +22,18 @@ export interface FixtureTool {
   readonly inputSchema?: Record<string, unknown>;
   readonly outputSchema?: Record<string, unknown>;
   readonly annotations?: Record<string, unknown>;
-  call(args: Record<string, unknown>): Record<string, unknown> | Promise<Record<string, unknown>>;
+  /** `request`: the SDK's request context (its cancellation signal, progress token and notification sender). */
+  call(
+    args: Record<string, unknown>,
+    request?: FixtureRequest,
+  ): Record<string, unknown> | Promise<Record<string, unknown>>;
+}
+
+/** What a fixture tool sees of its request besides the arguments. */
+export interface FixtureRequest {
+  readonly signal: AbortSignal;
+  readonly progressToken?: string | number;
+  progress(progress: number, total?: number, message?: string): Promise<void>;
 }
 
 /** A resource of the legacy fixture server: its listing (`uri` or `uriTemplate`) and what a read answers. */
@@ -158,11 +169,27 @@ export async function startLegacyMcpUpstream(
       const next = start + pageSize;
       return { tools: page, ...(next < tools.length ? { nextCursor: String(next) } : {}) } as never;
     });
-    server.setRequestHandler(CallToolRequestSchema, async (request) => {
+    server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
       calls.push({ name: request.params.name, args: request.params.arguments, authorization: authorization() });
       const tool = tools.find((t) => t.name === request.params.name);
       if (tool === undefined) return { content: [{ type: 'text', text: 'no such tool' }], isError: true };
-      return (await tool.call(request.params.arguments ?? {})) as never;
+      const progressToken = request.params._meta?.progressToken;
+      return (await tool.call(request.params.arguments ?? {}, {
+        signal: extra.signal,
+        ...(progressToken === undefined ? {} : { progressToken }),
+        progress: async (progress, total, message) => {
+          if (progressToken === undefined) return;
+          await extra.sendNotification({
+            method: 'notifications/progress',
+            params: {
+              progressToken,
+              progress,
+              ...(total === undefined ? {} : { total }),
+              ...(message === undefined ? {} : { message }),
+            },
+          });
+        },
+      })) as never;
     });
     return server;
   }
