@@ -24,8 +24,8 @@ import { startTestGateway, type TestGateway } from '../support/start-test-gatewa
  *   `notifications/resources/updated` on), so it does not declare `resources.subscribe`;
  * - logging-set-level, tools-call-with-logging, completion-complete: `logging/setLevel`, log notifications and
  *   `completion/complete` are not federated;
- * - tools-call-with-progress, tools-call-sampling, tools-call-elicitation, elicitation-sep1034-defaults,
- *   elicitation-sep1330-enums: not federated yet (planned, issue 12);
+ * - tools-call-sampling, tools-call-elicitation, elicitation-sep1034-defaults, elicitation-sep1330-enums:
+ *   elicitation and sampling are not federated yet (planned, issue 12);
  * - server-sse-polling, server-sse-multiple-streams: they need a session's standalone GET stream, which a stateless
  *   endpoint does not have;
  * - dns-rebinding-protection: about the fixture's own HTTP server, not about federation (the gateway checks Host and
@@ -42,6 +42,7 @@ const scenarios = [
   'tools-call-mixed-content',
   'tools-call-error',
   'json-schema-2020-12',
+  'tools-call-with-progress',
   'resources-list',
   'resources-read-text',
   'resources-read-binary',
@@ -119,6 +120,18 @@ const conformanceTools: FixtureTool[] = [
       isError: true,
       content: [{ type: 'text', text: 'This tool intentionally returns an error for testing' }],
     }),
+  },
+  {
+    name: 'test_tool_with_progress',
+    description: 'Reports progress',
+    inputSchema: none,
+    call: async (_args, request) => {
+      for (const progress of [0, 50, 100]) {
+        await request?.progress(progress, 100);
+        if (progress < 100) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return { content: [{ type: 'text', text: 'Progress test completed' }] };
+    },
   },
   {
     name: 'json_schema_2020_12_tool',
