@@ -18,6 +18,7 @@ import { startTestGateway, type TestGateway } from '../support/start-test-gatewa
  * both eras through it.
  */
 const clientKey = 'gatehouse_sk_federation_agent_key_0123456789ab';
+const otherKey = 'gatehouse_sk_federation_other_key_0123456789ab';
 const upstreamToken = 'upstream-mcp-bearer-0123456789abcdef';
 
 /** Calls of the `wait` tool whose upstream request was cancelled (by the gateway relaying the client's cancel). */
@@ -215,6 +216,7 @@ beforeAll(async () => {
         ],
         clientKeys: [
           { name: 'agent', key: clientKey, toolsets: ['all', 'reader', 'bare', 'narrow'], subject: 'alice' },
+          { name: 'other', key: otherKey, toolsets: ['all'], subject: 'bob' },
         ],
       },
     ],
@@ -660,6 +662,36 @@ describe('progress and cancellation through a federated server', () => {
       await until(() => cancelledUpstream.includes(label), `the upstream cancellation (${era})`);
       await client.close();
     }
+  });
+
+  it('lets a notifications/cancelled POST cancel only calls of the same credential', async () => {
+    const client = await connectV1('all');
+    const calls = legacy.calls.length;
+    const pending = client.callTool({ name: 'linear_wait', arguments: { label: 'isolated' } });
+    await until(() => legacy.calls.length > calls, 'the upstream call');
+    // The client's JSON-RPC ids are small integers: name every one of them.
+    const cancelAll = (key: string) =>
+      Promise.all(
+        Array.from({ length: 20 }, (_, requestId) =>
+          fetch(`${gateway.url}/mcp/acme/all`, {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${key}`,
+              'content-type': 'application/json',
+              accept: 'application/json, text/event-stream',
+              'mcp-protocol-version': '2025-06-18',
+            },
+            body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId } }),
+          }).then((response) => response.status),
+        ),
+      );
+    expect(new Set(await cancelAll(otherKey))).toEqual(new Set([202]));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(cancelledUpstream).not.toContain('isolated');
+    await cancelAll(clientKey);
+    await until(() => cancelledUpstream.includes('isolated'), 'the upstream cancellation');
+    await pending.catch(() => undefined);
+    await client.close();
   });
 });
 
