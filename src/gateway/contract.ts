@@ -147,6 +147,17 @@ export interface CallRelay {
     readonly total?: number;
     readonly message?: string;
   }) => void;
+  /**
+   * Asks the client what the server asks (`elicitation/create`, `sampling/createMessage`) and answers with the
+   * client's result; throws (the server gets that error) when the client did not declare the capability.
+   */
+  readonly ask?: (request: ServerQuestion) => Promise<Readonly<Record<string, unknown>>>;
+}
+
+/** A request a federated server sends its client during a call. */
+export interface ServerQuestion {
+  readonly method: 'elicitation/create' | 'sampling/createMessage';
+  readonly params: Readonly<Record<string, unknown>>;
 }
 
 /** The result of a `tools/call`. A failure is still a result (MCP `isError`), except `tool_not_found`. */

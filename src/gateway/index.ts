@@ -16,6 +16,7 @@ export type {
   ListedResource,
   ListedResourceTemplate,
   ListedTool,
+  ServerQuestion,
   SignedInUser,
   SignInOptions,
   StartedSso,

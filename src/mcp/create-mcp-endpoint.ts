@@ -10,6 +10,7 @@ import {
 import type { Caller, Gateway } from '../gateway/index.ts';
 import { callToolSafely } from './create-tool-server.ts';
 import { readFastToolCall } from './read-fast-tool-call.ts';
+import { createClientInputRelay } from './relay-client-input.ts';
 import { createModernResultMeta, serializeToolCallResponse } from './serialize-tool-call-response.ts';
 import { createSdkLeg } from './serve-with-sdk.ts';
 import { toUrlElicitationError } from './to-url-elicitation-error.ts';
@@ -72,6 +73,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   const fastPath = options.fastPath ?? true;
   const modernMeta = createModernResultMeta(serverInfo);
   const inFlight = createCallsInFlight();
+  const inputRelay = createClientInputRelay();
 
   async function authenticate(exchange: McpExchange): Promise<Caller | undefined> {
     try {
@@ -168,6 +170,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
             requestId: exchange.requestId,
             serverInfo,
             traceparent: req.headers.traceparent,
+            inputRelay,
             ...(flight === undefined ? {} : { cancel: flight.signal }),
           },
         });

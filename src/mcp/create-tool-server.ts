@@ -1,5 +1,6 @@
 import {
   type CallToolResult,
+  CLIENT_CAPABILITIES_META_KEY,
   type Implementation,
   ProtocolError,
   ProtocolErrorCode,
@@ -8,7 +9,8 @@ import {
 } from '@modelcontextprotocol/server';
 import { continueTrace } from '../audit/index.ts';
 import { toGatehouseError } from '../core/index.ts';
-import type { Caller, CallOutcome, CallRelay, Gateway, ListedTool } from '../gateway/index.ts';
+import type { Caller, CallOutcome, CallRelay, Gateway, ListedTool, ServerQuestion } from '../gateway/index.ts';
+import type { ClientInputRelay, NextRound, RelayedCall } from './relay-client-input.ts';
 import { federatedCapabilitiesOf, serveFederatedFeatures } from './serve-federated-features.ts';
 import { toCallToolResult, toUnknownToolMessage } from './to-call-tool-result.ts';
 import { toUrlElicitationError } from './to-url-elicitation-error.ts';
@@ -23,6 +25,8 @@ export interface ToolServerContext {
   readonly traceparent?: string | string[] | undefined;
   /** Aborted when the client cancels this exchange's call (`notifications/cancelled` in another POST, or it left). */
   readonly cancel?: AbortSignal;
+  /** Federated servers' questions relayed to 2026-07-28 clients (shared by the endpoint's exchanges). */
+  readonly inputRelay?: ClientInputRelay;
 }
 
 /**
@@ -47,12 +51,20 @@ export function createToolServer(context: ToolServerContext): Server {
       throw new ProtocolError(ProtocolErrorCode.InternalError, toGatehouseError(error).message);
     }
   });
-  server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult> => {
+  server.setRequestHandler('tools/call', async (request, ctx) => {
     const name = request.params.name;
     const traceparent = request.params._meta?.['traceparent'] ?? context.traceparent;
     const progressToken = request.params._meta?.progressToken;
+    const relayed = relayedCallOf(context, ctx.mcpReq);
+    if (relayed !== undefined && 'resumed' in relayed) return answerRound(await relayed.resumed.next());
     const relay: CallRelay = {
-      signal: context.cancel === undefined ? ctx.mcpReq.signal : AbortSignal.any([ctx.mcpReq.signal, context.cancel]),
+      // A call whose client may be asked outlives this request (the client answers in a retry): no cancel relay.
+      ...(relayed !== undefined
+        ? { ask: relayed.ask }
+        : {
+            signal:
+              context.cancel === undefined ? ctx.mcpReq.signal : AbortSignal.any([ctx.mcpReq.signal, context.cancel]),
+          }),
       ...(progressToken === undefined
         ? {}
         : {
@@ -63,24 +75,81 @@ export function createToolServer(context: ToolServerContext): Server {
             },
           }),
     };
-    const outcome = await callToolSafely(
-      gateway,
-      caller,
-      name,
-      request.params.arguments ?? {},
-      requestId,
-      traceparent,
-      relay,
+    const called = callToolSafely(gateway, caller, name, request.params.arguments ?? {}, requestId, traceparent, relay);
+    if (relayed === undefined) return toToolsCallAnswer(name, await called, request.params._meta);
+    void called.then(
+      (outcome) => {
+        try {
+          relayed.call.finish(toToolsCallAnswer(name, outcome, request.params._meta));
+        } catch (error) {
+          relayed.call.finish(error as Error);
+        }
+      },
+      (error: unknown) => relayed.call.finish(error as Error),
     );
-    if (!outcome.ok && outcome.error.code === 'tool_not_found') {
-      throw new ProtocolError(ProtocolErrorCode.InvalidParams, toUnknownToolMessage(name));
-    }
-    const elicitation = toUrlElicitationError(outcome, request.params._meta);
-    if (elicitation !== undefined) throw new ProtocolError(elicitation.code, elicitation.message, elicitation.data);
-    // Federated content blocks were checked by the SDK client that received them; the rest is built here.
-    return toCallToolResult(outcome) as CallToolResult;
+    return answerRound(await relayed.call.next());
   });
   return server;
+}
+
+/** A tools/call outcome as its answer: the result, or the protocol error of an unknown tool or a URL elicitation. */
+function toToolsCallAnswer(
+  name: string,
+  outcome: CallOutcome,
+  meta: Record<string, unknown> | undefined,
+): CallToolResult {
+  if (!outcome.ok && outcome.error.code === 'tool_not_found') {
+    throw new ProtocolError(ProtocolErrorCode.InvalidParams, toUnknownToolMessage(name));
+  }
+  const elicitation = toUrlElicitationError(outcome, meta);
+  if (elicitation !== undefined) throw new ProtocolError(elicitation.code, elicitation.message, elicitation.data);
+  // Federated content blocks were checked by the SDK client that received them; the rest is built here.
+  return toCallToolResult(outcome) as CallToolResult;
+}
+
+function answerRound(round: NextRound) {
+  if (round.kind === 'ask') return round.result as never;
+  if (round.result instanceof Error) throw round.result;
+  return round.result;
+}
+
+/**
+ * A 2026-07-28 call whose client declared elicitation or sampling: a retry of an earlier one (its `requestState`
+ * names the pending call, and its answers are delivered), or a new one whose server's questions the client will be
+ * asked (`ask` refuses the kinds the client did not declare). Undefined for every other call.
+ */
+function relayedCallOf(
+  context: ToolServerContext,
+  request: {
+    readonly envelope?: Readonly<Record<string, unknown>>;
+    readonly inputResponses?: Record<string, unknown>;
+    requestState(): unknown;
+  },
+): { resumed: RelayedCall } | { call: RelayedCall; ask: NonNullable<CallRelay['ask']> } | undefined {
+  const { inputRelay, caller } = context;
+  const declared = request.envelope?.[CLIENT_CAPABILITIES_META_KEY] as Record<string, unknown> | undefined;
+  if (inputRelay === undefined || declared === undefined) return undefined;
+  const state = request.requestState();
+  if (state !== undefined) {
+    const resumed = inputRelay.resume(caller, state, request.inputResponses);
+    if (resumed === undefined)
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid or expired requestState');
+    return { resumed };
+  }
+  const elicitation = declared['elicitation'] as Record<string, unknown> | undefined;
+  const canAsk = (question: ServerQuestion) =>
+    question.method === 'sampling/createMessage'
+      ? declared['sampling'] !== undefined
+      : elicitation !== undefined && (question.params['mode'] === 'url' ? elicitation['url'] !== undefined : true);
+  if (declared['sampling'] === undefined && elicitation === undefined) return undefined;
+  const call = inputRelay.open(caller);
+  return {
+    call,
+    ask: (question) =>
+      canAsk(question)
+        ? call.ask(question)
+        : Promise.reject(new Error(`The client did not declare the capability ${question.method} needs`)),
+  };
 }
 
 /**

@@ -90,6 +90,8 @@ function isPlainModernEnvelope(meta: Record<string, unknown>, name: string, head
   const capabilities = meta[CLIENT_CAPABILITIES_META_KEY];
   if (!isPlainObject(capabilities)) return false;
   for (const key in capabilities) {
+    // A client that may be asked questions: a federated server's questions are relayed by the SDK path.
+    if (key === 'elicitation' || key === 'sampling') return false;
     const capability = capabilities[key];
     if (!isPlainObject(capability)) return false;
     const listChanged = capability['listChanged'];

@@ -1,8 +1,10 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import {
   Client,
   type FetchLike,
   ProtocolError,
+  ProtocolErrorCode,
   SdkError,
   SdkErrorCode,
   SdkHttpError,
@@ -49,6 +51,14 @@ export interface McpCallOptions {
   readonly signal?: AbortSignal;
   /** Asks the server for progress (a progress token of the gateway's own) and receives each notice. */
   readonly onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
+  /**
+   * Answers the server's `elicitation/create` and `sampling/createMessage` during this request (absent: the server
+   * gets an error saying the gateway's client cannot be asked).
+   */
+  readonly ask?: (request: {
+    method: 'elicitation/create' | 'sampling/createMessage';
+    params: Record<string, unknown>;
+  }) => Promise<Readonly<Record<string, unknown>>>;
 }
 
 export interface McpUpstream {
@@ -89,6 +99,13 @@ export interface McpUpstreamOptions {
 }
 
 const maxListPages = 50;
+
+/**
+ * Who answers a server's question: the `ask` of the request in whose async context it arrives (the SDK reads a
+ * request's answer stream, and runs a 2026-era server's input requests, within that request's context). A session
+ * is opened outside any request's context, so a question on its standalone stream finds no one to ask.
+ */
+const asking = new AsyncLocalStorage<McpCallOptions['ask']>();
 const listChangedNotices = [
   'notifications/tools/list_changed',
   'notifications/resources/list_changed',
@@ -188,7 +205,23 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
   function open(target: McpTarget, key: string): Session {
     // The credential is applied the way every upstream request gets it (a query API key goes into the URL).
     const built = applyCredential({ method: 'POST', url: new URL(target.url), headers: {} }, target.credential);
-    const client = new Client(clientInfo, { versionNegotiation: { mode: 'auto' } });
+    // Elicitation and sampling are declared to every server; a request whose client cannot be asked answers an error.
+    const client = new Client(clientInfo, {
+      versionNegotiation: { mode: 'auto' },
+      capabilities: { elicitation: { form: {}, url: {} }, sampling: {} },
+    });
+    for (const method of ['elicitation/create', 'sampling/createMessage'] as const) {
+      client.setRequestHandler(method, async (request) => {
+        const ask = asking.getStore();
+        if (ask === undefined) {
+          throw new ProtocolError(
+            ProtocolErrorCode.InvalidRequest,
+            `The gateway cannot relay ${method} here: its client did not declare the capability, or no call of a client is in progress`,
+          );
+        }
+        return (await ask({ method, params: { ...request.params } })) as never;
+      });
+    }
     for (const changed of listChangedNotices) {
       client.setNotificationHandler(changed, () => {
         for (const listener of listeners) listener(target.tenant, target.service);
@@ -209,7 +242,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     const session: Session = {
       key,
       client,
-      ready: client.connect(transport, { timeout: target.timeoutMs }),
+      ready: asking.exit(() => client.connect(transport, { timeout: target.timeoutMs })),
     };
     session.ready.catch(() => drop(session));
     return session;
@@ -355,7 +388,9 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       return answer(
         target,
         (client) =>
-          client.callTool({ name, arguments: { ...args }, ...metaOf(callOptions) }, optionsOf(target, callOptions)),
+          asking.run(callOptions.ask, () =>
+            client.callTool({ name, arguments: { ...args }, ...metaOf(callOptions) }, optionsOf(target, callOptions)),
+          ),
         callOptions.signal,
       );
     },

@@ -105,6 +105,45 @@ const tools: FixtureTool[] = [
         setTimeout(() => resolve({ content: [{ type: 'text', text: 'never cancelled' }] }), 20_000).unref();
       }),
   },
+  ...(
+    [
+      [
+        'ask_name',
+        'elicitation/create',
+        {
+          message: 'Your name?',
+          requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+        },
+        (answer: { content?: { name?: string } }) => `hello ${answer.content?.name}`,
+      ],
+      [
+        'ask_url',
+        'elicitation/create',
+        { mode: 'url', url: 'https://example.com/consent', message: 'Open this page', elicitationId: 'e-1' },
+        (answer: { action?: string }) => `url elicitation ${answer.action}`,
+      ],
+      [
+        'ask_model',
+        'sampling/createMessage',
+        { messages: [{ role: 'user', content: { type: 'text', text: 'Say hi' } }], maxTokens: 10 },
+        (answer: { content?: { text?: string } }) => `model said ${answer.content?.text}`,
+      ],
+    ] as const
+  ).map(
+    ([name, method, params, say]): FixtureTool => ({
+      name,
+      description: `Asks its client (${method})`,
+      annotations: { destructiveHint: false },
+      call: async (_args, request) => {
+        try {
+          const answer = await request?.ask(method, params);
+          return { content: [{ type: 'text', text: (say as (a: unknown) => string)(answer) }] };
+        } catch (error) {
+          return { content: [{ type: 'text', text: `${method} failed: ${(error as Error).message}` }] };
+        }
+      },
+    }),
+  ),
   {
     name: 'delete_item',
     description: 'Deletes an item',
@@ -276,6 +315,9 @@ describe('remote MCP servers as services', () => {
         'linear_delete_item',
         'linear_echo',
         'linear_fail',
+        'linear_ask_model',
+        'linear_ask_name',
+        'linear_ask_url',
         'linear_leak',
         'linear_lookup_weather',
         'linear_media',
@@ -692,6 +734,56 @@ describe('progress and cancellation through a federated server', () => {
     await until(() => cancelledUpstream.includes('isolated'), 'the upstream cancellation');
     await pending.catch(() => undefined);
     await client.close();
+  });
+});
+
+describe('elicitation and sampling from a federated server', () => {
+  async function connectAsked(): Promise<ClientV2> {
+    const client = new ClientV2(
+      { name: 'federation-asked', version: '1.0.0' },
+      {
+        versionNegotiation: { mode: 'auto' },
+        capabilities: { elicitation: { form: {}, url: {} }, sampling: {} },
+      },
+    );
+    client.setRequestHandler('elicitation/create', async (request) =>
+      request.params.mode === 'url' ? { action: 'accept' } : { action: 'accept', content: { name: 'Ada' } },
+    );
+    client.setRequestHandler('sampling/createMessage', async () => ({
+      role: 'assistant',
+      content: { type: 'text', text: 'hi' },
+      model: 'test-model',
+    }));
+    await client.connect(
+      new TransportV2(new URL(`${gateway.url}/mcp/acme/all`), {
+        requestInit: { headers: { Authorization: `Bearer ${clientKey}` } },
+      }),
+    );
+    return client;
+  }
+
+  it('relays form and URL elicitation and sampling to a 2026-07-28 client that declared them, and its answers back', async () => {
+    const client = await connectAsked();
+    const before = await toolCallRecords();
+    const named = (await client.callTool({ name: 'linear_ask_name', arguments: {} })) as Result;
+    expect(named.content).toEqual([{ type: 'text', text: 'hello Ada' }]);
+    const url = (await client.callTool({ name: 'linear_ask_url', arguments: {} })) as Result;
+    expect(url.content).toEqual([{ type: 'text', text: 'url elicitation accept' }]);
+    const sampled = (await client.callTool({ name: 'linear_ask_model', arguments: {} })) as Result;
+    expect(sampled.content).toEqual([{ type: 'text', text: 'model said hi' }]);
+    // One audit record per call, however many rounds it took.
+    expect(await toolCallRecords()).toBe(before + 3);
+    await client.close();
+  });
+
+  it('answers the server a clear error when the client did not declare the capability (both eras)', async () => {
+    for (const client of [await connectV2('all'), await connectV1('all')]) {
+      const named = (await client.callTool({ name: 'linear_ask_name', arguments: {} })) as Result;
+      expect(named.content[0]?.['text']).toMatch(/^elicitation\/create failed: .*did not declare/);
+      const sampled = (await client.callTool({ name: 'linear_ask_model', arguments: {} })) as Result;
+      expect(sampled.content[0]?.['text']).toMatch(/^sampling\/createMessage failed: .*did not declare/);
+      await client.close();
+    }
   });
 });
 

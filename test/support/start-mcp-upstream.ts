@@ -4,6 +4,8 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {
   CallToolRequestSchema,
+  CreateMessageResultSchema,
+  ElicitResultSchema,
   GetPromptRequestSchema,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
@@ -34,6 +36,8 @@ export interface FixtureRequest {
   readonly signal: AbortSignal;
   readonly progressToken?: string | number;
   progress(progress: number, total?: number, message?: string): Promise<void>;
+  /** Sends the client `elicitation/create` or `sampling/createMessage` (related to this call) and awaits its answer. */
+  ask(method: 'elicitation/create' | 'sampling/createMessage', params: Record<string, unknown>): Promise<unknown>;
 }
 
 /** A resource of the legacy fixture server: its listing (`uri` or `uriTemplate`) and what a read answers. */
@@ -177,6 +181,11 @@ export async function startLegacyMcpUpstream(
       return (await tool.call(request.params.arguments ?? {}, {
         signal: extra.signal,
         ...(progressToken === undefined ? {} : { progressToken }),
+        ask: (method, params) =>
+          extra.sendRequest(
+            { method, params } as never,
+            method === 'elicitation/create' ? ElicitResultSchema : CreateMessageResultSchema,
+          ),
         progress: async (progress, total, message) => {
           if (progressToken === undefined) return;
           await extra.sendNotification({
