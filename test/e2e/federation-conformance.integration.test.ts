@@ -24,8 +24,9 @@ import { startTestGateway, type TestGateway } from '../support/start-test-gatewa
  *   `notifications/resources/updated` on), so it does not declare `resources.subscribe`;
  * - logging-set-level, tools-call-with-logging, completion-complete: `logging/setLevel`, log notifications and
  *   `completion/complete` are not federated;
- * - tools-call-sampling, tools-call-elicitation, elicitation-sep1034-defaults, elicitation-sep1330-enums:
- *   elicitation and sampling are not federated yet (planned, issue 12);
+ * - tools-call-sampling, tools-call-elicitation, elicitation-sep1034-defaults, elicitation-sep1330-enums: the
+ *   suite's client speaks the 2025 era, whose declared capabilities the stateless endpoint never sees (it answers
+ *   the server an error instead); relaying to 2026-07-28 clients is tested in federation.integration.test.ts;
  * - server-sse-polling, server-sse-multiple-streams: they need a session's standalone GET stream, which a stateless
  *   endpoint does not have;
  * - dns-rebinding-protection: about the fixture's own HTTP server, not about federation (the gateway checks Host and
