@@ -10,6 +10,7 @@ import {
   placeholdersOf,
 } from '../core/index.ts';
 import { compileToolsetLimits, compileToolsetPolicy, type ToolsetLimits, type ToolsetPolicy } from '../policy/index.ts';
+import type { McpTarget, UpstreamCredential } from '../upstream/index.ts';
 import { buildToolsetMeta, type ToolsetMeta } from './build-toolset-meta.ts';
 import type { ListedTool } from './contract.ts';
 import { type ExposedFeatures, exposeMcpFeatures } from './expose-mcp-features.ts';
@@ -217,6 +218,19 @@ export function endpointOf(
   if (service.connectionVariables.length === 0) return service;
   const baseUrl = fillConnectionVariables(service.baseUrl, variables);
   return { baseUrl, allowedOrigin: service.allowedOrigin === '' ? new URL(baseUrl).origin : service.allowedOrigin };
+}
+
+/** Where a request to a federated (`mcp:`) service goes for a tenant, with the credential to present. */
+export function mcpTargetOf(tenant: string, service: ServiceRuntime, credential: UpstreamCredential): McpTarget {
+  return {
+    tenant,
+    service: service.id,
+    url: service.baseUrl,
+    credential,
+    timeoutMs: service.timeoutMs,
+    connectTimeoutMs: service.connectTimeoutMs,
+    maxResponseBytes: service.maxResponseBytes,
+  };
 }
 
 /** Unprefixed copies, shared by every toolset and tenant exposing the same tool without its prefix. */

@@ -4,7 +4,7 @@ import { type Clock, decisionOf, GatehouseError, isGatehouseError, toGatehouseEr
 import { type ResultHandles, scrubFederated, shapeToolResult } from '../shaping/index.ts';
 import type { Store } from '../store/index.ts';
 import { listCredentialSecrets, type McpCallAnswer, type McpTarget, type McpUpstream } from '../upstream/index.ts';
-import type { ServiceRuntime, TenantRuntime, ToolsetRuntime } from './build-tenants.ts';
+import { mcpTargetOf, type ServiceRuntime, type TenantRuntime, type ToolsetRuntime } from './build-tenants.ts';
 import { connectionOf, subjectAt } from './connection-of.ts';
 import type { Caller, FederatedOutcome } from './contract.ts';
 import type { Credentials } from './credentials.ts';
@@ -176,15 +176,7 @@ async function sendFederated(
     connection,
     service.connectionVariables,
   );
-  const answer = await send(mcp, {
-    tenant: caller.tenant,
-    service: service.id,
-    url: service.baseUrl,
-    credential,
-    timeoutMs: service.timeoutMs,
-    connectTimeoutMs: service.connectTimeoutMs,
-    maxResponseBytes: service.maxResponseBytes,
-  });
+  const answer = await send(mcp, mcpTargetOf(caller.tenant, service, credential));
   if (answer.result === undefined) {
     throw new GatehouseError('upstream_error', `The MCP server of ${service.id} refused the gateway's credential`, {
       service: service.id,
