@@ -21,7 +21,10 @@ export interface FederatedServiceStatus {
   /** Resources, resource templates and prompts listed (each only when the server declares the capability). */
   readonly resources: number;
   readonly prompts: number;
-  /** Why the last listing failed (a GatehouseError message: never a credential). */
+  /**
+   * Why the last listing failed (a GatehouseError message: never a credential); also set on a `listed` service whose
+   * resources or prompts could not be listed (its tools are served, with its previous resources and prompts).
+   */
   readonly problem?: string;
 }
 
@@ -119,13 +122,23 @@ export function createFederation(deps: FederationDependencies): Federation {
           maxResponseBytes: entry.service.maxResponseBytes,
         };
         const catalog = transformMcpTools(await deps.upstream.listTools(target), url);
-        const features = transformMcpFeatures(await deps.upstream.listFeatures(target), url);
+        // A server whose resource or prompt listing fails keeps serving its tools (and its previous listing).
+        let featuresProblem: string | undefined;
+        const features = await deps.upstream.listFeatures(target).then(
+          (listing) => transformMcpFeatures(listing, url),
+          (error: unknown) => {
+            featuresProblem = `resources and prompts: ${toGatehouseError(error).message}`;
+            deps.onError?.(entry.tenant, entry.service.id, error);
+            return entry.features;
+          },
+        );
         const changed = catalog.id !== entry.catalog.id || features.id !== entry.features.id;
         const before = { catalog: entry.catalog, features: entry.features };
         entry.catalog = catalog;
         entry.features = features;
         entry.state = 'listed';
-        delete entry.problem;
+        if (featuresProblem === undefined) delete entry.problem;
+        else entry.problem = featuresProblem;
         if (changed && rebuild) {
           try {
             deps.onChanged(entry.tenant);

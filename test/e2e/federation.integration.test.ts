@@ -787,6 +787,52 @@ describe('elicitation and sampling from a federated server', () => {
   });
 });
 
+describe('a server whose prompt listing fails', () => {
+  it('keeps its tools served, with the problem in its status', async () => {
+    const broken = {
+      name: 'broken',
+      get description(): string {
+        throw new Error('the prompt store is down');
+      },
+      get: () => [],
+    };
+    const upstream = await startLegacyMcpUpstream(
+      [{ name: 'ping', call: () => ({ content: [{ type: 'text', text: 'pong' }] }) }],
+      undefined,
+      2,
+      { prompts: [broken] },
+    );
+    const own = await startTestGateway({
+      unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+      tenants: [
+        {
+          id: 'acme',
+          services: [{ id: 'flaky', mcp: upstream.url }],
+          toolsets: [{ id: 'all', access: 'write', approval: 'none', discovery: { mode: 'never' } }],
+          clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all'], subject: 'alice' }],
+        },
+      ],
+    });
+    try {
+      const [status] = own.gateway.federation?.status() ?? [];
+      expect(status).toMatchObject({ service: 'flaky', state: 'listed', tools: 1, prompts: 0 });
+      expect(status?.problem).toMatch(/^resources and prompts: /);
+      const client = new ClientV2({ name: 'flaky-e2e', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
+      await client.connect(
+        new TransportV2(new URL(`${own.url}/mcp/acme/all`), {
+          requestInit: { headers: { Authorization: `Bearer ${clientKey}` } },
+        }),
+      );
+      const result = (await client.callTool({ name: 'flaky_ping', arguments: {} })) as Result;
+      expect(result.content).toEqual([{ type: 'text', text: 'pong' }]);
+      await client.close();
+    } finally {
+      await own.close();
+      await upstream.close();
+    }
+  });
+});
+
 describe('federation config errors', () => {
   it('refuses an unprefixed toolset whose names collide, naming both tools', async () => {
     const one = await startLegacyMcpUpstream([{ name: 'search', call: () => ({ content: [] }) }]);
