@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { McpPromptArgument, McpResource, McpResourceTemplate } from '../catalog/index.ts';
 import type { GatehouseError, JsonSchema, TenantConfig, TenantDocument, ToolAnnotations } from '../core/index.ts';
 import type { CreatedUser, UserRoles, UserSummary } from '../users/index.ts';
+import type { ApprovalTasks } from './create-approval-tasks.ts';
 import type { Approvals } from './create-approvals.ts';
 import type { FederatedServiceStatus } from './create-federation.ts';
 import type { ConnectionSummary, GatewayConnections } from './create-gateway-connections.ts';
@@ -185,6 +186,22 @@ export type CallOutcome =
     }
   | { readonly ok: false; readonly error: GatehouseError };
 
+/** How a call that needs a person's approval waits for it: in an MCP task (see `ApprovalTasks`). */
+export interface CallToolOptions {
+  /**
+   * The caller waits for the approval in a task: a call that needs one answers `approval_required` without an outcome
+   * record; the task writes the call's one record when it ends (with this call's request id).
+   */
+  readonly awaitsApproval?: boolean;
+  /**
+   * Ends the call with this error right after the policy's decide step, nothing sent upstream: the approval a task
+   * waited for was denied, expired or cancelled. The outcome record names the tool as any other call's does.
+   */
+  readonly endWith?: GatehouseError;
+  /** The client's cancellation, progress token and answers to a server's questions (federated tools only). */
+  readonly relay?: CallRelay;
+}
+
 export interface Gateway {
   /**
    * Verifies `Authorization: Bearer <client key or access token>` for the endpoint `/mcp/{tenant}/{toolset}`, by
@@ -195,11 +212,14 @@ export interface Gateway {
    */
   authenticate(tenant: string, toolset: string, authorization: string | undefined): Promise<Caller>;
   listTools(caller: Caller): Promise<readonly ListedTool[]>;
-  /**
-   * Runs one tool call through policy, credentials, upstream, shaping and audit. Never throws. `relay`: the
-   * client's cancellation and progress token, relayed to and from a federated tool's server.
-   */
-  callTool(caller: Caller, name: string, args: unknown, requestId: string, relay?: CallRelay): Promise<CallOutcome>;
+  /** Runs one tool call through policy, credentials, upstream, shaping and audit. Never throws. */
+  callTool(
+    caller: Caller,
+    name: string,
+    args: unknown,
+    requestId: string,
+    options?: CallToolOptions,
+  ): Promise<CallOutcome>;
   /**
    * Federated resources and prompts (remote MCP servers, `mcp:` services) the caller's toolset exposes: what its
    * endpoint declares, the lists (every item; the transport pages them), and one read or get each, audited like a
@@ -222,6 +242,8 @@ export interface Gateway {
   readonly admin: GatewayAdmin;
   /** Out-of-band approvals (admin API and approval page only; no MCP tool reaches them). */
   readonly approvals?: Approvals;
+  /** Calls that wait for their approval as MCP tasks (absent in transport-only fakes). */
+  readonly approvalTasks?: ApprovalTasks;
   /** OAuth connections: the connect flow's browser routes and admin use cases (absent in transport-only fakes). */
   readonly connections?: GatewayConnections;
   /** End users of the tenants: sign-in, sessions, invites, their own connections (absent in transport-only fakes). */

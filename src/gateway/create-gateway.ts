@@ -19,6 +19,7 @@ import { buildTenant, type TenantRuntime } from './build-tenants.ts';
 import { type CallToolDependencies, callTool } from './call-tool.ts';
 import { createClientKeys } from './client-keys.ts';
 import type { Caller, Gateway } from './contract.ts';
+import { createApprovalTasks } from './create-approval-tasks.ts';
 import { createApprovals } from './create-approvals.ts';
 import { createFederation } from './create-federation.ts';
 import { createGatewayConnections } from './create-gateway-connections.ts';
@@ -220,6 +221,28 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       return (await connect.flow.createLink({ ...request, scopes })).authorizeUrl;
     });
   const { telemetry } = deps;
+  const runCall: Gateway['callTool'] = (caller, name, args, requestId, options) => {
+    if (telemetry === undefined) return callTool(calls, caller, name, args, requestId, options);
+    return telemetry.span(
+      'tools/call',
+      {
+        'gatehouse.tenant': caller.tenant,
+        'gatehouse.toolset': caller.toolset,
+        'gen_ai.tool.name': name.slice(0, 64),
+      },
+      () => callTool(calls, caller, name, args, requestId, options),
+      (outcome) => (outcome.ok ? undefined : outcome.error.code),
+    );
+  };
+  // A task is kept while its approval waits and then stays usable (two approval lifetimes).
+  const approvalTasks = createApprovalTasks({
+    repository: store.approvalTasks,
+    approvals,
+    vault,
+    clock,
+    callTool: runCall,
+    ttlMs: 2 * approvalsConfig.ttlSeconds * 1000,
+  });
   const calls: CallToolDependencies = {
     tenants,
     clock,
@@ -400,21 +423,9 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     readResource: (caller, uri, requestId) => readResource(reads, caller, uri, requestId),
     getPrompt: (caller, name, args, requestId) => getPrompt(reads, caller, name, args, requestId),
 
-    callTool(caller, name, args, requestId, relay) {
-      if (telemetry === undefined) return callTool(calls, caller, name, args, requestId, relay);
-      return telemetry.span(
-        'tools/call',
-        {
-          'gatehouse.tenant': caller.tenant,
-          'gatehouse.toolset': caller.toolset,
-          'gen_ai.tool.name': name.slice(0, 64),
-        },
-        () => callTool(calls, caller, name, args, requestId, relay),
-        (outcome) => (outcome.ok ? undefined : outcome.error.code),
-      );
-    },
-
+    callTool: runCall,
     approvals,
+    approvalTasks,
     connections: connect.connections,
     users,
 

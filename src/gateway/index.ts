@@ -2,6 +2,7 @@ export type {
   Caller,
   CallOutcome,
   CallRelay,
+  CallToolOptions,
   ClientKeySummary,
   ConsentSummary,
   ConsentView,
@@ -25,6 +26,7 @@ export type {
   UserSessionCookie,
   UserSummary,
 } from './contract.ts';
+export type { ApprovalTasks, ApprovalTaskView } from './create-approval-tasks.ts';
 export {
   type ApprovalDecisionEvent,
   type Approvals,

@@ -2,6 +2,7 @@ import {
   type CallToolResult,
   CLIENT_CAPABILITIES_META_KEY,
   type Implementation,
+  inputResponse,
   ProtocolError,
   ProtocolErrorCode,
   Server,
@@ -12,6 +13,7 @@ import { toGatehouseError } from '../core/index.ts';
 import type { Caller, CallOutcome, CallRelay, Gateway, ListedTool, ServerQuestion } from '../gateway/index.ts';
 import type { ClientInputRelay, NextRound, RelayedCall } from './relay-client-input.ts';
 import { federatedCapabilitiesOf, serveFederatedFeatures } from './serve-federated-features.ts';
+import { approvalInputKey, toApprovalInputRequired } from './to-approval-input-required.ts';
 import { toCallToolResult, toUnknownToolMessage } from './to-call-tool-result.ts';
 import { toUrlElicitationError } from './to-url-elicitation-error.ts';
 
@@ -39,13 +41,21 @@ export interface ToolServerContext {
  */
 export function createToolServer(context: ToolServerContext): Server {
   const { gateway, caller, requestId } = context;
+  // Calls that wait for a person's approval can run as tasks (2025-11-25 tasks utility, served by
+  // `serveTaskRequest`): any tool may need one, depending on the toolset's rules and the arguments.
+  const tasks = gateway.approvalTasks !== undefined;
   const federated = federatedCapabilitiesOf(gateway, caller);
-  const server = new Server(context.serverInfo, { capabilities: { tools: {}, ...federated } });
+  const capabilities = tasks
+    ? { tools: {}, tasks: { requests: { tools: { call: {} } }, cancel: {} }, ...federated }
+    : { tools: {}, ...federated };
+  const server = new Server(context.serverInfo, { capabilities });
   serveFederatedFeatures(server, context, federated);
   server.setRequestHandler('tools/list', async () => {
     try {
-      const tools = await gateway.listTools(caller);
-      return { tools: tools.map(toSdkTool) };
+      const tools = (await gateway.listTools(caller)).map(toSdkTool);
+      return {
+        tools: tasks ? tools.map((tool) => ({ ...tool, execution: { taskSupport: 'optional' as const } })) : tools,
+      };
     } catch (error) {
       // A thrown message may carry internals; the client gets the GatehouseError message only.
       throw new ProtocolError(ProtocolErrorCode.InternalError, toGatehouseError(error).message);
@@ -55,6 +65,7 @@ export function createToolServer(context: ToolServerContext): Server {
     const name = request.params.name;
     const traceparent = request.params._meta?.['traceparent'] ?? context.traceparent;
     const progressToken = request.params._meta?.progressToken;
+    await withdrawDeclinedApproval(gateway, caller, ctx.mcpReq.inputResponses, ctx.mcpReq.requestState());
     const relayed = relayedCallOf(context, ctx.mcpReq);
     if (relayed !== undefined && 'resumed' in relayed) return answerRound(await relayed.resumed.next());
     const relay: CallRelay = {
@@ -76,11 +87,13 @@ export function createToolServer(context: ToolServerContext): Server {
           }),
     };
     const called = callToolSafely(gateway, caller, name, request.params.arguments ?? {}, requestId, traceparent, relay);
-    if (relayed === undefined) return toToolsCallAnswer(name, await called, request.params._meta);
+    // On 2026-07-28 the SDK lifts the reserved envelope keys (client capabilities among them) out of `_meta`.
+    const meta = { ...request.params._meta, ...ctx.mcpReq.envelope };
+    if (relayed === undefined) return toToolsCallAnswer(name, await called, meta);
     void called.then(
       (outcome) => {
         try {
-          relayed.call.finish(toToolsCallAnswer(name, outcome, request.params._meta));
+          relayed.call.finish(toToolsCallAnswer(name, outcome, meta));
         } catch (error) {
           relayed.call.finish(error as Error);
         }
@@ -92,7 +105,10 @@ export function createToolServer(context: ToolServerContext): Server {
   return server;
 }
 
-/** A tools/call outcome as its answer: the result, or the protocol error of an unknown tool or a URL elicitation. */
+/**
+ * A tools/call outcome as its answer: the result, an approval's `input_required` (2026-07-28), or the protocol
+ * error of an unknown tool or a URL elicitation.
+ */
 function toToolsCallAnswer(
   name: string,
   outcome: CallOutcome,
@@ -103,6 +119,8 @@ function toToolsCallAnswer(
   }
   const elicitation = toUrlElicitationError(outcome, meta);
   if (elicitation !== undefined) throw new ProtocolError(elicitation.code, elicitation.message, elicitation.data);
+  const asked = toApprovalInputRequired(outcome, meta);
+  if (asked !== undefined) return asked as unknown as CallToolResult;
   // Federated content blocks were checked by the SDK client that received them; the rest is built here.
   return toCallToolResult(outcome) as CallToolResult;
 }
@@ -129,13 +147,9 @@ function relayedCallOf(
   const { inputRelay, caller } = context;
   const declared = request.envelope?.[CLIENT_CAPABILITIES_META_KEY] as Record<string, unknown> | undefined;
   if (inputRelay === undefined || declared === undefined) return undefined;
-  const state = request.requestState();
-  if (state !== undefined) {
-    const resumed = inputRelay.resume(caller, state, request.inputResponses);
-    if (resumed === undefined)
-      throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid or expired requestState');
-    return { resumed };
-  }
+  // A state that is not one of the relay's (an approval's retry) starts the call anew.
+  const resumed = inputRelay.resume(caller, request.requestState(), request.inputResponses);
+  if (resumed !== undefined) return { resumed };
   const elicitation = declared['elicitation'] as Record<string, unknown> | undefined;
   const canAsk = (question: ServerQuestion) =>
     question.method === 'sampling/createMessage'
@@ -153,6 +167,23 @@ function relayedCallOf(
 }
 
 /**
+ * The retry of a call whose approval elicitation the user declined or cancelled (2026-07-28, see
+ * `toApprovalInputRequired`): the agent's side withdraws its own request, a denial; the call then ends
+ * `approval_denied`. `requestState` is the client's echo, so it is only ever used to deny the caller's own request.
+ */
+async function withdrawDeclinedApproval(
+  gateway: Gateway,
+  caller: Caller,
+  responses: unknown,
+  requestState: unknown,
+): Promise<void> {
+  if (gateway.approvals === undefined || typeof requestState !== 'string') return;
+  const response = inputResponse(responses as Record<string, unknown> | undefined, approvalInputKey);
+  if (response.kind === 'elicit' && response.action !== 'accept')
+    await gateway.approvals.withdraw(caller, requestState);
+}
+
+/**
  * `Gateway.callTool` never throws by contract; a broken implementation still yields an `internal` tool error.
  * The call joins the agent's trace when `traceparent` (from `_meta`, else the HTTP header) is valid. `relay`: the
  * client's cancellation and progress token (relayed to a federated tool's server).
@@ -167,7 +198,9 @@ export async function callToolSafely(
   relay?: CallRelay,
 ): Promise<CallOutcome> {
   try {
-    return await continueTrace(traceparent, () => gateway.callTool(caller, name, args, requestId, relay));
+    return await continueTrace(traceparent, () =>
+      gateway.callTool(caller, name, args, requestId, relay === undefined ? undefined : { relay }),
+    );
   } catch (error) {
     return { ok: false, error: toGatehouseError(error) };
   }

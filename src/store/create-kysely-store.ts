@@ -1,6 +1,7 @@
 import { type Kysely, Migrator, sql } from 'kysely';
 import { GatehouseError } from '../core/index.ts';
 import { createApprovalRepository } from './create-approval-repository.ts';
+import { createApprovalTaskRepository } from './create-approval-task-repository.ts';
 import { createAuditRepository } from './create-audit-repository.ts';
 import { createClientKeyRepository } from './create-client-key-repository.ts';
 import { createConnectFlowRepository } from './create-connect-flow-repository.ts';
@@ -203,6 +204,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     connections: createConnectionRepository(context),
     connectFlow: createConnectFlowRepository(context),
     approvals: createApprovalRepository(context),
+    approvalTasks: createApprovalTaskRepository(context),
     usage: createUsageRepository(context),
     oauthServer: createOAuthServerRepository(context),
     users: createUserRepository(context),

@@ -264,5 +264,38 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
     '0024_tenant_configs': createTenantConfigMigration(features),
     '0027_user_roles': createUserRolesMigration(features),
     '0028_user_api_tokens': createUserApiTokensMigration(features),
+    '0032_approval_tasks': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('approval_tasks')
+          .addColumn('tenant_id', 'text', (c) => c.notNull())
+          .addColumn('id', 'text', (c) => c.notNull())
+          .addColumn('toolset', 'text', (c) => c.notNull())
+          .addColumn('client_key_id', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('tool', 'text', (c) => c.notNull())
+          .addColumn('args_json', 'text', (c) => c.notNull())
+          .addColumn('request_id', 'text', (c) => c.notNull())
+          .addColumn('approval_id', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('sealed_outcome', bytes)
+          .addColumn('created_at', millis, (c) => c.notNull())
+          .addColumn('updated_at', millis, (c) => c.notNull())
+          .addColumn('expires_at', millis, (c) => c.notNull())
+          .addPrimaryKeyConstraint('approval_tasks_pk', ['tenant_id', 'id'])
+          .execute();
+        if (features.dialect === 'postgres') {
+          const rule = `(tenant_id = current_setting('${tenantSetting}', true) or current_setting('${tenantSetting}', true) = '*')`;
+          await sql.raw('alter table approval_tasks enable row level security').execute(db);
+          await sql.raw('alter table approval_tasks force row level security').execute(db);
+          await sql
+            .raw(`create policy tenant_isolation on approval_tasks using ${rule} with check ${rule}`)
+            .execute(db);
+        }
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable('approval_tasks').ifExists().execute();
+      },
+    },
   };
 }

@@ -368,6 +368,8 @@ export interface Store {
   readonly secrets: SecretRepository;
   readonly audit: AuditRepository;
   readonly approvals: ApprovalRepository;
+  /** Tool calls waiting for a person's approval as MCP tasks (migration `0032_approval_tasks`). */
+  readonly approvalTasks: ApprovalTaskRepository;
   /** OAuth connections and their tokens (migration `0003_connections`). */
   readonly connections: ConnectionRepository;
   /** Connect links, pending OAuth authorizations and link-signing keys (migration `0004_connect_flow`). */
@@ -572,6 +574,62 @@ export interface ApprovalRepository {
   /** `approved` -> `consumed`, atomically, only when unexpired at `at`: true for exactly one caller. */
   consume(tenantId: string, id: string, at: number): Promise<boolean>;
   /** Deletes every approval request of a tenant, whatever its state (tenant purge); returns how many. */
+  deleteTenant(tenantId: string): Promise<number>;
+}
+
+/**
+ * `working`: waiting for a person's decision; `running`: one process claimed it and runs the call (shown to clients
+ * as `working`); the other three are final.
+ */
+export type ApprovalTaskStatus = 'working' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+/**
+ * A `tools/call` that waits for a person's approval as an MCP task. Bound to the caller that created it (tenant,
+ * toolset, client key, subject): no other caller reads or cancels it. The call's outcome, once it ends, is sealed by
+ * the vault (tenant data key): it is the tool's result.
+ */
+export interface ApprovalTaskRecord {
+  readonly tenantId: string;
+  /** Unguessable (32 random characters). */
+  readonly id: string;
+  readonly toolset: string;
+  readonly clientKeyId: string;
+  readonly subject: string;
+  readonly tool: string;
+  readonly argsJson: string;
+  /** The request id of the `tools/call` that created the task: the call's one outcome record carries it. */
+  readonly requestId: string;
+  /** The approval request the task waits for (a newer one when the approval was used by another call). */
+  readonly approvalId: string;
+  readonly status: ApprovalTaskStatus;
+  readonly sealedOutcome: Uint8Array | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  /** Until when the task is kept (its MCP `ttl` counts from `createdAt`). */
+  readonly expiresAt: number;
+}
+
+export interface ApprovalTaskRepository {
+  insert(record: ApprovalTaskRecord): Promise<void>;
+  get(tenantId: string, id: string): Promise<ApprovalTaskRecord | undefined>;
+  /**
+   * Moves the task from `from` to `change.status` in one conditional update (`where status = from`): true for exactly
+   * one caller across processes, false when another got there first.
+   */
+  transition(
+    tenantId: string,
+    id: string,
+    from: ApprovalTaskStatus,
+    change: {
+      readonly status: ApprovalTaskStatus;
+      readonly at: number;
+      readonly approvalId?: string;
+      readonly sealedOutcome?: Uint8Array;
+    },
+  ): Promise<boolean>;
+  /** Deletes the tenant's tasks kept past `expiresAt` at `now`; returns how many. */
+  deleteExpired(tenantId: string, now: number): Promise<number>;
+  /** Deletes every task of a tenant (tenant purge); returns how many. */
   deleteTenant(tenantId: string): Promise<number>;
 }
 

@@ -129,6 +129,23 @@ export interface ApprovalsTable {
   consumed_at: NullableMillis;
 }
 
+export interface ApprovalTasksTable {
+  tenant_id: string;
+  id: string;
+  toolset: string;
+  client_key_id: string;
+  subject: string;
+  tool: string;
+  args_json: string;
+  request_id: string;
+  approval_id: string;
+  status: string;
+  sealed_outcome: ColumnType<Uint8Array | null, Uint8Array | null, Uint8Array>;
+  created_at: Millis;
+  updated_at: Millis;
+  expires_at: Millis;
+}
+
 export interface ConnectionsTable {
   tenant_id: string;
   id: string;
@@ -322,4 +339,5 @@ export interface StoreDatabase {
   oauth_authorizations: OAuthAuthorizationsTable;
   connect_keys: ConnectKeysTable;
   approvals: ApprovalsTable;
+  approval_tasks: ApprovalTasksTable;
 }
