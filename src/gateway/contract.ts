@@ -7,6 +7,8 @@ import type { Approvals } from './create-approvals.ts';
 import type { FederatedServiceStatus } from './create-federation.ts';
 import type { ConnectionSummary, GatewayConnections } from './create-gateway-connections.ts';
 import type { TenantConfigs } from './create-tenant-configs.ts';
+import type { TenantInspection } from './inspect-tenant.ts';
+import type { ServiceDescriptions } from './service-descriptions.ts';
 
 /**
  * What the transports (mcp/, http/, cli/) see of the gateway. Every use case lives behind this surface; the
@@ -252,9 +254,15 @@ export interface Gateway {
   readonly oauthServer?: GatewayOAuthServer;
   /** Each tenant's configuration as one versioned document in the store (issue 14; absent in transport fakes). */
   readonly tenantConfigs?: TenantConfigs;
+  /** Service descriptions uploaded or fetched through the admin API: preview, fetch, store (issue 14). */
+  readonly descriptions?: ServiceDescriptions;
   /** Live changes of a tenant's runtime (issue 14): what `watchTenantConfigs` drives in every process. */
   readonly live?: {
     readonly parseTenant: (document: TenantDocument) => TenantConfig;
+    /** The services and toolsets the tenant serves now, with each toolset's `tools/list` token size. */
+    inspectTenant(tenantId: string): TenantInspection | undefined;
+    /** Reads what a document needs from the store before it is parsed and built (its stored descriptions). */
+    prepareTenant(document: TenantDocument): Promise<void>;
     /** Serves `tenant` from the next call on; calls in flight finish on the runtime they began with. */
     replaceTenant(tenant: TenantConfig): void;
     removeTenant(tenantId: string): void;

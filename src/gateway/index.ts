@@ -62,7 +62,16 @@ export {
   type OverlayReport,
   type ToolsetReport,
 } from './inspect-config.ts';
+export type { TenantInspection } from './inspect-tenant.ts';
 export { type ClientKeyRequest, issueClientKey } from './issue-client-key.ts';
 export { previewDescription } from './preview-description.ts';
 export { type ReconcileReport, reconcileTenantConfigs } from './reconcile-tenant-configs.ts';
+export {
+  createServiceDescriptions,
+  type DescriptionPreview,
+  descriptionFieldOf,
+  type PreviewTool,
+  type ServiceDescriptions,
+  uploadFormats,
+} from './service-descriptions.ts';
 export { type TenantConfigWatch, watchTenantConfigs } from './watch-tenant-configs.ts';

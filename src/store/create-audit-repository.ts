@@ -43,6 +43,53 @@ export function createAuditRepository({ run, transaction, appendAudit }: StoreCo
         return rows.map(toAuditRecord);
       }),
 
+    summarize: (query) =>
+      run('audit.summarize', query.tenantId, async (db) => {
+        const bucketMs = Math.max(1, Math.trunc(query.bucketMs));
+        const window = db
+          .selectFrom('audit_records')
+          .where('tenant_id', '=', query.tenantId)
+          .where('at', '>=', query.since)
+          .where('at', '<', query.until)
+          .where('kind', '=', 'tool_call');
+        const counts = {
+          calls: sql<number | string>`count(*)`.as('calls'),
+          errors: sql<number | string>`sum(case when decision = 'error' then 1 else 0 end)`.as('errors'),
+          denials: sql<number | string>`sum(case when decision = 'deny' then 1 else 0 end)`.as('denials'),
+          latencyMs: sql<number | string | null>`avg(latency_ms)`.as('latency_ms'),
+        };
+        // Truncated to a whole bucket on both dialects (SQLite may divide as reals, depending on how `at` was bound).
+        const bucket = sql<number | string>`cast(at / ${bucketMs} as bigint) * ${bucketMs}`;
+        // One after the other: on PostgreSQL both run on the one connection of the tenant's transaction.
+        const buckets = await window
+          .select([bucket.as('start'), counts.calls, counts.errors, counts.denials, counts.latencyMs])
+          .groupBy(sql`1`)
+          .orderBy(sql`1`)
+          .execute();
+        const tools = await window
+          .select(['tool', counts.calls, counts.errors, counts.denials, counts.latencyMs])
+          .groupBy('tool')
+          .orderBy(sql`count(*)`, 'desc')
+          .orderBy('tool')
+          .limit(Math.max(0, Math.trunc(query.topTools)))
+          .execute();
+        const toCounts = (row: {
+          calls: number | string;
+          errors: number | string;
+          denials: number | string;
+          latency_ms: number | string | null;
+        }) => ({
+          calls: Number(row.calls),
+          errors: Number(row.errors ?? 0),
+          denials: Number(row.denials ?? 0),
+          latencyMs: row.latency_ms === null ? 0 : Math.round(Number(row.latency_ms)),
+        });
+        return {
+          buckets: buckets.map((row) => ({ start: Number(row.start), ...toCounts(row) })),
+          tools: tools.map((row) => ({ tool: row.tool, ...toCounts(row) })),
+        };
+      }),
+
     containsRecord: (tenantId, record) =>
       run('audit.containsRecord', tenantId, async (db) => {
         // `at` first: the (tenant_id, at) index finds the record without scanning the tenant's log.

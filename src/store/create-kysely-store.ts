@@ -1,5 +1,6 @@
 import { type Kysely, Migrator, sql } from 'kysely';
 import { GatehouseError } from '../core/index.ts';
+import { createAlertDeliveryRepository } from './create-alert-delivery-repository.ts';
 import { createApprovalRepository } from './create-approval-repository.ts';
 import { createApprovalTaskRepository } from './create-approval-task-repository.ts';
 import { createAuditRepository } from './create-audit-repository.ts';
@@ -10,6 +11,7 @@ import { createDataKeyRepository } from './create-data-key-repository.ts';
 import { createMigrations } from './create-migrations.ts';
 import { createOAuthServerRepository } from './create-oauth-server-repository.ts';
 import { createSecretRepository } from './create-secret-repository.ts';
+import { createServiceDescriptionRepository } from './create-service-description-repository.ts';
 import { createTenantConfigRepository, type TenantConfigNotifier } from './create-tenant-config-repository.ts';
 import { createTenantRepository } from './create-tenant-repository.ts';
 import { createUsageRepository } from './create-usage-repository.ts';
@@ -212,6 +214,8 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     userRoles: createUserRoleRepository(context),
     apiTokens: createApiTokenRepository(context),
     tenantConfigs: createTenantConfigRepository(context, options.tenantConfigNotifier),
+    serviceDescriptions: createServiceDescriptionRepository(context),
+    alertDeliveries: createAlertDeliveryRepository(context),
     migrate: (migrateOptions) =>
       options.runExclusive ? options.runExclusive(() => migrate(migrateOptions)) : migrate(migrateOptions),
     inspect,
