@@ -90,10 +90,18 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
   const run: ScopedRun = inTenantTransaction
     ? (operation, scope, fn) => guard(operation, () => inTenantTransaction(db, scope, fn))
     : (operation, _scope, fn) => guard(operation, () => fn(db));
+  // The first attempt's connection was lost: the pool has dropped it (a client that ended is never given out
+  // again), so the second attempt runs on a fresh one. Once only: a database that is down stays down.
+  const read: ScopedRun = (operation, scope, fn) =>
+    run(operation, scope, fn).catch((error: unknown) => {
+      if (closed || !features.isConnectionLost((error as { cause?: unknown }).cause ?? error)) throw error;
+      return run(operation, scope, fn);
+    });
   const context: StoreContext = {
     features,
     appendAudit: options.appendAudit,
     run,
+    read,
     transaction: inTenantTransaction
       ? run
       : (operation, _scope, fn) => guard(operation, () => db.transaction().execute(fn)),

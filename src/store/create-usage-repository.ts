@@ -6,7 +6,7 @@ import type { StoreContext } from './store-context.ts';
  * Daily usage counters. `add` is an upsert that adds to the stored counts (`calls = calls + excluded.calls`), so
  * several processes can flush their batches into the same rows without reading them first.
  */
-export function createUsageRepository({ run, transaction }: StoreContext): UsageRepository {
+export function createUsageRepository({ run, read, transaction }: StoreContext): UsageRepository {
   return {
     deleteTenant: (tenantId) =>
       run('usage.deleteTenant', tenantId, async (db) => {
@@ -91,7 +91,7 @@ export function createUsageRepository({ run, transaction }: StoreContext): Usage
         };
       }),
     query: (tenantId, from, to) =>
-      run('usage.query', tenantId, async (db) => {
+      read('usage.query', tenantId, async (db) => {
         const rows = await db
           .selectFrom('usage_daily')
           .selectAll()

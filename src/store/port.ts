@@ -159,11 +159,9 @@ export interface AuditSummaryQuery {
   readonly until: number;
   /** Bucket length in milliseconds, e.g. 3,600,000 for hours. */
   readonly bucketMs: number;
-  /** How many of the most called tools to list. */
-  readonly topTools: number;
 }
 
-/** Calls, errors and denials of one time bucket or one tool; `latencyMs` the mean over its calls. */
+/** Calls, errors and denials of one time bucket; `latencyMs` the mean over its calls. */
 export interface AuditCounts {
   readonly calls: number;
   readonly errors: number;
@@ -174,8 +172,6 @@ export interface AuditCounts {
 export interface AuditSummary {
   /** Oldest first; `start` is the bucket's first millisecond. */
   readonly buckets: readonly (AuditCounts & { readonly start: number })[];
-  /** Most calls first. */
-  readonly tools: readonly (AuditCounts & { readonly tool: string })[];
 }
 
 /**
@@ -229,8 +225,9 @@ export interface AuditRepository {
   query(query: AuditQuery): Promise<readonly AuditRecord[]>;
   /**
    * Tool calls (`kind = tool_call`) of a tenant with `since <= at < until`, counted per time bucket of
-   * `bucketMs` (buckets start at multiples of `bucketMs` since the epoch; empty ones are left out) and per tool
-   * (the `topTools` most called). Aggregated by the database, so a day of a busy tenant is one indexed scan.
+   * `bucketMs` (buckets start at multiples of `bucketMs` since the epoch; empty ones are left out). Aggregated by
+   * the database over an index holding every column it reads (`0029_audit_console_indexes`). Longer windows per day and
+   * per tool come from the usage rollup (`UsageRepository.summarize`).
    */
   summarize(query: AuditSummaryQuery): Promise<AuditSummary>;
   /**

@@ -105,6 +105,40 @@ describe('console pages check the role of the signed-in user', () => {
     }
   });
 
+  it("a member sees only their own connections and cannot revoke another user's (404, nothing revoked)", async () => {
+    const member = (await gateway.gateway.users!.listUsers('acme')).find((u) => u.name === 'user-member')!;
+    for (const [id, subject] of [
+      ['conn_own', member.id],
+      ['conn_other', 'bob'],
+    ] as const) {
+      await gateway.adapters.store.connections.upsert({
+        tenantId: 'acme',
+        id,
+        service: 'crm',
+        subject,
+        status: 'active',
+        scopes: ['read'],
+        accessToken: null,
+        refreshToken: null,
+        accessExpiresAt: null,
+        createdAt: Date.now(),
+      });
+    }
+    const cookie = sessions.get('member') as string;
+    const page = await (await open('/console/acme/connections', cookie)).text();
+    expect(page).toContain(member.id);
+    expect(page).not.toContain('>bob<');
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
+    const answer = await fetch(`${gateway.url}/console/acme/connections`, {
+      method: 'POST',
+      headers: { cookie, origin: gateway.url, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf, action: 'revoke', connection: 'conn_other' }).toString(),
+    });
+    expect(answer.status).toBe(404);
+    await answer.body?.cancel();
+    expect(await gateway.adapters.store.connections.find('acme', 'crm', 'bob')).toBeDefined();
+  });
+
   it('an unknown tenant has no console (404)', async () => {
     const answer = await open('/console/nobody', sessions.get('owner'));
     expect(answer.status).toBe(404);

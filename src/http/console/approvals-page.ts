@@ -1,7 +1,7 @@
 import { escapeHtml, GatehouseError } from '../../core/index.ts';
 import type { ApprovalView } from '../../gateway/index.ts';
 import { adminRoleSets } from '../create-admin-routes.ts';
-import { badge, csrfField, emptyState, table, timeOf } from './console-html.ts';
+import { badge, emptyState, postButton, table, timeOf } from './console-html.ts';
 import type { ConsolePage, ConsolePageContext, ConsolePageResult } from './console-page.ts';
 import { consoleHref, shown } from './render-console-page.ts';
 
@@ -85,7 +85,13 @@ async function renderApprovals(
 function pendingCard(approval: ApprovalView, action: string, csrf: string): string {
   const args = JSON.stringify(approval.arguments, null, 2) ?? 'undefined';
   const form = (decision: 'approve' | 'deny', label: string, css: string, confirm: string) =>
-    `<form method="post" action="${escapeHtml(action)}" class="inline" data-confirm="${escapeHtml(confirm)}">${csrfField(csrf)}<input type="hidden" name="id" value="${escapeHtml(approval.id)}"><input type="hidden" name="action" value="${decision}"><button type="submit" class="${css}" aria-label="${label} ${escapeHtml(approval.tool)} (${escapeHtml(approval.id)})">${label}</button></form>`;
+    postButton(
+      action,
+      csrf,
+      { id: approval.id, action: decision },
+      `${label}<span class="visually-hidden"> ${escapeHtml(approval.tool)} (${escapeHtml(approval.id)})</span>`,
+      { css, confirm },
+    );
   return `<section class="approval" aria-label="${escapeHtml(`${approval.tool} for ${approval.subject}`)}">
 <h3>${shown(approval.tool)}</h3>
 <dl><dt>Toolset</dt><dd>${shown(approval.toolset)}</dd><dt>Client key</dt><dd>${shown(approval.clientKey)}</dd><dt>For user</dt><dd>${shown(approval.subject)}</dd>

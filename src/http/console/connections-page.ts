@@ -1,7 +1,7 @@
 import { escapeHtml, GatehouseError } from '../../core/index.ts';
 import type { ConnectionSummary } from '../../gateway/index.ts';
 import { adminRoleSets } from '../create-admin-routes.ts';
-import { badge, csrfField, emptyState, table, timeOf } from './console-html.ts';
+import { badge, csrfField, emptyState, postButton, table, timeOf } from './console-html.ts';
 import type { ConsolePage, ConsolePageContext, ConsolePageResult } from './console-page.ts';
 import { consoleHref, shown } from './render-console-page.ts';
 
@@ -75,11 +75,7 @@ async function renderConnections(
   const action = consoleHref(tenant, 'connections');
   const now = context.deps.now();
   const form = (fields: Record<string, string>, label: string, css: string, confirm?: string) =>
-    `<form method="post" action="${escapeHtml(action)}" class="inline"${confirm ? ` data-confirm="${escapeHtml(confirm)}"` : ''}>${csrfField(csrfToken)}${Object.entries(
-      fields,
-    )
-      .map(([name, value]) => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`)
-      .join('')}<button type="submit" class="${css}">${label}</button></form>`;
+    postButton(action, csrfToken, fields, label, { css, ...(confirm === undefined ? {} : { confirm }) });
   const linkBox =
     link === undefined
       ? ''

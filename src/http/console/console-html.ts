@@ -7,6 +7,24 @@ export function csrfField(token: string): string {
   return `<input type="hidden" name="csrf" value="${escapeHtml(token)}">`;
 }
 
+/**
+ * A form of one button posting `fields` and the CSRF token to `action`; `label` is HTML (escaped by the caller).
+ * `confirm` makes the console script ask first (the form posts without the script too).
+ */
+export function postButton(
+  action: string,
+  csrf: string,
+  fields: Readonly<Record<string, string>>,
+  label: string,
+  options: { readonly css?: string; readonly confirm?: string } = {},
+): string {
+  const confirm = options.confirm === undefined ? '' : ` data-confirm="${escapeHtml(options.confirm)}"`;
+  const hidden = Object.entries(fields)
+    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+    .join('');
+  return `<form method="post" action="${escapeHtml(action)}" class="inline"${confirm}>${csrfField(csrf)}${hidden}<button type="submit" class="${escapeHtml(options.css ?? '')}">${label}</button></form>`;
+}
+
 /** A status word in a coloured pill (`badge-<word>` in the stylesheet). */
 export function badge(word: string): string {
   const safe = escapeHtml(word);

@@ -31,7 +31,7 @@ export const overviewPage: ConsolePage = {
     await deps.usage.flush();
     const [usage, hourly, connections, pending, tenants] = await Promise.all([
       deps.usage.summarize(tenant, dayOf(dayStart), dayOf(now), topTools),
-      deps.audit.summarize({ tenantId: tenant, since: hourStart, until: now + 1, bucketMs: hourMs, topTools: 0 }),
+      deps.audit.summarize({ tenantId: tenant, since: hourStart, until: now + 1, bucketMs: hourMs }),
       deps.gateway.connections?.list(tenant) ?? [],
       deps.gateway.approvals?.list(tenant, 'pending') ?? [],
       deps.gateway.admin.listTenants(),

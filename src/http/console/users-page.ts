@@ -3,7 +3,7 @@ import type { ClientKeySummary, UserSummary } from '../../gateway/index.ts';
 import { type RoleGrant, tenantRoles } from '../../users/index.ts';
 import { type AdminCaller, adminRoleSets } from '../create-admin-routes.ts';
 import { checkRoleChange } from '../create-user-admin-routes.ts';
-import { badge, csrfField, emptyState, table, timeOf } from './console-html.ts';
+import { badge, csrfField, emptyState, postButton, table, timeOf } from './console-html.ts';
 import type { ConsolePage, ConsolePageContext, ConsolePageResult } from './console-page.ts';
 import { consoleHref, shown } from './render-console-page.ts';
 
@@ -135,11 +135,7 @@ async function renderUsers(
   const toolsets = tenants.find((t) => t.id === tenant)?.toolsets.map((t) => t.id) ?? [];
   const action = consoleHref(tenant, 'users');
   const post = (fields: Record<string, string>, label: string, css = '', confirm?: string) =>
-    `<form method="post" action="${escapeHtml(action)}" class="inline"${confirm ? ` data-confirm="${escapeHtml(confirm)}"` : ''}>${csrfField(csrfToken)}${Object.entries(
-      fields,
-    )
-      .map(([name, value]) => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`)
-      .join('')}<button type="submit" class="${css}">${label}</button></form>`;
+    postButton(action, csrfToken, fields, label, { css, ...(confirm === undefined ? {} : { confirm }) });
   const secretBox =
     secret === undefined
       ? ''
