@@ -719,11 +719,13 @@ export function searchToolIndexes(list: readonly ToolSearchIndex[], query: ToolS
       expand(correction, 0.8, word);
     }
   }
-  // Catalogue words whose vectors are close to a query word's ("song" -> track), weighted by their cosine.
+  // Catalogue words whose vectors are close to a query word's ("ballad" -> album), weighted by their cosine.
   const vectorsOfQuery = chosen.find((index) => index.meanings !== undefined)?.meanings?.vectors;
   if (vectorsOfQuery !== undefined && neighbourWeight > 0) {
     for (const said of new Set(rawWords)) {
       if (stopWords.has(said) || selfWords.has(said) || intentOnly.has(said) || verbs.has(stem(said))) continue;
+      // Only words the catalogue does not use need the bridge (for the others it adds more noise than hits).
+      if (chosen.some((index) => index.frequency.has(stem(said)))) continue;
       const vector = vectorsOfQuery.vectorOf(irregular[said] ?? said);
       if (vector === undefined) continue;
       // The closest few over all the indexes searched together (a term several share counts once).
