@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider, { type AdapterConstructor, errors, type InteractionDetails, type ProviderClient } from 'oidc-provider';
+import providerRequestStorage from 'oidc-provider/lib/helpers/als.js';
 import type { AuditLog } from '../audit/index.ts';
 import { type Clock, createId, GatehouseError, type TenantConfig } from '../core/index.ts';
 import type { OAuthConsentRecord, OAuthServerRepository } from '../store/index.ts';
@@ -108,6 +109,9 @@ interface TenantKeys {
  * through the SSRF guard. Storage is the Gatehouse store (`createProviderAdapter`), so every process serves every
  * step. Sign-in and consent are Gatehouse's own pages (src/http), reached through the provider's interactions.
  */
+/** oidc-provider requests being served in this process, by any authorization server (its storage is one per process). */
+let providerRequestsInFlight = 0;
+
 export function createAuthServer(options: AuthServerOptions): AuthServer {
   const { publicUrl, repository, vault, clock, audit } = options;
   const tenants = new Map(options.tenants.map((t) => [t.id, t]));
@@ -366,11 +370,21 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
       mutable.url = `${path}${search}`;
       req.headers['x-forwarded-proto'] = publicOrigin.protocol.slice(0, -1);
       req.headers['x-forwarded-host'] = publicOrigin.host;
-      await new Promise<void>((resolve) => {
-        res.once('finish', resolve);
-        res.once('close', resolve);
-        serve(req, res);
-      });
+      providerRequestsInFlight++;
+      try {
+        await new Promise<void>((resolve) => {
+          res.once('finish', resolve);
+          res.once('close', resolve);
+          serve(req, res);
+        });
+      } finally {
+        providerRequestsInFlight--;
+        // oidc-provider runs every request in an AsyncLocalStorage, and on Node 20 the first `run` turns on
+        // promise hooks for the whole process, for good: after one sign-in every promise of every tool call paid
+        // for them (~5% of a call's CPU in bench/profile.ts). Between its requests nothing reads that storage, so
+        // it is disabled when the last one ends (which turns the hooks off); its next `run` enables it again.
+        if (providerRequestsInFlight === 0) providerRequestStorage.disable();
+      }
     },
 
     async verifyAccessToken(tenant, tokenHash) {

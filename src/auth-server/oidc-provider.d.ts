@@ -141,3 +141,14 @@ declare module 'oidc-provider' {
     };
   }
 }
+
+/**
+ * The AsyncLocalStorage oidc-provider runs each of its requests in (`als.run(ctx, ...)` in its app). Gatehouse
+ * only disables it between requests: see `create-auth-server.ts`.
+ */
+declare module 'oidc-provider/lib/helpers/als.js' {
+  import type { AsyncLocalStorage } from 'node:async_hooks';
+
+  const als: AsyncLocalStorage<unknown>;
+  export default als;
+}

@@ -112,7 +112,7 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
     const app = await options.consents.appAsking(tenant, decodeURIComponent(match[2] as string)).catch(() => undefined);
     if (app === undefined) return '';
     const how = app.verified ? '(registered by your administrator)' : '<em>(unverified: the app describes itself)</em>';
-    return `<p><strong>${escapeHtml(app.name)}</strong> ${how} asks to connect to your Gatehouse account. Sign in to see what it asks for; you choose on the next page.</p>`;
+    return `<p><strong>${shown(app.name)}</strong> ${how} asks to connect to your Gatehouse account. Sign in to see what it asks for; you choose on the next page.</p>`;
   }
 
   async function signInPage(

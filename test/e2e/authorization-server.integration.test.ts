@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer as createNetServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import providerRequestStorage from 'oidc-provider/lib/helpers/als.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGuardedFetch } from '../../src/auth-server/index.ts';
 import { type Gateway, type GatewayUsers, registrationLimits } from '../../src/gateway/index.ts';
@@ -630,6 +631,25 @@ describe('Gatehouse as the OAuth authorization server of MCP clients', () => {
         ...metadata,
       }),
     });
+
+  it("turns oidc-provider's request storage off between its requests, so tool calls pay no promise hooks", async () => {
+    // On Node 20 an enabled AsyncLocalStorage keeps promise hooks on for every promise of the process; oidc-provider
+    // enables its storage at its first request. The CIMD test above proves the storage still works during requests.
+    const storage = providerRequestStorage as unknown as { enabled: boolean };
+    const token = await fetch(`${base}/oauth/acme/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=authorization_code&code=nope&client_id=nobody',
+    });
+    expect(token.status).toBe(401); // invalid_client, answered by oidc-provider
+    expect(storage.enabled).toBe(false);
+    const inFlight = Promise.all([
+      fetch(`${base}/.well-known/oauth-authorization-server/oauth/acme`),
+      fetch(`${base}/.well-known/oauth-authorization-server/oauth/globex`),
+    ]);
+    await inFlight;
+    expect(storage.enabled).toBe(false);
+  });
 
   it('breaker finding 1: a client_name over 100 characters is refused at registration, naming the field', async () => {
     const response = await registerRaw({ client_name: 'x'.repeat(101) });
