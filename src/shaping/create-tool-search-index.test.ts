@@ -34,18 +34,16 @@ function toolOf(
   };
 }
 
-const small: Catalog = {
-  id: 'test',
-  title: 'Test',
-  baseUrl: undefined,
-  problems: [],
-  tools: [
-    toolOf('listPets', 'List pets', 'GET', '/pets'),
-    toolOf('createPet', 'Create a pet', 'POST', '/pets'),
-    toolOf('deletePet', 'Delete a pet', 'DELETE', '/pets/{id}'),
-    toolOf('listOwners', 'List owners', 'GET', '/owners'),
-  ],
-};
+function catalogOf(id: string, tools: Tool[]): Catalog {
+  return { id, title: id, baseUrl: undefined, problems: [], tools };
+}
+
+const small = catalogOf('test', [
+  toolOf('listPets', 'List pets', 'GET', '/pets'),
+  toolOf('createPet', 'Create a pet', 'POST', '/pets'),
+  toolOf('deletePet', 'Delete a pet', 'DELETE', '/pets/{id}'),
+  toolOf('listOwners', 'List owners', 'GET', '/owners'),
+]);
 
 describe('searchToolIndexes()', () => {
   it('ranks by words and intent, and applies the allowed, access and service filters', () => {
@@ -63,21 +61,15 @@ describe('searchToolIndexes()', () => {
   });
 });
 
-const shop: Catalog = {
-  id: 'shop',
-  title: 'Shop',
-  baseUrl: undefined,
-  problems: [],
-  tools: [
-    toolOf('PostRefunds', 'Create a refund', 'POST', '/v1/refunds'),
-    toolOf('GetOrders', 'List orders', 'GET', '/v1/orders'),
-    toolOf('GetAccount', 'Retrieve account', 'GET', '/v1/account', {
-      outputSchema: { type: 'object', properties: { balance: { type: 'integer' } } },
-    }),
-    toolOf('DeleteMember', 'Remove', 'DELETE', '/v1/boards/{board}/members/{member}'),
-    toolOf('PostSnooze', 'Snooze', 'POST', '/v1/dnd', { tags: ['notifications'] }),
-  ],
-};
+const shop = catalogOf('shop', [
+  toolOf('PostRefunds', 'Create a refund', 'POST', '/v1/refunds'),
+  toolOf('GetOrders', 'List orders', 'GET', '/v1/orders'),
+  toolOf('GetAccount', 'Retrieve account', 'GET', '/v1/account', {
+    outputSchema: { type: 'object', properties: { balance: { type: 'integer' } } },
+  }),
+  toolOf('DeleteMember', 'Remove', 'DELETE', '/v1/boards/{board}/members/{member}'),
+  toolOf('PostSnooze', 'Snooze', 'POST', '/v1/dnd', { tags: ['notifications'] }),
+]);
 
 describe('searchToolIndexes() bridges words and says why', () => {
   const index = createToolSearchIndex(bindCatalog(shop, 'shop'));
@@ -117,18 +109,12 @@ describe('searchToolIndexes() bridges words and says why', () => {
 });
 
 describe('searchToolIndexes() with word vectors', () => {
-  const media: Catalog = {
-    id: 'media',
-    title: 'Media',
-    baseUrl: undefined,
-    problems: [],
-    tools: [
-      toolOf('getTrack', 'Get a track', 'GET', '/tracks/{id}'),
-      toolOf('getAlbum', 'Get an album', 'GET', '/albums/{id}'),
-      toolOf('getInvoice', 'Get an invoice', 'GET', '/invoices/{id}'),
-      toolOf('setVolume', 'Set volume', 'PUT', '/player/volume'),
-    ],
-  };
+  const media = catalogOf('media', [
+    toolOf('getTrack', 'Get a track', 'GET', '/tracks/{id}'),
+    toolOf('getAlbum', 'Get an album', 'GET', '/albums/{id}'),
+    toolOf('getInvoice', 'Get an invoice', 'GET', '/invoices/{id}'),
+    toolOf('setVolume', 'Set volume', 'PUT', '/player/volume'),
+  ]);
   const index = createToolSearchIndex(bindCatalog(media, 'media'));
 
   it('reaches a tool through a word no catalogue word, vocabulary list or WordNet relation links, and says how close', () => {
