@@ -58,3 +58,36 @@ describe('gatehouse check warnings (issue 11)', () => {
     expect(chosen.filter((w) => w.code === 'write_default_scope')).toEqual([]);
   });
 });
+
+describe('gatehouse check: output schemas given way to the list bound (issue 11)', () => {
+  it('names the tools listed without their output schema, why, and the setting that keeps them', async () => {
+    const config = parseConfig(
+      {
+        tenants: [
+          {
+            id: 'acme',
+            services: [{ provider: 'slack', clientId: 'slack-client', clientSecret: 'slack-client-secret' }],
+            toolsets: [{ id: 'chat', tools: ['slack_*'], access: 'write', discovery: { maxListTokens: 3_000 } }],
+          },
+        ],
+      },
+      { env: {}, expandProvider: createProviderExpander() },
+    );
+    let out = '';
+    const context = {
+      stdout: {
+        write: (text: string) => {
+          out += text;
+          return true;
+        },
+      },
+    } as never;
+    expect(await runCheck(config, false, context)).toBe(0);
+    const note = out.split('\n').find((line) => line.startsWith('  note: '));
+    expect(note).toMatch(
+      /^ {2}note: \d+ tool\(s\) list no output schema: with every schema tools\/list would take \d+ tokens, over discovery\.maxListTokens \(3000\), so the largest were dropped: slack_\w+/,
+    );
+    expect(note).toContain('raise discovery.maxListTokens to keep them');
+    expect(out).not.toContain('(discovery meta-tools)');
+  });
+});

@@ -30,7 +30,7 @@ export async function runCheck(config: Config, json: boolean, context: CliContex
   for (const warning of warnings) context.stdout.write(`  warning: ${warning.path}: ${warning.message}\n`);
   for (const report of reports) {
     context.stdout.write(
-      `\n${report.tenant}/${report.toolset}: ${report.tools.length} tool(s), tools/list = ${report.listTokens} tokens\n`,
+      `\n${report.tenant}/${report.toolset}: ${report.tools.length} tool(s), tools/list = ${report.listTokens} tokens${report.discovery ? ' (discovery meta-tools)' : ''}\n`,
     );
     context.stdout.write(
       formatTable(
@@ -39,6 +39,7 @@ export async function runCheck(config: Config, json: boolean, context: CliContex
       ),
     );
     for (const problem of report.problems) context.stdout.write(`  warning: ${problem}\n`);
+    for (const note of report.notes) context.stdout.write(`  note: ${note}\n`);
   }
   if (overlays.length > 0) {
     context.stdout.write(`\nTool overlays: ${overlays.length} tool(s), before -> after\n`);

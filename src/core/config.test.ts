@@ -275,3 +275,54 @@ describe('loadConfigFile', () => {
     expect(loadConfigFile(file, {}).listen).toBe('127.0.0.1:8080');
   });
 });
+
+describe('${service.clientId} in a fixed header (issue 11: Twitch Client-Id)', () => {
+  const withHeaders = (headers: Record<string, string>, auth: Record<string, unknown>) => ({
+    tenants: [
+      {
+        ...minimal.tenants[0],
+        services: [{ id: 'pets', openapi: './pets.yaml', baseUrl: 'http://127.0.0.1:9000', headers, auth }],
+      },
+    ],
+  });
+  const oauth = { type: 'oauth2', clientId: 'app-client-id', clientSecret: 'app-client-secret-0123' };
+
+  it('accepts the client id of an oauth2 service', () => {
+    const config = parseConfig(withHeaders({ 'Client-Id': '${service.clientId}' }, oauth), { env: {} });
+    expect(config.tenants[0]?.services[0]?.headers).toEqual({ 'Client-Id': '${service.clientId}' });
+  });
+
+  it('refuses any other setting (a secret above all), naming the header field', () => {
+    const error = expectConfigError(() =>
+      parseConfig(withHeaders({ 'X-Key': 'k=${service.clientSecret}' }, oauth), { env: {} }),
+    );
+    expect(error.message).toContain('tenants[0].services[0].headers.X-Key');
+    expect(error.message).toContain('may reference only ${service.clientId} (never a secret)');
+    expect(error.message).not.toContain('app-client-secret-0123');
+  });
+
+  it('refuses a per-connection variable in a header unless the auth has the quirk that fills it', () => {
+    const error = expectConfigError(() =>
+      parseConfig(withHeaders({ 'xero-tenant-id': '{tenantId}' }, oauth), { env: {} }),
+    );
+    expect(error.message).toContain('tenants[0].services[0].headers.xero-tenant-id');
+    expect(error.message).toContain('uses {tenantId}, which only an oauth2 auth with quirk xero-tenant-id fills');
+    const config = parseConfig(
+      withHeaders({ 'xero-tenant-id': '{tenantId}' }, { ...oauth, quirks: ['xero-tenant-id'] }),
+      {
+        env: {},
+      },
+    );
+    expect(config.tenants[0]?.services[0]?.headers).toEqual({ 'xero-tenant-id': '{tenantId}' });
+  });
+
+  it('refuses the client id where the auth has none', () => {
+    const error = expectConfigError(() =>
+      parseConfig(withHeaders({ 'Client-Id': '${service.clientId}' }, { type: 'bearer', token: 'bearer-token-0123' }), {
+        env: {},
+      }),
+    );
+    expect(error.message).toContain('tenants[0].services[0].headers.Client-Id');
+    expect(error.message).toContain("needs an oauth2 auth with a clientId (this service's auth is bearer)");
+  });
+});

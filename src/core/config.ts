@@ -42,13 +42,15 @@ const secretString = z
 /**
  * Provider behaviours that data alone cannot say, each a small named handler in `oauth/` (docs/providers.md):
  * `slack-authed-user` (the user token nested under `authed_user`), `salesforce-instance-url` (`instance_url` in the
- * token response), `atlassian-cloud-id` (the cloud id discovered after connecting).
+ * token response), `atlassian-cloud-id` (the cloud id discovered after connecting), `xero-tenant-id` (the
+ * organisation discovered after connecting, sent in the `xero-tenant-id` header).
  */
 export const oauthQuirks = [
   'slack-authed-user',
   'salesforce-instance-url',
   'atlassian-cloud-id',
   'no-token-type',
+  'xero-tenant-id',
 ] as const;
 export type OAuthQuirk = (typeof oauthQuirks)[number];
 
@@ -180,6 +182,11 @@ const authSchema = z.discriminatedUnion('type', [
      * (https://api.atlassian.com/oauth/token/accessible-resources). Tests point it at a fake.
      */
     accessibleResourcesUrl: z.url().optional(),
+    /**
+     * Quirk `xero-tenant-id`: where the connected organisations are read after connecting; absent = Xero's
+     * (https://api.xero.com/connections). Tests point it at a fake.
+     */
+    connectionsUrl: z.url().optional(),
     /**
      * Refresh the access token this long before it expires; absent = 60. Optional in the output type so that
      * hand-built auth objects stay valid; the refresh engine takes the smallest of a config.
@@ -316,8 +323,8 @@ const serviceSchema = z
     overlays: z.record(z.string().min(1), overlaySchema).default({}),
     /**
      * Tools declare an `outputSchema` (compact, from the description's 2xx response schema) and results carry
-     * `structuredContent` that validates against it (docs/configuration.md, "Structured output"). Absent = on,
-     * except for catalogue providers (`provider:`), whose packs keep `tools/list` small; `false` = off.
+     * `structuredContent` that validates against it (docs/configuration.md, "Structured output"). Absent = on
+     * (a toolset whose list would be over its bound with them drops the largest first); `false` = off.
      */
     structuredOutput: z.boolean().optional(),
     /** Scope hierarchy of the provider: a broad scope and the narrower ones it implies (`repo: [public_repo]`). */
@@ -370,12 +377,55 @@ const serviceSchema = z
         : s.auth.type === 'oauth2'
           ? s.auth.tokenHeader?.name
           : undefined;
-    for (const name of Object.keys(s.headers)) {
+    for (const [name, value] of Object.entries(s.headers)) {
       if (name.toLowerCase() === credentialHeader?.toLowerCase()) {
         ctx.addIssue({ code: 'custom', path: ['headers', name], message: `'${name}' carries the credential (auth)` });
       }
+      for (const variable of placeholdersOf(value).filter(isConnectionVariable)) {
+        if (!quirks.includes(connectionVariableRules[variable].quirk)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['headers', name],
+            message: `uses {${variable}}, which only an oauth2 auth with quirk ${connectionVariableRules[variable].quirk} fills`,
+          });
+        }
+      }
+      for (const [, setting] of value.matchAll(serviceReference)) {
+        if (setting !== 'clientId') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['headers', name],
+            message: `\${service.${setting}}: a header may reference only \${service.clientId} (never a secret)`,
+          });
+        } else if (s.auth.type !== 'oauth2') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['headers', name],
+            message: `\${service.clientId} needs an oauth2 auth with a clientId (this service's auth is ${s.auth.type})`,
+          });
+        }
+      }
     }
   });
+
+/**
+ * `${service.NAME}` in a fixed header's value: a setting of the service itself. Only `clientId` may be named (Twitch
+ * wants `Client-Id: <the app's client id>` on every call): it is public, unlike every other auth setting a header
+ * could otherwise leak to the upstream or a log.
+ */
+const serviceReference = /\$\{service\.([A-Za-z0-9_]*)\}/g;
+
+/** A service's fixed headers with `${service.clientId}` filled (the config checked that nothing else is named). */
+export function fillServiceReferences(
+  headers: Readonly<Record<string, string>>,
+  auth: TenantConfig['services'][number]['auth'],
+): Readonly<Record<string, string>> {
+  const clientId = auth.type === 'oauth2' ? auth.clientId : undefined;
+  if (clientId === undefined || !Object.values(headers).some((value) => value.includes('${service.'))) return headers;
+  return Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [name, value.replaceAll('${service.clientId}', clientId)]),
+  );
+}
 
 /**
  * A map keyed by tool globs (`github_*`): the most specific matching glob wins, whatever the order of the keys

@@ -20,6 +20,12 @@ export const connectionVariableRules = {
     how: 'the id of your Atlassian site (GET https://api.atlassian.com/oauth/token/accessible-resources with a token)',
     example: '00000000-0000-0000-0000-000000000000',
   },
+  tenantId: {
+    quirk: 'xero-tenant-id',
+    pattern: /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
+    how: 'the id of your Xero organisation (GET https://api.xero.com/connections with a token)',
+    example: '00000000-0000-0000-0000-000000000000',
+  },
 } as const satisfies Record<string, { quirk: string; pattern: RegExp; how: string; example: string }>;
 
 export type ConnectionVariable = keyof typeof connectionVariableRules;

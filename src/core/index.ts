@@ -5,6 +5,7 @@ export {
   type ConfigTree,
   configSchema,
   type Environment,
+  fillServiceReferences,
   findLiteralSecrets,
   fixedHeadersSchema,
   formatPath,

@@ -1,13 +1,17 @@
 import { toUnprefixedToolName } from '../catalog/index.ts';
-import type { Catalog, NamedTool, ServiceCatalog, TenantConfig } from '../core/index.ts';
 import {
+  type Catalog,
   type ConnectionVariable,
   connectionVariableRules,
   fillConnectionVariables,
+  fillServiceReferences,
   formatPath,
   GatehouseError,
   isConnectionVariable,
+  type NamedTool,
   placeholdersOf,
+  type ServiceCatalog,
+  type TenantConfig,
 } from '../core/index.ts';
 import { compileToolsetLimits, compileToolsetPolicy, type ToolsetLimits, type ToolsetPolicy } from '../policy/index.ts';
 import { buildToolsetMeta, type ToolsetMeta } from './build-toolset-meta.ts';
@@ -85,8 +89,8 @@ function toListedTool(named: NamedTool, declaresOutput: boolean): ListedTool {
 
 /**
  * Whether a toolset lists a tool's output schema (and its results conform to it): the tool has one, no overlay
- * projection reshapes its results, and neither the toolset nor the service turned structured output off (a
- * catalogue provider's service has it off unless it says `structuredOutput: true`: its pack's list stays small).
+ * projection reshapes its results, and neither the toolset nor the service turned structured output off. (A toolset
+ * whose list would be over its bound with every schema drops the largest first: see build-toolset-meta.ts.)
  */
 function declaresOutput(named: NamedTool, toolsetOn: boolean, serviceOn: ReadonlyMap<string, boolean>): boolean {
   return (
@@ -125,7 +129,10 @@ export function buildTenant(
         { path: `${path}.baseUrl` },
       );
     }
-    const connectionVariables = placeholdersOf(baseUrl).filter(isConnectionVariable);
+    // Per-connection variables fill the base URL (Atlassian's cloud id) or a fixed header (Xero's tenant id).
+    const connectionVariables = [
+      ...new Set([baseUrl, ...Object.values(service.headers)].flatMap(placeholdersOf).filter(isConnectionVariable)),
+    ];
     services.set(service.id, {
       id: service.id,
       catalog: bound,
@@ -133,7 +140,7 @@ export function buildTenant(
       allowedOrigin: originOfTemplate(baseUrl),
       connectionVariables,
       auth: service.auth,
-      headers: service.headers,
+      headers: fillServiceReferences(service.headers, service.auth),
       shared: service.shared,
       timeoutMs: service.timeoutSeconds * 1000,
       connectTimeoutMs: service.connectTimeoutSeconds * 1000,
@@ -155,7 +162,7 @@ export function buildTenant(
     }
   }
   const structuredOutput = new Map(
-    config.services.map((service) => [service.id, service.structuredOutput ?? service.provider === undefined] as const),
+    config.services.map((service) => [service.id, service.structuredOutput ?? true] as const),
   );
   for (const [j, toolset] of config.toolsets.entries()) {
     const at = `${formatPath(['tenants', tenantIndex, 'toolsets', j])}.unprefixed`;
@@ -172,6 +179,7 @@ export function buildTenant(
       policy.tools,
       [...services.values()].map((s) => s.catalog),
       all,
+      (listed) => toListedTool(policy.tools.get(listed.name)!, false),
     );
     toolsets.set(toolset.id, {
       policy,
@@ -205,6 +213,23 @@ export function endpointOf(
   if (service.connectionVariables.length === 0) return service;
   const baseUrl = fillConnectionVariables(service.baseUrl, variables);
   return { baseUrl, allowedOrigin: service.allowedOrigin === '' ? new URL(baseUrl).origin : service.allowedOrigin };
+}
+
+/**
+ * The fixed headers a call to `service` sends for a connection with `variables`: a value naming a per-connection
+ * variable (`xero-tenant-id: {tenantId}`) filled, checked against its rule like a base URL's.
+ */
+export function headersOf(
+  service: Pick<ServiceRuntime, 'headers' | 'connectionVariables'>,
+  variables: Readonly<Record<string, string>> = {},
+): Readonly<Record<string, string>> {
+  if (service.connectionVariables.length === 0) return service.headers;
+  return Object.fromEntries(
+    Object.entries(service.headers).map(([name, value]) => [
+      name,
+      placeholdersOf(value).some(isConnectionVariable) ? fillConnectionVariables(value, variables) : value,
+    ]),
+  );
 }
 
 /** Unprefixed copies, shared by every toolset and tenant exposing the same tool without its prefix. */

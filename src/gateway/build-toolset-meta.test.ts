@@ -77,3 +77,76 @@ describe('buildToolsetMeta() decides listing by tools/list size', () => {
     );
   });
 });
+
+/** `toolsOf`, each tool with an output schema of `properties[i]` members. */
+function toolsWithSchemas(properties: readonly number[]): ListedTool[] {
+  return toolsOf(properties.length, 10).map((tool, i) => ({
+    ...tool,
+    outputSchema: {
+      type: 'object',
+      properties: Object.fromEntries(
+        Array.from({ length: properties[i] ?? 0 }, (_, p) => [`field${p}`, { type: 'string' }]),
+      ),
+    },
+  }));
+}
+
+const declaring = (listed: readonly ListedTool[]) =>
+  listed.filter((tool) => tool.outputSchema !== undefined).map((tool) => tool.name);
+
+describe('buildToolsetMeta() drops output schemas, largest first, before the list changes form', () => {
+  const all = toolsWithSchemas([5, 40, 10, 60, 2]);
+  const withoutAny = listTokensOf(
+    buildToolsetMeta(
+      toolsetWith({ maxListTokens: 100_000 }),
+      new Map(),
+      [],
+      all.map(({ outputSchema: _s, ...tool }) => tool),
+    ).listed,
+  );
+  const withEvery = listTokensOf(buildToolsetMeta(toolsetWith({ maxListTokens: 100_000 }), new Map(), [], all).listed);
+
+  it('keeps every schema when the list fits with them', () => {
+    const meta = buildToolsetMeta(toolsetWith({ maxListTokens: withEvery }), new Map(), [], all);
+    expect(meta.discovery).toBe(false);
+    expect(meta.outputSchemasDropped).toBeUndefined();
+    expect(declaring(meta.listed)).toEqual(all.map((tool) => tool.name));
+  });
+
+  it('drops the largest schemas until the list fits, and lists the tools directly', () => {
+    const bound = withEvery - 200; // about the 60-member schema's size, not the 40-member one's as well
+    const meta = buildToolsetMeta(toolsetWith({ maxListTokens: bound }), new Map(), [], all);
+    expect(meta.discovery).toBe(false);
+    expect(listTokensOf(meta.listed)).toBeLessThanOrEqual(bound);
+    expect(meta.outputSchemasDropped?.tools[0]).toBe('api_op3');
+    expect(meta.outputSchemasDropped?.tokensWithAll).toBe(withEvery);
+    // Largest first: whatever was dropped is larger than whatever was kept.
+    const kept = new Set(declaring(meta.listed));
+    const sizeOf = (name: string) => JSON.stringify(all.find((tool) => tool.name === name)?.outputSchema).length;
+    const smallestDropped = Math.min(...(meta.outputSchemasDropped?.tools ?? []).map(sizeOf));
+    for (const name of kept) expect(sizeOf(name)).toBeLessThan(smallestDropped);
+    expect(kept.has('api_op4')).toBe(true);
+    // The listed form of a dropped tool is the tool without its schema; describe_tools shows the same.
+    expect(meta.allByName.get('api_op3')?.outputSchema).toBeUndefined();
+    expect(meta.allByName.get('api_op4')?.outputSchema).toBeDefined();
+  });
+
+  it('drops every schema when only that fits', () => {
+    const meta = buildToolsetMeta(toolsetWith({ maxListTokens: withoutAny }), new Map(), [], all);
+    expect(meta.discovery).toBe(false);
+    expect(declaring(meta.listed)).toEqual([]);
+    expect(meta.outputSchemasDropped?.tools).toHaveLength(all.length);
+  });
+
+  it('keeps every schema when the list is over its bound even without them (discovery), and in modes never and always', () => {
+    const over = buildToolsetMeta(toolsetWith({ maxListTokens: withoutAny - 1 }), new Map(), [], all);
+    expect(over.discovery).toBe(true);
+    expect(over.outputSchemasDropped).toBeUndefined();
+    expect(declaring([...over.allByName.values()])).toHaveLength(all.length);
+    for (const mode of ['never', 'always']) {
+      const meta = buildToolsetMeta(toolsetWith({ mode, maxListTokens: withoutAny }), new Map(), [], all);
+      expect(meta.outputSchemasDropped, mode).toBeUndefined();
+      expect(declaring([...meta.allByName.values()]), mode).toHaveLength(all.length);
+    }
+  });
+});

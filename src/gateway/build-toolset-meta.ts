@@ -1,6 +1,12 @@
 import type { NamedTool, ServiceCatalog, ToolsetConfig } from '../core/index.ts';
 import { matchToolGlob, mostSpecificByGlob } from '../policy/index.ts';
-import { createToolSearchIndex, measureTokens, metaTools, type ToolSearchIndex } from '../shaping/index.ts';
+import {
+  countTokens,
+  createToolSearchIndex,
+  measureTokens,
+  metaTools,
+  type ToolSearchIndex,
+} from '../shaping/index.ts';
 import type { ListedTool } from './contract.ts';
 
 /** How one toolset economises context: what `tools/list` shows, budgets, handles, discovery, pagination. */
@@ -13,6 +19,11 @@ export interface ToolsetMeta {
   readonly discovery: boolean;
   /** Tokens (o200k) of the full `tools/list` answer, every tool listed (exact near the limit, else estimated). */
   readonly fullListTokens: number;
+  /**
+   * Tools whose output schema is not listed because the full list would not fit `discovery.maxListTokens` with it
+   * (`fitOutputSchemas`), largest schema first, and the tokens the full list would take with every schema.
+   */
+  readonly outputSchemasDropped: { readonly tools: readonly string[]; readonly tokensWithAll: number } | undefined;
   /** Over-budget results become handles (and the result tools are listed). */
   readonly handles: boolean;
   readonly ttlMs: number;
@@ -36,12 +47,16 @@ export function buildToolsetMeta(
   config: ToolsetConfig,
   tools: ReadonlyMap<string, NamedTool>,
   services: readonly ServiceCatalog[],
-  all: readonly ListedTool[],
+  withSchemas: readonly ListedTool[],
+  withoutOutputSchema: (listed: ListedTool) => ListedTool = stripOutputSchema,
 ): ToolsetMeta {
   const { discovery: settings } = config;
   const handles = config.results.handles.enabled;
-  const fullList = handles ? [...all, metaTools.gatehouse_result_query, metaTools.gatehouse_result_page] : all;
-  const fullListTokens = measureTokens(JSON.stringify({ tools: fullList }), settings.maxListTokens).tokens;
+  const fullListOf = (listed: readonly ListedTool[]) =>
+    handles ? [...listed, metaTools.gatehouse_result_query, metaTools.gatehouse_result_page] : listed;
+  const fitted = fitOutputSchemas(withSchemas, withoutOutputSchema, fullListOf, config);
+  const all = fitted.all;
+  const fullListTokens = fitted.fullListTokens;
   const discovery =
     settings.mode === 'always' ||
     (settings.mode === 'auto' &&
@@ -67,6 +82,7 @@ export function buildToolsetMeta(
     allByName: new Map(all.map((tool) => [tool.name, tool])),
     discovery,
     fullListTokens,
+    outputSchemasDropped: fitted.dropped,
     handles,
     ttlMs: config.results.handles.ttlSeconds * 1000,
     budgetOf(tool: string) {
@@ -78,6 +94,59 @@ export function buildToolsetMeta(
       return indexes;
     },
   });
+}
+
+/**
+ * Output schemas give way first when a toolset's full `tools/list` is over its bound (`discovery.maxListTokens`, in
+ * mode `auto`): if the list fits without some of them, the largest schemas (in o200k tokens) are dropped one by one
+ * until it fits, so the tools stay listed directly. If it does not fit even without any, discovery takes over as
+ * before and every schema stays (the discovery listing does not carry them; `gatehouse_describe_tools` shows them).
+ * Modes `never` and `always` keep every schema. A tool that lost its schema declares none, so its results are not
+ * made to conform and pass with their `structuredContent` as the upstream answered (MCP clients check
+ * `structuredContent` only against a declared schema).
+ */
+function fitOutputSchemas(
+  withSchemas: readonly ListedTool[],
+  withoutOutputSchema: (listed: ListedTool) => ListedTool,
+  fullListOf: (listed: readonly ListedTool[]) => readonly ListedTool[],
+  config: ToolsetConfig,
+): {
+  readonly all: readonly ListedTool[];
+  readonly fullListTokens: number;
+  readonly dropped: ToolsetMeta['outputSchemasDropped'];
+} {
+  const bound = config.discovery.maxListTokens;
+  const tokensOf = (listed: readonly ListedTool[]) =>
+    measureTokens(JSON.stringify({ tools: fullListOf(listed) }), bound).tokens;
+  const tokensWithAll = tokensOf(withSchemas);
+  const kept = { all: withSchemas, fullListTokens: tokensWithAll, dropped: undefined };
+  const declaring = withSchemas.filter((tool) => tool.outputSchema !== undefined);
+  if (config.discovery.mode !== 'auto' || tokensWithAll <= bound || declaring.length === 0) return kept;
+  if (tokensOf(withSchemas.map(withoutOutputSchema)) > bound) return kept;
+  // Largest first, by each schema's own tokens (a close estimate of what leaving it out saves; the list is measured
+  // again after each estimate says it fits).
+  const bySize = declaring
+    .map((tool) => ({ name: tool.name, tokens: countTokens(JSON.stringify(tool.outputSchema)) }))
+    .sort((a, b) => b.tokens - a.tokens || a.name.localeCompare(b.name));
+  const dropped = new Set<string>();
+  let estimate = tokensWithAll;
+  let all = withSchemas;
+  let tokens = tokensWithAll;
+  for (const { name, tokens: saved } of bySize) {
+    dropped.add(name);
+    estimate -= saved;
+    if (estimate > bound && dropped.size < bySize.length) continue;
+    all = withSchemas.map((tool) => (dropped.has(tool.name) ? withoutOutputSchema(tool) : tool));
+    tokens = tokensOf(all);
+    if (tokens <= bound) break;
+    estimate = tokens;
+  }
+  return { all, fullListTokens: tokens, dropped: { tools: [...dropped], tokensWithAll } };
+}
+
+function stripOutputSchema(listed: ListedTool): ListedTool {
+  const { outputSchema: _dropped, ...rest } = listed;
+  return rest;
 }
 
 function indexesOf(services: readonly ServiceCatalog[], used: ReadonlySet<string>): readonly ToolSearchIndex[] {

@@ -3,6 +3,7 @@ import type { Config, NamedTool, ToolSafety, ToolsetConfig } from '../core/index
 import { matchToolGlob } from '../policy/index.ts';
 import { countTokens } from '../shaping/index.ts';
 import { buildTenant } from './build-tenants.ts';
+import type { ToolsetMeta } from './build-toolset-meta.ts';
 import { loadPlainCatalog, loadService } from './load-service.ts';
 
 export interface ToolsetReport {
@@ -10,8 +11,18 @@ export interface ToolsetReport {
   readonly toolset: string;
   /** Tokens (o200k) of this toolset's whole `tools/list` answer. */
   readonly listTokens: number;
-  readonly tools: readonly { readonly name: string; readonly safety: ToolSafety; readonly tokens: number }[];
+  /** `tools/list` shows the discovery meta-tools instead of every tool. */
+  readonly discovery: boolean;
+  readonly tools: readonly {
+    readonly name: string;
+    readonly safety: ToolSafety;
+    readonly tokens: number;
+    /** The tool lists an output schema (its results conform to it). */
+    readonly outputSchema: boolean;
+  }[];
   readonly problems: readonly string[];
+  /** Valid and intended, but worth knowing: tools listed without their output schema, and why. */
+  readonly notes: readonly string[];
 }
 
 /**
@@ -33,6 +44,7 @@ export function inspectConfig(config: Config): ToolsetReport[] {
         name: listed.name,
         safety: toolset.policy.tools.get(listed.name)!.tool.safety,
         tokens: countTokens(JSON.stringify(listed)),
+        outputSchema: listed.outputSchema !== undefined,
       }));
       const needApproval = [...toolset.meta.allByName.keys()].filter(
         (name) => toolset.policy.rules.get(name)?.requiresApproval === true,
@@ -47,6 +59,7 @@ export function inspectConfig(config: Config): ToolsetReport[] {
         tenant: tenant.id,
         toolset: id,
         listTokens: countTokens(JSON.stringify({ tools: toolset.listed })),
+        discovery: toolset.meta.discovery,
         tools,
         problems: [
           ...(tools.length === 0 ? ['the toolset exposes no tool'] : []),
@@ -59,10 +72,23 @@ export function inspectConfig(config: Config): ToolsetReport[] {
           ...describeUncoveredTools(toolset.policy.serviceScopeDenied, toolset.policy.tenantTools),
           ...importProblems,
         ],
+        notes: describeDroppedOutputSchemas(toolset.meta.outputSchemasDropped, toolsetConfig),
       });
     }
   });
   return reports;
+}
+
+/** Which tools list no output schema because the toolset's list would be over its bound with them. */
+function describeDroppedOutputSchemas(
+  dropped: ToolsetMeta['outputSchemasDropped'],
+  toolset: ToolsetConfig | undefined,
+): string[] {
+  if (dropped === undefined) return [];
+  const bound = toolset?.discovery.maxListTokens;
+  return [
+    `${dropped.tools.length} tool(s) list no output schema: with every schema tools/list would take ${dropped.tokensWithAll} tokens, over discovery.maxListTokens (${bound}), so the largest were dropped: ${dropped.tools.join(', ')}; their results still carry structuredContent, undeclared; raise discovery.maxListTokens to keep them`,
+  ];
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   type UpstreamCredential,
   type UpstreamResponse,
 } from '../upstream/index.ts';
-import { endpointOf } from './build-tenants.ts';
+import { endpointOf, headersOf } from './build-tenants.ts';
 import type { CallContext } from './call-context.ts';
 import { toolOf } from './call-context.ts';
 import { toOAuthCredential } from './credentials.ts';
@@ -169,7 +169,7 @@ function toUpstreamCall(
   const { tool, service } = toolOf(call);
   const endpoint = endpointOf(service, call.credential?.variables);
   const built = applyCredential(
-    applyFixedHeaders(buildRequest(tool.tool, endpoint.baseUrl, args), service.headers),
+    applyFixedHeaders(buildRequest(tool.tool, endpoint.baseUrl, args), headersOf(service, call.credential?.variables)),
     credential,
   );
   return {

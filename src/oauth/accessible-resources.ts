@@ -6,13 +6,15 @@ import { createOAuthFetch, type OAuthFetch } from './create-oauth-fetch.ts';
 export const atlassianAccessibleResourcesUrl = 'https://api.atlassian.com/oauth/token/accessible-resources';
 
 /**
- * Sends Atlassian's post-connect call: `GET accessible-resources` with the new access token (no redirects, the
- * request timeout, and the given fetch: the SSRF-guarded one in the gateway).
+ * Sends a post-connect discovery call: `GET` with the new access token (no redirects, the request timeout, and the
+ * given fetch: the SSRF-guarded one in the gateway). Atlassian's accessible-resources by default; `what` names
+ * another (Xero's connections) in the error.
  */
 export async function accessibleResourcesRequest(
   url: string,
   accessToken: string,
   options: { readonly timeoutMs?: number; readonly fetch?: OAuthFetch } = {},
+  what = 'accessible-resources request (Atlassian)',
 ): Promise<Response> {
   const request = createOAuthFetch(url, options.timeoutMs, options.fetch);
   try {
@@ -27,7 +29,7 @@ export async function accessibleResourcesRequest(
     if (error instanceof GatehouseError) throw error;
     throw new GatehouseError(
       'oauth_token_failed',
-      'The accessible-resources request (Atlassian) failed',
+      `The ${what} failed`,
       { reason: 'accessible_resources_failed' },
       { cause: error },
     );
@@ -45,24 +47,7 @@ export async function processAccessibleResourcesResponse(
   response: Response,
   granted: readonly string[],
 ): Promise<{ cloudId: string }> {
-  const failed = (reason: string, message: string) =>
-    new GatehouseError('oauth_token_failed', message, { reason, status: response.status });
-  if (response.status !== 200) {
-    await response.body?.cancel().catch(() => undefined);
-    throw failed(
-      'accessible_resources_failed',
-      `The accessible-resources request (Atlassian) answered ${response.status}`,
-    );
-  }
-  let body: unknown;
-  try {
-    body = await response.json();
-  } catch {
-    throw failed('accessible_resources_failed', 'The accessible-resources answer (Atlassian) is not JSON');
-  }
-  if (!Array.isArray(body)) {
-    throw failed('accessible_resources_failed', 'The accessible-resources answer (Atlassian) is not a list of sites');
-  }
+  const body = await readDiscoveryList(response, 'accessible-resources', 'Atlassian', 'sites');
   const sites = body.filter(
     (site): site is { id: string; scopes?: unknown } =>
       site !== null &&
@@ -74,10 +59,78 @@ export async function processAccessibleResourcesResponse(
     Array.isArray(site.scopes) && site.scopes.some((scope) => granted.includes(scope as string));
   const site = sites.find(sharesScope) ?? sites[0];
   if (site === undefined) {
-    throw failed(
+    throw discoveryFailed(
+      response,
       'no_accessible_resource',
       'The account has no Atlassian site this app may reach (accessible-resources listed none with a valid id)',
     );
   }
   return { cloudId: site.id };
+}
+
+/** Xero's list of the organisations a token may reach (the `xero-tenant-id` quirk). */
+export const xeroConnectionsUrl = 'https://api.xero.com/connections';
+
+/**
+ * The connection's `tenantId` from Xero's connections answer: the first organisation (`tenantType:
+ * ORGANISATION`) whose `tenantId` passes its rule (a UUID: it is sent in the `xero-tenant-id` header of every call).
+ * None, or an answer that is not a JSON list, fails with `oauth_token_failed` (reason `no_accessible_resource` /
+ * `accessible_resources_failed`), echoing nothing of the answer.
+ */
+export async function processXeroConnectionsResponse(response: Response): Promise<{ tenantId: string }> {
+  const body = await readDiscoveryList(response, 'connections', 'Xero', 'organisations');
+  const organisation = body.find(
+    (entry): entry is { tenantId: string } =>
+      entry !== null &&
+      typeof entry === 'object' &&
+      (entry as { tenantType?: unknown }).tenantType === 'ORGANISATION' &&
+      typeof (entry as { tenantId?: unknown }).tenantId === 'string' &&
+      connectionVariableRules.tenantId.pattern.test((entry as { tenantId: string }).tenantId),
+  );
+  if (organisation === undefined) {
+    throw discoveryFailed(
+      response,
+      'no_accessible_resource',
+      'The account has connected no Xero organisation this app may reach',
+    );
+  }
+  return { tenantId: organisation.tenantId };
+}
+
+/**
+ * The JSON list a post-connect discovery call answered (`what` of `provider`, a list of `items`); anything else
+ * fails with `oauth_token_failed` (reason `accessible_resources_failed`), echoing nothing of the answer.
+ */
+async function readDiscoveryList(
+  response: Response,
+  what: string,
+  provider: string,
+  items: string,
+): Promise<unknown[]> {
+  if (response.status !== 200) {
+    await response.body?.cancel().catch(() => undefined);
+    throw discoveryFailed(
+      response,
+      'accessible_resources_failed',
+      `The ${what} request (${provider}) answered ${response.status}`,
+    );
+  }
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch {
+    throw discoveryFailed(response, 'accessible_resources_failed', `The ${what} answer (${provider}) is not JSON`);
+  }
+  if (!Array.isArray(body)) {
+    throw discoveryFailed(
+      response,
+      'accessible_resources_failed',
+      `The ${what} answer (${provider}) is not a list of ${items}`,
+    );
+  }
+  return body;
+}
+
+function discoveryFailed(response: Response, reason: string, message: string): GatehouseError {
+  return new GatehouseError('oauth_token_failed', message, { reason, status: response.status });
 }

@@ -6,6 +6,8 @@ import {
   accessibleResourcesRequest,
   atlassianAccessibleResourcesUrl,
   processAccessibleResourcesResponse,
+  processXeroConnectionsResponse,
+  xeroConnectionsUrl,
 } from './accessible-resources.ts';
 import { createAuthorizationRequest } from './create-authorization-request.ts';
 import type { OAuthFetch } from './create-oauth-fetch.ts';
@@ -229,12 +231,25 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
     throw new GatehouseError('internal', `Connection of ${service}/${subject} kept changing while it was saved`);
   }
 
-  /** Quirk `atlassian-cloud-id`: the site's cloud id, read with the new token before the connection is saved. */
+  /**
+   * Quirks `atlassian-cloud-id` (the site's cloud id) and `xero-tenant-id` (the organisation's tenant id), read with
+   * the new token before the connection is saved.
+   */
   async function discoverVariables(
     auth: OAuthServiceAuth,
     tokens: TokenSet,
     requestedScopes: readonly string[],
   ): Promise<TokenSet> {
+    if (auth.quirks?.includes('xero-tenant-id') === true) {
+      const answer = await accessibleResourcesRequest(
+        auth.connectionsUrl ?? xeroConnectionsUrl,
+        tokens.accessToken,
+        requestOptions,
+        'connections request (Xero)',
+      );
+      const { tenantId } = await processXeroConnectionsResponse(answer);
+      return { ...tokens, variables: { ...tokens.variables, tenantId } };
+    }
     if (auth.quirks?.includes('atlassian-cloud-id') !== true) return tokens;
     const answer = await accessibleResourcesRequest(
       auth.accessibleResourcesUrl ?? atlassianAccessibleResourcesUrl,

@@ -151,6 +151,12 @@ describe('a Google Discovery service', () => {
   });
 });
 
+/** Order lines of an order: one for order 7 (read as an object, not an array), two for order 8, none otherwise. */
+function lines(order: number): string {
+  const line = (sku: string) => `<o:line><o:sku>${sku}</o:sku><o:quantity>2</o:quantity></o:line>`;
+  return order === 7 ? line('A') : order === 8 ? line('A') + line('B') : '';
+}
+
 /** The fake API's answer to every protocol: routed by path, each checking what it received. */
 function serveProtocols(request: ReceivedRequest, res: import('node:http').ServerResponse): void {
   if (request.path === '/graphql') {
@@ -200,7 +206,7 @@ function serveProtocols(request: ReceivedRequest, res: import('node:http').Serve
   const get = body['ns0:GetOrder'] as Record<string, string> | undefined;
   if (get !== undefined) {
     ok(
-      `<o:GetOrderResponse xmlns:o="urn:orders"><o:id>${get['ns0:id']}</o:id><o:status>open</o:status></o:GetOrderResponse>`,
+      `<o:GetOrderResponse xmlns:o="urn:orders"><o:id>${get['ns0:id']}</o:id><o:status>open</o:status>${lines(Number(get['ns0:id']))}</o:GetOrderResponse>`,
     );
     return;
   }
@@ -244,13 +250,74 @@ describe('a GraphQL service', () => {
   });
 });
 
+describe('output schemas of GraphQL and SOAP tools, validated by the 2.x SDK client', () => {
+  it('a GraphQL tool declares the selection of its return type, and its answer conforms', async () => {
+    api.handle(serveProtocols);
+    const client = await connect('all');
+    const { tools } = await client.listTools();
+    expect(tools.find((tool) => tool.name === 'shop_item')?.outputSchema).toEqual({
+      type: 'object',
+      properties: {
+        id: { type: 'string' },
+        name: { type: 'string' },
+        color: { type: ['string', 'null'] },
+        owner: { type: ['object', 'null'], properties: { login: { type: 'string' } } },
+      },
+    });
+    // The client refuses structuredContent that does not validate against the schema it listed; the gateway
+    // marks an answer it could not conform with `_gatehouse`.
+    const read = await call(client, 'shop_item', { id: '1' });
+    expect(read.isError).toBeFalsy();
+    expect(read.structuredContent?.['_gatehouse']).toBeUndefined();
+    const write = await call(client, 'shop_createItem', { input: { name: 'Desk' } });
+    expect(write.structuredContent).toEqual({ id: '2', name: 'Desk', color: 'RED', owner: null });
+    await client.close();
+  });
+
+  it("a SOAP tool declares its response element's content as the answer is read (strings, an item or an array)", async () => {
+    api.handle(serveProtocols);
+    const client = await connect('all');
+    const { tools } = await client.listTools();
+    const lineItem = {
+      type: ['object', 'string'],
+      properties: { sku: { type: 'string' }, quantity: { type: 'string' } },
+    };
+    expect(tools.find((tool) => tool.name === 'orders_GetOrder')?.outputSchema).toEqual({
+      type: 'object',
+      properties: {
+        id: { type: 'string' },
+        status: { type: 'string' },
+        line: { ...lineItem, type: ['array', 'object', 'string'], items: lineItem },
+      },
+    });
+    // CreateOrder's output message is not in the description: no schema, its answer passes undeclared.
+    expect(tools.find((tool) => tool.name === 'orders_CreateOrder')?.outputSchema).toBeUndefined();
+    for (const [id, line] of [
+      [7, { sku: 'A', quantity: '2' }],
+      [
+        8,
+        [
+          { sku: 'A', quantity: '2' },
+          { sku: 'B', quantity: '2' },
+        ],
+      ],
+      [9, undefined],
+    ] as const) {
+      const read = await call(client, 'orders_GetOrder', { id });
+      expect(read.isError, String(id)).toBeFalsy();
+      expect(read.structuredContent, String(id)).toEqual({ id: String(id), status: 'open', ...(line ? { line } : {}) });
+    }
+    await client.close();
+  });
+});
+
 describe('a WSDL/SOAP service', () => {
   it('lists bound operations and calls a read and a write one with a SOAP 1.1 envelope', async () => {
     api.handle(serveProtocols);
     const client = await connect('all');
     expect(await serviceTools(client, 'orders')).toEqual(['orders_CreateOrder', 'orders_GetOrder']);
     const read = await call(client, 'orders_GetOrder', { id: 7 });
-    expect(read.structuredContent).toEqual({ id: '7', status: 'open' });
+    expect(read.structuredContent).toEqual({ id: '7', status: 'open', line: { sku: 'A', quantity: '2' } });
     const sent = api.received.at(-1)!;
     expect([sent.method, sent.path, sent.headers['soapaction'], sent.headers['content-type']]).toEqual([
       'POST',

@@ -69,15 +69,16 @@ let gateway: TestGateway;
 
 beforeAll(async () => {
   upstream = await startPackUpstream(packs, hasCredential);
-  // The write toolset lists the pack as `provider:` serves it (no output schemas, within 2,500 tokens); the read
-  // toolset lists output schemas, so the SDK client validates every read result's structuredContent against them.
+  // The write toolset lists the pack as `provider:` serves it: structured output on (the default), the list within
+  // the pack bound of 2,500 tokens (output schemas dropped largest first to fit). The read toolset lists every output
+  // schema, so the SDK client validates every read result's structuredContent against all of them.
   const toolset = (id: string, pack: string, access: 'read' | 'write') => ({
     id,
     tools: [`${pack}_*`],
     access,
     approval: 'none',
-    discovery: { mode: 'never' },
-    results: { handles: { enabled: false }, structuredOutput: access === 'read' },
+    discovery: access === 'write' ? { maxListTokens: 2_500 } : { mode: 'never' },
+    results: { handles: { enabled: false } },
   });
   gateway = await startTestGateway({
     unsafeAllowPrivateUpstreams: ['127.0.0.1'],
@@ -128,6 +129,17 @@ describe.each(packs.map((pack) => [pack.id, pack] as const))('curated pack %s th
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(pack.operations.map((o) => `${pack.id}_${o.operationId}`).sort());
     expect(countTokens(JSON.stringify({ tools }))).toBeLessThanOrEqual(2_500);
+    // Through the bounded list the 2.x client validates what is declared; a tool whose schema was dropped still
+    // returns the answer's structuredContent, undeclared, which the client accepts.
+    for (const tool of tools.filter((t) => t.annotations?.readOnlyHint === true)) {
+      const result = (await client.callTool({
+        name: tool.name,
+        arguments: argumentsFor(pack, tool.name),
+      })) as ToolResult;
+      expect(result.isError, `${tool.name}: ${result.content[0]?.text}`).toBeFalsy();
+      expect(result.structuredContent, tool.name).toBeDefined();
+      expect(result.structuredContent?.['_gatehouse'], tool.name).toBeUndefined();
+    }
     const reader = await connect(`${pack.id}-read`);
     const reads = (await reader.listTools()).tools;
     // Every pack with GET operations has read tools; RPC-style APIs (all POST) are classed write by the importer.

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectThroughGateway } from '../support/connect-through-gateway.ts';
@@ -53,6 +54,17 @@ beforeAll(async () => {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(sites));
       return;
     }
+    if (request.path === '/connections') {
+      // Xero: the organisations the token may reach; a practice manager's tenant comes first and is not picked.
+      const user = userOfToken.get((request.headers.authorization ?? '').replace(/^Bearer /, '')) ?? '';
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify([
+          { id: 'c1', tenantId: '99999999-9999-4999-8999-999999999999', tenantType: 'PRACTICEMANAGER' },
+          { id: 'c2', tenantId: cloudOf[user], tenantType: 'ORGANISATION', tenantName: `${user}'s books` },
+        ]),
+      );
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, path: request.path }));
   });
   const endpoints = { authorizationUrl: `${as.url}/authorize`, tokenUrl: `${as.url}/token` };
@@ -78,6 +90,24 @@ beforeAll(async () => {
             scopes: ['read:jira-work', 'read:jira-user', 'offline_access'],
             baseUrl: `${upstream.url}/ex/jira/{cloudId}/rest/api/3`,
             auth: { ...endpoints, accessibleResourcesUrl: `${upstream.url}/oauth/token/accessible-resources` },
+          },
+          {
+            // The catalogue's Twitch entry sends `Client-Id: ${service.clientId}`; its description is a one-operation file.
+            provider: 'twitch',
+            clientId: 'twitch-app-client-id',
+            clientSecret: 'twitch-client-secret-0123',
+            openapi: fileURLToPath(new URL('../fixtures/twitch-users.openapi.yaml', import.meta.url)),
+            baseUrl: `${upstream.url}/helix`,
+            auth: endpoints,
+          },
+          {
+            provider: 'xero',
+            clientId: 'xero-client',
+            clientSecret: 'xero-client-secret-0123',
+            scopes: ['offline_access', 'accounting.settings.read'],
+            openapi: fileURLToPath(new URL('../fixtures/xero-organisation.openapi.yaml', import.meta.url)),
+            baseUrl: `${upstream.url}/xero`,
+            auth: { ...endpoints, connectionsUrl: `${upstream.url}/connections` },
           },
           { provider: 'notion', token: notionToken, baseUrl: `${upstream.url}/notion` },
           { provider: 'discord', apiKey: discordBotToken, baseUrl: `${upstream.url}/discord` },
@@ -138,6 +168,49 @@ describe('catalogue providers through the gateway (issue 11)', () => {
     expect(hit?.headers['x-shopify-access-token']).toMatch(/^at-\d+-t{24}$/);
     expect(hit?.headers.authorization).toBeUndefined();
     await client.close();
+  });
+
+  it("Twitch: every call carries Client-Id with the service's own client id, next to the user's token", async () => {
+    const connected = await connectThroughGateway(gateway.url, adminToken, {
+      tenant: 'acme',
+      service: 'twitch',
+      subject: 'ada',
+      code: 'ada',
+    });
+    expect(connected.status).toBe(200);
+    const client = await clientOf(clientKey);
+    const result = (await client.callTool({ name: 'twitch_get_users', arguments: {} })) as ToolResult;
+    expect(result.isError, result.content[0]?.text).toBeFalsy();
+    const hit = upstream.received.filter((r) => r.path.startsWith('/helix/')).at(-1);
+    expect(hit?.path).toBe('/helix/users');
+    expect(hit?.headers['client-id']).toBe('twitch-app-client-id');
+    expect(hit?.headers.authorization).toMatch(/^Bearer at-\d+-t{24}$/);
+    expect(JSON.stringify(hit?.headers)).not.toContain('twitch-client-secret-0123');
+    await client.close();
+  });
+
+  it("Xero: each user's calls carry xero-tenant-id of the organisation discovered for that user's connection", async () => {
+    for (const subject of ['ada', 'bob']) {
+      const connected = await connectThroughGateway(gateway.url, adminToken, {
+        tenant: 'acme',
+        service: 'xero',
+        subject,
+        code: subject,
+      });
+      expect(connected.status).toBe(200);
+    }
+    for (const [subject, key] of [
+      ['ada', clientKey],
+      ['bob', `${clientKey}-bob`],
+    ] as const) {
+      const client = await clientOf(key);
+      const result = (await client.callTool({ name: 'xero_get_organisation', arguments: {} })) as ToolResult;
+      expect(result.isError, result.content[0]?.text).toBeFalsy();
+      const hit = upstream.received.filter((r) => r.path.startsWith('/xero/')).at(-1);
+      expect(hit?.path).toBe('/xero/Organisation');
+      expect(hit?.headers['xero-tenant-id'], subject).toBe(cloudOf[subject]);
+      await client.close();
+    }
   });
 
   it('Notion: the Notion-Version header is sent on every call, whatever the arguments say', async () => {

@@ -1,6 +1,6 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { bindCatalog, loadCatalog, toolNameMax } from '../../src/catalog/index.ts';
 import { parseConfig } from '../../src/core/index.ts';
 import { inspectConfig } from '../../src/gateway/index.ts';
@@ -41,11 +41,47 @@ const expectedPacks = [
 const listBudget = 2_500;
 const operationIdPattern = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
 
+/** Per pack, how many tools keep their output schema within the bound (printed after the run, for the docs). */
+const schemaCounts = new Map<string, string>();
+
 describe('curated tool packs', () => {
+  afterAll(() => {
+    if (process.env['PRINT_PACK_SCHEMAS'] !== undefined)
+      console.log([...schemaCounts].map((e) => e.join(': ')).join('\n'));
+  });
+
   it('there are at least 25 packs, all of them from the issue list', () => {
     const ids = listPackIds();
     expect(ids.length).toBeGreaterThanOrEqual(25);
     expect(ids.filter((id) => !expectedPacks.includes(id))).toEqual([]);
+  });
+
+  it('a pack small enough keeps every output schema within the bound (Airtable: 10 tools)', () => {
+    const config = parseConfig(
+      {
+        tenants: [
+          {
+            id: 't',
+            services: [{ id: 'airtable', openapi: readPack('airtable').file, baseUrl: 'https://upstream.example' }],
+            toolsets: [
+              {
+                id: 'all',
+                access: 'write',
+                discovery: { maxListTokens: listBudget },
+                results: { handles: { enabled: false } },
+              },
+            ],
+          },
+        ],
+      },
+      { env: {}, baseDir: process.cwd() },
+    );
+    const [report] = inspectConfig(config);
+    expect(report?.discovery).toBe(false);
+    expect(report?.tools.length).toBeGreaterThan(0);
+    expect(report?.tools.filter((tool) => !tool.outputSchema).map((tool) => tool.name)).toEqual([]);
+    expect(report?.notes).toEqual([]);
+    expect(report?.listTokens).toBeLessThanOrEqual(listBudget);
   });
 
   for (const id of listPackIds()) {
@@ -114,20 +150,20 @@ describe('curated tool packs', () => {
         }
       });
 
-      it(`tools/list of the pack is at most ${listBudget} o200k tokens`, () => {
+      it(`tools/list of the pack is at most ${listBudget} o200k tokens, output schemas dropped largest first to fit`, () => {
         const config = parseConfig(
           {
             tenants: [
               {
                 id: 't',
-                // As `provider:` serves a pack: without output schemas (structured output is opt-in for packs).
-                services: [{ id, openapi: pack.file, baseUrl: 'https://upstream.example', structuredOutput: false }],
+                // As `provider:` serves a pack: structured output on (the default), the list bound the pack's.
+                services: [{ id, openapi: pack.file, baseUrl: 'https://upstream.example' }],
                 toolsets: [
                   {
                     id: 'all',
                     tools: ['*'],
                     access: 'write',
-                    discovery: { mode: 'never' },
+                    discovery: { maxListTokens: listBudget },
                     results: { handles: { enabled: false } },
                   },
                 ],
@@ -138,7 +174,13 @@ describe('curated tool packs', () => {
         );
         const [report] = inspectConfig(config);
         expect(report?.tools.length).toBe(pack.operations.length);
+        expect(report?.discovery, 'listed directly, not through discovery').toBe(false);
         expect(report?.listTokens).toBeLessThanOrEqual(listBudget);
+        const declaring = report?.tools.filter((tool) => tool.outputSchema).length ?? 0;
+        schemaCounts.set(
+          id,
+          `${declaring}/${report?.tools.length} tools keep an output schema, ${report?.listTokens} tokens`,
+        );
       });
     });
   }

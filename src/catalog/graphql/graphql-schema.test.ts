@@ -149,3 +149,41 @@ describe.skipIf(github === undefined)('GraphQL import of github.schema.graphql',
     for (const { tool } of bound.tools) ajv.compile(tool.inputSchema);
   }, 60_000);
 });
+
+describe('GraphQL output schemas', () => {
+  it('declares an output schema from the selection: connections, custom scalars, scalar roots wrapped, answers valid', () => {
+    const catalog = importSdl(`${sdl}\ntype Extra { due: DateTime }\nextend type Query { extra: Extra }`);
+    const output = (key: string) => catalog.tools.find((tool) => tool.key === key);
+    const items = output('items');
+    expect(items?.outputWrapped).toBe(false);
+    const item = { id: { type: 'string' }, name: { type: 'string' }, color: { type: ['string', 'null'] } };
+    // Two object levels: the connection's nodes list their leaves, the owner below them is only an object.
+    expect(items?.outputSchema).toEqual({
+      type: 'object',
+      properties: {
+        totalCount: { type: 'integer' },
+        pageInfo: {
+          type: 'object',
+          properties: { hasNextPage: { type: 'boolean' }, endCursor: { type: ['string', 'null'] } },
+        },
+        nodes: {
+          type: ['array', 'null'],
+          items: { type: ['object', 'null'], properties: { ...item, owner: { type: ['object', 'null'] } } },
+        },
+      },
+    });
+    expect(output('count')?.outputSchema).toEqual({
+      type: 'object',
+      properties: { result: { type: ['integer', 'null'] } },
+    });
+    expect(output('count')?.outputWrapped).toBe(true);
+    expect(output('extra')?.outputSchema).toEqual({ type: 'object', properties: { due: {} } });
+    const ajv = new Ajv2020({ strict: false });
+    const answer = {
+      totalCount: 1,
+      pageInfo: { hasNextPage: false, endCursor: null },
+      nodes: [{ id: '1', name: 'Lamp', color: null, owner: { login: 'ann' } }],
+    };
+    expect(ajv.compile(items?.outputSchema as object)(answer)).toBe(true);
+  });
+});

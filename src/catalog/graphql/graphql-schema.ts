@@ -7,7 +7,9 @@ import {
   type GraphQLField,
   type GraphQLInputType,
   type GraphQLNamedType,
+  GraphQLNonNull,
   type GraphQLObjectType,
+  type GraphQLOutputType,
   type GraphQLSchema,
   type GraphQLType,
   getLocation,
@@ -21,13 +23,17 @@ import {
   isObjectType,
   isScalarType,
   isUnionType,
+  Kind,
+  type OperationDefinitionNode,
   parse,
+  type SelectionSetNode,
   Source,
   visit,
 } from 'graphql';
 import { type Catalog, GatehouseError, type ImportProblem, type JsonSchema, type Tool } from '../../core/index.ts';
 import { cleanDescription } from '../clean-description.ts';
 import { toolDescriptionMax } from '../openapi/operation-object.ts';
+import { outputListedLevels, outputMaxProperties, toRootOutputSchema } from '../openapi/output-schema.ts';
 
 /** Default depth of generated selection sets: the result's scalars and those of each object it links to. */
 export const defaultSelectionDepth = 2;
@@ -75,7 +81,7 @@ export function transformGraphqlSchema(
       for (let n = 2; usedKeys.has(key); n++) key = `${field.name}_${n}`;
       usedKeys.add(key);
       try {
-        tools.push(toTool(field, operationType, key, selectionDepth));
+        tools.push(toTool(schema, field, operationType, key, selectionDepth));
       } catch (error) {
         if (!(error instanceof GraphQLImportIssue)) throw error;
         problems.push(Object.freeze({ at: `${root.name}.${field.name}`, reason: error.message }));
@@ -165,6 +171,7 @@ function invalid(source: string, what: string): GatehouseError {
 }
 
 function toTool(
+  schema: GraphQLSchema,
   field: GraphQLField<unknown, unknown>,
   operationType: 'query' | 'mutation',
   key: string,
@@ -191,6 +198,10 @@ function toTool(
   const safe = operationType === 'query';
   const returns = `Returns: ${String(field.type)}`;
   const text = field.description ? cleanDescription(field.description, toolDescriptionMax - returns.length - 2) : '';
+  // An object answer is declared as an object root (a `null` answer is then a mismatch, still delivered as text).
+  const objectRoot = !isNonNullType(field.type) && !isListType(field.type) && !isLeafType(field.type);
+  const rootType = objectRoot ? new GraphQLNonNull(field.type) : field.type;
+  const output = toRootOutputSchema(outputSchemaOf(schema, rootType, selectionOfRoot(document), 0));
   return Object.freeze({
     key,
     operation: `${operationType}.${field.name}`,
@@ -203,6 +214,7 @@ function toTool(
       idempotentHint: safe,
       openWorldHint: true,
     }),
+    ...(output === undefined ? {} : { outputSchema: output.schema, outputWrapped: output.wrapped }),
     safety: safe ? 'safe' : 'write',
     scopes: Object.freeze([]),
     tags: Object.freeze([]),
@@ -213,6 +225,76 @@ function toTool(
       graphql: Object.freeze({ document, field: field.name, variables: Object.freeze(variables) }),
     }),
   });
+}
+
+/** The selection set of the generated document's one root field (what the answer's `data[field]` holds). */
+function selectionOfRoot(document: string): SelectionSetNode | undefined {
+  const operation = parse(document, { noLocation: true }).definitions[0] as OperationDefinitionNode;
+  const root = operation.selectionSet.selections[0];
+  return root?.kind === Kind.FIELD ? root.selectionSet : undefined;
+}
+
+/**
+ * The compact output schema (docs/configuration.md, "Structured output") of a value of `type` answered to
+ * `selection`: only the fields the generated selection asks for (under their response names), two object levels,
+ * at most 20 properties each; a nullable type admits `null`; custom scalars admit anything; a union or interface
+ * lists the fields its fragments select (each may be absent).
+ */
+function outputSchemaOf(
+  schema: GraphQLSchema,
+  type: GraphQLOutputType,
+  selection: SelectionSetNode | undefined,
+  level: number,
+): JsonSchema {
+  const nullable = !isNonNullType(type);
+  const inner = isNonNullType(type) ? type.ofType : type;
+  let out: Record<string, unknown>;
+  if (isListType(inner)) {
+    const items = outputSchemaOf(schema, inner.ofType as GraphQLOutputType, selection, level);
+    out = { type: 'array', ...(Object.keys(items).length > 0 ? { items } : {}) };
+  } else if (isScalarType(inner)) {
+    const builtIn = builtInScalars[inner.name];
+    if (builtIn === undefined) return {};
+    out = { type: builtIn['type'] };
+  } else if (isEnumType(inner)) {
+    out = { type: 'string' };
+  } else {
+    out = { type: 'object' };
+    const properties = level < outputListedLevels ? selectedProperties(schema, inner, selection, level) : {};
+    if (Object.keys(properties).length > 0) out['properties'] = properties;
+  }
+  return nullable ? { ...out, type: [out['type'], 'null'] } : out;
+}
+
+function selectedProperties(
+  schema: GraphQLSchema,
+  parent: GraphQLNamedType,
+  selection: SelectionSetNode | undefined,
+  level: number,
+): Record<string, JsonSchema> {
+  const properties: Record<string, JsonSchema> = {};
+  for (const node of selection?.selections ?? []) {
+    if (Object.keys(properties).length >= outputMaxProperties) break;
+    if (node.kind === Kind.INLINE_FRAGMENT) {
+      const member = node.typeCondition === undefined ? parent : schema.getType(node.typeCondition.name.value);
+      if (member === undefined || member === null) continue;
+      for (const [name, sub] of Object.entries(selectedProperties(schema, member, node.selectionSet, level))) {
+        if (Object.keys(properties).length >= outputMaxProperties) break;
+        properties[name] ??= sub;
+      }
+      continue;
+    }
+    if (node.kind !== Kind.FIELD) continue;
+    const responseName = node.alias?.value ?? node.name.value;
+    if (node.name.value === '__typename') {
+      properties[responseName] = { type: 'string' };
+      continue;
+    }
+    const field = isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[node.name.value] : undefined;
+    if (field !== undefined)
+      properties[responseName] = outputSchemaOf(schema, field.type, node.selectionSet, level + 1);
+  }
+  return properties;
 }
 
 function toInputSchema(type: GraphQLInputType, defs: Record<string, JsonSchema>): JsonSchema {

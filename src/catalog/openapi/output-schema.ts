@@ -6,9 +6,9 @@ import { asRecord, type ImportContext, resolvePointer } from './import-context.t
  * included); deeper objects are only `{ type: object }`. Two levels name what a model looks for (`data[].id`,
  * `user.name`) at a fraction of the tokens of the full schema.
  */
-const listedLevels = 2;
+export const outputListedLevels = 2;
 /** Properties listed per object (in the description's order); the others are still allowed. */
-const maxProperties = 20;
+export const outputMaxProperties = 20;
 /** Root members Gatehouse itself may add to a result (`_nextPage`, the `_gatehouse` note): never declared. */
 export const reservedOutputMembers: readonly string[] = ['_gatehouse', '_nextPage'];
 
@@ -32,7 +32,15 @@ export interface OutputSchema {
  * schema is wrapped the same way. Gatehouse validates every result against this schema before it is sent.
  */
 export function toOutputSchema(ctx: ImportContext, raw: unknown): OutputSchema | undefined {
-  const natural = compact(ctx, raw, 0, 0);
+  return toRootOutputSchema(compact(ctx, raw, 0, 0));
+}
+
+/**
+ * The schema a tool declares for an answer whose compact schema is `natural` (every importer builds it in the form
+ * `toOutputSchema` describes): an object's properties without the reserved members, or a non-object wrapped as
+ * `{ result }`; undefined when it would say nothing.
+ */
+export function toRootOutputSchema(natural: JsonSchema | undefined): OutputSchema | undefined {
   if (natural === undefined) return undefined;
   if (natural['type'] === 'object') {
     const properties = { ...(natural['properties'] as Record<string, JsonSchema> | undefined) };
@@ -59,9 +67,9 @@ function compact(ctx: ImportContext, raw: unknown, level: number, hops: number):
   const types = typesOf(source, ctx);
   if (types === undefined) return {};
   const out: Record<string, unknown> = { type: types.length === 1 ? types[0] : types };
-  if (types.includes('object') && level < listedLevels) {
+  if (types.includes('object') && level < outputListedLevels) {
     const properties: Record<string, JsonSchema> = {};
-    for (const [name, sub] of Object.entries(propertiesOf(ctx, source)).slice(0, maxProperties)) {
+    for (const [name, sub] of Object.entries(propertiesOf(ctx, source)).slice(0, outputMaxProperties)) {
       properties[name] = compact(ctx, sub, level + 1, hops + 1) ?? {};
     }
     if (Object.keys(properties).length > 0) out['properties'] = properties;
@@ -94,7 +102,7 @@ function mergeOf(ctx: ImportContext, members: unknown[], level: number, hops: nu
   if (!compacted.some((member) => member['type'] === 'object')) return {};
   const properties: Record<string, JsonSchema> = {};
   for (const member of compacted) Object.assign(properties, member['properties'] ?? {});
-  const listed = Object.entries(properties).slice(0, maxProperties);
+  const listed = Object.entries(properties).slice(0, outputMaxProperties);
   return listed.length === 0 ? { type: 'object' } : { type: 'object', properties: Object.fromEntries(listed) };
 }
 

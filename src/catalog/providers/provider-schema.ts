@@ -49,6 +49,7 @@ export const quirkVariables: Readonly<Record<ProviderQuirk, string | undefined>>
   'salesforce-instance-url': 'instanceUrl',
   'atlassian-cloud-id': 'cloudId',
   'no-token-type': undefined,
+  'xero-tenant-id': 'tenantId',
 };
 
 export const providerIdPattern = /^[a-z][a-z0-9-]{1,39}$/;

@@ -9,6 +9,7 @@ import {
   type ToolXmlElement,
 } from '../../core/index.ts';
 import { cleanDescription } from '../clean-description.ts';
+import { outputListedLevels, outputMaxProperties, toRootOutputSchema } from '../openapi/output-schema.ts';
 
 const xsdNamespace = 'http://www.w3.org/2001/XMLSchema';
 const soapBindingNamespaces: Readonly<Record<string, '1.1' | '1.2'>> = {
@@ -146,6 +147,7 @@ interface SchemaInfo {
 interface AbstractOperation {
   readonly name: string;
   readonly input: QName | undefined;
+  readonly output: QName | undefined;
   readonly documentation: string | undefined;
 }
 
@@ -205,11 +207,15 @@ function readDefinitions(root: XmlNode): Definitions {
     const operations = new Map<string, AbstractOperation>();
     for (const operation of children(portType, 'operation')) {
       const name = attr(operation, 'name') ?? '';
-      const input = children(operation, 'input')[0];
-      const message = input === undefined ? undefined : attr(input, 'message');
+      const messageOf = (direction: 'input' | 'output') => {
+        const node = children(operation, direction)[0];
+        const message = node === undefined ? undefined : attr(node, 'message');
+        return message === undefined ? undefined : resolveQName(message, scope);
+      };
       operations.set(name, {
         name,
-        input: message === undefined ? undefined : resolveQName(message, scope),
+        input: messageOf('input'),
+        output: messageOf('output'),
         documentation: textOf(children(operation, 'documentation')[0]),
       });
     }
@@ -281,6 +287,7 @@ function toTool(
   }
   const inputSchema: Record<string, unknown> = { ...converted.schema, additionalProperties: false };
   delete inputSchema['description'];
+  const output = toRootOutputSchema(outputSchemaOf(model, operation.output));
   const safety: ToolSafety = readVerbs.test(operation.name) ? 'safe' : 'write';
   const title = operation.documentation
     ? (cleanDescription(operation.documentation, 120).split('\n')[0] ?? operation.name)
@@ -297,6 +304,7 @@ function toTool(
       idempotentHint: safety === 'safe',
       openWorldHint: true,
     }),
+    ...(output === undefined ? {} : { outputSchema: output.schema, outputWrapped: output.wrapped }),
     safety,
     scopes: Object.freeze([]),
     tags: Object.freeze([]),
@@ -307,6 +315,49 @@ function toTool(
       soap: Object.freeze({ version, action, input: converted.xml }),
     }),
   });
+}
+
+/**
+ * The compact output schema (docs/configuration.md, "Structured output") of the answer to an operation: the content
+ * of its output message's element as the SOAP answer is read into JSON (`readSoapAnswer`). Undefined when the
+ * output is not one element part the types declare (the tool still works, it declares no schema).
+ */
+function outputSchemaOf(model: Definitions, message: QName | undefined): JsonSchema | undefined {
+  const parts = message === undefined ? undefined : model.messages.get(key(message));
+  const element = parts?.length === 1 ? parts[0]?.element : undefined;
+  const global = element === undefined ? undefined : model.elements.get(key(element));
+  if (element === undefined || global === undefined) return undefined;
+  let converted: Converted;
+  try {
+    converted = convertElement(model, global.node, global.scope, global.schema, true, 0, element.name);
+  } catch (error) {
+    if (error instanceof WsdlIssue) return undefined;
+    throw error;
+  }
+  const answer = asSoapAnswer(converted.schema, 0);
+  // The element's content is the answer: an object when it has child elements (`{}` when it is empty).
+  return converted.xml.children === undefined ? answer : { ...answer, type: 'object' };
+}
+
+/**
+ * An element's schema as the SOAP reader delivers its content: text is always a string (values are not parsed), an
+ * empty element is `''`, and an element that may repeat is an array only when it does (once, it is the item). Two
+ * object levels, at most 20 properties each, like every compact output schema.
+ */
+function asSoapAnswer(schema: JsonSchema, level: number): JsonSchema {
+  if (schema['type'] === 'array') {
+    const item = asSoapAnswer((schema['items'] ?? {}) as JsonSchema, level);
+    return { ...item, type: ['array', ...[item['type'] ?? []].flat()], items: item };
+  }
+  if (schema['type'] !== 'object') return { type: 'string' };
+  const out: Record<string, unknown> = { type: ['object', 'string'] };
+  const properties = Object.entries((schema['properties'] ?? {}) as Record<string, JsonSchema>);
+  if (level < outputListedLevels && properties.length > 0) {
+    out['properties'] = Object.fromEntries(
+      properties.slice(0, outputMaxProperties).map(([name, sub]) => [name, asSoapAnswer(sub, level + 1)]),
+    );
+  }
+  return out;
 }
 
 interface Converted {
