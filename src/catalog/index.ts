@@ -1,7 +1,7 @@
 export { applyOverlays, type ToolOverlays } from './apply-overlays.ts';
 export { bindCatalog } from './bind-catalog.ts';
 export { type DescriptionInput, type ImportOptions, importDescription } from './import-description.ts';
-export { loadCatalog } from './load-catalog.ts';
+export { loadCatalog, loadCatalogText } from './load-catalog.ts';
 export { type McpListedTool, mcpToolsMax, transformMcpTools } from './mcp/mcp-tools.ts';
 export { type PreviewRow, previewCatalog } from './preview-catalog.ts';
 export { createProviderExpander, expandProviderService } from './providers/expand-provider-service.ts';

@@ -116,6 +116,8 @@ async function purgeTenant(
   const clientKeys = await store.clientKeys.deleteTenant(tenant);
   // Approval requests hold the arguments of the calls they were about; usage rows name toolsets and tools.
   const approvals = await store.approvals.deleteTenant(tenant);
+  // Tasks waiting for those approvals hold the same arguments, and the sealed results of the calls.
+  await store.approvalTasks.deleteTenant(tenant);
   const usageRows = await store.usage.deleteTenant(tenant);
   // The authorization server's sessions, grants, codes, tokens, keys and consents of this tenant.
   await store.oauthServer.deleteTenant(tenant);

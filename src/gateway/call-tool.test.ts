@@ -7,6 +7,7 @@ import {
 } from '../../test/support/open-gateway-under-test.ts';
 import { seedOAuthConnection } from '../../test/support/seed-oauth-connection.ts';
 import { type FakeRefreshServer, startFakeRefreshServer } from '../../test/support/start-fake-refresh-server.ts';
+import { GatehouseError } from '../core/index.ts';
 import { createRefreshEngine, createServiceRefreshSender } from '../oauth/index.ts';
 
 /**
@@ -50,6 +51,41 @@ describe('callTool audit decisions', () => {
     expect(second.ok ? undefined : second.error.code).toBe('approval_denied');
     const records = (await under.outcomes()).filter((r) => r.requestId === 'r2');
     expect(records.map((r) => [r.decision, r.code])).toEqual([['deny', 'approval_denied']]);
+    expect(under.upstream.calls).toHaveLength(0);
+  });
+});
+
+describe('callTool for a call that waits for its approval in a task (issue 14)', () => {
+  it('awaitsApproval: the waiting call writes no outcome record; the approved run writes the one record, with the first request id', async () => {
+    under = await openGatewayUnderTest(tenantWith({ approval: 'destructive' }));
+    const caller = await under.callerOf('agent', key);
+    const waiting = await under.gateway.callTool(caller, 'fake_deleteItem', { itemId: 'x' }, 'r1', {
+      awaitsApproval: true,
+    });
+    expect(waiting.ok ? undefined : waiting.error.code).toBe('approval_required');
+    expect((await under.outcomes()).filter((r) => r.requestId === 'r1')).toEqual([]);
+    const approvalId = waiting.ok ? '' : String(waiting.error.details['approvalId']);
+    await under.gateway.approvals?.decide('acme', approvalId, 'approved', 'bob', 'admin_api');
+    under.upstream.answer = () => jsonResponse(204, null);
+    const ran = await under.gateway.callTool(caller, 'fake_deleteItem', { itemId: 'x' }, 'r1', {
+      awaitsApproval: true,
+    });
+    expect(ran.ok).toBe(true);
+    const records = (await under.outcomes()).filter((r) => r.requestId === 'r1');
+    expect(records.map((r) => [r.decision, r.code])).toEqual([['allow', null]]);
+    expect(under.upstream.calls).toHaveLength(1);
+  });
+
+  it('endWith: the call ends with that error after the decide step, nothing upstream, one record naming the tool', async () => {
+    under = await openGatewayUnderTest(tenantWith({ approval: 'destructive' }));
+    const caller = await under.callerOf('agent', key);
+    const error = new GatehouseError('approval_denied', 'expired', { reason: 'expired' });
+    const ended = await under.gateway.callTool(caller, 'fake_deleteItem', { itemId: 'x' }, 'r3', { endWith: error });
+    expect(ended.ok ? undefined : ended.error).toBe(error);
+    const records = (await under.outcomes()).filter((r) => r.requestId === 'r3');
+    expect(records.map((r) => [r.decision, r.code, r.tool, r.method])).toEqual([
+      ['deny', 'approval_denied', 'fake_deleteItem', 'DELETE'],
+    ]);
     expect(under.upstream.calls).toHaveLength(0);
   });
 });

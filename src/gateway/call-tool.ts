@@ -8,7 +8,7 @@ import { admitLimits } from './admit-limits.ts';
 import type { TenantRuntime } from './build-tenants.ts';
 import { type CallContext, openCall, toolOf } from './call-context.ts';
 import { subjectAt } from './connection-of.ts';
-import type { Caller, CallOutcome } from './contract.ts';
+import type { Caller, CallOutcome, CallToolOptions } from './contract.ts';
 import type { Approvals } from './create-approvals.ts';
 import type { Credentials } from './credentials.ts';
 import { type DecideCallDependencies, decideCall } from './decide-call.ts';
@@ -39,7 +39,7 @@ export interface CallToolDependencies
 /**
  * The `tools/call` use case: the steps of DESIGN.md §1 in order, one call context carried through them. A refusal
  * or failure at any step ends the call with a GatehouseError outcome; every call, whatever its end, gets exactly
- * one outcome record. Never throws.
+ * one outcome record (a call that waits for its approval in a task gets it when the task ends). Never throws.
  */
 export async function callTool(
   deps: CallToolDependencies,
@@ -47,12 +47,14 @@ export async function callTool(
   name: string,
   args: unknown,
   requestId: string,
+  options: CallToolOptions = {},
 ): Promise<CallOutcome> {
   const call = openCall(deps.clock, caller, name, args, requestId);
   let outcome: CallOutcome;
   try {
     resolveTool(deps.tenants, call);
     await decideCall(deps, call);
+    if (options.endWith !== undefined) throw options.endWith;
     await admitLimits(deps.limiter, call);
     await admitApproval(deps.approvals, call);
     call.admitted = true;
@@ -70,6 +72,7 @@ export async function callTool(
     outcome = { ok: false, error: toGatehouseError(error) };
   }
   call.release?.();
+  if (options.awaitsApproval === true && !outcome.ok && outcome.error.code === 'approval_required') return outcome;
   return recordOutcome(deps, call, outcome);
 }
 

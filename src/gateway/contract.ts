@@ -1,10 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatehouseError, JsonSchema, TenantConfig, TenantDocument, ToolAnnotations } from '../core/index.ts';
 import type { CreatedUser, UserRoles, UserSummary } from '../users/index.ts';
+import type { ApprovalTasks } from './create-approval-tasks.ts';
 import type { Approvals } from './create-approvals.ts';
 import type { FederatedServiceStatus } from './create-federation.ts';
 import type { ConnectionSummary, GatewayConnections } from './create-gateway-connections.ts';
 import type { TenantConfigs } from './create-tenant-configs.ts';
+import type { TenantInspection } from './inspect-tenant.ts';
+import type { ServiceDescriptions } from './service-descriptions.ts';
 
 /**
  * What the transports (mcp/, http/, cli/) see of the gateway. Every use case lives behind this surface; the
@@ -136,6 +139,20 @@ export type CallOutcome =
     }
   | { readonly ok: false; readonly error: GatehouseError };
 
+/** How a call that needs a person's approval waits for it: in an MCP task (see `ApprovalTasks`). */
+export interface CallToolOptions {
+  /**
+   * The caller waits for the approval in a task: a call that needs one answers `approval_required` without an outcome
+   * record; the task writes the call's one record when it ends (with this call's request id).
+   */
+  readonly awaitsApproval?: boolean;
+  /**
+   * Ends the call with this error right after the policy's decide step, nothing sent upstream: the approval a task
+   * waited for was denied, expired or cancelled. The outcome record names the tool as any other call's does.
+   */
+  readonly endWith?: GatehouseError;
+}
+
 export interface Gateway {
   /**
    * Verifies `Authorization: Bearer <client key or access token>` for the endpoint `/mcp/{tenant}/{toolset}`, by
@@ -147,7 +164,13 @@ export interface Gateway {
   authenticate(tenant: string, toolset: string, authorization: string | undefined): Promise<Caller>;
   listTools(caller: Caller): Promise<readonly ListedTool[]>;
   /** Runs one tool call through policy, credentials, upstream, shaping and audit. Never throws. */
-  callTool(caller: Caller, name: string, args: unknown, requestId: string): Promise<CallOutcome>;
+  callTool(
+    caller: Caller,
+    name: string,
+    args: unknown,
+    requestId: string,
+    options?: CallToolOptions,
+  ): Promise<CallOutcome>;
   /** Store reachable (for /readyz). */
   ready(): Promise<boolean>;
   /**
@@ -159,6 +182,8 @@ export interface Gateway {
   readonly admin: GatewayAdmin;
   /** Out-of-band approvals (admin API and approval page only; no MCP tool reaches them). */
   readonly approvals?: Approvals;
+  /** Calls that wait for their approval as MCP tasks (absent in transport-only fakes). */
+  readonly approvalTasks?: ApprovalTasks;
   /** OAuth connections: the connect flow's browser routes and admin use cases (absent in transport-only fakes). */
   readonly connections?: GatewayConnections;
   /** End users of the tenants: sign-in, sessions, invites, their own connections (absent in transport-only fakes). */
@@ -167,9 +192,15 @@ export interface Gateway {
   readonly oauthServer?: GatewayOAuthServer;
   /** Each tenant's configuration as one versioned document in the store (issue 14; absent in transport fakes). */
   readonly tenantConfigs?: TenantConfigs;
+  /** Service descriptions uploaded or fetched through the admin API: preview, fetch, store (issue 14). */
+  readonly descriptions?: ServiceDescriptions;
   /** Live changes of a tenant's runtime (issue 14): what `watchTenantConfigs` drives in every process. */
   readonly live?: {
     readonly parseTenant: (document: TenantDocument) => TenantConfig;
+    /** The services and toolsets the tenant serves now, with each toolset's `tools/list` token size. */
+    inspectTenant(tenantId: string): TenantInspection | undefined;
+    /** Reads what a document needs from the store before it is parsed and built (its stored descriptions). */
+    prepareTenant(document: TenantDocument): Promise<void>;
     /** Serves `tenant` from the next call on; calls in flight finish on the runtime they began with. */
     replaceTenant(tenant: TenantConfig): void;
     removeTenant(tenantId: string): void;

@@ -29,7 +29,8 @@ export interface ApprovalView {
 export interface ApprovalDecisionEvent {
   readonly approval: ApprovalView;
   readonly decision: 'approved' | 'denied';
-  readonly channel: 'admin_api' | 'approval_page';
+  /** `mcp_client`: the agent withdrew its own request (a cancelled task, a declined elicitation): only ever a denial. */
+  readonly channel: 'admin_api' | 'approval_page' | 'console' | 'mcp_client';
 }
 
 export interface ApprovalsDependencies {
@@ -68,8 +69,15 @@ export interface Approvals {
     id: string,
     decision: 'approved' | 'denied',
     by: string,
-    channel: ApprovalDecisionEvent['channel'],
+    channel: Exclude<ApprovalDecisionEvent['channel'], 'mcp_client'>,
   ): Promise<ApprovalView>;
+  /** One request as approvers see it; `not_found` for an unknown id. */
+  view(tenant: string, id: string): Promise<ApprovalView>;
+  /**
+   * The agent withdraws its own pending request (a cancelled task, a declined elicitation): a denial recorded as
+   * decided by its client key, never an approval. False when the request is not the caller's or is no longer pending.
+   */
+  withdraw(caller: Caller, id: string): Promise<boolean>;
   /** The request behind an approval link; `not_found` unless `token` is this request's link token. */
   openLink(tenant: string, id: string, token: string): Promise<ApprovalView>;
 }
@@ -154,6 +162,31 @@ export function createApprovals(deps: ApprovalsDependencies): Approvals {
     async list(tenant, status) {
       const now = clock.now();
       return (await repository.list(tenant, status === undefined ? {} : { status })).map((r) => toView(r, now));
+    },
+
+    async view(tenant, id) {
+      const found = await repository.get(tenant, id);
+      if (found === undefined) throw new GatehouseError('not_found', `No approval ${id} in tenant ${tenant}`);
+      return toView(found, clock.now());
+    },
+
+    async withdraw(caller, id) {
+      const now = clock.now();
+      const found = await repository.get(caller.tenant, id);
+      const own =
+        found !== undefined &&
+        found.toolset === caller.toolset &&
+        found.clientKeyId === caller.keyId &&
+        found.subject === caller.subject;
+      if (
+        !own ||
+        !(await repository.decide(caller.tenant, id, 'denied', `client:${caller.keyName}`, now, now + deps.ttlMs))
+      ) {
+        return false;
+      }
+      const decided = toView((await repository.get(caller.tenant, id)) as ApprovalRecord, now);
+      await deps.onDecided?.({ approval: decided, decision: 'denied', channel: 'mcp_client' });
+      return true;
     },
 
     async decide(tenant, id, decision, by, channel) {

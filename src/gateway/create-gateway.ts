@@ -19,6 +19,7 @@ import { buildTenant, type TenantRuntime } from './build-tenants.ts';
 import { type CallToolDependencies, callTool } from './call-tool.ts';
 import { createClientKeys } from './client-keys.ts';
 import type { Caller, Gateway } from './contract.ts';
+import { createApprovalTasks } from './create-approval-tasks.ts';
 import { createApprovals } from './create-approvals.ts';
 import { createFederation } from './create-federation.ts';
 import { createGatewayConnections } from './create-gateway-connections.ts';
@@ -29,10 +30,12 @@ import { createTenantConfigs } from './create-tenant-configs.ts';
 import { createCredentials } from './credentials.ts';
 import type { MintConnectLink } from './decide-call.ts';
 import { clientKeyPrefix, hashClientKey } from './hash-client-key.ts';
+import { inspectTenant } from './inspect-tenant.ts';
 import { issueClientKey } from './issue-client-key.ts';
 import { listTools } from './list-tools.ts';
 import { loadService } from './load-service.ts';
 import { createApprovalNotifier } from './notify-approvers.ts';
+import { createServiceDescriptions } from './service-descriptions.ts';
 
 export interface GatewayDependencies {
   readonly config: Config;
@@ -67,6 +70,8 @@ export interface GatewayDependencies {
    * against the config's folder, without the provider catalogue.
    */
   readonly parseTenant?: (document: TenantDocument) => TenantConfig;
+  /** Fetch of descriptions added by URL through the admin API (tests); the SSRF-guarded one by default. */
+  readonly descriptionFetch?: GuardedFetch;
   /** The MCP client of federated (`mcp:`) services; one is created (and closed with the gateway) when absent. */
   readonly mcpUpstream?: McpUpstream;
   /** A federated service's listing failed or broke the config (for the log). */
@@ -120,8 +125,15 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     buildTenant(tenant, i, (service) =>
       service.mcp !== undefined && federation !== undefined
         ? federation.load(tenant.id, service)
-        : loadService(service),
+        : loadService(service, undefined, (digest) => descriptions.textOf(tenant.id, digest)),
     );
+  // Descriptions stored through the admin API are read before any tenant is built (the build is synchronous).
+  const descriptions = createServiceDescriptions({
+    store,
+    clock,
+    fetch: deps.descriptionFetch ?? createGuardedFetch({ allowPrivateHosts: config.unsafeAllowPrivateUpstreams }),
+  });
+  for (const tenant of config.tenants) await descriptions.loadFor(tenant.id, tenant.services);
   const buildTenantAt = (i: number) => buildTenantRuntime(config.tenants[i] as Config['tenants'][number], i);
   function rebuildTenant(id: string): void {
     const i = config.tenants.findIndex((tenant) => tenant.id === id);
@@ -219,6 +231,28 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       return (await connect.flow.createLink({ ...request, scopes })).authorizeUrl;
     });
   const { telemetry } = deps;
+  const runCall: Gateway['callTool'] = (caller, name, args, requestId, options) => {
+    if (telemetry === undefined) return callTool(calls, caller, name, args, requestId, options);
+    return telemetry.span(
+      'tools/call',
+      {
+        'gatehouse.tenant': caller.tenant,
+        'gatehouse.toolset': caller.toolset,
+        'gen_ai.tool.name': name.slice(0, 64),
+      },
+      () => callTool(calls, caller, name, args, requestId, options),
+      (outcome) => (outcome.ok ? undefined : outcome.error.code),
+    );
+  };
+  // A task is kept while its approval waits and then stays usable (two approval lifetimes).
+  const approvalTasks = createApprovalTasks({
+    repository: store.approvalTasks,
+    approvals,
+    vault,
+    clock,
+    callTool: runCall,
+    ttlMs: 2 * approvalsConfig.ttlSeconds * 1000,
+  });
   const calls: CallToolDependencies = {
     tenants,
     clock,
@@ -358,8 +392,18 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     authenticate,
     ...(oauth === undefined ? {} : { oauthServer: oauth.surface }),
     tenantConfigs,
+    descriptions,
     live: {
       parseTenant,
+      inspectTenant: (id) => {
+        const runtime = tenants.get(id);
+        return runtime === undefined ? undefined : inspectTenant(runtime);
+      },
+      prepareTenant: async (document) =>
+        descriptions.loadFor(
+          String(document.id),
+          (Array.isArray(document['services']) ? document['services'] : []) as Record<string, unknown>[],
+        ),
       replaceTenant,
       removeTenant(id) {
         tenants.delete(id);
@@ -373,21 +417,9 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       return listTools(store, tenantOf(caller.tenant), toolset, caller);
     },
 
-    callTool(caller, name, args, requestId) {
-      if (telemetry === undefined) return callTool(calls, caller, name, args, requestId);
-      return telemetry.span(
-        'tools/call',
-        {
-          'gatehouse.tenant': caller.tenant,
-          'gatehouse.toolset': caller.toolset,
-          'gen_ai.tool.name': name.slice(0, 64),
-        },
-        () => callTool(calls, caller, name, args, requestId),
-        (outcome) => (outcome.ok ? undefined : outcome.error.code),
-      );
-    },
-
+    callTool: runCall,
     approvals,
+    approvalTasks,
     connections: connect.connections,
     users,
 
@@ -422,7 +454,14 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
             },
           );
         }
-        const key = await issueClientKey(config, store, clock, { tenant, ...request }, audit);
+        // The toolsets served now: a toolset added through the admin API since the start takes keys too.
+        const served = {
+          tenants: [...tenants.values()].map((t) => ({
+            id: t.id,
+            toolsets: [...t.toolsets.keys()].map((id) => ({ id })),
+          })),
+        };
+        const key = await issueClientKey(served, store, clock, { tenant, ...request }, audit);
         const created = (await clientKeys.list(tenant)).find((k) => k.name === request.name);
         if (created === undefined) throw new GatehouseError('internal', 'The new client key was not stored');
         return { ...created, key };

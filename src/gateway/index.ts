@@ -1,6 +1,7 @@
 export type {
   Caller,
   CallOutcome,
+  CallToolOptions,
   ClientKeySummary,
   ConsentSummary,
   ConsentView,
@@ -18,6 +19,7 @@ export type {
   UserSessionCookie,
   UserSummary,
 } from './contract.ts';
+export type { ApprovalTasks, ApprovalTaskView } from './create-approval-tasks.ts';
 export {
   type ApprovalDecisionEvent,
   type Approvals,
@@ -53,7 +55,16 @@ export {
   type OverlayReport,
   type ToolsetReport,
 } from './inspect-config.ts';
+export type { TenantInspection } from './inspect-tenant.ts';
 export { type ClientKeyRequest, issueClientKey } from './issue-client-key.ts';
 export { previewDescription } from './preview-description.ts';
 export { type ReconcileReport, reconcileTenantConfigs } from './reconcile-tenant-configs.ts';
+export {
+  createServiceDescriptions,
+  type DescriptionPreview,
+  descriptionFieldOf,
+  type PreviewTool,
+  type ServiceDescriptions,
+  uploadFormats,
+} from './service-descriptions.ts';
 export { type TenantConfigWatch, watchTenantConfigs } from './watch-tenant-configs.ts';

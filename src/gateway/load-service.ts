@@ -1,5 +1,9 @@
-import { applyOverlays, bindCatalog, loadCatalog, transformMcpTools } from '../catalog/index.ts';
-import type { Catalog, DescriptionFormat, ServiceConfig } from '../core/index.ts';
+import { applyOverlays, bindCatalog, loadCatalog, loadCatalogText, transformMcpTools } from '../catalog/index.ts';
+import { type Catalog, type DescriptionFormat, GatehouseError, type ServiceConfig } from '../core/index.ts';
+import { storedDigestOf } from './service-descriptions.ts';
+
+/** The text of a description stored through the admin API (`stored:<sha256>`), when this process has it. */
+export type StoredDescriptionText = (digest: string) => string | undefined;
 
 /** The config field of each description format. */
 const sourceFields = [
@@ -25,23 +29,34 @@ export function descriptionSourceOf(service: ServiceConfig): {
 }
 
 /** A service's description as imported, before overlays (shared across tenants by content and options). */
-export function loadPlainCatalog(service: ServiceConfig): Catalog {
-  const { format, path } = descriptionSourceOf(service);
+export function loadPlainCatalog(service: ServiceConfig, stored?: StoredDescriptionText): Catalog {
+  const { field, format, path } = descriptionSourceOf(service);
   // A remote MCP server's tools are listed from it when the gateway starts (create-federation.ts), not read here.
   if (format === 'mcp') return unlistedMcpCatalog(path);
   // OpenAPI and Swagger are told apart by the document itself (either key takes either, as always).
-  return loadCatalog(path, {
+  const options = {
     ...(format === 'openapi' || format === 'swagger' ? {} : { format }),
     ...(service.selectionDepth === undefined ? {} : { selectionDepth: service.selectionDepth }),
-  });
+  };
+  const digest = storedDigestOf(path);
+  if (digest === undefined) return loadCatalog(path, options);
+  const text = stored?.(digest);
+  if (text === undefined) {
+    throw new GatehouseError(
+      'description_invalid',
+      `${field}: the stored description ${digest.slice(0, 12)} of service ${service.id} is not in the store`,
+      { source: path },
+    );
+  }
+  return loadCatalogText(digest, text, `service ${service.id}`, options);
 }
 
 /**
  * Loads a service's description (shared across tenants by content), applies its tool overlays (shared by equal
  * overlays) and binds it to the service id. `at` is the service's config path, for overlay errors.
  */
-export function loadService(service: ServiceConfig, at = `services.${service.id}`) {
-  const catalog = applyOverlays(loadPlainCatalog(service), service.overlays ?? {}, `${at}.overlays`);
+export function loadService(service: ServiceConfig, at = `services.${service.id}`, stored?: StoredDescriptionText) {
+  const catalog = applyOverlays(loadPlainCatalog(service, stored), service.overlays ?? {}, `${at}.overlays`);
   return { catalog, bound: bindCatalog(catalog, service.id) };
 }
 

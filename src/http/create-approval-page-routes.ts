@@ -371,8 +371,8 @@ function renderDecided(approval: ApprovalView): string {
     `Call ${verb}`,
     `<p>${shown(approval.tool)} was ${verb}. ${
       verb === 'approved'
-        ? `The agent may now run this exact call once, until ${escapeHtml(approval.expiresAt)}: tell it to call the tool again with the same arguments.`
-        : 'The agent is told so if it calls again.'
+        ? `The agent may now run this exact call once, until ${escapeHtml(approval.expiresAt)}. An agent waiting for this decision (a task, or the page it asked you to open) goes on by itself; otherwise tell it to call the tool again with the same arguments.`
+        : 'An agent waiting for this decision is told at once; otherwise it is told so if it calls again.'
     }</p>`,
   );
 }

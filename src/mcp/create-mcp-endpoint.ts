@@ -11,7 +11,9 @@ import type { Caller, Gateway } from '../gateway/index.ts';
 import { callToolSafely } from './create-tool-server.ts';
 import { readFastToolCall } from './read-fast-tool-call.ts';
 import { createModernResultMeta, serializeToolCallResponse } from './serialize-tool-call-response.ts';
+import { readTaskRequest, serveTaskRequest } from './serve-approval-task.ts';
 import { createSdkLeg } from './serve-with-sdk.ts';
+import { toApprovalInputRequired } from './to-approval-input-required.ts';
 import { toUrlElicitationError } from './to-url-elicitation-error.ts';
 import { writeJsonRpcError } from './write-json-rpc-error.ts';
 
@@ -62,7 +64,9 @@ const transportErrorCode = -32000;
  *    may not use and a nonexistent endpoint.
  * 2. GET and DELETE (2025 session operations: standalone SSE stream, session end) are 405: there are no sessions.
  * 3. POST: Content-Type must be JSON (415), body within the limit (413), valid JSON (-32700).
- * 4. A plain `tools/call` of either era is answered here (see `readFastToolCall`); everything else goes to the SDK.
+ * 4. The tasks utility of 2025-11-25 (a `tools/call` asking for a task, `tasks/get|result|cancel`) is answered here
+ *    (see `serveTaskRequest`): the SDK has no runtime for it and refuses a task as a `tools/call` result.
+ * 5. A plain `tools/call` of either era is answered here (see `readFastToolCall`); everything else goes to the SDK.
  */
 export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   const { gateway } = options;
@@ -114,6 +118,15 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         writeJsonRpcError(res, 400, { code: -32700, message: 'Parse error: Invalid JSON' });
         return;
       }
+      const taskRequest = gateway.approvalTasks === undefined ? undefined : readTaskRequest(body);
+      if (taskRequest !== undefined && gateway.approvalTasks !== undefined) {
+        await serveTaskRequest(gateway.approvalTasks, caller, taskRequest, {
+          res,
+          requestId: exchange.requestId,
+          traceparent: req.headers.traceparent,
+        });
+        return;
+      }
       const call = fastPath ? readFastToolCall(body, req.headers) : undefined;
       if (call !== undefined) {
         mcpPathCounts.fast++;
@@ -126,8 +139,11 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
           call.meta?.['traceparent'] ?? req.headers.traceparent,
         );
         const elicitation = call.era === 'legacy' ? toUrlElicitationError(outcome, call.meta) : undefined;
-        if (elicitation !== undefined) {
-          const text = JSON.stringify({ jsonrpc: '2.0', id: call.id, error: elicitation });
+        const asked = call.era === 'modern' ? toApprovalInputRequired(outcome, call.meta) : undefined;
+        if (elicitation !== undefined || asked !== undefined) {
+          const answer =
+            asked === undefined ? { error: elicitation } : { result: { ...asked, _meta: modernMeta.meta } };
+          const text = JSON.stringify({ jsonrpc: '2.0', id: call.id, ...answer });
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
           res.end(text);
           return;

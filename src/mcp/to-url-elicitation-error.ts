@@ -21,35 +21,43 @@ export interface UrlElicitationError {
 const connectCodes: ReadonlySet<string> = new Set(['connection_required', 'reauth_required']);
 
 /**
- * The `-32042` error for a tool call that needs the user to connect (or reconnect) an account in a browser,
- * when the request declares URL-mode elicitation (`elicitation.url`) in its client capabilities; undefined
- * otherwise, and the caller answers the `isError` result carrying the same link.
+ * The `-32042` error for a tool call that needs the user to do something in a browser first, when the request
+ * declares URL-mode elicitation (`elicitation.url`) in its client capabilities; undefined otherwise, and the caller
+ * answers the `isError` result carrying the same link:
+ * - connect (or reconnect) an account: the connect link;
+ * - a person's approval of this exact call: the approval page. Opening it approves nothing; an approver signs in
+ *   there (see docs/security.md), and the client calls again once it is decided.
  *
  * Stateless serving never sees `initialize`, so the declaration is read from the request's own `_meta`
  * (`io.modelcontextprotocol/clientCapabilities`, the per-request form). Requests of the 2026-07-28 era (their
- * `_meta` names a protocol version) are left alone: that era has no `-32042` on the wire.
+ * `_meta` names a protocol version) are left alone: that era has no `-32042` on the wire (see
+ * `toApprovalInputRequired`).
  */
 export function toUrlElicitationError(outcome: CallOutcome, meta: unknown): UrlElicitationError | undefined {
-  if (outcome.ok || !connectCodes.has(outcome.error.code)) return undefined;
-  const url = outcome.error.details['connectUrl'];
-  if (typeof url !== 'string' || !declaresUrlElicitation(meta)) return undefined;
+  if (outcome.ok || !declaresUrlElicitation(meta)) return undefined;
+  const { code, details } = outcome.error;
+  const url = connectCodes.has(code)
+    ? details['connectUrl']
+    : code === 'approval_required'
+      ? details['approvalUrl']
+      : undefined;
+  if (typeof url !== 'string') return undefined;
+  const message =
+    code === 'approval_required'
+      ? approvalMessage(String(details['tool']))
+      : code === 'reauth_required'
+        ? `Reconnect ${String(details['service'])} in your browser to continue.`
+        : `Connect ${String(details['service'])} in your browser to continue.`;
   return {
     code: urlElicitationRequiredCode,
     message: outcome.error.message,
-    data: {
-      elicitations: [
-        {
-          mode: 'url',
-          elicitationId: createId(16),
-          url,
-          message:
-            outcome.error.code === 'reauth_required'
-              ? `Reconnect ${String(outcome.error.details['service'])} in your browser to continue.`
-              : `Connect ${String(outcome.error.details['service'])} in your browser to continue.`,
-        },
-      ],
-    },
+    data: { elicitations: [{ mode: 'url', elicitationId: createId(16), url, message }] },
   };
+}
+
+/** What the user is asked when a call waits for a person's approval (both eras). */
+export function approvalMessage(tool: string): string {
+  return `A person who may approve calls must approve this call of ${tool} on this page (opening it approves nothing).`;
 }
 
 function declaresUrlElicitation(meta: unknown): boolean {

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentApproves } from '../support/agent-approves.ts';
 import { freePort } from '../support/free-port.ts';
 import { chromiumMissing, launchChromium, type RunningChromium } from '../support/launch-chromium.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
@@ -57,30 +58,6 @@ async function statusOf(id: string, on: TestGateway = gateway): Promise<string |
   });
   const { approvals } = (await response.json()) as { approvals: { id: string; status: string }[] };
   return approvals.find((a) => a.id === id)?.status;
-}
-
-/**
- * The agent's attack of review finding 7, with nothing but the tool result: open the link for the page's cookie
- * and CSRF token, post `decision=approve` (with whatever else it may guess).
- */
-async function agentApproves(link: string, extra: Record<string, string> = {}): Promise<number> {
-  const page = await fetch(link);
-  const cookie = (page.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-  const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
-  const url = new URL(link);
-  const answer = await fetch(`${url.origin}${url.pathname}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie, origin: url.origin },
-    body: new URLSearchParams({
-      tenant: url.searchParams.get('tenant') ?? '',
-      sig: url.searchParams.get('sig') ?? '',
-      csrf,
-      decision: 'approve',
-      ...extra,
-    }).toString(),
-  });
-  await answer.body?.cancel();
-  return answer.status;
 }
 
 /** The gateway configuration of these tests, with `approvals` settings merged in. */
