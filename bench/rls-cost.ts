@@ -1,7 +1,8 @@
 /**
  * Cost of tenant isolation by the database (issue 13): every PostgreSQL store operation now runs in a transaction
- * that names its tenant (`begin; select set_config('gatehouse.tenant', $t, true)` in one round trip, the
- * statement, `commit`) as the non-owner application role, where it ran as one statement before. This measures
+ * that names its tenant (`begin` and `select set_config('gatehouse.tenant', $t, true)` pipelined with the
+ * statement in one round trip, then `commit`) as the non-owner application role, where it ran as one statement
+ * before. This measures
  * that difference on the operation the request path repeats most (the connection row read of an OAuth call, a
  * primary-key lookup) and on the audit append (one record per batch, the worst case: no batching), against the
  * same statement sent alone on the same pool (the previous path), sequentially and with 50 callers.
@@ -13,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { toolCallAuditRecord } from '../src/store/fixtures/tool-call-audit-record.ts';
 import { type AuditSeal, migrateWithOwner, openStore } from '../src/store/index.ts';
 import { createRoleSchema } from '../test/support/postgres-roles.ts';
 
@@ -62,27 +64,7 @@ try {
         .executeTakeFirst(),
   };
   let n = 0;
-  const record = () => ({
-    tenantId: 'bench',
-    id: `r${++n}`,
-    at: Date.now(),
-    requestId: `q${n}`,
-    kind: 'tool_call' as const,
-    event: null,
-    toolset: 't',
-    clientKey: 'k',
-    subject: 's',
-    tool: 'x',
-    method: 'GET',
-    pathTemplate: '/x',
-    decision: 'allow' as const,
-    code: null,
-    upstreamStatus: 200,
-    latencyMs: 1,
-    detail: null,
-    target: null,
-    fingerprint: null,
-  });
+  const record = () => toolCallAuditRecord('bench', `r${++n}`);
 
   async function time(fn: () => Promise<unknown>, callers: number): Promise<number> {
     let left = operations;

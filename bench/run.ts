@@ -20,6 +20,7 @@ import { runS4, type S4Result } from './s4-catalog.ts';
 import { runS13, type S13Result } from './s13-sdk-client.ts';
 import { runS15, type S15Result } from './s15-config-propagation.ts';
 import { createS16Rows, runS16, type S16Result } from './s16-federation.ts';
+import { createS18Rows, runS18, type S18Result } from './s18-console.ts';
 import { formatSoak, runSoak } from './soak.ts';
 import { killChildrenNow, stopChildren } from './spawn-child.ts';
 import { startTargets } from './start-targets.ts';
@@ -27,12 +28,13 @@ import type { Target } from './target.ts';
 import { toolCall } from './tool-call.ts';
 
 /**
- * `npm run bench [-- --quick] [--only S1,S2,S4,S13,S15,S16] [--rounds N]`: scenarios S1 and S2 of docs/BENCHMARKS.md
+ * `npm run bench [-- --quick] [--only S1,S2,S4,S13,S15,S16,S18] [--rounds N]`: scenarios S1 and S2 of docs/BENCHMARKS.md
  * against direct, raw, sdk and gatehouse (with its client key, and as `gatehouse-oauth` with an OAuth access token
  * obtained through its own sign-in and consent pages), measured in one interleaved run, S13 (the same call driven by the
  * official SDK clients, with the peer `@ivotoby/openapi-mcp-server`), and S4 (descriptions to tools in cold
  * processes, against a read+parse baseline), S15 (a configuration change seen by three gateways; needs
- * GATEHOUSE_BENCH_POSTGRES or GATEHOUSE_TEST_POSTGRES, else its row says skipped). Prints one line per gated figure, writes the
+ * GATEHOUSE_BENCH_POSTGRES or GATEHOUSE_TEST_POSTGRES, else its row says skipped), S18 (console pages' render time
+ * over 100,000 audit records and 1,000 tools). Prints one line per gated figure, writes the
  * full results to bench/results/<timestamp>.json and a short table to bench/LATEST.md. Every process it starts
  * is stopped on exit, error, Ctrl-C or the overall time limit. A measurement, not a test: the exit code is 0
  * whatever the figures, non-zero only when the harness itself failed.
@@ -42,7 +44,7 @@ import { toolCall } from './tool-call.ts';
  */
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const scenarioIds = ['S1', 'S2', 'S4', 'S13', 'S15', 'S16'] as const;
+const scenarioIds = ['S1', 'S2', 'S4', 'S13', 'S15', 'S16', 'S18'] as const;
 
 const { values: args } = parseArgs({
   options: {
@@ -163,6 +165,12 @@ async function scenarios(): Promise<void> {
     process.stderr.write('  S15: a configuration change seen by three gateways (PostgreSQL)\n');
     s15 = await runS15(args.quick ? 20 : 100);
   }
+  // S18 too: one gateway rendering console pages over 100,000 audit records and 1,000 tools.
+  let s18: S18Result | undefined;
+  if (only.includes('S18')) {
+    process.stderr.write('  S18: console pages over 100,000 audit records and 1,000 tools\n');
+    s18 = await runS18(100_000, args.quick ? 10 : 20);
+  }
   const needsTargets = only.includes('S1') || only.includes('S2') || only.includes('S13') || only.includes('S16');
   const started = needsTargets
     ? await startTargets(repoRoot, { peer: only.includes('S13') })
@@ -210,6 +218,7 @@ async function scenarios(): Promise<void> {
     ...(s4 ? createS4Rows(s4) : []),
     ...(s15 ? createS15Rows(s15) : []),
     ...(s16 ? createS16Rows(s16) : []),
+    ...(s18 ? createS18Rows(s18) : []),
   ];
   process.stdout.write(`\n${formatRowsAsText(rows)}\n`);
 
@@ -225,6 +234,7 @@ async function scenarios(): Promise<void> {
     s13,
     s15,
     s16,
+    s18,
   };
   const resultsDir = join(repoRoot, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });

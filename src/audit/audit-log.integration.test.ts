@@ -77,6 +77,47 @@ for (const backend of backends) {
       await Promise.all(Array.from({ length: count }, (_, i) => audit.recordToolCall(entry(tenant, i + 1))));
     }
 
+    it('summarize() counts tool calls, errors, denials and mean latency per hour, inside the window only', async () => {
+      const hour = 3_600_000;
+      const base = Date.UTC(2026, 11, 3, 10);
+      let at = base;
+      const t = await open(['acme', 'beta'], { now: () => at, monotonic: () => performance.now() });
+      try {
+        const calls: [number, Partial<ToolCallAuditEntry>][] = [
+          [base - 1, { tool: 'before_window' }],
+          [base + 5, { tool: 'pets_list', latencyMs: 10, decision: 'allow' }],
+          [base + hour - 1, { tool: 'pets_list', latencyMs: 30, decision: 'error', code: 'upstream_failed' }],
+          [base + hour, { tool: 'pets_delete', latencyMs: 5, decision: 'deny', code: 'tool_not_allowed' }],
+          [base + 3 * hour + 7, { tool: 'pets_list', latencyMs: 20, decision: 'allow' }],
+        ];
+        for (const [when, overrides] of calls) {
+          at = when;
+          await t.audit.recordToolCall(entry('acme', 1, overrides));
+        }
+        await t.audit.recordToolCall(entry('beta', 1));
+        await t.audit.recordSecurityEvent({
+          tenant: 'acme',
+          event: 'user_sign_in',
+          decision: 'deny',
+          code: 'unauthenticated',
+        });
+        await t.audit.flush();
+        const summary = await t.store.audit.summarize({
+          tenantId: 'acme',
+          since: base,
+          until: base + 4 * hour,
+          bucketMs: hour,
+        });
+        expect(summary.buckets).toEqual([
+          { start: base, calls: 2, errors: 1, denials: 0, latencyMs: 20 },
+          { start: base + hour, calls: 1, errors: 0, denials: 1, latencyMs: 5 },
+          { start: base + 3 * hour, calls: 1, errors: 0, denials: 0, latencyMs: 20 },
+        ]);
+      } finally {
+        await t.close();
+      }
+    });
+
     it('concurrent records form one gapless chain per tenant, in few transactions', async () => {
       const t = await open(['acme', 'beta']);
       try {

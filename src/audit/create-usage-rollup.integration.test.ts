@@ -66,7 +66,16 @@ describe.each(backends)('usage rollups on $name', ({ open }) => {
     await rollup.close();
     expect(adds).toBe(3);
     expect(await store.usage.query('acme', '2025-03-01', '2025-03-02')).toEqual([
-      { tenantId: 'acme', day: '2025-03-01', toolset: 'support', tool: '_unknown', calls: 1, errors: 0, denials: 1 },
+      {
+        tenantId: 'acme',
+        day: '2025-03-01',
+        toolset: 'support',
+        tool: '_unknown',
+        calls: 1,
+        errors: 0,
+        denials: 1,
+        latencyMsTotal: 1,
+      },
       {
         tenantId: 'acme',
         day: '2025-03-01',
@@ -75,6 +84,7 @@ describe.each(backends)('usage rollups on $name', ({ open }) => {
         calls: 53,
         errors: 3,
         denials: 0,
+        latencyMsTotal: 53,
       },
       {
         tenantId: 'acme',
@@ -84,8 +94,17 @@ describe.each(backends)('usage rollups on $name', ({ open }) => {
         calls: 8,
         errors: 0,
         denials: 7,
+        latencyMsTotal: 8,
       },
     ]);
+    // The console's overview reads the same counts summed per day and per tool by the database.
+    expect(await store.usage.summarize('acme', '2025-03-01', '2025-03-02', 1)).toEqual({
+      days: [
+        { day: '2025-03-01', calls: 54, errors: 3, denials: 1, latencyMsTotal: 54 },
+        { day: '2025-03-02', calls: 8, errors: 0, denials: 7, latencyMsTotal: 8 },
+      ],
+      tools: [{ tool: 'pets_listPets', calls: 61, errors: 3, denials: 7, latencyMsTotal: 61 }],
+    });
     expect(await store.usage.query('acme', '2025-03-02', '2025-03-02')).toHaveLength(1);
     expect(await store.usage.query('other', '2025-01-01', '2025-12-31')).toHaveLength(1);
   });

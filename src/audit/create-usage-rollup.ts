@@ -52,6 +52,7 @@ export function createUsageRollup(options: UsageRollupOptions): UsageRollup {
             current.calls += row.calls;
             current.errors += row.errors;
             current.denials += row.denials;
+            current.latencyMsTotal = (current.latencyMsTotal ?? 0) + (row.latencyMsTotal ?? 0);
           } else if (pending.size < maxRetainedRows) pending.set(key, row);
         }
         options.onError?.(error);
@@ -86,12 +87,22 @@ export function createUsageRollup(options: UsageRollupOptions): UsageRollup {
       let row = pending.get(key);
       if (row === undefined) {
         if (pending.size >= maxRetainedRows) return;
-        row = { tenantId: entry.tenant, day, toolset: entry.toolset, tool, calls: 0, errors: 0, denials: 0 };
+        row = {
+          tenantId: entry.tenant,
+          day,
+          toolset: entry.toolset,
+          tool,
+          calls: 0,
+          errors: 0,
+          denials: 0,
+          latencyMsTotal: 0,
+        };
         pending.set(key, row);
       }
       row.calls++;
       if (entry.decision === 'error') row.errors++;
       if (entry.decision === 'deny') row.denials++;
+      row.latencyMsTotal = (row.latencyMsTotal ?? 0) + entry.latencyMs;
       if (pending.size >= maxPending && flushing === undefined) void flush();
     },
     flush,

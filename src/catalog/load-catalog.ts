@@ -60,6 +60,19 @@ export function loadCatalog(path: string, options: ImportOptions = {}): Catalog 
   return catalog;
 }
 
+/**
+ * A description already in memory (stored through the admin API) imported once per content id and options, shared
+ * with every other service of the same content, like `loadCatalog`.
+ */
+export function loadCatalogText(id: string, text: string, source: string, options: ImportOptions = {}): Catalog {
+  const memoKey = memoKeyOf(id, options);
+  const known = byContent.get(memoKey);
+  if (known !== undefined) return known;
+  const catalog = importDescriptionWithId({ text, source, ...options }, id);
+  byContent.set(memoKey, catalog);
+  return catalog;
+}
+
 /** Catalogues are shared by content and by the options that shape them. */
 function memoKeyOf(id: string, options: ImportOptions): string {
   return `${id}:${options.format ?? ''}:${options.selectionDepth ?? ''}`;

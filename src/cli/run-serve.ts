@@ -79,7 +79,13 @@ export async function runServe(
       (config.shutdown.unreadyDelaySeconds + config.shutdown.drainTimeoutSeconds) * 1000 + 12_000,
     );
     const out = context.stdout;
-    if (demoUser) await server.gateway.users?.ensureLocalUser('demo', demoUser.name, demoUser.password);
+    const users = server.gateway.users;
+    if (demoUser && users) {
+      await users.ensureLocalUser('demo', demoUser.name, demoUser.password);
+      // The demo user owns the demo tenant, so the console shows every page (granting again changes nothing).
+      const seeded = (await users.listUsers('demo')).find((u) => u.name === demoUser?.name);
+      if (seeded) await users.roles.grantRole('demo', seeded.id, 'owner', 'demo');
+    }
     out.write(`Gatehouse listening on ${server.url} (store: ${redactStoreUrl(config.store)})\n`);
     for (const tenant of config.tenants) {
       for (const toolset of tenant.toolsets)
@@ -94,6 +100,7 @@ export async function runServe(
           `  Client key:  ${demoKey}`,
           '               send it as "Authorization: Bearer <key>"; it is kept in .gatehouse/demo-client-key',
           `  Admin API:   ${config.publicUrl}/api/v1 (Authorization: Bearer <token in .gatehouse/demo-admin-token>)`,
+          `  Console:     ${config.publicUrl}/console/demo   (sign in as the user below, the demo tenant's owner)`,
           `  Sign in:     ${config.publicUrl}/signin/demo   (your account page: ${config.publicUrl}/account/demo)`,
           `  user: ${demoUser?.name ?? 'demo'}`,
           `  password: ${demoUser?.password ?? ''}`,

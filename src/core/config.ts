@@ -1029,7 +1029,9 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
   }
   const baseDir = options.baseDir ?? process.cwd();
   const value = result.data;
-  const resolvePath = (p: string | undefined) => (p === undefined || isAbsolute(p) ? p : resolve(baseDir, p));
+  // `stored:<sha256>` names a description stored through the admin API, not a file.
+  const resolvePath = (p: string | undefined) =>
+    p === undefined || isAbsolute(p) || p.startsWith('stored:') ? p : resolve(baseDir, p);
   const config = {
     ...value,
     publicUrl: (value.publicUrl ?? `http://${value.listen}`).replace(/\/+$/, ''),
@@ -1087,7 +1089,8 @@ export function resolveTenantDocumentPaths(document: TenantDocument, baseDir: st
       const copy: Record<string, unknown> = { ...(service as Record<string, unknown>) };
       for (const key of sources) {
         const path = copy[key];
-        if (typeof path === 'string' && !isAbsolute(path) && !path.includes('${')) copy[key] = resolve(baseDir, path);
+        if (typeof path === 'string' && !isAbsolute(path) && !path.includes('${') && !path.startsWith('stored:'))
+          copy[key] = resolve(baseDir, path);
       }
       return copy;
     }),
@@ -1102,6 +1105,10 @@ const tenantSecretFields = [
   'services.*.auth.password',
   'services.*.auth.clientSecret',
   'services.*.clientSecret',
+  // A catalogue provider's service holds its credential at the top (`provider: stripe`, `apiKey: ...`).
+  'services.*.apiKey',
+  'services.*.token',
+  'services.*.password',
   'clientKeys.*.key',
   'users.sso.clientSecret',
 ] as const;

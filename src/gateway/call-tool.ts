@@ -49,7 +49,7 @@ export async function callTool(
   requestId: string,
   options: CallToolOptions = {},
 ): Promise<CallOutcome> {
-  const call = openCall(deps.clock, caller, name, args, requestId);
+  const call = openCall(deps.clock, caller, name, args, requestId, options.relay);
   let outcome: CallOutcome;
   try {
     resolveTool(deps.tenants, call);

@@ -30,7 +30,7 @@ export interface ApprovalDecisionEvent {
   readonly approval: ApprovalView;
   readonly decision: 'approved' | 'denied';
   /** `mcp_client`: the agent withdrew its own request (a cancelled task, a declined elicitation): only ever a denial. */
-  readonly channel: 'admin_api' | 'approval_page' | 'mcp_client';
+  readonly channel: 'admin_api' | 'approval_page' | 'console' | 'mcp_client';
 }
 
 export interface ApprovalsDependencies {

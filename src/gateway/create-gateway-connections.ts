@@ -23,6 +23,8 @@ export interface ConnectionSummary {
   readonly scopes: readonly string[];
   readonly accessExpiresAt: string | null;
   readonly hasRefreshToken: boolean;
+  /** Consecutive failed refresh attempts (5xx, 429, timeouts); 0 after a successful one. */
+  readonly refreshFailures: number;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -117,6 +119,7 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
           scopes: c.scopes,
           accessExpiresAt: c.accessExpiresAt === null ? null : new Date(c.accessExpiresAt).toISOString(),
           hasRefreshToken: c.refreshToken !== null,
+          refreshFailures: c.refreshFailures,
           createdAt: new Date(c.createdAt).toISOString(),
           updatedAt: new Date(c.updatedAt).toISOString(),
         }));

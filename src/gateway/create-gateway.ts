@@ -30,10 +30,13 @@ import { createTenantConfigs } from './create-tenant-configs.ts';
 import { createCredentials } from './credentials.ts';
 import type { MintConnectLink } from './decide-call.ts';
 import { clientKeyPrefix, hashClientKey } from './hash-client-key.ts';
+import { inspectTenant } from './inspect-tenant.ts';
 import { issueClientKey } from './issue-client-key.ts';
 import { listTools } from './list-tools.ts';
 import { loadService } from './load-service.ts';
 import { createApprovalNotifier } from './notify-approvers.ts';
+import { type FederatedReadDependencies, getPrompt, readResource } from './read-federated.ts';
+import { createServiceDescriptions } from './service-descriptions.ts';
 
 export interface GatewayDependencies {
   readonly config: Config;
@@ -68,6 +71,8 @@ export interface GatewayDependencies {
    * against the config's folder, without the provider catalogue.
    */
   readonly parseTenant?: (document: TenantDocument) => TenantConfig;
+  /** Fetch of descriptions added by URL through the admin API (tests); the SSRF-guarded one by default. */
+  readonly descriptionFetch?: GuardedFetch;
   /** The MCP client of federated (`mcp:`) services; one is created (and closed with the gateway) when absent. */
   readonly mcpUpstream?: McpUpstream;
   /** A federated service's listing failed or broke the config (for the log). */
@@ -121,8 +126,15 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     buildTenant(tenant, i, (service) =>
       service.mcp !== undefined && federation !== undefined
         ? federation.load(tenant.id, service)
-        : loadService(service),
+        : loadService(service, undefined, (digest) => descriptions.textOf(tenant.id, digest)),
     );
+  // Descriptions stored through the admin API are read before any tenant is built (the build is synchronous).
+  const descriptions = createServiceDescriptions({
+    store,
+    clock,
+    fetch: deps.descriptionFetch ?? createGuardedFetch({ allowPrivateHosts: config.unsafeAllowPrivateUpstreams }),
+  });
+  for (const tenant of config.tenants) await descriptions.loadFor(tenant.id, tenant.services);
   const buildTenantAt = (i: number) => buildTenantRuntime(config.tenants[i] as Config['tenants'][number], i);
   function rebuildTenant(id: string): void {
     const i = config.tenants.findIndex((tenant) => tenant.id === id);
@@ -261,6 +273,18 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     ...(deps.onAuditFailure ? { onAuditFailure: deps.onAuditFailure } : {}),
   };
 
+  const reads: FederatedReadDependencies = {
+    tenants,
+    clock,
+    store,
+    credentials,
+    ...(mcpUpstream ? { mcpUpstream } : {}),
+    handles,
+    audit,
+    ...(telemetry ? { telemetry } : {}),
+    ...(deps.onAuditFailure ? { onAuditFailure: deps.onAuditFailure } : {}),
+  };
+
   const now = clock.now();
   for (const tenant of config.tenants) {
     await store.tenants.ensure(tenant.id, now);
@@ -381,8 +405,18 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     authenticate,
     ...(oauth === undefined ? {} : { oauthServer: oauth.surface }),
     tenantConfigs,
+    descriptions,
     live: {
       parseTenant,
+      inspectTenant: (id) => {
+        const runtime = tenants.get(id);
+        return runtime === undefined ? undefined : inspectTenant(runtime);
+      },
+      prepareTenant: async (document) =>
+        descriptions.loadFor(
+          String(document.id),
+          (Array.isArray(document['services']) ? document['services'] : []) as Record<string, unknown>[],
+        ),
       replaceTenant,
       removeTenant(id) {
         tenants.delete(id);
@@ -395,6 +429,20 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       const toolset = toolsetOf(caller);
       return listTools(store, tenantOf(caller.tenant), toolset, caller);
     },
+
+    federatedCapabilities: (caller) => toolsetOf(caller).features.declares,
+    listResources: (caller) => toolsetOf(caller).features.resourceServices.flatMap((service) => service.resources),
+    listResourceTemplates: (caller) =>
+      toolsetOf(caller).features.resourceServices.flatMap((service) => service.resourceTemplates),
+    listPrompts: (caller) =>
+      [...toolsetOf(caller).features.prompts.values()].map(({ name, prompt }) => ({
+        name,
+        ...(prompt.title === undefined ? {} : { title: prompt.title }),
+        ...(prompt.description === undefined ? {} : { description: prompt.description }),
+        ...(prompt.arguments === undefined ? {} : { arguments: prompt.arguments }),
+      })),
+    readResource: (caller, uri, requestId) => readResource(reads, caller, uri, requestId),
+    getPrompt: (caller, name, args, requestId) => getPrompt(reads, caller, name, args, requestId),
 
     callTool: runCall,
     approvals,
@@ -433,7 +481,14 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
             },
           );
         }
-        const key = await issueClientKey(config, store, clock, { tenant, ...request }, audit);
+        // The toolsets served now: a toolset added through the admin API since the start takes keys too.
+        const served = {
+          tenants: [...tenants.values()].map((t) => ({
+            id: t.id,
+            toolsets: [...t.toolsets.keys()].map((id) => ({ id })),
+          })),
+        };
+        const key = await issueClientKey(served, store, clock, { tenant, ...request }, audit);
         const created = (await clientKeys.list(tenant)).find((k) => k.name === request.name);
         if (created === undefined) throw new GatehouseError('internal', 'The new client key was not stored');
         return { ...created, key };

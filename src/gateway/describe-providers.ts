@@ -1,14 +1,6 @@
-import {
-  bindCatalog,
-  builtInCatalogRoot,
-  loadCatalog,
-  loadProviders,
-  type Provider,
-  packPath,
-  previewCatalog,
-} from '../catalog/index.ts';
+import { builtInCatalogRoot, loadCatalog, loadProviders, type Provider, packPath } from '../catalog/index.ts';
 import { GatehouseError, suggestFieldName } from '../core/index.ts';
-import { countTokens } from '../shaping/index.ts';
+import { previewTools } from './service-descriptions.ts';
 
 /** One tool of a provider's curated pack, as `gatehouse providers show` lists it. */
 export interface ProviderPackTool {
@@ -62,22 +54,11 @@ function packOf(root: string, provider: Provider): ProviderPack | null {
   const known = packs.get(`${path}\u0000${provider.id}`);
   if (known !== undefined) return known;
   const catalog = loadCatalog(path);
-  const bound = bindCatalog(catalog, provider.id);
-  const listed = bound.tools.map(({ name, tool }) => ({
-    name,
-    title: tool.title,
-    description: tool.description,
-    inputSchema: tool.inputSchema,
-    annotations: tool.annotations,
-  }));
+  const { tools, tokens } = previewTools(catalog, provider.id);
   const pack: ProviderPack = {
     id,
-    tools: previewCatalog(catalog, provider.id).map((row) => ({
-      name: row.name,
-      safety: row.safety,
-      scopes: row.scopes,
-    })),
-    tokens: countTokens(JSON.stringify(listed)),
+    tools: tools.map((tool) => ({ name: tool.name, safety: tool.safety, scopes: tool.scopes })),
+    tokens,
   };
   packs.set(`${path}\u0000${provider.id}`, pack);
   return pack;

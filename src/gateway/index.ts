@@ -1,16 +1,23 @@
 export type {
   Caller,
   CallOutcome,
+  CallRelay,
   CallToolOptions,
   ClientKeySummary,
   ConsentSummary,
   ConsentView,
   CreatedUser,
+  FederatedCapabilities,
+  FederatedOutcome,
   Gateway,
   GatewayAdmin,
   GatewayOAuthServer,
   GatewayUsers,
+  ListedPrompt,
+  ListedResource,
+  ListedResourceTemplate,
   ListedTool,
+  ServerQuestion,
   SignedInUser,
   SignInOptions,
   StartedSso,
@@ -57,7 +64,16 @@ export {
   type ReadOnlyLinkScopes,
   type ToolsetReport,
 } from './inspect-config.ts';
+export type { TenantInspection } from './inspect-tenant.ts';
 export { type ClientKeyRequest, issueClientKey } from './issue-client-key.ts';
 export { previewDescription } from './preview-description.ts';
 export { type ReconcileReport, reconcileTenantConfigs } from './reconcile-tenant-configs.ts';
+export {
+  createServiceDescriptions,
+  type DescriptionPreview,
+  descriptionFieldOf,
+  type PreviewTool,
+  type ServiceDescriptions,
+  uploadFormats,
+} from './service-descriptions.ts';
 export { type TenantConfigWatch, watchTenantConfigs } from './watch-tenant-configs.ts';

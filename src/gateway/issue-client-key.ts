@@ -1,8 +1,13 @@
 import type { AuditLog } from '../audit/index.ts';
-import type { Clock, Config } from '../core/index.ts';
+import type { Clock } from '../core/index.ts';
 import { createId, GatehouseError } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 import { createClientKey, hashClientKey, labelClientKey } from './hash-client-key.ts';
+
+/** The tenants and toolsets a key may name: the config's, or (in a running gateway) those served now. */
+export interface TenantsWithToolsets {
+  readonly tenants: readonly { readonly id: string; readonly toolsets: readonly { readonly id: string }[] }[];
+}
 
 export interface ClientKeyRequest {
   readonly tenant: string;
@@ -17,7 +22,7 @@ export interface ClientKeyRequest {
  * `client_key:<id>`, the key's keyed fingerprint, never the key) is committed before the key is returned.
  */
 export async function issueClientKey(
-  config: Config,
+  config: TenantsWithToolsets,
   store: Store,
   clock: Clock,
   request: ClientKeyRequest,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { bindCatalog, importDescription, previewCatalog } from '../catalog/index.ts';
+import { importDescription } from '../catalog/index.ts';
 import { GatehouseError } from '../core/index.ts';
-import { countTokens } from '../shaping/index.ts';
+import { previewTools } from './service-descriptions.ts';
 
 /**
  * `gatehouse import`: the tools a description file becomes under a service id, with the token size of each
@@ -21,18 +21,10 @@ export function previewDescription(path: string, service: string) {
     );
   }
   const catalog = importDescription({ text, source: path });
-  const bound = bindCatalog(catalog, service);
-  const rows = previewCatalog(catalog, service).map((row) => {
-    const named = bound.byName.get(row.name)!;
-    const { tool } = named;
-    const listed = {
-      name: named.name,
-      title: tool.title,
-      description: tool.description,
-      inputSchema: tool.inputSchema,
-      annotations: tool.annotations,
-    };
-    return { ...row, tokens: countTokens(JSON.stringify(listed)) };
-  });
-  return { title: catalog.title, baseUrl: catalog.baseUrl, tools: rows, problems: catalog.problems };
+  return {
+    title: catalog.title,
+    baseUrl: catalog.baseUrl,
+    tools: previewTools(catalog, service).tools,
+    problems: catalog.problems,
+  };
 }

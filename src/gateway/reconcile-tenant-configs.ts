@@ -16,6 +16,11 @@ export interface ReconcileReport {
   readonly revisions: ReadonlyMap<string, number>;
   /** Tenants of the file not stored because a secret field holds a value (the file alone configures them). */
   readonly notStored: readonly { readonly tenantId: string; readonly paths: readonly string[] }[];
+  /**
+   * Tenants kept as stored although the file says otherwise (changed through the admin API since the file was
+   * last written, `onlyChangedSinceFile`): a process built from the file must build these from the store.
+   */
+  readonly keptFromStore: readonly string[];
 }
 
 /**
@@ -49,6 +54,7 @@ export async function reconcileTenantConfigs(
   }
   const changed = new Map<string, readonly ResourceChange[]>();
   const revisions = new Map<string, number>();
+  const keptFromStore: string[] = [];
   for (const document of storable) {
     const tenantId = String(document.id);
     const since = options.onlyChangedSinceFile;
@@ -57,8 +63,10 @@ export async function reconcileTenantConfigs(
         tenantConfigs.read(tenantId),
         since.store.tenantConfigs.lastWrittenBy(tenantId, fileActors),
       ]);
-      if (current !== undefined && isDeepStrictEqual(lastFromFile, JSON.parse(JSON.stringify(document)))) {
+      const asWritten = JSON.parse(JSON.stringify(document));
+      if (current !== undefined && isDeepStrictEqual(lastFromFile, asWritten)) {
         revisions.set(tenantId, current.revision);
+        if (!isDeepStrictEqual(current.config, asWritten)) keptFromStore.push(tenantId);
         continue;
       }
     }
@@ -67,13 +75,13 @@ export async function reconcileTenantConfigs(
     revisions.set(tenantId, result.revision);
   }
   const inFile = new Set(documents.map((d) => String(d.id)));
-  if (options.onlyChangedSinceFile !== undefined) return { changed, revisions, notStored };
+  if (options.onlyChangedSinceFile !== undefined) return { changed, revisions, notStored, keptFromStore };
   for (const { tenantId, revision } of await tenantConfigs.list()) {
     if (inFile.has(tenantId)) continue;
     await tenantConfigs.delete(tenantId, { expectedRevision: revision, actor: options.actor });
     changed.set(tenantId, [{ kind: 'tenant', id: tenantId, change: 'removed' }]);
   }
-  return { changed, revisions, notStored };
+  return { changed, revisions, notStored, keptFromStore };
 }
 
 /** Writes over whatever revision is current: several processes starting at once race on the same tenants. */

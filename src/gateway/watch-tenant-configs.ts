@@ -4,6 +4,8 @@ import type { Store } from '../store/index.ts';
 export interface TenantConfigWatchOptions {
   readonly store: Pick<Store, 'tenantConfigs'>;
   readonly parse: (document: TenantDocument) => TenantConfig;
+  /** Reads what a document needs before it is parsed (its stored descriptions); absent: nothing. */
+  readonly prepare?: (document: TenantDocument) => Promise<void>;
   /** A stored tenant changed (or appeared): its new configuration, parsed. */
   readonly onChange: (config: TenantConfig, revision: number) => void;
   /** A stored tenant was deleted. */
@@ -44,6 +46,7 @@ export async function watchTenantConfigs(options: TenantConfigWatchOptions): Pro
       const stored = await options.store.tenantConfigs.read(tenantId);
       if (stored === undefined) continue;
       try {
+        await options.prepare?.(stored.document as TenantDocument);
         const config = options.parse(stored.document as TenantDocument);
         seen.set(tenantId, stored.revision);
         options.onChange(config, stored.revision);

@@ -30,6 +30,8 @@ export interface AdminRoute {
   readonly requestSchema?: z.ZodType;
   /** The JSON answer of a success, as a zod schema, for the OpenAPI document. */
   readonly responseSchema?: z.ZodType;
+  /** Largest request body, bytes (default: the app's limit, 1 MiB): an uploaded description is larger. */
+  readonly bodyLimit?: number;
   /**
    * The tenant roles that may call this route (the operator's admin token always may); `[]`: the operator only.
    * Required, so that no route can be added without saying who may call it.
@@ -241,6 +243,7 @@ export function createAdminRoutes(options: AdminRoutesOptions): HttpRoute[] {
   return [described, ...options.routes].map((route) => ({
     method: route.method,
     path: `${prefix}${route.path}`,
+    ...(route.bodyLimit === undefined ? {} : { bodyLimit: route.bodyLimit }),
     handle: async (context) => {
       const caller = await authenticate(context);
       if (typeof caller === 'string') deny(route, context, caller);

@@ -26,7 +26,7 @@ const auditFilters = {
 } as const;
 
 /** One audit record as the admin API shows it: times as ISO strings, the chain fields kept for offline checks. */
-function toAuditView(record: AuditRecord) {
+export function toAuditView(record: AuditRecord) {
   return {
     seq: record.seq,
     id: record.id,
@@ -81,7 +81,7 @@ export function createAuditAdminRoutes(options: AuditAdminRoutesOptions): AdminR
       },
       async handle({ params, query }) {
         const tenantId = tenantOf(params);
-        const filters = parseFilters(query);
+        const filters = parseAuditFilters(query);
         const cursor = query.get('cursor');
         const order = cursor === null ? parseOrder(query.get('order')) : decodeCursor(cursor).order;
         const after = cursor === null ? undefined : decodeCursor(cursor).seq;
@@ -107,30 +107,38 @@ export function createAuditAdminRoutes(options: AuditAdminRoutesOptions): AdminR
       query: auditFilters,
       handle({ params, query }) {
         const tenantId = tenantOf(params);
-        const filters = parseFilters(query);
+        const filters = parseAuditFilters(query);
         return {
-          stream: async (res: ServerResponse) => {
-            res.writeHead(200, {
-              'content-type': 'application/x-ndjson',
-              'content-disposition': `attachment; filename="audit-${tenantId}.ndjson"`,
-              'cache-control': 'no-store',
-            });
-            let afterSeq = 0;
-            for (;;) {
-              const page = await options.audit.query({ tenantId, ...filters, afterSeq, limit: exportPage });
-              for (const record of page) {
-                if (!res.write(`${JSON.stringify(toAuditView(record))}\n`)) await waitForDrain(res);
-              }
-              const last = page.at(-1)?.seq;
-              if (page.length < exportPage || last === undefined || res.destroyed) break;
-              afterSeq = last;
-            }
-            res.end();
-          },
+          stream: (res: ServerResponse) => writeAuditExport(res, options.audit, tenantId, filters),
         };
       },
     },
   ];
+}
+
+/** Streams every record matching `filters`, oldest first, as NDJSON (headers included), in pages of 1,000. */
+export async function writeAuditExport(
+  res: ServerResponse,
+  audit: Pick<AuditRepository, 'query'>,
+  tenantId: string,
+  filters: AuditFilters,
+): Promise<void> {
+  res.writeHead(200, {
+    'content-type': 'application/x-ndjson',
+    'content-disposition': `attachment; filename="audit-${tenantId}.ndjson"`,
+    'cache-control': 'no-store',
+  });
+  let afterSeq = 0;
+  for (;;) {
+    const page = await audit.query({ tenantId, ...filters, afterSeq, limit: exportPage });
+    for (const record of page) {
+      if (!res.write(`${JSON.stringify(toAuditView(record))}\n`)) await waitForDrain(res);
+    }
+    const last = page.at(-1)?.seq;
+    if (page.length < exportPage || last === undefined || res.destroyed) break;
+    afterSeq = last;
+  }
+  res.end();
 }
 
 function waitForDrain(res: ServerResponse): Promise<void> {
@@ -145,13 +153,19 @@ function waitForDrain(res: ServerResponse): Promise<void> {
   });
 }
 
-type Filters = Omit<AuditQuery, 'tenantId' | 'limit' | 'order' | 'afterSeq' | 'beforeSeq'>;
+/** The filters of an audit query: tool, decision, subject, status, kind, since, until. */
+export type AuditFilters = Omit<AuditQuery, 'tenantId' | 'limit' | 'order' | 'afterSeq' | 'beforeSeq'>;
 
-function parseFilters(query: URLSearchParams): Filters {
-  const filters: { -readonly [K in keyof Filters]: Filters[K] } = {};
+/**
+ * The filters of an audit query string (`tool`, `decision`, `subject`, `status`, `kind`, `since`, `until`);
+ * `invalid_request` naming the parameter for a bad one. Empty values count as absent when `emptyIsAbsent`
+ * (a form's blank fields).
+ */
+export function parseAuditFilters(query: URLSearchParams, emptyIsAbsent = false): AuditFilters {
+  const filters: { -readonly [K in keyof AuditFilters]: AuditFilters[K] } = {};
   const text = (name: string) => {
     const value = query.get(name);
-    if (value === null) return undefined;
+    if (value === null || (emptyIsAbsent && value.trim() === '')) return undefined;
     if (value.length === 0 || value.length > 200) invalid(name);
     return value;
   };
@@ -162,12 +176,12 @@ function parseFilters(query: URLSearchParams): Filters {
   const decision = text('decision');
   if (decision !== undefined) {
     if (!decisions.has(decision)) invalid('decision');
-    filters.decision = decision as Filters['decision'];
+    filters.decision = decision as AuditFilters['decision'];
   }
   const kind = text('kind');
   if (kind !== undefined) {
     if (!kinds.has(kind)) invalid('kind');
-    filters.kind = kind as Filters['kind'];
+    filters.kind = kind as AuditFilters['kind'];
   }
   const status = text('status');
   if (status !== undefined) {

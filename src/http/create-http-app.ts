@@ -93,6 +93,13 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     },
     { method: 'GET', path: '/healthz', checkOrigin: false, handle: ({ res }) => writeJson(res, 200, { status: 'ok' }) },
     {
+      // Browsers ask for it on the first page of every origin (sign-in, console, approvals): no icon, no 404.
+      method: 'GET',
+      path: '/favicon.ico',
+      checkOrigin: false,
+      handle: ({ res }) => void res.writeHead(204, { 'cache-control': 'public, max-age=86400' }).end(),
+    },
+    {
       method: 'GET',
       path: '/readyz',
       checkOrigin: false,

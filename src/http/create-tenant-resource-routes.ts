@@ -7,8 +7,10 @@ import {
   type TenantDocument,
   tenantResourceSchemas,
 } from '../core/index.ts';
+import type { ServiceDescriptions } from '../gateway/index.ts';
 import type { TenantRole } from '../users/index.ts';
-import { type AdminContext, type AdminRoute, adminRoleSets } from './create-admin-routes.ts';
+import { type AdminAnswer, type AdminContext, type AdminRoute, adminRoleSets } from './create-admin-routes.ts';
+import { createServiceDescriptionRoutes } from './create-service-description-routes.ts';
 
 /**
  * The stored tenant documents: one versioned configuration document per tenant, as written (structurally the
@@ -27,6 +29,8 @@ export interface TenantConfigDocuments {
 
 export interface TenantResourceRoutesOptions {
   readonly documents: TenantConfigDocuments;
+  /** Adding services from uploaded or fetched descriptions (`.../services/preview` and `/import`); absent: none. */
+  readonly descriptions?: ServiceDescriptions;
   /** Whether `writeTenantConfig` failed because another write came first: the change is then applied again. */
   readonly isRevisionConflict: (error: unknown) => boolean;
 }
@@ -57,7 +61,7 @@ interface FieldGroupResource {
 }
 
 /** The fields of a service that hold a credential: written as `${env:NAME}` references only, never a value. */
-const serviceSecretFields = ['value', 'token', 'password', 'clientSecret'] as const;
+const serviceSecretFields = ['value', 'token', 'password', 'clientSecret', 'apiKey'] as const;
 const secretReference = /^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$/;
 const maxWriteAttempts = 5;
 const defaultPageSize = 100;
@@ -131,8 +135,10 @@ export function createTenantResourceRoutes(options: TenantResourceRoutesOptions)
       const { document, revision } = await read(tenantId);
       const { next, location } = change(document);
       // The config file's schema first, so a bad field is named relative to the body; the store validates again.
+      // An issue elsewhere in the document (a `${env:...}` reference the bare schema cannot judge) is left to it.
       const parsed = tenant.safeParse(next);
-      if (!parsed.success && !hasProviderServices(next)) throw invalid(parsed.error.issues, location);
+      const inside = parsed.success ? [] : parsed.error.issues.filter((issue) => isInside(issue, location));
+      if (inside.length > 0 && !hasProviderServices(next)) throw invalid(inside, location);
       try {
         await documents.write(tenantId, next as TenantDocument, {
           expectedRevision: revision,
@@ -154,6 +160,7 @@ export function createTenantResourceRoutes(options: TenantResourceRoutesOptions)
   }
 
   const routes: AdminRoute[] = [];
+  let createService: ((context: AdminContext, body: Resource) => Promise<AdminAnswer>) | undefined;
   for (const resource of collections) {
     const base = `/tenants/:tenant/${resource.collection}`;
     const item = `${base}/:${resource.param}`;
@@ -169,6 +176,31 @@ export function createTenantResourceRoutes(options: TenantResourceRoutesOptions)
       ...document,
       [resource.collection]: items,
     });
+
+    /** Creates an item from `body` (also the route that adds a service from an uploaded description). */
+    const create = async (context: AdminContext, body: Resource): Promise<AdminAnswer> => {
+      refuseSecretValues(resource, body);
+      const id = body[resource.key];
+      const written = await write(context, `${noun} ${String(id)} created`, (document) => {
+        if (typeof id === 'string' && indexOf(document, id) !== -1) {
+          throw new GatehouseError('resource_conflict', `${resource.key}: ${noun} ${id} already exists`, {
+            field: resource.key,
+          });
+        }
+        const items = itemsOf(document);
+        return { next: replaced(document, [...items, body]), location: [resource.collection, items.length] };
+      });
+      const value = found(written, id as string).value;
+      return {
+        status: 201,
+        body: withoutSecretValues(value),
+        headers: {
+          etag: etagOf(value),
+          location: `/api/v1/tenants/${context.params['tenant']}/${resource.collection}/${String(id)}`,
+        },
+      };
+    };
+    if (resource.collection === 'services') createService = create;
 
     routes.push(
       {
@@ -206,29 +238,7 @@ export function createTenantResourceRoutes(options: TenantResourceRoutesOptions)
         roles: resource.roles,
         requestSchema: resource.schema,
         responseSchema: resource.schema,
-        handle: async (context) => {
-          const body = await context.readJson();
-          refuseSecretValues(resource, body);
-          const id = body[resource.key];
-          const written = await write(context, `${noun} ${String(id)} created`, (document) => {
-            if (typeof id === 'string' && indexOf(document, id) !== -1) {
-              throw new GatehouseError('resource_conflict', `${resource.key}: ${noun} ${id} already exists`, {
-                field: resource.key,
-              });
-            }
-            const items = itemsOf(document);
-            return { next: replaced(document, [...items, body]), location: [resource.collection, items.length] };
-          });
-          const value = found(written, id as string).value;
-          return {
-            status: 201,
-            body: withoutSecretValues(value),
-            headers: {
-              etag: etagOf(value),
-              location: `/api/v1/tenants/${context.params['tenant']}/${resource.collection}/${String(id)}`,
-            },
-          };
-        },
+        handle: async (context) => create(context, await context.readJson()),
       },
       {
         method: 'GET',
@@ -355,6 +365,9 @@ export function createTenantResourceRoutes(options: TenantResourceRoutesOptions)
       },
     );
   }
+  if (options.descriptions !== undefined && createService !== undefined) {
+    routes.push(...createServiceDescriptionRoutes({ descriptions: options.descriptions, createService }));
+  }
   return routes;
 }
 
@@ -389,6 +402,11 @@ function checkIfMatch(context: AdminContext, current: unknown): void {
   );
 }
 
+/** Whether a schema issue is about the resource at `location` (the tenant document itself: every issue). */
+function isInside(issue: z.core.$ZodIssue, location: readonly (string | number)[]): boolean {
+  return location.every((part, i) => issue.path[i] === part);
+}
+
 /** The first schema issue as a 422 naming its field: relative to the request body when it is inside the resource. */
 function invalid(issues: readonly z.core.$ZodIssue[], location: readonly (string | number)[]): GatehouseError {
   const issue = issues[0] as z.core.$ZodIssue;
@@ -413,19 +431,30 @@ function invalidDocument(error: GatehouseError, location: readonly (string | num
   return new GatehouseError('resource_invalid', error.message, { field });
 }
 
+/** Where a service holds a credential: in `auth`, or at the top for a catalogue provider (`apiKey`, `token`...). */
+function secretFieldsOf(service: Resource): { readonly holder: Record<string, unknown>; readonly prefix: string }[] {
+  const auth = service['auth'];
+  return [
+    ...(auth !== null && typeof auth === 'object'
+      ? [{ holder: auth as Record<string, unknown>, prefix: 'auth.' }]
+      : []),
+    ...(service['provider'] === undefined ? [] : [{ holder: service, prefix: '' }]),
+  ];
+}
+
 /** Credentials are references to the environment: a value sent in their place is refused, naming the field. */
 function refuseSecretValues(resource: CollectionResource, body: Resource): void {
   if (resource.collection !== 'services') return;
-  const auth = body['auth'];
-  if (auth === null || typeof auth !== 'object') return;
-  for (const field of serviceSecretFields) {
-    const value = (auth as Record<string, unknown>)[field];
-    if (typeof value === 'string' && !secretReference.test(value)) {
-      throw new GatehouseError(
-        'resource_invalid',
-        `auth.${field}: expected a reference such as \${env:NAME}; the admin API never stores a credential's value`,
-        { field: `auth.${field}` },
-      );
+  for (const { holder, prefix } of secretFieldsOf(body)) {
+    for (const field of serviceSecretFields) {
+      const value = holder[field];
+      if (typeof value === 'string' && !secretReference.test(value)) {
+        throw new GatehouseError(
+          'resource_invalid',
+          `${prefix}${field}: expected a reference such as \${env:NAME}; the admin API never stores a credential's value`,
+          { field: `${prefix}${field}` },
+        );
+      }
     }
   }
 }
@@ -433,14 +462,17 @@ function refuseSecretValues(resource: CollectionResource, body: Resource): void 
 /** The resource as answers show it: a credential value (only a config file can hold one) is masked. */
 function withoutSecretValues(resource: unknown): unknown {
   if (resource === null || typeof resource !== 'object') return resource;
-  const auth = (resource as Record<string, unknown>)['auth'];
-  if (auth === null || typeof auth !== 'object') return resource;
-  const masked: Record<string, unknown> = { ...(auth as Record<string, unknown>) };
-  for (const field of serviceSecretFields) {
-    const value = masked[field];
-    if (typeof value === 'string' && !secretReference.test(value)) masked[field] = '[redacted]';
+  const masked: Resource = { ...(resource as Resource) };
+  for (const { holder, prefix } of secretFieldsOf(resource as Resource)) {
+    const copy: Record<string, unknown> = { ...holder };
+    for (const field of serviceSecretFields) {
+      const value = copy[field];
+      if (typeof value === 'string' && !secretReference.test(value)) copy[field] = '[redacted]';
+    }
+    if (prefix === '') Object.assign(masked, copy);
+    else masked['auth'] = copy;
   }
-  return { ...(resource as Record<string, unknown>), auth: masked };
+  return masked;
 }
 
 function parseLimit(value: string | null): number {

@@ -12,7 +12,7 @@ const apiTokenRequest = z.strictObject({
  * Only an owner (or the operator) grants or revokes `owner`: an admin cannot make themselves, or anyone, owner.
  * A user may not change their own roles either (no self-promotion, no locking oneself out by accident).
  */
-function checkRoleChange(caller: AdminCaller, userId: string, role: string): void {
+export function checkRoleChange(caller: AdminCaller, userId: string, role: string): void {
   if (caller.kind === 'operator') return;
   if (caller.userId === userId) {
     throw new GatehouseError('forbidden', 'You cannot change your own roles', { field: 'user' });

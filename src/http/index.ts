@@ -1,4 +1,13 @@
 export {
+  type ConsoleDependencies,
+  type ConsolePage,
+  type ConsolePageContext,
+  type ConsolePageResult,
+  type ConsoleRoutesOptions,
+  type ConsoleSection,
+  createConsoleRoutes,
+} from './console/index.ts';
+export {
   type AdminAnswer,
   type AdminCaller,
   type AdminContext,
@@ -10,6 +19,7 @@ export {
   createAdminRoutes,
   describeAdminRoutes,
 } from './create-admin-routes.ts';
+export { type AlertAdminOptions, type AlertRuleView, createAlertAdminRoutes } from './create-alert-admin-routes.ts';
 export { createApprovalAdminRoutes } from './create-approval-admin-routes.ts';
 export { createApprovalPageRoutes } from './create-approval-page-routes.ts';
 export { type AuditAdminRoutesOptions, createAuditAdminRoutes } from './create-audit-admin-routes.ts';

@@ -10,7 +10,7 @@ const maxLimit = 1_000;
  * Approvals of tool calls. State changes are single conditional UPDATEs (`where status = ...`), so across
  * processes exactly one decision wins and exactly one call consumes an approval.
  */
-export function createApprovalRepository({ run }: StoreContext): ApprovalRepository {
+export function createApprovalRepository({ run, read }: StoreContext): ApprovalRepository {
   return {
     deleteTenant: (tenantId) =>
       run('approvals.deleteTenant', tenantId, async (db) => {
@@ -42,7 +42,7 @@ export function createApprovalRepository({ run }: StoreContext): ApprovalReposit
           .execute();
       }),
     get: (tenantId, id) =>
-      run('approvals.get', tenantId, async (db) => {
+      read('approvals.get', tenantId, async (db) => {
         const row = await db
           .selectFrom('approvals')
           .selectAll()
@@ -52,7 +52,7 @@ export function createApprovalRepository({ run }: StoreContext): ApprovalReposit
         return row && toApprovalRecord(row);
       }),
     findLive: (binding, now) =>
-      run('approvals.findLive', binding.tenantId, async (db) => {
+      read('approvals.findLive', binding.tenantId, async (db) => {
         const row = await db
           .selectFrom('approvals')
           .selectAll()
@@ -70,7 +70,7 @@ export function createApprovalRepository({ run }: StoreContext): ApprovalReposit
         return row && toApprovalRecord(row);
       }),
     list: (tenantId, options = {}) =>
-      run('approvals.list', tenantId, async (db) => {
+      read('approvals.list', tenantId, async (db) => {
         let select = db.selectFrom('approvals').selectAll().where('tenant_id', '=', tenantId);
         if (options.status !== undefined) select = select.where('status', '=', options.status);
         const limit = Math.max(0, Math.min(Math.trunc(options.limit ?? defaultLimit), maxLimit));

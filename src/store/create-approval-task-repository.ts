@@ -7,7 +7,7 @@ import type { ApprovalTasksTable } from './store-database.ts';
  * Tool calls waiting for an approval as MCP tasks. Every state change is one conditional UPDATE
  * (`where status = from`), so across processes exactly one claims a task and runs its call once.
  */
-export function createApprovalTaskRepository({ run }: StoreContext): ApprovalTaskRepository {
+export function createApprovalTaskRepository({ run, read }: StoreContext): ApprovalTaskRepository {
   return {
     insert: (record) =>
       run('approvalTasks.insert', record.tenantId, async (db) => {
@@ -32,7 +32,7 @@ export function createApprovalTaskRepository({ run }: StoreContext): ApprovalTas
           .execute();
       }),
     get: (tenantId, id) =>
-      run('approvalTasks.get', tenantId, async (db) => {
+      read('approvalTasks.get', tenantId, async (db) => {
         const row = await db
           .selectFrom('approval_tasks')
           .selectAll()

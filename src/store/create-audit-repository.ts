@@ -11,7 +11,7 @@ const maxLimit = 10_000;
 const maxBatch = 1_000;
 
 /** Append-only: records are only appended (chained) and a prefix pruned; triggers refuse the rest. */
-export function createAuditRepository({ run, transaction, appendAudit }: StoreContext): AuditRepository {
+export function createAuditRepository({ run, read, transaction, appendAudit }: StoreContext): AuditRepository {
   return {
     appendBatch(tenantId, records, seal) {
       if (records.length === 0) return Promise.resolve([]);
@@ -24,7 +24,7 @@ export function createAuditRepository({ run, transaction, appendAudit }: StoreCo
     },
 
     query: (query) =>
-      run('audit.query', query.tenantId, async (db) => {
+      read('audit.query', query.tenantId, async (db) => {
         let select = db.selectFrom('audit_records').selectAll().where('tenant_id', '=', query.tenantId);
         if (query.kind !== undefined) select = select.where('kind', '=', query.kind);
         if (query.tool !== undefined) select = select.where('tool', '=', query.tool);
@@ -43,8 +43,46 @@ export function createAuditRepository({ run, transaction, appendAudit }: StoreCo
         return rows.map(toAuditRecord);
       }),
 
+    summarize: (query) =>
+      run('audit.summarize', query.tenantId, async (db) => {
+        const bucketMs = Math.max(1, Math.trunc(query.bucketMs));
+        const window = db
+          .selectFrom('audit_records')
+          .where('tenant_id', '=', query.tenantId)
+          .where('at', '>=', query.since)
+          .where('at', '<', query.until)
+          .where('kind', '=', 'tool_call');
+        const counts = {
+          calls: sql<number | string>`count(*)`.as('calls'),
+          errors: sql<number | string>`sum(case when decision = 'error' then 1 else 0 end)`.as('errors'),
+          denials: sql<number | string>`sum(case when decision = 'deny' then 1 else 0 end)`.as('denials'),
+          latencyMs: sql<number | string | null>`avg(latency_ms)`.as('latency_ms'),
+        };
+        // Truncated to a whole bucket on both dialects (SQLite may divide as reals, depending on how `at` was bound).
+        const bucket = sql<number | string>`cast(at / ${bucketMs} as bigint) * ${bucketMs}`;
+        const buckets = await window
+          .select([bucket.as('start'), counts.calls, counts.errors, counts.denials, counts.latencyMs])
+          .groupBy(sql`1`)
+          .orderBy(sql`1`)
+          .execute();
+        const toCounts = (row: {
+          calls: number | string;
+          errors: number | string;
+          denials: number | string;
+          latency_ms: number | string | null;
+        }) => ({
+          calls: Number(row.calls),
+          errors: Number(row.errors ?? 0),
+          denials: Number(row.denials ?? 0),
+          latencyMs: row.latency_ms === null ? 0 : Math.round(Number(row.latency_ms)),
+        });
+        return {
+          buckets: buckets.map((row) => ({ start: Number(row.start), ...toCounts(row) })),
+        };
+      }),
+
     containsRecord: (tenantId, record) =>
-      run('audit.containsRecord', tenantId, async (db) => {
+      read('audit.containsRecord', tenantId, async (db) => {
         // `at` first: the (tenant_id, at) index finds the record without scanning the tenant's log.
         const row = await db
           .selectFrom('audit_records')
@@ -57,7 +95,7 @@ export function createAuditRepository({ run, transaction, appendAudit }: StoreCo
       }),
 
     readHead: (tenantId) =>
-      run('audit.readHead', tenantId, async (db) => {
+      read('audit.readHead', tenantId, async (db) => {
         const row = await db
           .selectFrom('audit_heads')
           .select(['seq', 'hash', 'anchor_seq', 'anchor_hash', 'anchor_mac'])
@@ -75,7 +113,7 @@ export function createAuditRepository({ run, transaction, appendAudit }: StoreCo
       }),
 
     ensureFingerprintKey: (tenantId, sealedKey, at) =>
-      run('audit.ensureFingerprintKey', tenantId, async (db) => {
+      read('audit.ensureFingerprintKey', tenantId, async (db) => {
         await db
           .insertInto('audit_keys')
           .values({ tenant_id: tenantId, sealed_key: sealedKey, created_at: at })
@@ -90,7 +128,7 @@ export function createAuditRepository({ run, transaction, appendAudit }: StoreCo
       }),
 
     readFingerprintKey: (tenantId) =>
-      run('audit.readFingerprintKey', tenantId, async (db) => {
+      read('audit.readFingerprintKey', tenantId, async (db) => {
         const row = await db
           .selectFrom('audit_keys')
           .select('sealed_key')
@@ -109,7 +147,7 @@ export function createAuditRepository({ run, transaction, appendAudit }: StoreCo
       }),
 
     listCheckpoints: (tenantId, afterSeq) =>
-      run('audit.listCheckpoints', tenantId, async (db) => {
+      read('audit.listCheckpoints', tenantId, async (db) => {
         const rows = await db
           .selectFrom('audit_checkpoints')
           .select(['seq', 'hash', 'at', 'mac'])

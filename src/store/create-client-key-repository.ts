@@ -3,7 +3,7 @@ import type { ClientKeyRecord, ClientKeyRepository } from './port.ts';
 import { allTenants, type StoreContext } from './store-context.ts';
 import type { ClientKeysTable } from './store-database.ts';
 
-export function createClientKeyRepository({ run, transaction }: StoreContext): ClientKeyRepository {
+export function createClientKeyRepository({ run, read, transaction }: StoreContext): ClientKeyRepository {
   return {
     upsert: (record) =>
       transaction('clientKeys.upsert', record.tenantId, async (trx) => {
@@ -58,7 +58,7 @@ export function createClientKeyRepository({ run, transaction }: StoreContext): C
       }),
     // Deliberately across tenants: the caller learns the tenant from the key's row and compares it.
     findByHash: (hash) =>
-      run('clientKeys.findByHash', allTenants, async (db) => {
+      read('clientKeys.findByHash', allTenants, async (db) => {
         const row = await db
           .selectFrom('client_keys')
           .selectAll('client_keys')
@@ -80,7 +80,7 @@ export function createClientKeyRepository({ run, transaction }: StoreContext): C
           : record;
       }),
     list: (tenantId) =>
-      run('clientKeys.list', tenantId, async (db) => {
+      read('clientKeys.list', tenantId, async (db) => {
         const rows = await db
           .selectFrom('client_keys')
           .selectAll()

@@ -8,7 +8,7 @@ import { toBuffer } from './to-buffer.ts';
  * Connect links, pending authorizations and link keys. Single use is one conditional UPDATE
  * (`where used_at is null and expires_at > at`), so across processes exactly one caller wins.
  */
-export function createConnectFlowRepository({ run }: StoreContext): ConnectFlowRepository {
+export function createConnectFlowRepository({ run, read }: StoreContext): ConnectFlowRepository {
   return {
     insertLink: (record) =>
       run('connectFlow.insertLink', record.tenantId, async (db) => {
@@ -28,7 +28,7 @@ export function createConnectFlowRepository({ run }: StoreContext): ConnectFlowR
           .execute();
       }),
     getLink: (tenantId, id) =>
-      run('connectFlow.getLink', tenantId, async (db) => {
+      read('connectFlow.getLink', tenantId, async (db) => {
         const row = await db
           .selectFrom('connect_links')
           .selectAll()
@@ -69,7 +69,7 @@ export function createConnectFlowRepository({ run }: StoreContext): ConnectFlowR
           .execute();
       }),
     getAuthorization: (tenantId, stateHash) =>
-      run('connectFlow.getAuthorization', tenantId, async (db) => {
+      read('connectFlow.getAuthorization', tenantId, async (db) => {
         const row = await db
           .selectFrom('oauth_authorizations')
           .selectAll()
@@ -91,7 +91,7 @@ export function createConnectFlowRepository({ run }: StoreContext): ConnectFlowR
         return result.numUpdatedRows > 0n;
       }),
     ensureLinkKey: (tenantId, sealedKey, at) =>
-      run('connectFlow.ensureLinkKey', tenantId, async (db) => {
+      read('connectFlow.ensureLinkKey', tenantId, async (db) => {
         await db
           .insertInto('connect_keys')
           .values({ tenant_id: tenantId, sealed_key: toBuffer(sealedKey), created_at: at })

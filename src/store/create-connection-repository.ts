@@ -19,8 +19,8 @@ const leasePollMs = 15;
  * lock held by a transaction on PostgreSQL and a lease on the row on SQLite (see the port).
  */
 export function createConnectionRepository(context: StoreContext): ConnectionRepository {
-  const { run, transaction, features } = context;
-  const plain = createQueries(run);
+  const { run, read, transaction, features } = context;
+  const plain = createQueries(run, read);
 
   async function withPostgresLock<T>(
     tenantId: string,
@@ -49,7 +49,9 @@ export function createConnectionRepository(context: StoreContext): ConnectionRep
         if ((error as { code?: unknown }).code === '55P03') throw busy(tenantId, id);
         throw error;
       }
-      const inTransaction = createQueries((_operation, _scope, f) => f(trx));
+      // Inside the lock's transaction nothing is retried: a lost connection has ended the transaction too.
+      const onLock: ScopedRun = (_operation, _scope, f) => f(trx);
+      const inTransaction = createQueries(onLock, onLock);
       return fn({ record: row && toConnectionRecord(row), connections: inTransaction });
     });
   }
@@ -150,13 +152,17 @@ export function createConnectionRepository(context: StoreContext): ConnectionRep
   };
 }
 
-/** The reads and fenced writes, over the store or over a transaction that holds the row lock. */
+/**
+ * The reads and fenced writes, over the store (`read` retries a read whose connection was lost) or over a
+ * transaction that holds the row lock.
+ */
 function createQueries(
   run: ScopedRun,
+  read: ScopedRun,
 ): Pick<ConnectionRepository, 'get' | 'find' | 'list' | 'commitTokens' | 'setStatus' | 'recordRefreshFailure'> {
   return {
     get: (tenantId, id) =>
-      run('connections.get', tenantId, async (db) => {
+      read('connections.get', tenantId, async (db) => {
         const row = await db
           .selectFrom('connections')
           .selectAll()
@@ -166,7 +172,7 @@ function createQueries(
         return row && toConnectionRecord(row);
       }),
     find: (tenantId, service, subject) =>
-      run('connections.find', tenantId, async (db) => {
+      read('connections.find', tenantId, async (db) => {
         const row = await db
           .selectFrom('connections')
           .selectAll()
@@ -177,7 +183,7 @@ function createQueries(
         return row && toConnectionRecord(row);
       }),
     list: (tenantId) =>
-      run('connections.list', tenantId, async (db) => {
+      read('connections.list', tenantId, async (db) => {
         const rows = await db
           .selectFrom('connections')
           .selectAll()
@@ -187,8 +193,11 @@ function createQueries(
           .execute();
         return rows.map(toConnectionRecord);
       }),
+    // Run again after a lost connection: fenced by the version, a second run after a commit whose answer was lost
+    // finds the version moved and changes nothing (the engine then reads its own commit back); one whose first
+    // run never committed saves tokens the authorization server has already rotated (else they are lost).
     commitTokens: (update) =>
-      run('connections.commitTokens', update.tenantId, async (db) => {
+      read('connections.commitTokens', update.tenantId, async (db) => {
         // One statement: the version check and the bump are atomic, so of two writers that read the same
         // version exactly one succeeds (RF-03). A connection that left `active` takes no refreshed tokens.
         const row = await db

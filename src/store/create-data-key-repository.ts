@@ -4,7 +4,7 @@ import type { StoreContext } from './store-context.ts';
 import type { DataKeysTable } from './store-database.ts';
 import { toBuffer } from './to-buffer.ts';
 
-export function createDataKeyRepository({ run }: StoreContext): DataKeyRepository {
+export function createDataKeyRepository({ run, read }: StoreContext): DataKeyRepository {
   return {
     insert: (record) =>
       run('dataKeys.insert', record.tenantId, async (db) => {
@@ -22,7 +22,7 @@ export function createDataKeyRepository({ run }: StoreContext): DataKeyRepositor
         return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
       }),
     list: (tenantId) =>
-      run('dataKeys.list', tenantId, async (db) => {
+      read('dataKeys.list', tenantId, async (db) => {
         const rows = await db
           .selectFrom('data_keys')
           .selectAll()

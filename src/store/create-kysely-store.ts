@@ -1,5 +1,6 @@
 import { type Kysely, Migrator, sql } from 'kysely';
 import { GatehouseError } from '../core/index.ts';
+import { createAlertDeliveryRepository } from './create-alert-delivery-repository.ts';
 import { createApprovalRepository } from './create-approval-repository.ts';
 import { createApprovalTaskRepository } from './create-approval-task-repository.ts';
 import { createAuditRepository } from './create-audit-repository.ts';
@@ -10,6 +11,7 @@ import { createDataKeyRepository } from './create-data-key-repository.ts';
 import { createMigrations } from './create-migrations.ts';
 import { createOAuthServerRepository } from './create-oauth-server-repository.ts';
 import { createSecretRepository } from './create-secret-repository.ts';
+import { createServiceDescriptionRepository } from './create-service-description-repository.ts';
 import { createTenantConfigRepository, type TenantConfigNotifier } from './create-tenant-config-repository.ts';
 import { createTenantRepository } from './create-tenant-repository.ts';
 import { createUsageRepository } from './create-usage-repository.ts';
@@ -88,10 +90,18 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
   const run: ScopedRun = inTenantTransaction
     ? (operation, scope, fn) => guard(operation, () => inTenantTransaction(db, scope, fn))
     : (operation, _scope, fn) => guard(operation, () => fn(db));
+  // The first attempt's connection was lost: the pool has dropped it (a client that ended is never given out
+  // again), so the second attempt runs on a fresh one. Once only: a database that is down stays down.
+  const read: ScopedRun = (operation, scope, fn) =>
+    run(operation, scope, fn).catch((error: unknown) => {
+      if (closed || !features.isConnectionLost((error as { cause?: unknown }).cause ?? error)) throw error;
+      return run(operation, scope, fn);
+    });
   const context: StoreContext = {
     features,
     appendAudit: options.appendAudit,
     run,
+    read,
     transaction: inTenantTransaction
       ? run
       : (operation, _scope, fn) => guard(operation, () => db.transaction().execute(fn)),
@@ -212,6 +222,8 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     userRoles: createUserRoleRepository(context),
     apiTokens: createApiTokenRepository(context),
     tenantConfigs: createTenantConfigRepository(context, options.tenantConfigNotifier),
+    serviceDescriptions: createServiceDescriptionRepository(context),
+    alertDeliveries: createAlertDeliveryRepository(context),
     migrate: (migrateOptions) =>
       options.runExclusive ? options.runExclusive(() => migrate(migrateOptions)) : migrate(migrateOptions),
     inspect,

@@ -1,10 +1,12 @@
 import { type Kysely, type Migration, sql } from 'kysely';
+import { createAlertDeliveryMigration } from './create-alert-delivery-migration.ts';
 import { createAuditAnchorMigration } from './create-audit-anchor-migration.ts';
 import { createAuditChainMigration } from './create-audit-chain-migration.ts';
 import { createAuditCheckpointMigration } from './create-audit-checkpoint-migration.ts';
 import { createConnectFlowMigration } from './create-connect-flow-migration.ts';
 import { createOAuthConsentMigration, createOAuthServerMigration } from './create-oauth-server-migration.ts';
 import { createRowLevelSecurityMigration, tenantSetting } from './create-row-level-security-migration.ts';
+import { createServiceDescriptionMigration } from './create-service-description-migration.ts';
 import { createTenantConfigMigration } from './create-tenant-config-migration.ts';
 import {
   createUserApiTokensMigration,
@@ -264,6 +266,35 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
     '0024_tenant_configs': createTenantConfigMigration(features),
     '0027_user_roles': createUserRolesMigration(features),
     '0028_user_api_tokens': createUserApiTokensMigration(features),
+    '0029_audit_console_indexes': {
+      async up(db: Kysely<unknown>) {
+        // The overview's mean latency per day comes from the daily rollup, not from 14 days of audit records.
+        await db.schema
+          .alterTable('usage_daily')
+          .addColumn('latency_ms_total', features.columnTypes.float, (c) => c.notNull().defaultTo(0))
+          .execute();
+        // The console's overview aggregates a tenant's tool calls per hour: an index holding every column it reads
+        // answers it without a table lookup per record (issue 14: <= 50 ms with 100,000 records).
+        await db.schema
+          .createIndex('audit_records_summary')
+          .on('audit_records')
+          .columns(['tenant_id', 'kind', 'at', 'decision', 'latency_ms'])
+          .execute();
+        // The audit page filtered by one tool, newest first, without scanning the log for its rare records.
+        await db.schema
+          .createIndex('audit_records_tool')
+          .on('audit_records')
+          .columns(['tenant_id', 'tool', 'seq'])
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropIndex('audit_records_tool').ifExists().execute();
+        await db.schema.dropIndex('audit_records_summary').ifExists().execute();
+        await db.schema.alterTable('usage_daily').dropColumn('latency_ms_total').execute();
+      },
+    },
+    '0030_service_descriptions': createServiceDescriptionMigration(features),
+    '0031_alert_deliveries': createAlertDeliveryMigration(features),
     '0032_approval_tasks': {
       async up(db: Kysely<unknown>) {
         await db.schema

@@ -5,7 +5,7 @@ import type { OAuthConsentsTable, OAuthServerRecordsTable } from './store-databa
 import { toBuffer } from './to-buffer.ts';
 
 /** The authorization server's artefacts, keys and consents; every query filters by tenant. */
-export function createOAuthServerRepository({ run }: StoreContext): OAuthServerRepository {
+export function createOAuthServerRepository({ run, read }: StoreContext): OAuthServerRepository {
   return {
     upsert: (record) =>
       run('oauthServer.upsert', record.tenantId, async (db) => {
@@ -39,7 +39,7 @@ export function createOAuthServerRepository({ run }: StoreContext): OAuthServerR
           .execute();
       }),
     find: (tenantId, model, idHash) =>
-      run('oauthServer.find', tenantId, async (db) => {
+      read('oauthServer.find', tenantId, async (db) => {
         const row = await db
           .selectFrom('oauth_server_records')
           .selectAll()
@@ -50,7 +50,7 @@ export function createOAuthServerRepository({ run }: StoreContext): OAuthServerR
         return row && toRecord(row);
       }),
     findByUid: (tenantId, model, uidHash) =>
-      run('oauthServer.findByUid', tenantId, async (db) => {
+      read('oauthServer.findByUid', tenantId, async (db) => {
         const row = await db
           .selectFrom('oauth_server_records')
           .selectAll()
@@ -108,7 +108,7 @@ export function createOAuthServerRepository({ run }: StoreContext): OAuthServerR
         return Number(result.numDeletedRows);
       }),
     ensureKeys: (tenantId, sealed, at) =>
-      run('oauthServer.ensureKeys', tenantId, async (db) => {
+      read('oauthServer.ensureKeys', tenantId, async (db) => {
         await db
           .insertInto('oauth_server_keys')
           .values({ tenant_id: tenantId, sealed_keys: toBuffer(sealed), created_at: at })
@@ -169,7 +169,7 @@ export function createOAuthServerRepository({ run }: StoreContext): OAuthServerR
         return toConsent(row);
       }),
     findConsent: (tenantId, userId, clientId, toolset) =>
-      run('oauthServer.findConsent', tenantId, async (db) => {
+      read('oauthServer.findConsent', tenantId, async (db) => {
         const row = await db
           .selectFrom('oauth_consents')
           .selectAll()
@@ -181,7 +181,7 @@ export function createOAuthServerRepository({ run }: StoreContext): OAuthServerR
         return row && toConsent(row);
       }),
     listConsents: (tenantId, userId) =>
-      run('oauthServer.listConsents', tenantId, async (db) => {
+      read('oauthServer.listConsents', tenantId, async (db) => {
         const rows = await db
           .selectFrom('oauth_consents')
           .selectAll()

@@ -40,12 +40,7 @@ export function createRowLevelSecurityMigration(features: StoreFeatures): Migrat
   return {
     async up(db: Kysely<unknown>) {
       if (features.dialect !== 'postgres') return;
-      for (const [table, column] of tenantTables) {
-        const rule = `(${column} = current_setting('${tenantSetting}', true) or current_setting('${tenantSetting}', true) = '*')`;
-        await sql.raw(`alter table ${table} enable row level security`).execute(db);
-        await sql.raw(`alter table ${table} force row level security`).execute(db);
-        await sql.raw(`create policy tenant_isolation on ${table} using ${rule} with check ${rule}`).execute(db);
-      }
+      for (const [table, column] of tenantTables) await isolateTenantTable(db, table, column);
     },
     async down(db: Kysely<unknown>) {
       if (features.dialect !== 'postgres') return;
@@ -56,4 +51,15 @@ export function createRowLevelSecurityMigration(features: StoreFeatures): Migrat
       }
     },
   };
+}
+
+/**
+ * The `tenant_isolation` policy on one tenant table (PostgreSQL; row-level security enabled and forced), for a
+ * migration that adds a tenant table after `0008_row_level_security`.
+ */
+export async function isolateTenantTable(db: Kysely<unknown>, table: string, column = 'tenant_id'): Promise<void> {
+  const rule = `(${column} = current_setting('${tenantSetting}', true) or current_setting('${tenantSetting}', true) = '*')`;
+  await sql.raw(`alter table ${table} enable row level security`).execute(db);
+  await sql.raw(`alter table ${table} force row level security`).execute(db);
+  await sql.raw(`create policy tenant_isolation on ${table} using ${rule} with check ${rule}`).execute(db);
 }

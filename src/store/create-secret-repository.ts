@@ -4,7 +4,7 @@ import type { StoreContext } from './store-context.ts';
 import type { SecretsTable } from './store-database.ts';
 import { toBuffer } from './to-buffer.ts';
 
-export function createSecretRepository({ run }: StoreContext): SecretRepository {
+export function createSecretRepository({ run, read }: StoreContext): SecretRepository {
   return {
     put: (record) =>
       run('secrets.put', record.tenantId, async (db) => {
@@ -24,7 +24,7 @@ export function createSecretRepository({ run }: StoreContext): SecretRepository 
           .execute();
       }),
     get: (tenantId, owner, field) =>
-      run('secrets.get', tenantId, async (db) => {
+      read('secrets.get', tenantId, async (db) => {
         const row = await db
           .selectFrom('secrets')
           .selectAll()
@@ -35,7 +35,7 @@ export function createSecretRepository({ run }: StoreContext): SecretRepository 
         return row && toSecretRecord(row);
       }),
     listByOwner: (tenantId, owner) =>
-      run('secrets.listByOwner', tenantId, async (db) => {
+      read('secrets.listByOwner', tenantId, async (db) => {
         const rows = await db
           .selectFrom('secrets')
           .selectAll()

@@ -1,5 +1,5 @@
-import { type Kysely, type Migration, sql } from 'kysely';
-import { tenantSetting } from './create-row-level-security-migration.ts';
+import type { Kysely, Migration } from 'kysely';
+import { isolateTenantTable } from './create-row-level-security-migration.ts';
 import type { StoreFeatures } from './store-features.ts';
 
 /**
@@ -32,12 +32,7 @@ export function createTenantConfigMigration(features: StoreFeatures): Migration 
         .addPrimaryKeyConstraint('tenant_config_revisions_pk', ['tenant_id', 'revision'])
         .execute();
       if (features.dialect === 'postgres') {
-        const rule = `(tenant_id = current_setting('${tenantSetting}', true) or current_setting('${tenantSetting}', true) = '*')`;
-        for (const table of ['tenant_configs', 'tenant_config_revisions']) {
-          await sql.raw(`alter table ${table} enable row level security`).execute(db);
-          await sql.raw(`alter table ${table} force row level security`).execute(db);
-          await sql.raw(`create policy tenant_isolation on ${table} using ${rule} with check ${rule}`).execute(db);
-        }
+        for (const table of ['tenant_configs', 'tenant_config_revisions']) await isolateTenantTable(db, table);
       }
     },
     async down(db: Kysely<unknown>) {

@@ -20,7 +20,7 @@ const silentNotifier: TenantConfigNotifier = {
 };
 
 export function createTenantConfigRepository(
-  { run, transaction }: StoreContext,
+  { read, transaction }: StoreContext,
   notifier: TenantConfigNotifier = silentNotifier,
 ): TenantConfigRepository {
   const currentRevision = async (q: Kysely<StoreDatabase>, tenantId: string) =>
@@ -48,7 +48,7 @@ export function createTenantConfigRepository(
 
   return {
     read: (tenantId) =>
-      run('tenantConfigs.read', tenantId, async (db) => {
+      read('tenantConfigs.read', tenantId, async (db) => {
         const row = await db
           .selectFrom('tenant_configs')
           .selectAll()
@@ -65,7 +65,7 @@ export function createTenantConfigRepository(
       }),
 
     list: () =>
-      run('tenantConfigs.list', allTenants, async (db) => {
+      read('tenantConfigs.list', allTenants, async (db) => {
         const rows = await db
           .selectFrom('tenant_configs')
           .select(['tenant_id', 'revision'])
@@ -142,7 +142,7 @@ export function createTenantConfigRepository(
       }),
 
     history: (tenantId, limit = 100) =>
-      run('tenantConfigs.history', tenantId, async (db) => {
+      read('tenantConfigs.history', tenantId, async (db) => {
         const rows = await db
           .selectFrom('tenant_config_revisions')
           .select(['revision', 'actor', 'summary', 'created_at', 'document'])
@@ -160,7 +160,7 @@ export function createTenantConfigRepository(
       }),
 
     lastWrittenBy: (tenantId, actors) =>
-      run('tenantConfigs.lastWrittenBy', tenantId, async (db) => {
+      read('tenantConfigs.lastWrittenBy', tenantId, async (db) => {
         if (actors.length === 0) return undefined;
         const row = await db
           .selectFrom('tenant_config_revisions')

@@ -1,10 +1,10 @@
 import type { TenantRepository } from './port.ts';
 import { allTenants, type StoreContext } from './store-context.ts';
 
-export function createTenantRepository({ run }: StoreContext): TenantRepository {
+export function createTenantRepository({ read }: StoreContext): TenantRepository {
   return {
     ensure: (tenantId, at) =>
-      run('tenants.ensure', tenantId, async (db) => {
+      read('tenants.ensure', tenantId, async (db) => {
         await db
           .insertInto('tenants')
           .values({ id: tenantId, created_at: at })
@@ -12,7 +12,7 @@ export function createTenantRepository({ run }: StoreContext): TenantRepository 
           .execute();
       }),
     list: () =>
-      run('tenants.list', allTenants, async (db) => {
+      read('tenants.list', allTenants, async (db) => {
         const rows = await db.selectFrom('tenants').select('id').orderBy('id').execute();
         return rows.map((r) => r.id);
       }),

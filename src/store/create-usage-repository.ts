@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { UsageRepository, UsageRow } from './port.ts';
 import type { StoreContext } from './store-context.ts';
 
@@ -5,7 +6,7 @@ import type { StoreContext } from './store-context.ts';
  * Daily usage counters. `add` is an upsert that adds to the stored counts (`calls = calls + excluded.calls`), so
  * several processes can flush their batches into the same rows without reading them first.
  */
-export function createUsageRepository({ run, transaction }: StoreContext): UsageRepository {
+export function createUsageRepository({ run, read, transaction }: StoreContext): UsageRepository {
   return {
     deleteTenant: (tenantId) =>
       run('usage.deleteTenant', tenantId, async (db) => {
@@ -33,12 +34,14 @@ export function createUsageRepository({ run, transaction }: StoreContext): Usage
                 calls: row.calls,
                 errors: row.errors,
                 denials: row.denials,
+                latency_ms_total: row.latencyMsTotal ?? 0,
               })
               .onConflict((c) =>
                 c.columns(['tenant_id', 'day', 'toolset', 'tool']).doUpdateSet((eb) => ({
                   calls: eb('usage_daily.calls', '+', eb.ref('excluded.calls')),
                   errors: eb('usage_daily.errors', '+', eb.ref('excluded.errors')),
                   denials: eb('usage_daily.denials', '+', eb.ref('excluded.denials')),
+                  latency_ms_total: eb('usage_daily.latency_ms_total', '+', eb.ref('excluded.latency_ms_total')),
                 })),
               )
               .execute();
@@ -46,8 +49,49 @@ export function createUsageRepository({ run, transaction }: StoreContext): Usage
         });
       }
     },
+    summarize: (tenantId, from, to, topTools) =>
+      run('usage.summarize', tenantId, async (db) => {
+        const window = db
+          .selectFrom('usage_daily')
+          .where('tenant_id', '=', tenantId)
+          .where('day', '>=', from)
+          .where('day', '<=', to);
+        const sums = [
+          sql<number | string>`sum(calls)`.as('calls'),
+          sql<number | string>`sum(errors)`.as('errors'),
+          sql<number | string>`sum(denials)`.as('denials'),
+          sql<number | string>`sum(latency_ms_total)`.as('latency_ms_total'),
+        ] as const;
+        const days = await window
+          .select(['day', ...sums])
+          .groupBy('day')
+          .orderBy('day')
+          .execute();
+        const tools = await window
+          .select(['tool', ...sums])
+          .groupBy('tool')
+          .orderBy(sql`sum(calls)`, 'desc')
+          .orderBy('tool')
+          .limit(Math.max(0, Math.trunc(topTools)))
+          .execute();
+        const totals = (row: {
+          calls: number | string;
+          errors: number | string;
+          denials: number | string;
+          latency_ms_total: number | string;
+        }) => ({
+          calls: Number(row.calls),
+          errors: Number(row.errors),
+          denials: Number(row.denials),
+          latencyMsTotal: Number(row.latency_ms_total),
+        });
+        return {
+          days: days.map((row) => ({ day: row.day, ...totals(row) })),
+          tools: tools.map((row) => ({ tool: row.tool, ...totals(row) })),
+        };
+      }),
     query: (tenantId, from, to) =>
-      run('usage.query', tenantId, async (db) => {
+      read('usage.query', tenantId, async (db) => {
         const rows = await db
           .selectFrom('usage_daily')
           .selectAll()
@@ -68,6 +112,7 @@ export function createUsageRepository({ run, transaction }: StoreContext): Usage
             calls: Number(row.calls),
             errors: Number(row.errors),
             denials: Number(row.denials),
+            latencyMsTotal: Number(row.latency_ms_total),
           }),
         );
       }),

@@ -4,7 +4,7 @@ import { allTenants, type StoreContext } from './store-context.ts';
 import type { UsersTable } from './store-database.ts';
 
 /** End users (migration `0016_users`). A duplicate name is a unique-constraint conflict, answered as `false`. */
-export function createUserRepository({ run }: StoreContext): UserRepository {
+export function createUserRepository({ run, read }: StoreContext): UserRepository {
   return {
     insert: (record) =>
       run('users.insert', record.tenantId, async (db) => {
@@ -28,7 +28,7 @@ export function createUserRepository({ run }: StoreContext): UserRepository {
         return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
       }),
     get: (tenantId, id) =>
-      run('users.get', tenantId, async (db) => {
+      read('users.get', tenantId, async (db) => {
         const row = await db
           .selectFrom('users')
           .selectAll()
@@ -38,7 +38,7 @@ export function createUserRepository({ run }: StoreContext): UserRepository {
         return row && toUserRecord(row);
       }),
     findByName: (tenantId, name) =>
-      run('users.findByName', tenantId, async (db) => {
+      read('users.findByName', tenantId, async (db) => {
         const row = await db
           .selectFrom('users')
           .selectAll()
@@ -48,7 +48,7 @@ export function createUserRepository({ run }: StoreContext): UserRepository {
         return row && toUserRecord(row);
       }),
     findBySsoSubject: (tenantId, ssoSubject) =>
-      run('users.findBySsoSubject', tenantId, async (db) => {
+      read('users.findBySsoSubject', tenantId, async (db) => {
         const row = await db
           .selectFrom('users')
           .selectAll()
@@ -58,7 +58,7 @@ export function createUserRepository({ run }: StoreContext): UserRepository {
         return row && toUserRecord(row);
       }),
     findByInvite: (inviteHash, at) =>
-      run('users.findByInvite', allTenants, async (db) => {
+      read('users.findByInvite', allTenants, async (db) => {
         const row = await db
           .selectFrom('users')
           .selectAll()
@@ -68,7 +68,7 @@ export function createUserRepository({ run }: StoreContext): UserRepository {
         return row && toUserRecord(row);
       }),
     list: (tenantId) =>
-      run('users.list', tenantId, async (db) => {
+      read('users.list', tenantId, async (db) => {
         const rows = await db
           .selectFrom('users')
           .selectAll()
@@ -119,7 +119,7 @@ export function createUserRepository({ run }: StoreContext): UserRepository {
 }
 
 /** Sessions (migration `0017_user_sessions`); a lookup returns the session only with its active user. */
-export function createUserSessionRepository({ run }: StoreContext): UserSessionRepository {
+export function createUserSessionRepository({ run, read }: StoreContext): UserSessionRepository {
   return {
     insert: (record) =>
       run('userSessions.insert', record.tenantId, async (db) => {
@@ -135,7 +135,7 @@ export function createUserSessionRepository({ run }: StoreContext): UserSessionR
           .execute();
       }),
     findActive: (tenantId, idHash, at) =>
-      run('userSessions.findActive', tenantId, async (db) => {
+      read('userSessions.findActive', tenantId, async (db) => {
         const row = await db
           .selectFrom('user_sessions as s')
           .innerJoin('users as u', (join) =>

@@ -4,10 +4,10 @@ import type { StoreContext } from './store-context.ts';
 import type { UserApiTokensTable } from './store-database.ts';
 
 /** Roles of end users (migration `0027_user_roles`). A grant already held is a conflict, answered as `false`. */
-export function createUserRoleRepository({ run }: StoreContext): UserRoleRepository {
+export function createUserRoleRepository({ run, read }: StoreContext): UserRoleRepository {
   return {
     list: (tenantId, userId) =>
-      run('userRoles.list', tenantId, async (db) => {
+      read('userRoles.list', tenantId, async (db) => {
         const rows = await db
           .selectFrom('user_roles')
           .select('role')
@@ -18,7 +18,7 @@ export function createUserRoleRepository({ run }: StoreContext): UserRoleReposit
         return rows.map((row) => row.role);
       }),
     listTenant: (tenantId) =>
-      run('userRoles.listTenant', tenantId, async (db) => {
+      read('userRoles.listTenant', tenantId, async (db) => {
         const rows = await db
           .selectFrom('user_roles')
           .selectAll()
@@ -68,7 +68,7 @@ export function createUserRoleRepository({ run }: StoreContext): UserRoleReposit
 }
 
 /** Personal API tokens (migration `0028_user_api_tokens`); a lookup returns the token only with its active user. */
-export function createApiTokenRepository({ run }: StoreContext): ApiTokenRepository {
+export function createApiTokenRepository({ run, read }: StoreContext): ApiTokenRepository {
   return {
     insert: (record) =>
       run('apiTokens.insert', record.tenantId, async (db) => {
@@ -90,7 +90,7 @@ export function createApiTokenRepository({ run }: StoreContext): ApiTokenReposit
         return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
       }),
     findActive: (tenantId, hash, at) =>
-      run('apiTokens.findActive', tenantId, async (db) => {
+      read('apiTokens.findActive', tenantId, async (db) => {
         const row = await db
           .selectFrom('user_api_tokens as t')
           .innerJoin('users as u', (join) =>
@@ -131,7 +131,7 @@ export function createApiTokenRepository({ run }: StoreContext): ApiTokenReposit
         return { token: toApiTokenRecord(row), user };
       }),
     list: (tenantId, userId) =>
-      run('apiTokens.list', tenantId, async (db) => {
+      read('apiTokens.list', tenantId, async (db) => {
         let query = db.selectFrom('user_api_tokens').selectAll().where('tenant_id', '=', tenantId);
         if (userId !== undefined) query = query.where('user_id', '=', userId);
         const rows = await query.orderBy('created_at', 'desc').orderBy('id').execute();

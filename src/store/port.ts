@@ -153,6 +153,27 @@ export interface AuditQuery {
   readonly beforeSeq?: number;
 }
 
+export interface AuditSummaryQuery {
+  readonly tenantId: string;
+  readonly since: number;
+  readonly until: number;
+  /** Bucket length in milliseconds, e.g. 3,600,000 for hours. */
+  readonly bucketMs: number;
+}
+
+/** Calls, errors and denials of one time bucket; `latencyMs` the mean over its calls. */
+export interface AuditCounts {
+  readonly calls: number;
+  readonly errors: number;
+  readonly denials: number;
+  readonly latencyMs: number;
+}
+
+export interface AuditSummary {
+  /** Oldest first; `start` is the bucket's first millisecond. */
+  readonly buckets: readonly (AuditCounts & { readonly start: number })[];
+}
+
 /**
  * The head of a tenant's chain: the last `seq` and `hash` handed out, and the anchor the chain starts from
  * (`anchorSeq` 0 and the genesis hash for a new tenant; the last pre-chain record after `0002_audit_chain`;
@@ -202,6 +223,13 @@ export interface AuditRepository {
    */
   appendBatch(tenantId: string, records: readonly AuditRecord[], seal: AuditSeal): Promise<readonly AuditRecord[]>;
   query(query: AuditQuery): Promise<readonly AuditRecord[]>;
+  /**
+   * Tool calls (`kind = tool_call`) of a tenant with `since <= at < until`, counted per time bucket of
+   * `bucketMs` (buckets start at multiples of `bucketMs` since the epoch; empty ones are left out). Aggregated by
+   * the database over an index holding every column it reads (`0029_audit_console_indexes`). Longer windows per day and
+   * per tool come from the usage rollup (`UsageRepository.summarize`).
+   */
+  summarize(query: AuditSummaryQuery): Promise<AuditSummary>;
   /**
    * Whether the record with this `id` and `at` was stored: after an append failed with a lost connection, tells
    * a batch that committed (its reply lost) from one that did not. A batch is stored whole or not at all.
@@ -296,6 +324,56 @@ export interface TenantConfigRepository {
   subscribe(listener: (tenantId: string) => void): Promise<() => Promise<void>>;
 }
 
+/** A service description added through the admin API: its text, keyed by its SHA-256 (hex). */
+export interface StoredServiceDescription {
+  readonly digest: string;
+  readonly text: string;
+  /** `upload`, or the URL it was fetched from. */
+  readonly source: string;
+}
+
+/**
+ * Description texts of services added through the admin API (migration `0030_service_descriptions`), per tenant,
+ * by content: a stored tenant document names one as `stored:<sha256>`. Rows are written once and never changed.
+ */
+export interface ServiceDescriptionRepository {
+  put(
+    tenantId: string,
+    description: StoredServiceDescription & { readonly at: number; readonly actor: string },
+  ): Promise<void>;
+  get(tenantId: string, digest: string): Promise<StoredServiceDescription | undefined>;
+}
+
+/**
+ * What became of an alert: `logged` (no webhook configured), `queued` (waiting for the webhook), `delivered`,
+ * `failed` (every retry failed) or `dropped` (the queue was full).
+ */
+export type AlertOutcome = 'logged' | 'queued' | 'delivered' | 'failed' | 'dropped';
+
+/** One alert a tenant raised, as the admin API lists it. Ids and counts only. */
+export interface AlertDelivery {
+  readonly alertId: string;
+  readonly rule: string;
+  readonly about: string;
+  readonly summary: string;
+  readonly observed: number;
+  readonly threshold: number;
+  readonly raisedAt: number;
+  readonly outcome: AlertOutcome | string;
+  readonly updatedAt: number;
+}
+
+/** Alerts raised per tenant and their delivery outcome (migration `0031_alert_deliveries`). */
+export interface AlertDeliveryRepository {
+  record(
+    tenantId: string,
+    delivery: Omit<AlertDelivery, 'updatedAt'> & { readonly outcome: AlertOutcome },
+  ): Promise<void>;
+  setOutcome(tenantId: string, alertId: string, outcome: AlertOutcome, at: number): Promise<void>;
+  /** The newest first. */
+  recent(tenantId: string, limit: number): Promise<readonly AlertDelivery[]>;
+}
+
 /** Usage counters of one (tenant, day, toolset, tool). `day` is a UTC date, `YYYY-MM-DD`. */
 export interface UsageRow {
   readonly tenantId: string;
@@ -305,6 +383,21 @@ export interface UsageRow {
   readonly calls: number;
   readonly errors: number;
   readonly denials: number;
+  /** The sum of the latencies of its calls, in milliseconds (for the mean); 0 when not counted. */
+  readonly latencyMsTotal?: number;
+}
+
+/** Summed usage: `latencyMsTotal` over `calls` is the mean latency. */
+export interface UsageTotals {
+  readonly calls: number;
+  readonly errors: number;
+  readonly denials: number;
+  readonly latencyMsTotal: number;
+}
+
+export interface UsageSummary {
+  readonly days: readonly (UsageTotals & { readonly day: string })[];
+  readonly tools: readonly (UsageTotals & { readonly tool: string })[];
 }
 
 /** Daily usage rollups (migration `0005_usage_rollups`), written in batches by audit/. */
@@ -313,6 +406,11 @@ export interface UsageRepository {
   add(rows: readonly UsageRow[]): Promise<void>;
   /** A tenant's rows with `from <= day <= to` (inclusive dates), by day, toolset, tool. */
   query(tenantId: string, from: string, to: string): Promise<readonly UsageRow[]>;
+  /**
+   * A tenant's counts with `from <= day <= to` summed per day (oldest first) and per tool (the `topTools` most
+   * called), by the database: a page reads a few dozen rows, not one per day and tool.
+   */
+  summarize(tenantId: string, from: string, to: string, topTools: number): Promise<UsageSummary>;
   /** Deletes every usage row of a tenant (tenant purge); returns how many. */
   deleteTenant(tenantId: string): Promise<number>;
 }
@@ -388,6 +486,10 @@ export interface Store {
   readonly apiTokens: ApiTokenRepository;
   /** Each tenant's configuration as one versioned document (migration `0024_tenant_configs`, issue 14). */
   readonly tenantConfigs: TenantConfigRepository;
+  /** Description texts of services added through the admin API (migration `0030_service_descriptions`). */
+  readonly serviceDescriptions: ServiceDescriptionRepository;
+  /** Alerts raised per tenant and what became of them (migration `0031_alert_deliveries`). */
+  readonly alertDeliveries: AlertDeliveryRepository;
   /**
    * Runs pending migrations; safe to call from several processes at once. On PostgreSQL they run with
    * `gatehouse.tenant=*` on their session, so a data migration sees every tenant's rows.

@@ -36,6 +36,13 @@ export interface StoreContext {
    * it); SQLite: `fn` gets the store's builder, outside any transaction (as before row-level security).
    */
   readonly run: ScopedRun;
+  /**
+   * Like `run`, for an operation that only reads or whose write is idempotent (the same statement applied twice
+   * leaves what applying it once leaves): when the connection it ran on was lost (a PostgreSQL restart,
+   * `pg_terminate_backend`, a reset socket) it is run once more on a fresh connection before `store_unavailable`
+   * is thrown. Never for a write that must not happen twice (an insert of a new row, a consume, an append).
+   */
+  readonly read: ScopedRun;
   /** Like `run`, but `fn` runs in a transaction on both dialects (PostgreSQL: the same tenant transaction). */
   readonly transaction: ScopedRun;
 }

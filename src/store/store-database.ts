@@ -212,6 +212,8 @@ export interface UsageDailyTable {
   calls: ColumnType<number | string, number, number>;
   errors: ColumnType<number | string, number, number>;
   denials: ColumnType<number | string, number, number>;
+  /** Added by `0029_audit_console_indexes`. */
+  latency_ms_total: ColumnType<number | string, number | undefined, number>;
 }
 
 /** End users (0016_users). */
@@ -313,8 +315,35 @@ export interface TenantConfigRevisionsTable {
   created_at: Millis;
 }
 
+/** A service's description text, by tenant and SHA-256 (migration `0030_service_descriptions`). */
+export interface ServiceDescriptionsTable {
+  tenant_id: string;
+  digest: string;
+  text: string;
+  /** Where it came from: `upload` or the URL it was fetched from. */
+  source: string;
+  created_at: Millis;
+  created_by: string;
+}
+
+/** An alert a tenant raised and its delivery outcome (migration `0031_alert_deliveries`). */
+export interface AlertDeliveriesTable {
+  tenant_id: string;
+  alert_id: string;
+  rule: string;
+  about: string;
+  summary: string;
+  observed: number;
+  threshold: number;
+  raised_at: Millis;
+  outcome: string;
+  updated_at: Millis;
+}
+
 export interface StoreDatabase {
   tenant_configs: TenantConfigsTable;
+  alert_deliveries: AlertDeliveriesTable;
+  service_descriptions: ServiceDescriptionsTable;
   tenant_config_revisions: TenantConfigRevisionsTable;
   oauth_server_records: OAuthServerRecordsTable;
   oauth_server_keys: OAuthServerKeysTable;

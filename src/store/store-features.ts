@@ -16,6 +16,11 @@ export interface StoreFeatures {
   };
   /** True when an error means the database cannot be reached or used now (retryable), not a bad query. */
   isUnavailable(error: unknown): boolean;
+  /**
+   * True when the error says the connection the operation ran on was lost (terminated by the server, reset): a
+   * fresh connection may well succeed, so a read is tried once more (`StoreContext.read`).
+   */
+  isConnectionLost(error: unknown): boolean;
 }
 
 /**

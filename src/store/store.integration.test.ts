@@ -350,6 +350,7 @@ for (const backend of backends) {
         'query',
         'readFingerprintKey',
         'readHead',
+        'summarize',
       ]);
     });
 

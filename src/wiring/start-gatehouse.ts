@@ -1,7 +1,8 @@
-import { createAdminDenialRecorder } from '../audit/index.ts';
+import { createAdminDenialRecorder, loadAuditCheckpointKey, verifyAuditChain } from '../audit/index.ts';
 import {
   type Clock,
   type Config,
+  isGatehouseError,
   RevisionConflictError,
   systemClock,
   type TenantConfig,
@@ -21,6 +22,7 @@ import {
   createAuditAdminRoutes,
   createConnectionAdminRoutes,
   createConnectRoutes,
+  createConsoleRoutes,
   createHttpApp,
   createOAuthServerRoutes,
   createTenantAdminRoutes,
@@ -138,6 +140,24 @@ export async function startGatehouse(
       // After the connect routes: `/oauth/callback` would also match `/oauth/:tenant/*`.
       ...createOAuthServerRoutes(gateway),
       ...(gateway.users ? createUserRoutes({ users: gateway.users, ...consentsOf(gateway) }) : []),
+      ...(users
+        ? createConsoleRoutes({
+            deps: {
+              gateway: { ...gateway, users },
+              audit: adapters.store.audit,
+              usage: {
+                summarize: (t, from, to, top) => adapters.store.usage.summarize(t, from, to, top),
+                flush: observability.flushUsage,
+              },
+              verifyAudit: async (tenant) =>
+                verifyAuditChain(adapters.store.audit, tenant, {
+                  ...(await checkpointKeyOf(adapters, tenant)),
+                }),
+              now: () => clock.now(),
+              alerts: observability.alertsView,
+            },
+          })
+        : []),
       observability.metricsRoute,
     ],
   });
@@ -232,10 +252,14 @@ async function followStoredTenants(
       'stored tenant configuration reconciled to the file',
     );
   }
-  return watchTenantConfigs({
+  // A tenant changed through the admin API since the file was written is served as stored, not as in the file.
+  const known = new Map(report.revisions);
+  for (const tenantId of report.keptFromStore) known.delete(tenantId);
+  const watch = await watchTenantConfigs({
     store: adapters.store,
     parse: live.parseTenant,
-    known: report.revisions,
+    prepare: live.prepareTenant,
+    known,
     ...(options.tenantConfigCheckMs === undefined ? {} : { intervalMs: options.tenantConfigCheckMs }),
     onChange: (tenant, revision) => {
       try {
@@ -255,11 +279,27 @@ async function followStoredTenants(
     onError: (tenantId, error) =>
       logger.warn({ tenant: tenantId, err: error }, 'stored tenant configuration not applied; the previous one stays'),
   });
+  if (report.keptFromStore.length > 0) await watch.check();
+  return watch;
 }
 
 function splitListen(listen: string): [string, number] {
   const at = listen.lastIndexOf(':');
   return [listen.slice(0, at).replace(/^\[|\]$/g, ''), Number(listen.slice(at + 1))];
+}
+
+/**
+ * The tenant's audit checkpoint key for the console's "verify the chain" (as `gatehouse audit verify` loads it);
+ * none when the tenant never had a keyed log or the key cannot be unsealed (the report then says unchecked).
+ */
+async function checkpointKeyOf(adapters: Adapters, tenant: string): Promise<{ checkpointKey?: Buffer }> {
+  try {
+    const key = await loadAuditCheckpointKey(adapters.store.audit, adapters.vault, tenant);
+    return key === undefined ? {} : { checkpointKey: key };
+  } catch (error) {
+    if (isGatehouseError(error) && error.code === 'decrypt_failed') return {};
+    throw error;
+  }
 }
 
 /** The account page's consent section over the authorization server (none without one). */
@@ -293,6 +333,7 @@ function resourceRoutesOf(
   if (options.tenantDocuments === undefined || gateway.tenantConfigs === undefined) return undefined;
   return createTenantResourceRoutes({
     documents: gateway.tenantConfigs,
+    ...(gateway.descriptions === undefined ? {} : { descriptions: gateway.descriptions }),
     isRevisionConflict: (error) => error instanceof RevisionConflictError,
   });
 }

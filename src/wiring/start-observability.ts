@@ -14,7 +14,15 @@ import {
   type Telemetry,
 } from '../audit/index.ts';
 import type { Clock, Config } from '../core/index.ts';
-import { type AdminRoute, createMetricsRoute, createUsageAdminRoutes, type HttpRoute } from '../http/index.ts';
+import {
+  type AdminRoute,
+  type AlertAdminOptions,
+  type AlertRuleView,
+  createAlertAdminRoutes,
+  createMetricsRoute,
+  createUsageAdminRoutes,
+  type HttpRoute,
+} from '../http/index.ts';
 import type { UpstreamClient } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
 import type { Adapters } from './adapters.ts';
@@ -31,8 +39,12 @@ export interface Observability {
   readonly upstream: UpstreamClient;
   /** The vault, registering every plaintext it handles as a secret to scrub (tokens when decrypted or stored). */
   readonly vault: Vault;
-  /** `/api/v1/tenants/:tenant/usage`. */
+  /** Writes the pending daily usage counts now (before a page reads them). */
+  flushUsage(): Promise<void>;
+  /** `/api/v1/tenants/:tenant/usage` and `/alerts/...`. */
   readonly adminRoutes: readonly AdminRoute[];
+  /** The alert rules in force and each tenant's raised alerts (the admin API and the console's Alerts page). */
+  readonly alertsView: AlertAdminOptions;
   /** `GET /metrics`. */
   readonly metricsRoute: HttpRoute;
   close(): Promise<void>;
@@ -64,6 +76,17 @@ export function startObservability(
     onError: (error) => logger.warn({ err: error }, 'usage rollup flush failed; counts kept for the next flush'),
   });
   const alertsConfig = config.alerts;
+  // Every raised alert is stored with its tenant and outcome, for the admin API and the console (issue 14).
+  const deliveries = adapters.store.alertDeliveries;
+  const tenantOfAlert = new Map<string, string>();
+  const settle = (id: string, outcome: 'delivered' | 'failed' | 'dropped') => {
+    const tenant = tenantOfAlert.get(id);
+    tenantOfAlert.delete(id);
+    if (tenant === undefined) return;
+    deliveries
+      .setOutcome(tenant, id, outcome, clock.now())
+      .catch((error: unknown) => logger.warn({ err: error, alertId: id }, 'alert outcome not stored'));
+  };
   const webhook =
     alertsConfig.webhookUrl !== undefined && alertsConfig.webhookSecret !== undefined
       ? createWebhookSender({
@@ -71,10 +94,14 @@ export function startObservability(
           secret: alertsConfig.webhookSecret,
           retries: alertsConfig.retries,
           maxQueue: alertsConfig.maxQueue,
-          onDelivered: () => metrics.alertDeliveries.inc({ outcome: 'delivered' }),
+          onDelivered: (id) => {
+            metrics.alertDeliveries.inc({ outcome: 'delivered' });
+            settle(id, 'delivered');
+          },
           onDropped: (id, reason) => {
             metrics.alertDeliveries.inc({ outcome: reason });
             logger.warn({ alertId: id, reason }, 'alert webhook not delivered');
+            settle(id, reason);
           },
         })
       : undefined;
@@ -88,23 +115,50 @@ export function startObservability(
     onAlert: (alert) => {
       metrics.alerts.inc({ rule: alert.rule });
       logger.warn({ alert }, 'alert');
-      webhook?.send(alert.id, { type: 'gatehouse.alert', alert });
+      if (webhook !== undefined) tenantOfAlert.set(alert.id, alert.tenant);
+      // Recorded before it is sent, so a fast delivery finds its row to settle.
+      void deliveries
+        .record(alert.tenant, {
+          alertId: alert.id,
+          rule: alert.rule,
+          about: alert.about,
+          summary: alert.summary,
+          observed: alert.observed,
+          threshold: alert.threshold,
+          raisedAt: Date.parse(alert.at),
+          outcome: webhook === undefined ? 'logged' : 'queued',
+        })
+        .catch((error: unknown) => logger.warn({ err: error, alertId: alert.id }, 'alert not stored'))
+        .finally(() => webhook?.send(alert.id, { type: 'gatehouse.alert', alert }));
     },
   });
   alerts.start();
   const telemetry = createTelemetry({ metrics, usage, alerts, logger });
+  const alertsView: AlertAdminOptions = {
+    hasTenant: (tenant) => config.tenants.some((t) => t.id === tenant),
+    rules: alertRulesOf(alertsConfig),
+    windowSeconds: alertsConfig.evaluateEverySeconds,
+    dedupSeconds: alertsConfig.dedupSeconds,
+    webhookOrigin: alertsConfig.webhookUrl === undefined ? null : new URL(alertsConfig.webhookUrl).origin,
+    recent: (tenant, limit) => deliveries.recent(tenant, limit),
+  };
   const tenants = new Set(config.tenants.map((t) => t.id));
   return {
     logger,
     telemetry,
     upstream: instrumentUpstreamClient(adapters.upstream, telemetry, logger),
     vault: observeVaultSecrets(adapters.vault, secrets),
-    adminRoutes: createUsageAdminRoutes({
-      hasTenant: (tenant) => tenants.has(tenant),
-      readUsage: (tenant, from, to) => adapters.store.usage.query(tenant, from, to),
-      flush: () => usage.flush(),
-      today: () => new Date(clock.now()).toISOString().slice(0, 10),
-    }),
+    flushUsage: () => usage.flush(),
+    adminRoutes: [
+      ...createUsageAdminRoutes({
+        hasTenant: (tenant) => tenants.has(tenant),
+        readUsage: (tenant, from, to) => adapters.store.usage.query(tenant, from, to),
+        flush: () => usage.flush(),
+        today: () => new Date(clock.now()).toISOString().slice(0, 10),
+      }),
+      ...createAlertAdminRoutes(alertsView),
+    ],
+    alertsView,
     metricsRoute: createMetricsRoute({
       render: () => secrets.scrub(metrics.render()),
       tokens: [config.adminToken, config.metricsToken],
@@ -114,4 +168,36 @@ export function startObservability(
       await webhook?.close();
     },
   };
+}
+
+/** The alert rules of the config, as the admin API shows them (docs/configuration.md, "Alerts"). */
+function alertRulesOf(a: Config['alerts']): AlertRuleView[] {
+  return [
+    {
+      rule: 'call_volume',
+      description: `calls of one tool in a window above this many times its rolling baseline, and at least ${a.volumeMinCalls} calls`,
+      threshold: a.volumeFactor,
+    },
+    {
+      rule: 'upstream_errors',
+      description: 'upstream failures of one service in a window',
+      threshold: a.upstreamErrors,
+    },
+    { rule: 'policy_denials', description: 'policy denials of one client key in a window', threshold: a.denials },
+    {
+      rule: 'refresh_failures',
+      description: 'failed token refreshes of one service in a window',
+      threshold: a.refreshFailures,
+    },
+    {
+      rule: 'needs_reauth',
+      description: 'a connection needs its user to connect again (raised at once)',
+      threshold: 1,
+    },
+    {
+      rule: 'refresh_recovered',
+      description: 'the first good refresh after a refresh_failures alert (raised at once)',
+      threshold: 1,
+    },
+  ];
 }

@@ -43,6 +43,8 @@ const expectedRoles: Record<string, readonly string[]> = {
   'DELETE /api/v1/tenants/{tenant}/api-tokens/{token}': all,
   'GET /api/v1/tenants/{tenant}/services': configure,
   'POST /api/v1/tenants/{tenant}/services': configure,
+  'POST /api/v1/tenants/{tenant}/services/preview': configure,
+  'POST /api/v1/tenants/{tenant}/services/import': configure,
   'GET /api/v1/tenants/{tenant}/services/{service}': configure,
   'PUT /api/v1/tenants/{tenant}/services/{service}': configure,
   'DELETE /api/v1/tenants/{tenant}/services/{service}': configure,
@@ -58,6 +60,8 @@ const expectedRoles: Record<string, readonly string[]> = {
   'GET /api/v1/tenants/{tenant}/toolsets/{toolset}/approval': configure,
   'PUT /api/v1/tenants/{tenant}/toolsets/{toolset}/approval': configure,
   'GET /api/v1/tenants/{tenant}/usage': ['owner', 'admin', 'auditor'],
+  'GET /api/v1/tenants/{tenant}/alerts/rules': ['owner', 'admin', 'auditor'],
+  'GET /api/v1/tenants/{tenant}/alerts/deliveries': ['owner', 'admin', 'auditor'],
 };
 
 type Operation = { 'x-gatehouse-roles': string[] };

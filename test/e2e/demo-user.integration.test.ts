@@ -10,7 +10,7 @@ import { chromiumMissing, launchChromium, type RunningChromium } from '../suppor
 /**
  * The demo user (issue 16): `gatehouse serve --demo` prints `user:` and `password:` lines; a person signs in with
  * them in Chromium and sees the account page; after a restart in the same folder the same lines are printed and
- * still sign in.
+ * still sign in. The demo user owns the demo tenant: the printed console URL opens its overview.
  */
 const bin = fileURLToPath(new URL('../../bin/gatehouse.js', import.meta.url));
 const missing = chromiumMissing();
@@ -91,6 +91,21 @@ describe.skipIf(missing !== undefined)('the demo user', () => {
     try {
       expect(/^\s*password: (\S+)$/m.exec(second.output)?.[1]).toBe(password);
       expect(await signIn(user, password)).toContain('Signed in to demo as demo');
+      const consoleUrl = /^\s*Console:\s+(\S+)/m.exec(second.output)?.[1] as string;
+      expect(consoleUrl).toBe(`http://127.0.0.1:${port}/console/demo`);
+      const context = await chromium.newContext();
+      try {
+        const page = await context.newPage();
+        await page.goto(consoleUrl);
+        await page.getByLabel('Name').fill(user);
+        await page.getByLabel('Password').fill(password);
+        await Promise.all([page.waitForURL(consoleUrl), page.getByRole('button', { name: 'Sign in' }).click()]);
+        expect(await page.locator('h1').textContent()).toBe('Overview');
+        expect(await page.locator('header').textContent()).toContain('(owner)');
+        await chromium.screenshot(page, 'demo-console-overview');
+      } finally {
+        await context.close();
+      }
     } finally {
       await second.stop();
     }

@@ -72,7 +72,11 @@ export async function startTestGateway(
       ? {
           tenantDocuments: (raw['tenants'] ?? []) as TenantDocument[],
           parseTenant: (document: TenantDocument) =>
-            parseTenantDocument(document, { env: options.env ?? {}, baseDir: process.cwd() }),
+            parseTenantDocument(document, {
+              env: options.env ?? {},
+              baseDir: process.cwd(),
+              expandProvider: createProviderExpander(),
+            }),
           ...(options.live.liveCheckMs === undefined ? {} : { tenantConfigCheckMs: options.live.liveCheckMs }),
         }
       : {}),

@@ -7,6 +7,7 @@ import type { StoreDatabase } from '../store-database.ts';
 import { createPostgresAuditAppender } from './create-postgres-audit-appender.ts';
 import { createPostgresDialect } from './create-postgres-dialect.ts';
 import { createPostgresNotifier } from './create-postgres-notifier.ts';
+import { createTenantPipelinePool } from './create-tenant-pipeline-pool.ts';
 import { postgresFeatures } from './postgres-features.ts';
 import { grantApplicationRole, inspectRole, onMigrationConnection } from './postgres-roles.ts';
 import { runInTenantTransaction } from './run-in-tenant-transaction.ts';
@@ -42,7 +43,10 @@ export async function openPostgresStore(
     max: options.poolMax ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     idleTimeoutMillis: 30_000,
-    application_name: 'gatehouse',
+    // The process id names each backend in pg_stat_activity: which gateway of a fleet holds which connection.
+    application_name: `gatehouse/${process.pid}`,
+    // Statements sent before the previous one's answer go out at once (create-tenant-pipeline-pool.ts).
+    pipeline: true,
     // No gatehouse.tenant here: every store operation sets it locally in its own transaction
     // (run-in-tenant-transaction.ts), so a connection outside one sees no tenant rows (row-level security, 0008).
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
@@ -53,7 +57,7 @@ export async function openPostgresStore(
   // A checked-out client can lose its session too (e.g. the refresh lease ends it: idle_in_transaction_session_timeout);
   // the pool removes its own listener while a client is out, and an 'error' without one would end the process.
   pool.on('connect', (client) => client.on('error', () => undefined));
-  const db = new Kysely<StoreDatabase>({ dialect: createPostgresDialect(pool) });
+  const db = new Kysely<StoreDatabase>({ dialect: createPostgresDialect(createTenantPipelinePool(pool)) });
 
   let migrationTableSchema: string;
   try {

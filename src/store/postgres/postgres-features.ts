@@ -17,6 +17,14 @@ const unavailableErrnos = new Set([
  */
 const unavailableSqlState = /^(08|28|3D|53|57P)/;
 
+/**
+ * A connection that was lost, as opposed to a database that cannot be reached: 08 connection exception, 57P01
+ * admin_shutdown (pg_terminate_backend, a restart), 57P02 crash_shutdown, a reset socket, or the driver's
+ * messages for a socket that closed mid-query or before the next statement.
+ */
+const lostSqlState = /^(08|57P01|57P02)/;
+const lostErrnos = new Set(['ECONNRESET', 'EPIPE']);
+
 export const postgresFeatures: StoreFeatures = {
   dialect: 'postgres',
   columnTypes: { millis: 'bigint', bytes: 'bytea', float: 'double precision' },
@@ -24,8 +32,16 @@ export const postgresFeatures: StoreFeatures = {
     if (!(error instanceof Error)) return false;
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && (unavailableErrnos.has(code) || unavailableSqlState.test(code))) return true;
-    return /Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end|driver has already been destroyed/.test(
+    return /Connection terminated|is not queryable|timeout exceeded when trying to connect|Cannot use a pool after calling end|driver has already been destroyed/.test(
       error.message,
     );
+  },
+  isConnectionLost(error) {
+    if (!(error instanceof Error)) return false;
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && (lostErrnos.has(code) || lostSqlState.test(code))) return true;
+    // "Client has encountered a connection error and is not queryable": a client whose connection died between
+    // two statements of one operation (the pool drops it when it comes back).
+    return /Connection terminated|encountered a connection error/.test(error.message);
   },
 };

@@ -11,4 +11,6 @@ export const sqliteFeatures: StoreFeatures = {
     if (typeof code === 'string' && unavailableCodes.test(code)) return true;
     return /database connection is not open|driver has already been destroyed/.test(error.message);
   },
+  // One file opened in-process: there is no connection to lose.
+  isConnectionLost: () => false,
 };

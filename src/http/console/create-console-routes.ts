@@ -1,0 +1,244 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { escapeHtml, type GatehouseError, httpStatusOf, isGatehouseError } from '../../core/index.ts';
+import type { SignedInUser } from '../../gateway/index.ts';
+import type { TenantRole } from '../../users/index.ts';
+import type { HttpContext, HttpRoute } from '../create-router.ts';
+import { consoleAssets } from './console-assets.ts';
+import type { ConsoleDependencies, ConsolePage, ConsolePageContext, ConsolePageResult } from './console-page.ts';
+import { consolePages } from './console-pages.ts';
+import { type ConsoleSection, consoleHref, consoleSections, renderConsolePage, shown } from './render-console-page.ts';
+
+export interface ConsoleRoutesOptions {
+  readonly deps: ConsoleDependencies;
+  /** The pages served; default `consolePages` (tests may serve others). */
+  readonly pages?: readonly ConsolePage[];
+}
+
+const formLimit = 64 * 1024;
+
+/**
+ * Pages allow what they load from the gateway itself and nothing else: no inline script or style, no framing,
+ * forms post only here. Inline SVG charts use presentation attributes and classes, which this allows.
+ */
+const contentSecurityPolicy =
+  "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const pageHeaders = {
+  'cache-control': 'no-store',
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  // `same-origin`: Chromium then posts forms with a real Origin (CP-02), and console URLs never leave the origin.
+  'referrer-policy': 'same-origin',
+  'content-security-policy': contentSecurityPolicy,
+} as const;
+
+/**
+ * The web console (issue 14) at `/console/:tenant/...`, for the tenant's signed-in users (the session cookie of the
+ * sign-in pages, `gatehouse_session`):
+ * - not signed in: a redirect to `/signin/:tenant?return=<the page>`; signed in without a role the page needs: a
+ *   403 page; `/console/:tenant` sends a user who may not see the overview to the first section they may see;
+ * - every POST carries the session's CSRF token in the form field `csrf` (refused with 403 and audited otherwise),
+ *   on top of the app's Origin/Host check;
+ * - every page is `no-store`, never framed, under a strict CSP; styles and the one script are served from
+ *   `/console/assets/` (no CDN).
+ * Pages are registered in `console-pages.ts` (see `ConsolePage`).
+ */
+export function createConsoleRoutes(options: ConsoleRoutesOptions): HttpRoute[] {
+  const { deps } = options;
+  const pages = options.pages ?? consolePages;
+  const users = deps.gateway.users;
+
+  /** The sections whose main page the roles open, for the navigation. */
+  function navOf(roles: readonly TenantRole[]): ConsoleSection[] {
+    return consoleSections.filter((section) => {
+      const main = pages.find((p) => p.section === section && p.path === mainPathOf(section));
+      return main !== undefined && allows(main, roles);
+    });
+  }
+
+  function frame(
+    res: ServerResponse,
+    context: { tenant: string; user: SignedInUser; roles: readonly TenantRole[]; csrfToken: string },
+    section: ConsoleSection,
+    result: Extract<ConsolePageResult, { kind: 'page' }>,
+  ): void {
+    writePage(
+      res,
+      result.status ?? 200,
+      renderConsolePage({
+        title: result.title,
+        section,
+        tenant: context.tenant,
+        user: { name: context.user.displayName, roles: context.roles },
+        csrfToken: context.csrfToken,
+        body: result.body,
+        nav: navOf(context.roles),
+        ...(result.notice ? { notice: result.notice } : {}),
+      }),
+    );
+  }
+
+  async function answer(
+    res: ServerResponse,
+    context: ConsolePageContext,
+    page: ConsolePage,
+    result: ConsolePageResult,
+  ): Promise<void> {
+    if (result.kind === 'redirect') return redirect(res, result.location);
+    if (result.kind === 'stream') {
+      res.setHeader('x-content-type-options', 'nosniff');
+      res.setHeader('cache-control', 'no-store');
+      return result.write(res);
+    }
+    frame(res, context, page.section, result);
+  }
+
+  function handlerOf(page: ConsolePage, method: 'GET' | 'POST') {
+    return async ({ req, res, params, readBody }: HttpContext): Promise<void> => {
+      const tenant = params['tenant'] as string;
+      try {
+        users.signInOptions(tenant);
+      } catch (thrown) {
+        if (isGatehouseError(thrown) && thrown.code === 'not_found') {
+          return writePlain(res, 404, 'Not found', 'There is no console here: no such tenant.');
+        }
+        throw thrown;
+      }
+      const session = await users.activeSession(tenant, req.headers.cookie);
+      if (session === undefined) {
+        const here = method === 'GET' ? (req.url ?? consoleHref(tenant, 'overview')) : pathOf(req);
+        return redirect(res, `/signin/${encodeURIComponent(tenant)}?return=${encodeURIComponent(here)}`);
+      }
+      const roles = await users.roles.rolesOf(tenant, session.user.id);
+      const base = { tenant, user: session.user, roles, csrfToken: session.csrfToken };
+      if (!allows(page, roles)) {
+        const nav = navOf(roles);
+        if (page.path === '/' && method === 'GET' && nav[0] !== undefined) {
+          return redirect(res, consoleHref(tenant, nav[0]));
+        }
+        const needed = page.roles.join(', ');
+        return frame(res, base, page.section, {
+          kind: 'page',
+          status: 403,
+          title: 'Not allowed',
+          body: `<p class="empty">This page needs one of the roles <strong>${escapeHtml(needed)}</strong> in ${shown(tenant)}; you have ${roles.length === 0 ? 'none' : escapeHtml(roles.join(', '))}. Ask an owner or admin of the tenant to grant one.</p>`,
+        });
+      }
+      const form = method === 'POST' ? new URLSearchParams((await readBody()).toString('utf8')) : new URLSearchParams();
+      const context: ConsolePageContext = {
+        ...base,
+        actor: `user:${session.user.id}`,
+        params,
+        query: new URL(req.url ?? '/', 'http://console').searchParams,
+        form,
+        deps,
+      };
+      if (method === 'POST') {
+        if (!users.checkCsrf(req.headers.cookie, form.get('csrf') ?? '')) {
+          users.reportRejected(tenant, 'csrf', session.user.id);
+          const again = await pageOrProblem(page, { ...context, form: new URLSearchParams() });
+          const text = 'The form expired or came from another page; nothing was changed.';
+          return answer(res, context, page, withNotice(again, 403, text));
+        }
+        let result: ConsolePageResult;
+        try {
+          result = await (page.post as NonNullable<ConsolePage['post']>)(context);
+        } catch (thrown) {
+          if (!isShownError(thrown)) throw thrown;
+          const again = await pageOrProblem(page, { ...context, form: new URLSearchParams() });
+          result = withNotice(again, httpStatusOf[thrown.code], thrown.message);
+        }
+        return answer(res, context, page, result);
+      }
+      return answer(res, context, page, await pageOrProblem(page, context));
+    };
+  }
+
+  const routes: HttpRoute[] = [
+    {
+      method: 'GET',
+      path: '/console/assets/:name',
+      handle: ({ res, params }) => {
+        const asset = consoleAssets[params['name'] as string];
+        if (asset === undefined) return writePlain(res, 404, 'Not found', 'No such console asset.');
+        res.writeHead(200, {
+          'content-type': asset.type,
+          'content-length': Buffer.byteLength(asset.body),
+          'cache-control': 'public, max-age=300',
+          'x-content-type-options': 'nosniff',
+        });
+        res.end(asset.body);
+      },
+    },
+  ];
+  for (const page of pages) {
+    const path = page.path === '/' ? '/console/:tenant' : `/console/:tenant${page.path}`;
+    routes.push({ method: 'GET', path, handle: handlerOf(page, 'GET') });
+    if (page.post !== undefined) {
+      routes.push({ method: 'POST', path, bodyLimit: page.bodyLimit ?? formLimit, handle: handlerOf(page, 'POST') });
+    }
+  }
+  return routes;
+}
+
+/** The page's `get`; a `GatehouseError` it throws (a bad filter, an unknown id) becomes the message on the page. */
+async function pageOrProblem(page: ConsolePage, context: ConsolePageContext): Promise<ConsolePageResult> {
+  try {
+    return await page.get(context);
+  } catch (thrown) {
+    if (!isShownError(thrown)) throw thrown;
+    return {
+      kind: 'page',
+      status: httpStatusOf[thrown.code],
+      title: 'Not shown',
+      body: `<p class="empty">Nothing to show. <a href="?">Start again</a>.</p>`,
+      notice: { kind: 'error', text: thrown.message },
+    };
+  }
+}
+
+/** The page again after a refused or failed form, with why as an error notice. */
+function withNotice(result: ConsolePageResult, status: number, text: string): ConsolePageResult {
+  return result.kind === 'page' ? { ...result, status, notice: { kind: 'error', text } } : result;
+}
+
+/** Errors whose message is written for the person (never `internal` or `store_unavailable`: those are 500s). */
+function isShownError(thrown: unknown): thrown is GatehouseError {
+  return isGatehouseError(thrown) && thrown.code !== 'internal' && thrown.code !== 'store_unavailable';
+}
+
+function allows(page: ConsolePage, roles: readonly TenantRole[]): boolean {
+  return page.roles.some((role) => roles.includes(role));
+}
+
+function mainPathOf(section: ConsoleSection): string {
+  return section === 'overview' ? '/' : `/${section}`;
+}
+
+function pathOf(req: IncomingMessage): string {
+  return new URL(req.url ?? '/', 'http://console').pathname;
+}
+
+function redirect(res: ServerResponse, location: string): void {
+  res.writeHead(303, { location, 'cache-control': 'no-store', 'referrer-policy': 'same-origin' });
+  res.end();
+}
+
+function writePage(res: ServerResponse, status: number, html: string): void {
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': Buffer.byteLength(html),
+    ...pageHeaders,
+  });
+  res.end(html);
+}
+
+/** A page outside the console frame (no tenant to show it in). */
+function writePlain(res: ServerResponse, status: number, title: string, text: string): void {
+  writePage(
+    res,
+    status,
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)} - Gatehouse</title><link rel="stylesheet" href="/console/assets/console.css"></head><body><main id="main"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></main></body></html>`,
+  );
+}

@@ -1,0 +1,236 @@
+import { escapeHtml, GatehouseError } from '../../core/index.ts';
+import type { TenantInspection } from '../../gateway/index.ts';
+import { adminRoleSets } from '../create-admin-routes.ts';
+import type { ConsolePage, ConsolePageContext, ConsolePageResult } from './console-page.ts';
+import { consoleHref, shown } from './render-console-page.ts';
+import { changeTenantDocument, itemsOf, readTenantDocument } from './tenant-document.ts';
+
+const toolsetId = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Toolsets (issue 14): each toolset's tools, access mode, approvals, limits and budget, the token size of its live
+ * `tools/list`, and how to connect Claude, ChatGPT, Cursor and VS Code to it; a form to make or replace one by
+ * picking tools per service (their read/write class and scopes shown).
+ */
+export const toolsetsPage: ConsolePage = {
+  section: 'toolsets',
+  path: '/toolsets',
+  roles: adminRoleSets.configure,
+  get: async (context) => render(context),
+  post: async (context) => {
+    const { form } = context;
+    const action = form.get('action');
+    if (action === 'save') {
+      const id = form.get('id')?.trim() ?? '';
+      if (!toolsetId.test(id)) {
+        throw new GatehouseError(
+          'invalid_request',
+          'Toolset id: letters, digits, _ and - only (it is part of the MCP URL)',
+        );
+      }
+      const tools = form.getAll('tools');
+      if (tools.length === 0) throw new GatehouseError('invalid_request', 'Tools: pick at least one tool or service');
+      const toolset: Record<string, unknown> = {
+        id,
+        tools,
+        access: oneOf('Access', form.get('access'), ['read', 'write']),
+        approval: oneOf('Approval', form.get('approval'), ['none', 'destructive']),
+        ...numberField('perMinute', form.get('perMinute'), (n) => ({ rateLimit: { perMinute: n } })),
+        ...numberField('budget', form.get('budget'), (n) => ({ results: { budget: n } })),
+      };
+      let replaced = false;
+      await changeTenantDocument(context, `toolset ${id} saved`, (document) => {
+        const toolsets = itemsOf(document, 'toolsets');
+        const index = toolsets.findIndex((t) => t['id'] === id);
+        replaced = index !== -1;
+        // A replaced toolset keeps the settings this form does not show (its inbound methods, policy, caching).
+        const next =
+          index === -1 ? [...toolsets, toolset] : toolsets.map((t, i) => (i === index ? mergeShown(t, toolset) : t));
+        return { ...document, toolsets: next };
+      });
+      const done = replaced ? 'saved' : 'created';
+      return {
+        kind: 'redirect',
+        location: `${consoleHref(context.tenant, 'toolsets')}?${done}=${encodeURIComponent(id)}#toolset-${id}`,
+      };
+    }
+    if (action === 'delete') {
+      const id = form.get('id') ?? '';
+      await changeTenantDocument(context, `toolset ${id} deleted`, (document) => {
+        const toolsets = itemsOf(document, 'toolsets');
+        if (!toolsets.some((t) => t['id'] === id)) throw new GatehouseError('not_found', `No toolset ${id}`);
+        return { ...document, toolsets: toolsets.filter((t) => t['id'] !== id) };
+      });
+      return {
+        kind: 'redirect',
+        location: `${consoleHref(context.tenant, 'toolsets')}?deleted=${encodeURIComponent(id)}`,
+      };
+    }
+    throw new GatehouseError('invalid_request', 'Unknown action');
+  },
+};
+
+function oneOf(label: string, value: string | null, allowed: readonly string[]): string {
+  if (value !== null && allowed.includes(value)) return value;
+  throw new GatehouseError('invalid_request', `${label}: one of ${allowed.join(', ')}`);
+}
+
+function numberField(
+  label: string,
+  value: string | null,
+  shape: (n: number) => Record<string, unknown>,
+): Record<string, unknown> {
+  if (value === null || value.trim() === '') return {};
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new GatehouseError('invalid_request', `${label}: a whole number above 0`);
+  return shape(n);
+}
+
+/** The toolset with the fields the form shows replaced, and those it leaves empty removed. */
+function mergeShown(current: Record<string, unknown>, shownFields: Record<string, unknown>): Record<string, unknown> {
+  const next: Record<string, unknown> = { ...current, ...shownFields };
+  if (shownFields['rateLimit'] === undefined) delete next['rateLimit'];
+  if (shownFields['results'] === undefined && current['results'] !== undefined) {
+    const { budget: _dropped, ...rest } = current['results'] as Record<string, unknown>;
+    if (Object.keys(rest).length === 0) delete next['results'];
+    else next['results'] = rest;
+  } else if (shownFields['results'] !== undefined) {
+    next['results'] = {
+      ...((current['results'] as Record<string, unknown>) ?? {}),
+      ...(shownFields['results'] as object),
+    };
+  }
+  return next;
+}
+
+async function render(context: ConsolePageContext): Promise<ConsolePageResult> {
+  const document = await readTenantDocument(context);
+  const inspection = context.deps.gateway.live?.inspectTenant(context.tenant);
+  const summary = (await context.deps.gateway.admin.listTenants()).find((t) => t.id === context.tenant);
+  const urlOf = new Map(summary?.toolsets.map((t) => [t.id, t.url]) ?? []);
+  const measured = new Map(inspection?.toolsets.map((t) => [t.id, t]) ?? []);
+  const toolsets = itemsOf(document, 'toolsets');
+  const csrf = `<input type="hidden" name="csrf" value="${escapeHtml(context.csrfToken)}">`;
+  const notice = noticeOf(context.query);
+
+  if (document === undefined) {
+    return {
+      kind: 'page',
+      title: 'Toolsets',
+      body: `<p class="empty">This tenant is configured by the config file alone, so its toolsets are changed there (<code>toolsets:</code>, see docs/configuration.md). Start the gateway with <code>gatehouse serve</code> to store it and change it here.</p>`,
+    };
+  }
+  const services = inspection?.services ?? [];
+  const list =
+    toolsets.length === 0
+      ? `<p class="empty">No toolsets yet. ${services.length === 0 ? 'First add a service on the <a href="' + escapeHtml(consoleHref(context.tenant, 'services')) + '">Services</a> page, then come back to pick its tools.' : 'Make one below: pick the tools an agent may use, then connect a client with the instructions shown.'}</p>`
+      : toolsets
+          .map((toolset) =>
+            toolsetPanel(toolset, measured.get(String(toolset['id'])), urlOf.get(String(toolset['id'])), csrf),
+          )
+          .join('');
+  return {
+    kind: 'page',
+    title: 'Toolsets',
+    ...(notice ? { notice } : {}),
+    body: `${list}${services.length === 0 ? '' : toolsetForm(services, csrf)}`,
+  };
+}
+
+function noticeOf(query: URLSearchParams): { kind: 'ok'; text: string } | undefined {
+  for (const [key, text] of [
+    ['created', 'created: connect a client with the instructions below'],
+    ['saved', 'saved; every gateway process serves it within a few seconds'],
+    ['deleted', 'removed'],
+  ] as const) {
+    const id = query.get(key);
+    if (id !== null) return { kind: 'ok', text: `Toolset ${id} ${text}.` };
+  }
+  return undefined;
+}
+
+function toolsetPanel(
+  toolset: Record<string, unknown>,
+  measured: TenantInspection['toolsets'][number] | undefined,
+  url: string | undefined,
+  csrf: string,
+): string {
+  const id = String(toolset['id']);
+  const tools = Array.isArray(toolset['tools']) ? (toolset['tools'] as unknown[]).map(String) : [];
+  const rate = (toolset['rateLimit'] as { perMinute?: number } | undefined)?.perMinute;
+  const budget = (toolset['results'] as { budget?: number } | undefined)?.budget;
+  const approval = Array.isArray(toolset['approval'])
+    ? `for ${(toolset['approval'] as unknown[]).join(', ')}`
+    : String(toolset['approval'] ?? 'destructive');
+  const facts = [
+    ['Tools', tools.length === 0 ? 'none' : tools.map((t) => `<code>${shown(t)}</code>`).join(' ')],
+    ['Access', escapeHtml(String(toolset['access'] ?? 'read'))],
+    ['Approval', shown(approval)],
+    ['Rate limit', rate === undefined ? 'none' : `${rate} calls per minute`],
+    ['Result budget', `${budget ?? 8000} tokens`],
+    [
+      'Live tools/list',
+      measured === undefined
+        ? 'not served yet (applied within a few seconds)'
+        : `<strong class="list-tokens">${measured.listTokens}</strong> tokens, ${measured.listed.length} tools: <span class="listed">${measured.listed.map((name) => `<code>${shown(name)}</code>`).join(' ')}</span>`,
+    ],
+  ]
+    .map(([k, v]) => `<tr><th scope="row">${k}</th><td>${v}</td></tr>`)
+    .join('');
+  return `<section class="panel" id="toolset-${escapeHtml(id)}" aria-labelledby="toolset-title-${escapeHtml(id)}">
+<h2 id="toolset-title-${escapeHtml(id)}">${shown(id)}</h2>
+<table class="facts">${facts}</table>
+${url === undefined ? '' : connectInstructions(id, url)}
+<form method="post" class="inline" data-confirm="Remove toolset ${escapeHtml(id)}? Clients connected to it stop working.">${csrf}<input type="hidden" name="action" value="delete"><input type="hidden" name="id" value="${escapeHtml(id)}"><button type="submit" class="danger">Remove toolset</button></form>
+</section>`;
+}
+
+/** How each common client adds the toolset (docs/connect-clients.md), each with a copy button. */
+function connectInstructions(id: string, url: string): string {
+  const name = `gatehouse-${id}`;
+  const snippets: [string, string, string][] = [
+    ['Claude', 'Customize (or Settings) → Connectors → Add custom connector, with this URL; sign in when asked.', url],
+    [
+      'ChatGPT',
+      'Settings → Apps (or Connectors) → Advanced → Developer mode → Create: this URL, authentication OAuth.',
+      url,
+    ],
+    [
+      'Cursor',
+      'Add to ~/.cursor/mcp.json (or the project’s .cursor/mcp.json):',
+      JSON.stringify({ mcpServers: { [name]: { url } } }, null, 2),
+    ],
+    ['VS Code', 'Add to .vscode/mcp.json:', JSON.stringify({ servers: { [name]: { type: 'http', url } } }, null, 2)],
+  ];
+  const blocks = snippets
+    .map(([client, how, text], i) => {
+      const target = `connect-${escapeHtml(id)}-${i}`;
+      return `<div class="connect"><h3>${client}</h3><p>${escapeHtml(how)}</p><pre id="${target}">${escapeHtml(text)}</pre><button type="button" class="secondary" data-copy="${target}">Copy</button></div>`;
+    })
+    .join('');
+  return `<details class="connect-clients"><summary>Connect a client</summary><p>The MCP URL: <code>${escapeHtml(url)}</code>. Clients sign in with OAuth as a user of this tenant (see docs/connect-clients.md); scripts use a client key from the Users and keys page.</p>${blocks}</details>`;
+}
+
+function toolsetForm(services: TenantInspection['services'], csrf: string): string {
+  const groups = services
+    .map((service) => {
+      const tools = service.tools
+        .map(
+          (t) =>
+            `<li><label class="check"><input type="checkbox" name="tools" value="${escapeHtml(t.name)}" data-access="${t.access}"> <code>${shown(t.name)}</code> <span class="badge badge-${t.access === 'read' ? 'ok' : 'error'}">${t.access}</span>${t.scopes.length === 0 ? '' : ` <small>${shown(t.scopes.map((s) => s.join(' + ')).join(' or '))}</small>`}</label></li>`,
+        )
+        .join('');
+      return `<fieldset><legend>${shown(service.id)}</legend><label class="check"><input type="checkbox" name="tools" value="${escapeHtml(service.id)}_*"> every tool of ${shown(service.id)} (also tools added to it later)</label><ul class="tools">${tools}</ul></fieldset>`;
+    })
+    .join('');
+  return `<section class="panel" aria-labelledby="new-toolset"><h2 id="new-toolset">Make or replace a toolset</h2>
+<p>An agent sees only the tools you pick. With access <em>read</em> it gets the read tools among them; approvals make a person confirm destructive calls first. Saving an existing id replaces its tools and these settings.</p>
+<form method="post" class="stack toolset-form">${csrf}<input type="hidden" name="action" value="save">
+<label>Toolset id <input name="id" required pattern="[A-Za-z0-9_\\-]+" placeholder="support"></label>
+<label>Access <select name="access"><option value="read">read: safe tools only</option><option value="write">write: reads and writes</option></select></label>
+<label>Approval <select name="approval"><option value="destructive">destructive calls need a person</option><option value="none">none</option></select></label>
+<label>Rate limit per minute <input name="perMinute" inputmode="numeric" placeholder="none"></label>
+<label>Result budget (tokens) <input name="budget" inputmode="numeric" placeholder="8000"></label>
+<div class="pickers">${groups}</div>
+<div class="actions"><button type="submit">Save toolset</button></div></form></section>`;
+}

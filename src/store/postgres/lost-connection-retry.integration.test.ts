@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestSchemaName } from '../create-test-schema-name.ts';
+import { toolCallAuditRecord } from '../fixtures/tool-call-audit-record.ts';
+import { openStore } from '../open-store.ts';
+import type { AuditSeal, Store } from '../port.ts';
+
+/**
+ * Issue 13, "PostgreSQL backends killed": a store operation whose connection the server ended (pg_terminate_backend,
+ * what a restart does to every pooled connection) is a read that can simply run again on a fresh connection, or a
+ * write that must not run twice. The connection is held in a known state by an admin session that locks the table
+ * the operation needs (ACCESS EXCLUSIVE blocks even a plain select), so the termination always lands mid-query.
+ */
+const postgresUrl = process.env['GATEHOUSE_TEST_POSTGRES'];
+const seal: AuditSeal = (record, prevHash) => createHash('sha256').update(`${prevHash}|${record.seq}`).digest('hex');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.skipIf(postgresUrl === undefined)('a store operation on a connection the server ended (postgres)', () => {
+  const schema = createTestSchemaName();
+  let admin: pg.Client;
+  let store: Store;
+
+  beforeAll(async () => {
+    admin = new pg.Client({ connectionString: postgresUrl });
+    await admin.connect();
+    store = await openStore(postgresUrl ?? '', { schema, dropSchemaOnClose: true });
+    await store.migrate();
+    await store.tenants.ensure('acme', 1);
+    await store.connections.upsert({
+      tenantId: 'acme',
+      id: 'c1',
+      service: 'svc',
+      subject: 'alice',
+      status: 'active',
+      scopes: ['read'],
+      accessToken: new Uint8Array([1]),
+      refreshToken: new Uint8Array([2]),
+      accessExpiresAt: null,
+      createdAt: 1,
+    });
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    await admin?.end();
+  });
+
+  /** Backends of this process's store that are waiting for `table`'s lock (the operation under test). */
+  async function waitingOn(table: string): Promise<number[]> {
+    const { rows } = await admin.query<{ pid: number }>(
+      `select pid from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock' and query ilike $2`,
+      [`gatehouse/${process.pid}`, `%${table}%`],
+    );
+    return rows.map((row) => row.pid);
+  }
+
+  /**
+   * Starts `operation` while `table` is locked, terminates the backend it waits on, then lets the table go.
+   * Returns the operation's outcome and how many backends were terminated.
+   */
+  async function terminatedMidQuery<T>(
+    table: string,
+    operation: () => Promise<T>,
+  ): Promise<{ outcome: PromiseSettledResult<T>; terminated: number }> {
+    await admin.query('begin');
+    await admin.query(`lock table "${schema}".${table} in access exclusive mode`);
+    const running = operation();
+    void running.catch(() => undefined);
+    let pids: number[] = [];
+    for (let i = 0; i < 200 && pids.length === 0; i++) {
+      await sleep(25);
+      pids = await waitingOn(table);
+    }
+    for (const pid of pids) await admin.query('select pg_terminate_backend($1)', [pid]);
+    await admin.query('commit');
+    const [outcome] = await Promise.allSettled([running]);
+    return { outcome: outcome as PromiseSettledResult<T>, terminated: pids.length };
+  }
+
+  it('a read whose connection was terminated mid-query is run once more on a fresh connection and answers', async () => {
+    const { outcome, terminated } = await terminatedMidQuery('connections', () => store.connections.get('acme', 'c1'));
+    expect(terminated).toBe(1);
+    expect(outcome.status).toBe('fulfilled');
+    expect(outcome.status === 'fulfilled' ? outcome.value?.subject : undefined).toBe('alice');
+  });
+
+  it('an audit append (not idempotent) whose connection was terminated is not retried: store_unavailable, no record', async () => {
+    const record = toolCallAuditRecord('acme', 'lost-append');
+    const { outcome, terminated } = await terminatedMidQuery('audit_heads', () =>
+      store.audit.appendBatch('acme', [record], seal),
+    );
+    expect(terminated).toBe(1);
+    expect(outcome.status).toBe('rejected');
+    expect(outcome.status === 'rejected' ? (outcome.reason as { code?: string }).code : undefined).toBe(
+      'store_unavailable',
+    );
+    // The caller decides (the audit batch asks containsRecord before sending again): nothing was written twice.
+    expect(await store.audit.containsRecord('acme', record)).toBe(false);
+  });
+});
