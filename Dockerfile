@@ -23,6 +23,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
+# Word vectors tool search reads at run time (data/README.md).
+COPY data ./data
 COPY docs ./docs
 RUN mkdir -p /data && chown node:node /data
 USER node

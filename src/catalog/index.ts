@@ -1,7 +1,18 @@
 export { applyOverlays, type ToolOverlays } from './apply-overlays.ts';
 export { bindCatalog } from './bind-catalog.ts';
+export { dropFixedHeaderArguments } from './drop-fixed-header-arguments.ts';
 export { type DescriptionInput, type ImportOptions, importDescription } from './import-description.ts';
 export { loadCatalog, loadCatalogText } from './load-catalog.ts';
+export {
+  type McpFeatures,
+  type McpPrompt,
+  type McpPromptArgument,
+  type McpResource,
+  type McpResourceTemplate,
+  matchesUriTemplate,
+  noMcpFeatures,
+  transformMcpFeatures,
+} from './mcp/mcp-features.ts';
 export { type McpListedTool, mcpToolsMax, transformMcpTools } from './mcp/mcp-tools.ts';
 export { type PreviewRow, previewCatalog } from './preview-catalog.ts';
 export { createProviderExpander, expandProviderService } from './providers/expand-provider-service.ts';

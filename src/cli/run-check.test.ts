@@ -57,6 +57,29 @@ describe('gatehouse check warnings (issue 11)', () => {
     });
     expect(chosen.filter((w) => w.code === 'write_default_scope')).toEqual([]);
   });
+
+  it("write_default_scope_narrow: warns when a read-only toolset's connect link would ask a write scope", async () => {
+    const github = { provider: 'github', clientId: 'gh-client', clientSecret: 'gh-client-secret' };
+    // Configured scopes differ from the defaults, yet the read toolset's link asks the write scope `repo`.
+    const broad = await warningsOf({
+      id: 'acme',
+      services: [{ ...github, scopes: ['repo', 'read:user'] }],
+      toolsets: [{ id: 'reader', tools: ['github_*'], access: 'read' }],
+    });
+    expect(broad.filter((w) => w.code === 'write_default_scope')).toEqual([
+      expect.objectContaining({
+        path: 'tenants[0].toolsets[0]',
+        message: expect.stringMatching(/reader.*github.*\brepo\b/),
+      }),
+    ]);
+    // A write toolset asking write scopes is what it is for: no warning.
+    const writer = await warningsOf({
+      id: 'acme',
+      services: [{ ...github, scopes: ['repo', 'read:user'] }],
+      toolsets: [{ id: 'writer', tools: ['github_*'], access: 'write' }],
+    });
+    expect(writer.filter((w) => w.code === 'write_default_scope')).toEqual([]);
+  });
 });
 
 describe('gatehouse check: output schemas given way to the list bound (issue 11)', () => {

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { builtInCatalogRoot, loadProviders } from '../catalog/index.ts';
 import type { Config } from '../core/index.ts';
-import { inspectConfig, inspectOverlays, inspectSafeWrites } from '../gateway/index.ts';
+import { inspectConfig, inspectOverlays, inspectReadOnlyLinkScopes, inspectSafeWrites } from '../gateway/index.ts';
 import { isBlockedAddress } from '../upstream/index.ts';
 import type { CliContext } from './cli-context.ts';
 import { formatTable } from './format-table.ts';
@@ -114,6 +114,20 @@ function collectWriteDefaultScopes(config: Config): CheckWarning[] {
       code: 'write_default_scope',
       path: `tenants[${t}].services[${s}].scopes`,
       message: `${provider.name}'s default scopes include write scope(s) ${writes.map((w) => w.name).join(', ')}; set scopes: to ask only for what the toolsets need`,
+    });
+  }
+  // Beyond the defaults: whatever the configured scopes, a read-only toolset's link should not ask to write.
+  for (const link of inspectReadOnlyLinkScopes(config)) {
+    const service = config.tenants[link.tenantIndex]?.services[link.serviceIndex];
+    const provider = service?.provider === undefined ? undefined : catalogue.byId.get(service.provider);
+    if (provider?.auth.type !== 'oauth2') continue;
+    const writeScopes = new Set(provider.auth.scopes.filter((s) => s.access === 'write').map((s) => s.name));
+    const writes = link.scopes.filter((scope) => writeScopes.has(scope));
+    if (writes.length === 0) continue;
+    warnings.push({
+      code: 'write_default_scope',
+      path: `tenants[${link.tenantIndex}].toolsets[${link.toolsetIndex}]`,
+      message: `read-only toolset ${link.toolset}'s connect link for service ${link.service} would ask write scope(s) ${writes.join(', ')}; set the service's scopes: to read scopes only (or a separate service for this toolset)`,
     });
   }
   return warnings;

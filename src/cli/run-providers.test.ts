@@ -46,6 +46,15 @@ describe('gatehouse providers', () => {
     expect(unknown.stderr).toContain("did you mean 'slack'?");
   });
 
+  it('provider_fixed_header_in_input_schema: show prints the fixed headers, which no tool asks for', async () => {
+    const shown = await runCliInProcess(['providers', 'show', 'twitch']);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('Fixed headers (sent with every call, not tool arguments):');
+    expect(shown.stdout).toContain('  Client-Id: ${service.clientId}');
+    const salesforce = await runCliInProcess(['providers', 'show', 'salesforce']);
+    expect(salesforce.stdout).toContain('Refresh token scope (kept on every connect link): refresh_token');
+  });
+
   it('a config naming an unknown provider, scope or missing variable exits 2 naming the field', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'providers-cli-'));
     const config = join(dir, 'gatehouse.yaml');

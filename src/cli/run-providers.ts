@@ -89,6 +89,8 @@ function formatShow({ provider, pack }: ProviderSummary, redirectUri: string): s
         `  Access tokens expire: ${auth.refresh.expiresIn}; refresh tokens rotate: ${auth.refresh.rotates ? 'yes' : 'no'}`,
       );
       if (auth.scopeSeparator !== ' ') lines.push(`  Scope separator: '${auth.scopeSeparator}'`);
+      if (auth.refreshScope !== undefined)
+        lines.push(`  Refresh token scope (kept on every connect link): ${auth.refreshScope}`);
       if (auth.quirks.length > 0) lines.push(`  Quirks: ${auth.quirks.join(', ')} (docs/providers.md)`);
       lines.push('', 'Scopes (* = requested by default):');
       lines.push(
@@ -124,6 +126,11 @@ function formatShow({ provider, pack }: ProviderSummary, redirectUri: string): s
       break;
   }
   lines.push('', `Base URL: ${provider.baseUrl}`);
+  const headers = Object.entries(provider.headers);
+  if (headers.length > 0) {
+    lines.push('Fixed headers (sent with every call, not tool arguments):');
+    for (const [name, value] of headers) lines.push(`  ${name}: ${value}`);
+  }
   if (provider.variables.length > 0) {
     lines.push('Variables (set under variables: in the service):');
     lines.push(

@@ -151,6 +151,11 @@ const authSchema = z.discriminatedUnion('type', [
     clientId: z.string().min(1),
     clientSecret: secretString.optional(),
     scopes: z.array(z.string().min(1)).default([]),
+    /**
+     * The scope that makes the provider issue a refresh token, kept on every connect link when `scopes` holds it;
+     * absent = `offline_access` (OpenID Connect). Set from the provider catalogue (Salesforce: `refresh_token`).
+     */
+    refreshScope: z.string().min(1).optional(),
     grant: z.enum(['authorization_code', 'client_credentials']).default('authorization_code'),
     authorizeParams: z
       .record(z.string(), z.string())

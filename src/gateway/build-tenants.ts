@@ -1,4 +1,4 @@
-import { toUnprefixedToolName } from '../catalog/index.ts';
+import { type McpFeatures, toUnprefixedToolName } from '../catalog/index.ts';
 import {
   type Catalog,
   type ConnectionVariable,
@@ -14,8 +14,10 @@ import {
   type TenantConfig,
 } from '../core/index.ts';
 import { compileToolsetLimits, compileToolsetPolicy, type ToolsetLimits, type ToolsetPolicy } from '../policy/index.ts';
+import type { McpTarget, UpstreamCredential } from '../upstream/index.ts';
 import { buildToolsetMeta, type ToolsetMeta } from './build-toolset-meta.ts';
 import type { ListedTool } from './contract.ts';
+import { type ExposedFeatures, exposeMcpFeatures } from './expose-mcp-features.ts';
 import { descriptionSourceOf } from './load-service.ts';
 
 /** A service of a tenant as the request path needs it. Holds no secret. */
@@ -40,6 +42,8 @@ export interface ServiceRuntime {
   readonly retry: { readonly maxRetries: number; readonly maxWaitSeconds: number };
   /** How long a call's concurrency slot may be held: every attempt plus the waits between them, and a margin. */
   readonly leaseMs: number;
+  /** An `mcp:` service: the resources, resource templates and prompts its server listed last. */
+  readonly features?: McpFeatures;
 }
 
 export interface ToolsetRuntime {
@@ -52,6 +56,8 @@ export interface ToolsetRuntime {
   readonly limits: ToolsetLimits;
   /** Safe reads are cached this long (seconds); undefined: the toolset does not cache. */
   readonly cacheTtlSeconds: number | undefined;
+  /** The federated resources and prompts the toolset exposes. */
+  readonly features: ExposedFeatures;
 }
 
 export interface TenantRuntime {
@@ -109,13 +115,17 @@ function declaresOutput(named: NamedTool, toolsetOn: boolean, serviceOn: Readonl
 export function buildTenant(
   config: TenantConfig,
   tenantIndex: number,
-  loadService: (service: TenantConfig['services'][number]) => { catalog: Catalog; bound: ServiceCatalog },
+  loadService: (service: TenantConfig['services'][number]) => {
+    catalog: Catalog;
+    bound: ServiceCatalog;
+    features?: McpFeatures;
+  },
 ): TenantRuntime {
   const services = new Map<string, ServiceRuntime>();
   const tenantTools = new Map<string, NamedTool>();
   config.services.forEach((service, i) => {
     const path = formatPath(['tenants', tenantIndex, 'services', i]);
-    const { catalog, bound } = loadServiceAt(
+    const { catalog, bound, features } = loadServiceAt(
       loadService,
       service,
       path,
@@ -150,6 +160,7 @@ export function buildTenant(
         (service.retry.maxRetries + 1) * service.timeoutSeconds * 1000 +
         service.retry.maxRetries * service.retry.maxWaitSeconds * 1000 +
         5_000,
+      ...(features === undefined ? {} : { features }),
     });
     for (const tool of bound.tools) tenantTools.set(tool.name, tool);
   });
@@ -166,6 +177,7 @@ export function buildTenant(
   );
   for (const [j, toolset] of config.toolsets.entries()) {
     const at = `${formatPath(['tenants', tenantIndex, 'toolsets', j])}.unprefixed`;
+    const features = exposeMcpFeatures(toolset, [...services.values()], at);
     const exposed =
       toolset.unprefixed.length === 0 ? tenantTools : unprefix(tenantTools, toolset.unprefixed, services, at);
     const policy = compileToolsetPolicy(config.id, toolset, exposed, { scopeImplies, serviceScopes });
@@ -187,6 +199,7 @@ export function buildTenant(
       meta,
       limits: compileToolsetLimits(config.rateLimit, toolset),
       cacheTtlSeconds: toolset.results.cache?.ttlSeconds,
+      features,
     });
   }
   return { id: config.id, services, toolsets, caching: config.toolsets.some((t) => t.results.cache !== undefined) };
@@ -213,6 +226,19 @@ export function endpointOf(
   if (service.connectionVariables.length === 0) return service;
   const baseUrl = fillConnectionVariables(service.baseUrl, variables);
   return { baseUrl, allowedOrigin: service.allowedOrigin === '' ? new URL(baseUrl).origin : service.allowedOrigin };
+}
+
+/** Where a request to a federated (`mcp:`) service goes for a tenant, with the credential to present. */
+export function mcpTargetOf(tenant: string, service: ServiceRuntime, credential: UpstreamCredential): McpTarget {
+  return {
+    tenant,
+    service: service.id,
+    url: service.baseUrl,
+    credential,
+    timeoutMs: service.timeoutMs,
+    connectTimeoutMs: service.connectTimeoutMs,
+    maxResponseBytes: service.maxResponseBytes,
+  };
 }
 
 /**

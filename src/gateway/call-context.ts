@@ -3,7 +3,7 @@ import type { ReleaseLimits, ToolCallDecision } from '../policy/index.ts';
 import type { CacheSlot } from '../shaping/index.ts';
 import type { ConnectionRecord } from '../store/index.ts';
 import type { ServiceRuntime, TenantRuntime, ToolsetRuntime } from './build-tenants.ts';
-import type { Caller } from './contract.ts';
+import type { Caller, CallRelay } from './contract.ts';
 import type { ResolvedCredential } from './credentials.ts';
 import type { FetchedPage } from './shape-result.ts';
 
@@ -14,6 +14,8 @@ import type { FetchedPage } from './shape-result.ts';
 export interface CallContext {
   readonly caller: Caller;
   readonly requestId: string;
+  /** The client's cancellation and progress token (relayed to a federated tool's server only). */
+  readonly relay?: CallRelay;
   /** Monotonic start, for the record's latency. */
   readonly started: number;
   /** The tool as audited: the inner tool of `gatehouse_call_tool` once resolved. */
@@ -47,10 +49,18 @@ export interface CallContext {
 }
 
 /** The context of a call about to start. */
-export function openCall(clock: Clock, caller: Caller, name: string, args: unknown, requestId: string): CallContext {
+export function openCall(
+  clock: Clock,
+  caller: Caller,
+  name: string,
+  args: unknown,
+  requestId: string,
+  relay?: CallRelay,
+): CallContext {
   return {
     caller,
     requestId,
+    ...(relay === undefined ? {} : { relay }),
     started: clock.monotonic(),
     name,
     args,

@@ -49,7 +49,7 @@ export async function callTool(
   requestId: string,
   options: CallToolOptions = {},
 ): Promise<CallOutcome> {
-  const call = openCall(deps.clock, caller, name, args, requestId);
+  const call = openCall(deps.clock, caller, name, args, requestId, options.relay);
   let outcome: CallOutcome;
   try {
     resolveTool(deps.tenants, call);
@@ -92,7 +92,9 @@ async function resolveCredential(deps: Pick<CallToolDependencies, 'credentials'>
     () =>
       policy === undefined
         ? []
-        : selectConnectScopes(policy, service.id, service.auth.type === 'oauth2' ? service.auth.scopes : []),
+        : service.auth.type === 'oauth2'
+          ? selectConnectScopes(policy, service.id, service.auth.scopes, service.auth.refreshScope)
+          : selectConnectScopes(policy, service.id, []),
     call.connection,
     service.connectionVariables,
   );

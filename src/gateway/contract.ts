@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { McpPromptArgument, McpResource, McpResourceTemplate } from '../catalog/index.ts';
 import type { GatehouseError, JsonSchema, TenantConfig, TenantDocument, ToolAnnotations } from '../core/index.ts';
 import type { CreatedUser, UserRoles, UserSummary } from '../users/index.ts';
 import type { ApprovalTasks } from './create-approval-tasks.ts';
@@ -114,6 +115,54 @@ export interface ListedTool {
   readonly annotations: ToolAnnotations;
 }
 
+/** A federated resource, resource template or prompt as listed to an MCP client (the server's fields, checked). */
+export type ListedResource = McpResource;
+export type ListedResourceTemplate = McpResourceTemplate;
+export interface ListedPrompt {
+  readonly name: string;
+  readonly title?: string;
+  readonly description?: string;
+  readonly arguments?: readonly McpPromptArgument[];
+}
+
+/** What a toolset's federated services offer besides tools: what its MCP endpoint declares. */
+export interface FederatedCapabilities {
+  readonly resources: boolean;
+  readonly prompts: boolean;
+}
+
+/**
+ * The result of a federated `resources/read` or `prompts/get`: the server's result (scrubbed, budgeted), or why
+ * not (`not_found` for a resource or prompt the toolset does not reach, `invalid_arguments`, upstream errors).
+ */
+export type FederatedOutcome =
+  | { readonly ok: true; readonly result: Readonly<Record<string, unknown>> }
+  | { readonly ok: false; readonly error: GatehouseError };
+
+/**
+ * What a transport relays between its client and a federated tool's server during one call: the client's
+ * cancellation (the upstream request is cancelled) and the server's progress (to the client's progress token).
+ */
+export interface CallRelay {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: {
+    readonly progress: number;
+    readonly total?: number;
+    readonly message?: string;
+  }) => void;
+  /**
+   * Asks the client what the server asks (`elicitation/create`, `sampling/createMessage`) and answers with the
+   * client's result; throws (the server gets that error) when the client did not declare the capability.
+   */
+  readonly ask?: (request: ServerQuestion) => Promise<Readonly<Record<string, unknown>>>;
+}
+
+/** A request a federated server sends its client during a call. */
+export interface ServerQuestion {
+  readonly method: 'elicitation/create' | 'sampling/createMessage';
+  readonly params: Readonly<Record<string, unknown>>;
+}
+
 /** The result of a `tools/call`. A failure is still a result (MCP `isError`), except `tool_not_found`. */
 export type CallOutcome =
   | {
@@ -151,6 +200,8 @@ export interface CallToolOptions {
    * waited for was denied, expired or cancelled. The outcome record names the tool as any other call's does.
    */
   readonly endWith?: GatehouseError;
+  /** The client's cancellation, progress token and answers to a server's questions (federated tools only). */
+  readonly relay?: CallRelay;
 }
 
 export interface Gateway {
@@ -171,6 +222,17 @@ export interface Gateway {
     requestId: string,
     options?: CallToolOptions,
   ): Promise<CallOutcome>;
+  /**
+   * Federated resources and prompts (remote MCP servers, `mcp:` services) the caller's toolset exposes: what its
+   * endpoint declares, the lists (every item; the transport pages them), and one read or get each, audited like a
+   * tool call. Absent in transport-only fakes.
+   */
+  federatedCapabilities?(caller: Caller): FederatedCapabilities;
+  listResources?(caller: Caller): readonly ListedResource[];
+  listResourceTemplates?(caller: Caller): readonly ListedResourceTemplate[];
+  listPrompts?(caller: Caller): readonly ListedPrompt[];
+  readResource?(caller: Caller, uri: string, requestId: string): Promise<FederatedOutcome>;
+  getPrompt?(caller: Caller, name: string, args: unknown, requestId: string): Promise<FederatedOutcome>;
   /** Store reachable (for /readyz). */
   ready(): Promise<boolean>;
   /**

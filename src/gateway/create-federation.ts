@@ -1,4 +1,11 @@
-import { applyOverlays, bindCatalog, transformMcpTools } from '../catalog/index.ts';
+import {
+  applyOverlays,
+  bindCatalog,
+  type McpFeatures,
+  noMcpFeatures,
+  transformMcpFeatures,
+  transformMcpTools,
+} from '../catalog/index.ts';
 import type { Catalog, Config, ServiceCatalog, ServiceConfig } from '../core/index.ts';
 import { toGatehouseError } from '../core/index.ts';
 import type { McpUpstream, UpstreamCredential } from '../upstream/index.ts';
@@ -11,16 +18,25 @@ export interface FederatedServiceStatus {
   /** `degraded`: the last listing failed; the tools of the listing before it (or none) are served. */
   readonly state: 'listed' | 'degraded' | 'unlisted';
   readonly tools: number;
-  /** Why the last listing failed (a GatehouseError message: never a credential). */
+  /** Resources, resource templates and prompts listed (each only when the server declares the capability). */
+  readonly resources: number;
+  readonly prompts: number;
+  /**
+   * Why the last listing failed (a GatehouseError message: never a credential); also set on a `listed` service whose
+   * resources or prompts could not be listed (its tools are served, with its previous resources and prompts).
+   */
   readonly problem?: string;
 }
 
 export interface Federation {
-  /** The current catalogue of an `mcp:` service of a tenant, overlays applied and bound to the service id. */
-  load(tenant: string, service: ServiceConfig): { catalog: Catalog; bound: ServiceCatalog };
+  /**
+   * The current catalogue of an `mcp:` service of a tenant, overlays applied and bound to the service id, with the
+   * resources, resource templates and prompts its server lists.
+   */
+  load(tenant: string, service: ServiceConfig): { catalog: Catalog; bound: ServiceCatalog; features: McpFeatures };
   /** Lists every federated service (in parallel, each within its timeout), then keeps the listings fresh. */
   start(): Promise<void>;
-  /** Lists one service again now (a `tools/list_changed` notice does this). */
+  /** Lists one service again now (a `list_changed` notice of tools, resources or prompts does this). */
   refresh(tenant: string, service: string): Promise<void>;
   status(): readonly FederatedServiceStatus[];
   close(): void;
@@ -28,10 +44,10 @@ export interface Federation {
 
 export interface FederationDependencies {
   readonly config: Config;
-  readonly upstream: Pick<McpUpstream, 'listTools' | 'onToolsChanged'>;
+  readonly upstream: Pick<McpUpstream, 'listTools' | 'listFeatures' | 'onListChanged'>;
   /** The credential a listing presents: the service's static one, or its `shared` connection. */
   credentialOf(tenant: string, service: ServiceConfig): Promise<UpstreamCredential>;
-  /** A tenant's federated tools changed: rebuild its runtime. Throws to keep the old one (a config error). */
+  /** A tenant's federated tools, resources or prompts changed: rebuild its runtime. Throws to keep the old one (a config error). */
   onChanged(tenant: string): void;
   /** A listing or rebuild failed (for the log; the message carries no credential). */
   onError?(tenant: string, service: string, error: unknown): void;
@@ -45,6 +61,7 @@ interface Entry {
   readonly tenant: string;
   readonly service: ServiceConfig;
   catalog: Catalog;
+  features: McpFeatures;
   state: FederatedServiceStatus['state'];
   problem?: string;
   timer?: ReturnType<typeof setTimeout>;
@@ -53,8 +70,9 @@ interface Entry {
 
 /**
  * Remote MCP servers as services (DESIGN.md §11): each `mcp:` service's tools are listed from its server (every
- * page) and become a catalogue like any other, named, filtered and governed by the same toolsets and policy. A
- * listing is repeated after `toolsTtlSeconds` (default 300), at once on `notifications/tools/list_changed`, and
+ * page) and become a catalogue like any other, named, filtered and governed by the same toolsets and policy; its
+ * resources, resource templates and prompts are listed with them (`McpFeatures`). A listing is repeated after
+ * `toolsTtlSeconds` (default 300), at once on a `list_changed` notice of tools, resources or prompts, and
  * after 30 s when it failed; a changed listing rebuilds the tenant's runtime. A server that is down keeps its last
  * tools (none at first) and its status `degraded`; the other services are never held up by it.
  */
@@ -68,13 +86,14 @@ export function createFederation(deps: FederationDependencies): Federation {
         tenant: tenant.id,
         service,
         catalog: unlistedMcpCatalog(service.mcp),
+        features: noMcpFeatures,
         state: 'unlisted',
       });
     }
   }
   let closed = false;
 
-  deps.upstream.onToolsChanged((tenant, service) => {
+  deps.upstream.onListChanged((tenant, service) => {
     const entry = entries.get(keyOf(tenant, service));
     if (entry !== undefined) void list(entry, true);
   });
@@ -93,7 +112,7 @@ export function createFederation(deps: FederationDependencies): Federation {
       const url = entry.service.mcp as string;
       try {
         const credential = await deps.credentialOf(entry.tenant, entry.service);
-        const tools = await deps.upstream.listTools({
+        const target = {
           tenant: entry.tenant,
           service: entry.service.id,
           url,
@@ -101,19 +120,32 @@ export function createFederation(deps: FederationDependencies): Federation {
           timeoutMs: entry.service.timeoutSeconds * 1000,
           connectTimeoutMs: entry.service.connectTimeoutSeconds * 1000,
           maxResponseBytes: entry.service.maxResponseBytes,
-        });
-        const catalog = transformMcpTools(tools, url);
-        const changed = catalog.id !== entry.catalog.id;
-        const before = entry.catalog;
+        };
+        const catalog = transformMcpTools(await deps.upstream.listTools(target), url);
+        // A server whose resource or prompt listing fails keeps serving its tools (and its previous listing).
+        let featuresProblem: string | undefined;
+        const features = await deps.upstream.listFeatures(target).then(
+          (listing) => transformMcpFeatures(listing, url),
+          (error: unknown) => {
+            featuresProblem = `resources and prompts: ${toGatehouseError(error).message}`;
+            deps.onError?.(entry.tenant, entry.service.id, error);
+            return entry.features;
+          },
+        );
+        const changed = catalog.id !== entry.catalog.id || features.id !== entry.features.id;
+        const before = { catalog: entry.catalog, features: entry.features };
         entry.catalog = catalog;
+        entry.features = features;
         entry.state = 'listed';
-        delete entry.problem;
+        if (featuresProblem === undefined) delete entry.problem;
+        else entry.problem = featuresProblem;
         if (changed && rebuild) {
           try {
             deps.onChanged(entry.tenant);
           } catch (error) {
             // The new listing breaks the config (e.g. an unprefixed name now collides): keep serving the old one.
-            entry.catalog = before;
+            entry.catalog = before.catalog;
+            entry.features = before.features;
             entry.state = 'degraded';
             entry.problem = toGatehouseError(error).message;
             deps.onError?.(entry.tenant, entry.service.id, error);
@@ -137,7 +169,7 @@ export function createFederation(deps: FederationDependencies): Federation {
       const entry = entries.get(keyOf(tenant, service.id));
       const plain = entry?.catalog ?? unlistedMcpCatalog(service.mcp as string);
       const catalog = applyOverlays(plain, service.overlays ?? {}, `services.${service.id}.overlays`);
-      return { catalog, bound: bindCatalog(catalog, service.id) };
+      return { catalog, bound: bindCatalog(catalog, service.id), features: entry?.features ?? noMcpFeatures };
     },
     async start() {
       await Promise.all([...entries.values()].map((entry) => list(entry, false)));
@@ -152,6 +184,8 @@ export function createFederation(deps: FederationDependencies): Federation {
         service: entry.service.id,
         state: entry.state,
         tools: entry.catalog.tools.length,
+        resources: entry.features.resources.length + entry.features.resourceTemplates.length,
+        prompts: entry.features.prompts.length,
         ...(entry.problem === undefined ? {} : { problem: entry.problem }),
       }));
     },

@@ -35,6 +35,7 @@ import { issueClientKey } from './issue-client-key.ts';
 import { listTools } from './list-tools.ts';
 import { loadService } from './load-service.ts';
 import { createApprovalNotifier } from './notify-approvers.ts';
+import { type FederatedReadDependencies, getPrompt, readResource } from './read-federated.ts';
 import { createServiceDescriptions } from './service-descriptions.ts';
 
 export interface GatewayDependencies {
@@ -272,6 +273,18 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     ...(deps.onAuditFailure ? { onAuditFailure: deps.onAuditFailure } : {}),
   };
 
+  const reads: FederatedReadDependencies = {
+    tenants,
+    clock,
+    store,
+    credentials,
+    ...(mcpUpstream ? { mcpUpstream } : {}),
+    handles,
+    audit,
+    ...(telemetry ? { telemetry } : {}),
+    ...(deps.onAuditFailure ? { onAuditFailure: deps.onAuditFailure } : {}),
+  };
+
   const now = clock.now();
   for (const tenant of config.tenants) {
     await store.tenants.ensure(tenant.id, now);
@@ -416,6 +429,20 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       const toolset = toolsetOf(caller);
       return listTools(store, tenantOf(caller.tenant), toolset, caller);
     },
+
+    federatedCapabilities: (caller) => toolsetOf(caller).features.declares,
+    listResources: (caller) => toolsetOf(caller).features.resourceServices.flatMap((service) => service.resources),
+    listResourceTemplates: (caller) =>
+      toolsetOf(caller).features.resourceServices.flatMap((service) => service.resourceTemplates),
+    listPrompts: (caller) =>
+      [...toolsetOf(caller).features.prompts.values()].map(({ name, prompt }) => ({
+        name,
+        ...(prompt.title === undefined ? {} : { title: prompt.title }),
+        ...(prompt.description === undefined ? {} : { description: prompt.description }),
+        ...(prompt.arguments === undefined ? {} : { arguments: prompt.arguments }),
+      })),
+    readResource: (caller, uri, requestId) => readResource(reads, caller, uri, requestId),
+    getPrompt: (caller, name, args, requestId) => getPrompt(reads, caller, name, args, requestId),
 
     callTool: runCall,
     approvals,

@@ -29,6 +29,21 @@ describe('diffTenantDocuments', () => {
     expect(summarizeChanges(changes, 2)).toBe('service pets changed, toolset billing added and 3 more');
   });
 
+  it('apply_service_undefined: a catalogue service without an id is named by its effective id (the provider)', () => {
+    const before = { id: 'acme', services: [{ provider: 'github', clientId: 'a' }] };
+    const after = {
+      id: 'acme',
+      services: [
+        { provider: 'github', clientId: 'b' },
+        { provider: 'slack', clientId: 'c' },
+      ],
+    };
+    expect(diffTenantDocuments('acme', before, after)).toEqual([
+      { kind: 'service', id: 'github', change: 'changed' },
+      { kind: 'service', id: 'slack', change: 'added' },
+    ]);
+  });
+
   it('a new or removed tenant is one change; equal documents none', () => {
     expect(diffTenantDocuments('acme', undefined, { id: 'acme' })).toEqual([
       { kind: 'tenant', id: 'acme', change: 'added' },

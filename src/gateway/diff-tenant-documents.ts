@@ -36,9 +36,7 @@ export function diffTenantDocuments(
   for (const [field, kind, key] of resourceLists) {
     const byId = (list: unknown) =>
       new Map(
-        (Array.isArray(list) ? list : []).map(
-          (item) => [String((item as Record<string, unknown>)[key]), item] as const,
-        ),
+        (Array.isArray(list) ? list : []).map((item) => [idOf(item as Record<string, unknown>, key), item] as const),
       );
     const was = byId(old[field]);
     const is = byId(next[field]);
@@ -57,6 +55,15 @@ export function diffTenantDocuments(
       changes.push({ kind: 'setting', id: setting, change: 'changed' });
   }
   return changes;
+}
+
+/**
+ * A resource's id as the config resolves it: a catalogue service without `id` is named after its provider
+ * (expand-provider-service.ts), so `apply` never prints `service undefined`.
+ */
+function idOf(item: Readonly<Record<string, unknown>>, key: string): string {
+  const id = item[key] ?? (key === 'id' ? item['provider'] : undefined);
+  return String(id);
 }
 
 /** `toolset support changed, service crm added` (at most `limit` items, then a count). */

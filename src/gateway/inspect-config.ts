@@ -5,6 +5,7 @@ import { countTokens } from '../shaping/index.ts';
 import { buildTenant } from './build-tenants.ts';
 import type { ToolsetMeta } from './build-toolset-meta.ts';
 import { loadPlainCatalog, loadService } from './load-service.ts';
+import { selectConnectScopes } from './select-connect-scopes.ts';
 
 export interface ToolsetReport {
   readonly tenant: string;
@@ -77,6 +78,39 @@ export function inspectConfig(config: Config): ToolsetReport[] {
     }
   });
   return reports;
+}
+
+/** What a read-only toolset's connect link for one OAuth service asks for (`selectConnectScopes`). */
+export interface ReadOnlyLinkScopes {
+  readonly tenantIndex: number;
+  readonly toolsetIndex: number;
+  readonly toolset: string;
+  readonly serviceIndex: number;
+  readonly service: string;
+  readonly scopes: readonly string[];
+}
+
+/**
+ * `gatehouse check`: for every `access: read` toolset and every OAuth service it exposes a tool of, the scopes a
+ * connect link minted by its tool calls would ask, so the CLI can flag write-class ones.
+ */
+export function inspectReadOnlyLinkScopes(config: Config): ReadOnlyLinkScopes[] {
+  const found: ReadOnlyLinkScopes[] = [];
+  config.tenants.forEach((tenantConfig, tenantIndex) => {
+    if (!tenantConfig.toolsets.some((t) => t.access === 'read')) return;
+    const tenant = buildTenant(tenantConfig, tenantIndex, loadService);
+    tenantConfig.toolsets.forEach((toolsetConfig, toolsetIndex) => {
+      const toolset = tenant.toolsets.get(toolsetConfig.id);
+      if (toolsetConfig.access !== 'read' || toolset === undefined) return;
+      const used = new Set([...toolset.policy.tools.values()].map((tool) => tool.service));
+      tenantConfig.services.forEach((service, serviceIndex) => {
+        if (service.auth.type !== 'oauth2' || !used.has(service.id)) return;
+        const scopes = selectConnectScopes(toolset.policy, service.id, service.auth.scopes, service.auth.refreshScope);
+        found.push({ tenantIndex, toolsetIndex, toolset: toolsetConfig.id, serviceIndex, service: service.id, scopes });
+      });
+    });
+  });
+  return found;
 }
 
 /** Which tools list no output schema because the toolset's list would be over its bound with them. */

@@ -1,4 +1,11 @@
-import { applyOverlays, bindCatalog, loadCatalog, loadCatalogText, transformMcpTools } from '../catalog/index.ts';
+import {
+  applyOverlays,
+  bindCatalog,
+  dropFixedHeaderArguments,
+  loadCatalog,
+  loadCatalogText,
+  transformMcpTools,
+} from '../catalog/index.ts';
 import { type Catalog, type DescriptionFormat, GatehouseError, type ServiceConfig } from '../core/index.ts';
 import { storedDigestOf } from './service-descriptions.ts';
 
@@ -53,10 +60,12 @@ export function loadPlainCatalog(service: ServiceConfig, stored?: StoredDescript
 
 /**
  * Loads a service's description (shared across tenants by content), applies its tool overlays (shared by equal
- * overlays) and binds it to the service id. `at` is the service's config path, for overlay errors.
+ * overlays), drops the header arguments its fixed `headers` supply, and binds it to the service id. `at` is the
+ * service's config path, for overlay errors.
  */
 export function loadService(service: ServiceConfig, at = `services.${service.id}`, stored?: StoredDescriptionText) {
-  const catalog = applyOverlays(loadPlainCatalog(service, stored), service.overlays ?? {}, `${at}.overlays`);
+  const overlaid = applyOverlays(loadPlainCatalog(service, stored), service.overlays ?? {}, `${at}.overlays`);
+  const catalog = dropFixedHeaderArguments(overlaid, Object.keys(service.headers ?? {}));
   return { catalog, bound: bindCatalog(catalog, service.id) };
 }
 

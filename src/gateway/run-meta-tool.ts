@@ -223,16 +223,27 @@ function requiredArgumentsOf(schema: Readonly<Record<string, unknown>>): string[
   return out;
 }
 
-/** Why a hit matched, in a few words: `money back -> refund (title, name; WordNet gloss)`. */
+/**
+ * Why a hit matched, in a few words: `money back -> refund (title, name; WordNet gloss)`, `song -> track (title,
+ * name; close in meaning, 0.71)`.
+ */
 function explain(reasons: readonly ToolMatchReason[]): string {
   return reasons
     .slice(0, 3)
-    .map(({ word, term, fields, via }) => {
+    .map(({ word, term, fields, via, similarity }) => {
       const where = fields.filter((field) => field !== 'method' && field !== 'service').slice(0, 2);
       const how =
         via === undefined
           ? ''
-          : `; ${via === 'domain' ? 'API vocabulary' : ['typo', 'prefix', 'abbreviation'].includes(via) ? via : `WordNet ${via}`}`;
+          : `; ${
+              via === 'domain'
+                ? 'API vocabulary'
+                : via === 'meaning'
+                  ? `close in meaning, ${similarity?.toFixed(2)}`
+                  : ['typo', 'prefix', 'abbreviation'].includes(via)
+                    ? via
+                    : `WordNet ${via}`
+            }`;
       return `${word === term ? word : `${word} -> ${term}`} (${(where.length > 0 ? where : fields).join(', ')}${how})`;
     })
     .join('; ');

@@ -21,6 +21,16 @@ describe('selectConnectScopes', () => {
     ]);
   });
 
+  it('salesforce_refresh_token_dropped: keeps the provider refresh scope on every link', () => {
+    expect(selectConnectScopes(policyNeeding(['api']), 's', ['api', 'refresh_token', 'full'], 'refresh_token')).toEqual(
+      ['api', 'refresh_token'],
+    );
+    // A refresh scope the configured ceiling does not hold is not added.
+    expect(selectConnectScopes(policyNeeding(['api']), 's', ['api', 'full'], 'refresh_token')).toEqual(['api']);
+    // With a refresh scope of its own, offline_access is no longer assumed to be one.
+    expect(selectConnectScopes(policyNeeding(['a']), 's', ['a', 'offline_access'], 'offline.access')).toEqual(['a']);
+  });
+
   it('asks for the configured broader scope when only it covers a needed one', () => {
     const policy = policyNeeding(['public_repo', 'read:org'], { repo: ['public_repo'] });
     expect(selectConnectScopes(policy, 's', ['repo', 'read:org', 'gist'])).toEqual(['repo', 'read:org']);

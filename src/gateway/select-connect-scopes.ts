@@ -1,7 +1,7 @@
 import type { ToolsetPolicy } from '../policy/index.ts';
 
-/** OpenID Connect protocol scopes: not API permissions, kept from the configured list whenever it is used. */
-const protocolScopes: ReadonlySet<string> = new Set(['openid', 'offline_access']);
+/** The OpenID Connect refresh scope, assumed when a service names no `refreshScope` of its own. */
+const defaultRefreshScope = 'offline_access';
 
 /**
  * The scopes a connect link minted by a tool call asks for, for `service` and the caller's toolset
@@ -10,13 +10,16 @@ const protocolScopes: ReadonlySet<string> = new Set(['openid', 'offline_access']
  * - no configured `scopes`: exactly what the toolset's tools need (`policy.requiredScopesOf`);
  * - otherwise the configured scopes act as a ceiling: each needed scope the configured list holds, or the
  *   configured scope implying it (`scopeImplies`); a needed scope the configuration does not cover is not asked
- *   for (its tools stay hidden and are refused `scope_missing`). Configured `openid`/`offline_access` are kept
- *   (protocol scopes, e.g. for refresh tokens). When nothing needed is covered, the configured scopes.
+ *   for (its tools stay hidden and are refused `scope_missing`). Configured `openid` and the service's
+ *   `refreshScope` (default `offline_access`; Salesforce `refresh_token`) are kept: they grant no API access but
+ *   identity and a refresh token, without which the connection dies at the first expiry. When nothing needed is
+ *   covered, the configured scopes.
  */
 export function selectConnectScopes(
   policy: Pick<ToolsetPolicy, 'requiredScopesOf' | 'heldScopesOf'>,
   service: string,
   configured: readonly string[],
+  refreshScope: string = defaultRefreshScope,
 ): readonly string[] {
   const needed = policy.requiredScopesOf(service);
   if (needed.length === 0) return configured;
@@ -31,6 +34,6 @@ export function selectConnectScopes(
     if (broader !== undefined) selected.add(broader);
   }
   if (selected.size === 0) return configured;
-  for (const scope of configured) if (protocolScopes.has(scope)) selected.add(scope);
+  for (const scope of ['openid', refreshScope]) if (configured.includes(scope)) selected.add(scope);
   return [...selected];
 }

@@ -15,7 +15,7 @@ import {
   type UpstreamCredential,
   type UpstreamResponse,
 } from '../upstream/index.ts';
-import { endpointOf, headersOf } from './build-tenants.ts';
+import { endpointOf, headersOf, mcpTargetOf } from './build-tenants.ts';
 import type { CallContext } from './call-context.ts';
 import { toolOf } from './call-context.ts';
 import { toOAuthCredential } from './credentials.ts';
@@ -102,19 +102,7 @@ async function sendFederated(
   const mcp = deps.mcpUpstream;
   if (mcp === undefined) throw new Error('callTool: a federated tool needs the MCP upstream client');
   const answer = await sendWithOneRefresh(deps, call, (credential) =>
-    mcp.callTool(
-      {
-        tenant: call.caller.tenant,
-        service: service.id,
-        url: service.baseUrl,
-        credential,
-        timeoutMs: service.timeoutMs,
-        connectTimeoutMs: service.connectTimeoutMs,
-        maxResponseBytes: service.maxResponseBytes,
-      },
-      remoteTool,
-      args,
-    ),
+    mcp.callTool(mcpTargetOf(call.caller.tenant, service, credential), remoteTool, args, call.relay),
   );
   call.upstreamStatus = answer.status;
   if (answer.result === undefined) {

@@ -10,6 +10,7 @@ import {
 import type { Caller, Gateway } from '../gateway/index.ts';
 import { callToolSafely } from './create-tool-server.ts';
 import { readFastToolCall } from './read-fast-tool-call.ts';
+import { createClientInputRelay } from './relay-client-input.ts';
 import { createModernResultMeta, serializeToolCallResponse } from './serialize-tool-call-response.ts';
 import { readTaskRequest, serveTaskRequest } from './serve-approval-task.ts';
 import { createSdkLeg } from './serve-with-sdk.ts';
@@ -75,6 +76,8 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   const sdk = createSdkLeg(onError);
   const fastPath = options.fastPath ?? true;
   const modernMeta = createModernResultMeta(serverInfo);
+  const inFlight = createCallsInFlight();
+  const inputRelay = createClientInputRelay();
 
   async function authenticate(exchange: McpExchange): Promise<Caller | undefined> {
     try {
@@ -118,6 +121,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         writeJsonRpcError(res, 400, { code: -32700, message: 'Parse error: Invalid JSON' });
         return;
       }
+      inFlight.cancelNamed(caller, body);
       const taskRequest = gateway.approvalTasks === undefined ? undefined : readTaskRequest(body);
       if (taskRequest !== undefined && gateway.approvalTasks !== undefined) {
         await serveTaskRequest(gateway.approvalTasks, caller, taskRequest, {
@@ -130,6 +134,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       const call = fastPath ? readFastToolCall(body, req.headers) : undefined;
       if (call !== undefined) {
         mcpPathCounts.fast++;
+        const flight = inFlight.open(caller, call.id, res);
         const outcome = await callToolSafely(
           gateway,
           caller,
@@ -137,7 +142,8 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
           call.args,
           exchange.requestId,
           call.meta?.['traceparent'] ?? req.headers.traceparent,
-        );
+          { signal: flight.signal },
+        ).finally(flight.close);
         const elicitation = call.era === 'legacy' ? toUrlElicitationError(outcome, call.meta) : undefined;
         const asked = call.era === 'modern' ? toApprovalInputRequired(outcome, call.meta) : undefined;
         if (elicitation !== undefined || asked !== undefined) {
@@ -167,21 +173,80 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         return;
       }
       mcpPathCounts.sdk++;
-      await sdk.serve({
-        req,
-        res,
-        body,
-        context: {
-          gateway,
-          caller,
-          requestId: exchange.requestId,
-          serverInfo,
-          traceparent: req.headers.traceparent,
-        },
-      });
+      const id = toolCallIdOf(body);
+      const flight = id === undefined ? undefined : inFlight.open(caller, id, res);
+      try {
+        await sdk.serve({
+          req,
+          res,
+          body,
+          context: {
+            gateway,
+            caller,
+            requestId: exchange.requestId,
+            serverInfo,
+            traceparent: req.headers.traceparent,
+            inputRelay,
+            ...(flight === undefined ? {} : { cancel: flight.signal }),
+          },
+        });
+      } finally {
+        flight?.close();
+      }
     },
     close: () => sdk.close(),
   };
+}
+
+/**
+ * The `tools/call` requests this process is answering, so a client's cancellation reaches them: a 2025-era client
+ * sends `notifications/cancelled` in another POST (the endpoint is stateless: the SDK server that would match it is
+ * another instance), and any client may simply leave (its response closed before the answer). A call is named by
+ * the caller's tenant and credential and its JSON-RPC id, so one credential can cancel only its own calls; two
+ * clients sharing one credential and one id at the same moment are not told apart.
+ */
+function createCallsInFlight() {
+  const calls = new Map<string, AbortController>();
+  const keyOf = (caller: Caller, id: unknown) => `${caller.tenant}\u0000${caller.keyId}\u0000${JSON.stringify(id)}`;
+  return {
+    open(caller: Caller, id: string | number, res: McpExchange['res']) {
+      const key = keyOf(caller, id);
+      const controller = new AbortController();
+      calls.set(key, controller);
+      const left = () => {
+        if (!res.writableFinished) controller.abort(new Error('The client closed the request'));
+      };
+      res.once('close', left);
+      return {
+        signal: controller.signal,
+        close: () => {
+          res.off('close', left);
+          if (calls.get(key) === controller) calls.delete(key);
+        },
+      };
+    },
+    /** A `notifications/cancelled` body (or a batch holding one): aborts the call it names. */
+    cancelNamed(caller: Caller, body: unknown): void {
+      for (const message of Array.isArray(body) ? body : [body]) {
+        if (!isObject(message) || message['method'] !== 'notifications/cancelled') continue;
+        const params = message['params'];
+        if (!isObject(params)) continue;
+        const reason = typeof params['reason'] === 'string' ? params['reason'].slice(0, 200) : 'cancelled';
+        calls.get(keyOf(caller, params['requestId']))?.abort(new Error(reason));
+      }
+    },
+  };
+}
+
+/** The id of a single `tools/call` request body. */
+function toolCallIdOf(body: unknown): string | number | undefined {
+  if (!isObject(body) || body['method'] !== 'tools/call') return undefined;
+  const id = body['id'];
+  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function parseJson(body: Buffer): unknown {

@@ -1,5 +1,6 @@
 import {
   type CallToolResult,
+  CLIENT_CAPABILITIES_META_KEY,
   type Implementation,
   inputResponse,
   ProtocolError,
@@ -9,7 +10,9 @@ import {
 } from '@modelcontextprotocol/server';
 import { continueTrace } from '../audit/index.ts';
 import { toGatehouseError } from '../core/index.ts';
-import type { Caller, CallOutcome, Gateway, ListedTool } from '../gateway/index.ts';
+import type { Caller, CallOutcome, CallRelay, Gateway, ListedTool, ServerQuestion } from '../gateway/index.ts';
+import type { ClientInputRelay, NextRound, RelayedCall } from './relay-client-input.ts';
+import { federatedCapabilitiesOf, serveFederatedFeatures } from './serve-federated-features.ts';
 import { approvalInputKey, toApprovalInputRequired } from './to-approval-input-required.ts';
 import { toCallToolResult, toUnknownToolMessage } from './to-call-tool-result.ts';
 import { toUrlElicitationError } from './to-url-elicitation-error.ts';
@@ -22,12 +25,17 @@ export interface ToolServerContext {
   readonly serverInfo: Implementation;
   /** The HTTP `traceparent` header, for calls whose `_meta` carries none. */
   readonly traceparent?: string | string[] | undefined;
+  /** Aborted when the client cancels this exchange's call (`notifications/cancelled` in another POST, or it left). */
+  readonly cancel?: AbortSignal;
+  /** Federated servers' questions relayed to 2026-07-28 clients (shared by the endpoint's exchanges). */
+  readonly inputRelay?: ClientInputRelay;
 }
 
 /**
  * Builds the SDK server instance for one exchange (the SDK's stateless serving wants a fresh instance per
  * request). It serves `tools/list` from `gateway.listTools(caller)` and `tools/call` through
- * `gateway.callTool()`, so nothing is cached across callers. The low-level `Server` is used rather than
+ * `gateway.callTool()`, so nothing is cached across callers; and the federated resources and prompts of the
+ * caller's toolset when it has some (`serveFederatedFeatures`). The low-level `Server` is used rather than
  * `McpServer` because tool schemas are JSON Schema owned by the gateway (which validates arguments with
  * precompiled validators); the SDK must not compile a validator per request.
  */
@@ -36,8 +44,12 @@ export function createToolServer(context: ToolServerContext): Server {
   // Calls that wait for a person's approval can run as tasks (2025-11-25 tasks utility, served by
   // `serveTaskRequest`): any tool may need one, depending on the toolset's rules and the arguments.
   const tasks = gateway.approvalTasks !== undefined;
-  const capabilities = tasks ? { tools: {}, tasks: { requests: { tools: { call: {} } }, cancel: {} } } : { tools: {} };
+  const federated = federatedCapabilitiesOf(gateway, caller);
+  const capabilities = tasks
+    ? { tools: {}, tasks: { requests: { tools: { call: {} } }, cancel: {} }, ...federated }
+    : { tools: {}, ...federated };
   const server = new Server(context.serverInfo, { capabilities });
+  serveFederatedFeatures(server, context, federated);
   server.setRequestHandler('tools/list', async () => {
     try {
       const tools = (await gateway.listTools(caller)).map(toSdkTool);
@@ -49,23 +61,109 @@ export function createToolServer(context: ToolServerContext): Server {
       throw new ProtocolError(ProtocolErrorCode.InternalError, toGatehouseError(error).message);
     }
   });
-  server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult> => {
+  server.setRequestHandler('tools/call', async (request, ctx) => {
     const name = request.params.name;
     const traceparent = request.params._meta?.['traceparent'] ?? context.traceparent;
+    const progressToken = request.params._meta?.progressToken;
     await withdrawDeclinedApproval(gateway, caller, ctx.mcpReq.inputResponses, ctx.mcpReq.requestState());
-    const outcome = await callToolSafely(gateway, caller, name, request.params.arguments ?? {}, requestId, traceparent);
-    if (!outcome.ok && outcome.error.code === 'tool_not_found') {
-      throw new ProtocolError(ProtocolErrorCode.InvalidParams, toUnknownToolMessage(name));
-    }
-    const elicitation = toUrlElicitationError(outcome, request.params._meta);
-    if (elicitation !== undefined) throw new ProtocolError(elicitation.code, elicitation.message, elicitation.data);
+    const relayed = relayedCallOf(context, ctx.mcpReq);
+    if (relayed !== undefined && 'resumed' in relayed) return answerRound(await relayed.resumed.next());
+    const relay: CallRelay = {
+      // A call whose client may be asked outlives this request (the client answers in a retry): no cancel relay.
+      ...(relayed !== undefined
+        ? { ask: relayed.ask }
+        : {
+            signal:
+              context.cancel === undefined ? ctx.mcpReq.signal : AbortSignal.any([ctx.mcpReq.signal, context.cancel]),
+          }),
+      ...(progressToken === undefined
+        ? {}
+        : {
+            onProgress: (progress) => {
+              ctx.mcpReq
+                .notify({ method: 'notifications/progress', params: { progressToken, ...progress } })
+                .catch(() => {});
+            },
+          }),
+    };
+    const called = callToolSafely(gateway, caller, name, request.params.arguments ?? {}, requestId, traceparent, relay);
     // On 2026-07-28 the SDK lifts the reserved envelope keys (client capabilities among them) out of `_meta`.
-    const asked = toApprovalInputRequired(outcome, { ...request.params._meta, ...ctx.mcpReq.envelope });
-    if (asked !== undefined) return asked as unknown as CallToolResult;
-    // Federated content blocks were checked by the SDK client that received them; the rest is built here.
-    return toCallToolResult(outcome) as CallToolResult;
+    const meta = { ...request.params._meta, ...ctx.mcpReq.envelope };
+    if (relayed === undefined) return toToolsCallAnswer(name, await called, meta);
+    void called.then(
+      (outcome) => {
+        try {
+          relayed.call.finish(toToolsCallAnswer(name, outcome, meta));
+        } catch (error) {
+          relayed.call.finish(error as Error);
+        }
+      },
+      (error: unknown) => relayed.call.finish(error as Error),
+    );
+    return answerRound(await relayed.call.next());
   });
   return server;
+}
+
+/**
+ * A tools/call outcome as its answer: the result, an approval's `input_required` (2026-07-28), or the protocol
+ * error of an unknown tool or a URL elicitation.
+ */
+function toToolsCallAnswer(
+  name: string,
+  outcome: CallOutcome,
+  meta: Record<string, unknown> | undefined,
+): CallToolResult {
+  if (!outcome.ok && outcome.error.code === 'tool_not_found') {
+    throw new ProtocolError(ProtocolErrorCode.InvalidParams, toUnknownToolMessage(name));
+  }
+  const elicitation = toUrlElicitationError(outcome, meta);
+  if (elicitation !== undefined) throw new ProtocolError(elicitation.code, elicitation.message, elicitation.data);
+  const asked = toApprovalInputRequired(outcome, meta);
+  if (asked !== undefined) return asked as unknown as CallToolResult;
+  // Federated content blocks were checked by the SDK client that received them; the rest is built here.
+  return toCallToolResult(outcome) as CallToolResult;
+}
+
+function answerRound(round: NextRound) {
+  if (round.kind === 'ask') return round.result as never;
+  if (round.result instanceof Error) throw round.result;
+  return round.result;
+}
+
+/**
+ * A 2026-07-28 call whose client declared elicitation or sampling: a retry of an earlier one (its `requestState`
+ * names the pending call, and its answers are delivered), or a new one whose server's questions the client will be
+ * asked (`ask` refuses the kinds the client did not declare). Undefined for every other call.
+ */
+function relayedCallOf(
+  context: ToolServerContext,
+  request: {
+    readonly envelope?: Readonly<Record<string, unknown>>;
+    readonly inputResponses?: Record<string, unknown>;
+    requestState(): unknown;
+  },
+): { resumed: RelayedCall } | { call: RelayedCall; ask: NonNullable<CallRelay['ask']> } | undefined {
+  const { inputRelay, caller } = context;
+  const declared = request.envelope?.[CLIENT_CAPABILITIES_META_KEY] as Record<string, unknown> | undefined;
+  if (inputRelay === undefined || declared === undefined) return undefined;
+  // A state that is not one of the relay's (an approval's retry) starts the call anew.
+  const resumed = inputRelay.resume(caller, request.requestState(), request.inputResponses);
+  if (resumed !== undefined) return { resumed };
+  const elicitation = declared['elicitation'] as Record<string, unknown> | undefined;
+  const canAsk = (question: ServerQuestion) =>
+    question.method === 'sampling/createMessage'
+      ? declared['sampling'] !== undefined
+      : elicitation !== undefined && (question.params['mode'] === 'url' ? elicitation['url'] !== undefined : true);
+  if (declared['sampling'] === undefined && elicitation === undefined) return undefined;
+  const call = inputRelay.open(caller);
+  return {
+    call,
+    ask: (question) =>
+      canAsk(question)
+        ? call.ask(question)
+        : Promise.reject(new Error(`The client did not declare the capability ${question.method} needs`)),
+  };
 }
 
 /**
@@ -87,7 +185,8 @@ async function withdrawDeclinedApproval(
 
 /**
  * `Gateway.callTool` never throws by contract; a broken implementation still yields an `internal` tool error.
- * The call joins the agent's trace when `traceparent` (from `_meta`, else the HTTP header) is valid.
+ * The call joins the agent's trace when `traceparent` (from `_meta`, else the HTTP header) is valid. `relay`: the
+ * client's cancellation and progress token (relayed to a federated tool's server).
  */
 export async function callToolSafely(
   gateway: Gateway,
@@ -96,9 +195,12 @@ export async function callToolSafely(
   args: unknown,
   requestId: string,
   traceparent?: unknown,
+  relay?: CallRelay,
 ): Promise<CallOutcome> {
   try {
-    return await continueTrace(traceparent, () => gateway.callTool(caller, name, args, requestId));
+    return await continueTrace(traceparent, () =>
+      gateway.callTool(caller, name, args, requestId, relay === undefined ? undefined : { relay }),
+    );
   } catch (error) {
     return { ok: false, error: toGatehouseError(error) };
   }

@@ -96,9 +96,8 @@ describe('2026-07-28 tools/call: fast path and SDK answer the same bytes', () =>
       {
         ...envelope,
         'io.modelcontextprotocol/clientCapabilities': {
-          elicitation: { url: {}, form: {} },
           roots: { listChanged: true },
-          sampling: {},
+          experimental: { 'example.com/x': {} },
         },
       },
     ],
@@ -134,6 +133,14 @@ describe('2026-07-28 tools/call: fast path and SDK answer the same bytes', () =>
     [
       'malformed client info',
       modernCall('echo', { ...envelope, 'io.modelcontextprotocol/clientInfo': { name: 1 } }),
+      headersFor('echo'),
+    ],
+    [
+      'elicitation or sampling declared (a federated server may ask the client)',
+      modernCall('echo', {
+        ...envelope,
+        'io.modelcontextprotocol/clientCapabilities': { elicitation: { url: {}, form: {} }, sampling: {} },
+      }),
       headersFor('echo'),
     ],
     [

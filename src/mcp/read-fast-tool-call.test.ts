@@ -9,7 +9,7 @@ describe('readFastToolCall()', () => {
     expect(readFastToolCall(call, json)).toEqual({ id: 7, name: 'echo', args: { a: 1 }, era: 'legacy' });
     expect(readFastToolCall({ ...call, id: 'x' }, { ...json, 'mcp-protocol-version': '2025-11-25' })?.id).toBe('x');
     expect(readFastToolCall({ ...call, params: { name: 'echo' } }, {})?.args).toEqual({});
-    expect(readFastToolCall({ ...call, params: { ...call.params, _meta: { progressToken: 1 } } }, json)).toBeDefined();
+    expect(readFastToolCall({ ...call, params: { ...call.params, _meta: { traceparent: 'x' } } }, json)).toBeDefined();
   });
 
   it('takes a plain 2026-07-28 tools/call whose headers match its envelope', () => {
@@ -31,6 +31,11 @@ describe('readFastToolCall()', () => {
     ['a wrong jsonrpc version', { ...call, jsonrpc: '1.0' }, json],
     ['an extra member', { ...call, extra: true }, json],
     ['a task augmentation', { ...call, params: { ...call.params, task: {} } }, json],
+    [
+      'a progress token (progress is streamed)',
+      { ...call, params: { ...call.params, _meta: { progressToken: 1 } } },
+      json,
+    ],
     ['non-object arguments', { ...call, params: { name: 'echo', arguments: [1] } }, json],
     ['null arguments', { ...call, params: { name: 'echo', arguments: null } }, json],
     ['a missing name', { ...call, params: { arguments: {} } }, json],

@@ -48,7 +48,8 @@ const clientInfoKeys: ReadonlySet<string> = new Set(['name', 'version', 'title']
  *   per-request `_meta`, header cross-checks (`Mcp-Method`, `Mcp-Name`) and result `_meta`, all owned by the SDK;
  * - `MCP-Protocol-Version` absent (the 2025 transports then assume 2025-03-26) or one of the SDK's supported
  *   2025-era versions; a modern or unknown value goes to the SDK, which answers it;
- * - `Accept` absent or admitting `application/json` (the answer is a single JSON body).
+ * - `Accept` absent or admitting `application/json` (the answer is a single JSON body);
+ * - no `_meta.progressToken` (progress notifications need the SDK's event stream).
  * The Content-Type check (415) is done by the caller for every POST before the body is parsed.
  */
 export function readFastToolCall(body: unknown, headers: FastPathHeaders): FastToolCall | undefined {
@@ -70,6 +71,8 @@ export function readFastToolCall(body: unknown, headers: FastPathHeaders): FastT
     return { id: id as string | number, name, args, meta, era: 'modern' };
   }
   if (version !== undefined && (typeof version !== 'string' || !legacyVersions.has(version))) return undefined;
+  // Progress is streamed (the SDK answers such a call as an event stream when the client accepts one).
+  if (meta !== undefined && 'progressToken' in meta) return undefined;
   return { id: id as string | number, name, args, ...(meta === undefined ? {} : { meta }), era: 'legacy' };
 }
 
@@ -87,6 +90,8 @@ function isPlainModernEnvelope(meta: Record<string, unknown>, name: string, head
   const capabilities = meta[CLIENT_CAPABILITIES_META_KEY];
   if (!isPlainObject(capabilities)) return false;
   for (const key in capabilities) {
+    // A client that may be asked questions: a federated server's questions are relayed by the SDK path.
+    if (key === 'elicitation' || key === 'sampling') return false;
     const capability = capabilities[key];
     if (!isPlainObject(capability)) return false;
     const listChanged = capability['listChanged'];

@@ -32,7 +32,8 @@ const forwardedHeaders = ['content-type', 'accept', 'mcp-protocol-version', 'mcp
  * The SDK path: everything the fast path does not answer. The body is classified with the SDK's own era
  * predicate (`classifyInboundRequest`, the one `createMcpHandler` runs):
  * - 2025-era traffic is served by a fresh low-level server on a stateless `WebStandardStreamableHTTPServerTransport`,
- *   in JSON mode when the client accepts JSON and in SSE mode when it accepts only `text/event-stream`
+ *   in JSON mode when the client accepts JSON and in SSE mode when it accepts only `text/event-stream` (or accepts
+ *   it and sent a progress token)
  *   (the SDK's own stateless fallback always streams and refuses clients that do not accept both types);
  * - 2026-07-28 traffic and the classifier's rejections go to `createMcpHandler(..., { legacy: 'reject' })`,
  *   which owns the envelope, the header cross-checks, `server/discover` and the per-request transport.
@@ -63,7 +64,9 @@ export function createSdkLeg(onError: (error: Error) => void): SdkLeg {
     const server = createToolServer(exchange.context);
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
-      enableJsonResponse: json,
+      // A request with a progress token is answered as an event stream when the client accepts one: its progress
+      // notifications travel on it before the result.
+      enableJsonResponse: json && !(acceptsEventStream(accept) && hasProgressToken(exchange.body)),
     });
     transport.onerror = onError;
     try {
@@ -111,6 +114,13 @@ export function createSdkLeg(onError: (error: Error) => void): SdkLeg {
     },
     close: () => modern.close(),
   };
+}
+
+function hasProgressToken(body: unknown): boolean {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
+  const params = (body as Record<string, unknown>)['params'];
+  const meta = params !== null && typeof params === 'object' ? (params as Record<string, unknown>)['_meta'] : undefined;
+  return meta !== null && typeof meta === 'object' && (meta as Record<string, unknown>)['progressToken'] !== undefined;
 }
 
 function optionalHeader<K extends string>(key: K, value: string | string[] | undefined): { [P in K]?: string } {

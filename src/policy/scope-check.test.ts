@@ -33,4 +33,12 @@ describe('scope checks', () => {
     ]);
     expect(collectRequiredScopes([[], [['b']], [['a']]], {})).toEqual(['a', 'b']);
   });
+
+  it('github_readonly_asks_repo: of alternatives, the narrowest (one implied by another), never the broadest', () => {
+    // GitHub's read tools accept `repo | public_repo`; `repo` grants private read/write and implies `public_repo`.
+    expect(collectRequiredScopes([[['repo'], ['public_repo']]], implies)).toEqual(['public_repo']);
+    expect(collectRequiredScopes([[['admin'], ['repo']]], implies)).toEqual(['repo']);
+    // Unrelated alternatives of equal size: the first listed.
+    expect(collectRequiredScopes([[['x'], ['y']]], implies)).toEqual(['x']);
+  });
 });

@@ -41,7 +41,8 @@ export function findMissingScopes(
 
 /**
  * The smallest-looking set of scopes to request at connect time so every given tool is covered: per tool the
- * alternative with the fewest scopes, unioned, minus scopes another requested scope already implies. Sorted.
+ * narrowest alternative (`narrowestAlternative`), unioned, minus scopes another requested scope already implies.
+ * Sorted.
  */
 export function collectRequiredScopes(
   toolAlternatives: Iterable<readonly (readonly string[])[]>,
@@ -49,14 +50,30 @@ export function collectRequiredScopes(
 ): readonly string[] {
   const wanted = new Set<string>();
   for (const alternatives of toolAlternatives) {
-    let smallest: readonly string[] | undefined;
-    for (const alternative of alternatives) {
-      if (smallest === undefined || alternative.length < smallest.length) smallest = alternative;
-    }
-    for (const scope of smallest ?? []) wanted.add(scope);
+    for (const scope of narrowestAlternative(alternatives, implies) ?? []) wanted.add(scope);
   }
   const implied = new Set<string>();
   for (const scope of wanted)
     for (const narrower of expandScopes([scope], implies)) if (narrower !== scope) implied.add(narrower);
   return [...wanted].filter((scope) => !implied.has(scope)).sort();
+}
+
+/**
+ * Of a tool's alternatives, the one to ask for: never one that strictly implies another (`repo` when
+ * `public_repo` would do: asking the broad one grants private read/write for a read tool); of the rest, the
+ * fewest scopes, then the first listed.
+ */
+function narrowestAlternative(
+  alternatives: readonly (readonly string[])[],
+  implies: ScopeImplications,
+): readonly string[] | undefined {
+  const expanded = alternatives.map((alternative) => expandScopes(alternative, implies));
+  const covers = (i: number, j: number) => (alternatives[j] as readonly string[]).every((s) => expanded[i]?.has(s));
+  const broader = (i: number) => alternatives.some((_, j) => j !== i && covers(i, j) && !covers(j, i));
+  let chosen: readonly string[] | undefined;
+  alternatives.forEach((alternative, i) => {
+    if (broader(i)) return;
+    if (chosen === undefined || alternative.length < chosen.length) chosen = alternative;
+  });
+  return chosen;
 }

@@ -1,4 +1,5 @@
 import { editDistance, type NamedTool, type ServiceCatalog } from '../core/index.ts';
+import { openWordVectors, type WordVectors } from './_word-vectors.ts';
 import { openWordNet, type WordNet, type WordRelation } from './_wordnet.ts';
 
 /** The parts of a tool description a query word can match. */
@@ -27,15 +28,18 @@ const fieldNames: readonly ToolField[] = [
 /**
  * Why a hit matched: a query word (or two-word phrase) reached a word of the tool, found in these fields, directly or
  * through `via` (`synonym`, `derived`, `broader`, `narrower`, `gloss`: a WordNet relation to `lemma`; `domain`: the
- * API vocabulary list; `abbreviation`; `typo`; `prefix`).
+ * API vocabulary list; `abbreviation`; `typo`; `prefix`; `meaning`: the two words' vectors are close, `similarity`
+ * their cosine).
  */
 export interface ToolMatchReason {
   readonly word: string;
   readonly term: string;
   readonly fields: readonly ToolField[];
-  readonly via?: WordRelation | 'domain' | 'abbreviation' | 'typo' | 'prefix';
+  readonly via?: WordRelation | 'domain' | 'abbreviation' | 'typo' | 'prefix' | 'meaning';
   /** The catalogue word WordNet related the query word to. */
   readonly lemma?: string;
+  /** With `via: meaning`: the cosine of the query word's and the tool word's vectors (0..1). */
+  readonly similarity?: number;
 }
 
 /** One search hit. */
@@ -86,6 +90,11 @@ export interface ToolSearchIndex {
   readonly deletions: ReadonlyMap<string, readonly string[]>;
   /** A word of the catalogue for each term (its stem is the term), to explain matches in the API's words. */
   readonly surface: ReadonlyMap<string, string>;
+  /**
+   * What each tool is about as one unit vector (documents x dimensions; see meaningsOf), or undefined without the
+   * word vectors file.
+   */
+  readonly meanings?: Meanings;
   /** Milliseconds the build took (WordNet included). */
   readonly buildMs: number;
   search(query: ToolSearchQuery): ToolSearchHit[];
@@ -449,6 +458,8 @@ export function createToolSearchIndex(catalog: ServiceCatalog): ToolSearchIndex 
     totalLength += length;
   }
   const related = relateWithWordNet(conceptWords);
+  const wordVectors = openWordVectors();
+  const meanings = wordVectors === undefined ? undefined : meaningsOf(catalog.tools, conceptWords, wordVectors);
   const deletions = new Map<string, string[]>();
   for (const term of conceptWords.keys()) {
     if (term.length < 4) continue;
@@ -467,11 +478,122 @@ export function createToolSearchIndex(catalog: ServiceCatalog): ToolSearchIndex 
     related,
     deletions,
     surface,
+    ...(meanings === undefined ? {} : { meanings }),
     buildMs: performance.now() - started,
     search: (query) => searchToolIndexes([index], query),
   };
   indexes.set(catalog, index);
   return index;
+}
+
+/** Each tool's meaning: its words' vectors summed, centred on the catalogue's mean (what all its tools share). */
+interface Meanings {
+  readonly vectors: WordVectors;
+  /** documents x dimensions, unit rows (a zero row for a tool none of whose words are known). */
+  readonly rows: Float32Array;
+  /** The catalogue's mean of the uncentred unit rows, subtracted from a query's vector too. */
+  readonly mean: Float32Array;
+  /** The concept terms (name, title, path, tags) with a vector, and their unit vectors (terms x dimensions). */
+  readonly terms: readonly string[];
+  readonly termRows: Float32Array;
+}
+
+/** What a field says about what a tool is for, as the weight of its words in the tool's meaning. */
+const meaningWeights: readonly (readonly [ToolField, number])[] = [
+  ['title', 1],
+  ['name', 0.5],
+  ['tags', 0.5],
+  ['path', 0.3],
+  ['description', 0.3],
+];
+/** Characters of a description in a tool's meaning: its first sentence or so. */
+const meaningDescriptionChars = 200;
+
+function meaningsOf(
+  tools: readonly NamedTool[],
+  conceptWords: ReadonlyMap<string, ReadonlySet<string>>,
+  vectors: WordVectors,
+): Meanings {
+  const dimensions = vectors.dimensions;
+  const terms: string[] = [];
+  const termVectors: Float32Array[] = [];
+  for (const [term, surfaces] of conceptWords) {
+    if (verbs.has(term)) continue;
+    const vector = [...surfaces, term].map((word) => vectors.vectorOf(word)).find((v) => v !== undefined);
+    if (vector === undefined) continue;
+    terms.push(term);
+    termVectors.push(vector);
+  }
+  const termRows = new Float32Array(terms.length * dimensions);
+  for (const [row, vector] of termVectors.entries()) termRows.set(vector, row * dimensions);
+  const rows = new Float32Array(tools.length * dimensions);
+  const mean = new Float32Array(dimensions);
+  for (const [row, { tool }] of tools.entries()) {
+    const texts: Record<string, string> = {
+      title: tool.title,
+      name: tool.key.replace(/[_/-]+/g, ' '),
+      tags: tool.tags.join(' '),
+      path: tool.request.pathTemplate.replace(/\{[^}]*\}/g, ' '),
+      description: tool.description.slice(0, meaningDescriptionChars),
+    };
+    const weighted = meaningWeights.flatMap(([field, weight]) =>
+      wordsOf(texts[field] ?? '').map((word) => ({ word, weight })),
+    );
+    const vector = meaningOf(vectors, weighted);
+    if (vector === undefined) continue;
+    rows.set(vector, row * dimensions);
+    for (let i = 0; i < dimensions; i++) mean[i] = (mean[i] as number) + (vector[i] as number) / tools.length;
+  }
+  for (let row = 0; row < tools.length; row++) {
+    const vector = rows.subarray(row * dimensions, (row + 1) * dimensions);
+    if (vector.every((x) => x === 0)) continue;
+    for (let i = 0; i < dimensions; i++) vector[i] = (vector[i] as number) - (mean[i] as number);
+    normalize(vector);
+  }
+  return { vectors, rows, mean, terms, termRows };
+}
+
+/** The unit vector of weighted words (each also weighted by how rare it is), undefined when none is known. */
+function meaningOf(
+  vectors: WordVectors,
+  words: readonly { readonly word: string; readonly weight: number }[],
+): Float32Array | undefined {
+  const sum = new Float32Array(vectors.dimensions);
+  let known = false;
+  for (const { word, weight } of words) {
+    const vector = vectors.vectorOf(word) ?? vectors.vectorOf(stem(word));
+    if (vector === undefined) continue;
+    known = true;
+    const w = weight * vectors.weightOf(word);
+    for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] as number) + w * (vector[i] as number);
+  }
+  return known && normalize(sum) ? sum : undefined;
+}
+
+/** Scales a vector to unit length in place; false when it is zero. */
+function normalize(vector: Float32Array): boolean {
+  let norm = 0;
+  for (let i = 0; i < vector.length; i++) norm += (vector[i] as number) ** 2;
+  if (norm === 0) return false;
+  const scale = 1 / Math.sqrt(norm);
+  for (let i = 0; i < vector.length; i++) vector[i] = (vector[i] as number) * scale;
+  return true;
+}
+
+/** Cosine of a query's meaning (centred on the index's mean) with each tool's, 0 without meanings. */
+function similaritiesOf(meanings: Meanings, query: Float32Array, count: number): Float32Array {
+  const dimensions = meanings.vectors.dimensions;
+  const centred = Float32Array.from(query, (x, i) => x - (meanings.mean[i] as number));
+  const out = new Float32Array(count);
+  if (!normalize(centred)) return out;
+  const rows = meanings.rows;
+  for (let row = 0; row < count; row++) {
+    let dot = 0;
+    const base = row * dimensions;
+    for (let i = 0; i < dimensions; i++) dot += (rows[base + i] as number) * (centred[i] as number);
+    out[row] = dot;
+  }
+  return out;
 }
 
 /** What an HTTP method does to a collection or an item, in the words people use for it. */
@@ -524,6 +646,7 @@ interface Wanted {
   readonly word: string;
   readonly via?: ToolMatchReason['via'];
   readonly lemma?: string;
+  readonly similarity?: number;
 }
 
 /**
@@ -596,6 +719,32 @@ export function searchToolIndexes(list: readonly ToolSearchIndex[], query: ToolS
       expand(correction, 0.8, word);
     }
   }
+  // Catalogue words whose vectors are close to a query word's ("ballad" -> album), weighted by their cosine.
+  const vectorsOfQuery = chosen.find((index) => index.meanings !== undefined)?.meanings?.vectors;
+  if (vectorsOfQuery !== undefined && neighbourWeight > 0) {
+    for (const said of new Set(rawWords)) {
+      if (stopWords.has(said) || selfWords.has(said) || intentOnly.has(said) || verbs.has(stem(said))) continue;
+      // Only words the catalogue does not use need the bridge (for the others it adds more noise than hits).
+      if (chosen.some((index) => index.frequency.has(stem(said)))) continue;
+      const vector = vectorsOfQuery.vectorOf(irregular[said] ?? said);
+      if (vector === undefined) continue;
+      // The closest few over all the indexes searched together (a term several share counts once).
+      const closest = new Map<string, number>();
+      for (const index of chosen) {
+        if (index.meanings === undefined) continue;
+        for (const { term, similarity } of closestTerms(index.meanings, vector)) {
+          if (term !== stem(said) && similarity > (closest.get(term) ?? 0)) closest.set(term, similarity);
+        }
+      }
+      for (const [term, similarity] of [...closest].sort((x, y) => y[1] - x[1]).slice(0, neighbourCount)) {
+        want(term, neighbourWeight * ((similarity - neighbourFloor) / (1 - neighbourFloor)), {
+          word: said,
+          via: 'meaning',
+          similarity: Math.round(similarity * 100) / 100,
+        });
+      }
+    }
+  }
   // Two-word lemmas ("give back", "sign up"): adjacent words, or a verb and its particle a few words on.
   for (let i = 0; i < rawWords.length; i++) {
     for (let j = i + 1; j < Math.min(rawWords.length, i + 6); j++) {
@@ -642,16 +791,34 @@ export function searchToolIndexes(list: readonly ToolSearchIndex[], query: ToolS
   }
   // BM25F scores of the documents the filters admit; then only those whose score, times the largest boost,
   // can still reach the limit-th score times the smallest boost are ranked (exact: no hit is lost).
-  const candidates: { index: ToolSearchIndex; position: number; raw: number }[] = [];
-  for (const index of chosen) {
-    const scores = scoreDocuments(index, scored, averageLength);
+  // The query's meaning (its content words' vectors) adds to each tool's score in proportion to how close the
+  // tool's meaning is, past a floor: `meaningWeight` times the best lexical score at similarity 1.
+  const vectors = chosen.find((index) => index.meanings !== undefined)?.meanings?.vectors;
+  const meaningWords = rawWords
+    .filter((word) => !stopWords.has(word) && !selfWords.has(word) && !intentOnly.has(word))
+    .map((word) => ({ word: irregular[word] ?? word, weight: verbs.has(stem(word)) ? 0.5 : 1 }));
+  const queryMeaning = vectors === undefined ? undefined : meaningOf(vectors, meaningWords);
+  const lexical = chosen.map((index) => scoreDocuments(index, scored, averageLength));
+  let best = 0;
+  for (const scores of lexical) for (const score of scores) if (score > best) best = score;
+  const meaningScale = meaningWeight * (best > 0 ? best : 1);
+  const candidates: { index: ToolSearchIndex; position: number; raw: number; similarity: number }[] = [];
+  for (const [i, index] of chosen.entries()) {
+    const scores = lexical[i] as Float64Array;
+    const similarities =
+      queryMeaning === undefined || index.meanings === undefined
+        ? undefined
+        : similaritiesOf(index.meanings, queryMeaning, scores.length);
     for (let position = 0; position < scores.length; position++) {
-      const raw = scores[position] as number;
+      const similarity = similarities?.[position] ?? 0;
+      const raw =
+        (scores[position] as number) +
+        (similarity > meaningFloor ? (meaningScale * (similarity - meaningFloor)) / (1 - meaningFloor) : 0);
       if (raw === 0) continue;
       const named = (index.documents[position] as IndexedTool).tool;
       if (query.access !== undefined && (query.access === 'read') !== (named.tool.safety === 'safe')) continue;
       if (query.allowed !== undefined && !query.allowed(named.name)) continue;
-      candidates.push({ index, position, raw });
+      candidates.push({ index, position, raw, similarity });
     }
   }
   let floor = 0;
@@ -659,8 +826,8 @@ export function searchToolIndexes(list: readonly ToolSearchIndex[], query: ToolS
     const raws = Float64Array.from(candidates, (candidate) => candidate.raw).sort();
     floor = ((raws[raws.length - query.limit] as number) * minBoost) / maxBoost;
   }
-  const hits: { index: ToolSearchIndex; document: IndexedTool; score: number }[] = [];
-  for (const { index, position, raw } of candidates) {
+  const hits: { index: ToolSearchIndex; document: IndexedTool; score: number; similarity: number }[] = [];
+  for (const { index, position, raw, similarity } of candidates) {
     if (raw < floor) continue;
     const document = index.documents[position] as IndexedTool;
     const { tool } = document;
@@ -677,14 +844,16 @@ export function searchToolIndexes(list: readonly ToolSearchIndex[], query: ToolS
       score *= 0.6 + (0.6 * covered) / titleTerms.length;
     }
     if (intent !== undefined) score *= intentBoost(intent, tool.tool.request.method, document.target);
-    hits.push({ index, document, score });
+    hits.push({ index, document, score, similarity });
   }
   hits.sort((x, y) => y.score - x.score);
-  return hits.slice(0, query.limit).map(({ index, document, score }) => ({
-    tool: document.tool,
-    score,
-    reasons: reasonsOf(index, document, wanted),
-  }));
+  return hits.slice(0, query.limit).map(({ index, document, score, similarity }) => {
+    const reasons = reasonsOf(index, document, wanted);
+    if (vectors !== undefined && similarity > meaningFloor) {
+      reasons.push(...meaningReasonsOf(vectors, document, meaningWords, new Set(reasons.map(({ word }) => word))));
+    }
+    return { tool: document.tool, score, reasons };
+  });
 }
 
 /** BM25F scores of every document of an index for the weighted query terms (0: no term matched). */
@@ -709,6 +878,75 @@ function scoreDocuments(
   return scores;
 }
 
+/**
+ * A catalogue concept word (name, title, path, tags) whose vector is close to a query word's is wanted with this
+ * weight at cosine 1, falling to 0 at `neighbourFloor`; the closest `neighbourCount` of each query word.
+ */
+const neighbourWeight = 0.8;
+const neighbourFloor = 0.5;
+const neighbourCount = 5;
+
+/** The concept terms of an index closest to a word's vector (cosine over neighbourFloor), closest first. */
+function closestTerms(meanings: Meanings, vector: Float32Array): { term: string; similarity: number }[] {
+  const dimensions = vector.length;
+  const rows = meanings.termRows;
+  const out: { term: string; similarity: number }[] = [];
+  for (let row = 0; row < meanings.terms.length; row++) {
+    let dot = 0;
+    const base = row * dimensions;
+    for (let i = 0; i < dimensions; i++) dot += (rows[base + i] as number) * (vector[i] as number);
+    if (dot > neighbourFloor) out.push({ term: meanings.terms[row] as string, similarity: dot });
+  }
+  return out.sort((x, y) => y.similarity - x.similarity).slice(0, neighbourCount);
+}
+
+/** How much a tool's meaning close to the query's adds, as a share of the best lexical score (see meaningFloor). */
+const meaningWeight = 0.5;
+/** Cosines of a query's and a tool's meaning up to this add nothing (texts on other things are rarely above). */
+const meaningFloor = 0.3;
+/** A query word and a tool word explain a hit by meaning from this cosine on. */
+const meaningWordFloor = 0.45;
+
+/**
+ * Why a hit's meaning is close to the query's: for each query word no other reason explains, the tool word of its
+ * title or name closest to it, when close enough.
+ */
+function meaningReasonsOf(
+  vectors: WordVectors,
+  document: IndexedTool,
+  words: readonly { readonly word: string }[],
+  explained: ReadonlySet<string>,
+): ToolMatchReason[] {
+  const { tool } = document.tool;
+  const toolWords = [
+    ...wordsOf(tool.title).map((word) => ({ word, field: 'title' as const })),
+    ...wordsOf(tool.key.replace(/[_/-]+/g, ' ')).map((word) => ({ word, field: 'name' as const })),
+  ];
+  const out: { reason: ToolMatchReason; similarity: number }[] = [];
+  for (const { word } of words) {
+    if (explained.has(word)) continue;
+    const vector = vectors.vectorOf(word);
+    if (vector === undefined) continue;
+    let closest: { word: string; field: ToolField; similarity: number } | undefined;
+    for (const candidate of toolWords) {
+      const other = vectors.vectorOf(candidate.word);
+      if (other === undefined || candidate.word === word) continue;
+      let dot = 0;
+      for (let i = 0; i < vector.length; i++) dot += (vector[i] as number) * (other[i] as number);
+      if (dot >= meaningWordFloor && (closest === undefined || dot > closest.similarity)) {
+        closest = { ...candidate, similarity: dot };
+      }
+    }
+    if (closest === undefined) continue;
+    const similarity = Math.round(closest.similarity * 100) / 100;
+    out.push({
+      reason: { word, term: closest.word, fields: [closest.field], via: 'meaning', similarity },
+      similarity,
+    });
+  }
+  return out.sort((x, y) => y.similarity - x.similarity).map(({ reason }) => reason);
+}
+
 /** The smallest and largest factor the title coverage and intent boosts apply to a BM25F score. */
 const minBoost = 0.6 * 0.7;
 const maxBoost = 1.2 * 1.5 * 1.2;
@@ -729,7 +967,7 @@ function reasonsOf(
   wanted: ReadonlyMap<string, Wanted>,
 ): ToolMatchReason[] {
   const best = new Map<string, { strength: number; reason: ToolMatchReason }>();
-  for (const [term, { weight, word, via, lemma }] of wanted) {
+  for (const [term, { weight, word, via, lemma, similarity }] of wanted) {
     const entry = document.terms.get(term);
     if (entry === undefined) continue;
     const strength = weight * entry.tf;
@@ -744,6 +982,7 @@ function reasonsOf(
         fields,
         ...(via === undefined ? {} : { via }),
         ...(lemma === undefined ? {} : { lemma }),
+        ...(similarity === undefined ? {} : { similarity }),
       },
     });
   }

@@ -15,9 +15,7 @@ const gatewayOwnedMeta = /^(io\.modelcontextprotocol\/|modelcontextprotocol\.io\
  * `upstream_error` naming the tool.
  */
 export function toFederatedPage(result: unknown, toolName: string, scrub: (text: string) => string): ToolPage {
-  const raw = JSON.stringify(result ?? null);
-  const scrubbed = scrub(raw);
-  const value = (scrubbed === raw ? result : JSON.parse(scrubbed)) as Record<string, unknown> | null;
+  const value = scrubFederated(result, scrub);
   const content = value?.['content'];
   if (value === null || typeof value !== 'object' || !Array.isArray(content) || !content.every(isObject)) {
     throw new GatehouseError('upstream_error', `The MCP server's answer to ${toolName} is not a tool result`, {
@@ -46,6 +44,20 @@ export function toFederatedPage(result: unknown, toolName: string, scrub: (text:
       ...(value['isError'] === true ? { isError: true } : {}),
     },
   };
+}
+
+/**
+ * Any answer of a remote MCP server (a tool, resource or prompt result), scrubbed once: every secret `scrub` knows
+ * redacted anywhere in it, and its `_meta` without gateway-owned keys (dropped when none is left).
+ */
+export function scrubFederated(result: unknown, scrub: (text: string) => string): Record<string, unknown> | null {
+  const raw = JSON.stringify(result ?? null);
+  const scrubbed = scrub(raw);
+  const value = (scrubbed === raw ? result : JSON.parse(scrubbed)) as Record<string, unknown> | null;
+  if (!isObject(value) || !('_meta' in value)) return value;
+  const { _meta: meta, ...rest } = value;
+  const kept = isObject(meta) ? withoutGatewayKeys(meta) : undefined;
+  return kept === undefined ? rest : { ...rest, _meta: kept };
 }
 
 function withoutGatewayKeys(meta: Record<string, unknown>): Record<string, unknown> | undefined {

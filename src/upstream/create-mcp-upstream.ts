@@ -1,8 +1,10 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import {
   Client,
   type FetchLike,
   ProtocolError,
+  ProtocolErrorCode,
   SdkError,
   SdkErrorCode,
   SdkHttpError,
@@ -28,14 +30,35 @@ export interface McpTarget {
 /** A `tools/call` answer: `status` 401 when the server refused the credential (the caller may refresh and retry). */
 export interface McpCallAnswer {
   readonly status: number;
-  /** The server's `CallToolResult`, untouched (scrubbing and shaping happen in the gateway). */
+  /**
+   * The server's result (`CallToolResult`, `ReadResourceResult`, `GetPromptResult`), untouched (scrubbing and
+   * shaping happen in the gateway).
+   */
   readonly result?: Readonly<Record<string, unknown>>;
+}
+
+/** What a server lists besides its tools; a kind whose capability the server does not declare is empty. */
+export interface McpFeatureListing {
+  readonly resources: readonly Record<string, unknown>[];
+  readonly resourceTemplates: readonly Record<string, unknown>[];
+  readonly prompts: readonly Record<string, unknown>[];
 }
 
 export interface McpCallOptions {
   /** `_meta` of the request as the gateway forwards it (the client's own keys, never the gateway's). */
   readonly meta?: Readonly<Record<string, unknown>>;
+  /** Cancels the request: the server is told (`notifications/cancelled`, or the 2026 era's closed stream). */
   readonly signal?: AbortSignal;
+  /** Asks the server for progress (a progress token of the gateway's own) and receives each notice. */
+  readonly onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
+  /**
+   * Answers the server's `elicitation/create` and `sampling/createMessage` during this request (absent: the server
+   * gets an error saying the gateway's client cannot be asked).
+   */
+  readonly ask?: (request: {
+    method: 'elicitation/create' | 'sampling/createMessage';
+    params: Record<string, unknown>;
+  }) => Promise<Readonly<Record<string, unknown>>>;
 }
 
 export interface McpUpstream {
@@ -47,8 +70,20 @@ export interface McpUpstream {
     args: Readonly<Record<string, unknown>>,
     options?: McpCallOptions,
   ): Promise<McpCallAnswer>;
-  /** `listener(tenant, service)` runs when a session of that service receives `notifications/tools/list_changed`. */
-  onToolsChanged(listener: (tenant: string, service: string) => void): void;
+  /** Every resource, resource template and prompt the server lists (each following `nextCursor`, as tools). */
+  listFeatures(target: McpTarget): Promise<McpFeatureListing>;
+  readResource(target: McpTarget, uri: string, options?: McpCallOptions): Promise<McpCallAnswer>;
+  getPrompt(
+    target: McpTarget,
+    name: string,
+    args: Readonly<Record<string, string>>,
+    options?: McpCallOptions,
+  ): Promise<McpCallAnswer>;
+  /**
+   * `listener(tenant, service)` runs when a session of that service receives `notifications/tools/list_changed`,
+   * `notifications/resources/list_changed` or `notifications/prompts/list_changed`.
+   */
+  onListChanged(listener: (tenant: string, service: string) => void): void;
   /** Open sessions (for tests and metrics). */
   sessionCount(): number;
   close(): Promise<void>;
@@ -64,6 +99,34 @@ export interface McpUpstreamOptions {
 }
 
 const maxListPages = 50;
+
+/**
+ * Who answers a server's question: the `ask` of the request in whose async context it arrives (the SDK reads a
+ * request's answer stream, and runs a 2026-era server's input requests, within that request's context). A session
+ * is opened outside any request's context, so a question on its standalone stream finds no one to ask.
+ */
+const asking = new AsyncLocalStorage<McpCallOptions['ask']>();
+const listChangedNotices = [
+  'notifications/tools/list_changed',
+  'notifications/resources/list_changed',
+  'notifications/prompts/list_changed',
+] as const;
+
+/** The listing requests, by the key of the items in their result. */
+type ListedKind = 'tools' | 'resources' | 'resourceTemplates' | 'prompts';
+const listers: Record<
+  ListedKind,
+  (
+    client: Client,
+    params: { cursor?: string },
+    options: { timeout: number; cacheMode: 'bypass' },
+  ) => Promise<Record<string, unknown>>
+> = {
+  tools: (client, params, options) => client.listTools(params, options),
+  resources: (client, params, options) => client.listResources(params, options),
+  resourceTemplates: (client, params, options) => client.listResourceTemplates(params, options),
+  prompts: (client, params, options) => client.listPrompts(params, options),
+};
 
 interface Session {
   readonly key: string;
@@ -142,10 +205,28 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
   function open(target: McpTarget, key: string): Session {
     // The credential is applied the way every upstream request gets it (a query API key goes into the URL).
     const built = applyCredential({ method: 'POST', url: new URL(target.url), headers: {} }, target.credential);
-    const client = new Client(clientInfo, { versionNegotiation: { mode: 'auto' } });
-    client.setNotificationHandler('notifications/tools/list_changed', () => {
-      for (const listener of listeners) listener(target.tenant, target.service);
+    // Elicitation and sampling are declared to every server; a request whose client cannot be asked answers an error.
+    const client = new Client(clientInfo, {
+      versionNegotiation: { mode: 'auto' },
+      capabilities: { elicitation: { form: {}, url: {} }, sampling: {} },
     });
+    for (const method of ['elicitation/create', 'sampling/createMessage'] as const) {
+      client.setRequestHandler(method, async (request) => {
+        const ask = asking.getStore();
+        if (ask === undefined) {
+          throw new ProtocolError(
+            ProtocolErrorCode.InvalidRequest,
+            `The gateway cannot relay ${method} here: its client did not declare the capability, or no call of a client is in progress`,
+          );
+        }
+        return (await ask({ method, params: { ...request.params } })) as never;
+      });
+    }
+    for (const changed of listChangedNotices) {
+      client.setNotificationHandler(changed, () => {
+        for (const listener of listeners) listener(target.tenant, target.service);
+      });
+    }
     client.onerror = () => {};
     const transport = new StreamableHTTPClientTransport(built.url, {
       requestInit: { headers: { ...built.headers } },
@@ -161,7 +242,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     const session: Session = {
       key,
       client,
-      ready: client.connect(transport, { timeout: target.timeoutMs }),
+      ready: asking.exit(() => client.connect(transport, { timeout: target.timeoutMs })),
     };
     session.ready.catch(() => drop(session));
     return session;
@@ -191,8 +272,15 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     return session;
   }
 
-  /** Runs `use` on the target's session; a session the server forgot (404) is opened again, once. */
-  async function withSession<T>(target: McpTarget, use: (client: Client) => Promise<T>): Promise<T> {
+  /**
+   * Runs `use` on the target's session; a session the server forgot (404) is opened again, once. A session whose
+   * request failed below the protocol is closed, unless the request was cancelled (`signal`): the session is fine.
+   */
+  async function withSession<T>(
+    target: McpTarget,
+    use: (client: Client) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const session = await sessionOf(target).catch((error: unknown) => {
         throw toMcpUpstreamError(error, target);
@@ -204,57 +292,125 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
           drop(session);
           continue;
         }
-        if (!(error instanceof ProtocolError)) drop(session);
+        if (!(error instanceof ProtocolError) && signal?.aborted !== true) drop(session);
         throw error;
       }
     }
   }
 
+  /** Every page of one listing of the server (`nextCursor` followed, at most `maxListPages` pages). */
+  async function listAll(client: Client, target: McpTarget, kind: ListedKind): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < maxListPages; page++) {
+      const listed = await listers[kind](client, cursor === undefined ? {} : { cursor }, {
+        timeout: target.timeoutMs,
+        cacheMode: 'bypass',
+      }).catch((error: unknown) => {
+        throw toMcpUpstreamError(error, target);
+      });
+      const pageItems = listed[kind];
+      if (!Array.isArray(pageItems)) {
+        throw new GatehouseError('upstream_error', `The MCP server of ${target.service} listed no ${kind} array`, {
+          service: target.service,
+        });
+      }
+      items.push(...(pageItems as Record<string, unknown>[]));
+      cursor = typeof listed['nextCursor'] === 'string' ? listed['nextCursor'] : undefined;
+      if (cursor === undefined) return items;
+    }
+    throw new GatehouseError(
+      'upstream_error',
+      `The MCP server of ${target.service} lists more than ${maxListPages} pages of ${kind}`,
+      { service: target.service },
+    );
+  }
+
+  /** One request answered with its result; a refused credential is `status: 401` (the caller may refresh). */
+  async function answer(
+    target: McpTarget,
+    use: (client: Client) => Promise<unknown>,
+    signal?: AbortSignal,
+  ): Promise<McpCallAnswer> {
+    try {
+      return await withSession(
+        target,
+        async (client) => ({ status: 200, result: (await use(client)) as Record<string, unknown> }),
+        signal,
+      );
+    } catch (error) {
+      if (error instanceof SdkHttpError && error.status === 401) return { status: 401 };
+      if (signal?.aborted === true) {
+        throw new GatehouseError('upstream_error', `The call to the MCP server of ${target.service} was cancelled`, {
+          service: target.service,
+          cancelled: true,
+        });
+      }
+      throw toMcpUpstreamError(error, target);
+    }
+  }
+
+  const optionsOf = (target: McpTarget, callOptions: McpCallOptions) => {
+    const { onProgress } = callOptions;
+    return {
+      timeout: target.timeoutMs,
+      ...(callOptions.signal ? { signal: callOptions.signal } : {}),
+      ...(onProgress
+        ? {
+            onprogress: ({ progress, total, message }: { progress: number; total?: number; message?: string }) =>
+              onProgress({
+                progress,
+                ...(total === undefined ? {} : { total }),
+                ...(message === undefined ? {} : { message }),
+              }),
+          }
+        : {}),
+    };
+  };
+  const metaOf = (callOptions: McpCallOptions) =>
+    callOptions.meta === undefined ? {} : { _meta: { ...callOptions.meta } };
+
   return {
-    async listTools(target) {
+    listTools: (target) => withSession(target, (client) => listAll(client, target, 'tools')),
+
+    listFeatures(target) {
       return withSession(target, async (client) => {
-        const tools: Record<string, unknown>[] = [];
-        let cursor: string | undefined;
-        for (let page = 0; page < maxListPages; page++) {
-          const listed = await client
-            .listTools(cursor === undefined ? {} : { cursor }, { timeout: target.timeoutMs, cacheMode: 'bypass' })
-            .catch((error: unknown) => {
-              throw toMcpUpstreamError(error, target);
-            });
-          tools.push(...(listed.tools as unknown as Record<string, unknown>[]));
-          cursor = listed.nextCursor;
-          if (cursor === undefined) return tools;
-        }
-        throw new GatehouseError(
-          'upstream_error',
-          `The MCP server of ${target.service} lists more than ${maxListPages} pages of tools`,
-          {
-            service: target.service,
-          },
-        );
+        const declared = client.getServerCapabilities() ?? {};
+        return {
+          resources: declared.resources ? await listAll(client, target, 'resources') : [],
+          resourceTemplates: declared.resources ? await listAll(client, target, 'resourceTemplates') : [],
+          prompts: declared.prompts ? await listAll(client, target, 'prompts') : [],
+        };
       });
     },
 
-    async callTool(target, name, args, callOptions = {}) {
-      try {
-        return await withSession(target, async (client) => {
-          const result = await client.callTool(
-            {
-              name,
-              arguments: { ...args },
-              ...(callOptions.meta === undefined ? {} : { _meta: { ...callOptions.meta } }),
-            },
-            { timeout: target.timeoutMs, ...(callOptions.signal ? { signal: callOptions.signal } : {}) },
-          );
-          return { status: 200, result: result as unknown as Record<string, unknown> };
-        });
-      } catch (error) {
-        if (error instanceof SdkHttpError && error.status === 401) return { status: 401 };
-        throw toMcpUpstreamError(error, target);
-      }
+    callTool(target, name, args, callOptions = {}) {
+      return answer(
+        target,
+        (client) =>
+          asking.run(callOptions.ask, () =>
+            client.callTool({ name, arguments: { ...args }, ...metaOf(callOptions) }, optionsOf(target, callOptions)),
+          ),
+        callOptions.signal,
+      );
     },
 
-    onToolsChanged(listener) {
+    readResource(target, uri, callOptions = {}) {
+      return answer(target, (client) =>
+        client.readResource(
+          { uri, ...metaOf(callOptions) },
+          { ...optionsOf(target, callOptions), cacheMode: 'bypass' },
+        ),
+      );
+    },
+
+    getPrompt(target, name, args, callOptions = {}) {
+      return answer(target, (client) =>
+        client.getPrompt({ name, arguments: { ...args }, ...metaOf(callOptions) }, optionsOf(target, callOptions)),
+      );
+    },
+
+    onListChanged(listener) {
       listeners.push(listener);
     },
 

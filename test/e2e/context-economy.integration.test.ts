@@ -186,6 +186,12 @@ describe('context economy through the gateway', () => {
     const [first] = (found.structuredContent?.['tools'] ?? []) as Record<string, unknown>[];
     expect(first).toMatchObject({ name: 'items_deleteItem', access: 'destructive', required: ['itemId'] });
     expect(first?.['why']).toEqual(expect.stringContaining('item'));
+    // A word the description does not use reaches one close in meaning (word vectors), and says so.
+    const close = await call('gatehouse_search_tools', { query: 'scribble a comment on item 3' });
+    const note = ((close.structuredContent?.['tools'] ?? []) as Record<string, unknown>[])
+      .slice(0, 5)
+      .find(({ name }) => name === 'items_addNote');
+    expect(note?.['why']).toMatch(/comment -> note \([a-z, ]+; close in meaning, 0\.\d\d\)/);
     // Bad input names the argument; other languages and typos get the best matches, never an error.
     for (const query of ['', '   ', 'x'.repeat(5_000), 'abc\u0000\u0001def', 42]) {
       const bad = await call('gatehouse_search_tools', { query });

@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FixtureTool, type LegacyMcpUpstream, startLegacyMcpUpstream } from '../support/start-mcp-upstream.ts';
+import {
+  type FixtureFeatures,
+  type FixtureTool,
+  type LegacyMcpUpstream,
+  startLegacyMcpUpstream,
+} from '../support/start-mcp-upstream.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 
 /**
@@ -14,8 +19,18 @@ import { startTestGateway, type TestGateway } from '../support/start-test-gatewa
  * unprefixed. Every scenario here passes directly and must pass through the gateway. The suite cannot send an
  * Authorization header, so a small proxy on 127.0.0.1 adds the client key (the gateway itself is unchanged).
  *
- * Not run (the gateway does not federate them yet; see docs/configuration.md, "Remote MCP servers"): resources-*,
- * prompts-*, completion, logging, progress, sampling and elicitation scenarios, and the SSE polling ones.
+ * Not run, because they cannot pass through the gateway (see docs/configuration.md, "Remote MCP servers"):
+ * - resources-subscribe, resources-unsubscribe: the gateway's endpoint is stateless (no session, no stream to send
+ *   `notifications/resources/updated` on), so it does not declare `resources.subscribe`;
+ * - logging-set-level, tools-call-with-logging, completion-complete: `logging/setLevel`, log notifications and
+ *   `completion/complete` are not federated;
+ * - tools-call-sampling, tools-call-elicitation, elicitation-sep1034-defaults, elicitation-sep1330-enums: the
+ *   suite's client speaks the 2025 era, whose declared capabilities the stateless endpoint never sees (it answers
+ *   the server an error instead); relaying to 2026-07-28 clients is tested in federation.integration.test.ts;
+ * - server-sse-polling, server-sse-multiple-streams: they need a session's standalone GET stream, which a stateless
+ *   endpoint does not have;
+ * - dns-rebinding-protection: about the fixture's own HTTP server, not about federation (the gateway checks Host and
+ *   Origin itself).
  */
 const scenarios = [
   'server-initialize',
@@ -28,6 +43,16 @@ const scenarios = [
   'tools-call-mixed-content',
   'tools-call-error',
   'json-schema-2020-12',
+  'tools-call-with-progress',
+  'resources-list',
+  'resources-read-text',
+  'resources-read-binary',
+  'resources-templates-read',
+  'prompts-list',
+  'prompts-get-simple',
+  'prompts-get-with-args',
+  'prompts-get-embedded-resource',
+  'prompts-get-with-image',
 ];
 
 const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
@@ -98,6 +123,18 @@ const conformanceTools: FixtureTool[] = [
     }),
   },
   {
+    name: 'test_tool_with_progress',
+    description: 'Reports progress',
+    inputSchema: none,
+    call: async (_args, request) => {
+      for (const progress of [0, 50, 100]) {
+        await request?.progress(progress, 100);
+        if (progress < 100) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return { content: [{ type: 'text', text: 'Progress test completed' }] };
+    },
+  },
+  {
     name: 'json_schema_2020_12_tool',
     description: 'Tool with JSON Schema 2020-12 features',
     inputSchema: {
@@ -111,6 +148,92 @@ const conformanceTools: FixtureTool[] = [
   },
 ];
 
+/** The scenarios' resources and prompts, as their server requirements describe them. */
+const conformanceFeatures: FixtureFeatures = {
+  resources: [
+    {
+      uri: 'test://static-text',
+      name: 'static-text',
+      mimeType: 'text/plain',
+      read: (uri) =>
+        uri === 'test://static-text'
+          ? [{ uri, mimeType: 'text/plain', text: 'This is the content of the static text resource.' }]
+          : undefined,
+    },
+    {
+      uri: 'test://static-binary',
+      name: 'static-binary',
+      mimeType: 'image/png',
+      read: (uri) => (uri === 'test://static-binary' ? [{ uri, mimeType: 'image/png', blob: png }] : undefined),
+    },
+    {
+      uriTemplate: 'test://template/{id}/data',
+      name: 'template',
+      mimeType: 'application/json',
+      read: (uri) => {
+        const id = /^test:\/\/template\/([^/]+)\/data$/.exec(uri)?.[1];
+        return id === undefined
+          ? undefined
+          : [
+              {
+                uri,
+                mimeType: 'application/json',
+                text: JSON.stringify({ id, templateTest: true, data: `Data for ID: ${id}` }),
+              },
+            ];
+      },
+    },
+  ],
+  prompts: [
+    {
+      name: 'test_simple_prompt',
+      description: 'A simple prompt',
+      get: () => [{ role: 'user', content: { type: 'text', text: 'This is a simple prompt for testing.' } }],
+    },
+    {
+      name: 'test_prompt_with_arguments',
+      description: 'A prompt with arguments',
+      arguments: [
+        { name: 'arg1', description: 'First test argument', required: true },
+        { name: 'arg2', description: 'Second test argument', required: true },
+      ],
+      get: (args) => [
+        {
+          role: 'user',
+          content: { type: 'text', text: `Prompt with arguments: arg1='${args['arg1']}', arg2='${args['arg2']}'` },
+        },
+      ],
+    },
+    {
+      name: 'test_prompt_with_embedded_resource',
+      description: 'A prompt with an embedded resource',
+      arguments: [{ name: 'resourceUri', description: 'URI of the resource to embed', required: true }],
+      get: (args) => [
+        {
+          role: 'user',
+          content: {
+            type: 'resource',
+            resource: {
+              uri: String(args['resourceUri']),
+              mimeType: 'text/plain',
+              text: 'Embedded resource content for testing.',
+            },
+          },
+        },
+        { role: 'user', content: { type: 'text', text: 'Please process the embedded resource above.' } },
+      ],
+    },
+    {
+      name: 'test_prompt_with_image',
+      description: 'A prompt with an image',
+      get: () => [
+        { role: 'user', content: { type: 'image', data: png, mimeType: 'image/png' } },
+        { role: 'user', content: { type: 'text', text: 'Please analyze the image above.' } },
+      ],
+    },
+  ],
+};
+
 const clientKey = 'gatehouse_sk_conformance_agent_key_0123456789';
 const conformanceBin = resolve(import.meta.dirname, '../../node_modules/.bin/conformance');
 const run = promisify(execFile);
@@ -123,7 +246,7 @@ let outputDir: string;
 
 beforeAll(async () => {
   // One page: the suite's own client does not follow `nextCursor`.
-  fixture = await startLegacyMcpUpstream(conformanceTools, undefined, 100);
+  fixture = await startLegacyMcpUpstream(conformanceTools, undefined, 100, conformanceFeatures);
   gateway = await startTestGateway({
     unsafeAllowPrivateUpstreams: ['127.0.0.1'],
     tenants: [

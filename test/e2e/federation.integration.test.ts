@@ -4,6 +4,7 @@ import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextproto
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort as closedPort } from '../support/free-port.ts';
 import {
+  type FixtureFeatures,
   type FixtureTool,
   type LegacyMcpUpstream,
   startLegacyMcpUpstream,
@@ -17,7 +18,11 @@ import { startTestGateway, type TestGateway } from '../support/start-test-gatewa
  * both eras through it.
  */
 const clientKey = 'gatehouse_sk_federation_agent_key_0123456789ab';
+const otherKey = 'gatehouse_sk_federation_other_key_0123456789ab';
 const upstreamToken = 'upstream-mcp-bearer-0123456789abcdef';
+
+/** Calls of the `wait` tool whose upstream request was cancelled (by the gateway relaying the client's cancel). */
+const cancelledUpstream: string[] = [];
 
 const tools: FixtureTool[] = [
   {
@@ -74,6 +79,72 @@ const tools: FixtureTool[] = [
     call: () => ({ content: [{ type: 'text', text: 'x'.repeat(40_000) }] }),
   },
   {
+    name: 'progress',
+    description: 'Reports progress three times',
+    annotations: { destructiveHint: false },
+    call: async (_args, request) => {
+      for (let step = 1; step <= 3; step++) await request?.progress(step, 3, `step ${step}`);
+      return {
+        content: [{ type: 'text', text: `progress token ${request?.progressToken === undefined ? 'absent' : 'sent'}` }],
+      };
+    },
+  },
+  {
+    name: 'wait',
+    description: 'Waits until cancelled',
+    inputSchema: { type: 'object', properties: { label: { type: 'string' } }, required: ['label'] },
+    annotations: { destructiveHint: false },
+    call: (args, request) =>
+      new Promise((resolve) => {
+        const done = () => {
+          cancelledUpstream.push(String(args['label']));
+          resolve({ content: [{ type: 'text', text: 'cancelled' }] });
+        };
+        if (request?.signal.aborted) done();
+        else request?.signal.addEventListener('abort', done, { once: true });
+        setTimeout(() => resolve({ content: [{ type: 'text', text: 'never cancelled' }] }), 20_000).unref();
+      }),
+  },
+  ...(
+    [
+      [
+        'ask_name',
+        'elicitation/create',
+        {
+          message: 'Your name?',
+          requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+        },
+        (answer: { content?: { name?: string } }) => `hello ${answer.content?.name}`,
+      ],
+      [
+        'ask_url',
+        'elicitation/create',
+        { mode: 'url', url: 'https://example.com/consent', message: 'Open this page', elicitationId: 'e-1' },
+        (answer: { action?: string }) => `url elicitation ${answer.action}`,
+      ],
+      [
+        'ask_model',
+        'sampling/createMessage',
+        { messages: [{ role: 'user', content: { type: 'text', text: 'Say hi' } }], maxTokens: 10 },
+        (answer: { content?: { text?: string } }) => `model said ${answer.content?.text}`,
+      ],
+    ] as const
+  ).map(
+    ([name, method, params, say]): FixtureTool => ({
+      name,
+      description: `Asks its client (${method})`,
+      annotations: { destructiveHint: false },
+      call: async (_args, request) => {
+        try {
+          const answer = await request?.ask(method, params);
+          return { content: [{ type: 'text', text: (say as (a: unknown) => string)(answer) }] };
+        } catch (error) {
+          return { content: [{ type: 'text', text: `${method} failed: ${(error as Error).message}` }] };
+        }
+      },
+    }),
+  ),
+  {
     name: 'delete_item',
     description: 'Deletes an item',
     inputSchema: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
@@ -82,12 +153,69 @@ const tools: FixtureTool[] = [
   },
 ];
 
+const words = 'lorem ipsum dolor sit amet '.repeat(4_000);
+const features: FixtureFeatures = {
+  resources: [
+    ...['alpha', 'beta', 'gamma'].map((name) => ({
+      uri: `docs://${name}`,
+      name,
+      mimeType: 'text/plain',
+      read: (uri: string) =>
+        uri === `docs://${name}` ? [{ uri, mimeType: 'text/plain', text: `the ${name} document` }] : undefined,
+    })),
+    {
+      uri: 'docs://secret',
+      name: 'secret',
+      read: (uri) => (uri === 'docs://secret' ? [{ uri, text: `the token is ${upstreamToken}` }] : undefined),
+    },
+    {
+      uri: 'docs://big',
+      name: 'big',
+      read: (uri) => (uri === 'docs://big' ? [{ uri, mimeType: 'text/plain', text: words }] : undefined),
+    },
+    {
+      uri: 'docs://logo',
+      name: 'logo',
+      mimeType: 'image/png',
+      read: (uri) => (uri === 'docs://logo' ? [{ uri, mimeType: 'image/png', blob: 'iVBORw0KGgo=' }] : undefined),
+    },
+    {
+      uriTemplate: 'issues://{id}',
+      name: 'issue',
+      read: (uri) => {
+        const id = /^issues:\/\/(\d+)$/.exec(uri)?.[1];
+        return id === undefined ? undefined : [{ uri, mimeType: 'application/json', text: `{"issue":${id}}` }];
+      },
+    },
+  ],
+  prompts: [
+    {
+      name: 'summarize',
+      description: 'Summarise a topic',
+      arguments: [{ name: 'topic', description: 'What to summarise', required: true }],
+      get: (args) => [{ role: 'user', content: { type: 'text', text: `Summarise ${args['topic']}` } }],
+    },
+    {
+      name: 'review.code',
+      description: 'Review code',
+      get: () => [
+        { role: 'user', content: { type: 'text', text: 'Review this' } },
+        { role: 'user', content: { type: 'image', data: 'iVBORw0KGgo=', mimeType: 'image/png' } },
+      ],
+    },
+    {
+      name: 'leaky',
+      get: () => [{ role: 'assistant', content: { type: 'text', text: `I was sent ${upstreamToken}` } }],
+    },
+  ],
+};
+
 let legacy: LegacyMcpUpstream;
 let modern: { url: string; close(): Promise<void> };
 let gateway: TestGateway;
 
 beforeAll(async () => {
-  legacy = await startLegacyMcpUpstream(tools, upstreamToken);
+  legacy = await startLegacyMcpUpstream(tools, upstreamToken, 2, features);
   modern = await startModernMcpUpstream();
   gateway = await startTestGateway({
     unsafeAllowPrivateUpstreams: ['127.0.0.1'],
@@ -117,8 +245,18 @@ beforeAll(async () => {
             discovery: { mode: 'never' },
           },
           { id: 'bare', tools: ['*'], unprefixed: ['linear'], access: 'write', discovery: { mode: 'never' } },
+          {
+            id: 'narrow',
+            tools: ['*'],
+            exclude: ['linear_resources', 'linear_summarize', 'modern_*'],
+            access: 'read',
+            discovery: { mode: 'never' },
+          },
         ],
-        clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all', 'reader', 'bare'], subject: 'alice' }],
+        clientKeys: [
+          { name: 'agent', key: clientKey, toolsets: ['all', 'reader', 'bare', 'narrow'], subject: 'alice' },
+          { name: 'other', key: otherKey, toolsets: ['all'], subject: 'bob' },
+        ],
       },
     ],
   });
@@ -177,9 +315,14 @@ describe('remote MCP servers as services', () => {
         'linear_delete_item',
         'linear_echo',
         'linear_fail',
+        'linear_ask_model',
+        'linear_ask_name',
+        'linear_ask_url',
         'linear_leak',
         'linear_lookup_weather',
         'linear_media',
+        'linear_progress',
+        'linear_wait',
         'modern_whoami',
       ].sort(),
     );
@@ -339,6 +482,354 @@ describe('remote MCP servers as services', () => {
     const result = (await client.callTool({ name: 'linear_added_later', arguments: {} })) as Result;
     expect(result.content).toEqual([{ type: 'text', text: 'new' }]);
     await client.close();
+  });
+});
+
+async function records(method: string): Promise<{ tool: string; decision: string; pathTemplate: string | null }[]> {
+  await gateway.adapters.audit?.flush();
+  return (await gateway.adapters.store.audit.query({ tenantId: 'acme', kind: 'tool_call', limit: 10_000 }))
+    .filter((record) => record.method === method)
+    .map((record) => ({ tool: record.tool, decision: record.decision, pathTemplate: record.pathTemplate }));
+}
+
+describe('federated resources and prompts', () => {
+  it('lists every page of resources, templates and prompts of both servers, prompts prefixed, to clients of both eras', async () => {
+    for (const client of [await connectV2('all'), await connectV1('all')]) {
+      expect(client.getServerCapabilities()).toMatchObject({ resources: {}, prompts: {} });
+      const resources = (await client.listResources()).resources.map((r) => r.uri);
+      // linear and tiny are one server under two service ids: its URIs are listed once per service.
+      expect([...new Set(resources.filter((uri) => uri.startsWith('docs://')))]).toEqual(
+        ['alpha', 'beta', 'gamma', 'secret', 'big', 'logo'].map((name) => `docs://${name}`),
+      );
+      expect(resources).toContain('modern://motd');
+      const templates = (await client.listResourceTemplates()).resourceTemplates;
+      expect(templates.map((t) => t.uriTemplate)).toContain('issues://{id}');
+      const prompts = (await client.listPrompts()).prompts;
+      expect(prompts.map((p) => p.name).sort()).toEqual(
+        [
+          'linear_leaky',
+          'linear_review_code',
+          'linear_summarize',
+          'modern_greet',
+          'tiny_leaky',
+          'tiny_review_code',
+          'tiny_summarize',
+        ].sort(),
+      );
+      expect(prompts.find((p) => p.name === 'linear_summarize')).toMatchObject({
+        description: 'Summarise a topic',
+        arguments: [{ name: 'topic', description: 'What to summarise', required: true }],
+      });
+      await client.close();
+    }
+  });
+
+  it('reads listed and templated resources with the service credential, one audit record per read', async () => {
+    const client = await connectV2('all');
+    const before = (await records('resources/read')).length;
+    const text = await client.readResource({ uri: 'docs://beta' });
+    expect(text.contents).toEqual([{ uri: 'docs://beta', mimeType: 'text/plain', text: 'the beta document' }]);
+    expect(legacy.reads.at(-1)).toEqual({
+      method: 'resources/read',
+      target: 'docs://beta',
+      authorization: `Bearer ${upstreamToken}`,
+    });
+    const templated = await client.readResource({ uri: 'issues://42' });
+    expect(templated.contents).toEqual([{ uri: 'issues://42', mimeType: 'application/json', text: '{"issue":42}' }]);
+    const binary = await client.readResource({ uri: 'docs://logo' });
+    expect(binary.contents).toEqual([{ uri: 'docs://logo', mimeType: 'image/png', blob: 'iVBORw0KGgo=' }]);
+    const modern = await client.readResource({ uri: 'modern://motd' });
+    expect(modern.contents[0]).toMatchObject({ text: 'modern message of the day' });
+    const audited = (await records('resources/read')).slice(before);
+    expect(audited).toEqual(
+      expect.arrayContaining([
+        { tool: 'linear_resources', decision: 'allow', pathTemplate: 'docs://beta' },
+        { tool: 'linear_resources', decision: 'allow', pathTemplate: 'issues://42' },
+        { tool: 'modern_resources', decision: 'allow', pathTemplate: 'modern://motd' },
+      ]),
+    );
+    expect(audited).toHaveLength(4);
+    await client.close();
+  });
+
+  it('scrubs the service credential from resources and prompts', async () => {
+    const client = await connectV1('all');
+    const read = await client.readResource({ uri: 'docs://secret' });
+    expect(JSON.stringify(read)).not.toContain(upstreamToken);
+    expect(JSON.stringify(read)).toContain('the token is');
+    const prompt = await client.getPrompt({ name: 'linear_leaky' });
+    expect(JSON.stringify(prompt)).not.toContain(upstreamToken);
+    await client.close();
+  });
+
+  it('gets prompts by their prefixed name with arguments, and refuses a missing argument or unknown prompt', async () => {
+    for (const client of [await connectV2('all'), await connectV1('all')]) {
+      const before = (await records('prompts/get')).length;
+      const got = await client.getPrompt({ name: 'linear_summarize', arguments: { topic: 'federation' } });
+      expect(got.messages).toEqual([{ role: 'user', content: { type: 'text', text: 'Summarise federation' } }]);
+      expect(legacy.reads.at(-1)).toMatchObject({ method: 'prompts/get', target: 'summarize' });
+      const dotted = await client.getPrompt({ name: 'linear_review_code' });
+      expect(dotted.messages[1]).toEqual({
+        role: 'user',
+        content: { type: 'image', data: 'iVBORw0KGgo=', mimeType: 'image/png' },
+      });
+      const modern = await client.getPrompt({ name: 'modern_greet', arguments: { who: 'Ada' } });
+      expect(modern.messages[0]?.content).toEqual({ type: 'text', text: 'Greet Ada' });
+      const calls = legacy.reads.length;
+      await expect(client.getPrompt({ name: 'linear_summarize' })).rejects.toThrow(/arguments.topic: required/);
+      await expect(client.getPrompt({ name: 'linear_nothing' })).rejects.toThrow(/Unknown prompt: linear_nothing/);
+      expect(legacy.reads.length).toBe(calls);
+      const audited = (await records('prompts/get')).slice(before);
+      expect(audited.map((r) => [r.tool, r.decision])).toEqual([
+        ['linear_summarize', 'allow'],
+        ['linear_review_code', 'allow'],
+        ['modern_greet', 'allow'],
+        ['linear_summarize', expect.not.stringMatching(/^allow$/)],
+        ['linear_nothing', expect.not.stringMatching(/^allow$/)],
+      ]);
+      await client.close();
+    }
+  });
+
+  it('keeps to the toolset allow-lists: {service}_resources and prompt names under tools/exclude', async () => {
+    const client = await connectV2('narrow');
+    const resources = (await client.listResources()).resources.map((r) => r.uri);
+    // tiny is the same server under another service id: its resources are not excluded, linear's and modern's are.
+    expect(resources).not.toContain('modern://motd');
+    expect(resources.filter((uri) => uri.startsWith('docs://'))).toHaveLength(6);
+    expect((await client.listResourceTemplates()).resourceTemplates.map((t) => t.name)).toEqual(['issue']);
+    const prompts = (await client.listPrompts()).prompts.map((p) => p.name);
+    expect(prompts).toContain('linear_leaky');
+    expect(prompts).not.toContain('linear_summarize');
+    expect(prompts).not.toContain('modern_greet');
+    const reads = legacy.reads.length;
+    // docs://beta is listed by tiny too: it is served there, never by the excluded linear.
+    await client.readResource({ uri: 'docs://beta' });
+    await expect(client.readResource({ uri: 'modern://motd' })).rejects.toThrow(/Resource not found/);
+    await expect(client.getPrompt({ name: 'linear_summarize', arguments: { topic: 'x' } })).rejects.toThrow(
+      /Unknown prompt/,
+    );
+    // modern://motd went to tiny, the toolset's only resource service (as a resource link's URI would), which has none.
+    expect(legacy.reads.slice(reads).map((read) => read.target)).toEqual(['docs://beta', 'modern://motd']);
+    await client.close();
+  });
+
+  it('holds a large resource to the result budget: a handle and a summary instead', async () => {
+    const client = await connectV2('all');
+    const read = await client.readResource({ uri: 'docs://big' });
+    expect(read.contents).toHaveLength(1);
+    const text = (read.contents[0] as { text: string }).text;
+    expect(text.length).toBeLessThan(words.length / 4);
+    expect(text).toMatch(/handle/i);
+    await client.close();
+  });
+
+  it('lists prompts and resources again on their list_changed notices', async () => {
+    legacy.features.prompts.push({
+      name: 'added_prompt',
+      get: () => [{ role: 'user', content: { type: 'text', text: 'added' } }],
+    });
+    legacy.features.resources.push({
+      uri: 'docs://added',
+      name: 'added',
+      read: (uri) => (uri === 'docs://added' ? [{ uri, text: 'added document' }] : undefined),
+    });
+    await legacy.notifyChanged();
+    const client = await connectV2('all');
+    let names: string[] = [];
+    for (let i = 0; i < 100 && !names.includes('linear_added_prompt'); i++) {
+      names = (await client.listPrompts()).prompts.map((p) => p.name);
+      if (!names.includes('linear_added_prompt')) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(names).toContain('linear_added_prompt');
+    expect((await client.listResources()).resources.map((r) => r.uri)).toContain('docs://added');
+    expect((await client.readResource({ uri: 'docs://added' })).contents[0]).toMatchObject({ text: 'added document' });
+    await client.close();
+  });
+});
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  if (!condition()) throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('progress and cancellation through a federated server', () => {
+  it('relays the upstream progress to the client progress token (clients of both eras)', async () => {
+    const v2 = await connectV2('all');
+    const seen2: { progress: number; total?: number; message?: string }[] = [];
+    const result2 = (await v2.callTool(
+      { name: 'linear_progress', arguments: {} },
+      { onprogress: (progress) => seen2.push(progress) },
+    )) as Result;
+    expect(result2.content).toEqual([{ type: 'text', text: 'progress token sent' }]);
+    expect(seen2).toEqual([1, 2, 3].map((step) => ({ progress: step, total: 3, message: `step ${step}` })));
+    await v2.close();
+
+    const v1 = await connectV1('all');
+    const seen1: { progress: number; total?: number; message?: string }[] = [];
+    const result1 = (await v1.callTool({ name: 'linear_progress', arguments: {} }, undefined, {
+      onprogress: (progress) => seen1.push(progress),
+    })) as Result;
+    expect(result1.content).toEqual([{ type: 'text', text: 'progress token sent' }]);
+    expect(seen1).toEqual([1, 2, 3].map((step) => ({ progress: step, total: 3, message: `step ${step}` })));
+    await v1.close();
+  });
+
+  it('asks the upstream for no progress when the client did not', async () => {
+    const client = await connectV1('all');
+    const result = (await client.callTool({ name: 'linear_progress', arguments: {} })) as Result;
+    expect(result.content).toEqual([{ type: 'text', text: 'progress token absent' }]);
+    await client.close();
+  });
+
+  it('cancels the upstream request when the client cancels (clients of both eras)', async () => {
+    for (const [era, client] of [
+      ['modern', await connectV2('all')],
+      ['legacy', await connectV1('all')],
+    ] as const) {
+      const label = `cancel-${era}`;
+      const abort = new AbortController();
+      const calls = legacy.calls.length;
+      const pending =
+        client instanceof ClientV2
+          ? client.callTool({ name: 'linear_wait', arguments: { label } }, { signal: abort.signal })
+          : client.callTool({ name: 'linear_wait', arguments: { label } }, undefined, { signal: abort.signal });
+      const settled = pending.then(
+        () => 'answered',
+        () => 'rejected',
+      );
+      await until(() => legacy.calls.length > calls, 'the upstream call');
+      abort.abort('the user stopped it');
+      expect(await settled).toBe('rejected');
+      await until(() => cancelledUpstream.includes(label), `the upstream cancellation (${era})`);
+      await client.close();
+    }
+  });
+
+  it('lets a notifications/cancelled POST cancel only calls of the same credential', async () => {
+    const client = await connectV1('all');
+    const calls = legacy.calls.length;
+    const pending = client.callTool({ name: 'linear_wait', arguments: { label: 'isolated' } });
+    await until(() => legacy.calls.length > calls, 'the upstream call');
+    // The client's JSON-RPC ids are small integers: name every one of them.
+    const cancelAll = (key: string) =>
+      Promise.all(
+        Array.from({ length: 20 }, (_, requestId) =>
+          fetch(`${gateway.url}/mcp/acme/all`, {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${key}`,
+              'content-type': 'application/json',
+              accept: 'application/json, text/event-stream',
+              'mcp-protocol-version': '2025-06-18',
+            },
+            body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId } }),
+          }).then((response) => response.status),
+        ),
+      );
+    expect(new Set(await cancelAll(otherKey))).toEqual(new Set([202]));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(cancelledUpstream).not.toContain('isolated');
+    await cancelAll(clientKey);
+    await until(() => cancelledUpstream.includes('isolated'), 'the upstream cancellation');
+    await pending.catch(() => undefined);
+    await client.close();
+  });
+});
+
+describe('elicitation and sampling from a federated server', () => {
+  async function connectAsked(): Promise<ClientV2> {
+    const client = new ClientV2(
+      { name: 'federation-asked', version: '1.0.0' },
+      {
+        versionNegotiation: { mode: 'auto' },
+        capabilities: { elicitation: { form: {}, url: {} }, sampling: {} },
+      },
+    );
+    client.setRequestHandler('elicitation/create', async (request) =>
+      request.params.mode === 'url' ? { action: 'accept' } : { action: 'accept', content: { name: 'Ada' } },
+    );
+    client.setRequestHandler('sampling/createMessage', async () => ({
+      role: 'assistant',
+      content: { type: 'text', text: 'hi' },
+      model: 'test-model',
+    }));
+    await client.connect(
+      new TransportV2(new URL(`${gateway.url}/mcp/acme/all`), {
+        requestInit: { headers: { Authorization: `Bearer ${clientKey}` } },
+      }),
+    );
+    return client;
+  }
+
+  it('relays form and URL elicitation and sampling to a 2026-07-28 client that declared them, and its answers back', async () => {
+    const client = await connectAsked();
+    const before = await toolCallRecords();
+    const named = (await client.callTool({ name: 'linear_ask_name', arguments: {} })) as Result;
+    expect(named.content).toEqual([{ type: 'text', text: 'hello Ada' }]);
+    const url = (await client.callTool({ name: 'linear_ask_url', arguments: {} })) as Result;
+    expect(url.content).toEqual([{ type: 'text', text: 'url elicitation accept' }]);
+    const sampled = (await client.callTool({ name: 'linear_ask_model', arguments: {} })) as Result;
+    expect(sampled.content).toEqual([{ type: 'text', text: 'model said hi' }]);
+    // One audit record per call, however many rounds it took.
+    expect(await toolCallRecords()).toBe(before + 3);
+    await client.close();
+  });
+
+  it('answers the server a clear error when the client did not declare the capability (both eras)', async () => {
+    for (const client of [await connectV2('all'), await connectV1('all')]) {
+      const named = (await client.callTool({ name: 'linear_ask_name', arguments: {} })) as Result;
+      expect(named.content[0]?.['text']).toMatch(/^elicitation\/create failed: .*did not declare/);
+      const sampled = (await client.callTool({ name: 'linear_ask_model', arguments: {} })) as Result;
+      expect(sampled.content[0]?.['text']).toMatch(/^sampling\/createMessage failed: .*did not declare/);
+      await client.close();
+    }
+  });
+});
+
+describe('a server whose prompt listing fails', () => {
+  it('keeps its tools served, with the problem in its status', async () => {
+    const broken = {
+      name: 'broken',
+      get description(): string {
+        throw new Error('the prompt store is down');
+      },
+      get: () => [],
+    };
+    const upstream = await startLegacyMcpUpstream(
+      [{ name: 'ping', call: () => ({ content: [{ type: 'text', text: 'pong' }] }) }],
+      undefined,
+      2,
+      { prompts: [broken] },
+    );
+    const own = await startTestGateway({
+      unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+      tenants: [
+        {
+          id: 'acme',
+          services: [{ id: 'flaky', mcp: upstream.url }],
+          toolsets: [{ id: 'all', access: 'write', approval: 'none', discovery: { mode: 'never' } }],
+          clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all'], subject: 'alice' }],
+        },
+      ],
+    });
+    try {
+      const [status] = own.gateway.federation?.status() ?? [];
+      expect(status).toMatchObject({ service: 'flaky', state: 'listed', tools: 1, prompts: 0 });
+      expect(status?.problem).toMatch(/^resources and prompts: /);
+      const client = new ClientV2({ name: 'flaky-e2e', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
+      await client.connect(
+        new TransportV2(new URL(`${own.url}/mcp/acme/all`), {
+          requestInit: { headers: { Authorization: `Bearer ${clientKey}` } },
+        }),
+      );
+      const result = (await client.callTool({ name: 'flaky_ping', arguments: {} })) as Result;
+      expect(result.content).toEqual([{ type: 'text', text: 'pong' }]);
+      await client.close();
+    } finally {
+      await own.close();
+      await upstream.close();
+    }
   });
 });
 

@@ -2,7 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  CreateMessageResultSchema,
+  ElicitResultSchema,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 
@@ -13,7 +24,44 @@ export interface FixtureTool {
   readonly inputSchema?: Record<string, unknown>;
   readonly outputSchema?: Record<string, unknown>;
   readonly annotations?: Record<string, unknown>;
-  call(args: Record<string, unknown>): Record<string, unknown> | Promise<Record<string, unknown>>;
+  /** `request`: the SDK's request context (its cancellation signal, progress token and notification sender). */
+  call(
+    args: Record<string, unknown>,
+    request?: FixtureRequest,
+  ): Record<string, unknown> | Promise<Record<string, unknown>>;
+}
+
+/** What a fixture tool sees of its request besides the arguments. */
+export interface FixtureRequest {
+  readonly signal: AbortSignal;
+  readonly progressToken?: string | number;
+  progress(progress: number, total?: number, message?: string): Promise<void>;
+  /** Sends the client `elicitation/create` or `sampling/createMessage` (related to this call) and awaits its answer. */
+  ask(method: 'elicitation/create' | 'sampling/createMessage', params: Record<string, unknown>): Promise<unknown>;
+}
+
+/** A resource of the legacy fixture server: its listing (`uri` or `uriTemplate`) and what a read answers. */
+export interface FixtureResource {
+  readonly uri?: string;
+  readonly uriTemplate?: string;
+  readonly name: string;
+  readonly mimeType?: string;
+  readonly description?: string;
+  /** `uri` is the URI read (for a template, one it matches; `read` returns undefined for a URI it does not serve). */
+  read(uri: string): Record<string, unknown>[] | undefined;
+}
+
+export interface FixturePrompt {
+  readonly name: string;
+  readonly description?: string;
+  readonly arguments?: { name: string; description?: string; required?: boolean }[];
+  get(args: Record<string, string>): Record<string, unknown>[];
+}
+
+/** Resources and prompts of the legacy fixture server (capabilities declared only when given). */
+export interface FixtureFeatures {
+  readonly resources?: FixtureResource[];
+  readonly prompts?: FixturePrompt[];
 }
 
 export interface LegacyMcpUpstream {
@@ -22,11 +70,15 @@ export interface LegacyMcpUpstream {
   readonly tools: FixtureTool[];
   /** Every `tools/call` received: tool name, arguments and the `Authorization` header it came with. */
   readonly calls: { name: string; args: unknown; authorization: string | undefined }[];
+  /** Every `resources/read` and `prompts/get` received: the URI or prompt name, and the `Authorization` header. */
+  readonly reads: { method: string; target: string; authorization: string | undefined }[];
+  /** Resources and prompts served (editable, then `notifyChanged`). */
+  readonly features: { resources: FixtureResource[]; prompts: FixturePrompt[] };
   /** Sessions initialised so far. */
   sessionsOpened(): number;
   /** Forgets every session: the next request with an old session id gets 404 (session expiry). */
   expireSessions(): void;
-  /** Sends `notifications/tools/list_changed` on every open session. */
+  /** Sends `notifications/tools/list_changed` (and the resources and prompts ones) on every open session. */
   notifyChanged(): Promise<void>;
   close(): Promise<void>;
 }
@@ -40,7 +92,15 @@ export async function startLegacyMcpUpstream(
   tools: FixtureTool[],
   token?: string,
   pageSize = 2,
+  served: FixtureFeatures = {},
 ): Promise<LegacyMcpUpstream> {
+  const features = { resources: served.resources ?? [], prompts: served.prompts ?? [] };
+  const reads: LegacyMcpUpstream['reads'] = [];
+  const pageOf = <T>(items: T[], cursor: string | undefined) => {
+    const start = Number(cursor ?? '0');
+    const next = start + pageSize;
+    return { items: items.slice(start, next), ...(next < items.length ? { nextCursor: String(next) } : {}) };
+  };
   type Session = { current: IncomingMessage; transport: StreamableHTTPServerTransport; server: Server };
   const sessions = new Map<string, Session>();
   const calls: LegacyMcpUpstream['calls'] = [];
@@ -49,8 +109,61 @@ export async function startLegacyMcpUpstream(
   function createSessionServer(authorization: () => string | undefined): Server {
     const server = new Server(
       { name: 'fixture-legacy', version: '1.0.0' },
-      { capabilities: { tools: { listChanged: true } } },
+      {
+        capabilities: {
+          tools: { listChanged: true },
+          ...(served.resources ? { resources: { listChanged: true } } : {}),
+          ...(served.prompts ? { prompts: { listChanged: true } } : {}),
+        },
+      },
     );
+    const listed = <T extends object>(item: T) =>
+      Object.fromEntries(Object.entries(item).filter(([, value]) => typeof value !== 'function'));
+    if (served.resources) {
+      server.setRequestHandler(ListResourcesRequestSchema, async (request) => {
+        const page = pageOf(
+          features.resources.filter((r) => r.uri !== undefined),
+          request.params?.cursor,
+        );
+        return {
+          resources: page.items.map(listed),
+          ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+        } as never;
+      });
+      server.setRequestHandler(ListResourceTemplatesRequestSchema, async (request) => {
+        const page = pageOf(
+          features.resources.filter((r) => r.uriTemplate !== undefined),
+          request.params?.cursor,
+        );
+        return {
+          resourceTemplates: page.items.map(listed),
+          ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+        } as never;
+      });
+      server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
+        reads.push({ method: 'resources/read', target: request.params.uri, authorization: authorization() });
+        for (const resource of features.resources) {
+          const contents = resource.read(request.params.uri);
+          if (contents !== undefined) return { contents } as never;
+        }
+        throw new McpError(-32002, `Resource not found: ${request.params.uri}`);
+      });
+    }
+    if (served.prompts) {
+      server.setRequestHandler(ListPromptsRequestSchema, async (request) => {
+        const page = pageOf(features.prompts, request.params?.cursor);
+        return {
+          prompts: page.items.map(listed),
+          ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+        } as never;
+      });
+      server.setRequestHandler(GetPromptRequestSchema, async (request) => {
+        reads.push({ method: 'prompts/get', target: request.params.name, authorization: authorization() });
+        const prompt = features.prompts.find((p) => p.name === request.params.name);
+        if (prompt === undefined) throw new McpError(-32602, `Unknown prompt: ${request.params.name}`);
+        return { messages: prompt.get(request.params.arguments ?? {}) } as never;
+      });
+    }
     server.setRequestHandler(ListToolsRequestSchema, async (request) => {
       const start = Number(request.params?.cursor ?? '0');
       const page = tools.slice(start, start + pageSize).map(({ call: _call, ...listed }) => ({
@@ -60,11 +173,32 @@ export async function startLegacyMcpUpstream(
       const next = start + pageSize;
       return { tools: page, ...(next < tools.length ? { nextCursor: String(next) } : {}) } as never;
     });
-    server.setRequestHandler(CallToolRequestSchema, async (request) => {
+    server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
       calls.push({ name: request.params.name, args: request.params.arguments, authorization: authorization() });
       const tool = tools.find((t) => t.name === request.params.name);
       if (tool === undefined) return { content: [{ type: 'text', text: 'no such tool' }], isError: true };
-      return (await tool.call(request.params.arguments ?? {})) as never;
+      const progressToken = request.params._meta?.progressToken;
+      return (await tool.call(request.params.arguments ?? {}, {
+        signal: extra.signal,
+        ...(progressToken === undefined ? {} : { progressToken }),
+        ask: (method, params) =>
+          extra.sendRequest(
+            { method, params } as never,
+            method === 'elicitation/create' ? ElicitResultSchema : CreateMessageResultSchema,
+          ),
+        progress: async (progress, total, message) => {
+          if (progressToken === undefined) return;
+          await extra.sendNotification({
+            method: 'notifications/progress',
+            params: {
+              progressToken,
+              progress,
+              ...(total === undefined ? {} : { total }),
+              ...(message === undefined ? {} : { message }),
+            },
+          });
+        },
+      })) as never;
     });
     return server;
   }
@@ -108,13 +242,21 @@ export async function startLegacyMcpUpstream(
     url: `${url}/mcp`,
     tools,
     calls,
+    reads,
+    features,
     sessionsOpened: () => opened,
     expireSessions() {
       for (const { transport } of sessions.values()) void transport.close();
       sessions.clear();
     },
     async notifyChanged() {
-      await Promise.all([...sessions.values()].map(({ server }) => server.sendToolListChanged()));
+      await Promise.all(
+        [...sessions.values()].flatMap(({ server }) => [
+          server.sendToolListChanged(),
+          ...(served.resources ? [server.sendResourceListChanged()] : []),
+          ...(served.prompts ? [server.sendPromptListChanged()] : []),
+        ]),
+      );
     },
     async close() {
       for (const { transport } of sessions.values()) await transport.close().catch(() => {});
@@ -125,7 +267,8 @@ export async function startLegacyMcpUpstream(
 
 /**
  * A 2026-07-28 MCP server (SDK 2.x `createMcpHandler`, legacy requests refused), so a client must speak the
- * modern era to use it: one tool, `whoami`, answering with structured content.
+ * modern era to use it: one tool, `whoami`, answering with structured content; one resource (`modern://motd`) and
+ * one prompt (`greet`, argument `who`).
  */
 export async function startModernMcpUpstream(): Promise<{ url: string; close(): Promise<void> }> {
   const handler = createMcpHandler(
@@ -143,6 +286,14 @@ export async function startModernMcpUpstream(): Promise<{ url: string; close(): 
           content: [{ type: 'text', text: `modern says ${greeting}` }],
           structuredContent: { server: 'modern', greeting },
         }),
+      );
+      server.registerResource('motd', 'modern://motd', { mimeType: 'text/plain' }, async (uri) => ({
+        contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'modern message of the day' }],
+      }));
+      server.registerPrompt(
+        'greet',
+        { description: 'Greets someone', argsSchema: z.object({ who: z.string() }) },
+        async ({ who }) => ({ messages: [{ role: 'user', content: { type: 'text', text: `Greet ${who}` } }] }),
       );
       return server;
     },

@@ -117,6 +117,16 @@ describe('a service naming a provider', () => {
     });
   });
 
+  it('salesforce_refresh_token_dropped: the service carries the provider refresh scope', () => {
+    const config = parseConfig(
+      { tenants: [{ id: 'acme', services: [{ provider: 'salesforce', clientId: 'client' }] }] },
+      { expandProvider: createProviderExpander() },
+    );
+    const service = config.tenants[0]?.services[0];
+    expect(service?.auth).toMatchObject({ type: 'oauth2', refreshScope: 'refresh_token' });
+    expect(service?.auth.type === 'oauth2' && service.auth.scopes).toContain('refresh_token');
+  });
+
   it('takes every override: id, scopes, base URL, description, auth fields (authorizeParams merged)', () => {
     const service = parse({
       provider: 'zen',

@@ -314,6 +314,7 @@ function buildAuth(
         scopeSeparator: auth.scopeSeparator,
         pkce: auth.pkce,
         quirks: auth.quirks,
+        ...(auth.refreshScope === undefined ? {} : { refreshScope: auth.refreshScope }),
         ...(auth.tokenHeader === undefined ? {} : { tokenHeader: auth.tokenHeader }),
       };
     }

@@ -97,6 +97,20 @@ describe('parseProviderFile()', () => {
     expect(
       problemsOf(oauth.replace('defaultScopes: [read]', 'defaultScopes: [read]\n  scopeImplies: { write: [delete] }')),
     ).toEqual(["auth.scopeImplies.write[0]: 'delete' is not in auth.scopes"]);
+    expect(
+      problemsOf(oauth.replace('defaultScopes: [read]', 'defaultScopes: [read]\n  refreshScope: offline')),
+    ).toEqual(["auth.refreshScope: 'offline' is not in auth.scopes"]);
+  });
+
+  it('salesforce_refresh_token_dropped: the built-in providers name the scope that grants a refresh token', () => {
+    const refreshScopeOf = (id: string) => {
+      const auth = loadProviders().byId.get(id)?.auth;
+      return auth?.type === 'oauth2' ? auth.refreshScope : undefined;
+    };
+    expect(refreshScopeOf('salesforce')).toBe('refresh_token');
+    expect(refreshScopeOf('jira')).toBe('offline_access');
+    expect(refreshScopeOf('outlook')).toBe('offline_access');
+    expect(refreshScopeOf('twitter')).toBe('offline.access');
   });
 
   it('refuses an unknown category, quirk and access class, naming each path', () => {

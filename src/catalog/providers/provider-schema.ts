@@ -99,6 +99,12 @@ const oauth2Schema = z.strictObject({
   /** How scopes are joined in the authorize request and split in the token response; default one space. */
   scopeSeparator: z.enum([' ', ',', '+']).default(' '),
   scopes: z.array(scopeSchema).min(1),
+  /**
+   * The scope that makes the provider issue a refresh token (`offline_access`, Salesforce `refresh_token`, Twitter
+   * `offline.access`); kept on every connect link, whatever the tools need, so connections survive the first expiry.
+   * Must be in `scopes`.
+   */
+  refreshScope: z.string().min(1).optional(),
   /** Scopes requested when the config names none; each must be in `scopes`. */
   defaultScopes: z.array(z.string().min(1)).default([]),
   /** A broad scope and the narrower ones it implies (`repo: [public_repo]`); names must be in `scopes`. */
@@ -231,6 +237,13 @@ export const providerSchema = z
       if (!scopes.has(s))
         ctx.addIssue({ code: 'custom', path: ['auth', 'defaultScopes', i], message: `'${s}' is not in auth.scopes` });
     });
+    if (p.auth.refreshScope !== undefined && !scopes.has(p.auth.refreshScope)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth', 'refreshScope'],
+        message: `'${p.auth.refreshScope}' is not in auth.scopes`,
+      });
+    }
     for (const [broad, narrower] of Object.entries(p.auth.scopeImplies)) {
       for (const [i, s] of [broad, ...narrower].entries()) {
         if (!scopes.has(s)) {

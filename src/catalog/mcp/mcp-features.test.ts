@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { matchesUriTemplate, transformMcpFeatures } from './mcp-features.ts';
+
+const empty = { resources: [], resourceTemplates: [], prompts: [] };
+
+describe('transformMcpFeatures()', () => {
+  it('keeps the MCP fields of resources, templates and prompts, and nothing else', () => {
+    const features = transformMcpFeatures(
+      {
+        resources: [
+          {
+            uri: 'docs://a',
+            name: 'a',
+            title: 'A',
+            mimeType: 'text/plain',
+            size: 12,
+            annotations: { audience: ['user', 'robot'], priority: 0.5 },
+            icons: [{ src: 'javascript:alert(1)' }],
+          },
+        ],
+        resourceTemplates: [{ uriTemplate: 'issues://{id}', name: 'issue', description: 'An issue' }],
+        prompts: [{ name: 'review.code', arguments: [{ name: 'lang', required: true, extra: 1 }] }],
+      },
+      'https://mcp.example.com/mcp',
+    );
+    expect(features.resources).toEqual([
+      {
+        uri: 'docs://a',
+        name: 'a',
+        title: 'A',
+        mimeType: 'text/plain',
+        size: 12,
+        annotations: { audience: ['user'], priority: 0.5 },
+      },
+    ]);
+    expect(features.resourceTemplates).toEqual([
+      { uriTemplate: 'issues://{id}', name: 'issue', description: 'An issue' },
+    ]);
+    expect(features.prompts).toEqual([
+      { key: 'review_code', name: 'review.code', arguments: [{ name: 'lang', required: true }] },
+    ]);
+    expect(features.problems).toEqual([]);
+  });
+
+  it('skips and reports entries without their required fields, bad prompt names and clashing keys', () => {
+    const features = transformMcpFeatures(
+      {
+        resources: [{ name: 'no uri' }, { uri: `x://${'a'.repeat(3000)}`, name: 'long' }, 'text'],
+        resourceTemplates: [{ uriTemplate: 'x://{id}' }],
+        prompts: [{ name: 'has space' }, { name: 'a.b' }, { name: 'a_b' }, { name: 'p', arguments: [{}] }],
+      },
+      'src',
+    );
+    expect(features.resources).toEqual([]);
+    expect(features.resourceTemplates).toEqual([]);
+    expect(features.prompts.map((p) => p.name)).toEqual(['a.b']);
+    expect(features.problems.map((p) => p.at)).toEqual([
+      'resources[0]',
+      'resources[1]',
+      'resources[2]',
+      'resourceTemplates[0]',
+      'prompts[0]',
+      'prompts[2]',
+      'prompts[3]',
+    ]);
+    expect(features.problems[5]?.reason).toMatch(/maps to a_b/);
+    expect(features.problems[6]?.reason).toMatch(/prompts\[3\]\.arguments\[0\]: name is missing/);
+  });
+
+  it('changes its id when the listing changes, and only then', () => {
+    const one = transformMcpFeatures({ ...empty, prompts: [{ name: 'p' }] }, 'src');
+    expect(transformMcpFeatures({ ...empty, prompts: [{ name: 'p' }] }, 'src').id).toBe(one.id);
+    expect(transformMcpFeatures({ ...empty, prompts: [{ name: 'q' }] }, 'src').id).not.toBe(one.id);
+  });
+});
+
+describe('matchesUriTemplate()', () => {
+  it('matches the URIs of an RFC 6570 template and nothing else', () => {
+    expect(matchesUriTemplate('test://template/{id}/data', 'test://template/123/data')).toBe(true);
+    expect(matchesUriTemplate('test://template/{id}/data', 'test://template/123/other')).toBe(false);
+    expect(matchesUriTemplate('issues://{id}', 'docs://1')).toBe(false);
+  });
+});

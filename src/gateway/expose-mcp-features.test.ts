@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { transformMcpFeatures } from '../catalog/index.ts';
+import { exposeMcpFeatures, resourcesNameOf } from './expose-mcp-features.ts';
+
+const features = transformMcpFeatures(
+  {
+    resources: [{ uri: 'docs://a', name: 'a' }],
+    resourceTemplates: [{ uriTemplate: 'issues://{id}', name: 'issue' }],
+    prompts: [{ name: 'summarize' }, { name: 'review.code' }],
+  },
+  'src',
+);
+const services = [{ id: 'openapi' }, { id: 'linear', features }, { id: 'jira', features }];
+const toolset = { tools: ['*'], exclude: [] as string[], unprefixed: [] as string[] };
+
+describe('exposeMcpFeatures()', () => {
+  it('names prompts like tools and a service resources {service}_resources', () => {
+    const exposed = exposeMcpFeatures(toolset, services, 'at');
+    expect([...exposed.prompts.keys()]).toEqual([
+      'linear_summarize',
+      'linear_review_code',
+      'jira_summarize',
+      'jira_review_code',
+    ]);
+    expect(exposed.resourceServices.map((s) => [s.service, s.name])).toEqual([
+      ['linear', 'linear_resources'],
+      ['jira', 'jira_resources'],
+    ]);
+    expect(exposed.declares).toEqual({ resources: true, prompts: true });
+    expect(resourcesNameOf('linear')).toBe('linear_resources');
+  });
+
+  it('applies the toolset tools and exclude globs to those names', () => {
+    const exposed = exposeMcpFeatures(
+      { ...toolset, tools: ['linear_*'], exclude: ['linear_resources', 'linear_review*'] },
+      services,
+      'at',
+    );
+    expect([...exposed.prompts.keys()]).toEqual(['linear_summarize']);
+    expect(exposed.resourceServices).toEqual([]);
+    expect(exposed.declares).toEqual({ resources: false, prompts: true });
+  });
+
+  it('exposes an unprefixed service prompts by their own names; a clash is a config error naming both', () => {
+    const exposed = exposeMcpFeatures({ ...toolset, unprefixed: ['linear'] }, services, 'at');
+    expect([...exposed.prompts.keys()]).toContain('review_code');
+    // Resources keep their one prefixed name, unprefixed or not.
+    expect(exposed.resourceServices.map((s) => s.name)).toContain('linear_resources');
+    expect(() =>
+      exposeMcpFeatures({ ...toolset, unprefixed: ['linear', 'jira'] }, services, 'tenants[0].toolsets[0]'),
+    ).toThrow(
+      'tenants[0].toolsets[0]: prompt summarize of service jira and prompt summarize of service linear would both be named summarize',
+    );
+  });
+});

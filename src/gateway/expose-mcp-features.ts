@@ -1,0 +1,97 @@
+import {
+  type McpFeatures,
+  type McpPrompt,
+  type McpResource,
+  type McpResourceTemplate,
+  toToolName,
+  toUnprefixedToolName,
+} from '../catalog/index.ts';
+import { GatehouseError, type ToolsetConfig } from '../core/index.ts';
+import { matchToolGlob } from '../policy/index.ts';
+
+/** A federated prompt as one toolset lists it: under `name` (`{service}_{prompt}`, or unprefixed). */
+export interface ExposedPrompt {
+  readonly name: string;
+  readonly service: string;
+  readonly prompt: McpPrompt;
+}
+
+/** What of its federated services' resources and prompts a toolset exposes (none when it has no `mcp:` service). */
+export interface ExposedFeatures {
+  /** Prompts by the name the toolset lists them under. */
+  readonly prompts: ReadonlyMap<string, ExposedPrompt>;
+  /**
+   * Services whose resources the toolset reaches, in config order, with their allow-list name
+   * (`resourcesNameOf`) and what their servers list.
+   */
+  readonly resourceServices: readonly {
+    readonly service: string;
+    readonly name: string;
+    readonly resources: readonly McpResource[];
+    readonly resourceTemplates: readonly McpResourceTemplate[];
+  }[];
+  /** Whether the toolset reaches any resource or prompt (the capabilities it declares to clients). */
+  readonly declares: { readonly resources: boolean; readonly prompts: boolean };
+}
+
+/**
+ * The name under which a toolset's allow-lists (`tools`, `exclude`) and result budgets (`results.toolBudgets`) match
+ * the resources of a federated service: `{service}_resources`, always prefixed (resource URIs are the server's own
+ * and are never renamed, so only this one name stands for all of them).
+ */
+export function resourcesNameOf(service: string): string {
+  return toToolName(service, 'resources');
+}
+
+/**
+ * The resources and prompts of the tenant's `mcp:` services that a toolset exposes. A prompt is named like a tool
+ * (`{service}_{prompt}`, or its own name when the toolset lists the service in `unprefixed`) and is exposed when that
+ * name passes the toolset's `tools` and `exclude` globs; a service's resources (listed ones, templates and reads)
+ * when `{service}_resources` does. Both are reads and are exposed whatever the toolset's `access`. Two prompts that
+ * would share a name are a config error naming both (at `at`, the toolset's path).
+ */
+export function exposeMcpFeatures(
+  toolset: Pick<ToolsetConfig, 'tools' | 'exclude' | 'unprefixed'>,
+  services: readonly { readonly id: string; readonly features?: McpFeatures }[],
+  at: string,
+): ExposedFeatures {
+  const included = matchToolGlob(toolset.tools);
+  const excluded = matchToolGlob(toolset.exclude);
+  const allows = (name: string) => included(name) && !excluded(name);
+  const bare = new Set(toolset.unprefixed);
+  const prompts = new Map<string, ExposedPrompt>();
+  const resourceServices: ExposedFeatures['resourceServices'][number][] = [];
+  for (const { id, features } of services) {
+    if (features === undefined) continue;
+    for (const prompt of features.prompts) {
+      const name = bare.has(id) ? toUnprefixedToolName(prompt.key) : toToolName(id, prompt.key);
+      if (!allows(name)) continue;
+      const other = prompts.get(name);
+      if (other !== undefined) {
+        throw new GatehouseError(
+          'config_invalid',
+          `${at}: prompt ${prompt.name} of service ${id} and prompt ${other.prompt.name} of service ${other.service} ` +
+            `would both be named ${name}; prefix one of the services`,
+          { path: at, prompt: name },
+        );
+      }
+      prompts.set(name, Object.freeze({ name, service: id, prompt }));
+    }
+    const name = resourcesNameOf(id);
+    if (allows(name) && (features.resources.length > 0 || features.resourceTemplates.length > 0)) {
+      resourceServices.push(
+        Object.freeze({
+          service: id,
+          name,
+          resources: features.resources,
+          resourceTemplates: features.resourceTemplates,
+        }),
+      );
+    }
+  }
+  return Object.freeze({
+    prompts,
+    resourceServices: Object.freeze(resourceServices),
+    declares: { resources: resourceServices.length > 0, prompts: prompts.size > 0 },
+  });
+}

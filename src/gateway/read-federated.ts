@@ -1,0 +1,287 @@
+import { type AuditLog, createScrubber, type Telemetry } from '../audit/index.ts';
+import { matchesUriTemplate } from '../catalog/index.ts';
+import { type Clock, decisionOf, GatehouseError, isGatehouseError, toGatehouseError } from '../core/index.ts';
+import { type ResultHandles, scrubFederated, shapeToolResult } from '../shaping/index.ts';
+import type { Store } from '../store/index.ts';
+import { listCredentialSecrets, type McpCallAnswer, type McpTarget, type McpUpstream } from '../upstream/index.ts';
+import { mcpTargetOf, type ServiceRuntime, type TenantRuntime, type ToolsetRuntime } from './build-tenants.ts';
+import { connectionOf, subjectAt } from './connection-of.ts';
+import type { Caller, FederatedOutcome } from './contract.ts';
+import type { Credentials } from './credentials.ts';
+import type { ExposedFeatures } from './expose-mcp-features.ts';
+
+export interface FederatedReadDependencies {
+  readonly tenants: ReadonlyMap<string, TenantRuntime>;
+  readonly clock: Clock;
+  readonly store: Pick<Store, 'connections'>;
+  readonly credentials: Pick<Credentials, 'resolveCredential'>;
+  readonly mcpUpstream?: Pick<McpUpstream, 'readResource' | 'getPrompt'>;
+  readonly handles: ResultHandles;
+  readonly audit: Pick<AuditLog, 'recordToolCall'>;
+  readonly telemetry?: Pick<Telemetry, 'toolCall'>;
+  readonly onAuditFailure?: (error: unknown) => void;
+}
+
+/** The longest resource URI an audit record keeps. */
+const auditedUriMax = 500;
+
+/**
+ * `resources/read` of a federated resource. The URI goes to the service that lists it, else to the one whose
+ * template matches it, else (a URI from a tool result's resource link) to the toolset's only resource service; a
+ * URI no service of the toolset may serve, and one its server does not know, is `not_found`. The answer is scrubbed of every secret of the service's
+ * credential, its text contents held to the toolset's result budget for `{service}_resources` (over it: one text
+ * content with a result handle and a summary), and one audit record is written, whatever the end.
+ */
+export async function readResource(
+  deps: FederatedReadDependencies,
+  caller: Caller,
+  uri: string,
+  requestId: string,
+): Promise<FederatedOutcome> {
+  const started = deps.clock.monotonic();
+  let audited: Audited = { tool: 'resources', method: 'resources/read', path: uri.slice(0, auditedUriMax) };
+  try {
+    const { tenant, toolset } = runtimeOf(deps, caller);
+    const exposed = serviceOfUri(toolset.features, uri);
+    if (exposed === undefined) {
+      throw new GatehouseError('not_found', `Resource not found: ${uri.slice(0, 200)}`, { uri: uri.slice(0, 200) });
+    }
+    audited = { ...audited, tool: exposed.name };
+    const service = serviceOf(tenant, exposed.service);
+    const sent = await sendFederated(deps, caller, service, (mcp, target) => mcp.readResource(target, uri)).catch(
+      (error: unknown) => {
+        // The server's own "no such resource" (-32002, or -32602 as 2026-07-28 servers answer) is the client's too.
+        const rpcCode = isGatehouseError(error) ? error.details['rpcCode'] : undefined;
+        if (rpcCode === -32002 || rpcCode === -32602) {
+          throw new GatehouseError('not_found', `Resource not found: ${uri.slice(0, 200)}`, { uri: uri.slice(0, 200) });
+        }
+        throw error;
+      },
+    );
+    audited = { ...audited, upstreamStatus: sent.status };
+    const contents = sent.result['contents'];
+    if (!Array.isArray(contents) || !contents.every(isObject)) {
+      throw new GatehouseError('upstream_error', `The MCP server of ${service.id} answered a read without contents`, {
+        service: service.id,
+      });
+    }
+    const text = textOf(contents.map((content) => content['text']));
+    const shaped = await withinBudget(deps, caller, toolset, exposed.name, text);
+    const result =
+      shaped === undefined
+        ? { ...sent.result, contents }
+        : { ...withoutKey(sent.result, 'contents'), contents: [{ uri, mimeType: 'text/plain', text: shaped }] };
+    return finish(deps, caller, requestId, started, audited, { ok: true, result });
+  } catch (error) {
+    return finish(deps, caller, requestId, started, audited, { ok: false, error: toGatehouseError(error) });
+  }
+}
+
+/**
+ * `prompts/get` of a federated prompt by the name the toolset lists it under: its required arguments checked
+ * (`invalid_arguments` naming the missing one), then as `readResource` (scrubbed, the text of its messages held to
+ * the budget of the prompt's name, one audit record). A name the toolset does not list is `not_found`.
+ */
+export async function getPrompt(
+  deps: FederatedReadDependencies,
+  caller: Caller,
+  name: string,
+  args: unknown,
+  requestId: string,
+): Promise<FederatedOutcome> {
+  const started = deps.clock.monotonic();
+  let audited: Audited = { tool: name.slice(0, 128), method: 'prompts/get', path: null };
+  try {
+    const { tenant, toolset } = runtimeOf(deps, caller);
+    const exposed = toolset.features.prompts.get(name);
+    if (exposed === undefined) throw new GatehouseError('not_found', `Unknown prompt: ${name.slice(0, 128)}`);
+    audited = { ...audited, path: `prompts/get ${exposed.prompt.name}` };
+    const checked = promptArguments(exposed.prompt.arguments ?? [], args);
+    const service = serviceOf(tenant, exposed.service);
+    const sent = await sendFederated(deps, caller, service, (mcp, target) =>
+      mcp.getPrompt(target, exposed.prompt.name, checked),
+    );
+    audited = { ...audited, upstreamStatus: sent.status };
+    const messages = sent.result['messages'];
+    if (!Array.isArray(messages) || !messages.every(isObject)) {
+      throw new GatehouseError('upstream_error', `The MCP server of ${service.id} answered a prompt without messages`, {
+        service: service.id,
+      });
+    }
+    const text = textOf(messages.map((message) => (isObject(message['content']) ? message['content']['text'] : '')));
+    const shaped = await withinBudget(deps, caller, toolset, name, text);
+    const result =
+      shaped === undefined
+        ? sent.result
+        : {
+            ...withoutKey(sent.result, 'messages'),
+            messages: [{ role: 'user', content: { type: 'text', text: shaped } }],
+          };
+    return finish(deps, caller, requestId, started, audited, { ok: true, result });
+  } catch (error) {
+    return finish(deps, caller, requestId, started, audited, { ok: false, error: toGatehouseError(error) });
+  }
+}
+
+interface Audited {
+  readonly tool: string;
+  readonly method: string;
+  readonly path: string | null;
+  readonly upstreamStatus?: number;
+}
+
+function runtimeOf(deps: FederatedReadDependencies, caller: Caller) {
+  const tenant = deps.tenants.get(caller.tenant);
+  const toolset = tenant?.toolsets.get(caller.toolset);
+  if (tenant === undefined || toolset === undefined) throw new GatehouseError('not_found', 'No such MCP endpoint');
+  return { tenant, toolset };
+}
+
+function serviceOf(tenant: TenantRuntime, id: string): ServiceRuntime {
+  const service = tenant.services.get(id);
+  if (service === undefined) throw new GatehouseError('not_found', `No service ${id}`);
+  return service;
+}
+
+/** Which of the toolset's resource services serves `uri` (see `readResource`). */
+function serviceOfUri(features: ExposedFeatures, uri: string) {
+  const services = features.resourceServices;
+  return (
+    services.find((s) => s.resources.some((resource) => resource.uri === uri)) ??
+    services.find((s) => s.resourceTemplates.some((template) => matchesUriTemplate(template.uriTemplate, uri))) ??
+    (services.length === 1 ? services[0] : undefined)
+  );
+}
+
+/**
+ * The one request to the service's server: the caller's credential for the service (`resolveCredential`, the one
+ * function that makes it; a user without a connection gets the connect link), then the answer scrubbed once of
+ * every secret of that credential, gateway-owned `_meta` keys dropped. A refused credential is `upstream_error`.
+ */
+async function sendFederated(
+  deps: FederatedReadDependencies,
+  caller: Caller,
+  service: ServiceRuntime,
+  send: (mcp: Pick<McpUpstream, 'readResource' | 'getPrompt'>, target: McpTarget) => Promise<McpCallAnswer>,
+): Promise<{ status: number; result: Record<string, unknown> }> {
+  const mcp = deps.mcpUpstream;
+  if (mcp === undefined) throw new Error('a federated read needs the MCP upstream client');
+  const connection = await connectionOf(deps.store, caller, service);
+  const { credential } = await deps.credentials.resolveCredential(
+    caller.tenant,
+    service.id,
+    service.auth,
+    subjectAt(caller, service),
+    () => (service.auth.type === 'oauth2' ? service.auth.scopes : []),
+    connection,
+    service.connectionVariables,
+  );
+  const answer = await send(mcp, mcpTargetOf(caller.tenant, service, credential));
+  if (answer.result === undefined) {
+    throw new GatehouseError('upstream_error', `The MCP server of ${service.id} refused the gateway's credential`, {
+      service: service.id,
+      status: answer.status,
+    });
+  }
+  const result = scrubFederated(answer.result, createScrubber(listCredentialSecrets(credential)));
+  if (!isObject(result)) {
+    throw new GatehouseError('upstream_error', `The MCP server of ${service.id} answered no result object`, {
+      service: service.id,
+    });
+  }
+  return { status: answer.status, result };
+}
+
+/** MCP prompt arguments are strings; every required one must be there. */
+function promptArguments(
+  declared: readonly { readonly name: string; readonly required?: boolean }[],
+  args: unknown,
+): Record<string, string> {
+  const given = args ?? {};
+  if (!isObject(given)) throw new GatehouseError('invalid_arguments', 'arguments: expected an object of strings');
+  for (const [key, value] of Object.entries(given)) {
+    if (typeof value !== 'string') {
+      throw new GatehouseError('invalid_arguments', `arguments.${key.slice(0, 64)}: expected a string`, {
+        argument: key.slice(0, 64),
+      });
+    }
+  }
+  const missing = declared.find((argument) => argument.required === true && given[argument.name] === undefined);
+  if (missing !== undefined) {
+    throw new GatehouseError('invalid_arguments', `arguments.${missing.name}: required by the prompt`, {
+      argument: missing.name,
+    });
+  }
+  return given as Record<string, string>;
+}
+
+/**
+ * The toolset's result budget for `name`: undefined when `text` is within it (or handles are off: then it is
+ * delivered whole, as tool results are), else the summary text naming the handle that holds all of it.
+ */
+async function withinBudget(
+  deps: FederatedReadDependencies,
+  caller: Caller,
+  toolset: ToolsetRuntime,
+  name: string,
+  text: string,
+): Promise<string | undefined> {
+  const { meta } = toolset;
+  const shaped = await shapeToolResult(
+    { text },
+    {
+      budget: meta.budgetOf(name),
+      owner: { tenant: caller.tenant, subject: caller.subject, clientKey: caller.keyId },
+      handles: meta.handles ? deps.handles : undefined,
+      ttlMs: meta.ttlMs,
+    },
+  );
+  return shaped.handle === undefined ? undefined : shaped.text;
+}
+
+/** Exactly one audit record per read or get, then its telemetry; answers once the record is written. */
+async function finish(
+  deps: FederatedReadDependencies,
+  caller: Caller,
+  requestId: string,
+  started: number,
+  audited: Audited,
+  outcome: FederatedOutcome,
+): Promise<FederatedOutcome> {
+  const entry = {
+    tenant: caller.tenant,
+    requestId,
+    toolset: caller.toolset,
+    clientKey: caller.keyName,
+    subject: caller.subject,
+    tool: audited.tool,
+    method: audited.method,
+    pathTemplate: audited.path,
+    decision: outcome.ok ? ('allow' as const) : decisionOf(outcome.error.code),
+    code: outcome.ok ? null : outcome.error.code,
+    upstreamStatus: audited.upstreamStatus ?? null,
+    latencyMs: deps.clock.monotonic() - started,
+    cached: false,
+    outputUnmatched: false,
+  };
+  try {
+    await deps.audit.recordToolCall(entry, { answerFirst: false });
+  } catch (error) {
+    deps.onAuditFailure?.(error);
+  }
+  deps.telemetry?.toolCall(entry);
+  return outcome;
+}
+
+function textOf(values: readonly unknown[]): string {
+  return values.filter((value): value is string => typeof value === 'string').join('\n');
+}
+
+function withoutKey(value: Record<string, unknown>, key: string): Record<string, unknown> {
+  const { [key]: _dropped, ...rest } = value;
+  return rest;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}

@@ -1,0 +1,100 @@
+import {
+  type GetPromptResult,
+  ProtocolError,
+  ProtocolErrorCode,
+  type ReadResourceResult,
+  ResourceNotFoundError,
+  type Server,
+} from '@modelcontextprotocol/server';
+import type { GatehouseError } from '../core/index.ts';
+import type { Caller, FederatedOutcome, Gateway } from '../gateway/index.ts';
+
+/** Items per page of `resources/list`, `resources/templates/list` and `prompts/list`. */
+export const featurePageSize = 100;
+
+/**
+ * The capabilities of a toolset's endpoint beyond tools: `resources` and `prompts` when its federated services
+ * offer some (never `subscribe` or `listChanged`: the endpoint is stateless and keeps no stream to notify on).
+ */
+export function federatedCapabilitiesOf(gateway: Gateway, caller: Caller): { resources?: object; prompts?: object } {
+  const declared = gateway.federatedCapabilities?.(caller);
+  return {
+    ...(declared?.resources ? { resources: {} } : {}),
+    ...(declared?.prompts ? { prompts: {} } : {}),
+  };
+}
+
+/**
+ * Serves the federated resources and prompts of the caller's toolset on an SDK server of one exchange: the lists
+ * (paged here, `featurePageSize` per page, the cursor an offset), `resources/read` and `prompts/get` through the
+ * gateway (audited there). A resource the toolset does not reach answers the SDK's resource-not-found error, an
+ * unknown prompt or a bad argument `-32602`, anything else `-32603` with the gateway's message and code.
+ */
+export function serveFederatedFeatures(
+  server: Server,
+  context: { readonly gateway: Gateway; readonly caller: Caller; readonly requestId: string },
+  capabilities: { resources?: object; prompts?: object },
+): void {
+  const { gateway, caller, requestId } = context;
+  if (capabilities.resources !== undefined) {
+    server.setRequestHandler('resources/list', async (request) => {
+      const page = pageOf(gateway.listResources?.(caller) ?? [], request.params?.cursor);
+      return { resources: [...page.items], ...page.next };
+    });
+    server.setRequestHandler('resources/templates/list', async (request) => {
+      const page = pageOf(gateway.listResourceTemplates?.(caller) ?? [], request.params?.cursor);
+      return { resourceTemplates: [...page.items], ...page.next };
+    });
+    server.setRequestHandler('resources/read', async (request): Promise<ReadResourceResult> => {
+      const uri = request.params.uri;
+      const outcome = await readOrFail(gateway.readResource?.(caller, uri, requestId));
+      if (!outcome.ok) {
+        if (outcome.error.code === 'not_found') throw new ResourceNotFoundError(uri, outcome.error.message);
+        throw toProtocolError(outcome.error);
+      }
+      return outcome.result as ReadResourceResult;
+    });
+  }
+  if (capabilities.prompts !== undefined) {
+    server.setRequestHandler('prompts/list', async (request) => {
+      const page = pageOf(gateway.listPrompts?.(caller) ?? [], request.params?.cursor);
+      return {
+        prompts: page.items.map((prompt) => ({ ...prompt, arguments: prompt.arguments?.map((a) => ({ ...a })) })),
+        ...page.next,
+      };
+    });
+    server.setRequestHandler('prompts/get', async (request): Promise<GetPromptResult> => {
+      const { name } = request.params;
+      const outcome = await readOrFail(gateway.getPrompt?.(caller, name, request.params.arguments ?? {}, requestId));
+      if (!outcome.ok) {
+        if (outcome.error.code === 'not_found' || outcome.error.code === 'invalid_arguments') {
+          throw new ProtocolError(ProtocolErrorCode.InvalidParams, outcome.error.message);
+        }
+        throw toProtocolError(outcome.error);
+      }
+      return outcome.result as GetPromptResult;
+    });
+  }
+}
+
+/** A page of a list: `cursor` is the offset of its first item (as the previous page's `nextCursor` said). */
+function pageOf<T>(
+  items: readonly T[],
+  cursor: string | undefined,
+): { readonly items: readonly T[]; readonly next: { nextCursor?: string } } {
+  const start = cursor === undefined ? 0 : Number(cursor);
+  if (!Number.isSafeInteger(start) || start < 0 || (cursor !== undefined && start >= items.length && start > 0)) {
+    throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid cursor');
+  }
+  const end = start + featurePageSize;
+  return { items: items.slice(start, end), next: end < items.length ? { nextCursor: String(end) } : {} };
+}
+
+async function readOrFail(pending: Promise<FederatedOutcome> | undefined): Promise<FederatedOutcome> {
+  if (pending === undefined) throw new ProtocolError(ProtocolErrorCode.MethodNotFound, 'Method not found');
+  return pending;
+}
+
+function toProtocolError(error: GatehouseError): ProtocolError {
+  return new ProtocolError(ProtocolErrorCode.InternalError, error.message, { code: error.code });
+}
