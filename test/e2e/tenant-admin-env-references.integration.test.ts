@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLiveGateway } from '../breaker11/start-live-gateway.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
-import { startLiveGateway } from '../support/start-live-gateway.ts';
 
 /**
  * Breaker 11, finding (tenant admin env references): a tenant `admin` (a role inside one tenant, not the operator) names ANY variable of the
