@@ -1,4 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sendRefreshRequest } from '../../src/oauth/index.ts';
 import { connectThroughGateway } from '../support/connect-through-gateway.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
 import {
@@ -117,4 +120,40 @@ describe('oauth answer size cap: token and discovery answers are bounded', () =>
     expect(connected.body).toContain('The authorization server answer is larger than 1048576 bytes');
     expect(connected.body).not.toContain('github-client-secret');
   }, 120_000);
+});
+
+describe('oauth answer size cap: refresh answers are bounded', () => {
+  /** A token endpoint answering `megabytes` of JSON, chunked (no Content-Length) or declared up front. */
+  async function startHugeTokenEndpoint(declareLength: boolean) {
+    const body = `{"access_token":"at-refresh","token_type":"Bearer","filler":[${'{},'.repeat((megabytes * 1024 * 1024) / 3)}{}]}`;
+    const server = createServer((_request, res) => {
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        ...(declareLength ? { 'content-length': String(Buffer.byteLength(body)) } : {}),
+      });
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    return {
+      url: `http://127.0.0.1:${port}/token`,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+
+  for (const declareLength of [false, true]) {
+    it(`a ${megabytes} MB refresh answer ${declareLength ? 'declared by Content-Length' : 'streamed'} is a malformed answer, not tokens`, async () => {
+      const endpoint = await startHugeTokenEndpoint(declareLength);
+      try {
+        const outcome = await sendRefreshRequest(
+          { tokenUrl: endpoint.url, clientId: 'c', clientSecret: 'refresh-client-secret-0123', unsafeAllowHttp: true },
+          'refresh-token-0123',
+          AbortSignal.timeout(10_000),
+        );
+        expect(outcome).toEqual({ kind: 'failed', reason: 'malformed', status: 200 });
+      } finally {
+        await endpoint.close();
+      }
+    });
+  }
 });
