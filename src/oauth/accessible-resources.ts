@@ -16,7 +16,7 @@ export async function accessibleResourcesRequest(
   options: { readonly timeoutMs?: number; readonly fetch?: OAuthFetch } = {},
   what = 'accessible-resources request (Atlassian)',
 ): Promise<Response> {
-  const request = createOAuthFetch(url, options.timeoutMs, options.fetch);
+  const request = createOAuthFetch(url, options.timeoutMs, options.fetch, what);
   try {
     return await request[oauth.customFetch](url, {
       method: 'GET',

@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import { GatehouseError } from '../core/index.ts';
+import { readBoundedResponse } from './read-bounded-response.ts';
 
 /**
  * How requests to an authorization server are sent: the gateway passes one whose connections go through the SSRF
@@ -19,9 +20,16 @@ export interface OAuthRequestOptions {
  * Request options for one authorization server. oauth4webapi already sends `redirect: 'manual'`; the fetch here
  * also refuses any 3xx answer outright (OA-12: a token request never follows a redirect, and a redirect is never
  * mistaken for an answer). Plain `http:` is allowed only for loopback hosts (tests, local providers); any other
- * `http:` endpoint is refused by oauth4webapi.
+ * `http:` endpoint is refused by oauth4webapi. Every answer's body is read here, bounded (`readBoundedResponse`),
+ * before oauth4webapi or a discovery call parses it: an oversized answer fails with reason `response_too_large`,
+ * naming `answering` (what answered) and nothing of the answer.
  */
-export function createOAuthFetch(endpoint: string, timeoutMs = 10_000, send: OAuthFetch = fetch): OAuthRequestOptions {
+export function createOAuthFetch(
+  endpoint: string,
+  timeoutMs = 10_000,
+  send: OAuthFetch = fetch,
+  answering = 'authorization server',
+): OAuthRequestOptions {
   return {
     signal: () => AbortSignal.timeout(timeoutMs),
     [oauth.customFetch]: async (url, init) => {
@@ -34,7 +42,7 @@ export function createOAuthFetch(endpoint: string, timeoutMs = 10_000, send: OAu
           { status: response.status, reason: 'redirect_refused' },
         );
       }
-      return response;
+      return readBoundedResponse(response, answering);
     },
     [oauth.allowInsecureRequests]: isLoopbackUrl(endpoint),
   };

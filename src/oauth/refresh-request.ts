@@ -7,6 +7,7 @@ import {
   readTokenVariables,
   splitGrantedScope,
 } from './provider-quirks.ts';
+import { readBoundedResponse } from './read-bounded-response.ts';
 import { maxExpiresInSeconds } from './token-requests.ts';
 
 /** Why a refresh failed without saying anything about the refresh token itself (the credential is kept). */
@@ -116,6 +117,13 @@ export async function sendRefreshRequest(
       status: response.status,
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     };
+  }
+  try {
+    // Bounded before oauth4webapi parses it: an oversized answer is a malformed one (the credential is kept).
+    response = await readBoundedResponse(response, 'token endpoint');
+  } catch (error) {
+    if (isTimeout(error, signal)) return { kind: 'failed', reason: 'timeout' };
+    return { kind: 'failed', reason: 'malformed', status: response.status };
   }
   try {
     const quirks = settings.provider ?? {};
