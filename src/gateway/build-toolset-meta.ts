@@ -43,6 +43,18 @@ export interface ToolsetMeta {
  * toolset has more tools than `discovery.threshold` (mode `auto`); always (`always`); never (`never`). Size, not
  * count, decides: 14 tools of one real API can take 2,000 tokens, 60 small ones fewer than 1,000.
  */
+/**
+ * `execution.taskSupport` of a listed tool (2025-11-25 tasks): a tool whose call the toolset's `approval` can make
+ * wait for a person declares that the call may run as a task (served by the MCP layer). Tools no approval can apply
+ * to do not: they never wait, and the ~10 tokens a tool would grow every listing (the listing bound below counts it).
+ */
+function taskSupportOf(approval: ToolsetConfig['approval']): (tool: ListedTool) => ListedTool {
+  const named = Array.isArray(approval) ? matchToolGlob(approval) : undefined;
+  const mayWait = (tool: ListedTool) =>
+    approval === 'destructive' ? tool.annotations.destructiveHint === true : (named?.(tool.name) ?? false);
+  return (tool) => (mayWait(tool) ? { ...tool, execution: { taskSupport: 'optional' } } : tool);
+}
+
 export function buildToolsetMeta(
   config: ToolsetConfig,
   tools: ReadonlyMap<string, NamedTool>,
@@ -54,7 +66,12 @@ export function buildToolsetMeta(
   const handles = config.results.handles.enabled;
   const fullListOf = (listed: readonly ListedTool[]) =>
     handles ? [...listed, metaTools.gatehouse_result_query, metaTools.gatehouse_result_page] : listed;
-  const fitted = fitOutputSchemas(withSchemas, withoutOutputSchema, fullListOf, config);
+  const fitted = fitOutputSchemas(
+    withSchemas.map(taskSupportOf(config.approval)),
+    withoutOutputSchema,
+    fullListOf,
+    config,
+  );
   const all = fitted.all;
   const fullListTokens = fitted.fullListTokens;
   const discovery =

@@ -113,6 +113,8 @@ export interface ListedTool {
   readonly inputSchema: JsonSchema;
   readonly outputSchema?: JsonSchema;
   readonly annotations: ToolAnnotations;
+  /** Present on tools the toolset's approval can make wait: such a call may run as a task (2025-11-25 tasks). */
+  readonly execution?: { readonly taskSupport: 'optional' };
 }
 
 /** A federated resource, resource template or prompt as listed to an MCP client (the server's fields, checked). */

@@ -54,7 +54,7 @@ export function createToolServer(context: ToolServerContext): Server {
     try {
       const tools = (await gateway.listTools(caller)).map(toSdkTool);
       return {
-        tools: tasks ? tools.map((tool) => ({ ...tool, execution: { taskSupport: 'optional' as const } })) : tools,
+        tools,
       };
     } catch (error) {
       // A thrown message may carry internals; the client gets the GatehouseError message only.
@@ -215,5 +215,6 @@ function toSdkTool(tool: ListedTool): Tool {
     annotations: { ...tool.annotations },
   };
   if (tool.outputSchema !== undefined) listed.outputSchema = tool.outputSchema as Tool['outputSchema'];
+  if (tool.execution !== undefined) listed.execution = { ...tool.execution };
   return listed;
 }

@@ -284,7 +284,14 @@ describe('client key prefixes stored before the fix', () => {
           // 0013_oauth_server, 0014_oauth_consents, 0016_users, 0017_user_sessions, 0018_connection_variables,
           // 0024_tenant_configs, 0027_user_roles and 0028_user_api_tokens.
           await database.raw('ALTER TABLE connections DROP COLUMN variables');
+          // 0029_audit_console_indexes, 0030_service_descriptions, 0031_alert_deliveries and 0032_approval_tasks.
+          await database.raw('DROP INDEX IF EXISTS audit_records_tool');
+          await database.raw('DROP INDEX IF EXISTS audit_records_summary');
+          await database.raw('ALTER TABLE usage_daily DROP COLUMN latency_ms_total');
           for (const table of [
+            'approval_tasks',
+            'alert_deliveries',
+            'service_descriptions',
             'user_api_tokens',
             'user_roles',
             'tenant_config_revisions',
