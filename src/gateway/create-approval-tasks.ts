@@ -105,13 +105,14 @@ export function createApprovalTasks(deps: ApprovalTasksDependencies): ApprovalTa
     return record;
   }
 
-  async function viewOf(record: ApprovalTaskRecord): Promise<ApprovalTaskView> {
+  /** `outcome`: the ended task's outcome when the caller has it already (else it is unsealed here). */
+  async function viewOf(record: ApprovalTaskRecord, outcome?: CallOutcome): Promise<ApprovalTaskView> {
     let statusMessage: string;
     if (record.status === 'working' || record.status === 'running') {
       statusMessage = waitingMessage(record);
     } else {
-      const outcome = await outcomeOf(record);
-      statusMessage = outcome.ok ? `The call of ${record.tool} ran.` : outcome.error.message;
+      const known = outcome ?? (await outcomeOf(record));
+      statusMessage = known.ok ? `The call of ${record.tool} ran.` : known.error.message;
     }
     return {
       id: record.id,
@@ -210,7 +211,7 @@ export function createApprovalTasks(deps: ApprovalTasksDependencies): ApprovalTa
       // Tasks past their time are removed as new ones come: the table holds each tenant's live tasks only.
       await repository.deleteExpired(caller.tenant, now);
       await repository.insert(record);
-      const view = await viewOf(record);
+      const view = await viewOf(record, outcome);
       if (!waits) return view;
       const url = outcome.error.details['approvalUrl'];
       return typeof url === 'string'
@@ -226,7 +227,8 @@ export function createApprovalTasks(deps: ApprovalTasksDependencies): ApprovalTa
       for (;;) {
         const record = await advance(caller, await ownTask(caller, id));
         if (record.status !== 'working' && record.status !== 'running') {
-          return { task: await viewOf(record), outcome: await outcomeOf(record) };
+          const outcome = await outcomeOf(record);
+          return { task: await viewOf(record, outcome), outcome };
         }
         try {
           await wait(pollIntervalMs, undefined, signal === undefined ? {} : { signal });
