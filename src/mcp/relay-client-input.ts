@@ -41,7 +41,7 @@ export function createClientInputRelay() {
   const ownerOf = (caller: Caller) => `${caller.tenant}\u0000${caller.keyId}`;
 
   return {
-    /** A call that may be asked questions: `run` gets its `ask` and is started at once. */
+    /** A call whose server may ask its client questions, named by a new `requestState` token until it finishes. */
     open(caller: Caller): RelayedCall {
       const token = randomBytes(24).toString('base64url');
       const rounds: NextRound[] = [];

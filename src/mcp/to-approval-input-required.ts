@@ -1,6 +1,5 @@
-import { CLIENT_CAPABILITIES_META_KEY, PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/server';
 import type { CallOutcome } from '../gateway/index.ts';
-import { approvalMessage } from './to-url-elicitation-error.ts';
+import { approvalMessage, declaresUrlElicitation } from './to-url-elicitation-error.ts';
 
 /** The key of the approval's URL elicitation among a result's `inputRequests` (and the client's `inputResponses`). */
 export const approvalInputKey = 'approval';
@@ -29,7 +28,7 @@ export interface ApprovalInputRequired {
 export function toApprovalInputRequired(outcome: CallOutcome, meta: unknown): ApprovalInputRequired | undefined {
   if (outcome.ok || outcome.error.code !== 'approval_required') return undefined;
   const { approvalUrl, approvalId, tool } = outcome.error.details;
-  if (typeof approvalUrl !== 'string' || typeof approvalId !== 'string' || !declaresModernUrlElicitation(meta)) {
+  if (typeof approvalUrl !== 'string' || typeof approvalId !== 'string' || !declaresUrlElicitation(meta, 'modern')) {
     return undefined;
   }
   return {
@@ -42,12 +41,4 @@ export function toApprovalInputRequired(outcome: CallOutcome, meta: unknown): Ap
     },
     requestState: approvalId,
   };
-}
-
-function declaresModernUrlElicitation(meta: unknown): boolean {
-  if (typeof meta !== 'object' || meta === null) return false;
-  const record = meta as Record<string, unknown>;
-  if (!(PROTOCOL_VERSION_META_KEY in record)) return false;
-  const capabilities = record[CLIENT_CAPABILITIES_META_KEY] as { elicitation?: { url?: unknown } } | undefined;
-  return typeof capabilities?.elicitation?.url === 'object' && capabilities.elicitation.url !== null;
 }

@@ -34,7 +34,7 @@ const connectCodes: ReadonlySet<string> = new Set(['connection_required', 'reaut
  * `toApprovalInputRequired`).
  */
 export function toUrlElicitationError(outcome: CallOutcome, meta: unknown): UrlElicitationError | undefined {
-  if (outcome.ok || !declaresUrlElicitation(meta)) return undefined;
+  if (outcome.ok || !declaresUrlElicitation(meta, 'legacy')) return undefined;
   const { code, details } = outcome.error;
   const url = connectCodes.has(code)
     ? details['connectUrl']
@@ -60,10 +60,14 @@ export function approvalMessage(tool: string): string {
   return `A person who may approve calls must approve this call of ${tool} on this page (opening it approves nothing).`;
 }
 
-function declaresUrlElicitation(meta: unknown): boolean {
+/**
+ * Whether a request's `_meta` declares URL-mode elicitation (`elicitation.url`) for its era: `legacy` (2025, no
+ * protocol version in `_meta`) or `modern` (2026-07-28, which names one).
+ */
+export function declaresUrlElicitation(meta: unknown, era: 'legacy' | 'modern'): boolean {
   if (typeof meta !== 'object' || meta === null) return false;
   const record = meta as Record<string, unknown>;
-  if (PROTOCOL_VERSION_META_KEY in record) return false;
+  if (PROTOCOL_VERSION_META_KEY in record !== (era === 'modern')) return false;
   const capabilities = record[CLIENT_CAPABILITIES_META_KEY] as { elicitation?: { url?: unknown } } | undefined;
   return typeof capabilities?.elicitation?.url === 'object' && capabilities.elicitation.url !== null;
 }
