@@ -1189,6 +1189,9 @@ function expandProviders(
   return { ...root, tenants };
 }
 
+/** A `${env:NAME}` reference in a config string (global: every one in the string). */
+export const envReference = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
 type OnMissingVariable = (variable: string, path: readonly (string | number)[]) => string;
 
 function substituteEnv(
@@ -1198,10 +1201,7 @@ function substituteEnv(
   onMissing: OnMissingVariable,
 ): unknown {
   if (typeof value === 'string') {
-    return value.replace(
-      /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g,
-      (_, name: string) => env[name] ?? onMissing(name, path),
-    );
+    return value.replace(envReference, (_, name: string) => env[name] ?? onMissing(name, path));
   }
   if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, [...path, i], onMissing));
   if (value !== null && typeof value === 'object') {

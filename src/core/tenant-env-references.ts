@@ -1,14 +1,12 @@
-import { formatPath } from './config.ts';
+import { envReference, formatPath } from './config.ts';
 import { GatehouseError } from './errors.ts';
-
-const reference = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 /** Every `${env:NAME}` in a document, with the field path of the string that holds it. */
 export function findEnvReferences(document: unknown): { readonly name: string; readonly path: string }[] {
   const found: { name: string; path: string }[] = [];
   const visit = (node: unknown, path: (string | number)[]) => {
     if (typeof node === 'string') {
-      for (const match of node.matchAll(reference)) found.push({ name: match[1] as string, path: formatPath(path) });
+      for (const match of node.matchAll(envReference)) found.push({ name: match[1] as string, path: formatPath(path) });
     } else if (Array.isArray(node)) {
       for (const [i, item] of node.entries()) visit(item, [...path, i]);
     } else if (node !== null && typeof node === 'object') {
