@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { AuditChainReport } from '../../audit/index.ts';
+import { type GatehouseError, isGatehouseError } from '../../core/index.ts';
 import type { Gateway, SignedInUser } from '../../gateway/index.ts';
 import type { AuditRepository, UsageRepository } from '../../store/index.ts';
 import type { TenantRole } from '../../users/index.ts';
@@ -81,4 +82,12 @@ export interface ConsolePage {
   readonly roles: readonly TenantRole[];
   get(context: ConsolePageContext): Promise<ConsolePageResult>;
   post?(context: ConsolePageContext): Promise<ConsolePageResult>;
+}
+
+/**
+ * A `GatehouseError` whose message is written for the person, so a page shows it (never `internal` or
+ * `store_unavailable`: those are 500s).
+ */
+export function isShownError(thrown: unknown): thrown is GatehouseError {
+  return isGatehouseError(thrown) && thrown.code !== 'internal' && thrown.code !== 'store_unavailable';
 }
