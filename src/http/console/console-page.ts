@@ -31,7 +31,7 @@ export interface ConsolePageContext {
   readonly roles: readonly TenantRole[];
   /** How audit records and role changes name this user: `user:<id>`. */
   readonly actor: string;
-  /** The session's CSRF token: put it in every form as `<input type="hidden" name="csrf" value="...">`. */
+  /** The session's CSRF token: put it in every form, as `csrfField(csrfToken)` of console-html.ts. */
   readonly csrfToken: string;
   /** Decoded `:name` segments of the page's `path`. */
   readonly params: Readonly<Record<string, string>>;

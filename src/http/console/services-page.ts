@@ -7,6 +7,7 @@ import {
   uploadFormats,
 } from '../../gateway/index.ts';
 import { adminRoleSets } from '../create-admin-routes.ts';
+import { csrfField } from './console-html.ts';
 import { type ConsolePage, type ConsolePageContext, type ConsolePageResult, isShownError } from './console-page.ts';
 import { consoleHref, shown } from './render-console-page.ts';
 import { changeTenantDocument, itemsOf, readTenantDocument } from './tenant-document.ts';
@@ -196,7 +197,7 @@ async function render(
   const inspection = context.deps.gateway.live?.inspectTenant(context.tenant);
   const toolsOf = new Map(inspection?.services.map((s) => [s.id, s.tools]) ?? []);
   const services = itemsOf(document, 'services');
-  const csrf = `<input type="hidden" name="csrf" value="${escapeHtml(context.csrfToken)}">`;
+  const csrf = csrfField(context.csrfToken);
   const addedId = context.query.get('added');
   const deletedId = context.query.get('deleted');
   const notice =

@@ -1,6 +1,7 @@
 import { escapeHtml, GatehouseError } from '../../core/index.ts';
 import type { TenantInspection } from '../../gateway/index.ts';
 import { adminRoleSets } from '../create-admin-routes.ts';
+import { csrfField } from './console-html.ts';
 import type { ConsolePage, ConsolePageContext, ConsolePageResult } from './console-page.ts';
 import { consoleHref, shown } from './render-console-page.ts';
 import { changeTenantDocument, itemsOf, readTenantDocument } from './tenant-document.ts';
@@ -110,7 +111,7 @@ async function render(context: ConsolePageContext): Promise<ConsolePageResult> {
   const urlOf = new Map(summary?.toolsets.map((t) => [t.id, t.url]) ?? []);
   const measured = new Map(inspection?.toolsets.map((t) => [t.id, t]) ?? []);
   const toolsets = itemsOf(document, 'toolsets');
-  const csrf = `<input type="hidden" name="csrf" value="${escapeHtml(context.csrfToken)}">`;
+  const csrf = csrfField(context.csrfToken);
   const notice = noticeOf(context.query);
 
   if (document === undefined) {
