@@ -4,7 +4,7 @@ import { adminRoleSets } from '../create-admin-routes.ts';
 import { csrfField } from './console-html.ts';
 import type { ConsolePage, ConsolePageContext, ConsolePageResult } from './console-page.ts';
 import { consoleHref, shown } from './render-console-page.ts';
-import { changeTenantDocument, itemsOf, readTenantDocument } from './tenant-document.ts';
+import { changeTenantDocument, itemsOf, readTenantDocument, runningTenantOf } from './tenant-document.ts';
 
 const toolsetId = /^[A-Za-z0-9_-]+$/;
 
@@ -107,7 +107,7 @@ function mergeShown(current: Record<string, unknown>, shownFields: Record<string
 async function render(context: ConsolePageContext): Promise<ConsolePageResult> {
   const document = await readTenantDocument(context);
   const inspection = context.deps.gateway.live?.inspectTenant(context.tenant);
-  const summary = (await context.deps.gateway.admin.listTenants()).find((t) => t.id === context.tenant);
+  const summary = await runningTenantOf(context);
   const urlOf = new Map(summary?.toolsets.map((t) => [t.id, t.url]) ?? []);
   const measured = new Map(inspection?.toolsets.map((t) => [t.id, t]) ?? []);
   const toolsets = itemsOf(document, 'toolsets');
