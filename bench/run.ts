@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -240,8 +240,28 @@ async function scenarios(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
   const resultsPath = join(resultsDir, `${meta.date.replaceAll(':', '-')}.json`);
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(join(repoRoot, 'bench/LATEST.md'), formatLatestMarkdown({ rows, targets, s1, s2, s13, meta }));
+  const latestPath = join(repoRoot, 'bench/LATEST.md');
+  writeFileSync(
+    latestPath,
+    formatLatestMarkdown({ rows, targets, s1, s2, s13, meta }) + handWrittenSectionsOf(latestPath),
+  );
   process.stdout.write(`\nresults: ${resultsPath}\nsummary: bench/LATEST.md\n`);
+}
+
+/**
+ * Everything of `bench/LATEST.md` from `handWrittenMarker` on: figures written by hand (A/B runs, held-out search,
+ * S8) that a new generated table must not delete.
+ */
+const handWrittenMarker = '<!-- hand-written sections: npm run bench keeps everything below this line -->';
+function handWrittenSectionsOf(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+  const at = text.indexOf(handWrittenMarker);
+  return at === -1 ? `\n${handWrittenMarker}\n` : `\n${text.slice(at)}`;
 }
 
 function readCommit(): string {

@@ -52,12 +52,7 @@ export function loadCatalog(path: string, options: ImportOptions = {}): Catalog 
   const id = createHash('sha256').update(bytes).digest('hex');
   // Size and time as stat saw them before the read: a file written during the read is read again next time.
   if (stat.size === bytes.length) byPath.set(path, { size: stat.size, mtimeMs: stat.mtimeMs, id });
-  const memoKey = memoKeyOf(id, options);
-  const known = byContent.get(memoKey);
-  if (known !== undefined) return known;
-  const catalog = importDescriptionWithId({ text: bytes.toString('utf8'), source: path, ...options }, id);
-  byContent.set(memoKey, catalog);
-  return catalog;
+  return importOnce(id, options, path, () => bytes.toString('utf8'));
 }
 
 /**
@@ -65,10 +60,15 @@ export function loadCatalog(path: string, options: ImportOptions = {}): Catalog 
  * with every other service of the same content, like `loadCatalog`.
  */
 export function loadCatalogText(id: string, text: string, source: string, options: ImportOptions = {}): Catalog {
+  return importOnce(id, options, source, () => text);
+}
+
+/** The catalogue of content `id` with `options`, imported on first use; `text` is decoded only then. */
+function importOnce(id: string, options: ImportOptions, source: string, text: () => string): Catalog {
   const memoKey = memoKeyOf(id, options);
   const known = byContent.get(memoKey);
   if (known !== undefined) return known;
-  const catalog = importDescriptionWithId({ text, source, ...options }, id);
+  const catalog = importDescriptionWithId({ text: text(), source, ...options }, id);
   byContent.set(memoKey, catalog);
   return catalog;
 }

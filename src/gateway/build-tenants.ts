@@ -192,6 +192,7 @@ export function buildTenant(
       [...services.values()].map((s) => s.catalog),
       all,
       (listed) => toListedTool(policy.tools.get(listed.name)!, false),
+      policy.requiresApproval,
     );
     toolsets.set(toolset.id, {
       policy,

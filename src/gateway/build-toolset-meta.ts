@@ -43,36 +43,29 @@ export interface ToolsetMeta {
  * toolset has more tools than `discovery.threshold` (mode `auto`); always (`always`); never (`never`). Size, not
  * count, decides: 14 tools of one real API can take 2,000 tokens, 60 small ones fewer than 1,000.
  */
-/**
- * `execution.taskSupport` of a listed tool (2025-11-25 tasks): a tool whose call the toolset's `approval` can make
- * wait for a person declares that the call may run as a task (served by the MCP layer). Tools no approval can apply
- * to do not: they never wait, and the ~10 tokens a tool would grow every listing (the listing bound below counts it).
- */
-function taskSupportOf(approval: ToolsetConfig['approval']): (tool: ListedTool) => ListedTool {
-  const named = Array.isArray(approval) ? matchToolGlob(approval) : undefined;
-  const mayWait = (tool: ListedTool) =>
-    approval === 'destructive' ? tool.annotations.destructiveHint === true : (named?.(tool.name) ?? false);
-  return (tool) => (mayWait(tool) ? { ...tool, execution: { taskSupport: 'optional' } } : tool);
-}
-
 export function buildToolsetMeta(
   config: ToolsetConfig,
   tools: ReadonlyMap<string, NamedTool>,
   services: readonly ServiceCatalog[],
   withSchemas: readonly ListedTool[],
   withoutOutputSchema: (listed: ListedTool) => ListedTool = stripOutputSchema,
+  requiresApproval: (tool: NamedTool) => boolean = () => false,
 ): ToolsetMeta {
   const { discovery: settings } = config;
   const handles = config.results.handles.enabled;
+  // `execution.taskSupport` (2025-11-25 tasks): a tool the toolset's approval can make wait for a person declares
+  // that its call may run as a task (served by the MCP layer). Others do not: they never wait, and ~10 tokens a tool
+  // would grow every listing. A decoration of the listing, so the bound measures it too.
+  const withTaskSupport = (tool: ListedTool): ListedTool => {
+    const named = tools.get(tool.name);
+    return named !== undefined && requiresApproval(named) ? { ...tool, execution: { taskSupport: 'optional' } } : tool;
+  };
   const fullListOf = (listed: readonly ListedTool[]) =>
-    handles ? [...listed, metaTools.gatehouse_result_query, metaTools.gatehouse_result_page] : listed;
-  const fitted = fitOutputSchemas(
-    withSchemas.map(taskSupportOf(config.approval)),
-    withoutOutputSchema,
-    fullListOf,
-    config,
-  );
-  const all = fitted.all;
+    (handles ? [...listed, metaTools.gatehouse_result_query, metaTools.gatehouse_result_page] : listed).map(
+      withTaskSupport,
+    );
+  const fitted = fitOutputSchemas(withSchemas, withoutOutputSchema, fullListOf, config);
+  const all = fitted.all.map(withTaskSupport);
   const fullListTokens = fitted.fullListTokens;
   const discovery =
     settings.mode === 'always' ||

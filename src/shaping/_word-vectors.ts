@@ -24,9 +24,9 @@ const halfWeightRank = 300;
 let opened: WordVectors | null | undefined;
 
 /**
- * The word vectors (GloVe 6B 100-d, the 100,000 most frequent words, int8), read once per process (~10 MB,
- * ~30 ms) and shared by every catalogue's index. Undefined when the file is missing or unreadable: search then
- * works without them.
+ * The word vectors (GloVe 6B 100-d, the 100,000 most frequent words, int8), read once per process (an 11 MB
+ * file; bench/s6b-search-holdout.ts prints its load time and memory) and shared by every catalogue's index.
+ * Undefined when the file is missing or unreadable: search then works without them.
  */
 export function openWordVectors(file: string = wordVectorsFile): WordVectors | undefined {
   if (file === wordVectorsFile && opened !== undefined) return opened ?? undefined;

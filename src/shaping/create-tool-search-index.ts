@@ -720,13 +720,14 @@ export function searchToolIndexes(list: readonly ToolSearchIndex[], query: ToolS
     }
   }
   // Catalogue words whose vectors are close to a query word's ("ballad" -> album), weighted by their cosine.
-  const vectorsOfQuery = chosen.find((index) => index.meanings !== undefined)?.meanings?.vectors;
-  if (vectorsOfQuery !== undefined && neighbourWeight > 0) {
+  // The word vectors every index with meanings shares (one file per process), for the query's words.
+  const vectors = chosen.find((index) => index.meanings !== undefined)?.meanings?.vectors;
+  if (vectors !== undefined && neighbourWeight > 0) {
     for (const said of new Set(rawWords)) {
       if (stopWords.has(said) || selfWords.has(said) || intentOnly.has(said) || verbs.has(stem(said))) continue;
       // Only words the catalogue does not use need the bridge (for the others it adds more noise than hits).
       if (chosen.some((index) => index.frequency.has(stem(said)))) continue;
-      const vector = vectorsOfQuery.vectorOf(irregular[said] ?? said);
+      const vector = vectors.vectorOf(irregular[said] ?? said);
       if (vector === undefined) continue;
       // The closest few over all the indexes searched together (a term several share counts once).
       const closest = new Map<string, number>();
@@ -793,7 +794,6 @@ export function searchToolIndexes(list: readonly ToolSearchIndex[], query: ToolS
   // can still reach the limit-th score times the smallest boost are ranked (exact: no hit is lost).
   // The query's meaning (its content words' vectors) adds to each tool's score in proportion to how close the
   // tool's meaning is, past a floor: `meaningWeight` times the best lexical score at similarity 1.
-  const vectors = chosen.find((index) => index.meanings !== undefined)?.meanings?.vectors;
   const meaningWords = rawWords
     .filter((word) => !stopWords.has(word) && !selfWords.has(word) && !intentOnly.has(word))
     .map((word) => ({ word: irregular[word] ?? word, weight: verbs.has(stem(word)) ? 0.5 : 1 }));

@@ -1,19 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestSchemaName, openStore } from './index.ts';
+import { storeBackends } from './fixtures/store-backends.ts';
 import type { Store } from './port.ts';
 
 /** The connect-flow repository on SQLite always and on PostgreSQL when GATEHOUSE_TEST_POSTGRES is set. */
-const postgresUrl = process.env['GATEHOUSE_TEST_POSTGRES'];
-const backends = [
-  { name: 'sqlite', enabled: true, open: () => openStore('sqlite::memory:') },
-  {
-    name: 'postgres',
-    enabled: postgresUrl !== undefined,
-    open: () => openStore(postgresUrl ?? '', { schema: createTestSchemaName(), dropSchemaOnClose: true }),
-  },
-];
-
-for (const backend of backends) {
+for (const backend of storeBackends) {
   describe.skipIf(!backend.enabled)(`connect flow on ${backend.name}`, () => {
     let store: Store;
     beforeAll(async () => {

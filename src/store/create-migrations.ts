@@ -5,7 +5,7 @@ import { createAuditChainMigration } from './create-audit-chain-migration.ts';
 import { createAuditCheckpointMigration } from './create-audit-checkpoint-migration.ts';
 import { createConnectFlowMigration } from './create-connect-flow-migration.ts';
 import { createOAuthConsentMigration, createOAuthServerMigration } from './create-oauth-server-migration.ts';
-import { createRowLevelSecurityMigration, tenantSetting } from './create-row-level-security-migration.ts';
+import { createRowLevelSecurityMigration, isolateTenantTable } from './create-row-level-security-migration.ts';
 import { createServiceDescriptionMigration } from './create-service-description-migration.ts';
 import { createTenantConfigMigration } from './create-tenant-config-migration.ts';
 import {
@@ -234,15 +234,8 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
           .execute();
         await sql`insert into client_key_revocations (tenant_id, hash, key_id, revoked_at)
           select tenant_id, hash, id, revoked_at from client_keys where revoked_at is not null`.execute(db);
-        if (features.dialect === 'postgres') {
-          // Row-level security like every tenant table (MT-03/04).
-          const rule = `(tenant_id = current_setting('${tenantSetting}', true) or current_setting('${tenantSetting}', true) = '*')`;
-          await sql.raw('alter table client_key_revocations enable row level security').execute(db);
-          await sql.raw('alter table client_key_revocations force row level security').execute(db);
-          await sql
-            .raw(`create policy tenant_isolation on client_key_revocations using ${rule} with check ${rule}`)
-            .execute(db);
-        }
+        // Row-level security like every tenant table (MT-03/04).
+        if (features.dialect === 'postgres') await isolateTenantTable(db, 'client_key_revocations');
       },
       async down(db: Kysely<unknown>) {
         await db.schema.dropTable('client_key_revocations').ifExists().execute();
@@ -315,14 +308,7 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
           .addColumn('expires_at', millis, (c) => c.notNull())
           .addPrimaryKeyConstraint('approval_tasks_pk', ['tenant_id', 'id'])
           .execute();
-        if (features.dialect === 'postgres') {
-          const rule = `(tenant_id = current_setting('${tenantSetting}', true) or current_setting('${tenantSetting}', true) = '*')`;
-          await sql.raw('alter table approval_tasks enable row level security').execute(db);
-          await sql.raw('alter table approval_tasks force row level security').execute(db);
-          await sql
-            .raw(`create policy tenant_isolation on approval_tasks using ${rule} with check ${rule}`)
-            .execute(db);
-        }
+        if (features.dialect === 'postgres') await isolateTenantTable(db, 'approval_tasks');
       },
       async down(db: Kysely<unknown>) {
         await db.schema.dropTable('approval_tasks').ifExists().execute();

@@ -1,17 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestSchemaName, openStore } from './index.ts';
+import { storeBackends } from './fixtures/store-backends.ts';
 import type { OAuthServerRecord, Store } from './port.ts';
 
 /** The authorization server's rows on SQLite always and on PostgreSQL when GATEHOUSE_TEST_POSTGRES is set. */
-const postgresUrl = process.env['GATEHOUSE_TEST_POSTGRES'];
-const backends = [
-  { name: 'sqlite', enabled: true, open: () => openStore('sqlite::memory:') },
-  {
-    name: 'postgres',
-    enabled: postgresUrl !== undefined,
-    open: () => openStore(postgresUrl ?? '', { schema: createTestSchemaName(), dropSchemaOnClose: true }),
-  },
-];
 
 function row(overrides: Partial<OAuthServerRecord> & Pick<OAuthServerRecord, 'idHash'>): OAuthServerRecord {
   return {
@@ -29,7 +20,7 @@ function row(overrides: Partial<OAuthServerRecord> & Pick<OAuthServerRecord, 'id
   };
 }
 
-for (const backend of backends) {
+for (const backend of storeBackends) {
   describe.skipIf(!backend.enabled)(`authorization-server rows on ${backend.name}`, () => {
     let store: Store;
     beforeAll(async () => {

@@ -1,22 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestSchemaName, openStore } from './index.ts';
+import { storeBackends } from './fixtures/store-backends.ts';
 import type { Store } from './port.ts';
 
 /**
  * Stored service descriptions (0030) and alert deliveries (0031) on SQLite always and on PostgreSQL when
  * GATEHOUSE_TEST_POSTGRES is set: per tenant, by content, the newest alerts first.
  */
-const postgresUrl = process.env['GATEHOUSE_TEST_POSTGRES'];
-const backends = [
-  { name: 'sqlite', enabled: true, open: () => openStore('sqlite::memory:') },
-  {
-    name: 'postgres',
-    enabled: postgresUrl !== undefined,
-    open: () => openStore(postgresUrl ?? '', { schema: createTestSchemaName(), dropSchemaOnClose: true }),
-  },
-];
-
-for (const backend of backends) {
+for (const backend of storeBackends) {
   describe.skipIf(!backend.enabled)(`service descriptions and alert deliveries on ${backend.name}`, () => {
     let store: Store;
     beforeAll(async () => {

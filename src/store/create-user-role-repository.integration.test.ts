@@ -1,17 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestSchemaName, openStore } from './index.ts';
+import { storeBackends } from './fixtures/store-backends.ts';
 import type { Store, UserRecord } from './port.ts';
 
 /** Roles and personal API tokens (0027, 0028) on SQLite always and on PostgreSQL when GATEHOUSE_TEST_POSTGRES is set. */
-const postgresUrl = process.env['GATEHOUSE_TEST_POSTGRES'];
-const backends = [
-  { name: 'sqlite', enabled: true, open: () => openStore('sqlite::memory:') },
-  {
-    name: 'postgres',
-    enabled: postgresUrl !== undefined,
-    open: () => openStore(postgresUrl ?? '', { schema: createTestSchemaName(), dropSchemaOnClose: true }),
-  },
-];
 
 const user = (tenantId: string, id: string): UserRecord => ({
   tenantId,
@@ -27,7 +18,7 @@ const user = (tenantId: string, id: string): UserRecord => ({
   updatedAt: 1,
 });
 
-for (const backend of backends) {
+for (const backend of storeBackends) {
   describe.skipIf(!backend.enabled)(`user roles and API tokens on ${backend.name}`, () => {
     let store: Store;
     beforeAll(async () => {

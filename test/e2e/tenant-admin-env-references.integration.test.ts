@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLiveGateway } from '../breaker11/start-live-gateway.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
+import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 
 /**
  * Breaker 11, finding (tenant admin env references): a tenant `admin` (a role inside one tenant, not the operator) names ANY variable of the
@@ -16,7 +16,7 @@ const operatorSecret = 'OTHER-TENANT-CLIENT-SECRET-d41d8cd98f00b204';
 const agentKey = 'gatehouse_sk_breaker11_agent_key_0123456789abcdef';
 
 let api: FakeApi;
-let gateway: Awaited<ReturnType<typeof startLiveGateway>>;
+let gateway: TestGateway;
 let eve: string;
 
 const call = async (path: string, init: RequestInit, token: string) => {
@@ -41,7 +41,7 @@ const rpc = async (method: string, params: Record<string, unknown>) =>
 
 beforeAll(async () => {
   api = await startFakeApi();
-  gateway = await startLiveGateway(
+  gateway = await startTestGateway(
     {
       adminToken,
       unsafeAllowPrivateUpstreams: ['127.0.0.1'],
@@ -54,8 +54,11 @@ beforeAll(async () => {
         },
       ],
     },
-    // The process environment of the gateway: the operator's, shared by every tenant.
-    { AGENT_KEY_OF_THE_BREAKER11_TEST: agentKey, OTHER_TENANT_SECRET: operatorSecret },
+    {
+      // The process environment of the gateway: the operator's, shared by every tenant.
+      env: { AGENT_KEY_OF_THE_BREAKER11_TEST: agentKey, OTHER_TENANT_SECRET: operatorSecret },
+      live: { liveCheckMs: 200 },
+    },
   );
   // Eve: a user of acme with the `admin` role and a personal API token (made by the operator).
   const user = JSON.parse(

@@ -44,6 +44,34 @@ const operationIdPattern = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
 /** Per pack, how many tools keep their output schema within the bound (printed after the run, for the docs). */
 const schemaCounts = new Map<string, string>();
 
+/**
+ * The `inspectConfig` report of a pack served as `provider:` serves it: structured output on (the default), every
+ * tool in one write toolset, the list bound the pack's.
+ */
+function inspectPack(id: string, file: string) {
+  const config = parseConfig(
+    {
+      tenants: [
+        {
+          id: 't',
+          services: [{ id, openapi: file, baseUrl: 'https://upstream.example' }],
+          toolsets: [
+            {
+              id: 'all',
+              tools: ['*'],
+              access: 'write',
+              discovery: { maxListTokens: listBudget },
+              results: { handles: { enabled: false } },
+            },
+          ],
+        },
+      ],
+    },
+    { env: {}, baseDir: process.cwd() },
+  );
+  return inspectConfig(config)[0];
+}
+
 describe('curated tool packs', () => {
   afterAll(() => {
     if (process.env['PRINT_PACK_SCHEMAS'] !== undefined)
@@ -57,26 +85,7 @@ describe('curated tool packs', () => {
   });
 
   it('a pack small enough keeps every output schema within the bound (Airtable: 10 tools)', () => {
-    const config = parseConfig(
-      {
-        tenants: [
-          {
-            id: 't',
-            services: [{ id: 'airtable', openapi: readPack('airtable').file, baseUrl: 'https://upstream.example' }],
-            toolsets: [
-              {
-                id: 'all',
-                access: 'write',
-                discovery: { maxListTokens: listBudget },
-                results: { handles: { enabled: false } },
-              },
-            ],
-          },
-        ],
-      },
-      { env: {}, baseDir: process.cwd() },
-    );
-    const [report] = inspectConfig(config);
+    const report = inspectPack('airtable', readPack('airtable').file);
     expect(report?.discovery).toBe(false);
     expect(report?.tools.length).toBeGreaterThan(0);
     expect(report?.tools.filter((tool) => !tool.outputSchema).map((tool) => tool.name)).toEqual([]);
@@ -151,28 +160,7 @@ describe('curated tool packs', () => {
       });
 
       it(`tools/list of the pack is at most ${listBudget} o200k tokens, output schemas dropped largest first to fit`, () => {
-        const config = parseConfig(
-          {
-            tenants: [
-              {
-                id: 't',
-                // As `provider:` serves a pack: structured output on (the default), the list bound the pack's.
-                services: [{ id, openapi: pack.file, baseUrl: 'https://upstream.example' }],
-                toolsets: [
-                  {
-                    id: 'all',
-                    tools: ['*'],
-                    access: 'write',
-                    discovery: { maxListTokens: listBudget },
-                    results: { handles: { enabled: false } },
-                  },
-                ],
-              },
-            ],
-          },
-          { env: {}, baseDir: process.cwd() },
-        );
-        const [report] = inspectConfig(config);
+        const report = inspectPack(id, pack.file);
         expect(report?.tools.length).toBe(pack.operations.length);
         expect(report?.discovery, 'listed directly, not through discovery').toBe(false);
         expect(report?.listTokens).toBeLessThanOrEqual(listBudget);

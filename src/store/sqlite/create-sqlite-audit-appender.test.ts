@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createKyselyStore } from '../create-kysely-store.ts';
+import { toolCallAuditRecord } from '../fixtures/tool-call-audit-record.ts';
 import type { AuditRecord, AuditSeal } from '../port.ts';
 import type { StoreDatabase } from '../store-database.ts';
 import { createSqliteAuditAppender } from './create-sqlite-audit-appender.ts';
@@ -11,30 +12,6 @@ import { sqliteFeatures } from './sqlite-features.ts';
 
 const seal: AuditSeal = (record, prevHash) =>
   createHash('sha256').update(`${prevHash}|${record.seq}|${record.id}`).digest('hex');
-
-function record(id: string): AuditRecord {
-  return {
-    tenantId: 't',
-    id,
-    at: 1,
-    requestId: `r-${id}`,
-    kind: 'tool_call',
-    event: null,
-    toolset: 's',
-    clientKey: 'k',
-    subject: 'u',
-    tool: 'pets_list',
-    method: 'GET',
-    pathTemplate: '/pets',
-    decision: 'allow',
-    code: null,
-    upstreamStatus: 200,
-    latencyMs: 1,
-    detail: null,
-    target: null,
-    fingerprint: null,
-  };
-}
 
 async function openMemoryStore() {
   const database = new Database(':memory:');
@@ -53,7 +30,11 @@ describe('createSqliteAuditAppender', () => {
   it('writes at once when no transaction is open', async () => {
     const { store } = await openMemoryStore();
     try {
-      const written = await store.audit.appendBatch('t', [record('a'), record('b')], seal);
+      const written = await store.audit.appendBatch(
+        't',
+        [toolCallAuditRecord('t', 'a', 1), toolCallAuditRecord('t', 'b', 1)],
+        seal,
+      );
       expect(written.map((r) => r.seq)).toEqual([1, 2]);
     } finally {
       await store.close();
@@ -67,7 +48,7 @@ describe('createSqliteAuditAppender', () => {
       await expect(
         db.transaction().execute(async (trx) => {
           await trx.selectFrom('audit_heads').selectAll().execute();
-          appended = store.audit.appendBatch('t', [record('inside')], seal);
+          appended = store.audit.appendBatch('t', [toolCallAuditRecord('t', 'inside', 1)], seal);
           await new Promise((resolve) => setTimeout(resolve, 5));
           throw new Error('roll back');
         }),

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLiveGateway } from './start-live-gateway.ts';
+import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 
 /**
  * Breaker 11, finding: the admin API refuses a credential value only under a service's `auth` (`value`, `token`,
@@ -13,7 +13,7 @@ import { startLiveGateway } from './start-live-gateway.ts';
 const description = fileURLToPath(new URL('../fixtures/fake-api.openapi.yaml', import.meta.url));
 const adminToken = 'operator-admin-token-breaker11-0123456789';
 
-let gateway: Awaited<ReturnType<typeof startLiveGateway>>;
+let gateway: TestGateway;
 
 const api = async (path: string, init: RequestInit = {}) => {
   const answer = await fetch(`${gateway.url}/api/v1/tenants/acme${path}`, {
@@ -27,7 +27,7 @@ const api = async (path: string, init: RequestInit = {}) => {
 };
 
 beforeAll(async () => {
-  gateway = await startLiveGateway(
+  gateway = await startTestGateway(
     {
       adminToken,
       tenants: [
@@ -38,7 +38,7 @@ beforeAll(async () => {
         },
       ],
     },
-    {},
+    { live: { liveCheckMs: 200 } },
   );
 }, 120_000);
 
