@@ -44,7 +44,7 @@ export function createAuditRepository({ run, read, transaction, appendAudit }: S
       }),
 
     summarize: (query) =>
-      run('audit.summarize', query.tenantId, async (db) => {
+      read('audit.summarize', query.tenantId, async (db) => {
         const bucketMs = Math.max(1, Math.trunc(query.bucketMs));
         const window = db
           .selectFrom('audit_records')

@@ -50,7 +50,7 @@ export function createUsageRepository({ run, read, transaction }: StoreContext):
       }
     },
     summarize: (tenantId, from, to, topTools) =>
-      run('usage.summarize', tenantId, async (db) => {
+      read('usage.summarize', tenantId, async (db) => {
         const window = db
           .selectFrom('usage_daily')
           .where('tenant_id', '=', tenantId)
