@@ -4,6 +4,7 @@ import { adminRoleSets } from '../create-admin-routes.ts';
 import { badge, csrfField, emptyState, postButton, table, timeOf } from './console-html.ts';
 import type { ConsolePage, ConsolePageContext, ConsolePageResult } from './console-page.ts';
 import { consoleHref, shown } from './render-console-page.ts';
+import { runningTenantOf } from './tenant-document.ts';
 
 /**
  * Connections (owners, admins, members): the OAuth accounts connected at the tenant's services, per user and
@@ -71,7 +72,7 @@ async function renderConnections(
   const connections = context.deps.gateway.connections;
   const all = connections === undefined ? [] : await connections.list(tenant);
   const list = own === undefined ? all : all.filter((c) => c.subject === own);
-  const services = (await context.deps.gateway.admin.listTenants()).find((t) => t.id === tenant)?.services ?? [];
+  const services = (await runningTenantOf(context))?.services ?? [];
   const action = consoleHref(tenant, 'connections');
   const now = context.deps.now();
   const form = (fields: Record<string, string>, label: string, css: string, confirm?: string) =>

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { AuditChainReport } from '../../audit/index.ts';
+import { type GatehouseError, isGatehouseError } from '../../core/index.ts';
 import type { Gateway, SignedInUser } from '../../gateway/index.ts';
 import type { AuditRepository, UsageRepository } from '../../store/index.ts';
 import type { TenantRole } from '../../users/index.ts';
@@ -30,7 +31,7 @@ export interface ConsolePageContext {
   readonly roles: readonly TenantRole[];
   /** How audit records and role changes name this user: `user:<id>`. */
   readonly actor: string;
-  /** The session's CSRF token: put it in every form as `<input type="hidden" name="csrf" value="...">`. */
+  /** The session's CSRF token: put it in every form, as `csrfField(csrfToken)` of console-html.ts. */
   readonly csrfToken: string;
   /** Decoded `:name` segments of the page's `path`. */
   readonly params: Readonly<Record<string, string>>;
@@ -81,4 +82,12 @@ export interface ConsolePage {
   readonly roles: readonly TenantRole[];
   get(context: ConsolePageContext): Promise<ConsolePageResult>;
   post?(context: ConsolePageContext): Promise<ConsolePageResult>;
+}
+
+/**
+ * A `GatehouseError` whose message is written for the person, so a page shows it (never `internal` or
+ * `store_unavailable`: those are 500s).
+ */
+export function isShownError(thrown: unknown): thrown is GatehouseError {
+  return isGatehouseError(thrown) && thrown.code !== 'internal' && thrown.code !== 'store_unavailable';
 }

@@ -1,10 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { escapeHtml, type GatehouseError, httpStatusOf, isGatehouseError } from '../../core/index.ts';
+import { escapeHtml, httpStatusOf, isGatehouseError } from '../../core/index.ts';
 import type { SignedInUser } from '../../gateway/index.ts';
 import type { TenantRole } from '../../users/index.ts';
 import type { HttpContext, HttpRoute } from '../create-router.ts';
 import { consoleAssets } from './console-assets.ts';
-import type { ConsoleDependencies, ConsolePage, ConsolePageContext, ConsolePageResult } from './console-page.ts';
+import {
+  type ConsoleDependencies,
+  type ConsolePage,
+  type ConsolePageContext,
+  type ConsolePageResult,
+  isShownError,
+} from './console-page.ts';
 import { consolePages } from './console-pages.ts';
 import { type ConsoleSection, consoleHref, consoleSections, renderConsolePage, shown } from './render-console-page.ts';
 
@@ -201,11 +207,6 @@ async function pageOrProblem(page: ConsolePage, context: ConsolePageContext): Pr
 /** The page again after a refused or failed form, with why as an error notice. */
 function withNotice(result: ConsolePageResult, status: number, text: string): ConsolePageResult {
   return result.kind === 'page' ? { ...result, status, notice: { kind: 'error', text } } : result;
-}
-
-/** Errors whose message is written for the person (never `internal` or `store_unavailable`: those are 500s). */
-function isShownError(thrown: unknown): thrown is GatehouseError {
-  return isGatehouseError(thrown) && thrown.code !== 'internal' && thrown.code !== 'store_unavailable';
 }
 
 function allows(page: ConsolePage, roles: readonly TenantRole[]): boolean {

@@ -6,6 +6,7 @@ import { emptyState, table } from './console-html.ts';
 import type { ConsolePage } from './console-page.ts';
 import { type ChartBucket, renderBarChart } from './render-bar-chart.ts';
 import { consoleHref, shown } from './render-console-page.ts';
+import { runningTenantOf } from './tenant-document.ts';
 
 const hourMs = 3_600_000;
 const dayMs = 24 * hourMs;
@@ -29,12 +30,12 @@ export const overviewPage: ConsolePage = {
     const dayStart = Math.floor(now / dayMs) * dayMs - (days - 1) * dayMs;
     const hourStart = Math.floor(now / hourMs) * hourMs - (hours - 1) * hourMs;
     await deps.usage.flush();
-    const [usage, hourly, connections, pending, tenants] = await Promise.all([
+    const [usage, hourly, connections, pending, running] = await Promise.all([
       deps.usage.summarize(tenant, dayOf(dayStart), dayOf(now), topTools),
       deps.audit.summarize({ tenantId: tenant, since: hourStart, until: now + 1, bucketMs: hourMs }),
       deps.gateway.connections?.list(tenant) ?? [],
       deps.gateway.approvals?.list(tenant, 'pending') ?? [],
-      deps.gateway.admin.listTenants(),
+      runningTenantOf(context),
     ]);
     const daily = summarizeUsage(usage);
     const dayBuckets = fill(daily.buckets, dayStart, dayMs, days, (at) => {
@@ -50,7 +51,7 @@ export const overviewPage: ConsolePage = {
       const why = attentionOf(c, now);
       return why === undefined ? [] : [{ connection: c, why }];
     });
-    const toolsets = tenants.find((t) => t.id === tenant)?.toolsets ?? [];
+    const toolsets = running?.toolsets ?? [];
     const cards = [
       ['Calls, 14 days', formatCount(totals.calls)],
       ['Errors', formatCount(totals.errors)],

@@ -1,5 +1,6 @@
 import { escapeHtml } from '../../core/index.ts';
 import { shownOnPage } from '../show-invisibles.ts';
+import { csrfField } from './console-html.ts';
 
 /** The console's sections, in the order of its navigation. */
 export const consoleSections = [
@@ -79,7 +80,7 @@ export function renderConsolePage(view: ConsolePageView): string {
 <a class="skip" href="#main">Skip to content</a>
 <header class="top"><span class="brand">Gatehouse</span><span class="tenant">${shown(view.tenant)}</span>
 <span class="who">${shown(view.user.name)} <small>(${escapeHtml(roles)})</small></span>
-<form method="post" action="/signout" class="signout"><input type="hidden" name="csrf" value="${escapeHtml(view.csrfToken)}"><input type="hidden" name="tenant" value="${escapeHtml(view.tenant)}"><button type="submit">Sign out</button></form></header>
+<form method="post" action="/signout" class="signout">${csrfField(view.csrfToken)}<input type="hidden" name="tenant" value="${escapeHtml(view.tenant)}"><button type="submit">Sign out</button></form></header>
 <nav aria-label="Console"><ul>${nav}</ul></nav>
 <main id="main" tabindex="-1"><h1>${shown(view.title)}</h1>${notice}${view.body}</main>
 </body></html>`;

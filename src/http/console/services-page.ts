@@ -1,4 +1,4 @@
-import { escapeHtml, GatehouseError, httpStatusOf, isGatehouseError, tenantEnvPatterns } from '../../core/index.ts';
+import { escapeHtml, GatehouseError, httpStatusOf, tenantEnvPatterns } from '../../core/index.ts';
 import {
   type DescriptionPreview,
   describeProviders,
@@ -7,7 +7,8 @@ import {
   uploadFormats,
 } from '../../gateway/index.ts';
 import { adminRoleSets } from '../create-admin-routes.ts';
-import type { ConsolePage, ConsolePageContext, ConsolePageResult } from './console-page.ts';
+import { csrfField } from './console-html.ts';
+import { type ConsolePage, type ConsolePageContext, type ConsolePageResult, isShownError } from './console-page.ts';
 import { consoleHref, shown } from './render-console-page.ts';
 import { changeTenantDocument, itemsOf, readTenantDocument } from './tenant-document.ts';
 
@@ -40,7 +41,7 @@ export const servicesPage: ConsolePage = {
       return await post(context);
     } catch (error) {
       // Shown with the form as it was sent: a pasted description is not lost to a typo in the id.
-      if (!isGatehouseError(error) || error.code === 'internal' || error.code === 'store_unavailable') throw error;
+      if (!isShownError(error)) throw error;
       const page = await render(context, undefined, { kind: 'error', text: error.message });
       return { ...page, status: httpStatusOf[error.code] } as ConsolePageResult;
     }
@@ -48,52 +49,50 @@ export const servicesPage: ConsolePage = {
 };
 
 async function post(context: ConsolePageContext): Promise<ConsolePageResult> {
-  {
-    const { form } = context;
-    const action = form.get('action');
-    if (action === 'preview') return render(context, await previewOf(context));
-    if (action === 'import') {
-      const id = idOf(form.get('id'));
-      const { text, source } = await descriptionOf(context);
-      const preview = previewText(context, text, id);
-      const reference = await descriptionsOf(context).save(context.tenant, text, source, context.actor);
-      const service: Record<string, unknown> = {
-        id,
-        [descriptionFieldOf[preview.format]]: reference,
-        ...baseUrlOf(form.get('baseUrl')),
-        ...authOf(form.get('token')),
-      };
-      await addService(context, service);
-      return added(context, id);
-    }
-    if (action === 'provider') {
-      const provider = form.get('provider') ?? '';
-      if (!catalogue().some((p) => p.provider.id === provider)) {
-        throw new GatehouseError('invalid_request', 'provider: pick a provider of the catalogue');
-      }
-      const id = form.get('id')?.trim() || provider;
-      const service: Record<string, unknown> = { provider, id: idOf(id) };
-      for (const field of ['clientId', 'clientSecret', 'apiKey', 'token'] as const) {
-        const value = form.get(field)?.trim();
-        if (value) service[field] = envReferenceOf(field, value);
-      }
-      await addService(context, service);
-      return added(context, id);
-    }
-    if (action === 'delete') {
-      const id = form.get('id') ?? '';
-      await changeTenantDocument(context, `service ${id} deleted`, (document) => {
-        const services = itemsOf(document, 'services');
-        if (!services.some((s) => s['id'] === id)) throw new GatehouseError('not_found', `No service ${id}`);
-        return { ...document, services: services.filter((s) => s['id'] !== id) };
-      });
-      return {
-        kind: 'redirect',
-        location: `${consoleHref(context.tenant, 'services')}?deleted=${encodeURIComponent(id)}`,
-      };
-    }
-    throw new GatehouseError('invalid_request', 'Unknown action');
+  const { form } = context;
+  const action = form.get('action');
+  if (action === 'preview') return render(context, await previewOf(context));
+  if (action === 'import') {
+    const id = idOf(form.get('id'));
+    const { text, source } = await descriptionOf(context);
+    const preview = previewText(context, text, id);
+    const reference = await descriptionsOf(context).save(context.tenant, text, source, context.actor);
+    const service: Record<string, unknown> = {
+      id,
+      [descriptionFieldOf[preview.format]]: reference,
+      ...baseUrlOf(form.get('baseUrl')),
+      ...authOf(form.get('token')),
+    };
+    await addService(context, service);
+    return added(context, id);
   }
+  if (action === 'provider') {
+    const provider = form.get('provider') ?? '';
+    if (!catalogue().some((p) => p.provider.id === provider)) {
+      throw new GatehouseError('invalid_request', 'provider: pick a provider of the catalogue');
+    }
+    const id = form.get('id')?.trim() || provider;
+    const service: Record<string, unknown> = { provider, id: idOf(id) };
+    for (const field of ['clientId', 'clientSecret', 'apiKey', 'token'] as const) {
+      const value = form.get(field)?.trim();
+      if (value) service[field] = envReferenceOf(field, value);
+    }
+    await addService(context, service);
+    return added(context, id);
+  }
+  if (action === 'delete') {
+    const id = form.get('id') ?? '';
+    await changeTenantDocument(context, `service ${id} deleted`, (document) => {
+      const services = itemsOf(document, 'services');
+      if (!services.some((s) => s['id'] === id)) throw new GatehouseError('not_found', `No service ${id}`);
+      return { ...document, services: services.filter((s) => s['id'] !== id) };
+    });
+    return {
+      kind: 'redirect',
+      location: `${consoleHref(context.tenant, 'services')}?deleted=${encodeURIComponent(id)}`,
+    };
+  }
+  throw new GatehouseError('invalid_request', 'Unknown action');
 }
 
 function descriptionsOf(context: ConsolePageContext) {
@@ -198,7 +197,7 @@ async function render(
   const inspection = context.deps.gateway.live?.inspectTenant(context.tenant);
   const toolsOf = new Map(inspection?.services.map((s) => [s.id, s.tools]) ?? []);
   const services = itemsOf(document, 'services');
-  const csrf = `<input type="hidden" name="csrf" value="${escapeHtml(context.csrfToken)}">`;
+  const csrf = csrfField(context.csrfToken);
   const addedId = context.query.get('added');
   const deletedId = context.query.get('deleted');
   const notice =

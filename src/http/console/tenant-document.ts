@@ -1,4 +1,5 @@
 import { GatehouseError, isGatehouseError, type TenantDocument } from '../../core/index.ts';
+import type { TenantSummary } from '../../gateway/index.ts';
 import type { ConsolePageContext } from './console-page.ts';
 
 type Document = Record<string, unknown>;
@@ -42,6 +43,11 @@ export async function changeTenantDocument(
     }
     throw error;
   }
+}
+
+/** The tenant as the gateway runs it: its services, and its toolsets with their URLs (undefined: not running). */
+export async function runningTenantOf(context: ConsolePageContext): Promise<TenantSummary | undefined> {
+  return (await context.deps.gateway.admin.listTenants()).find((t) => t.id === context.tenant);
 }
 
 /** A list of the document (`services`, `toolsets`) as objects. */

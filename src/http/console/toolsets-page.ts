@@ -1,9 +1,10 @@
 import { escapeHtml, GatehouseError } from '../../core/index.ts';
 import type { TenantInspection } from '../../gateway/index.ts';
 import { adminRoleSets } from '../create-admin-routes.ts';
+import { csrfField } from './console-html.ts';
 import type { ConsolePage, ConsolePageContext, ConsolePageResult } from './console-page.ts';
 import { consoleHref, shown } from './render-console-page.ts';
-import { changeTenantDocument, itemsOf, readTenantDocument } from './tenant-document.ts';
+import { changeTenantDocument, itemsOf, readTenantDocument, runningTenantOf } from './tenant-document.ts';
 
 const toolsetId = /^[A-Za-z0-9_-]+$/;
 
@@ -106,11 +107,11 @@ function mergeShown(current: Record<string, unknown>, shownFields: Record<string
 async function render(context: ConsolePageContext): Promise<ConsolePageResult> {
   const document = await readTenantDocument(context);
   const inspection = context.deps.gateway.live?.inspectTenant(context.tenant);
-  const summary = (await context.deps.gateway.admin.listTenants()).find((t) => t.id === context.tenant);
+  const summary = await runningTenantOf(context);
   const urlOf = new Map(summary?.toolsets.map((t) => [t.id, t.url]) ?? []);
   const measured = new Map(inspection?.toolsets.map((t) => [t.id, t]) ?? []);
   const toolsets = itemsOf(document, 'toolsets');
-  const csrf = `<input type="hidden" name="csrf" value="${escapeHtml(context.csrfToken)}">`;
+  const csrf = csrfField(context.csrfToken);
   const notice = noticeOf(context.query);
 
   if (document === undefined) {

@@ -6,6 +6,7 @@ import { checkRoleChange } from '../create-user-admin-routes.ts';
 import { badge, csrfField, emptyState, postButton, table, timeOf } from './console-html.ts';
 import type { ConsolePage, ConsolePageContext, ConsolePageResult } from './console-page.ts';
 import { consoleHref, shown } from './render-console-page.ts';
+import { runningTenantOf } from './tenant-document.ts';
 
 /** A secret made by an action, shown once on the page that answers it (never stored, never in a URL). */
 interface ShownOnce {
@@ -126,13 +127,13 @@ async function renderUsers(
 ): Promise<ConsolePageResult> {
   const { tenant, csrfToken } = context;
   const { users, admin } = context.deps.gateway;
-  const [list, grants, keys, tenants] = await Promise.all([
+  const [list, grants, keys, running] = await Promise.all([
     users.listUsers(tenant),
     users.roles.listRoles(tenant),
     admin.listClientKeys(tenant),
-    admin.listTenants(),
+    runningTenantOf(context),
   ]);
-  const toolsets = tenants.find((t) => t.id === tenant)?.toolsets.map((t) => t.id) ?? [];
+  const toolsets = running?.toolsets.map((t) => t.id) ?? [];
   const action = consoleHref(tenant, 'users');
   const post = (fields: Record<string, string>, label: string, css = '', confirm?: string) =>
     postButton(action, csrfToken, fields, label, { css, ...(confirm === undefined ? {} : { confirm }) });
