@@ -52,9 +52,10 @@ form.filters{display:flex;flex-wrap:wrap;gap:.6rem;align-items:flex-end;margin-b
 form.filters label,form.stack label{display:flex;flex-direction:column;font-size:.85rem;color:#333;gap:.2rem}
 form.stack{display:flex;flex-wrap:wrap;gap:.6rem;align-items:flex-end}
 input,select,button{font:inherit}
-fieldset{border:1px solid #dde1e6;border-radius:6px;padding:.3rem .7rem .5rem;margin:0;display:flex;flex-wrap:wrap;gap:.3rem .9rem}
-legend{font-size:.85rem;color:#333}
-form.stack label.check,label.check{display:inline-flex;flex-direction:row;align-items:center;gap:.3rem;font-size:.95rem}
+fieldset{border:1px solid #dde1e6;border-radius:6px;margin:0 0 .6rem;padding:.4rem .8rem;background:#fbfcfd;display:flex;flex-wrap:wrap;gap:.3rem .9rem;min-width:0;max-width:100%;box-sizing:border-box}
+legend{font-size:.85rem;color:#333;font-weight:600;padding:0 .3rem}
+form.stack label.check,label.check{display:flex;flex-direction:row;flex-wrap:wrap;align-items:center;gap:.2rem .4rem;font-size:.9rem;min-width:0}
+label.check input{flex-shrink:0}
 input,select{padding:.35rem .5rem;border:1px solid #b8c0cc;border-radius:4px;background:#fff;min-width:0}
 button{padding:.4rem .9rem;border:1px solid #0b57d0;border-radius:4px;background:#0b57d0;color:#fff;cursor:pointer}
 button.secondary{background:#fff;color:#0b57d0}
@@ -92,11 +93,8 @@ main>.scroll{margin-bottom:1rem}
 .progress[hidden]{display:none}
 table.facts{width:auto;margin-bottom:.6rem}
 table.facts th{background:none;font-weight:600;color:#333}
-fieldset{border:1px solid #dde1e6;border-radius:6px;margin:0 0 .6rem;padding:.4rem .8rem;background:#fbfcfd}
-legend{font-weight:600;padding:0 .3rem}
-.pickers{flex-basis:100%}
-ul.tools{list-style:none;margin:.3rem 0 0;padding:0 0 0 1.2rem;columns:2 22rem}
-label.check{display:flex!important;flex-direction:row!important;align-items:center;gap:.4rem;font-size:.9rem!important}
+.pickers{flex-basis:100%;min-width:0;max-width:100%}
+ul.tools{list-style:none;margin:.3rem 0 0;padding:0 0 0 1.2rem;columns:2 16rem}
 label.check small{color:#555}
 details.connect-clients{margin:.6rem 0}
 details.connect-clients summary{cursor:pointer;font-weight:600;color:#0b57d0}
