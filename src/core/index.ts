@@ -57,6 +57,7 @@ export {
 } from './errors.ts';
 export { escapeHtml } from './escape-html.ts';
 export { createId, createRequestId } from './ids.ts';
+export { isPlainObject } from './is-plain-object.ts';
 export { noteResponseOutcome, type ResponseOutcome, responseOutcomeOf } from './response-outcome.ts';
 export { knownFieldsAt, suggestFieldName } from './suggest-field-name.ts';
 export { findEnvReferences, refuseForeignEnvReferences, tenantEnvPatterns } from './tenant-env-references.ts';

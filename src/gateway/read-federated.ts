@@ -1,6 +1,13 @@
 import { type AuditLog, createScrubber, type Telemetry } from '../audit/index.ts';
 import { matchesUriTemplate } from '../catalog/index.ts';
-import { type Clock, decisionOf, GatehouseError, isGatehouseError, toGatehouseError } from '../core/index.ts';
+import {
+  type Clock,
+  decisionOf,
+  GatehouseError,
+  isGatehouseError,
+  isPlainObject,
+  toGatehouseError,
+} from '../core/index.ts';
 import { type ResultHandles, scrubFederated, shapeToolResult } from '../shaping/index.ts';
 import type { Store } from '../store/index.ts';
 import { listCredentialSecrets, type McpCallAnswer, type McpTarget, type McpUpstream } from '../upstream/index.ts';
@@ -60,7 +67,7 @@ export async function readResource(
     );
     audited = { ...audited, upstreamStatus: sent.status };
     const contents = sent.result['contents'];
-    if (!Array.isArray(contents) || !contents.every(isObject)) {
+    if (!Array.isArray(contents) || !contents.every(isPlainObject)) {
       throw new GatehouseError('upstream_error', `The MCP server of ${service.id} answered a read without contents`, {
         service: service.id,
       });
@@ -103,12 +110,14 @@ export async function getPrompt(
     );
     audited = { ...audited, upstreamStatus: sent.status };
     const messages = sent.result['messages'];
-    if (!Array.isArray(messages) || !messages.every(isObject)) {
+    if (!Array.isArray(messages) || !messages.every(isPlainObject)) {
       throw new GatehouseError('upstream_error', `The MCP server of ${service.id} answered a prompt without messages`, {
         service: service.id,
       });
     }
-    const text = textOf(messages.map((message) => (isObject(message['content']) ? message['content']['text'] : '')));
+    const text = textOf(
+      messages.map((message) => (isPlainObject(message['content']) ? message['content']['text'] : '')),
+    );
     const shaped = await withinBudget(deps, caller, toolset, name, text);
     const result =
       shaped === undefined
@@ -184,7 +193,7 @@ async function sendFederated(
     });
   }
   const result = scrubFederated(answer.result, createScrubber(listCredentialSecrets(credential)));
-  if (!isObject(result)) {
+  if (!isPlainObject(result)) {
     throw new GatehouseError('upstream_error', `The MCP server of ${service.id} answered no result object`, {
       service: service.id,
     });
@@ -198,7 +207,7 @@ function promptArguments(
   args: unknown,
 ): Record<string, string> {
   const given = args ?? {};
-  if (!isObject(given)) throw new GatehouseError('invalid_arguments', 'arguments: expected an object of strings');
+  if (!isPlainObject(given)) throw new GatehouseError('invalid_arguments', 'arguments: expected an object of strings');
   for (const [key, value] of Object.entries(given)) {
     if (typeof value !== 'string') {
       throw new GatehouseError('invalid_arguments', `arguments.${key.slice(0, 64)}: expected a string`, {
@@ -280,8 +289,4 @@ function textOf(values: readonly unknown[]): string {
 function withoutKey(value: Record<string, unknown>, key: string): Record<string, unknown> {
   const { [key]: _dropped, ...rest } = value;
   return rest;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

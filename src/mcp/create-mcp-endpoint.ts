@@ -4,6 +4,7 @@ import {
   type GatehouseError,
   httpStatusOf,
   isGatehouseError,
+  isPlainObject,
   noteResponseOutcome,
   toGatehouseError,
 } from '../core/index.ts';
@@ -228,9 +229,9 @@ function createCallsInFlight() {
     /** A `notifications/cancelled` body (or a batch holding one): aborts the call it names. */
     cancelNamed(caller: Caller, body: unknown): void {
       for (const message of Array.isArray(body) ? body : [body]) {
-        if (!isObject(message) || message['method'] !== 'notifications/cancelled') continue;
+        if (!isPlainObject(message) || message['method'] !== 'notifications/cancelled') continue;
         const params = message['params'];
-        if (!isObject(params)) continue;
+        if (!isPlainObject(params)) continue;
         const reason = typeof params['reason'] === 'string' ? params['reason'].slice(0, 200) : 'cancelled';
         calls.get(keyOf(caller, params['requestId']))?.abort(new Error(reason));
       }
@@ -240,13 +241,9 @@ function createCallsInFlight() {
 
 /** The id of a single `tools/call` request body. */
 function toolCallIdOf(body: unknown): string | number | undefined {
-  if (!isObject(body) || body['method'] !== 'tools/call') return undefined;
+  if (!isPlainObject(body) || body['method'] !== 'tools/call') return undefined;
   const id = body['id'];
   return typeof id === 'string' || typeof id === 'number' ? id : undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function parseJson(body: Buffer): unknown {

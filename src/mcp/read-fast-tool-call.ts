@@ -4,6 +4,7 @@ import {
   PROTOCOL_VERSION_META_KEY,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/server';
+import { isPlainObject } from '../core/index.ts';
 
 /** A `tools/call` the endpoint answers itself, without the SDK. */
 export interface FastToolCall {
@@ -131,10 +132,6 @@ export function acceptsJson(accept: string | undefined): boolean {
 
 export function acceptsEventStream(accept: string | undefined): boolean {
   return accept !== undefined && (accept.includes('text/event-stream') || accept.includes('text/*'));
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function hasOnlyKeys(value: Record<string, unknown>, allowed: ReadonlySet<string>): boolean {

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { PROTOCOL_VERSION_META_KEY, RELATED_TASK_META_KEY } from '@modelcontextprotocol/server';
 import { continueTrace } from '../audit/index.ts';
-import { toGatehouseError } from '../core/index.ts';
+import { isPlainObject, toGatehouseError } from '../core/index.ts';
 import type { ApprovalTasks, ApprovalTaskView, Caller } from '../gateway/index.ts';
 import { toCallToolResult, toUnknownToolMessage } from './to-call-tool-result.ts';
 
@@ -128,8 +128,4 @@ function toTask(view: ApprovalTaskView): Record<string, unknown> {
     ttl: view.ttlMs,
     pollInterval: view.pollIntervalMs,
   };
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

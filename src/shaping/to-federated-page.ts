@@ -1,4 +1,4 @@
-import { GatehouseError } from '../core/index.ts';
+import { GatehouseError, isPlainObject } from '../core/index.ts';
 import type { ToolPage } from './to-tool-page.ts';
 
 /**
@@ -17,14 +17,14 @@ const gatewayOwnedMeta = /^(io\.modelcontextprotocol\/|modelcontextprotocol\.io\
 export function toFederatedPage(result: unknown, toolName: string, scrub: (text: string) => string): ToolPage {
   const value = scrubFederated(result, scrub);
   const content = value?.['content'];
-  if (value === null || typeof value !== 'object' || !Array.isArray(content) || !content.every(isObject)) {
+  if (value === null || typeof value !== 'object' || !Array.isArray(content) || !content.every(isPlainObject)) {
     throw new GatehouseError('upstream_error', `The MCP server's answer to ${toolName} is not a tool result`, {
       tool: toolName,
     });
   }
   const structured = value['structuredContent'];
-  const structuredContent = isObject(structured) ? structured : undefined;
-  const meta = isObject(value['_meta']) ? withoutGatewayKeys(value['_meta']) : undefined;
+  const structuredContent = isPlainObject(structured) ? structured : undefined;
+  const meta = isPlainObject(value['_meta']) ? withoutGatewayKeys(value['_meta']) : undefined;
   const text =
     structuredContent !== undefined
       ? JSON.stringify(structuredContent)
@@ -54,17 +54,13 @@ export function scrubFederated(result: unknown, scrub: (text: string) => string)
   const raw = JSON.stringify(result ?? null);
   const scrubbed = scrub(raw);
   const value = (scrubbed === raw ? result : JSON.parse(scrubbed)) as Record<string, unknown> | null;
-  if (!isObject(value) || !('_meta' in value)) return value;
+  if (!isPlainObject(value) || !('_meta' in value)) return value;
   const { _meta: meta, ...rest } = value;
-  const kept = isObject(meta) ? withoutGatewayKeys(meta) : undefined;
+  const kept = isPlainObject(meta) ? withoutGatewayKeys(meta) : undefined;
   return kept === undefined ? rest : { ...rest, _meta: kept };
 }
 
 function withoutGatewayKeys(meta: Record<string, unknown>): Record<string, unknown> | undefined {
   const kept = Object.entries(meta).filter(([key]) => !gatewayOwnedMeta.test(key));
   return kept.length === 0 ? undefined : Object.fromEntries(kept);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { UriTemplate } from '@modelcontextprotocol/client';
 import type { ImportProblem } from '../../core/index.ts';
+import { isPlainObject } from '../../core/index.ts';
 import { cleanDescription } from '../clean-description.ts';
 import { toolDescriptionMax } from '../openapi/operation-object.ts';
 
@@ -101,7 +102,7 @@ function bounded<T>(
       problems.push({ at, reason: `more than ${mcpFeaturesMax} ${kind}: the rest are not listed` });
       break;
     }
-    const converted = isObject(value) ? convert(value, at) : 'not an object';
+    const converted = isPlainObject(value) ? convert(value, at) : 'not an object';
     if (typeof converted === 'string') problems.push({ at, reason: converted });
     else kept.push(Object.freeze(converted));
   }
@@ -148,7 +149,7 @@ function toPrompt(value: Record<string, unknown>, at: string, keys: Set<string>)
   const listed = Array.isArray(value['arguments']) ? value['arguments'] : [];
   const args: McpPromptArgument[] = [];
   for (const [i, argument] of listed.slice(0, promptArgumentsMax).entries()) {
-    if (!isObject(argument) || typeof argument['name'] !== 'string' || argument['name'].length === 0) {
+    if (!isPlainObject(argument) || typeof argument['name'] !== 'string' || argument['name'].length === 0) {
       return `${at}.arguments[${i}]: name is missing`;
     }
     args.push(
@@ -181,7 +182,7 @@ function describedBy(value: Record<string, unknown>): { title?: string; descript
 /** Resource annotations (`audience`, `priority`, `lastModified`) as the server states them; nothing else. */
 function annotated(value: Record<string, unknown>): { annotations?: Readonly<Record<string, unknown>> } {
   const annotations = value['annotations'];
-  if (!isObject(annotations)) return {};
+  if (!isPlainObject(annotations)) return {};
   const kept: Record<string, unknown> = {};
   if (Array.isArray(annotations['audience'])) {
     kept['audience'] = annotations['audience'].filter((role) => role === 'user' || role === 'assistant');
@@ -212,8 +213,4 @@ export function matchesUriTemplate(uriTemplate: string, uri: string): boolean {
   } catch {
     return false;
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
