@@ -156,7 +156,7 @@ describe.skipIf(!postgres?.enabled)(
           tenants: [acme()],
         };
         // A fixed port: the authorization server's issuer is the public URL.
-      fleet.push(await startTestGateway(raw, { store: database.url, live: {}, port: await freePort() }));
+        fleet.push(await startTestGateway(raw, { store: database.url, live: {}, port: await freePort() }));
       }
     }, 240_000);
 
