@@ -26,7 +26,7 @@ export function renderCataloguePage(): string {
       `${count('basic')} Basic); ${withPack.length} with a curated tool pack ` +
       `(${withPack.reduce((n, r) => n + (r.pack?.tools.length ?? 0), 0)} tools), ` +
       `${rows.filter((r) => r.pack === null && r.provider.description?.url !== undefined).length} more with a public description to download, ` +
-      `${rows.filter((r) => r.provider.description === undefined).length} with none published. ` +
+      `${rows.filter((r) => r.provider.description === undefined).length} with none known. ` +
       'Use one with `services: [{ provider: ID, ... }]` (docs/configuration.md); ' +
       '`gatehouse providers show ID` prints its scopes, the redirect URI to register and its tools. ' +
       'The file format is in [providers.md](providers.md).',
@@ -42,13 +42,13 @@ export function renderCataloguePage(): string {
           ? 'pack'
           : provider.description?.url !== undefined
             ? `[public description](${provider.description.url})`
-            : 'yours (none published)';
+            : 'yours (none known)';
       return `| [${cell(provider.name)}](${provider.docs}) | \`${provider.id}\` | ${provider.categories.join(', ')} | ${authText} | ${scopes} | ${from} | ${pack === null ? '-' : pack.tools.length} | ${pack === null ? '-' : pack.tokens} |`;
     }),
     '',
     "Pack tokens: o200k tokens of the pack's whole `tools/list`. Tools from: `pack`, the curated tool pack shipped " +
       'with Gatehouse; a public description, which you download and name with `openapi:` (or `swagger:`) in the ' +
-      'service; `yours (none published)`: the catalogue knows no public machine-readable description of this API ' +
+      'service; `yours (none known)`: the catalogue knows no public machine-readable description of this API ' +
       '(Twitch, for one), so the service needs one you write or obtain, named with `openapi:`; the provider entry ' +
       'still gives its auth, scopes and base URL ' +
       '([providers without a description](providers.md#providers-without-a-description)).',

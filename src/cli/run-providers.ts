@@ -155,7 +155,7 @@ function formatShow({ provider, pack }: ProviderSummary, redirectUri: string): s
   if (description?.url !== undefined) lines.push(`Public description: ${description.url}`);
   if (description === undefined) {
     lines.push(
-      'Description: none published for this API; write one for the operations you need and set openapi: to it',
+      'Description: none known (no tool pack, no public description); write one for the operations you need and set openapi: to it',
       '  (docs/providers.md#providers-without-a-description)',
     );
   }
