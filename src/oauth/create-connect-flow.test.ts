@@ -495,6 +495,16 @@ describe('a failed token exchange (issue 11)', () => {
     expect(done.subject).toBe('failing');
   });
 
+  it('an expired authorization also gets a fresh link for its own browser, a completed one none', async () => {
+    const late = await start('late');
+    const cookies = { [late.started.cookie.name]: late.started.cookie.value };
+    now += connectTtlMs + 1;
+    expect(await codeOf(flow.completeCallback(callback(late.state), cookies))).toBe('oauth_state_invalid');
+    expect(await flow.retryLink(callback(late.state), cookies)).toMatch(/\/connect\/acme\./);
+    expect(await flow.retryLink(callback(late.state), {})).toBeUndefined();
+    expect(await flow.retryLink(callback('acme.unknown-state'), cookies)).toBeUndefined();
+  });
+
   it("a provider's refusal at the authorization step (error=access_denied) keeps its description too", async () => {
     const flowStart = await start('denier');
     const error = (await flow
