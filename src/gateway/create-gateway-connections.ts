@@ -8,6 +8,7 @@ import {
   createConnectFlow,
   type OAuthFetch,
   type OAuthServiceAuth,
+  type SiteChoice,
   type StartedAuthorization,
 } from '../oauth/index.ts';
 import type { Store } from '../store/index.ts';
@@ -35,8 +36,8 @@ export interface ConnectLinkAnswer {
 }
 
 /**
- * The connect flow as the transports see it: the admin API (list, link, disconnect) and the two browser routes
- * (`/connect/<id>`, `/oauth/callback`). Every method naming a tenant answers `not_found` for an unknown one.
+ * The connect flow as the transports see it: the admin API (list, link, disconnect) and the browser routes
+ * (`/connect/<id>`, `/oauth/callback`, the site chooser's `/oauth/callback/site`). Every method naming a tenant answers `not_found` for an unknown one.
  */
 export interface GatewayConnections {
   list(tenant: string): Promise<readonly ConnectionSummary[]>;
@@ -47,7 +48,19 @@ export interface GatewayConnections {
   /** Revokes the tokens upstream where the server supports RFC 7009, then deletes the connection. */
   disconnect(tenant: string, id: string): Promise<{ readonly revoked: boolean }>;
   openLink(id: string, sig: string | null): Promise<StartedAuthorization>;
-  completeCallback(params: URLSearchParams, cookies: Readonly<Record<string, string>>): Promise<CompletedConnection>;
+  /** The connection made, or the sites to choose from (an Atlassian account with several, none pinned). */
+  completeCallback(
+    params: URLSearchParams,
+    cookies: Readonly<Record<string, string>>,
+  ): Promise<CompletedConnection | SiteChoice>;
+  /** The site chooser's answer: `site` must be one of the sites offered to this browser for `state`. */
+  chooseSite(
+    state: string | null,
+    site: string | null,
+    cookies: Readonly<Record<string, string>>,
+  ): Promise<CompletedConnection>;
+  /** A fresh connect link for a callback of this browser that failed or expired; else undefined. */
+  retryLink(params: URLSearchParams, cookies: Readonly<Record<string, string>>): Promise<string | undefined>;
   /** Whether the session cookie gets `Secure` (the public URL is https). */
   readonly secureCookie: boolean;
 }
@@ -136,6 +149,8 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
     },
     openLink: (id, sig) => flow.openLink(id, sig),
     completeCallback: (params, cookies) => flow.completeCallback(params, cookies),
+    chooseSite: (state, site, cookies) => flow.chooseSite(state, site, cookies),
+    retryLink: (params, cookies) => flow.retryLink(params, cookies),
   };
   return { flow, connections };
 }
