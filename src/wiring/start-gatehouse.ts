@@ -34,7 +34,7 @@ import {
   type UserConsentSource,
 } from '../http/index.ts';
 import type { Adapters } from './adapters.ts';
-import { type ObservabilityOptions, startObservability } from './start-observability.ts';
+import { type Observability, type ObservabilityOptions, startObservability } from './start-observability.ts';
 
 /** Builds the gateway over opened adapters and serves it on `config.listen` (port 0 picks a free port). */
 export async function startGatehouse(
@@ -174,7 +174,7 @@ export async function startGatehouse(
   const { logger } = observability;
   let watch: TenantConfigWatch | undefined;
   try {
-    watch = await followStoredTenants(gateway, adapters, options, logger);
+    watch = await followStoredTenants(gateway, adapters, options, logger, observability);
   } catch (error) {
     await server.close({ drainTimeoutMs: 0 });
     await gateway.close?.();
@@ -232,6 +232,7 @@ async function followStoredTenants(
     readonly tenantConfigCheckMs?: number;
   },
   logger: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void },
+  observability: Pick<Observability, 'followTenant' | 'forgetTenant'>,
 ): Promise<TenantConfigWatch | undefined> {
   const { tenantConfigs, live } = gateway;
   if (options.tenantDocuments === undefined || tenantConfigs === undefined || live === undefined) return undefined;
@@ -264,6 +265,7 @@ async function followStoredTenants(
     onChange: (tenant, revision) => {
       try {
         live.replaceTenant(tenant);
+        observability.followTenant(tenant);
         logger.info({ tenant: tenant.id, revision }, 'tenant configuration changed; serving the new revision');
       } catch (error) {
         logger.warn(
@@ -274,6 +276,7 @@ async function followStoredTenants(
     },
     onRemove: (tenantId) => {
       live.removeTenant(tenantId);
+      observability.forgetTenant(tenantId);
       logger.info({ tenant: tenantId }, 'tenant configuration removed');
     },
     onError: (tenantId, error) =>

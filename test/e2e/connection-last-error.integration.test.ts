@@ -6,6 +6,7 @@ import { seedOAuthConnection } from '../support/seed-oauth-connection.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
 import { type FakeRefreshServer, startFakeRefreshServer } from '../support/start-fake-refresh-server.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
+import { callGetItem } from '../support/static-key-tenant.ts';
 
 /**
  * Issue 14, a connection's last refresh error: when a refresh fails the connection keeps its code and a short
@@ -53,10 +54,10 @@ beforeAll(async () => {
             auth: { type: 'oauth2', tokenUrl: as.tokenUrl, clientId: as.clientId, clientSecret: as.clientSecret },
           },
         ],
-        toolsets: [{ id: 'all', tools: ['*'], access: 'read' }],
+        toolsets: [{ id: 'reader', tools: ['*'], access: 'read' }],
         clientKeys: [
-          { name: 'alice', key: aliceKey, toolsets: ['all'], subject: 'alice' },
-          { name: 'bob', key: bobKey, toolsets: ['all'], subject: 'bob' },
+          { name: 'alice', key: aliceKey, toolsets: ['reader'], subject: 'alice' },
+          { name: 'bob', key: bobKey, toolsets: ['reader'], subject: 'bob' },
         ],
       },
     ],
@@ -83,21 +84,7 @@ afterAll(async () => {
 });
 
 async function call(key: string): Promise<string> {
-  const response = await fetch(`${gateway.url}/mcp/acme/all`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${key}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: { name: 'fake_getItem', arguments: { itemId: 'one' } },
-    }),
-  });
-  return response.text();
+  return (await callGetItem(gateway.url, 'one', key)).text;
 }
 
 async function connections(): Promise<{ raw: string; items: ConnectionView[] }> {
