@@ -598,6 +598,33 @@ const usersSchema = z
   })
   .prefault({});
 
+/** What a tenant's own alert rule counts (docs/configuration.md, "Alert rules of a tenant"). */
+export const tenantAlertMetrics = ['tool_calls', 'upstream_errors', 'policy_denials', 'refresh_failures'] as const;
+
+/**
+ * One alert rule of a tenant (issue 14): raised once per window when `metric` of one subject (a tool, a service, a
+ * client key) reaches `threshold` within `windowSeconds`. Its webhook is signed with `secret`, a `${env:NAME}`
+ * reference in a stored configuration; the URL is checked by the SSRF guard when written and when sent.
+ */
+const tenantAlertRuleSchema = z.strictObject({
+  id,
+  metric: z.enum(tenantAlertMetrics),
+  threshold: z.number().int().min(1).max(1_000_000),
+  windowSeconds: z.number().int().min(10).max(day),
+  /** A disabled rule is kept (and shown) but counts nothing. */
+  enabled: z.boolean().default(true),
+  webhook: z
+    .strictObject({
+      url: z.url({ protocol: /^https?$/, error: 'expected an http or https URL' }).refine((url) => {
+        const parsed = new URL(url);
+        return parsed.username === '' && parsed.password === '';
+      }, 'expected no user name or password in the URL (the body is signed with secret instead)'),
+      /** HMAC-SHA256 key of `x-gatehouse-signature`. */
+      secret: secretString,
+    })
+    .optional(),
+});
+
 const tenantSchema = z
   .strictObject({
     id,
@@ -615,10 +642,13 @@ const tenantSchema = z
       .refine((k) => k.length >= 24, 'expected at least 24 characters (e.g. `openssl rand -base64 32`)')
       .optional(),
     users: usersSchema,
+    /** The tenant's own alert rules, besides the operator's `alerts` (which apply to every tenant). */
+    alertRules: z.array(tenantAlertRuleSchema).max(50).default([]),
   })
   .superRefine((t, ctx) => {
     uniqueIds(t.services, 'services', ctx);
     uniqueIds(t.toolsets, 'toolsets', ctx);
+    uniqueIds(t.alertRules, 'alertRules', ctx);
     const toolsets = new Set(t.toolsets.map((s) => s.id));
     for (const [i, k] of t.clientKeys.entries()) {
       for (const [j, s] of k.toolsets.entries()) {
@@ -881,6 +911,7 @@ export type TenantDocument = z.input<typeof tenantSchema>;
 export type ServiceConfig = TenantConfig['services'][number];
 export type ServiceAuthConfig = ServiceConfig['auth'];
 export type ToolsetConfig = TenantConfig['toolsets'][number];
+export type TenantAlertRuleConfig = TenantConfig['alertRules'][number];
 export type ClientKeyConfig = TenantConfig['clientKeys'][number];
 export type OAuthServerConfig = TenantConfig['oauthServer'];
 export type UsersConfig = TenantConfig['users'];
@@ -1121,6 +1152,7 @@ const tenantSecretFields = [
   'services.*.password',
   'clientKeys.*.key',
   'users.sso.clientSecret',
+  'alertRules.*.webhook.secret',
 ] as const;
 
 /**
@@ -1322,4 +1354,5 @@ export const tenantResourceSchemas = {
   service: serviceSchema,
   toolset: toolsetSchema,
   clientKey: clientKeySchema,
+  alertRule: tenantAlertRuleSchema,
 } as const;

@@ -26,6 +26,11 @@ export interface ConnectionSummary {
   readonly hasRefreshToken: boolean;
   /** Consecutive failed refresh attempts (5xx, 429, timeouts); 0 after a successful one. */
   readonly refreshFailures: number;
+  /**
+   * Why the last refresh failed: a code (`invalid_grant`, `server_error`, `timeout`...) and a message in the
+   * gateway's words (never the server's text); null since the last connect or good refresh.
+   */
+  readonly lastError: { readonly code: string; readonly message: string; readonly at: string } | null;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -134,6 +139,7 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
           accessExpiresAt: c.accessExpiresAt === null ? null : new Date(c.accessExpiresAt).toISOString(),
           hasRefreshToken: c.refreshToken !== null,
           refreshFailures: c.refreshFailures,
+          lastError: c.lastError === null ? null : { ...c.lastError, at: new Date(c.lastError.at).toISOString() },
           createdAt: new Date(c.createdAt).toISOString(),
           updatedAt: new Date(c.updatedAt).toISOString(),
         }));

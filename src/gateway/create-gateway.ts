@@ -329,7 +329,14 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   const inbound = new Map(
     config.tenants.flatMap((t) => t.toolsets.map((s) => [`${t.id}/${s.id}`, s.inbound] as const)),
   );
-  const tenantConfigs = createTenantConfigs({ store, audit, clock, parse: parseTenant, tenantEnv: config.tenantEnv });
+  const tenantConfigs = createTenantConfigs({
+    store,
+    audit,
+    clock,
+    parse: parseTenant,
+    tenantEnv: config.tenantEnv,
+    allowPrivateHosts: config.unsafeAllowPrivateUpstreams,
+  });
 
   /**
    * Swaps a tenant's runtime for one built from `tenant` (issue 14, a stored configuration changed). A call in
