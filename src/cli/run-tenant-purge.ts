@@ -52,7 +52,10 @@ export async function runTenantPurge(
   const source = options.previous?.tenants.find((t) => t.id === tenant) ?? configured;
   const services = new Map<string, OAuthServiceAuth>();
   for (const service of source?.services ?? []) {
-    if (service.auth.type === 'oauth2') services.set(service.id, service.auth);
+    // A client an `mcp:` service registered itself is not in the config: its tokens die with the data keys.
+    if (service.auth.type === 'oauth2' && service.auth.clientId !== undefined) {
+      services.set(service.id, { ...service.auth, clientId: service.auth.clientId });
+    }
   }
   const adapters = await context.openAdapters(config, context);
   try {

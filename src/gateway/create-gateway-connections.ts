@@ -1,5 +1,5 @@
 import { type AuditLog, createTenantRecordCap, type GatewayMetrics } from '../audit/index.ts';
-import type { Clock, Config } from '../core/index.ts';
+import type { Clock, Config, ServiceConfig } from '../core/index.ts';
 import { GatehouseError } from '../core/index.ts';
 import {
   type CompletedConnection,
@@ -7,12 +7,11 @@ import {
   clientCredentialsSubject,
   createConnectFlow,
   type OAuthFetch,
-  type OAuthServiceAuth,
   type StartedAuthorization,
 } from '../oauth/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
-import type { Credentials } from './credentials.ts';
+import type { FederatedAuthorization } from './create-federated-authorization.ts';
 
 /** A connection as an operator sees it: never a token, only status, grant and expiry. */
 export interface ConnectionSummary {
@@ -57,12 +56,15 @@ export interface GatewayConnectionsDependencies {
   readonly store: Store;
   readonly vault: Vault;
   readonly clock: Clock;
-  readonly credentials: Pick<Credentials, 'readClientSecret'>;
+  /** The OAuth settings and client secret of each service (an `mcp:` service's discovered at first use). */
+  readonly authorization: Pick<FederatedAuthorization, 'authOf' | 'readClientSecret'>;
   readonly audit: Pick<AuditLog, 'recordSecurityEvent'>;
   /** Counts rejected callbacks, audited or over the cap. */
   readonly metrics?: Pick<GatewayMetrics, 'oauthStateRejections'>;
   /** Sends every request to an authorization server (the gateway's SSRF-guarded fetch); default `fetch`. */
   readonly fetch?: OAuthFetch;
+  /** A person completed a connection (awaited before the callback page is answered). */
+  onConnected?(connection: CompletedConnection): Promise<void>;
 }
 
 /** Builds the connect flow over the configured oauth2 services and its use cases. */
@@ -71,10 +73,10 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
   readonly connections: GatewayConnections;
 } {
   const { config, store, clock } = deps;
-  const services = new Map<string, OAuthServiceAuth>();
+  const services = new Map<string, ServiceConfig>();
   for (const tenant of config.tenants) {
     for (const service of tenant.services) {
-      if (service.auth.type === 'oauth2') services.set(`${tenant.id}\u0000${service.id}`, service.auth);
+      if (service.auth.type === 'oauth2') services.set(`${tenant.id}\u0000${service.id}`, service);
     }
   }
   const tenantIds = new Set(config.tenants.map((t) => t.id));
@@ -86,8 +88,9 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
     sealer: deps.vault,
     clock,
     publicUrl: config.publicUrl,
-    findService: (tenant, service) => services.get(`${tenant}\u0000${service}`),
-    readClientSecret: (tenant, service) => deps.credentials.readClientSecret(tenant, service),
+    findService: (tenant, service) => deps.authorization.authOf(tenant, services.get(`${tenant}\u0000${service}`)),
+    readClientSecret: (tenant, service) =>
+      deps.authorization.readClientSecret(tenant, services.get(`${tenant}\u0000${service}`)),
     ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
     // The one call site of the connect flow's security events (OA-02/03/04 rejections, connects, disconnects).
     onSecurityEvent: (event) => {
@@ -134,7 +137,11 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
       return flow.disconnect(tenant, id);
     },
     openLink: (id, sig) => flow.openLink(id, sig),
-    completeCallback: (params, cookies) => flow.completeCallback(params, cookies),
+    async completeCallback(params, cookies) {
+      const completed = await flow.completeCallback(params, cookies);
+      await deps.onConnected?.(completed);
+      return completed;
+    },
   };
   return { flow, connections };
 }
