@@ -228,7 +228,11 @@ async function readProtectedResource(
     } catch (error) {
       throw fail('resource_metadata', causeOf(error), `${url} could not be read`, error);
     }
-    if (response.status === 404) continue;
+    // A 4xx (404, or the 401 of a server that guards every path) means no metadata there: try the next URI.
+    if (response.status >= 400 && response.status < 500) {
+      await response.body?.cancel().catch(() => {});
+      continue;
+    }
     if (response.status !== 200) {
       throw fail('resource_metadata', `status_${response.status}`, `${url} answered ${response.status}`);
     }

@@ -167,7 +167,7 @@ describe.skipIf(missing !== undefined)('federated MCP server protected by OAuth 
     expect(upstream.calls.at(-1)?.authorization).not.toBe(old);
   }, 20_000);
 
-  it('a grant revoked at the authorization server answers reauth_required with a new connect link', async () => {
+  it('a grant revoked at the authorization server answers reauth_required, then a new connect link', async () => {
     const latest = as.tokenAnswers.at(-1)?.body ?? {};
     await (await as.provider.AccessToken.find(String(latest['access_token'])))?.destroy();
     await (await as.provider.RefreshToken.find(String(latest['refresh_token'])))?.destroy();
@@ -177,7 +177,11 @@ describe.skipIf(missing !== undefined)('federated MCP server protected by OAuth 
     expect(called.result?.isError).toBe(true);
     const error = called.result?.structuredContent?.['error'] as { code: string; details: { connectUrl?: string } };
     expect(error.code).toBe('reauth_required');
-    expect(error.details.connectUrl).toMatch(/\/connect\/acme\./);
+    // The refresh found the grant gone; from then on every call answers with a link to connect again.
+    const next = await mcp('tools/call', { name: 'notes_echo', arguments: { text: 'again' } });
+    const link = next.result?.structuredContent?.['error'] as { code: string; details: { connectUrl?: string } };
+    expect(link.code).toBe('reauth_required');
+    expect(link.details.connectUrl).toMatch(/\/connect\/acme\./);
     const connections = (await admin('GET', '/tenants/acme/connections')).body['connections'] as {
       service: string;
       status: string;
