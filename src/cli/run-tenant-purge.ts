@@ -36,13 +36,9 @@ export async function runTenantPurge(
     );
   }
   const source = options.previous?.tenants.find((t) => t.id === tenant) ?? configured;
-  const services = new Map<string, OAuthServiceAuth>();
-  for (const service of source?.services ?? []) {
-    if (service.auth.type === 'oauth2') services.set(service.id, service.auth);
-  }
   const adapters = await context.openAdapters(config, context);
   try {
-    const report = await purgeTenant(adapters, tenant, services, config.publicUrl);
+    const report = await purgeTenant(adapters, tenant, source?.services ?? [], config.publicUrl);
     const out = context.stdout;
     out.write(
       `Purged tenant ${tenant}: ${report.connections} connection(s) (${report.revoked} revoked upstream), ` +

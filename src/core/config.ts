@@ -148,7 +148,11 @@ const authSchema = z.discriminatedUnion('type', [
     authorizationUrl: z.url().optional(),
     tokenUrl: z.url().optional(),
     revocationUrl: z.url().optional(),
-    clientId: z.string().min(1),
+    /**
+     * The gateway's OAuth app at the provider. Absent only on an `mcp:` service without `issuer` or `tokenUrl`:
+     * the gateway then registers itself at the server's authorization server (RFC 7591).
+     */
+    clientId: z.string().min(1).optional(),
     clientSecret: secretString.optional(),
     scopes: z.array(z.string().min(1)).default([]),
     /**
@@ -269,6 +273,15 @@ const overlaySchema = z.strictObject({
   projection: z.string().min(1).max(2_000).optional(),
 });
 
+/** Whether an oauth2 auth names its authorization server (else an `mcp:` service discovers it from its server). */
+export function configuresServer(auth: {
+  readonly issuer?: string | undefined;
+  readonly tokenUrl?: string | undefined;
+  readonly authorizationUrl?: string | undefined;
+}): boolean {
+  return auth.issuer !== undefined || auth.tokenUrl !== undefined || auth.authorizationUrl !== undefined;
+}
+
 const serviceSchema = z
   .strictObject({
     id,
@@ -350,6 +363,15 @@ const serviceSchema = z
   .refine((s) => [s.openapi, s.swagger, s.googleDiscovery, s.graphql, s.wsdl, s.mcp].filter(Boolean).length === 1, {
     message: 'expected exactly one description source: openapi, swagger, googleDiscovery, graphql, wsdl or mcp',
   })
+  .refine(
+    (s) =>
+      s.auth.type !== 'oauth2' || s.auth.clientId !== undefined || (s.mcp !== undefined && !configuresServer(s.auth)),
+    {
+      message:
+        'clientId is required (only an mcp service without issuer, tokenUrl and authorizationUrl registers a client itself)',
+      path: ['auth', 'clientId'],
+    },
+  )
   .refine((s) => s.toolsTtlSeconds === undefined || s.mcp !== undefined, {
     message: 'toolsTtlSeconds applies to mcp services only',
     path: ['toolsTtlSeconds'],

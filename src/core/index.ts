@@ -4,6 +4,7 @@ export {
   type Config,
   type ConfigTree,
   configSchema,
+  configuresServer,
   type Environment,
   fillServiceReferences,
   findLiteralSecrets,

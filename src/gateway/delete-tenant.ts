@@ -48,10 +48,7 @@ export async function deleteTenant(
       );
     }
   }
-  const services = new Map<string, OAuthServiceAuth>();
-  for (const service of deps.tenantOf(tenantId)?.services ?? []) {
-    if (service.auth.type === 'oauth2') services.set(service.id, service.auth);
-  }
+  const services = deps.tenantOf(tenantId)?.services ?? [];
   await deps.tenantConfigs.delete(tenantId, { expectedRevision: stored.revision, actor: options.actor });
   if (!options.purge) return {};
   return { purged: await purgeTenant(deps, tenantId, services, deps.publicUrl) };

@@ -74,6 +74,11 @@ export interface SecretRecord {
 
 export interface SecretRepository {
   put(record: SecretRecord): Promise<void>;
+  /**
+   * Stores `record` unless the tenant's owner already has that field, and returns the stored one either way: the
+   * first of several processes writing at once wins, and every one of them gets the winner.
+   */
+  putIfAbsent(record: SecretRecord): Promise<SecretRecord>;
   get(tenantId: string, owner: string, field: string): Promise<SecretRecord | undefined>;
   listByOwner(tenantId: string, owner: string): Promise<readonly SecretRecord[]>;
   deleteByOwner(tenantId: string, owner: string): Promise<void>;
