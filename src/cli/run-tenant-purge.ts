@@ -1,6 +1,5 @@
 import { type Config, GatehouseError } from '../core/index.ts';
 import { purgeTenant } from '../gateway/index.ts';
-import type { OAuthServiceAuth } from '../oauth/index.ts';
 import type { CliContext } from './cli-context.ts';
 
 export interface TenantPurgeOptions {

@@ -7,7 +7,6 @@ import {
   clientCredentialsSubject,
   createConnectFlow,
   type OAuthFetch,
-  type OAuthServiceAuth,
   type SiteChoice,
   type StartedAuthorization,
 } from '../oauth/index.ts';
