@@ -1,5 +1,4 @@
 import { GatehouseError, type TenantConfig } from '../core/index.ts';
-import type { OAuthServiceAuth } from '../oauth/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
 import type { TenantConfigs } from './create-tenant-configs.ts';
