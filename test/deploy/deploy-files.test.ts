@@ -49,7 +49,11 @@ describe('deploy/', () => {
     expect(graceMs).toBeGreaterThan(stopBudgetMs(exampleConfig().shutdown));
     for (const [, gateway] of gateways) {
       expect(gateway.read_only).toBe(true);
-      expect(gateway.environment?.['GATEHOUSE_STORE']).toMatch(/^postgres:\/\/.+@postgres:5432\//);
+      // Served as the application role, never the superuser (RLS binds only a non-owner, non-superuser role).
+      expect(gateway.environment?.['GATEHOUSE_STORE']).toMatch(/^postgres:\/\/gatehouse_app:.+@postgres:5432\//);
+      expect(gateway.environment?.['GATEHOUSE_MIGRATION_STORE']).toMatch(
+        /^postgres:\/\/gatehouse_owner:.+@postgres:5432\//,
+      );
       expect(gateway.environment?.['GATEHOUSE_REDIS']).toBe('redis://redis:6379');
     }
     const nginx = read('nginx.conf');
