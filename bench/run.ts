@@ -130,6 +130,9 @@ const load = (
     onMeasure,
   );
 
+/** Defined before the run starts: the run's last step reads it (a const below the top-level await is not yet set). */
+const handWrittenMarker = '<!-- hand-written sections: npm run bench keeps everything below this line -->';
+
 try {
   if (args.soak) await soak();
   else await scenarios();
