@@ -48,9 +48,6 @@ import { toolCall } from './tool-call.ts';
  */
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-// Declared before the run below: the module's top-level await reaches the end of a run (which reads it) before any
-// line after it has been evaluated.
-const handWrittenMarker = '<!-- hand-written sections: npm run bench keeps everything below this line -->';
 const scenarioIds = ['S1', 'S2', 'S4', 'S13', 'S15', 'S16', 'S18'] as const;
 /** Scenarios run only when `--only` names them. */
 const optInScenarioIds = ['S2FLEET'] as const;
