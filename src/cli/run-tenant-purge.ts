@@ -1,5 +1,5 @@
-import { type Config, GatehouseError, systemClock } from '../core/index.ts';
-import { createConnectFlow, type OAuthServiceAuth } from '../oauth/index.ts';
+import { type Config, GatehouseError } from '../core/index.ts';
+import { purgeTenant } from '../gateway/index.ts';
 import type { CliContext } from './cli-context.ts';
 
 export interface TenantPurgeOptions {
@@ -12,21 +12,6 @@ export interface TenantPurgeOptions {
    * entry in `config` when `force` is given; otherwise connections are deleted without revocation, reported.
    */
   readonly previous?: Config;
-}
-
-/** What a purge did; printed by the command. Never holds a token. */
-export interface TenantPurgeReport {
-  readonly tenant: string;
-  readonly connections: number;
-  readonly revoked: number;
-  /** Connections whose tokens were not revoked upstream, and why. */
-  readonly notRevoked: readonly { readonly connection: string; readonly service: string; readonly reason: string }[];
-  readonly secrets: number;
-  readonly clientKeys: number;
-  readonly approvals: number;
-  readonly usageRows: number;
-  /** End users (with their password hashes) and their sessions. */
-  readonly users: number;
 }
 
 /**
@@ -50,13 +35,9 @@ export async function runTenantPurge(
     );
   }
   const source = options.previous?.tenants.find((t) => t.id === tenant) ?? configured;
-  const services = new Map<string, OAuthServiceAuth>();
-  for (const service of source?.services ?? []) {
-    if (service.auth.type === 'oauth2') services.set(service.id, service.auth);
-  }
   const adapters = await context.openAdapters(config, context);
   try {
-    const report = await purgeTenant(adapters, tenant, services, config.publicUrl);
+    const report = await purgeTenant(adapters, tenant, source?.services ?? [], config.publicUrl);
     const out = context.stdout;
     out.write(
       `Purged tenant ${tenant}: ${report.connections} connection(s) (${report.revoked} revoked upstream), ` +
@@ -72,69 +53,4 @@ export async function runTenantPurge(
   } finally {
     await adapters.close();
   }
-}
-
-async function purgeTenant(
-  adapters: Awaited<ReturnType<CliContext['openAdapters']>>,
-  tenant: string,
-  services: ReadonlyMap<string, OAuthServiceAuth>,
-  publicUrl: string,
-): Promise<TenantPurgeReport> {
-  const { store, vault } = adapters;
-  const flow = createConnectFlow({
-    store,
-    sealer: vault,
-    clock: systemClock,
-    publicUrl,
-    findService: (t, service) => (t === tenant ? services.get(service) : undefined),
-    // The configured secret is the source of truth; the vault copy is about to be shredded anyway.
-    readClientSecret: async (_t, service) => services.get(service)?.clientSecret,
-  });
-  const connections = await store.connections.list(tenant);
-  const notRevoked: { connection: string; service: string; reason: string }[] = [];
-  let revoked = 0;
-  for (const connection of connections) {
-    const auth = services.get(connection.service);
-    const reason =
-      auth === undefined
-        ? 'no definition of the service (pass --previous-config with the tenant)'
-        : auth.revocationUrl === undefined && auth.issuer === undefined
-          ? 'the provider has no revocation endpoint configured'
-          : 'revocation failed or is not supported by the provider';
-    try {
-      // disconnect revokes best effort and deletes the connection even when revocation fails.
-      if ((await flow.disconnect(tenant, connection.id)).revoked) revoked++;
-      else notRevoked.push({ connection: connection.id, service: connection.service, reason });
-    } catch (error) {
-      // The row is deleted below with the rest; the tokens die with the data keys.
-      await store.connections.delete(tenant, connection.id);
-      const code = error instanceof GatehouseError ? error.code : 'error';
-      notRevoked.push({ connection: connection.id, service: connection.service, reason: code });
-    }
-  }
-  const secrets = await store.secrets.deleteTenant(tenant);
-  const clientKeys = await store.clientKeys.deleteTenant(tenant);
-  // Approval requests hold the arguments of the calls they were about; usage rows name toolsets and tools.
-  const approvals = await store.approvals.deleteTenant(tenant);
-  // Tasks waiting for those approvals hold the same arguments, and the sealed results of the calls.
-  await store.approvalTasks.deleteTenant(tenant);
-  const usageRows = await store.usage.deleteTenant(tenant);
-  // The authorization server's sessions, grants, codes, tokens, keys and consents of this tenant.
-  await store.oauthServer.deleteTenant(tenant);
-  await store.userSessions.deleteTenant(tenant);
-  await store.userRoles.deleteTenant(tenant);
-  await store.apiTokens.deleteTenant(tenant);
-  const users = await store.users.deleteTenant(tenant);
-  await vault.destroyTenantKeys(tenant);
-  return {
-    tenant,
-    connections: connections.length,
-    revoked,
-    notRevoked,
-    secrets,
-    clientKeys,
-    approvals,
-    usageRows,
-    users,
-  };
 }

@@ -1,5 +1,5 @@
 import { type AuditLog, createTenantRecordCap, type GatewayMetrics } from '../audit/index.ts';
-import type { Clock, Config } from '../core/index.ts';
+import type { Clock, Config, ServiceConfig, TenantConfig } from '../core/index.ts';
 import { GatehouseError } from '../core/index.ts';
 import {
   type CompletedConnection,
@@ -7,12 +7,12 @@ import {
   clientCredentialsSubject,
   createConnectFlow,
   type OAuthFetch,
-  type OAuthServiceAuth,
+  type SiteChoice,
   type StartedAuthorization,
 } from '../oauth/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
-import type { Credentials } from './credentials.ts';
+import type { FederatedAuthorization } from './create-federated-authorization.ts';
 
 /** A connection as an operator sees it: never a token, only status, grant and expiry. */
 export interface ConnectionSummary {
@@ -25,6 +25,11 @@ export interface ConnectionSummary {
   readonly hasRefreshToken: boolean;
   /** Consecutive failed refresh attempts (5xx, 429, timeouts); 0 after a successful one. */
   readonly refreshFailures: number;
+  /**
+   * Why the last refresh failed: a code (`invalid_grant`, `server_error`, `timeout`...) and a message in the
+   * gateway's words (never the server's text); null since the last connect or good refresh.
+   */
+  readonly lastError: { readonly code: string; readonly message: string; readonly at: string } | null;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -35,8 +40,8 @@ export interface ConnectLinkAnswer {
 }
 
 /**
- * The connect flow as the transports see it: the admin API (list, link, disconnect) and the two browser routes
- * (`/connect/<id>`, `/oauth/callback`). Every method naming a tenant answers `not_found` for an unknown one.
+ * The connect flow as the transports see it: the admin API (list, link, disconnect) and the browser routes
+ * (`/connect/<id>`, `/oauth/callback`, the site chooser's `/oauth/callback/site`). Every method naming a tenant answers `not_found` for an unknown one.
  */
 export interface GatewayConnections {
   list(tenant: string): Promise<readonly ConnectionSummary[]>;
@@ -47,22 +52,39 @@ export interface GatewayConnections {
   /** Revokes the tokens upstream where the server supports RFC 7009, then deletes the connection. */
   disconnect(tenant: string, id: string): Promise<{ readonly revoked: boolean }>;
   openLink(id: string, sig: string | null): Promise<StartedAuthorization>;
-  completeCallback(params: URLSearchParams, cookies: Readonly<Record<string, string>>): Promise<CompletedConnection>;
+  /** The connection made, or the sites to choose from (an Atlassian account with several, none pinned). */
+  completeCallback(
+    params: URLSearchParams,
+    cookies: Readonly<Record<string, string>>,
+  ): Promise<CompletedConnection | SiteChoice>;
+  /** The site chooser's answer: `site` must be one of the sites offered to this browser for `state`. */
+  chooseSite(
+    state: string | null,
+    site: string | null,
+    cookies: Readonly<Record<string, string>>,
+  ): Promise<CompletedConnection>;
+  /** A fresh connect link for a callback of this browser that failed or expired; else undefined. */
+  retryLink(params: URLSearchParams, cookies: Readonly<Record<string, string>>): Promise<string | undefined>;
   /** Whether the session cookie gets `Secure` (the public URL is https). */
   readonly secureCookie: boolean;
 }
 
 export interface GatewayConnectionsDependencies {
   readonly config: Config;
+  /** The tenants served now (they come and go at run time, issue 14); absent: the config's. */
+  readonly tenantOf?: (tenantId: string) => TenantConfig | undefined;
   readonly store: Store;
   readonly vault: Vault;
   readonly clock: Clock;
-  readonly credentials: Pick<Credentials, 'readClientSecret'>;
+  /** The OAuth settings and client secret of each service (an `mcp:` service's discovered at first use). */
+  readonly authorization: Pick<FederatedAuthorization, 'authOf' | 'readClientSecret'>;
   readonly audit: Pick<AuditLog, 'recordSecurityEvent'>;
   /** Counts rejected callbacks, audited or over the cap. */
   readonly metrics?: Pick<GatewayMetrics, 'oauthStateRejections'>;
   /** Sends every request to an authorization server (the gateway's SSRF-guarded fetch); default `fetch`. */
   readonly fetch?: OAuthFetch;
+  /** A person completed a connection (awaited before the callback page is answered). */
+  onConnected?(connection: CompletedConnection): Promise<void>;
 }
 
 /** Builds the connect flow over the configured oauth2 services and its use cases. */
@@ -71,13 +93,12 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
   readonly connections: GatewayConnections;
 } {
   const { config, store, clock } = deps;
-  const services = new Map<string, OAuthServiceAuth>();
-  for (const tenant of config.tenants) {
-    for (const service of tenant.services) {
-      if (service.auth.type === 'oauth2') services.set(`${tenant.id}\u0000${service.id}`, service.auth);
-    }
-  }
-  const tenantIds = new Set(config.tenants.map((t) => t.id));
+  const tenantConfigOf = deps.tenantOf ?? ((id: string) => config.tenants.find((t) => t.id === id));
+  // Read from the tenant served now, so a service or tenant added at run time connects at once.
+  const oauthServiceOf = (tenant: string, id: string): ServiceConfig | undefined => {
+    const service = tenantConfigOf(tenant)?.services.find((candidate) => candidate.id === id);
+    return service?.auth.type === 'oauth2' ? service : undefined;
+  };
   // A rejected callback needs no credential, only a state the flow has seen: the same per-tenant cap as admin
   // denials keeps a caller from growing a tenant's append-only log at request rate.
   const admitRejection = createTenantRecordCap();
@@ -86,12 +107,12 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
     sealer: deps.vault,
     clock,
     publicUrl: config.publicUrl,
-    findService: (tenant, service) => services.get(`${tenant}\u0000${service}`),
-    readClientSecret: (tenant, service) => deps.credentials.readClientSecret(tenant, service),
+    findService: (tenant, service) => deps.authorization.authOf(tenant, oauthServiceOf(tenant, service)),
+    readClientSecret: (tenant, service) => deps.authorization.readClientSecret(tenant, oauthServiceOf(tenant, service)),
     ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
     // The one call site of the connect flow's security events (OA-02/03/04 rejections, connects, disconnects).
     onSecurityEvent: (event) => {
-      if (!tenantIds.has(event.tenant)) return;
+      if (tenantConfigOf(event.tenant) === undefined) return;
       if (event.event === 'oauth_state_rejected') {
         const audited = admitRejection(event.tenant);
         deps.metrics?.oauthStateRejections.inc({ tenant: event.tenant, audited: audited ? 'true' : 'false' });
@@ -102,7 +123,7 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
   });
 
   function tenantOf(tenant: string): void {
-    if (!tenantIds.has(tenant)) throw new GatehouseError('not_found', `No tenant ${tenant}`);
+    if (tenantConfigOf(tenant) === undefined) throw new GatehouseError('not_found', `No tenant ${tenant}`);
   }
 
   const connections: GatewayConnections = {
@@ -120,6 +141,7 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
           accessExpiresAt: c.accessExpiresAt === null ? null : new Date(c.accessExpiresAt).toISOString(),
           hasRefreshToken: c.refreshToken !== null,
           refreshFailures: c.refreshFailures,
+          lastError: c.lastError === null ? null : { ...c.lastError, at: new Date(c.lastError.at).toISOString() },
           createdAt: new Date(c.createdAt).toISOString(),
           updatedAt: new Date(c.updatedAt).toISOString(),
         }));
@@ -134,7 +156,18 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
       return flow.disconnect(tenant, id);
     },
     openLink: (id, sig) => flow.openLink(id, sig),
-    completeCallback: (params, cookies) => flow.completeCallback(params, cookies),
+    async completeCallback(params, cookies) {
+      const answer = await flow.completeCallback(params, cookies);
+      // A site still to choose is not a connection yet: chooseSite completes it.
+      if (!('sites' in answer)) await deps.onConnected?.(answer);
+      return answer;
+    },
+    async chooseSite(state, site, cookies) {
+      const completed = await flow.chooseSite(state, site, cookies);
+      await deps.onConnected?.(completed);
+      return completed;
+    },
+    retryLink: (params, cookies) => flow.retryLink(params, cookies),
   };
   return { flow, connections };
 }

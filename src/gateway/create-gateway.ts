@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { type AuditLog, createAuditLog, type Telemetry } from '../audit/index.ts';
 import { createGuardedFetch, type GuardedFetch } from '../auth-server/index.ts';
 import type { Clock, Config, TenantConfig, TenantDocument } from '../core/index.ts';
@@ -21,6 +22,7 @@ import { createClientKeys } from './client-keys.ts';
 import type { Caller, Gateway } from './contract.ts';
 import { createApprovalTasks } from './create-approval-tasks.ts';
 import { createApprovals } from './create-approvals.ts';
+import { createFederatedAuthorization } from './create-federated-authorization.ts';
 import { createFederation } from './create-federation.ts';
 import { createGatewayConnections } from './create-gateway-connections.ts';
 import { createGatewayOAuthServer } from './create-gateway-oauth-server.ts';
@@ -29,6 +31,7 @@ import { createGatewayUsers } from './create-gateway-users.ts';
 import { createTenantConfigs } from './create-tenant-configs.ts';
 import { createCredentials } from './credentials.ts';
 import type { MintConnectLink } from './decide-call.ts';
+import { deleteTenant } from './delete-tenant.ts';
 import { clientKeyPrefix, hashClientKey } from './hash-client-key.ts';
 import { inspectTenant } from './inspect-tenant.ts';
 import { issueClientKey } from './issue-client-key.ts';
@@ -37,6 +40,7 @@ import { loadService } from './load-service.ts';
 import { createApprovalNotifier } from './notify-approvers.ts';
 import { type FederatedReadDependencies, getPrompt, readResource } from './read-federated.ts';
 import { createServiceDescriptions } from './service-descriptions.ts';
+import { createTenantsInForce } from './tenants-in-force.ts';
 
 export interface GatewayDependencies {
   readonly config: Config;
@@ -87,6 +91,8 @@ export interface GatewayDependencies {
 export async function createGateway(deps: GatewayDependencies): Promise<Gateway> {
   const { config, store, vault, upstream, clock } = deps;
   const tenants = new Map<string, TenantRuntime>();
+  // The tenants' configurations as served now: the config's, then as stored tenants are created, changed, deleted.
+  const inForce = createTenantsInForce(config.tenants);
   const federates = config.tenants.some((tenant) => tenant.services.some((service) => service.mcp !== undefined));
   const ownMcpUpstream =
     deps.mcpUpstream === undefined && federates
@@ -166,13 +172,26 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     allowPrivateHosts: config.unsafeAllowPrivateUpstreams,
     connectTimeoutMs: 5_000,
   });
+  // The connect flow and the refresh engine see a service's OAuth settings as configured or, for an `mcp:` service
+  // naming no authorization server, as discovered from its server (with a registered client).
+  const serviceConfigOf = (tenant: string, service: string) =>
+    config.tenants.find((t) => t.id === tenant)?.services.find((s) => s.id === service);
+  const authorization = createFederatedAuthorization({
+    store,
+    vault,
+    clock,
+    redirectUri: `${config.publicUrl}/oauth/callback`,
+    readConfiguredSecret: (tenant, service) => credentials.readClientSecret(tenant, service),
+    fetch: oauthFetch,
+  });
   const refresh = createGatewayRefresh({
     fetch: oauthFetch,
     store,
     vault,
     clock,
     tenants,
-    readClientSecret: (tenant, service) => credentials.readClientSecret(tenant, service),
+    authOf: (tenant, service) => authorization.authOf(tenant, serviceConfigOf(tenant, service)),
+    readClientSecret: (tenant, service) => authorization.readClientSecret(tenant, serviceConfigOf(tenant, service)),
     audit,
     ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
     ...refreshSettingsOf(config, deps.refreshLock),
@@ -191,12 +210,19 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   const connect = createGatewayConnections({
     fetch: oauthFetch,
     config,
+    tenantOf: inForce.get,
     store,
     vault,
     clock,
-    credentials,
+    authorization,
     audit,
     ...(deps.telemetry ? { metrics: deps.telemetry.metrics } : {}),
+    // A federated server is listed with the shared account's connection: list it as soon as that exists.
+    onConnected: async ({ tenant, service, subject }) => {
+      if (subject === 'shared' && serviceConfigOf(tenant, service)?.mcp !== undefined) {
+        await federation?.refresh(tenant, service);
+      }
+    },
   });
   const approvalsConfig = config.approvals;
   const notifier =
@@ -278,6 +304,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     clock,
     store,
     credentials,
+    limiter: calls.limiter,
     ...(mcpUpstream ? { mcpUpstream } : {}),
     handles,
     audit,
@@ -311,6 +338,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   const oauth = createGatewayOAuthServer({
     config,
     tenants,
+    tenantConfigs: inForce,
     store,
     vault,
     clock,
@@ -322,16 +350,34 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   const inbound = new Map(
     config.tenants.flatMap((t) => t.toolsets.map((s) => [`${t.id}/${s.id}`, s.inbound] as const)),
   );
-  const tenantConfigs = createTenantConfigs({ store, audit, clock, parse: parseTenant, tenantEnv: config.tenantEnv });
+  const tenantConfigs = createTenantConfigs({
+    store,
+    audit,
+    clock,
+    parse: parseTenant,
+    tenantEnv: config.tenantEnv,
+    allowPrivateHosts: config.unsafeAllowPrivateUpstreams,
+  });
 
   /**
    * Swaps a tenant's runtime for one built from `tenant` (issue 14, a stored configuration changed). A call in
    * flight keeps the runtime it resolved (its toolset, policy and services), so it finishes as it began; the next
    * call resolves the new one. A description that fails to load throws and leaves the old runtime serving.
    */
-  function replaceTenant(tenant: TenantConfig): void {
+  async function replaceTenant(tenant: TenantConfig): Promise<void> {
     const index = config.tenants.findIndex((t) => t.id === tenant.id);
     const runtime = buildTenantRuntime(tenant, index === -1 ? config.tenants.length : index);
+    // What the start does for the config's tenants, for a tenant or service that appeared since: the services'
+    // static secrets into the vault (where calls read them), the audit keys (fingerprints, checkpoints).
+    const before = inForce.get(tenant.id);
+    const now = clock.now();
+    for (const service of tenant.services) {
+      const was = before?.services.find((s) => s.id === service.id)?.auth;
+      if (was === undefined || !isDeepStrictEqual(was, service.auth))
+        await credentials.storeStaticSecret(tenant.id, service.id, service.auth, now);
+    }
+    await audit.addTenant(tenant.id);
+    inForce.put(tenant);
     for (const key of [...inbound.keys()]) if (key.startsWith(`${tenant.id}/`)) inbound.delete(key);
     for (const toolset of tenant.toolsets) inbound.set(`${tenant.id}/${toolset.id}`, toolset.inbound);
     tenants.set(tenant.id, runtime);
@@ -369,6 +415,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
 
   const users = createGatewayUsers({
     config,
+    tenantOf: inForce.get,
     store,
     vault,
     clock,
@@ -418,8 +465,12 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
           (Array.isArray(document['services']) ? document['services'] : []) as Record<string, unknown>[],
         ),
       replaceTenant,
+      hasTenant: inForce.has,
       removeTenant(id) {
         tenants.delete(id);
+        inForce.remove(id);
+        // Its secrets stop opening here at once: if another process purged it, its data keys are gone.
+        vault.forgetTenantKeys(id);
         for (const key of [...inbound.keys()]) if (key.startsWith(`${id}/`)) inbound.delete(key);
       },
     },
@@ -493,6 +544,12 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
         if (created === undefined) throw new GatehouseError('internal', 'The new client key was not stored');
         return { ...created, key };
       },
+      deleteTenant: (tenant, options) =>
+        deleteTenant(
+          { store, vault, tenantConfigs, tenantOf: inForce.get, publicUrl: config.publicUrl },
+          tenant,
+          options,
+        ),
     },
 
     async ready() {

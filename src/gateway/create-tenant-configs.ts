@@ -9,6 +9,7 @@ import {
   tenantEnvPatterns,
 } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
+import { checkAlertWebhooks } from './check-alert-webhooks.ts';
 import { diffTenantDocuments, type ResourceChange, summarizeChanges } from './diff-tenant-documents.ts';
 
 /** Who writes and on which revision (contract-14: `expectedRevision` null = create). */
@@ -50,6 +51,8 @@ export interface TenantConfigsDependencies {
   readonly parse: (document: TenantDocument) => TenantConfig;
   /** The config's `tenantEnv`: the env names each tenant's users may reference; absent = the default prefix. */
   readonly tenantEnv?: Readonly<Record<string, readonly string[]>>;
+  /** The config's `unsafeAllowPrivateUpstreams`: hosts an alert webhook may name though they resolve privately. */
+  readonly allowPrivateHosts?: readonly string[];
 }
 
 export function createTenantConfigs(deps: TenantConfigsDependencies): TenantConfigs {
@@ -66,7 +69,8 @@ export function createTenantConfigs(deps: TenantConfigsDependencies): TenantConf
           detail: change.change,
           target: `${change.kind}:${change.id}`,
         })
-        // A tenant created here has no audit key in this process yet: its records start with its next start.
+        // Best effort: the change is stored either way (a record needs no key; the tenant's keys are loaded when
+        // each process starts serving it, `live.replaceTenant`).
         .catch(() => undefined);
     }
   }
@@ -98,7 +102,7 @@ export function createTenantConfigs(deps: TenantConfigsDependencies): TenantConf
       // Before `parse` reads the environment, so an unset name answers as a set one does (nothing to probe).
       if (options.byTenantUser === true)
         refuseForeignEnvReferences(tenantId, config, current?.document, tenantEnvPatterns(tenantId, deps.tenantEnv));
-      deps.parse(config);
+      await checkAlertWebhooks(deps.parse(config), deps.allowPrivateHosts ?? []);
       const changes = diffTenantDocuments(tenantId, current?.document, config);
       if (current !== undefined && changes.length === 0 && options.expectedRevision === current.revision) {
         return { revision: current.revision, changes };

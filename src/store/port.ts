@@ -74,6 +74,11 @@ export interface SecretRecord {
 
 export interface SecretRepository {
   put(record: SecretRecord): Promise<void>;
+  /**
+   * Stores `record` unless the tenant's owner already has that field, and returns the stored one either way: the
+   * first of several processes writing at once wins, and every one of them gets the winner.
+   */
+  putIfAbsent(record: SecretRecord): Promise<SecretRecord>;
   get(tenantId: string, owner: string, field: string): Promise<SecretRecord | undefined>;
   listByOwner(tenantId: string, owner: string): Promise<readonly SecretRecord[]>;
   deleteByOwner(tenantId: string, owner: string): Promise<void>;
@@ -525,6 +530,8 @@ export interface ConnectionRecord {
   /** Consecutive failed refresh attempts (5xx, 429, timeouts) and when the next non-forced one may run. */
   readonly refreshFailures: number;
   readonly refreshCooldownUntil: number | null;
+  /** Why the last refresh failed (migration 0034); null since the connection last connected or refreshed well. */
+  readonly lastError: ConnectionError | null;
   /**
    * Base URL variables this connection filled when it connected (Salesforce `instanceUrl`, Atlassian `cloudId`),
    * checked by their rule before they were stored; `{}` when none.
@@ -532,6 +539,17 @@ export interface ConnectionRecord {
   readonly variables: Readonly<Record<string, string>>;
   readonly createdAt: number;
   readonly updatedAt: number;
+}
+
+/**
+ * A failed refresh as a person reads it: a stable `code` (`invalid_grant`, `server_error`, `timeout`...) and a
+ * short message in the gateway's own words. Never text from the authorization server (it may echo a token).
+ */
+export interface ConnectionError {
+  readonly code: string;
+  readonly message: string;
+  /** Epoch ms. */
+  readonly at: number;
 }
 
 /** New tokens for a connection, committed only if the stored `tokenVersion` still equals `expectedVersion`. */
@@ -554,7 +572,7 @@ export interface ConnectionRepository {
   upsert(
     record: Omit<
       ConnectionRecord,
-      'tokenVersion' | 'refreshFailures' | 'refreshCooldownUntil' | 'updatedAt' | 'variables'
+      'tokenVersion' | 'refreshFailures' | 'refreshCooldownUntil' | 'updatedAt' | 'variables' | 'lastError'
     > & { readonly variables?: Readonly<Record<string, string>> },
   ): Promise<ConnectionRecord>;
   get(tenantId: string, id: string): Promise<ConnectionRecord | undefined>;
@@ -562,23 +580,28 @@ export interface ConnectionRepository {
   list(tenantId: string): Promise<readonly ConnectionRecord[]>;
   /** Version-checked token write: returns the new record, or undefined when another writer got there first. */
   commitTokens(update: TokenUpdate): Promise<ConnectionRecord | undefined>;
-  /** Sets the status (e.g. `needs_reauth`), fenced by `expectedVersion` when given. */
+  /**
+   * Sets the status (e.g. `needs_reauth`), fenced by `expectedVersion` when given; `lastError` (e.g. the refused
+   * grant) is stored with it when given.
+   */
   setStatus(
     tenantId: string,
     id: string,
     status: ConnectionStatus,
     at: number,
     expectedVersion?: number,
+    lastError?: ConnectionError,
   ): Promise<boolean>;
   /**
-   * Records a failed refresh and the cooldown before the next non-forced attempt. Fenced by `expectedVersion`
-   * when given (a stale lock holder must not put a cooldown on tokens a sibling has just refreshed).
+   * Records a failed refresh, why (`lastError`), and the cooldown before the next non-forced attempt. Fenced by
+   * `expectedVersion` when given (a stale lock holder must not put a cooldown on tokens a sibling has just
+   * refreshed). `commitTokens` and `upsert` clear the error.
    */
   recordRefreshFailure(
     tenantId: string,
     id: string,
     cooldownUntil: number,
-    at: number,
+    lastError: ConnectionError,
     expectedVersion?: number,
   ): Promise<void>;
   delete(tenantId: string, id: string): Promise<boolean>;
@@ -769,6 +792,14 @@ export interface PendingAuthorizationRecord {
   readonly expiresAt: number;
   readonly consumedAt: number | null;
   readonly createdAt: number;
+  /**
+   * After the code exchange, when the account can reach several Atlassian sites: the tokens and the sites to
+   * choose from, a vault envelope (owner `authorization:<stateHash>`, field `site_choice`), until the person picks
+   * one (migration `0035_connect_outcomes`). Null otherwise, and once taken.
+   */
+  readonly siteChoice: Uint8Array | null;
+  /** Why the authorization did not complete once consumed (a short code such as `invalid_grant`); else null. */
+  readonly failure: string | null;
 }
 
 export interface ConnectFlowRepository {
@@ -776,10 +807,16 @@ export interface ConnectFlowRepository {
   getLink(tenantId: string, id: string): Promise<ConnectLinkRecord | undefined>;
   /** Marks an unused, unexpired (at `at`) link used, atomically: true for exactly one caller. */
   useLink(tenantId: string, id: string, at: number): Promise<boolean>;
-  insertAuthorization(record: PendingAuthorizationRecord): Promise<void>;
+  insertAuthorization(record: Omit<PendingAuthorizationRecord, 'siteChoice' | 'failure'>): Promise<void>;
   getAuthorization(tenantId: string, stateHash: string): Promise<PendingAuthorizationRecord | undefined>;
   /** Marks an unconsumed, unexpired (at `at`) authorization consumed, atomically: true for exactly one caller. */
   consumeAuthorization(tenantId: string, stateHash: string, at: number): Promise<boolean>;
+  /** Holds a consumed authorization's sealed site choice until `expiresAt` (its new expiry). */
+  holdSiteChoice(tenantId: string, stateHash: string, sealed: Uint8Array, expiresAt: number): Promise<void>;
+  /** Clears a held, unexpired (at `at`) site choice, atomically: true for exactly one caller. */
+  takeSiteChoice(tenantId: string, stateHash: string, at: number): Promise<boolean>;
+  /** Records why a consumed authorization did not complete (a short code, no secret). */
+  recordFailure(tenantId: string, stateHash: string, failure: string): Promise<void>;
   /**
    * Stores `sealedKey` (a vault envelope) as the tenant's link-signing key unless one exists, and returns the
    * stored one (so racing processes agree on one key).

@@ -1,0 +1,107 @@
+import { GatehouseError, type ServiceConfig, systemClock } from '../core/index.ts';
+import { createConnectFlow, type OAuthServiceAuth } from '../oauth/index.ts';
+import type { Store } from '../store/index.ts';
+import type { Vault } from '../vault/index.ts';
+
+/** What a purge did (`gatehouse tenant purge`, `DELETE /api/v1/tenants/{tenant}?purge=true`). Never holds a token. */
+export interface TenantPurgeReport {
+  readonly tenant: string;
+  readonly connections: number;
+  readonly revoked: number;
+  /** Connections whose tokens were not revoked upstream, and why. */
+  readonly notRevoked: readonly { readonly connection: string; readonly service: string; readonly reason: string }[];
+  readonly secrets: number;
+  readonly clientKeys: number;
+  readonly approvals: number;
+  readonly usageRows: number;
+  /** End users (with their password hashes) and their sessions. */
+  readonly users: number;
+}
+
+/**
+ * Deletes everything a tenant holds (docs/requirements.md ST-10): revokes every connection upstream (RFC 7009, best
+ * effort; `services` are the tenant's, whose OAuth endpoints and client secrets revocation needs), deletes its
+ * connections, secrets, client keys, approval requests and tasks, usage rows, authorization-server rows, users,
+ * sessions, roles and API tokens, then destroys its data keys (crypto-shredding: any ciphertext of the tenant left
+ * anywhere, e.g. in a backup, no longer decrypts). The audit log is append-only and stays as it is. Revocation
+ * comes first because it needs the tokens decrypted.
+ */
+export async function purgeTenant(
+  adapters: { readonly store: Store; readonly vault: Pick<Vault, 'encrypt' | 'decrypt' | 'destroyTenantKeys'> },
+  tenant: string,
+  services: readonly ServiceConfig[],
+  publicUrl: string,
+): Promise<TenantPurgeReport> {
+  const { store, vault } = adapters;
+  const oauthServices = revocableServicesOf(services);
+  const flow = createConnectFlow({
+    store,
+    sealer: vault,
+    clock: systemClock,
+    publicUrl,
+    findService: (t, service) => (t === tenant ? oauthServices.get(service) : undefined),
+    // The configured secret is the source of truth; the vault copy is about to be shredded anyway.
+    readClientSecret: async (_t, service) => oauthServices.get(service)?.clientSecret,
+  });
+  const connections = await store.connections.list(tenant);
+  const notRevoked: { connection: string; service: string; reason: string }[] = [];
+  let revoked = 0;
+  for (const connection of connections) {
+    const auth = oauthServices.get(connection.service);
+    const reason =
+      auth === undefined
+        ? 'no definition of the service (pass --previous-config with the tenant)'
+        : auth.revocationUrl === undefined && auth.issuer === undefined
+          ? 'the provider has no revocation endpoint configured'
+          : 'revocation failed or is not supported by the provider';
+    try {
+      // disconnect revokes best effort and deletes the connection even when revocation fails.
+      if ((await flow.disconnect(tenant, connection.id)).revoked) revoked++;
+      else notRevoked.push({ connection: connection.id, service: connection.service, reason });
+    } catch (error) {
+      // The row is deleted below with the rest; the tokens die with the data keys.
+      await store.connections.delete(tenant, connection.id);
+      const code = error instanceof GatehouseError ? error.code : 'error';
+      notRevoked.push({ connection: connection.id, service: connection.service, reason: code });
+    }
+  }
+  const secrets = await store.secrets.deleteTenant(tenant);
+  const clientKeys = await store.clientKeys.deleteTenant(tenant);
+  // Approval requests hold the arguments of the calls they were about; usage rows name toolsets and tools.
+  const approvals = await store.approvals.deleteTenant(tenant);
+  // Tasks waiting for those approvals hold the same arguments, and the sealed results of the calls.
+  await store.approvalTasks.deleteTenant(tenant);
+  const usageRows = await store.usage.deleteTenant(tenant);
+  // The authorization server's sessions, grants, codes, tokens, keys and consents of this tenant.
+  await store.oauthServer.deleteTenant(tenant);
+  await store.userSessions.deleteTenant(tenant);
+  await store.userRoles.deleteTenant(tenant);
+  await store.apiTokens.deleteTenant(tenant);
+  const users = await store.users.deleteTenant(tenant);
+  await vault.destroyTenantKeys(tenant);
+  return {
+    tenant,
+    connections: connections.length,
+    revoked,
+    notRevoked,
+    secrets,
+    clientKeys,
+    approvals,
+    usageRows,
+    users,
+  };
+}
+
+/**
+ * The OAuth services whose tokens a purge can revoke, by id. A client an `mcp:` service registered itself is not in
+ * the config: its tokens die with the tenant's data keys.
+ */
+function revocableServicesOf(services: readonly ServiceConfig[]): ReadonlyMap<string, OAuthServiceAuth> {
+  const found = new Map<string, OAuthServiceAuth>();
+  for (const service of services) {
+    if (service.auth.type === 'oauth2' && service.auth.clientId !== undefined) {
+      found.set(service.id, { ...service.auth, clientId: service.auth.clientId });
+    }
+  }
+  return found;
+}
