@@ -26,6 +26,17 @@ export async function startGatehouse(
   nodeArgs: readonly string[] = [],
   /** Top-level config keys replacing the generated ones; a function gets the run's client key (to configure it). */
   settings: Readonly<Record<string, unknown>> | ((clientKey: string) => Readonly<Record<string, unknown>>) = {},
+  /**
+   * What processes of one fleet share (one store): the client key and master key instead of random ones, and
+   * `oauth: false` to skip the OAuth sign-in that makes `oauthTarget` (left unavailable); `toolset` adds settings
+   * to the bench toolset (a rate limit, say).
+   */
+  fleet: {
+    readonly clientKey?: string;
+    readonly masterKey?: string;
+    readonly oauth?: boolean;
+    readonly toolset?: Readonly<Record<string, unknown>>;
+  } = {},
 ): Promise<{ target: Target; oauthTarget: Target; cleanup: () => void }> {
   const url = 'http://127.0.0.1:0/mcp/bench/api';
   const unavailable = (reason: string): { target: Target; oauthTarget: Target; cleanup: () => void } => ({
@@ -40,13 +51,16 @@ export async function startGatehouse(
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
   const port = await findFreePort();
-  const clientKey = createClientKey();
+  const clientKey = fleet.clientKey ?? createClientKey();
   const adminToken = randomBytes(24).toString('base64url');
   const configPath = join(dir, 'gatehouse.yaml');
   const extra = typeof settings === 'function' ? settings(clientKey) : settings;
   writeFileSync(
     configPath,
-    stringify({ ...createConfig({ dir, port, repoRoot, upstream, clientKey, adminToken }), ...extra }),
+    stringify({
+      ...createConfig({ dir, port, repoRoot, upstream, clientKey, adminToken, toolset: fleet.toolset ?? {} }),
+      ...extra,
+    }),
     {
       mode: 0o600,
     },
@@ -56,7 +70,7 @@ export async function startGatehouse(
   const env: NodeJS.ProcessEnv = {
     PATH: process.env['PATH'],
     HOME: process.env['HOME'],
-    GATEHOUSE_MASTER_KEY: randomBytes(32).toString('base64'),
+    GATEHOUSE_MASTER_KEY: fleet.masterKey ?? randomBytes(32).toString('base64'),
   };
   const entry = await productEntry(repoRoot);
   const child = spawnChild('gatehouse', process.execPath, [...nodeArgs, entry.path, 'serve', '--config', configPath], {
@@ -81,6 +95,9 @@ export async function startGatehouse(
   };
   // The same process and call, authenticated by an OAuth access token instead of the client key.
   let oauthTarget: Target;
+  if (fleet.oauth === false) {
+    return { target, oauthTarget: { ...target, name: 'gatehouse-oauth', unavailable: 'not asked for' }, cleanup };
+  }
   try {
     const accessToken = await createOAuthAccessToken({ origin, tenant: 'bench', toolset: 'api', adminToken });
     oauthTarget = {
@@ -101,6 +118,7 @@ function createConfig(input: {
   upstream: { port: number; key: string };
   clientKey: string;
   adminToken: string;
+  toolset: Readonly<Record<string, unknown>>;
 }): Record<string, unknown> {
   return {
     listen: `127.0.0.1:${input.port}`,
@@ -122,7 +140,7 @@ function createConfig(input: {
           },
         ],
         // Client keys and OAuth access tokens both: S1/S2 measure each (targets gatehouse, gatehouse-oauth).
-        toolsets: [{ id: 'api', tools: ['upstream_*'], access: 'read', inbound: ['keys', 'oauth'] }],
+        toolsets: [{ id: 'api', tools: ['upstream_*'], access: 'read', inbound: ['keys', 'oauth'], ...input.toolset }],
         clientKeys: [{ name: 'bench', key: input.clientKey, toolsets: ['api'] }],
         // One token lasts the whole run.
         oauthServer: { accessTokenTtlSeconds: 86_400 },

@@ -5,6 +5,9 @@ export type LoadSpec = {
    *  `client`: one official MCP SDK client (`client`) keeping `connections` calls in flight (S13). */
   mode: 'closed' | 'open' | 'client';
   url: string;
+  /** Closed loop only: the connections are spread evenly over these URLs (each a process of one fleet) instead of
+   *  all going to `url`; no balancer process stands between the load and the fleet. */
+  urls?: string[];
   method: 'GET' | 'POST';
   headers: Record<string, string>;
   body?: string;
@@ -36,6 +39,7 @@ export type LoadResult = {
   failed: number;
   /** `ok` per second over the measured window. */
   rps: number;
+  /** With several `urls`: the worst URL's p50, p90, p99 and max, and the mean over all answers. */
   latency: { p50: number; p90: number; p99: number; max: number; mean: number };
   /** Open loop only: requests still unanswered when the drain deadline passed (counted in `failed`). */
   unanswered?: number;

@@ -10,7 +10,9 @@ import { runSdkClientLoop } from './sdk-client-loop.ts';
  */
 
 const spec = JSON.parse(process.argv[2] ?? '') as LoadSpec;
-if (new URL(spec.url).hostname !== '127.0.0.1') throw new Error(`load: only 127.0.0.1 targets, got ${spec.url}`);
+for (const url of [spec.url, ...(spec.urls ?? [])]) {
+  if (new URL(url).hostname !== '127.0.0.1') throw new Error(`load: only 127.0.0.1 targets, got ${url}`);
+}
 // Exit with the harness: its stdin pipe closing means it is gone.
 process.stdin.on('end', () => process.exit(1));
 process.stdin.resume();

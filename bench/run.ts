@@ -15,6 +15,7 @@ import {
 } from './report.ts';
 import { runLoad } from './run-load.ts';
 import { type RoundOptions, runS1, type S1Result } from './s1-latency.ts';
+import { createS2FleetRows, runS2Fleet, type S2FleetResult } from './s2-fleet.ts';
 import { runS2, type S2Result } from './s2-throughput.ts';
 import { runS4, type S4Result } from './s4-catalog.ts';
 import { runS13, type S13Result } from './s13-sdk-client.ts';
@@ -39,12 +40,17 @@ import { toolCall } from './tool-call.ts';
  * is stopped on exit, error, Ctrl-C or the overall time limit. A measurement, not a test: the exit code is 0
  * whatever the figures, non-zero only when the harness itself failed.
  *
+ * `npm run bench -- --only S2fleet` (not part of a default run) measures S2 on PostgreSQL + Redis, one gateway process
+ * against three (bench/s2-fleet.ts; needs GATEHOUSE_BENCH_POSTGRES or GATEHOUSE_TEST_POSTGRES and redis-server).
+ *
  * `npm run bench -- --soak [--soak-minutes 30]` runs only the soak (bench/soak.ts: memory and fd slopes, p99 per
  * minute under constant load with OAuth refreshes) and writes bench/results/soak-<timestamp>.json.
  */
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const scenarioIds = ['S1', 'S2', 'S4', 'S13', 'S15', 'S16', 'S18'] as const;
+/** Scenarios run only when `--only` names them. */
+const optInScenarioIds = ['S2FLEET'] as const;
 
 const { values: args } = parseArgs({
   options: {
@@ -59,7 +65,9 @@ const soakMinutes = Number(args['soak-minutes']);
 if (!(soakMinutes > 0 && soakMinutes <= 24 * 60)) throw new Error('--soak-minutes expects 1 to 1440');
 const overallLimitMs = (args.soak ? soakMinutes + 10 : 30) * 60_000;
 const only = args.only ? args.only.toUpperCase().split(',') : [...scenarioIds];
-for (const id of only) if (!(scenarioIds as readonly string[]).includes(id)) throw new Error(`unknown scenario ${id}`);
+for (const id of only) {
+  if (![...scenarioIds, ...optInScenarioIds].includes(id as never)) throw new Error(`unknown scenario ${id}`);
+}
 const rounds = args.rounds === undefined ? 3 : Number(args.rounds);
 if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error('--rounds expects 1 to 20');
 
@@ -68,6 +76,7 @@ const settings = args.quick
       warmSec: 1,
       s1: { rounds, warmupSec: 0.5, durationSec: 3 },
       s2: { rounds, warmupSec: 1, durationSec: 2 },
+      s2fleet: { rounds, warmupSec: 1, durationSec: 2, connections: [16, 64] },
       s13: { rounds, warmupSec: 1, durationSec: 2 },
       s16: { rounds, warmupSec: 0.5, durationSec: 3 },
     }
@@ -75,16 +84,18 @@ const settings = args.quick
       warmSec: 3,
       s1: { rounds, warmupSec: 1, durationSec: 10 },
       s2: { rounds, warmupSec: 1.5, durationSec: 5 },
+      // From below one process's saturation to well past three's (S2 itself uses 50).
+      s2fleet: { rounds, warmupSec: 1.5, durationSec: 5, connections: [4, 16, 48, 96] },
       s13: { rounds, warmupSec: 1.5, durationSec: 5 },
       s16: { rounds, warmupSec: 1, durationSec: 10 },
     };
 
-let cleanup = (): void => {};
+let cleanup = (): void | Promise<void> => {};
 let stopping = false;
 const shutdown = async (code: number): Promise<never> => {
   stopping = true;
   await stopChildren();
-  cleanup();
+  await cleanup();
   process.exit(code);
 };
 process.on('SIGINT', () => {
@@ -128,7 +139,7 @@ try {
   process.exitCode = 1;
 } finally {
   await stopChildren();
-  cleanup();
+  await cleanup();
 }
 
 async function soak(): Promise<void> {
@@ -173,6 +184,15 @@ async function scenarios(): Promise<void> {
   if (only.includes('S18')) {
     process.stderr.write('  S18: console pages over 100,000 audit records and 1,000 tools\n');
     s18 = await runS18(100_000, args.quick ? 10 : 20);
+  }
+  // S2fleet next, alone on the machine: its gateways, PostgreSQL database and Redis are stopped before the others start.
+  let s2fleet: S2FleetResult | undefined;
+  if (only.includes('S2FLEET')) {
+    process.stderr.write('  S2fleet: S2 on PostgreSQL + Redis, 1 gateway process against 3\n');
+    const ran = await runS2Fleet(repoRoot, settings.s2fleet, load, (line) => process.stderr.write(`${line}\n`));
+    await stopChildren();
+    await ran.cleanup();
+    s2fleet = ran.result;
   }
   const needsTargets = only.includes('S1') || only.includes('S2') || only.includes('S13') || only.includes('S16');
   const started = needsTargets
@@ -220,6 +240,7 @@ async function scenarios(): Promise<void> {
     ...(s13 ? createS13Rows(targets, s13, s2) : []),
     ...(s4 ? createS4Rows(s4) : []),
     ...(s15 ? createS15Rows(s15) : []),
+    ...(s2fleet ? createS2FleetRows(s2fleet) : []),
     ...(s16 ? createS16Rows(s16) : []),
     ...(s18 ? createS18Rows(s18) : []),
   ];
@@ -236,6 +257,7 @@ async function scenarios(): Promise<void> {
     s4,
     s13,
     s15,
+    s2fleet,
     s16,
     s18,
   };

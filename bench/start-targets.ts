@@ -5,6 +5,17 @@ import { readPort, spawnChild } from './spawn-child.ts';
 import type { Target } from './target.ts';
 import { checkToolCall, toolCall } from './tool-call.ts';
 
+/** Starts bench/fake-upstream.ts as its own process with a random API key. */
+export async function startFakeUpstream(repoRoot: string): Promise<{ url: string; port: number; key: string }> {
+  const key = randomBytes(18).toString('base64url');
+  const upstream = spawnChild('fake-upstream', process.execPath, ['--import', 'tsx', 'bench/fake-upstream.ts'], {
+    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], BENCH_UPSTREAM_KEY: key },
+    cwd: repoRoot,
+  });
+  const port = await readPort(upstream);
+  return { url: `http://127.0.0.1:${port}`, port, key };
+}
+
 /**
  * Starts the fake upstream and every target process (raw, sdk, gatehouse, and with `peer` the S13 peer; direct
  * needs none), then sends each one checked `tools/call`. A target that fails to start or to answer correctly comes back with `unavailable` set;
@@ -14,14 +25,8 @@ export async function startTargets(
   repoRoot: string,
   options: { peer?: boolean } = {},
 ): Promise<{ targets: Target[]; cleanup: () => void }> {
-  const upstreamKey = randomBytes(18).toString('base64url');
+  const { url: upstreamUrl, port: upstreamPort, key: upstreamKey } = await startFakeUpstream(repoRoot);
   const nodeEnv = { PATH: process.env['PATH'], HOME: process.env['HOME'], BENCH_UPSTREAM_KEY: upstreamKey };
-  const upstream = spawnChild('fake-upstream', process.execPath, ['--import', 'tsx', 'bench/fake-upstream.ts'], {
-    env: nodeEnv,
-    cwd: repoRoot,
-  });
-  const upstreamPort = await readPort(upstream);
-  const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
   const direct: Target = {
     name: 'direct',
     url: `${upstreamUrl}/items/${toolCall.itemId}`,

@@ -226,3 +226,45 @@ for (const { backend, enabled } of crashBackends) {
     }, 60_000);
   });
 }
+
+// Issue 13: a refresh-lease holder killed with SIGKILL releases nothing. When the next process runs on the same host
+// (same kernel boot, pid namespace and user) it can tell for certain that the holder is gone and need not wait out
+// the lease; before, calls whose token expired meanwhile answered `credential_unavailable` for up to the whole lease.
+// (The PostgreSQL row lock needs no such check: the server ends it with the killed process's connection.)
+const leaseKinds = [
+  { name: 'SQLite lease', redis: undefined },
+  ...(redisUrl === undefined ? [] : [{ name: 'Redis lease', redis: redisUrl }]),
+];
+for (const leaseKind of leaseKinds) {
+  describe(`a ${leaseKind.name} holder killed on this host (issue 13)`, () => {
+    it('the next process on the same host takes the dead holder’s lease at once instead of waiting it out', async () => {
+      const shared = await openShared('sqlite');
+      try {
+        // A tenant of this run alone: the Redis server is shared.
+        const tenant = `dead-${randomBytes(4).toString('hex')}`;
+        const before = await seedConnection(shared, as, tenant, 'c1');
+        const env = {
+          ...asEnv(),
+          GH_STORE: shared.url,
+          GH_TENANT: tenant,
+          GH_CONNECTIONS: 'c1',
+          GH_CALLS: '1',
+          ...(leaseKind.redis === undefined ? {} : { GH_REDIS: leaseKind.redis }),
+          // Far longer than the worker's 8 s wait: a sibling that has to wait the lease out gives up (refresh_busy).
+          GH_LEASE_MS: '60000',
+        };
+        await expectKilled({ ...env, GH_CRASH_AT: 'before_request' });
+        expect(as.tokenRequests()).toBe(0);
+        const sibling = await runWorker(env);
+        expect(sibling).toMatchObject({ ok: 1, errors: {} });
+        expect(as.tokenRequests()).toBe(1);
+        expect(await shared.store.connections.get(tenant, 'c1')).toMatchObject({
+          status: 'active',
+          tokenVersion: before.tokenVersion + 1,
+        });
+      } finally {
+        await shared.store.close();
+      }
+    }, 60_000);
+  });
+}

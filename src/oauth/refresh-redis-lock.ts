@@ -1,10 +1,11 @@
 import { type Clock, GatehouseError } from '../core/index.ts';
 import type { ConnectionRepository } from '../store/index.ts';
-import { createLockOwner, type RefreshLock } from './refresh-lock.ts';
+import { createLockOwner, isLockOwnerGone, type RefreshLock } from './refresh-lock.ts';
 
 /** The slice of a Redis client the lease needs (ioredis fits), so this module never imports a driver. */
 export interface RedisLeaseClient {
   set(key: string, value: string, px: 'PX', milliseconds: number, nx: 'NX'): Promise<'OK' | null>;
+  get(key: string): Promise<string | null>;
   eval(script: string, numberOfKeys: number, ...args: string[]): Promise<unknown>;
 }
 
@@ -28,7 +29,8 @@ const pollMs = 10;
 /**
  * A Redis lease per connection: `SET key owner NX PX lease`, polled while a sibling holds it, released by a
  * compare-and-delete script. The lease alone is not safe (a paused holder may outlive it); writes still go through
- * the version-checked `commitTokens`, which is.
+ * the version-checked `commitTokens`, which is. A holder known for certain to have exited (a process of this host
+ * killed while it held the lease, see `isLockOwnerGone`) has its lease ended at once rather than waited out.
  */
 export function createRedisRefreshLock(options: RedisRefreshLockOptions): RefreshLock {
   const { redis, connections, clock } = options;
@@ -43,8 +45,10 @@ export function createRedisRefreshLock(options: RedisRefreshLockOptions): Refres
       const deadline = clock.monotonic() + waitMs;
       for (;;) {
         let answer: 'OK' | null;
+        let holder: string | null = null;
         try {
           answer = await redis.set(key, owner, 'PX', leaseMs, 'NX');
+          if (answer !== 'OK') holder = await redis.get(key);
         } catch (error) {
           throw new GatehouseError(
             'credential_unavailable',
@@ -54,6 +58,11 @@ export function createRedisRefreshLock(options: RedisRefreshLockOptions): Refres
           );
         }
         if (answer === 'OK') break;
+        if (holder !== null && isLockOwnerGone(holder)) {
+          // Compare-and-delete: only that dead holder's lease goes, never one a sibling took meanwhile.
+          await redis.eval(releaseScript, 1, key, holder).catch(() => undefined);
+          continue;
+        }
         if (clock.monotonic() >= deadline) {
           throw new GatehouseError(
             'credential_unavailable',

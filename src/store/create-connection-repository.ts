@@ -76,8 +76,30 @@ export function createConnectionRepository(context: StoreContext): ConnectionRep
           .executeTakeFirst(),
       );
       if (taken.numUpdatedRows > 0n) break;
-      const exists = await plain.get(tenantId, id);
-      if (exists === undefined) return fn({ record: undefined, connections: plain });
+      const held = await run('connections.readRefreshLock', tenantId, (db) =>
+        db
+          .selectFrom('connections')
+          .select('lock_owner')
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', id)
+          .executeTakeFirst(),
+      );
+      if (held === undefined) return fn({ record: undefined, connections: plain });
+      const holder = held.lock_owner;
+      if (holder !== null && options.isOwnerGone?.(holder) === true) {
+        // A holder that exited (killed) released nothing: take its lease over, and only its (compare-and-set).
+        const takenOver = await run('connections.withRefreshLock', tenantId, (db) =>
+          db
+            .updateTable('connections')
+            .set({ lock_owner: options.owner, lock_until: options.now() + options.leaseMs })
+            .where('tenant_id', '=', tenantId)
+            .where('id', '=', id)
+            .where('lock_owner', '=', holder)
+            .executeTakeFirst(),
+        );
+        if (takenOver.numUpdatedRows > 0n) break;
+        continue;
+      }
       if (options.now() >= deadline) throw busy(tenantId, id);
       await new Promise((resolve) => setTimeout(resolve, leasePollMs));
     }

@@ -631,6 +631,8 @@ export interface RefreshLockOptions {
   readonly waitMs: number;
   /** The lease clock (epoch ms); the SQLite lease compares against it. */
   readonly now: () => number;
+  /** True only when the holder `owner` has certainly exited: the SQLite lease is then taken over at once. */
+  readonly isOwnerGone?: (owner: string) => boolean;
 }
 
 /** A connection while its refresh lock is held: the re-read row and the repository to write through. */
