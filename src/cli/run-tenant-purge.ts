@@ -1,5 +1,6 @@
 import { type Config, GatehouseError, systemClock } from '../core/index.ts';
 import { createConnectFlow, type OAuthServiceAuth } from '../oauth/index.ts';
+import type { TenantPurgeCounts } from '../store/index.ts';
 import type { CliContext } from './cli-context.ts';
 
 export interface TenantPurgeOptions {
@@ -21,20 +22,16 @@ export interface TenantPurgeReport {
   readonly revoked: number;
   /** Connections whose tokens were not revoked upstream, and why. */
   readonly notRevoked: readonly { readonly connection: string; readonly service: string; readonly reason: string }[];
-  readonly secrets: number;
-  readonly clientKeys: number;
-  readonly approvals: number;
-  readonly usageRows: number;
-  /** End users (with their password hashes) and their sessions. */
-  readonly users: number;
+  /** Rows deleted per table, data keys included (the connections revoked above are counted there already). */
+  readonly rows: TenantPurgeCounts;
 }
 
 /**
- * `gatehouse tenant purge --tenant T` (docs/requirements.md ST-10): revokes every connection of the tenant upstream (RFC 7009,
- * best effort), deletes its connections, secrets, client keys, approval requests, usage rows, users and sessions, then destroys its
- * data keys (crypto-shredding:
- * any ciphertext of the tenant left anywhere, e.g. in a backup, no longer decrypts). The audit log is append-only
- * and stays as it is. Revocation comes first because it needs the tokens decrypted.
+ * `gatehouse tenant purge --tenant T` (docs/requirements.md ST-10, docs/configuration.md "Removing a tenant"):
+ * revokes every connection of the tenant upstream (RFC 7009, best effort), then deletes every row of the tenant
+ * but its audit log, data keys included (crypto-shredding: any ciphertext of the tenant left anywhere, e.g. in a
+ * backup, no longer decrypts), in one store transaction (`Store.purgeTenant`, which says what is kept). Revocation
+ * comes first because it needs the tokens decrypted.
  */
 export async function runTenantPurge(
   config: Config,
@@ -56,12 +53,21 @@ export async function runTenantPurge(
   }
   const adapters = await context.openAdapters(config, context);
   try {
+    const stored = (await adapters.store.tenantConfigs.list()).find((t) => t.tenantId === tenant);
+    if (stored !== undefined && options.force !== true) {
+      throw new GatehouseError(
+        'invalid_request',
+        `Tenant ${tenant} is still configured in the store (revision ${stored.revision}), so every process serves it: delete it first (DELETE /api/v1/tenants/${tenant}, or apply a file without it), or pass --force`,
+      );
+    }
     const report = await purgeTenant(adapters, tenant, services, config.publicUrl);
-    const out = context.stdout;
-    out.write(
-      `Purged tenant ${tenant}: ${report.connections} connection(s) (${report.revoked} revoked upstream), ` +
-        `${report.secrets} secret(s), ${report.clientKeys} client key(s), ${report.approvals} approval request(s), ` +
-        `${report.usageRows} usage row(s), ${report.users} user(s) and their sessions; data keys destroyed; audit log kept.\n`,
+    const deleted = Object.entries(report.rows)
+      .filter(([, count]) => count !== 0)
+      .map(([table, count]) => `${table} ${count}`)
+      .join(', ');
+    context.stdout.write(
+      `Purged tenant ${tenant}: ${report.connections} connection(s) (${report.revoked} revoked upstream); ` +
+        `rows deleted: ${deleted === '' ? 'none' : deleted}; data keys destroyed; audit log kept.\n`,
     );
     for (const failure of report.notRevoked) {
       context.stderr.write(
@@ -107,34 +113,12 @@ async function purgeTenant(
       else notRevoked.push({ connection: connection.id, service: connection.service, reason });
     } catch (error) {
       // The row is deleted below with the rest; the tokens die with the data keys.
-      await store.connections.delete(tenant, connection.id);
       const code = error instanceof GatehouseError ? error.code : 'error';
       notRevoked.push({ connection: connection.id, service: connection.service, reason: code });
     }
   }
-  const secrets = await store.secrets.deleteTenant(tenant);
-  const clientKeys = await store.clientKeys.deleteTenant(tenant);
-  // Approval requests hold the arguments of the calls they were about; usage rows name toolsets and tools.
-  const approvals = await store.approvals.deleteTenant(tenant);
-  // Tasks waiting for those approvals hold the same arguments, and the sealed results of the calls.
-  await store.approvalTasks.deleteTenant(tenant);
-  const usageRows = await store.usage.deleteTenant(tenant);
-  // The authorization server's sessions, grants, codes, tokens, keys and consents of this tenant.
-  await store.oauthServer.deleteTenant(tenant);
-  await store.userSessions.deleteTenant(tenant);
-  await store.userRoles.deleteTenant(tenant);
-  await store.apiTokens.deleteTenant(tenant);
-  const users = await store.users.deleteTenant(tenant);
+  const rows = await store.purgeTenant(tenant);
+  // The rows are gone; this drops the data key this process's vault cached for the revocations above.
   await vault.destroyTenantKeys(tenant);
-  return {
-    tenant,
-    connections: connections.length,
-    revoked,
-    notRevoked,
-    secrets,
-    clientKeys,
-    approvals,
-    usageRows,
-    users,
-  };
+  return { tenant, connections: connections.length, revoked, notRevoked, rows };
 }
