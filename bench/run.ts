@@ -116,6 +116,9 @@ const load = (
     onMeasure,
   );
 
+/** Defined before the run starts: the run's last step reads it (a const below the top-level await is not yet set). */
+const handWrittenMarker = '<!-- hand-written sections: npm run bench keeps everything below this line -->';
+
 try {
   if (args.soak) await soak();
   else await scenarios();
@@ -252,7 +255,6 @@ async function scenarios(): Promise<void> {
  * Everything of `bench/LATEST.md` from `handWrittenMarker` on: figures written by hand (A/B runs, held-out search,
  * S8) that a new generated table must not delete.
  */
-const handWrittenMarker = '<!-- hand-written sections: npm run bench keeps everything below this line -->';
 function handWrittenSectionsOf(path: string): string {
   let text: string;
   try {

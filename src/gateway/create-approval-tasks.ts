@@ -66,6 +66,8 @@ export interface ApprovalTasks {
 const defaultPollIntervalMs = 500;
 /** A task claimed longer ago than this lost its process (a call ends long before: upstream timeouts are shorter). */
 const staleRunMs = 5 * 60_000;
+/** How often a tenant's expired tasks are deleted (as a new task starts). */
+const sweepEveryMs = 60_000;
 
 /**
  * Tool calls that wait for a person's approval as MCP tasks (issue 14). The approval itself stays out of band
@@ -75,6 +77,7 @@ const staleRunMs = 5 * 60_000;
 export function createApprovalTasks(deps: ApprovalTasksDependencies): ApprovalTasks {
   const { repository, approvals, vault, clock } = deps;
   const pollIntervalMs = deps.pollIntervalMs ?? defaultPollIntervalMs;
+  const lastSweep = new Map<string, number>();
   const scopeOf = (record: ApprovalTaskRecord) => ({
     tenantId: record.tenantId,
     owner: `approval-task:${record.id}`,
@@ -208,8 +211,13 @@ export function createApprovalTasks(deps: ApprovalTasksDependencies): ApprovalTa
         const status = outcome.ok && outcome.isError !== true ? 'completed' : 'failed';
         record = { ...base, status, sealedOutcome: await sealOutcome(base, outcome) };
       }
-      // Tasks past their time are removed as new ones come: the table holds each tenant's live tasks only.
-      await repository.deleteExpired(caller.tenant, now);
+      // Tasks past their time are removed as new ones come, at most once a minute per tenant (a DELETE per task
+      // started was a write on every call): the table holds each tenant's live tasks and at most a minute's worth of
+      // expired ones, which no read returns (`ownTask` refuses a task past `expiresAt`).
+      if (now - (lastSweep.get(caller.tenant) ?? Number.NEGATIVE_INFINITY) >= sweepEveryMs) {
+        lastSweep.set(caller.tenant, now);
+        await repository.deleteExpired(caller.tenant, now);
+      }
       await repository.insert(record);
       const view = await viewOf(record, outcome);
       if (!waits) return view;

@@ -1,5 +1,5 @@
 import { bindCatalog } from '../catalog/index.ts';
-import type { Config, NamedTool, ToolSafety, ToolsetConfig } from '../core/index.ts';
+import type { Config, NamedTool, TenantConfig, ToolSafety, ToolsetConfig } from '../core/index.ts';
 import { matchToolGlob } from '../policy/index.ts';
 import { countTokens } from '../shaping/index.ts';
 import { buildTenant } from './build-tenants.ts';
@@ -27,13 +27,28 @@ export interface ToolsetReport {
 }
 
 /**
+ * Each tenant of a config built once for all of `check`'s inspections (it ran buildTenant three times per tenant:
+ * the toolset report, the read-only link scopes and the overlays each built it again). Keyed by the tenant's config
+ * object, so a changed config is built anew and nothing outlives it.
+ */
+const inspected = new WeakMap<TenantConfig, ReturnType<typeof buildTenant>>();
+function inspectedTenant(tenantConfig: TenantConfig, index: number): ReturnType<typeof buildTenant> {
+  let tenant = inspected.get(tenantConfig);
+  if (tenant === undefined) {
+    tenant = buildTenant(tenantConfig, index, loadService);
+    inspected.set(tenantConfig, tenant);
+  }
+  return tenant;
+}
+
+/**
  * `gatehouse check`: loads every description the config names and reports each toolset's tools with their
  * token sizes, and what looks wrong (a toolset exposing nothing, operations a description could not import).
  */
 export function inspectConfig(config: Config): ToolsetReport[] {
   const reports: ToolsetReport[] = [];
   config.tenants.forEach((tenantConfig, i) => {
-    const tenant = buildTenant(tenantConfig, i, loadService);
+    const tenant = inspectedTenant(tenantConfig, i);
     const importProblems = [...tenant.services.values()].flatMap((s) =>
       s.catalog.catalog.problems.map((p) => `service ${s.id}: skipped ${p.at}: ${p.reason}`),
     );
@@ -98,7 +113,7 @@ export function inspectReadOnlyLinkScopes(config: Config): ReadOnlyLinkScopes[] 
   const found: ReadOnlyLinkScopes[] = [];
   config.tenants.forEach((tenantConfig, tenantIndex) => {
     if (!tenantConfig.toolsets.some((t) => t.access === 'read')) return;
-    const tenant = buildTenant(tenantConfig, tenantIndex, loadService);
+    const tenant = inspectedTenant(tenantConfig, tenantIndex);
     tenantConfig.toolsets.forEach((toolsetConfig, toolsetIndex) => {
       const toolset = tenant.toolsets.get(toolsetConfig.id);
       if (toolsetConfig.access !== 'read' || toolset === undefined) return;
@@ -165,7 +180,7 @@ export interface OverlaidTool {
 export function inspectOverlays(config: Config): OverlayReport[] {
   const reports: OverlayReport[] = [];
   config.tenants.forEach((tenantConfig, i) => {
-    const tenant = buildTenant(tenantConfig, i, loadService);
+    const tenant = inspectedTenant(tenantConfig, i);
     for (const service of tenantConfig.services) {
       const operations = Object.keys(service.overlays ?? {});
       if (operations.length === 0) continue;

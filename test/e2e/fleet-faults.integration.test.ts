@@ -54,7 +54,7 @@ const missing = [
   ...(haproxyInstalled ? [] : ['haproxy is not installed (apt-get install haproxy)']),
   ...(redisInstalled ? [] : ['redis-server is not installed (apt-get install redis-server)']),
 ];
-/** About 3.5 minutes on a busy 2-core machine: `GATEHOUSE_TEST_FLEET=0` leaves it out of a local `npm test`. */
+/** 4 to 4.5 minutes on a busy 2-core machine (docs/operations.md): `GATEHOUSE_TEST_FLEET=0` leaves it out of a local `npm test`. */
 const optedOut = process.env['GATEHOUSE_TEST_FLEET'] === '0';
 // In CI a missing piece is an error, not a skip: `.ci/run` installs HAProxy.
 if (missing.length > 0 && process.env['CI'] === 'true') {
