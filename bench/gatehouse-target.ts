@@ -58,12 +58,7 @@ export async function startGatehouse(
     HOME: process.env['HOME'],
     GATEHOUSE_MASTER_KEY: randomBytes(32).toString('base64'),
   };
-  let build = builds.get(repoRoot);
-  if (build === undefined) {
-    build = buildProduct(repoRoot);
-    builds.set(repoRoot, build);
-  }
-  const entry = await build;
+  const entry = await productEntry(repoRoot);
   const child = spawnChild('gatehouse', process.execPath, [...nodeArgs, entry.path, 'serve', '--config', configPath], {
     env,
     cwd: repoRoot,
@@ -139,6 +134,16 @@ function createConfig(input: {
 /** One build per checkout and process: a second target of the same checkout must not delete the first's files. */
 const builds = new Map<string, Promise<{ path: string; note: string }>>();
 
+/** The entry point to run the product of `repoRoot` with plain node (built once per checkout and process). */
+export function productEntry(repoRoot: string): Promise<{ path: string; note: string }> {
+  let build = builds.get(repoRoot);
+  if (build === undefined) {
+    build = buildProduct(repoRoot);
+    builds.set(repoRoot, build);
+  }
+  return build;
+}
+
 /**
  * The product is measured as it ships: compiled by `tsc -p tsconfig.build.json` (what `npm run build` does) into
  * bench/results/build (git-ignored, so the working tree's dist/ is never touched), run with plain node. Running
@@ -164,7 +169,7 @@ async function buildProduct(repoRoot: string): Promise<{ path: string; note: str
 }
 
 /** `gatehouse_sk_` followed by 28 base62 characters: 40 in all. */
-function createClientKey(): string {
+export function createClientKey(): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
   const bytes = randomBytes(28);
   let key = 'gatehouse_sk_';
@@ -173,8 +178,12 @@ function createClientKey(): string {
 }
 
 /** Polls `GET /healthz` every 100 ms; true when it answered 200, else the reason it never did. */
-async function waitForHealth(origin: string, hasExited: () => boolean): Promise<true | string> {
-  const deadline = Date.now() + readyTimeoutMs;
+export async function waitForHealth(
+  origin: string,
+  hasExited: () => boolean,
+  timeoutMs = readyTimeoutMs,
+): Promise<true | string> {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (hasExited()) return 'gatehouse exited during start-up';
     try {
@@ -186,11 +195,11 @@ async function waitForHealth(origin: string, hasExited: () => boolean): Promise<
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return `GET /healthz did not answer 200 within ${readyTimeoutMs} ms`;
+  return `GET /healthz did not answer 200 within ${timeoutMs} ms`;
 }
 
 /** The lines of a crash worth showing on one line: those naming an error, else the last three; no stack frames. */
-function summarizeOutput(output: string): string {
+export function summarizeOutput(output: string): string {
   const lines = output
     .split('\n')
     .map((line) => line.trim())

@@ -332,7 +332,7 @@ export function createS15Rows(s15: S15Result): ReportRow[] {
   }
   return [
     {
-      scenario: `S15 config change seen by 3 gateways (${s15.changes} changes)`,
+      scenario: `S15 config change seen by ${s15.processes} gatehouse processes (${s15.changes} changes)`,
       ours: `p99 ${formatMs(s15.p99Ms)} (p50 ${formatMs(s15.p50Ms)})`,
       baseline: '-',
       ratio: '-',

@@ -24,21 +24,34 @@ export function renderCataloguePage(): string {
     '',
     `${rows.length} providers (${count('oauth2')} OAuth 2, ${count('apiKey')} API key, ${count('bearer')} token, ` +
       `${count('basic')} Basic); ${withPack.length} with a curated tool pack ` +
-      `(${withPack.reduce((n, r) => n + (r.pack?.tools.length ?? 0), 0)} tools). ` +
+      `(${withPack.reduce((n, r) => n + (r.pack?.tools.length ?? 0), 0)} tools), ` +
+      `${rows.filter((r) => r.pack === null && r.provider.description?.url !== undefined).length} more with a public description to download, ` +
+      `${rows.filter((r) => r.provider.description === undefined).length} with none known. ` +
       'Use one with `services: [{ provider: ID, ... }]` (docs/configuration.md); ' +
       '`gatehouse providers show ID` prints its scopes, the redirect URI to register and its tools. ' +
       'The file format is in [providers.md](providers.md).',
     '',
-    '| provider | id | categories | auth | scopes | pack tools | pack tokens |',
-    '|---|---|---|---|---|---|---|',
+    '| provider | id | categories | auth | scopes | tools from | pack tools | pack tokens |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows.map(({ provider, pack }) => {
       const auth = provider.auth;
       const scopes = auth.type === 'oauth2' ? String(auth.scopes.length) : '-';
       const authText = `${authNames[auth.type]}${auth.type === 'oauth2' && auth.pkce ? ' + PKCE' : ''}`;
-      return `| [${cell(provider.name)}](${provider.docs}) | \`${provider.id}\` | ${provider.categories.join(', ')} | ${authText} | ${scopes} | ${pack === null ? '-' : pack.tools.length} | ${pack === null ? '-' : pack.tokens} |`;
+      const from =
+        provider.description?.pack !== undefined
+          ? 'pack'
+          : provider.description?.url !== undefined
+            ? `[public description](${provider.description.url})`
+            : 'yours (none known)';
+      return `| [${cell(provider.name)}](${provider.docs}) | \`${provider.id}\` | ${provider.categories.join(', ')} | ${authText} | ${scopes} | ${from} | ${pack === null ? '-' : pack.tools.length} | ${pack === null ? '-' : pack.tokens} |`;
     }),
     '',
-    "Pack tokens: o200k tokens of the pack's whole `tools/list`.",
+    "Pack tokens: o200k tokens of the pack's whole `tools/list`. Tools from: `pack`, the curated tool pack shipped " +
+      'with Gatehouse; a public description, which you download and name with `openapi:` (or `swagger:`) in the ' +
+      'service; `yours (none known)`: the catalogue knows no public machine-readable description of this API ' +
+      '(Twitch, for one), so the service needs one you write or obtain, named with `openapi:`; the provider entry ' +
+      'still gives its auth, scopes and base URL ' +
+      '([providers without a description](providers.md#providers-without-a-description)).',
     '',
   ];
   return lines.join('\n');

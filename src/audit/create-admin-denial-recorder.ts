@@ -18,8 +18,8 @@ export interface AdminDenialEvent {
 }
 
 export interface AdminDenialRecorderOptions {
-  /** Configured tenant ids: only these get an audit record. */
-  readonly tenants: readonly string[];
+  /** Tenant ids served (a list, or a lookup when tenants come and go at run time): only these get an audit record. */
+  readonly tenants: readonly string[] | ((tenant: string) => boolean);
   readonly audit: Pick<AuditLog, 'recordSecurityEvent'> | undefined;
   readonly metrics: Pick<GatewayMetrics, 'adminDenials'>;
   readonly onError?: (error: unknown) => void;
@@ -40,13 +40,14 @@ export interface AdminDenialRecorderOptions {
  * tenant's append-only log at request rate. Refusals over the cap are counted (`audited="false"`), not recorded.
  */
 export function createAdminDenialRecorder(options: AdminDenialRecorderOptions): (denial: AdminDenialEvent) => void {
-  const tenants = new Set(options.tenants);
+  const listed = typeof options.tenants === 'function' ? undefined : new Set(options.tenants);
+  const isTenant = typeof options.tenants === 'function' ? options.tenants : (t: string) => listed?.has(t) === true;
   const admit = createTenantRecordCap({
     ...(options.maxPerMinute === undefined ? {} : { maxPerMinute: options.maxPerMinute }),
     ...(options.now === undefined ? {} : { now: options.now }),
   });
   return (denial) => {
-    const tenant = denial.tenant !== undefined && tenants.has(denial.tenant) ? denial.tenant : undefined;
+    const tenant = denial.tenant !== undefined && isTenant(denial.tenant) ? denial.tenant : undefined;
     const audited = tenant !== undefined && options.audit !== undefined && admit(tenant);
     options.metrics.adminDenials.inc({ tenant: tenant ?? '_none', audited: audited ? 'true' : 'false' });
     if (!audited) return;

@@ -145,6 +145,12 @@ export interface AuditLog {
    * against guesses. Throws `internal` for a tenant whose key was not loaded at start.
    */
   fingerprintSecret(tenant: string, secret: string): string;
+  /**
+   * Loads the keys of a tenant that appeared after the start (issue 14: created through the admin API, in this
+   * process or another): its fingerprint key, made and sealed by whichever process comes first and then the same in
+   * every process, and the checkpoint key derived from it. A tenant whose keys are loaded is left as it is.
+   */
+  addTenant(tenant: string): Promise<void>;
   /** Retention: prunes each tenant's records older than `retentionDays` (a chain prefix). Returns records removed. */
   pruneExpired(): Promise<number>;
   /** Resolves when everything queued so far is committed (or failed). */
@@ -395,11 +401,17 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
       }
       return `fp_${createHmac('sha256', key).update(secret, 'utf8').digest('hex').slice(0, 32)}`;
     },
+    async addTenant(tenant) {
+      if (fingerprintKeys.has(tenant)) return;
+      const key = await loadFingerprintKey(tenant);
+      if (!fingerprintKeys.has(tenant)) fingerprintKeys.set(tenant, key);
+      startCheckpointTimer();
+    },
     async pruneExpired() {
       if (options.retentionDays === undefined) return 0;
       const cutoff = clock.now() - options.retentionDays * dayMs;
       let removed = 0;
-      for (const tenant of options.tenants) {
+      for (const tenant of [...fingerprintKeys.keys()]) {
         const [last] = await repository.query({ tenantId: tenant, until: cutoff, order: 'desc', limit: 1 });
         if (last?.seq == null || last.hash == null) continue;
         // The new anchor is signed (issue 17 review): a database writer can move an anchor, not sign one, and
@@ -434,10 +446,12 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
     },
   };
 
-  if (checkpointKeys.size > 0) {
+  function startCheckpointTimer(): void {
+    if (checkpointTimer !== undefined || checkpointKeys.size === 0) return;
     checkpointTimer = setInterval(() => void checkpointAll(), options.checkpointIntervalMs ?? 10_000);
     checkpointTimer.unref();
   }
+  startCheckpointTimer();
   if (options.retentionDays !== undefined) {
     const prune = () => void log.pruneExpired().catch((error: unknown) => options.onError?.(error));
     prune();

@@ -17,7 +17,11 @@ const oidcScopes = new Set(['openid', 'offline_access', toolsetScope]);
 export interface AuthServerOptions {
   /** `https://gw.example.com`: issuers are `{publicUrl}/oauth/{tenant}`, resources `{publicUrl}/mcp/{tenant}/{toolset}`. */
   readonly publicUrl: string;
-  readonly tenants: readonly TenantConfig[];
+  /**
+   * The tenant's configuration as served now (tenants and their toolsets come and go at run time, issue 14): a
+   * provider is built for the configuration it was asked with and rebuilt when that changes.
+   */
+  readonly tenantOf: (tenant: string) => TenantConfig | undefined;
   readonly repository: OAuthServerRepository;
   readonly vault: Pick<Vault, 'encrypt' | 'decrypt'>;
   readonly clock: Clock;
@@ -114,8 +118,14 @@ let providerRequestsInFlight = 0;
 
 export function createAuthServer(options: AuthServerOptions): AuthServer {
   const { publicUrl, repository, vault, clock, audit } = options;
-  const tenants = new Map(options.tenants.map((t) => [t.id, t]));
-  const providers = new Map<string, Promise<{ provider: Provider; serve: ReturnType<Provider['callback']> }>>();
+  const tenants = { get: options.tenantOf };
+  const providers = new Map<
+    string,
+    {
+      readonly config: TenantConfig;
+      readonly serving: Promise<{ provider: Provider; serve: ReturnType<Provider['callback']> }>;
+    }
+  >();
   const tokenCache = new Map<string, { token: VerifiedAccessToken | undefined; until: number }>();
   const publicOrigin = new URL(publicUrl);
   const basePath = publicOrigin.pathname.replace(/\/$/, '');
@@ -345,15 +355,19 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
   function servingOf(tenant: string) {
     const config = tenants.get(tenant);
     if (config === undefined || !serves(tenant)) {
+      providers.delete(tenant);
       return Promise.reject(new GatehouseError('not_found', 'No authorization server for this tenant'));
     }
-    let provider = providers.get(tenant);
-    if (provider === undefined) {
-      provider = buildProvider(config).then((built) => ({ provider: built, serve: built.callback() }));
-      provider.catch(() => providers.delete(tenant));
-      providers.set(tenant, provider);
-    }
-    return provider;
+    const cached = providers.get(tenant);
+    if (cached !== undefined && cached.config === config) return cached.serving;
+    // New, or its configuration changed (clients, toolsets): a provider over the same stored keys and grants.
+    const serving = buildProvider(config).then((built) => ({ provider: built, serve: built.callback() }));
+    const entry = { config, serving };
+    serving.catch(() => {
+      if (providers.get(tenant) === entry) providers.delete(tenant);
+    });
+    providers.set(tenant, entry);
+    return serving;
   }
 
   return {

@@ -55,6 +55,16 @@ describe('gatehouse providers', () => {
     expect(salesforce.stdout).toContain('Refresh token scope (kept on every connect link): refresh_token');
   });
 
+  it('twitch_no_description_unsaid: show says a provider without a description has none', async () => {
+    const twitch = await runCliInProcess(['providers', 'show', 'twitch']);
+    expect(twitch.stdout).toContain('Tool pack: none');
+    expect(twitch.stdout).toContain(
+      'Description: none known (no tool pack, no public description); write one for the operations you need and set openapi: to it',
+    );
+    const slack = await runCliInProcess(['providers', 'show', 'slack']);
+    expect(slack.stdout).not.toContain('Description: none known');
+  });
+
   it('a config naming an unknown provider, scope or missing variable exits 2 naming the field', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'providers-cli-'));
     const config = join(dir, 'gatehouse.yaml');

@@ -153,6 +153,12 @@ function formatShow({ provider, pack }: ProviderSummary, redirectUri: string): s
   }
   const description = provider.description;
   if (description?.url !== undefined) lines.push(`Public description: ${description.url}`);
+  if (description === undefined) {
+    lines.push(
+      'Description: none known (no tool pack, no public description); write one for the operations you need and set openapi: to it',
+      '  (docs/providers.md#providers-without-a-description)',
+    );
+  }
   if (description?.licence !== undefined) lines.push(`Licence: ${description.licence}`);
   lines.push('', 'In the config:', '  services:', `    - provider: ${provider.id}`, ...credentialLines);
   if (provider.variables.length > 0) {

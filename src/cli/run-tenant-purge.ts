@@ -1,6 +1,6 @@
-import { type Config, GatehouseError, systemClock } from '../core/index.ts';
-import { createConnectFlow, type OAuthServiceAuth } from '../oauth/index.ts';
-import type { TenantPurgeCounts } from '../store/index.ts';
+import { type Config, GatehouseError } from '../core/index.ts';
+import { purgeTenant } from '../gateway/index.ts';
+import type { OAuthServiceAuth } from '../oauth/index.ts';
 import type { CliContext } from './cli-context.ts';
 
 export interface TenantPurgeOptions {
@@ -15,23 +15,12 @@ export interface TenantPurgeOptions {
   readonly previous?: Config;
 }
 
-/** What a purge did; printed by the command. Never holds a token. */
-export interface TenantPurgeReport {
-  readonly tenant: string;
-  readonly connections: number;
-  readonly revoked: number;
-  /** Connections whose tokens were not revoked upstream, and why. */
-  readonly notRevoked: readonly { readonly connection: string; readonly service: string; readonly reason: string }[];
-  /** Rows deleted per table, data keys included (the connections revoked above are counted there already). */
-  readonly rows: TenantPurgeCounts;
-}
-
 /**
  * `gatehouse tenant purge --tenant T` (docs/requirements.md ST-10, docs/configuration.md "Removing a tenant"):
  * revokes every connection of the tenant upstream (RFC 7009, best effort), then deletes every row of the tenant
  * but its audit log, data keys included (crypto-shredding: any ciphertext of the tenant left anywhere, e.g. in a
- * backup, no longer decrypts), in one store transaction (`Store.purgeTenant`, which says what is kept). Revocation
- * comes first because it needs the tokens decrypted.
+ * backup, no longer decrypts), in one store transaction (the gateway's `purgeTenant`). Refuses a tenant still
+ * configured in the file or the store unless `force`.
  */
 export async function runTenantPurge(
   config: Config,
@@ -57,7 +46,7 @@ export async function runTenantPurge(
     if (stored !== undefined && options.force !== true) {
       throw new GatehouseError(
         'invalid_request',
-        `Tenant ${tenant} is still configured in the store (revision ${stored.revision}), so every process serves it: delete it first (DELETE /api/v1/tenants/${tenant}, or apply a file without it), or pass --force`,
+        `Tenant ${tenant} is still configured in the store (revision ${stored.revision}), so every process serves it: delete it first (DELETE /api/v1/tenants/${tenant}?purge=true also purges it), or pass --force`,
       );
     }
     const report = await purgeTenant(adapters, tenant, services, config.publicUrl);
@@ -78,47 +67,4 @@ export async function runTenantPurge(
   } finally {
     await adapters.close();
   }
-}
-
-async function purgeTenant(
-  adapters: Awaited<ReturnType<CliContext['openAdapters']>>,
-  tenant: string,
-  services: ReadonlyMap<string, OAuthServiceAuth>,
-  publicUrl: string,
-): Promise<TenantPurgeReport> {
-  const { store, vault } = adapters;
-  const flow = createConnectFlow({
-    store,
-    sealer: vault,
-    clock: systemClock,
-    publicUrl,
-    findService: (t, service) => (t === tenant ? services.get(service) : undefined),
-    // The configured secret is the source of truth; the vault copy is about to be shredded anyway.
-    readClientSecret: async (_t, service) => services.get(service)?.clientSecret,
-  });
-  const connections = await store.connections.list(tenant);
-  const notRevoked: { connection: string; service: string; reason: string }[] = [];
-  let revoked = 0;
-  for (const connection of connections) {
-    const auth = services.get(connection.service);
-    const reason =
-      auth === undefined
-        ? 'no definition of the service (pass --previous-config with the tenant)'
-        : auth.revocationUrl === undefined && auth.issuer === undefined
-          ? 'the provider has no revocation endpoint configured'
-          : 'revocation failed or is not supported by the provider';
-    try {
-      // disconnect revokes best effort and deletes the connection even when revocation fails.
-      if ((await flow.disconnect(tenant, connection.id)).revoked) revoked++;
-      else notRevoked.push({ connection: connection.id, service: connection.service, reason });
-    } catch (error) {
-      // The row is deleted below with the rest; the tokens die with the data keys.
-      const code = error instanceof GatehouseError ? error.code : 'error';
-      notRevoked.push({ connection: connection.id, service: connection.service, reason: code });
-    }
-  }
-  const rows = await store.purgeTenant(tenant);
-  // The rows are gone; this drops the data key this process's vault cached for the revocations above.
-  await vault.destroyTenantKeys(tenant);
-  return { tenant, connections: connections.length, revoked, notRevoked, rows };
 }

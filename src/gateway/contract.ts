@@ -8,6 +8,7 @@ import type { FederatedServiceStatus } from './create-federation.ts';
 import type { ConnectionSummary, GatewayConnections } from './create-gateway-connections.ts';
 import type { TenantConfigs } from './create-tenant-configs.ts';
 import type { TenantInspection } from './inspect-tenant.ts';
+import type { TenantPurgeReport } from './purge-tenant.ts';
 import type { ServiceDescriptions } from './service-descriptions.ts';
 
 /**
@@ -265,9 +266,15 @@ export interface Gateway {
     inspectTenant(tenantId: string): TenantInspection | undefined;
     /** Reads what a document needs from the store before it is parsed and built (its stored descriptions). */
     prepareTenant(document: TenantDocument): Promise<void>;
-    /** Serves `tenant` from the next call on; calls in flight finish on the runtime they began with. */
-    replaceTenant(tenant: TenantConfig): void;
+    /**
+     * Serves `tenant` from the next call on; calls in flight finish on the runtime they began with. A tenant new to
+     * this process gets what the start gives the config's tenants first: its services' secrets in the vault and its
+     * audit keys; its authorization server, users and connect flow read it from then on.
+     */
+    replaceTenant(tenant: TenantConfig): Promise<void>;
     removeTenant(tenantId: string): void;
+    /** Whether this process serves the tenant now (the config's, or one created or kept in the store). */
+    hasTenant(tenantId: string): boolean;
   };
   /**
    * Starts background work (the proactive refresh of idle OAuth connections when a service uses
@@ -312,6 +319,14 @@ export interface GatewayAdmin {
     tenant: string,
     request: { readonly name: string; readonly toolsets: readonly string[]; readonly subject: string },
   ): Promise<ClientKeySummary & { readonly key: string }>;
+  /**
+   * Deletes a stored tenant (issue 14; see `deleteTenant`): `resource_conflict` naming what it still holds unless
+   * `purge`, which deletes all of it as `gatehouse tenant purge` does. Absent in transport-only fakes.
+   */
+  deleteTenant?(
+    tenant: string,
+    options: { readonly purge: boolean; readonly actor: string },
+  ): Promise<{ readonly purged?: TenantPurgeReport }>;
 }
 
 /** An end user signed in to one tenant (issue 16). `id` is the subject their tool calls and connections use. */

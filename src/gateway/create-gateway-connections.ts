@@ -1,5 +1,5 @@
 import { type AuditLog, createTenantRecordCap, type GatewayMetrics } from '../audit/index.ts';
-import type { Clock, Config } from '../core/index.ts';
+import type { Clock, Config, TenantConfig } from '../core/index.ts';
 import { GatehouseError } from '../core/index.ts';
 import {
   type CompletedConnection,
@@ -8,6 +8,7 @@ import {
   createConnectFlow,
   type OAuthFetch,
   type OAuthServiceAuth,
+  type SiteChoice,
   type StartedAuthorization,
 } from '../oauth/index.ts';
 import type { Store } from '../store/index.ts';
@@ -35,8 +36,8 @@ export interface ConnectLinkAnswer {
 }
 
 /**
- * The connect flow as the transports see it: the admin API (list, link, disconnect) and the two browser routes
- * (`/connect/<id>`, `/oauth/callback`). Every method naming a tenant answers `not_found` for an unknown one.
+ * The connect flow as the transports see it: the admin API (list, link, disconnect) and the browser routes
+ * (`/connect/<id>`, `/oauth/callback`, the site chooser's `/oauth/callback/site`). Every method naming a tenant answers `not_found` for an unknown one.
  */
 export interface GatewayConnections {
   list(tenant: string): Promise<readonly ConnectionSummary[]>;
@@ -47,13 +48,27 @@ export interface GatewayConnections {
   /** Revokes the tokens upstream where the server supports RFC 7009, then deletes the connection. */
   disconnect(tenant: string, id: string): Promise<{ readonly revoked: boolean }>;
   openLink(id: string, sig: string | null): Promise<StartedAuthorization>;
-  completeCallback(params: URLSearchParams, cookies: Readonly<Record<string, string>>): Promise<CompletedConnection>;
+  /** The connection made, or the sites to choose from (an Atlassian account with several, none pinned). */
+  completeCallback(
+    params: URLSearchParams,
+    cookies: Readonly<Record<string, string>>,
+  ): Promise<CompletedConnection | SiteChoice>;
+  /** The site chooser's answer: `site` must be one of the sites offered to this browser for `state`. */
+  chooseSite(
+    state: string | null,
+    site: string | null,
+    cookies: Readonly<Record<string, string>>,
+  ): Promise<CompletedConnection>;
+  /** A fresh connect link for a callback of this browser that failed or expired; else undefined. */
+  retryLink(params: URLSearchParams, cookies: Readonly<Record<string, string>>): Promise<string | undefined>;
   /** Whether the session cookie gets `Secure` (the public URL is https). */
   readonly secureCookie: boolean;
 }
 
 export interface GatewayConnectionsDependencies {
   readonly config: Config;
+  /** The tenants served now (they come and go at run time, issue 14); absent: the config's. */
+  readonly tenantOf?: (tenantId: string) => TenantConfig | undefined;
   readonly store: Store;
   readonly vault: Vault;
   readonly clock: Clock;
@@ -71,13 +86,12 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
   readonly connections: GatewayConnections;
 } {
   const { config, store, clock } = deps;
-  const services = new Map<string, OAuthServiceAuth>();
-  for (const tenant of config.tenants) {
-    for (const service of tenant.services) {
-      if (service.auth.type === 'oauth2') services.set(`${tenant.id}\u0000${service.id}`, service.auth);
-    }
-  }
-  const tenantIds = new Set(config.tenants.map((t) => t.id));
+  const tenantConfigOf = deps.tenantOf ?? ((id: string) => config.tenants.find((t) => t.id === id));
+  // Read from the tenant served now, so a service or tenant added at run time connects at once.
+  const findService = (tenant: string, id: string): OAuthServiceAuth | undefined => {
+    const auth = tenantConfigOf(tenant)?.services.find((service) => service.id === id)?.auth;
+    return auth?.type === 'oauth2' ? auth : undefined;
+  };
   // A rejected callback needs no credential, only a state the flow has seen: the same per-tenant cap as admin
   // denials keeps a caller from growing a tenant's append-only log at request rate.
   const admitRejection = createTenantRecordCap();
@@ -86,12 +100,12 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
     sealer: deps.vault,
     clock,
     publicUrl: config.publicUrl,
-    findService: (tenant, service) => services.get(`${tenant}\u0000${service}`),
+    findService,
     readClientSecret: (tenant, service) => deps.credentials.readClientSecret(tenant, service),
     ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
     // The one call site of the connect flow's security events (OA-02/03/04 rejections, connects, disconnects).
     onSecurityEvent: (event) => {
-      if (!tenantIds.has(event.tenant)) return;
+      if (tenantConfigOf(event.tenant) === undefined) return;
       if (event.event === 'oauth_state_rejected') {
         const audited = admitRejection(event.tenant);
         deps.metrics?.oauthStateRejections.inc({ tenant: event.tenant, audited: audited ? 'true' : 'false' });
@@ -102,7 +116,7 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
   });
 
   function tenantOf(tenant: string): void {
-    if (!tenantIds.has(tenant)) throw new GatehouseError('not_found', `No tenant ${tenant}`);
+    if (tenantConfigOf(tenant) === undefined) throw new GatehouseError('not_found', `No tenant ${tenant}`);
   }
 
   const connections: GatewayConnections = {
@@ -135,6 +149,8 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
     },
     openLink: (id, sig) => flow.openLink(id, sig),
     completeCallback: (params, cookies) => flow.completeCallback(params, cookies),
+    chooseSite: (state, site, cookies) => flow.chooseSite(state, site, cookies),
+    retryLink: (params, cookies) => flow.retryLink(params, cookies),
   };
   return { flow, connections };
 }

@@ -6,7 +6,7 @@ import {
   type GuardedFetch,
   toolsetScope,
 } from '../auth-server/index.ts';
-import { type Clock, type Config, GatehouseError } from '../core/index.ts';
+import { type Clock, type Config, GatehouseError, type TenantConfig } from '../core/index.ts';
 import type { Limiter, Store } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
 import type { TenantRuntime } from './build-tenants.ts';
@@ -15,6 +15,8 @@ import type { Caller, ConsentView, GatewayOAuthServer, SignedInUser } from './co
 export interface GatewayOAuthServerOptions {
   readonly config: Config;
   readonly tenants: ReadonlyMap<string, TenantRuntime>;
+  /** The tenants' configurations as served now (they come and go at run time, issue 14). */
+  readonly tenantConfigs: { get(id: string): TenantConfig | undefined; list(): readonly TenantConfig[] };
   readonly store: Store;
   readonly vault: Vault;
   readonly clock: Clock;
@@ -58,12 +60,12 @@ export const sweepBatches = 10;
  * metadata, the consent page's view built from the toolset's tools and the user's connections, consents), and the
  * bearer check `authenticate()` runs for access tokens.
  */
-export function createGatewayOAuthServer(options: GatewayOAuthServerOptions): GatewayOAuth | undefined {
-  const { config, tenants, store } = options;
-  if (!config.tenants.some((t) => t.toolsets.some((s) => s.inbound.includes('oauth')))) return undefined;
+export function createGatewayOAuthServer(options: GatewayOAuthServerOptions): GatewayOAuth {
+  const { config, tenants, tenantConfigs, store } = options;
+  // Always built (a provider is made per tenant on first use): a tenant created at run time may accept `oauth`.
   const server: AuthServer = createAuthServer({
     publicUrl: config.publicUrl,
-    tenants: config.tenants,
+    tenantOf: (tenant) => tenantConfigs.get(tenant),
     repository: store.oauthServer,
     vault: options.vault,
     clock: options.clock,
@@ -72,14 +74,13 @@ export function createGatewayOAuthServer(options: GatewayOAuthServerOptions): Ga
     cacheMs: config.clientKeyCache.ttlSeconds * 1000,
     ...(options.onError ? { onError: options.onError } : {}),
   });
-  const sharedServices = new Set(
-    config.tenants.flatMap((t) => t.services.filter((s) => s.shared).map((s) => `${t.id}/${s.id}`)),
-  );
+  const isShared = (tenant: string, service: string) =>
+    tenantConfigs.get(tenant)?.services.some((s) => s.id === service && s.shared) ?? false;
 
   function acceptsOAuth(tenant: string, toolset: string): boolean {
     return (
-      config.tenants
-        .find((t) => t.id === tenant)
+      tenantConfigs
+        .get(tenant)
         ?.toolsets.find((s) => s.id === toolset)
         ?.inbound.includes('oauth') ?? false
     );
@@ -104,7 +105,7 @@ export function createGatewayOAuthServer(options: GatewayOAuthServerOptions): Ga
     for (const service of services) {
       const auth = tenants.get(tenant)?.services.get(service)?.auth;
       if (auth?.type !== 'oauth2') continue;
-      const shared = sharedServices.has(`${tenant}/${service}`);
+      const shared = isShared(tenant, service);
       const subject = shared ? 'shared' : user.id;
       const connection = await store.connections.find(tenant, service, subject);
       accounts.push({ service, owner: shared ? 'shared' : 'you', connected: connection?.status === 'active' });
@@ -170,9 +171,15 @@ export function createGatewayOAuthServer(options: GatewayOAuthServerOptions): Ga
     },
 
     rootResourceMetadata() {
+      const issuers = tenantConfigs
+        .list()
+        .filter((t) => server.serves(t.id))
+        .map((t) => server.issuerOf(t.id));
+      // As before tenants could appear at run time: no tenant accepting `oauth`, no protected resource here.
+      if (issuers.length === 0) throw new GatehouseError('not_found', 'No toolset accepts OAuth access tokens');
       return {
         resource: config.publicUrl,
-        authorization_servers: config.tenants.filter((t) => server.serves(t.id)).map((t) => server.issuerOf(t.id)),
+        authorization_servers: issuers,
         scopes_supported: [toolsetScope],
         bearer_methods_supported: ['header'],
         resource_name: 'Gatehouse',

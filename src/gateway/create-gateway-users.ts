@@ -1,5 +1,5 @@
 import { type AuditLog, createTenantRecordCap } from '../audit/index.ts';
-import type { Clock, Config } from '../core/index.ts';
+import type { Clock, Config, TenantConfig } from '../core/index.ts';
 import { GatehouseError } from '../core/index.ts';
 import type { ConnectFlow } from '../oauth/index.ts';
 import type { Limiter, Store } from '../store/index.ts';
@@ -19,6 +19,8 @@ import type { GatewayConnections } from './create-gateway-connections.ts';
 
 export interface GatewayUsersDependencies {
   readonly config: Config;
+  /** The tenants served now (they come and go at run time, issue 14); absent: the config's. */
+  readonly tenantOf?: (tenantId: string) => TenantConfig | undefined;
   readonly store: Store;
   readonly vault: Pick<Vault, 'encrypt' | 'decrypt'>;
   readonly clock: Clock;
@@ -37,25 +39,31 @@ export interface GatewayUsersDependencies {
  */
 export function createGatewayUsers(deps: GatewayUsersDependencies): GatewayUsers {
   const { config, store, clock } = deps;
-  const tenantIds = new Set(config.tenants.map((t) => t.id));
+  const tenantConfigOf = deps.tenantOf ?? ((id: string) => config.tenants.find((t) => t.id === id));
   const admitRefusal = createTenantRecordCap({ now: () => clock.now() });
 
   function record(event: UserSecurityEvent | Parameters<AuditLog['recordSecurityEvent']>[0]): Promise<void> {
-    if (!tenantIds.has(event.tenant)) return Promise.resolve();
+    if (tenantConfigOf(event.tenant) === undefined) return Promise.resolve();
     if (event.decision === 'deny' && !admitRefusal(event.tenant)) return Promise.resolve();
     return deps.audit.recordSecurityEvent(event).catch((error: unknown) => deps.onAuditError?.(error));
   }
 
-  const accounts = createTenantUserAccounts(config, { store, clock, limiter: deps.limiter, onSecurityEvent: record });
+  const accounts = createTenantUserAccounts(config, {
+    store,
+    clock,
+    limiter: deps.limiter,
+    onSecurityEvent: record,
+    tenantOf: tenantConfigOf,
+  });
   const sso = createSsoRelyingParty({
     publicUrl: config.publicUrl,
-    settingsOf: (tenant) => config.tenants.find((t) => t.id === tenant)?.users.sso,
+    settingsOf: (tenant) => tenantConfigOf(tenant)?.users.sso,
     sealer: deps.vault,
     now: () => clock.now(),
   });
 
   function tenantOf(tenant: string) {
-    const found = config.tenants.find((t) => t.id === tenant);
+    const found = tenantConfigOf(tenant);
     if (found === undefined) throw new GatehouseError('not_found', `No tenant ${tenant}`);
     return found;
   }
@@ -167,20 +175,28 @@ export function createTenantUserAccounts(
     readonly clock: Clock;
     readonly limiter: Pick<Limiter, 'admit'>;
     readonly onSecurityEvent?: (event: UserSecurityEvent) => Promise<void> | void;
+    /** The tenants served now; absent: the config's. */
+    readonly tenantOf?: (tenantId: string) => TenantConfig | undefined;
   },
 ): UserAccounts {
+  const tenantOf = deps.tenantOf ?? ((id: string) => config.tenants.find((t) => t.id === id));
   return createUserAccounts({
     users: deps.store.users,
     sessions: deps.store.userSessions,
     clock: deps.clock,
     limiter: deps.limiter,
     publicUrl: config.publicUrl,
-    tenants: config.tenants.map((t) => ({
-      id: t.id,
-      localEnabled: t.users.local.enabled,
-      sessionHours: t.users.sessionTtlSeconds / 3_600,
-      signInAttempts: t.users.signInAttempts,
-    })),
+    tenants: (id) => {
+      const t = tenantOf(id);
+      return t === undefined
+        ? undefined
+        : {
+            id: t.id,
+            localEnabled: t.users.local.enabled,
+            sessionHours: t.users.sessionTtlSeconds / 3_600,
+            signInAttempts: t.users.signInAttempts,
+          };
+    },
     ...(deps.onSecurityEvent ? { onSecurityEvent: deps.onSecurityEvent } : {}),
   });
 }

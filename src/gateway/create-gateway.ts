@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { type AuditLog, createAuditLog, type Telemetry } from '../audit/index.ts';
 import { createGuardedFetch, type GuardedFetch } from '../auth-server/index.ts';
 import type { Clock, Config, TenantConfig, TenantDocument } from '../core/index.ts';
@@ -29,6 +30,7 @@ import { createGatewayUsers } from './create-gateway-users.ts';
 import { createTenantConfigs } from './create-tenant-configs.ts';
 import { createCredentials } from './credentials.ts';
 import type { MintConnectLink } from './decide-call.ts';
+import { deleteTenant } from './delete-tenant.ts';
 import { clientKeyPrefix, hashClientKey } from './hash-client-key.ts';
 import { inspectTenant } from './inspect-tenant.ts';
 import { issueClientKey } from './issue-client-key.ts';
@@ -37,6 +39,7 @@ import { loadService } from './load-service.ts';
 import { createApprovalNotifier } from './notify-approvers.ts';
 import { type FederatedReadDependencies, getPrompt, readResource } from './read-federated.ts';
 import { createServiceDescriptions } from './service-descriptions.ts';
+import { createTenantsInForce } from './tenants-in-force.ts';
 
 export interface GatewayDependencies {
   readonly config: Config;
@@ -87,6 +90,8 @@ export interface GatewayDependencies {
 export async function createGateway(deps: GatewayDependencies): Promise<Gateway> {
   const { config, store, vault, upstream, clock } = deps;
   const tenants = new Map<string, TenantRuntime>();
+  // The tenants' configurations as served now: the config's, then as stored tenants are created, changed, deleted.
+  const inForce = createTenantsInForce(config.tenants);
   const federates = config.tenants.some((tenant) => tenant.services.some((service) => service.mcp !== undefined));
   const ownMcpUpstream =
     deps.mcpUpstream === undefined && federates
@@ -191,6 +196,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   const connect = createGatewayConnections({
     fetch: oauthFetch,
     config,
+    tenantOf: inForce.get,
     store,
     vault,
     clock,
@@ -311,6 +317,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   const oauth = createGatewayOAuthServer({
     config,
     tenants,
+    tenantConfigs: inForce,
     store,
     vault,
     clock,
@@ -329,9 +336,20 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
    * flight keeps the runtime it resolved (its toolset, policy and services), so it finishes as it began; the next
    * call resolves the new one. A description that fails to load throws and leaves the old runtime serving.
    */
-  function replaceTenant(tenant: TenantConfig): void {
+  async function replaceTenant(tenant: TenantConfig): Promise<void> {
     const index = config.tenants.findIndex((t) => t.id === tenant.id);
     const runtime = buildTenantRuntime(tenant, index === -1 ? config.tenants.length : index);
+    // What the start does for the config's tenants, for a tenant or service that appeared since: the services'
+    // static secrets into the vault (where calls read them), the audit keys (fingerprints, checkpoints).
+    const before = inForce.get(tenant.id);
+    const now = clock.now();
+    for (const service of tenant.services) {
+      const was = before?.services.find((s) => s.id === service.id)?.auth;
+      if (was === undefined || !isDeepStrictEqual(was, service.auth))
+        await credentials.storeStaticSecret(tenant.id, service.id, service.auth, now);
+    }
+    await audit.addTenant(tenant.id);
+    inForce.put(tenant);
     for (const key of [...inbound.keys()]) if (key.startsWith(`${tenant.id}/`)) inbound.delete(key);
     for (const toolset of tenant.toolsets) inbound.set(`${tenant.id}/${toolset.id}`, toolset.inbound);
     tenants.set(tenant.id, runtime);
@@ -369,6 +387,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
 
   const users = createGatewayUsers({
     config,
+    tenantOf: inForce.get,
     store,
     vault,
     clock,
@@ -418,8 +437,12 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
           (Array.isArray(document['services']) ? document['services'] : []) as Record<string, unknown>[],
         ),
       replaceTenant,
+      hasTenant: inForce.has,
       removeTenant(id) {
         tenants.delete(id);
+        inForce.remove(id);
+        // Its secrets stop opening here at once: if another process purged it, its data keys are gone.
+        vault.forgetTenantKeys(id);
         for (const key of [...inbound.keys()]) if (key.startsWith(`${id}/`)) inbound.delete(key);
       },
     },
@@ -493,6 +516,12 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
         if (created === undefined) throw new GatehouseError('internal', 'The new client key was not stored');
         return { ...created, key };
       },
+      deleteTenant: (tenant, options) =>
+        deleteTenant(
+          { store, vault, tenantConfigs, tenantOf: inForce.get, publicUrl: config.publicUrl },
+          tenant,
+          options,
+        ),
     },
 
     async ready() {

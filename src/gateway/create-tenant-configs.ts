@@ -67,7 +67,8 @@ export function createTenantConfigs(deps: TenantConfigsDependencies): TenantConf
           detail: change.change,
           target: `${change.kind}:${change.id}`,
         })
-        // A tenant created here has no audit key in this process yet: its records start with its next start.
+        // Best effort: the change is stored either way (a record needs no key; the tenant's keys are loaded when
+        // each process starts serving it, `live.replaceTenant`).
         .catch(() => undefined);
     }
   }

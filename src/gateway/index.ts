@@ -44,6 +44,7 @@ export { registrationLimits } from './create-gateway-oauth-server.ts';
 export { createTenantUserAccounts } from './create-gateway-users.ts';
 export { createTenantConfigs, type TenantConfigs, type TenantConfigWrite } from './create-tenant-configs.ts';
 export type { ConnectLinkRequest, MintConnectLink } from './decide-call.ts';
+export { deleteTenant } from './delete-tenant.ts';
 export {
   describeProvider,
   describeProviders,
@@ -67,6 +68,7 @@ export {
 export type { TenantInspection } from './inspect-tenant.ts';
 export { type ClientKeyRequest, issueClientKey } from './issue-client-key.ts';
 export { previewDescription } from './preview-description.ts';
+export { purgeTenant, type TenantPurgeReport } from './purge-tenant.ts';
 export { type ReconcileReport, reconcileTenantConfigs } from './reconcile-tenant-configs.ts';
 export {
   createServiceDescriptions,
@@ -76,4 +78,5 @@ export {
   type ServiceDescriptions,
   uploadFormats,
 } from './service-descriptions.ts';
+export { createTenantsInForce, type TenantsInForce } from './tenants-in-force.ts';
 export { type TenantConfigWatch, watchTenantConfigs } from './watch-tenant-configs.ts';

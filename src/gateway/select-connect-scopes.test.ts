@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expandScopes } from '../policy/index.ts';
+import { collectRequiredScopes, expandScopes } from '../policy/index.ts';
 import { selectConnectScopes } from './select-connect-scopes.ts';
 
 function policyNeeding(needed: readonly string[], implies: Record<string, string[]> = {}) {
@@ -12,6 +12,20 @@ function policyNeeding(needed: readonly string[], implies: Record<string, string
 describe('selectConnectScopes', () => {
   it('asks for the needed scopes the configuration holds, not the others', () => {
     expect(selectConnectScopes(policyNeeding(['a:read']), 's', ['a:read', 'a:write', 'admin'])).toEqual(['a:read']);
+  });
+
+  it('slack_private_channels: a link a tool call mints asks for the first of equal alternatives only (docs/providers.md)', () => {
+    // Slack's read tools accept [channels:read] or [groups:read]; configuring groups:* does not put them on the link.
+    const needed = collectRequiredScopes(
+      [
+        [['channels:read'], ['groups:read']],
+        [['channels:history'], ['groups:history'], ['im:history'], ['mpim:history']],
+      ],
+      {},
+    );
+    expect(needed).toEqual(['channels:history', 'channels:read']);
+    const configured = ['channels:read', 'channels:history', 'groups:read', 'groups:history'];
+    expect(selectConnectScopes(policyNeeding(needed), 's', configured)).toEqual(['channels:history', 'channels:read']);
   });
 
   it('keeps configured openid/offline_access (refresh tokens)', () => {

@@ -6,8 +6,8 @@ export interface TenantConfigWatchOptions {
   readonly parse: (document: TenantDocument) => TenantConfig;
   /** Reads what a document needs before it is parsed (its stored descriptions); absent: nothing. */
   readonly prepare?: (document: TenantDocument) => Promise<void>;
-  /** A stored tenant changed (or appeared): its new configuration, parsed. */
-  readonly onChange: (config: TenantConfig, revision: number) => void;
+  /** A stored tenant changed (or appeared): its new configuration, parsed (awaited before the next tenant). */
+  readonly onChange: (config: TenantConfig, revision: number) => void | Promise<void>;
   /** A stored tenant was deleted. */
   readonly onRemove: (tenantId: string) => void;
   /** A stored document that does not parse here (an `${env:...}` unset in this process): the old runtime stays. */
@@ -49,7 +49,7 @@ export async function watchTenantConfigs(options: TenantConfigWatchOptions): Pro
         await options.prepare?.(stored.document as TenantDocument);
         const config = options.parse(stored.document as TenantDocument);
         seen.set(tenantId, stored.revision);
-        options.onChange(config, stored.revision);
+        await options.onChange(config, stored.revision);
       } catch (error) {
         seen.set(tenantId, stored.revision);
         options.onError(tenantId, error);

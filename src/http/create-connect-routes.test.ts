@@ -26,6 +26,31 @@ function fakeConnections(secure: boolean, seen: Record<string, string>[] = []): 
     },
     async completeCallback(params, cookies) {
       seen.push({ ...cookies });
+      if (params.get('state') === 'exchange-failed') {
+        throw new GatehouseError(
+          'oauth_token_failed',
+          'The authorization server refused the token request (invalid_grant)',
+          {
+            error: 'invalid_grant',
+            status: 400,
+            reason: 'error_response',
+            description: 'Code <b>expired</b> \u202Efdp.exe [REDACTED]',
+          },
+        );
+      }
+      if (params.get('state') === 'two-sites') {
+        return {
+          tenant: 'acme',
+          service: 'jira',
+          subject: 'alice',
+          state: 'two-sites',
+          sites: [
+            { id: '11111111-2222-4333-8444-000000000001', name: 'First', url: 'https://first.atlassian.net' },
+            { id: '11111111-2222-4333-8444-000000000002', name: 'Sec\u202Eond <i>', url: '' },
+          ],
+          cookie: { name: 'gh_connect_abc', value: 'v1', maxAgeSeconds: 600 },
+        };
+      }
       if (params.get('state') !== 'ok')
         throw new GatehouseError('oauth_state_invalid', 'The callback state is not known');
       return {
@@ -36,6 +61,17 @@ function fakeConnections(secure: boolean, seen: Record<string, string>[] = []): 
         scopes: [],
         returnTo: '/back?a=1&b=2',
       };
+    },
+    async chooseSite(state, site) {
+      if (state !== 'two-sites' || site !== '11111111-2222-4333-8444-000000000002') {
+        throw new GatehouseError('invalid_request', 'site: not one of the sites', { field: 'site' });
+      }
+      return { tenant: 'acme', service: 'jira', subject: 'alice', connectionId: 'c2', scopes: [], returnTo: null };
+    },
+    async retryLink(params) {
+      return params.get('state') === 'exchange-failed'
+        ? 'http://127.0.0.1:8787/connect/acme.fresh?sig=s&x=1'
+        : undefined;
     },
   };
 }
@@ -95,6 +131,60 @@ describe('connect routes', () => {
     expect(seen[0]).toEqual({ gh_connect_abc: 'v1', other: '2' });
     const failed = await fetch(`${url}/oauth/callback?code=c&state=nope`);
     expect(failed.status).toBe(400);
-    expect(await failed.text()).toContain('<code>oauth_state_invalid</code>');
+    const failedHtml = await failed.text();
+    expect(failedHtml).toContain('<code>oauth_state_invalid</code>');
+    expect(failedHtml).not.toContain('Try again');
+  });
+
+  it("a failed token exchange page shows its cause, the provider's error and description (escaped, bidi marked), and a Try again link", async () => {
+    const url = await serve(fakeConnections(false));
+    const failed = await fetch(`${url}/oauth/callback?code=c&state=exchange-failed`, {
+      headers: { cookie: 'gh_connect_abc=v1' },
+    });
+    expect(failed.status).toBe(502);
+    const html = await failed.text();
+    expect(html).toContain('<dt>Cause</dt><dd><code>error_response</code>, HTTP 400</dd>');
+    expect(html).toContain("<dt>Provider's error</dt><dd><code>invalid_grant</code></dd>");
+    expect(html).toContain(
+      `<dt>Provider's description</dt><dd>Code &#60;b&#62;expired&#60;/b&#62; <mark class="ctl">U+202E</mark>fdp.exe [REDACTED]</dd>`,
+    );
+    expect(html).toContain(
+      '<a href="http://127.0.0.1:8787/connect/acme.fresh?sig=s&#38;x=1" class="button">Try again</a>',
+    );
+    expect(html).not.toContain('<b>');
+  });
+
+  it('the site chooser lists the sites (names marked), carries a CSRF token, and its post needs it', async () => {
+    const url = await serve(fakeConnections(false));
+    const page = await fetch(`${url}/oauth/callback?code=c&state=two-sites`, {
+      headers: { cookie: 'gh_connect_abc=v1' },
+    });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('Sec<mark class="ctl">U+202E</mark>ond &#60;i&#62;');
+    expect(html).toContain('https://first.atlassian.net');
+    expect(html).not.toContain('<script');
+    expect(page.headers.get('content-security-policy')).toContain("form-action 'self'");
+    const cookies = page.headers.getSetCookie();
+    expect(cookies[0]).toBe('gh_connect_abc=v1; Path=/oauth/callback; Max-Age=600; HttpOnly; SameSite=Lax');
+    const csrf = /name="csrf" value="([\w-]+)"/.exec(html)?.[1] ?? '';
+    expect(cookies[1]).toBe(`gh_site_csrf=${csrf}; Path=/oauth/callback/site; Max-Age=600; HttpOnly; SameSite=Strict`);
+    const post = (body: Record<string, string>, cookie: string) =>
+      fetch(`${url}/oauth/callback/site`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie, origin: url },
+        body: new URLSearchParams(body),
+      });
+    const second = '11111111-2222-4333-8444-000000000002';
+    const noCsrf = await post({ state: 'two-sites', site: second }, 'gh_connect_abc=v1');
+    expect(noCsrf.status).toBe(403);
+    expect(await noCsrf.text()).toContain('<code>forbidden_origin</code>');
+    const session = `gh_connect_abc=v1; gh_site_csrf=${csrf}`;
+    const forged = await post({ state: 'two-sites', site: 'x', csrf }, session);
+    expect(forged.status).toBe(400);
+    expect(await forged.text()).toContain('site: not one of the sites');
+    const chosen = await post({ state: 'two-sites', site: second, csrf }, session);
+    expect(chosen.status).toBe(200);
+    expect(await chosen.text()).toContain('Connected jira for alice');
   });
 });

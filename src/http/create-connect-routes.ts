@@ -1,21 +1,35 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { escapeHtml, type GatehouseError, httpStatusOf, toGatehouseError } from '../core/index.ts';
 import type { GatewayConnections } from '../gateway/index.ts';
+import type { CompletedConnection, SiteChoice } from '../oauth/index.ts';
 import type { HttpRoute } from './create-router.ts';
+import { shownOnPage } from './show-invisibles.ts';
+
+/** The chooser form's CSRF token: a double-submit cookie (SameSite=Strict) that must equal the form field. */
+const siteCsrfCookie = 'gh_site_csrf';
+const siteFormLimit = 8 * 1024;
 
 /**
  * The browser side of the OAuth connect flow, outside the chat:
  * - `GET /connect/:link?sig=...` checks the signed single-use link, sets the session cookie the callback must
  *   present (HttpOnly, SameSite=Lax, Secure on https, scoped to `/oauth/callback`) and redirects to the
  *   authorization server;
- * - `GET /oauth/callback` completes the flow and answers a plain page that says whether it worked.
- * Pages are plain HTML with every value escaped, no script, no referrer, never cached, never framed.
+ * - `GET /oauth/callback` completes the flow and answers a plain page that says whether it worked; a failure
+ *   shows its cause (the reason, the provider's error code and description) and, to the browser that started it,
+ *   a "Try again" link that starts a fresh connect. An Atlassian account with several sites gets the site chooser
+ *   instead (no site is pinned), which posts to
+ * - `POST /oauth/callback/site`: the chosen site, with the callback's state, under the session cookie (it is
+ *   scoped to `/oauth/callback`, so it covers this path), a CSRF token and the app's Origin/Host check.
+ * Pages are plain HTML with every value escaped and invisible or bidi characters marked (CP-04), no script,
+ * never cached, never framed.
  */
 export function createConnectRoutes(
   connections: GatewayConnections,
   /** Told why a callback failed (code and details, never a token or the cause), for the server log at warn. */
   onCallbackFailure?: (error: GatehouseError) => void,
 ): HttpRoute[] {
+  const secure = connections.secureCookie ? ['Secure'] : [];
   return [
     {
       method: 'GET',
@@ -24,15 +38,7 @@ export function createConnectRoutes(
         const url = new URL(req.url ?? '/', 'http://gatehouse.invalid');
         try {
           const started = await connections.openLink(params['link'] as string, url.searchParams.get('sig'));
-          const cookie = [
-            `${started.cookie.name}=${started.cookie.value}`,
-            'Path=/oauth/callback',
-            `Max-Age=${started.cookie.maxAgeSeconds}`,
-            'HttpOnly',
-            'SameSite=Lax',
-            ...(connections.secureCookie ? ['Secure'] : []),
-          ].join('; ');
-          res.writeHead(302, { ...pageHeaders, location: started.redirectUrl, 'set-cookie': cookie });
+          res.writeHead(302, { ...pageHeaders, location: started.redirectUrl, 'set-cookie': sessionCookie(started) });
           res.end();
         } catch (thrown) {
           writeFailure(res, toGatehouseError(thrown), 'The connect link could not be used');
@@ -44,23 +50,70 @@ export function createConnectRoutes(
       path: '/oauth/callback',
       handle: async ({ req, res }) => {
         const url = new URL(req.url ?? '/', 'http://gatehouse.invalid');
+        const cookies = parseCookies(req.headers.cookie);
         try {
-          const done = await connections.completeCallback(url.searchParams, parseCookies(req.headers.cookie));
-          const next = done.returnTo === null ? '' : `<p><a href="${escapeHtml(done.returnTo)}">Continue</a></p>`;
-          writePage(
-            res,
-            200,
-            'Connected',
-            `<p>Connected ${escapeHtml(done.service)} for ${escapeHtml(done.subject)}. You can close this tab.</p>${next}`,
-          );
+          const done = await connections.completeCallback(url.searchParams, cookies);
+          if ('sites' in done) {
+            const csrf = randomBytes(24).toString('base64url');
+            res.setHeader('set-cookie', [
+              sessionCookie(done),
+              [
+                `${siteCsrfCookie}=${csrf}`,
+                'Path=/oauth/callback/site',
+                'Max-Age=600',
+                'HttpOnly',
+                'SameSite=Strict',
+                ...secure,
+              ].join('; '),
+            ]);
+            writePage(res, 200, 'Choose a site', renderSiteChooser(done, csrf), formHeaders);
+            return;
+          }
+          writeConnected(res, done);
         } catch (thrown) {
           const error = toGatehouseError(thrown);
           onCallbackFailure?.(error);
-          writeFailure(res, error, 'The connection could not be completed');
+          const retry = await connections.retryLink(url.searchParams, cookies).catch(() => undefined);
+          writeFailure(res, error, 'The connection could not be completed', retry);
+        }
+      },
+    },
+    {
+      method: 'POST',
+      path: '/oauth/callback/site',
+      bodyLimit: siteFormLimit,
+      handle: async ({ req, res, readBody }) => {
+        const cookies = parseCookies(req.headers.cookie);
+        try {
+          const form = new URLSearchParams((await readBody()).toString('utf8'));
+          if (!sameToken(cookies[siteCsrfCookie], form.get('csrf'))) {
+            writeFailure(
+              res,
+              { code: 'forbidden_origin', message: 'The site form expired or came from another page', details: {} },
+              'The site could not be chosen',
+            );
+            return;
+          }
+          writeConnected(res, await connections.chooseSite(form.get('state'), form.get('site'), cookies));
+        } catch (thrown) {
+          const error = toGatehouseError(thrown);
+          onCallbackFailure?.(error);
+          writeFailure(res, error, 'The site could not be chosen');
         }
       },
     },
   ];
+
+  function sessionCookie(started: { readonly cookie: SiteChoice['cookie'] }): string {
+    return [
+      `${started.cookie.name}=${started.cookie.value}`,
+      'Path=/oauth/callback',
+      `Max-Age=${started.cookie.maxAgeSeconds}`,
+      'HttpOnly',
+      'SameSite=Lax',
+      ...secure,
+    ].join('; ');
+  }
 }
 
 const pageHeaders = {
@@ -71,26 +124,124 @@ const pageHeaders = {
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
 };
 
-/** The failure page: what failed and its stable code; the message of an `internal` error is never shown. */
-function writeFailure(res: ServerResponse, error: GatehouseError, title: string): void {
-  const message =
-    error.code === 'internal' ? 'Something went wrong inside the gateway; please try again later.' : error.message;
+/**
+ * The chooser posts a form: `form-action 'self'`, and `same-origin` so Chromium sends a real Origin with the post
+ * (under `no-referrer` it sends `Origin: null`, CP-02); the callback URL it was loaded from never leaves the origin.
+ */
+const formHeaders = {
+  ...pageHeaders,
+  'referrer-policy': 'same-origin',
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+};
+
+/** A caller- or provider-supplied value for the page: escaped, invisible and bidi characters marked (CP-04). */
+function shown(text: string): string {
+  return shownOnPage(text, escapeHtml);
+}
+
+function renderSiteChooser(choice: SiteChoice, csrf: string): string {
+  const options = choice.sites
+    .map(
+      (site, i) =>
+        `<label class="site"><input type="radio" name="site" value="${escapeHtml(site.id)}"${i === 0 ? ' checked' : ''}> <strong>${shown(site.name)}</strong>${
+          site.url === '' ? '' : ` <span class="url">${shown(site.url)}</span>`
+        }</label>`,
+    )
+    .join('\n');
+  return `<p>Your account can reach ${choice.sites.length} sites. Choose the one ${shown(choice.service)} should use for
+${shown(choice.subject)}; every call goes to that site until you connect again.</p>
+<form method="post" action="/oauth/callback/site" class="card">
+<input type="hidden" name="state" value="${escapeHtml(choice.state)}"><input type="hidden" name="csrf" value="${csrf}">
+<fieldset><legend>Sites</legend>
+${options}
+</fieldset>
+<button type="submit">Use this site</button>
+</form>
+<p class="hint">Nothing is connected until you choose. The choice is open for 10 minutes.</p>`;
+}
+
+function writeConnected(res: ServerResponse, done: CompletedConnection): void {
+  const next = done.returnTo === null ? '' : `<p><a href="${escapeHtml(done.returnTo)}">Continue</a></p>`;
+  const site = done.site === undefined ? '' : ` to the site <strong>${shown(done.site.name)}</strong>`;
+  writePage(
+    res,
+    200,
+    'Connected',
+    `<p>Connected ${shown(done.service)} for ${shown(done.subject)}${site}. You can close this tab.</p>${next}`,
+  );
+}
+
+/**
+ * The failure page: what failed, its stable code, and its cause: the reason word (`details.reason`, e.g.
+ * `timeout`), the HTTP status, the provider's OAuth error code and its description (scrubbed and cut by the flow,
+ * escaped here), and oauth4webapi's reason for refusing an answer. With `retry`, a link that starts a fresh
+ * connect. The message and details of an `internal` error are never shown.
+ */
+function writeFailure(
+  res: ServerResponse,
+  error: Pick<GatehouseError, 'code' | 'message' | 'details'>,
+  title: string,
+  retry?: string,
+): void {
+  const internal = error.code === 'internal';
+  const message = internal ? 'Something went wrong inside the gateway; please try again later.' : error.message;
+  const detail = (key: string) => {
+    const value = error.details[key];
+    return internal || (typeof value !== 'string' && typeof value !== 'number') ? undefined : String(value);
+  };
+  const rows: string[] = [];
+  const reason = detail('reason');
+  const status = detail('status');
+  if (reason !== undefined || status !== undefined) {
+    const parts = [
+      reason === undefined ? '' : `<code>${shown(reason)}</code>`,
+      status === undefined ? '' : `HTTP ${shown(status)}`,
+    ];
+    rows.push(`<dt>Cause</dt><dd>${parts.filter((p) => p !== '').join(', ')}</dd>`);
+  }
+  const providerError = detail('error');
+  if (providerError !== undefined) rows.push(`<dt>Provider's error</dt><dd><code>${shown(providerError)}</code></dd>`);
+  const description = detail('description');
+  if (description !== undefined) rows.push(`<dt>Provider's description</dt><dd>${shown(description)}</dd>`);
+  const validation = detail('validation');
+  if (validation !== undefined) rows.push(`<dt>What was wrong with the answer</dt><dd>${shown(validation)}</dd>`);
+  const again =
+    retry === undefined
+      ? ''
+      : `<p><a href="${escapeHtml(retry)}" class="button">Try again</a> (starts a fresh connect for the same account and service)</p>`;
   writePage(
     res,
     httpStatusOf[error.code],
     title,
-    `<p>${escapeHtml(title)}: ${escapeHtml(message)}</p><p>Code: <code>${escapeHtml(error.code)}</code></p>`,
+    `<p class="problem">${escapeHtml(title)}: ${shown(message)}</p>${rows.length === 0 ? '' : `<dl>${rows.join('')}</dl>`}<p>Code: <code>${escapeHtml(error.code)}</code></p>${again}`,
   );
 }
 
-function writePage(res: ServerResponse, status: number, title: string, body: string): void {
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} - Gatehouse</title></head><body style="font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto"><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
+function writePage(
+  res: ServerResponse,
+  status: number,
+  title: string,
+  body: string,
+  headers: Readonly<Record<string, string>> = pageHeaders,
+): void {
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>${escapeHtml(title)} - Gatehouse</title>
+<style>body{font:16px system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}.card{border:1px solid #ccc;border-radius:6px;padding:.5rem 1rem 1rem;margin:1rem 0}fieldset{border:0;padding:0;margin:0;min-width:0}legend{font-weight:600;margin-bottom:.4rem}label.site{display:block;padding:.5rem 0;border-bottom:1px solid #eee;overflow-wrap:anywhere}.url{color:#555;font-size:.9rem;display:block;margin-left:1.6rem}button,a.button{font-size:1rem;padding:.5rem 1rem;margin-top:.6rem;display:inline-block}a.button{border:1px solid #767676;border-radius:3px;background:#efefef;color:#000;text-decoration:none}dt{font-weight:600}dd{margin:0 0 .5rem 0;overflow-wrap:anywhere}code{background:#f4f4f4;padding:0 .3rem}.problem{color:#a00000}.hint{color:#555;font-size:.9rem}mark.ctl{background:#ffd54f;color:#000;border-radius:3px;padding:0 2px;font-size:.85em}</style>
+</head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
   res.writeHead(status, {
-    ...pageHeaders,
+    ...headers,
     'content-type': 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(html),
   });
   res.end(html);
+}
+
+function sameToken(cookie: string | undefined, field: string | null): boolean {
+  if (cookie === undefined || field === null || cookie.length < 16) return false;
+  const a = Buffer.from(cookie);
+  const b = Buffer.from(field);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** One escaping for every page (core); re-exported for the http pages that import it from here. */

@@ -144,7 +144,7 @@ export function createTenantResourceRoutes(options: TenantResourceRoutesOptions)
       // An issue elsewhere in the document (a `${env:...}` reference the bare schema cannot judge) is left to it.
       const parsed = tenant.safeParse(next);
       const inside = parsed.success ? [] : parsed.error.issues.filter((issue) => isInside(issue, location));
-      if (inside.length > 0 && !hasProviderServices(next)) throw invalid(inside, location);
+      if (inside.length > 0 && !hasProviderServices(next)) throw invalidResource(inside, location);
       try {
         await documents.write(tenantId, next as TenantDocument, {
           expectedRevision: revision,
@@ -415,7 +415,10 @@ function isInside(issue: z.core.$ZodIssue, location: readonly (string | number)[
 }
 
 /** The first schema issue as a 422 naming its field: relative to the request body when it is inside the resource. */
-function invalid(issues: readonly z.core.$ZodIssue[], location: readonly (string | number)[]): GatehouseError {
+export function invalidResource(
+  issues: readonly z.core.$ZodIssue[],
+  location: readonly (string | number)[],
+): GatehouseError {
   const issue = issues[0] as z.core.$ZodIssue;
   const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0] as string] : [...issue.path];
   const inside = location.length > 0 && location.every((part, i) => path[i] === part);
@@ -425,12 +428,12 @@ function invalid(issues: readonly z.core.$ZodIssue[], location: readonly (string
 }
 
 /** Services from the provider catalogue are expanded by the store's parse, not by the bare schema. */
-function hasProviderServices(document: Document): boolean {
+export function hasProviderServices(document: Document): boolean {
   return ((document['services'] ?? []) as readonly Resource[]).some((s) => s['provider'] !== undefined);
 }
 
 /** The document's own validation failure (`details.path`) as a 422 naming the field relative to the body. */
-function invalidDocument(error: GatehouseError, location: readonly (string | number)[]): GatehouseError {
+export function invalidDocument(error: GatehouseError, location: readonly (string | number)[]): GatehouseError {
   const path = typeof error.details['path'] === 'string' ? error.details['path'] : '';
   const prefix = formatPath(location);
   const field =

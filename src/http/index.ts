@@ -43,6 +43,7 @@ export {
   type RouteMatch,
 } from './create-router.ts';
 export { createTenantAdminRoutes } from './create-tenant-admin-routes.ts';
+export { createTenantLifecycleRoutes, type TenantLifecycleRoutesOptions } from './create-tenant-lifecycle-routes.ts';
 export {
   createTenantResourceRoutes,
   etagOf,

@@ -36,20 +36,31 @@ export async function accessibleResourcesRequest(
   }
 }
 
+/** One Atlassian site an account can reach, as the chooser page shows it. */
+export interface AccessibleSite {
+  /** The cloud id: a UUID (the `cloudId` rule), used in every call's path. */
+  readonly id: string;
+  /** The site's name as Atlassian gives it (at most 200 characters; the id when it gave none). */
+  readonly name: string;
+  /** The site's address as Atlassian gives it (`https://acme.atlassian.net`), shown only; empty when absent. */
+  readonly url: string;
+}
+
 /**
- * The connection's `cloudId` from an accessible-resources answer: the first site whose `scopes` share one with
- * `granted` (a Jira connection picks a Jira site when the account also has Confluence-only sites), else the first
- * site. Each `id` must pass the cloudId rule (a UUID): it becomes part of every call's path. No site, or an answer
- * that is not a JSON list of sites, fails with `oauth_token_failed` (reason `no_accessible_resource` /
- * `accessible_resources_failed`), echoing nothing of the answer.
+ * The sites a connection may use, from an accessible-resources answer: those whose `scopes` share one with
+ * `granted` (a Jira connection offers Jira sites when the account also has Confluence-only sites), else all of
+ * them; one entry per id, in the answer's order. Each `id` must pass the cloudId rule (a UUID): it becomes part of
+ * every call's path. No site, or an answer that is not a JSON list of sites, fails with `oauth_token_failed`
+ * (reason `no_accessible_resource` / `accessible_resources_failed`), echoing nothing of the answer. With one
+ * site the caller takes it; with several a person chooses (the site chooser after the callback).
  */
 export async function processAccessibleResourcesResponse(
   response: Response,
   granted: readonly string[],
-): Promise<{ cloudId: string }> {
+): Promise<{ sites: readonly AccessibleSite[] }> {
   const body = await readDiscoveryList(response, 'accessible-resources', 'Atlassian', 'sites');
-  const sites = body.filter(
-    (site): site is { id: string; scopes?: unknown } =>
+  const valid = body.filter(
+    (site): site is { id: string; scopes?: unknown; name?: unknown; url?: unknown } =>
       site !== null &&
       typeof site === 'object' &&
       typeof (site as { id?: unknown }).id === 'string' &&
@@ -57,15 +68,24 @@ export async function processAccessibleResourcesResponse(
   );
   const sharesScope = (site: { scopes?: unknown }) =>
     Array.isArray(site.scopes) && site.scopes.some((scope) => granted.includes(scope as string));
-  const site = sites.find(sharesScope) ?? sites[0];
-  if (site === undefined) {
+  const covered = valid.filter(sharesScope);
+  const sites: AccessibleSite[] = [];
+  for (const site of covered.length > 0 ? covered : valid) {
+    if (sites.some((known) => known.id === site.id)) continue;
+    sites.push({
+      id: site.id,
+      name: typeof site.name === 'string' && site.name.trim() !== '' ? site.name.slice(0, 200) : site.id,
+      url: typeof site.url === 'string' && /^https:\/\/[^\s]{1,200}$/.test(site.url) ? site.url : '',
+    });
+  }
+  if (sites.length === 0) {
     throw discoveryFailed(
       response,
       'no_accessible_resource',
       'The account has no Atlassian site this app may reach (accessible-resources listed none with a valid id)',
     );
   }
-  return { cloudId: site.id };
+  return { sites };
 }
 
 /** Xero's list of the organisations a token may reach (the `xero-tenant-id` quirk). */

@@ -9,7 +9,12 @@ import {
 import { GatehouseError } from '../core/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { createLocalMasterKeyProvider, createVault } from '../vault/index.ts';
-import { type ConnectSecurityEvent, connectTtlMs, createConnectFlow } from './create-connect-flow.ts';
+import {
+  type CompletedConnection,
+  type ConnectSecurityEvent,
+  connectTtlMs,
+  createConnectFlow,
+} from './create-connect-flow.ts';
 import type { OAuthServiceAuth } from './oauth-service.ts';
 
 const publicUrl = 'http://127.0.0.1:8787';
@@ -375,9 +380,9 @@ describe('token requests', () => {
         ),
     );
     const flowStart = await start('narrow');
-    const done = await flow.completeCallback(callback(flowStart.state), {
+    const done = (await flow.completeCallback(callback(flowStart.state), {
       [flowStart.started.cookie.name]: flowStart.started.cookie.value,
-    });
+    })) as CompletedConnection;
     expect(done.scopes).toEqual(['pets:read']);
     expect((await store.connections.find('acme', 'pets', 'narrow'))?.scopes).toEqual(['pets:read']);
   });
@@ -422,15 +427,94 @@ describe('token requests', () => {
 
   it('disconnect revokes the refresh token, then the access token, and deletes the connection', async () => {
     const flowStart = await start('leaving');
-    const done = await flow.completeCallback(callback(flowStart.state), {
+    const done = (await flow.completeCallback(callback(flowStart.state), {
       [flowStart.started.cookie.name]: flowStart.started.cookie.value,
-    });
+    })) as CompletedConnection;
     const result = await flow.disconnect('acme', done.connectionId);
     expect(result.revoked).toBe(true);
     const revocations = as.received.filter((r) => r.path === '/revoke');
     expect(revocations.slice(-2).map((r) => r.form.get('token_type_hint'))).toEqual(['refresh_token', 'access_token']);
     expect(await store.connections.get('acme', done.connectionId)).toBeUndefined();
     expect(await codeOf(flow.disconnect('acme', done.connectionId))).toBe('not_found');
+  });
+});
+
+describe('a failed token exchange (issue 11)', () => {
+  it("keeps the provider's error description, scrubbed and cut; a reload says it did not complete, not 'already completed'; the same browser gets a fresh link", async () => {
+    as.onToken((request, res) =>
+      res.writeHead(400, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          error: 'invalid_grant',
+          // A provider that echoes what it was sent (here the client secret went in Basic auth).
+          error_description: `The code ${request.form.get('code')} was already used; secret ${clientSecret} verifier ${request.form.get('code_verifier')} ${'x'.repeat(400)}`,
+        }),
+      ),
+    );
+    const flowStart = await start('failing');
+    const cookies = { [flowStart.started.cookie.name]: flowStart.started.cookie.value };
+    const params = callback(flowStart.state, { code: 'the-code-0123456789' });
+    const error = (await flow.completeCallback(params, cookies).catch((e: unknown) => e)) as GatehouseError;
+    expect(error.code).toBe('oauth_token_failed');
+    expect(error.details['error']).toBe('invalid_grant');
+    const description = String(error.details['description']);
+    expect(
+      description.startsWith('The code [REDACTED] was already used; secret [REDACTED] verifier [REDACTED] x'),
+    ).toBe(true);
+    expect(description.length).toBe(300);
+    const verifier = as.tokenRequests().at(-1)?.form.get('code_verifier') ?? 'none';
+    for (const secret of ['the-code-0123456789', clientSecret, verifier])
+      expect(JSON.stringify(error)).not.toContain(secret);
+
+    const reloaded = (await flow.completeCallback(params, cookies).catch((e: unknown) => e)) as GatehouseError;
+    expect(reloaded.code).toBe('oauth_state_invalid');
+    expect(reloaded.message).toBe(
+      'This authorization did not complete (oauth_token_failed: invalid_grant); start again from a new connect link',
+    );
+    expect(reloaded.message).not.toContain('already completed');
+
+    const retry = await flow.retryLink(params, cookies);
+    expect(retry).toMatch(new RegExp(`^${publicUrl}/connect/acme\\.[^?]+\\?sig=[\\w-]{43}$`));
+    expect(retry).not.toContain(flowStart.link.id);
+    // Only the browser that started it, and only for a callback that did not complete.
+    expect(await flow.retryLink(params, {})).toBeUndefined();
+    as.onToken(defaultToken);
+    const fine = await start('fine');
+    const fineCookies = { [fine.started.cookie.name]: fine.started.cookie.value };
+    await flow.completeCallback(callback(fine.state), fineCookies);
+    expect(await flow.retryLink(callback(fine.state), fineCookies)).toBeUndefined();
+    // The fresh link works: it connects the same subject.
+    const url = new URL(retry as string);
+    const again = await flow.openLink(
+      decodeURIComponent(url.pathname.split('/')[2] ?? ''),
+      url.searchParams.get('sig'),
+    );
+    const state = new URL(again.redirectUrl).searchParams.get('state') ?? '';
+    const done = (await flow.completeCallback(callback(state), {
+      [again.cookie.name]: again.cookie.value,
+    })) as CompletedConnection;
+    expect(done.subject).toBe('failing');
+  });
+
+  it('an expired authorization also gets a fresh link for its own browser, a completed one none', async () => {
+    const late = await start('late');
+    const cookies = { [late.started.cookie.name]: late.started.cookie.value };
+    now += connectTtlMs + 1;
+    expect(await codeOf(flow.completeCallback(callback(late.state), cookies))).toBe('oauth_state_invalid');
+    expect(await flow.retryLink(callback(late.state), cookies)).toMatch(/\/connect\/acme\./);
+    expect(await flow.retryLink(callback(late.state), {})).toBeUndefined();
+    expect(await flow.retryLink(callback('acme.unknown-state'), cookies)).toBeUndefined();
+  });
+
+  it("a provider's refusal at the authorization step (error=access_denied) keeps its description too", async () => {
+    const flowStart = await start('denier');
+    const error = (await flow
+      .completeCallback(
+        new URLSearchParams({ error: 'access_denied', error_description: 'The user said no', state: flowStart.state }),
+        { [flowStart.started.cookie.name]: flowStart.started.cookie.value },
+      )
+      .catch((e: unknown) => e)) as GatehouseError;
+    expect(error.code).toBe('oauth_denied');
+    expect(error.details).toMatchObject({ reason: 'access_denied', description: 'The user said no' });
   });
 });
 

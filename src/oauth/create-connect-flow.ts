@@ -1,8 +1,9 @@
 import { createHash, createHmac, createSecretKey, type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../core/index.ts';
 import { createId, GatehouseError } from '../core/index.ts';
-import type { ConnectionRecord, Store } from '../store/index.ts';
+import type { ConnectionRecord, PendingAuthorizationRecord, Store } from '../store/index.ts';
 import {
+  type AccessibleSite,
   accessibleResourcesRequest,
   atlassianAccessibleResourcesUrl,
   processAccessibleResourcesResponse,
@@ -11,6 +12,7 @@ import {
 } from './accessible-resources.ts';
 import { createAuthorizationRequest } from './create-authorization-request.ts';
 import type { OAuthFetch } from './create-oauth-fetch.ts';
+import { failureOf, withProviderDescription } from './describe-provider-error.ts';
 import { isSafeReturnPath } from './is-safe-return-path.ts';
 import type { OAuthServiceAuth, TokenSet } from './oauth-service.ts';
 import { type ResolvedAuthorizationServer, resolveAuthorizationServer } from './resolve-authorization-server.ts';
@@ -92,6 +94,23 @@ export interface CompletedConnection {
   readonly connectionId: string;
   readonly scopes: readonly string[];
   readonly returnTo: string | null;
+  /** The Atlassian site the person chose on the site chooser, when there was a choice. */
+  readonly site?: AccessibleSite;
+}
+
+/**
+ * The callback's answer when the account can reach several Atlassian sites and the service pins none: nothing is
+ * connected yet; the tokens wait (sealed, 10 minutes) for the person to pick one of `sites` (`chooseSite`).
+ */
+export interface SiteChoice {
+  readonly tenant: string;
+  readonly service: string;
+  readonly subject: string;
+  readonly sites: readonly AccessibleSite[];
+  /** The callback's `state`: the chooser form posts it back (bound to this browser's session cookie). */
+  readonly state: string;
+  /** The session cookie again, with a fresh lifetime: the choice may come later than the link's 10 minutes. */
+  readonly cookie: { readonly name: string; readonly value: string; readonly maxAgeSeconds: number };
 }
 
 /** A connection token decrypted for one upstream call. */
@@ -179,7 +198,12 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
       .digest();
   }
 
-  async function reject(tenant: string | undefined, detail: string, subject?: string): Promise<never> {
+  async function reject(
+    tenant: string | undefined,
+    detail: string,
+    subject?: string,
+    message = messageOf(detail),
+  ): Promise<never> {
     // Without a tenant (no usable state) there is no tenant log to write to; the gateway ignores unknown tenants.
     if (tenant !== undefined) {
       await deps.onSecurityEvent?.({
@@ -191,7 +215,91 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
         ...(subject === undefined ? {} : { subject }),
       });
     }
-    throw new GatehouseError('oauth_state_invalid', messageOf(detail), { reason: detail });
+    throw new GatehouseError('oauth_state_invalid', message, { reason: detail });
+  }
+
+  /**
+   * The pending authorization of `state`, if this browser started it (its session cookie, OA-04); else why not
+   * (`detail`, with the tenant to record it in when the state is known).
+   */
+  async function boundAuthorization(
+    state: string | null | undefined,
+    cookies: Readonly<Record<string, string>>,
+  ): Promise<
+    | { readonly tenant: string; readonly stateHash: string; readonly pending: PendingAuthorizationRecord }
+    | { readonly rejected: string; readonly tenant?: string; readonly subject?: string }
+  > {
+    if (state === null || state === undefined || state.length > 512) return { rejected: 'missing_state' };
+    const tenant = state.slice(0, state.indexOf('.'));
+    if (!tenantPattern.test(tenant)) return { rejected: 'unknown_state' };
+    const stateHash = hashOf(state);
+    const pending = await store.connectFlow.getAuthorization(tenant, stateHash);
+    // No pending authorization: anyone can send a made-up state, so it is refused without a record (a record
+    // per request would let an anonymous caller grow the tenant's append-only log).
+    if (pending === undefined) return { rejected: 'unknown_state' };
+    // The browser binding is checked before the state is consumed: a callback without the cookie of the browser
+    // that opened the link (someone who saw the URL) must not burn the state the real user is about to return with.
+    const session = cookies[cookieNameOf(stateHash)];
+    if (session === undefined || !timingSafeEqual(Buffer.from(hashOf(session)), Buffer.from(pending.sessionHash))) {
+      return { rejected: 'session_mismatch', tenant, subject: pending.subject };
+    }
+    return { tenant, stateHash, pending };
+  }
+
+  /** Stores the tokens as the connection, records the connect and says what was connected. */
+  async function finishConnection(
+    tenant: string,
+    pending: PendingAuthorizationRecord,
+    tokens: TokenSet,
+    site?: AccessibleSite,
+  ): Promise<CompletedConnection> {
+    const link = await store.connectFlow.getLink(tenant, pending.linkId);
+    const saved = await saveConnection(tenant, pending.service, pending.subject, tokens, pending.scopes);
+    await deps.onSecurityEvent?.({
+      tenant,
+      event: 'connect',
+      decision: 'allow',
+      subject: pending.subject,
+      detail: 'connected',
+      target: `connection:${saved.id}`,
+    });
+    return {
+      tenant,
+      service: pending.service,
+      subject: pending.subject,
+      connectionId: saved.id,
+      scopes: saved.scopes,
+      returnTo: link?.returnTo ?? null,
+      ...(site === undefined ? {} : { site }),
+    };
+  }
+
+  /** The chooser again for a held site choice (the callback reloaded before the person chose). */
+  async function siteChoiceOf(
+    tenant: string,
+    stateHash: string,
+    state: string,
+    pending: PendingAuthorizationRecord,
+    session: string,
+  ): Promise<SiteChoice> {
+    const held = await openSiteChoice(tenant, stateHash, pending.siteChoice as Uint8Array);
+    return {
+      tenant,
+      service: pending.service,
+      subject: pending.subject,
+      sites: held.sites,
+      state,
+      cookie: {
+        name: cookieNameOf(stateHash),
+        value: session,
+        maxAgeSeconds: Math.max(1, Math.ceil((pending.expiresAt - clock.now()) / 1000)),
+      },
+    };
+  }
+
+  async function openSiteChoice(tenant: string, stateHash: string, sealed: Uint8Array): Promise<HeldSiteChoice> {
+    const scope = { tenantId: tenant, owner: `authorization:${stateHash}`, field: 'site_choice' };
+    return JSON.parse(await sealer.decrypt(scope, sealed)) as HeldSiteChoice;
   }
 
   /** Encrypts tokens into the connection of (tenant, service, subject), keeping an existing connection's id. */
@@ -239,7 +347,7 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
     auth: OAuthServiceAuth,
     tokens: TokenSet,
     requestedScopes: readonly string[],
-  ): Promise<TokenSet> {
+  ): Promise<TokenSet | HeldSiteChoice> {
     if (auth.quirks?.includes('xero-tenant-id') === true) {
       const answer = await accessibleResourcesRequest(
         auth.connectionsUrl ?? xeroConnectionsUrl,
@@ -256,54 +364,125 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
       tokens.accessToken,
       requestOptions,
     );
-    const { cloudId } = await processAccessibleResourcesResponse(answer, tokens.scopes ?? requestedScopes);
-    return { ...tokens, variables: { ...tokens.variables, cloudId } };
+    const { sites } = await processAccessibleResourcesResponse(answer, tokens.scopes ?? requestedScopes);
+    const [only] = sites;
+    if (sites.length === 1 && only !== undefined)
+      return { ...tokens, variables: { ...tokens.variables, cloudId: only.id } };
+    return { tokens, sites };
+  }
+
+  /** Creates a signed, single-use connect link valid for 10 minutes. */
+  async function createLink(request: ConnectLinkRequest): Promise<ConnectLink> {
+    const auth = serviceOf(request.tenant, request.service);
+    if (auth.grant !== 'authorization_code') {
+      throw new GatehouseError(
+        'invalid_request',
+        `Service ${request.service} uses client credentials; nothing to connect`,
+      );
+    }
+    if (request.subject.length === 0 || request.subject.length > 200 || request.subject.startsWith('@')) {
+      throw new GatehouseError('invalid_request', 'subject must be 1-200 characters and not start with @');
+    }
+    if (request.returnTo !== undefined && !isSafeReturnPath(request.returnTo)) {
+      throw new GatehouseError('invalid_request', 'returnTo must be a same-origin relative path', {
+        field: 'returnTo',
+      });
+    }
+    const now = clock.now();
+    if (now - lastSweep > connectTtlMs) {
+      // Expired links and authorizations are useless; drop them now and then (not on every link).
+      lastSweep = now;
+      await store.connectFlow.deleteExpired(now - connectTtlMs);
+    }
+    const id = `${request.tenant}.${createId(16)}`;
+    const expiresAt = now + connectTtlMs;
+    await store.connectFlow.insertLink({
+      tenantId: request.tenant,
+      id,
+      service: request.service,
+      subject: request.subject,
+      scopes: request.scopes ?? [],
+      returnTo: request.returnTo ?? null,
+      expiresAt,
+      usedAt: null,
+      createdAt: now,
+    });
+    const sig = (await signLink(request.tenant, id, request.service, request.subject, expiresAt)).toString('base64url');
+    return { id, authorizeUrl: `${deps.publicUrl}/connect/${encodeURIComponent(id)}?sig=${sig}`, expiresAt };
+  }
+
+  /**
+   * The callback's work once its state is consumed: checks the response (`iss`, RFC 9207), exchanges the code,
+   * discovers per-connection variables, and saves the connection, or holds the tokens for the site chooser.
+   * A refusal by the provider carries its `error_description`, scrubbed of this request's secrets.
+   */
+  async function exchangeCode(
+    tenant: string,
+    stateHash: string,
+    state: string,
+    pending: PendingAuthorizationRecord,
+    params: URLSearchParams,
+    cookies: Readonly<Record<string, string>>,
+  ): Promise<CompletedConnection | SiteChoice> {
+    const auth = serviceOf(tenant, pending.service);
+    const server = await serverOf(tenant, pending.service, auth);
+    const client = await clientOf(tenant, pending.service, auth);
+    let validated: URLSearchParams;
+    try {
+      validated = validateCallback(server, { client_id: auth.clientId }, params, state);
+    } catch (error) {
+      await deps.onSecurityEvent?.({
+        tenant,
+        event: 'oauth_state_rejected',
+        decision: 'deny',
+        subject: pending.subject,
+        code: (error as GatehouseError).code,
+        detail: String((error as GatehouseError).details?.['reason'] ?? 'invalid_response'),
+        target: `service:${pending.service}`,
+      });
+      throw withProviderDescription(error, []);
+    }
+    const verifier = await sealer.decrypt(
+      { tenantId: tenant, owner: `authorization:${stateHash}`, field: 'code_verifier' },
+      pending.codeVerifier,
+    );
+    let exchanged: TokenSet;
+    try {
+      const response = await authorizationCodeRequest(server.metadata, client, validated, redirectUri, verifier, {
+        resource: auth.resource,
+        pkce: auth.pkce !== false,
+        ...requestOptions,
+      });
+      exchanged = await processAuthorizationCodeResponse(server.metadata, client, response, clock);
+    } catch (error) {
+      throw withProviderDescription(error, [validated.get('code'), verifier, client.clientSecret]);
+    }
+    const discovered = await discoverVariables(auth, exchanged, pending.scopes);
+    if (!('sites' in discovered)) return finishConnection(tenant, pending, discovered);
+    const expiresAt = clock.now() + connectTtlMs;
+    const sealed = await sealer.encrypt(
+      { tenantId: tenant, owner: `authorization:${stateHash}`, field: 'site_choice' },
+      JSON.stringify(discovered),
+    );
+    await store.connectFlow.holdSiteChoice(tenant, stateHash, sealed, expiresAt);
+    return {
+      tenant,
+      service: pending.service,
+      subject: pending.subject,
+      sites: discovered.sites,
+      state,
+      cookie: {
+        name: cookieNameOf(stateHash),
+        value: cookies[cookieNameOf(stateHash)] as string,
+        maxAgeSeconds: connectTtlMs / 1000,
+      },
+    };
   }
 
   return {
     redirectUri,
 
-    /** Creates a signed, single-use connect link valid for 10 minutes. */
-    async createLink(request: ConnectLinkRequest): Promise<ConnectLink> {
-      const auth = serviceOf(request.tenant, request.service);
-      if (auth.grant !== 'authorization_code') {
-        throw new GatehouseError(
-          'invalid_request',
-          `Service ${request.service} uses client credentials; nothing to connect`,
-        );
-      }
-      if (request.subject.length === 0 || request.subject.length > 200 || request.subject.startsWith('@')) {
-        throw new GatehouseError('invalid_request', 'subject must be 1-200 characters and not start with @');
-      }
-      if (request.returnTo !== undefined && !isSafeReturnPath(request.returnTo)) {
-        throw new GatehouseError('invalid_request', 'returnTo must be a same-origin relative path', {
-          field: 'returnTo',
-        });
-      }
-      const now = clock.now();
-      if (now - lastSweep > connectTtlMs) {
-        // Expired links and authorizations are useless; drop them now and then (not on every link).
-        lastSweep = now;
-        await store.connectFlow.deleteExpired(now - connectTtlMs);
-      }
-      const id = `${request.tenant}.${createId(16)}`;
-      const expiresAt = now + connectTtlMs;
-      await store.connectFlow.insertLink({
-        tenantId: request.tenant,
-        id,
-        service: request.service,
-        subject: request.subject,
-        scopes: request.scopes ?? [],
-        returnTo: request.returnTo ?? null,
-        expiresAt,
-        usedAt: null,
-        createdAt: now,
-      });
-      const sig = (await signLink(request.tenant, id, request.service, request.subject, expiresAt)).toString(
-        'base64url',
-      );
-      return { id, authorizeUrl: `${deps.publicUrl}/connect/${encodeURIComponent(id)}?sig=${sig}`, expiresAt };
-    },
+    createLink,
 
     /**
      * `/connect/<id>?sig=`: verifies the signature, marks the link used (single use), creates the pending
@@ -363,82 +542,113 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
     /**
      * `/oauth/callback`: finds the pending authorization by `state`, consumes it (single use), checks that this
      * browser session started it (OA-04), validates the response (`iss`, RFC 9207), exchanges the code and stores
-     * the tokens encrypted. Any state problem is `oauth_state_invalid` with an audit event and no token request.
+     * the tokens encrypted, or, for an Atlassian account with several sites, holds them for the site chooser
+     * (`SiteChoice`; the same chooser again when the callback is loaded again before the choice). Any state problem
+     * is `oauth_state_invalid` with an audit event and no token request; a callback that failed once says so when
+     * loaded again (not "already completed"), and `retryLink` offers a fresh link.
      */
     async completeCallback(
       params: URLSearchParams,
       cookies: Readonly<Record<string, string>>,
-    ): Promise<CompletedConnection> {
+    ): Promise<CompletedConnection | SiteChoice> {
       const states = params.getAll('state');
       const state = states[0];
-      if (states.length !== 1 || state === undefined || state.length > 512) return reject(undefined, 'missing_state');
-      const tenant = state.slice(0, state.indexOf('.'));
-      if (!tenantPattern.test(tenant)) return reject(undefined, 'unknown_state');
-      const stateHash = hashOf(state);
-      const pending = await store.connectFlow.getAuthorization(tenant, stateHash);
-      // No pending authorization: anyone can send a made-up state, so it is refused without a record (a record
-      // per request would let an anonymous caller grow the tenant's append-only log).
-      if (pending === undefined) return reject(undefined, 'unknown_state');
-      // The browser binding is checked before the state is consumed: a callback without the cookie of the browser
-      // that opened the link (someone who saw the URL) must not burn the state the real user is about to return with.
-      const session = cookies[cookieNameOf(stateHash)];
-      if (session === undefined || !timingSafeEqual(Buffer.from(hashOf(session)), Buffer.from(pending.sessionHash))) {
-        return reject(tenant, 'session_mismatch', pending.subject);
-      }
+      if (states.length !== 1 || state === undefined) return reject(undefined, 'missing_state');
+      const bound = await boundAuthorization(state, cookies);
+      if ('rejected' in bound) return reject(bound.tenant, bound.rejected, bound.subject);
+      const { tenant, stateHash, pending } = bound;
       const now = clock.now();
       if (!(await store.connectFlow.consumeAuthorization(tenant, stateHash, now))) {
+        if (pending.consumedAt !== null && pending.siteChoice !== null && pending.expiresAt > now) {
+          return siteChoiceOf(tenant, stateHash, state, pending, cookies[cookieNameOf(stateHash)] as string);
+        }
+        if (pending.consumedAt !== null && pending.failure !== null) {
+          // Not "already completed": it never did (a reload of the failure page, or the browser going back).
+          return reject(
+            tenant,
+            'failed_state',
+            pending.subject,
+            `This authorization did not complete (${pending.failure}); start again from a new connect link`,
+          );
+        }
         return reject(tenant, pending.consumedAt === null ? 'expired_state' : 'replayed_state', pending.subject);
       }
-      const auth = serviceOf(tenant, pending.service);
-      const server = await serverOf(tenant, pending.service, auth);
-      const client = await clientOf(tenant, pending.service, auth);
-      let validated: URLSearchParams;
       try {
-        validated = validateCallback(server, { client_id: auth.clientId }, params, state);
+        return await exchangeCode(tenant, stateHash, state, pending, params, cookies);
       } catch (error) {
+        // Remembered so a reload of this callback says that it failed, and why, and offers a fresh link.
+        await store.connectFlow.recordFailure(tenant, stateHash, failureOf(error)).catch(() => undefined);
+        throw error;
+      }
+    },
+
+    /**
+     * The site chooser's answer (`POST /oauth/callback/site`): `site` must be one of the sites held for this
+     * browser's authorization (else `invalid_request` naming the field, recorded as `unknown_site`, and the choice
+     * stays open); the choice is taken once and the connection saved with that site as its `cloudId`.
+     */
+    async chooseSite(
+      state: string | null,
+      site: string | null,
+      cookies: Readonly<Record<string, string>>,
+    ): Promise<CompletedConnection> {
+      const bound = await boundAuthorization(state, cookies);
+      if ('rejected' in bound) return reject(bound.tenant, bound.rejected, bound.subject);
+      const { tenant, stateHash, pending } = bound;
+      const gone = () =>
+        new GatehouseError(
+          'oauth_state_invalid',
+          'There is no site left to choose for this authorization (it was chosen already, or 10 minutes passed); start again from a new connect link',
+          { reason: 'no_site_choice' },
+        );
+      const now = clock.now();
+      if (pending.siteChoice === null || pending.expiresAt <= now) throw gone();
+      const held = await openSiteChoice(tenant, stateHash, pending.siteChoice);
+      const chosen = held.sites.find((candidate) => candidate.id === site);
+      if (chosen === undefined) {
         await deps.onSecurityEvent?.({
           tenant,
           event: 'oauth_state_rejected',
           decision: 'deny',
           subject: pending.subject,
-          code: (error as GatehouseError).code,
-          detail: String((error as GatehouseError).details?.['reason'] ?? 'invalid_response'),
+          code: 'invalid_request',
+          detail: 'unknown_site',
           target: `service:${pending.service}`,
         });
-        throw error;
+        const shown = (site ?? '').replace(/[^\w.-]/g, '?').slice(0, 64);
+        throw new GatehouseError(
+          'invalid_request',
+          `site: '${shown}' is not one of the sites this account can reach (${held.sites
+            .map((s) => s.name)
+            .join(', ')}); go back and choose one of them`,
+          { field: 'site' },
+        );
       }
-      const verifier = await sealer.decrypt(
-        { tenantId: tenant, owner: `authorization:${stateHash}`, field: 'code_verifier' },
-        pending.codeVerifier,
-      );
-      const response = await authorizationCodeRequest(server.metadata, client, validated, redirectUri, verifier, {
-        resource: auth.resource,
-        pkce: auth.pkce !== false,
-        ...requestOptions,
-      });
-      const tokens = await discoverVariables(
-        auth,
-        await processAuthorizationCodeResponse(server.metadata, client, response, clock),
-        pending.scopes,
-      );
+      if (!(await store.connectFlow.takeSiteChoice(tenant, stateHash, now))) throw gone();
+      const tokens = { ...held.tokens, variables: { ...held.tokens.variables, cloudId: chosen.id } };
+      return finishConnection(tenant, pending, tokens, chosen);
+    },
+
+    /**
+     * A fresh connect link for the same service, subject, scopes and return path, offered on the page of a
+     * callback that failed or expired, to the browser that started it (its session cookie); undefined for any
+     * other callback (unknown state, another browser, or one that completed).
+     */
+    async retryLink(params: URLSearchParams, cookies: Readonly<Record<string, string>>): Promise<string | undefined> {
+      const bound = await boundAuthorization(params.get('state'), cookies);
+      if ('rejected' in bound) return undefined;
+      const { tenant, pending } = bound;
+      const expired = pending.consumedAt === null && pending.expiresAt <= clock.now();
+      if (pending.failure === null && !expired) return undefined;
       const link = await store.connectFlow.getLink(tenant, pending.linkId);
-      const saved = await saveConnection(tenant, pending.service, pending.subject, tokens, pending.scopes);
-      await deps.onSecurityEvent?.({
-        tenant,
-        event: 'connect',
-        decision: 'allow',
-        subject: pending.subject,
-        detail: 'connected',
-        target: `connection:${saved.id}`,
-      });
-      return {
+      const fresh = await createLink({
         tenant,
         service: pending.service,
         subject: pending.subject,
-        connectionId: saved.id,
-        scopes: saved.scopes,
-        returnTo: link?.returnTo ?? null,
-      };
+        ...(link !== undefined && link.scopes.length > 0 ? { scopes: link.scopes } : {}),
+        ...(link?.returnTo == null ? {} : { returnTo: link.returnTo }),
+      });
+      return fresh.authorizeUrl;
     },
 
     /**
@@ -529,6 +739,12 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
       return pending;
     },
   };
+}
+
+/** What the site chooser holds between the callback and the person's choice (sealed; see `holdSiteChoice`). */
+interface HeldSiteChoice {
+  readonly tokens: TokenSet;
+  readonly sites: readonly AccessibleSite[];
 }
 
 /** SHA-256 hex: how states and session cookies are stored (both carry 256 random bits; no salt needed). */

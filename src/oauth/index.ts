@@ -1,3 +1,4 @@
+export type { AccessibleSite } from './accessible-resources.ts';
 export {
   type AuthorizationRequest,
   type AuthorizationRequestInput,
@@ -16,6 +17,7 @@ export {
   cookieNameOf,
   createConnectFlow,
   type OAuthSealer,
+  type SiteChoice,
   type StartedAuthorization,
 } from './create-connect-flow.ts';
 export {

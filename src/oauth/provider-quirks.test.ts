@@ -12,7 +12,7 @@ import { createProviderExpander } from '../catalog/index.ts';
 import { type GatehouseError, parseConfig } from '../core/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { createLocalMasterKeyProvider, createVault } from '../vault/index.ts';
-import { createConnectFlow } from './create-connect-flow.ts';
+import { type CompletedConnection, createConnectFlow } from './create-connect-flow.ts';
 import type { OAuthServiceAuth } from './oauth-service.ts';
 import { createServiceRefreshSender } from './refresh-service-sender.ts';
 
@@ -96,10 +96,10 @@ async function connect(auth: OAuthServiceAuth, subject: string) {
     url.searchParams.get('sig'),
   );
   const authorize = new URL(started.redirectUrl);
-  const done = await flow.completeCallback(
+  const done = (await flow.completeCallback(
     new URLSearchParams({ code: 'the-code', state: authorize.searchParams.get('state') ?? '' }),
     { [started.cookie.name]: started.cookie.value },
-  );
+  )) as CompletedConnection;
   const connection = await store.connections.find('acme', 'svc', subject);
   const accessToken = connection === undefined ? undefined : await flow.readAccessToken(connection);
   return { authorize, done, connection, accessToken, tokenRequest: as.tokenRequests().at(-1) };
@@ -351,6 +351,69 @@ describe('per-connection base URL variables (issue 11)', () => {
       expect(error.code).toBe('oauth_token_failed');
       expect(error.details['reason']).toBe('no_accessible_resource');
       expect(await store.connections.find('acme', 'svc', 'atl-forged')).toBeUndefined();
+    } finally {
+      await new Promise((done) => resources.close(done));
+    }
+  });
+
+  it('Atlassian: an account with two Jira sites chooses one; a forged site id is refused and the choice stays open', async () => {
+    const first = '11111111-2222-4333-8444-000000000001';
+    const second = '11111111-2222-4333-8444-000000000002';
+    const resources = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify([
+          { id: first, name: 'First', url: 'https://first.atlassian.net', scopes: ['read:jira-work'] },
+          { id: second, name: 'Second', url: 'https://second.atlassian.net', scopes: ['read:jira-work'] },
+        ]),
+      );
+    });
+    await new Promise<void>((done) => resources.listen(0, '127.0.0.1', done));
+    try {
+      const auth = {
+        ...authOf('jira', { scopes: ['read:jira-work', 'offline_access'] }),
+        accessibleResourcesUrl: `http://127.0.0.1:${(resources.address() as AddressInfo).port}/`,
+      };
+      as.onToken(answer({ access_token: 'atl-two-sites-0123456789', token_type: 'Bearer', scope: 'read:jira-work' }));
+      const flow = flowFor(auth);
+      const link = new URL(
+        (await flow.createLink({ tenant: 'acme', service: 'svc', subject: 'atl-two' })).authorizeUrl,
+      );
+      const started = await flow.openLink(
+        decodeURIComponent(link.pathname.split('/')[2] ?? ''),
+        link.searchParams.get('sig'),
+      );
+      const state = new URL(started.redirectUrl).searchParams.get('state') ?? '';
+      const cookies = { [started.cookie.name]: started.cookie.value };
+      const params = new URLSearchParams({ code: 'the-code', state });
+      const choice = await flow.completeCallback(params, cookies);
+      expect('sites' in choice && choice.sites).toEqual([
+        { id: first, name: 'First', url: 'https://first.atlassian.net' },
+        { id: second, name: 'Second', url: 'https://second.atlassian.net' },
+      ]);
+      // Nothing is connected before the choice; a reload shows the same choice.
+      expect(await store.connections.find('acme', 'svc', 'atl-two')).toBeUndefined();
+      expect('sites' in (await flow.completeCallback(params, cookies))).toBe(true);
+      // Another browser (no session cookie) cannot choose.
+      expect(await flow.chooseSite(state, second, {}).catch((e: GatehouseError) => e.code)).toBe('oauth_state_invalid');
+      const forged = (await flow
+        .chooseSite(state, '99999999-2222-4333-8444-555555555555', cookies)
+        .catch((e: unknown) => e)) as GatehouseError;
+      expect(forged.code).toBe('invalid_request');
+      expect(forged.details['field']).toBe('site');
+      expect(forged.message).toBe(
+        "site: '99999999-2222-4333-8444-555555555555' is not one of the sites this account can reach (First, Second); go back and choose one of them",
+      );
+      const done = await flow.chooseSite(state, second, cookies);
+      expect(done.site?.name).toBe('Second');
+      const connection = await store.connections.find('acme', 'svc', 'atl-two');
+      expect(connection?.variables).toEqual({ cloudId: second });
+      expect(connection === undefined ? undefined : await flow.readAccessToken(connection)).toBe(
+        'atl-two-sites-0123456789',
+      );
+      // Single use: the choice is gone once made.
+      expect(await flow.chooseSite(state, first, cookies).catch((e: GatehouseError) => e.details['reason'])).toBe(
+        'no_site_choice',
+      );
     } finally {
       await new Promise((done) => resources.close(done));
     }

@@ -27,7 +27,8 @@ export function checkIssuer(server: ResolvedAuthorizationServer, params: URLSear
 /**
  * Validates an authorization response for the expected `state` (already matched to a stored authorization by the
  * caller): `iss` first (`checkIssuer`), then oauth4webapi's checks. An error response from the server
- * (`error=access_denied` ...) becomes `oauth_denied` with the server's error code (a registered word, checked).
+ * (`error=access_denied` ...) becomes `oauth_denied` with the server's error code (a registered word, checked);
+ * its `error_description` stays on the cause, for the connect flow to show (`withProviderDescription`).
  */
 export function validateCallback(
   server: ResolvedAuthorizationServer,
@@ -43,9 +44,12 @@ export function validateCallback(
   } catch (error) {
     if (error instanceof oauth.AuthorizationResponseError) {
       const code = /^[a-z_]{1,64}$/.test(error.error) ? error.error : 'invalid';
-      throw new GatehouseError('oauth_denied', `The authorization server refused the authorization (${code})`, {
-        reason: code,
-      });
+      throw new GatehouseError(
+        'oauth_denied',
+        `The authorization server refused the authorization (${code})`,
+        { reason: code },
+        { cause: error },
+      );
     }
     throw new GatehouseError(
       'oauth_state_invalid',

@@ -59,6 +59,42 @@ for (const backend of storeBackends) {
       expect(await store.connectFlow.getAuthorization('a', 'h2')).toBeUndefined();
     });
 
+    it('a held site choice is taken exactly once, before it expires; a failure is kept (migration 0035)', async () => {
+      const record = {
+        tenantId: 'a',
+        stateHash: 'c1',
+        linkId: 'l1',
+        service: 'jira',
+        subject: 'alice',
+        scopes: [],
+        codeVerifier: new Uint8Array([1]),
+        sessionHash: 's',
+        expiresAt: 2_000,
+        consumedAt: null,
+        createdAt: 1_000,
+      };
+      await store.connectFlow.insertAuthorization(record);
+      await store.connectFlow.insertAuthorization({ ...record, stateHash: 'c2' });
+      expect(await store.connectFlow.getAuthorization('a', 'c1')).toMatchObject({ siteChoice: null, failure: null });
+      // Only a consumed authorization holds a choice.
+      await store.connectFlow.holdSiteChoice('a', 'c1', new Uint8Array([7, 8]), 5_000);
+      expect((await store.connectFlow.getAuthorization('a', 'c1'))?.siteChoice).toBeNull();
+      expect(await store.connectFlow.consumeAuthorization('a', 'c1', 1_500)).toBe(true);
+      await store.connectFlow.holdSiteChoice('a', 'c1', new Uint8Array([7, 8]), 5_000);
+      const held = await store.connectFlow.getAuthorization('a', 'c1');
+      expect([...(held?.siteChoice ?? [])]).toEqual([7, 8]);
+      expect(held?.expiresAt).toBe(5_000);
+      expect(await store.connectFlow.takeSiteChoice('b', 'c1', 3_000)).toBe(false);
+      const taken = await Promise.all([1, 2, 3].map(() => store.connectFlow.takeSiteChoice('a', 'c1', 3_000)));
+      expect(taken.filter(Boolean)).toHaveLength(1);
+      expect((await store.connectFlow.getAuthorization('a', 'c1'))?.siteChoice).toBeNull();
+      expect(await store.connectFlow.consumeAuthorization('a', 'c2', 1_500)).toBe(true);
+      await store.connectFlow.holdSiteChoice('a', 'c2', new Uint8Array([1]), 5_000);
+      expect(await store.connectFlow.takeSiteChoice('a', 'c2', 5_000)).toBe(false);
+      await store.connectFlow.recordFailure('a', 'c2', 'oauth_token_failed: invalid_grant');
+      expect((await store.connectFlow.getAuthorization('a', 'c2'))?.failure).toBe('oauth_token_failed: invalid_grant');
+    });
+
     it('racing processes agree on one link key per tenant', async () => {
       const keys = await Promise.all(
         [1, 2, 3].map((i) => store.connectFlow.ensureLinkKey('k', new Uint8Array([i]), 1_000)),

@@ -90,6 +90,37 @@ export function createConnectFlowRepository({ run, read }: StoreContext): Connec
           .executeTakeFirst();
         return result.numUpdatedRows > 0n;
       }),
+    holdSiteChoice: (tenantId, stateHash, sealed, expiresAt) =>
+      run('connectFlow.holdSiteChoice', tenantId, async (db) => {
+        await db
+          .updateTable('oauth_authorizations')
+          .set({ site_choice: toBuffer(sealed), expires_at: expiresAt })
+          .where('tenant_id', '=', tenantId)
+          .where('state_hash', '=', stateHash)
+          .where('consumed_at', 'is not', null)
+          .execute();
+      }),
+    takeSiteChoice: (tenantId, stateHash, at) =>
+      run('connectFlow.takeSiteChoice', tenantId, async (db) => {
+        const result = await db
+          .updateTable('oauth_authorizations')
+          .set({ site_choice: null })
+          .where('tenant_id', '=', tenantId)
+          .where('state_hash', '=', stateHash)
+          .where('site_choice', 'is not', null)
+          .where('expires_at', '>', at)
+          .executeTakeFirst();
+        return result.numUpdatedRows > 0n;
+      }),
+    recordFailure: (tenantId, stateHash, failure) =>
+      run('connectFlow.recordFailure', tenantId, async (db) => {
+        await db
+          .updateTable('oauth_authorizations')
+          .set({ failure })
+          .where('tenant_id', '=', tenantId)
+          .where('state_hash', '=', stateHash)
+          .execute();
+      }),
     ensureLinkKey: (tenantId, sealedKey, at) =>
       read('connectFlow.ensureLinkKey', tenantId, async (db) => {
         await db
@@ -143,5 +174,7 @@ function toAuthorizationRecord(row: Selectable<OAuthAuthorizationsTable>): Pendi
     expiresAt: Number(row.expires_at),
     consumedAt: row.consumed_at === null ? null : Number(row.consumed_at),
     createdAt: Number(row.created_at),
+    siteChoice: row.site_choice === null ? null : new Uint8Array(row.site_choice),
+    failure: row.failure,
   };
 }

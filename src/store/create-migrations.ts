@@ -314,5 +314,19 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
         await db.schema.dropTable('approval_tasks').ifExists().execute();
       },
     },
+    '0035_connect_outcomes': {
+      async up(db: Kysely<unknown>) {
+        // Issue 11. `site_choice`: the tokens and site list of an Atlassian account with several sites, sealed by
+        // the vault, held until the person picks one on the chooser page (single use, cleared when taken).
+        // `failure`: why a consumed authorization did not complete (a short code), so a reload of its callback
+        // says so instead of "already completed".
+        await db.schema.alterTable('oauth_authorizations').addColumn('site_choice', bytes).execute();
+        await db.schema.alterTable('oauth_authorizations').addColumn('failure', 'text').execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.alterTable('oauth_authorizations').dropColumn('failure').execute();
+        await db.schema.alterTable('oauth_authorizations').dropColumn('site_choice').execute();
+      },
+    },
   };
 }

@@ -768,6 +768,14 @@ export interface PendingAuthorizationRecord {
   readonly expiresAt: number;
   readonly consumedAt: number | null;
   readonly createdAt: number;
+  /**
+   * After the code exchange, when the account can reach several Atlassian sites: the tokens and the sites to
+   * choose from, a vault envelope (owner `authorization:<stateHash>`, field `site_choice`), until the person picks
+   * one (migration `0035_connect_outcomes`). Null otherwise, and once taken.
+   */
+  readonly siteChoice: Uint8Array | null;
+  /** Why the authorization did not complete once consumed (a short code such as `invalid_grant`); else null. */
+  readonly failure: string | null;
 }
 
 export interface ConnectFlowRepository {
@@ -775,10 +783,16 @@ export interface ConnectFlowRepository {
   getLink(tenantId: string, id: string): Promise<ConnectLinkRecord | undefined>;
   /** Marks an unused, unexpired (at `at`) link used, atomically: true for exactly one caller. */
   useLink(tenantId: string, id: string, at: number): Promise<boolean>;
-  insertAuthorization(record: PendingAuthorizationRecord): Promise<void>;
+  insertAuthorization(record: Omit<PendingAuthorizationRecord, 'siteChoice' | 'failure'>): Promise<void>;
   getAuthorization(tenantId: string, stateHash: string): Promise<PendingAuthorizationRecord | undefined>;
   /** Marks an unconsumed, unexpired (at `at`) authorization consumed, atomically: true for exactly one caller. */
   consumeAuthorization(tenantId: string, stateHash: string, at: number): Promise<boolean>;
+  /** Holds a consumed authorization's sealed site choice until `expiresAt` (its new expiry). */
+  holdSiteChoice(tenantId: string, stateHash: string, sealed: Uint8Array, expiresAt: number): Promise<void>;
+  /** Clears a held, unexpired (at `at`) site choice, atomically: true for exactly one caller. */
+  takeSiteChoice(tenantId: string, stateHash: string, at: number): Promise<boolean>;
+  /** Records why a consumed authorization did not complete (a short code, no secret). */
+  recordFailure(tenantId: string, stateHash: string, failure: string): Promise<void>;
   /**
    * Stores `sealedKey` (a vault envelope) as the tenant's link-signing key unless one exists, and returns the
    * stored one (so racing processes agree on one key).

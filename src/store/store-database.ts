@@ -195,6 +195,10 @@ export interface OAuthAuthorizationsTable {
   expires_at: Millis;
   consumed_at: NullableMillis;
   created_at: Millis;
+  /** Migration 0035: sealed tokens and sites awaiting the person's choice of site; null when none. */
+  site_choice: ColumnType<Uint8Array | null, Uint8Array | null | undefined, Uint8Array | null>;
+  /** Migration 0035: why the authorization did not complete (a short code); null when it did not fail. */
+  failure: string | null;
 }
 
 export interface ConnectKeysTable {

@@ -92,7 +92,8 @@ export interface UserAccountsDependencies {
   /** Counts sign-in attempts (the shared Redis limiter when configured, so every process draws on one budget). */
   readonly limiter: Pick<Limiter, 'admit'>;
   readonly publicUrl: string;
-  readonly tenants: readonly UserTenantSettings[];
+  /** The tenants' settings: a list, or a lookup when tenants come and go at run time (issue 14). */
+  readonly tenants: readonly UserTenantSettings[] | ((tenant: string) => UserTenantSettings | undefined);
   readonly attempts?: Partial<SignInAttemptLimits>;
   /**
    * scrypt cost of new hashes (default `passwordHashParameters`: N=2^15, r=8, p=1). Lower only in tests; a hash
@@ -161,7 +162,8 @@ export function createUserAccounts(deps: UserAccountsDependencies): UserAccounts
   const inviteTtlMs = deps.inviteTtlMs ?? 7 * 24 * 3_600_000;
   const cost = deps.hashParameters ?? passwordHashParameters;
   const hash = (password: string) => hashPassword(password, cost);
-  const tenants = new Map(deps.tenants.map((t) => [t.id, t]));
+  const listed = typeof deps.tenants === 'function' ? undefined : new Map(deps.tenants.map((t) => [t.id, t]));
+  const tenantSettings = typeof deps.tenants === 'function' ? deps.tenants : (tenant: string) => listed?.get(tenant);
   // A hash of a random password with today's parameters: what an unknown name is verified against, so it costs
   // what a known one does (no user enumeration by timing).
   let decoy: Promise<string> | undefined;
@@ -172,7 +174,7 @@ export function createUserAccounts(deps: UserAccountsDependencies): UserAccounts
   }
 
   function settingsOf(tenant: string): UserTenantSettings {
-    const settings = tenants.get(tenant);
+    const settings = tenantSettings(tenant);
     if (settings === undefined) throw new GatehouseError('not_found', `No tenant ${tenant}`);
     return settings;
   }
@@ -201,7 +203,7 @@ export function createUserAccounts(deps: UserAccountsDependencies): UserAccounts
   }
 
   async function admitAttempt(tenant: string, name: string, address: string) {
-    const limits = tenants.get(tenant)?.signInAttempts ?? attempts;
+    const limits = tenantSettings(tenant)?.signInAttempts ?? attempts;
     const account = `${tenant}:signin:acct:${hashSecretToken(name.toLowerCase()).slice(0, 32)}`;
     const rules: LimitRule[] = [
       {
@@ -271,7 +273,7 @@ export function createUserAccounts(deps: UserAccountsDependencies): UserAccounts
     tenant: string,
     cookieHeader: string | undefined,
   ): Promise<(ActiveSession & { idHash: string }) | undefined> {
-    if (!tenants.has(tenant)) return undefined;
+    if (tenantSettings(tenant) === undefined) return undefined;
     const id = readCookie(cookieHeader, sessionCookieName);
     if (id === undefined || !isWellFormedToken(id)) return undefined;
     const idHash = hashSecretToken(id);
@@ -486,7 +488,8 @@ export function createUserAccounts(deps: UserAccountsDependencies): UserAccounts
     async openInvite(token) {
       if (!isWellFormedToken(token)) return undefined;
       const user = await users.findByInvite(hashSecretToken(token), clock.now());
-      if (user === undefined || user.status !== 'active' || !tenants.has(user.tenantId)) return undefined;
+      if (user === undefined || user.status !== 'active' || tenantSettings(user.tenantId) === undefined)
+        return undefined;
       return toSignedIn(user);
     },
 
@@ -496,7 +499,8 @@ export function createUserAccounts(deps: UserAccountsDependencies): UserAccounts
       if (!isWellFormedToken(token)) throw invalid();
       const inviteHash = hashSecretToken(token);
       const user = await users.findByInvite(inviteHash, clock.now());
-      if (user === undefined || user.status !== 'active' || !tenants.has(user.tenantId)) throw invalid();
+      if (user === undefined || user.status !== 'active' || tenantSettings(user.tenantId) === undefined)
+        throw invalid();
       checkPasswordRules(password);
       const passwordHash = await hash(password);
       if (!(await users.setPassword(user.tenantId, user.id, passwordHash, clock.now(), inviteHash))) throw invalid();

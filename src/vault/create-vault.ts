@@ -93,6 +93,11 @@ export interface Vault {
    * envelopes can never be decrypted again (`decrypt_failed`). A later `encrypt` creates a new data key.
    */
   destroyTenantKeys(tenantId: string): Promise<void>;
+  /**
+   * Forgets this process's cached data keys of a tenant it no longer serves (issue 14: deleted at run time,
+   * perhaps purged by another process): a later use reads the store again, where a purge left none.
+   */
+  forgetTenantKeys(tenantId: string): void;
 }
 
 /** The unwrapped data keys of one tenant, as cached. */
@@ -354,17 +359,26 @@ export function createVault(dependencies: VaultDependencies): Vault {
     return { checked, failed };
   }
 
-  async function destroyTenantKeys(tenantId: string): Promise<void> {
-    const forget = () => {
-      generations.set(tenantId, generationOf(tenantId) + 1);
-      cache.delete(tenantId);
-      loads.delete(tenantId);
-      creations.delete(tenantId);
-    };
-    forget();
-    await dataKeys.deleteTenant(tenantId);
-    forget();
+  function forgetTenantKeys(tenantId: string): void {
+    generations.set(tenantId, generationOf(tenantId) + 1);
+    cache.delete(tenantId);
+    loads.delete(tenantId);
+    creations.delete(tenantId);
   }
 
-  return { encrypt, decrypt, rewrapDataKeys, checkAllOnVersion, verifyDataKeys, destroyTenantKeys };
+  async function destroyTenantKeys(tenantId: string): Promise<void> {
+    forgetTenantKeys(tenantId);
+    await dataKeys.deleteTenant(tenantId);
+    forgetTenantKeys(tenantId);
+  }
+
+  return {
+    encrypt,
+    decrypt,
+    rewrapDataKeys,
+    checkAllOnVersion,
+    verifyDataKeys,
+    destroyTenantKeys,
+    forgetTenantKeys,
+  };
 }

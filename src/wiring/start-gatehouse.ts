@@ -26,6 +26,7 @@ import {
   createHttpApp,
   createOAuthServerRoutes,
   createTenantAdminRoutes,
+  createTenantLifecycleRoutes,
   createTenantResourceRoutes,
   createUserAdminRoutes,
   createUserRoutes,
@@ -66,7 +67,10 @@ export async function startGatehouse(
     readonly clientMetadataFetch?: Parameters<typeof createGateway>[0]['clientMetadataFetch'];
   } = {},
 ) {
-  const observability = startObservability(config, adapters, clock, options);
+  // The tenants served now (issue 14: created and deleted at run time); the config's when the gateway is a fake.
+  // Asked only by requests, so after the gateway below is built.
+  const hasTenant = (tenant: string) => gateway.live?.hasTenant(tenant) ?? config.tenants.some((t) => t.id === tenant);
+  const observability = startObservability(config, adapters, clock, { ...options, hasTenant });
   const { telemetry } = observability;
   const built = await createGateway({
     config,
@@ -80,6 +84,12 @@ export async function startGatehouse(
     ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
   });
   const gateway = options.extendGateway?.(built) ?? built;
+  // Set once the process follows the stored configurations: a tenant created or deleted here is served (or not)
+  // by this process before the admin API answers.
+  let watch: TenantConfigWatch | undefined;
+  const settle = async () => {
+    await watch?.check();
+  };
   const [host, port] = splitListen(config.listen);
   const users = gateway.users;
   const adminRoutes = createAdminRoutes({
@@ -94,7 +104,7 @@ export async function startGatehouse(
         }
       : {}),
     onDenied: createAdminDenialRecorder({
-      tenants: config.tenants.map((t) => t.id),
+      tenants: hasTenant,
       audit: adapters.audit,
       metrics: telemetry.metrics,
       onError: (error) => observability.logger.warn({ err: error }, 'admin_denied audit record could not be written'),
@@ -103,12 +113,12 @@ export async function startGatehouse(
       ...createTenantAdminRoutes(gateway.admin),
       ...createAuditAdminRoutes({
         audit: adapters.store.audit,
-        hasTenant: (t) => config.tenants.some((c) => c.id === t),
+        hasTenant,
       }),
       ...createApprovalAdminRoutes(gateway),
       ...(gateway.connections ? createConnectionAdminRoutes(gateway.connections) : []),
       ...(gateway.users ? createUserAdminRoutes(gateway.users) : []),
-      ...(resourceRoutesOf(gateway, options) ?? []),
+      ...(resourceRoutesOf(gateway, options, settle) ?? []),
       ...observability.adminRoutes,
     ],
   });
@@ -172,7 +182,6 @@ export async function startGatehouse(
   }
   gateway.start?.();
   const { logger } = observability;
-  let watch: TenantConfigWatch | undefined;
   try {
     watch = await followStoredTenants(gateway, adapters, options, logger);
   } catch (error) {
@@ -261,9 +270,9 @@ async function followStoredTenants(
     prepare: live.prepareTenant,
     known,
     ...(options.tenantConfigCheckMs === undefined ? {} : { intervalMs: options.tenantConfigCheckMs }),
-    onChange: (tenant, revision) => {
+    onChange: async (tenant, revision) => {
       try {
-        live.replaceTenant(tenant);
+        await live.replaceTenant(tenant);
         logger.info({ tenant: tenant.id, revision }, 'tenant configuration changed; serving the new revision');
       } catch (error) {
         logger.warn(
@@ -279,7 +288,8 @@ async function followStoredTenants(
     onError: (tenantId, error) =>
       logger.warn({ tenant: tenantId, err: error }, 'stored tenant configuration not applied; the previous one stays'),
   });
-  if (report.keptFromStore.length > 0) await watch.check();
+  // Tenants kept as stored, and tenants only in the store (created through the admin API), are served from the start.
+  await watch.check();
   return watch;
 }
 
@@ -328,12 +338,28 @@ function consentsOf(gateway: Gateway): { consents?: UserConsentSource } {
 function resourceRoutesOf(
   gateway: Gateway,
   options: { readonly tenantConfigs?: TenantResourceRoutesOptions; readonly tenantDocuments?: unknown },
+  settle: () => Promise<void>,
 ) {
   if (options.tenantConfigs) return createTenantResourceRoutes(options.tenantConfigs);
   if (options.tenantDocuments === undefined || gateway.tenantConfigs === undefined) return undefined;
-  return createTenantResourceRoutes({
-    documents: gateway.tenantConfigs,
-    ...(gateway.descriptions === undefined ? {} : { descriptions: gateway.descriptions }),
-    isRevisionConflict: (error) => error instanceof RevisionConflictError,
-  });
+  const isRevisionConflict = (error: unknown) => error instanceof RevisionConflictError;
+  const { live } = gateway;
+  const deleteTenant = gateway.admin.deleteTenant;
+  return [
+    // Whole tenants (operator only), where the gateway follows the stored configurations live.
+    ...(live === undefined || deleteTenant === undefined
+      ? []
+      : createTenantLifecycleRoutes({
+          documents: gateway.tenantConfigs,
+          hasTenant: (tenant) => live.hasTenant(tenant),
+          deleteTenant: (tenant, request) => deleteTenant(tenant, request),
+          settle,
+          isRevisionConflict,
+        })),
+    ...createTenantResourceRoutes({
+      documents: gateway.tenantConfigs,
+      ...(gateway.descriptions === undefined ? {} : { descriptions: gateway.descriptions }),
+      isRevisionConflict,
+    }),
+  ];
 }

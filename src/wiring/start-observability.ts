@@ -30,6 +30,8 @@ import type { Adapters } from './adapters.ts';
 export interface ObservabilityOptions {
   /** Where log lines go; default standard output. */
   readonly logDestination?: LogDestination;
+  /** Whether a tenant is served now (tenants come and go at run time, issue 14); default: the config's tenants. */
+  readonly hasTenant?: (tenant: string) => boolean;
 }
 
 export interface Observability {
@@ -134,15 +136,15 @@ export function startObservability(
   });
   alerts.start();
   const telemetry = createTelemetry({ metrics, usage, alerts, logger });
+  const hasTenant = options.hasTenant ?? ((tenant: string) => config.tenants.some((t) => t.id === tenant));
   const alertsView: AlertAdminOptions = {
-    hasTenant: (tenant) => config.tenants.some((t) => t.id === tenant),
+    hasTenant,
     rules: alertRulesOf(alertsConfig),
     windowSeconds: alertsConfig.evaluateEverySeconds,
     dedupSeconds: alertsConfig.dedupSeconds,
     webhookOrigin: alertsConfig.webhookUrl === undefined ? null : new URL(alertsConfig.webhookUrl).origin,
     recent: (tenant, limit) => deliveries.recent(tenant, limit),
   };
-  const tenants = new Set(config.tenants.map((t) => t.id));
   return {
     logger,
     telemetry,
@@ -151,7 +153,7 @@ export function startObservability(
     flushUsageOlderThan: (maxAgeMs) => usage.flushOlderThan(maxAgeMs),
     adminRoutes: [
       ...createUsageAdminRoutes({
-        hasTenant: (tenant) => tenants.has(tenant),
+        hasTenant,
         readUsage: (tenant, from, to) => adapters.store.usage.query(tenant, from, to),
         flush: () => usage.flush(),
         today: () => new Date(clock.now()).toISOString().slice(0, 10),

@@ -288,6 +288,9 @@ describe('client key prefixes stored before the fix', () => {
           await database.raw('DROP INDEX IF EXISTS audit_records_tool');
           await database.raw('DROP INDEX IF EXISTS audit_records_summary');
           await database.raw('ALTER TABLE usage_daily DROP COLUMN latency_ms_total');
+          // 0035_connect_outcomes.
+          await database.raw('ALTER TABLE oauth_authorizations DROP COLUMN failure');
+          await database.raw('ALTER TABLE oauth_authorizations DROP COLUMN site_choice');
           for (const table of [
             'approval_tasks',
             'alert_deliveries',

@@ -7,6 +7,8 @@ export interface AuthorizationServerRequest {
   readonly path: string;
   readonly headers: IncomingMessage['headers'];
   readonly form: URLSearchParams;
+  /** The query string (what a browser brings to `/authorize`). */
+  readonly query: URLSearchParams;
 }
 
 export type ScriptedHandler = (request: AuthorizationServerRequest, res: ServerResponse) => unknown;
@@ -21,6 +23,8 @@ export interface ScriptedAuthorizationServer {
   setMetadata(metadata: Record<string, unknown>): void;
   /** Replaces the `/token` handler; the default issues fresh tokens with the requested scope. */
   onToken(handler: ScriptedHandler): void;
+  /** Serves `/authorize` (a browser's consent page); without one it answers 404. */
+  onAuthorize(handler: ScriptedHandler): void;
   close(): Promise<void>;
 }
 
@@ -29,11 +33,13 @@ let counter = 0;
 /**
  * A scriptable OAuth authorization server on 127.0.0.1 (port 0) for what a real one cannot be made to do:
  * `iss` variants in metadata, narrowed scopes, redirects from the token endpoint, error answers. Serves discovery,
- * `/token` and `/revoke`; the authorization endpoint is never fetched by the gateway (a browser goes there).
+ * `/token` and `/revoke`, and `/authorize` when a test scripts it; the authorization endpoint is never fetched by
+ * the gateway (a browser goes there).
  */
 export async function startScriptedAuthorizationServer(): Promise<ScriptedAuthorizationServer> {
   const received: AuthorizationServerRequest[] = [];
   let metadata: Record<string, unknown> = {};
+  let authorizeHandler: ScriptedHandler | undefined;
   let tokenHandler: ScriptedHandler = (request, res) => {
     counter++;
     const body = {
@@ -48,12 +54,14 @@ export async function startScriptedAuthorizationServer(): Promise<ScriptedAuthor
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
-    const path = new URL(req.url ?? '/', 'http://as').pathname;
+    const url = new URL(req.url ?? '/', 'http://as');
+    const path = url.pathname;
     const request = {
       method: req.method ?? 'GET',
       path,
       headers: req.headers,
       form: new URLSearchParams(Buffer.concat(chunks).toString('utf8')),
+      query: url.searchParams,
     };
     received.push(request);
     try {
@@ -61,6 +69,8 @@ export async function startScriptedAuthorizationServer(): Promise<ScriptedAuthor
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...defaults(), ...metadata }));
       } else if (path === '/token') {
         await tokenHandler(request, res);
+      } else if (path.startsWith('/authorize') && authorizeHandler !== undefined) {
+        await authorizeHandler(request, res);
       } else if (path === '/revoke') {
         res.writeHead(200).end();
       } else {
@@ -89,6 +99,9 @@ export async function startScriptedAuthorizationServer(): Promise<ScriptedAuthor
     },
     onToken(handler) {
       tokenHandler = handler;
+    },
+    onAuthorize(handler) {
+      authorizeHandler = handler;
     },
     close: () =>
       new Promise((resolve) => {

@@ -226,8 +226,9 @@ describe('a service naming a provider', () => {
     const cloudId = '11111111-2222-3333-4444-555555555555';
     const service = parse({ provider: 'atl', clientId: 'c', variables: { cloudId } }).tenants[0]?.services[0];
     expect(service?.baseUrl).toBe(`https://api.atlassian.com/ex/jira/${cloudId}/rest/api/3`);
-    expect(service?.auth).toMatchObject({
-      authorizeParams: { audience: 'api.atlassian.com' },
+    // Pinned: no discovery after connecting (no accessible-resources call, no site chooser).
+    expect(service?.auth).toMatchObject({ authorizeParams: { audience: 'api.atlassian.com' }, quirks: [] });
+    expect(parse({ provider: 'atl', clientId: 'c' }).tenants[0]?.services[0]?.auth).toMatchObject({
       quirks: ['atlassian-cloud-id'],
     });
     // Issue 11: `provider: jira` alone is valid; each connection discovers its site after connecting.

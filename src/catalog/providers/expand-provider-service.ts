@@ -122,7 +122,7 @@ export function expandProviderService(
       ...own,
     };
   }
-  const auth = buildAuth(provider, raw, fill, issues);
+  const auth = buildAuth(provider, raw, fill, issues, values);
   if (provider.auth.type === 'oauth2' && raw['scopes'] === undefined && provider.description?.pack !== undefined) {
     if (service['openapi'] === packPath(catalogue.root, provider.description.pack)) {
       // The configured scopes are a ceiling (tools beyond them are hidden); with none named, the pack's own scopes
@@ -250,6 +250,7 @@ function buildAuth(
   raw: Readonly<Record<string, unknown>>,
   fill: (template: string) => string,
   issues: ProviderExpansionIssue[],
+  pinned: ReadonlyMap<string, string>,
 ): Record<string, unknown> {
   const required = (field: string, what: string) => {
     if (raw[field] === undefined) issues.push({ path: [field], message: `missing: ${what} for ${provider.name}` });
@@ -313,7 +314,12 @@ function buildAuth(
         tokenEndpointAuthMethod: auth.tokenEndpointAuthMethod,
         scopeSeparator: auth.scopeSeparator,
         pkce: auth.pkce,
-        quirks: auth.quirks,
+        // A quirk that finds a variable for each connection is left out when the config pins that variable:
+        // `variables: { cloudId }` means no accessible-resources call and no site chooser after connecting.
+        quirks: auth.quirks.filter((quirk) => {
+          const variable = quirkVariables[quirk];
+          return variable === undefined || !pinned.has(variable);
+        }),
         ...(auth.refreshScope === undefined ? {} : { refreshScope: auth.refreshScope }),
         ...(auth.tokenHeader === undefined ? {} : { tokenHeader: auth.tokenHeader }),
       };
