@@ -23,9 +23,12 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
-# Word vectors tool search reads at run time (data/README.md).
+# What the package ships (package.json "files"; test/deploy checks the two agree): the provider catalogue that
+# `provider:` services and `gatehouse providers` read, the word vectors tool search reads (data/README.md), the docs.
+COPY catalog ./catalog
 COPY data ./data
 COPY docs ./docs
+COPY README.md ./
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

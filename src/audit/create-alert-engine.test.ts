@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Alert, createAlertEngine } from './create-alert-engine.ts';
+import { type Alert, createAlertEngine, type TenantAlertRule } from './create-alert-engine.ts';
 import type { ToolCallAuditEntry } from './create-audit-log.ts';
 import { createWebhookSender, signWebhook } from './create-webhook-sender.ts';
 
@@ -31,16 +31,69 @@ const call = (over: Partial<ToolCallAuditEntry> = {}) =>
     ...over,
   }) as ToolCallAuditEntry;
 
-function setup() {
+/** An engine on a clock the test moves, with the tenants' own `rules` (none by default). */
+function setup(rules: Record<string, readonly TenantAlertRule[]> = {}) {
   let now = 1_000_000;
   const raised: Alert[] = [];
   const engine = createAlertEngine({
     thresholds,
     clock: { now: () => now, monotonic: () => now },
     onAlert: (a) => raised.push(a),
+    tenantRules: (tenant) => rules[tenant] ?? [],
   });
   return { engine, raised, advance: (ms: number) => (now += ms) };
 }
+
+describe("createAlertEngine with a tenant's own rules", () => {
+  const denials: TenantAlertRule = {
+    id: 'denials',
+    metric: 'policy_denials',
+    threshold: 3,
+    windowSeconds: 60,
+    enabled: true,
+  };
+
+  it('raises a tenant rule at once when its threshold is reached, once per window, only for its tenant', () => {
+    const { engine, raised, advance } = setup({ acme: [denials] });
+    for (let i = 0; i < 2; i++) engine.observeToolCall(call({ decision: 'deny', code: 'tool_not_allowed' }));
+    engine.observeToolCall(call({ tenant: 'other', decision: 'deny', code: 'tool_not_allowed' }));
+    expect(raised).toEqual([]);
+    engine.observeToolCall(call({ decision: 'deny', code: 'tool_not_allowed' }));
+    expect(raised).toHaveLength(1);
+    expect(raised[0]).toMatchObject({
+      rule: 'tenant_rule',
+      ruleId: 'denials',
+      tenant: 'acme',
+      about: 'key:agent',
+      observed: 3,
+      threshold: 3,
+    });
+    for (let i = 0; i < 10; i++) engine.observeToolCall(call({ decision: 'deny', code: 'tool_not_allowed' }));
+    expect(raised).toHaveLength(1);
+    // A new window counts from zero again.
+    advance(60_000);
+    for (let i = 0; i < 3; i++) engine.observeToolCall(call({ decision: 'deny', code: 'tool_not_allowed' }));
+    expect(raised).toHaveLength(2);
+  });
+
+  it('counts nothing for a disabled rule, and each metric only for its own rules', () => {
+    const { engine, raised } = setup({
+      acme: [
+        { ...denials, enabled: false },
+        { id: 'calls', metric: 'tool_calls', threshold: 2, windowSeconds: 10, enabled: true },
+        { id: 'refresh', metric: 'refresh_failures', threshold: 1, windowSeconds: 10, enabled: true },
+      ],
+    });
+    for (let i = 0; i < 5; i++) engine.observeToolCall(call({ decision: 'deny', code: 'tool_not_allowed' }));
+    expect(raised.map((a) => [a.ruleId, a.about])).toEqual([['calls', 'tool:pets_listPets']]);
+    engine.observeRefresh({ tenant: 'acme', service: 'crm', ok: true });
+    engine.observeRefresh({ tenant: 'acme', service: 'crm', ok: false });
+    expect(raised.map((a) => [a.ruleId, a.about])).toEqual([
+      ['calls', 'tool:pets_listPets'],
+      ['refresh', 'service:crm'],
+    ]);
+  });
+});
 
 describe('createAlertEngine', () => {
   it('raises call_volume when a (tenant, tool) goes far above its rolling baseline, once per dedup window', () => {

@@ -8,7 +8,21 @@ export type AlertRule =
   | 'policy_denials'
   | 'refresh_failures'
   | 'refresh_recovered'
-  | 'needs_reauth';
+  | 'needs_reauth'
+  /** One of the tenant's own rules (`ruleId` names it). */
+  | 'tenant_rule';
+
+/** What a tenant's own rule counts, per tool, service or client key. */
+export type TenantAlertMetric = 'tool_calls' | 'upstream_errors' | 'policy_denials' | 'refresh_failures';
+
+/** A tenant's own alert rule as the engine counts it (the tenant document's `alertRules`, issue 14). */
+export interface TenantAlertRule {
+  readonly id: string;
+  readonly metric: TenantAlertMetric;
+  readonly threshold: number;
+  readonly windowSeconds: number;
+  readonly enabled: boolean;
+}
 
 /** Thresholds (config `alerts`, see docs/configuration.md). */
 export interface AlertThresholds {
@@ -31,6 +45,8 @@ export interface AlertThresholds {
 export interface Alert {
   readonly id: string;
   readonly rule: AlertRule;
+  /** The tenant's own rule that raised it (`rule` is then `tenant_rule`). */
+  readonly ruleId?: string;
   readonly tenant: string;
   /** What the alert is about: `tool:<name>`, `service:<id>`, `key:<name>`, `connection:<service>/<subject>`. */
   readonly about: string;
@@ -45,6 +61,8 @@ export interface AlertEngineOptions {
   readonly clock: Clock;
   /** Called for every raised alert (after deduplication): log it, send the webhook, count it. */
   readonly onAlert: (alert: Alert) => void;
+  /** The tenant's own rules in force now (they change while the process runs); absent: none. */
+  readonly tenantRules?: (tenant: string) => readonly TenantAlertRule[];
 }
 
 export interface AlertEngine {
@@ -128,19 +146,75 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
 
   const split = (key: string) => key.split('\u0000') as [string, string];
 
+  // A tenant rule counts per (rule, subject) in a window that opens with its first event; it is raised at most
+  // once per window, as soon as the count reaches the threshold (no wait for the evaluation timer).
+  const tenantWindows = new Map<string, { until: number; count: number; raised: boolean }>();
+  const countTenant = (tenant: string, metric: TenantAlertMetric, about: string, label: string) => {
+    const rules = options.tenantRules?.(tenant);
+    if (rules === undefined || rules.length === 0) return;
+    const now = clock.now();
+    for (const rule of rules) {
+      if (!rule.enabled || rule.metric !== metric) continue;
+      const key = `${tenant}\u0000${rule.id}\u0000${about}`;
+      let window = tenantWindows.get(key);
+      if (window === undefined || now >= window.until) {
+        if (window === undefined && tenantWindows.size >= maxKeys) {
+          for (const [k, w] of tenantWindows) if (now >= w.until) tenantWindows.delete(k);
+          if (tenantWindows.size >= maxKeys) continue;
+        }
+        window = { until: now + rule.windowSeconds * 1000, count: 0, raised: false };
+        tenantWindows.set(key, window);
+      }
+      window.count++;
+      if (window.raised || window.count < rule.threshold) continue;
+      window.raised = true;
+      options.onAlert({
+        id: createHash('sha256').update(`${key}\u0000${now}`).digest('hex').slice(0, 20),
+        rule: 'tenant_rule',
+        ruleId: rule.id,
+        tenant,
+        about,
+        at: new Date(now).toISOString(),
+        summary: `Rule ${rule.id}: ${window.count} ${label} within ${rule.windowSeconds} s`,
+        observed: window.count,
+        threshold: rule.threshold,
+      });
+    }
+  };
+
   const engine: AlertEngine = {
     observeToolCall(entry) {
-      if (entry.code !== 'tool_not_found') bump(volume, `${entry.tenant}\u0000${entry.tool}`);
+      if (entry.code !== 'tool_not_found') {
+        bump(volume, `${entry.tenant}\u0000${entry.tool}`);
+        countTenant(entry.tenant, 'tool_calls', `tool:${entry.tool}`, `calls of ${entry.tool}`);
+      }
       if (entry.code !== null && (entry.code.startsWith('upstream_') || entry.code === 'circuit_open')) {
         // Tool names are `{service}_{operation}` and service ids have no underscore.
-        bump(upstream, `${entry.tenant}\u0000${entry.tool.split('_')[0]}`);
+        const service = entry.tool.split('_')[0] as string;
+        bump(upstream, `${entry.tenant}\u0000${service}`);
+        countTenant(entry.tenant, 'upstream_errors', `service:${service}`, `upstream failures calling ${service}`);
       }
-      if (entry.decision === 'deny') bump(denials, `${entry.tenant}\u0000${entry.clientKey}`);
+      if (entry.decision === 'deny') {
+        bump(denials, `${entry.tenant}\u0000${entry.clientKey}`);
+        countTenant(
+          entry.tenant,
+          'policy_denials',
+          `key:${entry.clientKey}`,
+          `denied calls by client key ${entry.clientKey}`,
+        );
+      }
     },
     observeRefresh(event) {
       const key = `${event.tenant}\u0000${event.service}`;
-      if (!event.ok) bump(refreshes, key);
-      else if (failing.delete(key)) {
+      if (!event.ok) {
+        bump(refreshes, key);
+        countTenant(
+          event.tenant,
+          'refresh_failures',
+          `service:${event.service}`,
+          `failed token refreshes for ${event.service}`,
+        );
+      } else if (failing.delete(key)) {
         raise(
           'refresh_recovered',
           event.tenant,

@@ -14,6 +14,8 @@ export interface WebhookSenderOptions {
   readonly timeoutMs?: number;
   /** Seconds clock for the signed timestamp. Default `Date.now() / 1000`. */
   readonly nowSeconds?: () => number;
+  /** Sends each attempt; default the global `fetch`. A tenant's webhook goes through the SSRF-guarded one. */
+  readonly fetch?: (url: string, init: RequestInit) => Promise<Response>;
   readonly onDelivered?: (id: string) => void;
   /** A message given up after its retries (`failed`) or pushed out of a full queue (`dropped`). */
   readonly onDropped?: (id: string, reason: 'failed' | 'dropped') => void;
@@ -44,6 +46,7 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
   const maxQueue = options.maxQueue ?? 100;
   const timeoutMs = options.timeoutMs ?? 5_000;
   const nowSeconds = options.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
+  const send = options.fetch ?? fetch;
   const queue: { id: string; body: string }[] = [];
   let running: Promise<void> | undefined;
   let closed = false;
@@ -51,7 +54,7 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
   const attempt = async (body: string): Promise<'ok' | 'retry' | 'fail'> => {
     const timestamp = nowSeconds();
     try {
-      const response = await fetch(options.url, {
+      const response = await send(options.url, {
         method: 'POST',
         redirect: 'manual',
         signal: AbortSignal.timeout(timeoutMs),

@@ -60,7 +60,7 @@ export { instrumentUpstreamClient, type UpstreamTraceLogger } from './instrument
 export { listSecretForms, minimumSecretLength, redactionMarker } from './list-secret-forms.ts';
 export { auditKeyScope, loadAuditCheckpointKey } from './load-audit-checkpoint-key.ts';
 export { observeVaultSecrets, type SecretVault } from './observe-vault-secrets.ts';
-export { registerConfigSecrets } from './register-config-secrets.ts';
+export { registerConfigSecrets, registerTenantSecrets } from './register-config-secrets.ts';
 export {
   deriveAuditCheckpointKey,
   isAuditAnchorAuthentic,

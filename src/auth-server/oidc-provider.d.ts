@@ -28,6 +28,7 @@ declare module 'oidc-provider' {
 
   export interface ProviderClient {
     readonly clientId: string;
+    readonly clientSecret?: string;
     readonly clientName?: string;
     readonly redirectUris?: readonly string[];
     readonly clientIdMetadataDocument?: boolean;
@@ -39,6 +40,9 @@ declare module 'oidc-provider' {
     readonly isExpired: boolean;
     readonly scope?: string;
     readonly accountId?: string;
+    /** The resource (RFC 8707) the token was issued for. */
+    readonly aud?: string | readonly string[];
+    destroy(): Promise<void>;
   }
 
   export interface GrantModel {
@@ -131,6 +135,7 @@ declare module 'oidc-provider' {
       options?: { mergeWithLastSubmission?: boolean },
     ): Promise<void>;
     readonly AccessToken: { find(token: string): Promise<AccessTokenModel | undefined> };
+    readonly RefreshToken: { find(token: string): Promise<{ destroy(): Promise<void> } | undefined> };
     readonly Client: { find(id: string): Promise<ProviderClient | undefined> };
     readonly Interaction: { find(uid: string): Promise<{ readonly params: Record<string, unknown> } | undefined> };
     readonly Grant: (new (init: {

@@ -65,6 +65,17 @@ describe('gatehouse doctor', () => {
     expect(right.code).toBe(0);
   });
 
+  for (const kind of testDatabases(tempDir)) {
+    it(`${kind.name}: an empty database is "run migrate" under migrations, not a master key failure (operator's finding)`, async () => {
+      const db = await kind.create();
+      const config = `store: "${db.url}"\ndataDir: ${join(tempDir, `empty-${kind.name}`)}\n`;
+      const { of } = await doctor(config, { GATEHOUSE_MASTER_KEY: keyA });
+      expect(of('master key')?.status).not.toBe('fail');
+      expect(of('master key')?.message).toContain('not checked against the store');
+      expect(of('migrations')?.status).not.toBe('ok');
+    });
+  }
+
   it('expands a catalogue provider service like check and serve do (it used to refuse every such config)', async () => {
     const dataDir = join(tempDir, 'provider');
     const { code, of } = await doctor(

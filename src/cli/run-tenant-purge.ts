@@ -1,6 +1,5 @@
 import { type Config, GatehouseError } from '../core/index.ts';
 import { purgeTenant } from '../gateway/index.ts';
-import type { OAuthServiceAuth } from '../oauth/index.ts';
 import type { CliContext } from './cli-context.ts';
 
 export interface TenantPurgeOptions {
@@ -36,10 +35,6 @@ export async function runTenantPurge(
     );
   }
   const source = options.previous?.tenants.find((t) => t.id === tenant) ?? configured;
-  const services = new Map<string, OAuthServiceAuth>();
-  for (const service of source?.services ?? []) {
-    if (service.auth.type === 'oauth2') services.set(service.id, service.auth);
-  }
   const adapters = await context.openAdapters(config, context);
   try {
     const stored = (await adapters.store.tenantConfigs.list()).find((t) => t.tenantId === tenant);
@@ -49,7 +44,7 @@ export async function runTenantPurge(
         `Tenant ${tenant} is still configured in the store (revision ${stored.revision}), so every process serves it: delete it first (DELETE /api/v1/tenants/${tenant}?purge=true also purges it), or pass --force`,
       );
     }
-    const report = await purgeTenant(adapters, tenant, services, config.publicUrl);
+    const report = await purgeTenant(adapters, tenant, source?.services ?? [], config.publicUrl);
     const deleted = Object.entries(report.rows)
       .filter(([, count]) => count !== 0)
       .map(([table, count]) => `${table} ${count}`)

@@ -148,7 +148,11 @@ const authSchema = z.discriminatedUnion('type', [
     authorizationUrl: z.url().optional(),
     tokenUrl: z.url().optional(),
     revocationUrl: z.url().optional(),
-    clientId: z.string().min(1),
+    /**
+     * The gateway's OAuth app at the provider. Absent only on an `mcp:` service without `issuer` or `tokenUrl`:
+     * the gateway then registers itself at the server's authorization server (RFC 7591).
+     */
+    clientId: z.string().min(1).optional(),
     clientSecret: secretString.optional(),
     scopes: z.array(z.string().min(1)).default([]),
     /**
@@ -269,6 +273,15 @@ const overlaySchema = z.strictObject({
   projection: z.string().min(1).max(2_000).optional(),
 });
 
+/** Whether an oauth2 auth names its authorization server (else an `mcp:` service discovers it from its server). */
+export function configuresServer(auth: {
+  readonly issuer?: string | undefined;
+  readonly tokenUrl?: string | undefined;
+  readonly authorizationUrl?: string | undefined;
+}): boolean {
+  return auth.issuer !== undefined || auth.tokenUrl !== undefined || auth.authorizationUrl !== undefined;
+}
+
 const serviceSchema = z
   .strictObject({
     id,
@@ -350,6 +363,15 @@ const serviceSchema = z
   .refine((s) => [s.openapi, s.swagger, s.googleDiscovery, s.graphql, s.wsdl, s.mcp].filter(Boolean).length === 1, {
     message: 'expected exactly one description source: openapi, swagger, googleDiscovery, graphql, wsdl or mcp',
   })
+  .refine(
+    (s) =>
+      s.auth.type !== 'oauth2' || s.auth.clientId !== undefined || (s.mcp !== undefined && !configuresServer(s.auth)),
+    {
+      message:
+        'clientId is required (only an mcp service without issuer, tokenUrl and authorizationUrl registers a client itself)',
+      path: ['auth', 'clientId'],
+    },
+  )
   .refine((s) => s.toolsTtlSeconds === undefined || s.mcp !== undefined, {
     message: 'toolsTtlSeconds applies to mcp services only',
     path: ['toolsTtlSeconds'],
@@ -598,6 +620,33 @@ const usersSchema = z
   })
   .prefault({});
 
+/** What a tenant's own alert rule counts (docs/configuration.md, "Alert rules of a tenant"). */
+export const tenantAlertMetrics = ['tool_calls', 'upstream_errors', 'policy_denials', 'refresh_failures'] as const;
+
+/**
+ * One alert rule of a tenant (issue 14): raised once per window when `metric` of one subject (a tool, a service, a
+ * client key) reaches `threshold` within `windowSeconds`. Its webhook is signed with `secret`, a `${env:NAME}`
+ * reference in a stored configuration; the URL is checked by the SSRF guard when written and when sent.
+ */
+const tenantAlertRuleSchema = z.strictObject({
+  id,
+  metric: z.enum(tenantAlertMetrics),
+  threshold: z.number().int().min(1).max(1_000_000),
+  windowSeconds: z.number().int().min(10).max(day),
+  /** A disabled rule is kept (and shown) but counts nothing. */
+  enabled: z.boolean().default(true),
+  webhook: z
+    .strictObject({
+      url: z.url({ protocol: /^https?$/, error: 'expected an http or https URL' }).refine((url) => {
+        const parsed = new URL(url);
+        return parsed.username === '' && parsed.password === '';
+      }, 'expected no user name or password in the URL (the body is signed with secret instead)'),
+      /** HMAC-SHA256 key of `x-gatehouse-signature`. */
+      secret: secretString,
+    })
+    .optional(),
+});
+
 const tenantSchema = z
   .strictObject({
     id,
@@ -615,10 +664,13 @@ const tenantSchema = z
       .refine((k) => k.length >= 24, 'expected at least 24 characters (e.g. `openssl rand -base64 32`)')
       .optional(),
     users: usersSchema,
+    /** The tenant's own alert rules, besides the operator's `alerts` (which apply to every tenant). */
+    alertRules: z.array(tenantAlertRuleSchema).max(50).default([]),
   })
   .superRefine((t, ctx) => {
     uniqueIds(t.services, 'services', ctx);
     uniqueIds(t.toolsets, 'toolsets', ctx);
+    uniqueIds(t.alertRules, 'alertRules', ctx);
     const toolsets = new Set(t.toolsets.map((s) => s.id));
     for (const [i, k] of t.clientKeys.entries()) {
       for (const [j, s] of k.toolsets.entries()) {
@@ -881,6 +933,7 @@ export type TenantDocument = z.input<typeof tenantSchema>;
 export type ServiceConfig = TenantConfig['services'][number];
 export type ServiceAuthConfig = ServiceConfig['auth'];
 export type ToolsetConfig = TenantConfig['toolsets'][number];
+export type TenantAlertRuleConfig = TenantConfig['alertRules'][number];
 export type ClientKeyConfig = TenantConfig['clientKeys'][number];
 export type OAuthServerConfig = TenantConfig['oauthServer'];
 export type UsersConfig = TenantConfig['users'];
@@ -1121,6 +1174,7 @@ const tenantSecretFields = [
   'services.*.password',
   'clientKeys.*.key',
   'users.sso.clientSecret',
+  'alertRules.*.webhook.secret',
 ] as const;
 
 /**
@@ -1322,4 +1376,5 @@ export const tenantResourceSchemas = {
   service: serviceSchema,
   toolset: toolsetSchema,
   clientKey: clientKeySchema,
+  alertRule: tenantAlertRuleSchema,
 } as const;

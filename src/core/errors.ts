@@ -46,6 +46,8 @@ export const errorCodes = [
   'oauth_issuer_mismatch',
   'oauth_denied',
   'oauth_token_failed',
+  /** An `mcp:` service's protected resource or authorization server metadata, or client registration, failed. */
+  'oauth_discovery_failed',
   // upstream
   'upstream_blocked',
   'upstream_timeout',
@@ -56,6 +58,8 @@ export const errorCodes = [
   'upstream_unauthorized',
   'upstream_rate_limited',
   'circuit_open',
+  /** The client cancelled the call (`notifications/cancelled`, a closed request) while its upstream request ran. */
+  'cancelled',
   // internal
   'store_unavailable',
   'audit_unavailable',
@@ -150,6 +154,7 @@ export const errorTable = {
   oauth_issuer_mismatch: fails(400),
   oauth_denied: deny(403),
   oauth_token_failed: fails(502, true),
+  oauth_discovery_failed: fails(502, true),
   upstream_blocked: deny(502),
   upstream_timeout: fails(504, true),
   upstream_too_large: fails(502),
@@ -158,6 +163,8 @@ export const errorTable = {
   upstream_unauthorized: fails(502),
   upstream_rate_limited: fails(429, true),
   circuit_open: fails(503, true),
+  /** Not a failure of the upstream: 499 as proxies log a request its client closed; nobody reads the answer. */
+  cancelled: fails(499, true),
   store_unavailable: fails(503, true),
   audit_unavailable: fails(503, true),
   internal: fails(500),

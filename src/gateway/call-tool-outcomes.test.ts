@@ -187,6 +187,16 @@ const outcomes: Outcomes = {
     setup: async () => as.script({ status: 401, json: { error: 'invalid_client' } }),
     ...getItem,
   },
+  oauth_discovery_failed: {
+    notAToolCallOutcome:
+      'ends a call only of a federated (mcp:) service, which this HTTP harness has none of: driven in ' +
+      'discover-resource-authorization.test.ts and test/e2e/federation-oauth.integration.test.ts',
+  },
+  cancelled: {
+    notAToolCallOutcome:
+      "ends a call only of a federated (mcp:) service, whose client's cancellation this HTTP harness cannot relay: " +
+      'driven in test/e2e/federation.integration.test.ts',
+  },
   upstream_blocked: { answer: throws('upstream_blocked'), ...getItem },
   upstream_timeout: { answer: throws('upstream_timeout', { phase: 'response' }), ...getItem },
   upstream_too_large: { answer: throws('upstream_too_large'), ...getItem },

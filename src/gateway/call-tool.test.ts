@@ -174,7 +174,7 @@ describe('one refresh-and-retry after an upstream 401', () => {
       vault: u.adapters.vault,
       clock: u.clock,
       sendRefresh: createServiceRefreshSender({
-        authOf: () => auth,
+        authOf: () => ({ ...auth, clientId: auth.clientId ?? '' }),
         readClientSecret: async () => fakeAs.clientSecret,
       }),
     });

@@ -1,5 +1,5 @@
 import { type AuditLog, createTenantRecordCap, type GatewayMetrics } from '../audit/index.ts';
-import type { Clock, Config, TenantConfig } from '../core/index.ts';
+import type { Clock, Config, ServiceConfig, TenantConfig } from '../core/index.ts';
 import { GatehouseError } from '../core/index.ts';
 import {
   type CompletedConnection,
@@ -7,13 +7,12 @@ import {
   clientCredentialsSubject,
   createConnectFlow,
   type OAuthFetch,
-  type OAuthServiceAuth,
   type SiteChoice,
   type StartedAuthorization,
 } from '../oauth/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
-import type { Credentials } from './credentials.ts';
+import type { FederatedAuthorization } from './create-federated-authorization.ts';
 
 /** A connection as an operator sees it: never a token, only status, grant and expiry. */
 export interface ConnectionSummary {
@@ -26,6 +25,11 @@ export interface ConnectionSummary {
   readonly hasRefreshToken: boolean;
   /** Consecutive failed refresh attempts (5xx, 429, timeouts); 0 after a successful one. */
   readonly refreshFailures: number;
+  /**
+   * Why the last refresh failed: a code (`invalid_grant`, `server_error`, `timeout`...) and a message in the
+   * gateway's words (never the server's text); null since the last connect or good refresh.
+   */
+  readonly lastError: { readonly code: string; readonly message: string; readonly at: string } | null;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -72,12 +76,15 @@ export interface GatewayConnectionsDependencies {
   readonly store: Store;
   readonly vault: Vault;
   readonly clock: Clock;
-  readonly credentials: Pick<Credentials, 'readClientSecret'>;
+  /** The OAuth settings and client secret of each service (an `mcp:` service's discovered at first use). */
+  readonly authorization: Pick<FederatedAuthorization, 'authOf' | 'readClientSecret'>;
   readonly audit: Pick<AuditLog, 'recordSecurityEvent'>;
   /** Counts rejected callbacks, audited or over the cap. */
   readonly metrics?: Pick<GatewayMetrics, 'oauthStateRejections'>;
   /** Sends every request to an authorization server (the gateway's SSRF-guarded fetch); default `fetch`. */
   readonly fetch?: OAuthFetch;
+  /** A person completed a connection (awaited before the callback page is answered). */
+  onConnected?(connection: CompletedConnection): Promise<void>;
 }
 
 /** Builds the connect flow over the configured oauth2 services and its use cases. */
@@ -88,9 +95,9 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
   const { config, store, clock } = deps;
   const tenantConfigOf = deps.tenantOf ?? ((id: string) => config.tenants.find((t) => t.id === id));
   // Read from the tenant served now, so a service or tenant added at run time connects at once.
-  const findService = (tenant: string, id: string): OAuthServiceAuth | undefined => {
-    const auth = tenantConfigOf(tenant)?.services.find((service) => service.id === id)?.auth;
-    return auth?.type === 'oauth2' ? auth : undefined;
+  const oauthServiceOf = (tenant: string, id: string): ServiceConfig | undefined => {
+    const service = tenantConfigOf(tenant)?.services.find((candidate) => candidate.id === id);
+    return service?.auth.type === 'oauth2' ? service : undefined;
   };
   // A rejected callback needs no credential, only a state the flow has seen: the same per-tenant cap as admin
   // denials keeps a caller from growing a tenant's append-only log at request rate.
@@ -100,8 +107,8 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
     sealer: deps.vault,
     clock,
     publicUrl: config.publicUrl,
-    findService,
-    readClientSecret: (tenant, service) => deps.credentials.readClientSecret(tenant, service),
+    findService: (tenant, service) => deps.authorization.authOf(tenant, oauthServiceOf(tenant, service)),
+    readClientSecret: (tenant, service) => deps.authorization.readClientSecret(tenant, oauthServiceOf(tenant, service)),
     ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
     // The one call site of the connect flow's security events (OA-02/03/04 rejections, connects, disconnects).
     onSecurityEvent: (event) => {
@@ -134,6 +141,7 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
           accessExpiresAt: c.accessExpiresAt === null ? null : new Date(c.accessExpiresAt).toISOString(),
           hasRefreshToken: c.refreshToken !== null,
           refreshFailures: c.refreshFailures,
+          lastError: c.lastError === null ? null : { ...c.lastError, at: new Date(c.lastError.at).toISOString() },
           createdAt: new Date(c.createdAt).toISOString(),
           updatedAt: new Date(c.updatedAt).toISOString(),
         }));
@@ -148,8 +156,17 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
       return flow.disconnect(tenant, id);
     },
     openLink: (id, sig) => flow.openLink(id, sig),
-    completeCallback: (params, cookies) => flow.completeCallback(params, cookies),
-    chooseSite: (state, site, cookies) => flow.chooseSite(state, site, cookies),
+    async completeCallback(params, cookies) {
+      const answer = await flow.completeCallback(params, cookies);
+      // A site still to choose is not a connection yet: chooseSite completes it.
+      if (!('sites' in answer)) await deps.onConnected?.(answer);
+      return answer;
+    },
+    async chooseSite(state, site, cookies) {
+      const completed = await flow.chooseSite(state, site, cookies);
+      await deps.onConnected?.(completed);
+      return completed;
+    },
     retryLink: (params, cookies) => flow.retryLink(params, cookies),
   };
   return { flow, connections };

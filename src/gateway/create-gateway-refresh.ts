@@ -5,6 +5,7 @@ import {
   createServiceRefreshSender,
   type FreshToken,
   type OAuthFetch,
+  type OAuthServiceAuth,
   type RefreshEngine,
   type RefreshEvent,
   type RefreshLock,
@@ -19,6 +20,8 @@ export interface GatewayRefreshDependencies {
   readonly clock: Clock;
   readonly tenants: ReadonlyMap<string, TenantRuntime>;
   readClientSecret(tenant: string, service: string): Promise<string | undefined>;
+  /** The OAuth settings of an `oauth2` service (discovered first for an `mcp:` service); undefined for another. */
+  authOf(tenant: string, service: string): Promise<OAuthServiceAuth | undefined>;
   readonly audit?: Pick<AuditLog, 'recordSecurityEvent'>;
   /** Refresh outcomes and `needs_reauth` transitions feed metrics and alerts. */
   readonly telemetry?: Pick<Telemetry, 'refresh' | 'connectionStatus'>;
@@ -96,9 +99,9 @@ export function createGatewayRefresh(deps: GatewayRefreshDependencies) {
     ...(deps.marginMs === undefined ? {} : { marginMs: deps.marginMs }),
     ...(deps.backgroundIntervalMs === undefined ? {} : { backgroundIntervalMs: deps.backgroundIntervalMs }),
     sendRefresh: createServiceRefreshSender({
-      authOf(tenant, service) {
-        const auth = tenants.get(tenant)?.services.get(service)?.auth;
-        if (auth?.type !== 'oauth2') {
+      async authOf(tenant, service) {
+        const auth = await deps.authOf(tenant, service);
+        if (auth === undefined) {
           throw new GatehouseError('not_found', `No OAuth service ${service} in tenant ${tenant}`, { service });
         }
         return auth;

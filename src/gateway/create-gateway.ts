@@ -22,6 +22,7 @@ import { createClientKeys } from './client-keys.ts';
 import type { Caller, Gateway } from './contract.ts';
 import { createApprovalTasks } from './create-approval-tasks.ts';
 import { createApprovals } from './create-approvals.ts';
+import { createFederatedAuthorization } from './create-federated-authorization.ts';
 import { createFederation } from './create-federation.ts';
 import { createGatewayConnections } from './create-gateway-connections.ts';
 import { createGatewayOAuthServer } from './create-gateway-oauth-server.ts';
@@ -171,13 +172,26 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     allowPrivateHosts: config.unsafeAllowPrivateUpstreams,
     connectTimeoutMs: 5_000,
   });
+  // The connect flow and the refresh engine see a service's OAuth settings as configured or, for an `mcp:` service
+  // naming no authorization server, as discovered from its server (with a registered client).
+  const serviceConfigOf = (tenant: string, service: string) =>
+    config.tenants.find((t) => t.id === tenant)?.services.find((s) => s.id === service);
+  const authorization = createFederatedAuthorization({
+    store,
+    vault,
+    clock,
+    redirectUri: `${config.publicUrl}/oauth/callback`,
+    readConfiguredSecret: (tenant, service) => credentials.readClientSecret(tenant, service),
+    fetch: oauthFetch,
+  });
   const refresh = createGatewayRefresh({
     fetch: oauthFetch,
     store,
     vault,
     clock,
     tenants,
-    readClientSecret: (tenant, service) => credentials.readClientSecret(tenant, service),
+    authOf: (tenant, service) => authorization.authOf(tenant, serviceConfigOf(tenant, service)),
+    readClientSecret: (tenant, service) => authorization.readClientSecret(tenant, serviceConfigOf(tenant, service)),
     audit,
     ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
     ...refreshSettingsOf(config, deps.refreshLock),
@@ -200,9 +214,15 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     store,
     vault,
     clock,
-    credentials,
+    authorization,
     audit,
     ...(deps.telemetry ? { metrics: deps.telemetry.metrics } : {}),
+    // A federated server is listed with the shared account's connection: list it as soon as that exists.
+    onConnected: async ({ tenant, service, subject }) => {
+      if (subject === 'shared' && serviceConfigOf(tenant, service)?.mcp !== undefined) {
+        await federation?.refresh(tenant, service);
+      }
+    },
   });
   const approvalsConfig = config.approvals;
   const notifier =
@@ -284,6 +304,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     clock,
     store,
     credentials,
+    limiter: calls.limiter,
     ...(mcpUpstream ? { mcpUpstream } : {}),
     handles,
     audit,
@@ -329,7 +350,14 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   const inbound = new Map(
     config.tenants.flatMap((t) => t.toolsets.map((s) => [`${t.id}/${s.id}`, s.inbound] as const)),
   );
-  const tenantConfigs = createTenantConfigs({ store, audit, clock, parse: parseTenant, tenantEnv: config.tenantEnv });
+  const tenantConfigs = createTenantConfigs({
+    store,
+    audit,
+    clock,
+    parse: parseTenant,
+    tenantEnv: config.tenantEnv,
+    allowPrivateHosts: config.unsafeAllowPrivateUpstreams,
+  });
 
   /**
    * Swaps a tenant's runtime for one built from `tenant` (issue 14, a stored configuration changed). A call in

@@ -10,6 +10,7 @@ import {
   tenantEnvPatterns,
 } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
+import { checkAlertWebhooks } from './check-alert-webhooks.ts';
 import { diffTenantDocuments, type ResourceChange, summarizeChanges } from './diff-tenant-documents.ts';
 
 /** Who writes and on which revision (contract-14: `expectedRevision` null = create). */
@@ -51,6 +52,8 @@ export interface TenantConfigsDependencies {
   readonly parse: (document: TenantDocument) => TenantConfig;
   /** The config's `tenantEnv`: the env names each tenant's users may reference; absent = the default prefix. */
   readonly tenantEnv?: Readonly<Record<string, readonly string[]>>;
+  /** The config's `unsafeAllowPrivateUpstreams`: hosts an alert webhook may name though they resolve privately. */
+  readonly allowPrivateHosts?: readonly string[];
 }
 
 export function createTenantConfigs(deps: TenantConfigsDependencies): TenantConfigs {
@@ -107,7 +110,7 @@ export function createTenantConfigs(deps: TenantConfigsDependencies): TenantConf
           otherTenantEnvPatterns(tenantId, await store.tenants.list(), deps.tenantEnv),
         );
       }
-      deps.parse(config);
+      await checkAlertWebhooks(deps.parse(config), deps.allowPrivateHosts ?? []);
       const changes = diffTenantDocuments(tenantId, current?.document, config);
       if (current !== undefined && changes.length === 0 && options.expectedRevision === current.revision) {
         return { revision: current.revision, changes };

@@ -1,5 +1,4 @@
 import { GatehouseError, type TenantConfig } from '../core/index.ts';
-import type { OAuthServiceAuth } from '../oauth/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
 import type { TenantConfigs } from './create-tenant-configs.ts';
@@ -48,10 +47,7 @@ export async function deleteTenant(
       );
     }
   }
-  const services = new Map<string, OAuthServiceAuth>();
-  for (const service of deps.tenantOf(tenantId)?.services ?? []) {
-    if (service.auth.type === 'oauth2') services.set(service.id, service.auth);
-  }
+  const services = deps.tenantOf(tenantId)?.services ?? [];
   await deps.tenantConfigs.delete(tenantId, { expectedRevision: stored.revision, actor: options.actor });
   if (!options.purge) return {};
   return { purged: await purgeTenant(deps, tenantId, services, deps.publicUrl) };

@@ -1,4 +1,4 @@
-import { GatehouseError, systemClock } from '../core/index.ts';
+import { GatehouseError, type ServiceConfig, systemClock } from '../core/index.ts';
 import { createConnectFlow, type OAuthServiceAuth } from '../oauth/index.ts';
 import type { Store, TenantPurgeCounts } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
@@ -16,32 +16,33 @@ export interface TenantPurgeReport {
 
 /**
  * Deletes everything a tenant holds but its audit log (docs/requirements.md ST-10, docs/operations.md "Removing a
- * tenant"): revokes every connection upstream (RFC 7009, best effort; `services` are the tenant's OAuth services by
- * id, for the endpoints and client secrets), then deletes every row of the tenant, data keys included, in one store
- * transaction (`Store.purgeTenant`; crypto-shredding: any ciphertext of the tenant left anywhere, e.g. in a backup,
- * no longer decrypts). Revocation comes first because it needs the tokens decrypted.
+ * tenant"): revokes every connection upstream (RFC 7009, best effort; `services` are the tenant's, whose OAuth
+ * endpoints and client secrets revocation needs), then deletes every row of the tenant, data keys included, in one
+ * store transaction (`Store.purgeTenant`; crypto-shredding: any ciphertext of the tenant left anywhere, e.g. in a
+ * backup, no longer decrypts). Revocation comes first because it needs the tokens decrypted.
  */
 export async function purgeTenant(
   adapters: { readonly store: Store; readonly vault: Pick<Vault, 'encrypt' | 'decrypt' | 'destroyTenantKeys'> },
   tenant: string,
-  services: ReadonlyMap<string, OAuthServiceAuth>,
+  services: readonly ServiceConfig[],
   publicUrl: string,
 ): Promise<TenantPurgeReport> {
   const { store, vault } = adapters;
+  const oauthServices = revocableServicesOf(services);
   const flow = createConnectFlow({
     store,
     sealer: vault,
     clock: systemClock,
     publicUrl,
-    findService: (t, service) => (t === tenant ? services.get(service) : undefined),
+    findService: (t, service) => (t === tenant ? oauthServices.get(service) : undefined),
     // The configured secret is the source of truth; the vault copy is about to be shredded anyway.
-    readClientSecret: async (_t, service) => services.get(service)?.clientSecret,
+    readClientSecret: async (_t, service) => oauthServices.get(service)?.clientSecret,
   });
   const connections = await store.connections.list(tenant);
   const notRevoked: { connection: string; service: string; reason: string }[] = [];
   let revoked = 0;
   for (const connection of connections) {
-    const auth = services.get(connection.service);
+    const auth = oauthServices.get(connection.service);
     const reason =
       auth === undefined
         ? 'no definition of the service (pass --previous-config with the tenant)'
@@ -62,4 +63,18 @@ export async function purgeTenant(
   // The rows are gone already; this forgets the data key this process's vault cached (for the revocations above).
   await vault.destroyTenantKeys(tenant);
   return { tenant, connections: connections.length, revoked, notRevoked, rows };
+}
+
+/**
+ * The OAuth services whose tokens a purge can revoke, by id. A client an `mcp:` service registered itself is not in
+ * the config: its tokens die with the tenant's data keys.
+ */
+function revocableServicesOf(services: readonly ServiceConfig[]): ReadonlyMap<string, OAuthServiceAuth> {
+  const found = new Map<string, OAuthServiceAuth>();
+  for (const service of services) {
+    if (service.auth.type === 'oauth2' && service.auth.clientId !== undefined) {
+      found.set(service.id, { ...service.auth, clientId: service.auth.clientId });
+    }
+  }
+  return found;
 }

@@ -8,8 +8,9 @@ import {
   isPlainObject,
   toGatehouseError,
 } from '../core/index.ts';
+import { admitCallLimits, type ReleaseLimits } from '../policy/index.ts';
 import { type ResultHandles, scrubFederated, shapeToolResult } from '../shaping/index.ts';
-import type { Store } from '../store/index.ts';
+import type { Limiter, Store } from '../store/index.ts';
 import { listCredentialSecrets, type McpCallAnswer, type McpTarget, type McpUpstream } from '../upstream/index.ts';
 import { mcpTargetOf, type ServiceRuntime, type TenantRuntime, type ToolsetRuntime } from './build-tenants.ts';
 import { connectionOf, subjectAt } from './connection-of.ts';
@@ -24,6 +25,8 @@ export interface FederatedReadDependencies {
   readonly credentials: Pick<Credentials, 'resolveCredential'>;
   readonly mcpUpstream?: Pick<McpUpstream, 'readResource' | 'getPrompt'>;
   readonly handles: ResultHandles;
+  /** The rate and concurrency limits of tool calls, which count reads and gets too. */
+  readonly limiter: Limiter;
   readonly audit: Pick<AuditLog, 'recordToolCall'>;
   readonly telemetry?: Pick<Telemetry, 'toolCall'>;
   readonly onAuditFailure?: (error: unknown) => void;
@@ -47,6 +50,7 @@ export async function readResource(
 ): Promise<FederatedOutcome> {
   const started = deps.clock.monotonic();
   let audited: Audited = { tool: 'resources', method: 'resources/read', path: uri.slice(0, auditedUriMax) };
+  let release: ReleaseLimits | undefined;
   try {
     const { tenant, toolset } = runtimeOf(deps, caller);
     const exposed = serviceOfUri(toolset.features, uri);
@@ -55,6 +59,7 @@ export async function readResource(
     }
     audited = { ...audited, tool: exposed.name };
     const service = serviceOf(tenant, exposed.service);
+    release = await admitCallLimits(deps.limiter, toolset.limits, caller, exposed.name, service.leaseMs);
     const sent = await sendFederated(deps, caller, service, (mcp, target) => mcp.readResource(target, uri)).catch(
       (error: unknown) => {
         // The server's own "no such resource" (-32002, or -32602 as 2026-07-28 servers answer) is the client's too.
@@ -78,9 +83,11 @@ export async function readResource(
       shaped === undefined
         ? { ...sent.result, contents }
         : { ...withoutKey(sent.result, 'contents'), contents: [{ uri, mimeType: 'text/plain', text: shaped }] };
-    return finish(deps, caller, requestId, started, audited, { ok: true, result });
+    return await finish(deps, caller, requestId, started, audited, { ok: true, result });
   } catch (error) {
-    return finish(deps, caller, requestId, started, audited, { ok: false, error: toGatehouseError(error) });
+    return await finish(deps, caller, requestId, started, audited, { ok: false, error: toGatehouseError(error) });
+  } finally {
+    release?.();
   }
 }
 
@@ -98,6 +105,7 @@ export async function getPrompt(
 ): Promise<FederatedOutcome> {
   const started = deps.clock.monotonic();
   let audited: Audited = { tool: name.slice(0, 128), method: 'prompts/get', path: null };
+  let release: ReleaseLimits | undefined;
   try {
     const { tenant, toolset } = runtimeOf(deps, caller);
     const exposed = toolset.features.prompts.get(name);
@@ -105,6 +113,7 @@ export async function getPrompt(
     audited = { ...audited, path: `prompts/get ${exposed.prompt.name}` };
     const checked = promptArguments(exposed.prompt.arguments ?? [], args);
     const service = serviceOf(tenant, exposed.service);
+    release = await admitCallLimits(deps.limiter, toolset.limits, caller, name, service.leaseMs);
     const sent = await sendFederated(deps, caller, service, (mcp, target) =>
       mcp.getPrompt(target, exposed.prompt.name, checked),
     );
@@ -126,9 +135,11 @@ export async function getPrompt(
             ...withoutKey(sent.result, 'messages'),
             messages: [{ role: 'user', content: { type: 'text', text: shaped } }],
           };
-    return finish(deps, caller, requestId, started, audited, { ok: true, result });
+    return await finish(deps, caller, requestId, started, audited, { ok: true, result });
   } catch (error) {
-    return finish(deps, caller, requestId, started, audited, { ok: false, error: toGatehouseError(error) });
+    return await finish(deps, caller, requestId, started, audited, { ok: false, error: toGatehouseError(error) });
+  } finally {
+    release?.();
   }
 }
 

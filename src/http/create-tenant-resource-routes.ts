@@ -46,10 +46,14 @@ type Resource = Record<string, unknown>;
 
 /** A list in the tenant document whose items are resources with a key (`services` by `id`). */
 interface CollectionResource {
-  /** The document's field and the path segment: `services`. */
-  readonly collection: 'services' | 'toolsets';
+  /** The document's field: `services`. */
+  readonly collection: 'services' | 'toolsets' | 'alertRules';
+  /** The path segment: `services`, `alert-rules`. */
+  readonly segment: string;
   /** The path parameter of one item: `service`. */
   readonly param: string;
+  /** What one item is called in messages and summaries: `service`, `alert rule`. */
+  readonly noun: string;
   readonly key: 'id';
   readonly schema: z.ZodType;
   readonly roles: readonly TenantRole[];
@@ -66,18 +70,46 @@ interface FieldGroupResource {
   readonly roles: readonly TenantRole[];
 }
 
-/** The fields of a service that hold a credential: written as `${env:NAME}` references only, never a value. */
-const serviceSecretFields = ['value', 'token', 'password', 'clientSecret', 'apiKey'] as const;
+/**
+ * The fields that hold a credential (in a service's `auth`, at the top of a catalogue service, in an alert rule's
+ * `webhook`): written as `${env:NAME}` references only, never a value.
+ */
+const secretFields = ['value', 'token', 'password', 'clientSecret', 'apiKey', 'secret'] as const;
 const secretReference = /^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$/;
 const maxWriteAttempts = 5;
 const defaultPageSize = 100;
 const maxPageSize = 500;
 
-const { service, toolset, tenant } = tenantResourceSchemas;
+const { service, toolset, tenant, alertRule } = tenantResourceSchemas;
 
 const collections: readonly CollectionResource[] = [
-  { collection: 'services', param: 'service', key: 'id', schema: service, roles: adminRoleSets.configure },
-  { collection: 'toolsets', param: 'toolset', key: 'id', schema: toolset, roles: adminRoleSets.configure },
+  {
+    collection: 'services',
+    segment: 'services',
+    param: 'service',
+    noun: 'service',
+    key: 'id',
+    schema: service,
+    roles: adminRoleSets.configure,
+  },
+  {
+    collection: 'toolsets',
+    segment: 'toolsets',
+    param: 'toolset',
+    noun: 'toolset',
+    key: 'id',
+    schema: toolset,
+    roles: adminRoleSets.configure,
+  },
+  {
+    collection: 'alertRules',
+    segment: 'alert-rules',
+    param: 'rule',
+    noun: 'alert rule',
+    key: 'id',
+    schema: alertRule,
+    roles: adminRoleSets.configure,
+  },
 ];
 
 const fieldGroups: readonly FieldGroupResource[] = [
@@ -108,10 +140,11 @@ const fieldGroups: readonly FieldGroupResource[] = [
 ];
 
 /**
- * Create, read, update and delete of the resources in a tenant's configuration document (issue 14): services and
- * toolsets, each toolset's approval rule and limits, the tenant's limits. Every write reads the document, changes
- * one resource, validates the whole tenant with the config file's schema and writes it back with the revision it
- * read; a write that lost a race with another resource's edit is applied again on the new revision.
+ * Create, read, update and delete of the resources in a tenant's configuration document (issue 14): services,
+ * toolsets, the tenant's own alert rules, each toolset's approval rule and limits, the tenant's limits. Every write
+ * reads the document, changes one resource, validates the whole tenant with the config file's schema and writes it
+ * back with the revision it read; a write that lost a race with another resource's edit is applied again on the
+ * new revision.
  *
  * A resource's `ETag` is a hash of its own JSON, so edits of other resources do not invalidate it; `If-Match` with
  * another value answers 412 and changes nothing. An invalid resource answers 422 `resource_invalid` naming the
@@ -169,9 +202,9 @@ export function createTenantResourceRoutes(options: TenantResourceRoutesOptions)
   const routes: AdminRoute[] = [];
   let createService: ((context: AdminContext, body: Resource) => Promise<AdminAnswer>) | undefined;
   for (const resource of collections) {
-    const base = `/tenants/:tenant/${resource.collection}`;
+    const base = `/tenants/:tenant/${resource.segment}`;
     const item = `${base}/:${resource.param}`;
-    const noun = resource.param;
+    const noun = resource.noun;
     const itemsOf = (document: Document) => (document[resource.collection] ?? []) as readonly Resource[];
     const indexOf = (document: Document, id: string) => itemsOf(document).findIndex((r) => r[resource.key] === id);
     const found = (document: Document, id: string): { index: number; value: Resource } => {
@@ -203,7 +236,7 @@ export function createTenantResourceRoutes(options: TenantResourceRoutesOptions)
         body: withoutSecretValues(value),
         headers: {
           etag: etagOf(value),
-          location: `/api/v1/tenants/${context.params['tenant']}/${resource.collection}/${String(id)}`,
+          location: `/api/v1/tenants/${context.params['tenant']}/${resource.segment}/${String(id)}`,
         },
       };
     };
@@ -213,7 +246,7 @@ export function createTenantResourceRoutes(options: TenantResourceRoutesOptions)
       {
         method: 'GET',
         path: base,
-        summary: `List the tenant's ${resource.collection} (by ${resource.key}; ?limit=&cursor= pages)`,
+        summary: `List the tenant's ${noun}s (by ${resource.key}; ?limit=&cursor= pages)`,
         roles: resource.roles,
         query: {
           limit: `Items per page, 1-${maxPageSize} (default ${defaultPageSize})`,
@@ -441,22 +474,29 @@ export function invalidDocument(error: GatehouseError, location: readonly (strin
   return new GatehouseError('resource_invalid', error.message, { field });
 }
 
-/** Where a service holds a credential: in `auth`, or at the top for a catalogue provider (`apiKey`, `token`...). */
-function secretFieldsOf(service: Resource): { readonly holder: Record<string, unknown>; readonly prefix: string }[] {
-  const auth = service['auth'];
+/**
+ * Where a resource holds a credential: a service in `auth`, or at the top for a catalogue provider (`apiKey`,
+ * `token`...); an alert rule in `webhook` (`secret`).
+ */
+function secretFieldsOf(resource: Resource): { readonly holder: Record<string, unknown>; readonly prefix: string }[] {
+  const auth = resource['auth'];
+  const webhook = resource['webhook'];
   return [
     ...(auth !== null && typeof auth === 'object'
       ? [{ holder: auth as Record<string, unknown>, prefix: 'auth.' }]
       : []),
-    ...(service['provider'] === undefined ? [] : [{ holder: service, prefix: '' }]),
+    ...(webhook !== null && typeof webhook === 'object'
+      ? [{ holder: webhook as Record<string, unknown>, prefix: 'webhook.' }]
+      : []),
+    ...(resource['provider'] === undefined ? [] : [{ holder: resource, prefix: '' }]),
   ];
 }
 
 /** Credentials are references to the environment: a value sent in their place is refused, naming the field. */
 function refuseSecretValues(resource: CollectionResource, body: Resource): void {
-  if (resource.collection !== 'services') return;
+  if (resource.collection === 'toolsets') return;
   for (const { holder, prefix } of secretFieldsOf(body)) {
-    for (const field of serviceSecretFields) {
+    for (const field of secretFields) {
       const value = holder[field];
       if (typeof value === 'string' && !secretReference.test(value)) {
         throw new GatehouseError(
@@ -475,12 +515,12 @@ function withoutSecretValues(resource: unknown): unknown {
   const masked: Resource = { ...(resource as Resource) };
   for (const { holder, prefix } of secretFieldsOf(resource as Resource)) {
     const copy: Record<string, unknown> = { ...holder };
-    for (const field of serviceSecretFields) {
+    for (const field of secretFields) {
       const value = copy[field];
       if (typeof value === 'string' && !secretReference.test(value)) copy[field] = '[redacted]';
     }
     if (prefix === '') Object.assign(masked, copy);
-    else masked['auth'] = copy;
+    else masked[prefix.slice(0, -1)] = copy;
   }
   return masked;
 }

@@ -96,5 +96,9 @@ async function readOrFail(pending: Promise<FederatedOutcome> | undefined): Promi
 }
 
 function toProtocolError(error: GatehouseError): ProtocolError {
-  return new ProtocolError(ProtocolErrorCode.InternalError, error.message, { code: error.code });
+  // The details are non-secret by contract (a rate limit's `retryAfterSeconds`, the service).
+  return new ProtocolError(ProtocolErrorCode.InternalError, error.message, {
+    code: error.code,
+    details: error.details,
+  });
 }

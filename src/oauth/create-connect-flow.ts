@@ -52,8 +52,11 @@ export interface ConnectFlowDependencies {
   readonly clock: Clock;
   /** The gateway's public base URL without a trailing slash; the redirect URI is `{publicUrl}/oauth/callback`. */
   readonly publicUrl: string;
-  /** The `oauth2` auth block of (tenant, service); undefined when there is no such oauth2 service. */
-  findService(tenant: string, service: string): OAuthServiceAuth | undefined;
+  /**
+   * The `oauth2` auth block of (tenant, service); undefined when there is no such oauth2 service. May be a promise:
+   * an `mcp:` service's is discovered from its server at first use (a failure rejects, naming the service).
+   */
+  findService(tenant: string, service: string): OAuthServiceAuth | undefined | Promise<OAuthServiceAuth | undefined>;
   /** The service's client secret, decrypted from the vault; undefined for a public client. */
   readClientSecret(tenant: string, service: string): Promise<string | undefined>;
   /** Called for every rejected callback and every connect/disconnect; awaited, failures propagate. */
@@ -149,8 +152,8 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
   };
   let lastSweep = 0;
 
-  function serviceOf(tenant: string, service: string): OAuthServiceAuth {
-    const auth = deps.findService(tenant, service);
+  async function serviceOf(tenant: string, service: string): Promise<OAuthServiceAuth> {
+    const auth = await deps.findService(tenant, service);
     if (auth === undefined) throw new GatehouseError('not_found', `No OAuth service ${service} in tenant ${tenant}`);
     return auth;
   }
@@ -373,7 +376,7 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
 
   /** Creates a signed, single-use connect link valid for 10 minutes. */
   async function createLink(request: ConnectLinkRequest): Promise<ConnectLink> {
-    const auth = serviceOf(request.tenant, request.service);
+    const auth = await serviceOf(request.tenant, request.service);
     if (auth.grant !== 'authorization_code') {
       throw new GatehouseError(
         'invalid_request',
@@ -424,7 +427,7 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
     params: URLSearchParams,
     cookies: Readonly<Record<string, string>>,
   ): Promise<CompletedConnection | SiteChoice> {
-    const auth = serviceOf(tenant, pending.service);
+    const auth = await serviceOf(tenant, pending.service);
     const server = await serverOf(tenant, pending.service, auth);
     const client = await clientOf(tenant, pending.service, auth);
     let validated: URLSearchParams;
@@ -499,7 +502,7 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
       if (!timingSafeEqual(expected, Buffer.from(sig, 'base64url'))) throw invalid();
       const now = clock.now();
       if (!(await store.connectFlow.useLink(tenant, id, now))) throw invalid();
-      const auth = serviceOf(tenant, link.service);
+      const auth = await serviceOf(tenant, link.service);
       const server = await serverOf(tenant, link.service, auth);
       const scopes = link.scopes.length > 0 ? link.scopes : auth.scopes;
       const request = await createAuthorizationRequest(server.metadata, {
@@ -660,7 +663,13 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
       const connection = await store.connections.get(tenant, id);
       if (connection === undefined) throw new GatehouseError('not_found', `No connection ${id} in tenant ${tenant}`);
       let revoked = false;
-      const auth = deps.findService(tenant, connection.service);
+      let auth: OAuthServiceAuth | undefined;
+      try {
+        auth = await deps.findService(tenant, connection.service);
+      } catch {
+        // A server whose authorization cannot be discovered now: the connection is deleted without revocation.
+        auth = undefined;
+      }
       if (auth !== undefined) {
         try {
           const server = await serverOf(tenant, connection.service, auth);
@@ -724,7 +733,7 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
       let pending = clientTokens.get(key);
       if (pending === undefined) {
         pending = (async () => {
-          const auth = serviceOf(tenant, service);
+          const auth = await serviceOf(tenant, service);
           const server = await serverOf(tenant, service, auth);
           const client = await clientOf(tenant, service, auth);
           const response = await clientCredentialsRequest(server.metadata, client, auth.scopes, {

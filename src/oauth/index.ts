@@ -26,8 +26,14 @@ export {
   type OAuthFetch,
   type OAuthRequestOptions,
 } from './create-oauth-fetch.ts';
+export {
+  discoverResourceAuthorization,
+  type RegisteredClient,
+  type ResourceAuthorization,
+  registerClient,
+} from './discover-resource-authorization.ts';
 export { isSafeReturnPath } from './is-safe-return-path.ts';
-export type { OAuthHttpOptions, OAuthServiceAuth, TokenSet } from './oauth-service.ts';
+export type { ConfiguredOAuthAuth, OAuthHttpOptions, OAuthServiceAuth, TokenSet } from './oauth-service.ts';
 export { refreshAndRetry } from './refresh-and-retry.ts';
 export {
   createRefreshEngine,

@@ -1,7 +1,13 @@
 import type { ServiceAuthConfig } from '../core/index.ts';
 
-/** The `auth` block of a service whose `type` is `oauth2` (core/config.ts). */
-export type OAuthServiceAuth = Extract<ServiceAuthConfig, { readonly type: 'oauth2' }>;
+/** The `auth` block of a service whose `type` is `oauth2` (core/config.ts), as configured. */
+export type ConfiguredOAuthAuth = Extract<ServiceAuthConfig, { readonly type: 'oauth2' }>;
+
+/**
+ * An `oauth2` auth as the connect flow and the refresh engine use it: with its client id, configured, or (an `mcp:`
+ * service without one) registered after discovering the server's authorization server.
+ */
+export type OAuthServiceAuth = ConfiguredOAuthAuth & { readonly clientId: string };
 
 /** Where a token or discovery request goes and how long it may take. */
 export interface OAuthHttpOptions {

@@ -66,8 +66,8 @@ function authOf(provider: string, extra: Record<string, unknown> = {}): OAuthSer
     { expandProvider: createProviderExpander() },
   );
   const auth = config.tenants[0]?.services[0]?.auth;
-  if (auth?.type !== 'oauth2') throw new Error('expected oauth2');
-  return auth;
+  if (auth?.type !== 'oauth2' || auth.clientId === undefined) throw new Error('expected oauth2 with a clientId');
+  return { ...auth, clientId: auth.clientId };
 }
 
 function flowFor(auth: OAuthServiceAuth) {

@@ -1,6 +1,7 @@
 import { type Clock, GatehouseError } from '../core/index.ts';
 import type { ConnectionRecord, LockedConnection, Store } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
+import { describeRefreshFailure } from './describe-refresh-failure.ts';
 import { createStoreRefreshLock, type RefreshLock } from './refresh-lock.ts';
 import type { RefreshFailureReason, SendRefresh } from './refresh-request.ts';
 
@@ -351,6 +352,7 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
         'needs_reauth',
         clock.now(),
         current.tokenVersion,
+        describeRefreshFailure(outcome, clock.now()),
       );
       if (marked) pending.push({ kind: 'needs_reauth', tenantId, connectionId, reason: 'invalid_grant' });
       const error = new GatehouseError(
@@ -369,7 +371,7 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
       tenantId,
       connectionId,
       cooldownUntil,
-      clock.now(),
+      describeRefreshFailure(outcome, clock.now()),
       current.tokenVersion,
     );
     pending.push({ kind: 'refresh_failed', tenantId, connectionId, reason: outcome.reason, failures, cooldownUntil });

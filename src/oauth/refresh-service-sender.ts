@@ -4,8 +4,8 @@ import { createRefreshRequestSender, type SendRefresh } from './refresh-request.
 import { type ResolvedAuthorizationServer, resolveAuthorizationServer } from './resolve-authorization-server.ts';
 
 export interface ServiceRefreshSenderOptions {
-  /** The `oauth2` auth block of a service; throws when the tenant has no such OAuth service. */
-  authOf(tenantId: string, service: string): OAuthServiceAuth;
+  /** The `oauth2` auth block of a service (discovered first for an `mcp:` service); throws when there is none. */
+  authOf(tenantId: string, service: string): OAuthServiceAuth | Promise<OAuthServiceAuth>;
   /** The service's client secret (decrypted from the vault), undefined for a public client. */
   readClientSecret(tenantId: string, service: string): Promise<string | undefined>;
   /** Timeout of a discovery request, ms. */
@@ -35,7 +35,7 @@ export function createServiceRefreshSender(options: ServiceRefreshSenderOptions)
     return server;
   };
   return createRefreshRequestSender(async (tenantId, service) => {
-    const auth = options.authOf(tenantId, service);
+    const auth = await options.authOf(tenantId, service);
     const { metadata } = await serverOf(tenantId, service, auth);
     const tokenUrl = metadata.token_endpoint ?? auth.tokenUrl ?? '';
     const clientSecret = await options.readClientSecret(tenantId, service);

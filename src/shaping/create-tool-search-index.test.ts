@@ -102,6 +102,30 @@ describe('searchToolIndexes() bridges words and says why', () => {
     expect(typo?.reasons).toEqual(expect.arrayContaining([expect.objectContaining({ via: 'typo', term: 'orders' })]));
   });
 
+  it('knows mail APIs call an email a message and a folder a label (API vocabulary)', () => {
+    const mail = createToolSearchIndex(
+      bindCatalog(
+        catalogOf('mail', [
+          toolOf(
+            'messagesSend',
+            'Sends the specified message to the recipients',
+            'POST',
+            '/users/{userId}/messages/send',
+          ),
+          toolOf('labelsList', 'Lists all labels in the mailbox', 'GET', '/users/{userId}/labels'),
+          toolOf('draftsCreate', 'Creates a new draft', 'POST', '/users/{userId}/drafts'),
+          toolOf('filtersList', 'Lists the filters', 'GET', '/users/{userId}/settings/filters'),
+        ]),
+        'mail',
+      ),
+    );
+    const [email] = searchToolIndexes([mail], { query: 'email Bob the slides', limit: 1 });
+    expect(email?.tool.name).toBe('mail_messagesSend');
+    expect(email?.reasons).toEqual(expect.arrayContaining([expect.objectContaining({ word: 'email', via: 'domain' })]));
+    const [folders] = searchToolIndexes([mail], { query: 'which folders do I have', limit: 1 });
+    expect(folders?.tool.name).toBe('mail_labelsList');
+  });
+
   it('answers queries in other scripts and nonsense with the best it has, never an error', () => {
     expect(() => search('返金してください')).not.toThrow();
     expect(search('zzzz qqqq')).toEqual([]);

@@ -247,6 +247,13 @@ const synonymGroups: readonly (readonly string[])[] = [
   ['schedule', 'later', 'tomorrow'],
   ['usage', 'spent', 'spend'],
   ['current', 'currently', 'now'],
+  // Mail and calendar APIs: Gmail's messages are emails, its labels folders, its threads conversations; a calendar's
+  // sharing is its access control list (acl); its events are meetings.
+  ['message', 'email', 'mail'],
+  ['label', 'folder'],
+  ['thread', 'conversation'],
+  ['acl', 'access', 'permission', 'sharing'],
+  ['event', 'meeting', 'appointment'],
 ];
 
 /** What a verb in a query says about the operation a person means. */

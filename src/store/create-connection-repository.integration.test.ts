@@ -27,6 +27,8 @@ const backends = [
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (value: Uint8Array | null) => (value === null ? null : new TextDecoder().decode(value));
+/** A failed refresh as the refresh engine records it. */
+const failure = (at: number) => ({ code: 'server_error', message: 'The token endpoint answered HTTP 500', at });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
@@ -78,7 +80,7 @@ for (const backend of backends) {
       expect(first).toMatchObject({ tenantId: 'u1', service: 'github', subject: 'alice', tokenVersion: 1 });
       expect(text(first.accessToken)).toBe('at-1');
       expect(first.scopes).toEqual(['repo', 'read:user']);
-      await store.connections.recordRefreshFailure('u1', first.id, 1_700_000_100_000, 1_700_000_000_500);
+      await store.connections.recordRefreshFailure('u1', first.id, 1_700_000_100_000, failure(1_700_000_000_500));
       const again = await store.connections.upsert({
         tenantId: 'u1',
         id: 'another-id',
@@ -91,7 +93,13 @@ for (const backend of backends) {
         accessExpiresAt: null,
         createdAt: 1_700_000_002_000,
       });
-      expect(again).toMatchObject({ id: first.id, tokenVersion: 2, refreshFailures: 0, refreshCooldownUntil: null });
+      expect(again).toMatchObject({
+        id: first.id,
+        tokenVersion: 2,
+        refreshFailures: 0,
+        refreshCooldownUntil: null,
+        lastError: null,
+      });
       expect(again.refreshToken).toBeNull();
       expect(await store.connections.get('u1', 'another-id')).toBeUndefined();
     });
@@ -135,16 +143,26 @@ for (const backend of backends) {
     it('commitTokens refuses a connection that left active; setStatus and failures are fenced by version', async () => {
       const record = await connect();
       expect(await store.connections.setStatus(record.tenantId, record.id, 'needs_reauth', 2, 99)).toBe(false);
-      await store.connections.recordRefreshFailure(record.tenantId, record.id, 5_000, 2, 99);
+      await store.connections.recordRefreshFailure(record.tenantId, record.id, 5_000, failure(2), 99);
       expect((await store.connections.get(record.tenantId, record.id))?.refreshFailures).toBe(0);
-      await store.connections.recordRefreshFailure(record.tenantId, record.id, 5_000, 2, record.tokenVersion);
-      await store.connections.recordRefreshFailure(record.tenantId, record.id, 9_000, 3);
+      await store.connections.recordRefreshFailure(record.tenantId, record.id, 5_000, failure(2), record.tokenVersion);
+      await store.connections.recordRefreshFailure(record.tenantId, record.id, 9_000, failure(3));
       expect(await store.connections.get(record.tenantId, record.id)).toMatchObject({
         refreshFailures: 2,
         refreshCooldownUntil: 9_000,
+        lastError: failure(3),
       });
-      expect(await store.connections.setStatus(record.tenantId, record.id, 'needs_reauth', 4, 1)).toBe(true);
+      const refused = { code: 'invalid_grant', message: 'refused', at: 4 };
+      expect(await store.connections.setStatus(record.tenantId, record.id, 'needs_reauth', 4, 1, refused)).toBe(true);
+      expect((await store.connections.get(record.tenantId, record.id))?.lastError).toEqual(refused);
       expect(await store.connections.commitTokens(update(record, 'at-x'))).toBeUndefined();
+    });
+
+    it('a good refresh clears the last refresh error', async () => {
+      const record = await connect();
+      await store.connections.recordRefreshFailure(record.tenantId, record.id, 5_000, failure(2));
+      const next = await store.connections.commitTokens(update(record, 'at-2'));
+      expect(next).toMatchObject({ refreshFailures: 0, lastError: null });
     });
 
     it('withRefreshLock: holders of one connection never overlap and each re-reads the row under the lock', async () => {

@@ -1,6 +1,7 @@
 import { type Selectable, sql } from 'kysely';
 import { GatehouseError } from '../core/index.ts';
 import type {
+  ConnectionError,
   ConnectionRecord,
   ConnectionRepository,
   ConnectionStatus,
@@ -108,6 +109,7 @@ export function createConnectionRepository(context: StoreContext): ConnectionRep
           access_expires_at: record.accessExpiresAt,
           refresh_failures: 0,
           refresh_cooldown_until: null,
+          ...noLastError,
           // A new consent replaces what the old one discovered (another org or site may have been chosen).
           variables: toVariablesColumn(record.variables),
           updated_at: record.createdAt,
@@ -213,6 +215,7 @@ function createQueries(
             token_version: sql<number>`token_version + 1`,
             refresh_failures: 0,
             refresh_cooldown_until: null,
+            ...noLastError,
             updated_at: update.at,
           })
           .where('tenant_id', '=', update.tenantId)
@@ -223,25 +226,26 @@ function createQueries(
           .executeTakeFirst();
         return row && toConnectionRecord(row);
       }),
-    setStatus: (tenantId, id, status, at, expectedVersion) =>
+    setStatus: (tenantId, id, status, at, expectedVersion, lastError) =>
       run('connections.setStatus', tenantId, async (db) => {
         let query = db
           .updateTable('connections')
-          .set({ status, updated_at: at })
+          .set({ status, updated_at: at, ...(lastError === undefined ? {} : toLastErrorColumns(lastError)) })
           .where('tenant_id', '=', tenantId)
           .where('id', '=', id);
         if (expectedVersion !== undefined) query = query.where('token_version', '=', expectedVersion);
         const result = await query.executeTakeFirst();
         return result.numUpdatedRows > 0n;
       }),
-    recordRefreshFailure: (tenantId, id, cooldownUntil, at, expectedVersion) =>
+    recordRefreshFailure: (tenantId, id, cooldownUntil, lastError, expectedVersion) =>
       run('connections.recordRefreshFailure', tenantId, async (db) => {
         let query = db
           .updateTable('connections')
           .set((eb) => ({
             refresh_failures: eb(eb.ref('refresh_failures'), '+', 1),
             refresh_cooldown_until: cooldownUntil,
-            updated_at: at,
+            ...toLastErrorColumns(lastError),
+            updated_at: lastError.at,
           }))
           .where('tenant_id', '=', tenantId)
           .where('id', '=', id);
@@ -257,6 +261,12 @@ function busy(tenantId: string, id: string): GatehouseError {
     `Connection ${id} of tenant ${tenantId} is being refreshed by another process; try again shortly`,
     { reason: 'refresh_busy', connection: id },
   );
+}
+
+const noLastError = { last_error_code: null, last_error_message: null, last_error_at: null } as const;
+
+function toLastErrorColumns(error: ConnectionError) {
+  return { last_error_code: error.code, last_error_message: error.message, last_error_at: error.at };
 }
 
 function toVariablesColumn(variables: Readonly<Record<string, string>> | undefined): string | null {
@@ -277,6 +287,10 @@ function toConnectionRecord(row: Selectable<ConnectionsTable>): ConnectionRecord
     tokenVersion: Number(row.token_version),
     refreshFailures: Number(row.refresh_failures),
     refreshCooldownUntil: row.refresh_cooldown_until === null ? null : Number(row.refresh_cooldown_until),
+    lastError:
+      row.last_error_code === null
+        ? null
+        : { code: row.last_error_code, message: row.last_error_message ?? '', at: Number(row.last_error_at) },
     variables: row.variables === null ? {} : (JSON.parse(row.variables) as Record<string, string>),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),

@@ -314,6 +314,20 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
         await db.schema.dropTable('approval_tasks').ifExists().execute();
       },
     },
+    '0034_connection_last_error': {
+      async up(db: Kysely<unknown>) {
+        // Why a connection's last refresh failed (issue 14): a code and a message in the gateway's own words,
+        // shown on the console's Connections page and in the admin API; cleared by a good refresh.
+        await db.schema.alterTable('connections').addColumn('last_error_code', 'text').execute();
+        await db.schema.alterTable('connections').addColumn('last_error_message', 'text').execute();
+        await db.schema.alterTable('connections').addColumn('last_error_at', millis).execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.alterTable('connections').dropColumn('last_error_at').execute();
+        await db.schema.alterTable('connections').dropColumn('last_error_message').execute();
+        await db.schema.alterTable('connections').dropColumn('last_error_code').execute();
+      },
+    },
     '0035_connect_outcomes': {
       async up(db: Kysely<unknown>) {
         // Issue 11. `site_choice`: the tokens and site list of an Atlassian account with several sites, sealed by

@@ -23,6 +23,28 @@ export function createSecretRepository({ run, read }: StoreContext): SecretRepos
           )
           .execute();
       }),
+    putIfAbsent: (record) =>
+      read('secrets.putIfAbsent', record.tenantId, async (db) => {
+        await db
+          .insertInto('secrets')
+          .values({
+            tenant_id: record.tenantId,
+            owner: record.owner,
+            field: record.field,
+            ciphertext: toBuffer(record.ciphertext),
+            updated_at: record.updatedAt,
+          })
+          .onConflict((c) => c.columns(['tenant_id', 'owner', 'field']).doNothing())
+          .execute();
+        const row = await db
+          .selectFrom('secrets')
+          .selectAll()
+          .where('tenant_id', '=', record.tenantId)
+          .where('owner', '=', record.owner)
+          .where('field', '=', record.field)
+          .executeTakeFirstOrThrow();
+        return toSecretRecord(row);
+      }),
     get: (tenantId, owner, field) =>
       read('secrets.get', tenantId, async (db) => {
         const row = await db

@@ -30,6 +30,7 @@ export type {
   ClientKeyRecord,
   ClientKeyRepository,
   ConnectFlowRepository,
+  ConnectionError,
   ConnectionRecord,
   ConnectionRepository,
   ConnectionStatus,

@@ -74,6 +74,11 @@ export interface SecretRecord {
 
 export interface SecretRepository {
   put(record: SecretRecord): Promise<void>;
+  /**
+   * Stores `record` unless the tenant's owner already has that field, and returns the stored one either way: the
+   * first of several processes writing at once wins, and every one of them gets the winner.
+   */
+  putIfAbsent(record: SecretRecord): Promise<SecretRecord>;
   get(tenantId: string, owner: string, field: string): Promise<SecretRecord | undefined>;
   listByOwner(tenantId: string, owner: string): Promise<readonly SecretRecord[]>;
   deleteByOwner(tenantId: string, owner: string): Promise<void>;
@@ -530,6 +535,8 @@ export interface ConnectionRecord {
   /** Consecutive failed refresh attempts (5xx, 429, timeouts) and when the next non-forced one may run. */
   readonly refreshFailures: number;
   readonly refreshCooldownUntil: number | null;
+  /** Why the last refresh failed (migration 0034); null since the connection last connected or refreshed well. */
+  readonly lastError: ConnectionError | null;
   /**
    * Base URL variables this connection filled when it connected (Salesforce `instanceUrl`, Atlassian `cloudId`),
    * checked by their rule before they were stored; `{}` when none.
@@ -537,6 +544,17 @@ export interface ConnectionRecord {
   readonly variables: Readonly<Record<string, string>>;
   readonly createdAt: number;
   readonly updatedAt: number;
+}
+
+/**
+ * A failed refresh as a person reads it: a stable `code` (`invalid_grant`, `server_error`, `timeout`...) and a
+ * short message in the gateway's own words. Never text from the authorization server (it may echo a token).
+ */
+export interface ConnectionError {
+  readonly code: string;
+  readonly message: string;
+  /** Epoch ms. */
+  readonly at: number;
 }
 
 /** New tokens for a connection, committed only if the stored `tokenVersion` still equals `expectedVersion`. */
@@ -559,7 +577,7 @@ export interface ConnectionRepository {
   upsert(
     record: Omit<
       ConnectionRecord,
-      'tokenVersion' | 'refreshFailures' | 'refreshCooldownUntil' | 'updatedAt' | 'variables'
+      'tokenVersion' | 'refreshFailures' | 'refreshCooldownUntil' | 'updatedAt' | 'variables' | 'lastError'
     > & { readonly variables?: Readonly<Record<string, string>> },
   ): Promise<ConnectionRecord>;
   get(tenantId: string, id: string): Promise<ConnectionRecord | undefined>;
@@ -567,23 +585,28 @@ export interface ConnectionRepository {
   list(tenantId: string): Promise<readonly ConnectionRecord[]>;
   /** Version-checked token write: returns the new record, or undefined when another writer got there first. */
   commitTokens(update: TokenUpdate): Promise<ConnectionRecord | undefined>;
-  /** Sets the status (e.g. `needs_reauth`), fenced by `expectedVersion` when given. */
+  /**
+   * Sets the status (e.g. `needs_reauth`), fenced by `expectedVersion` when given; `lastError` (e.g. the refused
+   * grant) is stored with it when given.
+   */
   setStatus(
     tenantId: string,
     id: string,
     status: ConnectionStatus,
     at: number,
     expectedVersion?: number,
+    lastError?: ConnectionError,
   ): Promise<boolean>;
   /**
-   * Records a failed refresh and the cooldown before the next non-forced attempt. Fenced by `expectedVersion`
-   * when given (a stale lock holder must not put a cooldown on tokens a sibling has just refreshed).
+   * Records a failed refresh, why (`lastError`), and the cooldown before the next non-forced attempt. Fenced by
+   * `expectedVersion` when given (a stale lock holder must not put a cooldown on tokens a sibling has just
+   * refreshed). `commitTokens` and `upsert` clear the error.
    */
   recordRefreshFailure(
     tenantId: string,
     id: string,
     cooldownUntil: number,
-    at: number,
+    lastError: ConnectionError,
     expectedVersion?: number,
   ): Promise<void>;
   delete(tenantId: string, id: string): Promise<boolean>;

@@ -165,6 +165,10 @@ export interface ConnectionsTable {
   /** SQLite refresh lease: who holds it and until when (PostgreSQL locks the row instead). */
   lock_owner: string | null;
   lock_until: NullableMillis;
+  /** The last failed refresh (migration 0034): code, message in the gateway's words, when; null after a good one. */
+  last_error_code: ColumnType<string | null, string | null | undefined, string | null>;
+  last_error_message: ColumnType<string | null, string | null | undefined, string | null>;
+  last_error_at: NullableMillis;
   created_at: Millis;
   updated_at: Millis;
 }

@@ -310,6 +310,22 @@ for (const backend of backends) {
       expect(await store.secrets.listByOwner(a, 'service:pets')).toEqual([]);
     });
 
+    it('secrets: putIfAbsent keeps the first of concurrent writers and answers it to every one', async () => {
+      const [a, b] = newTenants();
+      const secret = (tenantId: string, bytes: number[]) => ({
+        tenantId,
+        owner: 'registration:notes',
+        field: 'client',
+        ciphertext: new Uint8Array(bytes),
+        updatedAt: bytes[0] ?? 0,
+      });
+      const answers = await Promise.all([1, 2, 3].map((n) => store.secrets.putIfAbsent(secret(a, [n]))));
+      const stored = await store.secrets.get(a, 'registration:notes', 'client');
+      expect(stored).toBeDefined();
+      expect(answers.every((answer) => answer.ciphertext[0] === stored?.ciphertext[0])).toBe(true);
+      expect(await store.secrets.putIfAbsent(secret(b, [7]))).toEqual(secret(b, [7]));
+    });
+
     it('audit: concurrent appends get consecutive seq per tenant; query filters and orders by seq', async () => {
       const [a, b] = newTenants();
       await Promise.all(

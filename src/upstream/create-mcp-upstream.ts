@@ -341,7 +341,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     } catch (error) {
       if (error instanceof SdkHttpError && error.status === 401) return { status: 401 };
       if (signal?.aborted === true) {
-        throw new GatehouseError('upstream_error', `The call to the MCP server of ${target.service} was cancelled`, {
+        throw new GatehouseError('cancelled', `The call to the MCP server of ${target.service} was cancelled`, {
           service: target.service,
           cancelled: true,
         });

@@ -53,6 +53,12 @@ export function createMemoryRepositories(): { dataKeys: DataKeyRepository; secre
       await tick();
       secretRows.set(secretId(record.tenantId, record.owner, record.field), copySecret(record));
     },
+    async putIfAbsent(record) {
+      await tick();
+      const id = secretId(record.tenantId, record.owner, record.field);
+      if (!secretRows.has(id)) secretRows.set(id, copySecret(record));
+      return copySecret(secretRows.get(id) as SecretRecord);
+    },
     async get(tenantId, owner, field) {
       await tick();
       const row = secretRows.get(secretId(tenantId, owner, field));

@@ -35,7 +35,7 @@ import {
   type UserConsentSource,
 } from '../http/index.ts';
 import type { Adapters } from './adapters.ts';
-import { type ObservabilityOptions, startObservability } from './start-observability.ts';
+import { type Observability, type ObservabilityOptions, startObservability } from './start-observability.ts';
 
 /** Builds the gateway over opened adapters and serves it on `config.listen` (port 0 picks a free port). */
 export async function startGatehouse(
@@ -183,7 +183,7 @@ export async function startGatehouse(
   gateway.start?.();
   const { logger } = observability;
   try {
-    watch = await followStoredTenants(gateway, adapters, options, logger);
+    watch = await followStoredTenants(gateway, adapters, options, logger, observability);
   } catch (error) {
     await server.close({ drainTimeoutMs: 0 });
     await gateway.close?.();
@@ -241,6 +241,7 @@ async function followStoredTenants(
     readonly tenantConfigCheckMs?: number;
   },
   logger: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void },
+  observability: Pick<Observability, 'followTenant' | 'forgetTenant'>,
 ): Promise<TenantConfigWatch | undefined> {
   const { tenantConfigs, live } = gateway;
   if (options.tenantDocuments === undefined || tenantConfigs === undefined || live === undefined) return undefined;
@@ -273,6 +274,7 @@ async function followStoredTenants(
     onChange: async (tenant, revision) => {
       try {
         await live.replaceTenant(tenant);
+        observability.followTenant(tenant);
         logger.info({ tenant: tenant.id, revision }, 'tenant configuration changed; serving the new revision');
       } catch (error) {
         logger.warn(
@@ -283,6 +285,7 @@ async function followStoredTenants(
     },
     onRemove: (tenantId) => {
       live.removeTenant(tenantId);
+      observability.forgetTenant(tenantId);
       logger.info({ tenant: tenantId }, 'tenant configuration removed');
     },
     onError: (tenantId, error) =>

@@ -11,9 +11,12 @@ import {
   type Logger,
   observeVaultSecrets,
   registerConfigSecrets,
+  registerTenantSecrets,
   type Telemetry,
+  type WebhookSender,
 } from '../audit/index.ts';
-import type { Clock, Config } from '../core/index.ts';
+import { createGuardedFetch } from '../auth-server/index.ts';
+import type { Clock, Config, TenantAlertRuleConfig, TenantConfig } from '../core/index.ts';
 import {
   type AdminRoute,
   type AlertAdminOptions,
@@ -49,6 +52,13 @@ export interface Observability {
   readonly alertsView: AlertAdminOptions;
   /** `GET /metrics`. */
   readonly metricsRoute: HttpRoute;
+  /**
+   * A tenant's configuration changed (or was added) while the process runs: its secrets are scrubbed from now on
+   * and its own alert rules replace the previous ones.
+   */
+  followTenant(tenant: TenantConfig): void;
+  /** A tenant was removed: its own alert rules stop counting. */
+  forgetTenant(tenantId: string): void;
   close(): Promise<void>;
 }
 
@@ -89,25 +99,44 @@ export function startObservability(
       .setOutcome(tenant, id, outcome, clock.now())
       .catch((error: unknown) => logger.warn({ err: error, alertId: id }, 'alert outcome not stored'));
   };
+  // Every webhook (the operator's, each tenant rule's) counts and stores what became of each alert it was given.
+  const sending = {
+    retries: alertsConfig.retries,
+    maxQueue: alertsConfig.maxQueue,
+    onDelivered: (id: string) => {
+      metrics.alertDeliveries.inc({ outcome: 'delivered' });
+      settle(id, 'delivered');
+    },
+    onDropped: (id: string, reason: 'failed' | 'dropped') => {
+      metrics.alertDeliveries.inc({ outcome: reason });
+      logger.warn({ alertId: id, reason }, 'alert webhook not delivered');
+      settle(id, reason);
+    },
+  };
   const webhook =
     alertsConfig.webhookUrl !== undefined && alertsConfig.webhookSecret !== undefined
-      ? createWebhookSender({
-          url: alertsConfig.webhookUrl,
-          secret: alertsConfig.webhookSecret,
-          retries: alertsConfig.retries,
-          maxQueue: alertsConfig.maxQueue,
-          onDelivered: (id) => {
-            metrics.alertDeliveries.inc({ outcome: 'delivered' });
-            settle(id, 'delivered');
-          },
-          onDropped: (id, reason) => {
-            metrics.alertDeliveries.inc({ outcome: reason });
-            logger.warn({ alertId: id, reason }, 'alert webhook not delivered');
-            settle(id, reason);
-          },
-        })
+      ? createWebhookSender({ url: alertsConfig.webhookUrl, secret: alertsConfig.webhookSecret, ...sending })
       : undefined;
+  // Each tenant's own rules (issue 14), as the process serves the tenant now; their webhooks go through the SSRF
+  // guard (a tenant's user wrote the URL), one sender per (URL, secret).
+  const tenantRules = new Map<string, readonly TenantAlertRuleConfig[]>(
+    config.tenants.map((t) => [t.id, t.alertRules]),
+  );
+  const guardedFetch = createGuardedFetch({ allowPrivateHosts: config.unsafeAllowPrivateUpstreams });
+  const tenantWebhooks = new Map<string, WebhookSender>();
+  const tenantWebhookOf = (alert: { readonly tenant: string; readonly ruleId?: string }) => {
+    const target = tenantRules.get(alert.tenant)?.find((r) => r.id === alert.ruleId)?.webhook;
+    if (target === undefined) return undefined;
+    const key = `${target.url}\u0000${target.secret}`;
+    let sender = tenantWebhooks.get(key);
+    if (sender === undefined) {
+      sender = createWebhookSender({ url: target.url, secret: target.secret, fetch: guardedFetch, ...sending });
+      tenantWebhooks.set(key, sender);
+    }
+    return sender;
+  };
   const alerts = createAlertEngine({
+    tenantRules: (tenant) => tenantRules.get(tenant) ?? [],
     thresholds: {
       ...alertsConfig,
       evaluateEveryMs: alertsConfig.evaluateEverySeconds * 1000,
@@ -117,21 +146,23 @@ export function startObservability(
     onAlert: (alert) => {
       metrics.alerts.inc({ rule: alert.rule });
       logger.warn({ alert }, 'alert');
-      if (webhook !== undefined) tenantOfAlert.set(alert.id, alert.tenant);
+      // The operator's rules go to the operator's webhook, a tenant's own rules to the webhook of that rule.
+      const target = alert.ruleId === undefined ? webhook : tenantWebhookOf(alert);
+      if (target !== undefined) tenantOfAlert.set(alert.id, alert.tenant);
       // Recorded before it is sent, so a fast delivery finds its row to settle.
       void deliveries
         .record(alert.tenant, {
           alertId: alert.id,
-          rule: alert.rule,
+          rule: alert.ruleId ?? alert.rule,
           about: alert.about,
           summary: alert.summary,
           observed: alert.observed,
           threshold: alert.threshold,
           raisedAt: Date.parse(alert.at),
-          outcome: webhook === undefined ? 'logged' : 'queued',
+          outcome: target === undefined ? 'logged' : 'queued',
         })
         .catch((error: unknown) => logger.warn({ err: error, alertId: alert.id }, 'alert not stored'))
-        .finally(() => webhook?.send(alert.id, { type: 'gatehouse.alert', alert }));
+        .finally(() => target?.send(alert.id, { type: 'gatehouse.alert', alert }));
     },
   });
   alerts.start();
@@ -165,9 +196,16 @@ export function startObservability(
       render: () => secrets.scrub(metrics.render()),
       tokens: [config.adminToken, config.metricsToken],
     }),
+    followTenant(tenant) {
+      registerTenantSecrets(tenant, secrets);
+      tenantRules.set(tenant.id, tenant.alertRules);
+    },
+    forgetTenant(tenantId) {
+      tenantRules.delete(tenantId);
+    },
     async close() {
       await telemetry.close();
-      await webhook?.close();
+      await Promise.all([webhook?.close(), ...[...tenantWebhooks.values()].map((sender) => sender.close())]);
     },
   };
 }

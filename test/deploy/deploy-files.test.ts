@@ -17,6 +17,19 @@ const stopBudgetMs = (shutdown: { unreadyDelaySeconds: number; drainTimeoutSecon
   (shutdown.unreadyDelaySeconds + shutdown.drainTimeoutSeconds) * 1000 + 12_000;
 
 describe('deploy/', () => {
+  it('the Dockerfile image holds every folder the package ships (finding: no catalog/, so provider services failed)', () => {
+    const dockerfile = readFileSync(join(deploy, '..', 'Dockerfile'), 'utf8');
+    const runtime = dockerfile.slice(dockerfile.indexOf(' AS runtime'));
+    const pkg = JSON.parse(readFileSync(join(deploy, '..', 'package.json'), 'utf8')) as { files: string[] };
+    // What the runtime stage copies from the checkout (`COPY <source> <dest>`), by top-level name.
+    const copied = new Set([...runtime.matchAll(/^COPY (?!--)(\S+) /gm)].map((m) => (m[1] as string).split('/')[0]));
+    if (runtime.includes('COPY --from=build /app/dist ./dist')) copied.add('dist');
+    for (const entry of pkg.files) {
+      const top = entry.split('/')[0] as string;
+      expect(copied.has(top), `${entry} (package.json "files") is not copied into the runtime image`).toBe(true);
+    }
+  });
+
   it('gatehouse.example.yaml is a valid config; its secrets are environment references only', () => {
     const config = exampleConfig();
     expect(config.tenants.map((t) => t.id)).toEqual(['acme']);
@@ -36,7 +49,11 @@ describe('deploy/', () => {
     expect(graceMs).toBeGreaterThan(stopBudgetMs(exampleConfig().shutdown));
     for (const [, gateway] of gateways) {
       expect(gateway.read_only).toBe(true);
-      expect(gateway.environment?.['GATEHOUSE_STORE']).toMatch(/^postgres:\/\/.+@postgres:5432\//);
+      // Served as the application role, never the superuser (RLS binds only a non-owner, non-superuser role).
+      expect(gateway.environment?.['GATEHOUSE_STORE']).toMatch(/^postgres:\/\/gatehouse_app:.+@postgres:5432\//);
+      expect(gateway.environment?.['GATEHOUSE_MIGRATION_STORE']).toMatch(
+        /^postgres:\/\/gatehouse_owner:.+@postgres:5432\//,
+      );
       expect(gateway.environment?.['GATEHOUSE_REDIS']).toBe('redis://redis:6379');
     }
     const nginx = read('nginx.conf');

@@ -64,6 +64,11 @@ const expectedRoles: Record<string, readonly string[]> = {
   'GET /api/v1/tenants/{tenant}/usage': ['owner', 'admin', 'auditor'],
   'GET /api/v1/tenants/{tenant}/alerts/rules': ['owner', 'admin', 'auditor'],
   'GET /api/v1/tenants/{tenant}/alerts/deliveries': ['owner', 'admin', 'auditor'],
+  'GET /api/v1/tenants/{tenant}/alert-rules': configure,
+  'POST /api/v1/tenants/{tenant}/alert-rules': configure,
+  'GET /api/v1/tenants/{tenant}/alert-rules/{rule}': configure,
+  'PUT /api/v1/tenants/{tenant}/alert-rules/{rule}': configure,
+  'DELETE /api/v1/tenants/{tenant}/alert-rules/{rule}': configure,
 };
 
 type Operation = { 'x-gatehouse-roles': string[] };

@@ -291,6 +291,10 @@ describe('client key prefixes stored before the fix', () => {
           // 0035_connect_outcomes.
           await database.raw('ALTER TABLE oauth_authorizations DROP COLUMN failure');
           await database.raw('ALTER TABLE oauth_authorizations DROP COLUMN site_choice');
+          // 0034_connection_last_error.
+          for (const column of ['last_error_code', 'last_error_message', 'last_error_at']) {
+            await database.raw(`ALTER TABLE connections DROP COLUMN ${column}`);
+          }
           for (const table of [
             'approval_tasks',
             'alert_deliveries',

@@ -7,6 +7,7 @@ import { freePort } from '../support/free-port.ts';
 import { chromiumMissing, launchChromium, type RunningChromium } from '../support/launch-chromium.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
+import { watchBrowserPages } from '../support/watch-browser-pages.ts';
 
 /**
  * Issue 14, the console's Services, Toolsets and Alerts pages in Debian's Chromium: an admin signs in, uploads a
@@ -26,34 +27,7 @@ let chromium: RunningChromium | undefined;
 let page: Page;
 /** The tool count the Toolsets page showed for the toolset, compared with what an MCP client is listed. */
 let listed: string[] = [];
-/** Everything that went wrong in the browser: console errors, page errors, failed or refused requests. */
-const problems: string[] = [];
-
-/** Refusals a test provokes on purpose (a form sent with bad input answers 400 with the reason on the page). */
-let expectedRefusals = 0;
-let refusalsLogged = 0;
-
-function watch(target: Page): void {
-  target.on('console', (message) => {
-    if (message.type() !== 'error') return;
-    // Chromium logs every 4xx page as "Failed to load resource": expected for the refusals a test provoked.
-    if (refusalsLogged > 0 && message.text().includes('status of 400')) {
-      refusalsLogged--;
-      return;
-    }
-    problems.push(`console: ${message.text()} (${message.location().url})`);
-  });
-  target.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  target.on('requestfailed', (request) => problems.push(`failed: ${request.url()} ${request.failure()?.errorText}`));
-  target.on('response', (response) => {
-    if (response.status() === 400 && expectedRefusals > 0) {
-      expectedRefusals--;
-      refusalsLogged++;
-      return;
-    }
-    if (response.status() >= 400) problems.push(`${response.status()}: ${response.url()}`);
-  });
-}
+const browser = watchBrowserPages();
 
 /** Reloads `path` until `selector` is on the page: a stored change is served within the live check interval. */
 async function openUntil(path: string, selector: string): Promise<void> {
@@ -99,7 +73,7 @@ describe.skipIf(missing !== undefined)('console: services, toolsets and alerts (
     chromium = await launchChromium();
     const context = await chromium.newContext();
     page = await context.newPage();
-    watch(page);
+    browser.watch(page);
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto(`${gateway.url}/console/acme/services`);
     // Not signed in: the sign-in page, then back to the services page.
@@ -123,7 +97,7 @@ describe.skipIf(missing !== undefined)('console: services, toolsets and alerts (
     await page.goto(`${gateway.url}/console/acme/toolsets`);
     expect(await page.locator('main .empty').textContent()).toContain('First add a service');
     await page.goto(`${gateway.url}/console/acme/alerts`);
-    expect(await page.locator('main .empty').textContent()).toContain('No alerts raised yet');
+    expect(await page.locator('main .empty').first().textContent()).toContain('No alerts raised yet');
     expect(await page.locator('main table').textContent()).toContain('policy_denials');
     await chromium!.screenshot(page, 'console-alerts');
   });
@@ -162,7 +136,7 @@ describe.skipIf(missing !== undefined)('console: services, toolsets and alerts (
     await page.goto(`${gateway.url}/console/acme/services`);
     await page.getByLabel('Service id', { exact: true }).fill('pets');
     await page.getByLabel('or paste it').fill('title: not a description');
-    expectedRefusals++;
+    browser.expectRefusal();
     await page.getByRole('button', { name: 'Add service' }).click();
     await page.waitForSelector('.notice-error');
     expect(await page.locator('.notice-error').textContent()).toMatch(/not an? |description/i);
@@ -176,7 +150,7 @@ describe.skipIf(missing !== undefined)('console: services, toolsets and alerts (
     await page.getByLabel('Provider').selectOption('slack');
     await page.getByLabel('Client id variable').fill('GATEHOUSE_TENANT_ACME_SLACK_CLIENT_ID');
     await page.getByLabel('Client secret variable').fill('xoxp-a-literal-secret');
-    expectedRefusals++;
+    browser.expectRefusal();
     await page.getByRole('button', { name: 'Add provider' }).click();
     await page.waitForSelector('.notice-error');
     expect(await page.locator('.notice-error').textContent()).toContain('clientSecret');
@@ -186,7 +160,7 @@ describe.skipIf(missing !== undefined)('console: services, toolsets and alerts (
     await page.getByLabel('Provider').selectOption('slack');
     await page.getByLabel('Client id variable').fill('GATEHOUSE_MASTER_KEY');
     await page.getByLabel('Client secret variable').fill('GATEHOUSE_TENANT_ACME_SLACK_CLIENT_SECRET');
-    expectedRefusals++;
+    browser.expectRefusal();
     await page.getByRole('button', { name: 'Add provider' }).click();
     await page.waitForSelector('.notice-error');
     expect(await page.locator('.notice-error').textContent()).toContain(
@@ -276,7 +250,7 @@ describe.skipIf(missing !== undefined)('console: services, toolsets and alerts (
   });
 
   it('had no console error and no failed request on any page', () => {
-    expect(problems).toEqual([]);
-    expect(expectedRefusals).toBe(0);
+    expect(browser.problems).toEqual([]);
+    expect(browser.pendingRefusals()).toBe(0);
   });
 });

@@ -485,6 +485,14 @@ describe('remote MCP servers as services', () => {
   });
 });
 
+/** The audit records of calls of the `wait` tool. */
+async function waitRecords(): Promise<{ decision: string; code: string | null }[]> {
+  await gateway.adapters.audit?.flush();
+  return (await gateway.adapters.store.audit.query({ tenantId: 'acme', kind: 'tool_call', limit: 10_000 }))
+    .filter((record) => record.tool === 'linear_wait')
+    .map((record) => ({ decision: record.decision, code: record.code }));
+}
+
 async function records(method: string): Promise<{ tool: string; decision: string; pathTemplate: string | null }[]> {
   await gateway.adapters.audit?.flush();
   return (await gateway.adapters.store.audit.query({ tenantId: 'acme', kind: 'tool_call', limit: 10_000 }))
@@ -704,6 +712,14 @@ describe('progress and cancellation through a federated server', () => {
       await until(() => cancelledUpstream.includes(label), `the upstream cancellation (${era})`);
       await client.close();
     }
+    // Finding: a call the client cancelled was audited as the upstream's failure (`upstream_error`); it is `cancelled`.
+    for (let i = 0; i < 100 && (await waitRecords()).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    const audited = await waitRecords();
+    expect(audited).toHaveLength(2);
+    expect(audited.map((r) => [r.decision, r.code])).toEqual([
+      ['error', 'cancelled'],
+      ['error', 'cancelled'],
+    ]);
   });
 
   it('lets a notifications/cancelled POST cancel only calls of the same credential', async () => {

@@ -48,7 +48,7 @@ export interface FixtureResource {
   readonly mimeType?: string;
   readonly description?: string;
   /** `uri` is the URI read (for a template, one it matches; `read` returns undefined for a URI it does not serve). */
-  read(uri: string): Record<string, unknown>[] | undefined;
+  read(uri: string): Record<string, unknown>[] | undefined | Promise<Record<string, unknown>[] | undefined>;
 }
 
 export interface FixturePrompt {
@@ -83,14 +83,25 @@ export interface LegacyMcpUpstream {
   close(): Promise<void>;
 }
 
+/** How a fixture server protected by the MCP authorization spec checks requests (instead of one static token). */
+export interface UpstreamGuard {
+  /** Whether a request with this `Authorization` header may reach the server (e.g. a token the AS says is active). */
+  accepts(authorization: string | undefined): Promise<boolean>;
+  /** The `WWW-Authenticate` header of a 401. */
+  challenge(): string;
+  /** JSON documents served to GET at these paths without a token (the protected resource metadata). */
+  documents(): Readonly<Record<string, unknown>>;
+}
+
 /**
  * A 2025-era MCP server on 127.0.0.1 built with the official SDK 1.x: stateful Streamable HTTP sessions (a session
- * id per `initialize`, 404 for an unknown one), a bearer token it requires when `token` is given, tools listed
- * `pageSize` per page, and calls answered by the fixture tools.
+ * id per `initialize`, 404 for an unknown one), a bearer token it requires when `token` is given (a string, or a
+ * guard that checks tokens and serves metadata), tools listed `pageSize` per page, and calls answered by the
+ * fixture tools.
  */
 export async function startLegacyMcpUpstream(
   tools: FixtureTool[],
-  token?: string,
+  token?: string | UpstreamGuard,
   pageSize = 2,
   served: FixtureFeatures = {},
 ): Promise<LegacyMcpUpstream> {
@@ -143,7 +154,7 @@ export async function startLegacyMcpUpstream(
       server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
         reads.push({ method: 'resources/read', target: request.params.uri, authorization: authorization() });
         for (const resource of features.resources) {
-          const contents = resource.read(request.params.uri);
+          const contents = await resource.read(request.params.uri);
           if (contents !== undefined) return { contents } as never;
         }
         throw new McpError(-32002, `Resource not found: ${request.params.uri}`);
@@ -205,7 +216,18 @@ export async function startLegacyMcpUpstream(
 
   const http = createServer((req, res) => {
     void (async () => {
-      if (token !== undefined && req.headers.authorization !== `Bearer ${token}`) {
+      if (typeof token === 'object') {
+        const document =
+          req.method === 'GET' ? token.documents()[new URL(req.url ?? '/', 'http://x').pathname] : undefined;
+        if (document !== undefined) {
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(document));
+          return;
+        }
+        if (!(await token.accepts(req.headers.authorization))) {
+          res.writeHead(401, { 'www-authenticate': token.challenge() }).end();
+          return;
+        }
+      } else if (token !== undefined && req.headers.authorization !== `Bearer ${token}`) {
         res.writeHead(401, { 'www-authenticate': 'Bearer' }).end();
         return;
       }

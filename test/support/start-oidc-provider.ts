@@ -14,6 +14,8 @@ export interface OidcProviderOptions {
   readonly accessTokenTtl?: number;
   /** Port on 127.0.0.1; 0 (a free one) by default. The local OAuth example uses a fixed one. */
   readonly port?: number;
+  /** Open dynamic client registration (RFC 7591) at `/reg`. Default off. */
+  readonly registration?: boolean;
 }
 
 /** Every token endpoint answer, as sent (so tests know the exact tokens to search for). */
@@ -70,6 +72,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<R
     features: {
       devInteractions: { enabled: true },
       revocation: { enabled: true },
+      registration: { enabled: options.registration === true },
       introspection: { enabled: true },
       clientCredentials: { enabled: true },
       resourceIndicators: {

@@ -42,12 +42,19 @@ export function staticKeyTenant(api: FakeApi, store: { store: string; migrationS
   };
 }
 
-/** `tools/call fake_getItem {itemId}` through the gateway at `url`: the HTTP status and the body. */
-export async function callGetItem(url: string, itemId: string): Promise<{ status: number; text: string }> {
+/**
+ * `tools/call fake_getItem {itemId}` at toolset `reader` of tenant `acme` through the gateway at `url`, with this
+ * tenant's client key or `clientKey`: the HTTP status and the body.
+ */
+export async function callGetItem(
+  url: string,
+  itemId: string,
+  clientKey = tenantClientKey,
+): Promise<{ status: number; text: string }> {
   const response = await fetch(`${url}/mcp/acme/reader`, {
     method: 'POST',
     headers: {
-      authorization: `Bearer ${tenantClientKey}`,
+      authorization: `Bearer ${clientKey}`,
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
     },

@@ -101,6 +101,7 @@ async function renderConnections(
       timeOf(c.accessExpiresAt),
       timeOf(c.updatedAt),
       c.refreshFailures === 0 ? '0' : `<strong>${c.refreshFailures}</strong>`,
+      lastErrorOf(c),
       `<div class="actions">${reconnect}${revoke}</div>`,
     ];
   });
@@ -120,6 +121,7 @@ async function renderConnections(
             'Access expires (UTC)',
             'Last refresh (UTC)',
             'Failed refreshes',
+            'Last error',
             '',
           ],
           rows,
@@ -140,6 +142,13 @@ async function renderConnections(
     ...(notice ? { notice } : {}),
     body: `${linkBox}${listHtml}<h2>Connect an account</h2>${connectForm}`,
   };
+}
+
+/** The last failed refresh: its code, what it means and when; `-` since the last connect or good refresh. */
+function lastErrorOf(connection: ConnectionSummary): string {
+  const error = connection.lastError;
+  if (error === null) return '-';
+  return `<span class="last-error"><code>${escapeHtml(error.code)}</code> ${shown(error.message)} <small>${timeOf(error.at)}</small></span>`;
 }
 
 /**

@@ -70,7 +70,7 @@ a.button-link{display:inline-block;padding:.4rem .9rem;border:1px solid #0b57d0;
 .actions{display:flex;flex-wrap:wrap;gap:.4rem;margin-bottom:.8rem}
 .pager{display:flex;gap:1rem;margin-top:.8rem}
 .badge{display:inline-block;border-radius:10px;padding:0 .5rem;font-size:.8rem;background:#e8eaed}
-.badge-allow,.badge-active,.badge-approved,.badge-ok{background:#d5f0de}
+.badge-allow,.badge-active,.badge-approved,.badge-ok,.badge-enabled{background:#d5f0de}
 .badge-deny,.badge-denied,.badge-revoked,.badge-disabled,.badge-bad{background:#fbd9d6}
 .badge-error,.badge-needs_reauth,.badge-expired{background:#ffe7b3}
 .badge-pending{background:#dbe7fb}

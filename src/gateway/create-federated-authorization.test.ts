@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig, type ServiceConfig } from '../core/index.ts';
+import { openStore, type Store } from '../store/index.ts';
+import { createLocalMasterKeyProvider, createVault, parseMasterKeys, type Vault } from '../vault/index.ts';
+import { createFederatedAuthorization } from './create-federated-authorization.ts';
+
+/**
+ * An `mcp:` service's discovered OAuth settings and its registered client, with a real store and vault and a real
+ * HTTP server on 127.0.0.1 playing the protected MCP server and its authorization server. Several gateway processes
+ * (several instances over one store) end up with one registration, kept encrypted.
+ */
+let store: Store;
+let vault: Vault;
+let server: Server;
+let origin = '';
+let registrations = 0;
+
+beforeAll(async () => {
+  store = await openStore('sqlite::memory:');
+  await store.migrate();
+  const key = randomBytes(32).toString('hex');
+  vault = createVault({
+    dataKeys: store.dataKeys,
+    masterKeys: createLocalMasterKeyProvider(() => parseMasterKeys(key, 'test'), 'test'),
+    clock: { now: () => Date.now(), monotonic: () => performance.now() },
+  });
+  await store.tenants.ensure('acme', Date.now());
+  server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const json = (status: number, body?: unknown, headers: Record<string, string> = {}) =>
+      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body ?? {}));
+    if (path === '/mcp') return json(401, {}, { 'www-authenticate': `Bearer resource_metadata="${origin}/meta"` });
+    if (path === '/meta') {
+      return json(200, { resource: `${origin}/mcp`, authorization_servers: [origin], scopes_supported: ['read'] });
+    }
+    if (path === '/.well-known/openid-configuration') {
+      return json(200, {
+        issuer: origin,
+        authorization_endpoint: `${origin}/auth`,
+        token_endpoint: `${origin}/token`,
+        registration_endpoint: `${origin}/reg`,
+        code_challenge_methods_supported: ['S256'],
+      });
+    }
+    if (path === '/reg') {
+      registrations++;
+      // Slow enough that two processes starting together both register before either has stored its client.
+      setTimeout(
+        () =>
+          json(201, {
+            client_id: `client-${registrations}`,
+            client_secret: `secret-${registrations}-0123456789`,
+            client_secret_expires_at: 0,
+          }),
+        50,
+      );
+      return;
+    }
+    json(404);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await store.close();
+});
+
+function serviceOf(auth: Record<string, unknown>): ServiceConfig {
+  const config = parseConfig(
+    { tenants: [{ id: 'acme', services: [{ id: 'notes', mcp: `${origin}/mcp`, auth }], toolsets: [] }] },
+    { env: {}, baseDir: process.cwd() },
+  );
+  return config.tenants[0]?.services[0] as ServiceConfig;
+}
+
+const processOf = () =>
+  createFederatedAuthorization({
+    store,
+    vault,
+    clock: { now: () => Date.now() },
+    redirectUri: 'http://127.0.0.1:8787/oauth/callback',
+    readConfiguredSecret: async () => 'configured-secret-0123456789',
+  });
+
+describe('createFederatedAuthorization', () => {
+  it('two processes discovering at once share one registration, stored encrypted; a third registers nothing', async () => {
+    const service = serviceOf({ type: 'oauth2' });
+    const [one, two] = [processOf(), processOf()];
+    const [a, b] = await Promise.all([one.authOf('acme', service), two.authOf('acme', service)]);
+    expect(a).toMatchObject({ issuer: origin, resource: `${origin}/mcp`, scopes: ['read'] });
+    expect(a?.clientId).toMatch(/^client-\d$/);
+    expect(b?.clientId).toBe(a?.clientId);
+    const secret = await one.readClientSecret('acme', service);
+    expect(secret).toMatch(/^secret-\d-0123456789$/);
+    expect(await two.readClientSecret('acme', service)).toBe(secret);
+    const stored = await store.secrets.get('acme', 'registration:notes', 'client');
+    expect(Buffer.from(stored?.ciphertext ?? []).toString('latin1')).not.toContain(String(secret));
+
+    const before = registrations;
+    const third = processOf();
+    expect((await third.authOf('acme', service))?.clientId).toBe(a?.clientId);
+    expect(registrations).toBe(before);
+  });
+
+  it('a configured clientId is used as is (discovery only for the endpoints), with the configured secret', async () => {
+    const service = serviceOf({ type: 'oauth2', clientId: 'my-app', clientSecret: 'configured-secret-0123456789' });
+    const before = registrations;
+    const auth = await processOf().authOf('acme', service);
+    expect(auth).toMatchObject({ clientId: 'my-app', issuer: origin, resource: `${origin}/mcp` });
+    expect(await processOf().readClientSecret('acme', service)).toBe('configured-secret-0123456789');
+    expect(registrations).toBe(before);
+  });
+
+  it('an oauth2 service without issuer or tokenUrl and without clientId is a config error unless it is mcp:', () => {
+    expect(() =>
+      parseConfig(
+        { tenants: [{ id: 'acme', services: [{ id: 'api', openapi: './x.yaml', auth: { type: 'oauth2' } }] }] },
+        { env: {}, baseDir: process.cwd() },
+      ),
+    ).toThrow(/auth\.clientId.*clientId is required/s);
+  });
+});
