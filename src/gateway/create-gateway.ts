@@ -174,8 +174,9 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   });
   // The connect flow and the refresh engine see a service's OAuth settings as configured or, for an `mcp:` service
   // naming no authorization server, as discovered from its server (with a registered client).
+  // Read from the tenants served now, so a tenant or service added at run time refreshes and connects too.
   const serviceConfigOf = (tenant: string, service: string) =>
-    config.tenants.find((t) => t.id === tenant)?.services.find((s) => s.id === service);
+    inForce.get(tenant)?.services.find((s) => s.id === service);
   const authorization = createFederatedAuthorization({
     store,
     vault,

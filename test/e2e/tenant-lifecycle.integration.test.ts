@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAuditCheckpointKey, verifyAuditChain } from '../../src/audit/index.ts';
 import { freePort } from '../support/free-port.ts';
+import { seedOAuthConnection } from '../support/seed-oauth-connection.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
+import { startFakeRefreshServer } from '../support/start-fake-refresh-server.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 import { type TestDatabase, testDatabases } from '../support/test-databases.ts';
 
@@ -258,7 +260,7 @@ describe('tenants created and deleted at run time, one gateway (SQLite)', () => 
   beforeAll(async () => {
     gateway = await startTestGateway(
       { adminToken, unsafeAllowPrivateUpstreams: ['127.0.0.1'], tenants: [acme()] },
-      { live: {}, port: await freePort() },
+      { live: {}, port: await freePort(), env: { INITECH_SECRET: 'initech-client-secret-0123456789' } },
     );
   }, 120_000);
 
@@ -289,6 +291,49 @@ describe('tenants created and deleted at run time, one gateway (SQLite)', () => 
     expect(gone.status).toBe((await callTool(url, String(key.body.key), 'never-existed')).status);
     expect((await oauthMetadata(url)).status).toBe(404);
     expect((await fetch(`${url}/signin/globex`)).status).toBe(404);
+  }, 120_000);
+
+  it("a created tenant's OAuth connection refreshes its expired token (the refresh read only the file's tenants)", async () => {
+    const as = await startFakeRefreshServer({ clientSecret: 'initech-client-secret-0123456789' });
+    try {
+      const created = await admin(gateway.url, 'POST', '/tenants', {
+        id: 'initech',
+        services: [
+          {
+            id: 'fake',
+            openapi: description,
+            baseUrl: api.url,
+            auth: {
+              type: 'oauth2',
+              tokenUrl: as.tokenUrl,
+              clientId: as.clientId,
+              clientSecret: '${env:INITECH_SECRET}',
+            },
+          },
+        ],
+        toolsets: [{ id: 'reader', tools: ['fake_*'], access: 'read' }],
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const key = await admin(gateway.url, 'POST', '/tenants/initech/keys', {
+        name: 'agent',
+        toolsets: ['reader'],
+        subject: 'alice',
+      });
+      expect(key.status, JSON.stringify(key.body)).toBe(201);
+      await seedOAuthConnection(gateway.adapters, as, {
+        tenantId: 'initech',
+        id: 'c-alice',
+        service: 'fake',
+        subject: 'alice',
+        accessExpiresAt: Date.now() - 1_000,
+      });
+      const answer = await callTool(gateway.url, String(key.body.key), 'initech');
+      expect(answer.text).not.toContain('"isError":true');
+      expect(answer.text).toContain('first');
+      expect(as.tokenRequests()).toBe(1);
+    } finally {
+      await as.close();
+    }
   }, 120_000);
 
   it('an empty tenant is deleted without purge', async () => {
