@@ -70,6 +70,7 @@ describe('createTelemetry', () => {
           throw new Error('x');
         },
         flush: async () => {},
+        flushOlderThan: async () => {},
         close: async () => {},
       },
       logger: { info: () => {}, warn: (_d, m) => warnings.push(m) },

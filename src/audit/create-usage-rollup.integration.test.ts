@@ -130,4 +130,46 @@ describe.each(backends)('usage rollups on $name', ({ open }) => {
     expect(errors).toHaveLength(1);
     expect((await store.usage.query('acme', '2025-05-05', '2025-05-05'))[0]?.calls).toBe(5);
   });
+
+  it('flushOlderThan writes only once the oldest pending count is that old, so reads do not write on every view', async () => {
+    const store = await open();
+    stores.push(store);
+    await store.migrate();
+    let adds = 0;
+    let fail = false;
+    let now = Date.parse('2025-06-01T12:00:00Z');
+    const rollup = createUsageRollup({
+      repository: {
+        add: (rows) => {
+          adds++;
+          return fail ? Promise.reject(new Error('down')) : store.usage.add(rows);
+        },
+      },
+      clock: { now: () => now, monotonic: () => now },
+      onError: () => {},
+    });
+    const calls = async () => (await store.usage.query('acme', '2025-06-01', '2025-06-01'))[0]?.calls ?? 0;
+    await rollup.flushOlderThan(5_000); // nothing pending: nothing written
+    rollup.record(call({}));
+    now += 4_999;
+    rollup.record(call({}));
+    await rollup.flushOlderThan(5_000);
+    expect([adds, await calls()]).toEqual([0, 0]);
+    now += 1; // the first count is 5 s old now
+    await rollup.flushOlderThan(5_000);
+    expect([adds, await calls()]).toEqual([1, 2]);
+    await rollup.flushOlderThan(5_000); // written: nothing pending
+    expect(adds).toBe(1);
+
+    // A failed write keeps the counts as old as they were: the next read writes them again at once.
+    rollup.record(call({}));
+    now += 5_000;
+    fail = true;
+    await rollup.flushOlderThan(5_000);
+    fail = false;
+    rollup.record(call({}));
+    await rollup.flushOlderThan(5_000);
+    expect([adds, await calls()]).toEqual([3, 4]);
+    await rollup.close();
+  });
 });

@@ -18,6 +18,12 @@ export interface UsageRollup {
   record(entry: ToolCallAuditEntry): void;
   /** Writes the pending counts now (one transaction). */
   flush(): Promise<void>;
+  /**
+   * Writes the pending counts when the oldest of them was counted at least `maxAgeMs` ago; else writes nothing.
+   * For a reader that wants recent counts without a write per read (the console overview): reads then write at
+   * most once per `maxAgeMs`, and show this process's counts at most `maxAgeMs` late.
+   */
+  flushOlderThan(maxAgeMs: number): Promise<void>;
   /** Stops the timer and flushes. */
   close(): Promise<void>;
 }
@@ -36,16 +42,22 @@ export function createUsageRollup(options: UsageRollupOptions): UsageRollup {
   const { repository, clock } = options;
   const maxPending = options.maxPendingRows ?? 1_000;
   let pending = new Map<string, { -readonly [K in keyof UsageRow]: UsageRow[K] }>();
+  /** When the oldest pending count was recorded (undefined: nothing pending). */
+  let pendingSince: number | undefined;
   let flushing: Promise<void> | undefined;
 
   const flush = async (): Promise<void> => {
     if (flushing) await flushing;
     if (pending.size === 0) return;
     const batch = pending;
+    const batchSince = pendingSince;
     pending = new Map();
+    pendingSince = undefined;
     flushing = repository
       .add([...batch.values()])
       .catch((error: unknown) => {
+        // The kept counts are as old as the batch's oldest.
+        if (batchSince !== undefined) pendingSince = Math.min(pendingSince ?? batchSince, batchSince);
         for (const [key, row] of batch) {
           const current = pending.get(key);
           if (current) {
@@ -81,7 +93,8 @@ export function createUsageRollup(options: UsageRollupOptions): UsageRollup {
 
   return {
     record(entry) {
-      const day = dayOf(clock.now());
+      const now = clock.now();
+      const day = dayOf(now);
       const tool = entry.code === 'tool_not_found' ? '_unknown' : entry.tool;
       const key = `${entry.tenant}\u0000${day}\u0000${entry.toolset}\u0000${tool}`;
       let row = pending.get(key);
@@ -99,6 +112,7 @@ export function createUsageRollup(options: UsageRollupOptions): UsageRollup {
         };
         pending.set(key, row);
       }
+      pendingSince ??= now;
       row.calls++;
       if (entry.decision === 'error') row.errors++;
       if (entry.decision === 'deny') row.denials++;
@@ -106,6 +120,9 @@ export function createUsageRollup(options: UsageRollupOptions): UsageRollup {
       if (pending.size >= maxPending && flushing === undefined) void flush();
     },
     flush,
+    async flushOlderThan(maxAgeMs) {
+      if (pendingSince !== undefined && clock.now() - pendingSince >= maxAgeMs) await flush();
+    },
     async close() {
       clearInterval(timer);
       await flush();

@@ -215,10 +215,11 @@ interruption.`,
     name: 'tenant purge',
     synopsis: 'tenant purge --config FILE --tenant T [--previous-config OLD] [--force]',
     summary: 'after removing a tenant: revoke its connections upstream, delete its data, destroy its data keys',
-    details: `For a tenant removed from the config: revokes its OAuth tokens upstream (where the provider supports
-revocation), deletes its data and destroys its data keys, so what remains can never be decrypted. The audit log is
-kept. --previous-config names the config that still had the tenant (for its OAuth services); --force purges a tenant
-that is still configured.`,
+    details: `For a tenant removed from the config (and from the store): revokes its OAuth tokens upstream (where the
+provider supports revocation), then deletes every row of the tenant in one transaction, data keys included, so what
+remains can never be decrypted. The audit log is kept (docs/operations.md, "Removing a tenant"). --previous-config
+names the config that still had the tenant (for its OAuth services); --force purges a tenant that is still
+configured in the file or the store.`,
   },
 ];
 

@@ -15,11 +15,11 @@ export interface TenantPurgeOptions {
 }
 
 /**
- * `gatehouse tenant purge --tenant T` (docs/requirements.md ST-10): revokes every connection of the tenant upstream (RFC 7009,
- * best effort), deletes its connections, secrets, client keys, approval requests, usage rows, users and sessions, then destroys its
- * data keys (crypto-shredding:
- * any ciphertext of the tenant left anywhere, e.g. in a backup, no longer decrypts). The audit log is append-only
- * and stays as it is. Revocation comes first because it needs the tokens decrypted.
+ * `gatehouse tenant purge --tenant T` (docs/requirements.md ST-10, docs/configuration.md "Removing a tenant"):
+ * revokes every connection of the tenant upstream (RFC 7009, best effort), then deletes every row of the tenant
+ * but its audit log, data keys included (crypto-shredding: any ciphertext of the tenant left anywhere, e.g. in a
+ * backup, no longer decrypts), in one store transaction (the gateway's `purgeTenant`). Refuses a tenant still
+ * configured in the file or the store unless `force`.
  */
 export async function runTenantPurge(
   config: Config,
@@ -37,12 +37,21 @@ export async function runTenantPurge(
   const source = options.previous?.tenants.find((t) => t.id === tenant) ?? configured;
   const adapters = await context.openAdapters(config, context);
   try {
+    const stored = (await adapters.store.tenantConfigs.list()).find((t) => t.tenantId === tenant);
+    if (stored !== undefined && options.force !== true) {
+      throw new GatehouseError(
+        'invalid_request',
+        `Tenant ${tenant} is still configured in the store (revision ${stored.revision}), so every process serves it: delete it first (DELETE /api/v1/tenants/${tenant}?purge=true also purges it), or pass --force`,
+      );
+    }
     const report = await purgeTenant(adapters, tenant, source?.services ?? [], config.publicUrl);
-    const out = context.stdout;
-    out.write(
-      `Purged tenant ${tenant}: ${report.connections} connection(s) (${report.revoked} revoked upstream), ` +
-        `${report.secrets} secret(s), ${report.clientKeys} client key(s), ${report.approvals} approval request(s), ` +
-        `${report.usageRows} usage row(s), ${report.users} user(s) and their sessions; data keys destroyed; audit log kept.\n`,
+    const deleted = Object.entries(report.rows)
+      .filter(([, count]) => count !== 0)
+      .map(([table, count]) => `${table} ${count}`)
+      .join(', ');
+    context.stdout.write(
+      `Purged tenant ${tenant}: ${report.connections} connection(s) (${report.revoked} revoked upstream); ` +
+        `rows deleted: ${deleted === '' ? 'none' : deleted}; data keys destroyed; audit log kept.\n`,
     );
     for (const failure of report.notRevoked) {
       context.stderr.write(

@@ -63,7 +63,12 @@ export { createId, createRequestId } from './ids.ts';
 export { isPlainObject } from './is-plain-object.ts';
 export { noteResponseOutcome, type ResponseOutcome, responseOutcomeOf } from './response-outcome.ts';
 export { knownFieldsAt, suggestFieldName } from './suggest-field-name.ts';
-export { findEnvReferences, refuseForeignEnvReferences, tenantEnvPatterns } from './tenant-env-references.ts';
+export {
+  findEnvReferences,
+  otherTenantEnvPatterns,
+  refuseForeignEnvReferences,
+  tenantEnvPatterns,
+} from './tenant-env-references.ts';
 export type {
   Catalog,
   DescriptionFormat,

@@ -3,6 +3,7 @@ import {
   type Clock,
   findLiteralSecrets,
   GatehouseError,
+  otherTenantEnvPatterns,
   refuseForeignEnvReferences,
   type TenantConfig,
   type TenantDocument,
@@ -100,8 +101,15 @@ export function createTenantConfigs(deps: TenantConfigsDependencies): TenantConf
       }
       const current = await store.tenantConfigs.read(tenantId);
       // Before `parse` reads the environment, so an unset name answers as a set one does (nothing to probe).
-      if (options.byTenantUser === true)
-        refuseForeignEnvReferences(tenantId, config, current?.document, tenantEnvPatterns(tenantId, deps.tenantEnv));
+      if (options.byTenantUser === true) {
+        refuseForeignEnvReferences(
+          tenantId,
+          config,
+          current?.document,
+          tenantEnvPatterns(tenantId, deps.tenantEnv),
+          otherTenantEnvPatterns(tenantId, await store.tenants.list(), deps.tenantEnv),
+        );
+      }
       await checkAlertWebhooks(deps.parse(config), deps.allowPrivateHosts ?? []);
       const changes = diffTenantDocuments(tenantId, current?.document, config);
       if (current !== undefined && changes.length === 0 && options.expectedRevision === current.revision) {

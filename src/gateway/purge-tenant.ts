@@ -1,6 +1,6 @@
 import { GatehouseError, type ServiceConfig, systemClock } from '../core/index.ts';
 import { createConnectFlow, type OAuthServiceAuth } from '../oauth/index.ts';
-import type { Store } from '../store/index.ts';
+import type { Store, TenantPurgeCounts } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
 
 /** What a purge did (`gatehouse tenant purge`, `DELETE /api/v1/tenants/{tenant}?purge=true`). Never holds a token. */
@@ -10,21 +10,16 @@ export interface TenantPurgeReport {
   readonly revoked: number;
   /** Connections whose tokens were not revoked upstream, and why. */
   readonly notRevoked: readonly { readonly connection: string; readonly service: string; readonly reason: string }[];
-  readonly secrets: number;
-  readonly clientKeys: number;
-  readonly approvals: number;
-  readonly usageRows: number;
-  /** End users (with their password hashes) and their sessions. */
-  readonly users: number;
+  /** Rows deleted per table (`client_keys`, `users`, `data_keys`, ...); the revoked connections were deleted before. */
+  readonly rows: TenantPurgeCounts;
 }
 
 /**
- * Deletes everything a tenant holds (docs/requirements.md ST-10): revokes every connection upstream (RFC 7009, best
- * effort; `services` are the tenant's, whose OAuth endpoints and client secrets revocation needs), deletes its
- * connections, secrets, client keys, approval requests and tasks, usage rows, authorization-server rows, users,
- * sessions, roles and API tokens, then destroys its data keys (crypto-shredding: any ciphertext of the tenant left
- * anywhere, e.g. in a backup, no longer decrypts). The audit log is append-only and stays as it is. Revocation
- * comes first because it needs the tokens decrypted.
+ * Deletes everything a tenant holds but its audit log (docs/requirements.md ST-10, docs/operations.md "Removing a
+ * tenant"): revokes every connection upstream (RFC 7009, best effort; `services` are the tenant's, whose OAuth
+ * endpoints and client secrets revocation needs), then deletes every row of the tenant, data keys included, in one
+ * store transaction (`Store.purgeTenant`; crypto-shredding: any ciphertext of the tenant left anywhere, e.g. in a
+ * backup, no longer decrypts). Revocation comes first because it needs the tokens decrypted.
  */
 export async function purgeTenant(
   adapters: { readonly store: Store; readonly vault: Pick<Vault, 'encrypt' | 'decrypt' | 'destroyTenantKeys'> },
@@ -60,36 +55,14 @@ export async function purgeTenant(
       else notRevoked.push({ connection: connection.id, service: connection.service, reason });
     } catch (error) {
       // The row is deleted below with the rest; the tokens die with the data keys.
-      await store.connections.delete(tenant, connection.id);
       const code = error instanceof GatehouseError ? error.code : 'error';
       notRevoked.push({ connection: connection.id, service: connection.service, reason: code });
     }
   }
-  const secrets = await store.secrets.deleteTenant(tenant);
-  const clientKeys = await store.clientKeys.deleteTenant(tenant);
-  // Approval requests hold the arguments of the calls they were about; usage rows name toolsets and tools.
-  const approvals = await store.approvals.deleteTenant(tenant);
-  // Tasks waiting for those approvals hold the same arguments, and the sealed results of the calls.
-  await store.approvalTasks.deleteTenant(tenant);
-  const usageRows = await store.usage.deleteTenant(tenant);
-  // The authorization server's sessions, grants, codes, tokens, keys and consents of this tenant.
-  await store.oauthServer.deleteTenant(tenant);
-  await store.userSessions.deleteTenant(tenant);
-  await store.userRoles.deleteTenant(tenant);
-  await store.apiTokens.deleteTenant(tenant);
-  const users = await store.users.deleteTenant(tenant);
+  const rows = await store.purgeTenant(tenant);
+  // The rows are gone already; this forgets the data key this process's vault cached (for the revocations above).
   await vault.destroyTenantKeys(tenant);
-  return {
-    tenant,
-    connections: connections.length,
-    revoked,
-    notRevoked,
-    secrets,
-    clientKeys,
-    approvals,
-    usageRows,
-    users,
-  };
+  return { tenant, connections: connections.length, revoked, notRevoked, rows };
 }
 
 /**

@@ -2,7 +2,7 @@ import type { AlertDeliveryRepository } from './port.ts';
 import type { StoreContext } from './store-context.ts';
 
 /** Alerts raised per tenant and their delivery outcome (migration `0031_alert_deliveries`). */
-export function createAlertDeliveryRepository({ run }: StoreContext): AlertDeliveryRepository {
+export function createAlertDeliveryRepository({ run, read }: StoreContext): AlertDeliveryRepository {
   return {
     record: (tenantId, delivery) =>
       run('alertDeliveries.record', tenantId, async (db) => {
@@ -35,7 +35,7 @@ export function createAlertDeliveryRepository({ run }: StoreContext): AlertDeliv
       }),
 
     recent: (tenantId, limit) =>
-      run('alertDeliveries.recent', tenantId, async (db) => {
+      read('alertDeliveries.recent', tenantId, async (db) => {
         const rows = await db
           .selectFrom('alert_deliveries')
           .selectAll()

@@ -12,11 +12,6 @@ const maxLimit = 1_000;
  */
 export function createApprovalRepository({ run, read }: StoreContext): ApprovalRepository {
   return {
-    deleteTenant: (tenantId) =>
-      run('approvals.deleteTenant', tenantId, async (db) => {
-        const result = await db.deleteFrom('approvals').where('tenant_id', '=', tenantId).executeTakeFirst();
-        return Number(result.numDeletedRows);
-      }),
     insert: (record) =>
       run('approvals.insert', record.tenantId, async (db) => {
         await db

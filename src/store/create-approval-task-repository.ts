@@ -66,11 +66,6 @@ export function createApprovalTaskRepository({ run, read }: StoreContext): Appro
           .executeTakeFirst();
         return Number(result.numDeletedRows);
       }),
-    deleteTenant: (tenantId) =>
-      run('approvalTasks.deleteTenant', tenantId, async (db) => {
-        const result = await db.deleteFrom('approval_tasks').where('tenant_id', '=', tenantId).executeTakeFirst();
-        return Number(result.numDeletedRows);
-      }),
   };
 }
 

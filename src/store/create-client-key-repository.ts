@@ -3,7 +3,7 @@ import type { ClientKeyRecord, ClientKeyRepository } from './port.ts';
 import { allTenants, type StoreContext } from './store-context.ts';
 import type { ClientKeysTable } from './store-database.ts';
 
-export function createClientKeyRepository({ run, read, transaction }: StoreContext): ClientKeyRepository {
+export function createClientKeyRepository({ read, transaction }: StoreContext): ClientKeyRepository {
   return {
     upsert: (record) =>
       transaction('clientKeys.upsert', record.tenantId, async (trx) => {
@@ -112,12 +112,6 @@ export function createClientKeyRepository({ run, read, transaction }: StoreConte
           .onConflict((c) => c.columns(['tenant_id', 'hash']).doNothing())
           .execute();
         return true;
-      }),
-    deleteTenant: (tenantId) =>
-      run('clientKeys.deleteTenant', tenantId, async (db) => {
-        await db.deleteFrom('client_key_revocations').where('tenant_id', '=', tenantId).execute();
-        const result = await db.deleteFrom('client_keys').where('tenant_id', '=', tenantId).executeTakeFirst();
-        return Number(result.numDeletedRows);
       }),
   };
 }

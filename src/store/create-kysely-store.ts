@@ -18,6 +18,7 @@ import { createUsageRepository } from './create-usage-repository.ts';
 import { createUserRepository, createUserSessionRepository } from './create-user-repository.ts';
 import { createApiTokenRepository, createUserRoleRepository } from './create-user-role-repository.ts';
 import type { MigrateOptions, MigrationOutcome, Store, StoreInspection } from './port.ts';
+import { purgeTenant } from './purge-tenant.ts';
 import type { ScopedRun, StoreContext, TenantScope } from './store-context.ts';
 import type { StoreDatabase } from './store-database.ts';
 import type { AuditAppender, StoreFeatures } from './store-features.ts';
@@ -224,6 +225,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     tenantConfigs: createTenantConfigRepository(context, options.tenantConfigNotifier),
     serviceDescriptions: createServiceDescriptionRepository(context),
     alertDeliveries: createAlertDeliveryRepository(context),
+    purgeTenant: (tenantId) => purgeTenant(context, tenantId),
     migrate: (migrateOptions) =>
       options.runExclusive ? options.runExclusive(() => migrate(migrateOptions)) : migrate(migrateOptions),
     inspect,

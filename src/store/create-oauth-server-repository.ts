@@ -209,15 +209,6 @@ export function createOAuthServerRepository({ run, read }: StoreContext): OAuthS
           .execute();
         return toConsent(row);
       }),
-    deleteTenant: (tenantId) =>
-      run('oauthServer.deleteTenant', tenantId, async (db) => {
-        let rows = 0;
-        for (const table of ['oauth_server_records', 'oauth_server_keys', 'oauth_consents'] as const) {
-          const result = await db.deleteFrom(table).where('tenant_id', '=', tenantId).executeTakeFirst();
-          rows += Number(result.numDeletedRows);
-        }
-        return rows;
-      }),
   };
 }
 

@@ -71,11 +71,6 @@ export function createSecretRepository({ run, read }: StoreContext): SecretRepos
       run('secrets.deleteByOwner', tenantId, async (db) => {
         await db.deleteFrom('secrets').where('tenant_id', '=', tenantId).where('owner', '=', owner).execute();
       }),
-    deleteTenant: (tenantId) =>
-      run('secrets.deleteTenant', tenantId, async (db) => {
-        const result = await db.deleteFrom('secrets').where('tenant_id', '=', tenantId).executeTakeFirst();
-        return Number(result.numDeletedRows);
-      }),
   };
 }
 

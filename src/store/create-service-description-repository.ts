@@ -2,7 +2,7 @@ import type { ServiceDescriptionRepository } from './port.ts';
 import type { StoreContext } from './store-context.ts';
 
 /** Description texts of services added through the admin API (migration `0030_service_descriptions`). */
-export function createServiceDescriptionRepository({ run }: StoreContext): ServiceDescriptionRepository {
+export function createServiceDescriptionRepository({ run, read }: StoreContext): ServiceDescriptionRepository {
   return {
     put: (tenantId, description) =>
       run('serviceDescriptions.put', tenantId, async (db) => {
@@ -22,7 +22,7 @@ export function createServiceDescriptionRepository({ run }: StoreContext): Servi
       }),
 
     get: (tenantId, digest) =>
-      run('serviceDescriptions.get', tenantId, async (db) => {
+      read('serviceDescriptions.get', tenantId, async (db) => {
         const row = await db
           .selectFrom('service_descriptions')
           .select(['digest', 'text', 'source'])

@@ -6,13 +6,8 @@ import type { StoreContext } from './store-context.ts';
  * Daily usage counters. `add` is an upsert that adds to the stored counts (`calls = calls + excluded.calls`), so
  * several processes can flush their batches into the same rows without reading them first.
  */
-export function createUsageRepository({ run, read, transaction }: StoreContext): UsageRepository {
+export function createUsageRepository({ read, transaction }: StoreContext): UsageRepository {
   return {
-    deleteTenant: (tenantId) =>
-      run('usage.deleteTenant', tenantId, async (db) => {
-        const result = await db.deleteFrom('usage_daily').where('tenant_id', '=', tenantId).executeTakeFirst();
-        return Number(result.numDeletedRows);
-      }),
     // One transaction per tenant of the batch (a flush may carry several): each is scoped to its tenant.
     add: async (rows) => {
       const byTenant = new Map<string, UsageRow[]>();

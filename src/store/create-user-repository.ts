@@ -110,11 +110,6 @@ export function createUserRepository({ run, read }: StoreContext): UserRepositor
           .executeTakeFirst();
         return result.numUpdatedRows > 0n;
       }),
-    deleteTenant: (tenantId) =>
-      run('users.deleteTenant', tenantId, async (db) => {
-        const result = await db.deleteFrom('users').where('tenant_id', '=', tenantId).executeTakeFirst();
-        return Number(result.numDeletedRows);
-      }),
   };
 }
 
@@ -185,11 +180,6 @@ export function createUserSessionRepository({ run, read }: StoreContext): UserSe
     deleteExpired: (before) =>
       run('userSessions.deleteExpired', allTenants, async (db) => {
         const result = await db.deleteFrom('user_sessions').where('expires_at', '<', before).executeTakeFirst();
-        return Number(result.numDeletedRows);
-      }),
-    deleteTenant: (tenantId) =>
-      run('userSessions.deleteTenant', tenantId, async (db) => {
-        const result = await db.deleteFrom('user_sessions').where('tenant_id', '=', tenantId).executeTakeFirst();
         return Number(result.numDeletedRows);
       }),
   };

@@ -69,8 +69,8 @@ for (const backend of storeBackends) {
       expect(await store.apiTokens.revoke('a', 't1', 41)).toBe(false);
       expect(await store.apiTokens.findActive('a', 'h1', 500)).toBeUndefined();
       expect((await store.apiTokens.list('a', 'u1')).map((t) => [t.id, t.revokedAt])).toEqual([['t1', 40]]);
-      expect(await store.apiTokens.deleteTenant('a')).toBe(1);
-      expect(await store.userRoles.deleteTenant('a')).toBe(1);
+      expect(await store.purgeTenant('a')).toMatchObject({ user_api_tokens: 1, user_roles: 1 });
+      expect(await store.apiTokens.list('a', 'u1')).toEqual([]);
     });
   });
 }

@@ -59,11 +59,6 @@ export function createUserRoleRepository({ run, read }: StoreContext): UserRoleR
           .executeTakeFirst();
         return result.numDeletedRows > 0n;
       }),
-    deleteTenant: (tenantId) =>
-      run('userRoles.deleteTenant', tenantId, async (db) => {
-        const result = await db.deleteFrom('user_roles').where('tenant_id', '=', tenantId).executeTakeFirst();
-        return Number(result.numDeletedRows);
-      }),
   };
 }
 
@@ -147,11 +142,6 @@ export function createApiTokenRepository({ run, read }: StoreContext): ApiTokenR
           .where('revoked_at', 'is', null)
           .executeTakeFirst();
         return result.numUpdatedRows > 0n;
-      }),
-    deleteTenant: (tenantId) =>
-      run('apiTokens.deleteTenant', tenantId, async (db) => {
-        const result = await db.deleteFrom('user_api_tokens').where('tenant_id', '=', tenantId).executeTakeFirst();
-        return Number(result.numDeletedRows);
       }),
   };
 }

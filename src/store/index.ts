@@ -54,6 +54,7 @@ export type {
   TenantConfigChange,
   TenantConfigRecord,
   TenantConfigRepository,
+  TenantPurgeCounts,
   TenantRepository,
   TokenUpdate,
   UsageRepository,
@@ -68,6 +69,7 @@ export type {
   UserSessionRepository,
   UserStatus,
 } from './port.ts';
+export { tenantColumnOf, tenantPurgePlan } from './purge-tenant.ts';
 export { redactStoreUrl } from './redact-store-url.ts';
 export { createRedisCacheBackend } from './redis/create-redis-cache-backend.ts';
 export { createRedisLimiter } from './redis/create-redis-limiter.ts';

@@ -4,6 +4,8 @@
  * takes the tenant id and filters by it.
  */
 
+import type { StoreDatabase } from './store-database.ts';
+
 export interface ClientKeyRecord {
   readonly tenantId: string;
   readonly id: string;
@@ -37,8 +39,6 @@ export interface ClientKeyRepository {
    * now, false when none or already revoked.
    */
   revoke(tenantId: string, id: string, at: number): Promise<boolean>;
-  /** Deletes every key of a tenant and its tombstones (tenant purge); returns how many keys. */
-  deleteTenant(tenantId: string): Promise<number>;
 }
 
 /** A data key of a tenant, wrapped (encrypted) by a master key version. */
@@ -82,8 +82,6 @@ export interface SecretRepository {
   get(tenantId: string, owner: string, field: string): Promise<SecretRecord | undefined>;
   listByOwner(tenantId: string, owner: string): Promise<readonly SecretRecord[]>;
   deleteByOwner(tenantId: string, owner: string): Promise<void>;
-  /** Deletes every secret of a tenant, whatever the owner (tenant purge); returns how many. */
-  deleteTenant(tenantId: string): Promise<number>;
 }
 
 export type AuditDecision = 'allow' | 'deny' | 'error';
@@ -416,8 +414,6 @@ export interface UsageRepository {
    * called), by the database: a page reads a few dozen rows, not one per day and tool.
    */
   summarize(tenantId: string, from: string, to: string, topTools: number): Promise<UsageSummary>;
-  /** Deletes every usage row of a tenant (tenant purge); returns how many. */
-  deleteTenant(tenantId: string): Promise<number>;
 }
 
 /** The database as `gatehouse doctor` sees it. */
@@ -463,6 +459,9 @@ export interface MigrateOptions {
   readonly through?: string;
 }
 
+/** Rows a tenant purge deleted, per table (tables it deleted nothing from may be absent). */
+export type TenantPurgeCounts = Readonly<Partial<Record<keyof StoreDatabase, number>>>;
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   readonly tenants: TenantRepository;
@@ -495,6 +494,12 @@ export interface Store {
   readonly serviceDescriptions: ServiceDescriptionRepository;
   /** Alerts raised per tenant and what became of them (migration `0031_alert_deliveries`). */
   readonly alertDeliveries: AlertDeliveryRepository;
+  /**
+   * Deletes every row of a tenant except its audit log, data keys included (crypto-shredding), in one
+   * transaction: `gatehouse tenant purge`, after it revoked the tenant's tokens upstream. What is kept is
+   * `tenantPurgePlan` (purge-tenant.ts). Returns the rows deleted per table.
+   */
+  purgeTenant(tenantId: string): Promise<TenantPurgeCounts>;
   /**
    * Runs pending migrations; safe to call from several processes at once. On PostgreSQL they run with
    * `gatehouse.tenant=*` on their session, so a data migration sees every tenant's rows.
@@ -700,8 +705,6 @@ export interface ApprovalRepository {
   ): Promise<boolean>;
   /** `approved` -> `consumed`, atomically, only when unexpired at `at`: true for exactly one caller. */
   consume(tenantId: string, id: string, at: number): Promise<boolean>;
-  /** Deletes every approval request of a tenant, whatever its state (tenant purge); returns how many. */
-  deleteTenant(tenantId: string): Promise<number>;
 }
 
 /**
@@ -756,8 +759,6 @@ export interface ApprovalTaskRepository {
   ): Promise<boolean>;
   /** Deletes the tenant's tasks kept past `expiresAt` at `now`; returns how many. */
   deleteExpired(tenantId: string, now: number): Promise<number>;
-  /** Deletes every task of a tenant (tenant purge); returns how many. */
-  deleteTenant(tenantId: string): Promise<number>;
 }
 
 /** A signed, single-use link that starts the connect flow of (tenant, service, subject). Carries no secret. */
@@ -862,8 +863,6 @@ export interface UserRepository {
   /** Replaces the pending invite (a new link; the old one stops working). */
   setInvite(tenantId: string, id: string, inviteHash: string, expiresAt: number, at: number): Promise<boolean>;
   setStatus(tenantId: string, id: string, status: UserStatus, at: number): Promise<boolean>;
-  /** Deletes every user of a tenant (tenant purge); returns how many. */
-  deleteTenant(tenantId: string): Promise<number>;
 }
 
 /** A server-side session: the cookie carries a random id, the store only its SHA-256 (`idHash`). */
@@ -888,8 +887,6 @@ export interface UserSessionRepository {
   deleteForUser(tenantId: string, userId: string): Promise<number>;
   /** Deletes sessions that expired before `before`; returns how many. */
   deleteExpired(before: number): Promise<number>;
-  /** Deletes every session of a tenant (tenant purge); returns how many. */
-  deleteTenant(tenantId: string): Promise<number>;
 }
 
 /**
@@ -962,8 +959,6 @@ export interface OAuthServerRepository {
   listConsents(tenantId: string, userId: string): Promise<readonly OAuthConsentRecord[]>;
   /** Deletes the user's consent `id`; returns it (undefined when the user has none with that id). */
   deleteConsent(tenantId: string, userId: string, id: string): Promise<OAuthConsentRecord | undefined>;
-  /** Deletes every artefact, key and consent of a tenant (tenant purge); returns how many rows. */
-  deleteTenant(tenantId: string): Promise<number>;
 }
 
 /**
@@ -988,8 +983,6 @@ export interface UserRoleRepository {
   grant(record: UserRoleRecord): Promise<boolean>;
   /** Revokes a role; false when the user did not hold it. */
   revoke(tenantId: string, userId: string, role: string): Promise<boolean>;
-  /** Deletes every grant of a tenant (tenant purge); returns how many. */
-  deleteTenant(tenantId: string): Promise<number>;
 }
 
 /**
@@ -1021,6 +1014,4 @@ export interface ApiTokenRepository {
   list(tenantId: string, userId?: string): Promise<readonly ApiTokenRecord[]>;
   /** Sets `revokedAt`; false when no such token of this tenant or already revoked. */
   revoke(tenantId: string, id: string, at: number): Promise<boolean>;
-  /** Deletes every token of a tenant (tenant purge); returns how many. */
-  deleteTenant(tenantId: string): Promise<number>;
 }

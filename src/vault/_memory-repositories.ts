@@ -72,12 +72,6 @@ export function createMemoryRepositories(): { dataKeys: DataKeyRepository; secre
       await tick();
       for (const [id, row] of secretRows) if (row.tenantId === tenantId && row.owner === owner) secretRows.delete(id);
     },
-    async deleteTenant(tenantId) {
-      await tick();
-      const ids = [...secretRows].filter(([, row]) => row.tenantId === tenantId).map(([id]) => id);
-      for (const id of ids) secretRows.delete(id);
-      return ids.length;
-    },
   };
 
   return { dataKeys, secrets };

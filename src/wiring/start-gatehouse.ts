@@ -157,7 +157,7 @@ export async function startGatehouse(
               audit: adapters.store.audit,
               usage: {
                 summarize: (t, from, to, top) => adapters.store.usage.summarize(t, from, to, top),
-                flush: observability.flushUsage,
+                flushOlderThan: observability.flushUsageOlderThan,
               },
               verifyAudit: async (tenant) =>
                 verifyAuditChain(adapters.store.audit, tenant, {

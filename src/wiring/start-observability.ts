@@ -44,8 +44,8 @@ export interface Observability {
   readonly upstream: UpstreamClient;
   /** The vault, registering every plaintext it handles as a secret to scrub (tokens when decrypted or stored). */
   readonly vault: Vault;
-  /** Writes the pending daily usage counts now (before a page reads them). */
-  flushUsage(): Promise<void>;
+  /** Writes the pending daily usage counts when the oldest is at least `maxAgeMs` old (before a page reads them). */
+  flushUsageOlderThan(maxAgeMs: number): Promise<void>;
   /** `/api/v1/tenants/:tenant/usage` and `/alerts/...`. */
   readonly adminRoutes: readonly AdminRoute[];
   /** The alert rules in force and each tenant's raised alerts (the admin API and the console's Alerts page). */
@@ -181,7 +181,7 @@ export function startObservability(
     telemetry,
     upstream: instrumentUpstreamClient(adapters.upstream, telemetry, logger),
     vault: observeVaultSecrets(adapters.vault, secrets),
-    flushUsage: () => usage.flush(),
+    flushUsageOlderThan: (maxAgeMs) => usage.flushOlderThan(maxAgeMs),
     adminRoutes: [
       ...createUsageAdminRoutes({
         hasTenant,

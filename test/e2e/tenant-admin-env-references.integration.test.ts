@@ -52,6 +52,8 @@ beforeAll(async () => {
           toolsets: [{ id: 'reader', tools: ['fake_getItem', 'exfil_*'] }],
           clientKeys: [{ name: 'agent', key: '${env:AGENT_KEY_OF_THE_BREAKER11_TEST}', toolsets: ['reader'] }],
         },
+        // Its default prefix GATEHOUSE_TENANT_ACME_EU_* nests inside acme's GATEHOUSE_TENANT_ACME_*.
+        { id: 'acme-eu', services: [], toolsets: [] },
       ],
     },
     {
@@ -165,5 +167,24 @@ describe('a tenant admin and the process environment', () => {
       eve,
     );
     expect(edit.status, edit.text).toBe(201);
+  });
+
+  it("refuses a name under another tenant's longer prefix nested in acme's (GATEHOUSE_TENANT_ACME_EU_* of acme-eu)", async () => {
+    const nested = await call(
+      '/api/v1/tenants/acme/services',
+      { method: 'POST', body: service('nested', '${env:GATEHOUSE_TENANT_ACME_EU_CLIENT_SECRET}') },
+      eve,
+    );
+    // Refused by name (an unset name that was allowed would be refused too, but for being unset).
+    expect(nested.status, nested.text).toBe(422);
+    expect(nested.text).toContain('"field":"headers.X-Key"');
+    expect(nested.text).toContain('not allowed for tenant acme');
+    // A name of acme's own that merely starts like the other prefix is still acme's.
+    const own = await call(
+      '/api/v1/tenants/acme/services',
+      { method: 'POST', body: service('own2', '${env:GATEHOUSE_TENANT_ACME_EUROPE_KEY}') },
+      eve,
+    );
+    expect(own.text).not.toContain('not allowed for tenant');
   });
 });

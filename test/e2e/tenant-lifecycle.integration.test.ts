@@ -232,7 +232,10 @@ describe.skipIf(!postgres?.enabled)(
       expect(refused.body.detail).toMatch(/not empty \(1 service, 1 toolset, 1 user, 1 client key\)/);
       const deleted = await admin(a.url, 'DELETE', '/tenants/globex?purge=true');
       expect(deleted.status, JSON.stringify(deleted.body)).toBe(200);
-      expect(deleted.body['purged']).toMatchObject({ tenant: 'globex', clientKeys: 1, users: 1 });
+      expect(deleted.body['purged']).toMatchObject({
+        tenant: 'globex',
+        rows: { client_keys: 1, users: 1, tenant_configs: 0 },
+      });
       for (const gateway of [a, b]) {
         // The endpoint answers as one that never existed does (MT-01: 404, or 401 once the purged key is forgotten).
         await within(10_000, `globex gone from ${gateway === a ? 'A' : 'B'}`, async () => {

@@ -13,8 +13,11 @@ export interface ConsoleDependencies {
   readonly gateway: Gateway & { readonly users: NonNullable<Gateway['users']> };
   /** The tenant's audit log: records for the audit page, aggregates for the overview. */
   readonly audit: Pick<AuditRepository, 'query' | 'summarize'>;
-  /** The daily usage rollup (calls, errors, denials, latency per day and tool); `flush` writes pending counts. */
-  readonly usage: Pick<UsageRepository, 'summarize'> & { flush(): Promise<void> };
+  /**
+   * The daily usage rollup (calls, errors, denials, latency per day and tool); `flushOlderThan` writes this
+   * process's pending counts when the oldest is at least that old (UsageRollup.flushOlderThan).
+   */
+  readonly usage: Pick<UsageRepository, 'summarize'> & { flushOlderThan(maxAgeMs: number): Promise<void> };
   /** Recomputes a tenant's audit hash chain (with its checkpoint key when the vault has one). */
   verifyAudit(tenant: string): Promise<AuditChainReport>;
   /** Epoch milliseconds (the overview's windows). */

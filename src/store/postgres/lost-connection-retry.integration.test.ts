@@ -85,6 +85,39 @@ describe.skipIf(postgresUrl === undefined)('a store operation on a connection th
     expect(outcome.status === 'fulfilled' ? outcome.value?.subject : undefined).toBe('alice');
   });
 
+  it('the reads of alert deliveries and service descriptions are retried on a fresh connection too (they ran once with run)', async () => {
+    await store.serviceDescriptions.put('acme', {
+      digest: 'd1',
+      text: 'openapi: 3.1.0',
+      source: 'upload',
+      at: 1,
+      actor: 'test',
+    });
+    const description = await terminatedMidQuery('service_descriptions', () =>
+      store.serviceDescriptions.get('acme', 'd1'),
+    );
+    expect(description.terminated).toBe(1);
+    expect(
+      description.outcome.status === 'fulfilled' ? description.outcome.value?.source : description.outcome.reason,
+    ).toBe('upload');
+
+    await store.alertDeliveries.record('acme', {
+      alertId: 'al1',
+      rule: 'error_rate',
+      about: 'toolset all',
+      summary: 'errors',
+      observed: 5,
+      threshold: 3,
+      raisedAt: 1,
+      outcome: 'logged',
+    });
+    const recent = await terminatedMidQuery('alert_deliveries', () => store.alertDeliveries.recent('acme', 10));
+    expect(recent.terminated).toBe(1);
+    expect(
+      recent.outcome.status === 'fulfilled' ? recent.outcome.value.map((a) => a.alertId) : recent.outcome.reason,
+    ).toEqual(['al1']);
+  });
+
   it('an audit append (not idempotent) whose connection was terminated is not retried: store_unavailable, no record', async () => {
     const record = toolCallAuditRecord('acme', 'lost-append');
     const { outcome, terminated } = await terminatedMidQuery('audit_heads', () =>

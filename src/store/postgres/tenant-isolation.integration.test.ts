@@ -7,11 +7,13 @@ import {
   ownerRole,
   type RoleSchema,
 } from '../../../test/support/postgres-roles.ts';
+import { openTenantRows, type TenantTable } from '../../../test/support/tenant-rows.ts';
 import { GatehouseError } from '../../core/index.ts';
 import { tenantTables } from '../create-row-level-security-migration.ts';
 import { migrateWithOwner } from '../migrate-with-owner.ts';
 import { openStore } from '../open-store.ts';
 import type { Store } from '../port.ts';
+import { withStoreSchema } from '../with-store-schema.ts';
 
 /**
  * Issue 13, "tenants isolated by the database too" (MT-03/04): the gateway serves as a non-owner application role
@@ -19,33 +21,6 @@ import type { Store } from '../port.ts';
  * from a list), so a table added by a later migration is tested without anyone remembering to add it.
  */
 const postgresUrl = process.env['GATEHOUSE_TEST_POSTGRES'];
-
-interface TenantTable {
-  readonly table: string;
-  readonly column: string;
-}
-
-interface Column {
-  readonly column_name: string;
-  readonly data_type: string;
-  readonly is_nullable: 'YES' | 'NO';
-}
-
-/** A value of a column's type; text carries the tenant, so per-table unique columns never collide across rows. */
-function sampleValue(column: Column, tenant: string): unknown {
-  if (column.is_nullable === 'YES') return null;
-  switch (column.data_type) {
-    case 'text':
-    case 'character varying':
-      return `${tenant}-${column.column_name}`;
-    case 'bytea':
-      return Buffer.from([1]);
-    case 'boolean':
-      return false;
-    default:
-      return 1; // integer, bigint, double precision
-  }
-}
 
 describe.skipIf(postgresUrl === undefined)('tenant isolation by the database (postgres, application role)', () => {
   let roles: RoleSchema;
@@ -57,30 +32,13 @@ describe.skipIf(postgresUrl === undefined)('tenant isolation by the database (po
     roles = await createRoleSchema(postgresUrl ?? '');
     store = await openStore(roles.appUrl);
     await migrateWithOwner(store, roles.appUrl, roles.ownerUrl);
-    const found = await roles.admin(
-      `select table_name, column_name from information_schema.columns
-        where table_schema = $1 and (column_name = 'tenant_id' or (table_name = 'tenants' and column_name = 'id'))
-        order by table_name`,
-      [roles.schema],
-    );
-    tables = found.rows.map((row) => ({ table: row.table_name as string, column: row.column_name as string }));
     // Two rows in every tenant table, one per tenant, written around row-level security (as a superuser).
-    for (const { table, column } of tables) {
-      const columns = (
-        await roles.admin(
-          `select column_name, data_type, is_nullable from information_schema.columns
-            where table_schema = $1 and table_name = $2 order by ordinal_position`,
-          [roles.schema, table],
-        )
-      ).rows as Column[];
-      for (const tenant of ['acme', 'globex']) {
-        const values = columns.map((c) => (c.column_name === column ? tenant : sampleValue(c, tenant)));
-        await roles.admin(
-          `insert into ${table} (${columns.map((c) => c.column_name).join(', ')})
-            values (${columns.map((_, i) => `$${i + 1}`).join(', ')})`,
-          values,
-        );
-      }
+    const rows = await openTenantRows(withStoreSchema(postgresUrl ?? '', roles.schema));
+    try {
+      tables = await rows.tenantTables();
+      for (const table of tables) for (const tenant of ['acme', 'globex']) await rows.insertSample(table, tenant);
+    } finally {
+      await rows.close();
     }
     app = new pg.Client({
       connectionString: asRole(postgresUrl ?? '', applicationRole),
