@@ -37,12 +37,14 @@ export async function openAdapters(
     warn,
   });
   const store = await openStore(config.store, { sqliteNativeBinding: config.sqliteNativeBinding });
+  let appliedMigrations: readonly string[] = [];
   try {
     // With migrationStore, the owner role migrates and `store` serves as the non-owner application role.
     const migrated =
       config.migrationStore === undefined
         ? await store.migrate()
         : await migrateWithOwner(store, config.store, config.migrationStore);
+    appliedMigrations = migrated.applied;
     if (migrated.newerMigrations.length > 0) {
       warn(
         `the store was migrated by a newer release (${migrated.newerMigrations.join(', ')}); serving on it (expand-only schema, docs/operations.md "Upgrading")`,
@@ -112,6 +114,7 @@ export async function openAdapters(
     store,
     vault,
     upstream,
+    appliedMigrations,
     audit: auditLog,
     ...(sharedRedis
       ? {

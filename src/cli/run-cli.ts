@@ -191,7 +191,12 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         if (configPath === undefined) config();
         const adapters = await context.openAdapters(configShape('migrate', adapterFields), context);
         await adapters.close();
-        context.stdout.write('Migrations are up to date.\n');
+        const applied = adapters.appliedMigrations ?? [];
+        context.stdout.write(
+          applied.length === 0
+            ? 'Migrations are up to date.\n'
+            : `Applied ${applied.length} migration(s): ${applied.join(', ')}. Migrations are up to date.\n`,
+        );
         return 0;
       }
       default:

@@ -133,7 +133,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
         );
       }
       await grant(migrateOptions);
-      return { newerMigrations: seen.unknownMigrations };
+      return { newerMigrations: seen.unknownMigrations, applied: [] };
     }
     const onConnection = options.onMigrationConnection ?? ((on, fn) => fn(on));
     const migrateOn = (on: Kysely<StoreDatabase>) => {
@@ -152,7 +152,8 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     const { error, results } = await guard('migrate', () => onConnection(db, migrateOn));
     if (error === undefined) {
       await grant(migrateOptions);
-      return { newerMigrations: [] };
+      const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+      return { newerMigrations: [], applied };
     }
     if (features.isUnavailable(error)) throw unavailable('migrate', error);
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? null;

@@ -446,6 +446,8 @@ export interface MigrationOutcome {
    * normally.
    */
   readonly newerMigrations: readonly string[];
+  /** The migrations this call ran, in order (empty when the store was up to date). */
+  readonly applied: readonly string[];
 }
 
 export interface MigrateOptions {

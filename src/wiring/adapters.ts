@@ -10,6 +10,8 @@ export interface Adapters {
   readonly store: Store;
   readonly vault: Vault;
   readonly upstream: UpstreamClient;
+  /** The store migrations opening it ran, in order (`gatehouse migrate` reports them); empty when up to date. */
+  readonly appliedMigrations?: readonly string[];
   /** The audit log, wired to the vault's security events. */
   readonly audit?: AuditLog;
   /** Rate and concurrency limiter shared by the gateway processes (Redis, when `redis` is set). */
