@@ -49,7 +49,6 @@ const config = parseConfig(
   { env: {} },
 );
 const policy = compileToolsetPolicy(
-  'acme',
   config.tenants[0]!.toolsets[0]!,
   new Map(bound.tools.map((t) => [t.name, t] as const)),
   { scopeImplies: new Map([['crm', { admin: ['items:read', 'items:write'] }]]) },

@@ -36,7 +36,7 @@ const tenantTools = new Map(
 
 function toolset(raw: Record<string, unknown>) {
   const config = parseConfig({ tenants: [{ id: 't', toolsets: [{ id: 's', ...raw }] }] }, { env: {} });
-  return compileToolsetPolicy('t', config.tenants[0]!.toolsets[0]!, tenantTools, {
+  return compileToolsetPolicy(config.tenants[0]!.toolsets[0]!, tenantTools, {
     scopeImplies: new Map([['mail', { 'mail.admin': ['mail.read', 'mail.send'] }]]),
   });
 }
@@ -65,7 +65,7 @@ describe('decideToolCall', () => {
 
   it("a tool its service's configured scopes cannot cover is withheld before any connection, denied naming them", () => {
     const config = parseConfig({ tenants: [{ id: 't', toolsets: [{ id: 's', access: 'write' }] }] }, { env: {} });
-    const policy = compileToolsetPolicy('t', config.tenants[0]!.toolsets[0]!, tenantTools, {
+    const policy = compileToolsetPolicy(config.tenants[0]!.toolsets[0]!, tenantTools, {
       scopeImplies: new Map([['mail', { 'mail.admin': ['mail.read', 'mail.send'] }]]),
       serviceScopes: new Map([['mail', ['mail.read']]]),
     });
@@ -81,7 +81,7 @@ describe('decideToolCall', () => {
     });
     expect(policy.requiredScopesOf('mail')).toEqual(['mail.read']);
     // A configured broader scope covers the narrower ones it implies.
-    const broad = compileToolsetPolicy('t', config.tenants[0]!.toolsets[0]!, tenantTools, {
+    const broad = compileToolsetPolicy(config.tenants[0]!.toolsets[0]!, tenantTools, {
       scopeImplies: new Map([['mail', { 'mail.admin': ['mail.read', 'mail.send'] }]]),
       serviceScopes: new Map([['mail', ['mail.admin']]]),
     });

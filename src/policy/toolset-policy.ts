@@ -13,9 +13,11 @@ export interface ToolRules {
   readonly requiresApproval: boolean;
 }
 
-/** A toolset's policy, compiled once at start from its config and the tenant's tools. Immutable. */
+/**
+ * A toolset's policy, compiled once from its config and the tenant's tools. Immutable, and free of the tenant's
+ * identity: tenants compiling the same toolset config over the same tools share one (build-tenants.ts).
+ */
 export interface ToolsetPolicy {
-  readonly tenant: string;
   readonly toolset: string;
   /**
    * Tools this toolset exposes, by name (after allow/deny globs, safety overrides, the access mode and the
@@ -70,7 +72,6 @@ const overridden = new WeakMap<NamedTool, Map<ToolSafety, NamedTool>>();
  * compiled per tool.
  */
 export function compileToolsetPolicy(
-  tenant: string,
   config: ToolsetConfig,
   tenantTools: ReadonlyMap<string, NamedTool>,
   options: ToolsetPolicyOptions = {},
@@ -151,7 +152,6 @@ export function compileToolsetPolicy(
   const held = new Map<string, ReadonlySet<string>>();
 
   return Object.freeze({
-    tenant,
     toolset: config.id,
     tools,
     rules,

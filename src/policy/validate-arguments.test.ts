@@ -54,7 +54,7 @@ describe('validateArguments', () => {
   it('decideToolCall reports the bound tool name, not the operation id', () => {
     const config = parseConfig({ tenants: [{ id: 't', toolsets: [{ id: 's', access: 'write' }] }] }, { env: {} });
     const tools = new Map([['tasks_createTask', { name: 'tasks_createTask', service: 'tasks', tool: createTask }]]);
-    const policy = compileToolsetPolicy('t', config.tenants[0]!.toolsets[0]!, tools, { scopeImplies: new Map() });
+    const policy = compileToolsetPolicy(config.tenants[0]!.toolsets[0]!, tools, { scopeImplies: new Map() });
     const error = failure(() => decideToolCall(policy, { name: 'tasks_createTask', args: { status: 'x' } }));
     expect(error.code).toBe('invalid_arguments');
     expect(error.message).toMatch(/^Invalid arguments for tasks_createTask: /);

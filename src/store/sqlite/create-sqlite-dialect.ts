@@ -21,7 +21,32 @@ import {
  * would fail with SQLITE_BUSY instead of waiting.
  */
 export function createSqliteDialect(database: SqliteDatabase): Dialect {
-  return new LockingSqliteDialect({ database });
+  return new LockingSqliteDialect({ database: reusingStatements(database) });
+}
+
+/** Prepared statements kept for reuse; past it the oldest is let go (`in (?, ?, ...)` lists vary in length). */
+const maxStatements = 500;
+
+/**
+ * The database with `prepare` memoised by SQL text. Kysely's driver prepares every query it runs, which cost as much
+ * as running it for the store's short queries (S8 start-up). A statement is reusable once its `all` or `run` has
+ * returned, and both are synchronous; the store never streams (`iterate`), the one use that keeps a statement busy.
+ * SQLite prepares a statement again by itself when the schema changes under it.
+ */
+function reusingStatements(database: SqliteDatabase): SqliteDatabase {
+  const statements = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
+  return {
+    close: () => database.close(),
+    prepare(sql) {
+      let statement = statements.get(sql);
+      if (statement === undefined) {
+        statement = database.prepare(sql);
+        if (statements.size >= maxStatements) statements.delete(statements.keys().next().value as string);
+        statements.set(sql, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 class LockingSqliteDialect extends SqliteDialect {
