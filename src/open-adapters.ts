@@ -1,5 +1,5 @@
 import { type AuditLog, createAuditLog } from './audit/index.ts';
-import { type Config, GatehouseError, systemClock } from './core/index.ts';
+import { type Config, formatPath, GatehouseError, systemClock } from './core/index.ts';
 import { createRedisRefreshLock } from './oauth/index.ts';
 import { createRedisResultStore, resultQuotasOf } from './shaping/index.ts';
 import {
@@ -85,7 +85,7 @@ export async function openAdapters(
     });
   } catch (error) {
     await store.close();
-    throw error;
+    throw atTenantPath(error, config);
   }
   const auditLog = audit;
   // Shared short-lived state (DESIGN.md §4): with `redis`, rate limits and cached reads span every process.
@@ -136,4 +136,18 @@ export async function openAdapters(
       sharedRedis?.disconnect();
     },
   };
+}
+
+/** An error about one tenant (`details.tenant`) at start, prefixed with the config path of its id. */
+function atTenantPath(error: unknown, config: Config): unknown {
+  if (!(error instanceof GatehouseError) || error.code !== 'config_invalid') return error;
+  const index = config.tenants.findIndex((tenant) => tenant.id === error.details?.tenant);
+  if (index === -1) return error;
+  const path = formatPath(['tenants', index, 'id']);
+  return new GatehouseError(
+    'config_invalid',
+    `${path}: ${error.message}`,
+    { ...error.details, path },
+    { cause: error },
+  );
 }

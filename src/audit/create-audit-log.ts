@@ -176,6 +176,25 @@ const retryDelayMs = 100;
 const retentionEveryMs = 3_600_000;
 
 /**
+ * A stored audit key that no data key opens belongs to a purged tenant: the purge destroyed its data keys and kept
+ * its audit log (and key) under its id. Serving the id again would chain a new tenant's records onto the old one's
+ * and show them to its auditors, so the id is refused, with why, rather than failing on the decryption.
+ */
+function refusePurged(tenant: string): (error: unknown) => never {
+  return (error) => {
+    const reason = error instanceof GatehouseError ? error.details?.reason : undefined;
+    if (reason === 'tenant_destroyed' || reason === 'unknown_data_key') {
+      throw new GatehouseError(
+        'config_invalid',
+        `Tenant '${tenant}' was purged: its audit log is kept under this id and its keys were destroyed; give the tenant another id`,
+        { tenant, reason: 'tenant_purged' },
+      );
+    }
+    throw error;
+  };
+}
+
+/**
  * The only writer of audit records. Records have a closed schema: ids, names, codes and numbers, never
  * arguments, bodies or credentials.
  *
@@ -206,12 +225,18 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
   const idle: (() => void)[] = [];
 
   async function loadFingerprintKey(tenant: string): Promise<KeyObject> {
-    const fresh = randomBytes(32);
-    if (options.keys === undefined) return createSecretKey(fresh);
-    const sealed = await options.keys.encrypt(keyScope(tenant), fresh.toString('base64'));
-    fresh.fill(0);
-    const stored = await repository.ensureFingerprintKey(tenant, sealed, clock.now());
-    const raw = Buffer.from(await options.keys.decrypt(keyScope(tenant), stored), 'base64');
+    if (options.keys === undefined) return createSecretKey(randomBytes(32));
+    const keys = options.keys;
+    // A stored key is opened as it is (the common case, every start after the first): sealing a fresh one first
+    // would make the tenant a data key it may not need, and hide a purged tenant's missing ones (`refusePurged`).
+    let stored = await repository.readFingerprintKey(tenant);
+    if (stored === undefined) {
+      const fresh = randomBytes(32);
+      const sealed = await keys.encrypt(keyScope(tenant), fresh.toString('base64'));
+      fresh.fill(0);
+      stored = await repository.ensureFingerprintKey(tenant, sealed, clock.now());
+    }
+    const raw = Buffer.from(await keys.decrypt(keyScope(tenant), stored).catch(refusePurged(tenant)), 'base64');
     const checkpointKey = deriveAuditCheckpointKey(raw);
     checkpointKeys.set(tenant, createSecretKey(checkpointKey));
     checkpointKey.fill(0);

@@ -355,4 +355,27 @@ describe.each([
       await adapters.close();
     }
   });
+
+  it('purged tenant id reused: a config naming a purged tenant is refused with its path and why, not a decrypt failure, and other tenants start', async () => {
+    const before = writeConfig('before.yaml', ['acme', 'other']);
+    const after = writeConfig('after.yaml', ['other']);
+    await seed(before);
+    const run = await cli(['tenant', 'purge', '--config', after, '--tenant', 'acme', '--previous-config', before]);
+    expect(run.code).toBe(0);
+
+    const again = writeConfig('again.yaml', ['other', 'acme']);
+    const refused = await openAdapters(loadConfigFile(again, {}), quiet).then(
+      async (adapters) => {
+        await adapters.close();
+        return undefined;
+      },
+      (error: { code?: string; message?: string; details?: unknown }) => error,
+    );
+    expect(refused?.code).toBe('config_invalid');
+    expect(refused?.message).toContain('tenants[1].id');
+    expect(refused?.message).toContain("'acme' was purged");
+    // The tenant that was not purged starts as before.
+    const adapters = await openAdapters(loadConfigFile(after, {}), quiet);
+    await adapters.close();
+  });
 });

@@ -45,7 +45,7 @@ export interface TenantConfigs {
 }
 
 export interface TenantConfigsDependencies {
-  readonly store: Pick<Store, 'tenantConfigs' | 'tenants'>;
+  readonly store: Pick<Store, 'tenantConfigs' | 'tenants' | 'audit'>;
   readonly audit: Pick<AuditLog, 'recordSecurityEvent'>;
   readonly clock: Clock;
   /** Parses a document as the config file's tenant entry (env references substituted, providers expanded). */
@@ -76,6 +76,20 @@ export function createTenantConfigs(deps: TenantConfigsDependencies): TenantConf
     }
   }
 
+  /**
+   * A purged tenant keeps its audit log and key under its id, without its tenant row or its data keys: the id is not
+   * served again (its key no longer opens, and a new tenant would chain onto the old one's records).
+   */
+  async function refusePurgedTenant(tenantId: string): Promise<void> {
+    if ((await store.audit.readFingerprintKey(tenantId)) === undefined) return;
+    if ((await store.tenants.list()).includes(tenantId)) return;
+    throw new GatehouseError(
+      'resource_conflict',
+      `id: tenant '${tenantId}' was purged: its audit log is kept under this id and its keys were destroyed; choose another id`,
+      { path: 'id', reason: 'tenant_purged' },
+    );
+  }
+
   return {
     async read(tenantId) {
       const stored = await store.tenantConfigs.read(tenantId);
@@ -100,6 +114,7 @@ export function createTenantConfigs(deps: TenantConfigsDependencies): TenantConf
         );
       }
       const current = await store.tenantConfigs.read(tenantId);
+      if (current === undefined) await refusePurgedTenant(tenantId);
       // Before `parse` reads the environment, so an unset name answers as a set one does (nothing to probe).
       if (options.byTenantUser === true) {
         refuseForeignEnvReferences(

@@ -336,6 +336,16 @@ describe('tenants created and deleted at run time, one gateway (SQLite)', () => 
     }
   }, 120_000);
 
+  it('purged tenant id reused: creating a tenant with a purged id is refused (409, naming why), another id is not', async () => {
+    expect((await admin(gateway.url, 'POST', '/tenants', { id: 'shortlived' })).status).toBe(201);
+    const purged = await admin(gateway.url, 'DELETE', '/tenants/shortlived?purge=true');
+    expect(purged.status, JSON.stringify(purged.body)).toBe(200);
+    const again = await admin(gateway.url, 'POST', '/tenants', { id: 'shortlived' });
+    expect(again.status, JSON.stringify(again.body)).toBe(409);
+    expect(JSON.stringify(again.body)).toContain("tenant 'shortlived' was purged");
+    expect((await admin(gateway.url, 'POST', '/tenants', { id: 'shortlived-2' })).status).toBe(201);
+  });
+
   it('an empty tenant is deleted without purge', async () => {
     const created = await admin(gateway.url, 'POST', '/tenants', { id: 'empty' });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
