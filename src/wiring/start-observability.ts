@@ -124,10 +124,27 @@ export function startObservability(
   );
   const guardedFetch = createGuardedFetch({ allowPrivateHosts: config.unsafeAllowPrivateUpstreams });
   const tenantWebhooks = new Map<string, WebhookSender>();
+  const webhookKey = (target: { readonly url: string; readonly secret: string }) =>
+    `${target.url}\u0000${target.secret}`;
+  /**
+   * Closes the senders no rule names any more (a rule deleted, its URL or secret changed, its tenant removed): what
+   * they still queue is sent within the close's wait, and a changed secret no longer leaves a sender behind.
+   */
+  const closeUnusedWebhooks = () => {
+    const used = new Set<string>();
+    for (const rules of tenantRules.values()) {
+      for (const rule of rules) if (rule.webhook !== undefined) used.add(webhookKey(rule.webhook));
+    }
+    for (const [key, sender] of tenantWebhooks) {
+      if (used.has(key)) continue;
+      tenantWebhooks.delete(key);
+      void sender.close(5_000);
+    }
+  };
   const tenantWebhookOf = (alert: { readonly tenant: string; readonly ruleId?: string }) => {
     const target = tenantRules.get(alert.tenant)?.find((r) => r.id === alert.ruleId)?.webhook;
     if (target === undefined) return undefined;
-    const key = `${target.url}\u0000${target.secret}`;
+    const key = webhookKey(target);
     let sender = tenantWebhooks.get(key);
     if (sender === undefined) {
       sender = createWebhookSender({ url: target.url, secret: target.secret, fetch: guardedFetch, ...sending });
@@ -199,9 +216,11 @@ export function startObservability(
     followTenant(tenant) {
       registerTenantSecrets(tenant, secrets);
       tenantRules.set(tenant.id, tenant.alertRules);
+      closeUnusedWebhooks();
     },
     forgetTenant(tenantId) {
       tenantRules.delete(tenantId);
+      closeUnusedWebhooks();
     },
     async close() {
       await telemetry.close();
