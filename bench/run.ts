@@ -265,11 +265,17 @@ async function scenarios(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
   const resultsPath = join(resultsDir, `${meta.date.replaceAll(':', '-')}.json`);
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
+  const table = formatLatestMarkdown({ rows, targets, s1, s2, s13, meta });
+  // A run of some scenarios (`--only`) would replace the whole table of the last full run with its few rows: its
+  // table goes next to its results instead, and bench/LATEST.md keeps the full run.
+  if (args.only !== undefined) {
+    const tablePath = resultsPath.replace(/\.json$/, '.md');
+    writeFileSync(tablePath, table);
+    process.stdout.write(`\nresults: ${resultsPath}\nsummary: ${tablePath} (--only: bench/LATEST.md unchanged)\n`);
+    return;
+  }
   const latestPath = join(repoRoot, 'bench/LATEST.md');
-  writeFileSync(
-    latestPath,
-    formatLatestMarkdown({ rows, targets, s1, s2, s13, meta }) + handWrittenSectionsOf(latestPath),
-  );
+  writeFileSync(latestPath, table + handWrittenSectionsOf(latestPath));
   process.stdout.write(`\nresults: ${resultsPath}\nsummary: bench/LATEST.md\n`);
 }
 
