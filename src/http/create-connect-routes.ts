@@ -2,7 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { escapeHtml, type GatehouseError, httpStatusOf, toGatehouseError } from '../core/index.ts';
 import type { GatewayConnections } from '../gateway/index.ts';
-import type { CompletedConnection, SiteChoice } from '../oauth/index.ts';
+import type { AccessibleSite, CompletedConnection, SiteChoice } from '../oauth/index.ts';
 import type { HttpRoute } from './create-router.ts';
 import { shownOnPage } from './show-invisibles.ts';
 
@@ -66,7 +66,7 @@ export function createConnectRoutes(
                 ...secure,
               ].join('; '),
             ]);
-            writePage(res, 200, 'Choose a site', renderSiteChooser(done, csrf), formHeaders);
+            writePage(res, 200, nounOf(done.sites[0]).title, renderSiteChooser(done, csrf), formHeaders);
             return;
           }
           writeConnected(res, done);
@@ -140,7 +140,15 @@ function shown(text: string): string {
   return shownOnPage(text, escapeHtml);
 }
 
+/** How the pages name what a chooser offers: Atlassian sites, or Xero organisations. */
+function nounOf(site: AccessibleSite | undefined) {
+  return site?.kind === 'organisation'
+    ? { one: 'organisation', many: 'organisations', legend: 'Organisations', title: 'Choose an organisation' }
+    : { one: 'site', many: 'sites', legend: 'Sites', title: 'Choose a site' };
+}
+
 function renderSiteChooser(choice: SiteChoice, csrf: string): string {
+  const noun = nounOf(choice.sites[0]);
   const options = choice.sites
     .map(
       (site, i) =>
@@ -149,21 +157,22 @@ function renderSiteChooser(choice: SiteChoice, csrf: string): string {
         }</label>`,
     )
     .join('\n');
-  return `<p>Your account can reach ${choice.sites.length} sites. Choose the one ${shown(choice.service)} should use for
-${shown(choice.subject)}; every call goes to that site until you connect again.</p>
+  return `<p>Your account can reach ${choice.sites.length} ${noun.many}. Choose the one ${shown(choice.service)} should use for
+${shown(choice.subject)}; every call goes to that ${noun.one} until you connect again.</p>
 <form method="post" action="/oauth/callback/site" class="card">
 <input type="hidden" name="state" value="${escapeHtml(choice.state)}"><input type="hidden" name="csrf" value="${csrf}">
-<fieldset><legend>Sites</legend>
+<fieldset><legend>${noun.legend}</legend>
 ${options}
 </fieldset>
-<button type="submit">Use this site</button>
+<button type="submit">Use this ${noun.one}</button>
 </form>
 <p class="hint">Nothing is connected until you choose. The choice is open for 10 minutes.</p>`;
 }
 
 function writeConnected(res: ServerResponse, done: CompletedConnection): void {
   const next = done.returnTo === null ? '' : `<p><a href="${escapeHtml(done.returnTo)}">Continue</a></p>`;
-  const site = done.site === undefined ? '' : ` to the site <strong>${shown(done.site.name)}</strong>`;
+  const site =
+    done.site === undefined ? '' : ` to the ${nounOf(done.site).one} <strong>${shown(done.site.name)}</strong>`;
   writePage(
     res,
     200,

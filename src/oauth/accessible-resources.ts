@@ -36,9 +36,14 @@ export async function accessibleResourcesRequest(
   }
 }
 
-/** One Atlassian site an account can reach, as the chooser page shows it. */
+/**
+ * One place an account can reach, as the chooser page shows it: an Atlassian site, whose id becomes the
+ * connection's `cloudId`, or a Xero organisation, whose id becomes its `tenantId`.
+ */
 export interface AccessibleSite {
-  /** The cloud id: a UUID (the `cloudId` rule), used in every call's path. */
+  /** What it is; absent in a choice held before organisations were offered: a site. */
+  readonly kind?: 'site' | 'organisation';
+  /** The cloud id or the Xero tenant id: a UUID (its variable's rule), in every call's path or header. */
   readonly id: string;
   /** The site's name as Atlassian gives it (at most 200 characters; the id when it gave none). */
   readonly name: string;
@@ -73,6 +78,7 @@ export async function processAccessibleResourcesResponse(
   for (const site of covered.length > 0 ? covered : valid) {
     if (sites.some((known) => known.id === site.id)) continue;
     sites.push({
+      kind: 'site',
       id: site.id,
       name: typeof site.name === 'string' && site.name.trim() !== '' ? site.name.slice(0, 200) : site.id,
       url: typeof site.url === 'string' && /^https:\/\/[^\s]{1,200}$/.test(site.url) ? site.url : '',
@@ -92,29 +98,39 @@ export async function processAccessibleResourcesResponse(
 export const xeroConnectionsUrl = 'https://api.xero.com/connections';
 
 /**
- * The connection's `tenantId` from Xero's connections answer: the first organisation (`tenantType:
- * ORGANISATION`) whose `tenantId` passes its rule (a UUID: it is sent in the `xero-tenant-id` header of every call).
- * None, or an answer that is not a JSON list, fails with `oauth_token_failed` (reason `no_accessible_resource` /
- * `accessible_resources_failed`), echoing nothing of the answer.
+ * The organisations a connection may use, from Xero's connections answer: each `tenantType: ORGANISATION` entry
+ * whose `tenantId` passes its rule (a UUID: it is sent in the `xero-tenant-id` header of every call), one per id,
+ * in the answer's order, named by its `tenantName`. None, or an answer that is not a JSON list, fails with
+ * `oauth_token_failed` (reason `no_accessible_resource` / `accessible_resources_failed`), echoing nothing of the
+ * answer. With one organisation the caller takes it; with several a person chooses (the chooser after the callback).
  */
-export async function processXeroConnectionsResponse(response: Response): Promise<{ tenantId: string }> {
+export async function processXeroConnectionsResponse(
+  response: Response,
+): Promise<{ organisations: readonly AccessibleSite[] }> {
   const body = await readDiscoveryList(response, 'connections', 'Xero', 'organisations');
-  const organisation = body.find(
-    (entry): entry is { tenantId: string } =>
-      entry !== null &&
-      typeof entry === 'object' &&
-      (entry as { tenantType?: unknown }).tenantType === 'ORGANISATION' &&
-      typeof (entry as { tenantId?: unknown }).tenantId === 'string' &&
-      connectionVariableRules.tenantId.pattern.test((entry as { tenantId: string }).tenantId),
-  );
-  if (organisation === undefined) {
+  const organisations: AccessibleSite[] = [];
+  for (const entry of body) {
+    if (entry === null || typeof entry !== 'object') continue;
+    const { tenantType, tenantId, tenantName } = entry as Record<string, unknown>;
+    if (tenantType !== 'ORGANISATION' || typeof tenantId !== 'string') continue;
+    if (!connectionVariableRules.tenantId.pattern.test(tenantId)) continue;
+    if (organisations.some((known) => known.id === tenantId)) continue;
+    const name = typeof tenantName === 'string' && tenantName.trim() !== '' ? tenantName.slice(0, 200) : tenantId;
+    organisations.push({ kind: 'organisation', id: tenantId, name, url: '' });
+  }
+  if (organisations.length === 0) {
     throw discoveryFailed(
       response,
       'no_accessible_resource',
       'The account has connected no Xero organisation this app may reach',
     );
   }
-  return { tenantId: organisation.tenantId };
+  return { organisations };
+}
+
+/** The connection variable a chosen site or organisation fills. */
+export function variableOfSite(site: AccessibleSite): 'cloudId' | 'tenantId' {
+  return site.kind === 'organisation' ? 'tenantId' : 'cloudId';
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   atlassianAccessibleResourcesUrl,
   processAccessibleResourcesResponse,
   processXeroConnectionsResponse,
+  variableOfSite,
   xeroConnectionsUrl,
 } from './accessible-resources.ts';
 import { createAuthorizationRequest } from './create-authorization-request.ts';
@@ -97,12 +98,13 @@ export interface CompletedConnection {
   readonly connectionId: string;
   readonly scopes: readonly string[];
   readonly returnTo: string | null;
-  /** The Atlassian site the person chose on the site chooser, when there was a choice. */
+  /** The Atlassian site or Xero organisation the person chose on the chooser, when there was a choice. */
   readonly site?: AccessibleSite;
 }
 
 /**
- * The callback's answer when the account can reach several Atlassian sites and the service pins none: nothing is
+ * The callback's answer when the account can reach several Atlassian sites or Xero organisations and the service
+ * pins none: nothing is
  * connected yet; the tokens wait (sealed, 10 minutes) for the person to pick one of `sites` (`chooseSite`).
  */
 export interface SiteChoice {
@@ -358,8 +360,11 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
         requestOptions,
         'connections request (Xero)',
       );
-      const { tenantId } = await processXeroConnectionsResponse(answer);
-      return { ...tokens, variables: { ...tokens.variables, tenantId } };
+      const { organisations } = await processXeroConnectionsResponse(answer);
+      const [only] = organisations;
+      if (organisations.length === 1 && only !== undefined)
+        return { ...tokens, variables: { ...tokens.variables, tenantId: only.id } };
+      return { tokens, sites: organisations };
     }
     if (auth.quirks?.includes('atlassian-cloud-id') !== true) return tokens;
     const answer = await accessibleResourcesRequest(
@@ -621,14 +626,14 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
         const shown = (site ?? '').replace(/[^\w.-]/g, '?').slice(0, 64);
         throw new GatehouseError(
           'invalid_request',
-          `site: '${shown}' is not one of the sites this account can reach (${held.sites
+          `site: '${shown}' is not one of the ${held.sites[0]?.kind === 'organisation' ? 'organisations' : 'sites'} this account can reach (${held.sites
             .map((s) => s.name)
             .join(', ')}); go back and choose one of them`,
           { field: 'site' },
         );
       }
       if (!(await store.connectFlow.takeSiteChoice(tenant, stateHash, now))) throw gone();
-      const tokens = { ...held.tokens, variables: { ...held.tokens.variables, cloudId: chosen.id } };
+      const tokens = { ...held.tokens, variables: { ...held.tokens.variables, [variableOfSite(chosen)]: chosen.id } };
       return finishConnection(tenant, pending, tokens, chosen);
     },
 

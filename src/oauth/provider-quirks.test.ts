@@ -387,8 +387,8 @@ describe('per-connection base URL variables (issue 11)', () => {
       const params = new URLSearchParams({ code: 'the-code', state });
       const choice = await flow.completeCallback(params, cookies);
       expect('sites' in choice && choice.sites).toEqual([
-        { id: first, name: 'First', url: 'https://first.atlassian.net' },
-        { id: second, name: 'Second', url: 'https://second.atlassian.net' },
+        { kind: 'site', id: first, name: 'First', url: 'https://first.atlassian.net' },
+        { kind: 'site', id: second, name: 'Second', url: 'https://second.atlassian.net' },
       ]);
       // Nothing is connected before the choice; a reload shows the same choice.
       expect(await store.connections.find('acme', 'svc', 'atl-two')).toBeUndefined();

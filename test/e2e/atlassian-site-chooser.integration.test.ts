@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/free-port.ts';
@@ -13,7 +14,8 @@ import { startTestGateway, type TestGateway } from '../support/start-test-gatewa
  * Issue 11, in Chromium: an Atlassian account that can reach two sites, against a fake Atlassian authorization
  * server (its consent page, `audience`, rotating refresh tokens) and a fake accessible-resources endpoint and Jira
  * API on 127.0.0.1. The person connects, picks the second site on the chooser, and a tool call goes to that site.
- * A failed token exchange shows its cause and a "Try again" link that starts a fresh connect.
+ * A failed token exchange shows its cause and a "Try again" link that starts a fresh connect. The same chooser
+ * offers a Xero account's organisations (Xero's connections endpoint), whose id goes in `xero-tenant-id`.
  */
 
 const adminToken = 'admin-token-site-chooser-0123456789';
@@ -21,6 +23,8 @@ const clientKey = 'gatehouse_sk_site_chooser_0123456789';
 const clientSecret = 'atlassian-client-secret-site-chooser';
 const firstSite = '11111111-2222-4333-8444-000000000001';
 const secondSite = '11111111-2222-4333-8444-000000000002';
+const firstOrganisation = '22222222-3333-4444-8555-000000000001';
+const secondOrganisation = '22222222-3333-4444-8555-000000000002';
 
 let as: ScriptedAuthorizationServer;
 let api: FakeApi;
@@ -89,6 +93,18 @@ describe.skipIf(missing !== undefined)('Atlassian site chooser in Chromium (issu
         );
         return;
       }
+      if (request.path === '/connections') {
+        // Xero: a practice manager's tenant (never offered) and two organisations, one of them listed twice.
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify([
+            { id: 'c0', tenantId: '99999999-9999-4999-8999-999999999999', tenantType: 'PRACTICEMANAGER' },
+            { id: 'c1', tenantId: firstOrganisation, tenantType: 'ORGANISATION', tenantName: 'Acme Ltd' },
+            { id: 'c2', tenantId: secondOrganisation, tenantType: 'ORGANISATION', tenantName: 'Acme Holdings' },
+            { id: 'c3', tenantId: secondOrganisation, tenantType: 'ORGANISATION', tenantName: 'Acme Holdings' },
+          ]),
+        );
+        return;
+      }
       res
         .writeHead(200, { 'content-type': 'application/json' })
         .end(JSON.stringify({ accountId: 'a-1', displayName: 'Ada', self: request.path }));
@@ -114,6 +130,19 @@ describe.skipIf(missing !== undefined)('Atlassian site chooser in Chromium (issu
                   accessibleResourcesUrl: `${api.url}/oauth/token/accessible-resources`,
                 },
               },
+              {
+                provider: 'xero',
+                clientId: 'xero-client',
+                clientSecret: 'xero-client-secret-site-chooser',
+                scopes: ['offline_access', 'accounting.settings.read'],
+                openapi: fileURLToPath(new URL('../fixtures/xero-organisation.openapi.yaml', import.meta.url)),
+                baseUrl: `${api.url}/xero`,
+                auth: {
+                  authorizationUrl: `${as.url}/authorize`,
+                  tokenUrl: `${as.url}/token`,
+                  connectionsUrl: `${api.url}/connections`,
+                },
+              },
             ],
             toolsets: [{ id: 'all', tools: ['*'], access: 'read' }],
             clientKeys: [{ name: 'ada', key: clientKey, toolsets: ['all'], subject: 'ada' }],
@@ -132,11 +161,11 @@ describe.skipIf(missing !== undefined)('Atlassian site chooser in Chromium (issu
     await as?.close();
   });
 
-  async function connectLink(): Promise<string> {
+  async function connectLink(service = 'jira'): Promise<string> {
     const created = await fetch(`${gateway.url}/api/v1/tenants/acme/connections`, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ service: 'jira', subject: 'ada' }),
+      body: JSON.stringify({ service, subject: 'ada' }),
     });
     expect(created.status).toBe(201);
     return ((await created.json()) as { authorizeUrl: string }).authorizeUrl;
@@ -243,5 +272,43 @@ describe.skipIf(missing !== undefined)('Atlassian site chooser in Chromium (issu
     await page.click('button[type="submit"]');
     expect(await page.locator('body').textContent()).toContain('to the site Acme Engineering.');
     await context.close();
+  });
+
+  it('Xero: an account with two organisations chooses one on the same chooser, and calls carry its xero-tenant-id', async () => {
+    tokenAnswer = 'tokens';
+    const context = await chromium.newContext();
+    const page = await context.newPage();
+    await page.goto(await connectLink('xero'));
+    await page.click('#accept');
+    await page.waitForURL(/\/oauth\/callback\?/);
+    expect(await page.locator('h1').textContent()).toBe('Choose an organisation');
+    const labels = await page.locator('label.site').allTextContents();
+    expect(labels.map((l) => l.replace(/\s+/g, ' ').trim())).toEqual(['Acme Ltd', 'Acme Holdings']);
+    expect(await page.locator('legend').textContent()).toBe('Organisations');
+    expect(await page.locator('button[type="submit"]').textContent()).toBe('Use this organisation');
+    await chromium.screenshot(page, 'xero-organisation-chooser');
+    await page.check(`input[value="${secondOrganisation}"]`);
+    await page.click('button[type="submit"]');
+    expect(await page.locator('h1').textContent()).toBe('Connected');
+    expect(await page.locator('body').textContent()).toContain(
+      'Connected xero for ada to the organisation Acme Holdings.',
+    );
+    await context.close();
+
+    const client = new Client({ name: 'organisation-chooser', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp/acme/all`), {
+        requestInit: { headers: { Authorization: `Bearer ${clientKey}` } },
+      }),
+    );
+    const result = (await client.callTool({ name: 'xero_get_organisation', arguments: {} })) as {
+      isError?: boolean;
+      content: { text?: string }[];
+    };
+    expect(result.isError, result.content[0]?.text).toBeFalsy();
+    const hit = api.received.filter((r) => r.path.startsWith('/xero/')).at(-1);
+    expect(hit?.path).toBe('/xero/Organisation');
+    expect(hit?.headers['xero-tenant-id']).toBe(secondOrganisation);
+    await client.close();
   });
 });
