@@ -191,8 +191,11 @@ export function buildTenant(
  * hold one policy and one listing: compiling them per tenant was ~4.6 ms and ~40 KB per tenant over the GitHub
  * catalogue (bench/LATEST.md, S8). Nothing tenant-specific is compiled in; the tenant's limits stay its own.
  */
-const compiledToolsets = new WeakMap<ReadonlyMap<string, NamedTool>, Map<string, CompiledToolset>>();
-/** Distinct toolset configs kept per tools map; past it the memo starts over (configs changed at run time). */
+const compiledToolsets = new WeakMap<ReadonlyMap<string, NamedTool>, Map<string, WeakRef<CompiledToolset>>>();
+/**
+ * Entries per tools map before the dead ones are dropped. A compiled toolset lives as long as a tenant runtime holds
+ * it (the memo holds it weakly), so a config edited at run time leaves only its key behind.
+ */
 const maxCompiledPerTools = 1_000;
 
 interface CompiledToolset {
@@ -219,7 +222,7 @@ function compileToolset(
     byKey = new Map();
     compiledToolsets.set(exposed, byKey);
   }
-  const known = byKey.get(key);
+  const known = byKey.get(key)?.deref();
   if (known !== undefined) return known;
   const scopeImplies = new Map(services.map((service) => [service.id, service.scopeImplies] as const));
   const serviceScopes = new Map<string, readonly string[]>();
@@ -244,8 +247,11 @@ function compileToolset(
     policy.requiresApproval,
   );
   const compiled = Object.freeze({ policy, meta });
-  if (byKey.size >= maxCompiledPerTools) byKey.clear();
-  byKey.set(key, compiled);
+  if (byKey.size >= maxCompiledPerTools) {
+    for (const [known, ref] of byKey) if (ref.deref() === undefined) byKey.delete(known);
+    if (byKey.size >= maxCompiledPerTools) byKey.clear();
+  }
+  byKey.set(key, new WeakRef(compiled));
   return compiled;
 }
 
