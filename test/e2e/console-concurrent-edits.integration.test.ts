@@ -12,11 +12,14 @@ import { watchBrowserPages } from '../support/watch-browser-pages.ts';
  * own Chromium context, both save; the second save silently overwrote the first. Now every console form that
  * changes the stored tenant document carries the version it was made from: the second save is refused with a
  * page saying the toolset changed since it was opened, a link to reload it and the values that were not saved,
- * and the stored document holds the first change only. Screenshots: test-results/console-concurrent-*.png.
+ * and the stored document holds the first change only. The same for making a toolset whose id someone made
+ * meanwhile, removing a changed toolset, saving a changed alert rule (a credential field is not shown back) and
+ * removing a service changed through the admin API. Screenshots: test-results/console-concurrent-*.png.
  */
 const missing = chromiumMissing();
 const description = fileURLToPath(new URL('../fixtures/fake-api.openapi.yaml', import.meta.url));
 const password = 'console-concurrent-password-0123';
+const adminToken = 'console-concurrent-admin-token-0123456789';
 
 let gateway: TestGateway;
 let chromium: RunningChromium | undefined;
@@ -29,6 +32,13 @@ async function storedToolset(id: string): Promise<Record<string, unknown> | unde
   const stored = await gateway.adapters.store.tenantConfigs.read('acme');
   const toolsets = (stored?.document as { toolsets?: Record<string, unknown>[] } | undefined)?.toolsets ?? [];
   return toolsets.find((t) => t['id'] === id);
+}
+
+/** The stored alert rule `id` of tenant acme. */
+async function storedRule(id: string): Promise<Record<string, unknown> | undefined> {
+  const stored = await gateway.adapters.store.tenantConfigs.read('acme');
+  const rules = (stored?.document as { alertRules?: Record<string, unknown>[] } | undefined)?.alertRules ?? [];
+  return rules.find((r) => r['id'] === id);
 }
 
 /** Opens the toolsets page at `query` and waits for the service's tools in the form (the tenant is served live). */
@@ -54,13 +64,14 @@ describe.skipIf(missing !== undefined)('console: two people editing one toolset 
       {
         listen: `127.0.0.1:${port}`,
         publicUrl: `http://127.0.0.1:${port}`,
-        adminToken: 'console-concurrent-admin-token-0123456789',
+        adminToken,
         unsafeAllowPrivateUpstreams: ['127.0.0.1'],
         tenants: [
           {
             id: 'acme',
             services: [{ id: 'fake', openapi: description, baseUrl: 'http://127.0.0.1:9' }],
             toolsets: [{ id: 'support', tools: ['fake_getItem'], access: 'read' }],
+            alertRules: [{ id: 'errors', metric: 'upstream_errors', threshold: 5, windowSeconds: 60 }],
           },
         ],
       },
@@ -171,5 +182,48 @@ describe.skipIf(missing !== undefined)('console: two people editing one toolset 
       'Toolset triage changed since you opened this form',
     );
     expect(await storedToolset('triage')).toMatchObject({ rateLimit: { perMinute: 5 } });
+  });
+
+  it('refuses the second save of one alert rule, without showing back what may be a secret', async () => {
+    for (const page of [ada, bob]) await page.goto(`${gateway.url}/console/acme/alerts?edit=errors#rule-form`);
+    await ada.getByLabel('Threshold').fill('7');
+    await ada.getByRole('button', { name: 'Save rule' }).click();
+    await ada.waitForURL((url) => url.searchParams.get('saved') === 'errors');
+
+    await bob.getByLabel('Threshold').fill('9');
+    await bob.getByLabel('Webhook secret: environment variable').fill('GATEHOUSE_TENANT_ACME_ALERTS');
+    browser.expectRefusal(409);
+    await bob.getByRole('button', { name: 'Save rule' }).click();
+    await bob.waitForLoadState('load');
+    expect(await bob.locator('.notice-error').textContent()).toContain(
+      'Alert rule errors changed since you opened this form',
+    );
+    const sent = (await bob.locator('.not-saved').textContent()) ?? '';
+    expect(sent).toContain('threshold');
+    expect(sent).not.toContain('webhookSecret');
+    expect(sent).not.toContain('GATEHOUSE_TENANT_ACME_ALERTS');
+    expect(await bob.getByRole('link', { name: 'Reload the current version' }).getAttribute('href')).toBe(
+      '/console/acme/alerts?edit=errors#rule-form',
+    );
+    expect(await storedRule('errors')).toMatchObject({ threshold: 7 });
+  });
+
+  it('refuses removing a service changed through the admin API since the page was opened', async () => {
+    await bob.goto(`${gateway.url}/console/acme/services`);
+    const changed = await fetch(`${gateway.url}/api/v1/tenants/acme/services/fake`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'fake', openapi: description, baseUrl: 'http://127.0.0.1:10' }),
+    });
+    expect(changed.status, await changed.clone().text()).toBe(200);
+    bob.once('dialog', (dialog) => void dialog.accept());
+    browser.expectRefusal(409);
+    await bob.getByRole('button', { name: 'Remove' }).click();
+    await bob.waitForLoadState('load');
+    expect(await bob.locator('.notice-error').textContent()).toContain('Service fake changed since you opened');
+    const stored = await gateway.adapters.store.tenantConfigs.read('acme');
+    expect((stored?.document as { services?: unknown[] } | undefined)?.services).toEqual([
+      expect.objectContaining({ id: 'fake', baseUrl: 'http://127.0.0.1:10' }),
+    ]);
   });
 });
