@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signInToConsole } from '../support/console-sign-in.ts';
 import { freePort } from '../support/free-port.ts';
 import { chromiumMissing, launchChromium, type RunningChromium } from '../support/launch-chromium.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
@@ -34,13 +35,7 @@ let page: Page;
 const browser = watchBrowserPages();
 
 async function signIn(target: Page, name: string): Promise<void> {
-  await target.goto(`${gateway.url}/console/acme/alerts`);
-  await target.getByLabel('Name').fill(name);
-  await target.getByLabel('Password').fill(password);
-  await Promise.all([
-    target.waitForURL((url) => url.pathname === '/console/acme/alerts'),
-    target.getByRole('button', { name: 'Sign in' }).click(),
-  ]);
+  await signInToConsole(target, gateway.url, '/console/acme/alerts', name, password);
 }
 
 async function callTool(itemId: string): Promise<string> {

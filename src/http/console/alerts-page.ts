@@ -1,9 +1,21 @@
 import { escapeHtml, GatehouseError, httpStatusOf, isGatehouseError, tenantAlertMetrics } from '../../core/index.ts';
 import { adminRoleSets } from '../create-admin-routes.ts';
 import { badge, csrfField, emptyState, postButton, table } from './console-html.ts';
-import { type ConsolePage, type ConsolePageContext, type ConsolePageResult, isShownError } from './console-page.ts';
+import {
+  type ConsolePage,
+  type ConsolePageContext,
+  type ConsolePageResult,
+  isShownError,
+  StaleFormError,
+} from './console-page.ts';
 import { consoleHref, shown } from './render-console-page.ts';
-import { changeTenantDocument, readTenantDocument } from './tenant-document.ts';
+import {
+  changeTenantDocument,
+  checkFormVersion,
+  readTenantDocument,
+  versionField,
+  versionOf,
+} from './tenant-document.ts';
 
 type Rule = Record<string, unknown>;
 
@@ -45,7 +57,8 @@ export const alertsPage: ConsolePage = {
         });
       } catch (error) {
         // Shown with the form as it was sent, so one wrong field does not cost the others.
-        if (!isShownError(error)) throw error;
+        // A stale form gets the console's own page (what was sent, a link to the current version).
+        if (!isShownError(error) || error instanceof StaleFormError) throw error;
         const page = await render(context);
         return { ...page, status: httpStatusOf[error.code], notice: { kind: 'error', text: error.message } };
       }
@@ -106,9 +119,17 @@ async function save(
   try {
     await changeTenantDocument(context, summary, (document) => {
       const rules = rulesOf(document);
-      if (context.form.get('action') !== 'save' && !rules.some((r) => r['id'] === id)) {
+      const current = rules.find((r) => r['id'] === id);
+      if (context.form.get('action') !== 'save' && current === undefined) {
         throw new GatehouseError('not_found', `No alert rule ${id}`);
       }
+      const reload = `${consoleHref(context.tenant, 'alerts')}?edit=${encodeURIComponent(id)}#rule-form`;
+      checkFormVersion(
+        context,
+        `Alert rule ${id}`,
+        current,
+        current === undefined ? consoleHref(context.tenant, 'alerts') : reload,
+      );
       return { ...document, alertRules: change(rules) };
     });
   } catch (error) {
@@ -207,7 +228,7 @@ async function ownRules(context: ConsolePageContext): Promise<string> {
               badge(enabled ? 'enabled' : 'disabled'),
               ...(editable
                 ? [
-                    `<div class="actions"><a class="button-link" href="${escapeHtml(`${action}?edit=${encodeURIComponent(id)}#rule-form`)}">Edit${hidden}</a>${post({ action: enabled ? 'disable' : 'enable', id }, `${enabled ? 'Disable' : 'Enable'}${hidden}`, 'secondary')}${post({ action: 'delete', id }, `Delete${hidden}`, 'danger', `Delete the alert rule ${id}?`)}</div>`,
+                    `<div class="actions"><a class="button-link" href="${escapeHtml(`${action}?edit=${encodeURIComponent(id)}#rule-form`)}">Edit${hidden}</a>${post({ action: enabled ? 'disable' : 'enable', id, version: versionOf(rule) }, `${enabled ? 'Disable' : 'Enable'}${hidden}`, 'secondary')}${post({ action: 'delete', id, version: versionOf(rule) }, `Delete${hidden}`, 'danger', `Delete the alert rule ${id}?`)}</div>`,
                   ]
                 : []),
             ];
@@ -241,8 +262,8 @@ function ruleForm(context: ConsolePageContext, rules: readonly Rule[]): string {
   const enabled = sent ? form.get('enabled') === 'on' : edited?.['enabled'] !== false;
   const secretName = envReference.exec(webhook.secret ?? '')?.[1];
   const title = edited === undefined ? 'Add a rule' : `Edit rule ${escapeHtml(String(edited['id']))}`;
-  return `<h3 id="rule-form">${title}</h3><form method="post" action="${escapeHtml(consoleHref(context.tenant, 'alerts'))}" class="stack">${csrfField(context.csrfToken)}<input type="hidden" name="action" value="save">
-<label>Rule id <input name="id" required maxlength="40" autocomplete="off" value="${value('id', edited?.['id'])}"${edited === undefined ? '' : ' readonly'}><small>Lower-case letters, digits and dashes. Saving an id that exists replaces that rule.</small></label>
+  return `<h3 id="rule-form">${title}</h3><form method="post" action="${escapeHtml(consoleHref(context.tenant, 'alerts'))}" class="stack">${csrfField(context.csrfToken)}${sent ? `<input type="hidden" name="version" value="${escapeHtml(form.get('version') ?? '')}">` : versionField(edited)}<input type="hidden" name="action" value="save">
+<label>Rule id <input name="id" required maxlength="40" autocomplete="off" value="${value('id', edited?.['id'])}"${edited === undefined ? '' : ' readonly'}><small>Lower-case letters, digits and dashes. To change a rule, use its Edit button.</small></label>
 <label>Counts <select name="metric">${tenantAlertMetrics.map((m) => `<option value="${m}"${m === metric ? ' selected' : ''}>${escapeHtml(metricLabels[m])}</option>`).join('')}</select></label>
 <label>Threshold <input name="threshold" type="number" min="1" max="1000000" step="1" required value="${value('threshold', edited?.['threshold'] ?? 20)}"><small>The count that raises the alert, once per window.</small></label>
 <label>Window (seconds) <input name="windowSeconds" type="number" min="10" max="86400" step="1" required value="${value('windowSeconds', edited?.['windowSeconds'] ?? 300)}"></label>

@@ -76,6 +76,7 @@ a.button-link{display:inline-block;padding:.4rem .9rem;border:1px solid #0b57d0;
 .badge-pending{background:#dbe7fb}
 .secret{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;background:#fffbe6;border:1px solid #e6c200;border-radius:6px;padding:.6rem .8rem;margin-bottom:1rem}
 .secret code{word-break:break-all;font-size:1rem}
+.not-saved pre{margin:0;white-space:pre-wrap;word-break:break-word}
 svg.chart{width:100%;height:auto;display:block}
 svg.chart .bar-calls{fill:#4a78c2}
 svg.chart .bar-errors{fill:#d9822b}

@@ -1,4 +1,5 @@
 import { escapeHtml } from '../../core/index.ts';
+import { shownOnPage } from '../show-invisibles.ts';
 
 /** Pieces every console page uses, so that forms, times and states look and behave the same everywhere. */
 
@@ -23,6 +24,14 @@ export function postButton(
     .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
     .join('');
   return `<form method="post" action="${escapeHtml(action)}" class="inline"${confirm}>${csrfField(csrf)}${hidden}<button type="submit" class="${escapeHtml(options.css ?? '')}">${label}</button></form>`;
+}
+
+/**
+ * A secret an action just made (a key, a token, an invite link), shown once on the page that answers it with a
+ * copy button: never stored, never in a URL, never shown again. `label` and `hint` are plain text.
+ */
+export function shownOnce(label: string, value: string, hint: string): string {
+  return `<div class="secret" role="status"><strong>${shownOnPage(label, escapeHtml)}</strong> <code id="shown-once">${escapeHtml(value)}</code><button type="button" class="secondary" data-copy="shown-once">Copy</button><small>${shownOnPage(hint, escapeHtml)}</small></div>`;
 }
 
 /** A status word in a coloured pill (`badge-<word>` in the stylesheet). */

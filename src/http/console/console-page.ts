@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { AuditChainReport } from '../../audit/index.ts';
-import { type GatehouseError, isGatehouseError } from '../../core/index.ts';
+import { GatehouseError, isGatehouseError } from '../../core/index.ts';
 import type { Gateway, SignedInUser } from '../../gateway/index.ts';
 import type { AuditRepository, UsageRepository } from '../../store/index.ts';
 import type { TenantRole } from '../../users/index.ts';
@@ -93,4 +93,16 @@ export interface ConsolePage {
  */
 export function isShownError(thrown: unknown): thrown is GatehouseError {
   return isGatehouseError(thrown) && thrown.code !== 'internal' && thrown.code !== 'store_unavailable';
+}
+
+/**
+ * A form made from a version of a resource that is no longer the stored one (`checkFormVersion`): the console
+ * answers 409 with a page saying so, what the form sent (not saved) and a link to `reload` the current version.
+ */
+export class StaleFormError extends GatehouseError {
+  readonly reload: string;
+  constructor(message: string, reload: string) {
+    super('resource_conflict', message);
+    this.reload = reload;
+  }
 }

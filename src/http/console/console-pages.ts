@@ -5,6 +5,7 @@ import { connectionsPage } from './connections-page.ts';
 import type { ConsolePage } from './console-page.ts';
 import { overviewPage } from './overview-page.ts';
 import { servicesPage } from './services-page.ts';
+import { tokensPage } from './tokens-page.ts';
 import { toolsetsPage } from './toolsets-page.ts';
 import { usersPage } from './users-page.ts';
 
@@ -22,4 +23,5 @@ export const consolePages: readonly ConsolePage[] = [
   auditExportPage,
   usersPage,
   alertsPage,
+  tokensPage,
 ];

@@ -4,12 +4,14 @@ import type { SignedInUser } from '../../gateway/index.ts';
 import type { TenantRole } from '../../users/index.ts';
 import type { HttpContext, HttpRoute } from '../create-router.ts';
 import { consoleAssets } from './console-assets.ts';
+import { table } from './console-html.ts';
 import {
   type ConsoleDependencies,
   type ConsolePage,
   type ConsolePageContext,
   type ConsolePageResult,
   isShownError,
+  StaleFormError,
 } from './console-page.ts';
 import { consolePages } from './console-pages.ts';
 import { type ConsoleSection, consoleHref, consoleSections, renderConsolePage, shown } from './render-console-page.ts';
@@ -152,8 +154,12 @@ export function createConsoleRoutes(options: ConsoleRoutesOptions): HttpRoute[] 
           result = await (page.post as NonNullable<ConsolePage['post']>)(context);
         } catch (thrown) {
           if (!isShownError(thrown)) throw thrown;
-          const again = await pageOrProblem(page, { ...context, form: new URLSearchParams() });
-          result = withNotice(again, httpStatusOf[thrown.code], thrown.message);
+          if (thrown instanceof StaleFormError) {
+            result = staleFormPage(thrown, form);
+          } else {
+            const again = await pageOrProblem(page, { ...context, form: new URLSearchParams() });
+            result = withNotice(again, httpStatusOf[thrown.code], thrown.message);
+          }
         }
         return answer(res, context, page, result);
       }
@@ -202,6 +208,27 @@ async function pageOrProblem(page: ConsolePage, context: ConsolePageContext): Pr
       notice: { kind: 'error', text: thrown.message },
     };
   }
+}
+
+/** Form fields a person may have typed a credential into: never shown back (STYLE: secrets in no message). */
+const secretField = /secret|token|password|apikey|clientid/i;
+
+/**
+ * The answer to a form made from a version that is no longer stored: nothing was written; the person reloads the
+ * current version with the link, and what they sent stays on this page (credential fields left out) to make the
+ * change again.
+ */
+function staleFormPage(error: StaleFormError, form: URLSearchParams): ConsolePageResult {
+  const sent = [...new Set(form.keys())]
+    .filter((name) => !['csrf', 'version', 'action'].includes(name) && !secretField.test(name))
+    .map((name) => [`<code>${escapeHtml(name)}</code>`, `<pre>${shown(form.getAll(name).join('\n'))}</pre>`]);
+  return {
+    kind: 'page',
+    status: 409,
+    title: 'Changed since you opened it',
+    notice: { kind: 'error', text: error.message },
+    body: `<p><a href="${escapeHtml(error.reload)}">Reload the current version</a>, then make your change again on it${sent.length === 0 ? '' : '; what you sent is below, so nothing you typed is lost'}.</p>${sent.length === 0 ? '' : `<section class="not-saved" aria-labelledby="not-saved"><h2 id="not-saved">What you sent (not saved)</h2>${table(['Field', 'Value'], sent)}</section>`}`,
+  };
 }
 
 /** The page again after a refused or failed form, with why as an error notice. */

@@ -12,6 +12,7 @@ export const consoleSections = [
   'audit',
   'users',
   'alerts',
+  'tokens',
 ] as const;
 
 export type ConsoleSection = (typeof consoleSections)[number];
@@ -26,6 +27,7 @@ export const consoleSectionLabels: Readonly<Record<ConsoleSection, string>> = {
   audit: 'Audit',
   users: 'Users and keys',
   alerts: 'Alerts',
+  tokens: 'API tokens',
 };
 
 /** Everything one console page shows around its own content. */

@@ -10,7 +10,13 @@ import { adminRoleSets } from '../create-admin-routes.ts';
 import { csrfField } from './console-html.ts';
 import { type ConsolePage, type ConsolePageContext, type ConsolePageResult, isShownError } from './console-page.ts';
 import { consoleHref, shown } from './render-console-page.ts';
-import { changeTenantDocument, itemsOf, readTenantDocument } from './tenant-document.ts';
+import {
+  changeTenantDocument,
+  checkFormVersion,
+  itemsOf,
+  readTenantDocument,
+  versionField,
+} from './tenant-document.ts';
 
 /** A pasted or uploaded description travels in the form: up to 25 MiB of text, URL-encoded. */
 const descriptionFormLimit = 80 * 1024 * 1024;
@@ -84,7 +90,9 @@ async function post(context: ConsolePageContext): Promise<ConsolePageResult> {
     const id = form.get('id') ?? '';
     await changeTenantDocument(context, `service ${id} deleted`, (document) => {
       const services = itemsOf(document, 'services');
-      if (!services.some((s) => s['id'] === id)) throw new GatehouseError('not_found', `No service ${id}`);
+      const current = services.find((s) => s['id'] === id);
+      if (current === undefined) throw new GatehouseError('not_found', `No service ${id}`);
+      checkFormVersion(context, `Service ${id}`, current, consoleHref(context.tenant, 'services'));
       return { ...document, services: services.filter((s) => s['id'] !== id) };
     });
     return {
@@ -222,7 +230,7 @@ async function render(
       const id = String(service['id'] ?? service['provider'] ?? '');
       const tools = toolsOf.get(id) ?? [];
       const writes = tools.filter((t) => t.access === 'write').length;
-      return `<tr><td data-label="Service"><strong>${shown(id)}</strong></td><td data-label="Description">${shown(sourceOf(service))}</td><td data-label="Base URL">${shown(String(service['baseUrl'] ?? ''))}</td><td data-label="Tools" class="num">${tools.length}</td><td data-label="Read / write" class="num">${tools.length - writes} / ${writes}</td><td data-label=""><form method="post" class="inline" data-confirm="Remove service ${escapeHtml(id)}? Toolsets that name its tools stop listing them.">${csrf}<input type="hidden" name="action" value="delete"><input type="hidden" name="id" value="${escapeHtml(id)}"><button type="submit" class="danger">Remove</button></form></td></tr>`;
+      return `<tr><td data-label="Service"><strong>${shown(id)}</strong></td><td data-label="Description">${shown(sourceOf(service))}</td><td data-label="Base URL">${shown(String(service['baseUrl'] ?? ''))}</td><td data-label="Tools" class="num">${tools.length}</td><td data-label="Read / write" class="num">${tools.length - writes} / ${writes}</td><td data-label=""><form method="post" class="inline" data-confirm="Remove service ${escapeHtml(id)}? Toolsets that name its tools stop listing them.">${csrf}${versionField(service)}<input type="hidden" name="action" value="delete"><input type="hidden" name="id" value="${escapeHtml(id)}"><button type="submit" class="danger">Remove</button></form></td></tr>`;
     })
     .join('');
   const list =

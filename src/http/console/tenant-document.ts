@@ -1,8 +1,51 @@
-import { GatehouseError, isGatehouseError, type TenantDocument } from '../../core/index.ts';
+import {
+  escapeHtml,
+  GatehouseError,
+  isGatehouseError,
+  RevisionConflictError,
+  type TenantDocument,
+} from '../../core/index.ts';
 import type { TenantSummary } from '../../gateway/index.ts';
-import type { ConsolePageContext } from './console-page.ts';
+import { etagOf } from '../create-tenant-resource-routes.ts';
+import { type ConsolePageContext, StaleFormError } from './console-page.ts';
 
 type Document = Record<string, unknown>;
+
+/** A write that lost a race with another write is applied again on the new revision, this many times at most. */
+const maxWriteAttempts = 5;
+
+/**
+ * The hidden field a form that changes one resource of the tenant document carries: the resource's version when
+ * the page was made (the admin API's `ETag` of it), or empty when the form makes a new one. `checkFormVersion`
+ * compares it with the stored resource, as the admin API does with `If-Match`.
+ */
+export function versionField(resource: Document | undefined): string {
+  return `<input type="hidden" name="version" value="${escapeHtml(versionOf(resource))}">`;
+}
+
+/** The value of the `version` field (for `postButton`'s fields): the resource's ETag, empty for none. */
+export function versionOf(resource: Document | undefined): string {
+  return resource === undefined ? '' : etagOf(resource);
+}
+
+/**
+ * Refuses a form made from another version of the resource than the stored one (someone saved, made or removed it
+ * since the page was opened): a `StaleFormError`, so the console shows what was not saved and a link to `reload`.
+ * Call it inside `changeTenantDocument`'s change, so it judges the document that is written.
+ */
+export function checkFormVersion(
+  context: ConsolePageContext,
+  what: string,
+  current: Document | undefined,
+  reload: string,
+): void {
+  const sent = context.form.get('version') ?? '';
+  if (sent === versionOf(current)) return;
+  throw new StaleFormError(
+    `${what} changed since you opened this form (someone else saved, made or removed it); nothing was saved`,
+    reload,
+  );
+}
 
 /** The tenant's stored configuration document; undefined when the config file alone configures the tenant. */
 export async function readTenantDocument(context: ConsolePageContext): Promise<Document | undefined> {
@@ -14,6 +57,7 @@ export async function readTenantDocument(context: ConsolePageContext): Promise<D
 /**
  * Changes the tenant's stored document as the admin API does: validated by the config file's schema (a secret
  * value refused), audited naming the signed-in user, on the revision read (a concurrent change is not undone).
+ * When another write came first, `change` runs again on the new revision, so its `checkFormVersion` sees it.
  */
 export async function changeTenantDocument(
   context: ConsolePageContext,
@@ -21,27 +65,31 @@ export async function changeTenantDocument(
   change: (document: Document) => Document,
 ): Promise<void> {
   const configs = context.deps.gateway.tenantConfigs;
-  const stored = configs === undefined ? undefined : await configs.read(context.tenant);
-  if (configs === undefined || stored === undefined || context.deps.gateway.live === undefined) {
-    throw new GatehouseError(
-      'invalid_request',
-      'This tenant is configured by the config file alone: change it there (or start the gateway with gatehouse serve, which stores it)',
-    );
-  }
-  try {
-    await configs.write(context.tenant, change(stored.config as Document) as TenantDocument, {
-      expectedRevision: stored.revision,
-      actor: context.actor,
-      summary,
-      // Every console session is a user of this tenant, never the operator.
-      byTenantUser: true,
-    });
-  } catch (error) {
-    // The schema's message names the field (`services[2].baseUrl: ...`); shown to the person as a 400.
-    if (isGatehouseError(error) && error.code === 'config_invalid') {
-      throw new GatehouseError('invalid_request', error.message.replace(/^tenant: invalid configuration\n\s*/, ''));
+  for (let attempt = 1; ; attempt++) {
+    const stored = configs === undefined ? undefined : await configs.read(context.tenant);
+    if (configs === undefined || stored === undefined || context.deps.gateway.live === undefined) {
+      throw new GatehouseError(
+        'invalid_request',
+        'This tenant is configured by the config file alone: change it there (or start the gateway with gatehouse serve, which stores it)',
+      );
     }
-    throw error;
+    try {
+      await configs.write(context.tenant, change(stored.config as Document) as TenantDocument, {
+        expectedRevision: stored.revision,
+        actor: context.actor,
+        summary,
+        // Every console session is a user of this tenant, never the operator.
+        byTenantUser: true,
+      });
+      return;
+    } catch (error) {
+      if (error instanceof RevisionConflictError && attempt < maxWriteAttempts) continue;
+      // The schema's message names the field (`services[2].baseUrl: ...`); shown to the person as a 400.
+      if (isGatehouseError(error) && error.code === 'config_invalid') {
+        throw new GatehouseError('invalid_request', error.message.replace(/^tenant: invalid configuration\n\s*/, ''));
+      }
+      throw error;
+    }
   }
 }
 

@@ -4,7 +4,14 @@ import { adminRoleSets } from '../create-admin-routes.ts';
 import { csrfField } from './console-html.ts';
 import type { ConsolePage, ConsolePageContext, ConsolePageResult } from './console-page.ts';
 import { consoleHref, shown } from './render-console-page.ts';
-import { changeTenantDocument, itemsOf, readTenantDocument, runningTenantOf } from './tenant-document.ts';
+import {
+  changeTenantDocument,
+  checkFormVersion,
+  itemsOf,
+  readTenantDocument,
+  runningTenantOf,
+  versionField,
+} from './tenant-document.ts';
 
 const toolsetId = /^[A-Za-z0-9_-]+$/;
 
@@ -43,6 +50,7 @@ export const toolsetsPage: ConsolePage = {
       await changeTenantDocument(context, `toolset ${id} saved`, (document) => {
         const toolsets = itemsOf(document, 'toolsets');
         const index = toolsets.findIndex((t) => t['id'] === id);
+        checkFormVersion(context, `Toolset ${id}`, toolsets[index], editHref(context.tenant, id));
         replaced = index !== -1;
         // A replaced toolset keeps the settings this form does not show (its inbound methods, policy, caching).
         const next =
@@ -59,7 +67,9 @@ export const toolsetsPage: ConsolePage = {
       const id = form.get('id') ?? '';
       await changeTenantDocument(context, `toolset ${id} deleted`, (document) => {
         const toolsets = itemsOf(document, 'toolsets');
-        if (!toolsets.some((t) => t['id'] === id)) throw new GatehouseError('not_found', `No toolset ${id}`);
+        const current = toolsets.find((t) => t['id'] === id);
+        if (current === undefined) throw new GatehouseError('not_found', `No toolset ${id}`);
+        checkFormVersion(context, `Toolset ${id}`, current, `${consoleHref(context.tenant, 'toolsets')}#toolset-${id}`);
         return { ...document, toolsets: toolsets.filter((t) => t['id'] !== id) };
       });
       return {
@@ -70,6 +80,11 @@ export const toolsetsPage: ConsolePage = {
     throw new GatehouseError('invalid_request', 'Unknown action');
   },
 };
+
+/** The toolsets page with the form filled with toolset `id` to edit. */
+function editHref(tenant: string, id: string): string {
+  return `${consoleHref(tenant, 'toolsets')}?edit=${encodeURIComponent(id)}#toolset-form`;
+}
 
 function oneOf(label: string, value: string | null, allowed: readonly string[]): string {
   if (value !== null && allowed.includes(value)) return value;
@@ -127,14 +142,21 @@ async function render(context: ConsolePageContext): Promise<ConsolePageResult> {
       ? `<p class="empty">No toolsets yet. ${services.length === 0 ? 'First add a service on the <a href="' + escapeHtml(consoleHref(context.tenant, 'services')) + '">Services</a> page, then come back to pick its tools.' : 'Make one below: pick the tools an agent may use, then connect a client with the instructions shown.'}</p>`
       : toolsets
           .map((toolset) =>
-            toolsetPanel(toolset, measured.get(String(toolset['id'])), urlOf.get(String(toolset['id'])), csrf),
+            toolsetPanel(
+              toolset,
+              measured.get(String(toolset['id'])),
+              urlOf.get(String(toolset['id'])),
+              csrf,
+              editHref(context.tenant, String(toolset['id'])),
+            ),
           )
           .join('');
+  const edited = toolsets.find((t) => t['id'] === context.query.get('edit'));
   return {
     kind: 'page',
     title: 'Toolsets',
     ...(notice ? { notice } : {}),
-    body: `${list}${services.length === 0 ? '' : toolsetForm(services, csrf)}`,
+    body: `${list}${services.length === 0 ? '' : toolsetForm(services, csrf, edited)}`,
   };
 }
 
@@ -155,6 +177,7 @@ function toolsetPanel(
   measured: TenantInspection['toolsets'][number] | undefined,
   url: string | undefined,
   csrf: string,
+  edit: string,
 ): string {
   const id = String(toolset['id']);
   const tools = Array.isArray(toolset['tools']) ? (toolset['tools'] as unknown[]).map(String) : [];
@@ -182,7 +205,8 @@ function toolsetPanel(
 <h2 id="toolset-title-${escapeHtml(id)}">${shown(id)}</h2>
 <table class="facts">${facts}</table>
 ${url === undefined ? '' : connectInstructions(id, url)}
-<form method="post" class="inline" data-confirm="Remove toolset ${escapeHtml(id)}? Clients connected to it stop working.">${csrf}<input type="hidden" name="action" value="delete"><input type="hidden" name="id" value="${escapeHtml(id)}"><button type="submit" class="danger">Remove toolset</button></form>
+<div class="actions"><a class="button-link" href="${escapeHtml(edit)}">Edit<span class="visually-hidden"> ${escapeHtml(id)}</span></a>
+<form method="post" class="inline" data-confirm="Remove toolset ${escapeHtml(id)}? Clients connected to it stop working.">${csrf}${versionField(toolset)}<input type="hidden" name="action" value="delete"><input type="hidden" name="id" value="${escapeHtml(id)}"><button type="submit" class="danger">Remove toolset</button></form></div>
 </section>`;
 }
 
@@ -212,26 +236,46 @@ function connectInstructions(id: string, url: string): string {
   return `<details class="connect-clients"><summary>Connect a client</summary><p>The MCP URL: <code>${escapeHtml(url)}</code>. Clients sign in with OAuth as a user of this tenant (see docs/connect-clients.md); scripts use a client key from the Users and keys page.</p>${blocks}</details>`;
 }
 
-function toolsetForm(services: TenantInspection['services'], csrf: string): string {
+/**
+ * The form to make a toolset, or to edit `edited` (filled with its settings, id fixed). It carries the version it
+ * was made from, so a save over someone else's change since is refused (`checkFormVersion`).
+ */
+function toolsetForm(
+  services: TenantInspection['services'],
+  csrf: string,
+  edited: Record<string, unknown> | undefined,
+): string {
+  const picked = new Set(Array.isArray(edited?.['tools']) ? (edited['tools'] as unknown[]).map(String) : []);
+  const checked = (name: string) => (picked.has(name) ? ' checked' : '');
+  const selected = (field: string, value: string, byDefault: string) =>
+    String(edited?.[field] ?? byDefault) === value ? ' selected' : '';
+  const rate = (edited?.['rateLimit'] as { perMinute?: number } | undefined)?.perMinute;
+  const budget = (edited?.['results'] as { budget?: number } | undefined)?.budget;
   const groups = services
     .map((service) => {
       const tools = service.tools
         .map(
           (t) =>
-            `<li><label class="check"><input type="checkbox" name="tools" value="${escapeHtml(t.name)}" data-access="${t.access}"> <code>${shown(t.name)}</code> <span class="badge badge-${t.access === 'read' ? 'ok' : 'error'}">${t.access}</span>${t.scopes.length === 0 ? '' : ` <small>${shown(t.scopes.map((s) => s.join(' + ')).join(' or '))}</small>`}</label></li>`,
+            `<li><label class="check"><input type="checkbox" name="tools" value="${escapeHtml(t.name)}" data-access="${t.access}"${checked(t.name)}> <code>${shown(t.name)}</code> <span class="badge badge-${t.access === 'read' ? 'ok' : 'error'}">${t.access}</span>${t.scopes.length === 0 ? '' : ` <small>${shown(t.scopes.map((s) => s.join(' + ')).join(' or '))}</small>`}</label></li>`,
         )
         .join('');
-      return `<fieldset><legend>${shown(service.id)}</legend><label class="check"><input type="checkbox" name="tools" value="${escapeHtml(service.id)}_*"> every tool of ${shown(service.id)} (also tools added to it later)</label><ul class="tools">${tools}</ul></fieldset>`;
+      return `<fieldset><legend>${shown(service.id)}</legend><label class="check"><input type="checkbox" name="tools" value="${escapeHtml(service.id)}_*"${checked(`${service.id}_*`)}> every tool of ${shown(service.id)} (also tools added to it later)</label><ul class="tools">${tools}</ul></fieldset>`;
     })
     .join('');
-  return `<section class="panel" aria-labelledby="new-toolset"><h2 id="new-toolset">Make or replace a toolset</h2>
-<p>An agent sees only the tools you pick. With access <em>read</em> it gets the read tools among them; approvals make a person confirm destructive calls first. Saving an existing id replaces its tools and these settings.</p>
-<form method="post" class="stack toolset-form">${csrf}<input type="hidden" name="action" value="save">
-<label>Toolset id <input name="id" required pattern="[A-Za-z0-9_\\-]+" placeholder="support"></label>
-<label>Access <select name="access"><option value="read">read: safe tools only</option><option value="write">write: reads and writes</option></select></label>
-<label>Approval <select name="approval"><option value="destructive">destructive calls need a person</option><option value="none">none</option></select></label>
-<label>Rate limit per minute <input name="perMinute" inputmode="numeric" placeholder="none"></label>
-<label>Result budget (tokens) <input name="budget" inputmode="numeric" placeholder="8000"></label>
+  const id = edited === undefined ? '' : String(edited['id']);
+  const heading = edited === undefined ? 'Make a toolset' : `Edit toolset ${shown(id)}`;
+  const intro =
+    edited === undefined
+      ? 'An agent sees only the tools you pick. With access <em>read</em> it gets the read tools among them; approvals make a person confirm destructive calls first. To change an existing toolset, use its Edit button.'
+      : 'Change the tools and settings, then save. If someone else saves this toolset before you, your save is refused and nothing is overwritten.';
+  return `<section class="panel" aria-labelledby="toolset-form"><h2 id="toolset-form">${heading}</h2>
+<p>${intro}</p>
+<form method="post" class="stack toolset-form">${csrf}${versionField(edited)}<input type="hidden" name="action" value="save">
+<label>Toolset id <input name="id" required pattern="[A-Za-z0-9_\\-]+" placeholder="support" value="${escapeHtml(id)}"${edited === undefined ? '' : ' readonly'}></label>
+<label>Access <select name="access"><option value="read"${selected('access', 'read', 'read')}>read: safe tools only</option><option value="write"${selected('access', 'write', 'read')}>write: reads and writes</option></select></label>
+<label>Approval <select name="approval"><option value="destructive"${selected('approval', 'destructive', 'destructive')}>destructive calls need a person</option><option value="none"${selected('approval', 'none', 'destructive')}>none</option></select></label>
+<label>Rate limit per minute <input name="perMinute" inputmode="numeric" placeholder="none" value="${rate ?? ''}"></label>
+<label>Result budget (tokens) <input name="budget" inputmode="numeric" placeholder="8000" value="${budget ?? ''}"></label>
 <div class="pickers">${groups}</div>
-<div class="actions"><button type="submit">Save toolset</button></div></form></section>`;
+<div class="actions"><button type="submit">Save toolset</button>${edited === undefined ? '' : ` <a class="button-link" href="?">Cancel</a>`}</div></form></section>`;
 }

@@ -3,7 +3,7 @@ import type { ClientKeySummary, UserSummary } from '../../gateway/index.ts';
 import { type RoleGrant, tenantRoles } from '../../users/index.ts';
 import { type AdminCaller, adminRoleSets } from '../create-admin-routes.ts';
 import { checkRoleChange } from '../create-user-admin-routes.ts';
-import { badge, csrfField, emptyState, postButton, table, timeOf } from './console-html.ts';
+import { badge, csrfField, emptyState, postButton, shownOnce, table, timeOf } from './console-html.ts';
 import type { ConsolePage, ConsolePageContext, ConsolePageResult } from './console-page.ts';
 import { consoleHref, shown } from './render-console-page.ts';
 import { runningTenantOf } from './tenant-document.ts';
@@ -137,10 +137,7 @@ async function renderUsers(
   const action = consoleHref(tenant, 'users');
   const post = (fields: Record<string, string>, label: string, css = '', confirm?: string) =>
     postButton(action, csrfToken, fields, label, { css, ...(confirm === undefined ? {} : { confirm }) });
-  const secretBox =
-    secret === undefined
-      ? ''
-      : `<div class="secret" role="status"><strong>${shown(secret.label)}</strong> <code id="shown-once">${escapeHtml(secret.value)}</code><button type="button" class="secondary" data-copy="shown-once">Copy</button><small>${shown(secret.hint)}</small></div>`;
+  const secretBox = secret === undefined ? '' : shownOnce(secret.label, secret.value, secret.hint);
   return {
     kind: 'page',
     title: 'Users and keys',
