@@ -25,6 +25,11 @@ export interface ClientKeys {
    * made with `gatehouse keys create` are not in the config and are left alone.
    */
   syncConfigured(): Promise<void>;
+  /**
+   * The same for one tenant, when its configuration is created or changed at run time (issue 14): its configured
+   * keys authenticate and the ones removed from it are refused from then on, in this process at once.
+   */
+  syncTenant(tenant: TenantConfig): Promise<void>;
   /** The caller of an MCP request: `unauthenticated` without a valid key, `not_found` for another tenant (MT-01). */
   authenticate(tenant: string, toolset: string, authorization: string | undefined): Promise<Caller>;
   list(tenant: string): Promise<readonly ClientKeySummary[]>;
@@ -60,53 +65,62 @@ export function createClientKeys(options: ClientKeysOptions): ClientKeys {
     return record;
   }
 
+  async function syncTenant(tenant: TenantConfig): Promise<void> {
+    const now = clock.now();
+    const configured = new Set<string>();
+    for (const [i, key] of tenant.clientKeys.entries()) {
+      configured.add(key.name);
+      const hash = hashClientKey(key.key);
+      // One key value names one stored key. A renamed configured key (same value, new name) or a value used
+      // twice would otherwise fail on the store's unique hash with a bare store error, or, worse, give a
+      // revoked value a new row; refuse it and name the place (never the key).
+      const holder = await store.clientKeys.findByHash(hash);
+      if (holder !== undefined && (holder.tenantId !== tenant.id || holder.name !== key.name)) {
+        throw new GatehouseError(
+          'config_invalid',
+          `tenants.${tenant.id}.clientKeys[${i}] ('${key.name}') has the same key as the stored key '${holder.name}'${holder.revokedAt === null ? '' : ' (revoked)'}; give it a new key`,
+          { path: `tenants.${tenant.id}.clientKeys.${i}.key` },
+        );
+      }
+      await store.clientKeys.upsert({
+        tenantId: tenant.id,
+        id: `${configuredIdPrefix}${key.name}`,
+        name: key.name,
+        hash,
+        prefix: labelClientKey(key.key),
+        toolsets: key.toolsets,
+        subject: key.subject,
+        createdAt: now,
+        revokedAt: null,
+      });
+      // Its toolsets or subject may have changed: read it again on its next use.
+      cache.delete(hash);
+    }
+    for (const row of await store.clientKeys.list(tenant.id)) {
+      if (!row.id.startsWith(configuredIdPrefix) || configured.has(row.name)) continue;
+      // Refused here at once, whichever process revokes the row (every process syncs the changed tenant).
+      cache.delete(row.hash);
+      if (row.revokedAt !== null) continue;
+      if (await store.clientKeys.revoke(tenant.id, row.id, now)) {
+        await audit.recordSecurityEvent({
+          tenant: tenant.id,
+          event: 'key_revoked',
+          decision: 'allow',
+          subject: row.subject,
+          clientKey: row.name,
+          detail: 'removed_from_config',
+          target: `client_key:${row.id}`,
+        });
+      }
+    }
+  }
+
   return {
     async syncConfigured() {
-      const now = clock.now();
-      for (const tenant of options.tenants) {
-        const configured = new Set<string>();
-        for (const [i, key] of tenant.clientKeys.entries()) {
-          configured.add(key.name);
-          const hash = hashClientKey(key.key);
-          // One key value names one stored key. A renamed configured key (same value, new name) or a value used
-          // twice would otherwise fail on the store's unique hash with a bare store error, or, worse, give a
-          // revoked value a new row; refuse it and name the place (never the key).
-          const holder = await store.clientKeys.findByHash(hash);
-          if (holder !== undefined && (holder.tenantId !== tenant.id || holder.name !== key.name)) {
-            throw new GatehouseError(
-              'config_invalid',
-              `tenants.${tenant.id}.clientKeys[${i}] ('${key.name}') has the same key as the stored key '${holder.name}'${holder.revokedAt === null ? '' : ' (revoked)'}; give it a new key`,
-              { path: `tenants.${tenant.id}.clientKeys.${i}.key` },
-            );
-          }
-          await store.clientKeys.upsert({
-            tenantId: tenant.id,
-            id: `${configuredIdPrefix}${key.name}`,
-            name: key.name,
-            hash,
-            prefix: labelClientKey(key.key),
-            toolsets: key.toolsets,
-            subject: key.subject,
-            createdAt: now,
-            revokedAt: null,
-          });
-        }
-        for (const row of await store.clientKeys.list(tenant.id)) {
-          if (!row.id.startsWith(configuredIdPrefix) || configured.has(row.name) || row.revokedAt !== null) continue;
-          if (await store.clientKeys.revoke(tenant.id, row.id, now)) {
-            await audit.recordSecurityEvent({
-              tenant: tenant.id,
-              event: 'key_revoked',
-              decision: 'allow',
-              subject: row.subject,
-              clientKey: row.name,
-              detail: 'removed_from_config',
-              target: `client_key:${row.id}`,
-            });
-          }
-        }
-      }
+      for (const tenant of options.tenants) await syncTenant(tenant);
     },
+
+    syncTenant,
 
     async authenticate(tenant, toolset, authorization) {
       const match = /^Bearer[ ]+([^\s]+)[ ]*$/i.exec(authorization ?? '');

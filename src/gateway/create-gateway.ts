@@ -378,6 +378,10 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
         await credentials.storeStaticSecret(tenant.id, service.id, service.auth, now);
     }
     await audit.addTenant(tenant.id);
+    // Its configured client keys, as the start writes them (removed ones revoked); a key another tenant holds
+    // throws here and the old runtime stays.
+    if (before === undefined || !isDeepStrictEqual(before.clientKeys, tenant.clientKeys))
+      await clientKeys.syncTenant(tenant);
     inForce.put(tenant);
     for (const key of [...inbound.keys()]) if (key.startsWith(`${tenant.id}/`)) inbound.delete(key);
     for (const toolset of tenant.toolsets) inbound.set(`${tenant.id}/${toolset.id}`, toolset.inbound);
