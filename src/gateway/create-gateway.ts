@@ -471,6 +471,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
         ),
       replaceTenant,
       hasTenant: inForce.has,
+      tenantOf: inForce.get,
       removeTenant(id) {
         tenants.delete(id);
         inForce.remove(id);
