@@ -26,7 +26,7 @@ import { createFederatedAuthorization } from './create-federated-authorization.t
 import { createFederation } from './create-federation.ts';
 import { createGatewayConnections } from './create-gateway-connections.ts';
 import { createGatewayOAuthServer } from './create-gateway-oauth-server.ts';
-import { createGatewayRefresh, refreshSettingsOf } from './create-gateway-refresh.ts';
+import { createGatewayRefresh, createRefreshMargins, refreshSettingsOf } from './create-gateway-refresh.ts';
 import { createGatewayUsers } from './create-gateway-users.ts';
 import { createTenantConfigs } from './create-tenant-configs.ts';
 import { createCredentials } from './credentials.ts';
@@ -188,6 +188,8 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     readConfiguredSecret: (tenant, service) => credentials.readClientSecret(tenant, service),
     fetch: oauthFetch,
   });
+  // The refresh margin follows the tenants served now, like the sweep (a tenant created at run time counts).
+  const margins = createRefreshMargins(config.tenants);
   const refresh = createGatewayRefresh({
     fetch: oauthFetch,
     store,
@@ -199,6 +201,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     audit,
     ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
     ...refreshSettingsOf(config, deps.refreshLock),
+    marginMs: margins.marginMs,
   });
   const handles = createResultHandles({
     store:
@@ -397,6 +400,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       }
     }
     inForce.put(tenant);
+    margins.put(tenant);
     for (const key of [...inbound.keys()]) if (key.startsWith(`${tenant.id}/`)) inbound.delete(key);
     for (const toolset of tenant.toolsets) inbound.set(`${tenant.id}/${toolset.id}`, toolset.inbound);
     tenants.set(tenant.id, runtime);
@@ -489,6 +493,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       removeTenant(id) {
         tenants.delete(id);
         inForce.remove(id);
+        margins.remove(id);
         federation.removeTenant(id);
         // Its secrets stop opening here at once: if another process purged it, its data keys are gone.
         vault.forgetTenantKeys(id);
