@@ -37,6 +37,33 @@ export interface ClientKeys {
   revoke(tenant: string, keyId: string): Promise<void>;
 }
 
+/**
+ * One key value names one stored key. A renamed configured key (same value, new name) or a value another key holds
+ * would otherwise fail on the store's unique hash with a bare store error, or, worse, give a revoked value a new
+ * row: throws `config_invalid` naming the place (`at` + `clientKeys.i.key`), never the key. Run at start, and on
+ * a stored configuration's write so that a tenant created or changed at run time is refused before it is stored.
+ */
+export async function refuseTakenKeys(
+  store: Pick<Store, 'clientKeys'>,
+  tenant: Pick<TenantConfig, 'id' | 'clientKeys'>,
+  at = '',
+): Promise<void> {
+  // A value written twice in the document is refused like one a stored key holds.
+  const earlier = new Map<string, { tenantId: string; name: string; revokedAt: null }>();
+  for (const [i, key] of tenant.clientKeys.entries()) {
+    const hash = hashClientKey(key.key);
+    const holder = earlier.get(hash) ?? (await store.clientKeys.findByHash(hash));
+    earlier.set(hash, { tenantId: tenant.id, name: key.name, revokedAt: null });
+    if (holder !== undefined && (holder.tenantId !== tenant.id || holder.name !== key.name)) {
+      throw new GatehouseError(
+        'config_invalid',
+        `${at}clientKeys[${i}] ('${key.name}') has the same key as the stored key '${holder.name}'${holder.revokedAt === null ? '' : ' (revoked)'}; give it a new key`,
+        { path: `${at}clientKeys[${i}].key` },
+      );
+    }
+  }
+}
+
 /** Id of a key written from the config: the name, so the same configured key keeps its row across starts. */
 const configuredIdPrefix = 'config-';
 
@@ -68,20 +95,10 @@ export function createClientKeys(options: ClientKeysOptions): ClientKeys {
   async function syncTenant(tenant: TenantConfig): Promise<void> {
     const now = clock.now();
     const configured = new Set<string>();
-    for (const [i, key] of tenant.clientKeys.entries()) {
+    await refuseTakenKeys(store, tenant, `tenants.${tenant.id}.`);
+    for (const key of tenant.clientKeys) {
       configured.add(key.name);
       const hash = hashClientKey(key.key);
-      // One key value names one stored key. A renamed configured key (same value, new name) or a value used
-      // twice would otherwise fail on the store's unique hash with a bare store error, or, worse, give a
-      // revoked value a new row; refuse it and name the place (never the key).
-      const holder = await store.clientKeys.findByHash(hash);
-      if (holder !== undefined && (holder.tenantId !== tenant.id || holder.name !== key.name)) {
-        throw new GatehouseError(
-          'config_invalid',
-          `tenants.${tenant.id}.clientKeys[${i}] ('${key.name}') has the same key as the stored key '${holder.name}'${holder.revokedAt === null ? '' : ' (revoked)'}; give it a new key`,
-          { path: `tenants.${tenant.id}.clientKeys.${i}.key` },
-        );
-      }
       await store.clientKeys.upsert({
         tenantId: tenant.id,
         id: `${configuredIdPrefix}${key.name}`,

@@ -209,6 +209,20 @@ describe('a tenant created at run time is served in full at once, one gateway (S
     expect((await call(gateway.url, 'globex', env.AGENT_KEY, 'fake_listItems')).status).toBe(200);
   });
 
+  it('a tenant whose client key another tenant holds is refused naming the field (it was stored, then not served)', async () => {
+    const copycat = {
+      id: 'copycat',
+      toolsets: [{ id: 'reader' }],
+      clientKeys: [{ name: 'mine', key: '${env:AGENT_KEY}', toolsets: ['reader'] }],
+    };
+    const refused = await admin(gateway.url, 'POST', '/tenants', copycat);
+    expect(refused.status, JSON.stringify(refused.body)).toBe(422);
+    expect(refused.body['details']).toEqual({ field: 'clientKeys[0].key' });
+    expect(String(refused.body['detail'])).toContain("the same key as the stored key 'agent'");
+    expect(JSON.stringify(refused.body)).not.toContain(env.AGENT_KEY);
+    expect(await gateway.gateway.tenantConfigs?.read('copycat')).toBeUndefined();
+  });
+
   it("a created tenant's federated mcp: service lists and calls its tools at once (listed at the next start)", async () => {
     const listed = await rpc(gateway.url, 'globex', env.AGENT_KEY, 'tools/list');
     expect(listed.result?.tools?.map((t) => t.name)).toContain('linear_echo');
