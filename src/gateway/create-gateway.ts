@@ -95,11 +95,8 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   const inForce = createTenantsInForce(config.tenants);
   // Always there, idle until a tenant federates: one created at run time may (issue 14). It opens no connection
   // before its first listing.
-  const ownMcpUpstream =
-    deps.mcpUpstream === undefined
-      ? createMcpUpstream({ allowPrivateHosts: config.unsafeAllowPrivateUpstreams })
-      : undefined;
-  const mcpUpstream = deps.mcpUpstream ?? (ownMcpUpstream as McpUpstream);
+  const ownsMcpUpstream = deps.mcpUpstream === undefined;
+  const mcpUpstream = deps.mcpUpstream ?? createMcpUpstream({ allowPrivateHosts: config.unsafeAllowPrivateUpstreams });
   const federation = createFederation({
     tenants: config.tenants,
     upstream: mcpUpstream,
@@ -123,8 +120,8 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     ...(deps.onFederationError ? { onError: deps.onFederationError } : {}),
   });
   /**
-   * A tenant's runtime from its config; `mcp:` services with the tools their servers listed last (a service new to
-   * a replaced tenant is listed on its next refresh).
+   * A tenant's runtime from its config; `mcp:` services with the tools their servers listed last (`replaceTenant`
+   * lists a new or changed one first).
    */
   const buildTenantRuntime = (tenant: TenantConfig, i: number) =>
     buildTenant(tenant, i, (service) =>
@@ -467,7 +464,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       clearInterval(sweep);
       clearInterval(oauthSweep);
       federation.close();
-      await ownMcpUpstream?.close();
+      if (ownsMcpUpstream) await mcpUpstream.close();
       await refresh.close();
       await notifier?.close(5_000);
       await handles.close();
