@@ -128,7 +128,7 @@ describe('createClientKeys()', () => {
     const refused = renamed.syncConfigured();
     await expect(refused).rejects.toMatchObject({
       code: 'config_invalid',
-      details: { path: 'tenants.acme.clientKeys.0.key' },
+      details: { path: 'tenants.acme.clientKeys[0].key' },
     });
     await expect(refused).rejects.not.toThrow(key);
     // The revoked value was not given a new row under the new name.

@@ -25,11 +25,43 @@ export interface ClientKeys {
    * made with `gatehouse keys create` are not in the config and are left alone.
    */
   syncConfigured(): Promise<void>;
+  /**
+   * The same for one tenant, when its configuration is created or changed at run time (issue 14): its configured
+   * keys authenticate and the ones removed from it are refused from then on, in this process at once.
+   */
+  syncTenant(tenant: TenantConfig): Promise<void>;
   /** The caller of an MCP request: `unauthenticated` without a valid key, `not_found` for another tenant (MT-01). */
   authenticate(tenant: string, toolset: string, authorization: string | undefined): Promise<Caller>;
   list(tenant: string): Promise<readonly ClientKeySummary[]>;
   /** Revokes a key of a tenant (`not_found` when there is no active one) and records `key_revoked`. */
   revoke(tenant: string, keyId: string): Promise<void>;
+}
+
+/**
+ * One key value names one stored key. A renamed configured key (same value, new name) or a value another key holds
+ * would otherwise fail on the store's unique hash with a bare store error, or, worse, give a revoked value a new
+ * row: throws `config_invalid` naming the place (`at` + `clientKeys.i.key`), never the key. Run at start, and on
+ * a stored configuration's write so that a tenant created or changed at run time is refused before it is stored.
+ */
+export async function refuseTakenKeys(
+  store: Pick<Store, 'clientKeys'>,
+  tenant: Pick<TenantConfig, 'id' | 'clientKeys'>,
+  at = '',
+): Promise<void> {
+  // A value written twice in the document is refused like one a stored key holds.
+  const earlier = new Map<string, { tenantId: string; name: string; revokedAt: null }>();
+  for (const [i, key] of tenant.clientKeys.entries()) {
+    const hash = hashClientKey(key.key);
+    const holder = earlier.get(hash) ?? (await store.clientKeys.findByHash(hash));
+    earlier.set(hash, { tenantId: tenant.id, name: key.name, revokedAt: null });
+    if (holder !== undefined && (holder.tenantId !== tenant.id || holder.name !== key.name)) {
+      throw new GatehouseError(
+        'config_invalid',
+        `${at}clientKeys[${i}] ('${key.name}') has the same key as the stored key '${holder.name}'${holder.revokedAt === null ? '' : ' (revoked)'}; give it a new key`,
+        { path: `${at}clientKeys[${i}].key` },
+      );
+    }
+  }
 }
 
 /** Id of a key written from the config: the name, so the same configured key keeps its row across starts. */
@@ -60,53 +92,52 @@ export function createClientKeys(options: ClientKeysOptions): ClientKeys {
     return record;
   }
 
+  async function syncTenant(tenant: TenantConfig): Promise<void> {
+    const now = clock.now();
+    const configured = new Set<string>();
+    await refuseTakenKeys(store, tenant, `tenants.${tenant.id}.`);
+    for (const key of tenant.clientKeys) {
+      configured.add(key.name);
+      const hash = hashClientKey(key.key);
+      await store.clientKeys.upsert({
+        tenantId: tenant.id,
+        id: `${configuredIdPrefix}${key.name}`,
+        name: key.name,
+        hash,
+        prefix: labelClientKey(key.key),
+        toolsets: key.toolsets,
+        subject: key.subject,
+        createdAt: now,
+        revokedAt: null,
+      });
+      // Its toolsets or subject may have changed: read it again on its next use.
+      cache.delete(hash);
+    }
+    for (const row of await store.clientKeys.list(tenant.id)) {
+      if (!row.id.startsWith(configuredIdPrefix) || configured.has(row.name)) continue;
+      // Refused here at once, whichever process revokes the row (every process syncs the changed tenant).
+      cache.delete(row.hash);
+      if (row.revokedAt !== null) continue;
+      if (await store.clientKeys.revoke(tenant.id, row.id, now)) {
+        await audit.recordSecurityEvent({
+          tenant: tenant.id,
+          event: 'key_revoked',
+          decision: 'allow',
+          subject: row.subject,
+          clientKey: row.name,
+          detail: 'removed_from_config',
+          target: `client_key:${row.id}`,
+        });
+      }
+    }
+  }
+
   return {
     async syncConfigured() {
-      const now = clock.now();
-      for (const tenant of options.tenants) {
-        const configured = new Set<string>();
-        for (const [i, key] of tenant.clientKeys.entries()) {
-          configured.add(key.name);
-          const hash = hashClientKey(key.key);
-          // One key value names one stored key. A renamed configured key (same value, new name) or a value used
-          // twice would otherwise fail on the store's unique hash with a bare store error, or, worse, give a
-          // revoked value a new row; refuse it and name the place (never the key).
-          const holder = await store.clientKeys.findByHash(hash);
-          if (holder !== undefined && (holder.tenantId !== tenant.id || holder.name !== key.name)) {
-            throw new GatehouseError(
-              'config_invalid',
-              `tenants.${tenant.id}.clientKeys[${i}] ('${key.name}') has the same key as the stored key '${holder.name}'${holder.revokedAt === null ? '' : ' (revoked)'}; give it a new key`,
-              { path: `tenants.${tenant.id}.clientKeys.${i}.key` },
-            );
-          }
-          await store.clientKeys.upsert({
-            tenantId: tenant.id,
-            id: `${configuredIdPrefix}${key.name}`,
-            name: key.name,
-            hash,
-            prefix: labelClientKey(key.key),
-            toolsets: key.toolsets,
-            subject: key.subject,
-            createdAt: now,
-            revokedAt: null,
-          });
-        }
-        for (const row of await store.clientKeys.list(tenant.id)) {
-          if (!row.id.startsWith(configuredIdPrefix) || configured.has(row.name) || row.revokedAt !== null) continue;
-          if (await store.clientKeys.revoke(tenant.id, row.id, now)) {
-            await audit.recordSecurityEvent({
-              tenant: tenant.id,
-              event: 'key_revoked',
-              decision: 'allow',
-              subject: row.subject,
-              clientKey: row.name,
-              detail: 'removed_from_config',
-              target: `client_key:${row.id}`,
-            });
-          }
-        }
-      }
+      for (const tenant of options.tenants) await syncTenant(tenant);
     },
+
+    syncTenant,
 
     async authenticate(tenant, toolset, authorization) {
       const match = /^Bearer[ ]+([^\s]+)[ ]*$/i.exec(authorization ?? '');

@@ -275,6 +275,8 @@ export interface Gateway {
     removeTenant(tenantId: string): void;
     /** Whether this process serves the tenant now (the config's, or one created or kept in the store). */
     hasTenant(tenantId: string): boolean;
+    /** The configuration this process serves the tenant with now (what replaced the config's, if anything). */
+    tenantOf(tenantId: string): TenantConfig | undefined;
   };
   /**
    * Starts background work (the proactive refresh of idle OAuth connections when a service uses

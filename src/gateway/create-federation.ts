@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import {
   applyOverlays,
   bindCatalog,
@@ -6,7 +7,7 @@ import {
   transformMcpFeatures,
   transformMcpTools,
 } from '../catalog/index.ts';
-import type { Catalog, Config, ServiceCatalog, ServiceConfig } from '../core/index.ts';
+import type { Catalog, ServiceCatalog, ServiceConfig, TenantConfig } from '../core/index.ts';
 import { toGatehouseError } from '../core/index.ts';
 import type { McpUpstream, UpstreamCredential } from '../upstream/index.ts';
 import { unlistedMcpCatalog } from './load-service.ts';
@@ -38,12 +39,21 @@ export interface Federation {
   start(): Promise<void>;
   /** Lists one service again now (a `list_changed` notice of tools, resources or prompts does this). */
   refresh(tenant: string, service: string): Promise<void>;
+  /**
+   * A tenant created or changed at run time (issue 14): its `mcp:` services new or changed since are listed now
+   * (awaited, each within its timeout, as at start; the caller then builds the tenant), the unchanged ones keep
+   * their listing, and the ones it no longer has stop being listed.
+   */
+  putTenant(tenant: TenantConfig): Promise<void>;
+  /** A tenant removed: its services stop being listed. */
+  removeTenant(tenantId: string): void;
   status(): readonly FederatedServiceStatus[];
   close(): void;
 }
 
 export interface FederationDependencies {
-  readonly config: Config;
+  /** The tenants at start (the config's); later ones come through `putTenant`. */
+  readonly tenants: readonly TenantConfig[];
   readonly upstream: Pick<McpUpstream, 'listTools' | 'listFeatures' | 'onListChanged'>;
   /** The credential a listing presents: the service's static one, or its `shared` connection. */
   credentialOf(tenant: string, service: ServiceConfig): Promise<UpstreamCredential>;
@@ -66,6 +76,8 @@ interface Entry {
   problem?: string;
   timer?: ReturnType<typeof setTimeout>;
   listing?: Promise<void>;
+  /** Replaced or removed (issue 14): a listing still running must neither rebuild nor schedule another. */
+  dropped?: boolean;
 }
 
 /**
@@ -79,16 +91,23 @@ interface Entry {
 export function createFederation(deps: FederationDependencies): Federation {
   const entries = new Map<string, Entry>();
   const keyOf = (tenant: string, service: string) => `${tenant}\u0000${service}`;
-  for (const tenant of deps.config.tenants) {
+  const entryOf = (tenant: string, service: ServiceConfig): Entry => ({
+    tenant,
+    service,
+    catalog: unlistedMcpCatalog(service.mcp as string),
+    features: noMcpFeatures,
+    state: 'unlisted',
+  });
+  const drop = (key: string) => {
+    const entry = entries.get(key);
+    if (entry === undefined) return;
+    entry.dropped = true;
+    clearTimeout(entry.timer);
+    entries.delete(key);
+  };
+  for (const tenant of deps.tenants) {
     for (const service of tenant.services) {
-      if (service.mcp === undefined) continue;
-      entries.set(keyOf(tenant.id, service.id), {
-        tenant: tenant.id,
-        service,
-        catalog: unlistedMcpCatalog(service.mcp),
-        features: noMcpFeatures,
-        state: 'unlisted',
-      });
+      if (service.mcp !== undefined) entries.set(keyOf(tenant.id, service.id), entryOf(tenant.id, service));
     }
   }
   let closed = false;
@@ -100,7 +119,7 @@ export function createFederation(deps: FederationDependencies): Federation {
 
   function schedule(entry: Entry, ms: number): void {
     clearTimeout(entry.timer);
-    if (closed) return;
+    if (closed || entry.dropped) return;
     entry.timer = setTimeout(() => void list(entry, true), ms);
     entry.timer.unref();
   }
@@ -132,6 +151,7 @@ export function createFederation(deps: FederationDependencies): Federation {
             return entry.features;
           },
         );
+        if (entry.dropped) return;
         const changed = catalog.id !== entry.catalog.id || features.id !== entry.features.id;
         const before = { catalog: entry.catalog, features: entry.features };
         entry.catalog = catalog;
@@ -153,6 +173,7 @@ export function createFederation(deps: FederationDependencies): Federation {
         }
         schedule(entry, (entry.service.toolsTtlSeconds ?? defaultTtlSeconds) * 1000);
       } catch (error) {
+        if (entry.dropped) return;
         entry.state = 'degraded';
         entry.problem = toGatehouseError(error).message;
         deps.onError?.(entry.tenant, entry.service.id, error);
@@ -177,6 +198,25 @@ export function createFederation(deps: FederationDependencies): Federation {
     async refresh(tenant, service) {
       const entry = entries.get(keyOf(tenant, service));
       if (entry !== undefined) await list(entry, true);
+    },
+    async putTenant(tenant) {
+      const listed: Entry[] = [];
+      const kept = new Set<string>();
+      for (const service of tenant.services) {
+        if (service.mcp === undefined) continue;
+        const key = keyOf(tenant.id, service.id);
+        kept.add(key);
+        if (isDeepStrictEqual(entries.get(key)?.service, service)) continue;
+        drop(key);
+        const entry = entryOf(tenant.id, service);
+        entries.set(key, entry);
+        listed.push(entry);
+      }
+      for (const [key, entry] of [...entries]) if (entry.tenant === tenant.id && !kept.has(key)) drop(key);
+      await Promise.all(listed.map((entry) => list(entry, false)));
+    },
+    removeTenant(tenantId) {
+      for (const [key, entry] of [...entries]) if (entry.tenant === tenantId) drop(key);
     },
     status() {
       return [...entries.values()].map((entry) => ({

@@ -1,5 +1,5 @@
 import type { AuditLog, RefreshOutcome, Telemetry } from '../audit/index.ts';
-import { type Clock, type Config, GatehouseError, type ServiceAuthConfig } from '../core/index.ts';
+import { type Clock, type Config, GatehouseError, type ServiceAuthConfig, type TenantConfig } from '../core/index.ts';
 import {
   createRefreshEngine,
   createServiceRefreshSender,
@@ -27,7 +27,8 @@ export interface GatewayRefreshDependencies {
   readonly telemetry?: Pick<Telemetry, 'refresh' | 'connectionStatus'>;
   /** Cross-process lock (e.g. the Redis lease); default the store's. */
   readonly lock?: RefreshLock;
-  readonly marginMs?: number;
+  /** Asked at each use: the margin of the tenants served now (`createRefreshMargins`). */
+  readonly marginMs?: number | (() => number);
   /** Interval of the proactive sweep over idle connections (engine default 30,000 ms). */
   readonly backgroundIntervalMs?: number;
   /** Sends discovery and refresh requests (the gateway's SSRF-guarded fetch); default `fetch`. */
@@ -116,16 +117,18 @@ export function createGatewayRefresh(deps: GatewayRefreshDependencies) {
   return {
     engine,
     /**
-     * Starts the proactive refresh of idle connections (with jitter) for the tenants that have an
-     * `authorization_code` service; does nothing when none has. Idempotent.
+     * Starts the proactive refresh of idle connections (with jitter). Each sweep takes the tenants served then that
+     * have an `authorization_code` service (none: nothing is read), so a tenant created at run time is swept too
+     * (issue 14). Idempotent.
      */
     start(): void {
-      const ids = [...tenants.values()]
-        .filter((t) => [...t.services.values()].some((s) => refreshesIdle(s.auth)))
-        .map((t) => t.id);
-      if (started || ids.length === 0) return;
+      if (started) return;
       started = true;
-      engine.start(() => ids);
+      engine.start(() =>
+        [...tenants.values()]
+          .filter((t) => [...t.services.values()].some((s) => refreshesIdle(s.auth)))
+          .map((t) => t.id),
+      );
     },
     /** Stops the sweep, waits for a running one and for its audit and telemetry writes. */
     async close(): Promise<void> {
@@ -146,25 +149,62 @@ export function createGatewayRefresh(deps: GatewayRefreshDependencies) {
 
 const defaultMarginSeconds = 60;
 
-/**
- * The engine settings of a config: the sweep interval, and the refresh margin. The engine takes one margin, so it
- * is the smallest `refreshMarginSeconds` of the config's `authorization_code` services (a larger one would refresh
- * the others earlier than asked; with tokens shorter-lived than the margin, on every call).
- */
+/** The engine settings of a config: the sweep interval, and the cross-process lock. */
 export function refreshSettingsOf(
   config: Config,
   lock?: RefreshLock,
-): Pick<GatewayRefreshDependencies, 'marginMs' | 'backgroundIntervalMs' | 'lock'> {
-  const margins = config.tenants.flatMap((t) =>
-    t.services.flatMap((s) =>
-      refreshesIdle(s.auth) && s.auth.type === 'oauth2' ? [s.auth.refreshMarginSeconds ?? defaultMarginSeconds] : [],
-    ),
-  );
+): Pick<GatewayRefreshDependencies, 'backgroundIntervalMs' | 'lock'> {
   return {
     backgroundIntervalMs: config.oauthRefresh.backgroundIntervalSeconds * 1000,
-    ...(margins.length === 0 ? {} : { marginMs: Math.min(...margins) * 1000 }),
     ...(lock === undefined ? {} : { lock }),
   };
+}
+
+/** The refresh margin of the tenants served now, kept as they are created, changed and removed (issue 14). */
+export interface RefreshMargins {
+  put(tenant: TenantConfig): void;
+  remove(tenantId: string): void;
+  /**
+   * The engine takes one margin, so it is the smallest `refreshMarginSeconds` of the `authorization_code` services
+   * (a larger one would refresh the others earlier than asked; with tokens shorter-lived than the margin, on every
+   * call); 60 s when there is none.
+   */
+  marginMs(): number;
+}
+
+export function createRefreshMargins(initial: readonly TenantConfig[]): RefreshMargins {
+  const byTenant = new Map<string, readonly number[]>();
+  // How many services use each margin: few distinct values, so the smallest is found without a pass over tenants.
+  const uses = new Map<number, number>();
+  let smallest: number | undefined;
+  const count = (margins: readonly number[], by: 1 | -1) => {
+    for (const margin of margins) {
+      const left = (uses.get(margin) ?? 0) + by;
+      if (left === 0) uses.delete(margin);
+      else uses.set(margin, left);
+    }
+    smallest = uses.size === 0 ? undefined : Math.min(...uses.keys());
+  };
+  const margins: RefreshMargins = {
+    put(tenant) {
+      margins.remove(tenant.id);
+      const own = tenant.services.flatMap((s) =>
+        refreshesIdle(s.auth) && s.auth.type === 'oauth2' ? [s.auth.refreshMarginSeconds ?? defaultMarginSeconds] : [],
+      );
+      if (own.length === 0) return;
+      byTenant.set(tenant.id, own);
+      count(own, 1);
+    },
+    remove(tenantId) {
+      const own = byTenant.get(tenantId);
+      if (own === undefined) return;
+      byTenant.delete(tenantId);
+      count(own, -1);
+    },
+    marginMs: () => (smallest ?? defaultMarginSeconds) * 1000,
+  };
+  for (const tenant of initial) margins.put(tenant);
+  return margins;
 }
 
 function refreshesIdle(auth: ServiceAuthConfig): boolean {

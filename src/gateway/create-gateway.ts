@@ -26,7 +26,7 @@ import { createFederatedAuthorization } from './create-federated-authorization.t
 import { createFederation } from './create-federation.ts';
 import { createGatewayConnections } from './create-gateway-connections.ts';
 import { createGatewayOAuthServer } from './create-gateway-oauth-server.ts';
-import { createGatewayRefresh, refreshSettingsOf } from './create-gateway-refresh.ts';
+import { createGatewayRefresh, createRefreshMargins, refreshSettingsOf } from './create-gateway-refresh.ts';
 import { createGatewayUsers } from './create-gateway-users.ts';
 import { createTenantConfigs } from './create-tenant-configs.ts';
 import { createCredentials } from './credentials.ts';
@@ -93,44 +93,39 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   const tenants = new Map<string, TenantRuntime>();
   // The tenants' configurations as served now: the config's, then as stored tenants are created, changed, deleted.
   const inForce = createTenantsInForce(config.tenants);
-  const federates = config.tenants.some((tenant) => tenant.services.some((service) => service.mcp !== undefined));
-  const ownMcpUpstream =
-    deps.mcpUpstream === undefined && federates
-      ? createMcpUpstream({ allowPrivateHosts: config.unsafeAllowPrivateUpstreams })
-      : undefined;
-  const mcpUpstream = deps.mcpUpstream ?? ownMcpUpstream;
-  const federation =
-    mcpUpstream === undefined
-      ? undefined
-      : createFederation({
-          config,
-          upstream: mcpUpstream,
-          credentialOf: async (tenant, service) => {
-            // A per-user OAuth service is listed with its shared account's connection (never a link minted here).
-            const known =
-              service.auth.type === 'oauth2' && service.auth.grant === 'authorization_code'
-                ? await store.connections.find(tenant, service.id, 'shared')
-                : undefined;
-            if (known === undefined && service.auth.type === 'oauth2' && service.auth.grant === 'authorization_code') {
-              throw new GatehouseError(
-                'connection_required',
-                `Listing the tools of ${service.id} needs a connection of subject shared`,
-                { service: service.id },
-              );
-            }
-            return (await credentials.resolveCredential(tenant, service.id, service.auth, 'shared', undefined, known))
-              .credential;
-          },
-          onChanged: (tenant) => rebuildTenant(tenant),
-          ...(deps.onFederationError ? { onError: deps.onFederationError } : {}),
-        });
+  // Always there, idle until a tenant federates: one created at run time may (issue 14). It opens no connection
+  // before its first listing.
+  const ownsMcpUpstream = deps.mcpUpstream === undefined;
+  const mcpUpstream = deps.mcpUpstream ?? createMcpUpstream({ allowPrivateHosts: config.unsafeAllowPrivateUpstreams });
+  const federation = createFederation({
+    tenants: config.tenants,
+    upstream: mcpUpstream,
+    credentialOf: async (tenant, service) => {
+      // A per-user OAuth service is listed with its shared account's connection (never a link minted here).
+      const known =
+        service.auth.type === 'oauth2' && service.auth.grant === 'authorization_code'
+          ? await store.connections.find(tenant, service.id, 'shared')
+          : undefined;
+      if (known === undefined && service.auth.type === 'oauth2' && service.auth.grant === 'authorization_code') {
+        throw new GatehouseError(
+          'connection_required',
+          `Listing the tools of ${service.id} needs a connection of subject shared`,
+          { service: service.id },
+        );
+      }
+      return (await credentials.resolveCredential(tenant, service.id, service.auth, 'shared', undefined, known))
+        .credential;
+    },
+    onChanged: (tenant) => rebuildTenant(tenant),
+    ...(deps.onFederationError ? { onError: deps.onFederationError } : {}),
+  });
   /**
-   * A tenant's runtime from its config; `mcp:` services with the tools their servers listed last (a service new to
-   * a replaced tenant is listed on its next refresh).
+   * A tenant's runtime from its config; `mcp:` services with the tools their servers listed last (`replaceTenant`
+   * lists a new or changed one first).
    */
   const buildTenantRuntime = (tenant: TenantConfig, i: number) =>
     buildTenant(tenant, i, (service) =>
-      service.mcp !== undefined && federation !== undefined
+      service.mcp !== undefined
         ? federation.load(tenant.id, service)
         : loadService(service, undefined, (digest) => descriptions.textOf(tenant.id, digest)),
     );
@@ -141,12 +136,17 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     fetch: deps.descriptionFetch ?? createGuardedFetch({ allowPrivateHosts: config.unsafeAllowPrivateUpstreams }),
   });
   for (const tenant of config.tenants) await descriptions.loadFor(tenant.id, tenant.services);
-  const buildTenantAt = (i: number) => buildTenantRuntime(config.tenants[i] as Config['tenants'][number], i);
-  function rebuildTenant(id: string): void {
+  /** Where a tenant's config errors point: its place in the file, or after the file's tenants for a stored one. */
+  const indexOf = (id: string) => {
     const i = config.tenants.findIndex((tenant) => tenant.id === id);
-    if (i >= 0) tenants.set(id, buildTenantAt(i));
+    return i === -1 ? config.tenants.length : i;
+  };
+  /** Builds a tenant again as served now (its federated listing changed). */
+  function rebuildTenant(id: string): void {
+    const tenant = inForce.get(id);
+    if (tenant !== undefined) tenants.set(id, buildTenantRuntime(tenant, indexOf(id)));
   }
-  for (const [i, tenant] of config.tenants.entries()) tenants.set(tenant.id, buildTenantAt(i));
+  for (const [i, tenant] of config.tenants.entries()) tenants.set(tenant.id, buildTenantRuntime(tenant, i));
   const parseTenant =
     deps.parseTenant ?? ((document: TenantDocument) => parseTenantDocument(document, { baseDir: config.baseDir }));
 
@@ -185,6 +185,8 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     readConfiguredSecret: (tenant, service) => credentials.readClientSecret(tenant, service),
     fetch: oauthFetch,
   });
+  // The refresh margin follows the tenants served now, like the sweep (a tenant created at run time counts).
+  const margins = createRefreshMargins(config.tenants);
   const refresh = createGatewayRefresh({
     fetch: oauthFetch,
     store,
@@ -196,6 +198,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     audit,
     ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
     ...refreshSettingsOf(config, deps.refreshLock),
+    marginMs: margins.marginMs,
   });
   const handles = createResultHandles({
     store:
@@ -221,7 +224,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     // A federated server is listed with the shared account's connection: list it as soon as that exists.
     onConnected: async ({ tenant, service, subject }) => {
       if (subject === 'shared' && serviceConfigOf(tenant, service)?.mcp !== undefined) {
-        await federation?.refresh(tenant, service);
+        await federation.refresh(tenant, service);
       }
     },
   });
@@ -291,7 +294,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     cache: createResultCache(deps.cacheBackend ?? createMemoryCacheBackend({ clock, maxBytes: config.cache.maxBytes })),
     credentials,
     upstream,
-    ...(mcpUpstream ? { mcpUpstream } : {}),
+    mcpUpstream,
     refresh,
     audit,
     handles,
@@ -306,7 +309,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     store,
     credentials,
     limiter: calls.limiter,
-    ...(mcpUpstream ? { mcpUpstream } : {}),
+    mcpUpstream,
     handles,
     audit,
     ...(telemetry ? { telemetry } : {}),
@@ -319,13 +322,12 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     for (const service of tenant.services)
       await credentials.storeStaticSecret(tenant.id, service.id, service.auth, now);
   }
-  if (federation !== undefined) {
-    // The static credentials are in the vault now: list the federated servers, then build with their tools (a name
-    // collision among them is a config error at start, as for any other service).
-    await federation.start();
-    for (const [i, tenant] of config.tenants.entries()) {
-      if (tenant.services.some((service) => service.mcp !== undefined)) tenants.set(tenant.id, buildTenantAt(i));
-    }
+  // The static credentials are in the vault now: list the federated servers, then build with their tools (a name
+  // collision among them is a config error at start, as for any other service).
+  await federation.start();
+  for (const [i, tenant] of config.tenants.entries()) {
+    if (tenant.services.some((service) => service.mcp !== undefined))
+      tenants.set(tenant.id, buildTenantRuntime(tenant, i));
   }
   const clientKeys = createClientKeys({
     store,
@@ -366,8 +368,8 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
    * call resolves the new one. A description that fails to load throws and leaves the old runtime serving.
    */
   async function replaceTenant(tenant: TenantConfig): Promise<void> {
-    const index = config.tenants.findIndex((t) => t.id === tenant.id);
-    const runtime = buildTenantRuntime(tenant, index === -1 ? config.tenants.length : index);
+    // Built first: a config error throws before anything is written or listed.
+    let runtime = buildTenantRuntime(tenant, indexOf(tenant.id));
     // What the start does for the config's tenants, for a tenant or service that appeared since: the services'
     // static secrets into the vault (where calls read them), the audit keys (fingerprints, checkpoints).
     const before = inForce.get(tenant.id);
@@ -378,7 +380,24 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
         await credentials.storeStaticSecret(tenant.id, service.id, service.auth, now);
     }
     await audit.addTenant(tenant.id);
+    // Its configured client keys, as the start writes them (removed ones revoked); a key another tenant holds
+    // throws here and the old runtime stays.
+    if (before === undefined || !isDeepStrictEqual(before.clientKeys, tenant.clientKeys))
+      await clientKeys.syncTenant(tenant);
+    // Its federated servers listed with the credentials just stored, then built again with their tools. A name
+    // that now collides throws: the old runtime stays, with its own listings.
+    await federation.putTenant(tenant);
+    if (tenant.services.some((service) => service.mcp !== undefined)) {
+      try {
+        runtime = buildTenantRuntime(tenant, indexOf(tenant.id));
+      } catch (error) {
+        if (before === undefined) federation.removeTenant(tenant.id);
+        else await federation.putTenant(before);
+        throw error;
+      }
+    }
     inForce.put(tenant);
+    margins.put(tenant);
     for (const key of [...inbound.keys()]) if (key.startsWith(`${tenant.id}/`)) inbound.delete(key);
     for (const toolset of tenant.toolsets) inbound.set(`${tenant.id}/${toolset.id}`, toolset.inbound);
     tenants.set(tenant.id, runtime);
@@ -444,8 +463,8 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     async close() {
       clearInterval(sweep);
       clearInterval(oauthSweep);
-      federation?.close();
-      await ownMcpUpstream?.close();
+      federation.close();
+      if (ownsMcpUpstream) await mcpUpstream.close();
       await refresh.close();
       await notifier?.close(5_000);
       await handles.close();
@@ -467,15 +486,18 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
         ),
       replaceTenant,
       hasTenant: inForce.has,
+      tenantOf: inForce.get,
       removeTenant(id) {
         tenants.delete(id);
         inForce.remove(id);
+        margins.remove(id);
+        federation.removeTenant(id);
         // Its secrets stop opening here at once: if another process purged it, its data keys are gone.
         vault.forgetTenantKeys(id);
         for (const key of [...inbound.keys()]) if (key.startsWith(`${id}/`)) inbound.delete(key);
       },
     },
-    ...(federation === undefined ? {} : { federation: { status: () => federation.status() } }),
+    federation: { status: () => federation.status() },
 
     async listTools(caller) {
       const toolset = toolsetOf(caller);

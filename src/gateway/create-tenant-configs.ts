@@ -11,6 +11,7 @@ import {
 } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 import { checkAlertWebhooks } from './check-alert-webhooks.ts';
+import { refuseTakenKeys } from './client-keys.ts';
 import { diffTenantDocuments, type ResourceChange, summarizeChanges } from './diff-tenant-documents.ts';
 
 /** Who writes and on which revision (contract-14: `expectedRevision` null = create). */
@@ -45,7 +46,7 @@ export interface TenantConfigs {
 }
 
 export interface TenantConfigsDependencies {
-  readonly store: Pick<Store, 'tenantConfigs' | 'tenants' | 'audit'>;
+  readonly store: Pick<Store, 'tenantConfigs' | 'tenants' | 'audit' | 'clientKeys'>;
   readonly audit: Pick<AuditLog, 'recordSecurityEvent'>;
   readonly clock: Clock;
   /** Parses a document as the config file's tenant entry (env references substituted, providers expanded). */
@@ -125,7 +126,11 @@ export function createTenantConfigs(deps: TenantConfigsDependencies): TenantConf
           otherTenantEnvPatterns(tenantId, await store.tenants.list(), deps.tenantEnv),
         );
       }
-      await checkAlertWebhooks(deps.parse(config), deps.allowPrivateHosts ?? []);
+      const parsed = deps.parse(config);
+      await checkAlertWebhooks(parsed, deps.allowPrivateHosts ?? []);
+      // Each process writes the configured keys when it serves the new revision: a value another key holds would
+      // leave the tenant unserved everywhere, so it is refused here, before anything is stored.
+      await refuseTakenKeys(store, parsed);
       const changes = diffTenantDocuments(tenantId, current?.document, config);
       if (current !== undefined && changes.length === 0 && options.expectedRevision === current.revision) {
         return { revision: current.revision, changes };

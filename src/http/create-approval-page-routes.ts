@@ -18,8 +18,11 @@ export interface ApprovalPageOptions {
   readonly publicUrl: string;
   /** The admin token: it signs an approver in for every tenant. */
   readonly adminToken?: string | undefined;
-  /** Configured tenants; a tenant's `approverToken` signs an approver in for that tenant. */
-  readonly tenants?: readonly { readonly id: string; readonly approverToken?: string | undefined }[];
+  /**
+   * A tenant's `approverToken`, which signs an approver in for that tenant: read on every attempt from the tenants
+   * served now, so one created or changed at run time takes effect at once (issue 14).
+   */
+  readonly approverTokenOf?: (tenant: string) => string | undefined;
   /**
    * `approvals.unsafeLinkAloneApproves`: whoever holds the link decides, no sign-in (review finding 7: an agent
    * that can fetch the link from its own tool result can then approve its own call). Default false.
@@ -136,7 +139,7 @@ export function createApprovalPageRoutes(gateway: Gateway, options: ApprovalPage
 
   function credentialsOf(tenant: string): { kind: ApproverKind; token: string }[] {
     const found: { kind: ApproverKind; token: string }[] = [];
-    const own = options.tenants?.find((t) => t.id === tenant)?.approverToken;
+    const own = options.approverTokenOf?.(tenant);
     if (own !== undefined) found.push({ kind: 'tenant', token: own });
     if (options.adminToken !== undefined) found.push({ kind: 'admin', token: options.adminToken });
     return found;

@@ -43,8 +43,10 @@ export function createTenantLifecycleRoutes(options: TenantLifecycleRoutesOption
       handle: async (context) => {
         const body = await context.readJson();
         const parsed = tenantResourceSchemas.tenant.safeParse(body);
-        // Catalogue providers are expanded by the store's parse, which names the field the same way below.
-        if (!parsed.success && !hasProviderServices(body)) throw invalidResource(parsed.error.issues, []);
+        // Catalogue providers are expanded by the store's parse, which names the field the same way below; so is a
+        // `${env:NAME}` reference, whose value the bare schema cannot judge (a client key's 24 characters).
+        const issues = parsed.success ? [] : parsed.error.issues.filter((issue) => !isEnvReference(body, issue.path));
+        if (issues.length > 0 && !hasProviderServices(body)) throw invalidResource(issues, []);
         const id = String(body['id']);
         const taken = () => new GatehouseError('resource_conflict', `id: tenant ${id} already exists`, { field: 'id' });
         if (options.hasTenant(id) || (await documents.read(id)) !== undefined) throw taken();
@@ -83,4 +85,14 @@ export function createTenantLifecycleRoutes(options: TenantLifecycleRoutesOption
       },
     },
   ];
+}
+
+/** Whether the value at `path` of `document` is a whole `${env:NAME}` reference. */
+function isEnvReference(document: unknown, path: readonly PropertyKey[]): boolean {
+  let node = document;
+  for (const part of path) {
+    if (node === null || typeof node !== 'object') return false;
+    node = (node as Record<PropertyKey, unknown>)[part];
+  }
+  return typeof node === 'string' && /^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$/.test(node);
 }

@@ -75,8 +75,11 @@ export interface RefreshEngineDependencies {
   readonly sendRefresh: SendRefresh;
   /** Cross-process lock; default the store's (`createStoreRefreshLock`). */
   readonly lock?: RefreshLock;
-  /** Refresh this long before expiry; default 60,000 ms. */
-  readonly marginMs?: number;
+  /**
+   * Refresh this long before expiry; default 60,000 ms. A function is asked at each use (the gateway's margin follows
+   * the tenants served now, issue 14).
+   */
+  readonly marginMs?: number | (() => number);
   /** Token request timeout; capped at 80% of the lock's lease. Default 10,000 ms. */
   readonly requestTimeoutMs?: number;
   /** Cooldown after a failed refresh: `base * 2^(failures-1)`, at most `max`. Default 1,000 / 300,000 ms. */
@@ -138,7 +141,8 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
   const { store, vault, clock, sendRefresh, onEvent, onPhase } = deps;
   const connections = store.connections;
   const lock = deps.lock ?? createStoreRefreshLock(connections, { clock });
-  const marginMs = deps.marginMs ?? 60_000;
+  const margin = deps.marginMs ?? 60_000;
+  const marginOf = typeof margin === 'function' ? margin : () => margin;
   const requestTimeoutMs = Math.min(deps.requestTimeoutMs ?? 10_000, Math.floor(lock.leaseMs * 0.8));
   const cooldownBaseMs = deps.cooldownBaseMs ?? 1_000;
   const cooldownMaxMs = deps.cooldownMaxMs ?? 300_000;
@@ -461,6 +465,7 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
 
   const engine: RefreshEngine = {
     async ensureFresh(tenantId, connectionId, options = {}) {
+      const marginMs = marginOf();
       const found = lookup(tenantId, connectionId, options, marginMs);
       if ('cached' in found) return toFreshToken(found.cached);
       if (found.running !== undefined) {
@@ -473,6 +478,7 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
     async refreshIdle(tenantIds, lookaheadMs = deps.backgroundIntervalMs ?? 30_000) {
       let refreshed = 0;
       const jitterMs = deps.backgroundJitterMs ?? 0;
+      const marginMs = marginOf();
       for (const tenantId of tenantIds) {
         const due = (await connections.list(tenantId)).filter(
           (c) =>

@@ -70,6 +70,8 @@ export async function startGatehouse(
   // The tenants served now (issue 14: created and deleted at run time); the config's when the gateway is a fake.
   // Asked only by requests, so after the gateway below is built.
   const hasTenant = (tenant: string) => gateway.live?.hasTenant(tenant) ?? config.tenants.some((t) => t.id === tenant);
+  const tenantOf = (tenant: string) =>
+    gateway.live === undefined ? config.tenants.find((t) => t.id === tenant) : gateway.live.tenantOf(tenant);
   const observability = startObservability(config, adapters, clock, { ...options, hasTenant });
   const { telemetry } = observability;
   const built = await createGateway({
@@ -133,7 +135,7 @@ export async function startGatehouse(
       ...createApprovalPageRoutes(gateway, {
         publicUrl: config.publicUrl,
         adminToken: config.adminToken,
-        tenants: config.tenants,
+        approverTokenOf: (tenant) => tenantOf(tenant)?.approverToken,
         linkAloneApproves: config.approvals.unsafeLinkAloneApproves,
         // One budget of approver-token attempts for every process when Redis is configured; else per process.
         ...(adapters.limiter ? { limiter: adapters.limiter } : {}),

@@ -133,7 +133,7 @@ beforeAll(async () => {
       ...createApprovalPageRoutes(gateway, {
         publicUrl: config.publicUrl,
         adminToken,
-        tenants: config.tenants,
+        approverTokenOf: (tenant) => config.tenants.find((t) => t.id === tenant)?.approverToken,
       }),
     ],
   });
