@@ -249,6 +249,37 @@ describe.skipIf(missing !== undefined)('console: services, toolsets and alerts (
     await client.close();
   });
 
+  it('the tool picker narrows by name, class and scope in the page, and keeps the picks it hides', async () => {
+    await openUntil('/console/acme/toolsets', 'input[value="slack_list_users"]');
+    const shownTools = () =>
+      page
+        .locator('.pickers li:visible input[name=tools]')
+        .evaluateAll((inputs) => inputs.map((input) => (input as { value: string }).value).sort());
+    const all = (await shownTools()).length;
+    await page.locator('[data-filter-scope]').selectOption('users:read');
+    expect(await shownTools()).toEqual(['slack_find_user_by_email', 'slack_get_user', 'slack_list_users']);
+    expect(await page.locator('[data-filter-count]').textContent()).toBe(`3 of ${all} tools shown`);
+    await page.locator('input[value="slack_get_user"]').check();
+    await page.locator('[data-filter-scope]').selectOption('groups:read');
+    // Tools that accept either family are found by the private-channel scope too.
+    expect(await shownTools()).toEqual(['slack_get_channel', 'slack_list_channel_members', 'slack_list_channels']);
+    await page.locator('[data-filter-scope]').selectOption('');
+    await page.locator('[data-filter-access]').selectOption('write');
+    const writes = await shownTools();
+    expect(writes).toContain('slack_post_message');
+    expect(writes).toContain('pets_deleteItem');
+    expect(writes).not.toContain('slack_get_user');
+    await page.getByLabel('Find a tool').fill('pets_');
+    expect((await shownTools()).every((name) => name.startsWith('pets_'))).toBe(true);
+    await chromium!.screenshot(page, 'console-toolsets-filter');
+    // Cleared, every tool is back, the hidden pick still checked; the filter's inputs are not form fields.
+    await page.getByLabel('Find a tool').fill('');
+    await page.locator('[data-filter-access]').selectOption('');
+    expect((await shownTools()).length).toBe(all);
+    expect(await page.locator('input[value="slack_get_user"]').isChecked()).toBe(true);
+    expect(await page.locator('[data-tool-filter] [name]').count()).toBe(0);
+  });
+
   it('had no console error and no failed request on any page', () => {
     expect(browser.problems).toEqual([]);
     expect(browser.pendingRefusals()).toBe(0);

@@ -1,7 +1,8 @@
 /**
  * The console's stylesheet and its one small script, served by the gateway at `/console/assets/<name>` (the CSP
  * allows styles and scripts from the gateway only: nothing inline, no CDN). Pages work without the script; it
- * only adds a confirmation before destructive buttons (`data-confirm`), copy buttons (`data-copy`), a chosen file
+ * only adds a confirmation before destructive buttons (`data-confirm`), copy buttons (`data-copy`), the tool
+ * picker's filter (`data-tool-filter`), a chosen file
  * read into a text area (`data-file-into`) and a progress bar while a large form is sent (`data-progress`).
  */
 export const consoleAssets: Readonly<Record<string, { readonly type: string; readonly body: string }>> = {
@@ -95,6 +96,8 @@ main>.scroll{margin-bottom:1rem}
 table.facts{width:auto;margin-bottom:.6rem}
 table.facts th{background:none;font-weight:600;color:#333}
 .pickers{flex-basis:100%;min-width:0;max-width:100%}
+.tool-filter{display:flex;flex-wrap:wrap;gap:.6rem;align-items:flex-end;flex-basis:100%}.tool-filter[hidden],.pickers li[hidden]{display:none}
+.tool-filter label{display:flex;flex-direction:column;font-size:.85rem;color:#333;gap:.2rem}
 ul.tools{list-style:none;margin:.3rem 0 0;padding:0 0 0 1.2rem;columns:2 16rem}
 label.check small{color:#555}
 details.connect-clients{margin:.6rem 0}
@@ -147,6 +150,29 @@ document.addEventListener('change', function (event) {
   var reader = new FileReader();
   reader.onload = function () { if (target) target.value = String(reader.result); };
   reader.readAsText(input.files[0]);
+});
+function filterTools(box) {
+  var text = box.querySelector('[data-filter-text]').value.trim().toLowerCase();
+  var access = box.querySelector('[data-filter-access]').value;
+  var scopeSelect = box.querySelector('[data-filter-scope]');
+  var scope = scopeSelect ? scopeSelect.value : '';
+  var rows = box.parentNode.querySelectorAll('.pickers li');
+  var shown = 0;
+  rows.forEach(function (row) {
+    var input = row.querySelector('input[name=tools]');
+    var match = (!text || input.value.toLowerCase().indexOf(text) !== -1) &&
+      (!access || input.getAttribute('data-access') === access) &&
+      (!scope || (' ' + row.getAttribute('data-scopes') + ' ').indexOf(' ' + scope + ' ') !== -1);
+    row.hidden = !match;
+    if (match) shown++;
+  });
+  var count = box.querySelector('[data-filter-count]');
+  if (count) count.textContent = shown + ' of ' + rows.length + ' tools shown';
+}
+document.querySelectorAll('[data-tool-filter]').forEach(function (box) {
+  box.hidden = false;
+  box.addEventListener('input', function () { filterTools(box); });
+  box.addEventListener('change', function () { filterTools(box); });
 });
 document.addEventListener('click', function (event) {
   var button = event.target.closest && event.target.closest('button[data-copy]');

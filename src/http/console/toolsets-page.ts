@@ -237,6 +237,20 @@ function connectInstructions(id: string, url: string): string {
 }
 
 /**
+ * Narrows the tool picker by name, read/write class and OAuth scope, in the page (console.js): inputs without a
+ * name, so nothing of it is submitted, and hidden rows keep their checkbox state. Without the script it stays hidden.
+ */
+function toolFilter(services: TenantInspection['services']): string {
+  const scopes = [...new Set(services.flatMap((service) => service.tools.flatMap((t) => t.scopes.flat())))].sort();
+  const scopeOptions = scopes.map((scope) => `<option value="${escapeHtml(scope)}">${shown(scope)}</option>`).join('');
+  return `<div class="filters tool-filter" data-tool-filter hidden>
+<label>Find a tool <input type="search" data-filter-text placeholder="name"></label>
+<label>Class <select data-filter-access><option value="">read and write</option><option value="read">read</option><option value="write">write</option></select></label>
+${scopes.length === 0 ? '' : `<label>Scope <select data-filter-scope><option value="">any scope</option>${scopeOptions}</select></label>`}
+<span class="hint" data-filter-count aria-live="polite"></span></div>`;
+}
+
+/**
  * The form to make a toolset, or to edit `edited` (filled with its settings, id fixed). It carries the version it
  * was made from, so a save over someone else's change since is refused (`checkFormVersion`).
  */
@@ -256,7 +270,7 @@ function toolsetForm(
       const tools = service.tools
         .map(
           (t) =>
-            `<li><label class="check"><input type="checkbox" name="tools" value="${escapeHtml(t.name)}" data-access="${t.access}"${checked(t.name)}> <code>${shown(t.name)}</code> <span class="badge badge-${t.access === 'read' ? 'ok' : 'error'}">${t.access}</span>${t.scopes.length === 0 ? '' : ` <small>${shown(t.scopes.map((s) => s.join(' + ')).join(' or '))}</small>`}</label></li>`,
+            `<li data-scopes="${escapeHtml([...new Set(t.scopes.flat())].join(' '))}"><label class="check"><input type="checkbox" name="tools" value="${escapeHtml(t.name)}" data-access="${t.access}"${checked(t.name)}> <code>${shown(t.name)}</code> <span class="badge badge-${t.access === 'read' ? 'ok' : 'error'}">${t.access}</span>${t.scopes.length === 0 ? '' : ` <small>${shown(t.scopes.map((s) => s.join(' + ')).join(' or '))}</small>`}</label></li>`,
         )
         .join('');
       return `<fieldset><legend>${shown(service.id)}</legend><label class="check"><input type="checkbox" name="tools" value="${escapeHtml(service.id)}_*"${checked(`${service.id}_*`)}> every tool of ${shown(service.id)} (also tools added to it later)</label><ul class="tools">${tools}</ul></fieldset>`;
@@ -276,6 +290,6 @@ function toolsetForm(
 <label>Approval <select name="approval"><option value="destructive"${selected('approval', 'destructive', 'destructive')}>destructive calls need a person</option><option value="none"${selected('approval', 'none', 'destructive')}>none</option></select></label>
 <label>Rate limit per minute <input name="perMinute" inputmode="numeric" placeholder="none" value="${rate ?? ''}"></label>
 <label>Result budget (tokens) <input name="budget" inputmode="numeric" placeholder="8000" value="${budget ?? ''}"></label>
-<div class="pickers">${groups}</div>
+${toolFilter(services)}<div class="pickers">${groups}</div>
 <div class="actions"><button type="submit">Save toolset</button>${edited === undefined ? '' : ` <a class="button-link" href="?">Cancel</a>`}</div></form></section>`;
 }
