@@ -43,7 +43,7 @@ export interface UpstreamCall extends BuiltRequest {
   readonly maxResponseBytes: number;
   /** The service's base URL origin; the only origin this call (and its redirects) may reach. */
   readonly allowedOrigin: string;
-  /** Cancels the call (`upstream_error`, `details.reason = 'CANCELLED'`). */
+  /** Cancels the call (`cancelled`): the client's cancellation of the tool call. */
   readonly signal?: AbortSignal;
   /**
    * The tool's safety class, for the retrying client (`createRetryingUpstream`): only `safe` calls wait out a 429,
@@ -213,10 +213,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         });
       }
       if (deadline.endedBy === 'cancelled') {
-        throw new GatehouseError('upstream_error', `Call to upstream ${origin} was cancelled`, {
-          origin,
-          reason: 'CANCELLED',
-        });
+        // The client's doing, not the upstream's: audited `cancelled`, never counted against the upstream.
+        throw new GatehouseError('cancelled', `The call to upstream ${origin} was cancelled by the client`, { origin });
       }
       throw toUpstreamError(error, origin);
     } finally {
