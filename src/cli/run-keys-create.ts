@@ -2,6 +2,7 @@ import { type Config, createId, GatehouseError, systemClock } from '../core/inde
 import { issueClientKey } from '../gateway/index.ts';
 import type { CliContext } from './cli-context.ts';
 import type { CommandLine } from './parse-command-line.ts';
+import { withStoredTenants } from './with-stored-tenants.ts';
 
 /** `gatehouse keys create`: prints a new client key once; the store keeps only its hash. */
 export async function runKeysCreate(
@@ -14,7 +15,7 @@ export async function runKeysCreate(
   try {
     const name = values.name ?? `key-${createId(4)}`;
     const key = await issueClientKey(
-      config,
+      await withStoredTenants(config, adapters),
       adapters.store,
       systemClock,
       {

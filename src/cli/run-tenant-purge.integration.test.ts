@@ -378,4 +378,54 @@ describe.each([
     const adapters = await openAdapters(loadConfigFile(after, {}), quiet);
     await adapters.close();
   });
+
+  it('store_only_tenant_cli: users, keys and purge act on a tenant created through the admin API (only in the store)', async () => {
+    const file = writeConfig('file.yaml', ['other']);
+    const now = Date.now();
+    const adapters = await openAdapters(loadConfigFile(file, {}), quiet);
+    try {
+      const document = { ...tenant('globex'), toolsets: [{ id: 'all', tools: ['crm_*'] }] };
+      await adapters.store.tenantConfigs.write('globex', document, {
+        expectedRevision: null,
+        actor: 'admin',
+        summary: 'created',
+        at: now,
+      });
+      await adapters.store.tenants.ensure('globex', now);
+      const scope = { tenantId: 'globex', owner: 'connection:c-globex' };
+      await adapters.store.connections.upsert({
+        tenantId: 'globex',
+        id: 'c-globex',
+        service: 'crm',
+        subject: 'alice',
+        status: 'active',
+        scopes: [],
+        accessToken: await adapters.vault.encrypt({ ...scope, field: 'access_token' }, 'at-globex'),
+        refreshToken: await adapters.vault.encrypt({ ...scope, field: 'refresh_token' }, 'rt-globex'),
+        accessExpiresAt: now + 3_600_000,
+        createdAt: now,
+      });
+    } finally {
+      await adapters.close();
+    }
+
+    const user = await cli(['users', 'add', '--config', file, '--tenant', 'globex', '--name', 'bob']);
+    expect(user.code, user.stderr).toBe(0);
+    expect(user.stdout).toContain('/invite/');
+    const key = await cli(['keys', 'create', '--config', file, '--tenant', 'globex', '--toolset', 'all']);
+    expect(key.code, key.stderr).toBe(0);
+    expect(key.stdout).toMatch(/gatehouse_sk_/);
+    const unknown = await cli(['users', 'list', '--config', file, '--tenant', 'nowhere']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('No tenant nowhere in the config or the store');
+
+    // Forced past its stored configuration, the purge revokes its connection with the stored document's service.
+    const purged = await cli(['tenant', 'purge', '--config', file, '--tenant', 'globex', '--force']);
+    expect(purged.code, purged.stderr).toBe(0);
+    expect(purged.stdout).toContain('1 revoked upstream');
+    expect(as.received.filter((r) => r.path === '/revoke').map((r) => r.form.get('token'))).toEqual([
+      'rt-globex',
+      'at-globex',
+    ]);
+  });
 });

@@ -1,6 +1,7 @@
 import { type Config, GatehouseError } from '../core/index.ts';
 import { purgeTenant } from '../gateway/index.ts';
 import type { CliContext } from './cli-context.ts';
+import { withStoredTenants } from './with-stored-tenants.ts';
 
 export interface TenantPurgeOptions {
   readonly tenant: string;
@@ -44,7 +45,13 @@ export async function runTenantPurge(
         `Tenant ${tenant} is still configured in the store (revision ${stored.revision}), so every process serves it: delete it first (DELETE /api/v1/tenants/${tenant}?purge=true also purges it), or pass --force`,
       );
     }
-    const report = await purgeTenant(adapters, tenant, source?.services ?? [], config.publicUrl);
+    // A tenant that only the store configured (created through the admin API) names its services there: its
+    // connections are then revoked upstream too.
+    const services =
+      source?.services ??
+      (await withStoredTenants(config, adapters)).tenants.find((t) => t.id === tenant)?.services ??
+      [];
+    const report = await purgeTenant(adapters, tenant, services, config.publicUrl);
     const deleted = Object.entries(report.rows)
       .filter(([, count]) => count !== 0)
       .map(([table, count]) => `${table} ${count}`)

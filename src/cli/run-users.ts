@@ -4,6 +4,7 @@ import { createMemoryLimiter } from '../policy/index.ts';
 import type { CliContext } from './cli-context.ts';
 import { formatTable } from './format-table.ts';
 import type { CommandLine } from './parse-command-line.ts';
+import { withStoredTenants } from './with-stored-tenants.ts';
 
 /**
  * `gatehouse users add|list|disable --tenant T`: end users of a tenant. `add --name N` prints the invite link the
@@ -25,20 +26,27 @@ export async function runUsers(
   }
   const tenant = values.tenant;
   if (tenant === undefined) throw new GatehouseError('invalid_request', `users ${action} needs --tenant T`);
-  if (!config.tenants.some((t) => t.id === tenant)) {
-    // The usual cause is a forgotten --config: say which file was read, so the reader sees it was not theirs.
+  // The usual cause of an unknown tenant is a forgotten --config: say which file was read, so the reader sees it
+  // was not theirs. Without one no store is opened (it would be made in the working directory).
+  const unknown = () => {
     const read =
       configPath === undefined
         ? 'no config file was given (only the defaults were read): pass --config FILE or set GATEHOUSE_CONFIG'
         : `read ${configPath}; pass --config with the file that defines tenant ${tenant}`;
-    throw new GatehouseError('not_found', `No tenant ${tenant} in the config: ${read}`, { field: 'tenant' });
-  }
+    return new GatehouseError('not_found', `No tenant ${tenant} in the config or the store: ${read}`, {
+      field: 'tenant',
+    });
+  };
+  if (configPath === undefined && !config.tenants.some((t) => t.id === tenant)) throw unknown();
   if (action !== 'list' && values.name === undefined) {
     throw new GatehouseError('invalid_request', `users ${action} needs --name N`, { field: 'name' });
   }
   const adapters = await context.openAdapters(config, context);
   try {
-    const accounts = createTenantUserAccounts(config, {
+    // A tenant created through the admin API is in the store only.
+    const served = await withStoredTenants(config, adapters);
+    if (!served.tenants.some((t) => t.id === tenant)) throw unknown();
+    const accounts = createTenantUserAccounts(served, {
       store: adapters.store,
       clock: systemClock,
       limiter: createMemoryLimiter(systemClock),

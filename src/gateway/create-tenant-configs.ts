@@ -46,7 +46,7 @@ export interface TenantConfigs {
 }
 
 export interface TenantConfigsDependencies {
-  readonly store: Pick<Store, 'tenantConfigs' | 'tenants' | 'audit' | 'clientKeys'>;
+  readonly store: Pick<Store, 'tenantConfigs' | 'tenants' | 'audit' | 'clientKeys' | 'dataKeys'>;
   readonly audit: Pick<AuditLog, 'recordSecurityEvent'>;
   readonly clock: Clock;
   /** Parses a document as the config file's tenant entry (env references substituted, providers expanded). */
@@ -78,12 +78,13 @@ export function createTenantConfigs(deps: TenantConfigsDependencies): TenantConf
   }
 
   /**
-   * A purged tenant keeps its audit log and key under its id, without its tenant row or its data keys: the id is not
+   * A purged tenant keeps its audit log and key under its id, without its data keys: the id is not
    * served again (its key no longer opens, and a new tenant would chain onto the old one's records).
    */
   async function refusePurgedTenant(tenantId: string): Promise<void> {
+    // The audit key is sealed by a data key of the tenant: a key without any data key left is a purged tenant's.
     if ((await store.audit.readFingerprintKey(tenantId)) === undefined) return;
-    if ((await store.tenants.list()).includes(tenantId)) return;
+    if ((await store.dataKeys.list(tenantId)).length > 0) return;
     throw new GatehouseError(
       'resource_conflict',
       `id: tenant '${tenantId}' was purged: its audit log is kept under this id and its keys were destroyed; choose another id`,

@@ -30,13 +30,13 @@ describe('gatehouse users', () => {
       openAdapters,
     });
     expect(withoutConfig.code).not.toBe(0);
-    expect(withoutConfig.stderr).toContain('No tenant acme in the config: no config file was given');
+    expect(withoutConfig.stderr).toContain('No tenant acme in the config or the store: no config file was given');
     expect(withoutConfig.stderr).toContain('pass --config FILE');
     const other = join(dir, 'other.yaml');
     writeFileSync(other, `dataDir: ${dir}\nstore: sqlite:${join(dir, 'other.db')}\nlogLevel: silent\n`);
     const wrongFile = await cli(['users', 'add', '--config', other, '--tenant', 'acme', '--name', 'bob']);
     expect(wrongFile.code).not.toBe(0);
-    expect(wrongFile.stderr).toContain(`No tenant acme in the config: read ${other}; pass --config`);
+    expect(wrongFile.stderr).toContain(`No tenant acme in the config or the store: read ${other}; pass --config`);
   });
 
   it('add prints an invite link once; list shows the user (no hash); disable ends them', async () => {
