@@ -177,7 +177,9 @@ describe.skipIf(missing !== undefined)('federated MCP server protected by OAuth 
     expect(called.result?.isError).toBe(true);
     const error = called.result?.structuredContent?.['error'] as { code: string; details: { connectUrl?: string } };
     expect(error.code).toBe('reauth_required');
-    // The refresh found the grant gone; from then on every call answers with a link to connect again.
+    // The refresh found the grant gone: this first call already carries the link to connect again (finding: only
+    // the next one had it), and so does every later call.
+    expect(error.details.connectUrl).toMatch(/\/connect\/acme\./);
     const next = await mcp('tools/call', { name: 'notes_echo', arguments: { text: 'again' } });
     const link = next.result?.structuredContent?.['error'] as { code: string; details: { connectUrl?: string } };
     expect(link.code).toBe('reauth_required');
