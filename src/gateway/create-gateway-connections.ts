@@ -77,7 +77,7 @@ export interface GatewayConnectionsDependencies {
   readonly vault: Vault;
   readonly clock: Clock;
   /** The OAuth settings and client secret of each service (an `mcp:` service's discovered at first use). */
-  readonly authorization: Pick<FederatedAuthorization, 'authOf' | 'readClientSecret'>;
+  readonly authorization: Pick<FederatedAuthorization, 'authOf' | 'readClientSecret' | 'refuseClient'>;
   readonly audit: Pick<AuditLog, 'recordSecurityEvent'>;
   /** Counts rejected callbacks, audited or over the cap. */
   readonly metrics?: Pick<GatewayMetrics, 'oauthStateRejections'>;
@@ -109,6 +109,8 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
     publicUrl: config.publicUrl,
     findService: (tenant, service) => deps.authorization.authOf(tenant, oauthServiceOf(tenant, service)),
     readClientSecret: (tenant, service) => deps.authorization.readClientSecret(tenant, oauthServiceOf(tenant, service)),
+    refuseClient: (tenant, service, clientId) =>
+      deps.authorization.refuseClient(tenant, oauthServiceOf(tenant, service), clientId),
     ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
     // The one call site of the connect flow's security events (OA-02/03/04 rejections, connects, disconnects).
     onSecurityEvent: (event) => {

@@ -193,6 +193,8 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     tenants,
     authOf: (tenant, service) => authorization.authOf(tenant, serviceConfigOf(tenant, service)),
     readClientSecret: (tenant, service) => authorization.readClientSecret(tenant, serviceConfigOf(tenant, service)),
+    refuseClient: (tenant, service, clientId) =>
+      authorization.refuseClient(tenant, serviceConfigOf(tenant, service), clientId),
     audit,
     ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
     ...refreshSettingsOf(config, deps.refreshLock),
