@@ -220,6 +220,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     authorization,
     audit,
     ...(deps.telemetry ? { metrics: deps.telemetry.metrics } : {}),
+    serviceOf: (tenant, service) => tenants.get(tenant)?.services.get(service),
     // A federated server is listed with the shared account's connection: list it as soon as that exists.
     onConnected: async ({ tenant, service, subject }) => {
       if (subject === 'shared' && serviceConfigOf(tenant, service)?.mcp !== undefined) {

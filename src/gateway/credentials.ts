@@ -4,6 +4,7 @@ import type { ConnectFlow, FreshToken } from '../oauth/index.ts';
 import type { ConnectionRecord, Store } from '../store/index.ts';
 import type { UpstreamCredential } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
+import { describeSubject } from './describe-connection.ts';
 
 /** The secret part of a static service credential, as stored (encrypted) in the vault. */
 const secretField = 'credential';
@@ -45,16 +46,6 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
   const key = (tenant: string, service: string) => `${tenant}\u0000${service}`;
 
   /**
-   * Whom a connection is for, as the model (and through it the person) reads it: a signed-in user by their name,
-   * never the internal `usr_...` id; the shared account as such; a client key's subject as configured.
-   */
-  async function subjectLabel(tenant: string, subject: string): Promise<string> {
-    if (subject === 'shared') return 'the shared account';
-    const user = subject.startsWith('usr_') ? await store.users.get(tenant, subject) : undefined;
-    return user === undefined ? subject : `user ${user.name}`;
-  }
-
-  /**
    * The one way a call learns it needs a person's consent: `code` with a fresh connect link of `target` in
    * `details.connectUrl` (asking for `connectScopes()`, else the service's configured scopes) and in the message.
    */
@@ -71,7 +62,7 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
       subject,
       ...(connectScopes ? { scopes: connectScopes() } : {}),
     });
-    const whose = await subjectLabel(tenant, subject);
+    const whose = await describeSubject(store, tenant, subject);
     return new GatehouseError(
       code,
       code === 'connection_required'

@@ -188,7 +188,9 @@ describe.skipIf(missing !== undefined)('Atlassian site chooser in Chromium (issu
     await page.check(`input[value="${secondSite}"]`);
     await page.click('button[type="submit"]');
     expect(await page.locator('h1').textContent()).toBe('Connected');
-    expect(await page.locator('body').textContent()).toContain('Connected jira for ada to the site Acme Support.');
+    expect(await page.locator('body').textContent()).toContain(
+      'Connected Jira Cloud (jira) for ada to the site Acme Support.',
+    );
     await chromium.screenshot(page, 'atlassian-site-chooser-connected');
     await context.close();
 
