@@ -159,6 +159,10 @@ describe('createFederatedAuthorization', () => {
     const after = registrations;
     expect(await processOf().refuseClient('acme', service, refused)).toBe(true);
     expect(registrations).toBe(after);
+    // The new client refused too, at once: this process does not register again within the minute.
+    const latest = String(renewed);
+    expect(await one.refuseClient('acme', service, latest)).toBe(false);
+    expect(registrations).toBe(after);
     // A configured client is never dropped.
     const configured = serviceOf({ type: 'oauth2', clientId: 'my-app', clientSecret: 'configured-secret-0123456789' });
     expect(await one.refuseClient('acme', configured, 'my-app')).toBe(false);

@@ -41,6 +41,8 @@ const ownerOf = (service: string) => `registration:${service}`;
 
 /** A registered client is registered again when its secret expires within this margin (or has expired). */
 const secretMarginMs = 60_000;
+/** After an `invalid_client`, a process registers again at most this often per service. */
+const refusalIntervalMs = 60_000;
 
 /**
  * The OAuth settings of every `oauth2` service as the connect flow and the refresh engine use them. A configured
@@ -57,6 +59,8 @@ export function createFederatedAuthorization(deps: FederatedAuthorizationDepende
   const discovered = new Map<string, Promise<DiscoveredResource>>();
   /** Registrations under way in this process, so concurrent uses register once. */
   const registering = new Map<string, Promise<StoredRegistration>>();
+  /** When this process last registered again after `invalid_client`, per service (see `refuseClient`). */
+  const refusedAt = new Map<string, number>();
   const key = (tenant: string, service: string) => `${tenant}\u0000${service}`;
   const scope = (tenant: string, service: string) => ({
     tenantId: tenant,
@@ -176,7 +180,8 @@ export function createFederatedAuthorization(deps: FederatedAuthorizationDepende
      * The authorization server answered `invalid_client` for `clientId` of (tenant, service): when that is the
      * registered client, it is dropped and a client registered once more (once across processes). True when a
      * client other than `clientId` is registered now (a request may be sent again with it); false for a service
-     * whose client is configured, or when registering failed.
+     * whose client is configured, when registering failed, and when this process registered again after a refusal
+     * less than a minute ago (a server refusing every client must not be sent a registration per refresh).
      */
     async refuseClient(tenant: string, service: ServiceConfig | undefined, clientId: string): Promise<boolean> {
       if (service === undefined || !registers(service)) return false;
@@ -184,6 +189,10 @@ export function createFederatedAuthorization(deps: FederatedAuthorizationDepende
         const resource = await (discovered.get(key(tenant, service.id)) ?? discover(tenant, service));
         const current = await storedRegistration(tenant, service.id);
         if (current !== undefined && current.registration.clientId !== clientId) return true;
+        // A server that refuses every client must not make each refresh register one: once a minute at most.
+        const last = refusedAt.get(key(tenant, service.id));
+        if (last !== undefined && deps.clock.now() - last < refusalIntervalMs) return false;
+        refusedAt.set(key(tenant, service.id), deps.clock.now());
         const fresh = await register(tenant, service.id, resource, current?.ciphertext);
         return fresh.clientId !== clientId;
       } catch {
