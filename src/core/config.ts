@@ -287,6 +287,11 @@ const serviceSchema = z
     id,
     /** The catalogue provider this service was expanded from (docs/providers.md); set by the expansion. */
     provider: z.string().min(1).optional(),
+    /**
+     * The service's name as people read it on pages (the page after consent): default the provider's name for a
+     * catalogue service, else the description's title, else the id.
+     */
+    title: z.string().trim().min(1).max(80).optional(),
     openapi: z.string().min(1).optional(),
     swagger: z.string().min(1).optional(),
     /** A Google Discovery REST description (JSON). */

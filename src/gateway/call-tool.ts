@@ -10,7 +10,7 @@ import { type CallContext, openCall, toolOf } from './call-context.ts';
 import { subjectAt } from './connection-of.ts';
 import type { Caller, CallOutcome, CallToolOptions } from './contract.ts';
 import type { Approvals } from './create-approvals.ts';
-import type { Credentials } from './credentials.ts';
+import type { ConnectTarget, Credentials } from './credentials.ts';
 import { type DecideCallDependencies, decideCall } from './decide-call.ts';
 import { type ReadCacheDependencies, readCache, rememberRead } from './read-cache.ts';
 import { type RecordOutcomeDependencies, recordOutcome } from './record-outcome.ts';
@@ -32,7 +32,7 @@ export interface CallToolDependencies
   readonly telemetry?: Pick<Telemetry, 'cacheLookup' | 'toolCall' | 'tokensReturned'>;
   readonly limiter: Limiter;
   readonly approvals: Approvals;
-  readonly credentials: Pick<Credentials, 'resolveCredential'>;
+  readonly credentials: Pick<Credentials, 'resolveCredential' | 'withConnectLink'>;
   readonly handles: ResultHandles;
 }
 
@@ -63,7 +63,10 @@ export async function callTool(
     } else {
       if (!(await readCache(deps, call))) {
         await resolveCredential(deps, call);
-        await sendUpstream(deps, call);
+        await sendUpstream(deps, call).catch(async (error: unknown) => {
+          // The forced refresh after a 401 may find the grant gone: this call answers with the connect link.
+          throw await deps.credentials.withConnectLink(error, connectTargetOf(call), connectScopesOf(call));
+        });
         await rememberRead(deps.cache, call);
       }
       outcome = { ok: true, ...(await shapeResult(deps, call)) };
@@ -83,19 +86,32 @@ export async function callTool(
  */
 async function resolveCredential(deps: Pick<CallToolDependencies, 'credentials'>, call: CallContext): Promise<void> {
   const { service } = toolOf(call);
-  const policy = call.toolset?.policy;
+  const { tenant, subject } = connectTargetOf(call);
   call.credential = await deps.credentials.resolveCredential(
-    call.caller.tenant,
+    tenant,
     service.id,
     service.auth,
-    subjectAt(call.caller, service),
-    () =>
-      policy === undefined
-        ? []
-        : service.auth.type === 'oauth2'
-          ? selectConnectScopes(policy, service.id, service.auth.scopes, service.auth.refreshScope)
-          : selectConnectScopes(policy, service.id, []),
+    subject,
+    connectScopesOf(call),
     call.connection,
     service.connectionVariables,
   );
+}
+
+/** Whose connection the call uses: the caller's tenant, the tool's service, the caller's subject at that service. */
+function connectTargetOf(call: CallContext): ConnectTarget {
+  const { service } = toolOf(call);
+  return { tenant: call.caller.tenant, service: service.id, subject: subjectAt(call.caller, service) };
+}
+
+/** The scopes a connect link of this call asks for: what the caller's toolset needs of the service. */
+function connectScopesOf(call: CallContext): () => readonly string[] {
+  const { service } = toolOf(call);
+  const policy = call.toolset?.policy;
+  return () =>
+    policy === undefined
+      ? []
+      : service.auth.type === 'oauth2'
+        ? selectConnectScopes(policy, service.id, service.auth.scopes, service.auth.refreshScope)
+        : selectConnectScopes(policy, service.id, []);
 }

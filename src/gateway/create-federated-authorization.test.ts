@@ -17,6 +17,8 @@ let vault: Vault;
 let server: Server;
 let origin = '';
 let registrations = 0;
+/** `client_secret_expires_at` of the next registrations (seconds since the epoch; 0: never). */
+let secretExpiresAt = 0;
 
 beforeAll(async () => {
   store = await openStore('sqlite::memory:');
@@ -53,7 +55,7 @@ beforeAll(async () => {
           json(201, {
             client_id: `client-${registrations}`,
             client_secret: `secret-${registrations}-0123456789`,
-            client_secret_expires_at: 0,
+            client_secret_expires_at: secretExpiresAt,
           }),
         50,
       );
@@ -78,11 +80,13 @@ function serviceOf(auth: Record<string, unknown>): ServiceConfig {
   return config.tenants[0]?.services[0] as ServiceConfig;
 }
 
+/** The processes' clock: real time plus `skewMs`. */
+let skewMs = 0;
 const processOf = () =>
   createFederatedAuthorization({
     store,
     vault,
-    clock: { now: () => Date.now() },
+    clock: { now: () => Date.now() + skewMs },
     redirectUri: 'http://127.0.0.1:8787/oauth/callback',
     readConfiguredSecret: async () => 'configured-secret-0123456789',
   });
@@ -105,6 +109,64 @@ describe('createFederatedAuthorization', () => {
     const third = processOf();
     expect((await third.authOf('acme', service))?.clientId).toBe(a?.clientId);
     expect(registrations).toBe(before);
+  });
+
+  it('a registered client whose secret expires is registered again before it is used, once across processes', async () => {
+    const service = serviceOf({ type: 'oauth2', scopes: ['read'] });
+    await store.secrets.deleteByOwner('acme', 'registration:notes');
+    secretExpiresAt = Math.floor(Date.now() / 1000) + 3_600;
+    const first = await processOf().authOf('acme', service);
+    expect(first?.clientId).toMatch(/^client-\d+$/);
+    secretExpiresAt = 0;
+    // Two minutes before the secret expires: still used as is.
+    skewMs = 3_600_000 - 120_000;
+    const before = registrations;
+    expect((await processOf().authOf('acme', service))?.clientId).toBe(first?.clientId);
+    expect(registrations).toBe(before);
+    // Within a minute of its expiry: two processes at once register again and both use the one stored.
+    skewMs = 3_600_000 - 30_000;
+    const [one, two] = [processOf(), processOf()];
+    const [a, b] = await Promise.all([one.authOf('acme', service), two.authOf('acme', service)]);
+    expect(a?.clientId).not.toBe(first?.clientId);
+    expect(b?.clientId).toBe(a?.clientId);
+    const secret = await one.readClientSecret('acme', service);
+    expect(secret).toBe(`secret-${String(a?.clientId).slice(7)}-0123456789`);
+    expect(await two.readClientSecret('acme', service)).toBe(secret);
+    // The new secret does not expire: a third process, later still, registers nothing.
+    skewMs = 7_200_000;
+    const after = registrations;
+    expect((await processOf().authOf('acme', service))?.clientId).toBe(a?.clientId);
+    expect(registrations).toBe(after);
+    skewMs = 0;
+  });
+
+  it('a registered client refused with invalid_client is dropped and registered once more, once across processes', async () => {
+    const service = serviceOf({ type: 'oauth2', scopes: ['read'] });
+    const [one, two] = [processOf(), processOf()];
+    const refused = (await one.authOf('acme', service))?.clientId ?? '';
+    expect((await two.authOf('acme', service))?.clientId).toBe(refused);
+    const before = registrations;
+    // Both processes' refreshes hear invalid_client for the same client at once.
+    expect(
+      await Promise.all([one.refuseClient('acme', service, refused), two.refuseClient('acme', service, refused)]),
+    ).toEqual([true, true]);
+    const renewed = (await one.authOf('acme', service))?.clientId;
+    expect(renewed).not.toBe(refused);
+    expect((await two.authOf('acme', service))?.clientId).toBe(renewed);
+    expect(await two.readClientSecret('acme', service)).toBe(`secret-${String(renewed).slice(7)}-0123456789`);
+    expect(registrations - before).toBeLessThanOrEqual(2);
+    // A late report about the old client registers nothing more: the new one is already there.
+    const after = registrations;
+    expect(await processOf().refuseClient('acme', service, refused)).toBe(true);
+    expect(registrations).toBe(after);
+    // The new client refused too, at once: this process does not register again within the minute.
+    const latest = String(renewed);
+    expect(await one.refuseClient('acme', service, latest)).toBe(false);
+    expect(registrations).toBe(after);
+    // A configured client is never dropped.
+    const configured = serviceOf({ type: 'oauth2', clientId: 'my-app', clientSecret: 'configured-secret-0123456789' });
+    expect(await one.refuseClient('acme', configured, 'my-app')).toBe(false);
+    expect(registrations).toBe(after);
   });
 
   it('a configured clientId is used as is (discovery only for the endpoints), with the configured secret', async () => {

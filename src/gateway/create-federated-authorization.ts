@@ -39,17 +39,28 @@ interface StoredRegistration extends RegisteredClient {
 const registrationField = 'client';
 const ownerOf = (service: string) => `registration:${service}`;
 
+/** A registered client is registered again when its secret expires within this margin (or has expired). */
+const secretMarginMs = 60_000;
+/** After an `invalid_client`, a process registers again at most this often per service. */
+const refusalIntervalMs = 60_000;
+
 /**
  * The OAuth settings of every `oauth2` service as the connect flow and the refresh engine use them. A configured
  * service's are its own. A discovering one's (`discoversAuthorization`) are learnt once per process at its first
  * use (a connect link, a refresh): the resource and its authorization server from the MCP server, the scopes from
- * its challenge or metadata (configured `scopes` win), and the client: the configured `clientId`, or one registered
- * dynamically (RFC 7591) and kept encrypted in the vault, so every process and restart uses the same registration
- * (registered again only when the issuer or the redirect URI changed). A failed discovery is not remembered: the
- * next use tries again.
+ * its challenge or metadata (configured `scopes` win). Its client is the configured `clientId`, or one registered
+ * dynamically (RFC 7591) and kept encrypted in the vault, read at every use so every process and restart uses the
+ * same registration. It is registered again when the issuer or the redirect URI changed, when its secret has
+ * expired or expires within a minute (`client_secret_expires_at`), and when the authorization server refused it
+ * (`refuseClient`); of several processes doing so at once, the first to store its registration wins and all use it.
+ * A failed discovery is not remembered: the next use tries again.
  */
 export function createFederatedAuthorization(deps: FederatedAuthorizationDependencies) {
-  const discovered = new Map<string, Promise<OAuthServiceAuth>>();
+  const discovered = new Map<string, Promise<DiscoveredResource>>();
+  /** Registrations under way in this process, so concurrent uses register once. */
+  const registering = new Map<string, Promise<StoredRegistration>>();
+  /** When this process last registered again after `invalid_client`, per service (see `refuseClient`). */
+  const refusedAt = new Map<string, number>();
   const key = (tenant: string, service: string) => `${tenant}\u0000${service}`;
   const scope = (tenant: string, service: string) => ({
     tenantId: tenant,
@@ -66,55 +77,60 @@ export function createFederatedAuthorization(deps: FederatedAuthorizationDepende
     return JSON.parse(await deps.vault.decrypt(scope(tenant, service), ciphertext)) as StoredRegistration;
   }
 
-  /** The stored registration for `issuer`, else a new one (the first stored by any process wins). */
-  async function registrationOf(
-    tenant: string,
-    service: string,
-    issuer: string,
-    register: () => Promise<RegisteredClient>,
-  ): Promise<StoredRegistration> {
+  async function storedRegistration(tenant: string, service: string) {
     const stored = await deps.store.secrets.get(tenant, ownerOf(service), registrationField);
-    const current = stored === undefined ? undefined : await readRegistration(tenant, service, stored.ciphertext);
-    if (current?.issuer === issuer && current.redirectUri === deps.redirectUri) return current;
-    const fresh: StoredRegistration = { ...(await register()), issuer, redirectUri: deps.redirectUri };
-    const record = {
-      tenantId: tenant,
-      owner: ownerOf(service),
-      field: registrationField,
-      ciphertext: await deps.vault.encrypt(scope(tenant, service), JSON.stringify(fresh)),
-      updatedAt: deps.clock.now(),
-    };
-    if (current !== undefined) {
-      // A stale registration (another issuer or redirect URI) is replaced.
-      await deps.store.secrets.put(record);
-      return fresh;
-    }
-    return readRegistration(tenant, service, (await deps.store.secrets.putIfAbsent(record)).ciphertext);
+    return stored === undefined
+      ? undefined
+      : { ciphertext: stored.ciphertext, registration: await readRegistration(tenant, service, stored.ciphertext) };
   }
 
-  function discover(tenant: string, service: ServiceConfig): Promise<OAuthServiceAuth> {
-    const auth = service.auth as Extract<ServiceConfig['auth'], { type: 'oauth2' }>;
-    const found = (async () => {
-      const resource = await discoverResourceAuthorization(service.mcp as string, options(service.id));
-      let clientId = auth.clientId;
-      let authMethod = auth.tokenEndpointAuthMethod;
-      if (clientId === undefined) {
-        const registration = await registrationOf(tenant, service.id, resource.issuer, () =>
-          registerClient(resource.metadata, deps.redirectUri, options(service.id)),
-        );
-        clientId = registration.clientId;
-        authMethod = registration.authMethod === 'none' ? undefined : registration.authMethod;
-      }
-      const resolved: OAuthServiceAuth = {
-        ...auth,
-        issuer: resource.issuer,
-        resource: auth.resource ?? resource.resource,
-        scopes: auth.scopes.length > 0 ? auth.scopes : [...resource.scopes],
-        clientId,
-        ...(authMethod === undefined ? {} : { tokenEndpointAuthMethod: authMethod }),
+  const usable = (registration: StoredRegistration, issuer: string) =>
+    registration.issuer === issuer &&
+    registration.redirectUri === deps.redirectUri &&
+    (registration.secretExpiresAt === undefined || registration.secretExpiresAt - secretMarginMs > deps.clock.now());
+
+  /**
+   * Registers a client and stores it in place of `stale` (the ciphertext read, undefined when there was none); the
+   * registration stored first, by this process or another, is the answer. One registration at a time per service
+   * in this process.
+   */
+  function register(
+    tenant: string,
+    service: string,
+    resource: DiscoveredResource,
+    stale: Uint8Array | undefined,
+  ): Promise<StoredRegistration> {
+    const running = registering.get(key(tenant, service));
+    if (running !== undefined) return running;
+    const done = (async () => {
+      const client = await registerClient(resource.metadata, deps.redirectUri, options(service));
+      const fresh: StoredRegistration = { ...client, issuer: resource.issuer, redirectUri: deps.redirectUri };
+      const record = {
+        tenantId: tenant,
+        owner: ownerOf(service),
+        field: registrationField,
+        ciphertext: await deps.vault.encrypt(scope(tenant, service), JSON.stringify(fresh)),
+        updatedAt: deps.clock.now(),
       };
-      return resolved;
-    })();
+      const stored =
+        stale === undefined
+          ? await deps.store.secrets.putIfAbsent(record)
+          : await deps.store.secrets.replaceIfUnchanged(record, stale);
+      return readRegistration(tenant, service, stored.ciphertext);
+    })().finally(() => registering.delete(key(tenant, service)));
+    registering.set(key(tenant, service), done);
+    return done;
+  }
+
+  /** The stored registration when it is usable for `resource`'s issuer, else a new one. */
+  async function registrationOf(tenant: string, service: string, resource: DiscoveredResource) {
+    const current = await storedRegistration(tenant, service);
+    if (current !== undefined && usable(current.registration, resource.issuer)) return current.registration;
+    return register(tenant, service, resource, current?.ciphertext);
+  }
+
+  function discover(tenant: string, service: ServiceConfig): Promise<DiscoveredResource> {
+    const found = discoverResourceAuthorization(service.mcp as string, options(service.id));
     discovered.set(key(tenant, service.id), found);
     found.catch(() => {
       if (discovered.get(key(tenant, service.id)) === found) discovered.delete(key(tenant, service.id));
@@ -126,29 +142,71 @@ export function createFederatedAuthorization(deps: FederatedAuthorizationDepende
     /** The OAuth settings of an `oauth2` service (undefined for any other), discovering them at first use. */
     async authOf(tenant: string, service: ServiceConfig | undefined): Promise<OAuthServiceAuth | undefined> {
       if (service === undefined || service.auth.type !== 'oauth2') return undefined;
+      const auth = service.auth;
       if (!discoversAuthorization(service)) {
-        if (service.auth.clientId === undefined) {
+        if (auth.clientId === undefined) {
           throw new GatehouseError('config_invalid', `Service ${service.id} has no auth.clientId`, {
             service: service.id,
           });
         }
-        return service.auth as OAuthServiceAuth;
+        return auth as OAuthServiceAuth;
       }
-      return discovered.get(key(tenant, service.id)) ?? discover(tenant, service);
+      const resource = await (discovered.get(key(tenant, service.id)) ?? discover(tenant, service));
+      let clientId = auth.clientId;
+      let authMethod = auth.tokenEndpointAuthMethod;
+      if (clientId === undefined) {
+        const registration = await registrationOf(tenant, service.id, resource);
+        clientId = registration.clientId;
+        authMethod = registration.authMethod === 'none' ? undefined : registration.authMethod;
+      }
+      return {
+        ...auth,
+        issuer: resource.issuer,
+        resource: auth.resource ?? resource.resource,
+        scopes: auth.scopes.length > 0 ? auth.scopes : [...resource.scopes],
+        clientId,
+        ...(authMethod === undefined ? {} : { tokenEndpointAuthMethod: authMethod }),
+      };
     },
 
     /** The client secret of an `oauth2` service: its registration's, or the configured one (undefined: public). */
     async readClientSecret(tenant: string, service: ServiceConfig | undefined): Promise<string | undefined> {
       if (service === undefined) return undefined;
-      if (!discoversAuthorization(service) || (service.auth.type === 'oauth2' && service.auth.clientId !== undefined)) {
-        return deps.readConfiguredSecret(tenant, service.id);
+      if (!registers(service)) return deps.readConfiguredSecret(tenant, service.id);
+      return (await storedRegistration(tenant, service.id))?.registration.clientSecret;
+    },
+
+    /**
+     * The authorization server answered `invalid_client` for `clientId` of (tenant, service): when that is the
+     * registered client, it is dropped and a client registered once more (once across processes). True when a
+     * client other than `clientId` is registered now (a request may be sent again with it); false for a service
+     * whose client is configured, when registering failed, and when this process registered again after a refusal
+     * less than a minute ago (a server refusing every client must not be sent a registration per refresh).
+     */
+    async refuseClient(tenant: string, service: ServiceConfig | undefined, clientId: string): Promise<boolean> {
+      if (service === undefined || !registers(service)) return false;
+      try {
+        const resource = await (discovered.get(key(tenant, service.id)) ?? discover(tenant, service));
+        const current = await storedRegistration(tenant, service.id);
+        if (current !== undefined && current.registration.clientId !== clientId) return true;
+        // A server that refuses every client must not make each refresh register one: once a minute at most.
+        const last = refusedAt.get(key(tenant, service.id));
+        if (last !== undefined && deps.clock.now() - last < refusalIntervalMs) return false;
+        refusedAt.set(key(tenant, service.id), deps.clock.now());
+        const fresh = await register(tenant, service.id, resource, current?.ciphertext);
+        return fresh.clientId !== clientId;
+      } catch {
+        return false;
       }
-      const stored = await deps.store.secrets.get(tenant, ownerOf(service.id), registrationField);
-      return stored === undefined
-        ? undefined
-        : (await readRegistration(tenant, service.id, stored.ciphertext)).clientSecret;
     },
   };
 }
+
+/** A discovering service without a configured `clientId`: its client is registered dynamically. */
+function registers(service: ServiceConfig): boolean {
+  return discoversAuthorization(service) && service.auth.type === 'oauth2' && service.auth.clientId === undefined;
+}
+
+type DiscoveredResource = Awaited<ReturnType<typeof discoverResourceAuthorization>>;
 
 export type FederatedAuthorization = ReturnType<typeof createFederatedAuthorization>;

@@ -12,7 +12,9 @@ import {
 } from '../oauth/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
+import type { ServiceRuntime } from './build-tenants.ts';
 import type { FederatedAuthorization } from './create-federated-authorization.ts';
+import { describeService, describeSubject } from './describe-connection.ts';
 
 /** A connection as an operator sees it: never a token, only status, grant and expiry. */
 export interface ConnectionSummary {
@@ -39,6 +41,14 @@ export interface ConnectLinkAnswer {
   readonly expiresAt: string;
 }
 
+/** A connection just made, with what the page after consent tells the person (`describeService`/`describeSubject`). */
+export interface ConnectedAccount extends CompletedConnection {
+  /** The service as a person recognises it: `Swagger Petstore (pets)`, or the id. */
+  readonly serviceName: string;
+  /** Whom it serves: `user Ada`, `alice`, or everyone using the tenant's shared connection. */
+  readonly subjectName: string;
+}
+
 /**
  * The connect flow as the transports see it: the admin API (list, link, disconnect) and the browser routes
  * (`/connect/<id>`, `/oauth/callback`, the site chooser's `/oauth/callback/site`). Every method naming a tenant answers `not_found` for an unknown one.
@@ -56,13 +66,13 @@ export interface GatewayConnections {
   completeCallback(
     params: URLSearchParams,
     cookies: Readonly<Record<string, string>>,
-  ): Promise<CompletedConnection | SiteChoice>;
+  ): Promise<ConnectedAccount | SiteChoice>;
   /** The site chooser's answer: `site` must be one of the sites offered to this browser for `state`. */
   chooseSite(
     state: string | null,
     site: string | null,
     cookies: Readonly<Record<string, string>>,
-  ): Promise<CompletedConnection>;
+  ): Promise<ConnectedAccount>;
   /** A fresh connect link for a callback of this browser that failed or expired; else undefined. */
   retryLink(params: URLSearchParams, cookies: Readonly<Record<string, string>>): Promise<string | undefined>;
   /** Whether the session cookie gets `Secure` (the public URL is https). */
@@ -77,12 +87,14 @@ export interface GatewayConnectionsDependencies {
   readonly vault: Vault;
   readonly clock: Clock;
   /** The OAuth settings and client secret of each service (an `mcp:` service's discovered at first use). */
-  readonly authorization: Pick<FederatedAuthorization, 'authOf' | 'readClientSecret'>;
+  readonly authorization: Pick<FederatedAuthorization, 'authOf' | 'readClientSecret' | 'refuseClient'>;
   readonly audit: Pick<AuditLog, 'recordSecurityEvent'>;
   /** Counts rejected callbacks, audited or over the cap. */
   readonly metrics?: Pick<GatewayMetrics, 'oauthStateRejections'>;
   /** Sends every request to an authorization server (the gateway's SSRF-guarded fetch); default `fetch`. */
   readonly fetch?: OAuthFetch;
+  /** The runtime of a served service (its description's title names it on the page after consent). */
+  serviceOf?(tenant: string, service: string): ServiceRuntime | undefined;
   /** A person completed a connection (awaited before the callback page is answered). */
   onConnected?(connection: CompletedConnection): Promise<void>;
 }
@@ -109,6 +121,8 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
     publicUrl: config.publicUrl,
     findService: (tenant, service) => deps.authorization.authOf(tenant, oauthServiceOf(tenant, service)),
     readClientSecret: (tenant, service) => deps.authorization.readClientSecret(tenant, oauthServiceOf(tenant, service)),
+    refuseClient: (tenant, service, clientId) =>
+      deps.authorization.refuseClient(tenant, oauthServiceOf(tenant, service), clientId),
     ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
     // The one call site of the connect flow's security events (OA-02/03/04 rejections, connects, disconnects).
     onSecurityEvent: (event) => {
@@ -121,6 +135,18 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
       return deps.audit.recordSecurityEvent(event);
     },
   });
+
+  async function describeConnected(done: CompletedConnection): Promise<ConnectedAccount> {
+    return {
+      ...done,
+      serviceName: describeService(
+        done.service,
+        oauthServiceOf(done.tenant, done.service),
+        deps.serviceOf?.(done.tenant, done.service),
+      ),
+      subjectName: await describeSubject(store, done.tenant, done.subject),
+    };
+  }
 
   function tenantOf(tenant: string): void {
     if (tenantConfigOf(tenant) === undefined) throw new GatehouseError('not_found', `No tenant ${tenant}`);
@@ -159,13 +185,14 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
     async completeCallback(params, cookies) {
       const answer = await flow.completeCallback(params, cookies);
       // A site still to choose is not a connection yet: chooseSite completes it.
-      if (!('sites' in answer)) await deps.onConnected?.(answer);
-      return answer;
+      if ('sites' in answer) return answer;
+      await deps.onConnected?.(answer);
+      return describeConnected(answer);
     },
     async chooseSite(state, site, cookies) {
       const completed = await flow.chooseSite(state, site, cookies);
       await deps.onConnected?.(completed);
-      return completed;
+      return describeConnected(completed);
     },
     retryLink: (params, cookies) => flow.retryLink(params, cookies),
   };

@@ -20,6 +20,8 @@ export interface GatewayRefreshDependencies {
   readonly clock: Clock;
   readonly tenants: ReadonlyMap<string, TenantRuntime>;
   readClientSecret(tenant: string, service: string): Promise<string | undefined>;
+  /** The authorization server refused `clientId` (`invalid_client`): true when another client is ready now. */
+  refuseClient?(tenant: string, service: string, clientId: string): Promise<boolean>;
   /** The OAuth settings of an `oauth2` service (discovered first for an `mcp:` service); undefined for another. */
   authOf(tenant: string, service: string): Promise<OAuthServiceAuth | undefined>;
   readonly audit?: Pick<AuditLog, 'recordSecurityEvent'>;
@@ -108,6 +110,7 @@ export function createGatewayRefresh(deps: GatewayRefreshDependencies) {
         return auth;
       },
       readClientSecret: deps.readClientSecret,
+      ...(deps.refuseClient === undefined ? {} : { refuseClient: deps.refuseClient }),
       ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
     }),
     onEvent: record,

@@ -195,6 +195,8 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     tenants,
     authOf: (tenant, service) => authorization.authOf(tenant, serviceConfigOf(tenant, service)),
     readClientSecret: (tenant, service) => authorization.readClientSecret(tenant, serviceConfigOf(tenant, service)),
+    refuseClient: (tenant, service, clientId) =>
+      authorization.refuseClient(tenant, serviceConfigOf(tenant, service), clientId),
     audit,
     ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
     ...refreshSettingsOf(config, deps.refreshLock),
@@ -221,6 +223,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     authorization,
     audit,
     ...(deps.telemetry ? { metrics: deps.telemetry.metrics } : {}),
+    serviceOf: (tenant, service) => tenants.get(tenant)?.services.get(service),
     // A federated server is listed with the shared account's connection: list it as soon as that exists.
     onConnected: async ({ tenant, service, subject }) => {
       if (subject === 'shared' && serviceConfigOf(tenant, service)?.mcp !== undefined) {

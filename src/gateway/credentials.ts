@@ -4,6 +4,7 @@ import type { ConnectFlow, FreshToken } from '../oauth/index.ts';
 import type { ConnectionRecord, Store } from '../store/index.ts';
 import type { UpstreamCredential } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
+import { describeSubject } from './describe-connection.ts';
 
 /** The secret part of a static service credential, as stored (encrypted) in the vault. */
 const secretField = 'credential';
@@ -45,13 +46,46 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
   const key = (tenant: string, service: string) => `${tenant}\u0000${service}`;
 
   /**
-   * Whom a connection is for, as the model (and through it the person) reads it: a signed-in user by their name,
-   * never the internal `usr_...` id; the shared account as such; a client key's subject as configured.
+   * The one way a call learns it needs a person's consent: `code` with a fresh connect link of `target` in
+   * `details.connectUrl` (asking for `connectScopes()`, else the service's configured scopes) and in the message.
    */
-  async function subjectLabel(tenant: string, subject: string): Promise<string> {
-    if (subject === 'shared') return 'the shared account';
-    const user = subject.startsWith('usr_') ? await store.users.get(tenant, subject) : undefined;
-    return user === undefined ? subject : `user ${user.name}`;
+  async function connectRequired(
+    flow: CredentialsOAuth,
+    code: 'connection_required' | 'reauth_required',
+    target: ConnectTarget,
+    connectScopes?: () => readonly string[],
+  ): Promise<GatehouseError> {
+    const { tenant, service, subject } = target;
+    const link = await flow.flow.createLink({
+      tenant,
+      service,
+      subject,
+      ...(connectScopes ? { scopes: connectScopes() } : {}),
+    });
+    const whose = await describeSubject(store, tenant, subject);
+    return new GatehouseError(
+      code,
+      code === 'connection_required'
+        ? `Service ${service} is not connected for ${whose}. Ask the user to open ${link.authorizeUrl} to connect it (the link is valid for 10 minutes); then call the tool again.`
+        : `The connection to ${service} for ${whose} must be authorised again. Ask the user to open ${link.authorizeUrl} (valid for 10 minutes); then call the tool again.`,
+      { service, connectUrl: link.authorizeUrl, expiresAt: new Date(link.expiresAt).toISOString() },
+    );
+  }
+
+  async function withConnectLink(
+    error: unknown,
+    target: ConnectTarget,
+    connectScopes?: () => readonly string[],
+  ): Promise<unknown> {
+    if (
+      oauth === undefined ||
+      !(error instanceof GatehouseError) ||
+      (error.code !== 'connection_required' && error.code !== 'reauth_required') ||
+      typeof error.details?.['connectUrl'] === 'string'
+    ) {
+      return error;
+    }
+    return connectRequired(oauth, error.code, target, connectScopes);
   }
 
   async function cipherOf(tenant: string, service: string): Promise<Uint8Array | undefined> {
@@ -84,6 +118,19 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
       const ciphertext = await cipherOf(tenant, service);
       if (ciphertext === undefined) return undefined;
       return vault.decrypt({ tenantId: tenant, owner: ownerOf(service), field: secretField }, ciphertext);
+    },
+
+    /**
+     * `error` as the person can act on it: a `connection_required` / `reauth_required` without a link (the refresh
+     * engine's, which knows no subject and mints none) becomes the same error with a fresh connect link for
+     * `target`, as a call that finds the connection unusable answers; any other error is returned as is.
+     */
+    async withConnectLink(
+      error: unknown,
+      target: ConnectTarget,
+      connectScopes?: () => readonly string[],
+    ): Promise<unknown> {
+      return withConnectLink(error, target, connectScopes);
     },
 
     /**
@@ -120,20 +167,11 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
         const usable =
           connection?.status === 'active' && variables.every((name) => Object.hasOwn(connection.variables, name));
         if (connection === undefined || !usable) {
-          const code = connection === undefined ? 'connection_required' : 'reauth_required';
-          const link = await oauth.flow.createLink({
-            tenant,
-            service,
-            subject,
-            ...(connectScopes ? { scopes: connectScopes() } : {}),
-          });
-          const whose = await subjectLabel(tenant, subject);
-          throw new GatehouseError(
-            code,
-            code === 'connection_required'
-              ? `Service ${service} is not connected for ${whose}. Ask the user to open ${link.authorizeUrl} to connect it (the link is valid for 10 minutes); then call the tool again.`
-              : `The connection to ${service} for ${whose} must be authorised again. Ask the user to open ${link.authorizeUrl} (valid for 10 minutes); then call the tool again.`,
-            { service, connectUrl: link.authorizeUrl, expiresAt: new Date(link.expiresAt).toISOString() },
+          throw await connectRequired(
+            oauth,
+            connection === undefined ? 'connection_required' : 'reauth_required',
+            { tenant, service, subject },
+            connectScopes,
           );
         }
         if (oauth.ensureFresh === undefined) {
@@ -142,7 +180,10 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
             variables: connection.variables,
           };
         }
-        const token = await oauth.ensureFresh(connection);
+        // A refresh refused with invalid_grant answers this very call with the link, not only the next one.
+        const token = await oauth.ensureFresh(connection).catch(async (error: unknown) => {
+          throw await withConnectLink(error, { tenant, service, subject }, connectScopes);
+        });
         return {
           credential: toOAuthCredential(auth, token.accessToken),
           connectionId: connection.id,
@@ -200,6 +241,13 @@ export interface ResolvedCredential {
   readonly token?: FreshToken;
   /** The connection's base URL variables (Salesforce `instanceUrl`, Atlassian `cloudId`), as the token was read. */
   readonly variables?: Readonly<Record<string, string>>;
+}
+
+/** Whose connection a connect link is for: the tenant, the service and the subject of the call. */
+export interface ConnectTarget {
+  readonly tenant: string;
+  readonly service: string;
+  readonly subject: string;
 }
 
 /** The OAuth side of credentials: the connect flow, and the refresh engine's seam. */

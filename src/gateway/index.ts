@@ -36,6 +36,7 @@ export {
 export type { FederatedServiceStatus } from './create-federation.ts';
 export { createGateway, type GatewayDependencies } from './create-gateway.ts';
 export type {
+  ConnectedAccount,
   ConnectionSummary,
   ConnectLinkAnswer,
   GatewayConnections,

@@ -60,13 +60,24 @@ function fakeConnections(secure: boolean, seen: Record<string, string>[] = []): 
         connectionId: 'c1',
         scopes: [],
         returnTo: '/back?a=1&b=2',
+        serviceName: '<svc>',
+        subjectName: 'a"li&ce',
       };
     },
     async chooseSite(state, site) {
       if (state !== 'two-sites' || site !== '11111111-2222-4333-8444-000000000002') {
         throw new GatehouseError('invalid_request', 'site: not one of the sites', { field: 'site' });
       }
-      return { tenant: 'acme', service: 'jira', subject: 'alice', connectionId: 'c2', scopes: [], returnTo: null };
+      return {
+        tenant: 'acme',
+        service: 'jira',
+        subject: 'alice',
+        connectionId: 'c2',
+        scopes: [],
+        returnTo: null,
+        serviceName: 'jira',
+        subjectName: 'alice',
+      };
     },
     async retryLink(params) {
       return params.get('state') === 'exchange-failed'

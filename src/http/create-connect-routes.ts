@@ -1,8 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { escapeHtml, type GatehouseError, httpStatusOf, toGatehouseError } from '../core/index.ts';
-import type { GatewayConnections } from '../gateway/index.ts';
-import type { AccessibleSite, CompletedConnection, SiteChoice } from '../oauth/index.ts';
+import type { ConnectedAccount, GatewayConnections } from '../gateway/index.ts';
+import type { AccessibleSite, SiteChoice } from '../oauth/index.ts';
 import type { HttpRoute } from './create-router.ts';
 import { shownOnPage } from './show-invisibles.ts';
 
@@ -169,7 +169,7 @@ ${options}
 <p class="hint">Nothing is connected until you choose. The choice is open for 10 minutes.</p>`;
 }
 
-function writeConnected(res: ServerResponse, done: CompletedConnection): void {
+function writeConnected(res: ServerResponse, done: ConnectedAccount): void {
   const next = done.returnTo === null ? '' : `<p><a href="${escapeHtml(done.returnTo)}">Continue</a></p>`;
   const site =
     done.site === undefined ? '' : ` to the ${nounOf(done.site).one} <strong>${shown(done.site.name)}</strong>`;
@@ -177,7 +177,7 @@ function writeConnected(res: ServerResponse, done: CompletedConnection): void {
     res,
     200,
     'Connected',
-    `<p>Connected ${shown(done.service)} for ${shown(done.subject)}${site}. You can close this tab.</p>${next}`,
+    `<p>Connected ${shown(done.serviceName)} for ${shown(done.subjectName)}${site}. You can close this tab.</p>${next}`,
   );
 }
 

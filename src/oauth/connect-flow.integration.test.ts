@@ -208,7 +208,7 @@ for (const backend of backends) {
         expect(params.get('redirect_uri')).toBe(`${gateway.config.publicUrl}/oauth/callback`);
         expect(params.get('resource')).toBe(resource);
         expect(done.callbackStatus).toBe(200);
-        expect(done.text).toContain('Connected pets for alice. You can close this tab.');
+        expect(done.text).toContain('Connected Fake API (pets) for alice. You can close this tab.');
 
         const listed = await admin('GET', '/tenants/acme/connections');
         const connections = listed.body['connections'] as Record<string, unknown>[];
@@ -300,7 +300,7 @@ for (const backend of backends) {
         console.log('VISITED', done.visited.join('\n'));
         expect(stolen).toBe(400);
         expect(done.callbackStatus).toBe(200);
-        expect(done.text).toContain('Connected pets for carol.');
+        expect(done.text).toContain('Connected Fake API (pets) for carol.');
         const listed = await admin('GET', '/tenants/acme/connections');
         const connections = listed.body['connections'] as { subject: string }[];
         expect(connections.filter((c) => c.subject === 'carol')).toHaveLength(1);
@@ -417,7 +417,7 @@ for (const backend of backends) {
         // The configured scopes also list messages:send and admin; no tool of the toolset needs them.
         expect(requested.sort()).toEqual(['items:read', 'items:write']);
         expect(done.callbackStatus).toBe(200);
-        expect(done.text).toContain('Connected shop for alice.');
+        expect(done.text).toContain('Connected Scoped API (shop) for alice.');
       });
 
       it('OA-13 oidc-provider grants fewer scopes than requested: the grant is the returned scope, a tool needing a dropped one is hidden and refused', async () => {

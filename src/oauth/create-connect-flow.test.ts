@@ -81,6 +81,9 @@ function createFlow() {
     publicUrl,
     findService: (tenant, service) => (tenant === 'acme' && service === 'pets' ? auth : undefined),
     readClientSecret: async () => clientSecret,
+    refuseClient: async (tenant, service, clientId) => {
+      refusedClients.push(`${tenant}/${service}/${clientId}`);
+    },
     onSecurityEvent: (event) => {
       events.push(event);
     },
@@ -88,6 +91,8 @@ function createFlow() {
 }
 
 let flow: ReturnType<typeof createFlow>;
+/** Clients reported to `refuseClient`, as tenant/service/clientId. */
+const refusedClients: string[] = [];
 beforeEach(() => {
   flow = createFlow();
 });
@@ -401,6 +406,25 @@ describe('token requests', () => {
     expect(error.details['error']).toBe('invalid_grant');
     const verifier = as.tokenRequests().at(-1)?.form.get('code_verifier') ?? 'none';
     expect(JSON.stringify(error)).not.toContain(verifier);
+  });
+
+  it('a code exchange answered invalid_client reports the client refused (a registered one is registered again)', async () => {
+    const flowStart = await start();
+    for (const answer of [
+      { status: 401, body: { error: 'invalid_client' }, headers: {} },
+      { status: 400, body: { error: 'invalid_grant' }, headers: {} },
+    ]) {
+      as.onToken((_request, res) =>
+        res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body)),
+      );
+      refusedClients.length = 0;
+      const attempt = answer.body.error === 'invalid_client' ? flowStart : await start();
+      const error = (await flow
+        .completeCallback(callback(attempt.state), { [attempt.started.cookie.name]: attempt.started.cookie.value })
+        .catch((e: unknown) => e)) as GatehouseError;
+      expect(error.code).toBe('oauth_token_failed');
+      expect(refusedClients).toEqual(answer.body.error === 'invalid_client' ? [`acme/pets/${auth.clientId}`] : []);
+    }
   });
 
   it('client credentials: one token request, reused until it nears expiry, kept encrypted', async () => {

@@ -60,6 +60,11 @@ export interface ConnectFlowDependencies {
   findService(tenant: string, service: string): OAuthServiceAuth | undefined | Promise<OAuthServiceAuth | undefined>;
   /** The service's client secret, decrypted from the vault; undefined for a public client. */
   readClientSecret(tenant: string, service: string): Promise<string | undefined>;
+  /**
+   * The token endpoint answered `invalid_client` for `clientId` of (tenant, service) during a code exchange: a
+   * registered client is registered again, so the next connect link uses the new one. Absent: nothing happens.
+   */
+  refuseClient?(tenant: string, service: string, clientId: string): Promise<unknown>;
   /** Called for every rejected callback and every connect/disconnect; awaited, failures propagate. */
   onSecurityEvent?(event: ConnectSecurityEvent): Promise<void> | void;
   /** Timeout of each request to an authorization server, ms (default 10,000). */
@@ -463,6 +468,13 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
       });
       exchanged = await processAuthorizationCodeResponse(server.metadata, client, response, clock);
     } catch (error) {
+      // invalid_client, in the body or as a 401 challenge (RFC 6749 §5.2).
+      if (
+        error instanceof GatehouseError &&
+        (error.details['error'] === 'invalid_client' || error.details['status'] === 401)
+      ) {
+        await deps.refuseClient?.(tenant, pending.service, client.clientId);
+      }
       throw withProviderDescription(error, [validated.get('code'), verifier, client.clientSecret]);
     }
     const discovered = await discoverVariables(auth, exchanged, pending.scopes);

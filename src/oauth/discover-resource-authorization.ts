@@ -20,6 +20,8 @@ export interface RegisteredClient {
   /** Absent for a public client (`token_endpoint_auth_method: none`). */
   readonly clientSecret?: string;
   readonly authMethod: 'client_secret_basic' | 'client_secret_post' | 'none';
+  /** When the secret expires, ms since the epoch (RFC 7591 `client_secret_expires_at`); absent: never. */
+  readonly secretExpiresAt?: number;
 }
 
 export interface DiscoveryOptions {
@@ -119,10 +121,15 @@ export async function registerClient(
     );
     const client = await oauth.processDynamicClientRegistrationResponse(response);
     const secret = typeof client.client_secret === 'string' ? client.client_secret : undefined;
+    // RFC 7591 §3.2.1: seconds since the epoch, 0 for a secret that does not expire.
+    const expires = client['client_secret_expires_at'];
     return {
       clientId: client.client_id,
       ...(secret === undefined ? {} : { clientSecret: secret }),
       authMethod: secret === undefined ? 'none' : authMethod,
+      ...(secret !== undefined && typeof expires === 'number' && expires > 0
+        ? { secretExpiresAt: expires * 1000 }
+        : {}),
     };
   } catch (error) {
     if (error instanceof GatehouseError && error.code === 'oauth_discovery_failed') throw error;

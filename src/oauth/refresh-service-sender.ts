@@ -1,6 +1,6 @@
 import { isLoopbackUrl, type OAuthFetch } from './create-oauth-fetch.ts';
 import type { OAuthServiceAuth } from './oauth-service.ts';
-import { createRefreshRequestSender, type SendRefresh } from './refresh-request.ts';
+import { createRefreshRequestSender, type RefreshClientSettings, type SendRefresh } from './refresh-request.ts';
 import { type ResolvedAuthorizationServer, resolveAuthorizationServer } from './resolve-authorization-server.ts';
 
 export interface ServiceRefreshSenderOptions {
@@ -8,6 +8,11 @@ export interface ServiceRefreshSenderOptions {
   authOf(tenantId: string, service: string): OAuthServiceAuth | Promise<OAuthServiceAuth>;
   /** The service's client secret (decrypted from the vault), undefined for a public client. */
   readClientSecret(tenantId: string, service: string): Promise<string | undefined>;
+  /**
+   * The authorization server answered `invalid_client` for `clientId`: true when another client is ready now (a
+   * dynamically registered one, registered again), and the refresh is sent once more with it. Absent: never.
+   */
+  refuseClient?(tenantId: string, service: string, clientId: string): Promise<boolean>;
   /** Timeout of a discovery request, ms. */
   readonly timeoutMs?: number;
   /** Sends discovery and refresh requests (the SSRF-guarded fetch in the gateway); default `fetch`. */
@@ -34,7 +39,7 @@ export function createServiceRefreshSender(options: ServiceRefreshSenderOptions)
     server.catch(() => servers.delete(key));
     return server;
   };
-  return createRefreshRequestSender(async (tenantId, service) => {
+  const clientOf = async (tenantId: string, service: string): Promise<RefreshClientSettings> => {
     const auth = await options.authOf(tenantId, service);
     const { metadata } = await serverOf(tenantId, service, auth);
     const tokenUrl = metadata.token_endpoint ?? auth.tokenUrl ?? '';
@@ -56,5 +61,19 @@ export function createServiceRefreshSender(options: ServiceRefreshSenderOptions)
       unsafeAllowHttp: isLoopbackUrl(tokenUrl),
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     };
-  });
+  };
+  return async (request) => {
+    let clientId: string | undefined;
+    const send = createRefreshRequestSender(async (tenantId, service) => {
+      const settings = await clientOf(tenantId, service);
+      clientId = settings.clientId;
+      return settings;
+    });
+    const outcome = await send(request);
+    if (outcome.kind !== 'failed' || outcome.reason !== 'invalid_client' || clientId === undefined) return outcome;
+    // A refused registered client is registered again: one more try with the new one. The refresh token was
+    // issued to the old client, so a server that binds them answers invalid_grant (the person connects again).
+    const renewed = await options.refuseClient?.(request.tenantId, request.connection.service, clientId);
+    return renewed === true ? send(request) : outcome;
+  };
 }

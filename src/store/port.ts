@@ -79,6 +79,12 @@ export interface SecretRepository {
    * first of several processes writing at once wins, and every one of them gets the winner.
    */
   putIfAbsent(record: SecretRecord): Promise<SecretRecord>;
+  /**
+   * Replaces the field's ciphertext with `record`'s while it still holds `previous` (stores `record` when the field
+   * is gone), and returns the stored one either way: of several processes replacing the same stale secret at once,
+   * the first wins and every one of them gets the winner.
+   */
+  replaceIfUnchanged(record: SecretRecord, previous: Uint8Array): Promise<SecretRecord>;
   get(tenantId: string, owner: string, field: string): Promise<SecretRecord | undefined>;
   listByOwner(tenantId: string, owner: string): Promise<readonly SecretRecord[]>;
   deleteByOwner(tenantId: string, owner: string): Promise<void>;

@@ -310,20 +310,40 @@ for (const backend of backends) {
       expect(await store.secrets.listByOwner(a, 'service:pets')).toEqual([]);
     });
 
+    /** A registration-like secret of `tenantId` whose ciphertext is `bytes`. */
+    const secret = (tenantId: string, bytes: number[]) => ({
+      tenantId,
+      owner: 'registration:notes',
+      field: 'client',
+      ciphertext: new Uint8Array(bytes),
+      updatedAt: bytes[0] ?? 0,
+    });
+
     it('secrets: putIfAbsent keeps the first of concurrent writers and answers it to every one', async () => {
       const [a, b] = newTenants();
-      const secret = (tenantId: string, bytes: number[]) => ({
-        tenantId,
-        owner: 'registration:notes',
-        field: 'client',
-        ciphertext: new Uint8Array(bytes),
-        updatedAt: bytes[0] ?? 0,
-      });
       const answers = await Promise.all([1, 2, 3].map((n) => store.secrets.putIfAbsent(secret(a, [n]))));
       const stored = await store.secrets.get(a, 'registration:notes', 'client');
       expect(stored).toBeDefined();
       expect(answers.every((answer) => answer.ciphertext[0] === stored?.ciphertext[0])).toBe(true);
       expect(await store.secrets.putIfAbsent(secret(b, [7]))).toEqual(secret(b, [7]));
+    });
+
+    it('secrets: replaceIfUnchanged replaces a stale secret once among concurrent writers and answers the winner', async () => {
+      const [a, b] = newTenants();
+      await store.secrets.put(secret(a, [1, 1]));
+      const stale = new Uint8Array([1, 1]);
+      const answers = await Promise.all(
+        [2, 3, 4].map((n) => store.secrets.replaceIfUnchanged(secret(a, [n, n]), stale)),
+      );
+      const stored = await store.secrets.get(a, 'registration:notes', 'client');
+      expect(stored?.ciphertext[0]).not.toBe(1);
+      expect(answers.every((answer) => answer.ciphertext[0] === stored?.ciphertext[0])).toBe(true);
+      // A writer that read an older secret does not overwrite the winner.
+      expect((await store.secrets.replaceIfUnchanged(secret(a, [9, 9]), stale)).ciphertext[0]).toBe(
+        stored?.ciphertext[0],
+      );
+      // A field that is gone is stored.
+      expect(await store.secrets.replaceIfUnchanged(secret(b, [5]), stale)).toEqual(secret(b, [5]));
     });
 
     it('audit: concurrent appends get consecutive seq per tenant; query filters and orders by seq', async () => {

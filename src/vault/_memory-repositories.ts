@@ -59,6 +59,13 @@ export function createMemoryRepositories(): { dataKeys: DataKeyRepository; secre
       if (!secretRows.has(id)) secretRows.set(id, copySecret(record));
       return copySecret(secretRows.get(id) as SecretRecord);
     },
+    async replaceIfUnchanged(record, previous) {
+      await tick();
+      const id = secretId(record.tenantId, record.owner, record.field);
+      const row = secretRows.get(id);
+      if (row === undefined || Buffer.from(row.ciphertext).equals(previous)) secretRows.set(id, copySecret(record));
+      return copySecret(secretRows.get(id) as SecretRecord);
+    },
     async get(tenantId, owner, field) {
       await tick();
       const row = secretRows.get(secretId(tenantId, owner, field));

@@ -217,7 +217,9 @@ describe.skipIf(missing !== undefined)('Atlassian site chooser in Chromium (issu
     await page.check(`input[value="${secondSite}"]`);
     await page.click('button[type="submit"]');
     expect(await page.locator('h1').textContent()).toBe('Connected');
-    expect(await page.locator('body').textContent()).toContain('Connected jira for ada to the site Acme Support.');
+    expect(await page.locator('body').textContent()).toContain(
+      'Connected Jira Cloud (jira) for ada to the site Acme Support.',
+    );
     await chromium.screenshot(page, 'atlassian-site-chooser-connected');
     await context.close();
 
@@ -291,7 +293,7 @@ describe.skipIf(missing !== undefined)('Atlassian site chooser in Chromium (issu
     await page.click('button[type="submit"]');
     expect(await page.locator('h1').textContent()).toBe('Connected');
     expect(await page.locator('body').textContent()).toContain(
-      'Connected xero for ada to the organisation Acme Holdings.',
+      'Connected Xero Accounting (xero) for ada to the organisation Acme Holdings.',
     );
     await context.close();
 

@@ -135,7 +135,9 @@ describe.skipIf(missing !== undefined)('federated MCP server protected by OAuth 
     expect(authorize.searchParams.get('scope')?.split(' ')).toEqual(scopes);
     expect(authorize.searchParams.get('redirect_uri')).toBe(`${gateway.config.publicUrl}/oauth/callback`);
     expect(done.callbackStatus).toBe(200);
-    expect(done.text).toContain('Connected notes');
+    // Finding: the page said "Connected notes for shared". It names whom the connection serves, in words.
+    expect(done.text).toContain("Connected notes for everyone using acme's shared connection. You can close this tab.");
+    expect(done.text).not.toContain('for shared');
     // The registration is in the vault, encrypted: no client id or secret in clear in the store.
     const client = await as.provider.Client.find(authorize.searchParams.get('client_id') ?? '');
     expect(client?.clientSecret).toBeTruthy();
@@ -177,7 +179,9 @@ describe.skipIf(missing !== undefined)('federated MCP server protected by OAuth 
     expect(called.result?.isError).toBe(true);
     const error = called.result?.structuredContent?.['error'] as { code: string; details: { connectUrl?: string } };
     expect(error.code).toBe('reauth_required');
-    // The refresh found the grant gone; from then on every call answers with a link to connect again.
+    // The refresh found the grant gone: this first call already carries the link to connect again (finding: only
+    // the next one had it), and so does every later call.
+    expect(error.details.connectUrl).toMatch(/\/connect\/acme\./);
     const next = await mcp('tools/call', { name: 'notes_echo', arguments: { text: 'again' } });
     const link = next.result?.structuredContent?.['error'] as { code: string; details: { connectUrl?: string } };
     expect(link.code).toBe('reauth_required');

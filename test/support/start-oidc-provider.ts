@@ -33,6 +33,14 @@ export interface RunningOidcProvider {
   readonly hits: Map<string, number>;
   /** True when `token` is an access token the provider still considers valid, with its scopes. */
   checkAccessToken(token: string): Promise<{ active: boolean; scope?: string; subject?: string }>;
+  /**
+   * Clients registered from now on get a secret that expires `seconds` after registering, as the registration
+   * answer says (`client_secret_expires_at`) and as the token endpoint enforces (`invalid_client` after it);
+   * undefined: secrets that never expire (the default).
+   */
+  expireRegisteredSecretsAfter(seconds: number | undefined): void;
+  /** Expires a registered client's secret at the server (an hour ago: past its clock tolerance), whatever its registration answer said. */
+  expireClientSecret(clientId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -89,6 +97,23 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<R
   });
   // Silence the development-feature warnings and per-request errors the tests provoke on purpose.
   provider.on('server_error', () => {});
+  let secretTtl: number | undefined;
+  // Registered clients live in the provider's adapter (the in-memory one); a client found again is rebuilt from it.
+  const clients = (provider.Client as unknown as { adapter: ClientAdapter }).adapter;
+  const patchClient = async (clientId: string, patch: Record<string, unknown>) => {
+    const stored = await clients.find(clientId);
+    if (stored !== undefined) await clients.upsert(clientId, { ...stored, ...patch });
+  };
+  const registering = new Set<Promise<void>>();
+  provider.on('registration_create.success', (ctx: { body: Record<string, unknown> }, client: { clientId: string }) => {
+    if (secretTtl === undefined || typeof ctx.body['client_secret'] !== 'string') return;
+    const expiresAt = Math.floor(Date.now() / 1000) + secretTtl;
+    // The answer is still being written: it says when the secret expires, and the stored client enforces it.
+    ctx.body['client_secret_expires_at'] = expiresAt;
+    const patched = patchClient(client.clientId, { client_secret_expires_at: expiresAt });
+    registering.add(patched);
+    void patched.finally(() => registering.delete(patched));
+  });
   const callback = provider.callback();
   handler = (req, res) => {
     callback(req, res);
@@ -103,12 +128,24 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<R
       if (found === undefined || found.isExpired) return { active: false };
       return { active: true, scope: found.scope ?? '', subject: found.accountId };
     },
+    expireRegisteredSecretsAfter(seconds) {
+      secretTtl = seconds;
+    },
+    async expireClientSecret(clientId) {
+      await Promise.all([...registering]);
+      await patchClient(clientId, { client_secret_expires_at: Math.floor(Date.now() / 1000) - 3_600 });
+    },
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+}
+
+interface ClientAdapter {
+  find(id: string): Promise<Record<string, unknown> | undefined>;
+  upsert(id: string, payload: Record<string, unknown>, expiresIn?: number): Promise<void>;
 }
 
 /** Collects a JSON response body as it is written and reports it when the response ends. */

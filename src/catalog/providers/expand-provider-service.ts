@@ -96,7 +96,12 @@ export function expandProviderService(
   const fill = (template: string) =>
     template.replace(/\{([^{}]*)\}/g, (whole, name: string) => values.get(name) ?? whole);
 
-  const service: Record<string, unknown> = { ...raw, id: raw['id'] ?? provider.id, provider: provider.id };
+  const service: Record<string, unknown> = {
+    ...raw,
+    id: raw['id'] ?? provider.id,
+    provider: provider.id,
+    title: raw['title'] ?? provider.name,
+  };
   for (const key of ['variables', ...allProviderFields]) if (key !== 'provider') delete service[key];
   if (raw['baseUrl'] === undefined) service['baseUrl'] = fill(provider.baseUrl);
   if (['openapi', 'swagger', 'googleDiscovery', 'graphql', 'wsdl'].every((format) => raw[format] === undefined)) {
