@@ -143,9 +143,8 @@ export type FederatedOutcome =
   | { readonly ok: false; readonly error: GatehouseError };
 
 /**
- * What a transport relays between its client and the upstream during one call: the client's cancellation (the
- * upstream request is cancelled, for HTTP and federated tools) and a federated server's progress (to the client's
- * progress token).
+ * What a transport relays between its client and a federated tool's server during one call: the client's
+ * cancellation (the upstream request is cancelled) and the server's progress (to the client's progress token).
  */
 export interface CallRelay {
   readonly signal?: AbortSignal;
@@ -204,7 +203,7 @@ export interface CallToolOptions {
    * waited for was denied, expired or cancelled. The outcome record names the tool as any other call's does.
    */
   readonly endWith?: GatehouseError;
-  /** The client's cancellation (every tool), progress token and answers to a server's questions (federated tools). */
+  /** The client's cancellation, progress token and answers to a server's questions (federated tools only). */
   readonly relay?: CallRelay;
 }
 

@@ -175,8 +175,6 @@ function toUpstreamCall(
     allowedOrigin: endpoint.allowedOrigin,
     safety: tool.tool.safety,
     retry: service.retry,
-    // The client's cancellation (`notifications/cancelled`, or its request closed) ends the upstream request too.
-    ...(call.relay?.signal === undefined ? {} : { signal: call.relay.signal }),
   };
 }
 

@@ -109,7 +109,7 @@ function originOf(allowedOrigin: string): string {
 function outcomeOfError(error: unknown): CallOutcomeKind {
   if (!isGatehouseError(error)) return 'failure';
   if (error.code === 'upstream_timeout' || error.code === 'upstream_unreachable') return 'failure';
-  if (error.code === 'upstream_error') return 'failure';
+  if (error.code === 'upstream_error') return error.details['reason'] === 'CANCELLED' ? 'neutral' : 'failure';
   return 'neutral';
 }
 
@@ -123,7 +123,7 @@ function isRetryableError(error: unknown, idempotent: boolean): boolean {
 function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
-      reject(new GatehouseError('cancelled', 'The upstream call was cancelled by the client'));
+      reject(new GatehouseError('upstream_error', 'Upstream call was cancelled', { reason: 'CANCELLED' }));
       return;
     }
     const timer = setTimeout(() => {
@@ -132,7 +132,7 @@ function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     const onAbort = () => {
       clearTimeout(timer);
-      reject(new GatehouseError('cancelled', 'The upstream call was cancelled by the client'));
+      reject(new GatehouseError('upstream_error', 'Upstream call was cancelled', { reason: 'CANCELLED' }));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });

@@ -43,7 +43,7 @@ export interface UpstreamCall extends BuiltRequest {
   readonly maxResponseBytes: number;
   /** The service's base URL origin; the only origin this call (and its redirects) may reach. */
   readonly allowedOrigin: string;
-  /** Cancels the call (`cancelled`): the client's cancellation of the tool call. */
+  /** Cancels the call (`upstream_error`, `details.reason = 'CANCELLED'`). */
   readonly signal?: AbortSignal;
   /**
    * The tool's safety class, for the retrying client (`createRetryingUpstream`): only `safe` calls wait out a 429,
@@ -213,8 +213,10 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         });
       }
       if (deadline.endedBy === 'cancelled') {
-        // The client's doing, not the upstream's: audited `cancelled`, never counted against the upstream.
-        throw new GatehouseError('cancelled', `The call to upstream ${origin} was cancelled by the client`, { origin });
+        throw new GatehouseError('upstream_error', `Call to upstream ${origin} was cancelled`, {
+          origin,
+          reason: 'CANCELLED',
+        });
       }
       throw toUpstreamError(error, origin);
     } finally {

@@ -103,7 +103,7 @@ describe('createUpstreamClient() shares of an origin between tenants', () => {
         client.send(call('a', '/quick')).then(() => order.push(name)),
       );
       cancel.abort();
-      await expect(cancelled).rejects.toMatchObject({ code: 'cancelled' });
+      await expect(cancelled).rejects.toMatchObject({ code: 'upstream_error', details: { reason: 'CANCELLED' } });
       await expect(timedOut).rejects.toMatchObject({ code: 'upstream_timeout' });
       await Promise.all([busy, ...queued]);
       expect(order).toEqual(['first', 'second', 'third']);
