@@ -72,6 +72,11 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
     );
   }
 
+  /**
+   * `error` as the person can act on it: a `connection_required` / `reauth_required` without a link (the refresh
+   * engine's, which knows no subject and mints none) becomes the same error with a fresh connect link for `target`,
+   * as a call that finds the connection unusable answers; any other error is returned as is.
+   */
   async function withConnectLink(
     error: unknown,
     target: ConnectTarget,
@@ -120,18 +125,7 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
       return vault.decrypt({ tenantId: tenant, owner: ownerOf(service), field: secretField }, ciphertext);
     },
 
-    /**
-     * `error` as the person can act on it: a `connection_required` / `reauth_required` without a link (the refresh
-     * engine's, which knows no subject and mints none) becomes the same error with a fresh connect link for
-     * `target`, as a call that finds the connection unusable answers; any other error is returned as is.
-     */
-    async withConnectLink(
-      error: unknown,
-      target: ConnectTarget,
-      connectScopes?: () => readonly string[],
-    ): Promise<unknown> {
-      return withConnectLink(error, target, connectScopes);
-    },
+    withConnectLink,
 
     /**
      * The credential to inject into a call to `service` on behalf of `tenant`. For an `oauth2` service: the

@@ -2,7 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signInToConsole } from '../support/console-sign-in.ts';
+import { addSignedUpUser, signInToConsole } from '../support/console-sign-in.ts';
 import { freePort } from '../support/free-port.ts';
 import { chromiumMissing, launchChromium, type RunningChromium } from '../support/launch-chromium.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
@@ -94,9 +94,7 @@ describe.skipIf(missing !== undefined)("console: a tenant's own alert rules (Chr
       ['ada', 'admin'],
       ['ian', 'auditor'],
     ] as const) {
-      const created = await users.createUser('acme', { name });
-      await users.acceptInvite(created.inviteUrl.split('/invite/')[1] as string, password);
-      await users.roles.grantRole('acme', created.user.id, role, 'admin');
+      await addSignedUpUser(users, 'acme', name, password, role);
     }
     chromium = await launchChromium();
     page = await (await chromium.newContext()).newPage();

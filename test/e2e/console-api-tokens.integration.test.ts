@@ -1,6 +1,6 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signInToConsole } from '../support/console-sign-in.ts';
+import { addSignedUpUser, signInToConsole } from '../support/console-sign-in.ts';
 import { freePort } from '../support/free-port.ts';
 import { chromiumMissing, launchChromium, type RunningChromium } from '../support/launch-chromium.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
@@ -47,11 +47,9 @@ describe.skipIf(missing !== undefined)('console: personal API tokens (Chromium)'
       ['mia', 'member'],
       ['ada', 'admin'],
     ] as const) {
-      const created = await users.createUser('acme', { name });
-      await users.acceptInvite(created.inviteUrl.split('/invite/')[1] as string, password);
-      await users.roles.grantRole('acme', created.user.id, role, 'admin');
-      if (name === 'mia') memberId = created.user.id;
-      else adaTokenId = (await users.roles.createApiToken('acme', created.user.id, { name: 'ada ci' }, 'admin')).id;
+      const userId = await addSignedUpUser(users, 'acme', name, password, role);
+      if (name === 'mia') memberId = userId;
+      else adaTokenId = (await users.roles.createApiToken('acme', userId, { name: 'ada ci' }, 'admin')).id;
     }
     chromium = await launchChromium();
     context = await chromium.newContext();

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signInToConsole } from '../support/console-sign-in.ts';
+import { addSignedUpUser, signInToConsole } from '../support/console-sign-in.ts';
 import { freePort } from '../support/free-port.ts';
 import { chromiumMissing, launchChromium, type RunningChromium } from '../support/launch-chromium.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
@@ -78,11 +78,7 @@ describe.skipIf(missing !== undefined)('console: two people editing one toolset 
       { live: { liveCheckMs: 100 } },
     );
     const users = gateway.gateway.users!;
-    for (const name of ['ada', 'bob']) {
-      const created = await users.createUser('acme', { name });
-      await users.acceptInvite(created.inviteUrl.split('/invite/')[1] as string, password);
-      await users.roles.grantRole('acme', created.user.id, 'admin', 'admin');
-    }
+    for (const name of ['ada', 'bob']) await addSignedUpUser(users, 'acme', name, password, 'admin');
     chromium = await launchChromium();
     ada = await (await chromium.newContext()).newPage();
     bob = await (await chromium.newContext()).newPage();

@@ -1,4 +1,5 @@
 import type { Page } from 'playwright-core';
+import type { GatewayUsers } from '../../src/gateway/index.ts';
 
 /**
  * Opens console page `path` (`/console/acme/alerts`) signed out, signs in as `name` on the sign-in page it sends to,
@@ -18,4 +19,21 @@ export async function signInToConsole(
     page.waitForURL((url) => url.pathname === path),
     page.getByRole('button', { name: 'Sign in' }).click(),
   ]);
+}
+
+/**
+ * A user of `tenant` as a person would have it after accepting their invite: `name` with `password`, granted `role`
+ * by the operator. Returns the user's id.
+ */
+export async function addSignedUpUser(
+  users: GatewayUsers,
+  tenant: string,
+  name: string,
+  password: string,
+  role: string,
+): Promise<string> {
+  const created = await users.createUser(tenant, { name });
+  await users.acceptInvite(created.inviteUrl.split('/invite/')[1] as string, password);
+  await users.roles.grantRole(tenant, created.user.id, role, 'admin');
+  return created.user.id;
 }
