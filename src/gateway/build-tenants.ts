@@ -188,7 +188,7 @@ export function buildTenant(
 /**
  * Compiled toolsets by the tools they draw on (the tenant's tools map, which tenants binding one description under the
  * same service id share) and a key of every config input besides those tools. Equal toolsets of many tenants then
- * hold one policy and one listing: compiling them per tenant was ~4.6 ms and ~40 KB per tenant over the GitHub
+ * hold one policy and one listing: compiling them per tenant was ~4.6 ms and ~33 KB per tenant over the GitHub
  * catalogue (bench/LATEST.md, S8). Nothing tenant-specific is compiled in; the tenant's limits stay its own.
  */
 const compiledToolsets = new WeakMap<ReadonlyMap<string, NamedTool>, Map<string, WeakRef<CompiledToolset>>>();
