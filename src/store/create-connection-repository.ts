@@ -20,7 +20,7 @@ const leasePollMs = 15;
  * lock held by a transaction on PostgreSQL and a lease on the row on SQLite (see the port).
  */
 export function createConnectionRepository(context: StoreContext): ConnectionRepository {
-  const { run, read, transaction, features } = context;
+  const { run, read, transactionWithEffects, features } = context;
   const plain = createQueries(run, read);
 
   async function withPostgresLock<T>(
@@ -29,7 +29,7 @@ export function createConnectionRepository(context: StoreContext): ConnectionRep
     options: RefreshLockOptions,
     fn: (locked: LockedConnection) => Promise<T>,
   ): Promise<T> {
-    return transaction('connections.withRefreshLock', tenantId, async (trx) => {
+    return transactionWithEffects('connections.withRefreshLock', tenantId, async (trx, effectsBegin) => {
       // Both settings are transaction-local. lock_timeout bounds the wait for a sibling's row lock;
       // idle_in_transaction_session_timeout is the lease: a holder stuck longer than it (waiting on the token
       // endpoint or paused) loses its session, its transaction rolls back, and its writes never land.
@@ -50,9 +50,11 @@ export function createConnectionRepository(context: StoreContext): ConnectionRep
         if ((error as { code?: unknown }).code === '55P03') throw busy(tenantId, id);
         throw error;
       }
-      // Inside the lock's transaction nothing is retried: a lost connection has ended the transaction too.
+      // Inside the lock's transaction nothing is retried: a lost connection has ended the transaction too. Once the
+      // holder runs, the lock is not taken again either: it may have redeemed a refresh token.
       const onLock: ScopedRun = (_operation, _scope, f) => f(trx);
       const inTransaction = createQueries(onLock, onLock);
+      effectsBegin();
       return fn({ record: row && toConnectionRecord(row), connections: inTransaction });
     });
   }

@@ -19,7 +19,7 @@ import { createUserRepository, createUserSessionRepository } from './create-user
 import { createApiTokenRepository, createUserRoleRepository } from './create-user-role-repository.ts';
 import type { MigrateOptions, MigrationOutcome, Store, StoreInspection } from './port.ts';
 import { purgeTenant } from './purge-tenant.ts';
-import type { ScopedRun, StoreContext, TenantScope } from './store-context.ts';
+import type { ScopedRun, StoreContext, TenantScope, TransactionWithEffects } from './store-context.ts';
 import type { StoreDatabase } from './store-database.ts';
 import type { AuditAppender, StoreFeatures } from './store-features.ts';
 
@@ -88,24 +88,46 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
   }
 
   const { inTenantTransaction } = options;
-  const run: ScopedRun = inTenantTransaction
+  const once: ScopedRun = inTenantTransaction
     ? (operation, scope, fn) => guard(operation, () => inTenantTransaction(db, scope, fn))
     : (operation, _scope, fn) => guard(operation, () => fn(db));
-  // The first attempt's connection was lost: the pool has dropped it (a client that ended is never given out
-  // again), so the second attempt runs on a fresh one. Once only: a database that is down stays down.
-  const read: ScopedRun = (operation, scope, fn) =>
-    run(operation, scope, fn).catch((error: unknown) => {
-      if (closed || !features.isConnectionLost((error as { cause?: unknown }).cause ?? error)) throw error;
-      return run(operation, scope, fn);
-    });
+  const onceInTransaction: ScopedRun = inTenantTransaction
+    ? once
+    : (operation, _scope, fn) => guard(operation, () => db.transaction().execute(fn));
+  /**
+   * On PostgreSQL every operation is a transaction: when its connection was lost (a restart, pg_terminate_backend,
+   * a reset socket) before `commit` was sent, the server rolled it back and nothing was written, so it runs once more
+   * on a fresh connection (the pool never gives an ended client out again). Past the point of no return (`fn`
+   * finished, so `commit` may have landed; or `fn` said its effects began) only an idempotent operation runs again.
+   * Once only: a database that is down stays down.
+   */
+  const retrying =
+    (base: ScopedRun, idempotent: boolean): TransactionWithEffects =>
+    (operation, scope, fn) => {
+      let pastReturn = false;
+      const markPastReturn = () => {
+        pastReturn = !idempotent;
+      };
+      const attempt = () =>
+        base(operation, scope, async (on) => {
+          const result = await fn(on, markPastReturn);
+          markPastReturn();
+          return result;
+        });
+      return attempt().catch((error: unknown) => {
+        if (closed || pastReturn || !features.isConnectionLost((error as { cause?: unknown }).cause ?? error)) {
+          throw error;
+        }
+        return attempt();
+      });
+    };
   const context: StoreContext = {
     features,
     appendAudit: options.appendAudit,
-    run,
-    read,
-    transaction: inTenantTransaction
-      ? run
-      : (operation, _scope, fn) => guard(operation, () => db.transaction().execute(fn)),
+    run: retrying(once, false),
+    read: retrying(once, true),
+    transaction: retrying(onceInTransaction, false),
+    transactionWithEffects: retrying(onceInTransaction, false),
   };
 
   async function grant(migrateOptions: MigrateOptions): Promise<void> {

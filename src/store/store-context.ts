@@ -20,6 +20,13 @@ export type ScopedRun = <T>(
   fn: (db: Kysely<StoreDatabase>) => Promise<T>,
 ) => Promise<T>;
 
+/** A `ScopedRun` whose `fn` says when it begins what must not happen twice (see `StoreContext.transactionWithEffects`). */
+export type TransactionWithEffects = <T>(
+  operation: string,
+  scope: TenantScope,
+  fn: (db: Kysely<StoreDatabase>, effectsBegin: () => void) => Promise<T>,
+) => Promise<T>;
+
 /**
  * What the shared repositories get: the dialect's differences, the error guard and the scoped query builder.
  * There is deliberately no bare `db` here: a repository reaches the database only through `run` or `transaction`,
@@ -34,15 +41,23 @@ export interface StoreContext {
    * `store_unavailable` (retryable); any other failure (a constraint violation, a bug) is rethrown as is.
    * PostgreSQL: `fn` runs in one transaction that set `gatehouse.tenant` with `set_config(..., true)` (local to
    * it); SQLite: `fn` gets the store's builder, outside any transaction (as before row-level security).
+   * When the connection was lost before `commit` was sent (a PostgreSQL restart, `pg_terminate_backend`, a reset
+   * socket), the transaction was rolled back and `fn` runs once more on a fresh connection: `fn` must only run
+   * statements on the builder it is given (no other effects, no state outside it).
    */
   readonly run: ScopedRun;
   /**
    * Like `run`, for an operation that only reads or whose write is idempotent (the same statement applied twice
-   * leaves what applying it once leaves): when the connection it ran on was lost (a PostgreSQL restart,
-   * `pg_terminate_backend`, a reset socket) it is run once more on a fresh connection before `store_unavailable`
-   * is thrown. Never for a write that must not happen twice (an insert of a new row, a consume, an append).
+   * leaves what applying it once leaves): run once more also when the connection was lost during `commit`, whose
+   * outcome is then unknown. Never for a write that must not happen twice (an insert of a new row, a consume, an
+   * append).
    */
   readonly read: ScopedRun;
   /** Like `run`, but `fn` runs in a transaction on both dialects (PostgreSQL: the same tenant transaction). */
   readonly transaction: ScopedRun;
+  /**
+   * Like `transaction`, for `fn` that does more than run statements (the refresh lock's holder redeems a refresh
+   * token while it holds the row): once `fn` calls `effectsBegin`, a lost connection is not retried.
+   */
+  readonly transactionWithEffects: TransactionWithEffects;
 }

@@ -14,6 +14,7 @@ import type { AuditSeal, Store } from '../port.ts';
  */
 const postgresUrl = process.env['GATEHOUSE_TEST_POSTGRES'];
 const seal: AuditSeal = (record, prevHash) => createHash('sha256').update(`${prevHash}|${record.seq}`).digest('hex');
+const lockOptions = (owner: string) => ({ owner, leaseMs: 15_000, waitMs: 10_000, now: () => Date.now() });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(postgresUrl === undefined)('a store operation on a connection the server ended (postgres)', () => {
@@ -118,17 +119,49 @@ describe.skipIf(postgresUrl === undefined)('a store operation on a connection th
     ).toEqual(['al1']);
   });
 
-  it('an audit append (not idempotent) whose connection was terminated is not retried: store_unavailable, no record', async () => {
+  it('a write whose connection was lost before commit runs once more and is written once (fleet suite, postgres phase: an OAuth call failed with store_unavailable)', async () => {
+    // PostgreSQL runs every operation in a transaction: lost before `commit`, it was rolled back, nothing was written.
     const record = toolCallAuditRecord('acme', 'lost-append');
     const { outcome, terminated } = await terminatedMidQuery('audit_heads', () =>
       store.audit.appendBatch('acme', [record], seal),
     );
     expect(terminated).toBe(1);
-    expect(outcome.status).toBe('rejected');
-    expect(outcome.status === 'rejected' ? (outcome.reason as { code?: string }).code : undefined).toBe(
-      'store_unavailable',
+    expect(outcome.status === 'rejected' ? outcome.reason : outcome.status).toBe('fulfilled');
+    const written = await store.audit.query({ tenantId: 'acme', limit: 100 });
+    expect(written.filter((row) => row.requestId === record.requestId)).toHaveLength(1);
+  });
+
+  it('the refresh lock whose connection was lost while it waited for the row is taken on a fresh connection', async () => {
+    let holders = 0;
+    const { outcome, terminated } = await terminatedMidQuery('connections', () =>
+      store.connections.withRefreshLock('acme', 'c1', lockOptions('lost-wait'), async (locked) => {
+        holders += 1;
+        return locked.record?.subject;
+      }),
     );
-    // The caller decides (the audit batch asks containsRecord before sending again): nothing was written twice.
-    expect(await store.audit.containsRecord('acme', record)).toBe(false);
+    expect(terminated).toBe(1);
+    expect(outcome.status === 'rejected' ? outcome.reason : outcome.value).toBe('alice');
+    expect(holders).toBe(1);
+  });
+
+  it('the refresh lock whose connection was lost while its holder ran is not taken again: the holder may have redeemed a token', async () => {
+    let holders = 0;
+    const outcome = await store.connections
+      .withRefreshLock('acme', 'c1', lockOptions('lost-holding'), async (locked) => {
+        holders += 1;
+        const { rows } = await admin.query<{ pid: number }>(
+          `select pid from pg_stat_activity where application_name = $1 and state = 'idle in transaction'`,
+          [`gatehouse/${process.pid}`],
+        );
+        for (const { pid } of rows) await admin.query('select pg_terminate_backend($1)', [pid]);
+        expect(rows).toHaveLength(1);
+        return locked.connections.get('acme', 'c1');
+      })
+      .then(
+        () => 'fulfilled',
+        (error: { code?: string }) => error.code,
+      );
+    expect(outcome).toBe('store_unavailable');
+    expect(holders).toBe(1);
   });
 });
