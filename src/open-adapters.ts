@@ -80,6 +80,7 @@ export async function openAdapters(
       clock: systemClock,
       keys: vault,
       tenants: config.tenants.map((t) => t.id),
+      isPurged: (tenantId) => store.tenants.isPurged(tenantId),
       ...(config.audit.retentionSeconds === undefined ? {} : { retentionDays: config.audit.retentionSeconds / 86_400 }),
       onError: () => warn('audit retention failed; it is retried within the hour'),
     });

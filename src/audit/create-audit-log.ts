@@ -107,6 +107,8 @@ export interface AuditLogOptions {
   readonly keys?: AuditKeySealer;
   /** Tenants whose fingerprint keys are loaded at start (one vault decrypt each, never per request). */
   readonly tenants: readonly string[];
+  /** Asked when a tenant's stored audit key does not open: a purged tenant's id is refused with why (`TenantRepository.isPurged`). */
+  readonly isPurged?: (tenantId: string) => Promise<boolean>;
   /** Retention in days; undefined keeps everything. Pruning runs at start and hourly. */
   readonly retentionDays?: number;
   /** Most records in one transaction (default 256). */
@@ -180,10 +182,9 @@ const retentionEveryMs = 3_600_000;
  * its audit log (and key) under its id. Serving the id again would chain a new tenant's records onto the old one's
  * and show them to its auditors, so the id is refused, with why, rather than failing on the decryption.
  */
-function refusePurged(tenant: string): (error: unknown) => never {
-  return (error) => {
-    const reason = error instanceof GatehouseError ? error.details?.reason : undefined;
-    if (reason === 'tenant_destroyed' || reason === 'unknown_data_key') {
+function refusePurged(tenant: string, isPurged: ((tenantId: string) => Promise<boolean>) | undefined) {
+  return async (error: unknown): Promise<never> => {
+    if ((await isPurged?.(tenant)) === true) {
       throw new GatehouseError(
         'config_invalid',
         `Tenant '${tenant}' was purged: its audit log is kept under this id and its keys were destroyed; give the tenant another id`,
@@ -236,7 +237,10 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
       fresh.fill(0);
       stored = await repository.ensureFingerprintKey(tenant, sealed, clock.now());
     }
-    const raw = Buffer.from(await keys.decrypt(keyScope(tenant), stored).catch(refusePurged(tenant)), 'base64');
+    const raw = Buffer.from(
+      await keys.decrypt(keyScope(tenant), stored).catch(refusePurged(tenant, options.isPurged)),
+      'base64',
+    );
     const checkpointKey = deriveAuditCheckpointKey(raw);
     checkpointKeys.set(tenant, createSecretKey(checkpointKey));
     checkpointKey.fill(0);

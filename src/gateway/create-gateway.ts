@@ -164,6 +164,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       clock,
       keys: vault,
       tenants: config.tenants.map((t) => t.id),
+      isPurged: (tenantId) => store.tenants.isPurged(tenantId),
       onError: deps.onAuditFailure,
     }));
   // Token, discovery and post-connect requests pass the same SSRF guard as upstream calls: a provider host that

@@ -82,9 +82,7 @@ export function createTenantConfigs(deps: TenantConfigsDependencies): TenantConf
    * served again (its key no longer opens, and a new tenant would chain onto the old one's records).
    */
   async function refusePurgedTenant(tenantId: string): Promise<void> {
-    // The audit key is sealed by a data key of the tenant: a key without any data key left is a purged tenant's.
-    if ((await store.audit.readFingerprintKey(tenantId)) === undefined) return;
-    if ((await store.dataKeys.list(tenantId)).length > 0) return;
+    if (!(await store.tenants.isPurged(tenantId))) return;
     throw new GatehouseError(
       'resource_conflict',
       `id: tenant '${tenantId}' was purged: its audit log is kept under this id and its keys were destroyed; choose another id`,

@@ -269,6 +269,11 @@ export interface TenantRepository {
   /** Creates the tenant row if it does not exist. */
   ensure(tenantId: string, at: number): Promise<void>;
   list(): Promise<readonly string[]>;
+  /**
+   * True when `tenantId` was purged: its audit log and audit key are kept under the id, and no data key is left to
+   * open that key (`purgeTenant` deletes them). The one answer to "was this id purged" (a start naming it, a create).
+   */
+  isPurged(tenantId: string): Promise<boolean>;
 }
 
 /**
