@@ -209,14 +209,15 @@ function compileToolset(
   services: TenantConfig['services'],
   catalogs: readonly ServiceCatalog[],
 ): CompiledToolset {
-  // What the policy and listing read of the services besides their tools: no credential is part of the key.
-  const serviceInputs = services.map((service) => [
-    service.id,
-    service.scopeImplies,
-    service.auth.type === 'oauth2' ? service.auth.scopes : [],
-    service.structuredOutput ?? true,
-  ]);
-  const key = JSON.stringify([toolset, serviceInputs]);
+  // What the policy and listing read of the services besides their tools, read once for the key and the policy: no
+  // credential is part of it.
+  const inputs = services.map((service) => ({
+    id: service.id,
+    scopeImplies: service.scopeImplies,
+    scopes: service.auth.type === 'oauth2' ? service.auth.scopes : [],
+    structuredOutput: service.structuredOutput ?? true,
+  }));
+  const key = JSON.stringify([toolset, inputs]);
   let byKey = compiledToolsets.get(exposed);
   if (byKey === undefined) {
     byKey = new Map();
@@ -224,14 +225,11 @@ function compileToolset(
   }
   const known = byKey.get(key)?.deref();
   if (known !== undefined) return known;
-  const scopeImplies = new Map(services.map((service) => [service.id, service.scopeImplies] as const));
-  const serviceScopes = new Map<string, readonly string[]>();
-  for (const service of services) {
-    if (service.auth.type === 'oauth2' && service.auth.scopes.length > 0) {
-      serviceScopes.set(service.id, service.auth.scopes);
-    }
-  }
-  const structuredOutput = new Map(services.map((service) => [service.id, service.structuredOutput ?? true] as const));
+  const scopeImplies = new Map(inputs.map((input) => [input.id, input.scopeImplies] as const));
+  const serviceScopes = new Map(
+    inputs.filter((input) => input.scopes.length > 0).map((input) => [input.id, input.scopes] as const),
+  );
+  const structuredOutput = new Map(inputs.map((input) => [input.id, input.structuredOutput] as const));
   const policy = compileToolsetPolicy(toolset, exposed, { scopeImplies, serviceScopes });
   const all = Object.freeze(
     [...policy.tools.values()].map((tool) =>
