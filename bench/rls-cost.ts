@@ -5,7 +5,9 @@
  * before. This measures
  * that difference on the operation the request path repeats most (the connection row read of an OAuth call, a
  * primary-key lookup) and on the audit append (one record per batch, the worst case: no batching), against the
- * same statement sent alone on the same pool (the previous path), sequentially and with 50 callers.
+ * same statement sent alone on the same pool (the previous path), sequentially and with 50 callers. The store's
+ * reads run in one round trip (begin, setting, statement and commit written together); the read is also timed
+ * through the two-round-trip tenant transaction (commit after the answer), interleaved, for the difference.
  * Prints microseconds per operation for each and the added cost; relate it to S2's server time per call
  * (bench/LATEST.md) for the share of a call. Needs GATEHOUSE_TEST_POSTGRES (a superuser URL: it creates the two
  * roles and a schema, dropped at the end).
@@ -16,6 +18,9 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { toolCallAuditRecord } from '../src/store/fixtures/tool-call-audit-record.ts';
 import { type AuditSeal, migrateWithOwner, openStore } from '../src/store/index.ts';
+import { createTenantPipelinePool } from '../src/store/postgres/create-tenant-pipeline-pool.ts';
+import { runInTenantTransaction, runOneStatementInTenant } from '../src/store/postgres/run-in-tenant-transaction.ts';
+import type { StoreDatabase } from '../src/store/store-database.ts';
 import { createRoleSchema } from '../test/support/postgres-roles.ts';
 
 const adminUrl = process.env['GATEHOUSE_TEST_POSTGRES'];
@@ -63,6 +68,22 @@ try {
         .where('id', '=', 'c1')
         .executeTakeFirst(),
   };
+  // The same read through both tenant transactions, on a pipeline pool of the application role.
+  const pipelinePool = new pg.Pool({
+    connectionString: new URL(roles.appUrl.replace(/[?&]schema=[^&]*/, '')).toString(),
+    max: 10,
+    pipeline: true,
+    options: `-c search_path=${roles.schema}`,
+  });
+  const tenantDb = new Kysely<StoreDatabase>({
+    dialect: new PostgresDialect({ pool: createTenantPipelinePool(pipelinePool) }),
+  });
+  const rowRead = (on: Kysely<StoreDatabase>) =>
+    on.selectFrom('connections').selectAll().where('tenant_id', '=', 'bench').where('id', '=', 'c1').executeTakeFirst();
+  const transactionRead = {
+    one: () => runOneStatementInTenant(tenantDb, 'bench', rowRead, () => undefined),
+    two: () => runInTenantTransaction(tenantDb, 'bench', rowRead),
+  };
   let n = 0;
   const record = () => toolCallAuditRecord('bench', `r${++n}`);
 
@@ -78,18 +99,31 @@ try {
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
-  for (const callers of [1, 50]) {
-    const scoped: number[] = [];
-    const alone: number[] = [];
+  /** Median microseconds per operation of `before` and `after`, timed alternately round by round. */
+  async function interleaved(
+    before: () => Promise<unknown>,
+    after: () => Promise<unknown>,
+    callers: number,
+  ): Promise<readonly [number, number]> {
+    const times: [number[], number[]] = [[], []];
     for (let round = 0; round < rounds; round++) {
-      alone.push(await time(read.alone, callers));
-      scoped.push(await time(read.scoped, callers));
+      times[0].push(await time(before, callers));
+      times[1].push(await time(after, callers));
     }
-    const a = median(alone);
-    const s = median(scoped);
+    return [median(times[0]), median(times[1])];
+  }
+  for (const callers of [1, 50]) {
+    const [a, s] = await interleaved(read.alone, read.scoped, callers);
     process.stdout.write(
       `connection read, ${callers} caller(s): alone ${a.toFixed(1)} us/op, tenant transaction ${s.toFixed(1)} us/op, ` +
         `+${(s - a).toFixed(1)} us (${(s / a).toFixed(2)}x)\n`,
+    );
+  }
+  for (const callers of [1, 50]) {
+    const [t, o] = await interleaved(transactionRead.two, transactionRead.one, callers);
+    process.stdout.write(
+      `connection read in a tenant transaction, ${callers} caller(s): one round trip ${o.toFixed(1)} us/op, ` +
+        `two round trips ${t.toFixed(1)} us/op (one/two ${(o / t).toFixed(2)}x)\n`,
     );
   }
   const appends: number[] = [];
@@ -101,6 +135,7 @@ try {
   );
   await sql`select 1`.execute(plain);
   await plain.destroy();
+  await tenantDb.destroy();
 } finally {
   await store.close();
   await roles.drop();

@@ -44,6 +44,16 @@ export interface KyselyStoreOptions {
     fn: (db: Kysely<StoreDatabase>) => Promise<T>,
   ) => Promise<T>;
   /**
+   * PostgreSQL: `inTenantTransaction` for an operation that may run twice, in one round trip when it sends one
+   * statement; one that sends more runs again as a full transaction and `manyStatements` is called.
+   */
+  readonly oneStatementInTenant?: <T>(
+    db: Kysely<StoreDatabase>,
+    scope: TenantScope,
+    fn: (db: Kysely<StoreDatabase>) => Promise<T>,
+    manyStatements: () => void,
+  ) => Promise<T>;
+  /**
    * PostgreSQL: runs the migrator on one connection whose session sees every tenant (`gatehouse.tenant=*`), so a
    * data migration is not filtered by row-level security; then grants the application role its privileges.
    */
@@ -91,6 +101,19 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
   const once: ScopedRun = inTenantTransaction
     ? (operation, scope, fn) => guard(operation, () => inTenantTransaction(db, scope, fn))
     : (operation, _scope, fn) => guard(operation, () => fn(db));
+  // A read (or idempotent write) is tried in one round trip until it shows it sends more than one statement.
+  const { oneStatementInTenant } = options;
+  const manyStatementReads = new Set<string>();
+  const onceRead: ScopedRun = oneStatementInTenant
+    ? (operation, scope, fn) =>
+        manyStatementReads.has(operation)
+          ? once(operation, scope, fn)
+          : guard(operation, () =>
+              oneStatementInTenant(db, scope, fn, () => {
+                manyStatementReads.add(operation);
+              }),
+            )
+    : once;
   const onceInTransaction: ScopedRun = inTenantTransaction
     ? once
     : (operation, _scope, fn) => guard(operation, () => db.transaction().execute(fn));
@@ -125,7 +148,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     features,
     appendAudit: options.appendAudit,
     run: retrying(once, false),
-    read: retrying(once, true),
+    read: retrying(onceRead, true),
     transaction: retrying(onceInTransaction, false),
     transactionWithEffects: retrying(onceInTransaction, false),
   };

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoreDatabase } from '../store-database.ts';
 import { createTenantPipelinePool } from './create-tenant-pipeline-pool.ts';
-import { runInTenantTransaction } from './run-in-tenant-transaction.ts';
+import { runInTenantTransaction, runOneStatementInTenant } from './run-in-tenant-transaction.ts';
 
 /**
  * The tenant transaction whose `begin` and setting travel with the first statement, on one pooled connection
@@ -21,9 +21,29 @@ describe.skipIf(postgresUrl === undefined)('createTenantPipelinePool (postgres)'
   const backendOf = async (on: Kysely<StoreDatabase>) =>
     (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(on)).rows[0]?.pid;
 
+  /** For each statement the client sent, how many answers had come back before it went out (0 = first round trip). */
+  let sentAfterAnswers: { readonly sql: string; readonly answers: number }[] = [];
+
   beforeAll(() => {
     pool = new pg.Pool({ connectionString: postgresUrl, max: 1, pipeline: true });
-    db = new Kysely<StoreDatabase>({ dialect: new PostgresDialect({ pool: createTenantPipelinePool(pool) }) });
+    // Counts round trips: a statement written before any earlier answer arrived shares their round trip.
+    const counting = {
+      async connect() {
+        const client = await pool.connect();
+        let answers = 0;
+        return Object.assign(Object.create(client) as pg.PoolClient, {
+          query: (sql: string, parameters?: unknown[]) => {
+            sentAfterAnswers.push({ sql, answers });
+            return (client.query(sql, parameters) as Promise<pg.QueryResult>).finally(() => {
+              answers += 1;
+            });
+          },
+          release: () => client.release(),
+        });
+      },
+      end: () => pool.end(),
+    } as unknown as pg.Pool;
+    db = new Kysely<StoreDatabase>({ dialect: new PostgresDialect({ pool: createTenantPipelinePool(counting) }) });
   });
 
   afterAll(async () => {
@@ -68,5 +88,79 @@ describe.skipIf(postgresUrl === undefined)('createTenantPipelinePool (postgres)'
     expect(await runInTenantTransaction(db, 'acme', async () => 'nothing sent')).toBe('nothing sent');
     expect([null, '']).toContain(await tenantOf(db));
     expect(await runInTenantTransaction(db, 'initech', tenantOf)).toBe('initech');
+  });
+
+  it('an operation of one statement begun for one costs one round trip: begin, setting, statement and commit go out together', async () => {
+    await sql`create temporary table if not exists pipeline_one (v text)`.execute(db);
+    await sql`truncate pipeline_one`.execute(db);
+    sentAfterAnswers = [];
+    let many = 0;
+    const tenant = await runOneStatementInTenant(
+      db,
+      'acme',
+      async (on) => {
+        await sql`insert into pipeline_one values (current_setting('gatehouse.tenant', true))`.execute(on);
+        return 'inserted';
+      },
+      () => many++,
+    );
+    expect(tenant).toBe('inserted');
+    expect(many).toBe(0);
+    expect(sentAfterAnswers.map((sent) => sent.answers)).toEqual([0, 0, 0, 0]);
+    expect(sentAfterAnswers.at(-1)?.sql).toBe('commit');
+    // Written in the tenant's transaction, which ended (commit was sent, above): the connection names no tenant.
+    expect((await sql<{ v: string }>`select v from pipeline_one`.execute(db)).rows).toEqual([{ v: 'acme' }]);
+    expect([null, '']).toContain(await tenantOf(db));
+  });
+
+  it('the same operation through runInTenantTransaction costs two round trips (commit waits for the answer)', async () => {
+    sentAfterAnswers = [];
+    await runInTenantTransaction(db, 'acme', tenantOf);
+    expect(sentAfterAnswers.map((sent) => sent.answers)).toEqual([0, 0, 0, 3]);
+  });
+
+  it('an operation begun for one statement that sends two runs again as a full transaction and says so', async () => {
+    let many = 0;
+    let runs = 0;
+    const seen = await runOneStatementInTenant(
+      db,
+      'globex',
+      async (on) => {
+        runs += 1;
+        return [await tenantOf(on), await backendOf(on)];
+      },
+      () => many++,
+    );
+    expect(seen[0]).toBe('globex');
+    expect(seen[1]).toBeTypeOf('number');
+    expect({ runs, many }).toEqual({ runs: 2, many: 1 });
+    expect([null, '']).toContain(await tenantOf(db));
+  });
+
+  it('two statements sent at once by an operation begun for one: the second never goes out after commit (it would name no tenant)', async () => {
+    let many = 0;
+    const seen = await runOneStatementInTenant(
+      db,
+      'initech',
+      (on) => Promise.all([tenantOf(on), tenantOf(on)]),
+      () => many++,
+    );
+    expect(seen).toEqual(['initech', 'initech']);
+    expect(many).toBe(1);
+  });
+
+  it('a failing statement begun for one: its error, nothing committed, the connection usable and naming no tenant', async () => {
+    await sql`truncate pipeline_one`.execute(db);
+    await expect(
+      runOneStatementInTenant(
+        db,
+        'acme',
+        (on) => sql`insert into pipeline_one select v from no_such_table_anywhere`.execute(on),
+        () => undefined,
+      ),
+    ).rejects.toMatchObject({ code: '42P01' });
+    expect((await sql<{ n: number }>`select count(*)::int as n from pipeline_one`.execute(db)).rows[0]?.n).toBe(0);
+    expect([null, '']).toContain(await tenantOf(db));
+    expect(await runOneStatementInTenant(db, 'globex', tenantOf, () => undefined)).toBe('globex');
   });
 });

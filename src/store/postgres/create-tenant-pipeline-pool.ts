@@ -9,6 +9,22 @@ import { tenantSetting } from '../create-row-level-security-migration.ts';
  */
 export const beginInTenant = '-- gatehouse: begin in tenant $1 with the next statement';
 
+/**
+ * Like `beginInTenant`, for an operation expected to send one statement: `commit` is written right after it too,
+ * so the operation costs one round trip. A second statement in the same operation is not sent: it fails with
+ * `MoreThanOneStatement` (the first one's transaction is already committed), and the caller runs the operation
+ * again as a full transaction, which only an operation that may run twice can afford (a read, an idempotent write).
+ */
+export const beginInTenantOneStatement = '-- gatehouse: begin in tenant $1, commit after the next statement';
+
+/** Thrown for a second statement of an operation begun with `beginInTenantOneStatement` (nothing was sent). */
+export class MoreThanOneStatement extends Error {
+  constructor() {
+    super('an operation begun for one statement sent a second');
+    this.name = 'MoreThanOneStatement';
+  }
+}
+
 const setTenant = `select set_config('${tenantSetting}', $1, true)`;
 
 /**
@@ -42,25 +58,38 @@ export function createTenantPipelinePool(pool: pg.Pool): PostgresPool {
 const noStatement = (command: string): pg.QueryResult => ({ command, rowCount: 0, rows: [], oid: 0, fields: [] });
 
 function tenantPipelineClient(client: pg.PoolClient): PostgresPoolClient {
-  /** The tenant of a transaction begun through `beginInTenant` whose first statement has not been sent yet. */
-  let pending: string | undefined;
+  /** The tenant of a transaction begun through `beginInTenant...` whose first statement has not been sent yet. */
+  let pending: { readonly tenant: string; readonly oneStatement: boolean } | undefined;
+  /** A one-statement transaction was sent with its `commit`: only the operation's `commit` or `rollback` may follow (not sent). */
+  let committed = false;
   const query = async (sql: string, parameters: readonly unknown[]): Promise<pg.QueryResult> => {
-    if (sql === beginInTenant) {
-      pending = String(parameters[0]);
+    if (sql === beginInTenant || sql === beginInTenantOneStatement) {
+      pending = { tenant: String(parameters[0]), oneStatement: sql === beginInTenantOneStatement };
       return noStatement('SELECT');
     }
-    const tenant = pending;
+    if (committed) {
+      if (sql !== 'commit' && sql !== 'rollback') throw new MoreThanOneStatement();
+      committed = false;
+      return noStatement(sql.toUpperCase());
+    }
+    const begun = pending;
     pending = undefined;
-    if (tenant === undefined) return client.query(sql, [...parameters]);
+    if (begun === undefined) return client.query(sql, [...parameters]);
     // A transaction that ran no statement has nothing to end: no round trip at all.
     if (sql === 'commit' || sql === 'rollback') return noStatement(sql.toUpperCase());
-    const sent = [client.query('begin'), client.query(setTenant, [tenant])] as const;
+    // Spent from now on: a statement sent before this one's answer (two at once) must not go out after `commit`.
+    committed = begun.oneStatement;
+    const sent = [client.query('begin'), client.query(setTenant, [begun.tenant])] as const;
     const statement = client.query(sql, [...parameters]);
-    // The statement's outcome is the answer; a failed `begin` or setting fails it too (an aborted transaction).
-    const [began, set, result] = await Promise.allSettled([...sent, statement]);
+    // A `commit` after a failed statement ends the aborted transaction as a rollback, without an error.
+    const commit = begun.oneStatement ? [client.query('commit')] : [];
+    // The statement's outcome is the answer; a failed `begin` or setting fails it too (an aborted transaction), and
+    // so does a failed `commit` (an idempotent write that did not land, a lost connection).
+    const [began, set, result, committing] = await Promise.allSettled([...sent, statement, ...commit]);
     if (result.status === 'rejected') throw result.reason;
     if (began.status === 'rejected') throw began.reason;
     if (set.status === 'rejected') throw set.reason;
+    if (committing?.status === 'rejected') throw committing.reason;
     return result.value;
   };
   return {
@@ -68,6 +97,7 @@ function tenantPipelineClient(client: pg.PoolClient): PostgresPoolClient {
     query: query as unknown as PostgresPoolClient['query'],
     release() {
       pending = undefined;
+      committed = false;
       client.release();
     },
   };

@@ -10,7 +10,7 @@ import { createPostgresNotifier } from './create-postgres-notifier.ts';
 import { createTenantPipelinePool } from './create-tenant-pipeline-pool.ts';
 import { postgresFeatures } from './postgres-features.ts';
 import { grantApplicationRole, inspectRole, onMigrationConnection } from './postgres-roles.ts';
-import { runInTenantTransaction } from './run-in-tenant-transaction.ts';
+import { runInTenantTransaction, runOneStatementInTenant } from './run-in-tenant-transaction.ts';
 
 export interface PostgresStoreOptions {
   /** Schema holding the store's tables (the connections' `search_path`); default the server's default. */
@@ -81,6 +81,7 @@ export async function openPostgresStore(
     target,
     migrationTableSchema,
     inTenantTransaction: runInTenantTransaction,
+    oneStatementInTenant: runOneStatementInTenant,
     onMigrationConnection,
     grantApplicationRole: (on, role) => grantApplicationRole(on, migrationTableSchema, role),
     inspectRole,

@@ -1,7 +1,7 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { TenantScope } from '../store-context.ts';
 import type { StoreDatabase } from '../store-database.ts';
-import { beginInTenant } from './create-tenant-pipeline-pool.ts';
+import { beginInTenant, beginInTenantOneStatement, MoreThanOneStatement } from './create-tenant-pipeline-pool.ts';
 
 /**
  * Runs `fn` on one pooled connection inside a transaction whose `gatehouse.tenant` is `scope`, set with
@@ -18,17 +18,47 @@ export async function runInTenantTransaction<T>(
   scope: TenantScope,
   fn: (db: Kysely<StoreDatabase>) => Promise<T>,
 ): Promise<T> {
+  return db.connection().execute((connection) => inTransaction(connection, beginInTenant, scope, fn));
+}
+
+/**
+ * `runInTenantTransaction` for an operation that may run twice (a read, an idempotent write): its first statement
+ * goes out with `begin`, the setting and `commit` (`beginInTenantOneStatement`), one round trip in all. An operation
+ * that sends a second statement is run again as a full transaction on the same connection, and `manyStatements`
+ * (the store remembers the operation, so it is tried this way once) is called.
+ */
+export async function runOneStatementInTenant<T>(
+  db: Kysely<StoreDatabase>,
+  scope: TenantScope,
+  fn: (db: Kysely<StoreDatabase>) => Promise<T>,
+  manyStatements: () => void,
+): Promise<T> {
   return db.connection().execute(async (connection) => {
-    await connection.executeQuery(CompiledQuery.raw(beginInTenant, [scope]));
-    let result: T;
     try {
-      result = await fn(connection);
+      return await inTransaction(connection, beginInTenantOneStatement, scope, fn);
     } catch (error) {
-      // Best effort: a connection that was lost cannot roll back, and the server has ended the transaction anyway.
-      await connection.executeQuery(CompiledQuery.raw('rollback')).catch(() => undefined);
-      throw error;
+      if (!(error instanceof MoreThanOneStatement)) throw error;
+      manyStatements();
+      return inTransaction(connection, beginInTenant, scope, fn);
     }
-    await connection.executeQuery(CompiledQuery.raw('commit'));
-    return result;
   });
+}
+
+async function inTransaction<T>(
+  connection: Kysely<StoreDatabase>,
+  begin: string,
+  scope: TenantScope,
+  fn: (db: Kysely<StoreDatabase>) => Promise<T>,
+): Promise<T> {
+  await connection.executeQuery(CompiledQuery.raw(begin, [scope]));
+  let result: T;
+  try {
+    result = await fn(connection);
+  } catch (error) {
+    // Best effort: a connection that was lost cannot roll back, and the server has ended the transaction anyway.
+    await connection.executeQuery(CompiledQuery.raw('rollback')).catch(() => undefined);
+    throw error;
+  }
+  await connection.executeQuery(CompiledQuery.raw('commit'));
+  return result;
 }
