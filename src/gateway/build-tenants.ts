@@ -214,6 +214,7 @@ function compileToolset(
     service.id,
     service.scopeImplies,
     service.auth.type === 'oauth2' ? service.auth.scopes : [],
+    service.scopesFromCatalogue === true,
     service.structuredOutput ?? true,
   ]);
   const key = JSON.stringify([toolset, serviceInputs]);
@@ -226,13 +227,16 @@ function compileToolset(
   if (known !== undefined) return known;
   const scopeImplies = new Map(services.map((service) => [service.id, service.scopeImplies] as const));
   const serviceScopes = new Map<string, readonly string[]>();
+  // Scopes the operator listed (not the catalogue's defaults and pack): links ask every equal alternative of them.
+  const listedScopes = new Set<string>();
   for (const service of services) {
     if (service.auth.type === 'oauth2' && service.auth.scopes.length > 0) {
       serviceScopes.set(service.id, service.auth.scopes);
+      if (service.scopesFromCatalogue !== true) listedScopes.add(service.id);
     }
   }
   const structuredOutput = new Map(services.map((service) => [service.id, service.structuredOutput ?? true] as const));
-  const policy = compileToolsetPolicy(toolset, exposed, { scopeImplies, serviceScopes });
+  const policy = compileToolsetPolicy(toolset, exposed, { scopeImplies, serviceScopes, listedScopes });
   const all = Object.freeze(
     [...policy.tools.values()].map((tool) =>
       toListedTool(tool, declaresOutput(tool, toolset.results.structuredOutput, structuredOutput)),
