@@ -288,6 +288,13 @@ const serviceSchema = z
     /** The catalogue provider this service was expanded from (docs/providers.md); set by the expansion. */
     provider: z.string().min(1).optional(),
     /**
+     * Set by the expansion of a catalogue provider whose OAuth scopes the operator did not list (neither `scopes`
+     * nor `auth.scopes`): they are the provider's defaults plus every scope of its tool pack, a ceiling no person
+     * chose. A link a tool call mints then asks for the first of a tool's equal scope alternatives only; for listed
+     * scopes it asks for every one among them (Slack `channels:history` and `groups:history`; docs/providers.md).
+     */
+    scopesFromCatalogue: z.literal(true).optional(),
+    /**
      * The service's name as people read it on pages (the page after consent): default the provider's name for a
      * catalogue service, else the description's title, else the id.
      */
@@ -377,6 +384,10 @@ const serviceSchema = z
       path: ['auth', 'clientId'],
     },
   )
+  .refine((s) => s.scopesFromCatalogue === undefined || s.provider !== undefined, {
+    message: 'set by the provider catalogue for a provider service, not in a config (list the scopes in auth.scopes)',
+    path: ['scopesFromCatalogue'],
+  })
   .refine((s) => s.toolsTtlSeconds === undefined || s.mcp !== undefined, {
     message: 'toolsTtlSeconds applies to mcp services only',
     path: ['toolsTtlSeconds'],

@@ -215,6 +215,7 @@ function compileToolset(
     id: service.id,
     scopeImplies: service.scopeImplies,
     scopes: service.auth.type === 'oauth2' ? service.auth.scopes : [],
+    scopesFromCatalogue: service.scopesFromCatalogue === true,
     structuredOutput: service.structuredOutput ?? true,
   }));
   const key = JSON.stringify([toolset, inputs]);
@@ -226,11 +227,12 @@ function compileToolset(
   const known = byKey.get(key)?.deref();
   if (known !== undefined) return known;
   const scopeImplies = new Map(inputs.map((input) => [input.id, input.scopeImplies] as const));
-  const serviceScopes = new Map(
-    inputs.filter((input) => input.scopes.length > 0).map((input) => [input.id, input.scopes] as const),
-  );
+  const withScopes = inputs.filter((input) => input.scopes.length > 0);
+  const serviceScopes = new Map(withScopes.map((input) => [input.id, input.scopes] as const));
+  // Scopes the operator listed (not the catalogue's defaults and pack): links ask every equal alternative of them.
+  const listedScopes = new Set(withScopes.filter((input) => !input.scopesFromCatalogue).map((input) => input.id));
   const structuredOutput = new Map(inputs.map((input) => [input.id, input.structuredOutput] as const));
-  const policy = compileToolsetPolicy(toolset, exposed, { scopeImplies, serviceScopes });
+  const policy = compileToolsetPolicy(toolset, exposed, { scopeImplies, serviceScopes, listedScopes });
   const all = Object.freeze(
     [...policy.tools.values()].map((tool) =>
       toListedTool(tool, declaresOutput(tool, toolset.results.structuredOutput, structuredOutput)),

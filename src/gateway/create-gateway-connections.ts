@@ -49,6 +49,14 @@ export interface ConnectedAccount extends CompletedConnection {
   readonly subjectName: string;
 }
 
+/** The sites to choose from, with the service and whom it serves named as the page after consent names them. */
+export interface DescribedSiteChoice extends SiteChoice {
+  /** The service as a person recognises it: `Jira Cloud (jira)`, or the id. */
+  readonly serviceName: string;
+  /** Whom the connection will serve: `user Ada`, `alice`, or everyone using the tenant's shared connection. */
+  readonly subjectName: string;
+}
+
 /**
  * The connect flow as the transports see it: the admin API (list, link, disconnect) and the browser routes
  * (`/connect/<id>`, `/oauth/callback`, the site chooser's `/oauth/callback/site`). Every method naming a tenant answers `not_found` for an unknown one.
@@ -66,7 +74,7 @@ export interface GatewayConnections {
   completeCallback(
     params: URLSearchParams,
     cookies: Readonly<Record<string, string>>,
-  ): Promise<ConnectedAccount | SiteChoice>;
+  ): Promise<ConnectedAccount | DescribedSiteChoice>;
   /** The site chooser's answer: `site` must be one of the sites offered to this browser for `state`. */
   chooseSite(
     state: string | null,
@@ -136,7 +144,10 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
     },
   });
 
-  async function describeConnected(done: CompletedConnection): Promise<ConnectedAccount> {
+  /** `done` with its service and subject named for the person (`describeService`, `describeSubject`). */
+  async function describe<T extends Pick<CompletedConnection, 'tenant' | 'service' | 'subject'>>(
+    done: T,
+  ): Promise<T & { readonly serviceName: string; readonly subjectName: string }> {
     return {
       ...done,
       serviceName: describeService(
@@ -185,14 +196,14 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
     async completeCallback(params, cookies) {
       const answer = await flow.completeCallback(params, cookies);
       // A site still to choose is not a connection yet: chooseSite completes it.
-      if ('sites' in answer) return answer;
+      if ('sites' in answer) return describe(answer);
       await deps.onConnected?.(answer);
-      return describeConnected(answer);
+      return describe(answer);
     },
     async chooseSite(state, site, cookies) {
       const completed = await flow.chooseSite(state, site, cookies);
       await deps.onConnected?.(completed);
-      return describeConnected(completed);
+      return describe(completed);
     },
     retryLink: (params, cookies) => flow.retryLink(params, cookies),
   };

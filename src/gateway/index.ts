@@ -39,6 +39,7 @@ export type {
   ConnectedAccount,
   ConnectionSummary,
   ConnectLinkAnswer,
+  DescribedSiteChoice,
   GatewayConnections,
 } from './create-gateway-connections.ts';
 export { registrationLimits } from './create-gateway-oauth-server.ts';

@@ -14,18 +14,25 @@ describe('selectConnectScopes', () => {
     expect(selectConnectScopes(policyNeeding(['a:read']), 's', ['a:read', 'a:write', 'admin'])).toEqual(['a:read']);
   });
 
-  it('slack_private_channels: a link a tool call mints asks for the first of equal alternatives only (docs/providers.md)', () => {
-    // Slack's read tools accept [channels:read] or [groups:read]; configuring groups:* does not put them on the link.
-    const needed = collectRequiredScopes(
-      [
-        [['channels:read'], ['groups:read']],
-        [['channels:history'], ['groups:history'], ['im:history'], ['mpim:history']],
-      ],
-      {},
-    );
-    expect(needed).toEqual(['channels:history', 'channels:read']);
+  it('slack_private_channels: listed scopes put every equal alternative on a tool-minted link, catalogue ones the first', () => {
+    // Slack's read tools accept [channels:read] or [groups:read] (the policy keeps the alternatives within the ceiling).
+    const tools = [
+      [['channels:read'], ['groups:read']],
+      [['channels:history'], ['groups:history']],
+    ];
     const configured = ['channels:read', 'channels:history', 'groups:read', 'groups:history'];
-    expect(selectConnectScopes(policyNeeding(needed), 's', configured)).toEqual(['channels:history', 'channels:read']);
+    const listed = collectRequiredScopes(tools, {}, true);
+    expect(selectConnectScopes(policyNeeding(listed), 's', configured)).toEqual([
+      'channels:history',
+      'channels:read',
+      'groups:history',
+      'groups:read',
+    ]);
+    const fromCatalogue = collectRequiredScopes(tools, {});
+    expect(selectConnectScopes(policyNeeding(fromCatalogue), 's', configured)).toEqual([
+      'channels:history',
+      'channels:read',
+    ]);
   });
 
   it('keeps configured openid/offline_access (refresh tokens)', () => {

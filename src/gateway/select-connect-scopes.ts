@@ -8,7 +8,9 @@ const defaultRefreshScope = 'offline_access';
  * (docs/configuration.md, "Connect-time scopes"):
  * - the toolset's tools declare no scope for the service: the service's configured `scopes`;
  * - no configured `scopes`: exactly what the toolset's tools need (`policy.requiredScopesOf`);
- * - otherwise the configured scopes act as a ceiling: each needed scope the configured list holds, or the
+ * - otherwise the configured scopes act as a ceiling: each needed scope the configured list holds (for scopes the
+ *   operator listed, every equal alternative of a tool among them: Slack `channels:history` and `groups:history`;
+ *   for the catalogue's, the first only, `policy.requiredScopesOf`), or the
  *   configured scope implying it (`scopeImplies`); a needed scope the configuration does not cover is not asked
  *   for (its tools stay hidden and are refused `scope_missing`). Configured `openid` and the service's
  *   `refreshScope` (default `offline_access`; Salesforce `refresh_token`) are kept: they grant no API access but

@@ -49,6 +49,8 @@ function fakeConnections(secure: boolean, seen: Record<string, string>[] = []): 
             { id: '11111111-2222-4333-8444-000000000002', name: 'Sec\u202Eond <i>', url: '' },
           ],
           cookie: { name: 'gh_connect_abc', value: 'v1', maxAgeSeconds: 600 },
+          serviceName: 'Jira <Cloud> (jira)',
+          subjectName: 'user a"li&ce',
         };
       }
       if (params.get('state') !== 'ok')
@@ -174,6 +176,8 @@ describe('connect routes', () => {
     const html = await page.text();
     expect(html).toContain('Sec<mark class="ctl">U+202E</mark>ond &#60;i&#62;');
     expect(html).toContain('https://first.atlassian.net');
+    // The service and whom it serves as people know them (not the ids), escaped.
+    expect(html).toContain('Choose the one Jira &#60;Cloud&#62; (jira) should use for\nuser a&#34;li&#38;ce;');
     expect(html).not.toContain('<script');
     expect(page.headers.get('content-security-policy')).toContain("form-action 'self'");
     const cookies = page.headers.getSetCookie();

@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { escapeHtml, type GatehouseError, httpStatusOf, toGatehouseError } from '../core/index.ts';
-import type { ConnectedAccount, GatewayConnections } from '../gateway/index.ts';
+import type { ConnectedAccount, DescribedSiteChoice, GatewayConnections } from '../gateway/index.ts';
 import type { AccessibleSite, SiteChoice } from '../oauth/index.ts';
 import type { HttpRoute } from './create-router.ts';
 import { shownOnPage } from './show-invisibles.ts';
@@ -147,7 +147,7 @@ function nounOf(site: AccessibleSite | undefined) {
     : { one: 'site', many: 'sites', legend: 'Sites', title: 'Choose a site' };
 }
 
-function renderSiteChooser(choice: SiteChoice, csrf: string): string {
+function renderSiteChooser(choice: DescribedSiteChoice, csrf: string): string {
   const noun = nounOf(choice.sites[0]);
   const options = choice.sites
     .map(
@@ -157,8 +157,8 @@ function renderSiteChooser(choice: SiteChoice, csrf: string): string {
         }</label>`,
     )
     .join('\n');
-  return `<p>Your account can reach ${choice.sites.length} ${noun.many}. Choose the one ${shown(choice.service)} should use for
-${shown(choice.subject)}; every call goes to that ${noun.one} until you connect again.</p>
+  return `<p>Your account can reach ${choice.sites.length} ${noun.many}. Choose the one ${shown(choice.serviceName)} should use for
+${shown(choice.subjectName)}; every call goes to that ${noun.one} until you connect again.</p>
 <form method="post" action="/oauth/callback/site" class="card">
 <input type="hidden" name="state" value="${escapeHtml(choice.state)}"><input type="hidden" name="csrf" value="${csrf}">
 <fieldset><legend>${noun.legend}</legend>

@@ -1,5 +1,4 @@
 import { GatehouseError, type NamedTool } from '../core/index.ts';
-import { findMissingScopes } from './scope-check.ts';
 import type { ToolsetPolicy } from './toolset-policy.ts';
 import { validateArguments } from './validate-arguments.ts';
 
@@ -34,12 +33,17 @@ export function decideToolCall(policy: ToolsetPolicy, request: ToolCallRequest):
   const rules = policy.rules.get(request.name);
   if (tool === undefined || rules === undefined) throw refuseUnexposed(policy, request.name);
   if (request.grantedScopes !== undefined && rules.scopes.length > 0) {
-    const missing = findMissingScopes(rules.scopes, policy.heldScopesOf(tool.service, request.grantedScopes));
+    const missing = policy.missingScopesOf(tool.service, rules.scopes, request.grantedScopes);
     if (missing !== undefined) {
+      // Each entry is one way to cover the tool; a step-up link asks for them all (`missingScopes`).
+      const plural = missing.some((way) => way.length > 1);
+      const ways = missing.map((way) =>
+        missing.length > 1 && way.length > 1 ? `(${way.join(', ')})` : way.join(', '),
+      );
       throw new GatehouseError(
         'scope_missing',
-        `Tool ${request.name} needs OAuth scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which the connection to ${tool.service} was not granted`,
-        { tool: request.name, service: tool.service, missingScopes: missing, reason: 'grant' },
+        `Tool ${request.name} needs OAuth scope${plural ? 's' : ''} ${ways.join(' or ')}, which the connection to ${tool.service} was not granted`,
+        { tool: request.name, service: tool.service, missingScopes: [...new Set(missing.flat())], reason: 'grant' },
       );
     }
   }

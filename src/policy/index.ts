@@ -21,7 +21,14 @@ export {
 export { hashApprovalArguments } from './hash-approval-arguments.ts';
 export { matchToolGlob } from './match-tool-glob.ts';
 export { mostSpecificByGlob, pickByGlob } from './pick-by-glob.ts';
-export { collectRequiredScopes, expandScopes, findMissingScopes, type ScopeImplications } from './scope-check.ts';
+export {
+  collectRequiredScopes,
+  equalAlternatives,
+  expandScopes,
+  findEqualMissingScopes,
+  findMissingScopes,
+  type ScopeImplications,
+} from './scope-check.ts';
 export {
   compileToolsetPolicy,
   type ToolRules,

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { collectRequiredScopes, expandScopes, findMissingScopes } from './scope-check.ts';
+import {
+  collectRequiredScopes,
+  equalAlternatives,
+  expandScopes,
+  findEqualMissingScopes,
+  findMissingScopes,
+} from './scope-check.ts';
 
 const implies = { repo: ['public_repo', 'repo:status'], admin: ['repo'] };
 
@@ -40,5 +46,38 @@ describe('scope checks', () => {
     expect(collectRequiredScopes([[['admin'], ['repo']]], implies)).toEqual(['repo']);
     // Unrelated alternatives of equal size: the first listed.
     expect(collectRequiredScopes([[['x'], ['y']]], implies)).toEqual(['x']);
+  });
+
+  it('equalAlternatives: the alternatives none implies another of and with the fewest scopes, in order', () => {
+    expect(equalAlternatives([['x'], ['y'], ['z', 'w']], {})).toEqual([['x'], ['y']]);
+    expect(equalAlternatives([['repo'], ['public_repo']], implies)).toEqual([['public_repo']]);
+    expect(equalAlternatives([], {})).toEqual([]);
+  });
+
+  it('collectRequiredScopes with every: each equal alternative (Slack public and private channels)', () => {
+    const history = [['channels:history'], ['groups:history']];
+    expect(collectRequiredScopes([history], {}, true)).toEqual(['channels:history', 'groups:history']);
+    expect(collectRequiredScopes([history], {})).toEqual(['channels:history']);
+    // Never the broader of two, nor a longer alternative.
+    expect(
+      collectRequiredScopes(
+        [
+          [['repo'], ['public_repo']],
+          [['a'], ['b', 'c']],
+        ],
+        implies,
+        true,
+      ),
+    ).toEqual(['a', 'public_repo']);
+  });
+
+  it('findEqualMissingScopes: each way lacking the fewest scopes, none broader than another; undefined when held', () => {
+    const history = [['channels:history'], ['groups:history']];
+    expect(findEqualMissingScopes(history, new Set(['groups:history']), {})).toBeUndefined();
+    expect(findEqualMissingScopes(history, new Set(), {})).toEqual([['channels:history'], ['groups:history']]);
+    expect(findEqualMissingScopes([['repo'], ['public_repo']], new Set(), implies)).toEqual([['public_repo']]);
+    // One scope short of [a, b] beats two short of [c, d].
+    expect(findEqualMissingScopes([['a', 'b'], ['c', 'd'], ['e']], new Set(['a']), {})).toEqual([['b'], ['e']]);
+    expect(findEqualMissingScopes([], new Set(), {})).toBeUndefined();
   });
 });

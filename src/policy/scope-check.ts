@@ -40,17 +40,40 @@ export function findMissingScopes(
 }
 
 /**
+ * The missing scopes of each of a tool's equal alternatives (`equalAlternatives`: the operator listed the service's
+ * scopes, so a link asks for every way to cover the tool among them): `undefined` when some alternative is fully
+ * held, otherwise, of the alternatives lacking the fewest scopes, those not strictly broader than another, each
+ * one's missing scopes, in description order.
+ */
+export function findEqualMissingScopes(
+  alternatives: readonly (readonly string[])[],
+  held: ReadonlySet<string>,
+  implies: ScopeImplications,
+): readonly (readonly string[])[] | undefined {
+  if (alternatives.length === 0) return undefined;
+  const missing = alternatives.map((alternative) => alternative.filter((scope) => !held.has(scope)));
+  const fewest = Math.min(...missing.map((scopes) => scopes.length));
+  if (fewest === 0) return undefined;
+  const tied = alternatives.filter((_, i) => (missing[i] as readonly string[]).length === fewest);
+  const narrow = new Set(withoutBroader(tied, implies));
+  return alternatives.flatMap((alternative, i) => (narrow.has(alternative) ? [missing[i] as readonly string[]] : []));
+}
+
+/**
  * The smallest-looking set of scopes to request at connect time so every given tool is covered: per tool the
- * narrowest alternative (`narrowestAlternative`), unioned, minus scopes another requested scope already implies.
- * Sorted.
+ * narrowest alternative (the first of `equalAlternatives`), or with `every` each of its equal alternatives (the
+ * operator listed the service's scopes: Slack `channels:history` and `groups:history`), unioned, minus scopes
+ * another requested scope already implies. Sorted.
  */
 export function collectRequiredScopes(
   toolAlternatives: Iterable<readonly (readonly string[])[]>,
   implies: ScopeImplications,
+  every = false,
 ): readonly string[] {
   const wanted = new Set<string>();
   for (const alternatives of toolAlternatives) {
-    for (const scope of narrowestAlternative(alternatives, implies) ?? []) wanted.add(scope);
+    const equal = equalAlternatives(alternatives, implies);
+    for (const alternative of every ? equal : equal.slice(0, 1)) for (const scope of alternative) wanted.add(scope);
   }
   const implied = new Set<string>();
   for (const scope of wanted)
@@ -59,21 +82,25 @@ export function collectRequiredScopes(
 }
 
 /**
- * Of a tool's alternatives, the one to ask for: never one that strictly implies another (`repo` when
- * `public_repo` would do: asking the broad one grants private read/write for a read tool); of the rest, the
- * fewest scopes, then the first listed.
+ * Of a tool's alternatives, the equally narrow ones, in description order: never one that strictly implies another
+ * (`repo` when `public_repo` would do: asking the broad one grants private read/write for a read tool); of the rest,
+ * those with the fewest scopes. The first is the one a link asks for.
  */
-function narrowestAlternative(
+export function equalAlternatives(
   alternatives: readonly (readonly string[])[],
   implies: ScopeImplications,
-): readonly string[] | undefined {
+): readonly (readonly string[])[] {
+  const narrow = withoutBroader(alternatives, implies);
+  const fewest = Math.min(...narrow.map((alternative) => alternative.length));
+  return narrow.filter((alternative) => alternative.length === fewest);
+}
+
+/** The alternatives that do not strictly imply another of them, in order. */
+function withoutBroader(
+  alternatives: readonly (readonly string[])[],
+  implies: ScopeImplications,
+): readonly (readonly string[])[] {
   const expanded = alternatives.map((alternative) => expandScopes(alternative, implies));
   const covers = (i: number, j: number) => (alternatives[j] as readonly string[]).every((s) => expanded[i]?.has(s));
-  const broader = (i: number) => alternatives.some((_, j) => j !== i && covers(i, j) && !covers(j, i));
-  let chosen: readonly string[] | undefined;
-  alternatives.forEach((alternative, i) => {
-    if (broader(i)) return;
-    if (chosen === undefined || alternative.length < chosen.length) chosen = alternative;
-  });
-  return chosen;
+  return alternatives.filter((_, i) => !alternatives.some((__, j) => j !== i && covers(i, j) && !covers(j, i)));
 }

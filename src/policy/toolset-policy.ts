@@ -2,7 +2,13 @@ import type { NamedTool, ToolSafety, ToolsetConfig } from '../core/index.ts';
 import { type ArgumentConstraints, compileArgumentConstraints } from './compile-argument-constraints.ts';
 import { matchToolGlob } from './match-tool-glob.ts';
 import { mostSpecificByGlob, pickByGlob } from './pick-by-glob.ts';
-import { collectRequiredScopes, expandScopes, findMissingScopes, type ScopeImplications } from './scope-check.ts';
+import {
+  collectRequiredScopes,
+  expandScopes,
+  findEqualMissingScopes,
+  findMissingScopes,
+  type ScopeImplications,
+} from './scope-check.ts';
 
 /** What the policy holds per exposed tool, compiled once. */
 export interface ToolRules {
@@ -43,11 +49,22 @@ export interface ToolsetPolicy {
   readonly usesScopes: boolean;
   /**
    * The scopes to request when connecting `service` for this toolset: enough for every exposed tool of the
-   * service and nothing more (implied scopes dropped). Used by the OAuth connect flow.
+   * service and nothing more (implied scopes dropped); for a service whose operator listed its scopes
+   * (`listedScopes`), every equal alternative of each tool among them. Used by the OAuth connect flow.
    */
   requiredScopesOf(service: string): readonly string[];
   /** A connection's granted scopes at `service` expanded by the service's hierarchy (memoised). */
   heldScopesOf(service: string, granted: readonly string[]): ReadonlySet<string>;
+  /**
+   * What a grant at `service` lacks for a tool needing `alternatives`: `undefined` when covered; otherwise one way
+   * to cover it (`findMissingScopes`), or for a service whose operator listed its scopes each of the equally narrow
+   * ways (`findEqualMissingScopes`: Slack `channels:history` or `groups:history`). A step-up link asks for them all.
+   */
+  missingScopesOf(
+    service: string,
+    alternatives: readonly (readonly string[])[],
+    granted: readonly string[],
+  ): readonly (readonly string[])[] | undefined;
 }
 
 export interface ToolsetPolicyOptions {
@@ -58,6 +75,12 @@ export interface ToolsetPolicyOptions {
    * (`selectConnectScopes`). Absent for a service: no ceiling (connect links ask for what the tools need).
    */
   readonly serviceScopes?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * The services of `serviceScopes` whose scopes the operator listed (not taken from the provider catalogue): their
+   * links ask for every equal alternative of a tool's scopes among the listed ones (Slack `channels:history` and
+   * `groups:history`), where others ask for the first (`equalAlternatives`).
+   */
+  readonly listedScopes?: ReadonlySet<string>;
 }
 
 const noImplications: ScopeImplications = Object.freeze({});
@@ -77,6 +100,8 @@ export function compileToolsetPolicy(
   options: ToolsetPolicyOptions = {},
 ): ToolsetPolicy {
   const impliesOf = (service: string) => options.scopeImplies?.get(service) ?? noImplications;
+  const asksEveryAlternative = (service: string) =>
+    options.listedScopes?.has(service) === true && options.serviceScopes?.has(service) === true;
   const included = matchToolGlob(config.tools);
   const excluded = matchToolGlob(config.exclude);
   const safetyOf = mostSpecificByGlob(config.policy.safety);
@@ -147,9 +172,23 @@ export function compileToolsetPolicy(
     const alternatives = [...tools.values()]
       .filter((tool) => tool.service === service)
       .map((tool) => (rules.get(tool.name) as ToolRules).scopes);
-    requiredByService.set(service, Object.freeze(collectRequiredScopes(alternatives, impliesOf(service))));
+    requiredByService.set(
+      service,
+      Object.freeze(collectRequiredScopes(alternatives, impliesOf(service), asksEveryAlternative(service))),
+    );
   }
   const held = new Map<string, ReadonlySet<string>>();
+  const heldScopesOf = (service: string, granted: readonly string[]) => {
+    const key = `${service}\u0000${granted.join(' ')}`;
+    let set = held.get(key);
+    if (set === undefined) {
+      // Bounded: distinct grants per toolset are few in practice; a flood only costs recomputation.
+      if (held.size >= 1_000) held.clear();
+      set = expandScopes(granted, impliesOf(service));
+      held.set(key, set);
+    }
+    return set;
+  };
 
   return Object.freeze({
     toolset: config.id,
@@ -166,16 +205,12 @@ export function compileToolsetPolicy(
       : undefined,
     usesScopes: [...rules.values()].some((rule) => rule.scopes.length > 0),
     requiredScopesOf: (service: string) => requiredByService.get(service) ?? [],
-    heldScopesOf(service: string, granted: readonly string[]) {
-      const key = `${service}\u0000${granted.join(' ')}`;
-      let set = held.get(key);
-      if (set === undefined) {
-        // Bounded: distinct grants per toolset are few in practice; a flood only costs recomputation.
-        if (held.size >= 1_000) held.clear();
-        set = expandScopes(granted, impliesOf(service));
-        held.set(key, set);
-      }
-      return set;
+    heldScopesOf,
+    missingScopesOf(service: string, alternatives: readonly (readonly string[])[], granted: readonly string[]) {
+      const have = heldScopesOf(service, granted);
+      if (asksEveryAlternative(service)) return findEqualMissingScopes(alternatives, have, impliesOf(service));
+      const missing = findMissingScopes(alternatives, have);
+      return missing === undefined ? undefined : [missing];
     },
   });
 }

@@ -161,11 +161,11 @@ describe.skipIf(missing !== undefined)('Atlassian site chooser in Chromium (issu
     await as?.close();
   });
 
-  async function connectLink(service = 'jira'): Promise<string> {
+  async function connectLink(service = 'jira', subject = 'ada'): Promise<string> {
     const created = await fetch(`${gateway.url}/api/v1/tenants/acme/connections`, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ service, subject: 'ada' }),
+      body: JSON.stringify({ service, subject }),
     });
     expect(created.status).toBe(201);
     return ((await created.json()) as { authorizeUrl: string }).authorizeUrl;
@@ -238,6 +238,31 @@ describe.skipIf(missing !== undefined)('Atlassian site chooser in Chromium (issu
     expect(hit?.path).toBe(`/ex/jira/${secondSite}/rest/api/3/myself`);
     expect(hit?.headers.authorization).toMatch(/^Bearer atl-access-\d+-0123456789$/);
     await client.close();
+  });
+
+  it('chooser_shows_subject_id: the chooser names a signed-in user and the service as the page after consent does', async () => {
+    tokenAnswer = 'tokens';
+    // A person of the tenant (the subject a signed-in user's calls use is their internal usr_... id).
+    const { user } = await gateway.gateway.users!.createUser('acme', { name: 'ada.lovelace' });
+    expect(user.id).toMatch(/^usr_/);
+    const context = await chromium.newContext();
+    const page = await context.newPage();
+    await page.goto(await connectLink('jira', user.id));
+    await page.click('#accept');
+    await page.waitForURL(/\/oauth\/callback\?/);
+    expect(await page.locator('h1').textContent()).toBe('Choose a site');
+    const intro = ((await page.locator('p').first().textContent()) ?? '').replace(/\s+/g, ' ');
+    expect(intro).toBe(
+      'Your account can reach 2 sites. Choose the one Jira Cloud (jira) should use for user ada.lovelace; every call goes to that site until you connect again.',
+    );
+    expect(await page.locator('body').textContent()).not.toContain(user.id);
+    await chromium.screenshot(page, 'atlassian-site-chooser-signed-in-user');
+    await page.check(`input[value="${firstSite}"]`);
+    await page.click('button[type="submit"]');
+    expect(await page.locator('body').textContent()).toContain(
+      'Connected Jira Cloud (jira) for user ada.lovelace to the site Acme Engineering.',
+    );
+    await context.close();
   });
 
   it("a refused token exchange shows the provider's error and description, and Try again starts a fresh connect", async () => {

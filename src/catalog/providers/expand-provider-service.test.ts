@@ -149,6 +149,40 @@ describe('a service naming a provider', () => {
     });
   });
 
+  it('marks scopes the operator did not list (scopesFromCatalogue), whether from scopes: or auth.scopes', () => {
+    const base = { provider: 'zen', clientId: 'client', clientSecret: secret, variables: { subdomain: 'acme' } };
+    expect(parse(base).tenants[0]?.services[0]?.scopesFromCatalogue).toBe(true);
+    // The endpoints overridden, the scopes still the catalogue's.
+    const endpoints = { auth: { tokenUrl: 'https://proxy.example/token' } };
+    expect(parse({ ...base, ...endpoints }).tenants[0]?.services[0]?.scopesFromCatalogue).toBe(true);
+    expect(parse({ ...base, scopes: ['tickets:read'] }).tenants[0]?.services[0]?.scopesFromCatalogue).toBeUndefined();
+    const inAuth = parse({ ...base, auth: { scopes: ['tickets:write'] } }).tenants[0]?.services[0];
+    expect(inAuth?.scopesFromCatalogue).toBeUndefined();
+    expect(inAuth?.auth).toMatchObject({ scopes: ['tickets:write'] });
+    // Not OAuth: nothing to mark.
+    const keyed = parse({ provider: 'keyed', apiKey: 'key-0123456789abcdef', openapi: '/tmp/keyed.yaml' });
+    expect(keyed.tenants[0]?.services[0]?.scopesFromCatalogue).toBeUndefined();
+  });
+
+  it('the marker is set by the catalogue only: a config writing it is refused, naming the field', () => {
+    const provided = failure({
+      provider: 'zen',
+      clientId: 'client',
+      variables: { subdomain: 'acme' },
+      scopesFromCatalogue: true,
+    });
+    expect(provided.path).toBe('tenants[0].services[0].scopesFromCatalogue');
+    expect(provided.lines[0]).toContain('list the scopes in scopes');
+    const own = failure({
+      id: 'own',
+      openapi: '/tmp/own.yaml',
+      auth: { type: 'oauth2', clientId: 'c', authorizationUrl: 'https://a.example/a', tokenUrl: 'https://a.example/t' },
+      scopesFromCatalogue: true,
+    });
+    expect(own.path).toBe('tenants[0].services[0].scopesFromCatalogue');
+    expect(own.lines[0]).toContain('auth.scopes');
+  });
+
   it('an unknown provider exits 2 (config_invalid) naming the field with a did-you-mean', () => {
     const result = failure({ provider: 'zne', clientId: 'client' });
     expect(result.code).toBe('config_invalid');

@@ -21,6 +21,9 @@ const providerFields = {
 } as const;
 const allProviderFields = ['provider', 'variables', ...Object.values(providerFields).flat()];
 
+/** The service field recording that its OAuth scopes came from the catalogue, not from the operator's list. */
+const expansionMarker = 'scopesFromCatalogue';
+
 /** A value put into a URL without a pattern of its own: nothing that could change the URL's host or path. */
 const safeVariableValue = /^[A-Za-z0-9._~-]+$/;
 
@@ -73,11 +76,17 @@ export function expandProviderService(
     providerFields[other.type].some((field) => raw[field] !== undefined)
       ? { ...listed, auth: other }
       : listed;
-  const serviceFields = knownFieldsAt(configSchema, ['tenants', 0, 'services', 0]).filter((f) => f !== 'provider');
+  const serviceFields = knownFieldsAt(configSchema, ['tenants', 0, 'services', 0]).filter(
+    (f) => f !== 'provider' && f !== expansionMarker,
+  );
   const own: readonly string[] = providerFields[provider.auth.type];
   const accepted = [...serviceFields, 'provider', 'variables', ...own];
   for (const key of Object.keys(raw)) {
     if (accepted.includes(key)) continue;
+    if (key === expansionMarker) {
+      issues.push({ path: [key], message: 'set by the catalogue, not in a config: list the scopes in scopes' });
+      continue;
+    }
     if (allProviderFields.includes(key)) {
       issues.push({
         path: [key],
@@ -131,7 +140,8 @@ export function expandProviderService(
   if (provider.auth.type === 'oauth2' && raw['scopes'] === undefined && provider.description?.pack !== undefined) {
     if (service['openapi'] === packPath(catalogue.root, provider.description.pack)) {
       // The configured scopes are a ceiling (tools beyond them are hidden); with none named, the pack's own scopes
-      // join the defaults, and a connect link asks for what the toolset's tools need of them (selectConnectScopes).
+      // join the defaults, and a connect link asks for what the toolset's tools need of them (selectConnectScopes),
+      // the first of each tool's equal alternatives only (`scopesFromCatalogue`): never Slack's im:history unasked.
       auth['scopes'] = [...new Set([...provider.auth.defaultScopes, ...scopesOfPack(service['openapi'])])];
     }
   }
@@ -149,6 +159,10 @@ export function expandProviderService(
           }
         : o;
   } else service['auth'] = auth;
+  const listedInAuth = override !== null && typeof override === 'object' && 'scopes' in override;
+  if ((service['auth'] as { type?: unknown }).type === 'oauth2' && raw['scopes'] === undefined && !listedInAuth) {
+    service[expansionMarker] = true;
+  }
   if (provider.auth.type === 'oauth2') {
     const implies = raw['scopeImplies'];
     service['scopeImplies'] = {
