@@ -27,6 +27,11 @@ export interface UserConsentSource {
 export interface UserRoutesOptions {
   readonly users: GatewayUsers;
   readonly consents?: UserConsentSource;
+  /**
+   * The operator's sign-in form (`OperatorRoutes.signInForm`), shown folded under the tenant's own forms so the
+   * operator can open a console page from the page it sends to; absent or empty: not shown.
+   */
+  readonly operatorSignInForm?: (res: ServerResponse, returnTo: string) => string;
 }
 
 const sessionCookie = 'gatehouse_session';
@@ -48,7 +53,7 @@ const formLimit = 8 * 1024;
  * characters shown (CP-04).
  */
 export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
-  const { users } = options;
+  const { users, operatorSignInForm } = options;
   const secure = users.secureCookie ? '; Secure' : '';
 
   function setSession(res: ServerResponse, session: UserSessionCookie): void {
@@ -139,13 +144,24 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
       : '';
     const none =
       local === '' && sso === '' ? '<p class="problem">This tenant has no way to sign in configured.</p>' : '';
+    const operatorForm = operatorSignInForm?.(res, returnTo) ?? '';
+    const operator =
+      operatorForm === ''
+        ? ''
+        : `<details class="card"><summary>Operator of this gateway? Sign in with the admin token</summary>${operatorForm}</details>`;
     const alert =
       problem === undefined
         ? ''
         : `<p class="problem" role="alert">${escapeHtml(problem.text)} <small>Code: <code>${escapeHtml(problem.code)}</code></small></p>`;
     // The SSO form's answer redirects to the provider, which CSP `form-action` must allow (Chromium checks redirects).
     const app = await appLine(tenant, returnTo);
-    writeHtml(res, status, `Sign in to ${tenant}`, `${app}${alert}${local}${sso}${none}`, options.sso?.origin);
+    writeHtml(
+      res,
+      status,
+      `Sign in to ${tenant}`,
+      `${app}${alert}${local}${sso}${none}${operator}`,
+      options.sso?.origin,
+    );
   }
 
   return [

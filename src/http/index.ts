@@ -34,6 +34,12 @@ export {
 } from './create-http-app.ts';
 export { createMetricsRoute, type MetricsRouteOptions } from './create-metrics-route.ts';
 export { createOAuthServerRoutes } from './create-oauth-server-routes.ts';
+export {
+  createOperatorRoutes,
+  type OperatorRoutes,
+  type OperatorRoutesOptions,
+  type OperatorSignInEvent,
+} from './create-operator-routes.ts';
 export { createOriginCheck, type OriginCheckOptions } from './create-origin-check.ts';
 export {
   createRouter,

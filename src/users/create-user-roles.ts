@@ -41,7 +41,7 @@ export interface RoleSecurityEvent {
   readonly tenant: string;
   readonly event: 'role_granted' | 'role_revoked' | 'api_token_created' | 'api_token_revoked';
   readonly decision: 'allow';
-  /** Who made the change: `admin` (the operator's token) or `user:<id>`. */
+  /** Who made the change: `admin` (the operator's token on the admin API), `operator` (the operator in the console) or `user:<id>`. */
   readonly subject: string;
   /** `user:<id>/role:<role>` or `user:<id>/token:<id>`. */
   readonly target: string;

@@ -1,4 +1,16 @@
 export {
+  createOperatorSessions,
+  type IssuedOperatorSession,
+  type OperatorSession,
+  type OperatorSessionKeys,
+  type OperatorSessions,
+  type OperatorSessionsOptions,
+  operatorActor,
+  operatorCookieName,
+  operatorSessionPurpose,
+  operatorSessionSeconds,
+} from './create-operator-sessions.ts';
+export {
   createSsoRelyingParty,
   type SsoIdentity,
   type SsoRelyingParty,

@@ -1,4 +1,4 @@
-import { createSecretKey, type KeyObject } from 'node:crypto';
+import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { GatehouseError } from '../core/index.ts';
 import { nonceLength, openAesGcm, sealAesGcm, tagLength } from './_aes-gcm.ts';
 import type { MasterKeyEntry, MasterKeyProvider } from './master-key-provider.ts';
@@ -52,6 +52,18 @@ export function createLocalMasterKeyProvider(load: () => MasterKeyEntry[], sourc
     return keys.get(version);
   }
 
+  /** The key of a loaded version, for writing (wrap, derive): an unknown version is never looked for. */
+  function loadedKey(version: number): KeyObject {
+    const key = keys.get(version);
+    if (key === undefined) {
+      throw new GatehouseError('master_key_missing', `${source}: master key version ${version} is not loaded`, {
+        source,
+        masterKeyVersion: version,
+      });
+    }
+    return key;
+  }
+
   reload();
 
   return {
@@ -61,15 +73,17 @@ export function createLocalMasterKeyProvider(load: () => MasterKeyEntry[], sourc
     versions: () => [...keys.keys()].sort((a, b) => a - b),
 
     async wrap(version, dataKey, aad) {
-      const key = keys.get(version);
-      if (key === undefined) {
-        throw new GatehouseError('master_key_missing', `${source}: master key version ${version} is not loaded`, {
-          source,
-          masterKeyVersion: version,
-        });
-      }
-      const { nonce, ciphertext, tag } = sealAesGcm(key, dataKey, aad);
+      const { nonce, ciphertext, tag } = sealAesGcm(loadedKey(version), dataKey, aad);
       return Buffer.concat([Buffer.of(wrappedFormat), nonce, ciphertext, tag]);
+    },
+
+    async deriveKey(version, purpose) {
+      const raw = loadedKey(version).export();
+      try {
+        return Buffer.from(hkdfSync('sha256', raw, Buffer.alloc(0), purpose, 32));
+      } finally {
+        raw.fill(0);
+      }
     },
 
     async unwrap(version, wrappedKey, aad) {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { GatehouseError, systemClock } from '../core/index.ts';
@@ -320,5 +320,32 @@ describe('createVault()', () => {
         expect(dumps).not.toContain(key.toString(encoding));
     }
     expect(dumps).not.toContain('the-secret-value');
+  });
+});
+
+describe('deriveKeys()', () => {
+  const purpose = 'gatehouse test purpose v1';
+  const bytesOf = (keys: Awaited<ReturnType<ReturnType<typeof setup>['vault']['deriveKeys']>>, version: number) =>
+    keys.keys.get(version)?.export().toString('hex');
+
+  it('derives the same key in every vault over the same master keys, another for another purpose', async () => {
+    const ring = createKeyRing(2);
+    const one = await setup({ ring }).vault.deriveKeys(purpose);
+    const two = await setup({ ring }).vault.deriveKeys(purpose);
+    const other = await setup({ ring }).vault.deriveKeys('gatehouse other purpose v1');
+    expect(one.current).toBe(2);
+    expect([...one.keys.keys()]).toEqual([1, 2]);
+    expect(bytesOf(one, 2)).toBe(bytesOf(two, 2));
+    expect(bytesOf(one, 1)).not.toBe(bytesOf(one, 2));
+    expect(bytesOf(other, 2)).not.toBe(bytesOf(one, 2));
+    // Neither the master key itself nor anything a fresh key ring gives.
+    expect(bytesOf(one, 2)).not.toBe(ring.raw.get(2)?.toString('hex'));
+    expect(bytesOf(await setup().vault.deriveKeys(purpose), 1)).not.toBe(bytesOf(one, 1));
+  });
+
+  it('is HKDF-SHA256 of the master key with the purpose as info (RFC 5869)', async () => {
+    const ring = createKeyRing(1);
+    const expected = Buffer.from(hkdfSync('sha256', ring.raw.get(1) as Buffer, Buffer.alloc(0), purpose, 32));
+    expect(bytesOf(await setup({ ring }).vault.deriveKeys(purpose), 1)).toBe(expected.toString('hex'));
   });
 });

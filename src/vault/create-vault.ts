@@ -98,6 +98,21 @@ export interface Vault {
    * perhaps purged by another process): a later use reads the store again, where a purge left none.
    */
   forgetTenantKeys(tenantId: string): void;
+  /**
+   * Keys for `purpose` (a label with a format version, `gatehouse operator session v1`), one derived from each
+   * master key version loaded now (`MasterKeyProvider.deriveKey`), and the current version: every process with the
+   * same master keys derives the same ones. Meant to run once at start, never per request; a key made under one
+   * version is checked with that version's key, so rotating the master key ends nothing until the old version is
+   * removed.
+   */
+  deriveKeys(purpose: string): Promise<DerivedKeys>;
+}
+
+/** Keys derived for one purpose from every loaded master key version (`Vault.deriveKeys`). */
+export interface DerivedKeys {
+  /** The master key version new signatures use. */
+  readonly current: number;
+  readonly keys: ReadonlyMap<number, KeyObject>;
 }
 
 /** The unwrapped data keys of one tenant, as cached. */
@@ -372,6 +387,19 @@ export function createVault(dependencies: VaultDependencies): Vault {
     forgetTenantKeys(tenantId);
   }
 
+  async function deriveKeys(purpose: string): Promise<DerivedKeys> {
+    const keys = new Map<number, KeyObject>();
+    for (const version of masterKeys.versions()) {
+      const raw = await masterKeys.deriveKey(version, purpose);
+      try {
+        keys.set(version, createSecretKey(raw));
+      } finally {
+        raw.fill(0);
+      }
+    }
+    return { current: masterKeys.currentVersion(), keys };
+  }
+
   return {
     encrypt,
     decrypt,
@@ -380,5 +408,6 @@ export function createVault(dependencies: VaultDependencies): Vault {
     verifyDataKeys,
     destroyTenantKeys,
     forgetTenantKeys,
+    deriveKeys,
   };
 }

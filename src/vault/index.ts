@@ -2,6 +2,7 @@ export { createLocalMasterKeyProvider, type LocalMasterKeyProvider } from './cre
 export {
   createVault,
   type DecryptFailureReason,
+  type DerivedKeys,
   type MasterKeyCheck,
   type RewrapReport,
   type StaleDataKey,

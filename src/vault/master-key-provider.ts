@@ -20,6 +20,15 @@ export interface MasterKeyProvider {
   versions(): readonly number[];
   wrap(version: number, dataKey: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
   unwrap(version: number, wrappedKey: Uint8Array, aad: Uint8Array): Promise<Buffer>;
+  /**
+   * A 32-byte key for `purpose` derived from master key `version`: the same bytes in every process holding that
+   * version, unrelated to the key of another purpose or version, and the master key cannot be computed from it.
+   * `purpose` names what the key is for and its format version (`gatehouse operator session v1`). The local
+   * provider uses HKDF-SHA256 (RFC 5869: the master key as input keying material, no salt, `purpose` as info); a
+   * KMS adapter uses its derivation or MAC operation. Throws `master_key_missing` for a version not loaded. For
+   * keys every process must agree on without storing a secret (signed cookies); the caller zero-fills the buffer.
+   */
+  deriveKey(version: number, purpose: string): Promise<Buffer>;
 }
 
 /** One version of a master key as read from a config value or key file: exactly 32 bytes. */

@@ -25,6 +25,7 @@ import {
   createConsoleRoutes,
   createHttpApp,
   createOAuthServerRoutes,
+  createOperatorRoutes,
   createTenantAdminRoutes,
   createTenantLifecycleRoutes,
   createTenantResourceRoutes,
@@ -34,6 +35,8 @@ import {
   type TenantResourceRoutesOptions,
   type UserConsentSource,
 } from '../http/index.ts';
+import { createMemoryLimiter } from '../policy/index.ts';
+import { createOperatorSessions, operatorSessionPurpose } from '../users/index.ts';
 import type { Adapters } from './adapters.ts';
 import { type Observability, type ObservabilityOptions, startObservability } from './start-observability.ts';
 
@@ -124,6 +127,26 @@ export async function startGatehouse(
       ...observability.adminRoutes,
     ],
   });
+  // The operator's console sessions (admin token sign-in): keyed by a key derived from the master key once, here,
+  // so every process of a fleet accepts each other's cookies, across restarts; bound to the admin token.
+  const operatorSessions = createOperatorSessions({
+    adminToken: config.adminToken,
+    keys: await adapters.vault.deriveKeys(operatorSessionPurpose),
+    now: () => clock.now(),
+  });
+  const operator = createOperatorRoutes({
+    sessions: operatorSessions,
+    secureCookie: config.publicUrl.startsWith('https:'),
+    limiter: adapters.limiter ?? createMemoryLimiter(clock),
+    listTenants: () => gateway.admin.listTenants(),
+    onEvent: (event) =>
+      event.decision === 'deny'
+        ? observability.logger.warn(event, 'operator sign-in refused')
+        : observability.logger.info(
+            event,
+            event.event === 'operator_sign_in' ? 'operator signed in' : 'operator signed out',
+          ),
+  });
   const app = createHttpApp({
     gateway,
     publicUrl: config.publicUrl,
@@ -151,9 +174,11 @@ export async function startGatehouse(
         : []),
       // After the connect routes: `/oauth/callback` would also match `/oauth/:tenant/*`.
       ...createOAuthServerRoutes(gateway),
-      ...(gateway.users ? createUserRoutes({ users: gateway.users, ...consentsOf(gateway) }) : []),
+      ...(users ? createUserRoutes({ users, ...consentsOf(gateway), operatorSignInForm: operator.signInForm }) : []),
+      ...(users ? operator.routes : []),
       ...(users
         ? createConsoleRoutes({
+            operator: operatorSessions,
             deps: {
               gateway: { ...gateway, users },
               audit: adapters.store.audit,

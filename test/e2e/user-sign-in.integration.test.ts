@@ -84,7 +84,8 @@ async function postSignIn(
   const session = /gatehouse_session=([^;]+)/.exec(response.headers.getSetCookie().join('\n'))?.[1];
   return {
     status: response.status,
-    text: text.replace(/name="csrf" value="[^"]+"/, ''),
+    // Every form of the page carries its own random CSRF token (the user form and the operator form).
+    text: text.replace(/name="csrf" value="[^"]+"/g, ''),
     ...(session ? { session } : {}),
     location: response.headers.get('location'),
     retryAfter: response.headers.get('retry-after'),

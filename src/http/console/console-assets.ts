@@ -20,6 +20,9 @@ header.top .brand{font-weight:700}
 header.top .tenant{background:#33476b;border-radius:4px;padding:0 .5rem}
 header.top .who{margin-left:auto}
 header.top small{color:#c9d3e3}
+header.top a{color:#c9dcff;margin-right:.6rem}
+form.operator-signin{display:flex;flex-direction:column;align-items:flex-start;gap:.4rem;max-width:28rem}
+form.operator-signin input{width:100%;box-sizing:border-box}
 header.top button{background:transparent;color:#fff;border:1px solid #8aa0c4;border-radius:4px;padding:.25rem .7rem;font:inherit;cursor:pointer}
 nav{background:#fff;border-right:1px solid #dde1e6;padding:1rem 0}
 nav ul{list-style:none;margin:0;padding:0}

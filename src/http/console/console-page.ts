@@ -32,8 +32,13 @@ export interface ConsolePageContext {
   readonly user: SignedInUser;
   /** The user's roles in the tenant (at least one of the page's `roles`). */
   readonly roles: readonly TenantRole[];
-  /** How audit records and role changes name this user: `user:<id>`. */
+  /** How audit records and role changes name this user: `user:<id>`, or `operator` for the operator. */
   readonly actor: string;
+  /**
+   * The operator (signed in with the admin token) rather than a user of the tenant: `user` is a stand-in
+   * (`id` and `name` `operator`) with the role `owner`, and writes are the operator's (as with the admin token).
+   */
+  readonly operator: boolean;
   /** The session's CSRF token: put it in every form, as `csrfField(csrfToken)` of console-html.ts. */
   readonly csrfToken: string;
   /** Decoded `:name` segments of the page's `path`. */
@@ -69,7 +74,7 @@ export type ConsolePageResult =
  *   It may contain `:name` segments, read from `params`.
  * - `roles`: the tenant roles that open the page (use `adminRoleSets` from `create-admin-routes.ts`, the same sets
  *   the admin API declares, e.g. `adminRoleSets.configure`). Others get a 403 page; not signed in: a redirect to
- *   `/signin/:tenant?return=<this page>`. The operator's admin token is not a console sign-in.
+ *   `/signin/:tenant?return=<this page>`. The operator (admin token sign-in) has the role `owner` everywhere.
  * - `get` renders the page. Every caller-supplied value must go through `shown()` (escaped, invisible characters
  *   marked) or `escapeHtml` before it is put into `body`.
  * - `post` (optional) handles the page's forms; the form's `csrf` field has been checked against the session
@@ -83,6 +88,8 @@ export interface ConsolePage {
   /** Largest form a POST may carry, bytes (default 64 KiB; a pasted or uploaded description is larger). */
   readonly bodyLimit?: number;
   readonly roles: readonly TenantRole[];
+  /** A page of the signed-in user's own things (their API tokens): not shown to the operator, who is no user. */
+  readonly personal?: boolean;
   get(context: ConsolePageContext): Promise<ConsolePageResult>;
   post?(context: ConsolePageContext): Promise<ConsolePageResult>;
 }

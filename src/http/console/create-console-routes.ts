@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { escapeHtml, httpStatusOf, isGatehouseError } from '../../core/index.ts';
 import type { SignedInUser } from '../../gateway/index.ts';
-import type { TenantRole } from '../../users/index.ts';
+import { type OperatorSessions, operatorActor, type TenantRole } from '../../users/index.ts';
 import type { HttpContext, HttpRoute } from '../create-router.ts';
 import { consoleAssets } from './console-assets.ts';
 import { table } from './console-html.ts';
@@ -20,7 +20,20 @@ export interface ConsoleRoutesOptions {
   readonly deps: ConsoleDependencies;
   /** The pages served; default `consolePages` (tests may serve others). */
   readonly pages?: readonly ConsolePage[];
+  /** The operator's sessions (admin token sign-in, `createOperatorRoutes`); absent: users only. */
+  readonly operator?: OperatorSessions;
 }
+
+/** Who a console request is from: a user of the tenant with their roles, or the operator. */
+interface ConsoleVisitor {
+  readonly user: SignedInUser;
+  readonly roles: readonly TenantRole[];
+  readonly csrfToken: string;
+  readonly operator: boolean;
+}
+
+/** The operator's highest console role in every tenant (`owner` opens every page). */
+const operatorRoles: readonly TenantRole[] = ['owner'];
 
 const formLimit = 64 * 1024;
 
@@ -43,7 +56,10 @@ const pageHeaders = {
 
 /**
  * The web console (issue 14) at `/console/:tenant/...`, for the tenant's signed-in users (the session cookie of the
- * sign-in pages, `gatehouse_session`):
+ * sign-in pages, `gatehouse_session`) and for the operator (`gatehouse_operator`, signed in with the admin token),
+ * who is an `owner` of every tenant, shown as `operator` and recorded as the actor `operator`; a valid operator
+ * session is taken before a user session of the same browser. Pages marked `personal` (the user's own API tokens)
+ * are not the operator's:
  * - not signed in: a redirect to `/signin/:tenant?return=<the page>`; signed in without a role the page needs: a
  *   403 page; `/console/:tenant` sends a user who may not see the overview to the first section they may see;
  * - every POST carries the session's CSRF token in the form field `csrf` (refused with 403 and audited otherwise),
@@ -57,21 +73,44 @@ export function createConsoleRoutes(options: ConsoleRoutesOptions): HttpRoute[] 
   const pages = options.pages ?? consolePages;
   const users = deps.gateway.users;
 
-  /** The sections whose main page the roles open, for the navigation. */
-  function navOf(roles: readonly TenantRole[]): ConsoleSection[] {
+  /** The sections whose main page the visitor opens, for the navigation. */
+  function navOf(visitor: ConsoleVisitor): ConsoleSection[] {
     return consoleSections.filter((section) => {
       const main = pages.find((p) => p.section === section && p.path === mainPathOf(section));
-      return main !== undefined && allows(main, roles);
+      return main !== undefined && allows(main, visitor);
     });
+  }
+
+  /** The operator (a valid operator cookie) or the tenant's signed-in user, else undefined. */
+  async function visitorOf(tenant: string, cookieHeader: string | undefined): Promise<ConsoleVisitor | undefined> {
+    const operator = options.operator?.sessionOf(cookieHeader);
+    if (operator !== undefined) {
+      return {
+        user: { id: operatorActor, tenant, name: operatorActor, displayName: 'Operator' },
+        roles: operatorRoles,
+        csrfToken: operator.csrfToken,
+        operator: true,
+      };
+    }
+    const session = await users.activeSession(tenant, cookieHeader);
+    if (session === undefined) return undefined;
+    const roles = await users.roles.rolesOf(tenant, session.user.id);
+    return { user: session.user, roles, csrfToken: session.csrfToken, operator: false };
+  }
+
+  function csrfValid(visitor: ConsoleVisitor, cookieHeader: string | undefined, csrf: string): boolean {
+    return visitor.operator
+      ? options.operator?.checkCsrf(cookieHeader, csrf) === true
+      : users.checkCsrf(cookieHeader, csrf);
   }
 
   function frame(
     res: ServerResponse,
-    context: { tenant: string; user: SignedInUser; roles: readonly TenantRole[]; csrfToken: string },
+    context: { tenant: string } & ConsoleVisitor,
     section: ConsoleSection,
     result: Extract<ConsolePageResult, { kind: 'page' }>,
   ): void {
-    writePage(
+    writeConsolePage(
       res,
       result.status ?? 200,
       renderConsolePage({
@@ -81,7 +120,8 @@ export function createConsoleRoutes(options: ConsoleRoutesOptions): HttpRoute[] 
         user: { name: context.user.displayName, roles: context.roles },
         csrfToken: context.csrfToken,
         body: result.body,
-        nav: navOf(context.roles),
+        nav: navOf(context),
+        operator: context.operator,
         ...(result.notice ? { notice: result.notice } : {}),
       }),
     );
@@ -113,15 +153,15 @@ export function createConsoleRoutes(options: ConsoleRoutesOptions): HttpRoute[] 
         }
         throw thrown;
       }
-      const session = await users.activeSession(tenant, req.headers.cookie);
-      if (session === undefined) {
+      const visitor = await visitorOf(tenant, req.headers.cookie);
+      if (visitor === undefined) {
         const here = method === 'GET' ? (req.url ?? consoleHref(tenant, 'overview')) : pathOf(req);
         return redirect(res, `/signin/${encodeURIComponent(tenant)}?return=${encodeURIComponent(here)}`);
       }
-      const roles = await users.roles.rolesOf(tenant, session.user.id);
-      const base = { tenant, user: session.user, roles, csrfToken: session.csrfToken };
-      if (!allows(page, roles)) {
-        const nav = navOf(roles);
+      const { user, roles } = visitor;
+      const base = { tenant, ...visitor };
+      if (!allows(page, visitor)) {
+        const nav = navOf(visitor);
         if (page.path === '/' && method === 'GET' && nav[0] !== undefined) {
           return redirect(res, consoleHref(tenant, nav[0]));
         }
@@ -130,21 +170,23 @@ export function createConsoleRoutes(options: ConsoleRoutesOptions): HttpRoute[] 
           kind: 'page',
           status: 403,
           title: 'Not allowed',
-          body: `<p class="empty">This page needs one of the roles <strong>${escapeHtml(needed)}</strong> in ${shown(tenant)}; you have ${roles.length === 0 ? 'none' : escapeHtml(roles.join(', '))}. Ask an owner or admin of the tenant to grant one.</p>`,
+          body: visitor.operator
+            ? '<p class="empty">This page shows a user\'s own things (their personal API tokens); the operator is no user of the tenant and has none. The admin token itself works with the admin API.</p>'
+            : `<p class="empty">This page needs one of the roles <strong>${escapeHtml(needed)}</strong> in ${shown(tenant)}; you have ${roles.length === 0 ? 'none' : escapeHtml(roles.join(', '))}. Ask an owner or admin of the tenant to grant one.</p>`,
         });
       }
       const form = method === 'POST' ? new URLSearchParams((await readBody()).toString('utf8')) : new URLSearchParams();
       const context: ConsolePageContext = {
         ...base,
-        actor: `user:${session.user.id}`,
+        actor: visitor.operator ? operatorActor : `user:${user.id}`,
         params,
         query: new URL(req.url ?? '/', 'http://console').searchParams,
         form,
         deps,
       };
       if (method === 'POST') {
-        if (!users.checkCsrf(req.headers.cookie, form.get('csrf') ?? '')) {
-          users.reportRejected(tenant, 'csrf', session.user.id);
+        if (!csrfValid(visitor, req.headers.cookie, form.get('csrf') ?? '')) {
+          users.reportRejected(tenant, 'csrf', user.id);
           const again = await pageOrProblem(page, { ...context, form: new URLSearchParams() });
           const text = 'The form expired or came from another page; nothing was changed.';
           return answer(res, context, page, withNotice(again, 403, text));
@@ -236,8 +278,9 @@ function withNotice(result: ConsolePageResult, status: number, text: string): Co
   return result.kind === 'page' ? { ...result, status, notice: { kind: 'error', text } } : result;
 }
 
-function allows(page: ConsolePage, roles: readonly TenantRole[]): boolean {
-  return page.roles.some((role) => roles.includes(role));
+function allows(page: ConsolePage, visitor: ConsoleVisitor): boolean {
+  if (visitor.operator && page.personal === true) return false;
+  return page.roles.some((role) => visitor.roles.includes(role));
 }
 
 function mainPathOf(section: ConsoleSection): string {
@@ -253,7 +296,8 @@ function redirect(res: ServerResponse, location: string): void {
   res.end();
 }
 
-function writePage(res: ServerResponse, status: number, html: string): void {
+/** A console page's answer: HTML, never cached or framed, under the console's strict CSP. */
+export function writeConsolePage(res: ServerResponse, status: number, html: string): void {
   res.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(html),
@@ -264,7 +308,7 @@ function writePage(res: ServerResponse, status: number, html: string): void {
 
 /** A page outside the console frame (no tenant to show it in). */
 function writePlain(res: ServerResponse, status: number, title: string, text: string): void {
-  writePage(
+  writeConsolePage(
     res,
     status,
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)} - Gatehouse</title><link rel="stylesheet" href="/console/assets/console.css"></head><body><main id="main"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></main></body></html>`,

@@ -42,4 +42,12 @@ describe('renderConsolePage()', () => {
     expect(html).not.toContain('/console/acme/users');
     expect(html).toContain('<p class="notice notice-error" role="alert">No &#60;b&#62;</p>');
   });
+
+  it('shows the operator as operator, links every tenant, and signs the operator out (not a tenant user)', () => {
+    const html = renderConsolePage({ ...view, user: { name: 'operator', roles: ['owner'] }, operator: true });
+    expect(html).toContain('<a href="/console">All tenants</a> operator <small>(owner of every tenant)</small>');
+    expect(html).toContain('action="/operator/signout"');
+    expect(html).toContain('value="csrf-token-1"');
+    expect(html).not.toContain('action="/signout"');
+  });
 });

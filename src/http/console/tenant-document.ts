@@ -56,7 +56,7 @@ export async function readTenantDocument(context: ConsolePageContext): Promise<D
 
 /**
  * Changes the tenant's stored document as the admin API does: validated by the config file's schema (a secret
- * value refused), audited naming the signed-in user, on the revision read (a concurrent change is not undone).
+ * value refused), audited naming the signed-in user (or `operator`), on the revision read (a concurrent change is not undone).
  * When another write came first, `change` runs again on the new revision, so its `checkFormVersion` sees it.
  */
 export async function changeTenantDocument(
@@ -78,8 +78,8 @@ export async function changeTenantDocument(
         expectedRevision: stored.revision,
         actor: context.actor,
         summary,
-        // Every console session is a user of this tenant, never the operator.
-        byTenantUser: true,
+        // The operator may reference any `${env:NAME}`, as with the admin token; a user only the tenant's own.
+        byTenantUser: !context.operator,
       });
       return;
     } catch (error) {

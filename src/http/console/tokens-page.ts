@@ -16,6 +16,7 @@ export const tokensPage: ConsolePage = {
   section: 'tokens',
   path: '/tokens',
   roles: adminRoleSets.anyRole,
+  personal: true,
   get: (context) => render(context),
   async post(context) {
     const { form, tenant, actor, user } = context;

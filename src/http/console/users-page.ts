@@ -110,6 +110,7 @@ export const usersPage: ConsolePage = {
 };
 
 function callerOf(context: ConsolePageContext): AdminCaller {
+  if (context.operator) return { kind: 'operator' };
   return {
     kind: 'user',
     tenant: context.tenant,

@@ -1,0 +1,105 @@
+import { createSecretKey, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  createOperatorSessions,
+  type OperatorSessionKeys,
+  operatorCookieName,
+  operatorSessionSeconds,
+} from './create-operator-sessions.ts';
+
+const adminToken = 'operator-sessions-admin-token-0123456789';
+const start = Date.UTC(2026, 11, 1, 9, 0, 0);
+
+function keyRing(versions: readonly number[] = [1], current = 1): OperatorSessionKeys {
+  return { current, keys: new Map(versions.map((v) => [v, createSecretKey(randomBytes(32))])) };
+}
+
+function setup(options: { token?: string | undefined; keys?: OperatorSessionKeys } = {}) {
+  let now = start;
+  const sessions = createOperatorSessions({
+    adminToken: 'token' in options ? options.token : adminToken,
+    keys: options.keys ?? keyRing(),
+    now: () => now,
+  });
+  return { sessions, advance: (ms: number) => (now += ms) };
+}
+
+const cookieOf = (value: string) => `other=1; ${operatorCookieName}=${value}`;
+
+describe('createOperatorSessions()', () => {
+  it('checks the admin token exactly: a prefix, a longer string or another case is not it', () => {
+    const { sessions } = setup();
+    expect(sessions.checkAdminToken(adminToken)).toBe(true);
+    for (const wrong of ['', adminToken.slice(0, -1), `${adminToken}0`, adminToken.toUpperCase()]) {
+      expect(sessions.checkAdminToken(wrong)).toBe(false);
+    }
+  });
+
+  it('accepts a cookie it issued, with a CSRF token bound to it, for 8 hours', () => {
+    const { sessions, advance } = setup();
+    const issued = sessions.issue();
+    expect(issued.maxAgeSeconds).toBe(operatorSessionSeconds);
+    const session = sessions.sessionOf(cookieOf(issued.value));
+    expect(session?.expiresAt).toBe(start / 1000 + 8 * 3_600);
+    expect(sessions.checkCsrf(cookieOf(issued.value), session?.csrfToken ?? '')).toBe(true);
+    expect(
+      sessions.checkCsrf(cookieOf(issued.value), sessions.sessionOf(cookieOf(sessions.issue().value))?.csrfToken ?? ''),
+    ).toBe(false);
+    expect(sessions.checkCsrf(cookieOf(issued.value), '')).toBe(false);
+    advance(8 * 3_600_000 - 1_000);
+    expect(sessions.sessionOf(cookieOf(issued.value))).toBeDefined();
+  });
+
+  it('refuses an expired cookie', () => {
+    const { sessions, advance } = setup();
+    const issued = sessions.issue();
+    advance(8 * 3_600_000);
+    expect(sessions.sessionOf(cookieOf(issued.value))).toBeUndefined();
+    expect(sessions.checkCsrf(cookieOf(issued.value), 'x'.repeat(43))).toBe(false);
+  });
+
+  it('refuses a tampered cookie: a later expiry, another nonce, another MAC, another key version', () => {
+    const { sessions } = setup();
+    const [version, expires, nonce, mac] = sessions.issue().value.split('.') as [string, string, string, string];
+    const flip = (text: string) => `${text.slice(0, -2)}${text.at(-2) === 'A' ? 'B' : 'A'}${text.at(-1)}`;
+    for (const forged of [
+      `${version}.${Number(expires) - 60}.${nonce}.${mac}`,
+      `${version}.${Number(expires) + 3_600 * 24 * 365}.${nonce}.${mac}`,
+      `${version}.${expires}.${flip(nonce)}.${mac}`,
+      `${version}.${expires}.${nonce}.${flip(mac)}`,
+      `2.${expires}.${nonce}.${mac}`,
+      `${version}.${expires}.${nonce}`,
+      '',
+    ]) {
+      expect(sessions.sessionOf(cookieOf(forged)), forged).toBeUndefined();
+    }
+  });
+
+  it('refuses a cookie issued under another admin token with the same master key (the token was rotated)', () => {
+    const keys = keyRing();
+    const before = setup({ keys }).sessions.issue();
+    expect(setup({ keys }).sessions.sessionOf(cookieOf(before.value))).toBeDefined();
+    expect(
+      setup({ keys, token: 'the-new-admin-token-9876543210' }).sessions.sessionOf(cookieOf(before.value)),
+    ).toBeUndefined();
+  });
+
+  it('refuses a cookie signed under another master key, and checks one of an older version still loaded', () => {
+    const issued = setup({ keys: keyRing() }).sessions.issue();
+    expect(setup({ keys: keyRing() }).sessions.sessionOf(cookieOf(issued.value))).toBeUndefined();
+    const rotated = keyRing([1, 2], 1);
+    const old = setup({ keys: rotated }).sessions.issue();
+    const after = setup({ keys: { current: 2, keys: rotated.keys } }).sessions;
+    expect(after.sessionOf(cookieOf(old.value))).toBeDefined();
+    expect(after.issue().value.startsWith('2.')).toBe(true);
+  });
+
+  it('is off without an admin token: no token checks out, no cookie is valid, none is issued', () => {
+    const { sessions } = setup({ token: undefined });
+    expect(sessions.enabled).toBe(false);
+    expect(sessions.checkAdminToken('')).toBe(false);
+    expect(() => sessions.issue()).toThrow(/no admin token/);
+    const issued = setup().sessions.issue();
+    expect(sessions.sessionOf(cookieOf(issued.value))).toBeUndefined();
+  });
+});

@@ -1,0 +1,124 @@
+import { createHash, createHmac, type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readCookie } from './create-user-accounts.ts';
+import { sameToken } from './session-token.ts';
+
+/** The cookie of an operator's console session. */
+export const operatorCookieName = 'gatehouse_operator';
+
+/** The label the session key is derived under from the master key (`Vault.deriveKeys`). */
+export const operatorSessionPurpose = 'gatehouse operator session v1';
+
+/** How long an operator stays signed in: 8 hours, a working day, after which the admin token is asked again. */
+export const operatorSessionSeconds = 8 * 3_600;
+
+/** How the operator is named wherever a user would be: page headers, audit records (`subject`), approvals. */
+export const operatorActor = 'operator';
+
+/** Keys derived from every loaded master key version for `operatorSessionPurpose`, and the version that signs. */
+export interface OperatorSessionKeys {
+  readonly current: number;
+  readonly keys: ReadonlyMap<number, KeyObject>;
+}
+
+export interface OperatorSessionsOptions {
+  /** The admin token (config `adminToken`); undefined: operator sign-in is off and no cookie is valid. */
+  readonly adminToken: string | undefined;
+  /** Derived once at start (`Vault.deriveKeys(operatorSessionPurpose)`), never per request. */
+  readonly keys: OperatorSessionKeys;
+  /** Epoch milliseconds. */
+  readonly now: () => number;
+}
+
+/** A new operator session: the cookie value (secret: HttpOnly) and its lifetime. */
+export interface IssuedOperatorSession {
+  readonly value: string;
+  readonly maxAgeSeconds: number;
+}
+
+/** A valid operator session: the CSRF token its forms carry and when it ends. */
+export interface OperatorSession {
+  readonly csrfToken: string;
+  /** Epoch seconds. */
+  readonly expiresAt: number;
+}
+
+export interface OperatorSessions {
+  /** Whether an admin token is configured (else nobody signs in as the operator). */
+  readonly enabled: boolean;
+  /** Whether `typed` is the admin token, compared in constant time over SHA-256 digests (length does not leak). */
+  checkAdminToken(typed: string): boolean;
+  issue(): IssuedOperatorSession;
+  /** The operator session of the `Cookie` header as received, when its cookie is valid now; else undefined. */
+  sessionOf(cookieHeader: string | undefined): OperatorSession | undefined;
+  /** Whether `csrfToken` is the one of the valid operator session in `cookieHeader`. */
+  checkCsrf(cookieHeader: string | undefined, csrfToken: string): boolean;
+}
+
+const cookieFormat = /^([1-9][0-9]{0,5})\.([1-9][0-9]{0,11})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
+
+/**
+ * Stateless console sessions of the gateway's operator, who signs in with the admin token (no user, no stored
+ * session, no migration). The cookie is `<master key version>.<expires, epoch s>.<nonce>.<mac>`, the MAC an
+ * HMAC-SHA256 under a key derived from the master key (so every process of a fleet checks every other's cookies,
+ * before and after restarts) over the version, expiry, nonce and the SHA-256 of the admin token: a cookie made
+ * under another admin token never checks out, so changing the token (and restarting) ends every operator session;
+ * so does removing the master key version that signed it. The MAC key is not the admin token, so a stolen cookie
+ * gives nothing to test guesses of the token against. The CSRF token is derived from the whole cookie value,
+ * which only the browser's HttpOnly cookie holds.
+ */
+export function createOperatorSessions(options: OperatorSessionsOptions): OperatorSessions {
+  const { keys, now } = options;
+  const expected = options.adminToken === undefined ? undefined : digest(options.adminToken);
+  const bound = expected?.toString('hex');
+
+  function macOf(key: KeyObject, version: number, expires: number, nonce: string): string {
+    return createHmac('sha256', key)
+      .update(`gatehouse-operator-session-v1\n${version}\n${expires}\n${nonce}\n${bound}`)
+      .digest('base64url');
+  }
+
+  function sessionOf(cookieHeader: string | undefined): (OperatorSession & { value: string }) | undefined {
+    if (bound === undefined) return undefined;
+    const value = readCookie(cookieHeader, operatorCookieName);
+    const match = value === undefined ? null : cookieFormat.exec(value);
+    if (value === undefined || match === null) return undefined;
+    const version = Number(match[1]);
+    const expires = Number(match[2]);
+    const seconds = now() / 1000;
+    if (expires <= seconds || expires > seconds + operatorSessionSeconds) return undefined;
+    const key = keys.keys.get(version);
+    if (key === undefined || !sameToken(macOf(key, version, expires, match[3] as string), match[4] as string)) {
+      return undefined;
+    }
+    return { value, expiresAt: expires, csrfToken: csrfTokenOf(value) };
+  }
+
+  return {
+    enabled: expected !== undefined,
+    checkAdminToken: (typed) => expected !== undefined && timingSafeEqual(digest(typed), expected),
+    issue() {
+      const key = keys.keys.get(keys.current);
+      if (bound === undefined || key === undefined) throw new Error('operator sign-in is off: no admin token');
+      const expires = Math.floor(now() / 1000) + operatorSessionSeconds;
+      const nonce = randomBytes(16).toString('base64url');
+      const mac = macOf(key, keys.current, expires, nonce);
+      return { value: `${keys.current}.${expires}.${nonce}.${mac}`, maxAgeSeconds: operatorSessionSeconds };
+    },
+    sessionOf(cookieHeader) {
+      const found = sessionOf(cookieHeader);
+      return found && { csrfToken: found.csrfToken, expiresAt: found.expiresAt };
+    },
+    checkCsrf(cookieHeader, csrfToken) {
+      const found = sessionOf(cookieHeader);
+      return found !== undefined && sameToken(found.csrfToken, csrfToken);
+    },
+  };
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+function csrfTokenOf(cookieValue: string): string {
+  return createHash('sha256').update(`gatehouse-operator-csrf-v1\n${cookieValue}`).digest('base64url');
+}
