@@ -1,3 +1,4 @@
+export { type CallCancellation, cancelCall, createCallCancellation } from './call-cancellation.ts';
 export { type Clock, systemClock } from './clock.ts';
 export {
   type ClientKeyConfig,

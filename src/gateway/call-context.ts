@@ -14,7 +14,7 @@ import type { FetchedPage } from './shape-result.ts';
 export interface CallContext {
   readonly caller: Caller;
   readonly requestId: string;
-  /** The client's cancellation and progress token (relayed to a federated tool's server only). */
+  /** The client's cancellation (ends the upstream request of any tool) and progress token (federated tools). */
   readonly relay?: CallRelay;
   /** Monotonic start, for the record's latency. */
   readonly started: number;

@@ -87,15 +87,19 @@ export async function callTool(
 async function resolveCredential(deps: Pick<CallToolDependencies, 'credentials'>, call: CallContext): Promise<void> {
   const { service } = toolOf(call);
   const { tenant, subject } = connectTargetOf(call);
-  call.credential = await deps.credentials.resolveCredential(
-    tenant,
-    service.id,
-    service.auth,
-    subject,
-    connectScopesOf(call),
-    call.connection,
-    service.connectionVariables,
-  );
+  try {
+    call.credential = await deps.credentials.resolveCredential(
+      tenant,
+      service.id,
+      service.auth,
+      subject,
+      call.connection,
+      service.connectionVariables,
+    );
+  } catch (error) {
+    // No usable connection, or a refresh refused with invalid_grant: this very call answers with the link.
+    throw await deps.credentials.withConnectLink(error, connectTargetOf(call), connectScopesOf(call));
+  }
 }
 
 /** Whose connection the call uses: the caller's tenant, the tool's service, the caller's subject at that service. */

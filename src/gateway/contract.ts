@@ -1,6 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { McpPromptArgument, McpResource, McpResourceTemplate } from '../catalog/index.ts';
-import type { GatehouseError, JsonSchema, TenantConfig, TenantDocument, ToolAnnotations } from '../core/index.ts';
+import type {
+  CallCancellation,
+  GatehouseError,
+  JsonSchema,
+  TenantConfig,
+  TenantDocument,
+  ToolAnnotations,
+} from '../core/index.ts';
 import type { CreatedUser, UserRoles, UserSummary } from '../users/index.ts';
 import type { ApprovalTasks } from './create-approval-tasks.ts';
 import type { Approvals } from './create-approvals.ts';
@@ -143,11 +150,13 @@ export type FederatedOutcome =
   | { readonly ok: false; readonly error: GatehouseError };
 
 /**
- * What a transport relays between its client and a federated tool's server during one call: the client's
- * cancellation (the upstream request is cancelled) and the server's progress (to the client's progress token).
+ * What a transport relays between its client and the upstream during one call: the client's cancellation (the
+ * upstream request is ended, for HTTP and federated tools) and a federated server's progress (to the client's
+ * progress token).
  */
 export interface CallRelay {
-  readonly signal?: AbortSignal;
+  /** The transport calls `cancelCall` on it when its client cancels; the send step ends its upstream request. */
+  readonly cancellation?: CallCancellation;
   readonly onProgress?: (progress: {
     readonly progress: number;
     readonly total?: number;
@@ -203,7 +212,7 @@ export interface CallToolOptions {
    * waited for was denied, expired or cancelled. The outcome record names the tool as any other call's does.
    */
   readonly endWith?: GatehouseError;
-  /** The client's cancellation, progress token and answers to a server's questions (federated tools only). */
+  /** The client's cancellation (every tool), progress token and answers to a server's questions (federated tools). */
   readonly relay?: CallRelay;
 }
 

@@ -101,7 +101,8 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     tenants: config.tenants,
     upstream: mcpUpstream,
     credentialOf: async (tenant, service) => {
-      // A per-user OAuth service is listed with its shared account's connection (never a link minted here).
+      // A per-user OAuth service is listed with its shared account's connection. No connect link is minted here
+      // (nobody would see it): a missing or unusable connection is the listing's problem, shown on its status.
       const known =
         service.auth.type === 'oauth2' && service.auth.grant === 'authorization_code'
           ? await store.connections.find(tenant, service.id, 'shared')
@@ -113,8 +114,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
           { service: service.id },
         );
       }
-      return (await credentials.resolveCredential(tenant, service.id, service.auth, 'shared', undefined, known))
-        .credential;
+      return (await credentials.resolveCredential(tenant, service.id, service.auth, 'shared', known)).credential;
     },
     onChanged: (tenant) => rebuildTenant(tenant),
     ...(deps.onFederationError ? { onError: deps.onFederationError } : {}),

@@ -73,9 +73,10 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
   }
 
   /**
-   * `error` as the person can act on it: a `connection_required` / `reauth_required` without a link (the refresh
-   * engine's, which knows no subject and mints none) becomes the same error with a fresh connect link for `target`,
-   * as a call that finds the connection unusable answers; any other error is returned as is.
+   * `error` as the person can act on it: a `connection_required` / `reauth_required` without a link (those of
+   * `resolveCredential` and of the refresh engine, which mint none) becomes the same error with a fresh connect link
+   * for `target`; any other error is returned as is. Only a request a person sees (a tool call, a resource read)
+   * asks for this: a link minted for a background listing would be one nobody opens.
    */
   async function withConnectLink(
     error: unknown,
@@ -130,10 +131,9 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
     /**
      * The credential to inject into a call to `service` on behalf of `tenant`. For an `oauth2` service: the
      * access token of the connection of (tenant, service, `subject`) (the caller's subject), through the refresh
-     * seam; without a usable connection `connection_required` / `reauth_required` carrying a fresh connect link
-     * in `details.connectUrl`. With `grant: client_credentials`: the service's own token (no subject).
-     * `connectScopes` names the scopes that link asks for (the caller's toolset's needs, computed only when a
-     * link is minted); absent: the service's configured `scopes`. `known`: the connection row of (tenant,
+     * seam; without a usable connection `connection_required` / `reauth_required`, with no link: a caller a person
+     * sees passes the error through `withConnectLink` (a background listing does not, so it mints no link). With
+     * `grant: client_credentials`: the service's own token (no subject). `known`: the connection row of (tenant,
      * service, subject) the caller already read this call (null: none), so it is not read twice. `variables`: the
      * per-connection variables the service's base URL needs; a connection without one of them (made before the
      * gateway discovered them) must be authorised again.
@@ -143,7 +143,6 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
       service: string,
       auth: ServiceAuthConfig,
       subject = '',
-      connectScopes?: () => readonly string[],
       known?: ConnectionRecord | null,
       variables: readonly string[] = [],
     ): Promise<ResolvedCredential> {
@@ -160,12 +159,16 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
           known === undefined ? await store.connections.find(tenant, service, subject) : (known ?? undefined);
         const usable =
           connection?.status === 'active' && variables.every((name) => Object.hasOwn(connection.variables, name));
-        if (connection === undefined || !usable) {
-          throw await connectRequired(
-            oauth,
-            connection === undefined ? 'connection_required' : 'reauth_required',
-            { tenant, service, subject },
-            connectScopes,
+        if (connection === undefined) {
+          throw new GatehouseError('connection_required', `Service ${service} has no connection of ${subject}`, {
+            service,
+          });
+        }
+        if (!usable) {
+          throw new GatehouseError(
+            'reauth_required',
+            `The connection to ${service} of ${subject} must be authorised again`,
+            { service },
           );
         }
         if (oauth.ensureFresh === undefined) {
@@ -174,10 +177,7 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
             variables: connection.variables,
           };
         }
-        // A refresh refused with invalid_grant answers this very call with the link, not only the next one.
-        const token = await oauth.ensureFresh(connection).catch(async (error: unknown) => {
-          throw await withConnectLink(error, { tenant, service, subject }, connectScopes);
-        });
+        const token = await oauth.ensureFresh(connection);
         return {
           credential: toOAuthCredential(auth, token.accessToken),
           connectionId: connection.id,

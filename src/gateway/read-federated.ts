@@ -22,7 +22,7 @@ export interface FederatedReadDependencies {
   readonly tenants: ReadonlyMap<string, TenantRuntime>;
   readonly clock: Clock;
   readonly store: Pick<Store, 'connections'>;
-  readonly credentials: Pick<Credentials, 'resolveCredential'>;
+  readonly credentials: Pick<Credentials, 'resolveCredential' | 'withConnectLink'>;
   readonly mcpUpstream?: Pick<McpUpstream, 'readResource' | 'getPrompt'>;
   readonly handles: ResultHandles;
   /** The rate and concurrency limits of tool calls, which count reads and gets too. */
@@ -187,15 +187,16 @@ async function sendFederated(
   const mcp = deps.mcpUpstream;
   if (mcp === undefined) throw new Error('a federated read needs the MCP upstream client');
   const connection = await connectionOf(deps.store, caller, service);
-  const { credential } = await deps.credentials.resolveCredential(
-    caller.tenant,
-    service.id,
-    service.auth,
-    subjectAt(caller, service),
-    () => (service.auth.type === 'oauth2' ? service.auth.scopes : []),
-    connection,
-    service.connectionVariables,
-  );
+  const subject = subjectAt(caller, service);
+  const { credential } = await deps.credentials
+    .resolveCredential(caller.tenant, service.id, service.auth, subject, connection, service.connectionVariables)
+    .catch(async (error: unknown) => {
+      throw await deps.credentials.withConnectLink(
+        error,
+        { tenant: caller.tenant, service: service.id, subject },
+        () => (service.auth.type === 'oauth2' ? service.auth.scopes : []),
+      );
+    });
   const answer = await send(mcp, mcpTargetOf(caller.tenant, service, credential));
   if (answer.result === undefined) {
     throw new GatehouseError('upstream_error', `The MCP server of ${service.id} refused the gateway's credential`, {

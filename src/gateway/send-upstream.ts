@@ -8,6 +8,7 @@ import {
   applyFixedHeaders,
   buildRequest,
   listCredentialSecrets,
+  type McpCallAnswer,
   type McpUpstream,
   readProtocolAnswer,
   type UpstreamCall,
@@ -101,9 +102,26 @@ async function sendFederated(
   const { tool, service } = toolOf(call);
   const mcp = deps.mcpUpstream;
   if (mcp === undefined) throw new Error('callTool: a federated tool needs the MCP upstream client');
-  const answer = await sendWithOneRefresh(deps, call, (credential) =>
-    mcp.callTool(mcpTargetOf(call.caller.tenant, service, credential), remoteTool, args, call.relay),
-  );
+  const relay = call.relay;
+  const cancellation = relay?.cancellation;
+  // The MCP client cancels by a signal (it tells the server); made only for federated calls the client may cancel.
+  const controller = cancellation === undefined ? undefined : new AbortController();
+  const abort = (reason: string) => controller?.abort(new Error(reason));
+  if (cancellation?.reason !== undefined) abort(cancellation.reason);
+  else if (cancellation !== undefined) cancellation.onCancel = abort;
+  let answer: McpCallAnswer;
+  try {
+    answer = await sendWithOneRefresh(deps, call, (credential) =>
+      mcp.callTool(
+        mcpTargetOf(call.caller.tenant, service, credential),
+        remoteTool,
+        args,
+        controller === undefined ? relay : { ...relay, signal: controller.signal },
+      ),
+    );
+  } finally {
+    if (cancellation !== undefined && cancellation.onCancel === abort) cancellation.onCancel = undefined;
+  }
   call.upstreamStatus = answer.status;
   if (answer.result === undefined) {
     throw new GatehouseError('upstream_error', `The MCP server of ${service.id} refused the gateway's credential`, {
@@ -175,6 +193,8 @@ function toUpstreamCall(
     allowedOrigin: endpoint.allowedOrigin,
     safety: tool.tool.safety,
     retry: service.retry,
+    // The client's cancellation (`notifications/cancelled`, or its request closed) ends the upstream request too.
+    cancellation: call.relay?.cancellation,
   };
 }
 

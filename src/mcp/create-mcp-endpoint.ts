@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Implementation, isJsonContentType } from '@modelcontextprotocol/server';
 import {
+  type CallCancellation,
+  cancelCall,
+  createCallCancellation,
   type GatehouseError,
   httpStatusOf,
   isGatehouseError,
@@ -143,7 +146,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
           call.args,
           exchange.requestId,
           call.meta?.['traceparent'] ?? req.headers.traceparent,
-          { signal: flight.signal },
+          { cancellation: flight.cancellation },
         ).finally(flight.close);
         const elicitation = call.era === 'legacy' ? toUrlElicitationError(outcome, call.meta) : undefined;
         const asked = call.era === 'modern' ? toApprovalInputRequired(outcome, call.meta) : undefined;
@@ -188,7 +191,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
             serverInfo,
             traceparent: req.headers.traceparent,
             inputRelay,
-            ...(flight === undefined ? {} : { cancel: flight.signal }),
+            ...(flight === undefined ? {} : { cancel: flight.cancellation }),
           },
         });
       } finally {
@@ -207,22 +210,23 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
  * clients sharing one credential and one id at the same moment are not told apart.
  */
 function createCallsInFlight() {
-  const calls = new Map<string, AbortController>();
+  const calls = new Map<string, CallCancellation>();
   const keyOf = (caller: Caller, id: unknown) => `${caller.tenant}\u0000${caller.keyId}\u0000${JSON.stringify(id)}`;
   return {
+    /** A plain cancellation slot per call (no AbortController: the fast path pays nothing for a call not cancelled). */
     open(caller: Caller, id: string | number, res: McpExchange['res']) {
       const key = keyOf(caller, id);
-      const controller = new AbortController();
-      calls.set(key, controller);
+      const cancellation = createCallCancellation();
+      calls.set(key, cancellation);
       const left = () => {
-        if (!res.writableFinished) controller.abort(new Error('The client closed the request'));
+        if (!res.writableFinished) cancelCall(cancellation, 'The client closed the request');
       };
       res.once('close', left);
       return {
-        signal: controller.signal,
+        cancellation,
         close: () => {
           res.off('close', left);
-          if (calls.get(key) === controller) calls.delete(key);
+          if (calls.get(key) === cancellation) calls.delete(key);
         },
       };
     },
@@ -233,7 +237,8 @@ function createCallsInFlight() {
         const params = message['params'];
         if (!isPlainObject(params)) continue;
         const reason = typeof params['reason'] === 'string' ? params['reason'].slice(0, 200) : 'cancelled';
-        calls.get(keyOf(caller, params['requestId']))?.abort(new Error(reason));
+        const cancellation = calls.get(keyOf(caller, params['requestId']));
+        if (cancellation !== undefined) cancelCall(cancellation, reason);
       }
     },
   };

@@ -9,7 +9,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/server';
 import { continueTrace } from '../audit/index.ts';
-import { toGatehouseError } from '../core/index.ts';
+import { type CallCancellation, cancelCall, createCallCancellation, toGatehouseError } from '../core/index.ts';
 import type { Caller, CallOutcome, CallRelay, Gateway, ListedTool, ServerQuestion } from '../gateway/index.ts';
 import type { ClientInputRelay, NextRound, RelayedCall } from './relay-client-input.ts';
 import { federatedCapabilitiesOf, serveFederatedFeatures } from './serve-federated-features.ts';
@@ -25,8 +25,8 @@ export interface ToolServerContext {
   readonly serverInfo: Implementation;
   /** The HTTP `traceparent` header, for calls whose `_meta` carries none. */
   readonly traceparent?: string | string[] | undefined;
-  /** Aborted when the client cancels this exchange's call (`notifications/cancelled` in another POST, or it left). */
-  readonly cancel?: AbortSignal;
+  /** Cancelled when the client cancels this exchange's call (`notifications/cancelled` in another POST, or it left). */
+  readonly cancel?: CallCancellation;
   /** Federated servers' questions relayed to 2026-07-28 clients (shared by the endpoint's exchanges). */
   readonly inputRelay?: ClientInputRelay;
 }
@@ -72,10 +72,7 @@ export function createToolServer(context: ToolServerContext): Server {
       // A call whose client may be asked outlives this request (the client answers in a retry): no cancel relay.
       ...(relayed !== undefined
         ? { ask: relayed.ask }
-        : {
-            signal:
-              context.cancel === undefined ? ctx.mcpReq.signal : AbortSignal.any([ctx.mcpReq.signal, context.cancel]),
-          }),
+        : { cancellation: cancellationOf(context.cancel, ctx.mcpReq.signal) }),
       ...(progressToken === undefined
         ? {}
         : {
@@ -103,6 +100,23 @@ export function createToolServer(context: ToolServerContext): Server {
     return answerRound(await relayed.call.next());
   });
   return server;
+}
+
+/**
+ * The call's cancellation: the endpoint's (the client's `notifications/cancelled` in another POST, or its request
+ * closed), also cancelled when the SDK aborts its own request (this path is off the fast path: a listener is fine).
+ */
+function cancellationOf(endpoint: CallCancellation | undefined, sdk: AbortSignal): CallCancellation {
+  const cancellation = endpoint ?? createCallCancellation();
+  const cancel = () => cancelCall(cancellation, reasonOf(sdk.reason));
+  if (sdk.aborted) cancel();
+  else sdk.addEventListener('abort', cancel, { once: true });
+  return cancellation;
+}
+
+function reasonOf(reason: unknown): string {
+  if (reason instanceof Error) return reason.message;
+  return typeof reason === 'string' ? reason : 'cancelled';
 }
 
 /**
@@ -186,7 +200,7 @@ async function withdrawDeclinedApproval(
 /**
  * `Gateway.callTool` never throws by contract; a broken implementation still yields an `internal` tool error.
  * The call joins the agent's trace when `traceparent` (from `_meta`, else the HTTP header) is valid. `relay`: the
- * client's cancellation and progress token (relayed to a federated tool's server).
+ * client's cancellation (ends the upstream request) and progress token (relayed to a federated tool's server).
  */
 export async function callToolSafely(
   gateway: Gateway,

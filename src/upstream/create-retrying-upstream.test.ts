@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeApi, startFakeApi } from '../../test/support/start-fake-api.ts';
-import type { Clock, HttpMethod, ToolSafety } from '../core/index.ts';
+import { type Clock, cancelCall, createCallCancellation, type HttpMethod, type ToolSafety } from '../core/index.ts';
 import { createCircuitBreaker } from './create-circuit-breaker.ts';
 import { createRetryingUpstream } from './create-retrying-upstream.ts';
 import { createUpstreamClient, type UpstreamCall, type UpstreamClient } from './create-upstream-client.ts';
@@ -188,6 +188,33 @@ describe('createRetryingUpstream', () => {
       details: { retryAfterSeconds: 30 },
     });
     expect(api.received).toHaveLength(20);
+  });
+
+  it("the client's cancellation ends a retry's wait at once (cancelled, no further attempt)", async () => {
+    script([503, '5']);
+    const waiting = createRetryingUpstream(inner, { clock });
+    const cancellation = createCallCancellation();
+    const started = performance.now();
+    const sent = waiting.send(call('GET', 'safe', { cancellation }));
+    setTimeout(() => cancelCall(cancellation, 'stopped'), 100);
+    await expect(sent).rejects.toMatchObject({ code: 'cancelled' });
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(api.received).toHaveLength(1);
+    expect(cancellation.onCancel).toBeUndefined();
+  });
+
+  it('cancelled calls count neither as failures nor successes of the breaker', async () => {
+    api.handle(() => {});
+    const breaker = createCircuitBreaker({ clock });
+    const guarded = createRetryingUpstream(inner, { clock, breaker, sleep: async () => {} });
+    for (let i = 0; i < 20; i++) {
+      const cancellation = createCallCancellation();
+      const sent = guarded.send(call('GET', 'safe', { cancellation }));
+      setTimeout(() => cancelCall(cancellation, 'stopped'), 5);
+      await expect(sent).rejects.toMatchObject({ code: 'cancelled' });
+    }
+    script();
+    expect((await guarded.send(call('GET', 'safe'))).status).toBe(200);
   });
 });
 

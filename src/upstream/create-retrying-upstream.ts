@@ -1,4 +1,4 @@
-import { type Clock, GatehouseError, type HttpMethod, isGatehouseError } from '../core/index.ts';
+import { type CallCancellation, type Clock, GatehouseError, type HttpMethod, isGatehouseError } from '../core/index.ts';
 import { breakerScopeOf, type CallOutcomeKind, type CircuitBreaker } from './create-circuit-breaker.ts';
 import type { UpstreamCall, UpstreamClient, UpstreamResponse } from './create-upstream-client.ts';
 import { parseRetryAfter } from './parse-retry-after.ts';
@@ -7,8 +7,8 @@ export interface RetryingUpstreamOptions {
   readonly clock: Clock;
   /** The breaker consulted before and told after every attempt; none = no breaker. */
   readonly breaker?: CircuitBreaker;
-  /** Waits `ms`; rejects when `signal` aborts. Default: a timer. */
-  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Waits `ms`; rejects with `cancelled` when the client cancels the call meanwhile. Default: a timer. */
+  readonly sleep?: (ms: number, cancellation?: CallCancellation) => Promise<void>;
   /** Uniform [0, 1) for backoff jitter; default Math.random. */
   readonly random?: () => number;
   /** First backoff step for 5xx and connection failures; default 200 ms (then 400, 800 ..., full jitter). */
@@ -57,7 +57,7 @@ export function createRetryingUpstream(inner: UpstreamClient, options: RetryingU
       } catch (error) {
         breaker?.record(host, outcomeOfError(error), scope);
         if (attempt < retry.maxRetries && isRetryableError(error, idempotent)) {
-          await sleep(backoff(attempt), call.signal);
+          await sleep(backoff(attempt), call.cancellation);
           continue;
         }
         throw error;
@@ -75,12 +75,12 @@ export function createRetryingUpstream(inner: UpstreamClient, options: RetryingU
             { origin: host, status: 429, retryAfterSeconds },
           );
         }
-        await sleep(waitMs, call.signal);
+        await sleep(waitMs, call.cancellation);
         continue;
       }
       if (retriedStatuses.has(response.status) && idempotent && attempt < retry.maxRetries) {
         const advised = parseRetryAfter(response.headers['retry-after'], clock.now());
-        await sleep(advised !== undefined && advised <= maxWaitMs ? advised : backoff(attempt), call.signal);
+        await sleep(advised !== undefined && advised <= maxWaitMs ? advised : backoff(attempt), call.cancellation);
         continue;
       }
       return response;
@@ -109,7 +109,7 @@ function originOf(allowedOrigin: string): string {
 function outcomeOfError(error: unknown): CallOutcomeKind {
   if (!isGatehouseError(error)) return 'failure';
   if (error.code === 'upstream_timeout' || error.code === 'upstream_unreachable') return 'failure';
-  if (error.code === 'upstream_error') return error.details['reason'] === 'CANCELLED' ? 'neutral' : 'failure';
+  if (error.code === 'upstream_error') return 'failure';
   return 'neutral';
 }
 
@@ -120,20 +120,24 @@ function isRetryableError(error: unknown, idempotent: boolean): boolean {
   return idempotent && error.code === 'upstream_unreachable';
 }
 
-function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
+function sleepFor(ms: number, cancellation?: CallCancellation): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new GatehouseError('upstream_error', 'Upstream call was cancelled', { reason: 'CANCELLED' }));
+    if (cancellation?.reason !== undefined) {
+      reject(cancelledWhileWaiting());
       return;
     }
     const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      if (cancellation !== undefined && cancellation.onCancel === onCancel) cancellation.onCancel = undefined;
       resolve();
     }, ms);
-    const onAbort = () => {
+    const onCancel = () => {
       clearTimeout(timer);
-      reject(new GatehouseError('upstream_error', 'Upstream call was cancelled', { reason: 'CANCELLED' }));
+      reject(cancelledWhileWaiting());
     };
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (cancellation !== undefined) cancellation.onCancel = onCancel;
   });
+}
+
+function cancelledWhileWaiting(): GatehouseError {
+  return new GatehouseError('cancelled', 'The upstream call was cancelled by the client while it waited to retry');
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
-import { type Clock, GatehouseError, systemClock, type ToolSafety } from '../core/index.ts';
+import { type CallCancellation, type Clock, GatehouseError, systemClock, type ToolSafety } from '../core/index.ts';
 import type { BuiltRequest } from './build-request.ts';
 import { createAddressGuard, createGuardedConnector, type ResolveHost } from './create-address-guard.ts';
 import { toUpstreamError, type UpstreamPhase } from './to-upstream-error.ts';
@@ -43,8 +43,11 @@ export interface UpstreamCall extends BuiltRequest {
   readonly maxResponseBytes: number;
   /** The service's base URL origin; the only origin this call (and its redirects) may reach. */
   readonly allowedOrigin: string;
-  /** Cancels the call (`upstream_error`, `details.reason = 'CANCELLED'`). */
-  readonly signal?: AbortSignal;
+  /**
+   * The client's cancellation of the tool call: while the call runs, its `onCancel` ends the request (the
+   * connection is closed) and the call throws `cancelled` (the client's doing: never counted against the upstream).
+   */
+  readonly cancellation?: CallCancellation | undefined;
   /**
    * The tool's safety class, for the retrying client (`createRetryingUpstream`): only `safe` calls wait out a 429,
    * and only safe or idempotent calls are retried after a 5xx. Absent: decided by the method alone.
@@ -172,10 +175,11 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     const allowedOrigin = originOf(call.allowedOrigin);
     const deadline = new CallDeadline();
     const timer = setTimeout(endDeadline, call.timeoutMs, deadline, 'timeout');
-    const cancel = call.signal === undefined ? undefined : () => deadline.end('cancelled');
-    if (cancel !== undefined) {
-      if (call.signal?.aborted) cancel();
-      else call.signal?.addEventListener('abort', cancel, { once: true });
+    const cancellation = call.cancellation;
+    const cancel = cancellation === undefined ? undefined : () => deadline.end('cancelled');
+    if (cancellation !== undefined) {
+      if (cancellation.reason !== undefined) deadline.end('cancelled');
+      else cancellation.onCancel = cancel;
     }
     let url = call.url;
     // MT-08: one slot of the tenant's share of this origin for the whole call (redirects stay within the origin).
@@ -213,16 +217,13 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         });
       }
       if (deadline.endedBy === 'cancelled') {
-        throw new GatehouseError('upstream_error', `Call to upstream ${origin} was cancelled`, {
-          origin,
-          reason: 'CANCELLED',
-        });
+        throw new GatehouseError('cancelled', `The call to upstream ${origin} was cancelled by the client`, { origin });
       }
       throw toUpstreamError(error, origin);
     } finally {
       if (admitted) shares.release(share);
       clearTimeout(timer);
-      if (cancel !== undefined) call.signal?.removeEventListener('abort', cancel);
+      if (cancellation !== undefined && cancellation.onCancel === cancel) cancellation.onCancel = undefined;
     }
   }
 

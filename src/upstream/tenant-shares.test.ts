@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cancelCall, createCallCancellation } from '../core/index.ts';
 import { createUpstreamClient, type UpstreamCall } from './create-upstream-client.ts';
 
 /** A real upstream on 127.0.0.1: `/slow` answers after 400 ms, anything else at once; counts calls in flight. */
@@ -97,13 +98,13 @@ describe('createUpstreamClient() shares of an origin between tenants', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       const order: string[] = [];
       const timedOut = client.send({ ...call('a', '/slow'), timeoutMs: 100 });
-      const cancel = new AbortController();
-      const cancelled = client.send({ ...call('a', '/slow'), signal: cancel.signal });
+      const cancellation = createCallCancellation();
+      const cancelled = client.send({ ...call('a', '/slow'), cancellation });
       const queued = ['first', 'second', 'third'].map((name) =>
         client.send(call('a', '/quick')).then(() => order.push(name)),
       );
-      cancel.abort();
-      await expect(cancelled).rejects.toMatchObject({ code: 'upstream_error', details: { reason: 'CANCELLED' } });
+      cancelCall(cancellation, 'stopped');
+      await expect(cancelled).rejects.toMatchObject({ code: 'cancelled' });
       await expect(timedOut).rejects.toMatchObject({ code: 'upstream_timeout' });
       await Promise.all([busy, ...queued]);
       expect(order).toEqual(['first', 'second', 'third']);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/free-port.ts';
 import { postMcp } from '../support/post-mcp.ts';
 import { seedOAuthConnection } from '../support/seed-oauth-connection.ts';
-import { type FakeRefreshServer, startFakeRefreshServer } from '../support/start-fake-refresh-server.ts';
+import { type FakeRefreshServer, oauth2AuthOf, startFakeRefreshServer } from '../support/start-fake-refresh-server.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 
 /**
@@ -45,14 +45,7 @@ beforeAll(async () => {
               id: 'res',
               openapi: description,
               baseUrl: as.url,
-              auth: {
-                type: 'oauth2',
-                authorizationUrl: `${as.url}/authorize`,
-                tokenUrl: as.tokenUrl,
-                clientId: as.clientId,
-                clientSecret: as.clientSecret,
-                scopes: ['read'],
-              },
+              auth: oauth2AuthOf(as, ['read']),
             },
           ],
           toolsets: [{ id: 'reader', tools: ['*'], access: 'read' }],

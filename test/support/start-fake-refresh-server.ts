@@ -74,6 +74,18 @@ export interface FakeRefreshServer {
   close(): Promise<void>;
 }
 
+/** The `auth` of a service whose OAuth app is the fake authorization server's client, asking for `scopes`. */
+export function oauth2AuthOf(as: FakeRefreshServer, scopes: readonly string[]): Record<string, unknown> {
+  return {
+    type: 'oauth2',
+    authorizationUrl: `${as.url}/authorize`,
+    tokenUrl: as.tokenUrl,
+    clientId: as.clientId,
+    clientSecret: as.clientSecret,
+    scopes: [...scopes],
+  };
+}
+
 export async function startFakeRefreshServer(options: FakeRefreshServerOptions = {}): Promise<FakeRefreshServer> {
   const clientId = options.clientId ?? 'gatehouse-client';
   const clientSecret = options.clientSecret ?? 'client-secret-value';
