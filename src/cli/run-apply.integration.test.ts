@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCliInProcess } from '../../test/support/run-cli-in-process.ts';
+import { hashClientKey } from '../gateway/index.ts';
 import { openAdapters } from '../open-adapters.ts';
 import { openStore } from '../store/index.ts';
 
@@ -13,7 +14,15 @@ writeFileSync(
   description,
   'openapi: 3.0.3\ninfo: { title: Pets, version: "1" }\nservers: [{ url: "https://pets.example" }]\npaths:\n  /pets:\n    get: { operationId: listPets, responses: { "200": { description: ok } } }\n',
 );
-const env = { GATEHOUSE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), PETS_TOKEN: 'pets-token-0123456789' };
+const sharedKey = 'gatehouse_sk_apply-shared-key-0123456789abcdef';
+const storedKey = 'gatehouse_sk_apply-stored-key-0123456789abcdef';
+const env = {
+  GATEHOUSE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+  PETS_TOKEN: 'pets-token-0123456789',
+  SHARED_KEY: sharedKey,
+  STORED_KEY: storedKey,
+  FIXED_KEY: 'gatehouse_sk_apply-fixed-key-0123456789abcdef',
+};
 const run = (argv: string[]) =>
   runCliInProcess(argv, { env, openAdapters: (config, context) => openAdapters(config, context) });
 
@@ -94,5 +103,73 @@ describe('gatehouse apply and export (issue 14)', () => {
     } finally {
       await store.close();
     }
+  });
+
+  // Finding (issue 14): apply refused a duplicate key only when it came to write the tenant holding it, so the
+  // file's earlier tenants were already stored; the whole file is now checked before anything is written.
+  describe('a client key value the file repeats, or that a stored key holds, writes no tenant of the file', () => {
+    const store = () => openStore(`sqlite:${join(dir, 'duplicates.db')}`);
+    const tenant = (id: string, keyVariable: string) => `  - id: ${id}
+    services:
+      - id: pets
+        openapi: ./pets.yaml
+    toolsets:
+      - id: support
+    clientKeys:
+      - { name: ci, key: "\${env:${keyVariable}}", toolsets: [support] }
+`;
+    const file = (name: string, tenants: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, `store: sqlite:${join(dir, 'duplicates.db')}\ntenants:\n${tenants}`);
+      return path;
+    };
+    const storedTenants = async () => {
+      const opened = await store();
+      try {
+        return (await opened.tenantConfigs.list()).map((t) => t.tenantId);
+      } finally {
+        await opened.close();
+      }
+    };
+
+    it('two tenants of the file with the same key value', async () => {
+      const path = file('same-key.yaml', `${tenant('alpha', 'SHARED_KEY')}${tenant('beta', 'SHARED_KEY')}`);
+      const refused = await run(['apply', '--config', path]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain("tenants[1].clientKeys[0] ('ci') has the same key as tenants[0].clientKeys[0]");
+      expect(refused.stderr).not.toContain(sharedKey);
+      expect(await storedTenants()).toEqual([]);
+    });
+
+    it('a later tenant of the file with the value of a key another tenant has stored', async () => {
+      const opened = await store();
+      try {
+        await opened.clientKeys.upsert({
+          tenantId: 'other',
+          id: 'config-agent',
+          name: 'agent',
+          hash: hashClientKey(storedKey),
+          prefix: 'gatehouse_sk_stor',
+          toolsets: ['support'],
+          subject: 'shared',
+          createdAt: Date.now(),
+          revokedAt: null,
+        });
+      } finally {
+        await opened.close();
+      }
+      const path = file('stored-key.yaml', `${tenant('alpha', 'SHARED_KEY')}${tenant('beta', 'STORED_KEY')}`);
+      const refused = await run(['apply', '--config', path]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain("tenants[1].clientKeys[0] ('ci') has the same key as the stored key 'agent'");
+      expect(refused.stderr).not.toContain(storedKey);
+      expect(await storedTenants()).toEqual([]);
+
+      // Once the file is corrected, both tenants are written.
+      const fixed = file('fixed.yaml', `${tenant('alpha', 'SHARED_KEY')}${tenant('beta', 'FIXED_KEY')}`);
+      const applied = await run(['apply', '--config', fixed]);
+      expect(applied.stderr).toBe('');
+      expect((await storedTenants()).sort()).toEqual(['alpha', 'beta']);
+    });
   });
 });

@@ -10,14 +10,14 @@ import {
   systemClock,
   type TenantDocument,
 } from '../core/index.ts';
-import { createTenantConfigs, reconcileTenantConfigs } from '../gateway/index.ts';
+import { createTenantConfigs, reconcileTenantConfigs, refuseTakenKeysOf } from '../gateway/index.ts';
 import type { CliContext } from './cli-context.ts';
 
 /**
  * `gatehouse apply --config F` (issue 14): makes the stored tenant configurations equal to the file's tenants and
  * prints what it changed, resource by resource. The whole file is validated first, and every secret field must be
- * an `${env:NAME}` reference (the store never holds a secret): a broken file changes nothing and exits 2 naming
- * the field path. Running processes pick the change up within about a second.
+ * an `${env:NAME}` reference (the store never holds a secret); a client key value must be the file's only one and
+ * no other stored key's: a broken file changes nothing and exits 2 naming the field path (`tenants[1]....`). Running processes pick the change up within about a second.
  */
 export async function runApply(
   config: Config,
@@ -44,6 +44,9 @@ export async function runApply(
   const adapters = await context.openAdapters(config, context);
   try {
     if (adapters.audit === undefined) throw new GatehouseError('internal', 'The audit log is not open');
+    // Checked for the whole file before any tenant is written: a key value two tenants hold, or that a stored key
+    // of another tenant holds, would otherwise be refused only when its tenant's turn came, after earlier ones.
+    await refuseTakenKeysOf(adapters.store, documents.map(parse), (i) => `tenants[${i}].`);
     const tenantConfigs = createTenantConfigs({
       store: adapters.store,
       audit: adapters.audit,

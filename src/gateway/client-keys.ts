@@ -48,17 +48,39 @@ export async function refuseTakenKeys(
   tenant: Pick<TenantConfig, 'id' | 'clientKeys'>,
   at = '',
 ): Promise<void> {
-  // A value written twice in the document is refused like one a stored key holds.
-  const earlier = new Map<string, { tenantId: string; name: string; revokedAt: null }>();
-  for (const [i, key] of tenant.clientKeys.entries()) {
-    const hash = hashClientKey(key.key);
-    const holder = earlier.get(hash) ?? (await store.clientKeys.findByHash(hash));
-    earlier.set(hash, { tenantId: tenant.id, name: key.name, revokedAt: null });
-    if (holder !== undefined && (holder.tenantId !== tenant.id || holder.name !== key.name)) {
+  await refuseTakenKeysOf(store, [tenant], () => at);
+}
+
+/**
+ * `refuseTakenKeys` over several tenants at once, as `apply` checks its whole file before writing any tenant: a
+ * value two of them hold is refused too. `at(i)` is the path prefix of tenant `i` (`tenants[1].`).
+ */
+export async function refuseTakenKeysOf(
+  store: Pick<Store, 'clientKeys'>,
+  tenants: readonly Pick<TenantConfig, 'id' | 'clientKeys'>[],
+  at: (index: number) => string,
+): Promise<void> {
+  // A value written twice in the document (or file) is refused like one a stored key holds.
+  const earlier = new Map<string, { tenantId: string; name: string; place: string }>();
+  for (const [t, tenant] of tenants.entries()) {
+    for (const [i, key] of tenant.clientKeys.entries()) {
+      const place = `${at(t)}clientKeys[${i}]`;
+      const hash = hashClientKey(key.key);
+      const before = earlier.get(hash);
+      const stored = before === undefined ? await store.clientKeys.findByHash(hash) : undefined;
+      earlier.set(hash, { tenantId: tenant.id, name: key.name, place });
+      const holder = before ?? stored;
+      if (holder === undefined || (holder.tenantId === tenant.id && holder.name === key.name)) continue;
+      const held =
+        before === undefined
+          ? `the stored key '${stored?.name}'${stored?.revokedAt === null ? '' : ' (revoked)'}`
+          : `${before.place} ('${before.name}')`;
       throw new GatehouseError(
         'config_invalid',
-        `${at}clientKeys[${i}] ('${key.name}') has the same key as the stored key '${holder.name}'${holder.revokedAt === null ? '' : ' (revoked)'}; give it a new key`,
-        { path: `${at}clientKeys[${i}].key` },
+        `${place} ('${key.name}') has the same key as ${held}; give it a new key`,
+        {
+          path: `${place}.key`,
+        },
       );
     }
   }

@@ -1,3 +1,4 @@
+export { refuseTakenKeysOf } from './client-keys.ts';
 export type {
   Caller,
   CallOutcome,

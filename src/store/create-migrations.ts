@@ -10,6 +10,7 @@ import { createServiceDescriptionMigration } from './create-service-description-
 import { createTenantConfigMigration } from './create-tenant-config-migration.ts';
 import {
   createUserApiTokensMigration,
+  createUserApiTokenUsesMigration,
   createUserRolesMigration,
   createUserSessionsMigration,
   createUsersMigration,
@@ -244,6 +245,7 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
     '0012_audit_anchor_mac': createAuditAnchorMigration(features),
     '0013_oauth_server': createOAuthServerMigration(features),
     '0014_oauth_consents': createOAuthConsentMigration(features),
+    '0015_user_api_token_uses': createUserApiTokenUsesMigration(features),
     '0016_users': createUsersMigration(features),
     '0017_user_sessions': createUserSessionsMigration(features),
     '0018_connection_variables': {

@@ -1,21 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activeUserRecord } from './fixtures/active-user-record.ts';
 import { storeBackends } from './fixtures/store-backends.ts';
-import type { Store, UserRecord } from './port.ts';
+import type { ApiTokenRecord, Store } from './port.ts';
 
-/** Roles and personal API tokens (0027, 0028) on SQLite always and on PostgreSQL when GATEHOUSE_TEST_POSTGRES is set. */
+/** Roles and personal API tokens (0027, 0028, 0015) on SQLite always and on PostgreSQL when GATEHOUSE_TEST_POSTGRES is set. */
 
-const user = (tenantId: string, id: string): UserRecord => ({
-  tenantId,
-  id,
-  name: id,
-  displayName: id,
-  status: 'active',
-  passwordHash: null,
-  ssoSubject: null,
-  inviteHash: null,
-  inviteExpiresAt: null,
-  createdAt: 1,
-  updatedAt: 1,
+const user = activeUserRecord;
+
+/** A personal API token of user u1 of tenant a that never expires, with `fields` changed. */
+const apiToken = (fields: Partial<ApiTokenRecord>) => ({
+  tenantId: 'a',
+  id: 't1',
+  userId: 'u1',
+  name: 'ci',
+  hash: 'h1',
+  prefix: 'gatehouse_pat_a_abcd',
+  createdAt: 10,
+  expiresAt: null,
+  revokedAt: null,
+  ...fields,
 });
 
 for (const backend of storeBackends) {
@@ -45,18 +48,25 @@ for (const backend of storeBackends) {
       expect(await store.userRoles.list('a', 'u1')).toEqual(['auditor']);
     });
 
+    it("records a token's last use at most once per period, in its tenant only, and reads it with the token", async () => {
+      const token = apiToken({ id: 'used1', name: 'used', hash: 'used-hash' });
+      await store.apiTokens.insert(token);
+      await store.apiTokens.insert({ ...token, tenantId: 'b' });
+      expect((await store.apiTokens.findActive('a', 'used-hash', 100))?.token.lastUsedAt).toBeNull();
+      const minute = 60_000;
+      await store.apiTokens.recordUse('a', 'used1', 100_000, minute);
+      // Within the period nothing is written; from its end on, the new time is.
+      await store.apiTokens.recordUse('a', 'used1', 159_999, minute);
+      expect((await store.apiTokens.findActive('a', 'used-hash', 100))?.token.lastUsedAt).toBe(100_000);
+      await store.apiTokens.recordUse('a', 'used1', 160_000, minute);
+      expect((await store.apiTokens.list('a', 'u1')).find((t) => t.id === 'used1')?.lastUsedAt).toBe(160_000);
+      // The same token id in another tenant is another token.
+      expect((await store.apiTokens.list('b', 'u1')).map((t) => t.lastUsedAt)).toEqual([null]);
+      await store.apiTokens.revoke('b', 'used1', 1);
+    });
+
     it('finds a token by hash only in its tenant, while unrevoked, unexpired and its user active', async () => {
-      const token = {
-        tenantId: 'a',
-        id: 't1',
-        userId: 'u1',
-        name: 'ci',
-        hash: 'h1',
-        prefix: 'gatehouse_pat_a_abcd',
-        createdAt: 10,
-        expiresAt: 1_000,
-        revokedAt: null,
-      };
+      const token = apiToken({ expiresAt: 1_000 });
       expect(await store.apiTokens.insert(token)).toBe(true);
       expect(await store.apiTokens.insert({ ...token, id: 't2', hash: 'h2' })).toBe(false); // same user, same name
       expect((await store.apiTokens.findActive('a', 'h1', 500))?.user.id).toBe('u1');
@@ -68,8 +78,11 @@ for (const backend of storeBackends) {
       expect(await store.apiTokens.revoke('a', 't1', 40)).toBe(true);
       expect(await store.apiTokens.revoke('a', 't1', 41)).toBe(false);
       expect(await store.apiTokens.findActive('a', 'h1', 500)).toBeUndefined();
-      expect((await store.apiTokens.list('a', 'u1')).map((t) => [t.id, t.revokedAt])).toEqual([['t1', 40]]);
-      expect(await store.purgeTenant('a')).toMatchObject({ user_api_tokens: 1, user_roles: 1 });
+      expect((await store.apiTokens.list('a', 'u1')).map((t) => [t.id, t.revokedAt])).toEqual([
+        ['t1', 40],
+        ['used1', null],
+      ]);
+      expect(await store.purgeTenant('a')).toMatchObject({ user_api_tokens: 2, user_api_token_uses: 1, user_roles: 1 });
       expect(await store.apiTokens.list('a', 'u1')).toEqual([]);
     });
   });

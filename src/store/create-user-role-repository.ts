@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { ApiTokenRecord, ApiTokenRepository, UserRecord, UserRoleRepository, UserStatus } from './port.ts';
 import type { StoreContext } from './store-context.ts';
-import type { UserApiTokensTable } from './store-database.ts';
+import type { UserApiTokensTable, UserApiTokenUsesTable } from './store-database.ts';
 
 /** Roles of end users (migration `0027_user_roles`). A grant already held is a conflict, answered as `false`. */
 export function createUserRoleRepository({ run, read }: StoreContext): UserRoleRepository {
@@ -91,8 +91,12 @@ export function createApiTokenRepository({ run, read }: StoreContext): ApiTokenR
           .innerJoin('users as u', (join) =>
             join.onRef('u.tenant_id', '=', 't.tenant_id').onRef('u.id', '=', 't.user_id'),
           )
+          .leftJoin('user_api_token_uses as used', (join) =>
+            join.onRef('used.tenant_id', '=', 't.tenant_id').onRef('used.token_id', '=', 't.id'),
+          )
           .selectAll('t')
           .select([
+            'used.last_used_at',
             'u.name as user_name',
             'u.display_name as user_display_name',
             'u.status as user_status',
@@ -127,9 +131,16 @@ export function createApiTokenRepository({ run, read }: StoreContext): ApiTokenR
       }),
     list: (tenantId, userId) =>
       read('apiTokens.list', tenantId, async (db) => {
-        let query = db.selectFrom('user_api_tokens').selectAll().where('tenant_id', '=', tenantId);
-        if (userId !== undefined) query = query.where('user_id', '=', userId);
-        const rows = await query.orderBy('created_at', 'desc').orderBy('id').execute();
+        let query = db
+          .selectFrom('user_api_tokens as t')
+          .leftJoin('user_api_token_uses as used', (join) =>
+            join.onRef('used.tenant_id', '=', 't.tenant_id').onRef('used.token_id', '=', 't.id'),
+          )
+          .selectAll('t')
+          .select('used.last_used_at')
+          .where('t.tenant_id', '=', tenantId);
+        if (userId !== undefined) query = query.where('t.user_id', '=', userId);
+        const rows = await query.orderBy('t.created_at', 'desc').orderBy('t.id').execute();
         return rows.map(toApiTokenRecord);
       }),
     revoke: (tenantId, id, at) =>
@@ -143,10 +154,28 @@ export function createApiTokenRepository({ run, read }: StoreContext): ApiTokenR
           .executeTakeFirst();
         return result.numUpdatedRows > 0n;
       }),
+    recordUse: (tenantId, tokenId, at, granularityMs) =>
+      run('apiTokens.recordUse', tenantId, async (db) => {
+        // One statement, so two processes seeing uses at once write at most once per period between them.
+        await db
+          .insertInto('user_api_token_uses')
+          .values({ tenant_id: tenantId, token_id: tokenId, last_used_at: at })
+          .onConflict((c) =>
+            c
+              .columns(['tenant_id', 'token_id'])
+              .doUpdateSet({ last_used_at: at })
+              .where('user_api_token_uses.last_used_at', '<=', at - granularityMs),
+          )
+          .execute();
+      }),
   };
 }
 
-function toApiTokenRecord(row: Selectable<UserApiTokensTable>): ApiTokenRecord {
+function toApiTokenRecord(
+  row: Selectable<UserApiTokensTable> & {
+    readonly last_used_at: Selectable<UserApiTokenUsesTable>['last_used_at'] | null;
+  },
+): ApiTokenRecord {
   return {
     tenantId: row.tenant_id,
     id: row.id,
@@ -157,5 +186,6 @@ function toApiTokenRecord(row: Selectable<UserApiTokensTable>): ApiTokenRecord {
     createdAt: Number(row.created_at),
     expiresAt: row.expires_at === null ? null : Number(row.expires_at),
     revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+    lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
   };
 }

@@ -129,3 +129,28 @@ export function createUserApiTokensMigration(features: StoreFeatures): Migration
     },
   };
 }
+
+/**
+ * Migration `0015_user_api_token_uses`: when each personal API token last authenticated, in a table of its own.
+ * A column of `user_api_tokens` is not possible under this number: migrations run in name order on a new store,
+ * so `0015` runs before `0028_user_api_tokens` creates that table. One row per token that was used, written at
+ * most about once a minute per token (`ApiTokenRepository.recordUse`).
+ */
+export function createUserApiTokenUsesMigration(features: StoreFeatures): Migration {
+  const { millis } = features.columnTypes;
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('user_api_token_uses')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('token_id', 'text', (c) => c.notNull())
+        .addColumn('last_used_at', millis, (c) => c.notNull())
+        .addPrimaryKeyConstraint('user_api_token_uses_pk', ['tenant_id', 'token_id'])
+        .execute();
+      await enableRowLevelSecurity(db, features, 'user_api_token_uses');
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('user_api_token_uses').ifExists().execute();
+    },
+  };
+}

@@ -1012,11 +1012,13 @@ export interface ApiTokenRecord {
   readonly createdAt: number;
   readonly expiresAt: number | null;
   readonly revokedAt: number | null;
+  /** When the token last authenticated, to about a minute (`recordUse`); null: never. Not written by `insert`. */
+  readonly lastUsedAt: number | null;
 }
 
 export interface ApiTokenRepository {
   /** Inserts a token; false when the user already has a token of this name. */
-  insert(record: ApiTokenRecord): Promise<boolean>;
+  insert(record: Omit<ApiTokenRecord, 'lastUsedAt'>): Promise<boolean>;
   /** The unrevoked, unexpired (at `at`) token of this tenant with this hash, and its user when that user is active. */
   findActive(
     tenantId: string,
@@ -1027,4 +1029,9 @@ export interface ApiTokenRepository {
   list(tenantId: string, userId?: string): Promise<readonly ApiTokenRecord[]>;
   /** Sets `revokedAt`; false when no such token of this tenant or already revoked. */
   revoke(tenantId: string, id: string, at: number): Promise<boolean>;
+  /**
+   * Records that token `tokenId` authenticated at `at`, unless its recorded last use is less than `granularityMs`
+   * older (then nothing is written: one write per token per period, whichever process sees the use first).
+   */
+  recordUse(tenantId: string, tokenId: string, at: number, granularityMs: number): Promise<void>;
 }

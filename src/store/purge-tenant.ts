@@ -33,6 +33,7 @@ export const tenantPurgePlan = {
   user_sessions: 'delete',
   user_roles: 'delete',
   user_api_tokens: 'delete',
+  user_api_token_uses: 'delete',
   oauth_server_records: 'delete',
   oauth_server_keys: 'delete',
   oauth_consents: 'delete',

@@ -270,6 +270,13 @@ export interface UserApiTokensTable {
   revoked_at: NullableMillis;
 }
 
+/** When each personal API token last authenticated, to about a minute (0015_user_api_token_uses). */
+export interface UserApiTokenUsesTable {
+  tenant_id: string;
+  token_id: string;
+  last_used_at: Millis;
+}
+
 /** Artefacts of Gatehouse's authorization server (migration 0013_oauth_server). */
 export interface OAuthServerRecordsTable {
   tenant_id: string;
@@ -360,6 +367,7 @@ export interface StoreDatabase {
   user_sessions: UserSessionsTable;
   user_roles: UserRolesTable;
   user_api_tokens: UserApiTokensTable;
+  user_api_token_uses: UserApiTokenUsesTable;
   usage_daily: UsageDailyTable;
   tenants: TenantsTable;
   client_keys: ClientKeysTable;

@@ -22,7 +22,15 @@ export interface ApiTokenSummary {
   readonly createdAt: string;
   readonly expiresAt: string | null;
   readonly revokedAt: string | null;
+  /** When the token last authenticated, to about a minute (`apiTokenUseGranularityMs`); null: never. */
+  readonly lastUsedAt: string | null;
 }
+
+/**
+ * A token's last use is written at most once per this period: a script calling the admin API many times a
+ * second costs one store write a minute, not one per request.
+ */
+export const apiTokenUseGranularityMs = 60_000;
 
 /** A token just created: `token` is shown once and never stored. */
 export interface CreatedApiToken extends ApiTokenSummary {
@@ -201,8 +209,14 @@ export function createUserRoles(deps: UserRolesDependencies): UserRoles {
       const match = tokenPattern.exec(token);
       if (match === null) return undefined;
       const tenant = match[1] as string;
-      const found = await tokens.findActive(tenant, hashSecretToken(token), clock.now());
+      const now = clock.now();
+      const found = await tokens.findActive(tenant, hashSecretToken(token), now);
       if (found === undefined) return undefined;
+      const last = found.token.lastUsedAt;
+      if (last === null || now - last >= apiTokenUseGranularityMs) {
+        // Informative only: a store that cannot record the use does not refuse a valid token.
+        await tokens.recordUse(tenant, found.token.id, now, apiTokenUseGranularityMs).catch(() => undefined);
+      }
       return {
         tenant,
         userId: found.user.id,
@@ -226,6 +240,7 @@ function toSummary(record: {
   readonly createdAt: number;
   readonly expiresAt: number | null;
   readonly revokedAt: number | null;
+  readonly lastUsedAt?: number | null;
 }): ApiTokenSummary {
   return {
     id: record.id,
@@ -235,5 +250,6 @@ function toSummary(record: {
     createdAt: new Date(record.createdAt).toISOString(),
     expiresAt: record.expiresAt === null ? null : new Date(record.expiresAt).toISOString(),
     revokedAt: record.revokedAt === null ? null : new Date(record.revokedAt).toISOString(),
+    lastUsedAt: (record.lastUsedAt ?? null) === null ? null : new Date(record.lastUsedAt as number).toISOString(),
   };
 }

@@ -281,8 +281,8 @@ describe('client key prefixes stored before the fix', () => {
           }
           await database.raw('ALTER TABLE audit_heads DROP COLUMN anchor_mac');
           await database.raw(`DROP TABLE client_key_revocations`);
-          // 0013_oauth_server, 0014_oauth_consents, 0016_users, 0017_user_sessions, 0018_connection_variables,
-          // 0024_tenant_configs, 0027_user_roles and 0028_user_api_tokens.
+          // 0013_oauth_server, 0014_oauth_consents, 0015_user_api_token_uses, 0016_users, 0017_user_sessions,
+          // 0018_connection_variables, 0024_tenant_configs, 0027_user_roles and 0028_user_api_tokens.
           await database.raw('ALTER TABLE connections DROP COLUMN variables');
           // 0029_audit_console_indexes, 0030_service_descriptions, 0031_alert_deliveries and 0032_approval_tasks.
           await database.raw('DROP INDEX IF EXISTS audit_records_tool');
@@ -299,6 +299,7 @@ describe('client key prefixes stored before the fix', () => {
             'approval_tasks',
             'alert_deliveries',
             'service_descriptions',
+            'user_api_token_uses',
             'user_api_tokens',
             'user_roles',
             'tenant_config_revisions',

@@ -95,17 +95,23 @@ describe.skipIf(missing !== undefined)('console: personal API tokens (Chromium)'
     expect(cells[0]).toBe('deploy script');
     expect(token.startsWith((cells[1] ?? '').replace('…', ''))).toBe(true);
     expect(cells[3]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d$/);
-    expect(cells[4]).toContain('active');
+    expect(cells[4]).toBe('never');
+    expect(cells[5]).toContain('active');
 
     const answer = await listTokens(token);
     expect(answer.status).toBe(200);
-    const listed = ((await answer.json()) as { tokens: { name: string; userId: string }[] }).tokens;
+    const listed = ((await answer.json()) as { tokens: { name: string; userId: string; lastUsedAt: string }[] }).tokens;
+    // The request the token signed in is its last use (recorded before the answer).
     expect(listed).toEqual([expect.objectContaining({ name: 'deploy script', userId: memberId })]);
+    expect(Date.now() - Date.parse(listed[0]?.lastUsedAt ?? '')).toBeLessThan(60_000);
 
-    // Opened again, the page lists the token by its prefix only.
+    // Opened again, the page lists the token by its prefix only, with when it was last used.
     await page.goto(`${gateway.url}/console/acme/tokens`);
     expect(await page.content()).not.toContain(token);
     expect(await page.locator('.secret').count()).toBe(0);
+    const used = page.locator('main table tbody tr td').nth(4);
+    expect(await used.locator('time').getAttribute('datetime')).toBe(listed[0]?.lastUsedAt);
+    await chromium!.screenshot(page, 'console-tokens-last-used');
   });
 
   it("refuses to revoke another user's token from a member's session, and changes nothing", async () => {
@@ -128,7 +134,7 @@ describe.skipIf(missing !== undefined)('console: personal API tokens (Chromium)'
       page.getByRole('button', { name: 'Revoke deploy script' }).click(),
     ]);
     expect(await page.locator('.notice-ok').textContent()).toContain('API token deploy script revoked');
-    expect(await page.locator('main table tbody tr td').nth(4).textContent()).toContain('revoked');
+    expect(await page.locator('main table tbody tr td').nth(5).textContent()).toContain('revoked');
     const refused = await listTokens(created);
     await refused.body?.cancel();
     expect(refused.status).toBe(401);

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addSignedUpUser, signInToConsole } from '../support/console-sign-in.ts';
+import { addSignedUpUser, openConsoleUntil, signInToConsole } from '../support/console-sign-in.ts';
 import { freePort } from '../support/free-port.ts';
 import { chromiumMissing, launchChromium, type RunningChromium } from '../support/launch-chromium.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
@@ -43,13 +43,12 @@ async function storedRule(id: string): Promise<Record<string, unknown> | undefin
 
 /** Opens the toolsets page at `query` and waits for the service's tools in the form (the tenant is served live). */
 async function openForm(page: Page, query: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    await page.goto(`${gateway.url}/console/acme/toolsets${query}`);
-    if ((await page.locator('input[value="fake_getItem"]').count()) > 0) return;
-    if (Date.now() > deadline) throw new Error('the toolset form has no tools');
-    await page.waitForTimeout(200);
-  }
+  await openConsoleUntil(
+    page,
+    gateway.url,
+    `/console/acme/toolsets${query}`,
+    'input[name=tools][value="fake_getItem"]',
+  );
 }
 
 async function save(page: Page): Promise<void> {
@@ -101,12 +100,12 @@ describe.skipIf(missing !== undefined)('console: two people editing one toolset 
     await openForm(ada, '?edit=support');
     await openForm(bob, '?edit=support');
     // Ada adds a tool; Bob, on the version he opened, sets a rate limit.
-    await ada.locator('input[value="fake_getItem"]').setChecked(true);
-    await ada.locator('input[value="fake_listItems"]').setChecked(true);
+    await ada.locator('input[name=tools][value="fake_getItem"]').setChecked(true);
+    await ada.locator('input[name=tools][value="fake_listItems"]').setChecked(true);
     await save(ada);
     expect(await ada.locator('.notice-ok').textContent()).toContain('Toolset support saved');
 
-    await bob.locator('input[value="fake_getItem"]').setChecked(true);
+    await bob.locator('input[name=tools][value="fake_getItem"]').setChecked(true);
     await bob.getByLabel('Rate limit per minute').fill('30');
     browser.expectRefusal(409);
     await save(bob);
@@ -132,7 +131,7 @@ describe.skipIf(missing !== undefined)('console: two people editing one toolset 
     await bob.waitForLoadState('load');
     // The tenant is served again after Ada's save within the live check interval; until then the form waits.
     await openForm(bob, '?edit=support');
-    expect(await bob.locator('input[value="fake_listItems"]').isChecked()).toBe(true);
+    expect(await bob.locator('input[name=tools][value="fake_listItems"]').isChecked()).toBe(true);
     expect(await bob.getByLabel('Rate limit per minute').inputValue()).toBe('');
     // Made again on the current version, Bob's change is saved.
     await bob.getByLabel('Rate limit per minute').fill('30');
@@ -148,12 +147,12 @@ describe.skipIf(missing !== undefined)('console: two people editing one toolset 
     await openForm(ada, '');
     await openForm(bob, '');
     await ada.getByLabel('Toolset id').fill('triage');
-    await ada.locator('input[value="fake_getItem"]').setChecked(true);
+    await ada.locator('input[name=tools][value="fake_getItem"]').setChecked(true);
     await save(ada);
     expect(await ada.locator('.notice-ok').textContent()).toContain('Toolset triage created');
 
     await bob.getByLabel('Toolset id').fill('triage');
-    await bob.locator('input[value="fake_listItems"]').setChecked(true);
+    await bob.locator('input[name=tools][value="fake_listItems"]').setChecked(true);
     browser.expectRefusal(409);
     await save(bob);
     expect(await bob.locator('.notice-error').textContent()).toContain(

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openConsoleUntil } from '../support/console-sign-in.ts';
 import { freePort } from '../support/free-port.ts';
 import { chromiumMissing, launchChromium, type RunningChromium } from '../support/launch-chromium.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
@@ -31,13 +32,7 @@ const browser = watchBrowserPages();
 
 /** Reloads `path` until `selector` is on the page: a stored change is served within the live check interval. */
 async function openUntil(path: string, selector: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    await page.goto(`${gateway.url}${path}`);
-    if ((await page.locator(selector).count()) > 0) return;
-    if (Date.now() > deadline) throw new Error(`${selector} not on ${path}`);
-    await page.waitForTimeout(200);
-  }
+  await openConsoleUntil(page, gateway.url, path, selector);
 }
 
 describe.skipIf(missing !== undefined)('console: services, toolsets and alerts (Chromium)', () => {
@@ -186,11 +181,11 @@ describe.skipIf(missing !== undefined)('console: services, toolsets and alerts (
   });
 
   it('builds a toolset from the service, shows its live tools/list size and how to connect clients', async () => {
-    await openUntil('/console/acme/toolsets', 'input[value="pets_getItem"]');
+    await openUntil('/console/acme/toolsets', 'input[name=tools][value="pets_getItem"]');
     await page.getByLabel('Toolset id').fill('support');
-    await page.locator('input[value="pets_getItem"]').check();
-    await page.locator('input[value="pets_listItems"]').check();
-    await page.locator('input[value="pets_deleteItem"]').check();
+    await page.locator('input[name=tools][value="pets_getItem"]').check();
+    await page.locator('input[name=tools][value="pets_listItems"]').check();
+    await page.locator('input[name=tools][value="pets_deleteItem"]').check();
     await page.getByLabel('Access').selectOption('read');
     await page.getByLabel('Rate limit per minute').fill('120');
     await chromium!.screenshot(page, 'console-toolsets-form');
@@ -250,7 +245,7 @@ describe.skipIf(missing !== undefined)('console: services, toolsets and alerts (
   });
 
   it('the tool picker narrows by name, class and scope in the page, and keeps the picks it hides', async () => {
-    await openUntil('/console/acme/toolsets', 'input[value="slack_list_users"]');
+    await openUntil('/console/acme/toolsets', 'input[name=tools][value="slack_list_users"]');
     const shownTools = () =>
       page
         .locator('.pickers li:visible input[name=tools]')
@@ -259,7 +254,7 @@ describe.skipIf(missing !== undefined)('console: services, toolsets and alerts (
     await page.locator('[data-filter-scope]').selectOption('users:read');
     expect(await shownTools()).toEqual(['slack_find_user_by_email', 'slack_get_user', 'slack_list_users']);
     expect(await page.locator('[data-filter-count]').textContent()).toBe(`3 of ${all} tools shown`);
-    await page.locator('input[value="slack_get_user"]').check();
+    await page.locator('input[name=tools][value="slack_get_user"]').check();
     await page.locator('[data-filter-scope]').selectOption('groups:read');
     // Tools that accept either family are found by the private-channel scope too.
     expect(await shownTools()).toEqual(['slack_get_channel', 'slack_list_channel_members', 'slack_list_channels']);
@@ -276,7 +271,7 @@ describe.skipIf(missing !== undefined)('console: services, toolsets and alerts (
     await page.getByLabel('Find a tool').fill('');
     await page.locator('[data-filter-access]').selectOption('');
     expect((await shownTools()).length).toBe(all);
-    expect(await page.locator('input[value="slack_get_user"]').isChecked()).toBe(true);
+    expect(await page.locator('input[name=tools][value="slack_get_user"]').isChecked()).toBe(true);
     expect(await page.locator('[data-tool-filter] [name]').count()).toBe(0);
   });
 

@@ -37,3 +37,17 @@ export async function addSignedUpUser(
   await users.roles.grantRole(tenant, created.user.id, role, 'admin');
   return created.user.id;
 }
+
+/**
+ * Opens console page `path` (with its query) until `selector` is on it: a change stored a moment ago is served
+ * within the live check interval, so a page made before that does not show it yet.
+ */
+export async function openConsoleUntil(page: Page, gatewayUrl: string, path: string, selector: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    await page.goto(`${gatewayUrl}${path}`);
+    if ((await page.locator(selector).count()) > 0) return;
+    if (Date.now() > deadline) throw new Error(`${selector} not on ${path}`);
+    await page.waitForTimeout(200);
+  }
+}

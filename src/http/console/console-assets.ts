@@ -3,7 +3,8 @@
  * allows styles and scripts from the gateway only: nothing inline, no CDN). Pages work without the script; it
  * only adds a confirmation before destructive buttons (`data-confirm`), copy buttons (`data-copy`), the tool
  * picker's filter (`data-tool-filter`), a chosen file
- * read into a text area (`data-file-into`) and a progress bar while a large form is sent (`data-progress`).
+ * read into a text area (`data-file-into`) and a progress bar while a large form is sent (`data-progress`). The
+ * stylesheet alone shows the toolset form's "needs approval" boxes only while its Approval is "these tools".
  */
 export const consoleAssets: Readonly<Record<string, { readonly type: string; readonly body: string }>> = {
   'console.css': {
@@ -103,6 +104,9 @@ table.facts th{background:none;font-weight:600;color:#333}
 .tool-filter label{display:flex;flex-direction:column;font-size:.85rem;color:#333;gap:.2rem}
 ul.tools{list-style:none;margin:.3rem 0 0;padding:0 0 0 1.2rem;columns:2 16rem}
 label.check small{color:#555}
+.pickers li{display:flex;flex-wrap:wrap;gap:0 .8rem;break-inside:avoid}
+label.approval-pick{color:#7a4b00}
+form.toolset-form:not(:has(select[name=approval] option[value=tools]:checked)) .approval-pick{display:none}
 details.connect-clients{margin:.6rem 0}
 details.connect-clients summary{cursor:pointer;font-weight:600;color:#0b57d0}
 .connect{margin:.5rem 0}

@@ -79,7 +79,7 @@ async function render(
     kind: 'page',
     title: 'API tokens',
     ...(shownNotice ? { notice: shownNotice } : {}),
-    body: `${secret}<p>Personal API tokens let your scripts call the admin API (<code>/api/v1</code>) as you, with your roles in ${shown(tenant)}. They are yours alone: nobody else sees them here.</p>
+    body: `${secret}<p>Personal API tokens let your scripts call the admin API (<code>/api/v1</code>) as you, with your roles in ${shown(tenant)}. They are yours alone: nobody else sees them here. <em>Last used</em> is when a token last signed a request in, to about a minute.</p>
 ${tokensTable(tokens, context.deps.now(), (id, name) => postButton(action, csrfToken, { action: 'revoke', token: id }, `Revoke<span class="visually-hidden"> ${escapeHtml(name)}</span>`, { css: 'danger', confirm: `Revoke the API token ${name}? Scripts using it stop working at once.` }))}
 <h2>Create a token</h2>
 <form method="post" action="${escapeHtml(action)}" class="stack">${csrfField(csrfToken)}<input type="hidden" name="action" value="create">
@@ -98,7 +98,7 @@ function tokensTable(
     return emptyState('No API token yet. Create one below for a script; it is shown once, so copy it then.');
   }
   return table(
-    ['Name', 'Prefix', 'Created (UTC)', 'Expires (UTC)', 'State'],
+    ['Name', 'Prefix', 'Created (UTC)', 'Expires (UTC)', 'Last used (UTC)', 'State'],
     tokens.map((token) => {
       const expired = token.expiresAt !== null && Date.parse(token.expiresAt) <= now;
       const state =
@@ -112,6 +112,7 @@ function tokensTable(
         `<code>${escapeHtml(token.prefix)}…</code>`,
         timeOf(token.createdAt),
         token.expiresAt === null ? 'never' : timeOf(token.expiresAt),
+        token.lastUsedAt === null ? 'never' : timeOf(token.lastUsedAt),
         state,
       ];
     }),
