@@ -150,9 +150,16 @@ const authSchema = z.discriminatedUnion('type', [
     revocationUrl: z.url().optional(),
     /**
      * The gateway's OAuth app at the provider. Absent only on an `mcp:` service without `issuer` or `tokenUrl`:
-     * the gateway then registers itself at the server's authorization server (RFC 7591).
+     * the gateway then identifies itself by its client metadata document or registers itself (RFC 7591) at the
+     * server's authorization server.
      */
     clientId: z.string().min(1).optional(),
+    /**
+     * Such a service without `clientId`: whether the gateway may use its client metadata document where the
+     * authorization server supports them; absent = true. `false` registers instead (a server that cannot reach the
+     * public URL).
+     */
+    clientMetadataDocument: z.boolean().optional(),
     clientSecret: secretString.optional(),
     scopes: z.array(z.string().min(1)).default([]),
     /**
@@ -375,6 +382,17 @@ const serviceSchema = z
       message:
         'clientId is required (only an mcp service without issuer, tokenUrl and authorizationUrl registers a client itself)',
       path: ['auth', 'clientId'],
+    },
+  )
+  .refine(
+    (s) =>
+      s.auth.type !== 'oauth2' ||
+      s.auth.clientMetadataDocument === undefined ||
+      (s.mcp !== undefined && !configuresServer(s.auth) && s.auth.clientId === undefined),
+    {
+      message:
+        'clientMetadataDocument applies only to an mcp service without clientId, issuer, tokenUrl and authorizationUrl',
+      path: ['auth', 'clientMetadataDocument'],
     },
   )
   .refine((s) => s.toolsTtlSeconds === undefined || s.mcp !== undefined, {

@@ -215,6 +215,29 @@ describe('createFederatedAuthorization', () => {
     }
   });
 
+  it('clientMetadataDocument: false registers even where the server supports documents, and replaces a stored document', async () => {
+    await store.secrets.deleteByOwner('acme', 'registration:notes');
+    documentsSupported = true;
+    try {
+      const document = await processOf().authOf('acme', serviceOf({ type: 'oauth2' }));
+      expect(document?.clientId).toBe('http://127.0.0.1:8787/oauth/client-metadata.json');
+      const before = registrations;
+      const optedOut = serviceOf({ type: 'oauth2', clientMetadataDocument: false });
+      const registered = await processOf().authOf('acme', optedOut);
+      expect(registered?.clientId).toMatch(/^client-\d+$/);
+      expect(registrations).toBe(before + 1);
+      expect((await processOf().authOf('acme', optedOut))?.clientId).toBe(registered?.clientId);
+    } finally {
+      documentsSupported = false;
+    }
+  });
+
+  it('clientMetadataDocument on a service that does not discover its client is a config error naming the field', () => {
+    expect(() => serviceOf({ type: 'oauth2', clientId: 'my-app', clientMetadataDocument: true })).toThrow(
+      /auth\.clientMetadataDocument.*applies only to an mcp service without clientId/s,
+    );
+  });
+
   it('a client registered before the server supported metadata documents is kept (its grants are bound to it)', async () => {
     const service = serviceOf({ type: 'oauth2' });
     await store.secrets.deleteByOwner('acme', 'registration:notes');

@@ -60,14 +60,15 @@ const refusalIntervalMs = 60_000;
  * use (a connect link, a refresh): the resource and its authorization server from the MCP server, the scopes from
  * its challenge or metadata (configured `scopes` win). Its client, in the MCP authorization spec's order: the
  * configured `clientId`; else the gateway's client metadata document, when the authorization server supports them
- * (`usesClientMetadataDocument`: the id is `{publicUrl}/oauth/client-metadata.json`, nothing is registered); else
- * one registered dynamically (RFC 7591). The choice is kept encrypted in the vault, read at every use so every
- * process and restart uses the same client id. It is chosen again when the issuer or the public URL changed, when
- * a registered secret has expired or expires within a minute (`client_secret_expires_at`), and when the
- * authorization server refused the client (`refuseClient`: a refused document is followed by a registration);
- * of several processes doing so at once, the first to store its choice wins and all use it. A server that starts
- * supporting metadata documents later keeps its registered client (its grants are bound to it). A failed
- * discovery is not remembered: the next use tries again.
+ * (`usesClientMetadataDocument`: the id is `{publicUrl}/oauth/client-metadata.json`, nothing is registered) and
+ * the service does not say `clientMetadataDocument: false`; else one registered dynamically (RFC 7591). The choice
+ * is kept encrypted in the vault, read at every use so every process and restart uses the same client id. It is
+ * chosen again when the issuer or the public URL changed, when the document was chosen and the service no longer
+ * allows it, when a registered secret has expired or expires within a minute (`client_secret_expires_at`), and
+ * when the authorization server refused the client (`refuseClient`: a refused document is followed by a
+ * registration); of several processes doing so at once, the first to store its choice wins and all use it. A
+ * server that starts supporting metadata documents later keeps its registered client (its grants are bound to
+ * it). A failed discovery is not remembered: the next use tries again.
  */
 export function createFederatedAuthorization(deps: FederatedAuthorizationDependencies) {
   const redirectUri = redirectUriOf(deps.publicUrl);
@@ -100,22 +101,27 @@ export function createFederatedAuthorization(deps: FederatedAuthorizationDepende
       : { ciphertext: stored.ciphertext, registration: await readRegistration(tenant, service, stored.ciphertext) };
   }
 
-  const usable = (registration: StoredRegistration, issuer: string) =>
+  const usable = (registration: StoredRegistration, issuer: string, service: ServiceConfig) =>
     registration.issuer === issuer &&
     registration.redirectUri === redirectUri &&
-    (registration.via !== 'metadata_document' || registration.clientId === documentUrl) &&
+    (registration.via !== 'metadata_document' ||
+      (registration.clientId === documentUrl && documentsAllowed(service))) &&
     (registration.secretExpiresAt === undefined || registration.secretExpiresAt - secretMarginMs > deps.clock.now());
 
   /**
    * The client for `resource`'s server: the metadata document where the server supports it (unless it was the one
    * refused), else a registration.
    */
-  async function chooseClient(service: string, resource: DiscoveredResource, refused: string | undefined) {
+  async function chooseClient(service: ServiceConfig, resource: DiscoveredResource, refused: string | undefined) {
     const stored = { issuer: resource.issuer, redirectUri };
-    if (documentUrl !== refused && usesClientMetadataDocument(resource.metadata, documentUrl)) {
+    if (
+      documentsAllowed(service) &&
+      documentUrl !== refused &&
+      usesClientMetadataDocument(resource.metadata, documentUrl)
+    ) {
       return { clientId: documentUrl, authMethod: 'none', ...stored, via: 'metadata_document' } as const;
     }
-    const client = await registerClient(resource.metadata, redirectUri, options(service));
+    const client = await registerClient(resource.metadata, redirectUri, options(service.id));
     return { ...client, ...stored, via: 'registration' } as const;
   }
 
@@ -126,36 +132,37 @@ export function createFederatedAuthorization(deps: FederatedAuthorizationDepende
    */
   function register(
     tenant: string,
-    service: string,
+    service: ServiceConfig,
     resource: DiscoveredResource,
     stale: Uint8Array | undefined,
     refused?: string,
   ): Promise<StoredRegistration> {
-    const running = registering.get(key(tenant, service));
+    const id = service.id;
+    const running = registering.get(key(tenant, id));
     if (running !== undefined) return running;
     const done = (async () => {
       const fresh: StoredRegistration = await chooseClient(service, resource, refused);
       const record = {
         tenantId: tenant,
-        owner: ownerOf(service),
+        owner: ownerOf(id),
         field: registrationField,
-        ciphertext: await deps.vault.encrypt(scope(tenant, service), JSON.stringify(fresh)),
+        ciphertext: await deps.vault.encrypt(scope(tenant, id), JSON.stringify(fresh)),
         updatedAt: deps.clock.now(),
       };
       const stored =
         stale === undefined
           ? await deps.store.secrets.putIfAbsent(record)
           : await deps.store.secrets.replaceIfUnchanged(record, stale);
-      return readRegistration(tenant, service, stored.ciphertext);
-    })().finally(() => registering.delete(key(tenant, service)));
-    registering.set(key(tenant, service), done);
+      return readRegistration(tenant, id, stored.ciphertext);
+    })().finally(() => registering.delete(key(tenant, id)));
+    registering.set(key(tenant, id), done);
     return done;
   }
 
-  /** The stored registration when it is usable for `resource`'s issuer, else a new one. */
-  async function registrationOf(tenant: string, service: string, resource: DiscoveredResource) {
-    const current = await storedRegistration(tenant, service);
-    if (current !== undefined && usable(current.registration, resource.issuer)) return current.registration;
+  /** The stored client when it is usable for `resource`'s issuer and the service's settings, else a new one. */
+  async function registrationOf(tenant: string, service: ServiceConfig, resource: DiscoveredResource) {
+    const current = await storedRegistration(tenant, service.id);
+    if (current !== undefined && usable(current.registration, resource.issuer, service)) return current.registration;
     return register(tenant, service, resource, current?.ciphertext);
   }
 
@@ -185,7 +192,7 @@ export function createFederatedAuthorization(deps: FederatedAuthorizationDepende
       let clientId = auth.clientId;
       let authMethod = auth.tokenEndpointAuthMethod;
       if (clientId === undefined) {
-        const registration = await registrationOf(tenant, service.id, resource);
+        const registration = await registrationOf(tenant, service, resource);
         clientId = registration.clientId;
         authMethod = registration.authMethod === 'none' ? undefined : registration.authMethod;
       }
@@ -224,13 +231,18 @@ export function createFederatedAuthorization(deps: FederatedAuthorizationDepende
         const last = refusedAt.get(key(tenant, service.id));
         if (last !== undefined && deps.clock.now() - last < refusalIntervalMs) return false;
         refusedAt.set(key(tenant, service.id), deps.clock.now());
-        const fresh = await register(tenant, service.id, resource, current?.ciphertext, clientId);
+        const fresh = await register(tenant, service, resource, current?.ciphertext, clientId);
         return fresh.clientId !== clientId;
       } catch {
         return false;
       }
     },
   };
+}
+
+/** Whether the gateway may be the metadata document's client for `service` (`auth.clientMetadataDocument`). */
+function documentsAllowed(service: ServiceConfig): boolean {
+  return service.auth.type === 'oauth2' && service.auth.clientMetadataDocument !== false;
 }
 
 /** A discovering service without a configured `clientId`: its client is the document or a registration. */
