@@ -150,9 +150,16 @@ const authSchema = z.discriminatedUnion('type', [
     revocationUrl: z.url().optional(),
     /**
      * The gateway's OAuth app at the provider. Absent only on an `mcp:` service without `issuer` or `tokenUrl`:
-     * the gateway then registers itself at the server's authorization server (RFC 7591).
+     * the gateway then identifies itself by its client metadata document or registers itself (RFC 7591) at the
+     * server's authorization server.
      */
     clientId: z.string().min(1).optional(),
+    /**
+     * Such a service without `clientId`: whether the gateway may use its client metadata document where the
+     * authorization server supports them; absent = true. `false` registers instead (a server that cannot reach the
+     * public URL).
+     */
+    clientMetadataDocument: z.boolean().optional(),
     clientSecret: secretString.optional(),
     scopes: z.array(z.string().min(1)).default([]),
     /**
@@ -388,6 +395,17 @@ const serviceSchema = z
     message: 'set by the provider catalogue for a provider service, not in a config (list the scopes in auth.scopes)',
     path: ['scopesFromCatalogue'],
   })
+  .refine(
+    (s) =>
+      s.auth.type !== 'oauth2' ||
+      s.auth.clientMetadataDocument === undefined ||
+      (s.mcp !== undefined && !configuresServer(s.auth) && s.auth.clientId === undefined),
+    {
+      message:
+        'clientMetadataDocument applies only to an mcp service without clientId, issuer, tokenUrl and authorizationUrl',
+      path: ['auth', 'clientMetadataDocument'],
+    },
+  )
   .refine((s) => s.toolsTtlSeconds === undefined || s.mcp !== undefined, {
     message: 'toolsTtlSeconds applies to mcp services only',
     path: ['toolsTtlSeconds'],

@@ -19,6 +19,8 @@ let origin = '';
 let registrations = 0;
 /** `client_secret_expires_at` of the next registrations (seconds since the epoch; 0: never). */
 let secretExpiresAt = 0;
+/** Whether the authorization server advertises Client ID Metadata Documents. */
+let documentsSupported = false;
 
 beforeAll(async () => {
   store = await openStore('sqlite::memory:');
@@ -45,6 +47,7 @@ beforeAll(async () => {
         token_endpoint: `${origin}/token`,
         registration_endpoint: `${origin}/reg`,
         code_challenge_methods_supported: ['S256'],
+        ...(documentsSupported ? { client_id_metadata_document_supported: true } : {}),
       });
     }
     if (path === '/reg') {
@@ -87,7 +90,7 @@ const processOf = () =>
     store,
     vault,
     clock: { now: () => Date.now() + skewMs },
-    redirectUri: 'http://127.0.0.1:8787/oauth/callback',
+    publicUrl: 'http://127.0.0.1:8787',
     readConfiguredSecret: async () => 'configured-secret-0123456789',
   });
 
@@ -176,6 +179,76 @@ describe('createFederatedAuthorization', () => {
     expect(auth).toMatchObject({ clientId: 'my-app', issuer: origin, resource: `${origin}/mcp` });
     expect(await processOf().readClientSecret('acme', service)).toBe('configured-secret-0123456789');
     expect(registrations).toBe(before);
+  });
+
+  it('a server supporting metadata documents: the document URL is the client, public, stored for every process; nothing registered', async () => {
+    const service = serviceOf({ type: 'oauth2' });
+    await store.secrets.deleteByOwner('acme', 'registration:notes');
+    documentsSupported = true;
+    try {
+      const before = registrations;
+      const [one, two] = [processOf(), processOf()];
+      const [a, b] = await Promise.all([one.authOf('acme', service), two.authOf('acme', service)]);
+      expect(a).toMatchObject({ clientId: 'http://127.0.0.1:8787/oauth/client-metadata.json', issuer: origin });
+      expect(a?.tokenEndpointAuthMethod).toBeUndefined();
+      expect(b?.clientId).toBe(a?.clientId);
+      expect(await one.readClientSecret('acme', service)).toBeUndefined();
+      expect(registrations).toBe(before);
+      // The choice is stored: the same client id after a restart.
+      expect(await store.secrets.get('acme', 'registration:notes', 'client')).toBeDefined();
+      expect((await processOf().authOf('acme', service))?.clientId).toBe(a?.clientId);
+      // A configured client id wins over the document.
+      const configured = serviceOf({
+        type: 'oauth2',
+        clientId: 'my-app',
+        clientSecret: 'configured-secret-0123456789',
+      });
+      expect((await one.authOf('acme', configured))?.clientId).toBe('my-app');
+      // The server refuses the document (invalid_client): the gateway registers instead, once.
+      expect(await one.refuseClient('acme', service, String(a?.clientId))).toBe(true);
+      const registered = await two.authOf('acme', service);
+      expect(registered?.clientId).toMatch(/^client-\d+$/);
+      expect(await two.readClientSecret('acme', service)).toMatch(/^secret-\d+-0123456789$/);
+      expect(registrations).toBe(before + 1);
+    } finally {
+      documentsSupported = false;
+    }
+  });
+
+  it('clientMetadataDocument: false registers even where the server supports documents, and replaces a stored document', async () => {
+    await store.secrets.deleteByOwner('acme', 'registration:notes');
+    documentsSupported = true;
+    try {
+      const document = await processOf().authOf('acme', serviceOf({ type: 'oauth2' }));
+      expect(document?.clientId).toBe('http://127.0.0.1:8787/oauth/client-metadata.json');
+      const before = registrations;
+      const optedOut = serviceOf({ type: 'oauth2', clientMetadataDocument: false });
+      const registered = await processOf().authOf('acme', optedOut);
+      expect(registered?.clientId).toMatch(/^client-\d+$/);
+      expect(registrations).toBe(before + 1);
+      expect((await processOf().authOf('acme', optedOut))?.clientId).toBe(registered?.clientId);
+    } finally {
+      documentsSupported = false;
+    }
+  });
+
+  it('clientMetadataDocument on a service that does not discover its client is a config error naming the field', () => {
+    expect(() => serviceOf({ type: 'oauth2', clientId: 'my-app', clientMetadataDocument: true })).toThrow(
+      /auth\.clientMetadataDocument.*applies only to an mcp service without clientId/s,
+    );
+  });
+
+  it('a client registered before the server supported metadata documents is kept (its grants are bound to it)', async () => {
+    const service = serviceOf({ type: 'oauth2' });
+    await store.secrets.deleteByOwner('acme', 'registration:notes');
+    const registered = (await processOf().authOf('acme', service))?.clientId;
+    expect(registered).toMatch(/^client-\d+$/);
+    documentsSupported = true;
+    try {
+      expect((await processOf().authOf('acme', service))?.clientId).toBe(registered);
+    } finally {
+      documentsSupported = false;
+    }
   });
 
   it('an oauth2 service without issuer or tokenUrl and without clientId is a config error unless it is mcp:', () => {

@@ -5,6 +5,7 @@ import {
   type CompletedConnection,
   type ConnectFlow,
   clientCredentialsSubject,
+  clientMetadataDocumentOf,
   createConnectFlow,
   type OAuthFetch,
   type SiteChoice,
@@ -85,6 +86,11 @@ export interface GatewayConnections {
   retryLink(params: URLSearchParams, cookies: Readonly<Record<string, string>>): Promise<string | undefined>;
   /** Whether the session cookie gets `Secure` (the public URL is https). */
   readonly secureCookie: boolean;
+  /**
+   * The gateway's client metadata document (served at `{publicUrl}/oauth/client-metadata.json`), its client id at
+   * authorization servers that support metadata documents (see `createFederatedAuthorization`).
+   */
+  readonly clientMetadataDocument: Readonly<Record<string, unknown>>;
 }
 
 export interface GatewayConnectionsDependencies {
@@ -165,6 +171,7 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
 
   const connections: GatewayConnections = {
     secureCookie: flow.secureCookie,
+    clientMetadataDocument: clientMetadataDocumentOf(config.publicUrl),
     async list(tenant) {
       tenantOf(tenant);
       return (await store.connections.list(tenant))

@@ -182,7 +182,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     store,
     vault,
     clock,
-    redirectUri: `${config.publicUrl}/oauth/callback`,
+    publicUrl: config.publicUrl,
     readConfiguredSecret: (tenant, service) => credentials.readClientSecret(tenant, service),
     fetch: oauthFetch,
   });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { GatehouseError } from '../core/index.ts';
 import type { Gateway, GatewayConnections } from '../gateway/index.ts';
+import { clientMetadataDocumentOf } from '../oauth/index.ts';
 import { createConnectRoutes } from './create-connect-routes.ts';
 import { createHttpApp } from './create-http-app.ts';
 import { type RunningHttpServer, startHttpServer } from './start-http-server.ts';
@@ -14,6 +15,7 @@ afterEach(async () => {
 function fakeConnections(secure: boolean, seen: Record<string, string>[] = []): GatewayConnections {
   return {
     secureCookie: secure,
+    clientMetadataDocument: clientMetadataDocumentOf('https://gw.example'),
     list: async () => [],
     createLink: async () => ({ authorizeUrl: '', expiresAt: '' }),
     disconnect: async () => ({ revoked: false }),
@@ -101,6 +103,20 @@ async function serve(
 }
 
 describe('connect routes', () => {
+  it("GET /oauth/client-metadata.json answers the gateway's client metadata document to an authorization server's fetch", async () => {
+    const url = await serve(fakeConnections(true));
+    // A server-to-server fetch carries no browser context; any Origin is answered the same public document.
+    const response = await fetch(`${url}/oauth/client-metadata.json`, { headers: { origin: 'https://as.example' } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(response.headers.get('cache-control')).toBe('public, max-age=3600');
+    const document = (await response.json()) as Record<string, unknown>;
+    expect(document['client_id']).toBe('https://gw.example/oauth/client-metadata.json');
+    expect(document['redirect_uris']).toEqual(['https://gw.example/oauth/callback']);
+    expect(document['token_endpoint_auth_method']).toBe('none');
+    expect(Object.keys(document).filter((k) => /secret|jwks/.test(k))).toEqual([]);
+  });
+
   it('a failed callback is told to the server log hook with its code (the page alone gave no reason)', async () => {
     const failures: GatehouseError[] = [];
     const url = await serve(fakeConnections(false), undefined, (error) => failures.push(error));

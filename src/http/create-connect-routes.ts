@@ -2,7 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { escapeHtml, type GatehouseError, httpStatusOf, toGatehouseError } from '../core/index.ts';
 import type { ConnectedAccount, DescribedSiteChoice, GatewayConnections } from '../gateway/index.ts';
-import type { AccessibleSite, SiteChoice } from '../oauth/index.ts';
+import { type AccessibleSite, clientMetadataDocumentPath, type SiteChoice } from '../oauth/index.ts';
 import type { HttpRoute } from './create-router.ts';
 import { shownOnPage } from './show-invisibles.ts';
 
@@ -21,6 +21,8 @@ const siteFormLimit = 8 * 1024;
  *   instead (no site is pinned), which posts to
  * - `POST /oauth/callback/site`: the chosen site, with the callback's state, under the session cookie (it is
  *   scoped to `/oauth/callback`, so it covers this path), a CSRF token and the app's Origin/Host check.
+ * - `GET /oauth/client-metadata.json`: the gateway's client metadata document, the client id an authorization
+ *   server that supports metadata documents fetches (draft-ietf-oauth-client-id-metadata-document).
  * Pages are plain HTML with every value escaped and invisible or bidi characters marked (CP-04), no script,
  * never cached, never framed.
  */
@@ -30,7 +32,22 @@ export function createConnectRoutes(
   onCallbackFailure?: (error: GatehouseError) => void,
 ): HttpRoute[] {
   const secure = connections.secureCookie ? ['Secure'] : [];
+  const document = JSON.stringify(connections.clientMetadataDocument);
   return [
+    {
+      // Fetched by authorization servers (no browser context): public, no secret, cacheable.
+      method: 'GET',
+      path: clientMetadataDocumentPath,
+      checkOrigin: false,
+      handle: ({ res }) => {
+        res.writeHead(200, {
+          'content-type': 'application/json; charset=utf-8',
+          'cache-control': 'public, max-age=3600',
+          'x-content-type-options': 'nosniff',
+        });
+        res.end(document);
+      },
+    },
     {
       method: 'GET',
       path: '/connect/:link',

@@ -11,6 +11,7 @@ import {
   variableOfSite,
   xeroConnectionsUrl,
 } from './accessible-resources.ts';
+import { redirectUriOf } from './client-metadata-document.ts';
 import { createAuthorizationRequest } from './create-authorization-request.ts';
 import type { OAuthFetch } from './create-oauth-fetch.ts';
 import { failureOf, withProviderDescription } from './describe-provider-error.ts';
@@ -148,7 +149,7 @@ export type ConnectFlow = ReturnType<typeof createConnectFlow>;
  */
 export function createConnectFlow(deps: ConnectFlowDependencies) {
   const { store, sealer, clock } = deps;
-  const redirectUri = `${deps.publicUrl}/oauth/callback`;
+  const redirectUri = redirectUriOf(deps.publicUrl);
   const secureCookie = deps.publicUrl.startsWith('https:');
   const servers = new Map<string, { at: number; server: Promise<ResolvedAuthorizationServer> }>();
   const linkKeys = new Map<string, Promise<KeyObject>>();

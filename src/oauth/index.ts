@@ -1,5 +1,12 @@
 export type { AccessibleSite } from './accessible-resources.ts';
 export {
+  clientMetadataDocumentOf,
+  clientMetadataDocumentPath,
+  clientMetadataDocumentUrlOf,
+  redirectUriOf,
+  usesClientMetadataDocument,
+} from './client-metadata-document.ts';
+export {
   type AuthorizationRequest,
   type AuthorizationRequestInput,
   createAuthorizationRequest,

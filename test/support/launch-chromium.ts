@@ -35,7 +35,10 @@ export interface RunningChromium {
  * Launches headless Chromium through playwright-core. Each launch gets a fresh temporary user-data folder
  * (playwright creates and removes it), and nothing a test opens leaves 127.0.0.1.
  */
-export async function launchChromium(): Promise<RunningChromium> {
+export async function launchChromium(
+  /** `ignoreHTTPSErrors`: pages on 127.0.0.1 with a certificate made for the test. */
+  options: { ignoreHTTPSErrors?: boolean } = {},
+): Promise<RunningChromium> {
   const browser = await chromium.launch({
     executablePath: chromiumPath,
     headless: true,
@@ -53,7 +56,7 @@ export async function launchChromium(): Promise<RunningChromium> {
   return {
     browser,
     async newContext() {
-      const context = await browser.newContext();
+      const context = await browser.newContext(options);
       // Pages here answer in milliseconds; a missing button should fail the test quickly, not after 30 s.
       context.setDefaultTimeout(10_000);
       return context;

@@ -14,6 +14,8 @@ export interface HttpsFixture {
   readonly hits: Map<string, number>;
   /** Sets the answer of a path. */
   route(path: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void;
+  /** Answers every path without a route of its own (default 404), e.g. a TLS-terminating proxy. */
+  otherwise(handler: (req: IncomingMessage, res: ServerResponse) => void): void;
   close(): Promise<void>;
 }
 
@@ -51,12 +53,13 @@ export async function startHttpsFixture(): Promise<HttpsFixture> {
     const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
     const routes = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
     const hits = new Map<string, number>();
+    let fallback: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
+      res.writeHead(404).end();
+    };
     const server = createServer({ key, cert }, (req, res) => {
       const path = new URL(req.url ?? '/', 'https://fixture').pathname;
       hits.set(path, (hits.get(path) ?? 0) + 1);
-      const handler = routes.get(path);
-      if (handler === undefined) res.writeHead(404).end();
-      else handler(req, res);
+      (routes.get(path) ?? fallback)(req, res);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
@@ -65,6 +68,9 @@ export async function startHttpsFixture(): Promise<HttpsFixture> {
       ca: cert,
       hits,
       route: (path, handler) => routes.set(path, handler),
+      otherwise: (handler) => {
+        fallback = handler;
+      },
       close: () =>
         new Promise((resolve) => {
           server.closeAllConnections();

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
+import { Agent, fetch as undiciFetch } from 'undici';
 
 export interface OidcProviderOptions {
   /** Redirect URIs registered for the client, exactly. */
@@ -16,6 +17,11 @@ export interface OidcProviderOptions {
   readonly port?: number;
   /** Open dynamic client registration (RFC 7591) at `/reg`. Default off. */
   readonly registration?: boolean;
+  /**
+   * Accept Client ID Metadata Documents (oidc-provider's `clientIdMetadataDocument`, https client ids only),
+   * fetched trusting `ca` (the test's certificate for 127.0.0.1). Default off.
+   */
+  readonly clientIdMetadataDocuments?: { readonly ca: string };
 }
 
 /** Every token endpoint answer, as sent (so tests know the exact tokens to search for). */
@@ -81,6 +87,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<R
       devInteractions: { enabled: true },
       revocation: { enabled: true },
       registration: { enabled: options.registration === true },
+      clientIdMetadataDocument: { enabled: options.clientIdMetadataDocuments !== undefined, ack: 'draft-02' },
       introspection: { enabled: true },
       clientCredentials: { enabled: true },
       resourceIndicators: {
@@ -94,6 +101,9 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<R
       },
     },
     cookies: { keys: ['test-cookie-key-0123456789abcdef'] },
+    ...(options.clientIdMetadataDocuments === undefined
+      ? {}
+      : { fetch: trustingFetch(options.clientIdMetadataDocuments.ca) }),
   });
   // Silence the development-feature warnings and per-request errors the tests provoke on purpose.
   provider.on('server_error', () => {});
@@ -166,4 +176,11 @@ function tapJson(res: ServerResponse, onBody: (status: number, body: Record<stri
     }
     return end(chunk, ...rest);
   }) as typeof res.end;
+}
+
+/** A `fetch` that trusts `ca` as well (the certificate a test made for 127.0.0.1). */
+function trustingFetch(ca: string): (url: string, init?: RequestInit) => Promise<Response> {
+  const dispatcher = new Agent({ connect: { ca } });
+  return (url, init) =>
+    undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher }) as unknown as Promise<Response>;
 }
