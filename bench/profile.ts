@@ -20,7 +20,8 @@ import { checkToolCall, toolCall } from './tool-call.ts';
  * server CPU per request of each (from /proc, more stable than req/s on a shared machine) and their ratio. With
  * `--cpu-prof` the gatehouse process runs under V8's sampling profiler and the profile is summarised by self time
  * per function and per package when it exits. `--base` adds the gatehouse of another checkout (a worktree at a base
- * commit) and `--variant` one of this checkout with other config settings, both interleaved with the rest and
+ * commit) and `--variant` one of this checkout with other config settings, both interleaved with the rest (the order
+ * turning by one each round) and
  * compared function by function; `--keep` leaves the .cpuprofile files for a closer look (e.g. callers of a function).
  */
 
@@ -110,7 +111,10 @@ try {
   const answered: Record<string, number> = Object.fromEntries(targets.map((t) => [t.name, 0]));
   const rps: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
   for (let round = 0; round < rounds; round++) {
-    for (const target of targets) {
+    // The order turns by one each round: the target measured in a given position (after which other one, on a
+    // warmer or cooler machine) measured ~4% apart from the same code in another (the cancellation A/B of 0727300).
+    const order = targets.map((_, i) => targets[(i + round) % targets.length] as Target);
+    for (const target of order) {
       let before: number | undefined;
       let windowStart = 0;
       const result = await runLoad(
