@@ -80,6 +80,22 @@ export async function callTool(
 }
 
 /**
+ * The one outcome record of a call that ended without walking the steps: a task whose client never came back for it
+ * (`ApprovalTasks.sweepExpired`). The record `callTool` writes (no method or path: the call was never decided
+ * again), committed before this resolves.
+ */
+export async function recordCallNotRun(
+  deps: RecordOutcomeDependencies,
+  caller: Caller,
+  name: string,
+  args: unknown,
+  requestId: string,
+  outcome: CallOutcome,
+): Promise<void> {
+  await recordOutcome({ ...deps, commitAll: true }, openCall(deps.clock, caller, name, args, requestId), outcome);
+}
+
+/**
  * Step "credential": the credential of the tool's service for the caller (`resolveCredential`, the one function
  * that produces it), from the connection row the decide step read. A missing connection answers with a connect
  * link asking for the scopes the caller's toolset needs.

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type GatewayUnderTest,
   jsonResponse,
@@ -15,6 +15,7 @@ const key = 'gatehouse_sk_approval_tasks_unit_0123456789';
 
 let under: GatewayUnderTest | undefined;
 afterEach(async () => {
+  vi.useRealTimers();
   await under?.close();
   under = undefined;
 });
@@ -82,5 +83,47 @@ describe('approval tasks in time', () => {
     const { task: done } = await tasks.result(caller, task.id);
     expect(done.status).toBe('completed');
     expect(under.upstream.calls).toHaveLength(1);
+  });
+
+  it('abandoned_task_no_outcome_record: a decided task nobody asks about again gets its one outcome record after its TTL', async () => {
+    // The gateway's own timers (a minute apart) are faked; the store's time is the manual clock.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    under = await open();
+    under.gateway.start?.();
+    const caller = await under.callerOf('agent', key);
+    const tasks = under.gateway.approvalTasks;
+    if (tasks === undefined) throw new Error('no approval tasks');
+    const denied = await tasks.start(caller, 'fake_deleteItem', { itemId: 'd' }, 'r-denied');
+    const approved = await tasks.start(caller, 'fake_deleteItem', { itemId: 'a' }, 'r-approved');
+    await tasks.start(caller, 'fake_deleteItem', { itemId: 'u' }, 'r-undecided');
+    const asked = await tasks.start(caller, 'fake_deleteItem', { itemId: 'k' }, 'r-asked');
+    const store = under.adapters.store;
+    const approvalOf = async (id: string) => (await store.approvalTasks.get('acme', id))?.approvalId ?? '';
+    await under.gateway.approvals?.decide('acme', await approvalOf(denied.id), 'denied', 'bob', 'admin_api');
+    await under.gateway.approvals?.decide('acme', await approvalOf(approved.id), 'approved', 'bob', 'admin_api');
+    await under.gateway.approvals?.decide('acme', await approvalOf(asked.id), 'denied', 'bob', 'admin_api');
+    // This one's client comes back once: its task ends and writes the call's record then.
+    expect((await tasks.get(caller, asked.id)).status).toBe('failed');
+    // Nobody asks again (no tasks/get, no tasks/result): two approval lifetimes pass, then the sweep's minute.
+    under.clock.advance(120_000);
+    await vi.advanceTimersByTimeAsync(60_000);
+    const outcomes = async () =>
+      (await under?.outcomes())
+        ?.filter((r) => r.requestId.startsWith('r-'))
+        .map((r) => [r.requestId, r.clientKey, r.tool, r.decision, r.code]);
+    await expect.poll(outcomes).toHaveLength(4);
+    expect(await outcomes()).toEqual(
+      expect.arrayContaining([
+        ['r-asked', 'agent', 'fake_deleteItem', 'deny', 'approval_denied'],
+        ['r-denied', 'agent', 'fake_deleteItem', 'deny', 'approval_denied'],
+        ['r-approved', 'agent', 'fake_deleteItem', 'error', 'cancelled'],
+        ['r-undecided', 'agent', 'fake_deleteItem', 'deny', 'approval_denied'],
+      ]),
+    );
+    expect(under.upstream.calls).toHaveLength(0);
+    expect(await store.approvalTasks.get('acme', denied.id)).toBeUndefined();
+    // Another minute: the tasks are gone, nothing is recorded twice.
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(await outcomes()).toHaveLength(4);
   });
 });

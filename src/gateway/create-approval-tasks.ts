@@ -33,6 +33,14 @@ export interface ApprovalTasksDependencies {
     requestId: string,
     options: CallToolOptions,
   ) => Promise<CallOutcome>;
+  /** Writes the one outcome record of a call that never ran (`recordOutcome`, waiting for its commit). */
+  readonly recordOutcome: (
+    caller: Caller,
+    name: string,
+    args: unknown,
+    requestId: string,
+    outcome: CallOutcome,
+  ) => Promise<void>;
   /** How long a task is kept (then it is unknown, and deleted): the approval's wait plus the time it stays usable. */
   readonly ttlMs: number;
   /** Between two reads of the store while `result` waits (default 500 ms). */
@@ -61,13 +69,21 @@ export interface ApprovalTasks {
    * nothing here approves one.
    */
   cancel(caller: Caller, id: string): Promise<ApprovalTaskView>;
+  /**
+   * Takes every tenant's expired tasks (each once across processes) and writes the outcome record of each that never
+   * ended, with the request id of the call that created it: `approval_denied` when its approval was denied or
+   * expired, else `cancelled` (the client never came back for it). Run every minute by each process. Returns how
+   * many tasks it took.
+   */
+  sweepExpired(): Promise<number>;
 }
 
 const defaultPollIntervalMs = 500;
 /** A task claimed longer ago than this lost its process (a call ends long before: upstream timeouts are shorter). */
 const staleRunMs = 5 * 60_000;
-/** How often a tenant's expired tasks are deleted (as a new task starts). */
-const sweepEveryMs = 60_000;
+/** Expired tasks one statement of the sweep takes, and how many statements one sweep runs at most. */
+const sweepBatch = 200;
+const sweepBatches = 10;
 
 /**
  * Tool calls that wait for a person's approval as MCP tasks (issue 14). The approval itself stays out of band
@@ -77,7 +93,6 @@ const sweepEveryMs = 60_000;
 export function createApprovalTasks(deps: ApprovalTasksDependencies): ApprovalTasks {
   const { repository, approvals, vault, clock } = deps;
   const pollIntervalMs = deps.pollIntervalMs ?? defaultPollIntervalMs;
-  const lastSweep = new Map<string, number>();
   const scopeOf = (record: ApprovalTaskRecord) => ({
     tenantId: record.tenantId,
     owner: `approval-task:${record.id}`,
@@ -211,13 +226,6 @@ export function createApprovalTasks(deps: ApprovalTasksDependencies): ApprovalTa
         const status = outcome.ok && outcome.isError !== true ? 'completed' : 'failed';
         record = { ...base, status, sealedOutcome: await sealOutcome(base, outcome) };
       }
-      // Tasks past their time are removed as new ones come, at most once a minute per tenant (a DELETE per task
-      // started was a write on every call): the table holds each tenant's live tasks and at most a minute's worth of
-      // expired ones, which no read returns (`ownTask` refuses a task past `expiresAt`).
-      if (now - (lastSweep.get(caller.tenant) ?? Number.NEGATIVE_INFINITY) >= sweepEveryMs) {
-        lastSweep.set(caller.tenant, now);
-        await repository.deleteExpired(caller.tenant, now);
-      }
       await repository.insert(record);
       const view = await viewOf(record, outcome);
       if (!waits) return view;
@@ -272,6 +280,60 @@ export function createApprovalTasks(deps: ApprovalTasksDependencies): ApprovalTa
         },
       );
     },
+
+    async sweepExpired() {
+      let taken = 0;
+      for (let batch = 0; batch < sweepBatches; batch++) {
+        const now = clock.now();
+        const expired = await repository.takeExpired(now, now - staleRunMs, sweepBatch);
+        taken += expired.length;
+        for (const record of expired) {
+          // An ended task's call has its record already; a running one's process died (its claim is stale).
+          if (record.status !== 'working' && record.status !== 'running') continue;
+          const { keyName, outcome } = await abandonedOutcome(approvals, record);
+          const args = JSON.parse(record.argsJson) as unknown;
+          await deps.recordOutcome(callerOf(record, keyName), record.tool, args, record.requestId, outcome);
+        }
+        if (expired.length < sweepBatch) break;
+      }
+      return taken;
+    },
+  };
+}
+
+/**
+ * The outcome of a task the sweep took before it ended: the approval's refusal when a person denied it or nobody
+ * decided in time, else the client's abandonment (it never asked for the task again after the approval).
+ */
+async function abandonedOutcome(approvals: Pick<Approvals, 'view'>, record: ApprovalTaskRecord) {
+  // The task is already deleted: a failed read still gets the call its record (as abandoned).
+  const approval = await approvals.view(record.tenantId, record.approvalId).catch(() => undefined);
+  // An approval given and then left unused also shows `expired` once its usable time is over: that one was abandoned.
+  const refused =
+    approval?.status === 'denied' || (approval?.status === 'expired' && approval.decidedAt === null)
+      ? approval.status
+      : undefined;
+  const error =
+    refused !== undefined
+      ? ended(refused, record.tool, record.approvalId)
+      : new GatehouseError(
+          'cancelled',
+          `Nobody asked for the task's result in time; the call of ${record.tool} did not run.`,
+          { tool: record.tool, approvalId: record.approvalId, reason: 'abandoned' },
+        );
+  // The client key's name as the approval request recorded it (the task row holds only the key id).
+  return { keyName: approval?.clientKey ?? record.clientKeyId, outcome: { ok: false as const, error } };
+}
+
+/** The caller that started a task, as its outcome record names it. */
+function callerOf(record: ApprovalTaskRecord, keyName: string): Caller {
+  return {
+    tenant: record.tenantId,
+    toolset: record.toolset,
+    authMethod: record.clientKeyId.startsWith('oauth-grant:') ? 'oauth' : 'key',
+    keyId: record.clientKeyId,
+    keyName,
+    subject: record.subject,
   };
 }
 

@@ -17,7 +17,7 @@ import type { CacheBackend, Limiter, Store } from '../store/index.ts';
 import { createMcpUpstream, type McpUpstream, type UpstreamClient } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
 import { buildTenant, type TenantRuntime } from './build-tenants.ts';
-import { type CallToolDependencies, callTool } from './call-tool.ts';
+import { type CallToolDependencies, callTool, recordCallNotRun } from './call-tool.ts';
 import { createClientKeys } from './client-keys.ts';
 import type { Caller, Gateway } from './contract.ts';
 import { createApprovalTasks } from './create-approval-tasks.ts';
@@ -286,6 +286,8 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     vault,
     clock,
     callTool: runCall,
+    recordOutcome: (caller, name, args, requestId, outcome) =>
+      recordCallNotRun(calls, caller, name, args, requestId, outcome),
     ttlMs: 2 * approvalsConfig.ttlSeconds * 1000,
   });
   const calls: CallToolDependencies = {
@@ -453,6 +455,10 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   // batches (a lookup never accepts an expired row anyway; the sweeps keep the tables small).
   let sweep: ReturnType<typeof setInterval> | undefined;
   let oauthSweep: ReturnType<typeof setInterval> | undefined;
+  // Expired approval tasks every minute, by every process: each task is taken by one of them, and a task that never
+  // ended gets its call's outcome record then (AU-01). `taskSweeping`: the sweep under way (close waits for it).
+  let taskSweep: ReturnType<typeof setInterval> | undefined;
+  let taskSweeping: Promise<unknown> | undefined;
 
   const gateway: Gateway = {
     start: () => {
@@ -463,10 +469,19 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
         oauthSweep = setInterval(() => void oauth.sweepExpired().catch(() => {}), 600_000);
         oauthSweep.unref();
       }
+      taskSweep = setInterval(() => {
+        taskSweeping ??= approvalTasks
+          .sweepExpired()
+          .catch(() => {})
+          .finally(() => (taskSweeping = undefined));
+      }, 60_000);
+      taskSweep.unref();
     },
     async close() {
       clearInterval(sweep);
       clearInterval(oauthSweep);
+      clearInterval(taskSweep);
+      await taskSweeping;
       federation.close();
       if (ownsMcpUpstream) await mcpUpstream.close();
       await refresh.close();

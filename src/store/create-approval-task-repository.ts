@@ -1,11 +1,12 @@
 import type { Selectable } from 'kysely';
 import type { ApprovalTaskRecord, ApprovalTaskRepository, ApprovalTaskStatus } from './port.ts';
-import type { StoreContext } from './store-context.ts';
+import { allTenants, type StoreContext } from './store-context.ts';
 import type { ApprovalTasksTable } from './store-database.ts';
 
 /**
  * Tool calls waiting for an approval as MCP tasks. Every state change is one conditional UPDATE
- * (`where status = from`), so across processes exactly one claims a task and runs its call once.
+ * (`where status = from`), so across processes exactly one claims a task and runs its call once; the sweep takes
+ * each expired task once in the same way (`takeExpired`).
  */
 export function createApprovalTaskRepository({ run, read }: StoreContext): ApprovalTaskRepository {
   return {
@@ -57,14 +58,27 @@ export function createApprovalTaskRepository({ run, read }: StoreContext): Appro
           .executeTakeFirst();
         return result.numUpdatedRows > 0n;
       }),
-    deleteExpired: (tenantId, now) =>
-      run('approvalTasks.deleteExpired', tenantId, async (db) => {
-        const result = await db
-          .deleteFrom('approval_tasks')
-          .where('tenant_id', '=', tenantId)
+    takeExpired: (now, claimedBefore, limit) =>
+      run('approvalTasks.takeExpired', allTenants, async (db) => {
+        // Oldest expiry first, at most `limit`; a `running` task only when its claim is stale (its process may still
+        // end it and write its record). One DELETE ... RETURNING: a row is returned by the one statement that
+        // deleted it (PostgreSQL re-checks a row another delete locked and skips it once gone).
+        const expired = db
+          .selectFrom('approval_tasks')
+          .select(['tenant_id', 'id'])
           .where('expires_at', '<=', now)
-          .executeTakeFirst();
-        return Number(result.numDeletedRows);
+          .where((eb) => eb.or([eb('status', '<>', 'running'), eb('updated_at', '<=', claimedBefore)]))
+          .orderBy('expires_at')
+          .limit(limit)
+          .$asTuple('tenant_id', 'id');
+        const rows = await db
+          .deleteFrom('approval_tasks')
+          .where(({ eb, refTuple }) => eb(refTuple('tenant_id', 'id'), 'in', expired))
+          .where('expires_at', '<=', now)
+          .where((eb) => eb.or([eb('status', '<>', 'running'), eb('updated_at', '<=', claimedBefore)]))
+          .returningAll()
+          .execute();
+        return rows.map(toApprovalTaskRecord);
       }),
   };
 }

@@ -770,8 +770,12 @@ export interface ApprovalTaskRepository {
       readonly sealedOutcome?: Uint8Array;
     },
   ): Promise<boolean>;
-  /** Deletes the tenant's tasks kept past `expiresAt` at `now`; returns how many. */
-  deleteExpired(tenantId: string, now: number): Promise<number>;
+  /**
+   * Deletes up to `limit` tasks of every tenant kept past `expiresAt` at `now` and returns them: each deleted task is
+   * returned to exactly one caller across processes (one `DELETE ... RETURNING`). A `running` task is taken only
+   * when it was claimed at or before `claimedBefore` (its process died): a live claim ends the task itself.
+   */
+  takeExpired(now: number, claimedBefore: number, limit: number): Promise<readonly ApprovalTaskRecord[]>;
 }
 
 /** A signed, single-use link that starts the connect flow of (tenant, service, subject). Carries no secret. */

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRoleSchema, type RoleSchema } from '../../test/support/postgres-roles.ts';
 import { GatehouseError } from '../core/index.ts';
 import { createTestSchemaName, migrateWithOwner, type OpenStoreOptions, openStore, withStoreSchema } from './index.ts';
-import type { AuditRecord, AuditSeal, ClientKeyRecord, Store } from './port.ts';
+import type { ApprovalTaskRecord, AuditRecord, AuditSeal, ClientKeyRecord, Store } from './port.ts';
 
 /**
  * One suite, every backend: SQLite in a temp folder and in memory always, PostgreSQL when
@@ -143,6 +143,26 @@ function auditRecord(tenantId: string, n: number, overrides: Partial<AuditRecord
     code: n % 3 === 0 ? 'tool_not_allowed' : null,
     upstreamStatus: n % 3 === 0 ? null : 200,
     latencyMs: 1.25 + n,
+    ...overrides,
+  };
+}
+
+function approvalTask(tenantId: string, id: string, overrides: Partial<ApprovalTaskRecord> = {}): ApprovalTaskRecord {
+  return {
+    tenantId,
+    id,
+    toolset: 'support',
+    clientKeyId: 'key-1',
+    subject: 'alice',
+    tool: 'pets_delete',
+    argsJson: '{"id":"7"}',
+    requestId: `req-${id}`,
+    approvalId: `approval-${id}`,
+    status: 'working',
+    sealedOutcome: null,
+    createdAt: 1_700_000_000_000,
+    updatedAt: 1_700_000_000_000,
+    expiresAt: 1_700_000_060_000,
     ...overrides,
   };
 }
@@ -344,6 +364,63 @@ for (const backend of backends) {
       );
       // A field that is gone is stored.
       expect(await store.secrets.replaceIfUnchanged(secret(b, [5]), stale)).toEqual(secret(b, [5]));
+    });
+
+    it("approvalTasks.takeExpired: every tenant's expired tasks, each returned once; a live claim stays", async () => {
+      const [a, b] = newTenants();
+      const now = 1_700_000_100_000;
+      const mine = (taken: readonly ApprovalTaskRecord[]) =>
+        taken.filter((t) => t.tenantId === a || t.tenantId === b).map((t) => `${t.tenantId}/${t.id}/${t.status}`);
+      await store.approvalTasks.insert(approvalTask(a, 'waiting'));
+      await store.approvalTasks.insert(
+        approvalTask(b, 'ended', { status: 'completed', sealedOutcome: new Uint8Array([1, 2]) }),
+      );
+      // Claimed a second ago by a process that is still running the call, and 10 minutes ago by one that died.
+      await store.approvalTasks.insert(approvalTask(a, 'claimed', { status: 'running', updatedAt: now - 1_000 }));
+      await store.approvalTasks.insert(approvalTask(b, 'orphan', { status: 'running', updatedAt: now - 600_000 }));
+      await store.approvalTasks.insert(approvalTask(a, 'live', { expiresAt: now + 1 }));
+
+      const taken = await store.approvalTasks.takeExpired(now, now - 300_000, 100);
+      expect(mine(taken).sort()).toEqual([`${a}/waiting/working`, `${b}/ended/completed`, `${b}/orphan/running`]);
+      expect([...(taken.find((t) => t.id === 'ended')?.sealedOutcome ?? [])]).toEqual([1, 2]);
+      expect(taken.find((t) => t.id === 'waiting')).toEqual(approvalTask(a, 'waiting'));
+      expect(mine(await store.approvalTasks.takeExpired(now, now - 300_000, 100))).toEqual([]);
+      expect(await store.approvalTasks.get(a, 'claimed')).toBeDefined();
+      expect(await store.approvalTasks.get(a, 'live')).toBeDefined();
+      expect(await store.approvalTasks.get(b, 'orphan')).toBeUndefined();
+      // Once its claim is stale, the running one is taken too (and the live one, expired by then).
+      expect(mine(await store.approvalTasks.takeExpired(now + 300_000, now, 100)).sort()).toEqual([
+        `${a}/claimed/running`,
+        `${a}/live/working`,
+      ]);
+    });
+
+    it('approvalTasks.takeExpired: sweeps racing take each expired task exactly once', async () => {
+      const [a, b] = newTenants();
+      const now = 1_800_000_000_000;
+      const ids = Array.from({ length: 60 }, (_, n) => `${n % 2 === 0 ? a : b}/t${n}`);
+      for (const id of ids) {
+        const [tenant = '', task = ''] = id.split('/');
+        await store.approvalTasks.insert(approvalTask(tenant, task, { expiresAt: now - 1 }));
+      }
+      // A second store on the same database where the backend has one (another process); else the same pool.
+      const other = backend.sharesDatabase ? await openStore(db.url, db.options) : store;
+      try {
+        const sweep = async (on: Store) => {
+          const taken: string[] = [];
+          for (;;) {
+            const batch = await on.approvalTasks.takeExpired(now, now, 7);
+            taken.push(...batch.map((t) => `${t.tenantId}/${t.id}`).filter((id) => ids.includes(id)));
+            if (batch.length < 7) return taken;
+          }
+        };
+        const sweeps = await Promise.all([sweep(store), sweep(other), sweep(store), sweep(other)]);
+        const all = sweeps.flat();
+        expect(all.length).toBe(ids.length);
+        expect(new Set(all)).toEqual(new Set(ids));
+      } finally {
+        if (other !== store) await other.close();
+      }
     });
 
     it('audit: concurrent appends get consecutive seq per tenant; query filters and orders by seq', async () => {

@@ -10,7 +10,7 @@ import { agentApproves } from '../support/agent-approves.ts';
 import { chromiumMissing, launchChromium } from '../support/launch-chromium.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
-import { type TestDatabase, testDatabases } from '../support/test-databases.ts';
+import { type TestDatabaseKind, testDatabases } from '../support/test-databases.ts';
 
 /**
  * Issue 14, approvals as protocol flows: a `tools/call` that needs a person's approval runs as an MCP task (tasks
@@ -129,30 +129,55 @@ const deletes = (api: FakeApi, itemId: string) =>
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-approval-tasks-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+interface TwoProcesses {
+  readonly api: FakeApi;
+  readonly first: TestGateway;
+  readonly second: TestGateway;
+  close(): Promise<void>;
+}
+
+/** The fake API and two gateway processes on one fresh database of `kind`, `settings` added to their config. */
+async function startTwoProcesses(
+  kind: TestDatabaseKind,
+  settings: Record<string, unknown> = {},
+): Promise<TwoProcesses> {
+  const api = await startFakeApi();
+  const database = await kind.create();
+  const shared = {
+    adminToken,
+    unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+    masterKey: randomBytes(32).toString('base64'),
+    tenants: tenants(api),
+    ...settings,
+  };
+  const first = await startTestGateway(shared, { store: database.url });
+  const second = await startTestGateway(shared, { store: database.url });
+  return {
+    api,
+    first,
+    second,
+    async close() {
+      await first.close();
+      await second.close();
+      await api.close();
+      await database.drop();
+    },
+  };
+}
+
 describe.each(testDatabases(dir).filter((kind) => kind.enabled))('approval tasks on $name, two processes', (kind) => {
+  let processes: TwoProcesses | undefined;
   let api: FakeApi;
-  let database: TestDatabase;
   let first: TestGateway;
   let second: TestGateway;
 
   beforeAll(async () => {
-    api = await startFakeApi();
-    database = await kind.create();
-    const shared = {
-      adminToken,
-      unsafeAllowPrivateUpstreams: ['127.0.0.1'],
-      masterKey: randomBytes(32).toString('base64'),
-      tenants: tenants(api),
-    };
-    first = await startTestGateway(shared, { store: database.url });
-    second = await startTestGateway(shared, { store: database.url });
+    processes = await startTwoProcesses(kind);
+    ({ api, first, second } = processes);
   });
 
   afterAll(async () => {
-    await first?.close();
-    await second?.close();
-    await api?.close();
-    await database?.drop();
+    await processes?.close();
   });
 
   it('advertises tasks for tools/call and lets every tool run as a task', async () => {
@@ -345,3 +370,59 @@ describe.each(testDatabases(dir).filter((kind) => kind.enabled))('approval tasks
     },
   );
 });
+
+describe.each(testDatabases(dir).filter((kind) => kind.enabled))(
+  'abandoned approval tasks on $name, two processes',
+  (kind) => {
+    let processes: TwoProcesses | undefined;
+    let api: FakeApi;
+    let first: TestGateway;
+    let second: TestGateway;
+
+    beforeAll(async () => {
+      // Approvals wait one second and stay usable one more: a task is kept for two seconds.
+      processes = await startTwoProcesses(kind, { approvals: { ttlSeconds: 1 } });
+      ({ api, first, second } = processes);
+    });
+
+    afterAll(async () => {
+      await processes?.close();
+    });
+
+    it('abandoned_task_no_outcome_record: tasks nobody asks about again get one outcome record each, however many processes sweep', async () => {
+      const agent = await taskClient(first);
+      let denied: z.infer<typeof TaskSchema>;
+      let approved: z.infer<typeof TaskSchema>;
+      try {
+        denied = await startTask(agent, 'ab1');
+        approved = await startTask(agent, 'ab2');
+        expect((await admin(second, 'POST', `/tenants/acme/approvals/${approvalIdOf(denied)}/deny`)).status).toBe(200);
+        expect((await admin(second, 'POST', `/tenants/acme/approvals/${approvalIdOf(approved)}/approve`)).status).toBe(
+          200,
+        );
+      } finally {
+        // The client goes away and never asks again.
+        await agent.close();
+      }
+      expect(await outcomeRecords(first)).toEqual([]);
+      await new Promise((resolve) => setTimeout(resolve, 2_100));
+
+      const sweeps = [first, second, first, second].map((on) => {
+        const tasks = on.gateway.approvalTasks;
+        if (tasks === undefined) throw new Error('no approval tasks');
+        return tasks.sweepExpired();
+      });
+      expect((await Promise.all(sweeps)).reduce((sum, taken) => sum + taken, 0)).toBe(2);
+      const records = await outcomeRecords(first);
+      expect(records.map((r) => [r['clientKey'], r['decision'], r['code']]).sort()).toEqual([
+        ['agent', 'deny', 'approval_denied'],
+        ['agent', 'error', 'cancelled'],
+      ]);
+      expect(new Set(records.map((r) => r['requestId'])).size).toBe(2);
+      expect(deletes(api, 'ab1') + deletes(api, 'ab2')).toBe(0);
+      // The tasks are gone: a later sweep takes nothing and writes nothing.
+      expect(await second.gateway.approvalTasks?.sweepExpired()).toBe(0);
+      expect(await outcomeRecords(second)).toHaveLength(2);
+    });
+  },
+);
