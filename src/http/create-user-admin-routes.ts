@@ -22,6 +22,24 @@ export function checkRoleChange(caller: AdminCaller, userId: string, role: strin
   }
 }
 
+/**
+ * Only an owner (or the operator) acts on an owner's account: a new invite link sets the owner's password and an API
+ * token made for them acts as them (either would let an admin grant itself `owner`, which `checkRoleChange`
+ * refuses), and disabling an owner removes one as revoking the role would. `what`: the action, as the refusal says.
+ */
+export async function checkOwnerAccount(
+  caller: AdminCaller,
+  users: Pick<GatewayUsers, 'roles'>,
+  tenant: string,
+  userId: string,
+  what: string,
+): Promise<void> {
+  if (caller.kind === 'operator' || caller.roles.includes('owner')) return;
+  if ((await users.roles.rolesOf(tenant, userId)).includes('owner')) {
+    throw new GatehouseError('forbidden', `Only an owner ${what} an owner`, { field: 'user' });
+  }
+}
+
 /** Whether the caller may manage another user's API tokens (owners, admins, the operator), not only their own. */
 function managesOthers(caller: AdminCaller): boolean {
   return caller.kind === 'operator' || caller.roles.includes('owner') || caller.roles.includes('admin');
@@ -68,8 +86,10 @@ export function createUserAdminRoutes(users: GatewayUsers): AdminRoute[] {
       path: '/tenants/:tenant/users/:user/disable',
       summary: 'Disable a user: every session of theirs ends at once and they cannot sign in',
       roles: adminRoleSets.configure,
-      handle: async ({ params }) => {
-        await users.disableUser(params['tenant'] as string, params['user'] as string);
+      handle: async ({ params, caller }) => {
+        const [tenant, user] = [params['tenant'] as string, params['user'] as string];
+        await checkOwnerAccount(caller, users, tenant, user, 'disables');
+        await users.disableUser(tenant, user);
         return { body: { disabled: true } };
       },
     },
@@ -78,10 +98,11 @@ export function createUserAdminRoutes(users: GatewayUsers): AdminRoute[] {
       path: '/tenants/:tenant/users/:user/invite',
       summary: 'A new invite link for a user (sets a new password; the previous link stops working)',
       roles: adminRoleSets.configure,
-      handle: async ({ params }) => ({
-        status: 201,
-        body: await users.reinvite(params['tenant'] as string, params['user'] as string),
-      }),
+      handle: async ({ params, caller }) => {
+        const [tenant, user] = [params['tenant'] as string, params['user'] as string];
+        await checkOwnerAccount(caller, users, tenant, user, 'makes a new invite link for');
+        return { status: 201, body: await users.reinvite(tenant, user) };
+      },
     },
     {
       method: 'GET',
@@ -138,6 +159,7 @@ export function createUserAdminRoutes(users: GatewayUsers): AdminRoute[] {
         if (!managesOthers(caller) && caller.kind === 'user' && caller.userId !== user) {
           throw new GatehouseError('forbidden', 'You can create API tokens for yourself only', { field: 'user' });
         }
+        await checkOwnerAccount(caller, users, params['tenant'] as string, user, 'creates API tokens for');
         const { name, expiresInDays } = parseAdminBody(apiTokenRequest, await readJson());
         const created = await users.roles.createApiToken(
           params['tenant'] as string,

@@ -236,6 +236,47 @@ describe('admin API roles (issue 14)', () => {
     expect(((await bad.json()) as { details: { field: string } }).details.field).toBe('role');
   });
 
+  it('admin_takes_over_owner: an admin cannot reinvite, disable or mint an API token for an owner (an owner can)', async () => {
+    // A second owner, so that the admin's attempts target someone other than the caller.
+    const created = await json<{ user: { id: string } }>(
+      call('/api/v1/tenants/acme/users', { method: 'POST', body: '{"name":"second-owner"}' }, adminToken),
+      201,
+    );
+    const owner = created.user.id;
+    await json(call(`/api/v1/tenants/acme/users/${owner}/roles/owner`, { method: 'PUT' }, adminToken));
+    // A new invite link sets the owner's password, an API token acts as the owner: both would let the admin grant
+    // itself owner; disabling an owner removes one, which only an owner may do.
+    const attempts = [
+      [`/api/v1/tenants/acme/users/${owner}/invite`, { method: 'POST' }],
+      [`/api/v1/tenants/acme/users/${owner}/api-tokens`, { method: 'POST', body: '{"name":"takeover"}' }],
+      [`/api/v1/tenants/acme/users/${owner}/disable`, { method: 'POST' }],
+    ] as const;
+    for (const [path, init] of attempts) {
+      const answer = await call(path, init, tokens['admin']);
+      const body = await answer.text();
+      expect(answer.status, `${path}: ${body}`).toBe(403);
+      expect(JSON.parse(body).detail).toContain('Only an owner');
+    }
+    const tokensOfOwner = await json<{ tokens: { userId: string }[] }>(
+      call('/api/v1/tenants/acme/api-tokens', {}, tokens['owner']),
+    );
+    expect(tokensOfOwner.tokens.filter((t) => t.userId === owner)).toEqual([]);
+    const users = await json<{ users: { id: string; status: string }[] }>(
+      call('/api/v1/tenants/acme/users', {}, tokens['owner']),
+    );
+    expect(users.users.find((u) => u.id === owner)?.status).not.toBe('disabled');
+    // An admin still manages users who are no owner; an owner manages owners.
+    await json(
+      call(`/api/v1/tenants/acme/users/${userIds['nobody']}/invite`, { method: 'POST' }, tokens['admin']),
+      201,
+    );
+    for (const [path, init] of attempts) {
+      const answer = await call(path, init, tokens['owner']);
+      expect(answer.status, path).toBeLessThan(300);
+      await answer.body?.cancel();
+    }
+  });
+
   it('personal API tokens are shown once, listed by prefix, and stop working when revoked', async () => {
     const created = await json<{ id: string; token: string; prefix: string }>(
       call(

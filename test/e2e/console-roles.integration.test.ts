@@ -139,6 +139,28 @@ describe('console pages check the role of the signed-in user', () => {
     expect(await gateway.adapters.store.connections.find('acme', 'crm', 'bob')).toBeDefined();
   });
 
+  it("admin_takes_over_owner: an admin's crafted users form cannot reinvite or disable an owner (403, nothing done)", async () => {
+    const owner = (await gateway.gateway.users!.listUsers('acme')).find((u) => u.name === 'user-owner')!;
+    const cookie = sessions.get('admin') as string;
+    const page = await (await open('/console/acme/users', cookie)).text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
+    for (const action of ['reinvite', 'disable']) {
+      const answer = await fetch(`${gateway.url}/console/acme/users`, {
+        method: 'POST',
+        headers: { cookie, origin: gateway.url, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ csrf, action, user: owner.id }).toString(),
+      });
+      const text = await answer.text();
+      expect(answer.status, action).toBe(403);
+      expect(text).not.toContain('/invite/');
+    }
+    const after = (await gateway.gateway.users!.listUsers('acme')).find((u) => u.id === owner.id)!;
+    expect(after.status).toBe('active');
+    expect(after.invitePending).toBe(false);
+    // The owner still signs in with their password: no new invite replaced anything.
+    expect(await signIn('user-owner')).toMatch(/^gatehouse_session=/);
+  });
+
   it('an unknown tenant has no console (404)', async () => {
     const answer = await open('/console/nobody', sessions.get('owner'));
     expect(answer.status).toBe(404);

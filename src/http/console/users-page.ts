@@ -2,7 +2,7 @@ import { escapeHtml, GatehouseError } from '../../core/index.ts';
 import type { ClientKeySummary, UserSummary } from '../../gateway/index.ts';
 import { type RoleGrant, tenantRoles } from '../../users/index.ts';
 import { type AdminCaller, adminRoleSets } from '../create-admin-routes.ts';
-import { checkRoleChange } from '../create-user-admin-routes.ts';
+import { checkOwnerAccount, checkRoleChange } from '../create-user-admin-routes.ts';
 import { badge, csrfField, emptyState, postButton, shownOnce, table, timeOf } from './console-html.ts';
 import type { ConsolePage, ConsolePageContext, ConsolePageResult } from './console-page.ts';
 import { consoleHref, shown } from './render-console-page.ts';
@@ -49,6 +49,7 @@ export const usersPage: ConsolePage = {
         );
       }
       case 'reinvite': {
+        await checkOwnerAccount(callerOf(context), users, tenant, field('user'), 'makes a new invite link for');
         const created = await users.reinvite(tenant, field('user'));
         return renderUsers(
           context,
@@ -64,6 +65,7 @@ export const usersPage: ConsolePage = {
         if (field('user') === context.user.id) {
           throw new GatehouseError('forbidden', 'You cannot disable yourself', { field: 'user' });
         }
+        await checkOwnerAccount(callerOf(context), users, tenant, field('user'), 'disables');
         await users.disableUser(tenant, field('user'));
         return renderUsers(context, {
           kind: 'ok',
@@ -180,9 +182,13 @@ function usersTable(
       self || grantable.length === 0
         ? ''
         : `<form method="post" action="${escapeHtml(consoleHref(context.tenant, 'users'))}" class="inline">${csrfField(context.csrfToken)}<input type="hidden" name="action" value="grant"><input type="hidden" name="user" value="${escapeHtml(user.id)}"><label class="visually-hidden" for="grant-${escapeHtml(user.id)}">Role to grant ${escapeHtml(user.name)}</label><select id="grant-${escapeHtml(user.id)}" name="role">${grantable.map((r) => `<option>${r}</option>`).join('')}</select> <button type="submit" class="secondary">Grant</button></form>`;
+    // Only an owner acts on an owner's account (`checkOwnerAccount`): no buttons that would be refused.
+    const ownerOnly = held.includes('owner') && !context.operator && !context.roles.includes('owner');
     const actions = self
       ? '<small>you</small>'
-      : `<div class="actions">${post({ action: 'reinvite', user: user.id }, 'New invite link', 'secondary')}${user.status === 'active' ? post({ action: 'disable', user: user.id }, 'Disable', 'danger', `Disable ${user.name}? Their sessions end at once.`) : ''}</div>`;
+      : ownerOnly
+        ? '<small>owner: only an owner changes this account</small>'
+        : `<div class="actions">${post({ action: 'reinvite', user: user.id }, 'New invite link', 'secondary')}${user.status === 'active' ? post({ action: 'disable', user: user.id }, 'Disable', 'danger', `Disable ${user.name}? Their sessions end at once.`) : ''}</div>`;
     return [
       `<code>${shown(user.name)}</code>`,
       shown(user.displayName),
