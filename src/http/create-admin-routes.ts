@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { GatehouseError } from '../core/index.ts';
+import type { Limiter } from '../store/index.ts';
 import {
   type ApiTokenCaller,
   readCookie,
@@ -98,7 +99,23 @@ export interface AdminRoutesOptions {
    * (untrusted: the caller decides whether it is a real tenant).
    */
   readonly onDenied?: (denial: AdminDenial) => void;
+  /**
+   * Wrong tokens allowed per client address (the socket's peer) per minute, counted by `limiter` (Redis in a fleet:
+   * one budget for every process). An address over it is refused every token, the right one too (a right token
+   * answered differently would still tell a guesser when it guessed), until its wait is over. Right tokens are never
+   * counted. Absent: no budget (tests).
+   */
+  readonly failedTokens?: {
+    readonly limiter: Pick<Limiter, 'admit'>;
+    /** Default 30. */
+    readonly perMinute?: number;
+    /** Epoch milliseconds. */
+    readonly now: () => number;
+  };
 }
+
+/** Most addresses held as refused at once; past it the expired ones are dropped, then the oldest. */
+const maxRefusedAddresses = 10_000;
 
 /** A request the admin API refused with 401 or 403. Holds no header or token, only the route and why. */
 export interface AdminDenial {
@@ -113,7 +130,8 @@ export interface AdminDenial {
     | 'admin_api_disabled'
     | 'role_not_allowed'
     | 'other_tenant'
-    | 'csrf_token_missing';
+    | 'csrf_token_missing'
+    | 'too_many_wrong_tokens';
   /** Who was refused a role (403 only): `user:<id>`. */
   readonly subject?: string;
   readonly requestId: string;
@@ -152,6 +170,55 @@ export function createAdminRoutes(options: AdminRoutesOptions): HttpRoute[] {
     roles: adminRoleSets.anyRole,
     handle: () => ({ body: describeAdminRoutes([described, ...options.routes]) }),
   };
+
+  const failedTokens = options.failedTokens;
+  const failedPerMinute = failedTokens?.perMinute ?? 30;
+  /** Addresses over their wrong-token budget, and until when (epoch ms) they are refused. */
+  const refusedUntil = new Map<string, number>();
+
+  /** Seconds `address` must still wait, or 0 when it may present a token. */
+  function waitOf(address: string): number {
+    const until = refusedUntil.get(address);
+    if (until === undefined || failedTokens === undefined) return 0;
+    const left = until - failedTokens.now();
+    if (left > 0) return Math.ceil(left / 1000);
+    refusedUntil.delete(address);
+    return 0;
+  }
+
+  /** Counts a wrong token from `address`; the seconds it must now wait when that was one too many, else 0. */
+  async function countWrongToken(address: string): Promise<number> {
+    if (failedTokens === undefined) return 0;
+    const admitted = await failedTokens.limiter.admit([
+      {
+        kind: 'rate',
+        key: `admin:wrong-token:addr:${address}`,
+        limit: 'admin_api_wrong_tokens.address',
+        perMinute: failedPerMinute,
+        burst: failedPerMinute,
+      },
+    ]);
+    if (admitted.admitted) {
+      admitted.release();
+      return 0;
+    }
+    if (refusedUntil.size >= maxRefusedAddresses) {
+      for (const known of refusedUntil.keys()) waitOf(known);
+      if (refusedUntil.size >= maxRefusedAddresses) refusedUntil.delete(refusedUntil.keys().next().value as string);
+    }
+    refusedUntil.set(address, failedTokens.now() + admitted.retryAfterSeconds * 1000);
+    return admitted.retryAfterSeconds;
+  }
+
+  function tooManyWrongTokens(route: AdminRoute, context: HttpContext, waitSeconds: number): never {
+    context.res.setHeader('retry-after', String(waitSeconds));
+    reportDenial(route, context, 'unauthenticated', 'too_many_wrong_tokens');
+    throw new GatehouseError(
+      'rate_limited',
+      `Too many wrong tokens from your address: every token is refused for ${waitSeconds} more seconds`,
+      { retryAfterSeconds: waitSeconds },
+    );
+  }
 
   async function authenticate(context: HttpContext): Promise<AdminCaller | AdminDenial['reason']> {
     const authorization = context.req.headers.authorization;
@@ -197,11 +264,13 @@ export function createAdminRoutes(options: AdminRoutesOptions): HttpRoute[] {
     return undefined;
   }
 
-  function deny(route: AdminRoute, context: HttpContext, reason: AdminDenial['reason'], subject?: string): never {
-    const code =
-      reason === 'missing_token' || reason === 'wrong_token' || reason === 'admin_api_disabled'
-        ? 'unauthenticated'
-        : 'forbidden';
+  function reportDenial(
+    route: AdminRoute,
+    context: HttpContext,
+    code: AdminDenial['code'],
+    reason: AdminDenial['reason'],
+    subject?: string,
+  ): void {
     try {
       options.onDenied?.({
         tenant: context.params['tenant'],
@@ -215,6 +284,14 @@ export function createAdminRoutes(options: AdminRoutesOptions): HttpRoute[] {
     } catch {
       // Recording a denial never changes the answer.
     }
+  }
+
+  function deny(route: AdminRoute, context: HttpContext, reason: AdminDenial['reason'], subject?: string): never {
+    const code =
+      reason === 'missing_token' || reason === 'wrong_token' || reason === 'admin_api_disabled'
+        ? 'unauthenticated'
+        : 'forbidden';
+    reportDenial(route, context, code, reason, subject);
     // Saying that no token is configured tells a caller nothing it could use: there is nothing to guess.
     if (reason === 'admin_api_disabled') {
       throw new GatehouseError(
@@ -245,7 +322,14 @@ export function createAdminRoutes(options: AdminRoutesOptions): HttpRoute[] {
     path: `${prefix}${route.path}`,
     ...(route.bodyLimit === undefined ? {} : { bodyLimit: route.bodyLimit }),
     handle: async (context) => {
+      const address = context.req.socket.remoteAddress ?? 'unknown';
+      const wait = waitOf(address);
+      if (wait > 0) tooManyWrongTokens(route, context, wait);
       const caller = await authenticate(context);
+      if (caller === 'wrong_token') {
+        const waitNow = await countWrongToken(address);
+        if (waitNow > 0) tooManyWrongTokens(route, context, waitNow);
+      }
       if (typeof caller === 'string') deny(route, context, caller);
       const refused = refusalOf(route, caller, context.params['tenant']);
       if (refused !== undefined)

@@ -97,8 +97,11 @@ export async function startGatehouse(
   };
   const [host, port] = splitListen(config.listen);
   const users = gateway.users;
+  // Sign-in forms and the admin API's wrong tokens count against one limiter (Redis in a fleet: one budget).
+  const attemptLimiter = adapters.limiter ?? createMemoryLimiter(clock);
   const adminRoutes = createAdminRoutes({
     adminToken: config.adminToken,
+    failedTokens: { limiter: attemptLimiter, now: () => clock.now() },
     ...(users
       ? {
           users: {
@@ -137,7 +140,7 @@ export async function startGatehouse(
   const operator = createOperatorRoutes({
     sessions: operatorSessions,
     secureCookie: config.publicUrl.startsWith('https:'),
-    limiter: adapters.limiter ?? createMemoryLimiter(clock),
+    limiter: attemptLimiter,
     listTenants: () => gateway.admin.listTenants(),
     onEvent: (event) =>
       event.decision === 'deny'

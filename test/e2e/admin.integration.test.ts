@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importDescription } from '../../src/catalog/index.ts';
@@ -47,6 +48,18 @@ const admin = (path: string, init: RequestInit = {}, token: string | null = admi
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers ?? {}) },
   });
 
+/** A request from another loopback address (Linux routes all of 127.0.0.0/8 to lo): the status and Retry-After. */
+const adminFrom = (localAddress: string, method: string, path: string, token: string) =>
+  new Promise<{ status: number; retryAfter: string | undefined }>((resolve, reject) => {
+    const url = new URL(`${gateway.url}/api/v1${path}`);
+    const sent = request(url, { method, localAddress, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] }));
+    });
+    sent.on('error', reject);
+    sent.end();
+  });
+
 describe('admin API', () => {
   it('MC-09 answers 401 on every admin route without the admin token, and with a wrong one', async () => {
     const description = (await (await admin('/openapi.json')).json()) as {
@@ -58,10 +71,23 @@ describe('admin API', () => {
       ),
     );
     expect(routes.length).toBeGreaterThanOrEqual(4);
-    for (const [method, path] of routes) {
+    // Wrong tokens count against their address's budget (30 a minute, finding admin_token_guessing): they come from
+    // another loopback address every 20 routes, so every route is asked, and answers, itself.
+    for (const [i, [method, path]] of routes.entries()) {
       expect((await admin(path, { method }, null)).status, `${method} ${path}`).toBe(401);
-      expect((await admin(path, { method }, 'wrong-token')).status, `${method} ${path}`).toBe(401);
+      const from = `127.0.1.${1 + Math.floor(i / 20)}`;
+      expect((await adminFrom(from, method, path, 'wrong-token')).status, `${method} ${path}`).toBe(401);
     }
+  });
+
+  it('admin_token_guessing: after 30 wrong tokens in a minute an address is refused every token, the right one too; other addresses are not', async () => {
+    const guesser = '127.0.2.1';
+    for (let i = 0; i < 30; i++) expect((await adminFrom(guesser, 'GET', '/tenants', `guess-${i}`)).status).toBe(401);
+    const refused = await adminFrom(guesser, 'GET', '/tenants', 'guess-30');
+    expect(refused.status).toBe(429);
+    expect(Number(refused.retryAfter)).toBeGreaterThan(0);
+    expect((await adminFrom(guesser, 'GET', '/tenants', adminToken)).status).toBe(429);
+    expect((await admin('/tenants')).status).toBe(200);
   });
 
   it('describes itself as a valid OpenAPI 3.1 document, and docs/admin-api.md lists every route it describes', async () => {
