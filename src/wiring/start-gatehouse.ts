@@ -192,6 +192,7 @@ export async function startGatehouse(
                 }),
               now: () => clock.now(),
               alerts: observability.alertsView,
+              settle,
             },
           })
         : []),

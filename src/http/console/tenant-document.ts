@@ -81,6 +81,8 @@ export async function changeTenantDocument(
         // The operator may reference any `${env:NAME}`, as with the admin token; a user only the tenant's own.
         byTenantUser: !context.operator,
       });
+      // This process serves the change before the page answers, so that page shows it (tools, live tools/list).
+      await context.deps.settle?.();
       return;
     } catch (error) {
       if (error instanceof RevisionConflictError && attempt < maxWriteAttempts) continue;
