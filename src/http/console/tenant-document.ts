@@ -14,14 +14,14 @@ type Document = Record<string, unknown>;
 /**
  * Why a tenant's services or toolsets cannot be changed in the console, and what to do instead: the gateway does not
  * store a tenant of the config file whose secret is written as a value (`serve` warns `tenant not stored` at start),
- * as the built-in demo tenant's are, so only the file configures it.
+ * nor the built-in demo tenant, so only the file (or `--demo`) configures it.
  */
 export function notStoredNotice(section: 'services' | 'toolsets'): string {
   return (
     `<p class="empty">This tenant cannot be changed here: a secret of it is written as a value in the config rather ` +
     `than an <code>\${env:NAME}</code> reference, so the gateway does not store it and the config alone configures it ` +
-    `(the built-in demo tenant of <code>gatehouse serve --demo</code> is such a tenant; <code>gatehouse serve</code> ` +
-    `names the fields at start: <code>tenant not stored</code>). Change <code>${section}:</code> in the config (see ` +
+    `(<code>gatehouse serve</code> names the fields at start: <code>tenant not stored</code>), or it is the built-in ` +
+    `demo tenant of <code>gatehouse serve --demo</code>, which is never stored. Change <code>${section}:</code> in the config (see ` +
     `docs/configuration.md), or write its secrets as <code>\${env:NAME}</code> references so that the next start ` +
     `stores it. To try this page, create a tenant as the operator: <code>POST /api/v1/tenants</code> with ` +
     `<code>{"id": "acme"}</code> (see docs/admin-api.md).</p>`
@@ -87,7 +87,7 @@ export async function changeTenantDocument(
     if (configs === undefined || stored === undefined || context.deps.gateway.live === undefined) {
       throw new GatehouseError(
         'invalid_request',
-        'This tenant is not stored (a secret of it is written as a value in the config, not an ${env:NAME} reference), so the config alone configures it: change it there',
+        'This tenant is not stored (a secret of it is written as a value in the config, not an ${env:NAME} reference, or it is the built-in demo tenant), so the config alone configures it: change it there',
       );
     }
     try {
