@@ -195,6 +195,7 @@ export async function startGatehouse(
                 }),
               now: () => clock.now(),
               alerts: observability.alertsView,
+              settle,
             },
           })
         : []),

@@ -200,7 +200,7 @@ function noticeOf(query: URLSearchParams): { notice: { kind: 'ok'; text: string 
 async function ownRules(context: ConsolePageContext): Promise<string> {
   const document = await readTenantDocument(context);
   if (document === undefined) {
-    return '<p>This tenant is configured by the config file alone: its own rules are its <code>alertRules</code> there.</p>';
+    return '<p>This tenant is not stored (a secret of it is written as a value in the config, or it is the built-in demo tenant), so the config alone configures it: its own rules are its <code>alertRules</code> there.</p>';
   }
   const rules = rulesOf(document);
   const editable = mayEdit(context);

@@ -24,6 +24,11 @@ export interface ConsoleDependencies {
   now(): number;
   /** The alert rules in force and each tenant's raised alerts (absent: the Alerts page says so). */
   readonly alerts?: Pick<AlertAdminOptions, 'rules' | 'windowSeconds' | 'dedupSeconds' | 'webhookOrigin' | 'recent'>;
+  /**
+   * Resolves once this process serves what the store now says (its revision check): a form that changed the tenant's
+   * stored configuration answers with a page that shows the change (absent: the next check shows it).
+   */
+  settle?(): Promise<void>;
 }
 
 /** One request to a console page, after sign-in, the role check and (for POST) the CSRF check have passed. */

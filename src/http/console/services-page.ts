@@ -14,6 +14,7 @@ import {
   changeTenantDocument,
   checkFormVersion,
   itemsOf,
+  notStoredNotice,
   readTenantDocument,
   versionField,
 } from './tenant-document.ts';
@@ -221,7 +222,7 @@ async function render(
     return {
       kind: 'page',
       title: 'Services',
-      body: `<p class="empty">This tenant is configured by the config file alone, so its services are changed there (<code>services:</code>, see docs/configuration.md). Start the gateway with <code>gatehouse serve</code> to store it and change it here.</p>`,
+      body: notStoredNotice('services'),
     };
   }
 

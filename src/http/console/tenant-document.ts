@@ -11,6 +11,23 @@ import { type ConsolePageContext, StaleFormError } from './console-page.ts';
 
 type Document = Record<string, unknown>;
 
+/**
+ * Why a tenant's services or toolsets cannot be changed in the console, and what to do instead: the gateway does not
+ * store a tenant of the config file whose secret is written as a value (`serve` warns `tenant not stored` at start),
+ * nor the built-in demo tenant, so only the file (or `--demo`) configures it.
+ */
+export function notStoredNotice(section: 'services' | 'toolsets'): string {
+  return (
+    `<p class="empty">This tenant cannot be changed here: a secret of it is written as a value in the config rather ` +
+    `than an <code>\${env:NAME}</code> reference, so the gateway does not store it and the config alone configures it ` +
+    `(<code>gatehouse serve</code> names the fields at start: <code>tenant not stored</code>), or it is the built-in ` +
+    `demo tenant of <code>gatehouse serve --demo</code>, which is never stored. Change <code>${section}:</code> in the config (see ` +
+    `docs/configuration.md), or write its secrets as <code>\${env:NAME}</code> references so that the next start ` +
+    `stores it. To try this page, create a tenant as the operator: <code>POST /api/v1/tenants</code> with ` +
+    `<code>{"id": "acme"}</code> (see docs/admin-api.md).</p>`
+  );
+}
+
 /** A write that lost a race with another write is applied again on the new revision, this many times at most. */
 const maxWriteAttempts = 5;
 
@@ -70,7 +87,7 @@ export async function changeTenantDocument(
     if (configs === undefined || stored === undefined || context.deps.gateway.live === undefined) {
       throw new GatehouseError(
         'invalid_request',
-        'This tenant is configured by the config file alone: change it there (or start the gateway with gatehouse serve, which stores it)',
+        'This tenant is not stored (a secret of it is written as a value in the config, not an ${env:NAME} reference, or it is the built-in demo tenant), so the config alone configures it: change it there',
       );
     }
     try {
@@ -81,6 +98,8 @@ export async function changeTenantDocument(
         // The operator may reference any `${env:NAME}`, as with the admin token; a user only the tenant's own.
         byTenantUser: !context.operator,
       });
+      // This process serves the change before the page answers, so that page shows it (tools, live tools/list).
+      await context.deps.settle?.();
       return;
     } catch (error) {
       if (error instanceof RevisionConflictError && attempt < maxWriteAttempts) continue;

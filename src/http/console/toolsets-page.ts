@@ -15,6 +15,7 @@ import {
   changeTenantDocument,
   checkFormVersion,
   itemsOf,
+  notStoredNotice,
   readTenantDocument,
   runningTenantOf,
   versionField,
@@ -205,7 +206,7 @@ async function render(context: ConsolePageContext, sent?: ToolsetFormValues): Pr
     return {
       kind: 'page',
       title: 'Toolsets',
-      body: `<p class="empty">This tenant is configured by the config file alone, so its toolsets are changed there (<code>toolsets:</code>, see docs/configuration.md). Start the gateway with <code>gatehouse serve</code> to store it and change it here.</p>`,
+      body: notStoredNotice('toolsets'),
     };
   }
   const services = inspection?.services ?? [];
