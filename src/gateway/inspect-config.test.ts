@@ -29,9 +29,11 @@ describe('inspectConfig', () => {
     );
     const [report] = inspectConfig(config);
     expect(report?.problems).toEqual([
+      // The unmatched approval entry makes the destructive deletePet wait (fail closed), and nobody can approve it.
+      "1 tool(s) need approval, but no approver can sign in to the approval page: set this tenant's approverToken (or adminToken)",
       "tools: 'petz_*' matches no tool of the tenant, so it has no effect",
       "exclude: 'pets_deletPet' matches no tool of the tenant, so it has no effect",
-      "approval: 'pets_nothing' matches no tool of the tenant, so it has no effect",
+      "approval: 'pets_nothing' names no tool of the toolset, so every destructive tool of the toolset waits for a person too until it does",
     ]);
   });
 });

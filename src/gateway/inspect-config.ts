@@ -85,6 +85,10 @@ export function inspectConfig(config: Config): ToolsetReport[] {
               ]
             : []),
           ...unmatched,
+          ...toolset.policy.unmatchedApproval.map(
+            (entry) =>
+              `approval: '${entry}' names no tool of the toolset, so every destructive tool of the toolset waits for a person too until it does`,
+          ),
           ...describeUncoveredTools(toolset.policy.serviceScopeDenied, toolset.policy.tenantTools),
           ...importProblems,
         ],
@@ -230,7 +234,6 @@ function findUnmatchedGlobs(toolset: ToolsetConfig, toolNames: readonly string[]
   const fields: [string, readonly string[]][] = [
     ['tools', toolset.tools],
     ['exclude', toolset.exclude],
-    ['approval', Array.isArray(toolset.approval) ? toolset.approval : []],
     ['policy.safety', Object.keys(toolset.policy.safety)],
     ['policy.constraints', Object.keys(toolset.policy.constraints)],
     ['limits.toolRateLimits', Object.keys(toolset.limits.toolRateLimits)],

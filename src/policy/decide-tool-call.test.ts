@@ -130,4 +130,20 @@ describe('decideToolCall', () => {
     expect(decideToolCall(listed, { name: 'mail_search', args: {} }).needsApproval).toBe(true);
     expect(decideToolCall(listed, { name: 'mail_purge', args: {} }).needsApproval).toBe(false);
   });
+
+  it('approval_list_typo: an approval list entry that names no tool of the toolset makes every destructive tool wait too, and is reported', () => {
+    // PUT .../toolsets/{t}/approval accepted ["mail_purg"]: the destructive mail_purge then ran without a person.
+    const typo = toolset({ access: 'write', approval: ['mail_purg', 'mail_send'] });
+    const needs = (name: string) => decideToolCall(typo, { name, args: {} }).needsApproval;
+    expect([needs('mail_purge'), needs('mail_send'), needs('mail_read')]).toEqual([true, true, false]);
+    expect(typo.unmatchedApproval).toEqual(['mail_purg']);
+    // An entry naming an excluded tool names no tool of the toolset either.
+    const excluded = toolset({ access: 'write', exclude: ['mail_send'], approval: ['mail_send'] });
+    expect(excluded.unmatchedApproval).toEqual(['mail_send']);
+    expect(decideToolCall(excluded, { name: 'mail_purge', args: {} }).needsApproval).toBe(true);
+    // Every entry matching: the list alone decides.
+    const exact = toolset({ access: 'write', approval: ['mail_s*'] });
+    expect(exact.unmatchedApproval).toEqual([]);
+    expect(decideToolCall(exact, { name: 'mail_purge', args: {} }).needsApproval).toBe(false);
+  });
 });

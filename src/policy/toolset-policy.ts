@@ -44,6 +44,11 @@ export interface ToolsetPolicy {
   readonly serviceScopeDenied: ReadonlyMap<string, readonly string[]>;
   readonly access: ToolsetConfig['access'];
   readonly requiresApproval: (tool: NamedTool) => boolean;
+  /**
+   * Entries of an `approval` list that name no tool of the toolset: while there is one, every destructive tool of
+   * the toolset waits for a person too (fail closed); `gatehouse check` and the tenant's status name them.
+   */
+  readonly unmatchedApproval: readonly string[];
   readonly rateLimit: { readonly perMinute: number; readonly burst: number } | undefined;
   /** Whether any exposed tool needs OAuth scopes (only then do `tools/list` and calls depend on a grant). */
   readonly usesScopes: boolean;
@@ -108,8 +113,17 @@ export function compileToolsetPolicy(
   const constraintsOf = pickByGlob(config.policy.constraints);
   const approval = config.approval;
   const named = Array.isArray(approval) ? matchToolGlob(approval) : undefined;
+  // A list entry naming no tool of the toolset is a mistake whose intent is unknown (a typo, a tool renamed or
+  // excluded, a prefixed name of an unprefixed service): with a list only listed tools wait, so it would let the
+  // tool it meant run unasked. Fail closed: every destructive tool waits too, until the list is fixed.
+  const candidates = [...tenantTools.keys()].filter((name) => included(name) && !excluded(name));
+  const unmatchedApproval = Array.isArray(approval)
+    ? approval.filter((entry) => !candidates.some(matchToolGlob([entry])))
+    : [];
   const requiresApproval = (tool: NamedTool) =>
-    named ? named(tool.name) : approval === 'destructive' && tool.tool.safety === 'destructive';
+    named
+      ? named(tool.name) || (unmatchedApproval.length > 0 && tool.tool.safety === 'destructive')
+      : approval === 'destructive' && tool.tool.safety === 'destructive';
 
   const tools = new Map<string, NamedTool>();
   const rules = new Map<string, ToolRules>();
@@ -200,6 +214,7 @@ export function compileToolsetPolicy(
     serviceScopeDenied,
     access: config.access,
     requiresApproval,
+    unmatchedApproval,
     rateLimit: config.rateLimit
       ? { perMinute: config.rateLimit.perMinute, burst: config.rateLimit.burst ?? config.rateLimit.perMinute }
       : undefined,

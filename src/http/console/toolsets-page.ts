@@ -143,7 +143,8 @@ function checkApprovalTools(
     service.tools
       .map((tool) => (unprefixed.has(service.id) ? [tool.name, tool.name.slice(service.id.length + 1)] : [tool.name]))
       .filter((forms) => forms.some(included) && !forms.some(excluded))
-      .flat(),
+      // The name the toolset exposes (an unprefixed service's short one): what a call, and so the list, matches.
+      .map((forms) => forms.at(-1) as string),
   );
   for (const entry of approval.map(String)) {
     if (names.some(matchToolGlob([entry]))) continue;
