@@ -149,7 +149,7 @@ Example:
     name: 'apply',
     synopsis: 'apply --config FILE',
     summary: 'make the stored tenant configurations equal to the file and print what changed',
-    details: `Reconciles the store to the file's tenants (issue 14): each tenant written where it differs, each
+    details: `Reconciles the store to the file's tenants: each tenant written where it differs, each
 stored tenant the file lacks removed; prints every added, changed and removed resource. Running processes serve
 the change within about a second, without a restart. The whole file is validated first and secret fields must be
 \${env:NAME} references: a broken file changes nothing and exits 2 naming the field path.

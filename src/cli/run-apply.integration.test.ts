@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -171,5 +171,16 @@ describe('gatehouse apply and export (issue 14)', () => {
       expect(applied.stderr).toBe('');
       expect((await storedTenants()).sort()).toEqual(['alpha', 'beta']);
     });
+  });
+
+  it('export_creates_store: export of a config whose store does not exist creates nothing and says where it looked', async () => {
+    const missing = join(dir, 'elsewhere', 'none.db');
+    const path = join(dir, 'missing-store.yaml');
+    writeFileSync(path, `store: sqlite:${missing}\ntenants: []\n`);
+    const exported = await run(['export', '--config', path]);
+    expect(exported.code).toBe(2);
+    expect(exported.stderr).toContain(missing);
+    expect(exported.stdout).not.toContain('tenants:');
+    expect(existsSync(missing)).toBe(false);
   });
 });

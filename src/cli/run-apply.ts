@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 import {
   type Config,
@@ -11,6 +13,7 @@ import {
   type TenantDocument,
 } from '../core/index.ts';
 import { createTenantConfigs, reconcileTenantConfigs, refuseTakenKeysOf } from '../gateway/index.ts';
+import { parseStoreUrl } from '../store/index.ts';
 import type { CliContext } from './cli-context.ts';
 
 /**
@@ -76,6 +79,16 @@ export async function runApply(
  * (its `tenants`; secrets are the `${env:NAME}` references they were stored as, never values).
  */
 export async function runExport(config: Config, context: CliContext): Promise<number> {
+  // Export only reads: opening a SQLite store that is not there would create an empty one (and a master key with
+  // it), and print no tenant as if that were the state.
+  const location = parseStoreUrl(config.store);
+  if (location.dialect === 'sqlite' && location.path !== ':memory:' && !existsSync(location.path)) {
+    throw new GatehouseError(
+      'config_invalid',
+      `store: there is no store at ${resolve(location.path)}, so nothing to export; nothing was created`,
+      { path: 'store' },
+    );
+  }
   const adapters = await context.openAdapters(config, context);
   try {
     const tenants: unknown[] = [];

@@ -151,6 +151,8 @@ describe.skipIf(missing !== undefined)('console: the operator signs in with the 
       'member',
     );
     await page.goto(`${gateway.url}/console/acme/users`);
+    // Narrowest first (newcomer: the list started on owner): ada holds member, so auditor is what Grant gives unpicked.
+    expect(await page.getByLabel('Role to grant ada').inputValue()).toBe('auditor');
     await page.getByLabel('Role to grant ada').selectOption('auditor');
     await page.locator(`form:has(#grant-${userId}) button`).click();
     await page.waitForLoadState('load');

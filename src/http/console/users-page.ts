@@ -8,6 +8,15 @@ import type { ConsolePage, ConsolePageContext, ConsolePageResult } from './conso
 import { consoleHref, shown } from './render-console-page.ts';
 import { runningTenantOf } from './tenant-document.ts';
 
+/** How wide each tenant role is (users/tenant-roles.ts says what each allows): a new role does not compile without one. */
+const roleWidth: Readonly<Record<(typeof tenantRoles)[number], number>> = {
+  member: 0,
+  auditor: 1,
+  approver: 2,
+  admin: 3,
+  owner: 4,
+};
+const leastPrivilegeFirst = [...tenantRoles].sort((a, b) => roleWidth[a] - roleWidth[b]);
 /** A secret made by an action, shown once on the page that answers it (never stored, never in a URL). */
 interface ShownOnce {
   readonly label: string;
@@ -177,7 +186,8 @@ function usersTable(
           : `${badge(role)} ${post({ action: 'revoke', user: user.id, role }, `<span aria-hidden="true">×</span><span class="visually-hidden">Revoke ${escapeHtml(role)} from ${escapeHtml(user.name)}</span>`, 'secondary', `Revoke ${role} from ${user.name}?`)}`,
       )
       .join(' ');
-    const grantable = tenantRoles.filter((r) => !held.includes(r));
+    // Least privilege first: the role a Grant button gives when nobody picks one is the narrowest.
+    const grantable = leastPrivilegeFirst.filter((r) => !held.includes(r));
     const grant =
       self || grantable.length === 0
         ? ''
