@@ -326,7 +326,8 @@ export function createAdminRoutes(options: AdminRoutesOptions): HttpRoute[] {
       const wait = waitOf(address);
       if (wait > 0) tooManyWrongTokens(route, context, wait);
       const caller = await authenticate(context);
-      if (caller === 'wrong_token') {
+      // Bearer tokens only: a stale session cookie (a browser signed in to another tenant) guesses nothing.
+      if (caller === 'wrong_token' && context.req.headers.authorization !== undefined) {
         const waitNow = await countWrongToken(address);
         if (waitNow > 0) tooManyWrongTokens(route, context, waitNow);
       }

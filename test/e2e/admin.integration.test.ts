@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importDescription } from '../../src/catalog/index.ts';
+import { fetchFromAddress } from '../support/fetch-from-address.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 
@@ -48,16 +48,10 @@ const admin = (path: string, init: RequestInit = {}, token: string | null = admi
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers ?? {}) },
   });
 
-/** A request from another loopback address (Linux routes all of 127.0.0.0/8 to lo): the status and Retry-After. */
 const adminFrom = (localAddress: string, method: string, path: string, token: string) =>
-  new Promise<{ status: number; retryAfter: string | undefined }>((resolve, reject) => {
-    const url = new URL(`${gateway.url}/api/v1${path}`);
-    const sent = request(url, { method, localAddress, headers: { authorization: `Bearer ${token}` } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] }));
-    });
-    sent.on('error', reject);
-    sent.end();
+  fetchFromAddress(localAddress, `${gateway.url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}` },
   });
 
 describe('admin API', () => {
@@ -85,7 +79,7 @@ describe('admin API', () => {
     for (let i = 0; i < 30; i++) expect((await adminFrom(guesser, 'GET', '/tenants', `guess-${i}`)).status).toBe(401);
     const refused = await adminFrom(guesser, 'GET', '/tenants', 'guess-30');
     expect(refused.status).toBe(429);
-    expect(Number(refused.retryAfter)).toBeGreaterThan(0);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     expect((await adminFrom(guesser, 'GET', '/tenants', adminToken)).status).toBe(429);
     expect((await admin('/tenants')).status).toBe(200);
   });
