@@ -112,7 +112,7 @@ export async function runS18(records = 100_000, rounds = 20): Promise<S18Result>
     try {
       const users = server.gateway.users as NonNullable<typeof server.gateway.users>;
       const password = 'bench-owner-password-0123';
-      const created = await users.createUser('bench', { name: 'owner' });
+      const created = await users.createUser('bench', { name: 'owner' }, 'operator');
       await users.acceptInvite(created.inviteUrl.split('/invite/')[1] as string, password);
       await users.roles.grantRole('bench', created.user.id, 'owner', 'bench');
       const session = await users.signInWithPassword('bench', 'owner', password, '127.0.0.1');

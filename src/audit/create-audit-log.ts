@@ -62,6 +62,7 @@ export type SecurityEventName =
   | 'user_sign_in'
   | 'user_sign_out'
   | 'user_created'
+  | 'user_invited'
   | 'user_disabled'
   | 'user_password_set'
   | 'user_request_rejected'

@@ -15,3 +15,6 @@ export interface CliContext {
   /** The package version, for `--version` (main.ts reads it from package.json). */
   readonly version?: string;
 }
+
+/** Who a change made by a `gatehouse` command (`keys create`, `users add`, `users disable`) is recorded as in the audit log. */
+export const cliActor = 'cli';

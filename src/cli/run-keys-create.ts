@@ -1,6 +1,6 @@
 import { type Config, createId, GatehouseError, systemClock } from '../core/index.ts';
 import { issueClientKey } from '../gateway/index.ts';
-import type { CliContext } from './cli-context.ts';
+import { type CliContext, cliActor } from './cli-context.ts';
 import type { CommandLine } from './parse-command-line.ts';
 import { withStoredTenants } from './with-stored-tenants.ts';
 
@@ -23,6 +23,7 @@ export async function runKeysCreate(
         toolsets: values.toolset ?? [],
         subject: values.subject ?? 'shared',
         name,
+        actor: cliActor,
       },
       adapters.audit,
     );

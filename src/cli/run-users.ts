@@ -1,7 +1,7 @@
 import { type Config, GatehouseError, systemClock } from '../core/index.ts';
 import { createTenantUserAccounts } from '../gateway/index.ts';
 import { createMemoryLimiter } from '../policy/index.ts';
-import type { CliContext } from './cli-context.ts';
+import { type CliContext, cliActor } from './cli-context.ts';
 import { formatTable } from './format-table.ts';
 import type { CommandLine } from './parse-command-line.ts';
 import { withStoredTenants } from './with-stored-tenants.ts';
@@ -53,10 +53,14 @@ export async function runUsers(
       ...(adapters.audit ? { onSecurityEvent: (event) => adapters.audit?.recordSecurityEvent(event) } : {}),
     });
     if (action === 'add') {
-      const created = await accounts.createUser(tenant, {
-        name: values.name as string,
-        ...(values['display-name'] === undefined ? {} : { displayName: values['display-name'] }),
-      });
+      const created = await accounts.createUser(
+        tenant,
+        {
+          name: values.name as string,
+          ...(values['display-name'] === undefined ? {} : { displayName: values['display-name'] }),
+        },
+        cliActor,
+      );
       context.stdout.write(`${created.inviteUrl}\n`);
       context.stderr.write(
         `Created user '${created.user.name}' (${created.user.id}) in ${tenant}. Send them the invite link above: it sets their password, works once, until ${created.inviteExpiresAt}.\n`,
@@ -85,7 +89,7 @@ export async function runUsers(
     const user = users.find((u) => u.name === values.name);
     if (user === undefined)
       throw new GatehouseError('not_found', `No user '${values.name}' in ${tenant}`, { field: 'name' });
-    await accounts.disableUser(tenant, user.id);
+    await accounts.disableUser(tenant, user.id, cliActor);
     context.stderr.write(`Disabled user '${user.name}' in ${tenant}; their sessions have ended.\n`);
     return 0;
   } finally {

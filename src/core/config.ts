@@ -1085,7 +1085,7 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
       throw new GatehouseError(
         'config_invalid',
         `${source}: ${formatPath(path)}: environment variable ${variable} is not set`,
-        { path: formatPath(path), variable },
+        { path: formatPath(path), variable, source },
       );
     }
     unresolved.push({ path: formatPath(path), variable });
@@ -1122,6 +1122,7 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
     const first = result.error.issues[0];
     throw new GatehouseError('config_invalid', `${source}: invalid configuration\n${lines.join('\n')}`, {
       path: first ? formatPath(first.path) : '',
+      source,
     });
   }
   const baseDir = options.baseDir ?? process.cwd();

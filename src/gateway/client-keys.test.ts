@@ -61,7 +61,7 @@ describe('createClientKeys()', () => {
     const two = clientKeysOf(tenants);
     await one.syncConfigured();
     await expect(one.authenticate('acme', 'reader', bearer)).resolves.toMatchObject({ keyId: 'config-agent' });
-    await two.revoke('acme', 'config-agent');
+    await two.revoke('acme', 'config-agent', 'operator');
     // Within the 1 s window the first process may still trust its cached lookup; after it, never.
     now += 999;
     await expect(one.authenticate('acme', 'reader', bearer)).resolves.toBeDefined();
@@ -73,7 +73,7 @@ describe('createClientKeys()', () => {
   it('CP-03 (review finding 3) a start keeps a revocation and revokes configured keys no longer configured', async () => {
     const events: SecurityEventEntry[] = [];
     await clientKeysOf(tenantsWith([{ name: 'agent', key }])).syncConfigured();
-    await clientKeysOf(tenantsWith([{ name: 'agent', key }])).revoke('acme', 'config-agent');
+    await clientKeysOf(tenantsWith([{ name: 'agent', key }])).revoke('acme', 'config-agent', 'operator');
     const other = `${key}-other`;
     const restarted = clientKeysOf(
       tenantsWith([
@@ -109,7 +109,7 @@ describe('createClientKeys()', () => {
     const old = tenantsWith([{ name: 'agent', key }]);
     const next = tenantsWith([{ name: 'agent', key: rotated }]);
     await clientKeysOf(old).syncConfigured();
-    await clientKeysOf(old).revoke('acme', 'config-agent');
+    await clientKeysOf(old).revoke('acme', 'config-agent', 'operator');
     await clientKeysOf(next).syncConfigured();
     const rolledBack = clientKeysOf(old);
     await rolledBack.syncConfigured();
@@ -123,7 +123,7 @@ describe('createClientKeys()', () => {
 
   it('refuses a configured key whose value another stored key has (a renamed or reused key), naming the place', async () => {
     await clientKeysOf(tenantsWith([{ name: 'agent', key }])).syncConfigured();
-    await clientKeysOf(tenantsWith([{ name: 'agent', key }])).revoke('acme', 'config-agent');
+    await clientKeysOf(tenantsWith([{ name: 'agent', key }])).revoke('acme', 'config-agent', 'operator');
     const renamed = clientKeysOf(tenantsWith([{ name: 'renamed', key }]));
     const refused = renamed.syncConfigured();
     await expect(refused).rejects.toMatchObject({

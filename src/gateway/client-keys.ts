@@ -33,8 +33,11 @@ export interface ClientKeys {
   /** The caller of an MCP request: `unauthenticated` without a valid key, `not_found` for another tenant (MT-01). */
   authenticate(tenant: string, toolset: string, authorization: string | undefined): Promise<Caller>;
   list(tenant: string): Promise<readonly ClientKeySummary[]>;
-  /** Revokes a key of a tenant (`not_found` when there is no active one) and records `key_revoked`. */
-  revoke(tenant: string, keyId: string): Promise<void>;
+  /**
+   * Revokes a key of a tenant (`not_found` when there is no active one) and records `key_revoked` naming `actor`
+   * (who revoked it) as the subject.
+   */
+  revoke(tenant: string, keyId: string, actor: string): Promise<void>;
 }
 
 /**
@@ -145,7 +148,7 @@ export function createClientKeys(options: ClientKeysOptions): ClientKeys {
           tenant: tenant.id,
           event: 'key_revoked',
           decision: 'allow',
-          subject: row.subject,
+          // Who removed it is the subject of the change's config_changed record (this runs in every process).
           clientKey: row.name,
           detail: 'removed_from_config',
           target: `client_key:${row.id}`,
@@ -187,7 +190,7 @@ export function createClientKeys(options: ClientKeysOptions): ClientKeys {
       }));
     },
 
-    async revoke(tenant, keyId) {
+    async revoke(tenant, keyId, actor) {
       if (!(await store.clientKeys.revoke(tenant, keyId, clock.now()))) {
         throw new GatehouseError('not_found', `No active client key ${keyId} in tenant ${tenant}`);
       }
@@ -198,7 +201,8 @@ export function createClientKeys(options: ClientKeysOptions): ClientKeys {
         tenant,
         event: 'key_revoked',
         decision: 'allow',
-        ...(revoked ? { subject: revoked.subject, clientKey: revoked.name } : {}),
+        subject: actor,
+        ...(revoked ? { clientKey: revoked.name } : {}),
         detail: 'admin_api',
         target: `client_key:${keyId}`,
       });

@@ -320,15 +320,19 @@ export interface TenantSummary {
 export interface GatewayAdmin {
   listTenants(): Promise<readonly TenantSummary[]>;
   listClientKeys(tenant: string): Promise<readonly ClientKeySummary[]>;
-  /** Revokes a key; it stops working within the key cache time (10 s) on every process. */
-  revokeClientKey(tenant: string, keyId: string): Promise<void>;
+  /**
+   * Revokes a key; it stops working within the key cache time (10 s) on every process. Audited (`key_revoked`, subject
+   * `actor`: who revoked it, `operator` or `user:<id>`).
+   */
+  revokeClientKey(tenant: string, keyId: string, actor: string): Promise<void>;
   /**
    * Creates a client key for toolsets of the tenant, answered once with the key (only its hash is stored);
-   * `resource_conflict` when the name is taken, `invalid_request` naming an unknown toolset. Audited (`key_created`).
+   * `resource_conflict` when the name is taken, `invalid_request` naming an unknown toolset. Audited (`key_created`, subject `actor`: who created it).
    */
   createClientKey(
     tenant: string,
     request: { readonly name: string; readonly toolsets: readonly string[]; readonly subject: string },
+    actor: string,
   ): Promise<ClientKeySummary & { readonly key: string }>;
   /**
    * Deletes a stored tenant (issue 14; see `deleteTenant`): `resource_conflict` naming what it still holds unless
@@ -423,10 +427,11 @@ export interface GatewayUsers {
   readonly secureCookie: boolean;
   /** The demo user (`serve --demo`): created with this password, or its password reset to it. */
   ensureLocalUser(tenant: string, name: string, password: string): Promise<void>;
-  createUser(tenant: string, request: { name: string; displayName?: string }): Promise<CreatedUser>;
-  reinvite(tenant: string, id: string): Promise<CreatedUser>;
+  /** `actor`: who makes the change, as audit records name them (`operator` or `user:<id>`); so below. */
+  createUser(tenant: string, request: { name: string; displayName?: string }, actor: string): Promise<CreatedUser>;
+  reinvite(tenant: string, id: string, actor: string): Promise<CreatedUser>;
   listUsers(tenant: string): Promise<readonly UserSummary[]>;
-  disableUser(tenant: string, id: string): Promise<void>;
+  disableUser(tenant: string, id: string, actor: string): Promise<void>;
   /** Users' roles in their tenant and their personal API tokens (issue 14): the admin API's callers. */
   readonly roles: UserRoles;
 }

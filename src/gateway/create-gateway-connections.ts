@@ -69,7 +69,8 @@ export interface GatewayConnections {
     request: { service: string; subject: string; scopes?: readonly string[]; returnTo?: string },
   ): Promise<ConnectLinkAnswer>;
   /** Revokes the tokens upstream where the server supports RFC 7009, then deletes the connection. */
-  disconnect(tenant: string, id: string): Promise<{ readonly revoked: boolean }>;
+  /** Audited (`connect`, detail `disconnected...`, subject `actor`: who disconnected it). */
+  disconnect(tenant: string, id: string, actor: string): Promise<{ readonly revoked: boolean }>;
   openLink(id: string, sig: string | null): Promise<StartedAuthorization>;
   /** The connection made, or the sites to choose from (an Atlassian account with several, none pinned). */
   completeCallback(
@@ -195,9 +196,9 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
       const link = await flow.createLink({ tenant, ...request });
       return { authorizeUrl: link.authorizeUrl, expiresAt: new Date(link.expiresAt).toISOString() };
     },
-    async disconnect(tenant, id) {
+    async disconnect(tenant, id, actor) {
       tenantOf(tenant);
-      return flow.disconnect(tenant, id);
+      return flow.disconnect(tenant, id, actor);
     },
     openLink: (id, sig) => flow.openLink(id, sig),
     async completeCallback(params, cookies) {

@@ -135,7 +135,7 @@ export function createGatewayUsers(deps: GatewayUsersDependencies): GatewayUsers
     async revokeConnection(user, id) {
       const own = (await deps.connections.list(user.tenant)).find((c) => c.id === id && c.subject === user.id);
       if (own === undefined) throw new GatehouseError('not_found', `No connection ${id}`);
-      await deps.flow.disconnect(user.tenant, id);
+      await deps.flow.disconnect(user.tenant, id, `user:${user.id}`);
     },
 
     reportRejected(tenant, reason, subject) {
@@ -150,10 +150,10 @@ export function createGatewayUsers(deps: GatewayUsersDependencies): GatewayUsers
     },
 
     ensureLocalUser: (tenant, name, password) => accounts.ensureLocalUser(tenant, name, password),
-    createUser: (tenant, request) => accounts.createUser(tenant, request),
-    reinvite: (tenant, id) => accounts.reinvite(tenant, id),
+    createUser: (tenant, request, actor) => accounts.createUser(tenant, request, actor),
+    reinvite: (tenant, id, actor) => accounts.reinvite(tenant, id, actor),
     listUsers: (tenant) => accounts.listUsers(tenant),
-    disableUser: (tenant, id) => accounts.disableUser(tenant, id),
+    disableUser: (tenant, id, actor) => accounts.disableUser(tenant, id, actor),
     roles: createUserRoles({
       users: store.users,
       roles: store.userRoles,

@@ -559,11 +559,11 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
         tenantOf(tenant);
         return clientKeys.list(tenant);
       },
-      async revokeClientKey(tenant, keyId) {
+      async revokeClientKey(tenant, keyId, actor) {
         tenantOf(tenant);
-        await clientKeys.revoke(tenant, keyId);
+        await clientKeys.revoke(tenant, keyId, actor);
       },
-      async createClientKey(tenant, request) {
+      async createClientKey(tenant, request, actor) {
         tenantOf(tenant);
         if ((await clientKeys.list(tenant)).some((k) => k.name === request.name)) {
           throw new GatehouseError(
@@ -581,7 +581,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
             toolsets: [...t.toolsets.keys()].map((id) => ({ id })),
           })),
         };
-        const key = await issueClientKey(served, store, clock, { tenant, ...request }, audit);
+        const key = await issueClientKey(served, store, clock, { tenant, ...request, actor }, audit);
         const created = (await clientKeys.list(tenant)).find((k) => k.name === request.name);
         if (created === undefined) throw new GatehouseError('internal', 'The new client key was not stored');
         return { ...created, key };

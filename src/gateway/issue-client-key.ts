@@ -12,14 +12,17 @@ export interface TenantsWithToolsets {
 export interface ClientKeyRequest {
   readonly tenant: string;
   readonly toolsets: readonly string[];
+  /** Whose connections the key's calls use. */
   readonly subject: string;
   readonly name: string;
+  /** Who creates it, as audit records name them: `operator`, `user:<id>`, `cli` (`gatehouse keys create`). */
+  readonly actor: string;
 }
 
 /**
  * Creates a client key for toolsets of a tenant named in the config. Returns the key, which is shown once:
  * only its SHA-256 and a label (`labelClientKey`) are stored. With an audit log, a `key_created` security record (target
- * `client_key:<id>`, the key's keyed fingerprint, never the key) is committed before the key is returned.
+ * `client_key:<id>`, subject who created it, the key's keyed fingerprint, never the key) is committed before the key is returned.
  */
 export async function issueClientKey(
   config: TenantsWithToolsets,
@@ -58,7 +61,7 @@ export async function issueClientKey(
     tenant: tenant.id,
     event: 'key_created',
     decision: 'allow',
-    subject: request.subject,
+    subject: request.actor,
     clientKey: request.name,
     target: `client_key:${id}`,
     fingerprint: audit.fingerprintSecret(tenant.id, key),

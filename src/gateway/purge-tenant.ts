@@ -51,7 +51,8 @@ export async function purgeTenant(
           : 'revocation failed or is not supported by the provider';
     try {
       // disconnect revokes best effort and deletes the connection even when revocation fails.
-      if ((await flow.disconnect(tenant, connection.id)).revoked) revoked++;
+      // This flow records nothing (no onSecurityEvent): the purge's own report is the record.
+      if ((await flow.disconnect(tenant, connection.id, 'purge')).revoked) revoked++;
       else notRevoked.push({ connection: connection.id, service: connection.service, reason });
     } catch (error) {
       // The row is deleted below with the rest; the tokens die with the data keys.

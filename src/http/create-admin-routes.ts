@@ -5,6 +5,7 @@ import { GatehouseError } from '../core/index.ts';
 import type { Limiter } from '../store/index.ts';
 import {
   type ApiTokenCaller,
+  operatorActor,
   readCookie,
   type SignedInUser,
   sameToken,
@@ -78,7 +79,10 @@ export interface AdminContext extends HttpContext {
   readJson(): Promise<Record<string, unknown>>;
   readonly query: URLSearchParams;
   readonly caller: AdminCaller;
-  /** The caller as audit records name them: `admin` (the operator) or `user:<id>`. */
+  /**
+   * The caller as audit records name them: `operator` (the admin token, the same name as the console's operator
+   * session: one person, one name) or `user:<id>`.
+   */
   readonly actor: string;
 }
 
@@ -340,7 +344,7 @@ export function createAdminRoutes(options: AdminRoutesOptions): HttpRoute[] {
         ...context,
         query: url.searchParams,
         caller,
-        actor: caller.kind === 'operator' ? 'admin' : `user:${caller.userId}`,
+        actor: caller.kind === 'operator' ? operatorActor : `user:${caller.userId}`,
         readJson: async () => {
           const text = (await context.readBody()).toString('utf8');
           let value: unknown;

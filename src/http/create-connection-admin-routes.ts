@@ -71,7 +71,7 @@ export function createConnectionAdminRoutes(connections: GatewayConnections): Ad
       path: '/tenants/:tenant/connections/:connection',
       summary: 'Disconnect: revoke the tokens upstream (RFC 7009, where supported) and delete the connection',
       roles: adminRoleSets.connections,
-      handle: async ({ params, caller }) => {
+      handle: async ({ params, caller, actor }) => {
         const tenant = params['tenant'] as string;
         const id = params['connection'] as string;
         const own = ownSubjectOf(caller);
@@ -79,7 +79,7 @@ export function createConnectionAdminRoutes(connections: GatewayConnections): Ad
           // Another person's connection answers like a missing one: a member learns nothing about it.
           throw new GatehouseError('not_found', `No connection ${id}`);
         }
-        return { body: await connections.disconnect(tenant, id) };
+        return { body: await connections.disconnect(tenant, id, actor) };
       },
     },
   ];

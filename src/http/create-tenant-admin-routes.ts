@@ -36,9 +36,9 @@ export function createTenantAdminRoutes(admin: GatewayAdmin): AdminRoute[] {
       summary: 'Create a client key for toolsets of the tenant; the key is in the answer once, never again',
       roles: adminRoleSets.configure,
       requestSchema: clientKeyRequest,
-      handle: async ({ params, readJson }) => {
+      handle: async ({ params, readJson, actor }) => {
         const { name, toolsets, subject } = parseAdminBody(clientKeyRequest, await readJson());
-        const created = await admin.createClientKey(params['tenant'] as string, { name, toolsets, subject });
+        const created = await admin.createClientKey(params['tenant'] as string, { name, toolsets, subject }, actor);
         return { status: 201, body: created };
       },
     },
@@ -47,8 +47,8 @@ export function createTenantAdminRoutes(admin: GatewayAdmin): AdminRoute[] {
       path: '/tenants/:tenant/keys/:key',
       summary: 'Revoke a client key',
       roles: adminRoleSets.configure,
-      handle: async ({ params }) => {
-        await admin.revokeClientKey(params['tenant'] as string, params['key'] as string);
+      handle: async ({ params, actor }) => {
+        await admin.revokeClientKey(params['tenant'] as string, params['key'] as string, actor);
         return { status: 200, body: { revoked: true } };
       },
     },

@@ -465,13 +465,27 @@ export function hasProviderServices(document: Document): boolean {
   return ((document['services'] ?? []) as readonly Resource[]).some((s) => s['provider'] !== undefined);
 }
 
-/** The document's own validation failure (`details.path`) as a 422 naming the field relative to the body. */
+/**
+ * The document's own validation failure (`details.path`) as a 422 naming the field relative to the body, in the
+ * message too: without the parse's source (`tenant:`, or the config file `serve` read) and with the paths inside the
+ * resource written without its place in the document (`auth.value`, not `services[1].auth.value`).
+ */
 export function invalidDocument(error: GatehouseError, location: readonly (string | number)[]): GatehouseError {
   const path = typeof error.details['path'] === 'string' ? error.details['path'] : '';
   const prefix = formatPath(location);
   const field =
     prefix !== '' && path.startsWith(`${prefix}.`) ? path.slice(prefix.length + 1) : path === '' ? '(body)' : path;
-  return new GatehouseError('resource_invalid', error.message, { field });
+  const source = error.details['source'];
+  let message =
+    typeof source === 'string' && error.message.startsWith(`${source}: `)
+      ? error.message.slice(source.length + 2)
+      : error.message;
+  if (prefix !== '') {
+    // A path starts the message or one of its issue lines (`  toolsets[0].access: ...`).
+    const inside = new RegExp(`(^|\\n\\s*)${prefix.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.`, 'g');
+    message = message.replaceAll(inside, '$1');
+  }
+  return new GatehouseError('resource_invalid', message, { field });
 }
 
 /**

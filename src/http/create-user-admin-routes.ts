@@ -64,7 +64,7 @@ export function createUserAdminRoutes(users: GatewayUsers): AdminRoute[] {
         name: { type: 'string', required: true, description: 'Sign-in name, unique in the tenant' },
         displayName: { type: 'string', description: 'Shown on pages (default: the name)' },
       },
-      handle: async ({ params, readJson }) => {
+      handle: async ({ params, readJson, actor }) => {
         const body = await readJson();
         const name = body['name'];
         const displayName = body['displayName'];
@@ -74,10 +74,11 @@ export function createUserAdminRoutes(users: GatewayUsers): AdminRoute[] {
         if (displayName !== undefined && typeof displayName !== 'string') {
           throw new GatehouseError('invalid_request', 'displayName must be a string', { field: 'displayName' });
         }
-        const created = await users.createUser(params['tenant'] as string, {
-          name,
-          ...(displayName === undefined ? {} : { displayName }),
-        });
+        const created = await users.createUser(
+          params['tenant'] as string,
+          { name, ...(displayName === undefined ? {} : { displayName }) },
+          actor,
+        );
         return { status: 201, body: created };
       },
     },
@@ -86,10 +87,10 @@ export function createUserAdminRoutes(users: GatewayUsers): AdminRoute[] {
       path: '/tenants/:tenant/users/:user/disable',
       summary: 'Disable a user: every session of theirs ends at once and they cannot sign in',
       roles: adminRoleSets.configure,
-      handle: async ({ params, caller }) => {
+      handle: async ({ params, caller, actor }) => {
         const [tenant, user] = [params['tenant'] as string, params['user'] as string];
         await checkOwnerAccount(caller, users, tenant, user, 'disables');
-        await users.disableUser(tenant, user);
+        await users.disableUser(tenant, user, actor);
         return { body: { disabled: true } };
       },
     },
@@ -98,10 +99,10 @@ export function createUserAdminRoutes(users: GatewayUsers): AdminRoute[] {
       path: '/tenants/:tenant/users/:user/invite',
       summary: 'A new invite link for a user (sets a new password; the previous link stops working)',
       roles: adminRoleSets.configure,
-      handle: async ({ params, caller }) => {
+      handle: async ({ params, caller, actor }) => {
         const [tenant, user] = [params['tenant'] as string, params['user'] as string];
         await checkOwnerAccount(caller, users, tenant, user, 'makes a new invite link for');
-        return { status: 201, body: await users.reinvite(tenant, user) };
+        return { status: 201, body: await users.reinvite(tenant, user, actor) };
       },
     },
     {

@@ -454,12 +454,12 @@ describe('token requests', () => {
     const done = (await flow.completeCallback(callback(flowStart.state), {
       [flowStart.started.cookie.name]: flowStart.started.cookie.value,
     })) as CompletedConnection;
-    const result = await flow.disconnect('acme', done.connectionId);
+    const result = await flow.disconnect('acme', done.connectionId, 'operator');
     expect(result.revoked).toBe(true);
     const revocations = as.received.filter((r) => r.path === '/revoke');
     expect(revocations.slice(-2).map((r) => r.form.get('token_type_hint'))).toEqual(['refresh_token', 'access_token']);
     expect(await store.connections.get('acme', done.connectionId)).toBeUndefined();
-    expect(await codeOf(flow.disconnect('acme', done.connectionId))).toBe('not_found');
+    expect(await codeOf(flow.disconnect('acme', done.connectionId, 'operator'))).toBe('not_found');
   });
 });
 

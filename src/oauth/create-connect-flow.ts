@@ -675,9 +675,10 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
     /**
      * Deletes a connection after revoking its tokens upstream (RFC 7009) where the server has a revocation
      * endpoint: the refresh token first (which usually ends the grant), then the access token. A failed
-     * revocation does not keep the connection; it is reported in `revoked: false`.
+     * revocation does not keep the connection; it is reported in `revoked: false`. The `connect` record names
+     * `actor` (who disconnected it) as its subject; the connection is its target.
      */
-    async disconnect(tenant: string, id: string): Promise<{ revoked: boolean }> {
+    async disconnect(tenant: string, id: string, actor: string): Promise<{ revoked: boolean }> {
       const connection = await store.connections.get(tenant, id);
       if (connection === undefined) throw new GatehouseError('not_found', `No connection ${id} in tenant ${tenant}`);
       let revoked = false;
@@ -713,7 +714,7 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
         tenant,
         event: 'connect',
         decision: 'allow',
-        subject: connection.subject,
+        subject: actor,
         detail: revoked ? 'disconnected_revoked' : 'disconnected',
         target: `connection:${id}`,
       });

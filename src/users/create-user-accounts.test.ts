@@ -68,7 +68,7 @@ describe('hashPassword()', () => {
 
 describe('createUserAccounts()', () => {
   async function invitedUser(name: string, password: string, tenant = 'acme') {
-    const created = await accounts.createUser(tenant, { name });
+    const created = await accounts.createUser(tenant, { name }, 'operator');
     const token = created.inviteUrl.split('/invite/')[1] as string;
     const session = await accounts.acceptInvite(token, password);
     return { created, token, session };
@@ -90,7 +90,7 @@ describe('createUserAccounts()', () => {
     await invitedUser('alice', 'alice-password-1');
     await invitedUser('bob', 'bob-password-123');
     const bob = (await store.users.findByName('acme', 'bob'))!;
-    await accounts.disableUser('acme', bob.id);
+    await accounts.disableUser('acme', bob.id, 'operator');
     events.length = 0;
     const answers = await Promise.all([
       accounts.signInWithPassword('acme', 'nobody', 'alice-password-1', '10.0.0.1').catch((e) => e),
@@ -156,7 +156,7 @@ describe('createUserAccounts()', () => {
     now += 3_600_000;
     expect(await accounts.signedInUser('acme', cookieOf(session.id))).toBeUndefined();
     const again = await accounts.signInWithPassword('acme', 'alice', 'alice-password-1', '10.5.0.1');
-    await accounts.disableUser('acme', again.user.id);
+    await accounts.disableUser('acme', again.user.id, 'operator');
     expect(await accounts.signedInUser('acme', cookieOf(again.id))).toBeUndefined();
   });
 
@@ -170,15 +170,21 @@ describe('createUserAccounts()', () => {
   });
 
   it('bad input names the field: short password, bad name, duplicate name', async () => {
-    const created = await accounts.createUser('acme', { name: 'carol' });
+    const created = await accounts.createUser('acme', { name: 'carol' }, 'operator');
     const token = created.inviteUrl.split('/invite/')[1] as string;
     await expect(accounts.acceptInvite(token, 'short')).rejects.toMatchObject({
       code: 'invalid_request',
       details: { field: 'password' },
     });
-    await expect(accounts.createUser('acme', { name: '../x' })).rejects.toMatchObject({ details: { field: 'name' } });
-    await expect(accounts.createUser('acme', { name: 'carol' })).rejects.toMatchObject({ details: { field: 'name' } });
-    await expect(accounts.createUser('nowhere', { name: 'dave' })).rejects.toMatchObject({ code: 'not_found' });
+    await expect(accounts.createUser('acme', { name: '../x' }, 'operator')).rejects.toMatchObject({
+      details: { field: 'name' },
+    });
+    await expect(accounts.createUser('acme', { name: 'carol' }, 'operator')).rejects.toMatchObject({
+      details: { field: 'name' },
+    });
+    await expect(accounts.createUser('nowhere', { name: 'dave' }, 'operator')).rejects.toMatchObject({
+      code: 'not_found',
+    });
   });
 
   it('ensureLocalUser() creates the demo user once and resets a changed password', async () => {

@@ -52,7 +52,13 @@ export interface CreatedUser {
 /** Security events of sign-in and user management, for the audit log (the gateway caps and records them). */
 export interface UserSecurityEvent {
   readonly tenant: string;
-  readonly event: 'user_sign_in' | 'user_sign_out' | 'user_created' | 'user_disabled' | 'user_password_set';
+  readonly event:
+    | 'user_sign_in'
+    | 'user_sign_out'
+    | 'user_created'
+    | 'user_invited'
+    | 'user_disabled'
+    | 'user_password_set';
   readonly decision: 'allow' | 'deny';
   readonly subject?: string;
   readonly code?: 'unauthenticated' | 'rate_limited' | 'oauth_state_invalid' | 'oauth_issuer_mismatch' | 'oauth_denied';
@@ -129,12 +135,13 @@ export interface UserAccounts {
   ): Promise<IssuedSession>;
   /** Ends the session of `cookieHeader` in this tenant (idempotent). */
   signOut(tenant: string, cookieHeader: string | undefined): Promise<void>;
-  createUser(tenant: string, request: { name: string; displayName?: string }): Promise<CreatedUser>;
-  /** A new invite link for an existing user (the previous link stops working). */
-  reinvite(tenant: string, id: string): Promise<CreatedUser>;
+  /** Creates a local user with an invite link; audited `user_created` naming `actor` (who did it) as the subject. */
+  createUser(tenant: string, request: { name: string; displayName?: string }, actor: string): Promise<CreatedUser>;
+  /** A new invite link for an existing user (the previous link stops working); audited `user_invited` by `actor`. */
+  reinvite(tenant: string, id: string, actor: string): Promise<CreatedUser>;
   listUsers(tenant: string): Promise<readonly UserSummary[]>;
-  /** Disables a user and ends all their sessions at once. */
-  disableUser(tenant: string, id: string): Promise<void>;
+  /** Disables a user and ends all their sessions at once; audited `user_disabled` by `actor`. */
+  disableUser(tenant: string, id: string, actor: string): Promise<void>;
   /** The user an unexpired, unused invite token is for, else undefined. */
   openInvite(token: string): Promise<SignedInUser | undefined>;
   /** Sets the password of the invite's user (single use) and signs them in. */
@@ -430,7 +437,7 @@ export function createUserAccounts(deps: UserAccountsDependencies): UserAccounts
       await emit({ tenant, event: 'user_sign_out', decision: 'allow', subject: found.user.id });
     },
 
-    async createUser(tenant, request) {
+    async createUser(tenant, request, actor) {
       settingsOf(tenant);
       const name = request.name.trim();
       if (!userNamePattern.test(name)) {
@@ -460,15 +467,17 @@ export function createUserAccounts(deps: UserAccountsDependencies): UserAccounts
           field: 'name',
         });
       }
-      await emit({ tenant, event: 'user_created', decision: 'allow', subject: record.id, target: `user:${record.id}` });
+      await emit({ tenant, event: 'user_created', decision: 'allow', subject: actor, target: `user:${record.id}` });
       return newInvite(tenant, record);
     },
 
-    async reinvite(tenant, id) {
+    async reinvite(tenant, id, actor) {
       settingsOf(tenant);
       const user = await users.get(tenant, id);
       if (user === undefined) throw new GatehouseError('not_found', `No user ${id}`);
-      return newInvite(tenant, user);
+      const invited = await newInvite(tenant, user);
+      await emit({ tenant, event: 'user_invited', decision: 'allow', subject: actor, target: `user:${id}` });
+      return invited;
     },
 
     async listUsers(tenant) {
@@ -476,13 +485,13 @@ export function createUserAccounts(deps: UserAccountsDependencies): UserAccounts
       return (await users.list(tenant)).map(toSummary);
     },
 
-    async disableUser(tenant, id) {
+    async disableUser(tenant, id, actor) {
       settingsOf(tenant);
       if (!(await users.setStatus(tenant, id, 'disabled', clock.now()))) {
         throw new GatehouseError('not_found', `No user ${id}`);
       }
       await sessions.deleteForUser(tenant, id);
-      await emit({ tenant, event: 'user_disabled', decision: 'allow', subject: id, target: `user:${id}` });
+      await emit({ tenant, event: 'user_disabled', decision: 'allow', subject: actor, target: `user:${id}` });
     },
 
     async openInvite(token) {

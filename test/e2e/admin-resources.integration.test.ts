@@ -76,9 +76,9 @@ describe('admin API resources (issue 14)', () => {
     expect((await api('/services/pets', { method: 'DELETE' })).status).toBe(200);
     expect((await api('/services/pets')).status).toBe(404);
     expect(configs.writes.slice(-3).map((w) => [w.actor, w.summary])).toEqual([
-      ['admin', 'service pets created'],
-      ['admin', 'service pets updated'],
-      ['admin', 'service pets deleted'],
+      ['operator', 'service pets created'],
+      ['operator', 'service pets updated'],
+      ['operator', 'service pets deleted'],
     ]);
   });
 

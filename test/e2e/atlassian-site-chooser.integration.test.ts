@@ -243,7 +243,7 @@ describe.skipIf(missing !== undefined)('Atlassian site chooser in Chromium (issu
   it('chooser_shows_subject_id: the chooser names a signed-in user and the service as the page after consent does', async () => {
     tokenAnswer = 'tokens';
     // A person of the tenant (the subject a signed-in user's calls use is their internal usr_... id).
-    const { user } = await gateway.gateway.users!.createUser('acme', { name: 'ada.lovelace' });
+    const { user } = await gateway.gateway.users!.createUser('acme', { name: 'ada.lovelace' }, 'operator');
     expect(user.id).toMatch(/^usr_/);
     const context = await chromium.newContext();
     const page = await context.newPage();

@@ -126,6 +126,7 @@ for (const kind of testDatabases(databaseDir).filter((k) => k.enabled)) {
           toolsets: ['reader'],
           subject: 'shared',
           name: 'made-by-cli',
+          actor: 'cli',
         });
         expect(await statusWith(first, created)).toBe(200);
       } finally {
@@ -226,6 +227,7 @@ for (const kind of testDatabases(databaseDir).filter((k) => k.enabled)) {
           toolsets: ['reader'],
           subject: 'shared',
           name: 'generated-for-prefix',
+          actor: 'cli',
         });
         const keys = await listKeys(gateway);
         const configured = keys.find((k) => k.name === 'prefixed')?.prefix ?? '';

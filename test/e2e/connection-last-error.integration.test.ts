@@ -137,9 +137,9 @@ describe('a connection keeps its last refresh error (issue 14)', () => {
 
   it.skipIf(missing !== undefined)("shows the last error on the console's Connections page (Chromium)", async () => {
     const users = gateway.gateway.users!;
-    const created = await users.createUser('acme', { name: 'olga' });
+    const created = await users.createUser('acme', { name: 'olga' }, 'operator');
     await users.acceptInvite(created.inviteUrl.split('/invite/')[1] as string, password);
-    await users.roles.grantRole('acme', created.user.id, 'owner', 'admin');
+    await users.roles.grantRole('acme', created.user.id, 'owner', 'operator');
     const chromium = await launchChromium();
     try {
       const page = await (await chromium.newContext()).newPage();

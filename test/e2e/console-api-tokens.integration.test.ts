@@ -49,7 +49,7 @@ describe.skipIf(missing !== undefined)('console: personal API tokens (Chromium)'
     ] as const) {
       const userId = await addSignedUpUser(users, 'acme', name, password, role);
       if (name === 'mia') memberId = userId;
-      else adaTokenId = (await users.roles.createApiToken('acme', userId, { name: 'ada ci' }, 'admin')).id;
+      else adaTokenId = (await users.roles.createApiToken('acme', userId, { name: 'ada ci' }, 'operator')).id;
     }
     chromium = await launchChromium();
     context = await chromium.newContext();

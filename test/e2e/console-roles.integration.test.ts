@@ -51,9 +51,9 @@ describe('console pages check the role of the signed-in user', () => {
     gateway = await startTestGateway({ adminToken: 'console-roles-admin-token-0123456789', tenants: [{ id: 'acme' }] });
     const users = gateway.gateway.users!;
     for (const role of ['none', ...tenantRoles] as const) {
-      const created = await users.createUser('acme', { name: `user-${role}` });
+      const created = await users.createUser('acme', { name: `user-${role}` }, 'operator');
       await users.acceptInvite(created.inviteUrl.split('/invite/')[1] as string, password);
-      if (role !== 'none') await users.roles.grantRole('acme', created.user.id, role, 'admin');
+      if (role !== 'none') await users.roles.grantRole('acme', created.user.id, role, 'operator');
       sessions.set(role, await signIn(`user-${role}`));
     }
   }, 60_000);

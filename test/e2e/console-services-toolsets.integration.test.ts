@@ -62,9 +62,9 @@ describe.skipIf(missing !== undefined)('console: services, toolsets and alerts (
       },
     );
     const users = gateway.gateway.users!;
-    const created = await users.createUser('acme', { name: 'ada' });
+    const created = await users.createUser('acme', { name: 'ada' }, 'operator');
     await users.acceptInvite(created.inviteUrl.split('/invite/')[1] as string, password);
-    await users.roles.grantRole('acme', created.user.id, 'admin', 'admin');
+    await users.roles.grantRole('acme', created.user.id, 'admin', 'operator');
     chromium = await launchChromium();
     const context = await chromium.newContext();
     page = await context.newPage();

@@ -81,9 +81,9 @@ describe.skipIf(missing !== undefined)('the console in Chromium', () => {
       ],
     });
     const users = gateway.gateway.users!;
-    const created = await users.createUser('acme', { name: 'olivia', displayName: 'Olivia Owner' });
+    const created = await users.createUser('acme', { name: 'olivia', displayName: 'Olivia Owner' }, 'operator');
     await users.acceptInvite(created.inviteUrl.split('/invite/')[1] as string, password);
-    await users.roles.grantRole('acme', created.user.id, 'owner', 'admin');
+    await users.roles.grantRole('acme', created.user.id, 'owner', 'operator');
     // An account whose refresh the service refused: the overview lists it as needing attention.
     await gateway.adapters.store.connections.upsert({
       tenantId: 'acme',

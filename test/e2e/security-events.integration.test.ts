@@ -90,7 +90,7 @@ describe('security events', () => {
       gateway.config,
       gateway.adapters.store,
       systemClock,
-      { tenant: 'acme', toolsets: ['reader'], subject: 'alice', name: 'laptop' },
+      { tenant: 'acme', toolsets: ['reader'], subject: 'alice', name: 'laptop', actor: 'cli' },
       audit,
     );
     const [created, ...more] = await securityRecords('key_created');
@@ -98,7 +98,7 @@ describe('security events', () => {
     const [stored] = (await gateway.adapters.store.clientKeys.list('acme')).filter((k) => k.name === 'laptop');
     expect(created).toMatchObject({
       decision: 'allow',
-      subject: 'alice',
+      subject: 'cli',
       clientKey: 'laptop',
       target: `client_key:${stored?.id}`,
       fingerprint: audit.fingerprintSecret('acme', key),
@@ -117,7 +117,7 @@ describe('security events', () => {
     expect(others).toEqual([]);
     expect(record).toMatchObject({
       decision: 'allow',
-      subject: 'alice',
+      subject: 'operator',
       clientKey: 'laptop',
       detail: 'admin_api',
       target: `client_key:${stored?.id}`,

@@ -187,4 +187,54 @@ describe('a tenant admin and the process environment', () => {
     );
     expect(own.text).not.toContain('not allowed for tenant');
   });
+
+  // Finding config_error_path (newcomer): the refusal read `tenant: services[1].auth.value: ... is not set` (with
+  // `gatehouse serve`, `defaults:` or the config file's name) for a PUT of one service: neither the prefix nor the
+  // index is anything the caller sent.
+  it('config_error_path: an unset variable in one service written alone is named by its field in the body', async () => {
+    const put = await call(
+      '/api/v1/tenants/acme/services/fake',
+      {
+        method: 'PUT',
+        body: JSON.stringify({
+          id: 'fake',
+          openapi: description,
+          baseUrl: api.url,
+          auth: { type: 'apiKey', in: 'header', name: 'X-Key', value: '${env:GATEHOUSE_TENANT_ACME_UNSET_KEY}' },
+        }),
+      },
+      adminToken,
+    );
+    expect(put.status, put.text).toBe(422);
+    expect(JSON.parse(put.text)).toMatchObject({
+      detail: 'auth.value: environment variable GATEHOUSE_TENANT_ACME_UNSET_KEY is not set',
+      details: { field: 'auth.value' },
+    });
+  });
+
+  it('config_error_path: the same in a whole tenant written at once keeps its path in the document', async () => {
+    const created = await call(
+      '/api/v1/tenants',
+      {
+        method: 'POST',
+        body: JSON.stringify({
+          id: 'globex',
+          services: [
+            {
+              id: 'open',
+              openapi: description,
+              baseUrl: api.url,
+              auth: { type: 'apiKey', in: 'header', name: 'X-Key', value: '${env:GATEHOUSE_TENANT_GLOBEX_UNSET}' },
+            },
+          ],
+        }),
+      },
+      adminToken,
+    );
+    expect(created.status, created.text).toBe(422);
+    expect(JSON.parse(created.text)).toMatchObject({
+      detail: 'services[0].auth.value: environment variable GATEHOUSE_TENANT_GLOBEX_UNSET is not set',
+      details: { field: 'services[0].auth.value' },
+    });
+  });
 });

@@ -177,7 +177,7 @@ describe.skipIf(!postgres?.enabled)(
       });
       expect(bad.status).toBe(422);
       expect(bad.body.details?.field).toBe('toolsets[0].access');
-      const acmeOwner = await a.gateway.users!.createUser('acme', { name: 'olga' });
+      const acmeOwner = await a.gateway.users!.createUser('acme', { name: 'olga' }, 'operator');
       await admin(a.url, 'PUT', `/tenants/acme/users/${acmeOwner.user.id}/roles/owner`);
       const pat = await admin(a.url, 'POST', `/tenants/acme/users/${acmeOwner.user.id}/api-tokens`, { name: 'script' });
       const ownerToken = String(pat.body.token);

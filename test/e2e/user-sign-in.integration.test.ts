@@ -39,7 +39,7 @@ async function admin(method: string, path: string, body?: unknown): Promise<{ st
 }
 
 async function createUser(tenant: string, name: string, password: string): Promise<string> {
-  const created = await gateway.gateway.users!.createUser(tenant, { name });
+  const created = await gateway.gateway.users!.createUser(tenant, { name }, 'operator');
   const token = created.inviteUrl.split('/invite/')[1] as string;
   await gateway.gateway.users!.acceptInvite(token, password);
   return created.user.id;
@@ -452,7 +452,7 @@ describe('session cookies behind an https public URL', () => {
       tenants: [{ id: 'acme' }],
     });
     try {
-      const created = await https.gateway.users!.createUser('acme', { name: 'alice' });
+      const created = await https.gateway.users!.createUser('acme', { name: 'alice' }, 'operator');
       await https.gateway.users!.acceptInvite(created.inviteUrl.split('/invite/')[1] as string, 'alice-password-1');
       const local = `http://127.0.0.1:${port}`;
       const form = await fetch(`${local}/signin/acme`);

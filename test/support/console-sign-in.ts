@@ -32,9 +32,9 @@ export async function addSignedUpUser(
   password: string,
   role: string,
 ): Promise<string> {
-  const created = await users.createUser(tenant, { name });
+  const created = await users.createUser(tenant, { name }, 'operator');
   await users.acceptInvite(created.inviteUrl.split('/invite/')[1] as string, password);
-  await users.roles.grantRole(tenant, created.user.id, role, 'admin');
+  await users.roles.grantRole(tenant, created.user.id, role, 'operator');
   return created.user.id;
 }
 

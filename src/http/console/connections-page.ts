@@ -28,7 +28,7 @@ export const connectionsPage: ConsolePage = {
       if (found === undefined || (own !== undefined && found.subject !== own)) {
         throw new GatehouseError('not_found', `No connection ${field('connection')}`, { field: 'connection' });
       }
-      const { revoked } = await connections.disconnect(context.tenant, found.id);
+      const { revoked } = await connections.disconnect(context.tenant, found.id, context.actor);
       const how = revoked ? 'its tokens were revoked at the service' : 'the service does not support revocation';
       return renderConnections(context, {
         kind: 'ok',

@@ -43,10 +43,11 @@ export const usersPage: ConsolePage = {
     switch (form.get('action')) {
       case 'invite': {
         const displayName = field('displayName');
-        const created = await users.createUser(tenant, {
-          name: field('name'),
-          ...(displayName === '' ? {} : { displayName }),
-        });
+        const created = await users.createUser(
+          tenant,
+          { name: field('name'), ...(displayName === '' ? {} : { displayName }) },
+          actor,
+        );
         return renderUsers(
           context,
           { kind: 'ok', text: `Invited ${created.user.name}.` },
@@ -59,7 +60,7 @@ export const usersPage: ConsolePage = {
       }
       case 'reinvite': {
         await checkOwnerAccount(callerOf(context), users, tenant, field('user'), 'makes a new invite link for');
-        const created = await users.reinvite(tenant, field('user'));
+        const created = await users.reinvite(tenant, field('user'), actor);
         return renderUsers(
           context,
           { kind: 'ok', text: `New invite link for ${created.user.name}; the previous one no longer works.` },
@@ -75,7 +76,7 @@ export const usersPage: ConsolePage = {
           throw new GatehouseError('forbidden', 'You cannot disable yourself', { field: 'user' });
         }
         await checkOwnerAccount(callerOf(context), users, tenant, field('user'), 'disables');
-        await users.disableUser(tenant, field('user'));
+        await users.disableUser(tenant, field('user'), actor);
         return renderUsers(context, {
           kind: 'ok',
           text: 'User disabled: their sessions ended and they can no longer sign in.',
@@ -92,11 +93,11 @@ export const usersPage: ConsolePage = {
         return renderUsers(context, { kind: 'ok', text: `${verb} the role ${role}.` });
       }
       case 'create-key': {
-        const created = await admin.createClientKey(tenant, {
-          name: field('name'),
-          toolsets: form.getAll('toolsets'),
-          subject: field('subject'),
-        });
+        const created = await admin.createClientKey(
+          tenant,
+          { name: field('name'), toolsets: form.getAll('toolsets'), subject: field('subject') },
+          actor,
+        );
         return renderUsers(
           context,
           { kind: 'ok', text: `Created the client key ${created.name}.` },
@@ -108,7 +109,7 @@ export const usersPage: ConsolePage = {
         );
       }
       case 'revoke-key': {
-        await admin.revokeClientKey(tenant, field('key'));
+        await admin.revokeClientKey(tenant, field('key'), actor);
         return renderUsers(context, {
           kind: 'ok',
           text: 'Client key revoked: every process refuses it within the key cache window.',
