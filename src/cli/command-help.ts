@@ -147,7 +147,7 @@ Example:
   },
   {
     name: 'apply',
-    synopsis: 'apply --config FILE',
+    synopsis: 'apply --config FILE [--dry-run]',
     summary: 'make the stored tenant configurations equal to the file and print what changed',
     details: `Reconciles the store to the file's tenants: each tenant written where it differs, each
 stored tenant the file lacks removed; prints every added, changed and removed resource. Running processes serve
@@ -156,6 +156,7 @@ the change within about a second, without a restart. The whole file is validated
 
 Options:
   --config, -c FILE   the config file (or GATEHOUSE_CONFIG)
+  --dry-run           print what apply would change (removals too) and change nothing
 
 Example:
   gatehouse apply --config gatehouse.yaml`,

@@ -15,6 +15,7 @@ const options = {
   name: { type: 'string' },
   'display-name': { type: 'string' },
   force: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
   'previous-config': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
@@ -35,6 +36,7 @@ export interface CommandLine {
     readonly name?: string;
     readonly 'display-name'?: string;
     readonly force?: boolean;
+    readonly 'dry-run'?: boolean;
     readonly 'previous-config'?: string;
     readonly help?: boolean;
     readonly version?: boolean;

@@ -55,6 +55,13 @@ describe('gatehouse apply and export (issue 14)', () => {
       'second.yaml',
       '      - id: support\n        tools: ["pets_*"]\n        results: { budget: 900 }\n      - id: writers\n        access: write\n',
     );
+    // A dry run prints the same changes and writes nothing (the next apply still has them to make).
+    const planned = await run(['apply', '--config', second, '--dry-run']);
+    expect(planned.code).toBe(0);
+    expect(planned.stdout).toContain('Dry run: nothing was written');
+    expect(planned.stdout).toContain('tenant acme (at revision 1):');
+    expect(planned.stdout).toMatch(/changed +toolset support/);
+    expect(planned.stdout).toMatch(/added +toolset writers/);
     const changed = await run(['apply', '--config', second]);
     expect(changed.code).toBe(0);
     expect(changed.stdout).toContain('tenant acme (revision 2):');
@@ -182,5 +189,19 @@ describe('gatehouse apply and export (issue 14)', () => {
     expect(exported.stderr).toContain(missing);
     expect(exported.stdout).not.toContain('tenants:');
     expect(existsSync(missing)).toBe(false);
+  });
+
+  it('apply --dry-run of a file that lacks a stored tenant says it would remove it, and removes nothing', async () => {
+    const db = join(dir, 'dry-run.db');
+    const full = join(dir, 'dry-full.yaml');
+    writeFileSync(full, `store: sqlite:${db}\ntenants:\n  - id: keepme\n    services: []\n    toolsets: []\n`);
+    expect((await run(['apply', '--config', full])).code).toBe(0);
+    const empty = join(dir, 'dry-empty.yaml');
+    writeFileSync(empty, `store: sqlite:${db}\ntenants: []\n`);
+    const planned = await run(['apply', '--config', empty, '--dry-run']);
+    expect(planned.code).toBe(0);
+    expect(planned.stdout).toMatch(/tenant keepme:\n {2}removed +tenant keepme/);
+    const exported = await run(['export', '--config', empty]);
+    expect(exported.stdout).toContain('id: keepme');
   });
 });

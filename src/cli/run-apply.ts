@@ -27,6 +27,7 @@ export async function runApply(
   tree: ConfigTree,
   parseOptions: ParseConfigOptions,
   context: CliContext,
+  dryRun = false,
 ): Promise<number> {
   const raw = (tree.raw as { tenants?: unknown } | null)?.tenants ?? [];
   const documents = (Array.isArray(raw) ? raw : []).map((tenant) =>
@@ -59,13 +60,15 @@ export async function runApply(
     const report = await reconcileTenantConfigs(tenantConfigs, documents, {
       actor: 'apply',
       validate: (document) => void parse(document),
+      dryRun,
     });
     const out = context.stdout;
     if (report.changed.size === 0) out.write('No change: the store matches the file.\n');
+    else if (dryRun) out.write('Dry run: nothing was written; apply without --dry-run would make these changes.\n');
     for (const [tenant, changes] of report.changed) {
-      out.write(
-        `tenant ${tenant}${report.revisions.has(tenant) ? ` (revision ${report.revisions.get(tenant)})` : ''}:\n`,
-      );
+      const revision = report.revisions.get(tenant);
+      const at = revision === undefined ? '' : dryRun ? ` (at revision ${revision})` : ` (revision ${revision})`;
+      out.write(`tenant ${tenant}${at}:\n`);
       for (const change of changes) out.write(`  ${change.change.padEnd(8)} ${change.kind} ${change.id}\n`);
     }
     return 0;

@@ -181,7 +181,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         const parseOptions = { env: context.env, baseDir: tree.baseDir, source: tree.source, expandProvider };
         // The whole file is validated before anything is opened: a broken file changes nothing (exit 2).
         const shape = configShape('apply', adapterFields);
-        return await runApply(shape, tree, parseOptions, context);
+        return await runApply(shape, tree, parseOptions, context, Boolean(values['dry-run']));
       }
       case 'export': {
         if (configPath === undefined) config();

@@ -6,7 +6,7 @@ import type { Store } from '../store/index.ts';
 export const fileActors = ['apply', 'config-file'] as const;
 
 import type { TenantConfigs } from './create-tenant-configs.ts';
-import type { ResourceChange } from './diff-tenant-documents.ts';
+import { diffTenantDocuments, type ResourceChange } from './diff-tenant-documents.ts';
 
 /** What reconciling the store to a config file did, tenant by tenant. */
 export interface ReconcileReport {
@@ -42,6 +42,8 @@ export async function reconcileTenantConfigs(
      * `apply` leaves it off: the store then equals the file.
      */
     readonly onlyChangedSinceFile?: { readonly store: Pick<Store, 'tenantConfigs'> };
+    /** `apply --dry-run`: the changes are worked out and reported, nothing is written or removed. */
+    readonly dryRun?: boolean;
   },
 ): Promise<ReconcileReport> {
   const notStored: { tenantId: string; paths: string[] }[] = [];
@@ -70,6 +72,13 @@ export async function reconcileTenantConfigs(
         continue;
       }
     }
+    if (options.dryRun === true) {
+      const current = await tenantConfigs.read(tenantId);
+      const changes = diffTenantDocuments(tenantId, current?.config, document);
+      if (changes.length > 0) changed.set(tenantId, changes);
+      if (current !== undefined) revisions.set(tenantId, current.revision);
+      continue;
+    }
     const result = await writeLatest(tenantConfigs, tenantId, document, options.actor);
     if (result.changes.length > 0) changed.set(tenantId, result.changes);
     revisions.set(tenantId, result.revision);
@@ -78,7 +87,8 @@ export async function reconcileTenantConfigs(
   if (options.onlyChangedSinceFile !== undefined) return { changed, revisions, notStored, keptFromStore };
   for (const { tenantId, revision } of await tenantConfigs.list()) {
     if (inFile.has(tenantId)) continue;
-    await tenantConfigs.delete(tenantId, { expectedRevision: revision, actor: options.actor });
+    if (options.dryRun !== true)
+      await tenantConfigs.delete(tenantId, { expectedRevision: revision, actor: options.actor });
     changed.set(tenantId, [{ kind: 'tenant', id: tenantId, change: 'removed' }]);
   }
   return { changed, revisions, notStored, keptFromStore };
