@@ -8,6 +8,7 @@ import type {
   TenantDocument,
   ToolAnnotations,
 } from '../core/index.ts';
+import type { McpCompleteParams } from '../upstream/index.ts';
 import type { CreatedUser, UserRoles, UserSummary } from '../users/index.ts';
 import type { ApprovalTasks } from './create-approval-tasks.ts';
 import type { Approvals } from './create-approvals.ts';
@@ -139,11 +140,21 @@ export interface ListedPrompt {
 export interface FederatedCapabilities {
   readonly resources: boolean;
   readonly prompts: boolean;
+  /** A prompt or resource it exposes is of a server that answers `completion/complete`. */
+  readonly completions: boolean;
 }
 
 /**
- * The result of a federated `resources/read` or `prompts/get`: the server's result (scrubbed, budgeted), or why
- * not (`not_found` for a resource or prompt the toolset does not reach, `invalid_arguments`, upstream errors).
+ * A client's `completion/complete`: `ref` names a prompt as the toolset lists it, or a resource template (or
+ * resource) URI as the server lists it; `argument` is the one being completed, `context.arguments` those already
+ * given. Sent on as `McpCompleteParams` with the ref as the server knows it.
+ */
+export type CompletionRequest = McpCompleteParams;
+
+/**
+ * The result of a federated `resources/read`, `prompts/get` or `completion/complete`: the server's result (scrubbed,
+ * budgeted), or why not (`not_found` for a resource or prompt the toolset does not reach, `invalid_arguments`,
+ * upstream errors).
  */
 export type FederatedOutcome =
   | { readonly ok: true; readonly result: Readonly<Record<string, unknown>> }
@@ -245,6 +256,8 @@ export interface Gateway {
   listPrompts?(caller: Caller): readonly ListedPrompt[];
   readResource?(caller: Caller, uri: string, requestId: string): Promise<FederatedOutcome>;
   getPrompt?(caller: Caller, name: string, args: unknown, requestId: string): Promise<FederatedOutcome>;
+  /** `completion/complete` of a federated prompt's or resource template's argument (`{ completion }`), audited. */
+  complete?(caller: Caller, request: CompletionRequest, requestId: string): Promise<FederatedOutcome>;
   /** Store reachable (for /readyz). */
   ready(): Promise<boolean>;
   /**

@@ -38,7 +38,7 @@ import { issueClientKey } from './issue-client-key.ts';
 import { listTools } from './list-tools.ts';
 import { loadService } from './load-service.ts';
 import { createApprovalNotifier } from './notify-approvers.ts';
-import { type FederatedReadDependencies, getPrompt, readResource } from './read-federated.ts';
+import { complete, type FederatedReadDependencies, getPrompt, readResource } from './read-federated.ts';
 import { createServiceDescriptions } from './service-descriptions.ts';
 import { createTenantsInForce } from './tenants-in-force.ts';
 
@@ -536,6 +536,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       })),
     readResource: (caller, uri, requestId) => readResource(reads, caller, uri, requestId),
     getPrompt: (caller, name, args, requestId) => getPrompt(reads, caller, name, args, requestId),
+    complete: (caller, request, requestId) => complete(reads, caller, request, requestId),
 
     callTool: runCall,
     approvals,

@@ -26,7 +26,7 @@ describe('exposeMcpFeatures()', () => {
       ['linear', 'linear_resources'],
       ['jira', 'jira_resources'],
     ]);
-    expect(exposed.declares).toEqual({ resources: true, prompts: true });
+    expect(exposed.declares).toEqual({ resources: true, prompts: true, completions: false });
     expect(resourcesNameOf('linear')).toBe('linear_resources');
   });
 
@@ -38,7 +38,7 @@ describe('exposeMcpFeatures()', () => {
     );
     expect([...exposed.prompts.keys()]).toEqual(['linear_summarize']);
     expect(exposed.resourceServices).toEqual([]);
-    expect(exposed.declares).toEqual({ resources: false, prompts: true });
+    expect(exposed.declares).toEqual({ resources: false, prompts: true, completions: false });
   });
 
   it('exposes an unprefixed service prompts by their own names; a clash is a config error naming both', () => {
@@ -51,5 +51,28 @@ describe('exposeMcpFeatures()', () => {
     ).toThrow(
       'tenants[0].toolsets[0]: prompt summarize of service jira and prompt summarize of service linear would both be named summarize',
     );
+  });
+
+  it('declares completions only when a prompt or resource it exposes is of a server that completes', () => {
+    const completing = transformMcpFeatures(
+      {
+        resources: [],
+        resourceTemplates: [{ uriTemplate: 'tickets://{id}', name: 't' }],
+        prompts: [{ name: 'draft' }],
+        completions: true,
+      },
+      'other',
+    );
+    const all = [...services, { id: 'zendesk', features: completing }];
+    expect(exposeMcpFeatures(toolset, all, 'at').declares.completions).toBe(true);
+    expect(exposeMcpFeatures({ ...toolset, tools: ['zendesk_draft'] }, all, 'at').declares).toEqual({
+      resources: false,
+      prompts: true,
+      completions: true,
+    });
+    expect(exposeMcpFeatures({ ...toolset, tools: ['zendesk_resources'] }, all, 'at').declares.completions).toBe(true);
+    expect(exposeMcpFeatures({ ...toolset, exclude: ['zendesk_*'] }, all, 'at').declares.completions).toBe(false);
+    expect(exposeMcpFeatures(toolset, all, 'at').prompts.get('zendesk_draft')?.completions).toBe(true);
+    expect(exposeMcpFeatures(toolset, all, 'at').prompts.get('linear_summarize')?.completions).toBe(false);
   });
 });

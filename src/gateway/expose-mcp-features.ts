@@ -14,6 +14,8 @@ export interface ExposedPrompt {
   readonly name: string;
   readonly service: string;
   readonly prompt: McpPrompt;
+  /** Its server answers `completion/complete`. */
+  readonly completions: boolean;
 }
 
 /** What of its federated services' resources and prompts a toolset exposes (none when it has no `mcp:` service). */
@@ -29,9 +31,14 @@ export interface ExposedFeatures {
     readonly name: string;
     readonly resources: readonly McpResource[];
     readonly resourceTemplates: readonly McpResourceTemplate[];
+    /** Its server answers `completion/complete`. */
+    readonly completions: boolean;
   }[];
-  /** Whether the toolset reaches any resource or prompt (the capabilities it declares to clients). */
-  readonly declares: { readonly resources: boolean; readonly prompts: boolean };
+  /**
+   * Whether the toolset reaches any resource or prompt, and any of a server that completes (the capabilities it
+   * declares to clients).
+   */
+  readonly declares: { readonly resources: boolean; readonly prompts: boolean; readonly completions: boolean };
 }
 
 /**
@@ -48,7 +55,8 @@ export function resourcesNameOf(service: string): string {
  * (`{service}_{prompt}`, or its own name when the toolset lists the service in `unprefixed`) and is exposed when that
  * name passes the toolset's `tools` and `exclude` globs; a service's resources (listed ones, templates and reads)
  * when `{service}_resources` does. Both are reads and are exposed whatever the toolset's `access`. Two prompts that
- * would share a name are a config error naming both (at `at`, the toolset's path).
+ * would share a name are a config error naming both (at `at`, the toolset's path). `completion/complete` reaches
+ * exactly these prompts and resources, on the servers that declare `completions`.
  */
 export function exposeMcpFeatures(
   toolset: Pick<ToolsetConfig, 'tools' | 'exclude' | 'unprefixed'>,
@@ -75,7 +83,7 @@ export function exposeMcpFeatures(
           { path: at, prompt: name },
         );
       }
-      prompts.set(name, Object.freeze({ name, service: id, prompt }));
+      prompts.set(name, Object.freeze({ name, service: id, prompt, completions: features.completions }));
     }
     const name = resourcesNameOf(id);
     if (allows(name) && (features.resources.length > 0 || features.resourceTemplates.length > 0)) {
@@ -85,6 +93,7 @@ export function exposeMcpFeatures(
           name,
           resources: features.resources,
           resourceTemplates: features.resourceTemplates,
+          completions: features.completions,
         }),
       );
     }
@@ -92,6 +101,11 @@ export function exposeMcpFeatures(
   return Object.freeze({
     prompts,
     resourceServices: Object.freeze(resourceServices),
-    declares: { resources: resourceServices.length > 0, prompts: prompts.size > 0 },
+    declares: {
+      resources: resourceServices.length > 0,
+      prompts: prompts.size > 0,
+      completions:
+        resourceServices.some((s) => s.completions) || [...prompts.values()].some((prompt) => prompt.completions),
+    },
   });
 }

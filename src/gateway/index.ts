@@ -5,6 +5,7 @@ export type {
   CallRelay,
   CallToolOptions,
   ClientKeySummary,
+  CompletionRequest,
   ConsentSummary,
   ConsentView,
   CreatedUser,

@@ -14,7 +14,7 @@ import type { Limiter, Store } from '../store/index.ts';
 import { listCredentialSecrets, type McpCallAnswer, type McpTarget, type McpUpstream } from '../upstream/index.ts';
 import { mcpTargetOf, type ServiceRuntime, type TenantRuntime, type ToolsetRuntime } from './build-tenants.ts';
 import { connectionOf, subjectAt } from './connection-of.ts';
-import type { Caller, FederatedOutcome } from './contract.ts';
+import type { Caller, CompletionRequest, FederatedOutcome } from './contract.ts';
 import type { Credentials } from './credentials.ts';
 import type { ExposedFeatures } from './expose-mcp-features.ts';
 
@@ -23,7 +23,7 @@ export interface FederatedReadDependencies {
   readonly clock: Clock;
   readonly store: Pick<Store, 'connections'>;
   readonly credentials: Pick<Credentials, 'resolveCredential' | 'withConnectLink'>;
-  readonly mcpUpstream?: Pick<McpUpstream, 'readResource' | 'getPrompt'>;
+  readonly mcpUpstream?: Pick<McpUpstream, 'readResource' | 'getPrompt' | 'complete'>;
   readonly handles: ResultHandles;
   /** The rate and concurrency limits of tool calls, which count reads and gets too. */
   readonly limiter: Limiter;
@@ -143,6 +143,105 @@ export async function getPrompt(
   }
 }
 
+/** The most values one completion answers (MCP: "Maximum 100 items per response"). */
+export const completionValuesMax = 100;
+
+/**
+ * `completion/complete` of a federated prompt's argument (`ref/prompt`, by the name the toolset lists it under) or
+ * of a resource template's variable (`ref/resource`, the template's URI as its server lists it, or a listed
+ * resource's URI). The ref goes to its server under the server's own name, with the caller's credential, counted by
+ * the toolset's limits as a call of the prompt's name or `{service}_resources`; the answer's values are scrubbed and
+ * cut to `completionValuesMax` (then `hasMore`). A ref the toolset does not expose is `not_found`; one of a server
+ * that does not declare `completions` answers no values without asking it. One audit record, whatever the end.
+ */
+export async function complete(
+  deps: FederatedReadDependencies,
+  caller: Caller,
+  request: CompletionRequest,
+  requestId: string,
+): Promise<FederatedOutcome> {
+  const started = deps.clock.monotonic();
+  const { ref } = request;
+  const named = (ref.type === 'ref/prompt' ? ref.name : ref.uri).slice(0, auditedUriMax);
+  let audited: Audited = { tool: named.slice(0, 128), method: 'completion/complete', path: `${ref.type} ${named}` };
+  let release: ReleaseLimits | undefined;
+  try {
+    const { tenant, toolset } = runtimeOf(deps, caller);
+    const target = completionTargetOf(toolset.features, ref);
+    if (target === undefined) {
+      const what = ref.type === 'ref/prompt' ? 'prompt' : 'resource template';
+      throw new GatehouseError('not_found', `Unknown ${what}: ${named.slice(0, 200)}`, { ref: named.slice(0, 200) });
+    }
+    audited = { ...audited, tool: target.name, path: `${ref.type} ${target.upstreamRef.slice(0, auditedUriMax)}` };
+    if (!target.completions) {
+      return await finish(deps, caller, requestId, started, audited, {
+        ok: true,
+        result: { completion: { values: [] } },
+      });
+    }
+    const service = serviceOf(tenant, target.service);
+    release = await admitCallLimits(deps.limiter, toolset.limits, caller, target.name, service.leaseMs);
+    const upstreamRef =
+      ref.type === 'ref/prompt'
+        ? { type: 'ref/prompt' as const, name: target.upstreamRef }
+        : { type: 'ref/resource' as const, uri: target.upstreamRef };
+    const sent = await sendFederated(deps, caller, service, (mcp, mcpTarget) =>
+      mcp.complete(mcpTarget, { ...request, ref: upstreamRef }),
+    );
+    audited = { ...audited, upstreamStatus: sent.status };
+    return await finish(deps, caller, requestId, started, audited, {
+      ok: true,
+      result: { completion: toCompletion(sent.result['completion'], service.id) },
+    });
+  } catch (error) {
+    return await finish(deps, caller, requestId, started, audited, { ok: false, error: toGatehouseError(error) });
+  } finally {
+    release?.();
+  }
+}
+
+/** The exposed prompt or resource service a completion's ref names, with the ref as its server knows it. */
+function completionTargetOf(
+  features: ExposedFeatures,
+  ref: CompletionRequest['ref'],
+): { name: string; service: string; completions: boolean; upstreamRef: string } | undefined {
+  if (ref.type === 'ref/prompt') {
+    const exposed = features.prompts.get(ref.name);
+    return exposed && { ...exposed, upstreamRef: exposed.prompt.name };
+  }
+  const exposed =
+    features.resourceServices.find((s) => s.resourceTemplates.some((template) => template.uriTemplate === ref.uri)) ??
+    features.resourceServices.find((s) => s.resources.some((resource) => resource.uri === ref.uri));
+  return exposed && { ...exposed, upstreamRef: ref.uri };
+}
+
+/**
+ * A server's `completion` (untrusted) -> the one the client gets: string values, at most `completionValuesMax`
+ * (more are cut, and `hasMore` is then true), `total` when it is an integer no smaller than the values given.
+ */
+export function toCompletion(
+  completion: unknown,
+  service: string,
+): { values: string[]; total?: number; hasMore?: boolean } {
+  const values = isPlainObject(completion) ? completion['values'] : undefined;
+  if (!isPlainObject(completion) || !Array.isArray(values) || !values.every((value) => typeof value === 'string')) {
+    throw new GatehouseError('upstream_error', `The MCP server of ${service} answered a completion without values`, {
+      service,
+    });
+  }
+  const cut = values.length > completionValuesMax;
+  const total = completion['total'];
+  return {
+    values: values.slice(0, completionValuesMax),
+    ...(Number.isSafeInteger(total) && (total as number) >= values.length ? { total: total as number } : {}),
+    ...(cut || completion['hasMore'] === true
+      ? { hasMore: true }
+      : completion['hasMore'] === false
+        ? { hasMore: false }
+        : {}),
+  };
+}
+
 interface Audited {
   readonly tool: string;
   readonly method: string;
@@ -182,7 +281,10 @@ async function sendFederated(
   deps: FederatedReadDependencies,
   caller: Caller,
   service: ServiceRuntime,
-  send: (mcp: Pick<McpUpstream, 'readResource' | 'getPrompt'>, target: McpTarget) => Promise<McpCallAnswer>,
+  send: (
+    mcp: Pick<McpUpstream, 'readResource' | 'getPrompt' | 'complete'>,
+    target: McpTarget,
+  ) => Promise<McpCallAnswer>,
 ): Promise<{ status: number; result: Record<string, unknown> }> {
   const mcp = deps.mcpUpstream;
   if (mcp === undefined) throw new Error('a federated read needs the MCP upstream client');

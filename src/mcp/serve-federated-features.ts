@@ -1,4 +1,5 @@
 import {
+  type CompleteResult,
   type GetPromptResult,
   ProtocolError,
   ProtocolErrorCode,
@@ -12,28 +13,38 @@ import type { Caller, FederatedOutcome, Gateway } from '../gateway/index.ts';
 /** Items per page of `resources/list`, `resources/templates/list` and `prompts/list`. */
 export const featurePageSize = 100;
 
+/** The capabilities of a toolset's endpoint beyond tools. */
+export interface FederatedServerCapabilities {
+  resources?: object;
+  prompts?: object;
+  completions?: Record<string, never>;
+}
+
 /**
  * The capabilities of a toolset's endpoint beyond tools: `resources` and `prompts` when its federated services
- * offer some (never `subscribe` or `listChanged`: the endpoint is stateless and keeps no stream to notify on).
+ * offer some (never `subscribe` or `listChanged`: the endpoint is stateless and keeps no stream to notify on), and
+ * `completions` when one of them answers `completion/complete` for a prompt or resource it exposes.
  */
-export function federatedCapabilitiesOf(gateway: Gateway, caller: Caller): { resources?: object; prompts?: object } {
+export function federatedCapabilitiesOf(gateway: Gateway, caller: Caller): FederatedServerCapabilities {
   const declared = gateway.federatedCapabilities?.(caller);
   return {
     ...(declared?.resources ? { resources: {} } : {}),
     ...(declared?.prompts ? { prompts: {} } : {}),
+    ...(declared?.completions ? { completions: {} } : {}),
   };
 }
 
 /**
  * Serves the federated resources and prompts of the caller's toolset on an SDK server of one exchange: the lists
- * (paged here, `featurePageSize` per page, the cursor an offset), `resources/read` and `prompts/get` through the
- * gateway (audited there). A resource the toolset does not reach answers the SDK's resource-not-found error, an
- * unknown prompt or a bad argument `-32602`, anything else `-32603` with the gateway's message and code.
+ * (paged here, `featurePageSize` per page, the cursor an offset), `resources/read`, `prompts/get` and
+ * `completion/complete` through the gateway (audited there). A resource the toolset does not reach answers the
+ * SDK's resource-not-found error, an unknown prompt, completion ref or a bad argument `-32602`, anything else
+ * `-32603` with the gateway's message and code.
  */
 export function serveFederatedFeatures(
   server: Server,
   context: { readonly gateway: Gateway; readonly caller: Caller; readonly requestId: string },
-  capabilities: { resources?: object; prompts?: object },
+  capabilities: FederatedServerCapabilities,
 ): void {
   const { gateway, caller, requestId } = context;
   if (capabilities.resources !== undefined) {
@@ -73,6 +84,29 @@ export function serveFederatedFeatures(
         throw toProtocolError(outcome.error);
       }
       return outcome.result as GetPromptResult;
+    });
+  }
+  if (capabilities.completions !== undefined) {
+    server.setRequestHandler('completion/complete', async (request): Promise<CompleteResult> => {
+      const { ref, argument, context: given } = request.params;
+      const outcome = await readOrFail(
+        gateway.complete?.(
+          caller,
+          {
+            ref: ref.type === 'ref/prompt' ? { type: ref.type, name: ref.name } : { type: ref.type, uri: ref.uri },
+            argument: { name: argument.name, value: argument.value },
+            ...(given?.arguments === undefined ? {} : { context: { arguments: given.arguments } }),
+          },
+          requestId,
+        ),
+      );
+      if (!outcome.ok) {
+        // MCP completion: an unknown prompt (or resource template) is -32602 Invalid params.
+        if (outcome.error.code === 'not_found')
+          throw new ProtocolError(ProtocolErrorCode.InvalidParams, outcome.error.message);
+        throw toProtocolError(outcome.error);
+      }
+      return outcome.result as CompleteResult;
     });
   }
 }

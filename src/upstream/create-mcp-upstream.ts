@@ -11,6 +11,7 @@ import {
   StreamableHTTPClientTransport,
 } from '@modelcontextprotocol/client';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { z } from 'zod';
 import { GatehouseError, isGatehouseError } from '../core/index.ts';
 import { applyCredential, type UpstreamCredential } from './apply-credential.ts';
 import { createAddressGuard, createGuardedConnector, type ResolveHost } from './create-address-guard.ts';
@@ -42,6 +43,17 @@ export interface McpFeatureListing {
   readonly resources: readonly Record<string, unknown>[];
   readonly resourceTemplates: readonly Record<string, unknown>[];
   readonly prompts: readonly Record<string, unknown>[];
+  /** The server declares the `completions` capability. */
+  readonly completions: boolean;
+}
+
+/** A `completion/complete` as the server knows its ref: its own prompt name, or its resource (template) URI. */
+export interface McpCompleteParams {
+  readonly ref:
+    | { readonly type: 'ref/prompt'; readonly name: string }
+    | { readonly type: 'ref/resource'; readonly uri: string };
+  readonly argument: { readonly name: string; readonly value: string };
+  readonly context?: { readonly arguments?: Readonly<Record<string, string>> };
 }
 
 export interface McpCallOptions {
@@ -79,6 +91,8 @@ export interface McpUpstream {
     args: Readonly<Record<string, string>>,
     options?: McpCallOptions,
   ): Promise<McpCallAnswer>;
+  /** `completion/complete` (the server's `CompleteResult`, untouched), within the target's timeout. */
+  complete(target: McpTarget, params: McpCompleteParams, options?: McpCallOptions): Promise<McpCallAnswer>;
   /**
    * `listener(tenant, service)` runs when a session of that service receives `notifications/tools/list_changed`,
    * `notifications/resources/list_changed` or `notifications/prompts/list_changed`.
@@ -99,6 +113,11 @@ export interface McpUpstreamOptions {
 }
 
 const maxListPages = 50;
+/**
+ * A result checked by its caller rather than by the SDK client: a `completion/complete` answer with more than the
+ * spec's 100 values is cut to 100 by the gateway, not refused (the SDK's own schema refuses it).
+ */
+const anyResult = z.looseObject({});
 
 /**
  * Who answers a server's question: the `ask` of the request in whose async context it arrives (the SDK reads a
@@ -380,6 +399,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
           resources: declared.resources ? await listAll(client, target, 'resources') : [],
           resourceTemplates: declared.resources ? await listAll(client, target, 'resourceTemplates') : [],
           prompts: declared.prompts ? await listAll(client, target, 'prompts') : [],
+          completions: declared.completions !== undefined,
         };
       });
     },
@@ -407,6 +427,24 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     getPrompt(target, name, args, callOptions = {}) {
       return answer(target, (client) =>
         client.getPrompt({ name, arguments: { ...args }, ...metaOf(callOptions) }, optionsOf(target, callOptions)),
+      );
+    },
+
+    complete(target, params, callOptions = {}) {
+      return answer(target, (client) =>
+        client.request(
+          {
+            method: 'completion/complete',
+            params: {
+              ref: { ...params.ref },
+              argument: { ...params.argument },
+              ...(params.context?.arguments ? { context: { arguments: { ...params.context.arguments } } } : {}),
+              ...metaOf(callOptions),
+            },
+          },
+          anyResult,
+          optionsOf(target, callOptions),
+        ),
       );
     },
 

@@ -24,6 +24,7 @@ export {
   createMcpUpstream,
   type McpCallAnswer,
   type McpCallOptions,
+  type McpCompleteParams,
   type McpFeatureListing,
   type McpTarget,
   type McpUpstream,

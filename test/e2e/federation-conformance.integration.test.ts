@@ -22,8 +22,8 @@ import { startTestGateway, type TestGateway } from '../support/start-test-gatewa
  * Not run, because they cannot pass through the gateway (see docs/configuration.md, "Remote MCP servers"):
  * - resources-subscribe, resources-unsubscribe: the gateway's endpoint is stateless (no session, no stream to send
  *   `notifications/resources/updated` on), so it does not declare `resources.subscribe`;
- * - logging-set-level, tools-call-with-logging, completion-complete: `logging/setLevel`, log notifications and
- *   `completion/complete` are not federated;
+ * - logging-set-level, tools-call-with-logging: `logging/setLevel` and log notifications are not federated (a
+ *   2025-era level is session state the stateless endpoint does not keep);
  * - tools-call-sampling, tools-call-elicitation, elicitation-sep1034-defaults, elicitation-sep1330-enums: the
  *   suite's client speaks the 2025 era, whose declared capabilities the stateless endpoint never sees (it answers
  *   the server an error instead); relaying to 2026-07-28 clients is tested in federation.integration.test.ts;
@@ -53,6 +53,7 @@ const scenarios = [
   'prompts-get-with-args',
   'prompts-get-embedded-resource',
   'prompts-get-with-image',
+  'completion-complete',
 ];
 
 const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
@@ -232,6 +233,10 @@ const conformanceFeatures: FixtureFeatures = {
       ],
     },
   ],
+  // Completes `arg1` of test_prompt_with_arguments (the scenario asks for it with the value `test`).
+  complete: ({ argument }) => ({
+    values: ['test', 'testing', 'tested'].filter((value) => value.startsWith(argument.value)),
+  }),
 };
 
 const clientKey = 'gatehouse_sk_conformance_agent_key_0123456789';

@@ -1,7 +1,6 @@
 import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
-import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectClientV1, connectClientV2 } from '../support/connect-mcp-clients.ts';
 import { freePort as closedPort } from '../support/free-port.ts';
 import {
   type FixtureFeatures,
@@ -268,25 +267,10 @@ afterAll(async () => {
   await modern?.close();
 });
 
-async function connectV2(toolset: string): Promise<ClientV2> {
-  const client = new ClientV2({ name: 'federation-e2e', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
-  await client.connect(
-    new TransportV2(new URL(`${gateway.url}/mcp/acme/${toolset}`), {
-      requestInit: { headers: { Authorization: `Bearer ${clientKey}` } },
-    }),
-  );
-  return client;
-}
-
-async function connectV1(toolset: string): Promise<ClientV1> {
-  const client = new ClientV1({ name: 'federation-e2e-v1', version: '1.0.0' });
-  await client.connect(
-    new TransportV1(new URL(`${gateway.url}/mcp/acme/${toolset}`), {
-      requestInit: { headers: { Authorization: `Bearer ${clientKey}` } },
-    }),
-  );
-  return client;
-}
+const connectV2 = (toolset: string) =>
+  connectClientV2(`${gateway.url}/mcp/acme/${toolset}`, clientKey, 'federation-e2e');
+const connectV1 = (toolset: string) =>
+  connectClientV1(`${gateway.url}/mcp/acme/${toolset}`, clientKey, 'federation-e2e-v1');
 
 type Result = {
   isError?: boolean;

@@ -4,6 +4,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {
   CallToolRequestSchema,
+  CompleteRequestSchema,
   CreateMessageResultSchema,
   ElicitResultSchema,
   GetPromptRequestSchema,
@@ -58,10 +59,23 @@ export interface FixturePrompt {
   get(args: Record<string, string>): Record<string, unknown>[];
 }
 
-/** Resources and prompts of the legacy fixture server (capabilities declared only when given). */
+/** What a `completion/complete` of the fixture server receives: the server's own prompt name or URI template. */
+export interface FixtureCompletionRequest {
+  readonly ref: { readonly type: string; readonly name?: string; readonly uri?: string };
+  readonly argument: { readonly name: string; readonly value: string };
+  readonly context?: { readonly arguments?: Record<string, string> };
+}
+
+/** Resources, prompts and completion of the legacy fixture server (capabilities declared only when given). */
 export interface FixtureFeatures {
   readonly resources?: FixtureResource[];
   readonly prompts?: FixturePrompt[];
+  /** Answers `completion/complete` (the `completions` capability is declared when given). */
+  readonly complete?: (request: FixtureCompletionRequest) => {
+    values: string[];
+    total?: number;
+    hasMore?: boolean;
+  };
 }
 
 export interface LegacyMcpUpstream {
@@ -70,7 +84,10 @@ export interface LegacyMcpUpstream {
   readonly tools: FixtureTool[];
   /** Every `tools/call` received: tool name, arguments and the `Authorization` header it came with. */
   readonly calls: { name: string; args: unknown; authorization: string | undefined }[];
-  /** Every `resources/read` and `prompts/get` received: the URI or prompt name, and the `Authorization` header. */
+  /**
+   * Every `resources/read`, `prompts/get` and `completion/complete` received: the URI, prompt name (or a completion's
+   * ref name or URI), and the `Authorization` header.
+   */
   readonly reads: { method: string; target: string; authorization: string | undefined }[];
   /** Resources and prompts served (editable, then `notifyChanged`). */
   readonly features: { resources: FixtureResource[]; prompts: FixturePrompt[] };
@@ -125,9 +142,19 @@ export async function startLegacyMcpUpstream(
           tools: { listChanged: true },
           ...(served.resources ? { resources: { listChanged: true } } : {}),
           ...(served.prompts ? { prompts: { listChanged: true } } : {}),
+          ...(served.complete ? { completions: {} } : {}),
         },
       },
     );
+    const complete = served.complete;
+    if (complete) {
+      server.setRequestHandler(CompleteRequestSchema, async (request) => {
+        const { ref, argument, context } = request.params;
+        const target = ref.type === 'ref/prompt' ? String(ref['name']) : String(ref['uri']);
+        reads.push({ method: 'completion/complete', target, authorization: authorization() });
+        return { completion: complete({ ref, argument, ...(context ? { context } : {}) }) } as never;
+      });
+    }
     const listed = <T extends object>(item: T) =>
       Object.fromEntries(Object.entries(item).filter(([, value]) => typeof value !== 'function'));
     if (served.resources) {

@@ -71,6 +71,9 @@ describe('transformMcpFeatures()', () => {
     const one = transformMcpFeatures({ ...empty, prompts: [{ name: 'p' }] }, 'src');
     expect(transformMcpFeatures({ ...empty, prompts: [{ name: 'p' }] }, 'src').id).toBe(one.id);
     expect(transformMcpFeatures({ ...empty, prompts: [{ name: 'q' }] }, 'src').id).not.toBe(one.id);
+    const completing = transformMcpFeatures({ ...empty, prompts: [{ name: 'p' }], completions: true }, 'src');
+    expect([one.completions, completing.completions]).toEqual([false, true]);
+    expect(completing.id).not.toBe(one.id);
   });
 });
 

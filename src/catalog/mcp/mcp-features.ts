@@ -47,6 +47,8 @@ export interface McpFeatures {
   readonly resources: readonly McpResource[];
   readonly resourceTemplates: readonly McpResourceTemplate[];
   readonly prompts: readonly McpPrompt[];
+  /** The server declares the `completions` capability (it answers `completion/complete`). */
+  readonly completions: boolean;
   readonly problems: readonly ImportProblem[];
 }
 
@@ -69,6 +71,7 @@ export function transformMcpFeatures(
     readonly resources: readonly unknown[];
     readonly resourceTemplates: readonly unknown[];
     readonly prompts: readonly unknown[];
+    readonly completions?: boolean;
   },
   source: string,
 ): McpFeatures {
@@ -80,7 +83,14 @@ export function transformMcpFeatures(
   const resourceTemplates = bounded(listing.resourceTemplates, 'resourceTemplates', problems, toTemplate);
   const keys = new Set<string>();
   const prompts = bounded(listing.prompts, 'prompts', problems, (value, at) => toPrompt(value, at, keys));
-  return Object.freeze({ id, resources, resourceTemplates, prompts, problems: Object.freeze(problems) });
+  return Object.freeze({
+    id,
+    resources,
+    resourceTemplates,
+    prompts,
+    completions: listing.completions === true,
+    problems: Object.freeze(problems),
+  });
 }
 
 /** No resources, templates or prompts (a server not listed yet, or one that declares none). */
