@@ -12,8 +12,10 @@ const maxLimit = 1_000;
  */
 export function createApprovalRepository({ run, read }: StoreContext): ApprovalRepository {
   return {
+    // The id is random and new: a row already under it is this insert's own, committed before its connection was
+    // lost, so running it again (`read`: also after a commit whose answer was lost) writes it once.
     insert: (record) =>
-      run('approvals.insert', record.tenantId, async (db) => {
+      read('approvals.insert', record.tenantId, async (db) => {
         await db
           .insertInto('approvals')
           .values({
@@ -34,6 +36,7 @@ export function createApprovalRepository({ run, read }: StoreContext): ApprovalR
             decided_at: record.decidedAt,
             consumed_at: record.consumedAt,
           })
+          .onConflict((conflict) => conflict.columns(['tenant_id', 'id']).doNothing())
           .execute();
       }),
     get: (tenantId, id) =>

@@ -6,7 +6,8 @@
  * of the fleet's database, and a 2-second upstream stall. After each it checks: every call answered as successful
  * has exactly one outcome record and `audit verify` passes; no refresh token was redeemed twice; a rate limit
  * admitted exactly its limit (or, while Redis was down, refused every call: limits fail closed); clients saw errors
- * only for calls in flight on the killed process; throughput was back within 5 s. It prints the figures.
+ * only for calls in flight on the killed process (or, for PostgreSQL, a retryable store_unavailable for a call whose
+ * commit was in flight on a terminated backend); throughput was back within 5 s. It prints the figures.
  *
  * Shared services are never restarted: Redis is this suite's own `redis-server`, and PostgreSQL is a database of
  * its own on the shared server, whose backends alone are terminated.
@@ -585,9 +586,14 @@ describe.skipIf(optedOut || missing.length > 0)('a fleet of three gateways under
     await runPhase('postgres', async () => {
       const start = performance.now();
       const terminated = await database.terminateBackends();
+      const end = performance.now();
       return {
         start,
-        end: performance.now(),
+        end,
+        // A store operation whose `commit` was in flight on a terminated backend has an unknown outcome: a write that
+        // must not run twice then answers store_unavailable (retryable; docs/operations.md "A lost connection"). So
+        // may a call in flight while the backends were terminated; none after (operations lost earlier run again).
+        mayFail: (r) => r.code === 'store_unavailable' && r.startedAt <= end,
         problems: terminated > 0 ? [] : ['no PostgreSQL backend of the fleet was terminated'],
       };
     });
