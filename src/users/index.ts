@@ -54,4 +54,4 @@ export {
   verifyPassword,
 } from './hash-password.ts';
 export { createSecretToken, csrfTokenOf, hashSecretToken, sameToken } from './session-token.ts';
-export { isTenantRole, type TenantRole, tenantRoles } from './tenant-roles.ts';
+export { isTenantRole, type TenantRole, tenantRoles, tenantRolesNarrowestFirst } from './tenant-roles.ts';

@@ -13,6 +13,14 @@ export const tenantRoles = ['owner', 'admin', 'approver', 'member', 'auditor'] a
 
 export type TenantRole = (typeof tenantRoles)[number];
 
+/** How wide each role is (a role added to `tenantRoles` does not compile without one). */
+const widthOf: Readonly<Record<TenantRole, number>> = { member: 0, auditor: 1, approver: 2, admin: 3, owner: 4 };
+
+/** The roles from the narrowest to the widest: the order a picker offers them in, so what it gives unpicked is least. */
+export const tenantRolesNarrowestFirst: readonly TenantRole[] = [...tenantRoles].sort(
+  (a, b) => widthOf[a] - widthOf[b],
+);
+
 export function isTenantRole(value: unknown): value is TenantRole {
   return typeof value === 'string' && (tenantRoles as readonly string[]).includes(value);
 }

@@ -1,6 +1,6 @@
 import { escapeHtml, GatehouseError } from '../../core/index.ts';
 import type { ClientKeySummary, UserSummary } from '../../gateway/index.ts';
-import { type RoleGrant, tenantRoles } from '../../users/index.ts';
+import { type RoleGrant, tenantRolesNarrowestFirst } from '../../users/index.ts';
 import { type AdminCaller, adminRoleSets } from '../create-admin-routes.ts';
 import { checkOwnerAccount, checkRoleChange } from '../create-user-admin-routes.ts';
 import { badge, csrfField, emptyState, postButton, shownOnce, table, timeOf } from './console-html.ts';
@@ -8,15 +8,6 @@ import type { ConsolePage, ConsolePageContext, ConsolePageResult } from './conso
 import { consoleHref, shown } from './render-console-page.ts';
 import { runningTenantOf } from './tenant-document.ts';
 
-/** How wide each tenant role is (users/tenant-roles.ts says what each allows): a new role does not compile without one. */
-const roleWidth: Readonly<Record<(typeof tenantRoles)[number], number>> = {
-  member: 0,
-  auditor: 1,
-  approver: 2,
-  admin: 3,
-  owner: 4,
-};
-const leastPrivilegeFirst = [...tenantRoles].sort((a, b) => roleWidth[a] - roleWidth[b]);
 /** A secret made by an action, shown once on the page that answers it (never stored, never in a URL). */
 interface ShownOnce {
   readonly label: string;
@@ -188,7 +179,7 @@ function usersTable(
       )
       .join(' ');
     // Least privilege first: the role a Grant button gives when nobody picks one is the narrowest.
-    const grantable = leastPrivilegeFirst.filter((r) => !held.includes(r));
+    const grantable = tenantRolesNarrowestFirst.filter((r) => !held.includes(r));
     const grant =
       self || grantable.length === 0
         ? ''
