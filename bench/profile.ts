@@ -1,5 +1,6 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +15,7 @@ import { checkToolCall, toolCall } from './tool-call.ts';
 
 /**
  * `npx tsx bench/profile.ts [--seconds 5] [--rounds 3] [--cpu-prof] [--top 40] [--connections 50] [--rate N]
- * [--client 1.x|2.x] [--base <checkout>] [--variant '<json>'] [--keep]`: a developer tool, not a gated benchmark. Runs the closed-loop S2 load (50 connections; with
+ * [--client 1.x|2.x] [--base <checkout>] [--variant '<json>'] [--perf] [--keep]`: a developer tool, not a gated benchmark. Runs the closed-loop S2 load (50 connections; with
  * `--rate`, an open loop at N req/s, which compares CPU per request below saturation; with `--client`, an official
  * SDK client with `--connections` calls in flight, as S13) against raw and gatehouse, interleaved, and prints the
  * server CPU per request of each (from /proc, more stable than req/s on a shared machine) and their ratio. With
@@ -23,6 +24,9 @@ import { checkToolCall, toolCall } from './tool-call.ts';
  * commit) and `--variant` one of this checkout with other config settings, both interleaved with the rest (the order
  * turning by one each round) and
  * compared function by function; `--keep` leaves the .cpuprofile files for a closer look (e.g. callers of a function).
+ * `--perf` samples each target with Linux `perf record` (on-CPU samples, kernel included, JS named through
+ * `--perf-basic-prof`) during its measured windows instead: V8's profiler samples wall time, so on a loaded machine
+ * the time a process waited for a core is charged to whatever it ran next, and its self times are unusable there.
  */
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -31,6 +35,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
     'cpu-prof': { type: 'boolean', default: false },
+    perf: { type: 'boolean', default: false },
     top: { type: 'string', default: '40' },
     connections: { type: 'string', default: '50' },
     rate: { type: 'string' },
@@ -49,6 +54,9 @@ const variantSettings = args.variant === undefined ? undefined : (JSON.parse(arg
 const baseRoot = args.base === undefined ? undefined : `${resolve(args.base)}/`;
 if (args.client !== undefined && args.client !== '1.x' && args.client !== '2.x')
   throw new Error('--client: 1.x or 2.x');
+/** Samples per second of `perf record`; an odd rate, so sampling does not beat with a periodic timer. */
+const perfHz = 997;
+
 const seconds = Number(args.seconds);
 const rounds = Number(args.rounds);
 process.on('exit', killChildrenNow);
@@ -64,7 +72,12 @@ try {
   });
   const upstreamPort = await readPort(upstream);
   const profileArgs = (name: string): string[] =>
-    args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : [];
+    args['cpu-prof']
+      ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`]
+      : args.perf
+        ? ['--perf-basic-prof']
+        : [];
+  if (args['cpu-prof'] && args.perf) throw new Error('--cpu-prof or --perf, not both');
   const rawChild = spawnChild(
     'raw',
     process.execPath,
@@ -110,6 +123,9 @@ try {
   const windows: Record<string, [number, number][]> = Object.fromEntries(targets.map((t) => [t.name, []]));
   const answered: Record<string, number> = Object.fromEntries(targets.map((t) => [t.name, 0]));
   const rps: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
+  // `--perf`: one `perf record` per measured window, as <dir>/perf/<target>-<round>.data.
+  const perfFiles: Record<string, string[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
+  if (args.perf) mkdirSync(join(profileDir, 'perf'));
   for (let round = 0; round < rounds; round++) {
     // The order turns by one each round: the target measured in a given position (after which other one, on a
     // warmer or cooler machine) measured ~4% apart from the same code in another (the cancellation A/B of 0727300).
@@ -117,6 +133,7 @@ try {
     for (const target of order) {
       let before: number | undefined;
       let windowStart = 0;
+      let recording: ChildProcess | undefined;
       const result = await runLoad(
         repoRoot,
         {
@@ -145,8 +162,10 @@ try {
         () => {
           before = readProcessCpuMs(target.pid);
           windowStart = monotonicMicros();
+          if (args.perf) recording = startPerf(target, round, perfFiles);
         },
       );
+      if (recording !== undefined) await stopPerf(recording);
       const after = readProcessCpuMs(target.pid);
       windows[target.name]?.push([windowStart, monotonicMicros()]);
       answered[target.name] = (answered[target.name] ?? 0) + result.ok;
@@ -194,6 +213,17 @@ try {
       if (profile !== undefined) printComparison(other, profile, profiles['gatehouse'] as Summary, Number(args.top));
     }
   }
+  if (args.perf) {
+    const profiles: Record<string, Summary> = {};
+    for (const target of targets) {
+      profiles[target.name] = summarisePerf(perfFiles[target.name] ?? [], answered[target.name] ?? 1);
+    }
+    printSummaries(profiles['raw'] as Summary, profiles['gatehouse'] as Summary, Number(args.top));
+    for (const other of ['base', 'variant']) {
+      const profile = profiles[other];
+      if (profile !== undefined) printComparison(other, profile, profiles['gatehouse'] as Summary, Number(args.top));
+    }
+  }
   started.cleanup();
   startedBase?.cleanup();
   startedVariant?.cleanup();
@@ -201,6 +231,75 @@ try {
   await stopChildren();
   if (args.keep) process.stdout.write(`profiles kept in ${profileDir}\n`);
   else rmSync(profileDir, { recursive: true, force: true });
+}
+
+/** `perf record` of the target's process (all its threads, kernel included) until `stopPerf`. */
+function startPerf(target: Target, round: number, files: Record<string, string[]>): ChildProcess {
+  const file = join(profileDir, 'perf', `${target.name}-${round}.data`);
+  files[target.name]?.push(file);
+  const recording = spawn(
+    'perf',
+    ['record', '-q', '-F', String(perfHz), '-e', 'cpu-clock', '-p', String(target.pid), '-o', file],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  recording.on('error', (error) => {
+    throw new Error(`--perf: cannot run perf (${error.message}); install linux-perf or drop --perf`);
+  });
+  return recording;
+}
+
+async function stopPerf(recording: ChildProcess): Promise<void> {
+  const exited = new Promise<number | null>((done) => recording.once('exit', (code) => done(code)));
+  recording.kill('SIGINT');
+  await exited;
+}
+
+/**
+ * Samples per symbol over a target's `perf record` files, as microseconds per answered request; grouped by what
+ * holds the symbol (the kernel, V8's JIT code, node itself, better-sqlite3, libc). JS functions are named by
+ * `--perf-basic-prof` (`JS:*name file:line`, the tier mark dropped so tiers add up).
+ */
+function summarisePerf(files: readonly string[], requests: number): Summary {
+  const summary: Summary = { byGroup: new Map(), byFunction: new Map(), inclusive: new Map(), total: 0 };
+  const usPerSample = 1e6 / perfHz / requests;
+  for (const file of files) {
+    const report = execFileSync(
+      'perf',
+      [
+        'report',
+        '-i',
+        file,
+        '--stdio',
+        '--no-children',
+        '--sort',
+        'dso,symbol',
+        '-g',
+        'none',
+        '-F',
+        'sample,dso,symbol',
+        '-t',
+        '\t',
+      ],
+      { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    for (const line of report.split('\n')) {
+      if (line.startsWith('#') || line.trim() === '') continue;
+      const [samples, dso, symbol] = line.split('\t').map((field) => field.trim());
+      const us = Number(samples) * usPerSample;
+      if (!Number.isFinite(us) || dso === undefined || symbol === undefined) continue;
+      let name = symbol
+        .replace(/^\[.\] /, '')
+        .replace(/^JS:[*^~+-]?/, '')
+        .replaceAll('file://', '');
+      name = name.replaceAll(repoRoot, '');
+      if (baseRoot !== undefined) name = name.replaceAll(baseRoot, '');
+      const group = dso.startsWith('[JIT]') ? 'JS (JIT)' : dso;
+      summary.total += us;
+      summary.byFunction.set(name, (summary.byFunction.get(name) ?? 0) + us);
+      summary.byGroup.set(group, (summary.byGroup.get(group) ?? 0) + us);
+    }
+  }
+  return summary;
 }
 
 function monotonicMicros(): number {
@@ -301,7 +400,9 @@ function printSummaries(raw: Summary, gatehouse: Summary, top: number): void {
     }
   };
   print('gatehouse by function, self us per request', gatehouse.byFunction);
-  print('gatehouse project functions, inclusive us per request (synchronous part)', gatehouse.inclusive);
+  if (gatehouse.inclusive.size > 0) {
+    print('gatehouse project functions, inclusive us per request (synchronous part)', gatehouse.inclusive);
+  }
 }
 
 /** `base` or `variant` against this checkout: per group and per function, the difference in self time (largest growth first). */
