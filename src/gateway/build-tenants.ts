@@ -58,6 +58,8 @@ export interface ToolsetRuntime {
   readonly cacheTtlSeconds: number | undefined;
   /** The federated resources and prompts the toolset exposes. */
   readonly features: ExposedFeatures;
+  /** What its endpoint declares beyond tools (`features.declares`, and `logging` when it has a federated tool). */
+  readonly declares: ExposedFeatures['declares'] & { readonly logging: boolean };
 }
 
 export interface TenantRuntime {
@@ -180,6 +182,10 @@ export function buildTenant(
       limits: compileToolsetLimits(config.rateLimit, toolset),
       cacheTtlSeconds: toolset.results.cache?.ttlSeconds,
       features,
+      declares: {
+        ...features.declares,
+        logging: [...policy.tools.values()].some((named) => named.tool.request.mcp !== undefined),
+      },
     });
   }
   return { id: config.id, services, toolsets, caching: config.toolsets.some((t) => t.results.cache !== undefined) };

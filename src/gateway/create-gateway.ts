@@ -523,7 +523,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       return listTools(store, tenantOf(caller.tenant), toolset, caller);
     },
 
-    federatedCapabilities: (caller) => toolsetOf(caller).features.declares,
+    federatedCapabilities: (caller) => toolsetOf(caller).declares,
     listResources: (caller) => toolsetOf(caller).features.resourceServices.flatMap((service) => service.resources),
     listResourceTemplates: (caller) =>
       toolsetOf(caller).features.resourceServices.flatMap((service) => service.resourceTemplates),

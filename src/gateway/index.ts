@@ -19,6 +19,7 @@ export type {
   ListedResource,
   ListedResourceTemplate,
   ListedTool,
+  RelayedLogMessage,
   ServerQuestion,
   SignedInUser,
   SignInOptions,
@@ -37,6 +38,7 @@ export {
 } from './create-approvals.ts';
 export type { FederatedServiceStatus } from './create-federation.ts';
 export { createGateway, type GatewayDependencies } from './create-gateway.ts';
+export { toLogLevel } from './relay-server-log.ts';
 export type {
   ConnectedAccount,
   ConnectionSummary,

@@ -3,6 +3,7 @@ import {
   CLIENT_CAPABILITIES_META_KEY,
   type Implementation,
   inputResponse,
+  LOG_LEVEL_META_KEY,
   ProtocolError,
   ProtocolErrorCode,
   Server,
@@ -10,7 +11,15 @@ import {
 } from '@modelcontextprotocol/server';
 import { continueTrace } from '../audit/index.ts';
 import { type CallCancellation, cancelCall, createCallCancellation, toGatehouseError } from '../core/index.ts';
-import type { Caller, CallOutcome, CallRelay, Gateway, ListedTool, ServerQuestion } from '../gateway/index.ts';
+import {
+  type Caller,
+  type CallOutcome,
+  type CallRelay,
+  type Gateway,
+  type ListedTool,
+  type ServerQuestion,
+  toLogLevel,
+} from '../gateway/index.ts';
 import type { ClientInputRelay, NextRound, RelayedCall } from './relay-client-input.ts';
 import { federatedCapabilitiesOf, serveFederatedFeatures } from './serve-federated-features.ts';
 import { approvalInputKey, toApprovalInputRequired } from './to-approval-input-required.ts';
@@ -29,6 +38,8 @@ export interface ToolServerContext {
   readonly cancel?: CallCancellation;
   /** Federated servers' questions relayed to 2026-07-28 clients (shared by the endpoint's exchanges). */
   readonly inputRelay?: ClientInputRelay;
+  /** The exchange speaks 2026-07-28 (a per-request log level exists: the endpoint may declare `logging`). */
+  readonly modern?: boolean;
 }
 
 /**
@@ -44,7 +55,7 @@ export function createToolServer(context: ToolServerContext): Server {
   // Calls that wait for a person's approval can run as tasks (2025-11-25 tasks utility, served by
   // `serveTaskRequest`): any tool may need one, depending on the toolset's rules and the arguments.
   const tasks = gateway.approvalTasks !== undefined;
-  const federated = federatedCapabilitiesOf(gateway, caller);
+  const federated = federatedCapabilitiesOf(gateway, caller, context.modern === true);
   const capabilities = tasks
     ? { tools: {}, tasks: { requests: { tools: { call: {} } }, cancel: {} }, ...federated }
     : { tools: {}, ...federated };
@@ -65,6 +76,8 @@ export function createToolServer(context: ToolServerContext): Server {
     const name = request.params.name;
     const traceparent = request.params._meta?.['traceparent'] ?? context.traceparent;
     const progressToken = request.params._meta?.progressToken;
+    // 2026-07-28: the SDK lifted (and checked) the per-request log level out of `_meta` into the envelope.
+    const logLevel = toLogLevel((ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[LOG_LEVEL_META_KEY]);
     await withdrawDeclinedApproval(gateway, caller, ctx.mcpReq.inputResponses, ctx.mcpReq.requestState());
     const relayed = relayedCallOf(context, ctx.mcpReq);
     if (relayed !== undefined && 'resumed' in relayed) return answerRound(await relayed.resumed.next());
@@ -80,6 +93,16 @@ export function createToolServer(context: ToolServerContext): Server {
               ctx.mcpReq
                 .notify({ method: 'notifications/progress', params: { progressToken, ...progress } })
                 .catch(() => {});
+            },
+          }),
+      ...(logLevel === undefined || federated.logging === undefined
+        ? {}
+        : {
+            log: {
+              level: logLevel,
+              onMessage: (message) => {
+                ctx.mcpReq.notify({ method: 'notifications/message', params: { ...message } }).catch(() => {});
+              },
             },
           }),
     };

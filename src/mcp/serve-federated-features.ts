@@ -18,19 +18,28 @@ export interface FederatedServerCapabilities {
   resources?: object;
   prompts?: object;
   completions?: Record<string, never>;
+  logging?: Record<string, never>;
 }
 
 /**
  * The capabilities of a toolset's endpoint beyond tools: `resources` and `prompts` when its federated services
- * offer some (never `subscribe` or `listChanged`: the endpoint is stateless and keeps no stream to notify on), and
- * `completions` when one of them answers `completion/complete` for a prompt or resource it exposes.
+ * offer some (never `subscribe` or `listChanged`: the endpoint is stateless and keeps no stream to notify on),
+ * `completions` when one of them answers `completion/complete` for a prompt or resource it exposes, and `logging`
+ * on a 2026-07-28 exchange (`modern`) when it exposes a federated tool: that era's per-request log level is
+ * honoured (the server's messages of the call are relayed). Never to a 2025-era client: its level is set once per
+ * session (`logging/setLevel`), which the stateless endpoint does not keep.
  */
-export function federatedCapabilitiesOf(gateway: Gateway, caller: Caller): FederatedServerCapabilities {
+export function federatedCapabilitiesOf(
+  gateway: Gateway,
+  caller: Caller,
+  modern = false,
+): FederatedServerCapabilities {
   const declared = gateway.federatedCapabilities?.(caller);
   return {
     ...(declared?.resources ? { resources: {} } : {}),
     ...(declared?.prompts ? { prompts: {} } : {}),
     ...(declared?.completions ? { completions: {} } : {}),
+    ...(modern && declared?.logging ? { logging: {} } : {}),
   };
 }
 

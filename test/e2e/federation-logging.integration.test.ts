@@ -59,7 +59,7 @@ function extendModern(server: McpServer): void {
     'logs',
     { description: 'Logs at every level during the call', inputSchema: z.object({}) },
     async (_args, ctx) => {
-      askedLevels.unshift(ctx.mcpReq.envelope?.[LOG_LEVEL_META_KEY] as string | undefined);
+      askedLevels.unshift((ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[LOG_LEVEL_META_KEY] as string);
       for (const level of levels) await ctx.mcpReq.log(level, messageOf(level, modernToken), `fixture.${level}`);
       return { content: [{ type: 'text', text: 'logged' }] };
     },
