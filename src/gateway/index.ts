@@ -38,7 +38,6 @@ export {
 } from './create-approvals.ts';
 export type { FederatedServiceStatus } from './create-federation.ts';
 export { createGateway, type GatewayDependencies } from './create-gateway.ts';
-export { toLogLevel } from './relay-server-log.ts';
 export type {
   ConnectedAccount,
   ConnectionSummary,
@@ -76,6 +75,7 @@ export { type ClientKeyRequest, issueClientKey } from './issue-client-key.ts';
 export { previewDescription } from './preview-description.ts';
 export { purgeTenant, type TenantPurgeReport } from './purge-tenant.ts';
 export { type ReconcileReport, reconcileTenantConfigs } from './reconcile-tenant-configs.ts';
+export { toLogLevel } from './relay-server-log.ts';
 export {
   createServiceDescriptions,
   type DescriptionPreview,

@@ -44,7 +44,8 @@ export function relayServerLog(
       }
       relayed++;
       const scrubbing = scrub();
-      const logger = typeof message.logger === 'string' ? scrubbing(message.logger).slice(0, maxLoggerChars) : undefined;
+      const logger =
+        typeof message.logger === 'string' ? scrubbing(message.logger).slice(0, maxLoggerChars) : undefined;
       log.onMessage({
         level: message.level as McpLogLevel,
         ...(logger === undefined ? {} : { logger }),

@@ -29,11 +29,7 @@ export interface FederatedServerCapabilities {
  * honoured (the server's messages of the call are relayed). Never to a 2025-era client: its level is set once per
  * session (`logging/setLevel`), which the stateless endpoint does not keep.
  */
-export function federatedCapabilitiesOf(
-  gateway: Gateway,
-  caller: Caller,
-  modern = false,
-): FederatedServerCapabilities {
+export function federatedCapabilitiesOf(gateway: Gateway, caller: Caller, modern = false): FederatedServerCapabilities {
   const declared = gateway.federatedCapabilities?.(caller);
   return {
     ...(declared?.resources ? { resources: {} } : {}),

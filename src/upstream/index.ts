@@ -28,10 +28,10 @@ export {
   type McpFeatureListing,
   type McpLogLevel,
   type McpLogMessage,
-  mcpLogLevels,
   type McpTarget,
   type McpUpstream,
   type McpUpstreamOptions,
+  mcpLogLevels,
   toMcpUpstreamError,
 } from './create-mcp-upstream.ts';
 export { createRetryingUpstream, type RetryingUpstreamOptions } from './create-retrying-upstream.ts';
