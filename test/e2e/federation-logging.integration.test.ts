@@ -44,6 +44,19 @@ const legacyTools: FixtureTool[] = [
     },
   },
   {
+    name: 'labelled',
+    description: 'Logs its label three times, slowly (calls overlap)',
+    inputSchema: { type: 'object', properties: { label: { type: 'string' } }, required: ['label'] },
+    annotations: { destructiveHint: false },
+    call: async (args, request) => {
+      for (let i = 0; i < 3; i++) {
+        await request?.log('error', `${String(args['label'])} ${i}`);
+        await new Promise((resolve) => setTimeout(resolve, 60));
+      }
+      return { content: [{ type: 'text', text: 'labelled' }] };
+    },
+  },
+  {
     name: 'chatty',
     description: 'Logs far too much',
     annotations: { destructiveHint: false },
@@ -154,6 +167,28 @@ describe('log messages of federated servers', () => {
       await client.close();
     }
     expect(askedLevels[0]).toBeUndefined();
+  });
+
+  it('gives each of concurrent calls on one shared 2025-era upstream session its own messages only', async () => {
+    const clients = await Promise.all(['a', 'b', 'c'].map(() => loggingClientV2()));
+    const sessions = legacy.sessionsOpened();
+    await Promise.all(
+      (['a', 'b', 'c'] as const).map((label, i) =>
+        clients[i]?.client.callTool({
+          name: 'legacy_labelled',
+          arguments: { label },
+          ...(label === 'b' ? {} : { _meta: { [LOG_LEVEL_META_KEY]: 'info' } }),
+        }),
+      ),
+    );
+    // One credential, one upstream session for all three calls.
+    expect(legacy.sessionsOpened()).toBe(sessions);
+    expect(clients.map(({ logged }) => logged.map((message) => message.data))).toEqual([
+      ['a 0', 'a 1', 'a 2'],
+      [],
+      ['c 0', 'c 1', 'c 2'],
+    ]);
+    for (const { client } of clients) await client.close();
   });
 
   it('bounds what a chatty server logs during one call, in number and in size', async () => {
