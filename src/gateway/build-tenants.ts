@@ -58,7 +58,7 @@ export interface ToolsetRuntime {
   readonly cacheTtlSeconds: number | undefined;
   /** The federated resources and prompts the toolset exposes. */
   readonly features: ExposedFeatures;
-  /** What its endpoint declares beyond tools (`features.declares`, and `logging` when it has a federated tool). */
+  /** What its endpoint declares beyond tools (`features.declares`; `logging` when it reaches a federated server). */
   readonly declares: ExposedFeatures['declares'] & { readonly logging: boolean };
 }
 
@@ -184,7 +184,10 @@ export function buildTenant(
       features,
       declares: {
         ...features.declares,
-        logging: [...policy.tools.values()].some((named) => named.tool.request.mcp !== undefined),
+        logging:
+          features.declares.resources ||
+          features.declares.prompts ||
+          [...policy.tools.values()].some((named) => named.tool.request.mcp !== undefined),
       },
     });
   }

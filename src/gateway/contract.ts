@@ -142,7 +142,7 @@ export interface FederatedCapabilities {
   readonly prompts: boolean;
   /** A prompt or resource it exposes is of a server that answers `completion/complete`. */
   readonly completions: boolean;
-  /** It exposes a tool of a federated server (whose log messages a 2026-07-28 client may ask for). */
+  /** It exposes a tool, resource or prompt of a federated server (whose log messages a 2026-07-28 client may ask for). */
   readonly logging: boolean;
 }
 
@@ -269,8 +269,15 @@ export interface Gateway {
   listResources?(caller: Caller): readonly ListedResource[];
   listResourceTemplates?(caller: Caller): readonly ListedResourceTemplate[];
   listPrompts?(caller: Caller): readonly ListedPrompt[];
-  readResource?(caller: Caller, uri: string, requestId: string): Promise<FederatedOutcome>;
-  getPrompt?(caller: Caller, name: string, args: unknown, requestId: string): Promise<FederatedOutcome>;
+  /** `log`: the client's log level and where the server's messages go (as `CallRelay.log` of a tool call). */
+  readResource?(caller: Caller, uri: string, requestId: string, log?: CallRelay['log']): Promise<FederatedOutcome>;
+  getPrompt?(
+    caller: Caller,
+    name: string,
+    args: unknown,
+    requestId: string,
+    log?: CallRelay['log'],
+  ): Promise<FederatedOutcome>;
   /** `completion/complete` of a federated prompt's or resource template's argument (`{ completion }`), audited. */
   complete?(caller: Caller, request: CompletionRequest, requestId: string): Promise<FederatedOutcome>;
   /** Store reachable (for /readyz). */

@@ -3,7 +3,6 @@ import {
   CLIENT_CAPABILITIES_META_KEY,
   type Implementation,
   inputResponse,
-  LOG_LEVEL_META_KEY,
   ProtocolError,
   ProtocolErrorCode,
   Server,
@@ -11,17 +10,9 @@ import {
 } from '@modelcontextprotocol/server';
 import { continueTrace } from '../audit/index.ts';
 import { type CallCancellation, cancelCall, createCallCancellation, toGatehouseError } from '../core/index.ts';
-import {
-  type Caller,
-  type CallOutcome,
-  type CallRelay,
-  type Gateway,
-  type ListedTool,
-  type ServerQuestion,
-  toLogLevel,
-} from '../gateway/index.ts';
+import type { Caller, CallOutcome, CallRelay, Gateway, ListedTool, ServerQuestion } from '../gateway/index.ts';
 import type { ClientInputRelay, NextRound, RelayedCall } from './relay-client-input.ts';
-import { federatedCapabilitiesOf, serveFederatedFeatures } from './serve-federated-features.ts';
+import { federatedCapabilitiesOf, logRelayOf, serveFederatedFeatures } from './serve-federated-features.ts';
 import { approvalInputKey, toApprovalInputRequired } from './to-approval-input-required.ts';
 import { toCallToolResult, toUnknownToolMessage } from './to-call-tool-result.ts';
 import { toUrlElicitationError } from './to-url-elicitation-error.ts';
@@ -76,8 +67,7 @@ export function createToolServer(context: ToolServerContext): Server {
     const name = request.params.name;
     const traceparent = request.params._meta?.['traceparent'] ?? context.traceparent;
     const progressToken = request.params._meta?.progressToken;
-    // 2026-07-28: the SDK lifted (and checked) the per-request log level out of `_meta` into the envelope.
-    const logLevel = toLogLevel((ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[LOG_LEVEL_META_KEY]);
+    const log = logRelayOf(ctx.mcpReq, federated);
     await withdrawDeclinedApproval(gateway, caller, ctx.mcpReq.inputResponses, ctx.mcpReq.requestState());
     const relayed = relayedCallOf(context, ctx.mcpReq);
     if (relayed !== undefined && 'resumed' in relayed) return answerRound(await relayed.resumed.next());
@@ -95,16 +85,7 @@ export function createToolServer(context: ToolServerContext): Server {
                 .catch(() => {});
             },
           }),
-      ...(logLevel === undefined || federated.logging === undefined
-        ? {}
-        : {
-            log: {
-              level: logLevel,
-              onMessage: (message) => {
-                ctx.mcpReq.notify({ method: 'notifications/message', params: { ...message } }).catch(() => {});
-              },
-            },
-          }),
+      ...(log === undefined ? {} : { log }),
     };
     const called = callToolSafely(gateway, caller, name, request.params.arguments ?? {}, requestId, traceparent, relay);
     // On 2026-07-28 the SDK lifts the reserved envelope keys (client capabilities among them) out of `_meta`.

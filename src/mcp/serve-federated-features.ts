@@ -1,14 +1,16 @@
 import {
   type CompleteResult,
   type GetPromptResult,
+  LOG_LEVEL_META_KEY,
   ProtocolError,
   ProtocolErrorCode,
   type ReadResourceResult,
   ResourceNotFoundError,
   type Server,
+  type ServerContext,
 } from '@modelcontextprotocol/server';
 import type { GatehouseError } from '../core/index.ts';
-import type { Caller, FederatedOutcome, Gateway } from '../gateway/index.ts';
+import { type Caller, type CallRelay, type FederatedOutcome, type Gateway, toLogLevel } from '../gateway/index.ts';
 
 /** Items per page of `resources/list`, `resources/templates/list` and `prompts/list`. */
 export const featurePageSize = 100;
@@ -40,6 +42,25 @@ export function federatedCapabilitiesOf(gateway: Gateway, caller: Caller, modern
 }
 
 /**
+ * The client's per-request log level (2026-07-28: the SDK lifted and checked it out of `_meta` into the envelope)
+ * and where the server's messages go: this request's answer stream, as progress. Undefined for a request without a
+ * level, and where the endpoint does not declare `logging` (every 2025-era exchange).
+ */
+export function logRelayOf(
+  request: Pick<ServerContext['mcpReq'], 'envelope' | 'notify'>,
+  capabilities: FederatedServerCapabilities,
+): CallRelay['log'] {
+  const level = toLogLevel((request.envelope as Record<string, unknown> | undefined)?.[LOG_LEVEL_META_KEY]);
+  if (level === undefined || capabilities.logging === undefined) return undefined;
+  return {
+    level,
+    onMessage: (message) => {
+      request.notify({ method: 'notifications/message', params: { ...message } }).catch(() => {});
+    },
+  };
+}
+
+/**
  * Serves the federated resources and prompts of the caller's toolset on an SDK server of one exchange: the lists
  * (paged here, `featurePageSize` per page, the cursor an offset), `resources/read`, `prompts/get` and
  * `completion/complete` through the gateway (audited there). A resource the toolset does not reach answers the
@@ -61,9 +82,10 @@ export function serveFederatedFeatures(
       const page = pageOf(gateway.listResourceTemplates?.(caller) ?? [], request.params?.cursor);
       return { resourceTemplates: [...page.items], ...page.next };
     });
-    server.setRequestHandler('resources/read', async (request): Promise<ReadResourceResult> => {
+    server.setRequestHandler('resources/read', async (request, ctx): Promise<ReadResourceResult> => {
       const uri = request.params.uri;
-      const outcome = await readOrFail(gateway.readResource?.(caller, uri, requestId));
+      const log = logRelayOf(ctx.mcpReq, capabilities);
+      const outcome = await readOrFail(gateway.readResource?.(caller, uri, requestId, log));
       if (!outcome.ok) {
         if (outcome.error.code === 'not_found') throw new ResourceNotFoundError(uri, outcome.error.message);
         throw toProtocolError(outcome.error);
@@ -79,9 +101,12 @@ export function serveFederatedFeatures(
         ...page.next,
       };
     });
-    server.setRequestHandler('prompts/get', async (request): Promise<GetPromptResult> => {
+    server.setRequestHandler('prompts/get', async (request, ctx): Promise<GetPromptResult> => {
       const { name } = request.params;
-      const outcome = await readOrFail(gateway.getPrompt?.(caller, name, request.params.arguments ?? {}, requestId));
+      const log = logRelayOf(ctx.mcpReq, capabilities);
+      const outcome = await readOrFail(
+        gateway.getPrompt?.(caller, name, request.params.arguments ?? {}, requestId, log),
+      );
       if (!outcome.ok) {
         if (outcome.error.code === 'not_found' || outcome.error.code === 'invalid_arguments') {
           throw new ProtocolError(ProtocolErrorCode.InvalidParams, outcome.error.message);

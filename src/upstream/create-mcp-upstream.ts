@@ -453,16 +453,23 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
 
     readResource(target, uri, callOptions = {}) {
       return answer(target, (client) =>
-        client.readResource(
-          { uri, ...metaOf(callOptions) },
-          { ...optionsOf(target, callOptions), cacheMode: 'bypass' },
+        calling.run(callOptions, () =>
+          client.readResource(
+            { uri, ...metaOf(callOptions, client) },
+            { ...optionsOf(target, callOptions), cacheMode: 'bypass' },
+          ),
         ),
       );
     },
 
     getPrompt(target, name, args, callOptions = {}) {
       return answer(target, (client) =>
-        client.getPrompt({ name, arguments: { ...args }, ...metaOf(callOptions) }, optionsOf(target, callOptions)),
+        calling.run(callOptions, () =>
+          client.getPrompt(
+            { name, arguments: { ...args }, ...metaOf(callOptions, client) },
+            optionsOf(target, callOptions),
+          ),
+        ),
       );
     },
 

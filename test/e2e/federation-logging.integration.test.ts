@@ -77,6 +77,14 @@ function extendModern(server: McpServer): void {
       return { content: [{ type: 'text', text: 'logged' }] };
     },
   );
+  server.registerResource('logged', 'modern://logged', { mimeType: 'text/plain' }, async (uri, ctx) => {
+    for (const level of levels) await ctx.mcpReq.log(level, messageOf(level, modernToken), `fixture.${level}`);
+    return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'read' }] };
+  });
+  server.registerPrompt('logged', { description: 'Logs while it is got' }, async (ctx) => {
+    for (const level of levels) await ctx.mcpReq.log(level, messageOf(level, modernToken), `fixture.${level}`);
+    return { messages: [{ role: 'user', content: { type: 'text', text: 'got' } }] };
+  });
 }
 
 let legacy: LegacyMcpUpstream;
@@ -158,6 +166,21 @@ describe('log messages of federated servers', () => {
     expect(askedLevels[0]).toBe('warning');
   });
 
+  it('relays the messages of a federated resources/read and prompts/get the same way', async () => {
+    const { client, logged } = await loggingClientV2();
+    const meta = { _meta: { [LOG_LEVEL_META_KEY]: 'warning' } };
+    const read = await client.readResource({ uri: 'modern://logged', ...meta });
+    expect(read.contents[0]).toMatchObject({ text: 'read' });
+    expect(logged.splice(0)).toEqual(expectedAt(modernToken));
+    const got = await client.getPrompt({ name: 'modern_logged', ...meta });
+    expect(got.messages[0]?.content).toEqual({ type: 'text', text: 'got' });
+    expect(logged.splice(0)).toEqual(expectedAt(modernToken));
+    await client.readResource({ uri: 'modern://logged' });
+    await client.getPrompt({ name: 'modern_logged' });
+    expect(logged).toEqual([]);
+    await client.close();
+  });
+
   it('relays nothing, and asks the server for nothing, when the client set no level', async () => {
     for (const name of ['legacy_logs', 'modern_logs']) {
       const { client, logged } = await loggingClientV2();
@@ -208,7 +231,7 @@ describe('log messages of federated servers', () => {
     await client.close();
   });
 
-  it('declares logging to 2026-07-28 clients of toolsets with federated tools only', async () => {
+  it('declares logging to 2026-07-28 clients of toolsets reaching a federated server only', async () => {
     const { client } = await loggingClientV2();
     expect(client.getServerCapabilities()?.logging).toEqual({});
     await client.close();
