@@ -58,6 +58,8 @@ export interface ToolsetRuntime {
   readonly cacheTtlSeconds: number | undefined;
   /** The federated resources and prompts the toolset exposes. */
   readonly features: ExposedFeatures;
+  /** What its endpoint declares beyond tools (`features.declares`; `logging` when it reaches a federated server). */
+  readonly declares: ExposedFeatures['declares'] & { readonly logging: boolean };
 }
 
 export interface TenantRuntime {
@@ -180,6 +182,13 @@ export function buildTenant(
       limits: compileToolsetLimits(config.rateLimit, toolset),
       cacheTtlSeconds: toolset.results.cache?.ttlSeconds,
       features,
+      declares: {
+        ...features.declares,
+        logging:
+          features.declares.resources ||
+          features.declares.prompts ||
+          [...policy.tools.values()].some((named) => named.tool.request.mcp !== undefined),
+      },
     });
   }
   return { id: config.id, services, toolsets, caching: config.toolsets.some((t) => t.results.cache !== undefined) };

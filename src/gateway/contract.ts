@@ -8,7 +8,7 @@ import type {
   TenantDocument,
   ToolAnnotations,
 } from '../core/index.ts';
-import type { McpCompleteParams } from '../upstream/index.ts';
+import type { McpCompleteParams, McpLogLevel } from '../upstream/index.ts';
 import type { CreatedUser, UserRoles, UserSummary } from '../users/index.ts';
 import type { ApprovalTasks } from './create-approval-tasks.ts';
 import type { Approvals } from './create-approvals.ts';
@@ -142,6 +142,8 @@ export interface FederatedCapabilities {
   readonly prompts: boolean;
   /** A prompt or resource it exposes is of a server that answers `completion/complete`. */
   readonly completions: boolean;
+  /** It exposes a tool, resource or prompt of a federated server (whose log messages a 2026-07-28 client may ask for). */
+  readonly logging: boolean;
 }
 
 /**
@@ -160,10 +162,17 @@ export type FederatedOutcome =
   | { readonly ok: true; readonly result: Readonly<Record<string, unknown>> }
   | { readonly ok: false; readonly error: GatehouseError };
 
+/** A federated server's log message as the client receives it: a known level, its logger name, scrubbed data. */
+export interface RelayedLogMessage {
+  readonly level: McpLogLevel;
+  readonly logger?: string;
+  readonly data: unknown;
+}
+
 /**
  * What a transport relays between its client and the upstream during one call: the client's cancellation (the
- * upstream request is ended, for HTTP and federated tools) and a federated server's progress (to the client's
- * progress token).
+ * upstream request is ended, for HTTP and federated tools), a federated server's progress (to the client's
+ * progress token) and its log messages (at the client's log level).
  */
 export interface CallRelay {
   /** The transport calls `cancelCall` on it when its client cancels; the send step ends its upstream request. */
@@ -173,6 +182,12 @@ export interface CallRelay {
     readonly total?: number;
     readonly message?: string;
   }) => void;
+  /**
+   * The client's log level for this call (2026-07-28: `_meta["io.modelcontextprotocol/logLevel"]`): a federated
+   * server is asked for its log messages, and each one at that level or more severe reaches `onMessage` scrubbed
+   * of the call's credential and bounded (see `relayServerLog`). Absent: the server is asked for none.
+   */
+  readonly log?: { readonly level: McpLogLevel; readonly onMessage: (message: RelayedLogMessage) => void };
   /**
    * Asks the client what the server asks (`elicitation/create`, `sampling/createMessage`) and answers with the
    * client's result; throws (the server gets that error) when the client did not declare the capability.
@@ -254,8 +269,15 @@ export interface Gateway {
   listResources?(caller: Caller): readonly ListedResource[];
   listResourceTemplates?(caller: Caller): readonly ListedResourceTemplate[];
   listPrompts?(caller: Caller): readonly ListedPrompt[];
-  readResource?(caller: Caller, uri: string, requestId: string): Promise<FederatedOutcome>;
-  getPrompt?(caller: Caller, name: string, args: unknown, requestId: string): Promise<FederatedOutcome>;
+  /** `log`: the client's log level and where the server's messages go (as `CallRelay.log` of a tool call). */
+  readResource?(caller: Caller, uri: string, requestId: string, log?: CallRelay['log']): Promise<FederatedOutcome>;
+  getPrompt?(
+    caller: Caller,
+    name: string,
+    args: unknown,
+    requestId: string,
+    log?: CallRelay['log'],
+  ): Promise<FederatedOutcome>;
   /** `completion/complete` of a federated prompt's or resource template's argument (`{ completion }`), audited. */
   complete?(caller: Caller, request: CompletionRequest, requestId: string): Promise<FederatedOutcome>;
   /** Store reachable (for /readyz). */

@@ -523,7 +523,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       return listTools(store, tenantOf(caller.tenant), toolset, caller);
     },
 
-    federatedCapabilities: (caller) => toolsetOf(caller).features.declares,
+    federatedCapabilities: (caller) => toolsetOf(caller).declares,
     listResources: (caller) => toolsetOf(caller).features.resourceServices.flatMap((service) => service.resources),
     listResourceTemplates: (caller) =>
       toolsetOf(caller).features.resourceServices.flatMap((service) => service.resourceTemplates),
@@ -534,8 +534,8 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
         ...(prompt.description === undefined ? {} : { description: prompt.description }),
         ...(prompt.arguments === undefined ? {} : { arguments: prompt.arguments }),
       })),
-    readResource: (caller, uri, requestId) => readResource(reads, caller, uri, requestId),
-    getPrompt: (caller, name, args, requestId) => getPrompt(reads, caller, name, args, requestId),
+    readResource: (caller, uri, requestId, log) => readResource(reads, caller, uri, requestId, log),
+    getPrompt: (caller, name, args, requestId, log) => getPrompt(reads, caller, name, args, requestId, log),
     complete: (caller, request, requestId) => complete(reads, caller, request, requestId),
 
     callTool: runCall,

@@ -19,6 +19,7 @@ export type {
   ListedResource,
   ListedResourceTemplate,
   ListedTool,
+  RelayedLogMessage,
   ServerQuestion,
   SignedInUser,
   SignInOptions,
@@ -74,6 +75,7 @@ export { type ClientKeyRequest, issueClientKey } from './issue-client-key.ts';
 export { previewDescription } from './preview-description.ts';
 export { purgeTenant, type TenantPurgeReport } from './purge-tenant.ts';
 export { type ReconcileReport, reconcileTenantConfigs } from './reconcile-tenant-configs.ts';
+export { toLogLevel } from './relay-server-log.ts';
 export {
   createServiceDescriptions,
   type DescriptionPreview,

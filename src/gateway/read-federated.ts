@@ -11,12 +11,19 @@ import {
 import { admitCallLimits, type ReleaseLimits } from '../policy/index.ts';
 import { type ResultHandles, scrubFederated, shapeToolResult } from '../shaping/index.ts';
 import type { Limiter, Store } from '../store/index.ts';
-import { listCredentialSecrets, type McpCallAnswer, type McpTarget, type McpUpstream } from '../upstream/index.ts';
+import {
+  listCredentialSecrets,
+  type McpCallAnswer,
+  type McpCallOptions,
+  type McpTarget,
+  type McpUpstream,
+} from '../upstream/index.ts';
 import { mcpTargetOf, type ServiceRuntime, type TenantRuntime, type ToolsetRuntime } from './build-tenants.ts';
 import { connectionOf, subjectAt } from './connection-of.ts';
-import type { Caller, CompletionRequest, FederatedOutcome } from './contract.ts';
+import type { Caller, CallRelay, CompletionRequest, FederatedOutcome } from './contract.ts';
 import type { Credentials } from './credentials.ts';
 import type { ExposedFeatures } from './expose-mcp-features.ts';
+import { relayServerLog } from './relay-server-log.ts';
 
 export interface FederatedReadDependencies {
   readonly tenants: ReadonlyMap<string, TenantRuntime>;
@@ -47,6 +54,7 @@ export async function readResource(
   caller: Caller,
   uri: string,
   requestId: string,
+  log?: CallRelay['log'],
 ): Promise<FederatedOutcome> {
   const started = deps.clock.monotonic();
   let audited: Audited = { tool: 'resources', method: 'resources/read', path: uri.slice(0, auditedUriMax) };
@@ -60,16 +68,16 @@ export async function readResource(
     audited = { ...audited, tool: exposed.name };
     const service = serviceOf(tenant, exposed.service);
     release = await admitCallLimits(deps.limiter, toolset.limits, caller, exposed.name, service.leaseMs);
-    const sent = await sendFederated(deps, caller, service, (mcp, target) => mcp.readResource(target, uri)).catch(
-      (error: unknown) => {
-        // The server's own "no such resource" (-32002, or -32602 as 2026-07-28 servers answer) is the client's too.
-        const rpcCode = isGatehouseError(error) ? error.details['rpcCode'] : undefined;
-        if (rpcCode === -32002 || rpcCode === -32602) {
-          throw new GatehouseError('not_found', `Resource not found: ${uri.slice(0, 200)}`, { uri: uri.slice(0, 200) });
-        }
-        throw error;
-      },
-    );
+    const sent = await sendFederated(deps, caller, service, log, (mcp, target, options) =>
+      mcp.readResource(target, uri, options),
+    ).catch((error: unknown) => {
+      // The server's own "no such resource" (-32002, or -32602 as 2026-07-28 servers answer) is the client's too.
+      const rpcCode = isGatehouseError(error) ? error.details['rpcCode'] : undefined;
+      if (rpcCode === -32002 || rpcCode === -32602) {
+        throw new GatehouseError('not_found', `Resource not found: ${uri.slice(0, 200)}`, { uri: uri.slice(0, 200) });
+      }
+      throw error;
+    });
     audited = { ...audited, upstreamStatus: sent.status };
     const contents = sent.result['contents'];
     if (!Array.isArray(contents) || !contents.every(isPlainObject)) {
@@ -102,6 +110,7 @@ export async function getPrompt(
   name: string,
   args: unknown,
   requestId: string,
+  log?: CallRelay['log'],
 ): Promise<FederatedOutcome> {
   const started = deps.clock.monotonic();
   let audited: Audited = { tool: name.slice(0, 128), method: 'prompts/get', path: null };
@@ -114,8 +123,8 @@ export async function getPrompt(
     const checked = promptArguments(exposed.prompt.arguments ?? [], args);
     const service = serviceOf(tenant, exposed.service);
     release = await admitCallLimits(deps.limiter, toolset.limits, caller, name, service.leaseMs);
-    const sent = await sendFederated(deps, caller, service, (mcp, target) =>
-      mcp.getPrompt(target, exposed.prompt.name, checked),
+    const sent = await sendFederated(deps, caller, service, log, (mcp, target, options) =>
+      mcp.getPrompt(target, exposed.prompt.name, checked, options),
     );
     audited = { ...audited, upstreamStatus: sent.status };
     const messages = sent.result['messages'];
@@ -185,7 +194,7 @@ export async function complete(
       ref.type === 'ref/prompt'
         ? { type: 'ref/prompt' as const, name: target.upstreamRef }
         : { type: 'ref/resource' as const, uri: target.upstreamRef };
-    const sent = await sendFederated(deps, caller, service, (mcp, mcpTarget) =>
+    const sent = await sendFederated(deps, caller, service, undefined, (mcp, mcpTarget) =>
       mcp.complete(mcpTarget, { ...request, ref: upstreamRef }),
     );
     audited = { ...audited, upstreamStatus: sent.status };
@@ -276,14 +285,17 @@ function serviceOfUri(features: ExposedFeatures, uri: string) {
  * The one request to the service's server: the caller's credential for the service (`resolveCredential`, the one
  * function that makes it; a user without a connection gets the connect link), then the answer scrubbed once of
  * every secret of that credential, gateway-owned `_meta` keys dropped. A refused credential is `upstream_error`.
+ * `log`: the client's log level; the server's messages of the request are relayed as a tool call's (`relayServerLog`).
  */
 async function sendFederated(
   deps: FederatedReadDependencies,
   caller: Caller,
   service: ServiceRuntime,
+  log: CallRelay['log'],
   send: (
     mcp: Pick<McpUpstream, 'readResource' | 'getPrompt' | 'complete'>,
     target: McpTarget,
+    options: McpCallOptions,
   ) => Promise<McpCallAnswer>,
 ): Promise<{ status: number; result: Record<string, unknown> }> {
   const mcp = deps.mcpUpstream;
@@ -299,14 +311,16 @@ async function sendFederated(
         () => (service.auth.type === 'oauth2' ? service.auth.scopes : []),
       );
     });
-  const answer = await send(mcp, mcpTargetOf(caller.tenant, service, credential));
+  const scrub = createScrubber(listCredentialSecrets(credential));
+  const options = log === undefined ? {} : { log: relayServerLog(log, () => scrub) };
+  const answer = await send(mcp, mcpTargetOf(caller.tenant, service, credential), options);
   if (answer.result === undefined) {
     throw new GatehouseError('upstream_error', `The MCP server of ${service.id} refused the gateway's credential`, {
       service: service.id,
       status: answer.status,
     });
   }
-  const result = scrubFederated(answer.result, createScrubber(listCredentialSecrets(credential)));
+  const result = scrubFederated(answer.result, scrub);
   if (!isPlainObject(result)) {
     throw new GatehouseError('upstream_error', `The MCP server of ${service.id} answered no result object`, {
       service: service.id,

@@ -22,6 +22,7 @@ import { toolOf } from './call-context.ts';
 import { toOAuthCredential } from './credentials.ts';
 import { invalidateReads } from './read-cache.ts';
 import { toAuditedCall } from './record-outcome.ts';
+import { relayServerLog } from './relay-server-log.ts';
 import type { FetchedPage } from './shape-result.ts';
 
 export interface SendUpstreamDependencies {
@@ -109,15 +110,21 @@ async function sendFederated(
   const abort = (reason: string) => controller?.abort(new Error(reason));
   if (cancellation?.reason !== undefined) abort(cancellation.reason);
   else if (cancellation !== undefined) cancellation.onCancel = abort;
+  // The server's log messages reach the client scrubbed of the credential sent (after a refresh: the refreshed one).
+  const { log: clientLog, ...relayed } = relay ?? {};
+  const log =
+    clientLog === undefined
+      ? undefined
+      : relayServerLog(clientLog, () => createScrubber(listCredentialSecrets(credentialOf(call))));
+  const options = {
+    ...relayed,
+    ...(controller === undefined ? {} : { signal: controller.signal }),
+    ...(log === undefined ? {} : { log }),
+  };
   let answer: McpCallAnswer;
   try {
     answer = await sendWithOneRefresh(deps, call, (credential) =>
-      mcp.callTool(
-        mcpTargetOf(call.caller.tenant, service, credential),
-        remoteTool,
-        args,
-        controller === undefined ? relay : { ...relay, signal: controller.signal },
-      ),
+      mcp.callTool(mcpTargetOf(call.caller.tenant, service, credential), remoteTool, args, options),
     );
   } finally {
     if (cancellation !== undefined && cancellation.onCancel === abort) cancellation.onCancel = undefined;

@@ -12,7 +12,7 @@ import { continueTrace } from '../audit/index.ts';
 import { type CallCancellation, cancelCall, createCallCancellation, toGatehouseError } from '../core/index.ts';
 import type { Caller, CallOutcome, CallRelay, Gateway, ListedTool, ServerQuestion } from '../gateway/index.ts';
 import type { ClientInputRelay, NextRound, RelayedCall } from './relay-client-input.ts';
-import { federatedCapabilitiesOf, serveFederatedFeatures } from './serve-federated-features.ts';
+import { federatedCapabilitiesOf, logRelayOf, serveFederatedFeatures } from './serve-federated-features.ts';
 import { approvalInputKey, toApprovalInputRequired } from './to-approval-input-required.ts';
 import { toCallToolResult, toUnknownToolMessage } from './to-call-tool-result.ts';
 import { toUrlElicitationError } from './to-url-elicitation-error.ts';
@@ -29,6 +29,8 @@ export interface ToolServerContext {
   readonly cancel?: CallCancellation;
   /** Federated servers' questions relayed to 2026-07-28 clients (shared by the endpoint's exchanges). */
   readonly inputRelay?: ClientInputRelay;
+  /** The exchange speaks 2026-07-28 (a per-request log level exists: the endpoint may declare `logging`). */
+  readonly modern?: boolean;
 }
 
 /**
@@ -44,7 +46,7 @@ export function createToolServer(context: ToolServerContext): Server {
   // Calls that wait for a person's approval can run as tasks (2025-11-25 tasks utility, served by
   // `serveTaskRequest`): any tool may need one, depending on the toolset's rules and the arguments.
   const tasks = gateway.approvalTasks !== undefined;
-  const federated = federatedCapabilitiesOf(gateway, caller);
+  const federated = federatedCapabilitiesOf(gateway, caller, context.modern === true);
   const capabilities = tasks
     ? { tools: {}, tasks: { requests: { tools: { call: {} } }, cancel: {} }, ...federated }
     : { tools: {}, ...federated };
@@ -65,6 +67,7 @@ export function createToolServer(context: ToolServerContext): Server {
     const name = request.params.name;
     const traceparent = request.params._meta?.['traceparent'] ?? context.traceparent;
     const progressToken = request.params._meta?.progressToken;
+    const log = logRelayOf(ctx.mcpReq, federated);
     await withdrawDeclinedApproval(gateway, caller, ctx.mcpReq.inputResponses, ctx.mcpReq.requestState());
     const relayed = relayedCallOf(context, ctx.mcpReq);
     if (relayed !== undefined && 'resumed' in relayed) return answerRound(await relayed.resumed.next());
@@ -82,6 +85,7 @@ export function createToolServer(context: ToolServerContext): Server {
                 .catch(() => {});
             },
           }),
+      ...(log === undefined ? {} : { log }),
     };
     const called = callToolSafely(gateway, caller, name, request.params.arguments ?? {}, requestId, traceparent, relay);
     // On 2026-07-28 the SDK lifts the reserved envelope keys (client capabilities among them) out of `_meta`.

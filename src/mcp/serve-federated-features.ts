@@ -1,14 +1,16 @@
 import {
   type CompleteResult,
   type GetPromptResult,
+  LOG_LEVEL_META_KEY,
   ProtocolError,
   ProtocolErrorCode,
   type ReadResourceResult,
   ResourceNotFoundError,
   type Server,
+  type ServerContext,
 } from '@modelcontextprotocol/server';
 import type { GatehouseError } from '../core/index.ts';
-import type { Caller, FederatedOutcome, Gateway } from '../gateway/index.ts';
+import { type Caller, type CallRelay, type FederatedOutcome, type Gateway, toLogLevel } from '../gateway/index.ts';
 
 /** Items per page of `resources/list`, `resources/templates/list` and `prompts/list`. */
 export const featurePageSize = 100;
@@ -18,19 +20,43 @@ export interface FederatedServerCapabilities {
   resources?: object;
   prompts?: object;
   completions?: Record<string, never>;
+  logging?: Record<string, never>;
 }
 
 /**
  * The capabilities of a toolset's endpoint beyond tools: `resources` and `prompts` when its federated services
- * offer some (never `subscribe` or `listChanged`: the endpoint is stateless and keeps no stream to notify on), and
- * `completions` when one of them answers `completion/complete` for a prompt or resource it exposes.
+ * offer some (never `subscribe` or `listChanged`: the endpoint is stateless and keeps no stream to notify on),
+ * `completions` when one of them answers `completion/complete` for a prompt or resource it exposes, and `logging`
+ * on a 2026-07-28 exchange (`modern`) when it exposes a federated tool: that era's per-request log level is
+ * honoured (the server's messages of the call are relayed). Never to a 2025-era client: its level is set once per
+ * session (`logging/setLevel`), which the stateless endpoint does not keep.
  */
-export function federatedCapabilitiesOf(gateway: Gateway, caller: Caller): FederatedServerCapabilities {
+export function federatedCapabilitiesOf(gateway: Gateway, caller: Caller, modern = false): FederatedServerCapabilities {
   const declared = gateway.federatedCapabilities?.(caller);
   return {
     ...(declared?.resources ? { resources: {} } : {}),
     ...(declared?.prompts ? { prompts: {} } : {}),
     ...(declared?.completions ? { completions: {} } : {}),
+    ...(modern && declared?.logging ? { logging: {} } : {}),
+  };
+}
+
+/**
+ * The client's per-request log level (2026-07-28: the SDK lifted and checked it out of `_meta` into the envelope)
+ * and where the server's messages go: this request's answer stream, as progress. Undefined for a request without a
+ * level, and where the endpoint does not declare `logging` (every 2025-era exchange).
+ */
+export function logRelayOf(
+  request: Pick<ServerContext['mcpReq'], 'envelope' | 'notify'>,
+  capabilities: FederatedServerCapabilities,
+): CallRelay['log'] {
+  const level = toLogLevel((request.envelope as Record<string, unknown> | undefined)?.[LOG_LEVEL_META_KEY]);
+  if (level === undefined || capabilities.logging === undefined) return undefined;
+  return {
+    level,
+    onMessage: (message) => {
+      request.notify({ method: 'notifications/message', params: { ...message } }).catch(() => {});
+    },
   };
 }
 
@@ -56,9 +82,10 @@ export function serveFederatedFeatures(
       const page = pageOf(gateway.listResourceTemplates?.(caller) ?? [], request.params?.cursor);
       return { resourceTemplates: [...page.items], ...page.next };
     });
-    server.setRequestHandler('resources/read', async (request): Promise<ReadResourceResult> => {
+    server.setRequestHandler('resources/read', async (request, ctx): Promise<ReadResourceResult> => {
       const uri = request.params.uri;
-      const outcome = await readOrFail(gateway.readResource?.(caller, uri, requestId));
+      const log = logRelayOf(ctx.mcpReq, capabilities);
+      const outcome = await readOrFail(gateway.readResource?.(caller, uri, requestId, log));
       if (!outcome.ok) {
         if (outcome.error.code === 'not_found') throw new ResourceNotFoundError(uri, outcome.error.message);
         throw toProtocolError(outcome.error);
@@ -74,9 +101,12 @@ export function serveFederatedFeatures(
         ...page.next,
       };
     });
-    server.setRequestHandler('prompts/get', async (request): Promise<GetPromptResult> => {
+    server.setRequestHandler('prompts/get', async (request, ctx): Promise<GetPromptResult> => {
       const { name } = request.params;
-      const outcome = await readOrFail(gateway.getPrompt?.(caller, name, request.params.arguments ?? {}, requestId));
+      const log = logRelayOf(ctx.mcpReq, capabilities);
+      const outcome = await readOrFail(
+        gateway.getPrompt?.(caller, name, request.params.arguments ?? {}, requestId, log),
+      );
       if (!outcome.ok) {
         if (outcome.error.code === 'not_found' || outcome.error.code === 'invalid_arguments') {
           throw new ProtocolError(ProtocolErrorCode.InvalidParams, outcome.error.message);

@@ -46,7 +46,7 @@ export function createSdkLeg(onError: (error: Error) => void): SdkLeg {
     (ctx) => {
       const context = ctx.authInfo === undefined ? undefined : contexts.get(ctx.authInfo);
       if (context === undefined) throw new Error('MCP request reached the SDK without a verified caller');
-      return createToolServer(context);
+      return createToolServer({ ...context, modern: true });
     },
     { legacy: 'reject', onerror: onError },
   );

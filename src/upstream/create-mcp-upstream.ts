@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import {
   Client,
   type FetchLike,
+  LOG_LEVEL_META_KEY,
   ProtocolError,
   ProtocolErrorCode,
   SdkError,
@@ -56,6 +57,17 @@ export interface McpCompleteParams {
   readonly context?: { readonly arguments?: Readonly<Record<string, string>> };
 }
 
+/** The MCP log levels (RFC 5424 severities), least severe first. */
+export const mcpLogLevels = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'] as const;
+export type McpLogLevel = (typeof mcpLogLevels)[number];
+
+/** A server's `notifications/message` as received: nothing checked yet (the level may be anything). */
+export interface McpLogMessage {
+  readonly level: unknown;
+  readonly logger?: unknown;
+  readonly data?: unknown;
+}
+
 export interface McpCallOptions {
   /** `_meta` of the request as the gateway forwards it (the client's own keys, never the gateway's). */
   readonly meta?: Readonly<Record<string, unknown>>;
@@ -63,6 +75,13 @@ export interface McpCallOptions {
   readonly signal?: AbortSignal;
   /** Asks the server for progress (a progress token of the gateway's own) and receives each notice. */
   readonly onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
+  /**
+   * Asks the server for log messages of this request: a 2026-07-28 server by the request's own
+   * `_meta["io.modelcontextprotocol/logLevel"]`; a 2025-era server is sent no `logging/setLevel` (its level belongs
+   * to the session, which other calls with the same credential share) and logs at whatever level its session has.
+   * `onMessage` receives each `notifications/message` the server sends on this request's answer stream, unfiltered.
+   */
+  readonly log?: { readonly level: McpLogLevel; readonly onMessage: (message: McpLogMessage) => void };
   /**
    * Answers the server's `elicitation/create` and `sampling/createMessage` during this request (absent: the server
    * gets an error saying the gateway's client cannot be asked).
@@ -113,6 +132,8 @@ export interface McpUpstreamOptions {
 }
 
 const maxListPages = 50;
+/** The protocol version that asks for log messages per request (`_meta["io.modelcontextprotocol/logLevel"]`). */
+const firstPerRequestLogLevel = '2026-07-28';
 /**
  * A result checked by its caller rather than by the SDK client: a `completion/complete` answer with more than the
  * spec's 100 values is cut to 100 by the gateway, not refused (the SDK's own schema refuses it).
@@ -120,11 +141,12 @@ const maxListPages = 50;
 const anyResult = z.looseObject({});
 
 /**
- * Who answers a server's question: the `ask` of the request in whose async context it arrives (the SDK reads a
- * request's answer stream, and runs a 2026-era server's input requests, within that request's context). A session
- * is opened outside any request's context, so a question on its standalone stream finds no one to ask.
+ * Who answers a server's question, and who receives its log messages: the options of the request in whose async
+ * context it arrives (the SDK reads a request's answer stream, and runs a 2026-era server's input requests, within
+ * that request's context). A session is opened outside any request's context, so a question or a log message on its
+ * standalone stream finds no one (the question is refused, the message dropped).
  */
-const asking = new AsyncLocalStorage<McpCallOptions['ask']>();
+const calling = new AsyncLocalStorage<Pick<McpCallOptions, 'ask' | 'log'>>();
 const listChangedNotices = [
   'notifications/tools/list_changed',
   'notifications/resources/list_changed',
@@ -231,7 +253,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     });
     for (const method of ['elicitation/create', 'sampling/createMessage'] as const) {
       client.setRequestHandler(method, async (request) => {
-        const ask = asking.getStore();
+        const ask = calling.getStore()?.ask;
         if (ask === undefined) {
           throw new ProtocolError(
             ProtocolErrorCode.InvalidRequest,
@@ -241,6 +263,9 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
         return (await ask({ method, params: { ...request.params } })) as never;
       });
     }
+    client.setNotificationHandler('notifications/message', (notification) => {
+      calling.getStore()?.log?.onMessage(notification.params);
+    });
     for (const changed of listChangedNotices) {
       client.setNotificationHandler(changed, () => {
         for (const listener of listeners) listener(target.tenant, target.service);
@@ -261,7 +286,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     const session: Session = {
       key,
       client,
-      ready: asking.exit(() => client.connect(transport, { timeout: target.timeoutMs })),
+      ready: calling.exit(() => client.connect(transport, { timeout: target.timeoutMs })),
     };
     session.ready.catch(() => drop(session));
     return session;
@@ -386,8 +411,16 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
         : {}),
     };
   };
-  const metaOf = (callOptions: McpCallOptions) =>
-    callOptions.meta === undefined ? {} : { _meta: { ...callOptions.meta } };
+  /** The request's `_meta`: the forwarded keys, and the log level for a 2026-07-28 server (its era's way to ask). */
+  const metaOf = (callOptions: McpCallOptions, client?: Client) => {
+    const version = client?.getNegotiatedProtocolVersion();
+    const level =
+      // Versions are dates: 2026-07-28 and later carry per-request `_meta` (the 2025 era has no such key).
+      callOptions.log !== undefined && version !== undefined && version >= firstPerRequestLogLevel
+        ? { [LOG_LEVEL_META_KEY]: callOptions.log.level }
+        : undefined;
+    return callOptions.meta === undefined && level === undefined ? {} : { _meta: { ...callOptions.meta, ...level } };
+  };
 
   return {
     listTools: (target) => withSession(target, (client) => listAll(client, target, 'tools')),
@@ -408,8 +441,11 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       return answer(
         target,
         (client) =>
-          asking.run(callOptions.ask, () =>
-            client.callTool({ name, arguments: { ...args }, ...metaOf(callOptions) }, optionsOf(target, callOptions)),
+          calling.run(callOptions, () =>
+            client.callTool(
+              { name, arguments: { ...args }, ...metaOf(callOptions, client) },
+              optionsOf(target, callOptions),
+            ),
           ),
         callOptions.signal,
       );
@@ -417,16 +453,23 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
 
     readResource(target, uri, callOptions = {}) {
       return answer(target, (client) =>
-        client.readResource(
-          { uri, ...metaOf(callOptions) },
-          { ...optionsOf(target, callOptions), cacheMode: 'bypass' },
+        calling.run(callOptions, () =>
+          client.readResource(
+            { uri, ...metaOf(callOptions, client) },
+            { ...optionsOf(target, callOptions), cacheMode: 'bypass' },
+          ),
         ),
       );
     },
 
     getPrompt(target, name, args, callOptions = {}) {
       return answer(target, (client) =>
-        client.getPrompt({ name, arguments: { ...args }, ...metaOf(callOptions) }, optionsOf(target, callOptions)),
+        calling.run(callOptions, () =>
+          client.getPrompt(
+            { name, arguments: { ...args }, ...metaOf(callOptions, client) },
+            optionsOf(target, callOptions),
+          ),
+        ),
       );
     },
 

@@ -26,9 +26,12 @@ export {
   type McpCallOptions,
   type McpCompleteParams,
   type McpFeatureListing,
+  type McpLogLevel,
+  type McpLogMessage,
   type McpTarget,
   type McpUpstream,
   type McpUpstreamOptions,
+  mcpLogLevels,
   toMcpUpstreamError,
 } from './create-mcp-upstream.ts';
 export { createRetryingUpstream, type RetryingUpstreamOptions } from './create-retrying-upstream.ts';

@@ -22,8 +22,9 @@ import { startTestGateway, type TestGateway } from '../support/start-test-gatewa
  * Not run, because they cannot pass through the gateway (see docs/configuration.md, "Remote MCP servers"):
  * - resources-subscribe, resources-unsubscribe: the gateway's endpoint is stateless (no session, no stream to send
  *   `notifications/resources/updated` on), so it does not declare `resources.subscribe`;
- * - logging-set-level, tools-call-with-logging: `logging/setLevel` and log notifications are not federated (a
- *   2025-era level is session state the stateless endpoint does not keep);
+ * - logging-set-level, tools-call-with-logging: the suite's client speaks the 2025 era and sets its level once per
+ *   session (`logging/setLevel`), which the stateless endpoint does not keep, so it declares no `logging` to that era;
+ *   log messages are relayed to 2026-07-28 clients that set a per-request level (federation-logging.integration.test.ts);
  * - tools-call-sampling, tools-call-elicitation, elicitation-sep1034-defaults, elicitation-sep1330-enums: the
  *   suite's client speaks the 2025 era, whose declared capabilities the stateless endpoint never sees (it answers
  *   the server an error instead); relaying to 2026-07-28 clients is tested in federation.integration.test.ts;

@@ -37,6 +37,11 @@ export interface FixtureRequest {
   readonly signal: AbortSignal;
   readonly progressToken?: string | number;
   progress(progress: number, total?: number, message?: string): Promise<void>;
+  /**
+   * Sends the client `notifications/message` related to this call (on its answer stream), whatever level the
+   * session set: the test decides what the server logs.
+   */
+  log(level: string, data: unknown, logger?: string): Promise<void>;
   /** Sends the client `elicitation/create` or `sampling/createMessage` (related to this call) and awaits its answer. */
   ask(method: 'elicitation/create' | 'sampling/createMessage', params: Record<string, unknown>): Promise<unknown>;
 }
@@ -76,6 +81,8 @@ export interface FixtureFeatures {
     total?: number;
     hasMore?: boolean;
   };
+  /** Declares the `logging` capability (the fixture tools log through `FixtureRequest.log`). */
+  readonly logging?: boolean;
 }
 
 export interface LegacyMcpUpstream {
@@ -143,6 +150,7 @@ export async function startLegacyMcpUpstream(
           ...(served.resources ? { resources: { listChanged: true } } : {}),
           ...(served.prompts ? { prompts: { listChanged: true } } : {}),
           ...(served.complete ? { completions: {} } : {}),
+          ...(served.logging ? { logging: {} } : {}),
         },
       },
     );
@@ -224,6 +232,11 @@ export async function startLegacyMcpUpstream(
             { method, params } as never,
             method === 'elicitation/create' ? ElicitResultSchema : CreateMessageResultSchema,
           ),
+        log: (level, data, logger) =>
+          extra.sendNotification({
+            method: 'notifications/message',
+            params: { level, data, ...(logger === undefined ? {} : { logger }) },
+          } as never),
         progress: async (progress, total, message) => {
           if (progressToken === undefined) return;
           await extra.sendNotification({
@@ -317,12 +330,17 @@ export async function startLegacyMcpUpstream(
 /**
  * A 2026-07-28 MCP server (SDK 2.x `createMcpHandler`, legacy requests refused), so a client must speak the
  * modern era to use it: one tool, `whoami`, answering with structured content; one resource (`modern://motd`) and
- * one prompt (`greet`, argument `who`).
+ * one prompt (`greet`, argument `who`). `extend` registers more on each request's server; `capabilities` are
+ * declared besides those the registrations imply (`logging` for a server that logs).
  */
-export async function startModernMcpUpstream(): Promise<{ url: string; close(): Promise<void> }> {
+export async function startModernMcpUpstream(
+  extend?: (server: McpServer) => void,
+  capabilities: Record<string, object> = {},
+): Promise<{ url: string; close(): Promise<void> }> {
   const handler = createMcpHandler(
     () => {
-      const server = new McpServer({ name: 'fixture-modern', version: '2.0.0' });
+      const server = new McpServer({ name: 'fixture-modern', version: '2.0.0' }, { capabilities });
+      extend?.(server);
       server.registerTool(
         'whoami',
         {
