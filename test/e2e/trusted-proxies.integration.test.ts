@@ -64,6 +64,23 @@ describe('per-address budgets behind a trusted proxy', () => {
     expect((await adminFrom(directClient, adminToken)).status).toBe(429);
   });
 
+  it('address_budget_behind_proxy: operator sign-in attempts behind the proxy count against each client, not the proxy', async () => {
+    const csrf = 'form-csrf-value-0123456789';
+    const signIn = (forwardedFor: string) =>
+      fetchFromAddress(proxy, `${gateway.url}/operator/signin`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          cookie: `gatehouse_operator_form=${csrf}`,
+          'x-forwarded-for': forwardedFor,
+        },
+        body: new URLSearchParams({ csrf, adminToken: 'not-the-admin-token', return: '/console' }).toString(),
+      });
+    for (let i = 0; i < 20; i++) expect((await signIn('198.51.100.30')).status).toBe(401);
+    expect((await signIn('198.51.100.30')).status).toBe(429);
+    expect((await signIn('198.51.100.31')).status).toBe(401);
+  });
+
   it('address_budget_behind_proxy: a malformed X-Forwarded-For from the proxy falls back to the proxy address, never an error', async () => {
     for (const header of ['', ' , ', 'not-an-address', '198.51.100.20:443', '[2001:db8::1]', 'unknown', '10.0.0.1,,']) {
       const answer = await adminFrom(proxy, adminToken, header);
