@@ -62,8 +62,11 @@ export interface AuthServer {
   issuerOf(tenant: string): string;
   /** The RFC 8707 resource (and RFC 9728 `resource`) of a toolset: its MCP URL. */
   resourceOf(tenant: string, toolset: string): string;
-  /** Serves the provider's endpoints; `path` is the request path below the issuer (`/auth`, `/token`, ...). */
-  handle(tenant: string, path: string, req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /**
+   * Serves the provider's endpoints; `path` is the request path below the issuer (`/auth`, `/token`, ...);
+   * `clientAddress` is the address the HTTP layer resolved, the only one the provider sees (its `ctx.ip`).
+   */
+  handle(tenant: string, path: string, req: IncomingMessage, res: ServerResponse, clientAddress: string): Promise<void>;
   /** Checks an access token by the SHA-256 of its value; undefined when unknown, expired or revoked. */
   verifyAccessToken(tenant: string, tokenHash: string): Promise<VerifiedAccessToken | undefined>;
   /**
@@ -375,7 +378,7 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
     issuerOf,
     resourceOf,
 
-    async handle(tenant, path, req, res) {
+    async handle(tenant, path, req, res, clientAddress) {
       const { serve } = await servingOf(tenant);
       const query = (req.url ?? '').indexOf('?');
       const search = query === -1 ? '' : (req.url ?? '').slice(query);
@@ -384,6 +387,8 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
       mutable.url = `${path}${search}`;
       req.headers['x-forwarded-proto'] = publicOrigin.protocol.slice(0, -1);
       req.headers['x-forwarded-host'] = publicOrigin.host;
+      // The provider trusts these headers (`proxy = true`); what a client sent is never what it reads.
+      req.headers['x-forwarded-for'] = clientAddress;
       providerRequestsInFlight++;
       try {
         await new Promise<void>((resolve) => {

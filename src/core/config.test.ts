@@ -262,6 +262,23 @@ describe('parseConfig', () => {
     expect(config.listen).toBe('127.0.0.1:9999');
     expect(config.mode).toBe('production');
   });
+
+  it('(issue 13) reads trustedProxies from the file or GATEHOUSE_TRUSTED_PROXIES, and names a bad entry with its index', () => {
+    expect(parseConfig({}, { env: {} }).trustedProxies).toEqual([]);
+    expect(parseConfig({ trustedProxies: ['10.0.0.0/8', '::1'] }, { env: {} }).trustedProxies).toEqual([
+      '10.0.0.0/8',
+      '::1',
+    ]);
+    const fromEnv = parseConfig({}, { env: { GATEHOUSE_TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1' } });
+    expect(fromEnv.trustedProxies).toEqual(['10.0.0.0/8', '127.0.0.1']);
+    const bad = expectConfigError(() => parseConfig({ trustedProxies: ['127.0.0.1', '10.0.0.1/8'] }, { env: {} }));
+    expect(bad.details['path']).toBe('trustedProxies[1]');
+    expect(bad.message).toContain(
+      "trustedProxies[1]: '10.0.0.1/8' has host bits set under /8: the block is 10.0.0.0/8",
+    );
+    const badEnv = expectConfigError(() => parseConfig({}, { env: { GATEHOUSE_TRUSTED_PROXIES: 'lb.internal' } }));
+    expect(badEnv.message).toContain("trustedProxies[0] (from GATEHOUSE_TRUSTED_PROXIES): 'lb.internal' is not an IP");
+  });
 });
 
 describe('loadConfigFile', () => {

@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { connectionVariableRules, isConnectionVariable, placeholdersOf } from './connection-variables.ts';
 import { GatehouseError } from './errors.ts';
+import { parseAddressRange } from './parse-address-range.ts';
 import { knownFieldsAt, suggestFieldName } from './suggest-field-name.ts';
 
 /**
@@ -760,6 +761,23 @@ export const configSchema = z
       )
       .default({}),
     allowedOrigins: z.array(z.string().min(1)).default([]),
+    /**
+     * Reverse proxies and load balancers in front of the gateway (addresses and CIDR blocks: `10.0.0.0/8`,
+     * `127.0.0.1`, `fd00::/8`). A request whose peer is one of them is taken to come from the right-most address of
+     * its `X-Forwarded-For` that is not one of them; per-address budgets and logs use that address. Empty (default):
+     * the header is ignored and the address is the socket's peer. Env: GATEHOUSE_TRUSTED_PROXIES (comma-separated).
+     */
+    trustedProxies: z.preprocess(
+      (value) => (typeof value === 'string' ? value.split(',').map((entry) => entry.trim()) : value),
+      z
+        .array(
+          z.string().superRefine((entry, ctx) => {
+            const range = parseAddressRange(entry);
+            if ('problem' in range) ctx.addIssue({ code: 'custom', message: range.problem });
+          }),
+        )
+        .default([]),
+    ),
     demo: z.boolean().default(false),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
     /**
@@ -990,6 +1008,7 @@ const envOverrides = {
   GATEHOUSE_LOG_FORMAT: 'logFormat',
   GATEHOUSE_METRICS_TOKEN: 'metricsToken',
   GATEHOUSE_SQLITE_NATIVE_BINDING: 'sqliteNativeBinding',
+  GATEHOUSE_TRUSTED_PROXIES: 'trustedProxies',
 } as const;
 
 /**
@@ -1111,7 +1130,9 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Con
     const missingAt = (path: string) => unresolved.find((u) => u.path === path);
     // A top-level field set by an environment variable is named with it: the file may not mention the field at all.
     const fromEnv = (path: string) =>
-      Object.entries(envOverrides).find(([variable, field]) => field === path && (env[variable] ?? '') !== '')?.[0];
+      Object.entries(envOverrides).find(
+        ([variable, field]) => (field === path || path.startsWith(`${field}[`)) && (env[variable] ?? '') !== '',
+      )?.[0];
     const lines = result.error.issues.map((issue) => {
       const path = formatPath(issue.path);
       const missing = missingAt(path);

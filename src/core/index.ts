@@ -1,4 +1,5 @@
 export { type CallCancellation, cancelCall, createCallCancellation } from './call-cancellation.ts';
+export { canonicalAddress } from './canonical-address.ts';
 export { type Clock, systemClock } from './clock.ts';
 export {
   type ClientKeyConfig,
@@ -62,6 +63,7 @@ export {
 export { escapeHtml } from './escape-html.ts';
 export { createId, createRequestId } from './ids.ts';
 export { isPlainObject } from './is-plain-object.ts';
+export { type AddressRange, parseAddressRange } from './parse-address-range.ts';
 export { noteResponseOutcome, type ResponseOutcome, responseOutcomeOf } from './response-outcome.ts';
 export { knownFieldsAt, suggestFieldName } from './suggest-field-name.ts';
 export {

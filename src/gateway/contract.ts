@@ -77,8 +77,11 @@ export interface ConsentSummary {
 export interface GatewayOAuthServer {
   /** Whether the tenant runs one (some toolset accepts `oauth`). */
   serves(tenant: string): boolean;
-  /** Serves `/oauth/{tenant}{path}` (authorization, token, registration, revocation, discovery, jwks). */
-  handle(tenant: string, path: string, req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /**
+   * Serves `/oauth/{tenant}{path}` (authorization, token, registration, revocation, discovery, jwks);
+   * `clientAddress` is where the request came from (the HTTP layer's resolved address), for per-address budgets.
+   */
+  handle(tenant: string, path: string, req: IncomingMessage, res: ServerResponse, clientAddress: string): Promise<void>;
   /** RFC 9728 metadata of a toolset's MCP endpoint; `not_found` when the toolset does not accept OAuth. */
   resourceMetadata(tenant: string, toolset: string): Record<string, unknown>;
   /**

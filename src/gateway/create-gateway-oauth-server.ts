@@ -127,9 +127,8 @@ export function createGatewayOAuthServer(options: GatewayOAuthServerOptions): Ga
 
   const surface: GatewayOAuthServer = {
     serves: (tenant) => server.serves(tenant),
-    async handle(tenant, path, req, res) {
+    async handle(tenant, path, req, res, address) {
       if (req.method === 'POST' && path === '/reg' && server.serves(tenant)) {
-        const address = req.socket.remoteAddress ?? 'unknown';
         const decision = await options.limiter.admit([
           {
             kind: 'rate',
@@ -154,7 +153,7 @@ export function createGatewayOAuthServer(options: GatewayOAuthServerOptions): Ga
           });
         }
       }
-      return server.handle(tenant, path, req, res);
+      return server.handle(tenant, path, req, res, address);
     },
 
     resourceMetadata(tenant, toolset) {

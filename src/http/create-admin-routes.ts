@@ -104,7 +104,7 @@ export interface AdminRoutesOptions {
    */
   readonly onDenied?: (denial: AdminDenial) => void;
   /**
-   * Wrong tokens allowed per client address (the socket's peer) per minute, counted by `limiter` (Redis in a fleet:
+   * Wrong tokens allowed per client address (`HttpContext.clientAddress`) per minute, counted by `limiter` (Redis in a fleet:
    * one budget for every process). An address over it is refused every token, the right one too (a right token
    * answered differently would still tell a guesser when it guessed), until its wait is over. Right tokens are never
    * counted. Absent: no budget (tests).
@@ -326,7 +326,7 @@ export function createAdminRoutes(options: AdminRoutesOptions): HttpRoute[] {
     path: `${prefix}${route.path}`,
     ...(route.bodyLimit === undefined ? {} : { bodyLimit: route.bodyLimit }),
     handle: async (context) => {
-      const address = context.req.socket.remoteAddress ?? 'unknown';
+      const address = context.clientAddress;
       const wait = waitOf(address);
       if (wait > 0) tooManyWrongTokens(route, context, wait);
       const caller = await authenticate(context);

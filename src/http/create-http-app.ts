@@ -6,6 +6,7 @@ import { createOriginCheck } from './create-origin-check.ts';
 import { createRouter, type HttpContext, type HttpRoute } from './create-router.ts';
 import { describeRequest } from './describe-request.ts';
 import { readBody } from './read-body.ts';
+import { resolveClientAddress, toTrustedProxies } from './resolve-client-address.ts';
 import { writeProblem } from './write-problem.ts';
 
 /** The pino-compatible slice of a logger the HTTP layer uses. */
@@ -34,6 +35,11 @@ export interface HttpAppOptions {
   readonly allowedOrigins?: readonly string[];
   /** The listen address, when known: loopback lets loopback Host names through (see `createOriginCheck`). */
   readonly listenHost?: string;
+  /**
+   * Proxies whose `X-Forwarded-For` names the client (config `trustedProxies`, already validated). Default: none,
+   * the client is the socket's peer.
+   */
+  readonly trustedProxies?: readonly string[];
   readonly logger?: HttpLogger;
   readonly limits?: HttpLimits;
   /** Routes of other modules (`/oauth/callback`, `/connect/...`, `/api/v1`, `/metrics`), matched after the built-in ones. */
@@ -71,6 +77,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     allowedOrigins: options.allowedOrigins ?? [],
     ...(options.listenHost === undefined ? {} : { listenHost: options.listenHost }),
   });
+  const trustedProxies = toTrustedProxies(options.trustedProxies ?? []);
   const mcp = createMcpEndpoint({
     gateway,
     onError: (error) => logger?.warn({ err: error }, 'MCP request rejected or failed'),
@@ -142,11 +149,17 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
         if (forbidden !== undefined) throw forbidden;
       }
       const limit = route.bodyLimit ?? bodyBytes;
+      let clientAddress: string | undefined;
       const context: HttpContext = {
         req,
         res,
         params,
         requestId,
+        // Resolved on first use: a tool call never asks for it.
+        get clientAddress() {
+          clientAddress ??= resolveClientAddress(req, trustedProxies);
+          return clientAddress;
+        },
         readBody: () =>
           readBody(req, limit).catch((error: unknown) => {
             // The rest of an over-long body is never read, so the connection cannot be reused.

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { GatehouseError } from '../core/index.ts';
 import type { ConsentView, Gateway } from '../gateway/index.ts';
 import { escapeHtml } from './create-connect-routes.ts';
-import type { HttpRoute } from './create-router.ts';
+import type { HttpContext, HttpRoute } from './create-router.ts';
 import { shownOnPage } from './show-invisibles.ts';
 
 /**
@@ -21,9 +21,9 @@ import { shownOnPage } from './show-invisibles.ts';
 export function createOAuthServerRoutes(gateway: Gateway): HttpRoute[] {
   const server = gateway.oauthServer;
   if (server === undefined) return [];
-  const discovery = (tenant: string, req: Parameters<HttpRoute['handle']>[0]['req'], res: ServerResponse) => {
+  const discovery = (tenant: string, { req, res, clientAddress }: HttpContext) => {
     if (!server.serves(tenant)) throw new GatehouseError('not_found', 'No authorization server for this tenant');
-    return server.handle(tenant, '/.well-known/openid-configuration', req, res);
+    return server.handle(tenant, '/.well-known/openid-configuration', req, res, clientAddress);
   };
   return [
     {
@@ -43,13 +43,13 @@ export function createOAuthServerRoutes(gateway: Gateway): HttpRoute[] {
       method: 'GET',
       path: '/.well-known/oauth-authorization-server/oauth/:tenant',
       checkOrigin: false,
-      handle: ({ req, res, params }) => discovery(params['tenant'] as string, req, res),
+      handle: (context) => discovery(context.params['tenant'] as string, context),
     },
     {
       method: 'GET',
       path: '/.well-known/openid-configuration/oauth/:tenant',
       checkOrigin: false,
-      handle: ({ req, res, params }) => discovery(params['tenant'] as string, req, res),
+      handle: (context) => discovery(context.params['tenant'] as string, context),
     },
     {
       method: ['GET', 'POST'],
@@ -103,12 +103,12 @@ export function createOAuthServerRoutes(gateway: Gateway): HttpRoute[] {
       path: '/oauth/:tenant/*',
       checkOrigin: false,
       bodyLimit: 64 * 1024,
-      handle: ({ req, res, params }) => {
+      handle: ({ req, res, params, clientAddress }) => {
         const tenant = params['tenant'] as string;
         if (!server.serves(tenant)) throw new GatehouseError('not_found', 'No such route');
         const path = `/${params['*'] ?? ''}`;
         if (req.method === 'POST' && path === '/reg') assertRegistrationSize(req.headers);
-        return server.handle(tenant, path, req, res);
+        return server.handle(tenant, path, req, res, clientAddress);
       },
     },
   ];

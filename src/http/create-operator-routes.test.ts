@@ -43,6 +43,7 @@ async function serve(options: { secureCookie?: boolean; attemptsPerMinute?: numb
         res,
         params: match.params,
         requestId: 'r1',
+        clientAddress: req.socket.remoteAddress ?? 'unknown',
         readBody: async () => Buffer.concat(chunks),
       });
     });

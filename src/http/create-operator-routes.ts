@@ -38,7 +38,7 @@ export interface OperatorSignInEvent {
   readonly decision: 'allow' | 'deny';
   /** Why a sign-in was refused. */
   readonly reason?: 'wrong_token' | 'rate_limited' | 'sign_in_off' | 'csrf';
-  /** The client address the attempt came from (the socket's peer). */
+  /** The client address the attempt came from (`HttpContext.clientAddress`). */
   readonly address: string;
 }
 
@@ -125,10 +125,9 @@ export function createOperatorRoutes(options: OperatorRoutesOptions): OperatorRo
       method: 'POST',
       path: '/operator/signin',
       bodyLimit: formLimit,
-      handle: async ({ req, res, readBody }) => {
+      handle: async ({ req, res, readBody, clientAddress: address }) => {
         const form = new URLSearchParams((await readBody()).toString('utf8'));
         const returnTo = returnOf(form.get('return'));
-        const address = req.socket.remoteAddress ?? 'unknown';
         const refuse = (status: number, reason: NonNullable<OperatorSignInEvent['reason']>, text?: string) => {
           report({ event: 'operator_sign_in', decision: 'deny', reason, address });
           signInPage(res, status, returnTo, text);
@@ -177,7 +176,7 @@ export function createOperatorRoutes(options: OperatorRoutesOptions): OperatorRo
       method: 'POST',
       path: '/operator/signout',
       bodyLimit: formLimit,
-      handle: async ({ req, res, readBody }) => {
+      handle: async ({ req, res, readBody, clientAddress }) => {
         const form = new URLSearchParams((await readBody()).toString('utf8'));
         const session = sessions.sessionOf(req.headers.cookie);
         if (session !== undefined && !sessions.checkCsrf(req.headers.cookie, form.get('csrf') ?? '')) {
@@ -193,7 +192,7 @@ export function createOperatorRoutes(options: OperatorRoutesOptions): OperatorRo
         }
         res.appendHeader('set-cookie', `${operatorCookieName}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure}`);
         if (session !== undefined) {
-          report({ event: 'operator_sign_out', decision: 'allow', address: req.socket.remoteAddress ?? 'unknown' });
+          report({ event: 'operator_sign_out', decision: 'allow', address: clientAddress });
         }
         redirect(res, '/operator/signin');
       },

@@ -10,6 +10,11 @@ export interface HttpContext {
   readonly params: Readonly<Record<string, string>>;
   /** Also sent as the `x-request-id` response header. */
   readonly requestId: string;
+  /**
+   * Where the request came from (`resolveClientAddress`: the socket's peer, or the client named by a trusted proxy's
+   * `X-Forwarded-For`). Every per-address budget and log line uses this, never `req.socket` or the header.
+   */
+  readonly clientAddress: string;
   /** Reads the whole body; rejects with `payload_too_large` over the route's `bodyLimit`. */
   readBody(): Promise<Buffer>;
 }

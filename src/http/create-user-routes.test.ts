@@ -26,6 +26,7 @@ async function signInPageHtml(appName: string, path: string): Promise<string> {
       res,
       params: { tenant: 'acme' },
       requestId: 'r1',
+      clientAddress: '127.0.0.1',
       readBody: async () => Buffer.alloc(0),
     });
   });

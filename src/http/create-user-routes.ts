@@ -180,7 +180,7 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
       method: 'POST',
       path: '/signin/:tenant',
       bodyLimit: formLimit,
-      handle: async ({ req, res, params, readBody }) => {
+      handle: async ({ req, res, params, readBody, clientAddress }) => {
         const tenant = params['tenant'] as string;
         const form = await readForm(readBody);
         const returnTo = returnOf(form.get('return'), tenant);
@@ -194,7 +194,7 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
               tenant,
               form.get('name') ?? '',
               form.get('password') ?? '',
-              req.socket.remoteAddress ?? 'unknown',
+              clientAddress,
             );
           } catch (thrown) {
             const error = toGatehouseError(thrown);

@@ -155,6 +155,7 @@ export async function startGatehouse(
     publicUrl: config.publicUrl,
     allowedOrigins: config.allowedOrigins,
     listenHost: host,
+    trustedProxies: config.trustedProxies,
     logger: observability.logger,
     routes: [
       ...adminRoutes,

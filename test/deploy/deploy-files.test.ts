@@ -40,7 +40,12 @@ describe('deploy/', () => {
     const compose = parse(read('compose.yaml'), { merge: true }) as {
       services: Record<
         string,
-        { environment?: Record<string, string>; stop_grace_period?: string; read_only?: boolean }
+        {
+          environment?: Record<string, string>;
+          stop_grace_period?: string;
+          read_only?: boolean;
+          networks?: { default?: { ipv4_address?: string } };
+        }
       >;
     };
     const gateways = Object.entries(compose.services).filter(([name]) => name.startsWith('gateway-'));
@@ -55,6 +60,10 @@ describe('deploy/', () => {
         /^postgres:\/\/gatehouse_owner:.+@postgres:5432\//,
       );
       expect(gateway.environment?.['GATEHOUSE_REDIS']).toBe('redis://redis:6379');
+      // Issue 13: the balancer, and only it, is trusted to name the client (its address is fixed for that).
+      expect(gateway.environment?.['GATEHOUSE_TRUSTED_PROXIES']).toBe(
+        compose.services['balancer']?.networks?.default?.ipv4_address,
+      );
     }
     const nginx = read('nginx.conf');
     for (const [name] of gateways) expect(nginx).toContain(`server ${name}:8787`);

@@ -98,6 +98,7 @@ function gatewayConfig(lbPort: number): string {
 store: ${database.url}
 redis: ${redis.url}
 adminToken: ${adminToken}
+trustedProxies: [127.0.0.1]
 logFormat: json
 logLevel: warn
 shutdown: { unreadyDelaySeconds: 3, drainTimeoutSeconds: 8 }

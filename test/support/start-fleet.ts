@@ -146,7 +146,8 @@ export interface Balancer {
  * HAProxy in front of `servers` (name -> port), configured as docs/operations.md describes: round robin, no
  * affinity, `/readyz` checked every second with a 5 s timeout (down after 2 failures), a request is re-sent to another server only
  * when its connection failed (never once it was sent), and every answer, HAProxy's own 502/503 included, names
- * the server in `x-gatehouse-backend` (so the suite can tell which process an error came from).
+ * the server in `x-gatehouse-backend` (so the suite can tell which process an error came from), and the client's
+ * address is appended to `X-Forwarded-For` (`option forwardfor`; the gateways behind it set `trustedProxies`).
  */
 export async function startHaproxy(dir: string, port: number, servers: ReadonlyMap<string, number>): Promise<Balancer> {
   const config = join(dir, 'haproxy.cfg');
@@ -165,6 +166,8 @@ defaults
   retries 3
   option redispatch 1
   option http-server-close
+  # Appends the client's address to X-Forwarded-For; the gateways list this balancer in trustedProxies.
+  option forwardfor
 
 frontend gatehouse
   bind 127.0.0.1:${port}
