@@ -58,13 +58,18 @@ export async function callTool(baseUrl: string, call: ToolCall): Promise<CallRes
     const requestId = response.headers.get('x-request-id') ?? undefined;
     const backend = response.headers.get('x-gatehouse-backend') ?? undefined;
     const common = { ...base, endedAt, httpStatus: response.status, requestId, backend };
-    let body: { result?: { isError?: boolean; structuredContent?: { error?: Record<string, unknown> } } } = {};
+    let body: {
+      result?: { isError?: boolean; structuredContent?: { error?: Record<string, unknown> } };
+      error?: { data?: Record<string, unknown> };
+    } = {};
     try {
       body = JSON.parse(text) as typeof body;
     } catch {
       return { ...common, outcome: 'error', code: `http_${response.status}` };
     }
-    const error = body.result?.structuredContent?.error;
+    // A tool's error is in its result; one raised before the call is dispatched (the client key could not be read:
+    // store_unavailable, HTTP 503) is a JSON-RPC error whose `data` carries the same code.
+    const error = body.result?.structuredContent?.error ?? body.error?.data;
     if (response.status === 200 && body.result !== undefined && body.result.isError !== true) {
       return { ...common, outcome: 'success' };
     }
