@@ -156,6 +156,7 @@ export async function startGatehouse(
     allowedOrigins: config.allowedOrigins,
     listenHost: host,
     logger: observability.logger,
+    ...(adapters.processBus === undefined ? {} : { processBus: adapters.processBus }),
     routes: [
       ...adminRoutes,
       ...createApprovalPageRoutes(gateway, {
