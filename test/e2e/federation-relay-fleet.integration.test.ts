@@ -69,7 +69,10 @@ beforeAll(async () => {
       call: async (_args, request) => {
         const schema = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] };
         try {
-          const first = (await request?.ask('elicitation/create', { message: 'Your name?', requestedSchema: schema })) as {
+          const first = (await request?.ask('elicitation/create', {
+            message: 'Your name?',
+            requestedSchema: schema,
+          })) as {
             content?: { name?: string };
           };
           answers.push(String(first.content?.name));
@@ -181,7 +184,7 @@ describe.skipIf(!enabled)('elicitation relayed across two gateway processes (Pos
     expect(answers).toEqual(['Ada', 'Grace']);
     const calls = sent.filter((s) => s.body['method'] === 'tools/call');
     expect(calls.map((s) => new URL(s.url).host)).toEqual([a.url, b.url, a.url].map((u) => new URL(u).host));
-    const state = (calls[1]?.body['params'] as Record<string, unknown>)['requestState'];
+    const state = (calls[1]?.body['params'] as Record<string, unknown> | undefined)?.['requestState'];
     expect(state).toMatch(/^mrt1\./);
     expect(await toolCallRecords(a)).toBe(before + 1);
     await client.close();
