@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LegacyMcpUpstream, startLegacyMcpUpstream } from '../support/start-mcp-upstream.ts';
+import {
+  type LegacyMcpUpstream,
+  registerAskingTool,
+  startLegacyMcpUpstream,
+  startModernMcpUpstream,
+} from '../support/start-mcp-upstream.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 import { type TestDatabase, testDatabases } from '../support/test-databases.ts';
 
@@ -28,6 +33,9 @@ const globexKey = `gatehouse_sk_${randomBytes(24).toString('base64url')}`;
 const answers: string[] = [];
 
 let upstream: LegacyMcpUpstream;
+/** A 2026-07-28 server asking through its result (`input_required`), and the names it was answered. */
+let modern: { url: string; close(): Promise<void> };
+const modernNames: string[] = [];
 let database: TestDatabase;
 let a: TestGateway;
 let b: TestGateway;
@@ -35,7 +43,10 @@ const started: TestGateway[] = [];
 
 const tenant = (id: string, key: string, extraKeys: Record<string, unknown>[] = []) => ({
   id,
-  services: [{ id: 'linear', mcp: upstream.url }],
+  services: [
+    { id: 'linear', mcp: upstream.url },
+    { id: 'modern', mcp: modern.url },
+  ],
   toolsets: [{ id: 'all', tools: ['*'], access: 'write', approval: 'none', discovery: { mode: 'never' } }],
   clientKeys: [{ name: 'agent', key, toolsets: ['all'], subject: 'alice' }, ...extraKeys],
 });
@@ -88,6 +99,7 @@ beforeAll(async () => {
       },
     },
   ]);
+  modern = await startModernMcpUpstream({ register: (server) => registerAskingTool(server, modernNames) });
   database = await (postgres as NonNullable<typeof postgres>).create();
   a = await startProcess();
   b = await startProcess();
@@ -97,6 +109,7 @@ afterAll(async () => {
   for (const gateway of started) await gateway.close().catch(() => {});
   await database?.drop();
   await upstream?.close();
+  await modern?.close();
 });
 
 type Sent = { url: string; key: string; body: Record<string, unknown> };
@@ -187,6 +200,16 @@ describe.skipIf(!enabled)('elicitation relayed across two gateway processes (Pos
     const state = (calls[1]?.body['params'] as Record<string, unknown> | undefined)?.['requestState'];
     expect(state).toMatch(/^mrt1\./);
     expect(await toolCallRecords(a)).toBe(before + 1);
+    await client.close();
+  });
+
+  it('the same with a 2026-07-28 server, whose question comes as its input_required result', async () => {
+    const { client, sent } = await connectClient({ names: ['Ada'], first: () => b.url, retry: () => a.url });
+    const result = (await client.callTool({ name: 'modern_ask_name', arguments: {} })) as Result;
+    expect(result.content).toEqual([{ type: 'text', text: 'hello Ada' }]);
+    expect(modernNames).toEqual(['Ada']);
+    const calls = sent.filter((s) => s.body['method'] === 'tools/call');
+    expect(calls.map((s) => new URL(s.url).host)).toEqual([b.url, a.url].map((u) => new URL(u).host));
     await client.close();
   });
 
