@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPrivateRedis } from '../../../test/support/start-fleet.ts';
 import type { ProcessBus } from '../shared-state-port.ts';
 import { createRedisProcessBus } from './create-redis-process-bus.ts';
 import { openRedis } from './open-redis.ts';
@@ -104,4 +105,46 @@ describe.skipIf(!url)('createRedisProcessBus()', () => {
       child.kill('SIGKILL');
     }
   }, 30_000);
+});
+
+const hasRedisServer = (() => {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!url || !hasRedisServer)('createRedisProcessBus() across a Redis restart', () => {
+  it('fails while Redis is down (store_unavailable) and serves again once it is back: the listener resubscribes', async () => {
+    const own = await startPrivateRedis();
+    const connection = await openRedis(own.url);
+    const server = await createRedisProcessBus(connection);
+    const client = await createRedisProcessBus(connection);
+    server.serve(async (body) => `back: ${body}`);
+    try {
+      expect(await client.request(server.address, 'before', limits)).toBe('back: before');
+      await own.restart(300);
+      const started = performance.now();
+      let answer: string | undefined;
+      const failures = new Set<string>();
+      while (answer === undefined && performance.now() - started < 15_000) {
+        try {
+          answer = await client.request(server.address, 'after', limits);
+        } catch (error) {
+          failures.add((error as { code?: string }).code ?? 'thrown');
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+      expect(answer).toBe('back: after');
+      expect([...failures].filter((code) => code !== 'store_unavailable')).toEqual([]);
+      console.log(`process bus: serving again ${Math.round(performance.now() - started)} ms after Redis restarted`);
+    } finally {
+      await server.close();
+      await client.close();
+      connection.disconnect();
+      await own.stop();
+    }
+  }, 40_000);
 });
