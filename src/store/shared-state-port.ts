@@ -76,7 +76,8 @@ export interface CacheBackend {
 /**
  * Requests between the gateway processes sharing one backend (Redis): each process listens at its own `address`,
  * a random name nobody can guess, new at every start. A request is acknowledged by the process that serves it at
- * once, then answered with the handler's reply; messages are JSON text built by the caller, never a secret.
+ * once, then answered with the handler's reply. Messages are JSON text built by the caller (ids, names, a client's
+ * answers), never a credential; they pass through the backend and are not stored there.
  */
 export interface ProcessBus {
   /** This process's address (URL-safe, 16 characters). */

@@ -269,7 +269,7 @@ describe.skipIf(!enabled)('elicitation relayed across two gateway processes (Pos
     // A listener at an address that never answers (a frozen process): B waits for the acknowledgement, then says so.
     const silent = randomBytes(12).toString('base64url');
     const listener = new Redis(redisUrl as string);
-    await listener.subscribe(`gh:bus:${silent}`);
+    await listener.subscribe(`gh:bus:${listener.options.db ?? 0}:${silent}`);
     try {
       const { client } = await connectClient({
         names: ['Ada'],

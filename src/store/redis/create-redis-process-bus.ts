@@ -14,7 +14,7 @@ type Envelope =
 const livenessCheckMs = 1_000;
 
 /**
- * The process bus on Redis pub/sub: each process subscribes to `gh:bus:<address>` on a connection of its own (a
+ * The process bus on Redis pub/sub: each process subscribes to `gh:bus:<db>:<address>` on a connection of its own (a
  * subscribed connection runs no other command); requests, acknowledgements and replies are published on the
  * receiver's channel over the shared connection. `PUBLISH` counting no subscriber means the process is gone (its
  * connection closed when it died); while a reply is awaited, `PUBSUB NUMSUB` tells the same every second. Pub/sub
@@ -26,7 +26,8 @@ export async function createRedisProcessBus(
 ): Promise<ProcessBus> {
   const prefix = options.prefix ?? 'gh:';
   const address = randomBytes(12).toString('base64url');
-  const channelOf = (to: string) => `${prefix}bus:${to}`;
+  // Pub/sub channels span every database of a Redis server: the database number keeps deployments apart.
+  const channelOf = (to: string) => `${prefix}bus:${redis.options.db ?? 0}:${to}`;
   const subscriber = redis.duplicate();
   subscriber.on('error', () => {});
   if (subscriber.status !== 'ready') await subscriber.connect();
