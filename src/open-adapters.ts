@@ -5,6 +5,7 @@ import { createRedisResultStore, resultQuotasOf } from './shaping/index.ts';
 import {
   createRedisCacheBackend,
   createRedisLimiter,
+  createRedisProcessBus,
   migrateWithOwner,
   openRedis,
   openStore,
@@ -101,6 +102,20 @@ export async function openAdapters(
     }
   }
   const sharedRedis = redis;
+  let processBus: Awaited<ReturnType<typeof createRedisProcessBus>> | undefined;
+  if (sharedRedis !== undefined) {
+    try {
+      processBus = await createRedisProcessBus(sharedRedis);
+    } catch {
+      sharedRedis.disconnect();
+      await auditLog.close();
+      await store.close();
+      throw new GatehouseError(
+        'store_unavailable',
+        `Cannot subscribe on Redis at ${redactStoreUrl(config.redis ?? '')}`,
+      );
+    }
+  }
   // 429 Retry-After waits for safe calls, bounded retries for idempotent ones, a circuit breaker per host, tenant
   // and service, and a per-tenant share of each host's connections (MT-08).
   const upstream = createRetryingUpstream(
@@ -130,10 +145,12 @@ export async function openAdapters(
           }),
         }
       : {}),
+    ...(processBus === undefined ? {} : { processBus }),
     async close() {
       await auditLog.close();
       await upstream.close();
       await store.close();
+      await processBus?.close();
       sharedRedis?.disconnect();
     },
   };

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequestId, GatehouseError, httpStatusOf, isGatehouseError, toGatehouseError } from '../core/index.ts';
 import type { Gateway } from '../gateway/index.ts';
 import { createMcpEndpoint, writeJsonRpcError } from '../mcp/index.ts';
+import type { ProcessBus } from '../store/index.ts';
 import { createOriginCheck } from './create-origin-check.ts';
 import { createRouter, type HttpContext, type HttpRoute } from './create-router.ts';
 import { describeRequest } from './describe-request.ts';
@@ -44,6 +45,8 @@ export interface HttpAppOptions {
   readonly limits?: HttpLimits;
   /** Routes of other modules (`/oauth/callback`, `/connect/...`, `/api/v1`, `/metrics`), matched after the built-in ones. */
   readonly routes?: readonly HttpRoute[];
+  /** Requests between the gateway processes (Redis): a 2026-07-28 client's retry reaches the process holding its call. */
+  readonly processBus?: ProcessBus;
 }
 
 /** A node:http request listener, plus what a graceful shutdown needs. */
@@ -81,6 +84,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const mcp = createMcpEndpoint({
     gateway,
     onError: (error) => logger?.warn({ err: error }, 'MCP request rejected or failed'),
+    ...(options.processBus === undefined ? {} : { processBus: options.processBus }),
   });
   const routes: HttpRoute[] = [
     {

@@ -12,6 +12,7 @@ import {
   toGatehouseError,
 } from '../core/index.ts';
 import type { Caller, Gateway } from '../gateway/index.ts';
+import type { ProcessBus } from '../store/index.ts';
 import { callToolSafely } from './create-tool-server.ts';
 import { readFastToolCall } from './read-fast-tool-call.ts';
 import { createClientInputRelay } from './relay-client-input.ts';
@@ -33,6 +34,8 @@ export interface McpEndpointOptions {
    * request: the endpoint tests compare both paths' bytes this way.
    */
   readonly fastPath?: boolean;
+  /** Requests between the gateway processes (Redis): a client's retry reaches the process holding its call. */
+  readonly processBus?: ProcessBus;
 }
 
 /** One HTTP exchange on `/mcp/{tenant}/{toolset}`, after the HTTP layer has checked Origin and Host. */
@@ -81,7 +84,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   const fastPath = options.fastPath ?? true;
   const modernMeta = createModernResultMeta(serverInfo);
   const inFlight = createCallsInFlight();
-  const inputRelay = createClientInputRelay();
+  const inputRelay = createClientInputRelay(options.processBus === undefined ? {} : { bus: options.processBus });
 
   async function authenticate(exchange: McpExchange): Promise<Caller | undefined> {
     try {

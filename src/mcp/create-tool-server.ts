@@ -69,8 +69,8 @@ export function createToolServer(context: ToolServerContext): Server {
     const progressToken = request.params._meta?.progressToken;
     const log = logRelayOf(ctx.mcpReq, federated);
     await withdrawDeclinedApproval(gateway, caller, ctx.mcpReq.inputResponses, ctx.mcpReq.requestState());
-    const relayed = relayedCallOf(context, ctx.mcpReq);
-    if (relayed !== undefined && 'resumed' in relayed) return answerRound(await relayed.resumed.next());
+    const relayed = await relayedCallOf(context, ctx.mcpReq);
+    if (relayed !== undefined && 'resumed' in relayed) return answerRound(relayed.resumed);
     const relay: CallRelay = {
       // A call whose client may be asked outlives this request (the client answers in a retry): no cancel relay.
       ...(relayed !== undefined
@@ -150,24 +150,26 @@ function answerRound(round: NextRound) {
 }
 
 /**
- * A 2026-07-28 call whose client declared elicitation or sampling: a retry of an earlier one (its `requestState`
- * names the pending call, and its answers are delivered), or a new one whose server's questions the client will be
- * asked (`ask` refuses the kinds the client did not declare). Undefined for every other call.
+ * A 2026-07-28 call whose server may ask its client: a retry of an earlier one (its `requestState` names the pending
+ * call, here or on another process; its answers are delivered and its next round is `resumed`), or a new call of a
+ * client that declared elicitation or sampling, whose server's questions it will be asked (`ask` refuses the kinds
+ * the client did not declare). Undefined for every other call.
  */
-function relayedCallOf(
+async function relayedCallOf(
   context: ToolServerContext,
   request: {
     readonly envelope?: Readonly<Record<string, unknown>>;
     readonly inputResponses?: Record<string, unknown>;
     requestState(): unknown;
   },
-): { resumed: RelayedCall } | { call: RelayedCall; ask: NonNullable<CallRelay['ask']> } | undefined {
+): Promise<{ resumed: NextRound } | { call: RelayedCall; ask: NonNullable<CallRelay['ask']> } | undefined> {
   const { inputRelay, caller } = context;
-  const declared = request.envelope?.[CLIENT_CAPABILITIES_META_KEY] as Record<string, unknown> | undefined;
-  if (inputRelay === undefined || declared === undefined) return undefined;
+  if (inputRelay === undefined) return undefined;
   // A state that is not one of the relay's (an approval's retry) starts the call anew.
-  const resumed = inputRelay.resume(caller, request.requestState(), request.inputResponses);
+  const resumed = await inputRelay.resume(caller, request.requestState(), request.inputResponses);
   if (resumed !== undefined) return { resumed };
+  const declared = request.envelope?.[CLIENT_CAPABILITIES_META_KEY] as Record<string, unknown> | undefined;
+  if (declared === undefined) return undefined;
   const elicitation = declared['elicitation'] as Record<string, unknown> | undefined;
   const canAsk = (question: ServerQuestion) =>
     question.method === 'sampling/createMessage'

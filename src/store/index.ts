@@ -73,6 +73,7 @@ export { tenantColumnOf, tenantPurgePlan } from './purge-tenant.ts';
 export { redactStoreUrl } from './redact-store-url.ts';
 export { createRedisCacheBackend } from './redis/create-redis-cache-backend.ts';
 export { createRedisLimiter } from './redis/create-redis-limiter.ts';
+export { createRedisProcessBus } from './redis/create-redis-process-bus.ts';
 export { openRedis } from './redis/open-redis.ts';
 export type {
   CacheBackend,
@@ -83,6 +84,7 @@ export type {
   Limiter,
   LimitRefusal,
   LimitRule,
+  ProcessBus,
   RateLimitRule,
 } from './shared-state-port.ts';
 export { withStoreSchema } from './with-store-schema.ts';

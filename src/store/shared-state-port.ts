@@ -72,3 +72,29 @@ export interface CacheBackend {
   invalidate(group: string): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * Requests between the gateway processes sharing one backend (Redis): each process listens at its own `address`,
+ * a random name nobody can guess, new at every start. A request is acknowledged by the process that serves it at
+ * once, then answered with the handler's reply. Messages are JSON text built by the caller (ids, names, a client's
+ * answers), never a credential; they pass through the backend and are not stored there.
+ */
+export interface ProcessBus {
+  /** This process's address (URL-safe, 16 characters). */
+  readonly address: string;
+  /** Serves the requests sent to this process: the handler's text is the reply. One handler; a second replaces it. */
+  serve(handler: (body: string) => Promise<string>): void;
+  /**
+   * Sends `body` to the process at `address` and waits for its reply. Rejects with `store_unavailable` when no
+   * process listens there (`details.reason` `process_gone`), when it does not acknowledge within `ackTimeoutMs`, when
+   * it stops listening before it replies (checked every second), when no reply comes within `replyTimeoutMs`
+   * (`reason` `process_silent`), or when the backend fails; with `payload_too_large` for a body or reply over
+   * `maxBytes` (UTF-8).
+   */
+  request(
+    address: string,
+    body: string,
+    limits: { readonly ackTimeoutMs: number; readonly replyTimeoutMs: number; readonly maxBytes: number },
+  ): Promise<string>;
+  close(): Promise<void>;
+}

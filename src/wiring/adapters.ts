@@ -1,7 +1,7 @@
 import type { AuditLog } from '../audit/index.ts';
 import type { RefreshLock } from '../oauth/index.ts';
 import type { ResultStore } from '../shaping/index.ts';
-import type { CacheBackend, Limiter, Store } from '../store/index.ts';
+import type { CacheBackend, Limiter, ProcessBus, Store } from '../store/index.ts';
 import type { UpstreamClient } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
 
@@ -22,5 +22,7 @@ export interface Adapters {
   readonly resultStore?: ResultStore;
   /** Cross-process OAuth refresh lock: the Redis lease when `redis` is set; the store's lock when absent. */
   readonly refreshLock?: RefreshLock;
+  /** Requests between the gateway processes (Redis, when `redis` is set): relayed client answers reach their call. */
+  readonly processBus?: ProcessBus;
   close(): Promise<void>;
 }

@@ -157,6 +157,7 @@ export async function startGatehouse(
     listenHost: host,
     trustedProxies: config.trustedProxies,
     logger: observability.logger,
+    ...(adapters.processBus === undefined ? {} : { processBus: adapters.processBus }),
     routes: [
       ...adminRoutes,
       ...createApprovalPageRoutes(gateway, {

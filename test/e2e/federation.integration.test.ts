@@ -6,6 +6,7 @@ import {
   type FixtureFeatures,
   type FixtureTool,
   type LegacyMcpUpstream,
+  registerAskingTool,
   startLegacyMcpUpstream,
   startModernMcpUpstream,
 } from '../support/start-mcp-upstream.ts';
@@ -774,6 +775,58 @@ describe('elicitation and sampling from a federated server', () => {
     // One audit record per call, however many rounds it took.
     expect(await toolCallRecords()).toBe(before + 3);
     await client.close();
+  });
+
+  it('relays the questions of a 2026-07-28 server (its input_required, fulfilled by the SDK client) and its answers back', async () => {
+    const names: string[] = [];
+    const asking = await startModernMcpUpstream((server) => registerAskingTool(server, names));
+    const own = await startTestGateway({
+      unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+      tenants: [
+        {
+          id: 'acme',
+          services: [{ id: 'modern', mcp: asking.url }],
+          toolsets: [{ id: 'all', tools: ['*'], access: 'write', approval: 'none', discovery: { mode: 'never' } }],
+          clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all'], subject: 'alice' }],
+        },
+      ],
+    });
+    try {
+      const client = new ClientV2(
+        { name: 'federation-asked-modern', version: '1.0.0' },
+        { versionNegotiation: { mode: 'auto' }, capabilities: { elicitation: { form: {} } } },
+      );
+      const asked: string[] = [];
+      client.setRequestHandler('elicitation/create', async (request) => {
+        asked.push(String(request.params.message));
+        return { action: 'accept', content: { name: 'Ada' } };
+      });
+      await client.connect(
+        new TransportV2(new URL(`${own.url}/mcp/acme/all`), {
+          requestInit: { headers: { Authorization: `Bearer ${clientKey}` } },
+        }),
+      );
+      await own.adapters.audit?.flush();
+      const before = (await own.adapters.store.audit.query({ tenantId: 'acme', kind: 'tool_call', limit: 100 })).length;
+      const result = (await client.callTool({ name: 'modern_ask_name', arguments: {} })) as Result;
+      expect(result.content).toEqual([{ type: 'text', text: 'hello Ada' }]);
+      expect(asked).toEqual(['Your name?']);
+      expect(names).toEqual(['Ada']);
+      await own.adapters.audit?.flush();
+      expect((await own.adapters.store.audit.query({ tenantId: 'acme', kind: 'tool_call', limit: 100 })).length).toBe(
+        before + 1,
+      );
+      // Without the capability declared, the server's question cannot be answered: the call ends with an error.
+      const bare = await connectClientV2(`${own.url}/mcp/acme/all`, clientKey, 'federation-bare-modern');
+      const refused = (await bare.callTool({ name: 'modern_ask_name', arguments: {} })) as Result;
+      expect(refused.isError).toBe(true);
+      expect(names).toEqual(['Ada']);
+      await bare.close();
+      await client.close();
+    } finally {
+      await own.close();
+      await asking.close();
+    }
   });
 
   it('answers the server a clear error when the client did not declare the capability (both eras)', async () => {

@@ -15,7 +15,7 @@ import {
   McpError,
   ReadResourceRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
+import { acceptedContent, createMcpHandler, inputRequired, McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 
 /** A tool of the legacy fixture server: its listing and what a call answers. */
@@ -426,4 +426,30 @@ function listen(server: HttpServer): Promise<string> {
 function closeServer(server: HttpServer): Promise<void> {
   server.closeAllConnections();
   return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/**
+ * Registers `ask_name` on a 2026-07-28 fixture server: it asks its client for a name by answering `input_required`
+ * (an embedded form elicitation) and, on the retry carrying the answer, records the name in `names` and greets it.
+ */
+export function registerAskingTool(server: McpServer, names: string[]): void {
+  server.registerTool(
+    'ask_name',
+    { description: 'Asks its client for a name', annotations: { destructiveHint: false } },
+    async (ctx) => {
+      const answer = acceptedContent<{ name?: string }>(ctx.mcpReq.inputResponses, 'name');
+      if (answer?.name === undefined) {
+        return inputRequired({
+          inputRequests: {
+            name: inputRequired.elicit({
+              message: 'Your name?',
+              requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+            }),
+          },
+        });
+      }
+      names.push(answer.name);
+      return { content: [{ type: 'text', text: `hello ${answer.name}` }] };
+    },
+  );
 }
