@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Provider, { type AdapterConstructor, errors, type InteractionDetails, type ProviderClient } from 'oidc-provider';
+import type Provider from 'oidc-provider';
+import type { AdapterConstructor, InteractionDetails, ProviderClient } from 'oidc-provider';
 import providerRequestStorage from 'oidc-provider/lib/helpers/als.js';
 import type { AuditLog } from '../audit/index.ts';
 import { type Clock, createId, GatehouseError, type TenantConfig } from '../core/index.ts';
@@ -190,6 +191,9 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
   }
 
   async function buildProvider(tenant: TenantConfig): Promise<Provider> {
+    // Loaded when a tenant is first served, not with the module: on Node 20 oidc-provider prints an "Unsupported
+    // runtime" warning when it loads, which every CLI command (providers list, check) printed otherwise.
+    const { default: Provider, errors } = await import('oidc-provider');
     const config = tenant.oauthServer;
     const keys = await keysOf(tenant.id);
     const adapter: AdapterConstructor = createProviderAdapter({ tenantId: tenant.id, repository, vault, clock });

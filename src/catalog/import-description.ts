@@ -13,6 +13,11 @@ export interface ImportOptions {
   readonly format?: DescriptionFormat;
   /** GraphQL: depth of the generated selection sets (see the service config field). Default 2. */
   readonly selectionDepth?: number;
+  /**
+   * OpenAPI: honour `x-gatehouse-safety: safe` on a POST/PUT/PATCH (class it a read). Set by `loadCatalog` for the
+   * curated packs shipped in `catalog/packs/` only; any other description can make a tool stricter, never laxer.
+   */
+  readonly trustSafetyMarks?: boolean;
 }
 
 export interface DescriptionInput extends ImportOptions {
@@ -82,7 +87,7 @@ export function importDescriptionWithId(input: DescriptionInput, id: string): Ca
       source: input.source,
     });
   }
-  return transformOpenApiObject(root, dialect, id);
+  return transformOpenApiObject(root, dialect, id, input.trustSafetyMarks === true);
 }
 
 function expectFormat(input: DescriptionInput, format: DescriptionFormat): void {

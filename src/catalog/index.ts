@@ -15,6 +15,7 @@ export {
 } from './mcp/mcp-features.ts';
 export { type McpListedTool, mcpToolsMax, transformMcpTools } from './mcp/mcp-tools.ts';
 export { type PreviewRow, previewCatalog } from './preview-catalog.ts';
+export { checkRedirectUriRule, type RedirectUriVerdict } from './providers/check-redirect-uri-rule.ts';
 export { createProviderExpander, expandProviderService } from './providers/expand-provider-service.ts';
 export {
   builtInCatalogRoot,

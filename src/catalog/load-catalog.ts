@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { type Catalog, GatehouseError } from '../core/index.ts';
 import { type ImportOptions, importDescriptionWithId } from './import-description.ts';
+import { isBuiltInPack } from './providers/load-providers.ts';
 
 const byContent = new Map<string, Catalog>();
 /**
@@ -14,10 +15,13 @@ const byPath = new Map<string, { readonly size: number; readonly mtimeMs: number
 /**
  * Reads a description file and imports it, memoised by the SHA-256 of its content: every tenant whose service
  * points at the same description (same bytes, any path) and options shares one Catalog object. The format is
- * detected; `options.format` refuses a description of another format.
+ * detected; `options.format` refuses a description of another format. A curated pack shipped with Gatehouse
+ * (`isBuiltInPack`) is imported with `trustSafetyMarks`, any other file without.
  * Throws `description_invalid` when the file cannot be read or is not a description.
  */
-export function loadCatalog(path: string, options: ImportOptions = {}): Catalog {
+export function loadCatalog(path: string, given: ImportOptions = {}): Catalog {
+  const { trustSafetyMarks: _ignored, ...rest } = given;
+  const options: ImportOptions = isBuiltInPack(path) ? { ...rest, trustSafetyMarks: true } : rest;
   const seen = byPath.get(path);
   if (seen !== undefined) {
     const stat = statSync(path, { throwIfNoEntry: false });
@@ -59,7 +63,8 @@ export function loadCatalog(path: string, options: ImportOptions = {}): Catalog 
  * A description already in memory (stored through the admin API) imported once per content id and options, shared
  * with every other service of the same content, like `loadCatalog`.
  */
-export function loadCatalogText(id: string, text: string, source: string, options: ImportOptions = {}): Catalog {
+export function loadCatalogText(id: string, text: string, source: string, given: ImportOptions = {}): Catalog {
+  const { trustSafetyMarks: _ignored, ...options } = given;
   return importOnce(id, options, source, () => text);
 }
 
@@ -75,5 +80,5 @@ function importOnce(id: string, options: ImportOptions, source: string, text: ()
 
 /** Catalogues are shared by content and by the options that shape them. */
 function memoKeyOf(id: string, options: ImportOptions): string {
-  return `${id}:${options.format ?? ''}:${options.selectionDepth ?? ''}`;
+  return `${id}:${options.format ?? ''}:${options.selectionDepth ?? ''}:${options.trustSafetyMarks === true}`;
 }

@@ -4,8 +4,13 @@ import { parseConfig } from '../core/index.ts';
 import { runCheck } from './run-check.ts';
 
 /** `gatehouse check --json` of a config given as an object, with the built-in catalogue. */
-async function warningsOf(tenant: Record<string, unknown>) {
-  const config = parseConfig({ tenants: [tenant] }, { env: {}, expandProvider: createProviderExpander() });
+async function warningsOf(tenant: Record<string, unknown>, top: Record<string, unknown> = {}) {
+  return (await reportOf(tenant, top)).warnings;
+}
+
+/** Warnings and notes of `gatehouse check --json`. */
+async function reportOf(tenant: Record<string, unknown>, top: Record<string, unknown> = {}) {
+  const config = parseConfig({ ...top, tenants: [tenant] }, { env: {}, expandProvider: createProviderExpander() });
   let out = '';
   const write = (text: string) => {
     out += text;
@@ -13,7 +18,10 @@ async function warningsOf(tenant: Record<string, unknown>) {
   };
   const context = { stdout: { write } } as never;
   expect(await runCheck(config, true, context)).toBe(0);
-  return (JSON.parse(out) as { warnings: { code: string; path: string; message: string }[] }).warnings;
+  return JSON.parse(out) as {
+    warnings: { code: string; path: string; message: string }[];
+    notes: { code: string; path: string; message: string }[];
+  };
 }
 
 describe('gatehouse check warnings (issue 11)', () => {
@@ -39,6 +47,43 @@ describe('gatehouse check warnings (issue 11)', () => {
       'tenants[0].toolsets[0].policy.safety.slack_delete*',
     ]);
     expect(safeWrites[0]?.message).toContain('POST /chat.postMessage');
+  });
+
+  it("redirect_uri_rule: warns when publicUrl breaks the provider's redirect URI rule (Slack HTTPS only; Google loopback http is fine)", async () => {
+    const slack = { provider: 'slack', clientId: 'slack-client', clientSecret: 'slack-client-secret' };
+    const google = { provider: 'google-calendar', clientId: 'g-client', clientSecret: 'g-client-secret' };
+    const local = await warningsOf({ id: 'acme', services: [slack, google] }, { publicUrl: 'http://127.0.0.1:8787' });
+    expect(local.filter((w) => w.code === 'redirect_uri_rule')).toEqual([
+      expect.objectContaining({
+        path: 'tenants[0].services[0]',
+        message: expect.stringContaining('Slack accepts HTTPS redirect URIs only'),
+      }),
+    ]);
+    const lan = await warningsOf({ id: 'acme', services: [google] }, { publicUrl: 'http://gatehouse.lan:8787' });
+    expect(lan.map((w) => w.code)).toContain('redirect_uri_rule');
+    const secure = await warningsOf({ id: 'acme', services: [slack, google] }, { publicUrl: 'https://gw.example.com' });
+    expect(secure.filter((w) => w.code === 'redirect_uri_rule')).toEqual([]);
+  });
+
+  it('slack_private_channels_unsaid: a Slack service on the catalogue scopes gets a note naming what to add for private channels and DMs', async () => {
+    const slack = { provider: 'slack', clientId: 'slack-client', clientSecret: 'slack-client-secret' };
+    const toolsets = [{ id: 'reader', tools: ['slack_*'], access: 'read' }];
+    const defaults = await reportOf({ id: 'acme', services: [slack], toolsets });
+    expect(defaults.notes).toEqual([
+      expect.objectContaining({
+        code: 'optional_reach',
+        path: 'tenants[0].services[0].scopes',
+        message: expect.stringContaining('private channels the user is in (add groups:read, groups:history)'),
+      }),
+    ]);
+    expect(defaults.notes[0]?.message).toContain('service slack');
+    expect(defaults.notes[0]?.message).toContain('direct messages (add im:read, im:history)');
+    const listed = await reportOf({
+      id: 'acme',
+      services: [{ ...slack, scopes: ['channels:read', 'channels:history', 'groups:read', 'groups:history'] }],
+      toolsets,
+    });
+    expect(listed.notes).toEqual([]);
   });
 
   it("warns when a provider service asks for the provider's default scopes and they include a write scope", async () => {
@@ -106,7 +151,7 @@ describe('gatehouse check: output schemas given way to the list bound (issue 11)
       },
     } as never;
     expect(await runCheck(config, false, context)).toBe(0);
-    const note = out.split('\n').find((line) => line.startsWith('  note: '));
+    const note = out.split('\n').find((line) => line.startsWith('  note: ') && line.includes('output schema'));
     expect(note).toMatch(
       /^ {2}note: \d+ tool\(s\) list no output schema: with every schema tools\/list would take \d+ tokens, over discovery\.maxListTokens \(3000\), so the largest were dropped: slack_\w+/,
     );

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { builtInCatalogRoot, loadProviders } from '../catalog/index.ts';
+import { builtInCatalogRoot, checkRedirectUriRule, loadProviders } from '../catalog/index.ts';
 import type { Config } from '../core/index.ts';
 import { inspectConfig, inspectOverlays, inspectReadOnlyLinkScopes, inspectSafeWrites } from '../gateway/index.ts';
 import { isBlockedAddress } from '../upstream/index.ts';
@@ -8,8 +8,16 @@ import { formatTable } from './format-table.ts';
 
 /** Something `check` found that is valid but will not work as the operator probably expects. */
 export interface CheckWarning {
-  readonly code: 'env_unset' | 'private_upstream' | 'safe_write' | 'write_default_scope';
+  readonly code: 'env_unset' | 'private_upstream' | 'redirect_uri_rule' | 'safe_write' | 'write_default_scope';
   /** Field path, e.g. `tenants[0].services[0].baseUrl`. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Something `check` points out that is valid and intended, but that a person may not expect. */
+export interface CheckNote {
+  readonly code: 'optional_reach';
+  /** Field path, e.g. `tenants[0].services[0].scopes`. */
   readonly path: string;
   readonly message: string;
 }
@@ -22,12 +30,14 @@ export async function runCheck(config: Config, json: boolean, context: CliContex
     ...collectCheckWarnings(config),
     ...inspectSafeWrites(config).map((w) => ({ code: 'safe_write' as const, ...w })),
   ];
+  const notes = collectOptionalReach(config);
   if (json) {
-    context.stdout.write(`${JSON.stringify({ valid: true, warnings, toolsets: reports, overlays }, null, 2)}\n`);
+    context.stdout.write(`${JSON.stringify({ valid: true, warnings, notes, toolsets: reports, overlays }, null, 2)}\n`);
     return 0;
   }
   context.stdout.write(`Configuration is valid: ${config.tenants.length} tenant(s).\n`);
   for (const warning of warnings) context.stdout.write(`  warning: ${warning.path}: ${warning.message}\n`);
+  for (const note of notes) context.stdout.write(`  note: ${note.path}: ${note.message}\n`);
   for (const report of reports) {
     context.stdout.write(
       `\n${report.tenant}/${report.toolset}: ${report.tools.length} tool(s), tools/list = ${report.listTokens} tokens${report.discovery ? ' (discovery meta-tools)' : ''}\n`,
@@ -89,8 +99,58 @@ export function collectCheckWarnings(config: Config): CheckWarning[] {
       });
     });
   });
-  warnings.push(...collectWriteDefaultScopes(config));
+  warnings.push(...collectWriteDefaultScopes(config), ...collectRedirectUriRules(config));
   return warnings;
+}
+
+/** Provider services whose provider will not let an app register `{publicUrl}/oauth/callback` (Slack: HTTPS only). */
+function collectRedirectUriRules(config: Config): CheckWarning[] {
+  const warnings: CheckWarning[] = [];
+  const redirectUri = `${config.publicUrl}/oauth/callback`;
+  config.tenants.forEach((tenant, t) => {
+    tenant.services.forEach((service, s) => {
+      if (service.provider === undefined || service.auth.type !== 'oauth2') return;
+      const provider = loadProviders(builtInCatalogRoot).byId.get(service.provider);
+      if (provider?.auth.type !== 'oauth2') return;
+      const verdict = checkRedirectUriRule(provider.name, provider.auth, redirectUri);
+      if (verdict === undefined || !verdict.broken) return;
+      warnings.push({
+        code: 'redirect_uri_rule',
+        path: `tenants[${t}].services[${s}]`,
+        message: `${verdict.rule}: ${redirectUri} cannot be registered, so connecting fails; set publicUrl to an HTTPS address (a tunnel or a reverse proxy; docs/providers.md#redirect-uri-to-register)`,
+      });
+    });
+  });
+  return warnings;
+}
+
+/**
+ * Provider services on the catalogue's scopes (none listed in the config) whose toolsets expose a tool that a
+ * provider's `optionalReach` scopes would widen: the links ask the first alternative only (Slack: public channels),
+ * so the note names what that leaves out and the scopes to list.
+ */
+function collectOptionalReach(config: Config): CheckNote[] {
+  const notes: CheckNote[] = [];
+  const reports = inspectConfig(config);
+  config.tenants.forEach((tenant, t) => {
+    tenant.services.forEach((service, s) => {
+      if (service.provider === undefined || service.scopesFromCatalogue !== true) return;
+      const provider = loadProviders(builtInCatalogRoot).byId.get(service.provider);
+      if (provider?.auth.type !== 'oauth2' || provider.auth.optionalReach.length === 0) return;
+      const exposed = reports
+        .filter((report) => report.tenant === tenant.id)
+        .flatMap((report) => report.tools.map((tool) => tool.name))
+        .filter((name) => name.startsWith(`${service.id}_`));
+      if (exposed.length === 0) return;
+      const left = provider.auth.optionalReach.map((entry) => `${entry.reach} (add ${entry.scopes.join(', ')})`);
+      notes.push({
+        code: 'optional_reach',
+        path: `tenants[${t}].services[${s}].scopes`,
+        message: `service ${service.id} is on the catalogue's scopes, so its connect links ask the narrowest scopes its tools take and leave out ${left.join('; ')}: list them in scopes: with the ones you need (docs/providers.md)`,
+      });
+    });
+  });
+  return notes;
 }
 
 /**

@@ -46,6 +46,22 @@ describe('gatehouse providers', () => {
     expect(unknown.stderr).toContain("did you mean 'slack'?");
   });
 
+  it("redirect_uri_rule_unsaid: show states the provider's known rule for the redirect URI, and flags an http public URL it breaks", async () => {
+    const slack = await runCliInProcess(['providers', 'show', 'slack'], {
+      env: { GATEHOUSE_PUBLIC_URL: 'http://127.0.0.1:8787' },
+    });
+    expect(slack.stdout).toContain('Redirect URI to register: http://127.0.0.1:8787/oauth/callback');
+    expect(slack.stdout).toContain('Slack accepts HTTPS redirect URIs only');
+    expect(slack.stdout).toContain('this public URL is http: set publicUrl to an HTTPS address');
+    const google = await runCliInProcess(['providers', 'show', 'google-calendar'], {
+      env: { GATEHOUSE_PUBLIC_URL: 'http://127.0.0.1:8787' },
+    });
+    expect(google.stdout).toContain('HTTPS, or http on localhost or a loopback address');
+    expect(google.stdout).not.toContain('set publicUrl to an HTTPS address');
+    const github = await runCliInProcess(['providers', 'show', 'github']);
+    expect(github.stdout).toContain('docs/providers.md#redirect-uri-to-register');
+  });
+
   it('provider_fixed_header_in_input_schema: show prints the fixed headers, which no tool asks for', async () => {
     const shown = await runCliInProcess(['providers', 'show', 'twitch']);
     expect(shown.code).toBe(0);

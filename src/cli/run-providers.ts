@@ -1,4 +1,4 @@
-import { providerCategories } from '../catalog/index.ts';
+import { checkRedirectUriRule, providerCategories } from '../catalog/index.ts';
 import { GatehouseError, suggestFieldName } from '../core/index.ts';
 import { describeProvider, describeProviders, type ProviderSummary } from '../gateway/index.ts';
 import type { CliContext } from './cli-context.ts';
@@ -78,6 +78,12 @@ function formatShow({ provider, pack }: ProviderSummary, redirectUri: string): s
     case 'oauth2': {
       lines.push('', 'Auth: OAuth 2 authorization code');
       lines.push(`  Redirect URI to register: ${redirectUri}`);
+      const verdict = checkRedirectUriRule(provider.name, auth, redirectUri);
+      lines.push(
+        verdict === undefined
+          ? '  Rule for it: not known to the catalogue (most accept http only on localhost; docs/providers.md#redirect-uri-to-register)'
+          : `  Rule for it: ${verdict.rule}${verdict.broken ? '; this public URL is http: set publicUrl to an HTTPS address (a tunnel or a reverse proxy)' : ''}`,
+      );
       lines.push(`  Authorization URL: ${auth.authorizationUrl}`);
       lines.push(`  Token URL: ${auth.tokenUrl}`);
       if (auth.revocationUrl !== undefined) lines.push(`  Revocation URL: ${auth.revocationUrl}`);

@@ -40,6 +40,13 @@ function fakeConnections(secure: boolean, seen: Record<string, string>[] = []): 
           },
         );
       }
+      if (params.get('state') === 'client-refused') {
+        throw new GatehouseError(
+          'oauth_token_failed',
+          'The authorization server refused the token request (invalid_client)',
+          { error: 'invalid_client', status: 401, reason: 'error_response' },
+        );
+      }
       if (params.get('state') === 'two-sites') {
         return {
           tenant: 'acme',
@@ -84,7 +91,7 @@ function fakeConnections(secure: boolean, seen: Record<string, string>[] = []): 
       };
     },
     async retryLink(params) {
-      return params.get('state') === 'exchange-failed'
+      return params.get('state') === 'exchange-failed' || params.get('state') === 'client-refused'
         ? 'http://127.0.0.1:8787/connect/acme.fresh?sig=s&x=1'
         : undefined;
     },
@@ -181,6 +188,24 @@ describe('connect routes', () => {
       '<a href="http://127.0.0.1:8787/connect/acme.fresh?sig=s&#38;x=1" class="button">Try again</a>',
     );
     expect(html).not.toContain('<b>');
+  });
+
+  it("token_exchange_cause_unsaid: a refused code exchange says in plain words what the provider's error most likely means", async () => {
+    const url = await serve(fakeConnections(false));
+    const client = await fetch(`${url}/oauth/callback?code=c&state=client-refused`, {
+      headers: { cookie: 'gh_connect_abc=v1' },
+    });
+    const html = await client.text();
+    expect(html).toContain(
+      '<dt>Likely cause</dt><dd>The provider refused the client credentials the gateway sent: the clientSecret (or clientId) of the service is wrong, or the secret was rotated at the provider.</dd>',
+    );
+    expect(html).toContain('class="button">Try again</a>');
+    const grant = await fetch(`${url}/oauth/callback?code=c&state=exchange-failed`, {
+      headers: { cookie: 'gh_connect_abc=v1' },
+    });
+    expect(await grant.text()).toContain(
+      '<dt>Likely cause</dt><dd>The provider refused the code: it expired or was used already (Try again), or the redirect URI differs from the one registered for the app.</dd>',
+    );
   });
 
   it('the site chooser lists the sites (names marked), carries a CSRF token, and its post needs it', async () => {

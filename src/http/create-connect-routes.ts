@@ -198,6 +198,21 @@ function writeConnected(res: ServerResponse, done: ConnectedAccount): void {
   );
 }
 
+/** What a token endpoint's OAuth error (RFC 6749 §5.2, and Slack's words) most likely means, for the person. */
+const tokenErrorMeanings: Readonly<Record<string, string>> = {
+  invalid_client:
+    'The provider refused the client credentials the gateway sent: the clientSecret (or clientId) of the service is wrong, or the secret was rotated at the provider.',
+  invalid_grant:
+    'The provider refused the code: it expired or was used already (Try again), or the redirect URI differs from the one registered for the app.',
+  unauthorized_client:
+    "The provider does not let this app use the authorization code grant: check the app's settings at the provider.",
+  invalid_scope: "The provider does not accept a scope the link asked for: check the service's scopes.",
+  redirect_uri_mismatch:
+    'The redirect URI differs from the one registered for the app: register {publicUrl}/oauth/callback exactly.',
+  bad_redirect_uri:
+    'The redirect URI differs from the one registered for the app: register {publicUrl}/oauth/callback exactly.',
+};
+
 /**
  * The failure page: what failed, its stable code, and its cause: the reason word (`details.reason`, e.g.
  * `timeout`), the HTTP status, the provider's OAuth error code and its description (scrubbed and cut by the flow,
@@ -228,6 +243,13 @@ function writeFailure(
   }
   const providerError = detail('error');
   if (providerError !== undefined) rows.push(`<dt>Provider's error</dt><dd><code>${shown(providerError)}</code></dd>`);
+  const likely =
+    error.code === 'oauth_token_failed' &&
+    providerError !== undefined &&
+    Object.hasOwn(tokenErrorMeanings, providerError)
+      ? tokenErrorMeanings[providerError]
+      : undefined;
+  if (likely !== undefined) rows.push(`<dt>Likely cause</dt><dd>${escapeHtml(likely)}</dd>`);
   const description = detail('description');
   if (description !== undefined) rows.push(`<dt>Provider's description</dt><dd>${shown(description)}</dd>`);
   const validation = detail('validation');

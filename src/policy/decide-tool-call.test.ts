@@ -110,6 +110,21 @@ describe('decideToolCall', () => {
     expect(call('mail_read', ['mail.read'], { id: 5 })?.code).toBe('invalid_arguments');
   });
 
+  it('step_up_narrowest_alternative: a step-up asks the narrow alternative a first link would, not a broader one listed first (GitHub repo before public_repo)', () => {
+    // GitHub's pack lists `repo` first; `repo` implies `public_repo`. Both lack one scope, so "fewest missing"
+    // alone chose `repo` (private repositories, read and write) where the first link asked `public_repo`.
+    const github = named('github_create_issue', 'write', [['repo'], ['public_repo']]);
+    const config = parseConfig({ tenants: [{ id: 't', toolsets: [{ id: 's', access: 'write' }] }] }, { env: {} });
+    const policy = compileToolsetPolicy(config.tenants[0]!.toolsets[0]!, new Map([[github.name, github]]), {
+      scopeImplies: new Map([['mail', { repo: ['public_repo'] }]]),
+    });
+    expect(policy.requiredScopesOf('mail')).toEqual(['public_repo']);
+    expect(
+      denial(() => decideToolCall(policy, { name: github.name, args: {}, grantedScopes: ['read:user'] }))?.details,
+    ).toMatchObject({ missingScopes: ['public_repo'] });
+    expect(decideToolCall(policy, { name: github.name, args: {}, grantedScopes: ['repo'] }).tool).toBe(github);
+  });
+
   it('access mode, allow/deny globs, safety overrides and approval follow the config', () => {
     const read = toolset({ access: 'read', exclude: ['mail_ping'], policy: { safety: { '*_search': 'safe' } } });
     expect([...read.tools.keys()].sort()).toEqual(['mail_read', 'mail_search']);

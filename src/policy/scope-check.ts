@@ -23,20 +23,16 @@ export function expandScopes(scopes: Iterable<string>, implies: ScopeImplication
 
 /**
  * The scopes still missing for a tool: `undefined` when some alternative is fully held (or none is needed),
- * otherwise the missing scopes of the alternative that lacks the fewest (the first such in description order).
+ * otherwise the missing scopes of the alternative that lacks the fewest; of those tied, the first (description
+ * order) that is not strictly broader than another under `implies`, as a first link would ask (`public_repo`, not
+ * `repo`, which GitHub's pack lists first).
  */
 export function findMissingScopes(
   alternatives: readonly (readonly string[])[],
   held: ReadonlySet<string>,
+  implies: ScopeImplications = {},
 ): readonly string[] | undefined {
-  if (alternatives.length === 0) return undefined;
-  let best: string[] | undefined;
-  for (const alternative of alternatives) {
-    const missing = alternative.filter((scope) => !held.has(scope));
-    if (missing.length === 0) return undefined;
-    if (best === undefined || missing.length < best.length) best = missing;
-  }
-  return best;
+  return findEqualMissingScopes(alternatives, held, implies)?.[0];
 }
 
 /**

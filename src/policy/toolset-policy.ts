@@ -156,7 +156,7 @@ export function compileToolsetPolicy(
       }
       const within = scopes.filter((alternative) => alternative.every((scope) => allowed.has(scope)));
       if (within.length === 0) {
-        scopeDenied.set(name, findMissingScopes(scopes, allowed) ?? []);
+        scopeDenied.set(name, findMissingScopes(scopes, allowed, impliesOf(tool.service)) ?? []);
         continue;
       }
       scopes = within;
@@ -165,7 +165,7 @@ export function compileToolsetPolicy(
     if (ceiling !== undefined) {
       const within = scopes.filter((alternative) => alternative.every((scope) => ceiling.has(scope)));
       if (within.length === 0) {
-        serviceScopeDenied.set(name, findMissingScopes(scopes, ceiling) ?? []);
+        serviceScopeDenied.set(name, findMissingScopes(scopes, ceiling, impliesOf(tool.service)) ?? []);
         continue;
       }
       scopes = within;
@@ -224,7 +224,7 @@ export function compileToolsetPolicy(
     missingScopesOf(service: string, alternatives: readonly (readonly string[])[], granted: readonly string[]) {
       const have = heldScopesOf(service, granted);
       if (asksEveryAlternative(service)) return findEqualMissingScopes(alternatives, have, impliesOf(service));
-      const missing = findMissingScopes(alternatives, have);
+      const missing = findMissingScopes(alternatives, have, impliesOf(service));
       return missing === undefined ? undefined : [missing];
     },
   });

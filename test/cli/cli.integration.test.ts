@@ -40,6 +40,15 @@ tenants:
 `;
 
 describe('gatehouse CLI', () => {
+  it('providers list and check print no oidc-provider runtime warning (the authorization server library loads only to serve)', () => {
+    const list = gatehouse(['providers', 'list']);
+    expect(list.code).toBe(0);
+    expect(list.stderr).toBe('');
+    const check = gatehouse(['check', '--config', writeConfig(validConfig)], { FAKE_KEY: 'k'.repeat(20) });
+    expect(check.code).toBe(0);
+    expect(check.stderr).not.toMatch(/oidc-provider|Unsupported runtime/);
+  });
+
   it('check exits 2 naming the field path of a bad value', () => {
     const file = writeConfig(validConfig.replace('access: read', 'access: admin'));
     const { code, stderr } = gatehouse(['check', '--config', file], { FAKE_KEY: 'k'.repeat(20) });

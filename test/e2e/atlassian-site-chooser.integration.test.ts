@@ -276,6 +276,7 @@ describe.skipIf(missing !== undefined)('Atlassian site chooser in Chromium (issu
     expect(await page.locator('h1').textContent()).toBe('The connection could not be completed');
     expect(body).toContain("Provider's errorinvalid_grant");
     expect(body).toContain('Causeerror_response, HTTP 403');
+    expect(body).toContain('Likely causeThe provider refused the code: it expired or was used already (Try again)');
     const code = new URL(page.url()).searchParams.get('code') ?? 'none';
     // The description as the provider wrote it, the echoed code scrubbed, its markup shown as text.
     expect(body).toContain("Provider's descriptionUnknown or invalid authorization code [REDACTED] <script>x</script>");

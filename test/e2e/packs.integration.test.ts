@@ -142,8 +142,11 @@ describe.each(packs.map((pack) => [pack.id, pack] as const))('curated pack %s th
     }
     const reader = await connect(`${pack.id}-read`);
     const reads = (await reader.listTools()).tools;
-    // Every pack with GET operations has read tools; RPC-style APIs (all POST) are classed write by the importer.
-    expect(reads.length > 0).toBe(pack.operations.some((o) => o.method === 'GET'));
+    // The read tools are the GETs and the POSTs the pack marks `x-gatehouse-safety: safe` (Dropbox's RPC reads).
+    const readOperations = pack.operations.filter((o) =>
+      o.raw['x-gatehouse-safety'] === undefined ? o.method === 'GET' : o.raw['x-gatehouse-safety'] === 'safe',
+    );
+    expect(reads.map((t) => t.name).sort()).toEqual(readOperations.map((o) => `${pack.id}_${o.operationId}`).sort());
     const ajv = addFormats(new Ajv2020({ strict: false, logger: false }));
     for (const tool of reads) {
       expect(tool.annotations?.readOnlyHint, tool.name).toBe(true);

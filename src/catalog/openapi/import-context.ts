@@ -24,6 +24,11 @@ export interface ImportContext {
   readonly usedDefNames: Set<string>;
   /** Security scheme name -> whether it carries OAuth scopes (oauth2 / openIdConnect). */
   readonly scopedSchemes: ReadonlySet<string>;
+  /**
+   * Whether an operation's `x-gatehouse-safety: safe` may lower its class below its method's: true only for the
+   * curated packs shipped in `catalog/packs/` (ours, reviewed), never for a description a config or tenant names.
+   */
+  readonly trustSafetyMarks: boolean;
 }
 
 /** Thrown inside a transform when an operation cannot become a tool; caught per operation into a problem. */
@@ -31,7 +36,11 @@ export class ImportIssue extends Error {
   override readonly name = 'ImportIssue';
 }
 
-export function createImportContext(root: Record<string, unknown>, dialect: Dialect): ImportContext {
+export function createImportContext(
+  root: Record<string, unknown>,
+  dialect: Dialect,
+  trustSafetyMarks = false,
+): ImportContext {
   const schemes = (
     dialect === '2.0' ? root['securityDefinitions'] : asRecord(root['components'])?.['securitySchemes']
   ) as unknown;
@@ -40,7 +49,15 @@ export function createImportContext(root: Record<string, unknown>, dialect: Dial
     const type = asRecord(scheme)?.['type'];
     if (type === 'oauth2' || type === 'openIdConnect') scopedSchemes.add(name);
   }
-  return { root, dialect, defs: new Map(), defNames: new Map(), usedDefNames: new Set(), scopedSchemes };
+  return {
+    root,
+    dialect,
+    defs: new Map(),
+    defNames: new Map(),
+    usedDefNames: new Set(),
+    scopedSchemes,
+    trustSafetyMarks,
+  };
 }
 
 export function asRecord(value: unknown): Record<string, unknown> | undefined {

@@ -11,8 +11,13 @@ import { baseUrlOfSwagger2, readSwagger2Operation } from './swagger2-operation.t
  * that cannot become a tool is skipped and listed in `problems` with where and why, the others still import.
  * The document is read, never copied or mutated; component schemas are converted only when a tool reaches them.
  */
-export function transformOpenApiObject(root: Record<string, unknown>, dialect: Dialect, id: string): Catalog {
-  const ctx = createImportContext(root, dialect);
+export function transformOpenApiObject(
+  root: Record<string, unknown>,
+  dialect: Dialect,
+  id: string,
+  trustSafetyMarks = false,
+): Catalog {
+  const ctx = createImportContext(root, dialect, trustSafetyMarks);
   const entries = transformPathsObject(ctx, dialect === '2.0' ? readSwagger2Operation : readOpenApiOperation);
   const keys = assignOperationKeys(entries);
   const tools: Tool[] = [];

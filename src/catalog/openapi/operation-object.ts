@@ -23,7 +23,7 @@ const bodyArgument = 'body';
  * Operation (internal form) -> Tool. The input schema is one JSON Schema 2020-12 object: a property per
  * parameter (named after it, or `{in}_{name}` when two locations share a name), `body` for the request body,
  * and `$defs` holding exactly the component schemas it reaches. Safety and annotations come from the method,
- * never from the description. Throws an ImportIssue when the operation cannot become a callable tool.
+ * raised by the description, lowered only by a curated pack's (see `safetyOf`). Throws an ImportIssue when the operation cannot become a callable tool.
  */
 export function transformOperationObject(ctx: ImportContext, source: OperationSource, key: string): Tool {
   checkPathTemplate(source);
@@ -66,7 +66,7 @@ export function transformOperationObject(ctx: ImportContext, source: OperationSo
   if (required.length > 0) inputSchema['required'] = required;
   const defs = collectDefs(ctx, refs);
   if (defs !== undefined) inputSchema['$defs'] = defs;
-  const safety = safetyOf(source.method, source.declaredSafety);
+  const safety = safetyOf(source.method, source.declaredSafety, ctx.trustSafetyMarks);
   const output = toOutputSchema(ctx, source.successSchema);
   return Object.freeze({
     key,
@@ -125,8 +125,9 @@ const strictness: Readonly<Record<ToolSafety, number>> = { safe: 0, write: 1, de
  * Safety from the method (GET/HEAD/OPTIONS safe, DELETE destructive, others write), raised, never lowered, by the
  * operation's `x-gatehouse-safety`: a POST that deletes (Slack `chat.delete`) must wait for approval like a
  * DELETE, while a description cannot make a write look safe (a toolset's `safety` does that, by the operator).
+ * With `trusted` (a curated pack of ours) `safe` is honoured too: a POST that only reads (Google Calendar freeBusy).
  */
-function safetyOf(method: string, declared: unknown): ToolSafety {
+function safetyOf(method: string, declared: unknown, trusted: boolean): ToolSafety {
   const byMethod: ToolSafety =
     method === 'GET' || method === 'HEAD' || method === 'OPTIONS'
       ? 'safe'
@@ -135,6 +136,7 @@ function safetyOf(method: string, declared: unknown): ToolSafety {
         : 'write';
   if ((declared === 'write' || declared === 'destructive') && strictness[declared] > strictness[byMethod])
     return declared;
+  if (trusted && declared === 'safe' && byMethod === 'write') return 'safe';
   return byMethod;
 }
 

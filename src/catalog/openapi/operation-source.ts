@@ -20,8 +20,8 @@ export interface OperationSource {
   /** Raw schema of the first 2xx response's JSON body, if any (becomes the tool's `outputSchema`). */
   readonly successSchema: unknown;
   /**
-   * `x-gatehouse-safety` of the operation (`write` or `destructive`): a description may make a tool stricter than
-   * its method says (a POST that deletes), never laxer (see `safetyOf`).
+   * `x-gatehouse-safety` of the operation (`safe`, `write` or `destructive`): a description may make a tool stricter
+   * than its method says (a POST that deletes), never laxer, except a curated pack's `safe` (see `safetyOf`).
    */
   readonly declaredSafety: unknown;
 }

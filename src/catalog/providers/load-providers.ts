@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { formatPath, GatehouseError, knownFieldsAt, suggestFieldName } from '../../core/index.ts';
@@ -107,6 +107,18 @@ export function parseProviderFile(text: string, file: string, root: string = bui
 /** Where a curated tool pack lives. */
 export function packPath(root: string, pack: string): string {
   return join(root, 'packs', `${pack}.openapi.yaml`);
+}
+
+const builtInPacks = join(builtInCatalogRoot, 'packs');
+
+/**
+ * Whether `path` is one of the curated packs shipped with Gatehouse (`catalog/packs/*.openapi.yaml` of the
+ * built-in catalogue): reviewed and in the repository, so their `x-gatehouse-safety: safe` marks are trusted. A copy
+ * elsewhere, or a pack of another catalogue root, is not.
+ */
+export function isBuiltInPack(path: string): boolean {
+  const absolute = resolve(path);
+  return dirname(absolute) === builtInPacks && absolute.endsWith('.openapi.yaml');
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

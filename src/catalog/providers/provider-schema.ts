@@ -115,6 +115,21 @@ const oauth2Schema = z.strictObject({
   quirks: z.array(z.enum(providerQuirks)).default([]),
   /** Where the access token goes, when not `Authorization: Bearer` (Shopify: `{ name: X-Shopify-Access-Token }`). */
   tokenHeader: tokenHeaderSchema.optional(),
+  /**
+   * What redirect URIs the provider lets an app register, where its documentation says: `https` (Slack: HTTPS
+   * only, also for local development), `https-or-loopback` (Google, Microsoft: HTTPS, or http on localhost or a
+   * loopback address). Absent: not known to the catalogue. `providers show` prints it; `check` warns when the
+   * config's `publicUrl` breaks it.
+   */
+  redirectUriRule: z.enum(['https', 'https-or-loopback']).optional(),
+  /**
+   * Scopes that widen what the pack's read tools reach, which a connect link on the catalogue's scopes never asks
+   * (the first of each tool's equal alternatives is asked): Slack `groups:read`, `groups:history` for "private
+   * channels the user is in". `check` names them, to be listed in the service's `scopes`. Each must be in `scopes`.
+   */
+  optionalReach: z
+    .array(z.strictObject({ scopes: z.array(z.string().min(1)).min(1), reach: z.string().min(1).max(100) }))
+    .default([]),
 });
 
 const apiKeySchema = z.strictObject({
@@ -255,6 +270,16 @@ export const providerSchema = z
         }
       }
     }
+    p.auth.optionalReach.forEach((entry, i) => {
+      entry.scopes.forEach((s, j) => {
+        if (!scopes.has(s))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['auth', 'optionalReach', i, 'scopes', j],
+            message: `'${s}' is not in auth.scopes`,
+          });
+      });
+    });
     const seenQuirks = new Set<string>();
     p.auth.quirks.forEach((q, i) => {
       if (seenQuirks.has(q))
