@@ -1,7 +1,8 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Clock, isGatehouseError } from '../core/index.ts';
 import { createMemoryResultStore } from './create-memory-result-store.ts';
-import { defaultQueryLimits, type QueryLimits } from './create-query-evaluator.ts';
+import { createQueryEvaluator, defaultQueryLimits, type QueryLimits } from './create-query-evaluator.ts';
 import { createResultHandles, type ResultHandles, type ResultOwner } from './create-result-handles.ts';
 import { pageResult } from './page-result.ts';
 import { queryResult } from './query-result.ts';
@@ -192,5 +193,44 @@ describe('queryResult and pageResult under the query budget', () => {
     expect(aMs).toBeLessThan(1_500);
     // One runs, one waits its turn, the third is refused with a retry hint.
     expect(codes.sort()).toEqual(['query_budget_exceeded', 'query_budget_exceeded', 'rate_limited']);
+  });
+});
+
+/** The niceness of every thread of this process's query workers (Linux /proc). */
+function workerThreadNices(): number[] {
+  const nices: number[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('_query-worker')) continue;
+      const ppid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        // After "pid (comm) ": state is field 0, nice field 16.
+        nices.push(Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]));
+      }
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  return nices;
+}
+
+describe.runIf(process.platform === 'linux')('query worker priority', () => {
+  it('query workers and all their threads run at nice 19 by default; tests may ask for another priority', async () => {
+    const request = { tenant: 't', key: 'k', text: '{"a":1}', expression: 'a' };
+    for (const [options, nice] of [
+      [{}, 19],
+      [{ workerNice: 0 }, 0],
+    ] as const) {
+      const evaluator = createQueryEvaluator({ ...defaultQueryLimits, timeoutSeconds: 60 }, options);
+      try {
+        expect(await evaluator.evaluate(request)).toEqual({ kind: 'value', value: 1 });
+        const nices = workerThreadNices();
+        expect(nices.length).toBeGreaterThan(0);
+        expect(new Set(nices)).toEqual(new Set([nice]));
+      } finally {
+        await evaluator.close();
+      }
+    }
   });
 });
