@@ -408,7 +408,8 @@ describe('createRefreshEngine()', () => {
     expect(as.sentRefreshTokens()).toEqual([soon.seededRefresh]);
     offset = 3_600_000 - 60_000;
     engine.start(() => [tenant]);
-    await expect.poll(() => as.tokenRequests(), { timeout: 2_000 }).toBeGreaterThanOrEqual(3);
+    // A wait, not a bound: a sweep that never runs fails it at any length; 15 s leaves a loaded machine room.
+    await expect.poll(() => as.tokenRequests(), { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
     await engine.stop();
     const settled = as.tokenRequests();
     await new Promise((resolve) => setTimeout(resolve, 100));
