@@ -121,7 +121,7 @@ describe('shapeToolResult()', () => {
       code: 'query_budget_exceeded',
       details: { budget: 'output' },
     });
-  });
+  }, 120_000); // CPU-heavy (a 1 MB answer paged twice): 13-20 s at load 20-40, over the suite's 20 s hang guard
 
   it('MC-05 a handle of one subject, client key or tenant is invisible to another (not_found)', async () => {
     const { context, handles } = setup();
