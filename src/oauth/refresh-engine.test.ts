@@ -357,7 +357,7 @@ describe('createRefreshEngine()', () => {
     const started = performance.now();
     const error = await errorOf(engine.ensureFresh(tenant, 'c1'));
     expect(error.code).toBe('store_unavailable');
-    // Fast: well under a fifth of the lock's 10 s wait (it answered in a few ms here; 500 ms failed when loaded).
+    // Fast: well under a fifth of the 10 s lock wait a refresh waiting for the lock would spend.
     expect(performance.now() - started).toBeLessThan(2_000);
     expect(as.tokenRequests()).toBe(0);
   });
