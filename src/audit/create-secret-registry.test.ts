@@ -53,17 +53,39 @@ describe('createSecretRegistry', () => {
     expect(registry.scrub('short text with nothing to hide')).toBe('short text with nothing to hide');
   });
 
-  it('scrubs a 1 KiB line against 2,000 secrets quickly', () => {
-    const registry = createSecretRegistry();
-    const secrets = Array.from({ length: 2_000 }, () => randomBytes(24).toString('base64url'));
-    for (const s of secrets) registry.register(s);
-    const line = `${'{"level":"info","msg":"upstream call","url":"https://api.example.com/v1/items?page=2"}'.repeat(12)}${secrets[1234]}`;
-    const started = performance.now();
-    let out = '';
-    for (let i = 0; i < 200; i++) out = registry.scrub(line);
-    const perLineUs = ((performance.now() - started) / 200) * 1000;
-    expect(out.endsWith('[REDACTED]')).toBe(true);
-    expect(perLineUs).toBeLessThan(2_000);
-    console.log(`secret registry: ${perLineUs.toFixed(1)} us per 1 KiB line with 2,000 secrets`);
+  it('scrubs a 1 KiB line at a cost that does not grow with the number of secrets (20 vs 2,000)', () => {
+    // A ratio of two registries timed in the same interleaved rounds (best round of each), not a wall-clock
+    // bound. Measured here: 1.0x idle, up to 13x loaded (the 2,000 secrets' map falls out of the shared cache);
+    // a scan per secret (the plain path kept for a few forms, used for all) 1,900x.
+    const registryOf = (count: number) => {
+      const registry = createSecretRegistry();
+      const secrets = Array.from({ length: count }, () => randomBytes(24).toString('base64url'));
+      for (const s of secrets) registry.register(s);
+      return { registry, secret: secrets[count - 1] as string };
+    };
+    const few = registryOf(20);
+    const many = registryOf(2_000);
+    const lineOf = (secret: string) =>
+      `${'{"level":"info","msg":"upstream call","url":"https://api.example.com/v1/items?page=2"}'.repeat(12)}${secret}`;
+    const timeLines = ({ registry, secret }: typeof few) => {
+      const line = lineOf(secret);
+      let out = '';
+      const started = performance.now();
+      for (let i = 0; i < 50; i++) out = registry.scrub(line);
+      const ms = performance.now() - started;
+      expect(out).toBe(lineOf('[REDACTED]'));
+      return ms / 50;
+    };
+    let fewMs = Number.POSITIVE_INFINITY;
+    let manyMs = Number.POSITIVE_INFINITY;
+    for (let round = 0; round < 7; round++) {
+      fewMs = Math.min(fewMs, timeLines(few));
+      manyMs = Math.min(manyMs, timeLines(many));
+    }
+    const ratio = manyMs / fewMs;
+    console.log(
+      `secret registry: ${(manyMs * 1000).toFixed(1)} us per 1 KiB line with 2,000 secrets, ${(fewMs * 1000).toFixed(1)} us with 20 (${ratio.toFixed(2)}x)`,
+    );
+    expect(ratio).toBeLessThan(100);
   });
 });

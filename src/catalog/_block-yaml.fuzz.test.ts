@@ -162,27 +162,39 @@ function expectSameOrDeclined(text: string, seed: number): 'same' | 'declined' {
   return 'same';
 }
 
-describe('parseBlockYaml() against yaml, differential fuzzing', () => {
-  it('documents yaml writes, in every style: read the same, or declined', () => {
-    const counts = { same: 0, declined: 0 };
-    for (let seed = 1; seed <= cases; seed++) {
-      const next = random(seed);
-      const value = { root: randomValue(next, 0), list: [randomValue(next, 1)] };
-      const text = stringify(value, styles[seed % styles.length]);
-      counts[expectSameOrDeclined(text, seed)]++;
-    }
-    // Most generated documents are the reader's subset (those with tabs or unusual white space are declined):
-    // a reader that declined everything would pass the comparison, so a good share must actually be read.
-    expect(counts.same).toBeGreaterThan((counts.same + counts.declined) / 3);
-  });
+// CPU-bound loops of 5,000 cases: the unit suite's 20 s timeout is a hang guard, and at load ~30-40 on
+// two cores these took 34-60 s, so they have their own.
+const cpuBoundTimeoutMs = 180_000;
 
-  it('mutated documents: read the same, declined, or refused where yaml refuses too', () => {
-    const counts = { same: 0, declined: 0 };
-    for (let seed = 1_000_001; seed <= 1_000_000 + cases; seed++) {
-      const next = random(seed);
-      const text = mutate(stringify(randomValue(next, 0), styles[seed % styles.length]), next);
-      counts[expectSameOrDeclined(text, seed)]++;
-    }
-    expect(counts.same + counts.declined).toBe(cases);
-  });
+describe('parseBlockYaml() against yaml, differential fuzzing', () => {
+  it(
+    'documents yaml writes, in every style: read the same, or declined',
+    () => {
+      const counts = { same: 0, declined: 0 };
+      for (let seed = 1; seed <= cases; seed++) {
+        const next = random(seed);
+        const value = { root: randomValue(next, 0), list: [randomValue(next, 1)] };
+        const text = stringify(value, styles[seed % styles.length]);
+        counts[expectSameOrDeclined(text, seed)]++;
+      }
+      // Most generated documents are the reader's subset (those with tabs or unusual white space are declined):
+      // a reader that declined everything would pass the comparison, so a good share must actually be read.
+      expect(counts.same).toBeGreaterThan((counts.same + counts.declined) / 3);
+    },
+    cpuBoundTimeoutMs,
+  );
+
+  it(
+    'mutated documents: read the same, declined, or refused where yaml refuses too',
+    () => {
+      const counts = { same: 0, declined: 0 };
+      for (let seed = 1_000_001; seed <= 1_000_000 + cases; seed++) {
+        const next = random(seed);
+        const text = mutate(stringify(randomValue(next, 0), styles[seed % styles.length]), next);
+        counts[expectSameOrDeclined(text, seed)]++;
+      }
+      expect(counts.same + counts.declined).toBe(cases);
+    },
+    cpuBoundTimeoutMs,
+  );
 });

@@ -199,19 +199,26 @@ describe('one refresh-and-retry after an upstream 401', () => {
 });
 
 describe('tool overlays in a call', () => {
+  // The projections run in the query workers; at their production priority (nice 19) a worker beside a busy test
+  // suite took over 20 s to start. Their priority is not what these tests are about.
+  const workersAtNormalPriority = { deps: () => ({ queryWorkerNice: 0 }) };
+
   it('the renamed tool sends its default argument and answers its projection of the result (in the query workers)', async () => {
-    under = await openGatewayUnderTest({
-      ...tenantWith(
-        {},
-        {
-          overlays: {
-            listItems: { name: 'list', defaults: { limit: 5 }, projection: 'items[].id', safety: 'safe' },
+    under = await openGatewayUnderTest(
+      {
+        ...tenantWith(
+          {},
+          {
+            overlays: {
+              listItems: { name: 'list', defaults: { limit: 5 }, projection: 'items[].id', safety: 'safe' },
+            },
           },
-        },
-      ),
-      // A loaded two-core machine can take longer than the default second; over it the result would come back whole.
-      resultHandles: { query: { timeoutSeconds: 20 } },
-    });
+        ),
+        // A loaded two-core machine can take longer than the default second; over it the result would come back whole.
+        resultHandles: { query: { timeoutSeconds: 20 } },
+      },
+      workersAtNormalPriority,
+    );
     under.upstream.answer = () =>
       jsonResponse(200, {
         items: [
@@ -233,10 +240,13 @@ describe('tool overlays in a call', () => {
   });
 
   it('a projection over the query budget leaves the result whole (never an error for the model)', async () => {
-    under = await openGatewayUnderTest({
-      ...tenantWith({}, { overlays: { listItems: { projection: 'items[].{id: id, name: name}' } } }),
-      resultHandles: { query: { maxOutputBytes: 1_024 } },
-    });
+    under = await openGatewayUnderTest(
+      {
+        ...tenantWith({}, { overlays: { listItems: { projection: 'items[].{id: id, name: name}' } } }),
+        resultHandles: { query: { maxOutputBytes: 1_024 } },
+      },
+      workersAtNormalPriority,
+    );
     const items = Array.from({ length: 100 }, (_, i) => ({ id: `item-${i}`, name: `Item number ${i}` }));
     under.upstream.answer = () => jsonResponse(200, { items });
     const caller = await under.callerOf('agent', key);

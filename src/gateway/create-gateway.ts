@@ -55,6 +55,8 @@ export interface GatewayDependencies {
   readonly cacheBackend?: CacheBackend;
   /** Where over-budget results are kept (Redis when several processes serve); in memory when absent. */
   readonly resultStore?: ResultStore;
+  /** Priority of the query worker processes (tests); the lowest when absent (see `QueryEvaluatorOptions`). */
+  readonly queryWorkerNice?: number;
   /** Signed connect links for step-up consent (the OAuth connect flow); without it a scope denial carries no link. */
   readonly mintConnectLink?: MintConnectLink;
   /**
@@ -213,6 +215,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       }),
     clock,
     query: config.resultHandles.query,
+    ...(deps.queryWorkerNice === undefined ? {} : { queryWorkerNice: deps.queryWorkerNice }),
   });
   const connect = createGatewayConnections({
     fetch: oauthFetch,

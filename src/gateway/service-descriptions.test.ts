@@ -23,7 +23,8 @@ beforeAll(async () => {
       return void res.end();
     }
     if (req.url === '/moved') return void res.writeHead(302, { location: '/small' }).end();
-    if (req.url === '/slow') return void setTimeout(() => res.writeHead(200).end('late'), 2_000);
+    // Far past the 0.5 s the slow case allows; the other cases allow 10 s, so a loaded machine times none out.
+    if (req.url === '/slow') return void setTimeout(() => res.writeHead(200).end('late'), 30_000).unref();
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -35,13 +36,13 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-const descriptions = (allow: string[] = ['127.0.0.1']) =>
+const descriptions = (allow: string[] = ['127.0.0.1'], fetchTimeoutMs = 10_000) =>
   createServiceDescriptions({
     store: { serviceDescriptions: { put: async () => {}, get: async () => undefined } },
     clock: { now: () => 0, monotonic: () => 0 },
     fetch: createGuardedFetch({ allowPrivateHosts: allow }),
     maxBytes: 4_000,
-    fetchTimeoutMs: 500,
+    fetchTimeoutMs,
   });
 
 async function refusal(promise: Promise<unknown>): Promise<{ field: unknown; message: string }> {
@@ -73,7 +74,8 @@ describe('fetching a description by URL', () => {
       ['not a url', /not a URL/],
     ];
     for (const [url, why, allow] of cases) {
-      const refused = await refusal(descriptions(allow).fetchText(url, 'url'));
+      const timeoutMs = url.endsWith('/slow') ? 500 : undefined;
+      const refused = await refusal(descriptions(allow, timeoutMs).fetchText(url, 'url'));
       expect(refused.field, url).toBe('url');
       expect(refused.message, url).toMatch(why);
     }

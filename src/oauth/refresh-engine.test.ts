@@ -16,7 +16,12 @@ let store: Store;
 let vault: Vault;
 let as: FakeRefreshServer;
 let offset = 0;
-const clock: Clock = { now: () => Date.now() + offset, monotonic: () => performance.now() + offset };
+/** When set, the wall clock stands still there (plus `offset`): a cooldown then cannot run out on a slow machine. */
+let frozenAt: number | undefined;
+const clock: Clock = {
+  now: () => (frozenAt ?? Date.now()) + offset,
+  monotonic: () => performance.now() + offset,
+};
 let events: RefreshEvent[] = [];
 let count = 0;
 
@@ -35,6 +40,7 @@ beforeEach(async () => {
   as = await startFakeRefreshServer();
   events = [];
   offset = 0;
+  frozenAt = undefined;
   tenant = `acme-${++tenantCount}`;
 });
 afterEach(() => as.close());
@@ -206,7 +212,9 @@ describe('createRefreshEngine()', () => {
     { name: '500', answer: { status: 500 }, reason: 'server_error' },
     { name: '503', answer: { status: 503, body: 'down' }, reason: 'server_error' },
     { name: '429', answer: { status: 429, headers: { 'retry-after': '3' } }, reason: 'rate_limited' },
-    { name: 'timeout', answer: { status: 200, delayMs: 600, json: {} }, reason: 'timeout' },
+    // Answers long after the 2 s request timeout this case gets (the others keep the default 10 s, so a slow
+    // machine cannot turn their prompt answer into a timeout).
+    { name: 'timeout', answer: { status: 200, delayMs: 10_000, json: {} }, reason: 'timeout' },
     { name: 'malformed', answer: { status: 200, body: '{"access_token": 12' }, reason: 'malformed' },
     { name: 'invalid_client', answer: { status: 400, json: { error: 'invalid_client' } }, reason: 'invalid_client' },
   ] as const;
@@ -214,7 +222,9 @@ describe('createRefreshEngine()', () => {
     it(`RF-06 ${failure.name}: credential preserved, failure counted, cooldown before the next non-forced attempt`, async () => {
       const c = await connect(-1_000);
       as.script(failure.answer);
-      const engine = engineWith({ requestTimeoutMs: 300 });
+      // The 1 s cooldown is measured on the injected clock, stopped here: it ends when the test moves it on.
+      frozenAt = Date.now();
+      const engine = engineWith(failure.name === 'timeout' ? { requestTimeoutMs: 2_000 } : {});
       const error = await errorOf(engine.ensureFresh(tenant, c.id));
       expect(error.code).toBe('credential_unavailable');
       expect(typeof error.details.retryAfterMs).toBe('number');
@@ -329,7 +339,16 @@ describe('createRefreshEngine()', () => {
       accessExpiresAt: clock.now() + 120_000,
       createdAt: clock.now(),
     });
-    const engine = createRefreshEngine({ store: own, vault: ownVault, clock, sendRefresh: sender(), marginMs: 60_000 });
+    // The lock's own defaults, spelled out: a refresh that waited for the lock would wait up to its 10 s.
+    const lock = createStoreRefreshLock(own.connections, { clock, waitMs: 10_000 });
+    const engine = createRefreshEngine({
+      store: own,
+      vault: ownVault,
+      clock,
+      lock,
+      sendRefresh: sender(),
+      marginMs: 60_000,
+    });
     expect((await engine.ensureFresh(tenant, 'c1')).accessToken).toBe(seeded.accessToken);
     await own.close();
     // Still fresh and cached: keeps working without the store.
@@ -338,7 +357,8 @@ describe('createRefreshEngine()', () => {
     const started = performance.now();
     const error = await errorOf(engine.ensureFresh(tenant, 'c1'));
     expect(error.code).toBe('store_unavailable');
-    expect(performance.now() - started).toBeLessThan(500);
+    // Fast: well under a fifth of the 10 s lock wait a refresh waiting for the lock would spend.
+    expect(performance.now() - started).toBeLessThan(2_000);
     expect(as.tokenRequests()).toBe(0);
   });
 
@@ -346,20 +366,32 @@ describe('createRefreshEngine()', () => {
     as.configure({ rotate: false });
     const c = await connect(-1_000);
     let pauseFirst = true;
-    const lock = createStoreRefreshLock(store.connections, { clock, leaseMs: 200, waitMs: 2_000 });
+    // The first holder pauses after its answer until the successor has committed: past its lease by construction,
+    // not by sleeping. The lease (its token request may take 0.8 of it) is long enough for a loaded machine.
+    let pausedAt: () => void = () => {};
+    const firstPaused = new Promise<void>((resolve) => {
+      pausedAt = resolve;
+    });
+    let resumeFirst: () => void = () => {};
+    const successorDone = new Promise<void>((resolve) => {
+      resumeFirst = resolve;
+    });
+    const lock = createStoreRefreshLock(store.connections, { clock, leaseMs: 2_000, waitMs: 15_000 });
     const paused = engineWith({
       lock,
       onPhase: async (phase) => {
         if (phase === 'after_response' && pauseFirst) {
           pauseFirst = false;
-          await new Promise((resolve) => setTimeout(resolve, 500));
+          pausedAt();
+          await successorDone;
         }
       },
     });
     const successor = engineWith({ lock });
     const first = paused.ensureFresh(tenant, c.id);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await firstPaused;
     const second = await successor.ensureFresh(tenant, c.id);
+    resumeFirst();
     const late = await first;
     const stored = await storedTokens(c.id);
     expect(as.tokenRequests()).toBe(2);
@@ -376,7 +408,8 @@ describe('createRefreshEngine()', () => {
     expect(as.sentRefreshTokens()).toEqual([soon.seededRefresh]);
     offset = 3_600_000 - 60_000;
     engine.start(() => [tenant]);
-    await expect.poll(() => as.tokenRequests(), { timeout: 2_000 }).toBeGreaterThanOrEqual(3);
+    // A wait, not a bound: a sweep that never runs fails it at any length; 15 s leaves a loaded machine room.
+    await expect.poll(() => as.tokenRequests(), { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
     await engine.stop();
     const settled = as.tokenRequests();
     await new Promise((resolve) => setTimeout(resolve, 100));

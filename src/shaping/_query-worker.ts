@@ -12,9 +12,11 @@ import { type QueryJob, type QueryReply, workerNice } from './_query-protocol.ts
 const send = process.send?.bind(process);
 if (send === undefined) throw new Error('_query-worker.ts runs only as a child process with an IPC channel');
 
-// Every thread that exists now (V8's helpers among them) at the lowest priority; the gateway set the main one.
+// Every thread that exists now (V8's helpers among them) at the evaluator's priority (its argument, the lowest by
+// default); the gateway set the main one.
+const nice = Number(process.argv[2] ?? workerNice);
 try {
-  for (const tid of readdirSync('/proc/self/task')) setPriority(Number(tid), workerNice);
+  for (const tid of readdirSync('/proc/self/task')) setPriority(Number(tid), nice);
 } catch {
   // Not Linux, or not permitted: the deadline and the heap cap still bound the query.
 }

@@ -35,6 +35,15 @@ export interface QueryEvaluator {
   close(): Promise<void>;
 }
 
+export interface QueryEvaluatorOptions {
+  /**
+   * Niceness of the worker processes and their threads; default 19, the lowest priority. Tests whose subject is
+   * not the worker's priority set 0: at 19 a worker barely runs beside a busy test suite, and its start alone
+   * took longer than a unit test's 20 s there.
+   */
+  readonly workerNice?: number;
+}
+
 export const defaultQueryLimits: QueryLimits = Object.freeze({
   timeoutSeconds: 1,
   maxHeapMb: 128,
@@ -72,7 +81,11 @@ const knownMax = 16;
  * query that allocates hard then holds up the gateway's own collections (measured: tenant A's p50 49 -> 259 ms).
  * One tenant uses at most `perTenant` workers; waiting jobs are taken round-robin across tenants (MT-08).
  */
-export function createQueryEvaluator(limits: QueryLimits = defaultQueryLimits): QueryEvaluator {
+export function createQueryEvaluator(
+  limits: QueryLimits = defaultQueryLimits,
+  options: QueryEvaluatorOptions = {},
+): QueryEvaluator {
+  const nice = options.workerNice ?? workerNice;
   const timeoutMs = limits.timeoutSeconds * 1000;
   const slots: Slot[] = [];
   const waiting = new Map<string, Job[]>();
@@ -81,7 +94,7 @@ export function createQueryEvaluator(limits: QueryLimits = defaultQueryLimits): 
   let closed = false;
 
   function spawn(): Slot {
-    const worker = startWorker(limits.maxHeapMb);
+    const worker = startWorker(limits.maxHeapMb, nice);
     worker.unref();
     worker.channel?.unref();
     const slot: Slot = { worker, known: new Set(), ready: false, job: undefined, timer: undefined };
@@ -295,11 +308,11 @@ function overBudget(budget: 'time' | 'memory' | 'output' | 'length', limit: numb
  * where Node loads TypeScript through tsx. Its main thread gets the lowest CPU priority at once (threads it
  * starts later inherit it), and the worker lowers the threads that already exist (Linux; skipped elsewhere).
  */
-function startWorker(maxHeapMb: number): ChildProcess {
+function startWorker(maxHeapMb: number, nice: number): ChildProcess {
   const file = new URL(`./_query-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
   const execArgv = [`--max-old-space-size=${maxHeapMb}`, '--max-semi-space-size=8'];
   if (file.pathname.endsWith('.ts')) execArgv.push('--import', import.meta.resolve('tsx'));
-  const worker = fork(file, [], {
+  const worker = fork(file, [String(nice)], {
     execArgv,
     // The process env carries the gateway's secrets; a query needs none of it.
     env: { NODE_ENV: process.env['NODE_ENV'] ?? 'production' },
@@ -307,7 +320,7 @@ function startWorker(maxHeapMb: number): ChildProcess {
     serialization: 'advanced',
   });
   try {
-    if (worker.pid !== undefined) setPriority(worker.pid, workerNice);
+    if (worker.pid !== undefined) setPriority(worker.pid, nice);
   } catch {
     // Not permitted here: the deadline and the heap cap still bound the query.
   }

@@ -65,6 +65,8 @@ export interface ResultHandlesOptions {
   readonly ttlMs?: number;
   /** Budget of queries and page paths (`resultHandles.query` of the config; its defaults when absent). */
   readonly query?: QueryLimits;
+  /** Priority of the query workers (`QueryEvaluatorOptions.workerNice`; the lowest when absent). */
+  readonly queryWorkerNice?: number;
 }
 
 const parsedCacheSize = 4;
@@ -80,6 +82,7 @@ export function createResultHandles(options: ResultHandlesOptions): ResultHandle
   const ttlMs = options.ttlMs ?? 15 * 60_000;
   const parsed = new Map<string, unknown>();
   let evaluator: QueryEvaluator | undefined;
+  const workerOptions = options.queryWorkerNice === undefined ? {} : { workerNice: options.queryWorkerNice };
 
   function remember(key: string, value: unknown): void {
     parsed.delete(key);
@@ -146,7 +149,7 @@ export function createResultHandles(options: ResultHandlesOptions): ResultHandle
               argument: 'path',
             });
       }
-      evaluator ??= createQueryEvaluator(options.query);
+      evaluator ??= createQueryEvaluator(options.query, workerOptions);
       return evaluator.evaluate({
         tenant: owner.tenant,
         key,
@@ -156,7 +159,7 @@ export function createResultHandles(options: ResultHandlesOptions): ResultHandle
       });
     },
     async project(tenant, text, expression) {
-      evaluator ??= createQueryEvaluator(options.query);
+      evaluator ??= createQueryEvaluator(options.query, workerOptions);
       const key = `projection:${createHash('sha256').update(text).digest('hex')}`;
       const answer = await evaluator.evaluate({ tenant, key, text, expression });
       return answer.kind === 'value' ? answer.value : null;

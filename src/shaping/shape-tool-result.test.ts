@@ -33,9 +33,16 @@ const alice: ResultOwner = { tenant: 'acme', subject: 'alice', clientKey: 'key-1
 function setup() {
   const clock = createClock();
   const store = createMemoryResultStore({ clock, maxBytes: 64 * 1024 * 1024 });
-  // A generous time budget: these tests are about shaping, and the 1 s default is a wall-clock limit that a
-  // loaded machine (a type check running beside the tests) can exceed; the budget itself is tested elsewhere.
-  const handles = createResultHandles({ store, clock, query: { ...defaultQueryLimits, timeoutSeconds: 30 } });
+  // These tests are about shaping, not the query budget nor the workers' priority (both tested in
+  // query-result.integration.test.ts): workers at normal priority and a generous time budget, as the lowest
+  // priority and the 1 s default are wall-clock limits a loaded machine exceeds (a worker at nice 19 beside a
+  // busy suite took over 20 s to start).
+  const handles = createResultHandles({
+    store,
+    clock,
+    query: { ...defaultQueryLimits, timeoutSeconds: 30 },
+    queryWorkerNice: 0,
+  });
   return { clock, handles, context: { budget: 8_000, owner: alice, handles } };
 }
 
@@ -114,7 +121,7 @@ describe('shapeToolResult()', () => {
       code: 'query_budget_exceeded',
       details: { budget: 'output' },
     });
-  });
+  }, 120_000); // CPU-heavy (a 1 MB answer paged twice): 13-20 s at load 20-40, over the suite's 20 s hang guard
 
   it('MC-05 a handle of one subject, client key or tenant is invisible to another (not_found)', async () => {
     const { context, handles } = setup();

@@ -191,7 +191,8 @@ describe('createRetryingUpstream', () => {
   });
 
   it("the client's cancellation ends a retry's wait at once (cancelled, no further attempt)", async () => {
-    script([503, '5']);
+    // Retry-After 10 s, the longest wait the client honours: ending in under a fifth of it is the cancellation.
+    script([503, '10']);
     const waiting = createRetryingUpstream(inner, { clock });
     const cancellation = createCallCancellation();
     const started = performance.now();

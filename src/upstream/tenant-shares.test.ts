@@ -1,28 +1,40 @@
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cancelCall, createCallCancellation } from '../core/index.ts';
 import { createUpstreamClient, type UpstreamCall } from './create-upstream-client.ts';
 
-/** A real upstream on 127.0.0.1: `/slow` answers after 400 ms, anything else at once; counts calls in flight. */
+/**
+ * A real upstream on 127.0.0.1: `/slow` answers after 400 ms, `/held` when the test calls `releaseHeld()`,
+ * anything else at once; counts calls in flight.
+ */
 let url = '';
 let inFlight = 0;
 let mostInFlight = 0;
+const held: (() => void)[] = [];
+let holding = true;
+const answer = (res: ServerResponse) => {
+  inFlight--;
+  res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+};
 const server = createServer((req, res) => {
   inFlight++;
   mostInFlight = Math.max(mostInFlight, inFlight);
-  setTimeout(
-    () => {
-      inFlight--;
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    },
-    req.url === '/slow' ? 400 : 0,
-  );
+  if (req.url === '/held' && holding) held.push(() => answer(res));
+  else setTimeout(() => answer(res), req.url === '/slow' ? 400 : 0);
 });
+/** Answers the held calls, and every later `/held` call at once. */
+const releaseHeld = () => {
+  holding = false;
+  for (const release of held.splice(0)) release();
+};
 
 beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+beforeEach(() => {
+  holding = true;
 });
 afterAll(async () => {
   server.closeAllConnections();
@@ -41,6 +53,10 @@ const call = (tenant: string, path: string): UpstreamCall => ({
   allowedOrigin: url,
 });
 
+/** What `promise` settles to within 5 s, or 'waited': the machine's speed, not a bound of the code under test. */
+const within5s = <T>(promise: Promise<T>) =>
+  Promise.race([promise, new Promise<'waited'>((resolve) => setTimeout(resolve, 5_000, 'waited'))]);
+
 describe('createUpstreamClient() shares of an origin between tenants', () => {
   it('MT-08 (review finding 5b) a tenant saturating a host leaves another tenant a connection at once', async () => {
     const client = createUpstreamClient({
@@ -50,18 +66,20 @@ describe('createUpstreamClient() shares of an origin between tenants', () => {
     });
     try {
       mostInFlight = 0;
-      const slow = Array.from({ length: 12 }, () => client.send(call('a', '/slow')));
+      // A's calls are held by the upstream until the test releases them, so no timing decides what follows.
+      const slow = Array.from({ length: 12 }, () => client.send(call('a', '/held')));
+      await expect.poll(() => held.length).toBe(3);
       await new Promise((resolve) => setTimeout(resolve, 100));
       // Alone, tenant A may use the pool less the one connection kept for others.
       expect(mostInFlight).toBe(3);
-      const started = performance.now();
-      expect((await client.send(call('b', '/quick'))).status).toBe(200);
-      const waitedMs = performance.now() - started;
-      // Before the shares, B's call queued behind A's 400 ms calls.
-      expect(waitedMs).toBeLessThan(300);
+      // Before the shares, B's call queued behind A's held calls: it could not end before they were released.
+      expect(await within5s(client.send(call('b', '/quick')).then((answer) => answer.status))).toBe(200);
+      expect(held).toHaveLength(3);
+      releaseHeld();
       expect((await Promise.all(slow)).every((answer) => answer.status === 200)).toBe(true);
       expect(mostInFlight).toBeLessThanOrEqual(4);
     } finally {
+      releaseHeld();
       await client.close();
     }
   });
@@ -73,14 +91,16 @@ describe('createUpstreamClient() shares of an origin between tenants', () => {
       connectionsPerTenant: 1,
     });
     try {
-      const busy = client.send(call('a', '/slow'));
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      const busy = client.send(call('a', '/held'));
+      await expect.poll(() => held.length).toBe(1);
       // Pool 2 with 1 kept for others: A's second call waits, and its 100 ms budget runs out while waiting.
       await expect(client.send({ ...call('a', '/slow'), timeoutMs: 100 })).rejects.toMatchObject({
         code: 'upstream_timeout',
       });
+      releaseHeld();
       await busy;
     } finally {
+      releaseHeld();
       await client.close();
     }
   });
@@ -94,8 +114,8 @@ describe('createUpstreamClient() shares of an origin between tenants', () => {
     try {
       mostInFlight = 0;
       // Alone on a pool of 2 with 1 kept for others, tenant A has one call in flight; the rest queue.
-      const busy = client.send(call('a', '/slow'));
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      const busy = client.send(call('a', '/held'));
+      await expect.poll(() => held.length).toBe(1);
       const order: string[] = [];
       const timedOut = client.send({ ...call('a', '/slow'), timeoutMs: 100 });
       const cancellation = createCallCancellation();
@@ -106,14 +126,17 @@ describe('createUpstreamClient() shares of an origin between tenants', () => {
       cancelCall(cancellation, 'stopped');
       await expect(cancelled).rejects.toMatchObject({ code: 'cancelled' });
       await expect(timedOut).rejects.toMatchObject({ code: 'upstream_timeout' });
+      expect(order).toEqual([]);
+      releaseHeld();
       await Promise.all([busy, ...queued]);
       expect(order).toEqual(['first', 'second', 'third']);
       expect(mostInFlight).toBe(1);
-      // Every slot came back: a second tenant and A again each get one at once.
-      const started = performance.now();
-      await Promise.all([client.send(call('b', '/quick')), client.send(call('a', '/quick'))]);
-      expect(performance.now() - started).toBeLessThan(300);
+      // Every slot came back: a second tenant and A again each get one. A slot kept by a call that left would
+      // never be given back, so such a call would wait for good.
+      const both = Promise.all([client.send(call('b', '/quick')), client.send(call('a', '/quick'))]);
+      expect(await within5s(both.then((answers) => answers.map((answer) => answer.status)))).toEqual([200, 200]);
     } finally {
+      releaseHeld();
       await client.close();
     }
   });

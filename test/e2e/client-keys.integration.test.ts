@@ -158,17 +158,11 @@ for (const kind of testDatabases(databaseDir).filter((k) => k.enabled)) {
         expect(await statusWith(two, key)).toBe(200);
         expect(await revoke(two, 'config-shared-key')).toBe(200);
         const revokedAt = performance.now();
-        let refusedAfter: number | undefined;
-        while (performance.now() - revokedAt < 5_000) {
-          if ((await statusWith(one, key)) === 401) {
-            refusedAfter = performance.now() - revokedAt;
-            break;
-          }
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-        // The window is the configured 1 s (CP-03 asks for 2 s); a little slack for a loaded machine.
-        expect(refusedAfter).toBeDefined();
-        expect(refusedAfter).toBeLessThan(2_000);
+        // CP-03: refused within 2 s (the window is the configured 1 s). A request sent 2 s after the revocation
+        // must be refused: a loaded machine can only send it later, never earlier, so it cannot fail this; a
+        // cache that outlives its window (or never expires) answers 200.
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, revokedAt + 2_000 - performance.now())));
+        expect(await statusWith(one, key)).toBe(401);
       } finally {
         await one.close();
         await two.close();

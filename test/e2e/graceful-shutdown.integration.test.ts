@@ -85,7 +85,8 @@ tenants:
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gatehouse did not start:\n${text}`)), 30_000);
+    // A hang guard only: starting the gateway under tsx took over 30 s at load ~30.
+    const timer = setTimeout(() => reject(new Error(`gatehouse did not start:\n${text}`)), 90_000);
     const look = () => {
       const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(text);
       if (match?.[1]) {
@@ -154,39 +155,50 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('graceful shutdown (issue 13)', () => {
   it('SIGTERM: /readyz turns 503 first while calls are still served, calls in flight finish and are audited, exit 0', async () => {
-    const gatehouse = await serve('shutdown: { unreadyDelaySeconds: 1.5, drainTimeoutSeconds: 8 }');
+    // Windows wide enough for a loaded machine: unready for 5 s, and the call in flight (7 s) ends in the drain.
+    const gatehouse = await serve('shutdown: { unreadyDelaySeconds: 5, drainTimeoutSeconds: 8 }');
     expect(await readyz(gatehouse.url)).toBe(200);
 
-    const inFlight = callTool(gatehouse.url, 'slow-2500');
-    await sleep(300); // the call has reached the upstream
+    const inFlight = callTool(gatehouse.url, 'slow-7000');
+    let settled = false;
+    void inFlight.finally(() => (settled = true));
+    while (!upstream.received.some((r) => r.path.endsWith('/slow-7000'))) await sleep(20); // reached the upstream
     gatehouse.child.kill('SIGTERM');
+    const stoppedAt = performance.now();
     await sleep(200);
 
     // Unready but still serving: a balancer that has not noticed yet still gets answers.
     expect(await readyz(gatehouse.url)).toBe(503);
     expect(await callTool(gatehouse.url, 'fast')).toEqual({ status: 200, isError: false });
+    expect(performance.now() - stoppedAt, 'both answers came within the unready delay').toBeLessThan(5_000);
 
-    await sleep(1_800); // past the unready delay: no new connections
-    expect(await readyz(gatehouse.url)).toBe('refused');
+    // Past the unready delay: no new connections, while the call in flight is still being drained.
+    await sleep(Math.max(0, stoppedAt + 5_300 - performance.now()));
+    let ready = await readyz(gatehouse.url);
+    while (ready !== 'refused' && !settled) ready = await sleep(100).then(() => readyz(gatehouse.url));
+    expect(ready).toBe('refused');
+    expect(settled).toBe(false);
 
     expect(await inFlight).toEqual({ status: 200, isError: false });
     expect(await gatehouse.exited).toBe(0);
     expect(gatehouse.output()).toContain('"msg":"gatehouse stopped"');
     expect(await auditedRecords(gatehouse.cwd)).toBe(2);
-  }, 60_000);
+  }, 150_000);
 
   it('a call longer than drainTimeoutSeconds is cut at the upstream, answered with an error and audited; exit 0', async () => {
     const gatehouse = await serve('shutdown: { unreadyDelaySeconds: 0, drainTimeoutSeconds: 1 }');
-    const inFlight = callTool(gatehouse.url, 'slow-20000');
-    await sleep(300);
+    // Longer than the service's 30 s timeout: without the drain cut, the process would wait 30 s for it.
+    const inFlight = callTool(gatehouse.url, 'slow-60000');
+    while (!upstream.received.some((r) => r.path.endsWith('/slow-60000'))) await sleep(20); // reached the upstream
     const stoppedAt = performance.now();
     gatehouse.child.kill('SIGTERM');
     expect(await gatehouse.exited).toBe(0);
     const tookMs = performance.now() - stoppedAt;
     expect(tookMs).toBeGreaterThanOrEqual(900);
+    // At the 1 s drain, in under a fifth of the 30 s the call would otherwise hold the process.
     expect(tookMs).toBeLessThan(6_000);
     expect(await inFlight).toEqual({ status: 200, isError: true, code: 'upstream_error' });
     expect(gatehouse.output()).toContain('"msg":"drain timed out"');
     expect(await auditedRecords(gatehouse.cwd)).toBe(1);
-  }, 60_000);
+  }, 150_000);
 });

@@ -57,7 +57,7 @@ afterAll(async () => {
 });
 
 async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + 12_000;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -102,8 +102,8 @@ describe('cancelling an HTTP tool call', () => {
       abort.abort('the user stopped it');
       expect(await settled).toBe('rejected');
       await until(() => closedEarly.includes(itemId), `the upstream request to close (${era})`);
-      // Well before the service's 60 s timeout.
-      expect(Date.now() - cancelledAt).toBeLessThan(5_000);
+      // Well before the service's 60 s timeout: in under a fifth of it.
+      expect(Date.now() - cancelledAt).toBeLessThan(12_000);
       await close();
     }
     const records = async () =>
