@@ -108,6 +108,14 @@ export interface UpstreamGuard {
   challenge(): string;
   /** JSON documents served to GET at these paths without a token (the protected resource metadata). */
   documents(): Readonly<Record<string, unknown>>;
+  /**
+   * A per-request refusal after the token was accepted (a scope a tool needs): the status and `WWW-Authenticate` to
+   * answer a POST with, given its JSON-RPC body; undefined lets it through.
+   */
+  refuses?(
+    authorization: string | undefined,
+    body: unknown,
+  ): Promise<{ status: 401 | 403; challenge: string } | undefined>;
 }
 
 /**
@@ -259,6 +267,12 @@ export async function startLegacyMcpUpstream(
         return;
       }
       const body = req.method === 'POST' ? await readJson(req) : undefined;
+      const refusal = typeof token === 'object' ? await token.refuses?.(req.headers.authorization, body) : undefined;
+      if (refusal !== undefined) {
+        res.writeHead(refusal.status, { 'www-authenticate': refusal.challenge, 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'insufficient_scope' }));
+        return;
+      }
       const id = req.headers['mcp-session-id'];
       const known = typeof id === 'string' ? sessions.get(id) : undefined;
       if (typeof id === 'string' && known === undefined) {
