@@ -156,12 +156,7 @@ function requireSecure(url: string, step: string, fail: Fail): void {
 }
 
 /** An unauthenticated `initialize`: a protected server answers 401 with its challenge. */
-async function probe(
-  serverUrl: string,
-  send: OAuthFetch,
-  timeoutMs: number,
-  fail: Fail,
-): Promise<BearerChallenge> {
+async function probe(serverUrl: string, send: OAuthFetch, timeoutMs: number, fail: Fail): Promise<BearerChallenge> {
   let response: Response;
   try {
     response = await send(serverUrl, {
