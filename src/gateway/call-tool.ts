@@ -64,7 +64,8 @@ export async function callTool(
       if (!(await readCache(deps, call))) {
         await resolveCredential(deps, call);
         await sendUpstream(deps, call).catch(async (error: unknown) => {
-          // The forced refresh after a 401 may find the grant gone: this call answers with the connect link.
+          // The forced refresh after a 401 may find the grant gone: this call answers with the connect link. A
+          // federated server wanting more scope (MCP step-up) answers with the link that asks for it.
           throw await deps.credentials.withConnectLink(error, connectTargetOf(call), connectScopesOf(call));
         });
         await rememberRead(deps.cache, call);

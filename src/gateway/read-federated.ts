@@ -275,7 +275,8 @@ function serviceOfUri(features: ExposedFeatures, uri: string) {
 /**
  * The one request to the service's server: the caller's credential for the service (`resolveCredential`, the one
  * function that makes it; a user without a connection gets the connect link), then the answer scrubbed once of
- * every secret of that credential, gateway-owned `_meta` keys dropped. A refused credential is `upstream_error`.
+ * every secret of that credential, gateway-owned `_meta` keys dropped. A refused credential is `upstream_error`; a
+ * scope the server wants is `upstream_insufficient_scope` with its step-up link (`withConnectLink`).
  */
 async function sendFederated(
   deps: FederatedReadDependencies,
@@ -290,16 +291,18 @@ async function sendFederated(
   if (mcp === undefined) throw new Error('a federated read needs the MCP upstream client');
   const connection = await connectionOf(deps.store, caller, service);
   const subject = subjectAt(caller, service);
+  const whose = { tenant: caller.tenant, service: service.id, subject };
   const { credential } = await deps.credentials
     .resolveCredential(caller.tenant, service.id, service.auth, subject, connection, service.connectionVariables)
     .catch(async (error: unknown) => {
-      throw await deps.credentials.withConnectLink(
-        error,
-        { tenant: caller.tenant, service: service.id, subject },
-        () => (service.auth.type === 'oauth2' ? service.auth.scopes : []),
+      throw await deps.credentials.withConnectLink(error, whose, () =>
+        service.auth.type === 'oauth2' ? service.auth.scopes : [],
       );
     });
-  const answer = await send(mcp, mcpTargetOf(caller.tenant, service, credential));
+  // A server wanting more scope (step-up) answers with the link that asks for it.
+  const answer = await send(mcp, mcpTargetOf(caller.tenant, service, credential)).catch(async (error: unknown) => {
+    throw await deps.credentials.withConnectLink(error, whose);
+  });
   if (answer.result === undefined) {
     throw new GatehouseError('upstream_error', `The MCP server of ${service.id} refused the gateway's credential`, {
       service: service.id,
