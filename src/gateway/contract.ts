@@ -166,6 +166,8 @@ export type FederatedOutcome =
  * progress token).
  */
 export interface CallRelay {
+  /** The client's request `_meta` a federated tool's server receives (keys the gateway owns removed). */
+  readonly meta?: Readonly<Record<string, unknown>>;
   /** The transport calls `cancelCall` on it when its client cancels; the send step ends its upstream request. */
   readonly cancellation?: CallCancellation;
   readonly onProgress?: (progress: {

@@ -82,8 +82,14 @@ export interface LegacyMcpUpstream {
   readonly url: string;
   /** Tools listed, `pageSize` per `tools/list` page (listing must follow `nextCursor`); editable, then `notifyChanged`. */
   readonly tools: FixtureTool[];
-  /** Every `tools/call` received: tool name, arguments and the `Authorization` header it came with. */
-  readonly calls: { name: string; args: unknown; authorization: string | undefined }[];
+  /** Every `tools/call` received: tool name, arguments, the `Authorization` header it came with, and its `_meta`. */
+  readonly calls: {
+    name: string;
+    args: unknown;
+    authorization: string | undefined;
+    /** The request's `_meta`, when it had one. */
+    meta?: Record<string, unknown>;
+  }[];
   /**
    * Every `resources/read`, `prompts/get` and `completion/complete` received: the URI, prompt name (or a completion's
    * ref name or URI), and the `Authorization` header.
@@ -220,7 +226,13 @@ export async function startLegacyMcpUpstream(
       return { tools: page, ...(next < tools.length ? { nextCursor: String(next) } : {}) } as never;
     });
     server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-      calls.push({ name: request.params.name, args: request.params.arguments, authorization: authorization() });
+      const meta = request.params._meta;
+      calls.push({
+        name: request.params.name,
+        args: request.params.arguments,
+        authorization: authorization(),
+        ...(meta === undefined ? {} : { meta: meta as Record<string, unknown> }),
+      });
       const tool = tools.find((t) => t.name === request.params.name);
       if (tool === undefined) return { content: [{ type: 'text', text: 'no such tool' }], isError: true };
       const progressToken = request.params._meta?.progressToken;
