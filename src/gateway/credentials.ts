@@ -86,9 +86,10 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
     error: unknown,
     target: ConnectTarget,
     connectScopes?: () => readonly string[],
+    ceiling: readonly string[] = [],
   ): Promise<unknown> {
     if (oauth === undefined || !(error instanceof GatehouseError)) return error;
-    if (error.code === 'upstream_insufficient_scope') return stepUp(oauth, error, target);
+    if (error.code === 'upstream_insufficient_scope') return stepUp(oauth, error, target, ceiling);
     if (
       (error.code !== 'connection_required' && error.code !== 'reauth_required') ||
       typeof error.details?.['connectUrl'] === 'string'
@@ -105,9 +106,16 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
    * sent round the same consent again: the challenge names no scope (`details.reason: unnamed`), the grant already
    * names every challenged scope (`granted`: the server refuses what its authorization server says it granted), or
    * the authorization server left every challenged scope the grant lacks out of the last consent that asked for it
-   * (`refused`, `rememberConsent`). A static credential or a missing connection gets no link either.
+   * (`refused`, `rememberConsent`), or the service's configured `scopes` (`ceiling`, when not empty) lack one of
+   * them (`ceiling`: the operator's list bounds what its connections are asked for). A static credential or a
+   * missing connection gets no link either.
    */
-  async function stepUp(flow: CredentialsOAuth, error: GatehouseError, target: ConnectTarget): Promise<GatehouseError> {
+  async function stepUp(
+    flow: CredentialsOAuth,
+    error: GatehouseError,
+    target: ConnectTarget,
+    ceiling: readonly string[],
+  ): Promise<GatehouseError> {
     const { tenant, service, subject } = target;
     const challenged = (error.details['missingScopes'] ?? []) as readonly string[];
     const connection = await store.connections.find(tenant, service, subject);
@@ -115,18 +123,22 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
     const granted = new Set(connection.scopes);
     const lacking = challenged.filter((scope) => !granted.has(scope));
     const refused = new Set(await refusedAtLastConsent(tenant, connection.id));
-    const stuck: 'unnamed' | 'granted' | 'refused' | undefined =
+    const beyond = ceiling.length === 0 ? [] : lacking.filter((scope) => !ceiling.includes(scope));
+    const stuck: 'unnamed' | 'granted' | 'ceiling' | 'refused' | undefined =
       challenged.length === 0
         ? 'unnamed'
         : lacking.length === 0
           ? 'granted'
-          : lacking.every((scope) => refused.has(scope))
-            ? 'refused'
-            : undefined;
+          : beyond.length > 0
+            ? 'ceiling'
+            : lacking.every((scope) => refused.has(scope))
+              ? 'refused'
+              : undefined;
     if (stuck !== undefined) {
       const why = {
         unnamed: 'it named no scope to ask for',
         granted: `the connection was granted ${challenged.join(' ')} already, so connecting again would ask for nothing new`,
+        ceiling: `service ${service}'s configured scopes do not include ${beyond.join(' ')}; an operator may add them`,
         refused: `its authorization server did not grant ${lacking.join(' ')} when last asked; an operator can make a connect link for them on the console or with the admin API`,
       }[stuck];
       return new GatehouseError('upstream_insufficient_scope', `${error.message}; no step-up link: ${why}`, {

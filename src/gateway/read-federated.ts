@@ -301,7 +301,12 @@ async function sendFederated(
     });
   // A server wanting more scope (step-up) answers with the link that asks for it.
   const answer = await send(mcp, mcpTargetOf(caller.tenant, service, credential)).catch(async (error: unknown) => {
-    throw await deps.credentials.withConnectLink(error, whose);
+    throw await deps.credentials.withConnectLink(
+      error,
+      whose,
+      undefined,
+      service.auth.type === 'oauth2' ? service.auth.scopes : [],
+    );
   });
   if (answer.result === undefined) {
     throw new GatehouseError('upstream_error', `The MCP server of ${service.id} refused the gateway's credential`, {

@@ -90,7 +90,11 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
         tenants: [
           {
             id: 'acme',
-            services: [{ id: 'notes', mcp: upstream.url, shared: true, auth: { type: 'oauth2' } }],
+            services: [
+              { id: 'notes', mcp: upstream.url, shared: true, auth: { type: 'oauth2' } },
+              // The same server with the operator's scopes as the ceiling of what its connections are asked for.
+              { id: 'capped', mcp: upstream.url, shared: true, auth: { type: 'oauth2', scopes: ['notes:read'] } },
+            ],
             toolsets: [{ id: 'all', tools: ['*'], access: 'write', approval: 'none', unprefixed: ['notes'] }],
             clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all'], subject: 'alice' }],
           },
@@ -124,15 +128,18 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
     return records.filter((r) => r.tool === tool).at(-1);
   }
 
-  it('the first connect link asks for the scope of the 401 challenge (not every scope the metadata lists)', async () => {
+  async function adminLink(service: string): Promise<string> {
     const response = await fetch(`${gateway.url}/api/v1/tenants/acme/connections`, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ service: 'notes', subject: 'shared' }),
+      body: JSON.stringify({ service, subject: 'shared' }),
     });
     expect(response.status).toBe(201);
-    const { authorizeUrl } = (await response.json()) as { authorizeUrl: string };
-    expect(await consent(authorizeUrl, 'federation-step-up-1-connect')).toEqual(['notes:read']);
+    return ((await response.json()) as { authorizeUrl: string }).authorizeUrl;
+  }
+
+  it('the first connect link asks for the scope of the 401 challenge (not every scope the metadata lists)', async () => {
+    expect(await consent(await adminLink('notes'), 'federation-step-up-1-connect')).toEqual(['notes:read']);
     const mcp = await client();
     try {
       expect((await mcp.callTool({ name: 'read_note', arguments: {} })).content).toEqual([
@@ -213,6 +220,22 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
       // What the server wanted before still works: the grant kept notes:write.
       expect((await mcp.callTool({ name: 'write_note', arguments: {} })).isError).toBeFalsy();
       expect(await lastRecord('admin_note')).toMatchObject({ code: 'upstream_insufficient_scope', decision: 'deny' });
+    } finally {
+      await mcp.close();
+    }
+  }, 60_000);
+
+  it("a challenged scope outside the service's configured scopes gets no step-up link (the operator's ceiling)", async () => {
+    expect(await consent(await adminLink('capped'), 'federation-step-up-4-capped')).toEqual(['notes:read']);
+    const mcp = await client();
+    try {
+      const refused = (await mcp.callTool({ name: 'capped_write_note', arguments: {} })).structuredContent as {
+        error: ToolError;
+      };
+      expect(refused.error.code).toBe('upstream_insufficient_scope');
+      expect(refused.error.details['stepUpUrl']).toBeUndefined();
+      expect(refused.error.details['reason']).toBe('ceiling');
+      expect(refused.error.message).toContain("service capped's configured scopes do not include notes:write");
     } finally {
       await mcp.close();
     }
