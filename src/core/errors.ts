@@ -56,6 +56,11 @@ export const errorCodes = [
   'upstream_error',
   /** The upstream refused a token that was just refreshed (OA-16): one forced refresh and one retry are spent. */
   'upstream_unauthorized',
+  /**
+   * A federated MCP server refused the token for lacking a scope (`WWW-Authenticate: Bearer
+   * error="insufficient_scope"`, MCP authorization "step-up"): `details.missingScopes` names what it asked for.
+   */
+  'upstream_insufficient_scope',
   'upstream_rate_limited',
   'circuit_open',
   /** The client cancelled the call (`notifications/cancelled`, a closed request) while its upstream request ran. */
@@ -161,6 +166,8 @@ export const errorTable = {
   upstream_unreachable: fails(502, true),
   upstream_error: fails(502, true),
   upstream_unauthorized: fails(502),
+  /** The server's own policy refused the grant: a denial a person resolves by consenting to more (a step-up link). */
+  upstream_insufficient_scope: deny(403),
   upstream_rate_limited: fails(429, true),
   circuit_open: fails(503, true),
   /** Not a failure of the upstream: 499 as proxies log a request its client closed; nobody reads the answer. */

@@ -216,6 +216,11 @@ const outcomes: Outcomes = {
     answer: () => jsonResponse(401, { error: 'invalid_token' }),
     ...getItem,
   },
+  upstream_insufficient_scope: {
+    notAToolCallOutcome:
+      'ends a call only of a federated (mcp:) service whose server answers insufficient_scope, which this HTTP ' +
+      'harness has none of: driven in test/e2e/federation-step-up.integration.test.ts',
+  },
   upstream_rate_limited: {
     answer: () => jsonResponse(429, {}, { 'retry-after': '120' }),
     tool: 'fake_deleteItem',

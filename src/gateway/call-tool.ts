@@ -64,8 +64,14 @@ export async function callTool(
       if (!(await readCache(deps, call))) {
         await resolveCredential(deps, call);
         await sendUpstream(deps, call).catch(async (error: unknown) => {
-          // The forced refresh after a 401 may find the grant gone: this call answers with the connect link.
-          throw await deps.credentials.withConnectLink(error, connectTargetOf(call), connectScopesOf(call));
+          // The forced refresh after a 401 may find the grant gone: this call answers with the connect link. A
+          // federated server wanting more scope (MCP step-up) answers with the link that asks for it.
+          throw await deps.credentials.withConnectLink(
+            error,
+            connectTargetOf(call),
+            connectScopesOf(call),
+            configuredScopesOf(call),
+          );
         });
         await rememberRead(deps.cache, call);
       }
@@ -134,4 +140,10 @@ function connectScopesOf(call: CallContext): () => readonly string[] {
       : service.auth.type === 'oauth2'
         ? selectConnectScopes(policy, service.id, service.auth.scopes, service.auth.refreshScope)
         : selectConnectScopes(policy, service.id, []);
+}
+
+/** The service's configured `scopes`: the ceiling of a federated server's step-up link (empty: none). */
+function configuredScopesOf(call: CallContext): readonly string[] {
+  const { service } = toolOf(call);
+  return service.auth.type === 'oauth2' ? service.auth.scopes : [];
 }

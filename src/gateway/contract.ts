@@ -178,6 +178,8 @@ export interface RelayedLogMessage {
  * progress token) and its log messages (at the client's log level).
  */
 export interface CallRelay {
+  /** The client's request `_meta` a federated tool's server receives (keys the gateway owns removed). */
+  readonly meta?: Readonly<Record<string, unknown>>;
   /** The transport calls `cancelCall` on it when its client cancels; the send step ends its upstream request. */
   readonly cancellation?: CallCancellation;
   readonly onProgress?: (progress: {

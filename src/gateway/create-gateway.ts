@@ -229,7 +229,8 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     ...(deps.telemetry ? { metrics: deps.telemetry.metrics } : {}),
     serviceOf: (tenant, service) => tenants.get(tenant)?.services.get(service),
     // A federated server is listed with the shared account's connection: list it as soon as that exists.
-    onConnected: async ({ tenant, service, subject }) => {
+    onConnected: async ({ tenant, service, subject, connectionId, scopes, requestedScopes }) => {
+      await credentials.rememberConsent({ tenant, connectionId, scopes, requestedScopes, at: clock.now() });
       if (subject === 'shared' && serviceConfigOf(tenant, service)?.mcp !== undefined) {
         await federation.refresh(tenant, service);
       }

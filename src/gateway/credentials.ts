@@ -8,6 +8,9 @@ import { describeSubject } from './describe-connection.ts';
 
 /** The secret part of a static service credential, as stored (encrypted) in the vault. */
 const secretField = 'credential';
+/** The scopes the authorization server left out of a connection's last consent (`rememberConsent`). */
+const consentField = 'refused_scopes';
+const consentOwnerOf = (connectionId: string) => `consent:${connectionId}`;
 
 function ownerOf(service: string): string {
   return `service:${service}`;
@@ -75,23 +78,96 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
   /**
    * `error` as the person can act on it: a `connection_required` / `reauth_required` without a link (those of
    * `resolveCredential` and of the refresh engine, which mint none) becomes the same error with a fresh connect link
-   * for `target`; any other error is returned as is. Only a request a person sees (a tool call, a resource read)
-   * asks for this: a link minted for a background listing would be one nobody opens.
+   * for `target`; a federated server's `upstream_insufficient_scope` gets its step-up link (`stepUp`); any other
+   * error is returned as is. Only a request a person sees (a tool call, a resource read) asks for this: a link minted
+   * for a background listing would be one nobody opens.
    */
   async function withConnectLink(
     error: unknown,
     target: ConnectTarget,
     connectScopes?: () => readonly string[],
+    ceiling: readonly string[] = [],
   ): Promise<unknown> {
+    if (oauth === undefined || !(error instanceof GatehouseError)) return error;
+    if (error.code === 'upstream_insufficient_scope') return stepUp(oauth, error, target, ceiling);
     if (
-      oauth === undefined ||
-      !(error instanceof GatehouseError) ||
       (error.code !== 'connection_required' && error.code !== 'reauth_required') ||
       typeof error.details?.['connectUrl'] === 'string'
     ) {
       return error;
     }
     return connectRequired(oauth, error.code, target, connectScopes);
+  }
+
+  /**
+   * The MCP authorization spec's step-up: the server refused the connection's token for lacking `missingScopes`, so
+   * the person is asked to consent to the union of what the connection was granted and what the server challenged
+   * (`details.stepUpUrl`, a connect link of `target`). No link when it could change nothing, so a person is never
+   * sent round the same consent again: the challenge names no scope (`details.reason: unnamed`), the grant already
+   * names every challenged scope (`granted`: the server refuses what its authorization server says it granted), or
+   * the authorization server left every challenged scope the grant lacks out of the last consent that asked for it
+   * (`refused`, `rememberConsent`), or the service's configured `scopes` (`ceiling`, when not empty) lack one of
+   * them (`ceiling`: the operator's list bounds what its connections are asked for). A static credential or a
+   * missing connection gets no link either.
+   */
+  async function stepUp(
+    flow: CredentialsOAuth,
+    error: GatehouseError,
+    target: ConnectTarget,
+    ceiling: readonly string[],
+  ): Promise<GatehouseError> {
+    const { tenant, service, subject } = target;
+    const challenged = (error.details['missingScopes'] ?? []) as readonly string[];
+    const connection = await store.connections.find(tenant, service, subject);
+    if (connection === undefined || typeof error.details['stepUpUrl'] === 'string') return error;
+    const granted = new Set(connection.scopes);
+    const lacking = challenged.filter((scope) => !granted.has(scope));
+    const refused = new Set(await refusedAtLastConsent(tenant, connection.id));
+    const beyond = ceiling.length === 0 ? [] : lacking.filter((scope) => !ceiling.includes(scope));
+    const stuck: 'unnamed' | 'granted' | 'ceiling' | 'refused' | undefined =
+      challenged.length === 0
+        ? 'unnamed'
+        : lacking.length === 0
+          ? 'granted'
+          : beyond.length > 0
+            ? 'ceiling'
+            : lacking.every((scope) => refused.has(scope))
+              ? 'refused'
+              : undefined;
+    if (stuck !== undefined) {
+      const why = {
+        unnamed: 'it named no scope to ask for',
+        granted: `the connection was granted ${challenged.join(' ')} already, so connecting again would ask for nothing new`,
+        ceiling: `service ${service}'s configured scopes do not include ${beyond.join(' ')}; an operator may add them`,
+        refused: `its authorization server did not grant ${lacking.join(' ')} when last asked; an operator can make a connect link for them on the console or with the admin API`,
+      }[stuck];
+      return new GatehouseError('upstream_insufficient_scope', `${error.message}; no step-up link: ${why}`, {
+        ...error.details,
+        reason: stuck,
+      });
+    }
+    const scopes = [...new Set([...connection.scopes, ...challenged])];
+    const link = await flow.flow.createLink({ tenant, service, subject, scopes });
+    return new GatehouseError(
+      'upstream_insufficient_scope',
+      `${error.message}. Ask the user to open ${link.authorizeUrl} to grant ${lacking.join(', ')} (valid for 10 minutes); then call again.`,
+      {
+        ...error.details,
+        grantedScopes: [...connection.scopes],
+        stepUpUrl: link.authorizeUrl,
+        expiresAt: new Date(link.expiresAt).toISOString(),
+      },
+    );
+  }
+
+  async function refusedAtLastConsent(tenant: string, connectionId: string): Promise<readonly string[]> {
+    const owner = consentOwnerOf(connectionId);
+    const stored = await store.secrets.get(tenant, owner, consentField);
+    if (stored === undefined) return [];
+    const read = JSON.parse(
+      await vault.decrypt({ tenantId: tenant, owner, field: consentField }, stored.ciphertext),
+    ) as unknown;
+    return Array.isArray(read) ? read.filter((scope): scope is string => typeof scope === 'string') : [];
   }
 
   async function cipherOf(tenant: string, service: string): Promise<Uint8Array | undefined> {
@@ -104,6 +180,29 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
   }
 
   return {
+    /**
+     * Remembers what the authorization server left out of a consent (the scopes asked for and not granted) for the
+     * connection it made, so a step-up that asked for them is not offered again (`withConnectLink`); a consent that
+     * granted everything forgets it.
+     */
+    async rememberConsent(consent: {
+      readonly tenant: string;
+      readonly connectionId: string;
+      readonly scopes: readonly string[];
+      readonly requestedScopes: readonly string[];
+      readonly at: number;
+    }): Promise<void> {
+      const owner = consentOwnerOf(consent.connectionId);
+      const refused = consent.requestedScopes.filter((scope) => !consent.scopes.includes(scope));
+      if (refused.length === 0) {
+        await store.secrets.deleteByOwner(consent.tenant, owner);
+        return;
+      }
+      const scope = { tenantId: consent.tenant, owner, field: consentField };
+      const ciphertext = await vault.encrypt(scope, JSON.stringify(refused));
+      await store.secrets.put({ ...scope, ciphertext, updatedAt: consent.at });
+    },
+
     /** Encrypts a service's configured secret into the store (replacing an older one). */
     async storeStaticSecret(tenant: string, service: string, auth: ServiceAuthConfig, at: number): Promise<void> {
       const secret = secretOf(auth);

@@ -2,8 +2,7 @@ import { GatehouseError, isGatehouseError } from '../core/index.ts';
 import { decideToolCall } from '../policy/index.ts';
 import type { Store } from '../store/index.ts';
 import type { CallContext } from './call-context.ts';
-import { connectionOf } from './connection-of.ts';
-import type { Caller } from './contract.ts';
+import { connectionOf, subjectAt } from './connection-of.ts';
 
 /** What a step-up (or first) connect link asks for. */
 export interface ConnectLinkRequest {
@@ -48,7 +47,9 @@ export async function decideCall(deps: DecideCallDependencies, call: CallContext
     });
   } catch (error) {
     if (isGatehouseError(error) && error.code === 'scope_missing' && error.details['reason'] === 'grant') {
-      throw await withStepUpLink(deps.mintConnectLink, error, call.caller);
+      // The connection checked is the one the link renews: `shared` for a shared service, else the caller's.
+      const subject = service === undefined ? call.caller.subject : subjectAt(call.caller, service);
+      throw await withStepUpLink(deps.mintConnectLink, error, call.caller.tenant, subject);
     }
     throw error;
   }
@@ -58,15 +59,16 @@ export async function decideCall(deps: DecideCallDependencies, call: CallContext
 async function withStepUpLink(
   mintConnectLink: MintConnectLink | undefined,
   error: GatehouseError,
-  caller: Caller,
+  tenant: string,
+  subject: string,
 ): Promise<GatehouseError> {
   const service = String(error.details['service']);
   const scopes = (error.details['missingScopes'] ?? []) as readonly string[];
   if (mintConnectLink === undefined) return error;
   const url = await mintConnectLink({
-    tenant: caller.tenant,
+    tenant,
     service,
-    subject: caller.subject,
+    subject,
     scopes,
     reason: 'step_up',
   });

@@ -284,7 +284,8 @@ function serviceOfUri(features: ExposedFeatures, uri: string) {
 /**
  * The one request to the service's server: the caller's credential for the service (`resolveCredential`, the one
  * function that makes it; a user without a connection gets the connect link), then the answer scrubbed once of
- * every secret of that credential, gateway-owned `_meta` keys dropped. A refused credential is `upstream_error`.
+ * every secret of that credential, gateway-owned `_meta` keys dropped. A refused credential is `upstream_error`; a
+ * scope the server wants is `upstream_insufficient_scope` with its step-up link (`withConnectLink`).
  * `log`: the client's log level; the server's messages of the request are relayed as a tool call's (`relayServerLog`).
  */
 async function sendFederated(
@@ -302,18 +303,25 @@ async function sendFederated(
   if (mcp === undefined) throw new Error('a federated read needs the MCP upstream client');
   const connection = await connectionOf(deps.store, caller, service);
   const subject = subjectAt(caller, service);
+  const whose = { tenant: caller.tenant, service: service.id, subject };
   const { credential } = await deps.credentials
     .resolveCredential(caller.tenant, service.id, service.auth, subject, connection, service.connectionVariables)
     .catch(async (error: unknown) => {
-      throw await deps.credentials.withConnectLink(
-        error,
-        { tenant: caller.tenant, service: service.id, subject },
-        () => (service.auth.type === 'oauth2' ? service.auth.scopes : []),
+      throw await deps.credentials.withConnectLink(error, whose, () =>
+        service.auth.type === 'oauth2' ? service.auth.scopes : [],
       );
     });
   const scrub = createScrubber(listCredentialSecrets(credential));
   const options = log === undefined ? {} : { log: relayServerLog(log, () => scrub) };
-  const answer = await send(mcp, mcpTargetOf(caller.tenant, service, credential), options);
+  // A server wanting more scope (step-up) answers with the link that asks for it.
+  const answer = await send(mcp, mcpTargetOf(caller.tenant, service, credential), options).catch(async (error: unknown) => {
+    throw await deps.credentials.withConnectLink(
+      error,
+      whose,
+      undefined,
+      service.auth.type === 'oauth2' ? service.auth.scopes : [],
+    );
+  });
   if (answer.result === undefined) {
     throw new GatehouseError('upstream_error', `The MCP server of ${service.id} refused the gateway's credential`, {
       service: service.id,

@@ -25,6 +25,7 @@ const connectCodes: ReadonlySet<string> = new Set(['connection_required', 'reaut
  * declares URL-mode elicitation (`elicitation.url`) in its client capabilities; undefined otherwise, and the caller
  * answers the `isError` result carrying the same link:
  * - connect (or reconnect) an account: the connect link;
+ * - consent to more scope a federated server asked for (MCP step-up, `upstream_insufficient_scope`): its step-up link;
  * - a person's approval of this exact call: the approval page. Opening it approves nothing; an approver signs in
  *   there (see docs/security.md), and the client calls again once it is decided.
  *
@@ -40,14 +41,18 @@ export function toUrlElicitationError(outcome: CallOutcome, meta: unknown): UrlE
     ? details['connectUrl']
     : code === 'approval_required'
       ? details['approvalUrl']
-      : undefined;
+      : code === 'upstream_insufficient_scope'
+        ? details['stepUpUrl']
+        : undefined;
   if (typeof url !== 'string') return undefined;
   const message =
     code === 'approval_required'
       ? approvalMessage(String(details['tool']))
       : code === 'reauth_required'
         ? `Reconnect ${String(details['service'])} in your browser to continue.`
-        : `Connect ${String(details['service'])} in your browser to continue.`;
+        : code === 'upstream_insufficient_scope'
+          ? `Grant ${String(details['service'])} more access in your browser to continue.`
+          : `Connect ${String(details['service'])} in your browser to continue.`;
   return {
     code: urlElicitationRequiredCode,
     message: outcome.error.message,

@@ -102,7 +102,10 @@ export interface CompletedConnection {
   readonly service: string;
   readonly subject: string;
   readonly connectionId: string;
+  /** The scopes granted (the token response's `scope`, else those asked for). */
   readonly scopes: readonly string[];
+  /** The scopes the authorization request asked for. */
+  readonly requestedScopes: readonly string[];
   readonly returnTo: string | null;
   /** The Atlassian site or Xero organisation the person chose on the chooser, when there was a choice. */
   readonly site?: AccessibleSite;
@@ -280,6 +283,7 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
       subject: pending.subject,
       connectionId: saved.id,
       scopes: saved.scopes,
+      requestedScopes: pending.scopes,
       returnTo: link?.returnTo ?? null,
       ...(site === undefined ? {} : { site }),
     };

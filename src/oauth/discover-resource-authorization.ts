@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi';
-import { GatehouseError } from '../core/index.ts';
+import { type BearerChallenge, GatehouseError, readBearerChallenge, splitScopes } from '../core/index.ts';
 import { createOAuthFetch, isLoopbackUrl, type OAuthFetch } from './create-oauth-fetch.ts';
 import { discoveryRequest, reasonOf } from './resolve-authorization-server.ts';
 
@@ -76,9 +76,7 @@ export async function discoverResourceAuthorization(
     throw fail('authorization_server', 'pkce_unsupported', `authorization server ${issuer} does not offer PKCE S256`);
   }
   const scopes =
-    challenge.scope !== undefined
-      ? challenge.scope.split(' ').filter((s) => s.length > 0)
-      : (protectedResource.scopesSupported ?? []);
+    challenge.scope !== undefined ? splitScopes(challenge.scope) : (protectedResource.scopesSupported ?? []);
   return { resource: protectedResource.resource, issuer: metadata.issuer, metadata, scopes };
 }
 
@@ -158,12 +156,7 @@ function requireSecure(url: string, step: string, fail: Fail): void {
 }
 
 /** An unauthenticated `initialize`: a protected server answers 401 with its challenge. */
-async function probe(
-  serverUrl: string,
-  send: OAuthFetch,
-  timeoutMs: number,
-  fail: Fail,
-): Promise<{ resourceMetadata?: string; scope?: string }> {
+async function probe(serverUrl: string, send: OAuthFetch, timeoutMs: number, fail: Fail): Promise<BearerChallenge> {
   let response: Response;
   try {
     response = await send(serverUrl, {
@@ -183,21 +176,7 @@ async function probe(
   }
   await response.body?.cancel().catch(() => {});
   if (response.status !== 401) return {};
-  const header = response.headers.get('www-authenticate') ?? '';
-  if (!/(?:^|[\s,])bearer(?:\s|$)/i.test(header)) return {};
-  const resourceMetadata = challengeParameter(header, 'resource_metadata');
-  const scope = challengeParameter(header, 'scope');
-  return {
-    ...(resourceMetadata === undefined ? {} : { resourceMetadata }),
-    ...(scope === undefined ? {} : { scope }),
-  };
-}
-
-/** An auth-param of a `WWW-Authenticate` header (RFC 9110 §11.2: a token or a quoted string), undefined if absent. */
-function challengeParameter(header: string, name: string): string | undefined {
-  const match = new RegExp(`(?:^|[\\s,])${name}\\s*=\\s*(?:"((?:[^"\\\\]|\\\\.)*)"|([^\\s,"]+))`, 'i').exec(header);
-  if (match === null) return undefined;
-  return match[1] === undefined ? match[2] : match[1].replace(/\\(.)/g, '$1');
+  return readBearerChallenge(response.headers.get('www-authenticate')) ?? {};
 }
 
 /** RFC 9728 §3.1 for the server's URL: the path-inserted well-known URI first, then the origin's. */

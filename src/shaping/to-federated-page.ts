@@ -24,7 +24,7 @@ export function toFederatedPage(result: unknown, toolName: string, scrub: (text:
   }
   const structured = value['structuredContent'];
   const structuredContent = isPlainObject(structured) ? structured : undefined;
-  const meta = isPlainObject(value['_meta']) ? withoutGatewayKeys(value['_meta']) : undefined;
+  const meta = isPlainObject(value['_meta']) ? withoutGatewayMeta(value['_meta']) : undefined;
   const text =
     structuredContent !== undefined
       ? JSON.stringify(structuredContent)
@@ -56,11 +56,12 @@ export function scrubFederated(result: unknown, scrub: (text: string) => string)
   const value = (scrubbed === raw ? result : JSON.parse(scrubbed)) as Record<string, unknown> | null;
   if (!isPlainObject(value) || !('_meta' in value)) return value;
   const { _meta: meta, ...rest } = value;
-  const kept = isPlainObject(meta) ? withoutGatewayKeys(meta) : undefined;
+  const kept = isPlainObject(meta) ? withoutGatewayMeta(meta) : undefined;
   return kept === undefined ? rest : { ...rest, _meta: kept };
 }
 
-function withoutGatewayKeys(meta: Record<string, unknown>): Record<string, unknown> | undefined {
+/** `meta` without the keys the gateway owns (`gatewayOwnedMeta`); undefined when none is left. */
+export function withoutGatewayMeta(meta: Record<string, unknown>): Record<string, unknown> | undefined {
   const kept = Object.entries(meta).filter(([key]) => !gatewayOwnedMeta.test(key));
   return kept.length === 0 ? undefined : Object.fromEntries(kept);
 }

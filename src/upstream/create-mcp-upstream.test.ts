@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort as closedPort } from '../../test/support/free-port.ts';
+import { startLegacyMcpUpstream } from '../../test/support/start-mcp-upstream.ts';
 import { isGatehouseError } from '../core/index.ts';
 import { createMcpUpstream, type McpUpstream } from './create-mcp-upstream.ts';
 
@@ -54,5 +55,47 @@ describe('createMcpUpstream()', () => {
     expect(error.code).toBe('upstream_unreachable');
     expect(error.message).toContain('remote');
     expect(JSON.stringify(error.details)).not.toContain('secret-token');
+  });
+});
+
+describe('createMcpUpstream() and a server that wants more scope', () => {
+  it('answers upstream_insufficient_scope naming the challenged scopes, for a 403 or 401 insufficient_scope, and keeps the session', async () => {
+    let status: 401 | 403 = 403;
+    const server = await startLegacyMcpUpstream(
+      [
+        { name: 'read', call: () => ({ content: [{ type: 'text', text: 'read' }] }) },
+        { name: 'write', call: () => ({ content: [{ type: 'text', text: 'wrote' }] }) },
+      ],
+      {
+        accepts: async () => true,
+        challenge: () => 'Bearer',
+        documents: () => ({}),
+        async refuses(_authorization, body) {
+          const params = (body as { method?: string; params?: { name?: string } }).params;
+          if ((body as { method?: string }).method !== 'tools/call' || params?.name !== 'write') return undefined;
+          return {
+            status,
+            challenge: `Bearer error="insufficient_scope", scope="notes:write notes:read bad\\"scope", resource_metadata="${server.url}/meta"`,
+          };
+        },
+      },
+    );
+    try {
+      upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+      const to = target(server.url);
+      for (const answered of [403, 401] as const) {
+        status = answered;
+        const error = await failureOf(upstream.callTool(to, 'write', {}));
+        expect(error.code).toBe('upstream_insufficient_scope');
+        expect(error.details).toMatchObject({ service: 'remote', status: answered });
+        expect(error.details['missingScopes']).toEqual(['notes:write', 'notes:read']);
+        expect(JSON.stringify(error)).not.toContain('secret-token');
+      }
+      // The refusal was of one request: the session goes on serving the others.
+      expect((await upstream.callTool(to, 'read', {})).result?.['content']).toEqual([{ type: 'text', text: 'read' }]);
+      expect(server.sessionsOpened()).toBe(1);
+    } finally {
+      await server.close();
+    }
   });
 });

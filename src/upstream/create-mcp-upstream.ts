@@ -13,7 +13,7 @@ import {
 } from '@modelcontextprotocol/client';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { z } from 'zod';
-import { GatehouseError, isGatehouseError } from '../core/index.ts';
+import { GatehouseError, isGatehouseError, readBearerChallenge, splitScopes } from '../core/index.ts';
 import { applyCredential, type UpstreamCredential } from './apply-credential.ts';
 import { createAddressGuard, createGuardedConnector, type ResolveHost } from './create-address-guard.ts';
 
@@ -213,6 +213,11 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
           service: target.service,
           maxResponseBytes: target.maxResponseBytes,
         });
+      const refusal = insufficientScopeOf(response, target);
+      if (refusal !== undefined) {
+        await response.body?.cancel().catch(() => {});
+        throw refusal;
+      }
       if (Number(response.headers.get('content-length') ?? '0') > target.maxResponseBytes) {
         await response.body?.cancel().catch(() => {});
         throw tooLarge();
@@ -336,7 +341,9 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
           drop(session);
           continue;
         }
-        if (!(error instanceof ProtocolError) && signal?.aborted !== true) drop(session);
+        // The server refused this request's scope, not the session: other requests on it may go on.
+        const refusedScope = toMcpUpstreamError(error, target).code === 'upstream_insufficient_scope';
+        if (!(error instanceof ProtocolError) && signal?.aborted !== true && !refusedScope) drop(session);
         throw error;
       }
     }
@@ -504,6 +511,36 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       await agent.close();
     },
   };
+}
+
+/** At most this many scopes of a challenge are kept, each a scope token (RFC 6749 §3.3) of at most 200 characters. */
+const maxChallengedScopes = 50;
+const scopeToken = /^[\x21\x23-\x5B\x5D-\x7E]{1,200}$/;
+
+/**
+ * A 401 or 403 whose `WWW-Authenticate` is a Bearer challenge with `error="insufficient_scope"` (RFC 6750 §3.1; the MCP
+ * authorization spec's runtime scope challenge, which it answers by step-up authorization): the gateway's token lacks
+ * a scope the server wants for this request. `details.missingScopes`: the challenge's `scope` (scope tokens only).
+ * A refresh cannot widen a grant, so this is never retried with a refreshed token.
+ */
+function insufficientScopeOf(
+  response: { status: number; headers: { get(name: string): string | null } },
+  target: McpTarget,
+) {
+  if (response.status !== 401 && response.status !== 403) return undefined;
+  const challenge = readBearerChallenge(response.headers.get('www-authenticate'));
+  if (challenge?.error !== 'insufficient_scope') return undefined;
+  const missingScopes = [...new Set(splitScopes(challenge.scope).filter((s) => scopeToken.test(s)))].slice(
+    0,
+    maxChallengedScopes,
+  );
+  return new GatehouseError(
+    'upstream_insufficient_scope',
+    missingScopes.length === 0
+      ? `The MCP server of ${target.service} refused the connection's token for lacking a scope it did not name`
+      : `The MCP server of ${target.service} refused the connection's token: it needs OAuth scope${missingScopes.length > 1 ? 's' : ''} ${missingScopes.join(' ')}`,
+    { service: target.service, status: response.status, missingScopes },
+  );
 }
 
 /**

@@ -331,6 +331,24 @@ describe('remote MCP servers as services', () => {
     await client.close();
   });
 
+  it("passes the client's request _meta on to the server, except the keys the gateway owns (clients of both eras)", async () => {
+    for (const client of [await connectV2('all'), await connectV1('all')]) {
+      const result = (await client.callTool({
+        name: 'linear_echo',
+        arguments: { text: 'meta' },
+        _meta: {
+          'com.example/ticket': 'T-42',
+          traceHint: { depth: 2 },
+          'gatehouse.debug': true,
+          'io.modelcontextprotocol/clientCapabilities': { elicitation: { url: {} } },
+        },
+      })) as Result;
+      expect(result.isError).toBeFalsy();
+      expect(legacy.calls.at(-1)?.meta).toEqual({ 'com.example/ticket': 'T-42', traceHint: { depth: 2 } });
+      await client.close();
+    }
+  });
+
   it('passes structuredContent through to clients of both eras', async () => {
     for (const client of [await connectV2('all'), await connectV1('all')]) {
       const result = (await client.callTool({

@@ -89,8 +89,14 @@ export interface LegacyMcpUpstream {
   readonly url: string;
   /** Tools listed, `pageSize` per `tools/list` page (listing must follow `nextCursor`); editable, then `notifyChanged`. */
   readonly tools: FixtureTool[];
-  /** Every `tools/call` received: tool name, arguments and the `Authorization` header it came with. */
-  readonly calls: { name: string; args: unknown; authorization: string | undefined }[];
+  /** Every `tools/call` received: tool name, arguments, the `Authorization` header it came with, and its `_meta`. */
+  readonly calls: {
+    name: string;
+    args: unknown;
+    authorization: string | undefined;
+    /** The request's `_meta`, when it had one. */
+    meta?: Record<string, unknown>;
+  }[];
   /**
    * Every `resources/read`, `prompts/get` and `completion/complete` received: the URI, prompt name (or a completion's
    * ref name or URI), and the `Authorization` header.
@@ -115,6 +121,14 @@ export interface UpstreamGuard {
   challenge(): string;
   /** JSON documents served to GET at these paths without a token (the protected resource metadata). */
   documents(): Readonly<Record<string, unknown>>;
+  /**
+   * A per-request refusal after the token was accepted (a scope a tool needs): the status and `WWW-Authenticate` to
+   * answer a POST with, given its JSON-RPC body; undefined lets it through.
+   */
+  refuses?(
+    authorization: string | undefined,
+    body: unknown,
+  ): Promise<{ status: 401 | 403; challenge: string } | undefined>;
 }
 
 /**
@@ -220,7 +234,13 @@ export async function startLegacyMcpUpstream(
       return { tools: page, ...(next < tools.length ? { nextCursor: String(next) } : {}) } as never;
     });
     server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-      calls.push({ name: request.params.name, args: request.params.arguments, authorization: authorization() });
+      const meta = request.params._meta;
+      calls.push({
+        name: request.params.name,
+        args: request.params.arguments,
+        authorization: authorization(),
+        ...(meta === undefined ? {} : { meta: meta as Record<string, unknown> }),
+      });
       const tool = tools.find((t) => t.name === request.params.name);
       if (tool === undefined) return { content: [{ type: 'text', text: 'no such tool' }], isError: true };
       const progressToken = request.params._meta?.progressToken;
@@ -272,6 +292,12 @@ export async function startLegacyMcpUpstream(
         return;
       }
       const body = req.method === 'POST' ? await readJson(req) : undefined;
+      const refusal = typeof token === 'object' ? await token.refuses?.(req.headers.authorization, body) : undefined;
+      if (refusal !== undefined) {
+        res.writeHead(refusal.status, { 'www-authenticate': refusal.challenge, 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'insufficient_scope' }));
+        return;
+      }
       const id = req.headers['mcp-session-id'];
       const known = typeof id === 'string' ? sessions.get(id) : undefined;
       if (typeof id === 'string' && known === undefined) {
