@@ -285,7 +285,7 @@ export function createS4Rows(s4: S4Result): ReportRow[] {
   }
   return s4.cases.flatMap((c) => [
     {
-      scenario: `S4 ${c.service} description to ${c.tools} tools, cold process`,
+      scenario: `${c.scenario} ${c.service} description to ${c.tools} tools, cold process`,
       ours: `gatehouse ${formatMs(c.ms)}`,
       baseline: `read+parse ${formatMs(c.baselineMs)}`,
       ratio: `${(c.ms / c.baselineMs).toFixed(2)}x`,
@@ -293,7 +293,7 @@ export function createS4Rows(s4: S4Result): ReportRow[] {
       result: c.ms <= c.targetMs ? 'pass' : 'fail',
     },
     {
-      scenario: `S4 ${c.service} peak RSS`,
+      scenario: `${c.scenario} ${c.service} peak RSS`,
       ours: `${c.rssMb.toFixed(0)} MB`,
       baseline: '-',
       ratio: '-',

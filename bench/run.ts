@@ -29,7 +29,7 @@ import type { Target } from './target.ts';
 import { toolCall } from './tool-call.ts';
 
 /**
- * `npm run bench [-- --quick] [--only S1,S2,S4,S13,S15,S16,S18] [--rounds N]`: scenarios S1 and S2 of docs/BENCHMARKS.md
+ * `npm run bench [-- --quick] [--only S1,S2,S4,S13,S15,S16,S17,S18] [--rounds N]`: scenarios S1 and S2 of docs/BENCHMARKS.md
  * against direct, raw, sdk and gatehouse (with its client key, and as `gatehouse-oauth` with an OAuth access token
  * obtained through its own sign-in and consent pages), measured in one interleaved run, S13 (the same call driven by the
  * official SDK clients, with the peer `@ivotoby/openapi-mcp-server`), and S4 (descriptions to tools in cold
@@ -48,7 +48,7 @@ import { toolCall } from './tool-call.ts';
  */
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const scenarioIds = ['S1', 'S2', 'S4', 'S13', 'S15', 'S16', 'S18'] as const;
+const scenarioIds = ['S1', 'S2', 'S4', 'S13', 'S15', 'S16', 'S17', 'S18'] as const;
 /** Scenarios run only when `--only` names them. */
 const optInScenarioIds = ['S2FLEET'] as const;
 
@@ -169,9 +169,10 @@ async function scenarios(): Promise<void> {
   process.stderr.write(`bench: ${meta.mode} run of ${only.join(', ')}, ${rounds} rounds, commit ${meta.commit}\n`);
   // S4 first, on a machine not yet loaded by the servers the other scenarios start.
   let s4: S4Result | undefined;
-  if (only.includes('S4')) {
-    process.stderr.write('  S4: cold processes converting descriptions\n');
-    s4 = runS4(rounds);
+  const cold = (['S4', 'S17'] as const).filter((id) => only.includes(id));
+  if (cold.length > 0) {
+    process.stderr.write(`  ${cold.join(', ')}: cold processes converting descriptions\n`);
+    s4 = runS4(rounds, cold);
   }
   // S15 next, before the load targets start: three gateways on PostgreSQL following 100 configuration changes.
   let s15: S15Result | undefined;

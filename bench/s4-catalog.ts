@@ -1,5 +1,5 @@
 /**
- * S4 (BENCHMARKS.md): a description to tools in a cold process. For each spec, runs a fresh child process
+ * S4 and S17 (BENCHMARKS.md): a description to tools in a cold process (S17: GitHub's GraphQL schema). For each spec, runs a fresh child process
  * (`node --import tsx`) that reads, parses and converts the file (`loadCatalog`) and binds the tools to a service
  * id, then reports wall time of that work and the process's peak RSS. Median of `--rounds` (default 3) runs,
  * interleaved with a baseline child that only reads and parses the file (JSON.parse, or `yaml`'s parse), because
@@ -13,9 +13,14 @@ import { resolve } from 'node:path';
 
 const specsDir = resolve(import.meta.dirname, '..', '..', 'shared', 'specs');
 const cases = [
-  { service: 'github', file: 'github.api.github.com.json', targetMs: 300, targetRssMb: 200 },
-  { service: 'stripe', file: 'stripe.spec3.2023-09-12.yaml', targetMs: 600, targetRssMb: 200 },
+  { scenario: 'S4', service: 'github', file: 'github.api.github.com.json', targetMs: 300, targetRssMb: 200 },
+  { scenario: 'S4', service: 'stripe', file: 'stripe.spec3.2023-09-12.yaml', targetMs: 600, targetRssMb: 200 },
+  // S17 sets no memory bound; S4's is shown beside it for context.
+  { scenario: 'S17', service: 'github-graphql', file: 'github.schema.graphql', targetMs: 1_000, targetRssMb: 200 },
 ] as const;
+
+/** Which scenario a cold-process case belongs to. */
+export type ColdScenario = (typeof cases)[number]['scenario'];
 
 interface ChildResult {
   readonly ms: number;
@@ -27,9 +32,14 @@ interface ChildResult {
 async function runBaseline(path: string): Promise<void> {
   const { readFileSync } = await import('node:fs');
   const { parse } = await import('yaml');
+  const graphql = await import('graphql');
   const start = performance.now();
   const text = readFileSync(path, 'utf8');
-  const value: unknown = path.endsWith('.json') ? JSON.parse(text) : parse(text, { version: '1.2' });
+  const value: unknown = path.endsWith('.json')
+    ? JSON.parse(text)
+    : path.endsWith('.graphql')
+      ? graphql.parse(text)
+      : parse(text, { version: '1.2' });
   const ms = performance.now() - start;
   const result: ChildResult = {
     ms,
@@ -61,6 +71,7 @@ function median(values: readonly number[]): number {
 }
 
 export interface S4Case {
+  readonly scenario: ColdScenario;
   readonly service: string;
   /** Median wall time of read + parse + convert + bind, in the cold child. */
   readonly ms: number;
@@ -76,41 +87,46 @@ export interface S4Case {
 
 export type S4Result = { readonly skipped: string } | { readonly cases: readonly S4Case[] };
 
-/** Runs S4 for every case: `rounds` cold children each, interleaved with the read+parse baseline. */
-export function runS4(rounds: number): S4Result {
+/**
+ * Runs the cases of `scenarios` (S4, S17): `rounds` cold children each, interleaved with the read+parse baseline.
+ */
+export function runS4(rounds: number, scenarios: readonly ColdScenario[] = ['S4', 'S17']): S4Result {
   if (!existsSync(specsDir)) return { skipped: `${specsDir} not found` };
   const script = resolve(import.meta.dirname, 's4-catalog.ts');
   return {
-    cases: cases.map((spec) => {
-      const runs: ChildResult[] = [];
-      const baselines: ChildResult[] = [];
-      const run = (mode: string): ChildResult =>
-        JSON.parse(
-          execFileSync(
-            process.execPath,
-            ['--import', 'tsx', script, mode, resolve(specsDir, spec.file), spec.service],
-            {
-              encoding: 'utf8',
-              cwd: resolve(import.meta.dirname, '..'),
-            },
-          ),
-        ) as ChildResult;
-      for (let i = 0; i < rounds; i++) {
-        runs.push(run('--child'));
-        baselines.push(run('--baseline'));
-      }
-      return {
-        service: spec.service,
-        ms: median(runs.map((r) => r.ms)),
-        runsMs: runs.map((r) => r.ms),
-        rssMb: median(runs.map((r) => r.rssMb)),
-        baselineMs: median(baselines.map((r) => r.ms)),
-        tools: runs[0]?.tools ?? 0,
-        problems: runs[0]?.problems ?? 0,
-        targetMs: spec.targetMs,
-        targetRssMb: spec.targetRssMb,
-      };
-    }),
+    cases: cases
+      .filter((spec) => scenarios.includes(spec.scenario))
+      .map((spec) => {
+        const runs: ChildResult[] = [];
+        const baselines: ChildResult[] = [];
+        const run = (mode: string): ChildResult =>
+          JSON.parse(
+            execFileSync(
+              process.execPath,
+              ['--import', 'tsx', script, mode, resolve(specsDir, spec.file), spec.service],
+              {
+                encoding: 'utf8',
+                cwd: resolve(import.meta.dirname, '..'),
+              },
+            ),
+          ) as ChildResult;
+        for (let i = 0; i < rounds; i++) {
+          runs.push(run('--child'));
+          baselines.push(run('--baseline'));
+        }
+        return {
+          scenario: spec.scenario,
+          service: spec.service,
+          ms: median(runs.map((r) => r.ms)),
+          runsMs: runs.map((r) => r.ms),
+          rssMb: median(runs.map((r) => r.rssMb)),
+          baselineMs: median(baselines.map((r) => r.ms)),
+          tools: runs[0]?.tools ?? 0,
+          problems: runs[0]?.problems ?? 0,
+          targetMs: spec.targetMs,
+          targetRssMb: spec.targetRssMb,
+        };
+      }),
   };
 }
 
@@ -126,7 +142,7 @@ async function main(): Promise<void> {
   for (const c of result.cases) {
     const pass = c.ms <= c.targetMs && c.rssMb <= c.targetRssMb;
     console.log(
-      `S4 ${c.service}: ${c.ms.toFixed(0)} ms (runs ${c.runsMs.map((ms) => ms.toFixed(0)).join('/')}), peak RSS ${c.rssMb.toFixed(0)} MB, ` +
+      `${c.scenario} ${c.service}: ${c.ms.toFixed(0)} ms (runs ${c.runsMs.map((ms) => ms.toFixed(0)).join('/')}), peak RSS ${c.rssMb.toFixed(0)} MB, ` +
         `baseline read+parse ${c.baselineMs.toFixed(0)} ms (ratio ${(c.ms / c.baselineMs).toFixed(2)}), ` +
         `${c.tools} tools, ${c.problems} problems; target <= ${c.targetMs} ms, <= ${c.targetRssMb} MB: ${pass ? 'pass' : 'FAIL'}`,
     );
