@@ -91,10 +91,12 @@ export function inspectConfig(config: Config): ToolsetReport[] {
               ]
             : []),
           ...unmatched,
-          ...toolset.policy.unmatchedApproval.filter((entry) => !couldNameFederated(entry)).map(
-            (entry) =>
-              `approval: '${entry}' names no tool of the toolset, so every destructive tool of the toolset waits for a person too until it does`,
-          ),
+          ...toolset.policy.unmatchedApproval
+            .filter((entry) => !couldNameFederated(entry))
+            .map(
+              (entry) =>
+                `approval: '${entry}' names no tool of the toolset, so every destructive tool of the toolset waits for a person too until it does`,
+            ),
           ...describeUncoveredTools(toolset.policy.serviceScopeDenied, toolset.policy.tenantTools),
           ...importProblems,
         ],
