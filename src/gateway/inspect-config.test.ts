@@ -159,6 +159,16 @@ describe('inspectConfig on a remote MCP server (newcomer finding: check called i
     ]);
   });
 
+  it('warns that a read-only toolset exposes none of its tools until policy.safety classes them safe', () => {
+    const report = reportOf({ tools: ['tiny_*'], access: 'read' });
+    expect(report?.problems).toEqual([
+      "service tiny is a remote MCP server and this toolset is read-only (access: read, the default): a remote server's tools are never safe by their hints, so it exposes none of them until policy.safety classes one safe (or set access: write)",
+    ]);
+    expect(
+      reportOf({ tools: ['tiny_*'], access: 'read', policy: { safety: { tiny_chatty: 'safe' } } })?.problems,
+    ).toEqual([]);
+  });
+
   it('still warns about a glob that can name no tool of the tenant, federated or not', () => {
     const report = reportOf({ tools: ['tiny_*', 'petz_*'] });
     expect(report?.problems).toEqual(["tools: 'petz_*' matches no tool of the tenant, so it has no effect"]);

@@ -97,6 +97,7 @@ export function inspectConfig(config: Config): ToolsetReport[] {
               (entry) =>
                 `approval: '${entry}' names no tool of the toolset, so every destructive tool of the toolset waits for a person too until it does`,
             ),
+          ...(toolsetConfig?.access === 'read' ? describeUnsafeFederated(federated, toolsetConfig) : []),
           ...describeUncoveredTools(toolset.policy.serviceScopeDenied, toolset.policy.tenantTools),
           ...importProblems,
         ],
@@ -294,6 +295,26 @@ function findFederatedServices(
         },
       };
     });
+}
+
+/**
+ * A read-only toolset reaching a remote MCP server exposes none of its tools unless `policy.safety` classes some
+ * safe: the server's annotations are hints and never make a tool safe (the newcomer's first federated toolset, with
+ * the default `access: read`, listed nothing and `check` said nothing).
+ */
+function describeUnsafeFederated(
+  federated: ReturnType<typeof findFederatedServices>,
+  toolset: ToolsetConfig,
+): string[] {
+  const safeGlobs = Object.entries(toolset.policy.safety)
+    .filter(([, safety]) => safety === 'safe')
+    .map(([glob]) => glob);
+  return federated
+    .filter((s) => toolset.tools.some((glob) => s.couldName(glob)) && !safeGlobs.some((glob) => s.couldName(glob)))
+    .map(
+      (s) =>
+        `service ${s.id} is a remote MCP server and this toolset is read-only (access: read, the default): a remote server's tools are never safe by their hints, so it exposes none of them until policy.safety classes one safe (or set access: write)`,
+    );
 }
 
 /** Methods that change something: an operation with one of them is never `safe` unless an operator says so. */
