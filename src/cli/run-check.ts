@@ -146,7 +146,7 @@ function collectOptionalReach(config: Config): CheckNote[] {
       notes.push({
         code: 'optional_reach',
         path: `tenants[${t}].services[${s}].scopes`,
-        message: `service ${service.id} is on the catalogue's scopes, so its connect links ask the narrowest scopes its tools take and leave out ${left.join('; ')}: list them in scopes: with the ones you need (docs/providers.md)`,
+        message: `service ${service.id} lists no scopes, so its connect links ask only the narrowest scopes its tools take and leave out ${left.join('; ')}: list them in scopes: with the ones you need (docs/providers.md)`,
       });
     });
   });

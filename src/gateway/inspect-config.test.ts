@@ -130,3 +130,58 @@ describe("inspectConfig: tools the service's configured scopes cannot cover", ()
     ]);
   });
 });
+
+describe('inspectConfig on a remote MCP server (newcomer finding: check called its globs typos)', () => {
+  function reportOf(toolset: Record<string, unknown>) {
+    const config = parseConfig(
+      {
+        tenants: [
+          {
+            id: 'acme',
+            services: [
+              { id: 'pets', openapi: petstore, baseUrl: 'https://pets.example.com' },
+              { id: 'tiny', mcp: 'https://mcp.example.com/mcp', auth: { type: 'none' } },
+            ],
+            toolsets: [{ id: 'main', access: 'write', approval: 'none', ...toolset }],
+          },
+        ],
+      },
+      { env: {} },
+    );
+    return inspectConfig(config)[0];
+  }
+
+  it('does not warn that globs naming its tools match nothing, and says its tools are listed at start', () => {
+    const report = reportOf({ tools: ['tiny_*'], exclude: ['tiny_drop'], policy: { safety: { tiny_chatty: 'safe' } } });
+    expect(report?.problems).toEqual([]);
+    expect(report?.notes).toEqual([
+      'service tiny is a remote MCP server: its tools are listed from it when the gateway starts, so they are not shown or counted here',
+    ]);
+  });
+
+  it('warns that a read-only toolset exposes none of its tools until policy.safety classes them safe', () => {
+    const report = reportOf({ tools: ['tiny_*'], access: 'read' });
+    expect(report?.problems).toEqual([
+      "service tiny is a remote MCP server and this toolset is read-only (access: read, the default): a remote server's tools are never safe by their hints, so it exposes none of them until policy.safety classes one safe (or set access: write)",
+    ]);
+    expect(
+      reportOf({ tools: ['tiny_*'], access: 'read', policy: { safety: { tiny_chatty: 'safe' } } })?.problems,
+    ).toEqual([]);
+  });
+
+  it('still warns about a glob that can name no tool of the tenant, federated or not', () => {
+    const report = reportOf({ tools: ['tiny_*', 'petz_*'] });
+    expect(report?.problems).toEqual(["tools: 'petz_*' matches no tool of the tenant, so it has no effect"]);
+  });
+
+  it('an unprefixed remote MCP server can have any tool name', () => {
+    const report = reportOf({ tools: ['search_*'], unprefixed: ['tiny'] });
+    expect(report?.problems).toEqual([]);
+  });
+
+  it('says nothing about a remote MCP server the toolset cannot reach', () => {
+    const report = reportOf({ tools: ['pets_*'] });
+    expect(report?.problems).toEqual([]);
+    expect(report?.notes).toEqual([]);
+  });
+});

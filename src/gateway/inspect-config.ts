@@ -54,8 +54,14 @@ export function inspectConfig(config: Config): ToolsetReport[] {
     );
     for (const [id, toolset] of tenant.toolsets) {
       const toolsetConfig = tenantConfig.toolsets.find((t) => t.id === id);
+      // A remote MCP server's tools are listed from it at start: `check` reads no server, so globs that could name
+      // them are not typos, and an empty toolset may not be empty once served.
+      const federated = toolsetConfig === undefined ? [] : findFederatedServices(tenantConfig, toolsetConfig);
+      const couldNameFederated = (glob: string) => federated.some((s) => s.couldName(glob));
       const unmatched =
-        toolsetConfig === undefined ? [] : findUnmatchedGlobs(toolsetConfig, [...toolset.policy.tenantTools.keys()]);
+        toolsetConfig === undefined
+          ? []
+          : findUnmatchedGlobs(toolsetConfig, [...toolset.policy.tenantTools.keys()], couldNameFederated);
       const tools = [...toolset.meta.allByName.values()].map((listed) => ({
         name: listed.name,
         safety: toolset.policy.tools.get(listed.name)!.tool.safety,
@@ -78,21 +84,32 @@ export function inspectConfig(config: Config): ToolsetReport[] {
         discovery: toolset.meta.discovery,
         tools,
         problems: [
-          ...(tools.length === 0 ? ['the toolset exposes no tool'] : []),
+          ...(tools.length === 0 && federated.length === 0 ? ['the toolset exposes no tool'] : []),
           ...(undecidable
             ? [
                 `${needApproval.length} tool(s) need approval, but no approver can sign in to the approval page: set this tenant's approverToken (or adminToken)`,
               ]
             : []),
           ...unmatched,
-          ...toolset.policy.unmatchedApproval.map(
-            (entry) =>
-              `approval: '${entry}' names no tool of the toolset, so every destructive tool of the toolset waits for a person too until it does`,
-          ),
+          ...toolset.policy.unmatchedApproval
+            .filter((entry) => !couldNameFederated(entry))
+            .map(
+              (entry) =>
+                `approval: '${entry}' names no tool of the toolset, so every destructive tool of the toolset waits for a person too until it does`,
+            ),
+          ...(toolsetConfig?.access === 'read' ? describeUnsafeFederated(federated, toolsetConfig) : []),
           ...describeUncoveredTools(toolset.policy.serviceScopeDenied, toolset.policy.tenantTools),
           ...importProblems,
         ],
-        notes: describeDroppedOutputSchemas(toolset.meta.outputSchemasDropped, toolsetConfig),
+        notes: [
+          ...federated
+            .filter((s) => toolsetConfig!.tools.some((glob) => s.couldName(glob)))
+            .map(
+              (s) =>
+                `service ${s.id} is a remote MCP server: its tools are listed from it when the gateway starts, so they are not shown or counted here`,
+            ),
+          ...describeDroppedOutputSchemas(toolset.meta.outputSchemasDropped, toolsetConfig),
+        ],
       });
     }
   });
@@ -230,7 +247,11 @@ function describe(named: NamedTool): OverlaidTool {
  * Globs of a toolset that name no tool of the tenant: almost always a typo, and a silent one, since an `exclude`
  * that matches nothing excludes nothing.
  */
-function findUnmatchedGlobs(toolset: ToolsetConfig, toolNames: readonly string[]): string[] {
+function findUnmatchedGlobs(
+  toolset: ToolsetConfig,
+  toolNames: readonly string[],
+  couldNameFederated: (glob: string) => boolean,
+): string[] {
   const fields: [string, readonly string[]][] = [
     ['tools', toolset.tools],
     ['exclude', toolset.exclude],
@@ -243,12 +264,57 @@ function findUnmatchedGlobs(toolset: ToolsetConfig, toolNames: readonly string[]
   for (const [field, globs] of fields) {
     for (const glob of globs) {
       const matches = matchToolGlob([glob]);
-      if (!toolNames.some((name) => matches(name))) {
+      if (!toolNames.some((name) => matches(name)) && !couldNameFederated(glob)) {
         problems.push(`${field}: '${glob}' matches no tool of the tenant, so it has no effect`);
       }
     }
   }
   return problems;
+}
+
+/**
+ * The tenant's `mcp:` services, each with whether a tool glob of the toolset could name one of its tools, which
+ * are unknown until the server is listed: any name when the toolset lists the service `unprefixed`, else a
+ * `{service}_` name (the glob's text before its first wildcard and that prefix agree).
+ */
+function findFederatedServices(
+  tenant: TenantConfig,
+  toolset: ToolsetConfig,
+): { readonly id: string; readonly couldName: (glob: string) => boolean }[] {
+  return tenant.services
+    .filter((s) => s.mcp !== undefined)
+    .map((s) => {
+      const prefix = `${s.id}_`;
+      const unprefixed = toolset.unprefixed.includes(s.id);
+      return {
+        id: s.id,
+        couldName: (glob: string) => {
+          if (unprefixed) return true;
+          const literal = glob.split(/[*?]/, 1)[0] ?? '';
+          return literal.startsWith(prefix) || prefix.startsWith(literal);
+        },
+      };
+    });
+}
+
+/**
+ * A read-only toolset reaching a remote MCP server exposes none of its tools unless `policy.safety` classes some
+ * safe: the server's annotations are hints and never make a tool safe (the newcomer's first federated toolset, with
+ * the default `access: read`, listed nothing and `check` said nothing).
+ */
+function describeUnsafeFederated(
+  federated: ReturnType<typeof findFederatedServices>,
+  toolset: ToolsetConfig,
+): string[] {
+  const safeGlobs = Object.entries(toolset.policy.safety)
+    .filter(([, safety]) => safety === 'safe')
+    .map(([glob]) => glob);
+  return federated
+    .filter((s) => toolset.tools.some((glob) => s.couldName(glob)) && !safeGlobs.some((glob) => s.couldName(glob)))
+    .map(
+      (s) =>
+        `service ${s.id} is a remote MCP server and this toolset is read-only (access: read, the default): a remote server's tools are never safe by their hints, so it exposes none of them until policy.safety classes one safe (or set access: write)`,
+    );
 }
 
 /** Methods that change something: an operation with one of them is never `safe` unless an operator says so. */

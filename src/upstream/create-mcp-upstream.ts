@@ -258,11 +258,19 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     });
     for (const method of ['elicitation/create', 'sampling/createMessage'] as const) {
       client.setRequestHandler(method, async (request) => {
-        const ask = calling.getStore()?.ask;
+        const call = calling.getStore();
+        // No call: it came on the session's standalone stream, which several callers share and none waits on.
+        if (call === undefined) {
+          throw new ProtocolError(
+            ProtocolErrorCode.InvalidRequest,
+            `The gateway cannot relay ${method} sent outside any tool call (on the session's standalone stream): send it related to the tool call's request, on its answer stream`,
+          );
+        }
+        const ask = call.ask;
         if (ask === undefined) {
           throw new ProtocolError(
             ProtocolErrorCode.InvalidRequest,
-            `The gateway cannot relay ${method} here: its client did not declare the capability, or no call of a client is in progress`,
+            `The gateway cannot relay ${method} here: its client did not declare the capability`,
           );
         }
         return (await ask({ method, params: { ...request.params } })) as never;

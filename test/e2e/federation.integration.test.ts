@@ -858,6 +858,59 @@ describe('elicitation and sampling from a federated server', () => {
   });
 });
 
+describe('a 2025-era server asking outside the call (newcomer finding: the error blamed the client)', () => {
+  it('is told its question came on no call, not that the client did not declare the capability', async () => {
+    const upstream = await startLegacyMcpUpstream([
+      {
+        name: 'ask_name',
+        annotations: { destructiveHint: false },
+        call: async (_args, request) => {
+          try {
+            await request?.askOutsideCall('elicitation/create', {
+              message: 'Your name?',
+              requestedSchema: { type: 'object', properties: { name: { type: 'string' } } },
+            });
+            return { content: [{ type: 'text', text: 'answered' }] };
+          } catch (error) {
+            return { content: [{ type: 'text', text: `failed: ${(error as Error).message}` }] };
+          }
+        },
+      },
+    ]);
+    const own = await startTestGateway({
+      unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+      tenants: [
+        {
+          id: 'acme',
+          services: [{ id: 'tiny', mcp: upstream.url }],
+          toolsets: [{ id: 'all', access: 'write', approval: 'none', discovery: { mode: 'never' } }],
+          clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all'], subject: 'alice' }],
+        },
+      ],
+    });
+    try {
+      const client = new ClientV2(
+        { name: 'outside-call-e2e', version: '1.0.0' },
+        { versionNegotiation: { mode: 'auto' }, capabilities: { elicitation: { form: {} } } },
+      );
+      client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { name: 'Ada' } }));
+      await client.connect(
+        new TransportV2(new URL(`${own.url}/mcp/acme/all`), {
+          requestInit: { headers: { Authorization: `Bearer ${clientKey}` } },
+        }),
+      );
+      const result = (await client.callTool({ name: 'tiny_ask_name', arguments: {} })) as Result;
+      const text = String(result.content[0]?.['text']);
+      expect(text).toMatch(/^failed: .*outside any tool call/);
+      expect(text).not.toMatch(/did not declare/);
+      await client.close();
+    } finally {
+      await own.close();
+      await upstream.close();
+    }
+  });
+});
+
 describe('a server whose prompt listing fails', () => {
   it('keeps its tools served, with the problem in its status', async () => {
     const broken = {

@@ -44,6 +44,14 @@ export interface FixtureRequest {
   log(level: string, data: unknown, logger?: string): Promise<void>;
   /** Sends the client `elicitation/create` or `sampling/createMessage` (related to this call) and awaits its answer. */
   ask(method: 'elicitation/create' | 'sampling/createMessage', params: Record<string, unknown>): Promise<unknown>;
+  /**
+   * Sends `elicitation/create` or `sampling/createMessage` related to no call (the session's standalone stream), as a
+   * plain `server.elicitInput(params)` of the SDK 1.x does, and awaits its answer.
+   */
+  askOutsideCall(
+    method: 'elicitation/create' | 'sampling/createMessage',
+    params: Record<string, unknown>,
+  ): Promise<unknown>;
 }
 
 /** A resource of the legacy fixture server: its listing (`uri` or `uriTemplate`) and what a read answers. */
@@ -249,6 +257,11 @@ export async function startLegacyMcpUpstream(
         ...(progressToken === undefined ? {} : { progressToken }),
         ask: (method, params) =>
           extra.sendRequest(
+            { method, params } as never,
+            method === 'elicitation/create' ? ElicitResultSchema : CreateMessageResultSchema,
+          ),
+        askOutsideCall: (method, params) =>
+          server.request(
             { method, params } as never,
             method === 'elicitation/create' ? ElicitResultSchema : CreateMessageResultSchema,
           ),
