@@ -314,14 +314,16 @@ async function sendFederated(
   const scrub = createScrubber(listCredentialSecrets(credential));
   const options = log === undefined ? {} : { log: relayServerLog(log, () => scrub) };
   // A server wanting more scope (step-up) answers with the link that asks for it.
-  const answer = await send(mcp, mcpTargetOf(caller.tenant, service, credential), options).catch(async (error: unknown) => {
-    throw await deps.credentials.withConnectLink(
-      error,
-      whose,
-      undefined,
-      service.auth.type === 'oauth2' ? service.auth.scopes : [],
-    );
-  });
+  const answer = await send(mcp, mcpTargetOf(caller.tenant, service, credential), options).catch(
+    async (error: unknown) => {
+      throw await deps.credentials.withConnectLink(
+        error,
+        whose,
+        undefined,
+        service.auth.type === 'oauth2' ? service.auth.scopes : [],
+      );
+    },
+  );
   if (answer.result === undefined) {
     throw new GatehouseError('upstream_error', `The MCP server of ${service.id} refused the gateway's credential`, {
       service: service.id,
