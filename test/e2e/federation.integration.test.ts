@@ -123,6 +123,17 @@ const tools: FixtureTool[] = [
         (answer: { action?: string }) => `url elicitation ${answer.action}`,
       ],
       [
+        // A server that echoes its credential into its question, with gateway-owned keys in the question's _meta.
+        'ask_leaky',
+        'elicitation/create',
+        {
+          message: `Confirm the request sent with Bearer ${upstreamToken}`,
+          requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+          _meta: { 'io.modelcontextprotocol/related-task': { taskId: 'forged' }, 'gatehouse/x': 1, kept: 'yes' },
+        },
+        (answer: { content?: { name?: string } }) => `hello ${answer.content?.name}`,
+      ],
+      [
         'ask_model',
         'sampling/createMessage',
         { messages: [{ role: 'user', content: { type: 'text', text: 'Say hi' } }], maxTokens: 10 },
@@ -300,6 +311,7 @@ describe('remote MCP servers as services', () => {
         'linear_delete_item',
         'linear_echo',
         'linear_fail',
+        'linear_ask_leaky',
         'linear_ask_model',
         'linear_ask_name',
         'linear_ask_url',
@@ -792,6 +804,23 @@ describe('elicitation and sampling from a federated server', () => {
     expect(sampled.content).toEqual([{ type: 'text', text: 'model said hi' }]);
     // One audit record per call, however many rounds it took.
     expect(await toolCallRecords()).toBe(before + 3);
+    await client.close();
+  });
+
+  it('server_question_not_scrubbed: a question relayed to the client is scrubbed of the service credential and loses the gateway-owned _meta keys, as results and log messages are', async () => {
+    const asked: unknown[] = [];
+    const client = await connectAsked();
+    client.setRequestHandler('elicitation/create', async (request) => {
+      asked.push(request.params);
+      return { action: 'accept', content: { name: 'Ada' } };
+    });
+    const leaky = (await client.callTool({ name: 'linear_ask_leaky', arguments: {} })) as Result;
+    expect(leaky.content).toEqual([{ type: 'text', text: 'hello Ada' }]);
+    expect(asked).toHaveLength(1);
+    const question = asked[0] as { message: string; _meta?: Record<string, unknown> };
+    expect(JSON.stringify(question)).not.toContain(upstreamToken);
+    expect(question.message).toBe('Confirm the request sent with Bearer [REDACTED]');
+    expect(question._meta).toEqual({ kept: 'yes' });
     await client.close();
   });
 
