@@ -24,6 +24,7 @@ import { toOAuthCredential } from './credentials.ts';
 import { invalidateReads } from './read-cache.ts';
 import { toAuditedCall } from './record-outcome.ts';
 import { relayServerLog } from './relay-server-log.ts';
+import { scrubUpstreamError } from './scrub-upstream-error.ts';
 import type { FetchedPage } from './shape-result.ts';
 
 export interface SendUpstreamDependencies {
@@ -132,6 +133,9 @@ async function sendFederated(
     answer = await sendWithOneRefresh(deps, call, (credential) =>
       mcp.callTool(mcpTargetOf(call.caller.tenant, service, credential), remoteTool, args, options),
     );
+  } catch (error) {
+    // The server's own error text is in the message: scrubbed as its results are.
+    throw scrubUpstreamError(error, scrubber());
   } finally {
     if (cancellation !== undefined && cancellation.onCancel === abort) cancellation.onCancel = undefined;
   }

@@ -68,6 +68,13 @@ const tools: FixtureTool[] = [
     call: () => ({ content: [{ type: 'text', text: `my token is ${upstreamToken}` }] }),
   },
   {
+    name: 'leak_error',
+    description: 'Fails with a JSON-RPC error naming the token it was sent',
+    call: () => {
+      throw new Error(`the token ${upstreamToken} is not allowed here`);
+    },
+  },
+  {
     name: 'fail',
     description: 'Fails as a tool',
     call: () => ({ content: [{ type: 'text', text: 'the tool failed on purpose' }], isError: true }),
@@ -316,6 +323,7 @@ describe('remote MCP servers as services', () => {
         'linear_ask_name',
         'linear_ask_url',
         'linear_leak',
+        'linear_leak_error',
         'linear_lookup_weather',
         'linear_media',
         'linear_progress',
@@ -387,6 +395,9 @@ describe('remote MCP servers as services', () => {
     const client = await connectV2('all');
     const leak = (await client.callTool({ name: 'linear_leak', arguments: {} })) as Result;
     expect(JSON.stringify(leak)).not.toContain(upstreamToken);
+    const refused = (await client.callTool({ name: 'linear_leak_error', arguments: {} })) as Result;
+    expect(refused.isError).toBe(true);
+    expect(JSON.stringify(refused)).not.toContain(upstreamToken);
     const failed = (await client.callTool({ name: 'linear_fail', arguments: {} })) as Result;
     expect(failed.isError).toBe(true);
     expect(failed.content).toEqual([{ type: 'text', text: 'the tool failed on purpose' }]);
