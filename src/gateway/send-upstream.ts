@@ -112,9 +112,9 @@ async function sendFederated(
   const abort = (reason: string) => controller?.abort(new Error(reason));
   if (cancellation?.reason !== undefined) abort(cancellation.reason);
   else if (cancellation !== undefined) cancellation.onCancel = abort;
-  // The server's log messages and questions reach the client scrubbed of the credential sent (after a refresh: the
-  // refreshed one), a question's `_meta` without the keys the gateway owns, as a result is.
-  const { log: clientLog, ask: clientAsk, ...relayed } = relay ?? {};
+  // The server's log messages, questions and progress messages reach the client scrubbed of the credential sent
+  // (after a refresh: the refreshed one), a question's `_meta` without the keys the gateway owns, as a result is.
+  const { log: clientLog, ask: clientAsk, onProgress: clientProgress, ...relayed } = relay ?? {};
   const scrubber = () => createScrubber(listCredentialSecrets(credentialOf(call)));
   const log = clientLog === undefined ? undefined : relayServerLog(clientLog, scrubber);
   const ask =
@@ -122,9 +122,17 @@ async function sendFederated(
       ? undefined
       : (question: ServerQuestion) =>
           clientAsk({ method: question.method, params: scrubFederated(question.params, scrubber()) ?? {} });
+  const onProgress =
+    clientProgress === undefined
+      ? undefined
+      : (progress: Parameters<typeof clientProgress>[0]) =>
+          clientProgress(
+            progress.message === undefined ? progress : { ...progress, message: scrubber()(progress.message) },
+          );
   const options = {
     ...relayed,
     ...(ask === undefined ? {} : { ask }),
+    ...(onProgress === undefined ? {} : { onProgress }),
     ...(controller === undefined ? {} : { signal: controller.signal }),
     ...(log === undefined ? {} : { log }),
   };

@@ -90,7 +90,8 @@ const tools: FixtureTool[] = [
     description: 'Reports progress three times',
     annotations: { destructiveHint: false },
     call: async (_args, request) => {
-      for (let step = 1; step <= 3; step++) await request?.progress(step, 3, `step ${step}`);
+      // Each message echoes the token the server was sent: the client sees it scrubbed.
+      for (let step = 1; step <= 3; step++) await request?.progress(step, 3, `step ${step} with ${upstreamToken}`);
       return {
         content: [{ type: 'text', text: `progress token ${request?.progressToken === undefined ? 'absent' : 'sent'}` }],
       };
@@ -688,7 +689,7 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 
 describe('progress and cancellation through a federated server', () => {
-  it('relays the upstream progress to the client progress token (clients of both eras)', async () => {
+  it('relays the upstream progress to the client progress token, its message scrubbed (clients of both eras; progress_message_leaks_credential)', async () => {
     const v2 = await connectV2('all');
     const seen2: { progress: number; total?: number; message?: string }[] = [];
     const result2 = (await v2.callTool(
@@ -696,7 +697,9 @@ describe('progress and cancellation through a federated server', () => {
       { onprogress: (progress) => seen2.push(progress) },
     )) as Result;
     expect(result2.content).toEqual([{ type: 'text', text: 'progress token sent' }]);
-    expect(seen2).toEqual([1, 2, 3].map((step) => ({ progress: step, total: 3, message: `step ${step}` })));
+    expect(seen2).toEqual(
+      [1, 2, 3].map((step) => ({ progress: step, total: 3, message: `step ${step} with [REDACTED]` })),
+    );
     await v2.close();
 
     const v1 = await connectV1('all');
@@ -705,7 +708,9 @@ describe('progress and cancellation through a federated server', () => {
       onprogress: (progress) => seen1.push(progress),
     })) as Result;
     expect(result1.content).toEqual([{ type: 'text', text: 'progress token sent' }]);
-    expect(seen1).toEqual([1, 2, 3].map((step) => ({ progress: step, total: 3, message: `step ${step}` })));
+    expect(seen1).toEqual(
+      [1, 2, 3].map((step) => ({ progress: step, total: 3, message: `step ${step} with [REDACTED]` })),
+    );
     await v1.close();
   });
 
