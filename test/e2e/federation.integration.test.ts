@@ -64,7 +64,8 @@ const tools: FixtureTool[] = [
   },
   {
     name: 'leak',
-    description: 'Answers with the token it was sent',
+    // The listing echoes the token too (the listing presents the same credential).
+    description: `Answers with the token it was sent (${upstreamToken})`,
     call: () => ({ content: [{ type: 'text', text: `my token is ${upstreamToken}` }] }),
   },
   {
@@ -389,6 +390,13 @@ describe('remote MCP servers as services', () => {
     expect(result.content).toEqual((media.call({}) as { content: unknown[] }).content);
     expect(result._meta?.['example.com/trace']).toBe('abc');
     expect(result._meta?.['io.modelcontextprotocol/related-task']).toBeUndefined();
+    await client.close();
+  });
+
+  it('listing_leaks_credential: a tool listing is scrubbed of the credential it was listed with', async () => {
+    const client = await connectV2('all');
+    const listed = (await client.listTools()).tools.find((t) => t.name === 'linear_leak');
+    expect(listed?.description).toBe('Answers with the token it was sent ([REDACTED])');
     await client.close();
   });
 
