@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { createScrubber } from '../audit/index.ts';
 import {
   applyOverlays,
   bindCatalog,
@@ -9,7 +10,7 @@ import {
 } from '../catalog/index.ts';
 import type { Catalog, ServiceCatalog, ServiceConfig, TenantConfig } from '../core/index.ts';
 import { toGatehouseError } from '../core/index.ts';
-import type { McpUpstream, UpstreamCredential } from '../upstream/index.ts';
+import { listCredentialSecrets, type McpUpstream, type UpstreamCredential } from '../upstream/index.ts';
 import { unlistedMcpCatalog } from './load-service.ts';
 
 /** The listing state of one federated service of a tenant, for `/readyz` and the admin API. */
@@ -129,6 +130,7 @@ export function createFederation(deps: FederationDependencies): Federation {
     // One listing at a time per service; a notice during a listing is answered by that listing.
     entry.listing ??= (async () => {
       const url = entry.service.mcp as string;
+      let scrub: (text: string) => string = (text) => text;
       try {
         const credential = await deps.credentialOf(entry.tenant, entry.service);
         const target = {
@@ -140,13 +142,15 @@ export function createFederation(deps: FederationDependencies): Federation {
           connectTimeoutMs: entry.service.connectTimeoutSeconds * 1000,
           maxResponseBytes: entry.service.maxResponseBytes,
         };
-        const catalog = transformMcpTools(await deps.upstream.listTools(target), url);
+        // What the server lists (and its error text) is shown to every client: scrubbed as its results are.
+        scrub = createScrubber(listCredentialSecrets(credential));
+        const catalog = transformMcpTools(scrubbed(await deps.upstream.listTools(target), scrub), url);
         // A server whose resource or prompt listing fails keeps serving its tools (and its previous listing).
         let featuresProblem: string | undefined;
         const features = await deps.upstream.listFeatures(target).then(
-          (listing) => transformMcpFeatures(listing, url),
+          (listing) => transformMcpFeatures(scrubbed(listing, scrub), url),
           (error: unknown) => {
-            featuresProblem = `resources and prompts: ${toGatehouseError(error).message}`;
+            featuresProblem = `resources and prompts: ${scrub(toGatehouseError(error).message)}`;
             deps.onError?.(entry.tenant, entry.service.id, error);
             return entry.features;
           },
@@ -175,7 +179,7 @@ export function createFederation(deps: FederationDependencies): Federation {
       } catch (error) {
         if (entry.dropped) return;
         entry.state = 'degraded';
-        entry.problem = toGatehouseError(error).message;
+        entry.problem = scrub(toGatehouseError(error).message);
         deps.onError?.(entry.tenant, entry.service.id, error);
         schedule(entry, retryMs);
       }
@@ -234,4 +238,11 @@ export function createFederation(deps: FederationDependencies): Federation {
       for (const entry of entries.values()) clearTimeout(entry.timer);
     },
   };
+}
+
+/** `value` (JSON) with every secret `scrub` knows removed. */
+function scrubbed<T>(value: T, scrub: (text: string) => string): T {
+  const json = JSON.stringify(value);
+  const clean = scrub(json);
+  return clean === json ? value : (JSON.parse(clean) as T);
 }

@@ -24,6 +24,7 @@ import type { Caller, CallRelay, CompletionRequest, FederatedOutcome } from './c
 import type { Credentials } from './credentials.ts';
 import type { ExposedFeatures } from './expose-mcp-features.ts';
 import { relayServerLog } from './relay-server-log.ts';
+import { scrubUpstreamError } from './scrub-upstream-error.ts';
 
 export interface FederatedReadDependencies {
   readonly tenants: ReadonlyMap<string, TenantRuntime>;
@@ -317,7 +318,7 @@ async function sendFederated(
   const answer = await send(mcp, mcpTargetOf(caller.tenant, service, credential), options).catch(
     async (error: unknown) => {
       throw await deps.credentials.withConnectLink(
-        error,
+        scrubUpstreamError(error, scrub),
         whose,
         undefined,
         service.auth.type === 'oauth2' ? service.auth.scopes : [],

@@ -2,7 +2,7 @@ import { type AuditLog, createScrubber } from '../audit/index.ts';
 import { GatehouseError, type ServiceAuthConfig } from '../core/index.ts';
 import { type RefreshEngine, refreshAndRetry } from '../oauth/index.ts';
 import { validateArguments } from '../policy/index.ts';
-import { type ResultCache, toFederatedPage, toToolPage } from '../shaping/index.ts';
+import { type ResultCache, scrubFederated, toFederatedPage, toToolPage } from '../shaping/index.ts';
 import {
   applyCredential,
   applyFixedHeaders,
@@ -19,10 +19,12 @@ import {
 import { endpointOf, headersOf, mcpTargetOf } from './build-tenants.ts';
 import type { CallContext } from './call-context.ts';
 import { toolOf } from './call-context.ts';
+import type { ServerQuestion } from './contract.ts';
 import { toOAuthCredential } from './credentials.ts';
 import { invalidateReads } from './read-cache.ts';
 import { toAuditedCall } from './record-outcome.ts';
 import { relayServerLog } from './relay-server-log.ts';
+import { scrubUpstreamError } from './scrub-upstream-error.ts';
 import type { FetchedPage } from './shape-result.ts';
 
 export interface SendUpstreamDependencies {
@@ -110,14 +112,27 @@ async function sendFederated(
   const abort = (reason: string) => controller?.abort(new Error(reason));
   if (cancellation?.reason !== undefined) abort(cancellation.reason);
   else if (cancellation !== undefined) cancellation.onCancel = abort;
-  // The server's log messages reach the client scrubbed of the credential sent (after a refresh: the refreshed one).
-  const { log: clientLog, ...relayed } = relay ?? {};
-  const log =
-    clientLog === undefined
+  // The server's log messages, questions and progress messages reach the client scrubbed of the credential sent
+  // (after a refresh: the refreshed one), a question's `_meta` without the keys the gateway owns, as a result is.
+  const { log: clientLog, ask: clientAsk, onProgress: clientProgress, ...relayed } = relay ?? {};
+  const scrubber = () => createScrubber(listCredentialSecrets(credentialOf(call)));
+  const log = clientLog === undefined ? undefined : relayServerLog(clientLog, scrubber);
+  const ask =
+    clientAsk === undefined
       ? undefined
-      : relayServerLog(clientLog, () => createScrubber(listCredentialSecrets(credentialOf(call))));
+      : (question: ServerQuestion) =>
+          clientAsk({ method: question.method, params: scrubFederated(question.params, scrubber()) ?? {} });
+  const onProgress =
+    clientProgress === undefined
+      ? undefined
+      : (progress: Parameters<typeof clientProgress>[0]) =>
+          clientProgress(
+            progress.message === undefined ? progress : { ...progress, message: scrubber()(progress.message) },
+          );
   const options = {
     ...relayed,
+    ...(ask === undefined ? {} : { ask }),
+    ...(onProgress === undefined ? {} : { onProgress }),
     ...(controller === undefined ? {} : { signal: controller.signal }),
     ...(log === undefined ? {} : { log }),
   };
@@ -126,6 +141,9 @@ async function sendFederated(
     answer = await sendWithOneRefresh(deps, call, (credential) =>
       mcp.callTool(mcpTargetOf(call.caller.tenant, service, credential), remoteTool, args, options),
     );
+  } catch (error) {
+    // The server's own error text is in the message: scrubbed as its results are.
+    throw scrubUpstreamError(error, scrubber());
   } finally {
     if (cancellation !== undefined && cancellation.onCancel === abort) cancellation.onCancel = undefined;
   }

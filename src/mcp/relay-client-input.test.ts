@@ -56,3 +56,20 @@ describe('createClientInputRelay() without a process bus', () => {
     expect(await relay.resume(alice, undefined, {})).toBeUndefined();
   });
 });
+
+describe('createClientInputRelay() concurrent retries', () => {
+  it('concurrent_retry_never_answered: of two retries of one requestState in flight at once, the earlier is answered (superseded) instead of waiting forever', async () => {
+    const relay = createClientInputRelay();
+    const { call, answer, state } = await askedState(relay);
+    const earlier = relay.resume(alice, state, {});
+    const later = relay.resume(alice, state, { q1: { action: 'accept', content: { name: 'Ada' } } });
+    expect(await answer).toEqual({ action: 'accept', content: { name: 'Ada' } });
+    call.finish({ content: [{ type: 'text', text: 'hello Ada' }] });
+    expect(await later).toEqual({ kind: 'done', result: { content: [{ type: 'text', text: 'hello Ada' }] } });
+    const first = await Promise.race([earlier, new Promise((resolve) => setTimeout(() => resolve('hangs'), 200))]);
+    expect(first).not.toBe('hangs');
+    const error = (first as { result: unknown }).result;
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect((error as ProtocolError).message).toMatch(/later retry/);
+  });
+});

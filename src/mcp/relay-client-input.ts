@@ -23,7 +23,10 @@ export interface RelayedCall {
   ask(question: ServerQuestion): Promise<Readonly<Record<string, unknown>>>;
   /** The call's result, or the protocol error its client gets, once it has one. */
   finish(result: CallToolResult | Error): void;
-  /** Waits for the next round to answer the client with. */
+  /**
+   * Waits for the next round to answer the client with. One waiter at a time: a later call answers the one still
+   * waiting with a `-32600` error (a client that gave up on its retry and sent it again gets the round on the new one).
+   */
   next(): Promise<NextRound>;
 }
 
@@ -97,7 +100,8 @@ export function createClientInputRelay(options: ClientInputRelayOptions = {}) {
     open(caller: Caller): RelayedCall {
       const token = `mrt1.${address}.${randomBytes(24).toString('base64url')}`;
       const rounds: NextRound[] = [];
-      let wake: (() => void) | undefined;
+      // The retry waiting for the next round: one at a time, a later retry of the same state supersedes it.
+      let waiter: ((outcome: 'round' | 'superseded') => void) | undefined;
       const waiting = new Map<
         string,
         { resolve(value: Readonly<Record<string, unknown>>): void; reject(e: Error): void }
@@ -105,7 +109,9 @@ export function createClientInputRelay(options: ClientInputRelayOptions = {}) {
       let asked = 0;
       const push = (round: NextRound) => {
         rounds.push(round);
-        wake?.();
+        const woken = waiter;
+        waiter = undefined;
+        woken?.('round');
       };
       const call: RelayedCall = {
         ask(question) {
@@ -138,8 +144,14 @@ export function createClientInputRelay(options: ClientInputRelayOptions = {}) {
           push({ kind: 'done', result });
         },
         async next() {
-          while (rounds.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-          wake = undefined;
+          while (rounds.length === 0) {
+            const previous = waiter;
+            const outcome = await new Promise<'round' | 'superseded'>((resolve) => {
+              waiter = resolve;
+              previous?.('superseded');
+            });
+            if (outcome === 'superseded') return supersededRetry();
+          }
           return rounds.shift() as NextRound;
         },
       };
@@ -200,6 +212,17 @@ function unknownState(): NextRound {
     result: new ProtocolError(
       ProtocolErrorCode.InvalidParams,
       'Invalid requestState: it names no pending call of this client (the call ended, or the state is not yours); call the tool again',
+    ),
+  };
+}
+
+/** A retry still waiting when a later retry of the same state came: only the latest is given the next round. */
+function supersededRetry(): NextRound {
+  return {
+    kind: 'done',
+    result: new ProtocolError(
+      ProtocolErrorCode.InvalidRequest,
+      'A later retry with this requestState is waiting for the next round; only the latest retry is answered',
     ),
   };
 }

@@ -64,8 +64,16 @@ const tools: FixtureTool[] = [
   },
   {
     name: 'leak',
-    description: 'Answers with the token it was sent',
+    // The listing echoes the token too (the listing presents the same credential).
+    description: `Answers with the token it was sent (${upstreamToken})`,
     call: () => ({ content: [{ type: 'text', text: `my token is ${upstreamToken}` }] }),
+  },
+  {
+    name: 'leak_error',
+    description: 'Fails with a JSON-RPC error naming the token it was sent',
+    call: () => {
+      throw new Error(`the token ${upstreamToken} is not allowed here`);
+    },
   },
   {
     name: 'fail',
@@ -83,7 +91,8 @@ const tools: FixtureTool[] = [
     description: 'Reports progress three times',
     annotations: { destructiveHint: false },
     call: async (_args, request) => {
-      for (let step = 1; step <= 3; step++) await request?.progress(step, 3, `step ${step}`);
+      // Each message echoes the token the server was sent: the client sees it scrubbed.
+      for (let step = 1; step <= 3; step++) await request?.progress(step, 3, `step ${step} with ${upstreamToken}`);
       return {
         content: [{ type: 'text', text: `progress token ${request?.progressToken === undefined ? 'absent' : 'sent'}` }],
       };
@@ -121,6 +130,17 @@ const tools: FixtureTool[] = [
         'elicitation/create',
         { mode: 'url', url: 'https://example.com/consent', message: 'Open this page', elicitationId: 'e-1' },
         (answer: { action?: string }) => `url elicitation ${answer.action}`,
+      ],
+      [
+        // A server that echoes its credential into its question, with gateway-owned keys in the question's _meta.
+        'ask_leaky',
+        'elicitation/create',
+        {
+          message: `Confirm the request sent with Bearer ${upstreamToken}`,
+          requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+          _meta: { 'io.modelcontextprotocol/related-task': { taskId: 'forged' }, 'gatehouse/x': 1, kept: 'yes' },
+        },
+        (answer: { content?: { name?: string } }) => `hello ${answer.content?.name}`,
       ],
       [
         'ask_model',
@@ -300,10 +320,12 @@ describe('remote MCP servers as services', () => {
         'linear_delete_item',
         'linear_echo',
         'linear_fail',
+        'linear_ask_leaky',
         'linear_ask_model',
         'linear_ask_name',
         'linear_ask_url',
         'linear_leak',
+        'linear_leak_error',
         'linear_lookup_weather',
         'linear_media',
         'linear_progress',
@@ -371,10 +393,20 @@ describe('remote MCP servers as services', () => {
     await client.close();
   });
 
+  it('listing_leaks_credential: a tool listing is scrubbed of the credential it was listed with', async () => {
+    const client = await connectV2('all');
+    const listed = (await client.listTools()).tools.find((t) => t.name === 'linear_leak');
+    expect(listed?.description).toBe('Answers with the token it was sent ([REDACTED])');
+    await client.close();
+  });
+
   it('scrubs the service credential from results and passes a tool error through as isError', async () => {
     const client = await connectV2('all');
     const leak = (await client.callTool({ name: 'linear_leak', arguments: {} })) as Result;
     expect(JSON.stringify(leak)).not.toContain(upstreamToken);
+    const refused = (await client.callTool({ name: 'linear_leak_error', arguments: {} })) as Result;
+    expect(refused.isError).toBe(true);
+    expect(JSON.stringify(refused)).not.toContain(upstreamToken);
     const failed = (await client.callTool({ name: 'linear_fail', arguments: {} })) as Result;
     expect(failed.isError).toBe(true);
     expect(failed.content).toEqual([{ type: 'text', text: 'the tool failed on purpose' }]);
@@ -665,7 +697,7 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 
 describe('progress and cancellation through a federated server', () => {
-  it('relays the upstream progress to the client progress token (clients of both eras)', async () => {
+  it('relays the upstream progress to the client progress token, its message scrubbed (clients of both eras; progress_message_leaks_credential)', async () => {
     const v2 = await connectV2('all');
     const seen2: { progress: number; total?: number; message?: string }[] = [];
     const result2 = (await v2.callTool(
@@ -673,7 +705,9 @@ describe('progress and cancellation through a federated server', () => {
       { onprogress: (progress) => seen2.push(progress) },
     )) as Result;
     expect(result2.content).toEqual([{ type: 'text', text: 'progress token sent' }]);
-    expect(seen2).toEqual([1, 2, 3].map((step) => ({ progress: step, total: 3, message: `step ${step}` })));
+    expect(seen2).toEqual(
+      [1, 2, 3].map((step) => ({ progress: step, total: 3, message: `step ${step} with [REDACTED]` })),
+    );
     await v2.close();
 
     const v1 = await connectV1('all');
@@ -682,7 +716,9 @@ describe('progress and cancellation through a federated server', () => {
       onprogress: (progress) => seen1.push(progress),
     })) as Result;
     expect(result1.content).toEqual([{ type: 'text', text: 'progress token sent' }]);
-    expect(seen1).toEqual([1, 2, 3].map((step) => ({ progress: step, total: 3, message: `step ${step}` })));
+    expect(seen1).toEqual(
+      [1, 2, 3].map((step) => ({ progress: step, total: 3, message: `step ${step} with [REDACTED]` })),
+    );
     await v1.close();
   });
 
@@ -792,6 +828,23 @@ describe('elicitation and sampling from a federated server', () => {
     expect(sampled.content).toEqual([{ type: 'text', text: 'model said hi' }]);
     // One audit record per call, however many rounds it took.
     expect(await toolCallRecords()).toBe(before + 3);
+    await client.close();
+  });
+
+  it('server_question_not_scrubbed: a question relayed to the client is scrubbed of the service credential and loses the gateway-owned _meta keys, as results and log messages are', async () => {
+    const asked: unknown[] = [];
+    const client = await connectAsked();
+    client.setRequestHandler('elicitation/create', async (request) => {
+      asked.push(request.params);
+      return { action: 'accept', content: { name: 'Ada' } };
+    });
+    const leaky = (await client.callTool({ name: 'linear_ask_leaky', arguments: {} })) as Result;
+    expect(leaky.content).toEqual([{ type: 'text', text: 'hello Ada' }]);
+    expect(asked).toHaveLength(1);
+    const question = asked[0] as { message: string; _meta?: Record<string, unknown> };
+    expect(JSON.stringify(question)).not.toContain(upstreamToken);
+    expect(question.message).toBe('Confirm the request sent with Bearer [REDACTED]');
+    expect(question._meta).toEqual({ kept: 'yes' });
     await client.close();
   });
 
