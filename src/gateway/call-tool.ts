@@ -127,7 +127,12 @@ async function resolveCredential(deps: Pick<CallToolDependencies, 'credentials'>
 /** Whose connection the call uses: the caller's tenant, the tool's service, the caller's subject at that service. */
 function connectTargetOf(call: CallContext): ConnectTarget {
   const { service } = toolOf(call);
-  return { tenant: call.caller.tenant, service: service.id, subject: subjectAt(call.caller, service) };
+  return {
+    tenant: call.caller.tenant,
+    service: service.id,
+    subject: subjectAt(call.caller, service),
+    shared: service.shared,
+  };
 }
 
 /** The scopes a connect link of this call asks for: what the caller's toolset needs of the service. */

@@ -1,3 +1,4 @@
+import { GatehouseError } from '../core/index.ts';
 import type { ConnectionRecord, Store } from '../store/index.ts';
 import type { ServiceRuntime } from './build-tenants.ts';
 import type { Caller } from './contract.ts';
@@ -20,4 +21,19 @@ export async function connectionOf(
 /** Whose connection a call uses at a service: the caller's subject, or `shared` for a service marked shared. */
 export function subjectAt(caller: Pick<Caller, 'subject'>, service: Pick<ServiceRuntime, 'shared'>): string {
   return service.shared ? 'shared' : caller.subject;
+}
+
+/**
+ * A step-up refused for a shared service (`scope_missing` or `upstream_insufficient_scope` as `error`, with
+ * `details.reason: shared` and no link): its connection serves every caller, so a link minted for one would let
+ * that caller consent with an account of their own and replace the working connection for everyone. An operator
+ * widens it (console connections page, or the admin API's connect link with `scopes`).
+ */
+export function sharedStepUpRefusal(error: GatehouseError): GatehouseError {
+  const service = String(error.details['service'] ?? '');
+  return new GatehouseError(
+    error.code,
+    `${error.message}; no step-up link: service ${service} uses one shared connection, which only an operator may connect again with more scopes (console connections page, or POST /api/v1/tenants/{tenant}/connections with scopes)`,
+    { ...error.details, reason: 'shared' },
+  );
 }

@@ -4,6 +4,7 @@ import type { ConnectFlow, FreshToken } from '../oauth/index.ts';
 import type { ConnectionRecord, Store } from '../store/index.ts';
 import type { UpstreamCredential } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
+import { sharedStepUpRefusal } from './connection-of.ts';
 import { describeSubject } from './describe-connection.ts';
 
 /** The secret part of a static service credential, as stored (encrypted) in the vault. */
@@ -107,8 +108,8 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
    * names every challenged scope (`granted`: the server refuses what its authorization server says it granted), or
    * the authorization server left every challenged scope the grant lacks out of the last consent that asked for it
    * (`refused`, `rememberConsent`), or the service's configured `scopes` (`ceiling`, when not empty) lack one of
-   * them (`ceiling`: the operator's list bounds what its connections are asked for). A static credential or a
-   * missing connection gets no link either.
+   * them (`ceiling`: the operator's list bounds what its connections are asked for). A static credential, a
+   * missing connection and a shared service's connection (`shared`: `sharedStepUpRefusal`) get no link either.
    */
   async function stepUp(
     flow: CredentialsOAuth,
@@ -146,6 +147,7 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
         reason: stuck,
       });
     }
+    if (target.shared === true) return sharedStepUpRefusal(error);
     const scopes = [...new Set([...connection.scopes, ...challenged])];
     const link = await flow.flow.createLink({ tenant, service, subject, scopes });
     return new GatehouseError(
@@ -341,6 +343,8 @@ export interface ConnectTarget {
   readonly tenant: string;
   readonly service: string;
   readonly subject: string;
+  /** The connection serves every caller (a shared service): a call gets no step-up link (`sharedStepUpRefusal`). */
+  readonly shared?: boolean;
 }
 
 /** The OAuth side of credentials: the connect flow, and the refresh engine's seam. */

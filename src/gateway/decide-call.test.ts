@@ -16,7 +16,8 @@ afterAll(async () => {
 });
 
 describe('decideCall() step-up links', () => {
-  it('the step-up link of a shared service is for its shared connection, asking for its grant plus the missing scope (finding: it was for the caller, whose connection no call uses)', async () => {
+  /** A gateway whose service `fake` is shared or per user, alice's key, and a connection granted items:read. */
+  async function refusedDelete(shared: boolean) {
     const under = await openGatewayUnderTest({
       unsafeAllowPrivateUpstreams: ['127.0.0.1'],
       tenants: [
@@ -27,7 +28,7 @@ describe('decideCall() step-up links', () => {
               id: 'fake',
               openapi: scopedApi,
               baseUrl: 'https://api.example.com',
-              shared: true,
+              shared,
               auth: {
                 type: 'oauth2',
                 authorizationUrl: `${as.url}/authorize`,
@@ -43,24 +44,39 @@ describe('decideCall() step-up links', () => {
         },
       ],
     });
+    await seedOAuthConnection(under.adapters, as, {
+      tenantId: 'acme',
+      id: 'c-fake',
+      service: 'fake',
+      subject: shared ? 'shared' : 'alice',
+      accessExpiresAt: under.clock.now() + 3_600_000,
+      scopes: ['items:read'],
+    });
+    const caller = await under.callerOf('agent', key);
+    const outcome = await under.gateway.callTool(caller, 'fake_deleteItem', { itemId: 'one' }, 'r1');
+    if (outcome.ok) throw new Error('the delete was allowed without items:write');
+    expect(outcome.error.code).toBe('scope_missing');
+    return { under, error: outcome.error };
+  }
+
+  it('a shared service gets no step-up link from a call, only a refusal naming the operator (finding shared_connection_takeover_by_step_up: a link for the shared connection let any caller replace it with their own account; before that it was for the caller, whose connection no call uses)', async () => {
+    const { under, error } = await refusedDelete(true);
     try {
-      await seedOAuthConnection(under.adapters, as, {
-        tenantId: 'acme',
-        id: 'c-shared',
-        service: 'fake',
-        subject: 'shared',
-        accessExpiresAt: under.clock.now() + 3_600_000,
-        scopes: ['items:read'],
-      });
-      const caller = await under.callerOf('agent', key);
-      const outcome = await under.gateway.callTool(caller, 'fake_deleteItem', { itemId: 'one' }, 'r1');
-      expect(outcome.ok).toBe(false);
-      if (outcome.ok) return;
-      expect(outcome.error.code).toBe('scope_missing');
-      const url = String(outcome.error.details['stepUpUrl']);
+      expect(error.details['stepUpUrl']).toBeUndefined();
+      expect(error.details['reason']).toBe('shared');
+      expect(error.message).toContain('only an operator may connect again with more scopes');
+    } finally {
+      await under.close();
+    }
+  });
+
+  it("a per-user service's step-up link is for the caller's own connection, asking its grant plus the missing scope", async () => {
+    const { under, error } = await refusedDelete(false);
+    try {
+      const url = String(error.details['stepUpUrl']);
       const linkId = decodeURIComponent(/\/connect\/([^?]+)\?/.exec(url)?.[1] ?? '');
       const link = await under.adapters.store.connectFlow.getLink('acme', linkId);
-      expect(link?.subject).toBe('shared');
+      expect(link?.subject).toBe('alice');
       expect([...(link?.scopes ?? [])].sort()).toEqual(['items:read', 'items:write']);
     } finally {
       await under.close();

@@ -2,7 +2,7 @@ import { GatehouseError, isGatehouseError } from '../core/index.ts';
 import { decideToolCall } from '../policy/index.ts';
 import type { Store } from '../store/index.ts';
 import type { CallContext } from './call-context.ts';
-import { connectionOf, subjectAt } from './connection-of.ts';
+import { connectionOf, sharedStepUpRefusal } from './connection-of.ts';
 
 /** What a step-up (or first) connect link asks for. */
 export interface ConnectLinkRequest {
@@ -47,9 +47,11 @@ export async function decideCall(deps: DecideCallDependencies, call: CallContext
     });
   } catch (error) {
     if (isGatehouseError(error) && error.code === 'scope_missing' && error.details['reason'] === 'grant') {
-      // The connection checked is the one the link renews: `shared` for a shared service, else the caller's.
-      const subject = service === undefined ? call.caller.subject : subjectAt(call.caller, service);
-      throw await withStepUpLink(deps.mintConnectLink, error, call.caller.tenant, subject);
+      // A shared service's connection is everyone's: a link from a call would let any caller replace the working
+      // connection with an account of their own (finding shared_connection_takeover_by_step_up). An operator
+      // widens it instead; the caller's own connection is the one a link renews.
+      if (service?.shared === true) throw sharedStepUpRefusal(error);
+      throw await withStepUpLink(deps.mintConnectLink, error, call.caller.tenant, call.caller.subject);
     }
     throw error;
   }

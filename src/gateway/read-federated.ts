@@ -304,7 +304,7 @@ async function sendFederated(
   if (mcp === undefined) throw new Error('a federated read needs the MCP upstream client');
   const connection = await connectionOf(deps.store, caller, service);
   const subject = subjectAt(caller, service);
-  const whose = { tenant: caller.tenant, service: service.id, subject };
+  const whose = { tenant: caller.tenant, service: service.id, subject, shared: service.shared };
   const { credential } = await deps.credentials
     .resolveCredential(caller.tenant, service.id, service.auth, subject, connection, service.connectionVariables)
     .catch(async (error: unknown) => {

@@ -128,11 +128,12 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
     return records.filter((r) => r.tool === tool).at(-1);
   }
 
-  async function adminLink(service: string): Promise<string> {
+  /** An operator's connect link for the shared connection of `service` (asking `scopes` when given). */
+  async function adminLink(service: string, scopes?: readonly string[]): Promise<string> {
     const response = await fetch(`${gateway.url}/api/v1/tenants/acme/connections`, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ service, subject: 'shared' }),
+      body: JSON.stringify({ service, subject: 'shared', ...(scopes === undefined ? {} : { scopes }) }),
     });
     expect(response.status).toBe(201);
     return ((await response.json()) as { authorizeUrl: string }).authorizeUrl;
@@ -150,36 +151,34 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
     }
   });
 
-  it('a 403 insufficient_scope answers upstream_insufficient_scope with a step-up link for the grant plus the challenged scope, audited deny; after consenting the call works', async () => {
+  it('a 403 insufficient_scope of a shared service answers upstream_insufficient_scope without a step-up link (finding shared_connection_takeover_by_step_up: any caller could replace the shared connection with their own account), audited deny; after the operator widens the connection the call works', async () => {
     const mcp = await client();
     try {
       const refused = await mcp.callTool({ name: 'write_note', arguments: {} });
       expect(refused.isError).toBe(true);
       const error = (refused.structuredContent as { error: ToolError }).error;
       expect(error.code).toBe('upstream_insufficient_scope');
-      expect(error.details).toMatchObject({ service: 'notes', status: 403, missingScopes: ['notes:write'] });
-      expect(error.details['grantedScopes']).toEqual(['notes:read']);
-      const stepUpUrl = String(error.details['stepUpUrl']);
-      expect(stepUpUrl).toMatch(new RegExp(`^${gateway.url}/connect/acme\\.[^?]+\\?sig=`));
-      expect(error.message).toContain(stepUpUrl);
+      expect(error.details).toMatchObject({
+        service: 'notes',
+        status: 403,
+        missingScopes: ['notes:write'],
+        reason: 'shared',
+      });
+      expect(error.details['stepUpUrl']).toBeUndefined();
+      expect(error.message).toContain('only an operator may connect again with more scopes');
       const record = await lastRecord('write_note');
       expect(record).toMatchObject({ code: 'upstream_insufficient_scope', decision: 'deny', upstreamStatus: null });
 
-      // A client declaring URL elicitation gets the same consent as -32042.
-      const elicited = await mcp
-        .callTool({
-          name: 'write_note',
-          arguments: {},
-          _meta: { 'io.modelcontextprotocol/clientCapabilities': { elicitation: { url: {} } } },
-        })
-        .catch((e: unknown) => e as { code?: number; data?: { elicitations?: { mode: string; url: string }[] } });
-      expect(elicited).toMatchObject({ code: -32042 });
-      const elicitation = (elicited as { data?: { elicitations?: { mode: string; url: string }[] } }).data
-        ?.elicitations?.[0];
-      expect(elicitation?.mode).toBe('url');
-      expect(elicitation?.url).toMatch(new RegExp(`^${gateway.url}/connect/acme\\.`));
+      // A client declaring URL elicitation is not sent a consent either: the refusal stays a tool error.
+      const elicited = await mcp.callTool({
+        name: 'write_note',
+        arguments: {},
+        _meta: { 'io.modelcontextprotocol/clientCapabilities': { elicitation: { url: {} } } },
+      });
+      expect((elicited.structuredContent as { error: ToolError }).error.details['reason']).toBe('shared');
 
-      expect(await consent(stepUpUrl, 'federation-step-up-2-step-up')).toEqual(['notes:read', 'notes:write']);
+      const operatorLink = await adminLink('notes', ['notes:read', 'notes:write']);
+      expect(await consent(operatorLink, 'federation-step-up-2-step-up')).toEqual(['notes:read', 'notes:write']);
       const before = challenged.length;
       expect((await mcp.callTool({ name: 'write_note', arguments: {} })).content).toEqual([
         { type: 'text', text: 'written' },
@@ -193,15 +192,16 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
     }
   }, 60_000);
 
-  it('a scope the authorization server does not grant: one step-up link, then the error without a link (no loop of consents)', async () => {
+  it('a scope the authorization server does not grant when last asked: the error says so, without a link (no loop of consents)', async () => {
     const mcp = await client();
     try {
       const first = (await mcp.callTool({ name: 'admin_note', arguments: {} })).structuredContent as {
         error: ToolError;
       };
       expect(first.error.code).toBe('upstream_insufficient_scope');
-      const stepUpUrl = String(first.error.details['stepUpUrl']);
-      expect(await consent(stepUpUrl, 'federation-step-up-3-refused')).toEqual([
+      expect(first.error.details['reason']).toBe('shared');
+      const operatorLink = await adminLink('notes', ['notes:read', 'notes:write', 'notes:admin']);
+      expect(await consent(operatorLink, 'federation-step-up-3-refused')).toEqual([
         'notes:admin',
         'notes:read',
         'notes:write',
