@@ -1,4 +1,4 @@
-import { type AuditLog, createScrubber } from '../audit/index.ts';
+import { type AuditLog, createScrubber, type Scrubber } from '../audit/index.ts';
 import { GatehouseError, type ServiceAuthConfig } from '../core/index.ts';
 import { type RefreshEngine, refreshAndRetry } from '../oauth/index.ts';
 import { validateArguments } from '../policy/index.ts';
@@ -115,7 +115,15 @@ async function sendFederated(
   // The server's log messages, questions and progress messages reach the client scrubbed of the credential sent
   // (after a refresh: the refreshed one), a question's `_meta` without the keys the gateway owns, as a result is.
   const { log: clientLog, ask: clientAsk, onProgress: clientProgress, ...relayed } = relay ?? {};
-  const scrubber = () => createScrubber(listCredentialSecrets(credentialOf(call)));
+  // One scrubber per credential sent, built again only when a refresh replaced it (not per relayed message).
+  let scrubbing: { readonly credential: UpstreamCredential; readonly scrub: Scrubber } | undefined;
+  const scrubber = () => {
+    const credential = credentialOf(call);
+    if (scrubbing?.credential !== credential) {
+      scrubbing = { credential, scrub: createScrubber(listCredentialSecrets(credential)) };
+    }
+    return scrubbing.scrub;
+  };
   const log = clientLog === undefined ? undefined : relayServerLog(clientLog, scrubber);
   const ask =
     clientAsk === undefined
@@ -154,7 +162,7 @@ async function sendFederated(
       status: answer.status,
     });
   }
-  call.scrub = createScrubber(listCredentialSecrets(credentialOf(call)));
+  call.scrub = scrubber();
   call.page = toFederatedPage(answer.result, tool.name, call.scrub);
 }
 

@@ -14,7 +14,7 @@ import {
 import type { Caller, Gateway } from '../gateway/index.ts';
 import type { ProcessBus } from '../store/index.ts';
 import { callToolSafely } from './create-tool-server.ts';
-import { forwardedMetaOf } from './forwarded-meta.ts';
+import { forwardedMetaOption } from './forwarded-meta.ts';
 import { readFastToolCall } from './read-fast-tool-call.ts';
 import { createClientInputRelay } from './relay-client-input.ts';
 import { createModernResultMeta, serializeToolCallResponse } from './serialize-tool-call-response.ts';
@@ -150,7 +150,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
           call.args,
           exchange.requestId,
           call.meta?.['traceparent'] ?? req.headers.traceparent,
-          { cancellation: flight.cancellation, ...forwardedOf(call.meta) },
+          { cancellation: flight.cancellation, ...forwardedMetaOption(call.meta) },
         ).finally(flight.close);
         const elicitation = call.era === 'legacy' ? toUrlElicitationError(outcome, call.meta) : undefined;
         const asked = call.era === 'modern' ? toApprovalInputRequired(outcome, call.meta) : undefined;
@@ -336,10 +336,4 @@ function writeAuthError(res: ServerResponse, error: GatehouseError, authorizatio
     message: error.message,
     data: { code: error.code },
   });
-}
-
-/** The relay's `meta` of a fast-path call (`forwardedMetaOf`), or nothing. */
-function forwardedOf(meta: unknown): { meta?: Readonly<Record<string, unknown>> } {
-  const forwarded = forwardedMetaOf(meta);
-  return forwarded === undefined ? {} : { meta: forwarded };
 }

@@ -11,7 +11,7 @@ import {
 import { continueTrace } from '../audit/index.ts';
 import { type CallCancellation, cancelCall, createCallCancellation, toGatehouseError } from '../core/index.ts';
 import type { Caller, CallOutcome, CallRelay, Gateway, ListedTool, ServerQuestion } from '../gateway/index.ts';
-import { forwardedMetaOf } from './forwarded-meta.ts';
+import { forwardedMetaOption } from './forwarded-meta.ts';
 import type { ClientInputRelay, NextRound, RelayedCall } from './relay-client-input.ts';
 import { federatedCapabilitiesOf, logRelayOf, serveFederatedFeatures } from './serve-federated-features.ts';
 import { approvalInputKey, toApprovalInputRequired } from './to-approval-input-required.ts';
@@ -72,9 +72,8 @@ export function createToolServer(context: ToolServerContext): Server {
     await withdrawDeclinedApproval(gateway, caller, ctx.mcpReq.inputResponses, ctx.mcpReq.requestState());
     const relayed = await relayedCallOf(context, ctx.mcpReq);
     if (relayed !== undefined && 'resumed' in relayed) return answerRound(relayed.resumed);
-    const forwarded = forwardedMetaOf(request.params._meta);
     const relay: CallRelay = {
-      ...(forwarded === undefined ? {} : { meta: forwarded }),
+      ...forwardedMetaOption(request.params._meta),
       // A call whose client may be asked outlives this request (the client answers in a retry): no cancel relay.
       ...(relayed !== undefined
         ? { ask: relayed.ask }

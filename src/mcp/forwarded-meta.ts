@@ -11,3 +11,9 @@ export function forwardedMetaOf(meta: unknown): Readonly<Record<string, unknown>
   const { progressToken: _progressToken, ...rest } = meta as Record<string, unknown>;
   return withoutGatewayMeta(rest);
 }
+
+/** `forwardedMetaOf` as the `meta` option of a call's relay: absent when nothing is forwarded. */
+export function forwardedMetaOption(meta: unknown): { readonly meta?: Readonly<Record<string, unknown>> } {
+  const forwarded = forwardedMetaOf(meta);
+  return forwarded === undefined ? {} : { meta: forwarded };
+}
