@@ -17,14 +17,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { withStoreSchema } from '../src/store/index.ts';
-import { startPrivateRedis } from '../test/support/start-fleet.ts';
 import { createRoleSchema } from '../test/support/postgres-roles.ts';
+import { startPrivateRedis } from '../test/support/start-fleet.ts';
 import { createClientKey, startGatehouse } from './gatehouse-target.ts';
 import { median } from './percentile.ts';
 import { readProcessCpuMs } from './proc-cpu.ts';
 import { runLoad } from './run-load.ts';
-import { startFakeUpstream } from './start-targets.ts';
 import { stopChildren } from './spawn-child.ts';
+import { startFakeUpstream } from './start-targets.ts';
 import type { Target } from './target.ts';
 import { checkToolCall, toolCall } from './tool-call.ts';
 
