@@ -29,7 +29,10 @@ const needs: Record<string, string> = {
   admin_note: 'notes:admin',
   draft: 'notes:write',
   stubborn_note: 'notes:write',
+  publish_note: 'notes:write',
 };
+/** Tools the server refuses with `401` rather than `403` (both are the spec's runtime scope challenge). */
+const refusedWith401 = new Set(['publish_note']);
 
 const missing = chromiumMissing();
 
@@ -62,6 +65,7 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
         { name: 'write_note', call: () => text('written') },
         { name: 'admin_note', call: () => text('administered') },
         { name: 'stubborn_note', call: () => text('never reached') },
+        { name: 'publish_note', call: () => text('published') },
       ],
       {
         accepts: async (authorization) => (await scopesOf(authorization)) !== null,
@@ -81,7 +85,7 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
           challenged.push(params?.name ?? '');
           challengedWith.push(authorization);
           return {
-            status: 403,
+            status: refusedWith401.has(params?.name ?? '') ? 401 : 403,
             challenge: `Bearer error="insufficient_scope", scope="${needed}", resource_metadata="${new URL(upstream.url).origin}${metadataPath}", error_description="Additional permission required"`,
           };
         },
@@ -97,6 +101,10 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
       resource,
       resourceScopes,
       registration: true,
+      // Longer than the refresh margin (a minute): a token request during a call is one the call caused, and a call
+      // right after a consent finds the old token still cached by the refresh engine (finding
+      // reconnect_served_stale_token: a 60 s token, always inside the margin, was never served from that cache).
+      accessTokenTtl: 3_600,
     });
     gateway = await startTestGateway(
       {
@@ -320,6 +328,21 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
         decision: 'deny',
       });
 
+      // A 401 challenge is the same step-up, and no refresh is tried for it (a refresh cannot widen a grant).
+      const tokenRequests = as.tokenAnswers.length;
+      const by401 = (
+        (await alice.callTool({ name: 'mine_publish_note', arguments: {} })).structuredContent as {
+          error: ToolError;
+        }
+      ).error;
+      expect(by401.code).toBe('upstream_insufficient_scope');
+      expect(by401.details).toMatchObject({ status: 401, missingScopes: ['notes:write'] });
+      expect(await linkOf(String(by401.details['stepUpUrl']))).toMatchObject({
+        subject: 'alice',
+        scopes: ['notes:read', 'notes:write'],
+      });
+      expect(as.tokenAnswers.length).toBe(tokenRequests);
+
       // A client declaring URL elicitation gets the step-up link as -32042, for the same connection.
       const elicited = await alice
         .callTool({ name: 'mine_write_note', arguments: {}, _meta: urlElicitation })
@@ -361,6 +384,9 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
         scopes: ['notes:read', 'notes:write'],
       });
       expect(await lastRecord('mine_write_note')).toMatchObject({ code: null, decision: 'allow' });
+      expect((await alice.callTool({ name: 'mine_publish_note', arguments: {} })).content).toEqual([
+        { type: 'text', text: 'published' },
+      ]);
 
       // Neither Bob's connection nor the shared one was widened by Alice's consent; Bob is still refused.
       expect((await connections.find('acme', 'mine', 'bob'))?.scopes).toEqual(['notes:read']);
