@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createProviderExpander } from '../catalog/index.ts';
 import { parseConfig } from '../core/index.ts';
@@ -157,5 +158,58 @@ describe('gatehouse check: output schemas given way to the list bound (issue 11)
     );
     expect(note).toContain('raise discovery.maxListTokens to keep them');
     expect(out).not.toContain('(discovery meta-tools)');
+  });
+});
+
+describe('gatehouse check: a toolset of remote MCP tools only (issue 12)', () => {
+  /** `gatehouse check`'s text output for one tenant. */
+  async function textOf(tenant: Record<string, unknown>) {
+    const config = parseConfig({ tenants: [tenant] }, { env: {} });
+    let out = '';
+    const context = {
+      stdout: {
+        write: (text: string) => {
+          out += text;
+          return true;
+        },
+      },
+    } as never;
+    expect(await runCheck(config, false, context)).toBe(0);
+    return out;
+  }
+
+  it('remote_only_empty_table: says the tools come from the remote servers at start, naming them, instead of an empty table', async () => {
+    const out = await textOf({
+      id: 'acme',
+      services: [
+        { id: 'notes', mcp: 'https://notes.example.com/mcp', auth: { type: 'none' } },
+        { id: 'tasks', mcp: 'https://tasks.example.com/mcp', auth: { type: 'none' } },
+        { id: 'wiki', mcp: 'https://wiki.example.com/mcp', auth: { type: 'none' } },
+      ],
+      toolsets: [{ id: 'remote', tools: ['notes_*', 'tasks_*'], access: 'write' }],
+    });
+    const section = out.slice(out.indexOf('acme/remote:'));
+    expect(section).toContain(
+      '  tools: listed from remote MCP server(s) notes, tasks when the gateway starts (check reads no server)\n',
+    );
+    expect(section).not.toMatch(/^ {2}tool +safety +tokens/m);
+    expect(section).not.toContain('wiki');
+  });
+
+  it('a toolset with tools of its own and of a remote server keeps its table', async () => {
+    const out = await textOf({
+      id: 'acme',
+      services: [
+        {
+          id: 'pets',
+          openapi: fileURLToPath(new URL('../catalog/fixtures/petstore.yaml', import.meta.url)),
+          baseUrl: 'https://pets.example.com',
+        },
+        { id: 'notes', mcp: 'https://notes.example.com/mcp', auth: { type: 'none' } },
+      ],
+      toolsets: [{ id: 'mixed', tools: ['pets_*', 'notes_*'], access: 'write' }],
+    });
+    expect(out).toMatch(/^ {2}tool +safety +tokens/m);
+    expect(out).not.toContain('  tools: listed from remote MCP server(s)');
   });
 });

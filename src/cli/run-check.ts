@@ -42,11 +42,14 @@ export async function runCheck(config: Config, json: boolean, context: CliContex
     context.stdout.write(
       `\n${report.tenant}/${report.toolset}: ${report.tools.length} tool(s), tools/list = ${report.listTokens} tokens${report.discovery ? ' (discovery meta-tools)' : ''}\n`,
     );
+    // A toolset of remote tools only would print an empty table: its tools are known once the servers are listed.
     context.stdout.write(
-      formatTable(
-        ['tool', 'safety', 'tokens'],
-        report.tools.map((t) => [t.name, t.safety, String(t.tokens)]),
-      ),
+      report.tools.length === 0 && report.remoteServices.length > 0
+        ? `  tools: listed from remote MCP server(s) ${report.remoteServices.join(', ')} when the gateway starts (check reads no server)\n`
+        : formatTable(
+            ['tool', 'safety', 'tokens'],
+            report.tools.map((t) => [t.name, t.safety, String(t.tokens)]),
+          ),
     );
     for (const problem of report.problems) context.stdout.write(`  warning: ${problem}\n`);
     for (const note of report.notes) context.stdout.write(`  note: ${note}\n`);

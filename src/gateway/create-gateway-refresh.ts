@@ -139,9 +139,12 @@ export function createGatewayRefresh(deps: GatewayRefreshDependencies) {
       await engine.stop();
       while (detached.size > 0) await Promise.all([...detached]);
     },
-    /** The seam of `resolveCredential`: a usable access token of the connection (and its version), refreshed when due. */
+    /**
+     * The seam of `resolveCredential`: a usable access token of the connection (and its version), refreshed when due;
+     * never one older than `connection`, the row the call read and checked.
+     */
     ensureFresh(connection: ConnectionRecord): Promise<FreshToken> {
-      return engine.ensureFresh(connection.tenantId, connection.id);
+      return engine.ensureFresh(connection.tenantId, connection.id, { knownVersion: connection.tokenVersion });
     },
     /** True for services whose 401s get one forced refresh and one retry (user connections, OA-16). */
     refreshesOn401(auth: ServiceAuthConfig): boolean {

@@ -154,6 +154,7 @@ describe('inspectConfig on a remote MCP server (newcomer finding: check called i
   it('does not warn that globs naming its tools match nothing, and says its tools are listed at start', () => {
     const report = reportOf({ tools: ['tiny_*'], exclude: ['tiny_drop'], policy: { safety: { tiny_chatty: 'safe' } } });
     expect(report?.problems).toEqual([]);
+    expect(report?.remoteServices).toEqual(['tiny']);
     expect(report?.notes).toEqual([
       'service tiny is a remote MCP server: its tools are listed from it when the gateway starts, so they are not shown or counted here',
     ]);
@@ -182,6 +183,7 @@ describe('inspectConfig on a remote MCP server (newcomer finding: check called i
   it('says nothing about a remote MCP server the toolset cannot reach', () => {
     const report = reportOf({ tools: ['pets_*'] });
     expect(report?.problems).toEqual([]);
+    expect(report?.remoteServices).toEqual([]);
     expect(report?.notes).toEqual([]);
   });
 });

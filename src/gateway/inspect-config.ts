@@ -21,6 +21,11 @@ export interface ToolsetReport {
     /** The tool lists an output schema (its results conform to it). */
     readonly outputSchema: boolean;
   }[];
+  /**
+   * The remote MCP (`mcp:`) services whose tools the toolset's globs could name: `check` reads no server, so their
+   * tools are not in `tools` (they are listed from the servers when the gateway starts).
+   */
+  readonly remoteServices: readonly string[];
   readonly problems: readonly string[];
   /** Valid and intended, but worth knowing: tools listed without their output schema, and why. */
   readonly notes: readonly string[];
@@ -58,6 +63,7 @@ export function inspectConfig(config: Config): ToolsetReport[] {
       // them are not typos, and an empty toolset may not be empty once served.
       const federated = toolsetConfig === undefined ? [] : findFederatedServices(tenantConfig, toolsetConfig);
       const couldNameFederated = (glob: string) => federated.some((s) => s.couldName(glob));
+      const reached = federated.filter((s) => toolsetConfig!.tools.some((glob) => s.couldName(glob)));
       const unmatched =
         toolsetConfig === undefined
           ? []
@@ -83,6 +89,7 @@ export function inspectConfig(config: Config): ToolsetReport[] {
         listTokens: countTokens(JSON.stringify({ tools: toolset.listed })),
         discovery: toolset.meta.discovery,
         tools,
+        remoteServices: reached.map((s) => s.id),
         problems: [
           ...(tools.length === 0 && federated.length === 0 ? ['the toolset exposes no tool'] : []),
           ...(undecidable
@@ -102,12 +109,10 @@ export function inspectConfig(config: Config): ToolsetReport[] {
           ...importProblems,
         ],
         notes: [
-          ...federated
-            .filter((s) => toolsetConfig!.tools.some((glob) => s.couldName(glob)))
-            .map(
-              (s) =>
-                `service ${s.id} is a remote MCP server: its tools are listed from it when the gateway starts, so they are not shown or counted here`,
-            ),
+          ...reached.map(
+            (s) =>
+              `service ${s.id} is a remote MCP server: its tools are listed from it when the gateway starts, so they are not shown or counted here`,
+          ),
           ...describeDroppedOutputSchemas(toolset.meta.outputSchemasDropped, toolsetConfig),
         ],
       });

@@ -113,6 +113,31 @@ describe('createRefreshEngine()', () => {
     expect(as.tokenRequests()).toBe(0);
   });
 
+  it('reconnect_served_stale_token: a caller that read a newer row than the cached one (a reconnect, a step-up consent) gets the new token, not the cached one', async () => {
+    const c = await connect(3_600_000);
+    const engine = engineWith();
+    expect((await engine.ensureFresh(tenant, c.id)).accessToken).toBe(c.seededAccess);
+    // The person consents again (wider scopes): the callback replaces the row's tokens, in this or another process.
+    const scope = { tenantId: tenant, owner: `connection:${c.id}` };
+    const reconnected = await store.connections.upsert({
+      tenantId: tenant,
+      id: c.id,
+      service: c.service,
+      subject: c.subject,
+      status: 'active',
+      scopes: ['read', 'write'],
+      accessToken: await vault.encrypt({ ...scope, field: 'access_token' }, 'the-wider-access-token'),
+      refreshToken: await vault.encrypt({ ...scope, field: 'refresh_token' }, 'the-wider-refresh-token'),
+      accessExpiresAt: clock.now() + 3_600_000,
+      createdAt: clock.now(),
+    });
+    expect(reconnected.tokenVersion).toBeGreaterThan(c.tokenVersion);
+    const token = await engine.ensureFresh(tenant, c.id, { knownVersion: reconnected.tokenVersion });
+    expect(token).toMatchObject({ accessToken: 'the-wider-access-token', scopes: ['read', 'write'] });
+    expect(token.tokenVersion).toBe(reconnected.tokenVersion);
+    expect(as.tokenRequests()).toBe(0);
+  });
+
   it('RF-01 50 concurrent calls with an expired access token make exactly 1 token request and all use the new token', async () => {
     const c = await connect(-1_000);
     as.configure({ delayMs: 50 });

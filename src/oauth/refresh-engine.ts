@@ -25,6 +25,12 @@ export interface EnsureFreshOptions {
    * refreshed meanwhile), that token is used and nothing is redeemed.
    */
   readonly rejectedVersion?: number;
+  /**
+   * The version of the row the caller read (the gateway reads a connection once per call, and checks its scopes).
+   * A cached or in-flight record older than it is not used: the row was connected again since (a step-up consent, a
+   * re-authorisation, in this process or another), and its old token would be sent with the new row's scopes.
+   */
+  readonly knownVersion?: number;
 }
 
 /** Where a redemption is; the points at which a process may die (FT-08). */
@@ -428,16 +434,25 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
     const key = keyOf(tenantId, connectionId);
     if (options.force !== true) {
       const cached = cache.get(key);
-      if (cached !== undefined && cached.until > clock.monotonic() && isFresh(cached.record, margin)) {
+      if (
+        cached !== undefined &&
+        cached.until > clock.monotonic() &&
+        isFresh(cached.record, margin) &&
+        cached.record.tokenVersion >= (options.knownVersion ?? 0)
+      ) {
         return { cached: cached.record };
       }
     }
     return { running: inflight.get(key) };
   }
 
-  /** A forced caller needs a token other than the one the upstream refused; anyone else takes the flight's. */
+  /**
+   * A forced caller needs a token other than the one the upstream refused; anyone else takes the flight's, unless it
+   * is older than the row the caller read (`knownVersion`).
+   */
   const satisfies = (version: number, options: EnsureFreshOptions) =>
-    options.force !== true || (options.rejectedVersion !== undefined && version > options.rejectedVersion);
+    version >= (options.knownVersion ?? 0) &&
+    (options.force !== true || (options.rejectedVersion !== undefined && version > options.rejectedVersion));
 
   const start = (tenantId: string, connectionId: string, options: EnsureFreshOptions, margin: number) =>
     shared(tenantId, connectionId, () =>

@@ -146,6 +146,45 @@ describe('decideToolCall', () => {
     expect(decideToolCall(listed, { name: 'mail_purge', args: {} }).needsApproval).toBe(false);
   });
 
+  it('read_only_refusal_unnamed: a tool refused by a read-only toolset names the settings an operator changes (access, policy.safety), and for a remote MCP tool why its hints do not count', () => {
+    const remote = {
+      ...named('notes_write', 'write'),
+      tool: {
+        ...named('notes_write', 'write').tool,
+        request: { method: 'POST', pathTemplate: '/', parameters: [], mcp: { tool: 'write' } },
+      },
+    } as NamedTool;
+    const config = parseConfig({ tenants: [{ id: 't', toolsets: [{ id: 'reader' }] }] }, { env: {} });
+    const policy = compileToolsetPolicy(
+      config.tenants[0]!.toolsets[0]!,
+      new Map([...tenantTools, [remote.name, remote]]),
+    );
+    const refusal = (name: string) => {
+      try {
+        decideToolCall(policy, { name, args: {} });
+      } catch (error) {
+        return error as GatehouseError;
+      }
+      throw new Error(`${name} was not refused`);
+    };
+    const federated = refusal('notes_write');
+    expect(federated.code).toBe('access_mode_denied');
+    expect(federated.details).toEqual({
+      tool: 'notes_write',
+      toolset: 'reader',
+      settings: ['access', 'policy.safety'],
+      reason: 'remote_hints',
+    });
+    expect(federated.message).toContain("toolset reader's access");
+    expect(federated.message).toContain('policy.safety');
+    expect(refusal('mail_send').details).toEqual({
+      tool: 'mail_send',
+      toolset: 'reader',
+      settings: ['access', 'policy.safety'],
+      reason: 'side_effects',
+    });
+  });
+
   it('approval_list_typo: an approval list entry that names no tool of the toolset makes every destructive tool wait too, and is reported', () => {
     // PUT .../toolsets/{t}/approval accepted ["mail_purg"]: the destructive mail_purge then ran without a person.
     const typo = toolset({ access: 'write', approval: ['mail_purg', 'mail_send'] });

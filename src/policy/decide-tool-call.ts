@@ -69,17 +69,33 @@ function refuseUnexposed(policy: ToolsetPolicy, name: string): GatehouseError {
       { tool: name, toolset: policy.toolset, missingScopes: uncovered, reason: 'service' },
     );
   }
-  if (policy.accessDenied.has(name)) {
-    return new GatehouseError(
-      'access_mode_denied',
-      `Tool ${name} has side effects and toolset ${policy.toolset} is read-only`,
-      { tool: name, toolset: policy.toolset },
-    );
-  }
+  if (policy.accessDenied.has(name)) return refuseReadOnly(policy, name);
   if (!policy.tenantTools.has(name))
     return new GatehouseError('tool_not_found', `Unknown tool: ${name}`, { tool: name });
   return new GatehouseError('tool_not_allowed', `Tool ${name} is not in toolset ${policy.toolset}`, {
     tool: name,
     toolset: policy.toolset,
   });
+}
+
+/**
+ * A tool a read-only toolset (`access: read`, the default) refuses, naming the toolset's two settings that would let
+ * it through (`details.settings`), so the person asking an operator knows what to ask for. A remote MCP server's tool
+ * is never safe by its own annotations (`reason: remote_hints`), so only an operator's `policy.safety` or `access:
+ * write` exposes it. The policy is shared by tenants with the same toolset, so the toolset is named by id, not by its
+ * index in a config.
+ */
+function refuseReadOnly(policy: ToolsetPolicy, name: string): GatehouseError {
+  const remote = policy.tenantTools.get(name)?.tool.request.mcp !== undefined;
+  const why = remote ? `is a remote MCP server's tool, which is never safe by its own hints,` : 'has side effects';
+  return new GatehouseError(
+    'access_mode_denied',
+    `Tool ${name} ${why} and toolset ${policy.toolset} is read-only: an operator can set toolset ${policy.toolset}'s access to write, or, if the tool only reads, class it safe in the toolset's policy.safety`,
+    {
+      tool: name,
+      toolset: policy.toolset,
+      settings: ['access', 'policy.safety'],
+      reason: remote ? 'remote_hints' : 'side_effects',
+    },
+  );
 }

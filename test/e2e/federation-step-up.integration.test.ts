@@ -18,9 +18,21 @@ import { startTestGateway, type TestGateway } from '../support/start-test-gatewa
  */
 const adminToken = 'admin-token-for-federation-step-up-0123456789';
 const clientKey = 'gatehouse_sk_federation_step_up_agent_0123456789';
+const bobKey = 'gatehouse_sk_federation_step_up_bob_0123456789ab';
 const resourceScopes = ['notes:read', 'notes:write'];
-/** What each tool and prompt needs; `notes:admin` is one the authorization server never grants. */
-const needs: Record<string, string> = { write_note: 'notes:write', admin_note: 'notes:admin', draft: 'notes:write' };
+/**
+ * What each tool and prompt needs; `notes:admin` is one the authorization server never grants. `stubborn_note` is
+ * refused for `notes:write` whatever the token holds (a server that refuses what its authorization server granted).
+ */
+const needs: Record<string, string> = {
+  write_note: 'notes:write',
+  admin_note: 'notes:admin',
+  draft: 'notes:write',
+  stubborn_note: 'notes:write',
+  publish_note: 'notes:write',
+};
+/** Tools the server refuses with `401` rather than `403` (both are the spec's runtime scope challenge). */
+const refusedWith401 = new Set(['publish_note']);
 
 const missing = chromiumMissing();
 
@@ -35,6 +47,8 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
   const metadataPath = '/.well-known/oauth-protected-resource/mcp';
   /** Every 403 insufficient_scope the server answered, by tool or prompt. */
   const challenged: string[] = [];
+  /** The `Authorization` header each of those came with. */
+  const challengedWith: (string | undefined)[] = [];
 
   beforeAll(async () => {
     const port = await freePort();
@@ -50,6 +64,8 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
         { name: 'read_note', call: () => text('a note') },
         { name: 'write_note', call: () => text('written') },
         { name: 'admin_note', call: () => text('administered') },
+        { name: 'stubborn_note', call: () => text('never reached') },
+        { name: 'publish_note', call: () => text('published') },
       ],
       {
         accepts: async (authorization) => (await scopesOf(authorization)) !== null,
@@ -63,10 +79,13 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
           const { method, params } = body as { method?: string; params?: { name?: string } };
           if (method !== 'tools/call' && method !== 'prompts/get') return undefined;
           const needed = needs[params?.name ?? ''];
-          if (needed === undefined || (await scopesOf(authorization))?.includes(needed)) return undefined;
+          const stubborn = params?.name === 'stubborn_note';
+          if (needed === undefined || (!stubborn && (await scopesOf(authorization))?.includes(needed)))
+            return undefined;
           challenged.push(params?.name ?? '');
+          challengedWith.push(authorization);
           return {
-            status: 403,
+            status: refusedWith401.has(params?.name ?? '') ? 401 : 403,
             challenge: `Bearer error="insufficient_scope", scope="${needed}", resource_metadata="${new URL(upstream.url).origin}${metadataPath}", error_description="Additional permission required"`,
           };
         },
@@ -82,6 +101,10 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
       resource,
       resourceScopes,
       registration: true,
+      // Longer than the refresh margin (a minute): a token request during a call is one the call caused, and a call
+      // right after a consent finds the old token still cached by the refresh engine (finding
+      // reconnect_served_stale_token: a 60 s token, always inside the margin, was never served from that cache).
+      accessTokenTtl: 3_600,
     });
     gateway = await startTestGateway(
       {
@@ -94,9 +117,15 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
               { id: 'notes', mcp: upstream.url, shared: true, auth: { type: 'oauth2' } },
               // The same server with the operator's scopes as the ceiling of what its connections are asked for.
               { id: 'capped', mcp: upstream.url, shared: true, auth: { type: 'oauth2', scopes: ['notes:read'] } },
+              // The same server per user: each caller's calls carry their own connection's token (listed with the
+              // connection of subject shared, as every per-user federated service is).
+              { id: 'mine', mcp: upstream.url, auth: { type: 'oauth2' } },
             ],
             toolsets: [{ id: 'all', tools: ['*'], access: 'write', approval: 'none', unprefixed: ['notes'] }],
-            clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all'], subject: 'alice' }],
+            clientKeys: [
+              { name: 'agent', key: clientKey, toolsets: ['all'], subject: 'alice' },
+              { name: 'bob', key: bobKey, toolsets: ['all'], subject: 'bob' },
+            ],
           },
         ],
       },
@@ -112,11 +141,11 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
     await as?.close();
   });
 
-  const client = () => connectClientV1(`${gateway.url}/mcp/acme/all`, clientKey, 'federation-step-up');
+  const client = (key = clientKey) => connectClientV1(`${gateway.url}/mcp/acme/all`, key, 'federation-step-up');
 
-  /** The scopes an authorization request in Chromium asked for. */
-  async function consent(url: string, name: string): Promise<string[]> {
-    const done = await connectInChromium(browser, url, name);
+  /** The scopes an authorization request in Chromium asked for, the person signing in at the provider as `login`. */
+  async function consent(url: string, name: string, login?: string): Promise<string[]> {
+    const done = await connectInChromium(browser, url, name, undefined, login);
     expect(done.callbackStatus).toBe(200);
     const authorize = new URL(done.visited.find((u) => u.startsWith(`${as.issuer}/auth?`)) ?? 'http://x');
     return (authorize.searchParams.get('scope') ?? '').split(' ').sort();
@@ -240,4 +269,153 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
       await mcp.close();
     }
   }, 60_000);
+
+  it("per-user service: the step-up link is for the caller's own connection, the caller consents and the call works with the widened scopes; another user's connection is never widened or linked; a challenge for scopes already granted answers without a link", async () => {
+    const urlElicitation = { 'io.modelcontextprotocol/clientCapabilities': { elicitation: { url: {} } } };
+    const linkOf = async (url: string) => {
+      const id = decodeURIComponent(new URL(url).pathname.replace(/^\/connect\//, ''));
+      return gateway.adapters.store.connectFlow.getLink('acme', id);
+    };
+    const connections = gateway.adapters.store.connections;
+    /** The account and scopes of the token in an `Authorization` header the upstream received. */
+    const tokenOf = async (header: string | undefined) => {
+      const found = await as.provider.AccessToken.find((header ?? '').replace(/^Bearer /, ''));
+      return { account: found?.accountId, scopes: (found?.scope ?? '').split(' ').sort() };
+    };
+    /** A caller's first call finds no connection of their own: they follow its connect link as `login`. */
+    const connectOwn = async (mcp: Awaited<ReturnType<typeof client>>, login: string, name: string) => {
+      const first = (await mcp.callTool({ name: 'mine_read_note', arguments: {} })).structuredContent as {
+        error: ToolError;
+      };
+      expect(first.error.code).toBe('connection_required');
+      expect(await consent(String(first.error.details['connectUrl']), name, login)).toEqual(['notes:read']);
+      expect((await mcp.callTool({ name: 'mine_read_note', arguments: {} })).content).toEqual([
+        { type: 'text', text: 'a note' },
+      ]);
+    };
+
+    // An operator connects the shared account, which lists the server's tools for the per-user service.
+    expect(await consent(await adminLink('mine'), 'federation-step-up-5-mine-listing', 'operator@example.com')).toEqual(
+      ['notes:read'],
+    );
+    const alice = await client();
+    const bob = await client(bobKey);
+    try {
+      await connectOwn(alice, 'alice@example.com', 'federation-step-up-5-alice-connect');
+      await connectOwn(bob, 'bob@example.com', 'federation-step-up-5-bob-connect');
+
+      const refused = await alice.callTool({ name: 'mine_write_note', arguments: {} });
+      expect(refused.isError).toBe(true);
+      const error = (refused.structuredContent as { error: ToolError }).error;
+      expect(error.code).toBe('upstream_insufficient_scope');
+      expect(error.details).toMatchObject({
+        service: 'mine',
+        status: 403,
+        missingScopes: ['notes:write'],
+        grantedScopes: ['notes:read'],
+      });
+      expect(error.details['reason']).toBeUndefined();
+      const stepUpUrl = String(error.details['stepUpUrl']);
+      expect(stepUpUrl).toMatch(new RegExp(`^${gateway.url}/connect/acme\\.[^?]+\\?sig=`));
+      expect(error.message).toContain(stepUpUrl);
+      expect(await linkOf(stepUpUrl)).toMatchObject({
+        service: 'mine',
+        subject: 'alice',
+        scopes: ['notes:read', 'notes:write'],
+      });
+      expect(await lastRecord('mine_write_note')).toMatchObject({
+        code: 'upstream_insufficient_scope',
+        decision: 'deny',
+      });
+
+      // A 401 challenge is the same step-up, and no refresh is tried for it (a refresh cannot widen a grant).
+      const tokenRequests = as.tokenAnswers.length;
+      const by401 = (
+        (await alice.callTool({ name: 'mine_publish_note', arguments: {} })).structuredContent as {
+          error: ToolError;
+        }
+      ).error;
+      expect(by401.code).toBe('upstream_insufficient_scope');
+      expect(by401.details).toMatchObject({ status: 401, missingScopes: ['notes:write'] });
+      expect(await linkOf(String(by401.details['stepUpUrl']))).toMatchObject({
+        subject: 'alice',
+        scopes: ['notes:read', 'notes:write'],
+      });
+      expect(as.tokenAnswers.length).toBe(tokenRequests);
+
+      // A client declaring URL elicitation gets the step-up link as -32042, for the same connection.
+      const elicited = await alice
+        .callTool({ name: 'mine_write_note', arguments: {}, _meta: urlElicitation })
+        .catch((e: unknown) => e);
+      expect(elicited).toMatchObject({ code: -32042 });
+      const elicitation = (elicited as { data?: { elicitations?: { mode: string; url: string }[] } }).data
+        ?.elicitations?.[0];
+      expect(elicitation?.mode).toBe('url');
+      expect(await linkOf(elicitation?.url ?? '')).toMatchObject({
+        subject: 'alice',
+        scopes: ['notes:read', 'notes:write'],
+      });
+
+      // Bob's refusal links his own connection, asking what his grant lacks, not what Alice's holds.
+      const bobs = (
+        (await bob.callTool({ name: 'mine_write_note', arguments: {} })).structuredContent as {
+          error: ToolError;
+        }
+      ).error;
+      expect(bobs.code).toBe('upstream_insufficient_scope');
+      expect(await linkOf(String(bobs.details['stepUpUrl']))).toMatchObject({ subject: 'bob' });
+
+      // Alice follows the link of her elicitation herself: she is asked the granted plus the challenged scopes.
+      expect(await consent(elicitation?.url ?? '', 'federation-step-up-5-alice-step-up', 'alice@example.com')).toEqual([
+        'notes:read',
+        'notes:write',
+      ]);
+      expect((await connections.find('acme', 'mine', 'alice'))?.scopes.slice().sort()).toEqual([
+        'notes:read',
+        'notes:write',
+      ]);
+      const before = challenged.length;
+      expect((await alice.callTool({ name: 'mine_write_note', arguments: {} })).content).toEqual([
+        { type: 'text', text: 'written' },
+      ]);
+      expect(challenged.length).toBe(before);
+      expect(await tokenOf(upstream.calls.filter((c) => c.name === 'write_note').at(-1)?.authorization)).toEqual({
+        account: 'alice@example.com',
+        scopes: ['notes:read', 'notes:write'],
+      });
+      expect(await lastRecord('mine_write_note')).toMatchObject({ code: null, decision: 'allow' });
+      expect((await alice.callTool({ name: 'mine_publish_note', arguments: {} })).content).toEqual([
+        { type: 'text', text: 'published' },
+      ]);
+
+      // Neither Bob's connection nor the shared one was widened by Alice's consent; Bob is still refused.
+      expect((await connections.find('acme', 'mine', 'bob'))?.scopes).toEqual(['notes:read']);
+      expect((await connections.find('acme', 'mine', 'shared'))?.scopes).toEqual(['notes:read']);
+      const bobAgain = (
+        (await bob.callTool({ name: 'mine_write_note', arguments: {} })).structuredContent as {
+          error: ToolError;
+        }
+      ).error;
+      expect(bobAgain.code).toBe('upstream_insufficient_scope');
+      expect(challenged.at(-1)).toBe('write_note');
+      expect(await tokenOf(challengedWith.at(-1))).toEqual({ account: 'bob@example.com', scopes: ['notes:read'] });
+
+      // No loop: a server refusing a scope the connection holds gets no link, neither as a tool error nor as -32042.
+      for (const meta of [undefined, urlElicitation]) {
+        const stuck = await alice.callTool({
+          name: 'mine_stubborn_note',
+          arguments: {},
+          ...(meta === undefined ? {} : { _meta: meta }),
+        });
+        const again = (stuck.structuredContent as { error: ToolError }).error;
+        expect(again.code).toBe('upstream_insufficient_scope');
+        expect(again.details['stepUpUrl']).toBeUndefined();
+        expect(again.details['reason']).toBe('granted');
+        expect(again.message).toContain('connecting again would ask for nothing new');
+      }
+    } finally {
+      await alice.close();
+      await bob.close();
+    }
+  }, 90_000);
 });

@@ -432,7 +432,17 @@ describe('remote MCP servers as services', () => {
     expect(read.structuredContent).toEqual({ city: 'Rome', celsius: 21 });
     const denied = (await client.callTool({ name: 'linear_echo', arguments: { text: 'x' } })) as Result;
     expect(denied.isError).toBe(true);
-    expect(JSON.stringify(denied.structuredContent)).toContain('access_mode_denied');
+    // The refusal names the two settings of the toolset that would let it through, and why hints do not count.
+    const refusal = (denied.structuredContent as { error: { code: string; message: string; details: object } }).error;
+    expect(refusal.code).toBe('access_mode_denied');
+    expect(refusal.details).toEqual({
+      tool: 'linear_echo',
+      toolset: 'reader',
+      settings: ['access', 'policy.safety'],
+      reason: 'remote_hints',
+    });
+    expect(refusal.message).toContain("toolset reader's access");
+    expect(refusal.message).not.toContain(upstreamToken);
     await client.close();
   });
 

@@ -1,7 +1,7 @@
 import type { RunningChromium } from './launch-chromium.ts';
 
 /**
- * A person connects in Chromium: opens the connect link (redirected to the provider's login page), signs in,
+ * A person connects in Chromium: opens the connect link (redirected to the provider's login page), signs in as `login`,
  * presses Continue on the consent page, and lands on the gateway's callback page. Screenshots of each page go to
  * test-results/ under `name`.
  */
@@ -10,6 +10,8 @@ export async function connectInChromium(
   url: string,
   name: string,
   beforeCallback?: (callbackUrl: string) => Promise<void>,
+  /** The account the person signs in with at the provider (its account id at oidc-provider's development pages). */
+  login = 'alice@example.com',
 ): Promise<{ visited: string[]; callbackStatus: number; text: string }> {
   const context = await running.newContext();
   try {
@@ -19,7 +21,7 @@ export async function connectInChromium(
       if (request.isNavigationRequest()) visited.push(request.url());
     });
     await page.goto(url);
-    await page.locator('input[name="login"]').fill('alice@example.com');
+    await page.locator('input[name="login"]').fill(login);
     await page.locator('input[name="password"]').fill('x');
     await running.screenshot(page, `${name}-1-login`);
     await Promise.all([page.waitForURL(/\/interaction\//), page.locator('button[type="submit"]').click()]);
