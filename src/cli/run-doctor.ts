@@ -217,12 +217,24 @@ async function checkMasterKey(
       return;
     }
     if (!existsSync(developmentFile)) {
-      add({
-        check: 'master key',
-        status: 'warn',
-        message: `none yet: serve will generate a development key at ${developmentFile}`,
-        fix: 'set GATEHOUSE_MASTER_KEY or GATEHOUSE_MASTER_KEY_FILE before storing real secrets',
-      });
+      const stored = store === undefined ? 0 : await countDataKeys(store);
+      // A store written with another key: a generated key would open none of its data keys, and serve would stop
+      // with decrypt_failed right after generating it.
+      add(
+        stored > 0
+          ? {
+              check: 'master key',
+              status: 'fail',
+              message: `none configured, and the store holds ${stored} data key(s) wrapped by a master key: serve would generate a new development key at ${developmentFile}, which opens none of them, and stop with decrypt_failed`,
+              fix: `configure the key the store was written with: GATEHOUSE_MASTER_KEY or GATEHOUSE_MASTER_KEY_FILE, or its development key file put back at ${developmentFile}`,
+            }
+          : {
+              check: 'master key',
+              status: 'warn',
+              message: `none yet: serve will generate a development key at ${developmentFile}`,
+              fix: 'set GATEHOUSE_MASTER_KEY or GATEHOUSE_MASTER_KEY_FILE before storing real secrets',
+            },
+      );
       return;
     }
   }
@@ -272,7 +284,7 @@ async function checkMasterKey(
       add({
         check: 'master key',
         status: 'fail',
-        message: `${failed.length} of ${checked} data keys do not unwrap with the ${source} key (tenants ${[...new Set(failed.map((f) => f.tenantId))].join(', ')})`,
+        message: `${failed.length} of ${checked} data keys do not unwrap with ${configured ? 'the configured key' : source} (tenants ${[...new Set(failed.map((f) => f.tenantId))].join(', ')})`,
         fix: 'the store was written with another master key: configure that one (keep old versions in the key file while rewrapping)',
       });
       return;
@@ -290,6 +302,17 @@ async function checkMasterKey(
       message: isGatehouseError(error) ? error.message : 'cannot load the master key',
       fix: 'fix the master key setting (docs/operations.md, "The master key")',
     });
+  }
+}
+
+/** The data keys in the store, over every tenant it lists; 0 when it cannot say (no tables before `migrate`). */
+async function countDataKeys(store: Store): Promise<number> {
+  try {
+    let count = 0;
+    for (const tenantId of await store.tenants.list()) count += (await store.dataKeys.list(tenantId)).length;
+    return count;
+  } catch {
+    return 0;
   }
 }
 
