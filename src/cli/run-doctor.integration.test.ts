@@ -2,10 +2,11 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { applicationRole, asRole, createRoleSchema, ownerRole } from '../../test/support/postgres-roles.ts';
 import { runCliInProcess } from '../../test/support/run-cli-in-process.ts';
 import { testDatabases } from '../../test/support/test-databases.ts';
 import { systemClock } from '../core/index.ts';
-import { openStore } from '../store/index.ts';
+import { migrateWithOwner, openStore, withStoreSchema } from '../store/index.ts';
 import { createLocalMasterKeyProvider, createVault, parseMasterKeys } from '../vault/index.ts';
 import type { DoctorFinding } from './run-doctor.ts';
 
@@ -150,6 +151,41 @@ describe('gatehouse doctor', () => {
         expect(of('redis')?.message).toMatch(/^Redis \d+\./);
       } finally {
         await db.drop();
+      }
+    },
+  );
+
+  it.skipIf(!postgres?.enabled)(
+    'PostgreSQL with migrationStore: the owner role is checked too, and one that cannot log in fails (serve would stop)',
+    async () => {
+      // Operator's finding: a migrationStore naming a role that does not exist passed doctor ("No check failed"),
+      // and serve then stopped at start with store_unavailable (28000) when it migrated.
+      const adminUrl = process.env['GATEHOUSE_TEST_POSTGRES']!;
+      const roles = await createRoleSchema(adminUrl);
+      try {
+        const app = await openStore(roles.appUrl);
+        await migrateWithOwner(app, roles.appUrl, roles.ownerUrl).finally(() => app.close());
+        const config = (migrationStore: string) =>
+          `store: "${roles.appUrl}"\nmigrationStore: "${migrationStore}"\ndataDir: ${join(tempDir, 'owner')}\n`;
+        const good = await doctor(config(roles.ownerUrl), { GATEHOUSE_MASTER_KEY: keyA });
+        expect(good.of('store role')).toMatchObject({ status: 'ok' });
+        expect(good.of('store role')?.message).toContain(applicationRole);
+        expect(good.of('owner role')).toMatchObject({ status: 'ok', message: `${ownerRole}, owns the tables` });
+        expect(good.code).toBe(0);
+        const missing = await doctor(
+          config(withStoreSchema(asRole(adminUrl, 'gh_doctor_no_such_role'), roles.schema)),
+          {
+            GATEHOUSE_MASTER_KEY: keyA,
+          },
+        );
+        expect(missing.code).toBe(1);
+        expect(missing.of('owner role')).toMatchObject({ status: 'fail' });
+        expect(missing.of('owner role')?.message).toContain('gh_doctor_no_such_role');
+        expect(missing.of('owner role')?.fix).toContain('GATEHOUSE_MIGRATION_STORE');
+        const itself = await doctor(config(roles.appUrl), { GATEHOUSE_MASTER_KEY: keyA });
+        expect(itself.of('owner role')).toMatchObject({ status: 'fail' });
+      } finally {
+        await roles.drop();
       }
     },
   );

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Config, isGatehouseError, systemClock } from '../core/index.ts';
-import { openRedis, openStore, parseStoreUrl, redactStoreUrl, type Store } from '../store/index.ts';
+import { openMigrationStore, openRedis, openStore, parseStoreUrl, redactStoreUrl, type Store } from '../store/index.ts';
 import { createVault, developmentKeyFileName, loadMasterKeys } from '../vault/index.ts';
 import type { CliContext } from './cli-context.ts';
 
@@ -11,6 +11,7 @@ export interface DoctorFinding {
     | 'config'
     | 'store'
     | 'store role'
+    | 'owner role'
     | 'migrations'
     | 'clock'
     | 'redis'
@@ -48,6 +49,7 @@ export async function runDoctor(config: Config, json: boolean, context: CliConte
   );
 
   const store = await checkStore(config, add);
+  await checkOwnerRole(config, store, add);
   await checkRedis(config, add);
   await checkMasterKey(config, store, add);
   checkPublicUrl(config, add);
@@ -157,6 +159,54 @@ async function checkStore(config: Config, add: (finding: DoctorFinding) => void)
     });
   }
   return store;
+}
+
+/**
+ * With `migrationStore`: the owner role that serve and `migrate` connect as first, at every start, to migrate and
+ * grant the application role; a start stops when it cannot log in, so doctor fails then too.
+ */
+async function checkOwnerRole(
+  config: Config,
+  store: Store | undefined,
+  add: (finding: DoctorFinding) => void,
+): Promise<void> {
+  if (config.migrationStore === undefined) return;
+  const fix =
+    'set migrationStore (GATEHOUSE_MIGRATION_STORE) to the URL of the role that owns the schema (docs/operations.md "Tenant isolation")';
+  let owner: Store | undefined;
+  try {
+    owner = await openMigrationStore(config.store, config.migrationStore, { connectTimeoutMs: 5_000 });
+    const role = (await owner.inspect()).role;
+    const served = store === undefined ? undefined : (await store.inspect()).role?.name;
+    if (role === undefined) {
+      add({ check: 'owner role', status: 'fail', message: 'migrationStore applies to PostgreSQL stores only', fix });
+    } else if (role.name === served) {
+      add({
+        check: 'owner role',
+        status: 'fail',
+        message: `${role.name} is the application role too: serve refuses to grant a role to itself`,
+        fix: "serve as a separate non-owner role: store = its URL, migrationStore = the owner role's",
+      });
+    } else if (role.ownsTables) {
+      add({ check: 'owner role', status: 'ok', message: `${role.name}, owns the tables` });
+    } else {
+      add({
+        check: 'owner role',
+        status: 'warn',
+        message: `${role.name} owns none of the store's tables: it can create them in a schema it owns, not migrate or grant tables another role owns`,
+        fix,
+      });
+    }
+  } catch (error) {
+    add({
+      check: 'owner role',
+      status: 'fail',
+      message: `${isGatehouseError(error) ? error.message : `cannot open ${redactStoreUrl(config.migrationStore)}`}: serve and migrate stop at start`,
+      fix,
+    });
+  } finally {
+    await owner?.close();
+  }
 }
 
 async function checkRedis(config: Config, add: (finding: DoctorFinding) => void): Promise<void> {
