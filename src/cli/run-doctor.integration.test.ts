@@ -59,6 +59,8 @@ describe('gatehouse doctor', () => {
     expect(wrong.code).toBe(1);
     expect(wrong.of('master key')).toMatchObject({ status: 'fail' });
     expect(wrong.of('master key')?.message).toContain('1 of 1 data keys do not unwrap');
+    // Which version the store needs: after a rotation, the host left without the new version is told which to add.
+    expect(wrong.of('master key')?.message).toContain('wrapped with master key version 1');
     expect(JSON.stringify(wrong.report)).not.toContain(keyB);
     const right = await doctor(config, { GATEHOUSE_MASTER_KEY: keyA });
     expect(right.of('master key')).toMatchObject({ status: 'ok' });
@@ -85,7 +87,7 @@ describe('gatehouse doctor', () => {
     const wrong = await doctor(config);
     expect(wrong.of('master key')).toMatchObject({ status: 'fail' });
     expect(wrong.of('master key')?.message).toBe(
-      `1 of 1 data keys do not unwrap with the development key ${join(dataDir, 'master.key')} (tenants acme)`,
+      `1 of 1 data keys do not unwrap with the development key ${join(dataDir, 'master.key')} (tenants acme; wrapped with master key version 1)`,
     );
   });
 

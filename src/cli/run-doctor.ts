@@ -334,8 +334,8 @@ async function checkMasterKey(
       add({
         check: 'master key',
         status: 'fail',
-        message: `${failed.length} of ${checked} data keys do not unwrap with ${configured ? 'the configured key' : source} (tenants ${[...new Set(failed.map((f) => f.tenantId))].join(', ')})`,
-        fix: 'the store was written with another master key: configure that one (keep old versions in the key file while rewrapping)',
+        message: `${failed.length} of ${checked} data keys do not unwrap with ${configured ? 'the configured key' : source} (tenants ${[...new Set(failed.map((f) => f.tenantId))].join(', ')}; wrapped with master key version ${[...new Set(failed.map((f) => f.masterKeyVersion))].join(', ')})`,
+        fix: "configure the master key the store was written with, every version named (after a rotation: add the new version to this host's key file or variable; keep old versions until vault rewrap reports none left)",
       });
       return;
     }
