@@ -165,10 +165,16 @@ describe('gatehouse doctor', () => {
       const adminUrl = process.env['GATEHOUSE_TEST_POSTGRES']!;
       const roles = await createRoleSchema(adminUrl);
       try {
-        const app = await openStore(roles.appUrl);
-        await migrateWithOwner(app, roles.appUrl, roles.ownerUrl).finally(() => app.close());
         const config = (migrationStore: string) =>
           `store: "${roles.appUrl}"\nmigrationStore: "${migrationStore}"\ndataDir: ${join(tempDir, 'owner')}\n`;
+        // Before the first migrate (docs/operations.md: doctor, migrate, doctor again): nothing to warn about.
+        const fresh = await doctor(config(roles.ownerUrl), { GATEHOUSE_MASTER_KEY: keyA });
+        expect(fresh.of('owner role')).toMatchObject({
+          status: 'ok',
+          message: `${ownerRole}, no tables yet: the first migrate creates them`,
+        });
+        const app = await openStore(roles.appUrl);
+        await migrateWithOwner(app, roles.appUrl, roles.ownerUrl).finally(() => app.close());
         const good = await doctor(config(roles.ownerUrl), { GATEHOUSE_MASTER_KEY: keyA });
         expect(good.of('store role')).toMatchObject({ status: 'ok' });
         expect(good.of('store role')?.message).toContain(applicationRole);

@@ -187,13 +187,19 @@ async function checkOwnerRole(
         message: `${role.name} is the application role too: serve refuses to grant a role to itself`,
         fix: "serve as a separate non-owner role: store = its URL, migrationStore = the owner role's",
       });
+    } else if (role.tablesOwner === undefined) {
+      add({
+        check: 'owner role',
+        status: 'ok',
+        message: `${role.name}, no tables yet: the first migrate creates them`,
+      });
     } else if (role.ownsTables) {
       add({ check: 'owner role', status: 'ok', message: `${role.name}, owns the tables` });
     } else {
       add({
         check: 'owner role',
         status: 'warn',
-        message: `${role.name} owns none of the store's tables: it can create them in a schema it owns, not migrate or grant tables another role owns`,
+        message: `${role.name} does not own the store's tables (${role.tablesOwner} does): it cannot migrate them or grant the application role`,
         fix,
       });
     }
