@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Config, isGatehouseError, systemClock } from '../core/index.ts';
-import { openRedis, openStore, parseStoreUrl, redactStoreUrl, type Store } from '../store/index.ts';
+import { openMigrationStore, openRedis, openStore, parseStoreUrl, redactStoreUrl, type Store } from '../store/index.ts';
 import { createVault, developmentKeyFileName, loadMasterKeys } from '../vault/index.ts';
 import type { CliContext } from './cli-context.ts';
 
@@ -11,6 +11,7 @@ export interface DoctorFinding {
     | 'config'
     | 'store'
     | 'store role'
+    | 'owner role'
     | 'migrations'
     | 'clock'
     | 'redis'
@@ -48,6 +49,7 @@ export async function runDoctor(config: Config, json: boolean, context: CliConte
   );
 
   const store = await checkStore(config, add);
+  await checkOwnerRole(config, store, add);
   await checkRedis(config, add);
   await checkMasterKey(config, store, add);
   checkPublicUrl(config, add);
@@ -159,6 +161,60 @@ async function checkStore(config: Config, add: (finding: DoctorFinding) => void)
   return store;
 }
 
+/**
+ * With `migrationStore`: the owner role that serve and `migrate` connect as first, at every start, to migrate and
+ * grant the application role; a start stops when it cannot log in, so doctor fails then too.
+ */
+async function checkOwnerRole(
+  config: Config,
+  store: Store | undefined,
+  add: (finding: DoctorFinding) => void,
+): Promise<void> {
+  if (config.migrationStore === undefined) return;
+  const fix =
+    'set migrationStore (GATEHOUSE_MIGRATION_STORE) to the URL of the role that owns the schema (docs/operations.md "Tenant isolation")';
+  let owner: Store | undefined;
+  try {
+    owner = await openMigrationStore(config.store, config.migrationStore, { connectTimeoutMs: 5_000 });
+    const role = (await owner.inspect()).role;
+    const served = store === undefined ? undefined : (await store.inspect()).role?.name;
+    if (role === undefined) {
+      add({ check: 'owner role', status: 'fail', message: 'migrationStore applies to PostgreSQL stores only', fix });
+    } else if (role.name === served) {
+      add({
+        check: 'owner role',
+        status: 'fail',
+        message: `${role.name} is the application role too: serve refuses to grant a role to itself`,
+        fix: "serve as a separate non-owner role: store = its URL, migrationStore = the owner role's",
+      });
+    } else if (role.tablesOwner === undefined) {
+      add({
+        check: 'owner role',
+        status: 'ok',
+        message: `${role.name}, no tables yet: the first migrate creates them`,
+      });
+    } else if (role.ownsTables) {
+      add({ check: 'owner role', status: 'ok', message: `${role.name}, owns the tables` });
+    } else {
+      add({
+        check: 'owner role',
+        status: 'warn',
+        message: `${role.name} does not own the store's tables (${role.tablesOwner} does): it cannot migrate them or grant the application role`,
+        fix,
+      });
+    }
+  } catch (error) {
+    add({
+      check: 'owner role',
+      status: 'fail',
+      message: `${isGatehouseError(error) ? error.message : `cannot open ${redactStoreUrl(config.migrationStore)}`}: serve and migrate stop at start`,
+      fix,
+    });
+  } finally {
+    await owner?.close();
+  }
+}
+
 async function checkRedis(config: Config, add: (finding: DoctorFinding) => void): Promise<void> {
   if (config.redis === undefined) {
     if (config.store.startsWith('postgres')) {
@@ -217,12 +273,24 @@ async function checkMasterKey(
       return;
     }
     if (!existsSync(developmentFile)) {
-      add({
-        check: 'master key',
-        status: 'warn',
-        message: `none yet: serve will generate a development key at ${developmentFile}`,
-        fix: 'set GATEHOUSE_MASTER_KEY or GATEHOUSE_MASTER_KEY_FILE before storing real secrets',
-      });
+      const stored = store === undefined ? 0 : await countDataKeys(store);
+      // A store written with another key: a generated key would open none of its data keys, and serve would stop
+      // with decrypt_failed right after generating it.
+      add(
+        stored > 0
+          ? {
+              check: 'master key',
+              status: 'fail',
+              message: `none configured, and the store holds ${stored} data key(s) wrapped by a master key: serve would generate a new development key at ${developmentFile}, which opens none of them, and stop with decrypt_failed`,
+              fix: `configure the key the store was written with: GATEHOUSE_MASTER_KEY or GATEHOUSE_MASTER_KEY_FILE, or its development key file put back at ${developmentFile}`,
+            }
+          : {
+              check: 'master key',
+              status: 'warn',
+              message: `none yet: serve will generate a development key at ${developmentFile}`,
+              fix: 'set GATEHOUSE_MASTER_KEY or GATEHOUSE_MASTER_KEY_FILE before storing real secrets',
+            },
+      );
       return;
     }
   }
@@ -272,8 +340,8 @@ async function checkMasterKey(
       add({
         check: 'master key',
         status: 'fail',
-        message: `${failed.length} of ${checked} data keys do not unwrap with the ${source} key (tenants ${[...new Set(failed.map((f) => f.tenantId))].join(', ')})`,
-        fix: 'the store was written with another master key: configure that one (keep old versions in the key file while rewrapping)',
+        message: `${failed.length} of ${checked} data keys do not unwrap with ${configured ? 'the configured key' : source} (tenants ${[...new Set(failed.map((f) => f.tenantId))].join(', ')}; wrapped with master key version ${[...new Set(failed.map((f) => f.masterKeyVersion))].join(', ')})`,
+        fix: "configure the master key the store was written with, every version named (after a rotation: add the new version to this host's key file or variable; keep old versions until vault rewrap reports none left)",
       });
       return;
     }
@@ -290,6 +358,17 @@ async function checkMasterKey(
       message: isGatehouseError(error) ? error.message : 'cannot load the master key',
       fix: 'fix the master key setting (docs/operations.md, "The master key")',
     });
+  }
+}
+
+/** The data keys in the store, over every tenant it lists; 0 when it cannot say (no tables before `migrate`). */
+async function countDataKeys(store: Store): Promise<number> {
+  try {
+    let count = 0;
+    for (const tenantId of await store.tenants.list()) count += (await store.dataKeys.list(tenantId)).length;
+    return count;
+  } catch {
+    return 0;
   }
 }
 

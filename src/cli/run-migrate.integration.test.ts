@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { applicationRole, createRoleSchema } from '../../test/support/postgres-roles.ts';
 import { runCliInProcess } from '../../test/support/run-cli-in-process.ts';
 import { openAdapters } from '../open-adapters.ts';
 
@@ -21,4 +22,24 @@ describe('gatehouse migrate', () => {
     expect(second.code).toBe(0);
     expect(second.stdout).toBe('Migrations are up to date.\n');
   });
+
+  const postgres = process.env['GATEHOUSE_TEST_POSTGRES'];
+  it.skipIf(postgres === undefined)(
+    'as the application role without migrationStore: says to set migrationStore (it said "internal: Store migration (setup) failed")',
+    async () => {
+      const roles = await createRoleSchema(postgres!);
+      try {
+        const config = join(dir, 'app-role.yaml');
+        writeFileSync(config, `store: "${roles.appUrl}"\ndataDir: ${join(dir, 'app-data')}\ntenants: []\n`);
+        const env = { GATEHOUSE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') };
+        const run = await runCliInProcess(['migrate', '--config', config], { env, openAdapters });
+        expect(run.code).toBe(2);
+        expect(run.stderr).toContain(`config_invalid: ${applicationRole} may not create or change the store's tables`);
+        expect(run.stderr).toContain('migrationStore (GATEHOUSE_MIGRATION_STORE)');
+        expect(run.stderr).not.toContain('internal');
+      } finally {
+        await roles.drop();
+      }
+    },
+  );
 });

@@ -197,8 +197,11 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
 
   let draining = false;
   let running = 0;
+  // Responses still being prepared: those answered after a stop begins close their connection too.
+  const open = new Set<ServerResponse>();
   let onSettled: (() => void) | undefined;
-  const finished = () => {
+  const finished = (res: ServerResponse) => {
+    open.delete(res);
     running--;
     if (running === 0) onSettled?.();
   };
@@ -216,13 +219,18 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       );
     }
     running++;
-    serve(req, res, requestId).then(finished, (thrown: unknown) => {
-      fail(res, thrown, false, requestId);
-      finished();
-    });
+    open.add(res);
+    serve(req, res, requestId).then(
+      () => finished(res),
+      (thrown: unknown) => {
+        fail(res, thrown, false, requestId);
+        finished(res);
+      },
+    );
   };
   app.drain = () => {
     draining = true;
+    for (const res of open) if (!res.headersSent) res.setHeader('connection', 'close');
   };
   app.inFlight = () => running;
   app.settled = (timeoutMs: number) =>

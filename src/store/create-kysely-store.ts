@@ -202,6 +202,15 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     }
     if (features.isUnavailable(error)) throw unavailable('migrate', error);
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? null;
+    if (features.isPermissionDenied(error)) {
+      // The application role of docs/operations.md "Tenant isolation", migrating without the owner's URL.
+      throw new GatehouseError(
+        'config_invalid',
+        `${seen?.role?.name ?? 'The store role'} may not create or change the store's tables at ${target} (${(error as Error).message}): run migrations as the schema's owner, migrationStore (GATEHOUSE_MIGRATION_STORE)`,
+        { path: 'migrationStore', migration: failed },
+        { cause: error },
+      );
+    }
     throw new GatehouseError(
       'internal',
       `Store migration ${failed ?? '(setup)'} failed on ${target}`,

@@ -1,5 +1,5 @@
 export { createTestSchemaName } from './create-test-schema-name.ts';
-export { migrateWithOwner } from './migrate-with-owner.ts';
+export { migrateWithOwner, openMigrationStore } from './migrate-with-owner.ts';
 export { type OpenStoreOptions, openStore } from './open-store.ts';
 export { parseStoreUrl, type StoreLocation } from './parse-store-url.ts';
 export type {

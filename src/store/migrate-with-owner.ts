@@ -1,5 +1,5 @@
 import { GatehouseError } from '../core/index.ts';
-import { openStore } from './open-store.ts';
+import { type OpenStoreOptions, openStore } from './open-store.ts';
 import { parseStoreUrl } from './parse-store-url.ts';
 import type { MigrationOutcome, Store } from './port.ts';
 
@@ -16,16 +16,29 @@ export async function migrateWithOwner(store: Store, storeUrl: string, ownerUrl:
       path: 'migrationStore',
     });
   }
-  const served = parseStoreUrl(storeUrl);
-  const owner = await openStore(ownerUrl, {
-    ...(served.dialect === 'postgres' && served.schema !== undefined && !/[?&]schema=/.test(ownerUrl)
-      ? { schema: served.schema }
-      : {}),
-    poolMax: 1,
-  });
+  const owner = await openMigrationStore(storeUrl, ownerUrl);
   try {
     return await owner.migrate({ applicationRole: role.name });
   } finally {
     await owner.close();
   }
+}
+
+/**
+ * The owner's store (config `migrationStore`) on one connection, in the schema of `storeUrl` unless `ownerUrl`
+ * names its own: what `migrateWithOwner` migrates through and `gatehouse doctor` inspects.
+ */
+export function openMigrationStore(
+  storeUrl: string,
+  ownerUrl: string,
+  options: Pick<OpenStoreOptions, 'connectTimeoutMs'> = {},
+): Promise<Store> {
+  const served = parseStoreUrl(storeUrl);
+  return openStore(ownerUrl, {
+    ...options,
+    ...(served.dialect === 'postgres' && served.schema !== undefined && !/[?&]schema=/.test(ownerUrl)
+      ? { schema: served.schema }
+      : {}),
+    poolMax: 1,
+  });
 }

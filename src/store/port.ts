@@ -447,6 +447,8 @@ export interface StoreInspection {
     readonly boundByRowLevelSecurity: boolean;
     /** True when it owns the store's tables (it could then drop the policies): a gateway should not. */
     readonly ownsTables: boolean;
+    /** The role owning the store's tables; absent before the first migration created them. */
+    readonly tablesOwner?: string;
   };
 }
 

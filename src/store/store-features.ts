@@ -21,6 +21,8 @@ export interface StoreFeatures {
    * fresh connection may well succeed, so a read is tried once more (`StoreContext.read`).
    */
   isConnectionLost(error: unknown): boolean;
+  /** True when the database refused the statement for the role's privileges (a migration run by a non-owner). */
+  isPermissionDenied(error: unknown): boolean;
 }
 
 /**

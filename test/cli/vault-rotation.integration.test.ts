@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/index.ts';
-import { parseConfig } from '../../src/core/index.ts';
+import { isGatehouseError, parseConfig } from '../../src/core/index.ts';
 import { openAdapters } from '../../src/open-adapters.ts';
 
 function capture() {
@@ -82,5 +82,49 @@ describe('gatehouse vault rotate / rewrap', () => {
     expect(await runCli(['vault', 'rotate'], context)).toBe(2);
     expect(err.text()).toContain('GATEHOUSE_MASTER_KEY');
     expect(err.text()).not.toContain(context.env.GATEHOUSE_MASTER_KEY);
+  });
+
+  it('across two processes on one store: a running one reads a new version from its key file, one without it fails closed until it has it', async () => {
+    // docs/operations.md "Rotating the master key", across a fleet. Two sets of adapters on one store stand for two
+    // processes: `a` is restarted after the rotation; `shared` reads the same key file and is not restarted; `left`
+    // has a key file of its own that lacks the new version.
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-vault-fleet-'));
+    const keyFile = join(dir, 'master.key');
+    const leftKeyFile = join(dir, 'left.key');
+    writeFileSync(keyFile, `1:${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+    copyFileSync(keyFile, leftKeyFile);
+    const configFile = join(dir, 'gatehouse.yaml');
+    writeFileSync(configFile, `dataDir: ${dir}\nmasterKeyFile: ${keyFile}\ntenants: []\n`);
+    const configWith = (file: string) => parseConfig({ dataDir: dir, masterKeyFile: file }, { env: {}, baseDir: dir });
+    const quiet = capture().stream;
+    const shared = await openAdapters(configWith(keyFile), { stderr: quiet });
+    const left = await openAdapters(configWith(leftKeyFile), { stderr: quiet });
+    try {
+      const context = { env: {}, stdout: quiet, stderr: quiet, openAdapters, stopSignal: new Promise<void>(() => {}) };
+      expect(await runCli(['vault', 'rotate', '--config', configFile], context)).toBe(0);
+      const a = await openAdapters(configWith(keyFile), { stderr: quiet });
+      const scope = { tenantId: 'globex', owner: 'service:x', field: 'credential' };
+      let blob: Awaited<ReturnType<typeof a.vault.encrypt>>;
+      try {
+        blob = await a.vault.encrypt(scope, 'secret of globex');
+      } finally {
+        await a.close();
+      }
+      expect((await shared.store.dataKeys.list('globex')).map((r) => r.masterKeyVersion)).toEqual([2]);
+
+      expect(await shared.vault.decrypt(scope, blob)).toBe('secret of globex');
+      const refused = await left.vault.decrypt(scope, blob).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(isGatehouseError(refused) && refused.code).toBe('decrypt_failed');
+      // Given the new version, it decrypts without a restart (unknown versions re-read the file, at most once a second).
+      copyFileSync(keyFile, leftKeyFile);
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      expect(await left.vault.decrypt(scope, blob)).toBe('secret of globex');
+    } finally {
+      await shared.close();
+      await left.close();
+    }
   });
 });

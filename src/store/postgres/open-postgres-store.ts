@@ -66,9 +66,17 @@ export async function openPostgresStore(
   } catch (error) {
     await db.destroy().catch(() => undefined);
     const code = (error as { code?: unknown }).code;
+    // A server that answered with a refusal (class 28: the role or its password; 3D000: no such database) names
+    // the role or database in its message, never a password: say that instead of "Cannot reach".
+    const refused =
+      typeof code === 'string' && (code.startsWith('28') || code === '3D000') && error instanceof Error
+        ? error.message
+        : undefined;
     throw new GatehouseError(
       'store_unavailable',
-      `Cannot reach the PostgreSQL store at ${target} (${typeof code === 'string' ? code : 'no answer'})`,
+      refused === undefined
+        ? `Cannot reach the PostgreSQL store at ${target} (${typeof code === 'string' ? code : 'no answer'})`
+        : `The PostgreSQL server at ${target} refused the connection: ${refused} (${code})`,
       { dialect: 'postgres' },
       { cause: error },
     );

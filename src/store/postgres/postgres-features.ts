@@ -44,4 +44,5 @@ export const postgresFeatures: StoreFeatures = {
     // two statements of one operation (the pool drops it when it comes back).
     return /Connection terminated|encountered a connection error/.test(error.message);
   },
+  isPermissionDenied: (error) => error instanceof Error && (error as { code?: unknown }).code === '42501',
 };

@@ -55,13 +55,20 @@ export async function grantApplicationRole(db: Kysely<StoreDatabase>, schema: st
   );
 }
 
-/** The session's role and whether row-level security binds it (neither superuser nor BYPASSRLS). */
+/** The session's role, whether row-level security binds it (neither superuser nor BYPASSRLS), and the tables' owner. */
 export async function inspectRole(db: Kysely<StoreDatabase>): Promise<NonNullable<StoreInspection['role']>> {
-  const { rows } = await sql<{ name: string; bound: boolean; owns: boolean }>`select current_user as name,
+  const { rows } = await sql<{ name: string; bound: boolean; tables_owner: string | null }>`select current_user as name,
       not (r.rolsuper or r.rolbypassrls) as bound,
-      exists (select 1 from pg_tables t where t.schemaname = current_schema() and t.tablename = 'connections'
-        and t.tableowner = current_user) as owns
+      (select t.tableowner from pg_tables t where t.schemaname = current_schema() and t.tablename = 'connections')
+        as tables_owner
     from pg_roles r where r.rolname = current_user`.execute(db);
   const row = rows[0];
-  return { name: row?.name ?? 'unknown', boundByRowLevelSecurity: row?.bound === true, ownsTables: row?.owns === true };
+  const name = row?.name ?? 'unknown';
+  const tablesOwner = row?.tables_owner ?? undefined;
+  return {
+    name,
+    boundByRowLevelSecurity: row?.bound === true,
+    ownsTables: tablesOwner === name,
+    ...(tablesOwner === undefined ? {} : { tablesOwner }),
+  };
 }

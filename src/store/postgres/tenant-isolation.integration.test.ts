@@ -116,7 +116,12 @@ describe.skipIf(postgresUrl === undefined)('tenant isolation by the database (po
 
   it('the store serves through the application role: each tenant reads its own rows only', async () => {
     const inspection = await store.inspect();
-    expect(inspection.role).toEqual({ name: applicationRole, boundByRowLevelSecurity: true, ownsTables: false });
+    expect(inspection.role).toEqual({
+      name: applicationRole,
+      boundByRowLevelSecurity: true,
+      ownsTables: false,
+      tablesOwner: ownerRole,
+    });
     expect(inspection.pendingMigrations).toEqual([]);
     expect(await store.tenants.list()).toEqual(['acme', 'globex']);
     expect((await store.secrets.listByOwner('acme', 'acme-owner')).map((s) => s.tenantId)).toEqual(['acme']);

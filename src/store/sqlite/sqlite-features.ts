@@ -13,4 +13,6 @@ export const sqliteFeatures: StoreFeatures = {
   },
   // One file opened in-process: there is no connection to lose.
   isConnectionLost: () => false,
+  // No roles: whoever opens the file may change it.
+  isPermissionDenied: () => false,
 };
