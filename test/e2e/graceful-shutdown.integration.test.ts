@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -209,5 +210,49 @@ describe('graceful shutdown (issue 13)', () => {
     expect(await inFlight).toMatchObject({ status: 200, isError: true, code: 'upstream_error' });
     expect(gatehouse.output()).toContain('"msg":"drain timed out"');
     expect(await auditedRecords(gatehouse.cwd)).toBe(1);
+  }, 150_000);
+  // Issue 13 adversary: a client that never finishes its request must not hold the process past the drain.
+  async function openTrickle(url: string, head: string, every: number): Promise<{ socket: Socket; stop(): void }> {
+    const { hostname, port } = new URL(url);
+    const socket = connect(Number(port), hostname);
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(head);
+    const timer = setInterval(() => socket.writable && socket.write('a'), every);
+    socket.on('close', () => clearInterval(timer));
+    return { socket, stop: () => clearInterval(timer) };
+  }
+
+  async function stopsInTime(head: string): Promise<void> {
+    const gatehouse = await serve('shutdown: { unreadyDelaySeconds: 0, drainTimeoutSeconds: 1 }');
+    const trickle = await openTrickle(gatehouse.url, head, 200);
+    await sleep(500);
+    const stoppedAt = performance.now();
+    gatehouse.child.kill('SIGTERM');
+    try {
+      expect(await gatehouse.exited, gatehouse.output()).toBe(0);
+      // Drain 1 s plus the 2 s abort grace and the 2 s before every connection is closed, with room for a load.
+      expect(performance.now() - stoppedAt).toBeLessThan(9_000);
+    } finally {
+      trickle.stop();
+      trickle.socket.destroy();
+    }
+  }
+
+  it('drain_slow_body_upload: a request body sent a byte at a time does not hold the process past the drain; exit 0', async () => {
+    await stopsInTime(
+      `POST /mcp/acme/all HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${clientKey}\r\n` +
+        'Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: 1000000\r\n\r\n{"a":"',
+    );
+  }, 150_000);
+
+  it('drain_slow_headers: request headers sent a byte at a time do not hold the process past the drain; exit 0', async () => {
+    await stopsInTime('GET /readyz HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+  }, 150_000);
+
+  it('drain_open_event_stream: an open GET event stream of the MCP endpoint does not hold the process; exit 0', async () => {
+    await stopsInTime(
+      `GET /mcp/acme/all HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${clientKey}\r\nAccept: text/event-stream\r\n\r\n`,
+    );
   }, 150_000);
 });
