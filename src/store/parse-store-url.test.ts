@@ -65,4 +65,22 @@ describe('redactStoreUrl', () => {
     expect(redactStoreUrl('postgres://gh:s3cr et@[bad/gh')).toBe('postgres://***');
     expect(redactStoreUrl('nonsense with s3cret')).toBe('//***');
   });
+  it('store_url_password_with_slash_printed: a password written unencoded with / # or ? is never printed', () => {
+    // `new URL` reads these as a host `gh`, a port and a path, fragment or query: there is no password to replace,
+    // and doctor and migrate printed the whole URL in "Cannot reach the PostgreSQL store at ..." (ENOTFOUND).
+    for (const url of [
+      'postgres://gh:123/s3cret@db.internal:5432/gh',
+      'postgres://gh:5#s3cret@db.internal:5432/gh',
+      'postgres://gh:77?s3cret@db.internal:5432/gh',
+      'postgres://gh:/s3cret@db.internal:5432/gh',
+      'redis://:12/s3cret@cache.internal:6379',
+    ]) {
+      const redacted = redactStoreUrl(url);
+      expect(redacted, url).not.toContain('s3cret');
+      expect(redacted, url).toContain('***');
+    }
+    // A password that does parse keeps the host in the message, and an `@` in a parameter alone redacts nothing.
+    expect(redactStoreUrl('postgres://gh:a%2Fb@db/gh')).toBe('postgres://gh:***@db/gh');
+    expect(redactStoreUrl('postgres://gh@db/gh?application_name=a@b')).toBe('postgres://gh@db/gh?application_name=a@b');
+  });
 });
