@@ -19,7 +19,13 @@ import { createUserRepository, createUserSessionRepository } from './create-user
 import { createApiTokenRepository, createUserRoleRepository } from './create-user-role-repository.ts';
 import type { MigrateOptions, MigrationOutcome, Store, StoreInspection } from './port.ts';
 import { purgeTenant } from './purge-tenant.ts';
-import type { ScopedRun, StoreContext, TenantScope, TransactionWithEffects } from './store-context.ts';
+import {
+  type ScopedRun,
+  type StoreContext,
+  type TenantScope,
+  type TransactionWithEffects,
+  tenantSettingOf,
+} from './store-context.ts';
 import type { StoreDatabase } from './store-database.ts';
 import type { AuditAppender, StoreFeatures } from './store-features.ts';
 
@@ -126,7 +132,9 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
    */
   const retrying =
     (base: ScopedRun, idempotent: boolean): TransactionWithEffects =>
-    (operation, scope, fn) => {
+    async (operation, scope, fn) => {
+      // On SQLite too: a tenant `*` stored there would mean every tenant once the store moves to PostgreSQL.
+      tenantSettingOf(scope);
       let pastReturn = false;
       const markPastReturn = () => {
         pastReturn = !idempotent;

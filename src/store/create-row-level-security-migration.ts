@@ -25,6 +25,9 @@ export const tenantTables: readonly (readonly [table: string, column: string])[]
 /** The setting a session names its tenant with; `*` is the system value (every tenant). */
 export const tenantSetting = 'gatehouse.tenant';
 
+/** The value of `tenantSetting` the policies read as "every tenant" (the store names it `allTenants`). */
+export const allTenantsSetting = '*';
+
 /**
  * `0008_row_level_security` (PostgreSQL only; SQLite has no roles and nothing to do, MT-03/04):
  * row-level security ENABLED and FORCED (so the table owner is bound too) on every tenant table, with one policy

@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely';
+import { GatehouseError } from '../core/index.ts';
+import { allTenantsSetting } from './create-row-level-security-migration.ts';
 import type { StoreDatabase } from './store-database.ts';
 import type { AuditAppender, StoreFeatures } from './store-features.ts';
 
@@ -8,10 +10,29 @@ import type { AuditAppender, StoreFeatures } from './store-features.ts';
  * bypass for the few cross-tenant operations (a client key found by its hash, the tenant list, expiry sweeps, an
  * invite found by its hash). SQLite has no row-level security: there the scope changes nothing.
  */
-export type TenantScope = string;
+export type TenantScope = string | typeof allTenants;
 
-/** The value of `gatehouse.tenant` that the policies read as "every tenant" (migration 0008). */
-export const allTenants: TenantScope = '*';
+/**
+ * The explicit bypass: a symbol, not the policies' string `*` (`allTenantsSetting`), so that no tenant id coming
+ * from a URL, a document or a key can name every tenant; a tenant id equal to `*` is refused (`tenantSettingOf`).
+ */
+export const allTenants: unique symbol = Symbol('every tenant');
+
+/**
+ * The value of `gatehouse.tenant` for `scope`: the tenant id, or `*` for `allTenants`. A tenant id `*` is refused
+ * (`invalid_request`): it would lift row-level security for its operation (issue 13 adversary finding).
+ */
+export function tenantSettingOf(scope: TenantScope): string {
+  if (scope === allTenants) return allTenantsSetting;
+  if (scope === allTenantsSetting) {
+    throw new GatehouseError(
+      'invalid_request',
+      `tenant: "${allTenantsSetting}" is not a tenant id (it means every tenant to the store's row-level security)`,
+      { field: 'tenant' },
+    );
+  }
+  return scope;
+}
 
 /** Runs `fn` with the query builder of one tenant scope (PostgreSQL: a transaction with the tenant set locally). */
 export type ScopedRun = <T>(

@@ -1,8 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import { GatehouseError } from '../../core/index.ts';
-import { tenantSetting } from '../create-row-level-security-migration.ts';
+import { allTenantsSetting, tenantSetting } from '../create-row-level-security-migration.ts';
 import type { StoreInspection } from '../port.ts';
-import { allTenants } from '../store-context.ts';
 import type { StoreDatabase } from '../store-database.ts';
 
 /**
@@ -15,7 +14,7 @@ export function onMigrationConnection<T>(
   fn: (db: Kysely<StoreDatabase>) => Promise<T>,
 ): Promise<T> {
   return db.connection().execute(async (connection) => {
-    await sql`select set_config(${tenantSetting}, ${allTenants}, false)`.execute(connection);
+    await sql`select set_config(${tenantSetting}, ${allTenantsSetting}, false)`.execute(connection);
     try {
       return await fn(connection);
     } finally {

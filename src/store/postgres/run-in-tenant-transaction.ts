@@ -1,5 +1,5 @@
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { TenantScope } from '../store-context.ts';
+import { type TenantScope, tenantSettingOf } from '../store-context.ts';
 import type { StoreDatabase } from '../store-database.ts';
 import { beginInTenant, beginInTenantOneStatement, MoreThanOneStatement } from './create-tenant-pipeline-pool.ts';
 
@@ -50,7 +50,7 @@ async function inTransaction<T>(
   scope: TenantScope,
   fn: (db: Kysely<StoreDatabase>) => Promise<T>,
 ): Promise<T> {
-  await connection.executeQuery(CompiledQuery.raw(begin, [scope]));
+  await connection.executeQuery(CompiledQuery.raw(begin, [tenantSettingOf(scope)]));
   let result: T;
   try {
     result = await fn(connection);

@@ -144,6 +144,22 @@ describe.skipIf(postgresUrl === undefined)('tenant isolation by the database (po
     expect(await store.tenants.list()).toEqual(['acme', 'globex', 'initech']);
   });
 
+  it('tenant_wildcard_as_tenant_id: the store refuses a tenant named *, the policies\' "every tenant" value', async () => {
+    // Every repository query also filters on its tenant column, so nothing leaks today; but an operation named
+    // with tenant `*` (an admin API path /api/v1/tenants/%2A/..., a stored document of that id) ran with
+    // row-level security lifted, the second layer gone. Only the store's own `allTenants` may name every tenant.
+    for (const attempt of [
+      () => store.clientKeys.list('*'),
+      () => store.secrets.listByOwner('*', 'acme-owner'),
+      () => store.tenants.ensure('*', 1),
+    ]) {
+      await expect(attempt()).rejects.toMatchObject({ code: 'invalid_request', details: { field: 'tenant' } });
+    }
+    expect(await store.tenants.list()).not.toContain('*');
+    // The explicit bypass still works.
+    expect((await store.clientKeys.findByHash('initech-key-hash'))?.tenantId).toBe('initech');
+  });
+
   it('refuses an application role that is the owner itself, naming migrationStore', async () => {
     const owner = await openStore(roles.ownerUrl);
     try {
