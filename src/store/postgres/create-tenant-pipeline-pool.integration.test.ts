@@ -84,6 +84,22 @@ describe.skipIf(postgresUrl === undefined)('createTenantPipelinePool (postgres)'
     expect(await runInTenantTransaction(db, 'globex', tenantOf)).toBe('globex');
   });
 
+  it('commit_rolled_back_reported_as_success: an operation that went on after a failed statement is not told it committed', async () => {
+    // PostgreSQL answers `commit` of an aborted transaction with ROLLBACK, not an error: an operation that caught
+    // a failed statement and went on resolved as if its earlier writes had landed, and they had not.
+    await sql`create temporary table if not exists pipeline_probe (v text)`.execute(db);
+    const operation = runInTenantTransaction(db, 'acme', async (on) => {
+      await sql`insert into pipeline_probe values ('lost')`.execute(on);
+      await sql`select * from no_such_table_anywhere`.execute(on).catch(() => undefined);
+      return 'written';
+    });
+    await expect(operation).rejects.toThrow(/rolled back/);
+    const after = (await sql<{ n: number }>`select count(*)::int as n from pipeline_probe`.execute(db)).rows;
+    expect(after[0]?.n).toBe(0);
+    expect([null, '']).toContain(await tenantOf(db));
+    expect(await runInTenantTransaction(db, 'globex', tenantOf)).toBe('globex');
+  });
+
   it('an operation that sends no statement sends nothing, and the next one is unaffected', async () => {
     expect(await runInTenantTransaction(db, 'acme', async () => 'nothing sent')).toBe('nothing sent');
     expect([null, '']).toContain(await tenantOf(db));

@@ -28,6 +28,24 @@ export class MoreThanOneStatement extends Error {
 const setTenant = `select set_config('${tenantSetting}', $1, true)`;
 
 /**
+ * Thrown when `commit` ended the transaction as a rollback: PostgreSQL answers `commit` of an aborted transaction
+ * (a statement in it failed, and the operation went on anyway) with ROLLBACK and no error, so without this the
+ * operation would resolve as if its writes had landed.
+ */
+export class RolledBackAtCommit extends Error {
+  constructor() {
+    super('the transaction was rolled back at commit: a statement in it had failed, and nothing of it was written');
+    this.name = 'RolledBackAtCommit';
+  }
+}
+
+async function commitOrThrow(client: pg.PoolClient): Promise<pg.QueryResult> {
+  const result = await client.query('commit');
+  if (result.command !== 'COMMIT') throw new RolledBackAtCommit();
+  return result;
+}
+
+/**
  * Kysely's pool over a `pg` pool in pipeline mode, whose clients open a tenant transaction in the same round trip
  * as its first statement: `begin`, `select set_config('gatehouse.tenant', $1, true)` and the statement are written
  * one after the other before the first answer arrives (each with its own Sync; the explicit `begin` keeps them
@@ -74,7 +92,7 @@ function tenantPipelineClient(client: pg.PoolClient): PostgresPoolClient {
     }
     const begun = pending;
     pending = undefined;
-    if (begun === undefined) return client.query(sql, [...parameters]);
+    if (begun === undefined) return sql === 'commit' ? commitOrThrow(client) : client.query(sql, [...parameters]);
     // A transaction that ran no statement has nothing to end: no round trip at all.
     if (sql === 'commit' || sql === 'rollback') return noStatement(sql.toUpperCase());
     // Spent from now on: a statement sent before this one's answer (two at once) must not go out after `commit`.
@@ -82,7 +100,7 @@ function tenantPipelineClient(client: pg.PoolClient): PostgresPoolClient {
     const sent = [client.query('begin'), client.query(setTenant, [begun.tenant])] as const;
     const statement = client.query(sql, [...parameters]);
     // A `commit` after a failed statement ends the aborted transaction as a rollback, without an error.
-    const commit = begun.oneStatement ? [client.query('commit')] : [];
+    const commit = begun.oneStatement ? [commitOrThrow(client)] : [];
     // The statement's outcome is the answer; a failed `begin` or setting fails it too (an aborted transaction), and
     // so does a failed `commit` (an idempotent write that did not land, a lost connection).
     const [began, set, result, committing] = await Promise.allSettled([...sent, statement, ...commit]);
