@@ -250,9 +250,39 @@ describe('graceful shutdown (issue 13)', () => {
     await stopsInTime('GET /readyz HTTP/1.1\r\nHost: x\r\nX-Slow: ');
   }, 150_000);
 
-  it('drain_open_event_stream: an open GET event stream of the MCP endpoint does not hold the process; exit 0', async () => {
+  // GET of the MCP endpoint is answered 405 (no sessions, so no standalone event stream to keep open); the bytes
+  // trickled after it are the start of a next request on the kept-alive connection.
+  it('drain_mcp_get_then_trickle: a GET of the MCP endpoint (405, no stream) then a trickled next request does not hold the process; exit 0', async () => {
     await stopsInTime(
       `GET /mcp/acme/all HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${clientKey}\r\nAccept: text/event-stream\r\n\r\n`,
     );
+  }, 150_000);
+  it('drain_streamed_call: a long call whose client asked for an event stream is cut at the drain; exit 0', async () => {
+    const gatehouse = await serve('shutdown: { unreadyDelaySeconds: 0, drainTimeoutSeconds: 1 }');
+    const inFlight = fetch(`${gatehouse.url}/mcp/acme/all`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${clientKey}`,
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'fake_getItem', arguments: { itemId: 'slow-60001' } },
+      }),
+    }).then(
+      async (response) => ({ status: response.status, text: await response.text().catch(() => 'cut') }),
+      () => ({ status: 0, text: 'refused' }),
+    );
+    while (!upstream.received.some((r) => r.path.endsWith('/slow-60001'))) await sleep(20);
+    const stoppedAt = performance.now();
+    gatehouse.child.kill('SIGTERM');
+    expect(await gatehouse.exited, gatehouse.output()).toBe(0);
+    expect(performance.now() - stoppedAt).toBeLessThan(9_000);
+    const answer = await inFlight;
+    expect(answer.status).toBe(200);
+    expect(answer.text).toContain('upstream_error');
   }, 150_000);
 });
