@@ -66,10 +66,14 @@ tenants:
     toolsets:
       - id: all
         tools: ["fake_getItem"]
+      - id: approve
+        tools: ["fake_deleteItem"]
+        access: write
+        approval: destructive
     clientKeys:
       - name: agent
         key: ${clientKey}
-        toolsets: [all]
+        toolsets: [all, approve]
 `,
   );
   const child = spawn(process.execPath, [bin, 'serve', '--config', 'gatehouse.yaml'], {
@@ -284,5 +288,38 @@ describe('graceful shutdown (issue 13)', () => {
     const answer = await inFlight;
     expect(answer.status).toBe(200);
     expect(answer.text).toContain('upstream_error');
+  }, 150_000);
+  it("drain_task_result_wait: a tasks/result waiting for a person's approval does not hold the process; exit 0", async () => {
+    const gatehouse = await serve('shutdown: { unreadyDelaySeconds: 0, drainTimeoutSeconds: 1 }');
+    const post = (body: unknown) =>
+      fetch(`${gatehouse.url}/mcp/acme/approve`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${clientKey}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-11-25',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, ...(body as object) }),
+      });
+    const created = (await (
+      await post({
+        method: 'tools/call',
+        params: { name: 'fake_deleteItem', arguments: { itemId: 'x' }, task: { ttl: 600_000 } },
+      })
+    ).json()) as { result?: { task?: { taskId?: string; status?: string } } };
+    const taskId = created.result?.task?.taskId;
+    expect(created.result?.task?.status, JSON.stringify(created)).toBe('working');
+    // Waits until a person decides: nobody will.
+    const waiting = post({ method: 'tasks/result', params: { taskId } }).then(
+      (response) => response.status,
+      () => 'cut' as const,
+    );
+    await sleep(500);
+    const stoppedAt = performance.now();
+    gatehouse.child.kill('SIGTERM');
+    expect(await gatehouse.exited, gatehouse.output()).toBe(0);
+    expect(performance.now() - stoppedAt).toBeLessThan(9_000);
+    expect(await waiting).toBe('cut');
   }, 150_000);
 });
