@@ -11,11 +11,12 @@ import {
   SdkHttpError,
   StreamableHTTPClientTransport,
 } from '@modelcontextprotocol/client';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent } from 'undici';
 import { z } from 'zod';
 import { GatehouseError, isGatehouseError, readBearerChallenge, splitScopes } from '../core/index.ts';
 import { applyCredential, type UpstreamCredential } from './apply-credential.ts';
 import { createAddressGuard, createGuardedConnector, type ResolveHost } from './create-address-guard.ts';
+import { fetchWithDispatcher } from './fetch-with-dispatcher.ts';
 
 /** Where one federated call or listing goes: a service's MCP endpoint, with the credential to present there. */
 export interface McpTarget {
@@ -198,6 +199,15 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
 
   function fetchFor(target: McpTarget): FetchLike {
     const origin = new URL(target.url).origin;
+    const limits = {
+      maxResponseBytes: target.maxResponseBytes,
+      tooLarge: () =>
+        new GatehouseError('upstream_too_large', `The MCP server's answer is larger than the service's limit`, {
+          service: target.service,
+          maxResponseBytes: target.maxResponseBytes,
+        }),
+      refuse: (head: { status: number; headers: Headers }) => insufficientScopeOf(head, target),
+    };
     return async (input, init) => {
       const url = new URL(String(input));
       if (url.origin !== origin) {
@@ -207,39 +217,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       }
       guard.checkUrl(url);
       connectTimeouts.set(url.hostname, target.connectTimeoutMs);
-      const response = await undiciFetch(url, { ...(init as object), dispatcher: agent, redirect: 'manual' });
-      const tooLarge = () =>
-        new GatehouseError('upstream_too_large', `The MCP server's answer is larger than the service's limit`, {
-          service: target.service,
-          maxResponseBytes: target.maxResponseBytes,
-        });
-      const refusal = insufficientScopeOf(response, target);
-      if (refusal !== undefined) {
-        await response.body?.cancel().catch(() => {});
-        throw refusal;
-      }
-      if (Number(response.headers.get('content-length') ?? '0') > target.maxResponseBytes) {
-        await response.body?.cancel().catch(() => {});
-        throw tooLarge();
-      }
-      // The answer to one request (JSON, or an SSE stream that ends with its result) is counted while it streams;
-      // the long-lived GET stream of server notifications is not one answer and is not capped.
-      if (init?.method !== 'POST' || response.body === null) return response as unknown as Response;
-      let seen = 0;
-      const limited = (response.body as unknown as ReadableStream<Uint8Array>).pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, controller) {
-            seen += chunk.byteLength;
-            if (seen > target.maxResponseBytes) controller.error(tooLarge());
-            else controller.enqueue(chunk);
-          },
-        }),
-      );
-      return new Response(limited, {
-        status: response.status,
-        statusText: response.statusText,
-        headers: response.headers as unknown as Headers,
-      });
+      return fetchWithDispatcher(agent, url, init, limits);
     };
   }
 
