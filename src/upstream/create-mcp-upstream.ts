@@ -239,6 +239,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
   function fetchFor(target: McpTarget): FetchLike {
     const origin = new URL(target.url).origin;
     const limits = {
+      userAgent: `${clientInfo.name}/${clientInfo.version}`,
       maxResponseBytes: target.maxResponseBytes,
       tooLarge: () =>
         new GatehouseError('upstream_too_large', `The MCP server's answer is larger than the service's limit`, {

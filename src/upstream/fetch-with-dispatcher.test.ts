@@ -24,7 +24,7 @@ async function serve(answer: (req: IncomingMessage, res: ServerResponse) => void
 }
 
 class TooLarge extends Error {}
-const limits = { maxResponseBytes: 100, tooLarge: () => new TooLarge('too large') };
+const limits = { userAgent: 'Gatehouse/test', maxResponseBytes: 100, tooLarge: () => new TooLarge('too large') };
 
 describe('fetchWithDispatcher()', () => {
   it('answers a JSON answer read whole: status, status text, headers, json(), text() and body', async () => {
@@ -48,7 +48,8 @@ describe('fetchWithDispatcher()', () => {
     expect(await new Response(response.body).text()).toBe('{"jsonrpc":"2.0","id":1,"result":{}}');
     expect(seen?.method).toBe('POST');
     expect(seen?.headers['x-one']).toBe('a');
-    // Nothing added: no decompression is asked for.
+    // Nothing added but the user agent: no decompression is asked for.
+    expect(seen?.headers['user-agent']).toBe('Gatehouse/test');
     expect(seen?.headers['accept-encoding']).toBeUndefined();
   });
 

@@ -2,8 +2,10 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { readCapped } from './read-capped.ts';
 
-/** What `fetchWithDispatcher` caps and refuses. */
+/** What `fetchWithDispatcher` caps and refuses, and the `User-Agent` it sends. */
 export interface DispatcherFetchLimits {
+  /** Sent as `User-Agent` unless the request names one (fetch would send its own). */
+  readonly userAgent: string;
   /**
    * An answer declaring a larger `Content-Length`, or whose body grows larger, fails with `tooLarge()`; an event
    * stream answering a GET (a standalone stream of server messages, not one answer) is not counted.
@@ -25,7 +27,7 @@ export interface DispatcherFetchLimits {
  *   resolves (the transport reads it whole anyway), into a `Response` whose `json()` and `text()` parse it directly;
  * - `init.signal` aborts the request or its stream, and the promise rejects with the signal's reason; a network
  *   failure rejects with `TypeError('fetch failed')`, the cause under it, as `fetch` does;
- * - nothing is added to the request: no default headers, no `Accept-Encoding` (so no decompression either).
+ * - nothing is added to the request but a `User-Agent`: no `Accept-Encoding` (so no decompression either).
  * Request bodies are strings or bytes (the transport sends JSON text).
  */
 export async function fetchWithDispatcher(
@@ -43,7 +45,7 @@ export async function fetchWithDispatcher(
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
       method: method as Dispatcher.HttpMethod,
-      headers: toHeaderRecord(init?.headers),
+      headers: toHeaderRecord(init?.headers, limits.userAgent),
       body,
       ...(signal === undefined ? {} : { signal }),
     });
@@ -88,8 +90,8 @@ function toRequestBody(body: RequestInit['body']): string | Uint8Array | null {
   throw new TypeError('The MCP client transport sent a request body that is neither text nor bytes');
 }
 
-function toHeaderRecord(init: RequestInit['headers']): Record<string, string> {
-  const record: Record<string, string> = {};
+function toHeaderRecord(init: RequestInit['headers'], userAgent: string): Record<string, string> {
+  const record: Record<string, string> = { 'user-agent': userAgent };
   if (init === undefined) return record;
   for (const [name, value] of init instanceof Headers ? init : new Headers(init)) record[name] = value;
   return record;
