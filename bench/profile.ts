@@ -197,7 +197,8 @@ try {
       cpu[target.name]?.push(perRequest);
       rps[target.name]?.push(result.rps);
       process.stdout.write(
-        `round ${round + 1} ${target.name}: ${Math.round(result.rps)} req/s, failed ${result.failed}, ` +
+        `round ${round + 1} ${target.name}: ${Math.round(result.rps)} req/s, p50 ${result.latency.p50.toFixed(2)} ms, ` +
+          `failed ${result.failed}, ` +
           `server CPU ${perRequest.toFixed(3)} ms/req\n`,
       );
     }
