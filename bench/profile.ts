@@ -9,13 +9,14 @@ import { startGatehouse } from './gatehouse-target.ts';
 import { median } from './percentile.ts';
 import { readProcessCpuMs } from './proc-cpu.ts';
 import { runLoad } from './run-load.ts';
+import { federationSettings } from './s16-federation.ts';
 import { killChildrenNow, readPort, spawnChild, stopChildren } from './spawn-child.ts';
 import type { Target } from './target.ts';
 import { checkToolCall, toolCall } from './tool-call.ts';
 
 /**
  * `npx tsx bench/profile.ts [--seconds 5] [--rounds 3] [--cpu-prof] [--top 40] [--connections 50] [--rate N]
- * [--client 1.x|2.x] [--base <checkout>] [--variant '<json>'] [--perf] [--keep]`: a developer tool, not a gated benchmark. Runs the closed-loop S2 load (50 connections; with
+ * [--client 1.x|2.x] [--base <checkout>] [--variant '<json>'] [--perf] [--keep] [--federated]`: a developer tool, not a gated benchmark. Runs the closed-loop S2 load (50 connections; with
  * `--rate`, an open loop at N req/s, which compares CPU per request below saturation; with `--client`, an official
  * SDK client with `--connections` calls in flight, as S13) against raw and gatehouse, interleaved, and prints the
  * server CPU per request of each (from /proc, more stable than req/s on a shared machine) and their ratio. With
@@ -27,6 +28,9 @@ import { checkToolCall, toolCall } from './tool-call.ts';
  * `--perf` samples each target with Linux `perf record` (on-CPU samples, kernel included, JS named through
  * `--perf-basic-prof`) during its measured windows instead: V8's profiler samples wall time, so on a loaded machine
  * the time a process waited for a core is charged to whatever it ran next, and its self times are unusable there.
+ * `--federated` profiles S16's federated call instead: `raw` is then the `sdk` baseline server (bench/sdk-server.ts,
+ * the remote MCP server) and each gatehouse (base and variant too) federates it (an `mcp:` service), so the ratio
+ * is the federating gateway's CPU per call against the remote server's own (use with `--rate 100`, as S16).
  */
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -43,6 +47,7 @@ const { values: args } = parseArgs({
     base: { type: 'string' },
     variant: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    federated: { type: 'boolean', default: false },
   },
 });
 /**
@@ -81,7 +86,7 @@ try {
   const rawChild = spawnChild(
     'raw',
     process.execPath,
-    [...profileArgs('raw'), '--import', 'tsx', 'bench/raw-server.ts'],
+    [...profileArgs('raw'), '--import', 'tsx', args.federated ? 'bench/sdk-server.ts' : 'bench/raw-server.ts'],
     {
       env: { ...nodeEnv, BENCH_UPSTREAM_URL: `http://127.0.0.1:${upstreamPort}` },
       cwd: repoRoot,
@@ -95,13 +100,31 @@ try {
     body: toolCall.body,
     pid: rawChild.process.pid,
   };
-  const started = await startGatehouse(repoRoot, { port: upstreamPort, key: upstreamKey }, profileArgs('gatehouse'));
+  // `--federated`: every gatehouse federates the remote server (`raw`) instead of calling the fake upstream itself.
+  const federation = args.federated ? federationSettings(raw.url) : undefined;
+  const settingsWith =
+    (extra: Readonly<Record<string, unknown>> = {}) =>
+    (clientKey: string): Readonly<Record<string, unknown>> => ({ ...federation?.(clientKey), ...extra });
+  const fleet = args.federated ? { oauth: false } : {};
+  const started = await startGatehouse(
+    repoRoot,
+    { port: upstreamPort, key: upstreamKey },
+    profileArgs('gatehouse'),
+    settingsWith(),
+    fleet,
+  );
   const gatehouse = started.target;
   if (gatehouse.unavailable) throw new Error(`gatehouse: ${gatehouse.unavailable}`);
   const startedBase =
     baseRoot === undefined
       ? undefined
-      : await startGatehouse(baseRoot, { port: upstreamPort, key: upstreamKey }, profileArgs('base'));
+      : await startGatehouse(
+          baseRoot,
+          { port: upstreamPort, key: upstreamKey },
+          profileArgs('base'),
+          settingsWith(),
+          fleet,
+        );
   const base = startedBase === undefined ? undefined : { ...startedBase.target, name: 'base' };
   if (base?.unavailable) throw new Error(`base: ${base.unavailable}`);
   const startedVariant =
@@ -111,7 +134,8 @@ try {
           repoRoot,
           { port: upstreamPort, key: upstreamKey },
           profileArgs('variant'),
-          variantSettings,
+          settingsWith(variantSettings),
+          fleet,
         );
   const variant = startedVariant === undefined ? undefined : { ...startedVariant.target, name: 'variant' };
   if (variant?.unavailable) throw new Error(`variant: ${variant.unavailable}`);
@@ -173,7 +197,8 @@ try {
       cpu[target.name]?.push(perRequest);
       rps[target.name]?.push(result.rps);
       process.stdout.write(
-        `round ${round + 1} ${target.name}: ${Math.round(result.rps)} req/s, failed ${result.failed}, ` +
+        `round ${round + 1} ${target.name}: ${Math.round(result.rps)} req/s, p50 ${result.latency.p50.toFixed(2)} ms, ` +
+          `failed ${result.failed}, ` +
           `server CPU ${perRequest.toFixed(3)} ms/req\n`,
       );
     }

@@ -26,6 +26,31 @@ export type S16Result =
 const rate = 100;
 
 /**
+ * The config of a Gatehouse federating the MCP server at `remoteUrl` (S16, and `bench/profile.ts --federated`): one
+ * `mcp:` service exposed unprefixed and classed safe, so a `tools/call` body for the remote server works unchanged.
+ */
+export function federationSettings(remoteUrl: string): (clientKey: string) => Readonly<Record<string, unknown>> {
+  return (clientKey) => ({
+    tenants: [
+      {
+        id: 'bench',
+        services: [{ id: 'remote', mcp: remoteUrl }],
+        toolsets: [
+          {
+            id: 'api',
+            unprefixed: ['remote'],
+            access: 'read',
+            // The remote tool's hints are not trusted; the operator vouches for this read.
+            policy: { safety: { upstream_getItem: 'safe' } },
+          },
+        ],
+        clientKeys: [{ name: 'bench', key: clientKey, toolsets: ['api'] }],
+      },
+    ],
+  });
+}
+
+/**
  * S16 (BENCHMARKS.md): a federated remote MCP `tools/call` against calling the remote server directly. The remote
  * server is the `sdk` baseline (the official SDK 1.x server whose `upstream_getItem` calls the fake upstream); a
  * second Gatehouse process federates it (`mcp:` service, exposed unprefixed, classed safe) so the same request body
@@ -47,24 +72,7 @@ export async function runS16(
   if (remote === undefined || remote.unavailable || openapi === undefined || openapi.unavailable) {
     return { result: { skipped: 'needs the sdk and gatehouse targets' }, cleanup: () => {} };
   }
-  const started = await startGatehouse(repoRoot, { port: 0, key: 'unused' }, [], (clientKey) => ({
-    tenants: [
-      {
-        id: 'bench',
-        services: [{ id: 'remote', mcp: remote.url }],
-        toolsets: [
-          {
-            id: 'api',
-            unprefixed: ['remote'],
-            access: 'read',
-            // The remote tool's hints are not trusted; the operator vouches for this read.
-            policy: { safety: { upstream_getItem: 'safe' } },
-          },
-        ],
-        clientKeys: [{ name: 'bench', key: clientKey, toolsets: ['api'] }],
-      },
-    ],
-  }));
+  const started = await startGatehouse(repoRoot, { port: 0, key: 'unused' }, [], federationSettings(remote.url));
   if (started.target.unavailable) {
     return { result: { skipped: `federating gatehouse: ${started.target.unavailable}` }, cleanup: started.cleanup };
   }

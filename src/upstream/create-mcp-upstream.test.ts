@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort as closedPort } from '../../test/support/free-port.ts';
 import { startLegacyMcpUpstream } from '../../test/support/start-mcp-upstream.ts';
 import { isGatehouseError } from '../core/index.ts';
-import { createMcpUpstream, type McpUpstream } from './create-mcp-upstream.ts';
+import { createMcpUpstream, isRelayStorageEnabled, type McpUpstream } from './create-mcp-upstream.ts';
 
 const target = (url: string) => ({
   tenant: 't',
@@ -94,6 +94,58 @@ describe('createMcpUpstream() and a server that wants more scope', () => {
       // The refusal was of one request: the session goes on serving the others.
       expect((await upstream.callTool(to, 'read', {})).result?.['content']).toEqual([{ type: 'text', text: 'read' }]);
       expect(server.sessionsOpened()).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('createMcpUpstream() and the promise hooks of its relay', () => {
+  it('turns the storage that relays questions and log messages off once no call is in flight', async () => {
+    // On Node 20 an enabled AsyncLocalStorage keeps promise hooks on for every promise of the process.
+    let during: boolean | undefined;
+    const server = await startLegacyMcpUpstream(
+      [
+        {
+          name: 'logs',
+          call: async (_args, request) => {
+            await request?.log('info', 'working');
+            return { content: [{ type: 'text', text: 'done' }] };
+          },
+        },
+      ],
+      undefined,
+      2,
+      { logging: true },
+    );
+    try {
+      upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+      const logged: unknown[] = [];
+      const answer = await upstream.callTool(
+        target(server.url),
+        'logs',
+        {},
+        {
+          log: {
+            level: 'info',
+            onMessage: (message) => {
+              logged.push(message.data);
+              during = isRelayStorageEnabled();
+            },
+          },
+        },
+      );
+      expect(answer.result?.['content']).toEqual([{ type: 'text', text: 'done' }]);
+      // The relay worked during the call, and the storage was on then.
+      expect(logged).toEqual(['working']);
+      expect(during).toBe(true);
+      expect(isRelayStorageEnabled()).toBe(false);
+      // Two at once: the first to end leaves it on for the other.
+      await Promise.all([
+        upstream.callTool(target(server.url), 'logs', {}),
+        upstream.callTool(target(server.url), 'logs', {}),
+      ]);
+      expect(isRelayStorageEnabled()).toBe(false);
     } finally {
       await server.close();
     }

@@ -11,11 +11,12 @@ import {
   SdkHttpError,
   StreamableHTTPClientTransport,
 } from '@modelcontextprotocol/client';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent } from 'undici';
 import { z } from 'zod';
 import { GatehouseError, isGatehouseError, readBearerChallenge, splitScopes } from '../core/index.ts';
 import { applyCredential, type UpstreamCredential } from './apply-credential.ts';
 import { createAddressGuard, createGuardedConnector, type ResolveHost } from './create-address-guard.ts';
+import { fetchWithDispatcher } from './fetch-with-dispatcher.ts';
 
 /** Where one federated call or listing goes: a service's MCP endpoint, with the credential to present there. */
 export interface McpTarget {
@@ -147,11 +148,50 @@ const anyResult = z.looseObject({});
  * standalone stream finds no one (the question is refused, the message dropped).
  */
 const calling = new AsyncLocalStorage<Pick<McpCallOptions, 'ask' | 'log'>>();
+/**
+ * Whether the relay's storage is on (and with it, on Node 20, promise hooks for every promise of the process).
+ * Tests read it; it is not part of the public surface.
+ */
+export const isRelayStorageEnabled = (): boolean => (calling as unknown as { enabled: boolean }).enabled;
+/** Requests running in `calling` (`relaying`), over every MCP upstream of the process. */
+let relayingInFlight = 0;
+
+/**
+ * Runs `send` in `calling` with `options`. On Node 20 a storage's first `run` turns on promise hooks for the whole
+ * process, for good: after one federated call every promise of every later request (an OpenAPI tool call too)
+ * paid for them. Between federated requests nothing reads the storage, so it is disabled when the last one in
+ * flight ends (which turns the hooks off); the next `run` enables it again (as create-auth-server.ts does for
+ * oidc-provider's storage).
+ */
+async function relaying<T>(options: Pick<McpCallOptions, 'ask' | 'log'>, send: () => Promise<T>): Promise<T> {
+  relayingInFlight++;
+  try {
+    return await calling.run(options, send);
+  } finally {
+    relayingInFlight--;
+    if (relayingInFlight === 0) calling.disable();
+  }
+}
 const listChangedNotices = [
   'notifications/tools/list_changed',
   'notifications/resources/list_changed',
   'notifications/prompts/list_changed',
 ] as const;
+
+/**
+ * A digest of a credential, the part of a session's key that tells credentials apart without holding the secret
+ * in the key. Credentials are immutable and a static one is the same object on every call: its digest is kept
+ * with it rather than hashed per call.
+ */
+const credentialDigests = new WeakMap<UpstreamCredential, string>();
+function credentialDigestOf(credential: UpstreamCredential): string {
+  let digest = credentialDigests.get(credential);
+  if (digest === undefined) {
+    digest = createHash('sha256').update(JSON.stringify(credential)).digest('base64url');
+    credentialDigests.set(credential, digest);
+  }
+  return digest;
+}
 
 /** The listing requests, by the key of the items in their result. */
 type ListedKind = 'tools' | 'resources' | 'resourceTemplates' | 'prompts';
@@ -198,6 +238,16 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
 
   function fetchFor(target: McpTarget): FetchLike {
     const origin = new URL(target.url).origin;
+    const limits = {
+      userAgent: `${clientInfo.name}/${clientInfo.version}`,
+      maxResponseBytes: target.maxResponseBytes,
+      tooLarge: () =>
+        new GatehouseError('upstream_too_large', `The MCP server's answer is larger than the service's limit`, {
+          service: target.service,
+          maxResponseBytes: target.maxResponseBytes,
+        }),
+      refuse: (head: { status: number; headers: Headers }) => insufficientScopeOf(head, target),
+    };
     return async (input, init) => {
       const url = new URL(String(input));
       if (url.origin !== origin) {
@@ -207,45 +257,12 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       }
       guard.checkUrl(url);
       connectTimeouts.set(url.hostname, target.connectTimeoutMs);
-      const response = await undiciFetch(url, { ...(init as object), dispatcher: agent, redirect: 'manual' });
-      const tooLarge = () =>
-        new GatehouseError('upstream_too_large', `The MCP server's answer is larger than the service's limit`, {
-          service: target.service,
-          maxResponseBytes: target.maxResponseBytes,
-        });
-      const refusal = insufficientScopeOf(response, target);
-      if (refusal !== undefined) {
-        await response.body?.cancel().catch(() => {});
-        throw refusal;
-      }
-      if (Number(response.headers.get('content-length') ?? '0') > target.maxResponseBytes) {
-        await response.body?.cancel().catch(() => {});
-        throw tooLarge();
-      }
-      // The answer to one request (JSON, or an SSE stream that ends with its result) is counted while it streams;
-      // the long-lived GET stream of server notifications is not one answer and is not capped.
-      if (init?.method !== 'POST' || response.body === null) return response as unknown as Response;
-      let seen = 0;
-      const limited = (response.body as unknown as ReadableStream<Uint8Array>).pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, controller) {
-            seen += chunk.byteLength;
-            if (seen > target.maxResponseBytes) controller.error(tooLarge());
-            else controller.enqueue(chunk);
-          },
-        }),
-      );
-      return new Response(limited, {
-        status: response.status,
-        statusText: response.statusText,
-        headers: response.headers as unknown as Headers,
-      });
+      return fetchWithDispatcher(agent, url, init, limits);
     };
   }
 
   function keyOf(target: McpTarget): string {
-    const credential = createHash('sha256').update(JSON.stringify(target.credential)).digest('base64url');
-    return `${target.tenant}\u0000${target.service}\u0000${target.url}\u0000${credential}`;
+    return `${target.tenant}\u0000${target.service}\u0000${target.url}\u0000${credentialDigestOf(target.credential)}`;
   }
 
   function open(target: McpTarget, key: string): Session {
@@ -456,7 +473,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       return answer(
         target,
         (client) =>
-          calling.run(callOptions, () =>
+          relaying(callOptions, () =>
             client.callTool(
               { name, arguments: { ...args }, ...metaOf(callOptions, client) },
               optionsOf(target, callOptions),
@@ -468,7 +485,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
 
     readResource(target, uri, callOptions = {}) {
       return answer(target, (client) =>
-        calling.run(callOptions, () =>
+        relaying(callOptions, () =>
           client.readResource(
             { uri, ...metaOf(callOptions, client) },
             { ...optionsOf(target, callOptions), cacheMode: 'bypass' },
@@ -479,7 +496,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
 
     getPrompt(target, name, args, callOptions = {}) {
       return answer(target, (client) =>
-        calling.run(callOptions, () =>
+        relaying(callOptions, () =>
           client.getPrompt(
             { name, arguments: { ...args }, ...metaOf(callOptions, client) },
             optionsOf(target, callOptions),

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
-import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
 import { type CallCancellation, type Clock, GatehouseError, systemClock, type ToolSafety } from '../core/index.ts';
 import type { BuiltRequest } from './build-request.ts';
 import { createAddressGuard, createGuardedConnector, type ResolveHost } from './create-address-guard.ts';
+import { readCapped } from './read-capped.ts';
 import { toUpstreamError, type UpstreamPhase } from './to-upstream-error.ts';
 
 export interface UpstreamClientOptions {
@@ -155,7 +155,9 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         response.body.destroy();
         throw tooLarge(origin, call.maxResponseBytes);
       }
-      const body = await readCapped(response.body, call.maxResponseBytes, origin);
+      const body = await readCapped(response.body, call.maxResponseBytes, () =>
+        tooLarge(origin, call.maxResponseBytes),
+      );
       return { status: response.statusCode, headers: response.headers, body };
     } catch (error) {
       throw toUpstreamError(error, origin, phase);
@@ -432,43 +434,6 @@ function originOf(allowedOrigin: string): string {
     origins.set(allowedOrigin, origin);
   }
   return origin;
-}
-
-/**
- * Reads a response body into one Buffer, destroying the stream (and so the connection) as soon as it passes
- * `maxBytes`. Event listeners rather than `for await`: the async iterator costs a generator, end-of-stream
- * tracking and a promise per chunk, which showed in profiles of the request path.
- */
-function readCapped(body: Readable, maxBytes: number, origin: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    let settled = false;
-    const fail = (error: unknown): void => {
-      if (settled) return;
-      settled = true;
-      reject(error);
-    };
-    body.on('data', (chunk: Buffer) => {
-      total += chunk.length;
-      if (total > maxBytes) {
-        body.destroy();
-        fail(tooLarge(origin, maxBytes));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    body.once('end', () => {
-      if (settled) return;
-      settled = true;
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total));
-    });
-    body.once('error', fail);
-    // Destroyed without an error (should not happen with undici, which errors on abort): never hang.
-    body.once('close', () => {
-      if (!settled) fail(new Error('Upstream response body closed before its end'));
-    });
-  });
 }
 
 function tooLarge(origin: string, maxResponseBytes: number): GatehouseError {
