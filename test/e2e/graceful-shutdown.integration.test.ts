@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { postMcp } from '../support/post-mcp.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
 
 const bin = fileURLToPath(new URL('../../bin/gatehouse.js', import.meta.url));
@@ -291,28 +292,17 @@ describe('graceful shutdown (issue 13)', () => {
   }, 150_000);
   it("drain_task_result_wait: a tasks/result waiting for a person's approval does not hold the process; exit 0", async () => {
     const gatehouse = await serve('shutdown: { unreadyDelaySeconds: 0, drainTimeoutSeconds: 1 }');
-    const post = (body: unknown) =>
-      fetch(`${gatehouse.url}/mcp/acme/approve`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${clientKey}`,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          'mcp-protocol-version': '2025-11-25',
-        },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, ...(body as object) }),
-      });
-    const created = (await (
-      await post({
-        method: 'tools/call',
-        params: { name: 'fake_deleteItem', arguments: { itemId: 'x' }, task: { ttl: 600_000 } },
-      })
-    ).json()) as { result?: { task?: { taskId?: string; status?: string } } };
-    const taskId = created.result?.task?.taskId;
-    expect(created.result?.task?.status, JSON.stringify(created)).toBe('working');
+    const endpoint = `${gatehouse.url}/mcp/acme/approve`;
+    const created = await postMcp(endpoint, clientKey, 'tools/call', {
+      name: 'fake_deleteItem',
+      arguments: { itemId: 'x' },
+      task: { ttl: 600_000 },
+    });
+    const task = (created.result as { task?: { taskId?: string; status?: string } } | undefined)?.task;
+    expect(task?.status, JSON.stringify(created)).toBe('working');
     // Waits until a person decides: nobody will.
-    const waiting = post({ method: 'tasks/result', params: { taskId } }).then(
-      (response) => response.status,
+    const waiting = postMcp(endpoint, clientKey, 'tasks/result', { taskId: task?.taskId }).then(
+      () => 'answered' as const,
       () => 'cut' as const,
     );
     await sleep(500);
