@@ -9,17 +9,21 @@ async function warningsOf(tenant: Record<string, unknown>, top: Record<string, u
   return (await reportOf(tenant, top)).warnings;
 }
 
-/** Warnings and notes of `gatehouse check --json`. */
-async function reportOf(tenant: Record<string, unknown>, top: Record<string, unknown> = {}) {
-  const config = parseConfig({ ...top, tenants: [tenant] }, { env: {}, expandProvider: createProviderExpander() });
+/** What `gatehouse check` (`--json` when `json`) prints for `config`; it must exit 0. */
+async function outputOf(config: Parameters<typeof runCheck>[0], json: boolean): Promise<string> {
   let out = '';
   const write = (text: string) => {
     out += text;
     return true;
   };
-  const context = { stdout: { write } } as never;
-  expect(await runCheck(config, true, context)).toBe(0);
-  return JSON.parse(out) as {
+  expect(await runCheck(config, json, { stdout: { write } } as never)).toBe(0);
+  return out;
+}
+
+/** Warnings and notes of `gatehouse check --json`. */
+async function reportOf(tenant: Record<string, unknown>, top: Record<string, unknown> = {}) {
+  const config = parseConfig({ ...top, tenants: [tenant] }, { env: {}, expandProvider: createProviderExpander() });
+  return JSON.parse(await outputOf(config, true)) as {
     warnings: { code: string; path: string; message: string }[];
     notes: { code: string; path: string; message: string }[];
   };
@@ -142,16 +146,7 @@ describe('gatehouse check: output schemas given way to the list bound (issue 11)
       },
       { env: {}, expandProvider: createProviderExpander() },
     );
-    let out = '';
-    const context = {
-      stdout: {
-        write: (text: string) => {
-          out += text;
-          return true;
-        },
-      },
-    } as never;
-    expect(await runCheck(config, false, context)).toBe(0);
+    const out = await outputOf(config, false);
     const note = out.split('\n').find((line) => line.startsWith('  note: ') && line.includes('output schema'));
     expect(note).toMatch(
       /^ {2}note: \d+ tool\(s\) list no output schema: with every schema tools\/list would take \d+ tokens, over discovery\.maxListTokens \(3000\), so the largest were dropped: slack_\w+/,
@@ -165,17 +160,7 @@ describe('gatehouse check: a toolset of remote MCP tools only (issue 12)', () =>
   /** `gatehouse check`'s text output for one tenant. */
   async function textOf(tenant: Record<string, unknown>) {
     const config = parseConfig({ tenants: [tenant] }, { env: {} });
-    let out = '';
-    const context = {
-      stdout: {
-        write: (text: string) => {
-          out += text;
-          return true;
-        },
-      },
-    } as never;
-    expect(await runCheck(config, false, context)).toBe(0);
-    return out;
+    return outputOf(config, false);
   }
 
   it('remote_only_empty_table: says the tools come from the remote servers at start, naming them, instead of an empty table', async () => {
