@@ -148,6 +148,8 @@ describe('gatehouse doctor', () => {
         const { of } = await doctor(`store: "${db.url}"\nredis: "${redisUrl}"\ndataDir: ${join(tempDir, 'pg')}\n`);
         expect(of('store')?.message).toMatch(/^PostgreSQL \d+/);
         expect(of('migrations')?.status).toBe('warn');
+        // Without migrationStore the fix says how a non-owner application role gets them run (operator's finding).
+        expect(of('migrations')?.fix).toContain('migrationStore (GATEHOUSE_MIGRATION_STORE)');
         expect(of('clock')).toMatchObject({ status: 'ok' });
         expect(of('clock')?.message).toMatch(/differ by \d+ ms/);
         expect(of('redis')?.message).toMatch(/^Redis \d+\./);

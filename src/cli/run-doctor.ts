@@ -136,7 +136,11 @@ async function checkStore(config: Config, add: (finding: DoctorFinding) => void)
         check: 'migrations',
         status: 'warn',
         message: `${seen.pendingMigrations.length} pending: ${seen.pendingMigrations.join(', ')}`,
-        fix: 'run gatehouse migrate (serve also runs them at start)',
+        fix:
+          seen.role !== undefined && config.migrationStore === undefined
+            ? // On PostgreSQL a non-owner application role cannot create or change the tables.
+              "run gatehouse migrate (serve also runs them at start) as the schema's owner: when store is a non-owner application role, set migrationStore (GATEHOUSE_MIGRATION_STORE) to the owner role's URL"
+            : 'run gatehouse migrate (serve also runs them at start)',
       });
     } else {
       add({ check: 'migrations', status: 'ok', message: 'none pending' });

@@ -117,8 +117,6 @@ export interface RefreshEngine {
   start(tenantIds: () => Iterable<string> | Promise<Iterable<string>>): void;
   /** Stops the sweep and waits for a running one. */
   stop(): Promise<void>;
-  /** Drops the cached row of a connection (after a disconnect or reconnect in this process). */
-  forget(tenantId: string, connectionId: string): void;
 }
 
 /** One in-process refresh flow and the callers' shared view of its result. */
@@ -548,10 +546,6 @@ export function createRefreshEngine(deps: RefreshEngineDependencies): RefreshEng
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
       await sweeping;
-    },
-
-    forget(tenantId, connectionId) {
-      cache.delete(keyOf(tenantId, connectionId));
     },
   };
   return engine;
