@@ -4,7 +4,7 @@ import type Provider from 'oidc-provider';
 import type { AdapterConstructor, InteractionDetails, ProviderClient } from 'oidc-provider';
 import providerRequestStorage from 'oidc-provider/lib/helpers/als.js';
 import type { AuditLog } from '../audit/index.ts';
-import { type Clock, createId, GatehouseError, type TenantConfig } from '../core/index.ts';
+import { type Clock, createId, disableStorageWhenIdle, GatehouseError, type TenantConfig } from '../core/index.ts';
 import type { OAuthConsentRecord, OAuthServerRepository } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
 import type { GuardedFetch } from './create-guarded-fetch.ts';
@@ -117,8 +117,12 @@ interface TenantKeys {
  * through the SSRF guard. Storage is the Gatehouse store (`createProviderAdapter`), so every process serves every
  * step. Sign-in and consent are Gatehouse's own pages (src/http), reached through the provider's interactions.
  */
-/** oidc-provider requests being served in this process, by any authorization server (its storage is one per process). */
-let providerRequestsInFlight = 0;
+/**
+ * oidc-provider runs every request in its AsyncLocalStorage (one per process, for every authorization server);
+ * between its requests nothing reads it, so it is off while none is served (after one sign-in every promise of
+ * every tool call paid for the hooks it turns on).
+ */
+const whileServingProvider = disableStorageWhenIdle(providerRequestStorage);
 
 export function createAuthServer(options: AuthServerOptions): AuthServer {
   const { publicUrl, repository, vault, clock, audit } = options;
@@ -393,21 +397,14 @@ export function createAuthServer(options: AuthServerOptions): AuthServer {
       req.headers['x-forwarded-host'] = publicOrigin.host;
       // The provider trusts these headers (`proxy = true`); what a client sent is never what it reads.
       req.headers['x-forwarded-for'] = clientAddress;
-      providerRequestsInFlight++;
-      try {
-        await new Promise<void>((resolve) => {
-          res.once('finish', resolve);
-          res.once('close', resolve);
-          serve(req, res);
-        });
-      } finally {
-        providerRequestsInFlight--;
-        // oidc-provider runs every request in an AsyncLocalStorage, and on Node 20 the first `run` turns on
-        // promise hooks for the whole process, for good: after one sign-in every promise of every tool call paid
-        // for them (~5% of a call's CPU in bench/profile.ts). Between its requests nothing reads that storage, so
-        // it is disabled when the last one ends (which turns the hooks off); its next `run` enables it again.
-        if (providerRequestsInFlight === 0) providerRequestStorage.disable();
-      }
+      await whileServingProvider(
+        () =>
+          new Promise<void>((resolve) => {
+            res.once('finish', resolve);
+            res.once('close', resolve);
+            serve(req, res);
+          }),
+      );
     },
 
     async verifyAccessToken(tenant, tokenHash) {

@@ -47,6 +47,7 @@ export {
   isConnectionVariable,
   placeholdersOf,
 } from './connection-variables.ts';
+export { disableStorageWhenIdle } from './disable-storage-when-idle.ts';
 export { editDistance } from './edit-distance.ts';
 export {
   decisionOf,

@@ -13,7 +13,13 @@ import {
 } from '@modelcontextprotocol/client';
 import { Agent } from 'undici';
 import { z } from 'zod';
-import { GatehouseError, isGatehouseError, readBearerChallenge, splitScopes } from '../core/index.ts';
+import {
+  disableStorageWhenIdle,
+  GatehouseError,
+  isGatehouseError,
+  readBearerChallenge,
+  splitScopes,
+} from '../core/index.ts';
 import { applyCredential, type UpstreamCredential } from './apply-credential.ts';
 import { createAddressGuard, createGuardedConnector, type ResolveHost } from './create-address-guard.ts';
 import { fetchWithDispatcher } from './fetch-with-dispatcher.ts';
@@ -153,25 +159,10 @@ const calling = new AsyncLocalStorage<Pick<McpCallOptions, 'ask' | 'log'>>();
  * Tests read it; it is not part of the public surface.
  */
 export const isRelayStorageEnabled = (): boolean => (calling as unknown as { enabled: boolean }).enabled;
-/** Requests running in `calling` (`relaying`), over every MCP upstream of the process. */
-let relayingInFlight = 0;
-
-/**
- * Runs `send` in `calling` with `options`. On Node 20 a storage's first `run` turns on promise hooks for the whole
- * process, for good: after one federated call every promise of every later request (an OpenAPI tool call too)
- * paid for them. Between federated requests nothing reads the storage, so it is disabled when the last one in
- * flight ends (which turns the hooks off); the next `run` enables it again (as create-auth-server.ts does for
- * oidc-provider's storage).
- */
-async function relaying<T>(options: Pick<McpCallOptions, 'ask' | 'log'>, send: () => Promise<T>): Promise<T> {
-  relayingInFlight++;
-  try {
-    return await calling.run(options, send);
-  } finally {
-    relayingInFlight--;
-    if (relayingInFlight === 0) calling.disable();
-  }
-}
+/** Runs a request's sending in `calling`; off while no federated request is in flight (`disableStorageWhenIdle`). */
+const whileRelaying = disableStorageWhenIdle(calling);
+const relaying = <T>(options: Pick<McpCallOptions, 'ask' | 'log'>, send: () => Promise<T>): Promise<T> =>
+  whileRelaying(() => calling.run(options, send));
 const listChangedNotices = [
   'notifications/tools/list_changed',
   'notifications/resources/list_changed',
