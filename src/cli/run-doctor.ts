@@ -48,8 +48,8 @@ export async function runDoctor(config: Config, json: boolean, context: CliConte
         },
   );
 
-  const store = await checkStore(config, add);
-  await checkOwnerRole(config, store, add);
+  const { store, servedRole } = await checkStore(config, add);
+  await checkOwnerRole(config, servedRole, add);
   await checkRedis(config, add);
   await checkMasterKey(config, store, add);
   checkPublicUrl(config, add);
@@ -79,20 +79,26 @@ export async function runDoctor(config: Config, json: boolean, context: CliConte
 }
 
 /** The store: reachable, its version, migrations, clock skew. Returns it open (the master key check reads it). */
-async function checkStore(config: Config, add: (finding: DoctorFinding) => void): Promise<Store | undefined> {
+/** Opens and inspects the store; `servedRole`: the PostgreSQL role it serves as, when it could say. */
+async function checkStore(
+  config: Config,
+  add: (finding: DoctorFinding) => void,
+): Promise<{ store: Store | undefined; servedRole: string | undefined }> {
   const location = parseStoreUrl(config.store);
   if (location.dialect === 'sqlite' && location.path !== ':memory:' && !existsSync(location.path)) {
     // Opening it would create it: doctor only reads.
     add({ check: 'store', status: 'ok', message: `${location.path} does not exist yet; serve creates it` });
-    return undefined;
+    return { store: undefined, servedRole: undefined };
   }
   let store: Store | undefined;
+  let servedRole: string | undefined;
   try {
     store = await openStore(config.store, {
       sqliteNativeBinding: config.sqliteNativeBinding,
       connectTimeoutMs: 5_000,
     });
     const seen = await store.inspect();
+    servedRole = seen.role?.name;
     add({ check: 'store', status: 'ok', message: `${seen.serverVersion} at ${redactStoreUrl(config.store)}` });
     if (seen.role !== undefined) {
       const fix =
@@ -162,7 +168,7 @@ async function checkStore(config: Config, add: (finding: DoctorFinding) => void)
       fix: 'check the store URL (store, GATEHOUSE_STORE) and that the database accepts connections from this host',
     });
   }
-  return store;
+  return { store, servedRole };
 }
 
 /**
@@ -171,7 +177,7 @@ async function checkStore(config: Config, add: (finding: DoctorFinding) => void)
  */
 async function checkOwnerRole(
   config: Config,
-  store: Store | undefined,
+  servedRole: string | undefined,
   add: (finding: DoctorFinding) => void,
 ): Promise<void> {
   if (config.migrationStore === undefined) return;
@@ -181,10 +187,9 @@ async function checkOwnerRole(
   try {
     owner = await openMigrationStore(config.store, config.migrationStore, { connectTimeoutMs: 5_000 });
     const role = (await owner.inspect()).role;
-    const served = store === undefined ? undefined : (await store.inspect()).role?.name;
     if (role === undefined) {
       add({ check: 'owner role', status: 'fail', message: 'migrationStore applies to PostgreSQL stores only', fix });
-    } else if (role.name === served) {
+    } else if (role.name === servedRole) {
       add({
         check: 'owner role',
         status: 'fail',
