@@ -34,6 +34,16 @@ export function createScrubber(secrets: readonly string[]): Scrubber {
   return scrubber;
 }
 
+/**
+ * `value` (JSON) with every secret `scrub` knows removed from its text: the same value when nothing was found (no
+ * copy), else a parsed copy of the scrubbed text.
+ */
+export function scrubJson<T>(value: T, scrub: Scrubber): T {
+  const json = JSON.stringify(value);
+  const clean = scrub(json);
+  return clean === json ? value : (JSON.parse(clean) as T);
+}
+
 function buildScrubber(secrets: readonly string[]): Scrubber {
   const forms = new Set<string>();
   for (const secret of secrets) {

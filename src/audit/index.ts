@@ -39,7 +39,7 @@ export {
   type MetricsRegistry,
   type MetricsRegistryOptions,
 } from './create-metrics-registry.ts';
-export { createScrubber, type Scrubber } from './create-scrubber.ts';
+export { createScrubber, type Scrubber, scrubJson } from './create-scrubber.ts';
 export {
   createSecretRegistry,
   getSecretRegistry,

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { createScrubber } from '../audit/index.ts';
+import { createScrubber, scrubJson } from '../audit/index.ts';
 import {
   applyOverlays,
   bindCatalog,
@@ -144,11 +144,11 @@ export function createFederation(deps: FederationDependencies): Federation {
         };
         // What the server lists (and its error text) is shown to every client: scrubbed as its results are.
         scrub = createScrubber(listCredentialSecrets(credential));
-        const catalog = transformMcpTools(scrubbed(await deps.upstream.listTools(target), scrub), url);
+        const catalog = transformMcpTools(scrubJson(await deps.upstream.listTools(target), scrub), url);
         // A server whose resource or prompt listing fails keeps serving its tools (and its previous listing).
         let featuresProblem: string | undefined;
         const features = await deps.upstream.listFeatures(target).then(
-          (listing) => transformMcpFeatures(scrubbed(listing, scrub), url),
+          (listing) => transformMcpFeatures(scrubJson(listing, scrub), url),
           (error: unknown) => {
             featuresProblem = `resources and prompts: ${scrub(toGatehouseError(error).message)}`;
             deps.onError?.(entry.tenant, entry.service.id, error);
@@ -238,11 +238,4 @@ export function createFederation(deps: FederationDependencies): Federation {
       for (const entry of entries.values()) clearTimeout(entry.timer);
     },
   };
-}
-
-/** `value` (JSON) with every secret `scrub` knows removed. */
-function scrubbed<T>(value: T, scrub: (text: string) => string): T {
-  const json = JSON.stringify(value);
-  const clean = scrub(json);
-  return clean === json ? value : (JSON.parse(clean) as T);
 }

@@ -1,3 +1,4 @@
+import { scrubJson } from '../audit/index.ts';
 import { GatehouseError, isGatehouseError } from '../core/index.ts';
 
 /**
@@ -7,8 +8,7 @@ import { GatehouseError, isGatehouseError } from '../core/index.ts';
 export function scrubUpstreamError(error: unknown, scrub: (text: string) => string): unknown {
   if (!isGatehouseError(error)) return error;
   const message = scrub(error.message);
-  const details = JSON.stringify(error.details);
-  const scrubbed = scrub(details);
-  if (message === error.message && scrubbed === details) return error;
-  return new GatehouseError(error.code, message, JSON.parse(scrubbed) as GatehouseError['details']);
+  const details = scrubJson(error.details, scrub);
+  if (message === error.message && details === error.details) return error;
+  return new GatehouseError(error.code, message, details);
 }

@@ -1,3 +1,4 @@
+import { scrubJson } from '../audit/index.ts';
 import { GatehouseError, isPlainObject } from '../core/index.ts';
 import type { ToolPage } from './to-tool-page.ts';
 
@@ -51,9 +52,7 @@ export function toFederatedPage(result: unknown, toolName: string, scrub: (text:
  * redacted anywhere in it, and its `_meta` without gateway-owned keys (dropped when none is left).
  */
 export function scrubFederated(result: unknown, scrub: (text: string) => string): Record<string, unknown> | null {
-  const raw = JSON.stringify(result ?? null);
-  const scrubbed = scrub(raw);
-  const value = (scrubbed === raw ? result : JSON.parse(scrubbed)) as Record<string, unknown> | null;
+  const value = scrubJson(result ?? null, scrub) as Record<string, unknown> | null;
   if (!isPlainObject(value) || !('_meta' in value)) return value;
   const { _meta: meta, ...rest } = value;
   const kept = isPlainObject(meta) ? withoutGatewayMeta(meta) : undefined;
