@@ -196,14 +196,13 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   }
 
   let draining = false;
-  let running = 0;
-  // Responses still being prepared: those answered after a stop begins close their connection too.
+  // Requests in flight (their responses still being prepared): those answered after a stop begins close their
+  // connection too, and a drain waits for none to be left.
   const open = new Set<ServerResponse>();
   let onSettled: (() => void) | undefined;
   const finished = (res: ServerResponse) => {
     open.delete(res);
-    running--;
-    if (running === 0) onSettled?.();
+    if (open.size === 0) onSettled?.();
   };
 
   const logRequests = logger?.info !== undefined && logger.isLevelEnabled?.('info') === true;
@@ -218,7 +217,6 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
         logger?.info?.(describeRequest(req, res, requestId, performance.now() - started), 'request'),
       );
     }
-    running++;
     open.add(res);
     serve(req, res, requestId).then(
       () => finished(res),
@@ -232,9 +230,9 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     draining = true;
     for (const res of open) if (!res.headersSent) res.setHeader('connection', 'close');
   };
-  app.inFlight = () => running;
+  app.inFlight = () => open.size;
   app.settled = (timeoutMs: number) =>
-    running === 0
+    open.size === 0
       ? Promise.resolve(true)
       : new Promise<boolean>((resolve) => {
           const timer = setTimeout(() => {
