@@ -37,6 +37,9 @@ const refusedWith401 = new Set(['publish_note']);
 const missing = chromiumMissing();
 
 type ToolError = { code: string; message: string; details: Record<string, unknown> };
+/** The gateway's error in a tool result refused with `isError`. */
+const toolErrorOf = (result: object): ToolError =>
+  (result as { structuredContent: { error: ToolError } }).structuredContent.error;
 
 describe.skipIf(missing !== undefined)('a federated server that asks for more scope (step-up)', () => {
   let as: RunningOidcProvider;
@@ -185,7 +188,7 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
     try {
       const refused = await mcp.callTool({ name: 'write_note', arguments: {} });
       expect(refused.isError).toBe(true);
-      const error = (refused.structuredContent as { error: ToolError }).error;
+      const error = toolErrorOf(refused);
       expect(error.code).toBe('upstream_insufficient_scope');
       expect(error.details).toMatchObject({
         service: 'notes',
@@ -204,7 +207,7 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
         arguments: {},
         _meta: { 'io.modelcontextprotocol/clientCapabilities': { elicitation: { url: {} } } },
       });
-      expect((elicited.structuredContent as { error: ToolError }).error.details['reason']).toBe('shared');
+      expect(toolErrorOf(elicited).details['reason']).toBe('shared');
 
       const operatorLink = await adminLink('notes', ['notes:read', 'notes:write']);
       expect(await consent(operatorLink, 'federation-step-up-2-step-up')).toEqual(['notes:read', 'notes:write']);
@@ -306,7 +309,7 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
 
       const refused = await alice.callTool({ name: 'mine_write_note', arguments: {} });
       expect(refused.isError).toBe(true);
-      const error = (refused.structuredContent as { error: ToolError }).error;
+      const error = toolErrorOf(refused);
       expect(error.code).toBe('upstream_insufficient_scope');
       expect(error.details).toMatchObject({
         service: 'mine',
@@ -407,7 +410,7 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
           arguments: {},
           ...(meta === undefined ? {} : { _meta: meta }),
         });
-        const again = (stuck.structuredContent as { error: ToolError }).error;
+        const again = toolErrorOf(stuck);
         expect(again.code).toBe('upstream_insufficient_scope');
         expect(again.details['stepUpUrl']).toBeUndefined();
         expect(again.details['reason']).toBe('granted');
