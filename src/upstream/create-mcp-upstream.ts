@@ -23,6 +23,7 @@ import {
 import { applyCredential, type UpstreamCredential } from './apply-credential.ts';
 import { createAddressGuard, createGuardedConnector, type ResolveHost } from './create-address-guard.ts';
 import { fetchWithDispatcher } from './fetch-with-dispatcher.ts';
+import { type DirectCallHooks, redirected, sendDirectToolCall } from './send-direct-tool-call.ts';
 
 /** Where one federated call or listing goes: a service's MCP endpoint, with the credential to present there. */
 export interface McpTarget {
@@ -203,6 +204,11 @@ const listers: Record<
 interface Session {
   readonly key: string;
   readonly client: Client;
+  readonly transport: StreamableHTTPClientTransport;
+  /** The endpoint with the credential applied (a query API key is in the URL), and the credential's headers. */
+  readonly endpoint: { readonly url: URL; readonly headers: Readonly<Record<string, string>> };
+  /** The guarded fetch the session's transport uses (and a direct call, `sendDirectToolCall`). */
+  readonly fetch: FetchLike;
   readonly ready: Promise<void>;
 }
 
@@ -226,6 +232,9 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
   const connectTimeoutOf = (hostname: string) => connectTimeouts.get(hostname) ?? 10_000;
   const sessions = new Map<string, Session>();
   const listeners: ((tenant: string, service: string) => void)[] = [];
+  const listChanged = (target: McpTarget) => {
+    for (const listener of listeners) listener(target.tenant, target.service);
+  };
 
   function fetchFor(target: McpTarget): FetchLike {
     const origin = new URL(target.url).origin;
@@ -275,12 +284,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
           );
         }
         const ask = call.ask;
-        if (ask === undefined) {
-          throw new ProtocolError(
-            ProtocolErrorCode.InvalidRequest,
-            `The gateway cannot relay ${method} here: its client did not declare the capability`,
-          );
-        }
+        if (ask === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidRequest, cannotAsk(method));
         return (await ask({ method, params: { ...request.params } })) as never;
       });
     }
@@ -288,14 +292,13 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       calling.getStore()?.log?.onMessage(notification.params);
     });
     for (const changed of listChangedNotices) {
-      client.setNotificationHandler(changed, () => {
-        for (const listener of listeners) listener(target.tenant, target.service);
-      });
+      client.setNotificationHandler(changed, () => listChanged(target));
     }
     client.onerror = () => {};
+    const fetch = fetchFor(target);
     const transport = new StreamableHTTPClientTransport(built.url, {
       requestInit: { headers: { ...built.headers } },
-      fetch: fetchFor(target),
+      fetch,
       redirectPolicy: 'same-origin',
       reconnectionOptions: {
         maxReconnectionDelay: 30_000,
@@ -307,6 +310,9 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     const session: Session = {
       key,
       client,
+      transport,
+      endpoint: { url: built.url, headers: built.headers },
+      fetch,
       ready: calling.exit(() => client.connect(transport, { timeout: target.timeoutMs })),
     };
     session.ready.catch(() => drop(session));
@@ -343,7 +349,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
    */
   async function withSession<T>(
     target: McpTarget,
-    use: (client: Client) => Promise<T>,
+    use: (client: Client, session: Session) => Promise<T>,
     signal?: AbortSignal,
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
@@ -351,7 +357,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
         throw toMcpUpstreamError(error, target);
       });
       try {
-        return await use(session.client);
+        return await use(session.client, session);
       } catch (error) {
         if (attempt === 0 && error instanceof SdkHttpError && error.status === 404) {
           drop(session);
@@ -396,13 +402,13 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
   /** One request answered with its result; a refused credential is `status: 401` (the caller may refresh). */
   async function answer(
     target: McpTarget,
-    use: (client: Client) => Promise<unknown>,
+    use: (client: Client, session: Session) => Promise<unknown>,
     signal?: AbortSignal,
   ): Promise<McpCallAnswer> {
     try {
       return await withSession(
         target,
-        async (client) => ({ status: 200, result: (await use(client)) as Record<string, unknown> }),
+        async (client, session) => ({ status: 200, result: (await use(client, session)) as Record<string, unknown> }),
         signal,
       );
     } catch (error) {
@@ -434,6 +440,15 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
         : {}),
     };
   };
+  /** A direct call's hooks: the call's progress and log relays, and the session's list-change listeners. */
+  const directHooksOf = (target: McpTarget, callOptions: McpCallOptions): DirectCallHooks => ({
+    timeoutMs: target.timeoutMs,
+    ...(callOptions.signal === undefined ? {} : { signal: callOptions.signal }),
+    ...(callOptions.onProgress === undefined ? {} : { onProgress: callOptions.onProgress }),
+    ...(callOptions.log === undefined ? {} : { onLog: callOptions.log.onMessage }),
+    onListChanged: () => listChanged(target),
+    cannotAsk,
+  });
   /** The request's `_meta`: the forwarded keys, and the log level for a 2026-07-28 server (its era's way to ask). */
   const metaOf = (callOptions: McpCallOptions, client?: Client) => {
     const version = client?.getNegotiatedProtocolVersion();
@@ -463,13 +478,26 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     callTool(target, name, args, callOptions = {}) {
       return answer(
         target,
-        (client) =>
-          relaying(callOptions, () =>
-            client.callTool(
-              { name, arguments: { ...args }, ...metaOf(callOptions, client) },
-              optionsOf(target, callOptions),
-            ),
-          ),
+        async (client, session) => {
+          const params = { name, arguments: { ...args }, ...metaOf(callOptions, client) };
+          // A caller who cannot be asked questions, on a 2025-era session: the gateway sends the call itself.
+          if (callOptions.ask === undefined && client.getProtocolEra() === 'legacy') {
+            const result = await sendDirectToolCall(
+              {
+                service: target.service,
+                url: session.endpoint.url,
+                headers: session.endpoint.headers,
+                fetch: session.fetch,
+                sessionId: session.transport.sessionId,
+                protocolVersion: client.getNegotiatedProtocolVersion() ?? '',
+              },
+              params,
+              directHooksOf(target, callOptions),
+            );
+            if (result !== redirected) return result;
+          }
+          return relaying(callOptions, () => client.callTool(params, optionsOf(target, callOptions)));
+        },
         callOptions.signal,
       );
     },
@@ -528,6 +556,10 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     },
   };
 }
+
+/** Why a server's question is refused when the request's caller cannot be asked it. */
+const cannotAsk = (method: string) =>
+  `The gateway cannot relay ${method} here: its client did not declare the capability`;
 
 /** At most this many scopes of a challenge are kept, each a scope token (RFC 6749 §3.3) of at most 200 characters. */
 const maxChallengedScopes = 50;

@@ -62,7 +62,7 @@ export async function fetchWithDispatcher(
     throw refusal;
   }
   const responseInit = { status: answer.statusCode, statusText: answer.statusText, headers };
-  if (isEventStream(headers.get('content-type'))) {
+  if (mediaTypeOf(headers.get('content-type')) === 'text/event-stream') {
     return new Response(toWebStream(answer.body, method === 'GET' ? undefined : limits), responseInit);
   }
   let tooLarge: Error | undefined;
@@ -107,12 +107,11 @@ function toHeaders(raw: Dispatcher.ResponseData['headers']): Headers {
   return headers;
 }
 
-function isEventStream(contentType: string | null): boolean {
-  if (contentType === null) return false;
+/** A `Content-Type`'s media type, lower case, without parameters (`''` when there is none). */
+export function mediaTypeOf(contentType: string | null): string {
+  if (contentType === null) return '';
   const semicolon = contentType.indexOf(';');
-  return (
-    (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase() === 'text/event-stream'
-  );
+  return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
 }
 
 /**

@@ -1,0 +1,285 @@
+import {
+  type FetchLike,
+  ProtocolError,
+  ProtocolErrorCode,
+  SdkError,
+  SdkErrorCode,
+  SdkHttpError,
+} from '@modelcontextprotocol/client';
+import { GatehouseError } from '../core/index.ts';
+import { mediaTypeOf } from './fetch-with-dispatcher.ts';
+
+/** Where a direct call goes: an open 2025-era session of the official client, and how to reach its endpoint. */
+export interface DirectSession {
+  readonly service: string;
+  /** The endpoint, the credential applied (a query API key is in it). */
+  readonly url: URL;
+  /** The credential's headers. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The session's guarded fetch (SSRF guard, origin check, size cap, scope challenges), as its transport uses. */
+  readonly fetch: FetchLike;
+  /** The session id the server gave at `initialize`, if any. */
+  readonly sessionId: string | undefined;
+  /** The protocol version the session negotiated. */
+  readonly protocolVersion: string;
+}
+
+export interface DirectCallHooks {
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
+  /** A `notifications/message` on this request's answer stream, unfiltered. */
+  readonly onLog?: (message: { readonly level: unknown; readonly logger?: unknown; readonly data?: unknown }) => void;
+  /** A `notifications/*​/list_changed` on this request's answer stream. */
+  readonly onListChanged: () => void;
+  /**
+   * Why a server question (`elicitation/create`, `sampling/createMessage`) on the answer stream is refused: a direct
+   * call is only made for a caller who cannot be asked.
+   */
+  readonly cannotAsk: (method: string) => string;
+}
+
+/** A redirect answered instead: the request was not processed, and the official client (which follows same-origin redirects) sends it. */
+export const redirected = Symbol('redirected');
+
+const listChanged = /^notifications\/(tools|resources|prompts)\/list_changed$/;
+let directIds = 0;
+
+/**
+ * A 2025-era `tools/call` sent by the gateway itself on an open session of the official client, for a caller the
+ * server cannot ask questions of (no elicitation or sampling relay): one POST, its JSON answer (or event stream)
+ * read here. The client's request funnel costs a federated call about a fifth of its CPU (decoding every message and
+ * the result through its schemas, validating `structuredContent` against an output schema the gateway checks
+ * itself, signal and timer plumbing); what it provides is kept:
+ * - the same headers as the client's transport (session id, protocol version, the credential), through the
+ *   session's own guarded fetch;
+ * - progress (a progress token of the request's own id), log messages and list changes on the answer stream reach
+ *   their hooks; a server question is answered with an error saying why (as the client's handler says);
+ * - a cancelled or timed-out request aborts its POST and tells the server (`notifications/cancelled`);
+ * - failures are the client's errors (`SdkHttpError` with the status, `ProtocolError` for a JSON-RPC error,
+ *   `SdkError` RequestTimeout), so callers map them as before; a redirect is left to the client (`redirected`).
+ * Request ids are strings (`gatehouse-N`), never the client's numeric ids, so both share the session.
+ */
+export async function sendDirectToolCall(
+  session: DirectSession,
+  params: Readonly<Record<string, unknown>>,
+  hooks: DirectCallHooks,
+): Promise<Record<string, unknown> | typeof redirected> {
+  const id = `gatehouse-${++directIds}`;
+  const sent =
+    hooks.onProgress === undefined
+      ? params
+      : { ...params, _meta: { ...(params['_meta'] as Record<string, unknown> | undefined), progressToken: id } };
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out', { timeout: hooks.timeoutMs }));
+  }, hooks.timeoutMs);
+  const onAbort = () => controller.abort(hooks.signal?.reason);
+  hooks.signal?.addEventListener('abort', onAbort, { once: true });
+  if (hooks.signal?.aborted === true) onAbort();
+  try {
+    const response = await post(session, { jsonrpc: '2.0', id, method: 'tools/call', params: sent }, controller.signal);
+    if (response.status === 307 || response.status === 308) {
+      await response.text().catch(() => {});
+      return redirected;
+    }
+    if (!response.ok) {
+      const text = await response.text().catch(() => null);
+      throw new SdkHttpError(SdkErrorCode.ClientHttpNotImplemented, `Error POSTing to endpoint: ${text}`, {
+        status: response.status,
+        statusText: response.statusText,
+        text,
+      });
+    }
+    const mediaType = mediaTypeOf(response.headers.get('content-type'));
+    const answer =
+      mediaType === 'application/json'
+        ? readJsonAnswer(session, id, await response.json(), hooks)
+        : mediaType === 'text/event-stream' && response.body !== null
+          ? await readStreamAnswer(session, id, response.body, hooks)
+          : undefined;
+    if (answer === undefined) {
+      throw new GatehouseError(
+        'upstream_error',
+        `The MCP server of ${session.service} answered the tool call without a response to it`,
+        { service: session.service },
+      );
+    }
+    return answer;
+  } catch (error) {
+    if (controller.signal.aborted) {
+      // The server is told, as the official client tells it; the caller sees the reason (a timeout, a cancel).
+      void post(session, {
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: id, reason: String(timedOut ? 'Request timed out' : hooks.signal?.reason) },
+      }).catch(() => {});
+      throw controller.signal.reason;
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    hooks.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** A JSON-RPC message POSTed as the client's transport POSTs it. */
+function post(session: DirectSession, message: unknown, signal?: AbortSignal): Promise<Response> {
+  const headers: Record<string, string> = {
+    ...session.headers,
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': session.protocolVersion,
+  };
+  if (session.sessionId !== undefined) headers['mcp-session-id'] = session.sessionId;
+  return session.fetch(session.url, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(message),
+    ...(signal === undefined ? {} : { signal }),
+  });
+}
+
+type Message = Record<string, unknown>;
+const isObject = (value: unknown): value is Message =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** The result of the response to `id` in a JSON answer (one message or a batch); the other messages handled. */
+function readJsonAnswer(
+  session: DirectSession,
+  id: string,
+  data: unknown,
+  hooks: DirectCallHooks,
+): Record<string, unknown> | undefined {
+  let answer: Record<string, unknown> | undefined;
+  for (const message of Array.isArray(data) ? data : [data]) {
+    if (!isObject(message)) continue;
+    answer = resultOf(session, id, message) ?? answer;
+    if (answer === undefined) handleOther(session, id, message, hooks);
+  }
+  return answer;
+}
+
+/**
+ * The result of the response to `id` on an event stream; messages before it handled as they come. After the
+ * response the rest of the stream is read in the background (the server ends it; cutting it would close the
+ * connection).
+ */
+async function readStreamAnswer(
+  session: DirectSession,
+  id: string,
+  body: ReadableStream<Uint8Array>,
+  hooks: DirectCallHooks,
+): Promise<Record<string, unknown> | undefined> {
+  const events = readEvents(body);
+  for (;;) {
+    const next = await events.next();
+    if (next.done === true) return undefined;
+    const message = parseMessage(next.value);
+    if (message === undefined) continue;
+    const answer = resultOf(session, id, message);
+    if (answer !== undefined) {
+      void (async () => {
+        for await (const data of events) {
+          const later = parseMessage(data);
+          if (later !== undefined) handleOther(session, id, later, hooks);
+        }
+      })().catch(() => {});
+      return answer;
+    }
+    handleOther(session, id, message, hooks);
+  }
+}
+
+/** The response to `id`: its result, or its error thrown (as the official client throws it). */
+function resultOf(session: DirectSession, id: string, message: Message): Record<string, unknown> | undefined {
+  if (message['id'] !== id || 'method' in message) return undefined;
+  const error = message['error'];
+  if (isObject(error)) {
+    const code = typeof error['code'] === 'number' ? error['code'] : ProtocolErrorCode.InternalError;
+    throw ProtocolError.fromError(code, String(error['message'] ?? ''), error['data']);
+  }
+  const result = message['result'];
+  if (!isObject(result)) {
+    throw new GatehouseError(
+      'upstream_error',
+      `The MCP server of ${session.service} answered a result that is not an object`,
+      {
+        service: session.service,
+      },
+    );
+  }
+  return result;
+}
+
+/** A message other than the response: progress, a log message, a list change, or a question refused. */
+function handleOther(session: DirectSession, id: string, message: Message, hooks: DirectCallHooks): void {
+  const method = message['method'];
+  if (typeof method !== 'string') return;
+  const params = isObject(message['params']) ? message['params'] : {};
+  if ('id' in message && (typeof message['id'] === 'string' || typeof message['id'] === 'number')) {
+    void post(session, {
+      jsonrpc: '2.0',
+      id: message['id'],
+      error: { code: ProtocolErrorCode.InvalidRequest, message: hooks.cannotAsk(method) },
+    })
+      .then((response) => response.text())
+      .catch(() => {});
+    return;
+  }
+  if (method === 'notifications/progress') {
+    if (params['progressToken'] !== id || hooks.onProgress === undefined) return;
+    const { progress, total, message: text } = params;
+    if (typeof progress !== 'number') return;
+    hooks.onProgress({
+      progress,
+      ...(typeof total === 'number' ? { total } : {}),
+      ...(typeof text === 'string' ? { message: text } : {}),
+    });
+  } else if (method === 'notifications/message') {
+    hooks.onLog?.({ ...params, level: params['level'] });
+  } else if (listChanged.test(method)) {
+    hooks.onListChanged();
+  }
+}
+
+function parseMessage(data: string): Message | undefined {
+  try {
+    const value: unknown = JSON.parse(data);
+    return isObject(value) ? value : undefined;
+  } catch {
+    // As the official client: an event that is not JSON is skipped.
+    return undefined;
+  }
+}
+
+/** The `data` of each `message` event of an event stream (the WHATWG event stream format). */
+async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffered = '';
+  let data: string[] = [];
+  let event = '';
+  for await (const chunk of body) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let end = buffered.search(/\r\n|\r|\n/);
+    // A `\r` ending the chunk may be the first half of a `\r\n`: the line ends with the next chunk.
+    while (end !== -1 && !(end === buffered.length - 1 && buffered[end] === '\r')) {
+      const line = buffered.slice(0, end);
+      buffered = buffered.slice(buffered[end] === '\r' && buffered[end + 1] === '\n' ? end + 2 : end + 1);
+      if (line === '') {
+        if (data.length > 0 && (event === '' || event === 'message')) yield data.join('\n');
+        data = [];
+        event = '';
+      } else if (!line.startsWith(':')) {
+        const colon = line.indexOf(':');
+        const field = colon === -1 ? line : line.slice(0, colon);
+        const value = colon === -1 ? '' : line.slice(line[colon + 1] === ' ' ? colon + 2 : colon + 1);
+        if (field === 'data') data.push(value);
+        else if (field === 'event') event = value;
+      }
+      end = buffered.search(/\r\n|\r|\n/);
+    }
+  }
+}
