@@ -70,4 +70,22 @@ describe('toFederatedPage()', () => {
     expect(() => toFederatedPage({ content: 'text' }, 'svc_tool', noScrub)).toThrow(/svc_tool is not a tool result/);
     expect(() => toFederatedPage(null, 'svc_tool', noScrub)).toThrow(/not a tool result/);
   });
+
+  it('refuses a content block without the members its kind requires, naming the tool and the block', () => {
+    const answer = (block: Record<string, unknown>) => ({ content: [{ type: 'text', text: 'ok' }, block] });
+    for (const block of [
+      { type: 'text' },
+      { type: 'image', mimeType: 'image/png' },
+      { type: 'audio', data: 'AAAA' },
+      { type: 'resource', resource: { text: 'no uri' } },
+      { type: 'resource_link', uri: 'file:///a' },
+      { text: 'no type' },
+    ]) {
+      expect(() => toFederatedPage(answer(block), 'svc_tool', noScrub)).toThrow(
+        /svc_tool has a malformed content block \(content\[1\]/,
+      );
+    }
+    // A kind this gateway does not know passes, as a later protocol version may add kinds.
+    expect(toFederatedPage(answer({ type: 'hologram', beams: 3 }), 'svc_tool', noScrub).result.content).toHaveLength(2);
+  });
 });

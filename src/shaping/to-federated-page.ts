@@ -12,8 +12,8 @@ const gatewayOwnedMeta = /^(io\.modelcontextprotocol\/|modelcontextprotocol\.io\
  * A remote MCP server's `CallToolResult` as a tool page, scrubbed once (RS-01): content blocks, `structuredContent`
  * and `isError` as the server sent them, `_meta` without gateway-owned keys. `text` (what budgets measure and a
  * handle stores) is the structured content as JSON when there is some, else the text blocks joined; other blocks
- * (images, audio, resources) are delivered as they are. A result that is not a `CallToolResult` throws
- * `upstream_error` naming the tool.
+ * (images, audio, resources) are delivered as they are. A result that is not a `CallToolResult`, or has a content
+ * block without the members its kind requires, throws `upstream_error` naming the tool.
  */
 export function toFederatedPage(result: unknown, toolName: string, scrub: (text: string) => string): ToolPage {
   const value = scrubFederated(result, scrub);
@@ -22,6 +22,14 @@ export function toFederatedPage(result: unknown, toolName: string, scrub: (text:
     throw new GatehouseError('upstream_error', `The MCP server's answer to ${toolName} is not a tool result`, {
       tool: toolName,
     });
+  }
+  const malformed = content.findIndex((block) => !isContentBlock(block));
+  if (malformed !== -1) {
+    throw new GatehouseError(
+      'upstream_error',
+      `The MCP server's answer to ${toolName} has a malformed content block (content[${malformed}]: a ${String(content[malformed]?.['type'])} block without its required members)`,
+      { tool: toolName, block: malformed },
+    );
   }
   const structured = value['structuredContent'];
   const structuredContent = isPlainObject(structured) ? structured : undefined;
@@ -45,6 +53,27 @@ export function toFederatedPage(result: unknown, toolName: string, scrub: (text:
       ...(value['isError'] === true ? { isError: true } : {}),
     },
   };
+}
+
+/**
+ * The members each kind of content block must carry (MCP `ContentBlock`), checked as the official client's result
+ * schema checks them, so a client never receives a block its SDK refuses; a kind not known here passes if it names
+ * its type (a later protocol version may add kinds).
+ */
+const requiredMembers: Readonly<Record<string, readonly string[]>> = {
+  text: ['text'],
+  image: ['data', 'mimeType'],
+  audio: ['data', 'mimeType'],
+  resource_link: ['uri', 'name'],
+};
+function isContentBlock(block: Record<string, unknown>): boolean {
+  const type = block['type'];
+  if (typeof type !== 'string') return false;
+  if (type === 'resource') {
+    const resource = block['resource'];
+    return isPlainObject(resource) && typeof resource['uri'] === 'string';
+  }
+  return (requiredMembers[type] ?? []).every((member) => typeof block[member] === 'string');
 }
 
 /**

@@ -121,29 +121,28 @@ describe('createMcpUpstream() and the promise hooks of its relay', () => {
     try {
       upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
       const logged: unknown[] = [];
-      const answer = await upstream.callTool(
-        target(server.url),
-        'logs',
-        {},
-        {
-          log: {
-            level: 'info',
-            onMessage: (message) => {
-              logged.push(message.data);
-              during = isRelayStorageEnabled();
-            },
-          },
+      const log = {
+        level: 'info' as const,
+        onMessage: (message: { data?: unknown }) => {
+          logged.push(message.data);
+          during = isRelayStorageEnabled();
         },
-      );
-      expect(answer.result?.['content']).toEqual([{ type: 'text', text: 'done' }]);
-      // The relay worked during the call, and the storage was on then.
+      };
+      // A caller who cannot be asked, on a 2025-era session: a direct call, which relays without the storage.
+      const direct = await upstream.callTool(target(server.url), 'logs', {}, { log });
+      expect(direct.result?.['content']).toEqual([{ type: 'text', text: 'done' }]);
       expect(logged).toEqual(['working']);
+      expect(during).toBe(false);
+      // A caller who can be asked goes through the official client: the storage is on during the call only.
+      const answer = await upstream.callTool(target(server.url), 'logs', {}, { log, ask: async () => ({}) });
+      expect(answer.result?.['content']).toEqual([{ type: 'text', text: 'done' }]);
+      expect(logged).toEqual(['working', 'working']);
       expect(during).toBe(true);
       expect(isRelayStorageEnabled()).toBe(false);
       // Two at once: the first to end leaves it on for the other.
       await Promise.all([
-        upstream.callTool(target(server.url), 'logs', {}),
-        upstream.callTool(target(server.url), 'logs', {}),
+        upstream.callTool(target(server.url), 'logs', {}, { ask: async () => ({}) }),
+        upstream.callTool(target(server.url), 'logs', {}, { ask: async () => ({}) }),
       ]);
       expect(isRelayStorageEnabled()).toBe(false);
     } finally {

@@ -1,0 +1,194 @@
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ProtocolError, SdkError, SdkErrorCode, SdkHttpError } from '@modelcontextprotocol/client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isGatehouseError } from '../core/index.ts';
+import { type DirectCallHooks, redirected, sendDirectToolCall } from './send-direct-tool-call.ts';
+
+/** What the scripted server received: each POST's headers and JSON body. */
+interface Received {
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Record<string, unknown>;
+}
+
+/**
+ * A real HTTP server on 127.0.0.1 standing in for an MCP server's endpoint: `answer` writes the answer to a
+ * `tools/call` (given its request id); every other POST (a notification, an answer to a question) gets 202.
+ */
+async function startScripted(answer: (response: ServerResponse, id: string) => void) {
+  const received: Received[] = [];
+  const server: Server = createServer((request, response) => {
+    let text = '';
+    request.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+    });
+    request.on('end', () => {
+      const body = JSON.parse(text) as Record<string, unknown>;
+      received.push({ headers: request.headers, body });
+      if (body['method'] === 'tools/call') answer(response, String(body['id']));
+      else response.writeHead(202).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp?key=query-secret`);
+  servers.push(server);
+  return { url, received };
+}
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(
+    servers.splice(0).map((server) => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    }),
+  );
+});
+
+const sessionAt = (url: URL) => ({
+  service: 'remote',
+  url,
+  headers: { authorization: 'Bearer upstream-secret' },
+  // As the session's own fetch: no redirect followed.
+  fetch: (input: string | URL, init?: RequestInit) => fetch(input, { ...init, redirect: 'manual' }),
+  sessionId: 'session-1',
+  protocolVersion: '2025-06-18',
+});
+const hooks = (more: Partial<DirectCallHooks> = {}): DirectCallHooks => ({
+  timeoutMs: 5_000,
+  onListChanged: () => {},
+  cannotAsk: (method) => `cannot relay ${method}`,
+  ...more,
+});
+const params = { name: 'echo', arguments: { text: 'hi' } };
+const until = async (check: () => boolean) => {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+};
+
+describe('sendDirectToolCall()', () => {
+  it('POSTs the call with the session headers and returns the result of a JSON answer', async () => {
+    const { url, received } = await startScripted((response, id) => {
+      response.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      response.end(JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'hi' }] } }));
+    });
+    const result = await sendDirectToolCall(sessionAt(url), params, hooks());
+    expect(result).toEqual({ content: [{ type: 'text', text: 'hi' }] });
+    const [call] = received;
+    expect(call?.body).toMatchObject({ jsonrpc: '2.0', method: 'tools/call', params });
+    expect(call?.headers).toMatchObject({
+      authorization: 'Bearer upstream-secret',
+      'mcp-session-id': 'session-1',
+      'mcp-protocol-version': '2025-06-18',
+      accept: 'application/json, text/event-stream',
+      'content-type': 'application/json',
+    });
+    expect(received).toHaveLength(1);
+  });
+
+  it('reads an event stream (CRLF lines, a line split between chunks) and relays progress, logs and list changes before the answer', async () => {
+    const { url } = await startScripted((response, id) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      const progress = {
+        jsonrpc: '2.0',
+        method: 'notifications/progress',
+        params: { progressToken: id, progress: 1, total: 2 },
+      };
+      const log = { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'working' } };
+      const changed = { jsonrpc: '2.0', method: 'notifications/tools/list_changed' };
+      const done = { jsonrpc: '2.0', id, result: { content: [], structuredContent: { ok: true } } };
+      response.write(`: a comment\r\nevent: message\r\ndata: ${JSON.stringify(progress)}\r`);
+      setTimeout(() => {
+        response.write(`\n\r\ndata: ${JSON.stringify(log)}\n\nid: 7\ndata: ${JSON.stringify(changed)}\n\n`);
+        response.end(`event: other\ndata: {"ignored":true}\n\ndata: ${JSON.stringify(done)}\n\n`);
+      }, 20);
+    });
+    const seen: unknown[] = [];
+    const result = await sendDirectToolCall(
+      sessionAt(url),
+      params,
+      hooks({
+        onProgress: (progress) => seen.push(['progress', progress]),
+        onLog: (message) => seen.push(['log', message.data]),
+        onListChanged: () => seen.push(['changed']),
+      }),
+    );
+    expect(result).toEqual({ content: [], structuredContent: { ok: true } });
+    expect(seen).toEqual([['progress', { progress: 1, total: 2 }], ['log', 'working'], ['changed']]);
+  });
+
+  it('answers a question on the answer stream with an error saying why, and still returns the result', async () => {
+    const { url, received } = await startScripted((response, id) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      const question = { jsonrpc: '2.0', id: 0, method: 'elicitation/create', params: { message: 'Sure?' } };
+      response.write(`data: ${JSON.stringify(question)}\n\n`);
+      setTimeout(
+        () => response.end(`data: ${JSON.stringify({ jsonrpc: '2.0', id, result: { content: [] } })}\n\n`),
+        50,
+      );
+    });
+    expect(await sendDirectToolCall(sessionAt(url), params, hooks())).toEqual({ content: [] });
+    await until(() => received.length === 2);
+    expect(received[1]?.body).toEqual({
+      jsonrpc: '2.0',
+      id: 0,
+      error: { code: -32600, message: 'cannot relay elicitation/create' },
+    });
+    expect(received[1]?.headers['mcp-session-id']).toBe('session-1');
+  });
+
+  it('throws a JSON-RPC error as the official client does (ProtocolError with its code)', async () => {
+    const { url } = await startScripted((response, id) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32602, message: 'Unknown tool: echo' } }));
+    });
+    const error = await sendDirectToolCall(sessionAt(url), params, hooks()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect((error as ProtocolError).code).toBe(-32602);
+    expect((error as Error).message).toContain('Unknown tool: echo');
+  });
+
+  it('throws an HTTP refusal with its status (a forgotten session: 404), and leaves a redirect to the client', async () => {
+    const gone = await startScripted((response) => response.writeHead(404).end('no such session'));
+    const error = await sendDirectToolCall(sessionAt(gone.url), params, hooks()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SdkHttpError);
+    expect((error as SdkHttpError).status).toBe(404);
+    const moved = await startScripted((response) => response.writeHead(307, { location: '/elsewhere' }).end());
+    expect(await sendDirectToolCall(sessionAt(moved.url), params, hooks())).toBe(redirected);
+  });
+
+  it('times out: aborts the POST, tells the server (notifications/cancelled) and throws RequestTimeout', async () => {
+    const { url, received } = await startScripted(() => {
+      // Never answers.
+    });
+    const error = await sendDirectToolCall(sessionAt(url), params, hooks({ timeoutMs: 100 })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SdkError);
+    expect((error as SdkError).code).toBe(SdkErrorCode.RequestTimeout);
+    await until(() => received.length === 2);
+    const callId = received[0]?.body['id'];
+    expect(received[1]?.body).toMatchObject({
+      method: 'notifications/cancelled',
+      params: { requestId: callId, reason: 'Request timed out' },
+    });
+  });
+
+  it("is cancelled by the caller's signal with the signal's reason, and tells the server", async () => {
+    const { url, received } = await startScripted(() => {});
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('client cancelled')), 50);
+    const error = await sendDirectToolCall(sessionAt(url), params, hooks({ signal: controller.signal })).catch(
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toBe('client cancelled');
+    await until(() => received.length === 2);
+    expect(received[1]?.body).toMatchObject({ method: 'notifications/cancelled' });
+  });
+
+  it('refuses an answer without a response to the call, naming the service', async () => {
+    const { url } = await startScripted((response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ jsonrpc: '2.0', id: 'someone-else', result: {} }));
+    });
+    const error = await sendDirectToolCall(sessionAt(url), params, hooks()).catch((e: unknown) => e);
+    expect(isGatehouseError(error) && error.code).toBe('upstream_error');
+    expect((error as Error).message).toContain('remote');
+  });
+});
