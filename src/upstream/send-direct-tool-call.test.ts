@@ -135,6 +135,22 @@ describe('sendDirectToolCall()', () => {
     expect(received[1]?.headers['mcp-session-id']).toBe('session-1');
   });
 
+  it("reads on after the answer only within the call's time: a stream the server never ends is closed then", async () => {
+    let closedAfter: number | undefined;
+    const started = Date.now();
+    const { url } = await startScripted((response, id) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write(`data: ${JSON.stringify({ jsonrpc: '2.0', id, result: { content: [] } })}\n\n`);
+      response.on('close', () => {
+        closedAfter = Date.now() - started;
+      });
+    });
+    expect(await sendDirectToolCall(sessionAt(url), params, hooks({ timeoutMs: 300 }))).toEqual({ content: [] });
+    await until(() => closedAfter !== undefined);
+    expect(closedAfter).toBeGreaterThanOrEqual(250);
+    expect(closedAfter).toBeLessThan(2_000);
+  });
+
   it('throws a JSON-RPC error as the official client does (ProtocolError with its code)', async () => {
     const { url } = await startScripted((response, id) => {
       response.writeHead(200, { 'content-type': 'application/json' });

@@ -77,6 +77,8 @@ export async function sendDirectToolCall(
     controller.abort(new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out', { timeout: hooks.timeoutMs }));
   }, hooks.timeoutMs);
   const onAbort = () => controller.abort(hooks.signal?.reason);
+  // The rest of an event stream read after its answer: the call's timer bounds it (then aborts the request).
+  let rest: Promise<void> | undefined;
   hooks.signal?.addEventListener('abort', onAbort, { once: true });
   if (hooks.signal?.aborted === true) onAbort();
   try {
@@ -98,7 +100,9 @@ export async function sendDirectToolCall(
       mediaType === 'application/json'
         ? readJsonAnswer(session, id, await response.json(), hooks)
         : mediaType === 'text/event-stream' && response.body !== null
-          ? await readStreamAnswer(session, id, response.body, hooks)
+          ? await readStreamAnswer(session, id, response.body, hooks, (reading) => {
+              rest = reading;
+            })
           : undefined;
     if (answer === undefined) {
       throw new GatehouseError(
@@ -120,7 +124,8 @@ export async function sendDirectToolCall(
     }
     throw error;
   } finally {
-    clearTimeout(timer);
+    if (rest === undefined) clearTimeout(timer);
+    else void rest.finally(() => clearTimeout(timer));
     hooks.signal?.removeEventListener('abort', onAbort);
   }
 }
@@ -164,14 +169,15 @@ function readJsonAnswer(
 
 /**
  * The result of the response to `id` on an event stream; messages before it handled as they come. After the
- * response the rest of the stream is read in the background (the server ends it; cutting it would close the
- * connection).
+ * response the rest of the stream is read in the background, `readingOn` given that reading (the server ends the
+ * stream; cutting it at once would close a connection that could be reused).
  */
 async function readStreamAnswer(
   session: DirectSession,
   id: string,
   body: ReadableStream<Uint8Array>,
   hooks: DirectCallHooks,
+  readingOn: (reading: Promise<void>) => void,
 ): Promise<Record<string, unknown> | undefined> {
   const events = readEvents(body);
   for (;;) {
@@ -181,12 +187,14 @@ async function readStreamAnswer(
     if (message === undefined) continue;
     const answer = resultOf(session, id, message);
     if (answer !== undefined) {
-      void (async () => {
-        for await (const data of events) {
-          const later = parseMessage(data);
-          if (later !== undefined) handleOther(session, id, later, hooks);
-        }
-      })().catch(() => {});
+      readingOn(
+        (async () => {
+          for await (const data of events) {
+            const later = parseMessage(data);
+            if (later !== undefined) handleOther(session, id, later, hooks);
+          }
+        })().catch(() => {}),
+      );
       return answer;
     }
     handleOther(session, id, message, hooks);
