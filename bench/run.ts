@@ -74,20 +74,20 @@ if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error('--r
 const settings = args.quick
   ? {
       warmSec: 1,
-      s1: { rounds, warmupSec: 0.5, durationSec: 3 },
+      s1: { rounds, warmupSec: 0.5, durationSec: 3, jitWarmSec: 2 },
       s2: { rounds, warmupSec: 1, durationSec: 2 },
       s2fleet: { rounds, warmupSec: 1, durationSec: 2, connections: [16, 64] },
       s13: { rounds, warmupSec: 1, durationSec: 2 },
-      s16: { rounds, warmupSec: 0.5, durationSec: 3 },
+      s16: { rounds, warmupSec: 0.5, durationSec: 3, jitWarmSec: 2 },
     }
   : {
       warmSec: 3,
-      s1: { rounds, warmupSec: 1, durationSec: 10 },
+      s1: { rounds, warmupSec: 1, durationSec: 10, jitWarmSec: 20 },
       s2: { rounds, warmupSec: 1.5, durationSec: 5 },
       // From below one process's saturation to well past three's (S2 itself uses 50).
       s2fleet: { rounds, warmupSec: 1.5, durationSec: 5, connections: [4, 16, 48, 96] },
       s13: { rounds, warmupSec: 1.5, durationSec: 5 },
-      s16: { rounds, warmupSec: 1, durationSec: 10 },
+      s16: { rounds, warmupSec: 1, durationSec: 10, jitWarmSec: 20 },
     };
 
 let cleanup = (): void | Promise<void> => {};

@@ -3,7 +3,7 @@ import type { LoadResult } from './load-spec.ts';
 import { median } from './percentile.ts';
 import { readProcessCpuMs } from './proc-cpu.ts';
 import type { ReportRow } from './report.ts';
-import type { RoundOptions } from './s1-latency.ts';
+import { type RoundOptions, warmOpenLoop } from './s1-latency.ts';
 import type { Target } from './target.ts';
 import { checkToolCall } from './tool-call.ts';
 
@@ -83,8 +83,8 @@ export async function runS16(
     ['federated', federated],
     ['openapi', openapi],
   ];
-  // One unmeasured pass each: sessions, pools and the JIT warm before any round counts.
-  for (const [, target] of systems) await load(target, { mode: 'open', rate, connections: 8, ...options, rounds: 1 });
+  // One unmeasured pass each: sessions, pools and the JIT warm before any round counts (`warmOpenLoop`).
+  for (const [, target] of systems) await warmOpenLoop(target, rate, options, load);
   const rounds: S16Run[][] = [];
   for (let round = 0; round < options.rounds; round++) {
     const runs: S16Run[] = [];
