@@ -198,6 +198,30 @@ describe('sendDirectToolCall()', () => {
     expect(received[1]?.body).toMatchObject({ method: 'notifications/cancelled' });
   });
 
+  it('direct_call_sse_line_scan_quadratic: a long event line arriving in small chunks costs CPU in proportion to its length', async () => {
+    // 4 MB in 1 KB writes: each chunk once searched for a line end from the start of the line cost ~11 s of CPU.
+    const lineBytes = 4_000_000;
+    const { url } = await startScripted((response, id) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      const piece = 'x'.repeat(1024);
+      let sent = 0;
+      const next = () => {
+        if (sent >= lineBytes) {
+          response.end(`\n\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, result: { content: [] } })}\n\n`);
+          return;
+        }
+        sent += piece.length;
+        response.write(piece);
+        setImmediate(next);
+      };
+      next();
+    });
+    const before = process.cpuUsage();
+    expect(await sendDirectToolCall(sessionAt(url), params, hooks({ timeoutMs: 60_000 }))).toEqual({ content: [] });
+    const used = process.cpuUsage(before);
+    expect((used.user + used.system) / 1000).toBeLessThan(3_000);
+  }, 60_000);
+
   it('refuses an answer without a response to the call, naming the service', async () => {
     const { url } = await startScripted((response) => {
       response.writeHead(200, { 'content-type': 'application/json' });

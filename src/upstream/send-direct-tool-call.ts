@@ -266,16 +266,25 @@ function parseMessage(data: string): Message | undefined {
 /** The `data` of each `message` event of an event stream (the WHATWG event stream format). */
 async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
-  let buffered = '';
+  const lineEnd = /\r\n|\r|\n/g;
+  // The current line so far, in pieces: each chunk is searched once, and a long line arriving in many chunks is
+  // joined once when it ends (searching the line from its start on every chunk cost CPU quadratic in its length).
+  let pieces: string[] = [];
+  // The last chunk ended with `\r`: a `\n` opening the next one ends the same line.
+  let afterCarriageReturn = false;
   let data: string[] = [];
   let event = '';
   for await (const chunk of body) {
-    buffered += decoder.decode(chunk, { stream: true });
-    let end = buffered.search(/\r\n|\r|\n/);
-    // A `\r` ending the chunk may be the first half of a `\r\n`: the line ends with the next chunk.
-    while (end !== -1 && !(end === buffered.length - 1 && buffered[end] === '\r')) {
-      const line = buffered.slice(0, end);
-      buffered = buffered.slice(buffered[end] === '\r' && buffered[end + 1] === '\n' ? end + 2 : end + 1);
+    const text = decoder.decode(chunk, { stream: true });
+    let start = afterCarriageReturn && text.startsWith('\n') ? 1 : 0;
+    afterCarriageReturn = false;
+    lineEnd.lastIndex = start;
+    for (let found = lineEnd.exec(text); found !== null; found = lineEnd.exec(text)) {
+      pieces.push(text.slice(start, found.index));
+      const line = pieces.join('');
+      pieces = [];
+      start = lineEnd.lastIndex;
+      afterCarriageReturn = found[0] === '\r' && start === text.length;
       if (line === '') {
         if (data.length > 0 && (event === '' || event === 'message')) yield data.join('\n');
         data = [];
@@ -287,7 +296,7 @@ async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<str
         if (field === 'data') data.push(value);
         else if (field === 'event') event = value;
       }
-      end = buffered.search(/\r\n|\r|\n/);
     }
+    if (start < text.length) pieces.push(text.slice(start));
   }
 }
