@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort as closedPort } from '../../test/support/free-port.ts';
 import { startLegacyMcpUpstream } from '../../test/support/start-mcp-upstream.ts';
+import { startScriptedMcpServer } from '../../test/support/start-scripted-mcp-server.ts';
 import { isGatehouseError } from '../core/index.ts';
 import { createMcpUpstream, isRelayStorageEnabled, type McpUpstream } from './create-mcp-upstream.ts';
 
@@ -150,3 +151,31 @@ describe('createMcpUpstream() and the promise hooks of its relay', () => {
     }
   });
 });
+
+describe('createMcpUpstream() and a direct call (a 2025-era tools/call for a caller who cannot be asked)', () => {
+  const stops: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await Promise.all(stops.splice(0).map((stop) => stop()));
+  });
+
+  it('direct_call_outlives_its_session: closing the upstream ends a call in flight at once, as the SDK client path does', async () => {
+    const server = await startScriptedMcpServer(() => {
+      // Never answers.
+    });
+    stops.push(server.close);
+    upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+    const slow = { ...target(server.url), timeoutMs: 10_000 };
+    const pending = failureOf(upstream.callTool(slow, 'wait', {}));
+    await until(() => server.received.some((request) => request.method === 'tools/call'));
+    const started = Date.now();
+    await upstream.close();
+    upstream = undefined;
+    const error = await pending;
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(error.message).toContain('CONNECTION_CLOSED');
+  });
+});
+
+async function until(check: () => boolean) {
+  for (let i = 0; i < 300 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+}

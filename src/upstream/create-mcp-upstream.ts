@@ -209,6 +209,8 @@ interface Session {
   readonly endpoint: { readonly url: URL; readonly headers: Readonly<Record<string, string>> };
   /** The guarded fetch the session's transport uses (and a direct call, `sendDirectToolCall`). */
   readonly fetch: FetchLike;
+  /** Aborted when the session is closed: its direct calls end, as the client's own requests do. */
+  readonly closing: AbortController;
   readonly ready: Promise<void>;
 }
 
@@ -313,6 +315,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       transport,
       endpoint: { url: built.url, headers: built.headers },
       fetch,
+      closing: new AbortController(),
       ready: calling.exit(() => client.connect(transport, { timeout: target.timeoutMs })),
     };
     session.ready.catch(() => drop(session));
@@ -321,7 +324,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
 
   function drop(session: Session): void {
     if (sessions.get(session.key) === session) sessions.delete(session.key);
-    void session.client.close().catch(() => {});
+    void closeSession(session);
   }
 
   async function sessionOf(target: McpTarget): Promise<Session> {
@@ -490,6 +493,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
                 fetch: session.fetch,
                 sessionId: session.transport.sessionId,
                 protocolVersion: client.getNegotiatedProtocolVersion() ?? '',
+                closed: session.closing.signal,
               },
               params,
               directHooksOf(target, callOptions),
@@ -551,10 +555,16 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     async close() {
       const open = [...sessions.values()];
       sessions.clear();
-      await Promise.all(open.map((session) => session.client.close().catch(() => {})));
+      await Promise.all(open.map(closeSession));
       await agent.close();
     },
   };
+}
+
+/** A session closed: its client (and the client's requests), and its direct calls (as the client fails its own). */
+function closeSession(session: Session): Promise<void> {
+  session.closing.abort(new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed'));
+  return session.client.close().catch(() => {});
 }
 
 /** Why a server's question is refused when the request's caller cannot be asked it. */

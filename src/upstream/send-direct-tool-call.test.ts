@@ -52,6 +52,7 @@ const sessionAt = (url: URL) => ({
   fetch: (input: string | URL, init?: RequestInit) => fetch(input, { ...init, redirect: 'manual' }),
   sessionId: 'session-1',
   protocolVersion: '2025-06-18',
+  closed: new AbortController().signal,
 });
 const hooks = (more: Partial<DirectCallHooks> = {}): DirectCallHooks => ({
   timeoutMs: 5_000,

@@ -22,6 +22,11 @@ export interface DirectSession {
   readonly sessionId: string | undefined;
   /** The protocol version the session negotiated. */
   readonly protocolVersion: string;
+  /**
+   * Aborted when the session is closed, with the reason its calls fail (the official client's transport aborts its
+   * own requests then): the call ends, and its POST and stream with it, so closing never waits for them.
+   */
+  readonly closed: AbortSignal;
 }
 
 export interface DirectCallHooks {
@@ -77,10 +82,13 @@ export async function sendDirectToolCall(
     controller.abort(new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out', { timeout: hooks.timeoutMs }));
   }, hooks.timeoutMs);
   const onAbort = () => controller.abort(hooks.signal?.reason);
+  const onClosed = () => controller.abort(session.closed.reason);
   // The rest of an event stream read after its answer: the call's timer bounds it (then aborts the request).
   let rest: Promise<void> | undefined;
   hooks.signal?.addEventListener('abort', onAbort, { once: true });
+  session.closed.addEventListener('abort', onClosed, { once: true });
   if (hooks.signal?.aborted === true) onAbort();
+  if (session.closed.aborted) onClosed();
   try {
     const response = await post(session, { jsonrpc: '2.0', id, method: 'tools/call', params: sent }, controller.signal);
     if (response.status === 307 || response.status === 308) {
@@ -114,19 +122,26 @@ export async function sendDirectToolCall(
     return answer;
   } catch (error) {
     if (controller.signal.aborted) {
-      // The server is told, as the official client tells it; the caller sees the reason (a timeout, a cancel).
-      void post(session, {
+      // The server is told, as the official client tells it (not when the session closed: it is ended as a whole);
+      // the caller sees the reason (a timeout, a cancel, the closed session).
+      if (!session.closed.aborted) {
+        void post(session, {
         jsonrpc: '2.0',
         method: 'notifications/cancelled',
         params: { requestId: id, reason: String(timedOut ? 'Request timed out' : hooks.signal?.reason) },
-      }).catch(() => {});
+        }).catch(() => {});
+      }
       throw controller.signal.reason;
     }
     throw error;
   } finally {
-    if (rest === undefined) clearTimeout(timer);
-    else void rest.finally(() => clearTimeout(timer));
     hooks.signal?.removeEventListener('abort', onAbort);
+    const release = () => {
+      clearTimeout(timer);
+      session.closed.removeEventListener('abort', onClosed);
+    };
+    if (rest === undefined) release();
+    else void rest.finally(release);
   }
 }
 
@@ -276,7 +291,7 @@ async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<str
   let event = '';
   for await (const chunk of body) {
     const text = decoder.decode(chunk, { stream: true });
-    let start = afterCarriageReturn && text.startsWith('\n') ? 1 : 0;
+    let start: number = afterCarriageReturn && text.startsWith('\n') ? 1 : 0;
     afterCarriageReturn = false;
     lineEnd.lastIndex = start;
     for (let found = lineEnd.exec(text); found !== null; found = lineEnd.exec(text)) {
