@@ -126,9 +126,9 @@ export async function sendDirectToolCall(
       // the caller sees the reason (a timeout, a cancel, the closed session).
       if (!session.closed.aborted) {
         void post(session, {
-        jsonrpc: '2.0',
-        method: 'notifications/cancelled',
-        params: { requestId: id, reason: String(timedOut ? 'Request timed out' : hooks.signal?.reason) },
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: id, reason: String(timedOut ? 'Request timed out' : hooks.signal?.reason) },
         }).catch(() => {});
       }
       throw controller.signal.reason;
