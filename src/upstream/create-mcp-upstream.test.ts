@@ -176,6 +176,34 @@ describe('createMcpUpstream() and a direct call (a 2025-era tools/call for a cal
   });
 });
 
+describe('createMcpUpstream() and a server that closes answer streams (SEP-1699 polling)', () => {
+  it('direct_call_stream_not_resumed: a call whose answer stream the server closed before answering is resumed by GET with Last-Event-ID, as the SDK client resumes it, and sent once', async () => {
+    const server = await startLegacyMcpUpstream(
+      [
+        {
+          name: 'slow',
+          async call(_args, request) {
+            request?.closeStream();
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            return { content: [{ type: 'text', text: 'done' }] };
+          },
+        },
+      ],
+      undefined,
+      2,
+      { resumable: { retryMs: 50 } },
+    );
+    try {
+      upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+      const answer = await upstream.callTool(target(server.url), 'slow', {});
+      expect(answer.result).toEqual({ content: [{ type: 'text', text: 'done' }] });
+      expect(server.calls).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 async function until(check: () => boolean) {
   for (let i = 0; i < 300 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
 }

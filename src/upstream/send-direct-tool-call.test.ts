@@ -13,11 +13,22 @@ interface Received {
 
 /**
  * A real HTTP server on 127.0.0.1 standing in for an MCP server's endpoint: `answer` writes the answer to a
- * `tools/call` (given its request id); every other POST (a notification, an answer to a question) gets 202.
+ * `tools/call` (given its request id); every other POST (a notification, an answer to a question) gets 202; a GET
+ * (a stream resumed) is answered by `resume`, given its `Last-Event-ID`, else 405.
  */
-async function startScripted(answer: (response: ServerResponse, id: string) => void) {
+async function startScripted(
+  answer: (response: ServerResponse, id: string) => void,
+  resume?: (response: ServerResponse, lastEventId: string | undefined) => void,
+) {
   const received: Received[] = [];
   const server: Server = createServer((request, response) => {
+    if (request.method === 'GET') {
+      received.push({ headers: request.headers, body: {} });
+      const lastEventId = request.headers['last-event-id'];
+      if (resume === undefined) response.writeHead(405).end();
+      else resume(response, typeof lastEventId === 'string' ? lastEventId : undefined);
+      return;
+    }
     let text = '';
     request.on('data', (chunk: Buffer) => {
       text += chunk.toString('utf8');
@@ -222,6 +233,44 @@ describe('sendDirectToolCall()', () => {
     const used = process.cpuUsage(before);
     expect((used.user + used.system) / 1000).toBeLessThan(3_000);
   }, 60_000);
+
+  it('direct_call_stream_not_resumed: resumes an answer stream the server ended after an event id, waiting its retry time, and reads the answer replayed', async () => {
+    let callId = '';
+    const { url, received } = await startScripted(
+      (response, id) => {
+        callId = id;
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.end('id: 7\nretry: 20\ndata: \n\n');
+      },
+      (response, lastEventId) => {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        if (lastEventId !== '7') response.end();
+        else
+          response.end(`id: 8\ndata: ${JSON.stringify({ jsonrpc: '2.0', id: callId, result: { content: [] } })}\n\n`);
+      },
+    );
+    expect(await sendDirectToolCall(sessionAt(url), params, hooks())).toEqual({ content: [] });
+    expect(received[1]?.headers).toMatchObject({
+      'last-event-id': '7',
+      accept: 'text/event-stream',
+      authorization: 'Bearer upstream-secret',
+      'mcp-session-id': 'session-1',
+    });
+  });
+
+  it('gives up resuming after two refusals in a row with an upstream_error, never an HTTP status (the call is not sent again)', async () => {
+    const { url, received } = await startScripted(
+      (response) => {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.end('id: 7\nretry: 10\ndata: \n\n');
+      },
+      (response) => response.writeHead(404).end(),
+    );
+    const error = await sendDirectToolCall(sessionAt(url), params, hooks()).catch((e: unknown) => e);
+    expect(isGatehouseError(error) && error.code).toBe('upstream_error');
+    expect((error as Error).message).toContain('HTTP 404');
+    expect(received).toHaveLength(3);
+  });
 
   it('refuses an answer without a response to the call, naming the service', async () => {
     const { url } = await startScripted((response) => {

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   type FetchLike,
   ProtocolError,
@@ -6,7 +7,7 @@ import {
   SdkErrorCode,
   SdkHttpError,
 } from '@modelcontextprotocol/client';
-import { GatehouseError } from '../core/index.ts';
+import { GatehouseError, isGatehouseError } from '../core/index.ts';
 import { mediaTypeOf } from './fetch-with-dispatcher.ts';
 
 /** Where a direct call goes: an open 2025-era session of the official client, and how to reach its endpoint. */
@@ -108,7 +109,7 @@ export async function sendDirectToolCall(
       mediaType === 'application/json'
         ? readJsonAnswer(session, id, await response.json(), hooks)
         : mediaType === 'text/event-stream' && response.body !== null
-          ? await readStreamAnswer(session, id, response.body, hooks, (reading) => {
+          ? await readResumableAnswer(session, id, response.body, hooks, controller.signal, (reading) => {
               rest = reading;
             })
           : undefined;
@@ -147,19 +148,95 @@ export async function sendDirectToolCall(
 
 /** A JSON-RPC message POSTed as the client's transport POSTs it. */
 function post(session: DirectSession, message: unknown, signal?: AbortSignal): Promise<Response> {
+  return send(
+    session,
+    'POST',
+    { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    JSON.stringify(message),
+    signal,
+  );
+}
+
+/** A request to the session's endpoint with the session's headers (credential, session id, protocol version). */
+function send(
+  session: DirectSession,
+  method: 'POST' | 'GET',
+  more: Record<string, string>,
+  body: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Response> {
   const headers: Record<string, string> = {
     ...session.headers,
-    'content-type': 'application/json',
-    accept: 'application/json, text/event-stream',
+    ...more,
     'mcp-protocol-version': session.protocolVersion,
   };
   if (session.sessionId !== undefined) headers['mcp-session-id'] = session.sessionId;
   return session.fetch(session.url, {
-    method: 'POST',
+    method,
     headers,
-    body: JSON.stringify(message),
+    ...(body === undefined ? {} : { body }),
     ...(signal === undefined ? {} : { signal }),
   });
+}
+
+/** Where an event stream was left: the last event id it dispatched, and the reconnection time it asked for. */
+interface StreamPosition {
+  lastEventId?: string;
+  retryMs?: number;
+}
+
+/** Resumptions of an answer stream that may fail in a row before the call fails (the official client's `maxRetries`). */
+const maxResumeFailures = 2;
+
+/**
+ * The result of the response to `id` on its event stream. A stream that ends or breaks before the response, after
+ * an event id, is resumed by GET with `Last-Event-ID` (the server replays what followed), as the official client
+ * resumes it: a 2025-11-25 server may close an answer stream on purpose and let the client poll (SEP-1699). The
+ * server's `retry` time is waited first, else 1 s doubling up to 30 s; the call fails after `maxResumeFailures`
+ * failed resumptions in a row, with an `upstream_error` (never an HTTP status: the call was received, and must not
+ * be sent again on a new session). The call's timer (`signal`) bounds all of it.
+ */
+async function readResumableAnswer(
+  session: DirectSession,
+  id: string,
+  body: ReadableStream<Uint8Array>,
+  hooks: DirectCallHooks,
+  signal: AbortSignal,
+  readingOn: (reading: Promise<void>) => void,
+): Promise<Record<string, unknown> | undefined> {
+  const position: StreamPosition = {};
+  let failures = 0;
+  for (let stream = body; ; ) {
+    const answer = await readStreamAnswer(session, id, stream, hooks, position, readingOn).catch((error: unknown) => {
+      // A broken stream is resumed like an ended one; the server's error, a refused answer and an abort are not.
+      const resumable = !signal.aborted && position.lastEventId !== undefined;
+      if (!resumable || isGatehouseError(error) || error instanceof ProtocolError) throw error;
+      return undefined;
+    });
+    if (answer !== undefined || position.lastEventId === undefined) return answer;
+    for (;;) {
+      await delay(position.retryMs ?? Math.min(1_000 * 2 ** failures, 30_000), undefined, { signal });
+      const headers = { accept: 'text/event-stream', 'last-event-id': position.lastEventId };
+      const response = await send(session, 'GET', headers, undefined, signal).catch((error: unknown) => {
+        if (signal.aborted) throw error;
+        return undefined;
+      });
+      const opened = response?.ok === true && mediaTypeOf(response.headers.get('content-type')) === 'text/event-stream';
+      if (opened && response?.body) {
+        stream = response.body;
+        failures = 0;
+        break;
+      }
+      await response?.text().catch(() => {});
+      if (++failures >= maxResumeFailures) {
+        throw new GatehouseError(
+          'upstream_error',
+          `The MCP server of ${session.service} closed the tool call's answer stream before answering, and resuming it failed${response === undefined ? '' : ` (HTTP ${response.status})`}`,
+          { service: session.service, ...(response === undefined ? {} : { status: response.status }) },
+        );
+      }
+    }
+  }
 }
 
 type Message = Record<string, unknown>;
@@ -192,9 +269,10 @@ async function readStreamAnswer(
   id: string,
   body: ReadableStream<Uint8Array>,
   hooks: DirectCallHooks,
+  position: StreamPosition,
   readingOn: (reading: Promise<void>) => void,
 ): Promise<Record<string, unknown> | undefined> {
-  const events = readEvents(body);
+  const events = readEvents(body, position);
   for (;;) {
     const next = await events.next();
     if (next.done === true) return undefined;
@@ -278,8 +356,11 @@ function parseMessage(data: string): Message | undefined {
   }
 }
 
-/** The `data` of each `message` event of an event stream (the WHATWG event stream format). */
-async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+/**
+ * The `data` of each `message` event of an event stream (the WHATWG event stream format); `position` follows the
+ * last event id dispatched and the reconnection time asked for.
+ */
+async function* readEvents(body: ReadableStream<Uint8Array>, position: StreamPosition): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   const lineEnd = /\r\n|\r|\n/g;
   // The current line so far, in pieces: each chunk is searched once, and a long line arriving in many chunks is
@@ -289,6 +370,7 @@ async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<str
   let afterCarriageReturn = false;
   let data: string[] = [];
   let event = '';
+  let eventId = '';
   for await (const chunk of body) {
     const text = decoder.decode(chunk, { stream: true });
     let start: number = afterCarriageReturn && text.startsWith('\n') ? 1 : 0;
@@ -301,6 +383,8 @@ async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<str
       start = lineEnd.lastIndex;
       afterCarriageReturn = found[0] === '\r' && start === text.length;
       if (line === '') {
+        // As a browser's EventSource: the id is the stream's last one once its event is dispatched, data or not.
+        if (eventId !== '') position.lastEventId = eventId;
         if (data.length > 0 && (event === '' || event === 'message')) yield data.join('\n');
         data = [];
         event = '';
@@ -310,6 +394,8 @@ async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<str
         const value = colon === -1 ? '' : line.slice(line[colon + 1] === ' ' ? colon + 2 : colon + 1);
         if (field === 'data') data.push(value);
         else if (field === 'event') event = value;
+        else if (field === 'id' && !value.includes('\u0000')) eventId = value;
+        else if (field === 'retry' && /^\d+$/.test(value)) position.retryMs = Number(value);
       }
     }
     if (start < text.length) pieces.push(text.slice(start));
