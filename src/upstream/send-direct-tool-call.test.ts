@@ -272,6 +272,37 @@ describe('sendDirectToolCall()', () => {
     expect(received).toHaveLength(3);
   });
 
+  it('direct_call_relays_after_answer: progress and log messages the server sends after its answer are dropped, as the SDK client drops them; a list change still counts', async () => {
+    let ended = false;
+    const { url } = await startScripted((response, id) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write(`data: ${JSON.stringify({ jsonrpc: '2.0', id, result: { content: [] } })}\n\n`);
+      const late = [
+        { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: id, progress: 9 } },
+        { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'error', data: 'late' } },
+        { jsonrpc: '2.0', method: 'notifications/tools/list_changed' },
+      ];
+      setTimeout(() => {
+        response.end(late.map((message) => `data: ${JSON.stringify(message)}\n\n`).join(''));
+        ended = true;
+      }, 30);
+    });
+    const seen: unknown[] = [];
+    const result = await sendDirectToolCall(
+      sessionAt(url),
+      params,
+      hooks({
+        onProgress: (progress) => seen.push(['progress', progress]),
+        onLog: (message) => seen.push(['log', message.data]),
+        onListChanged: () => seen.push(['changed']),
+      }),
+    );
+    expect(result).toEqual({ content: [] });
+    await until(() => ended && seen.length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(seen).toEqual([['changed']]);
+  });
+
   it('refuses an answer without a response to the call, naming the service', async () => {
     const { url } = await startScripted((response) => {
       response.writeHead(200, { 'content-type': 'application/json' });

@@ -280,11 +280,14 @@ async function readStreamAnswer(
     if (message === undefined) continue;
     const answer = resultOf(session, id, message);
     if (answer !== undefined) {
+      // The request is over: its progress and log messages have no one to reach (the client's request is answered,
+      // and progress after it breaks the protocol), as the official client drops them; questions are still refused.
+      const settled = { ...hooks, onProgress: undefined, onLog: undefined };
       readingOn(
         (async () => {
           for await (const data of events) {
             const later = parseMessage(data);
-            if (later !== undefined) handleOther(session, id, later, hooks);
+            if (later !== undefined) handleOther(session, id, later, settled);
           }
         })().catch(() => {}),
       );
