@@ -13,12 +13,13 @@ interface Received {
 
 /**
  * A real HTTP server on 127.0.0.1 standing in for an MCP server's endpoint: `answer` writes the answer to a
- * `tools/call` (given its request id); every other POST (a notification, an answer to a question) gets 202; a GET
- * (a stream resumed) is answered by `resume`, given its `Last-Event-ID`, else 405.
+ * `tools/call` (given its request id); every other POST (a notification, an answer to a question) is answered by
+ * `other`, else 202; a GET (a stream resumed) is answered by `resume`, given its `Last-Event-ID`, else 405.
  */
 async function startScripted(
   answer: (response: ServerResponse, id: string) => void,
   resume?: (response: ServerResponse, lastEventId: string | undefined) => void,
+  other?: (response: ServerResponse, body: Record<string, unknown>) => void,
 ) {
   const received: Received[] = [];
   const server: Server = createServer((request, response) => {
@@ -37,6 +38,7 @@ async function startScripted(
       const body = JSON.parse(text) as Record<string, unknown>;
       received.push({ headers: request.headers, body });
       if (body['method'] === 'tools/call') answer(response, String(body['id']));
+      else if (other !== undefined) other(response, body);
       else response.writeHead(202).end();
     });
   });
@@ -301,6 +303,30 @@ describe('sendDirectToolCall()', () => {
     await until(() => ended && seen.length > 0);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(seen).toEqual([['changed']]);
+  });
+
+  it('direct_call_notice_answer_held_open: a stream the server opens in answer to a cancellation or a refused question is not kept open', async () => {
+    const held: { closed: boolean }[] = [];
+    const { url } = await startScripted(
+      (response) => {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        const question = { jsonrpc: '2.0', id: 5, method: 'sampling/createMessage', params: {} };
+        response.write(`data: ${JSON.stringify(question)}\n\n`);
+      },
+      undefined,
+      (response) => {
+        // Notifications and responses get 202 and no body; this server holds an event stream open instead.
+        const stream = { closed: false };
+        response.on('close', () => {
+          stream.closed = true;
+        });
+        response.writeHead(200, { 'content-type': 'text/event-stream' }).write(': held\n\n');
+        held.push(stream);
+      },
+    );
+    await sendDirectToolCall(sessionAt(url), params, hooks({ timeoutMs: 200 })).catch(() => {});
+    await until(() => held.length === 2 && held.every((stream) => stream.closed));
+    expect(held).toEqual([{ closed: true }, { closed: true }]);
   });
 
   it('refuses an answer without a response to the call, naming the service', async () => {

@@ -126,11 +126,11 @@ export async function sendDirectToolCall(
       // The server is told, as the official client tells it (not when the session closed: it is ended as a whole);
       // the caller sees the reason (a timeout, a cancel, the closed session).
       if (!session.closed.aborted) {
-        void post(session, {
+        tell(session, {
           jsonrpc: '2.0',
           method: 'notifications/cancelled',
           params: { requestId: id, reason: String(timedOut ? 'Request timed out' : hooks.signal?.reason) },
-        }).catch(() => {});
+        });
       }
       throw controller.signal.reason;
     }
@@ -155,6 +155,17 @@ function post(session: DirectSession, message: unknown, signal?: AbortSignal): P
     JSON.stringify(message),
     signal,
   );
+}
+
+/**
+ * A notification or a response POSTed, nothing awaited: the server answers 202 without a body, and any body it sends
+ * instead is discarded at once (an event stream held open would keep its connection, and a closing upstream waiting,
+ * until undici's body timeout); closing the session ends a POST still waiting for its answer.
+ */
+function tell(session: DirectSession, message: unknown): void {
+  post(session, message, session.closed)
+    .then((response) => response.body?.cancel())
+    .catch(() => {});
 }
 
 /** A request to the session's endpoint with the session's headers (credential, session id, protocol version). */
@@ -324,13 +335,11 @@ function handleOther(session: DirectSession, id: string, message: Message, hooks
   if (typeof method !== 'string') return;
   const params = isObject(message['params']) ? message['params'] : {};
   if ('id' in message && (typeof message['id'] === 'string' || typeof message['id'] === 'number')) {
-    void post(session, {
+    tell(session, {
       jsonrpc: '2.0',
       id: message['id'],
       error: { code: ProtocolErrorCode.InvalidRequest, message: hooks.cannotAsk(method) },
-    })
-      .then((response) => response.text())
-      .catch(() => {});
+    });
     return;
   }
   if (method === 'notifications/progress') {
