@@ -174,6 +174,27 @@ describe('createMcpUpstream() and a direct call (a 2025-era tools/call for a cal
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(error.message).toContain('CONNECTION_CLOSED');
   });
+
+  it('direct_call_timeout_ends_its_neighbours: a call that times out leaves the session, and the calls in flight on it, alone', async () => {
+    const server = await startScriptedMcpServer((response, id, body) => {
+      // `slow` is never answered; `fast` is, within its own time.
+      if ((body['params'] as { name?: string }).name !== 'fast') return;
+      setTimeout(() => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'fast' }] } }));
+      }, 300);
+    });
+    stops.push(server.close);
+    upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+    const short = { ...target(server.url), timeoutMs: 400 };
+    const slow = failureOf(upstream.callTool(short, 'slow', {}));
+    await until(() => server.received.some((request) => request.method === 'tools/call'));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const fast = upstream.callTool(short, 'fast', {});
+    expect((await slow).code).toBe('upstream_timeout');
+    expect((await fast).result).toEqual({ content: [{ type: 'text', text: 'fast' }] });
+    expect(server.received.filter((request) => request.method === 'initialize')).toHaveLength(1);
+  });
 });
 
 describe('createMcpUpstream() and a server that closes answer streams (SEP-1699 polling)', () => {

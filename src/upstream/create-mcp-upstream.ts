@@ -348,7 +348,8 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
 
   /**
    * Runs `use` on the target's session; a session the server forgot (404) is opened again, once. A session whose
-   * request failed below the protocol is closed, unless the request was cancelled (`signal`): the session is fine.
+   * request failed below the protocol is closed, unless the request was cancelled (`signal`) or timed out: the
+   * gateway ended that request, not the session, and closing it would fail every other call in flight on it.
    */
   async function withSession<T>(
     target: McpTarget,
@@ -366,9 +367,11 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
           drop(session);
           continue;
         }
-        // The server refused this request's scope, not the session: other requests on it may go on.
-        const refusedScope = toMcpUpstreamError(error, target).code === 'upstream_insufficient_scope';
-        if (!(error instanceof ProtocolError) && signal?.aborted !== true && !refusedScope) drop(session);
+        // The server refused this request's scope, or the request timed out: other requests on the session go on.
+        const kept = ['upstream_insufficient_scope', 'upstream_timeout'].includes(
+          toMcpUpstreamError(error, target).code,
+        );
+        if (!(error instanceof ProtocolError) && signal?.aborted !== true && !kept) drop(session);
         throw error;
       }
     }
