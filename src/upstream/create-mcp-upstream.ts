@@ -77,6 +77,11 @@ export interface McpLogMessage {
 }
 
 export interface McpCallOptions {
+  /**
+   * Removes the credential sent from a text (the call's scrubber): a server's error text is scrubbed before it is
+   * cut to an excerpt, so a secret the cut would split never reaches the error half-scrubbed.
+   */
+  readonly scrub?: (text: string) => string;
   /** `_meta` of the request as the gateway forwards it (the client's own keys, never the gateway's). */
   readonly meta?: Readonly<Record<string, unknown>>;
   /** Cancels the request: the server is told (`notifications/cancelled`, or the 2026 era's closed stream). */
@@ -409,8 +414,9 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
   async function answer(
     target: McpTarget,
     use: (client: Client, session: Session) => Promise<unknown>,
-    signal?: AbortSignal,
+    callOptions: Pick<McpCallOptions, 'signal' | 'scrub'>,
   ): Promise<McpCallAnswer> {
+    const signal = callOptions.signal;
     try {
       return await withSession(
         target,
@@ -425,7 +431,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
           cancelled: true,
         });
       }
-      throw toMcpUpstreamError(error, target);
+      throw toMcpUpstreamError(error, target, callOptions.scrub);
     }
   }
 
@@ -505,47 +511,56 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
           }
           return relaying(callOptions, () => client.callTool(params, optionsOf(target, callOptions)));
         },
-        callOptions.signal,
+        callOptions,
       );
     },
 
     readResource(target, uri, callOptions = {}) {
-      return answer(target, (client) =>
-        relaying(callOptions, () =>
-          client.readResource(
-            { uri, ...metaOf(callOptions, client) },
-            { ...optionsOf(target, callOptions), cacheMode: 'bypass' },
+      return answer(
+        target,
+        (client) =>
+          relaying(callOptions, () =>
+            client.readResource(
+              { uri, ...metaOf(callOptions, client) },
+              { ...optionsOf(target, callOptions), cacheMode: 'bypass' },
+            ),
           ),
-        ),
+        callOptions,
       );
     },
 
     getPrompt(target, name, args, callOptions = {}) {
-      return answer(target, (client) =>
-        relaying(callOptions, () =>
-          client.getPrompt(
-            { name, arguments: { ...args }, ...metaOf(callOptions, client) },
-            optionsOf(target, callOptions),
+      return answer(
+        target,
+        (client) =>
+          relaying(callOptions, () =>
+            client.getPrompt(
+              { name, arguments: { ...args }, ...metaOf(callOptions, client) },
+              optionsOf(target, callOptions),
+            ),
           ),
-        ),
+        callOptions,
       );
     },
 
     complete(target, params, callOptions = {}) {
-      return answer(target, (client) =>
-        client.request(
-          {
-            method: 'completion/complete',
-            params: {
-              ref: { ...params.ref },
-              argument: { ...params.argument },
-              ...(params.context?.arguments ? { context: { arguments: { ...params.context.arguments } } } : {}),
-              ...metaOf(callOptions),
+      return answer(
+        target,
+        (client) =>
+          client.request(
+            {
+              method: 'completion/complete',
+              params: {
+                ref: { ...params.ref },
+                argument: { ...params.argument },
+                ...(params.context?.arguments ? { context: { arguments: { ...params.context.arguments } } } : {}),
+                ...metaOf(callOptions),
+              },
             },
-          },
-          anyResult,
-          optionsOf(target, callOptions),
-        ),
+            anyResult,
+            optionsOf(target, callOptions),
+          ),
+        callOptions,
       );
     },
 
@@ -607,9 +622,14 @@ function insufficientScopeOf(
 /**
  * An MCP client failure as a GatehouseError: the server's JSON-RPC error (its code and a bounded excerpt of its
  * message), a timeout, an unreachable server, or an HTTP refusal. The message never carries the credential (the
- * SDK's errors name no header), and the upstream's own text is cut short.
+ * SDK's errors name no header), and the upstream's own text is cut short, after `scrub` (cutting first could leave
+ * the start of a secret that no scrubber recognises).
  */
-export function toMcpUpstreamError(error: unknown, target: Pick<McpTarget, 'service'>): GatehouseError {
+export function toMcpUpstreamError(
+  error: unknown,
+  target: Pick<McpTarget, 'service'>,
+  scrub: (text: string) => string = (text) => text,
+): GatehouseError {
   const service = target.service;
   // The SDK wraps transport failures (`fetch failed`, and under it the guard's refusal or the socket error).
   let networkFailure = false;
@@ -623,7 +643,7 @@ export function toMcpUpstreamError(error: unknown, target: Pick<McpTarget, 'serv
   if (error instanceof ProtocolError) {
     return new GatehouseError(
       'upstream_error',
-      `The MCP server of ${service} answered error ${error.code}: ${String(error.message).slice(0, 500)}`,
+      `The MCP server of ${service} answered error ${error.code}: ${scrub(String(error.message)).slice(0, 500)}`,
       { service, rpcCode: error.code },
     );
   }
