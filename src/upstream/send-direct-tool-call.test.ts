@@ -260,6 +260,20 @@ describe('sendDirectToolCall()', () => {
     });
   });
 
+  it("direct_call_resume_busy_loop: a server asking to be polled at once (retry: 0) and ending each stream is polled at most every 100 ms within the call's time", async () => {
+    const poll = (response: ServerResponse) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.end('id: 1\nretry: 0\ndata: \n\n');
+    };
+    const { url, received } = await startScripted(poll, poll);
+    const error = await sendDirectToolCall(sessionAt(url), params, hooks({ timeoutMs: 1_000 })).catch(
+      (e: unknown) => e,
+    );
+    expect((error as SdkError).code).toBe(SdkErrorCode.RequestTimeout);
+    // Unbounded, it was about 240 a second.
+    expect(received.filter((request) => request.headers['last-event-id'] !== undefined).length).toBeLessThanOrEqual(11);
+  });
+
   it('gives up resuming after two refusals in a row with an upstream_error, never an HTTP status (the call is not sent again)', async () => {
     const { url, received } = await startScripted(
       (response) => {

@@ -198,12 +198,17 @@ interface StreamPosition {
 
 /** Resumptions of an answer stream that may fail in a row before the call fails (the official client's `maxRetries`). */
 const maxResumeFailures = 2;
+/**
+ * The shortest wait before a resumption, whatever `retry` the server asks: a server asking for 0 and ending each
+ * stream at once had the gateway reconnect about 240 times a second for the call's whole time.
+ */
+const minResumeDelayMs = 100;
 
 /**
  * The result of the response to `id` on its event stream. A stream that ends or breaks before the response, after
  * an event id, is resumed by GET with `Last-Event-ID` (the server replays what followed), as the official client
  * resumes it: a 2025-11-25 server may close an answer stream on purpose and let the client poll (SEP-1699). The
- * server's `retry` time is waited first, else 1 s doubling up to 30 s; the call fails after `maxResumeFailures`
+ * server's `retry` time is waited first (at least `minResumeDelayMs`), else 1 s doubling up to 30 s; the call fails after `maxResumeFailures`
  * failed resumptions in a row, with an `upstream_error` (never an HTTP status: the call was received, and must not
  * be sent again on a new session). The call's timer (`signal`) bounds all of it.
  */
@@ -226,7 +231,8 @@ async function readResumableAnswer(
     });
     if (answer !== undefined || position.lastEventId === undefined) return answer;
     for (;;) {
-      await delay(position.retryMs ?? Math.min(1_000 * 2 ** failures, 30_000), undefined, { signal });
+      const wait = position.retryMs ?? Math.min(1_000 * 2 ** failures, 30_000);
+      await delay(Math.max(wait, minResumeDelayMs), undefined, { signal });
       const headers = { accept: 'text/event-stream', 'last-event-id': position.lastEventId };
       const response = await send(session, 'GET', headers, undefined, signal).catch((error: unknown) => {
         if (signal.aborted) throw error;

@@ -11,8 +11,8 @@ export interface ScriptedRequest {
 /**
  * A raw 2025-06-18 MCP server on 127.0.0.1 (node:http, no SDK), for behaviour the SDK fixtures cannot script: the
  * handshake is answered (`server/discover` refused as a 2025-era server refuses it, `initialize` with session id
- * `scripted-session`), the standalone GET stream refused (405), and each `tools/call` answered by `answer`, given
- * the request id; other POSTs get 202.
+ * `scripted-session`), the standalone GET stream refused (405), one tool listed (`scripted`), and each `tools/call`
+ * answered by `answer`, given the request id; other POSTs get 202.
  */
 export async function startScriptedMcpServer(
   answer: (response: ServerResponse, id: string, body: Record<string, unknown>) => void,
@@ -45,6 +45,8 @@ export async function startScriptedMcpServer(
           serverInfo: { name: 'scripted', version: '1.0.0' },
         };
         json({ jsonrpc: '2.0', id, result }, { 'mcp-session-id': 'scripted-session' });
+      } else if (method === 'tools/list') {
+        json({ jsonrpc: '2.0', id, result: { tools: [{ name: 'scripted', inputSchema: { type: 'object' } }] } });
       } else if (method === 'tools/call' && body !== undefined) answer(response, String(id), body);
       else response.writeHead(202).end();
     });
