@@ -208,9 +208,9 @@ const minResumeDelayMs = 100;
  * The result of the response to `id` on its event stream. A stream that ends or breaks before the response, after
  * an event id, is resumed by GET with `Last-Event-ID` (the server replays what followed), as the official client
  * resumes it: a 2025-11-25 server may close an answer stream on purpose and let the client poll (SEP-1699). The
- * server's `retry` time is waited first (at least `minResumeDelayMs`), else 1 s doubling up to 30 s; the call fails after `maxResumeFailures`
- * failed resumptions in a row, with an `upstream_error` (never an HTTP status: the call was received, and must not
- * be sent again on a new session). The call's timer (`signal`) bounds all of it.
+ * server's `retry` time is waited first (at least `minResumeDelayMs`), else 1 s doubling up to 30 s; the call fails
+ * after `maxResumeFailures` failed resumptions in a row, with an `upstream_error` (never an HTTP status: the call
+ * was received, and must not be sent again on a new session). The call's timer (`signal`) bounds all of it.
  */
 async function readResumableAnswer(
   session: DirectSession,
