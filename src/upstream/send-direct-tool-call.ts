@@ -196,7 +196,7 @@ interface StreamPosition {
   retryMs?: number;
 }
 
-/** Resumptions of an answer stream that may fail in a row before the call fails (the official client's `maxRetries`). */
+/** Failed resumptions of an answer stream in a row before the call fails (the official client's `maxRetries`). */
 const maxResumeFailures = 2;
 /**
  * The shortest wait before a resumption, whatever `retry` the server asks: a server asking for 0 and ending each
