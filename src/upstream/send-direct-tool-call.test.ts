@@ -343,6 +343,38 @@ describe('sendDirectToolCall()', () => {
     expect(held).toEqual([{ closed: true }, { closed: true }]);
   });
 
+  it('direct_call_question_flood: a server asking hundreds of questions at once gets its refusals one at a time, not a connection each', async () => {
+    let open = 0;
+    let mostOpen = 0;
+    const { url } = await startScripted(
+      (response, id) => {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        const questions = Array.from({ length: 200 }, (_, n) => ({
+          jsonrpc: '2.0',
+          id: n,
+          method: 'elicitation/create',
+          params: {},
+        }));
+        response.write(questions.map((question) => `data: ${JSON.stringify(question)}\n\n`).join(''));
+        setTimeout(() => {
+          response.end(`data: ${JSON.stringify({ jsonrpc: '2.0', id, result: { content: [] } })}\n\n`);
+        }, 300);
+      },
+      undefined,
+      (response) => {
+        // Each refusal is answered late: refusals sent together are open together.
+        open++;
+        mostOpen = Math.max(mostOpen, open);
+        setTimeout(() => {
+          open--;
+          response.writeHead(202).end();
+        }, 20);
+      },
+    );
+    expect(await sendDirectToolCall(sessionAt(url), params, hooks())).toEqual({ content: [] });
+    expect(mostOpen).toBe(1);
+  });
+
   it('refuses an answer without a response to the call, naming the service', async () => {
     const { url } = await startScripted((response) => {
       response.writeHead(200, { 'content-type': 'application/json' });

@@ -45,6 +45,11 @@ export interface DirectCallHooks {
   readonly cannotAsk: (method: string) => string;
 }
 
+/** How reading a call's answer handles the other messages: the call's hooks, and a server question refused. */
+interface Handlers extends DirectCallHooks {
+  readonly refuse: (questionId: string | number, method: string) => void;
+}
+
 /** A redirect answered instead: the request was not processed, and the official client (which follows same-origin redirects) sends it. */
 export const redirected = Symbol('redirected');
 
@@ -90,6 +95,7 @@ export async function sendDirectToolCall(
   session.closed.addEventListener('abort', onClosed, { once: true });
   if (hooks.signal?.aborted === true) onAbort();
   if (session.closed.aborted) onClosed();
+  const handlers: Handlers = { ...hooks, refuse: refuserOf(session, hooks) };
   try {
     const response = await post(session, { jsonrpc: '2.0', id, method: 'tools/call', params: sent }, controller.signal);
     if (response.status === 307 || response.status === 308) {
@@ -107,9 +113,9 @@ export async function sendDirectToolCall(
     const mediaType = mediaTypeOf(response.headers.get('content-type'));
     const answer =
       mediaType === 'application/json'
-        ? readJsonAnswer(session, id, await response.json(), hooks)
+        ? readJsonAnswer(session, id, await response.json(), handlers)
         : mediaType === 'text/event-stream' && response.body !== null
-          ? await readResumableAnswer(session, id, response.body, hooks, controller.signal, (reading) => {
+          ? await readResumableAnswer(session, id, response.body, handlers, controller.signal, (reading) => {
               rest = reading;
             })
           : undefined;
@@ -126,7 +132,7 @@ export async function sendDirectToolCall(
       // The server is told, as the official client tells it (not when the session closed: it is ended as a whole);
       // the caller sees the reason (a timeout, a cancel, the closed session).
       if (!session.closed.aborted) {
-        tell(session, {
+        void tell(session, {
           jsonrpc: '2.0',
           method: 'notifications/cancelled',
           params: { requestId: id, reason: String(timedOut ? 'Request timed out' : hooks.signal?.reason) },
@@ -158,14 +164,33 @@ function post(session: DirectSession, message: unknown, signal?: AbortSignal): P
 }
 
 /**
- * A notification or a response POSTed, nothing awaited: the server answers 202 without a body, and any body it sends
- * instead is discarded at once (an event stream held open would keep its connection, and a closing upstream waiting,
- * until undici's body timeout); closing the session ends a POST still waiting for its answer.
+ * A notification or a response POSTed, its outcome ignored (never rejects): the server answers 202 without a body,
+ * and any body it sends instead is discarded at once (an event stream held open would keep its connection, and a
+ * closing upstream waiting, until undici's body timeout); closing the session (or `signal`) ends a POST still
+ * waiting for its answer.
  */
-function tell(session: DirectSession, message: unknown): void {
-  post(session, message, session.closed)
+function tell(session: DirectSession, message: unknown, signal: AbortSignal = session.closed): Promise<void> {
+  return post(session, message, signal)
     .then((response) => response.body?.cancel())
     .catch(() => {});
+}
+
+/**
+ * Refuses the server's questions of one call one at a time, each refusal given the call's time at most: a server
+ * asking hundreds at once had the gateway open a connection for each.
+ */
+function refuserOf(session: DirectSession, hooks: DirectCallHooks): Handlers['refuse'] {
+  let refusing = Promise.resolve();
+  return (questionId, method) => {
+    const refusal = {
+      jsonrpc: '2.0',
+      id: questionId,
+      error: { code: ProtocolErrorCode.InvalidRequest, message: hooks.cannotAsk(method) },
+    };
+    refusing = refusing.then(() =>
+      tell(session, refusal, AbortSignal.any([session.closed, AbortSignal.timeout(hooks.timeoutMs)])),
+    );
+  };
 }
 
 /** A request to the session's endpoint with the session's headers (credential, session id, protocol version). */
@@ -216,19 +241,21 @@ async function readResumableAnswer(
   session: DirectSession,
   id: string,
   body: ReadableStream<Uint8Array>,
-  hooks: DirectCallHooks,
+  handlers: Handlers,
   signal: AbortSignal,
   readingOn: (reading: Promise<void>) => void,
 ): Promise<Record<string, unknown> | undefined> {
   const position: StreamPosition = {};
   let failures = 0;
   for (let stream = body; ; ) {
-    const answer = await readStreamAnswer(session, id, stream, hooks, position, readingOn).catch((error: unknown) => {
-      // A broken stream is resumed like an ended one; the server's error, a refused answer and an abort are not.
-      const resumable = !signal.aborted && position.lastEventId !== undefined;
-      if (!resumable || isGatehouseError(error) || error instanceof ProtocolError) throw error;
-      return undefined;
-    });
+    const answer = await readStreamAnswer(session, id, stream, handlers, position, readingOn).catch(
+      (error: unknown) => {
+        // A broken stream is resumed like an ended one; the server's error, a refused answer and an abort are not.
+        const resumable = !signal.aborted && position.lastEventId !== undefined;
+        if (!resumable || isGatehouseError(error) || error instanceof ProtocolError) throw error;
+        return undefined;
+      },
+    );
     if (answer !== undefined || position.lastEventId === undefined) return answer;
     for (;;) {
       const wait = position.retryMs ?? Math.min(1_000 * 2 ** failures, 30_000);
@@ -265,13 +292,13 @@ function readJsonAnswer(
   session: DirectSession,
   id: string,
   data: unknown,
-  hooks: DirectCallHooks,
+  handlers: Handlers,
 ): Record<string, unknown> | undefined {
   let answer: Record<string, unknown> | undefined;
   for (const message of Array.isArray(data) ? data : [data]) {
     if (!isObject(message)) continue;
     answer = resultOf(session, id, message) ?? answer;
-    if (answer === undefined) handleOther(session, id, message, hooks);
+    if (answer === undefined) handleOther(id, message, handlers);
   }
   return answer;
 }
@@ -285,7 +312,7 @@ async function readStreamAnswer(
   session: DirectSession,
   id: string,
   body: ReadableStream<Uint8Array>,
-  hooks: DirectCallHooks,
+  handlers: Handlers,
   position: StreamPosition,
   readingOn: (reading: Promise<void>) => void,
 ): Promise<Record<string, unknown> | undefined> {
@@ -299,18 +326,18 @@ async function readStreamAnswer(
     if (answer !== undefined) {
       // The request is over: its progress and log messages have no one to reach (the client's request is answered,
       // and progress after it breaks the protocol), as the official client drops them; questions are still refused.
-      const settled = { ...hooks, onProgress: undefined, onLog: undefined };
+      const settled = { ...handlers, onProgress: undefined, onLog: undefined };
       readingOn(
         (async () => {
           for await (const data of events) {
             const later = parseMessage(data);
-            if (later !== undefined) handleOther(session, id, later, settled);
+            if (later !== undefined) handleOther(id, later, settled);
           }
         })().catch(() => {}),
       );
       return answer;
     }
-    handleOther(session, id, message, hooks);
+    handleOther(id, message, handlers);
   }
 }
 
@@ -336,16 +363,12 @@ function resultOf(session: DirectSession, id: string, message: Message): Record<
 }
 
 /** A message other than the response: progress, a log message, a list change, or a question refused. */
-function handleOther(session: DirectSession, id: string, message: Message, hooks: DirectCallHooks): void {
+function handleOther(id: string, message: Message, hooks: Handlers): void {
   const method = message['method'];
   if (typeof method !== 'string') return;
   const params = isObject(message['params']) ? message['params'] : {};
   if ('id' in message && (typeof message['id'] === 'string' || typeof message['id'] === 'number')) {
-    tell(session, {
-      jsonrpc: '2.0',
-      id: message['id'],
-      error: { code: ProtocolErrorCode.InvalidRequest, message: hooks.cannotAsk(method) },
-    });
+    hooks.refuse(message['id'], method);
     return;
   }
   if (method === 'notifications/progress') {
