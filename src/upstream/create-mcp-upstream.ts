@@ -248,11 +248,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     const limits = {
       userAgent: `${clientInfo.name}/${clientInfo.version}`,
       maxResponseBytes: target.maxResponseBytes,
-      tooLarge: () =>
-        new GatehouseError('upstream_too_large', `The MCP server's answer is larger than the service's limit`, {
-          service: target.service,
-          maxResponseBytes: target.maxResponseBytes,
-        }),
+      tooLarge: () => tooLargeFor(target),
       refuse: (head: { status: number; headers: Headers }) => insufficientScopeOf(head, target),
     };
     return async (input, init) => {
@@ -503,6 +499,8 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
                 sessionId: session.transport.sessionId,
                 protocolVersion: client.getNegotiatedProtocolVersion() ?? '',
                 closed: session.closing.signal,
+                maxResponseBytes: target.maxResponseBytes,
+                tooLarge: () => tooLargeFor(target),
               },
               params,
               directHooksOf(target, callOptions),
@@ -577,6 +575,14 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       await agent.close();
     },
   };
+}
+
+/** An answer over the service's `maxResponseBytes`. */
+function tooLargeFor(target: McpTarget): GatehouseError {
+  return new GatehouseError('upstream_too_large', `The MCP server's answer is larger than the service's limit`, {
+    service: target.service,
+    maxResponseBytes: target.maxResponseBytes,
+  });
 }
 
 /** A session closed: its client (and the client's requests), and its direct calls (as the client fails its own). */

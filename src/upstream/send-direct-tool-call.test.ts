@@ -66,6 +66,8 @@ const sessionAt = (url: URL) => ({
   sessionId: 'session-1',
   protocolVersion: '2025-06-18',
   closed: new AbortController().signal,
+  maxResponseBytes: 1_000_000,
+  tooLarge: () => new Error('too large'),
 });
 const hooks = (more: Partial<DirectCallHooks> = {}): DirectCallHooks => ({
   timeoutMs: 5_000,
@@ -231,7 +233,8 @@ describe('sendDirectToolCall()', () => {
       next();
     });
     const before = process.cpuUsage();
-    expect(await sendDirectToolCall(sessionAt(url), params, hooks({ timeoutMs: 60_000 }))).toEqual({ content: [] });
+    const session = { ...sessionAt(url), maxResponseBytes: 10_000_000 };
+    expect(await sendDirectToolCall(session, params, hooks({ timeoutMs: 60_000 }))).toEqual({ content: [] });
     const used = process.cpuUsage(before);
     expect((used.user + used.system) / 1000).toBeLessThan(3_000);
   }, 60_000);
@@ -272,6 +275,23 @@ describe('sendDirectToolCall()', () => {
     expect((error as SdkError).code).toBe(SdkErrorCode.RequestTimeout);
     // Unbounded, it was about 240 a second.
     expect(received.filter((request) => request.headers['last-event-id'] !== undefined).length).toBeLessThanOrEqual(11);
+  });
+
+  it('direct_call_resumed_stream_uncapped: a resumed answer stream counts toward maxResponseBytes with the stream it resumes', async () => {
+    const { url } = await startScripted(
+      (response) => {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.end(`: ${'x'.repeat(600_000)}\nid: 1\nretry: 0\ndata: \n\n`);
+      },
+      (response) => {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.end(`: ${'x'.repeat(600_000)}`);
+      },
+    );
+    const error = await sendDirectToolCall(sessionAt(url), params, hooks({ timeoutMs: 2_000 })).catch(
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toBe('too large');
   });
 
   it('gives up resuming after two refusals in a row with an upstream_error, never an HTTP status (the call is not sent again)', async () => {

@@ -28,6 +28,12 @@ export interface DirectSession {
    * own requests then): the call ends, and its POST and stream with it, so closing never waits for them.
    */
   readonly closed: AbortSignal;
+  /**
+   * The service's answer cap: an answer's event stream and the streams resuming it, together larger than this, fail
+   * with `tooLarge()` (the session's fetch caps the answer to a POST, not a GET's).
+   */
+  readonly maxResponseBytes: number;
+  readonly tooLarge: () => Error;
 }
 
 export interface DirectCallHooks {
@@ -215,10 +221,14 @@ function send(
   });
 }
 
-/** Where an event stream was left: the last event id it dispatched, and the reconnection time it asked for. */
+/**
+ * Where an answer's event stream was left: the last event id it dispatched, the reconnection time it asked for,
+ * and the bytes read so far (with those of the streams it resumed).
+ */
 interface StreamPosition {
   lastEventId?: string;
   retryMs?: number;
+  bytes: number;
 }
 
 /** Failed resumptions of an answer stream in a row before the call fails (the official client's `maxRetries`). */
@@ -245,13 +255,15 @@ async function readResumableAnswer(
   signal: AbortSignal,
   readingOn: (reading: Promise<void>) => void,
 ): Promise<Record<string, unknown> | undefined> {
-  const position: StreamPosition = {};
+  const position: StreamPosition = { bytes: 0 };
   let failures = 0;
   for (let stream = body; ; ) {
     const answer = await readStreamAnswer(session, id, stream, handlers, position, readingOn).catch(
       (error: unknown) => {
-        // A broken stream is resumed like an ended one; the server's error, a refused answer and an abort are not.
-        const resumable = !signal.aborted && position.lastEventId !== undefined;
+        // A broken stream is resumed like an ended one; the server's error, a refused or oversized answer and an
+        // abort are not.
+        const resumable =
+          !signal.aborted && position.lastEventId !== undefined && position.bytes <= session.maxResponseBytes;
         if (!resumable || isGatehouseError(error) || error instanceof ProtocolError) throw error;
         return undefined;
       },
@@ -316,7 +328,7 @@ async function readStreamAnswer(
   position: StreamPosition,
   readingOn: (reading: Promise<void>) => void,
 ): Promise<Record<string, unknown> | undefined> {
-  const events = readEvents(body, position);
+  const events = readEvents(body, position, session);
   for (;;) {
     const next = await events.next();
     if (next.done === true) return undefined;
@@ -399,9 +411,13 @@ function parseMessage(data: string): Message | undefined {
 
 /**
  * The `data` of each `message` event of an event stream (the WHATWG event stream format); `position` follows the
- * last event id dispatched and the reconnection time asked for.
+ * last event id dispatched, the reconnection time asked for and the bytes read, which may not exceed the cap.
  */
-async function* readEvents(body: ReadableStream<Uint8Array>, position: StreamPosition): AsyncGenerator<string> {
+async function* readEvents(
+  body: ReadableStream<Uint8Array>,
+  position: StreamPosition,
+  cap: Pick<DirectSession, 'maxResponseBytes' | 'tooLarge'>,
+): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   const lineEnd = /\r\n|\r|\n/g;
   // The current line so far, in pieces: each chunk is searched once, and a long line arriving in many chunks is
@@ -413,6 +429,8 @@ async function* readEvents(body: ReadableStream<Uint8Array>, position: StreamPos
   let event = '';
   let eventId = '';
   for await (const chunk of body) {
+    position.bytes += chunk.byteLength;
+    if (position.bytes > cap.maxResponseBytes) throw cap.tooLarge();
     const text = decoder.decode(chunk, { stream: true });
     let start: number = afterCarriageReturn && text.startsWith('\n') ? 1 : 0;
     afterCarriageReturn = false;
