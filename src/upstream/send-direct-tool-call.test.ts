@@ -395,6 +395,24 @@ describe('sendDirectToolCall()', () => {
     expect(mostOpen).toBe(1);
   });
 
+  it('direct_call_batch_after_answer: in a JSON batch the first response counts (as for the SDK client), and a question after it is still refused', async () => {
+    const { url, received } = await startScripted((response, id) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(
+        JSON.stringify([
+          { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'first' }] } },
+          { jsonrpc: '2.0', id: 9, method: 'elicitation/create', params: { message: 'Sure?' } },
+          { jsonrpc: '2.0', id, error: { code: -32000, message: 'second' } },
+        ]),
+      );
+    });
+    expect(await sendDirectToolCall(sessionAt(url), params, hooks())).toEqual({
+      content: [{ type: 'text', text: 'first' }],
+    });
+    await until(() => received.length === 2);
+    expect(received[1]?.body).toMatchObject({ id: 9, error: { code: -32600 } });
+  });
+
   it('refuses an answer without a response to the call, naming the service', async () => {
     const { url } = await startScripted((response) => {
       response.writeHead(200, { 'content-type': 'application/json' });

@@ -299,7 +299,7 @@ type Message = Record<string, unknown>;
 const isObject = (value: unknown): value is Message =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
-/** The result of the response to `id` in a JSON answer (one message or a batch); the other messages handled. */
+/** The result of the response to `id` in a JSON answer (one message or a batch); every other message handled. */
 function readJsonAnswer(
   session: DirectSession,
   id: string,
@@ -309,8 +309,10 @@ function readJsonAnswer(
   let answer: Record<string, unknown> | undefined;
   for (const message of Array.isArray(data) ? data : [data]) {
     if (!isObject(message)) continue;
-    answer = resultOf(session, id, message) ?? answer;
-    if (answer === undefined) handleOther(id, message, handlers);
+    // The first response counts, as for the official client (it knows the request no more after it).
+    const response = answer === undefined ? resultOf(session, id, message) : undefined;
+    if (response !== undefined) answer = response;
+    else handleOther(id, message, handlers);
   }
   return answer;
 }
