@@ -175,6 +175,28 @@ describe('createMcpUpstream() and a direct call (a 2025-era tools/call for a cal
     expect(error.message).toContain('CONNECTION_CLOSED');
   });
 
+  it('direct_call_abort_listeners: many direct calls in flight at once add no listener to a shared signal (Node warned past ten)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const server = await startScriptedMcpServer((response, id) => {
+        setTimeout(() => {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end(JSON.stringify({ jsonrpc: '2.0', id, result: { content: [] } }));
+        }, 50);
+      });
+      stops.push(server.close);
+      upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+      const calls = Array.from({ length: 20 }, () => upstream?.callTool(target(server.url), 'scripted', {}));
+      expect((await Promise.all(calls)).every((answer) => answer?.status === 200)).toBe(true);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('direct_call_timeout_ends_its_neighbours: a call that times out leaves the session, and the calls in flight on it, alone', async () => {
     const server = await startScriptedMcpServer((response, id, body) => {
       // `slow` is never answered; `fast` is, within its own time.

@@ -23,7 +23,7 @@ import {
 import { applyCredential, type UpstreamCredential } from './apply-credential.ts';
 import { createAddressGuard, createGuardedConnector, type ResolveHost } from './create-address-guard.ts';
 import { fetchWithDispatcher } from './fetch-with-dispatcher.ts';
-import { type DirectCallHooks, redirected, sendDirectToolCall } from './send-direct-tool-call.ts';
+import { createDirectCalls, type DirectCallHooks, redirected, sendDirectToolCall } from './send-direct-tool-call.ts';
 
 /** Where one federated call or listing goes: a service's MCP endpoint, with the credential to present there. */
 export interface McpTarget {
@@ -214,8 +214,6 @@ interface Session {
   readonly endpoint: { readonly url: URL; readonly headers: Readonly<Record<string, string>> };
   /** The guarded fetch the session's transport uses (and a direct call, `sendDirectToolCall`). */
   readonly fetch: FetchLike;
-  /** Aborted when the session is closed: its direct calls end, as the client's own requests do. */
-  readonly closing: AbortController;
   readonly ready: Promise<void>;
 }
 
@@ -238,6 +236,11 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
   const connectTimeouts = new Map<string, number>();
   const connectTimeoutOf = (hostname: string) => connectTimeouts.get(hostname) ?? 10_000;
   const sessions = new Map<string, Session>();
+  /**
+   * Ended by `close()`, as the clients' own requests are. A session dropped while the upstream stays open lets its
+   * direct calls finish: the server may still answer them, and a failure of one call is no reason to fail the others.
+   */
+  const directCalls = createDirectCalls();
   const listeners: ((tenant: string, service: string) => void)[] = [];
   const listChanged = (target: McpTarget) => {
     for (const listener of listeners) listener(target.tenant, target.service);
@@ -316,7 +319,6 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       transport,
       endpoint: { url: built.url, headers: built.headers },
       fetch,
-      closing: new AbortController(),
       ready: calling.exit(() => client.connect(transport, { timeout: target.timeoutMs })),
     };
     session.ready.catch(() => drop(session));
@@ -325,7 +327,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
 
   function drop(session: Session): void {
     if (sessions.get(session.key) === session) sessions.delete(session.key);
-    void closeSession(session);
+    void session.client.close().catch(() => {});
   }
 
   async function sessionOf(target: McpTarget): Promise<Session> {
@@ -498,7 +500,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
                 fetch: session.fetch,
                 sessionId: session.transport.sessionId,
                 protocolVersion: client.getNegotiatedProtocolVersion() ?? '',
-                closed: session.closing.signal,
+                calls: directCalls,
                 maxResponseBytes: target.maxResponseBytes,
                 tooLarge: () => tooLargeFor(target),
               },
@@ -571,7 +573,8 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     async close() {
       const open = [...sessions.values()];
       sessions.clear();
-      await Promise.all(open.map(closeSession));
+      directCalls.close(new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed'));
+      await Promise.all(open.map((session) => session.client.close().catch(() => {})));
       await agent.close();
     },
   };
@@ -583,12 +586,6 @@ function tooLargeFor(target: McpTarget): GatehouseError {
     service: target.service,
     maxResponseBytes: target.maxResponseBytes,
   });
-}
-
-/** A session closed: its client (and the client's requests), and its direct calls (as the client fails its own). */
-function closeSession(session: Session): Promise<void> {
-  session.closing.abort(new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed'));
-  return session.client.close().catch(() => {});
 }
 
 /** Why a server's question is refused when the request's caller cannot be asked it. */

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ProtocolError, SdkError, SdkErrorCode, SdkHttpError } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isGatehouseError } from '../core/index.ts';
-import { type DirectCallHooks, redirected, sendDirectToolCall } from './send-direct-tool-call.ts';
+import { createDirectCalls, type DirectCallHooks, redirected, sendDirectToolCall } from './send-direct-tool-call.ts';
 
 /** What the scripted server received: each POST's headers and JSON body. */
 interface Received {
@@ -65,7 +65,7 @@ const sessionAt = (url: URL) => ({
   fetch: (input: string | URL, init?: RequestInit) => fetch(input, { ...init, redirect: 'manual' }),
   sessionId: 'session-1',
   protocolVersion: '2025-06-18',
-  closed: new AbortController().signal,
+  calls: createDirectCalls(),
   maxResponseBytes: 1_000_000,
   tooLarge: () => new Error('too large'),
 });

@@ -23,11 +23,8 @@ export interface DirectSession {
   readonly sessionId: string | undefined;
   /** The protocol version the session negotiated. */
   readonly protocolVersion: string;
-  /**
-   * Aborted when the session is closed, with the reason its calls fail (the official client's transport aborts its
-   * own requests then): the call ends, and its POST and stream with it, so closing never waits for them.
-   */
-  readonly closed: AbortSignal;
+  /** The direct calls in flight of the gateway's MCP client, which its closing ends. */
+  readonly calls: DirectCalls;
   /**
    * The service's answer cap: an answer's event stream and the streams resuming it, together larger than this, fail
    * with `tooLarge()` (the session's fetch caps the answer to a POST, not a GET's).
@@ -49,6 +46,38 @@ export interface DirectCallHooks {
    * call is only made for a caller who cannot be asked.
    */
   readonly cannotAsk: (method: string) => string;
+}
+
+/**
+ * The direct calls (and their notices) in flight of one MCP client: `close(reason)` aborts them with the reason its
+ * own requests fail with then, so closing never waits for them (the agent's close would). A set, not a listener per
+ * call on one shared signal: each listener added walked all the others, and Node warned past ten.
+ */
+export interface DirectCalls {
+  readonly closed: boolean;
+  /** Tracks a request's controller until the returned function is called; aborted at once after `close`. */
+  track(controller: AbortController): () => void;
+  close(reason: unknown): void;
+}
+
+export function createDirectCalls(): DirectCalls {
+  const inFlight = new Set<AbortController>();
+  let closing: { readonly reason: unknown } | undefined;
+  return {
+    get closed() {
+      return closing !== undefined;
+    },
+    track(controller) {
+      if (closing === undefined) inFlight.add(controller);
+      else controller.abort(closing.reason);
+      return () => inFlight.delete(controller);
+    },
+    close(reason) {
+      closing = { reason };
+      for (const controller of inFlight) controller.abort(reason);
+      inFlight.clear();
+    },
+  };
 }
 
 /** How reading a call's answer handles the other messages: the call's hooks, and a server question refused. */
@@ -94,13 +123,11 @@ export async function sendDirectToolCall(
     controller.abort(new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out', { timeout: hooks.timeoutMs }));
   }, hooks.timeoutMs);
   const onAbort = () => controller.abort(hooks.signal?.reason);
-  const onClosed = () => controller.abort(session.closed.reason);
   // The rest of an event stream read after its answer: the call's timer bounds it (then aborts the request).
   let rest: Promise<void> | undefined;
   hooks.signal?.addEventListener('abort', onAbort, { once: true });
-  session.closed.addEventListener('abort', onClosed, { once: true });
+  const untrack = session.calls.track(controller);
   if (hooks.signal?.aborted === true) onAbort();
-  if (session.closed.aborted) onClosed();
   const handlers: Handlers = { ...hooks, refuse: refuserOf(session, hooks) };
   try {
     const response = await post(session, { jsonrpc: '2.0', id, method: 'tools/call', params: sent }, controller.signal);
@@ -135,14 +162,18 @@ export async function sendDirectToolCall(
     return answer;
   } catch (error) {
     if (controller.signal.aborted) {
-      // The server is told, as the official client tells it (not when the session closed: it is ended as a whole);
-      // the caller sees the reason (a timeout, a cancel, the closed session).
-      if (!session.closed.aborted) {
-        void tell(session, {
-          jsonrpc: '2.0',
-          method: 'notifications/cancelled',
-          params: { requestId: id, reason: String(timedOut ? 'Request timed out' : hooks.signal?.reason) },
-        });
+      // The server is told, as the official client tells it (not when the client closed: its sessions end too);
+      // the caller sees the reason (a timeout, a cancel, the closed client).
+      if (!session.calls.closed) {
+        void tell(
+          session,
+          {
+            jsonrpc: '2.0',
+            method: 'notifications/cancelled',
+            params: { requestId: id, reason: String(timedOut ? 'Request timed out' : hooks.signal?.reason) },
+          },
+          hooks.timeoutMs,
+        );
       }
       throw controller.signal.reason;
     }
@@ -151,7 +182,7 @@ export async function sendDirectToolCall(
     hooks.signal?.removeEventListener('abort', onAbort);
     const release = () => {
       clearTimeout(timer);
-      session.closed.removeEventListener('abort', onClosed);
+      untrack();
     };
     if (rest === undefined) release();
     else void rest.finally(release);
@@ -172,13 +203,16 @@ function post(session: DirectSession, message: unknown, signal?: AbortSignal): P
 /**
  * A notification or a response POSTed, its outcome ignored (never rejects): the server answers 202 without a body,
  * and any body it sends instead is discarded at once (an event stream held open would keep its connection, and a
- * closing upstream waiting, until undici's body timeout); closing the session (or `signal`) ends a POST still
- * waiting for its answer.
+ * closing upstream waiting, until undici's body timeout); a POST still waiting for its answer after `timeoutMs`, or
+ * when the client closes, is ended.
  */
-function tell(session: DirectSession, message: unknown, signal: AbortSignal = session.closed): Promise<void> {
-  return post(session, message, signal)
+function tell(session: DirectSession, message: unknown, timeoutMs: number): Promise<void> {
+  const controller = new AbortController();
+  const untrack = session.calls.track(controller);
+  return post(session, message, AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]))
     .then((response) => response.body?.cancel())
-    .catch(() => {});
+    .catch(() => {})
+    .finally(untrack);
 }
 
 /**
@@ -193,9 +227,7 @@ function refuserOf(session: DirectSession, hooks: DirectCallHooks): Handlers['re
       id: questionId,
       error: { code: ProtocolErrorCode.InvalidRequest, message: hooks.cannotAsk(method) },
     };
-    refusing = refusing.then(() =>
-      tell(session, refusal, AbortSignal.any([session.closed, AbortSignal.timeout(hooks.timeoutMs)])),
-    );
+    refusing = refusing.then(() => tell(session, refusal, hooks.timeoutMs));
   };
 }
 
