@@ -197,6 +197,20 @@ describe('createMcpUpstream() and a direct call (a 2025-era tools/call for a cal
     }
   });
 
+  it('direct_call_invalid_json_unreachable: an answer that is not JSON is an upstream_error saying so on both paths, not "cannot be reached"', async () => {
+    const server = await startScriptedMcpServer((response) => {
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"jsonrpc": "2.0", "id": ');
+    });
+    stops.push(server.close);
+    upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+    const ask = async () => ({ action: 'decline' });
+    for (const options of [{}, { ask }]) {
+      const error = await failureOf(upstream.callTool(target(server.url), 'scripted', {}, options));
+      expect(error.code).toBe('upstream_error');
+      expect(error.message).toBe('The MCP server of remote answered with something that is not JSON');
+    }
+  });
+
   it('direct_call_timeout_ends_its_neighbours: a call that times out leaves the session, and the calls in flight on it, alone', async () => {
     const server = await startScriptedMcpServer((response, id, body) => {
       // `slow` is never answered; `fast` is, within its own time.

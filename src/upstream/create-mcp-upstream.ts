@@ -643,6 +643,16 @@ export function toMcpUpstreamError(
   if (networkFailure) {
     return new GatehouseError('upstream_unreachable', `The MCP server of ${service} cannot be reached`, { service });
   }
+  // A JSON answer that does not parse (both the client's transport and a direct call parse with `JSON.parse`).
+  if (error instanceof SyntaxError) {
+    return new GatehouseError(
+      'upstream_error',
+      `The MCP server of ${service} answered with something that is not JSON`,
+      {
+        service,
+      },
+    );
+  }
   if (error instanceof ProtocolError) {
     return new GatehouseError(
       'upstream_error',
