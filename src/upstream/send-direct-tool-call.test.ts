@@ -413,6 +413,21 @@ describe('sendDirectToolCall()', () => {
     expect(received[1]?.body).toMatchObject({ id: 9, error: { code: -32600 } });
   });
 
+  it('direct_call_relay_hook_throws: a relay hook failing on a message (deep log data the scrubber cannot serialise) drops that message, not the call, as the SDK client drops it', async () => {
+    const { url } = await startScripted((response, id) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      const log = { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'error', data: 'deep' } };
+      const progress = { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: id, progress: 1 } };
+      const done = { jsonrpc: '2.0', id, result: { content: [] } };
+      response.end([log, progress, done].map((message) => `data: ${JSON.stringify(message)}\n\n`).join(''));
+    });
+    const failing = () => {
+      throw new RangeError('Maximum call stack size exceeded');
+    };
+    const result = await sendDirectToolCall(sessionAt(url), params, hooks({ onLog: failing, onProgress: failing }));
+    expect(result).toEqual({ content: [] });
+  });
+
   it('refuses an answer without a response to the call, naming the service', async () => {
     const { url } = await startScripted((response) => {
       response.writeHead(200, { 'content-type': 'application/json' });

@@ -417,6 +417,15 @@ function handleOther(id: string, message: Message, hooks: Handlers): void {
     hooks.refuse(message['id'], method);
     return;
   }
+  try {
+    notify(id, method, params, hooks);
+  } catch {
+    // As the official client: a notification its handler fails on (data too deep to scrub) is dropped, not the call.
+  }
+}
+
+/** A notification on the answer stream passed to its hook: progress of this request, a log message, a list change. */
+function notify(id: string, method: string, params: Message, hooks: Handlers): void {
   if (method === 'notifications/progress') {
     if (params['progressToken'] !== id || hooks.onProgress === undefined) return;
     const { progress, total, message: text } = params;
