@@ -428,6 +428,17 @@ describe('sendDirectToolCall()', () => {
     expect(result).toEqual({ content: [] });
   });
 
+  it('direct_call_error_message_not_text: a JSON-RPC error whose message is not text (here an array nested too deep to print) is still a ProtocolError with its code', async () => {
+    const { url } = await startScripted((response, id) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      const message = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+      response.end(`{"jsonrpc":"2.0","id":"${id}","error":{"code":-32000,"message":${message}}}`);
+    });
+    const error = await sendDirectToolCall(sessionAt(url), params, hooks()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect((error as ProtocolError).code).toBe(-32000);
+  });
+
   it('refuses an answer without a response to the call, naming the service', async () => {
     const { url } = await startScripted((response) => {
       response.writeHead(200, { 'content-type': 'application/json' });

@@ -393,7 +393,9 @@ function resultOf(session: DirectSession, id: string, message: Message): Record<
   const error = message['error'];
   if (isObject(error)) {
     const code = typeof error['code'] === 'number' ? error['code'] : ProtocolErrorCode.InternalError;
-    throw ProtocolError.fromError(code, String(error['message'] ?? ''), error['data']);
+    // A message that is not text is not printed (`String()` of a deeply nested array overflows the stack).
+    const text = typeof error['message'] === 'string' ? error['message'] : '';
+    throw ProtocolError.fromError(code, text, error['data']);
   }
   const result = message['result'];
   if (!isObject(result)) {
