@@ -195,8 +195,8 @@ export async function complete(
       ref.type === 'ref/prompt'
         ? { type: 'ref/prompt' as const, name: target.upstreamRef }
         : { type: 'ref/resource' as const, uri: target.upstreamRef };
-    const sent = await sendFederated(deps, caller, service, undefined, (mcp, mcpTarget) =>
-      mcp.complete(mcpTarget, { ...request, ref: upstreamRef }),
+    const sent = await sendFederated(deps, caller, service, undefined, (mcp, mcpTarget, options) =>
+      mcp.complete(mcpTarget, { ...request, ref: upstreamRef }, options),
     );
     audited = { ...audited, upstreamStatus: sent.status };
     return await finish(deps, caller, requestId, started, audited, {
@@ -313,7 +313,7 @@ async function sendFederated(
       );
     });
   const scrub = createScrubber(listCredentialSecrets(credential));
-  const options = log === undefined ? {} : { log: relayServerLog(log, () => scrub) };
+  const options = { scrub, ...(log === undefined ? {} : { log: relayServerLog(log, () => scrub) }) };
   // A server wanting more scope (step-up) answers with the link that asks for it.
   const answer = await send(mcp, mcpTargetOf(caller.tenant, service, credential), options).catch(
     async (error: unknown) => {

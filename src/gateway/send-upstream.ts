@@ -139,6 +139,7 @@ async function sendFederated(
           );
   const options = {
     ...relayed,
+    scrub: (text: string) => scrubber()(text),
     ...(ask === undefined ? {} : { ask }),
     ...(onProgress === undefined ? {} : { onProgress }),
     ...(controller === undefined ? {} : { signal: controller.signal }),

@@ -19,6 +19,18 @@ describe('toFederatedPage()', () => {
     expect(page.json).toBeUndefined();
   });
 
+  it('federated_result_too_deep_internal: an answer nested deeper than the stack allows is an upstream_error naming the tool, not an internal error', () => {
+    // As JSON.parse builds it from a hostile server's answer (it parses any depth).
+    const deep = JSON.parse(`{"content":[],"structuredContent":{"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`);
+    let thrown: unknown;
+    try {
+      toFederatedPage(deep, 'svc_tool', noScrub);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({ code: 'upstream_error', details: { tool: 'svc_tool' } });
+  });
+
   it('measures the text blocks when there is no structured content', () => {
     const page = toFederatedPage(
       {

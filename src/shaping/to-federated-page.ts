@@ -16,7 +16,7 @@ const gatewayOwnedMeta = /^(io\.modelcontextprotocol\/|modelcontextprotocol\.io\
  * block without the members its kind requires, throws `upstream_error` naming the tool.
  */
 export function toFederatedPage(result: unknown, toolName: string, scrub: (text: string) => string): ToolPage {
-  const value = scrubFederated(result, scrub);
+  const value = scrubbedResultOf(result, toolName, scrub);
   const content = value?.['content'];
   if (value === null || typeof value !== 'object' || !Array.isArray(content) || !content.every(isPlainObject)) {
     throw new GatehouseError('upstream_error', `The MCP server's answer to ${toolName} is not a tool result`, {
@@ -53,6 +53,21 @@ export function toFederatedPage(result: unknown, toolName: string, scrub: (text:
       ...(value['isError'] === true ? { isError: true } : {}),
     },
   };
+}
+
+/**
+ * `scrubFederated(result)`; a result nested deeper than serialising it allows (`JSON.parse` builds any depth from a
+ * server's answer, `JSON.stringify` overflows the stack) is the server's `upstream_error`, not the gateway's fault.
+ */
+function scrubbedResultOf(result: unknown, toolName: string, scrub: (text: string) => string) {
+  try {
+    return scrubFederated(result, scrub);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new GatehouseError('upstream_error', `The MCP server's answer to ${toolName} is nested too deeply`, {
+      tool: toolName,
+    });
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort as closedPort } from '../../test/support/free-port.ts';
 import { startLegacyMcpUpstream } from '../../test/support/start-mcp-upstream.ts';
+import { startScriptedMcpServer } from '../../test/support/start-scripted-mcp-server.ts';
 import { isGatehouseError } from '../core/index.ts';
 import { createMcpUpstream, isRelayStorageEnabled, type McpUpstream } from './create-mcp-upstream.ts';
 
@@ -150,3 +151,116 @@ describe('createMcpUpstream() and the promise hooks of its relay', () => {
     }
   });
 });
+
+describe('createMcpUpstream() and a direct call (a 2025-era tools/call for a caller who cannot be asked)', () => {
+  const stops: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await Promise.all(stops.splice(0).map((stop) => stop()));
+  });
+
+  it('direct_call_outlives_its_session: closing the upstream ends a call in flight at once, as the SDK client path does', async () => {
+    const server = await startScriptedMcpServer(() => {
+      // Never answers.
+    });
+    stops.push(server.close);
+    upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+    const slow = { ...target(server.url), timeoutMs: 10_000 };
+    const pending = failureOf(upstream.callTool(slow, 'wait', {}));
+    await until(() => server.received.some((request) => request.method === 'tools/call'));
+    const started = Date.now();
+    await upstream.close();
+    upstream = undefined;
+    const error = await pending;
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(error.message).toContain('CONNECTION_CLOSED');
+  });
+
+  it('direct_call_abort_listeners: many direct calls in flight at once add no listener to a shared signal (Node warned past ten)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const server = await startScriptedMcpServer((response, id) => {
+        setTimeout(() => {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end(JSON.stringify({ jsonrpc: '2.0', id, result: { content: [] } }));
+        }, 50);
+      });
+      stops.push(server.close);
+      upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+      const calls = Array.from({ length: 20 }, () => upstream?.callTool(target(server.url), 'scripted', {}));
+      expect((await Promise.all(calls)).every((answer) => answer?.status === 200)).toBe(true);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('direct_call_invalid_json_unreachable: an answer that is not JSON is an upstream_error saying so on both paths, not "cannot be reached"', async () => {
+    const server = await startScriptedMcpServer((response) => {
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"jsonrpc": "2.0", "id": ');
+    });
+    stops.push(server.close);
+    upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+    const ask = async () => ({ action: 'decline' });
+    for (const options of [{}, { ask }]) {
+      const error = await failureOf(upstream.callTool(target(server.url), 'scripted', {}, options));
+      expect(error.code).toBe('upstream_error');
+      expect(error.message).toBe('The MCP server of remote answered with something that is not JSON');
+    }
+  });
+
+  it('direct_call_timeout_ends_its_neighbours: a call that times out leaves the session, and the calls in flight on it, alone', async () => {
+    const server = await startScriptedMcpServer((response, id, body) => {
+      // `slow` is never answered; `fast` is, within its own time.
+      if ((body['params'] as { name?: string }).name !== 'fast') return;
+      setTimeout(() => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'fast' }] } }));
+      }, 300);
+    });
+    stops.push(server.close);
+    upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+    const short = { ...target(server.url), timeoutMs: 400 };
+    const slow = failureOf(upstream.callTool(short, 'slow', {}));
+    await until(() => server.received.some((request) => request.method === 'tools/call'));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const fast = upstream.callTool(short, 'fast', {});
+    expect((await slow).code).toBe('upstream_timeout');
+    expect((await fast).result).toEqual({ content: [{ type: 'text', text: 'fast' }] });
+    expect(server.received.filter((request) => request.method === 'initialize')).toHaveLength(1);
+  });
+});
+
+describe('createMcpUpstream() and a server that closes answer streams (SEP-1699 polling)', () => {
+  it('direct_call_stream_not_resumed: a call whose answer stream the server closed before answering is resumed by GET with Last-Event-ID, as the SDK client resumes it, and sent once', async () => {
+    const server = await startLegacyMcpUpstream(
+      [
+        {
+          name: 'slow',
+          async call(_args, request) {
+            request?.closeStream();
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            return { content: [{ type: 'text', text: 'done' }] };
+          },
+        },
+      ],
+      undefined,
+      2,
+      { resumable: { retryMs: 50 } },
+    );
+    try {
+      upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+      const answer = await upstream.callTool(target(server.url), 'slow', {});
+      expect(answer.result).toEqual({ content: [{ type: 'text', text: 'done' }] });
+      expect(server.calls).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+async function until(check: () => boolean) {
+  for (let i = 0; i < 300 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+}

@@ -23,7 +23,7 @@ import {
 import { applyCredential, type UpstreamCredential } from './apply-credential.ts';
 import { createAddressGuard, createGuardedConnector, type ResolveHost } from './create-address-guard.ts';
 import { fetchWithDispatcher } from './fetch-with-dispatcher.ts';
-import { type DirectCallHooks, redirected, sendDirectToolCall } from './send-direct-tool-call.ts';
+import { createDirectCalls, type DirectCallHooks, redirected, sendDirectToolCall } from './send-direct-tool-call.ts';
 
 /** Where one federated call or listing goes: a service's MCP endpoint, with the credential to present there. */
 export interface McpTarget {
@@ -77,6 +77,11 @@ export interface McpLogMessage {
 }
 
 export interface McpCallOptions {
+  /**
+   * Removes the credential sent from a text (the call's scrubber): a server's error text is scrubbed before it is
+   * cut to an excerpt, so a secret the cut would split never reaches the error half-scrubbed.
+   */
+  readonly scrub?: (text: string) => string;
   /** `_meta` of the request as the gateway forwards it (the client's own keys, never the gateway's). */
   readonly meta?: Readonly<Record<string, unknown>>;
   /** Cancels the request: the server is told (`notifications/cancelled`, or the 2026 era's closed stream). */
@@ -231,6 +236,11 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
   const connectTimeouts = new Map<string, number>();
   const connectTimeoutOf = (hostname: string) => connectTimeouts.get(hostname) ?? 10_000;
   const sessions = new Map<string, Session>();
+  /**
+   * Ended by `close()`, as the clients' own requests are. A session dropped while the upstream stays open lets its
+   * direct calls finish: the server may still answer them, and a failure of one call is no reason to fail the others.
+   */
+  const directCalls = createDirectCalls();
   const listeners: ((tenant: string, service: string) => void)[] = [];
   const listChanged = (target: McpTarget) => {
     for (const listener of listeners) listener(target.tenant, target.service);
@@ -241,11 +251,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     const limits = {
       userAgent: `${clientInfo.name}/${clientInfo.version}`,
       maxResponseBytes: target.maxResponseBytes,
-      tooLarge: () =>
-        new GatehouseError('upstream_too_large', `The MCP server's answer is larger than the service's limit`, {
-          service: target.service,
-          maxResponseBytes: target.maxResponseBytes,
-        }),
+      tooLarge: () => tooLargeFor(target),
       refuse: (head: { status: number; headers: Headers }) => insufficientScopeOf(head, target),
     };
     return async (input, init) => {
@@ -345,7 +351,8 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
 
   /**
    * Runs `use` on the target's session; a session the server forgot (404) is opened again, once. A session whose
-   * request failed below the protocol is closed, unless the request was cancelled (`signal`): the session is fine.
+   * request failed below the protocol is closed, unless the request was cancelled (`signal`) or timed out: the
+   * gateway ended that request, not the session, and closing it would fail every other call in flight on it.
    */
   async function withSession<T>(
     target: McpTarget,
@@ -363,9 +370,11 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
           drop(session);
           continue;
         }
-        // The server refused this request's scope, not the session: other requests on it may go on.
-        const refusedScope = toMcpUpstreamError(error, target).code === 'upstream_insufficient_scope';
-        if (!(error instanceof ProtocolError) && signal?.aborted !== true && !refusedScope) drop(session);
+        // The server refused this request's scope, or the request timed out: other requests on the session go on.
+        const kept = ['upstream_insufficient_scope', 'upstream_timeout'].includes(
+          toMcpUpstreamError(error, target).code,
+        );
+        if (!(error instanceof ProtocolError) && signal?.aborted !== true && !kept) drop(session);
         throw error;
       }
     }
@@ -403,8 +412,9 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
   async function answer(
     target: McpTarget,
     use: (client: Client, session: Session) => Promise<unknown>,
-    signal?: AbortSignal,
+    callOptions: Pick<McpCallOptions, 'signal' | 'scrub'>,
   ): Promise<McpCallAnswer> {
+    const signal = callOptions.signal;
     try {
       return await withSession(
         target,
@@ -419,7 +429,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
           cancelled: true,
         });
       }
-      throw toMcpUpstreamError(error, target);
+      throw toMcpUpstreamError(error, target, callOptions.scrub);
     }
   }
 
@@ -490,6 +500,9 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
                 fetch: session.fetch,
                 sessionId: session.transport.sessionId,
                 protocolVersion: client.getNegotiatedProtocolVersion() ?? '',
+                calls: directCalls,
+                maxResponseBytes: target.maxResponseBytes,
+                tooLarge: () => tooLargeFor(target),
               },
               params,
               directHooksOf(target, callOptions),
@@ -498,47 +511,56 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
           }
           return relaying(callOptions, () => client.callTool(params, optionsOf(target, callOptions)));
         },
-        callOptions.signal,
+        callOptions,
       );
     },
 
     readResource(target, uri, callOptions = {}) {
-      return answer(target, (client) =>
-        relaying(callOptions, () =>
-          client.readResource(
-            { uri, ...metaOf(callOptions, client) },
-            { ...optionsOf(target, callOptions), cacheMode: 'bypass' },
+      return answer(
+        target,
+        (client) =>
+          relaying(callOptions, () =>
+            client.readResource(
+              { uri, ...metaOf(callOptions, client) },
+              { ...optionsOf(target, callOptions), cacheMode: 'bypass' },
+            ),
           ),
-        ),
+        callOptions,
       );
     },
 
     getPrompt(target, name, args, callOptions = {}) {
-      return answer(target, (client) =>
-        relaying(callOptions, () =>
-          client.getPrompt(
-            { name, arguments: { ...args }, ...metaOf(callOptions, client) },
-            optionsOf(target, callOptions),
+      return answer(
+        target,
+        (client) =>
+          relaying(callOptions, () =>
+            client.getPrompt(
+              { name, arguments: { ...args }, ...metaOf(callOptions, client) },
+              optionsOf(target, callOptions),
+            ),
           ),
-        ),
+        callOptions,
       );
     },
 
     complete(target, params, callOptions = {}) {
-      return answer(target, (client) =>
-        client.request(
-          {
-            method: 'completion/complete',
-            params: {
-              ref: { ...params.ref },
-              argument: { ...params.argument },
-              ...(params.context?.arguments ? { context: { arguments: { ...params.context.arguments } } } : {}),
-              ...metaOf(callOptions),
+      return answer(
+        target,
+        (client) =>
+          client.request(
+            {
+              method: 'completion/complete',
+              params: {
+                ref: { ...params.ref },
+                argument: { ...params.argument },
+                ...(params.context?.arguments ? { context: { arguments: { ...params.context.arguments } } } : {}),
+                ...metaOf(callOptions),
+              },
             },
-          },
-          anyResult,
-          optionsOf(target, callOptions),
-        ),
+            anyResult,
+            optionsOf(target, callOptions),
+          ),
+        callOptions,
       );
     },
 
@@ -551,10 +573,19 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     async close() {
       const open = [...sessions.values()];
       sessions.clear();
+      directCalls.close(new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed'));
       await Promise.all(open.map((session) => session.client.close().catch(() => {})));
       await agent.close();
     },
   };
+}
+
+/** An answer over the service's `maxResponseBytes`. */
+function tooLargeFor(target: McpTarget): GatehouseError {
+  return new GatehouseError('upstream_too_large', `The MCP server's answer is larger than the service's limit`, {
+    service: target.service,
+    maxResponseBytes: target.maxResponseBytes,
+  });
 }
 
 /** Why a server's question is refused when the request's caller cannot be asked it. */
@@ -594,9 +625,14 @@ function insufficientScopeOf(
 /**
  * An MCP client failure as a GatehouseError: the server's JSON-RPC error (its code and a bounded excerpt of its
  * message), a timeout, an unreachable server, or an HTTP refusal. The message never carries the credential (the
- * SDK's errors name no header), and the upstream's own text is cut short.
+ * SDK's errors name no header), and the upstream's own text is cut short, after `scrub` (cutting first could leave
+ * the start of a secret that no scrubber recognises).
  */
-export function toMcpUpstreamError(error: unknown, target: Pick<McpTarget, 'service'>): GatehouseError {
+export function toMcpUpstreamError(
+  error: unknown,
+  target: Pick<McpTarget, 'service'>,
+  scrub: (text: string) => string = (text) => text,
+): GatehouseError {
   const service = target.service;
   // The SDK wraps transport failures (`fetch failed`, and under it the guard's refusal or the socket error).
   let networkFailure = false;
@@ -607,10 +643,20 @@ export function toMcpUpstreamError(error: unknown, target: Pick<McpTarget, 'serv
   if (networkFailure) {
     return new GatehouseError('upstream_unreachable', `The MCP server of ${service} cannot be reached`, { service });
   }
+  // A JSON answer that does not parse (both the client's transport and a direct call parse with `JSON.parse`).
+  if (error instanceof SyntaxError) {
+    return new GatehouseError(
+      'upstream_error',
+      `The MCP server of ${service} answered with something that is not JSON`,
+      {
+        service,
+      },
+    );
+  }
   if (error instanceof ProtocolError) {
     return new GatehouseError(
       'upstream_error',
-      `The MCP server of ${service} answered error ${error.code}: ${String(error.message).slice(0, 500)}`,
+      `The MCP server of ${service} answered error ${error.code}: ${scrub(String(error.message)).slice(0, 500)}`,
       { service, rpcCode: error.code },
     );
   }

@@ -70,9 +70,9 @@ const tools: FixtureTool[] = [
   },
   {
     name: 'leak_error',
-    description: 'Fails with a JSON-RPC error naming the token it was sent',
-    call: () => {
-      throw new Error(`the token ${upstreamToken} is not allowed here`);
+    description: 'Fails with a JSON-RPC error naming the token it was sent (after `pad` characters)',
+    call: (args) => {
+      throw new Error(`${'y'.repeat(Number(args['pad'] ?? 0))}the token ${upstreamToken} is not allowed here`);
     },
   },
   {
@@ -410,6 +410,19 @@ describe('remote MCP servers as services', () => {
     const failed = (await client.callTool({ name: 'linear_fail', arguments: {} })) as Result;
     expect(failed.isError).toBe(true);
     expect(failed.content).toEqual([{ type: 'text', text: 'the tool failed on purpose' }]);
+    await client.close();
+  });
+
+  it('error_excerpt_splits_credential: a server error whose excerpt would cut the credential in two reaches neither the client nor the audit with any of it', async () => {
+    const client = await connectV2('all');
+    // The excerpt is the first 500 characters of the server's message: the token starts 20 characters before its end.
+    const refused = (await client.callTool({ name: 'linear_leak_error', arguments: { pad: 470 } })) as Result;
+    expect(refused.isError).toBe(true);
+    expect(JSON.stringify(refused)).toContain('the token');
+    expect(JSON.stringify(refused)).not.toContain(upstreamToken.slice(0, 12));
+    await gateway.adapters.audit?.flush();
+    const records = await gateway.adapters.store.audit.query({ tenantId: 'acme', kind: 'tool_call', limit: 10_000 });
+    expect(JSON.stringify(records)).not.toContain(upstreamToken.slice(0, 12));
     await client.close();
   });
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
+import { InMemoryEventStore } from '@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {
@@ -52,6 +53,8 @@ export interface FixtureRequest {
     method: 'elicitation/create' | 'sampling/createMessage',
     params: Record<string, unknown>,
   ): Promise<unknown>;
+  /** Closes this call's answer stream before the answer (a `resumable` server only): the client must resume it. */
+  closeStream(): void;
 }
 
 /** A resource of the legacy fixture server: its listing (`uri` or `uriTemplate`) and what a read answers. */
@@ -91,6 +94,12 @@ export interface FixtureFeatures {
   };
   /** Declares the `logging` capability (the fixture tools log through `FixtureRequest.log`). */
   readonly logging?: boolean;
+  /**
+   * Resumable answer streams (an event store; each stream opens with a priming event carrying `retry: retryMs`), so a
+   * tool may close its answer stream before answering (`FixtureRequest.closeStream`, SEP-1699's polling) and the
+   * client resumes it by GET with `Last-Event-ID`. Only for clients of protocol version 2025-11-25 or later.
+   */
+  readonly resumable?: { readonly retryMs: number };
 }
 
 export interface LegacyMcpUpstream {
@@ -265,6 +274,10 @@ export async function startLegacyMcpUpstream(
             { method, params } as never,
             method === 'elicitation/create' ? ElicitResultSchema : CreateMessageResultSchema,
           ),
+        closeStream: () => {
+          if (extra.closeSSEStream === undefined) throw new Error('closeStream: the fixture server is not resumable');
+          extra.closeSSEStream();
+        },
         log: (level, data, logger) =>
           extra.sendNotification({
             method: 'notifications/message',
@@ -326,6 +339,9 @@ export async function startLegacyMcpUpstream(
       const entry = { current: req } as Session;
       entry.transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
+        ...(served.resumable === undefined
+          ? {}
+          : { eventStore: new InMemoryEventStore(), retryInterval: served.resumable.retryMs }),
         onsessioninitialized: (sessionId) => {
           opened++;
           sessions.set(sessionId, entry);

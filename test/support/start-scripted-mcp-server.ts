@@ -1,0 +1,63 @@
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One request the scripted server received: its JSON-RPC method (or the HTTP method), headers and body. */
+export interface ScriptedRequest {
+  readonly method: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Record<string, unknown> | undefined;
+}
+
+/**
+ * A raw 2025-06-18 MCP server on 127.0.0.1 (node:http, no SDK), for behaviour the SDK fixtures cannot script: the
+ * handshake is answered (`server/discover` refused as a 2025-era server refuses it, `initialize` with session id
+ * `scripted-session`), the standalone GET stream refused (405), one tool listed (`scripted`), and each `tools/call`
+ * answered by `answer`, given the request id; other POSTs get 202.
+ */
+export async function startScriptedMcpServer(
+  answer: (response: ServerResponse, id: string, body: Record<string, unknown>) => void,
+) {
+  const received: ScriptedRequest[] = [];
+  const server = createServer((request, response) => {
+    let text = '';
+    request.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+    });
+    request.on('end', () => {
+      const body = text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>);
+      const method = body?.['method'];
+      received.push({
+        method: typeof method === 'string' ? method : String(request.method),
+        headers: request.headers,
+        body,
+      });
+      const json = (message: unknown, headers: Record<string, string> = {}) =>
+        response.writeHead(200, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(message));
+      const id = body?.['id'];
+      if (request.method === 'GET') response.writeHead(405).end();
+      else if (request.method === 'DELETE') response.writeHead(200).end();
+      else if (method === 'server/discover')
+        json({ jsonrpc: '2.0', id, error: { code: -32601, message: 'Method not found' } });
+      else if (method === 'initialize') {
+        const result = {
+          protocolVersion: '2025-06-18',
+          capabilities: { tools: {} },
+          serverInfo: { name: 'scripted', version: '1.0.0' },
+        };
+        json({ jsonrpc: '2.0', id, result }, { 'mcp-session-id': 'scripted-session' });
+      } else if (method === 'tools/list') {
+        json({ jsonrpc: '2.0', id, result: { tools: [{ name: 'scripted', inputSchema: { type: 'object' } }] } });
+      } else if (method === 'tools/call' && body !== undefined) answer(response, String(id), body);
+      else response.writeHead(202).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
+    received,
+    close() {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
