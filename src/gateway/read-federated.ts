@@ -9,7 +9,7 @@ import {
   toGatehouseError,
 } from '../core/index.ts';
 import { admitCallLimits, type ReleaseLimits } from '../policy/index.ts';
-import { type ResultHandles, scrubFederated, shapeToolResult } from '../shaping/index.ts';
+import { type ResultHandles, scrubFederatedAnswer, shapeToolResult } from '../shaping/index.ts';
 import type { Limiter, Store } from '../store/index.ts';
 import {
   listCredentialSecrets,
@@ -331,7 +331,10 @@ async function sendFederated(
       status: answer.status,
     });
   }
-  const result = scrubFederated(answer.result, scrub);
+  const result = scrubFederatedAnswer(answer.result, scrub, {
+    of: `answer of ${service.id}`,
+    details: { service: service.id },
+  });
   if (!isPlainObject(result)) {
     throw new GatehouseError('upstream_error', `The MCP server of ${service.id} answered no result object`, {
       service: service.id,

@@ -49,6 +49,6 @@ export {
   shapeToolResult,
 } from './shape-tool-result.ts';
 export { type ResultSummary, type SummaryInput, summarizeResult } from './summarize-result.ts';
-export { scrubFederated, toFederatedPage, withoutGatewayMeta } from './to-federated-page.ts';
+export { scrubFederated, scrubFederatedAnswer, toFederatedPage, withoutGatewayMeta } from './to-federated-page.ts';
 export { type ToolPage, toToolPage, type UpstreamPageAnswer } from './to-tool-page.ts';
 export { type ToolResult, toToolResult, type UpstreamAnswer } from './to-tool-result.ts';

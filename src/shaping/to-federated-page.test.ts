@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createScrubber } from '../audit/index.ts';
-import { toFederatedPage } from './to-federated-page.ts';
+import { scrubFederatedAnswer, toFederatedPage } from './to-federated-page.ts';
 
 const noScrub = (text: string) => text;
 
@@ -29,6 +29,23 @@ describe('toFederatedPage()', () => {
       thrown = error;
     }
     expect(thrown).toMatchObject({ code: 'upstream_error', details: { tool: 'svc_tool' } });
+  });
+
+  it('federated_read_too_deep_internal: any federated answer nested too deeply is an upstream_error saying whose (resources and prompts too)', () => {
+    const deep = JSON.parse(
+      `{"contents":[{"uri":"a://b","text":"x","_meta":{"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}}]}`,
+    );
+    let thrown: unknown;
+    try {
+      scrubFederatedAnswer(deep, noScrub, { of: 'answer of docs', details: { service: 'docs' } });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({
+      code: 'upstream_error',
+      message: "The MCP server's answer of docs is nested too deeply",
+      details: { service: 'docs' },
+    });
   });
 
   it('measures the text blocks when there is no structured content', () => {

@@ -16,7 +16,7 @@ const gatewayOwnedMeta = /^(io\.modelcontextprotocol\/|modelcontextprotocol\.io\
  * block without the members its kind requires, throws `upstream_error` naming the tool.
  */
 export function toFederatedPage(result: unknown, toolName: string, scrub: (text: string) => string): ToolPage {
-  const value = scrubbedResultOf(result, toolName, scrub);
+  const value = scrubFederatedAnswer(result, scrub, { of: `answer to ${toolName}`, details: { tool: toolName } });
   const content = value?.['content'];
   if (value === null || typeof value !== 'object' || !Array.isArray(content) || !content.every(isPlainObject)) {
     throw new GatehouseError('upstream_error', `The MCP server's answer to ${toolName} is not a tool result`, {
@@ -56,16 +56,22 @@ export function toFederatedPage(result: unknown, toolName: string, scrub: (text:
 }
 
 /**
- * `scrubFederated(result)`; a result nested deeper than serialising it allows (`JSON.parse` builds any depth from a
- * server's answer, `JSON.stringify` overflows the stack) is the server's `upstream_error`, not the gateway's fault.
+ * `scrubFederated(result)` of a server's answer (a tool, resource or prompt result); an answer nested deeper than
+ * serialising it allows (`JSON.parse` builds any depth from a server's answer, `JSON.stringify` overflows the stack)
+ * is the server's `upstream_error` (`The MCP server's <of> is nested too deeply`, with `details`), not the gateway's
+ * fault.
  */
-function scrubbedResultOf(result: unknown, toolName: string, scrub: (text: string) => string) {
+export function scrubFederatedAnswer(
+  result: unknown,
+  scrub: (text: string) => string,
+  about: { readonly of: string; readonly details: Readonly<Record<string, string>> },
+): Record<string, unknown> | null {
   try {
     return scrubFederated(result, scrub);
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;
-    throw new GatehouseError('upstream_error', `The MCP server's answer to ${toolName} is nested too deeply`, {
-      tool: toolName,
+    throw new GatehouseError('upstream_error', `The MCP server's ${about.of} is nested too deeply`, {
+      ...about.details,
     });
   }
 }
