@@ -16,13 +16,15 @@ import { checkToolCall, toolCall } from './tool-call.ts';
 
 /**
  * `npx tsx bench/profile.ts [--seconds 5] [--rounds 3] [--cpu-prof] [--top 40] [--connections 50] [--rate N]
- * [--client 1.x|2.x] [--base <checkout>] [--variant '<json>'] [--perf] [--keep] [--federated]`: a developer tool, not a gated benchmark. Runs the closed-loop S2 load (50 connections; with
+ * [--client 1.x|2.x] [--base <checkout>] [--variant '<json>'] [--variant-node-args '<flags>'] [--perf] [--keep]
+ * [--federated]`: a developer tool, not a gated benchmark. Runs the closed-loop S2 load (50 connections; with
  * `--rate`, an open loop at N req/s, which compares CPU per request below saturation; with `--client`, an official
  * SDK client with `--connections` calls in flight, as S13) against raw and gatehouse, interleaved, and prints the
  * server CPU per request of each (from /proc, more stable than req/s on a shared machine) and their ratio. With
  * `--cpu-prof` the gatehouse process runs under V8's sampling profiler and the profile is summarised by self time
  * per function and per package when it exits. `--base` adds the gatehouse of another checkout (a worktree at a base
- * commit) and `--variant` one of this checkout with other config settings, both interleaved with the rest (the order
+ * commit) and `--variant` one of this checkout with other config settings (or, with `--variant-node-args`, started
+ * with other Node.js/V8 flags, e.g. `--single-threaded-gc`), both interleaved with the rest (the order
  * turning by one each round) and
  * compared function by function; `--keep` leaves the .cpuprofile files for a closer look (e.g. callers of a function).
  * `--perf` samples each target with Linux `perf record` (on-CPU samples, kernel included, JS named through
@@ -46,6 +48,7 @@ const { values: args } = parseArgs({
     client: { type: 'string' },
     base: { type: 'string' },
     variant: { type: 'string' },
+    'variant-node-args': { type: 'string' },
     keep: { type: 'boolean', default: false },
     federated: { type: 'boolean', default: false },
   },
@@ -55,6 +58,11 @@ const { values: args } = parseArgs({
  * (e.g. `{"upstreamPool":{"connectionsPerOrigin":64}}`), to see what one setting costs in the same window.
  */
 const variantSettings = args.variant === undefined ? undefined : (JSON.parse(args.variant) as Record<string, unknown>);
+/**
+ * `--variant-node-args '<flags>'`: the `variant` gatehouse (config settings as `--variant`, else the same) started
+ * with these flags before its entry point, to see what a launch flag (a GC setting, say) costs in the same window.
+ */
+const variantNodeArgs = args['variant-node-args']?.split(/\s+/).filter((flag) => flag !== '') ?? [];
 /** `--base <worktree>`: a second gatehouse built from another checkout (an A/B against a base commit), as `base`. */
 const baseRoot = args.base === undefined ? undefined : `${resolve(args.base)}/`;
 if (args.client !== undefined && args.client !== '1.x' && args.client !== '2.x')
@@ -128,12 +136,12 @@ try {
   const base = startedBase === undefined ? undefined : { ...startedBase.target, name: 'base' };
   if (base?.unavailable) throw new Error(`base: ${base.unavailable}`);
   const startedVariant =
-    variantSettings === undefined
+    variantSettings === undefined && variantNodeArgs.length === 0
       ? undefined
       : await startGatehouse(
           repoRoot,
           { port: upstreamPort, key: upstreamKey },
-          profileArgs('variant'),
+          [...profileArgs('variant'), ...variantNodeArgs],
           settingsWith(variantSettings),
           fleet,
         );
