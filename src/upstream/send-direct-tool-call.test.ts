@@ -76,6 +76,13 @@ const hooks = (more: Partial<DirectCallHooks> = {}): DirectCallHooks => ({
   ...more,
 });
 const params = { name: 'echo', arguments: { text: 'hi' } };
+/** Hooks that record, in order, each progress notice, log message (its data) and list change relayed. */
+const recordingHooks = (seen: unknown[]) =>
+  hooks({
+    onProgress: (progress) => seen.push(['progress', progress]),
+    onLog: (message) => seen.push(['log', message.data]),
+    onListChanged: () => seen.push(['changed']),
+  });
 const until = async (check: () => boolean) => {
   for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
 };
@@ -118,15 +125,7 @@ describe('sendDirectToolCall()', () => {
       }, 20);
     });
     const seen: unknown[] = [];
-    const result = await sendDirectToolCall(
-      sessionAt(url),
-      params,
-      hooks({
-        onProgress: (progress) => seen.push(['progress', progress]),
-        onLog: (message) => seen.push(['log', message.data]),
-        onListChanged: () => seen.push(['changed']),
-      }),
-    );
+    const result = await sendDirectToolCall(sessionAt(url), params, recordingHooks(seen));
     expect(result).toEqual({ content: [], structuredContent: { ok: true } });
     expect(seen).toEqual([['progress', { progress: 1, total: 2 }], ['log', 'working'], ['changed']]);
   });
@@ -324,15 +323,7 @@ describe('sendDirectToolCall()', () => {
       }, 30);
     });
     const seen: unknown[] = [];
-    const result = await sendDirectToolCall(
-      sessionAt(url),
-      params,
-      hooks({
-        onProgress: (progress) => seen.push(['progress', progress]),
-        onLog: (message) => seen.push(['log', message.data]),
-        onListChanged: () => seen.push(['changed']),
-      }),
-    );
+    const result = await sendDirectToolCall(sessionAt(url), params, recordingHooks(seen));
     expect(result).toEqual({ content: [] });
     await until(() => ended && seen.length > 0);
     await new Promise((resolve) => setTimeout(resolve, 50));
