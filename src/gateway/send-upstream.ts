@@ -130,13 +130,18 @@ async function sendFederated(
       ? undefined
       : (question: ServerQuestion) =>
           clientAsk({ method: question.method, params: scrubFederated(question.params, scrubber()) ?? {} });
+  let progressRelayed = 0;
   const onProgress =
     clientProgress === undefined
       ? undefined
-      : (progress: Parameters<typeof clientProgress>[0]) =>
+      : (progress: Parameters<typeof clientProgress>[0]) => {
+          if (++progressRelayed > maxRelayedProgress) return;
           clientProgress(
-            progress.message === undefined ? progress : { ...progress, message: scrubber()(progress.message) },
+            progress.message === undefined
+              ? progress
+              : { ...progress, message: toBoundedProgressMessage(scrubber()(progress.message)) },
           );
+        };
   const options = {
     ...relayed,
     scrub: (text: string) => scrubber()(text),
@@ -165,6 +170,21 @@ async function sendFederated(
   }
   call.scrub = scrubber();
   call.page = toFederatedPage(answer.result, tool.name, call.scrub);
+}
+
+/**
+ * Progress notices a federated server's call may relay to the client; past them the rest are dropped as they arrive
+ * (the result still comes). A server sending them by the thousand would otherwise have the gateway write each to
+ * the client's stream, as it would log messages (which are bounded at 100, `relayServerLog`).
+ */
+const maxRelayedProgress = 1_000;
+/** A relayed progress message is a status line: longer ones are cut, saying so. */
+const maxProgressMessageChars = 1_000;
+const progressCutNote = '… (cut by the gateway)';
+function toBoundedProgressMessage(message: string): string {
+  return message.length <= maxProgressMessageChars
+    ? message
+    : `${message.slice(0, maxProgressMessageChars - progressCutNote.length)}${progressCutNote}`;
 }
 
 /** Sends with the call's credential; a user connection's 401 gets one forced refresh and one retry (OA-16). */

@@ -987,6 +987,54 @@ describe('a 2025-era server asking outside the call (newcomer finding: the error
   });
 });
 
+describe('a server flooding progress (progress_flood_relayed_unbounded)', () => {
+  it('relays at most 1,000 progress notices per call, each message cut to 1,000 characters, and still the result', async () => {
+    const upstream = await startLegacyMcpUpstream([
+      {
+        name: 'flood',
+        annotations: { destructiveHint: false },
+        call: async (_args, request) => {
+          for (let step = 1; step <= 1_500; step++) await request?.progress(step, 1_500, 'p'.repeat(5_000));
+          return { content: [{ type: 'text', text: 'flooded' }] };
+        },
+      },
+    ]);
+    const own = await startTestGateway({
+      unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+      tenants: [
+        {
+          id: 'acme',
+          services: [{ id: 'tiny', mcp: upstream.url }],
+          toolsets: [{ id: 'all', access: 'write', approval: 'none', discovery: { mode: 'never' } }],
+          clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all'], subject: 'alice' }],
+        },
+      ],
+    });
+    try {
+      const client = new ClientV2({ name: 'progress-flood-e2e', version: '1.0.0' });
+      await client.connect(
+        new TransportV2(new URL(`${own.url}/mcp/acme/all`), {
+          requestInit: { headers: { Authorization: `Bearer ${clientKey}` } },
+        }),
+      );
+      const seen: { progress: number; message?: string }[] = [];
+      const result = (await client.callTool(
+        { name: 'tiny_flood', arguments: {} },
+        { onprogress: (progress) => seen.push(progress), timeout: 60_000 },
+      )) as Result;
+      expect(result.content).toEqual([{ type: 'text', text: 'flooded' }]);
+      expect(seen.length).toBe(1_000);
+      expect(seen[0]?.progress).toBe(1);
+      expect(seen.every((progress) => (progress.message?.length ?? 0) <= 1_000)).toBe(true);
+      expect(seen[0]?.message).toMatch(/^p+… \(cut by the gateway\)$/);
+      await client.close();
+    } finally {
+      await own.close();
+      await upstream.close();
+    }
+  });
+});
+
 describe('a server whose prompt listing fails', () => {
   it('keeps its tools served, with the problem in its status', async () => {
     const broken = {
