@@ -23,7 +23,13 @@ import {
 import { applyCredential, type UpstreamCredential } from './apply-credential.ts';
 import { createAddressGuard, createGuardedConnector, type ResolveHost } from './create-address-guard.ts';
 import { fetchWithDispatcher } from './fetch-with-dispatcher.ts';
-import { createDirectCalls, type DirectCallHooks, redirected, sendDirectToolCall } from './send-direct-tool-call.ts';
+import {
+  createDirectCalls,
+  type DirectCallHooks,
+  type DirectSession,
+  redirected,
+  sendDirectToolCall,
+} from './send-direct-tool-call.ts';
 
 /** Where one federated call or listing goes: a service's MCP endpoint, with the credential to present there. */
 export interface McpTarget {
@@ -209,11 +215,8 @@ const listers: Record<
 interface Session {
   readonly key: string;
   readonly client: Client;
-  readonly transport: StreamableHTTPClientTransport;
-  /** The endpoint with the credential applied (a query API key is in the URL), and the credential's headers. */
-  readonly endpoint: { readonly url: URL; readonly headers: Readonly<Record<string, string>> };
-  /** The guarded fetch the session's transport uses (and a direct call, `sendDirectToolCall`). */
-  readonly fetch: FetchLike;
+  /** The session as a direct call reaches it (`sendDirectToolCall`): its endpoint, headers and guarded fetch. */
+  readonly direct: DirectSession;
   readonly ready: Promise<void>;
 }
 
@@ -313,12 +316,26 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
         maxRetries: 2,
       },
     });
+    const direct: DirectSession = {
+      service: target.service,
+      url: built.url,
+      headers: built.headers,
+      fetch,
+      // Known once the session is open: read when a call is sent.
+      get sessionId() {
+        return transport.sessionId;
+      },
+      get protocolVersion() {
+        return client.getNegotiatedProtocolVersion() ?? '';
+      },
+      calls: directCalls,
+      maxResponseBytes: target.maxResponseBytes,
+      tooLarge: () => tooLargeFor(target),
+    };
     const session: Session = {
       key,
       client,
-      transport,
-      endpoint: { url: built.url, headers: built.headers },
-      fetch,
+      direct,
       ready: calling.exit(() => client.connect(transport, { timeout: target.timeoutMs })),
     };
     session.ready.catch(() => drop(session));
@@ -492,21 +509,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
           const params = { name, arguments: { ...args }, ...metaOf(callOptions, client) };
           // A caller who cannot be asked questions, on a 2025-era session: the gateway sends the call itself.
           if (callOptions.ask === undefined && client.getProtocolEra() === 'legacy') {
-            const result = await sendDirectToolCall(
-              {
-                service: target.service,
-                url: session.endpoint.url,
-                headers: session.endpoint.headers,
-                fetch: session.fetch,
-                sessionId: session.transport.sessionId,
-                protocolVersion: client.getNegotiatedProtocolVersion() ?? '',
-                calls: directCalls,
-                maxResponseBytes: target.maxResponseBytes,
-                tooLarge: () => tooLargeFor(target),
-              },
-              params,
-              directHooksOf(target, callOptions),
-            );
+            const result = await sendDirectToolCall(session.direct, params, directHooksOf(target, callOptions));
             if (result !== redirected) return result;
           }
           return relaying(callOptions, () => client.callTool(params, optionsOf(target, callOptions)));

@@ -123,12 +123,15 @@ export async function sendDirectToolCall(
     controller.abort(new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out', { timeout: hooks.timeoutMs }));
   }, hooks.timeoutMs);
   const onAbort = () => controller.abort(hooks.signal?.reason);
-  // The rest of an event stream read after its answer: the call's timer bounds it (then aborts the request).
-  let rest: Promise<void> | undefined;
   hooks.signal?.addEventListener('abort', onAbort, { once: true });
   const untrack = session.calls.track(controller);
   if (hooks.signal?.aborted === true) onAbort();
-  const handlers: Handlers = { ...hooks, refuse: refuserOf(session, hooks) };
+  const reading: AnswerReading = {
+    session,
+    id,
+    handlers: { ...hooks, refuse: refuserOf(session, hooks) },
+    position: { bytes: 0 },
+  };
   try {
     const response = await post(session, { jsonrpc: '2.0', id, method: 'tools/call', params: sent }, controller.signal);
     if (response.status === 307 || response.status === 308) {
@@ -146,11 +149,9 @@ export async function sendDirectToolCall(
     const mediaType = mediaTypeOf(response.headers.get('content-type'));
     const answer =
       mediaType === 'application/json'
-        ? readJsonAnswer(session, id, await response.json(), handlers)
+        ? readJsonAnswer(reading, await response.json())
         : mediaType === 'text/event-stream' && response.body !== null
-          ? await readResumableAnswer(session, id, response.body, handlers, controller.signal, (reading) => {
-              rest = reading;
-            })
+          ? await readResumableAnswer(reading, response.body, controller.signal)
           : undefined;
     if (answer === undefined) {
       throw new GatehouseError(
@@ -184,8 +185,9 @@ export async function sendDirectToolCall(
       clearTimeout(timer);
       untrack();
     };
-    if (rest === undefined) release();
-    else void rest.finally(release);
+    // The rest of an event stream read after its answer: the call's timer bounds it (then aborts the request).
+    if (reading.rest === undefined) release();
+    else void reading.rest.finally(release);
   }
 }
 
@@ -263,6 +265,19 @@ interface StreamPosition {
   bytes: number;
 }
 
+/**
+ * One call's reading of its answer: the session and request id, what handles the messages other than the response,
+ * where its event stream was left, and the background reading of the stream's rest once the response came (the
+ * server ends the stream; cutting it at once would close a connection that could be reused).
+ */
+interface AnswerReading {
+  readonly session: DirectSession;
+  readonly id: string;
+  readonly handlers: Handlers;
+  readonly position: StreamPosition;
+  rest?: Promise<void>;
+}
+
 /** Failed resumptions of an answer stream in a row before the call fails (the official client's `maxRetries`). */
 const maxResumeFailures = 2;
 /**
@@ -280,26 +295,21 @@ const minResumeDelayMs = 100;
  * was received, and must not be sent again on a new session). The call's timer (`signal`) bounds all of it.
  */
 async function readResumableAnswer(
-  session: DirectSession,
-  id: string,
+  reading: AnswerReading,
   body: ReadableStream<Uint8Array>,
-  handlers: Handlers,
   signal: AbortSignal,
-  readingOn: (reading: Promise<void>) => void,
 ): Promise<Record<string, unknown> | undefined> {
-  const position: StreamPosition = { bytes: 0 };
+  const { session, position } = reading;
   let failures = 0;
   for (let stream = body; ; ) {
-    const answer = await readStreamAnswer(session, id, stream, handlers, position, readingOn).catch(
-      (error: unknown) => {
-        // A broken stream is resumed like an ended one; the server's error, a refused or oversized answer and an
-        // abort are not.
-        const resumable =
-          !signal.aborted && position.lastEventId !== undefined && position.bytes <= session.maxResponseBytes;
-        if (!resumable || isGatehouseError(error) || error instanceof ProtocolError) throw error;
-        return undefined;
-      },
-    );
+    const answer = await readStreamAnswer(reading, stream).catch((error: unknown) => {
+      // A broken stream is resumed like an ended one; the server's error, a refused or oversized answer and an
+      // abort are not.
+      const resumable =
+        !signal.aborted && position.lastEventId !== undefined && position.bytes <= session.maxResponseBytes;
+      if (!resumable || isGatehouseError(error) || error instanceof ProtocolError) throw error;
+      return undefined;
+    });
     if (answer !== undefined || position.lastEventId === undefined) return answer;
     for (;;) {
       const wait = position.retryMs ?? Math.min(1_000 * 2 ** failures, 30_000);
@@ -332,12 +342,7 @@ const isObject = (value: unknown): value is Message =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** The result of the response to `id` in a JSON answer (one message or a batch); every other message handled. */
-function readJsonAnswer(
-  session: DirectSession,
-  id: string,
-  data: unknown,
-  handlers: Handlers,
-): Record<string, unknown> | undefined {
+function readJsonAnswer({ session, id, handlers }: AnswerReading, data: unknown): Record<string, unknown> | undefined {
   let answer: Record<string, unknown> | undefined;
   for (const message of Array.isArray(data) ? data : [data]) {
     if (!isObject(message)) continue;
@@ -350,19 +355,15 @@ function readJsonAnswer(
 }
 
 /**
- * The result of the response to `id` on an event stream; messages before it handled as they come. After the
- * response the rest of the stream is read in the background, `readingOn` given that reading (the server ends the
- * stream; cutting it at once would close a connection that could be reused).
+ * The result of the response to `id` on an event stream; messages before it handled as they come, the rest of the
+ * stream after it read in the background (`reading.rest`).
  */
 async function readStreamAnswer(
-  session: DirectSession,
-  id: string,
+  reading: AnswerReading,
   body: ReadableStream<Uint8Array>,
-  handlers: Handlers,
-  position: StreamPosition,
-  readingOn: (reading: Promise<void>) => void,
 ): Promise<Record<string, unknown> | undefined> {
-  const events = readEvents(body, position, session);
+  const { session, id, handlers } = reading;
+  const events = readEvents(body, reading.position, session);
   for (;;) {
     const next = await events.next();
     if (next.done === true) return undefined;
@@ -373,14 +374,12 @@ async function readStreamAnswer(
       // The request is over: its progress and log messages have no one to reach (the client's request is answered,
       // and progress after it breaks the protocol), as the official client drops them; questions are still refused.
       const settled = { ...handlers, onProgress: undefined, onLog: undefined };
-      readingOn(
-        (async () => {
-          for await (const data of events) {
-            const later = parseMessage(data);
-            if (later !== undefined) handleOther(id, later, settled);
-          }
-        })().catch(() => {}),
-      );
+      reading.rest = (async () => {
+        for await (const data of events) {
+          const later = parseMessage(data);
+          if (later !== undefined) handleOther(id, later, settled);
+        }
+      })().catch(() => {});
       return answer;
     }
     handleOther(id, message, handlers);
