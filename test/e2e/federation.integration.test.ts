@@ -874,17 +874,7 @@ describe('elicitation and sampling from a federated server', () => {
   it('relays the questions of a 2026-07-28 server (its input_required, fulfilled by the SDK client) and its answers back', async () => {
     const names: string[] = [];
     const asking = await startModernMcpUpstream((server) => registerAskingTool(server, names));
-    const own = await startTestGateway({
-      unsafeAllowPrivateUpstreams: ['127.0.0.1'],
-      tenants: [
-        {
-          id: 'acme',
-          services: [{ id: 'modern', mcp: asking.url }],
-          toolsets: [{ id: 'all', tools: ['*'], access: 'write', approval: 'none', discovery: { mode: 'never' } }],
-          clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all'], subject: 'alice' }],
-        },
-      ],
-    });
+    const own = await startOneServiceGateway('modern', asking.url, { tools: ['*'] });
     try {
       const client = new ClientV2(
         { name: 'federation-asked-modern', version: '1.0.0' },
@@ -895,11 +885,7 @@ describe('elicitation and sampling from a federated server', () => {
         asked.push(String(request.params.message));
         return { action: 'accept', content: { name: 'Ada' } };
       });
-      await client.connect(
-        new TransportV2(new URL(`${own.url}/mcp/acme/all`), {
-          requestInit: { headers: { Authorization: `Bearer ${clientKey}` } },
-        }),
-      );
+      await connectToAll(client, own.url);
       await own.adapters.audit?.flush();
       const before = (await own.adapters.store.audit.query({ tenantId: 'acme', kind: 'tool_call', limit: 100 })).length;
       const result = (await client.callTool({ name: 'modern_ask_name', arguments: {} })) as Result;
@@ -934,6 +920,33 @@ describe('elicitation and sampling from a federated server', () => {
   });
 });
 
+/**
+ * A gateway of its own federating one server as service `service` of tenant `acme`, in toolset `all` (write, no
+ * approval, `toolset` added), the test key given it.
+ */
+function startOneServiceGateway(service: string, url: string, toolset: Readonly<Record<string, unknown>> = {}) {
+  return startTestGateway({
+    unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+    tenants: [
+      {
+        id: 'acme',
+        services: [{ id: service, mcp: url }],
+        toolsets: [{ id: 'all', ...toolset, access: 'write', approval: 'none', discovery: { mode: 'never' } }],
+        clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all'], subject: 'alice' }],
+      },
+    ],
+  });
+}
+
+/** Connects an SDK 2.x client to toolset `all` of tenant `acme` at `gatewayUrl` with the test key. */
+function connectToAll(client: ClientV2, gatewayUrl: string): Promise<void> {
+  return client.connect(
+    new TransportV2(new URL(`${gatewayUrl}/mcp/acme/all`), {
+      requestInit: { headers: { Authorization: `Bearer ${clientKey}` } },
+    }),
+  );
+}
+
 describe('a 2025-era server asking outside the call (newcomer finding: the error blamed the client)', () => {
   it('is told its question came on no call, not that the client did not declare the capability', async () => {
     const upstream = await startLegacyMcpUpstream([
@@ -953,28 +966,14 @@ describe('a 2025-era server asking outside the call (newcomer finding: the error
         },
       },
     ]);
-    const own = await startTestGateway({
-      unsafeAllowPrivateUpstreams: ['127.0.0.1'],
-      tenants: [
-        {
-          id: 'acme',
-          services: [{ id: 'tiny', mcp: upstream.url }],
-          toolsets: [{ id: 'all', access: 'write', approval: 'none', discovery: { mode: 'never' } }],
-          clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all'], subject: 'alice' }],
-        },
-      ],
-    });
+    const own = await startOneServiceGateway('tiny', upstream.url);
     try {
       const client = new ClientV2(
         { name: 'outside-call-e2e', version: '1.0.0' },
         { versionNegotiation: { mode: 'auto' }, capabilities: { elicitation: { form: {} } } },
       );
       client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { name: 'Ada' } }));
-      await client.connect(
-        new TransportV2(new URL(`${own.url}/mcp/acme/all`), {
-          requestInit: { headers: { Authorization: `Bearer ${clientKey}` } },
-        }),
-      );
+      await connectToAll(client, own.url);
       const result = (await client.callTool({ name: 'tiny_ask_name', arguments: {} })) as Result;
       const text = String(result.content[0]?.['text']);
       expect(text).toMatch(/^failed: .*outside any tool call/);
@@ -999,24 +998,10 @@ describe('a server flooding progress (progress_flood_relayed_unbounded)', () => 
         },
       },
     ]);
-    const own = await startTestGateway({
-      unsafeAllowPrivateUpstreams: ['127.0.0.1'],
-      tenants: [
-        {
-          id: 'acme',
-          services: [{ id: 'tiny', mcp: upstream.url }],
-          toolsets: [{ id: 'all', access: 'write', approval: 'none', discovery: { mode: 'never' } }],
-          clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all'], subject: 'alice' }],
-        },
-      ],
-    });
+    const own = await startOneServiceGateway('tiny', upstream.url);
     try {
       const client = new ClientV2({ name: 'progress-flood-e2e', version: '1.0.0' });
-      await client.connect(
-        new TransportV2(new URL(`${own.url}/mcp/acme/all`), {
-          requestInit: { headers: { Authorization: `Bearer ${clientKey}` } },
-        }),
-      );
+      await connectToAll(client, own.url);
       const seen: { progress: number; message?: string }[] = [];
       const result = (await client.callTool(
         { name: 'tiny_flood', arguments: {} },
@@ -1050,27 +1035,13 @@ describe('a server whose prompt listing fails', () => {
       2,
       { prompts: [broken] },
     );
-    const own = await startTestGateway({
-      unsafeAllowPrivateUpstreams: ['127.0.0.1'],
-      tenants: [
-        {
-          id: 'acme',
-          services: [{ id: 'flaky', mcp: upstream.url }],
-          toolsets: [{ id: 'all', access: 'write', approval: 'none', discovery: { mode: 'never' } }],
-          clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all'], subject: 'alice' }],
-        },
-      ],
-    });
+    const own = await startOneServiceGateway('flaky', upstream.url);
     try {
       const [status] = own.gateway.federation?.status() ?? [];
       expect(status).toMatchObject({ service: 'flaky', state: 'listed', tools: 1, prompts: 0 });
       expect(status?.problem).toMatch(/^resources and prompts: /);
       const client = new ClientV2({ name: 'flaky-e2e', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
-      await client.connect(
-        new TransportV2(new URL(`${own.url}/mcp/acme/all`), {
-          requestInit: { headers: { Authorization: `Bearer ${clientKey}` } },
-        }),
-      );
+      await connectToAll(client, own.url);
       const result = (await client.callTool({ name: 'flaky_ping', arguments: {} })) as Result;
       expect(result.content).toEqual([{ type: 'text', text: 'pong' }]);
       await client.close();
