@@ -15,7 +15,7 @@ import type { Target } from './target.ts';
 import { checkToolCall, toolCall } from './tool-call.ts';
 
 /**
- * `npx tsx bench/profile.ts [--seconds 5] [--rounds 3] [--cpu-prof] [--top 40] [--connections 50] [--rate N]
+ * `npx tsx bench/profile.ts [--seconds 5] [--warm-seconds 8] [--rounds 3] [--cpu-prof] [--top 40] [--connections 50] [--rate N]
  * [--client 1.x|2.x] [--base <checkout>] [--variant '<json>'] [--variant-node-args '<flags>'] [--perf] [--keep]
  * [--federated]`: a developer tool, not a gated benchmark. Runs the closed-loop S2 load (50 connections; with
  * `--rate`, an open loop at N req/s, which compares CPU per request below saturation; with `--client`, an official
@@ -39,6 +39,7 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '5' },
+    'warm-seconds': { type: 'string', default: '8' },
     rounds: { type: 'string', default: '3' },
     'cpu-prof': { type: 'boolean', default: false },
     perf: { type: 'boolean', default: false },
@@ -71,6 +72,8 @@ if (args.client !== undefined && args.client !== '1.x' && args.client !== '2.x')
 const perfHz = 997;
 
 const seconds = Number(args.seconds);
+/** `--warm-seconds N`: the unmeasured load each target gets before round 1 (0: none). */
+const warmSeconds = Number(args['warm-seconds']);
 const rounds = Number(args.rounds);
 process.on('exit', killChildrenNow);
 process.on('SIGINT', () => void stopChildren().then(() => process.exit(130)));
@@ -158,6 +161,38 @@ try {
   // `--perf`: one `perf record` per measured window, as <dir>/perf/<target>-<round>.data.
   const perfFiles: Record<string, string[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
   if (args.perf) mkdirSync(join(profileDir, 'perf'));
+  // A target's first seconds of load run code V8 has not optimised yet (and, for a client driver, the client's own
+  // first calls): one unmeasured pass per target first, so round 1 measures the same settled code as the others.
+  const loadSpecFor = (
+    target: Pick<Target, 'url' | 'method' | 'headers' | 'body'>,
+    durationSec: number,
+    warmupSec: number,
+  ) => ({
+    ...(args.client !== undefined
+      ? {
+          mode: 'client' as const,
+          client: { sdk: args.client as '1.x' | '2.x', tool: toolCall.tool, arguments: { id: toolCall.itemId } },
+        }
+      : args.rate === undefined
+        ? { mode: 'closed' as const }
+        : { mode: 'open' as const, rate: Number(args.rate) }),
+    url: target.url,
+    method: target.method,
+    headers:
+      args.client === undefined
+        ? target.headers
+        : target.headers['authorization'] === undefined
+          ? {}
+          : { authorization: target.headers['authorization'] },
+    body: target.body,
+    expectText: toolCall.itemId,
+    connections: Number(args.connections),
+    warmupSec,
+    durationSec,
+  });
+  if (warmSeconds > 0) {
+    for (const target of targets) await runLoad(repoRoot, loadSpecFor(target, warmSeconds, 0), () => {});
+  }
   for (let round = 0; round < rounds; round++) {
     // The order turns by one each round: the target measured in a given position (after which other one, on a
     // warmer or cooler machine) measured ~4% apart from the same code in another (the cancellation A/B of 0727300).
@@ -166,37 +201,11 @@ try {
       let before: number | undefined;
       let windowStart = 0;
       let recording: ChildProcess | undefined;
-      const result = await runLoad(
-        repoRoot,
-        {
-          ...(args.client !== undefined
-            ? {
-                mode: 'client' as const,
-                client: { sdk: args.client as '1.x' | '2.x', tool: toolCall.tool, arguments: { id: toolCall.itemId } },
-              }
-            : args.rate === undefined
-              ? { mode: 'closed' as const }
-              : { mode: 'open' as const, rate: Number(args.rate) }),
-          url: target.url,
-          method: target.method,
-          headers:
-            args.client === undefined
-              ? target.headers
-              : target.headers['authorization'] === undefined
-                ? {}
-                : { authorization: target.headers['authorization'] },
-          body: target.body,
-          expectText: toolCall.itemId,
-          connections: Number(args.connections),
-          warmupSec: 1,
-          durationSec: seconds,
-        },
-        () => {
-          before = readProcessCpuMs(target.pid);
-          windowStart = monotonicMicros();
-          if (args.perf) recording = startPerf(target, round, perfFiles);
-        },
-      );
+      const result = await runLoad(repoRoot, loadSpecFor(target, seconds, 1), () => {
+        before = readProcessCpuMs(target.pid);
+        windowStart = monotonicMicros();
+        if (args.perf) recording = startPerf(target, round, perfFiles);
+      });
       if (recording !== undefined) await stopPerf(recording);
       const after = readProcessCpuMs(target.pid);
       windows[target.name]?.push([windowStart, monotonicMicros()]);
