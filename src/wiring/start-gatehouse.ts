@@ -172,9 +172,23 @@ export async function startGatehouse(
           observability.logger.warn({ err: error }, 'approver_denied audit record could not be written'),
       }),
       ...(gateway.connections
-        ? createConnectRoutes(gateway.connections, (error) =>
-            // Code and details only: the cause may hold the server's answer (a token).
-            observability.logger.warn({ code: error.code, details: error.details }, 'oauth callback failed'),
+        ? createConnectRoutes(
+            gateway.connections,
+            (error) =>
+              // Code and details only: the cause may hold the server's answer (a token).
+              observability.logger.warn({ code: error.code, details: error.details }, 'oauth callback failed'),
+            {
+              operator: operatorSessions,
+              ...(users
+                ? {
+                    users: {
+                      activeSession: (tenant, cookie) => users.activeSession(tenant, cookie),
+                      checkCsrf: (cookie, csrf) => users.checkCsrf(cookie, csrf),
+                      rolesOf: (tenant, userId) => users.roles.rolesOf(tenant, userId),
+                    },
+                  }
+                : {}),
+            },
           )
         : []),
       // After the connect routes: `/oauth/callback` would also match `/oauth/:tenant/*`.

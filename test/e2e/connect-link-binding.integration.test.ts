@@ -151,11 +151,16 @@ describe.skipIf(missing !== undefined)('who may open a connect link (Chromium, o
     await page.getByLabel('Name').fill('alice');
     await page.getByLabel('Password').fill(password);
     await Promise.all([
-      page.waitForURL((url) => url.href.startsWith(as.issuer)),
+      page.waitForURL((url) => url.pathname.startsWith('/connect/')),
       page.getByRole('button', { name: 'Sign in' }).click(),
     ]);
+    await chromium.screenshot(page, 'connect-link-binding-3-signed-in');
+    await Promise.all([
+      page.waitForURL((url) => url.href.startsWith(as.issuer)),
+      page.getByRole('link', { name: 'Continue to the service' }).click(),
+    ]);
     const done = await consentAtProvider(page, 'alice@mail.example');
-    await chromium.screenshot(page, 'connect-link-binding-3-connected');
+    await chromium.screenshot(page, 'connect-link-binding-3b-connected');
     expect(done).toContain('Connected');
     expect(await connectionOf(ids.alice)).toMatchObject({ status: 'active' });
     expect(await unused(link.id)).toBe(false);
@@ -165,7 +170,12 @@ describe.skipIf(missing !== undefined)('who may open a connect link (Chromium, o
   it("a link for a subject no user stands behind (a client key's) needs an owner or admin of the tenant, who confirms the subject", async () => {
     const link = await linkFor('kate-agent');
 
-    // Not signed in: the sign-in page; a member is refused.
+    // Not signed in: the sign-in page (which also offers the operator's sign-in); a member is refused.
+    const stranger = await chromium.newContext();
+    const strangerPage = await stranger.newPage();
+    await strangerPage.goto(link.url);
+    expect(new URL(strangerPage.url()).pathname).toBe('/signin/acme');
+    await stranger.close();
     const mallory = await signedInAs('mallory');
     const refused = await mallory.page.goto(link.url);
     await chromium.screenshot(mallory.page, 'connect-link-binding-4-member-refused');
@@ -173,6 +183,12 @@ describe.skipIf(missing !== undefined)('who may open a connect link (Chromium, o
     expect((await mallory.page.locator('body').textContent()) ?? '').toContain('kate-agent');
     expect(await unused(link.id)).toBe(true);
     await mallory.context.close();
+    const denials = await gateway.adapters.store.audit.query({ tenantId: 'acme', kind: 'security' });
+    expect(
+      denials
+        .filter((r) => r.event === 'connect' && r.decision === 'deny' && r.subject === 'kate-agent')
+        .map((r) => r.detail),
+    ).toEqual(['link_needs_admin']);
 
     // An admin is asked to confirm whose connection this becomes; nothing is used before the confirmation.
     const olga = await signedInAs('olga');
