@@ -130,6 +130,12 @@ export async function startGatehouse(
       ...observability.adminRoutes,
     ],
   });
+  if (config.connectLinks.unsafeLinkAloneConnects) {
+    observability.logger.warn(
+      { setting: 'connectLinks.unsafeLinkAloneConnects' },
+      'connect links for subjects that are no user are opened by whoever holds them: a forwarded link connects the account of whoever opens it',
+    );
+  }
   // The operator's console sessions (admin token sign-in): keyed by a key derived from the master key once, here,
   // so every process of a fleet accepts each other's cookies, across restarts; bound to the admin token.
   const operatorSessions = createOperatorSessions({
