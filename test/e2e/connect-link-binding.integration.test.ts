@@ -197,6 +197,14 @@ describe.skipIf(missing !== undefined)('who may open a connect link (Chromium, o
     const confirm = (await olga.page.locator('body').textContent()) ?? '';
     expect(confirm).toContain('kate-agent');
     expect(await unused(link.id)).toBe(true);
+    // A confirmation without the session's CSRF token (another page posting in this browser) is refused.
+    const forged = await olga.context.request.post(`${gateway.url}${new URL(link.url).pathname}`, {
+      form: { sig: new URL(link.url).searchParams.get('sig') ?? '', csrf: 'not-the-session-token-0123456789' },
+      headers: { origin: gateway.url },
+      maxRedirects: 0,
+    });
+    expect(forged.status()).toBe(403);
+    expect(await unused(link.id)).toBe(true);
     await Promise.all([
       olga.page.waitForURL((url) => url.href.startsWith(as.issuer)),
       olga.page.getByRole('button', { name: /Continue/ }).click(),
