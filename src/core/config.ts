@@ -908,6 +908,17 @@ export const configSchema = z
       .default({ maxBytes: 64 * 1024 * 1024 }),
     /** Proactive refresh of idle OAuth connections: how often the background sweep runs (jittered). */
     oauthRefresh: z.strictObject({ backgroundIntervalSeconds: seconds.min(0.05).max(3_600).default(30) }).prefault({}),
+    /** Who may open a connect link (finding connect_link_forwarded_connects_other_account). */
+    connectLinks: z
+      .strictObject({
+        /**
+         * true: whoever opens a connect link for a subject that is no user's (a client key's, `shared`) connects
+         * it, without an owner/admin sign-in and confirmation. A forwarded or phished link then connects the
+         * account of whoever opens it. A link for a user always needs that user's sign-in.
+         */
+        unsafeLinkAloneConnects: z.boolean().default(false),
+      })
+      .prefault({}),
     /** Out-of-band approvals of tool calls (SC-05). */
     approvals: z
       .strictObject({

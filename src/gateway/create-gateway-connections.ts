@@ -15,6 +15,7 @@ import type { Store } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
 import type { ServiceRuntime } from './build-tenants.ts';
 import type { FederatedAuthorization } from './create-federated-authorization.ts';
+import { decideLinkOpener, type LinkOpener, type LinkOpening } from './decide-link-opener.ts';
 import { describeService, describeSubject } from './describe-connection.ts';
 
 /** A connection as an operator sees it: never a token, only status, grant and expiry. */
@@ -50,6 +51,24 @@ export interface ConnectedAccount extends CompletedConnection {
   readonly subjectName: string;
 }
 
+/** A connect link as its page names it: the service and whom the connection will serve. */
+export interface ConnectLinkView {
+  readonly tenant: string;
+  readonly service: string;
+  readonly subject: string;
+  /** The service as a person recognises it: `Swagger Petstore (pets)`, or the id. */
+  readonly serviceName: string;
+  /** Whom it serves: `user Ada`, `alice`, or everyone using the tenant's shared connection. */
+  readonly subjectName: string;
+  /** Epoch milliseconds. */
+  readonly expiresAt: number;
+}
+
+/** What a visit to a connect link gets: the authorization started, or what the page must ask or say instead. */
+export type OpenedLink =
+  | { readonly kind: 'started'; readonly started: StartedAuthorization }
+  | (Exclude<LinkOpening, { kind: 'open' }> & { readonly link: ConnectLinkView; readonly opener: LinkOpener });
+
 /** The sites to choose from, with the service and whom it serves named as the page after consent names them. */
 export interface DescribedSiteChoice extends SiteChoice {
   /** The service as a person recognises it: `Jira Cloud (jira)`, or the id. */
@@ -71,7 +90,18 @@ export interface GatewayConnections {
   /** Revokes the tokens upstream where the server supports RFC 7009, then deletes the connection. */
   /** Audited (`connect`, detail `disconnected...`, subject `actor`: who disconnected it). */
   disconnect(tenant: string, id: string, actor: string): Promise<{ readonly revoked: boolean }>;
-  openLink(id: string, sig: string | null): Promise<StartedAuthorization>;
+  /**
+   * `/connect/<id>?sig=`: checks the link (else `not_found`), then who may open it (`decideLinkOpener`), asking
+   * `openerOf` who is at the browser for the link's tenant. Only an opening that is allowed uses the link up and
+   * starts the authorization; a refusal is audited (`connect`, `deny`). `confirmed`: the person confirmed the
+   * subject on the confirmation page (a subject that is no user's).
+   */
+  openLink(
+    id: string,
+    sig: string | null,
+    openerOf: (tenant: string) => Promise<LinkOpener>,
+    confirmed: boolean,
+  ): Promise<OpenedLink>;
   /** The connection made, or the sites to choose from (an Atlassian account with several, none pinned). */
   completeCallback(
     params: URLSearchParams,
@@ -200,7 +230,41 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
       tenantOf(tenant);
       return flow.disconnect(tenant, id, actor);
     },
-    openLink: (id, sig) => flow.openLink(id, sig),
+    async openLink(id, sig, openerOf, confirmed) {
+      const link = await flow.inspectLink(id, sig);
+      tenantOf(link.tenant);
+      const linkUser = link.subject.startsWith('usr_') ? await store.users.get(link.tenant, link.subject) : undefined;
+      const opener = await openerOf(link.tenant);
+      const opening = decideLinkOpener(link.subject, linkUser, opener, {
+        linkAloneConnects: config.connectLinks.unsafeLinkAloneConnects,
+        confirmed,
+      });
+      if (opening.kind === 'open') return { kind: 'started', started: await flow.openLink(id, sig) };
+      if (opening.kind === 'refused' && admitRejection(link.tenant)) {
+        await deps.audit.recordSecurityEvent({
+          tenant: link.tenant,
+          event: 'connect',
+          decision: 'deny',
+          subject: link.subject,
+          code: 'forbidden',
+          detail: opening.reason === 'other_user' ? 'link_of_another_user' : 'link_needs_admin',
+          target: `service:${link.service}`,
+        });
+      }
+      const named = await describe(link);
+      return {
+        ...opening,
+        opener,
+        link: {
+          tenant: link.tenant,
+          service: link.service,
+          subject: link.subject,
+          serviceName: named.serviceName,
+          subjectName: named.subjectName,
+          expiresAt: link.expiresAt,
+        },
+      };
+    },
     async completeCallback(params, cookies) {
       const answer = await flow.completeCallback(params, cookies);
       // A site still to choose is not a connection yet: chooseSite completes it.

@@ -42,13 +42,16 @@ export type {
   ConnectedAccount,
   ConnectionSummary,
   ConnectLinkAnswer,
+  ConnectLinkView,
   DescribedSiteChoice,
   GatewayConnections,
+  OpenedLink,
 } from './create-gateway-connections.ts';
 export { registrationLimits } from './create-gateway-oauth-server.ts';
 export { createTenantUserAccounts } from './create-gateway-users.ts';
 export { createTenantConfigs, type TenantConfigs, type TenantConfigWrite } from './create-tenant-configs.ts';
 export type { ConnectLinkRequest, MintConnectLink } from './decide-call.ts';
+export { decideLinkOpener, type LinkOpener, type LinkOpening } from './decide-link-opener.ts';
 export { deleteTenant } from './delete-tenant.ts';
 export {
   describeProvider,

@@ -22,8 +22,11 @@ function fakeConnections(secure: boolean, seen: Record<string, string>[] = []): 
     async openLink(id, sig) {
       if (id !== 'acme.link' || sig !== 'good') throw new GatehouseError('not_found', 'This connect link is not valid');
       return {
-        redirectUrl: 'https://as.example/authorize?x=1',
-        cookie: { name: 'gh_connect_abc', value: 'v1', maxAgeSeconds: 600 },
+        kind: 'started',
+        started: {
+          redirectUrl: 'https://as.example/authorize?x=1',
+          cookie: { name: 'gh_connect_abc', value: 'v1', maxAgeSeconds: 600 },
+        },
       };
     },
     async completeCallback(params, cookies) {

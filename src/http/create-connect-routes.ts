@@ -1,10 +1,38 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { escapeHtml, type GatehouseError, httpStatusOf, toGatehouseError } from '../core/index.ts';
-import type { ConnectedAccount, DescribedSiteChoice, GatewayConnections } from '../gateway/index.ts';
+import type {
+  ConnectedAccount,
+  ConnectLinkView,
+  DescribedSiteChoice,
+  GatewayConnections,
+  LinkOpener,
+} from '../gateway/index.ts';
 import { type AccessibleSite, clientMetadataDocumentPath, type SiteChoice } from '../oauth/index.ts';
+import type { OperatorSessions, SignedInUser } from '../users/index.ts';
 import type { HttpRoute } from './create-router.ts';
 import { shownOnPage } from './show-invisibles.ts';
+
+/** Who may be signed in at the browser that opens a connect link (the user routes' and the operator's sessions). */
+export interface ConnectLinkVisitors {
+  readonly users?: {
+    activeSession(
+      tenant: string,
+      cookieHeader: string | undefined,
+    ): Promise<{ readonly user: SignedInUser; readonly csrfToken: string } | undefined>;
+    checkCsrf(cookieHeader: string | undefined, csrfToken: string): boolean;
+    rolesOf(tenant: string, userId: string): Promise<readonly string[]>;
+  };
+  readonly operator?: Pick<OperatorSessions, 'sessionOf' | 'checkCsrf'>;
+}
+
+interface Visitor {
+  readonly opener: LinkOpener;
+  /** The CSRF token the confirmation form carries: of the user's session, or of the operator's. */
+  readonly csrf: { readonly token: string; readonly kind: 'user' | 'operator' } | undefined;
+}
+
+const confirmFormLimit = 4 * 1024;
 
 /** The chooser form's CSRF token: a double-submit cookie (SameSite=Strict) that must equal the form field. */
 const siteCsrfCookie = 'gh_site_csrf';
@@ -12,9 +40,13 @@ const siteFormLimit = 8 * 1024;
 
 /**
  * The browser side of the OAuth connect flow, outside the chat:
- * - `GET /connect/:link?sig=...` checks the signed single-use link, sets the session cookie the callback must
+ * - `GET /connect/:link?sig=...` checks the signed single-use link and who is at the browser (`decideLinkOpener`:
+ *   a user's link needs that user's sign-in, another subject's an owner/admin or the operator, who confirms it;
+ *   finding connect_link_forwarded_connects_other_account). Allowed: sets the session cookie the callback must
  *   present (HttpOnly, SameSite=Lax, Secure on https, scoped to `/oauth/callback`) and redirects to the
- *   authorization server;
+ *   authorization server. Otherwise the sign-in page (coming back to the link), a refusal page (403), or the
+ *   confirmation page, and the link stays unused;
+ * - `POST /connect/:link`: the confirmation, with the session's CSRF token (and the app's Origin/Host check);
  * - `GET /oauth/callback` completes the flow and answers a plain page that says whether it worked; a failure
  *   shows its cause (the reason, the provider's error code and description) and, to the browser that started it,
  *   a "Try again" link that starts a fresh connect. An Atlassian account with several sites gets the site chooser
@@ -30,9 +62,101 @@ export function createConnectRoutes(
   connections: GatewayConnections,
   /** Told why a callback failed (code and details, never a token or the cause), for the server log at warn. */
   onCallbackFailure?: (error: GatehouseError) => void,
+  /** Who is at the browser that opens a link; absent: nobody is ever signed in (only link-alone links open). */
+  visitors?: ConnectLinkVisitors,
 ): HttpRoute[] {
   const secure = connections.secureCookie ? ['Secure'] : [];
   const document = JSON.stringify(connections.clientMetadataDocument);
+
+  /** The tenant's signed-in user (and whether they are an owner/admin) or the operator, with their CSRF token. */
+  async function visitorOf(tenant: string, cookieHeader: string | undefined): Promise<Visitor> {
+    const operator = visitors?.operator?.sessionOf(cookieHeader);
+    const session = await visitors?.users?.activeSession(tenant, cookieHeader);
+    const roles = session === undefined ? [] : await (visitors?.users?.rolesOf(tenant, session.user.id) ?? []);
+    const userIsAdmin = roles.includes('owner') || roles.includes('admin');
+    // The confirmation is the admin user's when there is one, else the operator's.
+    let csrf: Visitor['csrf'];
+    if (session !== undefined && (userIsAdmin || operator === undefined)) {
+      csrf = { token: session.csrfToken, kind: 'user' };
+    } else if (operator !== undefined) {
+      csrf = { token: operator.csrfToken, kind: 'operator' };
+    }
+    return {
+      opener: {
+        ...(session === undefined ? {} : { user: session.user }),
+        admin: userIsAdmin || operator !== undefined,
+      },
+      csrf,
+    };
+  }
+
+  /** Opens `/connect/:link` for this browser and answers what it gets: the provider, sign-in, refusal or confirmation. */
+  async function answerLink(
+    req: IncomingMessage,
+    res: ServerResponse,
+    linkId: string,
+    sig: string | null,
+    how: 'visit' | 'after_sign_in' | 'confirmed',
+  ): Promise<void> {
+    const confirmed = how === 'confirmed';
+    let visitor: Visitor | undefined;
+    const opened = await connections.openLink(
+      linkId,
+      sig,
+      async (tenant) => {
+        visitor = await visitorOf(tenant, req.headers.cookie);
+        return visitor.opener;
+      },
+      confirmed,
+    );
+    if (opened.kind === 'started' && how === 'after_sign_in') {
+      // Back from the sign-in form: its redirect chain may not leave the origin (the sign-in page's CSP
+      // `form-action 'self'` also covers redirects), so the person follows a link to the provider.
+      res.setHeader('set-cookie', sessionCookie(opened.started));
+      writePage(
+        res,
+        200,
+        'Signed in',
+        `<p>Signed in as ${shown(visitor?.opener.user?.displayName || visitor?.opener.user?.name || 'the operator')}.</p>
+<p><a class="button" href="${escapeHtml(opened.started.redirectUrl)}">Continue to the service</a></p>
+<p class="hint">You sign in there with the account to connect, and consent.</p>`,
+      );
+      return;
+    }
+    if (opened.kind === 'started') {
+      res.writeHead(confirmed ? 303 : 302, {
+        ...pageHeaders,
+        location: opened.started.redirectUrl,
+        'set-cookie': sessionCookie(opened.started),
+      });
+      res.end();
+      return;
+    }
+    const back = `/connect/${encodeURIComponent(linkId)}?sig=${encodeURIComponent(sig ?? '')}&via=signin`;
+    const signIn = `/signin/${encodeURIComponent(opened.link.tenant)}?return=${encodeURIComponent(back)}`;
+    if (opened.kind === 'sign_in') {
+      res.writeHead(302, { ...pageHeaders, location: signIn });
+      res.end();
+      return;
+    }
+    if (opened.kind === 'refused') {
+      writePage(
+        res,
+        403,
+        'This connect link is not for you',
+        renderRefusal(opened.link, opened.reason, opened.opener, signIn),
+      );
+      return;
+    }
+    writePage(
+      res,
+      200,
+      `Connect ${opened.link.serviceName} for ${opened.link.subject}?`,
+      renderConfirmation(opened.link, linkId, sig ?? '', visitor?.csrf?.token ?? ''),
+      confirmHeaders,
+    );
+  }
+
   return [
     {
       // Fetched by authorization servers (no browser context): public, no secret, cacheable.
@@ -54,9 +178,42 @@ export function createConnectRoutes(
       handle: async ({ req, res, params }) => {
         const url = new URL(req.url ?? '/', 'http://gatehouse.invalid');
         try {
-          const started = await connections.openLink(params['link'] as string, url.searchParams.get('sig'));
-          res.writeHead(302, { ...pageHeaders, location: started.redirectUrl, 'set-cookie': sessionCookie(started) });
-          res.end();
+          const how = url.searchParams.get('via') === 'signin' ? 'after_sign_in' : 'visit';
+          await answerLink(req, res, params['link'] as string, url.searchParams.get('sig'), how);
+        } catch (thrown) {
+          writeFailure(res, toGatehouseError(thrown), 'The connect link could not be used');
+        }
+      },
+    },
+    {
+      method: 'POST',
+      path: '/connect/:link',
+      bodyLimit: confirmFormLimit,
+      handle: async ({ req, res, params, readBody }) => {
+        try {
+          const form = new URLSearchParams((await readBody()).toString('utf8'));
+          const linkId = params['link'] as string;
+          const tenant = linkId.slice(0, Math.max(0, linkId.indexOf('.')));
+          const { csrf } = await visitorOf(tenant, req.headers.cookie);
+          const typed = form.get('csrf') ?? '';
+          const valid =
+            csrf !== undefined &&
+            (csrf.kind === 'operator'
+              ? visitors?.operator?.checkCsrf(req.headers.cookie, typed) === true
+              : visitors?.users?.checkCsrf(req.headers.cookie, typed) === true);
+          if (!valid) {
+            writeFailure(
+              res,
+              {
+                code: 'forbidden_origin',
+                message: 'The confirmation form expired or came from another page; open the link again',
+                details: {},
+              },
+              'The connect link could not be used',
+            );
+            return;
+          }
+          await answerLink(req, res, linkId, form.get('sig'), 'confirmed');
         } catch (thrown) {
           writeFailure(res, toGatehouseError(thrown), 'The connect link could not be used');
         }
@@ -152,6 +309,15 @@ const formHeaders = {
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
 };
 
+/**
+ * The confirmation posts a form whose answer redirects to the authorization server: no `form-action` (Chromium
+ * applies it to the redirect's target too), and `same-origin` so the post carries a real Origin (CP-02).
+ */
+const confirmHeaders = {
+  ...pageHeaders,
+  'referrer-policy': 'same-origin',
+};
+
 /** A caller- or provider-supplied value for the page: escaped, invisible and bidi characters marked (CP-04). */
 function shown(text: string): string {
   return shownOnPage(text, escapeHtml);
@@ -162,6 +328,45 @@ function nounOf(site: AccessibleSite | undefined) {
   return site?.kind === 'organisation'
     ? { one: 'organisation', many: 'organisations', legend: 'Organisations', title: 'Choose an organisation' }
     : { one: 'site', many: 'sites', legend: 'Sites', title: 'Choose a site' };
+}
+
+/**
+ * The confirmation (a subject that is no user's, opened by an owner/admin or the operator): it names the service
+ * and the subject, and says whose account serves it. The form posts here (`form-action` is left open: its answer
+ * redirects to the authorization server, which Chromium checks against `form-action`).
+ */
+function renderConfirmation(link: ConnectLinkView, linkId: string, sig: string, csrf: string): string {
+  return `<p>This link connects an account at <strong>${shown(link.serviceName)}</strong> for the subject
+<code>${shown(link.subject)}</code>${link.subjectName === link.subject ? '' : ` (${shown(link.subjectName)})`}.</p>
+<p class="problem">The account you sign in with at the service on the next page serves every call made as
+<code>${shown(link.subject)}</code>: every agent and client key with that subject acts with it. Continue only if you
+asked for this link for that subject. If someone sent it to you, do not continue.</p>
+<form method="post" action="/connect/${escapeHtml(encodeURIComponent(linkId))}" class="card">
+<input type="hidden" name="sig" value="${escapeHtml(sig)}"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
+<button type="submit">Continue to ${shown(link.serviceName)}</button>
+</form>
+<p class="hint">Nothing is connected and the link is not used until you continue. It works until ${escapeHtml(new Date(link.expiresAt).toISOString())}.</p>`;
+}
+
+/** Why the signed-in person may not open this link; the link stays unused for the person it is for. */
+function renderRefusal(
+  link: ConnectLinkView,
+  reason: 'other_user' | 'not_admin',
+  opener: LinkOpener,
+  signIn: string,
+): string {
+  const who =
+    opener.user === undefined
+      ? 'the operator'
+      : `${shown(opener.user.displayName || opener.user.name)} (<code>${shown(opener.user.name)}</code>)`;
+  const why =
+    reason === 'other_user'
+      ? `This link connects an account at <strong>${shown(link.serviceName)}</strong> for ${shown(link.subjectName)}, and you are signed in as ${who}. Only that user, signed in, can open it: whoever opens a connect link connects their own account for the link's user.`
+      : `This link connects an account at <strong>${shown(link.serviceName)}</strong> for the subject <code>${shown(link.subject)}</code>, which is no user's. Only an owner or admin of tenant ${shown(link.tenant)}, signed in, can open it (you are signed in as ${who}).`;
+  return `<p class="problem">${why}</p>
+<p>Nothing was connected, and the link was not used. If someone sent it to you, you can ignore it.</p>
+<p><a href="${escapeHtml(signIn)}">Sign in as someone else</a></p>
+<p>Code: <code>forbidden</code></p>`;
 }
 
 function renderSiteChooser(choice: DescribedSiteChoice, csrf: string): string {

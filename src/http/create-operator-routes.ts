@@ -58,7 +58,7 @@ export interface OperatorRoutes {
  * - `GET /operator/signin`, `POST /operator/signin`: the form; the token is compared in constant time, after
  *   the attempt is admitted by the per-address budget (every attempt counts, right or wrong). A right token sets
  *   `gatehouse_operator` (HttpOnly, SameSite=Strict, Path=/, Secure on https, Max-Age 8 h) and goes to `return`
- *   (a console path, `isSafeReturnPath`) or `/console`. Refusals and sign-ins are reported to `onEvent` for the
+ *   (a console path or a `/connect/` link, `isSafeReturnPath`) or `/console`. Refusals and sign-ins are reported to `onEvent` for the
  *   log, without the token.
  * - `GET /console`: the operator's home, every tenant with a link to its console; signed out: to the sign-in form.
  * - `POST /operator/signout`: ends the session in this browser (the cookie is cleared; with the session's CSRF
@@ -103,7 +103,10 @@ export function createOperatorRoutes(options: OperatorRoutesOptions): OperatorRo
   }
 
   function returnOf(value: string | null): string {
-    return value !== null && isSafeReturnPath(value) && /^\/console(?:[/?]|$)/.test(value) ? value : '/console';
+    // A console page, or a connect link an operator opens to connect a key's subject or `shared`.
+    return value !== null && isSafeReturnPath(value) && /^\/(?:console(?:[/?]|$)|connect\/)/.test(value)
+      ? value
+      : '/console';
   }
 
   function formCsrfValid(req: IncomingMessage, form: URLSearchParams): boolean {

@@ -108,6 +108,8 @@ for (const backend of backends) {
             publicUrl,
             adminToken,
             unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+            // This suite tests the OAuth flow, not who opens a link (test/e2e/connect-link-binding): links open alone.
+            connectLinks: { unsafeLinkAloneConnects: true },
             tenants: [
               {
                 id: 'acme',
@@ -348,6 +350,8 @@ for (const backend of backends) {
             publicUrl,
             adminToken,
             unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+            // This suite tests the OAuth flow, not who opens a link (test/e2e/connect-link-binding): links open alone.
+            connectLinks: { unsafeLinkAloneConnects: true },
             tenants: [
               {
                 id: 'acme',

@@ -91,6 +91,17 @@ export interface ConnectLinkRequest {
   readonly returnTo?: string;
 }
 
+/** A connect link whose signature checked, unused and unexpired: what it connects, for whom. */
+export interface InspectedLink {
+  readonly tenant: string;
+  readonly id: string;
+  readonly service: string;
+  readonly subject: string;
+  /** Scopes to request instead of the service's configured ones; empty: the configured ones. */
+  readonly scopes: readonly string[];
+  readonly expiresAt: number;
+}
+
 /** What `/connect/<id>` answers: the redirect to the authorization server and the session cookie to set. */
 export interface StartedAuthorization {
   readonly redirectUrl: string;
@@ -389,6 +400,32 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
     return { tokens, sites };
   }
 
+  function invalidLink(): GatehouseError {
+    return new GatehouseError('not_found', 'This connect link is not valid, was already used, or has expired');
+  }
+
+  /**
+   * What a connect link is for, when its signature checks and it is unused and unexpired; it stays unused (a visit
+   * that is refused, or must sign in first, does not spend it). Anything else is the same `not_found`.
+   */
+  async function inspectLink(id: string, sig: string | null): Promise<InspectedLink> {
+    const tenant = id.slice(0, id.indexOf('.'));
+    if (!tenantPattern.test(tenant) || sig === null || !/^[A-Za-z0-9_-]{43}$/.test(sig)) throw invalidLink();
+    const link = await store.connectFlow.getLink(tenant, id);
+    if (link === undefined) throw invalidLink();
+    const expected = await signLink(tenant, id, link.service, link.subject, link.expiresAt);
+    if (!timingSafeEqual(expected, Buffer.from(sig, 'base64url'))) throw invalidLink();
+    if (link.usedAt !== null || link.expiresAt <= clock.now()) throw invalidLink();
+    return {
+      tenant,
+      id,
+      service: link.service,
+      subject: link.subject,
+      scopes: link.scopes,
+      expiresAt: link.expiresAt,
+    };
+  }
+
   /** Creates a signed, single-use connect link valid for 10 minutes. */
   async function createLink(request: ConnectLinkRequest): Promise<ConnectLink> {
     const auth = await serviceOf(request.tenant, request.service);
@@ -509,21 +546,18 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
 
     createLink,
 
+    inspectLink,
+
     /**
      * `/connect/<id>?sig=`: verifies the signature, marks the link used (single use), creates the pending
-     * authorization (state hash, sealed verifier, session binding) and returns the authorization URL.
+     * authorization (state hash, sealed verifier, session binding) and returns the authorization URL. Who may
+     * open it is the caller's to decide first (`inspectLink` reads the link without using it).
      */
     async openLink(id: string, sig: string | null): Promise<StartedAuthorization> {
-      const tenant = id.slice(0, id.indexOf('.'));
-      const invalid = () =>
-        new GatehouseError('not_found', 'This connect link is not valid, was already used, or has expired');
-      if (!tenantPattern.test(tenant) || sig === null || !/^[A-Za-z0-9_-]{43}$/.test(sig)) throw invalid();
-      const link = await store.connectFlow.getLink(tenant, id);
-      if (link === undefined) throw invalid();
-      const expected = await signLink(tenant, id, link.service, link.subject, link.expiresAt);
-      if (!timingSafeEqual(expected, Buffer.from(sig, 'base64url'))) throw invalid();
+      const link = await inspectLink(id, sig);
+      const { tenant } = link;
       const now = clock.now();
-      if (!(await store.connectFlow.useLink(tenant, id, now))) throw invalid();
+      if (!(await store.connectFlow.useLink(tenant, id, now))) throw invalidLink();
       const auth = await serviceOf(tenant, link.service);
       const server = await serverOf(tenant, link.service, auth);
       const scopes = link.scopes.length > 0 ? link.scopes : auth.scopes;

@@ -23,6 +23,7 @@ export {
   connectTtlMs,
   cookieNameOf,
   createConnectFlow,
+  type InspectedLink,
   type OAuthSealer,
   type SiteChoice,
   type StartedAuthorization,

@@ -130,6 +130,12 @@ export async function startGatehouse(
       ...observability.adminRoutes,
     ],
   });
+  if (config.connectLinks.unsafeLinkAloneConnects) {
+    observability.logger.warn(
+      { setting: 'connectLinks.unsafeLinkAloneConnects' },
+      'connect links for subjects that are no user are opened by whoever holds them: a forwarded link connects the account of whoever opens it',
+    );
+  }
   // The operator's console sessions (admin token sign-in): keyed by a key derived from the master key once, here,
   // so every process of a fleet accepts each other's cookies, across restarts; bound to the admin token.
   const operatorSessions = createOperatorSessions({
@@ -172,9 +178,23 @@ export async function startGatehouse(
           observability.logger.warn({ err: error }, 'approver_denied audit record could not be written'),
       }),
       ...(gateway.connections
-        ? createConnectRoutes(gateway.connections, (error) =>
-            // Code and details only: the cause may hold the server's answer (a token).
-            observability.logger.warn({ code: error.code, details: error.details }, 'oauth callback failed'),
+        ? createConnectRoutes(
+            gateway.connections,
+            (error) =>
+              // Code and details only: the cause may hold the server's answer (a token).
+              observability.logger.warn({ code: error.code, details: error.details }, 'oauth callback failed'),
+            {
+              operator: operatorSessions,
+              ...(users
+                ? {
+                    users: {
+                      activeSession: (tenant, cookie) => users.activeSession(tenant, cookie),
+                      checkCsrf: (cookie, csrf) => users.checkCsrf(cookie, csrf),
+                      rolesOf: (tenant, userId) => users.roles.rolesOf(tenant, userId),
+                    },
+                  }
+                : {}),
+            },
           )
         : []),
       // After the connect routes: `/oauth/callback` would also match `/oauth/:tenant/*`.

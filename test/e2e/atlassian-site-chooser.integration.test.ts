@@ -114,6 +114,8 @@ describe.skipIf(missing !== undefined)('Atlassian site chooser in Chromium (issu
       {
         adminToken,
         unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+        // This suite tests the OAuth flow, not who opens a link (test/e2e/connect-link-binding): links open alone.
+        connectLinks: { unsafeLinkAloneConnects: true },
         tenants: [
           {
             id: 'acme',
@@ -243,11 +245,18 @@ describe.skipIf(missing !== undefined)('Atlassian site chooser in Chromium (issu
   it('chooser_shows_subject_id: the chooser names a signed-in user and the service as the page after consent does', async () => {
     tokenAnswer = 'tokens';
     // A person of the tenant (the subject a signed-in user's calls use is their internal usr_... id).
-    const { user } = await gateway.gateway.users!.createUser('acme', { name: 'ada.lovelace' }, 'operator');
+    const { user, inviteUrl } = await gateway.gateway.users!.createUser('acme', { name: 'ada.lovelace' }, 'operator');
     expect(user.id).toMatch(/^usr_/);
+    const password = 'ada-lovelace-password-0123';
+    await gateway.gateway.users!.acceptInvite(inviteUrl.split('/invite/')[1] as string, password);
     const context = await chromium.newContext();
     const page = await context.newPage();
+    // A user's link opens only for that user, signed in (connect_link_forwarded_connects_other_account).
     await page.goto(await connectLink('jira', user.id));
+    await page.getByLabel('Name').fill('ada.lovelace');
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'Continue to the service' }).click();
     await page.click('#accept');
     await page.waitForURL(/\/oauth\/callback\?/);
     expect(await page.locator('h1').textContent()).toBe('Choose a site');

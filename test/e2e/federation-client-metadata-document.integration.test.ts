@@ -62,6 +62,8 @@ function gatewayConfig(services: Record<string, unknown>[]): Record<string, unkn
   return {
     adminToken,
     unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+    // This suite tests the OAuth flow, not who opens a link (test/e2e/connect-link-binding): links open alone.
+    connectLinks: { unsafeLinkAloneConnects: true },
     tenants: [
       {
         id: 'acme',

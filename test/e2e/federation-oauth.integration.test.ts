@@ -75,6 +75,8 @@ describe.skipIf(missing !== undefined)('federated MCP server protected by OAuth 
       {
         adminToken,
         unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+        // This suite tests the OAuth flow, not who opens a link (test/e2e/connect-link-binding): links open alone.
+        connectLinks: { unsafeLinkAloneConnects: true },
         tenants: [
           {
             id: 'acme',

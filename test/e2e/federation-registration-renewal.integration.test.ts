@@ -64,6 +64,8 @@ describe.skipIf(missing !== undefined)('a registered client whose secret expires
       {
         adminToken,
         unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+        // This suite tests the OAuth flow, not who opens a link (test/e2e/connect-link-binding): links open alone.
+        connectLinks: { unsafeLinkAloneConnects: true },
         tenants: [
           {
             id: 'acme',

@@ -31,6 +31,8 @@ beforeAll(async () => {
     adminToken,
     metricsToken,
     unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+    // This suite tests the OAuth flow, not who opens a link (test/e2e/connect-link-binding): links open alone.
+    connectLinks: { unsafeLinkAloneConnects: true },
     tenants: [
       {
         id: 'acme',

@@ -11,7 +11,7 @@ import { chromiumMissing, launchChromium, type RunningChromium } from '../suppor
 /**
  * examples/oauth-local as a person follows it: start the example's authorization server and API, serve the
  * example's gatehouse.yaml (only its ports changed, so the suite can run beside anything on 8787), create a connect
- * link through the admin API, sign in and consent in Chromium, then call the tools through the MCP SDK client.
+ * link through the admin API, sign in as the operator and confirm the subject, sign in and consent in Chromium, then call the tools through the MCP SDK client.
  */
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const example = join(root, 'examples', 'oauth-local');
@@ -89,6 +89,11 @@ describe.skipIf(missing !== undefined)('examples/oauth-local', () => {
 
     const page = await (await chromium!.newContext()).newPage();
     await page.goto(authorizeUrl);
+    // alice is a key's subject, no user: the operator signs in with the admin token and confirms the subject.
+    await page.getByText('Operator of this gateway?').click();
+    await page.getByLabel('Admin token').fill(adminToken);
+    await page.getByRole('button', { name: 'Sign in as operator' }).click();
+    await page.getByRole('button', { name: /^Continue to / }).click();
     // oidc-provider's development sign-in page: any user name and password.
     await page.fill('input[name="login"]', 'alice');
     await page.fill('input[name="password"]', 'any password');
