@@ -309,7 +309,8 @@ describe('createMcpUpstream() and event streams past the size limit, on the SDK 
   it('sdk_path_resumed_stream_uncapped: a stream resumed with Last-Event-ID counts toward maxResponseBytes with the one it resumes, and is cut off', async () => {
     let resumed: EndlessStream | undefined;
     const server = await startScriptedMcpServer(
-      (response) => {
+      (response, _id, body) => {
+        if (nameOf(body) === 'slow') return; // Never answered: a call in flight meanwhile.
         // An answer stream ended before its response, after an event id: the SDK client resumes it by GET.
         response.writeHead(200, { 'content-type': 'text/event-stream' });
         response.end(`id: 1\nretry: 50\ndata: \n\n: ${'y'.repeat(limit / 2)}\n`);
@@ -322,6 +323,7 @@ describe('createMcpUpstream() and event streams past the size limit, on the SDK 
     stops.push(server.close);
     upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
     const to = { ...target(server.url), maxResponseBytes: limit };
+    const slow = failureOf(upstream.callTool(to, 'slow', {}, { ask }));
     const started = Date.now();
     const error = await failureOf(upstream.callTool(to, 'scripted', {}, { ask }));
     // Before: the resumed stream was read without a cap until the call timed out (5 s).
@@ -329,7 +331,17 @@ describe('createMcpUpstream() and event streams past the size limit, on the SDK 
     expect(Date.now() - started).toBeLessThan(2_000);
     await until(() => resumed?.closed === true);
     expect(resumed?.closed).toBe(true);
+    // The rest is what the sockets' buffers held when the gateway closed the stream.
     expect(resumed?.bytes).toBeLessThan(8_000_000);
+    // The SDK client reopens a cut stream (here after 50 ms, as the server asks), for a request that is over: not
+    // opened (while another call is in flight, as here, the relay's storage is on and knows the request is over;
+    // with none in flight it is metered as the session's standalone stream).
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const gets = server.received.filter((request) => request.method === 'GET');
+    expect(gets.map((request) => request.headers['last-event-id'])).toEqual([undefined, '1']);
+    await upstream.close();
+    upstream = undefined;
+    expect((await slow).message).toContain('CONNECTION_CLOSED');
   });
 
   it('sdk_path_standalone_get_uncapped: a standalone stream sending one event without end is cut off past maxResponseBytes, reported naming the service, not reopened, and the session goes on', async () => {
