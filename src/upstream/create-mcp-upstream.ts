@@ -342,7 +342,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
         if (relay.ended && method === 'GET') {
           throw new GatehouseError(
             'upstream_error',
-            `The MCP server of ${target.service} offered to resume the answer of a request that is over`,
+            `A stream of the MCP server of ${target.service} is not resumed for a request that is over`,
             { service: target.service },
           );
         }
