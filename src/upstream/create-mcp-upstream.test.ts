@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort as closedPort } from '../../test/support/free-port.ts';
-import { startLegacyMcpUpstream } from '../../test/support/start-mcp-upstream.ts';
+import { startLegacyMcpUpstream, startModernMcpUpstream } from '../../test/support/start-mcp-upstream.ts';
 import {
   type EndlessStream,
   startScriptedMcpServer,
@@ -304,6 +304,27 @@ describe('createMcpUpstream() and event streams past the size limit, on the SDK 
       content: [{ type: 'text', text: 'small' }],
     });
     expect(server.received.filter((request) => request.method === 'initialize')).toHaveLength(1);
+  });
+
+  it('sdk_path_oversized_stream_times_out: a 2026-07-28 server streaming a resource read past maxResponseBytes (log messages before its answer) fails it at once', async () => {
+    const server = await startModernMcpUpstream(
+      (mcp) => {
+        mcp.registerResource('chatty', 'modern://chatty', { mimeType: 'text/plain' }, async (uri, ctx) => {
+          for (let i = 0; i < 100; i++) await ctx.mcpReq.log('info', 'l'.repeat(10_000));
+          return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'read' }] };
+        });
+      },
+      { logging: {} },
+    );
+    stops.push(server.close);
+    upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+    const to = { ...target(server.url), maxResponseBytes: limit };
+    const log = { level: 'debug' as const, onMessage: () => {} };
+    const started = Date.now();
+    const error = await failureOf(upstream.readResource(to, 'modern://chatty', { log }));
+    expect(error.code).toBe('upstream_too_large');
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect((await upstream.readResource(to, 'modern://motd')).result?.['contents']).toHaveLength(1);
   });
 
   it('sdk_path_resumed_stream_uncapped: a stream resumed with Last-Event-ID counts toward maxResponseBytes with the one it resumes, and is cut off', async () => {
