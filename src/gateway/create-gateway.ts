@@ -83,6 +83,11 @@ export interface GatewayDependencies {
   readonly mcpUpstream?: McpUpstream;
   /** A federated service's listing failed or broke the config (for the log). */
   readonly onFederationError?: (tenant: string, service: string, error: unknown) => void;
+  /**
+   * A federated session's standalone stream was cut off for its size (for the log; see `McpUpstreamOptions`). Used by
+   * the MCP client created here, not by one given as `mcpUpstream`.
+   */
+  readonly onFederatedStreamCutOff?: (tenant: string, service: string, error: GatehouseError) => void;
 }
 
 /**
@@ -98,7 +103,12 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   // Always there, idle until a tenant federates: one created at run time may (issue 14). It opens no connection
   // before its first listing.
   const ownsMcpUpstream = deps.mcpUpstream === undefined;
-  const mcpUpstream = deps.mcpUpstream ?? createMcpUpstream({ allowPrivateHosts: config.unsafeAllowPrivateUpstreams });
+  const mcpUpstream =
+    deps.mcpUpstream ??
+    createMcpUpstream({
+      allowPrivateHosts: config.unsafeAllowPrivateUpstreams,
+      ...(deps.onFederatedStreamCutOff ? { onStreamCutOff: deps.onFederatedStreamCutOff } : {}),
+    });
   const federation = createFederation({
     tenants: config.tenants,
     upstream: mcpUpstream,

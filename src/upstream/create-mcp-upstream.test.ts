@@ -1,7 +1,12 @@
+import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort as closedPort } from '../../test/support/free-port.ts';
-import { startLegacyMcpUpstream } from '../../test/support/start-mcp-upstream.ts';
-import { startScriptedMcpServer } from '../../test/support/start-scripted-mcp-server.ts';
+import { startLegacyMcpUpstream, startModernMcpUpstream } from '../../test/support/start-mcp-upstream.ts';
+import {
+  type EndlessStream,
+  startScriptedMcpServer,
+  streamWithoutEnd,
+} from '../../test/support/start-scripted-mcp-server.ts';
 import { isGatehouseError } from '../core/index.ts';
 import { createMcpUpstream, isRelayStorageEnabled, type McpUpstream } from './create-mcp-upstream.ts';
 
@@ -258,6 +263,156 @@ describe('createMcpUpstream() and a server that closes answer streams (SEP-1699 
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('createMcpUpstream() and event streams past the size limit, on the SDK client path', () => {
+  const stops: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await Promise.all(stops.splice(0).map((stop) => stop()));
+  });
+  const limit = 200_000;
+  /** A caller who can be asked questions: its call goes through the SDK client, not the direct call. */
+  const ask = async () => ({ action: 'decline' });
+  const small = (response: ServerResponse, id: string) =>
+    response
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ jsonrpc: '2.0', id: Number(id), result: { content: [{ type: 'text', text: 'small' }] } }));
+  const nameOf = (body: Record<string, unknown>) => (body['params'] as { name?: string }).name;
+
+  it('sdk_path_oversized_stream_times_out: an answer stream past maxResponseBytes fails the call at once with upstream_too_large naming the service and the field, and the session serves the next call', async () => {
+    let answered: EndlessStream | undefined;
+    const server = await startScriptedMcpServer((response, id, body) => {
+      if (nameOf(body) === 'small') return small(response, id);
+      const head = `data: {"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text","text":"`;
+      answered = streamWithoutEnd(response, head, 'x'.repeat(65_536));
+    });
+    stops.push(server.close);
+    upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+    const to = { ...target(server.url), maxResponseBytes: limit };
+    const started = Date.now();
+    const error = await failureOf(upstream.callTool(to, 'big', {}, { ask }));
+    // Before: the call waited for its timeout (5 s) and failed with upstream_timeout.
+    expect(error.code).toBe('upstream_too_large');
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(error.details).toMatchObject({ service: 'remote', maxResponseBytes: limit });
+    expect(error.message).toContain('remote');
+    expect(error.message).toContain('maxResponseBytes');
+    await until(() => answered?.closed === true);
+    expect(answered?.closed).toBe(true);
+    expect((await upstream.callTool(to, 'small', {}, { ask })).result).toEqual({
+      content: [{ type: 'text', text: 'small' }],
+    });
+    expect(server.received.filter((request) => request.method === 'initialize')).toHaveLength(1);
+  });
+
+  it('sdk_path_oversized_stream_times_out: a 2026-07-28 server streaming a resource read past maxResponseBytes (log messages before its answer) fails it at once', async () => {
+    const server = await startModernMcpUpstream(
+      (mcp) => {
+        mcp.registerResource('chatty', 'modern://chatty', { mimeType: 'text/plain' }, async (uri, ctx) => {
+          for (let i = 0; i < 100; i++) await ctx.mcpReq.log('info', 'l'.repeat(10_000));
+          return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'read' }] };
+        });
+      },
+      { logging: {} },
+    );
+    stops.push(server.close);
+    upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+    const to = { ...target(server.url), maxResponseBytes: limit };
+    const log = { level: 'debug' as const, onMessage: () => {} };
+    const started = Date.now();
+    const error = await failureOf(upstream.readResource(to, 'modern://chatty', { log }));
+    expect(error.code).toBe('upstream_too_large');
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect((await upstream.readResource(to, 'modern://motd')).result?.['contents']).toHaveLength(1);
+  });
+
+  it('sdk_path_resumed_stream_uncapped: a stream resumed with Last-Event-ID counts toward maxResponseBytes with the one it resumes, and is cut off', async () => {
+    let resumed: EndlessStream | undefined;
+    const server = await startScriptedMcpServer(
+      (response, _id, body) => {
+        if (nameOf(body) === 'slow') return; // Never answered: a call in flight meanwhile.
+        // An answer stream ended before its response, after an event id: the SDK client resumes it by GET.
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.end(`id: 1\nretry: 50\ndata: \n\n: ${'y'.repeat(limit / 2)}\n`);
+      },
+      (response, lastEventId) => {
+        if (lastEventId === undefined) return response.writeHead(405).end();
+        resumed = streamWithoutEnd(response, '', `data: ${'x'.repeat(65_536)}\n`);
+      },
+    );
+    stops.push(server.close);
+    upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+    const to = { ...target(server.url), maxResponseBytes: limit };
+    const slow = failureOf(upstream.callTool(to, 'slow', {}, { ask }));
+    const started = Date.now();
+    const error = await failureOf(upstream.callTool(to, 'scripted', {}, { ask }));
+    // Before: the resumed stream was read without a cap until the call timed out (5 s).
+    expect(error.code).toBe('upstream_too_large');
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await until(() => resumed?.closed === true);
+    expect(resumed?.closed).toBe(true);
+    // The rest is what the sockets' buffers held when the gateway closed the stream.
+    expect(resumed?.bytes).toBeLessThan(8_000_000);
+    // The SDK client reopens a cut stream (here after 50 ms, as the server asks), for a request that is over: not
+    // opened (while another call is in flight, as here, the relay's storage is on and knows the request is over;
+    // with none in flight it is metered as the session's standalone stream).
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const gets = server.received.filter((request) => request.method === 'GET');
+    expect(gets.map((request) => request.headers['last-event-id'])).toEqual([undefined, '1']);
+    await upstream.close();
+    upstream = undefined;
+    expect((await slow).message).toContain('CONNECTION_CLOSED');
+  });
+
+  it('sdk_path_standalone_get_uncapped: a standalone stream sending one event without end is cut off past maxResponseBytes, reported naming the service, not reopened, and the session goes on', async () => {
+    let standalone: EndlessStream | undefined;
+    const server = await startScriptedMcpServer(small, (response) => {
+      standalone = streamWithoutEnd(response, '', `data: ${'x'.repeat(65_536)}\n`);
+    });
+    stops.push(server.close);
+    const cutOff: unknown[] = [];
+    upstream = createMcpUpstream({
+      allowPrivateHosts: ['127.0.0.1'],
+      onStreamCutOff: (tenant, service, error) => cutOff.push({ tenant, service, code: error.code }),
+    });
+    const to = { ...target(server.url), maxResponseBytes: limit };
+    expect(await upstream.listTools(to)).toHaveLength(1);
+    await until(() => standalone?.closed === true);
+    // Before: the gateway read it without end (the server stopped at 20 MB).
+    expect(standalone?.closed).toBe(true);
+    expect(standalone?.bytes).toBeLessThan(8_000_000);
+    expect(cutOff).toEqual([{ tenant: 't', service: 'remote', code: 'upstream_too_large' }]);
+    expect((await upstream.callTool(to, 'scripted', {}, { ask })).status).toBe(200);
+    // The SDK client tries to reopen it (1 s, then 2 s later): refused without reaching the server.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(server.received.filter((request) => request.method === 'GET')).toHaveLength(1);
+    expect(upstream.sessionCount()).toBe(1);
+  });
+
+  it('sdk_path_standalone_get_uncapped: a standalone stream of small events without end is cut off past maxResponseBytes within a minute', async () => {
+    let standalone: EndlessStream | undefined;
+    const notice = JSON.stringify({
+      jsonrpc: '2.0',
+      method: 'notifications/message',
+      params: { level: 'info', data: 'z'.repeat(1_000) },
+    });
+    const server = await startScriptedMcpServer(small, (response) => {
+      standalone = streamWithoutEnd(response, '', `data: ${notice}\n\n`);
+    });
+    stops.push(server.close);
+    const cutOff: unknown[] = [];
+    upstream = createMcpUpstream({
+      allowPrivateHosts: ['127.0.0.1'],
+      onStreamCutOff: (_tenant, service, error) => cutOff.push({ service, code: error.code }),
+    });
+    const to = { ...target(server.url), maxResponseBytes: limit };
+    await upstream.listTools(to);
+    await until(() => standalone?.closed === true);
+    expect(standalone?.closed).toBe(true);
+    expect(standalone?.bytes).toBeLessThan(8_000_000);
+    expect(cutOff).toEqual([{ service: 'remote', code: 'upstream_too_large' }]);
+    expect((await upstream.callTool(to, 'scripted', {}, { ask })).status).toBe(200);
   });
 });
 

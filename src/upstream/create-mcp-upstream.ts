@@ -24,6 +24,13 @@ import { applyCredential, type UpstreamCredential } from './apply-credential.ts'
 import { createAddressGuard, createGuardedConnector, type ResolveHost } from './create-address-guard.ts';
 import { fetchWithDispatcher } from './fetch-with-dispatcher.ts';
 import {
+  meterAnswerStream,
+  meterNotificationStream,
+  type NotificationVolume,
+  type StreamMeter,
+} from './meter-event-stream.ts';
+import type { AnswerBytes, ResponseCap } from './read-capped.ts';
+import {
   createDirectCalls,
   type DirectCallHooks,
   type DirectSession,
@@ -39,7 +46,11 @@ export interface McpTarget {
   readonly credential: UpstreamCredential;
   readonly timeoutMs: number;
   readonly connectTimeoutMs: number;
-  /** An answer declaring a larger `Content-Length` is refused (`upstream_too_large`). */
+  /**
+   * The service's `maxResponseBytes`: an answer declaring a larger `Content-Length`, or larger once read (all its
+   * event streams together, the resumed ones included), fails with `upstream_too_large`; so does the session's
+   * standalone stream past it in one event or within a minute (see `createMcpUpstream`).
+   */
   readonly maxResponseBytes: number;
 }
 
@@ -148,6 +159,11 @@ export interface McpUpstreamOptions {
   /** Sessions kept open at once (least recently used closed first); default 256. */
   readonly maxSessions?: number;
   readonly clientInfo?: { readonly name: string; readonly version: string };
+  /**
+   * A session's standalone stream (server messages related to no request) was cut off for its size and is not
+   * reopened for the session (for the log): nobody waits on that stream, so nothing else reports it.
+   */
+  readonly onStreamCutOff?: (tenant: string, service: string, error: GatehouseError) => void;
 }
 
 const maxListPages = 50;
@@ -160,12 +176,25 @@ const firstPerRequestLogLevel = '2026-07-28';
 const anyResult = z.looseObject({});
 
 /**
- * Who answers a server's question, and who receives its log messages: the options of the request in whose async
- * context it arrives (the SDK reads a request's answer stream, and runs a 2026-era server's input requests, within
- * that request's context). A session is opened outside any request's context, so a question or a log message on its
- * standalone stream finds no one (the question is refused, the message dropped).
+ * One request of the SDK client in flight: who answers the server's questions and receives its log messages (the
+ * caller's `ask` and `log`), the bytes of its answer's event streams so far (the POST's and the GETs resuming it,
+ * counted together against the service's cap), and `cutOff`, which ends the request at once when one of them is
+ * cut off for its size.
  */
-const calling = new AsyncLocalStorage<Pick<McpCallOptions, 'ask' | 'log'>>();
+interface Relay extends Pick<McpCallOptions, 'ask' | 'log'> {
+  readonly answer: AnswerBytes;
+  readonly cutOff: AbortController;
+  /** The request is over: a stream the SDK client would resume for it later is not opened. */
+  ended: boolean;
+}
+
+/**
+ * The relay of the request in whose async context something happens (the SDK sends a request, reads its answer
+ * stream, resumes it, and runs a 2026-era server's input requests, within that request's context). A session is
+ * opened outside any request's context, so a question or a log message on its standalone stream finds no one (the
+ * question is refused, the message dropped), and its standalone stream is metered as the session's, not a request's.
+ */
+const calling = new AsyncLocalStorage<Relay>();
 /**
  * Whether the relay's storage is on (and with it, on Node 20, promise hooks for every promise of the process).
  * Tests read it; it is not part of the public surface.
@@ -173,8 +202,35 @@ const calling = new AsyncLocalStorage<Pick<McpCallOptions, 'ask' | 'log'>>();
 export const isRelayStorageEnabled = (): boolean => (calling as unknown as { enabled: boolean }).enabled;
 /** Runs a request's sending in `calling`; off while no federated request is in flight (`disableStorageWhenIdle`). */
 const whileRelaying = disableStorageWhenIdle(calling);
-const relaying = <T>(options: Pick<McpCallOptions, 'ask' | 'log'>, send: () => Promise<T>): Promise<T> =>
-  whileRelaying(() => calling.run(options, send));
+
+/**
+ * Sends one request of the SDK client in its relay (`calling`), given the signal to send it with. A stream of its
+ * answer cut off for its size ends the request at once with that error: the SDK client reports a broken stream only
+ * to `onerror`, and would wait for the request's timeout. Ending it is a cancellation to the SDK client, which tells
+ * the server (`notifications/cancelled`, or the 2026 era's closed stream).
+ */
+async function sendRelayed<T>(
+  callOptions: Pick<McpCallOptions, 'ask' | 'log' | 'signal'>,
+  send: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const cutOff = new AbortController();
+  const relay: Relay = {
+    ...(callOptions.ask === undefined ? {} : { ask: callOptions.ask }),
+    ...(callOptions.log === undefined ? {} : { log: callOptions.log }),
+    answer: { bytes: 0 },
+    cutOff,
+    ended: false,
+  };
+  const signal =
+    callOptions.signal === undefined ? cutOff.signal : AbortSignal.any([callOptions.signal, cutOff.signal]);
+  try {
+    return await whileRelaying(() => calling.run(relay, () => send(signal)));
+  } catch (error) {
+    throw cutOff.signal.aborted ? cutOff.signal.reason : error;
+  } finally {
+    relay.ended = true;
+  }
+}
 const listChangedNotices = [
   'notifications/tools/list_changed',
   'notifications/resources/list_changed',
@@ -203,7 +259,7 @@ const listers: Record<
   (
     client: Client,
     params: { cursor?: string },
-    options: { timeout: number; cacheMode: 'bypass' },
+    options: { timeout: number; cacheMode: 'bypass'; signal: AbortSignal },
   ) => Promise<Record<string, unknown>>
 > = {
   tools: (client, params, options) => client.listTools(params, options),
@@ -227,6 +283,12 @@ interface Session {
  * forgotten (HTTP 404) is opened again once. Every request goes through the SSRF guard (private addresses refused
  * unless allowed, checked at connect time against the addresses actually used), follows no redirect to another
  * origin, and carries only the service's credential: nothing from the inbound request.
+ *
+ * Answers are capped at the service's `maxResponseBytes`: a JSON answer read whole, and a request's event streams
+ * together (the POST's answer stream and the GET streams resuming it), the request failing at once with
+ * `upstream_too_large`. The standalone GET stream of a 2025-era session lives as long as the session, so it is bounded
+ * per event and per minute instead (`meterNotificationStream`); past either it is cut off, reported
+ * (`onStreamCutOff`), and not reopened for the session, whose requests go on.
  */
 export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
   const guard = createAddressGuard(options.allowPrivateHosts, options.resolve);
@@ -249,13 +311,60 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     for (const listener of listeners) listener(target.tenant, target.service);
   };
 
-  function fetchFor(target: McpTarget): FetchLike {
+  /**
+   * The guarded fetch of a session (SSRF guard, origin check, size caps, scope challenges), for its SDK client's
+   * transport (`client`) or for its direct calls (`direct`, which count an answer's streams together themselves and
+   * open no standalone stream). An event stream is metered by who it belongs to: a request of the SDK client in flight
+   * (its relay), the session's standalone stream (no relay, GET), or one answer on its own.
+   */
+  function fetchFor(target: McpTarget, role: 'client' | 'direct'): FetchLike {
     const origin = new URL(target.url).origin;
+    const cap: ResponseCap = { maxResponseBytes: target.maxResponseBytes, tooLarge: () => tooLargeFor(target) };
+    const standaloneCap: ResponseCap = {
+      maxResponseBytes: target.maxResponseBytes,
+      tooLarge: () => standaloneTooLargeFor(target),
+    };
+    const standalone: { readonly volume: NotificationVolume; cutOff?: GatehouseError } = {
+      volume: { windowStartMs: 0, bytes: 0 },
+    };
     const limits = {
       userAgent: `${clientInfo.name}/${clientInfo.version}`,
       maxResponseBytes: target.maxResponseBytes,
-      tooLarge: () => tooLargeFor(target),
+      tooLarge: cap.tooLarge,
       refuse: (head: { status: number; headers: Headers }) => insufficientScopeOf(head, target),
+    };
+    /** How an event stream answering this request is metered; throws when the stream may not be opened at all. */
+    const meterOf = (method: string): StreamMeter => {
+      if (role === 'direct') return meterAnswerStream({ bytes: 0 }, cap);
+      const relay = calling.getStore();
+      if (relay !== undefined) {
+        // The SDK client resumes a stream of a request it gave up (cancelled, timed out) until its retries run out.
+        if (relay.ended && method === 'GET') {
+          throw new GatehouseError(
+            'upstream_error',
+            `A stream of the MCP server of ${target.service} is not resumed for a request that is over`,
+            { service: target.service },
+          );
+        }
+        const meter = meterAnswerStream(relay.answer, cap);
+        return (chunk) => {
+          const over = meter(chunk);
+          if (over !== undefined) relay.cutOff.abort(over);
+          return over;
+        };
+      }
+      if (method !== 'GET') return meterAnswerStream({ bytes: 0 }, cap);
+      // The SDK client reopens a standalone stream that ended or broke: not one cut off for its size.
+      if (standalone.cutOff !== undefined) throw standalone.cutOff;
+      const meter = meterNotificationStream(standaloneCap, standalone.volume);
+      return (chunk) => {
+        const over = meter(chunk);
+        if (over !== undefined && standalone.cutOff === undefined && isGatehouseError(over)) {
+          standalone.cutOff = over;
+          options.onStreamCutOff?.(target.tenant, target.service, over);
+        }
+        return over;
+      };
     };
     return async (input, init) => {
       const url = new URL(String(input));
@@ -265,8 +374,9 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
         });
       }
       guard.checkUrl(url);
+      const meter = meterOf(init?.method ?? 'GET');
       connectTimeouts.set(url.hostname, target.connectTimeoutMs);
-      return fetchWithDispatcher(agent, url, init, limits);
+      return fetchWithDispatcher(agent, url, init, { ...limits, meter });
     };
   }
 
@@ -304,7 +414,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       client.setNotificationHandler(changed, () => listChanged(target));
     }
     client.onerror = () => {};
-    const fetch = fetchFor(target);
+    const fetch = fetchFor(target, 'client');
     const transport = new StreamableHTTPClientTransport(built.url, {
       requestInit: { headers: { ...built.headers } },
       fetch,
@@ -320,7 +430,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       service: target.service,
       url: built.url,
       headers: built.headers,
-      fetch,
+      fetch: fetchFor(target, 'direct'),
       // Known once the session is open: read when a call is sent.
       get sessionId() {
         return transport.sessionId;
@@ -387,8 +497,9 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
           drop(session);
           continue;
         }
-        // The server refused this request's scope, or the request timed out: other requests on the session go on.
-        const kept = ['upstream_insufficient_scope', 'upstream_timeout'].includes(
+        // The server refused this request's scope, the request timed out, or its answer was cut off for its size:
+        // other requests on the session go on.
+        const kept = ['upstream_insufficient_scope', 'upstream_timeout', 'upstream_too_large'].includes(
           toMcpUpstreamError(error, target).code,
         );
         if (!(error instanceof ProtocolError) && signal?.aborted !== true && !kept) drop(session);
@@ -402,10 +513,10 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     const items: Record<string, unknown>[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < maxListPages; page++) {
-      const listed = await listers[kind](client, cursor === undefined ? {} : { cursor }, {
-        timeout: target.timeoutMs,
-        cacheMode: 'bypass',
-      }).catch((error: unknown) => {
+      const params = cursor === undefined ? {} : { cursor };
+      const listed = await sendRelayed({}, (signal) =>
+        listers[kind](client, params, { timeout: target.timeoutMs, cacheMode: 'bypass', signal }),
+      ).catch((error: unknown) => {
         throw toMcpUpstreamError(error, target);
       });
       const pageItems = listed[kind];
@@ -450,11 +561,12 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     }
   }
 
-  const optionsOf = (target: McpTarget, callOptions: McpCallOptions) => {
+  /** The SDK request options of a call, sent with `signal` (the caller's, with the relay's cut-off: `sendRelayed`). */
+  const optionsOf = (target: McpTarget, callOptions: McpCallOptions, signal: AbortSignal) => {
     const { onProgress } = callOptions;
     return {
       timeout: target.timeoutMs,
-      ...(callOptions.signal ? { signal: callOptions.signal } : {}),
+      signal,
       ...(onProgress
         ? {
             onprogress: ({ progress, total, message }: { progress: number; total?: number; message?: string }) =>
@@ -512,7 +624,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
             const result = await sendDirectToolCall(session.direct, params, directHooksOf(target, callOptions));
             if (result !== redirected) return result;
           }
-          return relaying(callOptions, () => client.callTool(params, optionsOf(target, callOptions)));
+          return sendRelayed(callOptions, (signal) => client.callTool(params, optionsOf(target, callOptions, signal)));
         },
         callOptions,
       );
@@ -522,10 +634,10 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       return answer(
         target,
         (client) =>
-          relaying(callOptions, () =>
+          sendRelayed(callOptions, (signal) =>
             client.readResource(
               { uri, ...metaOf(callOptions, client) },
-              { ...optionsOf(target, callOptions), cacheMode: 'bypass' },
+              { ...optionsOf(target, callOptions, signal), cacheMode: 'bypass' },
             ),
           ),
         callOptions,
@@ -536,10 +648,10 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       return answer(
         target,
         (client) =>
-          relaying(callOptions, () =>
+          sendRelayed(callOptions, (signal) =>
             client.getPrompt(
               { name, arguments: { ...args }, ...metaOf(callOptions, client) },
-              optionsOf(target, callOptions),
+              optionsOf(target, callOptions, signal),
             ),
           ),
         callOptions,
@@ -550,18 +662,21 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       return answer(
         target,
         (client) =>
-          client.request(
-            {
-              method: 'completion/complete',
-              params: {
-                ref: { ...params.ref },
-                argument: { ...params.argument },
-                ...(params.context?.arguments ? { context: { arguments: { ...params.context.arguments } } } : {}),
-                ...metaOf(callOptions),
+          // Relayed for its size cap only: a completion's questions and log messages are not the caller's to see.
+          sendRelayed(callOptions.signal === undefined ? {} : { signal: callOptions.signal }, (signal) =>
+            client.request(
+              {
+                method: 'completion/complete',
+                params: {
+                  ref: { ...params.ref },
+                  argument: { ...params.argument },
+                  ...(params.context?.arguments ? { context: { arguments: { ...params.context.arguments } } } : {}),
+                  ...metaOf(callOptions),
+                },
               },
-            },
-            anyResult,
-            optionsOf(target, callOptions),
+              anyResult,
+              optionsOf(target, callOptions, signal),
+            ),
           ),
         callOptions,
       );
@@ -585,10 +700,20 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
 
 /** An answer over the service's `maxResponseBytes`. */
 function tooLargeFor(target: McpTarget): GatehouseError {
-  return new GatehouseError('upstream_too_large', `The MCP server's answer is larger than the service's limit`, {
-    service: target.service,
-    maxResponseBytes: target.maxResponseBytes,
-  });
+  return new GatehouseError(
+    'upstream_too_large',
+    `The MCP server of ${target.service} answered more than the service's maxResponseBytes (${target.maxResponseBytes} bytes)`,
+    { service: target.service, maxResponseBytes: target.maxResponseBytes },
+  );
+}
+
+/** A session's standalone stream past the service's `maxResponseBytes`, in one event or within a minute. */
+function standaloneTooLargeFor(target: McpTarget): GatehouseError {
+  return new GatehouseError(
+    'upstream_too_large',
+    `The MCP server of ${target.service} sent more than the service's maxResponseBytes (${target.maxResponseBytes} bytes) on its standalone stream, in one event or within a minute: the stream is closed for this session`,
+    { service: target.service, maxResponseBytes: target.maxResponseBytes, stream: 'standalone' },
+  );
 }
 
 /** Why a server's question is refused when the request's caller cannot be asked it. */

@@ -5,6 +5,7 @@ import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort as closedPort } from '../../test/support/free-port.ts';
 import { fetchWithDispatcher } from './fetch-with-dispatcher.ts';
+import { meterAnswerStream } from './meter-event-stream.ts';
 
 const agent = new Agent({ keepAliveTimeout: 1_000 });
 let server: Server | undefined;
@@ -24,7 +25,12 @@ async function serve(answer: (req: IncomingMessage, res: ServerResponse) => void
 }
 
 class TooLarge extends Error {}
-const limits = { userAgent: 'Gatehouse/test', maxResponseBytes: 100, tooLarge: () => new TooLarge('too large') };
+const limits = {
+  userAgent: 'Gatehouse/test',
+  maxResponseBytes: 100,
+  tooLarge: () => new TooLarge('too large'),
+  meter: () => undefined,
+};
 
 describe('fetchWithDispatcher()', () => {
   it('answers a JSON answer read whole: status, status text, headers, json(), text() and body', async () => {
@@ -79,14 +85,15 @@ describe('fetchWithDispatcher()', () => {
     ).rejects.toBe(reason);
   });
 
-  it('streams an event stream; a POST answer past the limit errors with tooLarge, a GET stream is not counted', async () => {
+  it('streams an event stream, each chunk seen by its meter first: the error it returns fails the stream', async () => {
     const event = `data: ${'x'.repeat(60)}\n\n`;
     const url = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
       res.write(event);
       setTimeout(() => res.end(event), 20);
     });
-    const post = await fetchWithDispatcher(agent, url, { method: 'POST', body: '{}' }, limits);
+    const metered = { ...limits, meter: meterAnswerStream({ bytes: 0 }, limits) };
+    const post = await fetchWithDispatcher(agent, url, { method: 'POST', body: '{}' }, metered);
     const reader = post.body?.getReader();
     expect(new TextDecoder().decode((await reader?.read())?.value)).toBe(event);
     await expect(reader?.read()).rejects.toBeInstanceOf(TooLarge);

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import type { StreamMeter } from './meter-event-stream.ts';
 import { readCapped } from './read-capped.ts';
 
 /** What `fetchWithDispatcher` caps and refuses, and the `User-Agent` it sends. */
@@ -7,11 +8,16 @@ export interface DispatcherFetchLimits {
   /** Sent as `User-Agent` unless the request names one (fetch would send its own). */
   readonly userAgent: string;
   /**
-   * An answer declaring a larger `Content-Length`, or whose body grows larger, fails with `tooLarge()`; an event
-   * stream answering a GET (a standalone stream of server messages, not one answer) is not counted.
+   * An answer declaring a larger `Content-Length`, or whose body (read whole) grows larger, fails with `tooLarge()`.
+   * An event stream is not read whole: `meter` bounds it.
    */
   readonly maxResponseBytes: number;
   readonly tooLarge: () => Error;
+  /**
+   * Sees each chunk of an event stream answering this request (which may be one answer, several streams of one
+   * answer, or a stream of server messages that lives as long as its session: the caller knows which).
+   */
+  readonly meter: StreamMeter;
   /** Sees each answer's status and headers before its body is read; an error it returns is thrown. */
   readonly refuse?: (head: { readonly status: number; readonly headers: Headers }) => Error | undefined;
 }
@@ -63,7 +69,7 @@ export async function fetchWithDispatcher(
   }
   const responseInit = { status: answer.statusCode, statusText: answer.statusText, headers };
   if (mediaTypeOf(headers.get('content-type')) === 'text/event-stream') {
-    return new Response(toWebStream(answer.body, method === 'GET' ? undefined : limits), responseInit);
+    return new Response(toWebStream(answer.body, limits.meter), responseInit);
   }
   let tooLarge: Error | undefined;
   try {
@@ -115,15 +121,11 @@ export function mediaTypeOf(contentType: string | null): string {
 }
 
 /**
- * A node stream as a web stream, pulled as it is read (paused while the reader is behind); with `limit`, failing
- * with `tooLarge()` (and the connection destroyed) once more than `maxResponseBytes` went through. A stream
- * destroyed without an error (the request aborted) ends the web stream with an error, never silently.
+ * A node stream as a web stream, pulled as it is read (paused while the reader is behind), each chunk seen by `meter`
+ * first: its error fails the web stream (and destroys the connection). A stream destroyed without an error (the
+ * request aborted) ends the web stream with an error, never silently.
  */
-function toWebStream(
-  body: Readable,
-  limit: Pick<DispatcherFetchLimits, 'maxResponseBytes' | 'tooLarge'> | undefined,
-): ReadableStream<Uint8Array> {
-  let seen = 0;
+function toWebStream(body: Readable, meter: StreamMeter): ReadableStream<Uint8Array> {
   let ended = false;
   return new ReadableStream<Uint8Array>({
     start(controller) {
@@ -134,9 +136,9 @@ function toWebStream(
       };
       body.on('data', (chunk: Buffer) => {
         if (ended) return;
-        seen += chunk.byteLength;
-        if (limit !== undefined && seen > limit.maxResponseBytes) {
-          fail(limit.tooLarge());
+        const over = meter(chunk);
+        if (over !== undefined) {
+          fail(over);
           body.destroy();
           return;
         }

@@ -9,6 +9,7 @@ import {
 } from '@modelcontextprotocol/client';
 import { GatehouseError, isGatehouseError } from '../core/index.ts';
 import { mediaTypeOf } from './fetch-with-dispatcher.ts';
+import { countAnswerBytes } from './read-capped.ts';
 
 /** Where a direct call goes: an open 2025-era session of the official client, and how to reach its endpoint. */
 export interface DirectSession {
@@ -17,7 +18,10 @@ export interface DirectSession {
   readonly url: URL;
   /** The credential's headers. */
   readonly headers: Readonly<Record<string, string>>;
-  /** The session's guarded fetch (SSRF guard, origin check, size cap, scope challenges), as its transport uses. */
+  /**
+   * The session's guarded fetch (SSRF guard, origin check, scope challenges, and a size cap on each answer or stream
+   * on its own), as its transport's but for direct calls.
+   */
   readonly fetch: FetchLike;
   /** The session id the server gave at `initialize`, if any. */
   readonly sessionId: string | undefined;
@@ -27,7 +31,7 @@ export interface DirectSession {
   readonly calls: DirectCalls;
   /**
    * The service's answer cap: an answer's event stream and the streams resuming it, together larger than this, fail
-   * with `tooLarge()` (the session's fetch caps the answer to a POST, not a GET's).
+   * with `tooLarge()` (the session's fetch caps each stream on its own).
    */
   readonly maxResponseBytes: number;
   readonly tooLarge: () => Error;
@@ -473,8 +477,8 @@ async function* readEvents(
   let event = '';
   let eventId = '';
   for await (const chunk of body) {
-    position.bytes += chunk.byteLength;
-    if (position.bytes > cap.maxResponseBytes) throw cap.tooLarge();
+    const over = countAnswerBytes(position, chunk.byteLength, cap);
+    if (over !== undefined) throw over;
     const text = decoder.decode(chunk, { stream: true });
     let start: number = afterCarriageReturn && text.startsWith('\n') ? 1 : 0;
     afterCarriageReturn = false;

@@ -85,6 +85,8 @@ export async function startGatehouse(
     telemetry,
     clock,
     onOAuthServerError: (error) => observability.logger.warn({ err: error }, 'authorization server failure'),
+    onFederatedStreamCutOff: (tenant, service, error) =>
+      observability.logger.warn({ tenant, service, code: error.code, details: error.details }, error.message),
     ...(options.parseTenant ? { parseTenant: options.parseTenant } : {}),
     ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
   });

@@ -10,6 +10,7 @@ import {
   startLegacyMcpUpstream,
   startModernMcpUpstream,
 } from '../support/start-mcp-upstream.ts';
+import { type EndlessStream, startScriptedMcpServer, streamWithoutEnd } from '../support/start-scripted-mcp-server.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 
 /**
@@ -978,6 +979,50 @@ describe('a 2025-era server asking outside the call (newcomer finding: the error
       const text = String(result.content[0]?.['text']);
       expect(text).toMatch(/^failed: .*outside any tool call/);
       expect(text).not.toMatch(/did not declare/);
+      await client.close();
+    } finally {
+      await own.close();
+      await upstream.close();
+    }
+  });
+});
+
+describe('an answer stream past maxResponseBytes for a client the server can ask (the SDK client path)', () => {
+  it('sdk_path_oversized_stream_times_out: the call fails at once with upstream_too_large naming the service and maxResponseBytes, not at its timeout', async () => {
+    let answered: EndlessStream | undefined;
+    const upstream = await startScriptedMcpServer((response, id) => {
+      const head = `data: {"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text","text":"`;
+      answered = streamWithoutEnd(response, head, 'x'.repeat(65_536));
+    });
+    const own = await startTestGateway({
+      unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+      tenants: [
+        {
+          id: 'acme',
+          services: [{ id: 'tiny', mcp: upstream.url, maxResponseBytes: 100_000, timeoutSeconds: 10 }],
+          toolsets: [{ id: 'all', access: 'write', approval: 'none', discovery: { mode: 'never' } }],
+          clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all'], subject: 'alice' }],
+        },
+      ],
+    });
+    try {
+      // A client that can be asked questions: its call goes through the gateway's SDK client, not the direct call.
+      const client = new ClientV2(
+        { name: 'oversized-stream-e2e', version: '1.0.0' },
+        { versionNegotiation: { mode: 'auto' }, capabilities: { elicitation: { form: {} } } },
+      );
+      client.setRequestHandler('elicitation/create', async () => ({ action: 'decline' }));
+      await connectToAll(client, own.url);
+      const started = Date.now();
+      const result = (await client.callTool({ name: 'tiny_scripted', arguments: {} })) as Result;
+      // Before: the call waited for the service's timeout (10 s) and failed with upstream_timeout.
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(result.isError).toBe(true);
+      expect(result.structuredContent).toMatchObject({
+        error: { code: 'upstream_too_large', details: { service: 'tiny', maxResponseBytes: 100_000 } },
+      });
+      expect(String(result.content[0]?.['text'])).toContain('maxResponseBytes');
+      await until(() => answered?.closed === true, 'the answer stream closed by the gateway');
       await client.close();
     } finally {
       await own.close();

@@ -11,11 +11,13 @@ export interface ScriptedRequest {
 /**
  * A raw 2025-06-18 MCP server on 127.0.0.1 (node:http, no SDK), for behaviour the SDK fixtures cannot script: the
  * handshake is answered (`server/discover` refused as a 2025-era server refuses it, `initialize` with session id
- * `scripted-session`), the standalone GET stream refused (405), one tool listed (`scripted`), and each `tools/call`
- * answered by `answer`, given the request id; other POSTs get 202.
+ * `scripted-session`), one tool listed (`scripted`), and each `tools/call` answered by `answer`, given the request
+ * id; other POSTs get 202. A GET (the standalone stream, or a stream resumed with `Last-Event-ID`) is answered by
+ * `stream`, else refused (405).
  */
 export async function startScriptedMcpServer(
   answer: (response: ServerResponse, id: string, body: Record<string, unknown>) => void,
+  stream?: (response: ServerResponse, lastEventId: string | undefined) => void,
 ) {
   const received: ScriptedRequest[] = [];
   const server = createServer((request, response) => {
@@ -34,7 +36,10 @@ export async function startScriptedMcpServer(
       const json = (message: unknown, headers: Record<string, string> = {}) =>
         response.writeHead(200, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(message));
       const id = body?.['id'];
-      if (request.method === 'GET') response.writeHead(405).end();
+      const lastEventId = request.headers['last-event-id'];
+      if (request.method === 'GET' && stream !== undefined) {
+        stream(response, typeof lastEventId === 'string' ? lastEventId : undefined);
+      } else if (request.method === 'GET') response.writeHead(405).end();
       else if (request.method === 'DELETE') response.writeHead(200).end();
       else if (method === 'server/discover')
         json({ jsonrpc: '2.0', id, error: { code: -32601, message: 'Method not found' } });
@@ -60,4 +65,43 @@ export async function startScriptedMcpServer(
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** What a server streaming without end has sent: the bytes handed to the socket, and whether the client hung up. */
+export interface EndlessStream {
+  readonly bytes: number;
+  readonly closed: boolean;
+}
+
+/**
+ * Answers with an event stream that never ends, as a hostile server does: `head` first, then `chunk` again and again,
+ * as fast as the client reads it, until the client closes the connection or `stopAfterBytes` were sent (then the
+ * stream is held open, so a test on an uncapped client ends instead of filling its memory).
+ */
+export function streamWithoutEnd(
+  response: ServerResponse,
+  head: string,
+  chunk: string,
+  stopAfterBytes = 20_000_000,
+): EndlessStream {
+  const state = { bytes: 0, closed: false };
+  response.on('close', () => {
+    state.closed = true;
+  });
+  response.writeHead(200, { 'content-type': 'text/event-stream' });
+  const write = (text: string) => {
+    state.bytes += Buffer.byteLength(text);
+    return response.write(text);
+  };
+  write(head);
+  const pump = () => {
+    while (!state.closed && state.bytes < stopAfterBytes) {
+      if (!write(chunk)) {
+        response.once('drain', pump);
+        return;
+      }
+    }
+  };
+  pump();
+  return state;
 }
