@@ -120,6 +120,12 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
     return `<p><strong>${shown(app.name)}</strong> ${how} asks to connect to your Gatehouse account. Sign in to see what it asks for; you choose on the next page.</p>`;
   }
 
+  /** Why a connect link sent the person here (docs/security.md, who may open a connect link). */
+  function connectLinkLine(tenant: string, returnTo: string): string {
+    if (!returnTo.startsWith('/connect/')) return '';
+    return `<p>The connect link you opened needs you signed in to <strong>${escapeHtml(tenant)}</strong>: a link for a person opens only for that person; one for a client key's subject, or for the shared connection, only for an owner or admin of the tenant (or the operator), who confirms whose connection it becomes.</p>`;
+  }
+
   async function signInPage(
     res: ServerResponse,
     status: number,
@@ -154,7 +160,7 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
         ? ''
         : `<p class="problem" role="alert">${escapeHtml(problem.text)} <small>Code: <code>${escapeHtml(problem.code)}</code></small></p>`;
     // The SSO form's answer redirects to the provider, which CSP `form-action` must allow (Chromium checks redirects).
-    const app = await appLine(tenant, returnTo);
+    const app = (await appLine(tenant, returnTo)) || connectLinkLine(tenant, returnTo);
     writeHtml(
       res,
       status,

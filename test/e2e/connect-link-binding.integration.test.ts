@@ -146,6 +146,10 @@ describe.skipIf(missing !== undefined)('who may open a connect link (Chromium, o
     const page = await context.newPage();
     await page.goto(link.url);
     expect(new URL(page.url()).pathname).toBe('/signin/acme');
+    // The page says why a connect link brought the person here, and who may open one.
+    expect(await page.locator('body').textContent()).toContain(
+      'The connect link you opened needs you signed in to acme',
+    );
     await chromium.screenshot(page, 'connect-link-binding-2-sign-in');
     expect(await unused(link.id)).toBe(true);
     await page.getByLabel('Name').fill('alice');
