@@ -31,6 +31,14 @@ export async function runKeysCreate(
     context.stderr.write(
       `Created client key '${name}' for ${values.tenant} (${(values.toolset ?? []).join(', ')}). It is shown only once.\n`,
     );
+    // A subject is a user only by their id: by name it is a key's own subject, whose connect links need an admin.
+    const subject = values.subject;
+    const named = subject === undefined ? undefined : await adapters.store.users.findByName(values.tenant, subject);
+    if (named !== undefined && named.id !== subject) {
+      context.stderr.write(
+        `warning: subject '${subject}' is the name of user ${named.id}, not their id: this key's connect links open only for an owner or admin; for ${subject}'s own, use --subject ${named.id}\n`,
+      );
+    }
     return 0;
   } finally {
     await adapters.close();

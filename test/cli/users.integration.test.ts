@@ -70,6 +70,31 @@ describe('gatehouse users', () => {
     expect(table.stdout).toMatch(/alice\s+usr_\S+\s+disabled/);
   });
 
+  it("subject_is_a_user_name: keys create --subject with a user's name (not their id) warns and names the id", async () => {
+    const added = await cli(['users', 'add', '--config', configPath, '--tenant', 'acme', '--name', 'carol']);
+    expect(added.code).toBe(0);
+    const listed = await cli(['users', 'list', '--config', configPath, '--tenant', 'acme', '--json']);
+    const carol = (JSON.parse(listed.stdout) as { users: { name: string; id: string }[] }).users.find(
+      (u) => u.name === 'carol',
+    );
+    // The same store, with a toolset for the key.
+    const withToolset = join(dir, 'with-toolset.yaml');
+    writeFileSync(
+      withToolset,
+      `dataDir: ${dir}\nstore: sqlite:${join(dir, 'g.db')}\nlogLevel: silent\ntenants:\n  - id: acme\n    toolsets: [{ id: all, tools: ['*'] }]\n`,
+    );
+    const keysCreate = (subject: string) =>
+      cli(['keys', 'create', '--config', withToolset, '--tenant', 'acme', '--toolset', 'all', '--subject', subject]);
+    const byName = await keysCreate('carol');
+    expect(byName.code).toBe(0);
+    expect(byName.stderr).toContain(
+      `warning: subject 'carol' is the name of user ${carol?.id}, not their id: this key's connect links open only for an owner or admin; for carol's own, use --subject ${carol?.id}`,
+    );
+    const byId = await keysCreate(carol!.id);
+    expect(byId.code).toBe(0);
+    expect(byId.stderr).not.toContain('warning');
+  });
+
   it('bad input names what is wrong: unknown tenant, missing --name, duplicate name, unknown user', async () => {
     const unknownTenant = await cli(['users', 'list', '--config', configPath, '--tenant', 'globex']);
     expect(unknownTenant.code).not.toBe(0);
