@@ -39,7 +39,7 @@ describe('parseConfig', () => {
     expect(Object.isFrozen(config.tenants[0]?.services[0])).toBe(true);
   });
 
-  it('takes a remote MCP server as a service, and refuses a second source, a non-HTTP URL and a stray TTL', () => {
+  it('takes a remote MCP server as a service, and refuses a second source, a non-HTTP URL, a stray TTL and a baseUrl', () => {
     const withService = (service: Record<string, unknown>) => ({
       tenants: [{ ...minimal.tenants[0], services: [service] }],
     });
@@ -64,6 +64,15 @@ describe('parseConfig', () => {
         parseConfig(withService({ id: 'pets', openapi: './a.yaml', toolsTtlSeconds: 60 }), { env: {} }),
       ).details['path'],
     ).toBe('tenants[0].services[0].toolsTtlSeconds');
+    // mcp_service_base_url_elsewhere: listed at `mcp` but called at `baseUrl` (another server) before.
+    const elsewhere = expectConfigError(() =>
+      parseConfig(
+        withService({ id: 'linear', mcp: 'https://mcp.example.com/mcp', baseUrl: 'https://other.example.com/mcp' }),
+        { env: {} },
+      ),
+    );
+    expect(elsewhere.details['path']).toBe('tenants[0].services[0].baseUrl');
+    expect(elsewhere.message).toContain('an mcp service is called at its mcp URL');
   });
 
   it('names the exact field path of a wrong value', () => {

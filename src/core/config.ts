@@ -407,6 +407,11 @@ const serviceSchema = z
       path: ['auth', 'clientMetadataDocument'],
     },
   )
+  // An mcp service is listed and called at its `mcp` URL: a `baseUrl` beside it would send calls elsewhere.
+  .refine((s) => s.mcp === undefined || s.baseUrl === undefined, {
+    message: 'an mcp service is called at its mcp URL; remove baseUrl (or use a separate service)',
+    path: ['baseUrl'],
+  })
   .refine((s) => s.toolsTtlSeconds === undefined || s.mcp !== undefined, {
     message: 'toolsTtlSeconds applies to mcp services only',
     path: ['toolsTtlSeconds'],
