@@ -189,6 +189,21 @@ describe.skipIf(missing !== undefined)('attacks on who may open a connect link',
     await olga.context.close();
   });
 
+  it('connect_link_refusal_audited_under_victim: a refused visit is recorded under who opened the link, naming the link it was for', async () => {
+    const link = await linkFor(ids.alice);
+    const mallory = await sessionOf('acme', 'mallory');
+    expect((await fetch(link.url, { headers: { cookie: mallory }, redirect: 'manual' })).status).toBe(403);
+    const denials = (
+      await gateway.adapters.store.audit.query({ tenantId: 'acme', kind: 'security', order: 'desc', limit: 5 })
+    ).filter((r) => r.event === 'connect' && r.decision === 'deny');
+    // Recorded under Alice, the record would blame her for Mallory's attempt and leave Mallory unnamed.
+    expect(denials[0]).toMatchObject({
+      subject: ids.mallory,
+      detail: 'link_of_another_user',
+      target: `service:mail/subject:${ids.alice}`,
+    });
+  });
+
   it('the sign-in return path never leaves the origin (tenant and operator sign-in)', async () => {
     const offSite = [
       '//evil.example/x',
