@@ -1,4 +1,4 @@
-import { type AuditLog, createTenantRecordCap, type GatewayMetrics } from '../audit/index.ts';
+import { type AuditLog, createTenantRecordCap, type GatewayMetrics, isAuditTarget } from '../audit/index.ts';
 import type { Clock, Config, ServiceConfig, TenantConfig } from '../core/index.ts';
 import { GatehouseError } from '../core/index.ts';
 import {
@@ -241,14 +241,18 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
       });
       if (opening.kind === 'open') return { kind: 'started', started: await flow.openLink(id, sig) };
       if (opening.kind === 'refused' && admitRejection(link.tenant)) {
+        // Recorded under who was refused (finding connect_link_refusal_audited_under_victim): under the link's
+        // subject, the record would name the person the link is for as the one who tried, and nobody else.
+        const linkTarget = `service:${link.service}/subject:${link.subject}`;
         await deps.audit.recordSecurityEvent({
           tenant: link.tenant,
           event: 'connect',
           decision: 'deny',
-          subject: link.subject,
+          subject: opener.user?.id ?? 'operator',
           code: 'forbidden',
           detail: opening.reason === 'other_user' ? 'link_of_another_user' : 'link_needs_admin',
-          target: `service:${link.service}`,
+          // A subject outside the audit's id characters would make the whole target `invalid`: the service alone.
+          target: isAuditTarget(linkTarget) ? linkTarget : `service:${link.service}`,
         });
       }
       const named = await describe(link);
