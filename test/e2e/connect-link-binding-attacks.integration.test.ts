@@ -22,6 +22,7 @@ const description = fileURLToPath(new URL('../fixtures/fake-api.openapi.yaml', i
 const resource = 'https://mail.example/api';
 const clientSecret = 'mail-app-secret-0123456789';
 const adminToken = 'connect-link-attacks-admin-token-0123456789';
+const metricsToken = 'connect-link-attacks-metrics-token-0123456789';
 const password = 'connect-link-attacks-password-1';
 /** The title an upstream's description gives itself: markup, and a right-to-left override that flips what follows. */
 const hostileTitle = 'Docs <img src=x onerror="document.title=1"> \u202Eexe.fdp';
@@ -62,6 +63,7 @@ beforeAll(async () => {
   gateway = await startTestGateway(
     {
       adminToken,
+      metricsToken,
       unsafeAllowPrivateUpstreams: ['127.0.0.1'],
       tenants: [
         {
@@ -403,7 +405,7 @@ describe.skipIf(missing !== undefined)('attacks on who may open a connect link',
     expect(await unused(keyLink.id)).toBe(true);
   });
 
-  it('refusals flood the audit log no further than the per-tenant cap, and every refusal still refuses', async () => {
+  it('connect_link_refusals_over_cap_leave_no_trace: refusals flood the audit log no further than the per-tenant cap, every refusal still refuses, and those over the cap are counted', async () => {
     const link = await linkFor('flood-agent');
     const mallory = await sessionOf('acme', 'mallory');
     const before = (await gateway.adapters.store.audit.query({ tenantId: 'acme', kind: 'security' })).filter(
@@ -420,6 +422,18 @@ describe.skipIf(missing !== undefined)('attacks on who may open a connect link',
     expect(after - before).toBeGreaterThan(0);
     expect(after - before).toBeLessThanOrEqual(60);
     expect(await unused(link.id)).toBe(true);
+    // What the cap kept out of the log is still seen: counted, as admin denials and callback rejections are.
+    const metrics = await (
+      await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })
+    ).text();
+    const counted = (audited: string) =>
+      Number(
+        new RegExp(
+          `gatehouse_connect_link_refusals_total\\{tenant="acme",reason="link_needs_admin",audited="${audited}"\\} (\\d+)`,
+        ).exec(metrics)?.[1] ?? 0,
+      );
+    expect(counted('false')).toBe(80 - (after - before));
+    expect(counted('true')).toBeGreaterThanOrEqual(after - before);
   });
 
   it("the 403 page shows a hostile subject's markup and bidi characters as text and marks", async () => {
