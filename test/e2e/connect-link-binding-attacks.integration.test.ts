@@ -466,4 +466,72 @@ describe.skipIf(missing !== undefined)('attacks on who may open a connect link',
     expect((await gateway.adapters.store.connectFlow.getLink('acme', id))?.subject).toBe(ids.mallory);
     await context.close();
   });
+
+  it("connectLinks.unsafeLinkAloneConnects opens a key subject's link to anyone, never a user's", async () => {
+    const unsafe = await startTestGateway(
+      {
+        unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+        connectLinks: { unsafeLinkAloneConnects: true },
+        tenants: [
+          {
+            id: 'acme',
+            services: [
+              {
+                id: 'mail',
+                openapi: description,
+                baseUrl: 'http://127.0.0.1:1',
+                auth: {
+                  type: 'oauth2',
+                  issuer: as.issuer,
+                  clientId: 'gatehouse',
+                  clientSecret,
+                  scopes: ['mail.read'],
+                  resource,
+                },
+              },
+            ],
+            toolsets: [{ id: 'mail', tools: ['mail_*'] }],
+          },
+        ],
+      },
+      { port: await freePort() },
+    );
+    try {
+      const users = unsafe.gateway.users!;
+      const carol = await addSignedUpUser(users, 'acme', 'carol', password, 'member');
+      await addSignedUpUser(users, 'acme', 'dave', password, 'owner');
+      const link = async (subject: string) =>
+        new URL((await unsafe.gateway.connections!.createLink('acme', { service: 'mail', subject })).authorizeUrl);
+      const usedUp = async (url: URL) =>
+        (await unsafe.adapters.store.connectFlow.getLink('acme', decodeURIComponent(url.pathname.split('/')[2] ?? '')))
+          ?.usedAt !== null;
+      // Carol's link, held by nobody signed in, or by dave (an owner): the sign-in page and a refusal, unused.
+      const carolsLink = await link(carol);
+      const anonymous = await fetch(carolsLink, { redirect: 'manual' });
+      expect(anonymous.status).toBe(302);
+      expect(anonymous.headers.get('location')).toMatch(/^\/signin\/acme\?/);
+      const form = await fetch(`${unsafe.url}/signin/acme`);
+      const signedIn = await fetch(`${unsafe.url}/signin/acme`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: {
+          cookie: cookiesOf(form).join('; '),
+          origin: unsafe.url,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ csrf: csrfOf(await form.text()), name: 'dave', password }),
+      });
+      const dave = cookiesOf(signedIn).find((c) => c.startsWith('gatehouse_session=')) ?? '';
+      expect((await fetch(carolsLink, { headers: { cookie: dave }, redirect: 'manual' })).status).toBe(403);
+      expect(await usedUp(carolsLink)).toBe(false);
+      // A key subject's link: straight to the provider for whoever holds it (the documented opt-out).
+      const keyLink = await link('kate-agent');
+      const opened = await fetch(keyLink, { redirect: 'manual' });
+      expect(opened.status).toBe(302);
+      expect(opened.headers.get('location')?.startsWith(as.issuer)).toBe(true);
+      expect(await usedUp(keyLink)).toBe(true);
+    } finally {
+      await unsafe.close();
+    }
+  });
 });
