@@ -30,6 +30,19 @@ async function reportOf(tenant: Record<string, unknown>, top: Record<string, unk
 }
 
 describe('gatehouse check warnings (issue 11)', () => {
+  it("unsafe_opt_out: names each opt-out of the approval and connect pages' sign-in, and nothing by default", async () => {
+    const tenant = { id: 'acme', services: [], toolsets: [] };
+    expect((await warningsOf(tenant)).filter((w) => w.code === 'unsafe_opt_out')).toEqual([]);
+    const warnings = await warningsOf(tenant, {
+      approvals: { unsafeLinkAloneApproves: true },
+      connectLinks: { unsafeLinkAloneConnects: true },
+    });
+    expect(warnings.filter((w) => w.code === 'unsafe_opt_out').map((w) => w.path)).toEqual([
+      'approvals.unsafeLinkAloneApproves',
+      'connectLinks.unsafeLinkAloneConnects',
+    ]);
+  });
+
   it('warns when an overlay or a toolset marks a POST/PUT/PATCH/DELETE operation safe, naming the field', async () => {
     const warnings = await warningsOf({
       id: 'acme',

@@ -8,7 +8,13 @@ import { formatTable } from './format-table.ts';
 
 /** Something `check` found that is valid but will not work as the operator probably expects. */
 export interface CheckWarning {
-  readonly code: 'env_unset' | 'private_upstream' | 'redirect_uri_rule' | 'safe_write' | 'write_default_scope';
+  readonly code:
+    | 'env_unset'
+    | 'private_upstream'
+    | 'redirect_uri_rule'
+    | 'safe_write'
+    | 'unsafe_opt_out'
+    | 'write_default_scope';
   /** Field path, e.g. `tenants[0].services[0].baseUrl`. */
   readonly path: string;
   readonly message: string;
@@ -102,7 +108,33 @@ export function collectCheckWarnings(config: Config): CheckWarning[] {
       });
     });
   });
-  warnings.push(...collectWriteDefaultScopes(config), ...collectRedirectUriRules(config));
+  warnings.push(
+    ...collectWriteDefaultScopes(config),
+    ...collectRedirectUriRules(config),
+    ...collectUnsafeOptOuts(config),
+  );
+  return warnings;
+}
+
+/** The opt-outs of a person's sign-in on the approval and connect pages: valid, but the operator should see them. */
+function collectUnsafeOptOuts(config: Config): CheckWarning[] {
+  const warnings: CheckWarning[] = [];
+  if (config.approvals.unsafeLinkAloneApproves) {
+    warnings.push({
+      code: 'unsafe_opt_out',
+      path: 'approvals.unsafeLinkAloneApproves',
+      message:
+        'whoever opens an approval link decides, without signing in: an agent that can fetch URLs can approve its own call',
+    });
+  }
+  if (config.connectLinks.unsafeLinkAloneConnects) {
+    warnings.push({
+      code: 'unsafe_opt_out',
+      path: 'connectLinks.unsafeLinkAloneConnects',
+      message:
+        "whoever opens a connect link of a key's subject (or the shared connection) connects their own account to it, without signing in",
+    });
+  }
   return warnings;
 }
 

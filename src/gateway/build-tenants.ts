@@ -154,9 +154,7 @@ export function buildTenant(
       auth: service.auth,
       headers: fillServiceReferences(service.headers, service.auth),
       shared: service.shared,
-      timeoutMs: service.timeoutSeconds * 1000,
-      connectTimeoutMs: service.connectTimeoutSeconds * 1000,
-      maxResponseBytes: service.maxResponseBytes,
+      ...upstreamLimitsOf(service),
       retry: service.retry,
       leaseMs:
         (service.retry.maxRetries + 1) * service.timeoutSeconds * 1000 +
@@ -299,8 +297,26 @@ export function endpointOf(
   return { baseUrl, allowedOrigin: service.allowedOrigin === '' ? new URL(baseUrl).origin : service.allowedOrigin };
 }
 
-/** Where a request to a federated (`mcp:`) service goes for a tenant, with the credential to present. */
-export function mcpTargetOf(tenant: string, service: ServiceRuntime, credential: UpstreamCredential): McpTarget {
+/** A service's time and size limits for each upstream request, as its runtime holds them. */
+export function upstreamLimitsOf(
+  service: TenantConfig['services'][number],
+): Pick<ServiceRuntime, 'timeoutMs' | 'connectTimeoutMs' | 'maxResponseBytes'> {
+  return {
+    timeoutMs: service.timeoutSeconds * 1000,
+    connectTimeoutMs: service.connectTimeoutSeconds * 1000,
+    maxResponseBytes: service.maxResponseBytes,
+  };
+}
+
+/**
+ * Where a request to a federated (`mcp:`) service goes for a tenant, with the credential to present: a call's
+ * (the service's runtime) and a listing's (its config, before any runtime is built: `upstreamLimitsOf`).
+ */
+export function mcpTargetOf(
+  tenant: string,
+  service: Pick<ServiceRuntime, 'id' | 'baseUrl' | 'timeoutMs' | 'connectTimeoutMs' | 'maxResponseBytes'>,
+  credential: UpstreamCredential,
+): McpTarget {
   return {
     tenant,
     service: service.id,

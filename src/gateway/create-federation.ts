@@ -11,6 +11,7 @@ import {
 import type { Catalog, ServiceCatalog, ServiceConfig, TenantConfig } from '../core/index.ts';
 import { toGatehouseError } from '../core/index.ts';
 import { listCredentialSecrets, type McpUpstream, type UpstreamCredential } from '../upstream/index.ts';
+import { mcpTargetOf, upstreamLimitsOf } from './build-tenants.ts';
 import { unlistedMcpCatalog } from './load-service.ts';
 
 /** The listing state of one federated service of a tenant, for `/readyz` and the admin API. */
@@ -133,15 +134,9 @@ export function createFederation(deps: FederationDependencies): Federation {
       let scrub: (text: string) => string = (text) => text;
       try {
         const credential = await deps.credentialOf(entry.tenant, entry.service);
-        const target = {
-          tenant: entry.tenant,
-          service: entry.service.id,
-          url,
-          credential,
-          timeoutMs: entry.service.timeoutSeconds * 1000,
-          connectTimeoutMs: entry.service.connectTimeoutSeconds * 1000,
-          maxResponseBytes: entry.service.maxResponseBytes,
-        };
+        // Listed at its `mcp` URL; its calls go to its runtime's `baseUrl`, which is that URL unless `baseUrl` is set.
+        const service = { id: entry.service.id, baseUrl: url, ...upstreamLimitsOf(entry.service) };
+        const target = mcpTargetOf(entry.tenant, service, credential);
         // What the server lists (and its error text) is shown to every client: scrubbed as its results are.
         scrub = createScrubber(listCredentialSecrets(credential));
         const catalog = transformMcpTools(scrubJson(await deps.upstream.listTools(target), scrub), url);

@@ -15,7 +15,7 @@ import type { Store } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
 import type { ServiceRuntime } from './build-tenants.ts';
 import type { FederatedAuthorization } from './create-federated-authorization.ts';
-import { decideLinkOpener, type LinkOpener, type LinkOpening } from './decide-link-opener.ts';
+import { decideLinkOpener, type LinkOpener, type LinkOpening, linkUserOf } from './decide-link-opener.ts';
 import { describeService, describeSubject } from './describe-connection.ts';
 
 /** A connection as an operator sees it: never a token, only status, grant and expiry. */
@@ -233,7 +233,7 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
     async openLink(id, sig, openerOf, confirmed) {
       const link = await flow.inspectLink(id, sig);
       tenantOf(link.tenant);
-      const linkUser = link.subject.startsWith('usr_') ? await store.users.get(link.tenant, link.subject) : undefined;
+      const linkUser = await linkUserOf(store, link.tenant, link.subject);
       const opener = await openerOf(link.tenant);
       const opening = decideLinkOpener(link.subject, linkUser, opener, {
         linkAloneConnects: config.connectLinks.unsafeLinkAloneConnects,

@@ -168,6 +168,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
       return connect.flow;
     },
     ensureFresh: (connection) => refresh.ensureFresh(connection),
+    linkAloneConnects: config.connectLinks.unsafeLinkAloneConnects,
   });
   const audit: AuditLog =
     deps.audit ??

@@ -5,6 +5,7 @@ import type { ConnectionRecord, Store } from '../store/index.ts';
 import type { UpstreamCredential } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
 import { sharedStepUpRefusal } from './connection-of.ts';
+import { describeLinkOpener, linkUserOf } from './decide-link-opener.ts';
 import { describeSubject } from './describe-connection.ts';
 
 /** The secret part of a static service credential, as stored (encrypted) in the vault. */
@@ -67,11 +68,17 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
       ...(connectScopes ? { scopes: connectScopes() } : {}),
     });
     const whose = await describeSubject(store, tenant, subject);
+    const opener = describeLinkOpener(
+      tenant,
+      subject,
+      await linkUserOf(store, tenant, subject),
+      flow.linkAloneConnects === true,
+    );
     return new GatehouseError(
       code,
       code === 'connection_required'
-        ? `Service ${service} is not connected for ${whose}. Ask the user to open ${link.authorizeUrl} to connect it (the link is valid for 10 minutes); then call the tool again.`
-        : `The connection to ${service} for ${whose} must be authorised again. Ask the user to open ${link.authorizeUrl} (valid for 10 minutes); then call the tool again.`,
+        ? `Service ${service} is not connected for ${whose}. Ask ${opener} to open ${link.authorizeUrl} to connect it (the link is valid for 10 minutes); then call the tool again.`
+        : `The connection to ${service} for ${whose} must be authorised again. Ask ${opener} to open ${link.authorizeUrl} (valid for 10 minutes); then call the tool again.`,
       { service, connectUrl: link.authorizeUrl, expiresAt: new Date(link.expiresAt).toISOString() },
     );
   }
@@ -150,9 +157,15 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
     if (target.shared === true) return sharedStepUpRefusal(error);
     const scopes = [...new Set([...connection.scopes, ...challenged])];
     const link = await flow.flow.createLink({ tenant, service, subject, scopes });
+    const opener = describeLinkOpener(
+      tenant,
+      subject,
+      await linkUserOf(store, tenant, subject),
+      flow.linkAloneConnects === true,
+    );
     return new GatehouseError(
       'upstream_insufficient_scope',
-      `${error.message}. Ask the user to open ${link.authorizeUrl} to grant ${lacking.join(', ')} (valid for 10 minutes); then call again.`,
+      `${error.message}. Ask ${opener} to open ${link.authorizeUrl} to grant ${lacking.join(', ')} (valid for 10 minutes); then call again.`,
       {
         ...error.details,
         grantedScopes: [...connection.scopes],
@@ -355,4 +368,6 @@ export interface CredentialsOAuth {
    * engine), with its version. Absent: the stored access token as is.
    */
   readonly ensureFresh?: (connection: ConnectionRecord) => Promise<FreshToken>;
+  /** `connectLinks.unsafeLinkAloneConnects`: whoever holds a link of a subject that is no user's may open it. */
+  readonly linkAloneConnects?: boolean;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideLinkOpener, type LinkOpener } from './decide-link-opener.ts';
+import { decideLinkOpener, describeLinkOpener, type LinkOpener } from './decide-link-opener.ts';
 
 const alice = { id: 'usr_alice', tenant: 'acme', name: 'alice', displayName: 'Alice' };
 const mallory = { id: 'usr_mallory', tenant: 'acme', name: 'mallory', displayName: 'Mallory' };
@@ -37,5 +37,18 @@ describe('decideLinkOpener()', () => {
     expect(decideLinkOpener('kate', undefined, nobody, { ...strict, linkAloneConnects: true })).toEqual({
       kind: 'open',
     });
+  });
+});
+
+describe('describeLinkOpener()', () => {
+  it('names the person decideLinkOpener lets open the link', () => {
+    expect(describeLinkOpener('acme', 'usr_alice', alice, true)).toBe('alice, signed in to the gateway,');
+    expect(describeLinkOpener('acme', 'kate', undefined, false)).toBe(
+      'an owner or admin of tenant acme (signed in to the gateway; they confirm that the connection serves kate)',
+    );
+    expect(describeLinkOpener('acme', 'shared', undefined, false)).toContain(
+      'serves everyone using the shared connection',
+    );
+    expect(describeLinkOpener('acme', 'kate', undefined, true)).toBe('the user');
   });
 });

@@ -1,3 +1,4 @@
+import type { Store } from '../store/index.ts';
 import type { SignedInUser } from '../users/index.ts';
 
 /** Who is at the browser that opens a connect link, as the HTTP layer read it from that browser's cookies. */
@@ -47,4 +48,28 @@ export function decideLinkOpener(
   if (options.linkAloneConnects) return { kind: 'open' };
   if (opener.admin) return options.confirmed ? { kind: 'open' } : { kind: 'confirm' };
   return opener.user === undefined ? { kind: 'sign_in', as: 'admin' } : { kind: 'refused', reason: 'not_admin' };
+}
+
+/**
+ * Who must open a connect link of `subject`, in the words of the message a tool call answers with (the agent passes
+ * it on to its user): the rule of `decideLinkOpener`, so a model is never told to ask someone who will be refused.
+ */
+export function describeLinkOpener(
+  tenant: string,
+  subject: string,
+  linkUser: { readonly name: string } | undefined,
+  linkAloneConnects: boolean,
+): string {
+  if (linkUser !== undefined) return `${linkUser.name}, signed in to the gateway,`;
+  if (linkAloneConnects) return 'the user';
+  return `an owner or admin of tenant ${tenant} (signed in to the gateway; they confirm that the connection serves ${subject === 'shared' ? 'everyone using the shared connection' : subject})`;
+}
+
+/** The tenant's user a link's subject names (`usr_...`), if it is one: such a link opens only in their browser. */
+export async function linkUserOf(
+  store: Pick<Store, 'users'>,
+  tenant: string,
+  subject: string,
+): Promise<{ readonly id: string; readonly name: string } | undefined> {
+  return subject.startsWith('usr_') ? await store.users.get(tenant, subject) : undefined;
 }

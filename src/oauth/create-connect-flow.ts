@@ -401,7 +401,10 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
   }
 
   function invalidLink(): GatehouseError {
-    return new GatehouseError('not_found', 'This connect link is not valid, was already used, or has expired');
+    return new GatehouseError(
+      'not_found',
+      'This connect link is not valid, was already used, or has expired. Ask for a new one: call the tool again, or ask an owner or admin to create one on the console',
+    );
   }
 
   /**

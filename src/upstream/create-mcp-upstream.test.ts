@@ -4,6 +4,7 @@ import { freePort as closedPort } from '../../test/support/free-port.ts';
 import { startLegacyMcpUpstream, startModernMcpUpstream } from '../../test/support/start-mcp-upstream.ts';
 import {
   type EndlessStream,
+  type ScriptedRequest,
   startScriptedMcpServer,
   streamWithoutEnd,
 } from '../../test/support/start-scripted-mcp-server.ts';
@@ -263,6 +264,66 @@ describe('createMcpUpstream() and a server that closes answer streams (SEP-1699 
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('createMcpUpstream() and a server asking to be reconnected at once (retry: 0), on the SDK client path', () => {
+  const stops: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await Promise.all(stops.splice(0).map((stop) => stop()));
+  });
+  /** A caller who can be asked questions: its call goes through the SDK client, not the direct call. */
+  const ask = async () => ({ action: 'decline' });
+  /** An event stream that asks to be reconnected after `retry` ms (0: at once), and ends. */
+  const endAsking =
+    (retry = '0') =>
+    (response: ServerResponse) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.end(`id: 1\nretry: ${retry}\ndata: \n\n`);
+    };
+  const small = (response: ServerResponse, id: string) =>
+    response
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ jsonrpc: '2.0', id: Number(id), result: { content: [] } }));
+  const getsOf = (received: readonly ScriptedRequest[]) => received.filter((request) => request.method === 'GET');
+
+  // 30000000000 ms does not fit a Node timer, which then fires after 1 ms.
+  it.each(['0', '30000000000'])(
+    'sdk_path_resume_busy_loop: a standalone stream the server keeps ending (retry: %s) is reopened at most every 100 ms, its first GET and the calls meanwhile not delayed',
+    async (retry) => {
+      const server = await startScriptedMcpServer(small, endAsking(retry));
+      stops.push(server.close);
+      upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+      const started = Date.now();
+      expect(await upstream.listTools(target(server.url))).toHaveLength(1);
+      await until(() => getsOf(server.received).length > 0);
+      expect(Date.now() - started).toBeLessThan(1_000);
+      const counted = getsOf(server.received).length;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const calling = Date.now();
+      expect((await upstream.callTool(target(server.url), 'scripted', {}, { ask })).status).toBe(200);
+      expect(Date.now() - calling).toBeLessThan(100);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // Unbounded, the SDK client reopened it at once, each time with its retry count back at zero: about 410 in 2 s.
+      expect(getsOf(server.received).length - counted).toBeLessThanOrEqual(21);
+    },
+  );
+
+  it("sdk_path_resume_busy_loop: a request's answer stream the server keeps ending is resumed with Last-Event-ID at most every 100 ms within the call's time", async () => {
+    const server = await startScriptedMcpServer(endAsking(), (response, lastEventId) => {
+      if (lastEventId === undefined) return response.writeHead(405).end();
+      endAsking()(response);
+    });
+    stops.push(server.close);
+    upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+    const error = await failureOf(
+      upstream.callTool({ ...target(server.url), timeoutMs: 2_000 }, 'scripted', {}, { ask }),
+    );
+    expect(error.code).toBe('upstream_timeout');
+    const resumed = getsOf(server.received).filter((request) => request.headers['last-event-id'] === '1');
+    expect(resumed.length).toBeGreaterThan(0);
+    // Unbounded, each resumed stream that ended started the SDK client's retry count from zero: about 780 in 2 s.
+    expect(resumed.length).toBeLessThanOrEqual(21);
   });
 });
 

@@ -6,6 +6,7 @@ import {
   LOG_LEVEL_META_KEY,
   ProtocolError,
   ProtocolErrorCode,
+  type ReconnectionScheduler,
   SdkError,
   SdkErrorCode,
   SdkHttpError,
@@ -37,6 +38,7 @@ import {
   redirected,
   sendDirectToolCall,
 } from './send-direct-tool-call.ts';
+import { toResumeDelay } from './to-resume-delay.ts';
 
 /** Where one federated call or listing goes: a service's MCP endpoint, with the credential to present there. */
 export interface McpTarget {
@@ -231,6 +233,18 @@ async function sendRelayed<T>(
     relay.ended = true;
   }
 }
+/**
+ * When the SDK client reopens a session's standalone stream, or resumes a request's answer stream: after the wait it
+ * would take (the server's `retry`, else its backoff), but at least 100 ms and at most what a timer holds
+ * (`toResumeDelay`), as a direct call resumes. Its retry count starts from zero with each stream that opens, so a
+ * server asking for `retry: 0` and ending each stream at once had it reconnect without pause, for as long as the
+ * session (the standalone stream) or the request lived. The first GET of a stream is not scheduled, so not delayed.
+ */
+const scheduleReconnection: ReconnectionScheduler = (reconnect, delay) => {
+  const timer = setTimeout(reconnect, toResumeDelay(delay));
+  return () => clearTimeout(timer);
+};
+
 const listChangedNotices = [
   'notifications/tools/list_changed',
   'notifications/resources/list_changed',
@@ -425,6 +439,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
         reconnectionDelayGrowFactor: 2,
         maxRetries: 2,
       },
+      reconnectionScheduler: scheduleReconnection,
     });
     const direct: DirectSession = {
       service: target.service,

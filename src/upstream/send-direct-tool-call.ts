@@ -10,6 +10,7 @@ import {
 import { GatehouseError, isGatehouseError } from '../core/index.ts';
 import { mediaTypeOf } from './fetch-with-dispatcher.ts';
 import { countAnswerBytes } from './read-capped.ts';
+import { toResumeDelay } from './to-resume-delay.ts';
 
 /** Where a direct call goes: an open 2025-era session of the official client, and how to reach its endpoint. */
 export interface DirectSession {
@@ -284,19 +285,15 @@ interface AnswerReading {
 
 /** Failed resumptions of an answer stream in a row before the call fails (the official client's `maxRetries`). */
 const maxResumeFailures = 2;
-/**
- * The shortest wait before a resumption, whatever `retry` the server asks: a server asking for 0 and ending each
- * stream at once had the gateway reconnect about 240 times a second for the call's whole time.
- */
-const minResumeDelayMs = 100;
 
 /**
  * The result of the response to `id` on its event stream. A stream that ends or breaks before the response, after
  * an event id, is resumed by GET with `Last-Event-ID` (the server replays what followed), as the official client
  * resumes it: a 2025-11-25 server may close an answer stream on purpose and let the client poll (SEP-1699). The
- * server's `retry` time is waited first (at least `minResumeDelayMs`), else 1 s doubling up to 30 s; the call fails
- * after `maxResumeFailures` failed resumptions in a row, with an `upstream_error` (never an HTTP status: the call
- * was received, and must not be sent again on a new session). The call's timer (`signal`) bounds all of it.
+ * server's `retry` time is waited first, else 1 s doubling up to 30 s (either at least 100 ms: `toResumeDelay`);
+ * the call fails after `maxResumeFailures` failed resumptions in a row, with an `upstream_error` (never an HTTP
+ * status: the call was received, and must not be sent again on a new session). The call's timer (`signal`) bounds
+ * all of it.
  */
 async function readResumableAnswer(
   reading: AnswerReading,
@@ -317,7 +314,7 @@ async function readResumableAnswer(
     if (answer !== undefined || position.lastEventId === undefined) return answer;
     for (;;) {
       const wait = position.retryMs ?? Math.min(1_000 * 2 ** failures, 30_000);
-      await delay(Math.max(wait, minResumeDelayMs), undefined, { signal });
+      await delay(toResumeDelay(wait), undefined, { signal });
       const headers = { accept: 'text/event-stream', 'last-event-id': position.lastEventId };
       const response = await send(session, 'GET', headers, undefined, signal).catch((error: unknown) => {
         if (signal.aborted) throw error;

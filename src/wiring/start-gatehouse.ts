@@ -85,6 +85,12 @@ export async function startGatehouse(
     telemetry,
     clock,
     onOAuthServerError: (error) => observability.logger.warn({ err: error }, 'authorization server failure'),
+    // Registered secrets (every plaintext the vault opened) are scrubbed from every line by the logger.
+    onFederationError: (tenant, service, error) =>
+      observability.logger.warn(
+        { tenant, service, err: error },
+        'remote MCP server listing failed or was not applied; the service is degraded (see /readyz) until a listing succeeds',
+      ),
     onFederatedStreamCutOff: (tenant, service, error) =>
       observability.logger.warn({ tenant, service, code: error.code, details: error.details }, error.message),
     ...(options.parseTenant ? { parseTenant: options.parseTenant } : {}),

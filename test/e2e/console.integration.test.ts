@@ -253,6 +253,10 @@ describe.skipIf(missing !== undefined)('the console in Chromium', () => {
     await page.getByRole('button', { name: 'Create connect link' }).click();
     await expect.poll(() => page.locator('.notice').textContent()).toContain('A connect link for crm (alice) is ready');
     expect(await page.locator('#connect-link').getAttribute('href')).toMatch(/\/connect\//);
+    // alice is a key's subject, no user's: the box says who may open the link (not "send it to the person").
+    expect(await page.locator('.secret small').textContent()).toContain(
+      'only an owner or admin of this tenant can open this link (you can)',
+    );
     await shot('connections');
   });
 

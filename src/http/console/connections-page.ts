@@ -44,7 +44,11 @@ export const connectionsPage: ConsolePage = {
       return renderConnections(
         context,
         { kind: 'ok', text: `A connect link for ${service} (${subject}) is ready.` },
-        { url: link.authorizeUrl, expiresAt: link.expiresAt, forSelf: subject === context.user.id },
+        {
+          url: link.authorizeUrl,
+          expiresAt: link.expiresAt,
+          opener: subject === context.user.id ? 'self' : subject.startsWith('usr_') ? 'user' : 'admin',
+        },
       );
     }
     throw new GatehouseError('invalid_request', 'action: expected connect or revoke', { field: 'action' });
@@ -62,10 +66,18 @@ function ownSubjectOf(context: ConsolePageContext): string | undefined {
   return context.roles.includes('owner') || context.roles.includes('admin') ? undefined : context.user.id;
 }
 
+/** Who may open a link the console made, as `decideLinkOpener` rules it (docs/security.md, connect links). */
+const whoOpens = {
+  self: '',
+  user: 'Send it to that user: it opens only in their browser, signed in to the gateway, and they consent at the service.',
+  admin:
+    "The subject is no user's, so only an owner or admin of this tenant can open this link (you can): open it yourself and confirm the subject; the account you consent with serves every call made as it.",
+} as const;
+
 async function renderConnections(
   context: ConsolePageContext,
   notice?: { kind: 'ok' | 'error'; text: string },
-  link?: { url: string; expiresAt: string; forSelf: boolean },
+  link?: { url: string; expiresAt: string; opener: keyof typeof whoOpens },
 ): Promise<ConsolePageResult> {
   const { tenant, csrfToken } = context;
   const own = ownSubjectOf(context);
@@ -80,7 +92,7 @@ async function renderConnections(
   const linkBox =
     link === undefined
       ? ''
-      : `<div class="secret" role="status"><strong>Connect link</strong> <a id="connect-link" href="${escapeHtml(link.url)}" rel="noreferrer">${link.forSelf ? 'Open it to connect your account' : escapeHtml(link.url)}</a><button type="button" class="secondary" data-copy="connect-link">Copy</button><small>Single use, until ${escapeHtml(link.expiresAt)}. ${link.forSelf ? '' : 'Send it to the person whose account it is: they sign in at the service and consent there.'}</small></div>`;
+      : `<div class="secret" role="status"><strong>Connect link</strong> <a id="connect-link" href="${escapeHtml(link.url)}" rel="noreferrer">${link.opener === 'self' ? 'Open it to connect your account' : escapeHtml(link.url)}</a><button type="button" class="secondary" data-copy="connect-link">Copy</button><small>Single use, until ${escapeHtml(link.expiresAt)}. ${whoOpens[link.opener]}</small></div>`;
   const rows = list.map((c) => {
     const reconnect = form(
       { action: 'connect', service: c.service, subject: c.subject },
