@@ -379,7 +379,7 @@ describe.skipIf(missing !== undefined)('attacks on who may open a connect link',
     await context.close();
   });
 
-  it("the operator session: HttpOnly, SameSite=Strict; the operator is refused a user's link and confirms a key subject", async () => {
+  it("the operator session: HttpOnly, SameSite=Strict; the operator is refused a user's link, confirms a key subject, and a confirmation posted after signing out is refused", async () => {
     const form = await fetch(`${gateway.url}/operator/signin`);
     const signedIn = await fetch(`${gateway.url}/operator/signin`, {
       method: 'POST',
@@ -401,7 +401,28 @@ describe.skipIf(missing !== undefined)('attacks on who may open a connect link',
     const keyLink = await linkFor('ops-agent');
     const confirm = await fetch(keyLink.url, { headers: { cookie: operator }, redirect: 'manual' });
     expect(confirm.status).toBe(200);
-    expect(await confirm.text()).toContain('ops-agent');
+    const page = await confirm.text();
+    expect(page).toContain('ops-agent');
+    expect(await unused(keyLink.id)).toBe(true);
+    // Signed out between the page and the post: the form it left behind no longer confirms anything.
+    const token = csrfOf(page);
+    const signedOut = await fetch(`${gateway.url}/operator/signout`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: operator, origin: gateway.url, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf: token }),
+    });
+    expect(signedOut.status).toBe(303);
+    expect(signedOut.headers.getSetCookie()).toContainEqual(expect.stringMatching(/^gatehouse_operator=;.*Max-Age=0/));
+    // The browser no longer sends the cookie. (Operator sessions are stateless: a copy of the cookie taken before
+    // would still check out until it expires or the admin token changes, as docs/operations.md says.)
+    const late = await fetch(`${gateway.url}${keyLink.path}`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { origin: gateway.url, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ sig: keyLink.sig, csrf: token }),
+    });
+    expect(late.status).toBe(403);
     expect(await unused(keyLink.id)).toBe(true);
   });
 
