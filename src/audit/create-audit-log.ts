@@ -172,6 +172,11 @@ const keyScope = auditKeyScope;
 const toolNamePattern = /^[a-zA-Z0-9_-]{1,64}$/;
 const detailPattern = /^[a-z0-9_]{1,64}$/;
 const targetPattern = /^[A-Za-z0-9_.:/@-]{1,200}$/;
+
+/** Whether a record's `target` is kept as it is (else it is stored as `invalid`). */
+export function isAuditTarget(target: string): boolean {
+  return targetPattern.test(target);
+}
 const dayMs = 86_400_000;
 /** Attempts of one batch append, and the pause before the n-th retry (n times this). */
 const appendAttempts = 4;

@@ -40,6 +40,12 @@ export interface GatewayMetrics {
    * of a configured tenant; `audited="false"` once the tenant's per-minute record cap is reached.
    */
   readonly oauthStateRejections: Counter;
+  /**
+   * `gatehouse_connect_link_refusals_total{tenant,reason,audited}`: connect links a signed-in person was refused
+   * (`reason` `link_of_another_user` or `link_needs_admin`); `audited="false"` once the tenant's per-minute record cap
+   * is reached (finding connect_link_refusals_over_cap_leave_no_trace).
+   */
+  readonly connectLinkRefusals: Counter;
   render(): string;
 }
 
@@ -114,6 +120,11 @@ export function createGatewayMetrics(registry: MetricsRegistry = createMetricsRe
       'gatehouse_oauth_state_rejections_total',
       'OAuth callbacks refused for a pending authorization',
       ['tenant', 'audited'],
+    ),
+    connectLinkRefusals: registry.counter(
+      'gatehouse_connect_link_refusals_total',
+      'Connect links refused to the signed-in person who opened them',
+      ['tenant', 'reason', 'audited'],
     ),
     render: () => registry.render(),
   };

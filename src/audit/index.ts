@@ -17,6 +17,7 @@ export {
   type AuditLog,
   type AuditLogOptions,
   createAuditLog,
+  isAuditTarget,
   type SecurityEventEntry,
   type SecurityEventName,
   type ToolCallAuditEntry,

@@ -1,4 +1,4 @@
-import { type AuditLog, createTenantRecordCap, type GatewayMetrics } from '../audit/index.ts';
+import { type AuditLog, createTenantRecordCap, type GatewayMetrics, isAuditTarget } from '../audit/index.ts';
 import type { Clock, Config, ServiceConfig, TenantConfig } from '../core/index.ts';
 import { GatehouseError } from '../core/index.ts';
 import {
@@ -134,8 +134,8 @@ export interface GatewayConnectionsDependencies {
   /** The OAuth settings and client secret of each service (an `mcp:` service's discovered at first use). */
   readonly authorization: Pick<FederatedAuthorization, 'authOf' | 'readClientSecret' | 'refuseClient'>;
   readonly audit: Pick<AuditLog, 'recordSecurityEvent'>;
-  /** Counts rejected callbacks, audited or over the cap. */
-  readonly metrics?: Pick<GatewayMetrics, 'oauthStateRejections'>;
+  /** Counts rejected callbacks and refused connect links, audited or over the cap. */
+  readonly metrics?: Pick<GatewayMetrics, 'oauthStateRejections' | 'connectLinkRefusals'>;
   /** Sends every request to an authorization server (the gateway's SSRF-guarded fetch); default `fetch`. */
   readonly fetch?: OAuthFetch;
   /** The runtime of a served service (its description's title names it on the page after consent). */
@@ -240,16 +240,26 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
         confirmed,
       });
       if (opening.kind === 'open') return { kind: 'started', started: await flow.openLink(id, sig) };
-      if (opening.kind === 'refused' && admitRejection(link.tenant)) {
-        await deps.audit.recordSecurityEvent({
-          tenant: link.tenant,
-          event: 'connect',
-          decision: 'deny',
-          subject: link.subject,
-          code: 'forbidden',
-          detail: opening.reason === 'other_user' ? 'link_of_another_user' : 'link_needs_admin',
-          target: `service:${link.service}`,
-        });
+      if (opening.kind === 'refused') {
+        const reason = opening.reason === 'other_user' ? 'link_of_another_user' : 'link_needs_admin';
+        const audited = admitRejection(link.tenant);
+        // Over the cap a refusal is still counted (finding connect_link_refusals_over_cap_leave_no_trace).
+        deps.metrics?.connectLinkRefusals.inc({ tenant: link.tenant, reason, audited: audited ? 'true' : 'false' });
+        if (audited) {
+          // Recorded under who was refused (finding connect_link_refusal_audited_under_victim): under the link's
+          // subject, the record would name the person the link is for as the one who tried, and nobody else.
+          const linkTarget = `service:${link.service}/subject:${link.subject}`;
+          await deps.audit.recordSecurityEvent({
+            tenant: link.tenant,
+            event: 'connect',
+            decision: 'deny',
+            subject: opener.user?.id ?? 'operator',
+            code: 'forbidden',
+            detail: reason,
+            // A subject outside the audit's id characters would make the whole target `invalid`: the service alone.
+            target: isAuditTarget(linkTarget) ? linkTarget : `service:${link.service}`,
+          });
+        }
       }
       const named = await describe(link);
       return {

@@ -11,7 +11,7 @@ import type {
 import { type AccessibleSite, clientMetadataDocumentPath, type SiteChoice } from '../oauth/index.ts';
 import type { OperatorSessions, SignedInUser } from '../users/index.ts';
 import type { HttpRoute } from './create-router.ts';
-import { shownOnPage } from './show-invisibles.ts';
+import { showInvisibles, shownOnPage } from './show-invisibles.ts';
 
 /** Who may be signed in at the browser that opens a connect link (the user routes' and the operator's sessions). */
 export interface ConnectLinkVisitors {
@@ -151,7 +151,7 @@ export function createConnectRoutes(
     writePage(
       res,
       200,
-      `Connect ${opened.link.serviceName} for ${opened.link.subject}?`,
+      titleOf`Connect ${opened.link.serviceName} for ${opened.link.subject}?`,
       renderConfirmation(opened.link, linkId, sig ?? '', visitor?.csrf?.token ?? ''),
       confirmHeaders,
     );
@@ -323,6 +323,32 @@ function shown(text: string): string {
   return shownOnPage(text, escapeHtml);
 }
 
+/** A page's title with caller-supplied parts: for the tab (plain text) and the heading (HTML). */
+interface PageTitle {
+  readonly text: string;
+  readonly html: string;
+}
+
+/**
+ * A title naming caller- or provider-supplied values (a service's description title, a link's subject): their
+ * invisible and bidi characters are marked in the heading as in the body, and as `[U+202E]` in the tab, so an
+ * override cannot flip the words the person reads first (CP-04; finding connect_link_confirm_heading_hides_bidi).
+ */
+function titleOf(words: TemplateStringsArray, ...values: string[]): PageTitle {
+  let text = words[0] ?? '';
+  let html = escapeHtml(words[0] ?? '');
+  values.forEach((value, i) => {
+    text +=
+      showInvisibles(
+        value,
+        (visible) => visible,
+        (mark) => `[${mark}]`,
+      ) + (words[i + 1] ?? '');
+    html += shown(value) + escapeHtml(words[i + 1] ?? '');
+  });
+  return { text, html };
+}
+
 /** How the pages name what a chooser offers: Atlassian sites, or Xero organisations. */
 function nounOf(site: AccessibleSite | undefined) {
   return site?.kind === 'organisation'
@@ -474,14 +500,15 @@ function writeFailure(
 function writePage(
   res: ServerResponse,
   status: number,
-  title: string,
+  title: string | PageTitle,
   body: string,
   headers: Readonly<Record<string, string>> = pageHeaders,
 ): void {
+  const heading = typeof title === 'string' ? { text: title, html: escapeHtml(title) } : title;
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>${escapeHtml(title)} - Gatehouse</title>
+<title>${escapeHtml(heading.text)} - Gatehouse</title>
 <style>body{font:16px system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}.card{border:1px solid #ccc;border-radius:6px;padding:.5rem 1rem 1rem;margin:1rem 0}fieldset{border:0;padding:0;margin:0;min-width:0}legend{font-weight:600;margin-bottom:.4rem}label.site{display:block;padding:.5rem 0;border-bottom:1px solid #eee;overflow-wrap:anywhere}.url{color:#555;font-size:.9rem;display:block;margin-left:1.6rem}button,a.button{font-size:1rem;padding:.5rem 1rem;margin-top:.6rem;display:inline-block}a.button{border:1px solid #767676;border-radius:3px;background:#efefef;color:#000;text-decoration:none}dt{font-weight:600}dd{margin:0 0 .5rem 0;overflow-wrap:anywhere}code{background:#f4f4f4;padding:0 .3rem}.problem{color:#a00000}.hint{color:#555;font-size:.9rem}mark.ctl{background:#ffd54f;color:#000;border-radius:3px;padding:0 2px;font-size:.85em}</style>
-</head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
+</head><body><h1>${heading.html}</h1>${body}</body></html>`;
   res.writeHead(status, {
     ...headers,
     'content-type': 'text/html; charset=utf-8',

@@ -190,9 +190,9 @@ describe.skipIf(missing !== undefined)('who may open a connect link (Chromium, o
     const denials = await gateway.adapters.store.audit.query({ tenantId: 'acme', kind: 'security' });
     expect(
       denials
-        .filter((r) => r.event === 'connect' && r.decision === 'deny' && r.subject === 'kate-agent')
-        .map((r) => r.detail),
-    ).toEqual(['link_needs_admin']);
+        .filter((r) => r.event === 'connect' && r.decision === 'deny' && r.target === 'service:mail/subject:kate-agent')
+        .map((r) => [r.subject, r.detail]),
+    ).toEqual([[ids.mallory, 'link_needs_admin']]);
 
     // An admin is asked to confirm whose connection this becomes; nothing is used before the confirmation.
     const olga = await signedInAs('olga');
