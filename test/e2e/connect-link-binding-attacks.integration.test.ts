@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectLinkOf, isConnectLinkUnused } from '../support/connect-links.ts';
 import { addSignedUpUser } from '../support/console-sign-in.ts';
 import { freePort } from '../support/free-port.ts';
 import { chromiumMissing, launchChromium, type RunningChromium } from '../support/launch-chromium.ts';
@@ -100,23 +101,8 @@ afterAll(async () => {
   if (fixtures !== undefined) rmSync(fixtures, { recursive: true, force: true });
 });
 
-async function linkFor(
-  subject: string,
-  service = 'mail',
-): Promise<{ url: string; id: string; path: string; sig: string }> {
-  const link = await gateway.gateway.connections!.createLink('acme', { service, subject });
-  const url = new URL(link.authorizeUrl);
-  return {
-    url: link.authorizeUrl,
-    id: decodeURIComponent(/\/connect\/([^?]+)$/.exec(url.pathname)?.[1] ?? ''),
-    path: url.pathname,
-    sig: url.searchParams.get('sig') ?? '',
-  };
-}
-
-async function unused(linkId: string): Promise<boolean> {
-  return (await gateway.adapters.store.connectFlow.getLink('acme', linkId))?.usedAt === null;
-}
+const linkFor = (subject: string, service = 'mail') => connectLinkOf(gateway, 'acme', service, subject);
+const unused = (linkId: string) => isConnectLinkUnused(gateway, 'acme', linkId);
 
 /** The `name=value` pairs of a response's cookies, for the next request. */
 function cookiesOf(response: Response): string[] {

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectLinkOf, isConnectLinkUnused } from '../support/connect-links.ts';
 import { addSignedUpUser } from '../support/console-sign-in.ts';
 import { freePort } from '../support/free-port.ts';
 import { chromiumMissing, launchChromium, type RunningChromium } from '../support/launch-chromium.ts';
@@ -77,14 +78,8 @@ afterAll(async () => {
   await as?.close();
 });
 
-async function linkFor(subject: string): Promise<{ url: string; id: string }> {
-  const link = await gateway.gateway.connections!.createLink('acme', { service: 'mail', subject });
-  return { url: link.authorizeUrl, id: decodeURIComponent(/\/connect\/([^?]+)\?/.exec(link.authorizeUrl)?.[1] ?? '') };
-}
-
-async function unused(linkId: string): Promise<boolean> {
-  return (await gateway.adapters.store.connectFlow.getLink('acme', linkId))?.usedAt === null;
-}
+const linkFor = (subject: string) => connectLinkOf(gateway, 'acme', 'mail', subject);
+const unused = (linkId: string) => isConnectLinkUnused(gateway, 'acme', linkId);
 
 /** A browser of its own, signed in to the tenant as `name` on the sign-in page. */
 async function signedInAs(name: string): Promise<{ context: BrowserContext; page: Page }> {
