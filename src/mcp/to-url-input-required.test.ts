@@ -1,6 +1,6 @@
 import { CLIENT_CAPABILITIES_META_KEY, PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/server';
 import { describe, expect, it } from 'vitest';
-import { GatehouseError, type ErrorCode } from '../core/index.ts';
+import { type ErrorCode, GatehouseError } from '../core/index.ts';
 import type { CallOutcome } from '../gateway/index.ts';
 import { toUrlElicitationError } from './to-url-elicitation-error.ts';
 import { declinedUrlInputs, toUrlInputRequired } from './to-url-input-required.ts';
