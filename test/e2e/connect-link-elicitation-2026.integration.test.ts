@@ -209,6 +209,10 @@ describe('connect_link_no_elicitation_2026: connect links as input_required on 2
         const result = await client.callTool({ name: 'res_getResource', arguments: {} });
         expect(result.isError).toBe(true);
         expect(errorOf(result)).toMatchObject({ code: 'connection_required' });
+        // The tool error still carries a link the agent can hand on later.
+        expect(String((errorOf(result) as { details?: { connectUrl?: unknown } }).details?.connectUrl)).toMatch(
+          connectLink(),
+        );
         expect(rounds).toBe(1);
       } finally {
         await client.close();
