@@ -20,8 +20,8 @@ import { createClientInputRelay } from './relay-client-input.ts';
 import { createModernResultMeta, serializeToolCallResponse } from './serialize-tool-call-response.ts';
 import { readTaskRequest, serveTaskRequest } from './serve-approval-task.ts';
 import { createSdkLeg } from './serve-with-sdk.ts';
-import { toApprovalInputRequired } from './to-approval-input-required.ts';
 import { toUrlElicitationError } from './to-url-elicitation-error.ts';
+import { toUrlInputRequired } from './to-url-input-required.ts';
 import { writeJsonRpcError } from './write-json-rpc-error.ts';
 
 export interface McpEndpointOptions {
@@ -153,7 +153,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
           { cancellation: flight.cancellation, ...forwardedMetaOption(call.meta) },
         ).finally(flight.close);
         const elicitation = call.era === 'legacy' ? toUrlElicitationError(outcome, call.meta) : undefined;
-        const asked = call.era === 'modern' ? toApprovalInputRequired(outcome, call.meta) : undefined;
+        const asked = call.era === 'modern' ? toUrlInputRequired(outcome, call.meta) : undefined;
         if (elicitation !== undefined || asked !== undefined) {
           const answer =
             asked === undefined ? { error: elicitation } : { result: { ...asked, _meta: modernMeta.meta } };

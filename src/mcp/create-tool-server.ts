@@ -2,7 +2,6 @@ import {
   type CallToolResult,
   CLIENT_CAPABILITIES_META_KEY,
   type Implementation,
-  inputResponse,
   ProtocolError,
   ProtocolErrorCode,
   Server,
@@ -14,9 +13,10 @@ import type { Caller, CallOutcome, CallRelay, Gateway, ListedTool, ServerQuestio
 import { forwardedMetaOption } from './forwarded-meta.ts';
 import type { ClientInputRelay, NextRound, RelayedCall } from './relay-client-input.ts';
 import { federatedCapabilitiesOf, logRelayOf, serveFederatedFeatures } from './serve-federated-features.ts';
-import { approvalInputKey, toApprovalInputRequired } from './to-approval-input-required.ts';
 import { toCallToolResult, toUnknownToolMessage } from './to-call-tool-result.ts';
 import { toUrlElicitationError } from './to-url-elicitation-error.ts';
+import { declinedUrlInputs, toUrlInputRequired } from './to-url-input-required.ts';
+import type { UrlInputKey } from './url-elicitation-of.ts';
 
 /** What one SDK-served exchange knows about its request: the verified caller and the request id for audit. */
 export interface ToolServerContext {
@@ -69,7 +69,9 @@ export function createToolServer(context: ToolServerContext): Server {
     const traceparent = request.params._meta?.['traceparent'] ?? context.traceparent;
     const progressToken = request.params._meta?.progressToken;
     const log = logRelayOf(ctx.mcpReq, federated);
-    await withdrawDeclinedApproval(gateway, caller, ctx.mcpReq.inputResponses, ctx.mcpReq.requestState());
+    // The retry of a call whose URL elicitation the user declined or cancelled ends with its tool error.
+    const declined = declinedUrlInputs(ctx.mcpReq.inputResponses);
+    if (declined.has('approval')) await withdrawDeclinedApproval(gateway, caller, ctx.mcpReq.requestState());
     const relayed = await relayedCallOf(context, ctx.mcpReq);
     if (relayed !== undefined && 'resumed' in relayed) return answerRound(relayed.resumed);
     const relay: CallRelay = {
@@ -92,11 +94,11 @@ export function createToolServer(context: ToolServerContext): Server {
     const called = callToolSafely(gateway, caller, name, request.params.arguments ?? {}, requestId, traceparent, relay);
     // On 2026-07-28 the SDK lifts the reserved envelope keys (client capabilities among them) out of `_meta`.
     const meta = { ...request.params._meta, ...ctx.mcpReq.envelope };
-    if (relayed === undefined) return toToolsCallAnswer(name, await called, meta);
+    if (relayed === undefined) return toToolsCallAnswer(name, await called, meta, declined);
     void called.then(
       (outcome) => {
         try {
-          relayed.call.finish(toToolsCallAnswer(name, outcome, meta));
+          relayed.call.finish(toToolsCallAnswer(name, outcome, meta, declined));
         } catch (error) {
           relayed.call.finish(error as Error);
         }
@@ -126,20 +128,22 @@ function reasonOf(reason: unknown): string {
 }
 
 /**
- * A tools/call outcome as its answer: the result, an approval's `input_required` (2026-07-28), or the protocol
- * error of an unknown tool or a URL elicitation.
+ * A tools/call outcome as its answer: the result, the `input_required` of a page to open (an approval, a connect
+ * link; 2026-07-28) unless the user `declined` it in this retry, or the protocol error of an unknown tool or a URL
+ * elicitation (2025 era).
  */
 function toToolsCallAnswer(
   name: string,
   outcome: CallOutcome,
   meta: Record<string, unknown> | undefined,
+  declined: ReadonlySet<UrlInputKey>,
 ): CallToolResult {
   if (!outcome.ok && outcome.error.code === 'tool_not_found') {
     throw new ProtocolError(ProtocolErrorCode.InvalidParams, toUnknownToolMessage(name));
   }
   const elicitation = toUrlElicitationError(outcome, meta);
   if (elicitation !== undefined) throw new ProtocolError(elicitation.code, elicitation.message, elicitation.data);
-  const asked = toApprovalInputRequired(outcome, meta);
+  const asked = toUrlInputRequired(outcome, meta, declined);
   if (asked !== undefined) return asked as unknown as CallToolResult;
   // Federated content blocks were checked by the SDK client that received them; the rest is built here.
   return toCallToolResult(outcome) as CallToolResult;
@@ -190,19 +194,12 @@ async function relayedCallOf(
 
 /**
  * The retry of a call whose approval elicitation the user declined or cancelled (2026-07-28, see
- * `toApprovalInputRequired`): the agent's side withdraws its own request, a denial; the call then ends
+ * `toUrlInputRequired`): the agent's side withdraws its own request, a denial; the call then ends
  * `approval_denied`. `requestState` is the client's echo, so it is only ever used to deny the caller's own request.
  */
-async function withdrawDeclinedApproval(
-  gateway: Gateway,
-  caller: Caller,
-  responses: unknown,
-  requestState: unknown,
-): Promise<void> {
+async function withdrawDeclinedApproval(gateway: Gateway, caller: Caller, requestState: unknown): Promise<void> {
   if (gateway.approvals === undefined || typeof requestState !== 'string') return;
-  const response = inputResponse(responses as Record<string, unknown> | undefined, approvalInputKey);
-  if (response.kind === 'elicit' && response.action !== 'accept')
-    await gateway.approvals.withdraw(caller, requestState);
+  await gateway.approvals.withdraw(caller, requestState);
 }
 
 /**

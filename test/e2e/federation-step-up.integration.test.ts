@@ -1,3 +1,4 @@
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectInChromium } from '../support/connect-in-chromium.ts';
 import { connectClientV1 } from '../support/connect-mcp-clients.ts';
@@ -360,6 +361,37 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
         subject: 'alice',
         scopes: ['notes:read', 'notes:write'],
       });
+
+      // A 2026-07-28 client declaring URL elicitation (the official 2.x SDK) is asked to open the same step-up link
+      // (connect_link_no_elicitation_2026); declining it ends the call with the step-up's tool error.
+      const modern = new Client(
+        { name: 'federation-step-up-2026', version: '1.0.0' },
+        { capabilities: { elicitation: { url: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } },
+      );
+      const asked: { mode: string; url: string; message: string }[] = [];
+      modern.setRequestHandler('elicitation/create', async (request) => {
+        asked.push(request.params as unknown as { mode: string; url: string; message: string });
+        return { action: 'decline' };
+      });
+      await modern.connect(
+        new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp/acme/all`), {
+          requestInit: { headers: { authorization: `Bearer ${clientKey}` } },
+        }),
+      );
+      try {
+        const declined = await modern.callTool({ name: 'mine_write_note', arguments: {} });
+        expect(declined.isError).toBe(true);
+        expect((declined.structuredContent as { error: ToolError }).error.code).toBe('upstream_insufficient_scope');
+        expect(asked).toHaveLength(1);
+        expect(asked[0]?.mode).toBe('url');
+        expect(asked[0]?.message).toContain('notes:write');
+        expect(await linkOf(asked[0]?.url ?? '')).toMatchObject({
+          subject: 'alice',
+          scopes: ['notes:read', 'notes:write'],
+        });
+      } finally {
+        await modern.close();
+      }
 
       // Bob's refusal links his own connection, asking what his grant lacks, not what Alice's holds.
       const bobs = (

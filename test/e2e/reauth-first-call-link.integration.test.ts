@@ -136,7 +136,9 @@ describe('after a refresh ends in invalid_grant, the first call carries the conn
       ?.elicitations?.[0];
     expect(elicitation?.mode).toBe('url');
     expect(elicitation?.url).toMatch(new RegExp(`^${gateway.url}/connect/acme\\.[^?]+\\?sig=`));
-    expect(elicitation?.message).toBe('Reconnect res in your browser to continue.');
+    // The tool error's words: the service, whose connection, and who must open the link (here anyone holding it).
+    expect(elicitation?.message).toContain('The connection to res for elicit must be authorised again');
+    expect(elicitation?.message).toContain('Ask the user to open');
     expect(await statusOf('c-elicit')).toBe('needs_reauth');
   });
 
