@@ -21,7 +21,6 @@ import { createModernResultMeta, serializeToolCallResponse } from './serialize-t
 import { readTaskRequest, serveTaskRequest } from './serve-approval-task.ts';
 import { createSdkLeg } from './serve-with-sdk.ts';
 import { toUrlElicitationError } from './to-url-elicitation-error.ts';
-import { toUrlInputRequired } from './to-url-input-required.ts';
 import { writeJsonRpcError } from './write-json-rpc-error.ts';
 
 export interface McpEndpointOptions {
@@ -152,12 +151,11 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
           call.meta?.['traceparent'] ?? req.headers.traceparent,
           { cancellation: flight.cancellation, ...forwardedMetaOption(call.meta) },
         ).finally(flight.close);
+        // A 2026-07-28 call that may be asked (an `input_required` URL elicitation) never takes the fast path
+        // (`readFastToolCall`): only a 2025-era call's `-32042` is answered here.
         const elicitation = call.era === 'legacy' ? toUrlElicitationError(outcome, call.meta) : undefined;
-        const asked = call.era === 'modern' ? toUrlInputRequired(outcome, call.meta) : undefined;
-        if (elicitation !== undefined || asked !== undefined) {
-          const answer =
-            asked === undefined ? { error: elicitation } : { result: { ...asked, _meta: modernMeta.meta } };
-          const text = JSON.stringify({ jsonrpc: '2.0', id: call.id, ...answer });
+        if (elicitation !== undefined) {
+          const text = JSON.stringify({ jsonrpc: '2.0', id: call.id, error: elicitation });
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
           res.end(text);
           return;
