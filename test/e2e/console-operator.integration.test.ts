@@ -200,6 +200,7 @@ describe.skipIf(missing !== undefined)('console: the operator signs in with the 
     const expired = createOperatorSessions({
       adminToken,
       keys: await gateway.adapters.vault.deriveKeys(operatorSessionPurpose),
+      ended: gateway.adapters.store.operatorSessionEnds,
       now: () => Date.now() - 8 * 3_600_000 - 60_000,
     }).issue().value;
     for (const value of [
