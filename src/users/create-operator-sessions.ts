@@ -71,9 +71,10 @@ export interface OperatorSessions {
 const cookieFormat = /^([1-9][0-9]{0,5})\.([1-9][0-9]{0,11})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
 
 /**
- * Console sessions of the gateway's operator, who signs in with the admin token (no user). The cookie is `<master key version>.<expires, epoch s>.<nonce>.<mac>`, the MAC an
- * HMAC-SHA256 under a key derived from the master key (so every process of a fleet checks every other's cookies,
- * before and after restarts) over the version, expiry, nonce and the SHA-256 of the admin token: a cookie made
+ * Console sessions of the gateway's operator, who signs in with the admin token (no user). The cookie is
+ * `<master key version>.<expires, epoch s>.<nonce>.<mac>`, the MAC an HMAC-SHA256 under a key derived from the
+ * master key (so every process of a fleet checks every other's cookies, before and after restarts) over the
+ * version, expiry, nonce and the SHA-256 of the admin token: a cookie made
  * under another admin token never checks out, so changing the token (and restarting) ends every operator session;
  * so does removing the master key version that signed it. The MAC key is not the admin token, so a stolen cookie
  * gives nothing to test guesses of the token against. The CSRF token is derived from the whole cookie value,
