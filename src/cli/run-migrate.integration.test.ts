@@ -17,7 +17,7 @@ describe('gatehouse migrate', () => {
     const options = { env, openAdapters };
     const first = await runCliInProcess(['migrate', '--config', config], options);
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/^Applied \d+ migration\(s\): 0001_\w+, .*0035_\w+\. Migrations are up to date\.\n$/);
+    expect(first.stdout).toMatch(/^Applied \d+ migration\(s\): 0001_\w+, .*0036_\w+\. Migrations are up to date\.\n$/);
     const second = await runCliInProcess(['migrate', '--config', config], options);
     expect(second.code).toBe(0);
     expect(second.stdout).toBe('Migrations are up to date.\n');

@@ -466,7 +466,8 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     flow: connect.flow,
     ...(deps.onAuditFailure ? { onAuditError: deps.onAuditFailure } : {}),
   });
-  // Expired sign-in sessions are deleted hourly, expired authorization-server rows every ten minutes in bounded
+  // Expired sign-in sessions, and the sign-outs of operator cookies that have expired since (such a cookie is
+  // refused by its own expiry), are deleted hourly; expired authorization-server rows every ten minutes in bounded
   // batches (a lookup never accepts an expired row anyway; the sweeps keep the tables small).
   let sweep: ReturnType<typeof setInterval> | undefined;
   let oauthSweep: ReturnType<typeof setInterval> | undefined;
@@ -478,7 +479,10 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   const gateway: Gateway = {
     start: () => {
       refresh.start();
-      sweep = setInterval(() => void store.userSessions.deleteExpired(clock.now()).catch(() => {}), 3_600_000);
+      sweep = setInterval(() => {
+        void store.userSessions.deleteExpired(clock.now()).catch(() => {});
+        void store.operatorSessionEnds.deleteExpired(clock.now()).catch(() => {});
+      }, 3_600_000);
       sweep.unref();
       if (oauth !== undefined) {
         oauthSweep = setInterval(() => void oauth.sweepExpired().catch(() => {}), 600_000);

@@ -70,7 +70,7 @@ export function createConnectRoutes(
 
   /** The tenant's signed-in user (and whether they are an owner/admin) or the operator, with their CSRF token. */
   async function visitorOf(tenant: string, cookieHeader: string | undefined): Promise<Visitor> {
-    const operator = visitors?.operator?.sessionOf(cookieHeader);
+    const operator = await visitors?.operator?.sessionOf(cookieHeader);
     const session = await visitors?.users?.activeSession(tenant, cookieHeader);
     const roles = session === undefined ? [] : await (visitors?.users?.rolesOf(tenant, session.user.id) ?? []);
     const userIsAdmin = roles.includes('owner') || roles.includes('admin');
@@ -199,7 +199,7 @@ export function createConnectRoutes(
           const valid =
             csrf !== undefined &&
             (csrf.kind === 'operator'
-              ? visitors?.operator?.checkCsrf(req.headers.cookie, typed) === true
+              ? (await visitors?.operator?.checkCsrf(req.headers.cookie, typed)) === true
               : visitors?.users?.checkCsrf(req.headers.cookie, typed) === true);
           if (!valid) {
             writeFailure(

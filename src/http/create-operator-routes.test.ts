@@ -1,15 +1,24 @@
 import { createSecretKey, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../core/index.ts';
 import { createMemoryLimiter } from '../policy/index.ts';
+import { openStore, type Store } from '../store/index.ts';
 import { createOperatorSessions } from '../users/index.ts';
 import { createOperatorRoutes, type OperatorSignInEvent } from './create-operator-routes.ts';
 import { createRouter } from './create-router.ts';
 
 const adminToken = 'operator-routes-admin-token-0123456789';
 let server: Server | undefined;
+
+/** Where sign-outs are recorded: a real (in-memory SQLite) store. */
+let store: Store;
+beforeAll(async () => {
+  store = await openStore('sqlite::memory:');
+  await store.migrate();
+});
+afterAll(() => store?.close());
 
 afterEach(() => {
   server?.close();
@@ -23,6 +32,7 @@ async function serve(options: { secureCookie?: boolean; attemptsPerMinute?: numb
     sessions: createOperatorSessions({
       adminToken,
       keys: { current: 1, keys: new Map([[1, createSecretKey(randomBytes(32))]]) },
+      ended: store.operatorSessionEnds,
       now: () => Date.now(),
     }),
     secureCookie: options.secureCookie ?? false,

@@ -61,8 +61,9 @@ export interface OperatorRoutes {
  *   (a console path or a `/connect/` link, `isSafeReturnPath`) or `/console`. Refusals and sign-ins are reported to `onEvent` for the
  *   log, without the token.
  * - `GET /console`: the operator's home, every tenant with a link to its console; signed out: to the sign-in form.
- * - `POST /operator/signout`: ends the session in this browser (the cookie is cleared; with the session's CSRF
- *   token). Ending every operator session everywhere is changing the admin token (docs/operations.md).
+ * - `POST /operator/signout`: ends the session on every process (recorded in the shared store, so a copy of the
+ *   cookie opens nothing anywhere) and clears the cookie; with the session's CSRF token. Ending every operator
+ *   session at once is changing the admin token (docs/operations.md).
  * Forms carry a CSRF token (double-submit cookie before sign-in, the session's after) on top of the app's
  * Origin/Host check.
  */
@@ -181,8 +182,8 @@ export function createOperatorRoutes(options: OperatorRoutesOptions): OperatorRo
       bodyLimit: formLimit,
       handle: async ({ req, res, readBody, clientAddress }) => {
         const form = new URLSearchParams((await readBody()).toString('utf8'));
-        const session = sessions.sessionOf(req.headers.cookie);
-        if (session !== undefined && !sessions.checkCsrf(req.headers.cookie, form.get('csrf') ?? '')) {
+        const session = await sessions.sessionOf(req.headers.cookie);
+        if (session !== undefined && !(await sessions.checkCsrf(req.headers.cookie, form.get('csrf') ?? ''))) {
           writeConsolePage(
             res,
             403,
@@ -193,10 +194,12 @@ export function createOperatorRoutes(options: OperatorRoutesOptions): OperatorRo
           );
           return;
         }
-        res.appendHeader('set-cookie', `${operatorCookieName}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure}`);
-        if (session !== undefined) {
+        // Recorded in the shared store first (every process then refuses a copy of this cookie); when the store
+        // cannot be reached this fails, and the operator is not told they signed out while the session lives on.
+        if (session !== undefined && (await sessions.end(req.headers.cookie))) {
           report({ event: 'operator_sign_out', decision: 'allow', address: clientAddress });
         }
+        res.appendHeader('set-cookie', `${operatorCookieName}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure}`);
         redirect(res, '/operator/signin');
       },
     },
@@ -204,7 +207,7 @@ export function createOperatorRoutes(options: OperatorRoutesOptions): OperatorRo
       method: 'GET',
       path: '/console',
       handle: async ({ req, res }) => {
-        const session = sessions.sessionOf(req.headers.cookie);
+        const session = await sessions.sessionOf(req.headers.cookie);
         if (session === undefined) return redirect(res, '/operator/signin');
         const tenants = await options.listTenants();
         const list =

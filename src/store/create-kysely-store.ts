@@ -15,7 +15,11 @@ import { createServiceDescriptionRepository } from './create-service-description
 import { createTenantConfigRepository, type TenantConfigNotifier } from './create-tenant-config-repository.ts';
 import { createTenantRepository } from './create-tenant-repository.ts';
 import { createUsageRepository } from './create-usage-repository.ts';
-import { createUserRepository, createUserSessionRepository } from './create-user-repository.ts';
+import {
+  createOperatorSessionEndRepository,
+  createUserRepository,
+  createUserSessionRepository,
+} from './create-user-repository.ts';
 import { createApiTokenRepository, createUserRoleRepository } from './create-user-role-repository.ts';
 import type { MigrateOptions, MigrationOutcome, Store, StoreInspection } from './port.ts';
 import { purgeTenant } from './purge-tenant.ts';
@@ -283,6 +287,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     oauthServer: createOAuthServerRepository(context),
     users: createUserRepository(context),
     userSessions: createUserSessionRepository(context),
+    operatorSessionEnds: createOperatorSessionEndRepository(context),
     userRoles: createUserRoleRepository(context),
     apiTokens: createApiTokenRepository(context),
     tenantConfigs: createTenantConfigRepository(context, options.tenantConfigNotifier),

@@ -9,6 +9,7 @@ import { createRowLevelSecurityMigration, isolateTenantTable } from './create-ro
 import { createServiceDescriptionMigration } from './create-service-description-migration.ts';
 import { createTenantConfigMigration } from './create-tenant-config-migration.ts';
 import {
+  createOperatorSessionEndsMigration,
   createUserApiTokensMigration,
   createUserApiTokenUsesMigration,
   createUserRolesMigration,
@@ -344,5 +345,6 @@ export function createMigrations(features: StoreFeatures): Record<string, Migrat
         await db.schema.alterTable('oauth_authorizations').dropColumn('site_choice').execute();
       },
     },
+    '0036_operator_session_ends': createOperatorSessionEndsMigration(features),
   };
 }

@@ -1,5 +1,11 @@
 import type { Selectable } from 'kysely';
-import type { UserRecord, UserRepository, UserSessionRepository, UserStatus } from './port.ts';
+import type {
+  OperatorSessionEndRepository,
+  UserRecord,
+  UserRepository,
+  UserSessionRepository,
+  UserStatus,
+} from './port.ts';
 import { allTenants, type StoreContext } from './store-context.ts';
 import type { UsersTable } from './store-database.ts';
 
@@ -180,6 +186,35 @@ export function createUserSessionRepository({ run, read }: StoreContext): UserSe
     deleteExpired: (before) =>
       run('userSessions.deleteExpired', allTenants, async (db) => {
         const result = await db.deleteFrom('user_sessions').where('expires_at', '<', before).executeTakeFirst();
+        return Number(result.numDeletedRows);
+      }),
+  };
+}
+
+/** Operator console sessions ended by a sign-out (migration `0036_operator_session_ends`); no tenant's rows. */
+export function createOperatorSessionEndRepository({ run, read }: StoreContext): OperatorSessionEndRepository {
+  return {
+    // Idempotent (a second end of the same session inserts nothing): safe to run again after a lost commit.
+    end: (idHash, at, expiresAt) =>
+      read('operatorSessionEnds.end', allTenants, async (db) => {
+        await db
+          .insertInto('operator_session_ends')
+          .values({ id_hash: idHash, ended_at: at, expires_at: expiresAt })
+          .onConflict((conflict) => conflict.column('id_hash').doNothing())
+          .execute();
+      }),
+    isEnded: (idHash) =>
+      read('operatorSessionEnds.isEnded', allTenants, async (db) => {
+        const row = await db
+          .selectFrom('operator_session_ends')
+          .select('id_hash')
+          .where('id_hash', '=', idHash)
+          .executeTakeFirst();
+        return row !== undefined;
+      }),
+    deleteExpired: (before) =>
+      run('operatorSessionEnds.deleteExpired', allTenants, async (db) => {
+        const result = await db.deleteFrom('operator_session_ends').where('expires_at', '<', before).executeTakeFirst();
         return Number(result.numDeletedRows);
       }),
   };

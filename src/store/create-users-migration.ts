@@ -154,3 +154,33 @@ export function createUserApiTokenUsesMigration(features: StoreFeatures): Migrat
     },
   };
 }
+
+/**
+ * Migration `0036_operator_session_ends` (finding operator_cookie_outlives_sign_out): the operator's console
+ * sessions that were signed out before their cookie expired. The cookie itself is a sealed, stateless token that
+ * every process checks alone; a row here, keyed by the SHA-256 of the whole cookie value (so the table signs
+ * nobody in), makes every process of the fleet refuse that cookie from then on. A row is useless once the cookie
+ * has expired (`expires_at`, at most 8 hours after sign-in) and is swept then. Not a tenant's table: the operator
+ * belongs to no tenant, so there is no `tenant_id` and no row-level security.
+ */
+export function createOperatorSessionEndsMigration(features: StoreFeatures): Migration {
+  const { millis } = features.columnTypes;
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('operator_session_ends')
+        .addColumn('id_hash', 'text', (c) => c.primaryKey())
+        .addColumn('ended_at', millis, (c) => c.notNull())
+        .addColumn('expires_at', millis, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('operator_session_ends_expiry')
+        .on('operator_session_ends')
+        .columns(['expires_at'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('operator_session_ends').ifExists().execute();
+    },
+  };
+}

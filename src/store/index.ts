@@ -43,6 +43,7 @@ export type {
   OAuthConsentRecord,
   OAuthServerRecord,
   OAuthServerRepository,
+  OperatorSessionEndRepository,
   PendingAuthorizationRecord,
   RefreshLockOptions,
   SecretRecord,

@@ -499,6 +499,8 @@ export interface Store {
   readonly users: UserRepository;
   /** Server-side sign-in sessions of end users, by the SHA-256 of their id (migration `0017_user_sessions`). */
   readonly userSessions: UserSessionRepository;
+  /** Operator console sessions ended by a sign-out, shared by every process (migration `0036_operator_session_ends`). */
+  readonly operatorSessionEnds: OperatorSessionEndRepository;
   /** Roles of end users in their tenant (migration `0027_user_roles`). */
   readonly userRoles: UserRoleRepository;
   /** Personal API tokens of end users, by SHA-256 (migration `0028_user_api_tokens`). */
@@ -905,6 +907,20 @@ export interface UserSessionRepository {
   /** Ends every session of a user (disabled, password changed); returns how many. */
   deleteForUser(tenantId: string, userId: string): Promise<number>;
   /** Deletes sessions that expired before `before`; returns how many. */
+  deleteExpired(before: number): Promise<number>;
+}
+
+/**
+ * Operator console sessions that were signed out (finding operator_cookie_outlives_sign_out). The operator's cookie
+ * is sealed and checked without the store; this records only the ones ended early, by the SHA-256 of the cookie
+ * value (`idHash`), until the cookie would have expired anyway (`expiresAt`, epoch ms).
+ */
+export interface OperatorSessionEndRepository {
+  /** Records the session as ended at `at`; ending it again changes nothing. */
+  end(idHash: string, at: number, expiresAt: number): Promise<void>;
+  /** Whether the session was ended (one primary-key lookup). */
+  isEnded(idHash: string): Promise<boolean>;
+  /** Deletes the records of cookies that expired before `before`; returns how many. */
   deleteExpired(before: number): Promise<number>;
 }
 

@@ -5,7 +5,7 @@ import type { StoreDatabase } from './store-database.ts';
 
 /**
  * What a tenant purge does with the tenant's rows of each table (docs/operations.md "Removing a tenant"):
- * `delete` them, or `keep` them. Only the audit log is kept (append-only, hash-chained; its triggers refuse
+ * `delete` them, or `keep` them (`no_tenant`: the table holds no tenant's rows). Only the audit log is kept (append-only, hash-chained; its triggers refuse
  * deletes above the anchor): its records, head, checkpoints, PostgreSQL sequence counter, and its audit key, which
  * is sealed by the tenant's data keys and so no longer opens once they are gone (`audit verify` then reports
  * `checkpoint_key_unavailable` instead of mistaking the tenant for an unknown one).
@@ -44,7 +44,9 @@ export const tenantPurgePlan = {
   audit_checkpoints: 'keep',
   audit_sequences: 'keep',
   audit_keys: 'keep',
-} as const satisfies Record<keyof StoreDatabase, 'delete' | 'keep'>;
+  // The operator's ended console sessions: the operator belongs to no tenant.
+  operator_session_ends: 'no_tenant',
+} as const satisfies Record<keyof StoreDatabase, 'delete' | 'keep' | 'no_tenant'>;
 
 /** The column naming a table's tenant: `tenants` is keyed by the tenant id itself. */
 export const tenantColumnOf = (table: keyof StoreDatabase): string => (table === 'tenants' ? 'id' : 'tenant_id');
@@ -58,8 +60,8 @@ export const tenantColumnOf = (table: keyof StoreDatabase): string => (table ===
 export function purgeTenant({ transaction }: StoreContext, tenantId: string): Promise<TenantPurgeCounts> {
   return transaction('tenant.purge', tenantId, async (trx) => {
     const counts: Partial<Record<keyof StoreDatabase, number>> = {};
-    for (const [table, fate] of Object.entries(tenantPurgePlan) as [keyof StoreDatabase, 'delete' | 'keep'][]) {
-      if (fate === 'keep') continue;
+    for (const [table, fate] of Object.entries(tenantPurgePlan) as [keyof StoreDatabase, string][]) {
+      if (fate !== 'delete') continue;
       const result =
         await sql`delete from ${sql.table(table)} where ${sql.ref(tenantColumnOf(table))} = ${tenantId}`.execute(trx);
       counts[table] = Number(result.numAffectedRows ?? 0);

@@ -248,6 +248,16 @@ export interface UserSessionsTable {
   expires_at: Millis;
 }
 
+/**
+ * Operator console sessions signed out before their cookie expired, by the SHA-256 of the cookie value
+ * (0036_operator_session_ends). No tenant's rows.
+ */
+export interface OperatorSessionEndsTable {
+  id_hash: string;
+  ended_at: Millis;
+  expires_at: Millis;
+}
+
 /** Roles of end users in their tenant (0027_user_roles). */
 export interface UserRolesTable {
   tenant_id: string;
@@ -365,6 +375,7 @@ export interface StoreDatabase {
   oauth_consents: OAuthConsentsTable;
   users: UsersTable;
   user_sessions: UserSessionsTable;
+  operator_session_ends: OperatorSessionEndsTable;
   user_roles: UserRolesTable;
   user_api_tokens: UserApiTokensTable;
   user_api_token_uses: UserApiTokenUsesTable;

@@ -1,6 +1,7 @@
 import { createHash, createHmac, type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { OperatorSessionEndRepository } from '../store/index.ts';
 import { readCookie } from './create-user-accounts.ts';
-import { sameToken } from './session-token.ts';
+import { hashSecretToken, sameToken } from './session-token.ts';
 
 /** The cookie of an operator's console session. */
 export const operatorCookieName = 'gatehouse_operator';
@@ -25,6 +26,11 @@ export interface OperatorSessionsOptions {
   readonly adminToken: string | undefined;
   /** Derived once at start (`Vault.deriveKeys(operatorSessionPurpose)`), never per request. */
   readonly keys: OperatorSessionKeys;
+  /**
+   * The sessions ended by a sign-out, in the store every process shares (`Store.operatorSessionEnds`): a cookie
+   * whose session is recorded there is refused by every process, though its seal still checks out.
+   */
+  readonly ended: Pick<OperatorSessionEndRepository, 'end' | 'isEnded'>;
   /** Epoch milliseconds. */
   readonly now: () => number;
 }
@@ -48,26 +54,36 @@ export interface OperatorSessions {
   /** Whether `typed` is the admin token, compared in constant time over SHA-256 digests (length does not leak). */
   checkAdminToken(typed: string): boolean;
   issue(): IssuedOperatorSession;
-  /** The operator session of the `Cookie` header as received, when its cookie is valid now; else undefined. */
-  sessionOf(cookieHeader: string | undefined): OperatorSession | undefined;
+  /**
+   * The operator session of the `Cookie` header as received, when its cookie is valid now and its session was not
+   * signed out; else undefined. One store lookup, only for a cookie whose seal checks out.
+   */
+  sessionOf(cookieHeader: string | undefined): Promise<OperatorSession | undefined>;
   /** Whether `csrfToken` is the one of the valid operator session in `cookieHeader`. */
-  checkCsrf(cookieHeader: string | undefined, csrfToken: string): boolean;
+  checkCsrf(cookieHeader: string | undefined, csrfToken: string): Promise<boolean>;
+  /**
+   * Signs out the operator session of `cookieHeader` everywhere: recorded in the shared store until its cookie
+   * would have expired, so a copy of the cookie opens nothing on any process. False when there was no valid session.
+   */
+  end(cookieHeader: string | undefined): Promise<boolean>;
 }
 
 const cookieFormat = /^([1-9][0-9]{0,5})\.([1-9][0-9]{0,11})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
 
 /**
- * Stateless console sessions of the gateway's operator, who signs in with the admin token (no user, no stored
- * session, no migration). The cookie is `<master key version>.<expires, epoch s>.<nonce>.<mac>`, the MAC an
- * HMAC-SHA256 under a key derived from the master key (so every process of a fleet checks every other's cookies,
- * before and after restarts) over the version, expiry, nonce and the SHA-256 of the admin token: a cookie made
+ * Console sessions of the gateway's operator, who signs in with the admin token (no user). The cookie is
+ * `<master key version>.<expires, epoch s>.<nonce>.<mac>`, the MAC an HMAC-SHA256 under a key derived from the
+ * master key (so every process of a fleet checks every other's cookies, before and after restarts) over the
+ * version, expiry, nonce and the SHA-256 of the admin token: a cookie made
  * under another admin token never checks out, so changing the token (and restarting) ends every operator session;
  * so does removing the master key version that signed it. The MAC key is not the admin token, so a stolen cookie
  * gives nothing to test guesses of the token against. The CSRF token is derived from the whole cookie value,
- * which only the browser's HttpOnly cookie holds.
+ * which only the browser's HttpOnly cookie holds. Signing in stores nothing; signing out stores the SHA-256 of the
+ * cookie (`ended`) until it expires, and every check of a sealed cookie looks it up there (finding
+ * operator_cookie_outlives_sign_out: a copy of the cookie taken before sign-out no longer works anywhere).
  */
 export function createOperatorSessions(options: OperatorSessionsOptions): OperatorSessions {
-  const { keys, now } = options;
+  const { keys, now, ended } = options;
   const expected = options.adminToken === undefined ? undefined : digest(options.adminToken);
   const bound = expected?.toString('hex');
 
@@ -77,7 +93,8 @@ export function createOperatorSessions(options: OperatorSessionsOptions): Operat
       .digest('base64url');
   }
 
-  function sessionOf(cookieHeader: string | undefined): (OperatorSession & { value: string }) | undefined {
+  /** The session of a cookie whose seal checks out now, before asking the store whether it was signed out. */
+  function sealedSessionOf(cookieHeader: string | undefined): (OperatorSession & { value: string }) | undefined {
     if (bound === undefined) return undefined;
     const value = readCookie(cookieHeader, operatorCookieName);
     const match = value === undefined ? null : cookieFormat.exec(value);
@@ -93,6 +110,14 @@ export function createOperatorSessions(options: OperatorSessionsOptions): Operat
     return { value, expiresAt: expires, csrfToken: csrfTokenOf(value) };
   }
 
+  async function sessionOf(
+    cookieHeader: string | undefined,
+  ): Promise<(OperatorSession & { value: string }) | undefined> {
+    const sealed = sealedSessionOf(cookieHeader);
+    if (sealed === undefined || (await ended.isEnded(hashSecretToken(sealed.value)))) return undefined;
+    return sealed;
+  }
+
   return {
     enabled: expected !== undefined,
     checkAdminToken: (typed) => expected !== undefined && timingSafeEqual(digest(typed), expected),
@@ -104,13 +129,19 @@ export function createOperatorSessions(options: OperatorSessionsOptions): Operat
       const mac = macOf(key, keys.current, expires, nonce);
       return { value: `${keys.current}.${expires}.${nonce}.${mac}`, maxAgeSeconds: operatorSessionSeconds };
     },
-    sessionOf(cookieHeader) {
-      const found = sessionOf(cookieHeader);
+    async sessionOf(cookieHeader) {
+      const found = await sessionOf(cookieHeader);
       return found && { csrfToken: found.csrfToken, expiresAt: found.expiresAt };
     },
-    checkCsrf(cookieHeader, csrfToken) {
-      const found = sessionOf(cookieHeader);
+    async checkCsrf(cookieHeader, csrfToken) {
+      const found = await sessionOf(cookieHeader);
       return found !== undefined && sameToken(found.csrfToken, csrfToken);
+    },
+    async end(cookieHeader) {
+      const found = await sessionOf(cookieHeader);
+      if (found === undefined) return false;
+      await ended.end(hashSecretToken(found.value), now(), found.expiresAt * 1000);
+      return true;
     },
   };
 }

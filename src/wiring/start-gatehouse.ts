@@ -145,10 +145,12 @@ export async function startGatehouse(
     );
   }
   // The operator's console sessions (admin token sign-in): keyed by a key derived from the master key once, here,
-  // so every process of a fleet accepts each other's cookies, across restarts; bound to the admin token.
+  // so every process of a fleet accepts each other's cookies, across restarts; bound to the admin token; a
+  // sign-out is recorded in the store they share, so every process refuses the signed-out cookie.
   const operatorSessions = createOperatorSessions({
     adminToken: config.adminToken,
     keys: await adapters.vault.deriveKeys(operatorSessionPurpose),
+    ended: adapters.store.operatorSessionEnds,
     now: () => clock.now(),
   });
   const operator = createOperatorRoutes({

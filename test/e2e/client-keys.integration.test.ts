@@ -284,6 +284,8 @@ describe('client key prefixes stored before the fix', () => {
           await database.raw('DROP INDEX IF EXISTS audit_records_tool');
           await database.raw('DROP INDEX IF EXISTS audit_records_summary');
           await database.raw('ALTER TABLE usage_daily DROP COLUMN latency_ms_total');
+          // 0036_operator_session_ends.
+          await database.raw('DROP TABLE operator_session_ends');
           // 0035_connect_outcomes.
           await database.raw('ALTER TABLE oauth_authorizations DROP COLUMN failure');
           await database.raw('ALTER TABLE oauth_authorizations DROP COLUMN site_choice');

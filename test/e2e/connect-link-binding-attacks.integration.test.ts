@@ -400,8 +400,8 @@ describe.skipIf(missing !== undefined)('attacks on who may open a connect link',
     });
     expect(signedOut.status).toBe(303);
     expect(signedOut.headers.getSetCookie()).toContainEqual(expect.stringMatching(/^gatehouse_operator=;.*Max-Age=0/));
-    // The browser no longer sends the cookie. (Operator sessions are stateless: a copy of the cookie taken before
-    // would still check out until it expires or the admin token changes, as docs/security.md says.)
+    // The browser no longer sends the cookie. (A copy of the cookie taken before is refused too:
+    // operator_cookie_outlives_sign_out, test/e2e/operator-sign-out.integration.test.ts.)
     const late = await fetch(`${gateway.url}${keyLink.path}`, {
       method: 'POST',
       redirect: 'manual',

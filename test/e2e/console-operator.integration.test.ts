@@ -14,7 +14,7 @@ import { watchBrowserPages } from '../support/watch-browser-pages.ts';
  * no user account, signs in with it from a tenant's sign-in page, sees every tenant, works in a tenant's console as
  * its owner (shown as `operator`), and a change made there is audited with the actor `operator`. A wrong token is
  * refused saying so; a tampered or expired cookie opens nothing; a form without the session's CSRF token changes
- * nothing; sign-out clears the cookie. Across restarts: the same master key and admin token accept the cookie, a
+ * nothing; sign-out clears the cookie and ends the session (a copy of the cookie opens nothing). Across restarts: the same master key and admin token accept the cookie, a
  * changed admin token refuses it. Screenshots: test-results/console-operator-*.png.
  */
 const missing = chromiumMissing();
@@ -200,6 +200,7 @@ describe.skipIf(missing !== undefined)('console: the operator signs in with the 
     const expired = createOperatorSessions({
       adminToken,
       keys: await gateway.adapters.vault.deriveKeys(operatorSessionPurpose),
+      ended: gateway.adapters.store.operatorSessionEnds,
       now: () => Date.now() - 8 * 3_600_000 - 60_000,
     }).issue().value;
     for (const value of [
@@ -218,8 +219,9 @@ describe.skipIf(missing !== undefined)('console: the operator signs in with the 
     }
   });
 
-  it('signs out: the cookie is cleared and the console asks to sign in again', async () => {
+  it('signs out: the cookie is cleared, the console asks to sign in again, and a copy of the cookie taken before opens nothing (operator_cookie_outlives_sign_out)', async () => {
     await page.goto(`${gateway.url}/console/acme`);
+    const copied = (await operatorCookie(context))?.value as string;
     await Promise.all([
       page.waitForURL((u) => u.pathname === '/operator/signin'),
       page.getByRole('button', { name: 'Sign out' }).click(),
@@ -227,6 +229,17 @@ describe.skipIf(missing !== undefined)('console: the operator signs in with the 
     expect(await operatorCookie(context)).toBeUndefined();
     await page.goto(`${gateway.url}/console/acme`);
     expect(new URL(page.url()).pathname).toBe('/signin/acme');
+
+    // The copy, put into another browser after the sign-out: every console page sends it to sign in.
+    const other = await chromium!.newContext();
+    await other.addCookies([{ name: operatorCookieName, value: copied, url: gateway.url }]);
+    const thief = await openPage(other);
+    await thief.goto(`${gateway.url}/console/acme/toolsets`);
+    expect(new URL(thief.url()).pathname).toBe('/signin/acme');
+    await thief.goto(`${gateway.url}/console`);
+    expect(new URL(thief.url()).pathname).toBe('/operator/signin');
+    await chromium!.screenshot(thief, 'console-operator-copied-cookie-after-sign-out');
+    await other.close();
   });
 
   it('after a restart: the same admin token keeps the session; another admin token ends it', async () => {

@@ -83,7 +83,7 @@ export function createConsoleRoutes(options: ConsoleRoutesOptions): HttpRoute[] 
 
   /** The operator (a valid operator cookie) or the tenant's signed-in user, else undefined. */
   async function visitorOf(tenant: string, cookieHeader: string | undefined): Promise<ConsoleVisitor | undefined> {
-    const operator = options.operator?.sessionOf(cookieHeader);
+    const operator = await options.operator?.sessionOf(cookieHeader);
     if (operator !== undefined) {
       return {
         user: { id: operatorActor, tenant, name: operatorActor, displayName: 'Operator' },
@@ -98,9 +98,9 @@ export function createConsoleRoutes(options: ConsoleRoutesOptions): HttpRoute[] 
     return { user: session.user, roles, csrfToken: session.csrfToken, operator: false };
   }
 
-  function csrfValid(visitor: ConsoleVisitor, cookieHeader: string | undefined, csrf: string): boolean {
+  async function csrfValid(visitor: ConsoleVisitor, cookieHeader: string | undefined, csrf: string): Promise<boolean> {
     return visitor.operator
-      ? options.operator?.checkCsrf(cookieHeader, csrf) === true
+      ? (await options.operator?.checkCsrf(cookieHeader, csrf)) === true
       : users.checkCsrf(cookieHeader, csrf);
   }
 
@@ -185,7 +185,7 @@ export function createConsoleRoutes(options: ConsoleRoutesOptions): HttpRoute[] 
         deps,
       };
       if (method === 'POST') {
-        if (!csrfValid(visitor, req.headers.cookie, form.get('csrf') ?? '')) {
+        if (!(await csrfValid(visitor, req.headers.cookie, form.get('csrf') ?? ''))) {
           users.reportRejected(tenant, 'csrf', user.id);
           const again = await pageOrProblem(page, { ...context, form: new URLSearchParams() });
           const text = 'The form expired or came from another page; nothing was changed.';
