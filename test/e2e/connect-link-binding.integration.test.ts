@@ -224,6 +224,11 @@ describe.skipIf(missing !== undefined)('who may open a connect link (Chromium, o
     ]);
     expect(await consentAtProvider(page, 'mallory@mail.example')).toContain('Connected');
     expect(await connectionOf(ids.mallory)).toMatchObject({ status: 'active' });
+    // The connections table names the person, with their id beside it (not the id alone).
+    await page.goto(`${gateway.url}/console/acme/connections`);
+    const user = page.locator('main tbody tr', { hasText: 'mail' }).locator('td').nth(1);
+    expect(await user.textContent()).toMatch(new RegExp(`^mallory\\s*${ids.mallory}$`, 'i'));
+    await chromium.screenshot(page, 'connect-link-binding-6-connections');
     await context.close();
   });
 });

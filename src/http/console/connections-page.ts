@@ -84,6 +84,14 @@ async function renderConnections(
   const connections = context.deps.gateway.connections;
   const all = connections === undefined ? [] : await connections.list(tenant);
   const list = own === undefined ? all : all.filter((c) => c.subject === own);
+  // A user's connection is named by the person (their id beside it), not by the `usr_...` id alone.
+  const userNames = new Map(
+    (await context.deps.gateway.users.listUsers(tenant)).map((u) => [u.id, u.displayName || u.name]),
+  );
+  const subjectOf = (subject: string) => {
+    const name = userNames.get(subject);
+    return name === undefined ? shown(subject) : `${shown(name)} <small>${escapeHtml(subject)}</small>`;
+  };
   const services = (await runningTenantOf(context))?.services ?? [];
   const action = consoleHref(tenant, 'connections');
   const now = context.deps.now();
@@ -107,7 +115,7 @@ async function renderConnections(
     );
     return [
       shown(c.service),
-      shown(c.subject),
+      subjectOf(c.subject),
       `${badge(c.status)}${attentionOf(c, now) === undefined ? '' : ` <small>${escapeHtml(attentionOf(c, now) as string)}</small>`}`,
       shown(c.scopes.join(' ') || '-'),
       timeOf(c.accessExpiresAt),
