@@ -66,7 +66,12 @@ export interface ConnectLinkView {
 
 /** What a visit to a connect link gets: the authorization started, or what the page must ask or say instead. */
 export type OpenedLink =
-  | { readonly kind: 'started'; readonly started: StartedAuthorization }
+  | {
+      readonly kind: 'started';
+      readonly started: StartedAuthorization;
+      /** The service as a person recognises it (`describeService`), for a page that sends them on to it. */
+      readonly serviceName: string;
+    }
   | (Exclude<LinkOpening, { kind: 'open' }> & { readonly link: ConnectLinkView; readonly opener: LinkOpener });
 
 /** The sites to choose from, with the service and whom it serves named as the page after consent names them. */
@@ -239,7 +244,14 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
         linkAloneConnects: config.connectLinks.unsafeLinkAloneConnects,
         confirmed,
       });
-      if (opening.kind === 'open') return { kind: 'started', started: await flow.openLink(id, sig) };
+      if (opening.kind === 'open') {
+        const serviceName = describeService(
+          link.service,
+          oauthServiceOf(link.tenant, link.service),
+          deps.serviceOf?.(link.tenant, link.service),
+        );
+        return { kind: 'started', started: await flow.openLink(id, sig), serviceName };
+      }
       if (opening.kind === 'refused') {
         const reason = opening.reason === 'other_user' ? 'link_of_another_user' : 'link_needs_admin';
         const audited = admitRejection(link.tenant);

@@ -27,6 +27,7 @@ function fakeConnections(secure: boolean, seen: Record<string, string>[] = []): 
           redirectUrl: 'https://as.example/authorize?x=1',
           cookie: { name: 'gh_connect_abc', value: 'v1', maxAgeSeconds: 600 },
         },
+        serviceName: 'Mail (mail)',
       };
     },
     async completeCallback(params, cookies) {

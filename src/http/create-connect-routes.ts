@@ -118,7 +118,7 @@ export function createConnectRoutes(
         200,
         'Signed in',
         `<p>Signed in as ${shown(visitor?.opener.user?.displayName || visitor?.opener.user?.name || 'the operator')}.</p>
-<p><a class="button" href="${escapeHtml(opened.started.redirectUrl)}">Continue to the service</a></p>
+<p><a class="button" href="${escapeHtml(opened.started.redirectUrl)}">Continue to ${shown(opened.serviceName)}</a></p>
 <p class="hint">You sign in there with the account to connect, and consent.</p>`,
       );
       return;

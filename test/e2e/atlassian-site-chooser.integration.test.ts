@@ -256,7 +256,7 @@ describe.skipIf(missing !== undefined)('Atlassian site chooser in Chromium (issu
     await page.getByLabel('Name').fill('ada.lovelace');
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('link', { name: 'Continue to the service' }).click();
+    await page.getByRole('link', { name: /^Continue to / }).click();
     await page.click('#accept');
     await page.waitForURL(/\/oauth\/callback\?/);
     expect(await page.locator('h1').textContent()).toBe('Choose a site');

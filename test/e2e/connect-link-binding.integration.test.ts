@@ -156,7 +156,8 @@ describe.skipIf(missing !== undefined)('who may open a connect link (Chromium, o
     await chromium.screenshot(page, 'connect-link-binding-3-signed-in');
     await Promise.all([
       page.waitForURL((url) => url.href.startsWith(as.issuer)),
-      page.getByRole('link', { name: 'Continue to the service' }).click(),
+      // The link names the service the person is sent on to.
+      page.getByRole('link', { name: 'Continue to Fake API (mail)' }).click(),
     ]);
     const done = await consentAtProvider(page, 'alice@mail.example');
     await chromium.screenshot(page, 'connect-link-binding-3b-connected');
