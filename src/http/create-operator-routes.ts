@@ -3,7 +3,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { escapeHtml } from '../core/index.ts';
 import { isSafeReturnPath } from '../oauth/index.ts';
 import type { Limiter } from '../store/index.ts';
-import { defaultSignInAttempts, type OperatorSessions, operatorCookieName, readCookie } from '../users/index.ts';
+import {
+  defaultSignInAttempts,
+  type OperatorSessions,
+  operatorCookieName,
+  readCookie,
+  sameToken,
+} from '../users/index.ts';
 import { csrfField, emptyState, table } from './console/console-html.ts';
 import { writeConsolePage } from './console/create-console-routes.ts';
 import { consoleHref, operatorHeader, renderConsoleFrame, shown } from './console/render-console-page.ts';
@@ -183,7 +189,8 @@ export function createOperatorRoutes(options: OperatorRoutesOptions): OperatorRo
       handle: async ({ req, res, readBody, clientAddress }) => {
         const form = new URLSearchParams((await readBody()).toString('utf8'));
         const session = await sessions.sessionOf(req.headers.cookie);
-        if (session !== undefined && !(await sessions.checkCsrf(req.headers.cookie, form.get('csrf') ?? ''))) {
+        // The session just read carries its CSRF token: no second lookup of whether it was signed out.
+        if (session !== undefined && !sameToken(session.csrfToken, form.get('csrf') ?? '')) {
           writeConsolePage(
             res,
             403,

@@ -59,8 +59,6 @@ export interface OperatorSessions {
    * signed out; else undefined. One store lookup, only for a cookie whose seal checks out.
    */
   sessionOf(cookieHeader: string | undefined): Promise<OperatorSession | undefined>;
-  /** Whether `csrfToken` is the one of the valid operator session in `cookieHeader`. */
-  checkCsrf(cookieHeader: string | undefined, csrfToken: string): Promise<boolean>;
   /**
    * Signs out the operator session of `cookieHeader` everywhere: recorded in the shared store until its cookie
    * would have expired, so a copy of the cookie opens nothing on any process. False when there was no valid session.
@@ -132,10 +130,6 @@ export function createOperatorSessions(options: OperatorSessionsOptions): Operat
     async sessionOf(cookieHeader) {
       const found = await sessionOf(cookieHeader);
       return found && { csrfToken: found.csrfToken, expiresAt: found.expiresAt };
-    },
-    async checkCsrf(cookieHeader, csrfToken) {
-      const found = await sessionOf(cookieHeader);
-      return found !== undefined && sameToken(found.csrfToken, csrfToken);
     },
     async end(cookieHeader) {
       const found = await sessionOf(cookieHeader);

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { escapeHtml, httpStatusOf, isGatehouseError } from '../../core/index.ts';
 import type { SignedInUser } from '../../gateway/index.ts';
-import { type OperatorSessions, operatorActor, type TenantRole } from '../../users/index.ts';
+import { type OperatorSessions, operatorActor, sameToken, type TenantRole } from '../../users/index.ts';
 import type { HttpContext, HttpRoute } from '../create-router.ts';
 import { consoleAssets } from './console-assets.ts';
 import { table } from './console-html.ts';
@@ -98,10 +98,9 @@ export function createConsoleRoutes(options: ConsoleRoutesOptions): HttpRoute[] 
     return { user: session.user, roles, csrfToken: session.csrfToken, operator: false };
   }
 
-  async function csrfValid(visitor: ConsoleVisitor, cookieHeader: string | undefined, csrf: string): Promise<boolean> {
-    return visitor.operator
-      ? (await options.operator?.checkCsrf(cookieHeader, csrf)) === true
-      : users.checkCsrf(cookieHeader, csrf);
+  /** The operator's token is the session `visitorOf` just read (no second sign-out lookup); a user's is checked by users. */
+  function csrfValid(visitor: ConsoleVisitor, cookieHeader: string | undefined, csrf: string): boolean {
+    return visitor.operator ? sameToken(visitor.csrfToken, csrf) : users.checkCsrf(cookieHeader, csrf);
   }
 
   function frame(
@@ -185,7 +184,7 @@ export function createConsoleRoutes(options: ConsoleRoutesOptions): HttpRoute[] 
         deps,
       };
       if (method === 'POST') {
-        if (!(await csrfValid(visitor, req.headers.cookie, form.get('csrf') ?? ''))) {
+        if (!csrfValid(visitor, req.headers.cookie, form.get('csrf') ?? '')) {
           users.reportRejected(tenant, 'csrf', user.id);
           const again = await pageOrProblem(page, { ...context, form: new URLSearchParams() });
           const text = 'The form expired or came from another page; nothing was changed.';
