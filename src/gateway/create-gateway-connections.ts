@@ -250,7 +250,7 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
           oauthServiceOf(link.tenant, link.service),
           deps.serviceOf?.(link.tenant, link.service),
         );
-        return { kind: 'started', started: await flow.openLink(id, sig), serviceName };
+        return { kind: 'started', started: await flow.startAuthorization(link), serviceName };
       }
       if (opening.kind === 'refused') {
         const reason = opening.reason === 'other_user' ? 'link_of_another_user' : 'link_needs_admin';

@@ -429,6 +429,53 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
     };
   }
 
+  /**
+   * A link `inspectLink` checked, opened by someone allowed to (the caller decides who from what the inspection
+   * returned, so the link is read and its signature checked once): marks it used (single use, atomically: a second
+   * opening fails `not_found`), creates the pending authorization (state hash, sealed verifier, session binding)
+   * and returns the authorization URL.
+   */
+  async function startAuthorization(link: InspectedLink): Promise<StartedAuthorization> {
+    const { tenant, id } = link;
+    const now = clock.now();
+    if (!(await store.connectFlow.useLink(tenant, id, now))) throw invalidLink();
+    const auth = await serviceOf(tenant, link.service);
+    const server = await serverOf(tenant, link.service, auth);
+    const scopes = link.scopes.length > 0 ? link.scopes : auth.scopes;
+    const request = await createAuthorizationRequest(server.metadata, {
+      clientId: auth.clientId,
+      redirectUri,
+      scopes,
+      resource: auth.resource,
+      extraParams: auth.authorizeParams,
+      statePrefix: tenant,
+      pkce: auth.pkce,
+      provider: { scopeSeparator: auth.scopeSeparator, quirks: auth.quirks },
+    });
+    const stateHash = hashOf(request.state);
+    const session = randomBytes(32).toString('base64url');
+    await store.connectFlow.insertAuthorization({
+      tenantId: tenant,
+      stateHash,
+      linkId: id,
+      service: link.service,
+      subject: link.subject,
+      scopes: [...scopes],
+      codeVerifier: await sealer.encrypt(
+        { tenantId: tenant, owner: `authorization:${stateHash}`, field: 'code_verifier' },
+        request.codeVerifier,
+      ),
+      sessionHash: hashOf(session),
+      expiresAt: now + connectTtlMs,
+      consumedAt: null,
+      createdAt: now,
+    });
+    return {
+      redirectUrl: request.url.href,
+      cookie: { name: cookieNameOf(stateHash), value: session, maxAgeSeconds: connectTtlMs / 1000 },
+    };
+  }
+
   /** Creates a signed, single-use connect link valid for 10 minutes. */
   async function createLink(request: ConnectLinkRequest): Promise<ConnectLink> {
     const auth = await serviceOf(request.tenant, request.service);
@@ -551,52 +598,12 @@ export function createConnectFlow(deps: ConnectFlowDependencies) {
 
     inspectLink,
 
-    /**
-     * `/connect/<id>?sig=`: verifies the signature, marks the link used (single use), creates the pending
-     * authorization (state hash, sealed verifier, session binding) and returns the authorization URL. Who may
-     * open it is the caller's to decide first (`inspectLink` reads the link without using it).
-     */
+    /** `/connect/<id>?sig=` for a caller that need not decide who opens it: `inspectLink`, then `startAuthorization`. */
     async openLink(id: string, sig: string | null): Promise<StartedAuthorization> {
-      const link = await inspectLink(id, sig);
-      const { tenant } = link;
-      const now = clock.now();
-      if (!(await store.connectFlow.useLink(tenant, id, now))) throw invalidLink();
-      const auth = await serviceOf(tenant, link.service);
-      const server = await serverOf(tenant, link.service, auth);
-      const scopes = link.scopes.length > 0 ? link.scopes : auth.scopes;
-      const request = await createAuthorizationRequest(server.metadata, {
-        clientId: auth.clientId,
-        redirectUri,
-        scopes,
-        resource: auth.resource,
-        extraParams: auth.authorizeParams,
-        statePrefix: tenant,
-        pkce: auth.pkce,
-        provider: { scopeSeparator: auth.scopeSeparator, quirks: auth.quirks },
-      });
-      const stateHash = hashOf(request.state);
-      const session = randomBytes(32).toString('base64url');
-      await store.connectFlow.insertAuthorization({
-        tenantId: tenant,
-        stateHash,
-        linkId: id,
-        service: link.service,
-        subject: link.subject,
-        scopes: [...scopes],
-        codeVerifier: await sealer.encrypt(
-          { tenantId: tenant, owner: `authorization:${stateHash}`, field: 'code_verifier' },
-          request.codeVerifier,
-        ),
-        sessionHash: hashOf(session),
-        expiresAt: now + connectTtlMs,
-        consumedAt: null,
-        createdAt: now,
-      });
-      return {
-        redirectUrl: request.url.href,
-        cookie: { name: cookieNameOf(stateHash), value: session, maxAgeSeconds: connectTtlMs / 1000 },
-      };
+      return startAuthorization(await inspectLink(id, sig));
     },
+
+    startAuthorization,
 
     /** Whether `Secure` belongs on the session cookie (the public URL is https). */
     secureCookie,
