@@ -97,14 +97,16 @@ export function createConnectRoutes(
     linkId: string,
     sig: string | null,
     how: 'visit' | 'after_sign_in' | 'confirmed',
+    /** Who is at the browser, when the caller read it already (the confirmation, to check its CSRF token). */
+    known?: Visitor,
   ): Promise<void> {
     const confirmed = how === 'confirmed';
-    let visitor: Visitor | undefined;
+    let visitor = known;
     const opened = await connections.openLink(
       linkId,
       sig,
       async (tenant) => {
-        visitor = await visitorOf(tenant, req.headers.cookie);
+        visitor ??= await visitorOf(tenant, req.headers.cookie);
         return visitor.opener;
       },
       confirmed,
@@ -194,7 +196,8 @@ export function createConnectRoutes(
           const form = new URLSearchParams((await readBody()).toString('utf8'));
           const linkId = params['link'] as string;
           const tenant = linkId.slice(0, Math.max(0, linkId.indexOf('.')));
-          const { csrf } = await visitorOf(tenant, req.headers.cookie);
+          const visitor = await visitorOf(tenant, req.headers.cookie);
+          const { csrf } = visitor;
           const typed = form.get('csrf') ?? '';
           const valid =
             csrf !== undefined &&
@@ -213,7 +216,7 @@ export function createConnectRoutes(
             );
             return;
           }
-          await answerLink(req, res, linkId, form.get('sig'), 'confirmed');
+          await answerLink(req, res, linkId, form.get('sig'), 'confirmed', visitor);
         } catch (thrown) {
           writeFailure(res, toGatehouseError(thrown), 'The connect link could not be used');
         }
