@@ -15,8 +15,8 @@ import type { Store } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
 import type { ServiceRuntime } from './build-tenants.ts';
 import type { FederatedAuthorization } from './create-federated-authorization.ts';
-import { decideLinkOpener, type LinkOpener, type LinkOpening, linkUserOf } from './decide-link-opener.ts';
-import { describeService, describeSubject } from './describe-connection.ts';
+import { decideLinkOpener, type LinkOpener, type LinkOpening } from './decide-link-opener.ts';
+import { describeService, describeSubject, nameSubject, subjectUserOf } from './describe-connection.ts';
 
 /** A connection as an operator sees it: never a token, only status, grant and expiry. */
 export interface ConnectionSummary {
@@ -238,18 +238,18 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
     async openLink(id, sig, openerOf, confirmed) {
       const link = await flow.inspectLink(id, sig);
       tenantOf(link.tenant);
-      const linkUser = await linkUserOf(store, link.tenant, link.subject);
+      const linkUser = await subjectUserOf(store, link.tenant, link.subject);
       const opener = await openerOf(link.tenant);
       const opening = decideLinkOpener(link.subject, linkUser, opener, {
         linkAloneConnects: config.connectLinks.unsafeLinkAloneConnects,
         confirmed,
       });
+      const serviceName = describeService(
+        link.service,
+        oauthServiceOf(link.tenant, link.service),
+        deps.serviceOf?.(link.tenant, link.service),
+      );
       if (opening.kind === 'open') {
-        const serviceName = describeService(
-          link.service,
-          oauthServiceOf(link.tenant, link.service),
-          deps.serviceOf?.(link.tenant, link.service),
-        );
         return { kind: 'started', started: await flow.startAuthorization(link), serviceName };
       }
       if (opening.kind === 'refused') {
@@ -273,7 +273,6 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
           });
         }
       }
-      const named = await describe(link);
       return {
         ...opening,
         opener,
@@ -281,8 +280,9 @@ export function createGatewayConnections(deps: GatewayConnectionsDependencies): 
           tenant: link.tenant,
           service: link.service,
           subject: link.subject,
-          serviceName: named.serviceName,
-          subjectName: named.subjectName,
+          serviceName,
+          // The link's user was read above: named without a second lookup.
+          subjectName: nameSubject(link.tenant, link.subject, linkUser),
           expiresAt: link.expiresAt,
         },
       };

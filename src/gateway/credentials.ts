@@ -5,8 +5,8 @@ import type { ConnectionRecord, Store } from '../store/index.ts';
 import type { UpstreamCredential } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
 import { sharedStepUpRefusal } from './connection-of.ts';
-import { describeLinkOpener, linkUserOf } from './decide-link-opener.ts';
-import { describeSubject } from './describe-connection.ts';
+import { describeLinkOpener } from './decide-link-opener.ts';
+import { nameSubject, subjectUserOf } from './describe-connection.ts';
 
 /** The secret part of a static service credential, as stored (encrypted) in the vault. */
 const secretField = 'credential';
@@ -67,13 +67,9 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
       subject,
       ...(connectScopes ? { scopes: connectScopes() } : {}),
     });
-    const whose = await describeSubject(store, tenant, subject);
-    const opener = describeLinkOpener(
-      tenant,
-      subject,
-      await linkUserOf(store, tenant, subject),
-      flow.linkAloneConnects === true,
-    );
+    const user = await subjectUserOf(store, tenant, subject);
+    const whose = nameSubject(tenant, subject, user);
+    const opener = describeLinkOpener(tenant, subject, user, flow.linkAloneConnects === true);
     return new GatehouseError(
       code,
       code === 'connection_required'
@@ -160,7 +156,7 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
     const opener = describeLinkOpener(
       tenant,
       subject,
-      await linkUserOf(store, tenant, subject),
+      await subjectUserOf(store, tenant, subject),
       flow.linkAloneConnects === true,
     );
     return new GatehouseError(

@@ -1,4 +1,3 @@
-import type { Store } from '../store/index.ts';
 import type { SignedInUser } from '../users/index.ts';
 
 /** Who is at the browser that opens a connect link, as the HTTP layer read it from that browser's cookies. */
@@ -63,13 +62,4 @@ export function describeLinkOpener(
   if (linkUser !== undefined) return `${linkUser.name}, signed in to the gateway,`;
   if (linkAloneConnects) return 'the user';
   return `an owner or admin of tenant ${tenant} (signed in to the gateway; they confirm that the connection serves ${subject === 'shared' ? 'everyone using the shared connection' : subject})`;
-}
-
-/** The tenant's user a link's subject names (`usr_...`), if it is one: such a link opens only in their browser. */
-export async function linkUserOf(
-  store: Pick<Store, 'users'>,
-  tenant: string,
-  subject: string,
-): Promise<{ readonly id: string; readonly name: string } | undefined> {
-  return subject.startsWith('usr_') ? await store.users.get(tenant, subject) : undefined;
 }

@@ -11,9 +11,25 @@ const titleMax = 80;
  * a client key's subject as configured.
  */
 export async function describeSubject(store: Pick<Store, 'users'>, tenant: string, subject: string): Promise<string> {
+  return nameSubject(tenant, subject, await subjectUserOf(store, tenant, subject));
+}
+
+/** `describeSubject` when the subject's user (`subjectUserOf`) was read already. */
+export function nameSubject(tenant: string, subject: string, user: { readonly name: string } | undefined): string {
   if (subject === 'shared') return `everyone using ${tenant}'s shared connection`;
-  const user = subject.startsWith('usr_') ? await store.users.get(tenant, subject) : undefined;
   return user === undefined ? subject : `user ${user.name}`;
+}
+
+/**
+ * The tenant's user a subject names (`usr_...`), if it is one; else (a client key's subject, `shared`) undefined.
+ * Such a subject's connect links open only in that user's browser (`decideLinkOpener`).
+ */
+export async function subjectUserOf(
+  store: Pick<Store, 'users'>,
+  tenant: string,
+  subject: string,
+): Promise<{ readonly id: string; readonly name: string } | undefined> {
+  return subject.startsWith('usr_') ? await store.users.get(tenant, subject) : undefined;
 }
 
 /**
