@@ -302,7 +302,9 @@ describe('createMcpUpstream() and a server asking to be reconnected at once (ret
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       const calling = Date.now();
       expect((await upstream.callTool(target(server.url), 'scripted', {}, { ask })).status).toBe(200);
-      expect(Date.now() - calling).toBeLessThan(100);
+      // Not held up behind the reopening (the count below is what tells the busy loop: ~410 GETs against <= 21). A
+      // 100 ms bound here read 207 ms on a loaded 2-core machine, and the busy loop's own figure was 105 ms.
+      expect(Date.now() - calling).toBeLessThan(1_000);
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       // Unbounded, the SDK client reopened it at once, each time with its retry count back at zero: about 410 in 2 s.
       expect(getsOf(server.received).length - counted).toBeLessThanOrEqual(21);
