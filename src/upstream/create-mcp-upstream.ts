@@ -245,6 +245,9 @@ const scheduleReconnection: ReconnectionScheduler = (reconnect, delay) => {
   return () => clearTimeout(timer);
 };
 
+/** An event stream whose reader counts its bytes itself. */
+const unmetered: StreamMeter = () => undefined;
+
 const listChangedNotices = [
   'notifications/tools/list_changed',
   'notifications/resources/list_changed',
@@ -349,7 +352,9 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     };
     /** How an event stream answering this request is metered; throws when the stream may not be opened at all. */
     const meterOf = (method: string): StreamMeter => {
-      if (role === 'direct') return meterAnswerStream({ bytes: 0 }, cap);
+      // A direct call counts its answer's streams together itself (`readEvents`): a count per stream here would only
+      // repeat it.
+      if (role === 'direct') return unmetered;
       const relay = calling.getStore();
       if (relay !== undefined) {
         // The SDK client resumes a stream of a request it gave up (cancelled, timed out) until its retries run out.
