@@ -134,7 +134,7 @@ export function createFederation(deps: FederationDependencies): Federation {
       let scrub: (text: string) => string = (text) => text;
       try {
         const credential = await deps.credentialOf(entry.tenant, entry.service);
-        // Listed at its `mcp` URL; its calls go to its runtime's `baseUrl`, which is that URL unless `baseUrl` is set.
+        // Listed at its `mcp` URL, where its calls go too (an mcp service may not set another `baseUrl`).
         const service = { id: entry.service.id, baseUrl: url, ...upstreamLimitsOf(entry.service) };
         const target = mcpTargetOf(entry.tenant, service, credential);
         // What the server lists (and its error text) is shown to every client: scrubbed as its results are.
