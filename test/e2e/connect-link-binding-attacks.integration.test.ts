@@ -2,14 +2,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectLinkOf, isConnectLinkUnused } from '../support/connect-links.ts';
 import { addSignedUpUser } from '../support/console-sign-in.ts';
 import { freePort } from '../support/free-port.ts';
 import { chromiumMissing, launchChromium, type RunningChromium } from '../support/launch-chromium.ts';
-import { type RunningOidcProvider, startOidcProvider } from '../support/start-oidc-provider.ts';
+import { mailDescription, mailService, startMailAuthorizationServer } from '../support/mail-oauth-service.ts';
+import type { RunningOidcProvider } from '../support/start-oidc-provider.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 
 /**
@@ -19,9 +19,6 @@ import { startTestGateway, type TestGateway } from '../support/start-test-gatewa
  * audit cap, and the console's connect form. Real gateway, oidc-provider, Debian's Chromium where a person clicks.
  * Screenshots: test-results/connect-link-attacks-*.png.
  */
-const description = fileURLToPath(new URL('../fixtures/fake-api.openapi.yaml', import.meta.url));
-const resource = 'https://mail.example/api';
-const clientSecret = 'mail-app-secret-0123456789';
 const adminToken = 'connect-link-attacks-admin-token-0123456789';
 const metricsToken = 'connect-link-attacks-metrics-token-0123456789';
 const password = 'connect-link-attacks-password-1';
@@ -42,25 +39,11 @@ beforeAll(async () => {
   const hostileDescription = join(fixtures, 'docs.openapi.yaml');
   writeFileSync(
     hostileDescription,
-    readFileSync(description, 'utf8').replace('title: Fake API', `title: ${JSON.stringify(hostileTitle)}`),
+    readFileSync(mailDescription, 'utf8').replace('title: Fake API', `title: ${JSON.stringify(hostileTitle)}`),
   );
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
-  as = await startOidcProvider({
-    redirectUris: [`${publicUrl}/oauth/callback`],
-    clientId: 'gatehouse',
-    clientSecret,
-    resource,
-    resourceScopes: ['mail.read'],
-  });
-  const oauth = {
-    type: 'oauth2',
-    issuer: as.issuer,
-    clientId: 'gatehouse',
-    clientSecret,
-    scopes: ['mail.read'],
-    resource,
-  };
+  as = await startMailAuthorizationServer(publicUrl);
   gateway = await startTestGateway(
     {
       adminToken,
@@ -69,15 +52,12 @@ beforeAll(async () => {
       tenants: [
         {
           id: 'acme',
-          services: [
-            { id: 'mail', openapi: description, baseUrl: 'http://127.0.0.1:1', auth: oauth },
-            { id: 'docs', openapi: hostileDescription, baseUrl: 'http://127.0.0.1:1', auth: oauth },
-          ],
+          services: [mailService(as), mailService(as, 'docs', hostileDescription)],
           toolsets: [{ id: 'mail', tools: ['mail_*'] }],
         },
         {
           id: 'globex',
-          services: [{ id: 'mail', openapi: description, baseUrl: 'http://127.0.0.1:1', auth: oauth }],
+          services: [mailService(as)],
           toolsets: [{ id: 'mail', tools: ['mail_*'] }],
         },
       ],
@@ -482,21 +462,7 @@ describe.skipIf(missing !== undefined)('attacks on who may open a connect link',
         tenants: [
           {
             id: 'acme',
-            services: [
-              {
-                id: 'mail',
-                openapi: description,
-                baseUrl: 'http://127.0.0.1:1',
-                auth: {
-                  type: 'oauth2',
-                  issuer: as.issuer,
-                  clientId: 'gatehouse',
-                  clientSecret,
-                  scopes: ['mail.read'],
-                  resource,
-                },
-              },
-            ],
+            services: [mailService(as)],
             toolsets: [{ id: 'mail', tools: ['mail_*'] }],
           },
         ],

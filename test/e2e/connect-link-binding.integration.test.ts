@@ -1,11 +1,11 @@
-import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectLinkOf, isConnectLinkUnused } from '../support/connect-links.ts';
 import { addSignedUpUser } from '../support/console-sign-in.ts';
 import { freePort } from '../support/free-port.ts';
 import { chromiumMissing, launchChromium, type RunningChromium } from '../support/launch-chromium.ts';
-import { type RunningOidcProvider, startOidcProvider } from '../support/start-oidc-provider.ts';
+import { mailService, startMailAuthorizationServer } from '../support/mail-oauth-service.ts';
+import type { RunningOidcProvider } from '../support/start-oidc-provider.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 
 /**
@@ -16,9 +16,6 @@ import { startTestGateway, type TestGateway } from '../support/start-test-gatewa
  * subject. Real gateway, oidc-provider as the upstream authorization server, Debian's Chromium clicking through.
  * Screenshots: test-results/connect-link-binding-*.png.
  */
-const description = fileURLToPath(new URL('../fixtures/fake-api.openapi.yaml', import.meta.url));
-const resource = 'https://mail.example/api';
-const clientSecret = 'mail-app-secret-0123456789';
 const password = 'connect-link-binding-password-1';
 const missing = chromiumMissing();
 
@@ -31,34 +28,14 @@ beforeAll(async () => {
   if (missing !== undefined) return;
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
-  as = await startOidcProvider({
-    redirectUris: [`${publicUrl}/oauth/callback`],
-    clientId: 'gatehouse',
-    clientSecret,
-    resource,
-    resourceScopes: ['mail.read'],
-  });
+  as = await startMailAuthorizationServer(publicUrl);
   gateway = await startTestGateway(
     {
       unsafeAllowPrivateUpstreams: ['127.0.0.1'],
       tenants: [
         {
           id: 'acme',
-          services: [
-            {
-              id: 'mail',
-              openapi: description,
-              baseUrl: 'http://127.0.0.1:1',
-              auth: {
-                type: 'oauth2',
-                issuer: as.issuer,
-                clientId: 'gatehouse',
-                clientSecret,
-                scopes: ['mail.read'],
-                resource,
-              },
-            },
-          ],
+          services: [mailService(as)],
           toolsets: [{ id: 'mail', tools: ['mail_*'] }],
         },
       ],

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/free-port.ts';
-import { type RunningOidcProvider, startOidcProvider } from '../support/start-oidc-provider.ts';
+import { mailService, startMailAuthorizationServer } from '../support/mail-oauth-service.ts';
+import type { RunningOidcProvider } from '../support/start-oidc-provider.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 import { type TestDatabase, testDatabases } from '../support/test-databases.ts';
 
@@ -16,9 +16,6 @@ import { type TestDatabase, testDatabases } from '../support/test-databases.ts';
  * every request carrying an operator cookie checks it. Two gateway processes (here: two instances) on one store,
  * SQLite always and PostgreSQL when GATEHOUSE_TEST_POSTGRES is set; real HTTP, a real OAuth provider.
  */
-const description = fileURLToPath(new URL('../fixtures/fake-api.openapi.yaml', import.meta.url));
-const resource = 'https://mail.example/api';
-const clientSecret = 'operator-sign-out-secret-0123456789';
 const adminToken = `operator-sign-out-admin-token-${randomBytes(12).toString('hex')}`;
 const masterKey = randomBytes(32).toString('base64');
 const dir = mkdtempSync(join(tmpdir(), 'operator-sign-out-'));
@@ -31,13 +28,7 @@ beforeAll(async () => {
   ports = [await freePort(), await freePort()];
   // One public URL for the fleet (the OAuth redirect); each instance is reached at its own port.
   publicUrl = `http://127.0.0.1:${ports[0]}`;
-  as = await startOidcProvider({
-    redirectUris: [`${publicUrl}/oauth/callback`],
-    clientId: 'gatehouse',
-    clientSecret,
-    resource,
-    resourceScopes: ['mail.read'],
-  });
+  as = await startMailAuthorizationServer(publicUrl);
 });
 
 afterAll(async () => {
@@ -54,21 +45,7 @@ function startInstance(store: string, port: number): Promise<TestGateway> {
       tenants: [
         {
           id: 'acme',
-          services: [
-            {
-              id: 'mail',
-              openapi: description,
-              baseUrl: 'http://127.0.0.1:1',
-              auth: {
-                type: 'oauth2',
-                issuer: as.issuer,
-                clientId: 'gatehouse',
-                clientSecret,
-                scopes: ['mail.read'],
-                resource,
-              },
-            },
-          ],
+          services: [mailService(as)],
           toolsets: [{ id: 'mail', tools: ['mail_*'] }],
         },
       ],
