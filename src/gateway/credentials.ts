@@ -10,6 +10,11 @@ import { nameSubject, subjectUserOf } from './describe-connection.ts';
 
 /** The secret part of a static service credential, as stored (encrypted) in the vault. */
 const secretField = 'credential';
+/**
+ * The one resolution of a service without auth: the same object every call, so what is keyed by the credential
+ * sent (a federated server's session, its digest kept per credential object) is not worked out again per call.
+ */
+const noCredential: ResolvedCredential = Object.freeze({ credential: Object.freeze({ type: 'none' as const }) });
 /** The scopes the authorization server left out of a connection's last consent (`rememberConsent`). */
 const consentField = 'refused_scopes';
 const consentOwnerOf = (connectionId: string) => `consent:${connectionId}`;
@@ -256,7 +261,7 @@ export function createCredentials(store: Store, vault: Vault, oauth?: Credential
       known?: ConnectionRecord | null,
       variables: readonly string[] = [],
     ): Promise<ResolvedCredential> {
-      if (auth.type === 'none') return { credential: { type: 'none' } };
+      if (auth.type === 'none') return noCredential;
       if (auth.type === 'oauth2') {
         if (oauth === undefined) {
           throw new GatehouseError('connection_required', `Service ${service} needs an OAuth connection`, { service });
