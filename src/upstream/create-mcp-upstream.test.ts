@@ -311,6 +311,19 @@ describe('createMcpUpstream() and a server asking to be reconnected at once (ret
     },
   );
 
+  it('sdk_path_standalone_stream_churn: a standalone stream the server ends at once each time is reopened less and less often (100 ms, then twice the last wait, up to 30 s), not 10 times a second for as long as the session lives', async () => {
+    const server = await startScriptedMcpServer(small, endAsking('0'));
+    stops.push(server.close);
+    upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+    expect(await upstream.listTools(target(server.url))).toHaveLength(1);
+    await until(() => getsOf(server.received).length > 0);
+    const counted = getsOf(server.received).length;
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    // Waits of 100, 200, 400, 800 and 1,600 ms: 4 or 5 reopenings in 3 s. Before: one every 100 ms, about 30.
+    expect(getsOf(server.received).length - counted).toBeLessThanOrEqual(6);
+    expect(getsOf(server.received).length - counted).toBeGreaterThanOrEqual(3);
+  });
+
   it("sdk_path_resume_busy_loop: a request's answer stream the server keeps ending is resumed with Last-Event-ID at most every 100 ms within the call's time", async () => {
     const server = await startScriptedMcpServer(endAsking(), (response, lastEventId) => {
       if (lastEventId === undefined) return response.writeHead(405).end();

@@ -6,7 +6,6 @@ import {
   LOG_LEVEL_META_KEY,
   ProtocolError,
   ProtocolErrorCode,
-  type ReconnectionScheduler,
   SdkError,
   SdkErrorCode,
   SdkHttpError,
@@ -23,6 +22,11 @@ import {
 } from '../core/index.ts';
 import { applyCredential, type UpstreamCredential } from './apply-credential.ts';
 import { createAddressGuard, createGuardedConnector, type ResolveHost } from './create-address-guard.ts';
+import {
+  createReconnectionScheduler,
+  maxReconnectionDelayMs,
+  type SessionReconnections,
+} from './create-reconnection-scheduler.ts';
 import { fetchWithDispatcher } from './fetch-with-dispatcher.ts';
 import {
   meterAnswerStream,
@@ -38,7 +42,6 @@ import {
   redirected,
   sendDirectToolCall,
 } from './send-direct-tool-call.ts';
-import { toResumeDelay } from './to-resume-delay.ts';
 
 /** Where one federated call or listing goes: a service's MCP endpoint, with the credential to present there. */
 export interface McpTarget {
@@ -233,18 +236,6 @@ async function sendRelayed<T>(
     relay.ended = true;
   }
 }
-/**
- * When the SDK client reopens a session's standalone stream, or resumes a request's answer stream: after the wait it
- * would take (the server's `retry`, else its backoff), but at least 100 ms and at most what a timer holds
- * (`toResumeDelay`), as a direct call resumes. Its retry count starts from zero with each stream that opens, so a
- * server asking for `retry: 0` and ending each stream at once had it reconnect without pause, for as long as the
- * session (the standalone stream) or the request lived. The first GET of a stream is not scheduled, so not delayed.
- */
-const scheduleReconnection: ReconnectionScheduler = (reconnect, delay) => {
-  const timer = setTimeout(reconnect, toResumeDelay(delay));
-  return () => clearTimeout(timer);
-};
-
 /** An event stream whose reader counts its bytes itself. */
 const unmetered: StreamMeter = () => undefined;
 
@@ -291,6 +282,8 @@ interface Session {
   /** The session as a direct call reaches it (`sendDirectToolCall`): its endpoint, headers and guarded fetch. */
   readonly direct: DirectSession;
   readonly ready: Promise<void>;
+  /** Its streams' reopenings: spaced out when the server keeps ending them, all cleared when it is dropped. */
+  readonly reconnections: SessionReconnections;
 }
 
 /**
@@ -434,17 +427,18 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     }
     client.onerror = () => {};
     const fetch = fetchFor(target, 'client');
+    const reconnections = createReconnectionScheduler();
     const transport = new StreamableHTTPClientTransport(built.url, {
       requestInit: { headers: { ...built.headers } },
       fetch,
       redirectPolicy: 'same-origin',
       reconnectionOptions: {
-        maxReconnectionDelay: 30_000,
+        maxReconnectionDelay: maxReconnectionDelayMs,
         initialReconnectionDelay: 1_000,
         reconnectionDelayGrowFactor: 2,
         maxRetries: 2,
       },
-      reconnectionScheduler: scheduleReconnection,
+      reconnectionScheduler: reconnections.schedule,
     });
     const direct: DirectSession = {
       service: target.service,
@@ -467,6 +461,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       client,
       direct,
       ready: calling.exit(() => client.connect(transport, { timeout: target.timeoutMs })),
+      reconnections,
     };
     session.ready.catch(() => drop(session));
     return session;
@@ -474,6 +469,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
 
   function drop(session: Session): void {
     if (sessions.get(session.key) === session) sessions.delete(session.key);
+    session.reconnections.cancelAll();
     void session.client.close().catch(() => {});
   }
 
@@ -712,6 +708,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       const open = [...sessions.values()];
       sessions.clear();
       directCalls.close(new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed'));
+      for (const session of open) session.reconnections.cancelAll();
       await Promise.all(open.map((session) => session.client.close().catch(() => {})));
       await agent.close();
     },

@@ -1,0 +1,60 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createReconnectionScheduler } from './create-reconnection-scheduler.ts';
+
+describe('createReconnectionScheduler()', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** Schedules a reopening asking `asked` ms; the stream it opens then lives `lived` ms. Returns the wait taken. */
+  function reopen(scheduler: ReturnType<typeof createReconnectionScheduler>, asked: number, lived = 0): number {
+    const before = Date.now();
+    let opened = -1;
+    scheduler.schedule(
+      () => {
+        opened = Date.now();
+      },
+      asked,
+      0,
+    );
+    vi.advanceTimersToNextTimer();
+    expect(opened).toBeGreaterThanOrEqual(0);
+    const wait = opened - before;
+    vi.advanceTimersByTime(lived);
+    return wait;
+  }
+
+  it('doubles the wait while each stream ends within a second of opening, up to 30 s', () => {
+    const scheduler = createReconnectionScheduler();
+    const waits = Array.from({ length: 12 }, () => reopen(scheduler, 0));
+    expect(waits).toEqual([100, 200, 400, 800, 1_600, 3_200, 6_400, 12_800, 25_600, 30_000, 30_000, 30_000]);
+  });
+
+  it('starts again from the wait asked once a stream lived a second or more', () => {
+    const scheduler = createReconnectionScheduler();
+    expect([reopen(scheduler, 0), reopen(scheduler, 0), reopen(scheduler, 0, 1_000)]).toEqual([100, 200, 400]);
+    expect(reopen(scheduler, 0)).toBe(100);
+    expect(reopen(scheduler, 0)).toBe(200);
+    // Still churning: the longer of the wait asked and twice the last.
+    expect(reopen(scheduler, 500)).toBe(500);
+  });
+
+  it("keeps a server's longer retry (past 30 s) as it asked, within what a timer holds", () => {
+    const scheduler = createReconnectionScheduler();
+    expect(reopen(scheduler, 60_000)).toBe(60_000);
+    expect(reopen(scheduler, 60_000)).toBe(60_000);
+  });
+
+  it('cancelAll clears every reopening still waiting, not only the last one scheduled', () => {
+    const scheduler = createReconnectionScheduler();
+    const reopened: string[] = [];
+    scheduler.schedule(() => reopened.push('standalone'), 0, 0);
+    scheduler.schedule(() => reopened.push('answer'), 0, 0);
+    scheduler.cancelAll();
+    vi.advanceTimersByTime(60_000);
+    expect(reopened).toEqual([]);
+  });
+});

@@ -1,0 +1,51 @@
+import type { ReconnectionScheduler } from '@modelcontextprotocol/client';
+import { toResumeDelay } from './to-resume-delay.ts';
+
+/** A stream that lived less than this after it was reopened counts as churn: the next reopening waits longer. */
+const churnWindowMs = 1_000;
+/** The longest wait between reopenings of a session's streams (the SDK client's own `maxReconnectionDelay`). */
+export const maxReconnectionDelayMs = 30_000;
+
+export interface SessionReconnections {
+  /** What the session's SDK transport calls to reopen or resume one of its event streams. */
+  readonly schedule: ReconnectionScheduler;
+  /** Clears every reopening still waiting: the transport cancels only the last one it scheduled. */
+  cancelAll(): void;
+}
+
+/**
+ * When one federated session's SDK client reopens its standalone stream or resumes a request's answer stream: after
+ * the wait it asks (the server's `retry`, else its backoff), at least 100 ms and at most what a timer holds
+ * (`toResumeDelay`). The SDK client starts its retry count from zero with each stream that opens, so a server that
+ * ends every stream at once had the session reopen it every 100 ms for as long as it lived: 10 requests a second
+ * per session, across as many sessions as the gateway keeps. Here a stream that lived less than a second makes the
+ * next wait twice the last one (up to 30 s); one that lived longer starts again from the wait asked. The first GET
+ * of a stream is not scheduled, so not delayed.
+ */
+export function createReconnectionScheduler(now: () => number = Date.now): SessionReconnections {
+  let lastOpened = Number.NEGATIVE_INFINITY;
+  let lastWait = 0;
+  const waiting = new Set<NodeJS.Timeout>();
+  return {
+    schedule(reconnect, delay) {
+      const asked = toResumeDelay(delay);
+      const churning = now() - lastOpened < churnWindowMs;
+      const wait = churning ? Math.min(Math.max(asked, lastWait * 2), Math.max(asked, maxReconnectionDelayMs)) : asked;
+      lastWait = wait;
+      const timer = setTimeout(() => {
+        waiting.delete(timer);
+        lastOpened = now();
+        reconnect();
+      }, wait);
+      waiting.add(timer);
+      return () => {
+        waiting.delete(timer);
+        clearTimeout(timer);
+      };
+    },
+    cancelAll() {
+      for (const timer of waiting) clearTimeout(timer);
+      waiting.clear();
+    },
+  };
+}
