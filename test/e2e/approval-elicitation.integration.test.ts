@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectUrlElicitingClient, type Elicited } from '../support/connect-mcp-clients.ts';
 import { freePort } from '../support/free-port.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
@@ -18,34 +19,15 @@ const adminToken = 'approval-elicit-admin-token-0123456789';
 let api: FakeApi;
 let gateway: TestGateway;
 
-interface Elicited {
-  readonly mode: string;
-  readonly url: string;
-  readonly message: string;
-}
-
 /** A 2026-07-28 client declaring URL elicitation, whose user does `onElicit` when asked (and answers `action`). */
-async function modernClient(
+function modernClient(
   onElicit: (request: Elicited) => Promise<'accept' | 'decline' | 'cancel'>,
   maxRounds = 3,
 ): Promise<Client> {
-  const client = new Client(
-    { name: 'approval-elicitation-test', version: '1.0.0' },
-    {
-      capabilities: { elicitation: { url: {} } },
-      versionNegotiation: { mode: { pin: '2026-07-28' } },
-      inputRequired: { maxRounds },
-    },
-  );
-  client.setRequestHandler('elicitation/create', async (request) => ({
-    action: await onElicit(request.params as unknown as Elicited),
-  }));
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp/acme/all`), {
-      requestInit: { headers: { authorization: `Bearer ${agentKey}` } },
-    }),
-  );
-  return client;
+  return connectUrlElicitingClient(`${gateway.url}/mcp/acme/all`, agentKey, onElicit, {
+    maxRounds,
+    name: 'approval-elicitation-test',
+  });
 }
 
 /** A client that declares neither tasks nor elicitation (2025 era); a call can still declare URL elicitation in its `_meta`. */

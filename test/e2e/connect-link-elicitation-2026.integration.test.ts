@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectUrlElicitingClient, type Elicited } from '../support/connect-mcp-clients.ts';
 import { freePort } from '../support/free-port.ts';
 import { seedOAuthConnection } from '../support/seed-oauth-connection.ts';
 import { type FakeRefreshServer, oauth2AuthOf, startFakeRefreshServer } from '../support/start-fake-refresh-server.ts';
@@ -27,12 +28,6 @@ const keys = {
 let as: FakeRefreshServer;
 let gateway: TestGateway;
 const seeded = new Map<string, { accessToken: string; refreshToken: string }>();
-
-interface Elicited {
-  readonly mode: string;
-  readonly url: string;
-  readonly message: string;
-}
 
 beforeAll(async () => {
   as = await startFakeRefreshServer();
@@ -77,28 +72,15 @@ afterAll(async () => {
 });
 
 /** A 2026-07-28 client of `key` declaring URL elicitation, whose user does `onElicit` when asked. */
-async function modernClient(
+function modernClient(
   key: string,
   onElicit: (request: Elicited) => Promise<'accept' | 'decline' | 'cancel'>,
   maxRounds = 3,
 ): Promise<Client> {
-  const client = new Client(
-    { name: 'connect-elicitation-test', version: '1.0.0' },
-    {
-      capabilities: { elicitation: { url: {} } },
-      versionNegotiation: { mode: { pin: '2026-07-28' } },
-      inputRequired: { maxRounds },
-    },
-  );
-  client.setRequestHandler('elicitation/create', async (request) => ({
-    action: await onElicit(request.params as unknown as Elicited),
-  }));
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp/acme/reader`), {
-      requestInit: { headers: { authorization: `Bearer ${key}` } },
-    }),
-  );
-  return client;
+  return connectUrlElicitingClient(`${gateway.url}/mcp/acme/reader`, key, onElicit, {
+    maxRounds,
+    name: 'connect-elicitation-test',
+  });
 }
 
 /** The person opens the link: the gateway sends the browser to the consent of the fake authorization server. */
