@@ -11,6 +11,8 @@ import {
 } from '@modelcontextprotocol/server';
 import type { GatehouseError } from '../core/index.ts';
 import { type Caller, type CallRelay, type FederatedOutcome, type Gateway, toLogLevel } from '../gateway/index.ts';
+import { toUrlElicitationError } from './to-url-elicitation-error.ts';
+import { declinedUrlInputs, toUrlInputRequired, type UrlInputRequired } from './to-url-input-required.ts';
 
 /** Items per page of `resources/list`, `resources/templates/list` and `prompts/list`. */
 export const featurePageSize = 100;
@@ -88,7 +90,7 @@ export function serveFederatedFeatures(
       const outcome = await readOrFail(gateway.readResource?.(caller, uri, requestId, log));
       if (!outcome.ok) {
         if (outcome.error.code === 'not_found') throw new ResourceNotFoundError(uri, outcome.error.message);
-        throw toProtocolError(outcome.error);
+        return askOrRefuse(outcome, request.params._meta, ctx.mcpReq) as unknown as ReadResourceResult;
       }
       return outcome.result as ReadResourceResult;
     });
@@ -111,7 +113,7 @@ export function serveFederatedFeatures(
         if (outcome.error.code === 'not_found' || outcome.error.code === 'invalid_arguments') {
           throw new ProtocolError(ProtocolErrorCode.InvalidParams, outcome.error.message);
         }
-        throw toProtocolError(outcome.error);
+        return askOrRefuse(outcome, request.params._meta, ctx.mcpReq) as unknown as GetPromptResult;
       }
       return outcome.result as GetPromptResult;
     });
@@ -157,6 +159,27 @@ function pageOf<T>(
 async function readOrFail(pending: Promise<FederatedOutcome> | undefined): Promise<FederatedOutcome> {
   if (pending === undefined) throw new ProtocolError(ProtocolErrorCode.MethodNotFound, 'Method not found');
   return pending;
+}
+
+/**
+ * A federated `resources/read` or `prompts/get` that needs its user in a browser first (with tools/call, the requests
+ * that may ask their client for input): a connect, reconnect or step-up link is asked for as a tool call asks it,
+ * `-32042` to a 2025-era request declaring URL elicitation, `input_required` to a 2026-07-28 one unless its user
+ * declined it in this retry (see `toUrlInputRequired`). Anything else, and a declined link, is the protocol error,
+ * which carries the link in its details.
+ */
+function askOrRefuse(
+  outcome: Extract<FederatedOutcome, { ok: false }>,
+  meta: Readonly<Record<string, unknown>> | undefined,
+  request: Pick<ServerContext['mcpReq'], 'envelope' | 'inputResponses'>,
+): UrlInputRequired {
+  // On 2026-07-28 the SDK lifts the reserved envelope keys (client capabilities among them) out of `_meta`.
+  const declared = { ...meta, ...request.envelope };
+  const elicitation = toUrlElicitationError(outcome, declared);
+  if (elicitation !== undefined) throw new ProtocolError(elicitation.code, elicitation.message, elicitation.data);
+  const asked = toUrlInputRequired(outcome, declared, declinedUrlInputs(request.inputResponses));
+  if (asked !== undefined) return asked;
+  throw toProtocolError(outcome.error);
 }
 
 function toProtocolError(error: GatehouseError): ProtocolError {

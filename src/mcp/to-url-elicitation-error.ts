@@ -1,6 +1,5 @@
 import { createId } from '../core/index.ts';
-import type { CallOutcome } from '../gateway/index.ts';
-import { declaresUrlElicitation, urlElicitationOf } from './url-elicitation-of.ts';
+import { declaresUrlElicitation, type ElicitingOutcome, urlElicitationOf } from './url-elicitation-of.ts';
 
 /** JSON-RPC error `URLElicitationRequiredError` of MCP 2025-11-25 (URL mode elicitation). */
 export const urlElicitationRequiredCode = -32042;
@@ -25,7 +24,7 @@ export interface UrlElicitationError {
  * person has acted. Requests of the 2026-07-28 era are left alone: that era has no `-32042` on the wire (see
  * `toUrlInputRequired`).
  */
-export function toUrlElicitationError(outcome: CallOutcome, meta: unknown): UrlElicitationError | undefined {
+export function toUrlElicitationError(outcome: ElicitingOutcome, meta: unknown): UrlElicitationError | undefined {
   if (outcome.ok || !declaresUrlElicitation(meta, 'legacy')) return undefined;
   const elicitation = urlElicitationOf(outcome);
   if (elicitation === undefined) return undefined;

@@ -1,6 +1,11 @@
 import { inputResponse } from '@modelcontextprotocol/server';
-import type { CallOutcome } from '../gateway/index.ts';
-import { declaresUrlElicitation, type UrlInputKey, urlElicitationOf, urlInputKeys } from './url-elicitation-of.ts';
+import {
+  declaresUrlElicitation,
+  type ElicitingOutcome,
+  type UrlInputKey,
+  urlElicitationOf,
+  urlInputKeys,
+} from './url-elicitation-of.ts';
 
 /** An `input_required` result (2026-07-28) asking the user to open one page in a browser. */
 export interface UrlInputRequired {
@@ -31,7 +36,7 @@ export interface UrlInputRequired {
  * `-32042`).
  */
 export function toUrlInputRequired(
-  outcome: CallOutcome,
+  outcome: ElicitingOutcome,
   meta: unknown,
   declined: ReadonlySet<UrlInputKey> = new Set(),
 ): UrlInputRequired | undefined {

@@ -1,5 +1,5 @@
 import { CLIENT_CAPABILITIES_META_KEY, PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/server';
-import type { CallOutcome } from '../gateway/index.ts';
+import type { GatehouseError } from '../core/index.ts';
 
 /**
  * The keys of a URL elicitation among an `input_required` result's `inputRequests` (2026-07-28) and the client's
@@ -18,6 +18,12 @@ export interface UrlElicitation {
   readonly approvalId?: string;
 }
 
+/**
+ * What a URL elicitation is read from: a tool call's outcome (`CallOutcome`), or a federated `resources/read` or
+ * `prompts/get`'s (`FederatedOutcome`), the other requests that may ask their client for input.
+ */
+export type ElicitingOutcome = { readonly ok: true } | { readonly ok: false; readonly error: GatehouseError };
+
 const connectCodes: ReadonlySet<string> = new Set(['connection_required', 'reauth_required']);
 
 /**
@@ -31,7 +37,7 @@ const connectCodes: ReadonlySet<string> = new Set(['connection_required', 'reaut
  * A connect link's message is the tool error's own: it names the service, whose connection it is and who must open
  * the link (`describeLinkOpener`), since the link opens only for that person.
  */
-export function urlElicitationOf(outcome: CallOutcome): UrlElicitation | undefined {
+export function urlElicitationOf(outcome: ElicitingOutcome): UrlElicitation | undefined {
   if (outcome.ok) return undefined;
   const { code, details, message } = outcome.error;
   if (code === 'approval_required') {

@@ -1,7 +1,7 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectInChromium } from '../support/connect-in-chromium.ts';
-import { connectClientV1 } from '../support/connect-mcp-clients.ts';
+import { connectClientV1, connectUrlElicitingClient, type Elicited } from '../support/connect-mcp-clients.ts';
 import { freePort } from '../support/free-port.ts';
 import { chromiumMissing, launchChromium, type RunningChromium } from '../support/launch-chromium.ts';
 import { type LegacyMcpUpstream, startLegacyMcpUpstream } from '../support/start-mcp-upstream.ts';
@@ -455,4 +455,81 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
       await bob.close();
     }
   }, 90_000);
+
+  it("read_step_up_no_elicitation: a federated prompts/get refused for scope asks for the caller's step-up link as a tool call does: -32042 to a 2025 client declaring URL elicitation, input_required to a 2026-07-28 one (declined: the error; accepted and consented: the prompt); without the declaration the error carries the link", async () => {
+    const linkOf = async (url: string) => {
+      const id = decodeURIComponent(new URL(url).pathname.replace(/^\/connect\//, ''));
+      return gateway.adapters.store.connectFlow.getLink('acme', id);
+    };
+    // Bob connected his own account with notes:read only (the test above); the draft prompt needs notes:write.
+    expect((await gateway.adapters.store.connections.find('acme', 'mine', 'bob'))?.scopes).toEqual(['notes:read']);
+    const bob = await client(bobKey);
+    try {
+      const plain = (await bob.getPrompt({ name: 'mine_draft' }).catch((e: unknown) => e)) as {
+        code?: number;
+        data?: { code?: string; details?: Record<string, unknown> };
+      };
+      expect(plain.code).toBe(-32603);
+      expect(plain.data?.code).toBe('upstream_insufficient_scope');
+      expect(await linkOf(String(plain.data?.details?.['stepUpUrl']))).toMatchObject({ subject: 'bob' });
+
+      const elicited = (await bob
+        .getPrompt({
+          name: 'mine_draft',
+          _meta: { 'io.modelcontextprotocol/clientCapabilities': { elicitation: { url: {} } } },
+        })
+        .catch((e: unknown) => e)) as { code?: number; data?: { elicitations?: { mode: string; url: string }[] } };
+      // Before: -32603, as without the declaration.
+      expect(elicited.code).toBe(-32042);
+      expect(elicited.data?.elicitations?.[0]?.mode).toBe('url');
+      expect(await linkOf(elicited.data?.elicitations?.[0]?.url ?? '')).toMatchObject({
+        subject: 'bob',
+        scopes: ['notes:read', 'notes:write'],
+      });
+    } finally {
+      await bob.close();
+    }
+
+    const asked: Elicited[] = [];
+    const modern = await connectUrlElicitingClient(`${gateway.url}/mcp/acme/all`, bobKey, async (request) => {
+      asked.push(request);
+      return 'decline';
+    });
+    try {
+      const declined = (await modern.getPrompt({ name: 'mine_draft' }).catch((e: unknown) => e)) as {
+        code?: number;
+        data?: { code?: string };
+      };
+      expect(declined.code).toBe(-32603);
+      expect(declined.data?.code).toBe('upstream_insufficient_scope');
+      // Before: never asked.
+      expect(asked).toHaveLength(1);
+      expect(asked[0]?.mode).toBe('url');
+      expect(asked[0]?.message).toContain('notes:write');
+      expect(await linkOf(asked[0]?.url ?? '')).toMatchObject({
+        subject: 'bob',
+        scopes: ['notes:read', 'notes:write'],
+      });
+    } finally {
+      await modern.close();
+    }
+
+    // Bob opens the link he is asked and consents; the client's retry then gets the prompt.
+    const accepting = await connectUrlElicitingClient(`${gateway.url}/mcp/acme/all`, bobKey, async (request) => {
+      expect(await consent(request.url, 'federation-step-up-6-bob-prompt', 'bob@example.com')).toEqual([
+        'notes:read',
+        'notes:write',
+      ]);
+      return 'accept';
+    });
+    try {
+      expect((await accepting.getPrompt({ name: 'mine_draft' })).messages).toHaveLength(1);
+      expect((await gateway.adapters.store.connections.find('acme', 'mine', 'bob'))?.scopes.slice().sort()).toEqual([
+        'notes:read',
+        'notes:write',
+      ]);
+    } finally {
+      await accepting.close();
+    }
+  }, 60_000);
 });
