@@ -66,7 +66,8 @@ export function logRelayOf(
  * Serves the federated resources and prompts of the caller's toolset on an SDK server of one exchange: the lists
  * (paged here, `featurePageSize` per page, the cursor an offset), `resources/read`, `prompts/get` and
  * `completion/complete` through the gateway (audited there). A resource the toolset does not reach answers the
- * SDK's resource-not-found error, an unknown prompt, completion ref or a bad argument `-32602`, anything else
+ * SDK's resource-not-found error, an unknown prompt, completion ref or a bad argument `-32602`, a read or prompt
+ * that needs a connect or step-up link the URL elicitation its client declared (`askOrRefuse`), anything else
  * `-32603` with the gateway's message and code.
  */
 export function serveFederatedFeatures(
