@@ -183,6 +183,7 @@ export function createApprovalPageRoutes(gateway: Gateway, options: ApprovalPage
     {
       method: 'GET',
       path: '/approvals/:id',
+      errorFormat: 'page',
       handle: async ({ req, res, params }) => {
         const url = new URL(req.url ?? '/', 'http://page');
         const tenant = url.searchParams.get('tenant') ?? '';
@@ -197,6 +198,7 @@ export function createApprovalPageRoutes(gateway: Gateway, options: ApprovalPage
     {
       method: 'POST',
       path: '/approvals/:id',
+      errorFormat: 'page',
       bodyLimit: formLimit,
       handle: async ({ req, res, params, readBody }) => {
         const form = new URLSearchParams((await readBody()).toString('utf8'));

@@ -177,6 +177,7 @@ export function createConnectRoutes(
     {
       method: 'GET',
       path: '/connect/:link',
+      errorFormat: 'page',
       handle: async ({ req, res, params }) => {
         const url = new URL(req.url ?? '/', 'http://gatehouse.invalid');
         try {
@@ -190,6 +191,7 @@ export function createConnectRoutes(
     {
       method: 'POST',
       path: '/connect/:link',
+      errorFormat: 'page',
       bodyLimit: confirmFormLimit,
       handle: async ({ req, res, params, readBody }) => {
         try {
@@ -225,6 +227,7 @@ export function createConnectRoutes(
     {
       method: 'GET',
       path: '/oauth/callback',
+      errorFormat: 'page',
       handle: async ({ req, res }) => {
         const url = new URL(req.url ?? '/', 'http://gatehouse.invalid');
         const cookies = parseCookies(req.headers.cookie);
@@ -258,6 +261,7 @@ export function createConnectRoutes(
     {
       method: 'POST',
       path: '/oauth/callback/site',
+      errorFormat: 'page',
       bodyLimit: siteFormLimit,
       handle: async ({ req, res, readBody }) => {
         const cookies = parseCookies(req.headers.cookie);

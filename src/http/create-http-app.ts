@@ -8,6 +8,7 @@ import { createRouter, type HttpContext, type HttpRoute } from './create-router.
 import { describeRequest } from './describe-request.ts';
 import { readBody } from './read-body.ts';
 import { resolveClientAddress, toTrustedProxies } from './resolve-client-address.ts';
+import { writeErrorPage } from './write-error-page.ts';
 import { writeProblem } from './write-problem.ts';
 
 /** The pino-compatible slice of a logger the HTTP layer uses. */
@@ -173,18 +174,25 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       };
       await route.handle(context);
     } catch (thrown) {
-      fail(res, thrown, route.errorFormat === 'json-rpc', requestId);
+      // A page's error is a page for a browser that navigated to it (it accepts HTML), problem JSON for anyone else.
+      const format = route.errorFormat === 'page' && !acceptsHtml(req) ? 'problem' : route.errorFormat;
+      fail(res, thrown, format ?? 'problem', requestId);
     }
   }
 
-  function fail(res: ServerResponse, thrown: unknown, jsonRpc: boolean, requestId: string): void {
+  function acceptsHtml(req: IncomingMessage): boolean {
+    return req.headers.accept?.includes('text/html') === true;
+  }
+
+  function fail(res: ServerResponse, thrown: unknown, format: HttpRoute['errorFormat'], requestId: string): void {
     const error = toGatehouseError(thrown);
     if (error.code === 'internal') logger?.error({ err: thrown, requestId }, 'HTTP handler failed');
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    if (jsonRpc) {
+    if (format === 'page') writeErrorPage(res, error);
+    else if (format === 'json-rpc') {
       writeJsonRpcError(res, httpStatusOf[error.code], {
         code: -32000,
         message: error.message,
@@ -221,7 +229,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     serve(req, res, requestId).then(
       () => finished(res),
       (thrown: unknown) => {
-        fail(res, thrown, false, requestId);
+        fail(res, thrown, 'problem', requestId);
         finished(res);
       },
     );

@@ -126,6 +126,7 @@ export function createOperatorRoutes(options: OperatorRoutesOptions): OperatorRo
     {
       method: 'GET',
       path: '/operator/signin',
+      errorFormat: 'page',
       handle: ({ req, res }) => {
         const url = new URL(req.url ?? '/', 'http://page');
         signInPage(res, 200, returnOf(url.searchParams.get('return')));
@@ -134,6 +135,7 @@ export function createOperatorRoutes(options: OperatorRoutesOptions): OperatorRo
     {
       method: 'POST',
       path: '/operator/signin',
+      errorFormat: 'page',
       bodyLimit: formLimit,
       handle: async ({ req, res, readBody, clientAddress: address }) => {
         const form = new URLSearchParams((await readBody()).toString('utf8'));
@@ -185,6 +187,7 @@ export function createOperatorRoutes(options: OperatorRoutesOptions): OperatorRo
     {
       method: 'POST',
       path: '/operator/signout',
+      errorFormat: 'page',
       bodyLimit: formLimit,
       handle: async ({ req, res, readBody, clientAddress }) => {
         const form = new URLSearchParams((await readBody()).toString('utf8'));
@@ -213,6 +216,7 @@ export function createOperatorRoutes(options: OperatorRoutesOptions): OperatorRo
     {
       method: 'GET',
       path: '/console',
+      errorFormat: 'page',
       handle: async ({ req, res }) => {
         const session = await sessions.sessionOf(req.headers.cookie);
         if (session === undefined) return redirect(res, '/operator/signin');

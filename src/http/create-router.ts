@@ -31,8 +31,12 @@ export interface HttpRoute {
   readonly checkOrigin?: boolean;
   /** Largest body `readBody()` accepts, in bytes. Default: the app's `limits.bodyBytes`. */
   readonly bodyLimit?: number;
-  /** How errors are rendered for this route: problem+json (default) or a JSON-RPC error body (MCP). */
-  readonly errorFormat?: 'problem' | 'json-rpc';
+  /**
+   * How errors the route does not answer itself are rendered: problem+json (default), a JSON-RPC error body (MCP),
+   * or a page a person reads (`page`: routes a browser opens, `writeErrorPage`; problem+json still to a request
+   * that does not accept `text/html`).
+   */
+  readonly errorFormat?: 'problem' | 'json-rpc' | 'page';
   handle(context: HttpContext): void | Promise<void>;
 }
 

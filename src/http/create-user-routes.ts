@@ -174,6 +174,7 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
     {
       method: 'GET',
       path: '/signin/:tenant',
+      errorFormat: 'page',
       handle: async ({ req, res, params }) => {
         const tenant = params['tenant'] as string;
         const url = new URL(req.url ?? '/', 'http://page');
@@ -185,6 +186,7 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
     {
       method: 'POST',
       path: '/signin/:tenant',
+      errorFormat: 'page',
       bodyLimit: formLimit,
       handle: async ({ req, res, params, readBody, clientAddress }) => {
         const tenant = params['tenant'] as string;
@@ -232,6 +234,7 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
     {
       method: 'POST',
       path: '/signin/:tenant/sso',
+      errorFormat: 'page',
       bodyLimit: formLimit,
       handle: async ({ req, res, params, readBody }) => {
         const tenant = params['tenant'] as string;
@@ -254,6 +257,7 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
     {
       method: 'GET',
       path: '/signin/:tenant/sso/callback',
+      errorFormat: 'page',
       handle: async ({ req, res, params }) => {
         const tenant = params['tenant'] as string;
         const url = new URL(req.url ?? '/', 'http://page');
@@ -271,6 +275,7 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
     {
       method: 'POST',
       path: '/signout',
+      errorFormat: 'page',
       bodyLimit: formLimit,
       handle: async ({ req, res, readBody }) => {
         const form = await readForm(readBody);
@@ -290,6 +295,7 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
     {
       method: 'GET',
       path: '/invite/:token',
+      errorFormat: 'page',
       handle: async ({ res, params }) => {
         await pageOrFailure(res, async () => {
           const token = params['token'] as string;
@@ -303,6 +309,7 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
     {
       method: 'POST',
       path: '/invite/:token',
+      errorFormat: 'page',
       bodyLimit: formLimit,
       handle: async ({ req, res, params, readBody }) => {
         const form = await readForm(readBody);
@@ -348,6 +355,7 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
     {
       method: 'GET',
       path: '/account/:tenant',
+      errorFormat: 'page',
       handle: async ({ req, res, params }) => {
         const tenant = params['tenant'] as string;
         await pageOrFailure(res, async () => {
@@ -368,6 +376,7 @@ export function createUserRoutes(options: UserRoutesOptions): HttpRoute[] {
     {
       method: 'POST',
       path: '/account/:tenant/:kind/:id/revoke',
+      errorFormat: 'page',
       bodyLimit: formLimit,
       handle: async ({ req, res, params, readBody }) => {
         const tenant = params['tenant'] as string;

@@ -258,8 +258,10 @@ describe.skipIf(missing !== undefined)('the approval page in Chromium', () => {
         attacker.getByRole('button', { name: 'Win a prize' }).click(),
       ]);
       expect(refused.status()).toBe(403);
-      // Refused by the origin check itself (before the CSRF cookie, which SameSite=Strict also keeps home).
-      expect(await refused.json()).toMatchObject({ code: 'forbidden_origin', details: { header: 'origin' } });
+      // Refused by the origin check itself (before the CSRF cookie, which SameSite=Strict also keeps home), with a
+      // page the person reads (cross_site_post_shows_json).
+      expect(refused.headers()['content-type']).toMatch(/^text\/html/);
+      expect(await refused.text()).toContain('Origin is not allowed');
       expect(await statusOf(id)).toBe('pending');
       await context.close();
     });

@@ -227,9 +227,15 @@ export function createConsoleRoutes(options: ConsoleRoutesOptions): HttpRoute[] 
   ];
   for (const page of pages) {
     const path = page.path === '/' ? '/console/:tenant' : `/console/:tenant${page.path}`;
-    routes.push({ method: 'GET', path, handle: handlerOf(page, 'GET') });
+    routes.push({ method: 'GET', path, errorFormat: 'page', handle: handlerOf(page, 'GET') });
     if (page.post !== undefined) {
-      routes.push({ method: 'POST', path, bodyLimit: page.bodyLimit ?? formLimit, handle: handlerOf(page, 'POST') });
+      routes.push({
+        method: 'POST',
+        path,
+        errorFormat: 'page',
+        bodyLimit: page.bodyLimit ?? formLimit,
+        handle: handlerOf(page, 'POST'),
+      });
     }
   }
   return routes;
