@@ -6,7 +6,7 @@ import type { ApprovalView, Gateway } from '../gateway/index.ts';
 import { createMemoryLimiter } from '../policy/index.ts';
 import type { Limiter, LimitRule } from '../store/index.ts';
 import type { HttpRoute } from './create-router.ts';
-import { shownOnPage } from './show-invisibles.ts';
+import { formPageHeaders, renderHtmlPage, shown, writeHtmlPage } from './html-page.ts';
 
 const csrfCookie = 'gatehouse_approval_csrf';
 const sessionCookiePrefix = 'gatehouse_approver_';
@@ -309,11 +309,6 @@ interface FormState {
   readonly retryAfterSeconds?: number;
 }
 
-/** A caller-supplied value for the page: HTML-escaped, invisible and bidi characters shown as marks (CP-04). */
-function shown(text: string): string {
-  return shownOnPage(text, escapeHtml);
-}
-
 function renderApproval(approval: ApprovalView, form: FormState): string {
   const pending = approval.status === 'pending';
   const hidden = (name: string, value: string) => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
@@ -382,26 +377,19 @@ function renderDecided(approval: ApprovalView): string {
   );
 }
 
+const approvalPageStyle =
+  'body{font:16px system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}dt{font-weight:600}button{font-size:1rem;margin-right:1rem;padding:.5rem 1rem}.sign-in{border:1px solid #ccc;border-radius:6px;padding:.5rem 1rem;margin:1rem 0}.sign-in input{font-size:1rem;width:100%;box-sizing:border-box;padding:.4rem;margin:.3rem 0}.problem{color:#a00000}.hint{color:#555;font-size:.9rem}';
+
 function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>${escapeHtml(title)} - Gatehouse</title>
-<style>body{font:16px system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}dt{font-weight:600}button{font-size:1rem;margin-right:1rem;padding:.5rem 1rem}mark.ctl{background:#ffd54f;color:#000;border-radius:3px;padding:0 2px;font-size:.85em}.sign-in{border:1px solid #ccc;border-radius:6px;padding:.5rem 1rem;margin:1rem 0}.sign-in input{font-size:1rem;width:100%;box-sizing:border-box;padding:.4rem;margin:.3rem 0}.problem{color:#a00000}.hint{color:#555;font-size:.9rem}</style>
-</head><body><h1>${shown(title)}</h1>${body}</body></html>`;
+  return renderHtmlPage(title, approvalPageStyle, body);
 }
 
+/**
+ * `same-origin`, not `no-referrer`: under `no-referrer` Chromium posts the form with `Origin: null`, so the browser
+ * would not say where the post came from (CP-02). The link's token still never leaves this origin.
+ */
 function writeHtml(res: ServerResponse, status: number, html: string): void {
-  res.writeHead(status, {
-    'content-type': 'text/html; charset=utf-8',
-    'content-length': Buffer.byteLength(html),
-    'cache-control': 'no-store',
-    // `same-origin`, not `no-referrer`: under `no-referrer` Chromium posts the form with `Origin: null`, so the
-    // browser would not say where the post came from (CP-02). The link's token still never leaves this origin.
-    'referrer-policy': 'same-origin',
-    'x-frame-options': 'DENY',
-    'content-security-policy':
-      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-  });
-  res.end(html);
+  writeHtmlPage(res, status, html, formPageHeaders);
 }
 
 function readCookie(header: string | undefined, name: string): string | undefined {

@@ -11,7 +11,8 @@ import type {
 import { type AccessibleSite, clientMetadataDocumentPath, type SiteChoice } from '../oauth/index.ts';
 import type { OperatorSessions, SignedInUser } from '../users/index.ts';
 import type { HttpRoute } from './create-router.ts';
-import { showInvisibles, shownOnPage } from './show-invisibles.ts';
+import { formPageHeaders, type PageTitle, pageHeaders, renderHtmlPage, shown, writeHtmlPage } from './html-page.ts';
+import { showInvisibles } from './show-invisibles.ts';
 
 /** Who may be signed in at the browser that opens a connect link (the user routes' and the operator's sessions). */
 export interface ConnectLinkVisitors {
@@ -246,7 +247,7 @@ export function createConnectRoutes(
                 ...secure,
               ].join('; '),
             ]);
-            writePage(res, 200, nounOf(done.sites[0]).title, renderSiteChooser(done, csrf), formHeaders);
+            writePage(res, 200, nounOf(done.sites[0]).title, renderSiteChooser(done, csrf), formPageHeaders);
             return;
           }
           writeConnected(res, done);
@@ -297,25 +298,6 @@ export function createConnectRoutes(
   }
 }
 
-const pageHeaders = {
-  'cache-control': 'no-store',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-};
-
-/**
- * The chooser posts a form: `form-action 'self'`, and `same-origin` so Chromium sends a real Origin with the post
- * (under `no-referrer` it sends `Origin: null`, CP-02); the callback URL it was loaded from never leaves the origin.
- */
-const formHeaders = {
-  ...pageHeaders,
-  'referrer-policy': 'same-origin',
-  'content-security-policy':
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-};
-
 /**
  * The confirmation posts a form whose answer redirects to the authorization server: no `form-action` (Chromium
  * applies it to the redirect's target too), and `same-origin` so the post carries a real Origin (CP-02).
@@ -324,17 +306,6 @@ const confirmHeaders = {
   ...pageHeaders,
   'referrer-policy': 'same-origin',
 };
-
-/** A caller- or provider-supplied value for the page: escaped, invisible and bidi characters marked (CP-04). */
-function shown(text: string): string {
-  return shownOnPage(text, escapeHtml);
-}
-
-/** A page's title with caller-supplied parts: for the tab (plain text) and the heading (HTML). */
-interface PageTitle {
-  readonly text: string;
-  readonly html: string;
-}
 
 /**
  * A title naming caller- or provider-supplied values (a service's description title, a link's subject): their
@@ -504,6 +475,9 @@ function writeFailure(
   );
 }
 
+const connectPageStyle =
+  'body{font:16px system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}.card{border:1px solid #ccc;border-radius:6px;padding:.5rem 1rem 1rem;margin:1rem 0}fieldset{border:0;padding:0;margin:0;min-width:0}legend{font-weight:600;margin-bottom:.4rem}label.site{display:block;padding:.5rem 0;border-bottom:1px solid #eee;overflow-wrap:anywhere}.url{color:#555;font-size:.9rem;display:block;margin-left:1.6rem}button,a.button{font-size:1rem;padding:.5rem 1rem;margin-top:.6rem;display:inline-block}a.button{border:1px solid #767676;border-radius:3px;background:#efefef;color:#000;text-decoration:none}dt{font-weight:600}dd{margin:0 0 .5rem 0;overflow-wrap:anywhere}code{background:#f4f4f4;padding:0 .3rem}.problem{color:#a00000}.hint{color:#555;font-size:.9rem}';
+
 function writePage(
   res: ServerResponse,
   status: number,
@@ -511,17 +485,7 @@ function writePage(
   body: string,
   headers: Readonly<Record<string, string>> = pageHeaders,
 ): void {
-  const heading = typeof title === 'string' ? { text: title, html: escapeHtml(title) } : title;
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>${escapeHtml(heading.text)} - Gatehouse</title>
-<style>body{font:16px system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}.card{border:1px solid #ccc;border-radius:6px;padding:.5rem 1rem 1rem;margin:1rem 0}fieldset{border:0;padding:0;margin:0;min-width:0}legend{font-weight:600;margin-bottom:.4rem}label.site{display:block;padding:.5rem 0;border-bottom:1px solid #eee;overflow-wrap:anywhere}.url{color:#555;font-size:.9rem;display:block;margin-left:1.6rem}button,a.button{font-size:1rem;padding:.5rem 1rem;margin-top:.6rem;display:inline-block}a.button{border:1px solid #767676;border-radius:3px;background:#efefef;color:#000;text-decoration:none}dt{font-weight:600}dd{margin:0 0 .5rem 0;overflow-wrap:anywhere}code{background:#f4f4f4;padding:0 .3rem}.problem{color:#a00000}.hint{color:#555;font-size:.9rem}mark.ctl{background:#ffd54f;color:#000;border-radius:3px;padding:0 2px;font-size:.85em}</style>
-</head><body><h1>${heading.html}</h1>${body}</body></html>`;
-  res.writeHead(status, {
-    ...headers,
-    'content-type': 'text/html; charset=utf-8',
-    'content-length': Buffer.byteLength(html),
-  });
-  res.end(html);
+  writeHtmlPage(res, status, renderHtmlPage(title, connectPageStyle, body), headers);
 }
 
 function sameToken(cookie: string | undefined, field: string | null): boolean {

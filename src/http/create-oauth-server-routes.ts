@@ -3,7 +3,7 @@ import { GatehouseError } from '../core/index.ts';
 import type { ConsentView, Gateway } from '../gateway/index.ts';
 import { escapeHtml } from './create-connect-routes.ts';
 import type { HttpContext, HttpRoute } from './create-router.ts';
-import { shownOnPage } from './show-invisibles.ts';
+import { pageHeaders, renderHtmlPage, shown, writeHtmlPage } from './html-page.ts';
 
 /**
  * Gatehouse as the authorization server of MCP clients (src/auth-server), over HTTP:
@@ -147,22 +147,10 @@ export function renderConsentBody(view: ConsentView, who: string): string {
 <form method="post"><button type="submit" name="decision" value="allow">Allow</button> <button type="submit" name="decision" value="deny">Deny</button></form>`;
 }
 
-const pageHeaders = {
-  'cache-control': 'no-store',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-};
+const consentPageStyle = 'body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto}';
 
 function writePage(res: ServerResponse, status: number, title: string, body: string): void {
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} - Gatehouse</title></head><body style="font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto"><style>mark.ctl{background:#ffd54f;color:#000;border-radius:3px;padding:0 2px;font-size:.85em}</style><h1>${shown(title)}</h1>${body}</body></html>`;
-  res.writeHead(status, {
-    ...pageHeaders,
-    'content-type': 'text/html; charset=utf-8',
-    'content-length': Buffer.byteLength(html),
-  });
-  res.end(html);
+  writeHtmlPage(res, status, renderHtmlPage(title, consentPageStyle, body), pageHeaders);
 }
 
 /**
@@ -180,8 +168,6 @@ function assertRegistrationSize(headers: IncomingHttpHeaders): void {
     throw new GatehouseError('payload_too_large', `Client registration metadata is over ${maxRegistrationBytes} bytes`);
   }
 }
-
-const shown = (text: string) => shownOnPage(text, escapeHtml);
 
 function writeJson(res: ServerResponse, value: unknown): void {
   const body = JSON.stringify(value);

@@ -5,7 +5,7 @@ import type { ConnectionSummary, GatewayUsers, SignedInUser, UserSessionCookie }
 import { isSafeReturnPath } from '../oauth/index.ts';
 import { escapeHtml, parseCookies } from './create-connect-routes.ts';
 import type { HttpRoute } from './create-router.ts';
-import { shownOnPage } from './show-invisibles.ts';
+import { formPageHeaders, renderHtmlPage, shown, writeHtmlPage } from './html-page.ts';
 
 /** A consent a user gave an MCP client (the authorization server's, when one is built in). */
 export interface UserConsentView {
@@ -495,30 +495,22 @@ function renderAccount(
 <h2>Your connected accounts</h2>${connectionsHtml}${consentsHtml}`;
 }
 
-/** A caller-supplied value for the page: HTML-escaped, invisible and bidi characters shown as marks (CP-04). */
-function shown(text: string): string {
-  return shownOnPage(text, escapeHtml);
-}
-
 function redirect(res: ServerResponse, location: string): void {
   res.writeHead(303, { location, 'cache-control': 'no-store', 'referrer-policy': 'same-origin' });
   res.end();
 }
 
+const userPageStyle =
+  'body{font:16px system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}.card{border:1px solid #ccc;border-radius:6px;padding:.5rem 1rem 1rem;margin:1rem 0}.card label{display:block;margin-top:.6rem}.card input{font-size:1rem;width:100%;box-sizing:border-box;padding:.4rem;margin:.3rem 0}button{font-size:1rem;padding:.5rem 1rem;margin-top:.6rem}form.inline{display:inline}form.inline button{margin:0;padding:.2rem .6rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left}.problem{color:#a00000}';
+
+/** A page of forms posted to the gateway (`formPageHeaders`); `formTarget`: one more place a form may post to. */
 function writeHtml(res: ServerResponse, status: number, title: string, body: string, formTarget?: string): void {
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>${escapeHtml(title)} - Gatehouse</title>
-<style>body{font:16px system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}.card{border:1px solid #ccc;border-radius:6px;padding:.5rem 1rem 1rem;margin:1rem 0}.card label{display:block;margin-top:.6rem}.card input{font-size:1rem;width:100%;box-sizing:border-box;padding:.4rem;margin:.3rem 0}button{font-size:1rem;padding:.5rem 1rem;margin-top:.6rem}form.inline{display:inline}form.inline button{margin:0;padding:.2rem .6rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left}.problem{color:#a00000}mark.ctl{background:#ffd54f;color:#000;border-radius:3px;padding:0 2px;font-size:.85em}</style>
-</head><body><h1>${shown(title)}</h1>${body}</body></html>`;
-  res.writeHead(status, {
-    'content-type': 'text/html; charset=utf-8',
-    'content-length': Buffer.byteLength(html),
-    'cache-control': 'no-store',
-    // `same-origin`: Chromium then posts forms with a real Origin (CP-02); tokens in paths never leave the origin.
-    'referrer-policy': 'same-origin',
-    'x-frame-options': 'DENY',
-    'x-content-type-options': 'nosniff',
-    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self'${formTarget ? ` ${formTarget}` : ''}; frame-ancestors 'none'`,
-  });
-  res.end(html);
+  const headers =
+    formTarget === undefined
+      ? formPageHeaders
+      : {
+          ...formPageHeaders,
+          'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${formTarget}; frame-ancestors 'none'`,
+        };
+  writeHtmlPage(res, status, renderHtmlPage(title, userPageStyle, body), headers);
 }

@@ -1,6 +1,8 @@
 import { type ServerResponse, STATUS_CODES } from 'node:http';
-import { escapeHtml, type GatehouseError, httpStatusOf, noteResponseOutcome } from '../core/index.ts';
-import { shownOnPage } from './show-invisibles.ts';
+import { type GatehouseError, httpStatusOf, noteResponseOutcome } from '../core/index.ts';
+import { pageHeaders, renderHtmlPage, shown, writeHtmlPage } from './html-page.ts';
+
+const errorPageStyle = 'body{font:16px system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}';
 
 /** The heading a person reads, by the answer's status. */
 function headingOf(status: number): string {
@@ -27,19 +29,6 @@ function hintOf(error: GatehouseError): string {
 export function writeErrorPage(res: ServerResponse, error: GatehouseError): void {
   const status = httpStatusOf[error.code];
   noteResponseOutcome(res, { code: error.code });
-  const heading = headingOf(status);
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>${escapeHtml(heading)} - Gatehouse</title>
-<style>body{font:16px system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}mark.ctl{background:#ffd54f;color:#000;border-radius:3px;padding:0 2px;font-size:.85em}</style>
-</head><body><h1>${escapeHtml(heading)}</h1><p>${shownOnPage(error.message, escapeHtml)}.</p>${hintOf(error)}</body></html>`;
-  res.writeHead(status, {
-    'content-type': 'text/html; charset=utf-8',
-    'content-length': Buffer.byteLength(html),
-    'cache-control': 'no-store',
-    'referrer-policy': 'no-referrer',
-    'x-frame-options': 'DENY',
-    'x-content-type-options': 'nosniff',
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-  });
-  res.end(html);
+  const body = `<p>${shown(error.message)}.</p>${hintOf(error)}`;
+  writeHtmlPage(res, status, renderHtmlPage(headingOf(status), errorPageStyle, body), pageHeaders);
 }
