@@ -340,6 +340,59 @@ describe('createMcpUpstream() and a server asking to be reconnected at once (ret
     // Unbounded, each resumed stream that ended started the SDK client's retry count from zero: about 780 in 2 s.
     expect(resumed.length).toBeLessThanOrEqual(21);
   });
+
+  /**
+   * A SEP-1699 server polling a call: each answer stream (the POST's, then every GET resuming it) carries an event id,
+   * (`p1`, `p2` ...) asks `retry: 50` and ends, until the answer is ready `readyAfterMs` after the call. The standalone
+   * stream's GETs (none resuming a `p` id) get `stream`.
+   */
+  async function startPollingServer(readyAfterMs: number, stream: (response: ServerResponse) => void) {
+    let calledAt = 0;
+    let polls = 0;
+    const poll = (response: ServerResponse, id: string) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      polls++;
+      if (Date.now() - calledAt < readyAfterMs) return response.end(`id: p${polls}\nretry: 50\ndata: \n\n`);
+      const answer = { jsonrpc: '2.0', id: Number(id), result: { content: [{ type: 'text', text: 'ready' }] } };
+      response.end(`id: p${polls}\ndata: ${JSON.stringify(answer)}\n\n`);
+    };
+    let callId = '';
+    return startScriptedMcpServer(
+      (response, id) => {
+        calledAt = Date.now();
+        callId = id;
+        poll(response, id);
+      },
+      (response, lastEventId) => (lastEventId?.startsWith('p') ? poll(response, callId) : stream(response)),
+    );
+  }
+
+  it("sdk_path_polling_call_starved: a call whose server closes its answer stream after each event (SEP-1699 polling, retry: 50) is resumed every 100 ms until its answer, not after ever longer waits past the call's timeout", async () => {
+    const server = await startPollingServer(3_300, (response) => response.writeHead(405).end());
+    stops.push(server.close);
+    upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+    const started = Date.now();
+    // Doubling waits (100, 200 ... 3 200 ms) would resume it at 3.1 s, then 6.3 s: past the 5 s timeout.
+    const answer = await upstream.callTool(target(server.url), 'scripted', {}, { ask });
+    expect(answer.result).toEqual({ content: [{ type: 'text', text: 'ready' }] });
+    expect(Date.now() - started).toBeLessThan(4_500);
+  });
+
+  it("sdk_path_polling_call_starved: a session's churning standalone stream does not lengthen the waits of a call's answer stream", async () => {
+    const server = await startPollingServer(300, endAsking('0'));
+    stops.push(server.close);
+    upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+    expect(await upstream.listTools(target(server.url))).toHaveLength(1);
+    // The standalone stream ends at once, again and again: reopened after 100, 200, 400, 800 ms, the next wait 1.6 s.
+    const standalone = () => getsOf(server.received).filter((r) => !String(r.headers['last-event-id']).startsWith('p'));
+    await until(() => standalone().length >= 5);
+    expect(standalone()).toHaveLength(5);
+    const started = Date.now();
+    const answer = await upstream.callTool(target(server.url), 'scripted', {}, { ask });
+    expect(answer.result).toEqual({ content: [{ type: 'text', text: 'ready' }] });
+    // Sharing the standalone stream's backoff, the call's first resumption waited twice its last wait: 3.2 s.
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
 });
 
 describe('createMcpUpstream() and event streams past the size limit, on the SDK client path', () => {

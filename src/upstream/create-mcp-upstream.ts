@@ -438,7 +438,9 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
         reconnectionDelayGrowFactor: 2,
         maxRetries: 2,
       },
-      reconnectionScheduler: reconnections.schedule,
+      // A request's answer stream is resumed in its relay's context; the standalone stream is the session's (none).
+      reconnectionScheduler: (reconnect, delay, attempt) =>
+        (calling.getStore() === undefined ? reconnections.schedule : reconnections.resume)(reconnect, delay, attempt),
     });
     const direct: DirectSession = {
       service: target.service,
