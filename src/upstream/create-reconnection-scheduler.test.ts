@@ -75,4 +75,15 @@ describe('createReconnectionScheduler()', () => {
     vi.advanceTimersByTime(60_000);
     expect(reopened).toEqual([]);
   });
+
+  it("reconnection_timer_holds_process: a reopening waiting (up to a server's retry of 24.8 days) does not keep the process alive", () => {
+    vi.useRealTimers();
+    const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+    const before = timers();
+    const scheduler = createReconnectionScheduler();
+    scheduler.schedule(() => {}, 2_147_483_647, 0);
+    scheduler.resume(() => {}, 30_000, 0);
+    expect(timers()).toBe(before);
+    scheduler.cancelAll();
+  });
 });

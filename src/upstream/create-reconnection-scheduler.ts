@@ -41,6 +41,8 @@ export function createReconnectionScheduler(now: () => number = Date.now): Sessi
       waiting.delete(timer);
       reconnect();
     }, wait);
+    // The session's own sockets hold the process while it is in use; a reopening waiting for one does not.
+    timer.unref();
     waiting.add(timer);
     return () => {
       waiting.delete(timer);
