@@ -343,16 +343,21 @@ describe('createMcpUpstream() and a server asking to be reconnected at once (ret
 
   /**
    * A SEP-1699 server polling a call: each answer stream (the POST's, then every GET resuming it) carries an event id,
-   * (`p1`, `p2` ...) asks `retry: 50` and ends, until the answer is ready `readyAfterMs` after the call. The standalone
+   * (`p1`, `p2` ...) asks `retry: 50` and ends (after `holdMs`), until the answer is ready `readyAfterMs` after the call. The standalone
    * stream's GETs (none resuming a `p` id) get `stream`.
    */
-  async function startPollingServer(readyAfterMs: number, stream: (response: ServerResponse) => void) {
+  async function startPollingServer(readyAfterMs: number, stream: (response: ServerResponse) => void, holdMs = 0) {
     let calledAt = 0;
     let polls = 0;
     const poll = (response: ServerResponse, id: string) => {
       response.writeHead(200, { 'content-type': 'text/event-stream' });
       polls++;
-      if (Date.now() - calledAt < readyAfterMs) return response.end(`id: p${polls}\nretry: 50\ndata: \n\n`);
+      if (Date.now() - calledAt < readyAfterMs) {
+        response.write(`id: p${polls}\nretry: 50\ndata: \n\n`);
+        if (holdMs === 0) return response.end();
+        setTimeout(() => response.end(), holdMs);
+        return;
+      }
       const answer = { jsonrpc: '2.0', id: Number(id), result: { content: [{ type: 'text', text: 'ready' }] } };
       response.end(`id: p${polls}\ndata: ${JSON.stringify(answer)}\n\n`);
     };
@@ -377,6 +382,26 @@ describe('createMcpUpstream() and a server asking to be reconnected at once (ret
     expect(answer.result).toEqual({ content: [{ type: 'text', text: 'ready' }] });
     expect(Date.now() - started).toBeLessThan(4_500);
   });
+
+  it.each([0, 400])(
+    'sdk_path_zombie_resumption: the answer stream of a call that timed out is not resumed any more (the server holding each poll %s ms)',
+    async (holdMs) => {
+      const server = await startPollingServer(1_000_000, (response) => response.writeHead(405).end(), holdMs);
+      stops.push(server.close);
+      upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+      const error = await failureOf(
+        upstream.callTool({ ...target(server.url), timeoutMs: 1_000 }, 'scripted', {}, { ask }),
+      );
+      expect(error.code).toBe('upstream_timeout');
+      const polls = () => getsOf(server.received).filter((r) => String(r.headers['last-event-id']).startsWith('p'));
+      const atEnd = polls().length;
+      expect(atEnd).toBeGreaterThan(0);
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      // Before: resumed for as long as the session lived (7 more in 6.5 s, the waits doubling; every ~0.5 s for a
+      // server holding each poll), as the request's context was gone once no request was in flight.
+      expect(polls().length - atEnd).toBeLessThanOrEqual(1);
+    },
+  );
 
   it("sdk_path_polling_call_starved: a session's churning standalone stream does not lengthen the waits of a call's answer stream", async () => {
     const server = await startPollingServer(300, endAsking('0'));
