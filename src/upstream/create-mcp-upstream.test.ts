@@ -340,6 +340,84 @@ describe('createMcpUpstream() and a server asking to be reconnected at once (ret
     // Unbounded, each resumed stream that ended started the SDK client's retry count from zero: about 780 in 2 s.
     expect(resumed.length).toBeLessThanOrEqual(21);
   });
+
+  /**
+   * A SEP-1699 server polling a call: each answer stream (the POST's, then every GET resuming it) carries an event id,
+   * (`p1`, `p2` ...) asks `retry: 50` and ends (after `holdMs`), until the answer is ready `readyAfterMs` after the call. The standalone
+   * stream's GETs (none resuming a `p` id) get `stream`.
+   */
+  async function startPollingServer(readyAfterMs: number, stream: (response: ServerResponse) => void, holdMs = 0) {
+    let calledAt = 0;
+    let polls = 0;
+    const poll = (response: ServerResponse, id: string) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      polls++;
+      if (Date.now() - calledAt < readyAfterMs) {
+        response.write(`id: p${polls}\nretry: 50\ndata: \n\n`);
+        if (holdMs === 0) return response.end();
+        setTimeout(() => response.end(), holdMs);
+        return;
+      }
+      const answer = { jsonrpc: '2.0', id: Number(id), result: { content: [{ type: 'text', text: 'ready' }] } };
+      response.end(`id: p${polls}\ndata: ${JSON.stringify(answer)}\n\n`);
+    };
+    let callId = '';
+    return startScriptedMcpServer(
+      (response, id) => {
+        calledAt = Date.now();
+        callId = id;
+        poll(response, id);
+      },
+      (response, lastEventId) => (lastEventId?.startsWith('p') ? poll(response, callId) : stream(response)),
+    );
+  }
+
+  it("sdk_path_polling_call_starved: a call whose server closes its answer stream after each event (SEP-1699 polling, retry: 50) is resumed every 100 ms until its answer, not after ever longer waits past the call's timeout", async () => {
+    const server = await startPollingServer(3_300, (response) => response.writeHead(405).end());
+    stops.push(server.close);
+    upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+    const started = Date.now();
+    // Doubling waits (100, 200 ... 3 200 ms) would resume it at 3.1 s, then 6.3 s: past the 5 s timeout.
+    const answer = await upstream.callTool(target(server.url), 'scripted', {}, { ask });
+    expect(answer.result).toEqual({ content: [{ type: 'text', text: 'ready' }] });
+    expect(Date.now() - started).toBeLessThan(4_500);
+  });
+
+  it.each([0, 400])(
+    'sdk_path_zombie_resumption: the answer stream of a call that timed out is not resumed any more (the server holding each poll %s ms)',
+    async (holdMs) => {
+      const server = await startPollingServer(1_000_000, (response) => response.writeHead(405).end(), holdMs);
+      stops.push(server.close);
+      upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+      const error = await failureOf(
+        upstream.callTool({ ...target(server.url), timeoutMs: 1_000 }, 'scripted', {}, { ask }),
+      );
+      expect(error.code).toBe('upstream_timeout');
+      const polls = () => getsOf(server.received).filter((r) => String(r.headers['last-event-id']).startsWith('p'));
+      const atEnd = polls().length;
+      expect(atEnd).toBeGreaterThan(0);
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      // Before: resumed for as long as the session lived (7 more in 6.5 s, the waits doubling; every ~0.5 s for a
+      // server holding each poll), as the request's context was gone once no request was in flight.
+      expect(polls().length - atEnd).toBeLessThanOrEqual(1);
+    },
+  );
+
+  it("sdk_path_polling_call_starved: a session's churning standalone stream does not lengthen the waits of a call's answer stream", async () => {
+    const server = await startPollingServer(300, endAsking('0'));
+    stops.push(server.close);
+    upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+    expect(await upstream.listTools(target(server.url))).toHaveLength(1);
+    // The standalone stream ends at once, again and again: reopened after 100, 200, 400, 800 ms, the next wait 1.6 s.
+    const standalone = () => getsOf(server.received).filter((r) => !String(r.headers['last-event-id']).startsWith('p'));
+    await until(() => standalone().length >= 5);
+    expect(standalone()).toHaveLength(5);
+    const started = Date.now();
+    const answer = await upstream.callTool(target(server.url), 'scripted', {}, { ask });
+    expect(answer.result).toEqual({ content: [{ type: 'text', text: 'ready' }] });
+    // Sharing the standalone stream's backoff, the call's first resumption waited twice its last wait: 3.2 s.
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
 });
 
 describe('createMcpUpstream() and event streams past the size limit, on the SDK client path', () => {

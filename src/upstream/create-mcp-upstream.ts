@@ -191,7 +191,24 @@ interface Relay extends Pick<McpCallOptions, 'ask' | 'log'> {
   readonly cutOff: AbortController;
   /** The request is over: a stream the SDK client would resume for it later is not opened. */
   ended: boolean;
+  /** Its session's answer streams by their last event id (`ResumableStreams`), known from its first stream. */
+  resumable?: ResumableStreams;
+  /** The id of the last event of its answer streams, as the SDK client reports it (`onresumptiontoken`). */
+  lastEventId?: string;
 }
+
+/**
+ * A session's requests by the last event id of their answer streams: what a GET resuming one (`Last-Event-ID`) is
+ * matched by when it runs outside its request's async context. The relay's storage is off while no request is in
+ * flight (`disableStorageWhenIdle`), and the SDK client goes on resuming a 2025-era request it gave up (timed out,
+ * cancelled) for as long as each resumed stream ends after an event id: without this, such a stream passed for the
+ * session's standalone one and was resumed for as long as the session lived (finding sdk_path_zombie_resumption).
+ * `over`: the request ended. At most `maxResumableStreams` per session, the oldest forgotten first. Event ids are
+ * unique across a session's streams (MCP Streamable HTTP); a server repeating an ended request's id on its
+ * standalone stream has that stream refused as well.
+ */
+type ResumableStreams = Map<string, Relay | 'over'>;
+const maxResumableStreams = 256;
 
 /**
  * The relay of the request in whose async context something happens (the SDK sends a request, reads its answer
@@ -216,7 +233,7 @@ const whileRelaying = disableStorageWhenIdle(calling);
  */
 async function sendRelayed<T>(
   callOptions: Pick<McpCallOptions, 'ask' | 'log' | 'signal'>,
-  send: (signal: AbortSignal) => Promise<T>,
+  send: (signal: AbortSignal, onresumptiontoken: (token: string) => void) => Promise<T>,
 ): Promise<T> {
   const cutOff = new AbortController();
   const relay: Relay = {
@@ -228,12 +245,24 @@ async function sendRelayed<T>(
   };
   const signal =
     callOptions.signal === undefined ? cutOff.signal : AbortSignal.any([callOptions.signal, cutOff.signal]);
+  /** Called by the SDK client with each event id of the request's answer streams, in or out of its context. */
+  const onresumptiontoken = (token: string) => {
+    const streams = relay.resumable;
+    if (streams === undefined) return;
+    if (relay.lastEventId !== undefined) streams.delete(relay.lastEventId);
+    relay.lastEventId = token;
+    streams.set(token, relay.ended ? 'over' : relay);
+    if (streams.size > maxResumableStreams) streams.delete(streams.keys().next().value as string);
+  };
   try {
-    return await whileRelaying(() => calling.run(relay, () => send(signal)));
+    return await whileRelaying(() => calling.run(relay, () => send(signal, onresumptiontoken)));
   } catch (error) {
     throw cutOff.signal.aborted ? cutOff.signal.reason : error;
   } finally {
     relay.ended = true;
+    if (relay.lastEventId !== undefined && relay.resumable?.has(relay.lastEventId) === true) {
+      relay.resumable.set(relay.lastEventId, 'over');
+    }
   }
 }
 /** An event stream whose reader counts its bytes itself. */
@@ -267,7 +296,12 @@ const listers: Record<
   (
     client: Client,
     params: { cursor?: string },
-    options: { timeout: number; cacheMode: 'bypass'; signal: AbortSignal },
+    options: {
+      timeout: number;
+      cacheMode: 'bypass';
+      signal: AbortSignal;
+      onresumptiontoken: (token: string) => void;
+    },
   ) => Promise<Record<string, unknown>>
 > = {
   tools: (client, params, options) => client.listTools(params, options),
@@ -337,6 +371,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     const standalone: { readonly volume: NotificationVolume; cutOff?: GatehouseError } = {
       volume: { windowStartMs: 0, bytes: 0 },
     };
+    const resumable: ResumableStreams = new Map();
     const limits = {
       userAgent: `${clientInfo.name}/${clientInfo.version}`,
       maxResponseBytes: target.maxResponseBytes,
@@ -344,14 +379,19 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       refuse: (head: { status: number; headers: Headers }) => insufficientScopeOf(head, target),
     };
     /** How an event stream answering this request is metered; throws when the stream may not be opened at all. */
-    const meterOf = (method: string): StreamMeter => {
+    const meterOf = (method: string, headers: RequestInit['headers']): StreamMeter => {
       // A direct call counts its answer's streams together itself (`readEvents`): a count per stream here would only
       // repeat it.
       if (role === 'direct') return unmetered;
-      const relay = calling.getStore();
+      const inContext = calling.getStore();
+      if (inContext !== undefined) inContext.resumable ??= resumable;
+      const lastEventId =
+        inContext === undefined && method === 'GET' ? new Headers(headers).get('last-event-id') : null;
+      const relay = inContext ?? (lastEventId === null ? undefined : resumable.get(lastEventId));
       if (relay !== undefined) {
-        // The SDK client resumes a stream of a request it gave up (cancelled, timed out) until its retries run out.
-        if (relay.ended && method === 'GET') {
+        // The SDK client resumes a stream of a request it gave up (cancelled, timed out) for as long as the server
+        // ends each one after an event id.
+        if (relay === 'over' || (relay.ended && method === 'GET')) {
           throw new GatehouseError(
             'upstream_error',
             `A stream of the MCP server of ${target.service} is not resumed for a request that is over`,
@@ -386,7 +426,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
         });
       }
       guard.checkUrl(url);
-      const meter = meterOf(init?.method ?? 'GET');
+      const meter = meterOf(init?.method ?? 'GET', init?.headers);
       connectTimeouts.set(url.hostname, target.connectTimeoutMs);
       return fetchWithDispatcher(agent, url, init, { ...limits, meter });
     };
@@ -438,7 +478,9 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
         reconnectionDelayGrowFactor: 2,
         maxRetries: 2,
       },
-      reconnectionScheduler: reconnections.schedule,
+      // A request's answer stream is resumed in its relay's context; the standalone stream is the session's (none).
+      reconnectionScheduler: (reconnect, delay, attempt) =>
+        (calling.getStore() === undefined ? reconnections.schedule : reconnections.resume)(reconnect, delay, attempt),
     });
     const direct: DirectSession = {
       service: target.service,
@@ -530,8 +572,8 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     let cursor: string | undefined;
     for (let page = 0; page < maxListPages; page++) {
       const params = cursor === undefined ? {} : { cursor };
-      const listed = await sendRelayed({}, (signal) =>
-        listers[kind](client, params, { timeout: target.timeoutMs, cacheMode: 'bypass', signal }),
+      const listed = await sendRelayed({}, (signal, onresumptiontoken) =>
+        listers[kind](client, params, { timeout: target.timeoutMs, cacheMode: 'bypass', signal, onresumptiontoken }),
       ).catch((error: unknown) => {
         throw toMcpUpstreamError(error, target);
       });
@@ -578,11 +620,17 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
   }
 
   /** The SDK request options of a call, sent with `signal` (the caller's, with the relay's cut-off: `sendRelayed`). */
-  const optionsOf = (target: McpTarget, callOptions: McpCallOptions, signal: AbortSignal) => {
+  const optionsOf = (
+    target: McpTarget,
+    callOptions: McpCallOptions,
+    signal: AbortSignal,
+    onresumptiontoken: (token: string) => void,
+  ) => {
     const { onProgress } = callOptions;
     return {
       timeout: target.timeoutMs,
       signal,
+      onresumptiontoken,
       ...(onProgress
         ? {
             onprogress: ({ progress, total, message }: { progress: number; total?: number; message?: string }) =>
@@ -640,7 +688,9 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
             const result = await sendDirectToolCall(session.direct, params, directHooksOf(target, callOptions));
             if (result !== redirected) return result;
           }
-          return sendRelayed(callOptions, (signal) => client.callTool(params, optionsOf(target, callOptions, signal)));
+          return sendRelayed(callOptions, (signal, onresumptiontoken) =>
+            client.callTool(params, optionsOf(target, callOptions, signal, onresumptiontoken)),
+          );
         },
         callOptions,
       );
@@ -650,10 +700,10 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       return answer(
         target,
         (client) =>
-          sendRelayed(callOptions, (signal) =>
+          sendRelayed(callOptions, (signal, onresumptiontoken) =>
             client.readResource(
               { uri, ...metaOf(callOptions, client) },
-              { ...optionsOf(target, callOptions, signal), cacheMode: 'bypass' },
+              { ...optionsOf(target, callOptions, signal, onresumptiontoken), cacheMode: 'bypass' },
             ),
           ),
         callOptions,
@@ -664,10 +714,10 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       return answer(
         target,
         (client) =>
-          sendRelayed(callOptions, (signal) =>
+          sendRelayed(callOptions, (signal, onresumptiontoken) =>
             client.getPrompt(
               { name, arguments: { ...args }, ...metaOf(callOptions, client) },
-              optionsOf(target, callOptions, signal),
+              optionsOf(target, callOptions, signal, onresumptiontoken),
             ),
           ),
         callOptions,
@@ -679,20 +729,22 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
         target,
         (client) =>
           // Relayed for its size cap only: a completion's questions and log messages are not the caller's to see.
-          sendRelayed(callOptions.signal === undefined ? {} : { signal: callOptions.signal }, (signal) =>
-            client.request(
-              {
-                method: 'completion/complete',
-                params: {
-                  ref: { ...params.ref },
-                  argument: { ...params.argument },
-                  ...(params.context?.arguments ? { context: { arguments: { ...params.context.arguments } } } : {}),
-                  ...metaOf(callOptions),
+          sendRelayed(
+            callOptions.signal === undefined ? {} : { signal: callOptions.signal },
+            (signal, onresumptiontoken) =>
+              client.request(
+                {
+                  method: 'completion/complete',
+                  params: {
+                    ref: { ...params.ref },
+                    argument: { ...params.argument },
+                    ...(params.context?.arguments ? { context: { arguments: { ...params.context.arguments } } } : {}),
+                    ...metaOf(callOptions),
+                  },
                 },
-              },
-              anyResult,
-              optionsOf(target, callOptions, signal),
-            ),
+                anyResult,
+                optionsOf(target, callOptions, signal, onresumptiontoken),
+              ),
           ),
         callOptions,
       );

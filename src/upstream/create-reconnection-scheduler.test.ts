@@ -48,13 +48,42 @@ describe('createReconnectionScheduler()', () => {
     expect(reopen(scheduler, 60_000)).toBe(60_000);
   });
 
+  it("sdk_path_polling_call_starved: resumes a request's answer stream after the wait asked each time (at least 100 ms), and leaves the standalone stream's backoff alone", () => {
+    const scheduler = createReconnectionScheduler();
+    const resumed: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const before = Date.now();
+      scheduler.resume(() => resumed.push(Date.now() - before), 50, 0);
+      vi.advanceTimersToNextTimer();
+    }
+    expect(resumed).toEqual([100, 100, 100, 100, 100]);
+    expect([reopen(scheduler, 0), reopen(scheduler, 0)]).toEqual([100, 200]);
+    const before = Date.now();
+    scheduler.resume(() => resumed.push(Date.now() - before), 0, 0);
+    vi.advanceTimersToNextTimer();
+    expect(resumed.at(-1)).toBe(100);
+    expect(reopen(scheduler, 0)).toBe(400);
+  });
+
   it('cancelAll clears every reopening still waiting, not only the last one scheduled', () => {
     const scheduler = createReconnectionScheduler();
     const reopened: string[] = [];
     scheduler.schedule(() => reopened.push('standalone'), 0, 0);
-    scheduler.schedule(() => reopened.push('answer'), 0, 0);
+    scheduler.schedule(() => reopened.push('standalone again'), 0, 0);
+    scheduler.resume(() => reopened.push('answer'), 0, 0);
     scheduler.cancelAll();
     vi.advanceTimersByTime(60_000);
     expect(reopened).toEqual([]);
+  });
+
+  it("reconnection_timer_holds_process: a reopening waiting (up to a server's retry of 24.8 days) does not keep the process alive", () => {
+    vi.useRealTimers();
+    const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+    const before = timers();
+    const scheduler = createReconnectionScheduler();
+    scheduler.schedule(() => {}, 2_147_483_647, 0);
+    scheduler.resume(() => {}, 30_000, 0);
+    expect(timers()).toBe(before);
+    scheduler.cancelAll();
   });
 });
