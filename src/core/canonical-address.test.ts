@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalAddress } from './canonical-address.ts';
+import { addressBudgetOf, canonicalAddress } from './canonical-address.ts';
 
 describe('canonicalAddress()', () => {
   it.each([
@@ -16,5 +16,20 @@ describe('canonicalAddress()', () => {
     ['', undefined],
   ])('%s -> %s', (text, want) => {
     expect(canonicalAddress(text)).toBe(want);
+  });
+});
+
+describe('addressBudgetOf()', () => {
+  it.each([
+    ['198.51.100.7', '198.51.100.7'],
+    ['2001:db8:7:1::1', '2001:db8:7:1::/64'],
+    ['2001:db8:7:1:ffff:ffff:ffff:fffe', '2001:db8:7:1::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['2001:db8:0:0:1::', '2001:db8:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1', 'fe80:0:0:0::/64'],
+    ['unknown', 'unknown'],
+  ])('%s counts as %s', (address, budget) => {
+    expect(addressBudgetOf(address)).toBe(budget);
   });
 });

@@ -22,3 +22,19 @@ export function canonicalAddress(text: string): string | undefined {
   const low = Number.parseInt(mapped[2] as string, 16);
   return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
 }
+
+/**
+ * The network a client's per-address budgets count (sign-in attempts, wrong admin tokens, client registrations):
+ * an IPv4 address itself, an IPv6 address its /64, written `2001:db8:7:1::/64`. One host is commonly given a whole
+ * /64 and may send from any address in it, so budgets of single IPv6 addresses gave it 2^64 of them (finding
+ * ipv6_rotation_bypasses_address_budget). `address` is canonical (`canonicalAddress`); anything else (`unknown`)
+ * is returned as it is.
+ */
+export function addressBudgetOf(address: string): string {
+  if (isIP(address) !== 6) return address;
+  const [head = '', tail] = address.split('::');
+  const leading = head === '' ? [] : head.split(':');
+  const trailing = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = [...leading, ...Array<string>(8 - leading.length - trailing.length).fill('0'), ...trailing];
+  return `${groups.slice(0, 4).join(':')}::/64`;
+}

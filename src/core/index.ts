@@ -1,6 +1,6 @@
 export { type BearerChallenge, readBearerChallenge, splitScopes } from './bearer-challenge.ts';
 export { type CallCancellation, cancelCall, createCallCancellation } from './call-cancellation.ts';
-export { canonicalAddress } from './canonical-address.ts';
+export { addressBudgetOf, canonicalAddress } from './canonical-address.ts';
 export { type Clock, systemClock } from './clock.ts';
 export {
   type ClientKeyConfig,

@@ -6,7 +6,7 @@ import {
   type GuardedFetch,
   toolsetScope,
 } from '../auth-server/index.ts';
-import { type Clock, type Config, GatehouseError, type TenantConfig } from '../core/index.ts';
+import { addressBudgetOf, type Clock, type Config, GatehouseError, type TenantConfig } from '../core/index.ts';
 import type { Limiter, Store } from '../store/index.ts';
 import type { Vault } from '../vault/index.ts';
 import type { TenantRuntime } from './build-tenants.ts';
@@ -132,7 +132,7 @@ export function createGatewayOAuthServer(options: GatewayOAuthServerOptions): Ga
         const decision = await options.limiter.admit([
           {
             kind: 'rate',
-            key: `${tenant}:oauth_reg:addr:${address}`,
+            key: `${tenant}:oauth_reg:addr:${addressBudgetOf(address)}`,
             limit: 'oauth_registration.address',
             perMinute: registrationLimits.perAddressPerHour / 60,
             burst: registrationLimits.perAddressPerHour,

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { GatehouseError } from '../core/index.ts';
+import { addressBudgetOf, GatehouseError } from '../core/index.ts';
 import type { Limiter } from '../store/index.ts';
 import {
   type ApiTokenCaller,
@@ -177,7 +177,7 @@ export function createAdminRoutes(options: AdminRoutesOptions): HttpRoute[] {
 
   const failedTokens = options.failedTokens;
   const failedPerMinute = failedTokens?.perMinute ?? 30;
-  /** Addresses over their wrong-token budget, and until when (epoch ms) they are refused. */
+  /** Addresses (`addressBudgetOf`: an IPv6 /64 is one) over their wrong-token budget, and until when (epoch ms). */
   const refusedUntil = new Map<string, number>();
 
   /** Seconds `address` must still wait, or 0 when it may present a token. */
@@ -326,7 +326,7 @@ export function createAdminRoutes(options: AdminRoutesOptions): HttpRoute[] {
     path: `${prefix}${route.path}`,
     ...(route.bodyLimit === undefined ? {} : { bodyLimit: route.bodyLimit }),
     handle: async (context) => {
-      const address = context.clientAddress;
+      const address = addressBudgetOf(context.clientAddress);
       const wait = waitOf(address);
       if (wait > 0) tooManyWrongTokens(route, context, wait);
       const caller = await authenticate(context);

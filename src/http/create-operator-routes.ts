@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { escapeHtml } from '../core/index.ts';
+import { addressBudgetOf, escapeHtml } from '../core/index.ts';
 import { isSafeReturnPath } from '../oauth/index.ts';
 import type { Limiter } from '../store/index.ts';
 import {
@@ -155,7 +155,7 @@ export function createOperatorRoutes(options: OperatorRoutesOptions): OperatorRo
         const admitted = await options.limiter.admit([
           {
             kind: 'rate',
-            key: `operator:signin:addr:${address}`,
+            key: `operator:signin:addr:${addressBudgetOf(address)}`,
             limit: 'operator_sign_in.address',
             perMinute,
             burst: perMinute,

@@ -1,4 +1,4 @@
-import { type Clock, createId, GatehouseError } from '../core/index.ts';
+import { addressBudgetOf, type Clock, createId, GatehouseError } from '../core/index.ts';
 import type { Limiter, LimitRule, UserRecord, UserRepository, UserSessionRepository } from '../store/index.ts';
 import {
   hashPassword,
@@ -215,7 +215,7 @@ export function createUserAccounts(deps: UserAccountsDependencies): UserAccounts
     const rules: LimitRule[] = [
       {
         kind: 'rate',
-        key: `${tenant}:signin:addr:${address}`,
+        key: `${tenant}:signin:addr:${addressBudgetOf(address)}`,
         limit: 'sign_in.address',
         perMinute: limits.perAddressPerMinute,
         burst: limits.perAddressPerMinute,

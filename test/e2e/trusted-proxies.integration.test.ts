@@ -81,6 +81,17 @@ describe('per-address budgets behind a trusted proxy', () => {
     expect((await signIn('198.51.100.31')).status).toBe(401);
   });
 
+  it('ipv6_rotation_bypasses_address_budget: a guesser with an IPv6 /64 (one host gets a whole /64) is one budget however many of its addresses it uses; another /64 keeps its own', async () => {
+    // Every attempt from another address of the same /64: before, each was a fresh budget (31 of 31 got 401).
+    for (let i = 0; i < 30; i++) {
+      expect((await adminFrom(proxy, `guess-${i}`, `2001:db8:7:1::${(i + 1).toString(16)}`)).status).toBe(401);
+    }
+    expect((await adminFrom(proxy, 'guess-30', '2001:db8:7:1:ffff:ffff:ffff:fffe')).status).toBe(429);
+    expect((await adminFrom(proxy, adminToken, '2001:DB8:7:1:0:0:0:99')).status).toBe(429);
+    // The neighbouring /64 is someone else.
+    expect((await adminFrom(proxy, adminToken, '2001:db8:7:2::1')).status).toBe(200);
+  });
+
   it('address_budget_behind_proxy: a malformed X-Forwarded-For from the proxy falls back to the proxy address, never an error', async () => {
     for (const header of ['', ' , ', 'not-an-address', '198.51.100.20:443', '[2001:db8::1]', 'unknown', '10.0.0.1,,']) {
       const answer = await adminFrom(proxy, adminToken, header);
