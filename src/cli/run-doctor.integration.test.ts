@@ -51,6 +51,18 @@ describe('gatehouse doctor', () => {
     expect(existsSync(join(dataDir, 'master.key'))).toBe(false);
   });
 
+  it('admin_token_short_not_flagged: warns about an admin token shorter than 32 characters, without showing it; a long one is ok', async () => {
+    const dataDir = join(tempDir, 'admin-token');
+    const short = await doctor(`dataDir: ${dataDir}\nadminToken: hunter2-admin\n`);
+    // Before: { status: 'ok', message: 'admin API on' }.
+    expect(short.of('admin')?.status).toBe('warn');
+    expect(short.of('admin')?.message).toContain('13 characters');
+    expect(short.of('admin')?.fix).toContain('32');
+    expect(JSON.stringify(short.report)).not.toContain('hunter2');
+    const long = await doctor(`dataDir: ${dataDir}\nadminToken: ${'x'.repeat(20)}-0123456789-abcdef\n`);
+    expect(long.of('admin')).toMatchObject({ status: 'ok', message: 'admin API on' });
+  });
+
   it('fails the master key when the store was written with another key (the first-hour trap), passes with its own', async () => {
     const db = await testDatabases(tempDir)[0]!.create();
     await storeWithDataKey(db.url, keyA);

@@ -53,16 +53,7 @@ export async function runDoctor(config: Config, json: boolean, context: CliConte
   await checkRedis(config, add);
   await checkMasterKey(config, store, add);
   checkPublicUrl(config, add);
-  add(
-    config.adminToken === undefined
-      ? {
-          check: 'admin',
-          status: 'warn',
-          message: 'no admin token: the admin API (/api/v1) is off',
-          fix: 'set GATEHOUSE_ADMIN_TOKEN to manage tenants, connections and approvals over HTTP',
-        }
-      : { check: 'admin', status: 'ok', message: 'admin API on' },
-  );
+  add(adminFinding(config.adminToken));
   await store?.close();
 
   const failed = findings.some((f) => f.status === 'fail');
@@ -403,4 +394,33 @@ function checkPublicUrl(config: Config, add: (finding: DoctorFinding) => void): 
       fix: 'serve HTTPS through a TLS-terminating proxy and set GATEHOUSE_PUBLIC_URL to its https:// URL',
     });
   }
+}
+
+/** The admin token's length from which guessing it is hopeless whatever the per-address budgets allow. */
+const adminTokenMinLength = 32;
+
+/**
+ * The admin API: off without a token; a token shorter than 32 characters is a warning. It opens the whole admin API
+ * and the operator's console, and the per-address budgets only slow guessing (30 a minute per address or IPv6 /64,
+ * and anyone with many addresses has many budgets): its length is what makes guessing hopeless. The token is never
+ * shown, only its length.
+ */
+function adminFinding(adminToken: string | undefined): DoctorFinding {
+  if (adminToken === undefined) {
+    return {
+      check: 'admin',
+      status: 'warn',
+      message: 'no admin token: the admin API (/api/v1) is off',
+      fix: 'set GATEHOUSE_ADMIN_TOKEN to manage tenants, connections and approvals over HTTP',
+    };
+  }
+  if (adminToken.length < adminTokenMinLength) {
+    return {
+      check: 'admin',
+      status: 'warn',
+      message: `admin API on, with an admin token of ${adminToken.length} characters: short enough to be guessed from many addresses`,
+      fix: `use a random token of at least ${adminTokenMinLength} characters (e.g. openssl rand -base64 32) in GATEHOUSE_ADMIN_TOKEN`,
+    };
+  }
+  return { check: 'admin', status: 'ok', message: 'admin API on' };
 }
