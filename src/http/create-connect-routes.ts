@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { escapeHtml, type GatehouseError, httpStatusOf, toGatehouseError } from '../core/index.ts';
 import type {
@@ -9,7 +9,7 @@ import type {
   LinkOpener,
 } from '../gateway/index.ts';
 import { type AccessibleSite, clientMetadataDocumentPath, type SiteChoice } from '../oauth/index.ts';
-import type { OperatorSessions, SignedInUser } from '../users/index.ts';
+import { type OperatorSessions, type SignedInUser, sameToken } from '../users/index.ts';
 import type { HttpRoute } from './create-router.ts';
 import { formPageHeaders, type PageTitle, pageHeaders, renderHtmlPage, shown, writeHtmlPage } from './html-page.ts';
 import { showInvisibles } from './show-invisibles.ts';
@@ -268,7 +268,7 @@ export function createConnectRoutes(
         const cookies = parseCookies(req.headers.cookie);
         try {
           const form = new URLSearchParams((await readBody()).toString('utf8'));
-          if (!sameToken(cookies[siteCsrfCookie], form.get('csrf'))) {
+          if (!sameFormToken(cookies[siteCsrfCookie], form.get('csrf'))) {
             writeFailure(
               res,
               { code: 'forbidden_origin', message: 'The site form expired or came from another page', details: {} },
@@ -488,11 +488,9 @@ function writePage(
   writeHtmlPage(res, status, renderHtmlPage(title, connectPageStyle, body), headers);
 }
 
-function sameToken(cookie: string | undefined, field: string | null): boolean {
-  if (cookie === undefined || field === null || cookie.length < 16) return false;
-  const a = Buffer.from(cookie);
-  const b = Buffer.from(field);
-  return a.length === b.length && timingSafeEqual(a, b);
+/** The site chooser's CSRF cookie against its form field: present, of a real token's length, and equal. */
+function sameFormToken(cookie: string | undefined, field: string | null): boolean {
+  return cookie !== undefined && field !== null && cookie.length >= 16 && sameToken(cookie, field);
 }
 
 /** One escaping for every page (core); re-exported for the http pages that import it from here. */

@@ -1,5 +1,5 @@
 import { escapeHtml } from '../../core/index.ts';
-import { shownOnPage } from '../show-invisibles.ts';
+import { shown } from '../html-page.ts';
 import { csrfField } from './console-html.ts';
 
 /** The console's sections, in the order of its navigation. */
@@ -121,7 +121,5 @@ ${frame.who}</header>
 </body></html>`;
 }
 
-/** A caller-supplied value for a console page: escaped, invisible and bidi characters shown as marks (CP-04). */
-export function shown(text: string): string {
-  return shownOnPage(text, escapeHtml);
-}
+/** A caller-supplied value for a console page, as on every page of the gateway (`html-page.ts`). */
+export { shown };
