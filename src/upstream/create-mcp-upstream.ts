@@ -225,15 +225,23 @@ export const isRelayStorageEnabled = (): boolean => (calling as unknown as { ena
 /** Runs a request's sending in `calling`; off while no federated request is in flight (`disableStorageWhenIdle`). */
 const whileRelaying = disableStorageWhenIdle(calling);
 
+/** The SDK request options every relayed request is sent with (`sendRelayed`). */
+interface RelayedOptions {
+  /** The caller's signal, with the relay's cut-off. */
+  readonly signal: AbortSignal;
+  /** Told each event id of the request's answer streams, so a resumption is matched to its request. */
+  readonly onresumptiontoken: (token: string) => void;
+}
+
 /**
- * Sends one request of the SDK client in its relay (`calling`), given the signal to send it with. A stream of its
+ * Sends one request of the SDK client in its relay (`calling`), given the options to send it with. A stream of its
  * answer cut off for its size ends the request at once with that error: the SDK client reports a broken stream only
  * to `onerror`, and would wait for the request's timeout. Ending it is a cancellation to the SDK client, which tells
  * the server (`notifications/cancelled`, or the 2026 era's closed stream).
  */
 async function sendRelayed<T>(
   callOptions: Pick<McpCallOptions, 'ask' | 'log' | 'signal'>,
-  send: (signal: AbortSignal, onresumptiontoken: (token: string) => void) => Promise<T>,
+  send: (relayed: RelayedOptions) => Promise<T>,
 ): Promise<T> {
   const cutOff = new AbortController();
   const relay: Relay = {
@@ -255,7 +263,7 @@ async function sendRelayed<T>(
     if (streams.size > maxResumableStreams) streams.delete(streams.keys().next().value as string);
   };
   try {
-    return await whileRelaying(() => calling.run(relay, () => send(signal, onresumptiontoken)));
+    return await whileRelaying(() => calling.run(relay, () => send({ signal, onresumptiontoken })));
   } catch (error) {
     throw cutOff.signal.aborted ? cutOff.signal.reason : error;
   } finally {
@@ -296,12 +304,7 @@ const listers: Record<
   (
     client: Client,
     params: { cursor?: string },
-    options: {
-      timeout: number;
-      cacheMode: 'bypass';
-      signal: AbortSignal;
-      onresumptiontoken: (token: string) => void;
-    },
+    options: RelayedOptions & { timeout: number; cacheMode: 'bypass' },
   ) => Promise<Record<string, unknown>>
 > = {
   tools: (client, params, options) => client.listTools(params, options),
@@ -572,8 +575,8 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     let cursor: string | undefined;
     for (let page = 0; page < maxListPages; page++) {
       const params = cursor === undefined ? {} : { cursor };
-      const listed = await sendRelayed({}, (signal, onresumptiontoken) =>
-        listers[kind](client, params, { timeout: target.timeoutMs, cacheMode: 'bypass', signal, onresumptiontoken }),
+      const listed = await sendRelayed({}, (relayed) =>
+        listers[kind](client, params, { timeout: target.timeoutMs, cacheMode: 'bypass', ...relayed }),
       ).catch((error: unknown) => {
         throw toMcpUpstreamError(error, target);
       });
@@ -619,18 +622,12 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     }
   }
 
-  /** The SDK request options of a call, sent with `signal` (the caller's, with the relay's cut-off: `sendRelayed`). */
-  const optionsOf = (
-    target: McpTarget,
-    callOptions: McpCallOptions,
-    signal: AbortSignal,
-    onresumptiontoken: (token: string) => void,
-  ) => {
+  /** The SDK request options of a call, with those of its relay (`sendRelayed`). */
+  const optionsOf = (target: McpTarget, callOptions: McpCallOptions, relayed: RelayedOptions) => {
     const { onProgress } = callOptions;
     return {
       timeout: target.timeoutMs,
-      signal,
-      onresumptiontoken,
+      ...relayed,
       ...(onProgress
         ? {
             onprogress: ({ progress, total, message }: { progress: number; total?: number; message?: string }) =>
@@ -688,8 +685,8 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
             const result = await sendDirectToolCall(session.direct, params, directHooksOf(target, callOptions));
             if (result !== redirected) return result;
           }
-          return sendRelayed(callOptions, (signal, onresumptiontoken) =>
-            client.callTool(params, optionsOf(target, callOptions, signal, onresumptiontoken)),
+          return sendRelayed(callOptions, (relayed) =>
+            client.callTool(params, optionsOf(target, callOptions, relayed)),
           );
         },
         callOptions,
@@ -700,10 +697,10 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       return answer(
         target,
         (client) =>
-          sendRelayed(callOptions, (signal, onresumptiontoken) =>
+          sendRelayed(callOptions, (relayed) =>
             client.readResource(
               { uri, ...metaOf(callOptions, client) },
-              { ...optionsOf(target, callOptions, signal, onresumptiontoken), cacheMode: 'bypass' },
+              { ...optionsOf(target, callOptions, relayed), cacheMode: 'bypass' },
             ),
           ),
         callOptions,
@@ -714,10 +711,10 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       return answer(
         target,
         (client) =>
-          sendRelayed(callOptions, (signal, onresumptiontoken) =>
+          sendRelayed(callOptions, (relayed) =>
             client.getPrompt(
               { name, arguments: { ...args }, ...metaOf(callOptions, client) },
-              optionsOf(target, callOptions, signal, onresumptiontoken),
+              optionsOf(target, callOptions, relayed),
             ),
           ),
         callOptions,
@@ -729,22 +726,20 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
         target,
         (client) =>
           // Relayed for its size cap only: a completion's questions and log messages are not the caller's to see.
-          sendRelayed(
-            callOptions.signal === undefined ? {} : { signal: callOptions.signal },
-            (signal, onresumptiontoken) =>
-              client.request(
-                {
-                  method: 'completion/complete',
-                  params: {
-                    ref: { ...params.ref },
-                    argument: { ...params.argument },
-                    ...(params.context?.arguments ? { context: { arguments: { ...params.context.arguments } } } : {}),
-                    ...metaOf(callOptions),
-                  },
+          sendRelayed(callOptions.signal === undefined ? {} : { signal: callOptions.signal }, (relayed) =>
+            client.request(
+              {
+                method: 'completion/complete',
+                params: {
+                  ref: { ...params.ref },
+                  argument: { ...params.argument },
+                  ...(params.context?.arguments ? { context: { arguments: { ...params.context.arguments } } } : {}),
+                  ...metaOf(callOptions),
                 },
-                anyResult,
-                optionsOf(target, callOptions, signal, onresumptiontoken),
-              ),
+              },
+              anyResult,
+              optionsOf(target, callOptions, relayed),
+            ),
           ),
         callOptions,
       );
