@@ -14,8 +14,7 @@ import { forwardedMetaOption } from './forwarded-meta.ts';
 import type { ClientInputRelay, NextRound, RelayedCall } from './relay-client-input.ts';
 import { federatedCapabilitiesOf, logRelayOf, serveFederatedFeatures } from './serve-federated-features.ts';
 import { toCallToolResult, toUnknownToolMessage } from './to-call-tool-result.ts';
-import { toUrlElicitationError } from './to-url-elicitation-error.ts';
-import { declinedUrlInputs, toUrlInputRequired } from './to-url-input-required.ts';
+import { askForUrl, declinedUrlInputs, requestMetaOf } from './to-url-input-required.ts';
 import type { UrlInputKey } from './url-elicitation-of.ts';
 
 /** What one SDK-served exchange knows about its request: the verified caller and the request id for audit. */
@@ -92,8 +91,7 @@ export function createToolServer(context: ToolServerContext): Server {
       ...(log === undefined ? {} : { log }),
     };
     const called = callToolSafely(gateway, caller, name, request.params.arguments ?? {}, requestId, traceparent, relay);
-    // On 2026-07-28 the SDK lifts the reserved envelope keys (client capabilities among them) out of `_meta`.
-    const meta = { ...request.params._meta, ...ctx.mcpReq.envelope };
+    const meta = requestMetaOf(request.params._meta, ctx.mcpReq.envelope);
     if (relayed === undefined) return toToolsCallAnswer(name, await called, meta, declined);
     void called.then(
       (outcome) => {
@@ -141,9 +139,7 @@ function toToolsCallAnswer(
   if (!outcome.ok && outcome.error.code === 'tool_not_found') {
     throw new ProtocolError(ProtocolErrorCode.InvalidParams, toUnknownToolMessage(name));
   }
-  const elicitation = toUrlElicitationError(outcome, meta);
-  if (elicitation !== undefined) throw new ProtocolError(elicitation.code, elicitation.message, elicitation.data);
-  const asked = toUrlInputRequired(outcome, meta, declined);
+  const asked = askForUrl(outcome, meta, declined);
   if (asked !== undefined) return asked as unknown as CallToolResult;
   // Federated content blocks were checked by the SDK client that received them; the rest is built here.
   return toCallToolResult(outcome) as CallToolResult;

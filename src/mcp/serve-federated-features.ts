@@ -11,8 +11,7 @@ import {
 } from '@modelcontextprotocol/server';
 import type { GatehouseError } from '../core/index.ts';
 import { type Caller, type CallRelay, type FederatedOutcome, type Gateway, toLogLevel } from '../gateway/index.ts';
-import { toUrlElicitationError } from './to-url-elicitation-error.ts';
-import { declinedUrlInputs, toUrlInputRequired, type UrlInputRequired } from './to-url-input-required.ts';
+import { askForUrl, declinedUrlInputs, requestMetaOf, type UrlInputRequired } from './to-url-input-required.ts';
 
 /** Items per page of `resources/list`, `resources/templates/list` and `prompts/list`. */
 export const featurePageSize = 100;
@@ -163,22 +162,16 @@ async function readOrFail(pending: Promise<FederatedOutcome> | undefined): Promi
 }
 
 /**
- * A federated `resources/read` or `prompts/get` that needs its user in a browser first (with tools/call, the requests
- * that may ask their client for input): a connect, reconnect or step-up link is asked for as a tool call asks it,
- * `-32042` to a 2025-era request declaring URL elicitation, `input_required` to a 2026-07-28 one unless its user
- * declined it in this retry (see `toUrlInputRequired`). Anything else, and a declined link, is the protocol error,
- * which carries the link in its details.
+ * A federated `resources/read` or `prompts/get` refused: a connect, reconnect or step-up link is asked for as a tool
+ * call asks it (`askForUrl`: `-32042` on 2025, `input_required` on 2026-07-28 unless declined in this retry);
+ * anything else, and a declined link, is the protocol error, which carries the link in its details.
  */
 function askOrRefuse(
   outcome: Extract<FederatedOutcome, { ok: false }>,
   meta: Readonly<Record<string, unknown>> | undefined,
   request: Pick<ServerContext['mcpReq'], 'envelope' | 'inputResponses'>,
 ): UrlInputRequired {
-  // On 2026-07-28 the SDK lifts the reserved envelope keys (client capabilities among them) out of `_meta`.
-  const declared = { ...meta, ...request.envelope };
-  const elicitation = toUrlElicitationError(outcome, declared);
-  if (elicitation !== undefined) throw new ProtocolError(elicitation.code, elicitation.message, elicitation.data);
-  const asked = toUrlInputRequired(outcome, declared, declinedUrlInputs(request.inputResponses));
+  const asked = askForUrl(outcome, requestMetaOf(meta, request.envelope), declinedUrlInputs(request.inputResponses));
   if (asked !== undefined) return asked;
   throw toProtocolError(outcome.error);
 }

@@ -1,4 +1,5 @@
-import { inputResponse } from '@modelcontextprotocol/server';
+import { inputResponse, ProtocolError } from '@modelcontextprotocol/server';
+import { toUrlElicitationError } from './to-url-elicitation-error.ts';
 import {
   declaresUrlElicitation,
   type ElicitingOutcome,
@@ -65,4 +66,29 @@ export function declinedUrlInputs(responses: unknown): ReadonlySet<UrlInputKey> 
     if (response.kind === 'elicit' && response.action !== 'accept') declined.add(key);
   }
   return declined;
+}
+
+/**
+ * A request that needs its user to open a page first (`tools/call`, a federated `resources/read` or `prompts/get`),
+ * asked for the way its era asks: throws the `-32042` error for a 2025-era request declaring URL elicitation
+ * (`toUrlElicitationError`), returns the `input_required` result for a 2026-07-28 one unless `declined`
+ * (`toUrlInputRequired`); undefined when it asks nothing, and the request answers its error. `meta`: the request's
+ * `_meta` with the 2026-07-28 envelope (`requestMetaOf`).
+ */
+export function askForUrl(
+  outcome: ElicitingOutcome,
+  meta: unknown,
+  declined: ReadonlySet<UrlInputKey>,
+): UrlInputRequired | undefined {
+  const elicitation = toUrlElicitationError(outcome, meta);
+  if (elicitation !== undefined) throw new ProtocolError(elicitation.code, elicitation.message, elicitation.data);
+  return toUrlInputRequired(outcome, meta, declined);
+}
+
+/** A request's `_meta` with the keys the SDK lifts out of it on 2026-07-28 (client capabilities among them). */
+export function requestMetaOf(
+  meta: Readonly<Record<string, unknown>> | undefined,
+  envelope: Readonly<Record<string, unknown>> | undefined,
+): Record<string, unknown> {
+  return { ...meta, ...envelope };
 }
