@@ -1,4 +1,3 @@
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectInChromium } from '../support/connect-in-chromium.ts';
 import { connectClientV1, connectUrlElicitingClient, type Elicited } from '../support/connect-mcp-clients.ts';
@@ -364,19 +363,15 @@ describe.skipIf(missing !== undefined)('a federated server that asks for more sc
 
       // A 2026-07-28 client declaring URL elicitation (the official 2.x SDK) is asked to open the same step-up link
       // (connect_link_no_elicitation_2026); declining it ends the call with the step-up's tool error.
-      const modern = new Client(
-        { name: 'federation-step-up-2026', version: '1.0.0' },
-        { capabilities: { elicitation: { url: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } },
-      );
-      const asked: { mode: string; url: string; message: string }[] = [];
-      modern.setRequestHandler('elicitation/create', async (request) => {
-        asked.push(request.params as unknown as { mode: string; url: string; message: string });
-        return { action: 'decline' };
-      });
-      await modern.connect(
-        new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp/acme/all`), {
-          requestInit: { headers: { authorization: `Bearer ${clientKey}` } },
-        }),
+      const asked: Elicited[] = [];
+      const modern = await connectUrlElicitingClient(
+        `${gateway.url}/mcp/acme/all`,
+        clientKey,
+        async (request) => {
+          asked.push(request);
+          return 'decline';
+        },
+        { name: 'federation-step-up-2026' },
       );
       try {
         const declined = await modern.callTool({ name: 'mine_write_note', arguments: {} });
