@@ -4,11 +4,15 @@ import { median } from './percentile.ts';
 import { readProcessCpuMs } from './proc-cpu.ts';
 import type { ReportRow } from './report.ts';
 import { type RoundOptions, warmOpenLoop } from './s1-latency.ts';
+import { readPort, spawnChild } from './spawn-child.ts';
 import type { Target } from './target.ts';
 import { checkToolCall } from './tool-call.ts';
 
-/** The three systems S16 drives: the remote MCP server itself, Gatehouse federating it, Gatehouse's OpenAPI tool. */
-const s16Systems = ['remote', 'federated', 'openapi'] as const;
+/**
+ * The systems S16 drives: the remote MCP server itself, a raw relay in front of it (bench/relay-server.ts: the cost
+ * of the extra hop alone), Gatehouse federating it, Gatehouse's OpenAPI tool.
+ */
+const s16Systems = ['remote', 'relay', 'federated', 'openapi'] as const;
 type S16System = (typeof s16Systems)[number];
 
 type S16Run = LoadResult & { system: S16System; serverCpuMsPerCall?: number };
@@ -78,8 +82,11 @@ export async function runS16(
   }
   const federated: Target = { ...started.target, note: 'federating the sdk target' };
   await checkToolCall(federated);
+  const relay = await startRelay(repoRoot, remote);
+  await checkToolCall(relay);
   const systems: [S16System, Target][] = [
     ['remote', remote],
+    ['relay', relay],
     ['federated', federated],
     ['openapi', openapi],
   ];
@@ -117,6 +124,22 @@ export async function runS16(
   return { result: { rate, options, rounds, summary }, cleanup: started.cleanup };
 }
 
+/** Starts bench/relay-server.ts in front of `remote`; a `raw` target (the raw baseline of a federated call). */
+async function startRelay(repoRoot: string, remote: Target): Promise<Target> {
+  const child = spawnChild('relay', process.execPath, ['--import', 'tsx', 'bench/relay-server.ts'], {
+    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], BENCH_RELAY_TARGET: remote.url },
+    cwd: repoRoot,
+  });
+  const port = await readPort(child);
+  return {
+    ...remote,
+    name: 'raw',
+    url: `http://127.0.0.1:${port}/mcp`,
+    pid: child.process.pid,
+    note: 'raw MCP relay in front of the sdk target',
+  };
+}
+
 /** S16 rows: added p50 (target <= 1 ms) and federated / OpenAPI server CPU per call (target <= 2x). */
 export function createS16Rows(s16: S16Result): ReportRow[] {
   if ('skipped' in s16) {
@@ -143,6 +166,28 @@ export function createS16Rows(s16: S16Result): ReportRow[] {
       target: '<= 1 ms',
       result: federated.failed > 0 ? 'fail' : added <= 1 ? 'pass' : 'fail',
     });
+  }
+  // Context: what the extra hop alone adds (a relay with no work of its own), and Gatehouse's own part over it.
+  const { relay } = s16.summary;
+  if (remote && relay && federated) {
+    rows.push(
+      {
+        scenario: `S16 context: raw relay added p50 at ${s16.rate} req/s`,
+        ours: `relay ${relay.p50.toFixed(2)} ms`,
+        baseline: `remote ${remote.p50.toFixed(2)} ms`,
+        ratio: `+${(relay.p50 - remote.p50).toFixed(2)} ms`,
+        target: '-',
+        result: 'info',
+      },
+      {
+        scenario: 'S16 context: federated over raw relay, p50',
+        ours: `federated ${federated.p50.toFixed(2)} ms`,
+        baseline: `relay ${relay.p50.toFixed(2)} ms`,
+        ratio: `${federated.p50 >= relay.p50 ? '+' : ''}${(federated.p50 - relay.p50).toFixed(2)} ms`,
+        target: '-',
+        result: 'info',
+      },
+    );
   }
   const ours = federated?.serverCpuMsPerCall;
   const base = openapi?.serverCpuMsPerCall;
