@@ -17,6 +17,13 @@ export const beginInTenant = '-- gatehouse: begin in tenant $1 with the next sta
  */
 export const beginInTenantOneStatement = '-- gatehouse: begin in tenant $1, commit after the next statement';
 
+/**
+ * Sent through Kysely by the one operation that sets a session-wide value (`onMigrationConnection`) when it could
+ * not reset it: the pool's client is closed when released instead of going back to the pool, so no later operation
+ * runs on a session that still names every tenant. Never sent to the server.
+ */
+export const closeWhenReleased = '-- gatehouse: close this connection when it is released';
+
 /** Thrown for a second statement of an operation begun with `beginInTenantOneStatement` (nothing was sent). */
 export class MoreThanOneStatement extends Error {
   constructor() {
@@ -80,7 +87,13 @@ function tenantPipelineClient(client: pg.PoolClient): PostgresPoolClient {
   let pending: { readonly tenant: string; readonly oneStatement: boolean } | undefined;
   /** A one-statement transaction was sent with its `commit`: only the operation's `commit` or `rollback` may follow (not sent). */
   let committed = false;
+  /** `closeWhenReleased` was sent: the session is not fit for another operation. */
+  let closing = false;
   const query = async (sql: string, parameters: readonly unknown[]): Promise<pg.QueryResult> => {
+    if (sql === closeWhenReleased) {
+      closing = true;
+      return noStatement('SELECT');
+    }
     if (sql === beginInTenant || sql === beginInTenantOneStatement) {
       pending = { tenant: String(parameters[0]), oneStatement: sql === beginInTenantOneStatement };
       return noStatement('SELECT');
@@ -116,7 +129,8 @@ function tenantPipelineClient(client: pg.PoolClient): PostgresPoolClient {
     release() {
       pending = undefined;
       committed = false;
-      client.release();
+      // A truthy argument makes pg's pool end the client instead of keeping it.
+      client.release(closing);
     },
   };
 }

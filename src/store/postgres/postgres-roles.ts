@@ -3,11 +3,14 @@ import { GatehouseError } from '../../core/index.ts';
 import { allTenantsSetting, tenantSetting } from '../create-row-level-security-migration.ts';
 import type { StoreInspection } from '../port.ts';
 import type { StoreDatabase } from '../store-database.ts';
+import { closeWhenReleased } from './create-tenant-pipeline-pool.ts';
 
 /**
  * Runs `fn` (the migrator) on one connection whose session names every tenant: migrations run as the owner, and
  * FORCE row-level security binds the owner too, so without this a data migration (0010, 0011) would see no rows.
- * The setting is cleared before the connection goes back to the pool.
+ * The setting is cleared before the connection goes back to the pool; a connection whose clearing failed (an
+ * aborted transaction, a cancelled statement) is closed instead, so no later operation runs on a session that names
+ * every tenant.
  */
 export function onMigrationConnection<T>(
   db: Kysely<StoreDatabase>,
@@ -18,7 +21,11 @@ export function onMigrationConnection<T>(
     try {
       return await fn(connection);
     } finally {
-      await sql`select set_config(${tenantSetting}, '', false)`.execute(connection).catch(() => undefined);
+      try {
+        await sql`select set_config(${tenantSetting}, '', false)`.execute(connection);
+      } catch {
+        await sql.raw(closeWhenReleased).execute(connection);
+      }
     }
   });
 }
