@@ -43,6 +43,22 @@ describe('gatehouse check warnings (issue 11)', () => {
     ]);
   });
 
+  it('weak_admin_token: names a short admin token by its length, never its value, and nothing for a long one', async () => {
+    const tenant = { id: 'acme', services: [], toolsets: [] };
+    const short = 'short-admin-tok';
+    const warnings = (await warningsOf(tenant, { adminToken: short })).filter((w) => w.code === 'weak_admin_token');
+    expect(warnings).toEqual([
+      {
+        code: 'weak_admin_token',
+        path: 'adminToken',
+        message: expect.stringContaining('the admin token has 15 characters'),
+      },
+    ]);
+    expect(JSON.stringify(warnings)).not.toContain(short);
+    const long = 'x'.repeat(32);
+    expect((await warningsOf(tenant, { adminToken: long })).filter((w) => w.code === 'weak_admin_token')).toEqual([]);
+  });
+
   it('warns when an overlay or a toolset marks a POST/PUT/PATCH/DELETE operation safe, naming the field', async () => {
     const warnings = await warningsOf({
       id: 'acme',

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { builtInCatalogRoot, checkRedirectUriRule, loadProviders } from '../catalog/index.ts';
-import type { Config } from '../core/index.ts';
+import { adminTokenWeakness, type Config } from '../core/index.ts';
 import { inspectConfig, inspectOverlays, inspectReadOnlyLinkScopes, inspectSafeWrites } from '../gateway/index.ts';
 import { isBlockedAddress } from '../upstream/index.ts';
 import type { CliContext } from './cli-context.ts';
@@ -14,6 +14,7 @@ export interface CheckWarning {
     | 'redirect_uri_rule'
     | 'safe_write'
     | 'unsafe_opt_out'
+    | 'weak_admin_token'
     | 'write_default_scope';
   /** Field path, e.g. `tenants[0].services[0].baseUrl`. */
   readonly path: string;
@@ -108,6 +109,8 @@ export function collectCheckWarnings(config: Config): CheckWarning[] {
       });
     });
   });
+  const weakness = adminTokenWeakness(config.adminToken);
+  if (weakness !== undefined) warnings.push({ code: 'weak_admin_token', path: 'adminToken', message: weakness });
   warnings.push(
     ...collectWriteDefaultScopes(config),
     ...collectRedirectUriRules(config),

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Config, isGatehouseError, systemClock } from '../core/index.ts';
+import { adminTokenMinLength, adminTokenWeakness, type Config, isGatehouseError, systemClock } from '../core/index.ts';
 import { openMigrationStore, openRedis, openStore, parseStoreUrl, redactStoreUrl, type Store } from '../store/index.ts';
 import { createVault, developmentKeyFileName, loadMasterKeys } from '../vault/index.ts';
 import type { CliContext } from './cli-context.ts';
@@ -396,14 +396,9 @@ function checkPublicUrl(config: Config, add: (finding: DoctorFinding) => void): 
   }
 }
 
-/** The admin token's length from which guessing it is hopeless whatever the per-address budgets allow. */
-const adminTokenMinLength = 32;
-
 /**
- * The admin API: off without a token; a token shorter than 32 characters is a warning. It opens the whole admin API
- * and the operator's console, and the per-address budgets only slow guessing (30 a minute per address or IPv6 /64,
- * and anyone with many addresses has many budgets): its length is what makes guessing hopeless. The token is never
- * shown, only its length.
+ * The admin API: off without a token; a token shorter than `adminTokenMinLength` is a warning
+ * (`adminTokenWeakness`). The token is never shown, only its length.
  */
 function adminFinding(adminToken: string | undefined): DoctorFinding {
   if (adminToken === undefined) {
@@ -414,7 +409,7 @@ function adminFinding(adminToken: string | undefined): DoctorFinding {
       fix: 'set GATEHOUSE_ADMIN_TOKEN to manage tenants, connections and approvals over HTTP',
     };
   }
-  if (adminToken.length < adminTokenMinLength) {
+  if (adminTokenWeakness(adminToken) !== undefined) {
     return {
       check: 'admin',
       status: 'warn',

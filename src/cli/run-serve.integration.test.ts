@@ -12,6 +12,28 @@ import { runCli } from './run-cli.ts';
 const tempDir = mkdtempSync(join(tmpdir(), 'gh-serve-cli-'));
 afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
 
+/**
+ * Runs `gatehouse serve --config configFile` until it says it listens, then stops it; returns everything it wrote
+ * (stdout and stderr, log lines included). It must exit 0.
+ */
+async function serveUntilListening(configFile: string): Promise<string> {
+  let text = '';
+  let stop: () => void = () => undefined;
+  const stopSignal = new Promise<void>((resolve) => {
+    stop = resolve;
+  });
+  const capture = new Writable({
+    write(chunk, _encoding, done) {
+      text += String(chunk);
+      if (text.includes('listening')) stop();
+      done();
+    },
+  });
+  const context: CliContext = { env: {}, stdout: capture, stderr: capture, openAdapters, stopSignal };
+  expect(await runCli(['serve', '--config', configFile], context)).toBe(0);
+  return text;
+}
+
 const postgres = testDatabases(tempDir).find((target) => target.name === 'postgres');
 
 describe.skipIf(!postgres?.enabled)('gatehouse serve on PostgreSQL', () => {
@@ -33,31 +55,34 @@ describe.skipIf(!postgres?.enabled)('gatehouse serve on PostgreSQL', () => {
           '',
         ].join('\n'),
       );
-      let text = '';
-      let stop: () => void = () => undefined;
-      const stopSignal = new Promise<void>((resolve) => {
-        stop = resolve;
-      });
-      const stdout = new Writable({
-        write(chunk, _encoding, done) {
-          text += String(chunk);
-          if (text.includes('listening')) stop();
-          done();
-        },
-      });
-      const context: CliContext = {
-        env: {},
-        stdout,
-        stderr: new Writable({ write: (_chunk, _encoding, done) => done() }),
-        openAdapters,
-        stopSignal,
-      };
-      expect(await runCli(['serve', '--config', configFile], context)).toBe(0);
+      const text = await serveUntilListening(configFile);
       expect(text).toContain('Gatehouse listening on http://127.0.0.1:');
       expect(text).toContain('password=***');
       expect(text).not.toContain(password);
     } finally {
       await db.drop();
     }
+  });
+});
+
+describe('gatehouse serve start-up warnings', () => {
+  it('weak_admin_token_silent_at_start: a short admin token is named at start by its length, never its value', async () => {
+    const adminToken = `tok-${randomBytes(6).toString('hex')}`; // 16 characters
+    const configFile = join(tempDir, 'weak-admin.yaml');
+    writeFileSync(
+      configFile,
+      [
+        'listen: 127.0.0.1:0',
+        `dataDir: ${tempDir}`,
+        'logFormat: json',
+        `store: "sqlite:${join(tempDir, 'weak-admin.db')}"`,
+        `masterKey: "${randomBytes(32).toString('base64')}"`,
+        `adminToken: "${adminToken}"`,
+        '',
+      ].join('\n'),
+    );
+    const text = await serveUntilListening(configFile);
+    expect(text).toContain('the admin token has 16 characters: short enough to be guessed from many addresses');
+    expect(text).not.toContain(adminToken);
   });
 });

@@ -3,6 +3,8 @@ export { type CallCancellation, cancelCall, createCallCancellation } from './cal
 export { addressBudgetOf, canonicalAddress } from './canonical-address.ts';
 export { type Clock, systemClock } from './clock.ts';
 export {
+  adminTokenMinLength,
+  adminTokenWeakness,
   type ClientKeyConfig,
   type Config,
   type ConfigTree,

@@ -1,5 +1,6 @@
 import { createAdminDenialRecorder, loadAuditCheckpointKey, verifyAuditChain } from '../audit/index.ts';
 import {
+  adminTokenWeakness,
   type Clock,
   type Config,
   isGatehouseError,
@@ -138,6 +139,8 @@ export async function startGatehouse(
       ...observability.adminRoutes,
     ],
   });
+  const adminTokenWeak = adminTokenWeakness(config.adminToken);
+  if (adminTokenWeak !== undefined) observability.logger.warn({ setting: 'adminToken' }, adminTokenWeak);
   if (config.connectLinks.unsafeLinkAloneConnects) {
     observability.logger.warn(
       { setting: 'connectLinks.unsafeLinkAloneConnects' },
