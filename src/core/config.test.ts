@@ -288,6 +288,14 @@ describe('parseConfig', () => {
     const badEnv = expectConfigError(() => parseConfig({}, { env: { GATEHOUSE_TRUSTED_PROXIES: 'lb.internal' } }));
     expect(badEnv.message).toContain("trustedProxies[0] (from GATEHOUSE_TRUSTED_PROXIES): 'lb.internal' is not an IP");
   });
+
+  it('trusted_proxies_mapped_spelling_trusts_every_ipv4: an IPv6 block holding ::ffff:0:0/96 is refused in any spelling', () => {
+    for (const entry of ['0:0:0:0:0:ffff:0:0/96', '0::ffff:0:0/96', '::/80']) {
+      const bad = expectConfigError(() => parseConfig({ trustedProxies: ['10.0.0.5', entry] }, { env: {} }));
+      expect(bad.details['path']).toBe('trustedProxies[1]');
+      expect(bad.message).toContain('so it trusts every IPv4 address: list IPv4 proxies in their IPv4 form');
+    }
+  });
 });
 
 describe('loadConfigFile', () => {

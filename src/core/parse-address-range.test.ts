@@ -35,4 +35,23 @@ describe('parseAddressRange()', () => {
     const parsed = parseAddressRange(entry);
     expect('problem' in parsed && parsed.problem).toContain(problem);
   });
+
+  // Node's BlockList matches an IPv4 address against IPv6 rules in its mapped form (::ffff:a.b.c.d): an IPv6 entry
+  // holding any of ::ffff:0:0/96, however it is spelled, would trust IPv4 clients (all of them, for a block).
+  it.each([
+    ['0:0:0:0:0:ffff:0:0/96', 'trusts every IPv4 address'],
+    ['0::ffff:0:0/96', 'trusts every IPv4 address'],
+    ['::ffff:0:0/96', 'trusts every IPv4 address'],
+    ['::/80', 'trusts every IPv4 address'],
+    ['::/1', 'trusts every IPv4 address'],
+    ['0:0:0:0:0:ffff:a00:1', 'write the IPv4 form'],
+    ['::ffff:a00:0/104', 'write the IPv4 form'],
+  ])('trusted_proxies_mapped_spelling_trusts_every_ipv4: %s is refused: %s', (entry, problem) => {
+    const parsed = parseAddressRange(entry);
+    expect('problem' in parsed && parsed.problem).toContain(problem);
+  });
+
+  it.each(['::/96', '::1', '64:ff9b::/96', '8000::/1'])('%s, beside the mapped block, is a range', (entry) => {
+    expect(parseAddressRange(entry)).not.toHaveProperty('problem');
+  });
 });

@@ -11,7 +11,8 @@ export interface AddressRange {
  * `10.0.0.0/8`, `127.0.0.1` (= `/32`), `fd00::/8`, `::1` (= `/128`) -> the range; anything else -> `{ problem }`, a
  * sentence saying what is wrong with the entry. Refused besides malformed text: a prefix of 0 (every address, so any
  * client could choose its own address), host bits set under the prefix (`10.0.0.1/8`: the intended block is named
- * in the problem), IPv4-mapped IPv6 (`::ffff:10.0.0.1`: write the IPv4 form), zones and brackets.
+ * in the problem), IPv6 entries sharing addresses with the IPv4-mapped block `::ffff:0:0/96` in any spelling
+ * (`::ffff:10.0.0.1`, `0:0:0:0:0:ffff:a00:1`: write the IPv4 form; `::/80`: every IPv4 address), zones and brackets.
  */
 export function parseAddressRange(entry: string): AddressRange | { readonly problem: string } {
   const slash = entry.indexOf('/');
@@ -21,9 +22,6 @@ export function parseAddressRange(entry: string): AddressRange | { readonly prob
     return {
       problem: `'${entry}' is not an IP address or CIDR block (expected e.g. 10.0.0.0/8, 192.0.2.7 or fd00::/8)`,
     };
-  }
-  if (family === 'ipv6' && /^::ffff:/i.test(address) && /[.:]/.test(address.slice(7))) {
-    return { problem: `'${entry}' is an IPv4-mapped IPv6 address: write the IPv4 form` };
   }
   const bits = family === 'ipv4' ? 32 : 128;
   const prefixText = slash === -1 ? String(bits) : entry.slice(slash + 1);
@@ -43,7 +41,34 @@ export function parseAddressRange(entry: string): AddressRange | { readonly prob
       problem: `'${entry}' has host bits set under /${prefix}: the block is ${fromBytes(network, family)}/${prefix}`,
     };
   }
+  if (family === 'ipv6' && overlapsIpv4Mapped(network, prefix)) {
+    return {
+      problem:
+        prefix <= mappedPrefix
+          ? `'${entry}' holds the IPv4-mapped block ::ffff:0:0/96, so it trusts every IPv4 address: list IPv4 proxies in their IPv4 form`
+          : `'${entry}' is an IPv4-mapped IPv6 address or block: write the IPv4 form`,
+    };
+  }
   return { network: address, prefix, family };
+}
+
+/** `::ffff:0:0/96`, the IPv4-mapped addresses, as bytes. */
+const mappedNetwork = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
+const mappedPrefix = 96;
+
+/**
+ * Whether the IPv6 block `network/prefix` shares an address with `::ffff:0:0/96`, however it is spelled: Node's
+ * `BlockList` checks an IPv4 address against IPv6 rules in its mapped form, so such an entry matches IPv4 clients
+ * (every one of them when it holds the whole block, as `::/80` does).
+ */
+function overlapsIpv4Mapped(network: readonly number[], prefix: number): boolean {
+  const shared = Math.min(prefix, mappedPrefix);
+  for (let bit = 0; bit < shared; bit++) {
+    const mask = 0x80 >> (bit % 8);
+    const byte = Math.floor(bit / 8);
+    if (((network[byte] as number) & mask) !== ((mappedNetwork[byte] as number) & mask)) return false;
+  }
+  return true;
 }
 
 function toBytes(address: string, family: 'ipv4' | 'ipv6'): number[] {
