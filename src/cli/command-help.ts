@@ -242,6 +242,22 @@ export function formatUsage(): string {
 }
 
 /**
+ * The command named by `words` (its name: `keys create`) and the options (long names) it takes: those its synopsis
+ * names, so help and parsing cannot disagree; undefined when no command has that name (the caller says so). A
+ * command that ignored an option meant for another would do something else than asked: `tenant purge --dry-run`
+ * purged.
+ */
+export function acceptedOptions(
+  words: readonly string[],
+): { readonly command: string; readonly options: ReadonlySet<string> } | undefined {
+  const full = words.slice(0, 2).join(' ');
+  const command = commands.find((c) => c.name === full) ?? commands.find((c) => c.name === words[0]);
+  if (command === undefined) return undefined;
+  const named = [...command.synopsis.matchAll(/--([a-z][a-z-]*)/g)].map((match) => match[1] as string);
+  return { command: command.name, options: new Set(named) };
+}
+
+/**
  * The help of the command named by `words` (`['keys', 'create']`, or `['keys']` for every keys command), or
  * undefined when no command has that name.
  */

@@ -10,7 +10,7 @@ import {
   requireResolvedEnv,
 } from '../core/index.ts';
 import type { CliContext } from './cli-context.ts';
-import { formatCommandHelp, formatUsage } from './command-help.ts';
+import { acceptedOptions, formatCommandHelp, formatUsage } from './command-help.ts';
 import { parseCommandLine } from './parse-command-line.ts';
 import { runApply, runExport } from './run-apply.ts';
 import { runAuditVerify } from './run-audit-verify.ts';
@@ -50,6 +50,18 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
       }
       context.stdout.write(`${help ?? usage}\n`);
       return name === undefined && !values.help ? 2 : 0;
+    }
+    // An option of another command is refused, never ignored (`tenant purge --dry-run` purged).
+    const accepted = acceptedOptions(command);
+    const foreign = Object.keys(values).find(
+      (option) => accepted !== undefined && option !== 'help' && option !== 'version' && !accepted.options.has(option),
+    );
+    if (accepted !== undefined && foreign !== undefined) {
+      const own = [...accepted.options].map((option) => `--${option}`).join(', ');
+      throw new GatehouseError(
+        'invalid_request',
+        `'${accepted.command}' has no option --${foreign}${own === '' ? '' : ` (its options: ${own})`}; see gatehouse ${accepted.command} --help`,
+      );
     }
     const configPath = values.config ?? context.env['GATEHOUSE_CONFIG'];
     const config = () => {
