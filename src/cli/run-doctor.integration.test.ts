@@ -7,7 +7,7 @@ import { runCliInProcess } from '../../test/support/run-cli-in-process.ts';
 import { testDatabases } from '../../test/support/test-databases.ts';
 import { systemClock } from '../core/index.ts';
 import { migrateWithOwner, openStore, withStoreSchema } from '../store/index.ts';
-import { createLocalMasterKeyProvider, createVault, parseMasterKeys } from '../vault/index.ts';
+import { createLocalMasterKeyProvider, createVault, loadMasterKeys, parseMasterKeys } from '../vault/index.ts';
 import type { DoctorFinding } from './run-doctor.ts';
 
 const tempDir = mkdtempSync(join(tmpdir(), 'gh-doctor-'));
@@ -49,6 +49,22 @@ describe('gatehouse doctor', () => {
     expect(of('master key')?.status).toBe('warn');
     expect(existsSync(join(dataDir, 'gatehouse.db'))).toBe(false);
     expect(existsSync(join(dataDir, 'master.key'))).toBe(false);
+  });
+
+  it('doctor_master_key_message_repeats: the development key in use is said once, its fix once', async () => {
+    const dataDir = join(tempDir, 'development-key');
+    mkdirSync(dataDir, { recursive: true });
+    // The key file serve generates on its first start in development mode.
+    loadMasterKeys({ mode: 'development', dataDir, warn: () => {} });
+    const store = await openStore(`sqlite:${join(dataDir, 'gatehouse.db')}`);
+    await store.migrate();
+    await store.close();
+    const { of } = await doctor(`dataDir: ${dataDir}\nstore: "sqlite:${join(dataDir, 'gatehouse.db')}"\n`);
+    const finding = of('master key');
+    expect(finding?.status).toBe('warn');
+    // Before: "...; unwraps all 0 data keys; Using the development master key ...; production needs ...".
+    expect(finding?.message).toBe(`the development key ${join(dataDir, 'master.key')}; unwraps all 0 data keys`);
+    expect(finding?.fix).toBe('set GATEHOUSE_MASTER_KEY or GATEHOUSE_MASTER_KEY_FILE before production');
   });
 
   it('admin_token_short_not_flagged: warns about an admin token shorter than 32 characters, without showing it; a long one is ok', async () => {

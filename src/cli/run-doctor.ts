@@ -316,9 +316,17 @@ async function checkMasterKey(
       dataDir: config.dataDir,
       warn: (message) => warnings.push(message),
     });
+    // Unconfigured, loading only said "Using the development master key ...": this finding's message and fix say
+    // that already. What reading the key file says (its permissions) comes later, when a data key is unwrapped.
+    if (!configured) warnings.length = 0;
     const source = configured ? 'configured' : `the development key ${developmentFile}`;
     if (store === undefined) {
-      add({ check: 'master key', status: 'ok', message: `${source} (not checked against the store: unreachable)` });
+      add({
+        check: 'master key',
+        status: configured ? 'ok' : 'warn',
+        message: `${source} (not checked against the store: unreachable)`,
+        ...(!configured ? { fix: developmentKeyFix } : {}),
+      });
       return;
     }
     const vault = createVault({ dataKeys: store.dataKeys, masterKeys, clock: systemClock });
@@ -349,7 +357,7 @@ async function checkMasterKey(
       check: 'master key',
       status: warnings.length > 0 || !configured ? 'warn' : 'ok',
       message: `${source}; unwraps all ${checked} data keys${warnings.length > 0 ? `; ${warnings.join('; ')}` : ''}`,
-      ...(!configured ? { fix: 'set GATEHOUSE_MASTER_KEY or GATEHOUSE_MASTER_KEY_FILE before production' } : {}),
+      ...(!configured ? { fix: developmentKeyFix } : {}),
     });
   } catch (error) {
     add({
@@ -360,6 +368,9 @@ async function checkMasterKey(
     });
   }
 }
+
+/** What to do about serving with the development master key (a warning, not a failure, outside production). */
+const developmentKeyFix = 'set GATEHOUSE_MASTER_KEY or GATEHOUSE_MASTER_KEY_FILE before production';
 
 /** The data keys in the store, over every tenant it lists; 0 when it cannot say (no tables before `migrate`). */
 async function countDataKeys(store: Store): Promise<number> {
