@@ -308,6 +308,30 @@ describe('loadConfigFile', () => {
     writeFileSync(file, 'listen: 127.0.0.1:8080\n');
     expect(loadConfigFile(file, {}).listen).toBe('127.0.0.1:8080');
   });
+
+  it('yaml_error_truncated_no_quote_hint: an unquoted ${env:...} in a flow mapping is named with the fix, and no source line is shown', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-config-'));
+    const file = join(dir, 'gatehouse.yaml');
+    const literal = 'sk-live-do-not-print-0123456789';
+    writeFileSync(
+      file,
+      [
+        'tenants:',
+        '  - id: acme',
+        '    services:',
+        '      - id: widgets',
+        `        fixed: { note: ${literal} }`,
+        '        auth: { type: apiKey, in: header, name: X-Key, value: ${env:WIDGETS_KEY} }',
+        '',
+      ].join('\n'),
+    );
+    const error = expectConfigError(() => loadConfigFile(file, {}));
+    expect(error.message).toMatch(
+      /invalid YAML: .*at line 6, column \d+: an \$\{env:NAME\} reference inside \{ \} or \[ \] must be quoted, e\.g\. value: "\$\{env:NAME\}"$/,
+    );
+    expect(error.message).not.toContain(literal);
+    expect(error.message).not.toContain('WIDGETS_KEY');
+  });
 });
 
 describe('${service.clientId} in a fixed header (issue 11: Twitch Client-Id)', () => {

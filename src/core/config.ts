@@ -1101,10 +1101,24 @@ export function readConfigTree(path: string): ConfigTree {
       source: path,
     };
   } catch (error) {
-    throw new GatehouseError('config_invalid', `${path}: invalid YAML: ${(error as Error).message.split('\n')[0]}`, {
+    throw new GatehouseError('config_invalid', `${path}: invalid YAML: ${describeYamlError(error, text)}`, {
       file: path,
     });
   }
+}
+
+/**
+ * The YAML parser's first line (`Unexpected flow-map-start at line 8, column 71`), never the source line it quotes
+ * after it: that line may hold a literal secret. An unquoted `${env:NAME}` in a flow mapping or sequence (`{ ... }`,
+ * `[ ... ]`), whose braces end the mapping, gets the fix.
+ */
+function describeYamlError(error: unknown, text: string): string {
+  const first = ((error as Error).message.split('\n')[0] ?? '').replace(/:\s*$/, '');
+  const line = (error as { linePos?: readonly { line: number }[] }).linePos?.[0]?.line;
+  const source = line === undefined ? '' : (text.split('\n')[line - 1] ?? '');
+  return /[{[][^'"]*\$\{env:/.test(source)
+    ? `${first}: an \${env:NAME} reference inside { } or [ ] must be quoted, e.g. value: "\${env:NAME}"`
+    : first;
 }
 
 /** Reads and validates a YAML config file. Throws `config_invalid` naming the file and field path. */
