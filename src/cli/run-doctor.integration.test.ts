@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applicationRole, asRole, createRoleSchema, ownerRole } from '../../test/support/postgres-roles.ts';
 import { runCliInProcess } from '../../test/support/run-cli-in-process.ts';
@@ -49,6 +50,31 @@ describe('gatehouse doctor', () => {
     expect(of('master key')?.status).toBe('warn');
     expect(existsSync(join(dataDir, 'gatehouse.db'))).toBe(false);
     expect(existsSync(join(dataDir, 'master.key'))).toBe(false);
+  });
+
+  it('doctor_config_ok_hides_check_warnings: what check warns about (a private upstream every call is refused) is a warning here too', async () => {
+    const dataDir = join(tempDir, 'check-warnings');
+    const description = fileURLToPath(new URL('../../bench/fixtures/upstream.openapi.yaml', import.meta.url));
+    const { code, report } = await doctor(
+      [
+        `dataDir: ${dataDir}`,
+        'tenants:',
+        '  - id: acme',
+        '    services:',
+        '      - id: widgets',
+        `        openapi: ${description}`,
+        '        baseUrl: http://localhost:18790/v1',
+        '',
+      ].join('\n'),
+    );
+    // Before: only { config: ok "valid; 1 tenant(s)" }, and "No check failed".
+    const config = report.findings.filter((f) => f.check === 'config');
+    expect(config.map((f) => f.status)).toEqual(['ok', 'warn']);
+    expect(config[1]?.message).toContain(
+      '1 warning(s): tenants[0].services[0].baseUrl: localhost is a loopback or private address',
+    );
+    expect(config[1]?.fix).toContain('gatehouse check');
+    expect(code).toBe(0);
   });
 
   it('doctor_master_key_message_repeats: the development key in use is said once, its fix once', async () => {

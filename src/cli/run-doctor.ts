@@ -4,6 +4,7 @@ import { adminTokenMinLength, adminTokenWeakness, type Config, isGatehouseError,
 import { openMigrationStore, openRedis, openStore, parseStoreUrl, redactStoreUrl, type Store } from '../store/index.ts';
 import { createVault, developmentKeyFileName, loadMasterKeys } from '../vault/index.ts';
 import type { CliContext } from './cli-context.ts';
+import { collectCheckWarnings } from './run-check.ts';
 
 /** One finding of `gatehouse doctor`: what was checked, how it stands, and what to do when it is not ok. */
 export interface DoctorFinding {
@@ -47,6 +48,19 @@ export async function runDoctor(config: Config, json: boolean, context: CliConte
           fix: 'set those environment variables where the gateway runs',
         },
   );
+
+  // What `check` warns about (a private upstream that every call would be refused, an opt-out of a sign-in ...):
+  // valid, but not what the operator meant. Unset variables and the admin token have findings of their own.
+  const warnings = collectCheckWarnings(config).filter((w) => w.code !== 'env_unset' && w.code !== 'weak_admin_token');
+  if (warnings.length > 0) {
+    const shown = warnings.slice(0, 3).map((w) => `${w.path}: ${w.message}`);
+    add({
+      check: 'config',
+      status: 'warn',
+      message: `${warnings.length} warning(s): ${shown.join('; ')}${warnings.length > shown.length ? `; and ${warnings.length - shown.length} more` : ''}`,
+      fix: 'run gatehouse check --config FILE: it lists each warning with its field path',
+    });
+  }
 
   const { store, servedRole } = await checkStore(config, add);
   await checkOwnerRole(config, servedRole, add);
