@@ -85,4 +85,32 @@ describe('gatehouse serve start-up warnings', () => {
     expect(text).toContain('the admin token has 16 characters: short enough to be guessed from many addresses');
     expect(text).not.toContain(adminToken);
   });
+
+  it('removed_tenant_still_served_banner_hides_it: a tenant served from the store but gone from the file is listed, and counted', async () => {
+    const dir = mkdtempSync(join(tempDir, 'stored-tenant-'));
+    const configFile = join(dir, 'gatehouse.yaml');
+    const write = (tenants: readonly string[]) =>
+      writeFileSync(
+        configFile,
+        [
+          'listen: 127.0.0.1:0',
+          `dataDir: ${dir}`,
+          'logFormat: json',
+          `masterKey: "${Buffer.alloc(32, 7).toString('base64')}"`,
+          'tenants:',
+          ...tenants.flatMap((id) => [`  - id: ${id}`, '    toolsets:', '      - id: ops']),
+          '',
+        ].join('\n'),
+      );
+    write(['keep', 'tmp']);
+    const first = await serveUntilListening(configFile);
+    expect(first).toContain('/mcp/tmp/ops');
+    write(['keep']);
+    const second = await serveUntilListening(configFile);
+    // Before: only keep's endpoint and "tenants":1, while tmp's key kept working.
+    expect(second).toContain('/mcp/keep/ops');
+    expect(second).toContain('/mcp/tmp/ops');
+    expect(second).toContain('Tenant tmp: not in');
+    expect(second).toContain('"tenants":2');
+  });
 });

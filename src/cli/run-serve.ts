@@ -87,7 +87,12 @@ export async function runServe(
       if (seeded) await users.roles.grantRole('demo', seeded.id, 'owner', 'demo');
     }
     out.write(`Gatehouse listening on ${server.url} (store: ${redactStoreUrl(config.store)})\n`);
-    for (const tenant of config.tenants) {
+    for (const { tenant, onlyStored } of await server.servedTenants()) {
+      if (onlyStored) {
+        out.write(
+          `  Tenant ${tenant.id}: not in ${tree.source}, served as stored (made through the admin API, or removed from the file since: gatehouse apply removes it from the store)\n`,
+        );
+      }
       for (const toolset of tenant.toolsets)
         out.write(`  MCP endpoint: ${config.publicUrl}/mcp/${tenant.id}/${toolset.id}\n`);
     }

@@ -256,13 +256,14 @@ export async function startGatehouse(
     await observability.close();
     throw error;
   }
+  const served = await servedTenantsOf(config, gateway);
   logger.info(
     {
       url: server.url,
       publicUrl: config.publicUrl,
       store: config.store.slice(0, config.store.indexOf(':')), // the kind only: the URL may carry a password
       redis: config.redis === undefined ? 'off' : 'on',
-      tenants: config.tenants.length,
+      tenants: served.length,
       mode: config.mode,
     },
     'gatehouse started',
@@ -271,6 +272,8 @@ export async function startGatehouse(
     ...server,
     /** The gateway behind the server (the demo seeds its user through it). */
     gateway,
+    /** The tenants this process serves now, the file's and the store's (`servedTenantsOf`). */
+    servedTenants: () => servedTenantsOf(config, gateway),
     /**
      * Graceful stop (`config.shutdown`): unready first, then drain; calls still running when the drain time is up
      * have their upstream requests aborted, so they end (and are audited) before the gateway and its background
@@ -360,6 +363,27 @@ async function followStoredTenants(
   // Tenants kept as stored, and tenants only in the store (created through the admin API), are served from the start.
   await watch.check();
   return watch;
+}
+
+/**
+ * The tenants this process serves now, as it serves them: the file's, and those it follows from the store (created
+ * through the admin API, or removed from the file but still stored: `gatehouse apply` removes those), marked
+ * `onlyStored`. With the file alone configuring the tenants, the file's.
+ */
+async function servedTenantsOf(
+  config: Config,
+  gateway: Gateway,
+): Promise<readonly { readonly tenant: TenantConfig; readonly onlyStored: boolean }[]> {
+  const { live, tenantConfigs } = gateway;
+  const fromFile = new Set(config.tenants.map((tenant) => tenant.id));
+  const stored = live === undefined || tenantConfigs === undefined ? [] : await tenantConfigs.list();
+  const ids = [...new Set([...fromFile, ...stored.map((entry) => entry.tenantId)])];
+  return ids.flatMap((id) => {
+    const tenant = live === undefined ? config.tenants.find((t) => t.id === id) : live.tenantOf(id);
+    return tenant === undefined || (live !== undefined && !live.hasTenant(id))
+      ? []
+      : [{ tenant, onlyStored: !fromFile.has(id) }];
+  });
 }
 
 function splitListen(listen: string): [string, number] {
