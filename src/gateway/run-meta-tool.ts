@@ -249,9 +249,10 @@ function explain(reasons: readonly ToolMatchReason[]): string {
     .join('; ');
 }
 
-/** The first sentence of a description that says more than the title, cut at 160 characters. */
+/** The first line of a description that says more than the title (else the title), cut at 160 characters. */
 function firstLine(description: string, title: string): string {
   const lines = description.split('\n').map((line) => line.trim());
-  const line = lines.find((l) => l !== '' && l !== title && !l.startsWith('>')) ?? title;
+  // `Returns: ...` (what the answer holds, appended at import) is no purpose: "Returns: Deleted." for a delete.
+  const line = lines.find((l) => l !== '' && l !== title && !l.startsWith('>') && !l.startsWith('Returns: ')) ?? title;
   return line.length > 160 ? `${line.slice(0, 159)}…` : line;
 }

@@ -186,6 +186,8 @@ describe('context economy through the gateway', () => {
     const [first] = (found.structuredContent?.['tools'] ?? []) as Record<string, unknown>[];
     expect(first).toMatchObject({ name: 'items_deleteItem', access: 'destructive', required: ['itemId'] });
     expect(first?.['why']).toEqual(expect.stringContaining('item'));
+    // search_purpose_is_returns_line: the summary, not the "Returns: Deleted" line of its answer.
+    expect(first?.['purpose']).toBe('Delete an item');
     // A word the description does not use reaches one close in meaning (word vectors), and says so.
     const close = await call('gatehouse_search_tools', { query: 'scribble a comment on item 3' });
     const note = ((close.structuredContent?.['tools'] ?? []) as Record<string, unknown>[])
