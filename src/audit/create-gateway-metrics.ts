@@ -5,6 +5,7 @@ import {
   type Histogram,
   type MetricsRegistry,
 } from './create-metrics-registry.ts';
+import { unknownToolName } from './create-usage-rollup.ts';
 
 /** Outcome of one token refresh attempt, as the refresh engine reports it. */
 export type RefreshOutcome = 'success' | 'sibling_rotated' | 'invalid_grant' | 'failure' | 'skipped';
@@ -77,7 +78,7 @@ export function createGatewayMetrics(registry: MetricsRegistry = createMetricsRe
   return {
     registry,
     recordToolCall(entry) {
-      const tool = entry.code === 'tool_not_found' ? '_unknown' : entry.tool;
+      const tool = entry.code === 'tool_not_found' ? unknownToolName : entry.tool;
       calls.inc({
         tenant: entry.tenant,
         toolset: entry.toolset,

@@ -34,6 +34,12 @@ const maxRetainedRows = 50_000;
 const dayMs = 86_400_000;
 
 /**
+ * The one tool name every `tool_not_found` call is counted under (usage rows, metrics labels): a caller choosing names
+ * cannot add rows or series at will. The audit log keeps the name that was asked for.
+ */
+export const unknownToolName = '_unknown';
+
+/**
  * Daily usage per tenant, toolset and tool (calls, errors, denials), accumulated in memory and written in
  * batches: one transaction per flush, never one write per call. A failed flush keeps its counts for the next one.
  * The tool of a `tool_not_found` call is counted as `_unknown`, so callers cannot create rows at will.
@@ -95,7 +101,7 @@ export function createUsageRollup(options: UsageRollupOptions): UsageRollup {
     record(entry) {
       const now = clock.now();
       const day = dayOf(now);
-      const tool = entry.code === 'tool_not_found' ? '_unknown' : entry.tool;
+      const tool = entry.code === 'tool_not_found' ? unknownToolName : entry.tool;
       const key = `${entry.tenant}\u0000${day}\u0000${entry.toolset}\u0000${tool}`;
       let row = pending.get(key);
       if (row === undefined) {

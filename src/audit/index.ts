@@ -50,7 +50,12 @@ export {
 } from './create-secret-registry.ts';
 export { createTelemetry, type Telemetry, type TelemetryLogger, type TelemetryOptions } from './create-telemetry.ts';
 export { createTenantRecordCap, type TenantRecordCapOptions } from './create-tenant-record-cap.ts';
-export { createUsageRollup, type UsageRollup, type UsageRollupOptions } from './create-usage-rollup.ts';
+export {
+  createUsageRollup,
+  type UsageRollup,
+  type UsageRollupOptions,
+  unknownToolName,
+} from './create-usage-rollup.ts';
 export {
   createWebhookSender,
   signWebhook,

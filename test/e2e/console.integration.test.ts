@@ -126,6 +126,9 @@ describe.skipIf(missing !== undefined)('the console in Chromium', () => {
     const client = await mcpClient(clientKey);
     for (let i = 0; i < 3; i++) expect((await call(client, 'open_listItems', { limit: 5 })).isError).toBeFalsy();
     expect((await call(client, 'open_getItem', { itemId: 'i1' })).isError).toBeFalsy();
+    // A name no tool has: counted under one row for every such name (callers cannot add rows at will).
+    const unknown = await call(client, 'open_noSuchTool', {}).catch((error: unknown) => error);
+    expect(unknown).toMatchObject({ code: -32602 });
     await client.close();
     await gateway.adapters.audit?.flush();
 
@@ -148,12 +151,16 @@ describe.skipIf(missing !== undefined)('the console in Chromium', () => {
         },
         { timeout: 20_000, interval: 1_000 },
       )
-      .toBe('4');
+      .toBe('5');
     expect(await main.getByRole('img', { name: /Calls, errors and denials per day/ }).count()).toBe(1);
     expect(await main.getByRole('img', { name: /per hour/ }).count()).toBe(2);
     const tools = await main.locator('table').first().textContent();
     expect(tools).toContain('open_listItems');
     expect(tools).toContain('open_getItem');
+    // console_unknown_tool_row: that row names what it counts and links nowhere (the audit log keeps the names).
+    expect(tools).toContain('Unknown tool names');
+    expect(tools).not.toContain('_unknown');
+    expect(await main.locator('table').first().getByRole('link', { name: /unknown/i }).count()).toBe(0);
     expect(await main.textContent()).toContain('connect again');
     await shot('overview');
     await page.setViewportSize({ width: 390, height: 844 });

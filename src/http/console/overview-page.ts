@@ -1,3 +1,4 @@
+import { unknownToolName } from '../../audit/index.ts';
 import { escapeHtml } from '../../core/index.ts';
 import type { AuditCounts, UsageSummary, UsageTotals } from '../../store/index.ts';
 import { adminRoleSets } from '../create-admin-routes.ts';
@@ -94,7 +95,10 @@ export const overviewPage: ConsolePage = {
         : table(
             ['Tool', 'Calls', 'Errors', 'Denials', 'Mean ms'],
             daily.tools.map((t) => [
-              `<a href="${escapeHtml(`${audit}?${new URLSearchParams({ tool: t.tool })}`)}">${shown(t.tool)}</a>`,
+              // Every name no tool has is one row; the audit log keeps the names asked for, so no link.
+              t.tool === unknownToolName
+                ? 'Unknown tool names (not found)'
+                : `<a href="${escapeHtml(`${audit}?${new URLSearchParams({ tool: t.tool })}`)}">${shown(t.tool)}</a>`,
               formatCount(t.calls),
               formatCount(t.errors),
               formatCount(t.denials),
