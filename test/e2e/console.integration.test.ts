@@ -160,7 +160,13 @@ describe.skipIf(missing !== undefined)('the console in Chromium', () => {
     // console_unknown_tool_row: that row names what it counts and links nowhere (the audit log keeps the names).
     expect(tools).toContain('Unknown tool names');
     expect(tools).not.toContain('_unknown');
-    expect(await main.locator('table').first().getByRole('link', { name: /unknown/i }).count()).toBe(0);
+    expect(
+      await main
+        .locator('table')
+        .first()
+        .getByRole('link', { name: /unknown/i })
+        .count(),
+    ).toBe(0);
     expect(await main.textContent()).toContain('connect again');
     await shot('overview');
     await page.setViewportSize({ width: 390, height: 844 });
