@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createProviderExpander } from '../catalog/index.ts';
@@ -57,6 +60,59 @@ describe('gatehouse check warnings (issue 11)', () => {
     expect(JSON.stringify(warnings)).not.toContain(short);
     const long = 'x'.repeat(32);
     expect((await warningsOf(tenant, { adminToken: long })).filter((w) => w.code === 'weak_admin_token')).toEqual([]);
+  });
+
+  it('check_token_numbers_inconsistent: a tool counts the same in its toolset and its overlay, and the rows account for tools/list', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-check-tokens-'));
+    const description = join(dir, 'widgets.openapi.yaml');
+    writeFileSync(
+      description,
+      [
+        'openapi: 3.0.3',
+        'info: { title: Widgets, version: "1" }',
+        'paths:',
+        '  /widgets/{id}:',
+        '    get:',
+        '      operationId: getWidget',
+        '      summary: Get a widget',
+        '      parameters: [{ name: id, in: path, required: true, schema: { type: string } }]',
+        '      responses:',
+        '        "200":',
+        '          description: The widget',
+        '          content:',
+        '            application/json:',
+        '              schema: { type: object, properties: { id: { type: string }, name: { type: string }, size: { type: integer } } }',
+        '',
+      ].join('\n'),
+    );
+    const report = (await reportOf({
+      id: 'acme',
+      services: [
+        {
+          id: 'widgets',
+          openapi: description,
+          baseUrl: 'https://widgets.example.com',
+          overlays: { getWidget: { name: 'fetch_widget' } },
+        },
+      ],
+      toolsets: [{ id: 'ops', tools: ['widgets_*'] }],
+    })) as unknown as {
+      toolsets: {
+        listTokens: number;
+        tools: { name: string; tokens: number; outputSchema: boolean }[];
+        alwaysListed: { name: string; tokens: number }[];
+      }[];
+      overlays: { after: { name: string; tokens: number } }[];
+    };
+    const [toolset] = report.toolsets;
+    const tool = toolset?.tools.find((t) => t.name === 'widgets_fetch_widget');
+    expect(tool?.outputSchema).toBe(true);
+    // Before: the overlay table counted the entry without its output schema (93 -> 86 against 116 in the toolset).
+    expect(report.overlays[0]?.after).toMatchObject({ name: 'widgets_fetch_widget', tokens: tool?.tokens });
+    // Before: the two result tools were in tools/list's total but in no row.
+    expect(toolset?.alwaysListed.map((t) => t.name)).toEqual(['gatehouse_result_query', 'gatehouse_result_page']);
+    const rows = [...(toolset?.tools ?? []), ...(toolset?.alwaysListed ?? [])].reduce((sum, t) => sum + t.tokens, 0);
+    expect(Math.abs(rows - (toolset?.listTokens ?? 0))).toBeLessThanOrEqual(10);
   });
 
   it('warns when an overlay or a toolset marks a POST/PUT/PATCH/DELETE operation safe, naming the field', async () => {

@@ -58,6 +58,11 @@ export async function runCheck(config: Config, json: boolean, context: CliContex
             report.tools.map((t) => [t.name, t.safety, String(t.tokens)]),
           ),
     );
+    // The rest of tools/list, so the rows and the total agree.
+    if (report.alwaysListed.length > 0) {
+      const listed = report.alwaysListed.map((t) => `${t.name} ${t.tokens}`).join(', ');
+      context.stdout.write(`  also listed: ${listed} tokens\n`);
+    }
     for (const problem of report.problems) context.stdout.write(`  warning: ${problem}\n`);
     for (const note of report.notes) context.stdout.write(`  note: ${note}\n`);
   }

@@ -77,7 +77,7 @@ export interface TenantRuntime {
 const listedByTool = new WeakMap<NamedTool, ListedTool>();
 const listedWithoutOutput = new WeakMap<NamedTool, ListedTool>();
 
-function toListedTool(named: NamedTool, declaresOutput: boolean): ListedTool {
+export function toListedTool(named: NamedTool, declaresOutput: boolean): ListedTool {
   const memo = declaresOutput ? listedByTool : listedWithoutOutput;
   let listed = memo.get(named);
   if (listed === undefined) {

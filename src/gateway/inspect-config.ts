@@ -2,7 +2,7 @@ import { bindCatalog } from '../catalog/index.ts';
 import type { Config, NamedTool, TenantConfig, ToolSafety, ToolsetConfig } from '../core/index.ts';
 import { matchToolGlob } from '../policy/index.ts';
 import { countTokens } from '../shaping/index.ts';
-import { buildTenant } from './build-tenants.ts';
+import { buildTenant, toListedTool } from './build-tenants.ts';
 import type { ToolsetMeta } from './build-toolset-meta.ts';
 import { loadPlainCatalog, loadService } from './load-service.ts';
 import { selectConnectScopes } from './select-connect-scopes.ts';
@@ -21,6 +21,11 @@ export interface ToolsetReport {
     /** The tool lists an output schema (its results conform to it). */
     readonly outputSchema: boolean;
   }[];
+  /**
+   * What `tools/list` shows besides `tools`: the result tools (`gatehouse_result_query`, `gatehouse_result_page`)
+   * and, with discovery, the meta-tools, each with its tokens; with `tools` they make up `listTokens`.
+   */
+  readonly alwaysListed: readonly { readonly name: string; readonly tokens: number }[];
   /**
    * The remote MCP (`mcp:`) services whose tools the toolset's globs could name: `check` reads no server, so their
    * tools are not in `tools` (they are listed from the servers when the gateway starts).
@@ -89,6 +94,9 @@ export function inspectConfig(config: Config): ToolsetReport[] {
         listTokens: countTokens(JSON.stringify({ tools: toolset.listed })),
         discovery: toolset.meta.discovery,
         tools,
+        alwaysListed: toolset.listed
+          .filter((listed) => !toolset.meta.allByName.has(listed.name))
+          .map((listed) => ({ name: listed.name, tokens: countTokens(JSON.stringify(listed)) })),
         remoteServices: reached.map((s) => s.id),
         problems: [
           ...(tools.length === 0 && federated.length === 0 ? ['the toolset exposes no tool'] : []),
@@ -231,15 +239,10 @@ export function inspectOverlays(config: Config): OverlayReport[] {
   return reports;
 }
 
+/** A tool as `tools/list` lists it, its output schema included where it has one a toolset would declare. */
 function describe(named: NamedTool): OverlaidTool {
   const { tool } = named;
-  const listed = {
-    name: named.name,
-    title: tool.title,
-    description: tool.description,
-    inputSchema: tool.inputSchema,
-    annotations: tool.annotations,
-  };
+  const listed = toListedTool(named, tool.outputSchema !== undefined && tool.projection === undefined);
   return {
     name: named.name,
     safety: tool.safety,
