@@ -115,7 +115,9 @@ export function collectCheckWarnings(config: Config): CheckWarning[] {
     });
   });
   const weakness = adminTokenWeakness(config.adminToken);
-  if (weakness !== undefined) warnings.push({ code: 'weak_admin_token', path: 'adminToken', message: weakness });
+  if (weakness !== undefined) {
+    warnings.push({ code: 'weak_admin_token', path: 'adminToken', message: `${weakness.problem}; ${weakness.fix}` });
+  }
   warnings.push(
     ...collectWriteDefaultScopes(config),
     ...collectRedirectUriRules(config),

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { adminTokenMinLength, adminTokenWeakness, type Config, isGatehouseError, systemClock } from '../core/index.ts';
+import { adminTokenWeakness, type Config, isGatehouseError, systemClock } from '../core/index.ts';
 import { openMigrationStore, openRedis, openStore, parseStoreUrl, redactStoreUrl, type Store } from '../store/index.ts';
 import { createVault, developmentKeyFileName, loadMasterKeys } from '../vault/index.ts';
 import type { CliContext } from './cli-context.ts';
@@ -422,8 +422,8 @@ function checkPublicUrl(config: Config, add: (finding: DoctorFinding) => void): 
 }
 
 /**
- * The admin API: off without a token; a token shorter than `adminTokenMinLength` is a warning
- * (`adminTokenWeakness`). The token is never shown, only its length.
+ * The admin API: off without a token; a short token is a warning (`adminTokenWeakness`). The token is never shown,
+ * only its length.
  */
 function adminFinding(adminToken: string | undefined): DoctorFinding {
   if (adminToken === undefined) {
@@ -434,12 +434,13 @@ function adminFinding(adminToken: string | undefined): DoctorFinding {
       fix: 'set GATEHOUSE_ADMIN_TOKEN to manage tenants, connections and approvals over HTTP',
     };
   }
-  if (adminTokenWeakness(adminToken) !== undefined) {
+  const weakness = adminTokenWeakness(adminToken);
+  if (weakness !== undefined) {
     return {
       check: 'admin',
       status: 'warn',
-      message: `admin API on, with an admin token of ${adminToken.length} characters: short enough to be guessed from many addresses`,
-      fix: `use a random token of at least ${adminTokenMinLength} characters (e.g. openssl rand -base64 32) in GATEHOUSE_ADMIN_TOKEN`,
+      message: `admin API on, but ${weakness.problem}`,
+      fix: `${weakness.fix} in GATEHOUSE_ADMIN_TOKEN`,
     };
   }
   return { check: 'admin', status: 'ok', message: 'admin API on' };

@@ -726,17 +726,22 @@ const tenantSchema = z
   });
 
 /** The admin token's length from which guessing it is hopeless whatever the per-address budgets allow. */
-export const adminTokenMinLength = 32;
+const adminTokenMinLength = 32;
 
 /**
- * Why `adminToken` is weak, or undefined when it is absent or long enough. It opens the whole admin API and the
- * operator's console, and the per-address budgets only slow guessing (30 a minute per address or IPv6 /64, and
- * anyone with many addresses has many budgets): its length is what makes guessing hopeless. Names the length only,
- * never the token. Said by `serve` at start, `check` and `doctor`.
+ * Why `adminToken` is weak and what to do, or undefined when it is absent or long enough. It opens the whole admin
+ * API and the operator's console, and the per-address budgets only slow guessing (30 a minute per address or IPv6
+ * /64, and anyone with many addresses has many budgets): its length is what makes guessing hopeless. Names the
+ * length only, never the token. Said by `serve` at start, `check` and `doctor`.
  */
-export function adminTokenWeakness(adminToken: string | undefined): string | undefined {
+export function adminTokenWeakness(
+  adminToken: string | undefined,
+): { readonly problem: string; readonly fix: string } | undefined {
   if (adminToken === undefined || adminToken.length >= adminTokenMinLength) return undefined;
-  return `the admin token has ${adminToken.length} characters: short enough to be guessed from many addresses; use a random token of at least ${adminTokenMinLength} characters (e.g. openssl rand -base64 32)`;
+  return {
+    problem: `the admin token has ${adminToken.length} characters: short enough to be guessed from many addresses`,
+    fix: `use a random token of at least ${adminTokenMinLength} characters (e.g. openssl rand -base64 32)`,
+  };
 }
 
 export const configSchema = z

@@ -3,7 +3,6 @@ export { type CallCancellation, cancelCall, createCallCancellation } from './cal
 export { addressBudgetOf, canonicalAddress } from './canonical-address.ts';
 export { type Clock, systemClock } from './clock.ts';
 export {
-  adminTokenMinLength,
   adminTokenWeakness,
   type ClientKeyConfig,
   type Config,

@@ -140,7 +140,9 @@ export async function startGatehouse(
     ],
   });
   const adminTokenWeak = adminTokenWeakness(config.adminToken);
-  if (adminTokenWeak !== undefined) observability.logger.warn({ setting: 'adminToken' }, adminTokenWeak);
+  if (adminTokenWeak !== undefined) {
+    observability.logger.warn({ setting: 'adminToken' }, `${adminTokenWeak.problem}; ${adminTokenWeak.fix}`);
+  }
   if (config.connectLinks.unsafeLinkAloneConnects) {
     observability.logger.warn(
       { setting: 'connectLinks.unsafeLinkAloneConnects' },
