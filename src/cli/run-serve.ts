@@ -87,7 +87,7 @@ export async function runServe(
       if (seeded) await users.roles.grantRole('demo', seeded.id, 'owner', 'demo');
     }
     out.write(`Gatehouse listening on ${server.url} (store: ${redactStoreUrl(config.store)})\n`);
-    for (const { tenant, onlyStored } of await server.servedTenants()) {
+    for (const { tenant, onlyStored } of server.servedAtStart) {
       if (onlyStored) {
         out.write(
           `  Tenant ${tenant.id}: not in ${tree.source}, served as stored (made through the admin API, or removed from the file since: gatehouse apply removes it from the store)\n`,

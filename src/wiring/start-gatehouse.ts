@@ -274,8 +274,8 @@ export async function startGatehouse(
     ...server,
     /** The gateway behind the server (the demo seeds its user through it). */
     gateway,
-    /** The tenants this process serves now, the file's and the store's (`servedTenantsOf`). */
-    servedTenants: () => servedTenantsOf(config, gateway),
+    /** The tenants this process served when it started, the file's and the store's (`servedTenantsOf`). */
+    servedAtStart: served,
     /**
      * Graceful stop (`config.shutdown`): unready first, then drain; calls still running when the drain time is up
      * have their upstream requests aborted, so they end (and are audited) before the gateway and its background
