@@ -101,12 +101,12 @@ export function toListedTool(named: NamedTool, declaresOutput: boolean): ListedT
  * whose list would be over its bound with every schema drops the largest first: see build-toolset-meta.ts.)
  */
 function declaresOutput(named: NamedTool, toolsetOn: boolean, serviceOn: ReadonlyMap<string, boolean>): boolean {
-  return (
-    toolsetOn &&
-    named.tool.outputSchema !== undefined &&
-    named.tool.projection === undefined &&
-    serviceOn.get(named.service) === true
-  );
+  return toolsetOn && canDeclareOutput(named) && serviceOn.get(named.service) === true;
+}
+
+/** The tool has an output schema its results conform to: no overlay projection reshapes them. */
+export function canDeclareOutput(named: NamedTool): boolean {
+  return named.tool.outputSchema !== undefined && named.tool.projection === undefined;
 }
 
 /**

@@ -2,7 +2,7 @@ import { bindCatalog } from '../catalog/index.ts';
 import type { Config, NamedTool, TenantConfig, ToolSafety, ToolsetConfig } from '../core/index.ts';
 import { matchToolGlob } from '../policy/index.ts';
 import { countTokens } from '../shaping/index.ts';
-import { buildTenant, toListedTool } from './build-tenants.ts';
+import { buildTenant, canDeclareOutput, toListedTool } from './build-tenants.ts';
 import type { ToolsetMeta } from './build-toolset-meta.ts';
 import { loadPlainCatalog, loadService } from './load-service.ts';
 import { selectConnectScopes } from './select-connect-scopes.ts';
@@ -242,7 +242,7 @@ export function inspectOverlays(config: Config): OverlayReport[] {
 /** A tool as `tools/list` lists it, its output schema included where it has one a toolset would declare. */
 function describe(named: NamedTool): OverlaidTool {
   const { tool } = named;
-  const listed = toListedTool(named, tool.outputSchema !== undefined && tool.projection === undefined);
+  const listed = toListedTool(named, canDeclareOutput(named));
   return {
     name: named.name,
     safety: tool.safety,
