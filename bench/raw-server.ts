@@ -1,6 +1,7 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { Agent } from 'undici';
 import { listenChild } from './listen-child.ts';
+import { readRequestBody, sendBody } from './request-body.ts';
 import { readUpstreamEnv } from './upstream-env.ts';
 
 /**
@@ -15,8 +16,8 @@ const agent = new Agent({ connections: 128, keepAliveTimeout: 60_000 });
 
 const server = createServer((req, res) => {
   if (req.method !== 'POST') return sendJson(res, 405, { error: 'method not allowed' });
-  readBody(req).then(
-    (text) => handleMessage(text, res),
+  readRequestBody(req).then(
+    (body) => handleMessage(body.toString('utf8'), res),
     () => sendJson(res, 400, { error: 'unreadable body' }),
   );
 });
@@ -72,19 +73,8 @@ function initializeResult(params: { protocolVersion?: unknown } | undefined): Re
   };
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const payload = Buffer.from(JSON.stringify(value));
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': payload.length });
-  res.end(payload);
+  sendBody(res, status, 'application/json', JSON.stringify(value));
 }
 
 await listenChild(server);

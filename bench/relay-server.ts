@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent } from 'undici';
 import { listenChild } from './listen-child.ts';
+import { readRequestBody, sendBody } from './request-body.ts';
 
 /**
  * S16's floor for one more hop: a minimal hand-written relay of MCP messages, what "raw" (raw-server.ts) is to an
@@ -15,10 +16,10 @@ const agent = new Agent({ connections: 128, keepAliveTimeout: 60_000 });
 const forwarded = ['content-type', 'accept', 'mcp-protocol-version', 'mcp-session-id'] as const;
 
 const server = createServer((req, res) => {
-  if (req.method !== 'POST') return send(res, 405, 'text/plain', 'method not allowed');
-  readBody(req).then(
+  if (req.method !== 'POST') return sendBody(res, 405, 'text/plain', 'method not allowed');
+  readRequestBody(req).then(
     (body) => relay(req, body, res),
-    () => send(res, 400, 'text/plain', 'unreadable body'),
+    () => sendBody(res, 400, 'text/plain', 'unreadable body'),
   );
 });
 
@@ -38,25 +39,10 @@ async function relay(req: IncomingMessage, body: Buffer, res: ServerResponse): P
     });
     const text = await answer.body.arrayBuffer();
     const type = answer.headers['content-type'];
-    send(res, answer.statusCode, typeof type === 'string' ? type : 'application/octet-stream', Buffer.from(text));
+    sendBody(res, answer.statusCode, typeof type === 'string' ? type : 'application/octet-stream', Buffer.from(text));
   } catch (error) {
-    send(res, 502, 'text/plain', `relay failed: ${(error as Error).message}`);
+    sendBody(res, 502, 'text/plain', `relay failed: ${(error as Error).message}`);
   }
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
-  const payload = typeof body === 'string' ? Buffer.from(body) : body;
-  res.writeHead(status, { 'content-type': type, 'content-length': payload.length });
-  res.end(payload);
 }
 
 await listenChild(server);
