@@ -53,10 +53,10 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     }
     // An option of another command is refused, never ignored (`tenant purge --dry-run` purged).
     const accepted = acceptedOptions(command);
-    const foreign = Object.keys(values).find(
-      (option) => accepted !== undefined && option !== 'help' && option !== 'version' && !accepted.options.has(option),
-    );
-    if (accepted !== undefined && foreign !== undefined) {
+    const foreign =
+      accepted &&
+      Object.keys(values).find((option) => option !== 'help' && option !== 'version' && !accepted.options.has(option));
+    if (accepted && foreign !== undefined) {
       const own = [...accepted.options].map((option) => `--${option}`).join(', ');
       throw new GatehouseError(
         'invalid_request',
