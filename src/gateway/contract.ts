@@ -266,6 +266,12 @@ export interface Gateway {
     options?: CallToolOptions,
   ): Promise<CallOutcome>;
   /**
+   * Counts a retry of a relayed call (2026-07-28: the client answering a federated server's question) against the
+   * caller's rate limits as a call of `name`, before its answers go anywhere; throws `rate_limited`. Absent in
+   * transport-only fakes.
+   */
+  admitRelayedRetry?(caller: Caller, name: string, args: unknown): Promise<void>;
+  /**
    * Federated resources and prompts (remote MCP servers, `mcp:` services) the caller's toolset exposes: what its
    * endpoint declares, the lists (every item; the transport pages them), and one read or get each, audited like a
    * tool call. Absent in transport-only fakes.

@@ -16,6 +16,7 @@ import {
 import type { CacheBackend, Limiter, Store } from '../store/index.ts';
 import { createMcpUpstream, type McpUpstream, type UpstreamClient } from '../upstream/index.ts';
 import type { Vault } from '../vault/index.ts';
+import { admitRelayedRetry } from './admit-limits.ts';
 import { buildTenant, type TenantRuntime } from './build-tenants.ts';
 import { type CallToolDependencies, callTool, recordCallNotRun } from './call-tool.ts';
 import { createClientKeys } from './client-keys.ts';
@@ -558,6 +559,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     complete: (caller, request, requestId) => complete(reads, caller, request, requestId),
 
     callTool: runCall,
+    admitRelayedRetry: (caller, name, args) => admitRelayedRetry(tenants, calls.limiter, caller, name, args),
     approvals,
     approvalTasks,
     connections: connect.connections,

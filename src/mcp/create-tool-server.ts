@@ -71,7 +71,7 @@ export function createToolServer(context: ToolServerContext): Server {
     // The retry of a call whose URL elicitation the user declined or cancelled ends with its tool error.
     const declined = declinedUrlInputs(ctx.mcpReq.inputResponses);
     if (declined.has('approval')) await withdrawDeclinedApproval(gateway, caller, ctx.mcpReq.requestState());
-    const relayed = await relayedCallOf(context, ctx.mcpReq);
+    const relayed = await relayedCallOf(context, ctx.mcpReq, name, request.params.arguments ?? {});
     if (relayed !== undefined && 'resumed' in relayed) return answerRound(relayed.resumed);
     const relay: CallRelay = {
       ...forwardedMetaOption(request.params._meta),
@@ -164,11 +164,23 @@ async function relayedCallOf(
     readonly inputResponses?: Record<string, unknown>;
     requestState(): unknown;
   },
+  name: string,
+  args: unknown,
 ): Promise<{ resumed: NextRound } | { call: RelayedCall; ask: NonNullable<CallRelay['ask']> } | undefined> {
-  const { inputRelay, caller } = context;
+  const { inputRelay, caller, gateway } = context;
   if (inputRelay === undefined) return undefined;
+  const state = request.requestState();
+  if (inputRelay.isRelayState(state)) {
+    // A retry is a request of the key's like any call: past its rate limit, its answers go nowhere.
+    try {
+      await gateway.admitRelayedRetry?.(caller, name, args);
+    } catch (error) {
+      const refused = toCallToolResult({ ok: false, error: toGatehouseError(error) }) as CallToolResult;
+      return { resumed: { kind: 'done', result: refused } };
+    }
+  }
   // A state that is not one of the relay's (an approval's retry) starts the call anew.
-  const resumed = await inputRelay.resume(caller, request.requestState(), request.inputResponses);
+  const resumed = await inputRelay.resume(caller, state, request.inputResponses);
   if (resumed !== undefined) return { resumed };
   const declared = request.envelope?.[CLIENT_CAPABILITIES_META_KEY] as Record<string, unknown> | undefined;
   if (declared === undefined) return undefined;

@@ -170,6 +170,11 @@ export function createClientInputRelay(options: ClientInputRelayOptions = {}) {
       return call;
     },
 
+    /** Whether `state` is of the relay's format (a retry of a relayed call, here or on another process). */
+    isRelayState(state: unknown): state is string {
+      return typeof state === 'string' && statePattern.test(state);
+    },
+
     /**
      * The next round of the call a retry names (its `requestState`), after delivering the client's answers: here,
      * or from the process holding the call. Undefined when the state is not one of the relay's (an approval's retry

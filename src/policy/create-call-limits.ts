@@ -109,6 +109,14 @@ export async function admitCallLimits(
   );
 }
 
+/**
+ * The rate limits of `limits` alone, without its concurrency slots: for a request that continues a call already
+ * admitted (a relayed call's retry), which holds its slot until the call ends.
+ */
+export function rateLimitsOf(limits: ToolsetLimits): ToolsetLimits {
+  return { plan: (caller, tool, leaseMs) => limits.plan(caller, tool, leaseMs).filter((rule) => rule.kind === 'rate') };
+}
+
 /** The limits of every toolset of a config, by tenant and toolset id (for callers that hold no runtime). */
 export function createCallLimits(tenants: readonly TenantConfig[], limiter: Limiter) {
   const byToolset = new Map<string, ToolsetLimits>();

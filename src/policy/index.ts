@@ -10,6 +10,7 @@ export {
   createCallLimits,
   type LimitedCaller,
   type ReleaseLimits,
+  rateLimitsOf,
   type ToolsetLimits,
 } from './create-call-limits.ts';
 export { createMemoryLimiter } from './create-memory-limiter.ts';

@@ -1123,3 +1123,60 @@ describe('federation config errors', () => {
     }
   });
 });
+
+describe('relayed_retry_not_rate_limited: a retry answering a federated server counts against the rate limits', () => {
+  it('refuses retries past the toolset rate limit with rate_limited, before delivering answers or asking another process', async () => {
+    const names: string[] = [];
+    const asking = await startModernMcpUpstream((server) => registerAskingTool(server, names));
+    // Two calls a minute: the call and its one retry fit; a third request of any kind does not. One call in flight:
+    // the retry continues the call holding the slot, so it takes none.
+    const own = await startOneServiceGateway('modern', asking.url, {
+      tools: ['*'],
+      rateLimit: { perMinute: 2, per: 'clientKey' },
+      limits: { concurrency: { perKey: 1 } },
+    });
+    try {
+      const retries: { body: string; headers: Record<string, string> }[] = [];
+      const client = new ClientV2(
+        { name: 'federation-retry-limits', version: '1.0.0' },
+        { versionNegotiation: { mode: 'auto' }, capabilities: { elicitation: { form: {} } } },
+      );
+      client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { name: 'Ada' } }));
+      const recording = async (url: string | URL, init?: RequestInit): Promise<Response> => {
+        if (typeof init?.body === 'string' && init.body.includes('"requestState"')) {
+          retries.push({ body: init.body, headers: Object.fromEntries(new Headers(init.headers)) });
+        }
+        return fetch(url, init);
+      };
+      await client.connect(
+        new TransportV2(new URL(`${own.url}/mcp/acme/all`), {
+          requestInit: { headers: { Authorization: `Bearer ${clientKey}` } },
+          fetch: recording,
+        }),
+      );
+      const result = (await client.callTool({ name: 'modern_ask_name', arguments: {} })) as Result;
+      expect(result.content).toEqual([{ type: 'text', text: 'hello Ada' }]);
+      expect(retries).toHaveLength(1);
+      const retry = retries[0] as (typeof retries)[number];
+      // The same retry again, three times, and one naming a pending call of another (made-up) process: each is a
+      // request of the key's, past its two a minute.
+      const foreign = retry.body.replace(/mrt1\.[A-Za-z0-9_-]{16}\./, 'mrt1.AAAAAAAAAAAAAAAA.');
+      for (const body of [retry.body, retry.body, retry.body, foreign]) {
+        const answer = await fetch(`${own.url}/mcp/acme/all`, { method: 'POST', headers: retry.headers, body });
+        const text = await answer.text();
+        const message = JSON.parse(text.startsWith('{') ? text : (text.match(/^data: (.*)$/m)?.[1] ?? '{}')) as {
+          result?: Result & { structuredContent?: { error?: { code?: string } } };
+          error?: { code: number; message: string };
+        };
+        expect(message.error, text).toBeUndefined();
+        expect(message.result?.isError, text).toBe(true);
+        expect(JSON.stringify(message.result?.content), text).toMatch(/rate_limited|Rate limit/);
+      }
+      expect(names).toEqual(['Ada']);
+      await client.close();
+    } finally {
+      await own.close();
+      await asking.close();
+    }
+  });
+});
