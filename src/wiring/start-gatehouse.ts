@@ -87,13 +87,18 @@ export async function startGatehouse(
     clock,
     onOAuthServerError: (error) => observability.logger.warn({ err: error }, 'authorization server failure'),
     // Registered secrets (every plaintext the vault opened) are scrubbed from every line by the logger.
+    // `serviceId`, not `service`: every line already has `service: 'gatehouse'` (a second key of that name made the
+    // line's JSON ambiguous, and the pretty format hides `service`, so the failed service was not named at all).
     onFederationError: (tenant, service, error) =>
       observability.logger.warn(
-        { tenant, service, err: error },
+        { tenant, serviceId: service, err: error },
         'remote MCP server listing failed or was not applied; the service is degraded (see /readyz) until a listing succeeds',
       ),
     onFederatedStreamCutOff: (tenant, service, error) =>
-      observability.logger.warn({ tenant, service, code: error.code, details: error.details }, error.message),
+      observability.logger.warn(
+        { tenant, serviceId: service, code: error.code, details: error.details },
+        error.message,
+      ),
     ...(options.parseTenant ? { parseTenant: options.parseTenant } : {}),
     ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
   });

@@ -28,37 +28,59 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+/** Starts a gateway whose one `mcp:` service points at a closed port; returns its raw log lines as they come. */
+async function startWithUnreachableServer(): Promise<string[]> {
+  const raw: string[] = [];
+  const config = parseConfig(
+    {
+      listen: '127.0.0.1:0',
+      dataDir: mkdtempSync(join(tmpdir(), 'gatehouse-federation-log-')),
+      logLevel: 'info',
+      logFormat: 'json',
+      masterKey: randomBytes(32).toString('base64'),
+      unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+      tenants: [
+        {
+          id: 'acme',
+          services: [{ id: 'linear', mcp: `http://127.0.0.1:${await closedPort()}/mcp` }],
+          toolsets: [{ id: 'all', tools: ['*'], access: 'read' }],
+          clientKeys: [{ name: 'agent', key: 'gatehouse_sk_federation_log_0123456789ab', toolsets: ['all'] }],
+        },
+      ],
+    },
+    { env: {}, baseDir: process.cwd() },
+  );
+  adapters = await openAdapters(config, { stderr: { write: () => true } as unknown as NodeJS.WritableStream });
+  server = await startGatehouse(config, adapters, systemClock, {
+    logDestination: { write: (line: string) => raw.push(line) },
+  });
+  return raw;
+}
+
 describe('federated listing failures in the log', () => {
   it('federated_listing_failure_not_logged: a listing that fails writes a warning naming the tenant and service', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const config = parseConfig(
-      {
-        listen: '127.0.0.1:0',
-        dataDir: mkdtempSync(join(tmpdir(), 'gatehouse-federation-log-')),
-        logLevel: 'info',
-        logFormat: 'json',
-        masterKey: randomBytes(32).toString('base64'),
-        unsafeAllowPrivateUpstreams: ['127.0.0.1'],
-        tenants: [
-          {
-            id: 'acme',
-            services: [{ id: 'linear', mcp: `http://127.0.0.1:${await closedPort()}/mcp` }],
-            toolsets: [{ id: 'all', tools: ['*'], access: 'read' }],
-            clientKeys: [{ name: 'agent', key: 'gatehouse_sk_federation_log_0123456789ab', toolsets: ['all'] }],
-          },
-        ],
-      },
-      { env: {}, baseDir: process.cwd() },
-    );
-    adapters = await openAdapters(config, { stderr: { write: () => true } as unknown as NodeJS.WritableStream });
-    server = await startGatehouse(config, adapters, systemClock, {
-      logDestination: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
-    });
+    const raw = await startWithUnreachableServer();
     const deadline = Date.now() + 10_000;
-    const failed = () => lines.find((line) => line['service'] === 'linear' && line['level'] === 'warn');
+    const failed = () =>
+      raw
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .find((line) => line['level'] === 'warn' && String(line['msg']).includes('listing failed'));
     while (failed() === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(failed()).toMatchObject({ tenant: 'acme', service: 'linear' });
-    expect(String(failed()?.['msg'])).toMatch(/listing failed/);
+    expect(failed()).toMatchObject({ tenant: 'acme', serviceId: 'linear' });
     expect(JSON.stringify(failed())).toMatch(/cannot be reached|ECONNREFUSED|refused/i);
+  });
+
+  it('federated_log_service_key_duplicated: the warning holds one "service" key (the process\'s) and names the failed service under its own', async () => {
+    await server?.close();
+    await adapters?.close();
+    const raw = await startWithUnreachableServer();
+    const deadline = Date.now() + 10_000;
+    const failed = () => raw.find((line) => line.includes('listing failed'));
+    while (failed() === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const line = failed() as string;
+    // Before: {"service":"gatehouse",...,"service":"linear"}: a duplicate key, which log shippers resolve either way,
+    // and the pretty format (which hides `service`) dropped the failed service's name altogether.
+    expect(line.match(/"service":/g)).toHaveLength(1);
+    expect(JSON.parse(line)).toMatchObject({ service: 'gatehouse', tenant: 'acme', serviceId: 'linear' });
   });
 });
