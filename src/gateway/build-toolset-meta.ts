@@ -33,6 +33,8 @@ export interface ToolsetMeta {
   readonly maxPages: number | undefined;
   /** Search indexes of the services this toolset draws on (built on first use, shared across tenants). */
   searchIndexes(): readonly ToolSearchIndex[];
+  /** A tool's safety in this toolset (its `policy.safety` applied); the search indexes hold the catalogue's. */
+  safetyOf(tool: string): NamedTool['tool']['safety'] | undefined;
 }
 
 /**
@@ -102,6 +104,9 @@ export function buildToolsetMeta(
     searchIndexes() {
       indexes ??= indexesOf(services, used);
       return indexes;
+    },
+    safetyOf(tool: string) {
+      return tools.get(tool)?.tool.safety;
     },
   });
 }

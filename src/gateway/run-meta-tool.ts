@@ -88,6 +88,9 @@ export async function runMetaTool(
       query,
       limit,
       allowed: (tool) => meta.allByName.has(tool),
+      // The toolset's class (policy.safety applied), not the catalogue's: a GET classed destructive must not be
+      // offered to the model as a read, nor a read the operator vouches for hidden from `access: read`.
+      safetyOf: (tool) => meta.safetyOf(tool),
       ...(service === undefined ? {} : { service }),
       ...(access === undefined ? {} : { access }),
     });
@@ -96,7 +99,7 @@ export async function runMetaTool(
         tools: hits.map(({ tool, reasons }) => ({
           name: tool.name,
           purpose: firstLine(tool.tool.description, tool.tool.title),
-          access: tool.tool.safety === 'safe' ? 'read' : tool.tool.safety,
+          access: accessOf(meta.safetyOf(tool.name) ?? tool.tool.safety),
           required: requiredArgumentsOf(tool.tool.inputSchema),
           why: explain(reasons),
         })),
@@ -255,4 +258,8 @@ function firstLine(description: string, title: string): string {
   // `Returns: ...` (what the answer holds, appended at import) is no purpose: "Returns: Deleted." for a delete.
   const line = lines.find((l) => l !== '' && l !== title && !l.startsWith('>') && !l.startsWith('Returns: ')) ?? title;
   return line.length > 160 ? `${line.slice(0, 159)}…` : line;
+}
+
+function accessOf(safety: 'safe' | 'write' | 'destructive'): 'read' | 'write' | 'destructive' {
+  return safety === 'safe' ? 'read' : safety;
 }

@@ -58,6 +58,8 @@ export interface ToolSearchQuery {
   readonly access?: 'read' | 'write';
   /** Only tools this predicate admits (the toolset's allowed set), applied at query time. */
   readonly allowed?: (name: string) => boolean;
+  /** A tool's safety as the toolset classes it (its `policy.safety`); absent: the catalogue's. Drives `access`. */
+  readonly safetyOf?: (name: string) => NamedTool['tool']['safety'] | undefined;
   readonly limit: number;
 }
 
@@ -823,7 +825,8 @@ export function searchToolIndexes(list: readonly ToolSearchIndex[], query: ToolS
         (similarity > meaningFloor ? (meaningScale * (similarity - meaningFloor)) / (1 - meaningFloor) : 0);
       if (raw === 0) continue;
       const named = (index.documents[position] as IndexedTool).tool;
-      if (query.access !== undefined && (query.access === 'read') !== (named.tool.safety === 'safe')) continue;
+      const safety = query.safetyOf?.(named.name) ?? named.tool.safety;
+      if (query.access !== undefined && (query.access === 'read') !== (safety === 'safe')) continue;
       if (query.allowed !== undefined && !query.allowed(named.name)) continue;
       candidates.push({ index, position, raw, similarity });
     }

@@ -66,9 +66,22 @@ beforeAll(async () => {
             approval: 'none',
             discovery: { mode: 'always', pinned: ['paged_getSmall'] },
           },
+          {
+            id: 'classed',
+            tools: ['items_*'],
+            access: 'write',
+            approval: 'none',
+            discovery: { mode: 'always' },
+            policy: { safety: { items_addNote: 'safe', items_getItem: 'destructive' } },
+          },
         ],
         clientKeys: [
-          { name: 'alice-agent', key: aliceKey, toolsets: ['data', 'whole', 'pages', 'found'], subject: 'alice' },
+          {
+            name: 'alice-agent',
+            key: aliceKey,
+            toolsets: ['data', 'whole', 'pages', 'found', 'classed'],
+            subject: 'alice',
+          },
           { name: 'bob-agent', key: bobKey, toolsets: ['data'], subject: 'bob' },
         ],
       },
@@ -216,5 +229,20 @@ describe('context economy through the gateway', () => {
     const invalid = await call('gatehouse_call_tool', { name: 'items_getItem', arguments: {} });
     expect(invalid.structuredContent?.['error']).toMatchObject({ code: 'invalid_arguments' });
     await client.close();
+  });
+
+  it('search_access_ignores_policy_safety: the access of a hit, and the access filter, follow the toolset policy.safety', async () => {
+    const { call } = await connect('classed');
+    const hitsOf = async (args: Record<string, unknown>) =>
+      ((await call('gatehouse_search_tools', args)).structuredContent?.['tools'] ?? []) as Record<string, unknown>[];
+    // items_getItem is a GET the toolset classes destructive: a model must not be told it only reads.
+    const get = (await hitsOf({ query: 'get an item' })).find(({ name }) => name === 'items_getItem');
+    expect(get).toMatchObject({ access: 'destructive' });
+    // items_addNote is a POST the operator vouches for as a read: it is a read here, and found by access: read.
+    const note = (await hitsOf({ query: 'add a note to an item' })).find(({ name }) => name === 'items_addNote');
+    expect(note).toMatchObject({ access: 'read' });
+    const reads = (await hitsOf({ query: 'add a note to an item', access: 'read' })).map(({ name }) => name);
+    expect(reads).toContain('items_addNote');
+    expect(reads).not.toContain('items_getItem');
   });
 });
