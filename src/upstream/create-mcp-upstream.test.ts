@@ -63,6 +63,28 @@ describe('createMcpUpstream()', () => {
     expect(error.message).toContain('remote');
     expect(JSON.stringify(error.details)).not.toContain('secret-token');
   });
+
+  it('federated_unreachable_without_cause: a server that is down is reported with the socket error and the origin, as an HTTP upstream is', async () => {
+    upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+    const port = await closedPort();
+    // Both paths: a listing (the SDK client) and a tools/call (the direct call).
+    for (const failing of [
+      upstream.listTools(target(`http://127.0.0.1:${port}/mcp`)),
+      upstream.callTool(target(`http://127.0.0.1:${port}/mcp`), 'x', {}),
+    ]) {
+      const error = await failureOf(failing);
+      expect(error.code).toBe('upstream_unreachable');
+      // Before: "The MCP server of remote cannot be reached" and { service } only: refused, DNS, TLS or a reset
+      // looked the same to the operator reading the log, and nothing said which URL was tried.
+      expect(error.message).toContain('ECONNREFUSED');
+      expect(error.message).toContain(`http://127.0.0.1:${port}`);
+      expect(error.details).toMatchObject({
+        service: 'remote',
+        reason: 'ECONNREFUSED',
+        origin: `http://127.0.0.1:${port}`,
+      });
+    }
+  });
 });
 
 describe('createMcpUpstream() and a server that wants more scope', () => {

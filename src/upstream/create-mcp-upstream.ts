@@ -822,18 +822,32 @@ function insufficientScopeOf(
  */
 export function toMcpUpstreamError(
   error: unknown,
-  target: Pick<McpTarget, 'service'>,
+  target: Pick<McpTarget, 'service'> & Partial<Pick<McpTarget, 'url'>>,
   scrub: (text: string) => string = (text) => text,
 ): GatehouseError {
   const service = target.service;
   // The SDK wraps transport failures (`fetch failed`, and under it the guard's refusal or the socket error).
   let networkFailure = false;
+  let reason: string | undefined;
   for (let cause: unknown = error, depth = 0; cause instanceof Error && depth < 6; cause = cause.cause, depth++) {
     if (isGatehouseError(cause)) return cause;
     if (cause instanceof TypeError && cause.message === 'fetch failed') networkFailure = true;
+    const code = (cause as { code?: unknown }).code;
+    if (networkFailure && reason === undefined && typeof code === 'string' && socketCode.test(code)) reason = code;
   }
   if (networkFailure) {
-    return new GatehouseError('upstream_unreachable', `The MCP server of ${service} cannot be reached`, { service });
+    // As an HTTP upstream's (toUpstreamError): the low-level code and the origin, never a path, query or header.
+    const origin = originOf(target.url);
+    const where = [origin, reason].filter((part) => part !== undefined).join(', ');
+    return new GatehouseError(
+      'upstream_unreachable',
+      `The MCP server of ${service} cannot be reached${where === '' ? '' : ` (${where})`}`,
+      {
+        service,
+        ...(reason === undefined ? {} : { reason }),
+        ...(origin === undefined ? {} : { origin }),
+      },
+    );
   }
   // A JSON answer that does not parse (both the client's transport and a direct call parse with `JSON.parse`).
   if (error instanceof SyntaxError) {
@@ -869,4 +883,17 @@ export function toMcpUpstreamError(
     });
   }
   return new GatehouseError('upstream_unreachable', `The MCP server of ${service} cannot be reached`, { service });
+}
+
+/** A socket, DNS or TLS error code (`ECONNREFUSED`, `ENOTFOUND`, `UND_ERR_SOCKET`, `CERT_HAS_EXPIRED`). */
+const socketCode = /^[A-Z][A-Z0-9_]{1,63}$/;
+
+function originOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    const origin = new URL(url).origin;
+    return origin === 'null' ? undefined : origin;
+  } catch {
+    return undefined;
+  }
 }
