@@ -46,6 +46,25 @@ describe('gatehouse check warnings (issue 11)', () => {
     ]);
   });
 
+  it('private_mcp_url_unwarned: warns about an mcp: server on a loopback or private address, as about a baseUrl', async () => {
+    const tenant = {
+      id: 'acme',
+      services: [{ id: 'notes', mcp: 'http://localhost:4100/mcp' }],
+      toolsets: [{ id: 'all', tools: ['*'], access: 'write' }],
+    };
+    // Before: nothing, and serve then refused every listing (upstream_blocked), the service degraded.
+    const warnings = (await warningsOf(tenant)).filter((w) => w.code === 'private_upstream');
+    expect(warnings).toEqual([
+      {
+        code: 'private_upstream',
+        path: 'tenants[0].services[0].mcp',
+        message: expect.stringContaining('unsafeAllowPrivateUpstreams: ["localhost"]'),
+      },
+    ]);
+    const allowed = await warningsOf(tenant, { unsafeAllowPrivateUpstreams: ['localhost'] });
+    expect(allowed.filter((w) => w.code === 'private_upstream')).toEqual([]);
+  });
+
   it('weak_admin_token: names a short admin token by its length, never its value, and nothing for a long one', async () => {
     const tenant = { id: 'acme', services: [], toolsets: [] };
     const short = 'short-admin-tok';

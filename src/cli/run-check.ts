@@ -87,7 +87,7 @@ export async function runCheck(config: Config, json: boolean, context: CliContex
 }
 
 /**
- * Environment variables `serve` will need but that are not set, and service base URLs the SSRF guard will refuse
+ * Environment variables `serve` will need but that are not set, and service base URLs (or `mcp:` server URLs) the SSRF guard will refuse
  * at call time (loopback and private literal addresses, `localhost`) unless the host is in
  * `unsafeAllowPrivateUpstreams`. No DNS lookups: a name that resolves to a private address is still only caught
  * at call time.
@@ -101,13 +101,16 @@ export function collectCheckWarnings(config: Config): CheckWarning[] {
   const allowed = new Set(config.unsafeAllowPrivateUpstreams.map(toBareHost));
   config.tenants.forEach((tenant, t) => {
     tenant.services.forEach((service, s) => {
+      // An `mcp:` server's URL goes through the same guard as a base URL (listing it at start included).
+      const field = service.baseUrl !== undefined ? 'baseUrl' : service.mcp !== undefined ? 'mcp' : undefined;
+      const url = field === undefined ? undefined : service[field];
       // A per-connection origin (`{instanceUrl}/...`) is known only once an account connects.
-      if (service.baseUrl === undefined || !URL.canParse(service.baseUrl)) return;
-      const host = toBareHost(new URL(service.baseUrl).hostname);
+      if (field === undefined || url === undefined || !URL.canParse(url)) return;
+      const host = toBareHost(new URL(url).hostname);
       if (allowed.has(host) || !isPrivateHost(host)) return;
       warnings.push({
         code: 'private_upstream',
-        path: `tenants[${t}].services[${s}].baseUrl`,
+        path: `tenants[${t}].services[${s}].${field}`,
         message:
           `${host} is a loopback or private address: calls to it are refused unless you list it in ` +
           `unsafeAllowPrivateUpstreams (top-level), e.g. unsafeAllowPrivateUpstreams: ["${host}"]`,
