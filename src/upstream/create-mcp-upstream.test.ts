@@ -64,6 +64,25 @@ describe('createMcpUpstream()', () => {
     expect(JSON.stringify(error.details)).not.toContain('secret-token');
   });
 
+  it('federated_not_mcp_error_code_only: a URL that answers but is not an MCP server is reported with what it answered, not an SDK code alone', async () => {
+    const { createServer } = await import('node:http');
+    const notMcp = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end('<soap:Envelope/>');
+    });
+    await new Promise<void>((resolve) => notMcp.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(notMcp.address() as { port: number }).port}/mcp`;
+      upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+      const error = await failureOf(upstream.listTools(target(url)));
+      expect(error.code).toBe('upstream_error');
+      // Before: "The MCP server of remote failed: ERA_NEGOTIATION_FAILED", which says nothing of why.
+      expect(error.message).toContain('text/xml');
+      expect(error.message).not.toContain('secret-token');
+    } finally {
+      await new Promise((resolve) => notMcp.close(resolve));
+    }
+  });
+
   it('federated_unreachable_without_cause: a server that is down is reported with the socket error and the origin, as an HTTP upstream is', async () => {
     upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
     const port = await closedPort();

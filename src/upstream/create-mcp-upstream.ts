@@ -877,10 +877,14 @@ export function toMcpUpstreamError(
     return new GatehouseError('upstream_timeout', `The MCP server of ${service} did not answer in time`, { service });
   }
   if (error instanceof SdkError) {
-    return new GatehouseError('upstream_error', `The MCP server of ${service} failed: ${error.code}`, {
-      service,
-      sdkCode: error.code,
-    });
+    // The SDK's sentence says why (`Unexpected content type: text/xml`: a URL that is not an MCP server); it may quote
+    // the server, so it is scrubbed, then cut short, as a JSON-RPC error's message is.
+    const why = scrub(String(error.message)).slice(0, 300);
+    return new GatehouseError(
+      'upstream_error',
+      `The MCP server of ${service} failed: ${error.code}${why === '' ? '' : ` (${why})`}`,
+      { service, sdkCode: error.code },
+    );
   }
   return new GatehouseError('upstream_unreachable', `The MCP server of ${service} cannot be reached`, { service });
 }
