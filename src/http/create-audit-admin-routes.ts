@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { GatehouseError } from '../core/index.ts';
+import { editDistance, GatehouseError } from '../core/index.ts';
 import type { AuditQuery, AuditRecord, AuditRepository } from '../store/index.ts';
 import { type AdminRoute, adminRoleSets } from './create-admin-routes.ts';
 
@@ -81,6 +81,7 @@ export function createAuditAdminRoutes(options: AuditAdminRoutesOptions): AdminR
       },
       async handle({ params, query }) {
         const tenantId = tenantOf(params);
+        refuseUnknownParameters(query, [...Object.keys(auditFilters), 'order', 'limit', 'cursor']);
         const filters = parseAuditFilters(query);
         const cursor = query.get('cursor');
         const order = cursor === null ? parseOrder(query.get('order')) : decodeCursor(cursor).order;
@@ -107,6 +108,7 @@ export function createAuditAdminRoutes(options: AuditAdminRoutesOptions): AdminR
       query: auditFilters,
       handle({ params, query }) {
         const tenantId = tenantOf(params);
+        refuseUnknownParameters(query, Object.keys(auditFilters));
         const filters = parseAuditFilters(query);
         return {
           stream: (res: ServerResponse) => writeAuditExport(res, options.audit, tenantId, filters),
@@ -222,6 +224,26 @@ function decodeCursor(cursor: string): { seq: number; order: 'asc' | 'desc' } {
   const match = /^a1\.(asc|desc)\.(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (match === null) return invalid('cursor');
   return { order: match[1] as 'asc' | 'desc', seq: Number(match[2]) };
+}
+
+/**
+ * A filter whose name is mistyped (`subjct`) would otherwise be ignored and the answer hold every record, easily
+ * read as the filtered ones: refused with `invalid_request` naming it, the closest known name and the known ones.
+ */
+function refuseUnknownParameters(query: URLSearchParams, known: readonly string[]): void {
+  for (const name of query.keys()) {
+    if (known.includes(name)) continue;
+    const safe = /^[A-Za-z0-9_.-]{1,64}$/.test(name) ? name : '(invalid)';
+    const closest = known
+      .map((candidate) => ({ candidate, distance: editDistance(name.toLowerCase(), candidate.toLowerCase()) }))
+      .sort((a, b) => a.distance - b.distance)[0];
+    const hint = closest !== undefined && closest.distance <= 2 ? ` (did you mean ${closest.candidate}?)` : '';
+    throw new GatehouseError(
+      'invalid_request',
+      `Unknown audit query parameter: ${safe}${hint}; known: ${known.join(', ')}`,
+      { parameter: safe },
+    );
+  }
 }
 
 function invalid(name: string): never {

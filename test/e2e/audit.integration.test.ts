@@ -241,6 +241,18 @@ describe('audit log end to end', () => {
     expect((await admin('/tenants/nope/audit')).status).toBe(404);
   });
 
+  it('audit_filter_typo_returns_everything: a query parameter the audit routes do not know is refused, naming it, not ignored', async () => {
+    // Before: `?subjct=alice` answered 200 with every subject's records, read as alice's by whoever made the typo.
+    for (const path of ['/tenants/acme/audit?subjct=alice', '/tenants/acme/audit/export?decison=deny']) {
+      const response = await admin(path);
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as { code: string; detail: string; details: { parameter: string } };
+      expect(body.code).toBe('invalid_request');
+      expect(body.details.parameter).toBe(path.includes('subjct') ? 'subjct' : 'decison');
+      expect(body.detail).toMatch(/subject|decision/);
+    }
+  });
+
   it('exports the log as streamed NDJSON, oldest first, with the chain fields', async () => {
     const all = await records();
     const response = await admin('/tenants/acme/audit/export');
