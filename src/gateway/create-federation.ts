@@ -8,7 +8,7 @@ import {
   transformMcpFeatures,
   transformMcpTools,
 } from '../catalog/index.ts';
-import type { Catalog, ServiceCatalog, ServiceConfig, TenantConfig } from '../core/index.ts';
+import type { Catalog, ImportProblem, ServiceCatalog, ServiceConfig, TenantConfig } from '../core/index.ts';
 import { toGatehouseError } from '../core/index.ts';
 import { listCredentialSecrets, type McpUpstream, type UpstreamCredential } from '../upstream/index.ts';
 import { mcpTargetOf, upstreamLimitsOf } from './build-tenants.ts';
@@ -63,6 +63,11 @@ export interface FederationDependencies {
   onChanged(tenant: string): void;
   /** A listing or rebuild failed (for the log; the message carries no credential). */
   onError?(tenant: string, service: string, error: unknown): void;
+  /**
+   * A new listing left tools out (an invalid name, a non-object input schema, an oversized schema, a name another
+   * tool maps to, past the tool cap): each with why, for the log. Told once per listing that changed.
+   */
+  onSkipped?(tenant: string, service: string, problems: readonly ImportProblem[]): void;
 }
 
 /** A failed listing is tried again after this long (a listing that worked waits the service's `toolsTtlSeconds`). */
@@ -152,6 +157,9 @@ export function createFederation(deps: FederationDependencies): Federation {
         );
         if (entry.dropped) return;
         const changed = catalog.id !== entry.catalog.id || features.id !== entry.features.id;
+        if (catalog.id !== entry.catalog.id && catalog.problems.length > 0) {
+          deps.onSkipped?.(entry.tenant, entry.service.id, catalog.problems);
+        }
         const before = { catalog: entry.catalog, features: entry.features };
         entry.catalog = catalog;
         entry.features = features;

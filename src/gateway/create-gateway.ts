@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { type AuditLog, createAuditLog, type Telemetry } from '../audit/index.ts';
 import { createGuardedFetch, type GuardedFetch } from '../auth-server/index.ts';
-import type { Clock, Config, TenantConfig, TenantDocument } from '../core/index.ts';
+import type { Clock, Config, ImportProblem, TenantConfig, TenantDocument } from '../core/index.ts';
 import { GatehouseError, isGatehouseError, parseTenantDocument } from '../core/index.ts';
 import type { RefreshLock } from '../oauth/index.ts';
 import { createMemoryLimiter } from '../policy/index.ts';
@@ -84,6 +84,8 @@ export interface GatewayDependencies {
   readonly mcpUpstream?: McpUpstream;
   /** A federated service's listing failed or broke the config (for the log). */
   readonly onFederationError?: (tenant: string, service: string, error: unknown) => void;
+  /** A federated service's new listing left tools out, each with why (for the log). */
+  readonly onFederatedToolsSkipped?: (tenant: string, service: string, problems: readonly ImportProblem[]) => void;
   /**
    * A federated session's standalone stream was cut off for its size (for the log; see `McpUpstreamOptions`). Used by
    * the MCP client created here, not by one given as `mcpUpstream`.
@@ -131,6 +133,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     },
     onChanged: (tenant) => rebuildTenant(tenant),
     ...(deps.onFederationError ? { onError: deps.onFederationError } : {}),
+    ...(deps.onFederatedToolsSkipped ? { onSkipped: deps.onFederatedToolsSkipped } : {}),
   });
   /**
    * A tenant's runtime from its config; `mcp:` services with the tools their servers listed last (`replaceTenant`

@@ -94,6 +94,11 @@ export async function startGatehouse(
         { tenant, serviceId: service, err: error },
         'remote MCP server listing failed or was not applied; the service is degraded (see /readyz) until a listing succeeds',
       ),
+    onFederatedToolsSkipped: (tenant, service, problems) =>
+      observability.logger.warn(
+        { tenant, serviceId: service, skipped: problems.slice(0, 50).map(({ at, reason }) => ({ tool: at, reason })) },
+        `remote MCP server listed ${problems.length} tool(s) that were not imported`,
+      ),
     onFederatedStreamCutOff: (tenant, service, error) =>
       observability.logger.warn(
         { tenant, serviceId: service, code: error.code, details: error.details },

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig, systemClock } from '../../src/core/index.ts';
 import { openAdapters } from '../../src/open-adapters.ts';
 import { startGatehouse } from '../../src/wiring/index.ts';
+import { startLegacyMcpUpstream } from '../support/start-mcp-upstream.ts';
 
 /**
  * A remote MCP server whose listing fails is reported in the operator's log (tenant, service, why), not only as
@@ -29,7 +30,7 @@ async function closedPort(): Promise<number> {
 }
 
 /** Starts a gateway whose one `mcp:` service points at a closed port; returns its raw log lines as they come. */
-async function startWithUnreachableServer(): Promise<string[]> {
+async function startWithUnreachableServer(mcpUrl?: string): Promise<string[]> {
   const raw: string[] = [];
   const config = parseConfig(
     {
@@ -42,7 +43,7 @@ async function startWithUnreachableServer(): Promise<string[]> {
       tenants: [
         {
           id: 'acme',
-          services: [{ id: 'linear', mcp: `http://127.0.0.1:${await closedPort()}/mcp` }],
+          services: [{ id: 'linear', mcp: mcpUrl ?? `http://127.0.0.1:${await closedPort()}/mcp` }],
           toolsets: [{ id: 'all', tools: ['*'], access: 'read' }],
           clientKeys: [{ name: 'agent', key: 'gatehouse_sk_federation_log_0123456789ab', toolsets: ['all'] }],
         },
@@ -82,5 +83,33 @@ describe('federated listing failures in the log', () => {
     // and the pretty format (which hides `service`) dropped the failed service's name altogether.
     expect(line.match(/"service":/g)).toHaveLength(1);
     expect(JSON.parse(line)).toMatchObject({ service: 'gatehouse', tenant: 'acme', serviceId: 'linear' });
+  });
+
+  it('federated_tool_skipped_silently: tools a listing skips (an invalid name, a name another maps to) are named in a warning', async () => {
+    await server?.close();
+    await adapters?.close();
+    const answer = () => ({ content: [{ type: 'text', text: 'ok' }] });
+    const remote = await startLegacyMcpUpstream(
+      [
+        { name: 'search.issues', inputSchema: { type: 'object' }, call: answer },
+        { name: 'search_issues', inputSchema: { type: 'object' }, call: answer },
+        { name: 'list', inputSchema: { type: 'object' }, call: answer },
+      ],
+      undefined,
+      10,
+    );
+    try {
+      const raw = await startWithUnreachableServer(remote.url);
+      const deadline = Date.now() + 10_000;
+      const skipped = () => raw.find((line) => line.includes('search_issues') && line.includes('"level":"warn"'));
+      while (skipped() === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      // Before: the second tool vanished from every toolset and nothing anywhere said so.
+      expect(skipped()).toBeDefined();
+      expect(JSON.parse(skipped() as string)).toMatchObject({ tenant: 'acme', serviceId: 'linear' });
+    } finally {
+      await server?.close();
+      server = undefined;
+      await remote.close();
+    }
   });
 });
