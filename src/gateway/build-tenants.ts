@@ -314,7 +314,8 @@ export function upstreamLimitsOf(
  */
 export function mcpTargetOf(
   tenant: string,
-  service: Pick<ServiceRuntime, 'id' | 'baseUrl' | 'timeoutMs' | 'connectTimeoutMs' | 'maxResponseBytes'>,
+  service: Pick<ServiceRuntime, 'id' | 'baseUrl' | 'timeoutMs' | 'connectTimeoutMs' | 'maxResponseBytes'> &
+    Partial<Pick<ServiceRuntime, 'headers'>>,
   credential: UpstreamCredential,
 ): McpTarget {
   return {
@@ -325,6 +326,8 @@ export function mcpTargetOf(
     timeoutMs: service.timeoutMs,
     connectTimeoutMs: service.connectTimeoutMs,
     maxResponseBytes: service.maxResponseBytes,
+    // The service's fixed `headers` go to its MCP server as to any upstream (they were accepted and never sent).
+    ...(service.headers === undefined || Object.keys(service.headers).length === 0 ? {} : { headers: service.headers }),
   };
 }
 

@@ -9,7 +9,7 @@ import {
   transformMcpTools,
 } from '../catalog/index.ts';
 import type { Catalog, ImportProblem, ServiceCatalog, ServiceConfig, TenantConfig } from '../core/index.ts';
-import { toGatehouseError } from '../core/index.ts';
+import { fillServiceReferences, toGatehouseError } from '../core/index.ts';
 import { listCredentialSecrets, type McpUpstream, type UpstreamCredential } from '../upstream/index.ts';
 import { mcpTargetOf, upstreamLimitsOf } from './build-tenants.ts';
 import { unlistedMcpCatalog } from './load-service.ts';
@@ -140,7 +140,12 @@ export function createFederation(deps: FederationDependencies): Federation {
       try {
         const credential = await deps.credentialOf(entry.tenant, entry.service);
         // Listed at its `mcp` URL, where its calls go too (an mcp service may not set another `baseUrl`).
-        const service = { id: entry.service.id, baseUrl: url, ...upstreamLimitsOf(entry.service) };
+        const service = {
+          id: entry.service.id,
+          baseUrl: url,
+          ...upstreamLimitsOf(entry.service),
+          headers: fillServiceReferences(entry.service.headers, entry.service.auth),
+        };
         const target = mcpTargetOf(entry.tenant, service, credential);
         // What the server lists (and its error text) is shown to every client: scrubbed as its results are.
         scrub = createScrubber(listCredentialSecrets(credential));

@@ -57,6 +57,8 @@ export interface McpTarget {
    * standalone stream past it in one event or within a minute (see `createMcpUpstream`).
    */
   readonly maxResponseBytes: number;
+  /** The service's fixed `headers`, sent on every request of its session (the credential's own header wins). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** A `tools/call` answer: `status` 401 when the server refused the credential (the caller may refresh and retry). */
@@ -436,12 +438,17 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
   }
 
   function keyOf(target: McpTarget): string {
-    return `${target.tenant}\u0000${target.service}\u0000${target.url}\u0000${credentialDigestOf(target.credential)}`;
+    // Fixed headers belong to the session: a changed set (a stored configuration changed) opens a new one.
+    const headers = target.headers === undefined ? '' : JSON.stringify(Object.entries(target.headers).sort());
+    return `${target.tenant}\u0000${target.service}\u0000${target.url}\u0000${credentialDigestOf(target.credential)}\u0000${headers}`;
   }
 
   function open(target: McpTarget, key: string): Session {
     // The credential is applied the way every upstream request gets it (a query API key goes into the URL).
-    const built = applyCredential({ method: 'POST', url: new URL(target.url), headers: {} }, target.credential);
+    const built = applyCredential(
+      { method: 'POST', url: new URL(target.url), headers: { ...target.headers } },
+      target.credential,
+    );
     // Elicitation and sampling are declared to every server; a request whose client cannot be asked answers an error.
     const client = new Client(clientInfo, {
       versionNegotiation: { mode: 'auto' },
