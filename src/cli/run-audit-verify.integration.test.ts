@@ -200,3 +200,15 @@ for (const target of targets) {
     });
   });
 }
+
+describe('gatehouse audit verify of a tenant the store does not hold', () => {
+  it('audit_verify_unknown_tenant_store_unnamed: the refusal names the store it read, so a missing --config is plain', async () => {
+    const folder = mkdtempSync(join(tempDir, 'unknown-'));
+    const configFile = join(folder, 'gatehouse.yaml');
+    writeFileSync(configFile, 'tenants:\n  - id: acme\n');
+    const run = await verify(configFile, 'lab');
+    expect(run.code).toBe(2);
+    // Before: "Unknown tenant 'lab'; known tenants: acme", silent about which database it had read.
+    expect(run.stderr).toContain(`sqlite:${join(folder, '.gatehouse', 'gatehouse.db')}`);
+  });
+});

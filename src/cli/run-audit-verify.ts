@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAuditCheckpointKey, verifyAuditChain } from '../audit/index.ts';
 import { type Config, editDistance, GatehouseError, isGatehouseError, systemClock } from '../core/index.ts';
-import { openStore, type Store } from '../store/index.ts';
+import { openStore, redactStoreUrl, type Store } from '../store/index.ts';
 import { createVault, developmentKeyFileName, loadMasterKeys } from '../vault/index.ts';
 import type { CliContext } from './cli-context.ts';
 import type { CommandLine } from './parse-command-line.ts';
@@ -136,7 +136,8 @@ async function requireKnownTenant(config: Config, store: Store, tenant: string):
   const close = known.filter((k) => editDistance(k, tenant) <= 2);
   throw new GatehouseError(
     'invalid_request',
-    `Unknown tenant '${tenant}'${close.length > 0 ? ` (did you mean ${close.map((k) => `'${k}'`).join(' or ')}?)` : ''}; ` +
+    `Unknown tenant '${tenant}' in store ${redactStoreUrl(config.store)}` +
+      `${close.length > 0 ? ` (did you mean ${close.map((k) => `'${k}'`).join(' or ')}?)` : ''}; ` +
       `known tenants: ${known.length > 0 ? known.join(', ') : 'none (pass --config FILE?)'}`,
     { tenant, known },
   );
