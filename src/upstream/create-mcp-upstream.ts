@@ -13,6 +13,7 @@ import {
 } from '@modelcontextprotocol/client';
 import { Agent } from 'undici';
 import { z } from 'zod';
+import { createScrubber } from '../audit/create-scrubber.ts';
 import {
   disableStorageWhenIdle,
   GatehouseError,
@@ -20,7 +21,7 @@ import {
   readBearerChallenge,
   splitScopes,
 } from '../core/index.ts';
-import { applyCredential, type UpstreamCredential } from './apply-credential.ts';
+import { applyCredential, listCredentialSecrets, type UpstreamCredential } from './apply-credential.ts';
 import { createAddressGuard, createGuardedConnector, type ResolveHost } from './create-address-guard.ts';
 import {
   createReconnectionScheduler,
@@ -556,7 +557,8 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const session = await sessionOf(target).catch((error: unknown) => {
-        throw toMcpUpstreamError(error, target);
+        // The server's error text of a failed `initialize` reaches the caller too: scrubbed before it is cut.
+        throw toMcpUpstreamError(error, target, credentialScrubberOf(target));
       });
       try {
         return await use(session.client, session);
@@ -585,7 +587,8 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       const listed = await sendRelayed({}, (relayed) =>
         listers[kind](client, params, { timeout: target.timeoutMs, cacheMode: 'bypass', ...relayed }),
       ).catch((error: unknown) => {
-        throw toMcpUpstreamError(error, target);
+        // A failed listing's reason is shown in the service's status and logged: scrubbed before it is cut.
+        throw toMcpUpstreamError(error, target, credentialScrubberOf(target));
       });
       const pageItems = listed[kind];
       if (!Array.isArray(pageItems)) {
@@ -767,6 +770,15 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
       await agent.close();
     },
   };
+}
+
+/**
+ * Removes every secret of the target's credential from a text: what `toMcpUpstreamError` applies to a server's error
+ * text before cutting it, where no caller gave a scrubber (a session opened, a listing). Cutting first could leave
+ * the start of a secret that no later scrubber recognises (finding listing_error_cut_before_scrub).
+ */
+function credentialScrubberOf(target: McpTarget): (text: string) => string {
+  return createScrubber(listCredentialSecrets(target.credential));
 }
 
 /** An answer over the service's `maxResponseBytes`. */

@@ -1,0 +1,166 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { connectClientV2 } from '../support/connect-mcp-clients.ts';
+import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
+
+/**
+ * A remote MCP server that misbehaves (raw node:http, no SDK: it answers what a test scripts), federated by the real
+ * gateway and driven by the real SDK 2.x client.
+ */
+const clientKey = 'gatehouse_sk_hostile_agent_key_0123456789abcdef';
+const upstreamToken = 'hostile-upstream-bearer-0123456789abcdefghijklmnopqrstuv';
+
+interface Script {
+  /** The `initialize` answer: a JSON-RPC error message instead of a result, when set. */
+  initializeError?: (headers: Record<string, string | string[] | undefined>) => string | undefined;
+  /** Pages of `tools/list`: each page's tools and whether it names a next page. */
+  toolsPage?: (page: number) => { tools: Record<string, unknown>[]; next: boolean };
+  /** A request with the session id after the listing answers 404 (the session is forgotten). */
+  forgetSessions?: () => boolean;
+}
+
+async function startHostileServer(script: Script) {
+  const served = { toolPages: 0, initializes: 0 };
+  const server = createServer((request, response) => {
+    let text = '';
+    request.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+    });
+    request.on('end', () => {
+      const body = text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>);
+      const method = body?.['method'];
+      const id = body?.['id'];
+      const json = (message: unknown, headers: Record<string, string> = {}) =>
+        response.writeHead(200, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(message));
+      if (request.method === 'GET') return void response.writeHead(405).end();
+      if (request.method === 'DELETE') return void response.writeHead(200).end();
+      if (method === 'server/discover') {
+        return json({ jsonrpc: '2.0', id, error: { code: -32601, message: 'Method not found' } });
+      }
+      if (method === 'initialize') {
+        served.initializes++;
+        const refused = script.initializeError?.(request.headers);
+        if (refused !== undefined) return json({ jsonrpc: '2.0', id, error: { code: -32603, message: refused } });
+        return json(
+          {
+            jsonrpc: '2.0',
+            id,
+            result: {
+              protocolVersion: '2025-06-18',
+              capabilities: { tools: {} },
+              serverInfo: { name: 'hostile', version: '1.0.0' },
+            },
+          },
+          { 'mcp-session-id': `hostile-${served.initializes}` },
+        );
+      }
+      if (request.headers['mcp-session-id'] !== undefined && script.forgetSessions?.() === true) {
+        return void response.writeHead(404).end();
+      }
+      if (method === 'tools/list') {
+        const cursor = (body?.['params'] as { cursor?: string } | undefined)?.cursor;
+        const page = cursor === undefined ? 0 : Number(cursor);
+        served.toolPages++;
+        const listed = script.toolsPage?.(page) ?? {
+          tools: [{ name: 'ping', inputSchema: { type: 'object' } }],
+          next: false,
+        };
+        return json({
+          jsonrpc: '2.0',
+          id,
+          result: { tools: listed.tools, ...(listed.next ? { nextCursor: String(page + 1) } : {}) },
+        });
+      }
+      if (method === 'tools/call') {
+        return json({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'pong' }] } });
+      }
+      response.writeHead(202).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
+    served,
+    close() {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+type Hostile = Awaited<ReturnType<typeof startHostileServer>>;
+let upstream: Hostile | undefined;
+let gateway: TestGateway | undefined;
+
+afterEach(async () => {
+  await gateway?.close();
+  await upstream?.close();
+  gateway = undefined;
+  upstream = undefined;
+});
+
+async function federate(script: Script, toolset: Record<string, unknown> = {}) {
+  upstream = await startHostileServer(script);
+  gateway = await startTestGateway({
+    unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+    tenants: [
+      {
+        id: 'acme',
+        services: [
+          { id: 'remote', mcp: upstream.url, auth: { type: 'bearer', token: upstreamToken }, timeoutSeconds: 10 },
+        ],
+        toolsets: [
+          { id: 'all', tools: ['*'], access: 'write', approval: 'none', discovery: { mode: 'never' }, ...toolset },
+        ],
+        clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all'], subject: 'alice' }],
+      },
+    ],
+  });
+  return { upstream, gateway };
+}
+
+/** The longest start of `secret` (at least 8 characters) that `text` holds once every redaction is taken out. */
+function leakedStartOf(text: string, secret: string): string | undefined {
+  const rest = text.split('[REDACTED]').join('\u0000');
+  for (let length = secret.length; length >= 8; length--) {
+    if (rest.includes(secret.slice(0, length))) return secret.slice(0, length);
+  }
+  return undefined;
+}
+
+/** A server's error text echoing the bearer header it was sent, many times over (so one copy straddles any cut). */
+const echoAuthorization = (headers: Record<string, string | string[] | undefined>) =>
+  `refused: ${Array.from({ length: 40 }, () => String(headers['authorization'])).join(' ')}`;
+
+describe('a remote MCP server echoing its credential in errors the gateway cuts', () => {
+  it('listing_error_cut_before_scrub: a failed listing reason keeps no part of the credential', async () => {
+    const { gateway } = await federate({ initializeError: echoAuthorization });
+    const [status] = gateway.gateway.federation?.status() ?? [];
+    expect(status?.state).toBe('degraded');
+    expect(status?.problem).toContain('[REDACTED]');
+    expect(leakedStartOf(status?.problem ?? '', upstreamToken)).toBeUndefined();
+  });
+
+  it('session_reopen_error_cut_before_scrub: a tool error from reopening a session keeps no part of the credential', async () => {
+    let listed = false;
+    const { gateway } = await federate({
+      initializeError: (headers) => (listed ? echoAuthorization(headers) : undefined),
+      forgetSessions: () => listed,
+    });
+    listed = true;
+    const client = await connectClientV2(`${gateway.url}/mcp/acme/all`, clientKey);
+    try {
+      const result = (await client.callTool({ name: 'remote_ping', arguments: {} })) as {
+        isError?: boolean;
+        content: { type: string; text?: string }[];
+      };
+      expect(result.isError).toBe(true);
+      const text = JSON.stringify(result);
+      expect(text).toContain('[REDACTED]');
+      expect(leakedStartOf(text, upstreamToken)).toBeUndefined();
+    } finally {
+      await client.close();
+    }
+  });
+});
