@@ -47,6 +47,13 @@ export interface Federation {
    * their listing, and the ones it no longer has stop being listed.
    */
   putTenant(tenant: TenantConfig): Promise<void>;
+  /**
+   * Serves a listed service of a tenant without its listing (as before its first one), `degraded` with `problem`:
+   * at start, the listing made the tenant's config invalid (a tool name another tool of a toolset has), and a remote
+   * server must not keep the gateway from starting. False when the service has no listing to set aside. It is listed
+   * again at its next refresh, which is not applied while the problem lasts (as any listing causing one).
+   */
+  setAside(tenant: string, service: string, problem: string): boolean;
   /** A tenant removed: its services stop being listed. */
   removeTenant(tenantId: string): void;
   status(): readonly FederatedServiceStatus[];
@@ -226,6 +233,15 @@ export function createFederation(deps: FederationDependencies): Federation {
       }
       for (const [key, entry] of [...entries]) if (entry.tenant === tenant.id && !kept.has(key)) drop(key);
       await Promise.all(listed.map((entry) => list(entry, false)));
+    },
+    setAside(tenant, service, problem) {
+      const entry = entries.get(keyOf(tenant, service));
+      if (entry === undefined || entry.state !== 'listed') return false;
+      entry.catalog = unlistedMcpCatalog(entry.service.mcp as string);
+      entry.features = noMcpFeatures;
+      entry.state = 'degraded';
+      entry.problem = problem;
+      return true;
     },
     removeTenant(tenantId) {
       for (const [key, entry] of [...entries]) if (entry.tenant === tenantId) drop(key);

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { type AuditLog, createAuditLog, type Telemetry } from '../audit/index.ts';
 import { createGuardedFetch, type GuardedFetch } from '../auth-server/index.ts';
 import type { Clock, Config, ImportProblem, TenantConfig, TenantDocument } from '../core/index.ts';
-import { GatehouseError, isGatehouseError, parseTenantDocument } from '../core/index.ts';
+import { GatehouseError, isGatehouseError, parseTenantDocument, toGatehouseError } from '../core/index.ts';
 import type { RefreshLock } from '../oauth/index.ts';
 import { createMemoryLimiter } from '../policy/index.ts';
 import {
@@ -347,12 +347,25 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     for (const service of tenant.services)
       await credentials.storeStaticSecret(tenant.id, service.id, service.auth, now);
   }
-  // The static credentials are in the vault now: list the federated servers, then build with their tools (a name
-  // collision among them is a config error at start, as for any other service).
+  // The static credentials are in the vault now: list the federated servers, then build with their tools. The
+  // config was built without them above; a listing that makes it invalid (a tool name collision, finding
+  // federated_listing_collision_blocks_start) is set aside, last service first, and its service starts degraded,
+  // as a later listing causing one is not applied: a remote server cannot keep the gateway (and every tenant) down.
   await federation.start();
   for (const [i, tenant] of config.tenants.entries()) {
-    if (tenant.services.some((service) => service.mcp !== undefined))
-      tenants.set(tenant.id, buildTenantRuntime(tenant, i));
+    if (!tenant.services.some((service) => service.mcp !== undefined)) continue;
+    const lastFirst = tenant.services.filter((service) => service.mcp !== undefined).reverse();
+    for (;;) {
+      try {
+        tenants.set(tenant.id, buildTenantRuntime(tenant, i));
+        break;
+      } catch (error) {
+        const problem = toGatehouseError(error).message;
+        const service = lastFirst.find((s) => federation.setAside(tenant.id, s.id, problem));
+        if (service === undefined) throw error;
+        deps.onFederationError?.(tenant.id, service.id, error);
+      }
+    }
   }
   const clientKeys = createClientKeys({
     store,

@@ -164,3 +164,56 @@ describe('a remote MCP server echoing its credential in errors the gateway cuts'
     }
   });
 });
+
+describe('remote MCP servers whose listings collide at start', () => {
+  it('federated_listing_collision_blocks_start: the gateway starts, the later service set aside and degraded', async () => {
+    const first = await startHostileServer({});
+    const second = await startHostileServer({});
+    const victimKey = 'gatehouse_sk_hostile_victim_key_0123456789abcd';
+    try {
+      // Valid when written (the servers' tools are not known then); the servers' listings are what collide.
+      gateway = await startTestGateway({
+        unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+        tenants: [
+          {
+            id: 'victim',
+            services: [{ id: 'mine', mcp: first.url }],
+            toolsets: [{ id: 'all', tools: ['*'], access: 'write', approval: 'none' }],
+            clientKeys: [{ name: 'agent', key: victimKey, toolsets: ['all'] }],
+          },
+          {
+            id: 'acme',
+            services: [
+              { id: 'a', mcp: first.url },
+              { id: 'b', mcp: second.url },
+            ],
+            toolsets: [{ id: 'all', tools: ['*'], unprefixed: ['a', 'b'], access: 'write', approval: 'none' }],
+            clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all'] }],
+          },
+        ],
+      });
+      const status = gateway.gateway.federation?.status() ?? [];
+      expect(status.find((s) => s.tenant === 'victim')).toMatchObject({ state: 'listed', tools: 1 });
+      expect(status.find((s) => s.service === 'a')).toMatchObject({ state: 'listed', tools: 1 });
+      expect(status.find((s) => s.service === 'b')).toMatchObject({ state: 'degraded', tools: 0 });
+      expect(status.find((s) => s.service === 'b')?.problem).toMatch(/would both be named ping/);
+      const victim = await connectClientV2(`${gateway.url}/mcp/victim/all`, victimKey);
+      const acme = await connectClientV2(`${gateway.url}/mcp/acme/all`, clientKey);
+      try {
+        expect((await victim.callTool({ name: 'mine_ping', arguments: {} })).content).toEqual([
+          { type: 'text', text: 'pong' },
+        ]);
+        expect((await acme.listTools()).tools.map((tool) => tool.name)).toContain('ping');
+        expect((await acme.callTool({ name: 'ping', arguments: {} })).content).toEqual([
+          { type: 'text', text: 'pong' },
+        ]);
+      } finally {
+        await victim.close();
+        await acme.close();
+      }
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+});

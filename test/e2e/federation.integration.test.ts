@@ -1098,25 +1098,32 @@ describe('a server whose prompt listing fails', () => {
 });
 
 describe('federation config errors', () => {
-  it('refuses an unprefixed toolset whose names collide, naming both tools', async () => {
+  it('starts when the listings of an unprefixed toolset collide, the later service degraded, naming both tools', async () => {
     const one = await startLegacyMcpUpstream([{ name: 'search', call: () => ({ content: [] }) }]);
     const two = await startLegacyMcpUpstream([{ name: 'search', call: () => ({ content: [] }) }]);
     try {
-      await expect(
-        startTestGateway({
-          unsafeAllowPrivateUpstreams: ['127.0.0.1'],
-          tenants: [
-            {
-              id: 'acme',
-              services: [
-                { id: 'one', mcp: one.url },
-                { id: 'two', mcp: two.url },
-              ],
-              toolsets: [{ id: 'both', unprefixed: ['one', 'two'] }],
-            },
-          ],
-        }),
-      ).rejects.toThrow(/tool search of service two and tool search of service one would both be named search/);
+      // The servers' listings, not the config, collide: a remote server cannot keep the gateway from starting
+      // (finding federated_listing_collision_blocks_start); the later service is served without its listing.
+      const own = await startTestGateway({
+        unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+        tenants: [
+          {
+            id: 'acme',
+            services: [
+              { id: 'one', mcp: one.url },
+              { id: 'two', mcp: two.url },
+            ],
+            toolsets: [{ id: 'both', unprefixed: ['one', 'two'] }],
+          },
+        ],
+      });
+      const status = own.gateway.federation?.status() ?? [];
+      await own.close();
+      expect(status.find((s) => s.service === 'one')).toMatchObject({ state: 'listed', tools: 1 });
+      expect(status.find((s) => s.service === 'two')).toMatchObject({ state: 'degraded', tools: 0 });
+      expect(status.find((s) => s.service === 'two')?.problem).toMatch(
+        /tool search of service two and tool search of service one would both be named search/,
+      );
     } finally {
       await one.close();
       await two.close();
