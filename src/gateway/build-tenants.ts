@@ -14,6 +14,7 @@ import {
   type TenantConfig,
 } from '../core/index.ts';
 import { compileToolsetLimits, compileToolsetPolicy, type ToolsetLimits, type ToolsetPolicy } from '../policy/index.ts';
+import { metaToolNames } from '../shaping/index.ts';
 import type { McpTarget, UpstreamCredential } from '../upstream/index.ts';
 import { buildToolsetMeta, type ToolsetMeta } from './build-toolset-meta.ts';
 import type { ListedTool } from './contract.ts';
@@ -376,6 +377,17 @@ function unprefix(
     if (bare.has(tool.service)) {
       named = unprefixedByTool.get(tool) ?? Object.freeze({ ...tool, name: toUnprefixedToolName(tool.tool.key) });
       unprefixedByTool.set(tool, named);
+    }
+    // The gateway's own tools (discovery, result handles) keep their names: a remote server listing
+    // `gatehouse_result_query` under `unprefixed` would list a second tool of that name (finding
+    // federated_tool_shadows_meta_tool), whose description the client may take for the gateway's.
+    if (metaToolNames.has(named.name)) {
+      throw new GatehouseError(
+        'config_invalid',
+        `${at}: tool ${tool.tool.operation} of service ${tool.service} would be named ${named.name}, a name the ` +
+          'gateway keeps for its own tools; prefix the service',
+        { path: at, tool: named.name },
+      );
     }
     const other = exposed.get(named.name);
     if (other !== undefined) {
