@@ -11,7 +11,7 @@ import { continueTrace } from '../audit/index.ts';
 import { type CallCancellation, cancelCall, createCallCancellation, toGatehouseError } from '../core/index.ts';
 import type { Caller, CallOutcome, CallRelay, Gateway, ListedTool, ServerQuestion } from '../gateway/index.ts';
 import { forwardedMetaOption } from './forwarded-meta.ts';
-import type { ClientInputRelay, NextRound, RelayedCall } from './relay-client-input.ts';
+import { type ClientInputRelay, type NextRound, type RelayedCall, relayedToolOf } from './relay-client-input.ts';
 import { federatedCapabilitiesOf, logRelayOf, serveFederatedFeatures } from './serve-federated-features.ts';
 import { toCallToolResult, toUnknownToolMessage } from './to-call-tool-result.ts';
 import { askForUrl, declinedUrlInputs, requestMetaOf } from './to-url-input-required.ts';
@@ -180,7 +180,9 @@ async function relayedCallOf(
     }
   }
   // A state that is not one of the relay's (an approval's retry) starts the call anew.
-  const resumed = await inputRelay.resume(caller, state, request.inputResponses);
+  // Bound to the toolset and tool of its call: a retry naming another is refused, never charged as that one.
+  const tool = relayedToolOf(name, args);
+  const resumed = await inputRelay.resume(caller, state, request.inputResponses, tool);
   if (resumed !== undefined) return { resumed };
   const declared = request.envelope?.[CLIENT_CAPABILITIES_META_KEY] as Record<string, unknown> | undefined;
   if (declared === undefined) return undefined;
@@ -190,7 +192,7 @@ async function relayedCallOf(
       ? declared['sampling'] !== undefined
       : elicitation !== undefined && (question.params['mode'] === 'url' ? elicitation['url'] !== undefined : true);
   if (declared['sampling'] === undefined && elicitation === undefined) return undefined;
-  const call = inputRelay.open(caller);
+  const call = inputRelay.open(caller, tool);
   return {
     call,
     ask: (question) =>

@@ -74,7 +74,13 @@ export function createClientInputRelay(options: ClientInputRelayOptions = {}) {
   const { bus } = options;
   const address = bus?.address ?? randomBytes(12).toString('base64url');
   const calls = new Map<string, { owner: string; call: RelayedCall; answer(key: string, value: unknown): void }>();
-  const ownerOf = (tenant: string, keyId: string) => `${tenant}\u0000${keyId}`;
+  /**
+   * Whose call it is, and what it calls: the caller's tenant and credential, the toolset it was called through and
+   * the tool it names (`relayedToolOf`). A retry naming another toolset or tool (charged to that one's rate limits,
+   * finding relayed_retry_names_other_tool) names no pending call of its.
+   */
+  const ownerOf = (tenant: string, keyId: string, toolset: string, tool: string) =>
+    `${tenant}\u0000${keyId}\u0000${toolset}\u0000${tool}`;
 
   /** The pending call `state` names here, bound to `owner`, with the answers delivered; undefined when none. */
   function resumeHere(owner: string, state: string, answers: unknown): RelayedCall | undefined {
@@ -87,17 +93,24 @@ export function createClientInputRelay(options: ClientInputRelayOptions = {}) {
   bus?.serve(async (text) => {
     const message: unknown = JSON.parse(text);
     if (!isPlainObject(message)) return JSON.stringify({ kind: 'unknown' });
-    const { tenant, keyId, state, answers } = message;
+    const { tenant, keyId, toolset, tool, state, answers } = message;
     const call =
-      typeof tenant === 'string' && typeof keyId === 'string' && typeof state === 'string'
-        ? resumeHere(ownerOf(tenant, keyId), state, answers)
+      typeof tenant === 'string' &&
+      typeof keyId === 'string' &&
+      typeof toolset === 'string' &&
+      typeof tool === 'string' &&
+      typeof state === 'string'
+        ? resumeHere(ownerOf(tenant, keyId, toolset, tool), state, answers)
         : undefined;
     return JSON.stringify(call === undefined ? { kind: 'unknown' } : toWireRound(await call.next()));
   });
 
   return {
-    /** A call whose server may ask its client questions, named by a new `requestState` token until it finishes. */
-    open(caller: Caller): RelayedCall {
+    /**
+     * A call of `tool` (as `relayedToolOf` names it) whose server may ask its client questions, named by a new
+     * `requestState` token until it finishes.
+     */
+    open(caller: Caller, tool = ''): RelayedCall {
       const token = `mrt1.${address}.${randomBytes(24).toString('base64url')}`;
       const rounds: NextRound[] = [];
       // The retry waiting for the next round: one at a time, a later retry of the same state supersedes it.
@@ -156,7 +169,7 @@ export function createClientInputRelay(options: ClientInputRelayOptions = {}) {
         },
       };
       calls.set(token, {
-        owner: ownerOf(caller.tenant, caller.keyId),
+        owner: ownerOf(caller.tenant, caller.keyId, caller.toolset, tool),
         call,
         answer(key, value) {
           const pending = waiting.get(key);
@@ -184,15 +197,23 @@ export function createClientInputRelay(options: ClientInputRelayOptions = {}) {
       caller: Caller,
       state: unknown,
       answers: Readonly<Record<string, unknown>> | undefined,
+      tool = '',
     ): Promise<NextRound | undefined> {
       const holder = typeof state === 'string' ? statePattern.exec(state)?.[1] : undefined;
       if (holder === undefined || typeof state !== 'string') return undefined;
       if (holder === address) {
-        const call = resumeHere(ownerOf(caller.tenant, caller.keyId), state, answers);
+        const call = resumeHere(ownerOf(caller.tenant, caller.keyId, caller.toolset, tool), state, answers);
         return call === undefined ? unknownState() : call.next();
       }
       if (bus === undefined) return unknownState();
-      const request = JSON.stringify({ tenant: caller.tenant, keyId: caller.keyId, state, answers: answers ?? {} });
+      const request = JSON.stringify({
+        tenant: caller.tenant,
+        keyId: caller.keyId,
+        toolset: caller.toolset,
+        tool,
+        state,
+        answers: answers ?? {},
+      });
       let reply: string;
       try {
         reply = await bus.request(holder, request, {
@@ -274,4 +295,14 @@ function toRelayError(error: unknown): GatehouseError {
     'The gateway process holding this call is gone or did not answer, so the call is lost; call the tool again',
     { reason },
   );
+}
+
+/**
+ * The tool a relayed call is bound to, as its request names it: the tool, or for `gatehouse_call_tool` the tool its
+ * `name` argument names (which is what a retry's rate limits are charged to).
+ */
+export function relayedToolOf(name: string, args: unknown): string {
+  if (name !== 'gatehouse_call_tool' || !isPlainObject(args)) return name;
+  const inner = args['name'];
+  return typeof inner === 'string' ? `${name}\u0000${inner}` : name;
 }

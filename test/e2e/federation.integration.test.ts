@@ -1186,4 +1186,48 @@ describe('relayed_retry_not_rate_limited: a retry answering a federated server c
       await asking.close();
     }
   });
+  it('relayed_retry_names_other_tool: a retry naming another tool than its call is refused, not charged as the tool it names', async () => {
+    const names: string[] = [];
+    const asking = await startModernMcpUpstream((server) => registerAskingTool(server, names));
+    // One call of modern_ask_name a minute: the call fits, its retry does not, whatever tool the retry names.
+    const own = await startOneServiceGateway('modern', asking.url, {
+      tools: ['*'],
+      limits: { toolRateLimits: { modern_ask_name: { perMinute: 1 } } },
+    });
+    try {
+      const client = new ClientV2(
+        { name: 'federation-retry-other-tool', version: '1.0.0' },
+        { versionNegotiation: { mode: 'auto' }, capabilities: { elicitation: { form: {} } } },
+      );
+      client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { name: 'Ada' } }));
+      // The retry (it carries the requestState) names a tool without a limit of its own, in its body and header.
+      const renaming = async (url: string | URL, init?: RequestInit): Promise<Response> => {
+        if (typeof init?.body !== 'string' || !init.body.includes('"requestState"')) return fetch(url, init);
+        const headers = new Headers(init.headers);
+        headers.set('mcp-name', 'gatehouse_result_page');
+        const body = init.body.replace('"name":"modern_ask_name"', '"name":"gatehouse_result_page"');
+        return fetch(url, { ...init, headers, body });
+      };
+      await client.connect(
+        new TransportV2(new URL(`${own.url}/mcp/acme/all`), {
+          requestInit: { headers: { Authorization: `Bearer ${clientKey}` } },
+          fetch: renaming,
+        }),
+      );
+      // The retry names no pending call of its tool: refused as a state that is not the caller's (a 2nd rate-limit hit
+      // would answer the same), never charged to the limits of the tool it names.
+      const outcome = await client.callTool({ name: 'modern_ask_name', arguments: {} }).then(
+        (result) => JSON.stringify(result),
+        (error: unknown) => String(error),
+      );
+      expect(outcome).toMatch(/Invalid requestState|rate_limited/);
+      expect(outcome).not.toMatch(/hello Ada/);
+      // The answer never reached the server.
+      expect(names).toEqual([]);
+      await client.close();
+    } finally {
+      await own.close();
+      await asking.close();
+    }
+  });
 });
