@@ -80,6 +80,13 @@ export interface FederationDependencies {
 /** A failed listing is tried again after this long (a listing that worked waits the service's `toolsTtlSeconds`). */
 const retryMs = 30_000;
 const defaultTtlSeconds = 300;
+/**
+ * A `list_changed` notice lists the service again at once, but at most once this long after the last listing began:
+ * notices in between are answered by one listing at its end. A server sending them without pause (its standalone
+ * stream allows thousands a second) had the gateway list it, and rebuild its tenant, back to back without end
+ * (finding federated_list_changed_storm).
+ */
+export const listChangedGapMs = 2_000;
 
 interface Entry {
   readonly tenant: string;
@@ -90,6 +97,9 @@ interface Entry {
   problem?: string;
   timer?: ReturnType<typeof setTimeout>;
   listing?: Promise<void>;
+  /** When the last listing began (`Date.now()`), and the listing a notice within `listChangedGapMs` of it awaits. */
+  listedAt?: number;
+  noticed?: ReturnType<typeof setTimeout>;
   /** Replaced or removed (issue 14): a listing still running must neither rebuild nor schedule another. */
   dropped?: boolean;
 }
@@ -117,6 +127,7 @@ export function createFederation(deps: FederationDependencies): Federation {
     if (entry === undefined) return;
     entry.dropped = true;
     clearTimeout(entry.timer);
+    clearTimeout(entry.noticed);
     entries.delete(key);
   };
   for (const tenant of deps.tenants) {
@@ -128,7 +139,17 @@ export function createFederation(deps: FederationDependencies): Federation {
 
   deps.upstream.onListChanged((tenant, service) => {
     const entry = entries.get(keyOf(tenant, service));
-    if (entry !== undefined) void list(entry, true);
+    if (entry === undefined || entry.noticed !== undefined || closed || entry.dropped) return;
+    const wait = entry.listedAt === undefined ? 0 : entry.listedAt + listChangedGapMs - Date.now();
+    if (wait <= 0) {
+      void list(entry, true);
+      return;
+    }
+    entry.noticed = setTimeout(() => {
+      delete entry.noticed;
+      if (!closed && !entry.dropped) void list(entry, true);
+    }, wait);
+    entry.noticed.unref();
   });
 
   function schedule(entry: Entry, ms: number): void {
@@ -142,6 +163,7 @@ export function createFederation(deps: FederationDependencies): Federation {
   function list(entry: Entry, rebuild: boolean): Promise<void> {
     // One listing at a time per service; a notice during a listing is answered by that listing.
     entry.listing ??= (async () => {
+      entry.listedAt = Date.now();
       const url = entry.service.mcp as string;
       let scrub: (text: string) => string = (text) => text;
       try {
@@ -259,7 +281,10 @@ export function createFederation(deps: FederationDependencies): Federation {
     },
     close() {
       closed = true;
-      for (const entry of entries.values()) clearTimeout(entry.timer);
+      for (const entry of entries.values()) {
+        clearTimeout(entry.timer);
+        clearTimeout(entry.noticed);
+      }
     },
   };
 }

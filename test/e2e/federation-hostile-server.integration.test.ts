@@ -18,6 +18,8 @@ interface Script {
   toolsPage?: (page: number) => { tools: Record<string, unknown>[]; next: boolean };
   /** A request with the session id after the listing answers 404 (the session is forgotten). */
   forgetSessions?: () => boolean;
+  /** The standalone stream (a GET): sends `notifications/tools/list_changed` every `everyMs` until closed. */
+  listChangedEveryMs?: number;
 }
 
 async function startHostileServer(script: Script) {
@@ -33,6 +35,13 @@ async function startHostileServer(script: Script) {
       const id = body?.['id'];
       const json = (message: unknown, headers: Record<string, string> = {}) =>
         response.writeHead(200, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(message));
+      if (request.method === 'GET' && script.listChangedEveryMs !== undefined) {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        const notice = `data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' })}\n\n`;
+        const timer = setInterval(() => response.write(notice), script.listChangedEveryMs);
+        response.on('close', () => clearInterval(timer));
+        return;
+      }
       if (request.method === 'GET') return void response.writeHead(405).end();
       if (request.method === 'DELETE') return void response.writeHead(200).end();
       if (method === 'server/discover') {
@@ -250,4 +259,33 @@ describe('remote MCP servers whose listings collide at start', () => {
       await second.close();
     }
   });
+});
+
+describe('a remote MCP server sending list changes without end', () => {
+  it('federated_list_changed_storm: notices are coalesced, not a listing and a tenant rebuild each', async () => {
+    let listing = 0;
+    const { upstream, gateway } = await federate({
+      listChangedEveryMs: 2,
+      // Every listing differs (a new description), so each one rebuilds the tenant: 500 tools to measure and index.
+      toolsPage: (page) => {
+        if (page === 0) listing++;
+        return {
+          tools: Array.from({ length: 500 }, (_, i) => ({
+            name: `tool_${i}`,
+            description: `Tool ${i} of listing ${listing}: ${'does something useful with the records. '.repeat(5)}`,
+            inputSchema: { type: 'object', properties: { id: { type: 'string', description: 'The record id' } } },
+          })),
+          next: false,
+        };
+      },
+    });
+    const before = upstream.served.toolPages;
+    const cpu = process.cpuUsage();
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    const used = process.cpuUsage(cpu);
+    const listings = upstream.served.toolPages - before;
+    expect(gateway.gateway.federation?.status()[0]?.tools).toBe(500);
+    // A server may change its listing often; it may not make the gateway list (and rebuild) without pause.
+    expect(listings).toBeLessThanOrEqual(4);
+  }, 20_000);
 });
