@@ -95,3 +95,4 @@ export type {
   ToolSoapRequest,
   ToolXmlElement,
 } from './tool.ts';
+export { withoutPatterns } from './without-patterns.ts';

@@ -1,6 +1,6 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { GatehouseError, type Tool } from '../core/index.ts';
+import { GatehouseError, type Tool, withoutPatterns } from '../core/index.ts';
 import type { ArgumentConstraints } from './compile-argument-constraints.ts';
 
 // ajv-formats is CommonJS with `exports.default`; under NodeNext the default import is the module object.
@@ -52,7 +52,9 @@ export function validateArguments(
  * declare draft-07, which a 2020-12 Ajv refuses to compile; the keywords tools use mean the same) and without the
  * root `$id` (two tools with the same id would collide in the one Ajv instance). Listings keep both.
  */
-function compilable(schema: Tool['inputSchema']): Tool['inputSchema'] {
+function compilable(tool: Tool): Tool['inputSchema'] {
+  // A remote MCP server's schema is untrusted: its patterns are not run here (`withoutPatterns`).
+  const schema = tool.request?.mcp === undefined ? tool.inputSchema : withoutPatterns(tool.inputSchema);
   if (!('$schema' in schema) && !('$id' in schema)) return schema;
   const { $schema: _dialect, $id: _id, ...rest } = schema;
   return rest;
@@ -61,7 +63,7 @@ function compilable(schema: Tool['inputSchema']): Tool['inputSchema'] {
 function validatorOf(tool: Tool): ValidateFunction {
   let validate = validators.get(tool);
   if (validate === undefined) {
-    validate = ajv.compile(compilable(tool.inputSchema));
+    validate = ajv.compile(compilable(tool));
     validators.set(tool, validate);
   }
   return validate;
@@ -76,7 +78,7 @@ function constrainedValidatorOf(tool: Tool, constraints: ArgumentConstraints): V
   let validate = byKey.get(constraints.key);
   if (validate === undefined) {
     // Merged at the root (not wrapped) so the tool schema's `#/$defs/...` references still resolve.
-    const base = compilable(tool.inputSchema);
+    const base = compilable(tool);
     const allOf = Array.isArray(base['allOf'])
       ? [...(base['allOf'] as unknown[]), constraints.schema]
       : [constraints.schema];

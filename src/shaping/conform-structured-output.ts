@@ -1,5 +1,5 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import type { JsonSchema, Tool } from '../core/index.ts';
+import { type JsonSchema, type Tool, withoutPatterns } from '../core/index.ts';
 import type { ShapedResult } from './shape-tool-result.ts';
 import type { ToolResult } from './to-tool-result.ts';
 
@@ -16,13 +16,24 @@ const validators = new WeakMap<JsonSchema, ValidateFunction>();
  * declared kind (an object; or, for a `wrapped` schema, an array or scalar delivered as `{ result }`) whose
  * `structuredContent` validates. A text or empty answer never matches.
  */
-export function matchesOutputSchema(tool: Pick<Tool, 'outputSchema' | 'outputWrapped'>, result: ToolResult): boolean {
+export function matchesOutputSchema(
+  tool: Pick<Tool, 'outputSchema' | 'outputWrapped'> & { readonly request?: Pick<Tool['request'], 'mcp'> },
+  result: ToolResult,
+): boolean {
   const { outputSchema } = tool;
   const structured = result.structuredContent;
   if (outputSchema === undefined || structured === undefined) return false;
   const isObject = result.text.charCodeAt(0) === 123; /* { */
   if (tool.outputWrapped === true ? isObject || !Object.hasOwn(structured, 'result') : !isObject) return false;
-  return validatorOf(outputSchema)(structured);
+  return validatorOf(checkedSchemaOf(tool, outputSchema))(structured);
+}
+
+/**
+ * The output schema as the gateway validates with it: a remote MCP server's (untrusted, with its `structuredContent`
+ * in the same hands) without its patterns (`withoutPatterns`, finding federated_schema_pattern_redos).
+ */
+function checkedSchemaOf(tool: { readonly request?: Pick<Tool['request'], 'mcp'> }, schema: JsonSchema): JsonSchema {
+  return tool.request?.mcp === undefined ? schema : withoutPatterns(schema);
 }
 
 /**
@@ -37,7 +48,7 @@ export function matchesOutputSchema(tool: Pick<Tool, 'outputSchema' | 'outputWra
  * - `unmatched`: `{ _gatehouse: { reason, note } }` (the call's audit record notes it).
  */
 export function conformToOutput(
-  tool: Pick<Tool, 'outputSchema'>,
+  tool: Pick<Tool, 'outputSchema'> & { readonly request?: Pick<Tool['request'], 'mcp'> },
   result: ShapedResult,
   matched: boolean,
 ): ShapedResult {
@@ -45,7 +56,7 @@ export function conformToOutput(
   const { structuredJson: _stale, ...rest } = result;
   if (result.handle !== undefined) {
     const marked = { ...result.structuredContent, _gatehouse: { reason: 'over_budget' } };
-    if (tool.outputSchema !== undefined && validatorOf(tool.outputSchema)(marked)) {
+    if (tool.outputSchema !== undefined && validatorOf(checkedSchemaOf(tool, tool.outputSchema))(marked)) {
       return { ...rest, structuredContent: marked };
     }
   }

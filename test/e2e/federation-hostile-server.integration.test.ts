@@ -18,6 +18,8 @@ interface Script {
   toolsPage?: (page: number) => { tools: Record<string, unknown>[]; next: boolean };
   /** A request with the session id after the listing answers 404 (the session is forgotten). */
   forgetSessions?: () => boolean;
+  /** What a `tools/call` answers (default: the text `pong`). */
+  callResult?: Record<string, unknown>;
   /** The standalone stream (a GET): sends `notifications/tools/list_changed` every `everyMs` until closed. */
   listChangedEveryMs?: number;
 }
@@ -82,7 +84,8 @@ async function startHostileServer(script: Script) {
         });
       }
       if (method === 'tools/call') {
-        return json({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'pong' }] } });
+        const result = script.callResult ?? { content: [{ type: 'text', text: 'pong' }] };
+        return json({ jsonrpc: '2.0', id, result });
       }
       response.writeHead(202).end();
     });
@@ -286,4 +289,64 @@ describe('a remote MCP server sending list changes without end', () => {
     // A server may change its listing often; it may not make the gateway list (and rebuild) without pause.
     expect(listings).toBeLessThanOrEqual(4);
   }, 20_000);
+});
+
+describe('a remote MCP server listing a schema with a pattern that backtracks', () => {
+  it('federated_schema_pattern_redos: validating an argument against it does not block the gateway', async () => {
+    const { gateway } = await federate({
+      toolsPage: () => ({
+        tools: [
+          {
+            name: 'search',
+            inputSchema: {
+              type: 'object',
+              // Words separated by single spaces, as a sloppy (or hostile) server writes it: exponential on a miss.
+              properties: { query: { type: 'string', pattern: '^(\\w+\\s?)*$' } },
+            },
+          },
+        ],
+        next: false,
+      }),
+    });
+    const client = await connectClientV2(`${gateway.url}/mcp/acme/all`, clientKey);
+    try {
+      const started = Date.now();
+      // An ordinary sentence an agent might send, ending in a question mark the pattern does not allow.
+      const result = await client.callTool({
+        name: 'remote_search',
+        arguments: { query: 'what are the open invoices of our customers?' },
+      });
+      const took = Date.now() - started;
+      expect(took).toBeLessThan(2_000);
+      // The server checks its own pattern: the gateway passes the call on.
+      expect(JSON.stringify(result)).toMatch(/pong/);
+    } finally {
+      await client.close();
+    }
+  }, 120_000);
+
+  it('federated_schema_pattern_redos: checking an answer against its output schema does not block the gateway', async () => {
+    const sentence = 'what are the open invoices of our customers?';
+    const schema = { type: 'object', properties: { note: { type: 'string', pattern: '^(\\w+\\s?)*$' } } };
+    const { gateway } = await federate({
+      toolsPage: () => ({
+        tools: [{ name: 'notes', inputSchema: { type: 'object' }, outputSchema: schema }],
+        next: false,
+      }),
+      // The server alone: its schema and its answer (no argument of any client).
+      callResult: {
+        content: [{ type: 'text', text: JSON.stringify({ note: sentence }) }],
+        structuredContent: { note: sentence },
+      },
+    });
+    const client = await connectClientV2(`${gateway.url}/mcp/acme/all`, clientKey);
+    try {
+      const started = Date.now();
+      const result = await client.callTool({ name: 'remote_notes', arguments: {} });
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(result.structuredContent).toEqual({ note: sentence });
+    } finally {
+      await client.close();
+    }
+  }, 120_000);
 });
