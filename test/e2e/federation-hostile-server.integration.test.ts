@@ -18,6 +18,8 @@ interface Script {
   toolsPage?: (page: number) => { tools: Record<string, unknown>[]; next: boolean };
   /** A request with the session id after the listing answers 404 (the session is forgotten). */
   forgetSessions?: () => boolean;
+  /** Resource templates listed (the `resources` capability declared); a read answers its URI as text. */
+  resourceTemplates?: Record<string, unknown>[];
   /** What a `tools/call` answers (default: the text `pong`). */
   callResult?: Record<string, unknown>;
   /** The standalone stream (a GET): sends `notifications/tools/list_changed` every `everyMs` until closed. */
@@ -59,7 +61,7 @@ async function startHostileServer(script: Script) {
             id,
             result: {
               protocolVersion: '2025-06-18',
-              capabilities: { tools: {} },
+              capabilities: { tools: {}, ...(script.resourceTemplates === undefined ? {} : { resources: {} }) },
               serverInfo: { name: 'hostile', version: '1.0.0' },
             },
           },
@@ -82,6 +84,14 @@ async function startHostileServer(script: Script) {
           id,
           result: { tools: listed.tools, ...(listed.next ? { nextCursor: String(page + 1) } : {}) },
         });
+      }
+      if (method === 'resources/list') return json({ jsonrpc: '2.0', id, result: { resources: [] } });
+      if (method === 'resources/templates/list') {
+        return json({ jsonrpc: '2.0', id, result: { resourceTemplates: script.resourceTemplates ?? [] } });
+      }
+      if (method === 'resources/read') {
+        const uri = (body?.['params'] as { uri?: string } | undefined)?.uri;
+        return json({ jsonrpc: '2.0', id, result: { contents: [{ uri, text: `read ${uri}` }] } });
       }
       if (method === 'tools/call') {
         const result = script.callResult ?? { content: [{ type: 'text', text: 'pong' }] };
@@ -345,6 +355,24 @@ describe('a remote MCP server listing a schema with a pattern that backtracks', 
       const result = await client.callTool({ name: 'remote_notes', arguments: {} });
       expect(Date.now() - started).toBeLessThan(2_000);
       expect(result.structuredContent).toEqual({ note: sentence });
+    } finally {
+      await client.close();
+    }
+  }, 120_000);
+});
+
+describe('a remote MCP server listing a resource template of many adjacent variables', () => {
+  it('federated_uri_template_redos: reading a URI it does not list does not block the gateway', async () => {
+    const uriTemplate = `x://${Array.from({ length: 12 }, (_, i) => `{+v${i}}`).join('')}!`;
+    const { gateway } = await federate({ resourceTemplates: [{ uriTemplate, name: 'anything' }] });
+    const client = await connectClientV2(`${gateway.url}/mcp/acme/all`, clientKey);
+    try {
+      const started = Date.now();
+      // Not the template's (no final `!`): the toolset's only resource service is asked anyway.
+      const uri = `x://${'a'.repeat(60)}`;
+      const read = await client.readResource({ uri });
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(read.contents).toEqual([{ uri, text: `read ${uri}` }]);
     } finally {
       await client.close();
     }

@@ -1,3 +1,4 @@
+import { UriTemplate } from '@modelcontextprotocol/client';
 import { describe, expect, it } from 'vitest';
 import { matchesUriTemplate, transformMcpFeatures } from './mcp-features.ts';
 
@@ -82,5 +83,60 @@ describe('matchesUriTemplate()', () => {
     expect(matchesUriTemplate('test://template/{id}/data', 'test://template/123/data')).toBe(true);
     expect(matchesUriTemplate('test://template/{id}/data', 'test://template/123/other')).toBe(false);
     expect(matchesUriTemplate('issues://{id}', 'docs://1')).toBe(false);
+  });
+
+  it('decides as the SDK UriTemplate does, for each operator', () => {
+    const templates = [
+      'test://template/{id}/data',
+      'file:///{+path}',
+      'repo://{owner}/{repo}/issues{?state,page}',
+      'search://q{?query}',
+      'x://{a}.{b}',
+      'x://host{/segment}',
+      'x://host{/list*}',
+      'x://{list*}',
+      'x://{+a}{+b}!',
+      'doc://{id}#{+frag}',
+      'mail://{;params}',
+      'api://items{.format}',
+    ];
+    const uris = [
+      'test://template/123/data',
+      'test://template/1/2/data',
+      'file:///etc/hosts',
+      'file:///',
+      'repo://octo/cat/issues?state=open&page=2',
+      'repo://octo/cat/issues?state=open',
+      'search://q?query=a b',
+      'search://q?query=',
+      'x://one.two',
+      'x://one,two.three',
+      'x://host/seg',
+      'x://host/a,b',
+      'x://host/a/b',
+      'x://a,b',
+      'x://ab!',
+      'x://a!',
+      'doc://7#part/two',
+      'mail://;x=1',
+      'api://items.json',
+      'api://items',
+    ];
+    for (const template of templates) {
+      for (const uri of uris) {
+        // The SDK's finer rule for exploded variables (no empty item between commas) is not kept.
+        const sdk = new UriTemplate(template).match(uri) !== null;
+        expect(matchesUriTemplate(template, uri), `${template} ~ ${uri}`).toBe(sdk);
+      }
+    }
+  });
+
+  it('federated_uri_template_redos: a template of many adjacent variables is matched in linear time', () => {
+    const template = `x://${Array.from({ length: 12 }, (_, i) => `{+v${i}}`).join('')}!`;
+    const started = Date.now();
+    expect(matchesUriTemplate(template, `x://${'a'.repeat(60)}`)).toBe(false);
+    expect(matchesUriTemplate(template, `x://${'a'.repeat(2_000)}!`)).toBe(true);
+    expect(matchesUriTemplate(`${'{a}'.repeat(500)}!`, 'b'.repeat(8_000))).toBe(false);
+    expect(Date.now() - started).toBeLessThan(1_000);
   });
 });

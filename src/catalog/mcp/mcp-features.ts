@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { UriTemplate } from '@modelcontextprotocol/client';
 import type { ImportProblem } from '../../core/index.ts';
 import { isPlainObject } from '../../core/index.ts';
 import { cleanDescription } from '../clean-description.ts';
@@ -202,25 +201,121 @@ function annotated(value: Record<string, unknown>): { annotations?: Readonly<Rec
   return Object.keys(kept).length === 0 ? {} : { annotations: Object.freeze(kept) };
 }
 
-/** Compiled templates (at most `mcpFeaturesMax` per listing; the memo is emptied when it grows past 10,000). */
-const compiledTemplates = new Map<string, UriTemplate | null>();
+/**
+ * One step of a compiled template: a literal character, a character a class admits (`once`), or any number of them
+ * (`repeat`, after a `once`: a variable's one-or-more).
+ */
+type TemplateStep =
+  | { readonly kind: 'char'; readonly char: string }
+  | { readonly kind: 'once' | 'repeat'; readonly admits: (char: string) => boolean };
 
-/** Whether `uri` is one of the URIs of an RFC 6570 `uriTemplate` (a template that does not parse matches nothing). */
+const notSlashComma = (char: string) => char !== '/' && char !== ',';
+const notSlash = (char: string) => char !== '/';
+const notAmpersand = (char: string) => char !== '&';
+const notLineEnd = (char: string) => char !== '\n' && char !== '\r' && char !== '\u2028' && char !== '\u2029';
+
+/** Compiled templates (at most `mcpFeaturesMax` per listing; the memo is emptied when it grows past 10,000). */
+const compiledTemplates = new Map<string, readonly TemplateStep[] | null>();
+/** A URI longer than this matches no template (the matching costs its length times the template's). */
+const matchedUriMax = 8_192;
+
+/**
+ * Whether `uri` is one of the URIs of an RFC 6570 `uriTemplate` (a template that does not parse matches nothing), as
+ * the MCP SDK's `UriTemplate.match` decides it (a variable is one or more characters of its operator's class), but in
+ * time linear in the URI's length times the template's: the SDK builds a backtracking `RegExp`, and a server's
+ * template `{+a}{+b}...{+l}!` held the event loop for minutes on a 40-character URI (finding
+ * federated_uri_template_redos). An exploded variable admits any characters but `/` (the SDK's finer comma rule is not
+ * kept: the answer only picks the server a read goes to).
+ */
 export function matchesUriTemplate(uriTemplate: string, uri: string): boolean {
   let compiled = compiledTemplates.get(uriTemplate);
   if (compiled === undefined) {
-    try {
-      compiled = new UriTemplate(uriTemplate);
-    } catch {
-      compiled = null;
-    }
+    compiled = compileUriTemplate(uriTemplate);
     if (compiledTemplates.size >= 10_000) compiledTemplates.clear();
     compiledTemplates.set(uriTemplate, compiled);
   }
-  if (compiled === null) return false;
-  try {
-    return compiled.match(uri) !== null;
-  } catch {
-    return false;
+  if (compiled === null || uri.length > matchedUriMax) return false;
+  return runTemplate(compiled, uri);
+}
+
+/** The steps of a template, as the SDK's `UriTemplate` turns each expression into a pattern; null when it does not parse. */
+function compileUriTemplate(template: string): readonly TemplateStep[] | null {
+  const steps: TemplateStep[] = [];
+  const literal = (text: string) => {
+    for (const char of text) steps.push({ kind: 'char', char });
+  };
+  const variable = (admits: (char: string) => boolean) => {
+    steps.push({ kind: 'once', admits }, { kind: 'repeat', admits });
+  };
+  for (let at = 0; at < template.length; ) {
+    const open = template.indexOf('{', at);
+    if (open === -1) {
+      literal(template.slice(at));
+      break;
+    }
+    literal(template.slice(at, open));
+    const close = template.indexOf('}', open);
+    if (close === -1) return null;
+    const expression = template.slice(open + 1, close);
+    const operator = /^[+#./;?&]/.test(expression) ? (expression[0] as string) : '';
+    const names = expression
+      .slice(operator.length)
+      .split(',')
+      .map((name) => name.trim());
+    if (names.some((name) => name === '' || name === '*')) return null;
+    const exploded = names.some((name) => name.endsWith('*'));
+    switch (operator) {
+      case '':
+        variable(exploded ? notSlash : notSlashComma);
+        break;
+      case '+':
+      case '#':
+        variable(notLineEnd);
+        break;
+      case '.':
+        literal('.');
+        variable(notSlashComma);
+        break;
+      case '/':
+        literal('/');
+        variable(exploded ? notSlash : notSlashComma);
+        break;
+      case '?':
+      case '&':
+        for (const [i, name] of names.entries()) {
+          literal(`${i === 0 ? operator : '&'}${name}=`);
+          variable(notAmpersand);
+        }
+        break;
+      default:
+        variable(notSlash);
+    }
+    at = close + 1;
   }
+  return steps;
+}
+
+/** Runs the steps over `uri` as an NFA (a set of positions in the steps per character): no backtracking. */
+function runTemplate(steps: readonly TemplateStep[], uri: string): boolean {
+  const end = steps.length;
+  let current = new Set<number>([0]);
+  /** A `repeat` step may also be passed over without a character. */
+  const close = (states: Set<number>) => {
+    for (const state of states) if (steps[state]?.kind === 'repeat') states.add(state + 1);
+    return states;
+  };
+  close(current);
+  for (const char of uri) {
+    const next = new Set<number>();
+    for (const state of current) {
+      const step = steps[state];
+      if (step === undefined) continue;
+      if (step.kind === 'char') {
+        if (step.char === char) next.add(state + 1);
+      } else if (step.admits(char)) next.add(step.kind === 'repeat' ? state : state + 1);
+    }
+    if (next.size === 0) return false;
+    current = close(next);
+  }
+  return current.has(end);
 }
