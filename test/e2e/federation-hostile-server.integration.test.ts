@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectClientV2 } from '../support/connect-mcp-clients.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
@@ -350,13 +351,26 @@ describe('a remote MCP server listing a schema with a pattern that backtracks', 
       },
     });
     const client = await connectClientV2(`${gateway.url}/mcp/acme/all`, clientKey);
+    // A client that may be asked questions: its call goes through the gateway's SDK client, not the direct call.
+    const asking = new ClientV2(
+      { name: 'hostile-asking', version: '1.0.0' },
+      { versionNegotiation: { mode: 'auto' }, capabilities: { elicitation: { form: {} } } },
+    );
+    await asking.connect(
+      new TransportV2(new URL(`${gateway.url}/mcp/acme/all`), {
+        requestInit: { headers: { Authorization: `Bearer ${clientKey}` } },
+      }),
+    );
     try {
-      const started = Date.now();
-      const result = await client.callTool({ name: 'remote_notes', arguments: {} });
-      expect(Date.now() - started).toBeLessThan(2_000);
-      expect(result.structuredContent).toEqual({ note: sentence });
+      for (const caller of [client, asking]) {
+        const started = Date.now();
+        const result = await caller.callTool({ name: 'remote_notes', arguments: {} });
+        expect(Date.now() - started).toBeLessThan(2_000);
+        expect(result.structuredContent).toEqual({ note: sentence });
+      }
     } finally {
       await client.close();
+      await asking.close();
     }
   }, 120_000);
 });
