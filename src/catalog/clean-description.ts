@@ -48,20 +48,38 @@ function dropBoilerplate(text: string): string {
  */
 export function cleanDescription(text: string, max: number): string {
   let out = dropBoilerplate(text);
+  // Every pattern here runs in time linear in the text (finding federated_description_quadratic_clean: a remote MCP
+  // server's description is untrusted, and `[ \t]+\n` over 400,000 spaces took a minute): a match may not scan past
+  // the next place a match could start (`[^\][]`, `[^()]`, `[^<>]`), and a run of blanks is tried from its start only.
   if (out.includes('<') || out.includes('](') || out.includes('&')) {
-    out = out
-      .replace(/<!--[\s\S]*?-->/g, '')
-      .replace(/!\[[^\]]*\]\([^)]*\)/g, '')
-      .replace(/\[([^\]]*)\]\([^)\s]*\)/g, '$1')
+    out = dropComments(out)
+      .replace(/!\[[^\][]*\]\([^()]*\)/g, '')
+      .replace(/\[([^\][]*)\]\([^()\s]*\)/g, '$1')
       .replace(/<br\s*\/?>/gi, '\n')
-      .replace(/<\/?(?:p|div|ul|ol|li|h[1-6]|table|tr)\b[^>]*>/gi, '\n')
-      .replace(/<\/?[a-zA-Z][^>]*>/g, '')
+      .replace(/<\/?(?:p|div|ul|ol|li|h[1-6]|table|tr)\b[^<>]*>/gi, '\n')
+      .replace(/<\/?[a-zA-Z][^<>]*>/g, '')
       .replace(/&(?:amp|lt|gt|quot|#39|nbsp);/g, (entity) => entities[entity] ?? entity);
   }
   out = out
-    .replace(/[ \t]+\n/g, '\n')
+    .replace(/(?<![ \t])[ \t]+\n/g, '\n')
     .replace(/\n{3,}/g, '\n\n')
     .trim();
   if (out.length <= max) return out;
   return `${out.slice(0, max - 1).trimEnd()}…`;
+}
+
+/** `text` without its HTML comments (`<!--` to the next `-->`), found with `indexOf`: an unclosed one ends the search. */
+function dropComments(text: string): string {
+  if (!text.includes('<!--')) return text;
+  let out = '';
+  let at = 0;
+  for (;;) {
+    const open = text.indexOf('<!--', at);
+    if (open === -1) break;
+    const close = text.indexOf('-->', open + 4);
+    if (close === -1) break;
+    out += text.slice(at, open);
+    at = close + 3;
+  }
+  return out + text.slice(at);
 }

@@ -392,3 +392,17 @@ describe('a remote MCP server listing a resource template of many adjacent varia
     }
   }, 120_000);
 });
+
+describe('a remote MCP server listing a description made to be slow to clean', () => {
+  it('federated_description_quadratic_clean: listing it does not block the gateway', async () => {
+    const started = Date.now();
+    const { gateway } = await federate({
+      toolsPage: () => ({
+        tools: [{ name: 'ping', description: `${' '.repeat(300_000)}x`, inputSchema: { type: 'object' } }],
+        next: false,
+      }),
+    });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(gateway.gateway.federation?.status()[0]).toMatchObject({ state: 'listed', tools: 1 });
+  }, 120_000);
+});
