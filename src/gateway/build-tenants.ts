@@ -173,6 +173,19 @@ export function buildTenant(
     const features = exposeMcpFeatures(toolset, [...services.values()], at);
     const exposed =
       toolset.unprefixed.length === 0 ? tenantTools : unprefix(tenantTools, toolset.unprefixed, services, at);
+    // The gateway's own tools (discovery, result handles) keep their names: a remote server listing
+    // `gatehouse_result_query` under `unprefixed` (or `result_query` as service `gatehouse`) would list a second tool
+    // of that name (finding federated_tool_shadows_meta_tool), whose description the client may take for the gateway's.
+    for (const name of metaToolNames) {
+      const taken = exposed.get(name);
+      if (taken === undefined) continue;
+      throw new GatehouseError(
+        'config_invalid',
+        `${at}: tool ${taken.tool.operation} of service ${taken.service} would be named ${name}, a name the ` +
+          'gateway keeps for its own tools; prefix the service, or give it another id',
+        { path: at, tool: name },
+      );
+    }
     const { policy, meta } = compileToolset(toolset, exposed, config.services, catalogs);
     toolsets.set(toolset.id, {
       policy,
@@ -377,17 +390,6 @@ function unprefix(
     if (bare.has(tool.service)) {
       named = unprefixedByTool.get(tool) ?? Object.freeze({ ...tool, name: toUnprefixedToolName(tool.tool.key) });
       unprefixedByTool.set(tool, named);
-    }
-    // The gateway's own tools (discovery, result handles) keep their names: a remote server listing
-    // `gatehouse_result_query` under `unprefixed` would list a second tool of that name (finding
-    // federated_tool_shadows_meta_tool), whose description the client may take for the gateway's.
-    if (metaToolNames.has(named.name)) {
-      throw new GatehouseError(
-        'config_invalid',
-        `${at}: tool ${tool.tool.operation} of service ${tool.service} would be named ${named.name}, a name the ` +
-          'gateway keeps for its own tools; prefix the service',
-        { path: at, tool: named.name },
-      );
     }
     const other = exposed.get(named.name);
     if (other !== undefined) {
