@@ -13,7 +13,7 @@ import {
 } from '@modelcontextprotocol/client';
 import { Agent } from 'undici';
 import { z } from 'zod';
-import { createScrubber } from '../audit/create-scrubber.ts';
+import { createScrubber } from '../audit/index.ts';
 import {
   disableStorageWhenIdle,
   GatehouseError,
