@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectClientV2 } from '../support/connect-mcp-clients.ts';
+import { onJsonBody } from '../support/start-scripted-mcp-server.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 
 /**
@@ -30,12 +31,7 @@ interface Script {
 async function startHostileServer(script: Script) {
   const served = { toolPages: 0, initializes: 0 };
   const server = createServer((request, response) => {
-    let text = '';
-    request.on('data', (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-    });
-    request.on('end', () => {
-      const body = text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>);
+    onJsonBody(request, (body) => {
       const method = body?.['method'];
       const id = body?.['id'];
       const json = (message: unknown, headers: Record<string, string> = {}) =>

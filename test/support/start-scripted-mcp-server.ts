@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** One request the scripted server received: its JSON-RPC method (or the HTTP method), headers and body. */
@@ -21,12 +21,7 @@ export async function startScriptedMcpServer(
 ) {
   const received: ScriptedRequest[] = [];
   const server = createServer((request, response) => {
-    let text = '';
-    request.on('data', (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-    });
-    request.on('end', () => {
-      const body = text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>);
+    onJsonBody(request, (body) => {
       const method = body?.['method'];
       received.push({
         method: typeof method === 'string' ? method : String(request.method),
@@ -104,4 +99,16 @@ export function streamWithoutEnd(
   };
   pump();
   return state;
+}
+
+/** Calls `handle` with a request's body parsed as JSON (undefined when empty), once all of it has arrived. */
+export function onJsonBody(
+  request: IncomingMessage,
+  handle: (body: Record<string, unknown> | undefined) => void,
+): void {
+  let text = '';
+  request.on('data', (chunk: Buffer) => {
+    text += chunk.toString('utf8');
+  });
+  request.on('end', () => handle(text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>)));
 }
