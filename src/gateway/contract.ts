@@ -365,6 +365,11 @@ export interface TenantSummary {
  */
 export interface GatewayAdmin {
   listTenants(): Promise<readonly TenantSummary[]>;
+  /**
+   * The tenant's federated (`mcp:`) services as this process last listed them: state, counts and, for a degraded
+   * one, why its last listing failed (a message without any credential).
+   */
+  federationStatus(tenant: string): readonly FederatedServiceStatus[];
   listClientKeys(tenant: string): Promise<readonly ClientKeySummary[]>;
   /**
    * Revokes a key; it stops working within the key cache time (10 s) on every process. Audited (`key_revoked`, subject

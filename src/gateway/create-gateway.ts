@@ -593,6 +593,10 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
           })),
         }));
       },
+      federationStatus(tenant) {
+        tenantOf(tenant);
+        return federation.status().filter((status) => status.tenant === tenant);
+      },
       async listClientKeys(tenant) {
         tenantOf(tenant);
         return clientKeys.list(tenant);

@@ -25,6 +25,18 @@ export function createTenantAdminRoutes(admin: GatewayAdmin): AdminRoute[] {
     },
     {
       method: 'GET',
+      path: '/tenants/:tenant/federation',
+      summary:
+        "The tenant's remote MCP (mcp:) services: listing state (listed, degraded, unlisted), tools, resources and prompts listed, and why the last listing failed",
+      roles: adminRoleSets.configure,
+      handle: async ({ params }) => {
+        const tenant = params['tenant'] as string;
+        const services = admin.federationStatus(tenant).map(({ tenant: _tenant, ...status }) => status);
+        return { body: { tenant, services } };
+      },
+    },
+    {
+      method: 'GET',
       path: '/tenants/:tenant/keys',
       summary: "List a tenant's client keys (prefixes only)",
       roles: adminRoleSets.configure,

@@ -59,6 +59,7 @@ export function createFakeGateway(options: { anyKey?: boolean } = {}): FakeGatew
     isReady: true,
     admin: {
       listTenants: async () => [],
+      federationStatus: () => [],
       listClientKeys: async () => [],
       revokeClientKey: async () => {},
       createClientKey: async () => {

@@ -21,6 +21,7 @@ import { startTestGateway, type TestGateway } from '../support/start-test-gatewa
 const clientKey = 'gatehouse_sk_federation_agent_key_0123456789ab';
 const otherKey = 'gatehouse_sk_federation_other_key_0123456789ab';
 const upstreamToken = 'upstream-mcp-bearer-0123456789abcdef';
+const adminToken = 'federation-admin-token-0123456789abcdef';
 
 /** Calls of the `wait` tool whose upstream request was cancelled (by the gateway relaying the client's cancel). */
 const cancelledUpstream: string[] = [];
@@ -239,6 +240,7 @@ beforeAll(async () => {
   legacy = await startLegacyMcpUpstream(tools, upstreamToken, 2, features);
   modern = await startModernMcpUpstream();
   gateway = await startTestGateway({
+    adminToken,
     unsafeAllowPrivateUpstreams: ['127.0.0.1'],
     tenants: [
       {
@@ -522,6 +524,31 @@ describe('remote MCP servers as services', () => {
     expect(status.find((s) => s.service === 'down')?.state).toBe('degraded');
     expect(status.find((s) => s.service === 'linear')?.state).toBe('listed');
     await client.close();
+  });
+
+  it('degraded_reason_unreachable: the admin API says why a federated service is degraded (readyz names it only)', async () => {
+    const admin = (tenant: string) =>
+      fetch(`${gateway.url}/api/v1/tenants/${tenant}/federation`, {
+        headers: { authorization: `Bearer ${adminToken}` },
+      });
+    const answer = await admin('acme');
+    expect(answer.status).toBe(200);
+    const text = await answer.text();
+    const body = JSON.parse(text) as { tenant: string; services: Record<string, unknown>[] };
+    expect(body.tenant).toBe('acme');
+    expect(body.services.find((s) => s['service'] === 'down')).toMatchObject({
+      state: 'degraded',
+      tools: 0,
+      problem: expect.stringMatching(
+        /^The MCP server of down cannot be reached \(http:\/\/127\.0\.0\.1:\d+, ECONNREFUSED\)/,
+      ),
+    });
+    expect(body.services.find((s) => s['service'] === 'linear')).toMatchObject({ state: 'listed' });
+    expect(body.services.find((s) => s['service'] === 'linear')?.['tools']).toBeGreaterThan(0);
+    expect(text).not.toContain(upstreamToken);
+    expect((await admin('nobody')).status).toBe(404);
+    const anonymous = await fetch(`${gateway.url}/api/v1/tenants/acme/federation`);
+    expect(anonymous.status).toBe(401);
   });
 
   it('lists again on notifications/tools/list_changed', async () => {
