@@ -128,8 +128,11 @@ async function sendFederated(
   const ask =
     clientAsk === undefined
       ? undefined
-      : (question: ServerQuestion) =>
-          clientAsk({ method: question.method, params: scrubFederated(question.params, scrubber()) ?? {} });
+      : (question: ServerQuestion) => {
+          const refused = unsafeUrlRefusalOf(question);
+          if (refused !== undefined) return Promise.reject(refused);
+          return clientAsk({ method: question.method, params: scrubFederated(question.params, scrubber()) ?? {} });
+        };
   let progressRelayed = 0;
   const onProgress =
     clientProgress === undefined
@@ -255,4 +258,22 @@ function toUpstreamCall(
 function credentialOf(call: CallContext): UpstreamCredential {
   if (call.credential === undefined) throw new Error('callTool: no credential resolved');
   return call.credential.credential;
+}
+
+/**
+ * A federated server's URL-mode elicitation reaches the client only with an `http:` or `https:` URL: a client opens
+ * what it is given for the user to see, and another scheme (`javascript:`, `data:`, `file:`, an application's own
+ * such as `vscode:`) would act on the user's machine instead of showing a page (finding url_elicitation_any_scheme).
+ * The error the server gets instead (undefined: relay it); the URL itself is not repeated.
+ */
+function unsafeUrlRefusalOf(question: ServerQuestion): Error | undefined {
+  if (question.method !== 'elicitation/create' || question.params['mode'] !== 'url') return undefined;
+  const url = question.params['url'];
+  const scheme = typeof url === 'string' && URL.canParse(url) ? new URL(url).protocol : undefined;
+  if (scheme === 'https:' || scheme === 'http:') return undefined;
+  return new Error(
+    scheme === undefined
+      ? 'The gateway relays a URL elicitation only with an absolute http(s) URL; this one is not a URL'
+      : `The gateway relays a URL elicitation only with an http(s) URL, not ${scheme.slice(0, 32)}`,
+  );
 }

