@@ -68,6 +68,7 @@ export { createId, createRequestId } from './ids.ts';
 export { isPlainObject } from './is-plain-object.ts';
 export { type AddressRange, parseAddressRange } from './parse-address-range.ts';
 export { noteResponseOutcome, type ResponseOutcome, responseOutcomeOf } from './response-outcome.ts';
+export { markInvisibles, showInvisibles } from './show-invisibles.ts';
 export { knownFieldsAt, suggestFieldName } from './suggest-field-name.ts';
 export {
   findEnvReferences,

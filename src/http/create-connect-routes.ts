@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { escapeHtml, type GatehouseError, httpStatusOf, toGatehouseError } from '../core/index.ts';
+import { escapeHtml, type GatehouseError, httpStatusOf, showInvisibles, toGatehouseError } from '../core/index.ts';
 import type {
   ConnectedAccount,
   ConnectLinkView,
@@ -12,7 +12,6 @@ import { type AccessibleSite, clientMetadataDocumentPath, type SiteChoice } from
 import { type OperatorSessions, type SignedInUser, sameToken } from '../users/index.ts';
 import type { HttpRoute } from './create-router.ts';
 import { formPageHeaders, type PageTitle, pageHeaders, renderHtmlPage, shown, writeHtmlPage } from './html-page.ts';
-import { showInvisibles } from './show-invisibles.ts';
 
 /** Who may be signed in at the browser that opens a connect link (the user routes' and the operator's sessions). */
 export interface ConnectLinkVisitors {

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { escapeHtml } from '../core/index.ts';
-import { shownOnPage } from './show-invisibles.ts';
+import { shownOnPage } from './shown-on-page.ts';
 
 /**
  * The gateway's pages (connect, approval, sign-in, consent, errors) share one HTML shell, one way to show a value

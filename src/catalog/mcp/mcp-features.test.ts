@@ -5,6 +5,19 @@ import { matchesUriTemplate, transformMcpFeatures } from './mcp-features.ts';
 const empty = { resources: [], resourceTemplates: [], prompts: [] };
 
 describe('transformMcpFeatures()', () => {
+  it('federated_title_bidi_unmarked: marks invisible and bidi characters of prompt and resource titles', () => {
+    const features = transformMcpFeatures(
+      {
+        resources: [{ uri: 'docs://a', name: 'a', title: 'Q3 \u202Ecsv.exe', description: 'A\u200Bb' }],
+        resourceTemplates: [],
+        prompts: [{ name: 'p', title: 'Review\u2067 me' }],
+      },
+      'https://mcp.example.com/mcp',
+    );
+    expect(features.resources[0]).toMatchObject({ title: 'Q3 [U+202E]csv.exe', description: 'A[U+200B]b' });
+    expect(features.prompts[0]).toMatchObject({ title: 'Review[U+2067] me' });
+  });
+
   it('keeps the MCP fields of resources, templates and prompts, and nothing else', () => {
     const features = transformMcpFeatures(
       {

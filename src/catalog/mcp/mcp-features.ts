@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ImportProblem } from '../../core/index.ts';
-import { isPlainObject } from '../../core/index.ts';
+import { isPlainObject, markInvisibles } from '../../core/index.ts';
 import { cleanDescription } from '../clean-description.ts';
 import { toolDescriptionMax } from '../openapi/operation-object.ts';
 
@@ -181,9 +181,10 @@ function toPrompt(value: Record<string, unknown>, at: string, keys: Set<string>)
 
 function describedBy(value: Record<string, unknown>): { title?: string; description?: string } {
   return {
-    ...(typeof value['title'] === 'string' ? { title: value['title'].slice(0, nameMax) } : {}),
+    // Shown to a person by the client: invisible and bidi characters as marks (CP-04), as a federated tool's.
+    ...(typeof value['title'] === 'string' ? { title: markInvisibles(value['title'].slice(0, nameMax)) } : {}),
     ...(typeof value['description'] === 'string'
-      ? { description: cleanDescription(value['description'], toolDescriptionMax) }
+      ? { description: markInvisibles(cleanDescription(value['description'], toolDescriptionMax)) }
       : {}),
   };
 }

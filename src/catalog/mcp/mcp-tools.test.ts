@@ -62,6 +62,24 @@ describe('transformMcpTools()', () => {
     ]);
   });
 
+  it('federated_title_bidi_unmarked: marks invisible and bidi characters of a remote title and description', () => {
+    const catalog = transformMcpTools(
+      [
+        {
+          name: 'export',
+          title: 'Export report\u202Efdp.exe',
+          description: 'Sends\u200B the file\u2066 to\u2069 the team\nsecond line',
+          inputSchema: object,
+        },
+      ],
+      'https://x.example/mcp',
+    );
+    const tool = catalog.tools[0];
+    // Shown by a client's tool list or approval prompt, `report\u202Efdp.exe` reads as `reportexe.pdf`.
+    expect(tool?.title).toBe('Export report[U+202E]fdp.exe');
+    expect(tool?.description).toBe('Sends[U+200B] the file[U+2066] to[U+2069] the team\nsecond line');
+  });
+
   it('gives equal listings the same id and different listings different ids', () => {
     const one = transformMcpTools([{ name: 'a', inputSchema: object }], 'https://x.example/mcp');
     const same = transformMcpTools([{ name: 'a', inputSchema: object }], 'https://x.example/mcp');

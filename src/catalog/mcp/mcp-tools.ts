@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Catalog, ImportProblem, JsonSchema, Tool, ToolAnnotations, ToolSafety } from '../../core/index.ts';
+import { markInvisibles } from '../../core/index.ts';
 import { cleanDescription } from '../clean-description.ts';
 import { toolDescriptionMax } from '../openapi/operation-object.ts';
 
@@ -89,8 +90,11 @@ function toTool(
   return Object.freeze({
     key,
     operation: name,
-    title: title.slice(0, 200),
-    description: cleanDescription(typeof listed.description === 'string' ? listed.description : '', toolDescriptionMax),
+    // A client shows the title (and the description) to a person: invisible and bidi characters as marks (CP-04).
+    title: markInvisibles(title.slice(0, 200)),
+    description: markInvisibles(
+      cleanDescription(typeof listed.description === 'string' ? listed.description : '', toolDescriptionMax),
+    ),
     inputSchema,
     ...(outputSchema !== undefined && outputSchema['type'] === 'object' ? { outputSchema } : {}),
     annotations,

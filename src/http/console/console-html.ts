@@ -1,5 +1,5 @@
 import { escapeHtml } from '../../core/index.ts';
-import { shownOnPage } from '../show-invisibles.ts';
+import { shownOnPage } from '../shown-on-page.ts';
 
 /** Pieces every console page uses, so that forms, times and states look and behave the same everywhere. */
 

@@ -27,7 +27,14 @@ export function showInvisibles(
   return out + escapeText(text.slice(last));
 }
 
-/** A caller-supplied value for an HTML page: escaped, invisible and bidi characters shown as marks (CP-04). */
-export function shownOnPage(text: string, escapeHtml: (text: string) => string): string {
-  return showInvisibles(text, escapeHtml, (mark) => `<mark class="ctl">${mark}</mark>`);
+/**
+ * A remote party's text for a client to show (a federated tool's title or description): each invisible character as
+ * `[U+202E]`, so a client's tool list or approval prompt cannot be reordered or hidden by it.
+ */
+export function markInvisibles(text: string): string {
+  return showInvisibles(
+    text,
+    (visible) => visible,
+    (label) => `[${label}]`,
+  );
 }
