@@ -23,6 +23,7 @@ const expectedRoles: Record<string, readonly string[]> = {
   'GET /api/v1/tenants': all,
   'POST /api/v1/tenants': [],
   'DELETE /api/v1/tenants/{tenant}': [],
+  'GET /api/v1/tenants/{tenant}/federation': configure,
   'GET /api/v1/tenants/{tenant}/keys': configure,
   'POST /api/v1/tenants/{tenant}/keys': configure,
   'DELETE /api/v1/tenants/{tenant}/keys/{key}': configure,
