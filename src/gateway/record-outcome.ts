@@ -1,5 +1,5 @@
 import type { AuditLog, Telemetry, ToolIntentAuditEntry } from '../audit/index.ts';
-import { type Clock, decisionOf } from '../core/index.ts';
+import { type Clock, decisionOf, type Tool } from '../core/index.ts';
 import type { CallContext } from './call-context.ts';
 import type { CallOutcome } from './contract.ts';
 
@@ -34,7 +34,7 @@ export async function recordOutcome(
   const sideEffects = call.admitted && call.decision !== undefined && call.decision.tool.tool.safety !== 'safe';
   const answerFirst = !deps.commitAll && !sideEffects && deps.audit.isIdle();
   // Every field written out from the call (no intermediate `toAuditedCall` object): one object per call, of one shape.
-  const request = call.decision?.tool.tool.request;
+  const tool = call.decision?.tool.tool;
   const entry = {
     tenant: call.caller.tenant,
     requestId: call.requestId,
@@ -42,8 +42,8 @@ export async function recordOutcome(
     clientKey: call.caller.keyName,
     subject: call.caller.subject,
     tool: call.name,
-    method: request?.method ?? null,
-    pathTemplate: request?.pathTemplate ?? null,
+    method: tool?.request.method ?? null,
+    pathTemplate: auditedPathOf(tool),
     decision: outcome.ok ? ('allow' as const) : decisionOf(outcome.error.code),
     code: outcome.ok ? null : outcome.error.code,
     upstreamStatus: call.upstreamStatus,
@@ -67,7 +67,7 @@ export async function recordOutcome(
  * every field written out (no spreads): objects of one shape keep the request path's property accesses monomorphic.
  */
 export function toAuditedCall(call: CallContext): ToolIntentAuditEntry {
-  const request = call.decision?.tool.tool.request;
+  const tool = call.decision?.tool.tool;
   return {
     tenant: call.caller.tenant,
     requestId: call.requestId,
@@ -75,7 +75,17 @@ export function toAuditedCall(call: CallContext): ToolIntentAuditEntry {
     clientKey: call.caller.keyName,
     subject: call.caller.subject,
     tool: call.name,
-    method: request?.method ?? null,
-    pathTemplate: request?.pathTemplate ?? null,
+    method: tool?.request.method ?? null,
+    pathTemplate: auditedPathOf(tool),
   };
+}
+
+/**
+ * What a record names as the call's path: the path template, or for a GraphQL or SOAP tool, whose one endpoint serves
+ * every operation (its template is empty), the operation (`query.viewer`, `OrdersPort.GetOrder`); null when the call
+ * was never decided.
+ */
+function auditedPathOf(tool: Tool | undefined): string | null {
+  if (tool === undefined) return null;
+  return tool.request.pathTemplate === '' ? tool.operation : tool.request.pathTemplate;
 }

@@ -103,6 +103,15 @@ async function auditedTools(): Promise<string[]> {
   return records.filter((r) => r.kind === 'tool_call').map((r) => String(r.tool));
 }
 
+/** The `pathTemplate` of each tool's latest outcome record, by tool. */
+async function auditedPaths(): Promise<Record<string, string | null>> {
+  await gateway.adapters.audit?.flush();
+  const records = await gateway.adapters.store.audit.query({ tenantId: 'acme', limit: 10_000 });
+  const paths: Record<string, string | null> = {};
+  for (const r of records.filter((r) => r.kind === 'tool_call').reverse()) paths[String(r.tool)] = r.pathTemplate;
+  return paths;
+}
+
 describe('a Google Discovery service', () => {
   it('lists its methods as tools and calls a read and a write one with the upstream credential', async () => {
     const client = await connect('all');
@@ -350,4 +359,20 @@ describe('a WSDL/SOAP service', () => {
       await client.close();
     },
   );
+});
+
+describe('graphql_audit_path_empty: a GraphQL or SOAP call is audited with its operation as the path', () => {
+  it('records query.item, mutation.createItem and OrdersPort.GetOrder, not the empty template of their one endpoint', async () => {
+    api.handle(serveProtocols);
+    const client = await connect('all');
+    expect((await call(client, 'shop_item', { id: '1' })).isError).toBeFalsy();
+    expect((await call(client, 'shop_createItem', { input: { name: 'Desk', color: 'GREEN' } })).isError).toBeFalsy();
+    expect((await call(client, 'orders_GetOrder', { id: 7 })).isError).toBeFalsy();
+    expect(await auditedPaths()).toMatchObject({
+      shop_item: 'query.item',
+      shop_createItem: 'mutation.createItem',
+      orders_GetOrder: 'OrdersPort.GetOrder',
+    });
+    await client.close();
+  });
 });
