@@ -258,6 +258,18 @@ describe('createMcpUpstream() and a direct call (a 2025-era tools/call for a cal
     }
   });
 
+  it("federated_timeout_unnamed_setting: a timeout names the service's timeoutSeconds and its value", async () => {
+    const server = await startScriptedMcpServer(() => {});
+    stops.push(server.close);
+    upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
+    const timedOut = await failureOf(upstream.callTool({ ...target(server.url), timeoutMs: 400 }, 'scripted', {}));
+    expect(timedOut.code).toBe('upstream_timeout');
+    expect(timedOut.message).toBe(
+      "The MCP server of remote did not answer in time (within the service's timeoutSeconds, 0.4 s)",
+    );
+    expect(timedOut.details).toMatchObject({ timeoutSeconds: 0.4 });
+  });
+
   it('direct_call_timeout_ends_its_neighbours: a call that times out leaves the session, and the calls in flight on it, alone', async () => {
     const server = await startScriptedMcpServer((response, id, body) => {
       // `slow` is never answered; `fast` is, within its own time.

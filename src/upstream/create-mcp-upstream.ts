@@ -841,7 +841,7 @@ function insufficientScopeOf(
  */
 export function toMcpUpstreamError(
   error: unknown,
-  target: Pick<McpTarget, 'service'> & Partial<Pick<McpTarget, 'url'>>,
+  target: Pick<McpTarget, 'service'> & Partial<Pick<McpTarget, 'url' | 'timeoutMs'>>,
   scrub: (text: string) => string = (text) => text,
 ): GatehouseError {
   const service = target.service;
@@ -893,7 +893,13 @@ export function toMcpUpstreamError(
     });
   }
   if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) {
-    return new GatehouseError('upstream_timeout', `The MCP server of ${service} did not answer in time`, { service });
+    // Named with the setting that bounds it, so whoever reads the error knows what to raise.
+    const seconds = target.timeoutMs === undefined ? undefined : target.timeoutMs / 1000;
+    return new GatehouseError(
+      'upstream_timeout',
+      `The MCP server of ${service} did not answer in time${seconds === undefined ? '' : ` (within the service's timeoutSeconds, ${seconds} s)`}`,
+      { service, ...(seconds === undefined ? {} : { timeoutSeconds: seconds }) },
+    );
   }
   if (error instanceof SdkError) {
     // The SDK's sentence says why (`Unexpected content type: text/xml`: a URL that is not an MCP server); it may quote
