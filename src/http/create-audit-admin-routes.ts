@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { editDistance, GatehouseError } from '../core/index.ts';
+import { GatehouseError, suggestFieldName } from '../core/index.ts';
 import type { AuditQuery, AuditRecord, AuditRepository } from '../store/index.ts';
 import { type AdminRoute, adminRoleSets } from './create-admin-routes.ts';
 
@@ -234,10 +234,8 @@ function refuseUnknownParameters(query: URLSearchParams, known: readonly string[
   for (const name of query.keys()) {
     if (known.includes(name)) continue;
     const safe = /^[A-Za-z0-9_.-]{1,64}$/.test(name) ? name : '(invalid)';
-    const closest = known
-      .map((candidate) => ({ candidate, distance: editDistance(name.toLowerCase(), candidate.toLowerCase()) }))
-      .sort((a, b) => a.distance - b.distance)[0];
-    const hint = closest !== undefined && closest.distance <= 2 ? ` (did you mean ${closest.candidate}?)` : '';
+    const closest = suggestFieldName(name, known);
+    const hint = closest === undefined ? '' : ` (did you mean ${closest}?)`;
     throw new GatehouseError(
       'invalid_request',
       `Unknown audit query parameter: ${safe}${hint}; known: ${known.join(', ')}`,
