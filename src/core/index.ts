@@ -96,4 +96,4 @@ export type {
   ToolSoapRequest,
   ToolXmlElement,
 } from './tool.ts';
-export { withoutPatterns } from './without-patterns.ts';
+export { checkedSchemaOf, withoutPatterns } from './without-patterns.ts';

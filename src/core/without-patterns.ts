@@ -1,5 +1,5 @@
 import { isPlainObject } from './is-plain-object.ts';
-import type { JsonSchema } from './tool.ts';
+import type { JsonSchema, Tool } from './tool.ts';
 
 /** Keywords whose value is one subschema, or (`items` of draft-07, `dependencies`) possibly an array or map of them. */
 const oneSchema = [
@@ -36,6 +36,17 @@ export function withoutPatterns(schema: JsonSchema): JsonSchema {
     stripped.set(schema, copy);
   }
   return copy;
+}
+
+/**
+ * The schema the gateway checks a tool's arguments or answers against: a remote MCP server's (untrusted: the server
+ * wrote both the schema and its answers) without its patterns (`withoutPatterns`), any other tool's as it is.
+ */
+export function checkedSchemaOf(
+  tool: { readonly request?: Pick<Tool['request'], 'mcp'> },
+  schema: JsonSchema,
+): JsonSchema {
+  return tool.request?.mcp === undefined ? schema : withoutPatterns(schema);
 }
 
 function strip(schema: unknown, depth: number): unknown {

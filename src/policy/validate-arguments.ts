@@ -1,6 +1,6 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { GatehouseError, type Tool, withoutPatterns } from '../core/index.ts';
+import { checkedSchemaOf, GatehouseError, type Tool } from '../core/index.ts';
 import type { ArgumentConstraints } from './compile-argument-constraints.ts';
 
 // ajv-formats is CommonJS with `exports.default`; under NodeNext the default import is the module object.
@@ -53,8 +53,8 @@ export function validateArguments(
  * root `$id` (two tools with the same id would collide in the one Ajv instance). Listings keep both.
  */
 function compilable(tool: Tool): Tool['inputSchema'] {
-  // A remote MCP server's schema is untrusted: its patterns are not run here (`withoutPatterns`).
-  const schema = tool.request?.mcp === undefined ? tool.inputSchema : withoutPatterns(tool.inputSchema);
+  // A remote MCP server's schema is untrusted: its patterns are not run here.
+  const schema = checkedSchemaOf(tool, tool.inputSchema);
   if (!('$schema' in schema) && !('$id' in schema)) return schema;
   const { $schema: _dialect, $id: _id, ...rest } = schema;
   return rest;

@@ -1,5 +1,5 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import { type JsonSchema, type Tool, withoutPatterns } from '../core/index.ts';
+import { checkedSchemaOf, type JsonSchema, type Tool } from '../core/index.ts';
 import type { ShapedResult } from './shape-tool-result.ts';
 import type { ToolResult } from './to-tool-result.ts';
 
@@ -26,14 +26,6 @@ export function matchesOutputSchema(
   const isObject = result.text.charCodeAt(0) === 123; /* { */
   if (tool.outputWrapped === true ? isObject || !Object.hasOwn(structured, 'result') : !isObject) return false;
   return validatorOf(checkedSchemaOf(tool, outputSchema))(structured);
-}
-
-/**
- * The output schema as the gateway validates with it: a remote MCP server's (untrusted, with its `structuredContent`
- * in the same hands) without its patterns (`withoutPatterns`, finding federated_schema_pattern_redos).
- */
-function checkedSchemaOf(tool: { readonly request?: Pick<Tool['request'], 'mcp'> }, schema: JsonSchema): JsonSchema {
-  return tool.request?.mcp === undefined ? schema : withoutPatterns(schema);
 }
 
 /**
