@@ -43,6 +43,7 @@ import {
   redirected,
   sendDirectToolCall,
 } from './send-direct-tool-call.ts';
+import { safeCode } from './to-upstream-error.ts';
 
 /** Where one federated call or listing goes: a service's MCP endpoint, with the credential to present there. */
 export interface McpTarget {
@@ -852,7 +853,7 @@ export function toMcpUpstreamError(
     if (isGatehouseError(cause)) return cause;
     if (cause instanceof TypeError && cause.message === 'fetch failed') networkFailure = true;
     const code = (cause as { code?: unknown }).code;
-    if (networkFailure && reason === undefined && typeof code === 'string' && socketCode.test(code)) reason = code;
+    if (networkFailure && reason === undefined && typeof code === 'string' && safeCode.test(code)) reason = code;
   }
   if (networkFailure) {
     // As an HTTP upstream's (toUpstreamError): the low-level code and the origin, never a path, query or header.
@@ -913,9 +914,6 @@ export function toMcpUpstreamError(
   }
   return new GatehouseError('upstream_unreachable', `The MCP server of ${service} cannot be reached`, { service });
 }
-
-/** A socket, DNS or TLS error code (`ECONNREFUSED`, `ENOTFOUND`, `UND_ERR_SOCKET`, `CERT_HAS_EXPIRED`). */
-const socketCode = /^[A-Z][A-Z0-9_]{1,63}$/;
 
 function originOf(url: string | undefined): string | undefined {
   if (url === undefined) return undefined;

@@ -18,7 +18,11 @@ const connectCodes = new Set([
   'ENETUNREACH',
   'EADDRNOTAVAIL',
 ]);
-const safeCode = /^[A-Z][A-Z0-9_]{1,63}$/;
+/**
+ * A low-level error code safe to show: a plain identifier (`ECONNREFUSED`, `UND_ERR_SOCKET`, `CERT_HAS_EXPIRED`),
+ * never text an upstream or a library wrote.
+ */
+export const safeCode = /^[A-Z][A-Z0-9_]{1,63}$/;
 
 /**
  * Turns anything thrown while calling an upstream (undici errors, socket and TLS errors, aborts) into a
