@@ -110,7 +110,7 @@ export function createClientInputRelay(options: ClientInputRelayOptions = {}) {
      * A call of `tool` (as `relayedToolOf` names it) whose server may ask its client questions, named by a new
      * `requestState` token until it finishes.
      */
-    open(caller: Caller, tool = ''): RelayedCall {
+    open(caller: Caller, tool: string): RelayedCall {
       const token = `mrt1.${address}.${randomBytes(24).toString('base64url')}`;
       const rounds: NextRound[] = [];
       // The retry waiting for the next round: one at a time, a later retry of the same state supersedes it.
@@ -197,7 +197,7 @@ export function createClientInputRelay(options: ClientInputRelayOptions = {}) {
       caller: Caller,
       state: unknown,
       answers: Readonly<Record<string, unknown>> | undefined,
-      tool = '',
+      tool: string,
     ): Promise<NextRound | undefined> {
       const holder = typeof state === 'string' ? statePattern.exec(state)?.[1] : undefined;
       if (holder === undefined || typeof state !== 'string') return undefined;
