@@ -105,8 +105,9 @@ export function collectCheckWarnings(config: Config): CheckWarning[] {
       const field = service.baseUrl !== undefined ? 'baseUrl' : service.mcp !== undefined ? 'mcp' : undefined;
       const url = field === undefined ? undefined : service[field];
       // A per-connection origin (`{instanceUrl}/...`) is known only once an account connects.
-      if (field === undefined || url === undefined || !URL.canParse(url)) return;
-      const host = toBareHost(new URL(url).hostname);
+      const parsed = url === undefined ? null : URL.parse(url);
+      if (field === undefined || parsed === null) return;
+      const host = toBareHost(parsed.hostname);
       if (allowed.has(host) || !isPrivateHost(host)) return;
       warnings.push({
         code: 'private_upstream',

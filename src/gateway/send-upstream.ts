@@ -269,7 +269,7 @@ function credentialOf(call: CallContext): UpstreamCredential {
 function unsafeUrlRefusalOf(question: ServerQuestion): Error | undefined {
   if (question.method !== 'elicitation/create' || question.params['mode'] !== 'url') return undefined;
   const url = question.params['url'];
-  const scheme = typeof url === 'string' && URL.canParse(url) ? new URL(url).protocol : undefined;
+  const scheme = typeof url === 'string' ? URL.parse(url)?.protocol : undefined;
   if (scheme === 'https:' || scheme === 'http:') return undefined;
   return new Error(
     scheme === undefined
