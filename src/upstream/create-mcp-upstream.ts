@@ -132,7 +132,7 @@ export interface McpCallOptions {
 }
 
 export interface McpUpstream {
-  /** Every tool the server lists, following `nextCursor` (at most `maxListPages` pages). */
+  /** Every tool the server lists, following `nextCursor` (at most `maxListPages` pages, `maxResponseBytes` in all). */
   listTools(target: McpTarget): Promise<readonly Record<string, unknown>[]>;
   callTool(
     target: McpTarget,
@@ -335,8 +335,9 @@ interface Session {
  * unless allowed, checked at connect time against the addresses actually used), follows no redirect to another
  * origin, and carries only the service's credential: nothing from the inbound request.
  *
- * Answers are capped at the service's `maxResponseBytes`: a JSON answer read whole, and a request's event streams
- * together (the POST's answer stream and the GET streams resuming it), the request failing at once with
+ * Answers are capped at the service's `maxResponseBytes`: a JSON answer read whole, a request's event streams
+ * together (the POST's answer stream and the GET streams resuming it), and every answer to one request of ours
+ * together (a listing's pages, which the SDK client fetches one after another), the request failing at once with
  * `upstream_too_large`. The standalone GET stream of a 2025-era session lives as long as the session, so it is bounded
  * per event and per minute instead (`meterNotificationStream`); past either it is cut off, reported
  * (`onStreamCutOff`), and not reopened for the session, whose requests go on.
@@ -365,8 +366,9 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
   /**
    * The guarded fetch of a session (SSRF guard, origin check, size caps, scope challenges), for its SDK client's
    * transport (`client`) or for its direct calls (`direct`, which count an answer's streams together themselves and
-   * open no standalone stream). An event stream is metered by who it belongs to: a request of the SDK client in flight
-   * (its relay), the session's standalone stream (no relay, GET), or one answer on its own.
+   * open no standalone stream). An answer (an event stream or a body read whole) is metered by who it belongs to: a
+   * request of ours in flight (its relay: all its answers count together), the session's standalone stream (no
+   * relay, GET), or one answer on its own.
    */
   function fetchFor(target: McpTarget, role: 'client' | 'direct'): FetchLike {
     const origin = new URL(target.url).origin;
@@ -454,6 +456,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     // Elicitation and sampling are declared to every server; a request whose client cannot be asked answers an error.
     const client = new Client(clientInfo, {
       versionNegotiation: { mode: 'auto' },
+      listMaxPages: maxListPages,
       capabilities: { elicitation: { form: {}, url: {} }, sampling: {} },
     });
     for (const method of ['elicitation/create', 'sampling/createMessage'] as const) {
@@ -579,33 +582,25 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     }
   }
 
-  /** Every page of one listing of the server (`nextCursor` followed, at most `maxListPages` pages). */
+  /**
+   * Every page of one listing of the server: the SDK client follows `nextCursor` itself (at most `maxListPages`
+   * pages), all within one request of ours, so the pages' bytes count together against the service's
+   * `maxResponseBytes` (`meterOf`): a listing is held whole in memory, and 50 pages each under the cap would be 50
+   * times it.
+   */
   async function listAll(client: Client, target: McpTarget, kind: ListedKind): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < maxListPages; page++) {
-      const params = cursor === undefined ? {} : { cursor };
-      const listed = await sendRelayed({}, (relayed) =>
-        listers[kind](client, params, { timeout: target.timeoutMs, cacheMode: 'bypass', ...relayed }),
-      ).catch((error: unknown) => {
-        // A failed listing's reason is shown in the service's status and logged: scrubbed before it is cut.
-        throw toMcpUpstreamError(error, target, credentialScrubberOf(target));
+    const listed = await sendRelayed({}, (relayed) =>
+      listers[kind](client, {}, { timeout: target.timeoutMs, cacheMode: 'bypass', ...relayed }),
+    ).catch((error: unknown) => {
+      throw toListingError(error, target, kind);
+    });
+    const items = listed[kind];
+    if (!Array.isArray(items)) {
+      throw new GatehouseError('upstream_error', `The MCP server of ${target.service} listed no ${kind} array`, {
+        service: target.service,
       });
-      const pageItems = listed[kind];
-      if (!Array.isArray(pageItems)) {
-        throw new GatehouseError('upstream_error', `The MCP server of ${target.service} listed no ${kind} array`, {
-          service: target.service,
-        });
-      }
-      items.push(...(pageItems as Record<string, unknown>[]));
-      cursor = typeof listed['nextCursor'] === 'string' ? listed['nextCursor'] : undefined;
-      if (cursor === undefined) return items;
     }
-    throw new GatehouseError(
-      'upstream_error',
-      `The MCP server of ${target.service} lists more than ${maxListPages} pages of ${kind}`,
-      { service: target.service },
-    );
+    return items as Record<string, unknown>[];
   }
 
   /** One request answered with its result; a refused credential is `status: 401` (the caller may refresh). */
@@ -780,6 +775,28 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
  */
 function credentialScrubberOf(target: McpTarget): (text: string) => string {
   return createScrubber(listCredentialSecrets(target.credential));
+}
+
+/**
+ * Why one listing failed, for the service's status and the log: a listing past the page limit or past
+ * `maxResponseBytes` (its pages together) says so; anything else as any failed request (`toMcpUpstreamError`), its
+ * text scrubbed of the service's credential before it is cut.
+ */
+function toListingError(error: unknown, target: McpTarget, kind: ListedKind): GatehouseError {
+  if (error instanceof SdkError && error.code === SdkErrorCode.ListPaginationExceeded) {
+    return new GatehouseError(
+      'upstream_error',
+      `The MCP server of ${target.service} lists more than ${maxListPages} pages of ${kind}`,
+      { service: target.service },
+    );
+  }
+  const failure = toMcpUpstreamError(error, target, credentialScrubberOf(target));
+  if (failure.code !== 'upstream_too_large') return failure;
+  return new GatehouseError(
+    'upstream_too_large',
+    `The MCP server of ${target.service} lists more than the service's maxResponseBytes (${target.maxResponseBytes} bytes) of ${kind}, its pages together`,
+    { service: target.service, maxResponseBytes: target.maxResponseBytes },
+  );
 }
 
 /** An answer over the service's `maxResponseBytes`. */

@@ -14,8 +14,10 @@ export interface DispatcherFetchLimits {
   readonly maxResponseBytes: number;
   readonly tooLarge: () => Error;
   /**
-   * Sees each chunk of an event stream answering this request (which may be one answer, several streams of one
-   * answer, or a stream of server messages that lives as long as its session: the caller knows which).
+   * Sees each chunk of the answer to this request, an event stream or a body read whole (which may be one answer,
+   * several streams of one answer, every answer to one request of the caller's, such as the pages of a listing, or a
+   * stream of server messages that lives as long as its session: the caller knows which). An error it returns is
+   * what the request fails with.
    */
   readonly meter: StreamMeter;
   /** Sees each answer's status and headers before its body is read; an error it returns is thrown. */
@@ -72,11 +74,20 @@ export async function fetchWithDispatcher(
     return new Response(toWebStream(answer.body, limits.meter), responseInit);
   }
   let tooLarge: Error | undefined;
+  const meter = (chunk: Buffer) => {
+    tooLarge = limits.meter(chunk);
+    return tooLarge;
+  };
   try {
-    const bytes = await readCapped(answer.body, limits.maxResponseBytes, () => {
-      tooLarge = limits.tooLarge();
-      return tooLarge;
-    });
+    const bytes = await readCapped(
+      answer.body,
+      limits.maxResponseBytes,
+      () => {
+        tooLarge = limits.tooLarge();
+        return tooLarge;
+      },
+      meter,
+    );
     return new BufferedResponse(bytes, responseInit);
   } catch (error) {
     if (error !== undefined && error === tooLarge) throw error;

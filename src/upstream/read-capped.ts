@@ -25,7 +25,13 @@ export function countAnswerBytes(count: AnswerBytes, bytes: number, cap: Respons
  * `maxBytes`, failing with `tooLarge()`. Event listeners rather than `for await`: the async iterator costs a
  * generator, end-of-stream tracking and a promise per chunk, which showed in profiles of the request path.
  */
-export function readCapped(body: Readable, maxBytes: number, tooLarge: () => Error): Promise<Buffer> {
+export function readCapped(
+  body: Readable,
+  maxBytes: number,
+  tooLarge: () => Error,
+  /** Sees each chunk too, after the answer's own cap: an error it returns fails the read as the cap's does. */
+  meter?: (chunk: Buffer) => Error | undefined,
+): Promise<Buffer> {
   const cap: ResponseCap = { maxResponseBytes: maxBytes, tooLarge };
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -37,7 +43,7 @@ export function readCapped(body: Readable, maxBytes: number, tooLarge: () => Err
       reject(error);
     };
     body.on('data', (chunk: Buffer) => {
-      const over = countAnswerBytes(count, chunk.length, cap);
+      const over = countAnswerBytes(count, chunk.length, cap) ?? meter?.(chunk);
       if (over !== undefined) {
         body.destroy();
         fail(over);

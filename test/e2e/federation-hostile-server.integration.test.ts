@@ -119,7 +119,7 @@ afterEach(async () => {
   upstream = undefined;
 });
 
-async function federate(script: Script, toolset: Record<string, unknown> = {}) {
+async function federate(script: Script, toolset: Record<string, unknown> = {}, service: Record<string, unknown> = {}) {
   upstream = await startHostileServer(script);
   gateway = await startTestGateway({
     unsafeAllowPrivateUpstreams: ['127.0.0.1'],
@@ -127,7 +127,13 @@ async function federate(script: Script, toolset: Record<string, unknown> = {}) {
       {
         id: 'acme',
         services: [
-          { id: 'remote', mcp: upstream.url, auth: { type: 'bearer', token: upstreamToken }, timeoutSeconds: 10 },
+          {
+            id: 'remote',
+            mcp: upstream.url,
+            auth: { type: 'bearer', token: upstreamToken },
+            timeoutSeconds: 10,
+            ...service,
+          },
         ],
         toolsets: [
           { id: 'all', tools: ['*'], access: 'write', approval: 'none', discovery: { mode: 'never' }, ...toolset },
@@ -215,6 +221,46 @@ describe('a remote MCP server listing tools named like the gateway meta-tools', 
     } finally {
       await client.close();
     }
+  });
+});
+
+describe('a remote MCP server listing without end', () => {
+  it('federated_listing_total_unbounded: the pages of one listing together stay within maxResponseBytes', async () => {
+    // Each page is under the cap on its own; 50 of them are 50 times the cap, all held in memory before this fix (with
+    // the default 10 MiB, 500 MiB of JSON from one server, parsed into objects: a heap that takes every tenant down).
+    const maxResponseBytes = 64 * 1024;
+    const description = 'x'.repeat(1_000);
+    const { upstream, gateway } = await federate(
+      {
+        toolsPage: (page) => ({
+          tools: Array.from({ length: 40 }, (_, i) => ({
+            name: `tool_${page}_${i}`,
+            description,
+            inputSchema: { type: 'object' },
+          })),
+          next: true,
+        }),
+      },
+      {},
+      { maxResponseBytes },
+    );
+    const [status] = gateway.gateway.federation?.status() ?? [];
+    expect(status).toMatchObject({ state: 'degraded', tools: 0 });
+    expect(status?.problem).toBe(
+      "The MCP server of remote lists more than the service's maxResponseBytes (65536 bytes) of tools, its pages together",
+    );
+    // The listing stopped at the page that went past the cap: two pages of about 42 KB each.
+    expect(upstream.served.toolPages).toBe(2);
+  });
+  it('federated_listing_pages_over_documented_cap: a listing without end stops at 50 pages, as documented', async () => {
+    // The SDK client follows `nextCursor` itself; its own limit (64) was the one that held, not the documented 50.
+    const { upstream, gateway } = await federate({
+      toolsPage: (page) => ({ tools: [{ name: `tool_${page}`, inputSchema: { type: 'object' } }], next: true }),
+    });
+    const [status] = gateway.gateway.federation?.status() ?? [];
+    expect(status).toMatchObject({ state: 'degraded', tools: 0 });
+    expect(status?.problem).toBe('The MCP server of remote lists more than 50 pages of tools');
+    expect(upstream.served.toolPages).toBe(50);
   });
 });
 
