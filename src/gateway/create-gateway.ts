@@ -157,6 +157,26 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     const i = config.tenants.findIndex((tenant) => tenant.id === id);
     return i === -1 ? config.tenants.length : i;
   };
+  /**
+   * Builds a tenant with the tools its federated servers listed. A listing that makes the tenant invalid (a tool
+   * name collision) is set aside, last service first, and its service serves degraded, as a later listing causing
+   * one is not applied: a remote server cannot keep its tenant down, nor the gateway at start (findings
+   * federated_listing_collision_blocks_start, federated_listing_collision_blocks_stored_tenant). An error of the
+   * config itself still throws.
+   */
+  function buildWithListings(tenant: TenantConfig, i: number): ReturnType<typeof buildTenantRuntime> {
+    const lastFirst = tenant.services.filter((service) => service.mcp !== undefined).reverse();
+    for (;;) {
+      try {
+        return buildTenantRuntime(tenant, i);
+      } catch (error) {
+        const problem = toGatehouseError(error).message;
+        const service = lastFirst.find((s) => federation.setAside(tenant.id, s.id, problem));
+        if (service === undefined) throw error;
+        deps.onFederationError?.(tenant.id, service.id, error);
+      }
+    }
+  }
   /** Builds a tenant again as served now (its federated listing changed). */
   function rebuildTenant(id: string): void {
     const tenant = inForce.get(id);
@@ -347,25 +367,12 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     for (const service of tenant.services)
       await credentials.storeStaticSecret(tenant.id, service.id, service.auth, now);
   }
-  // The static credentials are in the vault now: list the federated servers, then build with their tools. The
-  // config was built without them above; a listing that makes it invalid (a tool name collision, finding
-  // federated_listing_collision_blocks_start) is set aside, last service first, and its service starts degraded,
-  // as a later listing causing one is not applied: a remote server cannot keep the gateway (and every tenant) down.
+  // The static credentials are in the vault now: list the federated servers, then build with their tools (the
+  // config was built without them above).
   await federation.start();
   for (const [i, tenant] of config.tenants.entries()) {
-    if (!tenant.services.some((service) => service.mcp !== undefined)) continue;
-    const lastFirst = tenant.services.filter((service) => service.mcp !== undefined).reverse();
-    for (;;) {
-      try {
-        tenants.set(tenant.id, buildTenantRuntime(tenant, i));
-        break;
-      } catch (error) {
-        const problem = toGatehouseError(error).message;
-        const service = lastFirst.find((s) => federation.setAside(tenant.id, s.id, problem));
-        if (service === undefined) throw error;
-        deps.onFederationError?.(tenant.id, service.id, error);
-      }
-    }
+    if (tenant.services.some((service) => service.mcp !== undefined))
+      tenants.set(tenant.id, buildWithListings(tenant, i));
   }
   const clientKeys = createClientKeys({
     store,
@@ -422,12 +429,13 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     // throws here and the old runtime stays.
     if (before === undefined || !isDeepStrictEqual(before.clientKeys, tenant.clientKeys))
       await clientKeys.syncTenant(tenant);
-    // Its federated servers listed with the credentials just stored, then built again with their tools. A name
-    // that now collides throws: the old runtime stays, with its own listings.
+    // Its federated servers listed with the credentials just stored, then built again with their tools (a listing
+    // that collides set aside, its service degraded). A config that still does not build throws: the old runtime
+    // stays, with its own listings.
     await federation.putTenant(tenant);
     if (tenant.services.some((service) => service.mcp !== undefined)) {
       try {
-        runtime = buildTenantRuntime(tenant, indexOf(tenant.id));
+        runtime = buildWithListings(tenant, indexOf(tenant.id));
       } catch (error) {
         if (before === undefined) federation.removeTenant(tenant.id);
         else await federation.putTenant(before);

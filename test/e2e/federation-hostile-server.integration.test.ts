@@ -342,6 +342,55 @@ describe('remote MCP servers whose listings collide at start', () => {
       await second.close();
     }
   });
+
+  it('federated_listing_collision_blocks_stored_tenant: a tenant written through the admin API starts degraded too', async () => {
+    const first = await startHostileServer({});
+    const second = await startHostileServer({});
+    const adminToken = 'operator-admin-token-hostile-0123456789abcdef';
+    try {
+      gateway = await startTestGateway(
+        { adminToken, unsafeAllowPrivateUpstreams: ['127.0.0.1'], tenants: [] },
+        { live: { liveCheckMs: 100 } },
+      );
+      // Valid when written: the servers' listings are what collide, so the tenant is stored, and must be served.
+      const created = await fetch(`${gateway.url}/api/v1/tenants`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          id: 'acme',
+          services: [
+            { id: 'a', mcp: first.url },
+            { id: 'b', mcp: second.url },
+          ],
+          toolsets: [{ id: 'all', tools: ['*'], unprefixed: ['a', 'b'], access: 'write', approval: 'none' }],
+        }),
+      });
+      expect(created.status, await created.text()).toBe(201);
+      const statusOf = () => gateway?.gateway.federation?.status().filter((s) => s.tenant === 'acme') ?? [];
+      for (let i = 0; i < 50 && statusOf().length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      const status = statusOf();
+      expect(status.find((s) => s.service === 'a')).toMatchObject({ state: 'listed', tools: 1 });
+      expect(status.find((s) => s.service === 'b')).toMatchObject({ state: 'degraded', tools: 0 });
+      expect(status.find((s) => s.service === 'b')?.problem).toMatch(/would both be named ping/);
+      const key = await fetch(`${gateway.url}/api/v1/tenants/acme/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'agent', toolsets: ['all'] }),
+      });
+      expect(key.status).toBe(201);
+      const acme = await connectClientV2(`${gateway.url}/mcp/acme/all`, ((await key.json()) as { key: string }).key);
+      try {
+        expect((await acme.callTool({ name: 'ping', arguments: {} })).content).toEqual([
+          { type: 'text', text: 'pong' },
+        ]);
+      } finally {
+        await acme.close();
+      }
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
 });
 
 describe('a remote MCP server sending list changes without end', () => {
