@@ -30,6 +30,9 @@ import { checkToolCall, toolCall } from './tool-call.ts';
  * `--perf` samples each target with Linux `perf record` (on-CPU samples, kernel included, JS named through
  * `--perf-basic-prof`) during its measured windows instead: V8's profiler samples wall time, so on a loaded machine
  * the time a process waited for a core is charged to whatever it ran next, and its self times are unusable there.
+ * Its JIT names come from the `--perf-basic-prof` map, which only grows while V8 reuses code addresses: a name can be
+ * stale (seen: the CommonJS lexer's `parseSource` and undici's `llhttp/constants.js` charged with 9-16% of a run
+ * whose samples sat in the audit flush), so check a surprising JS name against `--cpu-prof`'s.
  * `--federated` profiles S16's federated call instead: `raw` is then the `sdk` baseline server (bench/sdk-server.ts,
  * the remote MCP server) and each gatehouse (base and variant too) federates it (an `mcp:` service), so the ratio
  * is the federating gateway's CPU per call against the remote server's own (use with `--rate 100`, as S16).
