@@ -586,13 +586,19 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
    * Every page of one listing of the server: the SDK client follows `nextCursor` itself (at most `maxListPages`
    * pages), all within one request of ours, so the pages' bytes count together against the service's
    * `maxResponseBytes` (`meterOf`): a listing is held whole in memory, and 50 pages each under the cap would be 50
-   * times it.
+   * times it. Its pages together, too, are sent within the service's `timeoutMs`: the SDK client's `timeout` bounds
+   * each page, and 50 pages each just within it held the gateway's start (and a tenant's write) 50 times as long
+   * (finding listing_pages_outlast_timeout).
    */
   async function listAll(client: Client, target: McpTarget, kind: ListedKind): Promise<Record<string, unknown>[]> {
-    const listed = await sendRelayed({}, (relayed) =>
+    const deadline = AbortSignal.timeout(target.timeoutMs);
+    const listed = await sendRelayed({ signal: deadline }, (relayed) =>
       listers[kind](client, {}, { timeout: target.timeoutMs, cacheMode: 'bypass', ...relayed }),
     ).catch((error: unknown) => {
-      throw toListingError(error, target, kind);
+      // A cut-off for its size is the listing's own error; the deadline's abort is a timeout of all the pages.
+      throw deadline.aborted && !isGatehouseError(error)
+        ? listingTimeoutFor(target, kind)
+        : toListingError(error, target, kind);
     });
     const items = listed[kind];
     if (!Array.isArray(items)) {
@@ -796,6 +802,16 @@ function toListingError(error: unknown, target: McpTarget, kind: ListedKind): Ga
     'upstream_too_large',
     `The MCP server of ${target.service} lists more than the service's maxResponseBytes (${target.maxResponseBytes} bytes) of ${kind}, its pages together`,
     { service: target.service, maxResponseBytes: target.maxResponseBytes },
+  );
+}
+
+/** A listing whose pages together took longer than the service's `timeoutSeconds`. */
+function listingTimeoutFor(target: McpTarget, kind: ListedKind): GatehouseError {
+  const seconds = target.timeoutMs / 1000;
+  return new GatehouseError(
+    'upstream_timeout',
+    `The MCP server of ${target.service} did not list its ${kind} in time (all its pages within the service's timeoutSeconds, ${seconds} s)`,
+    { service: target.service, timeoutSeconds: seconds },
   );
 }
 
