@@ -147,6 +147,7 @@ async function sendFederated(
         };
   const options = {
     ...relayed,
+    inputSchema: tool.tool.inputSchema,
     scrub: (text: string) => scrubber()(text),
     ...(ask === undefined ? {} : { ask }),
     ...(onProgress === undefined ? {} : { onProgress }),

@@ -104,6 +104,14 @@ export interface McpLogMessage {
 
 export interface McpCallOptions {
   /**
+   * The called tool's input schema as the gateway listed it (`callTool`): a 2026-07-28 session's SDK client mirrors
+   * its `x-mcp-header` parameters into `Mcp-Param-*` headers from it (SEP-2243). Without it the client looks the tool
+   * up in a `tools/list` of its own, which it makes (every page) when a server answers a call with a header mismatch
+   * (`-32020`), compiling an output-schema validator for every tool listed: 20,000 tools held the event loop for
+   * seconds per call (finding header_mismatch_relists_server_tools).
+   */
+  readonly inputSchema?: Readonly<Record<string, unknown>>;
+  /**
    * Removes the credential sent from a text (the call's scrubber): a server's error text is scrubbed before it is
    * cut to an excerpt, so a secret the cut would split never reaches the error half-scrubbed.
    */
@@ -697,8 +705,14 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
             const result = await sendDirectToolCall(session.direct, params, directHooksOf(target, callOptions));
             if (result !== redirected) return result;
           }
+          // The tool as the gateway listed it, without its output schema (the gateway checks structured content
+          // itself): the SDK client then never lists the server's tools to find it.
+          const toolDefinition = {
+            name,
+            inputSchema: { type: 'object', ...callOptions.inputSchema } as { type: 'object' },
+          };
           return sendRelayed(callOptions, (relayed) =>
-            client.callTool(params, optionsOf(target, callOptions, relayed)),
+            client.callTool(params, { ...optionsOf(target, callOptions, relayed), toolDefinition }),
           );
         },
         callOptions,

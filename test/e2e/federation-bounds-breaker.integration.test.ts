@@ -1,6 +1,8 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
+import { connectClientV2 } from '../support/connect-mcp-clients.ts';
 import { onJsonBody } from '../support/start-scripted-mcp-server.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 
@@ -59,8 +61,7 @@ async function startBreakerServer(options: { capabilities?: Record<string, unkno
   };
 }
 
-type Breaker = Awaited<ReturnType<typeof startBreakerServer>>;
-let upstream: Breaker | undefined;
+let upstream: { close(): Promise<void> } | undefined;
 let gateway: TestGateway | undefined;
 
 afterEach(async () => {
@@ -71,18 +72,19 @@ afterEach(async () => {
 });
 
 async function federate(server: Parameters<typeof startBreakerServer>[0], service: Record<string, unknown> = {}) {
-  upstream = await startBreakerServer(server);
+  const breaker = await startBreakerServer(server);
+  upstream = breaker;
   gateway = await startTestGateway({
     unsafeAllowPrivateUpstreams: ['127.0.0.1'],
     tenants: [
       {
         id: 'acme',
-        services: [{ id: 'remote', mcp: upstream.url, auth: { type: 'bearer', token: upstreamToken }, ...service }],
+        services: [{ id: 'remote', mcp: breaker.url, auth: { type: 'bearer', token: upstreamToken }, ...service }],
         toolsets: [{ id: 'all', tools: ['*'], access: 'write', approval: 'none', discovery: { mode: 'never' } }],
       },
     ],
   });
-  return { upstream, gateway };
+  return { upstream: breaker, gateway };
 }
 
 const itemsOf = (method: string, page: number) => {
@@ -150,5 +152,130 @@ describe('a remote MCP server answering each listing page just within the timeou
     const [status] = gateway.gateway.federation?.status() ?? [];
     expect(status?.tools).toBe(pages);
     expect(status?.problem).toMatch(/did not list its prompts in time/);
+  });
+});
+
+/**
+ * A raw 2026-07-28 server: `server/discover`, `tools/list` answered by `tools(listing)` (the listing's count, from 1),
+ * and each `tools/call` by `call` (its headers given).
+ */
+async function startModernBreaker(options: {
+  tools: (listing: number) => Record<string, unknown>[];
+  call: (headers: Record<string, string | string[] | undefined>) => Record<string, unknown>;
+}) {
+  const served = { listings: 0, calls: 0 };
+  const server = createServer((request, response) => {
+    onJsonBody(request, (body) => {
+      const method = String(body?.['method']);
+      const json = (message: Record<string, unknown>) =>
+        response
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ jsonrpc: '2.0', id: body?.['id'], ...message }));
+      if (request.method !== 'POST') return void response.writeHead(405).end();
+      if (method === 'server/discover') {
+        return json({
+          result: {
+            supportedVersions: ['2026-07-28'],
+            capabilities: { tools: {} },
+            resultType: 'complete',
+            _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'breaker', version: '2.0.0' } },
+          },
+        });
+      }
+      if (method === 'tools/list') {
+        served.listings++;
+        const tools = options.tools(served.listings);
+        return json({ result: { tools, resultType: 'complete', ttlMs: 0, cacheScope: 'private' } });
+      }
+      if (method === 'tools/call') {
+        served.calls++;
+        return json(options.call(request.headers));
+      }
+      response.writeHead(202).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
+    served,
+    close() {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const clientKey = 'gatehouse_sk_breaker_agent_key_0123456789abcdef';
+
+async function federateModern(server: Parameters<typeof startModernBreaker>[0]) {
+  const modern = await startModernBreaker(server);
+  upstream = modern;
+  gateway = await startTestGateway({
+    unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+    tenants: [
+      {
+        id: 'acme',
+        services: [
+          { id: 'remote', mcp: modern.url, auth: { type: 'bearer', token: upstreamToken }, timeoutSeconds: 30 },
+        ],
+        toolsets: [{ id: 'all', tools: ['*'], access: 'write', approval: 'none', discovery: { mode: 'never' } }],
+        clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all'], subject: 'alice' }],
+      },
+    ],
+  });
+  return { modern, gateway };
+}
+
+describe('a 2026-07-28 server answering a call with a header mismatch (-32020)', () => {
+  it('header_mismatch_relists_server_tools: a call makes the SDK client neither list the server tools nor compile their output schemas', async () => {
+    const many = Array.from({ length: 20_000 }, (_, i) => ({
+      name: `t${i}`,
+      inputSchema: { type: 'object' },
+      outputSchema: { type: 'object', properties: { [`p${i}`]: { type: 'string', minLength: i } } },
+    }));
+    const { modern, gateway } = await federateModern({
+      tools: (listing) => (listing === 1 ? [{ name: 'ping', inputSchema: { type: 'object' } }] : many),
+      call: () => ({ error: { code: -32020, message: 'Mcp-Param headers do not match the arguments' } }),
+    });
+    const client = await connectClientV2(`${gateway.url}/mcp/acme/all`, clientKey);
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
+    try {
+      const result = (await client.callTool({ name: 'remote_ping', arguments: {} })) as { isError?: boolean };
+      expect(result.isError).toBe(true);
+    } finally {
+      lag.disable();
+      await client.close();
+    }
+    // The gateway's own listing only: the call did not list the server's tools again.
+    expect(modern.served.listings).toBe(1);
+    expect(lag.max / 1e6).toBeLessThan(1_000);
+  });
+
+  it('header_mismatch_relists_server_tools: the first call mirrors the x-mcp-header parameters of the listed tool', async () => {
+    const seen: (string | undefined)[] = [];
+    const { modern, gateway } = await federateModern({
+      tools: () => [
+        {
+          name: 'ping',
+          inputSchema: { type: 'object', properties: { region: { type: 'string', 'x-mcp-header': 'Region' } } },
+        },
+      ],
+      call: (headers) => {
+        seen.push(headers['mcp-param-region'] as string | undefined);
+        return { result: { content: [{ type: 'text', text: 'pong' }], resultType: 'complete' } };
+      },
+    });
+    const client = await connectClientV2(`${gateway.url}/mcp/acme/all`, clientKey);
+    try {
+      const result = (await client.callTool({ name: 'remote_ping', arguments: { region: 'eu' } })) as {
+        isError?: boolean;
+      };
+      expect(result.isError).toBeFalsy();
+    } finally {
+      await client.close();
+    }
+    expect(seen).toEqual(['eu']);
+    expect(modern.served.listings).toBe(1);
   });
 });
