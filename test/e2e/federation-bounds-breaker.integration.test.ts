@@ -1,9 +1,8 @@
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectClientV2 } from '../support/connect-mcp-clients.ts';
-import { onJsonBody } from '../support/start-scripted-mcp-server.ts';
+import { listenOnLoopback, onJsonBody } from '../support/start-scripted-mcp-server.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 
 /**
@@ -50,15 +49,7 @@ async function startBreakerServer(options: { capabilities?: Record<string, unkno
       response.writeHead(202).end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
-    served,
-    close() {
-      server.closeAllConnections();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return { ...(await listenOnLoopback(server)), served };
 }
 
 let upstream: { close(): Promise<void> } | undefined;
@@ -194,15 +185,7 @@ async function startModernBreaker(options: {
       response.writeHead(202).end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
-    served,
-    close() {
-      server.closeAllConnections();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return { ...(await listenOnLoopback(server)), served };
 }
 
 const clientKey = 'gatehouse_sk_breaker_agent_key_0123456789abcdef';

@@ -1,9 +1,8 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectClientV2 } from '../support/connect-mcp-clients.ts';
-import { onJsonBody } from '../support/start-scripted-mcp-server.ts';
+import { listenOnLoopback, onJsonBody } from '../support/start-scripted-mcp-server.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 
 /**
@@ -97,15 +96,7 @@ async function startHostileServer(script: Script) {
       response.writeHead(202).end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
-    served,
-    close() {
-      server.closeAllConnections();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return { ...(await listenOnLoopback(server)), served };
 }
 
 type Hostile = Awaited<ReturnType<typeof startHostileServer>>;

@@ -1,4 +1,10 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** One request the scripted server received: its JSON-RPC method (or the HTTP method), headers and body. */
@@ -51,15 +57,7 @@ export async function startScriptedMcpServer(
       else response.writeHead(202).end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
-    received,
-    close() {
-      server.closeAllConnections();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return { ...(await listenOnLoopback(server)), received };
 }
 
 /** What a server streaming without end has sent: the bytes handed to the socket, and whether the client hung up. */
@@ -111,4 +109,16 @@ export function onJsonBody(
     text += chunk.toString('utf8');
   });
   request.on('end', () => handle(text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>)));
+}
+
+/** Listens on 127.0.0.1 (a free port): the server's `/mcp` URL, and a close that ends its open connections first. */
+export async function listenOnLoopback(server: Server): Promise<{ url: string; close(): Promise<void> }> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
+    close() {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
