@@ -686,12 +686,14 @@ export function createMcpUpstream(options: McpUpstreamOptions): McpUpstream {
     listFeatures(target) {
       return withSession(target, async (client) => {
         const declared = client.getServerCapabilities() ?? {};
-        return {
-          resources: declared.resources ? await listAll(client, target, 'resources') : [],
-          resourceTemplates: declared.resources ? await listAll(client, target, 'resourceTemplates') : [],
-          prompts: declared.prompts ? await listAll(client, target, 'prompts') : [],
-          completions: declared.completions !== undefined,
-        };
+        // Together, on the one session: each kind has the service's timeoutSeconds, and one after another they
+        // took three times it (finding listing_kinds_outlast_timeout).
+        const [resources, resourceTemplates, prompts] = await Promise.all([
+          declared.resources ? listAll(client, target, 'resources') : [],
+          declared.resources ? listAll(client, target, 'resourceTemplates') : [],
+          declared.prompts ? listAll(client, target, 'prompts') : [],
+        ]);
+        return { resources, resourceTemplates, prompts, completions: declared.completions !== undefined };
       });
     },
 

@@ -144,6 +144,42 @@ describe('a remote MCP server answering each listing page just within the timeou
     expect(status?.tools).toBe(pages);
     expect(status?.problem).toMatch(/did not list its prompts in time/);
   });
+
+  it('listing_kinds_outlast_timeout: resources, templates and prompts are listed together, within one timeoutSeconds', async () => {
+    // Each kind just within the timeout: one after another they took three times the service's timeoutSeconds.
+    const delayMs = 1_200;
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const began = Date.now();
+    const { gateway } = await federate(
+      {
+        capabilities: { tools: {}, resources: {}, prompts: {} },
+        list: (response, id, page, method) => {
+          const answer = () => {
+            inFlight--;
+            response
+              .writeHead(200, { 'content-type': 'application/json' })
+              .end(JSON.stringify({ jsonrpc: '2.0', id, result: itemsOf(method, page) }));
+          };
+          if (method === 'tools/list')
+            return void response
+              .writeHead(200, { 'content-type': 'application/json' })
+              .end(JSON.stringify({ jsonrpc: '2.0', id, result: itemsOf(method, page) }));
+          inFlight++;
+          mostInFlight = Math.max(mostInFlight, inFlight);
+          setTimeout(() => response.destroyed || answer(), delayMs);
+        },
+      },
+      { timeoutSeconds: 2 },
+    );
+    const took = Date.now() - began;
+    const [status] = gateway.gateway.federation?.status() ?? [];
+    // Its resource and its template count together.
+    expect(status).toMatchObject({ state: 'listed', tools: 1, resources: 2, prompts: 1 });
+    expect(mostInFlight).toBe(3);
+    // 3 x 1.2 s one after another; together 1.2 s plus the gateway's own start.
+    expect(took).toBeLessThan(3_000);
+  });
 });
 
 /**
