@@ -22,12 +22,45 @@ describe('exposeMcpFeatures()', () => {
       'jira_summarize',
       'jira_review_code',
     ]);
-    expect(exposed.resourceServices.map((s) => [s.service, s.name])).toEqual([
-      ['linear', 'linear_resources'],
-      ['jira', 'jira_resources'],
-    ]);
+    expect(exposed.resourceServices.map((s) => [s.service, s.name])).toEqual([['linear', 'linear_resources']]);
     expect(exposed.declares).toEqual({ resources: true, prompts: true, completions: false });
     expect(resourcesNameOf('linear')).toBe('linear_resources');
+  });
+
+  it('federated_resource_uri_listed_twice: a URI (or template) two services list is listed once, by the first', () => {
+    // Reads of a URI go to the first service in config order that lists it: the second's entry was listed, never read.
+    const exposed = exposeMcpFeatures(toolset, services, 'at');
+    const listed = exposed.resourceServices.flatMap((s) => s.resources.map((r) => `${s.service} ${r.uri}`));
+    expect(listed).toEqual(['linear docs://a']);
+    const templates = exposed.resourceServices.flatMap((s) =>
+      s.resourceTemplates.map((t) => `${s.service} ${t.uriTemplate}`),
+    );
+    expect(templates).toEqual(['linear issues://{id}']);
+    // A later service with nothing of its own left serves no resources at all.
+    expect(exposed.resourceServices.map((s) => s.service)).toEqual(['linear']);
+    const other = transformMcpFeatures(
+      {
+        resources: [
+          { uri: 'docs://a', name: 'a' },
+          { uri: 'docs://b', name: 'b' },
+        ],
+        resourceTemplates: [],
+        prompts: [],
+      },
+      'src',
+    );
+    const both = exposeMcpFeatures(
+      toolset,
+      [
+        { id: 'linear', features },
+        { id: 'wiki', features: other },
+      ],
+      'at',
+    );
+    expect(both.resourceServices.flatMap((s) => s.resources.map((r) => `${s.service} ${r.uri}`))).toEqual([
+      'linear docs://a',
+      'wiki docs://b',
+    ]);
   });
 
   it('applies the toolset tools and exclude globs to those names', () => {

@@ -69,6 +69,8 @@ export function exposeMcpFeatures(
   const bare = new Set(toolset.unprefixed);
   const prompts = new Map<string, ExposedPrompt>();
   const resourceServices: ExposedFeatures['resourceServices'][number][] = [];
+  const listedUris = new Set<string>();
+  const listedTemplates = new Set<string>();
   for (const { id, features } of services) {
     if (features === undefined) continue;
     for (const prompt of features.prompts) {
@@ -86,15 +88,17 @@ export function exposeMcpFeatures(
       prompts.set(name, Object.freeze({ name, service: id, prompt, completions: features.completions }));
     }
     const name = resourcesNameOf(id);
-    if (allows(name) && (features.resources.length > 0 || features.resourceTemplates.length > 0)) {
+    if (!allows(name)) continue;
+    // URIs are the servers' own and never renamed: a read goes to the first service in config order that lists the
+    // URI (or template), so a later service's entry for it is not listed, where it could never be read
+    // (federated_resource_uri_listed_twice).
+    const resources = features.resources.filter((resource) => !listedUris.has(resource.uri));
+    const resourceTemplates = features.resourceTemplates.filter((t) => !listedTemplates.has(t.uriTemplate));
+    for (const resource of resources) listedUris.add(resource.uri);
+    for (const template of resourceTemplates) listedTemplates.add(template.uriTemplate);
+    if (resources.length > 0 || resourceTemplates.length > 0) {
       resourceServices.push(
-        Object.freeze({
-          service: id,
-          name,
-          resources: features.resources,
-          resourceTemplates: features.resourceTemplates,
-          completions: features.completions,
-        }),
+        Object.freeze({ service: id, name, resources, resourceTemplates, completions: features.completions }),
       );
     }
   }
