@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig, systemClock } from '../../src/core/index.ts';
 import { openAdapters } from '../../src/open-adapters.ts';
 import { startGatehouse } from '../../src/wiring/index.ts';
+import { freePort as closedPort } from '../support/free-port.ts';
 import { startLegacyMcpUpstream } from '../support/start-mcp-upstream.ts';
 
 /**
@@ -19,15 +19,6 @@ afterAll(async () => {
   await server?.close();
   await adapters?.close();
 });
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 /** Starts a gateway whose one `mcp:` service points at a closed port; returns its raw log lines as they come. */
 async function startWithUnreachableServer(mcpUrl?: string): Promise<string[]> {
