@@ -87,6 +87,16 @@ const itemsOf = (method: string, page: number) => {
   return { prompts: [{ name: `prompt_${page}` }] };
 };
 
+/** Answers a listing request with page `page` of `method`'s items, naming the next page while there are `pages`. */
+const answerPage = (response: ServerResponse, id: unknown, method: string, page: number, pages = 1) =>
+  response.writeHead(200, { 'content-type': 'application/json' }).end(
+    JSON.stringify({
+      jsonrpc: '2.0',
+      id,
+      result: { ...itemsOf(method, page), ...(page + 1 < pages ? { nextCursor: String(page + 1) } : {}) },
+    }),
+  );
+
 describe('a remote MCP server answering each listing page just within the timeout', () => {
   it('listing_pages_outlast_timeout: a listing of many slow pages ends within the service timeoutSeconds', async () => {
     const pageDelayMs = 400;
@@ -95,16 +105,7 @@ describe('a remote MCP server answering each listing page just within the timeou
     const { gateway, upstream } = await federate(
       {
         list: (response, id, page, method) => {
-          setTimeout(() => {
-            if (response.destroyed) return;
-            response.writeHead(200, { 'content-type': 'application/json' }).end(
-              JSON.stringify({
-                jsonrpc: '2.0',
-                id,
-                result: { ...itemsOf(method, page), ...(page + 1 < pages ? { nextCursor: String(page + 1) } : {}) },
-              }),
-            );
-          }, pageDelayMs);
+          setTimeout(() => response.destroyed || answerPage(response, id, method, page, pages), pageDelayMs);
         },
       },
       { timeoutSeconds: 1 },
@@ -125,14 +126,7 @@ describe('a remote MCP server answering each listing page just within the timeou
       {
         capabilities: { tools: {}, prompts: {} },
         list: (response, id, page, method) => {
-          const answer = () =>
-            response.writeHead(200, { 'content-type': 'application/json' }).end(
-              JSON.stringify({
-                jsonrpc: '2.0',
-                id,
-                result: { ...itemsOf(method, page), ...(page + 1 < pages ? { nextCursor: String(page + 1) } : {}) },
-              }),
-            );
+          const answer = () => answerPage(response, id, method, page, pages);
           if (method === 'tools/list') return void answer();
           setTimeout(() => response.destroyed || answer(), 400);
         },
@@ -155,19 +149,13 @@ describe('a remote MCP server answering each listing page just within the timeou
       {
         capabilities: { tools: {}, resources: {}, prompts: {} },
         list: (response, id, page, method) => {
-          const answer = () => {
-            inFlight--;
-            response
-              .writeHead(200, { 'content-type': 'application/json' })
-              .end(JSON.stringify({ jsonrpc: '2.0', id, result: itemsOf(method, page) }));
-          };
-          if (method === 'tools/list')
-            return void response
-              .writeHead(200, { 'content-type': 'application/json' })
-              .end(JSON.stringify({ jsonrpc: '2.0', id, result: itemsOf(method, page) }));
+          if (method === 'tools/list') return void answerPage(response, id, method, page);
           inFlight++;
           mostInFlight = Math.max(mostInFlight, inFlight);
-          setTimeout(() => response.destroyed || answer(), delayMs);
+          setTimeout(() => {
+            inFlight--;
+            if (!response.destroyed) answerPage(response, id, method, page);
+          }, delayMs);
         },
       },
       { timeoutSeconds: 2 },
