@@ -10,10 +10,21 @@ export interface TenantConfigWatchOptions {
   readonly onChange: (config: TenantConfig, revision: number) => void | Promise<void>;
   /** A stored tenant was deleted. */
   readonly onRemove: (tenantId: string) => void;
-  /** A stored document that does not parse here (an `${env:...}` unset in this process): the old runtime stays. */
-  readonly onError: (tenantId: string, error: unknown) => void;
+  /**
+   * A revision not applied here (a document that does not parse in this process, an `${env:...}` unset; or
+   * `prepare`/`onChange` threw): the old runtime stays, and the revision is tried again in `retryInMs`. `*`: the
+   * check itself failed (the store unreachable); the next check tries again.
+   */
+  readonly onError: (tenantId: string, error: unknown, retryInMs?: number) => void;
   /** The periodic revision check, the safety net under the store's notices (default 1,000 ms). */
   readonly intervalMs?: number;
+  /**
+   * When a revision that failed is tried again: `first` after the first failure, doubling up to `max` (default
+   * 1 s and 60 s). A new revision is tried at once.
+   */
+  readonly retryMs?: { readonly first: number; readonly max: number };
+  /** Milliseconds on a monotonic clock (default `performance.now`). */
+  readonly now?: () => number;
   /** Revisions already in force (the tenants reconciled at start), so they are not rebuilt again. */
   readonly known?: ReadonlyMap<string, number>;
 }
@@ -29,10 +40,15 @@ export interface TenantConfigWatch {
  * write): a store notice (PostgreSQL `NOTIFY`) triggers a revision check at once, and a check runs every
  * `intervalMs` whatever happens (a missed notice, SQLite). A check reads only `tenant_id, revision`; a tenant whose
  * revision moved is read, parsed and handed to `onChange`. Checks never overlap; one requested during a check
- * runs right after it.
+ * runs right after it. A revision that failed to apply is tried again with a growing delay, not taken as seen:
+ * every process applies each write at once, so one that lost a race on the store, or met it unreachable, would
+ * otherwise serve the previous revision until the next write while the rest of the fleet served the new one.
  */
 export async function watchTenantConfigs(options: TenantConfigWatchOptions): Promise<TenantConfigWatch> {
   const seen = new Map(options.known ?? []);
+  const failed = new Map<string, { revision: number; attempts: number; retryAt: number }>();
+  const { first, max } = options.retryMs ?? { first: 1_000, max: 60_000 };
+  const now = options.now ?? (() => performance.now());
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = false;
@@ -43,18 +59,24 @@ export async function watchTenantConfigs(options: TenantConfigWatchOptions): Pro
     for (const { tenantId, revision } of current) {
       present.add(tenantId);
       if (seen.get(tenantId) === revision) continue;
+      const failure = failed.get(tenantId);
+      if (failure?.revision === revision && now() < failure.retryAt) continue;
       const stored = await options.store.tenantConfigs.read(tenantId);
       if (stored === undefined) continue;
       try {
         await options.prepare?.(stored.document as TenantDocument);
         const config = options.parse(stored.document as TenantDocument);
-        seen.set(tenantId, stored.revision);
         await options.onChange(config, stored.revision);
-      } catch (error) {
         seen.set(tenantId, stored.revision);
-        options.onError(tenantId, error);
+        failed.delete(tenantId);
+      } catch (error) {
+        const attempts = failure?.revision === stored.revision ? failure.attempts + 1 : 1;
+        const retryInMs = Math.min(first * 2 ** (attempts - 1), max);
+        failed.set(tenantId, { revision: stored.revision, attempts, retryAt: now() + retryInMs });
+        options.onError(tenantId, error, retryInMs);
       }
     }
+    for (const tenantId of [...failed.keys()]) if (!present.has(tenantId)) failed.delete(tenantId);
     for (const tenantId of [...seen.keys()]) {
       if (present.has(tenantId)) continue;
       seen.delete(tenantId);

@@ -23,6 +23,8 @@ export interface StoreFeatures {
   isConnectionLost(error: unknown): boolean;
   /** True when the database refused the statement for the role's privileges (a migration run by a non-owner). */
   isPermissionDenied(error: unknown): boolean;
+  /** True when a statement broke a unique constraint or primary key (another process may have written the row). */
+  isUniqueViolation(error: unknown): boolean;
 }
 
 /**

@@ -263,6 +263,33 @@ for (const backend of backends) {
       expect((await store.clientKeys.findByHash(`hash-${b}-agent`))?.revokedAt).toBeNull();
     });
 
+    // Every process of a fleet syncs a tenant's configured keys when its stored configuration changes, so the same
+    // rows are upserted by several processes at once. The upsert's conflict target is (tenant, name); an insert
+    // racing another one failed on the primary key instead (seen in CI: a tenant created through one process was
+    // never served by the other). PostgreSQL only: SQLite's writers take the file's lock up front (BEGIN
+    // IMMEDIATE), so processes never interleave there, and two stores of one process on one file would block each
+    // other's event loop (see open-sqlite-store).
+    it.skipIf(!backend.name.startsWith('postgres'))(
+      'concurrent_configured_key_upsert_conflicts: processes writing the same configured key at once all succeed',
+      async () => {
+        const other = await openStore(db.url, db.options);
+        try {
+          for (let round = 0; round < 20; round++) {
+            const [tenant = ''] = newTenants();
+            const keys = ['agent', 'spare'].map((name) => clientKey(tenant, name));
+            const writes = [store, other, store, other].map(async (on) => {
+              for (const key of keys) await on.clientKeys.upsert(key);
+            });
+            const outcomes = await Promise.allSettled(writes);
+            expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
+            expect((await store.clientKeys.list(tenant)).map((k) => k.name)).toEqual(['agent', 'spare']);
+          }
+        } finally {
+          await other.close();
+        }
+      },
+    );
+
     it('clientKeys: a hash used by another key is refused', async () => {
       const [a, b] = newTenants();
       await store.clientKeys.upsert(clientKey(a, 'agent', { hash: `dup-${a}` }));

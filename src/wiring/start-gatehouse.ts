@@ -352,25 +352,26 @@ async function followStoredTenants(
     prepare: live.prepareTenant,
     known,
     ...(options.tenantConfigCheckMs === undefined ? {} : { intervalMs: options.tenantConfigCheckMs }),
+    // A failure throws to the watch, which reports it (below) and tries the revision again later.
     onChange: async (tenant, revision) => {
-      try {
-        await live.replaceTenant(tenant);
-        observability.followTenant(tenant);
-        logger.info({ tenant: tenant.id, revision }, 'tenant configuration changed; serving the new revision');
-      } catch (error) {
-        logger.warn(
-          { tenant: tenant.id, revision, err: error },
-          'tenant configuration not applied; the previous one stays',
-        );
-      }
+      await live.replaceTenant(tenant);
+      observability.followTenant(tenant);
+      logger.info({ tenant: tenant.id, revision }, 'tenant configuration changed; serving the new revision');
     },
     onRemove: (tenantId) => {
       live.removeTenant(tenantId);
       observability.forgetTenant(tenantId);
       logger.info({ tenant: tenantId }, 'tenant configuration removed');
     },
-    onError: (tenantId, error) =>
-      logger.warn({ tenant: tenantId, err: error }, 'stored tenant configuration not applied; the previous one stays'),
+    onError: (tenantId, error, retryInMs) =>
+      logger.warn(
+        {
+          tenant: tenantId,
+          err: error,
+          ...(retryInMs === undefined ? {} : { retryInSeconds: Math.round(retryInMs / 100) / 10 }),
+        },
+        'stored tenant configuration not applied; the previous one stays',
+      ),
   });
   // Tenants kept as stored, and tenants only in the store (created through the admin API), are served from the start.
   await watch.check();

@@ -45,4 +45,5 @@ export const postgresFeatures: StoreFeatures = {
     return /Connection terminated|encountered a connection error/.test(error.message);
   },
   isPermissionDenied: (error) => error instanceof Error && (error as { code?: unknown }).code === '42501',
+  isUniqueViolation: (error) => error instanceof Error && (error as { code?: unknown }).code === '23505',
 };

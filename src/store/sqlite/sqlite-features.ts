@@ -15,4 +15,7 @@ export const sqliteFeatures: StoreFeatures = {
   isConnectionLost: () => false,
   // No roles: whoever opens the file may change it.
   isPermissionDenied: () => false,
+  isUniqueViolation: (error) =>
+    error instanceof Error &&
+    /^SQLITE_CONSTRAINT_(UNIQUE|PRIMARYKEY)$/.test(String((error as { code?: unknown }).code)),
 };
