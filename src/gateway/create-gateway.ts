@@ -4,7 +4,7 @@ import { createGuardedFetch, type GuardedFetch } from '../auth-server/index.ts';
 import type { Clock, Config, ImportProblem, TenantConfig, TenantDocument } from '../core/index.ts';
 import { GatehouseError, isGatehouseError, parseTenantDocument, toGatehouseError } from '../core/index.ts';
 import type { RefreshLock } from '../oauth/index.ts';
-import { createMemoryLimiter } from '../policy/index.ts';
+import { createMemoryLimiter, matchToolGlob } from '../policy/index.ts';
 import {
   createMemoryCacheBackend,
   createMemoryResultStore,
@@ -334,6 +334,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     clock,
     store,
     mintConnectLink,
+    unlistedServiceOf,
     limiter: deps.limiter ?? createMemoryLimiter(clock),
     approvals,
     cache: createResultCache(deps.cacheBackend ?? createMemoryCacheBackend({ clock, maxBytes: config.cache.maxBytes })),
@@ -406,6 +407,26 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     tenantEnv: config.tenantEnv,
     allowPrivateHosts: config.unsafeAllowPrivateUpstreams,
   });
+
+  /**
+   * The federated service not listed now (`degraded` or `unlisted`) that a tool `name` of the toolset would belong
+   * to: a `{service}_` name, or any name in a toolset exposing the service `unprefixed`, that the toolset's globs
+   * let through. Only a call to an unknown tool asks, so the globs are compiled here, not kept.
+   */
+  function unlistedServiceOf(tenantId: string, toolsetId: string, name: string): string | undefined {
+    const toolset = inForce.get(tenantId)?.toolsets.find((t) => t.id === toolsetId);
+    if (toolset === undefined || !matchToolGlob(toolset.tools)(name) || matchToolGlob(toolset.exclude)(name)) {
+      return undefined;
+    }
+    return federation
+      .status()
+      .find(
+        (status) =>
+          status.tenant === tenantId &&
+          status.state !== 'listed' &&
+          (name.startsWith(`${status.service}_`) || toolset.unprefixed.includes(status.service)),
+      )?.service;
+  }
 
   /**
    * Swaps a tenant's runtime for one built from `tenant` (issue 14, a stored configuration changed). A call in

@@ -23,6 +23,11 @@ export type MintConnectLink = (request: ConnectLinkRequest) => Promise<string>;
 export interface DecideCallDependencies {
   readonly store: Pick<Store, 'connections'>;
   readonly mintConnectLink?: MintConnectLink;
+  /**
+   * The federated service of the tenant whose tools are not listed now (its last listing failed) and to which a
+   * tool `name` of this toolset would belong; undefined when there is none (a typo, a tool the server dropped).
+   */
+  readonly unlistedServiceOf?: (tenant: string, toolset: string, name: string) => string | undefined;
 }
 
 /**
@@ -53,9 +58,26 @@ export async function decideCall(deps: DecideCallDependencies, call: CallContext
       if (service?.shared === true) throw sharedStepUpRefusal(error);
       throw await withStepUpLink(deps.mintConnectLink, error, call.caller.tenant, call.caller.subject);
     }
+    if (isGatehouseError(error) && error.code === 'tool_not_found') {
+      const unlisted = deps.unlistedServiceOf?.(call.caller.tenant, policy.toolset, call.name);
+      if (unlisted !== undefined) throw unlistedServiceTool(error, unlisted);
+    }
     throw error;
   }
   call.service = call.tenant.services.get(call.decision.tool.service);
+}
+
+/**
+ * `tool_not_found` for a tool of a federated server that is not listed now: the agent learns that the tool may come
+ * back (a server down, not a typo) and whom to ask. Why the listing failed (an address, a status) stays with the
+ * operator's admin API and log.
+ */
+function unlistedServiceTool(error: GatehouseError, service: string): GatehouseError {
+  return new GatehouseError(
+    'tool_not_found',
+    `${error.message}. Service ${service} is a remote MCP server whose tools are not listed now (its last listing failed); the tool may be back once a listing succeeds: try again later, or ask an operator, whose admin API says why`,
+    { ...error.details, service, reason: 'service_unlisted' },
+  );
 }
 
 async function withStepUpLink(

@@ -137,7 +137,7 @@ function toToolsCallAnswer(
   declined: ReadonlySet<UrlInputKey>,
 ): CallToolResult {
   if (!outcome.ok && outcome.error.code === 'tool_not_found') {
-    throw new ProtocolError(ProtocolErrorCode.InvalidParams, toUnknownToolMessage(name));
+    throw new ProtocolError(ProtocolErrorCode.InvalidParams, toUnknownToolMessage(name, outcome.error));
   }
   const asked = askForUrl(outcome, meta, declined);
   if (asked !== undefined) return asked as unknown as CallToolResult;

@@ -15,7 +15,11 @@ export function serializeToolCallResponse(
   modern?: ModernResultMeta,
 ): string {
   if (!outcome.ok && outcome.error.code === 'tool_not_found') {
-    return JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32602, message: toUnknownToolMessage(name) } });
+    return JSON.stringify({
+      jsonrpc: '2.0',
+      id,
+      error: { code: -32602, message: toUnknownToolMessage(name, outcome.error) },
+    });
   }
   if (outcome.ok && outcome.structuredJson !== undefined) {
     return (

@@ -75,7 +75,7 @@ export async function serveTaskRequest(
   } catch (thrown) {
     const error = toGatehouseError(thrown);
     if (error.code === 'tool_not_found' && request.method === 'tools/call') {
-      message = { error: { code: invalidParams, message: toUnknownToolMessage(request.name) } };
+      message = { error: { code: invalidParams, message: toUnknownToolMessage(request.name, error) } };
     } else if (error.code === 'not_found' || error.code === 'invalid_request') {
       message = { error: { code: invalidParams, message: error.message } };
     } else {

@@ -1,3 +1,4 @@
+import type { GatehouseError } from '../core/index.ts';
 import type { CallOutcome } from '../gateway/index.ts';
 
 /** The MCP `CallToolResult` Gatehouse answers a `tools/call` with (one shape for the fast path and the SDK path). */
@@ -33,7 +34,11 @@ export function toCallToolResult(outcome: CallOutcome): CallToolResultBody {
   };
 }
 
-/** The JSON-RPC error message for `tools/call` naming a tool that is not in the caller's toolset. */
-export function toUnknownToolMessage(name: string): string {
+/**
+ * The JSON-RPC error message for `tools/call` naming a tool that is not in the caller's toolset; for a tool of a
+ * federated server whose tools are not listed now, the gateway's message saying so (`reason: service_unlisted`).
+ */
+export function toUnknownToolMessage(name: string, error?: GatehouseError): string {
+  if (error?.details['reason'] === 'service_unlisted') return error.message;
   return `Unknown tool: ${name}`;
 }

@@ -526,6 +526,31 @@ describe('remote MCP servers as services', () => {
     await client.close();
   });
 
+  it('unlisted_tool_answers_bare_unknown: a call to a tool of a server whose listing failed says so, not a bare Unknown tool', async () => {
+    // The agent was told `Unknown tool` and nothing else: it could not tell a typo from a server that is down.
+    const client = await connectV2('all');
+    const refused = client.callTool({ name: 'down_search_issues', arguments: {} });
+    await expect(refused).rejects.toThrow(
+      /Unknown tool: down_search_issues\. Service down is a remote MCP server whose tools are not listed now \(its last listing failed\)/,
+    );
+    await expect(refused).rejects.toMatchObject({ code: -32602 });
+    // The reason stays with the operator (the admin API): the server's address is not the caller's to know.
+    await expect(refused).rejects.not.toThrow(/127\.0\.0\.1|ECONNREFUSED/);
+    // A name of no unlisted service (a typo), here in a toolset whose unprefixed service is listed: as before.
+    await expect(client.callTool({ name: 'nothing_here', arguments: {} })).rejects.toThrow(
+      /^(?!.*Service).*Unknown tool: nothing_here$/,
+    );
+    await client.close();
+    const bare = await connectV2('bare');
+    await expect(bare.callTool({ name: 'nothing_here', arguments: {} })).rejects.toThrow(/Unknown tool: nothing_here$/);
+    await bare.close();
+    // A call asking for progress takes the SDK server's path, not the fast path: answered the same.
+    const v1 = await connectV1('all');
+    const tracked = v1.callTool({ name: 'down_search_issues', arguments: {} }, undefined, { onprogress: () => {} });
+    await expect(tracked).rejects.toThrow(/Service down is a remote/);
+    await v1.close();
+  });
+
   it('degraded_reason_unreachable: the admin API says why a federated service is degraded (readyz names it only)', async () => {
     const admin = (tenant: string) =>
       fetch(`${gateway.url}/api/v1/tenants/${tenant}/federation`, {
