@@ -100,17 +100,20 @@ const configuredIdPrefix = 'config-';
 export function createClientKeys(options: ClientKeysOptions): ClientKeys {
   const { store, clock, cacheMs, audit } = options;
   const cache = new Map<string, { record: ClientKeyRecord; until: number }>();
+  /** How many tenant syncs have ended: a lookup that a sync overtook may have read a row it changed. */
+  let synced = 0;
 
   async function findKey(hash: string): Promise<ClientKeyRecord | undefined> {
     const at = clock.monotonic();
     const cached = cache.get(hash);
     if (cached && cached.until > at) return cached.record;
+    const before = synced;
     const record = await store.clientKeys.findByHash(hash);
     if (record === undefined || record.revokedAt !== null) {
       cache.delete(hash);
       return undefined;
     }
-    if (cacheMs > 0) {
+    if (cacheMs > 0 && before === synced) {
       if (cache.size > 10_000) cache.clear();
       cache.set(hash, { record, until: at + cacheMs });
     }
@@ -155,6 +158,12 @@ export function createClientKeys(options: ClientKeysOptions): ClientKeys {
         });
       }
     }
+    // Every key of the tenant is read again on its next use. A rotated key (same name, new value) has its old
+    // value's row rewritten, possibly by another process already, so the old hash is not known here: kept in the
+    // cache it would authenticate until the entry expired (finding rotated_key_served_from_cache). A lookup that
+    // read the store before this point caches nothing (`synced`).
+    synced++;
+    for (const [hash, entry] of cache) if (entry.record.tenantId === tenant.id) cache.delete(hash);
   }
 
   return {
