@@ -236,7 +236,6 @@ describe.skipIf(!postgres?.enabled)('a fleet following stored tenant configurati
       if (n % 2 === 1) await Promise.all(writes.splice(0));
     }
     await Promise.all(writes);
-    const finalKey = 4 + (19 % 6);
     const written = performance.now();
     await msUntil('all on the stored revision', () => fleetServesStored('quick'), 5_000);
     convergence['quick-revisions-x20'] = Math.round(performance.now() - written);
@@ -247,7 +246,6 @@ describe.skipIf(!postgres?.enabled)('a fleet following stored tenant configurati
       if (k === Number(storedKey)) continue;
       expect(await fleetAnswers('quick', keyOf(k), 401)(), `KEY_${k} refused everywhere`).toBe(true);
     }
-    void finalKey;
     // The key row the store holds is the stored revision's.
     const rows = await p(0).adapters.store.clientKeys.list('quick');
     expect(rows.filter((r) => r.revokedAt === null).map((r) => r.name)).toEqual(['agent']);
@@ -307,7 +305,7 @@ describe.skipIf(!postgres?.enabled)('a fleet following stored tenant configurati
     expect(revoked).toHaveLength(1);
   });
 
-  it('concurrent toolset creations through A, B and C (admin resource routes): none lost, all served everywhere', async () => {
+  it('concurrent_resource_writes_refused: nine toolsets created at once through A, B and C (admin resource routes, no If-Match): all created, all served everywhere', async () => {
     await writeThrough(0, tenantDoc('many', { agent: 18 }));
     await msUntil('all serve many', fleetAnswers('many', keyOf(18), 200), 5_000);
     const answers = await Promise.all(
