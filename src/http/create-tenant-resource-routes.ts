@@ -76,7 +76,14 @@ interface FieldGroupResource {
  */
 const secretFields = ['value', 'token', 'password', 'clientSecret', 'apiKey', 'secret'] as const;
 const secretReference = /^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$/;
-const maxWriteAttempts = 5;
+/**
+ * Writes of one tenant's document through several processes at once (a script creating resources in parallel)
+ * each lose to one of the others per round: a writer tries again after a random pause, growing (up to 200 ms),
+ * so that the writers spread out, and gives up after this many (finding concurrent_resource_writes_refused: five
+ * immediate tries refused three of nine concurrent creations).
+ */
+const maxWriteAttempts = 10;
+const retryPauseMs = (attempt: number) => Math.random() * Math.min(200, 10 * 2 ** attempt);
 const defaultPageSize = 100;
 const maxPageSize = 500;
 
@@ -195,6 +202,7 @@ export function createTenantResourceRoutes(options: TenantResourceRoutesOptions)
             `The tenant's configuration changed ${attempt} times while this change was applied; send it again`,
           );
         }
+        await new Promise((resolve) => setTimeout(resolve, retryPauseMs(attempt)));
       }
     }
   }
