@@ -14,6 +14,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RevisionConflictError, type TenantDocument } from '../../src/core/index.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
+import { createFleetDatabase, type FleetDatabase } from '../support/start-fleet.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
 import { type TestDatabase, testDatabases } from '../support/test-databases.ts';
 
@@ -150,6 +151,8 @@ async function writeThrough(i: number, document: TenantDocument): Promise<number
 }
 
 const convergence: Record<string, number> = {};
+/** The statement this store's LISTEN connections last ran (its channel names the schema: other suites share the database). */
+const listenQuery = (schema = database.schema) => `listen "${`gatehouse_config_${schema}`.slice(0, 63)}"`;
 
 beforeAll(async () => {
   if (!postgres?.enabled) return;
@@ -331,7 +334,8 @@ describe.skipIf(!postgres?.enabled)('a fleet following stored tenant configurati
     try {
       const killed = await admin.query(
         `select pg_terminate_backend(pid) from pg_stat_activity
-          where datname = current_database() and pid <> pg_backend_pid() and query ilike 'listen %'`,
+          where datname = current_database() and pid <> pg_backend_pid() and query = $1`,
+        [listenQuery()],
       );
       expect(killed.rowCount).toBeGreaterThanOrEqual(3);
       await writeThrough(0, tenantDoc('deaf', { agent: 20 }));
@@ -341,7 +345,8 @@ describe.skipIf(!postgres?.enabled)('a fleet following stored tenant configurati
       await sleep(2_500);
       const listening = await admin.query(
         `select count(*)::int as n from pg_stat_activity
-          where datname = current_database() and query ilike 'listen %'`,
+          where datname = current_database() and query = $1`,
+        [listenQuery()],
       );
       expect(listening.rows[0].n).toBeGreaterThanOrEqual(3);
       await writeThrough(1, tenantDoc('deaf', { agent: 21 }));
@@ -353,5 +358,76 @@ describe.skipIf(!postgres?.enabled)('a fleet following stored tenant configurati
     } finally {
       await admin.end();
     }
+  });
+});
+
+describe.skipIf(!postgres?.enabled)('a fleet on a database of its own, through a PostgreSQL outage', () => {
+  const pair: TestGateway[] = [];
+  let own: FleetDatabase;
+  const adminUrl = process.env['GATEHOUSE_TEST_POSTGRES'] ?? '';
+  const asAdmin = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  };
+  const listening = () =>
+    asAdmin(async (client) => {
+      const name = new URL(own.url).pathname.slice(1);
+      const result = await client.query(
+        `select count(*)::int as n from pg_stat_activity where datname = $1 and query ilike 'listen %'`,
+        [name],
+      );
+      return result.rows[0].n as number;
+    });
+
+  beforeAll(async () => {
+    own = await createFleetDatabase(adminUrl);
+    const masterKey = randomBytes(32).toString('base64');
+    for (let i = 0; i < 2; i++) {
+      const raw = { masterKey, adminToken, unsafeAllowPrivateUpstreams: ['127.0.0.1'], tenants: [] };
+      pair.push(await startTestGateway(raw, { store: own.url, env: { ...keys }, live: {} }));
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const g of pair) await g.close();
+    await own?.drop();
+  });
+
+  it('listen_not_reopened_after_outage: every backend terminated and connections refused for 3 s: the LISTEN connections come back, notices reach the other process at once again', async () => {
+    const [a, b] = pair as [TestGateway, TestGateway];
+    const write = async (i: number) => {
+      const configs = a.gateway.tenantConfigs;
+      const current = await configs?.read('outage');
+      await configs?.write('outage', tenantDoc('outage', { agent: i }), {
+        expectedRevision: current?.revision ?? null,
+        actor: 'breaker',
+      });
+    };
+    await write(22);
+    await msUntil('B serves outage', async () => (await statusOf(b.url, 'outage', keyOf(22))) === 200, 5_000);
+    expect(await listening()).toBe(2);
+    const name = new URL(own.url).pathname.slice(1);
+    await asAdmin((client) => client.query(`alter database ${name} allow_connections false`));
+    try {
+      await own.terminateBackends();
+      await sleep(3_000);
+    } finally {
+      await asAdmin((client) => client.query(`alter database ${name} allow_connections true`));
+    }
+    // The pools open connections again on their next use; the listener must too.
+    await msUntil('A answers again', async () => (await statusOf(a.url, 'outage', keyOf(22))) === 200, 10_000);
+    const back = performance.now();
+    await msUntil('both LISTEN again', async () => (await listening()) === 2, 5_000).catch(() => undefined);
+    convergence['listen-back-after-outage'] = Math.round(performance.now() - back);
+    expect(await listening()).toBe(2);
+    await write(23);
+    const written = performance.now();
+    await msUntil('B serves the next key', async () => (await statusOf(b.url, 'outage', keyOf(23))) === 200, 5_000);
+    convergence['after-outage-next-write'] = Math.round(performance.now() - written);
   });
 });
