@@ -431,3 +431,76 @@ describe.skipIf(!postgres?.enabled)('a fleet on a database of its own, through a
     convergence['after-outage-next-write'] = Math.round(performance.now() - written);
   });
 });
+
+describe.skipIf(!postgres?.enabled)(
+  'a file tenant whose key was rotated through the store, and a process started with the file',
+  () => {
+    const trio: TestGateway[] = [];
+    let db: TestDatabase;
+    let masterKey: string;
+    const raw = () => ({
+      masterKey,
+      adminToken,
+      clientKeyCache: { ttlSeconds: 10 },
+      unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+      ...(redisUrl ? { redis: redisUrl } : {}),
+      tenants: [tenantDoc('filed', { agent: 24 })],
+    });
+
+    beforeAll(async () => {
+      if (!postgres?.enabled) return;
+      db = await postgres.create();
+      masterKey = randomBytes(32).toString('base64');
+      for (let i = 0; i < 2; i++)
+        trio.push(await startTestGateway(raw(), { store: db.url, env: { ...keys }, live: {} }));
+    }, 120_000);
+
+    afterAll(async () => {
+      for (const g of trio) await g.close();
+      await db?.drop();
+    });
+
+    it('restart_with_file_key_flips_fleet: a process starting with the file (the key before its rotation) neither brings the old value back nor refuses the rotated one, in any process', async () => {
+      const [a, b] = trio as [TestGateway, TestGateway];
+      const configs = a.gateway.tenantConfigs;
+      const current = await configs?.read('filed');
+      await configs?.write('filed', tenantDoc('filed', { agent: 25 }), {
+        expectedRevision: current?.revision ?? null,
+        actor: 'breaker',
+      });
+      const both = async (key: string, expected: number) =>
+        (await Promise.all([a, b].map((g) => statusOf(g.url, 'filed', key)))).every((s) => s === expected);
+      await msUntil('the rotated key everywhere', () => both(keyOf(25), 200), 5_000);
+      await msUntil('the old key nowhere', () => both(keyOf(24), 401), 5_000);
+      let stop = false;
+      const oldAccepted: string[] = [];
+      const newRefused: string[] = [];
+      const hammer = (g: TestGateway, name: string) =>
+        (async () => {
+          while (!stop) {
+            if ((await statusOf(g.url, 'filed', keyOf(24))) === 200) oldAccepted.push(name);
+            if ((await statusOf(g.url, 'filed', keyOf(25))) !== 200) newRefused.push(name);
+          }
+        })();
+      const loads = [hammer(a, 'A'), hammer(b, 'B')];
+      try {
+        trio.push(await startTestGateway(raw(), { store: db.url, env: { ...keys }, live: {} }));
+        await sleep(500);
+      } finally {
+        stop = true;
+        await Promise.all(loads);
+      }
+      const c = trio[2] as TestGateway;
+      // Once the third process has started, every process serves the stored (rotated) key alone.
+      const settled = { old: [] as number[], rotated: [] as number[] };
+      for (const g of [a, b, c]) settled.old.push(await statusOf(g.url, 'filed', keyOf(24)));
+      for (const g of [a, b, c]) settled.rotated.push(await statusOf(g.url, 'filed', keyOf(25)));
+      console.log('while C started: old key accepted', oldAccepted.length, 'rotated key refused', newRefused.length);
+      expect(settled).toEqual({ old: [401, 401, 401], rotated: [200, 200, 200] });
+      expect({ oldAccepted: oldAccepted.length, newRefused: newRefused.length }).toEqual({
+        oldAccepted: 0,
+        newRefused: 0,
+      });
+    });
+  },
+);
