@@ -78,6 +78,11 @@ export interface GatewayDependencies {
    * against the config's folder, without the provider catalogue.
    */
   readonly parseTenant?: (document: TenantDocument) => TenantConfig;
+  /**
+   * Tenants of the config whose configured keys the start does not write: the stored configuration, changed
+   * since the file, is served instead once the process follows the store (`tenantsKeptFromStore`).
+   */
+  readonly keysFromStore?: ReadonlySet<string>;
   /** Fetch of descriptions added by URL through the admin API (tests); the SSRF-guarded one by default. */
   readonly descriptionFetch?: GuardedFetch;
   /** The MCP client of federated (`mcp:`) services; one is created (and closed with the gateway) when absent. */
@@ -378,7 +383,7 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   const clientKeys = createClientKeys({
     store,
     clock,
-    tenants: config.tenants,
+    tenants: config.tenants.filter((tenant) => deps.keysFromStore?.has(tenant.id) !== true),
     cacheMs: config.clientKeyCache.ttlSeconds * 1000,
     servesToolset: (tenant, toolset) => tenants.get(tenant)?.toolsets.has(toolset) ?? false,
     audit,

@@ -94,6 +94,36 @@ export async function reconcileTenantConfigs(
   return { changed, revisions, notStored, keptFromStore };
 }
 
+/**
+ * The file's tenants a start keeps as stored (`onlyChangedSinceFile`: the store's copy changed through the admin
+ * API since the file was last written, and the file did not change since): read before the gateway is built, so
+ * that the start does not write such a tenant's configured keys from the file (finding
+ * restart_with_file_key_flips_fleet: a key rotated through the store was written back to its previous value, and
+ * every process of the fleet accepted that value, until this process applied the stored configuration).
+ */
+export async function tenantsKeptFromStore(
+  store: Pick<Store, 'tenantConfigs'>,
+  documents: readonly TenantDocument[],
+): Promise<ReadonlySet<string>> {
+  const kept = new Set<string>();
+  for (const document of documents) {
+    if (findLiteralSecrets(document).length > 0) continue;
+    const tenantId = String(document.id);
+    const [current, lastFromFile] = await Promise.all([
+      store.tenantConfigs.read(tenantId),
+      store.tenantConfigs.lastWrittenBy(tenantId, fileActors),
+    ]);
+    const asWritten = JSON.parse(JSON.stringify(document));
+    if (
+      current !== undefined &&
+      isDeepStrictEqual(lastFromFile, asWritten) &&
+      !isDeepStrictEqual(current.document, asWritten)
+    )
+      kept.add(tenantId);
+  }
+  return kept;
+}
+
 /** Writes over whatever revision is current: several processes starting at once race on the same tenants. */
 async function writeLatest(tenantConfigs: TenantConfigs, tenantId: string, document: TenantDocument, actor: string) {
   for (let attempt = 1; ; attempt++) {

@@ -14,6 +14,7 @@ import {
   type Gateway,
   reconcileTenantConfigs,
   type TenantConfigWatch,
+  tenantsKeptFromStore,
   watchTenantConfigs,
 } from '../gateway/index.ts';
 import {
@@ -106,6 +107,9 @@ export async function startGatehouse(
       ),
     ...(options.parseTenant ? { parseTenant: options.parseTenant } : {}),
     ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
+    ...(options.tenantDocuments === undefined
+      ? {}
+      : { keysFromStore: await tenantsKeptFromStore(adapters.store, options.tenantDocuments) }),
   });
   const gateway = options.extendGateway?.(built) ?? built;
   // Set once the process follows the stored configurations: a tenant created or deleted here is served (or not)
