@@ -504,3 +504,61 @@ describe.skipIf(!postgres?.enabled)(
     });
   },
 );
+
+describe.skipIf(!postgres?.enabled)('a removed key whose key_revoked record fails once to be written', () => {
+  const pair: TestGateway[] = [];
+  let db: TestDatabase;
+  /** key_revoked records still to refuse (as an audit store failing past its retries would). */
+  let refuse = 0;
+  const failingOnce = (adapters: TestGateway['adapters']): TestGateway['adapters'] => {
+    const audit = adapters.audit;
+    if (audit === undefined) return adapters;
+    const wrapped = Object.create(audit) as typeof audit;
+    wrapped.recordSecurityEvent = (entry) => {
+      if (entry.event === 'key_revoked' && refuse > 0) {
+        refuse--;
+        return Promise.reject(new Error('audit store unavailable'));
+      }
+      return audit.recordSecurityEvent(entry);
+    };
+    return { ...adapters, audit: wrapped };
+  };
+
+  beforeAll(async () => {
+    if (!postgres?.enabled) return;
+    db = await postgres.create();
+    const masterKey = randomBytes(32).toString('base64');
+    for (let i = 0; i < 2; i++) {
+      const raw = { masterKey, adminToken, unsafeAllowPrivateUpstreams: ['127.0.0.1'], tenants: [] };
+      pair.push(await startTestGateway(raw, { store: db.url, env: { ...keys }, live: {}, serveWith: failingOnce }));
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const g of pair) await g.close();
+    await db?.drop();
+  });
+
+  // The revocation commits before its record is appended; when the append fails, the sync tried again a second
+  // later found the row revoked already, and no process recorded it.
+  it.fails('revocation_record_lost_on_audit_failure: a key removed from the document is recorded once (key_revoked) although the first record failed', async () => {
+    const [a, b] = pair as [TestGateway, TestGateway];
+    const configs = a.gateway.tenantConfigs;
+    await configs?.write('lost', tenantDoc('lost', { agent: 26, spare: 27 }), { expectedRevision: null, actor: 'x' });
+    await msUntil('B serves spare', async () => (await statusOf(b.url, 'lost', keyOf(27))) === 200, 5_000);
+    refuse = 1;
+    const current = await configs?.read('lost');
+    await configs?.write('lost', tenantDoc('lost', { agent: 26 }), {
+      expectedRevision: current?.revision ?? null,
+      actor: 'x',
+    });
+    await msUntil('spare refused', async () => (await statusOf(b.url, 'lost', keyOf(27))) === 401, 5_000);
+    // The failed revision is tried again after 1 s.
+    await sleep(2_500);
+    expect(refuse).toBe(0);
+    for (const g of pair) await g.adapters.audit?.flush();
+    const records = await a.adapters.store.audit.query({ tenantId: 'lost', kind: 'security', limit: 1000 });
+    const revoked = records.filter((r) => r.event === 'key_revoked' && r.target === 'client_key:config-spare');
+    expect(revoked).toHaveLength(1);
+  });
+});
