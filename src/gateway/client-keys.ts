@@ -120,7 +120,34 @@ export function createClientKeys(options: ClientKeysOptions): ClientKeys {
     return record;
   }
 
+  /**
+   * `key_revoked` records of revocations this process made whose append failed: the revocation is committed, so
+   * the sync tried again finds the row revoked already and no process would record it (finding
+   * revocation_record_lost_on_audit_failure). Appended before the tenant's next sync does anything else.
+   */
+  const unrecorded = new Map<number, Parameters<AuditLog['recordSecurityEvent']>[0]>();
+  let revocations = 0;
+  async function recordRevocation(id: number, entry: Parameters<AuditLog['recordSecurityEvent']>[0]): Promise<void> {
+    unrecorded.set(id, entry);
+    await audit.recordSecurityEvent(entry);
+    unrecorded.delete(id);
+  }
+
   async function syncTenant(tenant: TenantConfig): Promise<void> {
+    try {
+      await syncTenantKeys(tenant);
+    } finally {
+      // Every key of the tenant is read again on its next use. A rotated key (same name, new value) has its old
+      // value's row rewritten, possibly by another process already, so the old hash is not known here: kept in the
+      // cache it would authenticate until the entry expired (finding rotated_key_served_from_cache). A lookup that
+      // read the store before this point caches nothing (`synced`).
+      synced++;
+      for (const [hash, entry] of cache) if (entry.record.tenantId === tenant.id) cache.delete(hash);
+    }
+  }
+
+  async function syncTenantKeys(tenant: TenantConfig): Promise<void> {
+    for (const [id, entry] of [...unrecorded]) if (entry.tenant === tenant.id) await recordRevocation(id, entry);
     const now = clock.now();
     const configured = new Set<string>();
     await refuseTakenKeys(store, tenant, `tenants.${tenant.id}.`);
@@ -147,7 +174,7 @@ export function createClientKeys(options: ClientKeysOptions): ClientKeys {
       cache.delete(row.hash);
       if (row.revokedAt !== null) continue;
       if (await store.clientKeys.revoke(tenant.id, row.id, now)) {
-        await audit.recordSecurityEvent({
+        await recordRevocation(++revocations, {
           tenant: tenant.id,
           event: 'key_revoked',
           decision: 'allow',
@@ -158,12 +185,6 @@ export function createClientKeys(options: ClientKeysOptions): ClientKeys {
         });
       }
     }
-    // Every key of the tenant is read again on its next use. A rotated key (same name, new value) has its old
-    // value's row rewritten, possibly by another process already, so the old hash is not known here: kept in the
-    // cache it would authenticate until the entry expired (finding rotated_key_served_from_cache). A lookup that
-    // read the store before this point caches nothing (`synced`).
-    synced++;
-    for (const [hash, entry] of cache) if (entry.record.tenantId === tenant.id) cache.delete(hash);
   }
 
   return {
