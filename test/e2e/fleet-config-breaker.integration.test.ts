@@ -562,3 +562,39 @@ describe.skipIf(!postgres?.enabled)('a removed key whose key_revoked record fail
     expect(revoked).toHaveLength(1);
   });
 });
+
+describe.skipIf(!postgres?.enabled)(
+  'three processes started at once with the same file tenant on an empty store',
+  () => {
+    const started: TestGateway[] = [];
+    let db: TestDatabase;
+
+    afterAll(async () => {
+      for (const g of started) await g.close();
+      await db?.drop();
+    });
+
+    it('all three start, store the tenant once, and serve it and its key', async () => {
+      db = (await postgres?.create()) as TestDatabase;
+      const masterKey = randomBytes(32).toString('base64');
+      const raw = {
+        masterKey,
+        adminToken,
+        unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+        tenants: [tenantDoc('together', { agent: 28 })],
+      };
+      const results = await Promise.allSettled(
+        [0, 1, 2].map(() => startTestGateway(raw, { store: db.url, env: { ...keys }, live: {} })),
+      );
+      for (const r of results) if (r.status === 'fulfilled') started.push(r.value);
+      expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'started'))).toEqual([
+        'started',
+        'started',
+        'started',
+      ]);
+      for (const g of started) expect(await statusOf(g.url, 'together', keyOf(28))).toBe(200);
+      const history = await started[0]?.adapters.store.tenantConfigs.history('together');
+      expect(history?.length).toBe(1);
+    }, 60_000);
+  },
+);
