@@ -598,3 +598,98 @@ describe.skipIf(!postgres?.enabled)(
     }, 60_000);
   },
 );
+
+describe.skipIf(!postgres?.enabled)(
+  'a file tenant whose upstream token was changed through the store, and a process started with the file',
+  () => {
+    const trio: TestGateway[] = [];
+    let db: TestDatabase;
+    let masterKey: string;
+    const tokens = {
+      TOKEN_OLD: `old-${randomBytes(12).toString('hex')}`,
+      TOKEN_NEW: `new-${randomBytes(12).toString('hex')}`,
+    };
+    const env = { ...keys, ...tokens };
+    const withToken = (name: string) =>
+      tenantDoc('tokened', { agent: 29 }, ['fake_*'], { auth: { type: 'bearer', token: `\${env:${name}}` } });
+    const raw = () => ({
+      masterKey,
+      adminToken,
+      unsafeAllowPrivateUpstreams: ['127.0.0.1'],
+      ...(redisUrl ? { redis: redisUrl } : {}),
+      tenants: [withToken('TOKEN_OLD')],
+    });
+    const seen: string[] = [];
+
+    beforeAll(async () => {
+      if (!postgres?.enabled) return;
+      api.handle((request, res) => {
+        seen.push(String(request.headers.authorization ?? ''));
+        res.writeHead(200, { 'content-type': 'application/json' }).end('[]');
+      });
+      db = await postgres.create();
+      masterKey = randomBytes(32).toString('base64');
+      for (let i = 0; i < 2; i++) trio.push(await startTestGateway(raw(), { store: db.url, env, live: {} }));
+    }, 120_000);
+
+    afterAll(async () => {
+      for (const g of trio) await g.close();
+      await db?.drop();
+    });
+
+    const callThrough = async (g: TestGateway) => {
+      const response = await fetch(`${g.url}/mcp/tokened/reader`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${keyOf(29)}`,
+          'content-type': 'application/json',
+          accept: 'application/json',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: ++rpcId,
+          method: 'tools/call',
+          params: { name: 'fake_listItems', arguments: {} },
+        }),
+      });
+      await response.text();
+    };
+
+    it('a process starting with the file does not send the upstream token the store replaced, through any process', async () => {
+      const [a, b] = trio as [TestGateway, TestGateway];
+      const configs = a.gateway.tenantConfigs;
+      const current = await configs?.read('tokened');
+      await configs?.write('tokened', withToken('TOKEN_NEW'), {
+        expectedRevision: current?.revision ?? null,
+        actor: 'x',
+      });
+      await msUntil(
+        'both send the new token',
+        async () => {
+          seen.length = 0;
+          await Promise.all([a, b].map(callThrough));
+          return seen.length === 2 && seen.every((h) => h === `Bearer ${tokens.TOKEN_NEW}`);
+        },
+        5_000,
+      );
+      seen.length = 0;
+      let stop = false;
+      const loads = [a, b].map((g) =>
+        (async () => {
+          while (!stop) await callThrough(g);
+        })(),
+      );
+      try {
+        trio.push(await startTestGateway(raw(), { store: db.url, env, live: {} }));
+        await sleep(300);
+      } finally {
+        stop = true;
+        await Promise.all(loads);
+      }
+      const old = seen.filter((h) => h === `Bearer ${tokens.TOKEN_OLD}`).length;
+      console.log('upstream calls while C started:', seen.length, 'with the replaced token:', old);
+      expect(seen.length).toBeGreaterThan(0);
+      expect(old).toBe(0);
+    });
+  },
+);
