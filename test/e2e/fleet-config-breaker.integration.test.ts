@@ -308,6 +308,18 @@ describe.skipIf(!postgres?.enabled)('a fleet following stored tenant configurati
     expect(revoked).toHaveLength(1);
   });
 
+  it('a key removed from the document and written back with the same value stays refused everywhere (revoked for good), though the write is accepted', async () => {
+    await writeThrough(0, tenantDoc('again', { agent: 22, spare: 23 }));
+    await msUntil('all serve spare', fleetAnswers('again', keyOf(23), 200), 5_000);
+    await writeThrough(1, tenantDoc('again', { agent: 22 }));
+    await msUntil('spare refused everywhere', fleetAnswers('again', keyOf(23), 401), 5_000);
+    const revision = await writeThrough(2, tenantDoc('again', { agent: 22, spare: 23 }));
+    expect(revision).toBeGreaterThan(2);
+    await msUntil('all on the stored revision', () => fleetServesStored('again'), 5_000);
+    await sleep(500);
+    expect(await fleetAnswers('again', keyOf(23), 401)()).toBe(true);
+  });
+
   it('concurrent_resource_writes_refused: nine toolsets created at once through A, B and C (admin resource routes, no If-Match): all created, all served everywhere', async () => {
     await writeThrough(0, tenantDoc('many', { agent: 18 }));
     await msUntil('all serve many', fleetAnswers('many', keyOf(18), 200), 5_000);
