@@ -60,17 +60,11 @@ export async function reconcileTenantConfigs(
   for (const document of storable) {
     const tenantId = String(document.id);
     const since = options.onlyChangedSinceFile;
-    if (since !== undefined) {
-      const [current, lastFromFile] = await Promise.all([
-        tenantConfigs.read(tenantId),
-        since.store.tenantConfigs.lastWrittenBy(tenantId, fileActors),
-      ]);
-      const asWritten = JSON.parse(JSON.stringify(document));
-      if (current !== undefined && isDeepStrictEqual(lastFromFile, asWritten)) {
-        revisions.set(tenantId, current.revision);
-        if (!isDeepStrictEqual(current.config, asWritten)) keptFromStore.push(tenantId);
-        continue;
-      }
+    const left = since === undefined ? undefined : await leftAtStart(since.store, document);
+    if (left !== undefined) {
+      revisions.set(tenantId, left.revision);
+      if (left.keptFromStore) keptFromStore.push(tenantId);
+      continue;
     }
     if (options.dryRun === true) {
       const current = await tenantConfigs.read(tenantId);
@@ -95,9 +89,8 @@ export async function reconcileTenantConfigs(
 }
 
 /**
- * The file's tenants a start keeps as stored (`onlyChangedSinceFile`: the store's copy changed through the admin
- * API since the file was last written, and the file did not change since): read before the gateway is built, so
- * that the start does not write such a tenant's configured keys from the file (finding
+ * The file's tenants a start keeps as stored (`keptFromStore` of `leftAtStart`), read before the gateway is built,
+ * so that the start does not write such a tenant's configured keys from the file (finding
  * restart_with_file_key_flips_fleet: a key rotated through the store was written back to its previous value, and
  * every process of the fleet accepted that value, until this process applied the stored configuration).
  */
@@ -108,20 +101,28 @@ export async function tenantsKeptFromStore(
   const kept = new Set<string>();
   for (const document of documents) {
     if (findLiteralSecrets(document).length > 0) continue;
-    const tenantId = String(document.id);
-    const [current, lastFromFile] = await Promise.all([
-      store.tenantConfigs.read(tenantId),
-      store.tenantConfigs.lastWrittenBy(tenantId, fileActors),
-    ]);
-    const asWritten = JSON.parse(JSON.stringify(document));
-    if (
-      current !== undefined &&
-      isDeepStrictEqual(lastFromFile, asWritten) &&
-      !isDeepStrictEqual(current.document, asWritten)
-    )
-      kept.add(tenantId);
+    if ((await leftAtStart(store, document))?.keptFromStore === true) kept.add(String(document.id));
   }
   return kept;
+}
+
+/**
+ * Whether a start leaves a file tenant's stored configuration as it is: the file's entry is what the file last
+ * wrote to the store (by `apply` or a start), so the file did not change since. Then `keptFromStore` says whether
+ * the store's copy differs from it (changed through the admin API since). Undefined: the start writes the file's.
+ */
+async function leftAtStart(
+  store: Pick<Store, 'tenantConfigs'>,
+  document: TenantDocument,
+): Promise<{ readonly revision: number; readonly keptFromStore: boolean } | undefined> {
+  const tenantId = String(document.id);
+  const [current, lastFromFile] = await Promise.all([
+    store.tenantConfigs.read(tenantId),
+    store.tenantConfigs.lastWrittenBy(tenantId, fileActors),
+  ]);
+  const asWritten = JSON.parse(JSON.stringify(document));
+  if (current === undefined || !isDeepStrictEqual(lastFromFile, asWritten)) return undefined;
+  return { revision: current.revision, keptFromStore: !isDeepStrictEqual(current.document, asWritten) };
 }
 
 /** Writes over whatever revision is current: several processes starting at once race on the same tenants. */
