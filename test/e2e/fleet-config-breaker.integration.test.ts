@@ -13,6 +13,7 @@ import { isDeepStrictEqual } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RevisionConflictError, type TenantDocument } from '../../src/core/index.ts';
+import { callAdminApi } from '../support/call-admin-api.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
 import { createFleetDatabase, type FleetDatabase } from '../support/start-fleet.ts';
 import { startTestGateway, type TestGateway } from '../support/start-test-gateway.ts';
@@ -53,18 +54,8 @@ function tenantDoc(
   } as unknown as TenantDocument;
 }
 
-async function admin(url: string, method: string, path: string, body?: unknown) {
-  const response = await fetch(`${url}/api/v1${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${adminToken}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: (text === '' ? {} : JSON.parse(text)) as Record<string, unknown> };
-}
+const admin = (url: string, method: string, path: string, body?: unknown) =>
+  callAdminApi(url, adminToken, method, path, body);
 
 let rpcId = 0;
 /** tools/list on `tenant`'s reader with `key`: the HTTP status and the tool names. */

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TenantDocument } from '../../src/core/index.ts';
 import { agentApproves } from '../support/agent-approves.ts';
+import { callAdminApi } from '../support/call-admin-api.ts';
 import { freePort } from '../support/free-port.ts';
 import { seedOAuthConnection } from '../support/seed-oauth-connection.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
@@ -67,18 +68,8 @@ const globex = (keys = ['agent', 'spare']): TenantDocument =>
     ].filter((key) => keys.includes(key.name)),
   }) as TenantDocument;
 
-async function admin(url: string, method: string, path: string, body?: unknown) {
-  const response = await fetch(`${url}/api/v1${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${adminToken}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: (text === '' ? {} : JSON.parse(text)) as Record<string, unknown> };
-}
+const admin = (url: string, method: string, path: string, body?: unknown) =>
+  callAdminApi(url, adminToken, method, path, body);
 
 interface RpcAnswer {
   readonly status: number;

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAuditCheckpointKey, verifyAuditChain } from '../../src/audit/index.ts';
+import { callAdminApi } from '../support/call-admin-api.ts';
 import { freePort } from '../support/free-port.ts';
 import { seedOAuthConnection } from '../support/seed-oauth-connection.ts';
 import { type FakeApi, startFakeApi } from '../support/start-fake-api.ts';
@@ -46,18 +47,8 @@ interface AdminBody {
   readonly inviteUrl?: string;
 }
 
-async function admin(url: string, method: string, path: string, body?: unknown, token = adminToken) {
-  const response = await fetch(`${url}/api/v1${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: (text === '' ? {} : JSON.parse(text)) as AdminBody };
-}
+const admin = (url: string, method: string, path: string, body?: unknown, token = adminToken) =>
+  callAdminApi<AdminBody>(url, token, method, path, body);
 
 let rpcId = 0;
 async function callTool(url: string, key: string, tenant = 'globex') {
