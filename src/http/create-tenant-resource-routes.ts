@@ -11,6 +11,7 @@ import type { ServiceDescriptions } from '../gateway/index.ts';
 import type { TenantRole } from '../users/index.ts';
 import { type AdminAnswer, type AdminContext, type AdminRoute, adminRoleSets } from './create-admin-routes.ts';
 import { createServiceDescriptionRoutes } from './create-service-description-routes.ts';
+import { maxRewriteAttempts, pauseBeforeRewrite } from './rewrite-after-conflict.ts';
 
 /**
  * The stored tenant documents: one versioned configuration document per tenant, as written (structurally the
@@ -76,14 +77,6 @@ interface FieldGroupResource {
  */
 const secretFields = ['value', 'token', 'password', 'clientSecret', 'apiKey', 'secret'] as const;
 const secretReference = /^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$/;
-/**
- * Writes of one tenant's document through several processes at once (a script creating resources in parallel)
- * each lose to one of the others per round: a writer tries again after a random pause, growing (up to 200 ms),
- * so that the writers spread out, and gives up after this many (finding concurrent_resource_writes_refused: five
- * immediate tries refused three of nine concurrent creations).
- */
-const maxWriteAttempts = 10;
-const retryPauseMs = (attempt: number) => Math.random() * Math.min(200, 10 * 2 ** attempt);
 const defaultPageSize = 100;
 const maxPageSize = 500;
 
@@ -196,13 +189,13 @@ export function createTenantResourceRoutes(options: TenantResourceRoutesOptions)
       } catch (error) {
         if (isGatehouseError(error) && error.code === 'config_invalid') throw invalidDocument(error, location);
         if (!options.isRevisionConflict(error)) throw error;
-        if (attempt >= maxWriteAttempts) {
+        if (attempt >= maxRewriteAttempts) {
           throw new GatehouseError(
             'precondition_failed',
             `The tenant's configuration changed ${attempt} times while this change was applied; send it again`,
           );
         }
-        await new Promise((resolve) => setTimeout(resolve, retryPauseMs(attempt)));
+        await pauseBeforeRewrite(attempt);
       }
     }
   }

@@ -7,6 +7,7 @@ import {
 } from '../../core/index.ts';
 import type { TenantSummary } from '../../gateway/index.ts';
 import { etagOf } from '../create-tenant-resource-routes.ts';
+import { maxRewriteAttempts, pauseBeforeRewrite } from '../rewrite-after-conflict.ts';
 import { type ConsolePageContext, StaleFormError } from './console-page.ts';
 
 type Document = Record<string, unknown>;
@@ -27,9 +28,6 @@ export function notStoredNotice(section: 'services' | 'toolsets'): string {
     `<code>{"id": "acme"}</code> (see docs/admin-api.md).</p>`
   );
 }
-
-/** A write that lost a race with another write is applied again on the new revision, this many times at most. */
-const maxWriteAttempts = 5;
 
 /**
  * The hidden field a form that changes one resource of the tenant document carries: the resource's version when
@@ -102,7 +100,10 @@ export async function changeTenantDocument(
       await context.deps.settle?.();
       return;
     } catch (error) {
-      if (error instanceof RevisionConflictError && attempt < maxWriteAttempts) continue;
+      if (error instanceof RevisionConflictError && attempt < maxRewriteAttempts) {
+        await pauseBeforeRewrite(attempt);
+        continue;
+      }
       // The schema's message names the field (`services[2].baseUrl: ...`); shown to the person as a 400.
       if (isGatehouseError(error) && error.code === 'config_invalid') {
         throw new GatehouseError('invalid_request', error.message.replace(/^tenant: invalid configuration\n\s*/, ''));
