@@ -125,12 +125,11 @@ export function createClientKeys(options: ClientKeysOptions): ClientKeys {
    * the sync tried again finds the row revoked already and no process would record it (finding
    * revocation_record_lost_on_audit_failure). Appended before the tenant's next sync does anything else.
    */
-  const unrecorded = new Map<number, Parameters<AuditLog['recordSecurityEvent']>[0]>();
-  let revocations = 0;
-  async function recordRevocation(id: number, entry: Parameters<AuditLog['recordSecurityEvent']>[0]): Promise<void> {
-    unrecorded.set(id, entry);
+  const unrecorded = new Set<Parameters<AuditLog['recordSecurityEvent']>[0]>();
+  async function recordRevocation(entry: Parameters<AuditLog['recordSecurityEvent']>[0]): Promise<void> {
+    unrecorded.add(entry);
     await audit.recordSecurityEvent(entry);
-    unrecorded.delete(id);
+    unrecorded.delete(entry);
   }
 
   async function syncTenant(tenant: TenantConfig): Promise<void> {
@@ -147,7 +146,7 @@ export function createClientKeys(options: ClientKeysOptions): ClientKeys {
   }
 
   async function syncTenantKeys(tenant: TenantConfig): Promise<void> {
-    for (const [id, entry] of [...unrecorded]) if (entry.tenant === tenant.id) await recordRevocation(id, entry);
+    for (const entry of [...unrecorded]) if (entry.tenant === tenant.id) await recordRevocation(entry);
     const now = clock.now();
     const configured = new Set<string>();
     await refuseTakenKeys(store, tenant, `tenants.${tenant.id}.`);
@@ -174,7 +173,7 @@ export function createClientKeys(options: ClientKeysOptions): ClientKeys {
       cache.delete(row.hash);
       if (row.revokedAt !== null) continue;
       if (await store.clientKeys.revoke(tenant.id, row.id, now)) {
-        await recordRevocation(++revocations, {
+        await recordRevocation({
           tenant: tenant.id,
           event: 'key_revoked',
           decision: 'allow',

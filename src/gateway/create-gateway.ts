@@ -80,7 +80,7 @@ export interface GatewayDependencies {
   readonly parseTenant?: (document: TenantDocument) => TenantConfig;
   /**
    * Tenants of the config whose configured keys the start does not write: the stored configuration, changed
-   * since the file, is served instead once the process follows the store (`tenantsKeptFromStore`).
+   * since the file, is served instead once the process follows the store (`LeftAtStart.keptFromStore`).
    */
   readonly keysFromStore?: ReadonlySet<string>;
   /** Fetch of descriptions added by URL through the admin API (tests); the SSRF-guarded one by default. */

@@ -77,7 +77,12 @@ export type { TenantInspection } from './inspect-tenant.ts';
 export { type ClientKeyRequest, issueClientKey } from './issue-client-key.ts';
 export { previewDescription } from './preview-description.ts';
 export { purgeTenant, type TenantPurgeReport } from './purge-tenant.ts';
-export { type ReconcileReport, reconcileTenantConfigs, tenantsKeptFromStore } from './reconcile-tenant-configs.ts';
+export {
+  type LeftAtStart,
+  type ReconcileReport,
+  reconcileTenantConfigs,
+  tenantsLeftAtStart,
+} from './reconcile-tenant-configs.ts';
 export { toLogLevel } from './relay-server-log.ts';
 export {
   createServiceDescriptions,

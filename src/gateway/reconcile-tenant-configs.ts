@@ -39,9 +39,10 @@ export async function reconcileTenantConfigs(
     /**
      * At start: write only the tenants whose file entry changed since the file was last written to the store (by
      * `apply` or a start), and remove none, so changes made through the admin API since then survive a restart.
-     * `apply` leaves it off: the store then equals the file.
+     * `apply` leaves it off: the store then equals the file. `left`: the file's tenants a start leaves as stored
+     * (`tenantsLeftAtStart`, read once before the gateway is built, which needs it too).
      */
-    readonly onlyChangedSinceFile?: { readonly store: Pick<Store, 'tenantConfigs'> };
+    readonly onlyChangedSinceFile?: { readonly left: ReadonlyMap<string, LeftAtStart> };
     /** `apply --dry-run`: the changes are worked out and reported, nothing is written or removed. */
     readonly dryRun?: boolean;
   },
@@ -59,8 +60,7 @@ export async function reconcileTenantConfigs(
   const keptFromStore: string[] = [];
   for (const document of storable) {
     const tenantId = String(document.id);
-    const since = options.onlyChangedSinceFile;
-    const left = since === undefined ? undefined : await leftAtStart(since.store, document);
+    const left = options.onlyChangedSinceFile?.left.get(tenantId);
     if (left !== undefined) {
       revisions.set(tenantId, left.revision);
       if (left.keptFromStore) keptFromStore.push(tenantId);
@@ -88,41 +88,42 @@ export async function reconcileTenantConfigs(
   return { changed, revisions, notStored, keptFromStore };
 }
 
-/**
- * The file's tenants a start keeps as stored (`keptFromStore` of `leftAtStart`), read before the gateway is built,
- * so that the start does not write such a tenant's configured keys from the file (finding
- * restart_with_file_key_flips_fleet: a key rotated through the store was written back to its previous value, and
- * every process of the fleet accepted that value, until this process applied the stored configuration).
- */
-export async function tenantsKeptFromStore(
-  store: Pick<Store, 'tenantConfigs'>,
-  documents: readonly TenantDocument[],
-): Promise<ReadonlySet<string>> {
-  const kept = new Set<string>();
-  for (const document of documents) {
-    if (findLiteralSecrets(document).length > 0) continue;
-    if ((await leftAtStart(store, document))?.keptFromStore === true) kept.add(String(document.id));
-  }
-  return kept;
+/** A file tenant whose stored configuration a start leaves as it is (`tenantsLeftAtStart`). */
+export interface LeftAtStart {
+  readonly revision: number;
+  /**
+   * The store's copy differs from the file's entry (changed through the admin API since the file was written): the
+   * process serves the stored one, and its start does not write the file's configured keys either (finding
+   * restart_with_file_key_flips_fleet: a key rotated through the store was written back to its previous value, and
+   * every process of the fleet accepted that value until this process applied the stored configuration).
+   */
+  readonly keptFromStore: boolean;
 }
 
 /**
- * Whether a start leaves a file tenant's stored configuration as it is: the file's entry is what the file last
- * wrote to the store (by `apply` or a start), so the file did not change since. Then `keptFromStore` says whether
- * the store's copy differs from it (changed through the admin API since). Undefined: the start writes the file's.
+ * The file's tenants a start leaves as stored: those whose entry is what the file last wrote to the store (by
+ * `apply` or a start), so the file did not change since. A tenant with a secret written as a value is never stored.
  */
-async function leftAtStart(
+export async function tenantsLeftAtStart(
   store: Pick<Store, 'tenantConfigs'>,
-  document: TenantDocument,
-): Promise<{ readonly revision: number; readonly keptFromStore: boolean } | undefined> {
-  const tenantId = String(document.id);
-  const [current, lastFromFile] = await Promise.all([
-    store.tenantConfigs.read(tenantId),
-    store.tenantConfigs.lastWrittenBy(tenantId, fileActors),
-  ]);
-  const asWritten = JSON.parse(JSON.stringify(document));
-  if (current === undefined || !isDeepStrictEqual(lastFromFile, asWritten)) return undefined;
-  return { revision: current.revision, keptFromStore: !isDeepStrictEqual(current.document, asWritten) };
+  documents: readonly TenantDocument[],
+): Promise<ReadonlyMap<string, LeftAtStart>> {
+  const left = new Map<string, LeftAtStart>();
+  for (const document of documents) {
+    if (findLiteralSecrets(document).length > 0) continue;
+    const tenantId = String(document.id);
+    const [current, lastFromFile] = await Promise.all([
+      store.tenantConfigs.read(tenantId),
+      store.tenantConfigs.lastWrittenBy(tenantId, fileActors),
+    ]);
+    const asWritten = JSON.parse(JSON.stringify(document));
+    if (current === undefined || !isDeepStrictEqual(lastFromFile, asWritten)) continue;
+    left.set(tenantId, {
+      revision: current.revision,
+      keptFromStore: !isDeepStrictEqual(current.document, asWritten),
+    });
+  }
+  return left;
 }
 
 /** Writes over whatever revision is current: several processes starting at once race on the same tenants. */

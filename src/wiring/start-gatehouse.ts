@@ -12,9 +12,10 @@ import {
 import {
   createGateway,
   type Gateway,
+  type LeftAtStart,
   reconcileTenantConfigs,
   type TenantConfigWatch,
-  tenantsKeptFromStore,
+  tenantsLeftAtStart,
   watchTenantConfigs,
 } from '../gateway/index.ts';
 import {
@@ -79,6 +80,12 @@ export async function startGatehouse(
     gateway.live === undefined ? config.tenants.find((t) => t.id === tenant) : gateway.live.tenantOf(tenant);
   const observability = startObservability(config, adapters, clock, { ...options, hasTenant });
   const { telemetry } = observability;
+  // Read once, before the gateway is built: its start must not write the keys of a tenant kept as stored, and
+  // the reconcile below leaves these tenants as they are.
+  const leftAtStart =
+    options.tenantDocuments === undefined
+      ? undefined
+      : await tenantsLeftAtStart(adapters.store, options.tenantDocuments);
   const built = await createGateway({
     config,
     ...adapters,
@@ -107,9 +114,9 @@ export async function startGatehouse(
       ),
     ...(options.parseTenant ? { parseTenant: options.parseTenant } : {}),
     ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
-    ...(options.tenantDocuments === undefined
+    ...(leftAtStart === undefined
       ? {}
-      : { keysFromStore: await tenantsKeptFromStore(adapters.store, options.tenantDocuments) }),
+      : { keysFromStore: new Set([...leftAtStart].filter(([, left]) => left.keptFromStore).map(([id]) => id)) }),
   });
   const gateway = options.extendGateway?.(built) ?? built;
   // Set once the process follows the stored configurations: a tenant created or deleted here is served (or not)
@@ -265,7 +272,7 @@ export async function startGatehouse(
   gateway.start?.();
   const { logger } = observability;
   try {
-    watch = await followStoredTenants(gateway, adapters, options, logger, observability);
+    watch = await followStoredTenants(gateway, adapters, { ...options, leftAtStart }, logger, observability);
   } catch (error) {
     await server.close({ drainTimeoutMs: 0 });
     await gateway.close?.();
@@ -324,16 +331,19 @@ async function followStoredTenants(
   options: {
     readonly tenantDocuments?: readonly TenantDocument[];
     readonly tenantConfigCheckMs?: number;
+    readonly leftAtStart: ReadonlyMap<string, LeftAtStart> | undefined;
   },
   logger: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void },
   observability: Pick<Observability, 'followTenant' | 'forgetTenant'>,
 ): Promise<TenantConfigWatch | undefined> {
   const { tenantConfigs, live } = gateway;
-  if (options.tenantDocuments === undefined || tenantConfigs === undefined || live === undefined) return undefined;
-  const report = await reconcileTenantConfigs(tenantConfigs, options.tenantDocuments, {
+  const { tenantDocuments, leftAtStart } = options;
+  if (tenantDocuments === undefined || leftAtStart === undefined || tenantConfigs === undefined || live === undefined)
+    return undefined;
+  const report = await reconcileTenantConfigs(tenantConfigs, tenantDocuments, {
     actor: 'config-file',
     validate: (document) => void live.parseTenant(document),
-    onlyChangedSinceFile: { store: adapters.store },
+    onlyChangedSinceFile: { left: leftAtStart },
   });
   for (const { tenantId, paths } of report.notStored) {
     logger.warn(

@@ -52,6 +52,8 @@ async function startBreakerServer(options: { capabilities?: Record<string, unkno
   return { ...(await listenOnLoopback(server)), served };
 }
 
+const clientKey = 'gatehouse_sk_breaker_agent_key_0123456789abcdef';
+
 let upstream: { close(): Promise<void> } | undefined;
 let gateway: TestGateway | undefined;
 
@@ -65,17 +67,23 @@ afterEach(async () => {
 async function federate(server: Parameters<typeof startBreakerServer>[0], service: Record<string, unknown> = {}) {
   const breaker = await startBreakerServer(server);
   upstream = breaker;
-  gateway = await startTestGateway({
+  gateway = await gatewayFor(breaker.url, service);
+  return { upstream: breaker, gateway };
+}
+
+/** A gateway federating the one server at `url` as service `remote` of tenant `acme`, toolset `all`. */
+function gatewayFor(url: string, service: Record<string, unknown>): Promise<TestGateway> {
+  return startTestGateway({
     unsafeAllowPrivateUpstreams: ['127.0.0.1'],
     tenants: [
       {
         id: 'acme',
-        services: [{ id: 'remote', mcp: breaker.url, auth: { type: 'bearer', token: upstreamToken }, ...service }],
+        services: [{ id: 'remote', mcp: url, auth: { type: 'bearer', token: upstreamToken }, ...service }],
         toolsets: [{ id: 'all', tools: ['*'], access: 'write', approval: 'none', discovery: { mode: 'never' } }],
+        clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all'], subject: 'alice' }],
       },
     ],
   });
-  return { upstream: breaker, gateway };
 }
 
 const itemsOf = (method: string, page: number) => {
@@ -212,24 +220,10 @@ async function startModernBreaker(options: {
   return { ...(await listenOnLoopback(server)), served };
 }
 
-const clientKey = 'gatehouse_sk_breaker_agent_key_0123456789abcdef';
-
 async function federateModern(server: Parameters<typeof startModernBreaker>[0]) {
   const modern = await startModernBreaker(server);
   upstream = modern;
-  gateway = await startTestGateway({
-    unsafeAllowPrivateUpstreams: ['127.0.0.1'],
-    tenants: [
-      {
-        id: 'acme',
-        services: [
-          { id: 'remote', mcp: modern.url, auth: { type: 'bearer', token: upstreamToken }, timeoutSeconds: 30 },
-        ],
-        toolsets: [{ id: 'all', tools: ['*'], access: 'write', approval: 'none', discovery: { mode: 'never' } }],
-        clientKeys: [{ name: 'agent', key: clientKey, toolsets: ['all'], subject: 'alice' }],
-      },
-    ],
-  });
+  gateway = await gatewayFor(modern.url, { timeoutSeconds: 30 });
   return { modern, gateway };
 }
 
