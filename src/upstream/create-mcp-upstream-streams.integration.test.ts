@@ -5,6 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { failureOf, mcpTarget } from '../../test/support/mcp-upstream-target.ts';
 import { startModernMcpUpstream } from '../../test/support/start-mcp-upstream.ts';
 import {
   type EndlessStream,
@@ -12,33 +13,13 @@ import {
   startScriptedMcpServer,
   streamWithoutEnd,
 } from '../../test/support/start-scripted-mcp-server.ts';
-import { isGatehouseError } from '../core/index.ts';
 import { createMcpUpstream, type McpUpstream } from './create-mcp-upstream.ts';
-
-const target = (url: string) => ({
-  tenant: 't',
-  service: 'remote',
-  url,
-  credential: { type: 'bearer' as const, token: 'secret-token-0123456789' },
-  timeoutMs: 5_000,
-  connectTimeoutMs: 2_000,
-  maxResponseBytes: 1_000_000,
-});
 
 let upstream: McpUpstream | undefined;
 afterEach(async () => {
   await upstream?.close();
   upstream = undefined;
 });
-
-async function failureOf(promise: Promise<unknown>) {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isGatehouseError(error)) throw new Error(`expected a GatehouseError, got ${String(error)}`);
-  return error;
-}
 
 describe('createMcpUpstream() and a server asking to be reconnected at once (retry: 0), on the SDK client path', () => {
   const stops: (() => Promise<void>)[] = [];
@@ -68,13 +49,13 @@ describe('createMcpUpstream() and a server asking to be reconnected at once (ret
       stops.push(server.close);
       upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
       const started = Date.now();
-      expect(await upstream.listTools(target(server.url))).toHaveLength(1);
+      expect(await upstream.listTools(mcpTarget(server.url))).toHaveLength(1);
       await until(() => getsOf(server.received).length > 0);
       expect(Date.now() - started).toBeLessThan(1_000);
       const counted = getsOf(server.received).length;
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       const calling = Date.now();
-      expect((await upstream.callTool(target(server.url), 'scripted', {}, { ask })).status).toBe(200);
+      expect((await upstream.callTool(mcpTarget(server.url), 'scripted', {}, { ask })).status).toBe(200);
       // Not held up behind the reopening (the count below is what tells the busy loop: ~410 GETs against <= 21). A
       // 100 ms bound here read 207 ms on a loaded 2-core machine, and the busy loop's own figure was 105 ms.
       expect(Date.now() - calling).toBeLessThan(1_000);
@@ -88,7 +69,7 @@ describe('createMcpUpstream() and a server asking to be reconnected at once (ret
     const server = await startScriptedMcpServer(small, endAsking('0'));
     stops.push(server.close);
     upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
-    expect(await upstream.listTools(target(server.url))).toHaveLength(1);
+    expect(await upstream.listTools(mcpTarget(server.url))).toHaveLength(1);
     await until(() => getsOf(server.received).length > 0);
     const counted = getsOf(server.received).length;
     await new Promise((resolve) => setTimeout(resolve, 1_600));
@@ -105,7 +86,7 @@ describe('createMcpUpstream() and a server asking to be reconnected at once (ret
     stops.push(server.close);
     upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
     const error = await failureOf(
-      upstream.callTool({ ...target(server.url), timeoutMs: 2_000 }, 'scripted', {}, { ask }),
+      upstream.callTool({ ...mcpTarget(server.url), timeoutMs: 2_000 }, 'scripted', {}, { ask }),
     );
     expect(error.code).toBe('upstream_timeout');
     const resumed = getsOf(server.received).filter((request) => request.headers['last-event-id'] === '1');
@@ -151,7 +132,7 @@ describe('createMcpUpstream() and a server asking to be reconnected at once (ret
     upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
     const started = Date.now();
     // Doubling waits (100, 200 ... 3 200 ms) would resume it at 3.1 s, then 6.3 s: past the 5 s timeout.
-    const answer = await upstream.callTool(target(server.url), 'scripted', {}, { ask });
+    const answer = await upstream.callTool(mcpTarget(server.url), 'scripted', {}, { ask });
     expect(answer.result).toEqual({ content: [{ type: 'text', text: 'ready' }] });
     expect(Date.now() - started).toBeLessThan(4_500);
   });
@@ -163,7 +144,7 @@ describe('createMcpUpstream() and a server asking to be reconnected at once (ret
       stops.push(server.close);
       upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
       const error = await failureOf(
-        upstream.callTool({ ...target(server.url), timeoutMs: 1_000 }, 'scripted', {}, { ask }),
+        upstream.callTool({ ...mcpTarget(server.url), timeoutMs: 1_000 }, 'scripted', {}, { ask }),
       );
       expect(error.code).toBe('upstream_timeout');
       const polls = () => getsOf(server.received).filter((r) => String(r.headers['last-event-id']).startsWith('p'));
@@ -180,13 +161,13 @@ describe('createMcpUpstream() and a server asking to be reconnected at once (ret
     const server = await startPollingServer(300, endAsking('0'));
     stops.push(server.close);
     upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
-    expect(await upstream.listTools(target(server.url))).toHaveLength(1);
+    expect(await upstream.listTools(mcpTarget(server.url))).toHaveLength(1);
     // The standalone stream ends at once, again and again: reopened after 100, 200, 400, 800 ms, the next wait 1.6 s.
     const standalone = () => getsOf(server.received).filter((r) => !String(r.headers['last-event-id']).startsWith('p'));
     await until(() => standalone().length >= 5);
     expect(standalone()).toHaveLength(5);
     const started = Date.now();
-    const answer = await upstream.callTool(target(server.url), 'scripted', {}, { ask });
+    const answer = await upstream.callTool(mcpTarget(server.url), 'scripted', {}, { ask });
     expect(answer.result).toEqual({ content: [{ type: 'text', text: 'ready' }] });
     // Sharing the standalone stream's backoff, the call's first resumption waited twice its last wait: 3.2 s.
     expect(Date.now() - started).toBeLessThan(1_500);
@@ -216,7 +197,7 @@ describe('createMcpUpstream() and event streams past the size limit, on the SDK 
     });
     stops.push(server.close);
     upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
-    const to = { ...target(server.url), maxResponseBytes: limit };
+    const to = { ...mcpTarget(server.url), maxResponseBytes: limit };
     const started = Date.now();
     const error = await failureOf(upstream.callTool(to, 'big', {}, { ask }));
     // Before: the call waited for its timeout (5 s) and failed with upstream_timeout.
@@ -245,7 +226,7 @@ describe('createMcpUpstream() and event streams past the size limit, on the SDK 
     );
     stops.push(server.close);
     upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
-    const to = { ...target(server.url), maxResponseBytes: limit };
+    const to = { ...mcpTarget(server.url), maxResponseBytes: limit };
     const log = { level: 'debug' as const, onMessage: () => {} };
     const started = Date.now();
     const error = await failureOf(upstream.readResource(to, 'modern://chatty', { log }));
@@ -270,7 +251,7 @@ describe('createMcpUpstream() and event streams past the size limit, on the SDK 
     );
     stops.push(server.close);
     upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
-    const to = { ...target(server.url), maxResponseBytes: limit };
+    const to = { ...mcpTarget(server.url), maxResponseBytes: limit };
     const slow = failureOf(upstream.callTool(to, 'slow', {}, { ask }));
     const started = Date.now();
     const error = await failureOf(upstream.callTool(to, 'scripted', {}, { ask }));
@@ -303,7 +284,7 @@ describe('createMcpUpstream() and event streams past the size limit, on the SDK 
       allowPrivateHosts: ['127.0.0.1'],
       onStreamCutOff: (tenant, service, error) => cutOff.push({ tenant, service, code: error.code }),
     });
-    const to = { ...target(server.url), maxResponseBytes: limit };
+    const to = { ...mcpTarget(server.url), maxResponseBytes: limit };
     expect(await upstream.listTools(to)).toHaveLength(1);
     await until(() => standalone?.closed === true);
     // Before: the gateway read it without end (the server stopped at 20 MB).
@@ -333,7 +314,7 @@ describe('createMcpUpstream() and event streams past the size limit, on the SDK 
       allowPrivateHosts: ['127.0.0.1'],
       onStreamCutOff: (_tenant, service, error) => cutOff.push({ service, code: error.code }),
     });
-    const to = { ...target(server.url), maxResponseBytes: limit };
+    const to = { ...mcpTarget(server.url), maxResponseBytes: limit };
     await upstream.listTools(to);
     await until(() => standalone?.closed === true);
     expect(standalone?.closed).toBe(true);

@@ -1,19 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort as closedPort } from '../../test/support/free-port.ts';
+import { failureOf, mcpTarget } from '../../test/support/mcp-upstream-target.ts';
 import { startLegacyMcpUpstream } from '../../test/support/start-mcp-upstream.ts';
 import { startScriptedMcpServer } from '../../test/support/start-scripted-mcp-server.ts';
-import { isGatehouseError } from '../core/index.ts';
 import { createMcpUpstream, isRelayStorageEnabled, type McpUpstream } from './create-mcp-upstream.ts';
-
-const target = (url: string) => ({
-  tenant: 't',
-  service: 'remote',
-  url,
-  credential: { type: 'bearer' as const, token: 'secret-token-0123456789' },
-  timeoutMs: 5_000,
-  connectTimeoutMs: 2_000,
-  maxResponseBytes: 1_000_000,
-});
 
 let upstream: McpUpstream | undefined;
 afterEach(async () => {
@@ -21,20 +11,11 @@ afterEach(async () => {
   upstream = undefined;
 });
 
-async function failureOf(promise: Promise<unknown>) {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isGatehouseError(error)) throw new Error(`expected a GatehouseError, got ${String(error)}`);
-  return error;
-}
-
 describe('createMcpUpstream()', () => {
   it('refuses a private address that is not allowed (SSRF guard), before connecting', async () => {
     upstream = createMcpUpstream({ allowPrivateHosts: [] });
     for (const url of ['http://127.0.0.1:9/mcp', 'http://[::1]:9/mcp', 'http://169.254.169.254/mcp']) {
-      const error = await failureOf(upstream.listTools(target(url)));
+      const error = await failureOf(upstream.listTools(mcpTarget(url)));
       expect(error.code).toBe('upstream_blocked');
       expect(error.message).not.toContain('secret-token');
     }
@@ -46,13 +27,13 @@ describe('createMcpUpstream()', () => {
       allowPrivateHosts: [],
       resolve: async () => [{ address: '10.0.0.7', family: 4 }],
     });
-    const error = await failureOf(upstream.callTool(target('http://mcp.example.com/mcp'), 'x', {}));
+    const error = await failureOf(upstream.callTool(mcpTarget('http://mcp.example.com/mcp'), 'x', {}));
     expect(error.code).toBe('upstream_blocked');
   });
 
   it('answers upstream_unreachable for a server that is down, naming the service and never the credential', async () => {
     upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
-    const error = await failureOf(upstream.callTool(target(`http://127.0.0.1:${await closedPort()}/mcp`), 'x', {}));
+    const error = await failureOf(upstream.callTool(mcpTarget(`http://127.0.0.1:${await closedPort()}/mcp`), 'x', {}));
     expect(error.code).toBe('upstream_unreachable');
     expect(error.message).toContain('remote');
     expect(JSON.stringify(error.details)).not.toContain('secret-token');
@@ -67,7 +48,7 @@ describe('createMcpUpstream()', () => {
     try {
       const url = `http://127.0.0.1:${(notMcp.address() as { port: number }).port}/mcp`;
       upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
-      const error = await failureOf(upstream.listTools(target(url)));
+      const error = await failureOf(upstream.listTools(mcpTarget(url)));
       expect(error.code).toBe('upstream_error');
       // Before: "The MCP server of remote failed: ERA_NEGOTIATION_FAILED", which says nothing of why.
       expect(error.message).toContain('text/xml');
@@ -82,8 +63,8 @@ describe('createMcpUpstream()', () => {
     const port = await closedPort();
     // Both paths: a listing (the SDK client) and a tools/call (the direct call).
     for (const failing of [
-      upstream.listTools(target(`http://127.0.0.1:${port}/mcp`)),
-      upstream.callTool(target(`http://127.0.0.1:${port}/mcp`), 'x', {}),
+      upstream.listTools(mcpTarget(`http://127.0.0.1:${port}/mcp`)),
+      upstream.callTool(mcpTarget(`http://127.0.0.1:${port}/mcp`), 'x', {}),
     ]) {
       const error = await failureOf(failing);
       expect(error.code).toBe('upstream_unreachable');
@@ -124,7 +105,7 @@ describe('createMcpUpstream() and a server that wants more scope', () => {
     );
     try {
       upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
-      const to = target(server.url);
+      const to = mcpTarget(server.url);
       for (const answered of [403, 401] as const) {
         status = answered;
         const error = await failureOf(upstream.callTool(to, 'write', {}));
@@ -171,20 +152,20 @@ describe('createMcpUpstream() and the promise hooks of its relay', () => {
         },
       };
       // A caller who cannot be asked, on a 2025-era session: a direct call, which relays without the storage.
-      const direct = await upstream.callTool(target(server.url), 'logs', {}, { log });
+      const direct = await upstream.callTool(mcpTarget(server.url), 'logs', {}, { log });
       expect(direct.result?.['content']).toEqual([{ type: 'text', text: 'done' }]);
       expect(logged).toEqual(['working']);
       expect(during).toBe(false);
       // A caller who can be asked goes through the official client: the storage is on during the call only.
-      const answer = await upstream.callTool(target(server.url), 'logs', {}, { log, ask: async () => ({}) });
+      const answer = await upstream.callTool(mcpTarget(server.url), 'logs', {}, { log, ask: async () => ({}) });
       expect(answer.result?.['content']).toEqual([{ type: 'text', text: 'done' }]);
       expect(logged).toEqual(['working', 'working']);
       expect(during).toBe(true);
       expect(isRelayStorageEnabled()).toBe(false);
       // Two at once: the first to end leaves it on for the other.
       await Promise.all([
-        upstream.callTool(target(server.url), 'logs', {}, { ask: async () => ({}) }),
-        upstream.callTool(target(server.url), 'logs', {}, { ask: async () => ({}) }),
+        upstream.callTool(mcpTarget(server.url), 'logs', {}, { ask: async () => ({}) }),
+        upstream.callTool(mcpTarget(server.url), 'logs', {}, { ask: async () => ({}) }),
       ]);
       expect(isRelayStorageEnabled()).toBe(false);
     } finally {
@@ -205,7 +186,7 @@ describe('createMcpUpstream() and a direct call (a 2025-era tools/call for a cal
     });
     stops.push(server.close);
     upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
-    const slow = { ...target(server.url), timeoutMs: 10_000 };
+    const slow = { ...mcpTarget(server.url), timeoutMs: 10_000 };
     const pending = failureOf(upstream.callTool(slow, 'wait', {}));
     await until(() => server.received.some((request) => request.method === 'tools/call'));
     const started = Date.now();
@@ -229,7 +210,7 @@ describe('createMcpUpstream() and a direct call (a 2025-era tools/call for a cal
       });
       stops.push(server.close);
       upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
-      const calls = Array.from({ length: 20 }, () => upstream?.callTool(target(server.url), 'scripted', {}));
+      const calls = Array.from({ length: 20 }, () => upstream?.callTool(mcpTarget(server.url), 'scripted', {}));
       expect((await Promise.all(calls)).every((answer) => answer?.status === 200)).toBe(true);
       await new Promise((resolve) => setImmediate(resolve));
       expect(warnings).not.toContain('MaxListenersExceededWarning');
@@ -246,7 +227,7 @@ describe('createMcpUpstream() and a direct call (a 2025-era tools/call for a cal
     upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
     const ask = async () => ({ action: 'decline' });
     for (const options of [{}, { ask }]) {
-      const error = await failureOf(upstream.callTool(target(server.url), 'scripted', {}, options));
+      const error = await failureOf(upstream.callTool(mcpTarget(server.url), 'scripted', {}, options));
       expect(error.code).toBe('upstream_error');
       expect(error.message).toBe('The MCP server of remote answered with something that is not JSON');
     }
@@ -256,7 +237,7 @@ describe('createMcpUpstream() and a direct call (a 2025-era tools/call for a cal
     const server = await startScriptedMcpServer(() => {});
     stops.push(server.close);
     upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
-    const timedOut = await failureOf(upstream.callTool({ ...target(server.url), timeoutMs: 400 }, 'scripted', {}));
+    const timedOut = await failureOf(upstream.callTool({ ...mcpTarget(server.url), timeoutMs: 400 }, 'scripted', {}));
     expect(timedOut.code).toBe('upstream_timeout');
     expect(timedOut.message).toBe(
       "The MCP server of remote did not answer in time (within the service's timeoutSeconds, 0.4 s)",
@@ -275,7 +256,7 @@ describe('createMcpUpstream() and a direct call (a 2025-era tools/call for a cal
     });
     stops.push(server.close);
     upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
-    const short = { ...target(server.url), timeoutMs: 400 };
+    const short = { ...mcpTarget(server.url), timeoutMs: 400 };
     const slow = failureOf(upstream.callTool(short, 'slow', {}));
     await until(() => server.received.some((request) => request.method === 'tools/call'));
     await new Promise((resolve) => setTimeout(resolve, 150));
@@ -305,7 +286,7 @@ describe('createMcpUpstream() and a server that closes answer streams (SEP-1699 
     );
     try {
       upstream = createMcpUpstream({ allowPrivateHosts: ['127.0.0.1'] });
-      const answer = await upstream.callTool(target(server.url), 'slow', {});
+      const answer = await upstream.callTool(mcpTarget(server.url), 'slow', {});
       expect(answer.result).toEqual({ content: [{ type: 'text', text: 'done' }] });
       expect(server.calls).toHaveLength(1);
     } finally {
